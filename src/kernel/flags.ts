@@ -1,0 +1,72 @@
+/** Constants with the kernel's names: VMA flags, notifier events, errnos, fault results. */
+
+// include/linux/mm.h
+export const VM_READ = 1 << 0;
+export const VM_WRITE = 1 << 1;
+export const VM_SHARED = 1 << 3;
+export const VM_PFNMAP = 1 << 10;
+export const VM_IO = 1 << 14;
+export const VM_DONTCOPY = 1 << 17;
+export const VM_DONTEXPAND = 1 << 18;
+export const VM_MIXEDMAP = 1 << 28;
+export const VM_DONTDUMP = 1 << 26;
+export const VM_WIPEONFORK = 1 << 25;
+export const VM_HUGETLB = 1 << 22;
+/** Model-only: the VMA is anonymous (vma_is_anonymous: no vm_ops). */
+export const VM_ANON = 1 << 30;
+
+export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+
+export const VM_FLAG_NAMES: readonly [number, string][] = [
+  [VM_READ, 'READ'],
+  [VM_WRITE, 'WRITE'],
+  [VM_SHARED, 'SHARED'],
+  [VM_PFNMAP, 'PFNMAP'],
+  [VM_IO, 'IO'],
+  [VM_DONTCOPY, 'DONTCOPY'],
+  [VM_DONTEXPAND, 'DONTEXPAND'],
+  [VM_MIXEDMAP, 'MIXEDMAP'],
+  [VM_DONTDUMP, 'DONTDUMP'],
+  [VM_WIPEONFORK, 'WIPEONFORK'],
+  [VM_HUGETLB, 'HUGETLB'],
+  [VM_ANON, 'ANON'],
+];
+
+export function vmFlagsToString(flags: number): string {
+  return VM_FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n).join('|') || '0';
+}
+
+/** is_cow_mapping(): private and may be written. */
+export function isCowMapping(flags: number): boolean {
+  return (flags & (VM_SHARED | VM_WRITE)) === VM_WRITE;
+}
+
+// include/linux/mmu_notifier.h: enum mmu_notifier_event
+export const MMU_NOTIFY_UNMAP = 0;
+export const MMU_NOTIFY_CLEAR = 1;
+export const MMU_NOTIFY_PROTECTION_VMA = 2;
+export const MMU_NOTIFY_PROTECTION_PAGE = 3;
+export const MMU_NOTIFY_SOFT_DIRTY = 4;
+export const MMU_NOTIFY_RELEASE = 5;
+export const MMU_NOTIFY_MIGRATE = 6;
+export const MMU_NOTIFY_EXCLUSIVE = 7;
+
+export const EVENT_NAMES = ['UNMAP', 'CLEAR', 'PROTECTION_VMA', 'PROTECTION_PAGE', 'SOFT_DIRTY', 'RELEASE', 'MIGRATE', 'EXCLUSIVE'] as const;
+
+// include/uapi/asm-generic/errno-base.h
+export const EFAULT = 14;
+export const EBUSY = 16;
+export const EINVAL = 22;
+export const ENOMEM = 12;
+export const EAGAIN = 11;
+
+// include/linux/mm_types.h: vm_fault_t
+export const VM_FAULT_OOM = 0x1;
+export const VM_FAULT_SIGBUS = 0x2;
+export const VM_FAULT_NOPAGE = 0x100;
+export const VM_FAULT_RETRY = 0x400;
+/** A fault that completed with the pte installed (VM_FAULT_NOPAGE / 0 both mean "done"). */
+export const VM_FAULT_DONE = 0;
+
+/** The end of the address space as a vpn range bound (ULONG_MAX in the kernel). */
+export const VPN_MAX = 0x7fffffff;

@@ -1,0 +1,243 @@
+/**
+ * struct mmu_interval_notifier and its sequence protocol (mm/mmu_notifier.c, v5.5+; reference §1.8).
+ *
+ * State: per mm S = invalidate_seq (even when idle, odd while the tree is "fully excluded") and
+ * A = active_invalidate_ranges; per subscription its `seq` (always odd). The invariant that makes
+ * the protocol work: an invalidation that overlaps a subscription and starts after the driver's
+ * read_begin sets sub.seq := cur_seq (≠ the driver's seq) under the driver's lock before tearing
+ * down, so the driver's read_retry under the same lock either precedes the teardown (and the
+ * teardown removes what it installed) or sees the change and retries.
+ *
+ * Each function here that touches S, A or the tree runs under subscriptions->lock in the kernel;
+ * it is one atomic step in the model because nothing else is done under that spinlock.
+ */
+import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import type { World } from '../../world/world.js';
+import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, TASK } from '../structs.js';
+import { EAGAIN } from '../flags.js';
+
+/** mn_itree_is_invalidating: S is odd. */
+export function itreeIsInvalidating(w: World, mm: number): boolean {
+  return (w.obj(MM, mm).invalidateSeq & 1) === 1;
+}
+
+/** Whether interval notifier `sub` is in mm's tree (inserted, or in it awaiting deferred removal). */
+function inTree(w: World, sub: number, mm: number): boolean {
+  const s = w.obj(MIN, sub);
+  return s.mm === mm + 1 && (s.state === MIN_INSERTED || s.state === MIN_DEFERRED_REMOVE);
+}
+
+/** interval_tree_iter_first/next: first subscription index ≥ from in mm's tree overlapping [start, end). */
+export function itreeNextOverlap(w: World, mm: number, start: number, end: number, from: number): number {
+  const n = w.count(MIN);
+  for (let i = from; i < n; i++) {
+    if (!inTree(w, i, mm)) continue;
+    const s = w.obj(MIN, i);
+    if (s.start <= end - 1 && start <= s.last) return i;
+  }
+  return -1;
+}
+
+/**
+ * mm/mmu_notifier.c:mn_itree_inv_start_range — A++; if anything overlaps, S |= 1 ("fully
+ * excluded"). Returns cur_seq = S.
+ */
+export function mnItreeInvStartRange(w: World, mm: number, start: number, end: number): number {
+  const m = w.obj(MM, mm);
+  m.activeInvalidateRanges = m.activeInvalidateRanges + 1;
+  if (itreeNextOverlap(w, mm, start, end, 0) >= 0) m.invalidateSeq = m.invalidateSeq | 1;
+  return m.invalidateSeq;
+}
+
+/**
+ * mm/mmu_notifier.c:mn_itree_inv_end — A--; when the last concurrent invalidation ends and S is
+ * odd, S++ (even) and the deferred inserts/removes are applied; wake_up_all(wq) is implicit: the
+ * sleepers' steps become enabled once S changes.
+ */
+export function mnItreeInvEnd(w: World, mm: number): void {
+  const m = w.obj(MM, mm);
+  if (m.activeInvalidateRanges <= 0) w.bug(`mn_itree_inv_end on mm ${mm} without an active range`);
+  m.activeInvalidateRanges = m.activeInvalidateRanges - 1;
+  if (m.activeInvalidateRanges !== 0 || !itreeIsInvalidating(w, mm)) return;
+  m.invalidateSeq = m.invalidateSeq + 1;
+  const n = w.count(MIN);
+  for (let i = 0; i < n; i++) {
+    const s = w.obj(MIN, i);
+    if (s.mm !== mm + 1) continue;
+    if (s.state === MIN_DEFERRED_INSERT) s.state = MIN_INSERTED;
+    else if (s.state === MIN_DEFERRED_REMOVE) s.state = MIN_UNUSED;
+  }
+}
+
+/**
+ * mm/mmu_notifier.c:__mmu_interval_notifier_insert (under subscriptions->lock). The caller holds
+ * mm_users. Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
+ */
+export function intervalNotifierInsert(
+  w: World,
+  sub: number,
+  mm: number,
+  start: number,
+  length: number,
+  invalidateRoutineId: number,
+  priv: number,
+): void {
+  const m = w.obj(MM, mm);
+  const s = w.obj(MIN, sub);
+  if (s.state !== MIN_UNUSED) throw new Error(`interval notifier ${sub} is already in use`);
+  if (length <= 0) throw new Error(`interval notifier ${sub}: length must be positive`);
+  if (m.users <= 0) w.bug(`mmu_interval_notifier_insert on mm ${mm} without mm_users`);
+  m.hasNotifiers = 1;
+  m.hasItree = 1;
+  m.count = m.count + 1; // mmgrab, paired with mmdrop in remove
+  s.mm = mm + 1;
+  s.start = start;
+  s.last = start + length - 1;
+  s.invalidate = invalidateRoutineId + 1;
+  s.priv = priv;
+  if (m.activeInvalidateRanges !== 0) {
+    if (itreeIsInvalidating(w, mm)) {
+      s.state = MIN_DEFERRED_INSERT;
+    } else {
+      m.invalidateSeq = m.invalidateSeq | 1;
+      s.state = MIN_INSERTED;
+    }
+    s.seq = m.invalidateSeq;
+  } else {
+    s.seq = m.invalidateSeq - 1;
+    s.state = MIN_INSERTED;
+  }
+}
+
+/** include/linux/mmu_notifier.h:mmu_interval_set_seq — called by ops->invalidate under the driver lock. */
+export function mmuIntervalSetSeq(w: World, sub: number, curSeq: number): void {
+  w.obj(MIN, sub).seq = curSeq;
+}
+
+/** include/linux/mmu_notifier.h:mmu_interval_read_retry — must be called under the driver lock. */
+export function mmuIntervalReadRetry(w: World, sub: number, seq: number): boolean {
+  return w.obj(MIN, sub).seq !== seq;
+}
+
+/** include/linux/mmu_notifier.h:mmu_interval_check_retry — lockless, advisory. */
+export function mmuIntervalCheckRetry(w: World, sub: number, seq: number): boolean {
+  return w.obj(MIN, sub).seq !== seq;
+}
+
+/**
+ * mm/mmu_notifier.c:mmu_interval_read_begin. Two steps, as in the kernel: read seq and
+ * is_invalidating under the spinlock, then wait_event(wq, S != seq) if invalidating.
+ * Returns seq.
+ */
+export const mmuIntervalReadBegin = defineRoutine({
+  name: 'mmu_interval_read_begin',
+  params: ['sub'],
+  locals: ['seq', 'invalidating'],
+  steps: {
+    read: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin', run: (w, l) => {
+      const s = w.obj(MIN, l.sub);
+      const mm = s.mm - 1;
+      l.seq = s.seq;
+      l.invalidating = s.seq === w.obj(MM, mm).invalidateSeq ? 1 : 0;
+      if (w.obj(TASK, w.actor).inNotifier > 0) w.bug('mmu_interval_read_begin called from an invalidate callback');
+      return l.invalidating ? 'wait' : w.ret(l.seq);
+    } },
+    wait: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin wait_event', run: (w, l) => {
+      const mm = w.obj(MIN, l.sub).mm - 1;
+      if (w.obj(MM, mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
+      return w.ret(l.seq);
+    } },
+  },
+});
+
+/**
+ * mm/mmu_notifier.c:mmu_interval_notifier_remove. If the tree is invalidating, a subscription in
+ * the tree is queued for removal and the caller sleeps until the epoch ends; one still waiting to
+ * be inserted is simply dropped. Then mmdrop.
+ */
+export const mmuIntervalNotifierRemove = defineRoutine({
+  name: 'mmu_interval_notifier_remove',
+  params: ['sub'],
+  locals: ['mm', 'seq'],
+  steps: {
+    unlink: { at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove', run: (w, l) => {
+      const s = w.obj(MIN, l.sub);
+      l.mm = s.mm - 1;
+      if (itreeIsInvalidating(w, l.mm)) {
+        if (s.state === MIN_DEFERRED_INSERT) {
+          s.state = MIN_UNUSED;
+        } else {
+          s.state = MIN_DEFERRED_REMOVE;
+          l.seq = w.obj(MM, l.mm).invalidateSeq;
+        }
+      } else {
+        if (s.state !== MIN_INSERTED) w.bug(`mmu_interval_notifier_remove of sub ${l.sub} not in the tree`);
+        s.state = MIN_UNUSED;
+      }
+      return 'wait';
+    } },
+    wait: { at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove wait_event', run: (w, l) => {
+      if (l.seq !== 0 && w.obj(MM, l.mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
+      const m = w.obj(MM, l.mm);
+      m.count = m.count - 1; // mmdrop
+      const s = w.obj(MIN, l.sub);
+      if (s.state === MIN_UNUSED) {
+        s.mm = 0;
+        s.start = 0;
+        s.last = 0;
+        s.seq = 0;
+        s.invalidate = 0;
+        s.priv = 0;
+      }
+      return w.ret(0);
+    } },
+  },
+});
+
+/**
+ * mm/mmu_notifier.c:mn_itree_invalidate — opens the epoch (mn_itree_inv_start_range), then calls
+ * ops->invalidate(sub, start, end, event, blockable, cur_seq) of every overlapping subscription,
+ * one call per step boundary. A callback returning false (only legal when non-blockable) ends the
+ * epoch here and fails with -EAGAIN: the caller must not call invalidate_range_end.
+ */
+export const mnItreeInvalidate = defineRoutine({
+  name: 'mn_itree_invalidate',
+  params: ['mm', 'start', 'end', 'event', 'blockable'],
+  locals: ['curSeq', 'next'],
+  steps: {
+    startRange: { at: 'mm/mmu_notifier.c:mn_itree_inv_start_range', run: (w, l) => {
+      l.curSeq = mnItreeInvStartRange(w, l.mm, l.start, l.end);
+      return 'callNext';
+    } },
+    callNext: { at: 'mm/mmu_notifier.c:mn_itree_inv_next', run: (w, l) => {
+      const sub = itreeNextOverlap(w, l.mm, l.start, l.end, l.next);
+      if (sub < 0) return w.ret(0);
+      l.next = sub + 1;
+      enterCallback(w, l.blockable);
+      return w.callId(w.obj(MIN, sub).invalidate - 1, 'returned', sub, l.start, l.end, l.event, l.blockable, l.curSeq);
+    } },
+    returned: { at: 'mm/mmu_notifier.c:mn_itree_invalidate', run: (w, l) => {
+      leaveCallback(w, l.blockable);
+      if (l.result !== 0) return 'callNext';
+      if (l.blockable) {
+        w.bug('interval notifier ops->invalidate returned false in a blockable invalidation (WARN_ON)');
+        return 'callNext';
+      }
+      mnItreeInvEnd(w, l.mm); // out_would_block
+      return w.ret(-EAGAIN);
+    } },
+  },
+});
+
+/** Bookkeeping around every notifier callback: lockdep's invalidate map and non_block_start(). */
+export function enterCallback(w: World, blockable: number): void {
+  const t = w.obj(TASK, w.actor);
+  t.inNotifier = t.inNotifier + 1;
+  if (!blockable) w.nonblock(1);
+}
+
+export function leaveCallback(w: World, blockable: number): void {
+  const t = w.obj(TASK, w.actor);
+  t.inNotifier = t.inNotifier - 1;
+  if (!blockable) w.nonblock(-1);
+}

@@ -1,0 +1,91 @@
+/**
+ * Page frames: allocation, references and reverse-map accounting. These are helpers called inside
+ * steps (they never block); each one models a kernel primitive that is atomic in the kernel.
+ */
+import type { World } from '../world/world.js';
+import { MM, PAGE } from './structs.js';
+
+/**
+ * mm/page_alloc.c: alloc_pages — takes the lowest free pfn (deterministic), bumps its generation,
+ * zeroes it. Returns 0 if memory is exhausted.
+ */
+export function allocPage(w: World): number {
+  const n = w.count(PAGE);
+  for (let pfn = 1; pfn < n; pfn++) {
+    const p = w.obj(PAGE, pfn);
+    if (p.free === 1) {
+      p.free = 0;
+      p.gen = p.gen + 1;
+      p.refcount = 1;
+      p.mapcount = 0;
+      p.contents = 0;
+      p.anon = 0;
+      p.anonVma = 0;
+      p.index = 0;
+      p.swap = 0;
+      return pfn;
+    }
+  }
+  return 0;
+}
+
+/** include/linux/mm.h: get_page / folio_get. Taking a reference on a free page is a use-after-free. */
+export function getPage(w: World, pfn: number): void {
+  const p = w.obj(PAGE, pfn);
+  if (p.free === 1 || p.refcount <= 0) w.bug(`get_page on free pfn ${pfn} (use after free)`);
+  p.refcount = p.refcount + 1;
+}
+
+/** include/linux/mm.h: put_page / folio_put — the last reference frees the page. */
+export function putPage(w: World, pfn: number): void {
+  const p = w.obj(PAGE, pfn);
+  if (p.free === 1 || p.refcount <= 0) {
+    w.bug(`put_page on free pfn ${pfn} (refcount underflow)`);
+    return;
+  }
+  p.refcount = p.refcount - 1;
+  if (p.refcount === 0) freePage(w, pfn);
+}
+
+/** mm/page_alloc.c: free_unref_folios — back on the free list; contents stay until reuse. */
+function freePage(w: World, pfn: number): void {
+  const p = w.obj(PAGE, pfn);
+  if (p.mapcount !== 0) w.bug(`freeing pfn ${pfn} while mapcount is ${p.mapcount} (bad page state)`);
+  if (p.locked !== 0) w.bug(`freeing locked pfn ${pfn}`);
+  p.free = 1;
+  p.anon = 0;
+  p.anonVma = 0;
+  p.index = 0;
+  p.swap = 0;
+}
+
+/** mm/rmap.c: folio_add_new_anon_rmap — a fresh anon page mapped at `vpn` of `mm`. */
+export function pageAddNewAnonRmap(w: World, pfn: number, mm: number, vpn: number): void {
+  const p = w.obj(PAGE, pfn);
+  p.anon = 1;
+  p.anonVma = w.obj(MM, mm).anonVma;
+  p.index = vpn;
+  p.mapcount = p.mapcount + 1;
+}
+
+/** mm/rmap.c: folio_add_anon_rmap_pte / folio_dup_file_rmap — another normal pte maps the page. */
+export function pageDupRmap(w: World, pfn: number): void {
+  const p = w.obj(PAGE, pfn);
+  if (p.free === 1) w.bug(`mapping free pfn ${pfn}`);
+  p.mapcount = p.mapcount + 1;
+}
+
+/** mm/rmap.c: folio_remove_rmap_pte — a normal pte stops mapping the page. */
+export function pageRemoveRmap(w: World, pfn: number): void {
+  const p = w.obj(PAGE, pfn);
+  if (p.mapcount <= 0) {
+    w.bug(`folio_remove_rmap_pte: mapcount underflow on pfn ${pfn}`);
+    return;
+  }
+  p.mapcount = p.mapcount - 1;
+}
+
+/** The page's reuse generation, for ghost fields of mappings. */
+export function pageGen(w: World, pfn: number): number {
+  return w.obj(PAGE, pfn).gen;
+}

@@ -1,0 +1,78 @@
+/**
+ * Page tables and VMAs of an mm. Ptes are indexed by (mm, vpn); every mm has `mmPages` of them and
+ * `vmasPerMm` VMA slots (see topology.ts). Helpers here are atomic (they run inside one step, under
+ * whatever lock the calling step holds).
+ */
+import type { View, World } from '../world/world.js';
+import { PTE, VMA } from './structs.js';
+import { pageGen } from './page.js';
+
+export type PteView = View<(typeof PTE.fields)[number]>;
+export type VmaView = View<(typeof VMA.fields)[number]>;
+
+export function pte(w: World, mm: number, vpn: number): PteView {
+  const n = w.layout.dims.mmPages;
+  if (vpn < 0 || vpn >= n) throw new Error(`vpn ${vpn} outside the address space (0..${n - 1})`);
+  return w.obj(PTE, mm * n + vpn);
+}
+
+export function vma(w: World, index: number): VmaView {
+  return w.obj(VMA, index);
+}
+
+/** Global VMA index of slot `k` of mm `mm`. */
+export function vmaIndex(w: World, mm: number, k: number): number {
+  return mm * w.layout.dims.vmasPerMm + k;
+}
+
+/** Index of the mm owning the VMA with global index `index`. */
+export function vmaMm(w: World, index: number): number {
+  return Math.floor(index / w.layout.dims.vmasPerMm);
+}
+
+/** mm/mmap.c: find_vma (exact containment) — global VMA index, or -1. */
+export function findVma(w: World, mm: number, vpn: number): number {
+  const per = w.layout.dims.vmasPerMm;
+  for (let k = 0; k < per; k++) {
+    const i = mm * per + k;
+    const v = w.obj(VMA, i);
+    if (v.used === 1 && v.start <= vpn && vpn < v.end) return i;
+  }
+  return -1;
+}
+
+/** A free VMA slot of `mm` (global index), or -1. */
+export function freeVmaSlot(w: World, mm: number): number {
+  const per = w.layout.dims.vmasPerMm;
+  for (let k = 0; k < per; k++) if (w.obj(VMA, mm * per + k).used === 0) return mm * per + k;
+  return -1;
+}
+
+/** set_pte_at of a present pte; records the page generation as ghost state. */
+export function setPte(w: World, mm: number, vpn: number, pfn: number, write: boolean, special: boolean): void {
+  const p = pte(w, mm, vpn);
+  p.pfn = pfn;
+  p.present = 1;
+  p.write = write ? 1 : 0;
+  p.special = special ? 1 : 0;
+  p.swap = 0;
+  p.migration = 0;
+  p.gen = pageGen(w, pfn);
+}
+
+/** pte_clear / ptep_get_and_clear: the slot becomes none. */
+export function clearPte(w: World, mm: number, vpn: number): void {
+  const p = pte(w, mm, vpn);
+  p.pfn = 0;
+  p.present = 0;
+  p.write = 0;
+  p.special = 0;
+  p.swap = 0;
+  p.migration = 0;
+  p.gen = 0;
+}
+
+/** pte_none(): no present page and no swap or migration entry. */
+export function pteNone(p: PteView): boolean {
+  return p.present === 0 && p.swap === 0 && p.migration === 0;
+}

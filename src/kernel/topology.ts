@@ -1,0 +1,97 @@
+/**
+ * Declares the kernel's objects in a layout and builds the initial world: every page free, every
+ * mm alive with its subscriptions idle (invalidate_seq = 2, mm/mmu_notifier.c). Higher layers
+ * (KVM, the mirror) add their own regions through `extraRegions` before the stacks are sealed.
+ */
+import { Layout } from '../world/layout.js';
+import { maxLocalsNeeded } from '../world/routine.js';
+import { World } from '../world/world.js';
+import { HMM_MIRROR, HMM_RANGE, LOCK, MIN, MM, MN, PAGE, PTE, SWAP, TASK, VMA } from './structs.js';
+
+export interface KernelTopology {
+  /** Physical page frames; pfns are 1..pages. */
+  readonly pages: number;
+  /** Address-space size of every mm, in pages (vpns 0..mmPages-1). */
+  readonly mmPages: number;
+  readonly mms: readonly string[];
+  /** VMA slots per mm. */
+  readonly vmasPerMm?: number;
+  readonly swapSlots?: number;
+  readonly mmuNotifiers?: number;
+  readonly intervalNotifiers?: number;
+  readonly hmmMirrors?: number;
+  readonly hmmRanges?: number;
+  /** Named driver locks (mutexes / spinlocks). */
+  readonly locks?: readonly string[];
+  readonly actors: readonly string[];
+  /** Deepest call stack any actor may reach. */
+  readonly stackDepth?: number;
+}
+
+export const DEFAULT_STACK_DEPTH = 16;
+
+/** Adds the kernel's regions to `layout` and records the sizes routines index by. */
+export function declareKernel(layout: Layout, t: KernelTopology): void {
+  if (t.mms.length === 0) throw new Error('topology needs at least one mm');
+  if (t.pages < 1) throw new Error('topology needs at least one page frame');
+  const vmasPerMm = t.vmasPerMm ?? 4;
+  layout.dims.mmPages = t.mmPages;
+  layout.dims.vmasPerMm = vmasPerMm;
+  const pageNames = Array.from({ length: t.pages + 1 }, (_, i) => (i === 0 ? 'none' : `pfn${i}`));
+  layout.add(PAGE, t.pages + 1, pageNames);
+  layout.add(MM, t.mms.length, t.mms);
+  layout.add(
+    PTE,
+    t.mms.length * t.mmPages,
+    t.mms.flatMap((m) => Array.from({ length: t.mmPages }, (_, v) => `${m}@${v}`)),
+  );
+  layout.add(
+    VMA,
+    t.mms.length * vmasPerMm,
+    t.mms.flatMap((m) => Array.from({ length: vmasPerMm }, (_, k) => `${m}#${k}`)),
+  );
+  layout.add(SWAP, (t.swapSlots ?? 2) + 1);
+  layout.add(MN, t.mmuNotifiers ?? 2);
+  layout.add(MIN, t.intervalNotifiers ?? 2);
+  layout.add(HMM_MIRROR, t.hmmMirrors ?? 1);
+  layout.add(HMM_RANGE, t.hmmRanges ?? 2);
+  const locks = t.locks ?? [];
+  if (locks.length) layout.add(LOCK, locks.length, locks);
+  layout.add(TASK, t.actors.length, t.actors);
+}
+
+/**
+ * Builds the world for a topology: kernel regions, then `extraRegions` (other layers), then the
+ * actors' stacks. Import every routine the scenario uses before calling: frames are sized by the
+ * routine with the most locals.
+ */
+export function buildWorld(t: KernelTopology, extraRegions?: (layout: Layout) => void): World {
+  const layout = new Layout();
+  declareKernel(layout, t);
+  extraRegions?.(layout);
+  layout.addStacks(t.actors, t.stackDepth ?? DEFAULT_STACK_DEPTH, maxLocalsNeeded());
+  const w = new World(layout);
+  for (let pfn = 1; pfn <= t.pages; pfn++) w.obj(PAGE, pfn).free = 1;
+  for (let s = 1; s < w.count(SWAP); s++) w.obj(SWAP, s).used = 0;
+  for (let m = 0; m < t.mms.length; m++) {
+    const mm = w.obj(MM, m);
+    mm.users = 1;
+    mm.count = 1;
+    mm.invalidateSeq = 2; // mmu_notifier_subscriptions init: "invalidate_seq = 2"
+    mm.anonVma = m + 1;
+  }
+  return w;
+}
+
+export function mmIndex(w: World, name: string): number {
+  const i = w.layout.region(MM).names!.indexOf(name);
+  if (i < 0) throw new Error(`no mm named ${name} (mms: ${w.layout.region(MM).names!.join(', ')})`);
+  return i;
+}
+
+export function lockIndex(w: World, name: string): number {
+  const names = w.layout.has(LOCK) ? w.layout.region(LOCK).names! : [];
+  const i = names.indexOf(name);
+  if (i < 0) throw new Error(`no lock named ${name} (locks: ${names.join(', ') || 'none'})`);
+  return i;
+}

@@ -1,0 +1,123 @@
+/**
+ * The flat layout of a world: every object of a scenario gets a fixed run of int32 slots in one
+ * `Int32Array`. The layout is static for a scenario (it is not part of the state); the state is
+ * only the array. Object identity is its index in its region, so two states are equal exactly
+ * when their arrays are, whatever the order in which the objects were created or written.
+ *
+ * Slots 0 and 1 hold the fingerprint lanes (see hash.ts) and are excluded from equality.
+ */
+
+/** First slot that holds model data; slots before it are the fingerprint lanes. */
+export const DATA_START = 2;
+
+let nextStructId = 0;
+
+/** A kind of object: a fixed list of int32 fields. Defined once per module, used by any layout. */
+export interface StructDef<F extends string = string> {
+  readonly id: number;
+  readonly name: string;
+  readonly fields: readonly F[];
+}
+
+export function defineStruct<const F extends string>(name: string, fields: readonly F[]): StructDef<F> {
+  return { id: nextStructId++, name, fields };
+}
+
+/** One region: `count` objects of one struct, laid out back to back from `base`. */
+export interface Region {
+  readonly def: StructDef;
+  readonly count: number;
+  readonly base: number;
+  readonly stride: number;
+  /** Optional human names of the objects (e.g. mm names), used by dumps and traces. */
+  readonly names: readonly string[] | undefined;
+}
+
+/** Call frames of actors: a fixed-depth stack per actor, each frame [routine+1, pc, result, locals…]. */
+export const CALL_ROUTINE = 0;
+export const CALL_PC = 1;
+export const CALL_RESULT = 2;
+export const CALL_LOCALS = 3;
+
+export class Layout {
+  readonly regions: Region[] = [];
+  /** Static sizes layers need to index their objects (e.g. pages per mm); not part of the state. */
+  readonly dims: Record<string, number> = Object.create(null);
+  private readonly byStruct = new Map<number, Region>();
+  /** Number of actors, their names, stack depth and locals per frame. */
+  actorNames: readonly string[] = [];
+  stackDepth = 0;
+  maxLocals = 0;
+  callStride = 0;
+  callBase = 0;
+  /** Per actor two slots: [sp, nonblock] (see World). */
+  actorBase = 0;
+  size = DATA_START;
+  private sealed = false;
+
+  /** Adds a region of `count` objects of `def`; a struct may have one region per layout. */
+  add(def: StructDef, count: number, names?: readonly string[]): Region {
+    if (this.sealed) throw new Error(`layout is sealed; cannot add region ${def.name}`);
+    if (this.byStruct.has(def.id)) throw new Error(`layout already has a region for struct ${def.name}`);
+    if (names && names.length !== count) throw new Error(`region ${def.name}: ${names.length} names for ${count} objects`);
+    const region: Region = { def, count, base: this.size, stride: def.fields.length, names };
+    this.size += count * def.fields.length;
+    this.regions.push(region);
+    this.byStruct.set(def.id, region);
+    return region;
+  }
+
+  /** Adds the actors' call stacks; must be called once, last. */
+  addStacks(actorNames: readonly string[], stackDepth: number, maxLocals: number): void {
+    if (this.sealed) throw new Error('layout is sealed');
+    this.actorNames = actorNames;
+    this.stackDepth = stackDepth;
+    this.maxLocals = maxLocals;
+    this.callStride = CALL_LOCALS + maxLocals;
+    this.actorBase = this.size;
+    this.size += actorNames.length * 2;
+    this.callBase = this.size;
+    this.size += actorNames.length * stackDepth * this.callStride;
+    this.sealed = true;
+  }
+
+  region(def: StructDef): Region {
+    const r = this.byStruct.get(def.id);
+    if (!r) throw new Error(`layout has no region for struct ${def.name}`);
+    return r;
+  }
+
+  has(def: StructDef): boolean {
+    return this.byStruct.has(def.id);
+  }
+
+  /** Slot of field `field` of object `index` of struct `def`. */
+  slot(def: StructDef, index: number, field: string): number {
+    const r = this.region(def);
+    const k = def.fields.indexOf(field);
+    if (k < 0) throw new Error(`struct ${def.name} has no field ${field}`);
+    if (index < 0 || index >= r.count) throw new Error(`${def.name}[${index}] out of range (0..${r.count - 1})`);
+    return r.base + index * r.stride + k;
+  }
+
+  /** Base slot of the call frame at `depth` of actor `actor`. */
+  callSlot(actor: number, depth: number): number {
+    return this.callBase + (actor * this.stackDepth + depth) * this.callStride;
+  }
+
+  /** Which object and field a slot belongs to, for traces; stack slots are described by the world. */
+  describe(o: number): { region: Region; index: number; field: string } | undefined {
+    for (const r of this.regions) {
+      if (o >= r.base && o < r.base + r.count * r.stride) {
+        const rel = o - r.base;
+        const index = Math.floor(rel / r.stride);
+        return { region: r, index, field: r.def.fields[rel % r.stride] };
+      }
+    }
+    return undefined;
+  }
+
+  objectName(r: Region, index: number): string {
+    return r.names ? r.names[index] : String(index);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Routines: kernel (and driver) code written as tables of labelled atomic steps, in the spirit of
+ * PlusCal. A step runs to completion without interruption; a step boundary is a place where
+ * another CPU may run. A step reads and writes the world and then
+ *   - returns the next label of its routine (a string),
+ *   - returns `w.call(routine, resumeLabel, ...args)` to run a sub-routine in a frame of its own,
+ *   - returns `w.ret(value)` to return to its caller, or
+ *   - returns `BLOCK_SLEEP` / `BLOCK_SPIN` without having written anything, when it cannot proceed.
+ * Locals live in the actor's call frame inside the state, never in JS variables across steps.
+ */
+import type { World } from './world.js';
+import { CALL_LOCALS, CALL_RESULT } from './layout.js';
+
+/** The step would sleep (mutex, rwsem, wait_event): not schedulable until the world changes. */
+export const BLOCK_SLEEP = -1;
+/** The step would spin (spinlock held elsewhere): not schedulable, but it does not sleep. */
+export const BLOCK_SPIN = -2;
+/** Internal: the step pushed a call frame. */
+export const CALLED = -3;
+/** Internal: the step popped its frame. */
+export const RETURNED = -4;
+
+export type StepResult = string | number;
+
+/** The named params and locals of a frame, plus `result`: the value the last callee returned. */
+export type Locals<N extends string> = { [K in N]: number } & { result: number };
+
+export interface Step<L> {
+  /** The kernel code this step models, as `file:function` (e.g. `mm/memory.c:do_anonymous_page`). */
+  readonly at: string;
+  readonly run: (w: World, l: L) => StepResult;
+}
+// Steps are written as object literals `{ at, run: (w, l) => ... }` so that TypeScript types `l`
+// from the routine's params and locals.
+
+export interface RoutineSpec<P extends string, V extends string> {
+  /** The kernel's name for the code (e.g. `mmu_interval_read_begin`). */
+  readonly name: string;
+  /** Parameters: the first locals, filled from `w.call` arguments. */
+  readonly params: readonly P[];
+  readonly locals?: readonly V[];
+  /** Steps in order; the first one is the entry. */
+  readonly steps: Record<string, Step<Locals<NoInfer<P | V>>>>;
+}
+
+/** A frame's locals as named properties over the state array; one reusable view per routine. */
+export interface LocalsView {
+  $w: World;
+  $b: number;
+}
+
+export class Routine<P extends string = string, V extends string = string> {
+  readonly labels: readonly string[];
+  readonly labelIndex: Readonly<Record<string, number>>;
+  readonly steps: readonly Step<Locals<P | V>>[];
+  readonly localNames: readonly string[];
+  readonly view: LocalsView & Locals<P | V>;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly params: readonly P[],
+    locals: readonly V[],
+    steps: Record<string, Step<Locals<P | V>>>,
+  ) {
+    this.labels = Object.keys(steps);
+    if (this.labels.length === 0) throw new Error(`routine ${name} has no steps`);
+    const index: Record<string, number> = Object.create(null);
+    this.labels.forEach((label, i) => (index[label] = i));
+    this.labelIndex = index;
+    this.steps = this.labels.map((label) => steps[label]);
+    this.localNames = [...params, ...locals];
+    const seen = new Set<string>();
+    for (const n of this.localNames) {
+      if (n === 'result' || n.startsWith('$')) throw new Error(`routine ${name}: local name ${n} is reserved`);
+      if (seen.has(n)) throw new Error(`routine ${name}: local ${n} declared twice`);
+      seen.add(n);
+    }
+    this.view = makeLocalsView(this.localNames) as LocalsView & Locals<P | V>;
+  }
+
+  /** `routine:label` for traces. */
+  where(pc: number): string {
+    return `${this.name}:${this.labels[pc] ?? `?${pc}`}`;
+  }
+}
+
+function makeLocalsView(names: readonly string[]): LocalsView {
+  class View implements LocalsView {
+    $w!: World;
+    $b = 0;
+  }
+  names.forEach((n, i) => {
+    const k = CALL_LOCALS + i;
+    Object.defineProperty(View.prototype, n, {
+      get(this: View) {
+        return this.$w.v[this.$b + k];
+      },
+      set(this: View, x: number) {
+        this.$w.set(this.$b + k, x);
+      },
+    });
+  });
+  Object.defineProperty(View.prototype, 'result', {
+    get(this: View) {
+      return this.$w.v[this.$b + CALL_RESULT];
+    },
+    set(this: View, x: number) {
+      this.$w.set(this.$b + CALL_RESULT, x);
+    },
+  });
+  return new View();
+}
+
+/** A routine of any params and locals (for calls and ops pointers). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoutine = Routine<any, any>;
+
+/** Every routine defined in this process, indexed by id. Ids follow module load order. */
+export const routines: Routine[] = [];
+const byName = new Map<string, Routine>();
+
+export function defineRoutine<const P extends string, const V extends string = never>(
+  spec: RoutineSpec<P, V>,
+): Routine<P, V> {
+  if (byName.has(spec.name)) throw new Error(`routine ${spec.name} defined twice`);
+  const r = new Routine<P, V>(routines.length, spec.name, spec.params, spec.locals ?? [], spec.steps);
+  routines.push(r as unknown as Routine);
+  byName.set(spec.name, r as unknown as Routine);
+  return r;
+}
+
+export function routineByName(name: string): Routine | undefined {
+  return byName.get(name);
+}
+
+/** The largest number of locals any routine defined so far needs. */
+export function maxLocalsNeeded(): number {
+  let m = 0;
+  for (const r of routines) m = Math.max(m, r.localNames.length);
+  return m;
+}

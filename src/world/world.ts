@@ -1,0 +1,235 @@
+/**
+ * The world: the handle through which steps read and write the state.
+ *
+ * The *state* is only `v`, an Int32Array laid out by a static `Layout` (plain data: cloning is
+ * `slice`, equality is element-wise, the fingerprint sits in slots 0–1 and is updated on every
+ * write). The World object around it holds nothing that belongs to the state: the layout, reusable
+ * views, which actor is running, and an optional journal of writes for traces.
+ */
+import { zHi, zLo } from './hash.js';
+import { CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, Layout, type StructDef } from './layout.js';
+import { CALLED, RETURNED, Routine, routines, type AnyRoutine } from './routine.js';
+
+/** Fields of every actor (thread) besides its call stack. */
+export interface ActorFields {
+  /** Number of frames on the stack; 0 when the actor has finished. */
+  sp: number;
+  /** Depth of non-blockable context (e.g. inside a nonblock invalidate_range_start); sleeping there is a bug. */
+  nonblock: number;
+}
+
+/** A typed view of one object: its fields as numeric properties over the world's current state. */
+export type View<F extends string> = { [K in F]: number } & { readonly $index: number };
+
+export class World {
+  v: Int32Array;
+  /** Index of the actor whose step is running. */
+  actor = -1;
+  /** Routine of the frame whose step is running (resolves resume labels of `call`). */
+  private current: AnyRoutine | undefined;
+  /** When non-null, every write appends (slot, old, new). */
+  journal: number[] | null = null;
+  /** Kernel BUGs (model assertions) raised by the running step. */
+  bugs: string[] = [];
+  /** Per struct id, one persistent view per object. */
+  private readonly views: View<string>[][] = [];
+
+  constructor(readonly layout: Layout) {
+    this.v = new Int32Array(layout.size);
+    for (const r of layout.regions) {
+      const proto = viewPrototype(r.def);
+      const list: View<string>[] = [];
+      for (let i = 0; i < r.count; i++) {
+        const view = Object.create(proto) as { $w: World; $b: number; $index: number };
+        view.$w = this;
+        view.$b = r.base + i * r.stride;
+        view.$index = i;
+        list.push(view as unknown as View<string>);
+      }
+      this.views[r.def.id] = list;
+    }
+  }
+
+  get(o: number): number {
+    return this.v[o];
+  }
+
+  /** Writes slot `o`, keeping the fingerprint up to date. */
+  set(o: number, x: number): void {
+    const v = this.v;
+    const old = v[o];
+    if (old === x) return;
+    x |= 0;
+    v[o] = x;
+    let lo = v[0];
+    let hi = v[1];
+    if (old !== 0) {
+      lo ^= zLo(o, old);
+      hi ^= zHi(o, old);
+    }
+    if (x !== 0) {
+      lo ^= zLo(o, x);
+      hi ^= zHi(o, x);
+    }
+    v[0] = lo;
+    v[1] = hi;
+    if (this.journal) this.journal.push(o, old, x);
+  }
+
+  /** The view of object `index` of struct `def`. */
+  obj<F extends string>(def: StructDef<F>, index: number): View<F> {
+    const list = this.views[def.id];
+    if (!list) throw new Error(`world has no ${def.name} objects`);
+    const view = list[index];
+    if (!view) throw new Error(`${def.name}[${index}] does not exist (have ${list.length})`);
+    return view as View<F>;
+  }
+
+  count(def: StructDef): number {
+    return this.views[def.id]?.length ?? 0;
+  }
+
+  /** Records a kernel BUG: a state the real kernel would crash or warn on. */
+  bug(message: string): void {
+    this.bugs.push(message);
+  }
+
+  /** Owner tag of the running actor in lock words (0 means unowned). */
+  get self(): number {
+    return this.actor + 1;
+  }
+
+  // ---- actors and call frames ----
+
+  actorSp(a: number): number {
+    return this.v[this.actorSlot(a)];
+  }
+
+  actorNonblock(a: number): number {
+    return this.v[this.actorSlot(a) + 1];
+  }
+
+  /** Enters (+1) or leaves (-1) a non-blockable section for the running actor. */
+  nonblock(delta: 1 | -1): void {
+    const o = this.actorSlot(this.actor) + 1;
+    this.set(o, this.v[o] + delta);
+  }
+
+  private actorSlot(a: number): number {
+    return this.layout.actorBase + a * 2;
+  }
+
+  /** Base slot of the top frame of actor `a` (undefined if it has finished). */
+  topFrame(a: number): number | undefined {
+    const sp = this.actorSp(a);
+    return sp === 0 ? undefined : this.layout.callSlot(a, sp - 1);
+  }
+
+  frameRoutine(base: number): Routine {
+    return routines[this.v[base + CALL_ROUTINE] - 1];
+  }
+
+  /** Starts actor `a` with `routine(args)` as its bottom frame. */
+  spawn(a: number, routine: AnyRoutine, args: readonly number[]): void {
+    if (this.actorSp(a) !== 0) throw new Error(`actor ${this.layout.actorNames[a]} is already running`);
+    this.pushFrame(a, 0, routine, args);
+    this.set(this.actorSlot(a), 1);
+  }
+
+  private pushFrame(a: number, depth: number, routine: AnyRoutine, args: readonly number[]): void {
+    if (depth >= this.layout.stackDepth) {
+      throw new Error(`actor ${this.layout.actorNames[a]}: call depth ${depth + 1} exceeds ${this.layout.stackDepth} calling ${routine.name}`);
+    }
+    if (args.length !== routine.params.length) {
+      throw new Error(`${routine.name} takes ${routine.params.length} arguments (${routine.params.join(', ')}), got ${args.length}`);
+    }
+    const b = this.layout.callSlot(a, depth);
+    this.set(b + CALL_ROUTINE, routine.id + 1);
+    this.set(b + CALL_PC, 0);
+    for (let i = 0; i < args.length; i++) this.set(b + CALL_LOCALS + i, args[i]);
+  }
+
+  /** Sets which frame is running; called by the runner before each step. */
+  enter(actor: number, routine: AnyRoutine): void {
+    this.actor = actor;
+    this.current = routine;
+  }
+
+  /**
+   * Calls `routine(args)` from the running step; the caller resumes at `resume`, where
+   * `l.result` holds what the callee returned. Use as `return w.call(...)`.
+   */
+  call(routine: AnyRoutine, resume: string, ...args: number[]): number {
+    const caller = this.current!;
+    const pc = caller.labelIndex[resume];
+    if (pc === undefined) throw new Error(`${caller.name}: no label ${resume} to resume at after calling ${routine.name}`);
+    const a = this.actor;
+    const sp = this.actorSp(a);
+    this.set(this.layout.callSlot(a, sp - 1) + CALL_PC, pc);
+    this.pushFrame(a, sp, routine, args);
+    this.set(this.actorSlot(a), sp + 1);
+    return CALLED;
+  }
+
+  /** Calls the routine with id `routineId` (an ops pointer stored in the state). */
+  callId(routineId: number, resume: string, ...args: number[]): number {
+    const r = routines[routineId];
+    if (!r) throw new Error(`no routine with id ${routineId}`);
+    return this.call(r, resume, ...args);
+  }
+
+  /** Returns `value` to the caller (or finishes the actor). Use as `return w.ret(x)`. */
+  ret(value = 0): number {
+    const a = this.actor;
+    const sp = this.actorSp(a);
+    const b = this.layout.callSlot(a, sp - 1);
+    // Dead frames are zeroed so that equal futures give equal states.
+    for (let k = 0; k < this.layout.callStride; k++) this.set(b + k, 0);
+    if (sp > 1) this.set(this.layout.callSlot(a, sp - 2) + CALL_RESULT, value);
+    this.set(this.actorSlot(a), sp - 1);
+    return RETURNED;
+  }
+
+  /** A copy of the state. */
+  snapshot(): Int32Array {
+    return this.v.slice();
+  }
+
+  /** Makes `state` the current state (not copied). */
+  load(state: Int32Array): void {
+    if (state.length !== this.layout.size) throw new Error(`state has ${state.length} slots, layout needs ${this.layout.size}`);
+    this.v = state;
+  }
+
+  /** The 64-bit fingerprint as a bigint (for display and tests; the explorer reads the lanes). */
+  fingerprint(): bigint {
+    return (BigInt(this.v[1] >>> 0) << 32n) | BigInt(this.v[0] >>> 0);
+  }
+}
+
+/** Structural equality of two states (fingerprint lanes excluded). */
+export function sameState(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = DATA_START; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const prototypes = new Map<number, object>();
+
+function viewPrototype(def: StructDef): object {
+  let proto = prototypes.get(def.id);
+  if (proto) return proto;
+  proto = {};
+  def.fields.forEach((f, k) => {
+    Object.defineProperty(proto, f, {
+      get(this: { $w: World; $b: number }) {
+        return this.$w.v[this.$b + k];
+      },
+      set(this: { $w: World; $b: number }, x: number) {
+        this.$w.set(this.$b + k, x);
+      },
+    });
+  });
+  prototypes.set(def.id, proto);
+  return proto;
+}
