@@ -28,7 +28,8 @@ export type Locals<N extends string> = { [K in N]: number } & { result: number }
 export interface Step<L> {
   /** The kernel code this step models, as `file:function` (e.g. `mm/memory.c:do_anonymous_page`). */
   readonly at: string;
-  readonly run: (w: World, l: L) => StepResult;
+  // Method syntax keeps routines of different locals assignable to AnyRoutine (bivariant params).
+  run(w: World, l: L): StepResult;
 }
 // Steps are written as object literals `{ at, run: (w, l) => ... }` so that TypeScript types `l`
 // from the routine's params and locals.
@@ -54,7 +55,8 @@ export class Routine<P extends string = string, V extends string = string> {
   readonly labelIndex: Readonly<Record<string, number>>;
   readonly steps: readonly Step<Locals<P | V>>[];
   readonly localNames: readonly string[];
-  readonly view: LocalsView & Locals<P | V>;
+  /** The reusable locals view the runner points at the running frame. */
+  readonly view: LocalsView;
 
   constructor(
     readonly id: number,
@@ -76,7 +78,7 @@ export class Routine<P extends string = string, V extends string = string> {
       if (seen.has(n)) throw new Error(`routine ${name}: local ${n} declared twice`);
       seen.add(n);
     }
-    this.view = makeLocalsView(this.localNames) as LocalsView & Locals<P | V>;
+    this.view = makeLocalsView(this.localNames);
   }
 
   /** `routine:label` for traces. */

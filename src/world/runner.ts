@@ -4,7 +4,7 @@
  * `execStep` directly; tests and `replay` use `runSchedule`.
  */
 import { CALL_PC } from './layout.js';
-import { BLOCK_SLEEP, BLOCK_SPIN, CALLED, RETURNED } from './routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN, CALLED, RETURNED, type Locals } from './routine.js';
 import { describeSlot } from './describe.js';
 import type { World } from './world.js';
 
@@ -53,7 +53,7 @@ export function execStep(w: World, a: number): number {
   w.bugs.length = 0;
   const lo = w.v[0];
   const hi = w.v[1];
-  const r = routine.steps[pc].run(w, view);
+  const r = routine.steps[pc].run(w, view as unknown as Locals<string>);
   if (typeof r === 'string') {
     const next = routine.labelIndex[r];
     if (next === undefined) throw new Error(`${routine.where(pc)} went to unknown label ${r}`);

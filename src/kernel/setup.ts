@@ -1,0 +1,53 @@
+/**
+ * Scenario set-up: the state before any actor runs (VMAs mapped, pages faulted in). These write
+ * the world directly; they model what the processes did before the interesting part began, so
+ * they are not steps and leave no trace.
+ */
+import type { AnyRoutine } from '../world/routine.js';
+import type { World } from '../world/world.js';
+import { VM_ANON, VM_READ, VM_WRITE } from './flags.js';
+import { allocPage, pageAddNewAnonRmap } from './page.js';
+import { freeVmaSlot, setPte, vma } from './pgtable.js';
+import { PAGE } from './structs.js';
+
+export interface VmaSpec {
+  readonly start: number;
+  readonly end: number;
+  /** VM_* bits; anonymous private read-write by default. */
+  readonly flags?: number;
+  /** vm_ops->fault for device/file VMAs. */
+  readonly fault?: AnyRoutine;
+  /** vm_private_data: the driver's object index. */
+  readonly priv?: number;
+  /** vm_file: the file / address_space id, for unmap_mapping_range. */
+  readonly file?: number;
+  readonly pgoff?: number;
+}
+
+/** mmap: adds a VMA to `mm`; returns its global index. */
+export function addVma(w: World, mm: number, spec: VmaSpec): number {
+  if (spec.start >= spec.end) throw new Error(`VMA [${spec.start}, ${spec.end}) is empty`);
+  if (spec.end > w.layout.dims.mmPages) throw new Error(`VMA [${spec.start}, ${spec.end}) exceeds the address space of ${w.layout.dims.mmPages} pages`);
+  const i = freeVmaSlot(w, mm);
+  if (i < 0) throw new Error(`mm ${mm} has no free VMA slot`);
+  const v = vma(w, i);
+  v.used = 1;
+  v.start = spec.start;
+  v.end = spec.end;
+  v.flags = spec.flags ?? VM_ANON | VM_READ | VM_WRITE;
+  v.fault = spec.fault ? spec.fault.id + 1 : 0;
+  v.priv = spec.priv !== undefined ? spec.priv + 1 : 0;
+  v.file = spec.file !== undefined ? spec.file + 1 : 0;
+  v.pgoff = spec.pgoff ?? 0;
+  return i;
+}
+
+/** An anonymous page already faulted in at `vpn` (do_anonymous_page before the scenario). Returns its pfn. */
+export function populateAnon(w: World, mm: number, vpn: number, contents: number, write = true): number {
+  const pfn = allocPage(w);
+  if (pfn === 0) throw new Error('out of page frames while populating the scenario');
+  pageAddNewAnonRmap(w, pfn, mm, vpn);
+  w.obj(PAGE, pfn).contents = contents;
+  setPte(w, mm, vpn, pfn, write, false);
+  return pfn;
+}
