@@ -106,11 +106,20 @@ export function traceStep(w: World, a: number, index: number): TraceStep {
   }
   const changes: Change[] = [];
   for (let i = 0; i < journal.length; i += 3) {
+    if (inDeadFrame(w, journal[i])) continue;
     const what = describeSlot(w, journal[i], before);
     if (what !== undefined) changes.push({ what, from: journal[i + 1], to: journal[i + 2] });
   }
   const outcome: Outcome = r === CALLED ? 'call' : r === RETURNED ? 'return' : 'goto';
   return { index, actor, where, at, outcome, next: whereIs(w, a), changes: mergeChanges(changes), bugs: [...w.bugs] };
+}
+
+/** Whether slot `o` belongs to a call frame that is not live after the step (popped: its locals are dead). */
+function inDeadFrame(w: World, o: number): boolean {
+  const L = w.layout;
+  if (o < L.callBase) return false;
+  const frame = Math.floor((o - L.callBase) / L.callStride);
+  return frame % L.stackDepth >= w.actorSp(Math.floor(frame / L.stackDepth));
 }
 
 /** Folds repeated writes of one slot into one change (first `from`, last `to`); drops no-ops. */
