@@ -1,0 +1,208 @@
+/**
+ * Exhaustive explicit-state exploration, breadth-first: the first violation found is at minimal
+ * depth, so its schedule is a shortest counterexample. States are the world's flat arrays;
+ * visited states are kept only as 64-bit fingerprints (hash compaction, see visited.ts).
+ *
+ * A violation is: a property that fails on a reached state, a kernel BUG raised by a step (including
+ * sleeping in a non-blockable context), or a deadlock (no actor can step, some are not done).
+ */
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { execStep } from '../world/runner.js';
+import type { World } from '../world/world.js';
+import { FingerprintSet } from './visited.js';
+
+export interface Property {
+  readonly name: string;
+  /** One sentence a kernel developer would recognise. */
+  readonly description: string;
+  /** Returns a message describing the violation in this state, or undefined if it holds. */
+  check(w: World): string | undefined;
+}
+
+export interface ExploreOptions {
+  readonly properties?: readonly Property[];
+  /** Stop (verdict incomplete) after this many distinct states. */
+  readonly maxStates?: number;
+  /** Report a deadlock when no actor can step but some are not done (default true). */
+  readonly deadlock?: boolean;
+}
+
+export interface Violation {
+  readonly property: string;
+  readonly message: string;
+  /** Actor indices from the initial state to the violating step (inclusive). */
+  readonly schedule: readonly number[];
+}
+
+export interface ExploreResult {
+  readonly verdict: 'holds' | 'violation' | 'incomplete';
+  readonly states: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly violation?: Violation;
+  readonly elapsedMs: number;
+  /** Visited-set bytes per distinct state. */
+  readonly bytesPerState: number;
+}
+
+/** Growable int arrays holding, per discovered state id, its parent id and the actor that led to it. */
+class Tree {
+  parent = new Int32Array(1 << 16);
+  actor = new Int32Array(1 << 16);
+  depth = new Int32Array(1 << 16);
+  size = 0;
+
+  add(parent: number, actor: number, depth: number): number {
+    if (this.size === this.parent.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.parent = grow(this.parent);
+      this.actor = grow(this.actor);
+      this.depth = grow(this.depth);
+    }
+    const id = this.size++;
+    this.parent[id] = parent;
+    this.actor[id] = actor;
+    this.depth[id] = depth;
+    return id;
+  }
+
+  schedule(id: number): number[] {
+    const out: number[] = [];
+    for (let i = id; this.parent[i] >= 0; i = this.parent[i]) out.push(this.actor[i]);
+    return out.reverse();
+  }
+}
+
+/** States of one BFS level, back to back in one growable Int32Array (no per-state allocation). */
+class Level {
+  data: Int32Array;
+  ids: Int32Array;
+  count = 0;
+
+  constructor(readonly slots: number, capacity = 1024) {
+    this.data = new Int32Array(slots * capacity);
+    this.ids = new Int32Array(capacity);
+  }
+
+  push(state: Int32Array, id: number): void {
+    if (this.count === this.ids.length) {
+      const data = new Int32Array(this.data.length * 2);
+      data.set(this.data);
+      this.data = data;
+      const ids = new Int32Array(this.ids.length * 2);
+      ids.set(this.ids);
+      this.ids = ids;
+    }
+    const n = this.slots;
+    const d = this.data;
+    const o = this.count * n;
+    for (let k = 0; k < n; k++) d[o + k] = state[k];
+    this.ids[this.count++] = id;
+  }
+
+  /** Copies state `i` into `dst`. */
+  load(i: number, dst: Int32Array): void {
+    const n = this.slots;
+    const d = this.data;
+    const o = i * n;
+    for (let k = 0; k < n; k++) dst[k] = d[o + k];
+  }
+}
+
+export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
+  const t0 = performance.now();
+  const properties = opts.properties ?? [];
+  const maxStates = opts.maxStates ?? Number.POSITIVE_INFINITY;
+  const checkDeadlock = opts.deadlock ?? true;
+  const nActors = w.layout.actorNames.length;
+  const slots = w.layout.size;
+  const visited = new FingerprintSet();
+  const tree = new Tree();
+  const initial = w.snapshot();
+  const parent = new Int32Array(slots);
+  const scratch = new Int32Array(slots);
+  let transitions = 0;
+  let maxDepth = 0;
+
+  const finish = (verdict: ExploreResult['verdict'], violation?: Violation): ExploreResult => {
+    w.load(initial);
+    return {
+      verdict,
+      states: visited.size,
+      transitions,
+      depth: maxDepth,
+      violation,
+      elapsedMs: performance.now() - t0,
+      bytesPerState: visited.size ? visited.bytes / visited.size : 0,
+    };
+  };
+
+  const checkProps = (id: number): Violation | undefined => {
+    for (const p of properties) {
+      const msg = p.check(w);
+      if (msg !== undefined) return { property: p.name, message: msg, schedule: tree.schedule(id) };
+    }
+    return undefined;
+  };
+
+  const bug = (id: number, a: number): Violation => ({
+    property: 'kernel-bug',
+    message: w.bugs.join('; '),
+    schedule: [...tree.schedule(id), a],
+  });
+
+  visited.add(initial[0], initial[1]);
+  const root = tree.add(-1, -1, 0);
+  w.load(initial.slice());
+  const v0 = checkProps(root);
+  if (v0) return finish('violation', v0);
+
+  // Two levels used in turn, so their buffers are allocated once and only grow.
+  let level = new Level(slots);
+  let next = new Level(slots);
+  level.push(initial, root);
+  while (level.count > 0) {
+    next.count = 0;
+    for (let i = 0; i < level.count; i++) {
+      level.load(i, parent);
+      const id = level.ids[i];
+      let enabled = 0;
+      let unfinished = 0;
+      for (let a = 0; a < nActors; a++) {
+        w.load(parent);
+        if (w.actorSp(a) === 0) continue;
+        unfinished++;
+        scratch.set(parent);
+        w.load(scratch);
+        const r = execStep(w, a);
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
+          if (w.bugs.length) return finish('violation', bug(id, a));
+          continue;
+        }
+        enabled++;
+        transitions++;
+        if (w.bugs.length) return finish('violation', bug(id, a));
+        if (!visited.add(scratch[0], scratch[1])) continue;
+        const depth = tree.depth[id] + 1;
+        if (depth > maxDepth) maxDepth = depth;
+        const cid = tree.add(id, a, depth);
+        const v = checkProps(cid);
+        if (v) return finish('violation', v);
+        if (visited.size >= maxStates) return finish('incomplete');
+        next.push(scratch, cid);
+      }
+      if (checkDeadlock && enabled === 0 && unfinished > 0) {
+        w.load(parent);
+        return finish('violation', { property: 'deadlock', message: `no actor can step; ${unfinished} not done`, schedule: tree.schedule(id) });
+      }
+    }
+    const done = level;
+    level = next;
+    next = done;
+  }
+  return finish('holds');
+}
