@@ -59,6 +59,7 @@ export const EBUSY = 16;
 export const EINVAL = 22;
 export const ENOMEM = 12;
 export const EAGAIN = 11;
+export const EPERM = 1;
 
 // include/linux/mm_types.h: vm_fault_t
 export const VM_FAULT_OOM = 0x1;

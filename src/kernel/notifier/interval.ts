@@ -71,7 +71,7 @@ export function mnItreeInvEnd(w: World, mm: number): void {
 
 /**
  * mm/mmu_notifier.c:__mmu_interval_notifier_insert (under subscriptions->lock). The caller holds
- * mm_users. Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
+ * mm_users. `priv` is the driver's own object index (stored + 1). Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
  */
 export function intervalNotifierInsert(
   w: World,
@@ -94,7 +94,7 @@ export function intervalNotifierInsert(
   s.start = start;
   s.last = start + length - 1;
   s.invalidate = invalidateRoutineId + 1;
-  s.priv = priv;
+  s.priv = priv + 1;
   if (m.activeInvalidateRanges !== 0) {
     if (itreeIsInvalidating(w, mm)) {
       s.state = MIN_DEFERRED_INSERT;

@@ -164,6 +164,7 @@ export interface MmuNotifierOps {
  * every invalidation with mmap_write_lock + mm_take_all_locks, so no interleaving is lost by
  * doing it before the actors start). Classic subscription `mn` on `mm`, mmgrab.
  */
+/** `priv` is the subscriber's own object index; it is stored + 1. */
 export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNotifierOps, priv: number): void {
   const s = w.obj(MN, mn);
   if (s.mm !== 0) throw new Error(`mmu notifier ${mn} is already registered`);
@@ -175,7 +176,7 @@ export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNo
   s.invalidateRangeStart = ops.invalidateRangeStart ? ops.invalidateRangeStart.id + 1 : 0;
   s.invalidateRangeEnd = ops.invalidateRangeEnd ? ops.invalidateRangeEnd.id + 1 : 0;
   s.release = ops.release ? ops.release.id + 1 : 0;
-  s.priv = priv;
+  s.priv = priv + 1;
 }
 
 export { hlistEmpty };

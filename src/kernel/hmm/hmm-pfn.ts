@@ -1,0 +1,36 @@
+/**
+ * The encoding of one HMM pfn entry (range->pfns[i] in v5.3, range->hmm_pfns[i] today) as an
+ * int32, shared by both APIs:
+ *
+ *   (pfn << 4) | HMM_PFN_WRITE | HMM_PFN_VALID   a CPU pte that maps `pfn` (write if writable)
+ *   HMM_PFN_NONE  (0)                           nothing mapped (pte_none, swap, migration)
+ *   HMM_PFN_ERROR                                the walk failed on this page
+ *   HMM_PFN_SPECIAL                              v5.3: a special pte (no struct page)
+ *
+ * The kernel's bit positions differ (v6.x puts the flags in the top bits of an unsigned long, v5.3
+ * lets the driver choose the values via range->flags/values); only the distinctions matter here.
+ */
+export const HMM_PFN_NONE = 0;
+export const HMM_PFN_VALID = 1;
+export const HMM_PFN_WRITE = 2;
+export const HMM_PFN_ERROR = 4;
+export const HMM_PFN_SPECIAL = 8;
+const HMM_PFN_SHIFT = 4;
+
+/** hmm_device_entry_from_pfn(pfn) | cpu_flags */
+export function hmmPfnEncode(pfn: number, write: boolean): number {
+  return (pfn << HMM_PFN_SHIFT) | HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0);
+}
+
+export function hmmPfnValid(e: number): boolean {
+  return (e & HMM_PFN_VALID) !== 0;
+}
+
+export function hmmPfnWritable(e: number): boolean {
+  return (e & (HMM_PFN_VALID | HMM_PFN_WRITE)) === (HMM_PFN_VALID | HMM_PFN_WRITE);
+}
+
+/** hmm_pfn_to_pfn / hmm_device_entry_to_pfn: 0 unless the entry is valid. */
+export function hmmPfnToPfn(e: number): number {
+  return hmmPfnValid(e) ? e >>> HMM_PFN_SHIFT : 0;
+}

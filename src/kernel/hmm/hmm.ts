@@ -1,0 +1,58 @@
+/**
+ * The current HMM API (mm/hmm.c, v6.18; reference §2.3) for a one-page range: hmm_range_fault
+ * with HMM_PFN_REQ_FAULT (and HMM_PFN_REQ_WRITE when `write`).
+ *
+ *   do {
+ *     if (mmu_interval_check_retry(range->notifier, range->notifier_seq)) return -EBUSY;
+ *     ret = walk_page_range(...);      // faults in what is missing, then returns -EBUSY
+ *   } while (ret == -EBUSY);
+ *
+ * The walk reads the pte without the ptl (pte_offset_map) and takes no page reference: the
+ * result is only usable under the driver's lock after mmu_interval_read_retry says the sequence
+ * did not move. Returns the encoded hmm pfn (hmm-pfn.ts, always > 0) or -EBUSY / -EFAULT / -EPERM.
+ */
+import { defineRoutine } from '../../world/routine.js';
+import { EBUSY, EFAULT, EPERM, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
+import { mmuIntervalCheckRetry } from '../notifier/interval.js';
+import { findVma, pte, vma } from '../pgtable.js';
+import { MIN } from '../structs.js';
+import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
+import { mmapLocked } from '../ops/pte-snap.js';
+import { hmmPfnEncode } from './hmm-pfn.js';
+
+export const hmmRangeFault = defineRoutine({
+  name: 'hmm_range_fault',
+  params: ['sub', 'vpn', 'seq', 'write'],
+  locals: ['mm'],
+  steps: {
+    check: { at: 'mm/hmm.c:hmm_range_fault mmu_interval_check_retry', run: (w, l) => {
+      l.mm = w.obj(MIN, l.sub).mm - 1;
+      if (l.mm < 0) throw new Error(`hmm_range_fault: interval notifier ${l.sub} is not inserted`);
+      if (!mmapLocked(w, l.mm)) w.bug(`hmm_range_fault on mm ${l.mm} without mmap_lock (mmap_assert_locked)`);
+      if (mmuIntervalCheckRetry(w, l.sub, l.seq)) return w.ret(-EBUSY);
+      return 'walk';
+    } },
+    walk: { at: 'mm/hmm.c:hmm_vma_handle_pte', run: (w, l) => {
+      const vi = findVma(w, l.mm, l.vpn);
+      if (vi < 0) return w.ret(-EFAULT); // hmm_vma_walk_hole without a vma
+      const flags = vma(w, vi).flags;
+      if (flags & (VM_IO | VM_PFNMAP) || !(flags & VM_READ)) return w.ret(-EFAULT); // hmm_vma_walk_test
+      const p = pte(w, l.mm, l.vpn);
+      if (p.present) {
+        if (p.special) return w.ret(-EFAULT); // !vm_normal_page() and a fault was required
+        if (!l.write || p.write) return w.ret(hmmPfnEncode(p.pfn, p.write === 1));
+      } else if (p.migration) {
+        return w.call(migrationEntryWait, 'check', l.mm, l.vpn, p.migration); // then -EBUSY: walk again
+      }
+      // pte_none, swap entry, or read-only while write was requested: hmm_vma_fault.
+      if (l.write && !(flags & VM_WRITE)) return w.ret(-EPERM);
+      return w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write);
+    } },
+    faulted: { at: 'mm/hmm.c:hmm_vma_fault', run: (w, l) => {
+      const r = l.result;
+      l.result = 0;
+      if (r & VM_FAULT_ERROR) return w.ret(-EFAULT);
+      return 'check'; // -EBUSY from the walker: loop, re-checking the sequence first
+    } },
+  },
+});

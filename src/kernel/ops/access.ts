@@ -1,0 +1,52 @@
+/**
+ * A user-space load or store by a thread of `mm` (what the CPU and arch/x86/mm/fault.c do): the
+ * access goes through the pte if it allows it; otherwise the arch handler takes mmap_read_lock,
+ * checks the VMA (access_error), calls handle_mm_fault and retries the instruction.
+ *
+ * Returns the value read (or written), or -EFAULT for what would be SIGSEGV/SIGBUS.
+ * A fault handler returning VM_FAULT_RETRY must already have released mmap_lock (as the kernel's
+ * FAULT_FLAG_ALLOW_RETRY contract says); the access is then retried from the top.
+ */
+import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import { EFAULT, VM_FAULT_RETRY, VM_READ, VM_WRITE } from '../flags.js';
+import { mmapReadTrylock, mmapReadUnlock } from '../locks.js';
+import { findVma, pte, vma } from '../pgtable.js';
+import { PAGE } from '../structs.js';
+import { handleMmFault, VM_FAULT_ERROR } from './fault.js';
+
+export const cpuAccess = defineRoutine({
+  name: 'cpu_access',
+  params: ['mm', 'vpn', 'write', 'value'],
+  steps: {
+    // The load/store itself: one atomic access through the (TLB-cached) pte.
+    access: { at: 'arch/x86:user load/store', run: (w, l) => {
+      const p = pte(w, l.mm, l.vpn);
+      if (!p.present || (l.write && !p.write)) return 'lock';
+      const pg = w.obj(PAGE, p.pfn);
+      if (pg.free || pg.gen !== p.gen) w.bug(`user access to mm ${l.mm} vpn ${l.vpn} through a stale pte (pfn ${p.pfn} was freed or reused)`);
+      if (l.write) {
+        pg.contents = l.value;
+        return w.ret(l.value);
+      }
+      return w.ret(pg.contents);
+    } },
+    lock: { at: 'arch/x86/mm/fault.c:do_user_addr_fault mmap_read_lock', run: (w, l) => {
+      if (!mmapReadTrylock(w, l.mm)) return BLOCK_SLEEP;
+      const vi = findVma(w, l.mm, l.vpn);
+      const flags = vi < 0 ? 0 : vma(w, vi).flags;
+      if (vi < 0 || !(flags & (l.write ? VM_WRITE : VM_READ))) {
+        mmapReadUnlock(w, l.mm); // bad_area / access_error: SIGSEGV
+        return w.ret(-EFAULT);
+      }
+      return w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write);
+    } },
+    faulted: { at: 'arch/x86/mm/fault.c:do_user_addr_fault', run: (w, l) => {
+      const r = l.result;
+      l.result = 0;
+      if (r & VM_FAULT_RETRY) return 'access'; // mmap_lock already dropped by the handler
+      mmapReadUnlock(w, l.mm);
+      if (r & VM_FAULT_ERROR) return w.ret(-EFAULT);
+      return 'access';
+    } },
+  },
+});

@@ -1,0 +1,146 @@
+/**
+ * fork's address-space copy (kernel/fork.c:dup_mmap → mm/memory.c:copy_page_range, v6.18).
+ * The child is a pre-declared, empty mm of the topology. Under the parent's mmap_write_lock (and
+ * the child's, nested), every parent VMA is duplicated except VM_DONTCOPY; a VM_WIPEONFORK VMA
+ * is duplicated empty. copy_page_range runs only where vma_needs_copy (PFNMAP/MIXEDMAP, or the
+ * VMA has an anon_vma); for a COW mapping it brackets the copy with start/end(PROTECTION_PAGE)
+ * on the PARENT mm and write-protects both copies (__copy_present_ptes). Normal pages get
+ * get_page + rmap dup; special ptes (vm_normal_page() == NULL) are copied as-is with no
+ * accounting — R7: the child inherits mirror ptes nobody tracks. Swap and migration entries are
+ * copied (COW: writable migration entries become readable in both).
+ *
+ * Simplifications: anon_vma_fork is the child sharing the parent's anon_vma root (mm.anonVma);
+ * the anon-exclusive / maybe-pinned eager copy (copy_present_page) is not modelled; the child's
+ * pte gen (ghost) is the parent pte's, so a stale parent mapping stays recognisably stale.
+ */
+import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
+import type { World } from '../../world/world.js';
+import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK } from '../flags.js';
+import { mmapWriteTrylock, mmapWriteUnlock, ptlUnlock, tryLockSlot } from '../locks.js';
+import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
+import { getPage, pageDupRmap } from '../page.js';
+import { freeVmaSlot, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
+import { MM, PAGE } from '../structs.js';
+
+/** mm/memory.c:vma_needs_copy — "Don't copy ptes where a page fault will fill them correctly." */
+function vmaNeedsCopy(w: World, src: number): boolean {
+  const v = vma(w, src);
+  if (v.flags & (VM_PFNMAP | VM_MIXEDMAP)) return true;
+  if (v.flags & VM_ANON) return true; // an anonymous VMA that was touched has an anon_vma
+  const mm = vmaMm(w, src);
+  for (let vpn = v.start; vpn < v.end; vpn++) {
+    const p = pte(w, mm, vpn);
+    if (p.present && !p.special && w.obj(PAGE, p.pfn).anon) return true; // a COWed private file page
+  }
+  return false;
+}
+
+/** mm/memory.c:copy_pte_range under both ptls: the child's ptes of VMA `src` from the parent's. */
+function copyPteRange(w: World, dstMm: number, srcMm: number, start: number, end: number, cow: boolean): void {
+  for (let vpn = start; vpn < end; vpn++) {
+    const s = pte(w, srcMm, vpn);
+    if (!s.present && !s.swap && !s.migration) continue;
+    const d = pte(w, dstMm, vpn);
+    if (s.present && !s.special) {
+      // copy_present_ptes: vm_normal_page != NULL → folio_ref_inc + folio_try_dup_anon_rmap / dup_file_rmap
+      getPage(w, s.pfn);
+      pageDupRmap(w, s.pfn);
+    }
+    // copy_nonpresent_pte: swap_duplicate is implicit (the model's swap count is the ptes).
+    if (cow && s.write) s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
+    d.pfn = s.pfn;
+    d.present = s.present;
+    d.write = s.write;
+    d.special = s.special;
+    d.swap = s.swap;
+    d.migration = s.migration;
+    d.gen = s.gen;
+  }
+}
+
+/** mm/memory.c:copy_page_range(dst_vma, src_vma) */
+export const copyPageRange = defineRoutine({
+  name: 'copy_page_range',
+  params: ['dst', 'src'],
+  locals: ['srcMm', 'dstMm', 'cow'],
+  steps: {
+    begin: { at: 'mm/memory.c:copy_page_range', run: (w, l) => {
+      if (!vmaNeedsCopy(w, l.src)) return w.ret(0);
+      const v = vma(w, l.src);
+      l.srcMm = vmaMm(w, l.src);
+      l.dstMm = vmaMm(w, l.dst);
+      if (!isCowMapping(v.flags)) return 'copy';
+      l.cow = 1;
+      // mmu_notifier_range_init(MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end)
+      return w.call(mmuNotifierInvalidateRangeStart, 'copy', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
+    } },
+    copy: { at: 'mm/memory.c:copy_pte_range', run: (w, l) => {
+      const src = w.layout.slot(MM, l.srcMm, 'ptl');
+      const dst = w.layout.slot(MM, l.dstMm, 'ptl');
+      if (w.v[src] !== 0 || w.v[dst] !== 0) return BLOCK_SPIN; // take both or neither
+      tryLockSlot(w, dst);
+      tryLockSlot(w, src); // spin_lock_nested(src_ptl)
+      const v = vma(w, l.src);
+      copyPteRange(w, l.dstMm, l.srcMm, v.start, v.end, l.cow === 1);
+      ptlUnlock(w, l.srcMm);
+      ptlUnlock(w, l.dstMm);
+      l.result = 0;
+      if (!l.cow) return w.ret(0);
+      return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
+    } },
+    done: { at: 'mm/memory.c:copy_page_range', run: (w) => w.ret(0) },
+  },
+});
+
+/** kernel/fork.c:dup_mmap(child, parent): the child's VMAs and ptes. Returns 0 or -ENOMEM. */
+export const dupMmap = defineRoutine({
+  name: 'dup_mmap',
+  params: ['parent', 'child'],
+  locals: ['k'],
+  steps: {
+    lock: { at: 'kernel/fork.c:dup_mmap mmap_write_lock_killable', run: (w, l) => {
+      const p = w.obj(MM, l.parent);
+      const c = w.obj(MM, l.child);
+      // The parent's lock can be contended; the child's cannot (not yet visible), but both are
+      // checked before either is taken so that a blocked step writes nothing.
+      if (p.mmapWriter !== 0 || p.mmapReaders !== 0 || c.mmapWriter !== 0 || c.mmapReaders !== 0) return BLOCK_SLEEP;
+      const per = w.layout.dims.vmasPerMm;
+      for (let k = 0; k < per; k++) if (vma(w, vmaIndex(w, l.child, k)).used) throw new Error(`fork: child mm ${l.child} is not empty`);
+      mmapWriteTrylock(w, l.parent);
+      mmapWriteTrylock(w, l.child); // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING)
+      // mm_init: a fresh mm with one user; anon_vma_fork links it into the parent's anon_vma tree.
+      c.users = 1;
+      c.exiting = 0;
+      c.anonVma = p.anonVma;
+      return 'nextVma';
+    } },
+    nextVma: { at: 'kernel/fork.c:dup_mmap for_each_vma', run: (w, l) => {
+      const per = w.layout.dims.vmasPerMm;
+      for (let k = l.k; k < per; k++) {
+        const src = vmaIndex(w, l.parent, k);
+        const s = vma(w, src);
+        if (!s.used) continue;
+        l.k = k + 1;
+        if (s.flags & VM_DONTCOPY) continue;
+        const dst = freeVmaSlot(w, l.child);
+        const d = vma(w, dst); // vm_area_dup
+        d.used = 1;
+        d.start = s.start;
+        d.end = s.end;
+        d.flags = s.flags;
+        d.fault = s.fault;
+        d.priv = s.priv;
+        d.file = s.file;
+        d.pgoff = s.pgoff;
+        if (s.flags & VM_WIPEONFORK) continue; // a clean slate in the child: no copy_page_range
+        return w.call(copyPageRange, 'nextVma', dst, src);
+      }
+      return 'unlock';
+    } },
+    unlock: { at: 'kernel/fork.c:dup_mmap mmap_write_unlock', run: (w, l) => {
+      mmapWriteUnlock(w, l.child);
+      mmapWriteUnlock(w, l.parent);
+      return w.ret(0);
+    } },
+  },
+});

@@ -1,0 +1,121 @@
+/**
+ * Inserting raw pfns into a VM_PFNMAP / VM_MIXEDMAP VMA from a driver's ->fault
+ * (mm/memory.c: vmf_insert_pfn_prot, vmf_insert_mixed(_mkwrite), insert_pfn).
+ *
+ * insert_pfn takes the ptl itself (get_locked_pte); if the pte is not none it leaves it alone,
+ * otherwise it installs a *special* pte: no refcount, no mapcount, no rmap and no notifier
+ * (nothing was mapped, so no secondary can hold a stale copy). Both paths return VM_FAULT_NOPAGE.
+ *
+ * Two forms:
+ *  - the routines `vmf_insert_pfn` / `vmf_insert_mixed` (params vma, vpn, pfn, write): one step
+ *    that spins while another actor holds the ptl, then does the whole ptl critical section;
+ *  - the plain functions `vmfInsertPfn` / `vmfInsertPfnProt` / `vmfInsertMixed`, for a driver step that does more
+ *    around the insert (e.g. under its own lock). That step must first `return BLOCK_SPIN` when
+ *    `insertPfnWouldSpin(w, vmaIndex)` says so, before writing anything; calling the function
+ *    while another actor holds the ptl throws (a model error, not a kernel one).
+ * Since the ptl is taken and dropped inside one step, no other actor ever observes it held: the
+ * critical section touches only the pte it protects.
+ *
+ * `write` selects the _mkwrite variants (vmf_insert_mixed_mkwrite): the pte is writable when the
+ * VMA is VM_WRITE and either shared (vm_page_prot is writable) or mkwrite was asked; a mkwrite
+ * insert over a present pte of the same pfn upgrades it to writable (an upgrade needs no
+ * notifier).
+ */
+import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
+import type { World } from '../../world/world.js';
+import { isCowMapping, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE } from '../flags.js';
+import { pte, pteNone, setPte, vma, vmaMm } from '../pgtable.js';
+import { MM, PAGE } from '../structs.js';
+
+/** Whether a step about to call vmfInsertPfn/vmfInsertMixed on this VMA must spin on the ptl first. */
+export function insertPfnWouldSpin(w: World, vmaIndex: number): boolean {
+  const owner = w.obj(MM, vmaMm(w, vmaIndex)).ptl;
+  return owner !== 0 && owner !== w.self;
+}
+
+/**
+ * mm/memory.c:insert_pfn — under the ptl (taken and released here). `prot` is the pte's
+ * writability from the pgprot (undefined: vma->vm_page_prot, writable for shared writable VMAs).
+ */
+function insertPfn(w: World, vmaIndex: number, vpn: number, pfn: number, mkwrite: boolean, what: string, prot?: boolean): number {
+  const mm = vmaMm(w, vmaIndex);
+  const owner = w.obj(MM, mm).ptl;
+  if (owner === w.self) w.bug(`${what}: ptl of mm ${mm} already held by the caller (self-deadlock)`);
+  else if (owner !== 0) throw new Error(`${what}: ptl of mm ${mm} is held by actor ${owner - 1}; the calling step must spin first (insertPfnWouldSpin)`);
+  const v = vma(w, vmaIndex);
+  if (vpn < v.start || vpn >= v.end) return VM_FAULT_SIGBUS;
+  const p = pte(w, mm, vpn);
+  const pageProt = prot ?? ((v.flags & VM_WRITE) !== 0 && (v.flags & VM_SHARED) !== 0);
+  const writable = pageProt || (mkwrite && (v.flags & VM_WRITE) !== 0); // maybe_mkwrite
+  if (!pteNone(p)) {
+    if (mkwrite && p.present && p.pfn === pfn && writable) p.write = 1;
+    return VM_FAULT_NOPAGE;
+  }
+  // A raw pfn: the kernel does not look at the page, even if it is free (that is the caller's bug
+  // to have, and the invariants' to find).
+  if (pfn <= 0 || pfn >= w.count(PAGE)) throw new Error(`${what}: pfn ${pfn} outside the model's page frames`);
+  setPte(w, mm, vpn, pfn, writable, true);
+  return VM_FAULT_NOPAGE;
+}
+
+/** The BUG_ONs of vmf_insert_pfn_prot. */
+function checkVmaFlags(w: World, vmaIndex: number, what: string): number {
+  const flags = vma(w, vmaIndex).flags;
+  if (!(flags & (VM_PFNMAP | VM_MIXEDMAP))) w.bug(`${what}: VMA has neither VM_PFNMAP nor VM_MIXEDMAP (BUG_ON)`);
+  if ((flags & (VM_PFNMAP | VM_MIXEDMAP)) === (VM_PFNMAP | VM_MIXEDMAP)) w.bug(`${what}: VMA has both VM_PFNMAP and VM_MIXEDMAP (BUG_ON)`);
+  if (flags & VM_PFNMAP && isCowMapping(flags)) w.bug(`${what}: VM_PFNMAP VMA is a COW mapping (BUG_ON)`);
+  return flags;
+}
+
+/**
+ * mm/memory.c:vmf_insert_pfn(_prot). Every model pfn has a struct page (pfn_valid), so on a
+ * VM_MIXEDMAP VMA this hits BUG_ON(pfn_valid(pfn)): such drivers must use vmf_insert_mixed.
+ */
+export function vmfInsertPfn(w: World, vmaIndex: number, vpn: number, pfn: number, write: boolean): number {
+  const flags = checkVmaFlags(w, vmaIndex, 'vmf_insert_pfn');
+  if (flags & VM_MIXEDMAP) w.bug('vmf_insert_pfn: pfn_valid pfn in a VM_MIXEDMAP VMA (BUG_ON)');
+  return insertPfn(w, vmaIndex, vpn, pfn, write, 'vmf_insert_pfn');
+}
+
+/**
+ * mm/memory.c:vmf_insert_pfn_prot with an explicit protection: `writable` says whether pgprot
+ * allows writes (the driver chooses, e.g. from the source pte). Same BUG_ONs, no mkwrite.
+ */
+export function vmfInsertPfnProt(w: World, vmaIndex: number, vpn: number, pfn: number, writable: boolean): number {
+  const flags = checkVmaFlags(w, vmaIndex, 'vmf_insert_pfn_prot');
+  if (flags & VM_MIXEDMAP) w.bug('vmf_insert_pfn_prot: pfn_valid pfn in a VM_MIXEDMAP VMA (BUG_ON)');
+  return insertPfn(w, vmaIndex, vpn, pfn, false, 'vmf_insert_pfn_prot', writable);
+}
+
+/**
+ * mm/memory.c:vmf_insert_mixed(_mkwrite) → __vm_insert_mixed. No BUG_ONs here: vm_mixed_ok
+ * refuses a VMA without VM_MIXEDMAP with SIGBUS. On x86 (pte_special) the insert also goes
+ * through insert_pfn: a special, unrefcounted pte even though the pfn has a struct page
+ * (insert_page is only for arches without pte_special).
+ */
+export function vmfInsertMixed(w: World, vmaIndex: number, vpn: number, pfn: number, write: boolean): number {
+  if (!(vma(w, vmaIndex).flags & VM_MIXEDMAP)) return VM_FAULT_SIGBUS; // !vm_mixed_ok
+  return insertPfn(w, vmaIndex, vpn, pfn, write, 'vmf_insert_mixed');
+}
+
+export const vmfInsertPfnRoutine = defineRoutine({
+  name: 'vmf_insert_pfn',
+  params: ['vma', 'vpn', 'pfn', 'write'],
+  steps: {
+    insert: { at: 'mm/memory.c:insert_pfn get_locked_pte', run: (w, l) => {
+      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      return w.ret(vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0));
+    } },
+  },
+});
+
+export const vmfInsertMixedRoutine = defineRoutine({
+  name: 'vmf_insert_mixed',
+  params: ['vma', 'vpn', 'pfn', 'write'],
+  steps: {
+    insert: { at: 'mm/memory.c:insert_pfn get_locked_pte', run: (w, l) => {
+      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      return w.ret(vmfInsertMixed(w, l.vma, l.vpn, l.pfn, l.write !== 0));
+    } },
+  },
+});

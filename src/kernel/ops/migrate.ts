@@ -1,0 +1,154 @@
+/**
+ * Migration / compaction of one anonymous page (mm/migrate.c:migrate_pages for a single folio):
+ *
+ *   isolate → alloc dst → folio_lock(src), folio_trylock(dst) → try_to_migrate (per mapping:
+ *   start(CLEAR) → pte := migration entry → end) → folio_mapped? → __migrate_folio (refcount
+ *   check, copy, move anon metadata and swap cache) → remove_migration_ptes(src, dst) (no
+ *   notifier: the slots are non-present) → unlock dst, put dst → unlock src, put src (freed).
+ *
+ * On failure (a mapping the walk missed, or an extra reference such as a GUP pin) the migration
+ * entries are turned back into ptes of the source (remove_migration_ptes(src, src)), as
+ * migrate_folio_undo_src does, and dst is freed.
+ *
+ * A migration pte holds `migration = src pfn` (present 0, pfn 0) and keeps the original `write`
+ * bit (make_writable_migration_entry / make_readable_migration_entry); a fault on it sleeps in
+ * migration_entry_wait until the entry is replaced (ops/fault.ts).
+ *
+ * Simplifications:
+ *   - one attempt: the kernel retries a -EAGAIN up to NR_MAX_MIGRATE_PAGES_RETRY passes (keeping or
+ *     re-establishing migration entries) before undoing; the model undoes at once, which is the
+ *     kernel's final outcome, and the window in which faults wait on the entries is still there;
+ *   - the folio lock stands for the anon_vma lock (see reclaim.ts), isolation is not exclusive;
+ *   - the v6.18 order of __migrate_folio (refcount check, folio_mc_copy, __folio_migrate_mapping)
+ *     is one step: the source is locked and unmapped, so nobody can take a reference between them.
+ */
+import { BLOCK_SLEEP, BLOCK_SPIN, defineRoutine } from '../../world/routine.js';
+import { EAGAIN, EBUSY, ENOMEM } from '../flags.js';
+import { folioTrylock, folioUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
+import { pte, setPte } from '../pgtable.js';
+import { PAGE } from '../structs.js';
+import { defineRmapUnmap, migrationEntryOf, rmapNextMm } from './rmap.js';
+
+/** mm/rmap.c:try_to_migrate — every pte mapping the page becomes a migration entry. */
+export const tryToMigrate = defineRmapUnmap({
+  name: 'try_to_migrate',
+  oneAt: 'mm/rmap.c:try_to_migrate_one',
+  replace: (w, mm, vpn, pfn) => {
+    const p = pte(w, mm, vpn);
+    p.present = 0;
+    p.pfn = 0;
+    p.special = 0;
+    p.swap = 0;
+    p.gen = 0;
+    p.migration = pfn; // the write bit stays: it is part of the migration entry
+  },
+});
+
+/**
+ * mm/migrate.c:remove_migration_ptes(src, dst) — every migration entry for `src` in the source's
+ * anon_vma becomes a present pte of `dst` (folio_get, folio_add_anon_rmap_pte, set_pte_at). No
+ * notifier: the slot held no present pte. One mapping per step, each under its ptl.
+ */
+export const removeMigrationPtes = defineRoutine({
+  name: 'remove_migration_ptes',
+  params: ['src', 'dst'],
+  locals: ['next'],
+  steps: {
+    restore: { at: 'mm/migrate.c:remove_migration_pte', run: (w, l) => {
+      const mm = rmapNextMm(w, l.src, l.next, migrationEntryOf);
+      if (mm < 0) return w.ret(0);
+      if (!ptlTrylock(w, mm)) return BLOCK_SPIN;
+      const vpn = w.obj(PAGE, l.src).index;
+      const write = pte(w, mm, vpn).write === 1;
+      getPage(w, l.dst);
+      pageDupRmap(w, l.dst);
+      setPte(w, mm, vpn, l.dst, write, false);
+      ptlUnlock(w, mm);
+      l.next = mm + 1;
+      return 'restore';
+    } },
+  },
+});
+
+/**
+ * Migrates anonymous page `src` to the lowest free pfn. Returns 0 on success (src freed), -EBUSY
+ * if src is not an LRU anon page, -ENOMEM without a free page, -EAGAIN when it stayed mapped or
+ * had an unexpected reference (the ptes are restored to src).
+ */
+export const migratePages = defineRoutine({
+  name: 'migrate_pages',
+  params: ['src'],
+  locals: ['dst', 'rc'],
+  steps: {
+    // The migrator's own reference (isolate_migratepages_block / folio_isolate_lru).
+    isolate: { at: 'mm/vmscan.c:folio_isolate_lru', run: (w, l) => {
+      const page = w.obj(PAGE, l.src);
+      if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+      getPage(w, l.src);
+      return 'allocDst';
+    } },
+    allocDst: { at: 'mm/migrate.c:migrate_folio_unmap get_new_folio', run: (w, l) => {
+      l.dst = allocPage(w);
+      if (l.dst === 0) {
+        putPage(w, l.src);
+        return w.ret(-ENOMEM);
+      }
+      return 'lock';
+    } },
+    // MIGRATE_SYNC: folio_lock(src) sleeps; dst is private, so its trylock cannot fail.
+    lock: { at: 'mm/migrate.c:migrate_folio_unmap folio_lock', run: (w, l) => {
+      if (!folioTrylock(w, l.src)) return BLOCK_SLEEP;
+      if (!folioTrylock(w, l.dst)) w.bug(`migrate_folio_unmap: new folio pfn ${l.dst} already locked`);
+      return w.call(tryToMigrate, 'unmapped', l.src);
+    } },
+    unmapped: { at: 'mm/migrate.c:migrate_folio_unmap', run: (w, l) => {
+      if (w.obj(PAGE, l.src).mapcount === 0) return 'move';
+      l.rc = -EAGAIN;
+      return w.call(removeMigrationPtes, 'undo', l.src, l.src);
+    } },
+    // __migrate_folio: the expected references are ours (+1 for the swap cache); anything else
+    // (a GUP pin) fails with -EAGAIN. Then copy, and hand page->mapping/index and the swap cache
+    // entry over to dst (__folio_migrate_mapping, folio_migrate_flags).
+    move: { at: 'mm/migrate.c:__migrate_folio', run: (w, l) => {
+      const src = w.obj(PAGE, l.src);
+      const dst = w.obj(PAGE, l.dst);
+      const expected = 1 + (src.swap !== 0 ? 1 : 0);
+      if (src.refcount !== expected || src.mapcount !== 0) {
+        l.rc = -EAGAIN;
+        return w.call(removeMigrationPtes, 'undo', l.src, l.src);
+      }
+      dst.contents = src.contents; // folio_mc_copy
+      dst.anon = 1;
+      dst.anonVma = src.anonVma;
+      dst.index = src.index;
+      if (src.swap !== 0) {
+        dst.swap = src.swap;
+        dst.refcount = dst.refcount + 1;
+        src.swap = 0;
+        src.refcount = src.refcount - 1; // folio_ref_unfreeze(src, expected - nr)
+      }
+      return w.call(removeMigrationPtes, 'unlockDst', l.src, l.dst);
+    } },
+    // migrate_folio_move: folio_unlock(dst), folio_put(dst) — the mappings now hold dst.
+    unlockDst: { at: 'mm/migrate.c:migrate_folio_move', run: (w, l) => {
+      folioUnlock(w, l.dst);
+      putPage(w, l.dst);
+      return 'putSrc';
+    } },
+    putSrc: { at: 'mm/migrate.c:migrate_folio_done', run: (w, l) => {
+      folioUnlock(w, l.src);
+      putPage(w, l.src); // the last reference: src is freed
+      return w.ret(0);
+    } },
+    // migrate_folio_undo_src (ptes already restored) then migrate_folio_undo_dst; src goes back
+    // to the LRU (putback_movable_pages drops the isolation reference).
+    undo: { at: 'mm/migrate.c:migrate_folio_undo_src', run: (w, l) => {
+      folioUnlock(w, l.src);
+      putPage(w, l.src);
+      folioUnlock(w, l.dst);
+      putPage(w, l.dst);
+      return w.ret(l.rc);
+    } },
+  },
+});

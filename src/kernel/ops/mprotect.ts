@@ -1,0 +1,77 @@
+/**
+ * mprotect(start, end, PROT_READ) — write-protect a range (mm/mprotect.c, v6.18):
+ * do_mprotect_pkey takes mmap_write_lock; per VMA, mprotect_fixup splits at the range ends,
+ * updates vm_flags (before touching ptes), and change_protection brackets the pte changes with
+ * start/end(PROTECTION_VMA) on the VMA's mm; present ptes (normal and special) lose write,
+ * writable migration entries become readable; swap entries are left alone.
+ *
+ * Simplifications: the range must be fully mapped or nothing is done (-ENOMEM; the kernel
+ * changes the VMAs before the hole and then fails); VMAs are not merged afterwards; the kernel
+ * opens the bracket lazily per populated PUD (change_pud_range), the model always once per VMA.
+ */
+import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
+import type { World } from '../../world/world.js';
+import { ENOMEM, MMU_NOTIFY_PROTECTION_VMA, VM_READ, VM_WRITE } from '../flags.js';
+import { mmapWriteTrylock, mmapWriteUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
+import { pte, vma, vmaIndex } from '../pgtable.js';
+import { splitVmasAround, vmasIn } from './vma-split.js';
+
+/** Whether used VMAs of `mm` cover every page of [start, end). */
+function fullyMapped(w: World, mm: number, start: number, end: number): boolean {
+  const vmas = vmasIn(w, mm, start, end).map((i) => vma(w, i));
+  for (let vpn = start; vpn < end; vpn++) if (!vmas.some((v) => v.start <= vpn && vpn < v.end)) return false;
+  return true;
+}
+
+/** mm/mprotect.c:change_pte_range with a newprot lacking write. */
+function wrprotectRange(w: World, mm: number, start: number, end: number): void {
+  for (let vpn = start; vpn < end; vpn++) {
+    const p = pte(w, mm, vpn);
+    if (p.present || p.migration) p.write = 0;
+  }
+}
+
+/** mprotect(mm, start, end, PROT_READ): 0 or -ENOMEM. */
+export const mprotectReadOnly = defineRoutine({
+  name: 'do_mprotect_pkey',
+  params: ['mm', 'start', 'end'],
+  locals: ['k', 'vma', 'err'],
+  steps: {
+    lock: { at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_lock_killable', run: (w, l) => {
+      if (!mmapWriteTrylock(w, l.mm)) return BLOCK_SLEEP;
+      if (l.start >= l.end) return 'unlock';
+      if (!fullyMapped(w, l.mm, l.start, l.end) || !splitVmasAround(w, l.mm, l.start, l.end)) {
+        l.err = -ENOMEM;
+        return 'unlock';
+      }
+      return 'fixup';
+    } },
+    fixup: { at: 'mm/mprotect.c:mprotect_fixup', run: (w, l) => {
+      for (let k = l.k; k < w.layout.dims.vmasPerMm; k++) {
+        const i = vmaIndex(w, l.mm, k);
+        const v = vma(w, i);
+        if (!v.used || v.end <= l.start || v.start >= l.end) continue;
+        l.k = k + 1;
+        const newflags = (v.flags & ~VM_WRITE) | VM_READ;
+        if (newflags === v.flags) continue; // nothing to change: *pprev = vma
+        v.flags = newflags; // vm_flags_reset under the write lock, before the ptes
+        l.vma = i;
+        return w.call(mmuNotifierInvalidateRangeStart, 'change', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
+      }
+      return 'unlock';
+    } },
+    change: { at: 'mm/mprotect.c:change_pte_range', run: (w, l) => {
+      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const v = vma(w, l.vma);
+      wrprotectRange(w, l.mm, v.start, v.end);
+      ptlUnlock(w, l.mm);
+      l.result = 0;
+      return w.call(mmuNotifierInvalidateRangeEnd, 'fixup', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
+    } },
+    unlock: { at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_unlock', run: (w, l) => {
+      mmapWriteUnlock(w, l.mm);
+      return w.ret(l.err);
+    } },
+  },
+});

@@ -1,0 +1,56 @@
+/**
+ * munmap (mm/mmap.c:__vm_munmap → mm/vma.c:do_vmi_munmap / do_vmi_align_munmap, v6.18):
+ * mmap_write_lock; VMAs straddling the range are split (__split_vma); vms_clear_ptes runs
+ * unmap_vmas (one UNMAP bracket over [start, end)) and free_pgtables (the VMAs leave the rmap);
+ * tlb_finish_mmu puts the pages, after end; remove_vma; unlock.
+ *
+ * Simplifications: the kernel detaches the VMAs from the mm's tree before clearing ptes and then
+ * downgrades to mmap_read_lock (munmap's `unlock` = true), so faults and GUP may run during the
+ * zap and find no VMA there. The model keeps the write lock to the end and removes the VMAs at
+ * free_pgtables, which is where rmap walkers (reclaim, migration, unmap_mapping_range) stop
+ * seeing them in the kernel too. Lock holders observe the same thing; only the downgrade's extra
+ * interleavings of readers with the zap are lost.
+ */
+import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import { ENOMEM } from '../flags.js';
+import { mmapWriteTrylock, mmapWriteUnlock } from '../locks.js';
+import { clearVma, splitVmasAround, vmasIn } from './vma-split.js';
+import { tlbFinishMmu, unmapVmas } from './zap.js';
+
+/** munmap(mm, start, end): 0 or -ENOMEM (no VMA slot for a split). */
+export const vmMunmap = defineRoutine({
+  name: '__vm_munmap',
+  params: ['mm', 'start', 'end'],
+  locals: ['gather', 'err'],
+  steps: {
+    lock: { at: 'mm/mmap.c:__vm_munmap mmap_write_lock_killable', run: (w, l) => {
+      if (!mmapWriteTrylock(w, l.mm)) return BLOCK_SLEEP;
+      return 'split';
+    } },
+    split: { at: 'mm/vma.c:vms_gather_munmap_vmas', run: (w, l) => {
+      if (vmasIn(w, l.mm, l.start, l.end).length === 0) return 'unlock'; // nothing mapped: 0
+      if (!splitVmasAround(w, l.mm, l.start, l.end)) {
+        l.err = -ENOMEM;
+        return 'unlock';
+      }
+      return w.call(unmapVmas, 'freePgtables', l.mm, l.start, l.end);
+    } },
+    freePgtables: { at: 'mm/memory.c:free_pgtables', run: (w, l) => {
+      l.gather = l.result;
+      l.result = 0;
+      // unlink_anon_vmas / unlink_file_vma, then remove_vma: after the split, exactly the VMAs
+      // inside [start, end) go.
+      for (const i of vmasIn(w, l.mm, l.start, l.end)) clearVma(w, i);
+      return 'tlbFinish';
+    } },
+    tlbFinish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
+      tlbFinishMmu(w, l.gather);
+      l.gather = 0;
+      return 'unlock';
+    } },
+    unlock: { at: 'mm/vma.c:vms_complete_munmap_vmas mmap_unlock', run: (w, l) => {
+      mmapWriteUnlock(w, l.mm);
+      return w.ret(l.err);
+    } },
+  },
+});

@@ -1,0 +1,69 @@
+/**
+ * The OOM reaper (mm/oom_kill.c:oom_reap_task_mm / __oom_reap_task_mm, v6.18). It holds only
+ * mm_count, takes mmap_read_trylock (fails → "try again later", returns false), and for each VMA
+ * that is not VM_HUGETLB|VM_PFNMAP and is anonymous or private opens a NON-blockable UNMAP bracket
+ * (mmu_notifier_invalidate_range_start_nonblock). If that fails with -EAGAIN the VMA is skipped
+ * WITHOUT calling end (tlb_finish_mmu with nothing gathered; ret = false); otherwise
+ * unmap_page_range, end (non-blockable too: the range has no BLOCKABLE flag), tlb_finish_mmu.
+ * Callbacks that sleep while non-blockable are reported by the runner.
+ *
+ * Not modelled: MMF_OOM_SKIP / MMF_UNSTABLE (see exit.ts), the retry loop of oom_reap_task.
+ */
+import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
+import { MMU_NOTIFY_UNMAP, VM_ANON, VM_HUGETLB, VM_PFNMAP, VM_SHARED } from '../flags.js';
+import { mmapReadTrylock, mmapReadUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
+import { vma, vmaIndex } from '../pgtable.js';
+import { tlbFinishMmu, zapPteRange } from './zap.js';
+
+/** oom_reap_task_mm(mm): 1 if the whole mm was reaped, 0 if it must be retried. */
+export const oomReapTaskMm = defineRoutine({
+  name: 'oom_reap_task_mm',
+  params: ['mm'],
+  locals: ['k', 'vma', 'failed', 'gather'],
+  steps: {
+    lock: { at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_trylock', run: (w, l) => {
+      if (!mmapReadTrylock(w, l.mm)) return w.ret(0); // trace_skip_task_reaping
+      return 'nextVma';
+    } },
+    nextVma: { at: 'mm/oom_kill.c:__oom_reap_task_mm for_each_vma', run: (w, l) => {
+      const per = w.layout.dims.vmasPerMm;
+      for (let k = l.k; k < per; k++) {
+        const i = vmaIndex(w, l.mm, k);
+        const v = vma(w, i);
+        if (!v.used) continue;
+        if (v.flags & (VM_HUGETLB | VM_PFNMAP)) continue;
+        // "Only anonymous pages have a good chance to be dropped without additional steps"
+        if (!(v.flags & VM_ANON) && v.flags & VM_SHARED) continue;
+        l.k = k + 1;
+        l.vma = i;
+        return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
+      }
+      l.k = 0;
+      l.vma = 0;
+      return 'unlock';
+    } },
+    zap: { at: 'mm/oom_kill.c:__oom_reap_task_mm unmap_page_range', run: (w, l) => {
+      if (l.result !== 0) {
+        // start_nonblock failed: tlb_finish_mmu(empty); ret = false; continue — and no end.
+        l.failed = 1;
+        l.result = 0;
+        return 'nextVma';
+      }
+      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const v = vma(w, l.vma);
+      l.gather = zapPteRange(w, l.mm, v.start, v.end, 1, l.gather);
+      ptlUnlock(w, l.mm);
+      return w.call(mmuNotifierInvalidateRangeEnd, 'tlbFinish', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
+    } },
+    tlbFinish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
+      tlbFinishMmu(w, l.gather);
+      l.gather = 0;
+      return 'nextVma';
+    } },
+    unlock: { at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_unlock', run: (w, l) => {
+      mmapReadUnlock(w, l.mm);
+      return w.ret(l.failed ? 0 : 1);
+    } },
+  },
+});

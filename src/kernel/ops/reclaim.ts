@@ -1,0 +1,148 @@
+/**
+ * Reclaim of one anonymous page to swap: mm/vmscan.c:shrink_folio_list for a single folio.
+ *
+ *   isolate (LRU reference) → folio_lock → add_to_swap → try_to_unmap (per mapping:
+ *   start(CLEAR) → pte := swap entry → end) → folio_mapped? → pageout → __remove_mapping
+ *   (folio_ref_freeze: only our reference and the swap cache's) → free.
+ *
+ * Swap conventions shared with do_swap_page (ops/fault.ts):
+ *   - a swap pte holds `swap = slot + 1` (present 0, pfn 0);
+ *   - a page is in the swap cache for slot s when it is not free and `page.swap === s + 1`; the
+ *     swap cache holds one page reference;
+ *   - after pageout `SWAP[s].contents` holds the data; `SWAP[s].used` is 1 while the swap cache
+ *     or any swap pte refers to the slot.
+ *   - slot 0 is never handed out, like the kernel's swap header page (offset 0 of a swap device).
+ *
+ * Locking (reference §5): the folio lock and, in the kernel, the anon_vma rwsem for the walk; no
+ * mmap_lock. The model lets the folio lock stand for the anon_vma lock too: it serialises rmap
+ * walkers of the same page, which is all the anon_vma lock is needed for here.
+ *
+ * Simplifications, each documented where it is modelled:
+ *   - reclaim sleeps on the folio lock instead of skipping a locked folio (folio_trylock → keep):
+ *     the sleep stands for the later pass that retries, without the uninteresting give-up branch;
+ *   - LRU isolation takes the reference but is not exclusive: a second reclaimer of the same pfn
+ *     isolates it too (the kernel's second isolate_lru_folios would skip it). Its extra reference
+ *     makes the first reclaimer's freeze fail, after which the second one succeeds — the same end
+ *     state as the kernel's "first pass fails, next pass reclaims";
+ *   - pageout is a synchronous write under the folio lock (no writeback state, no redirty);
+ *   - swap_map counts are not kept: a slot is free when no swap pte and no swap cache page refers
+ *     to it (computed by scanning the ptes, as the rmap is);
+ *   - no FOLL_PIN / PageAnonExclusive distinction: a pinned page is unmapped like any other and
+ *     kept at the refcount check (the kernel's try_to_unmap_one already refuses exclusive pinned
+ *     anon pages; either way the page is kept and nothing is freed).
+ */
+import { BLOCK_SLEEP, defineRoutine } from '../../world/routine.js';
+import type { World } from '../../world/world.js';
+import { EBUSY, ENOMEM } from '../flags.js';
+import { folioTrylock, folioUnlock } from '../locks.js';
+import { getPage, putPage } from '../page.js';
+import { clearPte, pte } from '../pgtable.js';
+import { PAGE, PTE, SWAP } from '../structs.js';
+import { defineRmapUnmap } from './rmap.js';
+
+/** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
+export function getSwapSlot(w: World): number {
+  const n = w.count(SWAP);
+  for (let s = 1; s < n; s++) if (w.obj(SWAP, s).used === 0) return s;
+  return -1;
+}
+
+/** Whether any pte holds a swap entry for `slot` (the swap_map count, recomputed). */
+export function swapSlotReferenced(w: World, slot: number): boolean {
+  const n = w.count(PTE);
+  for (let i = 0; i < n; i++) {
+    const p = w.obj(PTE, i);
+    if (p.present === 0 && p.swap === slot + 1) return true;
+  }
+  return false;
+}
+
+/**
+ * mm/swapfile.c:put_swap_folio — the swap cache lets go of `slot`: the slot is freed when no swap
+ * pte refers to it any more (otherwise it keeps the data for do_swap_page).
+ */
+export function putSwapFolio(w: World, slot: number): void {
+  if (swapSlotReferenced(w, slot)) return;
+  const s = w.obj(SWAP, slot);
+  s.used = 0;
+  s.contents = 0;
+}
+
+/** mm/rmap.c:try_to_unmap — every pte mapping the page becomes its swap entry (folio->swap). */
+export const tryToUnmap = defineRmapUnmap({
+  name: 'try_to_unmap',
+  oneAt: 'mm/rmap.c:try_to_unmap_one',
+  replace: (w, mm, vpn, pfn) => {
+    const swap = w.obj(PAGE, pfn).swap;
+    // "folio_test_swapbacked != folio_test_swapcache": WARN and abort in the kernel.
+    if (swap === 0) w.bug(`try_to_unmap_one: anon pfn ${pfn} is not in the swap cache`);
+    clearPte(w, mm, vpn);
+    pte(w, mm, vpn).swap = swap; // swap_duplicate + set_pte_at(swp_pte)
+  },
+});
+
+/** keep / keep_locked / activate_locked: unlock, put back on the LRU (drop the isolation ref). */
+function keep(w: World, pfn: number, rc: number): number {
+  folioUnlock(w, pfn);
+  putPage(w, pfn);
+  return w.ret(rc);
+}
+
+/**
+ * Reclaims anonymous page `pfn` to swap. Returns 0 when the page was freed, -EBUSY when it was
+ * kept (not an LRU anon page, still mapped, or an extra reference), -ENOMEM when swap is full.
+ */
+export const shrinkFolioList = defineRoutine({
+  name: 'shrink_folio_list',
+  params: ['pfn'],
+  steps: {
+    // The reclaimer's own reference: the page cannot be freed under it by its owners.
+    isolate: { at: 'mm/vmscan.c:isolate_lru_folios', run: (w, l) => {
+      const page = w.obj(PAGE, l.pfn);
+      if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+      getPage(w, l.pfn);
+      return 'lock';
+    } },
+    lock: { at: 'mm/vmscan.c:shrink_folio_list folio_trylock', run: (w, l) => {
+      if (!folioTrylock(w, l.pfn)) return BLOCK_SLEEP;
+      return 'addToSwap';
+    } },
+    // A page already in the swap cache (swapped in earlier, or a failed reclaim) keeps its slot.
+    addToSwap: { at: 'mm/swap_state.c:add_to_swap', run: (w, l) => {
+      const page = w.obj(PAGE, l.pfn);
+      if (page.swap === 0) {
+        const slot = getSwapSlot(w);
+        if (slot < 0) return keep(w, l.pfn, -ENOMEM);
+        w.obj(SWAP, slot).used = 1;
+        page.swap = slot + 1;
+        page.refcount = page.refcount + 1; // the swap cache's reference
+      }
+      return w.call(tryToUnmap, 'pageout', l.pfn);
+    } },
+    // A mapping the walk missed (added behind the cursor, or unaccounted) keeps the page:
+    // activate_locked. Ptes already converted stay swap entries, the page stays in the swap cache.
+    pageout: { at: 'mm/vmscan.c:pageout', run: (w, l) => {
+      const page = w.obj(PAGE, l.pfn);
+      if (page.mapcount > 0) return keep(w, l.pfn, -EBUSY);
+      w.obj(SWAP, page.swap - 1).contents = page.contents;
+      return 'removeMapping';
+    } },
+    // folio_ref_freeze(folio, 1 + nr): only the isolation and swap cache references may remain;
+    // anything else (a GUP reference) keeps the page in the swap cache (keep_locked).
+    removeMapping: { at: 'mm/vmscan.c:__remove_mapping', run: (w, l) => {
+      const page = w.obj(PAGE, l.pfn);
+      if (page.refcount !== 2 || page.mapcount !== 0) return keep(w, l.pfn, -EBUSY);
+      const slot = page.swap - 1;
+      page.swap = 0; // __delete_from_swap_cache
+      putSwapFolio(w, slot);
+      putPage(w, l.pfn); // the swap cache's reference
+      return 'free';
+    } },
+    // free_it: the refcount is frozen, so the lock is cleared non-atomically and the page freed.
+    free: { at: 'mm/vmscan.c:shrink_folio_list free_it', run: (w, l) => {
+      folioUnlock(w, l.pfn);
+      putPage(w, l.pfn);
+      return w.ret(0);
+    } },
+  },
+});

@@ -1,0 +1,85 @@
+/**
+ * VMA slot helpers for munmap, mprotect and exit. mm/vma.c:__split_vma: a VMA is cut at a page boundary into two VMAs with
+ * the same flags, ops and file; the upper part takes a free slot of the same mm and its pgoff
+ * moves with it. Callers hold mmap_write_lock. VMA merging (vma_merge_*) is not modelled.
+ */
+import type { World } from '../../world/world.js';
+import { freeVmaSlot, vma, vmaIndex } from '../pgtable.js';
+
+/** Splits VMA `index` at `at` (start < at < end); returns the index of the upper part, or -1 if no slot is free. */
+export function splitVma(w: World, mm: number, index: number, at: number): number {
+  const v = vma(w, index);
+  if (!(v.start < at && at < v.end)) throw new Error(`split of VMA ${index} [${v.start}, ${v.end}) at ${at}`);
+  const j = freeVmaSlot(w, mm);
+  if (j < 0) return -1;
+  const u = vma(w, j);
+  u.used = 1;
+  u.start = at;
+  u.end = v.end;
+  u.flags = v.flags;
+  u.fault = v.fault;
+  u.priv = v.priv;
+  u.file = v.file;
+  u.pgoff = v.pgoff + (at - v.start);
+  v.end = at;
+  return j;
+}
+
+/** Free VMA slots `mm` has. */
+function freeSlots(w: World, mm: number): number {
+  let n = 0;
+  for (let k = 0; k < w.layout.dims.vmasPerMm; k++) if (!vma(w, vmaIndex(w, mm, k)).used) n++;
+  return n;
+}
+
+/**
+ * Splits every VMA of `mm` straddling `start` or `end` so that [start, end) is covered by whole
+ * VMAs. All or nothing: returns false (nothing changed; the caller fails with -ENOMEM, as
+ * __split_vma does when vm_area_dup fails) if the mm lacks the slots.
+ */
+export function splitVmasAround(w: World, mm: number, start: number, end: number): boolean {
+  const per = w.layout.dims.vmasPerMm;
+  let need = 0;
+  for (let k = 0; k < per; k++) {
+    const v = vma(w, vmaIndex(w, mm, k));
+    if (!v.used || v.end <= start || v.start >= end) continue;
+    if (v.start < start) need++;
+    if (v.end > end) need++;
+  }
+  if (need > freeSlots(w, mm)) return false;
+  for (let k = 0; k < per; k++) {
+    const i = vmaIndex(w, mm, k);
+    const v = vma(w, i);
+    if (v.used && v.start < start && start < v.end) splitVma(w, mm, i, start);
+  }
+  for (let k = 0; k < per; k++) {
+    const i = vmaIndex(w, mm, k);
+    const v = vma(w, i);
+    if (v.used && v.start < end && end < v.end) splitVma(w, mm, i, end);
+  }
+  return true;
+}
+
+/** Global indices of the used VMAs of `mm` overlapping [start, end), in slot order. */
+export function vmasIn(w: World, mm: number, start: number, end: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < w.layout.dims.vmasPerMm; k++) {
+    const i = vmaIndex(w, mm, k);
+    const v = vma(w, i);
+    if (v.used && v.start < end && start < v.end) out.push(i);
+  }
+  return out;
+}
+
+/** mm/vma.c:remove_vma: the slot back to all zeroes (equal futures give equal states). */
+export function clearVma(w: World, index: number): void {
+  const v = vma(w, index);
+  v.used = 0;
+  v.start = 0;
+  v.end = 0;
+  v.flags = 0;
+  v.fault = 0;
+  v.priv = 0;
+  v.file = 0;
+  v.pgoff = 0;
+}

@@ -1,0 +1,230 @@
+/**
+ * The zapping core (mm/memory.c): clearing the ptes of a range, with the notifier bracket on the
+ * mm that owns them and the pages put only in tlb_finish_mmu, after invalidate_range_end.
+ *
+ * The mmu_gather is an int32 local: a 2-bit count per pfn (pfns 1..15), because one gather can
+ * hold the same page twice (a file page mapped at two addresses of one mm). Routines that own a
+ * gather either finish it themselves (zap_page_range_single) or return it to the caller
+ * (zap_page_range_single_batched, unmap_vmas), who finishes it at the kernel's point.
+ *
+ * Simplification: the kernel takes the pte lock per page table and may drop it between tables;
+ * the model zaps a whole range under the mm's single ptl in one step.
+ */
+import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
+import type { World } from '../../world/world.js';
+import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
+import { ptlTrylock, ptlUnlock } from '../locks.js';
+import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
+import { pageRemoveRmap, putPage } from '../page.js';
+import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
+import { PAGE, PTE, SWAP, VMA } from '../structs.js';
+
+/** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
+export const GATHER_MAX_PFN = 15;
+
+/** mm/mmu_gather.c:__tlb_remove_folio_pages — queue one reference of `pfn` for tlb_finish_mmu. */
+export function gatherAdd(gather: number, pfn: number): number {
+  if (pfn < 1 || pfn > GATHER_MAX_PFN) throw new Error(`mmu_gather model holds pfns 1..${GATHER_MAX_PFN}, got ${pfn}`);
+  const shift = 2 * pfn;
+  const n = (gather >>> shift) & 3;
+  if (n === 3) throw new Error(`mmu_gather model holds at most 3 references of pfn ${pfn}`);
+  return (gather + (1 << shift)) | 0;
+}
+
+/** How many references of `pfn` the gather holds. */
+export function gatherCount(gather: number, pfn: number): number {
+  return pfn < 1 || pfn > GATHER_MAX_PFN ? 0 : (gather >>> (2 * pfn)) & 3;
+}
+
+/** mm/mmu_gather.c:tlb_finish_mmu — TLB flushed, then every gathered reference is put. */
+export function tlbFinishMmu(w: World, gather: number): void {
+  for (let pfn = 1; pfn <= GATHER_MAX_PFN; pfn++) {
+    for (let n = gatherCount(gather, pfn); n > 0; n--) putPage(w, pfn);
+  }
+}
+
+/**
+ * mm/swapfile.c:free_swap_and_cache — the pte's reference to swap slot `slot` (index, not +1) is
+ * gone; the slot is free once no pte of any mm refers to it. (The model keeps no swap count: the
+ * ptes are the count.) The swap cache is left to reclaim.
+ */
+export function swapFree(w: World, slot: number): void {
+  const n = w.count(PTE);
+  for (let i = 0; i < n; i++) if (w.obj(PTE, i).swap === slot + 1) return;
+  w.obj(SWAP, slot).used = 0;
+}
+
+/**
+ * mm/memory.c:zap_pte_range (zap_present_ptes / zap_nonpresent_ptes), under the ptl: clears the
+ * ptes of [start, end) of `mm` and returns the gather with the normal pages added.
+ *   - normal present pte: folio_remove_rmap_pte, page queued for tlb_finish_mmu;
+ *   - special pte (vm_normal_page() == NULL): cleared, no accounting;
+ *   - swap entry: cleared, free_swap_and_cache;
+ *   - migration entry: cleared (it holds no mapcount).
+ * `evenCows` = 0 is zap_details.even_cows == false (unmap_mapping_range(..., 0)): anon (COWed)
+ * pages of private file mappings and their swap/migration entries are kept.
+ */
+export function zapPteRange(w: World, mm: number, start: number, end: number, evenCows: number, gather: number): number {
+  const stop = Math.min(end, w.layout.dims.mmPages);
+  for (let vpn = Math.max(start, 0); vpn < stop; vpn++) {
+    const p = pte(w, mm, vpn);
+    if (p.present) {
+      if (p.special) {
+        clearPte(w, mm, vpn);
+        continue;
+      }
+      const pfn = p.pfn;
+      if (!evenCows && w.obj(PAGE, pfn).anon) continue; // should_zap_folio
+      clearPte(w, mm, vpn);
+      pageRemoveRmap(w, pfn);
+      gather = gatherAdd(gather, pfn);
+    } else if (p.swap) {
+      if (!evenCows) continue; // should_zap_cows
+      const slot = p.swap - 1;
+      clearPte(w, mm, vpn);
+      swapFree(w, slot);
+    } else if (p.migration) {
+      if (!evenCows && w.obj(PAGE, p.migration).anon) continue;
+      clearPte(w, mm, vpn);
+    }
+  }
+  return gather;
+}
+
+/**
+ * mm/memory.c:zap_page_range_single_batched — CLEAR bracket on the VMA's own mm around
+ * unmap_single_vma. Returns the gather; the caller runs tlb_finish_mmu after this returns.
+ */
+export const zapPageRangeSingleBatched = defineRoutine({
+  name: 'zap_page_range_single_batched',
+  params: ['vma', 'start', 'end', 'evenCows'],
+  locals: ['mm', 'gather'],
+  steps: {
+    start: { at: 'mm/memory.c:zap_page_range_single_batched', run: (w, l) => {
+      l.mm = vmaMm(w, l.vma); // mmu_notifier_range_init(..., vma->vm_mm, ...)
+      return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
+    } },
+    zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
+      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const v = vma(w, l.vma);
+      // unmap_single_vma clips to the VMA; a VMA already gone (see unmap_mapping_range) zaps nothing.
+      if (v.used) l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), l.evenCows, l.gather);
+      ptlUnlock(w, l.mm);
+      l.result = 0;
+      return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
+    } },
+    done: { at: 'mm/memory.c:zap_page_range_single_batched', run: (w, l) => w.ret(l.gather) },
+  },
+});
+
+/**
+ * mm/memory.c:zap_page_range_single(vma, address, size, NULL) — the notifier fires on the VMA's
+ * mm; `mm` is the caller's idea of it and a mismatch is a caller bug. Pages are put in a step of
+ * their own after invalidate_range_end.
+ */
+export const zapPageRangeSingle = defineRoutine({
+  name: 'zap_page_range_single',
+  params: ['mm', 'vma', 'start', 'end'],
+  steps: {
+    zap: { at: 'mm/memory.c:zap_page_range_single', run: (w, l) => {
+      if (vmaMm(w, l.vma) !== l.mm) w.bug(`zap_page_range_single: VMA ${l.vma} belongs to mm ${vmaMm(w, l.vma)}, not mm ${l.mm}`);
+      return w.call(zapPageRangeSingleBatched, 'finish', l.vma, l.start, l.end, 1);
+    } },
+    finish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
+      tlbFinishMmu(w, l.result);
+      return w.ret(0);
+    } },
+  },
+});
+
+/**
+ * mm/memory.c:zap_vma_ptes — only for VM_PFNMAP VMAs and ranges inside the VMA; silently does
+ * nothing otherwise (range_in_vma / VM_PFNMAP check).
+ */
+export const zapVmaPtes = defineRoutine({
+  name: 'zap_vma_ptes',
+  params: ['vma', 'start', 'end'],
+  steps: {
+    check: { at: 'mm/memory.c:zap_vma_ptes', run: (w, l) => {
+      const v = vma(w, l.vma);
+      if (!v.used || !(v.flags & VM_PFNMAP) || l.start < v.start || l.end > v.end || l.start >= l.end) return w.ret(0);
+      return w.call(zapPageRangeSingle, 'done', vmaMm(w, l.vma), l.vma, l.start, l.end);
+    } },
+    done: { at: 'mm/memory.c:zap_vma_ptes', run: (w) => w.ret(0) },
+  },
+});
+
+/** mm/memory.c:unmap_mapping_range_vma — zap_page_range_single with the walk's zap_details. */
+export const unmapMappingRangeVma = defineRoutine({
+  name: 'unmap_mapping_range_vma',
+  params: ['vma', 'start', 'end', 'evenCows'],
+  steps: {
+    zap: { at: 'mm/memory.c:unmap_mapping_range_vma', run: (w, l) => w.call(zapPageRangeSingleBatched, 'finish', l.vma, l.start, l.end, l.evenCows) },
+    finish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
+      tlbFinishMmu(w, l.result);
+      return w.ret(0);
+    } },
+  },
+});
+
+/**
+ * mm/memory.c:unmap_mapping_range(mapping, holebegin, holelen, even_cows) →
+ * unmap_mapping_pages → unmap_mapping_range_tree: every VMA of every mm mapping file pages
+ * [pgoff, pgoff + len) (len 0 = to the end of the file) is zapped with zap_page_range_single, so
+ * start/end fire on each mapping mm.
+ *
+ * Not modelled: i_mmap_lock_read(mapping) around the walk (the model has no i_mmap_rwsem). The
+ * walk is a sequence of steps over the VMA slots; a VMA that munmap/exit removes meanwhile is
+ * skipped or zapped empty, where the kernel would hold off free_pgtables/unlink_file_vma instead.
+ */
+export const unmapMappingRange = defineRoutine({
+  name: 'unmap_mapping_range',
+  params: ['file', 'pgoff', 'len', 'evenCows'],
+  locals: ['next'],
+  steps: {
+    walk: { at: 'mm/memory.c:unmap_mapping_range_tree', run: (w, l) => {
+      const first = l.pgoff;
+      const last = l.len > 0 ? l.pgoff + l.len - 1 : 0x7fffffff;
+      const total = w.count(VMA);
+      for (let i = l.next; i < total; i++) {
+        const v = vma(w, i);
+        if (!v.used || v.file !== l.file + 1) continue;
+        const vba = v.pgoff;
+        const vea = vba + (v.end - v.start) - 1;
+        if (vea < first || vba > last) continue;
+        const startIdx = Math.max(first, vba);
+        const endIdx = Math.min(last, vea);
+        l.next = i + 1;
+        return w.call(unmapMappingRangeVma, 'walk', i, startIdx - vba + v.start, endIdx - vba + 1 + v.start, l.evenCows);
+      }
+      return w.ret(0);
+    } },
+  },
+});
+
+/**
+ * mm/memory.c:unmap_vmas — one UNMAP bracket over [start, end) of `mm` around unmap_single_vma
+ * of every VMA overlapping it (munmap, exit). Returns the gather; the caller frees page tables
+ * and then runs tlb_finish_mmu.
+ */
+export const unmapVmas = defineRoutine({
+  name: 'unmap_vmas',
+  params: ['mm', 'start', 'end'],
+  locals: ['gather'],
+  steps: {
+    start: { at: 'mm/memory.c:unmap_vmas', run: (w, l) => w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1) },
+    zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
+      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const per = w.layout.dims.vmasPerMm;
+      for (let k = 0; k < per; k++) {
+        const v = vma(w, vmaIndex(w, l.mm, k));
+        if (!v.used || v.end <= l.start || v.start >= l.end) continue;
+        l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), 1, l.gather);
+      }
+      ptlUnlock(w, l.mm);
+      l.result = 0;
+      return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1);
+    } },
+    done: { at: 'mm/memory.c:unmap_vmas', run: (w, l) => w.ret(l.gather) },
+  },
+});
