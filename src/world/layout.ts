@@ -43,6 +43,8 @@ export class Layout {
   readonly regions: Region[] = [];
   /** Static sizes layers need to index their objects (e.g. pages per mm); not part of the state. */
   readonly dims: Record<string, number> = Object.create(null);
+  /** Static program data of a scenario (e.g. each actor's list of operations); never part of the state. */
+  readonly statics: Record<string, unknown> = Object.create(null);
   private readonly byStruct = new Map<number, Region>();
   /** Number of actors, their names, stack depth and locals per frame. */
   actorNames: readonly string[] = [];

@@ -1,0 +1,29 @@
+/**
+ * A guest memory access on a vCPU: through the EPT when the entry is present (and writable for a
+ * store), else an EPT violation handled by kvm_tdp_page_fault, then the access is retried.
+ */
+import { defineRoutine } from '../world/routine.js';
+import { PAGE } from '../kernel/structs.js';
+import { spte } from './topology.js';
+import { kvmTdpPageFault } from './fault.js';
+
+export const guestAccess = defineRoutine({
+  name: 'guest_access',
+  params: ['kvm', 'gfn', 'write', 'value'],
+  steps: {
+    access: { at: 'guest load/store through the EPT', run: (w, l) => {
+      const e = spte(w, l.kvm, l.gfn);
+      if (e.pfn !== 0 && (!l.write || e.write)) {
+        const page = w.obj(PAGE, e.pfn);
+        if (l.write) page.contents = l.value;
+        return w.ret(page.contents);
+      }
+      return w.call(kvmTdpPageFault, 'faulted', l.kvm, l.gfn, l.write);
+    } },
+    faulted: { at: 'arch/x86/kvm/vmx/vmx.c:handle_ept_violation', run: (w, l) => {
+      if (l.result < 0) return w.ret(l.result);
+      l.result = 0;
+      return 'access';
+    } },
+  },
+});

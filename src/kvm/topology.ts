@@ -1,0 +1,91 @@
+/** Declares KVM instances in a layout and sets them up (kvm_create_vm + memslots + mmu notifier). */
+import type { Layout } from '../world/layout.js';
+import type { World } from '../world/world.js';
+import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
+import { KVM, MEMSLOT, SPTE } from './structs.js';
+import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
+
+export interface KvmSpec {
+  readonly name: string;
+  /** Index of the VMM process's mm. */
+  readonly mm: number;
+  /** Guest frames 0..gfns-1. */
+  readonly gfns: number;
+  readonly memslots: readonly { readonly baseGfn: number; readonly npages: number; readonly hva: number }[];
+}
+
+export function declareKvms(layout: Layout, kvms: readonly KvmSpec[]): void {
+  if (kvms.length === 0) return;
+  const gfns = Math.max(...kvms.map((k) => k.gfns));
+  layout.dims.kvmGfns = gfns;
+  layout.add(KVM, kvms.length, kvms.map((k) => k.name));
+  layout.add(MEMSLOT, kvms.reduce((n, k) => n + k.memslots.length, 0));
+  layout.add(
+    SPTE,
+    kvms.length * gfns,
+    kvms.flatMap((k) => Array.from({ length: gfns }, (_, g) => `${k.name}:gfn${g}`)),
+  );
+}
+
+/**
+ * virt/kvm/kvm_main.c:kvm_create_vm (kvm_init_mmu_notifier) + KVM_SET_USER_MEMORY_REGION. `mn`
+ * numbers the classic notifier slots this KVM may use (one per KVM, in declaration order).
+ */
+export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): void {
+  let slot = 0;
+  kvms.forEach((spec, k) => {
+    const kvm = w.obj(KVM, k);
+    kvm.mm = spec.mm + 1;
+    kvm.mn = firstMn + k + 1;
+    mmuNotifierRegister(
+      w,
+      firstMn + k,
+      spec.mm,
+      {
+        invalidateRangeStart: kvmMmuNotifierInvalidateRangeStart,
+        invalidateRangeEnd: kvmMmuNotifierInvalidateRangeEnd,
+        release: kvmMmuNotifierRelease,
+      },
+      k,
+    );
+    for (const m of spec.memslots) {
+      if (m.baseGfn + m.npages > spec.gfns) throw new Error(`kvm ${spec.name}: memslot gfns ${m.baseGfn}+${m.npages} exceed ${spec.gfns}`);
+      const s = w.obj(MEMSLOT, slot++);
+      s.kvm = k + 1;
+      s.baseGfn = m.baseGfn;
+      s.npages = m.npages;
+      s.hva = m.hva;
+    }
+  });
+}
+
+export function spte(w: World, kvm: number, gfn: number) {
+  return w.obj(SPTE, kvm * w.layout.dims.kvmGfns + gfn);
+}
+
+/** __gfn_to_hva_memslot: the hva backing `gfn`, or -1 (no memslot: MMIO). */
+export function gfnToHva(w: World, kvm: number, gfn: number): number {
+  const n = w.count(MEMSLOT);
+  for (let i = 0; i < n; i++) {
+    const s = w.obj(MEMSLOT, i);
+    if (s.kvm === kvm + 1 && s.baseGfn <= gfn && gfn < s.baseGfn + s.npages) return s.hva + (gfn - s.baseGfn);
+  }
+  return -1;
+}
+
+/** The gfn range [lo, hi) of `kvm` whose hvas overlap [start, end), or hi = lo = 0 if none (memslot walk of kvm_handle_hva_range). */
+export function hvaRangeToGfns(w: World, kvm: number, start: number, end: number): [number, number] {
+  let lo = Number.MAX_SAFE_INTEGER;
+  let hi = 0;
+  const n = w.count(MEMSLOT);
+  for (let i = 0; i < n; i++) {
+    const s = w.obj(MEMSLOT, i);
+    if (s.kvm !== kvm + 1) continue;
+    const a = Math.max(start, s.hva);
+    const b = Math.min(end, s.hva + s.npages);
+    if (a >= b) continue;
+    lo = Math.min(lo, s.baseGfn + (a - s.hva));
+    hi = Math.max(hi, s.baseGfn + (b - s.hva));
+  }
+  return hi === 0 ? [0, 0] : [lo, hi];
+}

@@ -1,0 +1,76 @@
+/**
+ * Variant `anon-vma` — the 2017–2019 "remote page" design (reference §4.6, R14), in the shape
+ * of Bitdefender's 2020 v2: the source's anonymous pages are installed as *normal* ptes
+ * (mk_pte + set_pte_at) in an introspector VMA that is not VM_PFNMAP, with no refcount, mapcount
+ * or rmap of their own. The fault path is otherwise the corrected one (sequence
+ * checked under the update lock), so what breaks is the accounting: core mm treats the
+ * introspector's ptes as its own pages. Tearing them down with zap_page_range_single (zap_vma_ptes
+ * refuses a non-PFNMAP VMA) runs page_remove_rmap + put_page on the source's page.
+ */
+import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
+import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../kernel/locks.js';
+import { intervalNotifierInsert, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
+import { zapPageRangeSingle } from '../kernel/ops/zap.js';
+import { setPte, vmaMm } from '../kernel/pgtable.js';
+import { MIN } from '../kernel/structs.js';
+import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
+import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { INSTALL_RETRY, intervalFault } from './interval.js';
+
+/** Installs the snapshot as a normal pte under the ptl: set_pte_at(mk_pte(page)), no rmap, no get_page. */
+export const anonVmaInstall = defineRoutine({
+  name: 'remote_map_page',
+  params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
+  steps: {
+    install: { at: 'remote_mapping: mmu_interval_read_retry + set_pte_at(mk_pte(page))', run: (w, l) => {
+      const mm = vmaMm(w, l.vma);
+      if (!ptlTrylock(w, mm)) return BLOCK_SPIN;
+      if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) {
+        ptlUnlock(w, mm);
+        return w.ret(INSTALL_RETRY);
+      }
+      setPte(w, mm, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0, false);
+      ptlUnlock(w, mm);
+      return w.ret(0);
+    } },
+  },
+});
+
+export const anonVmaInvalidate = defineRoutine({
+  name: 'mirror_invalidate_anon_vma',
+  params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
+  locals: ['dev'],
+  steps: {
+    lock: { at: 'remote_mapping: spin_lock(user_lock)', run: (w, l) => {
+      const dev = w.obj(MIN, l.sub).priv - 1;
+      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return l.blockable ? BLOCK_SLEEP : w.ret(0);
+      l.dev = dev;
+      mmuIntervalSetSeq(w, l.sub, l.curSeq);
+      driverUnlock(w, w.obj(MIRROR, dev).lock - 1);
+      return 'zap';
+    } },
+    zap: { at: 'remote_mapping: zap_page_range_single on the introspector VMA', run: (w, l) => {
+      const d = w.obj(MIRROR, l.dev);
+      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+      if (a === b) return w.ret(1);
+      return w.call(zapPageRangeSingle, 'done', d.intrMm - 1, d.vma - 1, a, b);
+    } },
+    done: { at: 'remote_mapping: invalidate', run: (w) => w.ret(1) },
+  },
+});
+
+export const anonVma: MirrorVariant = {
+  name: 'anon-vma',
+  summary: "the source's anon pages installed as normal, unaccounted ptes in an anonymous VMA of the introspector",
+  reproduces: ['R14'],
+  // Bitdefender's 2020 v2 flags: no VM_PFNMAP, so core mm sees normal pages (vm_normal_page != NULL).
+  vmaFlags: VM_READ | VM_WRITE | VM_SHARED | VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND,
+  fault: intervalFault,
+  needs: { intervalNotifier: true },
+  attach(w, dev) {
+    const d = w.obj(MIRROR, dev);
+    d.install = anonVmaInstall.id + 1;
+    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, anonVmaInvalidate.id, dev);
+  },
+};

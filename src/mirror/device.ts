@@ -1,0 +1,98 @@
+/**
+ * The mirroring device (the seed thread's /dev/kvm-mirroring-device): an introspector process
+ * mmaps (source mm, source address, length) and gets a device VMA whose pages are filled on fault
+ * from the source's page tables and torn down when the source's notifier fires. How the fault
+ * and teardown are done is the design variant (one file each in this folder).
+ */
+import { defineStruct } from '../world/layout.js';
+import type { World } from '../world/world.js';
+import type { AnyRoutine } from '../world/routine.js';
+import { addVma } from '../kernel/setup.js';
+import { vma } from '../kernel/pgtable.js';
+
+export const MIRROR = defineStruct('mirror', [
+  'srcMm', // source mm + 1
+  'srcStart', // first mirrored source vpn
+  'npages',
+  'intrMm', // introspector mm + 1
+  'vma', // the device VMA in the introspector (global VMA index + 1)
+  'lock', // the driver's update lock (topology lock index + 1)
+  'sub', // interval notifier index + 1 (interval-based variants)
+  'mn', // classic notifier index + 1 (start-only, v5.3 struct hmm)
+  'range', // v5.3 hmm_range index + 1
+  'hmirror', // v5.3 hmm_mirror index + 1
+  'install', // interval-based variants: the install step run under the update lock (routine id + 1)
+] as const);
+
+export interface MirrorVariant {
+  /** The name a scenario picks it by. */
+  readonly name: string;
+  /** One sentence: what this variant is. */
+  readonly summary: string;
+  /** Which races of the reference catalogue it reproduces (empty for the corrected design). */
+  readonly reproduces: readonly string[];
+  /** Flags of the device VMA in the introspector. */
+  readonly vmaFlags: number;
+  /** vm_ops->fault: (vma, vpn, write) -> vm_fault_t. */
+  readonly fault: AnyRoutine;
+  /** Resources it needs from the topology. */
+  readonly needs: { readonly intervalNotifier?: boolean; readonly mmuNotifier?: boolean; readonly hmm?: boolean };
+  /** Subscribes to the source mm at mmap time (the device's .mmap / ioctl). */
+  attach(w: World, dev: number): void;
+}
+
+export interface MirrorMapping {
+  readonly srcMm: number;
+  readonly srcStart: number;
+  readonly npages: number;
+  readonly intrMm: number;
+  readonly intrStart: number;
+  /** Index of the driver's update lock in the topology. */
+  readonly lock: number;
+  /** Slots the variant may use (the scenario builder assigns them). */
+  readonly sub?: number;
+  readonly mn?: number;
+  readonly range?: number;
+  readonly hmirror?: number;
+}
+
+/** The device's .mmap: creates the device VMA in the introspector and subscribes to the source. */
+export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: MirrorMapping): void {
+  const d = w.obj(MIRROR, dev);
+  d.srcMm = m.srcMm + 1;
+  d.srcStart = m.srcStart;
+  d.npages = m.npages;
+  d.intrMm = m.intrMm + 1;
+  d.lock = m.lock + 1;
+  d.sub = m.sub !== undefined ? m.sub + 1 : 0;
+  d.mn = m.mn !== undefined ? m.mn + 1 : 0;
+  d.range = m.range !== undefined ? m.range + 1 : 0;
+  d.hmirror = m.hmirror !== undefined ? m.hmirror + 1 : 0;
+  const v = addVma(w, m.intrMm, {
+    start: m.intrStart,
+    end: m.intrStart + m.npages,
+    flags: variant.vmaFlags,
+    fault: variant.fault,
+    priv: dev,
+    file: dev,
+    pgoff: m.srcStart,
+  });
+  d.vma = v + 1;
+  variant.attach(w, dev);
+}
+
+/** The source vpn a mirror vpn shows (vm_pgoff holds the source address). */
+export function mirrorToSource(w: World, vmaIndex: number, vpn: number): number {
+  const v = vma(w, vmaIndex);
+  return v.pgoff + (vpn - v.start);
+}
+
+/** The mirror range [start, end) in the introspector that shows source range [start, end), clipped; empty if none. */
+export function sourceRangeToMirror(w: World, dev: number, start: number, end: number): [number, number] {
+  const d = w.obj(MIRROR, dev);
+  const v = vma(w, d.vma - 1);
+  const a = Math.max(start, d.srcStart);
+  const b = Math.min(end, d.srcStart + d.npages);
+  if (a >= b) return [0, 0];
+  return [v.start + (a - d.srcStart), v.start + (b - d.srcStart)];
+}

@@ -1,0 +1,138 @@
+/**
+ * Variant `interval` — the corrected design (reference §2.3, §4.4): an mmu_interval_notifier on
+ * the source, hmm_range_fault under the source's mmap_lock (taken with trylock, else
+ * VM_FAULT_RETRY, to avoid the cross-mm ABBA of R13), mmu_interval_read_retry under the driver's
+ * update lock before vmf_insert_pfn into a VM_PFNMAP|VM_DONTCOPY VMA, no page reference held; the
+ * invalidate callback sets the sequence and tears the mirror down with zap_vma_ptes — which runs
+ * invalidate_range_start/end on the introspector's mm, so the introspector's own KVM zaps too
+ * (Paolo's question, R5/R6).
+ */
+import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
+import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { mmgetNotZero } from '../kernel/mm-refs.js';
+import { intervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
+import { MIN } from '../kernel/structs.js';
+import { hmmRangeFault } from '../kernel/hmm/hmm.js';
+import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
+import { insertPfnWouldSpin, vmfInsertPfnProt } from '../kernel/ops/insert.js';
+import { zapVmaPtes } from '../kernel/ops/zap.js';
+import { mmput } from '../kernel/ops/exit.js';
+import { vma, vmaMm } from '../kernel/pgtable.js';
+import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+
+const devOf = (w: Parameters<MirrorVariant['attach']>[0], vmaIndex: number) => vma(w, vmaIndex).priv - 1;
+
+export const intervalFault = defineRoutine({
+  name: 'mirror_fault',
+  params: ['vma', 'vpn', 'write'],
+  locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
+  steps: {
+    mmget: { at: 'mirror: mmget_not_zero(source mm)', run: (w, l) => {
+      l.dev = devOf(w, l.vma);
+      const d = w.obj(MIRROR, l.dev);
+      l.src = d.srcMm - 1;
+      l.sub = d.sub - 1;
+      l.srcVpn = mirrorToSource(w, l.vma, l.vpn);
+      if (!mmgetNotZero(w, l.src)) return w.ret(VM_FAULT_SIGBUS);
+      return 'begin';
+    } },
+    begin: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin', run: (w, l) => w.call(mmuIntervalReadBegin, 'lockSource', l.sub) },
+    lockSource: { at: 'mirror: mmap_read_trylock(source mm)', run: (w, l) => {
+      l.seq = l.result;
+      l.result = 0;
+      if (!mmapReadTrylock(w, l.src)) {
+        // Holding the introspector's mmap_lock: never sleep on another mm's (R13). Drop ours and
+        // return VM_FAULT_RETRY (FAULT_FLAG_ALLOW_RETRY): the access is retried from the top.
+        mmapReadUnlock(w, vmaMm(w, l.vma));
+        return w.call(mmput, 'retry', l.src);
+      }
+      return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
+    } },
+    retry: { at: 'mirror: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
+    faulted: { at: 'mirror: mmap_read_unlock(source mm)', run: (w, l) => {
+      mmapReadUnlock(w, l.src);
+      if (l.result === -EBUSY) return 'begin';
+      if (l.result < 0) return w.call(mmput, 'sigbus', l.src);
+      l.hpfn = l.result;
+      return 'lock';
+    } },
+    sigbus: { at: 'mirror: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
+    lock: { at: 'mirror: mutex_lock(update)', run: (w, l) => {
+      const d = w.obj(MIRROR, l.dev);
+      if (!driverTrylock(w, d.lock - 1)) return BLOCK_SLEEP;
+      // Under the update lock: the variant's install (read_retry, then the pte).
+      return w.callId(d.install - 1, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
+    } },
+    installed: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
+      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      if (l.result === INSTALL_RETRY) {
+        l.result = 0;
+        return 'begin';
+      }
+      return w.call(mmput, 'done', l.src);
+    } },
+    done: { at: 'mirror: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
+  },
+});
+
+/** What an install routine returns when mmu_interval_read_retry said the snapshot is stale. */
+export const INSTALL_RETRY = 1;
+
+/**
+ * The corrected install: under the update lock, mmu_interval_read_retry, then vmf_insert_pfn_prot
+ * of a special pte, writable only if the source pte was writable and this is a write fault.
+ */
+export const installPfn = defineRoutine({
+  name: 'mirror_install_pfn',
+  params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
+  steps: {
+    install: { at: 'mirror: mmu_interval_read_retry + vmf_insert_pfn_prot', run: (w, l) => {
+      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) return w.ret(INSTALL_RETRY);
+      vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
+      return w.ret(0);
+    } },
+  },
+});
+
+export const intervalInvalidate = defineRoutine({
+  name: 'mirror_invalidate',
+  params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
+  locals: ['dev'],
+  steps: {
+    lock: { at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable', run: (w, l) => {
+      const dev = w.obj(MIN, l.sub).priv - 1;
+      if (driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) {
+        l.dev = dev;
+        return 'zap';
+      }
+      if (!l.blockable) return w.ret(0); // would block: the core ends the epoch and fails with -EAGAIN
+      return BLOCK_SLEEP;
+    } },
+    zap: { at: 'mirror: mmu_interval_set_seq + zap_vma_ptes', run: (w, l) => {
+      mmuIntervalSetSeq(w, l.sub, l.curSeq);
+      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+      if (a === b) return 'unlock';
+      return w.call(zapVmaPtes, 'unlock', w.obj(MIRROR, l.dev).vma - 1, a, b);
+    } },
+    unlock: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
+      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      return w.ret(1);
+    } },
+  },
+});
+
+export const interval: MirrorVariant = {
+  name: 'interval',
+  summary: 'mmu_interval_notifier + hmm_range_fault + read_retry under the update lock; zap_vma_ptes in the callback; no page reference',
+  reproduces: [],
+  vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
+  fault: intervalFault,
+  needs: { intervalNotifier: true },
+  attach(w, dev) {
+    const d = w.obj(MIRROR, dev);
+    d.install = installPfn.id + 1;
+    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, intervalInvalidate.id, dev);
+  },
+};

@@ -1,0 +1,55 @@
+/**
+ * Variant `raw-clear` — reproduces R5 (reference §7.2), Paolo's question in the seed thread. The
+ * fault path is the corrected one (`interval`), but the invalidate callback clears the mirror's
+ * ptes with a raw pte write (the e-mail's `clear_pte(start, end)`), which runs no
+ * invalidate_range_start/end on the introspector's mm. The introspector's own KVM therefore never
+ * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
+ */
+import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../kernel/locks.js';
+import { intervalNotifierInsert, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
+import { clearPte } from '../kernel/pgtable.js';
+import { MIN } from '../kernel/structs.js';
+import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { installPfn, interval, intervalFault } from './interval.js';
+
+export const rawClearInvalidate = defineRoutine({
+  name: 'mirror_invalidate_raw_clear',
+  params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
+  locals: ['dev'],
+  steps: {
+    lock: { at: 'mirror: take_lock(update)', run: (w, l) => {
+      const dev = w.obj(MIN, l.sub).priv - 1;
+      if (driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) {
+        l.dev = dev;
+        return 'clear';
+      }
+      return l.blockable ? BLOCK_SLEEP : w.ret(0);
+    } },
+    clear: { at: 'mirror: mmu_interval_set_seq + clear_pte(start, end) (raw, no notifier)', run: (w, l) => {
+      const d = w.obj(MIRROR, l.dev);
+      const intr = d.intrMm - 1;
+      if (!ptlTrylock(w, intr)) return BLOCK_SPIN;
+      mmuIntervalSetSeq(w, l.sub, l.curSeq);
+      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+      for (let v = a; v < b; v++) clearPte(w, intr, v);
+      ptlUnlock(w, intr);
+      driverUnlock(w, d.lock - 1);
+      return w.ret(1);
+    } },
+  },
+});
+
+export const rawClear: MirrorVariant = {
+  name: 'raw-clear',
+  summary: 'correct fault path, but the callback clears mirror ptes with a raw write that fires no notifier on the introspector',
+  reproduces: ['R5'],
+  vmaFlags: interval.vmaFlags,
+  fault: intervalFault,
+  needs: { intervalNotifier: true },
+  attach(w, dev) {
+    const d = w.obj(MIRROR, dev);
+    d.install = installPfn.id + 1;
+    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, rawClearInvalidate.id, dev);
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * Variant `seed-2019-fixed` — the e-mail's handler with the test flipped into the documented v5.3
+ * pattern (reference §2.1): register once, wait until valid, fault under the source mmap_sem,
+ * take the update lock, *use the pfns if the range is valid*, else retry. It still trusts the
+ * `range->valid` boolean, which an invalidation that starts and ends between the walk and the
+ * check leaves true again: Jason Gunthorpe's ABA (R2).
+ */
+import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { EAGAIN, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
+import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
+import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
+import { insertPfnWouldSpin, vmfInsertPfnProt } from '../kernel/ops/insert.js';
+import { HMM_RANGE } from '../kernel/structs.js';
+import { vma, vmaMm } from '../kernel/pgtable.js';
+import { MIRROR, mirrorToSource, type MirrorVariant } from './device.js';
+import { interval } from './interval.js';
+import { seedSync } from './seed-sync.js';
+
+export const seedFixedFault = defineRoutine({
+  name: 'kvm_mirror_page_fault_fixed',
+  params: ['vma', 'vpn', 'write'],
+  locals: ['dev', 'src', 'range'],
+  steps: {
+    register: { at: 'hmm_range_register(&range)', run: (w, l) => {
+      l.dev = vma(w, l.vma).priv - 1;
+      const d = w.obj(MIRROR, l.dev);
+      l.src = d.srcMm - 1;
+      l.range = d.range - 1;
+      const s = mirrorToSource(w, l.vma, l.vpn);
+      return w.call(hmmRangeRegister, 'wait', l.range, d.hmirror - 1, s, s + 1);
+    } },
+    wait: { at: 'hmm_range_wait_until_valid(&range)', run: (w, l) => {
+      if (l.result < 0) return w.ret(VM_FAULT_SIGBUS);
+      return w.call(hmmRangeWaitUntilValid, 'lockSource', l.range);
+    } },
+    lockSource: { at: 'down_read_trylock(source mmap_sem)', run: (w, l) => {
+      l.result = 0;
+      if (!mmapReadTrylock(w, l.src)) {
+        mmapReadUnlock(w, vmaMm(w, l.vma));
+        return w.call(hmmRangeUnregister, 'retry', l.range);
+      }
+      return w.call(hmmRangeFaultV53, 'faulted', l.range, l.write);
+    } },
+    retry: { at: 'return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
+    faulted: { at: 'hmm_range_fault(&range, true)', run: (w, l) => {
+      const rc = l.result;
+      l.result = 0;
+      if (rc === -EAGAIN) return 'wait'; // v5.3: hmm_range_fault already dropped mmap_sem
+      if (rc < 0) {
+        mmapReadUnlock(w, l.src);
+        if (rc === -16 /* -EBUSY */) return 'wait';
+        return w.call(hmmRangeUnregister, 'sigbus', l.range);
+      }
+      return 'lock';
+    } },
+    sigbus: { at: 'return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
+    lock: { at: 'mutex_lock(kvmms->update)', run: (w, l) => (driverTrylock(w, w.obj(MIRROR, l.dev).lock - 1) ? 'test' : BLOCK_SLEEP) },
+    test: { at: 'if (hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
+      const d = w.obj(MIRROR, l.dev);
+      if (!hmmRangeValid(w, l.range)) {
+        driverUnlock(w, d.lock - 1);
+        mmapReadUnlock(w, l.src);
+        return 'wait';
+      }
+      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const hpfn = w.obj(HMM_RANGE, l.range).pfn;
+      vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(hpfn), hmmPfnWritable(hpfn) && l.write !== 0);
+      driverUnlock(w, d.lock - 1);
+      mmapReadUnlock(w, l.src);
+      return w.call(hmmRangeUnregister, 'done', l.range);
+    } },
+    done: { at: 'return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
+  },
+});
+
+export const seed2019Fixed: MirrorVariant = {
+  name: 'seed-2019-fixed',
+  summary: 'the e-mail handler with the valid test flipped (documented v5.3 pattern): still trusts the range->valid boolean',
+  reproduces: ['R2'],
+  vmaFlags: interval.vmaFlags,
+  fault: seedFixedFault,
+  needs: { hmm: true },
+  attach(w, dev) {
+    const d = w.obj(MIRROR, dev);
+    hmmMirrorRegister(w, d.hmirror - 1, d.srcMm - 1, seedSync, undefined, dev, d.mn - 1);
+  },
+};

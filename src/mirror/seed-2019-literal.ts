@@ -1,0 +1,93 @@
+/**
+ * Variant `seed-2019-literal` — the fault handler exactly as the Oct 2 2019 e-mail wrote it
+ * (reference §7.2 R1), on the v5.3 HMM API:
+ *
+ *   again:
+ *     hmm_range_register(&range);
+ *     hmm_range_snapshot(&range);
+ *     take_lock(kvmms->update);
+ *     if (!hmm_range_valid(&range)) {          // inverted: inserts only when invalid
+ *       vm_insert_pfn(); drop_lock(kvmms->update); hmm_range_unregister(&range);
+ *       return VM_FAULT_NOPAGE;
+ *     }
+ *     drop_lock(kvmms->update);
+ *     goto again;                              // re-registers without unregistering
+ *
+ * One addition: hmm_range_snapshot asserts the source mmap_sem (lockdep), which the e-mail does
+ * not take; we take it for read around the snapshot (trylock, else VM_FAULT_RETRY) as the
+ * documented pattern does, so that the checker reports the inverted test rather than the missing
+ * lock. The snapshot's return value is ignored, as in the e-mail.
+ */
+import { defineRoutine, BLOCK_SLEEP } from '../world/routine.js';
+import { VM_DONTCOPY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
+import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
+import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
+import { insertPfnWouldSpin, vmfInsertPfnProt } from '../kernel/ops/insert.js';
+import { HMM_RANGE } from '../kernel/structs.js';
+import { vma, vmaMm } from '../kernel/pgtable.js';
+import { BLOCK_SPIN } from '../world/routine.js';
+import { MIRROR, mirrorToSource, type MirrorVariant } from './device.js';
+import { interval } from './interval.js';
+import { seedSync } from './seed-sync.js';
+
+export const seedLiteralFault = defineRoutine({
+  name: 'kvm_mirror_page_fault',
+  params: ['vma', 'vpn', 'write'],
+  locals: ['dev', 'src'],
+  steps: {
+    register: { at: 'seed e-mail: hmm_range_register(&range)', run: (w, l) => {
+      l.dev = vma(w, l.vma).priv - 1;
+      const d = w.obj(MIRROR, l.dev);
+      l.src = d.srcMm - 1;
+      const s = mirrorToSource(w, l.vma, l.vpn);
+      return w.call(hmmRangeRegister, 'lockSource', d.range - 1, d.hmirror - 1, s, s + 1);
+    } },
+    lockSource: { at: 'mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)', run: (w, l) => {
+      l.result = 0;
+      if (!mmapReadTrylock(w, l.src)) {
+        mmapReadUnlock(w, vmaMm(w, l.vma));
+        return w.ret(VM_FAULT_RETRY);
+      }
+      return w.call(hmmRangeSnapshot, 'unlockSource', w.obj(MIRROR, l.dev).range - 1);
+    } },
+    unlockSource: { at: 'mmap_read_unlock(source mm)', run: (w, l) => {
+      mmapReadUnlock(w, l.src);
+      l.result = 0; // the e-mail ignores the snapshot's return value
+      return 'lock';
+    } },
+    lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => (driverTrylock(w, w.obj(MIRROR, l.dev).lock - 1) ? 'test' : BLOCK_SLEEP) },
+    test: { at: 'seed e-mail: if (!hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
+      const d = w.obj(MIRROR, l.dev);
+      if (hmmRangeValid(w, d.range - 1)) {
+        driverUnlock(w, d.lock - 1);
+        return 'register'; // goto again
+      }
+      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const hpfn = w.obj(HMM_RANGE, d.range - 1).pfn;
+      const pfn = hmmPfnToPfn(hpfn);
+      if (pfn === 0) {
+        w.bug(`vm_insert_pfn of an invalid range->pfns entry (${hpfn}): the snapshot failed and its return value was ignored`);
+        driverUnlock(w, d.lock - 1);
+        return w.ret(VM_FAULT_SIGBUS);
+      }
+      vmfInsertPfnProt(w, l.vma, l.vpn, pfn, hmmPfnWritable(hpfn) && l.write !== 0);
+      driverUnlock(w, d.lock - 1);
+      return w.call(hmmRangeUnregister, 'done', d.range - 1);
+    } },
+    done: { at: 'seed e-mail: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
+  },
+});
+
+export const seed2019Literal: MirrorVariant = {
+  name: 'seed-2019-literal',
+  summary: 'the fault handler of the Oct 2019 e-mail: inverted range->valid test, re-register without unregister',
+  reproduces: ['R1'],
+  vmaFlags: interval.vmaFlags | VM_DONTCOPY,
+  fault: seedLiteralFault,
+  needs: { hmm: true },
+  attach(w, dev) {
+    const d = w.obj(MIRROR, dev);
+    hmmMirrorRegister(w, d.hmirror - 1, d.srcMm - 1, seedSync, undefined, dev, d.mn - 1);
+  },
+};

@@ -1,0 +1,34 @@
+/**
+ * The notifier callback of the 2019 e-mail (`kvmms_notifier_start`), as an hmm_mirror
+ * sync_cpu_device_pagetables: take_lock(update); clear_pte(start, end); drop_lock(update).
+ * `clear_pte` is modelled as zap_vma_ptes of the mirror range (Jérôme's own follow-up used
+ * unmap_mapping_range), so the seed variants are judged on their fault path; the raw clear is the
+ * `raw-clear` variant. take_lock is a plain mutex_lock, as written: it sleeps even when the
+ * invalidation is non-blockable (defect (d) of R1).
+ */
+import { defineRoutine, BLOCK_SLEEP } from '../world/routine.js';
+import { driverTrylock, driverUnlock } from '../kernel/locks.js';
+import { zapVmaPtes } from '../kernel/ops/zap.js';
+import { HMM_MIRROR } from '../kernel/structs.js';
+import { MIRROR, sourceRangeToMirror } from './device.js';
+
+export const seedSync = defineRoutine({
+  name: 'kvmms_notifier_start',
+  params: ['mirror', 'start', 'end', 'event', 'blockable'],
+  locals: ['dev'],
+  steps: {
+    lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => {
+      const dev = w.obj(HMM_MIRROR, l.mirror).priv - 1;
+      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return BLOCK_SLEEP;
+      l.dev = dev;
+      const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
+      if (a === b) return 'unlock';
+      return w.call(zapVmaPtes, 'unlock', w.obj(MIRROR, dev).vma - 1, a, b);
+    } },
+    unlock: { at: 'seed e-mail: drop_lock(kvmms->update)', run: (w, l) => {
+      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      l.result = 0;
+      return w.ret(0);
+    } },
+  },
+});

@@ -1,0 +1,80 @@
+/**
+ * Variant `start-only` — the December 2019 RFC v1 (mm/remote_mapping.c, reference §6.2);
+ * reproduces R3 and R4. A classic mmu_notifier with only invalidate_range_start (zap_vma_ptes of
+ * the mirror range) and no sequence check. The fault takes the source mmap_lock for read (trylock,
+ * else VM_FAULT_RETRY), get_user_pages_remote (a page reference), vmf_insert_pfn, put_page.
+ * Nothing stops an install that read the source pte before an invalidation from landing after
+ * the callback ran (R4), nor the GUP reference from being the last one (R3).
+ */
+import { defineRoutine, BLOCK_SPIN } from '../world/routine.js';
+import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
+import { mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
+import { getUserPagesRemote } from '../kernel/ops/gup.js';
+import { insertPfnWouldSpin, vmfInsertPfn } from '../kernel/ops/insert.js';
+import { zapVmaPtes } from '../kernel/ops/zap.js';
+import { putPage } from '../kernel/page.js';
+import { vma, vmaMm } from '../kernel/pgtable.js';
+import { MN } from '../kernel/structs.js';
+import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { interval } from './interval.js';
+
+export const startOnlyFault = defineRoutine({
+  name: 'mirror_fault_start_only',
+  params: ['vma', 'vpn', 'write'],
+  locals: ['src', 'pfn'],
+  steps: {
+    lockSource: { at: 'remote_mapping: down_read_trylock(src mmap_sem)', run: (w, l) => {
+      const d = w.obj(MIRROR, vma(w, l.vma).priv - 1);
+      const src = d.srcMm - 1;
+      if (!mmapReadTrylock(w, src)) {
+        mmapReadUnlock(w, vmaMm(w, l.vma)); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
+        return w.ret(VM_FAULT_RETRY);
+      }
+      l.src = src;
+      return w.call(getUserPagesRemote, 'insert', src, mirrorToSource(w, l.vma, l.vpn), l.write);
+    } },
+    insert: { at: 'remote_mapping: vmf_insert_pfn(page_to_pfn(page))', run: (w, l) => {
+      if (l.result <= 0) {
+        mmapReadUnlock(w, l.src);
+        return w.ret(VM_FAULT_SIGBUS);
+      }
+      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      l.pfn = l.result;
+      mmapReadUnlock(w, l.src);
+      vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0);
+      return 'put';
+    } },
+    put: { at: 'remote_mapping: put_page', run: (w, l) => {
+      putPage(w, l.pfn);
+      return w.ret(VM_FAULT_NOPAGE);
+    } },
+  },
+});
+
+export const startOnlyInvalidateRangeStart = defineRoutine({
+  name: 'mirror_invalidate_range_start_only',
+  params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
+  steps: {
+    zap: { at: 'remote_mapping: invalidate_range_start → zap_vma_ptes', run: (w, l) => {
+      const dev = w.obj(MN, l.mn).priv - 1;
+      const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
+      if (a === b) return w.ret(0);
+      return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, a, b);
+    } },
+    done: { at: 'remote_mapping: invalidate_range_start', run: (w) => w.ret(0) },
+  },
+});
+
+export const startOnly: MirrorVariant = {
+  name: 'start-only',
+  summary: 'classic notifier with only invalidate_range_start; GUP reference dropped right after vmf_insert_pfn (Dec 2019 RFC v1)',
+  reproduces: ['R3', 'R4'],
+  vmaFlags: interval.vmaFlags,
+  fault: startOnlyFault,
+  needs: { mmuNotifier: true },
+  attach(w, dev) {
+    const d = w.obj(MIRROR, dev);
+    mmuNotifierRegister(w, d.mn - 1, d.srcMm - 1, { invalidateRangeStart: startOnlyInvalidateRangeStart }, dev);
+  },
+};

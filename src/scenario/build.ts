@@ -1,0 +1,133 @@
+/**
+ * Builds a world from a scenario and a mirror variant: the topology (source mm with its pages
+ * faulted in and optionally its KVM; the introspector with the mirror VMA and optionally its KVM
+ * backed by the mirror through a memslot; a spare mm for fork), the initial subscriptions, and one
+ * actor per workload entry.
+ */
+import type { World } from '../world/world.js';
+import { buildWorld } from '../kernel/topology.js';
+import { addVma, populateAnon } from '../kernel/setup.js';
+import { MM } from '../kernel/structs.js';
+import { cpuAccess } from '../kernel/ops/access.js';
+import { madviseDontneed } from '../kernel/ops/madvise.js';
+import { vmMunmap } from '../kernel/ops/munmap.js';
+import { mprotectReadOnly } from '../kernel/ops/mprotect.js';
+import { dupMmap } from '../kernel/ops/fork.js';
+import { mmput } from '../kernel/ops/exit.js';
+import { oomReapTaskMm } from '../kernel/ops/oom.js';
+import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
+import { guestAccess } from '../kvm/guest.js';
+import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
+import type { Op, ScenarioSpec, MmName } from './spec.js';
+import { migrateAt, reclaimAt, setPrograms, workload, type OpCall } from './workload.js';
+
+export const MM_NAMES: readonly MmName[] = ['source', 'introspector', 'child'];
+const SOURCE = 0;
+const INTROSPECTOR = 1;
+const CHILD = 2;
+/** Where the mirror VMA starts in the introspector. */
+const MIRROR_START = 0;
+/** Source page contents before any write: recognisable in traces. */
+export const initialContents = (page: number) => 0x100 + page;
+
+export interface BuiltScenario {
+  readonly world: World;
+  readonly spec: ScenarioSpec;
+  readonly variant: MirrorVariant;
+}
+
+function usesFork(spec: ScenarioSpec): boolean {
+  return spec.actors.some((a) => a.ops.some((o) => o.op === 'fork' || ('mm' in o && o.mm === 'child')));
+}
+
+function mmIndexOf(name: MmName): number {
+  return MM_NAMES.indexOf(name);
+}
+
+function opCall(op: Op, kvmIndex: (vm: 'source' | 'introspector') => number): OpCall {
+  const n = (p?: number) => p ?? 1;
+  switch (op.op) {
+    case 'access': {
+      const mm = mmIndexOf(op.mm);
+      const vpn = op.mm === 'source' ? op.page : MIRROR_START + op.page;
+      const write = op.write ? 1 : 0;
+      return { label: `${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [mm, vpn, write, op.value ?? 0] };
+    }
+    case 'guest-access':
+      return { label: `guest-${op.write ? 'write' : 'read'}(${op.vm}:gfn${op.page})`, routine: guestAccess, args: [kvmIndex(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0] };
+    case 'reclaim':
+      return { label: `reclaim(source@${op.page})`, routine: reclaimAt, args: [SOURCE, op.page] };
+    case 'migrate':
+      return { label: `migrate(source@${op.page})`, routine: migrateAt, args: [SOURCE, op.page] };
+    case 'madvise-dontneed':
+      return { label: `madvise(${op.mm}@${op.page}, DONTNEED)`, routine: madviseDontneed, args: [mmIndexOf(op.mm), op.page, op.page + n(op.pages)] };
+    case 'munmap':
+      return { label: `munmap(${op.mm}@${op.page})`, routine: vmMunmap, args: [mmIndexOf(op.mm), op.page, op.page + n(op.pages)] };
+    case 'mprotect-readonly':
+      return { label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: [mmIndexOf(op.mm), op.page, op.page + n(op.pages)] };
+    case 'fork':
+      return { label: `fork(${op.mm})`, routine: dupMmap, args: [mmIndexOf(op.mm), CHILD] };
+    case 'exit':
+      return { label: `exit(${op.mm})`, routine: mmput, args: [mmIndexOf(op.mm)] };
+    case 'oom-reap':
+      return { label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [mmIndexOf(op.mm)] };
+  }
+}
+
+export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): BuiltScenario {
+  const P = spec.pages;
+  const mms = usesFork(spec) ? MM_NAMES : MM_NAMES.slice(0, 2);
+  const kvms: KvmSpec[] = [];
+  if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }] });
+  if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: MIRROR_START }] });
+  const kvmIndex = (vm: 'source' | 'introspector') => {
+    const i = kvms.findIndex((k) => k.name === `kvm-${vm}`);
+    if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);
+    return i;
+  };
+  const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then the mirror's
+  const world = buildWorld(
+    {
+      pages: 3 * P + 2,
+      mmPages: P,
+      mms,
+      vmasPerMm: 2,
+      swapSlots: P,
+      mmuNotifiers: kvms.length + 1,
+      intervalNotifiers: 1,
+      hmmMirrors: 1,
+      hmmRanges: 1,
+      locks: ['mirror.update'],
+      actors: spec.actors.map((a) => a.name),
+      stackDepth: 14,
+    },
+    (layout) => {
+      declareKvms(layout, kvms);
+      layout.add(MIRROR, 1, ['mirror']);
+      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => opCall(op, kvmIndex))));
+    },
+  );
+  if (mms.length > CHILD) {
+    // The fork child's mm exists only once fork() fills it in.
+    const child = world.obj(MM, CHILD);
+    child.users = 0;
+    child.count = 0;
+  }
+  addVma(world, SOURCE, { start: 0, end: P });
+  for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
+  mirrorMmap(world, 0, variant, {
+    srcMm: SOURCE,
+    srcStart: 0,
+    npages: P,
+    intrMm: INTROSPECTOR,
+    intrStart: MIRROR_START,
+    lock: 0,
+    sub: 0,
+    mn: mirrorMn,
+    range: 0,
+    hmirror: 0,
+  });
+  setupKvms(world, kvms, 0);
+  spec.actors.forEach((_, a) => world.spawn(a, workload, []));
+  return { world, spec, variant };
+}

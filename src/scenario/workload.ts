@@ -1,0 +1,75 @@
+/**
+ * Actors' programs. An actor runs a fixed list of operations (static scenario data, like program
+ * text); only its program counter is state. Each operation is a call of a kernel, KVM or device
+ * routine; the workload routine is the bottom frame of every actor.
+ */
+import { defineRoutine, type AnyRoutine } from '../world/routine.js';
+import type { Layout } from '../world/layout.js';
+import { shrinkFolioList } from '../kernel/ops/reclaim.js';
+import { migratePages } from '../kernel/ops/migrate.js';
+import { pte } from '../kernel/pgtable.js';
+
+export interface OpCall {
+  /** Readable form for listings, e.g. `reclaim(source@0)`. */
+  readonly label: string;
+  readonly routine: AnyRoutine;
+  readonly args: readonly number[];
+}
+
+const PROGRAMS = 'workload';
+
+export function setPrograms(layout: Layout, programs: readonly (readonly OpCall[])[]): void {
+  layout.statics[PROGRAMS] = programs;
+}
+
+export function programs(layout: Layout): readonly (readonly OpCall[])[] {
+  return layout.statics[PROGRAMS] as readonly (readonly OpCall[])[];
+}
+
+export const workload = defineRoutine({
+  name: 'workload',
+  params: [],
+  locals: ['pc'],
+  steps: {
+    next: { at: 'workload: next operation', run: (w, l) => {
+      const prog = programs(w.layout)[w.actor];
+      if (l.pc >= prog.length) return w.ret(0);
+      const op = prog[l.pc];
+      l.pc = l.pc + 1;
+      l.result = 0;
+      return w.call(op.routine, 'next', ...op.args);
+    } },
+  },
+});
+
+/**
+ * Reclaim whatever page backs (mm, vpn) when the operation starts (kswapd picks a page off the LRU;
+ * the scenario names it by the address that maps it). Nothing mapped: nothing to do.
+ */
+export const reclaimAt = defineRoutine({
+  name: 'kswapd_reclaim',
+  params: ['mm', 'vpn'],
+  steps: {
+    pick: { at: 'mm/vmscan.c:isolate_lru_folios', run: (w, l) => {
+      const p = pte(w, l.mm, l.vpn);
+      if (!p.present || p.special) return w.ret(0);
+      return w.call(shrinkFolioList, 'done', p.pfn);
+    } },
+    done: { at: 'mm/vmscan.c:shrink_folio_list', run: (w) => w.ret(0) },
+  },
+});
+
+/** Migrate (compact) whatever page backs (mm, vpn) when the operation starts. */
+export const migrateAt = defineRoutine({
+  name: 'kcompactd_migrate',
+  params: ['mm', 'vpn'],
+  steps: {
+    pick: { at: 'mm/compaction.c:isolate_migratepages_block', run: (w, l) => {
+      const p = pte(w, l.mm, l.vpn);
+      if (!p.present || p.special) return w.ret(0);
+      return w.call(migratePages, 'done', p.pfn);
+    } },
+    done: { at: 'mm/migrate.c:migrate_pages', run: (w) => w.ret(0) },
+  },
+});
+
