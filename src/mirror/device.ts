@@ -19,7 +19,6 @@ export const MIRROR = defineStruct('mirror', [
   'lock', // the driver's update lock (topology lock index + 1)
   'sub', // interval notifier index + 1 (interval-based variants)
   'mn', // classic notifier index + 1 (start-only, v5.3 struct hmm)
-  'range', // v5.3 hmm_range index + 1
   'hmirror', // v5.3 hmm_mirror index + 1
   'install', // interval-based variants: the install step run under the update lock (routine id + 1)
 ] as const);
@@ -52,7 +51,6 @@ export interface MirrorMapping {
   /** Slots the variant may use (the scenario builder assigns them). */
   readonly sub?: number;
   readonly mn?: number;
-  readonly range?: number;
   readonly hmirror?: number;
 }
 
@@ -66,7 +64,6 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
   d.lock = m.lock + 1;
   d.sub = m.sub !== undefined ? m.sub + 1 : 0;
   d.mn = m.mn !== undefined ? m.mn + 1 : 0;
-  d.range = m.range !== undefined ? m.range + 1 : 0;
   d.hmirror = m.hmirror !== undefined ? m.hmirror + 1 : 0;
   const v = addVma(w, m.intrMm, {
     start: m.intrStart,

@@ -26,7 +26,7 @@ export const seedFixedFault = defineRoutine({
       l.dev = vma(w, l.vma).priv - 1;
       const d = w.obj(MIRROR, l.dev);
       l.src = d.srcMm - 1;
-      l.range = d.range - 1;
+      l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
       const s = mirrorToSource(w, l.vma, l.vpn);
       return w.call(hmmRangeRegister, 'wait', l.range, d.hmirror - 1, s, s + 1);
     } },

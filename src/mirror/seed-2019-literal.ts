@@ -34,14 +34,15 @@ import { seedSync } from './seed-sync.js';
 export const seedLiteralFault = defineRoutine({
   name: 'kvm_mirror_page_fault',
   params: ['vma', 'vpn', 'write'],
-  locals: ['dev', 'src'],
+  locals: ['dev', 'src', 'range'],
   steps: {
     register: { at: 'seed e-mail: hmm_range_register(&range)', run: (w, l) => {
       l.dev = vma(w, l.vma).priv - 1;
       const d = w.obj(MIRROR, l.dev);
       l.src = d.srcMm - 1;
+      l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
       const s = mirrorToSource(w, l.vma, l.vpn);
-      return w.call(hmmRangeRegister, 'lockSource', d.range - 1, d.hmirror - 1, s, s + 1);
+      return w.call(hmmRangeRegister, 'lockSource', l.range, d.hmirror - 1, s, s + 1);
     } },
     lockSource: { at: 'mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)', run: (w, l) => {
       l.result = 0;
@@ -49,7 +50,7 @@ export const seedLiteralFault = defineRoutine({
         mmapReadUnlock(w, vmaMm(w, l.vma));
         return w.ret(VM_FAULT_RETRY);
       }
-      return w.call(hmmRangeSnapshot, 'unlockSource', w.obj(MIRROR, l.dev).range - 1);
+      return w.call(hmmRangeSnapshot, 'unlockSource', l.range);
     } },
     unlockSource: { at: 'mmap_read_unlock(source mm)', run: (w, l) => {
       mmapReadUnlock(w, l.src);
@@ -59,12 +60,12 @@ export const seedLiteralFault = defineRoutine({
     lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => (driverTrylock(w, w.obj(MIRROR, l.dev).lock - 1) ? 'test' : BLOCK_SLEEP) },
     test: { at: 'seed e-mail: if (!hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
       const d = w.obj(MIRROR, l.dev);
-      if (hmmRangeValid(w, d.range - 1)) {
+      if (hmmRangeValid(w, l.range)) {
         driverUnlock(w, d.lock - 1);
         return 'register'; // goto again
       }
       if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
-      const hpfn = w.obj(HMM_RANGE, d.range - 1).pfn;
+      const hpfn = w.obj(HMM_RANGE, l.range).pfn;
       const pfn = hmmPfnToPfn(hpfn);
       if (pfn === 0) {
         w.bug(`vm_insert_pfn of an invalid range->pfns entry (${hpfn}): the snapshot failed and its return value was ignored`);
@@ -73,7 +74,7 @@ export const seedLiteralFault = defineRoutine({
       }
       vmfInsertPfnProt(w, l.vma, l.vpn, pfn, hmmPfnWritable(hpfn) && l.write !== 0);
       driverUnlock(w, d.lock - 1);
-      return w.call(hmmRangeUnregister, 'done', d.range - 1);
+      return w.call(hmmRangeUnregister, 'done', l.range);
     } },
     done: { at: 'seed e-mail: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
   },

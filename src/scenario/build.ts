@@ -96,7 +96,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       mmuNotifiers: kvms.length + 1,
       intervalNotifiers: 1,
       hmmMirrors: 1,
-      hmmRanges: 1,
+      hmmRanges: spec.actors.length, // one on-stack struct hmm_range per faulting task
       locks: ['mirror.update'],
       actors: spec.actors.map((a) => a.name),
       stackDepth: 14,
@@ -124,7 +124,6 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     lock: 0,
     sub: 0,
     mn: mirrorMn,
-    range: 0,
     hmirror: 0,
   });
   setupKvms(world, kvms, 0);

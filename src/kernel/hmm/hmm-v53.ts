@@ -218,7 +218,10 @@ export const hmmRangeUnregister = defineRoutine({
     unlink: { at: 'mm/hmm.c:hmm_range_unregister list_del_init', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
       l.mm = r.mm - 1;
-      if (l.mm < 0) throw new Error(`hmm_range_unregister: range ${l.range} is not registered`);
+      if (l.mm < 0) {
+        // v5.3: "if (range->hmm == NULL || range->end <= range->start) return;"
+        return w.ret(0);
+      }
       r.mm = 0;
       return w.call(mmput, 'invalidate', l.mm);
     } },
@@ -266,7 +269,11 @@ export const hmmRangeSnapshot = defineRoutine({
   steps: {
     check: { at: 'mm/hmm.c:hmm_range_snapshot', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      if (r.mm === 0) throw new Error(`hmm_range_snapshot: range ${l.range} is not registered`);
+      if (r.mm === 0) {
+        // range->hmm is NULL after a failed hmm_range_register: the kernel oopses on it.
+        w.bug(`hmm_range_snapshot on range ${l.range}, which is not registered (NULL range->hmm)`);
+        return w.ret(-EFAULT);
+      }
       if (!mmapLocked(w, r.mm - 1)) w.bug(`hmm_range_snapshot without mmap_sem of mm ${r.mm - 1} (lockdep_assert_held)`);
       if (!r.valid) return w.ret(-EAGAIN);
       const err = checkRangeVma(w, l.range);
@@ -302,7 +309,10 @@ export const hmmRangeFaultV53 = defineRoutine({
   steps: {
     check: { at: 'mm/hmm.c:hmm_range_fault', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      if (r.mm === 0) throw new Error(`hmm_range_fault: range ${l.range} is not registered`);
+      if (r.mm === 0) {
+        w.bug(`hmm_range_fault on range ${l.range}, which is not registered (NULL range->hmm)`);
+        return w.ret(-EFAULT);
+      }
       if (!mmapLocked(w, r.mm - 1)) w.bug(`hmm_range_fault without mmap_sem of mm ${r.mm - 1} (lockdep_assert_held)`);
       if (!r.valid) {
         mmapReadUnlock(w, r.mm - 1);

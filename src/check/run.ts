@@ -1,0 +1,71 @@
+/**
+ * Checking one scenario under one mirror variant, and the catalogue × variants verdict table.
+ */
+import type { ScenarioSpec } from '../scenario/spec.js';
+import { buildScenario } from '../scenario/build.js';
+import { CATALOGUE } from '../scenario/catalogue.js';
+import { VARIANTS } from '../mirror/variants.js';
+import type { MirrorVariant } from '../mirror/device.js';
+import { explore, type ExploreOptions, type ExploreResult } from './explore.js';
+import { PROPERTIES } from './properties.js';
+import { encodeSchedule } from './schedule.js';
+
+export interface CheckResult extends ExploreResult {
+  readonly scenario: string;
+  readonly variant: string;
+  /** Replayable schedule string of the counterexample, if any. */
+  readonly schedule?: string;
+}
+
+export type CheckOptions = Omit<ExploreOptions, 'properties'>;
+
+export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
+  return spec.variants ? VARIANTS.filter((v) => spec.variants!.includes(v.name)) : VARIANTS;
+}
+
+export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: CheckOptions = {}): CheckResult {
+  const { world } = buildScenario(spec, variant);
+  const r = explore(world, { ...opts, properties: PROPERTIES });
+  return {
+    ...r,
+    scenario: spec.name,
+    variant: variant.name,
+    schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
+  };
+}
+
+/** Every scenario under every variant it applies to, in catalogue order. */
+export function checkCatalogue(
+  opts: CheckOptions = {},
+  scenarios: readonly ScenarioSpec[] = CATALOGUE,
+  variants: readonly MirrorVariant[] = VARIANTS,
+  onResult?: (r: CheckResult) => void,
+): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const spec of scenarios) {
+    for (const v of variantsFor(spec)) {
+      if (!variants.includes(v)) continue;
+      const r = checkOne(spec, v, opts);
+      onResult?.(r);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/** What the table must show: the corrected design holds everywhere, every broken variant is caught somewhere. */
+export function tableExpectations(results: readonly CheckResult[]): { ok: boolean; problems: string[] } {
+  const problems: string[] = [];
+  const byVariant = new Map<string, CheckResult[]>();
+  for (const r of results) byVariant.set(r.variant, [...(byVariant.get(r.variant) ?? []), r]);
+  for (const [variant, rs] of byVariant) {
+    const v = VARIANTS.find((x) => x.name === variant);
+    if (!v) continue;
+    if (v.reproduces.length === 0) {
+      for (const r of rs) if (r.verdict === 'violation') problems.push(`${variant} is violated on ${r.scenario}: ${r.violation!.property}`);
+    } else if (!rs.some((r) => r.verdict === 'violation')) {
+      problems.push(`${variant} (${v.reproduces.join(', ')}) was not caught on any scenario`);
+    }
+  }
+  return { ok: problems.length === 0, problems };
+}

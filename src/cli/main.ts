@@ -1,0 +1,133 @@
+/**
+ * The `vmamirror` command. Exit codes: 0 holds (for the catalogue table: every expectation met),
+ * 1 a violation (table: the corrected design violated, or a broken variant not caught),
+ * 2 usage or input error, 3 incomplete (a limit was hit).
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
+import { VARIANTS, variantByName } from '../mirror/variants.js';
+import { PROPERTIES } from '../check/properties.js';
+import { checkCatalogue, tableExpectations, variantsFor, type CheckResult } from '../check/run.js';
+import { decodeSchedule, ScheduleSyntaxError } from '../check/schedule.js';
+import { buildScenario } from '../scenario/build.js';
+import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
+import { resultLine, verdictTable } from '../report/text.js';
+
+export const EXIT_HOLDS = 0;
+export const EXIT_VIOLATION = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INCOMPLETE = 3;
+
+class UsageError extends Error {}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function exitCodeFor(results: readonly CheckResult[], table: boolean): number {
+  if (table) {
+    const { ok } = tableExpectations(results);
+    if (!ok) return EXIT_VIOLATION;
+  } else if (results.some((r) => r.verdict === 'violation')) {
+    return EXIT_VIOLATION;
+  }
+  return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
+}
+
+function check(names: string[], opts: { variant?: string[]; maxStates?: number; json?: boolean }): number {
+  const scenarios = names.length ? names.map((n) => scenarioByName(n) ?? fail(`unknown scenario "${n}"; known: ${CATALOGUE.map((s) => s.name).join(', ')}`)) : CATALOGUE;
+  const variants = opts.variant?.length
+    ? opts.variant.map((n) => variantByName(n) ?? fail(`unknown variant "${n}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`))
+    : VARIANTS;
+  const table = names.length === 0 && !opts.variant?.length;
+  const results = checkCatalogue({ maxStates: opts.maxStates }, scenarios, variants, (r) => {
+    if (!opts.json && !table) console.log(resultLine(r));
+  });
+  if (opts.json) console.log(JSON.stringify(results.map(({ violation, ...r }) => ({ ...r, violation })), null, 2));
+  else if (table) {
+    console.log(verdictTable(results));
+    const { problems } = tableExpectations(results);
+    for (const p of problems) console.log(`UNEXPECTED: ${p}`);
+  }
+  return exitCodeFor(results, table);
+}
+
+function fail(message: string): never {
+  throw new UsageError(message);
+}
+
+function list(): number {
+  console.log('Scenarios:');
+  for (const s of CATALOGUE) console.log(`  ${s.name.padEnd(18)} ${s.description.split('. ')[0]}.`);
+  console.log('\nVariants:');
+  for (const v of VARIANTS) console.log(`  ${v.name.padEnd(18)} ${v.summary}${v.reproduces.length ? ` [${v.reproduces.join(', ')}]` : ''}`);
+  console.log('\nProperties (plus kernel BUGs and deadlock):');
+  for (const p of PROPERTIES) console.log(`  ${p.name.padEnd(18)} ${p.description}`);
+  return EXIT_HOLDS;
+}
+
+function replay(text: string): number {
+  const s = decodeSchedule(text);
+  const spec = scenarioByName(s.scenario) ?? fail(`unknown scenario "${s.scenario}"`);
+  const variant = variantByName(s.variant) ?? fail(`unknown variant "${s.variant}"`);
+  if (!variantsFor(spec).includes(variant)) fail(`variant ${variant.name} does not apply to ${spec.name}`);
+  const { world } = buildScenario(spec, variant);
+  for (const a of s.choices) if (a >= world.layout.actorNames.length) fail(`actor index ${a} out of range (actors: ${world.layout.actorNames.map((n, i) => `${i}=${n}`).join(', ')})`);
+  const trace = runSchedule(world, s.choices);
+  console.log(formatTrace(trace));
+  for (const p of PROPERTIES) {
+    const msg = p.check(world);
+    if (msg) {
+      console.log(`\nVIOLATED ${p.name}: ${msg}`);
+      return EXIT_VIOLATION;
+    }
+  }
+  const bug = trace.at(-1)?.bugs;
+  if (bug?.length) {
+    console.log(`\nKERNEL BUG: ${bug.join('; ')}`);
+    return EXIT_VIOLATION;
+  }
+  console.log('\nNo property is violated at the end of this schedule.');
+  return EXIT_HOLDS;
+}
+
+export function main(argv: readonly string[]): number {
+  let code = EXIT_HOLDS;
+  const program = new Command('vmamirror')
+    .description('Model-check process-memory mirroring against MMU notifiers, HMM and KVM')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program
+    .command('check')
+    .description('check scenarios (default: the whole catalogue under every variant, as a verdict table)')
+    .argument('[scenario...]', 'built-in scenario names')
+    .option('--variant <name...>', 'mirror variants to check (default: all)')
+    .option('--max-states <n>', 'stop after this many states (verdict: incomplete)', positiveInt)
+    .option('--json', 'print results as JSON')
+    .action((names: string[], opts) => {
+      code = check(names, opts);
+    });
+  program.command('list').description('list scenarios, variants and properties').action(() => {
+    code = list();
+  });
+  program
+    .command('replay')
+    .description('replay a counterexample schedule (SCENARIO/VARIANT:CHOICES) and print its trace')
+    .argument('<schedule>')
+    .action((text: string) => {
+      code = replay(text);
+    });
+  try {
+    program.parse(argv as string[], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_HOLDS : EXIT_USAGE;
+    if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof ScheduleError) {
+      process.stderr.write(`vmamirror: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+  return code;
+}

@@ -1,0 +1,40 @@
+/** Plain-text renderings: the verdict table and a single result. */
+import type { CheckResult } from '../check/run.js';
+
+function cell(r: CheckResult | undefined): string {
+  if (!r) return '-';
+  if (r.verdict === 'holds') return 'holds';
+  if (r.verdict === 'incomplete') return 'incomplete';
+  return `✗ ${r.violation!.property}`;
+}
+
+/** Scenarios down, variants across; then one line per counterexample with its replayable schedule. */
+export function verdictTable(results: readonly CheckResult[]): string {
+  const scenarios = [...new Set(results.map((r) => r.scenario))];
+  const variants = [...new Set(results.map((r) => r.variant))];
+  const at = (s: string, v: string) => results.find((r) => r.scenario === s && r.variant === v);
+  const rows = [['scenario', ...variants], ...scenarios.map((s) => [s, ...variants.map((v) => cell(at(s, v)))])];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const lines = rows.map((row) => row.map((x, c) => x.padEnd(widths[c])).join('  ').trimEnd());
+  lines.splice(1, 0, widths.map((wd) => '-'.repeat(wd)).join('  '));
+  const states = results.reduce((n, r) => n + r.states, 0);
+  const transitions = results.reduce((n, r) => n + r.transitions, 0);
+  const ms = results.reduce((n, r) => n + r.elapsedMs, 0);
+  lines.push('', `${results.length} checks, ${states} states, ${transitions} transitions, ${(ms / 1000).toFixed(1)} s`);
+  const cex = results.filter((r) => r.verdict === 'violation');
+  if (cex.length) {
+    lines.push('', 'Counterexamples (replay with `vmamirror replay SCHEDULE`):');
+    for (const r of cex) lines.push(`  ${r.scenario}/${r.variant}: ${r.violation!.message}`, `    ${r.schedule}`);
+  }
+  const inc = results.filter((r) => r.verdict === 'incomplete');
+  for (const r of inc) lines.push(`  ${r.scenario}/${r.variant}: incomplete after ${r.states} states (limit reached)`);
+  return lines.join('\n');
+}
+
+export function resultLine(r: CheckResult): string {
+  const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
+  const head = `${r.scenario}/${r.variant}: ${r.verdict}`;
+  const stats = `${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s (${rate} states/s, ${r.bytesPerState.toFixed(1)} B/state)`;
+  if (r.verdict !== 'violation') return `${head} — ${stats}`;
+  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}`;
+}
