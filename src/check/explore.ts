@@ -25,6 +25,13 @@ export interface ExploreOptions {
   readonly maxStates?: number;
   /** Report a deadlock when no actor can step but some are not done (default true). */
   readonly deadlock?: boolean;
+  /**
+   * Merge steps that touch only the actor's own call frames into the neighbouring step of the
+   * same actor (default true). Sound for the checked properties: such a step reads and writes
+   * nothing another actor or a property can see, so it commutes with every other step (SPIN's
+   * statement merging, decided here from each step's observed footprint rather than statically).
+   */
+  readonly merge?: boolean;
 }
 
 export interface Violation {
@@ -50,9 +57,11 @@ class Tree {
   parent = new Int32Array(1 << 16);
   actor = new Int32Array(1 << 16);
   depth = new Int32Array(1 << 16);
+  /** How many steps of `actor` the transition into this state took (merged steps). */
+  steps = new Int32Array(1 << 16);
   size = 0;
 
-  add(parent: number, actor: number, depth: number): number {
+  add(parent: number, actor: number, depth: number, steps: number): number {
     if (this.size === this.parent.length) {
       const grow = (a: Int32Array) => {
         const b = new Int32Array(a.length * 2);
@@ -62,17 +71,22 @@ class Tree {
       this.parent = grow(this.parent);
       this.actor = grow(this.actor);
       this.depth = grow(this.depth);
+      this.steps = grow(this.steps);
     }
     const id = this.size++;
     this.parent[id] = parent;
     this.actor[id] = actor;
     this.depth[id] = depth;
+    this.steps[id] = steps;
     return id;
   }
 
+  /** The step-by-step schedule (one entry per executed step) from the root to state `id`. */
   schedule(id: number): number[] {
     const out: number[] = [];
-    for (let i = id; this.parent[i] >= 0; i = this.parent[i]) out.push(this.actor[i]);
+    for (let i = id; this.parent[i] >= 0; i = this.parent[i]) {
+      for (let k = 0; k < this.steps[i]; k++) out.push(this.actor[i]);
+    }
     return out.reverse();
   }
 }
@@ -125,6 +139,8 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   const initial = w.snapshot();
   const parent = new Int32Array(slots);
   const scratch = new Int32Array(slots);
+  const probe = new Int32Array(slots);
+  const merge = opts.merge ?? true;
   let transitions = 0;
   let maxDepth = 0;
 
@@ -149,14 +165,52 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
     return undefined;
   };
 
-  const bug = (id: number, a: number): Violation => ({
+  const bug = (id: number, a: number, steps: number): Violation => ({
     property: 'kernel-bug',
     message: w.bugs.join('; '),
-    schedule: [...tree.schedule(id), a],
+    schedule: [...tree.schedule(id), ...new Array<number>(steps).fill(a)],
   });
 
+  /**
+   * After a step of `a` on `scratch` (loaded): extend the transition with the steps that are
+   * invisible (own frames only). Returns the number of extra steps, or -1 - n if a BUG was raised
+   * (left in w.bugs) where n extra steps (the last one possibly a blocked attempt) show it.
+   */
+  const extend = (a: number, lastInvisible: boolean): number => {
+    let extra = 0;
+    for (;;) {
+      if (w.actorSp(a) === 0) return extra;
+      if (extra > 100000) throw new Error(`actor ${w.layout.actorNames[a]} runs more than 100000 steps touching only its own frames`);
+      if (lastInvisible) {
+        // The step just taken was invisible: it commutes with everything, so the next step joins it.
+        w.trackActor(a);
+        const r = execStep(w, a);
+        w.tracking = false;
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) return w.bugs.length ? -2 - extra : extra; // the blocked attempt is in the schedule
+        extra++;
+        if (w.bugs.length) return -1 - extra;
+        lastInvisible = !w.touchedShared;
+        continue;
+      }
+      // The step just taken was visible: absorb the next one only if it is invisible.
+      probe.set(scratch);
+      w.load(probe);
+      w.trackActor(a);
+      const r = execStep(w, a);
+      w.tracking = false;
+      if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || w.bugs.length) {
+        w.bugs.length = 0;
+        w.load(scratch);
+        return extra;
+      }
+      scratch.set(probe);
+      w.load(scratch);
+      extra++;
+    }
+  };
+
   visited.add(initial[0], initial[1]);
-  const root = tree.add(-1, -1, 0);
+  const root = tree.add(-1, -1, 0, 0);
   w.load(initial.slice());
   const v0 = checkProps(root);
   if (v0) return finish('violation', v0);
@@ -178,18 +232,26 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
         unfinished++;
         scratch.set(parent);
         w.load(scratch);
+        if (merge) w.trackActor(a);
         const r = execStep(w, a);
+        w.tracking = false;
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          if (w.bugs.length) return finish('violation', bug(id, a));
+          if (w.bugs.length) return finish('violation', bug(id, a, 1));
           continue;
         }
         enabled++;
         transitions++;
-        if (w.bugs.length) return finish('violation', bug(id, a));
+        if (w.bugs.length) return finish('violation', bug(id, a, 1));
+        let steps = 1;
+        if (merge) {
+          const extra = extend(a, !w.touchedShared);
+          if (extra < 0) return finish('violation', bug(id, a, -extra));
+          steps += extra;
+        }
         if (!visited.add(scratch[0], scratch[1])) continue;
         const depth = tree.depth[id] + 1;
         if (depth > maxDepth) maxDepth = depth;
-        const cid = tree.add(id, a, depth);
+        const cid = tree.add(id, a, depth, steps);
         const v = checkProps(cid);
         if (v) return finish('violation', v);
         if (visited.size >= maxStates) return finish('incomplete');

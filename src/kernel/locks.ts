@@ -12,15 +12,15 @@ import { LOCK, MM, PAGE, TASK } from './structs.js';
 
 /** Takes the lock word at `slot` if free. */
 export function tryLockSlot(w: World, slot: number): boolean {
-  if (w.v[slot] !== 0) return false;
+  if (w.get(slot) !== 0) return false;
   w.set(slot, w.self);
   return true;
 }
 
 /** Releases the lock word at `slot`; releasing a lock held by someone else is a BUG. */
 export function unlockSlot(w: World, slot: number, what: string): void {
-  if (w.v[slot] !== w.self) {
-    w.bug(`${what}: unlock by actor ${w.self - 1} but owner is ${w.v[slot] - 1}`);
+  if (w.get(slot) !== w.self) {
+    w.bug(`${what}: unlock by actor ${w.self - 1} but owner is ${w.get(slot) - 1}`);
   }
   w.set(slot, 0);
 }

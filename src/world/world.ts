@@ -29,6 +29,15 @@ export class World {
   private current: AnyRoutine | undefined;
   /** When non-null, every write appends (slot, old, new). */
   journal: number[] | null = null;
+  /**
+   * Footprint tracking (the explorer's step merging): while `tracking`, any read or write of a slot
+   * outside the running actor's own call frames and actor slots sets `touchedShared`.
+   */
+  tracking = false;
+  touchedShared = false;
+  private ownLo = 0;
+  private ownHi = 0;
+  private ownActorSlot = 0;
   /** Kernel BUGs (model assertions) raised by the running step. */
   bugs: string[] = [];
   /** Per struct id, one persistent view per object. */
@@ -51,12 +60,28 @@ export class World {
   }
 
   get(o: number): number {
+    if (this.tracking) this.noteAccess(o);
     return this.v[o];
+  }
+
+  /** Starts tracking whether the next steps of actor `a` touch anything but its own frames. */
+  trackActor(a: number): void {
+    const L = this.layout;
+    this.ownLo = L.callSlot(a, 0);
+    this.ownHi = this.ownLo + L.stackDepth * L.callStride;
+    this.ownActorSlot = L.actorBase + a * 2;
+    this.touchedShared = false;
+    this.tracking = true;
+  }
+
+  noteAccess(o: number): void {
+    if ((o < this.ownLo || o >= this.ownHi) && o !== this.ownActorSlot && o !== this.ownActorSlot + 1) this.touchedShared = true;
   }
 
   /** Writes slot `o`, keeping the fingerprint up to date. */
   set(o: number, x: number): void {
     const v = this.v;
+    if (this.tracking) this.noteAccess(o);
     const old = v[o];
     if (old === x) return;
     x |= 0;
@@ -223,7 +248,9 @@ function viewPrototype(def: StructDef): object {
   def.fields.forEach((f, k) => {
     Object.defineProperty(proto, f, {
       get(this: { $w: World; $b: number }) {
-        return this.$w.v[this.$b + k];
+        const w = this.$w;
+        if (w.tracking) w.noteAccess(this.$b + k);
+        return w.v[this.$b + k];
       },
       set(this: { $w: World; $b: number }, x: number) {
         this.$w.set(this.$b + k, x);

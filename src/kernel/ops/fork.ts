@@ -77,7 +77,7 @@ export const copyPageRange = defineRoutine({
     copy: { at: 'mm/memory.c:copy_pte_range', run: (w, l) => {
       const src = w.layout.slot(MM, l.srcMm, 'ptl');
       const dst = w.layout.slot(MM, l.dstMm, 'ptl');
-      if (w.v[src] !== 0 || w.v[dst] !== 0) return BLOCK_SPIN; // take both or neither
+      if (w.get(src) !== 0 || w.get(dst) !== 0) return BLOCK_SPIN; // take both or neither
       tryLockSlot(w, dst);
       tryLockSlot(w, src); // spin_lock_nested(src_ptl)
       const v = vma(w, l.src);

@@ -1,0 +1,414 @@
+/**
+ * Scenario files (YAML or JSON) → ScenarioSpec. A file is validated against the JSON Schema
+ * `schema.json` (shipped next to this module) and then by the checks a schema cannot express;
+ * every problem is reported through one `ScenarioError` whose message lines read
+ *
+ *   file:line:column: path.inside[1].the.file: what was found; what was expected
+ *
+ * Files are plain data: nothing in them is ever executed (see source.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { MirrorVariant } from '../mirror/device.js';
+import { VARIANTS, variantByName } from '../mirror/variants.js';
+import type { ActorSpec, Op, ScenarioSpec } from './spec.js';
+import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
+
+export type ScenarioFormat = 'yaml' | 'json';
+
+export interface LoadedScenario {
+  /** The file name as given (used in messages). */
+  readonly file: string;
+  readonly format: ScenarioFormat;
+  readonly spec: ScenarioSpec;
+  /** The variants the scenario applies to: those it names, or all of them. */
+  readonly variants: readonly MirrorVariant[];
+}
+
+export interface ScenarioProblem {
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+  /** Display form of the path inside the file, e.g. `actors[1].ops[0].page` ('' for the whole file). */
+  readonly path: string;
+  /** What was found and what was expected. */
+  readonly message: string;
+}
+
+/** Most problems spelt out in one error message. */
+const MAX_LISTED = 20;
+
+/** Everything wrong with a scenario file, one problem a line; the message starts with the file name. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  readonly file: string;
+  readonly problems: readonly ScenarioProblem[];
+
+  constructor(file: string, problems: readonly ScenarioProblem[]) {
+    const lines = problems.slice(0, MAX_LISTED).map(formatProblem);
+    if (problems.length > MAX_LISTED) lines.push(`${file}: … and ${problems.length - MAX_LISTED} more problems`);
+    super(lines.join('\n'));
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(p: ScenarioProblem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+/** `actors[1].ops[0].page`; keys that are not plain identifiers are quoted: `actors[0]["a b"]`. */
+export function displayPath(path: readonly Segment[]): string {
+  let s = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') s += `[${seg}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(seg)) s += s ? `.${seg}` : seg;
+    else s += `[${JSON.stringify(seg)}]`;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema
+
+/** Where the JSON Schema of scenario files lives (next to this module, in src/ and in dist/). */
+export const SCHEMA_URL = new URL('./schema.json', import.meta.url);
+
+let cachedSchema: Record<string, unknown> | undefined;
+let cachedValidate: ValidateFunction | undefined;
+
+/** The JSON Schema of scenario files, as shipped. */
+export function scenarioSchema(): Record<string, unknown> {
+  cachedSchema ??= JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Record<string, unknown>;
+  return cachedSchema;
+}
+
+function validator(): ValidateFunction {
+  if (!cachedValidate) {
+    // The variant names are the live list (the shipped enum is for editors; a test keeps them equal).
+    const schema = structuredClone(scenarioSchema()) as { $defs: { variantName: { enum: string[] } } };
+    schema.$defs.variantName.enum = VARIANTS.map((v) => v.name);
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, strict: true, strictRequired: false });
+    cachedValidate = ajv.compile(schema);
+  }
+  return cachedValidate;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+export function formatOf(path: string): ScenarioFormat | undefined {
+  const ext = extname(path).toLowerCase();
+  return ext === '.yaml' || ext === '.yml' ? 'yaml' : ext === '.json' ? 'json' : undefined;
+}
+
+/** Reads, parses and validates a scenario file; the format comes from the extension (.yaml, .yml, .json). */
+export function loadScenarioFile(path: string): LoadedScenario {
+  const format = formatOf(path);
+  if (!format) throw new ScenarioError(path, [{ file: path, path: '', message: `unknown file type "${extname(path)}"; expected .yaml, .yml or .json` }]);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const reason = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
+    throw new ScenarioError(path, [{ file: path, path: '', message: `cannot read the file (${reason}); expected a readable scenario file` }]);
+  }
+  return parseScenario(text, path, format);
+}
+
+/** Parses and validates scenario text; `fileName` is only used in messages. */
+export function parseScenario(text: string, fileName: string, format: ScenarioFormat): LoadedScenario {
+  const read = format === 'json' ? readJson(text) : readYaml(text);
+  if (!read.ok) throw new ScenarioError(fileName, read.issues.map((i) => problem(fileName, i)));
+  const words = format === 'json' ? JSON_WORDS : YAML_WORDS;
+  const validate = validator();
+  if (!validate(read.data)) {
+    throw errorFrom(fileName, read.table, schemaIssues(validate.errors ?? [], read.data, words));
+  }
+  const file = read.data as FileData;
+  const semantic = semanticIssues(file);
+  if (semantic.length > 0) throw errorFrom(fileName, read.table, semantic);
+  const spec = toSpec(file);
+  const variants = spec.variants ? spec.variants.map((n) => variantByName(n)!) : VARIANTS;
+  return { file: fileName, format, spec, variants };
+}
+
+interface Issue {
+  readonly path: readonly Segment[];
+  /** Position of the value (default) or of its key. */
+  readonly at?: 'value' | 'key';
+  readonly message: string;
+}
+
+function problem(file: string, i: SourceIssue): ScenarioProblem {
+  return { file, line: i.pos?.line, column: i.pos?.column, path: displayPath(i.path), message: i.message };
+}
+
+function errorFrom(file: string, table: SourceTable, issues: readonly Issue[]): ScenarioError {
+  const located = issues.map((i) => ({ i, pos: table.locate(i.path, i.at) }));
+  const seen = new Set<string>();
+  const problems: ScenarioProblem[] = [];
+  const byPlace = (a?: Position, b?: Position) => (a && b ? a.line - b.line || a.column - b.column : a ? -1 : b ? 1 : 0);
+  for (const { i, pos } of located.sort((a, b) => byPlace(a.pos, b.pos))) {
+    const p = problem(file, { path: i.path, pos, message: i.message });
+    const text = formatProblem(p);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    problems.push(p);
+  }
+  return new ScenarioError(file, problems);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema errors → messages
+
+interface Words {
+  readonly object: string;
+  readonly array: string;
+}
+const YAML_WORDS: Words = { object: 'a mapping', array: 'a list' };
+const JSON_WORDS: Words = { object: 'an object', array: 'an array' };
+
+const OP_NAMES = ['access', 'guest-access', 'reclaim', 'migrate', 'madvise-dontneed', 'munmap', 'mprotect-readonly', 'fork', 'exit', 'oom-reap'];
+
+function describe(v: unknown, words: Words): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return v.length === 0 ? `an empty ${words.array.replace(/^an? /, '')}` : words.array;
+  switch (typeof v) {
+    case 'string': {
+      const s = JSON.stringify(v);
+      return s.length > 42 ? `${s.slice(0, 40)}…"` : s;
+    }
+    case 'number':
+    case 'boolean':
+      return String(v);
+    case 'object':
+      return words.object;
+    default:
+      return typeof v;
+  }
+}
+
+function typeWord(type: unknown, words: Words): string {
+  switch (type) {
+    case 'integer':
+      return 'an integer';
+    case 'number':
+      return 'a number';
+    case 'string':
+      return 'a string';
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return words.array;
+    case 'object':
+      return words.object;
+    case 'null':
+      return 'null';
+    default:
+      return String(type);
+  }
+}
+
+const NOUNS: Record<string, [string, string]> = {
+  actors: ['actor', 'actors'],
+  ops: ['operation', 'operations'],
+  variants: ['variant', 'variants'],
+};
+function count(n: number, field: Segment | undefined): string {
+  const [one, many] = NOUNS[String(field)] ?? ['item', 'items'];
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** ajv's instance path (a JSON pointer) → segments, list indices as numbers. */
+function segmentsOf(pointer: string, data: unknown): Segment[] {
+  if (pointer === '') return [];
+  const out: Segment[] = [];
+  let cur: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      const k = Number(key);
+      out.push(k);
+      cur = cur[k];
+    } else {
+      out.push(key);
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined;
+    }
+  }
+  return out;
+}
+
+function rootPages(data: unknown): number | undefined {
+  const p = (data as { pages?: unknown }).pages;
+  return Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 64 ? (p as number) : undefined;
+}
+
+function pageRange(pages: number): string {
+  return pages === 1 ? 'expected page index 0 (pages: 1)' : `expected a page index 0..${pages - 1} (pages: ${pages})`;
+}
+
+/** Messages for ajv's errors, by keyword; at most one problem per value (its type, if that is wrong). */
+function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Words): Issue[] {
+  const typeWrong = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  const out: Issue[] = [];
+  for (const e of errors) {
+    if (e.keyword !== 'type' && typeWrong.has(e.instancePath) && e.keyword !== 'required' && e.keyword !== 'additionalProperties') continue;
+    const path = segmentsOf(e.instancePath, data);
+    const last = path[path.length - 1];
+    const parent = (e.parentSchema ?? {}) as Record<string, unknown>;
+    const found = describe(e.data, words);
+    const params = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case 'type':
+        if (path.length === 0) out.push({ path, message: `found ${found}; expected ${words.object} (a scenario with name, description, pages and actors)` });
+        else out.push({ path, message: `found ${found}; expected ${typeWord(params.type, words)}` });
+        break;
+      case 'required': {
+        const field = String(params.missingProperty);
+        const op = ((parent.properties as Record<string, { const?: string }> | undefined)?.op)?.const;
+        if (field === 'op') out.push({ path, message: `missing required field "op"; expected an operation: one of ${OP_NAMES.join(', ')}` });
+        else out.push({ path, message: `missing required field "${field}"${op ? ` for op "${op}"` : ''}` });
+        break;
+      }
+      case 'additionalProperties': {
+        const field = String(params.additionalProperty);
+        const allowed = Object.keys((parent.properties as object | undefined) ?? {});
+        const op = ((parent.properties as Record<string, { const?: string }> | undefined)?.op)?.const;
+        out.push({ path: [...path, field], at: 'key', message: `unknown field${op ? ` for op "${op}"` : ''}; expected one of ${allowed.join(', ')}` });
+        break;
+      }
+      case 'discriminator':
+        if (params.tagValue === undefined) break; // missing: reported by `required`
+        out.push({
+          path: [...path, 'op'],
+          message:
+            typeof params.tagValue === 'string'
+              ? `unknown operation ${describe(params.tagValue, words)}; expected one of ${OP_NAMES.join(', ')}`
+              : `found ${describe(params.tagValue, words)}; expected an operation name: one of ${OP_NAMES.join(', ')}`,
+        });
+        break;
+      case 'enum': {
+        const allowed = (params.allowedValues as unknown[]).map(String).join(', ');
+        const isVariant = last === 'variant' || path[path.length - 2] === 'variants';
+        out.push({ path, message: isVariant ? `${found} is not a mirror variant; expected one of ${allowed}` : `found ${found}; expected one of ${allowed}` });
+        break;
+      }
+      case 'const':
+        out.push({ path, message: `found ${found}; expected ${JSON.stringify(params.allowedValue)}` });
+        break;
+      case 'minimum':
+      case 'maximum': {
+        const pages = rootPages(data);
+        const underOps = path.length === 5 && path[0] === 'actors' && path[2] === 'ops';
+        if (underOps && last === 'page' && pages !== undefined) out.push({ path, message: `${found} is out of range; ${pageRange(pages)}` });
+        else {
+          const lo = parent.minimum as number | undefined;
+          const hi = parent.maximum as number | undefined;
+          const range = lo !== undefined && hi !== undefined ? `${lo}..${hi}` : lo !== undefined ? `≥ ${lo}` : `≤ ${hi}`;
+          out.push({ path, message: `${found} is out of range; expected ${parent.type === 'integer' ? 'an integer' : 'a number'} ${range}` });
+        }
+        break;
+      }
+      case 'minItems': {
+        const n = (e.data as unknown[]).length;
+        out.push({ path, message: `found ${n === 0 ? describe([], words) : count(n, last)}; expected at least ${count(params.limit as number, last)}` });
+        break;
+      }
+      case 'maxItems':
+        out.push({ path, message: `found ${count((e.data as unknown[]).length, last)}; expected at most ${params.limit}` });
+        break;
+      case 'uniqueItems': {
+        const i = Math.max(params.i as number, params.j as number);
+        const j = Math.min(params.i as number, params.j as number);
+        out.push({ path: [...path, i], message: `${describe((e.data as unknown[])[i], words)} is listed twice (also ${displayPath([...path, j])}); expected each ${NOUNS[String(last)]?.[0] ?? 'item'} once` });
+        break;
+      }
+      case 'pattern':
+        out.push({ path, message: `found ${found}; expected a name of letters, digits, '_', '.' and '-', not starting with '.' or '-'` });
+        break;
+      case 'not':
+        if (path.length === 0) out.push({ path: ['variants'], at: 'key', message: 'found both "variant" and "variants"; expected one of them' });
+        else out.push({ path, message: `found ${found}; ${e.message ?? 'invalid'}` });
+        break;
+      case 'oneOf':
+        break; // the discriminator reports which operation was meant
+      default:
+        out.push({ path, message: `found ${found}; expected a value that ${e.message ?? 'is valid'}` });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks beyond the schema
+
+/** The file's data once the schema accepts it. */
+interface FileData {
+  readonly name: string;
+  readonly description: string;
+  readonly pages: number;
+  readonly sourceKvm?: boolean;
+  readonly introspectorKvm?: boolean;
+  readonly actors: readonly ActorSpec[];
+  readonly variant?: string;
+  readonly variants?: readonly string[];
+}
+
+function semanticIssues(file: FileData): Issue[] {
+  const out: Issue[] = [];
+  const P = file.pages;
+  const names = VARIANTS.map((v) => v.name).join(', ');
+  const checkVariant = (name: string, path: Segment[]) => {
+    if (!variantByName(name)) out.push({ path, message: `${JSON.stringify(name)} is not a mirror variant; expected one of ${names}` });
+  };
+  if (file.variant !== undefined) checkVariant(file.variant, ['variant']);
+  file.variants?.forEach((v, i) => checkVariant(v, ['variants', i]));
+
+  const firstNamed = new Map<string, number>();
+  let firstFork: Segment[] | undefined;
+  const childUses: Segment[][] = [];
+  file.actors.forEach((actor, a) => {
+    const prev = firstNamed.get(actor.name);
+    if (prev !== undefined) out.push({ path: ['actors', a, 'name'], message: `${JSON.stringify(actor.name)} is already the name of actors[${prev}]; expected a unique actor name` });
+    else firstNamed.set(actor.name, a);
+    actor.ops.forEach((op: Op, o) => {
+      const at = (field: string): Segment[] => ['actors', a, 'ops', o, field];
+      if ('page' in op) {
+        if (op.page >= P) out.push({ path: at('page'), message: `${op.page} is out of range; ${pageRange(P)}` });
+        else if ('pages' in op && op.pages !== undefined && op.page + op.pages > P) {
+          out.push({ path: at('pages'), message: `${op.pages} pages from page ${op.page} run past the last page; expected at most ${P - op.page} (pages: ${P})` });
+        }
+      }
+      if (op.op === 'guest-access') {
+        const flag = op.vm === 'source' ? 'sourceKvm' : 'introspectorKvm';
+        if (!file[flag]) out.push({ path: at('vm'), message: `guest-access on the ${op.vm} KVM, which the scenario does not have; expected ${flag}: true` });
+      }
+      if (op.op === 'fork') {
+        if (firstFork) out.push({ path: ['actors', a, 'ops', o], message: `a second fork (the first is ${displayPath(firstFork)}); expected at most one fork (there is one child mm)` });
+        else firstFork = ['actors', a, 'ops', o];
+      }
+      if ('mm' in op && op.mm === 'child') childUses.push(at('mm'));
+    });
+  });
+  if (!firstFork) {
+    for (const path of childUses) out.push({ path, message: 'the child mm is used but no actor forks; expected a fork op (of source or introspector) in some actor' });
+  }
+  return out;
+}
+
+function toSpec(file: FileData): ScenarioSpec {
+  const spec: { -readonly [K in keyof ScenarioSpec]: ScenarioSpec[K] } = {
+    name: file.name,
+    description: file.description,
+    pages: file.pages,
+    actors: file.actors.map((a) => ({ name: a.name, ops: a.ops.map((op) => ({ ...op })) })),
+  };
+  if (file.sourceKvm !== undefined) spec.sourceKvm = file.sourceKvm;
+  if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;
+  const variants = file.variants ?? (file.variant !== undefined ? [file.variant] : undefined);
+  if (variants) spec.variants = [...variants];
+  return spec;
+}
