@@ -15,7 +15,7 @@ const SMALL = CATALOGUE.filter((s) => s.name !== 'introspect-nested');
 
 describe('step merging', () => {
   for (const spec of SMALL) {
-    it(`keeps every verdict on ${spec.name}`, () => {
+    it(`keeps every verdict on ${spec.name}`, { timeout: 60_000 }, () => {
       let reduced = false;
       for (const v of VARIANTS) {
         const on = explore(buildScenario(spec, v).world, { properties: PROPERTIES, merge: true });
