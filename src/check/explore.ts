@@ -9,6 +9,7 @@
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
+import type { Layout } from '../world/layout.js';
 import { FingerprintSet } from './visited.js';
 
 export interface Property {
@@ -91,39 +92,96 @@ class Tree {
   }
 }
 
-/** States of one BFS level, back to back in one growable Int32Array (no per-state allocation). */
+/**
+ * States of one BFS level, stored compactly back to back in fixed-size chunks: the objects, then
+ * each actor's *live* call frames only (dead frames are all zero, and they are most of a state).
+ * No per-state allocation, no copying when a level grows; chunks are kept when the level is
+ * cleared, so the two levels used in turn allocate their memory once.
+ */
 class Level {
-  data: Int32Array;
-  ids: Int32Array;
+  private readonly chunks: Int32Array[] = [];
+  private chunkOf = new Int32Array(1024);
+  private offsetOf = new Int32Array(1024);
+  private ids = new Int32Array(1024);
+  private tail = 0;
   count = 0;
+  private static readonly CHUNK_SLOTS = 1 << 22;
 
-  constructor(readonly slots: number, capacity = 1024) {
-    this.data = new Int32Array(slots * capacity);
-    this.ids = new Int32Array(capacity);
+  constructor(private readonly layout: Layout) {}
+
+  clear(): void {
+    this.count = 0;
+    this.tail = 0;
+    this.current = 0;
   }
 
   push(state: Int32Array, id: number): void {
-    if (this.count === this.ids.length) {
-      const data = new Int32Array(this.data.length * 2);
-      data.set(this.data);
-      this.data = data;
-      const ids = new Int32Array(this.ids.length * 2);
-      ids.set(this.ids);
-      this.ids = ids;
+    const L = this.layout;
+    const nActors = L.actorNames.length;
+    let len = L.callBase;
+    for (let a = 0; a < nActors; a++) len += state[L.actorBase + 2 * a] * L.callStride;
+    if (this.chunks.length === 0) this.chunks.push(new Int32Array(Level.CHUNK_SLOTS));
+    if (this.tail + len > Level.CHUNK_SLOTS) this.nextChunk();
+    if (this.count === this.ids.length) this.growIndex();
+    const c = this.current;
+    const chunk = this.chunks[c];
+    const start = this.tail;
+    chunk.set(state.subarray(0, L.callBase), start);
+    let o = start + L.callBase;
+    for (let a = 0; a < nActors; a++) {
+      const n = state[L.actorBase + 2 * a] * L.callStride;
+      if (n === 0) continue;
+      const from = L.callSlot(a, 0);
+      chunk.set(state.subarray(from, from + n), o);
+      o += n;
     }
-    const n = this.slots;
-    const d = this.data;
-    const o = this.count * n;
-    for (let k = 0; k < n; k++) d[o + k] = state[k];
-    this.ids[this.count++] = id;
+    this.chunkOf[this.count] = c;
+    this.offsetOf[this.count] = start;
+    this.ids[this.count] = id;
+    this.count++;
+    this.tail = o;
   }
 
-  /** Copies state `i` into `dst`. */
+  /** The chunk records are appended to. */
+  private current = 0;
+
+  /** Moves on to the next chunk (allocating it the first time). */
+  private nextChunk(): void {
+    this.current++;
+    if (this.current === this.chunks.length) this.chunks.push(new Int32Array(Level.CHUNK_SLOTS));
+    this.tail = 0;
+  }
+
+  private growIndex(): void {
+    const grow = (a: Int32Array) => {
+      const b = new Int32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.chunkOf = grow(this.chunkOf);
+    this.offsetOf = grow(this.offsetOf);
+    this.ids = grow(this.ids);
+  }
+
+  id(i: number): number {
+    return this.ids[i];
+  }
+
+  /** Expands state `i` into `dst` (dead frames zeroed). */
   load(i: number, dst: Int32Array): void {
-    const n = this.slots;
-    const d = this.data;
-    const o = i * n;
-    for (let k = 0; k < n; k++) dst[k] = d[o + k];
+    const L = this.layout;
+    const chunk = this.chunks[this.chunkOf[i]];
+    let o = this.offsetOf[i];
+    dst.set(chunk.subarray(o, o + L.callBase));
+    o += L.callBase;
+    const perActor = L.stackDepth * L.callStride;
+    for (let a = 0; a < L.actorNames.length; a++) {
+      const n = dst[L.actorBase + 2 * a] * L.callStride;
+      const from = L.callSlot(a, 0);
+      if (n > 0) dst.set(chunk.subarray(o, o + n), from);
+      dst.fill(0, from + n, from + perActor);
+      o += n;
+    }
   }
 }
 
@@ -216,14 +274,14 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   if (v0) return finish('violation', v0);
 
   // Two levels used in turn, so their buffers are allocated once and only grow.
-  let level = new Level(slots);
-  let next = new Level(slots);
+  let level = new Level(w.layout);
+  let next = new Level(w.layout);
   level.push(initial, root);
   while (level.count > 0) {
-    next.count = 0;
+    next.clear();
     for (let i = 0; i < level.count; i++) {
       level.load(i, parent);
-      const id = level.ids[i];
+      const id = level.id(i);
       let enabled = 0;
       let unfinished = 0;
       for (let a = 0; a < nActors; a++) {
