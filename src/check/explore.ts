@@ -7,7 +7,7 @@
  * sleeping in a non-blockable context), or a deadlock (no actor can step, some are not done).
  */
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { execStep } from '../world/runner.js';
+import { execStep, whereIs } from '../world/runner.js';
 import type { World } from '../world/world.js';
 import type { Layout } from '../world/layout.js';
 import { FingerprintSet } from './visited.js';
@@ -33,7 +33,36 @@ export interface ExploreOptions {
    * statement merging, decided here from each step's observed footprint rather than statically).
    */
   readonly merge?: boolean;
+  /** 'bfs' (default: the first counterexample is a shortest one) or 'dfs' (less memory). */
+  readonly order?: 'bfs' | 'dfs';
+  /** Stop (verdict incomplete) after this long. */
+  readonly timeLimitMs?: number;
+  /** Stop (verdict incomplete) when the explorer's own tables exceed this many bytes. */
+  readonly maxMemoryBytes?: number;
+  /** Polled every few thousand states; returning true stops the run (verdict incomplete), e.g. on SIGINT. */
+  readonly shouldStop?: () => boolean;
+  /** Called about twice a second with the running figures. */
+  readonly onProgress?: (p: Progress) => void;
+  /**
+   * Check termination (default true): once every other actor has finished, the remaining one,
+   * running alone, must finish too — a fault path that keeps retrying although no invalidation
+   * runs any more is a livelock. Fairness assumed: only that a finished actor stays finished and
+   * that a lone runnable actor gets the CPU; no claim is made while other actors keep running.
+   */
+  readonly liveness?: boolean;
 }
+
+export interface Progress {
+  readonly states: number;
+  readonly transitions: number;
+  readonly frontier: number;
+  readonly depth: number;
+  readonly elapsedMs: number;
+  readonly bytes: number;
+}
+
+/** Why an incomplete run stopped. */
+export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted';
 
 export interface Violation {
   readonly property: string;
@@ -51,6 +80,10 @@ export interface ExploreResult {
   readonly elapsedMs: number;
   /** Visited-set bytes per distinct state. */
   readonly bytesPerState: number;
+  /** Set when the verdict is incomplete. */
+  readonly stopReason?: StopReason;
+  /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree). */
+  readonly peakBytes: number;
 }
 
 /** Growable int arrays holding, per discovered state id, its parent id and the actor that led to it. */
@@ -80,6 +113,10 @@ class Tree {
     this.depth[id] = depth;
     this.steps[id] = steps;
     return id;
+  }
+
+  get bytes(): number {
+    return this.parent.length * 16;
   }
 
   /** The step-by-step schedule (one entry per executed step) from the root to state `id`. */
@@ -167,6 +204,19 @@ class Level {
     return this.ids[i];
   }
 
+  /** Removes the last state (stack use): expands it into `dst`, returns its id. */
+  pop(dst: Int32Array): number {
+    const i = --this.count;
+    this.load(i, dst);
+    this.tail = this.offsetOf[i];
+    this.current = this.chunkOf[i];
+    return this.ids[i];
+  }
+
+  get bytes(): number {
+    return this.chunks.length * Level.CHUNK_SLOTS * 4 + this.ids.length * 12;
+  }
+
   /** Expands state `i` into `dst` (dead frames zeroed). */
   load(i: number, dst: Int32Array): void {
     const L = this.layout;
@@ -185,11 +235,56 @@ class Level {
   }
 }
 
+/** Where states wait to be expanded: two BFS levels used in turn, or one DFS stack. */
+class Frontier {
+  private level: Level;
+  private next: Level;
+  private head = 0;
+
+  constructor(
+    layout: Layout,
+    private readonly dfs: boolean,
+  ) {
+    this.level = new Level(layout);
+    this.next = new Level(layout);
+  }
+
+  push(state: Int32Array, id: number): void {
+    (this.dfs ? this.level : this.next).push(state, id);
+  }
+
+  /** Takes the next state into `dst` and returns its id, or -1 when empty. */
+  take(dst: Int32Array): number {
+    if (this.dfs) return this.level.count > 0 ? this.level.pop(dst) : -1;
+    if (this.head === this.level.count) {
+      const done = this.level;
+      this.level = this.next;
+      this.next = done;
+      this.next.clear();
+      this.head = 0;
+      if (this.level.count === 0) return -1;
+    }
+    this.level.load(this.head, dst);
+    return this.level.id(this.head++);
+  }
+
+  get size(): number {
+    return this.dfs ? this.level.count : this.level.count - this.head + this.next.count;
+  }
+
+  get bytes(): number {
+    return this.level.bytes + this.next.bytes;
+  }
+}
+
 export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   const t0 = performance.now();
   const properties = opts.properties ?? [];
   const maxStates = opts.maxStates ?? Number.POSITIVE_INFINITY;
+  const timeLimit = opts.timeLimitMs ?? Number.POSITIVE_INFINITY;
+  const maxBytes = opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
   const checkDeadlock = opts.deadlock ?? true;
+  const liveness = opts.liveness ?? true;
   const nActors = w.layout.actorNames.length;
   const slots = w.layout.size;
   const visited = new FingerprintSet();
@@ -199,11 +294,18 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   const scratch = new Int32Array(slots);
   const probe = new Int32Array(slots);
   const merge = opts.merge ?? true;
+  const frontier = new Frontier(w.layout, opts.order === 'dfs');
+  const solo = new SoloTermination(w);
   let transitions = 0;
   let maxDepth = 0;
+  let peakBytes = 0;
+  let lastPoll = t0;
 
-  const finish = (verdict: ExploreResult['verdict'], violation?: Violation): ExploreResult => {
+  const bytes = () => visited.bytes + frontier.bytes + tree.bytes + solo.bytes;
+
+  const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
     w.load(initial);
+    peakBytes = Math.max(peakBytes, bytes());
     return {
       verdict,
       states: visited.size,
@@ -212,7 +314,24 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
       violation,
       elapsedMs: performance.now() - t0,
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
+      stopReason,
+      peakBytes,
     };
+  };
+
+  /** Checks limits and reports progress; returns why to stop, if so. */
+  const poll = (): StopReason | undefined => {
+    const now = performance.now();
+    if (visited.size >= maxStates) return 'max-states';
+    if (now - lastPoll < 500) return undefined;
+    lastPoll = now;
+    const b = bytes();
+    peakBytes = Math.max(peakBytes, b);
+    opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: b });
+    if (now - t0 >= timeLimit) return 'time';
+    if (b >= maxBytes) return 'memory';
+    if (opts.shouldStop?.()) return 'interrupted';
+    return undefined;
   };
 
   const checkProps = (id: number): Violation | undefined => {
@@ -273,56 +392,111 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   const v0 = checkProps(root);
   if (v0) return finish('violation', v0);
 
-  // Two levels used in turn, so their buffers are allocated once and only grow.
-  let level = new Level(w.layout);
-  let next = new Level(w.layout);
-  level.push(initial, root);
-  while (level.count > 0) {
-    next.clear();
-    for (let i = 0; i < level.count; i++) {
-      level.load(i, parent);
-      const id = level.id(i);
-      let enabled = 0;
-      let unfinished = 0;
-      for (let a = 0; a < nActors; a++) {
-        w.load(parent);
-        if (w.actorSp(a) === 0) continue;
-        unfinished++;
-        scratch.set(parent);
-        w.load(scratch);
-        if (merge) w.trackActor(a);
-        const r = execStep(w, a);
-        w.tracking = false;
-        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          if (w.bugs.length) return finish('violation', bug(id, a, 1));
-          continue;
-        }
-        enabled++;
-        transitions++;
+  frontier.push(initial, root);
+  for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
+    let enabled = 0;
+    let unfinished = 0;
+    for (let a = 0; a < nActors; a++) {
+      w.load(parent);
+      if (w.actorSp(a) === 0) continue;
+      unfinished++;
+      scratch.set(parent);
+      w.load(scratch);
+      if (merge) w.trackActor(a);
+      const r = execStep(w, a);
+      w.tracking = false;
+      if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
         if (w.bugs.length) return finish('violation', bug(id, a, 1));
-        let steps = 1;
-        if (merge) {
-          const extra = extend(a, !w.touchedShared);
-          if (extra < 0) return finish('violation', bug(id, a, -extra));
-          steps += extra;
-        }
-        if (!visited.add(scratch[0], scratch[1])) continue;
-        const depth = tree.depth[id] + 1;
-        if (depth > maxDepth) maxDepth = depth;
-        const cid = tree.add(id, a, depth, steps);
-        const v = checkProps(cid);
-        if (v) return finish('violation', v);
-        if (visited.size >= maxStates) return finish('incomplete');
-        next.push(scratch, cid);
+        continue;
       }
-      if (checkDeadlock && enabled === 0 && unfinished > 0) {
-        w.load(parent);
-        return finish('violation', { property: 'deadlock', message: `no actor can step; ${unfinished} not done`, schedule: tree.schedule(id) });
+      enabled++;
+      transitions++;
+      if (w.bugs.length) return finish('violation', bug(id, a, 1));
+      let steps = 1;
+      if (merge) {
+        const extra = extend(a, !w.touchedShared);
+        if (extra < 0) return finish('violation', bug(id, a, -extra));
+        steps += extra;
       }
+      if (!visited.add(scratch[0], scratch[1])) continue;
+      const depth = tree.depth[id] + 1;
+      if (depth > maxDepth) maxDepth = depth;
+      const cid = tree.add(id, a, depth, steps);
+      const v = checkProps(cid);
+      if (v) return finish('violation', v);
+      if (liveness) {
+        const loop = solo.check(scratch);
+        if (loop) return finish('violation', { property: 'termination', message: loop.message, schedule: [...tree.schedule(cid), ...loop.steps] });
+        w.load(scratch);
+      }
+      const stop = poll();
+      if (stop) return finish('incomplete', undefined, stop);
+      frontier.push(scratch, cid);
     }
-    const done = level;
-    level = next;
-    next = done;
+    if (checkDeadlock && enabled === 0 && unfinished > 0) {
+      w.load(parent);
+      return finish('violation', { property: 'deadlock', message: `no actor can step; ${unfinished} not done`, schedule: tree.schedule(id) });
+    }
   }
   return finish('holds');
+}
+
+/**
+ * The termination check: in a state where exactly one actor is unfinished, run it alone; it must
+ * finish. It livelocks if it revisits a state (a retry loop that changes nothing) or runs longer
+ * than a bound without finishing (a retry loop that changes only counters). States from which the
+ * lone actor is known to finish are remembered, so each is run at most once.
+ */
+class SoloTermination {
+  private readonly finishes = new FingerprintSet(1 << 10);
+  private readonly buf: Int32Array;
+  static readonly BOUND = 20000;
+
+  constructor(private readonly w: World) {
+    this.buf = new Int32Array(w.layout.size);
+  }
+
+  get bytes(): number {
+    return this.finishes.bytes;
+  }
+
+  /** Returns the livelock (message and the lone actor's steps) from `state`, if any; clobbers w.v. */
+  check(state: Int32Array): { message: string; steps: number[] } | undefined {
+    const w = this.w;
+    const n = w.layout.actorNames.length;
+    w.load(state);
+    let lone = -1;
+    for (let a = 0; a < n; a++) {
+      if (w.actorSp(a) === 0) continue;
+      if (lone >= 0) return undefined;
+      lone = a;
+    }
+    if (lone < 0 || this.finishes.has(state[0], state[1])) return undefined;
+    const buf = this.buf;
+    buf.set(state);
+    w.load(buf);
+    const seen = new FingerprintSet(1 << 8);
+    const path: number[] = [];
+    const fps: number[] = [];
+    for (;;) {
+      if (w.actorSp(lone) === 0 || this.finishes.has(buf[0], buf[1])) break;
+      if (!seen.add(buf[0], buf[1])) {
+        return { message: `${w.layout.actorNames[lone]} loops forever alone at ${whereIs(w, lone)}: every other actor has finished, so no invalidation can be what it is waiting for`, steps: path };
+      }
+      fps.push(buf[0], buf[1]);
+      if (path.length >= SoloTermination.BOUND) {
+        return { message: `${w.layout.actorNames[lone]} runs ${SoloTermination.BOUND} steps alone without finishing (at ${whereIs(w, lone)}): a retry loop with no invalidation left to wait for`, steps: path };
+      }
+      const r = execStep(w, lone);
+      if (w.bugs.length) {
+        // A BUG comes first on this path; the exploration reports it when it gets there.
+        w.bugs.length = 0;
+        return undefined;
+      }
+      if (r === BLOCK_SLEEP || r === BLOCK_SPIN) break; // blocked forever: the exploration reports the deadlock
+      path.push(lone);
+    }
+    for (let i = 0; i < fps.length; i += 2) this.finishes.add(fps[i], fps[i + 1]);
+    return undefined;
+  }
 }
