@@ -12,6 +12,7 @@ import { decodeSchedule, ScheduleSyntaxError } from '../check/schedule.js';
 import { buildScenario } from '../scenario/build.js';
 import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
 import { resultLine, verdictTable } from '../report/text.js';
+import { ProgressLine } from './progress.js';
 
 export const EXIT_HOLDS = 0;
 export const EXIT_VIOLATION = 1;
@@ -26,6 +27,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** Parses a byte size such as 512M, 2G, 1.5G or a plain number of bytes. */
+function byteSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected a size such as 512M or 2G, got "${value}"`);
+  const scale = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.round(Number(m[1]) * scale);
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
+  return n;
+}
+
 function exitCodeFor(results: readonly CheckResult[], table: boolean): number {
   if (table) {
     const { ok } = tableExpectations(results);
@@ -36,15 +51,48 @@ function exitCodeFor(results: readonly CheckResult[], table: boolean): number {
   return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
 }
 
-function check(names: string[], opts: { variant?: string[]; maxStates?: number; json?: boolean }): number {
+interface CheckCliOptions {
+  variant?: string[];
+  maxStates?: number;
+  maxMemory?: number;
+  timeLimit?: number;
+  dfs?: boolean;
+  bfs?: boolean;
+  por?: boolean;
+  json?: boolean;
+}
+
+function check(names: string[], opts: CheckCliOptions): number {
   const scenarios = names.length ? names.map((n) => scenarioByName(n) ?? fail(`unknown scenario "${n}"; known: ${CATALOGUE.map((s) => s.name).join(', ')}`)) : CATALOGUE;
   const variants = opts.variant?.length
     ? opts.variant.map((n) => variantByName(n) ?? fail(`unknown variant "${n}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`))
     : VARIANTS;
   const table = names.length === 0 && !opts.variant?.length;
-  const results = checkCatalogue({ maxStates: opts.maxStates }, scenarios, variants, (r) => {
-    if (!opts.json && !table) console.log(resultLine(r));
-  });
+  if (opts.dfs && opts.bfs) fail('--bfs and --dfs exclude each other');
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  const progress = !opts.json && process.stderr.isTTY ? new ProgressLine() : undefined;
+  const results = checkCatalogue(
+    {
+      maxStates: opts.maxStates,
+      maxMemoryBytes: opts.maxMemory,
+      timeLimitMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
+      order: opts.dfs ? 'dfs' : 'bfs',
+      merge: opts.por !== false,
+      shouldStop: () => interrupted,
+      onProgress: progress ? (p) => progress.show(p) : undefined,
+    },
+    scenarios,
+    variants,
+    (r) => {
+      progress?.clear();
+      if (!opts.json && !table) console.log(resultLine(r));
+    },
+  );
+  process.off('SIGINT', onSigint);
   if (opts.json) console.log(JSON.stringify(results.map(({ violation, ...r }) => ({ ...r, violation })), null, 2));
   else if (table) {
     console.log(verdictTable(results));
@@ -104,7 +152,12 @@ export function main(argv: readonly string[]): number {
     .description('check scenarios (default: the whole catalogue under every variant, as a verdict table)')
     .argument('[scenario...]', 'built-in scenario names')
     .option('--variant <name...>', 'mirror variants to check (default: all)')
+    .option('--bfs', 'breadth-first (default): the first counterexample is a shortest one')
+    .option('--dfs', 'depth-first: less memory, counterexamples not shortest')
+    .option('--no-por', 'turn off the footprint-based reduction (merging steps that touch only their own frames)')
     .option('--max-states <n>', 'stop after this many states (verdict: incomplete)', positiveInt)
+    .option('--max-memory <size>', 'stop when the explorer holds this much (e.g. 2G)', byteSize)
+    .option('--time-limit <seconds>', 'stop after this long', seconds)
     .option('--json', 'print results as JSON')
     .action((names: string[], opts) => {
       code = check(names, opts);

@@ -1,0 +1,26 @@
+/**
+ * One status line on a terminal (stderr), rewritten in place: states, states/s, frontier, memory,
+ * elapsed. Only used when stderr is a TTY and the output is not JSON; it shows up once a run has
+ * lasted about a second (the explorer reports twice a second).
+ */
+import type { Progress } from '../check/explore.js';
+
+export class ProgressLine {
+  private shown = false;
+
+  show(p: Progress): void {
+    const rate = p.elapsedMs > 0 ? Math.round((p.states / p.elapsedMs) * 1000) : 0;
+    const line = `${fmt(p.states)} states  ${fmt(rate)}/s  frontier ${fmt(p.frontier)}  depth ${p.depth}  ${(p.bytes / 2 ** 20).toFixed(0)} MiB  ${(p.elapsedMs / 1000).toFixed(1)} s`;
+    process.stderr.write(`\r\x1b[2K${line}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+function fmt(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : String(n);
+}
