@@ -99,7 +99,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       hmmRanges: spec.actors.length, // one on-stack struct hmm_range per faulting task
       locks: ['mirror.update'],
       actors: spec.actors.map((a) => a.name),
-      stackDepth: 14,
+      stackDepth: 16, // the deepest path (vCPU COW with its invalidation chain) needs 14
     },
     (layout) => {
       declareKvms(layout, kvms);
