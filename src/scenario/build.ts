@@ -44,12 +44,17 @@ function mmIndexOf(name: MmName): number {
   return MM_NAMES.indexOf(name);
 }
 
+/** The vpn an op's `page` names in `mm`: the introspector's pages are the mirror VMA's. */
+function vpnOf(mm: MmName, page: number): number {
+  return mm === 'source' ? page : MIRROR_START + page;
+}
+
 function opCall(op: Op, kvmIndex: (vm: 'source' | 'introspector') => number): OpCall {
   const n = (p?: number) => p ?? 1;
   switch (op.op) {
     case 'access': {
       const mm = mmIndexOf(op.mm);
-      const vpn = op.mm === 'source' ? op.page : MIRROR_START + op.page;
+      const vpn = vpnOf(op.mm, op.page);
       const write = op.write ? 1 : 0;
       return { label: `${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [mm, vpn, write, op.value ?? 0] };
     }
@@ -60,11 +65,11 @@ function opCall(op: Op, kvmIndex: (vm: 'source' | 'introspector') => number): Op
     case 'migrate':
       return { label: `migrate(source@${op.page})`, routine: migrateAt, args: [SOURCE, op.page] };
     case 'madvise-dontneed':
-      return { label: `madvise(${op.mm}@${op.page}, DONTNEED)`, routine: madviseDontneed, args: [mmIndexOf(op.mm), op.page, op.page + n(op.pages)] };
+      return { label: `madvise(${op.mm}@${op.page}, DONTNEED)`, routine: madviseDontneed, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
     case 'munmap':
-      return { label: `munmap(${op.mm}@${op.page})`, routine: vmMunmap, args: [mmIndexOf(op.mm), op.page, op.page + n(op.pages)] };
+      return { label: `munmap(${op.mm}@${op.page})`, routine: vmMunmap, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
     case 'mprotect-readonly':
-      return { label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: [mmIndexOf(op.mm), op.page, op.page + n(op.pages)] };
+      return { label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
     case 'fork':
       return { label: `fork(${op.mm})`, routine: dupMmap, args: [mmIndexOf(op.mm), CHILD] };
     case 'exit':

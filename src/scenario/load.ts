@@ -254,6 +254,7 @@ function pageRange(pages: number): string {
 function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Words): Issue[] {
   const typeWrong = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const out: Issue[] = [];
+  const missing = new Map<string, { path: Segment[]; op?: string; fields: string[] }>();
   for (const e of errors) {
     if (e.keyword !== 'type' && typeWrong.has(e.instancePath) && e.keyword !== 'required' && e.keyword !== 'additionalProperties') continue;
     const path = segmentsOf(e.instancePath, data);
@@ -269,8 +270,15 @@ function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Word
       case 'required': {
         const field = String(params.missingProperty);
         const op = ((parent.properties as Record<string, { const?: string }> | undefined)?.op)?.const;
-        if (field === 'op') out.push({ path, message: `missing required field "op"; expected an operation: one of ${OP_NAMES.join(', ')}` });
-        else out.push({ path, message: `missing required field "${field}"${op ? ` for op "${op}"` : ''}` });
+        if (field === 'op') {
+          out.push({ path, message: `missing required field "op"; expected an operation: one of ${OP_NAMES.join(', ')}` });
+          break;
+        }
+        // All the fields missing from one object go on one line (added after the loop).
+        const key = `${e.instancePath}\u0000${op ?? ''}`;
+        const entry = missing.get(key) ?? { path, op, fields: [] };
+        entry.fields.push(field);
+        missing.set(key, entry);
         break;
       }
       case 'additionalProperties': {
@@ -338,6 +346,10 @@ function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Word
       default:
         out.push({ path, message: `found ${found}; expected a value that ${e.message ?? 'is valid'}` });
     }
+  }
+  for (const { path, op, fields } of missing.values()) {
+    const names = fields.map((f) => `"${f}"`).join(', ');
+    out.push({ path, message: `missing required field${fields.length > 1 ? 's' : ''} ${names}${op ? ` for op "${op}"` : ''}` });
   }
   return out;
 }

@@ -105,7 +105,7 @@ function showChar(c: string): string {
 // JSON
 
 class JsonFail {
-  constructor(readonly offset: number, readonly message: string, readonly path: readonly Segment[] = [], readonly malformed = true) {}
+  constructor(readonly offset: number, readonly message: string) {}
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
@@ -120,6 +120,7 @@ export function readJson(text: string): ReadResult {
   const table = new SourceTable();
   const n = text.length;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const duplicates: SourceIssue[] = [];
 
   const ws = () => {
     for (; i < n; i++) {
@@ -171,8 +172,9 @@ export function readJson(text: string): ReadResult {
         const keyAt = i;
         const key = string();
         const p = [...path, key];
-        if (Object.prototype.hasOwnProperty.call(obj, key)) throw new JsonFail(keyAt, 'duplicate key; expected each key once in an object', p, false);
-        table.setKey(p, pos(keyAt));
+        // A repeated key is reported once the whole text is known to be well-formed JSON.
+        if (Object.prototype.hasOwnProperty.call(obj, key)) duplicates.push({ path: p, pos: pos(keyAt), message: 'duplicate key; expected each key once in an object' });
+        else table.setKey(p, pos(keyAt));
         ws();
         if (text[i] !== ':') throw unexpected("':'");
         i++;
@@ -232,10 +234,11 @@ export function readJson(text: string): ReadResult {
     const data = value([], 0);
     ws();
     if (i < n) throw unexpected('nothing after the end of the top-level value');
+    if (duplicates.length > 0) return { ok: false, issues: duplicates };
     return { ok: true, data, table };
   } catch (e) {
     if (!(e instanceof JsonFail)) throw e;
-    return { ok: false, issues: [{ path: e.path, pos: pos(e.offset), message: e.malformed ? `malformed JSON: ${e.message}` : e.message }] };
+    return { ok: false, issues: [{ path: [], pos: pos(e.offset), message: `malformed JSON: ${e.message}` }] };
   }
 }
 

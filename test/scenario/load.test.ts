@@ -222,6 +222,13 @@ describe('errors', () => {
     expect(() => loadScenarioFile(asJson)).toThrow(`${asJson}:1:1: malformed JSON: unexpected 'n'; expected a value`);
   });
 
+  it('missing fields of one mapping are listed together', () => {
+    expect(errorOf('pages: x\n', 'x.yaml', 'yaml')).toBe(
+      ['x.yaml:1:1: missing required fields "name", "description", "actors"', 'x.yaml:1:8: pages: found "x"; expected an integer'].join('\n'),
+    );
+    expect(errorOf(good.replace('op: migrate', 'op: munmap'), 'mm.yaml', 'yaml')).toMatch(/^mm\.yaml:\d+:\d+: actors\[2\]\.ops\[0\]: missing required field "mm" for op "munmap"$/);
+  });
+
   it('every problem is listed, in file order, one per line', () => {
     const text = yaml('name: -bad', 'description: 3', 'pages: 65', 'actors: [{name: a, ops: [{op: fork, mm: child}]}]', 'colour: blue');
     expect(errorOf(text, 'many.yaml', 'yaml')).toBe(
