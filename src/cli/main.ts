@@ -13,6 +13,9 @@ import { buildScenario } from '../scenario/build.js';
 import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
+import { existsSync } from 'node:fs';
+import { formatOf, loadScenarioFile, ScenarioError } from '../scenario/load.js';
+import type { ScenarioSpec } from '../scenario/spec.js';
 
 export const EXIT_HOLDS = 0;
 export const EXIT_VIOLATION = 1;
@@ -63,7 +66,7 @@ interface CheckCliOptions {
 }
 
 function check(names: string[], opts: CheckCliOptions): number {
-  const scenarios = names.length ? names.map((n) => scenarioByName(n) ?? fail(`unknown scenario "${n}"; known: ${CATALOGUE.map((s) => s.name).join(', ')}`)) : CATALOGUE;
+  const scenarios = names.length ? names.map(scenarioArgument) : CATALOGUE;
   const variants = opts.variant?.length
     ? opts.variant.map((n) => variantByName(n) ?? fail(`unknown variant "${n}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`))
     : VARIANTS;
@@ -102,6 +105,15 @@ function check(names: string[], opts: CheckCliOptions): number {
   return exitCodeFor(results, table);
 }
 
+/** A built-in scenario name, or a YAML/JSON scenario file (its own `variants` restrict what runs). */
+function scenarioArgument(arg: string): ScenarioSpec {
+  if (formatOf(arg) || existsSync(arg)) {
+    const loaded = loadScenarioFile(arg);
+    return { ...loaded.spec, variants: loaded.variants.map((v) => v.name) };
+  }
+  return scenarioByName(arg) ?? fail(`unknown scenario "${arg}"; known: ${CATALOGUE.map((s) => s.name).join(', ')} (or a .yaml/.json file)`);
+}
+
 function fail(message: string): never {
   throw new UsageError(message);
 }
@@ -116,9 +128,10 @@ function list(): number {
   return EXIT_HOLDS;
 }
 
-function replay(text: string): number {
+function replay(text: string, opts: { file?: string }): number {
   const s = decodeSchedule(text);
-  const spec = scenarioByName(s.scenario) ?? fail(`unknown scenario "${s.scenario}"`);
+  const spec = opts.file ? scenarioArgument(opts.file) : (scenarioByName(s.scenario) ?? fail(`unknown scenario "${s.scenario}" (for a scenario file, pass --file FILE)`));
+  if (spec.name !== s.scenario) fail(`the schedule is for scenario "${s.scenario}" but ${opts.file} holds "${spec.name}"`);
   const variant = variantByName(s.variant) ?? fail(`unknown variant "${s.variant}"`);
   if (!variantsFor(spec).includes(variant)) fail(`variant ${variant.name} does not apply to ${spec.name}`);
   const { world } = buildScenario(spec, variant);
@@ -150,7 +163,7 @@ export function main(argv: readonly string[]): number {
   program
     .command('check')
     .description('check scenarios (default: the whole catalogue under every variant, as a verdict table)')
-    .argument('[scenario...]', 'built-in scenario names')
+    .argument('[scenario...]', 'built-in scenario names or scenario files (.yaml, .yml, .json)')
     .option('--variant <name...>', 'mirror variants to check (default: all)')
     .option('--bfs', 'breadth-first (default): the first counterexample is a shortest one')
     .option('--dfs', 'depth-first: less memory, counterexamples not shortest')
@@ -169,14 +182,15 @@ export function main(argv: readonly string[]): number {
     .command('replay')
     .description('replay a counterexample schedule (SCENARIO/VARIANT:CHOICES) and print its trace')
     .argument('<schedule>')
-    .action((text: string) => {
-      code = replay(text);
+    .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
+    .action((text: string, opts: { file?: string }) => {
+      code = replay(text, opts);
     });
   try {
     program.parse(argv as string[], { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_HOLDS : EXIT_USAGE;
-    if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof ScheduleError) {
+    if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof ScheduleError || e instanceof ScenarioError) {
       process.stderr.write(`vmamirror: ${e.message}\n`);
       return EXIT_USAGE;
     }
