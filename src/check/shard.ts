@@ -1,0 +1,459 @@
+/**
+ * `--shard i/N`: deterministic splitting of a check into N independent pieces that any batch
+ * runner (GNU parallel, a CI matrix, a Kubernetes indexed job) can run anywhere, and the merge of
+ * their JSON outputs into one verdict.
+ *
+ * Shards are numbered from 0: `i/N` with 0 <= i < N (a Kubernetes `JOB_COMPLETION_INDEX`, GNU
+ * parallel's `{%}` minus one). The split is a pure function of (i, N) and the inputs — no
+ * coordination, no shared state, and any shard can be re-run alone with the same result.
+ *
+ * What each kind guarantees:
+ *
+ * - Simulation (`simulate` with `shard`): shard i does exactly the runs r < runs with r mod N = i,
+ *   and run r's random stream is derived from (seed, r) alone (PCT's k from the seed alone), so
+ *   the union over the N shards is the unsharded run set, run for run: same schedules, same
+ *   violations. With `stopOnViolation: false` the merge equals the unsharded result exactly (runs,
+ *   steps, violating runs, and the counterexample: shortest, ties by lowest run index). With the
+ *   default `stopOnViolation: true` each shard stops at its own first violation, so the merged run
+ *   and step counts differ from an unsharded run that stops at *its* first; the lowest violating
+ *   run index over the shards is still the unsharded one's.
+ *
+ * - Catalogue (`checkCatalogueShard`): the scenario × variant cells in catalogue order, shard i
+ *   checks the cells whose index mod N = i. Each cell is an exhaustive `checkOne`, so the merged
+ *   table (`mergeCatalogueShards`) is cell for cell the unsharded `checkCatalogue`.
+ *
+ * - One scenario (`exploreShard`): the states at depth `splitDepth` (default 1; single steps, in
+ *   breadth-first order, each state once, a state already met at a smaller depth not repeated) are
+ *   the frontier; shard i explores exhaustively from the frontier states j with j mod N = i, and
+ *   every shard checks the states above the frontier itself (cheap). Every reachable state is above
+ *   the frontier or reachable from a frontier state, so "every shard holds" means the scenario
+ *   holds, and any violation is a real one. Caveats: a state reachable from several frontier states
+ *   is explored once per subtree (and per shard), so the summed `states` / `transitions` exceed
+ *   the unsharded counts; and the counterexample is the shortest found under the frontier
+ *   (frontier path + the explorer's shortest from there), which can be longer than the unsharded
+ *   explorer's when the explorer merges invisible steps differently across the split. Useful
+ *   parallelism is bounded by the frontier size (the number of actors at depth 1).
+ *   Measured: in this model the subtrees overlap almost entirely (first steps commute: which actor
+ *   moves first rarely matters), so this split buys little. `introspect/interval` has 27,999
+ *   states; split at depth 1 its 3 subtrees have 27,455, 27,295 and 27,999 states (the longest
+ *   shard took 2.0 s of the 3.7 s total; unsharded, warm: 1.0–1.5 s); deeper splits only add
+ *   duplicated work. Prefer catalogue cells, and simulation swarms, for parallelism; a real
+ *   speed-up needs partial-order reduction or exchanging states between shards.
+ *
+ * States are never deduplicated across shards: a merged `states` is a sum.
+ */
+import type { World } from '../world/world.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { execStep } from '../world/runner.js';
+import type { ScenarioSpec } from '../scenario/spec.js';
+import { CATALOGUE } from '../scenario/catalogue.js';
+import { VARIANTS } from '../mirror/variants.js';
+import type { MirrorVariant } from '../mirror/device.js';
+import { explore, type ExploreOptions, type Violation } from './explore.js';
+import { checkOne, variantsFor, type CheckOptions, type CheckResult } from './run.js';
+import { FingerprintSet } from './visited.js';
+import { checkShard, type Shard, type SimulateResult } from './simulate.js';
+
+export type { Shard } from './simulate.js';
+
+export class ShardSyntaxError extends Error {}
+
+/** Parses `i/N` (0 <= i < N). */
+export function parseShard(text: string): Shard {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  if (!m) throw new ShardSyntaxError(`shard "${text}": expected i/N, e.g. 0/4 (shards are numbered 0..N-1)`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1) throw new ShardSyntaxError(`shard "${text}": N must be at least 1`);
+  if (index >= count) throw new ShardSyntaxError(`shard "${text}": i must be below N (shards are numbered 0..${count - 1})`);
+  return { index, count };
+}
+
+export function formatShard(s: Shard): string {
+  return `${s.index}/${s.count}`;
+}
+
+/** Whether item `j` of a deterministic list belongs to shard `s`. */
+export function inShard(j: number, s: Shard): boolean {
+  return j % s.count === s.index;
+}
+
+// ---------------------------------------------------------------- catalogue cells
+
+export interface Cell {
+  /** Position in the full cell list (catalogue order, then variant order). */
+  readonly index: number;
+  readonly scenario: ScenarioSpec;
+  readonly variant: MirrorVariant;
+}
+
+/** Every scenario × applicable variant, in the order `checkCatalogue` runs them. */
+export function catalogueCells(scenarios: readonly ScenarioSpec[] = CATALOGUE, variants: readonly MirrorVariant[] = VARIANTS): Cell[] {
+  const cells: Cell[] = [];
+  for (const scenario of scenarios) {
+    for (const variant of variantsFor(scenario)) {
+      if (variants.includes(variant)) cells.push({ index: cells.length, scenario, variant });
+    }
+  }
+  return cells;
+}
+
+export function shardCells(cells: readonly Cell[], shard: Shard): Cell[] {
+  checkShard(shard);
+  return cells.filter((c) => inShard(c.index, shard));
+}
+
+export interface CellResult extends CheckResult {
+  readonly cell: number;
+}
+
+export interface CatalogueShardResult {
+  readonly kind: 'catalogue';
+  readonly shard: Shard;
+  /** Total number of cells (over all shards): merging checks the shards agree. */
+  readonly cellsTotal: number;
+  readonly cells: CellResult[];
+}
+
+/** Checks this shard's catalogue cells exhaustively. */
+export function checkCatalogueShard(
+  shard: Shard,
+  opts: CheckOptions = {},
+  scenarios: readonly ScenarioSpec[] = CATALOGUE,
+  variants: readonly MirrorVariant[] = VARIANTS,
+  onResult?: (r: CellResult) => void,
+): CatalogueShardResult {
+  const all = catalogueCells(scenarios, variants);
+  const out: CellResult[] = [];
+  for (const c of shardCells(all, shard)) {
+    const r: CellResult = { ...checkOne(c.scenario, c.variant, opts), cell: c.index };
+    onResult?.(r);
+    out.push(r);
+  }
+  return { kind: 'catalogue', shard: { ...shard }, cellsTotal: all.length, cells: out };
+}
+
+export interface MergedCatalogue {
+  /** Cell results in catalogue order (the unsharded `checkCatalogue` order). */
+  readonly results: CellResult[];
+  /** Cell indices no shard reported (a shard is missing). */
+  readonly missingCells: number[];
+  readonly missingShards: number[];
+}
+
+export function mergeCatalogueShards(shards: readonly CatalogueShardResult[]): MergedCatalogue {
+  const { count, missingShards } = checkShardSet(shards, 'catalogue');
+  const total = shards[0].cellsTotal;
+  const byCell = new Map<number, CellResult>();
+  for (const s of shards) {
+    if (s.cellsTotal !== total) throw new Error(`catalogue shards disagree on the cell count (${total} vs ${s.cellsTotal})`);
+    for (const c of s.cells) {
+      if (!inShard(c.cell, { index: s.shard.index, count })) throw new Error(`shard ${formatShard(s.shard)} reports cell ${c.cell}, which is not its own`);
+      byCell.set(c.cell, c);
+    }
+  }
+  const results: CellResult[] = [];
+  const missingCells: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const r = byCell.get(i);
+    if (r) results.push(r);
+    else missingCells.push(i);
+  }
+  return { results, missingCells, missingShards };
+}
+
+// ---------------------------------------------------------------- one scenario, split at a frontier
+
+export interface ExploreShardOptions extends ExploreOptions {
+  /** Depth of the frontier the work is split at (default 1: the initial state's successors). */
+  readonly splitDepth?: number;
+}
+
+export interface ExploreShardViolation extends Violation {}
+
+export interface ExploreShardResult {
+  readonly kind: 'explore';
+  readonly verdict: 'holds' | 'violation' | 'incomplete';
+  readonly exhaustive: true;
+  readonly shard: Shard;
+  readonly splitDepth: number;
+  /** Frontier states over all shards, and how many of them this shard explored. */
+  readonly frontier: number;
+  readonly subtrees: number;
+  /** Distinct states: those above the frontier (shard 0 only) plus each subtree's, not deduplicated across subtrees. */
+  readonly states: number;
+  readonly transitions: number;
+  /** Deepest level reached, counted from the initial state (frontier depth + subtree depth). */
+  readonly depth: number;
+  readonly violation?: ExploreShardViolation;
+  readonly elapsedMs: number;
+}
+
+interface Frontier {
+  /** States at the split depth, breadth-first order, with the schedule leading to each. */
+  readonly states: Int32Array[];
+  readonly paths: number[][];
+  /** Distinct states above the frontier (the initial one included). */
+  readonly above: number;
+  readonly transitions: number;
+  readonly violation?: Violation;
+}
+
+/** Breadth-first over single steps to `depth`, checking everything above the frontier. */
+function computeFrontier(w: World, depth: number, opts: ExploreOptions): Frontier {
+  const properties = opts.properties ?? [];
+  const checkDeadlock = opts.deadlock ?? true;
+  const n = w.layout.actorNames.length;
+  const initial = w.snapshot();
+  const seen = new FingerprintSet();
+  seen.add(initial[0], initial[1]);
+  let transitions = 0;
+  const result = (states: Int32Array[], paths: number[][], violation?: Violation): Frontier => ({
+    states,
+    paths,
+    above: seen.size - states.length,
+    transitions,
+    violation,
+  });
+  const props = (path: number[]): Violation | undefined => {
+    for (const p of properties) {
+      const m = p.check(w);
+      if (m !== undefined) return { property: p.name, message: m, schedule: path };
+    }
+    return undefined;
+  };
+  w.load(initial.slice());
+  const v0 = props([]);
+  if (v0) return result([], [], v0);
+  let level: Int32Array[] = [initial];
+  let paths: number[][] = [[]];
+  for (let d = 0; d < depth; d++) {
+    const nextLevel: Int32Array[] = [];
+    const nextPaths: number[][] = [];
+    for (let i = 0; i < level.length; i++) {
+      let enabled = 0;
+      let unfinished = 0;
+      for (let a = 0; a < n; a++) {
+        const s = level[i].slice();
+        w.load(s);
+        if (w.actorSp(a) === 0) continue;
+        unfinished++;
+        const r = execStep(w, a);
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
+          if (w.bugs.length) return result([], [], { property: 'kernel-bug', message: w.bugs.join('; '), schedule: [...paths[i], a] });
+          continue;
+        }
+        enabled++;
+        transitions++;
+        const path = [...paths[i], a];
+        if (w.bugs.length) return result([], [], { property: 'kernel-bug', message: w.bugs.join('; '), schedule: path });
+        if (!seen.add(s[0], s[1])) continue;
+        const v = props(path);
+        if (v) return result([], [], v);
+        nextLevel.push(s);
+        nextPaths.push(path);
+      }
+      if (checkDeadlock && enabled === 0 && unfinished > 0) {
+        return result([], [], { property: 'deadlock', message: `no actor can step; ${unfinished} not done`, schedule: paths[i] });
+      }
+    }
+    level = nextLevel;
+    paths = nextPaths;
+  }
+  return result(level, paths);
+}
+
+/**
+ * Explores shard `shard` of the scenario loaded in `w`: the frontier states at `splitDepth` whose
+ * index mod N = i, each exhaustively (one `explore` per frontier state). Leaves `w` in its initial state.
+ */
+export function exploreShard(w: World, shard: Shard, opts: ExploreShardOptions = {}): ExploreShardResult {
+  checkShard(shard);
+  const t0 = performance.now();
+  const splitDepth = opts.splitDepth ?? 1;
+  if (!Number.isInteger(splitDepth) || splitDepth < 0) throw new RangeError(`splitDepth must be a non-negative integer, got ${splitDepth}`);
+  const maxStates = opts.maxStates ?? Number.POSITIVE_INFINITY;
+  const initial = w.snapshot();
+  try {
+    const f = computeFrontier(w, splitDepth, opts);
+    const base = {
+      kind: 'explore' as const,
+      exhaustive: true as const,
+      shard: { ...shard },
+      splitDepth,
+      frontier: f.states.length,
+    };
+    const aboveStates = shard.index === 0 ? f.above : 0;
+    const aboveTransitions = shard.index === 0 ? f.transitions : 0;
+    if (f.violation) {
+      return {
+        ...base,
+        verdict: 'violation',
+        subtrees: 0,
+        states: aboveStates,
+        transitions: aboveTransitions,
+        depth: f.violation.schedule.length,
+        violation: f.violation,
+        elapsedMs: performance.now() - t0,
+      };
+    }
+    let states = aboveStates;
+    let transitions = aboveTransitions;
+    let depth = f.states.length ? splitDepth : 0;
+    let subtrees = 0;
+    let incomplete = false;
+    let best: Violation | undefined;
+    for (let j = 0; j < f.states.length; j++) {
+      if (!inShard(j, shard)) continue;
+      if (states >= maxStates) {
+        incomplete = true;
+        break;
+      }
+      subtrees++;
+      w.load(f.states[j].slice());
+      const r = explore(w, { ...opts, maxStates: maxStates - states });
+      states += r.states;
+      transitions += r.transitions;
+      depth = Math.max(depth, splitDepth + r.depth);
+      if (r.verdict === 'incomplete') {
+        incomplete = true;
+        break;
+      }
+      if (r.violation) {
+        const schedule = [...f.paths[j], ...r.violation.schedule];
+        if (!best || schedule.length < best.schedule.length) best = { ...r.violation, schedule };
+      }
+    }
+    return {
+      ...base,
+      verdict: best ? 'violation' : incomplete ? 'incomplete' : 'holds',
+      subtrees,
+      states,
+      transitions,
+      depth,
+      violation: best,
+      elapsedMs: performance.now() - t0,
+    };
+  } finally {
+    w.load(initial);
+  }
+}
+
+// ---------------------------------------------------------------- merging
+
+export type ShardResult = SimulateResult | ExploreShardResult;
+
+export interface MergedViolation extends Violation {
+  /** Shard that reported it, and (simulation) the run. */
+  readonly shard: number;
+  readonly run?: number;
+  readonly runSeed?: number;
+}
+
+export interface MergedResult {
+  readonly kind: 'simulate' | 'explore';
+  /**
+   * `violation` if any shard found one; else `incomplete` if any shard was incomplete or missing;
+   * else `holds` (exploration: proved) or `no-violation-found` (simulation: proves nothing).
+   */
+  readonly verdict: 'holds' | 'no-violation-found' | 'violation' | 'incomplete';
+  readonly exhaustive: boolean;
+  readonly shards: number;
+  readonly missingShards: number[];
+  /** Simulation: runs done over all shards. */
+  readonly runs?: number;
+  /** Steps (simulation) or transitions (exploration), summed. */
+  readonly steps: number;
+  /** Summed per-shard distinct states: NOT deduplicated across shards. */
+  readonly states: number;
+  /** The shortest counterexample (ties: lowest run index for simulation, then shard order). */
+  readonly violation?: MergedViolation;
+  /** Summed shard time (the work), and the longest shard (the wall time of a perfectly parallel swarm). */
+  readonly elapsedMs: number;
+  readonly maxShardMs: number;
+}
+
+/** Checks that shards are of one kind and one N, each index at most once. */
+function checkShardSet(results: readonly { kind: string; shard: Shard }[], kind?: string): { count: number; missingShards: number[] } {
+  if (results.length === 0) throw new Error('no shard results to merge');
+  const count = results[0].shard.count;
+  const k = kind ?? results[0].kind;
+  const seen = new Set<number>();
+  for (const r of results) {
+    if (r.kind !== k) throw new Error(`cannot merge a ${r.kind} shard with ${k} shards`);
+    checkShard(r.shard);
+    if (r.shard.count !== count) throw new Error(`shard ${formatShard(r.shard)} does not belong to a split into ${count}`);
+    if (seen.has(r.shard.index)) throw new Error(`shard ${formatShard(r.shard)} given twice`);
+    seen.add(r.shard.index);
+  }
+  const missingShards: number[] = [];
+  for (let i = 0; i < count; i++) if (!seen.has(i)) missingShards.push(i);
+  return { count, missingShards };
+}
+
+/** Simulation settings that must agree across shards for the merge to mean anything. */
+function simKey(r: SimulateResult): string {
+  return JSON.stringify([r.seed, r.strategy, r.depth ?? null, r.pctSteps ?? null, r.maxSteps, r.runsTotal]);
+}
+
+/** Combines shard outputs (JSON round-trips are fine) into one verdict. */
+export function mergeShardResults(results: readonly ShardResult[]): MergedResult {
+  const { count, missingShards } = checkShardSet(results);
+  const kind = results[0].kind;
+  const sorted = [...results].sort((a, b) => a.shard.index - b.shard.index);
+  if (kind === 'simulate') {
+    const key = simKey(sorted[0] as SimulateResult);
+    for (const r of sorted) {
+      if (simKey(r as SimulateResult) !== key) throw new Error(`simulation shard ${formatShard(r.shard)} ran with other settings (seed, strategy, depth, k, maxSteps or runs) than shard ${formatShard(sorted[0].shard)}`);
+    }
+  }
+  let best: MergedViolation | undefined;
+  const better = (a: MergedViolation, b: MergedViolation): boolean => {
+    if (a.schedule.length !== b.schedule.length) return a.schedule.length < b.schedule.length;
+    if (a.run !== undefined && b.run !== undefined && a.run !== b.run) return a.run < b.run;
+    return a.shard < b.shard;
+  };
+  let incomplete = missingShards.length > 0;
+  let steps = 0;
+  let states = 0;
+  let runs = 0;
+  let elapsedMs = 0;
+  let maxShardMs = 0;
+  for (const r of sorted) {
+    states += r.states;
+    elapsedMs += r.elapsedMs;
+    maxShardMs = Math.max(maxShardMs, r.elapsedMs);
+    if (r.kind === 'simulate') {
+      steps += r.steps;
+      runs += r.runs;
+    } else {
+      steps += r.transitions;
+    }
+    if (r.verdict === 'incomplete') incomplete = true;
+    if (r.violation) {
+      const v: MergedViolation = {
+        property: r.violation.property,
+        message: r.violation.message,
+        schedule: [...r.violation.schedule],
+        shard: r.shard.index,
+        ...(r.kind === 'simulate' ? { run: r.violation.run, runSeed: r.violation.runSeed } : {}),
+      };
+      if (!best || better(v, best)) best = v;
+    }
+  }
+  const exhaustive = kind === 'explore';
+  const verdict: MergedResult['verdict'] = best ? 'violation' : incomplete ? 'incomplete' : exhaustive ? 'holds' : 'no-violation-found';
+  return {
+    kind,
+    verdict,
+    exhaustive,
+    shards: count,
+    missingShards,
+    ...(kind === 'simulate' ? { runs } : {}),
+    steps,
+    states,
+    violation: best,
+    elapsedMs,
+    maxShardMs,
+  };
+}
