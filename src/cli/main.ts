@@ -13,7 +13,11 @@ import { buildScenario } from '../scenario/build.js';
 import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { simulateScenario, type ScenarioSimulateResult } from '../check/simulate.js';
+import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
+import { encodeChoices } from '../check/schedule.js';
+import type { MirrorVariant } from '../mirror/device.js';
 import { formatOf, loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 
@@ -38,6 +42,20 @@ function byteSize(value: string): number {
   return Math.round(Number(m[1]) * scale);
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function shardArg(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
@@ -55,6 +73,12 @@ function exitCodeFor(results: readonly CheckResult[], table: boolean): number {
 }
 
 interface CheckCliOptions {
+  simulate?: string | boolean;
+  runs?: number;
+  seed?: number;
+  depth?: number;
+  maxSteps?: number;
+  shard?: Shard;
   variant?: string[];
   maxStates?: number;
   maxMemory?: number;
@@ -72,6 +96,8 @@ function check(names: string[], opts: CheckCliOptions): number {
     : VARIANTS;
   const table = names.length === 0 && !opts.variant?.length;
   if (opts.dfs && opts.bfs) fail('--bfs and --dfs exclude each other');
+  if (opts.simulate) return simulateCheck(scenarios, variants, opts);
+  if (opts.shard) return shardCheck(scenarios, variants, opts);
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
@@ -103,6 +129,79 @@ function check(names: string[], opts: CheckCliOptions): number {
     for (const p of problems) console.log(`UNEXPECTED: ${p}`);
   }
   return exitCodeFor(results, table);
+}
+
+function cells(scenarios: readonly ScenarioSpec[], variants: readonly MirrorVariant[]): [ScenarioSpec, MirrorVariant][] {
+  return scenarios.flatMap((s) => variantsFor(s).filter((v) => variants.includes(v)).map((v): [ScenarioSpec, MirrorVariant] => [s, v]));
+}
+
+/** --simulate: random walks or PCT per cell; never claims more than "no violation found". */
+function simulateCheck(scenarios: readonly ScenarioSpec[], variants: readonly MirrorVariant[], opts: CheckCliOptions): number {
+  const strategy = opts.simulate === true ? 'random' : opts.simulate;
+  if (strategy !== 'random' && strategy !== 'pct') fail(`--simulate takes random or pct, got "${strategy}"`);
+  const results: ScenarioSimulateResult[] = [];
+  for (const [spec, v] of cells(scenarios, variants)) {
+    const r = simulateScenario(spec, v, { runs: opts.runs ?? 1000, seed: opts.seed ?? 1, strategy, depth: opts.depth, maxSteps: opts.maxSteps, shard: opts.shard });
+    results.push(r);
+    if (!opts.json) {
+      const head = `${r.scenario}/${r.variant}: ${r.verdict} — ${r.runs} ${strategy} runs, ${r.steps} steps, ${r.states} distinct states${opts.shard ? ` (shard ${formatShard(opts.shard)})` : ''}`;
+      console.log(r.violation ? `${head}
+  ${r.violation.property}: ${r.violation.message}
+  schedule: ${r.schedule}` : head);
+    }
+  }
+  if (opts.json) console.log(JSON.stringify(results, null, 2));
+  if (results.some((r) => r.verdict === 'violation')) return EXIT_VIOLATION;
+  return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
+}
+
+/** --shard i/N without --simulate: this machine's share of the scenario × variant cells. */
+function shardCheck(scenarios: readonly ScenarioSpec[], variants: readonly MirrorVariant[], opts: CheckCliOptions): number {
+  const r = checkCatalogueShard(opts.shard!, { maxStates: opts.maxStates, order: opts.dfs ? 'dfs' : 'bfs', merge: opts.por !== false }, scenarios, variants, (c) => {
+    if (!opts.json) console.log(resultLine(c));
+  });
+  if (opts.json) console.log(JSON.stringify(r, null, 2));
+  return exitCodeFor(r.cells, false);
+}
+
+/** merge: shard outputs (`check --shard i/N --json`) into one verdict. */
+function mergeFiles(files: string[], opts: { json?: boolean }): number {
+  const docs = files.map((f) => {
+    try {
+      return JSON.parse(readFileSync(f, 'utf8')) as unknown;
+    } catch (e) {
+      return fail(`${f}: not a shard result (${(e as Error).message})`);
+    }
+  });
+  if (docs.every((d) => (d as { kind?: string }).kind === 'catalogue')) {
+    const m = mergeCatalogueShards(docs as CatalogueShardResult[]);
+    if (opts.json) console.log(JSON.stringify(m, null, 2));
+    else {
+      console.log(verdictTable(m.results));
+      if (m.missingShards.length) console.log(`missing shards: ${m.missingShards.join(', ')}`);
+    }
+    if (m.missingCells.length) return EXIT_INCOMPLETE;
+    return exitCodeFor(m.results, false);
+  }
+  if (docs.every((d) => Array.isArray(d))) {
+    const groups = new Map<string, ScenarioSimulateResult[]>();
+    for (const r of docs.flat() as ScenarioSimulateResult[]) {
+      const key = `${r.scenario}/${r.variant}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    let code = EXIT_HOLDS;
+    const out: Record<string, MergedResult> = {};
+    for (const [key, rs] of groups) {
+      const m = mergeShardResults(rs);
+      out[key] = m;
+      if (!opts.json) console.log(`${key}: ${m.verdict}${m.violation ? ` — ${m.violation.property}: ${m.violation.message}\n  schedule: ${key}:${encodeChoices(m.violation.schedule)}` : ''}${m.missingShards.length ? ` (missing shards ${m.missingShards.join(', ')})` : ''}`);
+      if (m.verdict === 'violation') code = EXIT_VIOLATION;
+      else if (m.verdict === 'incomplete' && code === EXIT_HOLDS) code = EXIT_INCOMPLETE;
+    }
+    if (opts.json) console.log(JSON.stringify(out, null, 2));
+    return code;
+  }
+  return fail('merge takes the JSON outputs of `check --shard i/N --json` (all catalogue shards, or all simulation shards)');
 }
 
 /** A built-in scenario name, or a YAML/JSON scenario file (its own `variants` restrict what runs). */
@@ -171,9 +270,23 @@ export function main(argv: readonly string[]): number {
     .option('--max-states <n>', 'stop after this many states (verdict: incomplete)', positiveInt)
     .option('--max-memory <size>', 'stop when the explorer holds this much (e.g. 2G)', byteSize)
     .option('--time-limit <seconds>', 'stop after this long', seconds)
+    .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
+    .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)
+    .option('--seed <n>', 'simulation seed (default 1)', nonNegativeInt)
+    .option('--depth <d>', 'PCT bug depth (default 3)', positiveInt)
+    .option('--max-steps <n>', 'simulation: steps per run before it is cut', positiveInt)
+    .option('--shard <i/N>', 'run only shard i of N (numbered from 0): catalogue cells, or simulation runs', shardArg)
     .option('--json', 'print results as JSON')
     .action((names: string[], opts) => {
       code = check(names, opts);
+    });
+  program
+    .command('merge')
+    .description('merge shard results (the JSON of `check --shard i/N --json`) into one verdict')
+    .argument('<file...>')
+    .option('--json', 'print the merged result as JSON')
+    .action((files: string[], opts: { json?: boolean }) => {
+      code = mergeFiles(files, opts);
     });
   program.command('list').description('list scenarios, variants and properties').action(() => {
     code = list();
