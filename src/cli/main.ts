@@ -13,6 +13,7 @@ import { buildScenario } from '../scenario/build.js';
 import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
+import { explainVariant } from '../report/explain.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { simulateScenario, type ScenarioSimulateResult } from '../check/simulate.js';
 import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
@@ -287,6 +288,15 @@ export function main(argv: readonly string[]): number {
     .option('--json', 'print the merged result as JSON')
     .action((files: string[], opts: { json?: boolean }) => {
       code = mergeFiles(files, opts);
+    });
+  program
+    .command('explain')
+    .description("print a variant's routines as readable pseudo-C, with the kernel functions each step models")
+    .argument('<variant>')
+    .action((name: string) => {
+      const v = variantByName(name) ?? fail(`unknown variant "${name}"; known: ${VARIANTS.map((x) => x.name).join(', ')}`);
+      console.log(explainVariant(v));
+      code = EXIT_HOLDS;
     });
   program.command('list').description('list scenarios, variants and properties').action(() => {
     code = list();

@@ -67,6 +67,7 @@ export const anonVma: MirrorVariant = {
   // Bitdefender's 2020 v2 flags: no VM_PFNMAP, so core mm sees normal pages (vm_normal_page != NULL).
   vmaFlags: VM_READ | VM_WRITE | VM_SHARED | VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND,
   fault: intervalFault,
+  routines: [intervalFault, anonVmaInstall, anonVmaInvalidate],
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);

@@ -34,6 +34,8 @@ export interface MirrorVariant {
   readonly vmaFlags: number;
   /** vm_ops->fault: (vma, vpn, write) -> vm_fault_t. */
   readonly fault: AnyRoutine;
+  /** The driver's own routines, fault path first (what `vmamirror explain` prints). */
+  readonly routines: readonly AnyRoutine[];
   /** Resources it needs from the topology. */
   readonly needs: { readonly intervalNotifier?: boolean; readonly mmuNotifier?: boolean; readonly hmm?: boolean };
   /** Subscribes to the source mm at mmap time (the device's .mmap / ioctl). */

@@ -129,6 +129,7 @@ export const interval: MirrorVariant = {
   reproduces: [],
   vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
   fault: intervalFault,
+  routines: [intervalFault, installPfn, intervalInvalidate],
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);

@@ -46,6 +46,7 @@ export const rawClear: MirrorVariant = {
   reproduces: ['R5'],
   vmaFlags: interval.vmaFlags,
   fault: intervalFault,
+  routines: [intervalFault, installPfn, rawClearInvalidate],
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);

@@ -80,6 +80,7 @@ export const seed2019Fixed: MirrorVariant = {
   reproduces: ['R2'],
   vmaFlags: interval.vmaFlags,
   fault: seedFixedFault,
+  routines: [seedFixedFault, seedSync],
   needs: { hmm: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);

@@ -86,6 +86,7 @@ export const seed2019Literal: MirrorVariant = {
   reproduces: ['R1'],
   vmaFlags: interval.vmaFlags | VM_DONTCOPY,
   fault: seedLiteralFault,
+  routines: [seedLiteralFault, seedSync],
   needs: { hmm: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);

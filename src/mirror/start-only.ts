@@ -72,6 +72,7 @@ export const startOnly: MirrorVariant = {
   reproduces: ['R3', 'R4'],
   vmaFlags: interval.vmaFlags,
   fault: startOnlyFault,
+  routines: [startOnlyFault, startOnlyInvalidateRangeStart],
   needs: { mmuNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
