@@ -1,0 +1,61 @@
+/** The HTML report without a browser: escaping, the embedded data, results that hold. */
+import { describe, expect, it } from 'vitest';
+import { checkOne, type CheckResult } from '../../src/check/run.js';
+import { scenarioByName } from '../../src/scenario/catalogue.js';
+import { variantByName } from '../../src/mirror/variants.js';
+import { buildReportInput, renderHtmlReport, scriptJson } from '../../src/report/html.js';
+
+function embedded(html: string): { steps: { snapshot: unknown }[]; violation: { message: string } | null; layers: { id: string }[] } {
+  const m = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
+  expect(m).not.toBeNull();
+  return JSON.parse(m![1]);
+}
+
+const stats = { states: 12, transitions: 30, depth: 5, elapsedMs: 7, bytesPerState: 8, peakBytes: 0 };
+
+describe('renderHtmlReport', () => {
+  it('escapes every text and keeps the JSON block closed', () => {
+    const evil = '</script><img src=x onerror="alert(1)"> & \u2028';
+    const result = {
+      ...stats,
+      scenario: 'introspect',
+      variant: 'start-only',
+      verdict: 'violation',
+      violation: { property: 'refinement', message: evil, schedule: [1] },
+      schedule: 'introspect/start-only:1',
+    } as CheckResult;
+    const html = renderHtmlReport(buildReportInput(result));
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;/script&gt;&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp;');
+    expect(html.match(/<\/script>/g)).toHaveLength(2); // the data block's and the script's
+    expect(embedded(html).violation!.message).toBe(evil);
+    expect(scriptJson('</b>')).toBe('"\\u003c/b\\u003e"');
+  });
+
+  it('shows verdict and statistics, and no trace, for a result that holds', () => {
+    const result = { ...stats, scenario: 'munmap', variant: 'interval', verdict: 'holds' } as CheckResult;
+    const html = renderHtmlReport(buildReportInput(result));
+    expect(html).toContain('data-testid="verdict">holds<');
+    expect(html).toContain('data-testid="stat-states">12<');
+    expect(html).not.toContain('id="lanes"');
+    expect(embedded(html).steps).toEqual([]);
+    expect(html).not.toMatch(/(src|href)="https?:/);
+  });
+
+  it('replays a counterexample with a snapshot of every layer after each step', () => {
+    const result = checkOne(scenarioByName('introspect')!, variantByName('start-only')!);
+    const input = buildReportInput(result);
+    expect(input.steps).toHaveLength(result.violation!.schedule.length);
+    expect(input.steps.map((s) => s.actorIndex)).toEqual(result.violation!.schedule);
+    expect(input.layers.map((l) => l.id)).toEqual(['source', 'source-ept', 'mirror', 'frames']);
+    const last = input.steps.at(-1)!.snapshot;
+    const col = (layer: string, c: string) => input.layers.find((l) => l.id === layer)!.columns.indexOf(c);
+    expect(last.mirror[0][col('mirror', 'pfn')]).toBe(1);
+    expect(last.source[0][col('source', 'pfn')]).toBe(0);
+    expect(last.source[0][col('source', 'migration')]).toBe(1);
+    expect(input.propertyDescription).toMatch(/mirror pte/);
+    // Steps that change no layer are sent once.
+    const data = embedded(renderHtmlReport(input));
+    expect(data.steps.filter((s) => s.snapshot === 0).length).toBeGreaterThan(0);
+  });
+});
