@@ -14,7 +14,9 @@ import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
 import { explainVariant } from '../report/explain.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { junitReport } from '../report/junit.js';
+import { buildReportInput, renderHtmlReport } from '../report/html.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { simulateScenario, type ScenarioSimulateResult } from '../check/simulate.js';
 import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
 import { encodeChoices } from '../check/schedule.js';
@@ -88,6 +90,8 @@ interface CheckCliOptions {
   bfs?: boolean;
   por?: boolean;
   json?: boolean;
+  html?: string;
+  junit?: string;
 }
 
 function check(names: string[], opts: CheckCliOptions): number {
@@ -123,6 +127,7 @@ function check(names: string[], opts: CheckCliOptions): number {
     },
   );
   process.off('SIGINT', onSigint);
+  writeReports(results, scenarios, opts);
   if (opts.json) console.log(JSON.stringify(results.map(({ violation, ...r }) => ({ ...r, violation })), null, 2));
   else if (table) {
     console.log(verdictTable(results));
@@ -134,6 +139,21 @@ function check(names: string[], opts: CheckCliOptions): number {
 
 function cells(scenarios: readonly ScenarioSpec[], variants: readonly MirrorVariant[]): [ScenarioSpec, MirrorVariant][] {
   return scenarios.flatMap((s) => variantsFor(s).filter((v) => variants.includes(v)).map((v): [ScenarioSpec, MirrorVariant] => [s, v]));
+}
+
+/**
+ * --html: the report of the first counterexample (or of the only result, if there is one cell);
+ * --junit: every cell as a testcase.
+ */
+function writeReports(results: readonly CheckResult[], scenarios: readonly ScenarioSpec[], opts: CheckCliOptions): void {
+  if (opts.junit) writeFileSync(opts.junit, junitReport(results));
+  if (opts.html) {
+    const r = results.find((x) => x.verdict === 'violation') ?? results[0];
+    if (!r) return;
+    const spec = scenarios.find((s) => s.name === r.scenario);
+    writeFileSync(opts.html, renderHtmlReport(buildReportInput(r, spec)));
+    if (!opts.json) console.log(`HTML report of ${r.scenario}/${r.variant}: ${opts.html}`);
+  }
 }
 
 /** --simulate: random walks or PCT per cell; never claims more than "no violation found". */
@@ -278,6 +298,8 @@ export function main(argv: readonly string[]): number {
     .option('--max-steps <n>', 'simulation: steps per run before it is cut', positiveInt)
     .option('--shard <i/N>', 'run only shard i of N (numbered from 0): catalogue cells, or simulation runs', shardArg)
     .option('--json', 'print results as JSON')
+    .option('--html <file>', 'write a self-contained HTML report of the first counterexample (or of the single result)')
+    .option('--junit <file>', 'write JUnit XML, one testcase per scenario × variant')
     .action((names: string[], opts) => {
       code = check(names, opts);
     });

@@ -1,0 +1,66 @@
+/** The command's contract: exit codes, JSON and JUnit output, clear errors for bad input. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VIOLATION } from '../../src/cli/main.js';
+
+let out: string[];
+let err: string[];
+beforeEach(() => {
+  out = [];
+  err = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+const dir = mkdtempSync(join(tmpdir(), 'vmamirror-cli-'));
+
+describe('vmamirror', () => {
+  it('exits 0 when the corrected design holds', () => {
+    expect(main(['check', 'munmap', '--variant', 'interval'])).toBe(EXIT_HOLDS);
+    expect(out.join('\n')).toMatch(/^munmap\/interval: holds — \d+ states/);
+  });
+
+  it('exits 1 on a violation and prints a schedule that replays to it', () => {
+    expect(main(['check', 'exit', '--variant', 'start-only'])).toBe(EXIT_VIOLATION);
+    const schedule = /schedule: (\S+)/.exec(out.join('\n'))![1];
+    out = [];
+    expect(main(['replay', schedule])).toBe(EXIT_VIOLATION);
+    expect(out.join('\n')).toMatch(/VIOLATED refinement: mirror pte introspector@0 maps pfn \d+ but source@0 maps nothing/);
+  });
+
+  it('exits 3 when a limit stops the run', () => {
+    expect(main(['check', 'introspect', '--variant', 'interval', '--max-states', '100'])).toBe(EXIT_INCOMPLETE);
+  });
+
+  it('exits 2 with one clear line for unknown names and bad files, never a stack trace', () => {
+    expect(main(['check', 'nosuch'])).toBe(EXIT_USAGE);
+    expect(err.join('')).toMatch(/unknown scenario "nosuch"; known: introspect, /);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'name: x\npages: [1\n');
+    err = [];
+    expect(main(['check', bad])).toBe(EXIT_USAGE);
+    expect(err.join('')).toMatch(/^vmamirror: .*bad\.yaml:\d+:\d+: malformed YAML/);
+    expect(err.join('')).not.toMatch(/\n\s+at /);
+    err = [];
+    expect(main(['replay', 'not a schedule'])).toBe(EXIT_USAGE);
+    expect(err.join('')).toMatch(/expected SCENARIO\/VARIANT:CHOICES/);
+    expect(main(['check', '--max-states', 'many'])).toBe(EXIT_USAGE);
+  });
+
+  it('writes JSON and JUnit', () => {
+    const junit = join(dir, 'j.xml');
+    expect(main(['check', 'mprotect', '--variant', 'interval', 'anon-vma', '--json', '--junit', junit])).toBe(EXIT_VIOLATION);
+    const json = JSON.parse(out.join('\n')) as { variant: string; verdict: string }[];
+    expect(json.map((r) => `${r.variant}:${r.verdict}`)).toEqual(['interval:holds', 'anon-vma:violation']);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/<testsuite name="vmamirror" tests="2" failures="1"/);
+    expect(xml).toMatch(/<failure type="frame-accounting"/);
+  });
+
+  it('answers --help with exit 0', () => {
+    expect(main(['check', '--help'])).toBe(EXIT_HOLDS);
+  });
+});
