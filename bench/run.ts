@@ -6,7 +6,7 @@
  *   npm run bench -- [--max-states N] [--variants interval,raw-clear,...] [--spin-timeout S]
  *                    [--spin-memlim MB] [--spin-hash W] [--no-ours] [--no-spin]
  *
- * Ours: explore() with the standard properties and `maxStates` (default 3,000,000; our verdict is
+ * Ours: explore() with the standard properties and `maxStates` (default 20,000,000; our verdict is
  * "incomplete" when the limit is hit). SPIN: spin -a, gcc -O2 -DSAFETY -DNOBOUNDCHECK -DHC4
  * (64-bit hash compaction, like our fingerprints) -DVECTORSZ=2048 -DMEMLIM, ./pan -m100000 -wW.
  * If `spin` is missing it is installed with `apt-get install -y spin`; nothing else is fetched.
@@ -40,7 +40,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    maxStates: 3_000_000,
+    maxStates: 20_000_000,
     variants: Object.keys(MODELLED),
     spinTimeout: 1800,
     spinMemlim: 16000,

@@ -238,9 +238,13 @@ function fail(message: string): never {
   throw new UsageError(message);
 }
 
+function firstSentence(text: string): string {
+  return /^.*?[.!?](?=\s|$)/s.exec(text)?.[0] ?? text;
+}
+
 function list(): number {
   console.log('Scenarios:');
-  for (const s of CATALOGUE) console.log(`  ${s.name.padEnd(18)} ${s.description.split('. ')[0]}.`);
+  for (const s of CATALOGUE) console.log(`  ${s.name.padEnd(18)} ${firstSentence(s.description)}`);
   console.log('\nVariants:');
   for (const v of VARIANTS) console.log(`  ${v.name.padEnd(18)} ${v.summary}${v.reproduces.length ? ` [${v.reproduces.join(', ')}]` : ''}`);
   console.log('\nProperties (plus kernel BUGs and deadlock):');
