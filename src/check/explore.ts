@@ -11,6 +11,7 @@ import { execStep, whereIs } from '../world/runner.js';
 import type { World } from '../world/world.js';
 import type { Layout } from '../world/layout.js';
 import { FingerprintSet } from './visited.js';
+import { fmix32 } from '../world/hash.js';
 
 export interface Property {
   readonly name: string;
@@ -50,6 +51,13 @@ export interface ExploreOptions {
    * that a lone runnable actor gets the CPU; no claim is made while other actors keep running.
    */
   readonly liveness?: boolean;
+  /**
+   * Preemption bound (CHESS-style): explore only schedules that switch away from a still-runnable
+   * actor at most this many times. Incomplete by design — a proof holds only up to the bound — but
+   * most concurrency bugs need one or two preemptions. States are then keyed by (state, preemptions
+   * used, last actor), so the bound is exact.
+   */
+  readonly preemptions?: number;
 }
 
 export interface Progress {
@@ -62,7 +70,7 @@ export interface Progress {
 }
 
 /** Why an incomplete run stopped. */
-export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted';
+export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound';
 
 export interface Violation {
   readonly property: string;
@@ -93,6 +101,8 @@ class Tree {
   depth = new Int32Array(1 << 16);
   /** How many steps of `actor` the transition into this state took (merged steps). */
   steps = new Int32Array(1 << 16);
+  /** Preemptions used to reach this state (only with a preemption bound). */
+  pre = new Int32Array(1 << 16);
   size = 0;
 
   add(parent: number, actor: number, depth: number, steps: number): number {
@@ -106,6 +116,7 @@ class Tree {
       this.actor = grow(this.actor);
       this.depth = grow(this.depth);
       this.steps = grow(this.steps);
+      this.pre = grow(this.pre);
     }
     const id = this.size++;
     this.parent[id] = parent;
@@ -116,7 +127,7 @@ class Tree {
   }
 
   get bytes(): number {
-    return this.parent.length * 16;
+    return this.parent.length * 20;
   }
 
   /** The step-by-step schedule (one entry per executed step) from the root to state `id`. */
@@ -334,6 +345,16 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
     return undefined;
   };
 
+  /** Whether actor `a` can step from `parent` (tried on the probe buffer). */
+  const canStep = (a: number): boolean => {
+    probe.set(parent);
+    w.load(probe);
+    if (w.actorSp(a) === 0) return false;
+    const r = execStep(w, a);
+    w.bugs.length = 0;
+    return r !== BLOCK_SLEEP && r !== BLOCK_SPIN;
+  };
+
   const checkProps = (id: number): Violation | undefined => {
     for (const p of properties) {
       const msg = p.check(w);
@@ -386,6 +407,7 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
     }
   };
 
+  const bound = opts.preemptions ?? -1;
   visited.add(initial[0], initial[1]);
   const root = tree.add(-1, -1, 0, 0);
   w.load(initial.slice());
@@ -396,6 +418,9 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
     let enabled = 0;
     let unfinished = 0;
+    // With a preemption bound: switching away from the last actor while it can still run costs one.
+    const last = tree.actor[id];
+    const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
     for (let a = 0; a < nActors; a++) {
       w.load(parent);
       if (w.actorSp(a) === 0) continue;
@@ -418,10 +443,17 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
         if (extra < 0) return finish('violation', bug(id, a, -extra));
         steps += extra;
       }
-      if (!visited.add(scratch[0], scratch[1])) continue;
+      let pre = 0;
+      if (bound >= 0) {
+        pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
+        if (pre > bound) continue;
+        const salt = fmix32(pre * 0x10000 + a + 1);
+        if (!visited.add(scratch[0] ^ salt, scratch[1] ^ fmix32(salt ^ 0x5bd1e995))) continue;
+      } else if (!visited.add(scratch[0], scratch[1])) continue;
       const depth = tree.depth[id] + 1;
       if (depth > maxDepth) maxDepth = depth;
       const cid = tree.add(id, a, depth, steps);
+      tree.pre[cid] = pre;
       const v = checkProps(cid);
       if (v) return finish('violation', v);
       if (liveness) {
@@ -438,7 +470,8 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
       return finish('violation', { property: 'deadlock', message: `no actor can step; ${unfinished} not done`, schedule: tree.schedule(id) });
     }
   }
-  return finish('holds');
+  // Under a preemption bound nothing beyond the bound was looked at: not a proof.
+  return bound >= 0 ? finish('incomplete', undefined, 'preemption-bound') : finish('holds');
 }
 
 /**

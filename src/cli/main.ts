@@ -92,6 +92,7 @@ interface CheckCliOptions {
   json?: boolean;
   html?: string;
   junit?: string;
+  preemptions?: number;
 }
 
 function check(names: string[], opts: CheckCliOptions): number {
@@ -116,6 +117,7 @@ function check(names: string[], opts: CheckCliOptions): number {
       timeLimitMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
       order: opts.dfs ? 'dfs' : 'bfs',
       merge: opts.por !== false,
+      preemptions: opts.preemptions,
       shouldStop: () => interrupted,
       onProgress: progress ? (p) => progress.show(p) : undefined,
     },
@@ -295,6 +297,7 @@ export function main(argv: readonly string[]): number {
     .option('--max-states <n>', 'stop after this many states (verdict: incomplete)', positiveInt)
     .option('--max-memory <size>', 'stop when the explorer holds this much (e.g. 2G)', byteSize)
     .option('--time-limit <seconds>', 'stop after this long', seconds)
+    .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
     .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)
     .option('--seed <n>', 'simulation seed (default 1)', nonNegativeInt)
