@@ -9,15 +9,21 @@ import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from './explore.js';
 import { PROPERTIES } from './properties.js';
 import { encodeSchedule } from './schedule.js';
+import { shrinkSchedule } from './shrink.js';
 
 export interface CheckResult extends ExploreResult {
   readonly scenario: string;
   readonly variant: string;
-  /** Replayable schedule string of the counterexample, if any. */
+  /** Replayable schedule string of the counterexample (a shortest one), if any. */
   readonly schedule?: string;
+  /** The counterexample shrunk to the fewest preemptions, then actors, then steps (with `shrink`). */
+  readonly shrunk?: { readonly schedule: string; readonly preemptions: number; readonly fromPreemptions: number; readonly steps: number };
 }
 
-export type CheckOptions = Omit<ExploreOptions, 'properties'>;
+export interface CheckOptions extends Omit<ExploreOptions, 'properties'> {
+  /** Also shrink a counterexample (fewest preemptions, actors, steps): easier to read, costs replays. */
+  readonly shrink?: boolean;
+}
 
 export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
   return spec.variants ? VARIANTS.filter((v) => spec.variants!.includes(v.name)) : VARIANTS;
@@ -26,11 +32,17 @@ export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
 export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: CheckOptions = {}): CheckResult {
   const { world } = buildScenario(spec, variant);
   const r = explore(world, { ...opts, properties: PROPERTIES });
+  let shrunk: CheckResult['shrunk'];
+  if (opts.shrink && r.violation) {
+    const s = shrinkSchedule(() => buildScenario(spec, variant).world, r.violation.schedule);
+    shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
+  }
   return {
     ...r,
     scenario: spec.name,
     variant: variant.name,
     schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
+    shrunk,
   };
 }
 

@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
 import { PROPERTIES } from '../check/properties.js';
-import { checkCatalogue, tableExpectations, variantsFor, type CheckResult } from '../check/run.js';
+import { checkCatalogue, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../check/schedule.js';
 import { buildScenario } from '../scenario/build.js';
 import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
@@ -93,6 +93,7 @@ interface CheckCliOptions {
   html?: string;
   junit?: string;
   preemptions?: number;
+  shrink?: boolean;
 }
 
 function check(names: string[], opts: CheckCliOptions): number {
@@ -103,40 +104,42 @@ function check(names: string[], opts: CheckCliOptions): number {
   const table = names.length === 0 && !opts.variant?.length;
   if (opts.dfs && opts.bfs) fail('--bfs and --dfs exclude each other');
   if (opts.simulate) return simulateCheck(scenarios, variants, opts);
-  if (opts.shard) return shardCheck(scenarios, variants, opts);
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
   };
   process.on('SIGINT', onSigint);
   const progress = !opts.json && process.stderr.isTTY ? new ProgressLine() : undefined;
-  const results = checkCatalogue(
-    {
-      maxStates: opts.maxStates,
-      maxMemoryBytes: opts.maxMemory,
-      timeLimitMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
-      order: opts.dfs ? 'dfs' : 'bfs',
-      merge: opts.por !== false,
-      preemptions: opts.preemptions,
-      shouldStop: () => interrupted,
-      onProgress: progress ? (p) => progress.show(p) : undefined,
-    },
-    scenarios,
-    variants,
-    (r) => {
-      progress?.clear();
-      if (!opts.json && !table) console.log(resultLine(r));
-    },
-  );
-  process.off('SIGINT', onSigint);
-  writeReports(results, scenarios, opts);
-  if (opts.json) console.log(JSON.stringify(results.map(({ violation, ...r }) => ({ ...r, violation })), null, 2));
-  else if (table) {
-    console.log(verdictTable(results));
-    const { problems } = tableExpectations(results);
-    for (const p of problems) console.log(`UNEXPECTED: ${p}`);
+  const exploreOpts: CheckOptions = {
+    maxStates: opts.maxStates,
+    maxMemoryBytes: opts.maxMemory,
+    timeLimitMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
+    order: opts.dfs ? 'dfs' : 'bfs',
+    merge: opts.por !== false,
+    preemptions: opts.preemptions,
+    // Shrinking costs replays; the table prints shortest schedules only.
+    shrink: opts.shrink !== false && !table,
+    shouldStop: () => interrupted,
+    onProgress: progress ? (p) => progress.show(p) : undefined,
+  };
+  const report = (r: CheckResult) => {
+    progress?.clear();
+    if (!opts.json && (!table || opts.shard)) console.log(resultLine(r));
+  };
+  try {
+    if (opts.shard) return shardCheck(scenarios, variants, exploreOpts, opts, report);
+    const results = checkCatalogue(exploreOpts, scenarios, variants, report);
+    writeReports(results, scenarios, opts);
+    if (opts.json) console.log(JSON.stringify(results.map(({ violation, ...r }) => ({ ...r, violation })), null, 2));
+    else if (table) {
+      console.log(verdictTable(results));
+      const { problems } = tableExpectations(results);
+      for (const p of problems) console.log(`UNEXPECTED: ${p}`);
+    }
+    return exitCodeFor(results, table);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
-  return exitCodeFor(results, table);
 }
 
 function cells(scenarios: readonly ScenarioSpec[], variants: readonly MirrorVariant[]): [ScenarioSpec, MirrorVariant][] {
@@ -179,10 +182,14 @@ function simulateCheck(scenarios: readonly ScenarioSpec[], variants: readonly Mi
 }
 
 /** --shard i/N without --simulate: this machine's share of the scenario × variant cells. */
-function shardCheck(scenarios: readonly ScenarioSpec[], variants: readonly MirrorVariant[], opts: CheckCliOptions): number {
-  const r = checkCatalogueShard(opts.shard!, { maxStates: opts.maxStates, order: opts.dfs ? 'dfs' : 'bfs', merge: opts.por !== false }, scenarios, variants, (c) => {
-    if (!opts.json) console.log(resultLine(c));
-  });
+function shardCheck(
+  scenarios: readonly ScenarioSpec[],
+  variants: readonly MirrorVariant[],
+  exploreOpts: CheckOptions,
+  opts: CheckCliOptions,
+  report: (r: CheckResult) => void,
+): number {
+  const r = checkCatalogueShard(opts.shard!, exploreOpts, scenarios, variants, report);
   if (opts.json) console.log(JSON.stringify(r, null, 2));
   return exitCodeFor(r.cells, false);
 }
@@ -264,17 +271,18 @@ function replay(text: string, opts: { file?: string }): number {
   for (const a of s.choices) if (a >= world.layout.actorNames.length) fail(`actor index ${a} out of range (actors: ${world.layout.actorNames.map((n, i) => `${i}=${n}`).join(', ')})`);
   const trace = runSchedule(world, s.choices);
   console.log(formatTrace(trace));
+  // Same order as the explorer: a BUG raised by the last step first, then the properties.
+  const bug = trace.at(-1)?.bugs;
+  if (bug?.length) {
+    console.log(`\nKERNEL BUG: ${bug.join('; ')}`);
+    return EXIT_VIOLATION;
+  }
   for (const p of PROPERTIES) {
     const msg = p.check(world);
     if (msg) {
       console.log(`\nVIOLATED ${p.name}: ${msg}`);
       return EXIT_VIOLATION;
     }
-  }
-  const bug = trace.at(-1)?.bugs;
-  if (bug?.length) {
-    console.log(`\nKERNEL BUG: ${bug.join('; ')}`);
-    return EXIT_VIOLATION;
   }
   console.log('\nNo property is violated at the end of this schedule.');
   return EXIT_HOLDS;
@@ -304,6 +312,7 @@ export function main(argv: readonly string[]): number {
     .option('--depth <d>', 'PCT bug depth (default 3)', positiveInt)
     .option('--max-steps <n>', 'simulation: steps per run before it is cut', positiveInt)
     .option('--shard <i/N>', 'run only shard i of N (numbered from 0): catalogue cells, or simulation runs', shardArg)
+    .option('--no-shrink', 'print only the shortest counterexample, not also the one shrunk to the fewest preemptions')
     .option('--json', 'print results as JSON')
     .option('--html <file>', 'write a self-contained HTML report of the first counterexample (or of the single result)')
     .option('--junit <file>', 'write JUnit XML, one testcase per scenario × variant')

@@ -38,9 +38,10 @@ function checkNotInNotifier(w: World, what: string): void {
 
 // include/linux/mmap_lock.h: mmap_read_trylock / mmap_read_lock
 export function mmapReadTrylock(w: World, mm: number): boolean {
+  // Checked before the lock's availability: the inversion is a bug whether or not it deadlocks now.
+  checkNotInNotifier(w, 'mmap_read_lock');
   const m = w.obj(MM, mm);
   if (m.mmapWriter !== 0) return false;
-  checkNotInNotifier(w, 'mmap_read_lock');
   m.mmapReaders = m.mmapReaders + 1;
   return true;
 }
@@ -53,9 +54,9 @@ export function mmapReadUnlock(w: World, mm: number): void {
 
 // include/linux/mmap_lock.h: mmap_write_trylock / mmap_write_lock
 export function mmapWriteTrylock(w: World, mm: number): boolean {
+  checkNotInNotifier(w, 'mmap_write_lock');
   const m = w.obj(MM, mm);
   if (m.mmapWriter !== 0 || m.mmapReaders !== 0) return false;
-  checkNotInNotifier(w, 'mmap_write_lock');
   m.mmapWriter = w.self;
   return true;
 }

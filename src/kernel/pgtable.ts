@@ -30,6 +30,18 @@ export function vmaMm(w: World, index: number): number {
   return Math.floor(index / w.layout.dims.vmasPerMm);
 }
 
+/** kernel/fork.c:vm_area_dup — every field of VMA `from` copied into slot `to`. */
+export function vmaDup(w: World, from: number, to: number): void {
+  const r = w.layout.region(VMA);
+  for (let k = 0; k < r.stride; k++) w.set(r.base + to * r.stride + k, w.get(r.base + from * r.stride + k));
+}
+
+/** The slot of a removed VMA: every field zero. */
+export function vmaClear(w: World, index: number): void {
+  const r = w.layout.region(VMA);
+  for (let k = 0; k < r.stride; k++) w.set(r.base + index * r.stride + k, 0);
+}
+
 /** mm/mmap.c: find_vma (exact containment) — global VMA index, or -1. */
 export function findVma(w: World, mm: number, vpn: number): number {
   const per = w.layout.dims.vmasPerMm;

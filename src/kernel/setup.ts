@@ -17,6 +17,8 @@ export interface VmaSpec {
   readonly flags?: number;
   /** vm_ops->fault for device/file VMAs. */
   readonly fault?: AnyRoutine;
+  /** vm_ops->pfn_mkwrite: asked before a write upgrades a special pte of a shared VMA. */
+  readonly pfnMkwrite?: AnyRoutine;
   /** vm_private_data: the driver's object index. */
   readonly priv?: number;
   /** vm_file: the file / address_space id, for unmap_mapping_range. */
@@ -36,6 +38,7 @@ export function addVma(w: World, mm: number, spec: VmaSpec): number {
   v.end = spec.end;
   v.flags = spec.flags ?? VM_ANON | VM_READ | VM_WRITE;
   v.fault = spec.fault ? spec.fault.id + 1 : 0;
+  v.pfnMkwrite = spec.pfnMkwrite ? spec.pfnMkwrite.id + 1 : 0;
   v.priv = spec.priv !== undefined ? spec.priv + 1 : 0;
   v.file = spec.file !== undefined ? spec.file + 1 : 0;
   v.pgoff = spec.pgoff ?? 0;

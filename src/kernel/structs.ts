@@ -59,6 +59,7 @@ export const VMA = defineStruct('vma', [
   'end', // one past the last vpn
   'flags', // VM_* bits (see flags.ts)
   'fault', // vm_ops->fault: routine id + 1 (0 = anonymous)
+  'pfnMkwrite', // vm_ops->pfn_mkwrite: routine id + 1 (0 = none: a write upgrades the pte in place)
   'priv', // vm_private_data: driver's object index + 1
   'file', // vm_file: file (address_space) id + 1, for unmap_mapping_range
   'pgoff', // vm_pgoff: file offset of `start`, in pages

@@ -46,7 +46,13 @@ export const kvmTdpPageFault = defineRoutine({
     } },
     release: { at: 'arch/x86/kvm/mmu/mmu.c:kvm_release_faultin_page', run: (w, l) => {
       if (l.refcounted) putPage(w, l.pfn);
-      if (l.retry) return 'seq'; // RET_PF_RETRY: the vCPU re-enters the guest and faults again
+      if (l.retry) {
+        // RET_PF_RETRY: the vCPU re-enters the guest and faults again; this attempt's locals are dead.
+        l.pfn = 0;
+        l.writable = 0;
+        l.refcounted = 0;
+        return 'seq';
+      }
       return w.ret(0);
     } },
   },

@@ -9,7 +9,7 @@
  * fault maps the page read-only (KVM's opportunistic writable mapping is not modelled).
  */
 import { defineRoutine, BLOCK_SLEEP } from '../world/routine.js';
-import { EFAULT, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP } from '../kernel/flags.js';
+import { EBUSY, EFAULT, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP } from '../kernel/flags.js';
 import { mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { findVma, vma } from '../kernel/pgtable.js';
 import { followPfn, getUserPagesRemote } from '../kernel/ops/gup.js';
@@ -36,6 +36,11 @@ export const hvaToPfn = defineRoutine({
       return w.call(getUserPagesRemote, 'gupDone', l.mm, l.hva, l.write);
     } },
     gupDone: { at: 'virt/kvm/kvm_main.c:hva_to_pfn_slow', run: (w, l) => {
+      if (l.result === -EBUSY) {
+        // GUP's fault returned VM_FAULT_RETRY: mmap_lock was dropped for us (*locked = 0); retry.
+        l.result = 0;
+        return 'lock';
+      }
       mmapReadUnlock(w, l.mm);
       if (l.result <= 0) return w.ret(l.result < 0 ? l.result : -EFAULT);
       return w.ret(packPfn(l.result, l.write !== 0, true));

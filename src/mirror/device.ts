@@ -34,6 +34,11 @@ export interface MirrorVariant {
   readonly vmaFlags: number;
   /** vm_ops->fault: (vma, vpn, write) -> vm_fault_t. */
   readonly fault: AnyRoutine;
+  /**
+   * vm_ops->pfn_mkwrite: asked when a write hits a read-only mirror pte. Without one the kernel
+   * just makes the pte writable (wp_pfn_shared → wp_page_reuse), whatever the source maps.
+   */
+  readonly pfnMkwrite?: AnyRoutine;
   /** The driver's own routines, fault path first (what `vmamirror explain` prints). */
   readonly routines: readonly AnyRoutine[];
   /** Resources it needs from the topology. */
@@ -72,6 +77,7 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
     end: m.intrStart + m.npages,
     flags: variant.vmaFlags,
     fault: variant.fault,
+    pfnMkwrite: variant.pfnMkwrite,
     priv: dev,
     file: dev,
     pgoff: m.srcStart,

@@ -52,7 +52,11 @@ export const intervalFault = defineRoutine({
     retry: { at: 'mirror: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
     faulted: { at: 'mirror: mmap_read_unlock(source mm)', run: (w, l) => {
       mmapReadUnlock(w, l.src);
-      if (l.result === -EBUSY) return 'begin';
+      if (l.result === -EBUSY) {
+        l.result = 0; // dead on the retry edge: equal retries must give equal states
+        l.seq = 0;
+        return 'begin';
+      }
       if (l.result < 0) return w.call(mmput, 'sigbus', l.src);
       l.hpfn = l.result;
       return 'lock';
@@ -67,7 +71,9 @@ export const intervalFault = defineRoutine({
     installed: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
       driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
       if (l.result === INSTALL_RETRY) {
-        l.result = 0;
+        l.result = 0; // dead on the retry edge
+        l.seq = 0;
+        l.hpfn = 0;
         return 'begin';
       }
       return w.call(mmput, 'done', l.src);
@@ -93,6 +99,20 @@ export const installPfn = defineRoutine({
       vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
       return w.ret(0);
     } },
+  },
+});
+
+/**
+ * vm_ops->pfn_mkwrite: a write to a read-only mirror pte must not just upgrade it (the source may
+ * map the page read-only: COW-shared after fork, fresh from swap). Drop the pte and let the
+ * access fault again as a write, through hmm_range_fault(write) and read_retry.
+ */
+export const intervalPfnMkwrite = defineRoutine({
+  name: 'mirror_pfn_mkwrite',
+  params: ['vma', 'vpn'],
+  steps: {
+    zap: { at: 'mirror: pfn_mkwrite → zap_vma_ptes(vma, addr, PAGE_SIZE)', run: (w, l) => w.call(zapVmaPtes, 'refault', l.vma, l.vpn, l.vpn + 1) },
+    refault: { at: 'mirror: return VM_FAULT_NOPAGE (the write faults again)', run: (w) => w.ret(VM_FAULT_NOPAGE) },
   },
 });
 
@@ -129,7 +149,8 @@ export const interval: MirrorVariant = {
   reproduces: [],
   vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
   fault: intervalFault,
-  routines: [intervalFault, installPfn, intervalInvalidate],
+  pfnMkwrite: intervalPfnMkwrite,
+  routines: [intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate],
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);

@@ -11,7 +11,7 @@ import { intervalNotifierInsert, mmuIntervalSetSeq } from '../kernel/notifier/in
 import { clearPte } from '../kernel/pgtable.js';
 import { MIN } from '../kernel/structs.js';
 import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
-import { installPfn, interval, intervalFault } from './interval.js';
+import { installPfn, interval, intervalFault, intervalPfnMkwrite } from './interval.js';
 
 export const rawClearInvalidate = defineRoutine({
   name: 'mirror_invalidate_raw_clear',
@@ -46,7 +46,8 @@ export const rawClear: MirrorVariant = {
   reproduces: ['R5'],
   vmaFlags: interval.vmaFlags,
   fault: intervalFault,
-  routines: [intervalFault, installPfn, rawClearInvalidate],
+  pfnMkwrite: intervalPfnMkwrite,
+  routines: [intervalFault, installPfn, intervalPfnMkwrite, rawClearInvalidate],
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);

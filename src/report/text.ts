@@ -4,7 +4,7 @@ import type { CheckResult } from '../check/run.js';
 function cell(r: CheckResult | undefined): string {
   if (!r) return '-';
   if (r.verdict === 'holds') return 'holds';
-  if (r.verdict === 'incomplete') return 'incomplete';
+  if (r.verdict === 'incomplete') return `incomplete (${r.stopReason ?? 'limit'})`;
   return `✗ ${r.violation!.property}`;
 }
 
@@ -27,14 +27,15 @@ export function verdictTable(results: readonly CheckResult[]): string {
     for (const r of cex) lines.push(`  ${r.scenario}/${r.variant}: ${r.violation!.message}`, `    ${r.schedule}`);
   }
   const inc = results.filter((r) => r.verdict === 'incomplete');
-  for (const r of inc) lines.push(`  ${r.scenario}/${r.variant}: incomplete after ${r.states} states (limit reached)`);
+  for (const r of inc) lines.push(`  ${r.scenario}/${r.variant}: incomplete after ${r.states} states (${r.stopReason ?? 'limit reached'})`);
   return lines.join('\n');
 }
 
 export function resultLine(r: CheckResult): string {
   const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
-  const head = `${r.scenario}/${r.variant}: ${r.verdict}`;
+  const head = `${r.scenario}/${r.variant}: ${r.verdict}${r.verdict === 'incomplete' && r.stopReason ? ` (${r.stopReason})` : ''}`;
   const stats = `${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s (${rate} states/s, ${r.bytesPerState.toFixed(1)} B/state)`;
   if (r.verdict !== 'violation') return `${head} — ${stats}`;
-  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}`;
+  const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
+  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}`;
 }

@@ -84,6 +84,16 @@ export const CATALOGUE: readonly ScenarioSpec[] = [
     ],
   },
   {
+    name: 'mirror-write',
+    description:
+      'The introspector reads the page through the mirror, then writes it, while the source forks (write-protecting the page, now shared with the child). The write must not simply upgrade the read-only mirror pte: it has to go back to the source, break COW there and map the new page (vm_ops->pfn_mkwrite; INV-7, R8).',
+    pages: 1,
+    actors: [
+      { name: 'source', ops: [{ op: 'fork', mm: 'source' }] },
+      { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }, { op: 'access', mm: 'introspector', page: 0, write: true, value: 0x500 }] },
+    ],
+  },
+  {
     name: 'mprotect',
     description:
       'The source makes its page read-only (a PROTECTION_VMA invalidation) while the introspector writes through the mirror: no mirror pte may stay writable over a read-only source pte (INV-7).',

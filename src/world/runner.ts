@@ -101,8 +101,12 @@ export function traceStep(w: World, a: number, index: number): TraceStep {
     w.journal = null;
   }
   if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-    const why = w.bugs.length ? ` (${w.bugs.join('; ')})` : '';
-    throw new ScheduleError(`step ${index}: actor ${actor} is blocked at ${where}${why}`);
+    // A blocked attempt that raises a BUG (sleeping where it must not) is a step of its own in
+    // the explorer's counterexamples: record it; any other blocked choice is not schedulable.
+    if (w.bugs.length) {
+      return { index, actor, where, at, outcome: r === BLOCK_SLEEP ? 'sleep' : 'spin', next: where, changes: [], bugs: [...w.bugs] };
+    }
+    throw new ScheduleError(`step ${index}: actor ${actor} is blocked at ${where}`);
   }
   const changes: Change[] = [];
   for (let i = 0; i < journal.length; i += 3) {

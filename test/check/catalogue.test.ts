@@ -20,6 +20,7 @@ const EXPECTED: Record<string, string[]> = {
   exit: ['holds', 'kernel-bug', 'refinement', 'refinement', 'holds', 'frame-accounting'],
   'fork-introspector': ['holds', 'kernel-bug', 'refinement', 'refinement', 'holds', 'frame-accounting'],
   'swap-cycle': ['holds', 'kernel-bug', 'refinement', 'refinement', 'holds', 'frame-accounting'],
+  'mirror-write': ['holds', 'kernel-bug', 'refinement', 'refinement', 'holds', 'frame-accounting'],
   mprotect: ['holds', 'kernel-bug', 'holds', 'holds', 'holds', 'frame-accounting'],
 };
 

@@ -365,7 +365,7 @@ describe('termination and deadlock counterexamples', () => {
     expect(r.property).toBe('termination');
     expect(r.message).toMatch(/^intro loops forever alone at /);
     expect([r.original.preemptions, r.preemptions]).toEqual([1, 0]);
-    expect(encodeChoices(r.schedule)).toBe('0*34.1*9.2*20');
+    expect(encodeChoices(r.schedule)).toBe('0*34.1*9.2*14');
     runSchedule(mk(), r.schedule); // replays strictly
     expect(replayRepaired(mk(), r.schedule.slice(0, -1)).found).toBeUndefined();
     // and the explorer's own counterexample, whatever it is today

@@ -7,6 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { buildScenario } from '../../src/scenario/build.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import { variantByName } from '../../src/mirror/variants.js';
+import { scenarioByName } from '../../src/scenario/catalogue.js';
+import { interval } from '../../src/mirror/interval.js';
+import type { MirrorVariant } from '../../src/mirror/device.js';
+import { explore } from '../../src/check/explore.js';
+import { PROPERTIES } from '../../src/check/properties.js';
 import { runAllToEnd, runPhases, type Phase } from '../helpers/phases.js';
 
 const readVsReclaim: ScenarioSpec = {
@@ -161,5 +166,16 @@ describe('the race catalogue, replayed', () => {
     const ok = buildScenario(spec, variantByName('interval')!).world;
     expect(runPhases(ok, [{ ...phases[0], until: snapshotted.interval }, phases[1], phases[2]]).violation).toBeUndefined();
     expect(runAllToEnd(ok).violation).toBeUndefined();
+  });
+});
+
+describe('a write through a read-only mirror pte (INV-7, R8)', () => {
+  it('is caught when the device has no pfn_mkwrite, and harmless with it', () => {
+    const spec = scenarioByName('mirror-write')!;
+    const withoutMkwrite: MirrorVariant = { ...interval, name: 'interval-without-pfn-mkwrite', pfnMkwrite: undefined };
+    const r = explore(buildScenario(spec, withoutMkwrite).world, { properties: PROPERTIES });
+    expect(r.violation?.property).toBe('refinement');
+    expect(r.violation?.message).toMatch(/is writable but source@0 is read-only/);
+    expect(explore(buildScenario(spec, interval).world, { properties: PROPERTIES }).verdict).toBe('holds');
   });
 });

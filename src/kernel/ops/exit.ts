@@ -15,9 +15,8 @@ import { VPN_MAX } from '../flags.js';
 import { mmapReadTrylock, mmapReadUnlock, mmapWriteTrylock, mmapWriteUnlock } from '../locks.js';
 import { mmdrop } from '../mm-refs.js';
 import { mmuNotifierRelease } from '../notifier/mmu-notifier.js';
-import { vma, vmaIndex } from '../pgtable.js';
+import { vma, vmaIndex, vmaClear } from '../pgtable.js';
 import { MM } from '../structs.js';
-import { clearVma } from './vma-split.js';
 import { tlbFinishMmu, unmapVmas } from './zap.js';
 
 function hasVmas(w: World, mm: number): boolean {
@@ -29,7 +28,7 @@ function hasVmas(w: World, mm: number): boolean {
 /** mm/vma.c:remove_vma for every VMA of the mm (the slot becomes free). */
 function removeAllVmas(w: World, mm: number): void {
   const per = w.layout.dims.vmasPerMm;
-  for (let k = 0; k < per; k++) clearVma(w, vmaIndex(w, mm, k));
+  for (let k = 0; k < per; k++) vmaClear(w, vmaIndex(w, mm, k)); // mm/vma.c:remove_vma
 }
 
 /** mm/mmap.c:exit_mmap */

@@ -21,6 +21,7 @@ import type { World } from '../../world/world.js';
 import {
   MMU_NOTIFY_CLEAR,
   VM_ANON,
+  VM_FAULT_NOPAGE,
   VM_FAULT_OOM,
   VM_FAULT_SIGBUS,
   VM_SHARED,
@@ -179,6 +180,22 @@ export const handleMmFault = defineRoutine({
       return w.ret(0);
     } },
 
+    // vm_ops->pfn_mkwrite returned: VM_FAULT_NOPAGE / an error ends the fault (the access
+    // retries), 0 means finish_mkwrite_fault: relock, recheck, upgrade in place.
+    mkwriteDone: { at: 'mm/memory.c:wp_pfn_shared', run: (w, l) => {
+      const r = l.result;
+      if (r & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return w.ret(r);
+      l.result = 0;
+      return 'finishMkwrite';
+    } },
+    finishMkwrite: { at: 'mm/memory.c:finish_mkwrite_fault', run: (w, l) => {
+      if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
+      ptlTrylock(w, l.mm);
+      if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) pte(w, l.mm, l.vpn).write = 1;
+      ptlUnlock(w, l.mm);
+      return w.ret(0);
+    } },
+
     // ---- present pte: handle_pte_fault under the ptl, then do_wp_page ----
     ptLock: { at: 'mm/memory.c:handle_pte_fault spin_lock(vmf->ptl)', run: (w, l) => {
       if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
@@ -198,6 +215,12 @@ export const handleMmFault = defineRoutine({
         if (!(flags & VM_SHARED)) {
           ptlUnlock(w, l.mm);
           return w.ret(VM_FAULT_SIGBUS); // private COW of a pfn mapping: not modelled
+        }
+        const mkwrite = vma(w, l.vma).pfnMkwrite;
+        if (p.special && mkwrite) {
+          // wp_pfn_shared: the driver decides (FAULT_FLAG_MKWRITE), without the ptl
+          ptlUnlock(w, l.mm);
+          return w.callId(mkwrite - 1, 'mkwriteDone', l.vma, l.vpn);
         }
         p.write = 1; // wp_pfn_shared / wp_page_shared → wp_page_reuse
         ptlUnlock(w, l.mm);

@@ -19,7 +19,7 @@ import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXE
 import { mmapWriteTrylock, mmapWriteUnlock, ptlUnlock, tryLockSlot } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { getPage, pageDupRmap } from '../page.js';
-import { freeVmaSlot, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
+import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
 
 /** mm/memory.c:vma_needs_copy — "Don't copy ptes where a page fault will fill them correctly." */
@@ -123,15 +123,7 @@ export const dupMmap = defineRoutine({
         l.k = k + 1;
         if (s.flags & VM_DONTCOPY) continue;
         const dst = freeVmaSlot(w, l.child);
-        const d = vma(w, dst); // vm_area_dup
-        d.used = 1;
-        d.start = s.start;
-        d.end = s.end;
-        d.flags = s.flags;
-        d.fault = s.fault;
-        d.priv = s.priv;
-        d.file = s.file;
-        d.pgoff = s.pgoff;
+        vmaDup(w, src, dst);
         if (s.flags & VM_WIPEONFORK) continue; // a clean slate in the child: no copy_page_range
         return w.call(copyPageRange, 'nextVma', dst, src);
       }

@@ -14,7 +14,8 @@
 import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
 import { ENOMEM } from '../flags.js';
 import { mmapWriteTrylock, mmapWriteUnlock } from '../locks.js';
-import { clearVma, splitVmasAround, vmasIn } from './vma-split.js';
+import { splitVmasAround, vmasIn } from './vma-split.js';
+import { vmaClear } from '../pgtable.js';
 import { tlbFinishMmu, unmapVmas } from './zap.js';
 
 /** munmap(mm, start, end): 0 or -ENOMEM (no VMA slot for a split). */
@@ -40,7 +41,7 @@ export const vmMunmap = defineRoutine({
       l.result = 0;
       // unlink_anon_vmas / unlink_file_vma, then remove_vma: after the split, exactly the VMAs
       // inside [start, end) go.
-      for (const i of vmasIn(w, l.mm, l.start, l.end)) clearVma(w, i);
+      for (const i of vmasIn(w, l.mm, l.start, l.end)) vmaClear(w, i); // mm/vma.c:remove_vma
       return 'tlbFinish';
     } },
     tlbFinish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {

@@ -4,7 +4,7 @@
  * moves with it. Callers hold mmap_write_lock. VMA merging (vma_merge_*) is not modelled.
  */
 import type { World } from '../../world/world.js';
-import { freeVmaSlot, vma, vmaIndex } from '../pgtable.js';
+import { freeVmaSlot, vma, vmaDup, vmaIndex } from '../pgtable.js';
 
 /** Splits VMA `index` at `at` (start < at < end); returns the index of the upper part, or -1 if no slot is free. */
 export function splitVma(w: World, mm: number, index: number, at: number): number {
@@ -12,14 +12,9 @@ export function splitVma(w: World, mm: number, index: number, at: number): numbe
   if (!(v.start < at && at < v.end)) throw new Error(`split of VMA ${index} [${v.start}, ${v.end}) at ${at}`);
   const j = freeVmaSlot(w, mm);
   if (j < 0) return -1;
+  vmaDup(w, index, j);
   const u = vma(w, j);
-  u.used = 1;
   u.start = at;
-  u.end = v.end;
-  u.flags = v.flags;
-  u.fault = v.fault;
-  u.priv = v.priv;
-  u.file = v.file;
   u.pgoff = v.pgoff + (at - v.start);
   v.end = at;
   return j;
@@ -71,15 +66,3 @@ export function vmasIn(w: World, mm: number, start: number, end: number): number
   return out;
 }
 
-/** mm/vma.c:remove_vma: the slot back to all zeroes (equal futures give equal states). */
-export function clearVma(w: World, index: number): void {
-  const v = vma(w, index);
-  v.used = 0;
-  v.start = 0;
-  v.end = 0;
-  v.flags = 0;
-  v.fault = 0;
-  v.priv = 0;
-  v.file = 0;
-  v.pgoff = 0;
-}

@@ -12,6 +12,7 @@
  */
 import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
+import { putSwapFolio } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
 import { ptlTrylock, ptlUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
@@ -45,13 +46,17 @@ export function tlbFinishMmu(w: World, gather: number): void {
 
 /**
  * mm/swapfile.c:free_swap_and_cache — the pte's reference to swap slot `slot` (index, not +1) is
- * gone; the slot is free once no pte of any mm refers to it. (The model keeps no swap count: the
- * ptes are the count.) The swap cache is left to reclaim.
+ * gone. The slot stays used while another pte or the swap cache still refers to it (the model
+ * keeps no swap count: the ptes and the cached page are the count); the swap cache is left to
+ * reclaim, which frees the slot through put_swap_folio.
  */
 export function swapFree(w: World, slot: number): void {
-  const n = w.count(PTE);
-  for (let i = 0; i < n; i++) if (w.obj(PTE, i).swap === slot + 1) return;
-  w.obj(SWAP, slot).used = 0;
+  const np = w.count(PAGE);
+  for (let pfn = 1; pfn < np; pfn++) {
+    const pg = w.obj(PAGE, pfn);
+    if (pg.free === 0 && pg.swap === slot + 1) return;
+  }
+  putSwapFolio(w, slot);
 }
 
 /**
