@@ -20,7 +20,11 @@ import { runSchedule, type TraceStep } from '../../src/world/runner.js';
 import { buildReportInput, renderHtmlReport } from '../../src/report/html.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = fileURLToPath(new URL('../../docs/report-screenshot.png', import.meta.url));
+// The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1); a plain test run must
+// not rewrite tracked files, so it saves the screenshot to a temporary directory.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT
+  ? fileURLToPath(new URL('../../docs/report-screenshot.png', import.meta.url))
+  : join(mkdtempSync(join(tmpdir(), 'vmamirror-shot-')), 'report-screenshot.png');
 
 interface Expected {
   source: number;
