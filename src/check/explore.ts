@@ -481,6 +481,7 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
  * lone actor is known to finish are remembered, so each is run at most once.
  */
 class SoloTermination {
+  /** States from which the lone actor finishes, or blocks for good (the exploration reports that deadlock). */
   private readonly finishes = new FingerprintSet(1 << 10);
   private readonly buf: Int32Array;
   static readonly BOUND = 20000;

@@ -38,7 +38,7 @@
  *   states; split at depth 1 its 3 subtrees have 27,455, 27,295 and 27,999 states (the longest
  *   shard took 2.0 s of the 3.7 s total; unsharded, warm: 1.0–1.5 s); deeper splits only add
  *   duplicated work. Prefer catalogue cells, and simulation swarms, for parallelism; a real
- *   speed-up needs partial-order reduction or exchanging states between shards.
+ *   speed-up needs a reduction beyond step merging or exchanging states between shards.
  *
  * States are never deduplicated across shards: a merged `states` is a sum.
  */

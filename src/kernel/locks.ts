@@ -25,7 +25,7 @@ export function unlockSlot(w: World, slot: number, what: string): void {
   w.set(slot, 0);
 }
 
-function mmSlot(w: World, mm: number, field: 'ptl' | 'mmapWriter' | 'mmapReaders' | 'notifierLock'): number {
+function mmSlot(w: World, mm: number, field: 'ptl' | 'mmapWriter' | 'mmapReaders'): number {
   return w.layout.slot(MM, mm, field);
 }
 
@@ -74,14 +74,6 @@ export function ptlUnlock(w: World, mm: number): void {
   unlockSlot(w, mmSlot(w, mm, 'ptl'), `pte_unmap_unlock(mm ${mm})`);
 }
 
-// mm/mmu_notifier.c: spin_lock(&subscriptions->lock)
-export function notifierTrylock(w: World, mm: number): boolean {
-  return tryLockSlot(w, mmSlot(w, mm, 'notifierLock'));
-}
-
-export function notifierUnlock(w: World, mm: number): void {
-  unlockSlot(w, mmSlot(w, mm, 'notifierLock'), `subscriptions->lock(mm ${mm})`);
-}
 
 // mm/filemap.c: folio_trylock / folio_lock
 export function folioTrylock(w: World, pfn: number): boolean {

@@ -27,7 +27,6 @@ export const PAGE = defineStruct('page', [
 export const MM = defineStruct('mm', [
   'users', // mm_users (mmget / mmput)
   'count', // mm_count (mmgrab / mmdrop)
-  'exiting', // exit_mmap has begun: mm_users reached 0
   'mmapWriter', // mmap_lock: writer (actor + 1)
   'mmapReaders', // mmap_lock: number of readers
   'ptl', // page-table lock owner (actor + 1); one split lock stands for all of the mm's
@@ -36,7 +35,6 @@ export const MM = defineStruct('mm', [
   'hasItree', // subscriptions->has_itree
   'invalidateSeq', // subscriptions->invalidate_seq (S): even when idle, odd while fully excluded
   'activeInvalidateRanges', // subscriptions->active_invalidate_ranges (A)
-  'notifierLock', // subscriptions->lock (spinlock owner)
   'hmmNotifiers', // v5.3 struct hmm: hmm->notifiers
   'hmm', // v5.3: an hmm is registered on this mm (hmm_mirror_register)
 ] as const);

@@ -72,7 +72,6 @@ export function buildWorld(t: KernelTopology, extraRegions?: (layout: Layout) =>
   layout.addStacks(t.actors, t.stackDepth ?? DEFAULT_STACK_DEPTH, maxLocalsNeeded());
   const w = new World(layout);
   for (let pfn = 1; pfn <= t.pages; pfn++) w.obj(PAGE, pfn).free = 1;
-  for (let s = 1; s < w.count(SWAP); s++) w.obj(SWAP, s).used = 0;
   for (let m = 0; m < t.mms.length; m++) {
     const mm = w.obj(MM, m);
     mm.users = 1;

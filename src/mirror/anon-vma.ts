@@ -62,7 +62,7 @@ export const anonVmaInvalidate = defineRoutine({
 
 export const anonVma: MirrorVariant = {
   name: 'anon-vma',
-  summary: "the source's anon pages installed as normal, unaccounted ptes in an anonymous VMA of the introspector",
+  summary: "the source's anon pages installed as normal, unaccounted ptes in an introspector VMA that is not VM_PFNMAP",
   reproduces: ['R14'],
   // Bitdefender's 2020 v2 flags: no VM_PFNMAP, so core mm sees normal pages (vm_normal_page != NULL).
   vmaFlags: VM_READ | VM_WRITE | VM_SHARED | VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND,

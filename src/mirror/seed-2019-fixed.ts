@@ -6,7 +6,7 @@
  * check leaves true again: Jason Gunthorpe's ABA (R2).
  */
 import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { EAGAIN, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
+import { EAGAIN, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
@@ -49,7 +49,7 @@ export const seedFixedFault = defineRoutine({
       if (rc === -EAGAIN) return 'wait'; // v5.3: hmm_range_fault already dropped mmap_sem
       if (rc < 0) {
         mmapReadUnlock(w, l.src);
-        if (rc === -16 /* -EBUSY */) return 'wait';
+        if (rc === -EBUSY) return 'wait';
         return w.call(hmmRangeUnregister, 'sigbus', l.range);
       }
       return 'lock';

@@ -19,7 +19,7 @@
  * lock. The snapshot's return value is ignored, as in the e-mail.
  */
 import { defineRoutine, BLOCK_SLEEP } from '../world/routine.js';
-import { VM_DONTCOPY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
+import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
@@ -84,7 +84,7 @@ export const seed2019Literal: MirrorVariant = {
   name: 'seed-2019-literal',
   summary: 'the fault handler of the Oct 2019 e-mail: inverted range->valid test, re-register without unregister',
   reproduces: ['R1'],
-  vmaFlags: interval.vmaFlags | VM_DONTCOPY,
+  vmaFlags: interval.vmaFlags,
   fault: seedLiteralFault,
   routines: [seedLiteralFault, seedSync],
   needs: { hmm: true },

@@ -27,7 +27,6 @@ export const seedSync = defineRoutine({
     } },
     unlock: { at: 'seed e-mail: drop_lock(kvmms->update)', run: (w, l) => {
       driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
-      l.result = 0;
       return w.ret(0);
     } },
   },

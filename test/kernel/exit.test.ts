@@ -66,7 +66,7 @@ describe('mmput', () => {
     w.spawn(0, mmput, [SRC]);
     const trace = runToEnd(w, 'exit');
     expect(trace).toHaveLength(1);
-    expect(w.obj(MM, SRC)).toMatchObject({ users: 1, exiting: 0 });
+    expect(w.obj(MM, SRC)).toMatchObject({ users: 1 });
     expect(pte(w, SRC, 0).present).toBe(1);
   });
 
@@ -102,7 +102,7 @@ describe('mmput', () => {
     expect(trace[freeA].where).toBe('exit_mmap:tlbFinish');
     expect(changeIndex(trace, `page[pfn${b}].free`, 1)).toBe(freeA);
 
-    expect(w.obj(MM, SRC)).toMatchObject({ users: 0, exiting: 1, mmapReaders: 0, mmapWriter: 0, count: count - 1 });
+    expect(w.obj(MM, SRC)).toMatchObject({ users: 0, mmapReaders: 0, mmapWriter: 0, count: count - 1 });
     expect(vma(w, 0).used).toBe(0);
   });
 
@@ -128,7 +128,7 @@ describe('mmput', () => {
     expect(isEnabled(w, 0)).toBe(false);
     w.obj(MM, SRC).mmapWriter = 0;
     runToEnd(w, 'exit');
-    expect(w.obj(MM, SRC).exiting).toBe(1);
+    expect(w.obj(MM, SRC).users).toBe(0);
     w.spawn(0, mmput, [SRC]);
     const again = runSchedule(w, ['exit']);
     expect(again[0].bugs[0]).toMatch(/mm_users is 0/);

@@ -27,11 +27,6 @@ function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart
   return -1;
 }
 
-function hlistEmpty(w: World, mm: number): boolean {
-  const n = w.count(MN);
-  for (let i = 0; i < n; i++) if (w.obj(MN, i).mm === mm + 1) return false;
-  return true;
-}
 
 /**
  * include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_start(_nonblock). Returns 0, or
@@ -179,4 +174,3 @@ export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNo
   s.priv = priv + 1;
 }
 
-export { hlistEmpty };

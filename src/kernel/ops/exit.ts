@@ -84,7 +84,6 @@ export const mmput = defineRoutine({
       }
       m.users = m.users - 1;
       if (m.users > 0) return w.ret(0);
-      m.exiting = 1;
       return w.call(exitMmap, 'drop', l.mm);
     } },
     drop: { at: 'kernel/fork.c:__mmput mmdrop', run: (w, l) => {

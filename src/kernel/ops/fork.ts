@@ -110,7 +110,6 @@ export const dupMmap = defineRoutine({
       mmapWriteTrylock(w, l.child); // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING)
       // mm_init: a fresh mm with one user; anon_vma_fork links it into the parent's anon_vma tree.
       c.users = 1;
-      c.exiting = 0;
       c.anonVma = p.anonVma;
       return 'nextVma';
     } },
