@@ -94,6 +94,13 @@ export interface ExploreResult {
   readonly peakBytes: number;
 }
 
+/** A copy of `a` twice as long (the growable tables below). */
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 /** Growable int arrays holding, per discovered state id, its parent id and the actor that led to it. */
 class Tree {
   parent = new Int32Array(1 << 16);
@@ -107,11 +114,6 @@ class Tree {
 
   add(parent: number, actor: number, depth: number, steps: number): number {
     if (this.size === this.parent.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
       this.parent = grow(this.parent);
       this.actor = grow(this.actor);
       this.depth = grow(this.depth);
@@ -201,11 +203,6 @@ class Level {
   }
 
   private growIndex(): void {
-    const grow = (a: Int32Array) => {
-      const b = new Int32Array(a.length * 2);
-      b.set(a);
-      return b;
-    };
     this.chunkOf = grow(this.chunkOf);
     this.offsetOf = grow(this.offsetOf);
     this.ids = grow(this.ids);

@@ -46,6 +46,24 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   };
 }
 
+export interface Cell {
+  /** Position in the full cell list (catalogue order, then variant order). */
+  readonly index: number;
+  readonly scenario: ScenarioSpec;
+  readonly variant: MirrorVariant;
+}
+
+/** Every scenario × applicable variant, in the order `checkCatalogue` runs them. */
+export function catalogueCells(scenarios: readonly ScenarioSpec[] = CATALOGUE, variants: readonly MirrorVariant[] = VARIANTS): Cell[] {
+  const cells: Cell[] = [];
+  for (const scenario of scenarios) {
+    for (const variant of variantsFor(scenario)) {
+      if (variants.includes(variant)) cells.push({ index: cells.length, scenario, variant });
+    }
+  }
+  return cells;
+}
+
 /** Every scenario under every variant it applies to, in catalogue order. */
 export function checkCatalogue(
   opts: CheckOptions = {},
@@ -53,16 +71,11 @@ export function checkCatalogue(
   variants: readonly MirrorVariant[] = VARIANTS,
   onResult?: (r: CheckResult) => void,
 ): CheckResult[] {
-  const out: CheckResult[] = [];
-  for (const spec of scenarios) {
-    for (const v of variantsFor(spec)) {
-      if (!variants.includes(v)) continue;
-      const r = checkOne(spec, v, opts);
-      onResult?.(r);
-      out.push(r);
-    }
-  }
-  return out;
+  return catalogueCells(scenarios, variants).map((c) => {
+    const r = checkOne(c.scenario, c.variant, opts);
+    onResult?.(r);
+    return r;
+  });
 }
 
 /** What the table must show: the corrected design holds everywhere, every broken variant is caught somewhere. */

@@ -50,7 +50,8 @@ import { CATALOGUE } from '../scenario/catalogue.js';
 import { VARIANTS } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type Violation } from './explore.js';
-import { checkOne, variantsFor, type CheckOptions, type CheckResult } from './run.js';
+import { catalogueCells, checkOne, type Cell, type CheckOptions, type CheckResult } from './run.js';
+export { catalogueCells, type Cell } from './run.js';
 import { FingerprintSet } from './visited.js';
 import { checkShard, type Shard, type SimulateResult } from './simulate.js';
 
@@ -79,24 +80,6 @@ export function inShard(j: number, s: Shard): boolean {
 }
 
 // ---------------------------------------------------------------- catalogue cells
-
-export interface Cell {
-  /** Position in the full cell list (catalogue order, then variant order). */
-  readonly index: number;
-  readonly scenario: ScenarioSpec;
-  readonly variant: MirrorVariant;
-}
-
-/** Every scenario × applicable variant, in the order `checkCatalogue` runs them. */
-export function catalogueCells(scenarios: readonly ScenarioSpec[] = CATALOGUE, variants: readonly MirrorVariant[] = VARIANTS): Cell[] {
-  const cells: Cell[] = [];
-  for (const scenario of scenarios) {
-    for (const variant of variantsFor(scenario)) {
-      if (variants.includes(variant)) cells.push({ index: cells.length, scenario, variant });
-    }
-  }
-  return cells;
-}
 
 export function shardCells(cells: readonly Cell[], shard: Shard): Cell[] {
   checkShard(shard);

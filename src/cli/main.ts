@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
 import { PROPERTIES } from '../check/properties.js';
-import { checkCatalogue, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
+import { catalogueCells, checkCatalogue, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../check/schedule.js';
 import { buildScenario } from '../scenario/build.js';
 import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
@@ -142,10 +142,6 @@ function check(names: string[], opts: CheckCliOptions): number {
   }
 }
 
-function cells(scenarios: readonly ScenarioSpec[], variants: readonly MirrorVariant[]): [ScenarioSpec, MirrorVariant][] {
-  return scenarios.flatMap((s) => variantsFor(s).filter((v) => variants.includes(v)).map((v): [ScenarioSpec, MirrorVariant] => [s, v]));
-}
-
 /**
  * --html: the report of the first counterexample (or of the only result, if there is one cell);
  * --junit: every cell as a testcase.
@@ -166,7 +162,7 @@ function simulateCheck(scenarios: readonly ScenarioSpec[], variants: readonly Mi
   const strategy = opts.simulate === true ? 'random' : opts.simulate;
   if (strategy !== 'random' && strategy !== 'pct') fail(`--simulate takes random or pct, got "${strategy}"`);
   const results: ScenarioSimulateResult[] = [];
-  for (const [spec, v] of cells(scenarios, variants)) {
+  for (const { scenario: spec, variant: v } of catalogueCells(scenarios, variants)) {
     const r = simulateScenario(spec, v, { runs: opts.runs ?? 1000, seed: opts.seed ?? 1, strategy, depth: opts.depth, maxSteps: opts.maxSteps, shard: opts.shard });
     results.push(r);
     if (!opts.json) {
