@@ -28,7 +28,7 @@ export class FingerprintSet {
       if (a === 0 && b === 0) {
         t[k] = lo;
         t[k + 1] = hi;
-        if (++this.size * 2 > this.mask + 1) this.grow();
+        if (++this.size * 4 > (this.mask + 1) * 3) this.grow(); // grow at 75 % load
         return true;
       }
       if (a === lo && b === hi) return false;
