@@ -299,9 +299,8 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   const tree = new Tree();
   const initial = w.snapshot();
   const parent = new Int32Array(slots);
-  const scratch = new Int32Array(slots);
-  const probe = new Int32Array(slots);
   const merge = opts.merge ?? true;
+  w.undoing = true;
   const frontier = new Frontier(w.layout, opts.order === 'dfs');
   const solo = new SoloTermination(w);
   let transitions = 0;
@@ -312,6 +311,8 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   const bytes = () => visited.bytes + frontier.bytes + tree.bytes + solo.bytes;
 
   const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
+    w.undoing = false;
+    w.undoReset();
     w.load(initial);
     peakBytes = Math.max(peakBytes, bytes());
     return {
@@ -342,12 +343,13 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
     return undefined;
   };
 
-  /** Whether actor `a` can step from `parent` (tried on the probe buffer). */
+  /** Whether actor `a` can step from `parent` (tried, then undone). */
   const canStep = (a: number): boolean => {
-    probe.set(parent);
-    w.load(probe);
+    w.load(parent);
     if (w.actorSp(a) === 0) return false;
+    const mark = w.undoMark();
     const r = execStep(w, a);
+    w.undoTo(mark);
     w.bugs.length = 0;
     return r !== BLOCK_SLEEP && r !== BLOCK_SPIN;
   };
@@ -367,7 +369,7 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
   });
 
   /**
-   * After a step of `a` on `scratch` (loaded): extend the transition with the steps that are
+   * After a step of `a` (on the loaded state): extend the transition with the steps that are
    * invisible (own frames only). Returns the number of extra steps, or -1 - n if a BUG was raised
    * (left in w.bugs) where n extra steps (the last one possibly a blocked attempt) show it.
    */
@@ -388,18 +390,15 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
         continue;
       }
       // The step just taken was visible: absorb the next one only if it is invisible.
-      probe.set(scratch);
-      w.load(probe);
+      const mark = w.undoMark();
       w.trackActor(a);
       const r = execStep(w, a);
       w.tracking = false;
       if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || w.bugs.length) {
         w.bugs.length = 0;
-        w.load(scratch);
+        w.undoTo(mark);
         return extra;
       }
-      scratch.set(probe);
-      w.load(scratch);
       extra++;
     }
   };
@@ -422,13 +421,14 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
       w.load(parent);
       if (w.actorSp(a) === 0) continue;
       unfinished++;
-      scratch.set(parent);
-      w.load(scratch);
+      // The successor is computed in place and taken back afterwards (undo log), not on a copy.
+      const mark = w.undoMark();
       if (merge) w.trackActor(a);
       const r = execStep(w, a);
       w.tracking = false;
       if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
         if (w.bugs.length) return finish('violation', bug(id, a, 1));
+        w.undoTo(mark);
         continue;
       }
       enabled++;
@@ -440,27 +440,33 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
         if (extra < 0) return finish('violation', bug(id, a, -extra));
         steps += extra;
       }
+      const next = w.v;
       let pre = 0;
+      let fresh: boolean;
       if (bound >= 0) {
         pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
-        if (pre > bound) continue;
         const salt = fmix32(pre * 0x10000 + a + 1);
-        if (!visited.add(scratch[0] ^ salt, scratch[1] ^ fmix32(salt ^ 0x5bd1e995))) continue;
-      } else if (!visited.add(scratch[0], scratch[1])) continue;
-      const depth = tree.depth[id] + 1;
-      if (depth > maxDepth) maxDepth = depth;
-      const cid = tree.add(id, a, depth, steps);
-      tree.pre[cid] = pre;
-      const v = checkProps(cid);
-      if (v) return finish('violation', v);
-      if (liveness) {
-        const loop = solo.check(scratch);
-        if (loop) return finish('violation', { property: 'termination', message: loop.message, schedule: [...tree.schedule(cid), ...loop.steps] });
-        w.load(scratch);
+        fresh = pre <= bound && visited.add(next[0] ^ salt, next[1] ^ fmix32(salt ^ 0x5bd1e995));
+      } else {
+        fresh = visited.add(next[0], next[1]);
       }
-      const stop = poll();
-      if (stop) return finish('incomplete', undefined, stop);
-      frontier.push(scratch, cid);
+      if (fresh) {
+        const depth = tree.depth[id] + 1;
+        if (depth > maxDepth) maxDepth = depth;
+        const cid = tree.add(id, a, depth, steps);
+        tree.pre[cid] = pre;
+        const v = checkProps(cid);
+        if (v) return finish('violation', v);
+        if (liveness) {
+          const loop = solo.check(next);
+          if (loop) return finish('violation', { property: 'termination', message: loop.message, schedule: [...tree.schedule(cid), ...loop.steps] });
+          w.load(next);
+        }
+        const stop = poll();
+        if (stop) return finish('incomplete', undefined, stop);
+        frontier.push(next, cid);
+      }
+      w.undoTo(mark);
     }
     if (checkDeadlock && enabled === 0 && unfinished > 0) {
       w.load(parent);
@@ -493,6 +499,17 @@ class SoloTermination {
 
   /** Returns the livelock (message and the lone actor's steps) from `state`, if any; clobbers w.v. */
   check(state: Int32Array): { message: string; steps: number[] } | undefined {
+    const w = this.w;
+    const undoing = w.undoing;
+    w.undoing = false; // the lone run works on its own copy: nothing to take back
+    try {
+      return this.run(state);
+    } finally {
+      w.undoing = undoing;
+    }
+  }
+
+  private run(state: Int32Array): { message: string; steps: number[] } | undefined {
     const w = this.w;
     const n = w.layout.actorNames.length;
     w.load(state);

@@ -30,6 +30,13 @@ export class World {
   /** When non-null, every write appends (slot, old, new). */
   journal: number[] | null = null;
   /**
+   * Undo log (the explorer's): while `undoing`, every write pushes (slot, old value), so a step can
+   * be taken back with `undoTo(mark)` instead of copying whole states around.
+   */
+  undoing = false;
+  private undoLog = new Int32Array(1 << 12);
+  private undoTop = 0;
+  /**
    * Footprint tracking (the explorer's step merging): while `tracking`, any read or write of a slot
    * outside the running actor's own call frames and actor slots sets `touchedShared`.
    */
@@ -85,6 +92,7 @@ export class World {
     const old = v[o];
     if (old === x) return;
     x |= 0;
+    if (this.undoing) this.pushUndo(o, old);
     v[o] = x;
     let lo = v[0];
     let hi = v[1];
@@ -99,6 +107,37 @@ export class World {
     v[0] = lo;
     v[1] = hi;
     if (this.journal) this.journal.push(o, old, x);
+  }
+
+  private pushUndo(o: number, old: number): void {
+    if (this.undoTop + 2 > this.undoLog.length) {
+      const b = new Int32Array(this.undoLog.length * 2);
+      b.set(this.undoLog);
+      this.undoLog = b;
+    }
+    this.undoLog[this.undoTop++] = o;
+    this.undoLog[this.undoTop++] = old;
+  }
+
+  /** A position in the undo log to come back to; the fingerprint lanes are saved with it. */
+  undoMark(): number {
+    const m = this.undoTop;
+    this.pushUndo(0, this.v[0]);
+    this.pushUndo(1, this.v[1]);
+    return m;
+  }
+
+  /** Forgets the undo log (nothing is taken back). */
+  undoReset(): void {
+    this.undoTop = 0;
+  }
+
+  /** Takes back every write since `mark` (fingerprint lanes included: they are slots 0–1). */
+  undoTo(mark: number): void {
+    const v = this.v;
+    const log = this.undoLog;
+    for (let i = this.undoTop - 2; i >= mark; i -= 2) v[log[i]] = log[i + 1];
+    this.undoTop = mark;
   }
 
   /** The view of object `index` of struct `def`. */
