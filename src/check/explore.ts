@@ -1,10 +1,23 @@
 /**
- * Exhaustive explicit-state exploration, breadth-first: the first violation found is at minimal
- * depth, so its schedule is a shortest counterexample. States are the world's flat arrays;
- * visited states are kept only as 64-bit fingerprints (hash compaction, see visited.ts).
+ * Exhaustive explicit-state exploration, breadth-first by default: the first violation found is at
+ * minimal depth (in merged transitions), so its schedule is a shortest counterexample; depth-first
+ * on request. States are the world's flat arrays; visited states are kept only as 64-bit
+ * fingerprints (hash compaction, see visited.ts); successors are computed in place and taken back
+ * with the world's undo log; the frontier stores each state compactly.
  *
  * A violation is: a property that fails on a reached state, a kernel BUG raised by a step (including
- * sleeping in a non-blockable context), or a deadlock (no actor can step, some are not done).
+ * sleeping in a non-blockable context), a deadlock (no actor can step, some are not done), or a
+ * livelock found by the termination check.
+ *
+ * Reduction (the `merge` option, on by default): a step whose observed footprint is only the
+ * running actor's own frames is invisible to every property and independent of every other
+ * actor's steps (it reads and writes nothing they read or write), and it stays enabled whatever
+ * they do (its enabledness read nothing shared). {that step} is therefore a persistent set at its
+ * state, and executing it at once — merging it into the transition — loses no reachable shared
+ * state and no violation. A transition is thus: invisible steps, one visible step, then the
+ * invisible steps that follow. BFS explores finitely many states, so the cycle proviso holds
+ * (a chain of invisible steps is bounded, and an actor looping forever on its own frames is
+ * reported as a model error).
  */
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep, whereIs } from '../world/runner.js';

@@ -85,7 +85,11 @@ export function actorIndex(w: World, name: string): number {
   return i;
 }
 
-/** Executes one step of actor `a` and returns its trace record; throws if it is finished or blocked. */
+/**
+ * Executes one step of actor `a` and returns its trace record. Throws ScheduleError if the actor
+ * has finished or is blocked — except for a blocked attempt that raises a BUG (sleeping where it
+ * must not), which is recorded (outcome `sleep`/`spin`, state unchanged).
+ */
 export function traceStep(w: World, a: number, index: number): TraceStep {
   const actor = w.layout.actorNames[a];
   const before = w.snapshot();
