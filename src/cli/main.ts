@@ -14,6 +14,7 @@ import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
 import { explainVariant } from '../report/explain.js';
+import { propertyDetector } from '../check/shrink.js';
 import { junitReport } from '../report/junit.js';
 import { buildReportInput, renderHtmlReport } from '../report/html.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -268,17 +269,10 @@ function replay(text: string, opts: { file?: string }): number {
   const trace = runSchedule(world, s.choices);
   console.log(formatTrace(trace));
   // Same order as the explorer: a BUG raised by the last step first, then the properties.
-  const bug = trace.at(-1)?.bugs;
-  if (bug?.length) {
-    console.log(`\nKERNEL BUG: ${bug.join('; ')}`);
+  const found = propertyDetector(PROPERTIES)(world, trace.at(-1)?.bugs ?? []);
+  if (found) {
+    console.log(found.property === 'kernel-bug' ? `\nKERNEL BUG: ${found.message}` : `\nVIOLATED ${found.property}: ${found.message}`);
     return EXIT_VIOLATION;
-  }
-  for (const p of PROPERTIES) {
-    const msg = p.check(world);
-    if (msg) {
-      console.log(`\nVIOLATED ${p.name}: ${msg}`);
-      return EXIT_VIOLATION;
-    }
   }
   console.log('\nNo property is violated at the end of this schedule.');
   return EXIT_HOLDS;

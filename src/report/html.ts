@@ -150,7 +150,7 @@ const SCRIPT = `
     var s = steps[i], before = i ? steps[i - 1].snapshot : data.initial;
     detail.textContent = '';
     detail.appendChild(el('h2', { 'data-testid': 'selected-step' }, 'Step ' + s.index + ' (of 0\u2013' + (steps.length - 1) + '): ' + s.actor + ' ' + s.where));
-    detail.appendChild(el('p', { 'class': 'mono' }, s.at, el('br'), s.outcome === 'blocked' ? 'blocked here' : s.outcome + ' \\u2192 ' + s.next));
+    detail.appendChild(el('p', { 'class': 'mono' }, s.at, el('br'), (s.outcome === 'sleep' || s.outcome === 'spin') ? 'blocked here (' + s.outcome + ')' : s.outcome + ' \\u2192 ' + s.next));
     s.bugs.forEach(function (b) { detail.appendChild(el('p', { 'class': 'bug' }, 'Kernel BUG: ' + b)); });
     if (i === steps.length - 1 && data.violation) {
       var v = data.violation;

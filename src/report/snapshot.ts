@@ -15,8 +15,7 @@ import { MM, PAGE } from '../kernel/structs.js';
 import { pte } from '../kernel/pgtable.js';
 import { KVM } from '../kvm/structs.js';
 import { spte } from '../kvm/topology.js';
-import { CALL_PC } from '../world/layout.js';
-import { isEnabled, traceStep, whereIs, type Change } from '../world/runner.js';
+import { traceStep, type Change } from '../world/runner.js';
 import type { World } from '../world/world.js';
 
 /** One table of the report: rows keyed by vpn, gfn or pfn, one column per field. */
@@ -43,7 +42,7 @@ export interface ReportStep {
   readonly where: string;
   /** The kernel function it models. */
   readonly at: string;
-  /** `goto`, `call`, `return`, or `blocked` for a final attempt that blocked (and raised a BUG). */
+  /** `goto`, `call`, `return`, or `sleep`/`spin` for a final attempt that blocked (and raised a BUG). */
   readonly outcome: string;
   readonly next: string;
   readonly changes: readonly Change[];
@@ -146,11 +145,8 @@ export function buildReportInput(result: CheckResult, spec?: ScenarioSpec): Repo
   for (let i = 0; i < choices.length; i++) {
     const a = choices[i];
     try {
-      if (i === choices.length - 1 && w.topFrame(a) !== undefined && !isEnabled(w, a)) {
-        // A kernel-bug schedule may end with the attempt that blocked where it must not sleep.
-        steps.push(blockedStep(w, a, i, read));
-        break;
-      }
+      // A kernel-bug schedule may end with an attempt that blocked where it must not sleep:
+      // traceStep records it (outcome sleep/spin, nothing changed).
       const t = traceStep(w, a, i);
       steps.push({ ...t, actorIndex: a, snapshot: read(w) });
     } catch (e) {
@@ -161,10 +157,3 @@ export function buildReportInput(result: CheckResult, spec?: ScenarioSpec): Repo
   return { ...base, actors, layers, initial, steps, replayError };
 }
 
-function blockedStep(w: World, a: number, index: number, read: (w: World) => Snapshot): ReportStep {
-  const frame = w.topFrame(a)!;
-  const where = whereIs(w, a);
-  const at = w.frameRoutine(frame).steps[w.v[frame + CALL_PC]].at;
-  const bugs = [...w.bugs]; // isEnabled ran the attempt on a copy; the BUGs it raised are left here
-  return { index, actor: w.layout.actorNames[a], actorIndex: a, where, at, outcome: 'blocked', next: where, changes: [], bugs, snapshot: read(w) };
-}

@@ -7,6 +7,7 @@
 import type { World } from '../../src/world/world.js';
 import type { Property } from '../../src/check/explore.js';
 import { PROPERTIES } from '../../src/check/properties.js';
+import { propertyDetector } from '../../src/check/shrink.js';
 import { actorIndex, isEnabled, traceStep, whereIs, type TraceStep } from '../../src/world/runner.js';
 
 export interface Phase {
@@ -24,14 +25,10 @@ export interface PhaseRun {
 
 export function runPhases(w: World, phases: readonly Phase[], properties: readonly Property[] = PROPERTIES, limit = 2000): PhaseRun {
   const trace: TraceStep[] = [];
+  const detect = propertyDetector(properties); // kernel BUGs first, then the properties, as the explorer
   const check = (): PhaseRun['violation'] => {
-    const last = trace.at(-1);
-    if (last?.bugs.length) return { property: 'kernel-bug', message: last.bugs.join('; '), step: last.index };
-    for (const p of properties) {
-      const message = p.check(w);
-      if (message) return { property: p.name, message, step: trace.length - 1 };
-    }
-    return undefined;
+    const found = detect(w, trace.at(-1)?.bugs ?? []);
+    return found && { ...found, step: trace.length - 1 };
   };
   for (const ph of phases) {
     const a = actorIndex(w, ph.actor);
