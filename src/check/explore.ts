@@ -299,6 +299,17 @@ class Frontier {
 }
 
 export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
+  try {
+    return exploreFrom(w, opts);
+  } finally {
+    // Also when a model error is thrown: the world must not keep logging undo entries or tracking.
+    w.undoing = false;
+    w.tracking = false;
+    w.undoReset();
+  }
+}
+
+function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const t0 = performance.now();
   const properties = opts.properties ?? [];
   const maxStates = opts.maxStates ?? Number.POSITIVE_INFINITY;
