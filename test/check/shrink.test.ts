@@ -14,14 +14,10 @@ import { PROPERTIES } from '../../src/check/properties.js';
 import { decodeSchedule, encodeChoices } from '../../src/check/schedule.js';
 import { countPreemptions, foldSetup, propertyDetector, replayRepaired, shrinkSchedule } from '../../src/check/shrink.js';
 import { execStep, isEnabled, runSchedule, ScheduleError, traceStep, type TraceStep } from '../../src/world/runner.js';
-import { BLOCK_SLEEP, BLOCK_SPIN, defineRoutine } from '../../src/world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../../src/world/routine.js';
 import type { World } from '../../src/world/world.js';
-import { interval, INSTALL_RETRY } from '../../src/mirror/interval.js';
-import { MIRROR, sourceRangeToMirror, type MirrorVariant } from '../../src/mirror/device.js';
-import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
-import { mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
-import { driverTrylock } from '../../src/kernel/locks.js';
-import { MIN } from '../../src/kernel/structs.js';
+import type { MirrorVariant } from '../../src/mirror/device.js';
+import { forgetsUnlock, retryForever } from '../helpers/mutants.js';
 
 const make = (scenario: string, variant: string) => () => buildScenario(scenarioByName(scenario)!, variantByName(variant)!).world;
 
@@ -312,48 +308,6 @@ describe('foldSetup', () => {
     expect(trace[k - 1].changes.some((c) => !c.what.startsWith('kcompactd:'))).toBe(true);
   });
 });
-
-/** Mutants of the corrected design (as in liveness.test.ts): a fault that always retries, a callback that keeps the lock. */
-const alwaysRetry = defineRoutine({
-  name: 'test_shrink_install_always_retry',
-  params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
-  steps: { install: { at: 'mutant: read_retry inverted', run: (w) => w.ret(INSTALL_RETRY) } },
-});
-const retryForever: MirrorVariant = {
-  ...interval,
-  name: 'test-retry-forever',
-  reproduces: ['mutant'],
-  attach(w, dev) {
-    interval.attach(w, dev);
-    w.obj(MIRROR, dev).install = alwaysRetry.id + 1;
-  },
-};
-const keepsLock = defineRoutine({
-  name: 'test_shrink_invalidate_keeps_lock',
-  params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
-  steps: {
-    lock: {
-      at: 'mutant: mutex_lock(update), never unlocked',
-      run: (w, l) => {
-        const dev = w.obj(MIN, l.sub).priv - 1;
-        if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return BLOCK_SLEEP;
-        mmuIntervalSetSeq(w, l.sub, l.curSeq);
-        const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
-        return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, a, b);
-      },
-    },
-    done: { at: 'mutant: return without mutex_unlock', run: (w) => w.ret(1) },
-  },
-});
-const forgetsUnlock: MirrorVariant = {
-  ...interval,
-  name: 'test-forgets-unlock',
-  reproduces: ['mutant'],
-  attach(w, dev) {
-    interval.attach(w, dev);
-    w.obj(MIN, w.obj(MIRROR, dev).sub - 1).invalidate = keepsLock.id + 1;
-  },
-};
 
 describe('termination and deadlock counterexamples', () => {
   const mkMutant = (variant: MirrorVariant) => () => buildScenario(scenarioByName('swap-cycle')!, variant).world;

@@ -1,0 +1,53 @@
+/**
+ * Mutants of the corrected design, for checking the checker: a fault path that always retries
+ * (a livelock once the invalidations stop) and an invalidate callback that never drops the update
+ * lock (the next fault sleeps forever).
+ */
+import { defineRoutine, BLOCK_SLEEP } from '../../src/world/routine.js';
+import { interval, INSTALL_RETRY } from '../../src/mirror/interval.js';
+import { MIRROR, sourceRangeToMirror, type MirrorVariant } from '../../src/mirror/device.js';
+import { mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
+import { driverTrylock } from '../../src/kernel/locks.js';
+import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
+import { MIN } from '../../src/kernel/structs.js';
+
+const alwaysRetry = defineRoutine({
+  name: 'test_mirror_install_always_retry',
+  params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
+  steps: { install: { at: 'mutant: read_retry inverted', run: (w) => w.ret(INSTALL_RETRY) } },
+});
+
+export const retryForever: MirrorVariant = {
+  ...interval,
+  name: 'test-retry-forever',
+  reproduces: ['mutant'],
+  attach(w, dev) {
+    interval.attach(w, dev);
+    w.obj(MIRROR, dev).install = alwaysRetry.id + 1;
+  },
+};
+
+const keepsLock = defineRoutine({
+  name: 'test_mirror_invalidate_keeps_lock',
+  params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
+  steps: {
+    lock: { at: 'mutant: mutex_lock(update), never unlocked', run: (w, l) => {
+      const dev = w.obj(MIN, l.sub).priv - 1;
+      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return BLOCK_SLEEP;
+      mmuIntervalSetSeq(w, l.sub, l.curSeq);
+      const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
+      return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, a, b);
+    } },
+    done: { at: 'mutant: return without mutex_unlock', run: (w) => w.ret(1) },
+  },
+});
+
+export const forgetsUnlock: MirrorVariant = {
+  ...interval,
+  name: 'test-forgets-unlock',
+  reproduces: ['mutant'],
+  attach(w, dev) {
+    interval.attach(w, dev);
+    w.obj(MIN, w.obj(MIRROR, dev).sub - 1).invalidate = keepsLock.id + 1;
+  },
+};
