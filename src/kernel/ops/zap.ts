@@ -18,7 +18,7 @@ import { ptlTrylock, ptlUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pageRemoveRmap, putPage } from '../page.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
-import { PAGE, PTE, SWAP, VMA } from '../structs.js';
+import { PAGE, VMA } from '../structs.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
 export const GATHER_MAX_PFN = 15;
