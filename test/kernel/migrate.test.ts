@@ -1,44 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
-import { getPage, pageDupRmap } from '../../src/kernel/page.js';
-import { pte, setPte } from '../../src/kernel/pgtable.js';
+import { getPage } from '../../src/kernel/page.js';
+import { pte } from '../../src/kernel/pgtable.js';
 import { MM, PAGE, SWAP } from '../../src/kernel/structs.js';
-import { VM_IO, VM_PFNMAP, VM_READ } from '../../src/kernel/flags.js';
 import { migratePages } from '../../src/kernel/ops/migrate.js';
 import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
-import { actorIndex, isEnabled, runToEnd, runUntil, type TraceStep } from '../../src/world/runner.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { actorIndex, isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
+import { changeIndex, recorded, stepIndex } from '../helpers/recorder.js';
+import { CHILD, MIRROR, PARENT, recorderSteps, sharedPageWorld } from '../helpers/shared-page.js';
 
-const PARENT = 0;
-const CHILD = 1;
-const MIRROR = 2;
-
-/** Page 42 at vpn 1 of parent, shared read-only with its fork child; recorders on every mm. */
-function world(actors: string[] = ['migrate'], special = false) {
-  const w = buildWorld(
-    { pages: 4, mmPages: 4, mms: ['parent', 'child', 'mirror'], actors, swapSlots: 2, mmuNotifiers: 3 },
-    declareRecorder,
-  );
-  addVma(w, PARENT, { start: 0, end: 4 });
-  addVma(w, CHILD, { start: 0, end: 4 });
-  addVma(w, MIRROR, { start: 0, end: 4, flags: VM_PFNMAP | VM_IO | VM_READ });
-  w.obj(MM, CHILD).anonVma = w.obj(MM, PARENT).anonVma;
-  const pfn = populateAnon(w, PARENT, 1, 42, false);
-  setPte(w, CHILD, 1, pfn, false, false);
-  pageDupRmap(w, pfn);
-  getPage(w, pfn);
-  if (special) setPte(w, MIRROR, 2, pfn, false, true);
-  attachRecorder(w, PARENT, 0);
-  attachRecorder(w, CHILD, 1);
-  attachRecorder(w, MIRROR, 2);
-  return { w, pfn };
-}
-
-function recorderSteps(trace: readonly TraceStep[], kind: 'start' | 'end'): number[] {
-  const where = `test_recorder_invalidate_range_${kind}:record`;
-  return trace.flatMap((s, i) => (s.where === where ? [i] : []));
-}
+const world = (actors: string[] = ['migrate'], special = false) => sharedPageWorld(actors, special);
 
 describe('migration (migrate_pages / try_to_migrate_one / remove_migration_ptes)', () => {
   it('moves every mapping to a new page with the same contents; no notifier when restoring; frees the source after', () => {

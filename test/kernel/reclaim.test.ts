@@ -1,48 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildWorld } from '../../src/kernel/topology.js';
-import { addVma, populateAnon } from '../../src/kernel/setup.js';
-import { getPage, pageDupRmap } from '../../src/kernel/page.js';
-import { pte, setPte } from '../../src/kernel/pgtable.js';
-import { MM, PAGE, SWAP } from '../../src/kernel/structs.js';
-import { VM_IO, VM_PFNMAP, VM_READ } from '../../src/kernel/flags.js';
+import { getPage } from '../../src/kernel/page.js';
+import { pte } from '../../src/kernel/pgtable.js';
+import { PAGE, SWAP } from '../../src/kernel/structs.js';
 import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
-import { actorIndex, isEnabled, runSchedule, runToEnd, runUntil, type TraceStep } from '../../src/world/runner.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded } from '../helpers/recorder.js';
+import { actorIndex, isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
+import { changeIndex, recorded } from '../helpers/recorder.js';
+import { CHILD, MIRROR, PARENT, recorderSteps, sharedPageWorld } from '../helpers/shared-page.js';
 
-const PARENT = 0;
-const CHILD = 1;
-const MIRROR = 2;
-
-/**
- * Page 42 at vpn 1 of parent, shared read-only with its fork child (mapcount 2, refcount 2);
- * recorders on all three mms. With `special`, the mirror maps the same pfn with a special pte at
- * vpn 2 of a PFNMAP VMA (no refcount, no mapcount, no rmap).
- */
-function world(actors: string[] = ['reclaim'], special = false) {
-  const w = buildWorld(
-    { pages: 4, mmPages: 4, mms: ['parent', 'child', 'mirror'], actors, swapSlots: 2, mmuNotifiers: 3 },
-    declareRecorder,
-  );
-  addVma(w, PARENT, { start: 0, end: 4 });
-  addVma(w, CHILD, { start: 0, end: 4 });
-  addVma(w, MIRROR, { start: 0, end: 4, flags: VM_PFNMAP | VM_IO | VM_READ });
-  w.obj(MM, CHILD).anonVma = w.obj(MM, PARENT).anonVma;
-  const pfn = populateAnon(w, PARENT, 1, 42, false);
-  setPte(w, CHILD, 1, pfn, false, false);
-  pageDupRmap(w, pfn);
-  getPage(w, pfn);
-  if (special) setPte(w, MIRROR, 2, pfn, false, true);
-  attachRecorder(w, PARENT, 0);
-  attachRecorder(w, CHILD, 1);
-  attachRecorder(w, MIRROR, 2);
-  return { w, pfn };
-}
-
-/** Indices of the trace steps where the recorder ran `kind` (in order). */
-function recorderSteps(trace: readonly TraceStep[], kind: 'start' | 'end'): number[] {
-  const where = `test_recorder_invalidate_range_${kind}:record`;
-  return trace.flatMap((s, i) => (s.where === where ? [i] : []));
-}
+const world = (actors: string[] = ['reclaim'], special = false) => sharedPageWorld(actors, special);
 
 describe('reclaim to swap (shrink_folio_list / try_to_unmap_one)', () => {
   it('brackets each pte → swap entry with CLEAR start/end on every mm mapping the page, frees after the last end', () => {
