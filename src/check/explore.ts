@@ -22,7 +22,7 @@
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep, whereIs } from '../world/runner.js';
 import type { World } from '../world/world.js';
-import type { Layout } from '../world/layout.js';
+import { ACTOR_SP, type Layout } from '../world/layout.js';
 import { FingerprintSet } from './visited.js';
 import { fmix32 } from '../world/hash.js';
 
@@ -182,7 +182,7 @@ class Level {
     const L = this.layout;
     const nActors = L.actorNames.length;
     let len = L.callBase;
-    for (let a = 0; a < nActors; a++) len += state[L.actorBase + 2 * a] * L.callStride;
+    for (let a = 0; a < nActors; a++) len += state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
     if (this.chunks.length === 0) this.chunks.push(new Int32Array(Level.CHUNK_SLOTS));
     if (this.tail + len > Level.CHUNK_SLOTS) this.nextChunk();
     if (this.count === this.ids.length) this.growIndex();
@@ -192,7 +192,7 @@ class Level {
     chunk.set(state.subarray(0, L.callBase), start);
     let o = start + L.callBase;
     for (let a = 0; a < nActors; a++) {
-      const n = state[L.actorBase + 2 * a] * L.callStride;
+      const n = state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
       if (n === 0) continue;
       const from = L.callSlot(a, 0);
       chunk.set(state.subarray(from, from + n), o);
@@ -247,7 +247,7 @@ class Level {
     o += L.callBase;
     const perActor = L.stackDepth * L.callStride;
     for (let a = 0; a < L.actorNames.length; a++) {
-      const n = dst[L.actorBase + 2 * a] * L.callStride;
+      const n = dst[L.actorSlot(a) + ACTOR_SP] * L.callStride;
       const from = L.callSlot(a, 0);
       if (n > 0) dst.set(chunk.subarray(o, o + n), from);
       dst.fill(0, from + n, from + perActor);

@@ -4,7 +4,7 @@
  * and routine (`fault:mirror_fault.seq`). Bookkeeping slots (pc, routine, stack pointer) are
  * hidden from change lists: the trace already says where each actor is.
  */
-import { CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE } from './layout.js';
+import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE } from './layout.js';
 import { routines } from './routine.js';
 import type { World } from './world.js';
 
@@ -13,8 +13,9 @@ export function describeSlot(w: World, o: number, before?: Int32Array): string |
   const d = L.describe(o);
   if (d) return `${d.region.def.name}[${L.objectName(d.region, d.index)}].${d.field}`;
   if (o >= L.actorBase && o < L.callBase) {
-    const a = Math.floor((o - L.actorBase) / 2);
-    return (o - L.actorBase) % 2 === 1 ? `${L.actorNames[a]}.nonblock` : undefined;
+    const a = Math.floor((o - L.actorBase) / ACTOR_SLOTS);
+    const k = (o - L.actorBase) % ACTOR_SLOTS;
+    return k === ACTOR_NONBLOCK ? `${L.actorNames[a]}.nonblock` : k === ACTOR_RESULT ? `${L.actorNames[a]}.result` : undefined;
   }
   if (o >= L.callBase && o < L.size) {
     const rel = o - L.callBase;
@@ -63,7 +64,7 @@ export function dump(w: World): Record<string, unknown> {
       if (w.v[b + CALL_RESULT] !== 0) locals.result = w.v[b + CALL_RESULT];
       frames.push({ at: routine.where(w.v[b + CALL_PC]), locals });
     }
-    actors[name] = { done: frames.length === 0, nonblock: w.actorNonblock(a), frames };
+    actors[name] = { done: frames.length === 0, nonblock: w.actorNonblock(a), result: w.actorResult(a), frames };
   });
   out.actors = actors;
   return out;

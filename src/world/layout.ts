@@ -33,6 +33,12 @@ export interface Region {
   readonly names: readonly string[] | undefined;
 }
 
+/** Per-actor slots besides the stack: [sp, nonblock depth, result of the bottom frame]. */
+export const ACTOR_SP = 0;
+export const ACTOR_NONBLOCK = 1;
+export const ACTOR_RESULT = 2;
+export const ACTOR_SLOTS = 3;
+
 /** Call frames of actors: a fixed-depth stack per actor, each frame [routine+1, pc, result, locals…]. */
 export const CALL_ROUTINE = 0;
 export const CALL_PC = 1;
@@ -52,7 +58,7 @@ export class Layout {
   maxLocals = 0;
   callStride = 0;
   callBase = 0;
-  /** Per actor two slots: [sp, nonblock] (see World). */
+  /** Per actor ACTOR_SLOTS slots: [sp, nonblock, result] (see World). */
   actorBase = 0;
   size = DATA_START;
   private sealed = false;
@@ -77,7 +83,7 @@ export class Layout {
     this.maxLocals = maxLocals;
     this.callStride = CALL_LOCALS + maxLocals;
     this.actorBase = this.size;
-    this.size += actorNames.length * 2;
+    this.size += actorNames.length * ACTOR_SLOTS;
     this.callBase = this.size;
     this.size += actorNames.length * stackDepth * this.callStride;
     this.sealed = true;
@@ -100,6 +106,11 @@ export class Layout {
     if (k < 0) throw new Error(`struct ${def.name} has no field ${field}`);
     if (index < 0 || index >= r.count) throw new Error(`${def.name}[${index}] out of range (0..${r.count - 1})`);
     return r.base + index * r.stride + k;
+  }
+
+  /** First of actor `a`'s own slots (index with ACTOR_SP, ACTOR_NONBLOCK, ACTOR_RESULT). */
+  actorSlot(a: number): number {
+    return this.actorBase + a * ACTOR_SLOTS;
   }
 
   /** Base slot of the call frame at `depth` of actor `actor`. */

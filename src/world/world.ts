@@ -7,7 +7,7 @@
  * views, which actor is running, and an optional journal of writes for traces.
  */
 import { zHi, zLo } from './hash.js';
-import { CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, Layout, type StructDef } from './layout.js';
+import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, Layout, type StructDef } from './layout.js';
 import { CALLED, RETURNED, Routine, routines, type AnyRoutine } from './routine.js';
 
 /** Fields of every actor (thread) besides its call stack. */
@@ -76,13 +76,13 @@ export class World {
     const L = this.layout;
     this.ownLo = L.callSlot(a, 0);
     this.ownHi = this.ownLo + L.stackDepth * L.callStride;
-    this.ownActorSlot = L.actorBase + a * 2;
+    this.ownActorSlot = L.actorSlot(a);
     this.touchedShared = false;
     this.tracking = true;
   }
 
   noteAccess(o: number): void {
-    if ((o < this.ownLo || o >= this.ownHi) && o !== this.ownActorSlot && o !== this.ownActorSlot + 1) this.touchedShared = true;
+    if ((o < this.ownLo || o >= this.ownHi) && (o < this.ownActorSlot || o >= this.ownActorSlot + ACTOR_SLOTS)) this.touchedShared = true;
   }
 
   /** Writes slot `o`, keeping the fingerprint up to date. */
@@ -166,21 +166,22 @@ export class World {
   // ---- actors and call frames ----
 
   actorSp(a: number): number {
-    return this.v[this.actorSlot(a)];
+    return this.v[this.layout.actorSlot(a) + ACTOR_SP];
   }
 
   actorNonblock(a: number): number {
-    return this.v[this.actorSlot(a) + 1];
+    return this.v[this.layout.actorSlot(a) + ACTOR_NONBLOCK];
+  }
+
+  /** What actor `a`'s bottom frame returned when it finished (0 until then). */
+  actorResult(a: number): number {
+    return this.v[this.layout.actorSlot(a) + ACTOR_RESULT];
   }
 
   /** Enters (+1) or leaves (-1) a non-blockable section for the running actor. */
   nonblock(delta: 1 | -1): void {
-    const o = this.actorSlot(this.actor) + 1;
+    const o = this.layout.actorSlot(this.actor) + ACTOR_NONBLOCK;
     this.set(o, this.v[o] + delta);
-  }
-
-  private actorSlot(a: number): number {
-    return this.layout.actorBase + a * 2;
   }
 
   /** Base slot of the top frame of actor `a` (undefined if it has finished). */
@@ -197,7 +198,8 @@ export class World {
   spawn(a: number, routine: AnyRoutine, args: readonly number[]): void {
     if (this.actorSp(a) !== 0) throw new Error(`actor ${this.layout.actorNames[a]} is already running`);
     this.pushFrame(a, 0, routine, args);
-    this.set(this.actorSlot(a), 1);
+    this.set(this.layout.actorSlot(a) + ACTOR_RESULT, 0);
+    this.set(this.layout.actorSlot(a) + ACTOR_SP, 1);
   }
 
   private pushFrame(a: number, depth: number, routine: AnyRoutine, args: readonly number[]): void {
@@ -231,7 +233,7 @@ export class World {
     const sp = this.actorSp(a);
     this.set(this.layout.callSlot(a, sp - 1) + CALL_PC, pc);
     this.pushFrame(a, sp, routine, args);
-    this.set(this.actorSlot(a), sp + 1);
+    this.set(this.layout.actorSlot(a) + ACTOR_SP, sp + 1);
     return CALLED;
   }
 
@@ -249,8 +251,9 @@ export class World {
     const b = this.layout.callSlot(a, sp - 1);
     // Dead frames are zeroed so that equal futures give equal states.
     for (let k = 0; k < this.layout.callStride; k++) this.set(b + k, 0);
-    if (sp > 1) this.set(this.layout.callSlot(a, sp - 2) + CALL_RESULT, value);
-    this.set(this.actorSlot(a), sp - 1);
+    // To the caller's frame, or, from the bottom frame, to the actor (tests read it with actorResult).
+    this.set(sp > 1 ? this.layout.callSlot(a, sp - 2) + CALL_RESULT : this.layout.actorSlot(a) + ACTOR_RESULT, value);
+    this.set(this.layout.actorSlot(a) + ACTOR_SP, sp - 1);
     return RETURNED;
   }
 

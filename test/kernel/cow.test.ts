@@ -10,34 +10,15 @@ import { clearPte, pte, setPte } from '../../src/kernel/pgtable.js';
 import { getPage, pageDupRmap, pageRemoveRmap, putPage } from '../../src/kernel/page.js';
 import { MM, PAGE } from '../../src/kernel/structs.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
-import { defineStruct } from '../../src/world/layout.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { runToEnd, runUntil, type TraceStep } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
 
 const PARENT = 0;
 const CHILD = 1;
-const RESULT = defineStruct('testCowResult', ['value'] as const);
-
-const access = defineRoutine({
-  name: 'test_cow_access',
-  params: ['mm', 'vpn', 'write', 'value'],
-  steps: {
-    go: { at: 'test', run: (w, l) => w.call(cpuAccess, 'store', l.mm, l.vpn, l.write, l.value) },
-    store: { at: 'test', run: (w, l) => {
-      w.obj(RESULT, w.actor).value = l.result;
-      return w.ret(0);
-    } },
-  },
-});
-
 /** Page with contents 10 at vpn 1, shared read-only by parent and fork child (mapcount 2, refcount 2). */
 function world(actors: string[] = ['a', 'b']): { w: World; old: number } {
-  const w = buildWorld({ pages: 5, mmPages: 3, mms: ['parent', 'child'], actors }, (L) => {
-    declareRecorder(L);
-    L.add(RESULT, actors.length);
-  });
+  const w = buildWorld({ pages: 5, mmPages: 3, mms: ['parent', 'child'], actors }, declareRecorder);
   addVma(w, PARENT, { start: 0, end: 3 });
   addVma(w, CHILD, { start: 0, end: 3 });
   w.obj(MM, CHILD).anonVma = w.obj(MM, PARENT).anonVma;
@@ -56,7 +37,7 @@ const recEnd = (t: readonly TraceStep[]) => stepIndex(t, 'test_recorder_invalida
 describe('COW break (wp_page_copy)', () => {
   it('fires one CLEAR start/end on the faulting mm around the pte change, puts the old page after end', () => {
     const { w, old } = world();
-    w.spawn(0, access, [PARENT, 1, 1, 99]);
+    w.spawn(0, cpuAccess, [PARENT, 1, 1, 99]);
     const t = runToEnd(w, 'a');
 
     expect(recorded(w)).toEqual([
@@ -86,11 +67,11 @@ describe('COW break (wp_page_copy)', () => {
 
   it('an exclusive anon page is reused in place: no notifier, same pfn made writable', () => {
     const { w, old } = world();
-    w.spawn(0, access, [PARENT, 1, 1, 1]);
+    w.spawn(0, cpuAccess, [PARENT, 1, 1, 1]);
     runToEnd(w, 'a');
     const before = recorded(w).length;
     // Now the child is the only mapper of `old` (mapcount 1, refcount 1): wp_page_reuse.
-    w.spawn(1, access, [CHILD, 1, 1, 2]);
+    w.spawn(1, cpuAccess, [CHILD, 1, 1, 2]);
     runToEnd(w, 'b');
     expect(recorded(w).length).toBe(before);
     expect(pte(w, CHILD, 1).pfn).toBe(old);
@@ -100,8 +81,8 @@ describe('COW break (wp_page_copy)', () => {
 
   it('two threads breaking the same COW: the loser fails pte_same under the ptl and frees its copy', () => {
     const { w, old } = world();
-    w.spawn(0, access, [PARENT, 1, 1, 1]);
-    w.spawn(1, access, [PARENT, 1, 1, 2]);
+    w.spawn(0, cpuAccess, [PARENT, 1, 1, 1]);
+    w.spawn(1, cpuAccess, [PARENT, 1, 1, 2]);
     runUntil(w, 'a', 'handle_mm_fault:cowMap'); // a: copy made, start done, ptl not yet taken
     const aCopy = [1, 2, 3, 4, 5].find((pfn) => pfn !== old && !w.obj(PAGE, pfn).free)!;
     expect(w.obj(PAGE, aCopy).free).toBe(0);
@@ -120,7 +101,7 @@ describe('COW break (wp_page_copy)', () => {
 
   it('when the other mapper goes away mid-COW, the old page is freed only at the final put, after end', () => {
     const { w, old } = world();
-    w.spawn(0, access, [PARENT, 1, 1, 5]);
+    w.spawn(0, cpuAccess, [PARENT, 1, 1, 5]);
     runUntil(w, 'a', 'handle_mm_fault:cowStart');
     // The child unmaps it meanwhile (zap: clear, remove rmap, put).
     clearPte(w, CHILD, 1);

@@ -11,33 +11,13 @@ import { pte, setPte } from '../../src/kernel/pgtable.js';
 import { MM, PAGE } from '../../src/kernel/structs.js';
 import { EFAULT, VM_ANON, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { followPfn, getUserPagesRemote } from '../../src/kernel/ops/gup.js';
-import { defineStruct } from '../../src/world/layout.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, declareRecorder, recorded } from '../helpers/recorder.js';
 
 const MMA = 0;
-const RESULT = defineStruct('testGupResult', ['value'] as const);
-
-/** The caller of get_user_pages_remote: holds mmap_read_lock (set up by the test) and stores the result. */
-const gup = defineRoutine({
-  name: 'test_gup',
-  params: ['mm', 'vpn', 'write'],
-  steps: {
-    go: { at: 'test', run: (w, l) => w.call(getUserPagesRemote, 'store', l.mm, l.vpn, l.write) },
-    store: { at: 'test', run: (w, l) => {
-      w.obj(RESULT, w.actor).value = l.result;
-      return w.ret(0);
-    } },
-  },
-});
-
 function world(): World {
-  const w = buildWorld({ pages: 5, mmPages: 8, mms: ['proc', 'child'], actors: ['g', 'h'], vmasPerMm: 4 }, (L) => {
-    declareRecorder(L);
-    L.add(RESULT, 2);
-  });
+  const w = buildWorld({ pages: 5, mmPages: 8, mms: ['proc', 'child'], actors: ['g', 'h'], vmasPerMm: 4 }, declareRecorder);
   addVma(w, MMA, { start: 0, end: 4 });
   addVma(w, MMA, { start: 4, end: 6, flags: VM_PFNMAP | VM_IO | VM_SHARED | VM_READ | VM_WRITE });
   addVma(w, MMA, { start: 6, end: 8, flags: VM_MIXEDMAP | VM_SHARED | VM_READ | VM_WRITE });
@@ -46,13 +26,14 @@ function world(): World {
   return w;
 }
 
-const res = (w: World) => w.obj(RESULT, 0).value;
+/** What get_user_pages_remote returned to actor g (the caller holds mmap_read_lock: set up above). */
+const res = (w: World) => w.actorResult(0);
 
 describe('get_user_pages_remote', () => {
   it('returns a present normal page with a reference taken', () => {
     const w = world();
     const pfn = populateAnon(w, MMA, 1, 3);
-    w.spawn(0, gup, [MMA, 1, 0]);
+    w.spawn(0, getUserPagesRemote, [MMA, 1, 0]);
     runToEnd(w, 'g');
     expect(res(w)).toBe(pfn);
     expect(w.obj(PAGE, pfn).refcount).toBe(2);
@@ -63,7 +44,7 @@ describe('get_user_pages_remote', () => {
     const w = world();
     const pfn = populateAnon(w, MMA, 1, 3);
     setPte(w, MMA, 4, pfn, true, true);
-    w.spawn(0, gup, [MMA, 4, 0]);
+    w.spawn(0, getUserPagesRemote, [MMA, 4, 0]);
     runToEnd(w, 'g');
     expect(res(w)).toBe(-EFAULT);
     expect(w.obj(PAGE, pfn).refcount).toBe(1);
@@ -73,7 +54,7 @@ describe('get_user_pages_remote', () => {
     const w = world();
     const pfn = populateAnon(w, MMA, 1, 3);
     setPte(w, MMA, 6, pfn, true, true);
-    w.spawn(0, gup, [MMA, 6, 0]);
+    w.spawn(0, getUserPagesRemote, [MMA, 6, 0]);
     runToEnd(w, 'g');
     expect(res(w)).toBe(-EFAULT);
     expect(w.obj(PAGE, pfn).refcount).toBe(1);
@@ -81,7 +62,7 @@ describe('get_user_pages_remote', () => {
 
   it('faults in a missing anon page and returns it referenced (fault ref + GUP ref)', () => {
     const w = world();
-    w.spawn(0, gup, [MMA, 2, 0]);
+    w.spawn(0, getUserPagesRemote, [MMA, 2, 0]);
     const t = runToEnd(w, 'g');
     const pfn = pte(w, MMA, 2).pfn;
     expect(res(w)).toBe(pfn);
@@ -98,7 +79,7 @@ describe('get_user_pages_remote', () => {
     setPte(w, 1, 1, old, false, false);
     pageDupRmap(w, old);
     getPage(w, old);
-    w.spawn(0, gup, [MMA, 1, 1]);
+    w.spawn(0, getUserPagesRemote, [MMA, 1, 1]);
     runToEnd(w, 'g');
     const now = pte(w, MMA, 1).pfn;
     expect(now).not.toBe(old);
@@ -111,7 +92,7 @@ describe('get_user_pages_remote', () => {
   it('refuses a write to a read-only VMA and reports calling without mmap_lock as a BUG', () => {
     const w = world();
     addVma(w, 1, { start: 0, end: 4, flags: VM_READ | VM_ANON });
-    w.spawn(0, gup, [1, 0, 1]);
+    w.spawn(0, getUserPagesRemote, [1, 0, 1]);
     const t = runToEnd(w, 'g');
     expect(res(w)).toBe(-EFAULT);
     expect(t.flatMap((s) => s.bugs).join()).toMatch(/without mmap_lock/);
@@ -121,7 +102,7 @@ describe('get_user_pages_remote', () => {
     const w = world();
     const pfn = populateAnon(w, MMA, 1, 3);
     w.obj(MM, MMA).ptl = 2; // actor h
-    w.spawn(0, gup, [MMA, 1, 0]);
+    w.spawn(0, getUserPagesRemote, [MMA, 1, 0]);
     runUntil(w, 'g', 'get_user_pages_remote:follow');
     expect(isEnabled(w, 0)).toBe(false);
     w.obj(MM, MMA).ptl = 0;

@@ -108,6 +108,8 @@ describe('routines and the runner', () => {
     expect(trace[2].changes).toContainEqual({ what: 'box[y].a', from: 0, to: 1 });
     expect(trace[2].at).toBe('test:add');
     expect(w.actorSp(0)).toBe(0);
+    // The bottom frame's return value (old values 0 and 1) stays with the finished actor.
+    expect(w.actorResult(0)).toBe(1);
     // Finished actors leave zeroed frames: the stack area is all zero again.
     const L = w.layout;
     expect([...w.v.subarray(L.callBase, L.size)].every((x) => x === 0)).toBe(true);
