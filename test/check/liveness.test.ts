@@ -7,19 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/check/explore.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { buildScenario } from '../../src/scenario/build.js';
-import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import { interval, intervalInvalidate } from '../../src/mirror/interval.js';
-import { forgetsUnlock, retryForever } from '../helpers/mutants.js';
-
-const readVsReclaim: ScenarioSpec = {
-  name: 'read-vs-reclaim',
-  description: 'the introspector reads the mirror while kswapd reclaims the source page',
-  pages: 1,
-  actors: [
-    { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] },
-    { name: 'kswapd', ops: [{ op: 'reclaim', page: 0 }] },
-  ],
-};
+import { forgetsUnlock, readVsReclaim, retryForever } from '../helpers/mutants.js';
 
 describe('liveness and deadlock', () => {
   it('reports a fault path that keeps retrying once no invalidation is left', () => {

@@ -1,5 +1,6 @@
 /**
- * Mutants of the corrected design, for checking the checker: a fault path that always retries
+ * The smallest race of the catalogue (two actors, one page) and mutants of the corrected design,
+ * for checking the checker: a fault path that always retries
  * (a livelock once the invalidations stop) and an invalidate callback that never drops the update
  * lock (the next fault sleeps forever).
  */
@@ -10,6 +11,7 @@ import { mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
 import { driverTrylock } from '../../src/kernel/locks.js';
 import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
 import { MIN } from '../../src/kernel/structs.js';
+import type { ScenarioSpec } from '../../src/scenario/spec.js';
 
 const alwaysRetry = defineRoutine({
   name: 'test_mirror_install_always_retry',
@@ -50,4 +52,15 @@ export const forgetsUnlock: MirrorVariant = {
     interval.attach(w, dev);
     w.obj(MIN, w.obj(MIRROR, dev).sub - 1).invalidate = keepsLock.id + 1;
   },
+};
+
+/** The introspector reads the mirror while kswapd reclaims the source page. */
+export const readVsReclaim: ScenarioSpec = {
+  name: 'read-vs-reclaim',
+  description: 'the introspector reads the mirror while kswapd reclaims the source page',
+  pages: 1,
+  actors: [
+    { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] },
+    { name: 'kswapd', ops: [{ op: 'reclaim', page: 0 }] },
+  ],
 };

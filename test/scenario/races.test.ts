@@ -13,16 +13,7 @@ import type { MirrorVariant } from '../../src/mirror/device.js';
 import { explore } from '../../src/check/explore.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { runAllToEnd, runPhases, type Phase } from '../helpers/phases.js';
-
-const readVsReclaim: ScenarioSpec = {
-  name: 'read-vs-reclaim',
-  description: 'the introspector reads the mirror while kswapd reclaims the source page',
-  pages: 1,
-  actors: [
-    { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] },
-    { name: 'kswapd', ops: [{ op: 'reclaim', page: 0 }] },
-  ],
-};
+import { readVsReclaim } from '../helpers/mutants.js';
 
 const nestedVsReclaim: ScenarioSpec = {
   name: 'nested-vs-reclaim',
