@@ -1,7 +1,9 @@
 /**
  * The `vmamirror` command. Exit codes: 0 holds (for the catalogue table: every expectation met),
  * 1 a violation (table: the corrected design violated, or a broken variant not caught),
- * 2 usage or input error, 3 incomplete (a limit was hit).
+ * 2 usage or input error, 3 incomplete (a limit was hit), 4 a model error (a fault of the model or
+ * of a driver's model code itself — unknown label, a frame overflow, a routine outside the model —
+ * never a verdict on the design).
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
@@ -24,11 +26,13 @@ import { encodeChoices } from '../check/schedule.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { formatOf, loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
+import { ModelError } from '../world/errors.js';
 
 export const EXIT_HOLDS = 0;
 export const EXIT_VIOLATION = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INCOMPLETE = 3;
+export const EXIT_MODEL_ERROR = 4;
 
 class UsageError extends Error {}
 
@@ -344,6 +348,10 @@ export function main(argv: readonly string[]): number {
     if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof ScheduleError || e instanceof ScenarioError) {
       process.stderr.write(`vmamirror: ${e.message}\n`);
       return EXIT_USAGE;
+    }
+    if (e instanceof ModelError) {
+      process.stderr.write(`vmamirror: model error: ${e.message}\n`);
+      return EXIT_MODEL_ERROR;
     }
     throw e;
   }

@@ -37,8 +37,8 @@ export function addVma(w: World, mm: number, spec: VmaSpec): number {
   v.start = spec.start;
   v.end = spec.end;
   v.flags = spec.flags ?? VM_ANON | VM_READ | VM_WRITE;
-  v.fault = spec.fault ? spec.fault.id + 1 : 0;
-  v.pfnMkwrite = spec.pfnMkwrite ? spec.pfnMkwrite.id + 1 : 0;
+  v.fault = w.routineRef(spec.fault);
+  v.pfnMkwrite = w.routineRef(spec.pfnMkwrite);
   v.priv = spec.priv !== undefined ? spec.priv + 1 : 0;
   v.file = spec.file !== undefined ? spec.file + 1 : 0;
   v.pgoff = spec.pgoff ?? 0;

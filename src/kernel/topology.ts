@@ -4,7 +4,8 @@
  * (KVM, the mirror) add their own regions through `extraRegions` before the stacks are sealed.
  */
 import { Layout } from '../world/layout.js';
-import { maxLocalsNeeded } from '../world/routine.js';
+import { Model, type Library } from '../world/registry.js';
+import { KERNEL } from './library.js';
 import { World } from '../world/world.js';
 import { HMM_MIRROR, HMM_RANGE, LOCK, MIN, MM, MN, PAGE, PTE, SWAP, TASK, VMA } from './structs.js';
 
@@ -26,6 +27,11 @@ export interface KernelTopology {
   readonly actors: readonly string[];
   /** Deepest call stack any actor may reach. */
   readonly stackDepth?: number;
+  /**
+   * The libraries whose routines this world runs (with the libraries they use); default: the
+   * kernel's. A driver's or a test's routines are callable only if their library is listed.
+   */
+  readonly libraries?: readonly Library[];
 }
 
 export const DEFAULT_STACK_DEPTH = 16;
@@ -62,14 +68,14 @@ export function declareKernel(layout: Layout, t: KernelTopology): void {
 
 /**
  * Builds the world for a topology: kernel regions, then `extraRegions` (other layers), then the
- * actors' stacks. Import every routine the scenario uses before calling: frames are sized by the
- * routine with the most locals.
+ * actors' stacks, sealed with the model of `t.libraries`: frames are sized by its routine with the
+ * most locals, and a routine outside it cannot be called (a model error, not a corrupt frame).
  */
 export function buildWorld(t: KernelTopology, extraRegions?: (layout: Layout) => void): World {
   const layout = new Layout();
   declareKernel(layout, t);
   extraRegions?.(layout);
-  layout.addStacks(t.actors, t.stackDepth ?? DEFAULT_STACK_DEPTH, maxLocalsNeeded());
+  layout.addStacks(t.actors, t.stackDepth ?? DEFAULT_STACK_DEPTH, new Model(t.libraries ?? [KERNEL]));
   const w = new World(layout);
   for (let pfn = 1; pfn <= t.pages; pfn++) w.obj(PAGE, pfn).free = 1;
   for (let m = 0; m < t.mms.length; m++) {

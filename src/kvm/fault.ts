@@ -4,14 +4,14 @@
  * the host page in), then under mmu_lock retry if an invalidation is in progress over this gfn or
  * completed since the snapshot, else install the spte; finally release the GUP reference.
  */
-import { defineRoutine } from '../world/routine.js';
 import { EFAULT } from '../kernel/flags.js';
 import { pageGen, putPage } from '../kernel/page.js';
 import { KVM } from './structs.js';
 import { gfnToHva, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
+import { KVM_LIB } from './library.js';
 
-export const kvmTdpPageFault = defineRoutine({
+export const kvmTdpPageFault = KVM_LIB.routine({
   name: 'kvm_tdp_page_fault',
   params: ['kvm', 'gfn', 'write'],
   locals: ['mmuSeq', 'pfn', 'writable', 'refcounted', 'retry'],

@@ -2,12 +2,12 @@
  * A guest memory access on a vCPU: through the EPT when the entry is present (and writable for a
  * store), else an EPT violation handled by kvm_tdp_page_fault, then the access is retried.
  */
-import { defineRoutine } from '../world/routine.js';
 import { PAGE } from '../kernel/structs.js';
 import { spte } from './topology.js';
 import { kvmTdpPageFault } from './fault.js';
+import { KVM_LIB } from './library.js';
 
-export const guestAccess = defineRoutine({
+export const guestAccess = KVM_LIB.routine({
   name: 'guest_access',
   params: ['kvm', 'gfn', 'write', 'value'],
   steps: {

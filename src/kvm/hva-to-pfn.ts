@@ -8,12 +8,13 @@
  * Simplification: GUP-fast and GUP-slow are one path (the slow one, under mmap_read_lock); a read
  * fault maps the page read-only (KVM's opportunistic writable mapping is not modelled).
  */
-import { defineRoutine, BLOCK_SLEEP } from '../world/routine.js';
+import { BLOCK_SLEEP } from '../world/routine.js';
 import { EBUSY, EFAULT, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP } from '../kernel/flags.js';
 import { mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { findVma, vma } from '../kernel/pgtable.js';
 import { followPfn, getUserPagesRemote } from '../kernel/ops/gup.js';
 import { handleMmFault } from '../kernel/ops/fault.js';
+import { KVM_LIB } from './library.js';
 
 /** Result of hva_to_pfn packed in one int: pfn * 4 + writable * 2 + refcounted; negative = -errno. */
 export function packPfn(pfn: number, writable: boolean, refcounted: boolean): number {
@@ -21,7 +22,7 @@ export function packPfn(pfn: number, writable: boolean, refcounted: boolean): nu
 }
 export const unpackPfn = (r: number) => ({ pfn: r >> 2, writable: (r & 2) !== 0, refcounted: (r & 1) !== 0 });
 
-export const hvaToPfn = defineRoutine({
+export const hvaToPfn = KVM_LIB.routine({
   name: 'hva_to_pfn',
   params: ['mm', 'hva', 'write'],
   steps: {

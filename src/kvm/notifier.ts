@@ -5,11 +5,11 @@
  * bumps the sequence *before* dropping in_progress, which the fault path's retry check pairs with.
  * Each callback is one step: the mmu_lock critical section (see structs.ts).
  */
-import { defineRoutine } from '../world/routine.js';
 import type { World } from '../world/world.js';
 import { MN } from '../kernel/structs.js';
 import { KVM } from './structs.js';
 import { hvaRangeToGfns, spte } from './topology.js';
+import { KVM_LIB } from './library.js';
 
 /** kvm_mmu_unmap_gfn_range / kvm_flush_remote_tlbs: drop sptes of [lo, hi). */
 function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
@@ -21,7 +21,7 @@ function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
   }
 }
 
-export const kvmMmuNotifierInvalidateRangeStart = defineRoutine({
+export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -45,7 +45,7 @@ export const kvmMmuNotifierInvalidateRangeStart = defineRoutine({
   },
 });
 
-export const kvmMmuNotifierInvalidateRangeEnd = defineRoutine({
+export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_end',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -62,7 +62,7 @@ export const kvmMmuNotifierInvalidateRangeEnd = defineRoutine({
   },
 });
 
-export const kvmMmuNotifierRelease = defineRoutine({
+export const kvmMmuNotifierRelease = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_release',
   params: ['mn', 'mm'],
   steps: {

@@ -7,7 +7,7 @@
  * introspector's ptes as its own pages. Tearing them down with zap_page_range_single (zap_vma_ptes
  * refuses a non-PFNMAP VMA) runs page_remove_rmap + put_page on the source's page.
  */
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
 import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../kernel/locks.js';
 import { intervalNotifierInsert, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
@@ -16,10 +16,14 @@ import { setPte, vmaMm } from '../kernel/pgtable.js';
 import { MIN } from '../kernel/structs.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
-import { INSTALL_RETRY, intervalFault } from './interval.js';
+import { INSTALL_RETRY, INTERVAL_LIB, intervalFault } from './interval.js';
+import { Library } from '../world/registry.js';
+
+/** This design's routine library (see src/world/registry.ts). */
+export const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB]);
 
 /** Installs the snapshot as a normal pte under the ptl: set_pte_at(mk_pte(page)), no rmap, no get_page. */
-export const anonVmaInstall = defineRoutine({
+export const anonVmaInstall = ANON_VMA_LIB.routine({
   name: 'remote_map_page',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
@@ -37,7 +41,7 @@ export const anonVmaInstall = defineRoutine({
   },
 });
 
-export const anonVmaInvalidate = defineRoutine({
+export const anonVmaInvalidate = ANON_VMA_LIB.routine({
   name: 'mirror_invalidate_anon_vma',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
@@ -61,6 +65,7 @@ export const anonVmaInvalidate = defineRoutine({
 });
 
 export const anonVma: MirrorVariant = {
+  library: ANON_VMA_LIB,
   name: 'anon-vma',
   summary: "the source's anon pages installed as normal, unaccounted ptes in an introspector VMA that is not VM_PFNMAP",
   reproduces: ['R14'],
@@ -71,7 +76,7 @@ export const anonVma: MirrorVariant = {
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    d.install = anonVmaInstall.id + 1;
-    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, anonVmaInvalidate.id, dev);
+    d.install = w.routineRef(anonVmaInstall);
+    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, anonVmaInvalidate, dev);
   },
 };

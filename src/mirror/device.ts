@@ -7,6 +7,7 @@
 import { defineStruct } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import type { AnyRoutine } from '../world/routine.js';
+import type { Library } from '../world/registry.js';
 import { addVma } from '../kernel/setup.js';
 import { vma } from '../kernel/pgtable.js';
 
@@ -39,6 +40,8 @@ export interface MirrorVariant {
    * just makes the pte writable (wp_pfn_shared → wp_page_reuse), whatever the source maps.
    */
   readonly pfnMkwrite?: AnyRoutine;
+  /** The library its routines are defined in (with the libraries it uses): what a world runs. */
+  readonly library: Library;
   /** The driver's own routines, fault path first (what `vmamirror explain` prints). */
   readonly routines: readonly AnyRoutine[];
   /** Resources it needs from the topology. */

@@ -7,7 +7,7 @@
  * invalidate_range_start/end on the introspector's mm, so the introspector's own KVM zaps too
  * (Paolo's question, R5/R6).
  */
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
 import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
@@ -20,10 +20,15 @@ import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { mmput } from '../kernel/ops/exit.js';
 import { vma, vmaMm } from '../kernel/pgtable.js';
 import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { Library } from '../world/registry.js';
+import { KERNEL } from '../kernel/library.js';
+
+/** This design's routine library (see src/world/registry.ts). */
+export const INTERVAL_LIB = new Library('interval', [KERNEL]);
 
 const devOf = (w: Parameters<MirrorVariant['attach']>[0], vmaIndex: number) => vma(w, vmaIndex).priv - 1;
 
-export const intervalFault = defineRoutine({
+export const intervalFault = INTERVAL_LIB.routine({
   name: 'mirror_fault',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
@@ -66,7 +71,7 @@ export const intervalFault = defineRoutine({
       const d = w.obj(MIRROR, l.dev);
       if (!driverTrylock(w, d.lock - 1)) return BLOCK_SLEEP;
       // Under the update lock: the variant's install (read_retry, then the pte).
-      return w.callId(d.install - 1, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
+      return w.callRef(d.install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
     } },
     installed: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
       driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
@@ -89,7 +94,7 @@ export const INSTALL_RETRY = 1;
  * The corrected install: under the update lock, mmu_interval_read_retry, then vmf_insert_pfn_prot
  * of a special pte, writable only if the source pte was writable and this is a write fault.
  */
-export const installPfn = defineRoutine({
+export const installPfn = INTERVAL_LIB.routine({
   name: 'mirror_install_pfn',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
@@ -107,7 +112,7 @@ export const installPfn = defineRoutine({
  * map the page read-only: COW-shared after fork, fresh from swap). Drop the pte and let the
  * access fault again as a write, through hmm_range_fault(write) and read_retry.
  */
-export const intervalPfnMkwrite = defineRoutine({
+export const intervalPfnMkwrite = INTERVAL_LIB.routine({
   name: 'mirror_pfn_mkwrite',
   params: ['vma', 'vpn'],
   steps: {
@@ -116,7 +121,7 @@ export const intervalPfnMkwrite = defineRoutine({
   },
 });
 
-export const intervalInvalidate = defineRoutine({
+export const intervalInvalidate = INTERVAL_LIB.routine({
   name: 'mirror_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
@@ -144,6 +149,7 @@ export const intervalInvalidate = defineRoutine({
 });
 
 export const interval: MirrorVariant = {
+  library: INTERVAL_LIB,
   name: 'interval',
   summary: 'mmu_interval_notifier + hmm_range_fault + read_retry under the update lock; zap_vma_ptes in the callback; no page reference',
   reproduces: [],
@@ -154,7 +160,7 @@ export const interval: MirrorVariant = {
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    d.install = installPfn.id + 1;
-    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, intervalInvalidate.id, dev);
+    d.install = w.routineRef(installPfn);
+    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, intervalInvalidate, dev);
   },
 };

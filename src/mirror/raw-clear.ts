@@ -5,15 +5,19 @@
  * invalidate_range_start/end on the introspector's mm. The introspector's own KVM therefore never
  * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
  */
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../kernel/locks.js';
 import { intervalNotifierInsert, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { clearPte } from '../kernel/pgtable.js';
 import { MIN } from '../kernel/structs.js';
 import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
-import { installPfn, interval, intervalFault, intervalPfnMkwrite } from './interval.js';
+import { INTERVAL_LIB, installPfn, interval, intervalFault, intervalPfnMkwrite } from './interval.js';
+import { Library } from '../world/registry.js';
 
-export const rawClearInvalidate = defineRoutine({
+/** This design's routine library (see src/world/registry.ts). */
+export const RAW_CLEAR_LIB = new Library('raw-clear', [INTERVAL_LIB]);
+
+export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   name: 'mirror_invalidate_raw_clear',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
@@ -41,6 +45,7 @@ export const rawClearInvalidate = defineRoutine({
 });
 
 export const rawClear: MirrorVariant = {
+  library: RAW_CLEAR_LIB,
   name: 'raw-clear',
   summary: 'correct fault path, but the callback clears mirror ptes with a raw write that fires no notifier on the introspector',
   reproduces: ['R5'],
@@ -51,7 +56,7 @@ export const rawClear: MirrorVariant = {
   needs: { intervalNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    d.install = installPfn.id + 1;
-    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, rawClearInvalidate.id, dev);
+    d.install = w.routineRef(installPfn);
+    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, rawClearInvalidate, dev);
   },
 };

@@ -5,7 +5,7 @@
  * `range->valid` boolean, which an invalidation that starts and ends between the walk and the
  * check leaves true again: Jason Gunthorpe's ABA (R2).
  */
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { EAGAIN, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
@@ -16,8 +16,13 @@ import { vma, vmaMm } from '../kernel/pgtable.js';
 import { MIRROR, mirrorToSource, type MirrorVariant } from './device.js';
 import { interval } from './interval.js';
 import { seedSync } from './seed-sync.js';
+import { Library } from '../world/registry.js';
+import { SEED_SYNC_LIB } from './seed-sync.js';
 
-export const seedFixedFault = defineRoutine({
+/** This design's routine library (see src/world/registry.ts). */
+export const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB]);
+
+export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   name: 'kvm_mirror_page_fault_fixed',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],
@@ -75,6 +80,7 @@ export const seedFixedFault = defineRoutine({
 });
 
 export const seed2019Fixed: MirrorVariant = {
+  library: SEED_2019_FIXED_LIB,
   name: 'seed-2019-fixed',
   summary: 'the e-mail handler with the valid test flipped (documented v5.3 pattern): still trusts the range->valid boolean',
   reproduces: ['R2'],

@@ -18,7 +18,7 @@
  * documented pattern does, so that the checker reports the inverted test rather than the missing
  * lock. The snapshot's return value is ignored, as in the e-mail.
  */
-import { defineRoutine, BLOCK_SLEEP } from '../world/routine.js';
+import { BLOCK_SLEEP } from '../world/routine.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
@@ -30,8 +30,13 @@ import { BLOCK_SPIN } from '../world/routine.js';
 import { MIRROR, mirrorToSource, type MirrorVariant } from './device.js';
 import { interval } from './interval.js';
 import { seedSync } from './seed-sync.js';
+import { Library } from '../world/registry.js';
+import { SEED_SYNC_LIB } from './seed-sync.js';
 
-export const seedLiteralFault = defineRoutine({
+/** This design's routine library (see src/world/registry.ts). */
+export const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB]);
+
+export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   name: 'kvm_mirror_page_fault',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],
@@ -81,6 +86,7 @@ export const seedLiteralFault = defineRoutine({
 });
 
 export const seed2019Literal: MirrorVariant = {
+  library: SEED_2019_LITERAL_LIB,
   name: 'seed-2019-literal',
   summary: 'the fault handler of the Oct 2019 e-mail: inverted range->valid test, re-register without unregister',
   reproduces: ['R1'],

@@ -6,13 +6,18 @@
  * `raw-clear` variant. take_lock is a plain mutex_lock, as written: it sleeps even when the
  * invalidation is non-blockable (defect (d) of R1).
  */
-import { defineRoutine, BLOCK_SLEEP } from '../world/routine.js';
+import { BLOCK_SLEEP } from '../world/routine.js';
 import { driverTrylock, driverUnlock } from '../kernel/locks.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
 import { MIRROR, sourceRangeToMirror } from './device.js';
+import { Library } from '../world/registry.js';
+import { KERNEL } from '../kernel/library.js';
 
-export const seedSync = defineRoutine({
+/** This design's routine library (see src/world/registry.ts). */
+export const SEED_SYNC_LIB = new Library('seed-sync', [KERNEL]);
+
+export const seedSync = SEED_SYNC_LIB.routine({
   name: 'kvmms_notifier_start',
   params: ['mirror', 'start', 'end', 'event', 'blockable'],
   locals: ['dev'],

@@ -6,7 +6,7 @@
  * Nothing stops an install that read the source pte before an invalidation from landing after
  * the callback ran (R4), nor the GUP reference from being the last one (R3).
  */
-import { defineRoutine, BLOCK_SPIN } from '../world/routine.js';
+import { BLOCK_SPIN } from '../world/routine.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
@@ -18,8 +18,13 @@ import { vma, vmaMm } from '../kernel/pgtable.js';
 import { MN } from '../kernel/structs.js';
 import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
 import { interval } from './interval.js';
+import { Library } from '../world/registry.js';
+import { KERNEL } from '../kernel/library.js';
 
-export const startOnlyFault = defineRoutine({
+/** This design's routine library (see src/world/registry.ts). */
+export const START_ONLY_LIB = new Library('start-only', [KERNEL]);
+
+export const startOnlyFault = START_ONLY_LIB.routine({
   name: 'mirror_fault_start_only',
   params: ['vma', 'vpn', 'write'],
   locals: ['src', 'pfn'],
@@ -52,7 +57,7 @@ export const startOnlyFault = defineRoutine({
   },
 });
 
-export const startOnlyInvalidateRangeStart = defineRoutine({
+export const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
   name: 'mirror_invalidate_range_start_only',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -67,6 +72,7 @@ export const startOnlyInvalidateRangeStart = defineRoutine({
 });
 
 export const startOnly: MirrorVariant = {
+  library: START_ONLY_LIB,
   name: 'start-only',
   summary: 'classic notifier with only invalidate_range_start; GUP reference dropped right after vmf_insert_pfn (Dec 2019 RFC v1)',
   reproduces: ['R3', 'R4'],

@@ -19,7 +19,8 @@ import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { guestAccess } from '../kvm/guest.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
 import type { Op, ScenarioSpec, MmName } from './spec.js';
-import { migrateAt, reclaimAt, setPrograms, workload, type OpCall } from './workload.js';
+import { WORKLOAD_LIB, migrateAt, reclaimAt, setPrograms, workload, type OpCall } from './workload.js';
+import { KVM_LIB } from '../kvm/library.js';
 
 export const MM_NAMES: readonly MmName[] = ['source', 'introspector', 'child'];
 const SOURCE = 0;
@@ -105,6 +106,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       locks: ['mirror.update'],
       actors: spec.actors.map((a) => a.name),
       stackDepth: 16, // the deepest path (vCPU COW with its invalidation chain) needs 14
+      libraries: [WORKLOAD_LIB, KVM_LIB, variant.library],
     },
     (layout) => {
       declareKvms(layout, kvms);

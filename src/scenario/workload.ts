@@ -3,11 +3,16 @@
  * text); only its program counter is state. Each operation is a call of a kernel, KVM or device
  * routine; the workload routine is the bottom frame of every actor.
  */
-import { defineRoutine, type AnyRoutine } from '../world/routine.js';
+import { type AnyRoutine } from '../world/routine.js';
 import type { Layout } from '../world/layout.js';
 import { shrinkFolioList } from '../kernel/ops/reclaim.js';
 import { migratePages } from '../kernel/ops/migrate.js';
 import { pte } from '../kernel/pgtable.js';
+import { Library } from '../world/registry.js';
+import { KERNEL } from '../kernel/library.js';
+
+/** This design's routine library (see src/world/registry.ts). */
+export const WORKLOAD_LIB = new Library('workload', [KERNEL]);
 
 export interface OpCall {
   /** Readable form for listings, e.g. `reclaim(source@0)`. */
@@ -26,7 +31,7 @@ export function programs(layout: Layout): readonly (readonly OpCall[])[] {
   return layout.statics[PROGRAMS] as readonly (readonly OpCall[])[];
 }
 
-export const workload = defineRoutine({
+export const workload = WORKLOAD_LIB.routine({
   name: 'workload',
   params: [],
   locals: ['pc'],
@@ -46,7 +51,7 @@ export const workload = defineRoutine({
  * Reclaim whatever page backs (mm, vpn) when the operation starts (kswapd picks a page off the LRU;
  * the scenario names it by the address that maps it). Nothing mapped: nothing to do.
  */
-export const reclaimAt = defineRoutine({
+export const reclaimAt = WORKLOAD_LIB.routine({
   name: 'kswapd_reclaim',
   params: ['mm', 'vpn'],
   steps: {
@@ -60,7 +65,7 @@ export const reclaimAt = defineRoutine({
 });
 
 /** Migrate (compact) whatever page backs (mm, vpn) when the operation starts. */
-export const migrateAt = defineRoutine({
+export const migrateAt = WORKLOAD_LIB.routine({
   name: 'kcompactd_migrate',
   params: ['mm', 'vpn'],
   steps: {

@@ -5,7 +5,6 @@
  * hidden from change lists: the trace already says where each actor is.
  */
 import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE } from './layout.js';
-import { routines } from './routine.js';
 import type { World } from './world.js';
 
 export function describeSlot(w: World, o: number, before?: Int32Array): string | undefined {
@@ -25,7 +24,7 @@ export function describeSlot(w: World, o: number, before?: Int32Array): string |
     const a = Math.floor(frame / L.stackDepth);
     const fb = L.callBase + frame * L.callStride;
     const id = w.v[fb + CALL_ROUTINE] || (before ? before[fb + CALL_ROUTINE] : 0);
-    const routine = routines[id - 1];
+    const routine = id > 0 ? w.model.routines[id - 1] : undefined;
     const name = k === CALL_RESULT ? 'result' : (routine?.localNames[k - CALL_LOCALS] ?? `l${k - CALL_LOCALS}`);
     return `${L.actorNames[a]}:${routine?.name ?? '?'}.${name}`;
   }

@@ -7,6 +7,9 @@
  * Slots 0 and 1 hold the fingerprint lanes (see hash.ts) and are excluded from equality.
  */
 
+import type { Model } from './registry.js';
+import { ModelError } from './errors.js';
+
 /** First slot that holds model data; slots before it are the fingerprint lanes. */
 export const DATA_START = 2;
 
@@ -52,6 +55,8 @@ export class Layout {
   /** Static program data of a scenario (e.g. each actor's list of operations); never part of the state. */
   readonly statics: Record<string, unknown> = Object.create(null);
   private readonly byStruct = new Map<number, Region>();
+  /** The routines this layout's worlds run (set, and the layout sealed, by `addStacks`). */
+  model: Model | undefined;
   /** Number of actors, their names, stack depth and locals per frame. */
   actorNames: readonly string[] = [];
   stackDepth = 0;
@@ -65,9 +70,9 @@ export class Layout {
 
   /** Adds a region of `count` objects of `def`; a struct may have one region per layout. */
   add(def: StructDef, count: number, names?: readonly string[]): Region {
-    if (this.sealed) throw new Error(`layout is sealed; cannot add region ${def.name}`);
-    if (this.byStruct.has(def.id)) throw new Error(`layout already has a region for struct ${def.name}`);
-    if (names && names.length !== count) throw new Error(`region ${def.name}: ${names.length} names for ${count} objects`);
+    if (this.sealed) throw new ModelError(`layout is sealed; cannot add region ${def.name}`);
+    if (this.byStruct.has(def.id)) throw new ModelError(`layout already has a region for struct ${def.name}`);
+    if (names && names.length !== count) throw new ModelError(`region ${def.name}: ${names.length} names for ${count} objects`);
     const region: Region = { def, count, base: this.size, stride: def.fields.length, names };
     this.size += count * def.fields.length;
     this.regions.push(region);
@@ -75,13 +80,17 @@ export class Layout {
     return region;
   }
 
-  /** Adds the actors' call stacks; must be called once, last. */
-  addStacks(actorNames: readonly string[], stackDepth: number, maxLocals: number): void {
-    if (this.sealed) throw new Error('layout is sealed');
+  /**
+   * Adds the actors' call stacks and seals the layout with the model whose routines its worlds
+   * run: every frame has room for the locals of the model's largest routine.
+   */
+  addStacks(actorNames: readonly string[], stackDepth: number, model: Model): void {
+    if (this.sealed) throw new ModelError('layout is sealed');
+    this.model = model;
     this.actorNames = actorNames;
     this.stackDepth = stackDepth;
-    this.maxLocals = maxLocals;
-    this.callStride = CALL_LOCALS + maxLocals;
+    this.maxLocals = model.maxLocals;
+    this.callStride = CALL_LOCALS + model.maxLocals;
     this.actorBase = this.size;
     this.size += actorNames.length * ACTOR_SLOTS;
     this.callBase = this.size;
@@ -91,7 +100,7 @@ export class Layout {
 
   region(def: StructDef): Region {
     const r = this.byStruct.get(def.id);
-    if (!r) throw new Error(`layout has no region for struct ${def.name}`);
+    if (!r) throw new ModelError(`layout has no region for struct ${def.name}`);
     return r;
   }
 
@@ -103,8 +112,8 @@ export class Layout {
   slot(def: StructDef, index: number, field: string): number {
     const r = this.region(def);
     const k = def.fields.indexOf(field);
-    if (k < 0) throw new Error(`struct ${def.name} has no field ${field}`);
-    if (index < 0 || index >= r.count) throw new Error(`${def.name}[${index}] out of range (0..${r.count - 1})`);
+    if (k < 0) throw new ModelError(`struct ${def.name} has no field ${field}`);
+    if (index < 0 || index >= r.count) throw new ModelError(`${def.name}[${index}] out of range (0..${r.count - 1})`);
     return r.base + index * r.stride + k;
   }
 

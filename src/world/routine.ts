@@ -9,6 +9,8 @@
  * Locals live in the actor's call frame inside the state, never in JS variables across steps.
  */
 import type { World } from './world.js';
+import type { Library } from './registry.js';
+import { ModelError } from './errors.js';
 import { CALL_LOCALS, CALL_RESULT } from './layout.js';
 
 /** The step would sleep (mutex, rwsem, wait_event): not schedulable until the world changes. */
@@ -58,15 +60,19 @@ export class Routine<P extends string = string, V extends string = string> {
   /** The reusable locals view the runner points at the running frame. */
   readonly view: LocalsView;
 
+  /** The model id cache: `w.call` resolves a routine's id in the running model (see registry.ts). */
+  cachedModel: object | undefined = undefined;
+  cachedId = -1;
+
   constructor(
-    readonly id: number,
+    readonly library: Library,
     readonly name: string,
     readonly params: readonly P[],
     locals: readonly V[],
     steps: Record<string, Step<Locals<P | V>>>,
   ) {
     this.labels = Object.keys(steps);
-    if (this.labels.length === 0) throw new Error(`routine ${name} has no steps`);
+    if (this.labels.length === 0) throw new ModelError(`routine ${name} has no steps`);
     const index: Record<string, number> = Object.create(null);
     this.labels.forEach((label, i) => (index[label] = i));
     this.labelIndex = index;
@@ -74,8 +80,8 @@ export class Routine<P extends string = string, V extends string = string> {
     this.localNames = [...params, ...locals];
     const seen = new Set<string>();
     for (const n of this.localNames) {
-      if (n === 'result' || n.startsWith('$')) throw new Error(`routine ${name}: local name ${n} is reserved`);
-      if (seen.has(n)) throw new Error(`routine ${name}: local ${n} declared twice`);
+      if (n === 'result' || n.startsWith('$')) throw new ModelError(`routine ${name}: local name ${n} is reserved`);
+      if (seen.has(n)) throw new ModelError(`routine ${name}: local ${n} declared twice`);
       seen.add(n);
     }
     this.view = makeLocalsView(this.localNames);
@@ -117,28 +123,3 @@ function makeLocalsView(names: readonly string[]): LocalsView {
 /** A routine of any params and locals (for calls and ops pointers). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRoutine = Routine<any, any>;
-
-/** Every routine defined in this process, indexed by id. Ids follow module load order. */
-export const routines: Routine[] = [];
-const byName = new Map<string, Routine>();
-
-export function defineRoutine<const P extends string, const V extends string = never>(
-  spec: RoutineSpec<P, V>,
-): Routine<P, V> {
-  if (byName.has(spec.name)) throw new Error(`routine ${spec.name} defined twice`);
-  const r = new Routine<P, V>(routines.length, spec.name, spec.params, spec.locals ?? [], spec.steps);
-  routines.push(r as unknown as Routine);
-  byName.set(spec.name, r as unknown as Routine);
-  return r;
-}
-
-export function routineByName(name: string): Routine | undefined {
-  return byName.get(name);
-}
-
-/** The largest number of locals any routine defined so far needs. */
-export function maxLocalsNeeded(): number {
-  let m = 0;
-  for (const r of routines) m = Math.max(m, r.localNames.length);
-  return m;
-}

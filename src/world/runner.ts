@@ -7,6 +7,7 @@ import { CALL_PC } from './layout.js';
 import { BLOCK_SLEEP, BLOCK_SPIN, CALLED, RETURNED, type Locals } from './routine.js';
 import { describeSlot } from './describe.js';
 import type { World } from './world.js';
+import { ModelError } from './errors.js';
 
 /** `execStep` result for a step that moved to another label of its routine. */
 export const WENT = 0;
@@ -56,18 +57,18 @@ export function execStep(w: World, a: number): number {
   const r = routine.steps[pc].run(w, view as unknown as Locals<string>);
   if (typeof r === 'string') {
     const next = routine.labelIndex[r];
-    if (next === undefined) throw new Error(`${routine.where(pc)} went to unknown label ${r}`);
+    if (next === undefined) throw new ModelError(`${routine.where(pc)} went to unknown label ${r}`);
     w.set(base + CALL_PC, next);
     return WENT;
   }
   if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-    if (w.v[0] !== lo || w.v[1] !== hi) throw new Error(`${routine.where(pc)} blocked after writing the state`);
+    if (w.v[0] !== lo || w.v[1] !== hi) throw new ModelError(`${routine.where(pc)} blocked after writing the state`);
     if (r === BLOCK_SLEEP && w.actorNonblock(a) > 0) {
       w.bug(`${routine.name} would sleep in a non-blockable context (${routine.steps[pc].at})`);
     }
     return r;
   }
-  if (r !== CALLED && r !== RETURNED) throw new Error(`${routine.where(pc)} returned ${r}, not a label or a w.call/w.ret/BLOCK result`);
+  if (r !== CALLED && r !== RETURNED) throw new ModelError(`${routine.where(pc)} returned ${r}, not a label or a w.call/w.ret/BLOCK result`);
   return r;
 }
 

@@ -8,7 +8,9 @@
  */
 import { zHi, zLo } from './hash.js';
 import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, Layout, type StructDef } from './layout.js';
-import { CALLED, RETURNED, Routine, routines, type AnyRoutine } from './routine.js';
+import { CALLED, RETURNED, type AnyRoutine } from './routine.js';
+import type { Model } from './registry.js';
+import { ModelError } from './errors.js';
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -50,7 +52,12 @@ export class World {
   /** Per struct id, one persistent view per object. */
   private readonly views: View<string>[][] = [];
 
+  /** The sealed registry of the routines this world runs (the layout's). */
+  readonly model: Model;
+
   constructor(readonly layout: Layout) {
+    if (!layout.model) throw new ModelError('the layout has no stacks yet: call addStacks (which seals it with its model) before building a world');
+    this.model = layout.model;
     this.v = new Int32Array(layout.size);
     for (const r of layout.regions) {
       const proto = viewPrototype(r.def);
@@ -143,9 +150,9 @@ export class World {
   /** The view of object `index` of struct `def`. */
   obj<F extends string>(def: StructDef<F>, index: number): View<F> {
     const list = this.views[def.id];
-    if (!list) throw new Error(`world has no ${def.name} objects`);
+    if (!list) throw new ModelError(`world has no ${def.name} objects`);
     const view = list[index];
-    if (!view) throw new Error(`${def.name}[${index}] does not exist (have ${list.length})`);
+    if (!view) throw new ModelError(`${def.name}[${index}] does not exist (have ${list.length})`);
     return view as View<F>;
   }
 
@@ -190,27 +197,42 @@ export class World {
     return sp === 0 ? undefined : this.layout.callSlot(a, sp - 1);
   }
 
-  frameRoutine(base: number): Routine {
-    return routines[this.v[base + CALL_ROUTINE] - 1];
+  frameRoutine(base: number): AnyRoutine {
+    return this.model.routine(this.v[base + CALL_ROUTINE] - 1);
+  }
+
+  /** The id of `r` in this world's model (cached on the routine for the model last asked). */
+  routineId(r: AnyRoutine): number {
+    if (r.cachedModel === this.model) return r.cachedId;
+    const id = this.model.id(r);
+    r.cachedModel = this.model;
+    r.cachedId = id;
+    return id;
+  }
+
+  /** The ops-pointer encoding of `r` kept in the state: id + 1, 0 for none. */
+  routineRef(r: AnyRoutine | undefined): number {
+    return r ? this.routineId(r) + 1 : 0;
   }
 
   /** Starts actor `a` with `routine(args)` as its bottom frame. */
   spawn(a: number, routine: AnyRoutine, args: readonly number[]): void {
-    if (this.actorSp(a) !== 0) throw new Error(`actor ${this.layout.actorNames[a]} is already running`);
+    if (this.actorSp(a) !== 0) throw new ModelError(`actor ${this.layout.actorNames[a]} is already running`);
     this.pushFrame(a, 0, routine, args);
     this.set(this.layout.actorSlot(a) + ACTOR_RESULT, 0);
     this.set(this.layout.actorSlot(a) + ACTOR_SP, 1);
   }
 
   private pushFrame(a: number, depth: number, routine: AnyRoutine, args: readonly number[]): void {
+    const id = this.routineId(routine);
     if (depth >= this.layout.stackDepth) {
-      throw new Error(`actor ${this.layout.actorNames[a]}: call depth ${depth + 1} exceeds ${this.layout.stackDepth} calling ${routine.name}`);
+      throw new ModelError(`actor ${this.layout.actorNames[a]}: call depth ${depth + 1} exceeds ${this.layout.stackDepth} calling ${routine.name}`);
     }
     if (args.length !== routine.params.length) {
-      throw new Error(`${routine.name} takes ${routine.params.length} arguments (${routine.params.join(', ')}), got ${args.length}`);
+      throw new ModelError(`${routine.name} takes ${routine.params.length} arguments (${routine.params.join(', ')}), got ${args.length}`);
     }
     const b = this.layout.callSlot(a, depth);
-    this.set(b + CALL_ROUTINE, routine.id + 1);
+    this.set(b + CALL_ROUTINE, id + 1);
     this.set(b + CALL_PC, 0);
     for (let i = 0; i < args.length; i++) this.set(b + CALL_LOCALS + i, args[i]);
   }
@@ -228,7 +250,7 @@ export class World {
   call(routine: AnyRoutine, resume: string, ...args: number[]): number {
     const caller = this.current!;
     const pc = caller.labelIndex[resume];
-    if (pc === undefined) throw new Error(`${caller.name}: no label ${resume} to resume at after calling ${routine.name}`);
+    if (pc === undefined) throw new ModelError(`${caller.name}: no label ${resume} to resume at after calling ${routine.name}`);
     const a = this.actor;
     const sp = this.actorSp(a);
     this.set(this.layout.callSlot(a, sp - 1) + CALL_PC, pc);
@@ -237,11 +259,10 @@ export class World {
     return CALLED;
   }
 
-  /** Calls the routine with id `routineId` (an ops pointer stored in the state). */
-  callId(routineId: number, resume: string, ...args: number[]): number {
-    const r = routines[routineId];
-    if (!r) throw new Error(`no routine with id ${routineId}`);
-    return this.call(r, resume, ...args);
+  /** Calls the routine an ops pointer stored in the state refers to (`routineRef`: id + 1). */
+  callRef(ref: number, resume: string, ...args: number[]): number {
+    if (ref <= 0) throw new ModelError(`call through an empty ops pointer (${ref}) from ${this.current?.name ?? '?'}`);
+    return this.call(this.model.routine(ref - 1), resume, ...args);
   }
 
   /** Returns `value` to the caller (or finishes the actor). Use as `return w.ret(x)`. */
@@ -264,7 +285,7 @@ export class World {
 
   /** Makes `state` the current state (not copied). */
   load(state: Int32Array): void {
-    if (state.length !== this.layout.size) throw new Error(`state has ${state.length} slots, layout needs ${this.layout.size}`);
+    if (state.length !== this.layout.size) throw new ModelError(`state has ${state.length} slots, layout needs ${this.layout.size}`);
     this.v = state;
   }
 

@@ -6,15 +6,15 @@ import { intervalNotifierInsert } from '../../src/kernel/notifier/interval.js';
 import { execStep, runSchedule } from '../../src/world/runner.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../../src/world/routine.js';
 import type { World } from '../../src/world/world.js';
-import { declareTestDevice, deviceStale, testDriverFault, testDriverInvalidate, testZapOne } from '../helpers/test-driver.js';
+import { declareTestDevice, deviceStale, testDriverFault, testDriverInvalidate, testZapOne, TEST_DRIVER_LIB } from '../helpers/test-driver.js';
 
 /** Two faults of the test driver racing two zaps of the same page range. */
 function world(checkRetry: number): World {
-  const w = buildWorld({ pages: 4, mmPages: 4, mms: ['source'], locks: ['update'], actors: ['f0', 'f1', 'z0', 'z1'] }, declareTestDevice);
+  const w = buildWorld({ pages: 4, mmPages: 4, mms: ['source'], locks: ['update'], actors: ['f0', 'f1', 'z0', 'z1'], libraries: [TEST_DRIVER_LIB] }, declareTestDevice);
   addVma(w, 0, { start: 0, end: 4 });
   populateAnon(w, 0, 0, 0xa);
   populateAnon(w, 0, 1, 0xb);
-  intervalNotifierInsert(w, 0, 0, 0, 2, testDriverInvalidate.id, 0);
+  intervalNotifierInsert(w, 0, 0, 0, 2, testDriverInvalidate, 0);
   w.spawn(0, testDriverFault, [0, 0, checkRetry]);
   w.spawn(1, testDriverFault, [0, 1, checkRetry]);
   w.spawn(2, testZapOne, [0, 0]);

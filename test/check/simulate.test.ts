@@ -11,7 +11,11 @@ import type { World } from '../../src/world/world.js';
 import type { Property } from '../../src/check/explore.js';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { driverTrylock, driverUnlock } from '../../src/kernel/locks.js';
-import { BLOCK_SLEEP, defineRoutine } from '../../src/world/routine.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-simulate', [KERNEL]);
 
 const spec = (name: string) => scenarioByName(name)!;
 const variant = (name: string) => variantByName(name)!;
@@ -250,7 +254,7 @@ describe('shard run counts', () => {
 
 describe('kernel BUGs on blocked attempts, and deadlock', () => {
   /** Takes the driver mutex, then releases it (or, if `keep`, returns still holding it). */
-  const holder = defineRoutine({
+  const holder = LIB.routine({
     name: 'test_sim_holder',
     params: ['keep'],
     steps: {
@@ -262,7 +266,7 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
     },
   });
   /** Enters a non-blockable section and takes the mutex there: a BUG if it has to sleep. */
-  const sleeper = defineRoutine({
+  const sleeper = LIB.routine({
     name: 'test_sim_sleeper',
     params: [],
     steps: {
@@ -279,7 +283,7 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
     },
   });
   const tiny = (keep: number, second: 'sleeper' | 'holder'): World => {
-    const w = buildWorld({ pages: 1, mmPages: 1, mms: ['m'], locks: ['drv'], actors: ['h', 's'] });
+    const w = buildWorld({ pages: 1, mmPages: 1, mms: ['m'], locks: ['drv'], actors: ['h', 's'], libraries: [LIB] });
     w.spawn(0, holder, [keep]);
     if (second === 'sleeper') w.spawn(1, sleeper, []);
     else w.spawn(1, holder, [0]);

@@ -4,16 +4,20 @@
  * (a livelock once the invalidations stop) and an invalidate callback that never drops the update
  * lock (the next fault sleeps forever).
  */
-import { defineRoutine, BLOCK_SLEEP } from '../../src/world/routine.js';
-import { interval, INSTALL_RETRY } from '../../src/mirror/interval.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
+import { interval, INSTALL_RETRY, INTERVAL_LIB } from '../../src/mirror/interval.js';
 import { MIRROR, sourceRangeToMirror, type MirrorVariant } from '../../src/mirror/device.js';
 import { mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
 import { driverTrylock } from '../../src/kernel/locks.js';
 import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
 import { MIN } from '../../src/kernel/structs.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
+import { Library } from '../../src/world/registry.js';
 
-const alwaysRetry = defineRoutine({
+/** The mutants are drivers of their own: the corrected design's library plus the mutated routine. */
+const LIB = new Library('test-mutants', [INTERVAL_LIB]);
+
+const alwaysRetry = LIB.routine({
   name: 'test_mirror_install_always_retry',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: { install: { at: 'mutant: read_retry inverted', run: (w) => w.ret(INSTALL_RETRY) } },
@@ -21,15 +25,16 @@ const alwaysRetry = defineRoutine({
 
 export const retryForever: MirrorVariant = {
   ...interval,
+  library: LIB,
   name: 'test-retry-forever',
   reproduces: ['mutant'],
   attach(w, dev) {
     interval.attach(w, dev);
-    w.obj(MIRROR, dev).install = alwaysRetry.id + 1;
+    w.obj(MIRROR, dev).install = w.routineRef(alwaysRetry);
   },
 };
 
-const keepsLock = defineRoutine({
+const keepsLock = LIB.routine({
   name: 'test_mirror_invalidate_keeps_lock',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
@@ -46,11 +51,12 @@ const keepsLock = defineRoutine({
 
 export const forgetsUnlock: MirrorVariant = {
   ...interval,
+  library: LIB,
   name: 'test-forgets-unlock',
   reproduces: ['mutant'],
   attach(w, dev) {
     interval.attach(w, dev);
-    w.obj(MIN, w.obj(MIRROR, dev).sub - 1).invalidate = keepsLock.id + 1;
+    w.obj(MIN, w.obj(MIRROR, dev).sub - 1).invalidate = w.routineRef(keepsLock);
   },
 };
 

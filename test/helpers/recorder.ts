@@ -5,12 +5,15 @@
  * pte changes and page frees.
  */
 import { defineStruct, type Layout } from '../../src/world/layout.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import type { World } from '../../src/world/world.js';
 import type { TraceStep } from '../../src/world/runner.js';
 import { mmuNotifierRegister } from '../../src/kernel/notifier/mmu-notifier.js';
 import { EVENT_NAMES } from '../../src/kernel/flags.js';
 import { pte } from '../../src/kernel/pgtable.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+export const RECORDER_LIB = new Library('test-recorder', [KERNEL]);
 
 export const LOG = defineStruct('testLog', ['kind', 'mm', 'start', 'end', 'event', 'blockable', 'pfnAtStart'] as const);
 const KIND_START = 1;
@@ -35,7 +38,7 @@ function append(w: World, kind: number, mm: number, start: number, end: number, 
   throw new Error('test recorder log is full');
 }
 
-export const recorderStart = defineRoutine({
+export const recorderStart = RECORDER_LIB.routine({
   name: 'test_recorder_invalidate_range_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -46,7 +49,7 @@ export const recorderStart = defineRoutine({
   },
 });
 
-export const recorderEnd = defineRoutine({
+export const recorderEnd = RECORDER_LIB.routine({
   name: 'test_recorder_invalidate_range_end',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -57,7 +60,7 @@ export const recorderEnd = defineRoutine({
   },
 });
 
-export const recorderRelease = defineRoutine({
+export const recorderRelease = RECORDER_LIB.routine({
   name: 'test_recorder_release',
   params: ['mn', 'mm'],
   steps: {

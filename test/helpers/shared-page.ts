@@ -12,7 +12,7 @@ import { MM } from '../../src/kernel/structs.js';
 import { VM_IO, VM_PFNMAP, VM_READ } from '../../src/kernel/flags.js';
 import type { TraceStep } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, declareRecorder } from './recorder.js';
+import { RECORDER_LIB, attachRecorder, declareRecorder } from './recorder.js';
 
 export const PARENT = 0;
 export const CHILD = 1;
@@ -20,7 +20,7 @@ export const MIRROR = 2;
 
 export function sharedPageWorld(actors: string[], special = false): { w: World; pfn: number } {
   const w = buildWorld(
-    { pages: 4, mmPages: 4, mms: ['parent', 'child', 'mirror'], actors, swapSlots: 2, mmuNotifiers: 3 },
+    { pages: 4, mmPages: 4, mms: ['parent', 'child', 'mirror'], actors, swapSlots: 2, mmuNotifiers: 3, libraries: [RECORDER_LIB] },
     declareRecorder,
   );
   addVma(w, PARENT, { start: 0, end: 4 });

@@ -9,7 +9,7 @@
  * order of zap_page_range_single + tlb_finish_mmu.
  */
 import { defineStruct, type Layout } from '../../src/world/layout.js';
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../../src/world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../../src/world/routine.js';
 import type { World } from '../../src/world/world.js';
 import { EFAULT, MMU_NOTIFY_CLEAR } from '../../src/kernel/flags.js';
 import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../../src/kernel/locks.js';
@@ -18,6 +18,10 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { pageGen, pageRemoveRmap, putPage } from '../../src/kernel/page.js';
 import { clearPte, pte } from '../../src/kernel/pgtable.js';
 import { MIN, PAGE } from '../../src/kernel/structs.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+export const TEST_DRIVER_LIB = new Library('test-test-driver', [KERNEL]);
 
 /** The test device's page table: one entry per source vpn. */
 export const DEV = defineStruct('testDev', ['pfn', 'gen'] as const);
@@ -29,7 +33,7 @@ export function declareTestDevice(layout: Layout): void {
 /** The driver's update lock is the topology's first named lock. */
 const UPDATE_LOCK = 0;
 
-export const testDriverInvalidate = defineRoutine({
+export const testDriverInvalidate = TEST_DRIVER_LIB.routine({
   name: 'testdrv_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
@@ -49,7 +53,7 @@ export const testDriverInvalidate = defineRoutine({
   },
 });
 
-export const testDriverFault = defineRoutine({
+export const testDriverFault = TEST_DRIVER_LIB.routine({
   name: 'testdrv_fault',
   params: ['sub', 'vpn', 'checkRetry'],
   locals: ['seq', 'pfn'],
@@ -76,7 +80,7 @@ export const testDriverFault = defineRoutine({
   },
 });
 
-export const testZapOne = defineRoutine({
+export const testZapOne = TEST_DRIVER_LIB.routine({
   name: 'test_zap_one',
   params: ['mm', 'vpn'],
   locals: ['pfn'],

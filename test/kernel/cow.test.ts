@@ -12,13 +12,13 @@ import { MM, PAGE } from '../../src/kernel/structs.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
 import { runToEnd, runUntil, type TraceStep } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 
 const PARENT = 0;
 const CHILD = 1;
 /** Page with contents 10 at vpn 1, shared read-only by parent and fork child (mapcount 2, refcount 2). */
 function world(actors: string[] = ['a', 'b']): { w: World; old: number } {
-  const w = buildWorld({ pages: 5, mmPages: 3, mms: ['parent', 'child'], actors }, declareRecorder);
+  const w = buildWorld({ pages: 5, mmPages: 3, mms: ['parent', 'child'], actors, libraries: [RECORDER_LIB] }, declareRecorder);
   addVma(w, PARENT, { start: 0, end: 3 });
   addVma(w, CHILD, { start: 0, end: 3 });
   w.obj(MM, CHILD).anonVma = w.obj(MM, PARENT).anonVma;

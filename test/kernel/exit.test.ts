@@ -13,11 +13,14 @@ import { pte, setPte, vma } from '../../src/kernel/pgtable.js';
 import { MM, PAGE } from '../../src/kernel/structs.js';
 import { mmput } from '../../src/kernel/ops/exit.js';
 import { defineStruct, type Layout } from '../../src/world/layout.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 import { mmapReadTrylock } from '../../src/kernel/locks.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-exit', [KERNEL]);
 
 const SRC = 0;
 const OTHER = 1;
@@ -26,7 +29,7 @@ const OTHER = 1;
 const ILOG = defineStruct('testExitItreeLog', ['event', 'start', 'end'] as const);
 const ILOG_SIZE = 4;
 
-const itreeRecorder = defineRoutine({
+const itreeRecorder = LIB.routine({
   name: 'test_exit_itree_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
@@ -51,7 +54,7 @@ function itreeEvents(w: World): string[] {
 }
 
 function world(actors = ['exit']): World {
-  return buildWorld({ pages: 6, mmPages: 6, mms: ['src', 'other'], actors }, (L: Layout) => {
+  return buildWorld({ pages: 6, mmPages: 6, mms: ['src', 'other'], actors, libraries: [LIB, RECORDER_LIB] }, (L: Layout) => {
     declareRecorder(L);
     L.add(ILOG, ILOG_SIZE);
   });
@@ -76,7 +79,7 @@ describe('mmput', () => {
     const a = populateAnon(w, SRC, 0, 0xa);
     const b = populateAnon(w, SRC, 3, 0xb);
     attachRecorder(w, SRC);
-    intervalNotifierInsert(w, 0, SRC, 0, 4, itreeRecorder.id, 0);
+    intervalNotifierInsert(w, 0, SRC, 0, 4, itreeRecorder, 0);
     const count = w.obj(MM, SRC).count;
     w.spawn(0, mmput, [SRC]);
     const trace = runToEnd(w, 'exit');

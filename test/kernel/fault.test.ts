@@ -14,18 +14,21 @@ import { cpuAccess } from '../../src/kernel/ops/access.js';
 import { handleMmFault } from '../../src/kernel/ops/fault.js';
 import { vmfInsertPfn } from '../../src/kernel/ops/insert.js';
 import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { defineStruct } from '../../src/world/layout.js';
 import { isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-fault', [KERNEL]);
 
 const MMA = 0;
 
 const RESULT = defineStruct('testFaultResult', ['value'] as const);
 
 /** cpu_access that stores its return value in RESULT[actor] so tests can read it. */
-const access = defineRoutine({
+const access = LIB.routine({
   name: 'test_fault_access',
   params: ['mm', 'vpn', 'write', 'value'],
   steps: {
@@ -38,7 +41,7 @@ const access = defineRoutine({
 });
 
 function worldR(actors: string[] = ['a', 'b'], pages = 6): World {
-  const w = buildWorld({ pages, mmPages: 4, mms: ['proc', 'other'], actors, swapSlots: 2 }, (L) => {
+  const w = buildWorld({ pages, mmPages: 4, mms: ['proc', 'other'], actors, swapSlots: 2, libraries: [LIB, RECORDER_LIB] }, (L) => {
     declareRecorder(L);
     L.add(RESULT, actors.length);
   });
@@ -52,6 +55,18 @@ const allocated = (w: World) => {
   for (let pfn = 1; pfn < w.count(PAGE); pfn++) if (!w.obj(PAGE, pfn).free) out.push(pfn);
   return out;
 };
+
+const faultDirect = LIB.routine({
+  name: 'test_fault_direct',
+  params: ['vpn'],
+  steps: {
+    go: { at: 'test', run: (w, l) => w.call(handleMmFault, 'done', MMA, l.vpn, 0) },
+    done: { at: 'test', run: (w, l) => {
+      w.obj(RESULT, w.actor).value = l.result;
+      return w.ret(0);
+    } },
+  },
+});
 
 describe('do_anonymous_page', () => {
   it('faults in a fresh anon page on a write, with no notifier, and releases mmap_lock', () => {
@@ -107,18 +122,7 @@ describe('do_anonymous_page', () => {
     runToEnd(w, 'a');
     expect(w.obj(RESULT, 0).value).toBe(-EFAULT);
     w.obj(MM, MMA).mmapReaders = 1; // the caller of handle_mm_fault holds mmap_lock
-    const f = defineRoutine({
-      name: 'test_fault_direct',
-      params: ['vpn'],
-      steps: {
-        go: { at: 'test', run: (w2, l) => w2.call(handleMmFault, 'done', MMA, l.vpn, 0) },
-        done: { at: 'test', run: (w2, l) => {
-          w2.obj(RESULT, w2.actor).value = l.result;
-          return w2.ret(0);
-        } },
-      },
-    });
-    w.spawn(1, f, [3]);
+    w.spawn(1, faultDirect, [3]);
     runToEnd(w, 'b');
     expect(w.obj(RESULT, 1).value).toBe(VM_FAULT_SIGBUS);
   });
@@ -239,7 +243,7 @@ describe('migration_entry_wait', () => {
   });
 });
 
-const driverFault = defineRoutine({
+const driverFault = LIB.routine({
   name: 'test_fault_driver_fault',
   params: ['vma', 'vpn', 'write'],
   steps: {

@@ -13,7 +13,7 @@ import { MM, PAGE, SWAP } from '../../src/kernel/structs.js';
 import { dupMmap } from '../../src/kernel/ops/fork.js';
 import { isEnabled, runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 
 const PARENT = 0;
 const CHILD = 1;
@@ -21,7 +21,7 @@ const SRC = 2;
 const PFNMAP_SHARED = VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_READ | VM_WRITE | VM_SHARED;
 
 function world(): World {
-  const w = buildWorld({ pages: 6, mmPages: 6, mms: ['parent', 'child', 'src'], actors: ['fork', 'other'], mmuNotifiers: 2 }, declareRecorder);
+  const w = buildWorld({ pages: 6, mmPages: 6, mms: ['parent', 'child', 'src'], actors: ['fork', 'other'], mmuNotifiers: 2, libraries: [RECORDER_LIB] }, declareRecorder);
   w.obj(MM, CHILD).users = 0; // not yet born
   return w;
 }

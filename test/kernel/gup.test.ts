@@ -13,11 +13,11 @@ import { EFAULT, VM_ANON, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_READ, VM_SHARED, VM_
 import { followPfn, getUserPagesRemote } from '../../src/kernel/ops/gup.js';
 import { isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, declareRecorder, recorded } from '../helpers/recorder.js';
+import { attachRecorder, declareRecorder, recorded, RECORDER_LIB } from '../helpers/recorder.js';
 
 const MMA = 0;
 function world(): World {
-  const w = buildWorld({ pages: 5, mmPages: 8, mms: ['proc', 'child'], actors: ['g', 'h'], vmasPerMm: 4 }, declareRecorder);
+  const w = buildWorld({ pages: 5, mmPages: 8, mms: ['proc', 'child'], actors: ['g', 'h'], vmasPerMm: 4, libraries: [RECORDER_LIB] }, declareRecorder);
   addVma(w, MMA, { start: 0, end: 4 });
   addVma(w, MMA, { start: 4, end: 6, flags: VM_PFNMAP | VM_IO | VM_SHARED | VM_READ | VM_WRITE });
   addVma(w, MMA, { start: 6, end: 8, flags: VM_MIXEDMAP | VM_SHARED | VM_READ | VM_WRITE });

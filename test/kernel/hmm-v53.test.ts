@@ -24,9 +24,13 @@ import {
 } from '../../src/kernel/hmm/hmm-v53.js';
 import { hmmPfnEncode, hmmPfnToPfn } from '../../src/kernel/hmm/hmm-pfn.js';
 import { defineStruct } from '../../src/world/layout.js';
-import { BLOCK_SLEEP, defineRoutine } from '../../src/world/routine.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-hmm-v53', [KERNEL]);
 
 const SRC = 0;
 const CHILD = 1;
@@ -35,7 +39,7 @@ const RANGE = 0;
 /** What the mirror's sync_cpu_device_pagetables saw, and each actor's last result. */
 const LOG = defineStruct('testHmmLog', ['syncs', 'mirror', 'start', 'end', 'event', 'blockable', 'result'] as const);
 
-const sync = defineRoutine({
+const sync = LIB.routine({
   name: 'test_hmm53_sync',
   params: ['mirror', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -48,7 +52,7 @@ const sync = defineRoutine({
 });
 
 /** Driver: register the range, then down_read(mmap_sem); snapshot; up_read — the first half of the documented pattern. */
-const registerAndSnapshot = defineRoutine({
+const registerAndSnapshot = LIB.routine({
   name: 'test_hmm53_register_snapshot',
   params: ['vpn'],
   steps: {
@@ -65,7 +69,7 @@ const registerAndSnapshot = defineRoutine({
 
 /** Stores the callee's result in LOG[actor + 1].result. */
 function storing(name: string, callee: Parameters<World['call']>[0], lock: boolean) {
-  return defineRoutine({
+  return LIB.routine({
     name,
     params: ['a', 'b'],
     steps: {
@@ -80,7 +84,7 @@ function storing(name: string, callee: Parameters<World['call']>[0], lock: boole
 }
 const snapshotLocked = storing('test_hmm53_snapshot_locked', hmmRangeSnapshot, true);
 const faultLocked = storing('test_hmm53_fault_locked', hmmRangeFaultV53, true);
-const writeAccess = defineRoutine({
+const writeAccess = LIB.routine({
   name: 'test_hmm53_cpu_write',
   params: ['vpn', 'value'],
   steps: {
@@ -92,7 +96,7 @@ const writeAccess = defineRoutine({
 /** Source page at vpn 1 shared COW with a fork child, so a CPU write replaces the source pte. */
 function world(actors = ['drv', 'cpu']): { w: World; old: number } {
   const w = buildWorld(
-    { pages: 5, mmPages: 4, mms: ['source', 'child'], actors, hmmMirrors: 1, hmmRanges: 1, mmuNotifiers: 2 },
+    { pages: 5, mmPages: 4, mms: ['source', 'child'], actors, hmmMirrors: 1, hmmRanges: 1, mmuNotifiers: 2, libraries: [LIB] },
     (L) => L.add(LOG, actors.length + 1),
   );
   addVma(w, SRC, { start: 0, end: 3 });
@@ -114,7 +118,7 @@ describe('v5.3 struct hmm', () => {
     const { w } = world();
     const mn = w.obj(MM, SRC).hmm - 1;
     expect(mn).toBe(0);
-    expect(w.obj(MN, mn).invalidateRangeStart).toBe(hmmInvalidateRangeStart.id + 1);
+    expect(w.obj(MN, mn).invalidateRangeStart).toBe(w.routineRef(hmmInvalidateRangeStart));
     expect(w.obj(MM, SRC).count).toBe(3); // own + mmu_notifier_register + hmm_get_or_create
   });
 

@@ -16,9 +16,13 @@ import { cpuAccess } from '../../src/kernel/ops/access.js';
 import { hmmRangeFault } from '../../src/kernel/hmm/hmm.js';
 import { hmmPfnEncode, hmmPfnToPfn, hmmPfnWritable } from '../../src/kernel/hmm/hmm-pfn.js';
 import { defineStruct } from '../../src/world/layout.js';
-import { BLOCK_SLEEP, defineRoutine } from '../../src/world/routine.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-hmm', [KERNEL]);
 
 const SRC = 0;
 const CHILD = 1;
@@ -26,7 +30,7 @@ const SUB = 0;
 const RESULT = defineStruct('testHmmResult', ['value', 'invalidations'] as const);
 
 /** ops->invalidate of a correct driver (no driver lock needed here): set the sequence. */
-const invalidate = defineRoutine({
+const invalidate = LIB.routine({
   name: 'test_hmm_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
@@ -40,7 +44,7 @@ const invalidate = defineRoutine({
 });
 
 /** The documented pattern's first half: read_begin; mmap_read_lock; hmm_range_fault; unlock. */
-const driver = defineRoutine({
+const driver = LIB.routine({
   name: 'test_hmm_driver',
   params: ['vpn', 'write'],
   locals: ['seq'],
@@ -61,7 +65,7 @@ const driver = defineRoutine({
   },
 });
 
-const cpuWrite = defineRoutine({
+const cpuWrite = LIB.routine({
   name: 'test_hmm_cpu_write',
   params: ['vpn', 'value'],
   steps: {
@@ -72,7 +76,7 @@ const cpuWrite = defineRoutine({
 
 /** Source: page `old` at vpn 1 shared COW with a fork child; vpn 2 empty; vpn 3 a PFNMAP VMA; vpn 4 read-only anon. Sub over all. */
 function world(): { w: World; old: number } {
-  const w = buildWorld({ pages: 5, mmPages: 5, mms: ['source', 'child'], actors: ['drv', 'cpu'] }, (L) => L.add(RESULT, 3));
+  const w = buildWorld({ pages: 5, mmPages: 5, mms: ['source', 'child'], actors: ['drv', 'cpu'], libraries: [LIB] }, (L) => L.add(RESULT, 3));
   addVma(w, SRC, { start: 0, end: 3 });
   addVma(w, SRC, { start: 3, end: 4, flags: VM_PFNMAP | VM_IO | VM_READ });
   addVma(w, SRC, { start: 4, end: 5, flags: VM_ANON | VM_READ });
@@ -82,7 +86,7 @@ function world(): { w: World; old: number } {
   setPte(w, CHILD, 1, old, false, false);
   pageDupRmap(w, old);
   getPage(w, old);
-  intervalNotifierInsert(w, SUB, SRC, 0, 5, invalidate.id, 0);
+  intervalNotifierInsert(w, SUB, SRC, 0, 5, invalidate, 0);
   return { w, old };
 }
 

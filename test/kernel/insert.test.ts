@@ -11,10 +11,13 @@ import { MM, PAGE } from '../../src/kernel/structs.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { vmfInsertMixed, vmfInsertMixedRoutine, vmfInsertPfn, vmfInsertPfnProt, vmfInsertPfnRoutine } from '../../src/kernel/ops/insert.js';
 import { defineStruct } from '../../src/world/layout.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { isEnabled, runToEnd, type TraceStep } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, declareRecorder, recorded } from '../helpers/recorder.js';
+import { attachRecorder, declareRecorder, recorded, RECORDER_LIB } from '../helpers/recorder.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-insert', [KERNEL]);
 
 const SRC = 0;
 const DEV = 1;
@@ -22,7 +25,7 @@ const RESULT = defineStruct('testInsertResult', ['value'] as const);
 const PFNMAP_SHARED = VM_PFNMAP | VM_IO | VM_SHARED | VM_READ | VM_WRITE;
 
 /** A driver ->fault step that inserts with the plain function (mixed = 1: vmf_insert_mixed). */
-const driverStep = defineRoutine({
+const driverStep = LIB.routine({
   name: 'test_insert_driver',
   params: ['vma', 'vpn', 'pfn', 'write', 'mixed'],
   steps: {
@@ -35,7 +38,7 @@ const driverStep = defineRoutine({
 });
 
 function world(devFlags = PFNMAP_SHARED): { w: World; vi: number; pfn: number } {
-  const w = buildWorld({ pages: 4, mmPages: 4, mms: ['source', 'dev'], actors: ['d', 'e'] }, (L) => {
+  const w = buildWorld({ pages: 4, mmPages: 4, mms: ['source', 'dev'], actors: ['d', 'e'], libraries: [LIB, RECORDER_LIB] }, (L) => {
     declareRecorder(L);
     L.add(RESULT, 2);
   });
@@ -48,6 +51,12 @@ function world(devFlags = PFNMAP_SHARED): { w: World; vi: number; pfn: number } 
 }
 
 const bugs = (t: readonly TraceStep[]) => t.flatMap((s) => s.bugs).join('\n');
+
+const insertProt = LIB.routine({
+  name: 'test_insert_prot',
+  params: ['vma', 'vpn', 'pfn', 'writable'],
+  steps: { go: { at: 'test', run: (w, l) => w.ret(vmfInsertPfnProt(w, l.vma, l.vpn, l.pfn, l.writable !== 0)) } },
+});
 
 describe('vmf_insert_pfn', () => {
   it('installs a special pte into an empty slot without refcount, mapcount or notifier', () => {
@@ -87,14 +96,9 @@ describe('vmf_insert_pfn', () => {
 
   it('vmf_insert_pfn_prot takes the writability from the caller\'s pgprot', () => {
     const { w, vi, pfn } = world();
-    const prot = defineRoutine({
-      name: 'test_insert_prot',
-      params: ['vpn', 'writable'],
-      steps: { go: { at: 'test', run: (w2, l) => w2.ret(vmfInsertPfnProt(w2, vi, l.vpn, pfn, l.writable !== 0)) } },
-    });
-    w.spawn(0, prot, [0, 0]);
+    w.spawn(0, insertProt, [vi, 0, pfn, 0]);
     runToEnd(w, 'd');
-    w.spawn(1, prot, [1, 1]);
+    w.spawn(1, insertProt, [vi, 1, pfn, 1]);
     runToEnd(w, 'e');
     expect([pte(w, DEV, 0).special, pte(w, DEV, 0).write]).toEqual([1, 0]);
     expect([pte(w, DEV, 1).special, pte(w, DEV, 1).write]).toEqual([1, 1]);

@@ -10,13 +10,13 @@ import { intervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin
 import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, PAGE } from '../../src/kernel/structs.js';
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { DEV, declareTestDevice, deviceStale, testDriverFault, testDriverInvalidate, testZapOne } from '../helpers/test-driver.js';
+import { DEV, declareTestDevice, deviceStale, testDriverFault, testDriverInvalidate, testZapOne, TEST_DRIVER_LIB } from '../helpers/test-driver.js';
 
 const SRC = 0;
 const SUB = 0;
 
 function setup(actors: string[] = ['fault', 'inv']): { w: World; pfn: number } {
-  const w = buildWorld({ pages: 4, mmPages: 4, mms: ['source'], locks: ['update'], actors }, declareTestDevice);
+  const w = buildWorld({ pages: 4, mmPages: 4, mms: ['source'], locks: ['update'], actors, libraries: [TEST_DRIVER_LIB] }, declareTestDevice);
   addVma(w, SRC, { start: 0, end: 4 });
   const pfn = populateAnon(w, SRC, 1, 0xa);
   populateAnon(w, SRC, 3, 0xb);
@@ -32,7 +32,7 @@ describe('mmu_interval_notifier: the worked example of reference §1.8', () => {
     const { w, pfn } = setup();
     // S=2. Sub X inserted: X.seq=1.
     expect(S(w)).toBe(2);
-    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
     expect(subSeq(w)).toBe(1);
     expect(w.obj(MIN, SUB).state).toBe(MIN_INSERTED);
 
@@ -66,7 +66,7 @@ describe('mmu_interval_notifier: the worked example of reference §1.8', () => {
 
   it('installs when no invalidation intervenes, and the next overlapping one sets S=5, X.seq=5', () => {
     const { w, pfn } = setup();
-    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
     // One full invalidation first (S 2 -> 3 -> 4) on another page of the sub's range.
     w.spawn(1, testZapOne, [SRC, 0]);
     runToEnd(w, 'inv');
@@ -84,7 +84,7 @@ describe('mmu_interval_notifier: the worked example of reference §1.8', () => {
 
   it('leaves X.seq alone and S even for an invalidation that does not overlap X', () => {
     const { w } = setup();
-    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
     w.spawn(1, testZapOne, [SRC, 3]);
     runUntil(w, 'inv', 'test_zap_one:clear');
     expect([A(w), S(w), subSeq(w)]).toEqual([1, 2, 1]);
@@ -98,10 +98,10 @@ describe('mmu_interval_notifier: the worked example of reference §1.8', () => {
 describe('mmu_interval_notifier: insertion and removal during an epoch', () => {
   it('defers an insert while fully excluded and inserts it when the epoch ends', () => {
     const { w } = setup(['inv']);
-    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
     w.spawn(0, testZapOne, [SRC, 1]);
     runUntil(w, 'inv', 'test_zap_one:clear'); // S = 3, A = 1
-    intervalNotifierInsert(w, 1, SRC, 2, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, 1, SRC, 2, 2, testDriverInvalidate, 0);
     expect(w.obj(MIN, 1).state).toBe(MIN_DEFERRED_INSERT);
     expect(w.obj(MIN, 1).seq).toBe(3); // == S: a read_begin now waits for the epoch end
     runToEnd(w, 'inv');
@@ -111,18 +111,18 @@ describe('mmu_interval_notifier: insertion and removal during an epoch', () => {
 
   it('inserts at once but marks the tree invalidating when only partially excluded', () => {
     const { w } = setup(['inv']);
-    intervalNotifierInsert(w, SUB, SRC, 0, 1, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 1, testDriverInvalidate, 0);
     w.spawn(0, testZapOne, [SRC, 3]); // does not overlap sub 0: S stays even
     runUntil(w, 'inv', 'test_zap_one:clear');
     expect(S(w)).toBe(2);
-    intervalNotifierInsert(w, 1, SRC, 2, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, 1, SRC, 2, 2, testDriverInvalidate, 0);
     expect(w.obj(MIN, 1).state).toBe(MIN_INSERTED);
     expect([S(w), w.obj(MIN, 1).seq]).toEqual([3, 3]);
   });
 
   it('makes mmu_interval_notifier_remove wait for the epoch to end', () => {
     const { w } = setup(['rm', 'inv']);
-    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
     w.spawn(1, testZapOne, [SRC, 1]);
     runUntil(w, 'inv', 'test_zap_one:clear');
     w.spawn(0, mmuIntervalNotifierRemove, [SUB]);
@@ -146,7 +146,7 @@ describe('a driver that installs without mmu_interval_read_retry', () => {
 
   it('installs a freed pfn in the device', () => {
     const { w, pfn } = setup();
-    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
     w.spawn(0, testDriverFault, [SUB, 1, /* checkRetry */ 0]);
     w.spawn(1, testZapOne, [SRC, 1]);
     schedule(w);
@@ -157,7 +157,7 @@ describe('a driver that installs without mmu_interval_read_retry', () => {
 
   it('does not when it checks read_retry under the lock', () => {
     const { w } = setup();
-    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate.id, 0);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
     w.spawn(0, testDriverFault, [SUB, 1, /* checkRetry */ 1]);
     w.spawn(1, testZapOne, [SRC, 1]);
     schedule(w);

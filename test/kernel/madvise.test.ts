@@ -12,16 +12,19 @@ import { MM, PAGE } from '../../src/kernel/structs.js';
 import { madviseDontneed } from '../../src/kernel/ops/madvise.js';
 import { mprotectReadOnly } from '../../src/kernel/ops/mprotect.js';
 import { defineStruct, type Layout } from '../../src/world/layout.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { actorIndex, isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-madvise', [KERNEL]);
 
 const SRC = 0;
 const OUT = defineStruct('testMadviseOut', ['value', 'done'] as const);
 
 /** Runs madvise and keeps its return value (a bottom frame's result has nowhere to go). */
-const callMadvise = defineRoutine({
+const callMadvise = LIB.routine({
   name: 'test_call_madvise',
   params: ['mm', 'start', 'end'],
   steps: {
@@ -35,7 +38,7 @@ const callMadvise = defineRoutine({
 });
 
 function world(actors = ['madvise']): World {
-  return buildWorld({ pages: 6, mmPages: 8, mms: ['src'], actors }, (L: Layout) => {
+  return buildWorld({ pages: 6, mmPages: 8, mms: ['src'], actors, libraries: [LIB, RECORDER_LIB] }, (L: Layout) => {
     declareRecorder(L);
     L.add(OUT, 1);
   });

@@ -7,7 +7,7 @@ import { MM, PAGE, SWAP } from '../../src/kernel/structs.js';
 import { migratePages } from '../../src/kernel/ops/migrate.js';
 import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
 import { actorIndex, isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
-import { changeIndex, recorded, stepIndex } from '../helpers/recorder.js';
+import { changeIndex, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 import { CHILD, MIRROR, PARENT, recorderSteps, sharedPageWorld } from '../helpers/shared-page.js';
 
 const world = (actors: string[] = ['migrate'], special = false) => sharedPageWorld(actors, special);
@@ -52,7 +52,7 @@ describe('migration (migrate_pages / try_to_migrate_one / remove_migration_ptes)
   });
 
   it('keeps the write bit of each pte in its migration entry', () => {
-    const w = buildWorld({ pages: 4, mmPages: 4, mms: ['parent'], actors: ['migrate'] });
+    const w = buildWorld({ pages: 4, mmPages: 4, mms: ['parent'], actors: ['migrate'], libraries: [RECORDER_LIB] });
     addVma(w, PARENT, { start: 0, end: 4 });
     const pfn = populateAnon(w, PARENT, 3, 9, true);
     w.spawn(0, migratePages, [pfn]);

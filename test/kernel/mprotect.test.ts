@@ -12,13 +12,13 @@ import { MM, PAGE } from '../../src/kernel/structs.js';
 import { mprotectReadOnly } from '../../src/kernel/ops/mprotect.js';
 import { runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 
 const SRC = 0;
 const OTHER = 1;
 
 function world(): World {
-  return buildWorld({ pages: 6, mmPages: 8, mms: ['src', 'other'], actors: ['mprotect'] }, declareRecorder);
+  return buildWorld({ pages: 6, mmPages: 8, mms: ['src', 'other'], actors: ['mprotect'], libraries: [RECORDER_LIB] }, declareRecorder);
 }
 
 describe('mprotect(PROT_READ)', () => {

@@ -10,15 +10,18 @@ import { MM, PAGE } from '../../src/kernel/structs.js';
 import { vmMunmap } from '../../src/kernel/ops/munmap.js';
 import { madviseDontneed } from '../../src/kernel/ops/madvise.js';
 import { defineStruct, type Layout } from '../../src/world/layout.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-munmap', [KERNEL]);
 
 const SRC = 0;
 const OUT = defineStruct('testMunmapOut', ['value', 'done'] as const);
 
-const callMunmap = defineRoutine({
+const callMunmap = LIB.routine({
   name: 'test_call_munmap',
   params: ['mm', 'start', 'end'],
   steps: {
@@ -32,7 +35,7 @@ const callMunmap = defineRoutine({
 });
 
 function world(actors = ['munmap'], vmasPerMm = 4): World {
-  return buildWorld({ pages: 6, mmPages: 8, mms: ['src'], vmasPerMm, actors }, (L: Layout) => {
+  return buildWorld({ pages: 6, mmPages: 8, mms: ['src'], vmasPerMm, actors, libraries: [LIB, RECORDER_LIB] }, (L: Layout) => {
     declareRecorder(L);
     L.add(OUT, 1);
   });

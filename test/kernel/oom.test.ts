@@ -16,16 +16,20 @@ import { LOCK, MM, PAGE } from '../../src/kernel/structs.js';
 import { oomReapTaskMm } from '../../src/kernel/ops/oom.js';
 import { vmMunmap } from '../../src/kernel/ops/munmap.js';
 import { defineStruct, type Layout } from '../../src/world/layout.js';
-import { BLOCK_SLEEP, defineRoutine } from '../../src/world/routine.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-oom', [KERNEL]);
 
 const VICTIM = 0;
 const OTHER = 1;
 const OUT = defineStruct('testOomOut', ['value', 'done'] as const);
 
-const callReaper = defineRoutine({
+const callReaper = LIB.routine({
   name: 'test_call_oom_reaper',
   params: ['mm'],
   steps: {
@@ -39,21 +43,21 @@ const callReaper = defineRoutine({
 });
 
 /** An interval notifier that, like a correct driver, refuses to sleep when non-blockable. */
-const refuseNonblock = defineRoutine({
+const refuseNonblock = LIB.routine({
   name: 'test_oom_itree_refuse_nonblock',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: { run: { at: 'test: ops->invalidate', run: (w, l) => w.ret(l.blockable ? 1 : 0) } },
 });
 
 /** A classic notifier whose start returns -EAGAIN when non-blockable (so it has no end). */
-const eagainStart = defineRoutine({
+const eagainStart = LIB.routine({
   name: 'test_oom_eagain_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: { run: { at: 'test: ops->invalidate_range_start', run: (w, l) => w.ret(l.blockable ? 0 : -EAGAIN) } },
 });
 
 /** A buggy classic notifier: mutex_lock in start whatever the blockability. */
-const sleepyStart = defineRoutine({
+const sleepyStart = LIB.routine({
   name: 'test_oom_sleepy_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -66,7 +70,7 @@ const sleepyStart = defineRoutine({
 });
 
 function world(actors = ['reaper']): World {
-  return buildWorld({ pages: 8, mmPages: 8, mms: ['victim', 'other'], actors, locks: ['drv'], mmuNotifiers: 2 }, (L: Layout) => {
+  return buildWorld({ pages: 8, mmPages: 8, mms: ['victim', 'other'], actors, locks: ['drv'], mmuNotifiers: 2, libraries: [LIB, RECORDER_LIB] }, (L: Layout) => {
     declareRecorder(L);
     L.add(OUT, 1);
   });
@@ -115,7 +119,7 @@ describe('OOM reaper', () => {
     addVma(w, VICTIM, { start: 2, end: 4 });
     const kept = populateAnon(w, VICTIM, 0, 0xa);
     const reaped = populateAnon(w, VICTIM, 2, 0xb);
-    intervalNotifierInsert(w, 0, VICTIM, 0, 2, refuseNonblock.id, 0);
+    intervalNotifierInsert(w, 0, VICTIM, 0, 2, refuseNonblock, 0);
     attachRecorder(w, VICTIM);
     w.spawn(0, callReaper, [VICTIM]);
     const trace = runToEnd(w, 'reaper');

@@ -12,21 +12,24 @@ import { allocPage, pageAddNewAnonRmap, pageDupRmap, getPage } from '../../src/k
 import { pte, setPte } from '../../src/kernel/pgtable.js';
 import { PAGE, SWAP } from '../../src/kernel/structs.js';
 import { gatherAdd, gatherCount, unmapMappingRange, zapPageRangeSingle, zapVmaPtes } from '../../src/kernel/ops/zap.js';
-import { defineRoutine } from '../../src/world/routine.js';
 import { actorIndex, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
-import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex } from '../helpers/recorder.js';
+import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-zap', [KERNEL]);
 
 const SRC = 0;
 const OTHER = 1;
 const PFNMAP = VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_READ | VM_SHARED;
 
 function world(actors = ['zap']): World {
-  return buildWorld({ pages: 6, mmPages: 6, mms: ['src', 'other'], actors }, declareRecorder);
+  return buildWorld({ pages: 6, mmPages: 6, mms: ['src', 'other'], actors, libraries: [LIB, RECORDER_LIB] }, declareRecorder);
 }
 
 /** A lockless reader of one pte (GUP-fast / a secondary MMU's walk): what it saw, in its frame. */
-const pteReader = defineRoutine({
+const pteReader = LIB.routine({
   name: 'test_zap_pte_reader',
   params: ['mm', 'vpn'],
   locals: ['pfn', 'gen', 'sawFree'],
@@ -214,7 +217,7 @@ describe('unmap_mapping_range', () => {
 
   /** Shared file page (page cache: one reference of its own) mapped by both mms. */
   function fileWorld(): { w: World; page: number } {
-    const w = buildWorld({ pages: 6, mmPages: 6, mms: ['src', 'other'], actors: ['zap'], mmuNotifiers: 2 }, declareRecorder);
+    const w = buildWorld({ pages: 6, mmPages: 6, mms: ['src', 'other'], actors: ['zap'], mmuNotifiers: 2, libraries: [LIB, RECORDER_LIB] }, declareRecorder);
     const page = allocPage(w); // the page-cache reference
     // src maps file pages 0..3 at vpn 0; other maps file pages 2..5 at vpn 1.
     addVma(w, SRC, { start: 0, end: 4, flags: VM_READ | VM_WRITE | VM_SHARED, file: FILE, pgoff: 0 });

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { defineStruct, Layout } from '../../src/world/layout.js';
-import { defineRoutine, BLOCK_SLEEP } from '../../src/world/routine.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { World, sameState } from '../../src/world/world.js';
 import { fullHash } from '../../src/world/hash.js';
 import { runSchedule, runToEnd, isEnabled, ScheduleError } from '../../src/world/runner.js';
 import { dump } from '../../src/world/describe.js';
+import { Library, Model } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+
+const LIB = new Library('test-world', [KERNEL]);
 
 const BOX = defineStruct('box', ['a', 'b', 'owner'] as const);
 
-const incr = defineRoutine({
+const incr = LIB.routine({
   name: 'test_incr',
   params: ['box', 'by'],
   locals: ['old'],
@@ -32,7 +36,7 @@ const incr = defineRoutine({
   },
 });
 
-const twice = defineRoutine({
+const twice = LIB.routine({
   name: 'test_twice',
   params: ['box'],
   locals: ['first'],
@@ -49,7 +53,7 @@ const twice = defineRoutine({
 function makeWorld(order: 'ab' | 'ba'): World {
   const L = new Layout();
   L.add(BOX, 2, ['x', 'y']);
-  L.addStacks(['p', 'q'], 4, 4);
+  L.addStacks(['p', 'q'], 4, new Model([LIB]));
   const w = new World(L);
   // Same final content written in a different order must give the same state and fingerprint.
   if (order === 'ab') {

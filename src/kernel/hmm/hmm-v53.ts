@@ -21,7 +21,7 @@
  * Era mismatch to keep in mind: the notifier core is v6.18, which WARNs when a start that has an
  * end fails with -EAGAIN; v5.3's core only logged it. That path is non-blockable only (OOM reaper).
  */
-import { defineRoutine, BLOCK_SLEEP, type AnyRoutine } from '../../world/routine.js';
+import { BLOCK_SLEEP, type AnyRoutine } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, VM_FAULT_RETRY, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_READ } from '../flags.js';
 import { mmapReadUnlock } from '../locks.js';
@@ -33,6 +33,7 @@ import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.
 import { mmput } from '../ops/exit.js';
 import { mmapLocked } from '../ops/pte-snap.js';
 import { HMM_PFN_NONE, HMM_PFN_SPECIAL, hmmPfnEncode } from './hmm-pfn.js';
+import { KERNEL } from '../library.js';
 
 /** hmm_range_valid(range): a plain read of the bool. */
 export function hmmRangeValid(w: World, range: number): boolean {
@@ -64,7 +65,7 @@ function nextMirror(w: World, mm: number, from: number): number {
  * blockable). notifiers++ and valid = false on overlapping ranges, then each mirror's
  * sync_cpu_device_pagetables(mirror, start, end, event, blockable) → 0 / -EAGAIN.
  */
-export const hmmInvalidateRangeStart = defineRoutine({
+export const hmmInvalidateRangeStart = KERNEL.routine({
   name: 'hmm_invalidate_range_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   locals: ['next', 'ret'],
@@ -88,7 +89,7 @@ export const hmmInvalidateRangeStart = defineRoutine({
       l.next = mi + 1;
       const sync = w.obj(HMM_MIRROR, mi).sync;
       if (sync === 0) return 'sync';
-      return w.callId(sync - 1, 'synced', mi, l.start, l.end, l.event, l.blockable);
+      return w.callRef(sync, 'synced', mi, l.start, l.end, l.event, l.blockable);
     } },
     synced: { at: 'mm/hmm.c:hmm_invalidate_range_start', run: (w, l) => {
       const rc = l.result;
@@ -109,7 +110,7 @@ export const hmmInvalidateRangeStart = defineRoutine({
 });
 
 /** mm/hmm.c:hmm_invalidate_range_end → notifiers_decrement. */
-export const hmmInvalidateRangeEnd = defineRoutine({
+export const hmmInvalidateRangeEnd = KERNEL.routine({
   name: 'hmm_invalidate_range_end',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -121,7 +122,7 @@ export const hmmInvalidateRangeEnd = defineRoutine({
 });
 
 /** mm/hmm.c:hmm_release — ops->release(mn, mm): each mirror's ops->release(mirror). */
-export const hmmRelease = defineRoutine({
+export const hmmRelease = KERNEL.routine({
   name: 'hmm_release',
   params: ['mn', 'mm'],
   locals: ['next'],
@@ -139,7 +140,7 @@ export const hmmRelease = defineRoutine({
       l.next = mi + 1;
       const rel = w.obj(HMM_MIRROR, mi).release;
       if (rel === 0) return 'release';
-      return w.callId(rel - 1, 'release', mi);
+      return w.callRef(rel, 'release', mi);
     } },
   },
 });
@@ -170,8 +171,8 @@ export function hmmMirrorRegister(
   const h = w.obj(HMM_MIRROR, mirror);
   if (h.mm !== 0) throw new Error(`hmm mirror ${mirror} is already registered`);
   h.mm = mm + 1;
-  h.sync = sync.id + 1;
-  h.release = release ? release.id + 1 : 0;
+  h.sync = w.routineRef(sync);
+  h.release = w.routineRef(release);
   h.priv = priv + 1;
 }
 
@@ -188,7 +189,7 @@ function freeNotifierSlot(w: World): number {
  * mm/hmm.c:hmm_range_register(range, mirror, start, end, PAGE_SHIFT): mmget_not_zero (keeps
  * hmm_release away while the range exists), link, valid = (hmm->notifiers == 0).
  */
-export const hmmRangeRegister = defineRoutine({
+export const hmmRangeRegister = KERNEL.routine({
   name: 'hmm_range_register',
   params: ['range', 'mirror', 'start', 'end'],
   steps: {
@@ -210,7 +211,7 @@ export const hmmRangeRegister = defineRoutine({
 });
 
 /** mm/hmm.c:hmm_range_unregister — unlink, mmput, valid = false. */
-export const hmmRangeUnregister = defineRoutine({
+export const hmmRangeUnregister = KERNEL.routine({
   name: 'hmm_range_unregister',
   params: ['range'],
   locals: ['mm'],
@@ -233,7 +234,7 @@ export const hmmRangeUnregister = defineRoutine({
 });
 
 /** include/linux/hmm.h:hmm_range_wait_until_valid — wait_event(hmm->wq, range->valid); no timeout. Returns 1. */
-export const hmmRangeWaitUntilValid = defineRoutine({
+export const hmmRangeWaitUntilValid = KERNEL.routine({
   name: 'hmm_range_wait_until_valid',
   params: ['range'],
   steps: {
@@ -263,7 +264,7 @@ function checkRangeVma(w: World, range: number): number {
  * range.pfn from the pte (read without the ptl) and returns the number of pages walked (1), or
  * 0 for a special pte; -EAGAIN when the range is not valid.
  */
-export const hmmRangeSnapshot = defineRoutine({
+export const hmmRangeSnapshot = KERNEL.routine({
   name: 'hmm_range_snapshot',
   params: ['range'],
   steps: {
@@ -303,7 +304,7 @@ export const hmmRangeSnapshot = defineRoutine({
  * Note the v5.3 quirk kept here: on !range->valid it *drops mmap_sem itself* (up_read) before
  * returning -EAGAIN, so the caller must not unlock again. Returns 1, or -EAGAIN / -EBUSY / -EFAULT / -EPERM.
  */
-export const hmmRangeFaultV53 = defineRoutine({
+export const hmmRangeFaultV53 = KERNEL.routine({
   name: 'hmm_range_fault_v53',
   params: ['range', 'write'],
   steps: {

@@ -11,7 +11,6 @@
  * result is only usable under the driver's lock after mmu_interval_read_retry says the sequence
  * did not move. Returns the encoded hmm pfn (hmm-pfn.ts, always > 0) or -EBUSY / -EFAULT / -EPERM.
  */
-import { defineRoutine } from '../../world/routine.js';
 import { EBUSY, EFAULT, EPERM, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
 import { mmuIntervalCheckRetry } from '../notifier/interval.js';
 import { findVma, pte, vma } from '../pgtable.js';
@@ -19,8 +18,9 @@ import { MIN } from '../structs.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
 import { mmapLocked } from '../ops/pte-snap.js';
 import { hmmPfnEncode } from './hmm-pfn.js';
+import { KERNEL } from '../library.js';
 
-export const hmmRangeFault = defineRoutine({
+export const hmmRangeFault = KERNEL.routine({
   name: 'hmm_range_fault',
   params: ['sub', 'vpn', 'seq', 'write'],
   locals: ['mm'],

@@ -11,10 +11,12 @@
  * Each function here that touches S, A or the tree runs under subscriptions->lock in the kernel;
  * it is one atomic step in the model because nothing else is done under that spinlock.
  */
-import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
+import type { AnyRoutine } from '../../world/routine.js';
 import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, TASK } from '../structs.js';
 import { EAGAIN } from '../flags.js';
+import { KERNEL } from '../library.js';
 
 /** mn_itree_is_invalidating: S is odd. */
 export function itreeIsInvalidating(w: World, mm: number): boolean {
@@ -79,7 +81,7 @@ export function intervalNotifierInsert(
   mm: number,
   start: number,
   length: number,
-  invalidateRoutineId: number,
+  invalidate: AnyRoutine,
   priv: number,
 ): void {
   const m = w.obj(MM, mm);
@@ -93,7 +95,7 @@ export function intervalNotifierInsert(
   s.mm = mm + 1;
   s.start = start;
   s.last = start + length - 1;
-  s.invalidate = invalidateRoutineId + 1;
+  s.invalidate = w.routineRef(invalidate);
   s.priv = priv + 1;
   if (m.activeInvalidateRanges !== 0) {
     if (itreeIsInvalidating(w, mm)) {
@@ -129,7 +131,7 @@ export function mmuIntervalCheckRetry(w: World, sub: number, seq: number): boole
  * is_invalidating under the spinlock, then wait_event(wq, S != seq) if invalidating.
  * Returns seq.
  */
-export const mmuIntervalReadBegin = defineRoutine({
+export const mmuIntervalReadBegin = KERNEL.routine({
   name: 'mmu_interval_read_begin',
   params: ['sub'],
   locals: ['seq', 'invalidating'],
@@ -155,7 +157,7 @@ export const mmuIntervalReadBegin = defineRoutine({
  * the tree is queued for removal and the caller sleeps until the epoch ends; one still waiting to
  * be inserted is simply dropped. Then mmdrop.
  */
-export const mmuIntervalNotifierRemove = defineRoutine({
+export const mmuIntervalNotifierRemove = KERNEL.routine({
   name: 'mmu_interval_notifier_remove',
   params: ['sub'],
   locals: ['mm', 'seq'],
@@ -200,7 +202,7 @@ export const mmuIntervalNotifierRemove = defineRoutine({
  * one call per step boundary. A callback returning false (only legal when non-blockable) ends the
  * epoch here and fails with -EAGAIN: the caller must not call invalidate_range_end.
  */
-export const mnItreeInvalidate = defineRoutine({
+export const mnItreeInvalidate = KERNEL.routine({
   name: 'mn_itree_invalidate',
   params: ['mm', 'start', 'end', 'event', 'blockable'],
   locals: ['curSeq', 'next'],
@@ -214,7 +216,7 @@ export const mnItreeInvalidate = defineRoutine({
       if (sub < 0) return w.ret(0);
       l.next = sub + 1;
       enterCallback(w, l.blockable);
-      return w.callId(w.obj(MIN, sub).invalidate - 1, 'returned', sub, l.start, l.end, l.event, l.blockable, l.curSeq);
+      return w.callRef(w.obj(MIN, sub).invalidate, 'returned', sub, l.start, l.end, l.event, l.blockable, l.curSeq);
     } },
     returned: { at: 'mm/mmu_notifier.c:mn_itree_invalidate', run: (w, l) => {
       leaveCallback(w, l.blockable);

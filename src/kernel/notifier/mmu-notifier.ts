@@ -11,11 +11,12 @@
  *   ops->invalidate_range_end(mn, mm, start, end, event, blockable)     -> 0
  *   ops->release(mn, mm)                                                -> 0
  */
-import { defineRoutine, type AnyRoutine } from '../../world/routine.js';
+import { type AnyRoutine } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EAGAIN, MMU_NOTIFY_RELEASE, VPN_MAX } from '../flags.js';
 import { MM, MN } from '../structs.js';
 import { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd } from './interval.js';
+import { KERNEL } from '../library.js';
 
 /** Next classic subscription index ≥ from registered on mm with the given op, or -1. */
 function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release'): number {
@@ -33,7 +34,7 @@ function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart
  * -EAGAIN when a non-blockable invalidation would have to sleep; then the caller must skip the
  * range and must not call invalidate_range_end.
  */
-export const mmuNotifierInvalidateRangeStart = defineRoutine({
+export const mmuNotifierInvalidateRangeStart = KERNEL.routine({
   name: 'mmu_notifier_invalidate_range_start',
   params: ['mm', 'start', 'end', 'event', 'blockable'],
   locals: ['next', 'failed'],
@@ -53,7 +54,7 @@ export const mmuNotifierInvalidateRangeStart = defineRoutine({
       if (mn < 0) return l.failed ? 'undo' : w.ret(0);
       l.next = mn + 1;
       enterCallback(w, l.blockable);
-      return w.callId(w.obj(MN, mn).invalidateRangeStart - 1, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
+      return w.callRef(w.obj(MN, mn).invalidateRangeStart, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
     } },
     hlistReturned: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', run: (w, l) => {
       leaveCallback(w, l.blockable);
@@ -75,13 +76,13 @@ export const mmuNotifierInvalidateRangeStart = defineRoutine({
       const mn = nextHlist(w, l.mm, l.next, 'invalidateRangeEnd');
       if (mn < 0) return w.ret(-EAGAIN);
       l.next = mn + 1;
-      return w.callId(w.obj(MN, mn).invalidateRangeEnd - 1, 'undoNext', mn, l.mm, l.start, l.end, l.event, l.blockable);
+      return w.callRef(w.obj(MN, mn).invalidateRangeEnd, 'undoNext', mn, l.mm, l.start, l.end, l.event, l.blockable);
     } },
   },
 });
 
 /** include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_end — itree end first, then hlist. */
-export const mmuNotifierInvalidateRangeEnd = defineRoutine({
+export const mmuNotifierInvalidateRangeEnd = KERNEL.routine({
   name: 'mmu_notifier_invalidate_range_end',
   params: ['mm', 'start', 'end', 'event', 'blockable'],
   locals: ['next'],
@@ -97,7 +98,7 @@ export const mmuNotifierInvalidateRangeEnd = defineRoutine({
       if (mn < 0) return w.ret(0);
       l.next = mn + 1;
       enterCallback(w, l.blockable);
-      return w.callId(w.obj(MN, mn).invalidateRangeEnd - 1, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
+      return w.callRef(w.obj(MN, mn).invalidateRangeEnd, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
     } },
     hlistReturned: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_end', run: (w, l) => {
       leaveCallback(w, l.blockable);
@@ -112,7 +113,7 @@ export const mmuNotifierInvalidateRangeEnd = defineRoutine({
  * notifiers get invalidate(RELEASE, 0..ULONG_MAX) inside a normal epoch and stay subscribed;
  * hlist subscribers get ->release, then all are unlinked (hlist_del_init_rcu + synchronize_srcu).
  */
-export const mmuNotifierRelease = defineRoutine({
+export const mmuNotifierRelease = KERNEL.routine({
   name: 'mmu_notifier_release',
   params: ['mm'],
   locals: ['next'],
@@ -133,7 +134,7 @@ export const mmuNotifierRelease = defineRoutine({
       if (mn < 0) return 'unlink';
       l.next = mn + 1;
       enterCallback(w, 1);
-      return w.callId(w.obj(MN, mn).release - 1, 'hlistReturned', mn, l.mm);
+      return w.callRef(w.obj(MN, mn).release, 'hlistReturned', mn, l.mm);
     } },
     hlistReturned: { at: 'mm/mmu_notifier.c:mn_hlist_release', run: (w, l) => {
       leaveCallback(w, 1);
@@ -168,9 +169,9 @@ export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNo
   m.hasNotifiers = 1;
   m.count = m.count + 1;
   s.mm = mm + 1;
-  s.invalidateRangeStart = ops.invalidateRangeStart ? ops.invalidateRangeStart.id + 1 : 0;
-  s.invalidateRangeEnd = ops.invalidateRangeEnd ? ops.invalidateRangeEnd.id + 1 : 0;
-  s.release = ops.release ? ops.release.id + 1 : 0;
+  s.invalidateRangeStart = w.routineRef(ops.invalidateRangeStart);
+  s.invalidateRangeEnd = w.routineRef(ops.invalidateRangeEnd);
+  s.release = w.routineRef(ops.release);
   s.priv = priv + 1;
 }
 

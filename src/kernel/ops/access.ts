@@ -7,14 +7,15 @@
  * A fault handler returning VM_FAULT_RETRY must already have released mmap_lock (as the kernel's
  * FAULT_FLAG_ALLOW_RETRY contract says); the access is then retried from the top.
  */
-import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import { BLOCK_SLEEP } from '../../world/routine.js';
 import { EFAULT, VM_FAULT_RETRY, VM_READ, VM_WRITE } from '../flags.js';
 import { mmapReadTrylock, mmapReadUnlock } from '../locks.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { handleMmFault, VM_FAULT_ERROR } from './fault.js';
+import { KERNEL } from '../library.js';
 
-export const cpuAccess = defineRoutine({
+export const cpuAccess = KERNEL.routine({
   name: 'cpu_access',
   params: ['mm', 'vpn', 'write', 'value'],
   steps: {

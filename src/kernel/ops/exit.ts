@@ -9,7 +9,7 @@
  * Not modelled: MMF_OOM_SKIP (set between the read and the write section so that the OOM reaper
  * stops); a reaper running after it finds nothing left to zap, so only the flag check is lost.
  */
-import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { VPN_MAX } from '../flags.js';
 import { mmapReadTrylock, mmapReadUnlock, mmapWriteTrylock, mmapWriteUnlock } from '../locks.js';
@@ -18,6 +18,7 @@ import { mmuNotifierRelease } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex, vmaClear } from '../pgtable.js';
 import { MM } from '../structs.js';
 import { tlbFinishMmu, unmapVmas } from './zap.js';
+import { KERNEL } from '../library.js';
 
 function hasVmas(w: World, mm: number): boolean {
   const per = w.layout.dims.vmasPerMm;
@@ -32,7 +33,7 @@ function removeAllVmas(w: World, mm: number): void {
 }
 
 /** mm/mmap.c:exit_mmap */
-export const exitMmap = defineRoutine({
+export const exitMmap = KERNEL.routine({
   name: 'exit_mmap',
   params: ['mm'],
   locals: ['gather'],
@@ -72,7 +73,7 @@ export const exitMmap = defineRoutine({
 });
 
 /** kernel/fork.c:mmput — drop mm_users; the last one tears the address space down (__mmput). */
-export const mmput = defineRoutine({
+export const mmput = KERNEL.routine({
   name: 'mmput',
   params: ['mm'],
   steps: {

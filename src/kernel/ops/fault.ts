@@ -16,7 +16,7 @@
  * page_mkwrite / pfn_mkwrite are not modelled (shared mappings are made writable in place);
  * free_swap_cache of the old page after a COW copy is not modelled.
  */
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import {
   MMU_NOTIFY_CLEAR,
@@ -33,6 +33,7 @@ import { findVma, pte, pteNone, setPte, vma } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { mmapLocked, pteBits, pteSame, pteValue, ptlWouldSpin } from './pte-snap.js';
+import { KERNEL } from '../library.js';
 
 /** include/linux/mm_types.h:VM_FAULT_ERROR, restricted to the results the model produces. */
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS;
@@ -60,7 +61,7 @@ function swapCacheLookup(w: World, slot: number): number {
  * (the kernel sleeps on the folio lock, which migration holds until remove_migration_ptes has
  * replaced the entry). Returns 0; the caller retries its lookup, as the hardware retries the access.
  */
-export const migrationEntryWait = defineRoutine({
+export const migrationEntryWait = KERNEL.routine({
   name: 'migration_entry_wait',
   params: ['mm', 'vpn', 'mig'],
   steps: {
@@ -73,7 +74,7 @@ export const migrationEntryWait = defineRoutine({
 });
 
 /** handle_mm_fault(vma of (mm, vpn), write ? FAULT_FLAG_WRITE : 0). Caller holds mmap_lock of mm. */
-export const handleMmFault = defineRoutine({
+export const handleMmFault = KERNEL.routine({
   name: 'handle_mm_fault',
   params: ['mm', 'vpn', 'write'],
   locals: ['vma', 'origVal', 'origBits', 'pfn', 'newPfn', 'copied', 'locked'],
@@ -93,7 +94,7 @@ export const handleMmFault = defineRoutine({
       if (pteNone(p)) {
         if (v.flags & VM_ANON) return 'anonAlloc';
         if (v.fault === 0) return w.ret(VM_FAULT_SIGBUS); // do_fault: no ->fault
-        return w.callId(v.fault - 1, 'driverFaulted', l.vma, l.vpn, l.write);
+        return w.callRef(v.fault, 'driverFaulted', l.vma, l.vpn, l.write);
       }
       if (p.migration) return w.call(migrationEntryWait, 'done', l.mm, l.vpn, p.migration);
       if (p.swap) return 'swapin';
@@ -220,7 +221,7 @@ export const handleMmFault = defineRoutine({
         if (p.special && mkwrite) {
           // wp_pfn_shared: the driver decides (FAULT_FLAG_MKWRITE), without the ptl
           ptlUnlock(w, l.mm);
-          return w.callId(mkwrite - 1, 'mkwriteDone', l.vma, l.vpn);
+          return w.callRef(mkwrite, 'mkwriteDone', l.vma, l.vpn);
         }
         p.write = 1; // wp_pfn_shared / wp_page_shared → wp_page_reuse
         ptlUnlock(w, l.mm);

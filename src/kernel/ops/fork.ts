@@ -13,7 +13,7 @@
  * the anon-exclusive / maybe-pinned eager copy (copy_present_page) is not modelled; the child's
  * pte gen (ghost) is the parent pte's, so a stale parent mapping stays recognisably stale.
  */
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK } from '../flags.js';
 import { mmapWriteTrylock, mmapWriteUnlock, ptlUnlock, tryLockSlot } from '../locks.js';
@@ -21,6 +21,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { getPage, pageDupRmap } from '../page.js';
 import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
+import { KERNEL } from '../library.js';
 
 /** mm/memory.c:vma_needs_copy — "Don't copy ptes where a page fault will fill them correctly." */
 function vmaNeedsCopy(w: World, src: number): boolean {
@@ -59,7 +60,7 @@ function copyPteRange(w: World, dstMm: number, srcMm: number, start: number, end
 }
 
 /** mm/memory.c:copy_page_range(dst_vma, src_vma) */
-export const copyPageRange = defineRoutine({
+export const copyPageRange = KERNEL.routine({
   name: 'copy_page_range',
   params: ['dst', 'src'],
   locals: ['srcMm', 'dstMm', 'cow'],
@@ -93,7 +94,7 @@ export const copyPageRange = defineRoutine({
 });
 
 /** kernel/fork.c:dup_mmap(child, parent): the child's VMAs and ptes. Returns 0 or -ENOMEM. */
-export const dupMmap = defineRoutine({
+export const dupMmap = KERNEL.routine({
   name: 'dup_mmap',
   params: ['parent', 'child'],
   locals: ['k'],

@@ -6,7 +6,7 @@
  * ptes with -EFAULT, and returns the page with a reference (try_grab_folio), taken under the ptl
  * so the page cannot be freed between the pte read and the get.
  */
-import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EBUSY, EFAULT, ENOMEM, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
 import { ptlTrylock, ptlUnlock } from '../locks.js';
@@ -14,9 +14,10 @@ import { getPage } from '../page.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { handleMmFault } from './fault.js';
 import { mmapLocked, ptlWouldSpin } from './pte-snap.js';
+import { KERNEL } from '../library.js';
 
 /** get_user_pages_remote(mm, vpn, 1, write ? FOLL_WRITE : 0): the pfn with a reference, or -errno. Caller holds mmap_read_lock(mm). */
-export const getUserPagesRemote = defineRoutine({
+export const getUserPagesRemote = KERNEL.routine({
   name: 'get_user_pages_remote',
   params: ['mm', 'vpn', 'write'],
   steps: {

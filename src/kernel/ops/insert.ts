@@ -21,11 +21,12 @@
  * insert over a present pte of the same pfn upgrades it to writable (an upgrade needs no
  * notifier).
  */
-import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { isCowMapping, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE } from '../flags.js';
 import { pte, pteNone, setPte, vma, vmaMm } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
+import { KERNEL } from '../library.js';
 
 /** Whether a step about to call vmfInsertPfn/vmfInsertMixed on this VMA must spin on the ptl first. */
 export function insertPfnWouldSpin(w: World, vmaIndex: number): boolean {
@@ -98,7 +99,7 @@ export function vmfInsertMixed(w: World, vmaIndex: number, vpn: number, pfn: num
   return insertPfn(w, vmaIndex, vpn, pfn, write, 'vmf_insert_mixed');
 }
 
-export const vmfInsertPfnRoutine = defineRoutine({
+export const vmfInsertPfnRoutine = KERNEL.routine({
   name: 'vmf_insert_pfn',
   params: ['vma', 'vpn', 'pfn', 'write'],
   steps: {
@@ -109,7 +110,7 @@ export const vmfInsertPfnRoutine = defineRoutine({
   },
 });
 
-export const vmfInsertMixedRoutine = defineRoutine({
+export const vmfInsertMixedRoutine = KERNEL.routine({
   name: 'vmf_insert_mixed',
   params: ['vma', 'vpn', 'pfn', 'write'],
   steps: {

@@ -7,14 +7,15 @@
  * Simplification: v6.16+ may take a per-VMA lock instead of mmap_read_lock for a single-VMA
  * range; the model has no per-VMA locks and always takes mmap_read_lock.
  */
-import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import { BLOCK_SLEEP } from '../../world/routine.js';
 import { EINVAL, ENOMEM, VM_PFNMAP } from '../flags.js';
 import { mmapReadTrylock, mmapReadUnlock } from '../locks.js';
 import { vma, vmaIndex } from '../pgtable.js';
 import { zapPageRangeSingle } from './zap.js';
+import { KERNEL } from '../library.js';
 
 /** mm/madvise.c:do_madvise(mm, start, len, MADV_DONTNEED) → madvise_dontneed_single_vma per VMA: returns 0, -EINVAL or -ENOMEM. */
-export const madviseDontneed = defineRoutine({
+export const madviseDontneed = KERNEL.routine({
   name: 'do_madvise', // behavior MADV_DONTNEED only
   params: ['mm', 'start', 'end'],
   locals: ['cur', 'err'],

@@ -22,13 +22,14 @@
  *   - the v6.18 order of __migrate_folio (refcount check, folio_mc_copy, __folio_migrate_mapping)
  *     is one step: the source is locked and unmapped, so nobody can take a reference between them.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN, defineRoutine } from '../../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import { EAGAIN, EBUSY, ENOMEM } from '../flags.js';
 import { folioTrylock, folioUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
 import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
 import { pte, setPte } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { defineRmapUnmap, migrationEntryOf, rmapNextMm } from './rmap.js';
+import { KERNEL } from '../library.js';
 
 /** mm/rmap.c:try_to_migrate — every pte mapping the page becomes a migration entry. */
 export const tryToMigrate = defineRmapUnmap({
@@ -50,7 +51,7 @@ export const tryToMigrate = defineRmapUnmap({
  * anon_vma becomes a present pte of `dst` (folio_get, folio_add_anon_rmap_pte, set_pte_at). No
  * notifier: the slot held no present pte. One mapping per step, each under its ptl.
  */
-export const removeMigrationPtes = defineRoutine({
+export const removeMigrationPtes = KERNEL.routine({
   name: 'remove_migration_ptes',
   params: ['src', 'dst'],
   locals: ['next'],
@@ -76,7 +77,7 @@ export const removeMigrationPtes = defineRoutine({
  * if src is not an LRU anon page, -ENOMEM without a free page, -EAGAIN when it stayed mapped or
  * had an unexpected reference (the ptes are restored to src).
  */
-export const migratePages = defineRoutine({
+export const migratePages = KERNEL.routine({
   name: 'migrate_pages',
   params: ['src'],
   locals: ['dst', 'rc'],

@@ -9,13 +9,14 @@
  * changes the VMAs before the hole and then fails); VMAs are not merged afterwards; the kernel
  * opens the bracket lazily per populated PUD (change_pud_range), the model always once per VMA.
  */
-import { defineRoutine, BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { ENOMEM, MMU_NOTIFY_PROTECTION_VMA, VM_READ, VM_WRITE } from '../flags.js';
 import { mmapWriteTrylock, mmapWriteUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pte, vma, vmaIndex } from '../pgtable.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
+import { KERNEL } from '../library.js';
 
 /** Whether used VMAs of `mm` cover every page of [start, end). */
 function fullyMapped(w: World, mm: number, start: number, end: number): boolean {
@@ -33,7 +34,7 @@ function wrprotectRange(w: World, mm: number, start: number, end: number): void 
 }
 
 /** mprotect(mm, start, end, PROT_READ): 0 or -ENOMEM. */
-export const mprotectReadOnly = defineRoutine({
+export const mprotectReadOnly = KERNEL.routine({
   name: 'do_mprotect_pkey',
   params: ['mm', 'start', 'end'],
   locals: ['k', 'vma', 'err'],

@@ -11,15 +11,16 @@
  * seeing them in the kernel too. Lock holders observe the same thing; only the downgrade's extra
  * interleavings of readers with the zap are lost.
  */
-import { defineRoutine, BLOCK_SLEEP } from '../../world/routine.js';
+import { BLOCK_SLEEP } from '../../world/routine.js';
 import { ENOMEM } from '../flags.js';
 import { mmapWriteTrylock, mmapWriteUnlock } from '../locks.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
 import { vmaClear } from '../pgtable.js';
 import { tlbFinishMmu, unmapVmas } from './zap.js';
+import { KERNEL } from '../library.js';
 
 /** munmap(mm, start, end): 0 or -ENOMEM (no VMA slot for a split). */
-export const vmMunmap = defineRoutine({
+export const vmMunmap = KERNEL.routine({
   name: '__vm_munmap',
   params: ['mm', 'start', 'end'],
   locals: ['gather', 'err'],

@@ -9,15 +9,16 @@
  *
  * Not modelled: MMF_OOM_SKIP / MMF_UNSTABLE (see exit.ts), the retry loop of oom_reap_task.
  */
-import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SPIN } from '../../world/routine.js';
 import { MMU_NOTIFY_UNMAP, VM_ANON, VM_HUGETLB, VM_PFNMAP, VM_SHARED } from '../flags.js';
 import { mmapReadTrylock, mmapReadUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex } from '../pgtable.js';
 import { tlbFinishMmu, zapPteRange } from './zap.js';
+import { KERNEL } from '../library.js';
 
 /** oom_reap_task_mm(mm): 1 if the whole mm was reaped, 0 if it must be retried. */
-export const oomReapTaskMm = defineRoutine({
+export const oomReapTaskMm = KERNEL.routine({
   name: 'oom_reap_task_mm',
   params: ['mm'],
   locals: ['k', 'vma', 'failed', 'gather'],

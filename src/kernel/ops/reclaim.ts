@@ -31,7 +31,7 @@
  *     kept at the refcount check (the kernel's try_to_unmap_one already refuses exclusive pinned
  *     anon pages; either way the page is kept and nothing is freed).
  */
-import { BLOCK_SLEEP, defineRoutine } from '../../world/routine.js';
+import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EBUSY, ENOMEM } from '../flags.js';
 import { folioTrylock, folioUnlock } from '../locks.js';
@@ -39,6 +39,7 @@ import { getPage, putPage } from '../page.js';
 import { clearPte, pte } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
 import { defineRmapUnmap } from './rmap.js';
+import { KERNEL } from '../library.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
 export function getSwapSlot(w: World): number {
@@ -92,7 +93,7 @@ function keep(w: World, pfn: number, rc: number): number {
  * Reclaims anonymous page `pfn` to swap. Returns 0 when the page was freed, -EBUSY when it was
  * kept (not an LRU anon page, still mapped, or an extra reference), -ENOMEM when swap is full.
  */
-export const shrinkFolioList = defineRoutine({
+export const shrinkFolioList = KERNEL.routine({
   name: 'shrink_folio_list',
   params: ['pfn'],
   steps: {

@@ -19,7 +19,7 @@
  *    the anon_vma lock; a mapping added behind the cursor (fork) is missed, which the callers
  *    catch with folio_mapped() afterwards, as the kernel does.
  */
-import { BLOCK_SPIN, defineRoutine } from '../../world/routine.js';
+import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { MMU_NOTIFY_CLEAR } from '../flags.js';
 import { ptlTrylock, ptlUnlock } from '../locks.js';
@@ -27,6 +27,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { pageRemoveRmap, putPage } from '../page.js';
 import { pte, type PteView } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
+import { KERNEL } from '../library.js';
 
 /** What a walker looks for in the pte at the page's index. */
 export type PteMatch = (p: PteView, pfn: number) => boolean;
@@ -79,7 +80,7 @@ export interface RmapUnmapSpec {
  * never freed here. Returns 0; the caller checks folio_mapped() afterwards.
  */
 export function defineRmapUnmap(spec: RmapUnmapSpec) {
-  return defineRoutine({
+  return KERNEL.routine({
     name: spec.name,
     params: ['pfn'],
     locals: ['mm', 'next', 'vpn'],

@@ -10,7 +10,7 @@
  * Simplification: the kernel takes the pte lock per page table and may drop it between tables;
  * the model zaps a whole range under the mm's single ptl in one step.
  */
-import { defineRoutine, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { putSwapFolio } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
@@ -19,6 +19,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { pageRemoveRmap, putPage } from '../page.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
 import { PAGE, VMA } from '../structs.js';
+import { KERNEL } from '../library.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
 export const GATHER_MAX_PFN = 15;
@@ -100,7 +101,7 @@ export function zapPteRange(w: World, mm: number, start: number, end: number, ev
  * mm/memory.c:zap_page_range_single_batched — CLEAR bracket on the VMA's own mm around
  * unmap_single_vma. Returns the gather; the caller runs tlb_finish_mmu after this returns.
  */
-export const zapPageRangeSingleBatched = defineRoutine({
+export const zapPageRangeSingleBatched = KERNEL.routine({
   name: 'zap_page_range_single_batched',
   params: ['vma', 'start', 'end', 'evenCows'],
   locals: ['mm', 'gather'],
@@ -127,7 +128,7 @@ export const zapPageRangeSingleBatched = defineRoutine({
  * mm; `mm` is the caller's idea of it and a mismatch is a caller bug. Pages are put in a step of
  * their own after invalidate_range_end.
  */
-export const zapPageRangeSingle = defineRoutine({
+export const zapPageRangeSingle = KERNEL.routine({
   name: 'zap_page_range_single',
   params: ['mm', 'vma', 'start', 'end'],
   steps: {
@@ -146,7 +147,7 @@ export const zapPageRangeSingle = defineRoutine({
  * mm/memory.c:zap_vma_ptes — only for VM_PFNMAP VMAs and ranges inside the VMA; silently does
  * nothing otherwise (range_in_vma / VM_PFNMAP check).
  */
-export const zapVmaPtes = defineRoutine({
+export const zapVmaPtes = KERNEL.routine({
   name: 'zap_vma_ptes',
   params: ['vma', 'start', 'end'],
   steps: {
@@ -160,7 +161,7 @@ export const zapVmaPtes = defineRoutine({
 });
 
 /** mm/memory.c:unmap_mapping_range_vma — zap_page_range_single with the walk's zap_details. */
-export const unmapMappingRangeVma = defineRoutine({
+export const unmapMappingRangeVma = KERNEL.routine({
   name: 'unmap_mapping_range_vma',
   params: ['vma', 'start', 'end', 'evenCows'],
   steps: {
@@ -182,7 +183,7 @@ export const unmapMappingRangeVma = defineRoutine({
  * walk is a sequence of steps over the VMA slots; a VMA that munmap/exit removes meanwhile is
  * skipped or zapped empty, where the kernel would hold off free_pgtables/unlink_file_vma instead.
  */
-export const unmapMappingRange = defineRoutine({
+export const unmapMappingRange = KERNEL.routine({
   name: 'unmap_mapping_range',
   params: ['file', 'pgoff', 'len', 'evenCows'],
   locals: ['next'],
@@ -212,7 +213,7 @@ export const unmapMappingRange = defineRoutine({
  * of every VMA overlapping it (munmap, exit). Returns the gather; the caller frees page tables
  * and then runs tlb_finish_mmu.
  */
-export const unmapVmas = defineRoutine({
+export const unmapVmas = KERNEL.routine({
   name: 'unmap_vmas',
   params: ['mm', 'start', 'end'],
   locals: ['gather'],

@@ -1,0 +1,7 @@
+/**
+ * The kernel's routine library: every core-mm, notifier and HMM routine is defined into it. KVM,
+ * mirror designs and drivers define theirs into libraries of their own that use this one.
+ */
+import { Library } from '../world/registry.js';
+
+export const KERNEL = new Library('kernel');

@@ -1,0 +1,5 @@
+/** KVM's routine library (the vCPU fault path, the MMU-notifier callbacks, guest accesses). */
+import { Library } from '../world/registry.js';
+import { KERNEL } from '../kernel/library.js';
+
+export const KVM_LIB = new Library('kvm', [KERNEL]);

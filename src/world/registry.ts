@@ -1,0 +1,110 @@
+/**
+ * The per-model registry. Routines are defined into a *library* (the kernel, KVM, one mirror
+ * design, a test's driver), and a world runs one *model*: the closure of the libraries it was built
+ * from, sealed when its layout is built. There is no process-global routine table:
+ *
+ *   - routine ids (what call frames and ops pointers store in the state) are assigned by the model,
+ *     in the order of the routines' qualified names `library:name`, so they do not depend on which
+ *     module happened to be imported first;
+ *   - two models may each hold a routine of the same name (a driver rebuilt by the shrinker, two
+ *     mirror designs that both call their fault handler `mirror_fault`); within one model a name is
+ *     unique, because traces name steps `routine:label`;
+ *   - a library that grows after a model was built does not grow the model: calling a routine the
+ *     model does not hold is a model error naming it, never a frame written past its slot.
+ */
+import { ModelError } from './errors.js';
+import { Routine, type AnyRoutine, type RoutineSpec } from './routine.js';
+
+/** A named set of routine definitions, and the libraries its routines call into. */
+export class Library {
+  private readonly defined: AnyRoutine[] = [];
+  private readonly names = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    readonly uses: readonly Library[] = [],
+  ) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ModelError(`library name "${name}": expected lower-case letters, digits and dashes`);
+  }
+
+  /** Defines a routine of this library (see routine.ts for what a step may return). */
+  routine<const P extends string, const V extends string = never>(spec: RoutineSpec<P, V>): Routine<P, V> {
+    if (this.names.has(spec.name)) throw new ModelError(`library ${this.name}: routine ${spec.name} defined twice`);
+    const r = new Routine<P, V>(this, spec.name, spec.params, spec.locals ?? [], spec.steps);
+    this.names.add(spec.name);
+    this.defined.push(r);
+    return r;
+  }
+
+  /** The routines defined so far, in definition order. */
+  get routines(): readonly AnyRoutine[] {
+    return this.defined;
+  }
+}
+
+/** The sealed set of routines one world runs: ids, frame size, lookup by name. */
+export class Model {
+  readonly libraries: readonly Library[];
+  /** Routines by id (id = index). */
+  readonly routines: readonly AnyRoutine[];
+  /** Locals of the routine with the most: the size of every call frame's locals area. */
+  readonly maxLocals: number;
+  private readonly ids = new Map<AnyRoutine, number>();
+  private readonly byName = new Map<string, AnyRoutine>();
+
+  constructor(roots: readonly Library[]) {
+    const libs: Library[] = [];
+    const visit = (l: Library) => {
+      if (libs.includes(l)) return;
+      libs.push(l);
+      l.uses.forEach(visit);
+    };
+    roots.forEach(visit);
+    const seenLib = new Map<string, Library>();
+    for (const l of libs) {
+      if (seenLib.has(l.name)) throw new ModelError(`two different libraries are both called ${l.name}`);
+      seenLib.set(l.name, l);
+    }
+    this.libraries = libs;
+    const all = libs.flatMap((l) => l.routines.map((r) => ({ key: `${l.name}:${r.name}`, r })));
+    all.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.routines = all.map((x) => x.r);
+    let maxLocals = 0;
+    this.routines.forEach((r, id) => {
+      const other = this.byName.get(r.name);
+      if (other) throw new ModelError(`routine ${r.name} is defined by both library ${other.library.name} and library ${r.library.name}`);
+      this.byName.set(r.name, r);
+      this.ids.set(r, id);
+      maxLocals = Math.max(maxLocals, r.localNames.length);
+    });
+    this.maxLocals = maxLocals;
+  }
+
+  /** The id of `r` in this model; a routine the model does not hold is a model error. */
+  id(r: AnyRoutine): number {
+    const id = this.ids.get(r);
+    if (id === undefined) {
+      throw new ModelError(
+        `routine ${r.name} (library ${r.library.name}) is not part of this model (libraries: ${this.libraries.map((l) => l.name).join(', ')}); ` +
+          `build the world with its library, and define every routine before building`,
+      );
+    }
+    return id;
+  }
+
+  /** The routine with id `id`; an unknown id is a model error. */
+  routine(id: number): AnyRoutine {
+    const r = this.routines[id];
+    if (!r) throw new ModelError(`no routine with id ${id} in this model (it has ${this.routines.length})`);
+    return r;
+  }
+
+  /** The ops-pointer encoding of `r` stored in the state: its id + 1 (0 is "no routine"). */
+  ref(r: AnyRoutine | undefined): number {
+    return r ? this.id(r) + 1 : 0;
+  }
+
+  byNameOf(name: string): AnyRoutine | undefined {
+    return this.byName.get(name);
+  }
+}
