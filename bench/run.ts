@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { buildScenario } from '../src/scenario/build.js';
 import { scenarioByName } from '../src/scenario/catalogue.js';
 import { variantByName } from '../src/mirror/variants.js';
-import { explore, type ExploreResult } from '../src/check/explore.js';
+import { explore, type ExploreResult } from '../src/engine/exhaustive.js';
 import { PROPERTIES } from '../src/check/properties.js';
 
 const SCENARIO = 'introspect-nested';

@@ -1,10 +1,13 @@
 /** The library entry point: build scenarios, explore them, render results. */
-export { explore, type ExploreOptions, type ExploreResult, type Property, type Violation } from './check/explore.js';
+export { explore, type ExploreOptions, type ExploreResult } from './engine/exhaustive.js';
+export { Verdicts, type Property, type Violation, type Found } from './engine/verdict.js';
 export { PROPERTIES } from './check/properties.js';
 export { checkOne, checkCatalogue, tableExpectations, type CheckResult } from './check/run.js';
-export { simulate, simulateScenario } from './check/simulate.js';
-export { shrinkSchedule, countPreemptions } from './check/shrink.js';
-export { encodeSchedule, decodeSchedule } from './check/schedule.js';
+export { simulate } from './engine/simulate.js';
+export { simulateScenario } from './check/run.js';
+export { shrinkSchedule } from './engine/shrink.js';
+export { countPreemptions } from './engine/replay.js';
+export { encodeSchedule, decodeSchedule } from './engine/schedule.js';
 export { buildScenario } from './scenario/build.js';
 export { CATALOGUE, scenarioByName } from './scenario/catalogue.js';
 export { loadScenarioFile, parseScenario, ScenarioError } from './scenario/load.js';

@@ -10,7 +10,7 @@ import { pte } from '../kernel/pgtable.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToHva } from '../kvm/topology.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
-import type { Property } from './explore.js';
+import type { Property } from '../engine/verdict.js';
 
 const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM), mm);
 

@@ -6,10 +6,11 @@ import { buildScenario } from '../scenario/build.js';
 import { CATALOGUE } from '../scenario/catalogue.js';
 import { VARIANTS } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
-import { explore, type ExploreOptions, type ExploreResult } from './explore.js';
+import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
 import { PROPERTIES } from './properties.js';
-import { encodeSchedule } from './schedule.js';
-import { shrinkSchedule } from './shrink.js';
+import { encodeSchedule } from '../engine/schedule.js';
+import { shrinkSchedule } from '../engine/shrink.js';
+import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
 
 export interface CheckResult extends ExploreResult {
   readonly scenario: string;
@@ -34,7 +35,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   const r = explore(world, { ...opts, properties: PROPERTIES });
   let shrunk: CheckResult['shrunk'];
   if (opts.shrink && r.violation) {
-    const s = shrinkSchedule(() => buildScenario(spec, variant).world, r.violation.schedule);
+    const s = shrinkSchedule(() => buildScenario(spec, variant).world, r.violation.schedule, { properties: PROPERTIES });
     shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
   }
   return {
@@ -93,4 +94,23 @@ export function tableExpectations(results: readonly CheckResult[]): { ok: boolea
     }
   }
   return { ok: problems.length === 0, problems };
+}
+
+export interface ScenarioSimulateResult extends SimulateResult {
+  readonly scenario: string;
+  readonly variant: string;
+  /** Replayable schedule string (`vmamirror replay`) of the counterexample, if any. */
+  readonly schedule?: string;
+}
+
+/** Simulates one catalogue (or loaded) scenario under one variant, checking PROPERTIES. */
+export function simulateScenario(spec: ScenarioSpec, variant: MirrorVariant, opts: Omit<SimulateOptions, 'properties'>): ScenarioSimulateResult {
+  const { world } = buildScenario(spec, variant);
+  const r = simulate(world, { ...opts, properties: PROPERTIES });
+  return {
+    ...r,
+    scenario: spec.name,
+    variant: variant.name,
+    schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
+  };
 }

@@ -42,42 +42,19 @@
  *
  * States are never deduplicated across shards: a merged `states` is a sum.
  */
-import type { World } from '../world/world.js';
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { execStep } from '../world/runner.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 import { CATALOGUE } from '../scenario/catalogue.js';
 import { VARIANTS } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
-import { explore, type ExploreOptions, type Violation } from './explore.js';
+import type { Violation } from '../engine/verdict.js';
 import { catalogueCells, checkOne, type Cell, type CheckOptions, type CheckResult } from './run.js';
 export { catalogueCells, type Cell } from './run.js';
-import { FingerprintSet } from './visited.js';
-import { checkShard, type Shard, type SimulateResult } from './simulate.js';
+import type { SimulateResult } from '../engine/simulate.js';
+import { checkShard, formatShard, inShard, type Shard } from '../engine/shards.js';
+import type { ExploreShardResult } from '../engine/split.js';
 
-export type { Shard } from './simulate.js';
-
-export class ShardSyntaxError extends Error {}
-
-/** Parses `i/N` (0 <= i < N). */
-export function parseShard(text: string): Shard {
-  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new ShardSyntaxError(`shard "${text}": expected i/N, e.g. 0/4 (shards are numbered 0..N-1)`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  if (count < 1) throw new ShardSyntaxError(`shard "${text}": N must be at least 1`);
-  if (index >= count) throw new ShardSyntaxError(`shard "${text}": i must be below N (shards are numbered 0..${count - 1})`);
-  return { index, count };
-}
-
-export function formatShard(s: Shard): string {
-  return `${s.index}/${s.count}`;
-}
-
-/** Whether item `j` of a deterministic list belongs to shard `s`. */
-export function inShard(j: number, s: Shard): boolean {
-  return j % s.count === s.index;
-}
+export { parseShard, formatShard, inShard, ShardSyntaxError, type Shard } from '../engine/shards.js';
+export { exploreShard, type ExploreShardOptions, type ExploreShardResult, type ExploreShardViolation } from '../engine/split.js';
 
 // ---------------------------------------------------------------- catalogue cells
 
@@ -143,183 +120,6 @@ export function mergeCatalogueShards(shards: readonly CatalogueShardResult[]): M
     else missingCells.push(i);
   }
   return { results, missingCells, missingShards };
-}
-
-// ---------------------------------------------------------------- one scenario, split at a frontier
-
-export interface ExploreShardOptions extends ExploreOptions {
-  /** Depth of the frontier the work is split at (default 1: the initial state's successors). */
-  readonly splitDepth?: number;
-}
-
-export interface ExploreShardViolation extends Violation {}
-
-export interface ExploreShardResult {
-  readonly kind: 'explore';
-  readonly verdict: 'holds' | 'violation' | 'incomplete';
-  readonly exhaustive: true;
-  readonly shard: Shard;
-  readonly splitDepth: number;
-  /** Frontier states over all shards, and how many of them this shard explored. */
-  readonly frontier: number;
-  readonly subtrees: number;
-  /** Distinct states: those above the frontier (shard 0 only) plus each subtree's, not deduplicated across subtrees. */
-  readonly states: number;
-  readonly transitions: number;
-  /** Deepest level reached, counted from the initial state (frontier depth + subtree depth). */
-  readonly depth: number;
-  readonly violation?: ExploreShardViolation;
-  readonly elapsedMs: number;
-}
-
-interface Frontier {
-  /** States at the split depth, breadth-first order, with the schedule leading to each. */
-  readonly states: Int32Array[];
-  readonly paths: number[][];
-  /** Distinct states above the frontier (the initial one included). */
-  readonly above: number;
-  readonly transitions: number;
-  readonly violation?: Violation;
-}
-
-/** Breadth-first over single steps to `depth`, checking everything above the frontier. */
-function computeFrontier(w: World, depth: number, opts: ExploreOptions): Frontier {
-  const properties = opts.properties ?? [];
-  const checkDeadlock = opts.deadlock ?? true;
-  const n = w.layout.actorNames.length;
-  const initial = w.snapshot();
-  const seen = new FingerprintSet();
-  seen.add(initial[0], initial[1]);
-  let transitions = 0;
-  const result = (states: Int32Array[], paths: number[][], violation?: Violation): Frontier => ({
-    states,
-    paths,
-    above: seen.size - states.length,
-    transitions,
-    violation,
-  });
-  const props = (path: number[]): Violation | undefined => {
-    for (const p of properties) {
-      const m = p.check(w);
-      if (m !== undefined) return { property: p.name, message: m, schedule: path };
-    }
-    return undefined;
-  };
-  w.load(initial.slice());
-  const v0 = props([]);
-  if (v0) return result([], [], v0);
-  let level: Int32Array[] = [initial];
-  let paths: number[][] = [[]];
-  for (let d = 0; d < depth; d++) {
-    const nextLevel: Int32Array[] = [];
-    const nextPaths: number[][] = [];
-    for (let i = 0; i < level.length; i++) {
-      let enabled = 0;
-      let unfinished = 0;
-      for (let a = 0; a < n; a++) {
-        const s = level[i].slice();
-        w.load(s);
-        if (w.actorSp(a) === 0) continue;
-        unfinished++;
-        const r = execStep(w, a);
-        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          if (w.bugs.length) return result([], [], { property: 'kernel-bug', message: w.bugs.join('; '), schedule: [...paths[i], a] });
-          continue;
-        }
-        enabled++;
-        transitions++;
-        const path = [...paths[i], a];
-        if (w.bugs.length) return result([], [], { property: 'kernel-bug', message: w.bugs.join('; '), schedule: path });
-        if (!seen.add(s[0], s[1])) continue;
-        const v = props(path);
-        if (v) return result([], [], v);
-        nextLevel.push(s);
-        nextPaths.push(path);
-      }
-      if (checkDeadlock && enabled === 0 && unfinished > 0) {
-        return result([], [], { property: 'deadlock', message: `no actor can step; ${unfinished} not done`, schedule: paths[i] });
-      }
-    }
-    level = nextLevel;
-    paths = nextPaths;
-  }
-  return result(level, paths);
-}
-
-/**
- * Explores shard `shard` of the scenario loaded in `w`: the frontier states at `splitDepth` whose
- * index mod N = i, each exhaustively (one `explore` per frontier state). Leaves `w` in its initial state.
- */
-export function exploreShard(w: World, shard: Shard, opts: ExploreShardOptions = {}): ExploreShardResult {
-  checkShard(shard);
-  const t0 = performance.now();
-  const splitDepth = opts.splitDepth ?? 1;
-  if (!Number.isInteger(splitDepth) || splitDepth < 0) throw new RangeError(`splitDepth must be a non-negative integer, got ${splitDepth}`);
-  const maxStates = opts.maxStates ?? Number.POSITIVE_INFINITY;
-  const initial = w.snapshot();
-  try {
-    const f = computeFrontier(w, splitDepth, opts);
-    const base = {
-      kind: 'explore' as const,
-      exhaustive: true as const,
-      shard: { ...shard },
-      splitDepth,
-      frontier: f.states.length,
-    };
-    const aboveStates = shard.index === 0 ? f.above : 0;
-    const aboveTransitions = shard.index === 0 ? f.transitions : 0;
-    if (f.violation) {
-      return {
-        ...base,
-        verdict: 'violation',
-        subtrees: 0,
-        states: aboveStates,
-        transitions: aboveTransitions,
-        depth: f.violation.schedule.length,
-        violation: f.violation,
-        elapsedMs: performance.now() - t0,
-      };
-    }
-    let states = aboveStates;
-    let transitions = aboveTransitions;
-    let depth = f.states.length ? splitDepth : 0;
-    let subtrees = 0;
-    let incomplete = false;
-    let best: Violation | undefined;
-    for (let j = 0; j < f.states.length; j++) {
-      if (!inShard(j, shard)) continue;
-      if (states >= maxStates) {
-        incomplete = true;
-        break;
-      }
-      subtrees++;
-      w.load(f.states[j].slice());
-      const r = explore(w, { ...opts, maxStates: maxStates - states });
-      states += r.states;
-      transitions += r.transitions;
-      depth = Math.max(depth, splitDepth + r.depth);
-      if (r.verdict === 'incomplete') {
-        incomplete = true;
-        break;
-      }
-      if (r.violation) {
-        const schedule = [...f.paths[j], ...r.violation.schedule];
-        if (!best || schedule.length < best.schedule.length) best = { ...r.violation, schedule };
-      }
-    }
-    return {
-      ...base,
-      verdict: best ? 'violation' : incomplete ? 'incomplete' : 'holds',
-      subtrees,
-      states,
-      transitions,
-      depth,
-      violation: best,
-      elapsedMs: performance.now() - t0,
-    };
-  } finally {
-    w.load(initial);
-  }
 }
 
 // ---------------------------------------------------------------- merging

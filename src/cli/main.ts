@@ -10,19 +10,21 @@ import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
 import { PROPERTIES } from '../check/properties.js';
 import { catalogueCells, checkCatalogue, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
-import { decodeSchedule, ScheduleSyntaxError } from '../check/schedule.js';
+import { decodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
 import { buildScenario } from '../scenario/build.js';
 import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
+import { bfs } from '../engine/bfs.js';
+import { dfs } from '../engine/dfs.js';
 import { explainVariant } from '../report/explain.js';
-import { propertyDetector } from '../check/shrink.js';
+import { Verdicts } from '../engine/verdict.js';
 import { junitReport } from '../report/junit.js';
 import { buildReportInput, renderHtmlReport } from '../report/html.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { simulateScenario, type ScenarioSimulateResult } from '../check/simulate.js';
+import { simulateScenario, type ScenarioSimulateResult } from '../check/run.js';
 import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
-import { encodeChoices } from '../check/schedule.js';
+import { encodeChoices } from '../engine/schedule.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { formatOf, loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
@@ -119,7 +121,7 @@ function check(names: string[], opts: CheckCliOptions): number {
     maxStates: opts.maxStates,
     maxMemoryBytes: opts.maxMemory,
     timeLimitMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
-    order: opts.dfs ? 'dfs' : 'bfs',
+    strategy: opts.dfs ? dfs : bfs,
     merge: opts.por !== false,
     preemptions: opts.preemptions,
     // Shrinking costs replays; the table prints shortest schedules only.
@@ -257,8 +259,8 @@ function list(): number {
   for (const s of CATALOGUE) console.log(`  ${s.name.padEnd(18)} ${firstSentence(s.description)}`);
   console.log('\nVariants:');
   for (const v of VARIANTS) console.log(`  ${v.name.padEnd(18)} ${v.summary}${v.reproduces.length ? ` [${v.reproduces.join(', ')}]` : ''}`);
-  console.log('\nProperties (plus kernel BUGs and deadlock):');
-  for (const p of PROPERTIES) console.log(`  ${p.name.padEnd(18)} ${p.description}`);
+  console.log('\nChecks (built in, then the properties):');
+  for (const c of new Verdicts(PROPERTIES).list()) console.log(`  ${c.name.padEnd(18)} ${c.description}`);
   return EXIT_HOLDS;
 }
 
@@ -272,8 +274,8 @@ function replay(text: string, opts: { file?: string }): number {
   for (const a of s.choices) if (a >= world.layout.actorNames.length) fail(`actor index ${a} out of range (actors: ${world.layout.actorNames.map((n, i) => `${i}=${n}`).join(', ')})`);
   const trace = runSchedule(world, s.choices);
   console.log(formatTrace(trace));
-  // Same order as the explorer: a BUG raised by the last step first, then the properties.
-  const found = propertyDetector(PROPERTIES)(world, trace.at(-1)?.bugs ?? []);
+  // The verdicts' question, as the explorer asks it: a BUG raised by the last step, then the properties.
+  const found = new Verdicts(PROPERTIES).afterStep(world);
   if (found) {
     console.log(found.property === 'kernel-bug' ? `\nKERNEL BUG: ${found.message}` : `\nVIOLATED ${found.property}: ${found.message}`);
     return EXIT_VIOLATION;

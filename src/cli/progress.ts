@@ -3,7 +3,7 @@
  * elapsed. Only used when stderr is a TTY and the output is not JSON; it shows up once a run has
  * lasted about a second (the explorer reports twice a second).
  */
-import type { Progress } from '../check/explore.js';
+import type { Progress } from '../engine/exhaustive.js';
 
 export class ProgressLine {
   private shown = false;

@@ -6,7 +6,8 @@
  */
 import type { CheckResult } from '../check/run.js';
 import { PROPERTIES } from '../check/properties.js';
-import { decodeSchedule } from '../check/schedule.js';
+import { Verdicts } from '../engine/verdict.js';
+import { decodeSchedule } from '../engine/schedule.js';
 import { scenarioByName } from '../scenario/catalogue.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 import { variantByName } from '../mirror/variants.js';
@@ -64,15 +65,9 @@ export interface ReportInput {
   readonly replayError?: string;
 }
 
-/** Checks that are not in PROPERTIES (the explorer raises them itself). */
-const BUILT_IN_CHECKS: Record<string, string> = {
-  'kernel-bug': 'no step may hit a state the kernel itself would BUG or WARN on (sleeping in a non-blockable callback, mmap_lock inside an invalidate callback, a refcount or mapcount underflow, a VM_BUG_ON, a double list_add)',
-  deadlock: 'as long as some actor has not finished, some actor can take a step',
-  termination: 'once every other actor has finished, the one left running alone finishes too instead of retrying forever',
-};
-
+/** What check `name` (built-in or a property) means, from the verdict module. */
 export function propertyDescription(name: string): string | undefined {
-  return PROPERTIES.find((p) => p.name === name)?.description ?? BUILT_IN_CHECKS[name];
+  return new Verdicts(PROPERTIES).describe(name);
 }
 
 const PTE_COLUMNS = ['pfn', 'present', 'write', 'special', 'swap', 'migration', 'gen'] as const;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { explore, type Property } from '../../src/check/explore.js';
+import { explore } from '../../src/engine/exhaustive.js';
+import type { Property } from '../../src/engine/verdict.js';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { intervalNotifierInsert } from '../../src/kernel/notifier/interval.js';

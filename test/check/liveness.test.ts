@@ -4,7 +4,8 @@
  * drop the update lock (the next fault sleeps forever).
  */
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/check/explore.js';
+import { explore } from '../../src/engine/exhaustive.js';
+import { dfs as depthFirst } from '../../src/engine/dfs.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { interval, intervalInvalidate } from '../../src/mirror/interval.js';
@@ -43,7 +44,7 @@ describe('liveness and deadlock', () => {
   it('explores depth-first to the same verdicts and state count', () => {
     for (const v of [interval, retryForever]) {
       const bfs = explore(buildScenario(readVsReclaim, v).world, { properties: PROPERTIES });
-      const dfs = explore(buildScenario(readVsReclaim, v).world, { properties: PROPERTIES, order: 'dfs' });
+      const dfs = explore(buildScenario(readVsReclaim, v).world, { properties: PROPERTIES, strategy: depthFirst });
       expect(dfs.verdict).toBe(bfs.verdict);
       expect(dfs.violation?.property).toBe(bfs.violation?.property);
       if (bfs.verdict === 'holds') expect(dfs.states).toBe(bfs.states);

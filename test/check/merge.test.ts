@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../src/scenario/catalogue.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { VARIANTS } from '../../src/mirror/variants.js';
-import { explore } from '../../src/check/explore.js';
+import { explore } from '../../src/engine/exhaustive.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { runSchedule } from '../../src/world/runner.js';
 

@@ -1,11 +1,11 @@
 /** The preemption bound: schedules with at most K preemptions, nothing claimed beyond. */
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/check/explore.js';
+import { explore } from '../../src/engine/exhaustive.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { variantByName } from '../../src/mirror/variants.js';
-import { countPreemptions } from '../../src/check/shrink.js';
+import { countPreemptions } from '../../src/engine/replay.js';
 
 const world = (s: string, v: string) => buildScenario(scenarioByName(s)!, variantByName(v)!).world;
 

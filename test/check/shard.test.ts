@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { simulate, type SimulateOptions, type SimulateResult } from '../../src/check/simulate.js';
+import { simulate, type SimulateOptions, type SimulateResult } from '../../src/engine/simulate.js';
 import {
   catalogueCells,
   checkCatalogueShard,
@@ -12,7 +12,7 @@ import {
   type ExploreShardResult,
   type ShardResult,
 } from '../../src/check/shard.js';
-import { explore } from '../../src/check/explore.js';
+import { explore } from '../../src/engine/exhaustive.js';
 import { checkCatalogue } from '../../src/check/run.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { buildScenario } from '../../src/scenario/build.js';

@@ -9,10 +9,17 @@ import fc from 'fast-check';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { variantByName } from '../../src/mirror/variants.js';
-import { explore } from '../../src/check/explore.js';
+import { explore } from '../../src/engine/exhaustive.js';
 import { PROPERTIES } from '../../src/check/properties.js';
-import { decodeSchedule, encodeChoices } from '../../src/check/schedule.js';
-import { countPreemptions, foldSetup, propertyDetector, replayRepaired, shrinkSchedule } from '../../src/check/shrink.js';
+import { decodeSchedule, encodeChoices } from '../../src/engine/schedule.js';
+import { foldSetup, shrinkSchedule as shrinkWith, type ShrinkOptions } from '../../src/engine/shrink.js';
+import { countPreemptions, replayRepaired as replayWith } from '../../src/engine/replay.js';
+import { Verdicts } from '../../src/engine/verdict.js';
+import type { World as W } from '../../src/world/world.js';
+
+/** The mirror world's checks, as the command runs them. */
+const shrinkSchedule = (mk: () => W, s: readonly number[], o: ShrinkOptions = {}) => shrinkWith(mk, s, { properties: PROPERTIES, ...o });
+const replayRepaired = (w: W, s: readonly number[]) => replayWith(w, s, { properties: PROPERTIES });
 import { execStep, isEnabled, runSchedule, ScheduleError, traceStep, type TraceStep } from '../../src/world/runner.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../../src/world/routine.js';
 import type { World } from '../../src/world/world.js';
@@ -58,7 +65,7 @@ function firstViolation(w: World, schedule: readonly number[]): { step: number; 
 
 /** The fewest preemptions of any schedule whose first violation is `property` (search layered by preemptions). */
 function minPreemptions(w: World, property: string, limit = 10): number {
-  const detect = propertyDetector();
+  const verdicts = new Verdicts(PROPERTIES);
   const n = w.layout.actorNames.length;
   const seen = new Set<string>();
   let level: [Int32Array, number][] = [[w.snapshot(), -1]];
@@ -81,7 +88,7 @@ function minPreemptions(w: World, property: string, limit = 10): number {
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
           if (!w.bugs.length) continue;
           found = 'kernel-bug';
-        } else found = detect(w, w.bugs)?.property;
+        } else found = verdicts.afterStep(w)?.property;
         if (found !== undefined) {
           if (found === property && extra === 0) return cost;
           if (found === property) atNext = true;
@@ -201,7 +208,7 @@ describe('shrinking random violating schedules (property)', () => {
    */
   function randomViolation(mk: () => World, picks: readonly (readonly [number, number])[]): number[] | undefined {
     const w = mk();
-    const detect = propertyDetector();
+    const verdicts = new Verdicts(PROPERTIES);
     const n = w.layout.actorNames.length;
     const out: number[] = [];
     for (let i = 0; out.length < 400; i++) {
@@ -212,7 +219,7 @@ describe('shrinking random violating schedules (property)', () => {
       for (let j = 0; j < m && isEnabled(w, a); j++) {
         out.push(a);
         execStep(w, a);
-        if (detect(w, w.bugs)) return out;
+        if (verdicts.afterStep(w)) return out;
       }
     }
     return undefined;

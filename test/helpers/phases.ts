@@ -5,9 +5,9 @@
  * structure differs: a variant that makes the actor wait simply ends that phase early.
  */
 import type { World } from '../../src/world/world.js';
-import type { Property } from '../../src/check/explore.js';
+import type { Property } from '../../src/engine/verdict.js';
 import { PROPERTIES } from '../../src/check/properties.js';
-import { propertyDetector } from '../../src/check/shrink.js';
+import { Verdicts } from '../../src/engine/verdict.js';
 import { actorIndex, isEnabled, traceStep, whereIs, type TraceStep } from '../../src/world/runner.js';
 
 export interface Phase {
@@ -25,9 +25,9 @@ export interface PhaseRun {
 
 export function runPhases(w: World, phases: readonly Phase[], properties: readonly Property[] = PROPERTIES, limit = 2000): PhaseRun {
   const trace: TraceStep[] = [];
-  const detect = propertyDetector(properties); // kernel BUGs first, then the properties, as the explorer
+  const verdicts = new Verdicts(properties); // kernel BUGs first, then the properties, as the explorer
   const check = (): PhaseRun['violation'] => {
-    const found = detect(w, trace.at(-1)?.bugs ?? []);
+    const found = trace.length ? verdicts.afterStep(w) : verdicts.state(w);
     return found && { ...found, step: trace.length - 1 };
   };
   for (const ph of phases) {

@@ -10,7 +10,7 @@ import { variantByName } from '../../src/mirror/variants.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { interval } from '../../src/mirror/interval.js';
 import type { MirrorVariant } from '../../src/mirror/device.js';
-import { explore } from '../../src/check/explore.js';
+import { explore } from '../../src/engine/exhaustive.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { runAllToEnd, runPhases, type Phase } from '../helpers/phases.js';
 import { readVsReclaim } from '../helpers/mutants.js';

@@ -33,237 +33,10 @@
  * (messages equal with numbers masked): "kernel-bug" alone would let one BUG be swapped for
  * another (see `sameViolation`; `ShrinkOptions.same` overrides it).
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { execStep, isEnabled, ScheduleError, whereIs, type TraceStep } from '../world/runner.js';
+import { ScheduleError, type TraceStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
-import type { Property } from './explore.js';
-import { PROPERTIES } from './properties.js';
-
-/** A violation found while replaying. */
-export interface Found {
-  readonly property: string;
-  readonly message: string;
-}
-
-/**
- * Decides whether the state reached by a step violates something. `bugs` are the kernel BUGs the
- * step raised. Called after every executed step and once on the initial state (with no bugs).
- */
-export type Detector = (w: World, bugs: readonly string[]) => Found | undefined;
-
-/** The explorer's checks: a kernel BUG raised by the step, then `properties` in order. */
-export function propertyDetector(properties: readonly Property[] = PROPERTIES): Detector {
-  return (w, bugs) => {
-    if (bugs.length) return { property: 'kernel-bug', message: bugs.join('; ') };
-    for (const p of properties) {
-      const message = p.check(w);
-      if (message !== undefined) return { property: p.name, message };
-    }
-    return undefined;
-  };
-}
-
-export interface ReplayOptions {
-  /** Default: `propertyDetector(PROPERTIES)`. */
-  readonly detect?: Detector;
-  /** Report a deadlock when the schedule ends with no actor able to step and some not done (default true). */
-  readonly deadlock?: boolean;
-  /**
-   * Report `termination` (default true), as the explorer does: once exactly one actor is
-   * unfinished, it runs alone and must not revisit a state (nor run LONE_BOUND steps alone).
-   */
-  readonly liveness?: boolean;
-}
-
-/** The explorer's bound on a lone actor's steps (SoloTermination.BOUND). */
-const LONE_BOUND = 20_000;
-
-/** One replay of a (possibly repaired) schedule. */
-export interface Replay {
-  /** The effective schedule: the entries that executed, up to and including the first violation. */
-  readonly schedule: readonly number[];
-  /** The first violation, if any; it is at the last entry of `schedule` (or the initial state if it is empty). */
-  readonly found?: Found;
-  readonly preemptions: number;
-  /** Distinct actors that took a step. */
-  readonly actors: number;
-  readonly steps: number;
-  /** The last entry is a blocked attempt that raised a kernel BUG (it changed no state). */
-  readonly endsInBlockedAttempt: boolean;
-  /** Entries of the input that were skipped because their actor was finished or blocked. */
-  readonly skipped: number;
-}
-
-/** In a candidate: "run actor a until it blocks, finishes or repeats a state" (each step checked). Internal. */
-const untilStuck = (a: number): number => -1 - a;
-const RUN_LIMIT = 10_000;
-
-/**
- * Replays `entries` from `initial` on `w` (the state is left at the end of the replay). Lenient:
- * entries of finished or blocked actors are skipped; strict: they throw ScheduleError. Stops at the
- * first violation.
- */
-interface Checks {
-  readonly detect: Detector;
-  readonly deadlock: boolean;
-  readonly liveness: boolean;
-}
-
-const checksOf = (opts: ReplayOptions): Checks => ({
-  detect: opts.detect ?? propertyDetector(),
-  deadlock: opts.deadlock ?? true,
-  liveness: opts.liveness ?? true,
-});
-
-const NO_CHECKS: Checks = { detect: () => undefined, deadlock: false, liveness: false };
-
-function replayFrom(w: World, initial: Int32Array, entries: readonly number[], checks: Checks, strict: boolean): Replay {
-  const { detect, deadlock, liveness } = checks;
-  w.load(initial.slice());
-  w.bugs.length = 0;
-  const eff: number[] = [];
-  let preemptions = 0;
-  let prev = -1;
-  let skipped = 0;
-  let blockedEnd = false;
-  let found = detect(w, []);
-  const n = w.layout.actorNames.length;
-  // Termination: the states seen since `lone` became the only unfinished actor.
-  let lone = -1;
-  let aloneSeen = new Set<string>();
-  const checkAlone = (): void => {
-    let only = -1;
-    for (let a = 0; a < n; a++) {
-      if (w.actorSp(a) === 0) continue;
-      if (only >= 0) {
-        lone = -1;
-        return;
-      }
-      only = a;
-    }
-    if (only < 0) {
-      lone = -1;
-      return;
-    }
-    if (only !== lone) {
-      lone = only;
-      aloneSeen = new Set();
-    }
-    const key = `${w.v[0]},${w.v[1]}`;
-    const name = w.layout.actorNames[lone];
-    if (aloneSeen.has(key)) found = { property: 'termination', message: `${name} loops forever alone at ${whereIs(w, lone)}: every other actor has finished` };
-    else if (aloneSeen.size > LONE_BOUND) found = { property: 'termination', message: `${name} runs ${LONE_BOUND} steps alone without finishing` };
-    aloneSeen.add(key);
-  };
-  if (liveness && !found) checkAlone();
-
-  /** One entry of actor `a`: true if it executed (or raised a BUG while blocked). */
-  const step = (a: number, index: number): boolean => {
-    if (a < 0 || a >= n) throw new ScheduleError(`entry ${index}: no actor ${a}`);
-    if (w.actorSp(a) === 0) {
-      if (strict) throw new ScheduleError(`entry ${index}: actor ${w.layout.actorNames[a]} has finished`);
-      skipped++;
-      return false;
-    }
-    // Decided before the step: was the previous actor still able to run when we switched away?
-    const preempts = prev >= 0 && prev !== a && isEnabled(w, prev);
-    const r = execStep(w, a);
-    if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-      if (w.bugs.length) {
-        eff.push(a);
-        if (preempts) preemptions++;
-        prev = a;
-        blockedEnd = true;
-        found = { property: 'kernel-bug', message: w.bugs.join('; ') };
-        return true;
-      }
-      if (strict) throw new ScheduleError(`entry ${index}: actor ${w.layout.actorNames[a]} is blocked`);
-      skipped++;
-      return false;
-    }
-    eff.push(a);
-    if (preempts) preemptions++;
-    prev = a;
-    found = detect(w, w.bugs);
-    if (liveness && !found) checkAlone();
-    return true;
-  };
-
-  for (let i = 0; i < entries.length && !found; i++) {
-    const e = entries[i];
-    if (e >= 0) {
-      step(e, i);
-      continue;
-    }
-    const a = -1 - e;
-    // Until it blocks or finishes; an actor that spins by retrying (a state seen before in this
-    // run) is stuck too: running it further would only repeat the cycle.
-    const states = new Set<string>();
-    for (let k = 0; !found && k < RUN_LIMIT; k++) {
-      if (w.actorSp(a) === 0) break;
-      const key = `${w.v[0]},${w.v[1]}`;
-      if (states.has(key)) break;
-      states.add(key);
-      const before = skipped;
-      if (!step(a, i)) {
-        skipped = before; // running until stuck ends here; that is not a skipped entry
-        break;
-      }
-    }
-  }
-  if (!found && deadlock) {
-    let unfinished = 0;
-    let enabled = 0;
-    for (let a = 0; a < n; a++) {
-      if (w.actorSp(a) === 0) continue;
-      unfinished++;
-      if (isEnabled(w, a)) enabled++;
-    }
-    if (unfinished > 0 && enabled === 0) found = { property: 'deadlock', message: `no actor can step; ${unfinished} not done` };
-  }
-  return {
-    schedule: eff,
-    found,
-    preemptions,
-    actors: new Set(eff).size,
-    steps: eff.length,
-    endsInBlockedAttempt: blockedEnd,
-    skipped,
-  };
-}
-
-/**
- * Replays `schedule` leniently (entries of finished or blocked actors are skipped) from `w`'s
- * current state, stopping at the first violation; `w` is restored afterwards.
- */
-export function replayRepaired(w: World, schedule: readonly number[], opts: ReplayOptions = {}): Replay {
-  const initial = w.snapshot();
-  try {
-    for (const a of schedule) if (!Number.isInteger(a) || a < 0) throw new ScheduleError(`no actor ${a}`);
-    return replayFrom(w, initial, schedule, checksOf(opts), false);
-  } finally {
-    w.load(initial);
-    w.bugs.length = 0;
-  }
-}
-
-/**
- * The number of preemptions of `schedule` from `w`'s current state (`w` is restored afterwards): the
- * steps whose actor differs from the previous step's while that previous actor was not finished
- * and not blocked. Strict: throws ScheduleError if an entry's actor is finished or blocked, except
- * for a blocked attempt that raises a kernel BUG (it changes nothing; a BFS counterexample can end
- * with one; counting stops there). Properties are not checked: every other entry is counted.
- */
-export function countPreemptions(w: World, schedule: readonly number[]): number {
-  const initial = w.snapshot();
-  try {
-    for (const a of schedule) if (!Number.isInteger(a) || a < 0) throw new ScheduleError(`no actor ${a}`);
-    return replayFrom(w, initial, schedule, NO_CHECKS, true).preemptions;
-  } finally {
-    w.load(initial);
-    w.bugs.length = 0;
-  }
-}
+import { KERNEL_BUG, verdictsOf, type Found } from './verdict.js';
+import { replayFrom, untilStuck, type ReplayOptions } from './replay.js';
 
 /**
  * Whether a candidate's first violation counts as the original's. Default (`sameViolation`): the
@@ -276,7 +49,7 @@ export type SameViolation = (original: Found, candidate: Found) => boolean;
 const maskNumbers = (m: string) => m.replace(/\d+/g, '#');
 
 export const sameViolation: SameViolation = (o, c) =>
-  o.property === c.property && (o.property !== 'kernel-bug' || maskNumbers(o.message) === maskNumbers(c.message));
+  o.property === c.property && (o.property !== KERNEL_BUG || maskNumbers(o.message) === maskNumbers(c.message));
 
 export interface ShrinkOptions extends ReplayOptions {
   /** The property the result must violate first; default: the original schedule's first violation. */
@@ -406,12 +179,12 @@ function* candidates(s: readonly number[], nActors: number): Generator<number[]>
 export function shrinkSchedule(makeWorld: () => World, schedule: readonly number[], opts: ShrinkOptions = {}): ShrinkResult {
   const w = makeWorld();
   const initial = w.snapshot();
-  const checks = checksOf(opts);
+  const verdicts = verdictsOf(opts);
   const maxReplays = opts.maxReplays ?? 20_000;
   const n = w.layout.actorNames.length;
   for (const a of schedule) if (!Number.isInteger(a) || a < 0 || a >= n) throw new ScheduleError(`no actor ${a}`);
 
-  const original = replayFrom(w, initial, schedule, checks, false);
+  const original = replayFrom(w, initial, schedule, verdicts, false);
   if (!original.found) throw new Error('the schedule to shrink does not violate any property');
   const property = opts.property ?? original.found.property;
   if (original.found.property !== property) {
@@ -431,7 +204,7 @@ export function shrinkSchedule(makeWorld: () => World, schedule: readonly number
       tried.add(key);
       if (replays >= maxReplays) break search;
       replays++;
-      const r = replayFrom(w, initial, cand, checks, false);
+      const r = replayFrom(w, initial, cand, verdicts, false);
       if (r.found && same(target, r.found) && better(r, cur)) {
         cur = r;
         rounds++;

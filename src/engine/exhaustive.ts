@@ -1,0 +1,288 @@
+/**
+ * Exhaustive explicit-state exploration, breadth-first by default: the first violation found is at
+ * minimal depth (in merged transitions), so its schedule is a shortest counterexample; depth-first
+ * on request. States are the world's flat arrays; visited states are kept only as 64-bit
+ * fingerprints (hash compaction, see visited.ts); successors are computed in place and taken back
+ * with the world's undo log; the frontier stores each state compactly.
+ *
+ * What counts as a violation is decided by the verdict module (verdict.ts): a kernel BUG raised by a
+ * step (a blocked attempt included), a property failing on a reached state, a deadlock, or a lone
+ * actor that does not terminate (termination.ts). The order states are expanded in is the
+ * strategy's (bfs.ts, dfs.ts).
+ *
+ * Reduction (the `merge` option, on by default): a step whose observed footprint is only the
+ * running actor's own frames is invisible to every property and independent of every other
+ * actor's steps (it reads and writes nothing they read or write), and it stays enabled whatever
+ * they do (its enabledness read nothing shared). {that step} is therefore a persistent set at its
+ * state, and executing it at once — merging it into the transition — loses no reachable shared
+ * state and no violation. A transition is thus: invisible steps, one visible step, then the
+ * invisible steps that follow. BFS explores finitely many states, so the cycle proviso holds
+ * (a chain of invisible steps is bounded, and an actor looping forever on its own frames is
+ * reported as a model error).
+ */
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { execStep } from '../world/runner.js';
+import type { World } from '../world/world.js';
+import { FingerprintSet } from './visited.js';
+import { fmix32 } from '../world/hash.js';
+import { Tree } from './tree.js';
+import { SoloTermination } from './termination.js';
+import { bfs } from './bfs.js';
+import type { ExhaustiveStrategy } from './strategy.js';
+import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
+
+export interface ExploreOptions extends CheckSelection {
+  /** Stop (verdict incomplete) after this many distinct states. */
+  readonly maxStates?: number;
+  /**
+   * Merge steps that touch only the actor's own call frames into the neighbouring step of the
+   * same actor (default true). Sound for the checked properties: such a step reads and writes
+   * nothing another actor or a property can see, so it commutes with every other step (SPIN's
+   * statement merging, decided here from each step's observed footprint rather than statically).
+   */
+  readonly merge?: boolean;
+  /** The order states are expanded in: `bfs` (default: the first counterexample is a shortest one) or `dfs` (less memory). */
+  readonly strategy?: ExhaustiveStrategy;
+  /** Stop (verdict incomplete) after this long. */
+  readonly timeLimitMs?: number;
+  /** Stop (verdict incomplete) when the explorer's own tables exceed this many bytes. */
+  readonly maxMemoryBytes?: number;
+  /** Polled every few thousand states; returning true stops the run (verdict incomplete), e.g. on SIGINT. */
+  readonly shouldStop?: () => boolean;
+  /** Called about twice a second with the running figures. */
+  readonly onProgress?: (p: Progress) => void;
+  /**
+   * Preemption bound (CHESS-style): explore only schedules that switch away from a still-runnable
+   * actor at most this many times. Incomplete by design — a proof holds only up to the bound — but
+   * most concurrency bugs need one or two preemptions. States are then keyed by (state, preemptions
+   * used, last actor), so the bound is exact.
+   */
+  readonly preemptions?: number;
+}
+
+export interface Progress {
+  readonly states: number;
+  readonly transitions: number;
+  readonly frontier: number;
+  readonly depth: number;
+  readonly elapsedMs: number;
+  readonly bytes: number;
+}
+
+/** Why an incomplete run stopped. */
+export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound';
+
+export interface ExploreResult {
+  readonly verdict: 'holds' | 'violation' | 'incomplete';
+  readonly states: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly violation?: Violation;
+  readonly elapsedMs: number;
+  /** Visited-set bytes per distinct state. */
+  readonly bytesPerState: number;
+  /** Set when the verdict is incomplete. */
+  readonly stopReason?: StopReason;
+  /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree). */
+  readonly peakBytes: number;
+}
+
+export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
+  try {
+    return exploreFrom(w, opts);
+  } finally {
+    // Also when a model error is thrown: the world must not keep logging undo entries or tracking.
+    w.undoing = false;
+    w.tracking = false;
+    w.undoReset();
+  }
+}
+
+function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
+  const t0 = performance.now();
+  const verdicts = verdictsOf(opts);
+  const maxStates = opts.maxStates ?? Number.POSITIVE_INFINITY;
+  const timeLimit = opts.timeLimitMs ?? Number.POSITIVE_INFINITY;
+  const maxBytes = opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
+  const nActors = w.layout.actorNames.length;
+  const slots = w.layout.size;
+  const visited = new FingerprintSet();
+  const tree = new Tree();
+  const initial = w.snapshot();
+  const parent = new Int32Array(slots);
+  const merge = opts.merge ?? true;
+  w.undoing = true;
+  const frontier = (opts.strategy ?? bfs).frontier(w.layout);
+  const solo = new SoloTermination(w, verdicts);
+  let transitions = 0;
+  let maxDepth = 0;
+  let peakBytes = 0;
+  let lastPoll = t0;
+
+  const bytes = () => visited.bytes + frontier.bytes + tree.bytes + solo.bytes;
+
+  const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
+    w.undoing = false;
+    w.undoReset();
+    w.load(initial);
+    peakBytes = Math.max(peakBytes, bytes());
+    return {
+      verdict,
+      states: visited.size,
+      transitions,
+      depth: maxDepth,
+      violation,
+      elapsedMs: performance.now() - t0,
+      bytesPerState: visited.size ? visited.bytes / visited.size : 0,
+      stopReason,
+      peakBytes,
+    };
+  };
+
+  /** Checks limits and reports progress; returns why to stop, if so. */
+  const poll = (): StopReason | undefined => {
+    const now = performance.now();
+    if (visited.size >= maxStates) return 'max-states';
+    if (now - lastPoll < 500) return undefined;
+    lastPoll = now;
+    const b = bytes();
+    peakBytes = Math.max(peakBytes, b);
+    opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: b });
+    if (now - t0 >= timeLimit) return 'time';
+    if (b >= maxBytes) return 'memory';
+    if (opts.shouldStop?.()) return 'interrupted';
+    return undefined;
+  };
+
+  /** Whether actor `a` can step from `parent` (tried, then undone). */
+  const canStep = (a: number): boolean => {
+    w.load(parent);
+    if (w.actorSp(a) === 0) return false;
+    const mark = w.undoMark();
+    const r = execStep(w, a);
+    w.undoTo(mark);
+    w.bugs.length = 0;
+    return r !== BLOCK_SLEEP && r !== BLOCK_SPIN;
+  };
+
+  const checkState = (id: number): Violation | undefined => {
+    const found = verdicts.state(w);
+    return found && { ...found, schedule: tree.schedule(id) };
+  };
+
+  /** The BUG the last step raised (the verdicts' question), reached by `steps` steps of `a` from state `id`. */
+  const bug = (id: number, a: number, steps: number): Violation => {
+    const found: Found = verdicts.bug(w)!;
+    return { ...found, schedule: [...tree.schedule(id), ...new Array<number>(steps).fill(a)] };
+  };
+
+  /**
+   * After a step of `a` (on the loaded state): extend the transition with the steps that are
+   * invisible (own frames only). Returns the number of extra steps, or -1 - n if a BUG was raised
+   * (left in w.bugs) where n extra steps (the last one possibly a blocked attempt) show it.
+   */
+  const extend = (a: number, lastInvisible: boolean): number => {
+    let extra = 0;
+    for (;;) {
+      if (w.actorSp(a) === 0) return extra;
+      if (extra > 100000) throw new Error(`actor ${w.layout.actorNames[a]} runs more than 100000 steps touching only its own frames`);
+      if (lastInvisible) {
+        // The step just taken was invisible: it commutes with everything, so the next step joins it.
+        w.trackActor(a);
+        const r = execStep(w, a);
+        w.tracking = false;
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) return verdicts.raised(w) ? -2 - extra : extra; // the blocked attempt is in the schedule
+        extra++;
+        if (verdicts.raised(w)) return -1 - extra;
+        lastInvisible = !w.touchedShared;
+        continue;
+      }
+      // The step just taken was visible: absorb the next one only if it is invisible.
+      const mark = w.undoMark();
+      w.trackActor(a);
+      const r = execStep(w, a);
+      w.tracking = false;
+      if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || verdicts.raised(w)) {
+        w.bugs.length = 0;
+        w.undoTo(mark);
+        return extra;
+      }
+      extra++;
+    }
+  };
+
+  const bound = opts.preemptions ?? -1;
+  visited.add(initial[0], initial[1]);
+  const root = tree.add(-1, -1, 0, 0);
+  w.load(initial.slice());
+  const v0 = checkState(root);
+  if (v0) return finish('violation', v0);
+
+  frontier.push(initial, root);
+  for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
+    let enabled = 0;
+    let unfinished = 0;
+    // With a preemption bound: switching away from the last actor while it can still run costs one.
+    const last = tree.actor[id];
+    const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
+    for (let a = 0; a < nActors; a++) {
+      w.load(parent);
+      if (w.actorSp(a) === 0) continue;
+      unfinished++;
+      // The successor is computed in place and taken back afterwards (undo log), not on a copy.
+      const mark = w.undoMark();
+      if (merge) w.trackActor(a);
+      const r = execStep(w, a);
+      w.tracking = false;
+      if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
+        if (verdicts.raised(w)) return finish('violation', bug(id, a, 1));
+        w.undoTo(mark);
+        continue;
+      }
+      enabled++;
+      transitions++;
+      if (verdicts.raised(w)) return finish('violation', bug(id, a, 1));
+      let steps = 1;
+      if (merge) {
+        const extra = extend(a, !w.touchedShared);
+        if (extra < 0) return finish('violation', bug(id, a, -extra));
+        steps += extra;
+      }
+      const next = w.v;
+      let pre = 0;
+      let fresh: boolean;
+      if (bound >= 0) {
+        pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
+        const salt = fmix32(pre * 0x10000 + a + 1);
+        fresh = pre <= bound && visited.add(next[0] ^ salt, next[1] ^ fmix32(salt ^ 0x5bd1e995));
+      } else {
+        fresh = visited.add(next[0], next[1]);
+      }
+      if (fresh) {
+        const depth = tree.depth[id] + 1;
+        if (depth > maxDepth) maxDepth = depth;
+        const cid = tree.add(id, a, depth, steps);
+        tree.pre[cid] = pre;
+        const v = checkState(cid);
+        if (v) return finish('violation', v);
+        if (verdicts.terminationOn) {
+          const loop = solo.check(next);
+          if (loop) return finish('violation', { ...loop.found, schedule: [...tree.schedule(cid), ...loop.steps] });
+          w.load(next);
+        }
+        const stop = poll();
+        if (stop) return finish('incomplete', undefined, stop);
+        frontier.push(next, cid);
+      }
+      w.undoTo(mark);
+    }
+    const stuck = enabled === 0 ? verdicts.deadlock(unfinished) : undefined;
+    if (stuck) {
+      w.load(parent);
+      return finish('violation', { ...stuck, schedule: tree.schedule(id) });
+    }
+  }
+  // Under a preemption bound nothing beyond the bound was looked at: not a proof.
+  return bound >= 0 ? finish('incomplete', undefined, 'preemption-bound') : finish('holds');
+}
+

@@ -1,0 +1,103 @@
+/**
+ * A list of states waiting to be expanded (a BFS level, or the DFS stack), stored compactly back to back in fixed-size chunks: the objects, then
+ * each actor's *live* call frames only (dead frames are all zero, and they are most of a state).
+ * No per-state allocation, no copying when a level grows; chunks are kept when the level is
+ * cleared, so the two levels used in turn allocate their memory once.
+ */
+import { ACTOR_SP, type Layout } from '../world/layout.js';
+import { grow } from './grow.js';
+
+export class StateStore {
+  private readonly chunks: Int32Array[] = [];
+  private chunkOf = new Int32Array(1024);
+  private offsetOf = new Int32Array(1024);
+  private ids = new Int32Array(1024);
+  private tail = 0;
+  count = 0;
+  private static readonly CHUNK_SLOTS = 1 << 22;
+
+  constructor(private readonly layout: Layout) {}
+
+  clear(): void {
+    this.count = 0;
+    this.tail = 0;
+    this.current = 0;
+  }
+
+  push(state: Int32Array, id: number): void {
+    const L = this.layout;
+    const nActors = L.actorNames.length;
+    let len = L.callBase;
+    for (let a = 0; a < nActors; a++) len += state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
+    if (this.chunks.length === 0) this.chunks.push(new Int32Array(StateStore.CHUNK_SLOTS));
+    if (this.tail + len > StateStore.CHUNK_SLOTS) this.nextChunk();
+    if (this.count === this.ids.length) this.growIndex();
+    const c = this.current;
+    const chunk = this.chunks[c];
+    const start = this.tail;
+    chunk.set(state.subarray(0, L.callBase), start);
+    let o = start + L.callBase;
+    for (let a = 0; a < nActors; a++) {
+      const n = state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
+      if (n === 0) continue;
+      const from = L.callSlot(a, 0);
+      chunk.set(state.subarray(from, from + n), o);
+      o += n;
+    }
+    this.chunkOf[this.count] = c;
+    this.offsetOf[this.count] = start;
+    this.ids[this.count] = id;
+    this.count++;
+    this.tail = o;
+  }
+
+  /** The chunk records are appended to. */
+  private current = 0;
+
+  /** Moves on to the next chunk (allocating it the first time). */
+  private nextChunk(): void {
+    this.current++;
+    if (this.current === this.chunks.length) this.chunks.push(new Int32Array(StateStore.CHUNK_SLOTS));
+    this.tail = 0;
+  }
+
+  private growIndex(): void {
+    this.chunkOf = grow(this.chunkOf);
+    this.offsetOf = grow(this.offsetOf);
+    this.ids = grow(this.ids);
+  }
+
+  id(i: number): number {
+    return this.ids[i];
+  }
+
+  /** Removes the last state (stack use): expands it into `dst`, returns its id. */
+  pop(dst: Int32Array): number {
+    const i = --this.count;
+    this.load(i, dst);
+    this.tail = this.offsetOf[i];
+    this.current = this.chunkOf[i];
+    return this.ids[i];
+  }
+
+  get bytes(): number {
+    return this.chunks.length * StateStore.CHUNK_SLOTS * 4 + this.ids.length * 12;
+  }
+
+  /** Expands state `i` into `dst` (dead frames zeroed). */
+  load(i: number, dst: Int32Array): void {
+    const L = this.layout;
+    const chunk = this.chunks[this.chunkOf[i]];
+    let o = this.offsetOf[i];
+    dst.set(chunk.subarray(o, o + L.callBase));
+    o += L.callBase;
+    const perActor = L.stackDepth * L.callStride;
+    for (let a = 0; a < L.actorNames.length; a++) {
+      const n = dst[L.actorSlot(a) + ACTOR_SP] * L.callStride;
+      const from = L.callSlot(a, 0);
+      if (n > 0) dst.set(chunk.subarray(o, o + n), from);
+      dst.fill(0, from + n, from + perActor);
+      o += n;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Search strategies, one file each, behind one interface with two families:
+ *
+ * - **exhaustive** (`bfs.ts`, `dfs.ts`): a `Frontier` decides the order in which discovered states
+ *   are expanded; the exhaustive driver (`exhaustive.ts`) visits every reachable state once.
+ *   Breadth-first gives shortest counterexamples; depth-first uses less memory.
+ * - **walk** (`random.ts`, `pct.ts`, `replay.ts`): a `Scheduler` picks, at each step of one run,
+ *   which actor goes next; the walk driver (`simulate.ts`) runs many runs from a seed. A replay is
+ *   the walk that follows a given schedule.
+ *
+ * A new strategy is one file exporting one of these and one line in `STRATEGIES` (strategies.ts).
+ */
+import type { Layout } from '../world/layout.js';
+import type { Prng } from './prng.js';
+
+/** Where discovered states wait to be expanded. */
+export interface Frontier {
+  push(state: Int32Array, id: number): void;
+  /** Takes the next state into `dst` and returns its id, or -1 when empty. */
+  take(dst: Int32Array): number;
+  readonly size: number;
+  readonly bytes: number;
+}
+
+export interface ExhaustiveStrategy {
+  readonly kind: 'exhaustive';
+  readonly name: string;
+  readonly summary: string;
+  /** Whether the first counterexample found is a shortest one (in merged transitions). */
+  readonly shortest: boolean;
+  frontier(layout: Layout): Frontier;
+}
+
+/** Picks the next actor of one run. */
+export interface Scheduler {
+  /**
+   * Chooses among the unfinished actors not yet tried at this step, `cand[0..m-1]`; returns an
+   * index into `cand`. If that actor turns out blocked, it is removed and `pick` is asked again.
+   */
+  pick(cand: Int32Array, m: number): number;
+  /**
+   * After the run's step number `n` (1-based) by `actor`. `yielded`: the step went back to a state
+   * this run had already been in (a retry loop that waits for another actor), which PCT treats as
+   * an explicit yield.
+   */
+  stepped(actor: number, n: number, yielded: boolean): void;
+}
+
+export interface WalkContext {
+  readonly nActors: number;
+  /** The run's own random stream (derived from the seed and the run number alone). */
+  readonly rng: Prng;
+}
+
+export interface WalkStrategy {
+  readonly kind: 'walk';
+  readonly name: string;
+  readonly summary: string;
+  /** Whether `stepped` needs to know if a step revisited a state of the run (costs a per-run set). */
+  readonly tracksRevisits: boolean;
+  /** A fresh scheduler for one run; draws its plan from `ctx.rng`. */
+  begin(ctx: WalkContext): Scheduler;
+}
+
+export type Strategy = ExhaustiveStrategy | WalkStrategy;

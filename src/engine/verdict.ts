@@ -1,0 +1,172 @@
+/**
+ * The ONE verdict module: what counts as a violation. Every driver of the engine — exhaustive
+ * search, simulation, shards, shrinking, replay, the reports — asks a `Verdicts` the same
+ * questions, in the same order, and gets the same answer:
+ *
+ *   1. after a step (also a blocked attempt): did it raise a kernel BUG?        (`kernel-bug`)
+ *   2. in the state it reached: does a property fail? (in registration order)  (the properties)
+ *   3. when no actor can step and some are not done                            (`deadlock`)
+ *   4. when a lone unfinished actor revisits a state, or runs `LONE_BOUND`
+ *      steps without finishing                                                 (`termination`)
+ *
+ * It knows nothing of the kernel: a property is a named predicate over the world, supplied by the
+ * model (src/check/properties.ts for the mirror world); BUGs are what model code reports with
+ * `w.bug`. `list()` describes every check, the built-in ones included, for `vmamirror list` and
+ * the reports.
+ */
+import type { World } from '../world/world.js';
+import { whereIs } from '../world/runner.js';
+
+export interface Property {
+  readonly name: string;
+  /** One sentence a kernel developer would recognise. */
+  readonly description: string;
+  /** Returns a message describing the violation in this state, or undefined if it holds. */
+  check(w: World): string | undefined;
+}
+
+/** A violation: which check, and what it says about this state. */
+export interface Found {
+  readonly property: string;
+  readonly message: string;
+}
+
+/** A violation found by a search: the check, its message, and the schedule that reaches it. */
+export interface Violation extends Found {
+  /** Actor indices from the initial state to the violating step (inclusive). */
+  readonly schedule: readonly number[];
+}
+
+export const KERNEL_BUG = 'kernel-bug';
+export const DEADLOCK = 'deadlock';
+export const TERMINATION = 'termination';
+
+/** A lone actor that runs this many steps without finishing is reported as not terminating. */
+export const LONE_BOUND = 20_000;
+
+export interface CheckInfo {
+  readonly name: string;
+  readonly builtIn: boolean;
+  readonly description: string;
+}
+
+const BUILT_IN: readonly CheckInfo[] = [
+  {
+    name: KERNEL_BUG,
+    builtIn: true,
+    description:
+      'no step may hit a state the kernel itself would BUG or WARN on (sleeping in a non-blockable callback, mmap_lock inside an invalidate callback, a refcount or mapcount underflow, a VM_BUG_ON, a double list_add)',
+  },
+  { name: DEADLOCK, builtIn: true, description: 'some actor is not done but no actor can take a step' },
+  {
+    name: TERMINATION,
+    builtIn: true,
+    description: 'once every other actor has finished, the last one finishes too (a fault path may not retry for ever once no invalidation is left)',
+  },
+];
+
+export interface VerdictOptions {
+  /** Report a deadlock when no actor can step but some are not done (default true). */
+  readonly deadlock?: boolean;
+  /** Report a lone actor that does not finish (default true). */
+  readonly termination?: boolean;
+}
+
+export class Verdicts {
+  readonly deadlockOn: boolean;
+  readonly terminationOn: boolean;
+
+  constructor(
+    readonly properties: readonly Property[] = [],
+    opts: VerdictOptions = {},
+  ) {
+    this.deadlockOn = opts.deadlock ?? true;
+    this.terminationOn = opts.termination ?? true;
+    const names = new Set(BUILT_IN.map((c) => c.name));
+    for (const p of properties) {
+      if (names.has(p.name)) throw new Error(`two checks are called ${p.name}`);
+      names.add(p.name);
+    }
+  }
+
+  /** Whether the step just run raised a kernel BUG (cheap: for the drivers' control flow). */
+  raised(w: World): boolean {
+    return w.bugs.length > 0;
+  }
+
+  /** A kernel BUG raised by the step just run (left in `w.bugs` by the runner), if any. */
+  bug(w: World): Found | undefined {
+    return w.bugs.length ? { property: KERNEL_BUG, message: w.bugs.join('; ') } : undefined;
+  }
+
+  /** The first property that fails in the current state, if any. */
+  state(w: World): Found | undefined {
+    for (const p of this.properties) {
+      const message = p.check(w);
+      if (message !== undefined) return { property: p.name, message };
+    }
+    return undefined;
+  }
+
+  /** After a step: its BUG first, then the properties of the state it reached. */
+  afterStep(w: World): Found | undefined {
+    return this.bug(w) ?? this.state(w);
+  }
+
+  /** The deadlock verdict for a state where no actor can step and `unfinished` are not done. */
+  deadlock(unfinished: number): Found | undefined {
+    return this.deadlockOn && unfinished > 0 ? { property: DEADLOCK, message: `no actor can step; ${unfinished} not done` } : undefined;
+  }
+
+  /** The termination verdict for lone actor `a` that came back to a state it was in. */
+  loops(w: World, a: number): Found {
+    return {
+      property: TERMINATION,
+      message: `${w.layout.actorNames[a]} loops forever alone at ${whereIs(w, a)}: every other actor has finished, so no invalidation can be what it is waiting for`,
+    };
+  }
+
+  /** The termination verdict for lone actor `a` that ran `LONE_BOUND` steps without finishing. */
+  runsOn(w: World, a: number): Found {
+    return {
+      property: TERMINATION,
+      message: `${w.layout.actorNames[a]} runs ${LONE_BOUND} steps alone without finishing (at ${whereIs(w, a)}): a retry loop with no invalidation left to wait for`,
+    };
+  }
+
+  /** Every check: the built-in ones (in the order they are asked), then the properties. */
+  list(): CheckInfo[] {
+    return [...BUILT_IN, ...this.properties.map((p) => ({ name: p.name, builtIn: false, description: p.description }))];
+  }
+
+  /** The description of check `name` (built-in or property), if there is one. */
+  describe(name: string): string | undefined {
+    return this.list().find((c) => c.name === name)?.description;
+  }
+}
+
+/** Which checks a driver runs: the model's properties, and whether deadlock and termination are on. */
+export interface CheckSelection {
+  readonly properties?: readonly Property[];
+  /** Report a deadlock when no actor can step but some are not done (default true). */
+  readonly deadlock?: boolean;
+  /** Report a lone actor that does not finish (default true). */
+  readonly liveness?: boolean;
+}
+
+/** The verdicts of a driver's options. */
+export function verdictsOf(sel: CheckSelection): Verdicts {
+  return new Verdicts(sel.properties ?? [], { deadlock: sel.deadlock, termination: sel.liveness });
+}
+
+/** The one unfinished actor of the current state, -1 if none, -2 if several. */
+export function loneActor(w: World): number {
+  const n = w.layout.actorNames.length;
+  let lone = -1;
+  for (let a = 0; a < n; a++) {
+    if (w.actorSp(a) === 0) continue;
+    if (lone >= 0) return -2;
+    lone = a;
+  }
+  return lone;
+}
