@@ -19,6 +19,7 @@ import { bfs } from '../engine/bfs.js';
 import { dfs } from '../engine/dfs.js';
 import { explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
+import { entryActor } from '../world/entry.js';
 import { junitReport } from '../report/junit.js';
 import { buildReportInput, renderHtmlReport } from '../report/html.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -271,7 +272,7 @@ function replay(text: string, opts: { file?: string }): number {
   const variant = variantByName(s.variant) ?? fail(`unknown variant "${s.variant}"`);
   if (!variantsFor(spec).includes(variant)) fail(`variant ${variant.name} does not apply to ${spec.name}`);
   const { world } = buildScenario(spec, variant);
-  for (const a of s.choices) if (a >= world.layout.actorNames.length) fail(`actor index ${a} out of range (actors: ${world.layout.actorNames.map((n, i) => `${i}=${n}`).join(', ')})`);
+  for (const a of s.choices.map(entryActor)) if (a >= world.layout.actorNames.length) fail(`actor index ${a} out of range (actors: ${world.layout.actorNames.map((n, i) => `${i}=${n}`).join(', ')})`);
   const trace = runSchedule(world, s.choices);
   console.log(formatTrace(trace));
   // The verdicts' question, as the explorer asks it: a BUG raised by the last step, then the properties.

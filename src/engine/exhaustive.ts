@@ -30,6 +30,7 @@ import { SoloTermination } from './termination.js';
 import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
 import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
+import { entryActor, entryOf } from '../world/entry.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -154,15 +155,27 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return undefined;
   };
 
-  /** Whether actor `a` can step from `parent` (tried, then undone). */
+  /** Runs actor `a`'s next step taking alternative `c` if it branches (`w.choose`). */
+  const stepWith = (a: number, c: number): number => {
+    w.choice = c;
+    const r = execStep(w, a);
+    w.choice = 0;
+    return r;
+  };
+
+  /** Whether actor `a` can step from `parent` in some alternative (tried, then undone). */
   const canStep = (a: number): boolean => {
     w.load(parent);
     if (w.actorSp(a) === 0) return false;
-    const mark = w.undoMark();
-    const r = execStep(w, a);
-    w.undoTo(mark);
-    w.bugs.length = 0;
-    return r !== BLOCK_SLEEP && r !== BLOCK_SPIN;
+    for (let c = 0, n = 1; c < n; c++) {
+      const mark = w.undoMark();
+      const r = stepWith(a, c);
+      n = Math.max(1, w.choices);
+      w.undoTo(mark);
+      w.bugs.length = 0;
+      if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
+    }
+    return false;
   };
 
   const checkState = (id: number): Violation | undefined => {
@@ -170,16 +183,18 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return found && { ...found, schedule: tree.schedule(id) };
   };
 
-  /** The BUG the last step raised (the verdicts' question), reached by `steps` steps of `a` from state `id`. */
-  const bug = (id: number, a: number, steps: number): Violation => {
+  /** The BUG the last step raised (the verdicts' question), reached from state `id` by the step `entry` and `steps - 1` more of its actor. */
+  const bug = (id: number, entry: number, steps: number): Violation => {
     const found: Found = verdicts.bug(w)!;
-    return { ...found, schedule: [...tree.schedule(id), ...new Array<number>(steps).fill(a)] };
+    return { ...found, schedule: [...tree.schedule(id), entry, ...new Array<number>(steps - 1).fill(entryActor(entry))] };
   };
 
   /**
    * After a step of `a` (on the loaded state): extend the transition with the steps that are
    * invisible (own frames only). Returns the number of extra steps, or -1 - n if a BUG was raised
-   * (left in w.bugs) where n extra steps (the last one possibly a blocked attempt) show it.
+   * (left in w.bugs) where n extra steps (the last one possibly a blocked attempt) show it. A step
+   * that branches (`w.choose`) is never absorbed: it starts a transition of its own, so that each
+   * of its alternatives is explored.
    */
   const extend = (a: number, lastInvisible: boolean): number => {
     let extra = 0;
@@ -188,9 +203,15 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       if (extra > 100000) throw new Error(`actor ${w.layout.actorNames[a]} runs more than 100000 steps touching only its own frames`);
       if (lastInvisible) {
         // The step just taken was invisible: it commutes with everything, so the next step joins it.
+        const before = w.undoMark();
         w.trackActor(a);
         const r = execStep(w, a);
         w.tracking = false;
+        if (w.choices > 1) {
+          w.bugs.length = 0;
+          w.undoTo(before);
+          return extra;
+        }
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) return verdicts.raised(w) ? -2 - extra : extra; // the blocked attempt is in the schedule
         extra++;
         if (verdicts.raised(w)) return -1 - extra;
@@ -202,7 +223,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       w.trackActor(a);
       const r = execStep(w, a);
       w.tracking = false;
-      if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || verdicts.raised(w)) {
+      if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || w.choices > 1 || verdicts.raised(w)) {
         w.bugs.length = 0;
         w.undoTo(mark);
         return extra;
@@ -223,58 +244,66 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
-    const last = tree.actor[id];
+    const last = id === root ? -1 : entryActor(tree.actor[id]);
     const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
     for (let a = 0; a < nActors; a++) {
       w.load(parent);
       if (w.actorSp(a) === 0) continue;
       unfinished++;
-      // The successor is computed in place and taken back afterwards (undo log), not on a copy.
-      const mark = w.undoMark();
-      if (merge) w.trackActor(a);
-      const r = execStep(w, a);
-      w.tracking = false;
-      if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-        if (verdicts.raised(w)) return finish('violation', bug(id, a, 1));
-        w.undoTo(mark);
-        continue;
-      }
-      enabled++;
-      transitions++;
-      if (verdicts.raised(w)) return finish('violation', bug(id, a, 1));
-      let steps = 1;
-      if (merge) {
-        const extra = extend(a, !w.touchedShared);
-        if (extra < 0) return finish('violation', bug(id, a, -extra));
-        steps += extra;
-      }
-      const next = w.v;
-      let pre = 0;
-      let fresh: boolean;
-      if (bound >= 0) {
-        pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
-        const salt = fmix32(pre * 0x10000 + a + 1);
-        fresh = pre <= bound && visited.add(next[0] ^ salt, next[1] ^ fmix32(salt ^ 0x5bd1e995));
-      } else {
-        fresh = visited.add(next[0], next[1]);
-      }
-      if (fresh) {
-        const depth = tree.depth[id] + 1;
-        if (depth > maxDepth) maxDepth = depth;
-        const cid = tree.add(id, a, depth, steps);
-        tree.pre[cid] = pre;
-        const v = checkState(cid);
-        if (v) return finish('violation', v);
-        if (verdicts.terminationOn) {
-          const loop = solo.check(next);
-          if (loop) return finish('violation', { ...loop.found, schedule: [...tree.schedule(cid), ...loop.steps] });
-          w.load(next);
+      let actorEnabled = false;
+      // One successor per alternative of a step that branches (`w.choose`); most steps have one.
+      for (let c = 0, nc = 1; c < nc; c++) {
+        w.load(parent);
+        // The successor is computed in place and taken back afterwards (undo log), not on a copy.
+        const mark = w.undoMark();
+        if (merge) w.trackActor(a);
+        const r = stepWith(a, c);
+        w.tracking = false;
+        nc = Math.max(1, w.choices);
+        const entry = entryOf(a, c);
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
+          if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
+          w.undoTo(mark);
+          continue;
         }
-        const stop = poll();
-        if (stop) return finish('incomplete', undefined, stop);
-        frontier.push(next, cid);
+        actorEnabled = true;
+        transitions++;
+        if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
+        let steps = 1;
+        if (merge) {
+          const extra = extend(a, !w.touchedShared);
+          if (extra < 0) return finish('violation', bug(id, entry, -extra));
+          steps += extra;
+        }
+        const next = w.v;
+        let pre = 0;
+        let fresh: boolean;
+        if (bound >= 0) {
+          pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
+          const salt = fmix32(pre * 0x10000 + a + 1);
+          fresh = pre <= bound && visited.add(next[0] ^ salt, next[1] ^ fmix32(salt ^ 0x5bd1e995));
+        } else {
+          fresh = visited.add(next[0], next[1]);
+        }
+        if (fresh) {
+          const depth = tree.depth[id] + 1;
+          if (depth > maxDepth) maxDepth = depth;
+          const cid = tree.add(id, entry, depth, steps);
+          tree.pre[cid] = pre;
+          const v = checkState(cid);
+          if (v) return finish('violation', v);
+          if (verdicts.terminationOn) {
+            const loop = solo.check(next);
+            if (loop) return finish('violation', { ...loop.found, schedule: [...tree.schedule(cid), ...loop.steps] });
+            w.load(next);
+          }
+          const stop = poll();
+          if (stop) return finish('incomplete', undefined, stop);
+          frontier.push(next, cid);
+        }
+        w.undoTo(mark);
       }
-      w.undoTo(mark);
+      if (actorEnabled) enabled++;
     }
     const stuck = enabled === 0 ? verdicts.deadlock(unfinished) : undefined;
     if (stuck) {

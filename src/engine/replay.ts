@@ -11,6 +11,7 @@ import { execStep, isEnabled, ScheduleError } from '../world/runner.js';
 import type { World } from '../world/world.js';
 import { verdictsOf, type CheckSelection, type Found, type Verdicts } from './verdict.js';
 import { LoneWatch } from './termination.js';
+import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 
 /** What a replay checks: the model's properties, deadlock at the end, termination (all on by default but the properties). */
 export type ReplayOptions = CheckSelection;
@@ -52,8 +53,10 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
   const lone = verdicts?.terminationOn ? new LoneWatch(verdicts) : undefined;
   let found: Found | undefined = verdicts?.state(w) ?? lone?.observe(w);
 
-  /** One entry of actor `a`: true if it executed (or raised a BUG while blocked). */
-  const step = (a: number, index: number): boolean => {
+  /** One entry (actor `a`, alternative `c` if its step branches): true if it executed (or raised a BUG while blocked). */
+  const step = (e: number, index: number): boolean => {
+    const a = entryActor(e);
+    const c = entryChoice(e);
     if (a < 0 || a >= n) throw new ScheduleError(`entry ${index}: no actor ${a}`);
     if (w.actorSp(a) === 0) {
       if (strict) throw new ScheduleError(`entry ${index}: actor ${w.layout.actorNames[a]} has finished`);
@@ -62,10 +65,18 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
     }
     // Decided before the step: was the previous actor still able to run when we switched away?
     const preempts = prev >= 0 && prev !== a && isEnabled(w, prev);
-    const r = execStep(w, a);
+    w.choice = c;
+    let r: number;
+    try {
+      r = execStep(w, a);
+    } finally {
+      w.choice = 0;
+    }
+    if (c > 0 && w.choices <= 1 && strict) throw new ScheduleError(`entry ${index}: the step of actor ${w.layout.actorNames[a]} does not branch, so it has no alternative ${c}`);
+    const taken = entryOf(a, w.choices > 1 ? w.chosen : 0);
     if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
       if (verdicts?.raised(w)) {
-        eff.push(a);
+        eff.push(taken);
         if (preempts) preemptions++;
         prev = a;
         blockedEnd = true;
@@ -76,7 +87,7 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
       skipped++;
       return false;
     }
-    eff.push(a);
+    eff.push(taken);
     if (preempts) preemptions++;
     prev = a;
     found = verdicts?.afterStep(w) ?? lone?.observe(w);
@@ -119,7 +130,7 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
     schedule: eff,
     found,
     preemptions,
-    actors: new Set(eff).size,
+    actors: new Set(eff.map(entryActor)).size,
     steps: eff.length,
     endsInBlockedAttempt: blockedEnd,
     skipped,

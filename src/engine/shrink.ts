@@ -37,6 +37,7 @@ import { ScheduleError, type TraceStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
 import { KERNEL_BUG, verdictsOf, type Found } from './verdict.js';
 import { replayFrom, untilStuck, type ReplayOptions } from './replay.js';
+import { entryActor } from '../world/entry.js';
 
 /**
  * Whether a candidate's first violation counts as the original's. Default (`sameViolation`): the
@@ -91,9 +92,10 @@ export interface Block {
 export function blocksOf(schedule: readonly number[]): Block[] {
   const out: Block[] = [];
   for (let i = 0; i < schedule.length; ) {
+    const actor = entryActor(schedule[i]);
     let j = i;
-    while (j < schedule.length && schedule[j] === schedule[i]) j++;
-    out.push({ actor: schedule[i], start: i, len: j - i });
+    while (j < schedule.length && entryActor(schedule[j]) === actor) j++;
+    out.push({ actor, start: i, len: j - i });
     i = j;
   }
   return out;
@@ -139,8 +141,8 @@ function* candidates(s: readonly number[], nActors: number): Generator<number[]>
   }
 
   // 1. Drop an actor entirely (fewer actors), in order of first appearance.
-  const actors = [...new Set(s)];
-  for (const x of actors) yield s.filter((a) => a !== x);
+  const actors = [...new Set(s.map(entryActor))];
+  for (const x of actors) yield s.filter((e) => entryActor(e) !== x);
 
   // 2. Remove chunks of consecutive blocks: halves, quarters, …, single blocks (ddmin's complements).
   for (let n = Math.max(1, Math.floor(B.length / 2)); n >= 1; n = n === 1 ? 0 : Math.max(1, Math.floor(n / 2))) {
@@ -163,7 +165,7 @@ function* candidates(s: readonly number[], nActors: number): Generator<number[]>
     const x = B[i].actor;
     const before = flat(blockSteps.slice(0, i));
     const after = flat(blockSteps.slice(i + 1));
-    yield [...before, untilStuck(x), ...after.filter((a) => a !== x)];
+    yield [...before, untilStuck(x), ...after.filter((e) => entryActor(e) !== x)];
     yield [...before, untilStuck(x), ...after];
   }
 
@@ -182,7 +184,7 @@ export function shrinkSchedule(makeWorld: () => World, schedule: readonly number
   const verdicts = verdictsOf(opts);
   const maxReplays = opts.maxReplays ?? 20_000;
   const n = w.layout.actorNames.length;
-  for (const a of schedule) if (!Number.isInteger(a) || a < 0 || a >= n) throw new ScheduleError(`no actor ${a}`);
+  for (const e of schedule) if (!Number.isInteger(e) || e < 0 || entryActor(e) >= n) throw new ScheduleError(`no actor ${entryActor(e)}`);
 
   const original = replayFrom(w, initial, schedule, verdicts, false);
   if (!original.found) throw new Error('the schedule to shrink does not violate any property');

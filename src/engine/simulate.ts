@@ -32,6 +32,7 @@ import { Prng, deriveSeed, normalizeSeed } from './prng.js';
 import { random } from './random.js';
 import { pct, drawPctPlan, type PctPlan, type PctScheduler } from './pct.js';
 import type { Scheduler, WalkStrategy } from './strategy.js';
+import { entryOf } from '../world/entry.js';
 import { checkShard, shardRuns, type Shard } from './shards.js';
 
 export { checkShard, shardRuns, type Shard } from './shards.js';
@@ -152,7 +153,7 @@ function walk(w: World, sched: Scheduler, verdicts: Verdicts, maxSteps: number, 
       const r = execStep(w, a);
       if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
         if (verdicts.raised(w)) {
-          schedule.push(a);
+          schedule.push(entryOf(a, w.chosen));
           return { steps, end: 'violation', found: verdicts.bug(w), endedOnBugStep: false };
         }
         continue;
@@ -164,13 +165,15 @@ function walk(w: World, sched: Scheduler, verdicts: Verdicts, maxSteps: number, 
       const stuck = verdicts.deadlock(unfinished);
       return stuck ? { steps, end: 'violation', found: stuck, endedOnBugStep: false } : { steps, end: 'done', endedOnBugStep: false };
     }
-    schedule.push(chosen);
+    schedule.push(entryOf(chosen, w.chosen));
     steps++;
     if (verdicts.raised(w)) return { steps, end: 'violation', found: verdicts.bug(w), endedOnBugStep: true };
     seen?.add(w.v[0], w.v[1]);
     const found = verdicts.state(w);
     if (found) return { steps, end: 'violation', found, endedOnBugStep: false };
-    sched.stepped(chosen, steps, runStates ? !runStates.add(w.v[0], w.v[1]) : false);
+    // A yield: the step took a retry edge marked `w.retry`, or brought the run back to a state it was in.
+    const revisit = runStates ? !runStates.add(w.v[0], w.v[1]) : false;
+    sched.stepped(chosen, steps, w.yielded || revisit);
   }
 }
 
@@ -186,15 +189,26 @@ export function estimateRunLength(w: World, seed: number, maxSteps: number): num
   const rng = new Prng(deriveSeed(normalizeSeed(seed), -1));
   w.load(initial.slice());
   try {
+    w.chooser = (n) => rng.below(n);
     const r = walk(w, random.begin({ nActors: w.layout.actorNames.length, rng }), CALIBRATION, maxSteps, new Int32Array(w.layout.actorNames.length), [], undefined, undefined);
     return Math.max(1, r.steps - (r.endedOnBugStep ? 1 : 0));
   } finally {
+    w.chooser = null;
     w.load(initial);
     w.bugs.length = 0;
   }
 }
 
 export function simulate(w: World, opts: SimulateOptions): SimulateResult {
+  try {
+    return simulateFrom(w, opts);
+  } finally {
+    // Also when a model error is thrown: the world must not keep drawing choices from a dead run.
+    w.chooser = null;
+  }
+}
+
+function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
   const t0 = performance.now();
   const seed = normalizeSeed(opts.seed);
   const strategyName = opts.strategy ?? 'random';
@@ -240,7 +254,10 @@ export function simulate(w: World, opts: SimulateOptions): SimulateResult {
       break;
     }
     const runSeed = deriveSeed(seed, run);
-    const sched = strategy.begin({ nActors, rng: new Prng(runSeed) });
+    const rng = new Prng(runSeed);
+    const sched = strategy.begin({ nActors, rng });
+    // A step that branches (`w.choose`) takes an alternative drawn from the run's own stream.
+    w.chooser = (n) => rng.below(n);
     const runStates = strategy.tracksRevisits ? new FingerprintSet(256) : undefined;
     runStates?.add(initial[0], initial[1]);
     schedule.length = 0;
@@ -266,6 +283,7 @@ export function simulate(w: World, opts: SimulateOptions): SimulateResult {
   }
   w.load(initial);
   w.bugs.length = 0;
+  w.chooser = null;
   const verdict: SimulateVerdict = best ? 'violation' : timedOut ? 'incomplete' : 'no-violation-found';
   return {
     kind: 'simulate',

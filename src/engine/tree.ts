@@ -4,10 +4,12 @@
  * preemptions used — enough to rebuild the step-by-step schedule of any state, and nothing else.
  */
 import { grow } from './grow.js';
+import { entryActor } from '../world/entry.js';
 
 /** Growable int arrays holding, per discovered state id, its parent id and the actor that led to it. */
 export class Tree {
   parent = new Int32Array(1 << 16);
+  /** The schedule entry (actor, and alternative if the step branched) of the transition into each state. */
   actor = new Int32Array(1 << 16);
   depth = new Int32Array(1 << 16);
   /** How many steps of `actor` the transition into this state took (merged steps). */
@@ -36,11 +38,16 @@ export class Tree {
     return this.parent.length * 20;
   }
 
-  /** The step-by-step schedule (one entry per executed step) from the root to state `id`. */
+  /**
+   * The step-by-step schedule (one entry per executed step) from the root to state `id`. `actor`
+   * holds the schedule entry of a transition's first step (its alternative, if it branched); the
+   * merged steps after it are plain steps of the same actor.
+   */
   schedule(id: number): number[] {
     const out: number[] = [];
     for (let i = id; this.parent[i] >= 0; i = this.parent[i]) {
-      for (let k = 0; k < this.steps[i]; k++) out.push(this.actor[i]);
+      for (let k = 1; k < this.steps[i]; k++) out.push(entryActor(this.actor[i]));
+      out.push(this.actor[i]);
     }
     return out.reverse();
   }

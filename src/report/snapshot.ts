@@ -7,6 +7,7 @@
 import type { CheckResult } from '../check/run.js';
 import { PROPERTIES } from '../check/properties.js';
 import { Verdicts } from '../engine/verdict.js';
+import { entryActor } from '../world/entry.js';
 import { decodeSchedule } from '../engine/schedule.js';
 import { scenarioByName } from '../scenario/catalogue.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
@@ -143,7 +144,7 @@ export function buildReportInput(result: CheckResult, spec?: ScenarioSpec): Repo
       // A kernel-bug schedule may end with an attempt that blocked where it must not sleep:
       // traceStep records it (outcome sleep/spin, nothing changed).
       const t = traceStep(w, a, i);
-      steps.push({ ...t, actorIndex: a, snapshot: read(w) });
+      steps.push({ ...t, actorIndex: entryActor(a), snapshot: read(w) });
     } catch (e) {
       replayError = `step ${i}: ${e instanceof Error ? e.message : String(e)}`;
       break;

@@ -7,3 +7,8 @@
 export class ModelError extends Error {
   override readonly name = 'ModelError';
 }
+
+/** A schedule that cannot be executed: the chosen actor is finished or blocked, or a choice is out of range. */
+export class ScheduleError extends Error {
+  override readonly name = 'ScheduleError';
+}

@@ -7,7 +7,8 @@ import { CALL_PC } from './layout.js';
 import { BLOCK_SLEEP, BLOCK_SPIN, CALLED, RETURNED, type Locals } from './routine.js';
 import { describeSlot } from './describe.js';
 import type { World } from './world.js';
-import { ModelError } from './errors.js';
+import { ModelError, ScheduleError } from './errors.js';
+import { entryActor, entryChoice, entryOf } from './entry.js';
 
 /** `execStep` result for a step that moved to another label of its routine. */
 export const WENT = 0;
@@ -23,6 +24,10 @@ export interface Change {
 export interface TraceStep {
   readonly index: number;
   readonly actor: string;
+  /** The schedule entry that ran it (the actor index, and the alternative if the step branched). */
+  readonly entry: number;
+  /** Set when the step branched (`w.choose`): the alternative taken, of how many. */
+  readonly choice?: { readonly taken: number; readonly of: number };
   /** `routine:label` of the step that ran. */
   readonly where: string;
   /** The kernel code it models (`file:function`). */
@@ -34,8 +39,7 @@ export interface TraceStep {
   readonly bugs: readonly string[];
 }
 
-/** A schedule that cannot be executed (the chosen actor is finished or blocked). */
-export class ScheduleError extends Error {}
+export { ScheduleError } from './errors.js';
 
 /**
  * Executes the next step of actor `a`. Returns WENT, CALLED, RETURNED, BLOCK_SLEEP or BLOCK_SPIN.
@@ -52,6 +56,9 @@ export function execStep(w: World, a: number): number {
   view.$b = base;
   w.enter(a, routine);
   w.bugs.length = 0;
+  w.choices = 0;
+  w.chosen = 0;
+  w.yielded = false;
   const lo = w.v[0];
   const hi = w.v[1];
   const r = routine.steps[pc].run(w, view as unknown as Locals<string>);
@@ -87,11 +94,14 @@ export function actorIndex(w: World, name: string): number {
 }
 
 /**
- * Executes one step of actor `a` and returns its trace record. Throws ScheduleError if the actor
- * has finished or is blocked — except for a blocked attempt that raises a BUG (sleeping where it
- * must not), which is recorded (outcome `sleep`/`spin`, state unchanged).
+ * Executes one step of schedule entry `entry` (an actor index, or `entryOf(actor, alternative)`
+ * for a step that branches) and returns its trace record. Throws ScheduleError if the actor has
+ * finished or is blocked — except for a blocked attempt that raises a BUG (sleeping where it must
+ * not), which is recorded (outcome `sleep`/`spin`, state unchanged).
  */
-export function traceStep(w: World, a: number, index: number): TraceStep {
+export function traceStep(w: World, entry: number, index: number): TraceStep {
+  const a = entryActor(entry);
+  if (a < 0 || a >= w.layout.actorNames.length) throw new ScheduleError(`step ${index}: no actor ${a}`);
   const actor = w.layout.actorNames[a];
   const before = w.snapshot();
   const where = whereIs(w, a);
@@ -99,17 +109,21 @@ export function traceStep(w: World, a: number, index: number): TraceStep {
   const at = where === 'done' ? '' : w.frameRoutine(base).steps[w.v[base + CALL_PC]].at;
   const journal: number[] = [];
   w.journal = journal;
+  w.choice = entryChoice(entry);
   let r: number;
   try {
     r = execStep(w, a);
   } finally {
     w.journal = null;
+    w.choice = 0;
   }
+  if (entryChoice(entry) > 0 && w.choices <= 1) throw new ScheduleError(`step ${index}: the step of ${actor} at ${where} does not branch, so it has no alternative ${entryChoice(entry)}`);
+  const branch = w.choices > 1 ? { entry: entryOf(a, w.chosen), choice: { taken: w.chosen, of: w.choices } } : { entry: a };
   if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
     // A blocked attempt that raises a BUG (sleeping where it must not) is a step of its own in
     // the explorer's counterexamples: record it; any other blocked choice is not schedulable.
     if (w.bugs.length) {
-      return { index, actor, where, at, outcome: r === BLOCK_SLEEP ? 'sleep' : 'spin', next: where, changes: [], bugs: [...w.bugs] };
+      return { index, actor, ...branch, where, at, outcome: r === BLOCK_SLEEP ? 'sleep' : 'spin', next: where, changes: [], bugs: [...w.bugs] };
     }
     throw new ScheduleError(`step ${index}: actor ${actor} is blocked at ${where}`);
   }
@@ -120,7 +134,7 @@ export function traceStep(w: World, a: number, index: number): TraceStep {
     if (what !== undefined) changes.push({ what, from: journal[i + 1], to: journal[i + 2] });
   }
   const outcome: Outcome = r === CALLED ? 'call' : r === RETURNED ? 'return' : 'goto';
-  return { index, actor, where, at, outcome, next: whereIs(w, a), changes: mergeChanges(changes), bugs: [...w.bugs] };
+  return { index, actor, ...branch, where, at, outcome, next: whereIs(w, a), changes: mergeChanges(changes), bugs: [...w.bugs] };
 }
 
 /** Whether slot `o` belongs to a call frame that is not live after the step (popped: its locals are dead). */
@@ -142,7 +156,7 @@ function mergeChanges(changes: Change[]): Change[] {
   return [...byWhat.values()].filter((c) => c.from !== c.to);
 }
 
-/** Runs a schedule of actor names (or indices) from the current state, recording each step. */
+/** Runs a schedule of actor names (or schedule entries) from the current state, recording each step. */
 export function runSchedule(w: World, schedule: readonly (string | number)[]): TraceStep[] {
   return schedule.map((who, i) => traceStep(w, typeof who === 'number' ? who : actorIndex(w, who), i));
 }
@@ -167,16 +181,26 @@ export function runToEnd(w: World, name: string, limit = 1000): TraceStep[] {
   return runUntil(w, name, 'done', limit);
 }
 
-/** Whether actor `a` can take a step now (executes it on a copy and discards the result). */
+/** Whether actor `a` can take a step now, in some alternative if it branches (executes it on a copy and discards the result). */
 export function isEnabled(w: World, a: number): boolean {
   if (w.topFrame(a) === undefined) return false;
   const saved = w.v;
-  w.v = saved.slice();
+  const { choice, chooser } = w;
+  w.chooser = null;
   try {
-    const r = execStep(w, a);
-    return r !== BLOCK_SLEEP && r !== BLOCK_SPIN;
+    for (let c = 0, n = 1; c < n; c++) {
+      w.v = saved.slice();
+      w.choice = c;
+      const r = execStep(w, a);
+      n = Math.max(1, w.choices);
+      if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
+    }
+    return false;
   } finally {
     w.v = saved;
+    w.choice = choice;
+    w.chooser = chooser;
+    w.bugs.length = 0;
   }
 }
 
@@ -184,7 +208,8 @@ export function isEnabled(w: World, a: number): boolean {
 export function formatTrace(steps: readonly TraceStep[]): string {
   const lines: string[] = [];
   for (const s of steps) {
-    lines.push(`${String(s.index).padStart(3)} ${s.actor.padEnd(10)} ${s.where.padEnd(44)} ${s.at}`);
+    const branch = s.choice ? ` [alternative ${s.choice.taken} of ${s.choice.of}]` : '';
+    lines.push(`${String(s.index).padStart(3)} ${s.actor.padEnd(10)} ${s.where.padEnd(44)} ${s.at}${branch}`);
     for (const c of s.changes) lines.push(`      ${c.what}: ${c.from} -> ${c.to}`);
     for (const b of s.bugs) lines.push(`      BUG: ${b}`);
   }

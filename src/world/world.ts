@@ -10,7 +10,7 @@ import { zHi, zLo } from './hash.js';
 import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, Layout, type StructDef } from './layout.js';
 import { CALLED, RETURNED, type AnyRoutine } from './routine.js';
 import type { Model } from './registry.js';
-import { ModelError } from './errors.js';
+import { ModelError, ScheduleError } from './errors.js';
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -47,6 +47,18 @@ export class World {
   private ownLo = 0;
   private ownHi = 0;
   private ownActorSlot = 0;
+  /**
+   * Branching inside a step (`choose`): the alternative the running step is to take, set by the
+   * driver before the step (the explorer tries each), or drawn by `chooser` when one is set (a
+   * random walk). After the step, `choices` is how many alternatives it offered (0: it did not
+   * branch) and `chosen` the one it took.
+   */
+  choice = 0;
+  chooser: ((n: number) => number) | null = null;
+  choices = 0;
+  chosen = 0;
+  /** Set by a step that takes a retry edge with `w.retry(label)`: it waits for another actor (a yield). */
+  yielded = false;
   /** Kernel BUGs (model assertions) raised by the running step. */
   bugs: string[] = [];
   /** Per struct id, one persistent view per object. */
@@ -158,6 +170,28 @@ export class World {
 
   count(def: StructDef): number {
     return this.views[def.id]?.length ?? 0;
+  }
+
+  /**
+   * A nondeterministic branch of the running step: returns which of `n` alternatives it takes
+   * (0 is the default path: no fault injected). One `choose` per step; the driver explores every
+   * alternative (exhaustive search), draws one (random walks) or follows the schedule (replay).
+   * Reads nothing and writes nothing: the branch is part of the step, not of the state.
+   */
+  choose(n: number): number {
+    if (!Number.isInteger(n) || n < 1) throw new ModelError(`choose(${n}): expected a positive number of alternatives`);
+    if (this.choices !== 0) throw new ModelError('a step may branch (choose) only once; put a step boundary between two fault points');
+    this.choices = n;
+    const c = this.chooser ? this.chooser(n) : this.choice;
+    if (c >= n) throw new ScheduleError(`choice ${c} out of range: the step offers ${n} alternatives`);
+    this.chosen = c;
+    return c;
+  }
+
+  /** Goes back to `label` on a retry edge, marking the step as a yield (it waits for another actor). Use as `return w.retry('again')`. */
+  retry(label: string): string {
+    this.yielded = true;
+    return label;
   }
 
   /** Records a kernel BUG: a state the real kernel would crash or warn on. */
