@@ -22,11 +22,12 @@
  */
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
+import { entryChoice } from '../world/entry.js';
 import type { World } from '../world/world.js';
 import { FingerprintSet } from './visited.js';
 import { fmix32 } from '../world/hash.js';
 import { Tree } from './tree.js';
-import { SoloTermination } from './termination.js';
+import { FairTermination } from './termination.js';
 import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
 import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
@@ -114,13 +115,15 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const merge = opts.merge ?? true;
   w.undoing = true;
   const frontier = (opts.strategy ?? bfs).frontier(w.layout);
-  const solo = new SoloTermination(w, verdicts);
+  const bound = opts.preemptions ?? -1;
+  // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
+  const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
   let transitions = 0;
   let maxDepth = 0;
   let peakBytes = 0;
   let lastPoll = t0;
 
-  const bytes = () => visited.bytes + frontier.bytes + tree.bytes + solo.bytes;
+  const bytes = () => visited.bytes + frontier.bytes + tree.bytes + (fair?.bytes ?? 0);
 
   const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
     w.undoing = false;
@@ -153,6 +156,14 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     if (b >= maxBytes) return 'memory';
     if (opts.shouldStop?.()) return 'interrupted';
     return undefined;
+  };
+
+  /** Loads the state a schedule reaches from the initial state (no undo, no tracking). */
+  const replayTo = (schedule: readonly number[]): void => {
+    w.undoing = false;
+    w.load(initial.slice());
+    for (const e of schedule) stepWith(entryActor(e), entryChoice(e));
+    w.bugs.length = 0;
   };
 
   /** Runs actor `a`'s next step taking alternative `c` if it branches (`w.choose`). */
@@ -232,12 +243,12 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     }
   };
 
-  const bound = opts.preemptions ?? -1;
   visited.add(initial[0], initial[1]);
   const root = tree.add(-1, -1, 0, 0);
   w.load(initial.slice());
   const v0 = checkState(root);
   if (v0) return finish('violation', v0);
+  fair?.discover(root);
 
   frontier.push(initial, root);
   for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
@@ -245,6 +256,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
     const last = id === root ? -1 : entryActor(tree.actor[id]);
+    const region = fair ? fair.indexOf(parent[0], parent[1]) : -1;
+    if (region >= 0) fair!.beginEdges(region);
+    let enabledMask = 0;
     const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
     for (let a = 0; a < nActors; a++) {
       w.load(parent);
@@ -285,6 +299,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         } else {
           fresh = visited.add(next[0], next[1]);
         }
+        let target = -1;
         if (fresh) {
           const depth = tree.depth[id] + 1;
           if (depth > maxDepth) maxDepth = depth;
@@ -292,19 +307,22 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           tree.pre[cid] = pre;
           const v = checkState(cid);
           if (v) return finish('violation', v);
-          if (verdicts.terminationOn) {
-            const loop = solo.check(next);
-            if (loop) return finish('violation', { ...loop.found, schedule: [...tree.schedule(cid), ...loop.steps] });
-            w.load(next);
-          }
+          if (fair) target = fair.discover(cid);
           const stop = poll();
           if (stop) return finish('incomplete', undefined, stop);
           frontier.push(next, cid);
+        } else if (region >= 0) {
+          target = fair!.indexOf(next[0], next[1]);
         }
+        if (region >= 0 && target >= 0) fair!.edge(target, entry, steps);
         w.undoTo(mark);
       }
-      if (actorEnabled) enabled++;
+      if (actorEnabled) {
+        enabled++;
+        enabledMask |= 1 << a;
+      }
     }
+    if (region >= 0) fair!.endEdges(enabledMask);
     const stuck = enabled === 0 ? verdicts.deadlock(unfinished) : undefined;
     if (stuck) {
       w.load(parent);
@@ -312,6 +330,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     }
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.
-  return bound >= 0 ? finish('incomplete', undefined, 'preemption-bound') : finish('holds');
+  if (bound >= 0) return finish('incomplete', undefined, 'preemption-bound');
+  const lasso = fair?.find((tid) => tree.schedule(tid), (tid) => replayTo(tree.schedule(tid)));
+  if (lasso) return finish('violation', { ...lasso.found, schedule: lasso.schedule });
+  return finish('holds');
 }
 

@@ -10,7 +10,7 @@ import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep, isEnabled, ScheduleError } from '../world/runner.js';
 import type { World } from '../world/world.js';
 import { verdictsOf, type CheckSelection, type Found, type Verdicts } from './verdict.js';
-import { LoneWatch } from './termination.js';
+import { CycleWatch } from './termination.js';
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 
 /** What a replay checks: the model's properties, deadlock at the end, termination (all on by default but the properties). */
@@ -50,8 +50,8 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
   let skipped = 0;
   let blockedEnd = false;
   const n = w.layout.actorNames.length;
-  const lone = verdicts?.terminationOn ? new LoneWatch(verdicts) : undefined;
-  let found: Found | undefined = verdicts?.state(w) ?? lone?.observe(w);
+  const cycles = verdicts?.terminationOn ? new CycleWatch(w) : undefined;
+  let found: Found | undefined = verdicts?.state(w) ?? cycles?.observe(w);
 
   /** One entry (actor `a`, alternative `c` if its step branches): true if it executed (or raised a BUG while blocked). */
   const step = (e: number, index: number): boolean => {
@@ -90,7 +90,8 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
     eff.push(taken);
     if (preempts) preemptions++;
     prev = a;
-    found = verdicts?.afterStep(w) ?? lone?.observe(w);
+    cycles?.step(a);
+    found = verdicts?.afterStep(w) ?? cycles?.observe(w);
     return true;
   };
 

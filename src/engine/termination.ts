@@ -1,106 +1,390 @@
 /**
- * The termination check, one definition for every driver. A *lone* actor is the only unfinished
- * one: nothing else can run, so nothing can change what it is waiting for. It must finish; it does
- * not terminate if it comes back to a state it was in (a retry loop that changes nothing) or runs
- * `LONE_BOUND` steps without finishing (a retry loop that changes only counters).
+ * The termination check, one definition for every driver: **once the adversaries have stopped,
+ * every client completes under weak fairness.** Adversaries (core-mm operations) run finite
+ * programs and may legitimately keep a client retrying while they run; daemons (a vCPU, a worker)
+ * loop for ever. Once every adversary has finished, a client that never completes — going round a
+ * cycle in which every actor that stays runnable keeps getting the CPU — is a livelock (a fault
+ * path retrying with no invalidation left) or a starvation (waiting for a lock a daemon keeps).
  *
- * `LoneWatch` follows one sequence of states (a replay, a shrink candidate) and says when its lone
- * actor loops; `SoloTermination` is the exhaustive search's form: from each state with a lone
- * actor it runs that actor alone, remembering the states from which it finishes so that each is
- * run at most once.
+ * The *region* is the set of states where every adversary has finished and some client has not.
+ * Finishing is permanent, so a cycle stays inside one set of finished actors, and a cycle in the
+ * region is a run in which some client never completes. A cycle is weakly fair when every actor
+ * that is enabled in all of its states takes a step in it. By the standard argument (Emerson–Lei),
+ * a strongly connected component of the region holds a fair cycle iff it has an internal edge and
+ * every actor either takes some internal edge or is disabled in one of its states: the cycle that
+ * goes through all of the component's states and edges is then fair.
+ *
+ * `FairTermination` is the exhaustive search's form: while the explorer runs it records the region
+ * graph (its transitions, merged ones included: the steps merged into a transition touch only the
+ * running actor's own frames, so no other actor's enabledness changes along them), and once the
+ * search is complete it finds the components (Tarjan) and builds a lasso — the shortest path in
+ * the search tree to the component, then a fair cycle through it. `CycleWatch` is the form for one
+ * sequence of states (a replay, a shrink candidate): when the sequence comes back to a region state,
+ * the cycle since its last visit is checked for fairness.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { execStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
-import { FingerprintSet } from './visited.js';
-import { LONE_BOUND, loneActor, type Found, type Verdicts } from './verdict.js';
+import { isEnabled, whereIs } from '../world/runner.js';
+import { ModelError } from '../world/errors.js';
+import { entryActor } from '../world/entry.js';
+import { grow } from './grow.js';
+import { TERMINATION, type Found } from './verdict.js';
 
-export class LoneWatch {
-  private lone = -1;
-  private seen = new FingerprintSet(1 << 8);
-  private steps = 0;
-
-  constructor(private readonly verdicts: Verdicts) {}
-
-  /** Forgets what was seen (a new sequence starts). */
-  reset(): void {
-    this.lone = -1;
-  }
-
-  /** Call in every state of the sequence, the first included: the termination violation, if the lone actor loops. */
-  observe(w: World): Found | undefined {
-    const only = loneActor(w);
-    if (only < 0) {
-      this.lone = -1;
-      return undefined;
-    }
-    if (only !== this.lone) {
-      this.lone = only;
-      this.seen = new FingerprintSet(1 << 8);
-      this.steps = 0;
-    }
-    if (!this.seen.add(w.v[0], w.v[1])) return this.verdicts.loops(w, only);
-    if (this.steps++ >= LONE_BOUND) return this.verdicts.runsOn(w, only);
-    return undefined;
-  }
+/** Bit masks of the actors by role (termination supports up to 31 actors). */
+export interface RoleMasks {
+  readonly adversaries: number;
+  readonly clients: number;
 }
 
-export class SoloTermination {
-  /** States from which the lone actor finishes, or blocks for good (the exploration reports that deadlock). */
-  private readonly finishes = new FingerprintSet(1 << 10);
-  private readonly buf: Int32Array;
-  private readonly watch: LoneWatch;
+export function roleMasks(w: World): RoleMasks {
+  const roles = w.layout.roles;
+  if (roles.length > 31) throw new ModelError(`the termination check supports at most 31 actors, the world has ${roles.length}`);
+  let adversaries = 0;
+  let clients = 0;
+  roles.forEach((r, a) => {
+    if (r === 'adversary') adversaries |= 1 << a;
+    else if (r === 'client') clients |= 1 << a;
+  });
+  return { adversaries, clients };
+}
 
-  constructor(
-    private readonly w: World,
-    verdicts: Verdicts,
-  ) {
-    this.buf = new Int32Array(w.layout.size);
-    this.watch = new LoneWatch(verdicts);
+/** The mask of unfinished actors. */
+function unfinishedMask(w: World): number {
+  const n = w.layout.actorNames.length;
+  let m = 0;
+  for (let a = 0; a < n; a++) if (w.actorSp(a) !== 0) m |= 1 << a;
+  return m;
+}
+
+/** The unfinished clients of the current state if it is in the region (every adversary done), else 0. */
+export function regionClients(w: World, roles: RoleMasks): number {
+  const u = unfinishedMask(w);
+  return u & roles.adversaries ? 0 : u & roles.clients;
+}
+
+/** The termination violation: the clients in `clients` never complete; `w` is a state of the cycle. */
+export function neverCompletes(w: World, clients: number): Found {
+  const names: string[] = [];
+  w.layout.actorNames.forEach((n, a) => {
+    if (clients & (1 << a)) names.push(`${n} (at ${whereIs(w, a)})`);
+  });
+  return {
+    property: TERMINATION,
+    message: `${names.join(', ')} never complete${names.length === 1 ? 's' : ''}: every adversary has stopped, yet the run can go round a cycle for ever with every runnable actor getting the CPU (a retry loop with no invalidation left to wait for, or a wait nobody will end)`,
+  };
+}
+
+/** Open-addressed map from a 64-bit fingerprint to a small int (the region index). */
+class FingerprintIndex {
+  private table = new Int32Array(3 << 10);
+  private mask = (1 << 10) - 1;
+  size = 0;
+
+  get(lo: number, hi: number): number {
+    const t = this.table;
+    for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
+      const k = i * 3;
+      if (t[k + 2] === 0) return -1;
+      if (t[k] === lo && t[k + 1] === hi) return t[k + 2] - 1;
+    }
+  }
+
+  set(lo: number, hi: number, value: number): void {
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    const t = this.table;
+    for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
+      const k = i * 3;
+      if (t[k + 2] === 0) {
+        t[k] = lo;
+        t[k + 1] = hi;
+        t[k + 2] = value + 1;
+        this.size++;
+        return;
+      }
+      if (t[k] === lo && t[k + 1] === hi) {
+        t[k + 2] = value + 1;
+        return;
+      }
+    }
   }
 
   get bytes(): number {
-    return this.finishes.bytes;
+    return this.table.byteLength;
   }
 
-  /** The livelock from `state` (the violation and the lone actor's steps), if any; clobbers w.v. */
-  check(state: Int32Array): { found: Found; steps: number[] } | undefined {
+  private grow(): void {
+    const old = this.table;
+    this.mask = this.mask * 2 + 1;
+    this.table = new Int32Array((this.mask + 1) * 3);
+    this.size = 0;
+    for (let k = 0; k < old.length; k += 3) if (old[k + 2] !== 0) this.set(old[k], old[k + 1], old[k + 2] - 1);
+  }
+}
+
+/** The exhaustive search's termination check: records the region graph, then looks for a fair cycle. */
+export class FairTermination {
+  private readonly roles: RoleMasks;
+  private readonly index = new FingerprintIndex();
+  /** Per region state: its search-tree id, enabled actors, unfinished clients, and its edges [first, first + count). */
+  private treeId = new Int32Array(1024);
+  private enabled = new Int32Array(1024);
+  private clients = new Int32Array(1024);
+  private edgeFirst = new Int32Array(1024);
+  private edgeCount = new Int32Array(1024);
+  private states = 0;
+  /** Edges: source and target region states, schedule entry of the transition's first step, steps in it. */
+  private edgeFrom = new Int32Array(4096);
+  private edgeTo = new Int32Array(4096);
+  private edgeEntry = new Int32Array(4096);
+  private edgeSteps = new Int32Array(4096);
+  private edges = 0;
+  private expanding = -1;
+
+  constructor(private readonly w: World) {
+    this.roles = roleMasks(w);
+  }
+
+  get bytes(): number {
+    return this.index.bytes + this.treeId.byteLength * 5 + this.edgeTo.byteLength * 4;
+  }
+
+  /** The region index of the current state of `w`, or -1 if it is outside the region; a new region state is recorded with its tree id. */
+  discover(treeId: number): number {
     const w = this.w;
-    const undoing = w.undoing;
-    w.undoing = false; // the lone run works on its own copy: nothing to take back
-    try {
-      return this.run(state);
-    } finally {
-      w.undoing = undoing;
+    const clients = regionClients(w, this.roles);
+    if (clients === 0) return -1;
+    const known = this.index.get(w.v[0], w.v[1]);
+    if (known >= 0) return known;
+    if (this.states === this.treeId.length) {
+      this.treeId = grow(this.treeId);
+      this.enabled = grow(this.enabled);
+      this.clients = grow(this.clients);
+      this.edgeFirst = grow(this.edgeFirst);
+      this.edgeCount = grow(this.edgeCount);
     }
+    const r = this.states++;
+    this.treeId[r] = treeId;
+    this.clients[r] = clients;
+    this.index.set(w.v[0], w.v[1], r);
+    return r;
   }
 
-  private run(state: Int32Array): { found: Found; steps: number[] } | undefined {
-    const w = this.w;
-    w.load(state);
-    const lone = loneActor(w);
-    if (lone < 0 || this.finishes.has(state[0], state[1])) return undefined;
-    const buf = this.buf;
-    buf.set(state);
-    w.load(buf);
-    this.watch.reset();
-    const path: number[] = [];
-    const fps: number[] = [];
-    for (;;) {
-      if (w.actorSp(lone) === 0 || this.finishes.has(buf[0], buf[1])) break;
-      const found = this.watch.observe(w);
-      if (found) return { found, steps: path };
-      fps.push(buf[0], buf[1]);
-      const r = execStep(w, lone);
-      if (w.bugs.length) {
-        // A BUG comes first on this path; the exploration reports it when it gets there.
-        w.bugs.length = 0;
-        return undefined;
+  /** The region index of the state with fingerprint (lo, hi), or -1. */
+  indexOf(lo: number, hi: number): number {
+    return this.index.get(lo, hi);
+  }
+
+  /** Starts recording the edges of region state `r` (being expanded). */
+  beginEdges(r: number): void {
+    this.expanding = r;
+    this.edgeFirst[r] = this.edges;
+    this.edgeCount[r] = 0;
+  }
+
+  /** An edge from the state being expanded to region state `to` by the transition `entry` (`steps` steps). */
+  edge(to: number, entry: number, steps: number): void {
+    if (this.edges === this.edgeTo.length) {
+      this.edgeFrom = grow(this.edgeFrom);
+      this.edgeTo = grow(this.edgeTo);
+      this.edgeEntry = grow(this.edgeEntry);
+      this.edgeSteps = grow(this.edgeSteps);
+    }
+    this.edgeFrom[this.edges] = this.expanding;
+    this.edgeTo[this.edges] = to;
+    this.edgeEntry[this.edges] = entry;
+    this.edgeSteps[this.edges] = steps;
+    this.edges++;
+    this.edgeCount[this.expanding]++;
+  }
+
+  /** Ends the expansion of the state: `enabledActors` is the mask of actors that could step there. */
+  endEdges(enabledActors: number): void {
+    this.enabled[this.expanding] = enabledActors;
+    this.expanding = -1;
+  }
+
+  /**
+   * After a complete search: a fair cycle in the region, as the termination violation and the
+   * lasso's steps from the root (`prefix(treeId)` gives the schedule to a state), or undefined.
+   */
+  find(prefix: (treeId: number) => number[], load: (treeId: number) => void): { found: Found; schedule: number[] } | undefined {
+    const comp = this.components();
+    if (!comp) return undefined;
+    const { members, entry } = comp;
+    const schedule = prefix(this.treeId[entry]);
+    const inComp = new Uint8Array(this.states);
+    for (const m of members) inComp[m] = 1;
+    // Visit, for every actor, one of its internal edges or a state where it is disabled; then close the cycle.
+    const n = this.w.layout.actorNames.length;
+    let at = entry;
+    const goals: ((r: number, e: number) => boolean)[] = [];
+    for (let a = 0; a < n; a++) {
+      const takes = members.some((m) => this.internalEdges(m, inComp).some((e) => entryActor(this.edgeEntry[e]) === a));
+      if (takes) goals.push((_r, e) => e >= 0 && entryActor(this.edgeEntry[e]) === a);
+      else goals.push((r) => (this.enabled[r] & (1 << a)) === 0);
+    }
+    goals.push((r) => r === entry);
+    for (const goal of goals) {
+      const path = this.pathWithin(at, inComp, goal);
+      for (const e of path) {
+        schedule.push(this.edgeEntry[e]);
+        for (let k = 1; k < this.edgeSteps[e]; k++) schedule.push(entryActor(this.edgeEntry[e]));
+        at = this.edgeTo[e];
       }
-      if (r === BLOCK_SLEEP || r === BLOCK_SPIN) break; // blocked forever: the exploration reports the deadlock
-      path.push(lone);
     }
-    for (let i = 0; i < fps.length; i += 2) this.finishes.add(fps[i], fps[i + 1]);
-    return undefined;
+    load(this.treeId[entry]);
+    return { found: neverCompletes(this.w, this.clients[entry]), schedule };
+  }
+
+  private internalEdges(r: number, inComp: Uint8Array): number[] {
+    const out: number[] = [];
+    for (let e = this.edgeFirst[r]; e < this.edgeFirst[r] + this.edgeCount[r]; e++) if (inComp[this.edgeTo[e]]) out.push(e);
+    return out;
+  }
+
+  /**
+   * The shortest path of internal edges from `from` that satisfies `goal` — on the state it starts
+   * from or reaches (`goal(r, -1)` / `goal(t, e)`), or on the edge taken (`e`).
+   */
+  private pathWithin(from: number, inComp: Uint8Array, goal: (r: number, e: number) => boolean): number[] {
+    if (goal(from, -1)) return [];
+    const prevEdge = new Map<number, number>();
+    const queue: number[] = [from];
+    const seen = new Set<number>([from]);
+    for (let qi = 0; qi < queue.length; qi++) {
+      const r = queue[qi];
+      for (const e of this.internalEdges(r, inComp)) {
+        const t = this.edgeTo[e];
+        if (goal(t, e)) {
+          const path = [e];
+          for (let cur = r; cur !== from; cur = this.edgeFrom[prevEdge.get(cur)!]) path.push(prevEdge.get(cur)!);
+          return path.reverse();
+        }
+        if (seen.has(t)) continue;
+        seen.add(t);
+        prevEdge.set(t, e);
+        queue.push(t);
+      }
+    }
+    throw new Error('termination: no path inside a strongly connected component (a bug in the checker)');
+  }
+
+  /** The fair component whose entry state is shallowest in the search, if any (iterative Tarjan). */
+  private components(): { members: number[]; entry: number } | undefined {
+    const N = this.states;
+    const idx = new Int32Array(N).fill(-1);
+    const low = new Int32Array(N);
+    const onStack = new Uint8Array(N);
+    const stack: number[] = [];
+    const callR: number[] = [];
+    const callE: number[] = [];
+    let counter = 0;
+    let best: { members: number[]; entry: number } | undefined;
+    for (let s = 0; s < N; s++) {
+      if (idx[s] >= 0) continue;
+      callR.push(s);
+      callE.push(this.edgeFirst[s]);
+      idx[s] = low[s] = counter++;
+      stack.push(s);
+      onStack[s] = 1;
+      while (callR.length) {
+        const r = callR[callR.length - 1];
+        const e = callE[callE.length - 1];
+        if (e < this.edgeFirst[r] + this.edgeCount[r]) {
+          callE[callE.length - 1] = e + 1;
+          const t = this.edgeTo[e];
+          if (idx[t] < 0) {
+            idx[t] = low[t] = counter++;
+            stack.push(t);
+            onStack[t] = 1;
+            callR.push(t);
+            callE.push(this.edgeFirst[t]);
+          } else if (onStack[t]) {
+            low[r] = Math.min(low[r], idx[t]);
+          }
+          continue;
+        }
+        callR.pop();
+        callE.pop();
+        if (callR.length) {
+          const p = callR[callR.length - 1];
+          low[p] = Math.min(low[p], low[r]);
+        }
+        if (low[r] !== idx[r]) continue;
+        const members: number[] = [];
+        for (;;) {
+          const m = stack.pop()!;
+          onStack[m] = 0;
+          members.push(m);
+          if (m === r) break;
+        }
+        const c = this.fairEntry(members);
+        if (c >= 0 && (!best || this.treeId[c] < this.treeId[best.entry])) best = { members, entry: c };
+      }
+    }
+    return best;
+  }
+
+  /** The component's shallowest state if it holds a fair cycle, else -1. */
+  private fairEntry(members: readonly number[]): number {
+    const inComp = new Set(members);
+    let stepped = 0;
+    let disabledSomewhere = 0;
+    let internal = false;
+    for (const m of members) {
+      disabledSomewhere |= ~this.enabled[m];
+      for (let e = this.edgeFirst[m]; e < this.edgeFirst[m] + this.edgeCount[m]; e++) {
+        if (!inComp.has(this.edgeTo[e])) continue;
+        internal = true;
+        stepped |= 1 << entryActor(this.edgeEntry[e]);
+      }
+    }
+    if (!internal) return -1;
+    const all = (1 << this.w.layout.actorNames.length) - 1;
+    if (((stepped | disabledSomewhere) & all) !== all) return -1;
+    let entry = members[0];
+    for (const m of members) if (this.treeId[m] < this.treeId[entry]) entry = m;
+    return entry;
+  }
+}
+
+/** The termination check along one sequence of states (a replay): a return to a region state closes a cycle, checked for fairness. */
+export class CycleWatch {
+  private readonly roles: RoleMasks;
+  /** Region states of the sequence: fingerprint key -> position of the last visit. */
+  private readonly last = new Map<string, number>();
+  /** Per position: enabled actors, and the actor that stepped out of it (-1 if none yet). */
+  private readonly enabled: number[] = [];
+  private readonly stepped: number[] = [];
+
+  constructor(w: World) {
+    this.roles = roleMasks(w);
+  }
+
+  /** Records that actor `a` stepped out of the last observed state. */
+  step(a: number): void {
+    if (this.stepped.length) this.stepped[this.stepped.length - 1] = a;
+  }
+
+  /** Call in every state of the sequence, the first included: the termination violation, if a fair cycle just closed. */
+  observe(w: World): Found | undefined {
+    const clients = regionClients(w, this.roles);
+    const pos = this.enabled.length;
+    let enabled = 0;
+    if (clients) for (let a = 0; a < w.layout.actorNames.length; a++) if (isEnabled(w, a)) enabled |= 1 << a;
+    this.enabled.push(enabled);
+    this.stepped.push(-1);
+    if (!clients) return undefined;
+    const key = `${w.v[0]},${w.v[1]}`;
+    const from = this.last.get(key);
+    this.last.set(key, pos);
+    if (from === undefined) return undefined;
+    let stepped = 0;
+    let disabled = 0;
+    for (let i = from; i < pos; i++) {
+      if (this.stepped[i] >= 0) stepped |= 1 << this.stepped[i];
+      disabled |= ~this.enabled[i];
+    }
+    const all = (1 << w.layout.actorNames.length) - 1;
+    return ((stepped | disabled) & all) === all ? neverCompletes(w, clients) : undefined;
   }
 }

@@ -6,8 +6,8 @@
  *   1. after a step (also a blocked attempt): did it raise a kernel BUG?        (`kernel-bug`)
  *   2. in the state it reached: does a property fail? (in registration order)  (the properties)
  *   3. when no actor can step and some are not done                            (`deadlock`)
- *   4. when a lone unfinished actor revisits a state, or runs `LONE_BOUND`
- *      steps without finishing                                                 (`termination`)
+ *   4. once the adversaries have stopped, a client that can go round a
+ *      weakly fair cycle without completing (termination.ts)                   (`termination`)
  *
  * It knows nothing of the kernel: a property is a named predicate over the world, supplied by the
  * model (src/check/properties.ts for the mirror world); BUGs are what model code reports with
@@ -15,7 +15,6 @@
  * the reports.
  */
 import type { World } from '../world/world.js';
-import { whereIs } from '../world/runner.js';
 
 export interface Property {
   readonly name: string;
@@ -41,9 +40,6 @@ export const KERNEL_BUG = 'kernel-bug';
 export const DEADLOCK = 'deadlock';
 export const TERMINATION = 'termination';
 
-/** A lone actor that runs this many steps without finishing is reported as not terminating. */
-export const LONE_BOUND = 20_000;
-
 export interface CheckInfo {
   readonly name: string;
   readonly builtIn: boolean;
@@ -61,7 +57,8 @@ const BUILT_IN: readonly CheckInfo[] = [
   {
     name: TERMINATION,
     builtIn: true,
-    description: 'once every other actor has finished, the last one finishes too (a fault path may not retry for ever once no invalidation is left)',
+    description:
+      'once every adversary (core-mm operation) has stopped, every client (a fault, an access) completes under weak fairness: no retry loop with no invalidation left, no wait a daemon never ends',
   },
 ];
 
@@ -118,22 +115,6 @@ export class Verdicts {
     return this.deadlockOn && unfinished > 0 ? { property: DEADLOCK, message: `no actor can step; ${unfinished} not done` } : undefined;
   }
 
-  /** The termination verdict for lone actor `a` that came back to a state it was in. */
-  loops(w: World, a: number): Found {
-    return {
-      property: TERMINATION,
-      message: `${w.layout.actorNames[a]} loops forever alone at ${whereIs(w, a)}: every other actor has finished, so no invalidation can be what it is waiting for`,
-    };
-  }
-
-  /** The termination verdict for lone actor `a` that ran `LONE_BOUND` steps without finishing. */
-  runsOn(w: World, a: number): Found {
-    return {
-      property: TERMINATION,
-      message: `${w.layout.actorNames[a]} runs ${LONE_BOUND} steps alone without finishing (at ${whereIs(w, a)}): a retry loop with no invalidation left to wait for`,
-    };
-  }
-
   /** Every check: the built-in ones (in the order they are asked), then the properties. */
   list(): CheckInfo[] {
     return [...BUILT_IN, ...this.properties.map((p) => ({ name: p.name, builtIn: false, description: p.description }))];
@@ -157,16 +138,4 @@ export interface CheckSelection {
 /** The verdicts of a driver's options. */
 export function verdictsOf(sel: CheckSelection): Verdicts {
   return new Verdicts(sel.properties ?? [], { deadlock: sel.deadlock, termination: sel.liveness });
-}
-
-/** The one unfinished actor of the current state, -1 if none, -2 if several. */
-export function loneActor(w: World): number {
-  const n = w.layout.actorNames.length;
-  let lone = -1;
-  for (let a = 0; a < n; a++) {
-    if (w.actorSp(a) === 0) continue;
-    if (lone >= 0) return -2;
-    lone = a;
-  }
-  return lone;
 }

@@ -3,7 +3,7 @@
  * mm alive with its subscriptions idle (invalidate_seq = 2, mm/mmu_notifier.c). Higher layers
  * (KVM, the mirror) add their own regions through `extraRegions` before the stacks are sealed.
  */
-import { Layout } from '../world/layout.js';
+import { Layout, type ActorRole } from '../world/layout.js';
 import { Model, type Library } from '../world/registry.js';
 import { KERNEL } from './library.js';
 import { World } from '../world/world.js';
@@ -25,6 +25,8 @@ export interface KernelTopology {
   /** Named driver locks (mutexes / spinlocks). */
   readonly locks?: readonly string[];
   readonly actors: readonly string[];
+  /** Each actor's role for the termination check (default: all clients). */
+  readonly roles?: readonly ActorRole[];
   /** Deepest call stack any actor may reach. */
   readonly stackDepth?: number;
   /**
@@ -75,7 +77,7 @@ export function buildWorld(t: KernelTopology, extraRegions?: (layout: Layout) =>
   const layout = new Layout();
   declareKernel(layout, t);
   extraRegions?.(layout);
-  layout.addStacks(t.actors, t.stackDepth ?? DEFAULT_STACK_DEPTH, new Model(t.libraries ?? [KERNEL]));
+  layout.addStacks(t.actors, t.stackDepth ?? DEFAULT_STACK_DEPTH, new Model(t.libraries ?? [KERNEL]), t.roles);
   const w = new World(layout);
   for (let pfn = 1; pfn <= t.pages; pfn++) w.obj(PAGE, pfn).free = 1;
   for (let m = 0; m < t.mms.length; m++) {

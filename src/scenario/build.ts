@@ -18,7 +18,8 @@ import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { guestAccess } from '../kvm/guest.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
-import type { Op, ScenarioSpec, MmName } from './spec.js';
+import type { ActorSpec, Op, ScenarioSpec, MmName } from './spec.js';
+import type { ActorRole } from '../world/layout.js';
 import { WORKLOAD_LIB, migrateAt, reclaimAt, setPrograms, workload, type OpCall } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 
@@ -39,6 +40,23 @@ export interface BuiltScenario {
 
 function usesFork(spec: ScenarioSpec): boolean {
   return spec.actors.some((a) => a.ops.some((o) => o.op === 'fork' || ('mm' in o && o.mm === 'child')));
+}
+
+/**
+ * An actor that accesses memory (through the CPU or a guest) is a client: it must complete once the
+ * core-mm operations have stopped. An actor that only runs core-mm operations is an adversary.
+ */
+function roleOf(actor: ActorSpec): ActorRole {
+  return actor.ops.some((o) => o.op === 'access' || o.op === 'guest-access') ? 'client' : 'adversary';
+}
+
+/**
+ * The actors that are threads of the fork child (they name its mm and do not fork themselves):
+ * started when fork returns, not before. An actor that forks and then acts on the child's mm is
+ * the parent doing so, and starts with the others.
+ */
+function childActorsOf(spec: ScenarioSpec): number[] {
+  return spec.actors.flatMap((a, i) => (a.ops.some((o) => 'mm' in o && o.mm === 'child') && !a.ops.some((o) => o.op === 'fork') ? [i] : []));
 }
 
 function mmIndexOf(name: MmName): number {
@@ -91,6 +109,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);
     return i;
   };
+  const childActors = childActorsOf(spec);
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then the mirror's
   const world = buildWorld(
     {
@@ -107,11 +126,13 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       actors: spec.actors.map((a) => a.name),
       stackDepth: 16, // the deepest path (vCPU COW with its invalidation chain) needs 14
       libraries: [WORKLOAD_LIB, KVM_LIB, variant.library],
+      roles: spec.actors.map(roleOf),
     },
     (layout) => {
       declareKvms(layout, kvms);
       layout.add(MIRROR, 1, ['mirror']);
-      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => opCall(op, kvmIndex))));
+      // The child process's threads start when fork returns, not before.
+      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => (op.op === 'fork' ? { ...opCall(op, kvmIndex), spawns: childActors } : opCall(op, kvmIndex)))));
     },
   );
   if (mms.length > CHILD) {
@@ -134,6 +155,8 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     hmirror: 0,
   });
   setupKvms(world, kvms, 0);
-  spec.actors.forEach((_, a) => world.spawn(a, workload, []));
+  spec.actors.forEach((_, a) => {
+    if (!childActors.includes(a)) world.spawn(a, workload, []);
+  });
   return { world, spec, variant };
 }

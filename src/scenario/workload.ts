@@ -1,7 +1,9 @@
 /**
  * Actors' programs. An actor runs a fixed list of operations (static scenario data, like program
  * text); only its program counter is state. Each operation is a call of a kernel, KVM or device
- * routine; the workload routine is the bottom frame of every actor.
+ * routine; the workload routine is the bottom frame of every actor. Actors may also be created
+ * at run time: an operation can start other actors when it returns (fork starts the threads of the
+ * child process), so they cannot run before it.
  */
 import { type AnyRoutine } from '../world/routine.js';
 import type { Layout } from '../world/layout.js';
@@ -19,6 +21,8 @@ export interface OpCall {
   readonly label: string;
   readonly routine: AnyRoutine;
   readonly args: readonly number[];
+  /** Actors this operation starts when it returns (fork: the child process's threads). */
+  readonly spawns?: readonly number[];
 }
 
 const PROGRAMS = 'workload';
@@ -38,6 +42,9 @@ export const workload = WORKLOAD_LIB.routine({
   steps: {
     next: { at: 'workload: next operation', run: (w, l) => {
       const prog = programs(w.layout)[w.actor];
+      // The operation that just returned starts the actors it creates.
+      const done = l.pc > 0 ? prog[l.pc - 1] : undefined;
+      for (const a of done?.spawns ?? []) w.spawn(a, workload, []);
       if (l.pc >= prog.length) return w.ret(0);
       const op = prog[l.pc];
       l.pc = l.pc + 1;

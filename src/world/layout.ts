@@ -36,6 +36,15 @@ export interface Region {
   readonly names: readonly string[] | undefined;
 }
 
+/**
+ * What an actor is for the termination check (src/engine/termination.ts):
+ *   - `adversary`: core-mm operations (reclaim, migration, munmap, fork, exit...): they run a finite
+ *     program and may keep invalidating what the others do while they run;
+ *   - `client`: must complete (a fault, an ioctl, a device access) once the adversaries have stopped;
+ *   - `daemon`: loops for ever (a vCPU, a worker); never expected to finish.
+ */
+export type ActorRole = 'adversary' | 'client' | 'daemon';
+
 /** Per-actor slots besides the stack: [sp, nonblock depth, result of the bottom frame]. */
 export const ACTOR_SP = 0;
 export const ACTOR_NONBLOCK = 1;
@@ -59,6 +68,8 @@ export class Layout {
   model: Model | undefined;
   /** Number of actors, their names, stack depth and locals per frame. */
   actorNames: readonly string[] = [];
+  /** Each actor's role (default: every actor a client). */
+  roles: readonly ActorRole[] = [];
   stackDepth = 0;
   maxLocals = 0;
   callStride = 0;
@@ -84,10 +95,12 @@ export class Layout {
    * Adds the actors' call stacks and seals the layout with the model whose routines its worlds
    * run: every frame has room for the locals of the model's largest routine.
    */
-  addStacks(actorNames: readonly string[], stackDepth: number, model: Model): void {
+  addStacks(actorNames: readonly string[], stackDepth: number, model: Model, roles?: readonly ActorRole[]): void {
     if (this.sealed) throw new ModelError('layout is sealed');
+    if (roles && roles.length !== actorNames.length) throw new ModelError(`${roles.length} roles for ${actorNames.length} actors`);
     this.model = model;
     this.actorNames = actorNames;
+    this.roles = roles ?? actorNames.map(() => 'client');
     this.stackDepth = stackDepth;
     this.maxLocals = model.maxLocals;
     this.callStride = CALL_LOCALS + model.maxLocals;

@@ -109,8 +109,10 @@ export const dupMmap = KERNEL.routine({
       for (let k = 0; k < per; k++) if (vma(w, vmaIndex(w, l.child, k)).used) throw new Error(`fork: child mm ${l.child} is not empty`);
       mmapWriteTrylock(w, l.parent);
       mmapWriteTrylock(w, l.child); // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING)
-      // mm_init: a fresh mm with one user; anon_vma_fork links it into the parent's anon_vma tree.
+      // mm_init: a fresh mm with one user and the one mm_count reference the users hold together
+      // (__mmput drops it with mmdrop); anon_vma_fork links it into the parent's anon_vma tree.
       c.users = 1;
+      c.count = 1;
       c.anonVma = p.anonVma;
       return 'nextVma';
     } },

@@ -1,0 +1,140 @@
+/**
+ * Termination with roles: once the adversaries have stopped, every client completes under weak
+ * fairness — also when a daemon (a vCPU) runs for ever, which made the old "lone actor" check
+ * vacuous.
+ */
+import { describe, expect, it } from 'vitest';
+import { Library, Model } from '../../src/world/registry.js';
+import { Layout, defineStruct, type ActorRole } from '../../src/world/layout.js';
+import { World } from '../../src/world/world.js';
+import { BLOCK_SLEEP, type AnyRoutine } from '../../src/world/routine.js';
+import { explore } from '../../src/engine/exhaustive.js';
+import { dfs } from '../../src/engine/dfs.js';
+import { replayRepaired } from '../../src/engine/replay.js';
+import { shrinkSchedule } from '../../src/engine/shrink.js';
+
+const BOX = defineStruct('termination_box', ['tick', 'ready', 'lock', 'stage'] as const);
+const LIB = new Library('test-termination');
+
+/** A vCPU: runs guest code for ever. */
+const vcpu = LIB.routine({
+  name: 'test_vcpu_run',
+  params: [],
+  steps: { run: { at: 'test:vcpu_run', run: (w) => {
+    const b = w.obj(BOX, 0);
+    b.tick = 1 - b.tick;
+    return 'run';
+  } } },
+});
+
+/** A vCPU that takes the lock and never drops it while it runs. */
+const vcpuHoldingLock = LIB.routine({
+  name: 'test_vcpu_holding_lock',
+  params: [],
+  steps: {
+    lock: { at: 'test:mutex_lock', run: (w) => {
+      const b = w.obj(BOX, 0);
+      if (b.lock) return BLOCK_SLEEP;
+      b.lock = w.self;
+      return 'run';
+    } },
+    run: { at: 'test:vcpu_run', run: (w) => {
+      const b = w.obj(BOX, 0);
+      b.tick = 1 - b.tick;
+      return 'run';
+    } },
+  },
+});
+
+/** A fault that retries until `ready`, which nobody left will set: the broken client. */
+const retriesForever = LIB.routine({
+  name: 'test_fault_retries_forever',
+  params: [],
+  steps: { again: { at: 'test:fault', run: (w) => (w.obj(BOX, 0).ready ? w.ret(0) : w.retry('again')) } },
+});
+
+/** The correct client: retries only while the adversary has not finished its work. */
+const retriesWhileInvalidating = LIB.routine({
+  name: 'test_fault_retries_while_invalidating',
+  params: [],
+  steps: { again: { at: 'test:fault', run: (w) => (w.obj(BOX, 0).stage >= 2 ? w.ret(0) : w.retry('again')) } },
+});
+
+/** A client that needs the lock. */
+const needsLock = LIB.routine({
+  name: 'test_fault_needs_lock',
+  params: [],
+  steps: { lock: { at: 'test:mutex_lock', run: (w) => (w.obj(BOX, 0).lock ? BLOCK_SLEEP : w.ret(0)) } },
+});
+
+/** An adversary: two invalidations, then it stops. */
+const invalidator = LIB.routine({
+  name: 'test_invalidator',
+  params: [],
+  steps: {
+    one: { at: 'test:invalidate', run: (w) => {
+      w.obj(BOX, 0).stage = 1;
+      return 'two';
+    } },
+    two: { at: 'test:invalidate', run: (w) => {
+      w.obj(BOX, 0).stage = 2;
+      return w.ret(0);
+    } },
+  },
+});
+
+function world(actors: readonly [string, ActorRole, AnyRoutine][]): World {
+  const L = new Layout();
+  L.add(BOX, 1);
+  L.addStacks(actors.map((a) => a[0]), 2, new Model([LIB]), actors.map((a) => a[1]));
+  const w = new World(L);
+  actors.forEach(([, , r], i) => w.spawn(i, r, []));
+  return w;
+}
+
+describe('termination: clients complete once the adversaries stop, under weak fairness', () => {
+  const livelock = () => world([['vcpu', 'daemon', vcpu], ['fault', 'client', retriesForever], ['kswapd', 'adversary', invalidator]]);
+  const correct = () => world([['vcpu', 'daemon', vcpu], ['fault', 'client', retriesWhileInvalidating], ['kswapd', 'adversary', invalidator]]);
+
+  it('reports a client fault that retries for ever beside a daemon vCPU as a livelock', () => {
+    const r = explore(livelock());
+    expect(r.verdict).toBe('violation');
+    expect(r.violation!.property).toBe('termination');
+    expect(r.violation!.message).toMatch(/^fault \(at test_fault_retries_forever:again\) never completes/);
+  });
+
+  it('holds for the same scenario with a correct client, breadth- and depth-first', () => {
+    expect(explore(correct()).verdict).toBe('holds');
+    expect(explore(correct(), { strategy: dfs }).verdict).toBe('holds');
+    expect(explore(livelock(), { strategy: dfs }).violation?.property).toBe('termination');
+  });
+
+  it('does not blame a client for retrying while an adversary still runs', () => {
+    // Without the adversary's second step the client would loop; with it, every fair run completes.
+    const r = explore(world([['fault', 'client', retriesWhileInvalidating], ['kswapd', 'adversary', invalidator]]));
+    expect(r.verdict).toBe('holds');
+  });
+
+  it('reports a client blocked for ever on a lock a daemon keeps (starvation), not only busy loops', () => {
+    const r = explore(world([['vcpu', 'daemon', vcpuHoldingLock], ['fault', 'client', needsLock]]));
+    expect(r.violation?.property).toBe('termination');
+    expect(r.violation!.message).toMatch(/^fault \(at test_fault_needs_lock:lock\) never completes/);
+  });
+
+  it('asks nothing of daemons: a vCPU alone loops for ever and that holds', () => {
+    expect(explore(world([['vcpu', 'daemon', vcpu]])).verdict).toBe('holds');
+  });
+
+  it('gives a lasso that replays to the same violation, and shrinks', () => {
+    const v = explore(livelock()).violation!;
+    const again = replayRepaired(livelock(), v.schedule);
+    expect(again.found?.property).toBe('termination');
+    expect(again.schedule).toEqual(v.schedule);
+    const s = shrinkSchedule(livelock, v.schedule);
+    expect(s.property).toBe('termination');
+  });
+
+  it('can be switched off', () => {
+    expect(explore(livelock(), { liveness: false }).verdict).toBe('holds');
+  });
+});
