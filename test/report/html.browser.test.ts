@@ -1,8 +1,9 @@
 /**
- * The HTML report in a real browser: Debian's Chromium driven by playwright-core. A real check finds
- * a real counterexample; the report is written to a temp file and opened from disk (file://); the
- * pfns the page shows in the source and mirror tables are compared with a replay done here.
- * Chromium missing is a failure, not a skip: CI installs it (.ci/run).
+ * The HTML report in a real browser: Chromium driven by playwright-core, the system's if the machine
+ * has one, else the one the `@sparticuz/chromium` dev dependency ships (test/helpers/browser.ts). A
+ * real check finds a real counterexample; the report is written to a temp file and opened from disk
+ * (file://); the pfns the page shows in the source and mirror tables are compared with a replay done
+ * here. No Chromium that launches is a failure, not a skip.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,8 +19,8 @@ import { pte } from '../../src/kernel/pgtable.js';
 import { spte } from '../../src/kvm/topology.js';
 import { runSchedule, type TraceStep } from '../../src/world/runner.js';
 import { buildReportInput, renderHtmlReport } from '../../src/report/html.js';
+import { findChromium, type Browser } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 // The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1); a plain test run must
 // not rewrite tracked files, so it saves the screenshot to a temporary directory.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT
@@ -45,6 +46,7 @@ function replayExpectations(result: CheckResult): { trace: TraceStep[]; after: E
 }
 
 describe('HTML report in Chromium', () => {
+  let browser: Browser;
   let dir: string;
   let context: BrowserContext;
   let page: Page;
@@ -54,20 +56,22 @@ describe('HTML report in Chromium', () => {
   const requests: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Chromium with \`apt-get install -y chromium\` (CI's .ci/run does). This test does not skip without it.`);
-    }
+    browser = await findChromium();
     result = checkOne(scenarioByName('introspect')!, variantByName('start-only')!);
     expected = replayExpectations(result);
     dir = mkdtempSync(join(tmpdir(), 'vmamirror-report-'));
     const file = join(dir, 'report.html');
     writeFileSync(file, renderHtmlReport(buildReportInput(result)));
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1440, height: 960 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    try {
+      context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+        executablePath: browser.executablePath,
+        headless: true,
+        viewport: { width: 1440, height: 960 },
+        args: browser.args,
+      });
+    } catch (e) {
+      throw new Error(`Chromium from ${browser.source} (${browser.executablePath}) did not launch: ${(e as Error).message}`);
+    }
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -87,8 +91,8 @@ describe('HTML report in Chromium', () => {
   const cell = (id: string) => page.getByTestId(id);
   const selected = async (i: number) => (await page.getByTestId(`step-${i}`).getAttribute('aria-selected')) === 'true';
 
-  it(`has Chromium at ${CHROMIUM}`, () => {
-    expect(existsSync(CHROMIUM), `install it with \`apt-get install -y chromium\``).toBe(true);
+  it('has a Chromium, the system one or the npm-shipped one', () => {
+    expect(existsSync(browser.executablePath), `${browser.source}: ${browser.executablePath}`).toBe(true);
   });
 
   it('shows the verdict, the statistics and the violated property', async () => {
