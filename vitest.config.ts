@@ -6,12 +6,12 @@ type Floor = { lines: number; branches: number; functions: number; statements: n
 /**
  * Coverage floors, per source folder, in percent; `npm test` (vitest run --coverage) fails when a
  * folder drops below its floor. Each is set just under what the suite measured when it was added.
- * The kernel model (src/kernel) and the search engine (src/check) carry the highest floors: one
- * point under their measurement, where the other folders get two. (Measured lines %: world 97.9,
- * kernel 94.6, kvm 91.4, mirror 98.8, check 98.2, scenario 94.8, report 66.4, cli 42.9 — report
+ * The kernel model (src/kernel) and the search engine (src/engine) carry the highest floors: one
+ * point under their measurement, where the other folders get two. (Measured lines %: world 98.3,
+ * kernel 94.5, kvm 91.5, mirror 98.8, engine 97.1, check 99.5, scenario 95.1, report 66.2, cli 42.5 — report
  * and cli are low because no test reaches report/explain.ts and little of report/text.ts, and the
  * CLI tests call main() for a handful of commands and options only.)
- * When a folder is renamed or split (src/check is to become src/engine), move its row: a row whose
+ * When a folder is renamed or split, move its row: a row whose
  * folder is gone, or a src/ folder without a row, stops the run here rather than passing silently.
  */
 const FLOORS: Record<string, Floor> = {
@@ -19,7 +19,8 @@ const FLOORS: Record<string, Floor> = {
   'src/kernel': { lines: 93, branches: 83, functions: 96, statements: 89 },
   'src/kvm': { lines: 89, branches: 74, functions: 94, statements: 84 },
   'src/mirror': { lines: 96, branches: 75, functions: 96, statements: 91 },
-  'src/check': { lines: 97, branches: 87, functions: 96, statements: 93 },
+  'src/engine': { lines: 96, branches: 86, functions: 95, statements: 93 },
+  'src/check': { lines: 97, branches: 83, functions: 94, statements: 90 },
   'src/scenario': { lines: 92, branches: 84, functions: 98, statements: 91 },
   'src/report': { lines: 64, branches: 48, functions: 56, statements: 58 },
   'src/cli': { lines: 40, branches: 33, functions: 34, statements: 35 },
