@@ -4,4 +4,4 @@
  */
 import { Library } from '../world/registry.js';
 
-export const KERNEL = new Library('kernel');
+export const KERNEL = new Library('kernel', [], { kind: 'kernel' });

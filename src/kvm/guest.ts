@@ -11,7 +11,7 @@ export const guestAccess = KVM_LIB.routine({
   name: 'guest_access',
   params: ['kvm', 'gfn', 'write', 'value'],
   steps: {
-    access: { at: 'guest load/store through the EPT', run: (w, l) => {
+    access: { at: 'hw: guest load/store through the EPT', run: (w, l) => {
       const e = spte(w, l.kvm, l.gfn);
       if (e.pfn !== 0 && (!l.write || e.write)) {
         const page = w.obj(PAGE, e.pfn);

@@ -2,4 +2,4 @@
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
-export const KVM_LIB = new Library('kvm', [KERNEL]);
+export const KVM_LIB = new Library('kvm', [KERNEL], { kind: 'kernel' });

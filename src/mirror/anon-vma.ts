@@ -20,7 +20,7 @@ import { INSTALL_RETRY, INTERVAL_LIB, intervalFault } from './interval.js';
 import { Library } from '../world/registry.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB]);
+export const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB], { kind: 'driver', sources: ['remote_mapping'] });
 
 /** Installs the snapshot as a normal pte under the ptl: set_pte_at(mk_pte(page)), no rmap, no get_page. */
 export const anonVmaInstall = ANON_VMA_LIB.routine({

@@ -24,7 +24,7 @@ import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const INTERVAL_LIB = new Library('interval', [KERNEL]);
+export const INTERVAL_LIB = new Library('interval', [KERNEL], { kind: 'driver', sources: ['mirror'] });
 
 const devOf = (w: Parameters<MirrorVariant['attach']>[0], vmaIndex: number) => vma(w, vmaIndex).priv - 1;
 

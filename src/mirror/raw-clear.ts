@@ -15,7 +15,7 @@ import { INTERVAL_LIB, installPfn, interval, intervalFault, intervalPfnMkwrite }
 import { Library } from '../world/registry.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const RAW_CLEAR_LIB = new Library('raw-clear', [INTERVAL_LIB]);
+export const RAW_CLEAR_LIB = new Library('raw-clear', [INTERVAL_LIB], { kind: 'driver', sources: ['mirror'] });
 
 export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   name: 'mirror_invalidate_raw_clear',

@@ -20,14 +20,14 @@ import { Library } from '../world/registry.js';
 import { SEED_SYNC_LIB } from './seed-sync.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB]);
+export const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed fix'] });
 
 export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   name: 'kvm_mirror_page_fault_fixed',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],
   steps: {
-    register: { at: 'hmm_range_register(&range)', run: (w, l) => {
+    register: { at: 'seed fix: hmm_range_register(&range)', run: (w, l) => {
       l.dev = vma(w, l.vma).priv - 1;
       const d = w.obj(MIRROR, l.dev);
       l.src = d.srcMm - 1;
@@ -35,11 +35,11 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
       const s = mirrorToSource(w, l.vma, l.vpn);
       return w.call(hmmRangeRegister, 'wait', l.range, d.hmirror - 1, s, s + 1);
     } },
-    wait: { at: 'hmm_range_wait_until_valid(&range)', run: (w, l) => {
+    wait: { at: 'seed fix: hmm_range_wait_until_valid(&range)', run: (w, l) => {
       if (l.result < 0) return w.ret(VM_FAULT_SIGBUS);
       return w.call(hmmRangeWaitUntilValid, 'lockSource', l.range);
     } },
-    lockSource: { at: 'down_read_trylock(source mmap_sem)', run: (w, l) => {
+    lockSource: { at: 'seed fix: down_read_trylock(source mmap_sem)', run: (w, l) => {
       l.result = 0;
       if (!mmapReadTrylock(w, l.src)) {
         mmapReadUnlock(w, vmaMm(w, l.vma));
@@ -47,8 +47,8 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
       }
       return w.call(hmmRangeFaultV53, 'faulted', l.range, l.write);
     } },
-    retry: { at: 'return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
-    faulted: { at: 'hmm_range_fault(&range, true)', run: (w, l) => {
+    retry: { at: 'seed fix: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
+    faulted: { at: 'seed fix: hmm_range_fault(&range, true)', run: (w, l) => {
       const rc = l.result;
       l.result = 0;
       if (rc === -EAGAIN) return 'wait'; // v5.3: hmm_range_fault already dropped mmap_sem
@@ -59,9 +59,9 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
       }
       return 'lock';
     } },
-    sigbus: { at: 'return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
-    lock: { at: 'mutex_lock(kvmms->update)', run: (w, l) => (driverTrylock(w, w.obj(MIRROR, l.dev).lock - 1) ? 'test' : BLOCK_SLEEP) },
-    test: { at: 'if (hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
+    sigbus: { at: 'seed fix: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
+    lock: { at: 'seed fix: mutex_lock(kvmms->update)', run: (w, l) => (driverTrylock(w, w.obj(MIRROR, l.dev).lock - 1) ? 'test' : BLOCK_SLEEP) },
+    test: { at: 'seed fix: if (hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
       const d = w.obj(MIRROR, l.dev);
       if (!hmmRangeValid(w, l.range)) {
         driverUnlock(w, d.lock - 1);
@@ -75,7 +75,7 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
       mmapReadUnlock(w, l.src);
       return w.call(hmmRangeUnregister, 'done', l.range);
     } },
-    done: { at: 'return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
+    done: { at: 'seed fix: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
   },
 });
 

@@ -34,7 +34,7 @@ import { Library } from '../world/registry.js';
 import { SEED_SYNC_LIB } from './seed-sync.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB]);
+export const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed e-mail', 'model'] });
 
 export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   name: 'kvm_mirror_page_fault',
@@ -49,7 +49,7 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
       const s = mirrorToSource(w, l.vma, l.vpn);
       return w.call(hmmRangeRegister, 'lockSource', l.range, d.hmirror - 1, s, s + 1);
     } },
-    lockSource: { at: 'mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)', run: (w, l) => {
+    lockSource: { at: 'model: mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)', run: (w, l) => {
       l.result = 0;
       if (!mmapReadTrylock(w, l.src)) {
         mmapReadUnlock(w, vmaMm(w, l.vma));
@@ -57,7 +57,7 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
       }
       return w.call(hmmRangeSnapshot, 'unlockSource', l.range);
     } },
-    unlockSource: { at: 'mmap_read_unlock(source mm)', run: (w, l) => {
+    unlockSource: { at: 'model: mmap_read_unlock(source mm)', run: (w, l) => {
       mmapReadUnlock(w, l.src);
       l.result = 0; // the e-mail ignores the snapshot's return value
       return 'lock';

@@ -15,7 +15,7 @@ import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const SEED_SYNC_LIB = new Library('seed-sync', [KERNEL]);
+export const SEED_SYNC_LIB = new Library('seed-sync', [KERNEL], { kind: 'driver', sources: ['seed e-mail'] });
 
 export const seedSync = SEED_SYNC_LIB.routine({
   name: 'kvmms_notifier_start',

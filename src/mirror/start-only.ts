@@ -22,7 +22,7 @@ import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const START_ONLY_LIB = new Library('start-only', [KERNEL]);
+export const START_ONLY_LIB = new Library('start-only', [KERNEL], { kind: 'driver', sources: ['remote_mapping'] });
 
 export const startOnlyFault = START_ONLY_LIB.routine({
   name: 'mirror_fault_start_only',

@@ -14,7 +14,7 @@ import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const WORKLOAD_LIB = new Library('workload', [KERNEL]);
+export const WORKLOAD_LIB = new Library('workload', [KERNEL], { kind: 'driver', sources: ['workload', 'kswapd', 'kcompactd'] });
 
 export interface OpCall {
   /** Readable form for listings, e.g. `reclaim(source@0)`. */

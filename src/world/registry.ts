@@ -14,6 +14,7 @@
  */
 import { ModelError } from './errors.js';
 import { Routine, type AnyRoutine, type RoutineSpec } from './routine.js';
+import type { CitePolicy } from './citation.js';
 
 /** A named set of routine definitions, and the libraries its routines call into. */
 export class Library {
@@ -23,6 +24,8 @@ export class Library {
   constructor(
     readonly name: string,
     readonly uses: readonly Library[] = [],
+    /** What its steps may cite (citation.ts); a product library always declares one. */
+    readonly cites?: CitePolicy,
   ) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ModelError(`library name "${name}": expected lower-case letters, digits and dashes`);
   }

@@ -11,6 +11,7 @@
 import type { World } from './world.js';
 import type { Library } from './registry.js';
 import { ModelError } from './errors.js';
+import { parseCitation, type Citation } from './citation.js';
 import { CALL_LOCALS, CALL_RESULT } from './layout.js';
 
 /** The step would sleep (mutex, rwsem, wait_event): not schedulable until the world changes. */
@@ -56,6 +57,8 @@ export class Routine<P extends string = string, V extends string = string> {
   readonly labels: readonly string[];
   readonly labelIndex: Readonly<Record<string, number>>;
   readonly steps: readonly Step<Locals<P | V>>[];
+  /** Each step's `at`, parsed and checked against the library's policy (citation.ts). */
+  readonly citations: readonly Citation[];
   readonly localNames: readonly string[];
   /** The reusable locals view the runner points at the running frame. */
   readonly view: LocalsView;
@@ -77,6 +80,11 @@ export class Routine<P extends string = string, V extends string = string> {
     this.labels.forEach((label, i) => (index[label] = i));
     this.labelIndex = index;
     this.steps = this.labels.map((label) => steps[label]);
+    this.citations = this.labels.map((label) => {
+      const c = parseCitation(steps[label].at, library.cites);
+      if (typeof c === 'string') throw new ModelError(`routine ${name}, label ${label} (library ${library.name}): ${c}`);
+      return c;
+    });
     this.localNames = [...params, ...locals];
     const seen = new Set<string>();
     for (const n of this.localNames) {

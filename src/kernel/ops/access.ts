@@ -20,7 +20,7 @@ export const cpuAccess = KERNEL.routine({
   params: ['mm', 'vpn', 'write', 'value'],
   steps: {
     // The load/store itself: one atomic access through the (TLB-cached) pte.
-    access: { at: 'arch/x86:user load/store', run: (w, l) => {
+    access: { at: 'hw: user load/store', run: (w, l) => {
       const p = pte(w, l.mm, l.vpn);
       if (!p.present || (l.write && !p.write)) return 'lock';
       const pg = w.obj(PAGE, p.pfn);
