@@ -298,28 +298,3 @@ export function driverTrylock(w: World, lock: number): boolean {
 export function driverUnlock(w: World, lock: number): void {
   mutexUnlock(w, driverMutex(w, lock));
 }
-
-// The names of the first lock helpers, until their callers move to the primitives above.
-
-/** @deprecated Take a lock with the primitives above. */
-export function tryLockSlot(w: World, slot: number): boolean {
-  if (w.get(slot) !== 0) return false;
-  w.set(slot, w.self);
-  return true;
-}
-/** @deprecated spinTrylock(w, ptl(w, mm)) */
-export const ptlTrylock = (w: World, mm: number) => spinTrylock(w, ptl(w, mm));
-/** @deprecated spinUnlock(w, ptl(w, mm)) */
-export const ptlUnlock = (w: World, mm: number) => spinUnlock(w, ptl(w, mm));
-/** @deprecated downReadTrylock(w, mmapLock(w, mm)) */
-export const mmapReadTrylock = (w: World, mm: number) => downReadTrylock(w, mmapLock(w, mm));
-/** @deprecated upRead(w, mmapLock(w, mm)) */
-export const mmapReadUnlock = (w: World, mm: number) => upRead(w, mmapLock(w, mm));
-/** @deprecated downWriteTrylock(w, mmapLock(w, mm)) */
-export const mmapWriteTrylock = (w: World, mm: number) => downWriteTrylock(w, mmapLock(w, mm));
-/** @deprecated upWrite(w, mmapLock(w, mm)) */
-export const mmapWriteUnlock = (w: World, mm: number) => upWrite(w, mmapLock(w, mm));
-/** @deprecated mutexTrylock(w, folioLock(w, pfn)) */
-export const folioTrylock = (w: World, pfn: number) => mutexTrylock(w, folioLock(w, pfn));
-/** @deprecated mutexUnlock(w, folioLock(w, pfn)) */
-export const folioUnlock = (w: World, pfn: number) => mutexUnlock(w, folioLock(w, pfn));

@@ -7,15 +7,14 @@
  * introspector's ptes as its own pages. Tearing them down with zap_page_range_single (zap_vma_ptes
  * refuses a non-PFNMAP VMA) runs page_remove_rmap + put_page on the source's page.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../kernel/locks.js';
+import { mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
 import { intervalNotifierInsert, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { zapPageRangeSingle } from '../kernel/ops/zap.js';
 import { setPte, vmaMm } from '../kernel/pgtable.js';
 import { MIN } from '../kernel/structs.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
 import { INSTALL_RETRY, INTERVAL_LIB, intervalFault } from './interval.js';
 import { Library } from '../world/registry.js';
 
@@ -29,13 +28,14 @@ export const anonVmaInstall = ANON_VMA_LIB.routine({
   steps: {
     install: { at: 'remote_mapping: mmu_interval_read_retry + set_pte_at(mk_pte(page))', run: (w, l) => {
       const mm = vmaMm(w, l.vma);
-      if (!ptlTrylock(w, mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, mm)); // pte_offset_map_lock
+      if (b) return b;
       if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) {
-        ptlUnlock(w, mm);
+        spinUnlock(w, ptl(w, mm));
         return w.ret(INSTALL_RETRY);
       }
       setPte(w, mm, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0, false);
-      ptlUnlock(w, mm);
+      spinUnlock(w, ptl(w, mm));
       return w.ret(0);
     } },
   },
@@ -48,10 +48,13 @@ export const anonVmaInvalidate = ANON_VMA_LIB.routine({
   steps: {
     lock: { at: 'remote_mapping: spin_lock(user_lock)', run: (w, l) => {
       const dev = w.obj(MIN, l.sub).priv - 1;
-      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return l.blockable ? BLOCK_SLEEP : w.ret(0);
+      // Taken as the fault path takes it, as a mutex (a spin_lock would spin, not fail, when !blockable).
+      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+      if (b === WOULD_BLOCK) return w.ret(0);
+      if (b) return b;
       l.dev = dev;
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      driverUnlock(w, w.obj(MIRROR, dev).lock - 1);
+      mutexUnlock(w, updateLock(w, dev));
       return 'zap';
     } },
     zap: { at: 'remote_mapping: zap_page_range_single on the introspector VMA', run: (w, l) => {

@@ -10,6 +10,7 @@ import type { AnyRoutine } from '../world/routine.js';
 import type { Library } from '../world/registry.js';
 import { addVma } from '../kernel/setup.js';
 import { vma } from '../kernel/pgtable.js';
+import { driverMutex, type Mutex } from '../kernel/locks.js';
 
 export const MIRROR = defineStruct('mirror', [
   'srcMm', // source mm + 1
@@ -87,6 +88,11 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
   });
   d.vma = v + 1;
   variant.attach(w, dev);
+}
+
+/** The device's update lock (`mirror.update`): a mutex. */
+export function updateLock(w: World, dev: number): Mutex {
+  return driverMutex(w, w.obj(MIRROR, dev).lock - 1);
 }
 
 /** The source vpn a mirror vpn shows (vm_pgoff holds the source address). */

@@ -7,19 +7,18 @@
  * invalidate_range_start/end on the introspector's mm, so the introspector's own KVM zaps too
  * (Paolo's question, R5/R6).
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
 import { intervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { MIN } from '../kernel/structs.js';
 import { hmmRangeFault } from '../kernel/hmm/hmm.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { insertPfnWouldSpin, vmfInsertPfnProt } from '../kernel/ops/insert.js';
+import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { mmput } from '../kernel/ops/exit.js';
 import { vma, vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { MIRROR, mirrorToSource, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
@@ -46,17 +45,17 @@ export const intervalFault = INTERVAL_LIB.routine({
     lockSource: { at: 'mirror: mmap_read_trylock(source mm)', run: (w, l) => {
       l.seq = l.result;
       l.result = 0;
-      if (!mmapReadTrylock(w, l.src)) {
+      if (!downReadTrylock(w, mmapLock(w, l.src))) {
         // Holding the introspector's mmap_lock: never sleep on another mm's (R13). Drop ours and
         // return VM_FAULT_RETRY (FAULT_FLAG_ALLOW_RETRY): the access is retried from the top.
-        mmapReadUnlock(w, vmaMm(w, l.vma));
+        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
         return w.call(mmput, 'retry', l.src);
       }
       return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
     } },
     retry: { at: 'mirror: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
     faulted: { at: 'mirror: mmap_read_unlock(source mm)', run: (w, l) => {
-      mmapReadUnlock(w, l.src);
+      upRead(w, mmapLock(w, l.src));
       if (l.result === -EBUSY) {
         l.result = 0; // dead on the retry edge: equal retries must give equal states
         l.seq = 0;
@@ -68,13 +67,13 @@ export const intervalFault = INTERVAL_LIB.routine({
     } },
     sigbus: { at: 'mirror: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
     lock: { at: 'mirror: mutex_lock(update)', run: (w, l) => {
-      const d = w.obj(MIRROR, l.dev);
-      if (!driverTrylock(w, d.lock - 1)) return BLOCK_SLEEP;
+      const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock(update)
+      if (b) return b;
       // Under the update lock: the variant's install (read_retry, then the pte).
-      return w.callRef(d.install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
+      return w.callRef(w.obj(MIRROR, l.dev).install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
     } },
     installed: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
-      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      mutexUnlock(w, updateLock(w, l.dev));
       if (l.result === INSTALL_RETRY) {
         l.result = 0; // dead on the retry edge
         l.seq = 0;
@@ -99,7 +98,8 @@ export const installPfn = INTERVAL_LIB.routine({
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
     install: { at: 'mirror: mmu_interval_read_retry + vmf_insert_pfn_prot', run: (w, l) => {
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const b = insertPfnBusy(w, l.vma);
+      if (b) return b;
       if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) return w.ret(INSTALL_RETRY);
       vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
       return w.ret(0);
@@ -128,12 +128,11 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
   steps: {
     lock: { at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable', run: (w, l) => {
       const dev = w.obj(MIN, l.sub).priv - 1;
-      if (driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) {
-        l.dev = dev;
-        return 'zap';
-      }
-      if (!l.blockable) return w.ret(0); // would block: the core ends the epoch and fails with -EAGAIN
-      return BLOCK_SLEEP;
+      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+      if (b === WOULD_BLOCK) return w.ret(0); // the core ends the epoch and fails with -EAGAIN
+      if (b) return b;
+      l.dev = dev;
+      return 'zap';
     } },
     zap: { at: 'mirror: mmu_interval_set_seq + zap_vma_ptes', run: (w, l) => {
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
@@ -142,7 +141,7 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
       return w.call(zapVmaPtes, 'unlock', w.obj(MIRROR, l.dev).vma - 1, a, b);
     } },
     unlock: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
-      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      mutexUnlock(w, updateLock(w, l.dev));
       return w.ret(1);
     } },
   },

@@ -6,12 +6,11 @@
  * Nothing stops an install that read the source pte before an invalidation from landing after
  * the callback ran (R4), nor the GUP reference from being the last one (R3).
  */
-import { BLOCK_SPIN } from '../world/routine.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
-import { mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { downReadTrylock, mmapLock, upRead } from '../kernel/locks.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
 import { getUserPagesRemote } from '../kernel/ops/gup.js';
-import { insertPfnWouldSpin, vmfInsertPfn } from '../kernel/ops/insert.js';
+import { insertPfnBusy, vmfInsertPfn } from '../kernel/ops/insert.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { putPage } from '../kernel/page.js';
 import { vma, vmaMm } from '../kernel/pgtable.js';
@@ -32,8 +31,8 @@ export const startOnlyFault = START_ONLY_LIB.routine({
     lockSource: { at: 'remote_mapping: down_read_trylock(src mmap_sem)', run: (w, l) => {
       const d = w.obj(MIRROR, vma(w, l.vma).priv - 1);
       const src = d.srcMm - 1;
-      if (!mmapReadTrylock(w, src)) {
-        mmapReadUnlock(w, vmaMm(w, l.vma)); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
+      if (!downReadTrylock(w, mmapLock(w, src))) {
+        upRead(w, mmapLock(w, vmaMm(w, l.vma))); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
         return w.ret(VM_FAULT_RETRY);
       }
       l.src = src;
@@ -41,12 +40,13 @@ export const startOnlyFault = START_ONLY_LIB.routine({
     } },
     insert: { at: 'remote_mapping: vmf_insert_pfn(page_to_pfn(page))', run: (w, l) => {
       if (l.result <= 0) {
-        mmapReadUnlock(w, l.src);
+        upRead(w, mmapLock(w, l.src));
         return w.ret(VM_FAULT_SIGBUS);
       }
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const b = insertPfnBusy(w, l.vma);
+      if (b) return b;
       l.pfn = l.result;
-      mmapReadUnlock(w, l.src);
+      upRead(w, mmapLock(w, l.src));
       vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0);
       return 'put';
     } },

@@ -4,11 +4,10 @@
  * (a livelock once the invalidations stop) and an invalidate callback that never drops the update
  * lock (the next fault sleeps forever).
  */
-import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { interval, INSTALL_RETRY, INTERVAL_LIB } from '../../src/mirror/interval.js';
-import { MIRROR, sourceRangeToMirror, type MirrorVariant } from '../../src/mirror/device.js';
+import { MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from '../../src/mirror/device.js';
 import { mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
-import { driverTrylock } from '../../src/kernel/locks.js';
+import { mutexLock } from '../../src/kernel/locks.js';
 import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
 import { MIN } from '../../src/kernel/structs.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
@@ -40,10 +39,11 @@ const keepsLock = LIB.routine({
   steps: {
     lock: { at: 'mutant: mutex_lock(update), never unlocked', run: (w, l) => {
       const dev = w.obj(MIN, l.sub).priv - 1;
-      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return BLOCK_SLEEP;
+      const b = mutexLock(w, updateLock(w, dev));
+      if (b) return b;
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
-      return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, a, b);
+      const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
+      return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, start, end);
     } },
     done: { at: 'mutant: return without mutex_unlock', run: (w) => w.ret(1) },
   },

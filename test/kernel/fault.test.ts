@@ -131,7 +131,7 @@ describe('do_anonymous_page', () => {
     const w = worldR();
     w.spawn(0, handleMmFault, [MMA, 1, 0]);
     const trace = runToEnd(w, 'a');
-    expect(trace[0].bugs.join()).toMatch(/without mmap_lock/);
+    expect(trace[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
   });
 });
 

@@ -24,14 +24,13 @@
 import { BLOCK_SLEEP, type AnyRoutine } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, VM_FAULT_RETRY, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_READ } from '../flags.js';
-import { mmapReadUnlock } from '../locks.js';
+import { assertHeld, mmapLock, upRead } from '../locks.js';
 import { mmgetNotZero, mmgrab } from '../mm-refs.js';
 import { mmuNotifierRegister } from '../notifier/mmu-notifier.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { HMM_MIRROR, HMM_RANGE, MM, MN } from '../structs.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
 import { mmput } from '../ops/exit.js';
-import { mmapLocked } from '../ops/pte-snap.js';
 import { HMM_PFN_NONE, HMM_PFN_SPECIAL, hmmPfnEncode } from './hmm-pfn.js';
 import { KERNEL } from '../library.js';
 
@@ -275,7 +274,7 @@ export const hmmRangeSnapshot = KERNEL.routine({
         w.bug(`hmm_range_snapshot on range ${l.range}, which is not registered (NULL range->hmm)`);
         return w.ret(-EFAULT);
       }
-      if (!mmapLocked(w, r.mm - 1)) w.bug(`hmm_range_snapshot without mmap_sem of mm ${r.mm - 1} (lockdep_assert_held)`);
+      assertHeld(w, mmapLock(w, r.mm - 1), 'hmm_range_snapshot'); // lockdep_assert_held(&mm->mmap_sem)
       if (!r.valid) return w.ret(-EAGAIN);
       const err = checkRangeVma(w, l.range);
       if (err) return w.ret(err);
@@ -314,9 +313,9 @@ export const hmmRangeFaultV53 = KERNEL.routine({
         w.bug(`hmm_range_fault on range ${l.range}, which is not registered (NULL range->hmm)`);
         return w.ret(-EFAULT);
       }
-      if (!mmapLocked(w, r.mm - 1)) w.bug(`hmm_range_fault without mmap_sem of mm ${r.mm - 1} (lockdep_assert_held)`);
+      assertHeld(w, mmapLock(w, r.mm - 1), 'hmm_range_fault'); // lockdep_assert_held(&mm->mmap_sem)
       if (!r.valid) {
-        mmapReadUnlock(w, r.mm - 1);
+        upRead(w, mmapLock(w, r.mm - 1)); // up_read(&hmm->mm->mmap_sem)
         return w.ret(-EAGAIN);
       }
       const err = checkRangeVma(w, l.range);

@@ -22,9 +22,8 @@
  *   - the v6.18 order of __migrate_folio (refcount check, folio_mc_copy, __folio_migrate_mapping)
  *     is one step: the source is locked and unmapped, so nobody can take a reference between them.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import { EAGAIN, EBUSY, ENOMEM } from '../flags.js';
-import { folioTrylock, folioUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
 import { pte, setPte } from '../pgtable.js';
 import { PAGE } from '../structs.js';
@@ -59,13 +58,14 @@ export const removeMigrationPtes = KERNEL.routine({
     restore: { at: 'mm/migrate.c:remove_migration_pte', run: (w, l) => {
       const mm = rmapNextMm(w, l.src, l.next, migrationEntryOf);
       if (mm < 0) return w.ret(0);
-      if (!ptlTrylock(w, mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, mm)); // page_vma_mapped_walk: pte_offset_map_lock
+      if (b) return b;
       const vpn = w.obj(PAGE, l.src).index;
       const write = pte(w, mm, vpn).write === 1;
       getPage(w, l.dst);
       pageDupRmap(w, l.dst);
       setPte(w, mm, vpn, l.dst, write, false);
-      ptlUnlock(w, mm);
+      spinUnlock(w, ptl(w, mm));
       l.next = mm + 1;
       return 'restore';
     } },
@@ -99,8 +99,9 @@ export const migratePages = KERNEL.routine({
     } },
     // MIGRATE_SYNC: folio_lock(src) sleeps; dst is private, so its trylock cannot fail.
     lock: { at: 'mm/migrate.c:migrate_folio_unmap folio_lock', run: (w, l) => {
-      if (!folioTrylock(w, l.src)) return BLOCK_SLEEP;
-      if (!folioTrylock(w, l.dst)) w.bug(`migrate_folio_unmap: new folio pfn ${l.dst} already locked`);
+      const b = mutexLock(w, folioLock(w, l.src)); // folio_lock(src)
+      if (b) return b;
+      if (!mutexTrylock(w, folioLock(w, l.dst))) w.bug(`migrate_folio_unmap: new folio pfn ${l.dst} already locked`);
       return w.call(tryToMigrate, 'unmapped', l.src);
     } },
     unmapped: { at: 'mm/migrate.c:migrate_folio_unmap', run: (w, l) => {
@@ -133,21 +134,21 @@ export const migratePages = KERNEL.routine({
     } },
     // migrate_folio_move: folio_unlock(dst), folio_put(dst) — the mappings now hold dst.
     unlockDst: { at: 'mm/migrate.c:migrate_folio_move', run: (w, l) => {
-      folioUnlock(w, l.dst);
+      mutexUnlock(w, folioLock(w, l.dst));
       putPage(w, l.dst);
       return 'putSrc';
     } },
     putSrc: { at: 'mm/migrate.c:migrate_folio_done', run: (w, l) => {
-      folioUnlock(w, l.src);
+      mutexUnlock(w, folioLock(w, l.src));
       putPage(w, l.src); // the last reference: src is freed
       return w.ret(0);
     } },
     // migrate_folio_undo_src (ptes already restored) then migrate_folio_undo_dst; src goes back
     // to the LRU (putback_movable_pages drops the isolation reference).
     undo: { at: 'mm/migrate.c:migrate_folio_undo_src', run: (w, l) => {
-      folioUnlock(w, l.src);
+      mutexUnlock(w, folioLock(w, l.src));
       putPage(w, l.src);
-      folioUnlock(w, l.dst);
+      mutexUnlock(w, folioLock(w, l.dst));
       putPage(w, l.dst);
       return w.ret(l.rc);
     } },

@@ -31,10 +31,9 @@
  *     kept at the refcount check (the kernel's try_to_unmap_one already refuses exclusive pinned
  *     anon pages; either way the page is kept and nothing is freed).
  */
-import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EBUSY, ENOMEM } from '../flags.js';
-import { folioTrylock, folioUnlock } from '../locks.js';
+import { folioLock, mutexLock, mutexUnlock } from '../locks.js';
 import { getPage, putPage } from '../page.js';
 import { clearPte, pte } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
@@ -84,7 +83,7 @@ export const tryToUnmap = defineRmapUnmap({
 
 /** keep / keep_locked / activate_locked: unlock, put back on the LRU (drop the isolation ref). */
 function keep(w: World, pfn: number, rc: number): number {
-  folioUnlock(w, pfn);
+  mutexUnlock(w, folioLock(w, pfn));
   putPage(w, pfn);
   return w.ret(rc);
 }
@@ -105,7 +104,8 @@ export const shrinkFolioList = KERNEL.routine({
       return 'lock';
     } },
     lock: { at: 'mm/vmscan.c:shrink_folio_list folio_trylock', run: (w, l) => {
-      if (!folioTrylock(w, l.pfn)) return BLOCK_SLEEP;
+      const b = mutexLock(w, folioLock(w, l.pfn)); // folio_lock (see the simplifications: no trylock-and-skip)
+      if (b) return b;
       return 'addToSwap';
     } },
     // A page already in the swap cache (swapped in earlier, or a failed reclaim) keeps its slot.
@@ -141,7 +141,7 @@ export const shrinkFolioList = KERNEL.routine({
     } },
     // free_it: the refcount is frozen, so the lock is cleared non-atomically and the page freed.
     free: { at: 'mm/vmscan.c:shrink_folio_list free_it', run: (w, l) => {
-      folioUnlock(w, l.pfn);
+      mutexUnlock(w, folioLock(w, l.pfn));
       putPage(w, l.pfn);
       return w.ret(0);
     } },

@@ -19,10 +19,9 @@
  *    the anon_vma lock; a mapping added behind the cursor (fork) is missed, which the callers
  *    catch with folio_mapped() afterwards, as the kernel does.
  */
-import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { MMU_NOTIFY_CLEAR } from '../flags.js';
-import { ptlTrylock, ptlUnlock } from '../locks.js';
+import { ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pageRemoveRmap, putPage } from '../page.js';
 import { pte, type PteView } from '../pgtable.js';
@@ -94,14 +93,15 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
         return w.call(mmuNotifierInvalidateRangeStart, 'unmap', mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
       } },
       unmap: { at: spec.oneAt, run: (w, l) => {
-        if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+        const b = spinLock(w, ptl(w, l.mm)); // page_vma_mapped_walk: pte_offset_map_lock
+        if (b) return b;
         // The pte may have changed since the walk found it (zap, COW): then there is nothing to do.
         if (mapsPage(pte(w, l.mm, l.vpn), l.pfn)) {
           spec.replace(w, l.mm, l.vpn, l.pfn);
           pageRemoveRmap(w, l.pfn);
           putPage(w, l.pfn);
         }
-        ptlUnlock(w, l.mm);
+        spinUnlock(w, ptl(w, l.mm));
         return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
       } },
     },

@@ -10,11 +10,10 @@
  * Simplification: the kernel takes the pte lock per page table and may drop it between tables;
  * the model zaps a whole range under the mm's single ptl in one step.
  */
-import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { putSwapFolio } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
-import { ptlTrylock, ptlUnlock } from '../locks.js';
+import { ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pageRemoveRmap, putPage } from '../page.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
@@ -111,11 +110,12 @@ export const zapPageRangeSingleBatched = KERNEL.routine({
       return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
     } },
     zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
-      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+      if (b) return b;
       const v = vma(w, l.vma);
       // unmap_single_vma clips to the VMA; a VMA already gone (see unmap_mapping_range) zaps nothing.
       if (v.used) l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), l.evenCows, l.gather);
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, ptl(w, l.mm));
       l.result = 0;
       return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
     } },
@@ -220,14 +220,15 @@ export const unmapVmas = KERNEL.routine({
   steps: {
     start: { at: 'mm/memory.c:unmap_vmas', run: (w, l) => w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1) },
     zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
-      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+      if (b) return b;
       const per = w.layout.dims.vmasPerMm;
       for (let k = 0; k < per; k++) {
         const v = vma(w, vmaIndex(w, l.mm, k));
         if (!v.used || v.end <= l.start || v.start >= l.end) continue;
         l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), 1, l.gather);
       }
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, ptl(w, l.mm));
       l.result = 0;
       return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1);
     } },
