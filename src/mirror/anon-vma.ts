@@ -8,7 +8,7 @@
  * refuses a non-PFNMAP VMA) runs page_remove_rmap + put_page on the source's page.
  */
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
 import { intervalNotifierInsert, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { zapPageRangeSingle } from '../kernel/ops/zap.js';
 import { setPte, vmaMm } from '../kernel/pgtable.js';
@@ -27,6 +27,7 @@ export const anonVmaInstall = ANON_VMA_LIB.routine({
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
     install: { at: 'remote_mapping: mmu_interval_read_retry + set_pte_at(mk_pte(page))', run: (w, l) => {
+      assertHeld(w, updateLock(w, l.dev), 'remote_map_page');
       const mm = vmaMm(w, l.vma);
       const b = spinLock(w, ptl(w, mm)); // pte_offset_map_lock
       if (b) return b;

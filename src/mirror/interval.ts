@@ -8,7 +8,7 @@
  * (Paolo's question, R5/R6).
  */
 import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
 import { intervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { MIN } from '../kernel/structs.js';
@@ -98,6 +98,7 @@ export const installPfn = INTERVAL_LIB.routine({
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
     install: { at: 'mirror: mmu_interval_read_retry + vmf_insert_pfn_prot', run: (w, l) => {
+      assertHeld(w, updateLock(w, l.dev), 'mirror_install_pfn');
       const b = insertPfnBusy(w, l.vma);
       if (b) return b;
       if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) return w.ret(INSTALL_RETRY);
@@ -135,6 +136,7 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
       return 'zap';
     } },
     zap: { at: 'mirror: mmu_interval_set_seq + zap_vma_ptes', run: (w, l) => {
+      assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
       const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
       if (a === b) return 'unlock';

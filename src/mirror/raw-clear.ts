@@ -5,7 +5,7 @@
  * invalidate_range_start/end on the introspector's mm. The introspector's own KVM therefore never
  * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
  */
-import { mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
 import { intervalNotifierInsert, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { clearPte } from '../kernel/pgtable.js';
 import { MIN } from '../kernel/structs.js';
@@ -32,6 +32,7 @@ export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
     clear: { at: 'mirror: mmu_interval_set_seq + clear_pte(start, end) (raw, no notifier)', run: (w, l) => {
       const d = w.obj(MIRROR, l.dev);
       const intr = d.intrMm - 1;
+      assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
       const b = spinLock(w, ptl(w, intr)); // pte_offset_map_lock
       if (b) return b;
       mmuIntervalSetSeq(w, l.sub, l.curSeq);

@@ -6,7 +6,7 @@
  * check leaves true again: Jason Gunthorpe's ABA (R2).
  */
 import { EAGAIN, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
-import { downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
@@ -66,6 +66,7 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
     } },
     test: { at: 'if (hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
       const update = updateLock(w, l.dev);
+      assertHeld(w, update, 'kvm_mirror_page_fault_fixed');
       if (!hmmRangeValid(w, l.range)) {
         mutexUnlock(w, update);
         upRead(w, mmapLock(w, l.src));

@@ -19,7 +19,7 @@
  * lock. The snapshot's return value is ignored, as in the e-mail.
  */
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
-import { downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
@@ -67,6 +67,7 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
     } },
     test: { at: 'seed e-mail: if (!hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
       const update = updateLock(w, l.dev);
+      assertHeld(w, update, 'kvm_mirror_page_fault');
       if (hmmRangeValid(w, l.range)) {
         mutexUnlock(w, update);
         return 'register'; // goto again

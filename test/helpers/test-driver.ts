@@ -11,7 +11,7 @@
 import { defineStruct, type Layout } from '../../src/world/layout.js';
 import type { World } from '../../src/world/world.js';
 import { EFAULT, MMU_NOTIFY_CLEAR } from '../../src/kernel/flags.js';
-import { driverMutex, mutexLock, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK, type Mutex } from '../../src/kernel/locks.js';
+import { assertHeld, driverMutex, mutexLock, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK, type Mutex } from '../../src/kernel/locks.js';
 import { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../../src/kernel/notifier/mmu-notifier.js';
 import { pageGen, pageRemoveRmap, putPage } from '../../src/kernel/page.js';
@@ -43,6 +43,7 @@ export const testDriverInvalidate = TEST_DRIVER_LIB.routine({
       return 'update';
     } },
     update: { at: 'test driver: mmu_interval_set_seq + zap device ptes', run: (w, l) => {
+      assertHeld(w, updateLock(w), 'mmu_interval_set_seq');
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
       for (let v = l.start; v < l.end && v < w.count(DEV); v++) {
         w.obj(DEV, v).pfn = 0;
@@ -69,6 +70,7 @@ export const testDriverFault = TEST_DRIVER_LIB.routine({
     } },
     lock: { at: 'test driver: mutex_lock(user_lock)', run: (w) => mutexLock(w, updateLock(w)) || 'install' },
     install: { at: 'test driver: mmu_interval_read_retry + program device pte', run: (w, l) => {
+      assertHeld(w, updateLock(w), 'testdrv_fault install');
       if (l.checkRetry && mmuIntervalReadRetry(w, l.sub, l.seq)) {
         mutexUnlock(w, updateLock(w));
         return 'begin';

@@ -20,6 +20,7 @@ import type { World } from '../../src/world/world.js';
 import { attachRecorder, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { betweenSteps } from '../helpers/between-steps.js';
 
 const LIB = new Library('test-fault', [KERNEL]);
 
@@ -236,7 +237,7 @@ describe('migration_entry_wait', () => {
     w.spawn(0, access, [MMA, 1, 0, 0]);
     runUntil(w, 'a', 'migration_entry_wait:wait');
     expect(isEnabled(w, 0)).toBe(false);
-    setPte(w, MMA, 1, dst, true, false); // remove_migration_ptes
+    betweenSteps(w, () => setPte(w, MMA, 1, dst, true, false)); // remove_migration_ptes
     runToEnd(w, 'a');
     expect(w.obj(RESULT, 0).value).toBe(4);
     expect(recorded(w)).toEqual([]);

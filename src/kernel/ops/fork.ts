@@ -15,7 +15,7 @@
  */
 import type { World } from '../../world/world.js';
 import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK } from '../flags.js';
-import { downWriteNested, mmapLock, ptl, spinLockNested, spinUnlock, upWrite } from '../locks.js';
+import { assertHeld, downWriteNested, mmapLock, ptl, spinLockNested, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { getPage, pageDupRmap } from '../page.js';
 import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
@@ -37,6 +37,8 @@ function vmaNeedsCopy(w: World, src: number): boolean {
 
 /** mm/memory.c:copy_pte_range under both ptls: the child's ptes of VMA `src` from the parent's. */
 function copyPteRange(w: World, dstMm: number, srcMm: number, start: number, end: number, cow: boolean): void {
+  assertHeld(w, ptl(w, dstMm), 'copy_pte_range');
+  assertHeld(w, ptl(w, srcMm), 'copy_pte_range');
   for (let vpn = start; vpn < end; vpn++) {
     const s = pte(w, srcMm, vpn);
     if (!s.present && !s.swap && !s.migration) continue;

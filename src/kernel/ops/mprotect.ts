@@ -11,7 +11,7 @@
  */
 import type { World } from '../../world/world.js';
 import { ENOMEM, MMU_NOTIFY_PROTECTION_VMA, VM_READ, VM_WRITE } from '../flags.js';
-import { downWrite, mmapLock, ptl, spinLock, spinUnlock, upWrite } from '../locks.js';
+import { assertHeld, downWrite, mmapLock, ptl, spinLock, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pte, vma, vmaIndex } from '../pgtable.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
@@ -26,6 +26,7 @@ function fullyMapped(w: World, mm: number, start: number, end: number): boolean 
 
 /** mm/mprotect.c:change_pte_range with a newprot lacking write. */
 function wrprotectRange(w: World, mm: number, start: number, end: number): void {
+  assertHeld(w, ptl(w, mm), 'change_pte_range');
   for (let vpn = start; vpn < end; vpn++) {
     const p = pte(w, mm, vpn);
     if (p.present || p.migration) p.write = 0;

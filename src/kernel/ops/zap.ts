@@ -13,7 +13,7 @@
 import type { World } from '../../world/world.js';
 import { putSwapFolio } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
-import { ptl, spinLock, spinUnlock } from '../locks.js';
+import { assertHeld, ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pageRemoveRmap, putPage } from '../page.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
@@ -70,6 +70,7 @@ export function swapFree(w: World, slot: number): void {
  * pages of private file mappings and their swap/migration entries are kept.
  */
 export function zapPteRange(w: World, mm: number, start: number, end: number, evenCows: number, gather: number): number {
+  assertHeld(w, ptl(w, mm), 'zap_pte_range');
   const stop = Math.min(end, w.layout.dims.mmPages);
   for (let vpn = Math.max(start, 0); vpn < stop; vpn++) {
     const p = pte(w, mm, vpn);
