@@ -30,6 +30,7 @@
 import type { World } from '../world/world.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { LOCK, MM, PAGE, TASK } from './structs.js';
+import { deref, isNone } from './ref.js';
 
 interface ExclusiveLock {
   /** The owner word's slot: actor + 1, 0 when free. */
@@ -103,8 +104,9 @@ export function driverSpinlock(w: World, lock: number): SpinLock {
 
 // ---- shared checks ----
 
+/** The actor a lock word names (its tag `w.self` is a reference: none = free). */
 function actorName(w: World, tag: number): string {
-  return tag <= 0 ? 'nobody' : (w.layout.actorNames[tag - 1] ?? `#${tag - 1}`);
+  return isNone(tag) ? 'nobody' : w.layout.actorNames[deref(tag, 'lock owner')];
 }
 
 /** The step blocks on `lock`; if the running actor holds it itself, that is lockdep's AA deadlock. */

@@ -7,6 +7,7 @@ import type { View, World } from '../world/world.js';
 import { PTE, VMA } from './structs.js';
 import { pageGen } from './page.js';
 import { assertHeld, assertWriteHeld, mmapLock, ptl } from './locks.js';
+import { isNone, NONE } from './ref.js';
 
 export type PteView = View<(typeof PTE.fields)[number]>;
 export type VmaView = View<(typeof VMA.fields)[number]>;
@@ -71,7 +72,7 @@ export function setPte(w: World, mm: number, vpn: number, pfn: number, write: bo
   p.present = 1;
   p.write = write ? 1 : 0;
   p.special = special ? 1 : 0;
-  p.swap = 0;
+  p.swap = NONE;
   p.migration = 0;
   p.gen = pageGen(w, pfn);
 }
@@ -84,12 +85,12 @@ export function clearPte(w: World, mm: number, vpn: number): void {
   p.present = 0;
   p.write = 0;
   p.special = 0;
-  p.swap = 0;
+  p.swap = NONE;
   p.migration = 0;
   p.gen = 0;
 }
 
 /** pte_none(): no present page and no swap or migration entry. */
 export function pteNone(p: PteView): boolean {
-  return p.present === 0 && p.swap === 0 && p.migration === 0;
+  return p.present === 0 && isNone(p.swap) && p.migration === 0;
 }

@@ -31,6 +31,7 @@ import { assertHeld, folioLock, mmapLock, mutexLock, mutexUnlock, ptl, spinLock,
 import { allocPage, getPage, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap, putPage } from '../page.js';
 import { findVma, pte, pteNone, setPte, vma } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
+import { isNone, swpEntry, swpOffset } from '../ref.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pteBits, pteSame, pteValue } from './pte-snap.js';
 import { KERNEL } from '../library.js';
@@ -38,20 +39,21 @@ import { KERNEL } from '../library.js';
 /** include/linux/mm_types.h:VM_FAULT_ERROR, restricted to the results the model produces. */
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS;
 
-/** Whether any pte of any mm other than (mm, vpn) still holds swap entry `slot + 1` (the swap count). */
+/** Whether any pte of any mm other than (mm, vpn) still holds the swap entry of `slot` (the swap count). */
 function otherSwapRefs(w: World, mm: number, vpn: number, slot: number): boolean {
   const self = mm * w.layout.dims.mmPages + vpn;
   const n = w.count(PTE);
-  for (let i = 0; i < n; i++) if (i !== self && w.obj(PTE, i).swap === slot + 1) return true;
+  const entry = swpEntry(slot);
+  for (let i = 0; i < n; i++) if (i !== self && w.obj(PTE, i).swap === entry) return true;
   return false;
 }
 
-/** The swap-cache page of `slot` (a non-free page with page.swap = slot + 1), or 0. */
+/** The swap-cache page of `slot` (a non-free page whose page.swap is its entry), or 0. */
 function swapCacheLookup(w: World, slot: number): number {
   const n = w.count(PAGE);
   for (let pfn = 1; pfn < n; pfn++) {
     const p = w.obj(PAGE, pfn);
-    if (p.free === 0 && p.swap === slot + 1) return pfn;
+    if (p.free === 0 && p.swap === swpEntry(slot)) return pfn;
   }
   return 0;
 }
@@ -93,7 +95,7 @@ export const handleMmFault = KERNEL.routine({
       l.origBits = pteBits(p);
       if (pteNone(p)) {
         if (v.flags & VM_ANON) return 'anonAlloc';
-        if (v.fault === 0) return w.ret(VM_FAULT_SIGBUS); // do_fault: no ->fault
+        if (isNone(v.fault)) return w.ret(VM_FAULT_SIGBUS); // do_fault: no ->fault
         return w.callRef(v.fault, 'driverFaulted', l.vma, l.vpn, l.write);
       }
       if (p.migration) return w.call(migrationEntryWait, 'done', l.mm, l.vpn, p.migration);
@@ -128,7 +130,7 @@ export const handleMmFault = KERNEL.routine({
     // ---- do_swap_page ----
     // swap_cache_get_folio, else allocate and read the slot (swap_read_folio).
     swapin: { at: 'mm/memory.c:do_swap_page', run: (w, l) => {
-      const slot = l.origVal - 1;
+      const slot = swpOffset(l.origVal);
       if (w.obj(SWAP, slot).used === 0) return w.ret(0); // entry already freed: the pte changed, retry
       l.pfn = swapCacheLookup(w, slot);
       if (l.pfn !== 0) {
@@ -164,7 +166,7 @@ export const handleMmFault = KERNEL.routine({
         putPage(w, l.pfn);
         return w.ret(0);
       }
-      const slot = l.origVal - 1;
+      const slot = swpOffset(l.origVal);
       const others = otherSwapRefs(w, l.mm, l.vpn, slot);
       const pg = w.obj(PAGE, l.pfn);
       const exclusive = !others && pg.mapcount === 0;
@@ -174,7 +176,7 @@ export const handleMmFault = KERNEL.routine({
       setPte(w, l.mm, l.vpn, l.pfn, writable, false);
       // swap_free: the slot goes when no pte references it — unless the page is still in the swap
       // cache, which holds the slot itself (SWAP_HAS_CACHE) until reclaim removes it.
-      if (!others && pg.swap !== slot + 1) {
+      if (!others && pg.swap !== swpEntry(slot)) {
         const s = w.obj(SWAP, slot);
         s.used = 0;
         s.contents = 0;

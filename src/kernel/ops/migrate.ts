@@ -27,6 +27,7 @@ import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnl
 import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
 import { pte, setPte } from '../pgtable.js';
 import { PAGE } from '../structs.js';
+import { isNone, NONE } from '../ref.js';
 import { defineRmapUnmap, migrationEntryOf, rmapNextMm } from './rmap.js';
 import { KERNEL } from '../library.js';
 
@@ -39,7 +40,7 @@ export const tryToMigrate = defineRmapUnmap({
     p.present = 0;
     p.pfn = 0;
     p.special = 0;
-    p.swap = 0;
+    p.swap = NONE;
     p.gen = 0;
     p.migration = pfn; // the write bit stays: it is part of the migration entry
   },
@@ -115,7 +116,7 @@ export const migratePages = KERNEL.routine({
     move: { at: 'mm/migrate.c:__migrate_folio', run: (w, l) => {
       const src = w.obj(PAGE, l.src);
       const dst = w.obj(PAGE, l.dst);
-      const expected = 1 + (src.swap !== 0 ? 1 : 0);
+      const expected = 1 + (isNone(src.swap) ? 0 : 1);
       if (src.refcount !== expected || src.mapcount !== 0) {
         l.rc = -EAGAIN;
         return w.call(removeMigrationPtes, 'undo', l.src, l.src);
@@ -124,10 +125,10 @@ export const migratePages = KERNEL.routine({
       dst.anon = 1;
       dst.anonVma = src.anonVma;
       dst.index = src.index;
-      if (src.swap !== 0) {
+      if (!isNone(src.swap)) {
         dst.swap = src.swap;
         dst.refcount = dst.refcount + 1;
-        src.swap = 0;
+        src.swap = NONE;
         src.refcount = src.refcount - 1; // folio_ref_unfreeze(src, expected - nr)
       }
       return w.call(removeMigrationPtes, 'unlockDst', l.src, l.dst);

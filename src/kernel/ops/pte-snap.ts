@@ -1,7 +1,7 @@
 /**
  * A pte value as fault paths remember it (`vmf->orig_pte`) and compare it later under the ptl
  * (`pte_same`). Frames hold only numbers, so the entry is packed into two locals: `pfnOrEntry`
- * (the pfn if present, else the swap slot + 1, else the migration pfn) and `bits`.
+ * (the pfn if present, else the swap entry, else the migration pfn) and `bits`.
  */
 import type { World } from '../../world/world.js';
 import { pte, type PteView } from '../pgtable.js';

@@ -1,6 +1,6 @@
 /**
  * The anonymous reverse map (mm/rmap.c:rmap_walk_anon). An anon page records its anon_vma
- * (`page.anonVma`, the lineage id + 1 shared by fork relatives) and its `index` (the vpn it lives
+ * (`page.anonVma`, a reference to the anon_vma root fork relatives share) and its `index` (the vpn it lives
  * at); the walk visits every mm of that lineage and looks at the pte at `index`
  * (page_vma_mapped_walk). Only normal ptes are in the rmap: a special pte (VM_PFNMAP/VM_MIXEDMAP,
  * vmf_insert_pfn) mapping the same pfn is never found, which is why rmap-driven reclaim and
@@ -26,6 +26,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { pageRemoveRmap, putPage } from '../page.js';
 import { pte, type PteView } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
+import { isNone } from '../ref.js';
 import { KERNEL } from '../library.js';
 
 /** What a walker looks for in the pte at the page's index. */
@@ -44,7 +45,7 @@ export const migrationEntryOf: PteMatch = (p, pfn) => p.present === 0 && p.migra
  */
 export function rmapNextMm(w: World, pfn: number, from: number, match: PteMatch = mapsPage): number {
   const page = w.obj(PAGE, pfn);
-  if (page.anon !== 1 || page.anonVma === 0) return -1;
+  if (page.anon !== 1 || isNone(page.anonVma)) return -1;
   const n = w.count(MM);
   for (let mm = from; mm < n; mm++) {
     if (w.obj(MM, mm).anonVma !== page.anonVma) continue;

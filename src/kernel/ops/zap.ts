@@ -18,6 +18,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { pageRemoveRmap, putPage } from '../page.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
 import { PAGE, VMA } from '../structs.js';
+import { refersTo, swpEntry, swpOffset } from '../ref.js';
 import { KERNEL } from '../library.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
@@ -45,7 +46,7 @@ export function tlbFinishMmu(w: World, gather: number): void {
 }
 
 /**
- * mm/swapfile.c:free_swap_and_cache — the pte's reference to swap slot `slot` (index, not +1) is
+ * mm/swapfile.c:free_swap_and_cache — the pte's reference to swap slot `slot` is
  * gone. The slot stays used while another pte or the swap cache still refers to it (the model
  * keeps no swap count: the ptes and the cached page are the count); the swap cache is left to
  * reclaim, which frees the slot through put_swap_folio.
@@ -54,7 +55,7 @@ export function swapFree(w: World, slot: number): void {
   const np = w.count(PAGE);
   for (let pfn = 1; pfn < np; pfn++) {
     const pg = w.obj(PAGE, pfn);
-    if (pg.free === 0 && pg.swap === slot + 1) return;
+    if (pg.free === 0 && pg.swap === swpEntry(slot)) return;
   }
   putSwapFolio(w, slot);
 }
@@ -86,7 +87,7 @@ export function zapPteRange(w: World, mm: number, start: number, end: number, ev
       gather = gatherAdd(gather, pfn);
     } else if (p.swap) {
       if (!evenCows) continue; // should_zap_cows
-      const slot = p.swap - 1;
+      const slot = swpOffset(p.swap);
       clearPte(w, mm, vpn);
       swapFree(w, slot);
     } else if (p.migration) {
@@ -195,7 +196,7 @@ export const unmapMappingRange = KERNEL.routine({
       const total = w.count(VMA);
       for (let i = l.next; i < total; i++) {
         const v = vma(w, i);
-        if (!v.used || v.file !== l.file + 1) continue;
+        if (!v.used || !refersTo(v.file, l.file)) continue;
         const vba = v.pgoff;
         const vea = vba + (v.end - v.start) - 1;
         if (vea < first || vba > last) continue;
