@@ -11,21 +11,21 @@ import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FA
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
 import { intervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
-import { MIN } from '../kernel/structs.js';
 import { hmmRangeFault } from '../kernel/hmm/hmm.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { mmput } from '../kernel/ops/exit.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, mirrorToSource, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { vmaMm } from '../kernel/pgtable.js';
+import { deviceOfSub, deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
+import type { AnyRoutine } from '../world/routine.js';
+import type { World } from '../world/world.js';
 import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const INTERVAL_LIB = new Library('interval', [KERNEL]);
-
-const devOf = (w: Parameters<MirrorVariant['attach']>[0], vmaIndex: number) => vma(w, vmaIndex).priv - 1;
 
 export const intervalFault = INTERVAL_LIB.routine({
   name: 'mirror_fault',
@@ -33,10 +33,10 @@ export const intervalFault = INTERVAL_LIB.routine({
   locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
   steps: {
     mmget: { at: 'mirror: mmget_not_zero(source mm)', run: (w, l) => {
-      l.dev = devOf(w, l.vma);
+      l.dev = deviceOfVma(w, l.vma);
       const d = w.obj(MIRROR, l.dev);
-      l.src = d.srcMm - 1;
-      l.sub = d.sub - 1;
+      l.src = deref(d.srcMm, 'mirror.srcMm');
+      l.sub = deref(d.sub, 'mirror.sub');
       l.srcVpn = mirrorToSource(w, l.vma, l.vpn);
       if (!mmgetNotZero(w, l.src)) return w.ret(VM_FAULT_SIGBUS);
       return 'begin';
@@ -101,7 +101,7 @@ export const installPfn = INTERVAL_LIB.routine({
       assertHeld(w, updateLock(w, l.dev), 'mirror_install_pfn');
       const b = insertPfnBusy(w, l.vma);
       if (b) return b;
-      if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) return w.ret(INSTALL_RETRY);
+      if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) return w.ret(INSTALL_RETRY);
       vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
       return w.ret(0);
     } },
@@ -128,7 +128,7 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
   locals: ['dev'],
   steps: {
     lock: { at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable', run: (w, l) => {
-      const dev = w.obj(MIN, l.sub).priv - 1;
+      const dev = deviceOfSub(w, l.sub);
       const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
       if (b === WOULD_BLOCK) return w.ret(0); // the core ends the epoch and fails with -EAGAIN
       if (b) return b;
@@ -140,7 +140,7 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
       const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
       if (a === b) return 'unlock';
-      return w.call(zapVmaPtes, 'unlock', w.obj(MIRROR, l.dev).vma - 1, a, b);
+      return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
     } },
     unlock: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
       mutexUnlock(w, updateLock(w, l.dev));
@@ -159,9 +159,16 @@ export const interval: MirrorVariant = {
   pfnMkwrite: intervalPfnMkwrite,
   routines: [intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate],
   needs: { intervalNotifier: true },
-  attach(w, dev) {
-    const d = w.obj(MIRROR, dev);
-    d.install = w.routineRef(installPfn);
-    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, intervalInvalidate, dev);
-  },
+  attach: (w, dev) => attachInterval(w, dev, installPfn, intervalInvalidate),
 };
+
+/**
+ * The .mmap of the interval-based variants: `install` becomes the device's install step and the
+ * device subscribes to its source range with mmu_interval_notifier_insert, `invalidate` as
+ * ops->invalidate.
+ */
+export function attachInterval(w: World, dev: number, install: AnyRoutine, invalidate: AnyRoutine): void {
+  const d = w.obj(MIRROR, dev);
+  d.install = w.routineRef(install);
+  intervalNotifierInsert(w, deref(d.sub, 'mirror.sub'), deref(d.srcMm, 'mirror.srcMm'), d.srcStart, d.npages, invalidate, dev);
+}

@@ -11,8 +11,9 @@ import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregist
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { vmaMm } from '../kernel/pgtable.js';
+import { deviceOfVma, MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
 import { seedSync } from './seed-sync.js';
 import { Library } from '../world/registry.js';
@@ -27,12 +28,12 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   locals: ['dev', 'src', 'range'],
   steps: {
     register: { at: 'hmm_range_register(&range)', run: (w, l) => {
-      l.dev = vma(w, l.vma).priv - 1;
+      l.dev = deviceOfVma(w, l.vma);
       const d = w.obj(MIRROR, l.dev);
-      l.src = d.srcMm - 1;
+      l.src = deref(d.srcMm, 'mirror.srcMm');
       l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
       const s = mirrorToSource(w, l.vma, l.vpn);
-      return w.call(hmmRangeRegister, 'wait', l.range, d.hmirror - 1, s, s + 1);
+      return w.call(hmmRangeRegister, 'wait', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
     } },
     wait: { at: 'hmm_range_wait_until_valid(&range)', run: (w, l) => {
       if (l.result < 0) return w.ret(VM_FAULT_SIGBUS);
@@ -95,6 +96,6 @@ export const seed2019Fixed: MirrorVariant = {
   needs: { hmm: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    hmmMirrorRegister(w, d.hmirror - 1, d.srcMm - 1, seedSync, undefined, dev, d.mn - 1);
+    hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
   },
 };

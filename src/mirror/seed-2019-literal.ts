@@ -24,8 +24,9 @@ import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregist
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { vmaMm } from '../kernel/pgtable.js';
+import { deviceOfVma, MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
 import { seedSync } from './seed-sync.js';
 import { Library } from '../world/registry.js';
@@ -40,12 +41,12 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   locals: ['dev', 'src', 'range'],
   steps: {
     register: { at: 'seed e-mail: hmm_range_register(&range)', run: (w, l) => {
-      l.dev = vma(w, l.vma).priv - 1;
+      l.dev = deviceOfVma(w, l.vma);
       const d = w.obj(MIRROR, l.dev);
-      l.src = d.srcMm - 1;
+      l.src = deref(d.srcMm, 'mirror.srcMm');
       l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
       const s = mirrorToSource(w, l.vma, l.vpn);
-      return w.call(hmmRangeRegister, 'lockSource', l.range, d.hmirror - 1, s, s + 1);
+      return w.call(hmmRangeRegister, 'lockSource', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
     } },
     lockSource: { at: 'mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)', run: (w, l) => {
       l.result = 0;
@@ -100,6 +101,6 @@ export const seed2019Literal: MirrorVariant = {
   needs: { hmm: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    hmmMirrorRegister(w, d.hmirror - 1, d.srcMm - 1, seedSync, undefined, dev, d.mn - 1);
+    hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
   },
 };

@@ -10,6 +10,7 @@ import { mutexLock, mutexUnlock } from '../kernel/locks.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
 import { MIRROR, sourceRangeToMirror, updateLock } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
@@ -22,13 +23,13 @@ export const seedSync = SEED_SYNC_LIB.routine({
   locals: ['dev'],
   steps: {
     lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => {
-      const dev = w.obj(HMM_MIRROR, l.mirror).priv - 1;
+      const dev = deref(w.obj(HMM_MIRROR, l.mirror).priv, 'hmm_mirror.priv');
       const b = mutexLock(w, updateLock(w, dev)); // take_lock = mutex_lock, even when !blockable (defect (d))
       if (b) return b;
       l.dev = dev;
       const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
       if (start === end) return 'unlock';
-      return w.call(zapVmaPtes, 'unlock', w.obj(MIRROR, dev).vma - 1, start, end);
+      return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
     } },
     unlock: { at: 'seed e-mail: drop_lock(kvmms->update)', run: (w, l) => {
       mutexUnlock(w, updateLock(w, l.dev));

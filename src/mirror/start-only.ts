@@ -13,9 +13,10 @@ import { getUserPagesRemote } from '../kernel/ops/gup.js';
 import { insertPfnBusy, vmfInsertPfn } from '../kernel/ops/insert.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { putPage } from '../kernel/page.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
+import { vmaMm } from '../kernel/pgtable.js';
 import { MN } from '../kernel/structs.js';
-import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
@@ -29,8 +30,7 @@ export const startOnlyFault = START_ONLY_LIB.routine({
   locals: ['src', 'pfn'],
   steps: {
     lockSource: { at: 'remote_mapping: down_read_trylock(src mmap_sem)', run: (w, l) => {
-      const d = w.obj(MIRROR, vma(w, l.vma).priv - 1);
-      const src = d.srcMm - 1;
+      const src = deref(w.obj(MIRROR, deviceOfVma(w, l.vma)).srcMm, 'mirror.srcMm');
       if (!downReadTrylock(w, mmapLock(w, src))) {
         upRead(w, mmapLock(w, vmaMm(w, l.vma))); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
         return w.ret(VM_FAULT_RETRY);
@@ -62,10 +62,10 @@ export const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
     zap: { at: 'remote_mapping: invalidate_range_start → zap_vma_ptes', run: (w, l) => {
-      const dev = w.obj(MN, l.mn).priv - 1;
+      const dev = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
       const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
       if (a === b) return w.ret(0);
-      return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, a, b);
+      return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), a, b);
     } },
     done: { at: 'remote_mapping: invalidate_range_start', run: (w) => w.ret(0) },
   },
@@ -82,6 +82,6 @@ export const startOnly: MirrorVariant = {
   needs: { mmuNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    mmuNotifierRegister(w, d.mn - 1, d.srcMm - 1, { invalidateRangeStart: startOnlyInvalidateRangeStart }, dev);
+    mmuNotifierRegister(w, deref(d.mn, 'mirror.mn'), deref(d.srcMm, 'mirror.srcMm'), { invalidateRangeStart: startOnlyInvalidateRangeStart }, dev);
   },
 };

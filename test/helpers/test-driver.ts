@@ -17,6 +17,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { pageGen, pageRemoveRmap, putPage } from '../../src/kernel/page.js';
 import { clearPte, pte } from '../../src/kernel/pgtable.js';
 import { MIN, PAGE } from '../../src/kernel/structs.js';
+import { deref } from '../../src/kernel/ref.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 
@@ -63,7 +64,7 @@ export const testDriverFault = TEST_DRIVER_LIB.routine({
     begin: { at: 'test driver: mmu_interval_read_begin', run: (w, l) => w.call(mmuIntervalReadBegin, 'snapshot', l.sub) },
     snapshot: { at: 'test driver: hmm_range_fault (walk without faulting)', run: (w, l) => {
       l.seq = l.result;
-      const p = pte(w, w.obj(MIN, l.sub).mm - 1, l.vpn);
+      const p = pte(w, deref(w.obj(MIN, l.sub).mm, 'mmu_interval_notifier.mm'), l.vpn);
       if (!p.present) return w.ret(-EFAULT);
       l.pfn = p.pfn;
       return 'lock';

@@ -28,6 +28,7 @@ import { isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { deref, NONE } from '../../src/kernel/ref.js';
 
 const LIB = new Library('test-hmm-v53', [KERNEL]);
 
@@ -115,7 +116,7 @@ const valid = (w: World) => hmmRangeValid(w, RANGE);
 describe('v5.3 struct hmm', () => {
   it('registers the hmm as a classic notifier with the hmm callbacks, mmgrab for the hmm', () => {
     const { w } = world();
-    const mn = w.obj(MM, SRC).hmm - 1;
+    const mn = deref(w.obj(MM, SRC).hmm, 'mm.hmm');
     expect(mn).toBe(0);
     expect(w.obj(MN, mn).invalidateRangeStart).toBe(w.routineRef(hmmInvalidateRangeStart));
     expect(w.obj(MM, SRC).count).toBe(3); // own + mmu_notifier_register + hmm_get_or_create
@@ -180,7 +181,7 @@ describe('v5.3 struct hmm', () => {
     runToEnd(w, 'drv');
     expect(w.obj(MM, SRC).users).toBe(1);
     expect(valid(w)).toBe(false);
-    expect(w.obj(HMM_RANGE, RANGE).mm).toBe(0);
+    expect(w.obj(HMM_RANGE, RANGE).mm).toBe(NONE);
   });
 
   it('snapshot refuses device VMAs and needs mmap_sem', () => {
