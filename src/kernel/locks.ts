@@ -1,94 +1,290 @@
 /**
- * Lock primitives over lock words in the state. Each acquire is a *try*: a step calls it and, if
- * it fails, returns BLOCK_SLEEP (mutex, rwsem, folio lock) or BLOCK_SPIN (spinlock) without having
- * written anything, so the explorer does not schedule the actor until the holder releases.
- * Owners are stored as actor + 1 so that releasing a lock one does not hold is caught as a BUG.
+ * Locks: one small set of primitives per lock kind, over lock words in the state.
  *
- * Simplification: rwsems are not fair (a waiting writer does not hold back new readers); the
- * model therefore cannot show writer starvation, only real exclusion.
+ *   spinlock  spinLock / spinTrylock / spinUnlock (+ spinLockNested, spinLockBusy)   BLOCK_SPIN
+ *   mutex     mutexLock / mutexTrylock / mutexUnlock (+ mutexLockIfBlockable)        BLOCK_SLEEP
+ *   rwsem     downRead / downReadTrylock / upRead,
+ *             downWrite / downWriteTrylock / upWrite (+ downWriteNested)             BLOCK_SLEEP
+ *   any       assertHeld (lockdep_assert_held), assertWriteHeld (lockdep_assert_held_write)
+ *
+ * A lock is named by a *lock reference* built where the kernel would name it: `ptl(w, mm)`,
+ * `mmapLock(w, mm)`, `folioLock(w, pfn)`, `driverMutex(w, i)` / `driverSpinlock(w, i)`. Its kind is
+ * part of its type, so a spinlock cannot be taken with mutexLock. Every primitive:
+ *
+ *   - blocks without writing: a blocking acquire returns 0 when it took the lock, else the block
+ *     code the step must return as is (`const b = spinLock(w, ptl(w, mm)); if (b) return b;`), so a
+ *     call site cannot pick the wrong one; a trylock returns a boolean and never blocks;
+ *   - reports self-deadlock as lockdep would: a blocking acquire of a lock the running actor already
+ *     holds is a BUG ("AA deadlock"), and the step still blocks, so the actor hangs as it would;
+ *   - on release, checks the owner: releasing a lock held by another actor (or by nobody) is a BUG.
+ *
+ * Encoding (read by src/check/properties.ts, unchanged): an exclusive lock word holds its owner as
+ * actor + 1 (`w.self`), 0 when free; an rwsem is two words, the writer (actor + 1) and the number
+ * of readers.
+ *
+ * Simplifications: rwsems are not fair (a waiting writer does not hold back new readers), so the
+ * model cannot show writer starvation, only real exclusion. Readers are counted, not named: a
+ * reader taking the rwsem again for write, or upRead by an actor that is not a reader, cannot be
+ * told apart (the first blocks; the liveness check then reports the deadlock).
  */
 import type { World } from '../world/world.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { LOCK, MM, PAGE, TASK } from './structs.js';
+import { deref, isNone } from './ref.js';
 
-/** Takes the lock word at `slot` if free. */
-export function tryLockSlot(w: World, slot: number): boolean {
-  if (w.get(slot) !== 0) return false;
-  w.set(slot, w.self);
-  return true;
+interface ExclusiveLock {
+  /** The owner word's slot: actor + 1, 0 when free. */
+  readonly slot: number;
+  /** The name lockdep would print, e.g. `mm[source].ptl` (built only for messages). */
+  readonly name: () => string;
 }
 
-/** Releases the lock word at `slot`; releasing a lock held by someone else is a BUG. */
-export function unlockSlot(w: World, slot: number, what: string): void {
-  if (w.get(slot) !== w.self) {
-    w.bug(`${what}: unlock by actor ${w.self - 1} but owner is ${w.get(slot) - 1}`);
+/** A spinning lock: contention returns BLOCK_SPIN (allowed in non-blockable context). */
+export interface SpinLock extends ExclusiveLock {
+  readonly kind: 'spinlock';
+}
+
+/** A sleeping exclusive lock (a mutex, or the folio lock bit): contention returns BLOCK_SLEEP. */
+export interface Mutex extends ExclusiveLock {
+  readonly kind: 'mutex';
+}
+
+/** A reader/writer semaphore: two words, the writer (actor + 1) and the number of readers. */
+export interface RwSem {
+  readonly kind: 'rwsem';
+  readonly writer: number;
+  readonly readers: number;
+  readonly name: () => string;
+  /**
+   * Lockdep's ordering against the mmu notifier map: taking it inside an invalidate callback is
+   * the reclaim inversion of R16 (mmap_lock). Checked before availability, by trylocks too: the
+   * inversion is a bug whether or not it deadlocks this time.
+   */
+  readonly notInNotifier?: boolean;
+}
+
+export type AnyLock = SpinLock | Mutex | RwSem;
+
+// ---- lock references ----
+
+const mmName = (w: World, mm: number) => `mm[${w.layout.objectName(w.layout.region(MM), mm)}]`;
+
+/** mm/memory.c:pte_lockptr — the page-table lock of `mm` (one lock stands for its split ptls). */
+export function ptl(w: World, mm: number): SpinLock {
+  return { kind: 'spinlock', slot: w.layout.slot(MM, mm, 'ptl'), name: () => `${mmName(w, mm)}.ptl` };
+}
+
+/** mm->mmap_lock. */
+export function mmapLock(w: World, mm: number): RwSem {
+  return {
+    kind: 'rwsem',
+    writer: w.layout.slot(MM, mm, 'mmapWriter'),
+    readers: w.layout.slot(MM, mm, 'mmapReaders'),
+    name: () => `${mmName(w, mm)}.mmap_lock`,
+    notInNotifier: true,
+  };
+}
+
+/** The folio lock (PG_locked) of page `pfn`: a sleeping lock. */
+export function folioLock(w: World, pfn: number): Mutex {
+  return { kind: 'mutex', slot: w.layout.slot(PAGE, pfn, 'locked'), name: () => `folio[${w.layout.objectName(w.layout.region(PAGE), pfn)}].lock` };
+}
+
+const lockName = (w: World, lock: number) => w.layout.objectName(w.layout.region(LOCK), lock);
+
+/** A driver lock of the topology (`locks`, by index) used as a mutex. */
+export function driverMutex(w: World, lock: number): Mutex {
+  return { kind: 'mutex', slot: w.layout.slot(LOCK, lock, 'owner'), name: () => lockName(w, lock) };
+}
+
+/** A driver lock of the topology (`locks`, by index) used as a spinlock. */
+export function driverSpinlock(w: World, lock: number): SpinLock {
+  return { kind: 'spinlock', slot: w.layout.slot(LOCK, lock, 'owner'), name: () => lockName(w, lock) };
+}
+
+// ---- shared checks ----
+
+/** The actor a lock word names (its tag `w.self` is a reference: none = free). */
+function actorName(w: World, tag: number): string {
+  return isNone(tag) ? 'nobody' : w.layout.actorNames[deref(tag, 'lock owner')];
+}
+
+/** The step blocks on `lock`; if the running actor holds it itself, that is lockdep's AA deadlock. */
+function blocked(w: World, op: string, name: () => string, owner: number, code: number): number {
+  if (owner === w.self) w.bug(`${op}(${name()}): AA deadlock: actor ${actorName(w, w.self)} already holds ${name()}`);
+  return code;
+}
+
+function checkNotInNotifier(w: World, op: string, sem: RwSem): void {
+  if (sem.notInNotifier && w.actor >= 0 && w.obj(TASK, w.actor).inNotifier > 0) {
+    w.bug(`${op}(${sem.name()}) taken inside an mmu notifier invalidate callback (lock inversion with reclaim, R16)`);
   }
+}
+
+/** The nested acquires: both owner words in one step, unless `busy` (a block code) says to wait. */
+function takeBoth(w: World, busy: number, first: number, second: number): number {
+  if (busy) return busy;
+  w.set(first, w.self);
+  w.set(second, w.self);
+  return 0;
+}
+
+function release(w: World, op: string, lock: ExclusiveLock | RwSem, slot: number): void {
+  const owner = w.get(slot);
+  if (owner !== w.self) w.bug(`${op}(${lock.name()}) by actor ${actorName(w, w.self)}, but the owner is ${actorName(w, owner)}`);
   w.set(slot, 0);
 }
 
-function mmSlot(w: World, mm: number, field: 'ptl' | 'mmapWriter' | 'mmapReaders'): number {
-  return w.layout.slot(MM, mm, field);
+// ---- spinlock and mutex: one owner word ----
+
+/** The blocking acquire of an exclusive lock: 0 when taken, else `code` (nothing written). */
+function take(w: World, op: string, lock: ExclusiveLock, code: number): number {
+  const owner = w.get(lock.slot);
+  if (owner !== 0) return blocked(w, op, lock.name, owner, code);
+  w.set(lock.slot, w.self);
+  return 0;
 }
 
-/** The actor runs inside an invalidate callback: taking mmap_lock there is the R16 inversion. */
-function checkNotInNotifier(w: World, what: string): void {
-  if (w.obj(TASK, w.actor).inNotifier > 0) {
-    w.bug(`${what} taken inside an mmu notifier invalidate callback (lock inversion with reclaim, R16)`);
-  }
-}
-
-// include/linux/mmap_lock.h: mmap_read_trylock / mmap_read_lock
-export function mmapReadTrylock(w: World, mm: number): boolean {
-  // Checked before the lock's availability: the inversion is a bug whether or not it deadlocks now.
-  checkNotInNotifier(w, 'mmap_read_lock');
-  const m = w.obj(MM, mm);
-  if (m.mmapWriter !== 0) return false;
-  m.mmapReaders = m.mmapReaders + 1;
+/** The trylock of an exclusive lock: takes it if it is free. */
+function tryTake(w: World, lock: ExclusiveLock): boolean {
+  if (w.get(lock.slot) !== 0) return false;
+  w.set(lock.slot, w.self);
   return true;
 }
 
-export function mmapReadUnlock(w: World, mm: number): void {
-  const m = w.obj(MM, mm);
-  if (m.mmapReaders <= 0) w.bug(`mmap_read_unlock of mm ${mm} with no readers`);
-  m.mmapReaders = m.mmapReaders - 1;
+/** spin_lock: 0 when taken, else BLOCK_SPIN (nothing written). */
+export function spinLock(w: World, lock: SpinLock): number {
+  return take(w, 'spin_lock', lock, BLOCK_SPIN);
 }
 
-// include/linux/mmap_lock.h: mmap_write_trylock / mmap_write_lock
-export function mmapWriteTrylock(w: World, mm: number): boolean {
-  checkNotInNotifier(w, 'mmap_write_lock');
-  const m = w.obj(MM, mm);
-  if (m.mmapWriter !== 0 || m.mmapReaders !== 0) return false;
-  m.mmapWriter = w.self;
+/**
+ * Whether spin_lock(lock) would have to spin now: BLOCK_SPIN (an AA deadlock reported) or 0. Takes
+ * nothing: for a step that calls a helper which takes and drops the lock itself (insert_pfn).
+ */
+export function spinLockBusy(w: World, lock: SpinLock): number {
+  const owner = w.get(lock.slot);
+  return owner === 0 ? 0 : blocked(w, 'spin_lock', lock.name, owner, BLOCK_SPIN);
+}
+
+/** spin_lock(outer); spin_lock_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
+export function spinLockNested(w: World, outer: SpinLock, inner: SpinLock): number {
+  return takeBoth(w, spinLockBusy(w, outer) || spinLockBusy(w, inner), outer.slot, inner.slot);
+}
+
+/** spin_trylock: takes the lock if it is free. */
+export function spinTrylock(w: World, lock: SpinLock): boolean {
+  return tryTake(w, lock);
+}
+
+/** spin_unlock */
+export function spinUnlock(w: World, lock: SpinLock): void {
+  release(w, 'spin_unlock', lock, lock.slot);
+}
+
+/** mutex_lock (or folio_lock): 0 when taken, else BLOCK_SLEEP (nothing written). */
+export function mutexLock(w: World, lock: Mutex): number {
+  return take(w, 'mutex_lock', lock, BLOCK_SLEEP);
+}
+
+/** mutex_trylock (or folio_trylock): takes the lock if it is free. */
+export function mutexTrylock(w: World, lock: Mutex): boolean {
+  return tryTake(w, lock);
+}
+
+/** mutex_unlock (or folio_unlock) */
+export function mutexUnlock(w: World, lock: Mutex): void {
+  release(w, 'mutex_unlock', lock, lock.slot);
+}
+
+/** What mutexLockIfBlockable returns when a non-blockable caller finds the lock taken. */
+export const WOULD_BLOCK = 1;
+
+/**
+ * The notifier-callback idiom `if (mmu_notifier_range_blockable(range)) mutex_lock(&lock); else if
+ * (!mutex_trylock(&lock)) return false;`: 0 when taken, BLOCK_SLEEP (blockable: wait), or
+ * WOULD_BLOCK (non-blockable and contended: the callback gives up).
+ */
+export function mutexLockIfBlockable(w: World, lock: Mutex, blockable: number): number {
+  if (blockable) return mutexLock(w, lock);
+  return mutexTrylock(w, lock) ? 0 : WOULD_BLOCK;
+}
+
+// ---- rwsem ----
+
+/** down_read: 0 when taken, else BLOCK_SLEEP (nothing written). */
+export function downRead(w: World, sem: RwSem): number {
+  checkNotInNotifier(w, 'down_read', sem);
+  const writer = w.get(sem.writer);
+  if (writer !== 0) return blocked(w, 'down_read', sem.name, writer, BLOCK_SLEEP);
+  w.set(sem.readers, w.get(sem.readers) + 1);
+  return 0;
+}
+
+/** down_read_trylock */
+export function downReadTrylock(w: World, sem: RwSem): boolean {
+  checkNotInNotifier(w, 'down_read_trylock', sem);
+  if (w.get(sem.writer) !== 0) return false;
+  w.set(sem.readers, w.get(sem.readers) + 1);
   return true;
 }
 
-export function mmapWriteUnlock(w: World, mm: number): void {
-  unlockSlot(w, mmSlot(w, mm, 'mmapWriter'), `mmap_write_unlock(mm ${mm})`);
+/** up_read: releasing with no reader is a BUG (readers are not named: see the header). */
+export function upRead(w: World, sem: RwSem): void {
+  const n = w.get(sem.readers);
+  if (n <= 0) w.bug(`up_read(${sem.name()}) with no readers`);
+  w.set(sem.readers, n - 1);
 }
 
-// mm/memory.c: pte_offset_map_lock — one lock stands for the mm's split page-table locks
-export function ptlTrylock(w: World, mm: number): boolean {
-  return tryLockSlot(w, mmSlot(w, mm, 'ptl'));
+function writeBusy(w: World, sem: RwSem): number {
+  const writer = w.get(sem.writer);
+  if (writer !== 0) return blocked(w, 'down_write', sem.name, writer, BLOCK_SLEEP);
+  return w.get(sem.readers) !== 0 ? BLOCK_SLEEP : 0;
 }
 
-export function ptlUnlock(w: World, mm: number): void {
-  unlockSlot(w, mmSlot(w, mm, 'ptl'), `pte_unmap_unlock(mm ${mm})`);
+/** down_write: 0 when taken, else BLOCK_SLEEP (nothing written). */
+export function downWrite(w: World, sem: RwSem): number {
+  checkNotInNotifier(w, 'down_write', sem);
+  const b = writeBusy(w, sem);
+  if (b) return b;
+  w.set(sem.writer, w.self);
+  return 0;
 }
 
-
-// mm/filemap.c: folio_trylock / folio_lock
-export function folioTrylock(w: World, pfn: number): boolean {
-  return tryLockSlot(w, w.layout.slot(PAGE, pfn, 'locked'));
+/** down_write(outer); down_write_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
+export function downWriteNested(w: World, outer: RwSem, inner: RwSem): number {
+  checkNotInNotifier(w, 'down_write', outer);
+  checkNotInNotifier(w, 'down_write_nested', inner);
+  return takeBoth(w, writeBusy(w, outer) || writeBusy(w, inner), outer.writer, inner.writer);
 }
 
-export function folioUnlock(w: World, pfn: number): void {
-  unlockSlot(w, w.layout.slot(PAGE, pfn, 'locked'), `folio_unlock(pfn ${pfn})`);
+/** down_write_trylock */
+export function downWriteTrylock(w: World, sem: RwSem): boolean {
+  checkNotInNotifier(w, 'down_write_trylock', sem);
+  if (w.get(sem.writer) !== 0 || w.get(sem.readers) !== 0) return false;
+  w.set(sem.writer, w.self);
+  return true;
 }
 
-/** A driver lock declared by name in the topology (mutex or spinlock: the caller decides how to block). */
-export function driverTrylock(w: World, lock: number): boolean {
-  return tryLockSlot(w, w.layout.slot(LOCK, lock, 'owner'));
+/** up_write */
+export function upWrite(w: World, sem: RwSem): void {
+  release(w, 'up_write', sem, sem.writer);
 }
 
-export function driverUnlock(w: World, lock: number): void {
-  unlockSlot(w, w.layout.slot(LOCK, lock, 'owner'), `unlock(${w.layout.objectName(w.layout.region(LOCK), lock)})`);
+// ---- lockdep_assert_held ----
+
+/**
+ * lockdep_assert_held(lock), from `who` (the function that relies on it): a BUG unless the running
+ * actor holds `lock` — for an rwsem, holds it for write, or someone holds it for read (readers are
+ * not named). Outside any step (set-up, before an actor ran) nothing can race: it passes.
+ */
+export function assertHeld(w: World, lock: AnyLock, who: string): void {
+  if (w.actor < 0) return;
+  const held = lock.kind === 'rwsem' ? w.get(lock.writer) === w.self || w.get(lock.readers) > 0 : w.get(lock.slot) === w.self;
+  if (!held) w.bug(`${who}: lockdep_assert_held(${lock.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
+}
+
+/** lockdep_assert_held_write(sem) (mmap_assert_write_locked): the running actor holds `sem` for write. */
+export function assertWriteHeld(w: World, sem: RwSem, who: string): void {
+  if (w.actor < 0) return;
+  if (w.get(sem.writer) !== w.self) w.bug(`${who}: lockdep_assert_held_write(${sem.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
 }

@@ -4,6 +4,7 @@
  */
 import type { World } from '../world/world.js';
 import { MM, PAGE } from './structs.js';
+import { NONE } from './ref.js';
 
 /**
  * mm/page_alloc.c: alloc_pages — takes the lowest free pfn (deterministic), bumps its generation,
@@ -20,9 +21,9 @@ export function allocPage(w: World): number {
       p.mapcount = 0;
       p.contents = 0;
       p.anon = 0;
-      p.anonVma = 0;
+      p.anonVma = NONE;
       p.index = 0;
-      p.swap = 0;
+      p.swap = NONE;
       return pfn;
     }
   }
@@ -54,9 +55,9 @@ function freePage(w: World, pfn: number): void {
   if (p.locked !== 0) w.bug(`freeing locked pfn ${pfn}`);
   p.free = 1;
   p.anon = 0;
-  p.anonVma = 0;
+  p.anonVma = NONE;
   p.index = 0;
-  p.swap = 0;
+  p.swap = NONE;
 }
 
 /** mm/rmap.c: folio_add_new_anon_rmap — a fresh anon page mapped at `vpn` of `mm`. */

@@ -6,6 +6,8 @@
 import type { View, World } from '../world/world.js';
 import { PTE, VMA } from './structs.js';
 import { pageGen } from './page.js';
+import { assertHeld, assertWriteHeld, mmapLock, ptl } from './locks.js';
+import { isNone, NONE } from './ref.js';
 
 export type PteView = View<(typeof PTE.fields)[number]>;
 export type VmaView = View<(typeof VMA.fields)[number]>;
@@ -30,14 +32,16 @@ export function vmaMm(w: World, index: number): number {
   return Math.floor(index / w.layout.dims.vmasPerMm);
 }
 
-/** kernel/fork.c:vm_area_dup — every field of VMA `from` copied into slot `to`. */
+/** kernel/fork.c:vm_area_dup — every field of VMA `from` copied into slot `to` (under mmap_write_lock of its mm). */
 export function vmaDup(w: World, from: number, to: number): void {
+  assertWriteHeld(w, mmapLock(w, vmaMm(w, to)), 'vm_area_dup');
   const r = w.layout.region(VMA);
   for (let k = 0; k < r.stride; k++) w.set(r.base + to * r.stride + k, w.get(r.base + from * r.stride + k));
 }
 
-/** The slot of a removed VMA: every field zero. */
+/** The slot of a removed VMA (under mmap_write_lock of its mm): every field zero. */
 export function vmaClear(w: World, index: number): void {
+  assertWriteHeld(w, mmapLock(w, vmaMm(w, index)), 'remove_vma');
   const r = w.layout.region(VMA);
   for (let k = 0; k < r.stride; k++) w.set(r.base + index * r.stride + k, 0);
 }
@@ -60,31 +64,33 @@ export function freeVmaSlot(w: World, mm: number): number {
   return -1;
 }
 
-/** set_pte_at of a present pte; records the page generation as ghost state. */
+/** set_pte_at of a present pte, under the ptl; records the page generation as ghost state. */
 export function setPte(w: World, mm: number, vpn: number, pfn: number, write: boolean, special: boolean): void {
+  assertHeld(w, ptl(w, mm), 'set_pte_at');
   const p = pte(w, mm, vpn);
   p.pfn = pfn;
   p.present = 1;
   p.write = write ? 1 : 0;
   p.special = special ? 1 : 0;
-  p.swap = 0;
+  p.swap = NONE;
   p.migration = 0;
   p.gen = pageGen(w, pfn);
 }
 
-/** pte_clear / ptep_get_and_clear: the slot becomes none. */
+/** pte_clear / ptep_get_and_clear, under the ptl: the slot becomes none. */
 export function clearPte(w: World, mm: number, vpn: number): void {
+  assertHeld(w, ptl(w, mm), 'ptep_get_and_clear');
   const p = pte(w, mm, vpn);
   p.pfn = 0;
   p.present = 0;
   p.write = 0;
   p.special = 0;
-  p.swap = 0;
+  p.swap = NONE;
   p.migration = 0;
   p.gen = 0;
 }
 
 /** pte_none(): no present page and no swap or migration entry. */
 export function pteNone(p: PteView): boolean {
-  return p.present === 0 && p.swap === 0 && p.migration === 0;
+  return p.present === 0 && isNone(p.swap) && p.migration === 0;
 }

@@ -9,6 +9,7 @@ import { VM_ANON, VM_READ, VM_WRITE } from './flags.js';
 import { allocPage, pageAddNewAnonRmap } from './page.js';
 import { freeVmaSlot, setPte, vma } from './pgtable.js';
 import { PAGE } from './structs.js';
+import { refOrNone } from './ref.js';
 
 export interface VmaSpec {
   readonly start: number;
@@ -39,8 +40,8 @@ export function addVma(w: World, mm: number, spec: VmaSpec): number {
   v.flags = spec.flags ?? VM_ANON | VM_READ | VM_WRITE;
   v.fault = w.routineRef(spec.fault);
   v.pfnMkwrite = w.routineRef(spec.pfnMkwrite);
-  v.priv = spec.priv !== undefined ? spec.priv + 1 : 0;
-  v.file = spec.file !== undefined ? spec.file + 1 : 0;
+  v.priv = refOrNone(spec.priv);
+  v.file = refOrNone(spec.file);
   v.pgoff = spec.pgoff ?? 0;
   return i;
 }

@@ -8,6 +8,7 @@ import { Model, type Library } from '../world/registry.js';
 import { KERNEL } from './library.js';
 import { World } from '../world/world.js';
 import { HMM_MIRROR, HMM_RANGE, LOCK, MIN, MM, MN, PAGE, PTE, SWAP, TASK, VMA } from './structs.js';
+import { ref } from './ref.js';
 
 export interface KernelTopology {
   /** Physical page frames; pfns are 1..pages. */
@@ -85,7 +86,7 @@ export function buildWorld(t: KernelTopology, extraRegions?: (layout: Layout) =>
     mm.users = 1;
     mm.count = 1;
     mm.invalidateSeq = 2; // mmu_notifier_subscriptions init: "invalidate_seq = 2"
-    mm.anonVma = m + 1;
+    mm.anonVma = ref(m); // its own anon_vma root until fork links it into a parent's
   }
   return w;
 }

@@ -7,6 +7,7 @@
 import { EFAULT } from '../kernel/flags.js';
 import { pageGen, putPage } from '../kernel/page.js';
 import { KVM } from './structs.js';
+import { deref } from '../kernel/ref.js';
 import { gfnToHva, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
@@ -22,7 +23,7 @@ export const kvmTdpPageFault = KVM_LIB.routine({
       l.retry = 0;
       const hva = gfnToHva(w, l.kvm, l.gfn);
       if (hva < 0) return w.ret(-EFAULT);
-      return w.call(hvaToPfn, 'map', kvm.mm - 1, hva, l.write);
+      return w.call(hvaToPfn, 'map', deref(kvm.mm, 'kvm.mm'), hva, l.write);
     } },
     map: { at: 'arch/x86/kvm/mmu/mmu.c:direct_page_fault (write_lock(mmu_lock); is_page_fault_stale; kvm_tdp_mmu_map)', run: (w, l) => {
       if (l.result < 0) return w.ret(l.result);

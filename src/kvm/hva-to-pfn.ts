@@ -8,9 +8,8 @@
  * Simplification: GUP-fast and GUP-slow are one path (the slow one, under mmap_read_lock); a read
  * fault maps the page read-only (KVM's opportunistic writable mapping is not modelled).
  */
-import { BLOCK_SLEEP } from '../world/routine.js';
 import { EBUSY, EFAULT, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP } from '../kernel/flags.js';
-import { mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { downRead, mmapLock, upRead } from '../kernel/locks.js';
 import { findVma, vma } from '../kernel/pgtable.js';
 import { followPfn, getUserPagesRemote } from '../kernel/ops/gup.js';
 import { handleMmFault } from '../kernel/ops/fault.js';
@@ -26,11 +25,15 @@ export const hvaToPfn = KVM_LIB.routine({
   name: 'hva_to_pfn',
   params: ['mm', 'hva', 'write'],
   steps: {
-    lock: { at: 'virt/kvm/kvm_main.c:hva_to_pfn mmap_read_lock', run: (w, l) => (mmapReadTrylock(w, l.mm) ? 'lookup' : BLOCK_SLEEP) },
+    lock: { at: 'virt/kvm/kvm_main.c:hva_to_pfn mmap_read_lock', run: (w, l) => {
+      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+      if (b) return b;
+      return 'lookup';
+    } },
     lookup: { at: 'virt/kvm/kvm_main.c:hva_to_pfn vma_lookup', run: (w, l) => {
       const v = findVma(w, l.mm, l.hva);
       if (v < 0) {
-        mmapReadUnlock(w, l.mm);
+        upRead(w, mmapLock(w, l.mm));
         return w.ret(-EFAULT);
       }
       if (vma(w, v).flags & (VM_IO | VM_PFNMAP)) return 'remapped';
@@ -42,14 +45,14 @@ export const hvaToPfn = KVM_LIB.routine({
         l.result = 0;
         return 'lock';
       }
-      mmapReadUnlock(w, l.mm);
+      upRead(w, mmapLock(w, l.mm));
       if (l.result <= 0) return w.ret(l.result < 0 ? l.result : -EFAULT);
       return w.ret(packPfn(l.result, l.write !== 0, true));
     } },
     remapped: { at: 'virt/kvm/kvm_main.c:hva_to_pfn_remapped follow_pfnmap_start', run: (w, l) => {
       const f = followPfn(w, l.mm, l.hva);
       if (f.pfn !== 0 && (!l.write || f.write)) {
-        mmapReadUnlock(w, l.mm);
+        upRead(w, mmapLock(w, l.mm));
         // Post-2021 (CVE-2021-22543 fix): writable only if the pte is; no page reference.
         return w.ret(packPfn(f.pfn, f.write, false));
       }
@@ -61,7 +64,7 @@ export const hvaToPfn = KVM_LIB.routine({
       // VM_FAULT_RETRY: the handler dropped mmap_lock; retake it and look the VMA up again.
       if (r & VM_FAULT_RETRY) return 'lock';
       if (r & (VM_FAULT_SIGBUS | VM_FAULT_OOM)) {
-        mmapReadUnlock(w, l.mm);
+        upRead(w, mmapLock(w, l.mm));
         return w.ret(-EFAULT);
       }
       return 'remapped';

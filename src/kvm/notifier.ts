@@ -7,6 +7,7 @@
  */
 import type { World } from '../world/world.js';
 import { MN } from '../kernel/structs.js';
+import { deref } from '../kernel/ref.js';
 import { KVM } from './structs.js';
 import { hvaRangeToGfns, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
@@ -26,7 +27,7 @@ export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
     zap: { at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_start', run: (w, l) => {
-      const k = w.obj(MN, l.mn).priv - 1;
+      const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
       const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
       if (lo === hi) return w.ret(0); // no memslot overlaps: mmu_lock is not even taken
       const kvm = w.obj(KVM, k);
@@ -50,7 +51,7 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
     end: { at: 'virt/kvm/kvm_main.c:kvm_mmu_invalidate_end', run: (w, l) => {
-      const k = w.obj(MN, l.mn).priv - 1;
+      const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
       const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
       if (lo === hi) return w.ret(0);
       const kvm = w.obj(KVM, k);
@@ -67,7 +68,7 @@ export const kvmMmuNotifierRelease = KVM_LIB.routine({
   params: ['mn', 'mm'],
   steps: {
     flush: { at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_release (kvm_flush_shadow_all)', run: (w, l) => {
-      const k = w.obj(MN, l.mn).priv - 1;
+      const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
       zapGfns(w, k, 0, w.layout.dims.kvmGfns);
       return w.ret(0);
     } },

@@ -8,15 +8,15 @@
 import { defineStruct } from '../world/layout.js';
 
 export const KVM = defineStruct('kvm', [
-  'mm', // the VMM process's mm + 1 (kvm->mm)
-  'mn', // its classic mmu_notifier subscription index + 1
+  'mm', // ref to the VMM process's mm (kvm->mm)
+  'mn', // ref to its classic mmu_notifier subscription
   'invalidateSeq', // kvm->mmu_invalidate_seq (5.10: mmu_notifier_seq)
   'invalidateInProgress', // kvm->mmu_invalidate_in_progress (5.10: mmu_notifier_count)
   'rangeStart', // kvm->mmu_invalidate_range_start (gfn), accumulated over concurrent invalidations
   'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
 ] as const);
 
-/** A memslot: guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm. */
+/** A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm. */
 export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const);
 
 /** One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed. */

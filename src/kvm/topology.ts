@@ -3,6 +3,7 @@ import type { Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
 import { KVM, MEMSLOT, SPTE } from './structs.js';
+import { ref, refersTo } from '../kernel/ref.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
 
 export interface KvmSpec {
@@ -35,8 +36,8 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
   let slot = 0;
   kvms.forEach((spec, k) => {
     const kvm = w.obj(KVM, k);
-    kvm.mm = spec.mm + 1;
-    kvm.mn = firstMn + k + 1;
+    kvm.mm = ref(spec.mm);
+    kvm.mn = ref(firstMn + k);
     mmuNotifierRegister(
       w,
       firstMn + k,
@@ -51,7 +52,7 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
     for (const m of spec.memslots) {
       if (m.baseGfn + m.npages > spec.gfns) throw new Error(`kvm ${spec.name}: memslot gfns ${m.baseGfn}+${m.npages} exceed ${spec.gfns}`);
       const s = w.obj(MEMSLOT, slot++);
-      s.kvm = k + 1;
+      s.kvm = ref(k);
       s.baseGfn = m.baseGfn;
       s.npages = m.npages;
       s.hva = m.hva;
@@ -68,7 +69,7 @@ export function gfnToHva(w: World, kvm: number, gfn: number): number {
   const n = w.count(MEMSLOT);
   for (let i = 0; i < n; i++) {
     const s = w.obj(MEMSLOT, i);
-    if (s.kvm === kvm + 1 && s.baseGfn <= gfn && gfn < s.baseGfn + s.npages) return s.hva + (gfn - s.baseGfn);
+    if (refersTo(s.kvm, kvm) && s.baseGfn <= gfn && gfn < s.baseGfn + s.npages) return s.hva + (gfn - s.baseGfn);
   }
   return -1;
 }
@@ -80,7 +81,7 @@ export function hvaRangeToGfns(w: World, kvm: number, start: number, end: number
   const n = w.count(MEMSLOT);
   for (let i = 0; i < n; i++) {
     const s = w.obj(MEMSLOT, i);
-    if (s.kvm !== kvm + 1) continue;
+    if (!refersTo(s.kvm, kvm)) continue;
     const a = Math.max(start, s.hva);
     const b = Math.min(end, s.hva + s.npages);
     if (a >= b) continue;

@@ -7,16 +7,15 @@
  * introspector's ptes as its own pages. Tearing them down with zap_page_range_single (zap_vma_ptes
  * refuses a non-PFNMAP VMA) runs page_remove_rmap + put_page on the source's page.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../kernel/locks.js';
-import { intervalNotifierInsert, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
+import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { zapPageRangeSingle } from '../kernel/ops/zap.js';
 import { setPte, vmaMm } from '../kernel/pgtable.js';
-import { MIN } from '../kernel/structs.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
-import { INSTALL_RETRY, INTERVAL_LIB, intervalFault } from './interval.js';
+import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
+import { attachInterval, INSTALL_RETRY, INTERVAL_LIB, intervalFault } from './interval.js';
 import { Library } from '../world/registry.js';
 
 /** This design's routine library (see src/world/registry.ts). */
@@ -28,14 +27,16 @@ export const anonVmaInstall = ANON_VMA_LIB.routine({
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
     install: { at: 'remote_mapping: mmu_interval_read_retry + set_pte_at(mk_pte(page))', run: (w, l) => {
+      assertHeld(w, updateLock(w, l.dev), 'remote_map_page');
       const mm = vmaMm(w, l.vma);
-      if (!ptlTrylock(w, mm)) return BLOCK_SPIN;
-      if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) {
-        ptlUnlock(w, mm);
+      const b = spinLock(w, ptl(w, mm)); // pte_offset_map_lock
+      if (b) return b;
+      if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) {
+        spinUnlock(w, ptl(w, mm));
         return w.ret(INSTALL_RETRY);
       }
       setPte(w, mm, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0, false);
-      ptlUnlock(w, mm);
+      spinUnlock(w, ptl(w, mm));
       return w.ret(0);
     } },
   },
@@ -47,18 +48,21 @@ export const anonVmaInvalidate = ANON_VMA_LIB.routine({
   locals: ['dev'],
   steps: {
     lock: { at: 'remote_mapping: spin_lock(user_lock)', run: (w, l) => {
-      const dev = w.obj(MIN, l.sub).priv - 1;
-      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return l.blockable ? BLOCK_SLEEP : w.ret(0);
+      const dev = deviceOfSub(w, l.sub);
+      // Taken as the fault path takes it, as a mutex (a spin_lock would spin, not fail, when !blockable).
+      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+      if (b === WOULD_BLOCK) return w.ret(0);
+      if (b) return b;
       l.dev = dev;
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      driverUnlock(w, w.obj(MIRROR, dev).lock - 1);
+      mutexUnlock(w, updateLock(w, dev));
       return 'zap';
     } },
     zap: { at: 'remote_mapping: zap_page_range_single on the introspector VMA', run: (w, l) => {
       const d = w.obj(MIRROR, l.dev);
       const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
       if (a === b) return w.ret(1);
-      return w.call(zapPageRangeSingle, 'done', d.intrMm - 1, d.vma - 1, a, b);
+      return w.call(zapPageRangeSingle, 'done', deref(d.intrMm, 'mirror.intrMm'), deref(d.vma, 'mirror.vma'), a, b);
     } },
     done: { at: 'remote_mapping: invalidate', run: (w) => w.ret(1) },
   },
@@ -74,9 +78,5 @@ export const anonVma: MirrorVariant = {
   fault: intervalFault,
   routines: [intervalFault, anonVmaInstall, anonVmaInvalidate],
   needs: { intervalNotifier: true },
-  attach(w, dev) {
-    const d = w.obj(MIRROR, dev);
-    d.install = w.routineRef(anonVmaInstall);
-    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, anonVmaInvalidate, dev);
-  },
+  attach: (w, dev) => attachInterval(w, dev, anonVmaInstall, anonVmaInvalidate),
 };

@@ -10,18 +10,22 @@ import type { AnyRoutine } from '../world/routine.js';
 import type { Library } from '../world/registry.js';
 import { addVma } from '../kernel/setup.js';
 import { vma } from '../kernel/pgtable.js';
+import { driverMutex, type Mutex } from '../kernel/locks.js';
+import { deref, ref, refOrNone } from '../kernel/ref.js';
+import { MIN } from '../kernel/structs.js';
 
+/** The device's state; object fields are refs (src/kernel/ref.ts), none where a variant needs no such object. */
 export const MIRROR = defineStruct('mirror', [
-  'srcMm', // source mm + 1
+  'srcMm', // the source mm
   'srcStart', // first mirrored source vpn
   'npages',
-  'intrMm', // introspector mm + 1
-  'vma', // the device VMA in the introspector (global VMA index + 1)
-  'lock', // the driver's update lock (topology lock index + 1)
-  'sub', // interval notifier index + 1 (interval-based variants)
-  'mn', // classic notifier index + 1 (start-only, v5.3 struct hmm)
-  'hmirror', // v5.3 hmm_mirror index + 1
-  'install', // interval-based variants: the install step run under the update lock (routine id + 1)
+  'intrMm', // the introspector mm
+  'vma', // the device VMA in the introspector (global VMA index)
+  'lock', // the driver's update lock (topology lock index)
+  'sub', // its interval notifier (interval-based variants)
+  'mn', // its classic notifier (start-only, v5.3 struct hmm)
+  'hmirror', // its v5.3 hmm_mirror
+  'install', // interval-based variants: the install step run under the update lock (routine ref)
 ] as const);
 
 export interface MirrorVariant {
@@ -67,14 +71,14 @@ export interface MirrorMapping {
 /** The device's .mmap: creates the device VMA in the introspector and subscribes to the source. */
 export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: MirrorMapping): void {
   const d = w.obj(MIRROR, dev);
-  d.srcMm = m.srcMm + 1;
+  d.srcMm = ref(m.srcMm);
   d.srcStart = m.srcStart;
   d.npages = m.npages;
-  d.intrMm = m.intrMm + 1;
-  d.lock = m.lock + 1;
-  d.sub = m.sub !== undefined ? m.sub + 1 : 0;
-  d.mn = m.mn !== undefined ? m.mn + 1 : 0;
-  d.hmirror = m.hmirror !== undefined ? m.hmirror + 1 : 0;
+  d.intrMm = ref(m.intrMm);
+  d.lock = ref(m.lock);
+  d.sub = refOrNone(m.sub);
+  d.mn = refOrNone(m.mn);
+  d.hmirror = refOrNone(m.hmirror);
   const v = addVma(w, m.intrMm, {
     start: m.intrStart,
     end: m.intrStart + m.npages,
@@ -85,8 +89,23 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
     file: dev,
     pgoff: m.srcStart,
   });
-  d.vma = v + 1;
+  d.vma = ref(v);
   variant.attach(w, dev);
+}
+
+/** The device's update lock (`mirror.update`): a mutex. */
+export function updateLock(w: World, dev: number): Mutex {
+  return driverMutex(w, deref(w.obj(MIRROR, dev).lock, 'mirror.lock'));
+}
+
+/** The device a mirror VMA shows (its vm_private_data). */
+export function deviceOfVma(w: World, vmaIndex: number): number {
+  return deref(vma(w, vmaIndex).priv, 'vma.priv');
+}
+
+/** The device an interval notifier subscription belongs to (its priv). */
+export function deviceOfSub(w: World, sub: number): number {
+  return deref(w.obj(MIN, sub).priv, 'mmu_interval_notifier.priv');
 }
 
 /** The source vpn a mirror vpn shows (vm_pgoff holds the source address). */
@@ -98,7 +117,7 @@ export function mirrorToSource(w: World, vmaIndex: number, vpn: number): number 
 /** The mirror range [start, end) in the introspector that shows source range [start, end), clipped; empty if none. */
 export function sourceRangeToMirror(w: World, dev: number, start: number, end: number): [number, number] {
   const d = w.obj(MIRROR, dev);
-  const v = vma(w, d.vma - 1);
+  const v = vma(w, deref(d.vma, 'mirror.vma'));
   const a = Math.max(start, d.srcStart);
   const b = Math.min(end, d.srcStart + d.npages);
   if (a >= b) return [0, 0];

@@ -7,26 +7,25 @@
  * invalidate_range_start/end on the introspector's mm, so the introspector's own KVM zaps too
  * (Paolo's question, R5/R6).
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
 import { intervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
-import { MIN } from '../kernel/structs.js';
 import { hmmRangeFault } from '../kernel/hmm/hmm.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { insertPfnWouldSpin, vmfInsertPfnProt } from '../kernel/ops/insert.js';
+import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { mmput } from '../kernel/ops/exit.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { vmaMm } from '../kernel/pgtable.js';
+import { deviceOfSub, deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
+import type { AnyRoutine } from '../world/routine.js';
+import type { World } from '../world/world.js';
 import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const INTERVAL_LIB = new Library('interval', [KERNEL], { kind: 'driver', sources: ['mirror'] });
-
-const devOf = (w: Parameters<MirrorVariant['attach']>[0], vmaIndex: number) => vma(w, vmaIndex).priv - 1;
 
 export const intervalFault = INTERVAL_LIB.routine({
   name: 'mirror_fault',
@@ -34,10 +33,10 @@ export const intervalFault = INTERVAL_LIB.routine({
   locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
   steps: {
     mmget: { at: 'mirror: mmget_not_zero(source mm)', run: (w, l) => {
-      l.dev = devOf(w, l.vma);
+      l.dev = deviceOfVma(w, l.vma);
       const d = w.obj(MIRROR, l.dev);
-      l.src = d.srcMm - 1;
-      l.sub = d.sub - 1;
+      l.src = deref(d.srcMm, 'mirror.srcMm');
+      l.sub = deref(d.sub, 'mirror.sub');
       l.srcVpn = mirrorToSource(w, l.vma, l.vpn);
       if (!mmgetNotZero(w, l.src)) return w.ret(VM_FAULT_SIGBUS);
       return 'begin';
@@ -46,17 +45,17 @@ export const intervalFault = INTERVAL_LIB.routine({
     lockSource: { at: 'mirror: mmap_read_trylock(source mm)', run: (w, l) => {
       l.seq = l.result;
       l.result = 0;
-      if (!mmapReadTrylock(w, l.src)) {
+      if (!downReadTrylock(w, mmapLock(w, l.src))) {
         // Holding the introspector's mmap_lock: never sleep on another mm's (R13). Drop ours and
         // return VM_FAULT_RETRY (FAULT_FLAG_ALLOW_RETRY): the access is retried from the top.
-        mmapReadUnlock(w, vmaMm(w, l.vma));
+        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
         return w.call(mmput, 'retry', l.src);
       }
       return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
     } },
     retry: { at: 'mirror: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
     faulted: { at: 'mirror: mmap_read_unlock(source mm)', run: (w, l) => {
-      mmapReadUnlock(w, l.src);
+      upRead(w, mmapLock(w, l.src));
       if (l.result === -EBUSY) {
         l.result = 0; // dead on the retry edge: equal retries must give equal states
         l.seq = 0;
@@ -68,13 +67,13 @@ export const intervalFault = INTERVAL_LIB.routine({
     } },
     sigbus: { at: 'mirror: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
     lock: { at: 'mirror: mutex_lock(update)', run: (w, l) => {
-      const d = w.obj(MIRROR, l.dev);
-      if (!driverTrylock(w, d.lock - 1)) return BLOCK_SLEEP;
+      const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock(update)
+      if (b) return b;
       // Under the update lock: the variant's install (read_retry, then the pte).
-      return w.callRef(d.install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
+      return w.callRef(w.obj(MIRROR, l.dev).install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
     } },
     installed: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
-      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      mutexUnlock(w, updateLock(w, l.dev));
       if (l.result === INSTALL_RETRY) {
         l.result = 0; // dead on the retry edge
         l.seq = 0;
@@ -99,8 +98,10 @@ export const installPfn = INTERVAL_LIB.routine({
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
     install: { at: 'mirror: mmu_interval_read_retry + vmf_insert_pfn_prot', run: (w, l) => {
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
-      if (mmuIntervalReadRetry(w, w.obj(MIRROR, l.dev).sub - 1, l.seq)) return w.ret(INSTALL_RETRY);
+      assertHeld(w, updateLock(w, l.dev), 'mirror_install_pfn');
+      const b = insertPfnBusy(w, l.vma);
+      if (b) return b;
+      if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) return w.ret(INSTALL_RETRY);
       vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
       return w.ret(0);
     } },
@@ -127,22 +128,22 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
   locals: ['dev'],
   steps: {
     lock: { at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable', run: (w, l) => {
-      const dev = w.obj(MIN, l.sub).priv - 1;
-      if (driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) {
-        l.dev = dev;
-        return 'zap';
-      }
-      if (!l.blockable) return w.ret(0); // would block: the core ends the epoch and fails with -EAGAIN
-      return BLOCK_SLEEP;
+      const dev = deviceOfSub(w, l.sub);
+      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+      if (b === WOULD_BLOCK) return w.ret(0); // the core ends the epoch and fails with -EAGAIN
+      if (b) return b;
+      l.dev = dev;
+      return 'zap';
     } },
     zap: { at: 'mirror: mmu_interval_set_seq + zap_vma_ptes', run: (w, l) => {
+      assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
       const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
       if (a === b) return 'unlock';
-      return w.call(zapVmaPtes, 'unlock', w.obj(MIRROR, l.dev).vma - 1, a, b);
+      return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
     } },
     unlock: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
-      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      mutexUnlock(w, updateLock(w, l.dev));
       return w.ret(1);
     } },
   },
@@ -158,9 +159,16 @@ export const interval: MirrorVariant = {
   pfnMkwrite: intervalPfnMkwrite,
   routines: [intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate],
   needs: { intervalNotifier: true },
-  attach(w, dev) {
-    const d = w.obj(MIRROR, dev);
-    d.install = w.routineRef(installPfn);
-    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, intervalInvalidate, dev);
-  },
+  attach: (w, dev) => attachInterval(w, dev, installPfn, intervalInvalidate),
 };
+
+/**
+ * The .mmap of the interval-based variants: `install` becomes the device's install step and the
+ * device subscribes to its source range with mmu_interval_notifier_insert, `invalidate` as
+ * ops->invalidate.
+ */
+export function attachInterval(w: World, dev: number, install: AnyRoutine, invalidate: AnyRoutine): void {
+  const d = w.obj(MIRROR, dev);
+  d.install = w.routineRef(install);
+  intervalNotifierInsert(w, deref(d.sub, 'mirror.sub'), deref(d.srcMm, 'mirror.srcMm'), d.srcStart, d.npages, invalidate, dev);
+}

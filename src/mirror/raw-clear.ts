@@ -5,13 +5,12 @@
  * invalidate_range_start/end on the introspector's mm. The introspector's own KVM therefore never
  * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { driverTrylock, driverUnlock, ptlTrylock, ptlUnlock } from '../kernel/locks.js';
-import { intervalNotifierInsert, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
+import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { clearPte } from '../kernel/pgtable.js';
-import { MIN } from '../kernel/structs.js';
-import { MIRROR, sourceRangeToMirror, type MirrorVariant } from './device.js';
-import { INTERVAL_LIB, installPfn, interval, intervalFault, intervalPfnMkwrite } from './interval.js';
+import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
+import { attachInterval, INTERVAL_LIB, installPfn, interval, intervalFault, intervalPfnMkwrite } from './interval.js';
 import { Library } from '../world/registry.js';
 
 /** This design's routine library (see src/world/registry.ts). */
@@ -23,22 +22,24 @@ export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   locals: ['dev'],
   steps: {
     lock: { at: 'mirror: take_lock(update)', run: (w, l) => {
-      const dev = w.obj(MIN, l.sub).priv - 1;
-      if (driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) {
-        l.dev = dev;
-        return 'clear';
-      }
-      return l.blockable ? BLOCK_SLEEP : w.ret(0);
+      const dev = deviceOfSub(w, l.sub);
+      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable); // mutex_lock / mutex_trylock if !blockable
+      if (b === WOULD_BLOCK) return w.ret(0);
+      if (b) return b;
+      l.dev = dev;
+      return 'clear';
     } },
     clear: { at: 'mirror: mmu_interval_set_seq + clear_pte(start, end) (raw, no notifier)', run: (w, l) => {
       const d = w.obj(MIRROR, l.dev);
-      const intr = d.intrMm - 1;
-      if (!ptlTrylock(w, intr)) return BLOCK_SPIN;
+      const intr = deref(d.intrMm, 'mirror.intrMm');
+      assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
+      const b = spinLock(w, ptl(w, intr)); // pte_offset_map_lock
+      if (b) return b;
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
-      for (let v = a; v < b; v++) clearPte(w, intr, v);
-      ptlUnlock(w, intr);
-      driverUnlock(w, d.lock - 1);
+      const [start, end] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+      for (let v = start; v < end; v++) clearPte(w, intr, v);
+      spinUnlock(w, ptl(w, intr));
+      mutexUnlock(w, updateLock(w, l.dev));
       return w.ret(1);
     } },
   },
@@ -54,9 +55,5 @@ export const rawClear: MirrorVariant = {
   pfnMkwrite: intervalPfnMkwrite,
   routines: [intervalFault, installPfn, intervalPfnMkwrite, rawClearInvalidate],
   needs: { intervalNotifier: true },
-  attach(w, dev) {
-    const d = w.obj(MIRROR, dev);
-    d.install = w.routineRef(installPfn);
-    intervalNotifierInsert(w, d.sub - 1, d.srcMm - 1, d.srcStart, d.npages, rawClearInvalidate, dev);
-  },
+  attach: (w, dev) => attachInterval(w, dev, installPfn, rawClearInvalidate),
 };

@@ -5,15 +5,15 @@
  * `range->valid` boolean, which an invalidation that starts and ends between the walk and the
  * check leaves true again: Jason Gunthorpe's ABA (R2).
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { EAGAIN, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
-import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { insertPfnWouldSpin, vmfInsertPfnProt } from '../kernel/ops/insert.js';
+import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, mirrorToSource, type MirrorVariant } from './device.js';
+import { vmaMm } from '../kernel/pgtable.js';
+import { deviceOfVma, MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
 import { seedSync } from './seed-sync.js';
 import { Library } from '../world/registry.js';
@@ -28,12 +28,12 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   locals: ['dev', 'src', 'range'],
   steps: {
     register: { at: 'seed fix: hmm_range_register(&range)', run: (w, l) => {
-      l.dev = vma(w, l.vma).priv - 1;
+      l.dev = deviceOfVma(w, l.vma);
       const d = w.obj(MIRROR, l.dev);
-      l.src = d.srcMm - 1;
+      l.src = deref(d.srcMm, 'mirror.srcMm');
       l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
       const s = mirrorToSource(w, l.vma, l.vpn);
-      return w.call(hmmRangeRegister, 'wait', l.range, d.hmirror - 1, s, s + 1);
+      return w.call(hmmRangeRegister, 'wait', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
     } },
     wait: { at: 'seed fix: hmm_range_wait_until_valid(&range)', run: (w, l) => {
       if (l.result < 0) return w.ret(VM_FAULT_SIGBUS);
@@ -41,8 +41,8 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
     } },
     lockSource: { at: 'seed fix: down_read_trylock(source mmap_sem)', run: (w, l) => {
       l.result = 0;
-      if (!mmapReadTrylock(w, l.src)) {
-        mmapReadUnlock(w, vmaMm(w, l.vma));
+      if (!downReadTrylock(w, mmapLock(w, l.src))) {
+        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
         return w.call(hmmRangeUnregister, 'retry', l.range);
       }
       return w.call(hmmRangeFaultV53, 'faulted', l.range, l.write);
@@ -53,26 +53,32 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
       l.result = 0;
       if (rc === -EAGAIN) return 'wait'; // v5.3: hmm_range_fault already dropped mmap_sem
       if (rc < 0) {
-        mmapReadUnlock(w, l.src);
+        upRead(w, mmapLock(w, l.src));
         if (rc === -EBUSY) return 'wait';
         return w.call(hmmRangeUnregister, 'sigbus', l.range);
       }
       return 'lock';
     } },
     sigbus: { at: 'seed fix: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
-    lock: { at: 'seed fix: mutex_lock(kvmms->update)', run: (w, l) => (driverTrylock(w, w.obj(MIRROR, l.dev).lock - 1) ? 'test' : BLOCK_SLEEP) },
+    lock: { at: 'seed fix: mutex_lock(kvmms->update)', run: (w, l) => {
+      const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock
+      if (b) return b;
+      return 'test';
+    } },
     test: { at: 'seed fix: if (hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
-      const d = w.obj(MIRROR, l.dev);
+      const update = updateLock(w, l.dev);
+      assertHeld(w, update, 'kvm_mirror_page_fault_fixed');
       if (!hmmRangeValid(w, l.range)) {
-        driverUnlock(w, d.lock - 1);
-        mmapReadUnlock(w, l.src);
+        mutexUnlock(w, update);
+        upRead(w, mmapLock(w, l.src));
         return 'wait';
       }
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const b = insertPfnBusy(w, l.vma);
+      if (b) return b;
       const hpfn = w.obj(HMM_RANGE, l.range).pfn;
       vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(hpfn), hmmPfnWritable(hpfn) && l.write !== 0);
-      driverUnlock(w, d.lock - 1);
-      mmapReadUnlock(w, l.src);
+      mutexUnlock(w, update);
+      upRead(w, mmapLock(w, l.src));
       return w.call(hmmRangeUnregister, 'done', l.range);
     } },
     done: { at: 'seed fix: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
@@ -90,6 +96,6 @@ export const seed2019Fixed: MirrorVariant = {
   needs: { hmm: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    hmmMirrorRegister(w, d.hmirror - 1, d.srcMm - 1, seedSync, undefined, dev, d.mn - 1);
+    hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
   },
 };

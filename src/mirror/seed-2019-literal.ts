@@ -18,16 +18,15 @@
  * documented pattern does, so that the checker reports the inverted test rather than the missing
  * lock. The snapshot's return value is ignored, as in the e-mail.
  */
-import { BLOCK_SLEEP } from '../world/routine.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
-import { driverTrylock, driverUnlock, mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { insertPfnWouldSpin, vmfInsertPfnProt } from '../kernel/ops/insert.js';
+import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
-import { BLOCK_SPIN } from '../world/routine.js';
-import { MIRROR, mirrorToSource, type MirrorVariant } from './device.js';
+import { vmaMm } from '../kernel/pgtable.js';
+import { deviceOfVma, MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
 import { seedSync } from './seed-sync.js';
 import { Library } from '../world/registry.js';
@@ -42,43 +41,49 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   locals: ['dev', 'src', 'range'],
   steps: {
     register: { at: 'seed e-mail: hmm_range_register(&range)', run: (w, l) => {
-      l.dev = vma(w, l.vma).priv - 1;
+      l.dev = deviceOfVma(w, l.vma);
       const d = w.obj(MIRROR, l.dev);
-      l.src = d.srcMm - 1;
+      l.src = deref(d.srcMm, 'mirror.srcMm');
       l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
       const s = mirrorToSource(w, l.vma, l.vpn);
-      return w.call(hmmRangeRegister, 'lockSource', l.range, d.hmirror - 1, s, s + 1);
+      return w.call(hmmRangeRegister, 'lockSource', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
     } },
     lockSource: { at: 'model: mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)', run: (w, l) => {
       l.result = 0;
-      if (!mmapReadTrylock(w, l.src)) {
-        mmapReadUnlock(w, vmaMm(w, l.vma));
+      if (!downReadTrylock(w, mmapLock(w, l.src))) {
+        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
         return w.ret(VM_FAULT_RETRY);
       }
       return w.call(hmmRangeSnapshot, 'unlockSource', l.range);
     } },
     unlockSource: { at: 'model: mmap_read_unlock(source mm)', run: (w, l) => {
-      mmapReadUnlock(w, l.src);
+      upRead(w, mmapLock(w, l.src));
       l.result = 0; // the e-mail ignores the snapshot's return value
       return 'lock';
     } },
-    lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => (driverTrylock(w, w.obj(MIRROR, l.dev).lock - 1) ? 'test' : BLOCK_SLEEP) },
+    lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => {
+      const b = mutexLock(w, updateLock(w, l.dev)); // take_lock = mutex_lock
+      if (b) return b;
+      return 'test';
+    } },
     test: { at: 'seed e-mail: if (!hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
-      const d = w.obj(MIRROR, l.dev);
+      const update = updateLock(w, l.dev);
+      assertHeld(w, update, 'kvm_mirror_page_fault');
       if (hmmRangeValid(w, l.range)) {
-        driverUnlock(w, d.lock - 1);
+        mutexUnlock(w, update);
         return 'register'; // goto again
       }
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const b = insertPfnBusy(w, l.vma);
+      if (b) return b;
       const hpfn = w.obj(HMM_RANGE, l.range).pfn;
       const pfn = hmmPfnToPfn(hpfn);
       if (pfn === 0) {
         w.bug(`vm_insert_pfn of an invalid range->pfns entry (${hpfn}): the snapshot failed and its return value was ignored`);
-        driverUnlock(w, d.lock - 1);
+        mutexUnlock(w, update);
         return w.ret(VM_FAULT_SIGBUS);
       }
       vmfInsertPfnProt(w, l.vma, l.vpn, pfn, hmmPfnWritable(hpfn) && l.write !== 0);
-      driverUnlock(w, d.lock - 1);
+      mutexUnlock(w, update);
       return w.call(hmmRangeUnregister, 'done', l.range);
     } },
     done: { at: 'seed e-mail: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
@@ -96,6 +101,6 @@ export const seed2019Literal: MirrorVariant = {
   needs: { hmm: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    hmmMirrorRegister(w, d.hmirror - 1, d.srcMm - 1, seedSync, undefined, dev, d.mn - 1);
+    hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
   },
 };

@@ -6,11 +6,11 @@
  * `raw-clear` variant. take_lock is a plain mutex_lock, as written: it sleeps even when the
  * invalidation is non-blockable (defect (d) of R1).
  */
-import { BLOCK_SLEEP } from '../world/routine.js';
-import { driverTrylock, driverUnlock } from '../kernel/locks.js';
+import { mutexLock, mutexUnlock } from '../kernel/locks.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
-import { MIRROR, sourceRangeToMirror } from './device.js';
+import { MIRROR, sourceRangeToMirror, updateLock } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 
@@ -23,15 +23,16 @@ export const seedSync = SEED_SYNC_LIB.routine({
   locals: ['dev'],
   steps: {
     lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => {
-      const dev = w.obj(HMM_MIRROR, l.mirror).priv - 1;
-      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return BLOCK_SLEEP;
+      const dev = deref(w.obj(HMM_MIRROR, l.mirror).priv, 'hmm_mirror.priv');
+      const b = mutexLock(w, updateLock(w, dev)); // take_lock = mutex_lock, even when !blockable (defect (d))
+      if (b) return b;
       l.dev = dev;
-      const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
-      if (a === b) return 'unlock';
-      return w.call(zapVmaPtes, 'unlock', w.obj(MIRROR, dev).vma - 1, a, b);
+      const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
+      if (start === end) return 'unlock';
+      return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
     } },
     unlock: { at: 'seed e-mail: drop_lock(kvmms->update)', run: (w, l) => {
-      driverUnlock(w, w.obj(MIRROR, l.dev).lock - 1);
+      mutexUnlock(w, updateLock(w, l.dev));
       return w.ret(0);
     } },
   },

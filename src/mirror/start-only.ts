@@ -6,17 +6,17 @@
  * Nothing stops an install that read the source pte before an invalidation from landing after
  * the callback ran (R4), nor the GUP reference from being the last one (R3).
  */
-import { BLOCK_SPIN } from '../world/routine.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
-import { mmapReadTrylock, mmapReadUnlock } from '../kernel/locks.js';
+import { downReadTrylock, mmapLock, upRead } from '../kernel/locks.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
 import { getUserPagesRemote } from '../kernel/ops/gup.js';
-import { insertPfnWouldSpin, vmfInsertPfn } from '../kernel/ops/insert.js';
+import { insertPfnBusy, vmfInsertPfn } from '../kernel/ops/insert.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { putPage } from '../kernel/page.js';
-import { vma, vmaMm } from '../kernel/pgtable.js';
+import { vmaMm } from '../kernel/pgtable.js';
 import { MN } from '../kernel/structs.js';
-import { MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
@@ -30,10 +30,9 @@ export const startOnlyFault = START_ONLY_LIB.routine({
   locals: ['src', 'pfn'],
   steps: {
     lockSource: { at: 'remote_mapping: down_read_trylock(src mmap_sem)', run: (w, l) => {
-      const d = w.obj(MIRROR, vma(w, l.vma).priv - 1);
-      const src = d.srcMm - 1;
-      if (!mmapReadTrylock(w, src)) {
-        mmapReadUnlock(w, vmaMm(w, l.vma)); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
+      const src = deref(w.obj(MIRROR, deviceOfVma(w, l.vma)).srcMm, 'mirror.srcMm');
+      if (!downReadTrylock(w, mmapLock(w, src))) {
+        upRead(w, mmapLock(w, vmaMm(w, l.vma))); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
         return w.ret(VM_FAULT_RETRY);
       }
       l.src = src;
@@ -41,12 +40,13 @@ export const startOnlyFault = START_ONLY_LIB.routine({
     } },
     insert: { at: 'remote_mapping: vmf_insert_pfn(page_to_pfn(page))', run: (w, l) => {
       if (l.result <= 0) {
-        mmapReadUnlock(w, l.src);
+        upRead(w, mmapLock(w, l.src));
         return w.ret(VM_FAULT_SIGBUS);
       }
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const b = insertPfnBusy(w, l.vma);
+      if (b) return b;
       l.pfn = l.result;
-      mmapReadUnlock(w, l.src);
+      upRead(w, mmapLock(w, l.src));
       vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0);
       return 'put';
     } },
@@ -62,10 +62,10 @@ export const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
     zap: { at: 'remote_mapping: invalidate_range_start → zap_vma_ptes', run: (w, l) => {
-      const dev = w.obj(MN, l.mn).priv - 1;
+      const dev = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
       const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
       if (a === b) return w.ret(0);
-      return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, a, b);
+      return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), a, b);
     } },
     done: { at: 'remote_mapping: invalidate_range_start', run: (w) => w.ret(0) },
   },
@@ -82,6 +82,6 @@ export const startOnly: MirrorVariant = {
   needs: { mmuNotifier: true },
   attach(w, dev) {
     const d = w.obj(MIRROR, dev);
-    mmuNotifierRegister(w, d.mn - 1, d.srcMm - 1, { invalidateRangeStart: startOnlyInvalidateRangeStart }, dev);
+    mmuNotifierRegister(w, deref(d.mn, 'mirror.mn'), deref(d.srcMm, 'mirror.srcMm'), { invalidateRangeStart: startOnlyInvalidateRangeStart }, dev);
   },
 };

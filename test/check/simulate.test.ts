@@ -11,8 +11,7 @@ import { isEnabled, runSchedule, ScheduleError, traceStep } from '../../src/worl
 import type { World } from '../../src/world/world.js';
 import type { Property } from '../../src/engine/verdict.js';
 import { buildWorld } from '../../src/kernel/topology.js';
-import { driverTrylock, driverUnlock } from '../../src/kernel/locks.js';
-import { BLOCK_SLEEP } from '../../src/world/routine.js';
+import { driverMutex, mutexLock, mutexUnlock } from '../../src/kernel/locks.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 
@@ -259,9 +258,9 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
     name: 'test_sim_holder',
     params: ['keep'],
     steps: {
-      lock: { at: 'test: mutex_lock', run: (w) => (driverTrylock(w, 0) ? 'unlock' : BLOCK_SLEEP) },
+      lock: { at: 'test: mutex_lock', run: (w) => mutexLock(w, driverMutex(w, 0)) || 'unlock' },
       unlock: { at: 'test: mutex_unlock', run: (w, l) => {
-        if (!l.keep) driverUnlock(w, 0);
+        if (!l.keep) mutexUnlock(w, driverMutex(w, 0));
         return w.ret(0);
       } },
     },
@@ -275,9 +274,9 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
         w.nonblock(1);
         return 'lock';
       } },
-      lock: { at: 'test: mutex_lock', run: (w) => (driverTrylock(w, 0) ? 'unlock' : BLOCK_SLEEP) },
+      lock: { at: 'test: mutex_lock', run: (w) => mutexLock(w, driverMutex(w, 0)) || 'unlock' },
       unlock: { at: 'test: mutex_unlock', run: (w) => {
-        driverUnlock(w, 0);
+        mutexUnlock(w, driverMutex(w, 0));
         w.nonblock(-1);
         return w.ret(0);
       } },

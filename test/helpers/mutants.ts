@@ -4,11 +4,11 @@
  * (a livelock once the invalidations stop) and an invalidate callback that never drops the update
  * lock (the next fault sleeps forever).
  */
-import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { interval, INSTALL_RETRY, INTERVAL_LIB } from '../../src/mirror/interval.js';
-import { MIRROR, sourceRangeToMirror, type MirrorVariant } from '../../src/mirror/device.js';
+import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from '../../src/mirror/device.js';
+import { deref } from '../../src/kernel/ref.js';
 import { mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
-import { driverTrylock } from '../../src/kernel/locks.js';
+import { mutexLock } from '../../src/kernel/locks.js';
 import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
 import { MIN } from '../../src/kernel/structs.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
@@ -39,11 +39,12 @@ const keepsLock = LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
     lock: { at: 'mutant: mutex_lock(update), never unlocked', run: (w, l) => {
-      const dev = w.obj(MIN, l.sub).priv - 1;
-      if (!driverTrylock(w, w.obj(MIRROR, dev).lock - 1)) return BLOCK_SLEEP;
+      const dev = deviceOfSub(w, l.sub);
+      const b = mutexLock(w, updateLock(w, dev));
+      if (b) return b;
       mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
-      return w.call(zapVmaPtes, 'done', w.obj(MIRROR, dev).vma - 1, a, b);
+      const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
+      return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
     } },
     done: { at: 'mutant: return without mutex_unlock', run: (w) => w.ret(1) },
   },
@@ -56,7 +57,7 @@ export const forgetsUnlock: MirrorVariant = {
   reproduces: ['mutant'],
   attach(w, dev) {
     interval.attach(w, dev);
-    w.obj(MIN, w.obj(MIRROR, dev).sub - 1).invalidate = w.routineRef(keepsLock);
+    w.obj(MIN, deref(w.obj(MIRROR, dev).sub, 'mirror.sub')).invalidate = w.routineRef(keepsLock);
   },
 };
 

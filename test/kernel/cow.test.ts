@@ -13,6 +13,7 @@ import { cpuAccess } from '../../src/kernel/ops/access.js';
 import { runToEnd, runUntil, type TraceStep } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
+import { betweenSteps } from '../helpers/between-steps.js';
 
 const PARENT = 0;
 const CHILD = 1;
@@ -104,9 +105,11 @@ describe('COW break (wp_page_copy)', () => {
     w.spawn(0, cpuAccess, [PARENT, 1, 1, 5]);
     runUntil(w, 'a', 'handle_mm_fault:cowStart');
     // The child unmaps it meanwhile (zap: clear, remove rmap, put).
-    clearPte(w, CHILD, 1);
-    pageRemoveRmap(w, old);
-    putPage(w, old);
+    betweenSteps(w, () => {
+      clearPte(w, CHILD, 1);
+      pageRemoveRmap(w, old);
+      putPage(w, old);
+    });
     const t = runToEnd(w, 'a');
     const freed = changeIndex(t, `page[pfn${old}].free`, 1);
     expect(freed).toBeGreaterThan(recEnd(t));

@@ -16,7 +16,7 @@ import { defineStruct, type Layout } from '../../src/world/layout.js';
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
-import { mmapReadTrylock } from '../../src/kernel/locks.js';
+import { downReadTrylock, mmapLock } from '../../src/kernel/locks.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 
@@ -144,7 +144,7 @@ describe('mmput', () => {
     w.spawn(0, mmput, [SRC]);
     runUntil(w, 'exit', 'exit_mmap:readUnlock');
     w.actor = 1;
-    expect(mmapReadTrylock(w, SRC)).toBe(true); // the reader got in beside exit's read section
+    expect(downReadTrylock(w, mmapLock(w, SRC))).toBe(true); // the reader got in beside exit's read section
     runSchedule(w, ['exit']);
     expect(isEnabled(w, 0)).toBe(false); // mmap_write_lock waits for it
   });

@@ -20,6 +20,8 @@ import type { World } from '../../src/world/world.js';
 import { attachRecorder, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { betweenSteps } from '../helpers/between-steps.js';
+import { swpEntry, swpOffset } from '../../src/kernel/ref.js';
 
 const LIB = new Library('test-fault', [KERNEL]);
 
@@ -131,14 +133,14 @@ describe('do_anonymous_page', () => {
     const w = worldR();
     w.spawn(0, handleMmFault, [MMA, 1, 0]);
     const trace = runToEnd(w, 'a');
-    expect(trace[0].bugs.join()).toMatch(/without mmap_lock/);
+    expect(trace[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
   });
 });
 
 /** A pte of `mm` at `vpn` that reclaim turned into swap entry `slot` holding `contents`. */
 function swapOut(w: World, mm: number, vpn: number, slot: number, contents: number): void {
   clearPte(w, mm, vpn);
-  pte(w, mm, vpn).swap = slot + 1;
+  pte(w, mm, vpn).swap = swpEntry(slot);
   w.obj(SWAP, slot).used = 1;
   w.obj(SWAP, slot).contents = contents;
 }
@@ -172,7 +174,7 @@ describe('do_swap_page', () => {
     const w = worldR();
     addVma(w, 1, { start: 0, end: 3 });
     swapOut(w, MMA, 2, 1, 42);
-    pte(w, 1, 2).swap = 2;
+    pte(w, 1, 2).swap = swpEntry(1);
     w.spawn(0, access, [MMA, 2, 0, 0]);
     runToEnd(w, 'a');
     expect(w.obj(SWAP, 1).used).toBe(1);
@@ -186,7 +188,7 @@ describe('do_swap_page', () => {
   it('maps the swap-cache page itself (get_page) and leaves the slot to the swap cache', () => {
     const w = worldR();
     const pfn = allocPage(w);
-    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: 2 }); // in the swap cache, refcount 1 (the cache's)
+    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: swpEntry(1) }); // in the swap cache, refcount 1 (the cache's)
     swapOut(w, MMA, 2, 1, 0);
     w.spawn(0, access, [MMA, 2, 0, 0]);
     runToEnd(w, 'a');
@@ -199,7 +201,7 @@ describe('do_swap_page', () => {
   it('sleeps on the folio lock of a swap-cache page that reclaim holds', () => {
     const w = worldR();
     const pfn = allocPage(w);
-    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: 2, locked: 2 }); // actor b holds it
+    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: swpEntry(1), locked: 2 }); // actor b holds it
     swapOut(w, MMA, 2, 1, 0);
     w.spawn(0, access, [MMA, 2, 0, 0]);
     runUntil(w, 'a', 'handle_mm_fault:swapLock');
@@ -236,7 +238,7 @@ describe('migration_entry_wait', () => {
     w.spawn(0, access, [MMA, 1, 0, 0]);
     runUntil(w, 'a', 'migration_entry_wait:wait');
     expect(isEnabled(w, 0)).toBe(false);
-    setPte(w, MMA, 1, dst, true, false); // remove_migration_ptes
+    betweenSteps(w, () => setPte(w, MMA, 1, dst, true, false)); // remove_migration_ptes
     runToEnd(w, 'a');
     expect(w.obj(RESULT, 0).value).toBe(4);
     expect(recorded(w)).toEqual([]);
@@ -296,7 +298,7 @@ describe('do_swap_page against reclaim (ops/reclaim.ts)', () => {
     expect(pte(w, MMA, 1).pfn).toBe(pfn);
     expect(w.obj(PAGE, pfn).free).toBe(0);
     expect([w.obj(PAGE, pfn).refcount, w.obj(PAGE, pfn).mapcount]).toEqual([2, 1]); // pte + swap cache
-    const slot = w.obj(PAGE, pfn).swap - 1;
+    const slot = swpOffset(w.obj(PAGE, pfn).swap);
     expect(w.obj(SWAP, slot).used).toBe(1); // still owned by the swap cache
   });
 });

@@ -14,6 +14,7 @@ import { dupMmap } from '../../src/kernel/ops/fork.js';
 import { isEnabled, runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
+import { swpEntry } from '../../src/kernel/ref.js';
 
 const PARENT = 0;
 const CHILD = 1;
@@ -95,11 +96,11 @@ describe('fork: dup_mmap + copy_page_range', () => {
     addVma(w, PARENT, { start: 0, end: 4 });
     const migrating = populateAnon(w, PARENT, 3, 0x7);
     w.obj(SWAP, 1).used = 1;
-    pte(w, PARENT, 0).swap = 2;
+    pte(w, PARENT, 0).swap = swpEntry(1);
     Object.assign(pte(w, PARENT, 1), { migration: migrating, write: 1 });
     w.spawn(0, dupMmap, [PARENT, CHILD]);
     runToEnd(w, 'fork');
-    expect(pte(w, CHILD, 0)).toMatchObject({ present: 0, swap: 2 });
+    expect(pte(w, CHILD, 0)).toMatchObject({ present: 0, swap: swpEntry(1) });
     expect(pte(w, CHILD, 1)).toMatchObject({ present: 0, migration: migrating, write: 0 });
     expect(pte(w, PARENT, 1).write).toBe(0);
   });

@@ -10,7 +10,7 @@ import { getPage, pageDupRmap } from '../../src/kernel/page.js';
 import { pte, setPte } from '../../src/kernel/pgtable.js';
 import { HMM_RANGE, MM, MN, PAGE } from '../../src/kernel/structs.js';
 import { EAGAIN, EFAULT, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED } from '../../src/kernel/flags.js';
-import { mmapReadTrylock, mmapReadUnlock } from '../../src/kernel/locks.js';
+import { downRead, mmapLock, upRead } from '../../src/kernel/locks.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
 import {
   hmmInvalidateRangeStart,
@@ -24,11 +24,11 @@ import {
 } from '../../src/kernel/hmm/hmm-v53.js';
 import { hmmPfnEncode, hmmPfnToPfn } from '../../src/kernel/hmm/hmm-pfn.js';
 import { defineStruct } from '../../src/world/layout.js';
-import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { deref, NONE } from '../../src/kernel/ref.js';
 
 const LIB = new Library('test-hmm-v53', [KERNEL]);
 
@@ -57,10 +57,10 @@ const registerAndSnapshot = LIB.routine({
   params: ['vpn'],
   steps: {
     register: { at: 'test', run: (w, l) => w.call(hmmRangeRegister, 'lock', RANGE, MIRROR, l.vpn, l.vpn + 1) },
-    lock: { at: 'test:down_read', run: (w) => (mmapReadTrylock(w, SRC) ? 'snap' : BLOCK_SLEEP) },
+    lock: { at: 'test:down_read', run: (w) => downRead(w, mmapLock(w, SRC)) || 'snap' },
     snap: { at: 'test', run: (w) => w.call(hmmRangeSnapshot, 'unlock', RANGE) },
     unlock: { at: 'test:up_read', run: (w, l) => {
-      mmapReadUnlock(w, SRC);
+      upRead(w, mmapLock(w, SRC));
       w.obj(LOG, w.actor + 1).result = l.result;
       return w.ret(0);
     } },
@@ -73,7 +73,7 @@ function storing(name: string, callee: Parameters<World['call']>[0], lock: boole
     name,
     params: ['a', 'b'],
     steps: {
-      lock: { at: 'test', run: (w) => (!lock || mmapReadTrylock(w, SRC) ? 'go' : BLOCK_SLEEP) },
+      lock: { at: 'test', run: (w) => (lock && downRead(w, mmapLock(w, SRC))) || 'go' },
       go: { at: 'test', run: (w, l) => w.call(callee, 'store', ...[l.a, l.b].slice(0, callee.params.length)) },
       store: { at: 'test', run: (w, l) => {
         w.obj(LOG, w.actor + 1).result = l.result;
@@ -116,7 +116,7 @@ const valid = (w: World) => hmmRangeValid(w, RANGE);
 describe('v5.3 struct hmm', () => {
   it('registers the hmm as a classic notifier with the hmm callbacks, mmgrab for the hmm', () => {
     const { w } = world();
-    const mn = w.obj(MM, SRC).hmm - 1;
+    const mn = deref(w.obj(MM, SRC).hmm, 'mm.hmm');
     expect(mn).toBe(0);
     expect(w.obj(MN, mn).invalidateRangeStart).toBe(w.routineRef(hmmInvalidateRangeStart));
     expect(w.obj(MM, SRC).count).toBe(3); // own + mmu_notifier_register + hmm_get_or_create
@@ -155,7 +155,7 @@ describe('v5.3 struct hmm', () => {
     w.spawn(2, snapshotLocked, [RANGE, 0]);
     runToEnd(w, 'snap');
     expect(w.obj(LOG, 3).result).toBe(-EAGAIN);
-    mmapReadUnlock(w, SRC);
+    upRead(w, mmapLock(w, SRC));
     w.spawn(0, hmmRangeWaitUntilValid, [RANGE]);
     expect(isEnabled(w, 0)).toBe(false);
     runToEnd(w, 'cpu');
@@ -181,7 +181,7 @@ describe('v5.3 struct hmm', () => {
     runToEnd(w, 'drv');
     expect(w.obj(MM, SRC).users).toBe(1);
     expect(valid(w)).toBe(false);
-    expect(w.obj(HMM_RANGE, RANGE).mm).toBe(0);
+    expect(w.obj(HMM_RANGE, RANGE).mm).toBe(NONE);
   });
 
   it('snapshot refuses device VMAs and needs mmap_sem', () => {
@@ -191,9 +191,9 @@ describe('v5.3 struct hmm', () => {
     w.spawn(0, snapshotLocked, [RANGE, 0]);
     runToEnd(w, 'drv');
     expect(w.obj(LOG, 1).result).toBe(-EFAULT);
-    mmapReadUnlock(w, SRC);
+    upRead(w, mmapLock(w, SRC));
     w.spawn(1, hmmRangeSnapshot, [RANGE]);
-    expect(runToEnd(w, 'cpu')[0].bugs.join()).toMatch(/without mmap_sem/);
+    expect(runToEnd(w, 'cpu')[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
   });
 
   it('hmm_range_fault faults a missing page in; on an invalid range it drops mmap_sem itself', () => {
@@ -206,7 +206,7 @@ describe('v5.3 struct hmm', () => {
     const pfn = pte(w, SRC, 2).pfn;
     expect(w.obj(HMM_RANGE, RANGE).pfn).toBe(hmmPfnEncode(pfn, true));
     expect(w.obj(PAGE, pfn).refcount).toBe(1); // no reference kept by HMM
-    mmapReadUnlock(w, SRC);
+    upRead(w, mmapLock(w, SRC));
 
     w.obj(HMM_RANGE, RANGE).valid = 0;
     w.spawn(0, faultLocked, [RANGE, 0]);

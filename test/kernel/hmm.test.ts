@@ -10,13 +10,12 @@ import { getPage, pageDupRmap } from '../../src/kernel/page.js';
 import { pte, setPte } from '../../src/kernel/pgtable.js';
 import { MIN, MM, PAGE } from '../../src/kernel/structs.js';
 import { EBUSY, EFAULT, EPERM, VM_ANON, VM_IO, VM_PFNMAP, VM_READ } from '../../src/kernel/flags.js';
-import { mmapReadTrylock, mmapReadUnlock } from '../../src/kernel/locks.js';
+import { downRead, mmapLock, upRead } from '../../src/kernel/locks.js';
 import { intervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
 import { hmmRangeFault } from '../../src/kernel/hmm/hmm.js';
 import { hmmPfnEncode, hmmPfnToPfn, hmmPfnWritable } from '../../src/kernel/hmm/hmm-pfn.js';
 import { defineStruct } from '../../src/world/layout.js';
-import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { Library } from '../../src/world/registry.js';
@@ -51,14 +50,15 @@ const driver = LIB.routine({
   steps: {
     begin: { at: 'test', run: (w) => w.call(mmuIntervalReadBegin, 'lock', SUB) },
     lock: { at: 'test:mmap_read_lock', run: (w, l) => {
-      if (!mmapReadTrylock(w, SRC)) return BLOCK_SLEEP;
+      const b = downRead(w, mmapLock(w, SRC));
+      if (b) return b;
       l.seq = l.result;
       l.result = 0;
       return 'fault';
     } },
     fault: { at: 'test', run: (w, l) => w.call(hmmRangeFault, 'unlock', SUB, l.vpn, l.seq, l.write) },
     unlock: { at: 'test:mmap_read_unlock', run: (w, l) => {
-      mmapReadUnlock(w, SRC);
+      upRead(w, mmapLock(w, SRC));
       w.obj(RESULT, w.actor + 1).value = l.result;
       return w.ret(0);
     } },
@@ -151,6 +151,6 @@ describe('hmm_range_fault (current API)', () => {
   it('without the mmap_lock of the notifier mm it is a BUG', () => {
     const { w } = world();
     w.spawn(1, hmmRangeFault, [SUB, 1, w.obj(MIN, SUB).seq, 0]);
-    expect(runToEnd(w, 'cpu')[0].bugs.join()).toMatch(/without mmap_lock/);
+    expect(runToEnd(w, 'cpu')[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
   });
 });

@@ -16,6 +16,7 @@ import type { World } from '../../src/world/world.js';
 import { attachRecorder, declareRecorder, recorded, RECORDER_LIB } from '../helpers/recorder.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { betweenSteps } from '../helpers/between-steps.js';
 
 const LIB = new Library('test-insert', [KERNEL]);
 
@@ -88,7 +89,7 @@ describe('vmf_insert_pfn', () => {
     w.spawn(0, driverStep, [vi, 1, pfn, 1, 1]);
     runToEnd(w, 'd');
     expect(pte(w, DEV, 1).write).toBe(1);
-    setPte(w, DEV, 0, pfn, false, true);
+    betweenSteps(w, () => setPte(w, DEV, 0, pfn, false, true));
     w.spawn(1, driverStep, [vi, 0, pfn + 1, 1, 1]);
     runToEnd(w, 'e');
     expect([pte(w, DEV, 0).pfn, pte(w, DEV, 0).write]).toEqual([pfn, 0]);

@@ -11,6 +11,7 @@ import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { DEV, declareTestDevice, deviceStale, testDriverFault, testDriverInvalidate, testZapOne, TEST_DRIVER_LIB } from '../helpers/test-driver.js';
+import { NONE } from '../../src/kernel/ref.js';
 
 const SRC = 0;
 const SUB = 0;
@@ -132,7 +133,7 @@ describe('mmu_interval_notifier: insertion and removal during an epoch', () => {
     runToEnd(w, 'inv');
     expect(w.obj(MIN, SUB).state).toBe(MIN_UNUSED);
     runToEnd(w, 'rm');
-    expect(w.obj(MIN, SUB).mm).toBe(0);
+    expect(w.obj(MIN, SUB).mm).toBe(NONE);
   });
 });
 

@@ -9,6 +9,7 @@ import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
 import { actorIndex, isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import { changeIndex, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 import { CHILD, MIRROR, PARENT, recorderSteps, sharedPageWorld } from '../helpers/shared-page.js';
+import { swpEntry } from '../../src/kernel/ref.js';
 
 const world = (actors: string[] = ['migrate'], special = false) => sharedPageWorld(actors, special);
 
@@ -84,7 +85,7 @@ describe('migration (migrate_pages / try_to_migrate_one / remove_migration_ptes)
   it('moves the swap cache entry to the new page', () => {
     const { w, pfn } = world();
     const page = w.obj(PAGE, pfn);
-    page.swap = 2; // in the swap cache for slot 1 (e.g. swapped in and still cached)
+    page.swap = swpEntry(1); // in the swap cache for slot 1 (e.g. swapped in and still cached)
     page.refcount = page.refcount + 1;
     w.obj(SWAP, 1).used = 1;
     w.spawn(0, migratePages, [pfn]);
@@ -121,8 +122,8 @@ describe('migration racing reclaim of the same page', () => {
     expect(m.at(-1)!.where).toBe('migrate_pages:putSrc');
     expect(w.obj(PAGE, pfn).free).toBe(1);
     const dst = w.obj(PAGE, 2); // allocated before it slept
-    expect([dst.free, dst.swap, dst.contents, dst.refcount, dst.mapcount]).toEqual([0, 2, 42, 1, 0]);
-    expect(pte(w, PARENT, 1).swap).toBe(2);
+    expect([dst.free, dst.swap, dst.contents, dst.refcount, dst.mapcount]).toEqual([0, swpEntry(1), 42, 1, 0]);
+    expect(pte(w, PARENT, 1).swap).toBe(swpEntry(1));
     expect([...r, ...m].flatMap((s) => s.bugs)).toEqual([]);
   });
 });

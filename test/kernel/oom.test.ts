@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { VM_DONTEXPAND, VM_HUGETLB, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, EAGAIN } from '../../src/kernel/flags.js';
-import { driverTrylock, driverUnlock } from '../../src/kernel/locks.js';
+import { driverMutex, mutexLock, mutexUnlock } from '../../src/kernel/locks.js';
 import { intervalNotifierInsert } from '../../src/kernel/notifier/interval.js';
 import { mmuNotifierRegister } from '../../src/kernel/notifier/mmu-notifier.js';
 import { allocPage, getPage, pageDupRmap } from '../../src/kernel/page.js';
@@ -16,7 +16,6 @@ import { LOCK, MM, PAGE } from '../../src/kernel/structs.js';
 import { oomReapTaskMm } from '../../src/kernel/ops/oom.js';
 import { vmMunmap } from '../../src/kernel/ops/munmap.js';
 import { defineStruct, type Layout } from '../../src/world/layout.js';
-import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
@@ -61,9 +60,9 @@ const sleepyStart = LIB.routine({
   name: 'test_oom_sleepy_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    lock: { at: 'test: mutex_lock(&drv->lock)', run: (w) => (driverTrylock(w, 0) ? 'unlock' : BLOCK_SLEEP) },
+    lock: { at: 'test: mutex_lock(&drv->lock)', run: (w) => mutexLock(w, driverMutex(w, 0)) || 'unlock' },
     unlock: { at: 'test: mutex_unlock(&drv->lock)', run: (w) => {
-      driverUnlock(w, 0);
+      mutexUnlock(w, driverMutex(w, 0));
       return w.ret(0);
     } },
   },

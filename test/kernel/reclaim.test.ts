@@ -6,6 +6,7 @@ import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
 import { actorIndex, isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import { changeIndex, recorded } from '../helpers/recorder.js';
 import { CHILD, MIRROR, PARENT, recorderSteps, sharedPageWorld } from '../helpers/shared-page.js';
+import { swpEntry } from '../../src/kernel/ref.js';
 
 const world = (actors: string[] = ['reclaim'], special = false) => sharedPageWorld(actors, special);
 
@@ -24,8 +25,8 @@ describe('reclaim to swap (shrink_folio_list / try_to_unmap_one)', () => {
     const starts = recorderSteps(trace, 'start');
     const ends = recorderSteps(trace, 'end');
     // Slot 1 is the first one handed out (slot 0 is the swap header): swap entry 2.
-    const parentSwap = changeIndex(trace, 'pte[parent@1].swap', 2);
-    const childSwap = changeIndex(trace, 'pte[child@1].swap', 2);
+    const parentSwap = changeIndex(trace, 'pte[parent@1].swap', swpEntry(1));
+    const childSwap = changeIndex(trace, 'pte[child@1].swap', swpEntry(1));
     expect(starts[0]).toBeLessThan(parentSwap);
     expect(parentSwap).toBeLessThan(ends[0]);
     expect(starts[1]).toBeLessThan(childSwap);
@@ -57,12 +58,12 @@ describe('reclaim to swap (shrink_folio_list / try_to_unmap_one)', () => {
     const page = w.obj(PAGE, pfn);
     // The ptes already converted stay swap entries; the page stays in the swap cache with the pin.
     expect(page.free).toBe(0);
-    expect(page.swap).toBe(2);
+    expect(page.swap).toBe(swpEntry(1));
     expect(page.mapcount).toBe(0);
     expect(page.refcount).toBe(2); // the pin and the swap cache
     expect(page.locked).toBe(0);
-    expect(pte(w, PARENT, 1).swap).toBe(2);
-    expect(pte(w, CHILD, 1).swap).toBe(2);
+    expect(pte(w, PARENT, 1).swap).toBe(swpEntry(1));
+    expect(pte(w, CHILD, 1).swap).toBe(swpEntry(1));
     expect(w.obj(SWAP, 1).used).toBe(1);
     expect(trace.flatMap((s) => s.bugs)).toEqual([]);
   });

@@ -17,6 +17,7 @@ import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { NONE, swpEntry } from '../../src/kernel/ref.js';
 
 const LIB = new Library('test-zap', [KERNEL]);
 
@@ -112,8 +113,8 @@ describe('zap_page_range_single', () => {
     const anon = addVma(w, SRC, { start: 2, end: 6 });
     // Swap slot 1 used by src@2 and other@1; a migration entry at src@3.
     w.obj(SWAP, 1).used = 1;
-    pte(w, SRC, 2).swap = 2;
-    pte(w, OTHER, 1).swap = 2;
+    pte(w, SRC, 2).swap = swpEntry(1);
+    pte(w, OTHER, 1).swap = swpEntry(1);
     const migrating = populateAnon(w, SRC, 4, 0x7);
     Object.assign(pte(w, SRC, 3), { present: 0, pfn: 0, migration: migrating });
 
@@ -125,7 +126,7 @@ describe('zap_page_range_single', () => {
     w.spawn(0, zapPageRangeSingle, [SRC, anon, 2, 4]);
     const trace = runToEnd(w, 'zap');
     expect(trace.flatMap((s) => s.bugs)).toEqual([]);
-    expect(pte(w, SRC, 2).swap).toBe(0);
+    expect(pte(w, SRC, 2).swap).toBe(NONE);
     expect(pte(w, SRC, 3).migration).toBe(0);
     expect(w.obj(SWAP, 1).used).toBe(1); // other@1 still refers to it
     expect(w.obj(PAGE, migrating).refcount).toBe(1); // a migration entry holds no page reference here

@@ -5,9 +5,10 @@
  * That bool cannot tell "nothing happened" from "an invalidation happened and finished" (Jason
  * Gunthorpe's ABA, May 2019): the model keeps exactly that flaw.
  *
- * Where the state lives: struct hmm is the mm's `hmm` (notifier slot + 1) and `hmmNotifiers`
- * fields; mirrors are HMM_MIRROR objects (mm + 1, sync, release, priv + 1); ranges are HMM_RANGE
- * objects (one page each; `mm` + 1 while on hmm->ranges). hmm->ranges_lock sections are one step
+ * Where the state lives: struct hmm is the mm's `hmm` (a reference to its notifier slot) and
+ * `hmmNotifiers` fields; mirrors are HMM_MIRROR objects (mm, sync, release, priv); ranges are
+ * HMM_RANGE objects (one page each; `mm` set while on hmm->ranges). References are ref.ts's
+ * (index + 1, NONE = 0). hmm->ranges_lock sections are one step
  * each (they touch only what that spinlock protects).
  *
  * Simplifications:
@@ -24,14 +25,14 @@
 import { BLOCK_SLEEP, type AnyRoutine } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, VM_FAULT_RETRY, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_READ } from '../flags.js';
-import { mmapReadUnlock } from '../locks.js';
+import { assertHeld, mmapLock, upRead } from '../locks.js';
 import { mmgetNotZero, mmgrab } from '../mm-refs.js';
 import { mmuNotifierRegister } from '../notifier/mmu-notifier.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { HMM_MIRROR, HMM_RANGE, MM, MN } from '../structs.js';
+import { deref, isNone, NONE, ref, refersTo } from '../ref.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
 import { mmput } from '../ops/exit.js';
-import { mmapLocked } from '../ops/pte-snap.js';
 import { HMM_PFN_NONE, HMM_PFN_SPECIAL, hmmPfnEncode } from './hmm-pfn.js';
 import { KERNEL } from '../library.js';
 
@@ -49,14 +50,14 @@ function notifiersDecrement(w: World, mm: number): void {
   const n = w.count(HMM_RANGE);
   for (let i = 0; i < n; i++) {
     const r = w.obj(HMM_RANGE, i);
-    if (r.mm === mm + 1) r.valid = 1; // wake_up_all(&hmm->wq) is implicit: sleepers re-check
+    if (refersTo(r.mm, mm)) r.valid = 1; // wake_up_all(&hmm->wq) is implicit: sleepers re-check
   }
 }
 
 /** Next mirror index ≥ from registered on mm, or -1. */
 function nextMirror(w: World, mm: number, from: number): number {
   const n = w.count(HMM_MIRROR);
-  for (let i = from; i < n; i++) if (w.obj(HMM_MIRROR, i).mm === mm + 1) return i;
+  for (let i = from; i < n; i++) if (refersTo(w.obj(HMM_MIRROR, i).mm, mm)) return i;
   return -1;
 }
 
@@ -78,7 +79,7 @@ export const hmmInvalidateRangeStart = KERNEL.routine({
         const r = w.obj(HMM_RANGE, i);
         // v5.3's test, kept verbatim: `update.end < range->start` (an update ending exactly at
         // range->start still invalidates it — harmless over-invalidation).
-        if (r.mm !== l.mm + 1 || l.end < r.start || l.start >= r.end) continue;
+        if (!refersTo(r.mm, l.mm) || l.end < r.start || l.start >= r.end) continue;
         r.valid = 0;
       }
       return 'sync';
@@ -88,7 +89,7 @@ export const hmmInvalidateRangeStart = KERNEL.routine({
       if (mi < 0) return 'out';
       l.next = mi + 1;
       const sync = w.obj(HMM_MIRROR, mi).sync;
-      if (sync === 0) return 'sync';
+      if (isNone(sync)) return 'sync';
       return w.callRef(sync, 'synced', mi, l.start, l.end, l.event, l.blockable);
     } },
     synced: { at: 'mm/hmm.c:hmm_invalidate_range_start', run: (w, l) => {
@@ -130,7 +131,7 @@ export const hmmRelease = KERNEL.routine({
     check: { at: 'mm/hmm.c:hmm_release', run: (w, l) => {
       const n = w.count(HMM_RANGE);
       for (let i = 0; i < n; i++) {
-        if (w.obj(HMM_RANGE, i).mm === l.mm + 1) w.bug(`hmm_release on mm ${l.mm} with range ${i} still registered (WARN_ON)`);
+        if (refersTo(w.obj(HMM_RANGE, i).mm, l.mm)) w.bug(`hmm_release on mm ${l.mm} with range ${i} still registered (WARN_ON)`);
       }
       return 'release';
     } },
@@ -139,7 +140,7 @@ export const hmmRelease = KERNEL.routine({
       if (mi < 0) return w.ret(0);
       l.next = mi + 1;
       const rel = w.obj(HMM_MIRROR, mi).release;
-      if (rel === 0) return 'release';
+      if (isNone(rel)) return 'release';
       return w.callRef(rel, 'release', mi);
     } },
   },
@@ -150,7 +151,7 @@ export const hmmRelease = KERNEL.routine({
  * which serialises it against every fault and invalidation). The first mirror of an mm creates
  * the struct hmm (hmm_get_or_create): a classic notifier in slot `mn` (default: the first free
  * one) plus the hmm's own mmgrab. `sync(mirror, start, end, event, blockable) -> 0 / -EAGAIN`,
- * `release(mirror) -> 0`. `priv` is stored + 1.
+ * `release(mirror) -> 0`. `priv` is stored as a reference.
  */
 export function hmmMirrorRegister(
   w: World,
@@ -162,25 +163,25 @@ export function hmmMirrorRegister(
   mn?: number,
 ): void {
   const m = w.obj(MM, mm);
-  if (m.hmm === 0) {
+  if (isNone(m.hmm)) {
     const slot = mn ?? freeNotifierSlot(w);
     mmuNotifierRegister(w, slot, mm, { invalidateRangeStart: hmmInvalidateRangeStart, invalidateRangeEnd: hmmInvalidateRangeEnd, release: hmmRelease }, mm);
     mmgrab(w, mm);
-    m.hmm = slot + 1;
+    m.hmm = ref(slot);
   }
   const h = w.obj(HMM_MIRROR, mirror);
-  if (h.mm !== 0) throw new Error(`hmm mirror ${mirror} is already registered`);
-  h.mm = mm + 1;
+  if (!isNone(h.mm)) throw new Error(`hmm mirror ${mirror} is already registered`);
+  h.mm = ref(mm);
   h.sync = w.routineRef(sync);
   h.release = w.routineRef(release);
-  h.priv = priv + 1;
+  h.priv = ref(priv);
 }
 
 function freeNotifierSlot(w: World): number {
   const n = w.count(MN);
   for (let i = 0; i < n; i++) {
     const s = w.obj(MN, i);
-    if (s.mm === 0 && s.invalidateRangeStart === 0 && s.invalidateRangeEnd === 0 && s.release === 0) return i;
+    if (isNone(s.mm) && isNone(s.invalidateRangeStart) && isNone(s.invalidateRangeEnd) && isNone(s.release)) return i;
   }
   throw new Error('no free mmu notifier slot for struct hmm (raise mmuNotifiers in the topology)');
 }
@@ -195,15 +196,16 @@ export const hmmRangeRegister = KERNEL.routine({
   steps: {
     register: { at: 'mm/hmm.c:hmm_range_register', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      const mm = w.obj(HMM_MIRROR, l.mirror).mm - 1;
-      if (mm < 0) throw new Error(`hmm_range_register: mirror ${l.mirror} is not registered`);
-      if (r.mm !== 0) w.bug(`hmm_range_register: range ${l.range} is already on a list`);
+      const mirrorMm = w.obj(HMM_MIRROR, l.mirror).mm;
+      if (isNone(mirrorMm)) throw new Error(`hmm_range_register: mirror ${l.mirror} is not registered`);
+      const mm = deref(mirrorMm, 'hmm_mirror.mm');
+      if (!isNone(r.mm)) w.bug(`hmm_range_register: range ${l.range} is already on a list`);
       r.valid = 0;
       if (l.start >= l.end) return w.ret(-EINVAL);
       r.start = l.start;
       r.end = l.end;
       if (!mmgetNotZero(w, mm)) return w.ret(-EFAULT);
-      r.mm = mm + 1; // list_add under ranges_lock
+      r.mm = ref(mm); // list_add under ranges_lock
       if (w.obj(MM, mm).hmmNotifiers === 0) r.valid = 1;
       return w.ret(0);
     } },
@@ -218,12 +220,10 @@ export const hmmRangeUnregister = KERNEL.routine({
   steps: {
     unlink: { at: 'mm/hmm.c:hmm_range_unregister list_del_init', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      l.mm = r.mm - 1;
-      if (l.mm < 0) {
-        // v5.3: "if (range->hmm == NULL || range->end <= range->start) return;"
-        return w.ret(0);
-      }
-      r.mm = 0;
+      // v5.3: "if (range->hmm == NULL || range->end <= range->start) return;"
+      if (isNone(r.mm)) return w.ret(0);
+      l.mm = deref(r.mm, 'hmm_range.mm');
+      r.mm = NONE;
       return w.call(mmput, 'invalidate', l.mm);
     } },
     invalidate: { at: 'mm/hmm.c:hmm_range_unregister', run: (w, l) => {
@@ -248,7 +248,7 @@ export const hmmRangeWaitUntilValid = KERNEL.routine({
 /** The VMA checks at the top of each hmm_range_snapshot / hmm_range_fault iteration: 0 or -errno. */
 function checkRangeVma(w: World, range: number): number {
   const r = w.obj(HMM_RANGE, range);
-  const vi = findVma(w, r.mm - 1, r.start);
+  const vi = findVma(w, deref(r.mm, 'hmm_range.mm'), r.start);
   if (vi < 0) return -EFAULT;
   const flags = vma(w, vi).flags;
   if (flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) return -EFAULT; // a mirror cannot mirror a mirror
@@ -270,12 +270,12 @@ export const hmmRangeSnapshot = KERNEL.routine({
   steps: {
     check: { at: 'mm/hmm.c:hmm_range_snapshot', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      if (r.mm === 0) {
+      if (isNone(r.mm)) {
         // range->hmm is NULL after a failed hmm_range_register: the kernel oopses on it.
         w.bug(`hmm_range_snapshot on range ${l.range}, which is not registered (NULL range->hmm)`);
         return w.ret(-EFAULT);
       }
-      if (!mmapLocked(w, r.mm - 1)) w.bug(`hmm_range_snapshot without mmap_sem of mm ${r.mm - 1} (lockdep_assert_held)`);
+      assertHeld(w, mmapLock(w, deref(r.mm, 'hmm_range.mm')), 'hmm_range_snapshot'); // lockdep_assert_held(&mm->mmap_sem)
       if (!r.valid) return w.ret(-EAGAIN);
       const err = checkRangeVma(w, l.range);
       if (err) return w.ret(err);
@@ -283,7 +283,7 @@ export const hmmRangeSnapshot = KERNEL.routine({
     } },
     walk: { at: 'mm/hmm.c:hmm_vma_handle_pte', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      const p = pte(w, r.mm - 1, r.start);
+      const p = pte(w, deref(r.mm, 'hmm_range.mm'), r.start);
       if (!p.present) {
         r.pfn = HMM_PFN_NONE; // none, swap and migration entries alike
         return w.ret(1);
@@ -310,13 +310,14 @@ export const hmmRangeFaultV53 = KERNEL.routine({
   steps: {
     check: { at: 'mm/hmm.c:hmm_range_fault', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      if (r.mm === 0) {
+      if (isNone(r.mm)) {
         w.bug(`hmm_range_fault on range ${l.range}, which is not registered (NULL range->hmm)`);
         return w.ret(-EFAULT);
       }
-      if (!mmapLocked(w, r.mm - 1)) w.bug(`hmm_range_fault without mmap_sem of mm ${r.mm - 1} (lockdep_assert_held)`);
+      const mm = deref(r.mm, 'hmm_range.mm');
+      assertHeld(w, mmapLock(w, mm), 'hmm_range_fault'); // lockdep_assert_held(&mm->mmap_sem)
       if (!r.valid) {
-        mmapReadUnlock(w, r.mm - 1);
+        upRead(w, mmapLock(w, mm)); // up_read(&hmm->mm->mmap_sem)
         return w.ret(-EAGAIN);
       }
       const err = checkRangeVma(w, l.range);
@@ -325,7 +326,7 @@ export const hmmRangeFaultV53 = KERNEL.routine({
     } },
     walk: { at: 'mm/hmm.c:hmm_vma_handle_pte', run: (w, l) => {
       const r = w.obj(HMM_RANGE, l.range);
-      const mm = r.mm - 1;
+      const mm = deref(r.mm, 'hmm_range.mm');
       const p = pte(w, mm, r.start);
       if (p.present) {
         if (p.special) {

@@ -12,11 +12,12 @@
  * did not move. Returns the encoded hmm pfn (hmm-pfn.ts, always > 0) or -EBUSY / -EFAULT / -EPERM.
  */
 import { EBUSY, EFAULT, EPERM, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
+import { assertHeld, mmapLock } from '../locks.js';
 import { mmuIntervalCheckRetry } from '../notifier/interval.js';
+import { deref, isNone } from '../ref.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { MIN } from '../structs.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
-import { mmapLocked } from '../ops/pte-snap.js';
 import { hmmPfnEncode } from './hmm-pfn.js';
 import { KERNEL } from '../library.js';
 
@@ -26,9 +27,10 @@ export const hmmRangeFault = KERNEL.routine({
   locals: ['mm'],
   steps: {
     check: { at: 'mm/hmm.c:hmm_range_fault mmu_interval_check_retry', run: (w, l) => {
-      l.mm = w.obj(MIN, l.sub).mm - 1;
-      if (l.mm < 0) throw new Error(`hmm_range_fault: interval notifier ${l.sub} is not inserted`);
-      if (!mmapLocked(w, l.mm)) w.bug(`hmm_range_fault on mm ${l.mm} without mmap_lock (mmap_assert_locked)`);
+      const mm = w.obj(MIN, l.sub).mm;
+      if (isNone(mm)) throw new Error(`hmm_range_fault: interval notifier ${l.sub} is not inserted`);
+      l.mm = deref(mm, 'mmu_interval_notifier.mm');
+      assertHeld(w, mmapLock(w, l.mm), 'hmm_range_fault'); // mmap_assert_locked
       if (mmuIntervalCheckRetry(w, l.sub, l.seq)) return w.ret(-EBUSY);
       return 'walk';
     } },

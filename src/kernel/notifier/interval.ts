@@ -16,6 +16,7 @@ import type { World } from '../../world/world.js';
 import type { AnyRoutine } from '../../world/routine.js';
 import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, TASK } from '../structs.js';
 import { EAGAIN } from '../flags.js';
+import { deref, NONE, ref, refersTo } from '../ref.js';
 import { KERNEL } from '../library.js';
 
 /** mn_itree_is_invalidating: S is odd. */
@@ -26,7 +27,7 @@ export function itreeIsInvalidating(w: World, mm: number): boolean {
 /** Whether interval notifier `sub` is in mm's tree (inserted, or in it awaiting deferred removal). */
 function inTree(w: World, sub: number, mm: number): boolean {
   const s = w.obj(MIN, sub);
-  return s.mm === mm + 1 && (s.state === MIN_INSERTED || s.state === MIN_DEFERRED_REMOVE);
+  return refersTo(s.mm, mm) && (s.state === MIN_INSERTED || s.state === MIN_DEFERRED_REMOVE);
 }
 
 /** interval_tree_iter_first/next: first subscription index ≥ from in mm's tree overlapping [start, end). */
@@ -65,7 +66,7 @@ export function mnItreeInvEnd(w: World, mm: number): void {
   const n = w.count(MIN);
   for (let i = 0; i < n; i++) {
     const s = w.obj(MIN, i);
-    if (s.mm !== mm + 1) continue;
+    if (!refersTo(s.mm, mm)) continue;
     if (s.state === MIN_DEFERRED_INSERT) s.state = MIN_INSERTED;
     else if (s.state === MIN_DEFERRED_REMOVE) s.state = MIN_UNUSED;
   }
@@ -73,7 +74,7 @@ export function mnItreeInvEnd(w: World, mm: number): void {
 
 /**
  * mm/mmu_notifier.c:__mmu_interval_notifier_insert (under subscriptions->lock). The caller holds
- * mm_users. `priv` is the driver's own object index (stored + 1). Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
+ * mm_users. `priv` is the driver's own object index (stored as a reference). Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
  */
 export function intervalNotifierInsert(
   w: World,
@@ -92,11 +93,11 @@ export function intervalNotifierInsert(
   m.hasNotifiers = 1;
   m.hasItree = 1;
   m.count = m.count + 1; // mmgrab, paired with mmdrop in remove
-  s.mm = mm + 1;
+  s.mm = ref(mm);
   s.start = start;
   s.last = start + length - 1;
   s.invalidate = w.routineRef(invalidate);
-  s.priv = priv + 1;
+  s.priv = ref(priv);
   if (m.activeInvalidateRanges !== 0) {
     if (itreeIsInvalidating(w, mm)) {
       s.state = MIN_DEFERRED_INSERT;
@@ -138,14 +139,14 @@ export const mmuIntervalReadBegin = KERNEL.routine({
   steps: {
     read: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin', run: (w, l) => {
       const s = w.obj(MIN, l.sub);
-      const mm = s.mm - 1;
+      const mm = deref(s.mm, 'mmu_interval_notifier.mm');
       l.seq = s.seq;
       l.invalidating = s.seq === w.obj(MM, mm).invalidateSeq ? 1 : 0;
       if (w.obj(TASK, w.actor).inNotifier > 0) w.bug('mmu_interval_read_begin called from an invalidate callback');
       return l.invalidating ? 'wait' : w.ret(l.seq);
     } },
     wait: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin wait_event', run: (w, l) => {
-      const mm = w.obj(MIN, l.sub).mm - 1;
+      const mm = deref(w.obj(MIN, l.sub).mm, 'mmu_interval_notifier.mm');
       if (w.obj(MM, mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
       return w.ret(l.seq);
     } },
@@ -164,7 +165,7 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
   steps: {
     unlink: { at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove', run: (w, l) => {
       const s = w.obj(MIN, l.sub);
-      l.mm = s.mm - 1;
+      l.mm = deref(s.mm, 'mmu_interval_notifier.mm');
       if (itreeIsInvalidating(w, l.mm)) {
         if (s.state === MIN_DEFERRED_INSERT) {
           s.state = MIN_UNUSED;
@@ -184,12 +185,12 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
       m.count = m.count - 1; // mmdrop
       const s = w.obj(MIN, l.sub);
       if (s.state === MIN_UNUSED) {
-        s.mm = 0;
+        s.mm = NONE;
         s.start = 0;
         s.last = 0;
         s.seq = 0;
-        s.invalidate = 0;
-        s.priv = 0;
+        s.invalidate = NONE;
+        s.priv = NONE;
       }
       return w.ret(0);
     } },

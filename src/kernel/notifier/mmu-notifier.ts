@@ -15,6 +15,7 @@ import { type AnyRoutine } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EAGAIN, MMU_NOTIFY_RELEASE, VPN_MAX } from '../flags.js';
 import { MM, MN } from '../structs.js';
+import { isNone, NONE, ref, refersTo } from '../ref.js';
 import { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd } from './interval.js';
 import { KERNEL } from '../library.js';
 
@@ -23,7 +24,7 @@ function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart
   const n = w.count(MN);
   for (let i = from; i < n; i++) {
     const s = w.obj(MN, i);
-    if (s.mm === mm + 1 && s[op] !== 0) return i;
+    if (refersTo(s.mm, mm) && !isNone(s[op])) return i;
   }
   return -1;
 }
@@ -61,7 +62,7 @@ export const mmuNotifierInvalidateRangeStart = KERNEL.routine({
       if (l.result !== 0) {
         const mn = l.next - 1;
         if (l.blockable || l.result !== -EAGAIN) w.bug(`invalidate_range_start of notifier ${mn} failed with ${l.result} in blockable context (WARN_ON)`);
-        if (w.obj(MN, mn).invalidateRangeEnd !== 0) w.bug(`notifier ${mn} failed start but has invalidate_range_end (WARN_ON)`);
+        if (!isNone(w.obj(MN, mn).invalidateRangeEnd)) w.bug(`notifier ${mn} failed start but has invalidate_range_end (WARN_ON)`);
         l.failed = 1;
       }
       l.result = 0;
@@ -143,7 +144,7 @@ export const mmuNotifierRelease = KERNEL.routine({
     } },
     unlink: { at: 'mm/mmu_notifier.c:mn_hlist_release hlist_del_init_rcu', run: (w, l) => {
       const n = w.count(MN);
-      for (let i = 0; i < n; i++) if (w.obj(MN, i).mm === l.mm + 1) w.obj(MN, i).mm = 0;
+      for (let i = 0; i < n; i++) if (refersTo(w.obj(MN, i).mm, l.mm)) w.obj(MN, i).mm = NONE;
       return w.ret(0);
     } },
   },
@@ -160,18 +161,18 @@ export interface MmuNotifierOps {
  * every invalidation with mmap_write_lock + mm_take_all_locks, so no interleaving is lost by
  * doing it before the actors start). Classic subscription `mn` on `mm`, mmgrab.
  */
-/** `priv` is the subscriber's own object index; it is stored + 1. */
+/** `priv` is the subscriber's own object index (stored as a reference). */
 export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNotifierOps, priv: number): void {
   const s = w.obj(MN, mn);
-  if (s.mm !== 0) throw new Error(`mmu notifier ${mn} is already registered`);
+  if (!isNone(s.mm)) throw new Error(`mmu notifier ${mn} is already registered`);
   const m = w.obj(MM, mm);
   if (m.users <= 0) w.bug(`mmu_notifier_register on mm ${mm} without mm_users (BUG_ON)`);
   m.hasNotifiers = 1;
   m.count = m.count + 1;
-  s.mm = mm + 1;
+  s.mm = ref(mm);
   s.invalidateRangeStart = w.routineRef(ops.invalidateRangeStart);
   s.invalidateRangeEnd = w.routineRef(ops.invalidateRangeEnd);
   s.release = w.routineRef(ops.release);
-  s.priv = priv + 1;
+  s.priv = ref(priv);
 }
 

@@ -7,9 +7,8 @@
  * A fault handler returning VM_FAULT_RETRY must already have released mmap_lock (as the kernel's
  * FAULT_FLAG_ALLOW_RETRY contract says); the access is then retried from the top.
  */
-import { BLOCK_SLEEP } from '../../world/routine.js';
 import { EFAULT, VM_FAULT_RETRY, VM_READ, VM_WRITE } from '../flags.js';
-import { mmapReadTrylock, mmapReadUnlock } from '../locks.js';
+import { downRead, mmapLock, upRead } from '../locks.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { handleMmFault, VM_FAULT_ERROR } from './fault.js';
@@ -32,11 +31,12 @@ export const cpuAccess = KERNEL.routine({
       return w.ret(pg.contents);
     } },
     lock: { at: 'arch/x86/mm/fault.c:do_user_addr_fault mmap_read_lock', run: (w, l) => {
-      if (!mmapReadTrylock(w, l.mm)) return BLOCK_SLEEP;
+      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+      if (b) return b;
       const vi = findVma(w, l.mm, l.vpn);
       const flags = vi < 0 ? 0 : vma(w, vi).flags;
       if (vi < 0 || !(flags & (l.write ? VM_WRITE : VM_READ))) {
-        mmapReadUnlock(w, l.mm); // bad_area / access_error: SIGSEGV
+        upRead(w, mmapLock(w, l.mm)); // bad_area / access_error: SIGSEGV
         return w.ret(-EFAULT);
       }
       return w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write);
@@ -45,7 +45,7 @@ export const cpuAccess = KERNEL.routine({
       const r = l.result;
       l.result = 0;
       if (r & VM_FAULT_RETRY) return 'access'; // mmap_lock already dropped by the handler
-      mmapReadUnlock(w, l.mm);
+      upRead(w, mmapLock(w, l.mm));
       if (r & VM_FAULT_ERROR) return w.ret(-EFAULT);
       return 'access';
     } },

@@ -9,10 +9,9 @@
  * Not modelled: MMF_OOM_SKIP (set between the read and the write section so that the OOM reaper
  * stops); a reaper running after it finds nothing left to zap, so only the flag check is lost.
  */
-import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { VPN_MAX } from '../flags.js';
-import { mmapReadTrylock, mmapReadUnlock, mmapWriteTrylock, mmapWriteUnlock } from '../locks.js';
+import { downRead, downWrite, mmapLock, upRead, upWrite } from '../locks.js';
 import { mmdrop } from '../mm-refs.js';
 import { mmuNotifierRelease } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex, vmaClear } from '../pgtable.js';
@@ -40,7 +39,8 @@ export const exitMmap = KERNEL.routine({
   steps: {
     release: { at: 'mm/mmap.c:exit_mmap mmu_notifier_release', run: (w, l) => w.call(mmuNotifierRelease, 'lock', l.mm) },
     lock: { at: 'mm/mmap.c:exit_mmap mmap_read_lock', run: (w, l) => {
-      if (!mmapReadTrylock(w, l.mm)) return BLOCK_SLEEP;
+      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+      if (b) return b;
       l.result = 0;
       if (!hasVmas(w, l.mm)) return 'readUnlock'; // "Can happen if dup_mmap() received an OOM"
       return w.call(unmapVmas, 'unmapped', l.mm, 0, VPN_MAX);
@@ -51,11 +51,12 @@ export const exitMmap = KERNEL.routine({
       return 'readUnlock';
     } },
     readUnlock: { at: 'mm/mmap.c:exit_mmap mmap_read_unlock', run: (w, l) => {
-      mmapReadUnlock(w, l.mm);
+      upRead(w, mmapLock(w, l.mm));
       return 'freePgtables';
     } },
     freePgtables: { at: 'mm/memory.c:free_pgtables', run: (w, l) => {
-      if (!mmapWriteTrylock(w, l.mm)) return BLOCK_SLEEP;
+      const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock
+      if (b) return b;
       // unlink_anon_vmas / unlink_file_vma: the VMAs leave the rmap before the pages are freed.
       removeAllVmas(w, l.mm);
       return 'tlbFinish';
@@ -66,7 +67,7 @@ export const exitMmap = KERNEL.routine({
       return 'unlock';
     } },
     unlock: { at: 'mm/mmap.c:exit_mmap mmap_write_unlock', run: (w, l) => {
-      mmapWriteUnlock(w, l.mm);
+      upWrite(w, mmapLock(w, l.mm));
       return w.ret(0);
     } },
   },

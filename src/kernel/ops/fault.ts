@@ -16,7 +16,7 @@
  * page_mkwrite / pfn_mkwrite are not modelled (shared mappings are made writable in place);
  * free_swap_cache of the old page after a COW copy is not modelled.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
+import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import {
   MMU_NOTIFY_CLEAR,
@@ -27,31 +27,33 @@ import {
   VM_SHARED,
   VM_WRITE,
 } from '../flags.js';
-import { folioTrylock, folioUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { assertHeld, folioLock, mmapLock, mutexLock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { allocPage, getPage, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap, putPage } from '../page.js';
 import { findVma, pte, pteNone, setPte, vma } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
+import { isNone, swpEntry, swpOffset } from '../ref.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
-import { mmapLocked, pteBits, pteSame, pteValue, ptlWouldSpin } from './pte-snap.js';
+import { pteBits, pteSame, pteValue } from './pte-snap.js';
 import { KERNEL } from '../library.js';
 
 /** include/linux/mm_types.h:VM_FAULT_ERROR, restricted to the results the model produces. */
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS;
 
-/** Whether any pte of any mm other than (mm, vpn) still holds swap entry `slot + 1` (the swap count). */
+/** Whether any pte of any mm other than (mm, vpn) still holds the swap entry of `slot` (the swap count). */
 function otherSwapRefs(w: World, mm: number, vpn: number, slot: number): boolean {
   const self = mm * w.layout.dims.mmPages + vpn;
   const n = w.count(PTE);
-  for (let i = 0; i < n; i++) if (i !== self && w.obj(PTE, i).swap === slot + 1) return true;
+  const entry = swpEntry(slot);
+  for (let i = 0; i < n; i++) if (i !== self && w.obj(PTE, i).swap === entry) return true;
   return false;
 }
 
-/** The swap-cache page of `slot` (a non-free page with page.swap = slot + 1), or 0. */
+/** The swap-cache page of `slot` (a non-free page whose page.swap is its entry), or 0. */
 function swapCacheLookup(w: World, slot: number): number {
   const n = w.count(PAGE);
   for (let pfn = 1; pfn < n; pfn++) {
     const p = w.obj(PAGE, pfn);
-    if (p.free === 0 && p.swap === slot + 1) return pfn;
+    if (p.free === 0 && p.swap === swpEntry(slot)) return pfn;
   }
   return 0;
 }
@@ -81,7 +83,7 @@ export const handleMmFault = KERNEL.routine({
   steps: {
     // find_vma + handle_pte_fault's lockless read of the pte (vmf->orig_pte).
     lookup: { at: 'mm/memory.c:handle_pte_fault', run: (w, l) => {
-      if (!mmapLocked(w, l.mm)) w.bug(`handle_mm_fault on mm ${l.mm} without mmap_lock`);
+      assertHeld(w, mmapLock(w, l.mm), 'handle_mm_fault'); // mmap_assert_locked
       l.vma = findVma(w, l.mm, l.vpn);
       if (l.vma < 0) return w.ret(VM_FAULT_SIGBUS); // the arch handler would send SIGSEGV
       const v = vma(w, l.vma);
@@ -93,7 +95,7 @@ export const handleMmFault = KERNEL.routine({
       l.origBits = pteBits(p);
       if (pteNone(p)) {
         if (v.flags & VM_ANON) return 'anonAlloc';
-        if (v.fault === 0) return w.ret(VM_FAULT_SIGBUS); // do_fault: no ->fault
+        if (isNone(v.fault)) return w.ret(VM_FAULT_SIGBUS); // do_fault: no ->fault
         return w.callRef(v.fault, 'driverFaulted', l.vma, l.vpn, l.write);
       }
       if (p.migration) return w.call(migrationEntryWait, 'done', l.mm, l.vpn, p.migration);
@@ -111,23 +113,24 @@ export const handleMmFault = KERNEL.routine({
     } },
     // pte_offset_map_lock; recheck pte_none (another thread may have faulted it in); install.
     anonMap: { at: 'mm/memory.c:do_anonymous_page', run: (w, l) => {
-      if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
-      ptlTrylock(w, l.mm);
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock); // pte_offset_map_lock
+      if (b) return b;
       if (!pteNone(pte(w, l.mm, l.vpn))) {
-        ptlUnlock(w, l.mm);
+        spinUnlock(w, lock);
         putPage(w, l.pfn); // release: folio_put
         return w.ret(0);
       }
       pageAddNewAnonRmap(w, l.pfn, l.mm, l.vpn);
       setPte(w, l.mm, l.vpn, l.pfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false);
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, lock);
       return w.ret(0);
     } },
 
     // ---- do_swap_page ----
     // swap_cache_get_folio, else allocate and read the slot (swap_read_folio).
     swapin: { at: 'mm/memory.c:do_swap_page', run: (w, l) => {
-      const slot = l.origVal - 1;
+      const slot = swpOffset(l.origVal);
       if (w.obj(SWAP, slot).used === 0) return w.ret(0); // entry already freed: the pte changed, retry
       l.pfn = swapCacheLookup(w, slot);
       if (l.pfn !== 0) {
@@ -142,26 +145,28 @@ export const handleMmFault = KERNEL.routine({
     // A swap-cache page is locked before it is mapped (folio_lock_or_retry): reclaim holds the
     // lock from add_to_swap to the free, so the fault cannot map a page reclaim is tearing down.
     swapLock: { at: 'mm/memory.c:do_swap_page folio_lock_or_retry', run: (w, l) => {
-      if (!folioTrylock(w, l.pfn)) return BLOCK_SLEEP;
+      const b = mutexLock(w, folioLock(w, l.pfn)); // folio_lock
+      if (b) return b;
       l.locked = 1;
       if (w.obj(PAGE, l.pfn).swap !== l.origVal) {
         // Left the swap cache while we waited: page_swap_entry(page) != entry → out_page, retry.
-        folioUnlock(w, l.pfn);
+        mutexUnlock(w, folioLock(w, l.pfn));
         putPage(w, l.pfn);
         return w.ret(0);
       }
       return 'swapMap';
     } },
     swapMap: { at: 'mm/memory.c:do_swap_page pte_offset_map_lock', run: (w, l) => {
-      if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
-      ptlTrylock(w, l.mm);
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock); // pte_offset_map_lock
+      if (b) return b;
       if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
-        ptlUnlock(w, l.mm); // out_nomap
-        if (l.locked) folioUnlock(w, l.pfn);
+        spinUnlock(w, lock); // out_nomap
+        if (l.locked) mutexUnlock(w, folioLock(w, l.pfn));
         putPage(w, l.pfn);
         return w.ret(0);
       }
-      const slot = l.origVal - 1;
+      const slot = swpOffset(l.origVal);
       const others = otherSwapRefs(w, l.mm, l.vpn, slot);
       const pg = w.obj(PAGE, l.pfn);
       const exclusive = !others && pg.mapcount === 0;
@@ -171,13 +176,13 @@ export const handleMmFault = KERNEL.routine({
       setPte(w, l.mm, l.vpn, l.pfn, writable, false);
       // swap_free: the slot goes when no pte references it — unless the page is still in the swap
       // cache, which holds the slot itself (SWAP_HAS_CACHE) until reclaim removes it.
-      if (!others && pg.swap !== slot + 1) {
+      if (!others && pg.swap !== swpEntry(slot)) {
         const s = w.obj(SWAP, slot);
         s.used = 0;
         s.contents = 0;
       }
-      ptlUnlock(w, l.mm);
-      if (l.locked) folioUnlock(w, l.pfn);
+      spinUnlock(w, lock);
+      if (l.locked) mutexUnlock(w, folioLock(w, l.pfn));
       return w.ret(0);
     } },
 
@@ -190,52 +195,54 @@ export const handleMmFault = KERNEL.routine({
       return 'finishMkwrite';
     } },
     finishMkwrite: { at: 'mm/memory.c:finish_mkwrite_fault', run: (w, l) => {
-      if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
-      ptlTrylock(w, l.mm);
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock); // pte_offset_map_lock
+      if (b) return b;
       if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) pte(w, l.mm, l.vpn).write = 1;
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, lock);
       return w.ret(0);
     } },
 
     // ---- present pte: handle_pte_fault under the ptl, then do_wp_page ----
     ptLock: { at: 'mm/memory.c:handle_pte_fault spin_lock(vmf->ptl)', run: (w, l) => {
-      if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
-      ptlTrylock(w, l.mm);
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock); // spin_lock(vmf->ptl)
+      if (b) return b;
       if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
-        ptlUnlock(w, l.mm); // someone changed it since our lockless read: retry
+        spinUnlock(w, lock); // someone changed it since our lockless read: retry
         return w.ret(0);
       }
       const p = pte(w, l.mm, l.vpn);
       if (!l.write || p.write) {
-        ptlUnlock(w, l.mm); // pte_mkyoung: nothing the model tracks
+        spinUnlock(w, lock); // pte_mkyoung: nothing the model tracks
         return w.ret(0);
       }
       // do_wp_page
       const flags = vma(w, l.vma).flags;
       if (p.special || flags & VM_SHARED) {
         if (!(flags & VM_SHARED)) {
-          ptlUnlock(w, l.mm);
+          spinUnlock(w, lock);
           return w.ret(VM_FAULT_SIGBUS); // private COW of a pfn mapping: not modelled
         }
         const mkwrite = vma(w, l.vma).pfnMkwrite;
         if (p.special && mkwrite) {
           // wp_pfn_shared: the driver decides (FAULT_FLAG_MKWRITE), without the ptl
-          ptlUnlock(w, l.mm);
+          spinUnlock(w, lock);
           return w.callRef(mkwrite, 'mkwriteDone', l.vma, l.vpn);
         }
         p.write = 1; // wp_pfn_shared / wp_page_shared → wp_page_reuse
-        ptlUnlock(w, l.mm);
+        spinUnlock(w, lock);
         return w.ret(0);
       }
       const pg = w.obj(PAGE, p.pfn);
       if (pg.anon && pg.mapcount === 1 && pg.refcount === 1) {
         p.write = 1; // wp_page_reuse: exclusively ours, upgrade in place, no notifier
-        ptlUnlock(w, l.mm);
+        spinUnlock(w, lock);
         return w.ret(0);
       }
       getPage(w, p.pfn); // folio_get: keep the old page while we copy without the lock
       l.pfn = p.pfn;
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, lock);
       return 'cowAlloc';
     } },
 
@@ -253,8 +260,9 @@ export const handleMmFault = KERNEL.routine({
       w.call(mmuNotifierInvalidateRangeStart, 'cowMap', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
     // Re-take the ptl and recheck: the pte may have changed since do_wp_page dropped the lock.
     cowMap: { at: 'mm/memory.c:wp_page_copy pte_offset_map_lock', run: (w, l) => {
-      if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
-      ptlTrylock(w, l.mm);
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock); // pte_offset_map_lock
+      if (b) return b;
       if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
         // ptep_clear_flush; folio_add_new_anon_rmap(new); set_pte_at(new, writable); remove old rmap
         pageAddNewAnonRmap(w, l.newPfn, l.mm, l.vpn);
@@ -262,7 +270,7 @@ export const handleMmFault = KERNEL.routine({
         pageRemoveRmap(w, l.pfn);
         l.copied = 1;
       }
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, lock);
       return 'cowEnd';
     } },
     cowEnd: { at: 'mm/memory.c:wp_page_copy mmu_notifier_invalidate_range_end', run: (w, l) =>

@@ -13,10 +13,9 @@
  * the anon-exclusive / maybe-pinned eager copy (copy_present_page) is not modelled; the child's
  * pte gen (ghost) is the parent pte's, so a stale parent mapping stays recognisably stale.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK } from '../flags.js';
-import { mmapWriteTrylock, mmapWriteUnlock, ptlUnlock, tryLockSlot } from '../locks.js';
+import { assertHeld, downWriteNested, mmapLock, ptl, spinLockNested, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { getPage, pageDupRmap } from '../page.js';
 import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
@@ -38,6 +37,8 @@ function vmaNeedsCopy(w: World, src: number): boolean {
 
 /** mm/memory.c:copy_pte_range under both ptls: the child's ptes of VMA `src` from the parent's. */
 function copyPteRange(w: World, dstMm: number, srcMm: number, start: number, end: number, cow: boolean): void {
+  assertHeld(w, ptl(w, dstMm), 'copy_pte_range');
+  assertHeld(w, ptl(w, srcMm), 'copy_pte_range');
   for (let vpn = start; vpn < end; vpn++) {
     const s = pte(w, srcMm, vpn);
     if (!s.present && !s.swap && !s.migration) continue;
@@ -76,15 +77,13 @@ export const copyPageRange = KERNEL.routine({
       return w.call(mmuNotifierInvalidateRangeStart, 'copy', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
     } },
     copy: { at: 'mm/memory.c:copy_pte_range', run: (w, l) => {
-      const src = w.layout.slot(MM, l.srcMm, 'ptl');
-      const dst = w.layout.slot(MM, l.dstMm, 'ptl');
-      if (w.get(src) !== 0 || w.get(dst) !== 0) return BLOCK_SPIN; // take both or neither
-      tryLockSlot(w, dst);
-      tryLockSlot(w, src); // spin_lock_nested(src_ptl)
+      // pte_alloc_map_lock(dst_ptl); spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING): both or neither
+      const b = spinLockNested(w, ptl(w, l.dstMm), ptl(w, l.srcMm));
+      if (b) return b;
       const v = vma(w, l.src);
       copyPteRange(w, l.dstMm, l.srcMm, v.start, v.end, l.cow === 1);
-      ptlUnlock(w, l.srcMm);
-      ptlUnlock(w, l.dstMm);
+      spinUnlock(w, ptl(w, l.srcMm));
+      spinUnlock(w, ptl(w, l.dstMm));
       l.result = 0;
       if (!l.cow) return w.ret(0);
       return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
@@ -100,15 +99,15 @@ export const dupMmap = KERNEL.routine({
   locals: ['k'],
   steps: {
     lock: { at: 'kernel/fork.c:dup_mmap mmap_write_lock_killable', run: (w, l) => {
-      const p = w.obj(MM, l.parent);
-      const c = w.obj(MM, l.child);
-      // The parent's lock can be contended; the child's cannot (not yet visible), but both are
-      // checked before either is taken so that a blocked step writes nothing.
-      if (p.mmapWriter !== 0 || p.mmapReaders !== 0 || c.mmapWriter !== 0 || c.mmapReaders !== 0) return BLOCK_SLEEP;
+      // mmap_write_lock_killable(oldmm); mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING). The
+      // parent's lock can be contended; the child's cannot (not yet visible), but both are taken
+      // in one step or neither, so that a blocked step writes nothing.
+      const b = downWriteNested(w, mmapLock(w, l.parent), mmapLock(w, l.child));
+      if (b) return b;
       const per = w.layout.dims.vmasPerMm;
       for (let k = 0; k < per; k++) if (vma(w, vmaIndex(w, l.child, k)).used) throw new Error(`fork: child mm ${l.child} is not empty`);
-      mmapWriteTrylock(w, l.parent);
-      mmapWriteTrylock(w, l.child); // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING)
+      const p = w.obj(MM, l.parent);
+      const c = w.obj(MM, l.child);
       // mm_init: a fresh mm with one user and the one mm_count reference the users hold together
       // (__mmput drops it with mmdrop); anon_vma_fork links it into the parent's anon_vma tree.
       c.users = 1;
@@ -132,8 +131,8 @@ export const dupMmap = KERNEL.routine({
       return 'unlock';
     } },
     unlock: { at: 'kernel/fork.c:dup_mmap mmap_write_unlock', run: (w, l) => {
-      mmapWriteUnlock(w, l.child);
-      mmapWriteUnlock(w, l.parent);
+      upWrite(w, mmapLock(w, l.child));
+      upWrite(w, mmapLock(w, l.parent));
       return w.ret(0);
     } },
   },

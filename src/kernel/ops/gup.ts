@@ -6,14 +6,12 @@
  * ptes with -EFAULT, and returns the page with a reference (try_grab_folio), taken under the ptl
  * so the page cannot be freed between the pte read and the get.
  */
-import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EBUSY, EFAULT, ENOMEM, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
-import { ptlTrylock, ptlUnlock } from '../locks.js';
+import { assertHeld, mmapLock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { getPage } from '../page.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { handleMmFault } from './fault.js';
-import { mmapLocked, ptlWouldSpin } from './pte-snap.js';
 import { KERNEL } from '../library.js';
 
 /** get_user_pages_remote(mm, vpn, 1, write ? FOLL_WRITE : 0): the pfn with a reference, or -errno. Caller holds mmap_read_lock(mm). */
@@ -22,7 +20,7 @@ export const getUserPagesRemote = KERNEL.routine({
   params: ['mm', 'vpn', 'write'],
   steps: {
     check: { at: 'mm/gup.c:check_vma_flags', run: (w, l) => {
-      if (!mmapLocked(w, l.mm)) w.bug(`get_user_pages_remote on mm ${l.mm} without mmap_lock`);
+      assertHeld(w, mmapLock(w, l.mm), 'get_user_pages_remote'); // mmap_assert_locked
       const vi = findVma(w, l.mm, l.vpn);
       if (vi < 0) return w.ret(-EFAULT);
       const flags = vma(w, vi).flags;
@@ -31,20 +29,21 @@ export const getUserPagesRemote = KERNEL.routine({
       return 'follow';
     } },
     follow: { at: 'mm/gup.c:follow_page_pte', run: (w, l) => {
-      if (ptlWouldSpin(w, l.mm)) return BLOCK_SPIN;
-      ptlTrylock(w, l.mm);
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock); // pte_offset_map_lock
+      if (b) return b;
       const p = pte(w, l.mm, l.vpn);
       if (!p.present || (l.write && !p.write)) {
-        ptlUnlock(w, l.mm); // no_page / cannot follow for write: fault it in
+        spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
         return 'fault';
       }
       if (p.special) {
-        ptlUnlock(w, l.mm); // vm_normal_page() == NULL and not the zero page
+        spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
         return w.ret(-EFAULT);
       }
       const pfn = p.pfn;
       getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, lock);
       return w.ret(pfn);
     } },
     fault: { at: 'mm/gup.c:faultin_page', run: (w, l) => w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write) },
@@ -72,7 +71,7 @@ export interface FollowedPfn {
  * so reading it inside the caller's step sees the same values. Caller holds mmap_lock(mm).
  */
 export function followPfn(w: World, mm: number, vpn: number): FollowedPfn {
-  if (!mmapLocked(w, mm)) w.bug(`follow_pfn on mm ${mm} without mmap_lock`);
+  assertHeld(w, mmapLock(w, mm), 'follow_pfn'); // mmap_assert_locked
   const vi = findVma(w, mm, vpn);
   if (vi < 0 || !(vma(w, vi).flags & (VM_IO | VM_PFNMAP))) return { pfn: 0, write: false };
   const p = pte(w, mm, vpn);

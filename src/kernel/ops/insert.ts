@@ -10,9 +10,9 @@
  *  - the routines `vmf_insert_pfn` / `vmf_insert_mixed` (params vma, vpn, pfn, write): one step
  *    that spins while another actor holds the ptl, then does the whole ptl critical section;
  *  - the plain functions `vmfInsertPfn` / `vmfInsertPfnProt` / `vmfInsertMixed`, for a driver step that does more
- *    around the insert (e.g. under its own lock). That step must first `return BLOCK_SPIN` when
- *    `insertPfnWouldSpin(w, vmaIndex)` says so, before writing anything; calling the function
- *    while another actor holds the ptl throws (a model error, not a kernel one).
+ *    around the insert (e.g. under its own lock). That step must first return what
+ *    `insertPfnBusy(w, vmaIndex)` returns when it is not 0 (BLOCK_SPIN), before writing anything;
+ *    calling the function while the ptl is held throws (a model error, not a kernel one).
  * Since the ptl is taken and dropped inside one step, no other actor ever observes it held: the
  * critical section touches only the pte it protects.
  *
@@ -21,17 +21,20 @@
  * insert over a present pte of the same pfn upgrades it to writable (an upgrade needs no
  * notifier).
  */
-import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { isCowMapping, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE } from '../flags.js';
 import { pte, pteNone, setPte, vma, vmaMm } from '../pgtable.js';
-import { MM, PAGE } from '../structs.js';
+import { PAGE } from '../structs.js';
+import { ptl, spinLock, spinLockBusy, spinUnlock } from '../locks.js';
+import { ModelError } from '../../world/errors.js';
 import { KERNEL } from '../library.js';
 
-/** Whether a step about to call vmfInsertPfn/vmfInsertMixed on this VMA must spin on the ptl first. */
-export function insertPfnWouldSpin(w: World, vmaIndex: number): boolean {
-  const owner = w.obj(MM, vmaMm(w, vmaIndex)).ptl;
-  return owner !== 0 && owner !== w.self;
+/**
+ * What a step about to call vmfInsertPfn/vmfInsertMixed on this VMA must return first: BLOCK_SPIN
+ * while the ptl is held (by the caller itself: an AA deadlock, reported), else 0.
+ */
+export function insertPfnBusy(w: World, vmaIndex: number): number {
+  return spinLockBusy(w, ptl(w, vmaMm(w, vmaIndex)));
 }
 
 /**
@@ -40,9 +43,16 @@ export function insertPfnWouldSpin(w: World, vmaIndex: number): boolean {
  */
 function insertPfn(w: World, vmaIndex: number, vpn: number, pfn: number, mkwrite: boolean, what: string, prot?: boolean): number {
   const mm = vmaMm(w, vmaIndex);
-  const owner = w.obj(MM, mm).ptl;
-  if (owner === w.self) w.bug(`${what}: ptl of mm ${mm} already held by the caller (self-deadlock)`);
-  else if (owner !== 0) throw new Error(`${what}: ptl of mm ${mm} is held by actor ${owner - 1}; the calling step must spin first (insertPfnWouldSpin)`);
+  const lock = ptl(w, mm);
+  // get_locked_pte
+  if (spinLock(w, lock)) throw new ModelError(`${what}: ${lock.name()} is held; the calling step must spin first (insertPfnBusy)`);
+  const r = insertPfnLocked(w, vmaIndex, mm, vpn, pfn, mkwrite, what, prot);
+  spinUnlock(w, lock); // pte_unmap_unlock
+  return r;
+}
+
+/** insert_pfn's critical section, under the ptl of `mm`. */
+function insertPfnLocked(w: World, vmaIndex: number, mm: number, vpn: number, pfn: number, mkwrite: boolean, what: string, prot?: boolean): number {
   const v = vma(w, vmaIndex);
   if (vpn < v.start || vpn >= v.end) return VM_FAULT_SIGBUS;
   const p = pte(w, mm, vpn);
@@ -104,7 +114,8 @@ export const vmfInsertPfnRoutine = KERNEL.routine({
   params: ['vma', 'vpn', 'pfn', 'write'],
   steps: {
     insert: { at: 'mm/memory.c:insert_pfn get_locked_pte', run: (w, l) => {
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock
+      if (b) return b;
       return w.ret(vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0));
     } },
   },
@@ -115,7 +126,8 @@ export const vmfInsertMixedRoutine = KERNEL.routine({
   params: ['vma', 'vpn', 'pfn', 'write'],
   steps: {
     insert: { at: 'mm/memory.c:insert_pfn get_locked_pte', run: (w, l) => {
-      if (insertPfnWouldSpin(w, l.vma)) return BLOCK_SPIN;
+      const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock
+      if (b) return b;
       return w.ret(vmfInsertMixed(w, l.vma, l.vpn, l.pfn, l.write !== 0));
     } },
   },

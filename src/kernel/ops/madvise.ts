@@ -7,9 +7,8 @@
  * Simplification: v6.16+ may take a per-VMA lock instead of mmap_read_lock for a single-VMA
  * range; the model has no per-VMA locks and always takes mmap_read_lock.
  */
-import { BLOCK_SLEEP } from '../../world/routine.js';
 import { EINVAL, ENOMEM, VM_PFNMAP } from '../flags.js';
-import { mmapReadTrylock, mmapReadUnlock } from '../locks.js';
+import { downRead, mmapLock, upRead } from '../locks.js';
 import { vma, vmaIndex } from '../pgtable.js';
 import { zapPageRangeSingle } from './zap.js';
 import { KERNEL } from '../library.js';
@@ -21,7 +20,8 @@ export const madviseDontneed = KERNEL.routine({
   locals: ['cur', 'err'],
   steps: {
     lock: { at: 'mm/madvise.c:madvise_lock mmap_read_lock', run: (w, l) => {
-      if (!mmapReadTrylock(w, l.mm)) return BLOCK_SLEEP;
+      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+      if (b) return b;
       l.cur = l.start;
       return 'walk';
     } },
@@ -49,7 +49,7 @@ export const madviseDontneed = KERNEL.routine({
       return w.call(zapPageRangeSingle, 'walk', l.mm, best, s, e);
     } },
     unlock: { at: 'mm/madvise.c:madvise_unlock mmap_read_unlock', run: (w, l) => {
-      mmapReadUnlock(w, l.mm);
+      upRead(w, mmapLock(w, l.mm));
       return w.ret(l.err);
     } },
   },

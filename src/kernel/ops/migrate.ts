@@ -22,12 +22,12 @@
  *   - the v6.18 order of __migrate_folio (refcount check, folio_mc_copy, __folio_migrate_mapping)
  *     is one step: the source is locked and unmapped, so nobody can take a reference between them.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import { EAGAIN, EBUSY, ENOMEM } from '../flags.js';
-import { folioTrylock, folioUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
 import { pte, setPte } from '../pgtable.js';
 import { PAGE } from '../structs.js';
+import { isNone, NONE } from '../ref.js';
 import { defineRmapUnmap, migrationEntryOf, rmapNextMm } from './rmap.js';
 import { KERNEL } from '../library.js';
 
@@ -40,7 +40,7 @@ export const tryToMigrate = defineRmapUnmap({
     p.present = 0;
     p.pfn = 0;
     p.special = 0;
-    p.swap = 0;
+    p.swap = NONE;
     p.gen = 0;
     p.migration = pfn; // the write bit stays: it is part of the migration entry
   },
@@ -59,13 +59,14 @@ export const removeMigrationPtes = KERNEL.routine({
     restore: { at: 'mm/migrate.c:remove_migration_pte', run: (w, l) => {
       const mm = rmapNextMm(w, l.src, l.next, migrationEntryOf);
       if (mm < 0) return w.ret(0);
-      if (!ptlTrylock(w, mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, mm)); // page_vma_mapped_walk: pte_offset_map_lock
+      if (b) return b;
       const vpn = w.obj(PAGE, l.src).index;
       const write = pte(w, mm, vpn).write === 1;
       getPage(w, l.dst);
       pageDupRmap(w, l.dst);
       setPte(w, mm, vpn, l.dst, write, false);
-      ptlUnlock(w, mm);
+      spinUnlock(w, ptl(w, mm));
       l.next = mm + 1;
       return 'restore';
     } },
@@ -99,8 +100,9 @@ export const migratePages = KERNEL.routine({
     } },
     // MIGRATE_SYNC: folio_lock(src) sleeps; dst is private, so its trylock cannot fail.
     lock: { at: 'mm/migrate.c:migrate_folio_unmap folio_lock', run: (w, l) => {
-      if (!folioTrylock(w, l.src)) return BLOCK_SLEEP;
-      if (!folioTrylock(w, l.dst)) w.bug(`migrate_folio_unmap: new folio pfn ${l.dst} already locked`);
+      const b = mutexLock(w, folioLock(w, l.src)); // folio_lock(src)
+      if (b) return b;
+      if (!mutexTrylock(w, folioLock(w, l.dst))) w.bug(`migrate_folio_unmap: new folio pfn ${l.dst} already locked`);
       return w.call(tryToMigrate, 'unmapped', l.src);
     } },
     unmapped: { at: 'mm/migrate.c:migrate_folio_unmap', run: (w, l) => {
@@ -114,7 +116,7 @@ export const migratePages = KERNEL.routine({
     move: { at: 'mm/migrate.c:__migrate_folio', run: (w, l) => {
       const src = w.obj(PAGE, l.src);
       const dst = w.obj(PAGE, l.dst);
-      const expected = 1 + (src.swap !== 0 ? 1 : 0);
+      const expected = 1 + (isNone(src.swap) ? 0 : 1);
       if (src.refcount !== expected || src.mapcount !== 0) {
         l.rc = -EAGAIN;
         return w.call(removeMigrationPtes, 'undo', l.src, l.src);
@@ -123,31 +125,31 @@ export const migratePages = KERNEL.routine({
       dst.anon = 1;
       dst.anonVma = src.anonVma;
       dst.index = src.index;
-      if (src.swap !== 0) {
+      if (!isNone(src.swap)) {
         dst.swap = src.swap;
         dst.refcount = dst.refcount + 1;
-        src.swap = 0;
+        src.swap = NONE;
         src.refcount = src.refcount - 1; // folio_ref_unfreeze(src, expected - nr)
       }
       return w.call(removeMigrationPtes, 'unlockDst', l.src, l.dst);
     } },
     // migrate_folio_move: folio_unlock(dst), folio_put(dst) — the mappings now hold dst.
     unlockDst: { at: 'mm/migrate.c:migrate_folio_move', run: (w, l) => {
-      folioUnlock(w, l.dst);
+      mutexUnlock(w, folioLock(w, l.dst));
       putPage(w, l.dst);
       return 'putSrc';
     } },
     putSrc: { at: 'mm/migrate.c:migrate_folio_done', run: (w, l) => {
-      folioUnlock(w, l.src);
+      mutexUnlock(w, folioLock(w, l.src));
       putPage(w, l.src); // the last reference: src is freed
       return w.ret(0);
     } },
     // migrate_folio_undo_src (ptes already restored) then migrate_folio_undo_dst; src goes back
     // to the LRU (putback_movable_pages drops the isolation reference).
     undo: { at: 'mm/migrate.c:migrate_folio_undo_src', run: (w, l) => {
-      folioUnlock(w, l.src);
+      mutexUnlock(w, folioLock(w, l.src));
       putPage(w, l.src);
-      folioUnlock(w, l.dst);
+      mutexUnlock(w, folioLock(w, l.dst));
       putPage(w, l.dst);
       return w.ret(l.rc);
     } },

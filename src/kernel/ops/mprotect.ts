@@ -9,10 +9,9 @@
  * changes the VMAs before the hole and then fails); VMAs are not merged afterwards; the kernel
  * opens the bracket lazily per populated PUD (change_pud_range), the model always once per VMA.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { ENOMEM, MMU_NOTIFY_PROTECTION_VMA, VM_READ, VM_WRITE } from '../flags.js';
-import { mmapWriteTrylock, mmapWriteUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { assertHeld, downWrite, mmapLock, ptl, spinLock, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pte, vma, vmaIndex } from '../pgtable.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
@@ -27,6 +26,7 @@ function fullyMapped(w: World, mm: number, start: number, end: number): boolean 
 
 /** mm/mprotect.c:change_pte_range with a newprot lacking write. */
 function wrprotectRange(w: World, mm: number, start: number, end: number): void {
+  assertHeld(w, ptl(w, mm), 'change_pte_range');
   for (let vpn = start; vpn < end; vpn++) {
     const p = pte(w, mm, vpn);
     if (p.present || p.migration) p.write = 0;
@@ -40,7 +40,8 @@ export const mprotectReadOnly = KERNEL.routine({
   locals: ['k', 'vma', 'err'],
   steps: {
     lock: { at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_lock_killable', run: (w, l) => {
-      if (!mmapWriteTrylock(w, l.mm)) return BLOCK_SLEEP;
+      const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
+      if (b) return b;
       if (l.start >= l.end) return 'unlock';
       if (!fullyMapped(w, l.mm, l.start, l.end) || !splitVmasAround(w, l.mm, l.start, l.end)) {
         l.err = -ENOMEM;
@@ -63,15 +64,16 @@ export const mprotectReadOnly = KERNEL.routine({
       return 'unlock';
     } },
     change: { at: 'mm/mprotect.c:change_pte_range', run: (w, l) => {
-      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+      if (b) return b;
       const v = vma(w, l.vma);
       wrprotectRange(w, l.mm, v.start, v.end);
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, ptl(w, l.mm));
       l.result = 0;
       return w.call(mmuNotifierInvalidateRangeEnd, 'fixup', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
     } },
     unlock: { at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_unlock', run: (w, l) => {
-      mmapWriteUnlock(w, l.mm);
+      upWrite(w, mmapLock(w, l.mm));
       return w.ret(l.err);
     } },
   },

@@ -11,9 +11,8 @@
  * seeing them in the kernel too. Lock holders observe the same thing; only the downgrade's extra
  * interleavings of readers with the zap are lost.
  */
-import { BLOCK_SLEEP } from '../../world/routine.js';
 import { ENOMEM } from '../flags.js';
-import { mmapWriteTrylock, mmapWriteUnlock } from '../locks.js';
+import { downWrite, mmapLock, upWrite } from '../locks.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
 import { vmaClear } from '../pgtable.js';
 import { tlbFinishMmu, unmapVmas } from './zap.js';
@@ -26,7 +25,8 @@ export const vmMunmap = KERNEL.routine({
   locals: ['gather', 'err'],
   steps: {
     lock: { at: 'mm/mmap.c:__vm_munmap mmap_write_lock_killable', run: (w, l) => {
-      if (!mmapWriteTrylock(w, l.mm)) return BLOCK_SLEEP;
+      const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
+      if (b) return b;
       return 'split';
     } },
     split: { at: 'mm/vma.c:vms_gather_munmap_vmas', run: (w, l) => {
@@ -51,7 +51,7 @@ export const vmMunmap = KERNEL.routine({
       return 'unlock';
     } },
     unlock: { at: 'mm/vma.c:vms_complete_munmap_vmas mmap_unlock', run: (w, l) => {
-      mmapWriteUnlock(w, l.mm);
+      upWrite(w, mmapLock(w, l.mm));
       return w.ret(l.err);
     } },
   },

@@ -9,9 +9,8 @@
  *
  * Not modelled: MMF_OOM_SKIP / MMF_UNSTABLE (see exit.ts), the retry loop of oom_reap_task.
  */
-import { BLOCK_SPIN } from '../../world/routine.js';
 import { MMU_NOTIFY_UNMAP, VM_ANON, VM_HUGETLB, VM_PFNMAP, VM_SHARED } from '../flags.js';
-import { mmapReadTrylock, mmapReadUnlock, ptlTrylock, ptlUnlock } from '../locks.js';
+import { downReadTrylock, mmapLock, ptl, spinLock, spinUnlock, upRead } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex } from '../pgtable.js';
 import { tlbFinishMmu, zapPteRange } from './zap.js';
@@ -24,7 +23,7 @@ export const oomReapTaskMm = KERNEL.routine({
   locals: ['k', 'vma', 'failed', 'gather'],
   steps: {
     lock: { at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_trylock', run: (w, l) => {
-      if (!mmapReadTrylock(w, l.mm)) return w.ret(0); // trace_skip_task_reaping
+      if (!downReadTrylock(w, mmapLock(w, l.mm))) return w.ret(0); // mmap_read_trylock failed: trace_skip_task_reaping
       return 'nextVma';
     } },
     nextVma: { at: 'mm/oom_kill.c:__oom_reap_task_mm for_each_vma', run: (w, l) => {
@@ -51,10 +50,11 @@ export const oomReapTaskMm = KERNEL.routine({
         l.result = 0;
         return 'nextVma';
       }
-      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+      if (b) return b;
       const v = vma(w, l.vma);
       l.gather = zapPteRange(w, l.mm, v.start, v.end, 1, l.gather);
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, ptl(w, l.mm));
       return w.call(mmuNotifierInvalidateRangeEnd, 'tlbFinish', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
     } },
     tlbFinish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
@@ -63,7 +63,7 @@ export const oomReapTaskMm = KERNEL.routine({
       return 'nextVma';
     } },
     unlock: { at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_unlock', run: (w, l) => {
-      mmapReadUnlock(w, l.mm);
+      upRead(w, mmapLock(w, l.mm));
       return w.ret(l.failed ? 0 : 1);
     } },
   },

@@ -6,8 +6,8 @@
  *   (folio_ref_freeze: only our reference and the swap cache's) → free.
  *
  * Swap conventions shared with do_swap_page (ops/fault.ts):
- *   - a swap pte holds `swap = slot + 1` (present 0, pfn 0);
- *   - a page is in the swap cache for slot s when it is not free and `page.swap === s + 1`; the
+ *   - a swap pte holds the swap entry `swap = swpEntry(slot)` (present 0, pfn 0; see ref.ts);
+ *   - a page is in the swap cache for slot s when it is not free and `page.swap === swpEntry(s)`; the
  *     swap cache holds one page reference;
  *   - after pageout `SWAP[s].contents` holds the data; `SWAP[s].used` is 1 while the swap cache
  *     or any swap pte refers to the slot.
@@ -31,13 +31,13 @@
  *     kept at the refcount check (the kernel's try_to_unmap_one already refuses exclusive pinned
  *     anon pages; either way the page is kept and nothing is freed).
  */
-import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EBUSY, ENOMEM } from '../flags.js';
-import { folioTrylock, folioUnlock } from '../locks.js';
+import { folioLock, mutexLock, mutexUnlock } from '../locks.js';
 import { getPage, putPage } from '../page.js';
 import { clearPte, pte } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
+import { isNone, NONE, swpEntry, swpOffset } from '../ref.js';
 import { defineRmapUnmap } from './rmap.js';
 import { KERNEL } from '../library.js';
 
@@ -53,7 +53,7 @@ export function swapSlotReferenced(w: World, slot: number): boolean {
   const n = w.count(PTE);
   for (let i = 0; i < n; i++) {
     const p = w.obj(PTE, i);
-    if (p.present === 0 && p.swap === slot + 1) return true;
+    if (p.present === 0 && p.swap === swpEntry(slot)) return true;
   }
   return false;
 }
@@ -76,7 +76,7 @@ export const tryToUnmap = defineRmapUnmap({
   replace: (w, mm, vpn, pfn) => {
     const swap = w.obj(PAGE, pfn).swap;
     // "folio_test_swapbacked != folio_test_swapcache": WARN and abort in the kernel.
-    if (swap === 0) w.bug(`try_to_unmap_one: anon pfn ${pfn} is not in the swap cache`);
+    if (isNone(swap)) w.bug(`try_to_unmap_one: anon pfn ${pfn} is not in the swap cache`);
     clearPte(w, mm, vpn);
     pte(w, mm, vpn).swap = swap; // swap_duplicate + set_pte_at(swp_pte)
   },
@@ -84,7 +84,7 @@ export const tryToUnmap = defineRmapUnmap({
 
 /** keep / keep_locked / activate_locked: unlock, put back on the LRU (drop the isolation ref). */
 function keep(w: World, pfn: number, rc: number): number {
-  folioUnlock(w, pfn);
+  mutexUnlock(w, folioLock(w, pfn));
   putPage(w, pfn);
   return w.ret(rc);
 }
@@ -105,17 +105,18 @@ export const shrinkFolioList = KERNEL.routine({
       return 'lock';
     } },
     lock: { at: 'mm/vmscan.c:shrink_folio_list folio_trylock', run: (w, l) => {
-      if (!folioTrylock(w, l.pfn)) return BLOCK_SLEEP;
+      const b = mutexLock(w, folioLock(w, l.pfn)); // folio_lock (see the simplifications: no trylock-and-skip)
+      if (b) return b;
       return 'addToSwap';
     } },
     // A page already in the swap cache (swapped in earlier, or a failed reclaim) keeps its slot.
     addToSwap: { at: 'mm/swap_state.c:add_to_swap', run: (w, l) => {
       const page = w.obj(PAGE, l.pfn);
-      if (page.swap === 0) {
+      if (isNone(page.swap)) {
         const slot = getSwapSlot(w);
         if (slot < 0) return keep(w, l.pfn, -ENOMEM);
         w.obj(SWAP, slot).used = 1;
-        page.swap = slot + 1;
+        page.swap = swpEntry(slot);
         page.refcount = page.refcount + 1; // the swap cache's reference
       }
       return w.call(tryToUnmap, 'pageout', l.pfn);
@@ -125,7 +126,7 @@ export const shrinkFolioList = KERNEL.routine({
     pageout: { at: 'mm/vmscan.c:pageout', run: (w, l) => {
       const page = w.obj(PAGE, l.pfn);
       if (page.mapcount > 0) return keep(w, l.pfn, -EBUSY);
-      w.obj(SWAP, page.swap - 1).contents = page.contents;
+      w.obj(SWAP, swpOffset(page.swap)).contents = page.contents;
       return 'removeMapping';
     } },
     // folio_ref_freeze(folio, 1 + nr): only the isolation and swap cache references may remain;
@@ -133,15 +134,15 @@ export const shrinkFolioList = KERNEL.routine({
     removeMapping: { at: 'mm/vmscan.c:__remove_mapping', run: (w, l) => {
       const page = w.obj(PAGE, l.pfn);
       if (page.refcount !== 2 || page.mapcount !== 0) return keep(w, l.pfn, -EBUSY);
-      const slot = page.swap - 1;
-      page.swap = 0; // __delete_from_swap_cache
+      const slot = swpOffset(page.swap);
+      page.swap = NONE; // __delete_from_swap_cache
       putSwapFolio(w, slot);
       putPage(w, l.pfn); // the swap cache's reference
       return 'free';
     } },
     // free_it: the refcount is frozen, so the lock is cleared non-atomically and the page freed.
     free: { at: 'mm/vmscan.c:shrink_folio_list free_it', run: (w, l) => {
-      folioUnlock(w, l.pfn);
+      mutexUnlock(w, folioLock(w, l.pfn));
       putPage(w, l.pfn);
       return w.ret(0);
     } },

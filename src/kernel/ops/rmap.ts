@@ -1,6 +1,6 @@
 /**
  * The anonymous reverse map (mm/rmap.c:rmap_walk_anon). An anon page records its anon_vma
- * (`page.anonVma`, the lineage id + 1 shared by fork relatives) and its `index` (the vpn it lives
+ * (`page.anonVma`, a reference to the anon_vma root fork relatives share) and its `index` (the vpn it lives
  * at); the walk visits every mm of that lineage and looks at the pte at `index`
  * (page_vma_mapped_walk). Only normal ptes are in the rmap: a special pte (VM_PFNMAP/VM_MIXEDMAP,
  * vmf_insert_pfn) mapping the same pfn is never found, which is why rmap-driven reclaim and
@@ -19,14 +19,14 @@
  *    the anon_vma lock; a mapping added behind the cursor (fork) is missed, which the callers
  *    catch with folio_mapped() afterwards, as the kernel does.
  */
-import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { MMU_NOTIFY_CLEAR } from '../flags.js';
-import { ptlTrylock, ptlUnlock } from '../locks.js';
+import { ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pageRemoveRmap, putPage } from '../page.js';
 import { pte, type PteView } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
+import { isNone } from '../ref.js';
 import { KERNEL } from '../library.js';
 
 /** What a walker looks for in the pte at the page's index. */
@@ -45,7 +45,7 @@ export const migrationEntryOf: PteMatch = (p, pfn) => p.present === 0 && p.migra
  */
 export function rmapNextMm(w: World, pfn: number, from: number, match: PteMatch = mapsPage): number {
   const page = w.obj(PAGE, pfn);
-  if (page.anon !== 1 || page.anonVma === 0) return -1;
+  if (page.anon !== 1 || isNone(page.anonVma)) return -1;
   const n = w.count(MM);
   for (let mm = from; mm < n; mm++) {
     if (w.obj(MM, mm).anonVma !== page.anonVma) continue;
@@ -94,14 +94,15 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
         return w.call(mmuNotifierInvalidateRangeStart, 'unmap', mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
       } },
       unmap: { at: spec.oneAt, run: (w, l) => {
-        if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+        const b = spinLock(w, ptl(w, l.mm)); // page_vma_mapped_walk: pte_offset_map_lock
+        if (b) return b;
         // The pte may have changed since the walk found it (zap, COW): then there is nothing to do.
         if (mapsPage(pte(w, l.mm, l.vpn), l.pfn)) {
           spec.replace(w, l.mm, l.vpn, l.pfn);
           pageRemoveRmap(w, l.pfn);
           putPage(w, l.pfn);
         }
-        ptlUnlock(w, l.mm);
+        spinUnlock(w, ptl(w, l.mm));
         return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
       } },
     },

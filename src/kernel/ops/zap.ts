@@ -10,15 +10,15 @@
  * Simplification: the kernel takes the pte lock per page table and may drop it between tables;
  * the model zaps a whole range under the mm's single ptl in one step.
  */
-import { BLOCK_SPIN } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { putSwapFolio } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
-import { ptlTrylock, ptlUnlock } from '../locks.js';
+import { assertHeld, ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pageRemoveRmap, putPage } from '../page.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
 import { PAGE, VMA } from '../structs.js';
+import { refersTo, swpEntry, swpOffset } from '../ref.js';
 import { KERNEL } from '../library.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
@@ -46,7 +46,7 @@ export function tlbFinishMmu(w: World, gather: number): void {
 }
 
 /**
- * mm/swapfile.c:free_swap_and_cache — the pte's reference to swap slot `slot` (index, not +1) is
+ * mm/swapfile.c:free_swap_and_cache — the pte's reference to swap slot `slot` is
  * gone. The slot stays used while another pte or the swap cache still refers to it (the model
  * keeps no swap count: the ptes and the cached page are the count); the swap cache is left to
  * reclaim, which frees the slot through put_swap_folio.
@@ -55,7 +55,7 @@ export function swapFree(w: World, slot: number): void {
   const np = w.count(PAGE);
   for (let pfn = 1; pfn < np; pfn++) {
     const pg = w.obj(PAGE, pfn);
-    if (pg.free === 0 && pg.swap === slot + 1) return;
+    if (pg.free === 0 && pg.swap === swpEntry(slot)) return;
   }
   putSwapFolio(w, slot);
 }
@@ -71,6 +71,7 @@ export function swapFree(w: World, slot: number): void {
  * pages of private file mappings and their swap/migration entries are kept.
  */
 export function zapPteRange(w: World, mm: number, start: number, end: number, evenCows: number, gather: number): number {
+  assertHeld(w, ptl(w, mm), 'zap_pte_range');
   const stop = Math.min(end, w.layout.dims.mmPages);
   for (let vpn = Math.max(start, 0); vpn < stop; vpn++) {
     const p = pte(w, mm, vpn);
@@ -86,7 +87,7 @@ export function zapPteRange(w: World, mm: number, start: number, end: number, ev
       gather = gatherAdd(gather, pfn);
     } else if (p.swap) {
       if (!evenCows) continue; // should_zap_cows
-      const slot = p.swap - 1;
+      const slot = swpOffset(p.swap);
       clearPte(w, mm, vpn);
       swapFree(w, slot);
     } else if (p.migration) {
@@ -111,11 +112,12 @@ export const zapPageRangeSingleBatched = KERNEL.routine({
       return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
     } },
     zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
-      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+      if (b) return b;
       const v = vma(w, l.vma);
       // unmap_single_vma clips to the VMA; a VMA already gone (see unmap_mapping_range) zaps nothing.
       if (v.used) l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), l.evenCows, l.gather);
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, ptl(w, l.mm));
       l.result = 0;
       return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
     } },
@@ -194,7 +196,7 @@ export const unmapMappingRange = KERNEL.routine({
       const total = w.count(VMA);
       for (let i = l.next; i < total; i++) {
         const v = vma(w, i);
-        if (!v.used || v.file !== l.file + 1) continue;
+        if (!v.used || !refersTo(v.file, l.file)) continue;
         const vba = v.pgoff;
         const vea = vba + (v.end - v.start) - 1;
         if (vea < first || vba > last) continue;
@@ -220,14 +222,15 @@ export const unmapVmas = KERNEL.routine({
   steps: {
     start: { at: 'mm/memory.c:unmap_vmas', run: (w, l) => w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1) },
     zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
-      if (!ptlTrylock(w, l.mm)) return BLOCK_SPIN;
+      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+      if (b) return b;
       const per = w.layout.dims.vmasPerMm;
       for (let k = 0; k < per; k++) {
         const v = vma(w, vmaIndex(w, l.mm, k));
         if (!v.used || v.end <= l.start || v.start >= l.end) continue;
         l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), 1, l.gather);
       }
-      ptlUnlock(w, l.mm);
+      spinUnlock(w, ptl(w, l.mm));
       l.result = 0;
       return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1);
     } },
