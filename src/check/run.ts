@@ -5,6 +5,10 @@ import type { ScenarioSpec } from '../scenario/spec.js';
 import { buildScenario } from '../scenario/build.js';
 import { CATALOGUE } from '../scenario/catalogue.js';
 import { VARIANTS } from '../mirror/variants.js';
+import { Model } from '../world/registry.js';
+import { KERNEL } from '../kernel/library.js';
+import { KVM_LIB } from '../kvm/library.js';
+import { WORKLOAD_LIB } from '../scenario/workload.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
 import { PROPERTIES } from './properties.js';
@@ -24,6 +28,11 @@ export interface CheckResult extends ExploreResult {
 export interface CheckOptions extends Omit<ExploreOptions, 'properties'> {
   /** Also shrink a counterexample (fewest preemptions, actors, steps): easier to read, costs replays. */
   readonly shrink?: boolean;
+}
+
+/** Every routine the product defines (kernel, KVM, workload, every design), as one model: for `explain` and the fidelity checks. */
+export function productModel(): Model {
+  return new Model([KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)]);
 }
 
 export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {

@@ -17,7 +17,8 @@ import { resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
 import { bfs } from '../engine/bfs.js';
 import { dfs } from '../engine/dfs.js';
-import { explainVariant } from '../report/explain.js';
+import { explainRoutine, explainVariant } from '../report/explain.js';
+import { productModel } from '../check/run.js';
 import { Verdicts } from '../engine/verdict.js';
 import { entryActor } from '../world/entry.js';
 import { junitReport } from '../report/junit.js';
@@ -326,11 +327,15 @@ export function main(argv: readonly string[]): number {
     });
   program
     .command('explain')
-    .description("print a variant's routines as readable pseudo-C, with the kernel functions each step models")
-    .argument('<variant>')
+    .description("print a variant's routines, or one kernel/KVM routine, as C-like text: labels, what each step models, the fields it reads and writes with their protections, calls and blocking points")
+    .argument('<variant-or-routine>')
     .action((name: string) => {
-      const v = variantByName(name) ?? fail(`unknown variant "${name}"; known: ${VARIANTS.map((x) => x.name).join(', ')}`);
-      console.log(explainVariant(v));
+      const v = variantByName(name);
+      if (v) console.log(explainVariant(v));
+      else {
+        const r = productModel().byNameOf(name) ?? fail(`unknown variant or routine "${name}"; variants: ${VARIANTS.map((x) => x.name).join(', ')}; or a routine name such as handle_mm_fault`);
+        console.log(explainRoutine(r));
+      }
       code = EXIT_HOLDS;
     });
   program.command('list').description('list scenarios, variants and properties').action(() => {

@@ -36,6 +36,8 @@ import { entryActor, entryOf } from '../world/entry.js';
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
   readonly maxStates?: number;
+  /** Check every step against its declared footprint (src/world/footprint.ts): slower; traces always do. */
+  readonly audit?: boolean;
   /**
    * Merge steps that touch only the actor's own call frames into the neighbouring step of the
    * same actor (default true). Sound for the checked properties: such a step reads and writes
@@ -96,6 +98,7 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
     // Also when a model error is thrown: the world must not keep logging undo entries or tracking.
     w.undoing = false;
     w.tracking = false;
+    w.audit = false;
     w.undoReset();
   }
 }
@@ -114,6 +117,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const parent = new Int32Array(slots);
   const merge = opts.merge ?? true;
   w.undoing = true;
+  w.audit = opts.audit ?? false;
   const frontier = (opts.strategy ?? bfs).frontier(w.layout);
   const bound = opts.preemptions ?? -1;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.

@@ -14,10 +14,10 @@ export const KVM = defineStruct('kvm', [
   'invalidateInProgress', // kvm->mmu_invalidate_in_progress (5.10: mmu_notifier_count)
   'rangeStart', // kvm->mmu_invalidate_range_start (gfn), accumulated over concurrent invalidations
   'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
-] as const);
+] as const, { mm: 'stable', mn: 'stable', invalidateSeq: 'lock:kvm.mmu_lock', invalidateInProgress: 'lock:kvm.mmu_lock', rangeStart: 'lock:kvm.mmu_lock', rangeEnd: 'lock:kvm.mmu_lock' });
 
 /** A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm. */
-export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const);
+export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'rcu', baseGfn: 'rcu', npages: 'rcu', hva: 'rcu' });
 
 /** One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed. */
-export const SPTE = defineStruct('spte', ['pfn', 'write', 'gen'] as const);
+export const SPTE = defineStruct('spte', ['pfn', 'write', 'gen'] as const, { pfn: 'lock:kvm.mmu_lock', write: 'lock:kvm.mmu_lock', gen: 'ghost' });

@@ -7,6 +7,7 @@
  * introspector's ptes as its own pages. Tearing them down with zap_page_range_single (zap_vma_ptes
  * refuses a non-PFNMAP VMA) runs page_remove_rmap + put_page on the source's page.
  */
+import { ANON_VMA_FOOTPRINTS } from './footprints/anon-vma.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
 import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
@@ -20,6 +21,7 @@ import { Library } from '../world/registry.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB], { kind: 'driver', sources: ['remote_mapping'] });
+ANON_VMA_LIB.declare(ANON_VMA_FOOTPRINTS);
 
 /** Installs the snapshot as a normal pte under the ptl: set_pte_at(mk_pte(page)), no rmap, no get_page. */
 export const anonVmaInstall = ANON_VMA_LIB.routine({

@@ -26,7 +26,7 @@ export const MIRROR = defineStruct('mirror', [
   'mn', // its classic notifier (start-only, v5.3 struct hmm)
   'hmirror', // its v5.3 hmm_mirror
   'install', // interval-based variants: the install step run under the update lock (routine ref)
-] as const);
+] as const, { srcMm: 'stable', srcStart: 'stable', npages: 'stable', intrMm: 'stable', vma: 'stable', lock: 'stable', sub: 'stable', mn: 'stable', hmirror: 'stable', install: 'stable' });
 
 export interface MirrorVariant {
   /** The name a scenario picks it by. */

@@ -7,6 +7,7 @@
  * invalidate_range_start/end on the introspector's mm, so the introspector's own KVM zaps too
  * (Paolo's question, R5/R6).
  */
+import { INTERVAL_FOOTPRINTS } from './footprints/interval.js';
 import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
@@ -26,6 +27,7 @@ import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const INTERVAL_LIB = new Library('interval', [KERNEL], { kind: 'driver', sources: ['mirror'] });
+INTERVAL_LIB.declare(INTERVAL_FOOTPRINTS);
 
 export const intervalFault = INTERVAL_LIB.routine({
   name: 'mirror_fault',

@@ -5,6 +5,7 @@
  * invalidate_range_start/end on the introspector's mm. The introspector's own KVM therefore never
  * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
  */
+import { RAW_CLEAR_FOOTPRINTS } from './footprints/raw-clear.js';
 import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { clearPte } from '../kernel/pgtable.js';
@@ -15,6 +16,7 @@ import { Library } from '../world/registry.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const RAW_CLEAR_LIB = new Library('raw-clear', [INTERVAL_LIB], { kind: 'driver', sources: ['mirror'] });
+RAW_CLEAR_LIB.declare(RAW_CLEAR_FOOTPRINTS);
 
 export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   name: 'mirror_invalidate_raw_clear',

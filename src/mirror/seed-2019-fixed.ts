@@ -5,6 +5,7 @@
  * `range->valid` boolean, which an invalidation that starts and ends between the walk and the
  * check leaves true again: Jason Gunthorpe's ABA (R2).
  */
+import { SEED_2019_FIXED_FOOTPRINTS } from './footprints/seed-2019-fixed.js';
 import { EAGAIN, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
@@ -21,6 +22,7 @@ import { SEED_SYNC_LIB } from './seed-sync.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed fix'] });
+SEED_2019_FIXED_LIB.declare(SEED_2019_FIXED_FOOTPRINTS);
 
 export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   name: 'kvm_mirror_page_fault_fixed',

@@ -18,6 +18,7 @@
  * documented pattern does, so that the checker reports the inverted test rather than the missing
  * lock. The snapshot's return value is ignored, as in the e-mail.
  */
+import { SEED_2019_LITERAL_FOOTPRINTS } from './footprints/seed-2019-literal.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
@@ -34,6 +35,7 @@ import { SEED_SYNC_LIB } from './seed-sync.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed e-mail', 'model'] });
+SEED_2019_LITERAL_LIB.declare(SEED_2019_LITERAL_FOOTPRINTS);
 
 export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   name: 'kvm_mirror_page_fault',

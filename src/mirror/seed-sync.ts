@@ -6,6 +6,7 @@
  * `raw-clear` variant. take_lock is a plain mutex_lock, as written: it sleeps even when the
  * invalidation is non-blockable (defect (d) of R1).
  */
+import { SEED_SYNC_FOOTPRINTS } from './footprints/seed-sync.js';
 import { mutexLock, mutexUnlock } from '../kernel/locks.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
@@ -16,6 +17,7 @@ import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const SEED_SYNC_LIB = new Library('seed-sync', [KERNEL], { kind: 'driver', sources: ['seed e-mail'] });
+SEED_SYNC_LIB.declare(SEED_SYNC_FOOTPRINTS);
 
 export const seedSync = SEED_SYNC_LIB.routine({
   name: 'kvmms_notifier_start',

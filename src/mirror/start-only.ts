@@ -6,6 +6,7 @@
  * Nothing stops an install that read the source pte before an invalidation from landing after
  * the callback ran (R4), nor the GUP reference from being the last one (R3).
  */
+import { START_ONLY_FOOTPRINTS } from './footprints/start-only.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { downReadTrylock, mmapLock, upRead } from '../kernel/locks.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
@@ -23,6 +24,7 @@ import { KERNEL } from '../kernel/library.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const START_ONLY_LIB = new Library('start-only', [KERNEL], { kind: 'driver', sources: ['remote_mapping'] });
+START_ONLY_LIB.declare(START_ONLY_FOOTPRINTS);
 
 export const startOnlyFault = START_ONLY_LIB.routine({
   name: 'mirror_fault_start_only',

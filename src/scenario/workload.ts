@@ -12,9 +12,11 @@ import { migratePages } from '../kernel/ops/migrate.js';
 import { pte } from '../kernel/pgtable.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
+import { WORKLOAD_FOOTPRINTS } from './workload-footprints.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const WORKLOAD_LIB = new Library('workload', [KERNEL], { kind: 'driver', sources: ['workload', 'kswapd', 'kcompactd'] });
+WORKLOAD_LIB.declare(WORKLOAD_FOOTPRINTS);
 
 export interface OpCall {
   /** Readable form for listings, e.g. `reclaim(source@0)`. */

@@ -15,15 +15,47 @@ export const DATA_START = 2;
 
 let nextStructId = 0;
 
-/** A kind of object: a fixed list of int32 fields. Defined once per module, used by any layout. */
+/**
+ * What protects a field — the rule every access must follow (checked by the lock-discipline work
+ * on top of these declarations, and printed by `explain`):
+ *   - `lock:NAME`  held by the accessing actor (`lock:mm.ptl`, `lock:mm.mmap_lock`, `lock:kvm.mmu_lock`);
+ *   - `atomic`     an atomic or bit operation (refcounts, PG_locked), each access one step;
+ *   - `lockless`   READ_ONCE/WRITE_ONCE by design (page contents, flags read racily and rechecked);
+ *   - `rcu`        readers under (S)RCU, writers serialised otherwise;
+ *   - `stable`     written only while the object is private to one actor (at creation), then read-only;
+ *   - `private`    belongs to one actor (its task, an on-stack struct);
+ *   - `lock-word`  the field is itself a lock (owner, reader count);
+ *   - `ghost`      model instrumentation the kernel does not have (allocation generations).
+ */
+export type Protection = `lock:${string}` | 'atomic' | 'lockless' | 'rcu' | 'stable' | 'private' | 'lock-word' | 'ghost';
+
+/** A kind of object: a fixed list of int32 fields, with what protects each. Defined once per module, used by any layout. */
 export interface StructDef<F extends string = string> {
   readonly id: number;
   readonly name: string;
   readonly fields: readonly F[];
+  /** What protects each field (product structs declare every field; test structs may omit it). */
+  readonly protect: Readonly<Partial<Record<F, Protection>>>;
 }
 
-export function defineStruct<const F extends string>(name: string, fields: readonly F[]): StructDef<F> {
-  return { id: nextStructId++, name, fields };
+export function defineStruct<const F extends string>(name: string, fields: readonly F[], protect: Readonly<Partial<Record<F, Protection>>> = {} as Partial<Record<F, Protection>>): StructDef<F> {
+  for (const f of Object.keys(protect)) {
+    if (!fields.includes(f as F)) throw new ModelError(`struct ${name}: protection for ${f}, which is not a field`);
+  }
+  const def: StructDef<F> = { id: nextStructId++, name, fields, protect };
+  structs.push(def);
+  return def;
+}
+
+/** Every struct defined in this process, by id: only to name fields in messages and records. */
+const structs: StructDef[] = [];
+
+export function structById(id: number): StructDef | undefined {
+  return structs[id];
+}
+
+export function structByName(name: string): StructDef | undefined {
+  return structs.find((d) => d.name === name);
 }
 
 /** One region: `count` objects of one struct, laid out back to back from `base`. */

@@ -15,6 +15,7 @@
 import { ModelError } from './errors.js';
 import { Routine, type AnyRoutine, type RoutineSpec } from './routine.js';
 import type { CitePolicy } from './citation.js';
+import type { FootprintTable } from './footprint.js';
 
 /** A named set of routine definitions, and the libraries its routines call into. */
 export class Library {
@@ -37,6 +38,19 @@ export class Library {
     this.names.add(spec.name);
     this.defined.push(r);
     return r;
+  }
+
+  private table: FootprintTable | undefined;
+
+  /** Registers the declared footprints of this library's steps (footprint.ts); once. */
+  declare(table: FootprintTable): void {
+    if (this.table) throw new ModelError(`library ${this.name}: footprints declared twice`);
+    this.table = table;
+  }
+
+  /** The declared footprints, if the library declares them. */
+  get footprints(): FootprintTable | undefined {
+    return this.table;
   }
 
   /** The routines defined so far, in definition order. */

@@ -61,7 +61,9 @@ export function execStep(w: World, a: number): number {
   w.yielded = false;
   const lo = w.v[0];
   const hi = w.v[1];
+  if (w.audit || w.recorder) w.beginAudit(routine, pc);
   const r = routine.steps[pc].run(w, view as unknown as Locals<string>);
+  if (w.auditing) w.endAudit(r === BLOCK_SLEEP || r === BLOCK_SPIN);
   if (typeof r === 'string') {
     const next = routine.labelIndex[r];
     if (next === undefined) throw new ModelError(`${routine.where(pc)} went to unknown label ${r}`);
@@ -110,12 +112,16 @@ export function traceStep(w: World, entry: number, index: number): TraceStep {
   const journal: number[] = [];
   w.journal = journal;
   w.choice = entryChoice(entry);
+  // Every traced step is audited against its declared footprint (footprint.ts).
+  const audit = w.audit;
+  w.audit = true;
   let r: number;
   try {
     r = execStep(w, a);
   } finally {
     w.journal = null;
     w.choice = 0;
+    w.audit = audit;
   }
   if (entryChoice(entry) > 0 && w.choices <= 1) throw new ScheduleError(`step ${index}: the step of ${actor} at ${where} does not branch, so it has no alternative ${entryChoice(entry)}`);
   const branch = w.choices > 1 ? { entry: entryOf(a, w.chosen), choice: { taken: w.chosen, of: w.choices } } : { entry: a };

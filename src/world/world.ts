@@ -10,6 +10,8 @@ import { zHi, zLo } from './hash.js';
 import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, Layout, type StructDef } from './layout.js';
 import { CALLED, RETURNED, type AnyRoutine } from './routine.js';
 import type { Model } from './registry.js';
+import { processRecorder } from './footprint-recorder.js';
+import { compileFootprint, fieldName, observedOf, slotFieldKeys, type CompiledFootprint, type FootprintRecord, type Observed } from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
 
 /** Fields of every actor (thread) besides its call stack. */
@@ -59,6 +61,18 @@ export class World {
   chosen = 0;
   /** Set by a step that takes a retry edge with `w.retry(label)`: it waits for another actor (a yield). */
   yielded = false;
+  /**
+   * Footprint audit (footprint.ts): while `audit` is set, every step of a routine whose library
+   * declares footprints is checked against its declaration; while `recorder` is set, what every
+   * step does is recorded. `auditing` is on only inside such a step.
+   */
+  audit = false;
+  recorder: FootprintRecord | null = null;
+  auditing = false;
+  private auditFp: CompiledFootprint | undefined;
+  private auditSeen: Observed | undefined;
+  private slotKeys: Int32Array | undefined;
+  private readonly compiled = new Map<AnyRoutine, (CompiledFootprint | undefined)[]>();
   /** Kernel BUGs (model assertions) raised by the running step. */
   bugs: string[] = [];
   /** Per struct id, one persistent view per object. */
@@ -70,6 +84,7 @@ export class World {
   constructor(readonly layout: Layout) {
     if (!layout.model) throw new ModelError('the layout has no stacks yet: call addStacks (which seals it with its model) before building a world');
     this.model = layout.model;
+    this.recorder = processRecorder;
     this.v = new Int32Array(layout.size);
     for (const r of layout.regions) {
       const proto = viewPrototype(r.def);
@@ -87,6 +102,7 @@ export class World {
 
   get(o: number): number {
     if (this.tracking) this.noteAccess(o);
+    if (this.auditing) this.auditAccess(o, false);
     return this.v[o];
   }
 
@@ -108,6 +124,7 @@ export class World {
   set(o: number, x: number): void {
     const v = this.v;
     if (this.tracking) this.noteAccess(o);
+    if (this.auditing) this.auditAccess(o, true);
     const old = v[o];
     if (old === x) return;
     x |= 0;
@@ -194,6 +211,86 @@ export class World {
     return label;
   }
 
+  // ---- footprint audit (footprint.ts) ----
+
+  /** Starts auditing the step at `pc` of `routine` (the runner calls it when `audit` or `recorder` is set). */
+  beginAudit(routine: AnyRoutine, pc: number): void {
+    if (this.recorder) {
+      // Recording (re)writes the declarations: it does not check against the old ones.
+      this.auditFp = undefined;
+      this.auditSeen = this.observedStep(routine, pc);
+      this.slotKeys ??= slotFieldKeys(this.layout);
+      this.auditing = true;
+      return;
+    }
+    let table = this.compiled.get(routine);
+    if (!table) {
+      const declared = routine.library.footprints;
+      table = routine.labels.map((label) => {
+        const where = `${routine.name}:${label}`;
+        const fp = declared?.[where];
+        return fp ? compileFootprint(this.layout, where, fp) : undefined;
+      });
+      if (declared) {
+        const missing = routine.labels.filter((_, i) => !table![i]);
+        if (missing.length) throw new ModelError(`library ${routine.library.name} declares footprints but not for ${missing.map((l) => `${routine.name}:${l}`).join(', ')}`);
+      }
+      this.compiled.set(routine, table);
+    }
+    this.auditFp = table[pc];
+    this.auditSeen = undefined;
+    this.slotKeys ??= slotFieldKeys(this.layout);
+    this.auditing = this.auditFp !== undefined;
+  }
+
+  private readonly observed = new Map<AnyRoutine, Observed[]>();
+
+  /** The recorder's entry for one step (cached: recording runs inside whole explorations). */
+  private observedStep(routine: AnyRoutine, pc: number): Observed {
+    let list = this.observed.get(routine);
+    if (!list) this.observed.set(routine, (list = routine.labels.map((label) => observedOf(this.recorder!, routine.library.name, `${routine.name}:${label}`))));
+    return list[pc];
+  }
+
+  /** Ends the audited step; `blocked`: it returned BLOCK_SLEEP or BLOCK_SPIN. */
+  endAudit(blocked: boolean): void {
+    if (!this.auditing) return;
+    this.auditing = false;
+    if (!blocked) return;
+    if (this.auditSeen) this.auditSeen.blocks = true;
+    if (this.auditFp && !this.auditFp.declared.blocks) throw new ModelError(`${this.auditFp.where} blocks, which its footprint does not declare (blocks: true)`);
+  }
+
+  /** Checks (and records) one access of slot `o` by the audited step. */
+  auditAccess(o: number, write: boolean): void {
+    const key = this.slotKeys![o];
+    if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
+    if (this.auditSeen) (write ? this.auditSeen.writes : this.auditSeen.reads).add(key);
+    const fp = this.auditFp;
+    if (fp && !(write ? fp.writes : fp.reads).has(key)) {
+      this.auditing = false;
+      throw new ModelError(`${fp.where} ${write ? 'writes' : 'reads'} ${fieldName(key)}, which its footprint does not declare (${write ? 'writes' : 'reads'}: ${(write ? fp.declared.writes : fp.declared.reads)?.join(', ') || 'none'})`);
+    }
+  }
+
+  private auditCall(name: string): void {
+    this.auditSeen?.calls.add(name);
+    const fp = this.auditFp;
+    if (fp && !fp.calls.has(name)) {
+      this.auditing = false;
+      throw new ModelError(`${fp.where} calls ${name}, which its footprint does not declare (calls: ${fp.declared.calls?.join(', ') || 'none'})`);
+    }
+  }
+
+  private auditSpawn(): void {
+    if (this.auditSeen) this.auditSeen.spawns = true;
+    const fp = this.auditFp;
+    if (fp && !fp.declared.spawns) {
+      this.auditing = false;
+      throw new ModelError(`${fp.where} starts another actor, which its footprint does not declare (spawns: true)`);
+    }
+  }
+
   /** Records a kernel BUG: a state the real kernel would crash or warn on. */
   bug(message: string): void {
     this.bugs.push(message);
@@ -251,6 +348,7 @@ export class World {
 
   /** Starts actor `a` with `routine(args)` as its bottom frame. */
   spawn(a: number, routine: AnyRoutine, args: readonly number[]): void {
+    if (this.auditing) this.auditSpawn();
     if (this.actorSp(a) !== 0) throw new ModelError(`actor ${this.layout.actorNames[a]} is already running`);
     this.pushFrame(a, 0, routine, args);
     this.set(this.layout.actorSlot(a) + ACTOR_RESULT, 0);
@@ -282,6 +380,11 @@ export class World {
    * `l.result` holds what the callee returned. Use as `return w.call(...)`.
    */
   call(routine: AnyRoutine, resume: string, ...args: number[]): number {
+    if (this.auditing) this.auditCall(routine.name);
+    return this.callFrame(routine, resume, args);
+  }
+
+  private callFrame(routine: AnyRoutine, resume: string, args: readonly number[]): number {
     const caller = this.current!;
     const pc = caller.labelIndex[resume];
     if (pc === undefined) throw new ModelError(`${caller.name}: no label ${resume} to resume at after calling ${routine.name}`);
@@ -296,7 +399,8 @@ export class World {
   /** Calls the routine an ops pointer stored in the state refers to (`routineRef`: id + 1). */
   callRef(ref: number, resume: string, ...args: number[]): number {
     if (ref <= 0) throw new ModelError(`call through an empty ops pointer (${ref}) from ${this.current?.name ?? '?'}`);
-    return this.call(this.model.routine(ref - 1), resume, ...args);
+    if (this.auditing) this.auditCall('ops');
+    return this.callFrame(this.model.routine(ref - 1), resume, args);
   }
 
   /** Returns `value` to the caller (or finishes the actor). Use as `return w.ret(x)`. */
@@ -347,6 +451,7 @@ function viewPrototype(def: StructDef): object {
       get(this: { $w: World; $b: number }) {
         const w = this.$w;
         if (w.tracking) w.noteAccess(this.$b + k);
+        if (w.auditing) w.auditAccess(this.$b + k, false);
         return w.v[this.$b + k];
       },
       set(this: { $w: World; $b: number }, x: number) {

@@ -1,0 +1,73 @@
+/**
+ * Declared footprints, checked by the runner: an access, call, block or spawn a step did not
+ * declare is a model error naming the routine, the label and what is missing.
+ */
+import { describe, expect, it } from 'vitest';
+import { Library, Model } from '../../src/world/registry.js';
+import { Layout, defineStruct } from '../../src/world/layout.js';
+import { World } from '../../src/world/world.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
+import { ModelError } from '../../src/world/errors.js';
+import { execStep, runSchedule } from '../../src/world/runner.js';
+import type { FootprintTable } from '../../src/world/footprint.js';
+
+const CELL = defineStruct('fp_cell', ['a', 'b', 'lock'] as const, { a: 'lock:fp.lock', b: 'lockless', lock: 'lock-word' });
+
+function setup(table: FootprintTable, define: (lib: Library) => void): World {
+  const lib = new Library(`test-fp-${Math.random().toString(36).slice(2, 8)}`);
+  define(lib);
+  lib.declare(table);
+  const L = new Layout();
+  L.add(CELL, 1);
+  L.addStacks(['t', 'u'], 3, new Model([lib]));
+  const w = new World(L);
+  w.spawn(0, lib.routines[0], []);
+  return w;
+}
+
+const body = (run: (w: World) => string | number) => ({ name: 'f', params: [], steps: { go: { at: 'test', run } } });
+
+describe('declared footprints', () => {
+  it('lets a step do what it declares, struct.* included, and reads of written fields', () => {
+    const w = setup({ 'f:go': { reads: ['fp_cell.b'], writes: ['fp_cell.a'] } }, (l) => l.routine(body((x) => x.ret(x.obj(CELL, 0).a + x.obj(CELL, 0).b))));
+    expect(() => runSchedule(w, [0])).not.toThrow();
+    const star = setup({ 'f:go': { writes: ['fp_cell.*'] } }, (l) => l.routine(body((x) => ((x.obj(CELL, 0).lock = 1), x.ret(0)))));
+    expect(() => runSchedule(star, [0])).not.toThrow();
+  });
+
+  it('refuses an undeclared read or write, naming the routine, the label and the field', () => {
+    const r = setup({ 'f:go': { reads: ['fp_cell.a'] } }, (l) => l.routine(body((x) => x.ret(x.obj(CELL, 0).b))));
+    expect(() => runSchedule(r, [0])).toThrow(/f:go reads fp_cell\.b, which its footprint does not declare \(reads: fp_cell\.a\)/);
+    const wr = setup({ 'f:go': { reads: ['fp_cell.a'] } }, (l) => l.routine(body((x) => ((x.obj(CELL, 0).a = 1), x.ret(0)))));
+    expect(() => runSchedule(wr, [0])).toThrow(/f:go writes fp_cell\.a/);
+  });
+
+  it('refuses an undeclared call, block or spawn', () => {
+    const callee = { name: 'g', params: [], steps: { go: { at: 'test', run: (x: World) => x.ret(0) } } };
+    const calls = setup({ 'f:go': {}, 'g:go': {} }, (l) => {
+      const g = l.routine(callee);
+      l.routine({ name: 'f', params: [], steps: { go: { at: 'test', run: (x) => x.call(g, 'go') } } });
+    });
+    // routines[0] is g here: spawn f explicitly.
+    calls.v.fill(0, calls.layout.actorBase);
+    calls.spawn(0, calls.model.byNameOf('f')!, []);
+    expect(() => runSchedule(calls, [0])).toThrow(/f:go calls g, which its footprint does not declare/);
+    const blocks = setup({ 'f:go': { reads: ['fp_cell.lock'] } }, (l) => l.routine(body((x) => (x.obj(CELL, 0).lock ? BLOCK_SLEEP : x.ret(0)))));
+    blocks.obj(CELL, 0).lock = 2;
+    blocks.audit = true; // a blocked step is not a trace step: audit the raw step
+    expect(() => execStep(blocks, 0)).toThrow(/f:go blocks, which its footprint does not declare/);
+    const spawns = setup({ 'f:go': {} }, (l) => l.routine(body((x) => (x.spawn(1, x.model.byNameOf('f')!, []), x.ret(0)))));
+    expect(() => runSchedule(spawns, [0])).toThrow(/f:go starts another actor/);
+  });
+
+  it('refuses a table that misses a label of a routine it covers', () => {
+    const w = setup({ 'f:one': {} }, (l) => l.routine({ name: 'f', params: [], steps: { one: { at: 'test', run: () => 'two' }, two: { at: 'test', run: (x) => x.ret(0) } } }));
+    expect(() => runSchedule(w, [0])).toThrow(ModelError);
+    expect(() => runSchedule(w, [0])).toThrow(/declares footprints but not for f:two/);
+  });
+
+  it('audits traces only: the explorer\'s raw steps run unaudited unless asked', () => {
+    const w = setup({ 'f:go': {} }, (l) => l.routine(body((x) => x.ret(x.obj(CELL, 0).b))));
+    expect(() => execStep(w, 0)).not.toThrow();
+  });
+});
