@@ -16,5 +16,6 @@ export { VARIANTS, variantByName } from './mirror/variants.js';
 export type { MirrorVariant } from './mirror/device.js';
 export { runSchedule, formatTrace, type TraceStep } from './world/runner.js';
 export { dump } from './world/describe.js';
-export { renderHtmlReport, buildReportInput } from './report/html.js';
+export { renderHtmlReport, type ReportInput } from './report/html.js';
+export { traceOf, counterexampleTrace, type Trace, type TracedStep } from './report/trace.js';
 export { verdictTable } from './report/text.js';

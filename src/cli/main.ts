@@ -21,7 +21,8 @@ import { explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
 import { entryActor } from '../world/entry.js';
 import { junitReport } from '../report/junit.js';
-import { buildReportInput, renderHtmlReport } from '../report/html.js';
+import { renderHtmlReport } from '../report/html.js';
+import { counterexampleTrace } from '../report/trace.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { simulateScenario, type ScenarioSimulateResult } from '../check/run.js';
 import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
@@ -160,7 +161,7 @@ function writeReports(results: readonly CheckResult[], scenarios: readonly Scena
     const r = results.find((x) => x.verdict === 'violation') ?? results[0];
     if (!r) return;
     const spec = scenarios.find((s) => s.name === r.scenario);
-    writeFileSync(opts.html, renderHtmlReport(buildReportInput(r, spec)));
+    writeFileSync(opts.html, renderHtmlReport({ result: r, trace: counterexampleTrace(r, spec) }));
     if (!opts.json) console.log(`HTML report of ${r.scenario}/${r.variant}: ${opts.html}`);
   }
 }
