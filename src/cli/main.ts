@@ -9,20 +9,18 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
 import { PROPERTIES } from '../check/properties.js';
-import { catalogueCells, checkCatalogue, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
-import { decodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
-import { buildScenario } from '../scenario/build.js';
-import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
-import { resultLine, verdictTable } from '../report/text.js';
+import { catalogueCells, checkCatalogue, shrinkCounterexample, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
+import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
+import { ScheduleError } from '../world/runner.js';
+import { replayText, resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
 import { bfs } from '../engine/bfs.js';
 import { dfs } from '../engine/dfs.js';
 import { explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
-import { entryActor } from '../world/entry.js';
 import { junitReport } from '../report/junit.js';
 import { renderHtmlReport } from '../report/html.js';
-import { counterexampleTrace } from '../report/trace.js';
+import { counterexampleTrace, traceOf } from '../report/trace.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { simulateScenario, type ScenarioSimulateResult } from '../check/run.js';
 import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
@@ -266,24 +264,22 @@ function list(): number {
   return EXIT_HOLDS;
 }
 
-function replay(text: string, opts: { file?: string }): number {
+function replay(text: string, opts: { file?: string; shrink?: boolean }): number {
   const s = decodeSchedule(text);
   const spec = opts.file ? scenarioArgument(opts.file) : (scenarioByName(s.scenario) ?? fail(`unknown scenario "${s.scenario}" (for a scenario file, pass --file FILE)`));
   if (spec.name !== s.scenario) fail(`the schedule is for scenario "${s.scenario}" but ${opts.file} holds "${spec.name}"`);
   const variant = variantByName(s.variant) ?? fail(`unknown variant "${s.variant}"`);
   if (!variantsFor(spec).includes(variant)) fail(`variant ${variant.name} does not apply to ${spec.name}`);
-  const { world } = buildScenario(spec, variant);
-  for (const a of s.choices.map(entryActor)) if (a >= world.layout.actorNames.length) fail(`actor index ${a} out of range (actors: ${world.layout.actorNames.map((n, i) => `${i}=${n}`).join(', ')})`);
-  const trace = runSchedule(world, s.choices);
-  console.log(formatTrace(trace));
-  // The verdicts' question, as the explorer asks it: a BUG raised by the last step, then the properties.
-  const found = new Verdicts(PROPERTIES).afterStep(world);
-  if (found) {
-    console.log(found.property === 'kernel-bug' ? `\nKERNEL BUG: ${found.message}` : `\nVIOLATED ${found.property}: ${found.message}`);
-    return EXIT_VIOLATION;
+  let trace = traceOf(spec, variant, s.choices);
+  if (opts.shrink && trace.violated) {
+    const shrunk = shrinkCounterexample(spec, variant, s.choices).schedule;
+    trace = { ...traceOf(spec, variant, shrunk), shrunkFrom: encodeSchedule(spec.name, variant.name, s.choices) };
   }
-  console.log('\nNo property is violated at the end of this schedule.');
-  return EXIT_HOLDS;
+  // A schedule that cannot run at all (an unknown actor) is an input error with nothing to show.
+  if (trace.replayError && !trace.steps.length) fail(trace.replayError);
+  console.log(replayText(trace));
+  if (trace.replayError) fail(trace.replayError);
+  return trace.violated ? EXIT_VIOLATION : EXIT_HOLDS;
 }
 
 export function main(argv: readonly string[]): number {
@@ -342,7 +338,8 @@ export function main(argv: readonly string[]): number {
     .description('replay a counterexample schedule (SCENARIO/VARIANT:CHOICES) and print its trace')
     .argument('<schedule>')
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
-    .action((text: string, opts: { file?: string }) => {
+    .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
+    .action((text: string, opts: { file?: string; shrink?: boolean }) => {
       code = replay(text, opts);
     });
   try {

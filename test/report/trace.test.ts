@@ -8,6 +8,7 @@ import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { variantByName } from '../../src/mirror/variants.js';
 import { entryOf } from '../../src/world/entry.js';
 import { renderHtmlReport } from '../../src/report/html.js';
+import { replayText } from '../../src/report/text.js';
 import { counterexampleTrace, traceOf, type Trace } from '../../src/report/trace.js';
 
 const cell = (s: string, v: string) => [scenarioByName(s)!, variantByName(v)!] as const;
@@ -32,6 +33,7 @@ describe('traceOf', () => {
     expect(trace.schedule).toBe(result.shrunk!.schedule);
     expect(trace.shrunkFrom).toBe(result.schedule);
     expect(trace.steps).toHaveLength(result.shrunk!.steps);
+    expect(replayText(trace).split('\n').slice(0, 2)).toEqual([`shrunk to ${result.shrunk!.schedule}`, `    from ${result.schedule}`]);
     const html = renderHtmlReport({ result, trace });
     expect(html).toContain(`vmamirror replay '${result.shrunk!.schedule}'`);
     expect(html).toContain(`data-testid="original-schedule">${result.schedule}<`);
@@ -41,6 +43,7 @@ describe('traceOf', () => {
     const trace = traceOf(...cell('exit', 'start-only'), [0, 0, 0]);
     expect(trace.steps).toHaveLength(3);
     expect(trace.violated).toBeUndefined();
+    expect(replayText(trace).split('\n').at(-1)).toBe('No property is violated at the end of this schedule.');
   });
 
   it('stops with a replay error where the schedule cannot go on, keeping the steps that ran', () => {
@@ -48,6 +51,7 @@ describe('traceOf', () => {
     expect(finished.steps.length).toBeGreaterThan(0);
     expect(finished.replayError).toBe(`step ${finished.steps.length}: actor intro has finished`);
     expect(finished.violated).toBeUndefined();
+    expect(replayText(finished).split('\n').at(-1)).toBe(`Replay stopped: ${finished.replayError}`);
 
     const noBranch = traceOf(...cell('exit', 'start-only'), [0, entryOf(0, 1)]);
     expect(noBranch.steps).toHaveLength(1);
