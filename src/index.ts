@@ -18,4 +18,5 @@ export { runSchedule, formatTrace, type TraceStep } from './world/runner.js';
 export { dump } from './world/describe.js';
 export { renderHtmlReport, type ReportInput } from './report/html.js';
 export { traceOf, counterexampleTrace, type Trace, type TracedStep } from './report/trace.js';
+export { traceJson, type TraceJson } from './report/json.js';
 export { verdictTable, replayText } from './report/text.js';

@@ -20,7 +20,8 @@ import { explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
 import { junitReport } from '../report/junit.js';
 import { renderHtmlReport } from '../report/html.js';
-import { counterexampleTrace, traceOf } from '../report/trace.js';
+import { counterexampleTrace, traceOf, type Trace } from '../report/trace.js';
+import { traceJson } from '../report/json.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { simulateScenario, type ScenarioSimulateResult } from '../check/run.js';
 import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
@@ -136,8 +137,9 @@ function check(names: string[], opts: CheckCliOptions): number {
   try {
     if (opts.shard) return shardCheck(scenarios, variants, exploreOpts, opts, report);
     const results = checkCatalogue(exploreOpts, scenarios, variants, report);
-    writeReports(results, scenarios, opts);
-    if (opts.json) console.log(JSON.stringify(results.map(({ violation, ...r }) => ({ ...r, violation })), null, 2));
+    const traceFor = tracesOf(scenarios);
+    writeReports(results, traceFor, opts);
+    if (opts.json) console.log(JSON.stringify(withTraces(results, traceFor), null, 2));
     else if (table) {
       console.log(verdictTable(results));
       const { problems } = tableExpectations(results);
@@ -149,17 +151,39 @@ function check(names: string[], opts: CheckCliOptions): number {
   }
 }
 
+type TraceFor = (r: CheckResult | ScenarioSimulateResult) => Trace | undefined;
+
+/**
+ * The trace of each result's counterexample (`counterexampleTrace`: the shrunk one if any), made
+ * once per result however many reports render it.
+ */
+function tracesOf(scenarios: readonly ScenarioSpec[]): TraceFor {
+  const made = new Map<object, Trace | undefined>();
+  return (r) => {
+    if (!made.has(r)) made.set(r, counterexampleTrace(r, scenarios.find((s) => s.name === r.scenario)));
+    return made.get(r);
+  };
+}
+
+/** --json: the results, each violation followed by the trace of its counterexample (src/report/json.ts). */
+function withTraces<R extends CheckResult | ScenarioSimulateResult>(results: readonly R[], traceFor: TraceFor): object[] {
+  return results.map((r) => {
+    const t = traceFor(r);
+    const { violation, ...rest } = r;
+    return { ...rest, violation, ...(t && { trace: traceJson(t) }) };
+  });
+}
+
 /**
  * --html: the report of the first counterexample (or of the only result, if there is one cell);
  * --junit: every cell as a testcase.
  */
-function writeReports(results: readonly CheckResult[], scenarios: readonly ScenarioSpec[], opts: CheckCliOptions): void {
+function writeReports(results: readonly CheckResult[], traceFor: TraceFor, opts: CheckCliOptions): void {
   if (opts.junit) writeFileSync(opts.junit, junitReport(results));
   if (opts.html) {
     const r = results.find((x) => x.verdict === 'violation') ?? results[0];
     if (!r) return;
-    const spec = scenarios.find((s) => s.name === r.scenario);
-    writeFileSync(opts.html, renderHtmlReport({ result: r, trace: counterexampleTrace(r, spec) }));
+    writeFileSync(opts.html, renderHtmlReport({ result: r, trace: traceFor(r) }));
     if (!opts.json) console.log(`HTML report of ${r.scenario}/${r.variant}: ${opts.html}`);
   }
 }
@@ -179,7 +203,7 @@ function simulateCheck(scenarios: readonly ScenarioSpec[], variants: readonly Mi
   schedule: ${r.schedule}` : head);
     }
   }
-  if (opts.json) console.log(JSON.stringify(results, null, 2));
+  if (opts.json) console.log(JSON.stringify(opts.shard ? results : withTraces(results, tracesOf(scenarios)), null, 2));
   if (results.some((r) => r.verdict === 'violation')) return EXIT_VIOLATION;
   return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
 }
