@@ -13,7 +13,7 @@ import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
 import { PROPERTIES } from './properties.js';
 import { encodeSchedule } from '../engine/schedule.js';
-import { shrinkSchedule } from '../engine/shrink.js';
+import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
 
 export interface CheckResult extends ExploreResult {
@@ -44,7 +44,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   const r = explore(world, { ...opts, properties: PROPERTIES });
   let shrunk: CheckResult['shrunk'];
   if (opts.shrink && r.violation) {
-    const s = shrinkSchedule(() => buildScenario(spec, variant).world, r.violation.schedule, { properties: PROPERTIES });
+    const s = shrinkCounterexample(spec, variant, r.violation.schedule);
     shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
   }
   return {
@@ -54,6 +54,14 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
     shrunk,
   };
+}
+
+/**
+ * `schedule` (which must violate a property of `spec` under `variant`) shrunk to the fewest
+ * preemptions, then actors, then steps, still violating the same property first.
+ */
+export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[]): ShrinkResult {
+  return shrinkSchedule(() => buildScenario(spec, variant).world, schedule, { properties: PROPERTIES });
 }
 
 export interface Cell {

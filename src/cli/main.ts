@@ -9,20 +9,20 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
 import { PROPERTIES } from '../check/properties.js';
-import { catalogueCells, checkCatalogue, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
-import { decodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
-import { buildScenario } from '../scenario/build.js';
-import { formatTrace, runSchedule, ScheduleError } from '../world/runner.js';
-import { resultLine, verdictTable } from '../report/text.js';
+import { catalogueCells, checkCatalogue, shrinkCounterexample, tableExpectations, variantsFor, type CheckOptions, type CheckResult } from '../check/run.js';
+import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
+import { ScheduleError } from '../world/runner.js';
+import { replayText, resultLine, verdictTable } from '../report/text.js';
 import { ProgressLine } from './progress.js';
 import { bfs } from '../engine/bfs.js';
 import { dfs } from '../engine/dfs.js';
 import { explainRoutine, explainVariant } from '../report/explain.js';
 import { productModel } from '../check/run.js';
 import { Verdicts } from '../engine/verdict.js';
-import { entryActor } from '../world/entry.js';
 import { junitReport } from '../report/junit.js';
-import { buildReportInput, renderHtmlReport } from '../report/html.js';
+import { renderHtmlReport } from '../report/html.js';
+import { counterexampleTrace, traceOf, type Trace } from '../report/trace.js';
+import { traceJson } from '../report/json.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { simulateScenario, type ScenarioSimulateResult } from '../check/run.js';
 import { checkCatalogueShard, formatShard, mergeCatalogueShards, mergeShardResults, parseShard, type CatalogueShardResult, type MergedResult, type Shard } from '../check/shard.js';
@@ -138,8 +138,9 @@ function check(names: string[], opts: CheckCliOptions): number {
   try {
     if (opts.shard) return shardCheck(scenarios, variants, exploreOpts, opts, report);
     const results = checkCatalogue(exploreOpts, scenarios, variants, report);
-    writeReports(results, scenarios, opts);
-    if (opts.json) console.log(JSON.stringify(results.map(({ violation, ...r }) => ({ ...r, violation })), null, 2));
+    const traceFor = tracesOf(scenarios);
+    writeReports(results, traceFor, opts);
+    if (opts.json) console.log(JSON.stringify(withTraces(results, traceFor), null, 2));
     else if (table) {
       console.log(verdictTable(results));
       const { problems } = tableExpectations(results);
@@ -151,17 +152,39 @@ function check(names: string[], opts: CheckCliOptions): number {
   }
 }
 
+type TraceFor = (r: CheckResult | ScenarioSimulateResult) => Trace | undefined;
+
+/**
+ * The trace of each result's counterexample (`counterexampleTrace`: the shrunk one if any), made
+ * once per result however many reports render it.
+ */
+function tracesOf(scenarios: readonly ScenarioSpec[]): TraceFor {
+  const made = new Map<object, Trace | undefined>();
+  return (r) => {
+    if (!made.has(r)) made.set(r, counterexampleTrace(r, scenarios.find((s) => s.name === r.scenario)));
+    return made.get(r);
+  };
+}
+
+/** --json: the results, each violation followed by the trace of its counterexample (src/report/json.ts). */
+function withTraces<R extends CheckResult | ScenarioSimulateResult>(results: readonly R[], traceFor: TraceFor): object[] {
+  return results.map((r) => {
+    const t = traceFor(r);
+    const { violation, ...rest } = r;
+    return { ...rest, violation, ...(t && { trace: traceJson(t) }) };
+  });
+}
+
 /**
  * --html: the report of the first counterexample (or of the only result, if there is one cell);
  * --junit: every cell as a testcase.
  */
-function writeReports(results: readonly CheckResult[], scenarios: readonly ScenarioSpec[], opts: CheckCliOptions): void {
+function writeReports(results: readonly CheckResult[], traceFor: TraceFor, opts: CheckCliOptions): void {
   if (opts.junit) writeFileSync(opts.junit, junitReport(results));
   if (opts.html) {
     const r = results.find((x) => x.verdict === 'violation') ?? results[0];
     if (!r) return;
-    const spec = scenarios.find((s) => s.name === r.scenario);
-    writeFileSync(opts.html, renderHtmlReport(buildReportInput(r, spec)));
+    writeFileSync(opts.html, renderHtmlReport({ result: r, trace: traceFor(r) }));
     if (!opts.json) console.log(`HTML report of ${r.scenario}/${r.variant}: ${opts.html}`);
   }
 }
@@ -181,7 +204,7 @@ function simulateCheck(scenarios: readonly ScenarioSpec[], variants: readonly Mi
   schedule: ${r.schedule}` : head);
     }
   }
-  if (opts.json) console.log(JSON.stringify(results, null, 2));
+  if (opts.json) console.log(JSON.stringify(opts.shard ? results : withTraces(results, tracesOf(scenarios)), null, 2));
   if (results.some((r) => r.verdict === 'violation')) return EXIT_VIOLATION;
   return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
 }
@@ -266,24 +289,22 @@ function list(): number {
   return EXIT_HOLDS;
 }
 
-function replay(text: string, opts: { file?: string }): number {
+function replay(text: string, opts: { file?: string; shrink?: boolean }): number {
   const s = decodeSchedule(text);
   const spec = opts.file ? scenarioArgument(opts.file) : (scenarioByName(s.scenario) ?? fail(`unknown scenario "${s.scenario}" (for a scenario file, pass --file FILE)`));
   if (spec.name !== s.scenario) fail(`the schedule is for scenario "${s.scenario}" but ${opts.file} holds "${spec.name}"`);
   const variant = variantByName(s.variant) ?? fail(`unknown variant "${s.variant}"`);
   if (!variantsFor(spec).includes(variant)) fail(`variant ${variant.name} does not apply to ${spec.name}`);
-  const { world } = buildScenario(spec, variant);
-  for (const a of s.choices.map(entryActor)) if (a >= world.layout.actorNames.length) fail(`actor index ${a} out of range (actors: ${world.layout.actorNames.map((n, i) => `${i}=${n}`).join(', ')})`);
-  const trace = runSchedule(world, s.choices);
-  console.log(formatTrace(trace));
-  // The verdicts' question, as the explorer asks it: a BUG raised by the last step, then the properties.
-  const found = new Verdicts(PROPERTIES).afterStep(world);
-  if (found) {
-    console.log(found.property === 'kernel-bug' ? `\nKERNEL BUG: ${found.message}` : `\nVIOLATED ${found.property}: ${found.message}`);
-    return EXIT_VIOLATION;
+  let trace = traceOf(spec, variant, s.choices);
+  if (opts.shrink && trace.violated) {
+    const shrunk = shrinkCounterexample(spec, variant, s.choices).schedule;
+    trace = { ...traceOf(spec, variant, shrunk), shrunkFrom: encodeSchedule(spec.name, variant.name, s.choices) };
   }
-  console.log('\nNo property is violated at the end of this schedule.');
-  return EXIT_HOLDS;
+  // A schedule that cannot run at all (an unknown actor) is an input error with nothing to show.
+  if (trace.replayError && !trace.steps.length) fail(trace.replayError);
+  console.log(replayText(trace));
+  if (trace.replayError) fail(trace.replayError);
+  return trace.violated ? EXIT_VIOLATION : EXIT_HOLDS;
 }
 
 export function main(argv: readonly string[]): number {
@@ -346,7 +367,8 @@ export function main(argv: readonly string[]): number {
     .description('replay a counterexample schedule (SCENARIO/VARIANT:CHOICES) and print its trace')
     .argument('<schedule>')
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
-    .action((text: string, opts: { file?: string }) => {
+    .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
+    .action((text: string, opts: { file?: string; shrink?: boolean }) => {
       code = replay(text, opts);
     });
   try {

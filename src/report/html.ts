@@ -4,12 +4,20 @@
  * table and the page frames at that moment, with the cells that step changed marked. One file,
  * inline CSS and JS, no network (a Content-Security-Policy forbids it), works opened from disk.
  * The trace data travels as JSON in a `<script type="application/json">` block and is rendered
- * by the small script below; all text goes through `textContent` or `escapeHtml`.
+ * by the small script below; all text goes through `textContent` or `escapeHtml`. It renders the
+ * trace it is handed (trace.ts) and replays nothing itself.
  */
 import type { CheckResult } from '../check/run.js';
-import { buildReportInput, type ReportInput, type Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+import { propertyDescription, type Trace } from './trace.js';
 
-export { buildReportInput, propertyDescription, type ReportInput, type ReportStep, type LayerSpec, type Snapshot } from './snapshot.js';
+export type { LayerSpec, Snapshot } from './snapshot.js';
+
+/** What the report shows: a check's result and, for a counterexample, its trace (`counterexampleTrace`). */
+export interface ReportInput {
+  readonly result: CheckResult;
+  readonly trace?: Trace;
+}
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -18,11 +26,6 @@ export function escapeHtml(s: string): string {
 /** JSON safe inside a `<script>` element: no `<`, `>` or `&` survive literally, nor U+2028/9. */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** Convenience for the CLI: replay the result's counterexample and render it. */
-export function renderHtmlReportFor(result: CheckResult): string {
-  return renderHtmlReport(buildReportInput(result));
 }
 
 const CSS = `
@@ -187,7 +190,12 @@ function stat(label: string, testid: string, value: string): string {
 
 export function renderHtmlReport(input: ReportInput): string {
   const r = input.result;
-  const v = r.violation;
+  const t = input.trace;
+  // The violation shown: the trace's, whose last step it follows (the shrunk schedule's message may
+  // name another pfn than the search's); the search's when the trace has none (a deadlock or a
+  // termination violation is about what follows the last step, not about its state).
+  const v = t?.violated ?? r.violation;
+  const description = v ? propertyDescription(v.property) : undefined;
   const title = `vmamirror — ${r.scenario}/${r.variant}: ${r.verdict}`;
   const stopReason = (r as { stopReason?: string }).stopReason;
   const stats = [
@@ -197,28 +205,35 @@ export function renderHtmlReport(input: ReportInput): string {
     stat('transitions', 'stat-transitions', String(r.transitions)),
     stat('depth', 'stat-depth', String(r.depth)),
     stat('time', 'stat-time', `${(r.elapsedMs / 1000).toFixed(2)} s`),
-    v ? stat('trace', 'stat-steps', `${v.schedule.length} steps`) : '',
+    t ? stat('trace', 'stat-steps', `${t.steps.length} steps`) : '',
   ].join('');
   let summary = '';
   if (v) {
+    const replay = t?.schedule ?? r.schedule;
+    const original = t?.shrunkFrom
+      ? `<div class="note">Shrunk to the fewest preemptions, then actors, then steps; the search found <code data-testid="original-schedule">${escapeHtml(t.shrunkFrom)}</code></div>`
+      : '';
     summary = `<div class="property" data-testid="violation">
-<div>Violated: <b data-testid="violation-property">${escapeHtml(v.property)}</b> — <span data-testid="violation-description">${escapeHtml(input.propertyDescription ?? '')}</span></div>
+<div>Violated: <b data-testid="violation-property">${escapeHtml(v.property)}</b> — <span data-testid="violation-description">${escapeHtml(description ?? '')}</span></div>
 <div>Here: <span class="mono" data-testid="violation-message">${escapeHtml(v.message)}</span></div>
-${r.schedule ? `<div class="note">Replay: <code data-testid="schedule">vmamirror replay '${escapeHtml(r.schedule)}'</code></div>` : ''}
+${replay ? `<div class="note">Replay: <code data-testid="schedule">vmamirror replay '${escapeHtml(replay)}'</code></div>` : ''}${original}
 </div>`;
   } else if (r.verdict === 'holds') {
     summary = '<p class="note" data-testid="summary">Every interleaving of the actors was explored; no property is violated.</p>';
   } else {
     summary = `<p class="note" data-testid="summary">A limit was reached${stopReason ? ` (${escapeHtml(stopReason)})` : ''} before every interleaving was explored: no violation was found in the states visited.</p>`;
   }
-  const hasTrace = input.steps.length > 0;
-  const problem = input.replayError ? `<p class="bug" data-testid="replay-error">${escapeHtml(input.replayError)}</p>` : '';
+  const steps = t?.steps ?? [];
+  const hasTrace = steps.length > 0;
+  const problem = t?.replayError ? `<p class="bug" data-testid="replay-error">${escapeHtml(t.replayError)}</p>` : '';
+  const initial = t?.initial ?? {};
   const data = {
-    actors: input.actors,
-    layers: input.layers,
-    initial: input.initial ?? {},
-    steps: input.steps.map((st, i) => ({ ...st, snapshot: sameSnapshot(st.snapshot, i ? input.steps[i - 1].snapshot : input.initial) ? 0 : st.snapshot })),
-    violation: v ? { property: v.property, message: v.message, description: input.propertyDescription ?? '' } : null,
+    actors: t?.actors ?? [],
+    layers: t?.layers ?? [],
+    initial,
+    steps: steps.map((st, i) => ({ ...st, snapshot: sameSnapshot(st.snapshot, i ? steps[i - 1].snapshot : initial) ? 0 : st.snapshot })),
+    // The explanation on the last step: the trace's verdict after it, and only that.
+    violation: t?.violated ? { property: t.violated.property, message: t.violated.message, description: description ?? '' } : null,
   };
   return `<!DOCTYPE html>
 <html lang="en">

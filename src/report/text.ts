@@ -1,5 +1,8 @@
-/** Plain-text renderings: the verdict table and a single result. */
+/** Plain-text renderings: the verdict table, a single result, and a trace (`vmamirror replay`). */
 import type { CheckResult } from '../check/run.js';
+import { KERNEL_BUG } from '../engine/verdict.js';
+import { formatTrace } from '../world/runner.js';
+import type { Trace } from './trace.js';
 
 function cell(r: CheckResult | undefined): string {
   if (!r) return '-';
@@ -38,4 +41,18 @@ export function resultLine(r: CheckResult): string {
   if (r.verdict !== 'violation') return `${head} — ${stats}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
   return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}`;
+}
+
+/**
+ * The text of `vmamirror replay`: a note if the schedule is a shrunk one, one line per step with
+ * its changes (`formatTrace`), then the verdict after the last step — or where the replay stopped.
+ */
+export function replayText(t: Trace): string {
+  const lines: string[] = [];
+  if (t.shrunkFrom) lines.push(`shrunk to ${t.schedule}`, `    from ${t.shrunkFrom}`, '');
+  if (t.steps.length) lines.push(formatTrace(t.steps), '');
+  if (t.replayError) lines.push(`Replay stopped: ${t.replayError}`);
+  else if (t.violated) lines.push(t.violated.property === KERNEL_BUG ? `KERNEL BUG: ${t.violated.message}` : `VIOLATED ${t.violated.property}: ${t.violated.message}`);
+  else lines.push('No property is violated at the end of this schedule.');
+  return lines.join('\n');
 }

@@ -60,6 +60,52 @@ describe('vmamirror', () => {
     expect(xml).toMatch(/<failure type="frame-accounting"/);
   });
 
+  it('check --json gives each violation the trace of its shrunk counterexample, and --html renders the same trace', () => {
+    const html = join(dir, 'r.html');
+    expect(main(['check', 'exit', '--variant', 'start-only', 'interval', '--json', '--html', html])).toBe(EXIT_VIOLATION);
+    interface Step { where: string; snapshot?: unknown }
+    const results = JSON.parse(out.join('\n')) as {
+      verdict: string;
+      schedule?: string;
+      shrunk?: { schedule: string; steps: number };
+      violation?: { property: string; message: string };
+      trace?: { schedule: string; shrunkFrom?: string; actors: string[]; steps: Step[]; violated: { property: string; message: string } | null };
+    }[];
+    const [holds, broken] = results; // in the variants' order
+    expect(holds.verdict).toBe('holds');
+    expect(holds.trace).toBeUndefined();
+    const t = broken.trace!;
+    expect(t.schedule).toBe(broken.shrunk!.schedule);
+    expect(t.shrunkFrom).toBe(broken.schedule);
+    expect(t.actors).toEqual(['source', 'intro']);
+    expect(t.steps).toHaveLength(broken.shrunk!.steps);
+    expect(t.steps.every((st) => st.snapshot === undefined)).toBe(true); // no snapshots in JSON
+    expect(t.violated!.property).toBe(broken.violation!.property);
+    const data = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(readFileSync(html, 'utf8'))![1]) as { steps: Step[] };
+    expect(data.steps.map((st) => st.where)).toEqual(t.steps.map((st) => st.where));
+  });
+
+  it('replay --shrink replays the shrunk schedule and names the original', () => {
+    expect(main(['replay', 'exit/start-only:0*10.1*7.0.1', '--shrink'])).toBe(EXIT_VIOLATION);
+    const text = out.join('\n');
+    expect(text).toMatch(/^shrunk to exit\/start-only:(\S+)\n {4}from exit\/start-only:0\*10\.1\*7\.0\.1\n/);
+    expect(text).toMatch(/\nVIOLATED refinement: /);
+    out = [];
+    expect(main(['replay', 'exit/start-only:0*3', '--shrink'])).toBe(EXIT_HOLDS); // nothing to shrink
+    expect(out.join('\n')).toMatch(/^ {2}0 source .*\n\nNo property is violated at the end of this schedule\.$/s);
+  });
+
+  it('replay exits 2 where the schedule cannot go on, after the steps that ran', () => {
+    expect(main(['replay', 'exit/start-only:1*40'])).toBe(EXIT_USAGE);
+    expect(out.join('\n')).toMatch(/^ {2}0 intro .*\n\nReplay stopped: step \d+: actor intro has finished$/s);
+    expect(err.join('')).toMatch(/^vmamirror: step \d+: actor intro has finished\n$/);
+    out = [];
+    err = [];
+    expect(main(['replay', 'exit/start-only:0.7'])).toBe(EXIT_USAGE);
+    expect(out).toEqual([]);
+    expect(err.join('')).toBe('vmamirror: actor index 7 out of range (actors: 0=source, 1=intro)\n');
+  });
+
   it('answers --help with exit 0', () => {
     expect(main(['check', '--help'])).toBe(EXIT_HOLDS);
   });

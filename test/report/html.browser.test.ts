@@ -18,7 +18,8 @@ import { buildScenario } from '../../src/scenario/build.js';
 import { pte } from '../../src/kernel/pgtable.js';
 import { spte } from '../../src/kvm/topology.js';
 import { runSchedule, type TraceStep } from '../../src/world/runner.js';
-import { buildReportInput, renderHtmlReport } from '../../src/report/html.js';
+import { renderHtmlReport } from '../../src/report/html.js';
+import { counterexampleTrace } from '../../src/report/trace.js';
 import { findChromium, type Browser } from '../helpers/browser.js';
 
 // The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1); a plain test run must
@@ -61,7 +62,7 @@ describe('HTML report in Chromium', () => {
     expected = replayExpectations(result);
     dir = mkdtempSync(join(tmpdir(), 'vmamirror-report-'));
     const file = join(dir, 'report.html');
-    writeFileSync(file, renderHtmlReport(buildReportInput(result)));
+    writeFileSync(file, renderHtmlReport({ result, trace: counterexampleTrace(result) }));
     try {
       context = await chromium.launchPersistentContext(join(dir, 'profile'), {
         executablePath: browser.executablePath,

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { checkOne, type CheckResult } from '../../src/check/run.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { variantByName } from '../../src/mirror/variants.js';
-import { buildReportInput, renderHtmlReport, scriptJson } from '../../src/report/html.js';
+import { renderHtmlReport, scriptJson } from '../../src/report/html.js';
+import { counterexampleTrace } from '../../src/report/trace.js';
 
 function embedded(html: string): { steps: { snapshot: unknown }[]; violation: { message: string } | null; layers: { id: string }[] } {
   const m = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
@@ -24,7 +25,9 @@ describe('renderHtmlReport', () => {
       violation: { property: 'refinement', message: evil, schedule: [1] },
       schedule: 'introspect/start-only:1',
     } as CheckResult;
-    const html = renderHtmlReport(buildReportInput(result));
+    // The trace's verdict is what the report explains on the last step: give it the evil message too.
+    const trace = { ...counterexampleTrace(result)!, violated: { property: 'refinement', message: evil } };
+    const html = renderHtmlReport({ result, trace });
     expect(html).not.toContain('<img');
     expect(html).toContain('&lt;/script&gt;&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp;');
     expect(html.match(/<\/script>/g)).toHaveLength(2); // the data block's and the script's
@@ -34,7 +37,8 @@ describe('renderHtmlReport', () => {
 
   it('shows verdict and statistics, and no trace, for a result that holds', () => {
     const result = { ...stats, scenario: 'munmap', variant: 'interval', verdict: 'holds' } as CheckResult;
-    const html = renderHtmlReport(buildReportInput(result));
+    expect(counterexampleTrace(result)).toBeUndefined();
+    const html = renderHtmlReport({ result });
     expect(html).toContain('data-testid="verdict">holds<');
     expect(html).toContain('data-testid="stat-states">12<');
     expect(html).not.toContain('id="lanes"');
@@ -44,18 +48,20 @@ describe('renderHtmlReport', () => {
 
   it('replays a counterexample with a snapshot of every layer after each step', () => {
     const result = checkOne(scenarioByName('introspect')!, variantByName('start-only')!);
-    const input = buildReportInput(result);
-    expect(input.steps).toHaveLength(result.violation!.schedule.length);
-    expect(input.steps.map((s) => s.actorIndex)).toEqual(result.violation!.schedule);
-    expect(input.layers.map((l) => l.id)).toEqual(['source', 'source-ept', 'mirror', 'frames']);
-    const last = input.steps.at(-1)!.snapshot;
-    const col = (layer: string, c: string) => input.layers.find((l) => l.id === layer)!.columns.indexOf(c);
+    const trace = counterexampleTrace(result)!;
+    expect(trace.steps).toHaveLength(result.violation!.schedule.length);
+    expect(trace.steps.map((s) => s.actorIndex)).toEqual(result.violation!.schedule);
+    expect(trace.layers.map((l) => l.id)).toEqual(['source', 'source-ept', 'mirror', 'frames']);
+    const last = trace.steps.at(-1)!.snapshot;
+    const col = (layer: string, c: string) => trace.layers.find((l) => l.id === layer)!.columns.indexOf(c);
     expect(last.mirror[0][col('mirror', 'pfn')]).toBe(1);
     expect(last.source[0][col('source', 'pfn')]).toBe(0);
     expect(last.source[0][col('source', 'migration')]).toBe(1);
-    expect(input.propertyDescription).toMatch(/mirror pte/);
+    expect(trace.violated).toEqual({ property: result.violation!.property, message: result.violation!.message });
+    const html = renderHtmlReport({ result, trace });
+    expect(html).toContain('data-testid="violation-description">every EPT entry and mirror pte');
     // Steps that change no layer are sent once.
-    const data = embedded(renderHtmlReport(input));
+    const data = embedded(html);
     expect(data.steps.filter((s) => s.snapshot === 0).length).toBeGreaterThan(0);
   });
 });

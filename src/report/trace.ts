@@ -1,0 +1,109 @@
+/**
+ * The trace of a schedule: the ONE place where a report builds a scenario's world and replays a
+ * schedule. `traceOf` builds the world once, runs the schedule step by step with the runner's
+ * `traceStep` (an entry may take an alternative of a step that branches), records every step
+ * with every layer's snapshot after it (`reportLayers`), the snapshot before the first step, a
+ * replay error if the schedule stops early, and at the end the verdict as the verdict module
+ * gives it (`Verdicts.afterStep`: a kernel BUG raised by the last step, then the properties).
+ *
+ * Every rendering consumes this object and rebuilds nothing: the HTML report
+ * (`renderHtmlReport`), the text of `vmamirror replay` (`replayText`) and the JSON of
+ * `vmamirror check --json` (`traceJson`).
+ */
+import type { CheckResult } from '../check/run.js';
+import { PROPERTIES } from '../check/properties.js';
+import { Verdicts, type Found, type Violation } from '../engine/verdict.js';
+import { decodeSchedule, encodeSchedule } from '../engine/schedule.js';
+import { variantByName } from '../mirror/variants.js';
+import type { MirrorVariant } from '../mirror/device.js';
+import { buildScenario } from '../scenario/build.js';
+import { scenarioByName } from '../scenario/catalogue.js';
+import type { ScenarioSpec } from '../scenario/spec.js';
+import { entryActor } from '../world/entry.js';
+import { ScheduleError } from '../world/errors.js';
+import { traceStep, type TraceStep } from '../world/runner.js';
+import { reportLayers, type LayerSpec, type Snapshot } from './snapshot.js';
+
+/** One step of a trace: the runner's record of it, its actor's index, and every layer after it. */
+export interface TracedStep extends TraceStep {
+  readonly actorIndex: number;
+  readonly snapshot: Snapshot;
+}
+
+export interface Trace {
+  readonly scenario: string;
+  readonly variant: string;
+  /** The schedule replayed, as `SCENARIO/VARIANT:CHOICES`. */
+  readonly schedule: string;
+  /** Set when `schedule` is a shrunk counterexample: the schedule it was shrunk from. */
+  readonly shrunkFrom?: string;
+  /** Actor names, by actor index. */
+  readonly actors: readonly string[];
+  readonly layers: readonly LayerSpec[];
+  /** Every layer before the first step. */
+  readonly initial: Snapshot;
+  /** The steps that ran, in order. */
+  readonly steps: readonly TracedStep[];
+  /** Set when the schedule could not be replayed in full (the steps that ran are kept). */
+  readonly replayError?: string;
+  /** The verdict after the last step (`Verdicts.afterStep`); unset when none is violated or the replay stopped early. */
+  readonly violated?: Found;
+}
+
+/**
+ * Builds the world of `spec` under `variant` and replays `schedule` (schedule entries: actor
+ * indices, with an alternative for a step that branches) from its initial state, recording each
+ * step. A schedule the world cannot run (an unknown actor, a finished or blocked one, an
+ * alternative of a step that does not branch) stops the trace with `replayError`; a fault of the
+ * model itself (ModelError) is thrown.
+ */
+export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[]): Trace {
+  const { world: w } = buildScenario(spec, variant);
+  const { layers, read } = reportLayers(w, spec);
+  const actors = [...w.layout.actorNames];
+  const base = { scenario: spec.name, variant: variant.name, schedule: encodeSchedule(spec.name, variant.name, schedule), actors, layers, initial: read(w) };
+  const unknown = schedule.map(entryActor).find((a) => a >= actors.length);
+  if (unknown !== undefined) {
+    return { ...base, steps: [], replayError: `actor index ${unknown} out of range (actors: ${actors.map((n, i) => `${i}=${n}`).join(', ')})` };
+  }
+  const steps: TracedStep[] = [];
+  for (let i = 0; i < schedule.length; i++) {
+    try {
+      // A kernel-bug schedule may end with an attempt that blocked where it must not sleep:
+      // traceStep records it (outcome sleep/spin, nothing changed).
+      const t = traceStep(w, schedule[i], i);
+      steps.push({ ...t, actorIndex: entryActor(t.entry), snapshot: read(w) });
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e;
+      return { ...base, steps, replayError: e.message.startsWith(`step ${i}:`) ? e.message : `step ${i}: ${e.message}` };
+    }
+  }
+  return { ...base, steps, violated: new Verdicts(PROPERTIES).afterStep(w) };
+}
+
+/** What `counterexampleTrace` reads of a check's (or a simulation's) result. */
+export type CounterexampleOf = Pick<CheckResult, 'scenario' | 'variant' | 'schedule' | 'shrunk'> & { readonly violation?: Violation };
+
+/**
+ * The trace of a result's counterexample: the shrunk one when there is one (the search's schedule
+ * in `shrunkFrom`), else the one the search found. `spec` defaults to the built-in scenario of
+ * that name (pass it for a scenario loaded from a file). Undefined for a result without one.
+ */
+export function counterexampleTrace(result: CounterexampleOf, spec?: ScenarioSpec): Trace | undefined {
+  if (!result.violation) return undefined;
+  const scenario = spec ?? scenarioByName(result.scenario);
+  const variant = variantByName(result.variant);
+  if (!scenario || !variant) {
+    const missing = !scenario ? `scenario "${result.scenario}"` : `variant "${result.variant}"`;
+    const schedule = result.schedule ?? encodeSchedule(result.scenario, result.variant, result.violation.schedule);
+    return { scenario: result.scenario, variant: result.variant, schedule, actors: [], layers: [], initial: {}, steps: [], replayError: `unknown ${missing}: the trace cannot be replayed` };
+  }
+  if (!result.shrunk) return traceOf(scenario, variant, result.violation.schedule);
+  const original = result.schedule ?? encodeSchedule(scenario.name, variant.name, result.violation.schedule);
+  return { ...traceOf(scenario, variant, decodeSchedule(result.shrunk.schedule).choices), shrunkFrom: original };
+}
+
+/** What check `name` (built-in or a property) means, from the verdict module. */
+export function propertyDescription(name: string): string | undefined {
+  return new Verdicts(PROPERTIES).describe(name);
+}
