@@ -154,6 +154,22 @@ export function replayRepaired(w: World, schedule: readonly number[], opts: Repl
 }
 
 /**
+ * The verdict of a whole schedule from `w`'s current state, as the explorer would give it: the
+ * first BUG or failing property along it, a deadlock where it ends with nobody able to step, a
+ * fair cycle it closes (termination). Strict: throws ScheduleError on an entry that cannot run.
+ * `w` is restored afterwards.
+ */
+export function judgeSchedule(w: World, schedule: readonly number[], opts: ReplayOptions = {}): Found | undefined {
+  const initial = w.snapshot();
+  try {
+    return replayFrom(w, initial, schedule, verdictsOf(opts), true).found;
+  } finally {
+    w.load(initial);
+    w.bugs.length = 0;
+  }
+}
+
+/**
  * The number of preemptions of `schedule` from `w`'s current state (`w` is restored afterwards): the
  * steps whose actor differs from the previous step's while that previous actor was not finished
  * and not blocked. Strict: throws ScheduleError if an entry's actor is finished or blocked, except

@@ -14,6 +14,7 @@ import type { CheckResult } from '../check/run.js';
 import { PROPERTIES } from '../check/properties.js';
 import { Verdicts, type Found, type Violation } from '../engine/verdict.js';
 import { decodeSchedule, encodeSchedule } from '../engine/schedule.js';
+import { judgeSchedule } from '../engine/replay.js';
 import { variantByName } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { buildScenario } from '../scenario/build.js';
@@ -46,7 +47,7 @@ export interface Trace {
   readonly steps: readonly TracedStep[];
   /** Set when the schedule could not be replayed in full (the steps that ran are kept). */
   readonly replayError?: string;
-  /** The verdict after the last step (`Verdicts.afterStep`); unset when none is violated or the replay stopped early. */
+  /** The schedule's verdict as the engine gives it (`judgeSchedule`: BUG, properties, deadlock, termination); unset when none is violated or the replay stopped early. */
   readonly violated?: Found;
 }
 
@@ -67,6 +68,7 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
     return { ...base, steps: [], replayError: `actor index ${unknown} out of range (actors: ${actors.map((n, i) => `${i}=${n}`).join(', ')})` };
   }
   const steps: TracedStep[] = [];
+  const start = w.snapshot();
   for (let i = 0; i < schedule.length; i++) {
     try {
       // A kernel-bug schedule may end with an attempt that blocked where it must not sleep:
@@ -78,7 +80,9 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
       return { ...base, steps, replayError: e.message.startsWith(`step ${i}:`) ? e.message : `step ${i}: ${e.message}` };
     }
   }
-  return { ...base, steps, violated: new Verdicts(PROPERTIES).afterStep(w) };
+  // The verdict of the whole schedule, as the engine gives it (deadlock and termination included).
+  w.load(start);
+  return { ...base, steps, violated: judgeSchedule(w, schedule, { properties: PROPERTIES }) };
 }
 
 /** What `counterexampleTrace` reads of a check's (or a simulation's) result. */

@@ -13,6 +13,10 @@ import { renderHtmlReport } from '../../src/report/html.js';
 import { replayText } from '../../src/report/text.js';
 import { traceJson } from '../../src/report/json.js';
 import { counterexampleTrace, traceOf, type Trace } from '../../src/report/trace.js';
+import { explore } from '../../src/engine/exhaustive.js';
+import { buildScenario } from '../../src/scenario/build.js';
+import { PROPERTIES } from '../../src/check/properties.js';
+import { forgetsUnlock, readVsReclaim, retryForever } from '../helpers/mutants.js';
 
 const cell = (s: string, v: string) => [scenarioByName(s)!, variantByName(v)!] as const;
 const check = (s: string, v: string, shrink = false) => checkOne(...cell(s, v), { shrink });
@@ -133,9 +137,21 @@ describe('traceOf', () => {
   });
 });
 
+describe('the trace ends with the engine\'s verdict of the whole schedule', () => {
+  it('deadlock and termination too, not only BUGs and properties', () => {
+    for (const [variant, property] of [[forgetsUnlock, 'deadlock'], [retryForever, 'termination']] as const) {
+      const v = explore(buildScenario(readVsReclaim, variant).world, { properties: PROPERTIES }).violation!;
+      expect(v.property).toBe(property);
+      const t = traceOf(readVsReclaim, variant, v.schedule);
+      expect([t.replayError, t.violated?.property, t.violated?.message]).toEqual([undefined, property, v.message]);
+      expect(replayText(t)).toContain(`VIOLATED ${property}`);
+    }
+  });
+});
+
 describe('the reports replay nothing themselves', () => {
   it('only src/report/trace.ts builds a world or runs a step, among the reports and the command', () => {
-    const replaying = /\b(buildScenario|runSchedule|traceStep|execStep|runUntil|runToEnd|replayFrom|replayRepaired|shrinkSchedule|explore)\s*\(/;
+    const replaying = /\b(buildScenario|runSchedule|traceStep|execStep|runUntil|runToEnd|replayFrom|replayRepaired|judgeSchedule|shrinkSchedule|explore)\s*\(/;
     const found: string[] = [];
     for (const dir of ['src/report', 'src/cli']) {
       for (const f of readdirSync(new URL(`../../${dir}/`, import.meta.url))) {
@@ -143,6 +159,6 @@ describe('the reports replay nothing themselves', () => {
         for (const m of text.matchAll(new RegExp(replaying, 'g'))) found.push(`${dir}/${f}: ${m[1]}`);
       }
     }
-    expect(found.sort()).toEqual(['src/report/trace.ts: buildScenario', 'src/report/trace.ts: traceStep']);
+    expect(found.sort()).toEqual(['src/report/trace.ts: buildScenario', 'src/report/trace.ts: judgeSchedule', 'src/report/trace.ts: traceStep']);
   });
 });
