@@ -93,17 +93,23 @@ export const INSTALL_RETRY = 1;
 
 /**
  * The corrected install: under the update lock, mmu_interval_read_retry, then vmf_insert_pfn_prot
- * of a special pte, writable only if the source pte was writable and this is a write fault.
+ * of a special pte, writable only if the source pte was writable and this is a write fault. Two
+ * steps, as in the C: the sequence check is a plain read, and the insert takes the page-table lock
+ * itself; nothing but the update lock keeps an invalidation from running between them — so a
+ * callback that forgets that lock is caught (the step's size must not stand in for the lock).
  */
 export const installPfn = INTERVAL_LIB.routine({
   name: 'mirror_install_pfn',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
-    install: { at: 'mirror: mmu_interval_read_retry + vmf_insert_pfn_prot', run: (w, l) => {
+    retry: { at: 'mirror: if (mmu_interval_read_retry(&sub, seq)) goto again', run: (w, l) => {
       assertHeld(w, updateLock(w, l.dev), 'mirror_install_pfn');
-      const b = insertPfnBusy(w, l.vma);
-      if (b) return b;
       if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) return w.ret(INSTALL_RETRY);
+      return 'insert';
+    } },
+    insert: { at: 'mirror: vmf_insert_pfn_prot(vma, addr, pfn, prot)', run: (w, l) => {
+      const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock(ptl)
+      if (b) return b;
       vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
       return w.ret(0);
     } },

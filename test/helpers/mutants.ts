@@ -61,6 +61,40 @@ export const forgetsUnlock: MirrorVariant = {
   },
 };
 
+/**
+ * The callback that forgets the driver's update lock: mmu_interval_set_seq and the zap without
+ * mutex_lock(update). Nothing then orders it against the fault's read_retry + insert, and a fault
+ * that checked the sequence before set_seq installs after the zap. (Caught only because the
+ * install is two steps, as in the C: with read_retry and the insert in one step, the step's size
+ * stood in for the very lock this mutant drops.)
+ */
+const noUpdateLock = LIB.routine({
+  name: 'test_mirror_invalidate_without_lock',
+  params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
+  locals: ['dev'],
+  steps: {
+    zap: { at: 'mutant: mmu_interval_set_seq + zap_vma_ptes, no mutex_lock(update)', run: (w, l) => {
+      l.dev = deviceOfSub(w, l.sub);
+      mmuIntervalSetSeq(w, l.sub, l.curSeq);
+      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+      if (a === b) return w.ret(1);
+      return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
+    } },
+    done: { at: 'mutant: return true', run: (w) => w.ret(1) },
+  },
+});
+
+export const forgetsUpdateLock: MirrorVariant = {
+  ...interval,
+  library: LIB,
+  name: 'test-forgets-update-lock',
+  reproduces: ['mutant'],
+  attach(w, dev) {
+    interval.attach(w, dev);
+    w.obj(MIN, deref(w.obj(MIRROR, dev).sub, 'mirror.sub')).invalidate = w.routineRef(noUpdateLock);
+  },
+};
+
 /** The introspector reads the mirror while kswapd reclaims the source page. */
 export const readVsReclaim: ScenarioSpec = {
   name: 'read-vs-reclaim',
