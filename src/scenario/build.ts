@@ -8,20 +8,14 @@ import type { World } from '../world/world.js';
 import { buildWorld } from '../kernel/topology.js';
 import { addVma, populateAnon } from '../kernel/setup.js';
 import { MM } from '../kernel/structs.js';
-import { cpuAccess } from '../kernel/ops/access.js';
-import { madviseDontneed } from '../kernel/ops/madvise.js';
-import { vmMunmap } from '../kernel/ops/munmap.js';
-import { mprotectReadOnly } from '../kernel/ops/mprotect.js';
-import { dupMmap } from '../kernel/ops/fork.js';
-import { mmput } from '../kernel/ops/exit.js';
-import { oomReapTaskMm } from '../kernel/ops/oom.js';
+import { childFields, MM_NAMES, opCall, operationNamed, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
-import { guestAccess } from '../kvm/guest.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
-import type { Op, ScenarioSpec, MmName } from './spec.js';
-import { migrateAt, reclaimAt, setPrograms, workload, type OpCall } from './workload.js';
+import type { ScenarioSpec } from './spec.js';
+import { pageFrames } from './bounds.js';
+import { setPrograms, workload } from './workload.js';
 
-export const MM_NAMES: readonly MmName[] = ['source', 'introspector', 'child'];
+export { MM_NAMES };
 const SOURCE = 0;
 const INTROSPECTOR = 1;
 const CHILD = 2;
@@ -36,47 +30,9 @@ export interface BuiltScenario {
   readonly variant: MirrorVariant;
 }
 
+/** The scenario has a child mm: some operation creates it or names it. */
 function usesFork(spec: ScenarioSpec): boolean {
-  return spec.actors.some((a) => a.ops.some((o) => o.op === 'fork' || ('mm' in o && o.mm === 'child')));
-}
-
-function mmIndexOf(name: MmName): number {
-  return MM_NAMES.indexOf(name);
-}
-
-/** The vpn an op's `page` names in `mm`: the introspector's pages are the mirror VMA's. */
-function vpnOf(mm: MmName, page: number): number {
-  return mm === 'source' ? page : MIRROR_START + page;
-}
-
-function opCall(op: Op, kvmIndex: (vm: 'source' | 'introspector') => number): OpCall {
-  const n = (p?: number) => p ?? 1;
-  switch (op.op) {
-    case 'access': {
-      const mm = mmIndexOf(op.mm);
-      const vpn = vpnOf(op.mm, op.page);
-      const write = op.write ? 1 : 0;
-      return { label: `${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [mm, vpn, write, op.value ?? 0] };
-    }
-    case 'guest-access':
-      return { label: `guest-${op.write ? 'write' : 'read'}(${op.vm}:gfn${op.page})`, routine: guestAccess, args: [kvmIndex(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0] };
-    case 'reclaim':
-      return { label: `reclaim(source@${op.page})`, routine: reclaimAt, args: [SOURCE, op.page] };
-    case 'migrate':
-      return { label: `migrate(source@${op.page})`, routine: migrateAt, args: [SOURCE, op.page] };
-    case 'madvise-dontneed':
-      return { label: `madvise(${op.mm}@${op.page}, DONTNEED)`, routine: madviseDontneed, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
-    case 'munmap':
-      return { label: `munmap(${op.mm}@${op.page})`, routine: vmMunmap, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
-    case 'mprotect-readonly':
-      return { label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
-    case 'fork':
-      return { label: `fork(${op.mm})`, routine: dupMmap, args: [mmIndexOf(op.mm), CHILD] };
-    case 'exit':
-      return { label: `exit(${op.mm})`, routine: mmput, args: [mmIndexOf(op.mm)] };
-    case 'oom-reap':
-      return { label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [mmIndexOf(op.mm)] };
-  }
+  return spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)!.createsChild || childFields(o).length > 0));
 }
 
 export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): BuiltScenario {
@@ -85,15 +41,21 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const kvms: KvmSpec[] = [];
   if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }] });
   if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: MIRROR_START }] });
-  const kvmIndex = (vm: 'source' | 'introspector') => {
+  const kvmIndex = (vm: VmName) => {
     const i = kvms.findIndex((k) => k.name === `kvm-${vm}`);
     if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);
     return i;
   };
+  const at: CallContext = {
+    mm: (name: MmName) => MM_NAMES.indexOf(name),
+    // The introspector's pages are the mirror VMA's.
+    vpn: (name: MmName, page: number) => (name === 'source' ? page : MIRROR_START + page),
+    kvm: kvmIndex,
+  };
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then the mirror's
   const world = buildWorld(
     {
-      pages: 3 * P + 2,
+      pages: pageFrames(P),
       mmPages: P,
       mms,
       vmasPerMm: 2,
@@ -109,7 +71,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     (layout) => {
       declareKvms(layout, kvms);
       layout.add(MIRROR, 1, ['mirror']);
-      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => opCall(op, kvmIndex))));
+      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => opCall(op, at))));
     },
   );
   if (mms.length > CHILD) {
