@@ -1,14 +1,17 @@
 /**
  * The operation table (src/scenario/operations.ts) is the one definition of the scenario
  * operations: the `Op` type is derived from it, the builder dispatches through it and the loader
- * checks fields by the kinds it gives.
+ * checks fields by the kinds it gives; schema.json's operations are written from it.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { FIELD_KINDS, OP_NAMES, OPERATIONS, opCall, operationNamed, type CallContext, type FieldKind, type FieldKinds, type Op } from '../../src/scenario/operations.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { programs } from '../../src/scenario/workload.js';
 import { interval } from '../../src/mirror/interval.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
+import { SCHEMA_URL } from '../../src/scenario/load.js';
+import { generateSchema, opSchema, type Json } from '../../src/scenario/schema-gen.js';
 
 /** A value of each kind, as a file could write it. */
 const SAMPLE: FieldKinds = { mm: 'introspector', parent: 'source', vm: 'introspector', page: 1, npages: 2, write: true, value: 7 };
@@ -78,5 +81,45 @@ describe('the operation table', () => {
       ],
       ['fork(introspector) dup_mmap(1, 2)', 'exit(child) mmput(2)', 'oom_reap(source) oom_reap_task_mm(0)'],
     ]);
+  });
+});
+
+describe('schema.json agrees with the table (npx tsx scripts/scenario-schema.ts writes it)', () => {
+  const shipped = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Json;
+  interface Alternative {
+    description: string;
+    required: string[];
+    additionalProperties: boolean;
+    properties: Record<string, { const?: string; $ref?: string }>;
+  }
+  const alternatives = (schema: Json) => (schema as unknown as { $defs: { op: { oneOf: Alternative[] } } }).$defs.op.oneOf;
+  /** Each operation's description, required and optional fields and their kinds, by name. */
+  const summary = (alts: Alternative[]) =>
+    Object.fromEntries(
+      alts.map((a) => {
+        const fields = Object.keys(a.properties).filter((f) => f !== 'op');
+        return [
+          a.properties.op.const,
+          {
+            description: a.description,
+            required: a.required.filter((f) => f !== 'op'),
+            optional: fields.filter((f) => !a.required.includes(f)),
+            kinds: Object.fromEntries(fields.map((f) => [f, a.properties[f].$ref])),
+            closed: a.additionalProperties === false && a.required[0] === 'op',
+          },
+        ];
+      }),
+    );
+
+  it('lists exactly the operations of the table, in its order', () => {
+    expect(alternatives(shipped).map((a) => a.properties.op.const)).toEqual(OP_NAMES);
+  });
+
+  it('gives each operation the description, required and optional fields and field kinds of its table entry', () => {
+    expect(summary(alternatives(shipped))).toEqual(summary(alternatives({ $defs: { op: opSchema() } } as unknown as Json)));
+  });
+
+  it('holds the field kinds, bounds and variants the code has, and nothing else differs from what the script writes', () => {
+    expect(JSON.stringify(shipped, null, 1)).toBe(JSON.stringify(generateSchema(shipped), null, 1));
   });
 });
