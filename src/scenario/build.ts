@@ -12,7 +12,7 @@ import { childFields, MM_NAMES, opCall, operationNamed, type CallContext, type M
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
 import type { ScenarioSpec } from './spec.js';
-import { pageFrames } from './bounds.js';
+import { MAX_PAGES, pageFrames } from './bounds.js';
 import { setPrograms, workload } from './workload.js';
 
 export { MM_NAMES };
@@ -37,6 +37,8 @@ function usesFork(spec: ScenarioSpec): boolean {
 
 export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): BuiltScenario {
   const P = spec.pages;
+  // The loader's bound (schema.json); a spec written in code gets the same one, before any step can crash.
+  if (!(Number.isInteger(P) && P >= 1 && P <= MAX_PAGES)) throw new RangeError(`scenario ${spec.name}: pages ${P}; the model builds 1..${MAX_PAGES} pages (src/scenario/bounds.ts)`);
   const mms = usesFork(spec) ? MM_NAMES : MM_NAMES.slice(0, 2);
   const kvms: KvmSpec[] = [];
   if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }] });
