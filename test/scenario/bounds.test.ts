@@ -13,7 +13,7 @@ import { GATHER_MAX_PFN } from '../../src/kernel/ops/zap.js';
 import { PAGE } from '../../src/kernel/structs.js';
 import { pte } from '../../src/kernel/pgtable.js';
 import { interval } from '../../src/mirror/interval.js';
-import { execStep, isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
+import { execStep, isEnabled, runToEnd, runUntil, whereIs } from '../../src/world/runner.js';
 
 type Doc = Record<string, unknown>;
 
@@ -173,5 +173,40 @@ describe('values written', () => {
     const one = (value: number) => base({ actors: [{ name: 'a', ops: [{ op: 'access', mm: 'source', page: 0, write: true, value }] }] });
     expect(errorOf(one(2147483648))).toBe('bound.yaml:11:16: actors[0].ops[0].value: 2147483648 is out of range; expected an integer -2147483648..2147483647');
     expect(errorOf(one(-2147483649))).toBe('bound.yaml:11:16: actors[0].ops[0].value: -2147483649 is out of range; expected an integer -2147483648..2147483647');
+  });
+});
+
+describe('call depth', () => {
+  const nested: ScenarioSpec = {
+    name: 'deepest',
+    description: '',
+    pages: 1,
+    introspectorKvm: true,
+    actors: [
+      { name: 'nested', ops: [{ op: 'guest-access', vm: 'introspector', page: 0, write: true, value: 3 }] },
+      { name: 'source', ops: [{ op: 'exit', mm: 'source' }] },
+    ],
+  };
+
+  it("a scenario with a guest of the introspector's KVM gets 4 more frames per actor; the others keep 16", () => {
+    expect(buildScenario(nested, interval).world.layout.stackDepth).toBe(20);
+    expect(buildScenario({ ...nested, actors: [{ name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] }, nested.actors[1]] }, interval).world.layout.stackDepth).toBe(16);
+  });
+
+  it("the deepest path (17 frames: the nested guest's mirror fault drops the exited source's last user and runs exit_mmap, whose invalidation comes back to the introspector's KVM) runs to the end", () => {
+    const { world } = buildScenario(nested, interval);
+    runUntil(world, 'nested', 'mirror_fault:begin'); // mmget_not_zero(source) done
+    runToEnd(world, 'source'); // exits, but the mirror's reference keeps the mm
+    let deepest = 0;
+    const where: string[] = [];
+    while (whereIs(world, 0) !== 'done') {
+      execStep(world, 0);
+      if (world.actorSp(0) > deepest) {
+        deepest = world.actorSp(0);
+        where.push(whereIs(world, 0));
+      }
+    }
+    expect(deepest).toBe(17);
+    expect(where.at(-1)).toMatch(/^kvm_mmu_notifier_invalidate_range_start:/);
   });
 });
