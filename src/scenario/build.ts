@@ -8,22 +8,16 @@ import type { World } from '../world/world.js';
 import { buildWorld } from '../kernel/topology.js';
 import { addVma, populateAnon } from '../kernel/setup.js';
 import { MM } from '../kernel/structs.js';
-import { cpuAccess } from '../kernel/ops/access.js';
-import { madviseDontneed } from '../kernel/ops/madvise.js';
-import { vmMunmap } from '../kernel/ops/munmap.js';
-import { mprotectReadOnly } from '../kernel/ops/mprotect.js';
-import { dupMmap } from '../kernel/ops/fork.js';
-import { mmput } from '../kernel/ops/exit.js';
-import { oomReapTaskMm } from '../kernel/ops/oom.js';
+import { childFields, fieldsOf, MM_NAMES, opCall, operationNamed, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
-import { guestAccess } from '../kvm/guest.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
-import type { ActorSpec, Op, ScenarioSpec, MmName } from './spec.js';
+import type { ActorSpec, ScenarioSpec } from './spec.js';
 import type { ActorRole } from '../world/layout.js';
-import { WORKLOAD_LIB, migrateAt, reclaimAt, setPrograms, workload, type OpCall } from './workload.js';
+import { MAX_PAGES, pageFrames } from './bounds.js';
+import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 
-export const MM_NAMES: readonly MmName[] = ['source', 'introspector', 'child'];
+export { MM_NAMES };
 const SOURCE = 0;
 const INTROSPECTOR = 1;
 const CHILD = 2;
@@ -38,16 +32,28 @@ export interface BuiltScenario {
   readonly variant: MirrorVariant;
 }
 
-function usesFork(spec: ScenarioSpec): boolean {
-  return spec.actors.some((a) => a.ops.some((o) => o.op === 'fork' || ('mm' in o && o.mm === 'child')));
+/**
+ * Call frames per actor. The deepest path from a CPU access takes 16: the workload, cpu_access,
+ * handle_mm_fault on the introspector, the mirror's fault, hmm_range_unregister (2019 seed), its
+ * mmput of the source running exit_mmap (the source exited meanwhile), unmap_vmas, the source's
+ * invalidate_range_start, the mirror's callback (through hmm's for the seed), the zap of the mirror
+ * VMA (three frames), the introspector's invalidate_range_start and its KVM's callback. A guest
+ * access to the introspector's KVM enters the same path through guest_access,
+ * kvm_tdp_page_fault, hva_to_pfn and get_user_pages_remote instead of cpu_access: three frames
+ * more, and one to spare (the build fuzz test reaches 17 with the corrected design). Scenarios
+ * without that guest keep 16.
+ */
+const STACK_DEPTH = 16;
+const NESTED_GUEST_FRAMES = 4;
+
+function stackDepth(spec: ScenarioSpec): number {
+  const nested = spec.actors.some((a) => a.ops.some((op) => fieldsOf(op).some((f) => f.def.kind === 'vm' && f.value === 'introspector')));
+  return STACK_DEPTH + (nested ? NESTED_GUEST_FRAMES : 0);
 }
 
-/**
- * An actor that accesses memory (through the CPU or a guest) is a client: it must complete once the
- * core-mm operations have stopped. An actor that only runs core-mm operations is an adversary.
- */
+/** A client if it accesses memory (it must complete once the adversaries stop), else an adversary. */
 function roleOf(actor: ActorSpec): ActorRole {
-  return actor.ops.some((o) => o.op === 'access' || o.op === 'guest-access') ? 'client' : 'adversary';
+  return actor.ops.some((o) => operationNamed(o.op)!.accessesMemory) ? 'client' : 'adversary';
 }
 
 /**
@@ -56,64 +62,39 @@ function roleOf(actor: ActorSpec): ActorRole {
  * the parent doing so, and starts with the others.
  */
 function childActorsOf(spec: ScenarioSpec): number[] {
-  return spec.actors.flatMap((a, i) => (a.ops.some((o) => 'mm' in o && o.mm === 'child') && !a.ops.some((o) => o.op === 'fork') ? [i] : []));
+  const forks = (a: ActorSpec) => a.ops.some((o) => operationNamed(o.op)!.createsChild);
+  return spec.actors.flatMap((a, i) => (a.ops.some((o) => childFields(o).length > 0) && !forks(a) ? [i] : []));
 }
 
-function mmIndexOf(name: MmName): number {
-  return MM_NAMES.indexOf(name);
-}
-
-/** The vpn an op's `page` names in `mm`: the introspector's pages are the mirror VMA's. */
-function vpnOf(mm: MmName, page: number): number {
-  return mm === 'source' ? page : MIRROR_START + page;
-}
-
-function opCall(op: Op, kvmIndex: (vm: 'source' | 'introspector') => number): OpCall {
-  const n = (p?: number) => p ?? 1;
-  switch (op.op) {
-    case 'access': {
-      const mm = mmIndexOf(op.mm);
-      const vpn = vpnOf(op.mm, op.page);
-      const write = op.write ? 1 : 0;
-      return { label: `${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [mm, vpn, write, op.value ?? 0] };
-    }
-    case 'guest-access':
-      return { label: `guest-${op.write ? 'write' : 'read'}(${op.vm}:gfn${op.page})`, routine: guestAccess, args: [kvmIndex(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0] };
-    case 'reclaim':
-      return { label: `reclaim(source@${op.page})`, routine: reclaimAt, args: [SOURCE, op.page] };
-    case 'migrate':
-      return { label: `migrate(source@${op.page})`, routine: migrateAt, args: [SOURCE, op.page] };
-    case 'madvise-dontneed':
-      return { label: `madvise(${op.mm}@${op.page}, DONTNEED)`, routine: madviseDontneed, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
-    case 'munmap':
-      return { label: `munmap(${op.mm}@${op.page})`, routine: vmMunmap, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
-    case 'mprotect-readonly':
-      return { label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: [mmIndexOf(op.mm), vpnOf(op.mm, op.page), vpnOf(op.mm, op.page) + n(op.pages)] };
-    case 'fork':
-      return { label: `fork(${op.mm})`, routine: dupMmap, args: [mmIndexOf(op.mm), CHILD] };
-    case 'exit':
-      return { label: `exit(${op.mm})`, routine: mmput, args: [mmIndexOf(op.mm)] };
-    case 'oom-reap':
-      return { label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [mmIndexOf(op.mm)] };
-  }
+/** The scenario has a child mm: some operation creates it or names it. */
+function usesFork(spec: ScenarioSpec): boolean {
+  return spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)!.createsChild || childFields(o).length > 0));
 }
 
 export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): BuiltScenario {
   const P = spec.pages;
+  // The loader's bound (schema.json); a spec written in code gets the same one, before any step can crash.
+  if (!(Number.isInteger(P) && P >= 1 && P <= MAX_PAGES)) throw new RangeError(`scenario ${spec.name}: pages ${P}; the model builds 1..${MAX_PAGES} pages (src/scenario/bounds.ts)`);
   const mms = usesFork(spec) ? MM_NAMES : MM_NAMES.slice(0, 2);
   const kvms: KvmSpec[] = [];
   if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }] });
   if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: MIRROR_START }] });
-  const kvmIndex = (vm: 'source' | 'introspector') => {
+  const kvmIndex = (vm: VmName) => {
     const i = kvms.findIndex((k) => k.name === `kvm-${vm}`);
     if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);
     return i;
   };
   const childActors = childActorsOf(spec);
+  const at: CallContext = {
+    mm: (name: MmName) => MM_NAMES.indexOf(name),
+    // The introspector's pages are the mirror VMA's.
+    vpn: (name: MmName, page: number) => (name === 'source' ? page : MIRROR_START + page),
+    kvm: kvmIndex,
+  };
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then the mirror's
   const world = buildWorld(
     {
-      pages: 3 * P + 2,
+      pages: pageFrames(P),
       mmPages: P,
       mms,
       vmasPerMm: 2,
@@ -124,15 +105,15 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       hmmRanges: spec.actors.length, // one on-stack struct hmm_range per faulting task
       locks: ['mirror.update'],
       actors: spec.actors.map((a) => a.name),
-      stackDepth: 16, // the deepest path (vCPU COW with its invalidation chain) needs 14
+      stackDepth: stackDepth(spec),
       libraries: [WORKLOAD_LIB, KVM_LIB, variant.library],
       roles: spec.actors.map(roleOf),
     },
     (layout) => {
       declareKvms(layout, kvms);
       layout.add(MIRROR, 1, ['mirror']);
-      // The child process's threads start when fork returns, not before.
-      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => (op.op === 'fork' ? { ...opCall(op, kvmIndex), spawns: childActors } : opCall(op, kvmIndex)))));
+      // The child process's threads start when the operation that creates the child returns, not before.
+      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => (operationNamed(op.op)!.createsChild ? { ...opCall(op, at), spawns: childActors } : opCall(op, at)))));
     },
   );
   if (mms.length > CHILD) {

@@ -12,7 +12,9 @@ import { extname } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
-import type { ActorSpec, Op, ScenarioSpec } from './spec.js';
+import type { ActorSpec, ScenarioSpec } from './spec.js';
+import { MAX_PAGES } from './bounds.js';
+import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
 import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
 
 export type ScenarioFormat = 'yaml' | 'json';
@@ -171,8 +173,6 @@ interface Words {
 const YAML_WORDS: Words = { object: 'a mapping', array: 'a list' };
 const JSON_WORDS: Words = { object: 'an object', array: 'an array' };
 
-const OP_NAMES = ['access', 'guest-access', 'reclaim', 'migrate', 'madvise-dontneed', 'munmap', 'mprotect-readonly', 'fork', 'exit', 'oom-reap'];
-
 function describe(v: unknown, words: Words): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return v.length === 0 ? `an empty ${words.array.replace(/^an? /, '')}` : words.array;
@@ -243,11 +243,7 @@ function segmentsOf(pointer: string, data: unknown): Segment[] {
 
 function rootPages(data: unknown): number | undefined {
   const p = (data as { pages?: unknown }).pages;
-  return Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 64 ? (p as number) : undefined;
-}
-
-function pageRange(pages: number): string {
-  return pages === 1 ? 'expected page index 0 (pages: 1)' : `expected a page index 0..${pages - 1} (pages: ${pages})`;
+  return Number.isInteger(p) && (p as number) >= 1 && (p as number) <= MAX_PAGES ? (p as number) : undefined;
 }
 
 /** Messages for ajv's errors, by keyword; at most one problem per value (its type, if that is wrong). */
@@ -371,7 +367,6 @@ interface FileData {
 
 function semanticIssues(file: FileData): Issue[] {
   const out: Issue[] = [];
-  const P = file.pages;
   const names = VARIANTS.map((v) => v.name).join(', ');
   const checkVariant = (name: string, path: Segment[]) => {
     if (!variantByName(name)) out.push({ path, message: `${JSON.stringify(name)} is not a mirror variant; expected one of ${names}` });
@@ -379,35 +374,24 @@ function semanticIssues(file: FileData): Issue[] {
   if (file.variant !== undefined) checkVariant(file.variant, ['variant']);
   file.variants?.forEach((v, i) => checkVariant(v, ['variants', i]));
 
+  // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.
+  const forks = file.actors.reduce((n, a) => n + a.ops.filter((op) => operationNamed(op.op)!.createsChild).length, 0);
+  const facts: ScenarioFacts = { pages: file.pages, sourceKvm: file.sourceKvm, introspectorKvm: file.introspectorKvm, forks };
   const firstNamed = new Map<string, number>();
   let firstFork: Segment[] | undefined;
-  const childUses: Segment[][] = [];
   file.actors.forEach((actor, a) => {
     const prev = firstNamed.get(actor.name);
     if (prev !== undefined) out.push({ path: ['actors', a, 'name'], message: `${JSON.stringify(actor.name)} is already the name of actors[${prev}]; expected a unique actor name` });
     else firstNamed.set(actor.name, a);
     actor.ops.forEach((op: Op, o) => {
-      const at = (field: string): Segment[] => ['actors', a, 'ops', o, field];
-      if ('page' in op) {
-        if (op.page >= P) out.push({ path: at('page'), message: `${op.page} is out of range; ${pageRange(P)}` });
-        else if ('pages' in op && op.pages !== undefined && op.page + op.pages > P) {
-          out.push({ path: at('pages'), message: `${op.pages} pages from page ${op.page} run past the last page; expected at most ${P - op.page} (pages: ${P})` });
-        }
+      const at: Segment[] = ['actors', a, 'ops', o];
+      for (const { field, message } of fieldProblems(op, facts)) out.push({ path: [...at, field], message });
+      if (operationNamed(op.op)!.createsChild) {
+        if (firstFork) out.push({ path: at, message: `a second fork (the first is ${displayPath(firstFork)}); expected at most one fork (there is one child mm)` });
+        else firstFork = at;
       }
-      if (op.op === 'guest-access') {
-        const flag = op.vm === 'source' ? 'sourceKvm' : 'introspectorKvm';
-        if (!file[flag]) out.push({ path: at('vm'), message: `guest-access on the ${op.vm} KVM, which the scenario does not have; expected ${flag}: true` });
-      }
-      if (op.op === 'fork') {
-        if (firstFork) out.push({ path: ['actors', a, 'ops', o], message: `a second fork (the first is ${displayPath(firstFork)}); expected at most one fork (there is one child mm)` });
-        else firstFork = ['actors', a, 'ops', o];
-      }
-      if ('mm' in op && op.mm === 'child') childUses.push(at('mm'));
     });
   });
-  if (!firstFork) {
-    for (const path of childUses) out.push({ path, message: 'the child mm is used but no actor forks; expected a fork op (of source or introspector) in some actor' });
-  }
   return out;
 }
 

@@ -1,28 +1,8 @@
 /** The declarative form of a scenario: a topology and a workload, plain data (also what YAML/JSON files hold). */
 
-/** Which process an operation acts on. */
-export type MmName = 'source' | 'introspector' | 'child';
-/** Which KVM guest. */
-export type VmName = 'source' | 'introspector';
-
-export type Op =
-  /** A user load/store by the process on one of its pages (the mirror, for the introspector). */
-  | { readonly op: 'access'; readonly mm: MmName; readonly page: number; readonly write?: boolean; readonly value?: number }
-  /** A guest load/store through the KVM's EPT (gfn = page). */
-  | { readonly op: 'guest-access'; readonly vm: VmName; readonly page: number; readonly write?: boolean; readonly value?: number }
-  /** kswapd reclaims the page backing the source page to swap. */
-  | { readonly op: 'reclaim'; readonly page: number }
-  /** kcompactd migrates the page backing the source page. */
-  | { readonly op: 'migrate'; readonly page: number }
-  | { readonly op: 'madvise-dontneed'; readonly mm: MmName; readonly page: number; readonly pages?: number }
-  | { readonly op: 'munmap'; readonly mm: MmName; readonly page: number; readonly pages?: number }
-  | { readonly op: 'mprotect-readonly'; readonly mm: MmName; readonly page: number; readonly pages?: number }
-  /** fork(): the process's mm is duplicated into the `child` mm. */
-  | { readonly op: 'fork'; readonly mm: 'source' | 'introspector' }
-  /** The process exits: its last mmput runs exit_mmap. */
-  | { readonly op: 'exit'; readonly mm: MmName }
-  /** The OOM reaper reaps the process's mm (non-blockable invalidation). */
-  | { readonly op: 'oom-reap'; readonly mm: MmName };
+/** The operations (one alternative per entry of the table in operations.ts) and their field types. */
+export type { MmName, VmName, Op } from './operations.js';
+import type { Op } from './operations.js';
 
 export interface ActorSpec {
   readonly name: string;

@@ -235,7 +235,7 @@ describe('errors', () => {
       [
         "many.yaml:1:7: name: found \"-bad\"; expected a name of letters, digits, '_', '.' and '-', not starting with '.' or '-'",
         'many.yaml:2:14: description: found 3; expected a string',
-        'many.yaml:3:8: pages: 65 is out of range; expected an integer 1..64',
+        'many.yaml:3:8: pages: 65 is out of range; expected an integer 1..4',
         'many.yaml:4:41: actors[0].ops[0].mm: found "child"; expected one of source, introspector',
         'many.yaml:5:1: colour: unknown field; expected one of $schema, name, description, pages, sourceKvm, introspectorKvm, actors, variant, variants',
       ].join('\n'),

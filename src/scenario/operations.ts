@@ -1,0 +1,298 @@
+/**
+ * The scenario operations, defined once. Each entry gives an operation's name (as files spell it),
+ * a one-line description, its fields with their kinds, and the routine call an actor makes for
+ * it. Everything else is derived from this table:
+ *   - the `Op` type (re-exported by spec.ts);
+ *   - the builder's dispatch (build.ts: `opCall`);
+ *   - the loader's checks beyond the schema (load.ts): per field kind (a page below `pages`, a
+ *     range ending by `pages`, a KVM the scenario has, a child mm that some fork creates) and
+ *     per operation (at most one operation that creates the child);
+ *   - the operations and field kinds of schema.json, written by `npx tsx scripts/scenario-schema.ts`
+ *     (test/scenario/operations.test.ts fails while the file and the table differ).
+ *
+ * Adding an operation: its routine (src/kernel/ops/…), one entry in OPERATIONS, then the script.
+ */
+import { cpuAccess } from '../kernel/ops/access.js';
+import { madviseDontneed } from '../kernel/ops/madvise.js';
+import { vmMunmap } from '../kernel/ops/munmap.js';
+import { mprotectReadOnly } from '../kernel/ops/mprotect.js';
+import { dupMmap } from '../kernel/ops/fork.js';
+import { mmput } from '../kernel/ops/exit.js';
+import { oomReapTaskMm } from '../kernel/ops/oom.js';
+import { guestAccess } from '../kvm/guest.js';
+import { MAX_PAGES } from './bounds.js';
+import { migrateAt, reclaimAt, type OpCall } from './workload.js';
+
+// ---------------------------------------------------------------------------------------------
+// Field kinds
+
+/** The processes of a scenario, in mm index order. */
+export const MM_NAMES = ['source', 'introspector', 'child'] as const;
+/** Which process an operation acts on. */
+export type MmName = (typeof MM_NAMES)[number];
+/** The processes that can fork: the `child` mm is what fork creates. */
+export const PARENT_NAMES = ['source', 'introspector'] as const;
+export type ParentName = (typeof PARENT_NAMES)[number];
+/** The KVM guests a scenario may have. */
+export const VM_NAMES = ['source', 'introspector'] as const;
+/** Which KVM guest. */
+export type VmName = (typeof VM_NAMES)[number];
+
+/** The scenario flag that gives each guest its KVM. */
+export const KVM_FLAGS = { source: 'sourceKvm', introspector: 'introspectorKvm' } as const satisfies Record<VmName, string>;
+
+/** What a field of each kind holds. */
+export interface FieldKinds {
+  readonly mm: MmName;
+  readonly parent: ParentName;
+  readonly vm: VmName;
+  readonly page: number;
+  readonly npages: number;
+  readonly write: boolean;
+  readonly value: number;
+}
+export type FieldKind = keyof FieldKinds;
+
+/** What the loader's field checks see of the scenario around the operation. */
+export interface ScenarioFacts {
+  readonly pages: number;
+  readonly sourceKvm?: boolean;
+  readonly introspectorKvm?: boolean;
+  /** How many operations create the `child` mm (fork). */
+  readonly forks: number;
+}
+
+/** The JSON Schema of a field kind (its `$defs` entry in schema.json). */
+export interface KindSchema {
+  readonly description: string;
+  readonly type: 'string' | 'integer' | 'boolean';
+  readonly enum?: readonly string[];
+  readonly minimum?: number;
+  readonly maximum?: number;
+}
+
+export interface KindDef<K extends FieldKind> {
+  readonly schema: KindSchema;
+  /**
+   * The loader's check of a field of this kind beyond the schema (it needs the rest of the
+   * scenario): what is wrong, as `found; expected`, or undefined.
+   */
+  readonly check?: (value: FieldKinds[K], op: Op, scenario: ScenarioFacts) => string | undefined;
+}
+
+/** `expected a page index 0..P-1 (pages: P)`: the page indices a scenario of `pages` pages has. */
+export function pageRange(pages: number): string {
+  return pages === 1 ? 'expected page index 0 (pages: 1)' : `expected a page index 0..${pages - 1} (pages: ${pages})`;
+}
+
+/** The field kinds, in the order schema.json's `$defs` lists them. */
+export const FIELD_KINDS: { readonly [K in FieldKind]: KindDef<K> } = {
+  mm: {
+    schema: { description: 'Which process: the source, the introspector (its pages are the mirror) or the fork child.', type: 'string', enum: MM_NAMES },
+    check: (mm, _op, s) => (mm === 'child' && s.forks === 0 ? 'the child mm is used but no actor forks; expected a fork op (of source or introspector) in some actor' : undefined),
+  },
+  parent: {
+    schema: { description: 'Which process forks: the source or the introspector (the `child` mm is what fork creates).', type: 'string', enum: PARENT_NAMES },
+  },
+  vm: {
+    schema: { description: 'Which KVM guest.', type: 'string', enum: VM_NAMES },
+    check: (vm, op, s) => (s[KVM_FLAGS[vm]] ? undefined : `${op.op} on the ${vm} KVM, which the scenario does not have; expected ${KVM_FLAGS[vm]}: true`),
+  },
+  page: {
+    schema: { description: "A page index, below the scenario's `pages`.", type: 'integer', minimum: 0, maximum: MAX_PAGES - 1 },
+    check: (page, _op, s) => (page >= s.pages ? `${page} is out of range; ${pageRange(s.pages)}` : undefined),
+  },
+  npages: {
+    schema: { description: "How many pages from `page` (default 1); page + pages must not exceed the scenario's `pages`.", type: 'integer', minimum: 1, maximum: MAX_PAGES },
+    check: (n, op, s) => {
+      const page = 'page' in op ? op.page : 0;
+      // A page out of range is reported on `page` alone.
+      return page < s.pages && page + n > s.pages ? `${n} pages from page ${page} run past the last page; expected at most ${s.pages - page} (pages: ${s.pages})` : undefined;
+    },
+  },
+  write: {
+    schema: { description: 'A store rather than a load (default false).', type: 'boolean' },
+  },
+  value: {
+    schema: { description: 'The value stored by a write (a 32-bit signed integer; default 0).', type: 'integer', minimum: -2147483648, maximum: 2147483647 },
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+/** One field of an operation: its kind, and whether a file may leave it out (its default then applies). */
+export interface FieldDef {
+  readonly kind: FieldKind;
+  readonly optional?: boolean;
+}
+export type FieldDefs = { readonly [field: string]: FieldDef };
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The operation as a file writes it (and a ScenarioSpec holds it), from its entry's name and fields. */
+export type OpOf<N extends string, F extends FieldDefs> = Simplify<
+  { readonly op: N } & { readonly [K in keyof F as F[K] extends { optional: true } ? never : K]: FieldKinds[F[K]['kind']] } & {
+    readonly [K in keyof F as F[K] extends { optional: true } ? K : never]?: FieldKinds[F[K]['kind']];
+  }
+>;
+
+/** How an operation's call finds the world's objects. */
+export interface CallContext {
+  /** The mm index of a process. */
+  mm(name: MmName): number;
+  /** The vpn at which process `name` has page `page` (the introspector's pages are the mirror VMA's). */
+  vpn(name: MmName, page: number): number;
+  /** The KVM index of a guest. */
+  kvm(name: VmName): number;
+}
+
+export interface Operation<N extends string = string, F extends FieldDefs = FieldDefs> {
+  /** The name files use: `op: <name>`. */
+  readonly name: N;
+  /** One line: what the operation does (its description in schema.json). */
+  readonly description: string;
+  /** The fields besides `op`, in the order schema.json lists them. */
+  readonly fields: F;
+  /** The operation creates the `child` mm (fork): a scenario has at most one. */
+  readonly createsChild?: boolean;
+  /**
+   * An access to memory (through the CPU or a guest): an actor that runs one is a *client* of the
+   * termination check (it must complete once the core-mm operations stop); an actor that runs only
+   * core-mm operations is an *adversary* (src/world/layout.ts ActorRole).
+   */
+  readonly accessesMemory?: boolean;
+  /** The routine call an actor makes for the operation, with its label for listings and traces. */
+  call(op: OpOf<N, F>, at: CallContext): OpCall;
+}
+
+function operation<const N extends string, const F extends FieldDefs>(def: Operation<N, F>): Operation<N, F> {
+  return def;
+}
+
+/** A page range [page, page + pages) of a process, as the three arguments of munmap and friends. */
+function range(at: CallContext, op: { readonly mm: MmName; readonly page: number; readonly pages?: number }): number[] {
+  const start = at.vpn(op.mm, op.page);
+  return [at.mm(op.mm), start, start + (op.pages ?? 1)];
+}
+
+const mmRange = { mm: { kind: 'mm' }, page: { kind: 'page' }, pages: { kind: 'npages', optional: true } } as const;
+const loadStore = { write: { kind: 'write', optional: true }, value: { kind: 'value', optional: true } } as const;
+
+/** Every operation, in the order schema.json and messages list them. */
+export const OPERATIONS = [
+  operation({
+    name: 'access',
+    accessesMemory: true,
+    description: 'A user load/store by the process on one of its pages (the mirror, for the introspector).',
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, ...loadStore },
+    call: (op, at) => {
+      const vpn = at.vpn(op.mm, op.page);
+      return { label: `${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [at.mm(op.mm), vpn, op.write ? 1 : 0, op.value ?? 0] };
+    },
+  }),
+  operation({
+    name: 'guest-access',
+    accessesMemory: true,
+    description: "A guest load/store through the KVM's EPT (gfn = page); needs sourceKvm or introspectorKvm.",
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, ...loadStore },
+    call: (op, at) => ({
+      label: `guest-${op.write ? 'write' : 'read'}(${op.vm}:gfn${op.page})`,
+      routine: guestAccess,
+      args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
+    }),
+  }),
+  operation({
+    name: 'reclaim',
+    description: 'kswapd reclaims the page backing the source page to swap.',
+    fields: { page: { kind: 'page' } },
+    call: (op, at) => ({ label: `reclaim(source@${op.page})`, routine: reclaimAt, args: [at.mm('source'), at.vpn('source', op.page)] }),
+  }),
+  operation({
+    name: 'migrate',
+    description: 'kcompactd migrates the page backing the source page.',
+    fields: { page: { kind: 'page' } },
+    call: (op, at) => ({ label: `migrate(source@${op.page})`, routine: migrateAt, args: [at.mm('source'), at.vpn('source', op.page)] }),
+  }),
+  operation({
+    name: 'madvise-dontneed',
+    description: 'madvise(MADV_DONTNEED) on pages [page, page + pages).',
+    fields: mmRange,
+    call: (op, at) => ({ label: `madvise(${op.mm}@${op.page}, DONTNEED)`, routine: madviseDontneed, args: range(at, op) }),
+  }),
+  operation({
+    name: 'munmap',
+    description: 'munmap of pages [page, page + pages).',
+    fields: mmRange,
+    call: (op, at) => ({ label: `munmap(${op.mm}@${op.page})`, routine: vmMunmap, args: range(at, op) }),
+  }),
+  operation({
+    name: 'mprotect-readonly',
+    description: 'mprotect(PROT_READ) of pages [page, page + pages).',
+    fields: mmRange,
+    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: range(at, op) }),
+  }),
+  operation({
+    name: 'fork',
+    description: "fork(): the process's mm is duplicated into the `child` mm (at most one fork per scenario).",
+    fields: { mm: { kind: 'parent' } },
+    createsChild: true,
+    call: (op, at) => ({ label: `fork(${op.mm})`, routine: dupMmap, args: [at.mm(op.mm), at.mm('child')] }),
+  }),
+  operation({
+    name: 'exit',
+    description: 'The process exits: its last mmput runs exit_mmap.',
+    fields: { mm: { kind: 'mm' } },
+    call: (op, at) => ({ label: `exit(${op.mm})`, routine: mmput, args: [at.mm(op.mm)] }),
+  }),
+  operation({
+    name: 'oom-reap',
+    description: "The OOM reaper reaps the process's mm (non-blockable invalidation).",
+    fields: { mm: { kind: 'mm' } },
+    call: (op, at) => ({ label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [at.mm(op.mm)] }),
+  }),
+] as const;
+
+type Entry = (typeof OPERATIONS)[number];
+
+/** An operation of an actor, as a file writes it: one alternative per entry of OPERATIONS. */
+export type Op = Entry extends infer E ? (E extends { readonly name: infer N extends string; readonly fields: infer F extends FieldDefs } ? OpOf<N, F> : never) : never;
+export type OpName = Op['op'];
+
+/** The names of the operations, in table order. */
+export const OP_NAMES: readonly OpName[] = OPERATIONS.map((o) => o.name);
+
+const BY_NAME = new Map<string, Operation>(OPERATIONS.map((o) => [o.name, o as unknown as Operation]));
+
+/** The table entry of an operation (undefined for a name that is none). */
+export function operationNamed(name: string): Operation | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The fields of `op` with their definitions, in table order; fields a file left out are skipped. */
+export function fieldsOf(op: Op): { readonly field: string; readonly def: FieldDef; readonly value: FieldKinds[FieldKind] }[] {
+  const entry = BY_NAME.get(op.op)!;
+  const values = op as unknown as Readonly<Record<string, FieldKinds[FieldKind] | undefined>>;
+  return Object.entries(entry.fields).flatMap(([field, def]) => (values[field] === undefined ? [] : [{ field, def, value: values[field] }]));
+}
+
+/** What the loader finds wrong with the fields of `op`, by their kinds' checks: one problem per field at most. */
+export function fieldProblems(op: Op, scenario: ScenarioFacts): { readonly field: string; readonly message: string }[] {
+  return fieldsOf(op).flatMap(({ field, def, value }) => {
+    const check = FIELD_KINDS[def.kind].check as KindDef<FieldKind>['check'];
+    const message = check?.(value, op, scenario);
+    return message ? [{ field, message }] : [];
+  });
+}
+
+/** The fields of `op` that name the `child` mm. */
+export function childFields(op: Op): string[] {
+  return fieldsOf(op)
+    .filter((f) => f.def.kind === 'mm' && f.value === 'child')
+    .map((f) => f.field);
+}
+
+/** The routine call an actor makes for `op` (the builder's dispatch). */
+export function opCall(op: Op, at: CallContext): OpCall {
+  return BY_NAME.get(op.op)!.call(op as never, at);
+}
