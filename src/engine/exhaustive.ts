@@ -27,7 +27,7 @@ import type { World } from '../world/world.js';
 import { FingerprintSet } from './visited.js';
 import { fmix32 } from '../world/hash.js';
 import { Tree } from './tree.js';
-import { FairTermination } from './termination.js';
+import { FairTermination, LoneRun } from './termination.js';
 import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
 import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
@@ -122,12 +122,13 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const bound = opts.preemptions ?? -1;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
+  const lone = fair ? new LoneRun(w) : undefined;
   let transitions = 0;
   let maxDepth = 0;
   let peakBytes = 0;
   let lastPoll = t0;
 
-  const bytes = () => visited.bytes + frontier.bytes + tree.bytes + (fair?.bytes ?? 0);
+  const bytes = () => visited.bytes + frontier.bytes + tree.bytes + (fair?.bytes ?? 0) + (lone?.bytes ?? 0);
 
   const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
     w.undoing = false;
@@ -312,6 +313,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           const v = checkState(cid);
           if (v) return finish('violation', v);
           if (fair) target = fair.discover(cid);
+          if (lone) {
+            const run = lone.check(next);
+            if (run) return finish('violation', { ...run.found, schedule: [...tree.schedule(cid), ...run.steps] });
+            w.load(next);
+          }
           const stop = poll();
           if (stop) return finish('incomplete', undefined, stop);
           frontier.push(next, cid);

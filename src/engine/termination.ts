@@ -6,9 +6,11 @@
  * cycle in which every actor that stays runnable keeps getting the CPU — is a livelock (a fault
  * path retrying with no invalidation left) or a starvation (waiting for a lock a daemon keeps).
  *
- * The *region* is the set of states where every adversary has finished and some client has not.
- * Finishing is permanent, so a cycle stays inside one set of finished actors, and a cycle in the
- * region is a run in which some client never completes. A cycle is weakly fair when every actor
+ * The *region* is the set of states where every adversary has finished and some client has not —
+ * and, since an adversary's program is finite, the states where one adversary is the only
+ * unfinished actor besides daemons (alone, it must finish too). Finishing is permanent, so a cycle
+ * stays inside one set of finished actors, and a cycle in the region is a run in which some actor
+ * that must complete never does. A cycle is weakly fair when every actor
  * that is enabled in all of its states takes a step in it. By the standard argument (Emerson–Lei),
  * a strongly connected component of the region holds a fair cycle iff it has an internal edge and
  * every actor either takes some internal edge or is disabled in one of its states: the cycle that
@@ -23,7 +25,9 @@
  * the cycle since its last visit is checked for fairness.
  */
 import type { World } from '../world/world.js';
-import { isEnabled, whereIs } from '../world/runner.js';
+import { execStep, isEnabled, whereIs } from '../world/runner.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { FingerprintSet } from './visited.js';
 import { ModelError } from '../world/errors.js';
 import { entryActor } from '../world/entry.js';
 import { grow } from './grow.js';
@@ -55,22 +59,107 @@ function unfinishedMask(w: World): number {
   return m;
 }
 
-/** The unfinished clients of the current state if it is in the region (every adversary done), else 0. */
-export function regionClients(w: World, roles: RoleMasks): number {
-  const u = unfinishedMask(w);
-  return u & roles.adversaries ? 0 : u & roles.clients;
+/**
+ * The actors that must complete in the current state, if it is in the region, else 0: the
+ * unfinished clients once every adversary is done; or an adversary that is the only unfinished
+ * actor besides daemons (an adversary runs a finite program: alone, it must finish too).
+ */
+export function regionActors(w: World, roles: RoleMasks): number {
+  const u = unfinishedMask(w) & (roles.adversaries | roles.clients);
+  if ((u & roles.adversaries) === 0) return u;
+  return (u & (u - 1)) === 0 ? u : 0;
 }
 
-/** The termination violation: the clients in `clients` never complete; `w` is a state of the cycle. */
-export function neverCompletes(w: World, clients: number): Found {
+/** The termination violation: the actors in `waiting` never complete; `w` is a state of the cycle. */
+export function neverCompletes(w: World, waiting: number, roles: RoleMasks): Found {
   const names: string[] = [];
   w.layout.actorNames.forEach((n, a) => {
-    if (clients & (1 << a)) names.push(`${n} (at ${whereIs(w, a)})`);
+    if (waiting & (1 << a)) names.push(`${n} (at ${whereIs(w, a)})`);
   });
+  const why = waiting & roles.adversaries ? 'it runs alone' : 'every adversary has stopped';
   return {
     property: TERMINATION,
-    message: `${names.join(', ')} never complete${names.length === 1 ? 's' : ''}: every adversary has stopped, yet the run can go round a cycle for ever with every runnable actor getting the CPU (a retry loop with no invalidation left to wait for, or a wait nobody will end)`,
+    message: `${names.join(', ')} never complete${names.length === 1 ? 's' : ''}: ${why}, yet the run can go round a cycle for ever with every runnable actor getting the CPU (a retry loop with nothing left to wait for, or a wait nobody will end)`,
   };
+}
+
+/**
+ * A lone actor (the only unfinished one, daemons aside, and not a daemon itself) that runs this many
+ * steps without finishing is reported even if it never comes back to a state: a retry loop that
+ * bumps a counter each time round (a sequence number) makes the state space infinite, so no cycle
+ * would ever close and the search would never end.
+ */
+export const LONE_BOUND = 20_000;
+
+/** The one unfinished actor that must complete, if it is alone (daemons aside), else -1. */
+function loneActor(w: World, roles: RoleMasks): number {
+  const u = unfinishedMask(w);
+  if (u === 0 || (u & (u - 1)) !== 0) return -1;
+  const a = 31 - Math.clz32(u);
+  return (roles.adversaries | roles.clients) & u ? a : -1;
+}
+
+/** The termination violation of a lone actor that ran LONE_BOUND steps without finishing. */
+function runsOn(w: World, a: number): Found {
+  return {
+    property: TERMINATION,
+    message: `${w.layout.actorNames[a]} (at ${whereIs(w, a)}) never completes: it runs alone and takes ${LONE_BOUND} steps without finishing (a retry loop that changes only counters)`,
+  };
+}
+
+/**
+ * The exhaustive search's bounded check for lone actors: from a state where one actor is alone, run
+ * it alone; `LONE_BOUND` steps without finishing is a violation (a revisited state is left to the
+ * fair-cycle check, which reports it with its cycle). States from which the lone actor finishes or
+ * cycles are remembered, so each is run at most once.
+ */
+export class LoneRun {
+  private readonly done = new FingerprintSet(1 << 10);
+  private readonly buf: Int32Array;
+  private readonly roles: RoleMasks;
+
+  constructor(private readonly w: World) {
+    this.buf = new Int32Array(w.layout.size);
+    this.roles = roleMasks(w);
+  }
+
+  get bytes(): number {
+    return this.done.bytes;
+  }
+
+  /** The violation and the lone actor's steps from `state`, if it runs on for ever; clobbers w.v. */
+  check(state: Int32Array): { found: Found; steps: number[] } | undefined {
+    const w = this.w;
+    const undoing = w.undoing;
+    w.undoing = false; // the lone run works on its own copy: nothing to take back
+    try {
+      w.load(state);
+      const lone = loneActor(w, this.roles);
+      if (lone < 0 || this.done.has(state[0], state[1])) return undefined;
+      const buf = this.buf;
+      buf.set(state);
+      w.load(buf);
+      const seen = new FingerprintSet(1 << 8);
+      const path: number[] = [];
+      const fps: number[] = [];
+      for (;;) {
+        if (w.actorSp(lone) === 0 || this.done.has(buf[0], buf[1]) || !seen.add(buf[0], buf[1])) break;
+        fps.push(buf[0], buf[1]);
+        if (path.length >= LONE_BOUND) return { found: runsOn(w, lone), steps: path };
+        const r = execStep(w, lone);
+        if (w.bugs.length) {
+          w.bugs.length = 0; // a BUG comes first on this path; the search reports it when it gets there
+          return undefined;
+        }
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) break; // blocked for good: the search reports the deadlock
+        path.push(lone);
+      }
+      for (let i = 0; i < fps.length; i += 2) this.done.add(fps[i], fps[i + 1]);
+      return undefined;
+    } finally {
+      w.undoing = undoing;
+    }
+  }
 }
 
 /** Open-addressed map from a 64-bit fingerprint to a small int (the region index). */
@@ -150,7 +239,7 @@ export class FairTermination {
   /** The region index of the current state of `w`, or -1 if it is outside the region; a new region state is recorded with its tree id. */
   discover(treeId: number): number {
     const w = this.w;
-    const clients = regionClients(w, this.roles);
+    const clients = regionActors(w, this.roles);
     if (clients === 0) return -1;
     const known = this.index.get(w.v[0], w.v[1]);
     if (known >= 0) return known;
@@ -232,7 +321,7 @@ export class FairTermination {
       }
     }
     load(this.treeId[entry]);
-    return { found: neverCompletes(this.w, this.clients[entry]), schedule };
+    return { found: neverCompletes(this.w, this.clients[entry], this.roles), schedule };
   }
 
   private internalEdges(r: number, inComp: Uint8Array): number[] {
@@ -360,6 +449,9 @@ export class CycleWatch {
     this.roles = roleMasks(w);
   }
 
+  /** Steps the current lone actor has taken alone. */
+  private loneSteps = 0;
+
   /** Records that actor `a` stepped out of the last observed state. */
   step(a: number): void {
     if (this.stepped.length) this.stepped[this.stepped.length - 1] = a;
@@ -367,7 +459,10 @@ export class CycleWatch {
 
   /** Call in every state of the sequence, the first included: the termination violation, if a fair cycle just closed. */
   observe(w: World): Found | undefined {
-    const clients = regionClients(w, this.roles);
+    const lone = loneActor(w, this.roles);
+    this.loneSteps = lone >= 0 && this.stepped.at(-1) === lone ? this.loneSteps + 1 : 0;
+    if (lone >= 0 && this.loneSteps >= LONE_BOUND) return runsOn(w, lone);
+    const clients = regionActors(w, this.roles);
     const pos = this.enabled.length;
     let enabled = 0;
     if (clients) for (let a = 0; a < w.layout.actorNames.length; a++) if (isEnabled(w, a)) enabled |= 1 << a;
@@ -385,6 +480,6 @@ export class CycleWatch {
       disabled |= ~this.enabled[i];
     }
     const all = (1 << w.layout.actorNames.length) - 1;
-    return ((stepped | disabled) & all) === all ? neverCompletes(w, clients) : undefined;
+    return ((stepped | disabled) & all) === all ? neverCompletes(w, clients, this.roles) : undefined;
   }
 }

@@ -83,6 +83,17 @@ const invalidator = LIB.routine({
   },
 });
 
+/** An adversary whose retry loop bumps a counter each time round: no state repeats, the state space is infinite. */
+const countsForever = LIB.routine({
+  name: 'test_counts_forever',
+  params: [],
+  steps: { again: { at: 'test:retry', run: (w) => {
+    const b = w.obj(BOX, 0);
+    b.tick = b.tick + 1;
+    return w.retry('again');
+  } } },
+});
+
 function world(actors: readonly [string, ActorRole, AnyRoutine][]): World {
   const L = new Layout();
   L.add(BOX, 1);
@@ -132,6 +143,13 @@ describe('termination: clients complete once the adversaries stop, under weak fa
     expect(again.schedule).toEqual(v.schedule);
     const s = shrinkSchedule(livelock, v.schedule);
     expect(s.property).toBe('termination');
+  });
+
+  it('reports a lone actor whose retry loop only bumps a counter (no cycle ever closes) after a bound, and the replay agrees', () => {
+    const r = explore(world([['kswapd', 'adversary', countsForever]]));
+    expect(r.violation?.property).toBe('termination');
+    expect(r.violation!.message).toMatch(/^kswapd \(at test_counts_forever:again\) never completes: it runs alone and takes 20000 steps/);
+    expect(replayRepaired(world([['kswapd', 'adversary', countsForever]]), r.violation!.schedule).found?.property).toBe('termination');
   });
 
   it('can be switched off', () => {

@@ -126,3 +126,14 @@ describe('madvise(MADV_DONTNEED)', () => {
     expect(v.obj(OUT, 0).value).toBe(0);
   });
 });
+
+describe('MADV_DONTNEED of part of a VMA (regression)', () => {
+  it('the walk stops at the end of the range: the first page of a two-page VMA terminates, the second page stays', async () => {
+    const { checkOne } = await import('../../src/check/run.js');
+    const { variantByName } = await import('../../src/mirror/variants.js');
+    const spec = { name: 'dontneed-first-of-two', description: 'MADV_DONTNEED of page 0 of a two-page VMA', pages: 2, actors: [{ name: 'madvise', ops: [{ op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0 }] }] };
+    const r = checkOne(spec, variantByName('interval')!);
+    // Before the fix the walk zapped the empty range [1, 1) for ever: the termination check fired.
+    expect([r.verdict, r.violation?.message]).toEqual(['holds', undefined]);
+  });
+});

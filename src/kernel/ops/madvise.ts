@@ -26,6 +26,8 @@ export const madviseDontneed = KERNEL.routine({
       return 'walk';
     } },
     walk: { at: 'mm/madvise.c:madvise_walk_vmas', run: (w, l) => {
+      // `if (start >= end) break;`: a range ending inside a VMA is done once that VMA's part is.
+      if (l.cur >= l.end) return 'unlock';
       // find_vma: the lowest VMA ending above cur.
       let best = -1;
       for (let k = 0; k < w.layout.dims.vmasPerMm; k++) {
