@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { clearPte, pte, setPte, vma } from '../../src/kernel/pgtable.js';
-import { allocPage } from '../../src/kernel/page.js';
+import { allocPage, putPage } from '../../src/kernel/page.js';
 import { MM, PAGE, SWAP } from '../../src/kernel/structs.js';
 import { EFAULT, VM_ANON, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
@@ -147,6 +147,13 @@ function swapOut(w: World, mm: number, vpn: number, slot: number, contents: numb
   w.obj(SWAP, slot).contents = contents;
 }
 
+/** A page in the swap cache of slot 1 holding `contents` (refcount 1: the cache's); `lockedBy` holds its folio lock (0: nobody). */
+function swapCached(w: World, contents: number, lockedBy = 0): number {
+  const pfn = allocPage(w);
+  Object.assign(w.obj(PAGE, pfn), { anon: 1, contents, swap: swpEntry(1), locked: lockedBy });
+  return pfn;
+}
+
 describe('do_swap_page', () => {
   it('reads the slot into a new page, maps it, frees the slot, fires no notifier', () => {
     const w = worldR();
@@ -189,8 +196,7 @@ describe('do_swap_page', () => {
 
   it('maps the swap-cache page itself (get_page) and leaves the slot to the swap cache', () => {
     const w = worldR();
-    const pfn = allocPage(w);
-    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: swpEntry(1) }); // in the swap cache, refcount 1 (the cache's)
+    const pfn = swapCached(w, 42);
     swapOut(w, MMA, 2, 1, 0);
     w.spawn(0, access, [MMA, 2, 0, 0]);
     runToEnd(w, 'a');
@@ -200,17 +206,39 @@ describe('do_swap_page', () => {
     expect(w.obj(SWAP, 1).used).toBe(1);
   });
 
-  it('sleeps on the folio lock of a swap-cache page that reclaim holds', () => {
+  /** a reads vpn 2, swapped out to slot 1 (holding `slotContents`), whose swap-cache page (42) b has locked: a stops at folio_lock. */
+  function waitingOnLockedSwapCache(slotContents: number): { w: World; pfn: number } {
     const w = worldR();
-    const pfn = allocPage(w);
-    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: swpEntry(1), locked: 2 }); // actor b holds it
-    swapOut(w, MMA, 2, 1, 0);
+    const pfn = swapCached(w, 42, 2);
+    swapOut(w, MMA, 2, 1, slotContents);
     w.spawn(0, access, [MMA, 2, 0, 0]);
     runUntil(w, 'a', 'do_swap_page:folioLock');
+    return { w, pfn };
+  }
+
+  it('sleeps on the folio lock of a swap-cache page that reclaim holds', () => {
+    const { w, pfn } = waitingOnLockedSwapCache(0);
     expect(isEnabled(w, 0)).toBe(false);
     w.obj(PAGE, pfn).locked = 0;
     runToEnd(w, 'a');
     expect(w.obj(RESULT, 0).value).toBe(42);
+  });
+
+  it('a swap-cache page that left the cache while the fault waited for its lock is dropped, and the fault retried', () => {
+    const { w, pfn } = waitingOnLockedSwapCache(42);
+    expect(w.obj(PAGE, pfn).refcount).toBe(2); // the cache's and the fault's
+    betweenSteps(w, () => {
+      // __remove_mapping of a clean page: out of the swap cache (its reference dropped), unlocked
+      w.obj(PAGE, pfn).swap = 0;
+      putPage(w, pfn);
+      w.obj(PAGE, pfn).locked = 0;
+    });
+    const t = runToEnd(w, 'a');
+    const freed = t.findIndex((s) => s.changes.some((c) => c.what === `page[pfn${pfn}].free` && c.to === 1));
+    expect(t[freed].where).toBe('do_swap_page:folioLock'); // !folio_matches_swap_entry: out_page, out_release
+    expect(t.filter((s) => s.where === 'do_swap_page:entry')).toHaveLength(1); // the retry reads the slot
+    expect(w.obj(RESULT, 0).value).toBe(42);
+    expect(pte(w, MMA, 2).pfn).not.toBe(0);
   });
 
   it('two threads swapping in the same entry: the loser sees the pte changed and drops its copy', () => {

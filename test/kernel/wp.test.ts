@@ -164,6 +164,33 @@ describe('do_wp_page on a shared pfn mapping', () => {
   it.todo('a write to a read-only pte of a private pfn mapping is copied (do_wp_page → wp_page_copy with no old folio), not SIGBUS');
 });
 
+describe('handle_pte_fault on a present pte', () => {
+  it('a spurious fault (read, or write to a writable pte) takes the ptl, changes nothing and returns 0', () => {
+    for (const write of [0, 1]) {
+      const w = world();
+      addVma(w, MMA, { start: 0, end: 2 });
+      const pfn = populateAnon(w, MMA, 1, 7, true);
+      w.spawn(0, fault, [MMA, 1, write]);
+      const t = runToEnd(w, 'a');
+      expect(path(t).filter((s) => !s.startsWith('test_'))).toEqual(['handle_mm_fault:fault', 'handle_pte_fault:readPte', 'handle_pte_fault:ptLock', 'handle_mm_fault:out']);
+      expect(t.flatMap((s) => s.changes.map((c) => c.what)).filter((c) => !c.startsWith('a:'))).toEqual([]);
+      expect([pte(w, MMA, 1).pfn, pte(w, MMA, 1).write, w.obj(RESULT, 0).value]).toEqual([pfn, 1, 0]);
+    }
+  });
+
+  it('a pte changed since the lockless read fails pte_same under the ptl: goto unlock, return 0, no do_wp_page', () => {
+    const w = world();
+    addVma(w, MMA, { start: 0, end: 2 });
+    const pfn = populateAnon(w, MMA, 1, 7, false);
+    w.spawn(0, fault, [MMA, 1, 1]);
+    runUntil(w, 'a', 'handle_pte_fault:ptLock');
+    betweenSteps(w, () => (pte(w, MMA, 1).write = 1)); // another thread's fault made it writable meanwhile
+    const t = runToEnd(w, 'a');
+    expect(path(t)).not.toContain('wp_page_copy:copy');
+    expect([pte(w, MMA, 1).pfn, w.obj(PAGE, pfn).refcount, w.obj(RESULT, 0).value]).toEqual([pfn, 1, 0]);
+  });
+});
+
 describe('what the fault routines return', () => {
   it('do_anonymous_page: no free page is VM_FAULT_OOM, returned by handle_pte_fault and handle_mm_fault', () => {
     const w = world(1);

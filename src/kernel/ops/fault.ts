@@ -3,11 +3,11 @@
  *
  *   handle_mm_fault → (__handle_mm_fault →) handle_pte_fault, which reads the pte without the
  *   lock (vmf->orig_pte) and dispatches on it:
- *     none      → do_pte_missing: do_anonymous_page (anon VMA, anonymous.ts) or do_fault →
- *                 __do_fault → vm_ops->fault
+ *     none        → do_pte_missing: do_anonymous_page (anon VMA, anonymous.ts) or do_fault →
+ *                   __do_fault → vm_ops->fault
  *     non-present → do_swap_page (swap-in.ts): swap-in, or migration_entry_wait on a migration entry
- *     present   → under the ptl: pte_same recheck, then on a write to a read-only pte do_wp_page
- *                 (wp.ts): wp_page_reuse, wp_page_copy (the COW break) or wp_pfn_shared.
+ *     present     → under the ptl: pte_same recheck, then on a write to a read-only pte do_wp_page
+ *                   (wp.ts): wp_page_reuse, wp_page_copy (the COW break) or wp_pfn_shared.
  *
  * Each routine returns what its C function returns: 0 (or VM_FAULT_NOPAGE from a driver) when the
  * caller should retry its lookup, VM_FAULT_SIGBUS, VM_FAULT_OOM, or a driver's VM_FAULT_RETRY.
@@ -20,11 +20,13 @@
  *   - the arch handler's / GUP's checks (find_vma, access_error / check_vma_flags) and
  *     handle_mm_fault's mmap_lock assertion are one atomic step with handle_pte_fault's lockless
  *     read (the model's handle_mm_fault takes (mm, vpn), not a vma): they live in that step;
- *   - __handle_mm_fault (the pgd..pmd walk, not modelled), do_pte_missing, do_fault and its
- *     do_read_fault / do_cow_fault / do_shared_fault only dispatch: their decisions are part of
- *     handle_pte_fault's step, and the fault reaches __do_fault directly. They have no frames of
- *     their own, because the deepest catalogue paths (a driver fault that drops the last mm
- *     reference, a COW break under GUP with a nested invalidation) fill the scenarios' 16 frames;
+ *   - __handle_mm_fault (the pgd..pmd walk, not modelled), do_pte_missing, do_fault with its
+ *     do_read_fault / do_cow_fault / do_shared_fault, and __do_fault only dispatch: their
+ *     decisions are part of handle_pte_fault's step, which calls vm_ops->fault itself. They have
+ *     no frames of their own because every frame counts: the deepest catalogue paths (a driver
+ *     fault whose hmm_range_fault breaks a COW that the driver's invalidation answers with
+ *     zap_vma_ptes; a COW break under KVM's GUP with the same nested invalidation) use all 16
+ *     frames of the scenarios;
  *   - do_wp_page and wp_page_reuse run under handle_pte_fault's ptl inside its step: functions, not
  *     routines (wp.ts).
  *
