@@ -63,7 +63,7 @@ describe('COW break (wp_page_copy)', () => {
     const put = changeIndex(t, `page[pfn${old}].refcount`, 1);
     expect(put).toBeGreaterThan(recEnd(t));
     // The copy is made before start, as in the kernel (copy_mc_user_highpage precedes range_init).
-    expect(stepIndex(t, 'handle_mm_fault', 'cowAlloc')).toBeLessThan(recStart(t));
+    expect(stepIndex(t, 'wp_page_copy', 'copy')).toBeLessThan(recStart(t));
   });
 
   it('an exclusive anon page is reused in place: no notifier, same pfn made writable', () => {
@@ -84,7 +84,7 @@ describe('COW break (wp_page_copy)', () => {
     const { w, old } = world();
     w.spawn(0, cpuAccess, [PARENT, 1, 1, 1]);
     w.spawn(1, cpuAccess, [PARENT, 1, 1, 2]);
-    runUntil(w, 'a', 'handle_mm_fault:cowMap'); // a: copy made, start done, ptl not yet taken
+    runUntil(w, 'a', 'wp_page_copy:ptLock'); // a: copy made, start done, ptl not yet taken
     const aCopy = [1, 2, 3, 4, 5].find((pfn) => pfn !== old && !w.obj(PAGE, pfn).free)!;
     expect(w.obj(PAGE, aCopy).free).toBe(0);
     runToEnd(w, 'b'); // b copies too (a's reference makes the page non-exclusive) and wins
@@ -103,7 +103,7 @@ describe('COW break (wp_page_copy)', () => {
   it('when the other mapper goes away mid-COW, the old page is freed only at the final put, after end', () => {
     const { w, old } = world();
     w.spawn(0, cpuAccess, [PARENT, 1, 1, 5]);
-    runUntil(w, 'a', 'handle_mm_fault:cowStart');
+    runUntil(w, 'a', 'wp_page_copy:start');
     // The child unmaps it meanwhile (zap: clear, remove rmap, put).
     betweenSteps(w, () => {
       clearPte(w, CHILD, 1);
@@ -114,7 +114,7 @@ describe('COW break (wp_page_copy)', () => {
     const freed = changeIndex(t, `page[pfn${old}].free`, 1);
     expect(freed).toBeGreaterThan(recEnd(t));
     expect(freed).toBeGreaterThan(changeIndex(t, 'pte[parent@1].pfn'));
-    expect(t[freed].where).toBe('handle_mm_fault:cowPut');
+    expect(t[freed].where).toBe('wp_page_copy:put');
     expect(t.every((s) => s.bugs.length === 0)).toBe(true);
   });
 });

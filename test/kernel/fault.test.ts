@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { clearPte, pte, setPte, vma } from '../../src/kernel/pgtable.js';
-import { allocPage } from '../../src/kernel/page.js';
+import { allocPage, putPage } from '../../src/kernel/page.js';
 import { MM, PAGE, SWAP } from '../../src/kernel/structs.js';
 import { EFAULT, VM_ANON, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
@@ -83,7 +83,7 @@ describe('do_anonymous_page', () => {
     const pg = w.obj(PAGE, p.pfn);
     expect([pg.refcount, pg.mapcount, pg.anon, pg.index, pg.contents]).toEqual([1, 1, 1, 1, 77]);
     expect(recorded(w)).toEqual([]);
-    expect(stepIndex(trace, 'handle_mm_fault', 'anonMap')).toBeGreaterThan(0);
+    expect(stepIndex(trace, 'do_anonymous_page', 'ptLock')).toBeGreaterThan(0);
     expect(w.obj(MM, MMA).mmapReaders).toBe(0);
   });
 
@@ -104,7 +104,7 @@ describe('do_anonymous_page', () => {
     const w = worldR();
     w.spawn(0, access, [MMA, 1, 0, 0]);
     w.spawn(1, access, [MMA, 1, 1, 5]);
-    runUntil(w, 'a', 'handle_mm_fault:anonMap'); // a allocated its page, not yet locked
+    runUntil(w, 'a', 'do_anonymous_page:ptLock'); // a allocated its page, not yet locked
     const aPage = allocated(w);
     expect(aPage).toHaveLength(1);
     runToEnd(w, 'b'); // b installs its own page and writes 5
@@ -133,7 +133,9 @@ describe('do_anonymous_page', () => {
     const w = worldR();
     w.spawn(0, handleMmFault, [MMA, 1, 0]);
     const trace = runToEnd(w, 'a');
-    expect(trace[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
+    const bugged = trace.filter((s) => s.bugs.length > 0);
+    expect(bugged.map((s) => s.where)).toEqual(['handle_pte_fault:readPte']); // handle_mm_fault's own step only calls
+    expect(bugged[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
   });
 });
 
@@ -143,6 +145,13 @@ function swapOut(w: World, mm: number, vpn: number, slot: number, contents: numb
   pte(w, mm, vpn).swap = swpEntry(slot);
   w.obj(SWAP, slot).used = 1;
   w.obj(SWAP, slot).contents = contents;
+}
+
+/** A page in the swap cache of slot 1 holding `contents` (refcount 1: the cache's); `lockedBy` holds its folio lock (0: nobody). */
+function swapCached(w: World, contents: number, lockedBy = 0): number {
+  const pfn = allocPage(w);
+  Object.assign(w.obj(PAGE, pfn), { anon: 1, contents, swap: swpEntry(1), locked: lockedBy });
+  return pfn;
 }
 
 describe('do_swap_page', () => {
@@ -166,7 +175,7 @@ describe('do_swap_page', () => {
     const trace = runToEnd(w, 'a');
     expect(pte(w, MMA, 2).write).toBe(1);
     expect(w.obj(PAGE, pte(w, MMA, 2).pfn).contents).toBe(9);
-    expect(stepIndex(trace, 'handle_mm_fault', 'ptLock')).toBe(-1); // no do_wp_page needed
+    expect(stepIndex(trace, 'handle_pte_fault', 'ptLock')).toBe(-1); // no do_wp_page needed
     expect(recorded(w)).toEqual([]);
   });
 
@@ -187,8 +196,7 @@ describe('do_swap_page', () => {
 
   it('maps the swap-cache page itself (get_page) and leaves the slot to the swap cache', () => {
     const w = worldR();
-    const pfn = allocPage(w);
-    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: swpEntry(1) }); // in the swap cache, refcount 1 (the cache's)
+    const pfn = swapCached(w, 42);
     swapOut(w, MMA, 2, 1, 0);
     w.spawn(0, access, [MMA, 2, 0, 0]);
     runToEnd(w, 'a');
@@ -198,17 +206,39 @@ describe('do_swap_page', () => {
     expect(w.obj(SWAP, 1).used).toBe(1);
   });
 
-  it('sleeps on the folio lock of a swap-cache page that reclaim holds', () => {
+  /** a reads vpn 2, swapped out to slot 1 (holding `slotContents`), whose swap-cache page (42) b has locked: a stops at folio_lock. */
+  function waitingOnLockedSwapCache(slotContents: number): { w: World; pfn: number } {
     const w = worldR();
-    const pfn = allocPage(w);
-    Object.assign(w.obj(PAGE, pfn), { anon: 1, contents: 42, swap: swpEntry(1), locked: 2 }); // actor b holds it
-    swapOut(w, MMA, 2, 1, 0);
+    const pfn = swapCached(w, 42, 2);
+    swapOut(w, MMA, 2, 1, slotContents);
     w.spawn(0, access, [MMA, 2, 0, 0]);
-    runUntil(w, 'a', 'handle_mm_fault:swapLock');
+    runUntil(w, 'a', 'do_swap_page:folioLock');
+    return { w, pfn };
+  }
+
+  it('sleeps on the folio lock of a swap-cache page that reclaim holds', () => {
+    const { w, pfn } = waitingOnLockedSwapCache(0);
     expect(isEnabled(w, 0)).toBe(false);
     w.obj(PAGE, pfn).locked = 0;
     runToEnd(w, 'a');
     expect(w.obj(RESULT, 0).value).toBe(42);
+  });
+
+  it('a swap-cache page that left the cache while the fault waited for its lock is dropped, and the fault retried', () => {
+    const { w, pfn } = waitingOnLockedSwapCache(42);
+    expect(w.obj(PAGE, pfn).refcount).toBe(2); // the cache's and the fault's
+    betweenSteps(w, () => {
+      // __remove_mapping of a clean page: out of the swap cache (its reference dropped), unlocked
+      w.obj(PAGE, pfn).swap = 0;
+      putPage(w, pfn);
+      w.obj(PAGE, pfn).locked = 0;
+    });
+    const t = runToEnd(w, 'a');
+    const freed = t.findIndex((s) => s.changes.some((c) => c.what === `page[pfn${pfn}].free` && c.to === 1));
+    expect(t[freed].where).toBe('do_swap_page:folioLock'); // !folio_matches_swap_entry: out_page, out_release
+    expect(t.filter((s) => s.where === 'do_swap_page:entry')).toHaveLength(1); // the retry reads the slot
+    expect(w.obj(RESULT, 0).value).toBe(42);
+    expect(pte(w, MMA, 2).pfn).not.toBe(0);
   });
 
   it('two threads swapping in the same entry: the loser sees the pte changed and drops its copy', () => {
@@ -216,7 +246,7 @@ describe('do_swap_page', () => {
     swapOut(w, MMA, 2, 1, 42);
     w.spawn(0, access, [MMA, 2, 0, 0]);
     w.spawn(1, access, [MMA, 2, 1, 8]);
-    runUntil(w, 'a', 'handle_mm_fault:swapMap');
+    runUntil(w, 'a', 'do_swap_page:ptLock');
     const aCopy = allocated(w)[0];
     runToEnd(w, 'b');
     runToEnd(w, 'a');
@@ -267,7 +297,12 @@ describe('do_fault → vm_ops->fault', () => {
     expect(w.obj(RESULT, 0).value).toBe(55);
     expect(w.obj(RESULT, 1).value).toBe(vi * 100 + 10);
     expect(pte(w, 1, 1).special).toBe(1);
-    expect(trace.some((s) => s.where === 'handle_mm_fault:driverFaulted')).toBe(true);
+    // handle_pte_fault calls the ops pointer from its step (do_fault → __do_fault have no frames)
+    // and returns the driver's result.
+    const at = (where: string) => trace.findIndex((s) => s.where === where);
+    expect(at('handle_pte_fault:readPte')).toBeGreaterThan(0);
+    expect(at('test_fault_driver_fault:go')).toBe(at('handle_pte_fault:readPte') + 1);
+    expect(at('handle_pte_fault:done')).toBe(at('test_fault_driver_fault:go') + 1);
     expect(VM_FAULT_NOPAGE).toBe(0x100);
   });
 
@@ -290,7 +325,7 @@ describe('do_swap_page against reclaim (ops/reclaim.ts)', () => {
     runUntil(w, 'reclaim', 'shrink_folio_list:pageout'); // pte is a swap entry, page in the swap cache, locked
     expect(pte(w, MMA, 1).swap).toBe(w.obj(PAGE, pfn).swap);
     w.spawn(1, access, [MMA, 1, 0, 0]);
-    runUntil(w, 'a', 'handle_mm_fault:swapLock'); // took its reference, now needs the folio lock
+    runUntil(w, 'a', 'do_swap_page:folioLock'); // took its reference, now needs the folio lock
     expect(isEnabled(w, 1)).toBe(false);
     runToEnd(w, 'reclaim'); // the extra reference makes __remove_mapping keep the page
     runToEnd(w, 'a');

@@ -68,7 +68,7 @@ describe('get_user_pages_remote', () => {
     expect(res(w)).toBe(pfn);
     expect(pfn).toBeGreaterThan(0);
     expect(w.obj(PAGE, pfn).refcount).toBe(2);
-    expect(t.some((s) => s.where === 'handle_mm_fault:anonMap')).toBe(true);
+    expect(t.some((s) => s.where === 'do_anonymous_page:ptLock')).toBe(true);
     expect(recorded(w)).toEqual([]);
   });
 

@@ -132,7 +132,7 @@ describe('v5.3 struct hmm', () => {
     expect(w.obj(MM, SRC).users).toBe(2); // the range's mmget_not_zero
 
     w.spawn(1, writeAccess, [1, 99]);
-    runUntil(w, 'cpu', 'handle_mm_fault:cowMap'); // start has run, the pte still maps `old`
+    runUntil(w, 'cpu', 'wp_page_copy:ptLock'); // start has run, the pte still maps `old`
     expect(valid(w)).toBe(false);
     expect(w.obj(MM, SRC).hmmNotifiers).toBe(1);
     expect(w.obj(LOG, 0).syncs).toBe(1);
@@ -151,7 +151,7 @@ describe('v5.3 struct hmm', () => {
     w.spawn(0, hmmRangeRegister, [RANGE, MIRROR, 1, 2]);
     runToEnd(w, 'drv');
     w.spawn(1, writeAccess, [1, 5]);
-    runUntil(w, 'cpu', 'handle_mm_fault:cowMap');
+    runUntil(w, 'cpu', 'wp_page_copy:ptLock');
     w.spawn(2, snapshotLocked, [RANGE, 0]);
     runToEnd(w, 'snap');
     expect(w.obj(LOG, 3).result).toBe(-EAGAIN);
@@ -165,7 +165,7 @@ describe('v5.3 struct hmm', () => {
   it('a range registered during an invalidation starts invalid', () => {
     const { w } = world();
     w.spawn(1, writeAccess, [1, 5]);
-    runUntil(w, 'cpu', 'handle_mm_fault:cowMap');
+    runUntil(w, 'cpu', 'wp_page_copy:ptLock');
     w.spawn(0, hmmRangeRegister, [RANGE, MIRROR, 2, 3]); // not even overlapping
     runToEnd(w, 'drv');
     expect(valid(w)).toBe(false);

@@ -111,7 +111,7 @@ describe('hmm_range_fault (current API)', () => {
     expect(hmmPfnWritable(result(w))).toBe(true);
     expect(w.obj(PAGE, pfn).refcount).toBe(1);
     expect(w.obj(RESULT, 0).invalidations).toBe(0);
-    expect(t.some((s) => s.where === 'handle_mm_fault:anonMap')).toBe(true);
+    expect(t.some((s) => s.where === 'do_anonymous_page:ptLock')).toBe(true);
   });
 
   it('returns -EBUSY after an overlapping invalidation changed the sequence since read_begin', () => {

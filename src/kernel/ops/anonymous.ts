@@ -1,0 +1,42 @@
+/**
+ * mm/memory.c:do_anonymous_page — a fault on an empty pte of an anonymous VMA: allocate a page,
+ * then under the ptl recheck that the pte is still empty (another thread may have faulted it in)
+ * and install it. Installing into an empty slot fires no notifier.
+ *
+ * Simplifications: no zero page (a read fault allocates, as with mm_forbids_zeropage), no THP
+ * (alloc_anon_folio allocates one page), no userfaultfd.
+ */
+import { VM_FAULT_OOM, VM_WRITE } from '../flags.js';
+import { ptl, spinLock, spinUnlock } from '../locks.js';
+import { allocPage, pageAddNewAnonRmap, putPage } from '../page.js';
+import { pte, pteNone, setPte, vma } from '../pgtable.js';
+import { KERNEL } from '../library.js';
+
+/** do_anonymous_page(vmf) for (mm, vpn) in VMA `vma`. Returns 0 (installed, or lost the race: retry) or VM_FAULT_OOM. */
+export const doAnonymousPage = KERNEL.routine({
+  name: 'do_anonymous_page',
+  params: ['mm', 'vpn', 'vma'],
+  locals: ['pfn'],
+  steps: {
+    alloc: { at: 'mm/memory.c:do_anonymous_page alloc_anon_folio', run: (w, l) => {
+      l.pfn = allocPage(w);
+      if (l.pfn === 0) return w.ret(VM_FAULT_OOM); // goto oom
+      return 'ptLock';
+    } },
+    ptLock: { at: 'mm/memory.c:do_anonymous_page pte_offset_map_lock', run: (w, l) => {
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock); // pte_offset_map_lock
+      if (b) return b;
+      if (!pteNone(pte(w, l.mm, l.vpn))) {
+        // vmf_pte_changed: goto release (folio_put), then unlock
+        putPage(w, l.pfn);
+        spinUnlock(w, lock);
+        return w.ret(0);
+      }
+      pageAddNewAnonRmap(w, l.pfn, l.mm, l.vpn); // folio_add_new_anon_rmap
+      setPte(w, l.mm, l.vpn, l.pfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false); // setpte: set_ptes
+      spinUnlock(w, lock); // unlock
+      return w.ret(0);
+    } },
+  },
+});
