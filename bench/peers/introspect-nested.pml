@@ -673,17 +673,20 @@ end:
      fi
     END
 #else
-  /* mirror_install_pfn:install — mmu_interval_read_retry + vmf_insert_pfn_prot (special pte) */
+  /* mirror_install_pfn:retry — mmu_interval_read_retry (its own step, as in the C) */
   STEP(R_INSTALL, 0, 1)
      if
      :: subSeq != L(3) -> RET(INSTALL_RETRY)
-     :: else ->
-        if
-        :: PTE_NONE(INTR) -> setPte(INTR, HMM_TO_PFN(L(4)), (HMM_WRITABLE(L(4)) && L(5) != 0 -> 1 : 0), 1)
-        :: else -> skip                                   /* insert_pfn leaves a present pte alone */
-        fi;
-        RET(0)
+     :: else -> GO(1)
      fi
+    END
+  /* mirror_install_pfn:insert — vmf_insert_pfn_prot (special pte) */
+  STEP(R_INSTALL, 1, 1)
+     if
+     :: PTE_NONE(INTR) -> setPte(INTR, HMM_TO_PFN(L(4)), (HMM_WRITABLE(L(4)) && L(5) != 0 -> 1 : 0), 1)
+     :: else -> skip                                   /* insert_pfn leaves a present pte alone */
+     fi;
+     RET(0)
     END
 #endif
 #endif

@@ -8,12 +8,12 @@ import type { FootprintTable } from '../world/footprint.js';
 export const KVM_FOOTPRINTS: FootprintTable = {
   'kvm_mmu_notifier_invalidate_range_start:zap': { reads: ['memslot.*', 'mmuNotifier.priv'], writes: ['kvm.invalidateInProgress', 'kvm.rangeEnd', 'kvm.rangeStart', 'spte.*'] },
   'kvm_mmu_notifier_invalidate_range_end:end': { reads: ['memslot.*', 'mmuNotifier.priv'], writes: ['kvm.invalidateInProgress', 'kvm.invalidateSeq'] },
-  'kvm_mmu_notifier_release:flush': { reads: ['mmuNotifier.priv'], writes: ['spte.*'] }, // by hand: no test reaches it (exit of a VMM with a live VM)
-  'hva_to_pfn:lock': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders'] },
-  'hva_to_pfn:lookup': { reads: ['vma.end', 'vma.flags', 'vma.start', 'vma.used'], calls: ['get_user_pages_remote'] },
+  'kvm_mmu_notifier_release:flush': { reads: ['mmuNotifier.priv'], writes: ['spte.*'] },
+  'hva_to_pfn:lock': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders'], blocks: true },
+  'hva_to_pfn:lookup': { reads: ['vma.end', 'vma.flags', 'vma.start', 'vma.used'], writes: ['mm.mmapReaders'], calls: ['get_user_pages_remote'] },
   'hva_to_pfn:gupDone': { writes: ['mm.mmapReaders'] },
   'hva_to_pfn:remapped': { reads: ['mm.mmapWriter', 'pte.pfn', 'pte.present', 'pte.write', 'vma.end', 'vma.flags', 'vma.start', 'vma.used'], writes: ['mm.mmapReaders'], calls: ['handle_mm_fault'] },
-  'hva_to_pfn:fixedUp': {},
+  'hva_to_pfn:fixedUp': { writes: ['mm.mmapReaders'] },
   'kvm_tdp_page_fault:seq': { reads: ['kvm.invalidateSeq', 'kvm.mm', 'memslot.*'], calls: ['hva_to_pfn'] },
   'kvm_tdp_page_fault:map': { reads: ['kvm.invalidateInProgress', 'kvm.invalidateSeq', 'kvm.rangeEnd', 'kvm.rangeStart', 'page.gen'], writes: ['spte.*'] },
   'kvm_tdp_page_fault:release': { reads: ['page.free'], writes: ['page.refcount'] },

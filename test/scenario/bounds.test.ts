@@ -109,7 +109,7 @@ describe('pages', () => {
     expect(spec.actors.length).toBeLessThanOrEqual(MAX_ACTORS);
     const { world } = buildScenario(spec, interval);
     runToEnd(world, 'kswapd');
-    for (let i = 0; i < readers - 1; i++) runUntil(world, `r${i}`, 'handle_mm_fault:swapMap');
+    for (let i = 0; i < readers - 1; i++) runUntil(world, `r${i}`, 'do_swap_page:ptLock');
     // Every frame is allocated: the last reader finds none (VM_FAULT_OOM: its access fails).
     for (let pfn = 1; pfn <= pageFrames(MAX_PAGES); pfn++) expect(world.obj(PAGE, pfn).free, `pfn ${pfn}`).toBe(0);
     const oom = runToEnd(world, `r${readers - 1}`);
@@ -188,12 +188,12 @@ describe('call depth', () => {
     ],
   };
 
-  it("a scenario with a guest of the introspector's KVM gets 4 more frames per actor; the others keep 16", () => {
-    expect(buildScenario(nested, interval).world.layout.stackDepth).toBe(20);
-    expect(buildScenario({ ...nested, actors: [{ name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] }, nested.actors[1]] }, interval).world.layout.stackDepth).toBe(16);
+  it("a scenario with a guest of the introspector's KVM gets 4 more frames per actor; the others keep 18", () => {
+    expect(buildScenario(nested, interval).world.layout.stackDepth).toBe(22);
+    expect(buildScenario({ ...nested, actors: [{ name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] }, nested.actors[1]] }, interval).world.layout.stackDepth).toBe(18);
   });
 
-  it("the deepest path (17 frames: the nested guest's mirror fault drops the exited source's last user and runs exit_mmap, whose invalidation comes back to the introspector's KVM) runs to the end", () => {
+  it("the deepest path (18 frames since the fault path has one routine per C function: the nested guest's mirror fault drops the exited source's last user and runs exit_mmap, whose invalidation comes back to the introspector's KVM) runs to the end", () => {
     const { world } = buildScenario(nested, interval);
     runUntil(world, 'nested', 'mirror_fault:begin'); // mmget_not_zero(source) done
     runToEnd(world, 'source'); // exits, but the mirror's reference keeps the mm
@@ -206,7 +206,8 @@ describe('call depth', () => {
         where.push(whereIs(world, 0));
       }
     }
-    expect(deepest).toBe(17);
+    expect(deepest).toBe(18);
+    expect(deepest).toBeLessThanOrEqual(world.layout.stackDepth - 2); // spare frames: the fuzz test's random paths may go deeper
     expect(where.at(-1)).toMatch(/^kvm_mmu_notifier_invalidate_range_start:/);
   });
 });
