@@ -183,7 +183,7 @@ function runSpin(variant: string, o: Options): SpinResult {
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
-const fmtS = (n: number) => (Number.isFinite(n) ? n.toFixed(2) + 's' : '-');
+const fmtS = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}s` : '-');
 
 function main(): void {
   const o = parseArgs(process.argv.slice(2));

@@ -47,7 +47,10 @@ for (const f of readdirSync(dir)) {
   const rec = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, Record<string, Seen>>;
   for (const [lib, steps] of Object.entries(rec)) {
     let m = merged.get(lib);
-    if (!m) merged.set(lib, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      merged.set(lib, m);
+    }
     for (const [where, s] of Object.entries(steps)) {
       const o = m.get(where);
       if (!o) m.set(where, { ...s });

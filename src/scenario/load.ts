@@ -372,7 +372,7 @@ function semanticIssues(file: FileData): Issue[] {
     if (!variantByName(name)) out.push({ path, message: `${JSON.stringify(name)} is not a mirror variant; expected one of ${names}` });
   };
   if (file.variant !== undefined) checkVariant(file.variant, ['variant']);
-  file.variants?.forEach((v, i) => checkVariant(v, ['variants', i]));
+  for (const [i, v] of (file.variants ?? []).entries()) checkVariant(v, ['variants', i]);
 
   // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.
   const forks = file.actors.reduce((n, a) => n + a.ops.filter((op) => operationNamed(op.op)!.createsChild).length, 0);

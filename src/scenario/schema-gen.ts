@@ -89,7 +89,7 @@ export function formatSchema(value: Json): string {
   const plain = (v: Json) => v === null || typeof v !== 'object';
   const write = (v: Json, indent: string): string => {
     if (plain(v)) return JSON.stringify(v);
-    const inner = indent + '  ';
+    const inner = `${indent}  `;
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
       if (v.every(plain)) return `[${v.map((x) => JSON.stringify(x)).join(', ')}]`;
@@ -100,5 +100,5 @@ export function formatSchema(value: Json): string {
     if (entries.length === 1 && plain(entries[0][1])) return `{ ${JSON.stringify(entries[0][0])}: ${JSON.stringify(entries[0][1])} }`;
     return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${write(x, inner)}`).join(',\n')}\n${indent}}`;
   };
-  return write(value, '') + '\n';
+  return `${write(value, '')}\n`;
 }

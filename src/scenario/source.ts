@@ -173,7 +173,7 @@ export function readJson(text: string): ReadResult {
         const key = string();
         const p = [...path, key];
         // A repeated key is reported once the whole text is known to be well-formed JSON.
-        if (Object.prototype.hasOwnProperty.call(obj, key)) duplicates.push({ path: p, pos: pos(keyAt), message: 'duplicate key; expected each key once in an object' });
+        if (Object.hasOwn(obj, key)) duplicates.push({ path: p, pos: pos(keyAt), message: 'duplicate key; expected each key once in an object' });
         else table.setKey(p, pos(keyAt));
         ws();
         if (text[i] !== ':') throw unexpected("':'");
@@ -353,7 +353,7 @@ export function readYaml(text: string): ReadResult {
           continue;
         }
         const p = [...path, key];
-        if (Object.prototype.hasOwnProperty.call(obj, key)) {
+        if (Object.hasOwn(obj, key)) {
           issues.push({ path: p, pos: keyWhere, message: 'duplicate key; expected each key once in a mapping' });
           continue;
         }

@@ -5,7 +5,7 @@
  * at run time: an operation can start other actors when it returns (fork starts the threads of the
  * child process), so they cannot run before it.
  */
-import { type AnyRoutine } from '../world/routine.js';
+import type { AnyRoutine } from '../world/routine.js';
 import type { Layout } from '../world/layout.js';
 import { shrinkFolioList } from '../kernel/ops/reclaim.js';
 import { migratePages } from '../kernel/ops/migrate.js';

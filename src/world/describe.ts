@@ -59,7 +59,7 @@ export function dump(w: World): Record<string, unknown> {
       const b = L.callSlot(a, d);
       const routine = w.frameRoutine(b);
       const locals: Record<string, number> = {};
-      routine.localNames.forEach((n, i) => (locals[n] = w.v[b + CALL_LOCALS + i]));
+      for (const [i, n] of routine.localNames.entries()) locals[n] = w.v[b + CALL_LOCALS + i];
       if (w.v[b + CALL_RESULT] !== 0) locals.result = w.v[b + CALL_RESULT];
       frames.push({ at: routine.where(w.v[b + CALL_PC]), locals });
     }

@@ -61,7 +61,7 @@ export function compileFootprint(layout: Layout, where: string, fp: Footprint): 
       if (!struct || !field) throw new ModelError(`${where}: footprint entry "${n}" is not struct.field or struct.*`);
       const r = layout.regions.find((x) => x.def.name === struct);
       if (!r) continue;
-      if (field === '*') r.def.fields.forEach((_, k) => out.add(r.def.id * 256 + k + 1));
+      if (field === '*') for (let k = 0; k < r.def.fields.length; k++) out.add(r.def.id * 256 + k + 1);
       else {
         const k = r.def.fields.indexOf(field);
         if (k < 0) throw new ModelError(`${where}: footprint entry "${n}": struct ${struct} has no field ${field}`);
@@ -90,8 +90,14 @@ export type FootprintRecord = Map<string, Map<string, Observed>>;
 
 export function observedOf(record: FootprintRecord, library: string, where: string): Observed {
   let lib = record.get(library);
-  if (!lib) record.set(library, (lib = new Map()));
+  if (!lib) {
+    lib = new Map();
+    record.set(library, lib);
+  }
   let o = lib.get(where);
-  if (!o) lib.set(where, (o = { reads: new Set(), writes: new Set(), calls: new Set(), blocks: false, spawns: false }));
+  if (!o) {
+    o = { reads: new Set(), writes: new Set(), calls: new Set(), blocks: false, spawns: false };
+    lib.set(where, o);
+  }
   return o;
 }

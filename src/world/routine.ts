@@ -77,7 +77,7 @@ export class Routine<P extends string = string, V extends string = string> {
     this.labels = Object.keys(steps);
     if (this.labels.length === 0) throw new ModelError(`routine ${name} has no steps`);
     const index: Record<string, number> = Object.create(null);
-    this.labels.forEach((label, i) => (index[label] = i));
+    for (const [i, label] of this.labels.entries()) index[label] = i;
     this.labelIndex = index;
     this.steps = this.labels.map((label) => steps[label]);
     this.citations = this.labels.map((label) => {
@@ -128,6 +128,6 @@ function makeLocalsView(names: readonly string[]): LocalsView {
   return new View();
 }
 
-/** A routine of any params and locals (for calls and ops pointers). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyRoutine = Routine<any, any>;
+/** A routine of any params and locals (for calls and ops pointers): its steps' `run` is a method, so
+ * a routine of narrower locals is assignable to it (bivariant params). */
+export type AnyRoutine = Routine<string, string>;

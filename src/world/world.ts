@@ -7,7 +7,7 @@
  * views, which actor is running, and an optional journal of writes for traces.
  */
 import { zHi, zLo } from './hash.js';
-import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, Layout, type StructDef } from './layout.js';
+import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, type Layout, type StructDef } from './layout.js';
 import { CALLED, RETURNED, type AnyRoutine } from './routine.js';
 import type { Model } from './registry.js';
 import { processRecorder } from './footprint-recorder.js';
@@ -248,7 +248,10 @@ export class World {
   /** The recorder's entry for one step (cached: recording runs inside whole explorations). */
   private observedStep(routine: AnyRoutine, pc: number): Observed {
     let list = this.observed.get(routine);
-    if (!list) this.observed.set(routine, (list = routine.labels.map((label) => observedOf(this.recorder!, routine.library.name, `${routine.name}:${label}`))));
+    if (!list) {
+      list = routine.labels.map((label) => observedOf(this.recorder!, routine.library.name, `${routine.name}:${label}`));
+      this.observed.set(routine, list);
+    }
     return list[pc];
   }
 

@@ -104,7 +104,8 @@ describe('the catalogue', () => {
     const results = checkCatalogue();
     const table: Record<string, string[]> = {};
     for (const r of results) {
-      (table[r.scenario] ??= new Array<string>(V.length).fill('-'))[V.indexOf(r.variant)] = r.verdict === 'violation' ? r.violation!.property : r.verdict;
+      table[r.scenario] ??= new Array<string>(V.length).fill('-');
+      table[r.scenario][V.indexOf(r.variant)] = r.verdict === 'violation' ? r.violation!.property : r.verdict;
     }
     expect(table).toEqual(EXPECTED);
     expect(Object.fromEntries(results.map((r) => [`${r.scenario}/${r.variant}`, [r.states, r.transitions]]))).toEqual(COUNTS);

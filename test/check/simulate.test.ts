@@ -67,7 +67,7 @@ describe('the PRNG', () => {
     const counts = [0, 0, 0];
     for (let i = 0; i < 30000; i++) counts[rng.below(3)]++;
     for (const c of counts) expect(Math.abs(c - 10000)).toBeLessThan(400);
-    expect(rng.permutation(5).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(rng.permutation(5).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('rejects seeds that are not non-negative integers', () => {

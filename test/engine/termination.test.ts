@@ -99,7 +99,7 @@ function world(actors: readonly [string, ActorRole, AnyRoutine][]): World {
   L.add(BOX, 1);
   L.addStacks(actors.map((a) => a[0]), 2, new Model([LIB]), actors.map((a) => a[1]));
   const w = new World(L);
-  actors.forEach(([, , r], i) => w.spawn(i, r, []));
+  for (const [i, [, , r]] of actors.entries()) w.spawn(i, r, []);
   return w;
 }
 

@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { buildScenario } from '../../src/scenario/build.js';
 import { MAX_ACTORS, MAX_OPS, MAX_PAGES } from '../../src/scenario/bounds.js';
 import { FIELD_KINDS, KVM_FLAGS, OPERATIONS, operationNamed, type FieldKind, type KindSchema } from '../../src/scenario/operations.js';
-import { formatProblem, parseScenario, scenarioSchema, ScenarioError, type ScenarioFormat } from '../../src/scenario/load.js';
+import { formatProblem, parseScenario, scenarioSchema, ScenarioError, type LoadedScenario, type ScenarioFormat } from '../../src/scenario/load.js';
 import { VARIANTS } from '../../src/mirror/variants.js';
 import { execStep, isEnabled } from '../../src/world/runner.js';
 import { PROPERTIES } from '../../src/check/properties.js';
@@ -115,7 +115,7 @@ function loadBuildRun(doc: Doc, format: ScenarioFormat, seed = 1): 'loaded' | 'r
   expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
   const file = `gen.${format}`;
   const text = format === 'json' ? JSON.stringify(doc, null, 1) : stringify(doc);
-  let loaded;
+  let loaded: LoadedScenario;
   try {
     loaded = parseScenario(text, file, format);
   } catch (e) {

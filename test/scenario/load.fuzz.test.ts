@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { CATALOGUE } from '../../src/scenario/catalogue.js';
 import { buildScenario } from '../../src/scenario/build.js';
-import { parseScenario, ScenarioError, type ScenarioFormat } from '../../src/scenario/load.js';
+import { parseScenario, ScenarioError, type LoadedScenario, type ScenarioFormat } from '../../src/scenario/load.js';
 import { readJson } from '../../src/scenario/source.js';
 import { VARIANTS } from '../../src/mirror/variants.js';
 
@@ -24,7 +24,7 @@ const stats = { accepted: 0, rejected: 0, runs: 0, ms: 0 };
 /** The property every document must satisfy. */
 function check(text: string, file: string, format: ScenarioFormat): 'accepted' | 'rejected' {
   stats.runs++;
-  let loaded;
+  let loaded: LoadedScenario;
   try {
     loaded = parseScenario(text, file, format);
   } catch (e) {
@@ -72,8 +72,17 @@ type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 function slots(doc: Json): [Json[] | Record<string, Json>, string | number][] {
   const out: [Json[] | Record<string, Json>, string | number][] = [];
   const walk = (v: Json) => {
-    if (Array.isArray(v)) v.forEach((x, i) => (out.push([v, i]), walk(x)));
-    else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) (out.push([v, k]), walk(v[k]));
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) {
+        out.push([v, i]);
+        walk(x);
+      }
+    } else if (v !== null && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        out.push([v, k]);
+        walk(v[k]);
+      }
+    }
   };
   walk(doc);
   return out;
@@ -82,8 +91,9 @@ function slots(doc: Json): [Json[] | Record<string, Json>, string | number][] {
 function containers(doc: Json): (Json[] | Record<string, Json>)[] {
   const out: (Json[] | Record<string, Json>)[] = [];
   const walk = (v: Json) => {
-    if (Array.isArray(v)) (out.push(v), v.forEach(walk));
-    else if (v !== null && typeof v === 'object') (out.push(v), Object.values(v).forEach(walk));
+    if (v === null || typeof v !== 'object') return;
+    out.push(v);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x);
   };
   walk(doc);
   return out;
@@ -135,7 +145,7 @@ function mutate(doc: Json, m: Mutation): Json {
       return doc;
     }
     case 'flag':
-      if (doc && typeof doc === 'object' && !Array.isArray(doc)) set(doc, m.at % 2 ? 'sourceKvm' : 'introspectorKvm', m.other % 3 === 0 ? false : true);
+      if (doc && typeof doc === 'object' && !Array.isArray(doc)) set(doc, m.at % 2 ? 'sourceKvm' : 'introspectorKvm', m.other % 3 !== 0);
       return doc;
     case 'variants':
       if (doc && typeof doc === 'object' && !Array.isArray(doc)) {

@@ -26,7 +26,7 @@ function errorOf(text: string, file: string, format: ScenarioFormat): string {
   throw new Error('expected a ScenarioError');
 }
 
-const yaml = (...lines: string[]) => lines.join('\n') + '\n';
+const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
 
 describe('valid scenario files', () => {
   it('examples/introspect.yaml loads to the catalogue entry', () => {
@@ -160,10 +160,10 @@ describe('errors', () => {
   });
 
   it('unknown variant', () => {
-    expect(errorOf(good + 'variants: [interval, seed-2019]\n', 'v.yaml', 'yaml')).toBe(
+    expect(errorOf(`${good}variants: [interval, seed-2019]\n`, 'v.yaml', 'yaml')).toBe(
       'v.yaml:25:22: variants[1]: "seed-2019" is not a mirror variant; expected one of interval, seed-2019-literal, seed-2019-fixed, start-only, raw-clear, anon-vma',
     );
-    expect(errorOf(good + 'variant: interval\nvariants: [interval]\n', 'both.yaml', 'yaml')).toBe('both.yaml:26:1: variants: found both "variant" and "variants"; expected one of them');
+    expect(errorOf(`${good}variant: interval\nvariants: [interval]\n`, 'both.yaml', 'yaml')).toBe('both.yaml:26:1: variants: found both "variant" and "variants"; expected one of them');
   });
 
   it('wrong types', () => {
@@ -199,7 +199,7 @@ describe('errors', () => {
   });
 
   it('empty and duplicate actors', () => {
-    expect(errorOf(good.replace(/actors:[^]*$/, 'actors: []\n'), 'none.yaml', 'yaml')).toBe('none.yaml:8:9: actors: found an empty list; expected at least 1 actor');
+    expect(errorOf(good.replace(/actors:[\s\S]*$/, 'actors: []\n'), 'none.yaml', 'yaml')).toBe('none.yaml:8:9: actors: found an empty list; expected at least 1 actor');
     expect(errorOf(good.replace('ops:\n      - op: migrate', 'ops: []\n    x:\n      - op: migrate'), 'noops.yaml', 'yaml')).toMatch(
       /^noops\.yaml:\d+:\d+: actors\[2\]\.ops: found an empty list; expected at least 1 operation\n/,
     );

@@ -32,14 +32,22 @@ describe('declared footprints', () => {
   it('lets a step do what it declares, struct.* included, and reads of written fields', () => {
     const w = setup({ 'f:go': { reads: ['fp_cell.b'], writes: ['fp_cell.a'] } }, (l) => l.routine(body((x) => x.ret(x.obj(CELL, 0).a + x.obj(CELL, 0).b))));
     expect(() => runSchedule(w, [0])).not.toThrow();
-    const star = setup({ 'f:go': { writes: ['fp_cell.*'] } }, (l) => l.routine(body((x) => ((x.obj(CELL, 0).lock = 1), x.ret(0)))));
+    const writeLock = (x: World) => {
+      x.obj(CELL, 0).lock = 1;
+      return x.ret(0);
+    };
+    const star = setup({ 'f:go': { writes: ['fp_cell.*'] } }, (l) => l.routine(body(writeLock)));
     expect(() => runSchedule(star, [0])).not.toThrow();
   });
 
   it('refuses an undeclared read or write, naming the routine, the label and the field', () => {
     const r = setup({ 'f:go': { reads: ['fp_cell.a'] } }, (l) => l.routine(body((x) => x.ret(x.obj(CELL, 0).b))));
     expect(() => runSchedule(r, [0])).toThrow(/f:go reads fp_cell\.b, which its footprint does not declare \(reads: fp_cell\.a\)/);
-    const wr = setup({ 'f:go': { reads: ['fp_cell.a'] } }, (l) => l.routine(body((x) => ((x.obj(CELL, 0).a = 1), x.ret(0)))));
+    const writeA = (x: World) => {
+      x.obj(CELL, 0).a = 1;
+      return x.ret(0);
+    };
+    const wr = setup({ 'f:go': { reads: ['fp_cell.a'] } }, (l) => l.routine(body(writeA)));
     expect(() => runSchedule(wr, [0])).toThrow(/f:go writes fp_cell\.a/);
   });
 
@@ -57,7 +65,11 @@ describe('declared footprints', () => {
     blocks.obj(CELL, 0).lock = 2;
     blocks.audit = true; // a blocked step is not a trace step: audit the raw step
     expect(() => execStep(blocks, 0)).toThrow(/f:go blocks, which its footprint does not declare/);
-    const spawns = setup({ 'f:go': {} }, (l) => l.routine(body((x) => (x.spawn(1, x.model.byNameOf('f')!, []), x.ret(0)))));
+    const spawn = (x: World) => {
+      x.spawn(1, x.model.byNameOf('f')!, []);
+      return x.ret(0);
+    };
+    const spawns = setup({ 'f:go': {} }, (l) => l.routine(body(spawn)));
     expect(() => runSchedule(spawns, [0])).toThrow(/f:go starts another actor/);
   });
 

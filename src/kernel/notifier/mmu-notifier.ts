@@ -11,7 +11,7 @@
  *   ops->invalidate_range_end(mn, mm, start, end, event, blockable)     -> 0
  *   ops->release(mn, mm)                                                -> 0
  */
-import { type AnyRoutine } from '../../world/routine.js';
+import type { AnyRoutine } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EAGAIN, MMU_NOTIFY_RELEASE, VPN_MAX } from '../flags.js';
 import { MM, MN } from '../structs.js';
@@ -69,7 +69,7 @@ export const mmuNotifierInvalidateRangeStart = KERNEL.routine({
       return 'hlist';
     } },
     // "any that succeeded start are expecting their end to be called. Do so now."
-    undo: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', run: (w, l) => {
+    undo: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', run: (_w, l) => {
       l.next = 0;
       return 'undoNext';
     } },

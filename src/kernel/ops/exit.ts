@@ -45,7 +45,7 @@ export const exitMmap = KERNEL.routine({
       if (!hasVmas(w, l.mm)) return 'readUnlock'; // "Can happen if dup_mmap() received an OOM"
       return w.call(unmapVmas, 'unmapped', l.mm, 0, VPN_MAX);
     } },
-    unmapped: { at: 'mm/mmap.c:exit_mmap', run: (w, l) => {
+    unmapped: { at: 'mm/mmap.c:exit_mmap', run: (_w, l) => {
       l.gather = l.result;
       l.result = 0;
       return 'readUnlock';
