@@ -212,7 +212,7 @@ function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
   const t0 = performance.now();
   const seed = normalizeSeed(opts.seed);
   const strategyName = opts.strategy ?? 'random';
-  if (strategyName !== 'random' && strategyName !== 'pct') throw new RangeError(`unknown strategy ${String(strategyName)}`);
+  if (strategyName !== 'random' && strategyName !== 'pct') throw new RangeError(`unknown strategy ${JSON.stringify(strategyName)}`);
   const depth = opts.depth ?? 3;
   if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be an integer >= 1, got ${depth}`);
   const maxSteps = opts.maxSteps ?? 10_000;

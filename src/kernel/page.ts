@@ -2,15 +2,22 @@
  * Page frames: allocation, references and reverse-map accounting. These are helpers called inside
  * steps (they never block); each one models a kernel primitive that is atomic in the kernel.
  */
+import { injects } from '../world/faults.js';
 import type { World } from '../world/world.js';
 import { MM, PAGE } from './structs.js';
 import { NONE } from './ref.js';
+
+/** The fault point of a failing page allocation (scenario `faults: [alloc-fail]`). */
+export const ALLOC_FAIL = 'alloc-fail';
 
 /**
  * mm/page_alloc.c: alloc_pages — takes the lowest free pfn (deterministic), bumps its generation,
  * zeroes it. Returns 0 if memory is exhausted.
  */
 export function allocPage(w: World): number {
+  // Fault injection (mm/fail_page_alloc.c: should_fail_alloc_page): the allocation may fail even
+  // with free frames, and every caller must take its error path (VM_FAULT_OOM, -ENOMEM).
+  if (injects(w, ALLOC_FAIL) && w.choose(2) === 1) return 0;
   const n = w.count(PAGE);
   for (let pfn = 1; pfn < n; pfn++) {
     const p = w.obj(PAGE, pfn);

@@ -16,6 +16,7 @@ import type { ActorRole } from '../world/layout.js';
 import { MAX_PAGES, pageFrames } from './bounds.js';
 import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
+import { setFaults } from '../world/faults.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
@@ -114,6 +115,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       declareKvms(layout, kvms);
       layout.add(MIRROR, 1, ['mirror']);
       // The child process's threads start when the operation that creates the child returns, not before.
+      setFaults(layout, spec.faults ?? []);
       setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => (operationNamed(op.op)!.createsChild ? { ...opCall(op, at), spawns: childActors } : opCall(op, at)))));
     },
   );

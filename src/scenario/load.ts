@@ -12,7 +12,7 @@ import { extname } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
-import type { ActorSpec, ScenarioSpec } from './spec.js';
+import type { ActorSpec, FaultPoint, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
 import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
@@ -360,6 +360,7 @@ interface FileData {
   readonly pages: number;
   readonly sourceKvm?: boolean;
   readonly introspectorKvm?: boolean;
+  readonly faults?: readonly FaultPoint[];
   readonly actors: readonly ActorSpec[];
   readonly variant?: string;
   readonly variants?: readonly string[];
@@ -404,6 +405,7 @@ function toSpec(file: FileData): ScenarioSpec {
   };
   if (file.sourceKvm !== undefined) spec.sourceKvm = file.sourceKvm;
   if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;
+  if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
   const variants = file.variants ?? (file.variant !== undefined ? [file.variant] : undefined);
   if (variants) spec.variants = [...variants];
   return spec;

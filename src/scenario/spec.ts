@@ -19,7 +19,13 @@ export interface ScenarioSpec {
   readonly sourceKvm?: boolean;
   /** The introspector's KVM maps the mirror through a memslot (Paolo's nested question). */
   readonly introspectorKvm?: boolean;
+  /** Fault points switched on (src/world/faults.ts): `alloc-fail` — a page allocation may fail. */
+  readonly faults?: readonly FaultPoint[];
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
   readonly variants?: readonly string[];
 }
+
+/** The fault points a scenario may switch on. */
+export const FAULT_POINTS = ['alloc-fail'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
