@@ -90,7 +90,7 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
     eff.push(taken);
     if (preempts) preemptions++;
     prev = a;
-    cycles?.step(a);
+    cycles?.step(a, entryChoice(taken));
     found = verdicts?.afterStep(w) ?? cycles?.observe(w);
     return true;
   };

@@ -29,7 +29,7 @@ import { execStep, isEnabled, whereIs } from '../world/runner.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { FingerprintSet } from './visited.js';
 import { ModelError } from '../world/errors.js';
-import { entryActor } from '../world/entry.js';
+import { entryActor, entryChoice } from '../world/entry.js';
 import { grow } from './grow.js';
 import { TERMINATION, type Found } from './verdict.js';
 
@@ -269,8 +269,14 @@ export class FairTermination {
     this.edgeCount[r] = 0;
   }
 
-  /** An edge from the state being expanded to region state `to` by the transition `entry` (`steps` steps). */
+  /**
+   * An edge from the state being expanded to region state `to` by the transition `entry` (`steps`
+   * steps). A transition that takes a non-default alternative of a branching step (an injected
+   * fault) is left out of the graph: termination assumes a fault does not recur for ever, so no
+   * cycle may depend on one (otherwise a trylock refused forever would be a "livelock").
+   */
   edge(to: number, entry: number, steps: number): void {
+    if (entryChoice(entry) > 0) return;
     if (this.edges === this.edgeTo.length) {
       this.edgeFrom = grow(this.edgeFrom);
       this.edgeTo = grow(this.edgeTo);
@@ -452,9 +458,14 @@ export class CycleWatch {
   /** Steps the current lone actor has taken alone. */
   private loneSteps = 0;
 
-  /** Records that actor `a` stepped out of the last observed state. */
-  step(a: number): void {
+  /**
+   * Records that actor `a` stepped out of the last observed state, taking alternative `choice` of a
+   * branching step: a non-default one (an injected fault) breaks every cycle through it, as in the
+   * search's graph (faults do not recur for ever).
+   */
+  step(a: number, choice = 0): void {
     if (this.stepped.length) this.stepped[this.stepped.length - 1] = a;
+    if (choice > 0) this.last.clear();
   }
 
   /** Call in every state of the sequence, the first included: the termination violation, if a fair cycle just closed. */

@@ -27,6 +27,7 @@
  * reader taking the rwsem again for write, or upRead by an actor that is not a reader, cannot be
  * told apart (the first blocks; the liveness check then reports the deadlock).
  */
+import { injects } from '../world/faults.js';
 import type { World } from '../world/world.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { LOCK, MM, PAGE, TASK } from './structs.js';
@@ -171,8 +172,20 @@ export function spinLockNested(w: World, outer: SpinLock, inner: SpinLock): numb
   return takeBoth(w, spinLockBusy(w, outer) || spinLockBusy(w, inner), outer.slot, inner.slot);
 }
 
+/** The fault point of a trylock refused although the lock is free (scenario `faults: [trylock-fail]`). */
+export const TRYLOCK_FAIL = 'trylock-fail';
+
+/**
+ * Fault injection: a trylock on a free lock may still fail — in the kernel because some party the
+ * scenario does not model holds it for a moment. With the point on, the step branches (w.choose).
+ */
+function refused(w: World): boolean {
+  return injects(w, TRYLOCK_FAIL) && w.choose(2) === 1;
+}
+
 /** spin_trylock: takes the lock if it is free. */
 export function spinTrylock(w: World, lock: SpinLock): boolean {
+  if (w.get(lock.slot) === 0 && refused(w)) return false;
   return tryTake(w, lock);
 }
 
@@ -188,6 +201,7 @@ export function mutexLock(w: World, lock: Mutex): number {
 
 /** mutex_trylock (or folio_trylock): takes the lock if it is free. */
 export function mutexTrylock(w: World, lock: Mutex): boolean {
+  if (w.get(lock.slot) === 0 && refused(w)) return false;
   return tryTake(w, lock);
 }
 
@@ -223,7 +237,7 @@ export function downRead(w: World, sem: RwSem): number {
 /** down_read_trylock */
 export function downReadTrylock(w: World, sem: RwSem): boolean {
   checkNotInNotifier(w, 'down_read_trylock', sem);
-  if (w.get(sem.writer) !== 0) return false;
+  if (w.get(sem.writer) !== 0 || refused(w)) return false;
   w.set(sem.readers, w.get(sem.readers) + 1);
   return true;
 }
@@ -260,7 +274,7 @@ export function downWriteNested(w: World, outer: RwSem, inner: RwSem): number {
 /** down_write_trylock */
 export function downWriteTrylock(w: World, sem: RwSem): boolean {
   checkNotInNotifier(w, 'down_write_trylock', sem);
-  if (w.get(sem.writer) !== 0 || w.get(sem.readers) !== 0) return false;
+  if (w.get(sem.writer) !== 0 || w.get(sem.readers) !== 0 || refused(w)) return false;
   w.set(sem.writer, w.self);
   return true;
 }

@@ -19,7 +19,7 @@ export interface ScenarioSpec {
   readonly sourceKvm?: boolean;
   /** The introspector's KVM maps the mirror through a memslot (Paolo's nested question). */
   readonly introspectorKvm?: boolean;
-  /** Fault points switched on (src/world/faults.ts): `alloc-fail` — a page allocation may fail. */
+  /** Fault points switched on (src/world/faults.ts): `alloc-fail` — a page allocation may fail; `trylock-fail` — a trylock on a free lock may fail. */
   readonly faults?: readonly FaultPoint[];
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
@@ -27,5 +27,5 @@ export interface ScenarioSpec {
 }
 
 /** The fault points a scenario may switch on. */
-export const FAULT_POINTS = ['alloc-fail'] as const;
+export const FAULT_POINTS = ['alloc-fail', 'trylock-fail'] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];

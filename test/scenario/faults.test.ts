@@ -66,3 +66,30 @@ describe('fault injection: alloc-fail', () => {
     expect(explore(buildScenario(spec, interval).world, { properties: PROPERTIES }).verdict).toBe('holds');
   });
 });
+
+describe('fault injection: trylock-fail', () => {
+  const introspect = (faults?: readonly ('alloc-fail' | 'trylock-fail')[]): ScenarioSpec => ({
+    name: 'read-vs-reclaim-refused',
+    description: 'the introspector reads the mirror while kswapd reclaims the source page; trylocks may be refused',
+    pages: 1,
+    ...(faults ? { faults } : {}),
+    actors: [
+      { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] },
+      { name: 'kswapd', ops: [{ op: 'reclaim', page: 0 }] },
+    ],
+  });
+
+  it('explores the refused mmap_read_trylock (VM_FAULT_RETRY) and still holds: a fault that could recur for ever is not a livelock', () => {
+    const off = explore(buildScenario(introspect(), interval).world, { properties: PROPERTIES });
+    const on = explore(buildScenario(introspect(['trylock-fail']), interval).world, { properties: PROPERTIES });
+    expect([off.verdict, on.verdict]).toEqual(['holds', 'holds']);
+    expect(on.states).toBeGreaterThan(off.states);
+  });
+
+  it('the schema lists exactly the fault points the model has', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { FAULT_POINTS } = await import('../../src/scenario/spec.js');
+    const schema = JSON.parse(readFileSync(new URL('../../src/scenario/schema.json', import.meta.url), 'utf8')) as { properties: { faults: { items: { enum: string[] } } } };
+    expect(schema.properties.faults.items.enum).toEqual([...FAULT_POINTS]);
+  });
+});
