@@ -22,7 +22,6 @@
  */
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
-import { entryChoice } from '../world/entry.js';
 import type { World } from '../world/world.js';
 import { FingerprintSet } from './visited.js';
 import { fmix32 } from '../world/hash.js';
@@ -31,7 +30,8 @@ import { FairTermination, LoneRun } from './termination.js';
 import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
 import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
-import { entryActor, entryOf } from '../world/entry.js';
+import { entryActor, entryChoice, entryOf } from '../world/entry.js';
+import { ModelError } from '../world/errors.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -216,7 +216,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     let extra = 0;
     for (;;) {
       if (w.actorSp(a) === 0) return extra;
-      if (extra > 100000) throw new Error(`actor ${w.layout.actorNames[a]} runs more than 100000 steps touching only its own frames`);
+      if (extra > 100000) throw new ModelError(`actor ${w.layout.actorNames[a]} runs more than 100000 steps touching only its own frames`);
       if (lastInvisible) {
         // The step just taken was invisible: it commutes with everything, so the next step joins it.
         const before = w.undoMark();
