@@ -125,6 +125,8 @@ export function mergeCatalogueShards(shards: readonly CatalogueShardResult[]): M
   for (const s of shards) {
     if (s.cellsTotal !== total) throw new Error(`catalogue shards disagree on the cell count (${total} vs ${s.cellsTotal})`);
     if (s.cellNames.join('\n') !== names.join('\n')) throw new Error(`shard ${formatShard(s.shard)} split other cells than shard ${formatShard(shards[0].shard)}`);
+  }
+  for (const s of shards) {
     for (const c of s.cells) {
       if (of[c.cell] !== s.shard.index) throw new Error(`shard ${formatShard(s.shard)} reports cell ${c.cell}, which is not its own`);
       if (byCell.has(c.cell)) throw new Error(`cell ${c.cell} (${names[c.cell]}) is reported twice`);

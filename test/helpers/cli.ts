@@ -30,8 +30,8 @@ export interface Signalled extends Ran {
   readonly peakRss: number;
 }
 
-/** Starts `vmamirror ARGS`, sends `signal` after `afterMs` (if given), and resolves when it exits. */
-export function vmamirrorUntil(args: readonly string[], signal?: NodeJS.Signals, afterMs = 0): Promise<Signalled> {
+/** Starts `vmamirror ARGS`, sends `signal` after `afterMs` (if given; again `againMs` later if given), and resolves when it exits. */
+export function vmamirrorUntil(args: readonly string[], signal?: NodeJS.Signals, afterMs = 0, againMs?: number): Promise<Signalled> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, VMAMIRROR_DEBUG: '' } });
     let stdout = '';
@@ -52,6 +52,7 @@ export function vmamirrorUntil(args: readonly string[], signal?: NodeJS.Signals,
       ? setTimeout(() => {
           sentAt = performance.now();
           child.kill(signal);
+          if (againMs !== undefined) setTimeout(() => child.kill(signal), againMs);
         }, afterMs)
       : undefined;
     child.on('close', (code, sig) => {
