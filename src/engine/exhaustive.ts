@@ -150,14 +150,15 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const bytes = () => visited.bytes + frontier.bytes + tree.bytes + (fair?.bytes ?? 0);
   /**
    * What the tables may allocate before the next reading: the visited set's rehash into a table
-   * twice its size (written all at once), and the tree's copy when it is about to double. Counted
-   * as already allocated, so that the limit holds through a growth rather than after it.
+   * twice its size (written all at once), the tree's copy when it is about to double, the
+   * termination graph's. Counted as already allocated, so that the limit holds through a growth
+   * rather than after it.
    */
   const growthAhead = () => {
     const slots = visited.bytes / 8;
     const visitedSoon = (visited.size + MEMORY_EVERY) * 4 > slots * 3 ? 2 * visited.bytes : 0;
     const treeSoon = tree.size + MEMORY_EVERY >= tree.parent.length ? tree.bytes : 0;
-    return visitedSoon + treeSoon;
+    return visitedSoon + treeSoon + (fair?.growthAhead(MEMORY_EVERY, MEMORY_EVERY * nActors * 4) ?? 0);
   };
   const memoryReached = (): boolean => {
     sinceMemory = 0;
