@@ -2,7 +2,8 @@
  * The main thread of the `vmamirror` process: starts the command in a worker thread (worker.ts)
  * and keeps its own event loop free for signals (signals.ts). The first SIGINT or SIGTERM raises
  * the stop flag: the search stops within milliseconds, prints what it covered and exits 3. A second
- * signal terminates at once (exit 130 for SIGINT, 143 for SIGTERM) without results.
+ * signal ends the process at once by that signal (the shell's 130 for SIGINT, 143 for SIGTERM),
+ * without results.
  */
 import { Worker } from 'node:worker_threads';
 import { onStopSignals, STOP_SIGNALS, StopFlag } from './signals.js';
@@ -19,10 +20,11 @@ export function runCommand(argv: readonly string[]): void {
   const off = onStopSignals(
     (s) => stop.raise(STOP_SIGNALS[s]),
     (s) => {
-      process.stderr.write(`vmamirror: ${s} again: stopped without results\n`);
-      process.exitCode = 128 + STOP_SIGNALS[s];
-      off();
-      void worker.terminate();
+      // Die of the signal itself (the shell sees 128 + its number), even if the worker is stuck in a system call.
+      process.stderr.write(`vmamirror: ${s} again: stopped without results\n`, () => {
+        off();
+        process.kill(process.pid, s);
+      });
     },
   );
   // A reader that went away (`| head`): stop writing, stop searching.
