@@ -32,9 +32,9 @@ export function select(names: readonly string[], variantNames: readonly string[]
   return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length };
 }
 
-/** A built-in scenario name, or a YAML/JSON scenario file (its own `variants` restrict what runs). */
+/** A built-in scenario name, or a YAML/JSON scenario file or `-` (standard input); its own `variants` restrict what runs. */
 export function scenarioArgument(arg: string): ScenarioSpec {
-  if (formatOf(arg) || existsSync(arg)) {
+  if (arg === '-' || formatOf(arg) || existsSync(arg)) {
     const loaded = loadScenarioFile(arg);
     return { ...loaded.spec, variants: loaded.variants.map((v) => v.name) };
   }

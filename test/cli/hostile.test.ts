@@ -4,13 +4,20 @@
  * nothing was checked.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { parse } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BIN, tidy, vmamirror, ROOT } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmamirror-hostile-'));
+const save = (name: string, content: string | Buffer) => {
+  const f = join(dir, name);
+  writeFileSync(f, content);
+  return f;
+};
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** One line on stderr, with the command's prefix and nothing unprintable. */
@@ -66,6 +73,53 @@ describe('refused with exit 2 and one line', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^exit\/interval: holds/);
     expect(r.stderr).toBe('vmamirror: --junit /dev/full: cannot write it (ENOSPC)\n');
+  });
+});
+
+describe('scenario files: only regular text files, capped, one document; or standard input', () => {
+  const example = readFileSync(join(ROOT, 'examples/dontneed-two-pages.yaml'), 'utf8');
+  const cases: [string, () => string, RegExp][] = [
+    ['a device', () => {
+      const link = join(dir, 'zero.yaml');
+      if (!existsSync(link)) symlinkSync('/dev/zero', link);
+      return link;
+    }, /zero\.yaml: a device, not a regular file/],
+    ['a FIFO (which would block)', () => {
+      const fifo = join(dir, 'fifo.yaml');
+      if (!existsSync(fifo)) execFileSync('mkfifo', [fifo]);
+      return fifo;
+    }, /fifo\.yaml: a FIFO, not a regular file/],
+    ['a folder', () => {
+      const d = join(dir, 'folder.yaml');
+      if (!existsSync(d)) mkdirSync(d);
+      return d;
+    }, /folder\.yaml: a folder, not a regular file/],
+    ['a file too large', () => save('big.yaml', `# ${'x'.repeat(1 << 20)}\n${example}`), /big\.yaml: more than 1048576 bytes/],
+    ['binary content', () => save('bin.yaml', Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a])), /bin\.yaml: not UTF-8 text/],
+    ['a NUL byte', () => save('nul.json', '{"name": "a\u0000"}'), /nul\.json: binary content \(a NUL byte\)/],
+    ['two YAML documents', () => save('two.yaml', `${example}---\n${example}`), /two\.yaml:\d+:1: a second YAML document; a scenario file holds one/],
+  ];
+  for (const [what, make, message] of cases) {
+    it(what, () => {
+      const r = vmamirror(['check', make()], { timeoutMs: 20_000 });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(ONE_LINE);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(RAW);
+    });
+  }
+
+  it('- reads the scenario from standard input, YAML or JSON', () => {
+    const yaml = vmamirror(['check', '-', '--variant', 'interval'], { input: example });
+    expect(yaml.code, yaml.stderr).toBe(0);
+    expect(yaml.stdout).toMatch(/^dontneed-two-pages\/interval: holds/);
+    const json = vmamirror(['check', '-', '--variant', 'interval'], { input: JSON.stringify(parse(example)) });
+    const head = (t: string) => /^.*?depth \d+/.exec(t)?.[0];
+    expect(head(json.stdout)).toBe(head(yaml.stdout));
+    expect(json.code).toBe(0);
+    const empty = vmamirror(['check', '-'], { input: '' });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/^vmamirror: <stdin>:1:1: empty document/);
   });
 });
 
