@@ -39,6 +39,8 @@ export default defineConfig({
     // Exhaustive explorations run for seconds on a loaded CI machine; a test that is slow is not wrong.
     testTimeout: 30_000,
     include: ['test/**/*.test.ts'],
+    // The command's contract tests run the built binary: rebuild dist/ first if src/ is newer.
+    globalSetup: ['test/helpers/build.ts'],
     // `npm run footprints` (scripts/footprints.ts) records what every step does while the suite runs.
     setupFiles: process.env.VMAMIRROR_RECORD_FOOTPRINTS ? ['test/helpers/record-footprints.ts'] : [],
     coverage: {

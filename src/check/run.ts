@@ -43,7 +43,8 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   const { world } = buildScenario(spec, variant);
   const r = explore(world, { ...opts, properties: PROPERTIES });
   let shrunk: CheckResult['shrunk'];
-  if (opts.shrink && r.violation) {
+  // Not after a stop request: shrinking replays, and the user asked for the results now.
+  if (opts.shrink && r.violation && !opts.shouldStop?.()) {
     const s = shrinkCounterexample(spec, variant, r.violation.schedule);
     shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
   }
@@ -96,21 +97,37 @@ export function checkCatalogue(
   });
 }
 
-/** What the table must show: the corrected design holds everywhere, every broken variant is caught somewhere. */
-export function tableExpectations(results: readonly CheckResult[]): { ok: boolean; problems: string[] } {
+/**
+ * What the table must show: the corrected design holds everywhere, every broken variant is caught
+ * somewhere. `problems` are the expectations that definitely failed; `undecided` the ones an
+ * incomplete cell leaves open (a corrected cell not proved, a broken variant not caught on the
+ * cells that finished). `ok` only when every expectation is met.
+ */
+export function tableExpectations(results: readonly CheckResult[]): { ok: boolean; problems: string[]; undecided: string[] } {
   const problems: string[] = [];
+  const undecided: string[] = [];
   const byVariant = new Map<string, CheckResult[]>();
   for (const r of results) byVariant.set(r.variant, [...(byVariant.get(r.variant) ?? []), r]);
   for (const [variant, rs] of byVariant) {
     const v = VARIANTS.find((x) => x.name === variant);
     if (!v) continue;
     if (v.reproduces.length === 0) {
-      for (const r of rs) if (r.verdict === 'violation') problems.push(`${variant} is violated on ${r.scenario}: ${r.violation!.property}`);
+      for (const r of rs) {
+        if (r.verdict === 'violation') problems.push(`${variant} is violated on ${r.scenario}: ${r.violation!.property}`);
+        else if (r.verdict === 'incomplete') undecided.push(`${variant} is not proved on ${r.scenario} (${r.stopReason ?? 'incomplete'})`);
+      }
     } else if (!rs.some((r) => r.verdict === 'violation')) {
-      problems.push(`${variant} (${v.reproduces.join(', ')}) was not caught on any scenario`);
+      const open = rs.filter((r) => r.verdict === 'incomplete').map((r) => r.scenario);
+      if (open.length) undecided.push(`${variant} (${v.reproduces.join(', ')}) was not caught on the scenarios that finished (not finished: ${open.join(', ')})`);
+      else problems.push(`${variant} (${v.reproduces.join(', ')}) was not caught on any scenario`);
     }
   }
-  return { ok: problems.length === 0, problems };
+  return { ok: problems.length === 0 && undecided.length === 0, problems, undecided };
+}
+
+/** Whether a violation of `variant` is what the table expects (a broken design caught). */
+export function expectedViolation(variant: string): boolean {
+  return (VARIANTS.find((x) => x.name === variant)?.reproduces.length ?? 0) > 0;
 }
 
 export interface ScenarioSimulateResult extends SimulateResult {

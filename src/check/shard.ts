@@ -18,9 +18,12 @@
  *   and step counts differ from an unsharded run that stops at *its* first; the lowest violating
  *   run index over the shards is still the unsharded one's.
  *
- * - Catalogue (`checkCatalogueShard`): the scenario × variant cells in catalogue order, shard i
- *   checks the cells whose index mod N = i. Each cell is an exhaustive `checkOne`, so the merged
- *   table (`mergeCatalogueShards`) is cell for cell the unsharded `checkCatalogue`.
+ * - Catalogue (`checkCatalogueShard`): the scenario × variant cells in catalogue order, dealt to
+ *   the N shards by expected cost (`shardOfCells`, costs.ts: costliest first, each to the least
+ *   loaded shard), so that shards take similar times. Each cell is an exhaustive `checkOne`, so the
+ *   merged table (`mergeCatalogueShards`) is cell for cell the unsharded `checkCatalogue`. Every
+ *   shard names the whole cell list (`cellNames`), so that the merge can check which cells are
+ *   whose.
  *
  * - One scenario (`exploreShard`): the states at depth `splitDepth` (default 1; single steps, in
  *   breadth-first order, each state once, a state already met at a smaller depth not repeated) are
@@ -50,7 +53,8 @@ import type { Violation } from '../engine/verdict.js';
 import { catalogueCells, checkOne, type Cell, type CheckOptions, type CheckResult } from './run.js';
 export { catalogueCells, type Cell } from './run.js';
 import type { SimulateResult } from '../engine/simulate.js';
-import { checkShard, formatShard, inShard, type Shard } from '../engine/shards.js';
+import { checkShard, formatShard, type Shard } from '../engine/shards.js';
+import { shardOfCells } from './costs.js';
 import type { ExploreShardResult } from '../engine/split.js';
 
 export { parseShard, formatShard, inShard, ShardSyntaxError, type Shard } from '../engine/shards.js';
@@ -58,9 +62,16 @@ export { exploreShard, type ExploreShardOptions, type ExploreShardResult, type E
 
 // ---------------------------------------------------------------- catalogue cells
 
+export function cellName(c: { scenario: ScenarioSpec | string; variant: MirrorVariant | string }): string {
+  const name = (x: { name: string } | string) => (typeof x === 'string' ? x : x.name);
+  return `${name(c.scenario)}/${name(c.variant)}`;
+}
+
+/** This shard's cells of the whole list `cells` (balanced by expected cost, costs.ts). */
 export function shardCells(cells: readonly Cell[], shard: Shard): Cell[] {
   checkShard(shard);
-  return cells.filter((c) => inShard(c.index, shard));
+  const of = shardOfCells(cells.map(cellName), shard.count);
+  return cells.filter((c) => of[c.index] === shard.index);
 }
 
 export interface CellResult extends CheckResult {
@@ -72,6 +83,10 @@ export interface CatalogueShardResult {
   readonly shard: Shard;
   /** Total number of cells (over all shards): merging checks the shards agree. */
   readonly cellsTotal: number;
+  /** Every cell of the split (`scenario/variant`, in order): which cells are whose. */
+  readonly cellNames: string[];
+  /** The split is of the whole catalogue table (`check` with no scenario and no --variant). */
+  readonly table?: boolean;
   readonly cells: CellResult[];
 }
 
@@ -90,7 +105,7 @@ export function checkCatalogueShard(
     onResult?.(r);
     out.push(r);
   }
-  return { kind: 'catalogue', shard: { ...shard }, cellsTotal: all.length, cells: out };
+  return { kind: 'catalogue', shard: { ...shard }, cellsTotal: all.length, cellNames: all.map(cellName), cells: out };
 }
 
 export interface MergedCatalogue {
@@ -104,11 +119,17 @@ export interface MergedCatalogue {
 export function mergeCatalogueShards(shards: readonly CatalogueShardResult[]): MergedCatalogue {
   const { count, missingShards } = checkShardSet(shards, 'catalogue');
   const total = shards[0].cellsTotal;
+  const names = shards[0].cellNames;
+  const of = shardOfCells(names, count);
   const byCell = new Map<number, CellResult>();
   for (const s of shards) {
     if (s.cellsTotal !== total) throw new Error(`catalogue shards disagree on the cell count (${total} vs ${s.cellsTotal})`);
+    if (s.cellNames.join('\n') !== names.join('\n')) throw new Error(`shard ${formatShard(s.shard)} split other cells than shard ${formatShard(shards[0].shard)}`);
+  }
+  for (const s of shards) {
     for (const c of s.cells) {
-      if (!inShard(c.cell, { index: s.shard.index, count })) throw new Error(`shard ${formatShard(s.shard)} reports cell ${c.cell}, which is not its own`);
+      if (of[c.cell] !== s.shard.index) throw new Error(`shard ${formatShard(s.shard)} reports cell ${c.cell}, which is not its own`);
+      if (byCell.has(c.cell)) throw new Error(`cell ${c.cell} (${names[c.cell]}) is reported twice`);
       byCell.set(c.cell, c);
     }
   }
@@ -143,8 +164,9 @@ export interface MergedResult {
   readonly exhaustive: boolean;
   readonly shards: number;
   readonly missingShards: number[];
-  /** Simulation: runs done over all shards. */
+  /** Simulation: runs done over all shards, and those cut off at maxSteps. */
   readonly runs?: number;
+  readonly truncatedRuns?: number;
   /** Steps (simulation) or transitions (exploration), summed. */
   readonly steps: number;
   /** Summed per-shard distinct states: NOT deduplicated across shards. */
@@ -200,6 +222,7 @@ export function mergeShardResults(results: readonly ShardResult[]): MergedResult
   let steps = 0;
   let states = 0;
   let runs = 0;
+  let truncated = 0;
   let elapsedMs = 0;
   let maxShardMs = 0;
   for (const r of sorted) {
@@ -209,10 +232,12 @@ export function mergeShardResults(results: readonly ShardResult[]): MergedResult
     if (r.kind === 'simulate') {
       steps += r.steps;
       runs += r.runs;
+      truncated += r.truncatedRuns;
     } else {
       steps += r.transitions;
     }
-    if (r.verdict === 'incomplete') incomplete = true;
+    // A shard whose runs were all cut off is incomplete alone; the merge only if every run was.
+    if (r.verdict === 'incomplete' && !(r.kind === 'simulate' && r.stopReason === 'max-steps')) incomplete = true;
     if (r.violation) {
       const v: MergedViolation = {
         property: r.violation.property,
@@ -224,6 +249,7 @@ export function mergeShardResults(results: readonly ShardResult[]): MergedResult
       if (!best || better(v, best)) best = v;
     }
   }
+  if (kind === 'simulate' && truncated === runs) incomplete = true;
   const exhaustive = kind === 'explore';
   const verdict: MergedResult['verdict'] = best ? 'violation' : incomplete ? 'incomplete' : exhaustive ? 'holds' : 'no-violation-found';
   return {
@@ -232,7 +258,7 @@ export function mergeShardResults(results: readonly ShardResult[]): MergedResult
     exhaustive,
     shards: count,
     missingShards,
-    ...(kind === 'simulate' ? { runs } : {}),
+    ...(kind === 'simulate' ? { runs, truncatedRuns: truncated } : {}),
     steps,
     states,
     violation: best,

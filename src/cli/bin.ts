@@ -1,4 +1,4 @@
-/** Entry point of the `vmamirror` bin. */
-import { main } from './main.js';
+/** Entry point of the `vmamirror` bin: the command runs in a worker thread (host.ts). */
+import { runCommand } from './host.js';
 
-process.exitCode = main(process.argv.slice(2));
+runCommand(process.argv.slice(2));

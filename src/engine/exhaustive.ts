@@ -49,9 +49,12 @@ export interface ExploreOptions extends CheckSelection {
   readonly strategy?: ExhaustiveStrategy;
   /** Stop (verdict incomplete) after this long. */
   readonly timeLimitMs?: number;
-  /** Stop (verdict incomplete) when the explorer's own tables exceed this many bytes. */
+  /**
+   * Stop (verdict incomplete) before the process's resident memory (RSS: the tables, the heap, the
+   * runtime) would reach this many bytes, counting the next growth of the tables as already made.
+   */
   readonly maxMemoryBytes?: number;
-  /** Polled every few thousand states; returning true stops the run (verdict incomplete), e.g. on SIGINT. */
+  /** Polled at every new state (and every few hundred expansions); true stops the run (verdict incomplete), e.g. on SIGINT. */
   readonly shouldStop?: () => boolean;
   /** Called about twice a second with the running figures. */
   readonly onProgress?: (p: Progress) => void;
@@ -70,7 +73,9 @@ export interface Progress {
   readonly frontier: number;
   readonly depth: number;
   readonly elapsedMs: number;
+  /** The explorer's tables, and the process's resident memory. */
   readonly bytes: number;
+  readonly rss: number;
 }
 
 /** Why an incomplete run stopped. */
@@ -87,8 +92,20 @@ export interface ExploreResult {
   readonly bytesPerState: number;
   /** Set when the verdict is incomplete. */
   readonly stopReason?: StopReason;
-  /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree). */
+  /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree, termination graph). */
   readonly peakBytes: number;
+  /** Peak resident memory of the whole process during the run (sampled), and what it grew by. */
+  readonly peakRss: number;
+  readonly rssGrowth: number;
+}
+
+/** Fresh states between two readings of the process's RSS (a reading costs ~10 µs). */
+const MEMORY_EVERY = 512;
+/** Expansions between two polls when no new state turns up (the end of a search). */
+const POLL_EVERY = 256;
+
+function rss(): number {
+  return globalThis.process?.memoryUsage?.rss?.() ?? 0;
 }
 
 export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
@@ -127,14 +144,37 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   let maxDepth = 0;
   let peakBytes = 0;
   let lastPoll = t0;
+  const rss0 = rss();
+  let peakRss = rss0;
+  let sinceMemory = 0;
 
   const bytes = () => visited.bytes + frontier.bytes + tree.bytes + (fair?.bytes ?? 0) + (lone?.bytes ?? 0);
+  /**
+   * What the tables may allocate before the next reading: the visited set's rehash into a table
+   * twice its size (written all at once), the tree's copy when it is about to double, the
+   * termination graph's. Counted as already allocated, so that the limit holds through a growth
+   * rather than after it.
+   */
+  const growthAhead = () => {
+    const slots = visited.bytes / 8;
+    const visitedSoon = (visited.size + MEMORY_EVERY) * 4 > slots * 3 ? 2 * visited.bytes : 0;
+    const treeSoon = tree.size + MEMORY_EVERY >= tree.parent.length ? tree.bytes : 0;
+    return visitedSoon + treeSoon + (fair?.growthAhead(MEMORY_EVERY, MEMORY_EVERY * nActors * 4) ?? 0);
+  };
+  const memoryReached = (): boolean => {
+    sinceMemory = 0;
+    const r = rss();
+    peakRss = Math.max(peakRss, r);
+    peakBytes = Math.max(peakBytes, bytes());
+    return r + growthAhead() >= maxBytes;
+  };
 
   const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
     w.undoing = false;
     w.undoReset();
     w.load(initial);
     peakBytes = Math.max(peakBytes, bytes());
+    peakRss = Math.max(peakRss, rss());
     return {
       verdict,
       states: visited.size,
@@ -145,21 +185,21 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
       stopReason,
       peakBytes,
+      peakRss,
+      rssGrowth: peakRss - rss0,
     };
   };
 
-  /** Checks limits and reports progress; returns why to stop, if so. */
+  /** Checks every limit (from the first state on) and reports progress; returns why to stop, if so. */
   const poll = (): StopReason | undefined => {
-    const now = performance.now();
     if (visited.size >= maxStates) return 'max-states';
+    if (opts.shouldStop?.()) return 'interrupted';
+    const now = performance.now();
+    if (now - t0 >= timeLimit) return 'time';
+    if (++sinceMemory >= MEMORY_EVERY && memoryReached()) return 'memory';
     if (now - lastPoll < 500) return undefined;
     lastPoll = now;
-    const b = bytes();
-    peakBytes = Math.max(peakBytes, b);
-    opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: b });
-    if (now - t0 >= timeLimit) return 'time';
-    if (b >= maxBytes) return 'memory';
-    if (opts.shouldStop?.()) return 'interrupted';
+    opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
     return undefined;
   };
 
@@ -254,9 +294,17 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const v0 = checkState(root);
   if (v0) return finish('violation', v0);
   fair?.discover(root);
+  const stop0 = memoryReached() ? 'memory' : poll();
+  if (stop0) return finish('incomplete', undefined, stop0);
 
   frontier.push(initial, root);
+  let expansions = 0;
   for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
+    if (++expansions >= POLL_EVERY) {
+      expansions = 0;
+      const stop = poll();
+      if (stop) return finish('incomplete', undefined, stop);
+    }
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.

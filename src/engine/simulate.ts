@@ -10,9 +10,10 @@
  * does not test that blocked one's attempt for BUGs (other runs try it), and termination is not
  * checked (a run is cut off at `maxSteps`).
  *
- * Verdicts: `violation`; `no-violation-found` — every requested run finished (or hit `maxSteps`)
- * without one, which proves nothing (`exhaustive: false` says so); `incomplete` — the time budget
- * ran out before all requested runs were done. Simulation never says `holds`.
+ * Verdicts: `violation`; `no-violation-found` — every requested run finished (some may have hit
+ * `maxSteps`) without one, which proves nothing (`exhaustive: false` says so); `incomplete` — the
+ * time budget ran out or a stop was requested before all requested runs were done, or every run
+ * was cut off at `maxSteps` (`stopReason` says which). Simulation never says `holds`.
  *
  * Steps are single `execStep`s (the explorer's merging of invisible steps is not applied), so the
  * distinct-state count includes intermediate states the explorer merges away. A violation's
@@ -58,11 +59,20 @@ export interface SimulateOptions extends Omit<CheckSelection, 'liveness'> {
   readonly pctSteps?: number;
   /** Stop starting new runs after this long (verdict `incomplete` if runs remain). */
   readonly timeLimitMs?: number;
+  /** Polled before every run and every 1024 steps of a run; true stops (verdict `incomplete`), e.g. on SIGINT. */
+  readonly shouldStop?: () => boolean;
   /** Record one `RunRecord` per run in `runLog` (tests, debugging). */
   readonly keepRuns?: boolean;
 }
 
-export type RunEnd = 'done' | 'violation' | 'max-steps';
+export type RunEnd = 'done' | 'violation' | 'max-steps' | 'stopped';
+
+/**
+ * Why a simulation is `incomplete`: the time limit or a stop request (`shouldStop`) came before
+ * every requested run was done, or every run was cut off at `maxSteps` (none reached the end of
+ * the scenario, so the runs say nothing about how it ends).
+ */
+export type SimulateStopReason = 'time' | 'interrupted' | 'max-steps';
 
 /** What one run did: enough to compare run sets between sharded and unsharded simulations. */
 export interface RunRecord {
@@ -106,6 +116,8 @@ export interface SimulateResult {
   readonly truncatedRuns: number;
   /** Runs that ended in a violation. */
   readonly violatingRuns: number;
+  /** Set when the verdict is incomplete. */
+  readonly stopReason?: SimulateStopReason;
   /** The shortest counterexample found (ties: lowest run index). */
   readonly violation?: SimulateViolation;
   readonly elapsedMs: number;
@@ -136,7 +148,7 @@ interface Walk {
  * ones, a blocked pick is dropped and `pick` asked again; `verdicts` judge every step. Appends the
  * actors that stepped (and a blocked attempt that raised a BUG) to `schedule`.
  */
-function walk(w: World, sched: Scheduler, verdicts: Verdicts, maxSteps: number, cand: Int32Array, schedule: number[], seen: FingerprintSet | undefined, runStates: FingerprintSet | undefined): Walk {
+function walk(w: World, sched: Scheduler, verdicts: Verdicts, maxSteps: number, cand: Int32Array, schedule: number[], seen: FingerprintSet | undefined, runStates: FingerprintSet | undefined, stop?: () => boolean): Walk {
   const nActors = w.layout.actorNames.length;
   let steps = 0;
   for (;;) {
@@ -144,6 +156,7 @@ function walk(w: World, sched: Scheduler, verdicts: Verdicts, maxSteps: number, 
     for (let a = 0; a < nActors; a++) if (w.actorSp(a) !== 0) cand[m++] = a;
     if (m === 0) return { steps, end: 'done', endedOnBugStep: false }; // every actor finished
     if (steps >= maxSteps) return { steps, end: 'max-steps', endedOnBugStep: false };
+    if ((steps & 1023) === 1023 && stop?.()) return { steps, end: 'stopped', endedOnBugStep: false };
     const unfinished = m;
     let chosen = -1;
     while (m > 0) {
@@ -241,18 +254,20 @@ function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
   let truncated = 0;
   let violatingRuns = 0;
   let best: SimulateViolation | undefined;
-  let timedOut = false;
+  let stopped: SimulateStopReason | undefined;
   let yields = 0;
+  const now = () => performance.now() - t0;
+  const stop = () => {
+    stopped ??= opts.shouldStop?.() ? 'interrupted' : now() > timeLimit ? 'time' : undefined;
+    return stopped !== undefined;
+  };
 
   // The initial state is the same for every run: check it once.
   w.load(initial.slice());
   const v0 = verdicts.state(w);
 
   for (let run = shard.index; run < opts.runs; run += shard.count) {
-    if (runsDone > 0 && performance.now() - t0 > timeLimit) {
-      timedOut = true;
-      break;
-    }
+    if (stop()) break;
     const runSeed = deriveSeed(seed, run);
     const rng = new Prng(runSeed);
     const sched = strategy.begin({ nActors, rng });
@@ -263,7 +278,9 @@ function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
     schedule.length = 0;
     state.set(initial);
     w.load(state);
-    const r: Walk = v0 ? { steps: 0, end: 'violation', found: v0, endedOnBugStep: false } : walk(w, sched, verdicts, maxSteps, cand, schedule, visited, runStates);
+    const r: Walk = v0 ? { steps: 0, end: 'violation', found: v0, endedOnBugStep: false } : walk(w, sched, verdicts, maxSteps, cand, schedule, visited, runStates, stop);
+    // A run stopped halfway is not counted: what it did is not a run of the scenario.
+    if (r.end === 'stopped') break;
     if (strategyName === 'pct') yields += (sched as PctScheduler).yields;
     if (r.end === 'max-steps') truncated++;
     steps += r.steps;
@@ -284,7 +301,8 @@ function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
   w.load(initial);
   w.bugs.length = 0;
   w.chooser = null;
-  const verdict: SimulateVerdict = best ? 'violation' : timedOut ? 'incomplete' : 'no-violation-found';
+  if (!stopped && runsDone > 0 && truncated === runsDone) stopped = 'max-steps';
+  const verdict: SimulateVerdict = best ? 'violation' : stopped ? 'incomplete' : 'no-violation-found';
   return {
     kind: 'simulate',
     verdict,
@@ -301,6 +319,7 @@ function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
     states: visited.size,
     truncatedRuns: truncated,
     violatingRuns,
+    ...(verdict === 'incomplete' ? { stopReason: stopped } : {}),
     violation: best,
     elapsedMs: performance.now() - t0,
     ...(runLog ? { runLog } : {}),

@@ -168,6 +168,10 @@ class FingerprintIndex {
   private mask = (1 << 10) - 1;
   size = 0;
 
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
   get(lo: number, hi: number): number {
     const t = this.table;
     for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
@@ -234,6 +238,18 @@ export class FairTermination {
 
   get bytes(): number {
     return this.index.bytes + this.treeId.byteLength * 5 + this.edgeTo.byteLength * 4;
+  }
+
+  /**
+   * What the tables may allocate at once within the next `states` new region states and `edges`
+   * edges: the index's rehash into a table twice its size, the copies of arrays about to double.
+   */
+  growthAhead(states: number, edges: number): number {
+    let b = 0;
+    if ((this.index.size + states) * 4 > this.index.capacity * 3) b += 2 * this.index.bytes;
+    if (this.states + states >= this.treeId.length) b += this.treeId.byteLength * 5;
+    if (this.edges + edges >= this.edgeTo.length) b += this.edgeTo.byteLength * 4;
+    return b;
   }
 
   /** The region index of the current state of `w`, or -1 if it is outside the region; a new region state is recorded with its tree id. */

@@ -34,10 +34,19 @@ export function verdictTable(results: readonly CheckResult[]): string {
   return lines.join('\n');
 }
 
+/**
+ * Bytes per state: the visited set's, all the explorer's tables' (at their peak), and the whole
+ * process's (what its resident memory grew by during the run).
+ */
+export function memoryPerState(r: CheckResult): string {
+  const per = (b: number) => (r.states ? Math.max(0, b || 0) / r.states : 0).toFixed(1);
+  return `B/state: ${r.bytesPerState.toFixed(1)} visited set, ${per(r.peakBytes)} all tables, ${per(r.rssGrowth)} process`;
+}
+
 export function resultLine(r: CheckResult): string {
   const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
   const head = `${r.scenario}/${r.variant}: ${r.verdict}${r.verdict === 'incomplete' && r.stopReason ? ` (${r.stopReason})` : ''}`;
-  const stats = `${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s (${rate} states/s, ${r.bytesPerState.toFixed(1)} B/state)`;
+  const stats = `${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s (${rate} states/s; ${memoryPerState(r)})`;
   if (r.verdict !== 'violation') return `${head} — ${stats}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
   return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}`;

@@ -15,6 +15,7 @@ import { VARIANTS, variantByName } from '../mirror/variants.js';
 import type { ActorSpec, FaultPoint, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
+import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
 import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
 
 export type ScenarioFormat = 'yaml' | 'json';
@@ -106,18 +107,27 @@ export function formatOf(path: string): ScenarioFormat | undefined {
   return ext === '.yaml' || ext === '.yml' ? 'yaml' : ext === '.json' ? 'json' : undefined;
 }
 
-/** Reads, parses and validates a scenario file; the format comes from the extension (.yaml, .yml, .json). */
+/**
+ * Reads, parses and validates a scenario file; the format comes from the extension (.yaml, .yml,
+ * .json). `-` reads standard input (JSON if it starts with `{`, else YAML). What may be read, and
+ * how much: read-file.ts.
+ */
 export function loadScenarioFile(path: string): LoadedScenario {
-  const format = formatOf(path);
-  if (!format) throw new ScenarioError(path, [{ file: path, path: '', message: `unknown file type "${extname(path)}"; expected .yaml, .yml or .json` }]);
+  const name = path === '-' ? STDIN_NAME : path;
+  const refuse = (message: string) => new ScenarioError(name, [{ file: name, path: '', message }]);
+  let format = formatOf(path);
+  if (!format && path !== '-') throw refuse(`unknown file type "${extname(path)}"; expected .yaml, .yml or .json`);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readScenarioText(path);
   } catch (e) {
-    const reason = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
-    throw new ScenarioError(path, [{ file: path, path: '', message: `cannot read the file (${reason}); expected a readable scenario file` }]);
+    if (e instanceof UnreadableScenario) throw refuse(e.message);
+    throw e;
   }
-  return parseScenario(text, path, format);
+  format ??= sniffFormat(text);
+  const second = format === 'yaml' ? secondYamlDocument(text) : undefined;
+  if (second !== undefined) throw new ScenarioError(name, [{ file: name, line: second, column: 1, path: '', message: 'a second YAML document; a scenario file holds one' }]);
+  return parseScenario(text, name, format);
 }
 
 /** Parses and validates scenario text; `fileName` is only used in messages. */

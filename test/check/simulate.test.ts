@@ -120,10 +120,11 @@ describe('random simulation', () => {
     const r = simulateScenario(spec('cow'), variant('interval'), { runs: 10, seed: 1, maxSteps: 5 });
     expect(r.truncatedRuns).toBe(10);
     expect(r.steps).toBe(50);
-    expect(r.verdict).toBe('no-violation-found');
+    // Every run cut off: nothing reached the end of the scenario, which is not a pass.
+    expect([r.verdict, r.stopReason]).toEqual(['incomplete', 'max-steps']);
     const t = simulateScenario(spec('cow'), variant('interval'), { runs: 1000, seed: 1, timeLimitMs: 0 });
-    expect(t.verdict).toBe('incomplete');
-    expect(t.runs).toBe(1);
+    // The time budget holds from the start: a zero budget runs nothing and says so.
+    expect([t.verdict, t.stopReason, t.runs]).toEqual(['incomplete', 'time', 0]);
   });
 
   it('leaves the world in its initial state', () => {

@@ -1,0 +1,90 @@
+/**
+ * `merge`: shard outputs (`check --shard i/N --json`) into one verdict, exiting as the unsharded
+ * check would (the catalogue table by its expectations, see outcome.ts). Every input is checked
+ * first (shard-input.ts); an inconsistency between them is exit 2 with one line.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { mergeCatalogueShards, mergeShardResults, type CatalogueShardResult, type MergedResult } from '../check/shard.js';
+import type { ScenarioSimulateResult } from '../check/run.js';
+import { tableExpectations } from '../check/run.js';
+import { encodeChoices } from '../engine/schedule.js';
+import { verdictTable } from '../report/text.js';
+import { EXIT_INCOMPLETE, EXIT_VIOLATION, fail } from './exit.js';
+import { exitCodeOf, incompleteSentence, simulationExitCode } from './outcome.js';
+import { builtInOr, shardDocument, type ShardDocument } from './shard-input.js';
+import { scenarioArgument } from './selection.js';
+import { shown } from './text.js';
+import { finalNote } from './check.js';
+
+/** Shard files are small JSON documents: a bigger file is not one. */
+const MAX_SHARD_BYTES = 256 * 2 ** 20;
+
+function readShard(file: string): unknown {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) fail(`${shown(file)}: no such file`);
+  if (!st.isFile()) fail(`${shown(file)}: not a regular file`);
+  if (st.size > MAX_SHARD_BYTES) fail(`${shown(file)}: ${st.size} bytes is too large for a shard result`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (e) {
+    return fail(`${shown(file)}: not a shard result (${shown((e as Error).message)})`);
+  }
+}
+
+export function mergeFiles(files: readonly string[], opts: { json?: boolean; file?: string[] }): number {
+  const lookup = builtInOr((opts.file ?? []).map(scenarioArgument));
+  const docs = files.map((f) => shardDocument(readShard(f), f, lookup));
+  const kinds = new Set(docs.map((d) => d.kind));
+  if (kinds.size > 1) fail('cannot merge catalogue shards with simulation shards');
+  try {
+    return docs[0].kind === 'catalogue' ? mergeCatalogue(docs.map((d) => d.doc as CatalogueShardResult), opts) : mergeSimulations(docs, opts);
+  } catch (e) {
+    // The merge's own consistency checks (shard.ts): shards of other splits, a shard twice.
+    if (e instanceof Error && (e.constructor === Error || e instanceof RangeError)) fail(e.message);
+    throw e;
+  }
+}
+
+function mergeCatalogue(shards: readonly CatalogueShardResult[], opts: { json?: boolean }): number {
+  const table = shards[0].table === true;
+  if (shards.some((s) => (s.table === true) !== table)) fail('shards of the whole table cannot be merged with shards of a selection');
+  const m = mergeCatalogueShards(shards);
+  if (opts.json) console.log(JSON.stringify(m, null, 2));
+  else {
+    console.log(verdictTable(m.results));
+    if (table) for (const p of tableExpectations(m.results).problems) console.log(`UNEXPECTED: ${p}`);
+  }
+  const names = shards[0].cellNames;
+  if (m.missingCells.length) {
+    const sentence = `incomplete: ${m.missingCells.length} of ${names.length} cells are in no shard given (missing shards: ${m.missingShards.join(', ')})`;
+    if (opts.json) process.stderr.write(`vmamirror: ${sentence}\n`);
+    else console.log(sentence);
+    return exitCodeOf(m.results, table ? 'table-shard' : 'cells') === EXIT_VIOLATION ? EXIT_VIOLATION : EXIT_INCOMPLETE;
+  }
+  finalNote(incompleteSentence(m.results), 0, opts.json);
+  return exitCodeOf(m.results, table ? 'table' : 'cells');
+}
+
+function mergeSimulations(docs: readonly ShardDocument[], opts: { json?: boolean }): number {
+  const groups = new Map<string, ScenarioSimulateResult[]>();
+  for (const r of docs.flatMap((d) => d.doc as ScenarioSimulateResult[])) {
+    const key = `${r.scenario}/${r.variant}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const out: Record<string, MergedResult> = {};
+  const judged: { scenario: string; variant: string; verdict: string; stopReason?: string }[] = [];
+  for (const [key, rs] of groups) {
+    const m = mergeShardResults(rs);
+    out[key] = m;
+    const stopReason = m.verdict !== 'incomplete' ? undefined : m.missingShards.length ? 'missing shards' : m.runs && m.truncatedRuns === m.runs ? 'max-steps' : rs.find((r) => r.stopReason)?.stopReason;
+    judged.push({ scenario: rs[0].scenario, variant: rs[0].variant, verdict: m.verdict, stopReason });
+    if (!opts.json) {
+      const v = m.violation ? ` — ${m.violation.property}: ${m.violation.message}\n  schedule: ${key}:${encodeChoices(m.violation.schedule)}` : '';
+      console.log(`${key}: ${m.verdict}${v}${m.missingShards.length ? ` (missing shards ${m.missingShards.join(', ')})` : ''}`);
+    }
+  }
+  if (opts.json) console.log(JSON.stringify(out, null, 2));
+  finalNote(incompleteSentence(judged), 0, opts.json);
+  return simulationExitCode(judged);
+}
+

@@ -1,0 +1,54 @@
+/**
+ * From results to the exit code, and the sentence that says why a run is incomplete: the same rules
+ * for `check`, its shards and `merge`, so that a merged split exits as the unsharded check would.
+ */
+import { expectedViolation, tableExpectations, type CheckResult } from '../check/run.js';
+import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATION } from './exit.js';
+
+interface Judged {
+  readonly scenario: string;
+  readonly variant: string;
+  readonly verdict: string;
+  readonly stopReason?: string;
+}
+
+/**
+ * The exit code of exhaustive results. The table (the whole catalogue): 1 when an expectation
+ * failed (the corrected design violated, a broken one caught nowhere); a shard of the table sees
+ * only some cells, so only a violated corrected design fails it. Otherwise: 1 on a violation. Then
+ * 3 if any cell is incomplete, else 0.
+ */
+export function exitCodeOf(results: readonly CheckResult[], mode: 'table' | 'table-shard' | 'cells'): number {
+  if (mode === 'table') {
+    if (tableExpectations(results).problems.length) return EXIT_VIOLATION;
+  } else if (results.some((r) => r.verdict === 'violation' && (mode === 'cells' || !expectedViolation(r.variant)))) {
+    return EXIT_VIOLATION;
+  }
+  return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
+}
+
+/** The exit code of simulation results: 1 on a violation, 3 if any is incomplete, else 0. */
+export function simulationExitCode(results: readonly Judged[]): number {
+  if (results.some((r) => r.verdict === 'violation')) return EXIT_VIOLATION;
+  return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
+}
+
+const WHY: Record<string, string> = {
+  'max-states': 'stopped at --max-states',
+  time: 'out of --time-limit',
+  memory: 'stopped at --max-memory',
+  interrupted: 'interrupted',
+  'preemption-bound': 'bounded by --preemptions',
+  'max-steps': 'every run cut off at --max-steps',
+};
+
+/** "incomplete: 3 of 54 checks did not finish (…); nothing is proved for them", or undefined. */
+export function incompleteSentence(results: readonly Judged[]): string | undefined {
+  const open = results.filter((r) => r.verdict === 'incomplete');
+  if (!open.length) return undefined;
+  const by = new Map<string, number>();
+  for (const r of open) by.set(r.stopReason ?? 'limit', (by.get(r.stopReason ?? 'limit') ?? 0) + 1);
+  const why = [...by].map(([k, n]) => `${n} ${WHY[k] ?? k}`).join(', ');
+  const names = open.length <= 4 ? `: ${open.map((r) => `${r.scenario}/${r.variant}`).join(', ')}` : '';
+  return `incomplete: ${open.length} of ${results.length} checks did not finish (${why})${names}; nothing is proved for them`;
+}

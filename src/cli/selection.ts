@@ -1,0 +1,42 @@
+/** What `check` runs: scenario arguments (names or files) × `--variant`, as the list of cells. */
+import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
+import { VARIANTS, variantByName } from '../mirror/variants.js';
+import { catalogueCells, variantsFor, type Cell } from '../check/run.js';
+import type { MirrorVariant } from '../mirror/device.js';
+import type { ScenarioSpec } from '../scenario/spec.js';
+import { formatOf, loadScenarioFile } from '../scenario/load.js';
+import { existsSync } from 'node:fs';
+import { fail } from './exit.js';
+import { shown } from './text.js';
+
+export interface Selection {
+  readonly scenarios: readonly ScenarioSpec[];
+  readonly variants: readonly MirrorVariant[];
+  readonly cells: readonly Cell[];
+  /** The whole catalogue under every variant: the verdict table and its expectations. */
+  readonly table: boolean;
+}
+
+export function select(names: readonly string[], variantNames: readonly string[] | undefined): Selection {
+  const scenarios = names.length ? names.map(scenarioArgument) : CATALOGUE;
+  const twice = scenarios.find((s, i) => scenarios.findIndex((t) => t.name === s.name) !== i);
+  if (twice) fail(`scenario "${shown(twice.name)}" is given twice`);
+  const variants = variantNames?.length
+    ? variantNames.map((n) => variantByName(n) ?? fail(`unknown variant "${shown(n)}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`))
+    : VARIANTS;
+  const cells = catalogueCells(scenarios, variants);
+  if (!cells.length) {
+    const which = scenarios.map((s) => `${s.name} (${variantsFor(s).map((v) => v.name).join(', ')})`).join('; ');
+    fail(`nothing to check: no selected variant applies to the selected scenarios — ${which}`);
+  }
+  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length };
+}
+
+/** A built-in scenario name, or a YAML/JSON scenario file or `-` (standard input); its own `variants` restrict what runs. */
+export function scenarioArgument(arg: string): ScenarioSpec {
+  if (arg === '-' || formatOf(arg) || existsSync(arg)) {
+    const loaded = loadScenarioFile(arg);
+    return { ...loaded.spec, variants: loaded.variants.map((v) => v.name) };
+  }
+  return scenarioByName(arg) ?? fail(`unknown scenario "${shown(arg)}"; known: ${CATALOGUE.map((s) => s.name).join(', ')} (or a .yaml/.json file)`);
+}

@@ -1,0 +1,184 @@
+/**
+ * The command's paths in-process (`main` with a stop flag the test raises): the same contract as
+ * the child-process tests, here for what they cannot show (coverage, a stop at an exact point)
+ * and quickly.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VIOLATION } from '../../src/cli/main.js';
+
+let out: string[];
+let err: string[];
+beforeEach(() => {
+  out = [];
+  err = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+const dir = mkdtempSync(join(tmpdir(), 'vmamirror-inproc-'));
+/** A stop flag raised after `n` polls. */
+const stopAfter = (n: number) => {
+  let polls = 0;
+  return () => ++polls > n;
+};
+
+describe('a stop request, in-process', () => {
+  it('stops the running cell where it is and every later cell at its first state', () => {
+    expect(main(['check', 'introspect', 'cow', '--variant', 'interval'], { shouldStop: stopAfter(2000) })).toBe(EXIT_INCOMPLETE);
+    const text = out.join('\n');
+    expect(text).toMatch(/^introspect\/interval: incomplete \(interrupted\) — \d+ states/);
+    expect(text).toMatch(/incomplete: 2 of 2 checks did not finish \(2 interrupted\): introspect\/interval, cow\/interval; nothing is proved for them \(1 of them not started\)$/);
+  });
+
+  it('stops a simulation between runs', () => {
+    expect(main(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '100000'], { shouldStop: stopAfter(50) })).toBe(EXIT_INCOMPLETE);
+    expect(out[0]).toMatch(/^exit\/interval: incomplete \(interrupted\) — \d+ of 100000 random runs/);
+  });
+
+  it('stops a shard, which still writes its document', () => {
+    expect(main(['check', 'munmap', '--shard', '0/2', '--json'], { shouldStop: () => true })).toBe(EXIT_INCOMPLETE);
+    const doc = JSON.parse(out.join('\n')) as { kind: string; cells: { stopReason: string }[] };
+    expect(doc.kind).toBe('catalogue');
+    expect(doc.cells.every((c) => c.stopReason === 'interrupted')).toBe(true);
+    expect(err.join('')).toMatch(/^vmamirror: incomplete: /);
+  });
+});
+
+describe('check, in-process', () => {
+  it('a shard of a selection exits 1 on a violation, as the selection does', () => {
+    expect(main(['check', 'exit', '--shard', '0/1'])).toBe(EXIT_VIOLATION);
+    expect(out.join('\n')).toMatch(/^exit\/interval: holds/m);
+  });
+
+  it('simulates with PCT and prints the violation', () => {
+    expect(main(['check', 'exit', '--variant', 'start-only', '--simulate', 'pct', '--runs', '200', '--seed', '2'])).toBe(EXIT_VIOLATION);
+    expect(out.join('\n')).toMatch(/^exit\/start-only: violation — \d+ of 200 pct runs.*\n {2}\S+: .*\n {2}schedule: exit\/start-only:/);
+  });
+
+  it('simulates to JSON with traces, and as a shard without', () => {
+    expect(main(['check', 'exit', '--variant', 'start-only', '--simulate', '--runs', '300', '--json'])).toBe(EXIT_VIOLATION);
+    expect((JSON.parse(out.join('\n')) as { trace?: unknown }[])[0].trace).toBeDefined();
+    out = [];
+    expect(main(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '10', '--shard', '1/2', '--json'])).toBe(EXIT_HOLDS);
+    expect((JSON.parse(out.join('\n')) as { runs: number }[])[0].runs).toBe(5);
+  });
+
+  it('refuses what it cannot use, with one line', () => {
+    for (const args of [
+      ['check', 'exit', '--variant', 'nosuch'],
+      ['check', 'exit', 'exit'],
+      ['check', 'exit', '--runs', '3'],
+      ['check', 'exit', '--simulate', '--dfs'],
+      ['check', 'exit', '--simulate', '--no-shrink'],
+      ['check', 'exit', '--simulate', 'nosuch'],
+      ['check', 'exit', '--dfs', '--bfs'],
+      ['check', 'exit', '--shard', '9/10'],
+      ['check', 'exit', '--simulate', '--runs', '1', '--shard', '1/2'],
+      ['check', 'exit', '--html', join(dir, 'none', 'r.html')],
+      ['check', 'exit', '--junit', dir],
+      ['check', 'exit', '--html', ''],
+      ['check', 'exit', '--shard', '0/2', '--junit', join(dir, 'j.xml')],
+      ['explain', 'nosuch'],
+      ['replay', 'exit/nosuch:0'],
+      ['replay', 'nosuch/interval:0'],
+      ['check', '--max-memory', '0'],
+      ['check', '--shard', '0/99999999999999999999'],
+    ]) {
+      err = [];
+      expect(main(args), args.join(' ')).toBe(EXIT_USAGE);
+      expect(err.join(''), args.join(' ')).toMatch(/^vmamirror: [^\n]*\n$/);
+    }
+  });
+
+  it('writes JUnit and HTML after the run, and names the HTML report', () => {
+    const html = join(dir, 'r.html');
+    expect(main(['check', 'exit', '--variant', 'start-only', '--html', html, '--junit', join(dir, 'j.xml')])).toBe(EXIT_VIOLATION);
+    expect(out.join('\n')).toMatch(/HTML report of exit\/start-only: /);
+  });
+});
+
+describe('merge, in-process', () => {
+  const shardFiles = (args: string[], n: number) =>
+    [...Array(n).keys()].map((i) => {
+      out = [];
+      main([...args, '--shard', `${i}/${n}`, '--json']);
+      const f = join(dir, `${args.join('-').replace(/\W+/g, '_')}-${i}.json`);
+      writeFileSync(f, out.join('\n'));
+      return f;
+    });
+
+  it('catalogue shards: the table of the check, its exit code; missing shards: 3', () => {
+    const files = shardFiles(['check', 'exit', 'munmap'], 3);
+    out = [];
+    expect(main(['merge', ...files])).toBe(EXIT_VIOLATION);
+    expect(out.join('\n')).toMatch(/^scenario\s+interval/);
+    out = [];
+    expect(main(['merge', ...files, '--json'])).toBe(EXIT_VIOLATION);
+    expect((JSON.parse(out.join('\n')) as { results: unknown[] }).results).toHaveLength(12);
+    out = [];
+    expect(main(['merge', files[0]])).toBe(EXIT_VIOLATION); // the violation it holds is definite
+    const safe = shardFiles(['check', 'exit', '--variant', 'interval', 'raw-clear'], 2);
+    out = [];
+    expect(main(['merge', safe[0]])).toBe(EXIT_INCOMPLETE);
+    expect(out.join('\n')).toMatch(/incomplete: 1 of 2 cells are in no shard given \(missing shards: 1\)/);
+  });
+
+  it('simulation shards: merged per cell, JSON too', () => {
+    const files = shardFiles(['check', 'exit', '--variant', 'interval', 'start-only', '--simulate', '--runs', '60'], 2);
+    out = [];
+    expect(main(['merge', ...files])).toBe(EXIT_VIOLATION);
+    expect(out.join('\n')).toMatch(/^exit\/start-only: violation — .*\n {2}schedule: exit\/start-only:/m);
+    out = [];
+    expect(main(['merge', files[0], '--json'])).toBe(EXIT_VIOLATION);
+    expect(out.join('\n')).toMatch(/"missingShards": \[\n\s+1\n\s+\]/);
+    const cut = shardFiles(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '4', '--max-steps', '2'], 2);
+    out = [];
+    expect(main(['merge', ...cut])).toBe(EXIT_INCOMPLETE);
+    expect(out.join('\n')).toMatch(/1 every run cut off at --max-steps/);
+  });
+
+  it('refuses inconsistent input with one line', () => {
+    const [a, b] = shardFiles(['check', 'exit', '--variant', 'interval', 'raw-clear'], 2);
+    const sim = shardFiles(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '4'], 2);
+    const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    for (const files of [
+      [a, a],
+      [a, sim[0]],
+      [write('e.json', '[]')],
+      [write('x.json', '{')],
+      [write('k.json', '{"kind": "other"}')],
+      [write('s.json', JSON.stringify([{ kind: 'simulate' }]))],
+      [write('n.json', '7')],
+      [join(dir, 'none.json')],
+      [dir],
+      [sim[0], sim[0]],
+      [b, write('cs.json', JSON.stringify({ ...JSON.parse('{"kind":"catalogue","shard":{"index":0,"count":2},"cellsTotal":2,"cellNames":["exit/interval","exit/raw-clear"],"table":"yes","cells":[]}') }))],
+    ]) {
+      err = [];
+      expect(main(['merge', ...files]), files.join(' ')).toBe(EXIT_USAGE);
+      expect(err.join(''), files.join(' ')).toMatch(/^vmamirror: [^\n]*\n$/);
+    }
+  });
+});
+
+describe('the stop flag and the signal handlers', () => {
+  it('the first signal raises the flag, a later one calls `again`; removing the handlers restores the rest', async () => {
+    const { StopFlag, onStopSignals, STOP_SIGNALS } = await import('../../src/cli/signals.js');
+    const flag = new StopFlag();
+    const again: string[] = [];
+    const before = process.listenerCount('SIGINT');
+    const off = onStopSignals((s) => flag.raise(STOP_SIGNALS[s]), (s) => again.push(s));
+    expect(flag.raised).toBe(false);
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(flag.raised).toBe(true);
+    expect(Atomics.load(new StopFlag(flag.buffer).cells, 0)).toBe(15); // shared: another view sees it
+    process.emit('SIGINT', 'SIGINT');
+    expect(again).toEqual(['SIGINT']);
+    off();
+    expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+});
