@@ -7,23 +7,22 @@ type Floor = { lines: number; branches: number; functions: number; statements: n
  * Coverage floors, per source folder, in percent; `npm test` (vitest run --coverage) fails when a
  * folder drops below its floor. Each is set just under what the suite measured when it was added.
  * The kernel model (src/kernel) and the search engine (src/engine) carry the highest floors: one
- * point under their measurement, where the other folders get two. (Measured lines %: world 98.3,
- * kernel 94.5, kvm 91.5, mirror 98.8, engine 97.1, check 99.5, scenario 95.1, report 66.2, cli 42.5 — report
- * and cli are low because no test reaches report/explain.ts and little of report/text.ts, and the
- * CLI tests call main() for a handful of commands and options only.)
+ * point under their measurement, where the other folders get two. (Measured 2026-11-29, lines %:
+ * world 93.3 (the footprint recorder runs only under `npm run footprints`), kernel 96.5, kvm 99.3,
+ * mirror 100, engine 98.1, check 98.2, scenario 92.5, report 84.8, cli 84.3.)
  * When a folder is renamed or split, move its row: a row whose
  * folder is gone, or a src/ folder without a row, stops the run here rather than passing silently.
  */
 const FLOORS: Record<string, Floor> = {
-  'src/world': { lines: 95, branches: 76, functions: 95, statements: 90 },
-  'src/kernel': { lines: 93, branches: 83, functions: 96, statements: 89 },
-  'src/kvm': { lines: 89, branches: 74, functions: 94, statements: 84 },
-  'src/mirror': { lines: 96, branches: 75, functions: 96, statements: 91 },
-  'src/engine': { lines: 96, branches: 86, functions: 95, statements: 93 },
-  'src/check': { lines: 97, branches: 83, functions: 94, statements: 90 },
-  'src/scenario': { lines: 92, branches: 84, functions: 98, statements: 91 },
-  'src/report': { lines: 64, branches: 48, functions: 56, statements: 58 },
-  'src/cli': { lines: 40, branches: 33, functions: 34, statements: 35 },
+  'src/world': { lines: 91, branches: 76, functions: 90, statements: 86 },
+  'src/kernel': { lines: 94, branches: 85, functions: 96, statements: 91 },
+  'src/kvm': { lines: 97, branches: 88, functions: 98, statements: 93 },
+  'src/mirror': { lines: 98, branches: 81, functions: 98, statements: 93 },
+  'src/engine': { lines: 96, branches: 87, functions: 95, statements: 93 },
+  'src/check': { lines: 96, branches: 82, functions: 89, statements: 89 },
+  'src/scenario': { lines: 90, branches: 78, functions: 92, statements: 88 },
+  'src/report': { lines: 82, branches: 66, functions: 88, statements: 81 },
+  'src/cli': { lines: 82, branches: 68, functions: 78, statements: 75 },
 };
 
 const root = new URL('./', import.meta.url);

@@ -36,7 +36,11 @@ const OUTPUTS: { lib: Library; file: string; name: string }[] = [
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const dir = mkdtempSync(join(tmpdir(), 'vmamirror-footprints-'));
 console.log(`recording into ${dir} (the test suite runs once)…`);
-const run = spawnSync('npx', ['vitest', 'run', '--exclude', '**/*.browser.test.ts', '--exclude', '**/merge.test.ts'], { cwd: root, stdio: 'inherit', env: { ...process.env, VMAMIRROR_RECORD_FOOTPRINTS: dir } });
+const run = spawnSync('npx', ['vitest', 'run', '--exclude', '**/*.browser.test.ts', '--exclude', '**/merge.test.ts'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, VMAMIRROR_RECORD_FOOTPRINTS: dir },
+});
 if (run.status !== 0) {
   console.error('the test suite failed: footprints not written');
   process.exit(1);
@@ -54,7 +58,14 @@ for (const f of readdirSync(dir)) {
     for (const [where, s] of Object.entries(steps)) {
       const o = m.get(where);
       if (!o) m.set(where, { ...s });
-      else m.set(where, { reads: [...new Set([...o.reads, ...s.reads])], writes: [...new Set([...o.writes, ...s.writes])], calls: [...new Set([...o.calls, ...s.calls])], blocks: o.blocks || s.blocks, spawns: o.spawns || s.spawns });
+      else
+        m.set(where, {
+          reads: [...new Set([...o.reads, ...s.reads])],
+          writes: [...new Set([...o.writes, ...s.writes])],
+          calls: [...new Set([...o.calls, ...s.calls])],
+          blocks: o.blocks || s.blocks,
+          spawns: o.spawns || s.spawns,
+        });
     }
   }
 }

@@ -152,4 +152,3 @@ export const quiescence: Property = {
 
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
 export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence];
-

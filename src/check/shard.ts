@@ -209,7 +209,8 @@ export function mergeShardResults(results: readonly ShardResult[]): MergedResult
   if (kind === 'simulate') {
     const key = simKey(sorted[0] as SimulateResult);
     for (const r of sorted) {
-      if (simKey(r as SimulateResult) !== key) throw new Error(`simulation shard ${formatShard(r.shard)} ran with other settings (seed, strategy, depth, k, maxSteps or runs) than shard ${formatShard(sorted[0].shard)}`);
+      if (simKey(r as SimulateResult) !== key)
+        throw new Error(`simulation shard ${formatShard(r.shard)} ran with other settings (seed, strategy, depth, k, maxSteps or runs) than shard ${formatShard(sorted[0].shard)}`);
     }
   }
   let best: MergedViolation | undefined;

@@ -37,9 +37,7 @@ export function runCommand(argv: readonly string[]): void {
   });
   worker.on('error', (e: Error & { code?: string }) => {
     process.stderr.write(
-      e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? 'vmamirror: out of memory before the run finished; --max-memory stops a run with what it covered\n'
-        : `vmamirror: internal error: ${e.message}\n`,
+      e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'vmamirror: out of memory before the run finished; --max-memory stops a run with what it covered\n' : `vmamirror: internal error: ${e.message}\n`,
     );
     code = EXIT_MODEL_ERROR;
   });

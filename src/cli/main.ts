@@ -33,7 +33,12 @@ export type { RunContext } from './budget.js';
 type CheckCliOptions = ExhaustiveCliOptions & Omit<SimulateCliOptions, 'simulate'> & { simulate?: string | true; variant?: string[] };
 
 /** Options of one mode given to the other: refused, never silently ignored. */
-const SIMULATION_ONLY: [keyof CheckCliOptions, string][] = [['runs', '--runs'], ['seed', '--seed'], ['depth', '--depth'], ['maxSteps', '--max-steps']];
+const SIMULATION_ONLY: [keyof CheckCliOptions, string][] = [
+  ['runs', '--runs'],
+  ['seed', '--seed'],
+  ['depth', '--depth'],
+  ['maxSteps', '--max-steps'],
+];
 const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['maxStates', '--max-states'],
   ['maxMemory', '--max-memory'],
@@ -140,7 +145,9 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
     });
   program
     .command('explain')
-    .description("print a variant's routines, or one kernel/KVM routine, as C-like text: labels, what each step models, the fields it reads and writes with their protections, calls and blocking points")
+    .description(
+      "print a variant's routines, or one kernel/KVM routine, as C-like text: labels, what each step models, the fields it reads and writes with their protections, calls and blocking points",
+    )
     .argument('<variant-or-routine>')
     .action((name: string) => {
       const v = variantByName(name);
@@ -151,9 +158,12 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
       }
       code = EXIT_HOLDS;
     });
-  program.command('list').description('list scenarios, variants and properties').action(() => {
-    code = list();
-  });
+  program
+    .command('list')
+    .description('list scenarios, variants and properties')
+    .action(() => {
+      code = list();
+    });
   program
     .command('replay')
     .description('replay a counterexample schedule (SCENARIO/VARIANT:CHOICES) and print its trace')

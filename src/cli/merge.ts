@@ -37,7 +37,12 @@ export function mergeFiles(files: readonly string[], opts: { json?: boolean; fil
   const kinds = new Set(docs.map((d) => d.kind));
   if (kinds.size > 1) fail('cannot merge catalogue shards with simulation shards');
   try {
-    return docs[0].kind === 'catalogue' ? mergeCatalogue(docs.map((d) => d.doc as CatalogueShardResult), opts) : mergeSimulations(docs, opts);
+    return docs[0].kind === 'catalogue'
+      ? mergeCatalogue(
+          docs.map((d) => d.doc as CatalogueShardResult),
+          opts,
+        )
+      : mergeSimulations(docs, opts);
   } catch (e) {
     // The merge's own consistency checks (shard.ts): shards of other splits, a shard twice.
     if (e instanceof Error && (e.constructor === Error || e instanceof RangeError)) fail(e.message);
@@ -76,7 +81,8 @@ function mergeSimulations(docs: readonly ShardDocument[], opts: { json?: boolean
   for (const [key, rs] of groups) {
     const m = mergeShardResults(rs);
     out[key] = m;
-    const stopReason = m.verdict !== 'incomplete' ? undefined : m.missingShards.length ? 'missing shards' : m.runs && m.truncatedRuns === m.runs ? 'max-steps' : rs.find((r) => r.stopReason)?.stopReason;
+    const stopReason =
+      m.verdict !== 'incomplete' ? undefined : m.missingShards.length ? 'missing shards' : m.runs && m.truncatedRuns === m.runs ? 'max-steps' : rs.find((r) => r.stopReason)?.stopReason;
     judged.push({ scenario: rs[0].scenario, variant: rs[0].variant, verdict: m.verdict, stopReason });
     if (!opts.json) {
       const v = m.violation ? ` — ${m.violation.property}: ${m.violation.message}\n  schedule: ${key}:${encodeChoices(m.violation.schedule)}` : '';
@@ -87,4 +93,3 @@ function mergeSimulations(docs: readonly ShardDocument[], opts: { json?: boolean
   finalNote(incompleteSentence(judged), 0, opts.json);
   return simulationExitCode(judged);
 }
-

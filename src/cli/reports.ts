@@ -23,7 +23,14 @@ export type TraceFor = (r: CheckResult | ScenarioSimulateResult) => Trace | unde
 export function tracesOf(scenarios: readonly ScenarioSpec[]): TraceFor {
   const made = new Map<object, Trace | undefined>();
   return (r) => {
-    if (!made.has(r)) made.set(r, counterexampleTrace(r, scenarios.find((s) => s.name === r.scenario)));
+    if (!made.has(r))
+      made.set(
+        r,
+        counterexampleTrace(
+          r,
+          scenarios.find((s) => s.name === r.scenario),
+        ),
+      );
     return made.get(r);
   };
 }

@@ -21,12 +21,17 @@ export function select(names: readonly string[], variantNames: readonly string[]
   const scenarios = names.length ? names.map(scenarioArgument) : CATALOGUE;
   const twice = scenarios.find((s, i) => scenarios.findIndex((t) => t.name === s.name) !== i);
   if (twice) fail(`scenario "${shown(twice.name)}" is given twice`);
-  const variants = variantNames?.length
-    ? variantNames.map((n) => variantByName(n) ?? fail(`unknown variant "${shown(n)}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`))
-    : VARIANTS;
+  const variants = variantNames?.length ? variantNames.map((n) => variantByName(n) ?? fail(`unknown variant "${shown(n)}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`)) : VARIANTS;
   const cells = catalogueCells(scenarios, variants);
   if (!cells.length) {
-    const which = scenarios.map((s) => `${s.name} (${variantsFor(s).map((v) => v.name).join(', ')})`).join('; ');
+    const which = scenarios
+      .map(
+        (s) =>
+          `${s.name} (${variantsFor(s)
+            .map((v) => v.name)
+            .join(', ')})`,
+      )
+      .join('; ');
     fail(`nothing to check: no selected variant applies to the selected scenarios — ${which}`);
   }
   return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length };

@@ -84,12 +84,13 @@ function checkCounterexample(o: Obj, scenario: string, variant: string, lookup: 
   const steps = v.schedule;
   if (!Array.isArray(steps) || !steps.every((e) => Number.isSafeInteger(e) && (e as number) >= 0)) at.in('violation').in('schedule').bad('expected a list of schedule entries (non-negative integers)');
   const string = text(o, 'schedule', at);
-  let parsed;
+  let parsed: ReturnType<typeof decodeSchedule>;
   try {
     parsed = decodeSchedule(string);
   } catch (e) {
     if (!(e instanceof ScheduleSyntaxError)) throw e;
-    return at.in('schedule').bad(e.message);
+    at.in('schedule').bad(e.message);
+    return;
   }
   if (parsed.scenario !== scenario || parsed.variant !== variant) at.in('schedule').bad(`names ${shown(parsed.scenario)}/${shown(parsed.variant)}, not this cell`);
   if (encodeSchedule(scenario, variant, steps as number[]) !== encodeSchedule(scenario, variant, parsed.choices)) at.in('schedule').bad('differs from violation.schedule');
@@ -139,7 +140,10 @@ function catalogueShard(o: Obj, lookup: ScenarioLookup, at: At): CatalogueShardR
   (o.cells as unknown[]).forEach((c, i) => {
     const cell = obj(c, at.in('cells').in(i));
     checkCell(cell, names, lookup, at.in('cells').in(i));
-    if (seen.has(cell.cell as number)) at.in('cells').in(i).bad(`cell ${cell.cell as number} is reported twice`);
+    if (seen.has(cell.cell as number))
+      at.in('cells')
+        .in(i)
+        .bad(`cell ${cell.cell as number} is reported twice`);
     seen.add(cell.cell as number);
   });
   return o as unknown as CatalogueShardResult;

@@ -389,8 +389,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.
   if (bound >= 0) return finish('incomplete', undefined, 'preemption-bound');
-  const lasso = fair?.find((tid) => tree.schedule(tid), (tid) => replayTo(tree.schedule(tid)));
+  const lasso = fair?.find(
+    (tid) => tree.schedule(tid),
+    (tid) => replayTo(tree.schedule(tid)),
+  );
   if (lasso) return finish('violation', { ...lasso.found, schedule: lasso.schedule });
   return finish('holds');
 }
-

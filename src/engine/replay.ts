@@ -186,4 +186,3 @@ export function countPreemptions(w: World, schedule: readonly number[]): number 
     w.bugs.length = 0;
   }
 }
-

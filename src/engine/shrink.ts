@@ -49,8 +49,7 @@ export type SameViolation = (original: Found, candidate: Found) => boolean;
 
 const maskNumbers = (m: string) => m.replace(/\d+/g, '#');
 
-export const sameViolation: SameViolation = (o, c) =>
-  o.property === c.property && (o.property !== KERNEL_BUG || maskNumbers(o.message) === maskNumbers(c.message));
+export const sameViolation: SameViolation = (o, c) => o.property === c.property && (o.property !== KERNEL_BUG || maskNumbers(o.message) === maskNumbers(c.message));
 
 export interface ShrinkOptions extends ReplayOptions {
   /** The property the result must violate first; default: the original schedule's first violation. */
@@ -101,8 +100,7 @@ export function blocksOf(schedule: readonly number[]): Block[] {
   return out;
 }
 
-const better = (a: Measure, b: Measure): boolean =>
-  a.preemptions !== b.preemptions ? a.preemptions < b.preemptions : a.actors !== b.actors ? a.actors < b.actors : a.steps < b.steps;
+const better = (a: Measure, b: Measure): boolean => (a.preemptions !== b.preemptions ? a.preemptions < b.preemptions : a.actors !== b.actors ? a.actors < b.actors : a.steps < b.steps);
 
 /** Every ordering of `xs` (lexicographic by position), or only its rotations when there are more than `maxAll`. */
 function orderings(xs: readonly number[], maxAll = 5): number[][] {

@@ -148,7 +148,17 @@ interface Walk {
  * ones, a blocked pick is dropped and `pick` asked again; `verdicts` judge every step. Appends the
  * actors that stepped (and a blocked attempt that raised a BUG) to `schedule`.
  */
-function walk(w: World, sched: Scheduler, verdicts: Verdicts, maxSteps: number, cand: Int32Array, schedule: number[], seen: FingerprintSet | undefined, runStates: FingerprintSet | undefined, stop?: () => boolean): Walk {
+function walk(
+  w: World,
+  sched: Scheduler,
+  verdicts: Verdicts,
+  maxSteps: number,
+  cand: Int32Array,
+  schedule: number[],
+  seen: FingerprintSet | undefined,
+  runStates: FingerprintSet | undefined,
+  stop?: () => boolean,
+): Walk {
   const nActors = w.layout.actorNames.length;
   let steps = 0;
   for (;;) {

@@ -183,4 +183,3 @@ export function exploreShard(w: World, shard: Shard, opts: ExploreShardOptions =
     w.load(initial);
   }
 }
-

@@ -33,7 +33,11 @@ export const VM_FLAG_NAMES: readonly [number, string][] = [
 ];
 
 export function vmFlagsToString(flags: number): string {
-  return VM_FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n).join('|') || '0';
+  return (
+    VM_FLAG_NAMES.filter(([bit]) => flags & bit)
+      .map(([, n]) => n)
+      .join('|') || '0'
+  );
 }
 
 /** is_cow_mapping(): private and may be written. */

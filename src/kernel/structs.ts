@@ -12,81 +12,128 @@ import { defineStruct } from '../world/layout.js';
 
 /** A physical page frame (struct page / folio). `gen` counts allocations, so a mapping that
  *  remembers the generation it was made with can tell a reused frame from the page it mapped. */
-export const PAGE = defineStruct('page', [
-  'refcount', // folio_ref_count
-  'mapcount', // folio_mapcount: number of normal ptes mapping it
-  'free', // 1 while on the free list (never allocated, or freed)
-  'gen', // allocation generation (0 = never allocated)
-  'contents', // what was written last
-  'locked', // folio lock owner (w.self), 0 = unlocked
-  'anon', // folio_test_anon
-  'anonVma', // page->mapping for anon pages: ref to the anon_vma root (an mm's lineage)
-  'index', // page->index: the vpn the anon page lives at (for rmap)
-  'swap', // swap entry (swpEntry(slot)) while in the swap cache
-] as const, { refcount: 'atomic', mapcount: 'atomic', free: 'atomic', gen: 'ghost', contents: 'lockless', locked: 'lock-word', anon: 'stable', anonVma: 'stable', index: 'lock:folio', swap: 'lock:folio' });
+export const PAGE = defineStruct(
+  'page',
+  [
+    'refcount', // folio_ref_count
+    'mapcount', // folio_mapcount: number of normal ptes mapping it
+    'free', // 1 while on the free list (never allocated, or freed)
+    'gen', // allocation generation (0 = never allocated)
+    'contents', // what was written last
+    'locked', // folio lock owner (w.self), 0 = unlocked
+    'anon', // folio_test_anon
+    'anonVma', // page->mapping for anon pages: ref to the anon_vma root (an mm's lineage)
+    'index', // page->index: the vpn the anon page lives at (for rmap)
+    'swap', // swap entry (swpEntry(slot)) while in the swap cache
+  ] as const,
+  { refcount: 'atomic', mapcount: 'atomic', free: 'atomic', gen: 'ghost', contents: 'lockless', locked: 'lock-word', anon: 'stable', anonVma: 'stable', index: 'lock:folio', swap: 'lock:folio' },
+);
 
 /** An mm_struct with its locks and its notifier subscriptions header. */
-export const MM = defineStruct('mm', [
-  'users', // mm_users (mmget / mmput)
-  'count', // mm_count (mmgrab / mmdrop)
-  'mmapWriter', // mmap_lock: writer (w.self)
-  'mmapReaders', // mmap_lock: number of readers
-  'ptl', // page-table lock owner (w.self); one split lock stands for all of the mm's
-  'anonVma', // ref to the anon_vma root shared with fork relatives (rmap family)
-  'hasNotifiers', // mm->notifier_subscriptions allocated
-  'hasItree', // subscriptions->has_itree
-  'invalidateSeq', // subscriptions->invalidate_seq (S): even when idle, odd while fully excluded
-  'activeInvalidateRanges', // subscriptions->active_invalidate_ranges (A)
-  'hmmNotifiers', // v5.3 struct hmm: hmm->notifiers
-  'hmm', // v5.3: ref to the notifier slot of the mm's struct hmm (hmm_mirror_register); none without one
-] as const, { users: 'atomic', count: 'atomic', mmapWriter: 'lock-word', mmapReaders: 'lock-word', ptl: 'lock-word', anonVma: 'stable', hasNotifiers: 'lock:mm.mmap_lock', hasItree: 'lock:mm.mmap_lock', invalidateSeq: 'lock:mm.notifier_subscriptions.lock', activeInvalidateRanges: 'lock:mm.notifier_subscriptions.lock', hmmNotifiers: 'lock:hmm.ranges_lock', hmm: 'lock:mm.mmap_lock' });
+export const MM = defineStruct(
+  'mm',
+  [
+    'users', // mm_users (mmget / mmput)
+    'count', // mm_count (mmgrab / mmdrop)
+    'mmapWriter', // mmap_lock: writer (w.self)
+    'mmapReaders', // mmap_lock: number of readers
+    'ptl', // page-table lock owner (w.self); one split lock stands for all of the mm's
+    'anonVma', // ref to the anon_vma root shared with fork relatives (rmap family)
+    'hasNotifiers', // mm->notifier_subscriptions allocated
+    'hasItree', // subscriptions->has_itree
+    'invalidateSeq', // subscriptions->invalidate_seq (S): even when idle, odd while fully excluded
+    'activeInvalidateRanges', // subscriptions->active_invalidate_ranges (A)
+    'hmmNotifiers', // v5.3 struct hmm: hmm->notifiers
+    'hmm', // v5.3: ref to the notifier slot of the mm's struct hmm (hmm_mirror_register); none without one
+  ] as const,
+  {
+    users: 'atomic',
+    count: 'atomic',
+    mmapWriter: 'lock-word',
+    mmapReaders: 'lock-word',
+    ptl: 'lock-word',
+    anonVma: 'stable',
+    hasNotifiers: 'lock:mm.mmap_lock',
+    hasItree: 'lock:mm.mmap_lock',
+    invalidateSeq: 'lock:mm.notifier_subscriptions.lock',
+    activeInvalidateRanges: 'lock:mm.notifier_subscriptions.lock',
+    hmmNotifiers: 'lock:hmm.ranges_lock',
+    hmm: 'lock:mm.mmap_lock',
+  },
+);
 
 /** One page-table entry of one mm. `gen` is ghost state: the page's generation when it was mapped. */
-export const PTE = defineStruct('pte', [
-  'pfn', // page frame (0 = none)
-  'present',
-  'write',
-  'special', // pte_special: no struct page accounting (vmf_insert_pfn, remap_pfn_range)
-  'swap', // swap entry: swpEntry(slot) (non-present)
-  'migration', // migration entry: pfn being migrated (non-present)
-  'gen', // ghost: page generation at install time
-] as const, { pfn: 'lock:mm.ptl', present: 'lock:mm.ptl', write: 'lock:mm.ptl', special: 'lock:mm.ptl', swap: 'lock:mm.ptl', migration: 'lock:mm.ptl', gen: 'ghost' });
+export const PTE = defineStruct(
+  'pte',
+  [
+    'pfn', // page frame (0 = none)
+    'present',
+    'write',
+    'special', // pte_special: no struct page accounting (vmf_insert_pfn, remap_pfn_range)
+    'swap', // swap entry: swpEntry(slot) (non-present)
+    'migration', // migration entry: pfn being migrated (non-present)
+    'gen', // ghost: page generation at install time
+  ] as const,
+  { pfn: 'lock:mm.ptl', present: 'lock:mm.ptl', write: 'lock:mm.ptl', special: 'lock:mm.ptl', swap: 'lock:mm.ptl', migration: 'lock:mm.ptl', gen: 'ghost' },
+);
 
 /** A vm_area_struct slot of one mm. */
-export const VMA = defineStruct('vma', [
-  'used',
-  'start', // first vpn
-  'end', // one past the last vpn
-  'flags', // VM_* bits (see flags.ts)
-  'fault', // vm_ops->fault: routine ref (none = anonymous)
-  'pfnMkwrite', // vm_ops->pfn_mkwrite: routine ref (none: a write upgrades the pte in place)
-  'priv', // vm_private_data: ref to the driver's object
-  'file', // vm_file: ref to the file (address_space), for unmap_mapping_range
-  'pgoff', // vm_pgoff: file offset of `start`, in pages
-] as const, { used: 'lock:mm.mmap_lock', start: 'lock:mm.mmap_lock', end: 'lock:mm.mmap_lock', flags: 'lock:mm.mmap_lock', fault: 'stable', pfnMkwrite: 'stable', priv: 'stable', file: 'stable', pgoff: 'lock:mm.mmap_lock' });
+export const VMA = defineStruct(
+  'vma',
+  [
+    'used',
+    'start', // first vpn
+    'end', // one past the last vpn
+    'flags', // VM_* bits (see flags.ts)
+    'fault', // vm_ops->fault: routine ref (none = anonymous)
+    'pfnMkwrite', // vm_ops->pfn_mkwrite: routine ref (none: a write upgrades the pte in place)
+    'priv', // vm_private_data: ref to the driver's object
+    'file', // vm_file: ref to the file (address_space), for unmap_mapping_range
+    'pgoff', // vm_pgoff: file offset of `start`, in pages
+  ] as const,
+  {
+    used: 'lock:mm.mmap_lock',
+    start: 'lock:mm.mmap_lock',
+    end: 'lock:mm.mmap_lock',
+    flags: 'lock:mm.mmap_lock',
+    fault: 'stable',
+    pfnMkwrite: 'stable',
+    priv: 'stable',
+    file: 'stable',
+    pgoff: 'lock:mm.mmap_lock',
+  },
+);
 
 /** A swap slot: what reclaim wrote out. */
 export const SWAP = defineStruct('swap', ['used', 'contents'] as const, { used: 'atomic', contents: 'lock:folio' });
 
 /** A classic struct mmu_notifier on an mm's hlist; ops are routine refs. */
-export const MN = defineStruct('mmuNotifier', [
-  'mm', // ref to the mm while registered
-  'invalidateRangeStart',
-  'invalidateRangeEnd',
-  'release',
-  'priv', // ref to the subscriber's own object
-] as const, { mm: 'rcu', invalidateRangeStart: 'stable', invalidateRangeEnd: 'stable', release: 'stable', priv: 'stable' });
+export const MN = defineStruct(
+  'mmuNotifier',
+  [
+    'mm', // ref to the mm while registered
+    'invalidateRangeStart',
+    'invalidateRangeEnd',
+    'release',
+    'priv', // ref to the subscriber's own object
+  ] as const,
+  { mm: 'rcu', invalidateRangeStart: 'stable', invalidateRangeEnd: 'stable', release: 'stable', priv: 'stable' },
+);
 
 /** A struct mmu_interval_notifier. */
-export const MIN = defineStruct('intervalNotifier', [
-  'mm', // ref to the mm once inserted (or deferred)
-  'start', // first vpn
-  'last', // last vpn (inclusive, as the kernel's interval tree)
-  'seq', // invalidate_seq: always odd
-  'state', // MIN_* below
-  'invalidate', // ops->invalidate: routine ref
-  'priv', // ref to the driver's object
-] as const, { mm: 'stable', start: 'stable', last: 'stable', seq: 'lock:driver', state: 'lock:mm.notifier_subscriptions.lock', invalidate: 'stable', priv: 'stable' });
+export const MIN = defineStruct(
+  'intervalNotifier',
+  [
+    'mm', // ref to the mm once inserted (or deferred)
+    'start', // first vpn
+    'last', // last vpn (inclusive, as the kernel's interval tree)
+    'seq', // invalidate_seq: always odd
+    'state', // MIN_* below
+    'invalidate', // ops->invalidate: routine ref
+    'priv', // ref to the driver's object
+  ] as const,
+  { mm: 'stable', start: 'stable', last: 'stable', seq: 'lock:driver', state: 'lock:mm.notifier_subscriptions.lock', invalidate: 'stable', priv: 'stable' },
+);
 
 export const MIN_UNUSED = 0;
 /** In the interval tree. */
@@ -97,26 +144,38 @@ export const MIN_DEFERRED_INSERT = 2;
 export const MIN_DEFERRED_REMOVE = 3;
 
 /** Per-actor kernel context (task_struct bits the model needs). */
-export const TASK = defineStruct('task', [
-  'inNotifier', // depth of invalidate callbacks running on this task (lockdep's invalidate_range_start_map)
-] as const, { inNotifier: 'private' });
+export const TASK = defineStruct(
+  'task',
+  [
+    'inNotifier', // depth of invalidate callbacks running on this task (lockdep's invalidate_range_start_map)
+  ] as const,
+  { inNotifier: 'private' },
+);
 
 /** v5.3 struct hmm_mirror: a driver's mirror of an mm, with ops->sync_cpu_device_pagetables. */
-export const HMM_MIRROR = defineStruct('hmmMirror', [
-  'mm', // ref to the mm while registered
-  'sync', // ops->sync_cpu_device_pagetables: routine ref
-  'release', // ops->release: routine ref
-  'priv',
-] as const, { mm: 'lock:hmm.mirrors_sem', sync: 'stable', release: 'stable', priv: 'stable' });
+export const HMM_MIRROR = defineStruct(
+  'hmmMirror',
+  [
+    'mm', // ref to the mm while registered
+    'sync', // ops->sync_cpu_device_pagetables: routine ref
+    'release', // ops->release: routine ref
+    'priv',
+  ] as const,
+  { mm: 'lock:hmm.mirrors_sem', sync: 'stable', release: 'stable', priv: 'stable' },
+);
 
 /** v5.3 struct hmm_range (one page: the model's faults are per page). */
-export const HMM_RANGE = defineStruct('hmmRange', [
-  'mm', // ref to the mm while registered (on hmm->ranges)
-  'start', // vpn
-  'end', // vpn, exclusive
-  'valid', // range->valid
-  'pfn', // range->pfns[0]: encoded hmm pfn (see hmm-pfn.ts), 0 = none
-] as const, { mm: 'lock:hmm.ranges_lock', start: 'private', end: 'private', valid: 'lock:hmm.ranges_lock', pfn: 'private' });
+export const HMM_RANGE = defineStruct(
+  'hmmRange',
+  [
+    'mm', // ref to the mm while registered (on hmm->ranges)
+    'start', // vpn
+    'end', // vpn, exclusive
+    'valid', // range->valid
+    'pfn', // range->pfns[0]: encoded hmm pfn (see hmm-pfn.ts), 0 = none
+  ] as const,
+  { mm: 'lock:hmm.ranges_lock', start: 'private', end: 'private', valid: 'lock:hmm.ranges_lock', pfn: 'private' },
+);
 
 /** A driver-side lock (mutex or spinlock) any layer may declare: its owner (w.self), 0 when free. */
 export const LOCK = defineStruct('lock', ['owner'] as const, { owner: 'lock-word' });

@@ -17,44 +17,53 @@ export const kvmTdpPageFault = KVM_LIB.routine({
   params: ['kvm', 'gfn', 'write'],
   locals: ['mmuSeq', 'pfn', 'writable', 'refcounted', 'retry'],
   steps: {
-    seq: { at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (mmu_seq = kvm->mmu_invalidate_seq; smp_rmb)', run: (w, l) => {
-      const kvm = w.obj(KVM, l.kvm);
-      l.mmuSeq = kvm.invalidateSeq;
-      l.retry = 0;
-      const hva = gfnToHva(w, l.kvm, l.gfn);
-      if (hva < 0) return w.ret(-EFAULT);
-      return w.call(hvaToPfn, 'map', deref(kvm.mm, 'kvm.mm'), hva, l.write);
-    } },
-    map: { at: 'arch/x86/kvm/mmu/mmu.c:direct_page_fault (write_lock(mmu_lock); is_page_fault_stale; kvm_tdp_mmu_map)', run: (w, l) => {
-      if (l.result < 0) return w.ret(l.result);
-      const r = unpackPfn(l.result);
-      l.pfn = r.pfn;
-      l.writable = r.writable ? 1 : 0;
-      l.refcounted = r.refcounted ? 1 : 0;
-      l.result = 0;
-      const kvm = w.obj(KVM, l.kvm);
-      // virt/kvm/kvm_main.c:mmu_invalidate_retry_gfn
-      const inRange = kvm.invalidateInProgress > 0 && kvm.rangeStart <= l.gfn && l.gfn < kvm.rangeEnd;
-      if (inRange || kvm.invalidateSeq !== l.mmuSeq) {
-        l.retry = 1;
+    seq: {
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (mmu_seq = kvm->mmu_invalidate_seq; smp_rmb)',
+      run: (w, l) => {
+        const kvm = w.obj(KVM, l.kvm);
+        l.mmuSeq = kvm.invalidateSeq;
+        l.retry = 0;
+        const hva = gfnToHva(w, l.kvm, l.gfn);
+        if (hva < 0) return w.ret(-EFAULT);
+        return w.call(hvaToPfn, 'map', deref(kvm.mm, 'kvm.mm'), hva, l.write);
+      },
+    },
+    map: {
+      at: 'arch/x86/kvm/mmu/mmu.c:direct_page_fault (write_lock(mmu_lock); is_page_fault_stale; kvm_tdp_mmu_map)',
+      run: (w, l) => {
+        if (l.result < 0) return w.ret(l.result);
+        const r = unpackPfn(l.result);
+        l.pfn = r.pfn;
+        l.writable = r.writable ? 1 : 0;
+        l.refcounted = r.refcounted ? 1 : 0;
+        l.result = 0;
+        const kvm = w.obj(KVM, l.kvm);
+        // virt/kvm/kvm_main.c:mmu_invalidate_retry_gfn
+        const inRange = kvm.invalidateInProgress > 0 && kvm.rangeStart <= l.gfn && l.gfn < kvm.rangeEnd;
+        if (inRange || kvm.invalidateSeq !== l.mmuSeq) {
+          l.retry = 1;
+          return 'release';
+        }
+        const e = spte(w, l.kvm, l.gfn);
+        e.pfn = l.pfn;
+        e.write = l.write && l.writable ? 1 : 0;
+        e.gen = pageGen(w, l.pfn);
         return 'release';
-      }
-      const e = spte(w, l.kvm, l.gfn);
-      e.pfn = l.pfn;
-      e.write = l.write && l.writable ? 1 : 0;
-      e.gen = pageGen(w, l.pfn);
-      return 'release';
-    } },
-    release: { at: 'arch/x86/kvm/mmu/mmu.c:kvm_release_faultin_page', run: (w, l) => {
-      if (l.refcounted) putPage(w, l.pfn);
-      if (l.retry) {
-        // RET_PF_RETRY: the vCPU re-enters the guest and faults again; this attempt's locals are dead.
-        l.pfn = 0;
-        l.writable = 0;
-        l.refcounted = 0;
-        return 'seq';
-      }
-      return w.ret(0);
-    } },
+      },
+    },
+    release: {
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_release_faultin_page',
+      run: (w, l) => {
+        if (l.refcounted) putPage(w, l.pfn);
+        if (l.retry) {
+          // RET_PF_RETRY: the vCPU re-enters the guest and faults again; this attempt's locals are dead.
+          l.pfn = 0;
+          l.writable = 0;
+          l.refcounted = 0;
+          return 'seq';
+        }
+        return w.ret(0);
+      },
+    },
   },
 });

@@ -11,19 +11,25 @@ export const guestAccess = KVM_LIB.routine({
   name: 'guest_access',
   params: ['kvm', 'gfn', 'write', 'value'],
   steps: {
-    access: { at: 'hw: guest load/store through the EPT', run: (w, l) => {
-      const e = spte(w, l.kvm, l.gfn);
-      if (e.pfn !== 0 && (!l.write || e.write)) {
-        const page = w.obj(PAGE, e.pfn);
-        if (l.write) page.contents = l.value;
-        return w.ret(page.contents);
-      }
-      return w.call(kvmTdpPageFault, 'faulted', l.kvm, l.gfn, l.write);
-    } },
-    faulted: { at: 'arch/x86/kvm/vmx/vmx.c:handle_ept_violation', run: (w, l) => {
-      if (l.result < 0) return w.ret(l.result);
-      l.result = 0;
-      return 'access';
-    } },
+    access: {
+      at: 'hw: guest load/store through the EPT',
+      run: (w, l) => {
+        const e = spte(w, l.kvm, l.gfn);
+        if (e.pfn !== 0 && (!l.write || e.write)) {
+          const page = w.obj(PAGE, e.pfn);
+          if (l.write) page.contents = l.value;
+          return w.ret(page.contents);
+        }
+        return w.call(kvmTdpPageFault, 'faulted', l.kvm, l.gfn, l.write);
+      },
+    },
+    faulted: {
+      at: 'arch/x86/kvm/vmx/vmx.c:handle_ept_violation',
+      run: (w, l) => {
+        if (l.result < 0) return w.ret(l.result);
+        l.result = 0;
+        return 'access';
+      },
+    },
   },
 });

@@ -25,49 +25,64 @@ export const hvaToPfn = KVM_LIB.routine({
   name: 'hva_to_pfn',
   params: ['mm', 'hva', 'write'],
   steps: {
-    lock: { at: 'virt/kvm/kvm_main.c:hva_to_pfn mmap_read_lock', run: (w, l) => {
-      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
-      if (b) return b;
-      return 'lookup';
-    } },
-    lookup: { at: 'virt/kvm/kvm_main.c:hva_to_pfn vma_lookup', run: (w, l) => {
-      const v = findVma(w, l.mm, l.hva);
-      if (v < 0) {
+    lock: {
+      at: 'virt/kvm/kvm_main.c:hva_to_pfn mmap_read_lock',
+      run: (w, l) => {
+        const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+        if (b) return b;
+        return 'lookup';
+      },
+    },
+    lookup: {
+      at: 'virt/kvm/kvm_main.c:hva_to_pfn vma_lookup',
+      run: (w, l) => {
+        const v = findVma(w, l.mm, l.hva);
+        if (v < 0) {
+          upRead(w, mmapLock(w, l.mm));
+          return w.ret(-EFAULT);
+        }
+        if (vma(w, v).flags & (VM_IO | VM_PFNMAP)) return 'remapped';
+        return w.call(getUserPagesRemote, 'gupDone', l.mm, l.hva, l.write);
+      },
+    },
+    gupDone: {
+      at: 'virt/kvm/kvm_main.c:hva_to_pfn_slow',
+      run: (w, l) => {
+        if (l.result === -EBUSY) {
+          // GUP's fault returned VM_FAULT_RETRY: mmap_lock was dropped for us (*locked = 0); retry.
+          l.result = 0;
+          return 'lock';
+        }
         upRead(w, mmapLock(w, l.mm));
-        return w.ret(-EFAULT);
-      }
-      if (vma(w, v).flags & (VM_IO | VM_PFNMAP)) return 'remapped';
-      return w.call(getUserPagesRemote, 'gupDone', l.mm, l.hva, l.write);
-    } },
-    gupDone: { at: 'virt/kvm/kvm_main.c:hva_to_pfn_slow', run: (w, l) => {
-      if (l.result === -EBUSY) {
-        // GUP's fault returned VM_FAULT_RETRY: mmap_lock was dropped for us (*locked = 0); retry.
+        if (l.result <= 0) return w.ret(l.result < 0 ? l.result : -EFAULT);
+        return w.ret(packPfn(l.result, l.write !== 0, true));
+      },
+    },
+    remapped: {
+      at: 'virt/kvm/kvm_main.c:hva_to_pfn_remapped follow_pfnmap_start',
+      run: (w, l) => {
+        const f = followPfn(w, l.mm, l.hva);
+        if (f.pfn !== 0 && (!l.write || f.write)) {
+          upRead(w, mmapLock(w, l.mm));
+          // Post-2021 (CVE-2021-22543 fix): writable only if the pte is; no page reference.
+          return w.ret(packPfn(f.pfn, f.write, false));
+        }
+        return w.call(handleMmFault, 'fixedUp', l.mm, l.hva, l.write);
+      },
+    },
+    fixedUp: {
+      at: 'mm/gup.c:fixup_user_fault',
+      run: (w, l) => {
+        const r = l.result;
         l.result = 0;
-        return 'lock';
-      }
-      upRead(w, mmapLock(w, l.mm));
-      if (l.result <= 0) return w.ret(l.result < 0 ? l.result : -EFAULT);
-      return w.ret(packPfn(l.result, l.write !== 0, true));
-    } },
-    remapped: { at: 'virt/kvm/kvm_main.c:hva_to_pfn_remapped follow_pfnmap_start', run: (w, l) => {
-      const f = followPfn(w, l.mm, l.hva);
-      if (f.pfn !== 0 && (!l.write || f.write)) {
-        upRead(w, mmapLock(w, l.mm));
-        // Post-2021 (CVE-2021-22543 fix): writable only if the pte is; no page reference.
-        return w.ret(packPfn(f.pfn, f.write, false));
-      }
-      return w.call(handleMmFault, 'fixedUp', l.mm, l.hva, l.write);
-    } },
-    fixedUp: { at: 'mm/gup.c:fixup_user_fault', run: (w, l) => {
-      const r = l.result;
-      l.result = 0;
-      // VM_FAULT_RETRY: the handler dropped mmap_lock; retake it and look the VMA up again.
-      if (r & VM_FAULT_RETRY) return 'lock';
-      if (r & (VM_FAULT_SIGBUS | VM_FAULT_OOM)) {
-        upRead(w, mmapLock(w, l.mm));
-        return w.ret(-EFAULT);
-      }
-      return 'remapped';
-    } },
+        // VM_FAULT_RETRY: the handler dropped mmap_lock; retake it and look the VMA up again.
+        if (r & VM_FAULT_RETRY) return 'lock';
+        if (r & (VM_FAULT_SIGBUS | VM_FAULT_OOM)) {
+          upRead(w, mmapLock(w, l.mm));
+          return w.ret(-EFAULT);
+        }
+        return 'remapped';
+      },
+    },
   },
 });

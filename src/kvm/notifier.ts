@@ -26,23 +26,26 @@ export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    zap: { at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_start', run: (w, l) => {
-      const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
-      const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
-      if (lo === hi) return w.ret(0); // no memslot overlaps: mmu_lock is not even taken
-      const kvm = w.obj(KVM, k);
-      // kvm_mmu_invalidate_begin + kvm_mmu_invalidate_range_add
-      kvm.invalidateInProgress = kvm.invalidateInProgress + 1;
-      if (kvm.invalidateInProgress === 1) {
-        kvm.rangeStart = lo;
-        kvm.rangeEnd = hi;
-      } else {
-        kvm.rangeStart = Math.min(kvm.rangeStart, lo);
-        kvm.rangeEnd = Math.max(kvm.rangeEnd, hi);
-      }
-      zapGfns(w, k, lo, hi);
-      return w.ret(0);
-    } },
+    zap: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_start',
+      run: (w, l) => {
+        const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
+        const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
+        if (lo === hi) return w.ret(0); // no memslot overlaps: mmu_lock is not even taken
+        const kvm = w.obj(KVM, k);
+        // kvm_mmu_invalidate_begin + kvm_mmu_invalidate_range_add
+        kvm.invalidateInProgress = kvm.invalidateInProgress + 1;
+        if (kvm.invalidateInProgress === 1) {
+          kvm.rangeStart = lo;
+          kvm.rangeEnd = hi;
+        } else {
+          kvm.rangeStart = Math.min(kvm.rangeStart, lo);
+          kvm.rangeEnd = Math.max(kvm.rangeEnd, hi);
+        }
+        zapGfns(w, k, lo, hi);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -50,16 +53,19 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_end',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    end: { at: 'virt/kvm/kvm_main.c:kvm_mmu_invalidate_end', run: (w, l) => {
-      const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
-      const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
-      if (lo === hi) return w.ret(0);
-      const kvm = w.obj(KVM, k);
-      kvm.invalidateSeq = kvm.invalidateSeq + 1; // then smp_wmb()
-      kvm.invalidateInProgress = kvm.invalidateInProgress - 1;
-      if (kvm.invalidateInProgress < 0) w.bug(`kvm ${k}: mmu_invalidate_in_progress went negative (WARN_ON_ONCE)`);
-      return w.ret(0);
-    } },
+    end: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_invalidate_end',
+      run: (w, l) => {
+        const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
+        const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
+        if (lo === hi) return w.ret(0);
+        const kvm = w.obj(KVM, k);
+        kvm.invalidateSeq = kvm.invalidateSeq + 1; // then smp_wmb()
+        kvm.invalidateInProgress = kvm.invalidateInProgress - 1;
+        if (kvm.invalidateInProgress < 0) w.bug(`kvm ${k}: mmu_invalidate_in_progress went negative (WARN_ON_ONCE)`);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -67,10 +73,13 @@ export const kvmMmuNotifierRelease = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_release',
   params: ['mn', 'mm'],
   steps: {
-    flush: { at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_release (kvm_flush_shadow_all)', run: (w, l) => {
-      const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
-      zapGfns(w, k, 0, w.layout.dims.kvmGfns);
-      return w.ret(0);
-    } },
+    flush: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_release (kvm_flush_shadow_all)',
+      run: (w, l) => {
+        const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
+        zapGfns(w, k, 0, w.layout.dims.kvmGfns);
+        return w.ret(0);
+      },
+    },
   },
 });

@@ -7,14 +7,18 @@
  */
 import { defineStruct } from '../world/layout.js';
 
-export const KVM = defineStruct('kvm', [
-  'mm', // ref to the VMM process's mm (kvm->mm)
-  'mn', // ref to its classic mmu_notifier subscription
-  'invalidateSeq', // kvm->mmu_invalidate_seq (5.10: mmu_notifier_seq)
-  'invalidateInProgress', // kvm->mmu_invalidate_in_progress (5.10: mmu_notifier_count)
-  'rangeStart', // kvm->mmu_invalidate_range_start (gfn), accumulated over concurrent invalidations
-  'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
-] as const, { mm: 'stable', mn: 'stable', invalidateSeq: 'lock:kvm.mmu_lock', invalidateInProgress: 'lock:kvm.mmu_lock', rangeStart: 'lock:kvm.mmu_lock', rangeEnd: 'lock:kvm.mmu_lock' });
+export const KVM = defineStruct(
+  'kvm',
+  [
+    'mm', // ref to the VMM process's mm (kvm->mm)
+    'mn', // ref to its classic mmu_notifier subscription
+    'invalidateSeq', // kvm->mmu_invalidate_seq (5.10: mmu_notifier_seq)
+    'invalidateInProgress', // kvm->mmu_invalidate_in_progress (5.10: mmu_notifier_count)
+    'rangeStart', // kvm->mmu_invalidate_range_start (gfn), accumulated over concurrent invalidations
+    'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
+  ] as const,
+  { mm: 'stable', mn: 'stable', invalidateSeq: 'lock:kvm.mmu_lock', invalidateInProgress: 'lock:kvm.mmu_lock', rangeStart: 'lock:kvm.mmu_lock', rangeEnd: 'lock:kvm.mmu_lock' },
+);
 
 /** A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm. */
 export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'rcu', baseGfn: 'rcu', npages: 'rcu', hva: 'rcu' });

@@ -19,8 +19,15 @@ export function declareKvms(layout: Layout, kvms: readonly KvmSpec[]): void {
   if (kvms.length === 0) return;
   const gfns = Math.max(...kvms.map((k) => k.gfns));
   layout.dims.kvmGfns = gfns;
-  layout.add(KVM, kvms.length, kvms.map((k) => k.name));
-  layout.add(MEMSLOT, kvms.reduce((n, k) => n + k.memslots.length, 0));
+  layout.add(
+    KVM,
+    kvms.length,
+    kvms.map((k) => k.name),
+  );
+  layout.add(
+    MEMSLOT,
+    kvms.reduce((n, k) => n + k.memslots.length, 0),
+  );
   layout.add(
     SPTE,
     kvms.length * gfns,

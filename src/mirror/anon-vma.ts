@@ -28,19 +28,22 @@ export const anonVmaInstall = ANON_VMA_LIB.routine({
   name: 'remote_map_page',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
-    install: { at: 'remote_mapping: mmu_interval_read_retry + set_pte_at(mk_pte(page))', run: (w, l) => {
-      assertHeld(w, updateLock(w, l.dev), 'remote_map_page');
-      const mm = vmaMm(w, l.vma);
-      const b = spinLock(w, ptl(w, mm)); // pte_offset_map_lock
-      if (b) return b;
-      if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) {
+    install: {
+      at: 'remote_mapping: mmu_interval_read_retry + set_pte_at(mk_pte(page))',
+      run: (w, l) => {
+        assertHeld(w, updateLock(w, l.dev), 'remote_map_page');
+        const mm = vmaMm(w, l.vma);
+        const b = spinLock(w, ptl(w, mm)); // pte_offset_map_lock
+        if (b) return b;
+        if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) {
+          spinUnlock(w, ptl(w, mm));
+          return w.ret(INSTALL_RETRY);
+        }
+        setPte(w, mm, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0, false);
         spinUnlock(w, ptl(w, mm));
-        return w.ret(INSTALL_RETRY);
-      }
-      setPte(w, mm, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0, false);
-      spinUnlock(w, ptl(w, mm));
-      return w.ret(0);
-    } },
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -49,23 +52,29 @@ export const anonVmaInvalidate = ANON_VMA_LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: { at: 'remote_mapping: spin_lock(user_lock)', run: (w, l) => {
-      const dev = deviceOfSub(w, l.sub);
-      // Taken as the fault path takes it, as a mutex (a spin_lock would spin, not fail, when !blockable).
-      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-      if (b === WOULD_BLOCK) return w.ret(0);
-      if (b) return b;
-      l.dev = dev;
-      mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      mutexUnlock(w, updateLock(w, dev));
-      return 'zap';
-    } },
-    zap: { at: 'remote_mapping: zap_page_range_single on the introspector VMA', run: (w, l) => {
-      const d = w.obj(MIRROR, l.dev);
-      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
-      if (a === b) return w.ret(1);
-      return w.call(zapPageRangeSingle, 'done', deref(d.intrMm, 'mirror.intrMm'), deref(d.vma, 'mirror.vma'), a, b);
-    } },
+    lock: {
+      at: 'remote_mapping: spin_lock(user_lock)',
+      run: (w, l) => {
+        const dev = deviceOfSub(w, l.sub);
+        // Taken as the fault path takes it, as a mutex (a spin_lock would spin, not fail, when !blockable).
+        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+        if (b === WOULD_BLOCK) return w.ret(0);
+        if (b) return b;
+        l.dev = dev;
+        mmuIntervalSetSeq(w, l.sub, l.curSeq);
+        mutexUnlock(w, updateLock(w, dev));
+        return 'zap';
+      },
+    },
+    zap: {
+      at: 'remote_mapping: zap_page_range_single on the introspector VMA',
+      run: (w, l) => {
+        const d = w.obj(MIRROR, l.dev);
+        const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+        if (a === b) return w.ret(1);
+        return w.call(zapPageRangeSingle, 'done', deref(d.intrMm, 'mirror.intrMm'), deref(d.vma, 'mirror.vma'), a, b);
+      },
+    },
     done: { at: 'remote_mapping: invalidate', run: (w) => w.ret(1) },
   },
 });

@@ -15,18 +15,22 @@ import { deref, ref, refOrNone } from '../kernel/ref.js';
 import { MIN } from '../kernel/structs.js';
 
 /** The device's state; object fields are refs (src/kernel/ref.ts), none where a variant needs no such object. */
-export const MIRROR = defineStruct('mirror', [
-  'srcMm', // the source mm
-  'srcStart', // first mirrored source vpn
-  'npages',
-  'intrMm', // the introspector mm
-  'vma', // the device VMA in the introspector (global VMA index)
-  'lock', // the driver's update lock (topology lock index)
-  'sub', // its interval notifier (interval-based variants)
-  'mn', // its classic notifier (start-only, v5.3 struct hmm)
-  'hmirror', // its v5.3 hmm_mirror
-  'install', // interval-based variants: the install step run under the update lock (routine ref)
-] as const, { srcMm: 'stable', srcStart: 'stable', npages: 'stable', intrMm: 'stable', vma: 'stable', lock: 'stable', sub: 'stable', mn: 'stable', hmirror: 'stable', install: 'stable' });
+export const MIRROR = defineStruct(
+  'mirror',
+  [
+    'srcMm', // the source mm
+    'srcStart', // first mirrored source vpn
+    'npages',
+    'intrMm', // the introspector mm
+    'vma', // the device VMA in the introspector (global VMA index)
+    'lock', // the driver's update lock (topology lock index)
+    'sub', // its interval notifier (interval-based variants)
+    'mn', // its classic notifier (start-only, v5.3 struct hmm)
+    'hmirror', // its v5.3 hmm_mirror
+    'install', // interval-based variants: the install step run under the update lock (routine ref)
+  ] as const,
+  { srcMm: 'stable', srcStart: 'stable', npages: 'stable', intrMm: 'stable', vma: 'stable', lock: 'stable', sub: 'stable', mn: 'stable', hmirror: 'stable', install: 'stable' },
+);
 
 export interface MirrorVariant {
   /** The name a scenario picks it by. */

@@ -34,56 +34,71 @@ export const intervalFault = INTERVAL_LIB.routine({
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
   steps: {
-    mmget: { at: 'mirror: mmget_not_zero(source mm)', run: (w, l) => {
-      l.dev = deviceOfVma(w, l.vma);
-      const d = w.obj(MIRROR, l.dev);
-      l.src = deref(d.srcMm, 'mirror.srcMm');
-      l.sub = deref(d.sub, 'mirror.sub');
-      l.srcVpn = mirrorToSource(w, l.vma, l.vpn);
-      if (!mmgetNotZero(w, l.src)) return w.ret(VM_FAULT_SIGBUS);
-      return 'begin';
-    } },
+    mmget: {
+      at: 'mirror: mmget_not_zero(source mm)',
+      run: (w, l) => {
+        l.dev = deviceOfVma(w, l.vma);
+        const d = w.obj(MIRROR, l.dev);
+        l.src = deref(d.srcMm, 'mirror.srcMm');
+        l.sub = deref(d.sub, 'mirror.sub');
+        l.srcVpn = mirrorToSource(w, l.vma, l.vpn);
+        if (!mmgetNotZero(w, l.src)) return w.ret(VM_FAULT_SIGBUS);
+        return 'begin';
+      },
+    },
     begin: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin', run: (w, l) => w.call(mmuIntervalReadBegin, 'lockSource', l.sub) },
-    lockSource: { at: 'mirror: mmap_read_trylock(source mm)', run: (w, l) => {
-      l.seq = l.result;
-      l.result = 0;
-      if (!downReadTrylock(w, mmapLock(w, l.src))) {
-        // Holding the introspector's mmap_lock: never sleep on another mm's (R13). Drop ours and
-        // return VM_FAULT_RETRY (FAULT_FLAG_ALLOW_RETRY): the access is retried from the top.
-        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
-        return w.call(mmput, 'retry', l.src);
-      }
-      return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
-    } },
+    lockSource: {
+      at: 'mirror: mmap_read_trylock(source mm)',
+      run: (w, l) => {
+        l.seq = l.result;
+        l.result = 0;
+        if (!downReadTrylock(w, mmapLock(w, l.src))) {
+          // Holding the introspector's mmap_lock: never sleep on another mm's (R13). Drop ours and
+          // return VM_FAULT_RETRY (FAULT_FLAG_ALLOW_RETRY): the access is retried from the top.
+          upRead(w, mmapLock(w, vmaMm(w, l.vma)));
+          return w.call(mmput, 'retry', l.src);
+        }
+        return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
+      },
+    },
     retry: { at: 'mirror: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
-    faulted: { at: 'mirror: mmap_read_unlock(source mm)', run: (w, l) => {
-      upRead(w, mmapLock(w, l.src));
-      if (l.result === -EBUSY) {
-        l.result = 0; // dead on the retry edge: equal retries must give equal states
-        l.seq = 0;
-        return 'begin';
-      }
-      if (l.result < 0) return w.call(mmput, 'sigbus', l.src);
-      l.hpfn = l.result;
-      return 'lock';
-    } },
+    faulted: {
+      at: 'mirror: mmap_read_unlock(source mm)',
+      run: (w, l) => {
+        upRead(w, mmapLock(w, l.src));
+        if (l.result === -EBUSY) {
+          l.result = 0; // dead on the retry edge: equal retries must give equal states
+          l.seq = 0;
+          return 'begin';
+        }
+        if (l.result < 0) return w.call(mmput, 'sigbus', l.src);
+        l.hpfn = l.result;
+        return 'lock';
+      },
+    },
     sigbus: { at: 'mirror: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
-    lock: { at: 'mirror: mutex_lock(update)', run: (w, l) => {
-      const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock(update)
-      if (b) return b;
-      // Under the update lock: the variant's install (read_retry, then the pte).
-      return w.callRef(w.obj(MIRROR, l.dev).install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
-    } },
-    installed: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
-      mutexUnlock(w, updateLock(w, l.dev));
-      if (l.result === INSTALL_RETRY) {
-        l.result = 0; // dead on the retry edge
-        l.seq = 0;
-        l.hpfn = 0;
-        return 'begin';
-      }
-      return w.call(mmput, 'done', l.src);
-    } },
+    lock: {
+      at: 'mirror: mutex_lock(update)',
+      run: (w, l) => {
+        const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock(update)
+        if (b) return b;
+        // Under the update lock: the variant's install (read_retry, then the pte).
+        return w.callRef(w.obj(MIRROR, l.dev).install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
+      },
+    },
+    installed: {
+      at: 'mirror: mutex_unlock(update)',
+      run: (w, l) => {
+        mutexUnlock(w, updateLock(w, l.dev));
+        if (l.result === INSTALL_RETRY) {
+          l.result = 0; // dead on the retry edge
+          l.seq = 0;
+          l.hpfn = 0;
+          return 'begin';
+        }
+        return w.call(mmput, 'done', l.src);
+      },
+    },
     done: { at: 'mirror: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
   },
 });
@@ -102,17 +117,23 @@ export const installPfn = INTERVAL_LIB.routine({
   name: 'mirror_install_pfn',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
-    retry: { at: 'mirror: if (mmu_interval_read_retry(&sub, seq)) goto again', run: (w, l) => {
-      assertHeld(w, updateLock(w, l.dev), 'mirror_install_pfn');
-      if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) return w.ret(INSTALL_RETRY);
-      return 'insert';
-    } },
-    insert: { at: 'mirror: vmf_insert_pfn_prot(vma, addr, pfn, prot)', run: (w, l) => {
-      const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock(ptl)
-      if (b) return b;
-      vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
-      return w.ret(0);
-    } },
+    retry: {
+      at: 'mirror: if (mmu_interval_read_retry(&sub, seq)) goto again',
+      run: (w, l) => {
+        assertHeld(w, updateLock(w, l.dev), 'mirror_install_pfn');
+        if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) return w.ret(INSTALL_RETRY);
+        return 'insert';
+      },
+    },
+    insert: {
+      at: 'mirror: vmf_insert_pfn_prot(vma, addr, pfn, prot)',
+      run: (w, l) => {
+        const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock(ptl)
+        if (b) return b;
+        vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -135,25 +156,34 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: { at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable', run: (w, l) => {
-      const dev = deviceOfSub(w, l.sub);
-      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-      if (b === WOULD_BLOCK) return w.ret(0); // the core ends the epoch and fails with -EAGAIN
-      if (b) return b;
-      l.dev = dev;
-      return 'zap';
-    } },
-    zap: { at: 'mirror: mmu_interval_set_seq + zap_vma_ptes', run: (w, l) => {
-      assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
-      mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
-      if (a === b) return 'unlock';
-      return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
-    } },
-    unlock: { at: 'mirror: mutex_unlock(update)', run: (w, l) => {
-      mutexUnlock(w, updateLock(w, l.dev));
-      return w.ret(1);
-    } },
+    lock: {
+      at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable',
+      run: (w, l) => {
+        const dev = deviceOfSub(w, l.sub);
+        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+        if (b === WOULD_BLOCK) return w.ret(0); // the core ends the epoch and fails with -EAGAIN
+        if (b) return b;
+        l.dev = dev;
+        return 'zap';
+      },
+    },
+    zap: {
+      at: 'mirror: mmu_interval_set_seq + zap_vma_ptes',
+      run: (w, l) => {
+        assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
+        mmuIntervalSetSeq(w, l.sub, l.curSeq);
+        const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+        if (a === b) return 'unlock';
+        return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
+      },
+    },
+    unlock: {
+      at: 'mirror: mutex_unlock(update)',
+      run: (w, l) => {
+        mutexUnlock(w, updateLock(w, l.dev));
+        return w.ret(1);
+      },
+    },
   },
 });
 

@@ -23,27 +23,33 @@ export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: { at: 'mirror: take_lock(update)', run: (w, l) => {
-      const dev = deviceOfSub(w, l.sub);
-      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable); // mutex_lock / mutex_trylock if !blockable
-      if (b === WOULD_BLOCK) return w.ret(0);
-      if (b) return b;
-      l.dev = dev;
-      return 'clear';
-    } },
-    clear: { at: 'mirror: mmu_interval_set_seq + clear_pte(start, end) (raw, no notifier)', run: (w, l) => {
-      const d = w.obj(MIRROR, l.dev);
-      const intr = deref(d.intrMm, 'mirror.intrMm');
-      assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
-      const b = spinLock(w, ptl(w, intr)); // pte_offset_map_lock
-      if (b) return b;
-      mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const [start, end] = sourceRangeToMirror(w, l.dev, l.start, l.end);
-      for (let v = start; v < end; v++) clearPte(w, intr, v);
-      spinUnlock(w, ptl(w, intr));
-      mutexUnlock(w, updateLock(w, l.dev));
-      return w.ret(1);
-    } },
+    lock: {
+      at: 'mirror: take_lock(update)',
+      run: (w, l) => {
+        const dev = deviceOfSub(w, l.sub);
+        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable); // mutex_lock / mutex_trylock if !blockable
+        if (b === WOULD_BLOCK) return w.ret(0);
+        if (b) return b;
+        l.dev = dev;
+        return 'clear';
+      },
+    },
+    clear: {
+      at: 'mirror: mmu_interval_set_seq + clear_pte(start, end) (raw, no notifier)',
+      run: (w, l) => {
+        const d = w.obj(MIRROR, l.dev);
+        const intr = deref(d.intrMm, 'mirror.intrMm');
+        assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
+        const b = spinLock(w, ptl(w, intr)); // pte_offset_map_lock
+        if (b) return b;
+        mmuIntervalSetSeq(w, l.sub, l.curSeq);
+        const [start, end] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+        for (let v = start; v < end; v++) clearPte(w, intr, v);
+        spinUnlock(w, ptl(w, intr));
+        mutexUnlock(w, updateLock(w, l.dev));
+        return w.ret(1);
+      },
+    },
   },
 });
 

@@ -29,60 +29,78 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],
   steps: {
-    register: { at: 'seed fix: hmm_range_register(&range)', run: (w, l) => {
-      l.dev = deviceOfVma(w, l.vma);
-      const d = w.obj(MIRROR, l.dev);
-      l.src = deref(d.srcMm, 'mirror.srcMm');
-      l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
-      const s = mirrorToSource(w, l.vma, l.vpn);
-      return w.call(hmmRangeRegister, 'wait', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
-    } },
-    wait: { at: 'seed fix: hmm_range_wait_until_valid(&range)', run: (w, l) => {
-      if (l.result < 0) return w.ret(VM_FAULT_SIGBUS);
-      return w.call(hmmRangeWaitUntilValid, 'lockSource', l.range);
-    } },
-    lockSource: { at: 'seed fix: down_read_trylock(source mmap_sem)', run: (w, l) => {
-      l.result = 0;
-      if (!downReadTrylock(w, mmapLock(w, l.src))) {
-        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
-        return w.call(hmmRangeUnregister, 'retry', l.range);
-      }
-      return w.call(hmmRangeFaultV53, 'faulted', l.range, l.write);
-    } },
+    register: {
+      at: 'seed fix: hmm_range_register(&range)',
+      run: (w, l) => {
+        l.dev = deviceOfVma(w, l.vma);
+        const d = w.obj(MIRROR, l.dev);
+        l.src = deref(d.srcMm, 'mirror.srcMm');
+        l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
+        const s = mirrorToSource(w, l.vma, l.vpn);
+        return w.call(hmmRangeRegister, 'wait', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
+      },
+    },
+    wait: {
+      at: 'seed fix: hmm_range_wait_until_valid(&range)',
+      run: (w, l) => {
+        if (l.result < 0) return w.ret(VM_FAULT_SIGBUS);
+        return w.call(hmmRangeWaitUntilValid, 'lockSource', l.range);
+      },
+    },
+    lockSource: {
+      at: 'seed fix: down_read_trylock(source mmap_sem)',
+      run: (w, l) => {
+        l.result = 0;
+        if (!downReadTrylock(w, mmapLock(w, l.src))) {
+          upRead(w, mmapLock(w, vmaMm(w, l.vma)));
+          return w.call(hmmRangeUnregister, 'retry', l.range);
+        }
+        return w.call(hmmRangeFaultV53, 'faulted', l.range, l.write);
+      },
+    },
     retry: { at: 'seed fix: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
-    faulted: { at: 'seed fix: hmm_range_fault(&range, true)', run: (w, l) => {
-      const rc = l.result;
-      l.result = 0;
-      if (rc === -EAGAIN) return 'wait'; // v5.3: hmm_range_fault already dropped mmap_sem
-      if (rc < 0) {
-        upRead(w, mmapLock(w, l.src));
-        if (rc === -EBUSY) return 'wait';
-        return w.call(hmmRangeUnregister, 'sigbus', l.range);
-      }
-      return 'lock';
-    } },
+    faulted: {
+      at: 'seed fix: hmm_range_fault(&range, true)',
+      run: (w, l) => {
+        const rc = l.result;
+        l.result = 0;
+        if (rc === -EAGAIN) return 'wait'; // v5.3: hmm_range_fault already dropped mmap_sem
+        if (rc < 0) {
+          upRead(w, mmapLock(w, l.src));
+          if (rc === -EBUSY) return 'wait';
+          return w.call(hmmRangeUnregister, 'sigbus', l.range);
+        }
+        return 'lock';
+      },
+    },
     sigbus: { at: 'seed fix: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
-    lock: { at: 'seed fix: mutex_lock(kvmms->update)', run: (w, l) => {
-      const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock
-      if (b) return b;
-      return 'test';
-    } },
-    test: { at: 'seed fix: if (hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
-      const update = updateLock(w, l.dev);
-      assertHeld(w, update, 'kvm_mirror_page_fault_fixed');
-      if (!hmmRangeValid(w, l.range)) {
+    lock: {
+      at: 'seed fix: mutex_lock(kvmms->update)',
+      run: (w, l) => {
+        const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock
+        if (b) return b;
+        return 'test';
+      },
+    },
+    test: {
+      at: 'seed fix: if (hmm_range_valid(&range)) vm_insert_pfn()',
+      run: (w, l) => {
+        const update = updateLock(w, l.dev);
+        assertHeld(w, update, 'kvm_mirror_page_fault_fixed');
+        if (!hmmRangeValid(w, l.range)) {
+          mutexUnlock(w, update);
+          upRead(w, mmapLock(w, l.src));
+          return 'wait';
+        }
+        const b = insertPfnBusy(w, l.vma);
+        if (b) return b;
+        const hpfn = w.obj(HMM_RANGE, l.range).pfn;
+        vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(hpfn), hmmPfnWritable(hpfn) && l.write !== 0);
         mutexUnlock(w, update);
         upRead(w, mmapLock(w, l.src));
-        return 'wait';
-      }
-      const b = insertPfnBusy(w, l.vma);
-      if (b) return b;
-      const hpfn = w.obj(HMM_RANGE, l.range).pfn;
-      vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(hpfn), hmmPfnWritable(hpfn) && l.write !== 0);
-      mutexUnlock(w, update);
-      upRead(w, mmapLock(w, l.src));
-      return w.call(hmmRangeUnregister, 'done', l.range);
-    } },
+        return w.call(hmmRangeUnregister, 'done', l.range);
+      },
+    },
     done: { at: 'seed fix: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
   },
 });

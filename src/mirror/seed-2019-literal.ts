@@ -42,52 +42,67 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],
   steps: {
-    register: { at: 'seed e-mail: hmm_range_register(&range)', run: (w, l) => {
-      l.dev = deviceOfVma(w, l.vma);
-      const d = w.obj(MIRROR, l.dev);
-      l.src = deref(d.srcMm, 'mirror.srcMm');
-      l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
-      const s = mirrorToSource(w, l.vma, l.vpn);
-      return w.call(hmmRangeRegister, 'lockSource', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
-    } },
-    lockSource: { at: 'model: mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)', run: (w, l) => {
-      l.result = 0;
-      if (!downReadTrylock(w, mmapLock(w, l.src))) {
-        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
-        return w.ret(VM_FAULT_RETRY);
-      }
-      return w.call(hmmRangeSnapshot, 'unlockSource', l.range);
-    } },
-    unlockSource: { at: 'model: mmap_read_unlock(source mm)', run: (w, l) => {
-      upRead(w, mmapLock(w, l.src));
-      l.result = 0; // the e-mail ignores the snapshot's return value
-      return 'lock';
-    } },
-    lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => {
-      const b = mutexLock(w, updateLock(w, l.dev)); // take_lock = mutex_lock
-      if (b) return b;
-      return 'test';
-    } },
-    test: { at: 'seed e-mail: if (!hmm_range_valid(&range)) vm_insert_pfn()', run: (w, l) => {
-      const update = updateLock(w, l.dev);
-      assertHeld(w, update, 'kvm_mirror_page_fault');
-      if (hmmRangeValid(w, l.range)) {
+    register: {
+      at: 'seed e-mail: hmm_range_register(&range)',
+      run: (w, l) => {
+        l.dev = deviceOfVma(w, l.vma);
+        const d = w.obj(MIRROR, l.dev);
+        l.src = deref(d.srcMm, 'mirror.srcMm');
+        l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
+        const s = mirrorToSource(w, l.vma, l.vpn);
+        return w.call(hmmRangeRegister, 'lockSource', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
+      },
+    },
+    lockSource: {
+      at: 'model: mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)',
+      run: (w, l) => {
+        l.result = 0;
+        if (!downReadTrylock(w, mmapLock(w, l.src))) {
+          upRead(w, mmapLock(w, vmaMm(w, l.vma)));
+          return w.ret(VM_FAULT_RETRY);
+        }
+        return w.call(hmmRangeSnapshot, 'unlockSource', l.range);
+      },
+    },
+    unlockSource: {
+      at: 'model: mmap_read_unlock(source mm)',
+      run: (w, l) => {
+        upRead(w, mmapLock(w, l.src));
+        l.result = 0; // the e-mail ignores the snapshot's return value
+        return 'lock';
+      },
+    },
+    lock: {
+      at: 'seed e-mail: take_lock(kvmms->update)',
+      run: (w, l) => {
+        const b = mutexLock(w, updateLock(w, l.dev)); // take_lock = mutex_lock
+        if (b) return b;
+        return 'test';
+      },
+    },
+    test: {
+      at: 'seed e-mail: if (!hmm_range_valid(&range)) vm_insert_pfn()',
+      run: (w, l) => {
+        const update = updateLock(w, l.dev);
+        assertHeld(w, update, 'kvm_mirror_page_fault');
+        if (hmmRangeValid(w, l.range)) {
+          mutexUnlock(w, update);
+          return 'register'; // goto again
+        }
+        const b = insertPfnBusy(w, l.vma);
+        if (b) return b;
+        const hpfn = w.obj(HMM_RANGE, l.range).pfn;
+        const pfn = hmmPfnToPfn(hpfn);
+        if (pfn === 0) {
+          w.bug(`vm_insert_pfn of an invalid range->pfns entry (${hpfn}): the snapshot failed and its return value was ignored`);
+          mutexUnlock(w, update);
+          return w.ret(VM_FAULT_SIGBUS);
+        }
+        vmfInsertPfnProt(w, l.vma, l.vpn, pfn, hmmPfnWritable(hpfn) && l.write !== 0);
         mutexUnlock(w, update);
-        return 'register'; // goto again
-      }
-      const b = insertPfnBusy(w, l.vma);
-      if (b) return b;
-      const hpfn = w.obj(HMM_RANGE, l.range).pfn;
-      const pfn = hmmPfnToPfn(hpfn);
-      if (pfn === 0) {
-        w.bug(`vm_insert_pfn of an invalid range->pfns entry (${hpfn}): the snapshot failed and its return value was ignored`);
-        mutexUnlock(w, update);
-        return w.ret(VM_FAULT_SIGBUS);
-      }
-      vmfInsertPfnProt(w, l.vma, l.vpn, pfn, hmmPfnWritable(hpfn) && l.write !== 0);
-      mutexUnlock(w, update);
-      return w.call(hmmRangeUnregister, 'done', l.range);
-    } },
+        return w.call(hmmRangeUnregister, 'done', l.range);
+      },
+    },
     done: { at: 'seed e-mail: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
   },
 });

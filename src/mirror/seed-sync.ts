@@ -24,18 +24,24 @@ export const seedSync = SEED_SYNC_LIB.routine({
   params: ['mirror', 'start', 'end', 'event', 'blockable'],
   locals: ['dev'],
   steps: {
-    lock: { at: 'seed e-mail: take_lock(kvmms->update)', run: (w, l) => {
-      const dev = deref(w.obj(HMM_MIRROR, l.mirror).priv, 'hmm_mirror.priv');
-      const b = mutexLock(w, updateLock(w, dev)); // take_lock = mutex_lock, even when !blockable (defect (d))
-      if (b) return b;
-      l.dev = dev;
-      const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
-      if (start === end) return 'unlock';
-      return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
-    } },
-    unlock: { at: 'seed e-mail: drop_lock(kvmms->update)', run: (w, l) => {
-      mutexUnlock(w, updateLock(w, l.dev));
-      return w.ret(0);
-    } },
+    lock: {
+      at: 'seed e-mail: take_lock(kvmms->update)',
+      run: (w, l) => {
+        const dev = deref(w.obj(HMM_MIRROR, l.mirror).priv, 'hmm_mirror.priv');
+        const b = mutexLock(w, updateLock(w, dev)); // take_lock = mutex_lock, even when !blockable (defect (d))
+        if (b) return b;
+        l.dev = dev;
+        const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
+        if (start === end) return 'unlock';
+        return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
+      },
+    },
+    unlock: {
+      at: 'seed e-mail: drop_lock(kvmms->update)',
+      run: (w, l) => {
+        mutexUnlock(w, updateLock(w, l.dev));
+        return w.ret(0);
+      },
+    },
   },
 });

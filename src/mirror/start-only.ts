@@ -31,31 +31,40 @@ export const startOnlyFault = START_ONLY_LIB.routine({
   params: ['vma', 'vpn', 'write'],
   locals: ['src', 'pfn'],
   steps: {
-    lockSource: { at: 'remote_mapping: down_read_trylock(src mmap_sem)', run: (w, l) => {
-      const src = deref(w.obj(MIRROR, deviceOfVma(w, l.vma)).srcMm, 'mirror.srcMm');
-      if (!downReadTrylock(w, mmapLock(w, src))) {
-        upRead(w, mmapLock(w, vmaMm(w, l.vma))); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
-        return w.ret(VM_FAULT_RETRY);
-      }
-      l.src = src;
-      return w.call(getUserPagesRemote, 'insert', src, mirrorToSource(w, l.vma, l.vpn), l.write);
-    } },
-    insert: { at: 'remote_mapping: vmf_insert_pfn(page_to_pfn(page))', run: (w, l) => {
-      if (l.result <= 0) {
+    lockSource: {
+      at: 'remote_mapping: down_read_trylock(src mmap_sem)',
+      run: (w, l) => {
+        const src = deref(w.obj(MIRROR, deviceOfVma(w, l.vma)).srcMm, 'mirror.srcMm');
+        if (!downReadTrylock(w, mmapLock(w, src))) {
+          upRead(w, mmapLock(w, vmaMm(w, l.vma))); // VM_FAULT_RETRY: the introspector's mmap_lock is dropped
+          return w.ret(VM_FAULT_RETRY);
+        }
+        l.src = src;
+        return w.call(getUserPagesRemote, 'insert', src, mirrorToSource(w, l.vma, l.vpn), l.write);
+      },
+    },
+    insert: {
+      at: 'remote_mapping: vmf_insert_pfn(page_to_pfn(page))',
+      run: (w, l) => {
+        if (l.result <= 0) {
+          upRead(w, mmapLock(w, l.src));
+          return w.ret(VM_FAULT_SIGBUS);
+        }
+        const b = insertPfnBusy(w, l.vma);
+        if (b) return b;
+        l.pfn = l.result;
         upRead(w, mmapLock(w, l.src));
-        return w.ret(VM_FAULT_SIGBUS);
-      }
-      const b = insertPfnBusy(w, l.vma);
-      if (b) return b;
-      l.pfn = l.result;
-      upRead(w, mmapLock(w, l.src));
-      vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0);
-      return 'put';
-    } },
-    put: { at: 'remote_mapping: put_page', run: (w, l) => {
-      putPage(w, l.pfn);
-      return w.ret(VM_FAULT_NOPAGE);
-    } },
+        vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0);
+        return 'put';
+      },
+    },
+    put: {
+      at: 'remote_mapping: put_page',
+      run: (w, l) => {
+        putPage(w, l.pfn);
+        return w.ret(VM_FAULT_NOPAGE);
+      },
+    },
   },
 });
 
@@ -63,12 +72,15 @@ export const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
   name: 'mirror_invalidate_range_start_only',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    zap: { at: 'remote_mapping: invalidate_range_start → zap_vma_ptes', run: (w, l) => {
-      const dev = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
-      const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
-      if (a === b) return w.ret(0);
-      return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), a, b);
-    } },
+    zap: {
+      at: 'remote_mapping: invalidate_range_start → zap_vma_ptes',
+      run: (w, l) => {
+        const dev = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
+        const [a, b] = sourceRangeToMirror(w, dev, l.start, l.end);
+        if (a === b) return w.ret(0);
+        return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), a, b);
+      },
+    },
     done: { at: 'remote_mapping: invalidate_range_start', run: (w) => w.ret(0) },
   },
 });

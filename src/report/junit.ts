@@ -26,10 +26,18 @@ export function junitReport(results: readonly CheckResult[], opts: JunitOptions 
       const v = r.violation!;
       const body = `${v.property}: ${v.message}\nreplay: vmamirror replay '${r.schedule}'`;
       if (expected(r)) return { failed: false, skipped: false, text: `${open}\n    <system-out>${xml(`caught as expected: ${body}\n${stats}`)}</system-out>\n  </testcase>` };
-      return { failed: true, skipped: false, text: `${open}\n    <failure type="${xml(v.property)}" message="${xml(v.message)}">${xml(body)}</failure>\n    <system-out>${stats}</system-out>\n  </testcase>` };
+      return {
+        failed: true,
+        skipped: false,
+        text: `${open}\n    <failure type="${xml(v.property)}" message="${xml(v.message)}">${xml(body)}</failure>\n    <system-out>${stats}</system-out>\n  </testcase>`,
+      };
     }
     if (r.verdict === 'incomplete') {
-      return { failed: false, skipped: true, text: `${open}\n    <skipped message="${xml(`incomplete: ${r.stopReason ?? 'limit reached'} after ${r.states} states`)}"/>\n    <system-out>${stats}</system-out>\n  </testcase>` };
+      return {
+        failed: false,
+        skipped: true,
+        text: `${open}\n    <skipped message="${xml(`incomplete: ${r.stopReason ?? 'limit reached'} after ${r.states} states`)}"/>\n    <system-out>${stats}</system-out>\n  </testcase>`,
+      };
     }
     return { failed: false, skipped: false, text: `${open}\n    <system-out>${stats}</system-out>\n  </testcase>` };
   });
@@ -39,7 +47,12 @@ export function junitReport(results: readonly CheckResult[], opts: JunitOptions 
       const open = `  <testcase classname="vmamirror.expectations" name="${xml(`${v.name} is caught`)}" time="0.000">`;
       if (rs.some((r) => r.verdict === 'violation')) cases.push({ failed: false, skipped: false, text: `${open}\n  </testcase>` });
       else if (rs.some((r) => r.verdict === 'incomplete')) cases.push({ failed: false, skipped: true, text: `${open}\n    <skipped message="not caught on the cells that finished"/>\n  </testcase>` });
-      else cases.push({ failed: true, skipped: false, text: `${open}\n    <failure type="not-caught" message="${xml(`${v.name} (${v.reproduces.join(', ')}) was not caught on any scenario`)}"/>\n  </testcase>` });
+      else
+        cases.push({
+          failed: true,
+          skipped: false,
+          text: `${open}\n    <failure type="not-caught" message="${xml(`${v.name} (${v.reproduces.join(', ')}) was not caught on any scenario`)}"/>\n  </testcase>`,
+        });
     }
   }
   const failures = cases.filter((c) => c.failed).length;

@@ -18,7 +18,12 @@ export function verdictTable(results: readonly CheckResult[]): string {
   const at = (s: string, v: string) => results.find((r) => r.scenario === s && r.variant === v);
   const rows = [['scenario', ...variants], ...scenarios.map((s) => [s, ...variants.map((v) => cell(at(s, v)))])];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const lines = rows.map((row) => row.map((x, c) => x.padEnd(widths[c])).join('  ').trimEnd());
+  const lines = rows.map((row) =>
+    row
+      .map((x, c) => x.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((wd) => '-'.repeat(wd)).join('  '));
   const states = results.reduce((n, r) => n + r.states, 0);
   const transitions = results.reduce((n, r) => n + r.transitions, 0);

@@ -116,7 +116,10 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       layout.add(MIRROR, 1, ['mirror']);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
-      setPrograms(layout, spec.actors.map((a) => a.ops.map((op) => (operationNamed(op.op)!.createsChild ? { ...opCall(op, at), spawns: childActors } : opCall(op, at)))));
+      setPrograms(
+        layout,
+        spec.actors.map((a) => a.ops.map((op) => (operationNamed(op.op)!.createsChild ? { ...opCall(op, at), spawns: childActors } : opCall(op, at)))),
+      );
     },
   );
   if (mms.length > CHILD) {

@@ -38,7 +38,13 @@ export const CATALOGUE: readonly ScenarioSpec[] = [
       'The source forks (write-protecting its pages with a PROTECTION_PAGE invalidation) and then writes its page, breaking COW onto a new page (a CLEAR invalidation), while the introspector reads through the mirror: the mirror must never keep the pre-COW page or a writable mapping of the shared one (INV-6, INV-7).',
     pages: 1,
     actors: [
-      { name: 'source', ops: [{ op: 'fork', mm: 'source' }, { op: 'access', mm: 'source', page: 0, write: true, value: 0x300 }] },
+      {
+        name: 'source',
+        ops: [
+          { op: 'fork', mm: 'source' },
+          { op: 'access', mm: 'source', page: 0, write: true, value: 0x300 },
+        ],
+      },
       { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] },
     ],
   },
@@ -68,7 +74,13 @@ export const CATALOGUE: readonly ScenarioSpec[] = [
       'The introspector maps the page through the mirror and forks (R7): a child that inherited mirror ptes the device does not track would keep the page after kswapd reclaims it. VM_DONTCOPY must keep the mirror out of the child.',
     pages: 1,
     actors: [
-      { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }, { op: 'fork', mm: 'introspector' }] },
+      {
+        name: 'intro',
+        ops: [
+          { op: 'access', mm: 'introspector', page: 0 },
+          { op: 'fork', mm: 'introspector' },
+        ],
+      },
       { name: 'kswapd', ops: [{ op: 'reclaim', page: 0 }] },
     ],
   },
@@ -90,7 +102,13 @@ export const CATALOGUE: readonly ScenarioSpec[] = [
     pages: 1,
     actors: [
       { name: 'source', ops: [{ op: 'fork', mm: 'source' }] },
-      { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }, { op: 'access', mm: 'introspector', page: 0, write: true, value: 0x500 }] },
+      {
+        name: 'intro',
+        ops: [
+          { op: 'access', mm: 'introspector', page: 0 },
+          { op: 'access', mm: 'introspector', page: 0, write: true, value: 0x500 },
+        ],
+      },
     ],
   },
   {

@@ -133,7 +133,11 @@ export function loadScenarioFile(path: string): LoadedScenario {
 /** Parses and validates scenario text; `fileName` is only used in messages. */
 export function parseScenario(text: string, fileName: string, format: ScenarioFormat): LoadedScenario {
   const read = format === 'json' ? readJson(text) : readYaml(text);
-  if (!read.ok) throw new ScenarioError(fileName, read.issues.map((i) => problem(fileName, i)));
+  if (!read.ok)
+    throw new ScenarioError(
+      fileName,
+      read.issues.map((i) => problem(fileName, i)),
+    );
   const words = format === 'json' ? JSON_WORDS : YAML_WORDS;
   const validate = validator();
   if (!validate(read.data)) {
@@ -275,7 +279,7 @@ function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Word
         break;
       case 'required': {
         const field = String(params.missingProperty);
-        const op = ((parent.properties as Record<string, { const?: string }> | undefined)?.op)?.const;
+        const op = (parent.properties as Record<string, { const?: string }> | undefined)?.op?.const;
         if (field === 'op') {
           out.push({ path, message: `missing required field "op"; expected an operation: one of ${OP_NAMES.join(', ')}` });
           break;
@@ -290,7 +294,7 @@ function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Word
       case 'additionalProperties': {
         const field = String(params.additionalProperty);
         const allowed = Object.keys((parent.properties as object | undefined) ?? {});
-        const op = ((parent.properties as Record<string, { const?: string }> | undefined)?.op)?.const;
+        const op = (parent.properties as Record<string, { const?: string }> | undefined)?.op?.const;
         out.push({ path: [...path, field], at: 'key', message: `unknown field${op ? ` for op "${op}"` : ''}; expected one of ${allowed.join(', ')}` });
         break;
       }
@@ -337,7 +341,10 @@ function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Word
       case 'uniqueItems': {
         const i = Math.max(params.i as number, params.j as number);
         const j = Math.min(params.i as number, params.j as number);
-        out.push({ path: [...path, i], message: `${describe((e.data as unknown[])[i], words)} is listed twice (also ${displayPath([...path, j])}); expected each ${NOUNS[String(last)]?.[0] ?? 'item'} once` });
+        out.push({
+          path: [...path, i],
+          message: `${describe((e.data as unknown[])[i], words)} is listed twice (also ${displayPath([...path, j])}); expected each ${NOUNS[String(last)]?.[0] ?? 'item'} once`,
+        });
         break;
       }
       case 'pattern':

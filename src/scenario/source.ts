@@ -58,9 +58,7 @@ export class SourceTable {
   }
 }
 
-export type ReadResult =
-  | { readonly ok: true; readonly data: unknown; readonly table: SourceTable }
-  | { readonly ok: false; readonly issues: readonly SourceIssue[] };
+export type ReadResult = { readonly ok: true; readonly data: unknown; readonly table: SourceTable } | { readonly ok: false; readonly issues: readonly SourceIssue[] };
 
 export function pathKey(path: readonly Segment[]): string {
   return JSON.stringify(path);
@@ -105,7 +103,10 @@ function showChar(c: string): string {
 // JSON
 
 class JsonFail {
-  constructor(readonly offset: number, readonly message: string) {}
+  constructor(
+    readonly offset: number,
+    readonly message: string,
+  ) {}
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
@@ -135,7 +136,7 @@ export function readJson(text: string): ReadResult {
     const start = i;
     let j = i + 1;
     for (;;) {
-      if (j >= n) throw new JsonFail(start, 'unterminated string; expected a closing \'"\'');
+      if (j >= n) throw new JsonFail(start, "unterminated string; expected a closing '\"'");
       const c = text.charCodeAt(j);
       if (c === 0x22) break;
       if (c === 0x5c) {
@@ -168,7 +169,7 @@ export function readJson(text: string): ReadResult {
       }
       for (;;) {
         ws();
-        if (text[i] !== '"') throw unexpected("a key in double quotes");
+        if (text[i] !== '"') throw unexpected('a key in double quotes');
         const keyAt = i;
         const key = string();
         const p = [...path, key];
@@ -221,7 +222,11 @@ export function readJson(text: string): ReadResult {
       i = NUMBER.lastIndex;
       return Number(m[0]);
     }
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return v;
@@ -246,9 +251,7 @@ export function readJson(text: string): ReadResult {
 // YAML
 
 /** The core schema's tags: plain data only. */
-const CORE_TAGS = new Set(
-  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
-);
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 
 /** `!!binary` rather than `tag:yaml.org,2002:binary`. */
 function showTag(tag: string): string {
@@ -366,7 +369,8 @@ export function readYaml(text: string): ReadResult {
     return null;
   };
 
-  if (doc.contents === null) return { ok: false, issues: [{ path: [], pos: { line: 1, column: 1 }, message: 'empty document; expected a mapping (a scenario with name, description, pages and actors)' }] };
+  if (doc.contents === null)
+    return { ok: false, issues: [{ path: [], pos: { line: 1, column: 1 }, message: 'empty document; expected a mapping (a scenario with name, description, pages and actors)' }] };
   const data = convert(doc.contents, [], [], true);
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, data, table };

@@ -6,7 +6,10 @@
 import type { FootprintTable } from '../world/footprint.js';
 
 export const WORKLOAD_FOOTPRINTS: FootprintTable = {
-  'workload:next': { calls: ['__vm_munmap', 'cpu_access', 'do_madvise', 'do_mprotect_pkey', 'dup_mmap', 'guest_access', 'kcompactd_migrate', 'kswapd_reclaim', 'mmput', 'oom_reap_task_mm'], spawns: true },
+  'workload:next': {
+    calls: ['__vm_munmap', 'cpu_access', 'do_madvise', 'do_mprotect_pkey', 'dup_mmap', 'guest_access', 'kcompactd_migrate', 'kswapd_reclaim', 'mmput', 'oom_reap_task_mm'],
+    spawns: true,
+  },
   'kswapd_reclaim:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['shrink_folio_list'] },
   'kswapd_reclaim:done': {},
   'kcompactd_migrate:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['migrate_pages'] },

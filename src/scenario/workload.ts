@@ -42,17 +42,20 @@ export const workload = WORKLOAD_LIB.routine({
   params: [],
   locals: ['pc'],
   steps: {
-    next: { at: 'workload: next operation', run: (w, l) => {
-      const prog = programs(w.layout)[w.actor];
-      // The operation that just returned starts the actors it creates.
-      const done = l.pc > 0 ? prog[l.pc - 1] : undefined;
-      for (const a of done?.spawns ?? []) w.spawn(a, workload, []);
-      if (l.pc >= prog.length) return w.ret(0);
-      const op = prog[l.pc];
-      l.pc = l.pc + 1;
-      l.result = 0;
-      return w.call(op.routine, 'next', ...op.args);
-    } },
+    next: {
+      at: 'workload: next operation',
+      run: (w, l) => {
+        const prog = programs(w.layout)[w.actor];
+        // The operation that just returned starts the actors it creates.
+        const done = l.pc > 0 ? prog[l.pc - 1] : undefined;
+        for (const a of done?.spawns ?? []) w.spawn(a, workload, []);
+        if (l.pc >= prog.length) return w.ret(0);
+        const op = prog[l.pc];
+        l.pc = l.pc + 1;
+        l.result = 0;
+        return w.call(op.routine, 'next', ...op.args);
+      },
+    },
   },
 });
 
@@ -64,11 +67,14 @@ export const reclaimAt = WORKLOAD_LIB.routine({
   name: 'kswapd_reclaim',
   params: ['mm', 'vpn'],
   steps: {
-    pick: { at: 'mm/vmscan.c:isolate_lru_folios', run: (w, l) => {
-      const p = pte(w, l.mm, l.vpn);
-      if (!p.present || p.special) return w.ret(0);
-      return w.call(shrinkFolioList, 'done', p.pfn);
-    } },
+    pick: {
+      at: 'mm/vmscan.c:isolate_lru_folios',
+      run: (w, l) => {
+        const p = pte(w, l.mm, l.vpn);
+        if (!p.present || p.special) return w.ret(0);
+        return w.call(shrinkFolioList, 'done', p.pfn);
+      },
+    },
     done: { at: 'mm/vmscan.c:shrink_folio_list', run: (w) => w.ret(0) },
   },
 });
@@ -78,12 +84,14 @@ export const migrateAt = WORKLOAD_LIB.routine({
   name: 'kcompactd_migrate',
   params: ['mm', 'vpn'],
   steps: {
-    pick: { at: 'mm/compaction.c:isolate_migratepages_block', run: (w, l) => {
-      const p = pte(w, l.mm, l.vpn);
-      if (!p.present || p.special) return w.ret(0);
-      return w.call(migratePages, 'done', p.pfn);
-    } },
+    pick: {
+      at: 'mm/compaction.c:isolate_migratepages_block',
+      run: (w, l) => {
+        const p = pte(w, l.mm, l.vpn);
+        if (!p.present || p.special) return w.ret(0);
+        return w.call(migratePages, 'done', p.pfn);
+      },
+    },
     done: { at: 'mm/migrate.c:migrate_pages', run: (w) => w.ret(0) },
   },
 });
-

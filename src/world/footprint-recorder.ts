@@ -21,7 +21,8 @@ export function flushRecorder(): void {
   const out: Record<string, Record<string, { reads: string[]; writes: string[]; calls: string[]; blocks: boolean; spawns: boolean }>> = {};
   for (const [lib, steps] of processRecorder) {
     out[lib] = {};
-    for (const [where, o] of steps) out[lib][where] = { reads: [...o.reads].map(fieldName).sort(), writes: [...o.writes].map(fieldName).sort(), calls: [...o.calls].sort(), blocks: o.blocks, spawns: o.spawns };
+    for (const [where, o] of steps)
+      out[lib][where] = { reads: [...o.reads].map(fieldName).sort(), writes: [...o.writes].map(fieldName).sort(), calls: [...o.calls].sort(), blocks: o.blocks, spawns: o.spawns };
   }
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `footprints-${randomUUID()}.json`), JSON.stringify(out));

@@ -272,7 +272,9 @@ export class World {
     const fp = this.auditFp;
     if (fp && !(write ? fp.writes : fp.reads).has(key)) {
       this.auditing = false;
-      throw new ModelError(`${fp.where} ${write ? 'writes' : 'reads'} ${fieldName(key)}, which its footprint does not declare (${write ? 'writes' : 'reads'}: ${(write ? fp.declared.writes : fp.declared.reads)?.join(', ') || 'none'})`);
+      throw new ModelError(
+        `${fp.where} ${write ? 'writes' : 'reads'} ${fieldName(key)}, which its footprint does not declare (${write ? 'writes' : 'reads'}: ${(write ? fp.declared.writes : fp.declared.reads)?.join(', ') || 'none'})`,
+      );
     }
   }
 

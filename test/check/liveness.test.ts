@@ -50,5 +50,4 @@ describe('liveness and deadlock', () => {
       if (bfs.verdict === 'holds') expect(dfs.states).toBe(bfs.states);
     }
   });
-
 });

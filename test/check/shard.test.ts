@@ -161,7 +161,12 @@ describe('sharded exhaustive checking', () => {
     const all = catalogueCells();
     const N = 4;
     const parts = [...Array(N).keys()].map((i) => shardCells(all, { index: i, count: N }));
-    expect(parts.flat().map((c) => c.index).sort((a, b) => a - b)).toEqual(all.map((c) => c.index));
+    expect(
+      parts
+        .flat()
+        .map((c) => c.index)
+        .sort((a, b) => a - b),
+    ).toEqual(all.map((c) => c.index));
     expect(all.map((c) => `${c.scenario.name}/${c.variant.name}`)).toEqual(CATALOGUE.flatMap((s) => VARIANTS.map((v) => `${s.name}/${v.name}`)));
   });
 
@@ -188,7 +193,12 @@ describe('sharded exhaustive checking', () => {
   for (const [s, v] of cells) {
     it(`splitting ${s}/${v} at the first levels gives the unsharded verdict`, () => {
       const whole = explore(world(s, v), { properties: PROPERTIES });
-      for (const [splitDepth, N] of [[0, 1], [1, 2], [1, 3], [2, 3]]) {
+      for (const [splitDepth, N] of [
+        [0, 1],
+        [1, 2],
+        [1, 3],
+        [2, 3],
+      ]) {
         {
           const shards: ShardResult[] = [];
           for (let i = 0; i < N; i++) shards.push(viaJson(exploreShard(world(s, v), { index: i, count: N }, { properties: PROPERTIES, splitDepth })));

@@ -178,7 +178,12 @@ describe('PCT simulation', () => {
     let yielded = 0;
     let changed = 0;
     for (const depth of [1, 3]) {
-      for (const [s, v] of [['swap-cycle', 'interval'], ['cow', 'raw-clear'], ['munmap', 'interval'], ['mprotect', 'start-only']] as const) {
+      for (const [s, v] of [
+        ['swap-cycle', 'interval'],
+        ['cow', 'raw-clear'],
+        ['munmap', 'interval'],
+        ['mprotect', 'start-only'],
+      ] as const) {
         for (let seed = 0; seed < 5; seed++) {
           const w = world(s, v);
           const n = w.layout.actorNames.length;
@@ -260,10 +265,13 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
     params: ['keep'],
     steps: {
       lock: { at: 'test: mutex_lock', run: (w) => mutexLock(w, driverMutex(w, 0)) || 'unlock' },
-      unlock: { at: 'test: mutex_unlock', run: (w, l) => {
-        if (!l.keep) mutexUnlock(w, driverMutex(w, 0));
-        return w.ret(0);
-      } },
+      unlock: {
+        at: 'test: mutex_unlock',
+        run: (w, l) => {
+          if (!l.keep) mutexUnlock(w, driverMutex(w, 0));
+          return w.ret(0);
+        },
+      },
     },
   });
   /** Enters a non-blockable section and takes the mutex there: a BUG if it has to sleep. */
@@ -271,16 +279,22 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
     name: 'test_sim_sleeper',
     params: [],
     steps: {
-      enter: { at: 'test: non-blockable section', run: (w) => {
-        w.nonblock(1);
-        return 'lock';
-      } },
+      enter: {
+        at: 'test: non-blockable section',
+        run: (w) => {
+          w.nonblock(1);
+          return 'lock';
+        },
+      },
       lock: { at: 'test: mutex_lock', run: (w) => mutexLock(w, driverMutex(w, 0)) || 'unlock' },
-      unlock: { at: 'test: mutex_unlock', run: (w) => {
-        mutexUnlock(w, driverMutex(w, 0));
-        w.nonblock(-1);
-        return w.ret(0);
-      } },
+      unlock: {
+        at: 'test: mutex_unlock',
+        run: (w) => {
+          mutexUnlock(w, driverMutex(w, 0));
+          w.nonblock(-1);
+          return w.ret(0);
+        },
+      },
     },
   });
   const tiny = (keep: number, second: 'sleeper' | 'holder'): World => {

@@ -22,7 +22,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 
 /** One line on stderr, with the command's prefix and nothing unprintable. */
 const ONE_LINE = /^vmamirror: [^\n]*\n$/;
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw control characters in the output is the test
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 
 describe('refused with exit 2 and one line', () => {
@@ -30,7 +30,11 @@ describe('refused with exit 2 and one line', () => {
     ['an unknown option', ['check', '--frobnicate'], /unknown option '--frobnicate'/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['an unknown variant', ['check', 'exit', '--variant', 'nosuch'], /unknown variant "nosuch"; known: interval, /],
-    ['a variant the scenario file excludes', ['check', 'examples/dontneed-two-pages.yaml', '--variant', 'raw-clear'], /nothing to check: no selected variant applies to the selected scenarios — dontneed-two-pages \(interval, seed-2019-fixed\)/],
+    [
+      'a variant the scenario file excludes',
+      ['check', 'examples/dontneed-two-pages.yaml', '--variant', 'raw-clear'],
+      /nothing to check: no selected variant applies to the selected scenarios — dontneed-two-pages \(interval, seed-2019-fixed\)/,
+    ],
     ['a scenario given twice', ['check', 'exit', 'exit'], /scenario "exit" is given twice/],
     ['a simulation option without --simulate', ['check', 'exit', '--runs', '5'], /--runs applies to --simulate only/],
     ['an exhaustive option with --simulate', ['check', 'exit', '--simulate', '--max-states', '5'], /--max-states applies to exhaustive checks, not to --simulate/],
@@ -58,7 +62,12 @@ describe('refused with exit 2 and one line', () => {
   }
 
   it('never echoes raw bytes of the input', () => {
-    for (const args of [['replay', 'a\u001b[31mb\u0007'], ['check', '\u0001\u0002bin'], ['check', 'exit', '--variant', '\u001b]0;title\u0007'], ['explain', '\u001b[2J']]) {
+    for (const args of [
+      ['replay', 'a\u001b[31mb\u0007'],
+      ['check', '\u0001\u0002bin'],
+      ['check', 'exit', '--variant', '\u001b]0;title\u0007'],
+      ['explain', '\u001b[2J'],
+    ]) {
       const r = vmamirror(args);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(ONE_LINE);
@@ -79,21 +88,33 @@ describe('refused with exit 2 and one line', () => {
 describe('scenario files: only regular text files, capped, one document; or standard input', () => {
   const example = readFileSync(join(ROOT, 'examples/dontneed-two-pages.yaml'), 'utf8');
   const cases: [string, () => string, RegExp][] = [
-    ['a device', () => {
-      const link = join(dir, 'zero.yaml');
-      if (!existsSync(link)) symlinkSync('/dev/zero', link);
-      return link;
-    }, /zero\.yaml: a device, not a regular file/],
-    ['a FIFO (which would block)', () => {
-      const fifo = join(dir, 'fifo.yaml');
-      if (!existsSync(fifo)) execFileSync('mkfifo', [fifo]);
-      return fifo;
-    }, /fifo\.yaml: a FIFO, not a regular file/],
-    ['a folder', () => {
-      const d = join(dir, 'folder.yaml');
-      if (!existsSync(d)) mkdirSync(d);
-      return d;
-    }, /folder\.yaml: a folder, not a regular file/],
+    [
+      'a device',
+      () => {
+        const link = join(dir, 'zero.yaml');
+        if (!existsSync(link)) symlinkSync('/dev/zero', link);
+        return link;
+      },
+      /zero\.yaml: a device, not a regular file/,
+    ],
+    [
+      'a FIFO (which would block)',
+      () => {
+        const fifo = join(dir, 'fifo.yaml');
+        if (!existsSync(fifo)) execFileSync('mkfifo', [fifo]);
+        return fifo;
+      },
+      /fifo\.yaml: a FIFO, not a regular file/,
+    ],
+    [
+      'a folder',
+      () => {
+        const d = join(dir, 'folder.yaml');
+        if (!existsSync(d)) mkdirSync(d);
+        return d;
+      },
+      /folder\.yaml: a folder, not a regular file/,
+    ],
     ['a file too large', () => save('big.yaml', `# ${'x'.repeat(1 << 20)}\n${example}`), /big\.yaml: more than 1048576 bytes/],
     ['binary content', () => save('bin.yaml', Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a])), /bin\.yaml: not UTF-8 text/],
     ['a NUL byte', () => save('nul.json', '{"name": "a\u0000"}'), /nul\.json: binary content \(a NUL byte\)/],

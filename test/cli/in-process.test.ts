@@ -15,7 +15,10 @@ beforeEach(() => {
   out = [];
   err = [];
   vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err.push(String(s));
+    return true;
+  });
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -144,7 +147,10 @@ describe('merge, in-process', () => {
   it('refuses inconsistent input with one line', () => {
     const [a, b] = shardFiles(['check', 'exit', '--variant', 'interval', 'raw-clear'], 2);
     const sim = shardFiles(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '4'], 2);
-    const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    const write = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
     for (const files of [
       [a, a],
       [a, sim[0]],
@@ -156,7 +162,13 @@ describe('merge, in-process', () => {
       [join(dir, 'none.json')],
       [dir],
       [sim[0], sim[0]],
-      [b, write('cs.json', JSON.stringify({ ...JSON.parse('{"kind":"catalogue","shard":{"index":0,"count":2},"cellsTotal":2,"cellNames":["exit/interval","exit/raw-clear"],"table":"yes","cells":[]}') }))],
+      [
+        b,
+        write(
+          'cs.json',
+          JSON.stringify({ ...JSON.parse('{"kind":"catalogue","shard":{"index":0,"count":2},"cellsTotal":2,"cellNames":["exit/interval","exit/raw-clear"],"table":"yes","cells":[]}') }),
+        ),
+      ],
     ]) {
       err = [];
       expect(main(['merge', ...files]), files.join(' ')).toBe(EXIT_USAGE);
@@ -171,7 +183,10 @@ describe('the stop flag and the signal handlers', () => {
     const flag = new StopFlag();
     const again: string[] = [];
     const before = process.listenerCount('SIGINT');
-    const off = onStopSignals((s) => flag.raise(STOP_SIGNALS[s]), (s) => again.push(s));
+    const off = onStopSignals(
+      (s) => flag.raise(STOP_SIGNALS[s]),
+      (s) => again.push(s),
+    );
     expect(flag.raised).toBe(false);
     process.emit('SIGTERM', 'SIGTERM');
     expect(flag.raised).toBe(true);

@@ -32,7 +32,10 @@ describe('limits', () => {
   });
 
   it('every limit is checked from the first state: --time-limit 1e-9 is incomplete, not holds', () => {
-    for (const args of [['--time-limit', '1e-9'], ['--max-states', '1']]) {
+    for (const args of [
+      ['--time-limit', '1e-9'],
+      ['--max-states', '1'],
+    ]) {
       const r = vmamirror(['check', 'exit', '--variant', 'interval', ...args]);
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stdout).toMatch(/incomplete: 1 of 1 checks did not finish/);
@@ -51,7 +54,15 @@ describe('limits', () => {
   });
 
   it('a limit of zero, or not a number, is refused with one line', () => {
-    for (const args of [['--max-memory', '0'], ['--max-states', '0'], ['--time-limit', '0'], ['--max-memory', '-1G'], ['--time-limit', 'NaN'], ['--max-states', '1e400'], ['--max-memory', '0.0001']]) {
+    for (const args of [
+      ['--max-memory', '0'],
+      ['--max-states', '0'],
+      ['--time-limit', '0'],
+      ['--max-memory', '-1G'],
+      ['--time-limit', 'NaN'],
+      ['--max-states', '1e400'],
+      ['--max-memory', '0.0001'],
+    ]) {
       const r = vmamirror(['check', 'exit', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^vmamirror: .*\n$/);

@@ -11,7 +11,10 @@ beforeEach(() => {
   out = [];
   err = [];
   vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err.push(String(s));
+    return true;
+  });
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -63,7 +66,10 @@ describe('vmamirror', () => {
   it('check --json gives each violation the trace of its shrunk counterexample, and --html renders the same trace', () => {
     const html = join(dir, 'r.html');
     expect(main(['check', 'exit', '--variant', 'start-only', 'interval', '--json', '--html', html])).toBe(EXIT_VIOLATION);
-    interface Step { where: string; snapshot?: unknown }
+    interface Step {
+      where: string;
+      snapshot?: unknown;
+    }
     const results = JSON.parse(out.join('\n')) as {
       verdict: string;
       schedule?: string;

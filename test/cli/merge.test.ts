@@ -28,7 +28,8 @@ describe('merge gives the exit code of the equivalent check', () => {
     const merged = vmamirror(['merge', ...files, '--json']);
     expect(whole.code).toBe(1); // the broken designs are caught; outside the table that is a violation
     expect(merged.code).toBe(whole.code);
-    const key = (rs: { scenario: string; variant: string; verdict: string; states: number; schedule?: string }[]) => rs.map((r) => `${r.scenario}/${r.variant} ${r.verdict} ${r.states} ${r.schedule ?? ''}`);
+    const key = (rs: { scenario: string; variant: string; verdict: string; states: number; schedule?: string }[]) =>
+      rs.map((r) => `${r.scenario}/${r.variant} ${r.verdict} ${r.states} ${r.schedule ?? ''}`);
     expect(key((JSON.parse(merged.stdout) as { results: Parameters<typeof key>[0] }).results)).toEqual(key(JSON.parse(whole.stdout) as Parameters<typeof key>[0]));
   });
 
@@ -39,11 +40,30 @@ describe('merge gives the exit code of the equivalent check', () => {
     const docs = runs.map((r) => JSON.parse(r.stdout) as Doc);
     const names = docs[0].cellNames;
     const of = shardOfCells(names, 4);
-    const big = names.findIndex((n) => n === 'introspect-nested/interval');
+    const big = names.indexOf('introspect-nested/interval');
     expect(of.filter((s) => s === 0)).toHaveLength(1);
     expect(of[big]).toBe(0);
     const [states, transitions] = MEASURED_COUNTS['introspect-nested/interval'];
-    const shard0 = { ...docs[0], shard: { index: 0, count: 4 }, cells: [{ verdict: 'holds', states, transitions, depth: 139, elapsedMs: 26000, bytesPerState: 10.7, peakBytes: 358e6, peakRss: 437e6, rssGrowth: 380e6, scenario: 'introspect-nested', variant: 'interval', cell: big }] };
+    const shard0 = {
+      ...docs[0],
+      shard: { index: 0, count: 4 },
+      cells: [
+        {
+          verdict: 'holds',
+          states,
+          transitions,
+          depth: 139,
+          elapsedMs: 26000,
+          bytesPerState: 10.7,
+          peakBytes: 358e6,
+          peakRss: 437e6,
+          rssGrowth: 380e6,
+          scenario: 'introspect-nested',
+          variant: 'interval',
+          cell: big,
+        },
+      ],
+    };
     const files = [save('t0.json', shard0), ...docs.map((d, i) => save(`t${i + 1}.json`, d))];
     const merged = vmamirror(['merge', ...files]);
     expect(merged.code, merged.stdout).toBe(0);
@@ -80,20 +100,120 @@ describe('merge refuses inconsistent input with one line', () => {
 
   const violating = (d: Doc) => d.cells.find((c) => c.verdict === 'violation')!;
   const mutations: [string, (d: Doc) => unknown, RegExp][] = [
-    ['a verdict that is not one', (d) => ((d.cells[0].verdict = 'maybe'), d), /cells\[0\]\.verdict: expected one of holds, violation, incomplete, got "maybe"/],
-    ['a negative count', (d) => ((d.cells[0].states = -3), d), /cells\[0\]\.states: expected an integer >= 0, got -3/],
-    ['a count that is not a number', (d) => ((d.cells[0].transitions = '12'), d), /cells\[0\]\.transitions: expected an integer >= 0, got "12"/],
-    ['a time that is not finite', (d) => ((d.cells[0].elapsedMs = null), d), /cells\[0\]\.elapsedMs: expected a non-negative number/],
-    ['a cell of another shard', (d) => ((d.cells[0].cell = d.cells[0].cell === 0 ? 1 : 0), d), /cells\[0\]: cell \d+ is \S+ in the split, not|not its own/],
-    ['a cell beyond the split', (d) => ((d.cells[0].cell = 99), d), /cells\[0\]\.cell: cell 99 is beyond the 12 cells of the split/],
-    ['a cell twice', (d) => (d.cells.push(d.cells[0]), d), /cell \d+ is reported twice/],
-    ['an unknown variant', (d) => ((d.cells[0].variant = 'nosuch'), d), /cells\[0\]\.variant: unknown variant nosuch/],
-    ['a split size that differs', (d) => ((d.shard.count = 3), d), /shard 1\/2 does not belong to a split into 3/],
-    ['cell names that differ', (d) => ((d.cellNames[0] = 'exit/other'), d), /shard 1\/2 split other cells than shard 0\/2/],
-    ['a schedule that does not replay to its violation', (d) => ((violating(d).schedule = String(violating(d).schedule).replace(/:.*/, ':0')), ((violating(d).violation as { schedule: number[] }).schedule = [0]), d), /schedule: does not replay to a \S+ violation \(replayed: no violation\)/],
-    ['a schedule that differs from its steps', (d) => (((violating(d).violation as { schedule: number[] }).schedule = [0, 0]), d), /schedule: differs from violation\.schedule/],
-    ['a violation without a counterexample', (d) => (delete violating(d).violation, d), /violation: expected an object/],
-    ['a stop reason that is not one', (d) => ((d.cells[0].verdict = 'incomplete'), (d.cells[0].stopReason = 'bored'), d), /stopReason: expected one of/],
+    [
+      'a verdict that is not one',
+      (d) => {
+        d.cells[0].verdict = 'maybe';
+        return d;
+      },
+      /cells\[0\]\.verdict: expected one of holds, violation, incomplete, got "maybe"/,
+    ],
+    [
+      'a negative count',
+      (d) => {
+        d.cells[0].states = -3;
+        return d;
+      },
+      /cells\[0\]\.states: expected an integer >= 0, got -3/,
+    ],
+    [
+      'a count that is not a number',
+      (d) => {
+        d.cells[0].transitions = '12';
+        return d;
+      },
+      /cells\[0\]\.transitions: expected an integer >= 0, got "12"/,
+    ],
+    [
+      'a time that is not finite',
+      (d) => {
+        d.cells[0].elapsedMs = null;
+        return d;
+      },
+      /cells\[0\]\.elapsedMs: expected a non-negative number/,
+    ],
+    [
+      'a cell of another shard',
+      (d) => {
+        d.cells[0].cell = d.cells[0].cell === 0 ? 1 : 0;
+        return d;
+      },
+      /cells\[0\]: cell \d+ is \S+ in the split, not|not its own/,
+    ],
+    [
+      'a cell beyond the split',
+      (d) => {
+        d.cells[0].cell = 99;
+        return d;
+      },
+      /cells\[0\]\.cell: cell 99 is beyond the 12 cells of the split/,
+    ],
+    [
+      'a cell twice',
+      (d) => {
+        d.cells.push(d.cells[0]);
+        return d;
+      },
+      /cell \d+ is reported twice/,
+    ],
+    [
+      'an unknown variant',
+      (d) => {
+        d.cells[0].variant = 'nosuch';
+        return d;
+      },
+      /cells\[0\]\.variant: unknown variant nosuch/,
+    ],
+    [
+      'a split size that differs',
+      (d) => {
+        d.shard.count = 3;
+        return d;
+      },
+      /shard 1\/2 does not belong to a split into 3/,
+    ],
+    [
+      'cell names that differ',
+      (d) => {
+        d.cellNames[0] = 'exit/other';
+        return d;
+      },
+      /shard 1\/2 split other cells than shard 0\/2/,
+    ],
+    [
+      'a schedule that does not replay to its violation',
+      (d) => {
+        violating(d).schedule = String(violating(d).schedule).replace(/:.*/, ':0');
+        (violating(d).violation as { schedule: number[] }).schedule = [0];
+        return d;
+      },
+      /schedule: does not replay to a \S+ violation \(replayed: no violation\)/,
+    ],
+    [
+      'a schedule that differs from its steps',
+      (d) => {
+        (violating(d).violation as { schedule: number[] }).schedule = [0, 0];
+        return d;
+      },
+      /schedule: differs from violation\.schedule/,
+    ],
+    [
+      'a violation without a counterexample',
+      (d) => {
+        delete violating(d).violation;
+        return d;
+      },
+      /violation: expected an object/,
+    ],
+    [
+      'a stop reason that is not one',
+      (d) => {
+        d.cells[0].verdict = 'incomplete';
+        d.cells[0].stopReason = 'bored';
+        return d;
+      },
+      /stopReason: expected one of/,
+    ],
     ['not a shard', () => ({ kind: 'table' }), /not a shard result/],
     ['not JSON', () => 'not json {', /not a shard result \(Unexpected token/],
     ['binary', () => Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x00, 0xff, 0xfe]).toString('latin1'), /not a shard result/],
@@ -106,7 +226,7 @@ describe('merge refuses inconsistent input with one line', () => {
       expect(r.code, r.stdout).toBe(2);
       expect(r.stderr).toMatch(/^vmamirror: [^\n]*\n$/);
       expect(r.stderr).toMatch(message);
-      // eslint-disable-next-line no-control-regex
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw control characters in the output is the test
       expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
       expect(tidy(r)).toBe(true);
     });

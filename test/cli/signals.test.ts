@@ -15,8 +15,18 @@ describe('a signal stops the run with what it covered', () => {
     ['an exhaustive run, SIGINT', ['check', 'introspect-nested', '--variant', 'interval'], 'SIGINT', /^introspect-nested\/interval: incomplete \(interrupted\) — \d+ states/m],
     ['an exhaustive run, SIGTERM', ['check', 'introspect-nested', '--variant', 'interval'], 'SIGTERM', /^introspect-nested\/interval: incomplete \(interrupted\)/m],
     ['the catalogue, SIGINT', ['check'], 'SIGINT', /incomplete \(interrupted\)[\s\S]*\nincomplete: \d+ of 54 checks did not finish \(\d+ interrupted\)/],
-    ['a simulation, SIGINT', ['check', 'introspect-nested', '--variant', 'interval', '--simulate', '--runs', '100000000'], 'SIGINT', /^introspect-nested\/interval: incomplete \(interrupted\) — \d+ of 100000000 random runs/m],
-    ['a simulation, SIGTERM', ['check', 'introspect-nested', '--variant', 'interval', '--simulate', 'pct', '--runs', '100000000'], 'SIGTERM', /: incomplete \(interrupted\) — \d+ of 100000000 pct runs/],
+    [
+      'a simulation, SIGINT',
+      ['check', 'introspect-nested', '--variant', 'interval', '--simulate', '--runs', '100000000'],
+      'SIGINT',
+      /^introspect-nested\/interval: incomplete \(interrupted\) — \d+ of 100000000 random runs/m,
+    ],
+    [
+      'a simulation, SIGTERM',
+      ['check', 'introspect-nested', '--variant', 'interval', '--simulate', 'pct', '--runs', '100000000'],
+      'SIGTERM',
+      /: incomplete \(interrupted\) — \d+ of 100000000 pct runs/,
+    ],
   ];
   for (const [what, args, signal, printed] of runs) {
     it(`${what}: exit 3 within a second`, async () => {

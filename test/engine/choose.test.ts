@@ -24,21 +24,30 @@ const allocUnderLock = LIB.routine({
   name: 'test_alloc_under_lock',
   params: [],
   steps: {
-    lock: { at: 'test:mutex_lock', run: (w) => {
-      const b = w.obj(BOX, 0);
-      if (b.lock) return BLOCK_SLEEP;
-      b.lock = w.self;
-      return 'alloc';
-    } },
-    alloc: { at: 'test:kmalloc', run: (w) => {
-      if (w.choose(2) === 1) return w.ret(-12); // -ENOMEM: the error path forgets mutex_unlock
-      w.obj(BOX, 0).allocated = 1;
-      return 'unlock';
-    } },
-    unlock: { at: 'test:mutex_unlock', run: (w) => {
-      w.obj(BOX, 0).lock = 0;
-      return w.ret(0);
-    } },
+    lock: {
+      at: 'test:mutex_lock',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        if (b.lock) return BLOCK_SLEEP;
+        b.lock = w.self;
+        return 'alloc';
+      },
+    },
+    alloc: {
+      at: 'test:kmalloc',
+      run: (w) => {
+        if (w.choose(2) === 1) return w.ret(-12); // -ENOMEM: the error path forgets mutex_unlock
+        w.obj(BOX, 0).allocated = 1;
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: 'test:mutex_unlock',
+      run: (w) => {
+        w.obj(BOX, 0).lock = 0;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -46,12 +55,15 @@ const other = LIB.routine({
   name: 'test_other',
   params: [],
   steps: {
-    lock: { at: 'test:mutex_lock', run: (w) => {
-      const b = w.obj(BOX, 0);
-      if (b.lock) return BLOCK_SLEEP;
-      b.done = 1;
-      return w.ret(0);
-    } },
+    lock: {
+      at: 'test:mutex_lock',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        if (b.lock) return BLOCK_SLEEP;
+        b.done = 1;
+        return w.ret(0);
+      },
+    },
   },
 });
 

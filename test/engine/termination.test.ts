@@ -20,11 +20,16 @@ const LIB = new Library('test-termination');
 const vcpu = LIB.routine({
   name: 'test_vcpu_run',
   params: [],
-  steps: { run: { at: 'test:vcpu_run', run: (w) => {
-    const b = w.obj(BOX, 0);
-    b.tick = 1 - b.tick;
-    return 'run';
-  } } },
+  steps: {
+    run: {
+      at: 'test:vcpu_run',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        b.tick = 1 - b.tick;
+        return 'run';
+      },
+    },
+  },
 });
 
 /** A vCPU that takes the lock and never drops it while it runs. */
@@ -32,17 +37,23 @@ const vcpuHoldingLock = LIB.routine({
   name: 'test_vcpu_holding_lock',
   params: [],
   steps: {
-    lock: { at: 'test:mutex_lock', run: (w) => {
-      const b = w.obj(BOX, 0);
-      if (b.lock) return BLOCK_SLEEP;
-      b.lock = w.self;
-      return 'run';
-    } },
-    run: { at: 'test:vcpu_run', run: (w) => {
-      const b = w.obj(BOX, 0);
-      b.tick = 1 - b.tick;
-      return 'run';
-    } },
+    lock: {
+      at: 'test:mutex_lock',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        if (b.lock) return BLOCK_SLEEP;
+        b.lock = w.self;
+        return 'run';
+      },
+    },
+    run: {
+      at: 'test:vcpu_run',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        b.tick = 1 - b.tick;
+        return 'run';
+      },
+    },
   },
 });
 
@@ -72,14 +83,20 @@ const invalidator = LIB.routine({
   name: 'test_invalidator',
   params: [],
   steps: {
-    one: { at: 'test:invalidate', run: (w) => {
-      w.obj(BOX, 0).stage = 1;
-      return 'two';
-    } },
-    two: { at: 'test:invalidate', run: (w) => {
-      w.obj(BOX, 0).stage = 2;
-      return w.ret(0);
-    } },
+    one: {
+      at: 'test:invalidate',
+      run: (w) => {
+        w.obj(BOX, 0).stage = 1;
+        return 'two';
+      },
+    },
+    two: {
+      at: 'test:invalidate',
+      run: (w) => {
+        w.obj(BOX, 0).stage = 2;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -87,25 +104,45 @@ const invalidator = LIB.routine({
 const countsForever = LIB.routine({
   name: 'test_counts_forever',
   params: [],
-  steps: { again: { at: 'test:retry', run: (w) => {
-    const b = w.obj(BOX, 0);
-    b.tick = b.tick + 1;
-    return w.retry('again');
-  } } },
+  steps: {
+    again: {
+      at: 'test:retry',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        b.tick = b.tick + 1;
+        return w.retry('again');
+      },
+    },
+  },
 });
 
 function world(actors: readonly [string, ActorRole, AnyRoutine][]): World {
   const L = new Layout();
   L.add(BOX, 1);
-  L.addStacks(actors.map((a) => a[0]), 2, new Model([LIB]), actors.map((a) => a[1]));
+  L.addStacks(
+    actors.map((a) => a[0]),
+    2,
+    new Model([LIB]),
+    actors.map((a) => a[1]),
+  );
   const w = new World(L);
   for (const [i, [, , r]] of actors.entries()) w.spawn(i, r, []);
   return w;
 }
 
 describe('termination: clients complete once the adversaries stop, under weak fairness', () => {
-  const livelock = () => world([['vcpu', 'daemon', vcpu], ['fault', 'client', retriesForever], ['kswapd', 'adversary', invalidator]]);
-  const correct = () => world([['vcpu', 'daemon', vcpu], ['fault', 'client', retriesWhileInvalidating], ['kswapd', 'adversary', invalidator]]);
+  const livelock = () =>
+    world([
+      ['vcpu', 'daemon', vcpu],
+      ['fault', 'client', retriesForever],
+      ['kswapd', 'adversary', invalidator],
+    ]);
+  const correct = () =>
+    world([
+      ['vcpu', 'daemon', vcpu],
+      ['fault', 'client', retriesWhileInvalidating],
+      ['kswapd', 'adversary', invalidator],
+    ]);
 
   it('reports a client fault that retries for ever beside a daemon vCPU as a livelock', () => {
     const r = explore(livelock());
@@ -122,12 +159,22 @@ describe('termination: clients complete once the adversaries stop, under weak fa
 
   it('does not blame a client for retrying while an adversary still runs', () => {
     // Without the adversary's second step the client would loop; with it, every fair run completes.
-    const r = explore(world([['fault', 'client', retriesWhileInvalidating], ['kswapd', 'adversary', invalidator]]));
+    const r = explore(
+      world([
+        ['fault', 'client', retriesWhileInvalidating],
+        ['kswapd', 'adversary', invalidator],
+      ]),
+    );
     expect(r.verdict).toBe('holds');
   });
 
   it('reports a client blocked for ever on a lock a daemon keeps (starvation), not only busy loops', () => {
-    const r = explore(world([['vcpu', 'daemon', vcpuHoldingLock], ['fault', 'client', needsLock]]));
+    const r = explore(
+      world([
+        ['vcpu', 'daemon', vcpuHoldingLock],
+        ['fault', 'client', needsLock],
+      ]),
+    );
     expect(r.violation?.property).toBe('termination');
     expect(r.violation!.message).toMatch(/^fault \(at test_fault_needs_lock:lock\) never completes/);
   });

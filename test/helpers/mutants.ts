@@ -38,14 +38,17 @@ const keepsLock = LIB.routine({
   name: 'test_mirror_invalidate_keeps_lock',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
-    lock: { at: 'mutant: mutex_lock(update), never unlocked', run: (w, l) => {
-      const dev = deviceOfSub(w, l.sub);
-      const b = mutexLock(w, updateLock(w, dev));
-      if (b) return b;
-      mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
-      return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
-    } },
+    lock: {
+      at: 'mutant: mutex_lock(update), never unlocked',
+      run: (w, l) => {
+        const dev = deviceOfSub(w, l.sub);
+        const b = mutexLock(w, updateLock(w, dev));
+        if (b) return b;
+        mmuIntervalSetSeq(w, l.sub, l.curSeq);
+        const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
+        return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
+      },
+    },
     done: { at: 'mutant: return without mutex_unlock', run: (w) => w.ret(1) },
   },
 });
@@ -73,13 +76,16 @@ const noUpdateLock = LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    zap: { at: 'mutant: mmu_interval_set_seq + zap_vma_ptes, no mutex_lock(update)', run: (w, l) => {
-      l.dev = deviceOfSub(w, l.sub);
-      mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
-      if (a === b) return w.ret(1);
-      return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
-    } },
+    zap: {
+      at: 'mutant: mmu_interval_set_seq + zap_vma_ptes, no mutex_lock(update)',
+      run: (w, l) => {
+        l.dev = deviceOfSub(w, l.sub);
+        mmuIntervalSetSeq(w, l.sub, l.curSeq);
+        const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
+        if (a === b) return w.ret(1);
+        return w.call(zapVmaPtes, 'done', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
+      },
+    },
     done: { at: 'mutant: return true', run: (w) => w.ret(1) },
   },
 });

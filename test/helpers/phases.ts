@@ -48,7 +48,11 @@ export function runPhases(w: World, phases: readonly Phase[], properties: readon
 export function runAllToEnd(w: World, properties: readonly Property[] = PROPERTIES): PhaseRun {
   const names = w.layout.actorNames;
   for (let guard = 0; guard < 100; guard++) {
-    const r = runPhases(w, names.map((n) => ({ actor: n, until: 'end' })), properties);
+    const r = runPhases(
+      w,
+      names.map((n) => ({ actor: n, until: 'end' })),
+      properties,
+    );
     if (r.violation) return r;
     if (names.every((_, a) => whereIs(w, a) === 'done')) return r;
   }

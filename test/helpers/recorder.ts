@@ -42,10 +42,13 @@ export const recorderStart = RECORDER_LIB.routine({
   name: 'test_recorder_invalidate_range_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    record: { at: 'test:recorder', run: (w, l) => {
-      append(w, KIND_START, l.mm, l.start, l.end, l.event, l.blockable);
-      return w.ret(0);
-    } },
+    record: {
+      at: 'test:recorder',
+      run: (w, l) => {
+        append(w, KIND_START, l.mm, l.start, l.end, l.event, l.blockable);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -53,10 +56,13 @@ export const recorderEnd = RECORDER_LIB.routine({
   name: 'test_recorder_invalidate_range_end',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    record: { at: 'test:recorder', run: (w, l) => {
-      append(w, KIND_END, l.mm, l.start, l.end, l.event, l.blockable);
-      return w.ret(0);
-    } },
+    record: {
+      at: 'test:recorder',
+      run: (w, l) => {
+        append(w, KIND_END, l.mm, l.start, l.end, l.event, l.blockable);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -64,10 +70,13 @@ export const recorderRelease = RECORDER_LIB.routine({
   name: 'test_recorder_release',
   params: ['mn', 'mm'],
   steps: {
-    record: { at: 'test:recorder', run: (w, l) => {
-      append(w, KIND_RELEASE, l.mm, 0, 0, 0, 1);
-      return w.ret(0);
-    } },
+    record: {
+      at: 'test:recorder',
+      run: (w, l) => {
+        append(w, KIND_RELEASE, l.mm, 0, 0, 0, 1);
+        return w.ret(0);
+      },
+    },
   },
 });
 

@@ -19,10 +19,7 @@ export const CHILD = 1;
 export const MIRROR = 2;
 
 export function sharedPageWorld(actors: string[], special = false): { w: World; pfn: number } {
-  const w = buildWorld(
-    { pages: 4, mmPages: 4, mms: ['parent', 'child', 'mirror'], actors, swapSlots: 2, mmuNotifiers: 3, libraries: [RECORDER_LIB] },
-    declareRecorder,
-  );
+  const w = buildWorld({ pages: 4, mmPages: 4, mms: ['parent', 'child', 'mirror'], actors, swapSlots: 2, mmuNotifiers: 3, libraries: [RECORDER_LIB] }, declareRecorder);
   addVma(w, PARENT, { start: 0, end: 4 });
   addVma(w, CHILD, { start: 0, end: 4 });
   addVma(w, MIRROR, { start: 0, end: 4, flags: VM_PFNMAP | VM_IO | VM_READ });

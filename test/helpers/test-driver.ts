@@ -37,22 +37,28 @@ export const testDriverInvalidate = TEST_DRIVER_LIB.routine({
   name: 'testdrv_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
-    lock: { at: 'test driver: mutex_lock(user_lock)', run: (w, l) => {
-      const b = mutexLockIfBlockable(w, updateLock(w), l.blockable);
-      if (b === WOULD_BLOCK) return w.ret(0);
-      if (b) return b;
-      return 'update';
-    } },
-    update: { at: 'test driver: mmu_interval_set_seq + zap device ptes', run: (w, l) => {
-      assertHeld(w, updateLock(w), 'mmu_interval_set_seq');
-      mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      for (let v = l.start; v < l.end && v < w.count(DEV); v++) {
-        w.obj(DEV, v).pfn = 0;
-        w.obj(DEV, v).gen = 0;
-      }
-      mutexUnlock(w, updateLock(w));
-      return w.ret(1);
-    } },
+    lock: {
+      at: 'test driver: mutex_lock(user_lock)',
+      run: (w, l) => {
+        const b = mutexLockIfBlockable(w, updateLock(w), l.blockable);
+        if (b === WOULD_BLOCK) return w.ret(0);
+        if (b) return b;
+        return 'update';
+      },
+    },
+    update: {
+      at: 'test driver: mmu_interval_set_seq + zap device ptes',
+      run: (w, l) => {
+        assertHeld(w, updateLock(w), 'mmu_interval_set_seq');
+        mmuIntervalSetSeq(w, l.sub, l.curSeq);
+        for (let v = l.start; v < l.end && v < w.count(DEV); v++) {
+          w.obj(DEV, v).pfn = 0;
+          w.obj(DEV, v).gen = 0;
+        }
+        mutexUnlock(w, updateLock(w));
+        return w.ret(1);
+      },
+    },
   },
 });
 
@@ -62,25 +68,31 @@ export const testDriverFault = TEST_DRIVER_LIB.routine({
   locals: ['seq', 'pfn'],
   steps: {
     begin: { at: 'test driver: mmu_interval_read_begin', run: (w, l) => w.call(mmuIntervalReadBegin, 'snapshot', l.sub) },
-    snapshot: { at: 'test driver: hmm_range_fault (walk without faulting)', run: (w, l) => {
-      l.seq = l.result;
-      const p = pte(w, deref(w.obj(MIN, l.sub).mm, 'mmu_interval_notifier.mm'), l.vpn);
-      if (!p.present) return w.ret(-EFAULT);
-      l.pfn = p.pfn;
-      return 'lock';
-    } },
+    snapshot: {
+      at: 'test driver: hmm_range_fault (walk without faulting)',
+      run: (w, l) => {
+        l.seq = l.result;
+        const p = pte(w, deref(w.obj(MIN, l.sub).mm, 'mmu_interval_notifier.mm'), l.vpn);
+        if (!p.present) return w.ret(-EFAULT);
+        l.pfn = p.pfn;
+        return 'lock';
+      },
+    },
     lock: { at: 'test driver: mutex_lock(user_lock)', run: (w) => mutexLock(w, updateLock(w)) || 'install' },
-    install: { at: 'test driver: mmu_interval_read_retry + program device pte', run: (w, l) => {
-      assertHeld(w, updateLock(w), 'testdrv_fault install');
-      if (l.checkRetry && mmuIntervalReadRetry(w, l.sub, l.seq)) {
+    install: {
+      at: 'test driver: mmu_interval_read_retry + program device pte',
+      run: (w, l) => {
+        assertHeld(w, updateLock(w), 'testdrv_fault install');
+        if (l.checkRetry && mmuIntervalReadRetry(w, l.sub, l.seq)) {
+          mutexUnlock(w, updateLock(w));
+          return 'begin';
+        }
+        w.obj(DEV, l.vpn).pfn = l.pfn;
+        w.obj(DEV, l.vpn).gen = pageGen(w, l.pfn);
         mutexUnlock(w, updateLock(w));
-        return 'begin';
-      }
-      w.obj(DEV, l.vpn).pfn = l.pfn;
-      w.obj(DEV, l.vpn).gen = pageGen(w, l.pfn);
-      mutexUnlock(w, updateLock(w));
-      return w.ret(0);
-    } },
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -89,26 +101,30 @@ export const testZapOne = TEST_DRIVER_LIB.routine({
   params: ['mm', 'vpn'],
   locals: ['pfn'],
   steps: {
-    start: { at: 'mm/memory.c:zap_page_range_single', run: (w, l) =>
-      w.call(mmuNotifierInvalidateRangeStart, 'clear', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
-    clear: { at: 'mm/memory.c:zap_pte_range', run: (w, l) => {
-      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
-      if (b) return b;
-      const p = pte(w, l.mm, l.vpn);
-      if (p.present && !p.special) {
-        l.pfn = p.pfn;
-        pageRemoveRmap(w, p.pfn);
-      }
-      clearPte(w, l.mm, l.vpn);
-      spinUnlock(w, ptl(w, l.mm));
-      return 'end';
-    } },
-    end: { at: 'mm/memory.c:zap_page_range_single', run: (w, l) =>
-      w.call(mmuNotifierInvalidateRangeEnd, 'free', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
-    free: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
-      if (l.pfn) putPage(w, l.pfn);
-      return w.ret(0);
-    } },
+    start: { at: 'mm/memory.c:zap_page_range_single', run: (w, l) => w.call(mmuNotifierInvalidateRangeStart, 'clear', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
+    clear: {
+      at: 'mm/memory.c:zap_pte_range',
+      run: (w, l) => {
+        const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+        if (b) return b;
+        const p = pte(w, l.mm, l.vpn);
+        if (p.present && !p.special) {
+          l.pfn = p.pfn;
+          pageRemoveRmap(w, p.pfn);
+        }
+        clearPte(w, l.mm, l.vpn);
+        spinUnlock(w, ptl(w, l.mm));
+        return 'end';
+      },
+    },
+    end: { at: 'mm/memory.c:zap_page_range_single', run: (w, l) => w.call(mmuNotifierInvalidateRangeEnd, 'free', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
+    free: {
+      at: 'mm/mmu_gather.c:tlb_finish_mmu',
+      run: (w, l) => {
+        if (l.pfn) putPage(w, l.pfn);
+        return w.ret(0);
+      },
+    },
   },
 });
 

@@ -33,17 +33,20 @@ const itreeRecorder = LIB.routine({
   name: 'test_exit_itree_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
-    record: { at: 'test: interval ops->invalidate', run: (w, l) => {
-      for (let i = 0; i < ILOG_SIZE; i++) {
-        const e = w.obj(ILOG, i);
-        if (e.end !== 0) continue;
-        e.event = l.event + 1;
-        e.start = l.start;
-        e.end = l.end;
-        return w.ret(1);
-      }
-      throw new Error('interval log full');
-    } },
+    record: {
+      at: 'test: interval ops->invalidate',
+      run: (w, l) => {
+        for (let i = 0; i < ILOG_SIZE; i++) {
+          const e = w.obj(ILOG, i);
+          if (e.end !== 0) continue;
+          e.event = l.event + 1;
+          e.start = l.start;
+          e.end = l.end;
+          return w.ret(1);
+        }
+        throw new Error('interval log full');
+      },
+    },
   },
 });
 
@@ -109,7 +112,7 @@ describe('mmput', () => {
     expect(vma(w, 0).used).toBe(0);
   });
 
-  it('leaves the pages behind special ptes alone (a mirror\'s PFNMAP VMA)', () => {
+  it("leaves the pages behind special ptes alone (a mirror's PFNMAP VMA)", () => {
     const w = world();
     addVma(w, OTHER, { start: 0, end: 2 });
     const theirs = populateAnon(w, OTHER, 1, 0x5);

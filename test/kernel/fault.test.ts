@@ -35,10 +35,13 @@ const access = LIB.routine({
   params: ['mm', 'vpn', 'write', 'value'],
   steps: {
     go: { at: 'test', run: (w, l) => w.call(cpuAccess, 'store', l.mm, l.vpn, l.write, l.value) },
-    store: { at: 'test', run: (w, l) => {
-      w.obj(RESULT, w.actor).value = l.result;
-      return w.ret(0);
-    } },
+    store: {
+      at: 'test',
+      run: (w, l) => {
+        w.obj(RESULT, w.actor).value = l.result;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -63,10 +66,13 @@ const faultDirect = LIB.routine({
   params: ['vpn'],
   steps: {
     go: { at: 'test', run: (w, l) => w.call(handleMmFault, 'done', MMA, l.vpn, 0) },
-    done: { at: 'test', run: (w, l) => {
-      w.obj(RESULT, w.actor).value = l.result;
-      return w.ret(0);
-    } },
+    done: {
+      at: 'test',
+      run: (w, l) => {
+        w.obj(RESULT, w.actor).value = l.result;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -279,10 +285,13 @@ const driverFault = LIB.routine({
   name: 'test_fault_driver_fault',
   params: ['vma', 'vpn', 'write'],
   steps: {
-    go: { at: 'test:driver fault', run: (w, l) => {
-      w.obj(RESULT, 1).value = l.vma * 100 + l.vpn * 10 + l.write; // record the arguments
-      return w.ret(vmfInsertPfn(w, l.vma, l.vpn, 1, l.write !== 0));
-    } },
+    go: {
+      at: 'test:driver fault',
+      run: (w, l) => {
+        w.obj(RESULT, 1).value = l.vma * 100 + l.vpn * 10 + l.write; // record the arguments
+        return w.ret(vmfInsertPfn(w, l.vma, l.vpn, 1, l.write !== 0));
+      },
+    },
   },
 });
 
@@ -315,7 +324,6 @@ describe('do_fault → vm_ops->fault', () => {
     expect(w.obj(RESULT, 0).value).toBe(-EFAULT);
   });
 });
-
 
 describe('do_swap_page against reclaim (ops/reclaim.ts)', () => {
   it('a fault hitting the swap cache mid-reclaim waits for the folio lock; reclaim keeps the page', () => {

@@ -82,7 +82,10 @@ describe('fork: dup_mmap + copy_page_range', () => {
     attachRecorder(w, PARENT, 0);
     w.spawn(0, dupMmap, [PARENT, CHILD]);
     runToEnd(w, 'fork');
-    const child = [0, 1, 2, 3].map((k) => vma(w, vmaIndex(w, CHILD, k))).filter((v) => v.used).map((v) => [v.start, v.end]);
+    const child = [0, 1, 2, 3]
+      .map((k) => vma(w, vmaIndex(w, CHILD, k)))
+      .filter((v) => v.used)
+      .map((v) => [v.start, v.end]);
     expect(child).toEqual([[2, 4]]); // the DONTCOPY VMA is not there; the WIPEONFORK one is, empty
     expect(pte(w, CHILD, 1).present).toBe(0);
     expect(pte(w, CHILD, 3).present).toBe(0);
@@ -105,7 +108,7 @@ describe('fork: dup_mmap + copy_page_range', () => {
     expect(pte(w, PARENT, 1).write).toBe(0);
   });
 
-  it('waits for the parent\'s mmap_lock', () => {
+  it("waits for the parent's mmap_lock", () => {
     const w = world();
     addVma(w, PARENT, { start: 0, end: 2 });
     w.obj(MM, PARENT).mmapReaders = 1;

@@ -43,11 +43,14 @@ const sync = LIB.routine({
   name: 'test_hmm53_sync',
   params: ['mirror', 'start', 'end', 'event', 'blockable'],
   steps: {
-    go: { at: 'test:sync_cpu_device_pagetables', run: (w, l) => {
-      const g = w.obj(LOG, 0);
-      Object.assign(g, { syncs: g.syncs + 1, mirror: l.mirror, start: l.start, end: l.end, event: l.event, blockable: l.blockable });
-      return w.ret(0);
-    } },
+    go: {
+      at: 'test:sync_cpu_device_pagetables',
+      run: (w, l) => {
+        const g = w.obj(LOG, 0);
+        Object.assign(g, { syncs: g.syncs + 1, mirror: l.mirror, start: l.start, end: l.end, event: l.event, blockable: l.blockable });
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -59,11 +62,14 @@ const registerAndSnapshot = LIB.routine({
     register: { at: 'test', run: (w, l) => w.call(hmmRangeRegister, 'lock', RANGE, MIRROR, l.vpn, l.vpn + 1) },
     lock: { at: 'test:down_read', run: (w) => downRead(w, mmapLock(w, SRC)) || 'snap' },
     snap: { at: 'test', run: (w) => w.call(hmmRangeSnapshot, 'unlock', RANGE) },
-    unlock: { at: 'test:up_read', run: (w, l) => {
-      upRead(w, mmapLock(w, SRC));
-      w.obj(LOG, w.actor + 1).result = l.result;
-      return w.ret(0);
-    } },
+    unlock: {
+      at: 'test:up_read',
+      run: (w, l) => {
+        upRead(w, mmapLock(w, SRC));
+        w.obj(LOG, w.actor + 1).result = l.result;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -75,10 +81,13 @@ function storing(name: string, callee: Parameters<World['call']>[0], lock: boole
     steps: {
       lock: { at: 'test', run: (w) => (lock && downRead(w, mmapLock(w, SRC))) || 'go' },
       go: { at: 'test', run: (w, l) => w.call(callee, 'store', ...[l.a, l.b].slice(0, callee.params.length)) },
-      store: { at: 'test', run: (w, l) => {
-        w.obj(LOG, w.actor + 1).result = l.result;
-        return w.ret(0);
-      } },
+      store: {
+        at: 'test',
+        run: (w, l) => {
+          w.obj(LOG, w.actor + 1).result = l.result;
+          return w.ret(0);
+        },
+      },
     },
   });
 }
@@ -95,10 +104,7 @@ const writeAccess = LIB.routine({
 
 /** Source page at vpn 1 shared COW with a fork child, so a CPU write replaces the source pte. */
 function world(actors = ['drv', 'cpu']): { w: World; old: number } {
-  const w = buildWorld(
-    { pages: 5, mmPages: 4, mms: ['source', 'child'], actors, hmmMirrors: 1, hmmRanges: 1, mmuNotifiers: 2, libraries: [LIB] },
-    (L) => L.add(LOG, actors.length + 1),
-  );
+  const w = buildWorld({ pages: 5, mmPages: 4, mms: ['source', 'child'], actors, hmmMirrors: 1, hmmRanges: 1, mmuNotifiers: 2, libraries: [LIB] }, (L) => L.add(LOG, actors.length + 1));
   addVma(w, SRC, { start: 0, end: 3 });
   addVma(w, SRC, { start: 3, end: 4, flags: VM_PFNMAP | VM_IO | VM_SHARED | VM_READ });
   addVma(w, CHILD, { start: 0, end: 3 });

@@ -33,12 +33,15 @@ const invalidate = LIB.routine({
   name: 'test_hmm_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   steps: {
-    go: { at: 'test:invalidate', run: (w, l) => {
-      mmuIntervalSetSeq(w, l.sub, l.curSeq);
-      const r = w.obj(RESULT, 0);
-      r.invalidations = r.invalidations + 1;
-      return w.ret(1);
-    } },
+    go: {
+      at: 'test:invalidate',
+      run: (w, l) => {
+        mmuIntervalSetSeq(w, l.sub, l.curSeq);
+        const r = w.obj(RESULT, 0);
+        r.invalidations = r.invalidations + 1;
+        return w.ret(1);
+      },
+    },
   },
 });
 
@@ -49,19 +52,25 @@ const driver = LIB.routine({
   locals: ['seq'],
   steps: {
     begin: { at: 'test', run: (w) => w.call(mmuIntervalReadBegin, 'lock', SUB) },
-    lock: { at: 'test:mmap_read_lock', run: (w, l) => {
-      const b = downRead(w, mmapLock(w, SRC));
-      if (b) return b;
-      l.seq = l.result;
-      l.result = 0;
-      return 'fault';
-    } },
+    lock: {
+      at: 'test:mmap_read_lock',
+      run: (w, l) => {
+        const b = downRead(w, mmapLock(w, SRC));
+        if (b) return b;
+        l.seq = l.result;
+        l.result = 0;
+        return 'fault';
+      },
+    },
     fault: { at: 'test', run: (w, l) => w.call(hmmRangeFault, 'unlock', SUB, l.vpn, l.seq, l.write) },
-    unlock: { at: 'test:mmap_read_unlock', run: (w, l) => {
-      upRead(w, mmapLock(w, SRC));
-      w.obj(RESULT, w.actor + 1).value = l.result;
-      return w.ret(0);
-    } },
+    unlock: {
+      at: 'test:mmap_read_unlock',
+      run: (w, l) => {
+        upRead(w, mmapLock(w, SRC));
+        w.obj(RESULT, w.actor + 1).value = l.result;
+        return w.ret(0);
+      },
+    },
   },
 });
 

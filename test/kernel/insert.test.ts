@@ -30,11 +30,14 @@ const driverStep = LIB.routine({
   name: 'test_insert_driver',
   params: ['vma', 'vpn', 'pfn', 'write', 'mixed'],
   steps: {
-    go: { at: 'test:driver fault', run: (w, l) => {
-      const f = l.mixed ? vmfInsertMixed : vmfInsertPfn;
-      w.obj(RESULT, w.actor).value = f(w, l.vma, l.vpn, l.pfn, l.write !== 0);
-      return w.ret(0);
-    } },
+    go: {
+      at: 'test:driver fault',
+      run: (w, l) => {
+        const f = l.mixed ? vmfInsertMixed : vmfInsertPfn;
+        w.obj(RESULT, w.actor).value = f(w, l.vma, l.vpn, l.pfn, l.write !== 0);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -95,7 +98,7 @@ describe('vmf_insert_pfn', () => {
     expect([pte(w, DEV, 0).pfn, pte(w, DEV, 0).write]).toEqual([pfn, 0]);
   });
 
-  it('vmf_insert_pfn_prot takes the writability from the caller\'s pgprot', () => {
+  it("vmf_insert_pfn_prot takes the writability from the caller's pgprot", () => {
     const { w, vi, pfn } = world();
     w.spawn(0, insertProt, [vi, 0, pfn, 0]);
     runToEnd(w, 'd');

@@ -29,11 +29,14 @@ const callMadvise = LIB.routine({
   params: ['mm', 'start', 'end'],
   steps: {
     call: { at: 'test: madvise(MADV_DONTNEED)', run: (w, l) => w.call(madviseDontneed, 'keep', l.mm, l.start, l.end) },
-    keep: { at: 'test: keep the result', run: (w, l) => {
-      w.obj(OUT, 0).value = l.result;
-      w.obj(OUT, 0).done = 1;
-      return w.ret(0);
-    } },
+    keep: {
+      at: 'test: keep the result',
+      run: (w, l) => {
+        w.obj(OUT, 0).value = l.result;
+        w.obj(OUT, 0).done = 1;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -110,7 +113,10 @@ describe('madvise(MADV_DONTNEED)', () => {
     runToEnd(w, 'mprotect');
     // mprotect found nothing mapped but still brackets its VMA (see mprotect.ts).
     expect(recorded(w).map((e) => [e.kind, e.event])).toEqual([
-      ['start', 'CLEAR'], ['end', 'CLEAR'], ['start', 'PROTECTION_VMA'], ['end', 'PROTECTION_VMA'],
+      ['start', 'CLEAR'],
+      ['end', 'CLEAR'],
+      ['start', 'PROTECTION_VMA'],
+      ['end', 'PROTECTION_VMA'],
     ]);
 
     // The other order: mprotect holds the write lock, madvise cannot start.
@@ -131,7 +137,12 @@ describe('MADV_DONTNEED of part of a VMA (regression)', () => {
   it('the walk stops at the end of the range: the first page of a two-page VMA terminates, the second page stays', async () => {
     const { checkOne } = await import('../../src/check/run.js');
     const { variantByName } = await import('../../src/mirror/variants.js');
-    const spec = { name: 'dontneed-first-of-two', description: 'MADV_DONTNEED of page 0 of a two-page VMA', pages: 2, actors: [{ name: 'madvise', ops: [{ op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0 }] }] };
+    const spec = {
+      name: 'dontneed-first-of-two',
+      description: 'MADV_DONTNEED of page 0 of a two-page VMA',
+      pages: 2,
+      actors: [{ name: 'madvise', ops: [{ op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0 }] }],
+    };
     const r = checkOne(spec, variantByName('interval')!);
     // Before the fix the walk zapped the empty range [1, 1) for ever: the termination check fired.
     expect([r.verdict, r.violation?.message]).toEqual(['holds', undefined]);

@@ -74,10 +74,21 @@ describe('mprotect(PROT_READ)', () => {
     attachRecorder(w, SRC);
     w.spawn(0, mprotectReadOnly, [SRC, 2, 4]);
     runToEnd(w, 'mprotect');
-    expect(recorded(w).filter((e) => e.kind === 'start').map((e) => [e.start, e.end])).toEqual([[2, 4]]);
+    expect(
+      recorded(w)
+        .filter((e) => e.kind === 'start')
+        .map((e) => [e.start, e.end]),
+    ).toEqual([[2, 4]]);
     expect(pte(w, SRC, 0).write).toBe(1);
     expect(pte(w, SRC, 2).write).toBe(0);
-    const vmas = [0, 1, 2, 3].map((k) => vma(w, k)).filter((v) => v.used).map((v) => [v.start, v.end, (v.flags & VM_WRITE) !== 0]);
-    expect(vmas).toEqual([[0, 2, true], [2, 4, false], [4, 6, true]]);
+    const vmas = [0, 1, 2, 3]
+      .map((k) => vma(w, k))
+      .filter((v) => v.used)
+      .map((v) => [v.start, v.end, (v.flags & VM_WRITE) !== 0]);
+    expect(vmas).toEqual([
+      [0, 2, true],
+      [2, 4, false],
+      [4, 6, true],
+    ]);
   });
 });

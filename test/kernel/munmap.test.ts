@@ -26,11 +26,14 @@ const callMunmap = LIB.routine({
   params: ['mm', 'start', 'end'],
   steps: {
     call: { at: 'test: munmap', run: (w, l) => w.call(vmMunmap, 'keep', l.mm, l.start, l.end) },
-    keep: { at: 'test: keep the result', run: (w, l) => {
-      w.obj(OUT, 0).value = l.result;
-      w.obj(OUT, 0).done = 1;
-      return w.ret(0);
-    } },
+    keep: {
+      at: 'test: keep the result',
+      run: (w, l) => {
+        w.obj(OUT, 0).value = l.result;
+        w.obj(OUT, 0).done = 1;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -78,11 +81,20 @@ describe('munmap', () => {
     w.spawn(0, callMunmap, [SRC, 1, 4]);
     runToEnd(w, 'munmap');
     expect(w.obj(OUT, 0).value).toBe(0);
-    expect(recorded(w).map((e) => [e.kind, e.start, e.end])).toEqual([['start', 1, 4], ['end', 1, 4]]);
+    expect(recorded(w).map((e) => [e.kind, e.start, e.end])).toEqual([
+      ['start', 1, 4],
+      ['end', 1, 4],
+    ]);
     const left = vma(w, 0);
     expect([left.used, left.start, left.end]).toEqual([1, 0, 1]);
-    const used = [0, 1, 2, 3].map((k) => vma(w, k)).filter((v) => v.used).map((v) => [v.start, v.end]);
-    expect(used).toEqual([[0, 1], [4, 6]]);
+    const used = [0, 1, 2, 3]
+      .map((k) => vma(w, k))
+      .filter((v) => v.used)
+      .map((v) => [v.start, v.end]);
+    expect(used).toEqual([
+      [0, 1],
+      [4, 6],
+    ]);
     expect(w.obj(PAGE, b).free).toBe(1);
     expect(pte(w, SRC, 0).pfn).toBe(a);
     expect(pte(w, SRC, 5).pfn).toBe(c);

@@ -33,11 +33,14 @@ const callReaper = LIB.routine({
   params: ['mm'],
   steps: {
     call: { at: 'test: oom_reap_task', run: (w, l) => w.call(oomReapTaskMm, 'keep', l.mm) },
-    keep: { at: 'test: keep the result', run: (w, l) => {
-      w.obj(OUT, 0).value = l.result;
-      w.obj(OUT, 0).done = 1;
-      return w.ret(0);
-    } },
+    keep: {
+      at: 'test: keep the result',
+      run: (w, l) => {
+        w.obj(OUT, 0).value = l.result;
+        w.obj(OUT, 0).done = 1;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -61,10 +64,13 @@ const sleepyStart = LIB.routine({
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
     lock: { at: 'test: mutex_lock(&drv->lock)', run: (w) => mutexLock(w, driverMutex(w, 0)) || 'unlock' },
-    unlock: { at: 'test: mutex_unlock(&drv->lock)', run: (w) => {
-      mutexUnlock(w, driverMutex(w, 0));
-      return w.ret(0);
-    } },
+    unlock: {
+      at: 'test: mutex_unlock(&drv->lock)',
+      run: (w) => {
+        mutexUnlock(w, driverMutex(w, 0));
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -130,12 +136,15 @@ describe('OOM reaper', () => {
     // Two starts, one end: the failed VMA's range was never ended by the reaper.
     expect(starts(trace, 'mmu_notifier_invalidate_range_start:itree')).toBe(2);
     expect(starts(trace, 'mmu_notifier_invalidate_range_end:itree')).toBe(1);
-    expect(recorded(w).map((e) => [e.kind, e.start])).toEqual([['start', 2], ['end', 2]]);
+    expect(recorded(w).map((e) => [e.kind, e.start])).toEqual([
+      ['start', 2],
+      ['end', 2],
+    ]);
     // The interval epoch the failed start opened was closed by mn_itree_invalidate itself.
     expect(w.obj(MM, VICTIM)).toMatchObject({ activeInvalidateRanges: 0, invalidateSeq: 4 });
   });
 
-  it('skips the VMA when a classic notifier\'s start returns -EAGAIN, and calls no end', () => {
+  it("skips the VMA when a classic notifier's start returns -EAGAIN, and calls no end", () => {
     const w = world();
     addVma(w, VICTIM, { start: 0, end: 2 });
     const pfn = populateAnon(w, VICTIM, 1, 0xa);

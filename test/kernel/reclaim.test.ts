@@ -54,7 +54,11 @@ describe('reclaim to swap (shrink_folio_list / try_to_unmap_one)', () => {
     const trace = runToEnd(w, 'reclaim');
 
     expect(trace.at(-1)!.where).toBe('shrink_folio_list:removeMapping');
-    expect(recorded(w).filter((e) => e.kind === 'start').map((e) => e.mm)).toEqual([PARENT, CHILD]);
+    expect(
+      recorded(w)
+        .filter((e) => e.kind === 'start')
+        .map((e) => e.mm),
+    ).toEqual([PARENT, CHILD]);
     const page = w.obj(PAGE, pfn);
     // The ptes already converted stay swap entries; the page stays in the swap cache with the pin.
     expect(page.free).toBe(0);

@@ -33,13 +33,16 @@ const pfnMkwrite = LIB.routine({
   name: 'test_wp_pfn_mkwrite',
   params: ['vma', 'vpn'],
   steps: {
-    go: { at: 'test: vm_ops->pfn_mkwrite', run: (w, l) => {
-      const m = w.obj(MKWRITE, 0);
-      m.calls = m.calls + 1;
-      m.vma = l.vma;
-      m.vpn = l.vpn;
-      return w.ret(m.ret);
-    } },
+    go: {
+      at: 'test: vm_ops->pfn_mkwrite',
+      run: (w, l) => {
+        const m = w.obj(MKWRITE, 0);
+        m.calls = m.calls + 1;
+        m.vma = l.vma;
+        m.vpn = l.vpn;
+        return w.ret(m.ret);
+      },
+    },
   },
 });
 
@@ -49,10 +52,13 @@ const fault = LIB.routine({
   params: ['mm', 'vpn', 'write'],
   steps: {
     go: { at: 'test', run: (w, l) => w.call(handleMmFault, 'done', l.mm, l.vpn, l.write) },
-    done: { at: 'test', run: (w, l) => {
-      w.obj(RESULT, 0).value = l.result;
-      return w.ret(0);
-    } },
+    done: {
+      at: 'test',
+      run: (w, l) => {
+        w.obj(RESULT, 0).value = l.result;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -114,7 +120,7 @@ describe('do_wp_page on a shared pfn mapping', () => {
     expect(w.obj(RESULT, 0).value).toBe(VM_FAULT_NOPAGE);
   });
 
-  it('wp_pfn_shared: an error from ->pfn_mkwrite is handle_mm_fault\'s result', () => {
+  it("wp_pfn_shared: an error from ->pfn_mkwrite is handle_mm_fault's result", () => {
     const w = world();
     sharedPfn(w, true);
     w.obj(MKWRITE, 0).ret = VM_FAULT_SIGBUS;
@@ -139,7 +145,7 @@ describe('do_wp_page on a shared pfn mapping', () => {
 
   it.todo('finish_mkwrite_fault returns VM_FAULT_NOPAGE when the pte changed (the model returns 0; every caller retries on both)');
 
-  it('without ->pfn_mkwrite: wp_page_reuse under handle_pte_fault\'s ptl, no driver call', () => {
+  it("without ->pfn_mkwrite: wp_page_reuse under handle_pte_fault's ptl, no driver call", () => {
     const w = world();
     const { pfn } = sharedPfn(w, false);
     w.spawn(0, fault, [MMA, 1, 1]);

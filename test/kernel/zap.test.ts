@@ -35,17 +35,23 @@ const pteReader = LIB.routine({
   params: ['mm', 'vpn'],
   locals: ['pfn', 'gen', 'sawFree'],
   steps: {
-    read: { at: 'test: READ_ONCE(*pte)', run: (w, l) => {
-      const p = pte(w, l.mm, l.vpn);
-      l.pfn = p.present ? p.pfn : 0;
-      l.gen = p.gen;
-      return 'use';
-    } },
-    use: { at: 'test: use the page it read', run: (w, l) => {
-      // A reader without a reference or a notifier: is the page it read still the same page?
-      if (l.pfn && (w.obj(PAGE, l.pfn).free || w.obj(PAGE, l.pfn).gen !== l.gen)) l.sawFree = 1;
-      return 'park';
-    } },
+    read: {
+      at: 'test: READ_ONCE(*pte)',
+      run: (w, l) => {
+        const p = pte(w, l.mm, l.vpn);
+        l.pfn = p.present ? p.pfn : 0;
+        l.gen = p.gen;
+        return 'use';
+      },
+    },
+    use: {
+      at: 'test: use the page it read',
+      run: (w, l) => {
+        // A reader without a reference or a notifier: is the page it read still the same page?
+        if (l.pfn && (w.obj(PAGE, l.pfn).free || w.obj(PAGE, l.pfn).gen !== l.gen)) l.sawFree = 1;
+        return 'park';
+      },
+    },
     park: { at: 'test: done', run: (w) => w.ret(0) },
   },
 });
@@ -64,7 +70,7 @@ describe('mmu_gather model', () => {
 });
 
 describe('zap_page_range_single', () => {
-  it('fires CLEAR on the VMA\'s mm, clears the pte between start and end, puts the page after end', () => {
+  it("fires CLEAR on the VMA's mm, clears the pte between start and end, puts the page after end", () => {
     const w = world();
     const vma = addVma(w, SRC, { start: 0, end: 4 });
     const pfn = populateAnon(w, SRC, 1, 0xa);
@@ -142,7 +148,7 @@ describe('zap_page_range_single', () => {
     expect(w.obj(SWAP, 1).used).toBe(0);
   });
 
-  it('flags a caller that names the wrong mm, and still fires on the VMA\'s own mm', () => {
+  it("flags a caller that names the wrong mm, and still fires on the VMA's own mm", () => {
     const w = world();
     const vma = addVma(w, SRC, { start: 0, end: 2 });
     populateAnon(w, SRC, 0, 1);
@@ -198,7 +204,7 @@ describe('zap_vma_ptes', () => {
     expect(pte(w, SRC, 1).present).toBe(1);
   });
 
-  it('zaps a PFNMAP range with CLEAR on the VMA\'s mm and leaves the mapped page alone', () => {
+  it("zaps a PFNMAP range with CLEAR on the VMA's mm and leaves the mapped page alone", () => {
     const w = world();
     addVma(w, OTHER, { start: 0, end: 2 });
     const theirs = populateAnon(w, OTHER, 0, 0x5);
@@ -207,7 +213,10 @@ describe('zap_vma_ptes', () => {
     attachRecorder(w, SRC);
     w.spawn(0, zapVmaPtes, [vma, 0, 2]);
     runToEnd(w, 'zap');
-    expect(recorded(w).map((e) => [e.kind, e.event, e.start, e.end])).toEqual([['start', 'CLEAR', 0, 2], ['end', 'CLEAR', 0, 2]]);
+    expect(recorded(w).map((e) => [e.kind, e.event, e.start, e.end])).toEqual([
+      ['start', 'CLEAR', 0, 2],
+      ['end', 'CLEAR', 0, 2],
+    ]);
     expect(pte(w, SRC, 1).present).toBe(0);
     expect(w.obj(PAGE, theirs)).toMatchObject({ refcount: 1, mapcount: 1, free: 0 });
   });
@@ -224,7 +233,10 @@ describe('unmap_mapping_range', () => {
     addVma(w, SRC, { start: 0, end: 4, flags: VM_READ | VM_WRITE | VM_SHARED, file: FILE, pgoff: 0 });
     addVma(w, OTHER, { start: 1, end: 5, flags: VM_READ | VM_WRITE | VM_SHARED, file: FILE, pgoff: 2 });
     addVma(w, OTHER, { start: 5, end: 6 }); // unrelated anon VMA
-    for (const [mm, vpn] of [[SRC, 2], [OTHER, 1]]) {
+    for (const [mm, vpn] of [
+      [SRC, 2],
+      [OTHER, 1],
+    ]) {
       setPte(w, mm, vpn, page, true, false);
       getPage(w, page);
       pageDupRmap(w, page);
@@ -234,7 +246,7 @@ describe('unmap_mapping_range', () => {
     return { w, page };
   }
 
-  it('fires start/end on every mm mapping the file range, over each mapping\'s own addresses', () => {
+  it("fires start/end on every mm mapping the file range, over each mapping's own addresses", () => {
     const { w, page } = fileWorld();
     w.spawn(0, unmapMappingRange, [FILE, 2, 1, 1]); // file page 2 only
     const trace = runToEnd(w, 'zap');
@@ -260,7 +272,14 @@ describe('unmap_mapping_range', () => {
     w.spawn(0, unmapMappingRange, [FILE, 4, 2, 0]); // file pages 4..5, even_cows = 0
     runToEnd(w, 'zap');
     // src's first VMA maps file pages 0..3: untouched. other's maps 2..5 at 1..4: [3, 5). src's private one: [4, 6).
-    expect(recorded(w).filter((e) => e.kind === 'start').map((e) => [e.mm, e.start, e.end])).toEqual([[SRC, 4, 6], [OTHER, 3, 5]]);
+    expect(
+      recorded(w)
+        .filter((e) => e.kind === 'start')
+        .map((e) => [e.mm, e.start, e.end]),
+    ).toEqual([
+      [SRC, 4, 6],
+      [OTHER, 3, 5],
+    ]);
     expect(pte(w, SRC, 4).pfn).toBe(cow); // the COWed page stays
     expect(pte(w, SRC, 2).present).toBe(1);
   });

@@ -78,7 +78,11 @@ describe('one trace, three renderings', () => {
 
 describe('traceOf', () => {
   it("replays the search's counterexample to the search's verdict, a snapshot before and after every step", () => {
-    for (const [s, v] of [['introspect', 'start-only'], ['cow', 'seed-2019-literal'], ['swap-cycle', 'anon-vma']] as const) {
+    for (const [s, v] of [
+      ['introspect', 'start-only'],
+      ['cow', 'seed-2019-literal'],
+      ['swap-cycle', 'anon-vma'],
+    ] as const) {
       const result = check(s, v);
       const trace = traceOf(...cell(s, v), result.violation!.schedule);
       expect(trace.schedule).toBe(result.schedule);
@@ -137,9 +141,12 @@ describe('traceOf', () => {
   });
 });
 
-describe('the trace ends with the engine\'s verdict of the whole schedule', () => {
+describe("the trace ends with the engine's verdict of the whole schedule", () => {
   it('deadlock and termination too, not only BUGs and properties', () => {
-    for (const [variant, property] of [[forgetsUnlock, 'deadlock'], [retryForever, 'termination']] as const) {
+    for (const [variant, property] of [
+      [forgetsUnlock, 'deadlock'],
+      [retryForever, 'termination'],
+    ] as const) {
       const v = explore(buildScenario(readVsReclaim, variant).world, { properties: PROPERTIES }).violation!;
       expect(v.property).toBe(property);
       const t = traceOf(readVsReclaim, variant, v.schedule);

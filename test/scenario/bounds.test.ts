@@ -72,10 +72,23 @@ describe('pages', () => {
         actors: [
           { name: 'src', ops: [{ op: 'access', mm: 'source', page: last, write: true, value: 1 }, { op: 'fork', mm: 'source' }, ...rangeOps('source', MAX_PAGES), { op: 'exit', mm: 'source' }] },
           { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: last }, ...rangeOps('introspector', MAX_PAGES), { op: 'oom-reap', mm: 'introspector' }] },
-          { name: 'child', ops: [{ op: 'access', mm: 'child', page: last, write: true }, { op: 'munmap', mm: 'child', page: 0, pages: MAX_PAGES }, { op: 'exit', mm: 'child' }] },
+          {
+            name: 'child',
+            ops: [
+              { op: 'access', mm: 'child', page: last, write: true },
+              { op: 'munmap', mm: 'child', page: 0, pages: MAX_PAGES },
+              { op: 'exit', mm: 'child' },
+            ],
+          },
           { name: 'vcpu', ops: [{ op: 'guest-access', vm: 'source', page: last, write: true, value: 2 }] },
           { name: 'nested', ops: [{ op: 'guest-access', vm: 'introspector', page: last }] },
-          { name: 'kswapd', ops: [{ op: 'reclaim', page: last }, { op: 'migrate', page: last }] },
+          {
+            name: 'kswapd',
+            ops: [
+              { op: 'reclaim', page: last },
+              { op: 'migrate', page: last },
+            ],
+          },
         ],
       }),
     );
@@ -143,7 +156,15 @@ describe('page and pages of an operation', () => {
 describe('actors and operations per actor', () => {
   const actor = (i: number, ops: number) => ({
     name: `a${i}`,
-    ops: Array.from({ length: ops }, (_, k) => [{ op: 'access', mm: 'introspector', page: 0 }, { op: 'reclaim', page: 0 }, { op: 'access', mm: 'source', page: 0, write: true }][k % 3]),
+    ops: Array.from(
+      { length: ops },
+      (_, k) =>
+        [
+          { op: 'access', mm: 'introspector', page: 0 },
+          { op: 'reclaim', page: 0 },
+          { op: 'access', mm: 'source', page: 0, write: true },
+        ][k % 3],
+    ),
   });
 
   it(`${MAX_ACTORS} actors of ${MAX_OPS} operations build and run`, () => {

@@ -40,7 +40,9 @@ function operation(kinds: Partial<Record<FieldKind, fc.Arbitrary<unknown>>> = {}
   return fc.constantFrom(...ops).chain((name) => {
     const entry = operationNamed(name)!;
     const fields = Object.fromEntries(Object.entries(entry.fields).map(([f, d]) => [f, kinds[d.kind] ?? arbitraryOf(FIELD_KINDS[d.kind].schema)]));
-    const optional = Object.entries(entry.fields).filter(([, d]) => d.optional).map(([f]) => f);
+    const optional = Object.entries(entry.fields)
+      .filter(([, d]) => d.optional)
+      .map(([f]) => f);
     return fc.record(fields, { requiredKeys: Object.keys(fields).filter((f) => !optional.includes(f)) }).map((r) => ({ op: name, ...r }));
   });
 }
@@ -152,39 +154,58 @@ const format = fc.constantFrom<ScenarioFormat>('json', 'json', 'yaml');
 
 describe('schema-valid documents within the bounds', () => {
   afterAll(() =>
-    console.log(`build fuzz: ${stats.loaded} documents loaded (${stats.worlds} worlds built, ${stats.steps} steps, ${stats.known} runs ended by the known raw-clear crash), ${stats.refused} refused with a ScenarioError`),
+    console.log(
+      `build fuzz: ${stats.loaded} documents loaded (${stats.worlds} worlds built, ${stats.steps} steps, ${stats.known} runs ended by the known raw-clear crash), ${stats.refused} refused with a ScenarioError`,
+    ),
   );
 
-  it('those meeting the loader checks load, build a world for every variant and run', () => {
-    fc.assert(
-      fc.property(loadable, format, fc.nat(), (doc, fmt, seed) => {
-        expect(loadBuildRun(doc, fmt, seed)).toBe('loaded');
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  it(
+    'those meeting the loader checks load, build a world for every variant and run',
+    () => {
+      fc.assert(
+        fc.property(loadable, format, fc.nat(), (doc, fmt, seed) => {
+          expect(loadBuildRun(doc, fmt, seed)).toBe('loaded');
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('any of them either loads, builds and runs, or is refused one problem a line — never a crash', () => {
-    let loaded = 0;
-    fc.assert(
-      fc.property(schemaValid, format, fc.nat(), (doc, fmt, seed) => {
-        if (loadBuildRun(doc, fmt, seed) === 'loaded') loaded++;
-      }),
-      { numRuns: RUNS },
-    );
-    expect(loaded).toBeGreaterThan(0);
-  }, TIMEOUT);
+  it(
+    'any of them either loads, builds and runs, or is refused one problem a line — never a crash',
+    () => {
+      let loaded = 0;
+      fc.assert(
+        fc.property(schemaValid, format, fc.nat(), (doc, fmt, seed) => {
+          if (loadBuildRun(doc, fmt, seed) === 'loaded') loaded++;
+        }),
+        { numRuns: RUNS },
+      );
+      expect(loaded).toBeGreaterThan(0);
+    },
+    TIMEOUT,
+  );
 });
 
 describe('known crash of the model (not of the scenario layer)', () => {
-  it('raw-clear: munmap of the mirror\'s first page, mprotect of its last, then an invalidation of the source clears vpns past the address space (when this fails, the model is fixed: drop knownModelBug)', () => {
+  it("raw-clear: munmap of the mirror's first page, mprotect of its last, then an invalidation of the source clears vpns past the address space (when this fails, the model is fixed: drop knownModelBug)", () => {
     const loaded = parseScenario(
       JSON.stringify({
         name: 'mirror-split',
         description: '',
         pages: 3,
         variant: 'raw-clear',
-        actors: [{ name: 'a', ops: [{ op: 'munmap', mm: 'introspector', page: 0 }, { op: 'mprotect-readonly', mm: 'introspector', page: 2 }, { op: 'oom-reap', mm: 'source' }] }],
+        actors: [
+          {
+            name: 'a',
+            ops: [
+              { op: 'munmap', mm: 'introspector', page: 0 },
+              { op: 'mprotect-readonly', mm: 'introspector', page: 2 },
+              { op: 'oom-reap', mm: 'source' },
+            ],
+          },
+        ],
       }),
       'split.json',
       'json',

@@ -22,7 +22,15 @@ const swapIn = (faults?: readonly 'alloc-fail'[]): ScenarioSpec => ({
   description: 'kswapd reclaims the page, then the source faults it back in; the allocation may fail',
   pages: 1,
   ...(faults ? { faults } : {}),
-  actors: [{ name: 'source', ops: [{ op: 'reclaim', page: 0 }, { op: 'access', mm: 'source', page: 0, write: true, value: 9 }] }],
+  actors: [
+    {
+      name: 'source',
+      ops: [
+        { op: 'reclaim', page: 0 },
+        { op: 'access', mm: 'source', page: 0, write: true, value: 9 },
+      ],
+    },
+  ],
 });
 
 /** Once the source is done, its page is mapped and holds what it wrote: the write was not refused. */
@@ -40,7 +48,9 @@ describe('fault injection: alloc-fail', () => {
   it('is read from a scenario file', () => {
     const spec = parseScenario('name: f\ndescription: d\npages: 1\nfaults: [alloc-fail]\nactors:\n  - name: a\n    ops: [{ op: access, mm: source, page: 0 }]\n', 'f.yaml', 'yaml');
     expect(spec.spec.faults).toEqual(['alloc-fail']);
-    expect(() => parseScenario('name: f\ndescription: d\npages: 1\nfaults: [disk-full]\nactors:\n  - name: a\n    ops: [{ op: access, mm: source, page: 0 }]\n', 'f.yaml', 'yaml')).toThrow(/faults\[0\]/);
+    expect(() => parseScenario('name: f\ndescription: d\npages: 1\nfaults: [disk-full]\nactors:\n  - name: a\n    ops: [{ op: access, mm: source, page: 0 }]\n', 'f.yaml', 'yaml')).toThrow(
+      /faults\[0\]/,
+    );
   });
 
   it('off: the swap-in always succeeds; on: the failing allocation is explored, with the fault in the schedule', () => {
@@ -61,7 +71,7 @@ describe('fault injection: alloc-fail', () => {
     expect(t.steps.some((s) => s.choice?.taken === 1 && s.choice.of === 2)).toBe(true);
   });
 
-  it('the corrected design still holds every property with failing allocations on the catalogue\'s swap cycle', () => {
+  it("the corrected design still holds every property with failing allocations on the catalogue's swap cycle", () => {
     const spec: ScenarioSpec = { ...swapIn(['alloc-fail']), actors: [...swapIn().actors, { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] }] };
     expect(explore(buildScenario(spec, interval).world, { properties: PROPERTIES }).verdict).toBe('holds');
   });

@@ -21,7 +21,13 @@ const childThread: ScenarioSpec = {
   pages: 1,
   actors: [
     { name: 'parent', ops: [{ op: 'fork', mm: 'source' }] },
-    { name: 'child', ops: [{ op: 'access', mm: 'child', page: 0, write: true, value: 7 }, { op: 'exit', mm: 'child' }] },
+    {
+      name: 'child',
+      ops: [
+        { op: 'access', mm: 'child', page: 0, write: true, value: 7 },
+        { op: 'exit', mm: 'child' },
+      ],
+    },
   ],
 };
 
@@ -29,7 +35,15 @@ const oneActor: ScenarioSpec = {
   name: 'fork-then-exit-child',
   description: 'one actor forks the source, then the child exits',
   pages: 1,
-  actors: [{ name: 'parent', ops: [{ op: 'fork', mm: 'source' }, { op: 'exit', mm: 'child' }] }],
+  actors: [
+    {
+      name: 'parent',
+      ops: [
+        { op: 'fork', mm: 'source' },
+        { op: 'exit', mm: 'child' },
+      ],
+    },
+  ],
 };
 
 describe('the fork child', () => {

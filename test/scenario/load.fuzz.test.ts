@@ -46,14 +46,54 @@ function check(text: string, file: string, format: ScenarioFormat): 'accepted' |
 
 const WORDS = [
   ...new Set([
-    'access', 'guest-access', 'reclaim', 'migrate', 'madvise-dontneed', 'munmap', 'mprotect-readonly', 'fork', 'exit', 'oom-reap',
-    'source', 'introspector', 'child', 'intro', 'vcpu', 'kswapd', '', ' ', '-x', 'a b', '__proto__', 'constructor',
-    ...VARIANTS.map((v) => v.name), 'seed-2019',
+    'access',
+    'guest-access',
+    'reclaim',
+    'migrate',
+    'madvise-dontneed',
+    'munmap',
+    'mprotect-readonly',
+    'fork',
+    'exit',
+    'oom-reap',
+    'source',
+    'introspector',
+    'child',
+    'intro',
+    'vcpu',
+    'kswapd',
+    '',
+    ' ',
+    '-x',
+    'a b',
+    '__proto__',
+    'constructor',
+    ...VARIANTS.map((v) => v.name),
+    'seed-2019',
   ]),
 ];
 const KEYS = [
-  'name', 'description', 'pages', 'sourceKvm', 'introspectorKvm', 'actors', 'variants', 'variant', '$schema',
-  'ops', 'op', 'mm', 'vm', 'page', 'write', 'value', '__proto__', 'constructor', 'toString', 'zz', '',
+  'name',
+  'description',
+  'pages',
+  'sourceKvm',
+  'introspectorKvm',
+  'actors',
+  'variants',
+  'variant',
+  '$schema',
+  'ops',
+  'op',
+  'mm',
+  'vm',
+  'page',
+  'write',
+  'value',
+  '__proto__',
+  'constructor',
+  'toString',
+  'zz',
+  '',
 ];
 const INTERESTING_INTS = [-1, 0, 1, 2, 3, 63, 64, 65, 0.5, -0, 1e9, 2147483647, 2147483648, -2147483649, Number.MAX_SAFE_INTEGER + 2];
 
@@ -190,7 +230,11 @@ const mutatedDocument = fc.tuple(entry, fc.array(mutation, { maxLength: 4 }), fo
 // Textual mutations
 
 const SPECIAL = [...'{}[]:,"\'&*!|>-#%@`?\\ \t\n\r\u0000\ufeff\u2028\ud800x0.e+'];
-const junk = fc.oneof(fc.string({ unit: fc.constantFrom(...SPECIAL), maxLength: 8 }), fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom('!!js/function', '!!binary', '&a', '*a', '<<: ', '---\n', '...', '%YAML 1.1\n', '? ', '0x', '1e999', 'null', 'true'));
+const junk = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...SPECIAL), maxLength: 8 }),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.constantFrom('!!js/function', '!!binary', '&a', '*a', '<<: ', '---\n', '...', '%YAML 1.1\n', '? ', '0x', '1e999', 'null', 'true'),
+);
 const textEdit = fc.record({
   kind: fc.constantFrom('truncate', 'insert', 'delete', 'replace', 'duplicate-line'),
   at: fc.nat(),
@@ -236,55 +280,79 @@ describe('scenario loader fuzz', () => {
   const started = performance.now();
   afterAll(() => {
     stats.ms = performance.now() - started;
-    console.log(`scenario loader fuzz: ${stats.runs} documents (${stats.accepted} accepted and built for their variants, ${stats.rejected} rejected with a ScenarioError) in ${(stats.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `scenario loader fuzz: ${stats.runs} documents (${stats.accepted} accepted and built for their variants, ${stats.rejected} rejected with a ScenarioError) in ${(stats.ms / 1000).toFixed(1)} s`,
+    );
   });
 
-  it('structurally mutated catalogue entries', () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(mutatedDocument, ({ text, fmt }) => {
-        if (check(text, `mutated.${fmt}`, fmt) === 'accepted') accepted++;
-      }),
-      { numRuns: RUNS.mutated },
-    );
-    expect(accepted).toBeGreaterThan(RUNS.mutated / 20); // not only rejections
-  }, TIMEOUT);
+  it(
+    'structurally mutated catalogue entries',
+    () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(mutatedDocument, ({ text, fmt }) => {
+          if (check(text, `mutated.${fmt}`, fmt) === 'accepted') accepted++;
+        }),
+        { numRuns: RUNS.mutated },
+      );
+      expect(accepted).toBeGreaterThan(RUNS.mutated / 20); // not only rejections
+    },
+    TIMEOUT,
+  );
 
-  it('textually mutated catalogue entries (truncated, characters inserted or deleted)', () => {
-    fc.assert(fc.property(textMutated, ({ text, fmt }) => void check(text, `edited.${fmt}`, fmt)), { numRuns: RUNS.text });
-  }, TIMEOUT);
+  it(
+    'textually mutated catalogue entries (truncated, characters inserted or deleted)',
+    () => {
+      fc.assert(
+        fc.property(textMutated, ({ text, fmt }) => void check(text, `edited.${fmt}`, fmt)),
+        { numRuns: RUNS.text },
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('arbitrary JSON values and random text', () => {
-    fc.assert(fc.property(randomDocument, ({ text, fmt }) => void check(text, `random.${fmt}`, fmt)), { numRuns: RUNS.random });
-  }, TIMEOUT);
+  it(
+    'arbitrary JSON values and random text',
+    () => {
+      fc.assert(
+        fc.property(randomDocument, ({ text, fmt }) => void check(text, `random.${fmt}`, fmt)),
+        { numRuns: RUNS.random },
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('the JSON reader accepts exactly what JSON.parse accepts (duplicate keys aside), with the same value', () => {
-    const jsonText = fc.oneof(
-      textMutated.filter((d) => d.fmt === 'json').map((d) => d.text),
-      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-      fc.string({ unit: fc.constantFrom(...SPECIAL, '1', '"a"', 'true', 'nul', '\\u00e9', '\\x'), maxLength: 30 }),
-    );
-    fc.assert(
-      fc.property(jsonText, (text) => {
-        let expected: { ok: true; value: unknown } | { ok: false };
-        try {
-          expected = { ok: true, value: JSON.parse(text.replace(/^\ufeff/, '')) }; // the reader skips a byte-order mark
-        } catch {
-          expected = { ok: false };
-        }
-        const got = readJson(text);
-        if (got.ok) {
-          expect(expected.ok).toBe(true);
-          // (not toStrictEqual: it compares `.constructor`, which a document may define as a key)
-          expect(isDeepStrictEqual(got.data, (expected as { value: unknown }).value)).toBe(true);
-        } else if (got.issues[0].message.startsWith('malformed JSON')) {
-          expect(expected.ok).toBe(false);
-        } else {
-          expect(got.issues[0].message).toMatch(/^duplicate key/);
-          expect(expected.ok).toBe(true);
-        }
-      }),
-      { numRuns: RUNS.json },
-    );
-  }, TIMEOUT);
+  it(
+    'the JSON reader accepts exactly what JSON.parse accepts (duplicate keys aside), with the same value',
+    () => {
+      const jsonText = fc.oneof(
+        textMutated.filter((d) => d.fmt === 'json').map((d) => d.text),
+        fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+        fc.string({ unit: fc.constantFrom(...SPECIAL, '1', '"a"', 'true', 'nul', '\\u00e9', '\\x'), maxLength: 30 }),
+      );
+      fc.assert(
+        fc.property(jsonText, (text) => {
+          let expected: { ok: true; value: unknown } | { ok: false };
+          try {
+            expected = { ok: true, value: JSON.parse(text.replace(/^\ufeff/, '')) }; // the reader skips a byte-order mark
+          } catch {
+            expected = { ok: false };
+          }
+          const got = readJson(text);
+          if (got.ok) {
+            expect(expected.ok).toBe(true);
+            // (not toStrictEqual: it compares `.constructor`, which a document may define as a key)
+            expect(isDeepStrictEqual(got.data, (expected as { value: unknown }).value)).toBe(true);
+          } else if (got.issues[0].message.startsWith('malformed JSON')) {
+            expect(expected.ok).toBe(false);
+          } else {
+            expect(got.issues[0].message).toMatch(/^duplicate key/);
+            expect(expected.ok).toBe(true);
+          }
+        }),
+        { numRuns: RUNS.json },
+      );
+    },
+    TIMEOUT,
+  );
 });

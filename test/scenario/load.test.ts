@@ -181,21 +181,21 @@ describe('errors', () => {
 
   it('guest-access without the KVM', () => {
     const text = good.replace('sourceKvm: true\n', '');
-    expect(errorOf(text, 'nokvm.yaml', 'yaml')).toBe(
-      'nokvm.yaml:11:13: actors[0].ops[0].vm: guest-access on the source KVM, which the scenario does not have; expected sourceKvm: true',
-    );
+    expect(errorOf(text, 'nokvm.yaml', 'yaml')).toBe('nokvm.yaml:11:13: actors[0].ops[0].vm: guest-access on the source KVM, which the scenario does not have; expected sourceKvm: true');
   });
 
   it('the child mm without a fork, and two forks', () => {
     const base = { name: 'kids', description: '', pages: 1 };
     const noFork = JSON.stringify({ ...base, actors: [{ name: 'a', ops: [{ op: 'exit', mm: 'child' }] }] });
-    expect(errorOf(noFork, 'nofork.json', 'json')).toBe(
-      'nofork.json:1:90: actors[0].ops[0].mm: the child mm is used but no actor forks; expected a fork op (of source or introspector) in some actor',
-    );
-    const twoForks = JSON.stringify({ ...base, actors: [{ name: 'a', ops: [{ op: 'fork', mm: 'source' }] }, { name: 'b', ops: [{ op: 'fork', mm: 'introspector' }] }] });
-    expect(errorOf(twoForks, 'forks.json', 'json')).toBe(
-      'forks.json:1:121: actors[1].ops[0]: a second fork (the first is actors[0].ops[0]); expected at most one fork (there is one child mm)',
-    );
+    expect(errorOf(noFork, 'nofork.json', 'json')).toBe('nofork.json:1:90: actors[0].ops[0].mm: the child mm is used but no actor forks; expected a fork op (of source or introspector) in some actor');
+    const twoForks = JSON.stringify({
+      ...base,
+      actors: [
+        { name: 'a', ops: [{ op: 'fork', mm: 'source' }] },
+        { name: 'b', ops: [{ op: 'fork', mm: 'introspector' }] },
+      ],
+    });
+    expect(errorOf(twoForks, 'forks.json', 'json')).toBe('forks.json:1:121: actors[1].ops[0]: a second fork (the first is actors[0].ops[0]); expected at most one fork (there is one child mm)');
   });
 
   it('empty and duplicate actors', () => {
@@ -203,15 +203,15 @@ describe('errors', () => {
     expect(errorOf(good.replace('ops:\n      - op: migrate', 'ops: []\n    x:\n      - op: migrate'), 'noops.yaml', 'yaml')).toMatch(
       /^noops\.yaml:\d+:\d+: actors\[2\]\.ops: found an empty list; expected at least 1 operation\n/,
     );
-    expect(errorOf(good.replace('name: kcompactd', 'name: intro'), 'dup.yaml', 'yaml')).toBe(
-      'dup.yaml:21:11: actors[2].name: "intro" is already the name of actors[1]; expected a unique actor name',
-    );
+    expect(errorOf(good.replace('name: kcompactd', 'name: intro'), 'dup.yaml', 'yaml')).toBe('dup.yaml:21:11: actors[2].name: "intro" is already the name of actors[1]; expected a unique actor name');
   });
 
   it('files: unknown extension, unreadable file, format from the extension', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmamirror-load-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
-    expect(() => loadScenarioFile(join(dir, 'scenario.txt'))).toThrow(new ScenarioError(join(dir, 'scenario.txt'), [{ file: join(dir, 'scenario.txt'), path: '', message: 'unknown file type ".txt"; expected .yaml, .yml or .json' }]));
+    expect(() => loadScenarioFile(join(dir, 'scenario.txt'))).toThrow(
+      new ScenarioError(join(dir, 'scenario.txt'), [{ file: join(dir, 'scenario.txt'), path: '', message: 'unknown file type ".txt"; expected .yaml, .yml or .json' }]),
+    );
     const missing = join(dir, 'missing.yaml');
     expect(() => loadScenarioFile(missing)).toThrow(`${missing}: cannot read the file (ENOENT); expected a readable scenario file`);
     const yml = join(dir, 'intro.yml');
@@ -223,9 +223,7 @@ describe('errors', () => {
   });
 
   it('missing fields of one mapping are listed together', () => {
-    expect(errorOf('pages: x\n', 'x.yaml', 'yaml')).toBe(
-      ['x.yaml:1:1: missing required fields "name", "description", "actors"', 'x.yaml:1:8: pages: found "x"; expected an integer'].join('\n'),
-    );
+    expect(errorOf('pages: x\n', 'x.yaml', 'yaml')).toBe(['x.yaml:1:1: missing required fields "name", "description", "actors"', 'x.yaml:1:8: pages: found "x"; expected an integer'].join('\n'));
     expect(errorOf(good.replace('op: migrate', 'op: munmap'), 'mm.yaml', 'yaml')).toMatch(/^mm\.yaml:\d+:\d+: actors\[2\]\.ops\[0\]: missing required field "mm" for op "munmap"$/);
   });
 

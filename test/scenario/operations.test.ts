@@ -62,10 +62,39 @@ describe('the operation table', () => {
       sourceKvm: true,
       introspectorKvm: true,
       actors: [
-        { name: 'a', ops: [{ op: 'access', mm: 'source', page: 1, write: true, value: 9 }, { op: 'access', mm: 'introspector', page: 2 }, { op: 'access', mm: 'child', page: 0, write: false }] },
-        { name: 'b', ops: [{ op: 'guest-access', vm: 'source', page: 2, write: true, value: -3 }, { op: 'guest-access', vm: 'introspector', page: 1 }] },
-        { name: 'c', ops: [{ op: 'reclaim', page: 2 }, { op: 'migrate', page: 1 }, { op: 'madvise-dontneed', mm: 'introspector', page: 1, pages: 2 }, { op: 'munmap', mm: 'source', page: 0 }, { op: 'mprotect-readonly', mm: 'child', page: 1, pages: 1 }] },
-        { name: 'd', ops: [{ op: 'fork', mm: 'introspector' }, { op: 'exit', mm: 'child' }, { op: 'oom-reap', mm: 'source' }] },
+        {
+          name: 'a',
+          ops: [
+            { op: 'access', mm: 'source', page: 1, write: true, value: 9 },
+            { op: 'access', mm: 'introspector', page: 2 },
+            { op: 'access', mm: 'child', page: 0, write: false },
+          ],
+        },
+        {
+          name: 'b',
+          ops: [
+            { op: 'guest-access', vm: 'source', page: 2, write: true, value: -3 },
+            { op: 'guest-access', vm: 'introspector', page: 1 },
+          ],
+        },
+        {
+          name: 'c',
+          ops: [
+            { op: 'reclaim', page: 2 },
+            { op: 'migrate', page: 1 },
+            { op: 'madvise-dontneed', mm: 'introspector', page: 1, pages: 2 },
+            { op: 'munmap', mm: 'source', page: 0 },
+            { op: 'mprotect-readonly', mm: 'child', page: 1, pages: 1 },
+          ],
+        },
+        {
+          name: 'd',
+          ops: [
+            { op: 'fork', mm: 'introspector' },
+            { op: 'exit', mm: 'child' },
+            { op: 'oom-reap', mm: 'source' },
+          ],
+        },
       ],
     };
     const calls = programs(buildScenario(spec, interval).world.layout).map((p) => p.map((c) => `${c.label} ${c.routine.name}(${c.args.join(', ')})`));

@@ -79,7 +79,7 @@ describe('declared footprints', () => {
     expect(() => runSchedule(w, [0])).toThrow(/declares footprints but not for f:two/);
   });
 
-  it('audits traces only: the explorer\'s raw steps run unaudited unless asked', () => {
+  it("audits traces only: the explorer's raw steps run unaudited unless asked", () => {
     const w = setup({ 'f:go': {} }, (l) => l.routine(body((x) => x.ret(x.obj(CELL, 0).b))));
     expect(() => execStep(w, 0)).not.toThrow();
   });

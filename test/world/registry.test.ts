@@ -47,7 +47,7 @@ describe('the per-model registry', () => {
     expect(() => w.spawn(0, late, [1, 2, 3, 4, 5])).toThrow(/routine late \(library reg-late\) is not part of this model/);
   });
 
-  it('sizes every frame for the model\'s largest routine and runs routines through model ids', () => {
+  it("sizes every frame for the model's largest routine and runs routines through model ids", () => {
     const l = new Library('reg-run');
     const callee = l.routine({ name: 'callee', params: ['a', 'b', 'c'], steps: { go: { at: 'test', run: (w, x) => w.ret(x.a + x.b + x.c) } } });
     const caller = l.routine({

@@ -17,22 +17,31 @@ const incr = LIB.routine({
   params: ['box', 'by'],
   locals: ['old'],
   steps: {
-    lock: { at: 'test:lock', run: (w, l) => {
-      const b = w.obj(BOX, l.box);
-      if (b.owner !== 0) return BLOCK_SLEEP;
-      b.owner = w.self;
-      return 'add';
-    } },
-    add: { at: 'test:add', run: (w, l) => {
-      const b = w.obj(BOX, l.box);
-      l.old = b.a;
-      b.a = b.a + l.by;
-      return 'unlock';
-    } },
-    unlock: { at: 'test:unlock', run: (w, l) => {
-      w.obj(BOX, l.box).owner = 0;
-      return w.ret(l.old);
-    } },
+    lock: {
+      at: 'test:lock',
+      run: (w, l) => {
+        const b = w.obj(BOX, l.box);
+        if (b.owner !== 0) return BLOCK_SLEEP;
+        b.owner = w.self;
+        return 'add';
+      },
+    },
+    add: {
+      at: 'test:add',
+      run: (w, l) => {
+        const b = w.obj(BOX, l.box);
+        l.old = b.a;
+        b.a = b.a + l.by;
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: 'test:unlock',
+      run: (w, l) => {
+        w.obj(BOX, l.box).owner = 0;
+        return w.ret(l.old);
+      },
+    },
   },
 });
 
@@ -42,10 +51,13 @@ const twice = LIB.routine({
   locals: ['first'],
   steps: {
     one: { at: 'test:one', run: (w, l) => w.call(incr, 'two', l.box, 1) },
-    two: { at: 'test:two', run: (w, l) => {
-      l.first = l.result;
-      return w.call(incr, 'done', l.box, 10);
-    } },
+    two: {
+      at: 'test:two',
+      run: (w, l) => {
+        l.first = l.result;
+        return w.call(incr, 'done', l.box, 10);
+      },
+    },
     done: { at: 'test:done', run: (w, l) => w.ret(l.first + l.result) },
   },
 });
@@ -106,8 +118,15 @@ describe('routines and the runner', () => {
     const trace = runToEnd(w, 'p');
     expect(w.obj(BOX, 1).a).toBe(11);
     expect(trace.map((s) => s.where)).toEqual([
-      'test_twice:one', 'test_incr:lock', 'test_incr:add', 'test_incr:unlock',
-      'test_twice:two', 'test_incr:lock', 'test_incr:add', 'test_incr:unlock', 'test_twice:done',
+      'test_twice:one',
+      'test_incr:lock',
+      'test_incr:add',
+      'test_incr:unlock',
+      'test_twice:two',
+      'test_incr:lock',
+      'test_incr:add',
+      'test_incr:unlock',
+      'test_twice:done',
     ]);
     expect(trace[2].changes).toContainEqual({ what: 'box[y].a', from: 0, to: 1 });
     expect(trace[2].at).toBe('test:add');

@@ -71,42 +71,54 @@ export const hmmInvalidateRangeStart = KERNEL.routine({
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   locals: ['next', 'ret'],
   steps: {
-    mark: { at: 'mm/hmm.c:hmm_invalidate_range_start spin_lock(ranges_lock)', run: (w, l) => {
-      const m = w.obj(MM, l.mm);
-      m.hmmNotifiers = m.hmmNotifiers + 1;
-      const n = w.count(HMM_RANGE);
-      for (let i = 0; i < n; i++) {
-        const r = w.obj(HMM_RANGE, i);
-        // v5.3's test, kept verbatim: `update.end < range->start` (an update ending exactly at
-        // range->start still invalidates it — harmless over-invalidation).
-        if (!refersTo(r.mm, l.mm) || l.end < r.start || l.start >= r.end) continue;
-        r.valid = 0;
-      }
-      return 'sync';
-    } },
-    sync: { at: 'mm/hmm.c:hmm_invalidate_range_start sync_cpu_device_pagetables', run: (w, l) => {
-      const mi = nextMirror(w, l.mm, l.next);
-      if (mi < 0) return 'out';
-      l.next = mi + 1;
-      const sync = w.obj(HMM_MIRROR, mi).sync;
-      if (isNone(sync)) return 'sync';
-      return w.callRef(sync, 'synced', mi, l.start, l.end, l.event, l.blockable);
-    } },
-    synced: { at: 'mm/hmm.c:hmm_invalidate_range_start', run: (w, l) => {
-      const rc = l.result;
-      l.result = 0;
-      if (rc === 0) return 'sync';
-      if (l.blockable || rc !== -EAGAIN) {
-        w.bug(`sync_cpu_device_pagetables of mirror ${l.next - 1} returned ${rc} (WARN_ON)`);
+    mark: {
+      at: 'mm/hmm.c:hmm_invalidate_range_start spin_lock(ranges_lock)',
+      run: (w, l) => {
+        const m = w.obj(MM, l.mm);
+        m.hmmNotifiers = m.hmmNotifiers + 1;
+        const n = w.count(HMM_RANGE);
+        for (let i = 0; i < n; i++) {
+          const r = w.obj(HMM_RANGE, i);
+          // v5.3's test, kept verbatim: `update.end < range->start` (an update ending exactly at
+          // range->start still invalidates it — harmless over-invalidation).
+          if (!refersTo(r.mm, l.mm) || l.end < r.start || l.start >= r.end) continue;
+          r.valid = 0;
+        }
         return 'sync';
-      }
-      l.ret = -EAGAIN;
-      return 'out';
-    } },
-    out: { at: 'mm/hmm.c:hmm_invalidate_range_start out', run: (w, l) => {
-      if (l.ret) notifiersDecrement(w, l.mm);
-      return w.ret(l.ret);
-    } },
+      },
+    },
+    sync: {
+      at: 'mm/hmm.c:hmm_invalidate_range_start sync_cpu_device_pagetables',
+      run: (w, l) => {
+        const mi = nextMirror(w, l.mm, l.next);
+        if (mi < 0) return 'out';
+        l.next = mi + 1;
+        const sync = w.obj(HMM_MIRROR, mi).sync;
+        if (isNone(sync)) return 'sync';
+        return w.callRef(sync, 'synced', mi, l.start, l.end, l.event, l.blockable);
+      },
+    },
+    synced: {
+      at: 'mm/hmm.c:hmm_invalidate_range_start',
+      run: (w, l) => {
+        const rc = l.result;
+        l.result = 0;
+        if (rc === 0) return 'sync';
+        if (l.blockable || rc !== -EAGAIN) {
+          w.bug(`sync_cpu_device_pagetables of mirror ${l.next - 1} returned ${rc} (WARN_ON)`);
+          return 'sync';
+        }
+        l.ret = -EAGAIN;
+        return 'out';
+      },
+    },
+    out: {
+      at: 'mm/hmm.c:hmm_invalidate_range_start out',
+      run: (w, l) => {
+        if (l.ret) notifiersDecrement(w, l.mm);
+        return w.ret(l.ret);
+      },
+    },
   },
 });
 
@@ -115,10 +127,13 @@ export const hmmInvalidateRangeEnd = KERNEL.routine({
   name: 'hmm_invalidate_range_end',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    dec: { at: 'mm/hmm.c:notifiers_decrement', run: (w, l) => {
-      notifiersDecrement(w, l.mm);
-      return w.ret(0);
-    } },
+    dec: {
+      at: 'mm/hmm.c:notifiers_decrement',
+      run: (w, l) => {
+        notifiersDecrement(w, l.mm);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -128,21 +143,27 @@ export const hmmRelease = KERNEL.routine({
   params: ['mn', 'mm'],
   locals: ['next'],
   steps: {
-    check: { at: 'mm/hmm.c:hmm_release', run: (w, l) => {
-      const n = w.count(HMM_RANGE);
-      for (let i = 0; i < n; i++) {
-        if (refersTo(w.obj(HMM_RANGE, i).mm, l.mm)) w.bug(`hmm_release on mm ${l.mm} with range ${i} still registered (WARN_ON)`);
-      }
-      return 'release';
-    } },
-    release: { at: 'mm/hmm.c:hmm_release mirror->ops->release', run: (w, l) => {
-      const mi = nextMirror(w, l.mm, l.next);
-      if (mi < 0) return w.ret(0);
-      l.next = mi + 1;
-      const rel = w.obj(HMM_MIRROR, mi).release;
-      if (isNone(rel)) return 'release';
-      return w.callRef(rel, 'release', mi);
-    } },
+    check: {
+      at: 'mm/hmm.c:hmm_release',
+      run: (w, l) => {
+        const n = w.count(HMM_RANGE);
+        for (let i = 0; i < n; i++) {
+          if (refersTo(w.obj(HMM_RANGE, i).mm, l.mm)) w.bug(`hmm_release on mm ${l.mm} with range ${i} still registered (WARN_ON)`);
+        }
+        return 'release';
+      },
+    },
+    release: {
+      at: 'mm/hmm.c:hmm_release mirror->ops->release',
+      run: (w, l) => {
+        const mi = nextMirror(w, l.mm, l.next);
+        if (mi < 0) return w.ret(0);
+        l.next = mi + 1;
+        const rel = w.obj(HMM_MIRROR, mi).release;
+        if (isNone(rel)) return 'release';
+        return w.callRef(rel, 'release', mi);
+      },
+    },
   },
 });
 
@@ -153,15 +174,7 @@ export const hmmRelease = KERNEL.routine({
  * one) plus the hmm's own mmgrab. `sync(mirror, start, end, event, blockable) -> 0 / -EAGAIN`,
  * `release(mirror) -> 0`. `priv` is stored as a reference.
  */
-export function hmmMirrorRegister(
-  w: World,
-  mirror: number,
-  mm: number,
-  sync: AnyRoutine,
-  release: AnyRoutine | undefined,
-  priv: number,
-  mn?: number,
-): void {
+export function hmmMirrorRegister(w: World, mirror: number, mm: number, sync: AnyRoutine, release: AnyRoutine | undefined, priv: number, mn?: number): void {
   const m = w.obj(MM, mm);
   if (isNone(m.hmm)) {
     const slot = mn ?? freeNotifierSlot(w);
@@ -194,21 +207,24 @@ export const hmmRangeRegister = KERNEL.routine({
   name: 'hmm_range_register',
   params: ['range', 'mirror', 'start', 'end'],
   steps: {
-    register: { at: 'mm/hmm.c:hmm_range_register', run: (w, l) => {
-      const r = w.obj(HMM_RANGE, l.range);
-      const mirrorMm = w.obj(HMM_MIRROR, l.mirror).mm;
-      if (isNone(mirrorMm)) throw new Error(`hmm_range_register: mirror ${l.mirror} is not registered`);
-      const mm = deref(mirrorMm, 'hmm_mirror.mm');
-      if (!isNone(r.mm)) w.bug(`hmm_range_register: range ${l.range} is already on a list`);
-      r.valid = 0;
-      if (l.start >= l.end) return w.ret(-EINVAL);
-      r.start = l.start;
-      r.end = l.end;
-      if (!mmgetNotZero(w, mm)) return w.ret(-EFAULT);
-      r.mm = ref(mm); // list_add under ranges_lock
-      if (w.obj(MM, mm).hmmNotifiers === 0) r.valid = 1;
-      return w.ret(0);
-    } },
+    register: {
+      at: 'mm/hmm.c:hmm_range_register',
+      run: (w, l) => {
+        const r = w.obj(HMM_RANGE, l.range);
+        const mirrorMm = w.obj(HMM_MIRROR, l.mirror).mm;
+        if (isNone(mirrorMm)) throw new Error(`hmm_range_register: mirror ${l.mirror} is not registered`);
+        const mm = deref(mirrorMm, 'hmm_mirror.mm');
+        if (!isNone(r.mm)) w.bug(`hmm_range_register: range ${l.range} is already on a list`);
+        r.valid = 0;
+        if (l.start >= l.end) return w.ret(-EINVAL);
+        r.start = l.start;
+        r.end = l.end;
+        if (!mmgetNotZero(w, mm)) return w.ret(-EFAULT);
+        r.mm = ref(mm); // list_add under ranges_lock
+        if (w.obj(MM, mm).hmmNotifiers === 0) r.valid = 1;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -218,18 +234,24 @@ export const hmmRangeUnregister = KERNEL.routine({
   params: ['range'],
   locals: ['mm'],
   steps: {
-    unlink: { at: 'mm/hmm.c:hmm_range_unregister list_del_init', run: (w, l) => {
-      const r = w.obj(HMM_RANGE, l.range);
-      // v5.3: "if (range->hmm == NULL || range->end <= range->start) return;"
-      if (isNone(r.mm)) return w.ret(0);
-      l.mm = deref(r.mm, 'hmm_range.mm');
-      r.mm = NONE;
-      return w.call(mmput, 'invalidate', l.mm);
-    } },
-    invalidate: { at: 'mm/hmm.c:hmm_range_unregister', run: (w, l) => {
-      w.obj(HMM_RANGE, l.range).valid = 0;
-      return w.ret(0);
-    } },
+    unlink: {
+      at: 'mm/hmm.c:hmm_range_unregister list_del_init',
+      run: (w, l) => {
+        const r = w.obj(HMM_RANGE, l.range);
+        // v5.3: "if (range->hmm == NULL || range->end <= range->start) return;"
+        if (isNone(r.mm)) return w.ret(0);
+        l.mm = deref(r.mm, 'hmm_range.mm');
+        r.mm = NONE;
+        return w.call(mmput, 'invalidate', l.mm);
+      },
+    },
+    invalidate: {
+      at: 'mm/hmm.c:hmm_range_unregister',
+      run: (w, l) => {
+        w.obj(HMM_RANGE, l.range).valid = 0;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -238,10 +260,13 @@ export const hmmRangeWaitUntilValid = KERNEL.routine({
   name: 'hmm_range_wait_until_valid',
   params: ['range'],
   steps: {
-    wait: { at: 'include/linux/hmm.h:hmm_range_wait_until_valid', run: (w, l) => {
-      if (!hmmRangeValid(w, l.range)) return BLOCK_SLEEP;
-      return w.ret(1);
-    } },
+    wait: {
+      at: 'include/linux/hmm.h:hmm_range_wait_until_valid',
+      run: (w, l) => {
+        if (!hmmRangeValid(w, l.range)) return BLOCK_SLEEP;
+        return w.ret(1);
+      },
+    },
   },
 });
 
@@ -268,33 +293,39 @@ export const hmmRangeSnapshot = KERNEL.routine({
   name: 'hmm_range_snapshot',
   params: ['range'],
   steps: {
-    check: { at: 'mm/hmm.c:hmm_range_snapshot', run: (w, l) => {
-      const r = w.obj(HMM_RANGE, l.range);
-      if (isNone(r.mm)) {
-        // range->hmm is NULL after a failed hmm_range_register: the kernel oopses on it.
-        w.bug(`hmm_range_snapshot on range ${l.range}, which is not registered (NULL range->hmm)`);
-        return w.ret(-EFAULT);
-      }
-      assertHeld(w, mmapLock(w, deref(r.mm, 'hmm_range.mm')), 'hmm_range_snapshot'); // lockdep_assert_held(&mm->mmap_sem)
-      if (!r.valid) return w.ret(-EAGAIN);
-      const err = checkRangeVma(w, l.range);
-      if (err) return w.ret(err);
-      return 'walk';
-    } },
-    walk: { at: 'mm/hmm.c:hmm_vma_handle_pte', run: (w, l) => {
-      const r = w.obj(HMM_RANGE, l.range);
-      const p = pte(w, deref(r.mm, 'hmm_range.mm'), r.start);
-      if (!p.present) {
-        r.pfn = HMM_PFN_NONE; // none, swap and migration entries alike
+    check: {
+      at: 'mm/hmm.c:hmm_range_snapshot',
+      run: (w, l) => {
+        const r = w.obj(HMM_RANGE, l.range);
+        if (isNone(r.mm)) {
+          // range->hmm is NULL after a failed hmm_range_register: the kernel oopses on it.
+          w.bug(`hmm_range_snapshot on range ${l.range}, which is not registered (NULL range->hmm)`);
+          return w.ret(-EFAULT);
+        }
+        assertHeld(w, mmapLock(w, deref(r.mm, 'hmm_range.mm')), 'hmm_range_snapshot'); // lockdep_assert_held(&mm->mmap_sem)
+        if (!r.valid) return w.ret(-EAGAIN);
+        const err = checkRangeVma(w, l.range);
+        if (err) return w.ret(err);
+        return 'walk';
+      },
+    },
+    walk: {
+      at: 'mm/hmm.c:hmm_vma_handle_pte',
+      run: (w, l) => {
+        const r = w.obj(HMM_RANGE, l.range);
+        const p = pte(w, deref(r.mm, 'hmm_range.mm'), r.start);
+        if (!p.present) {
+          r.pfn = HMM_PFN_NONE; // none, swap and migration entries alike
+          return w.ret(1);
+        }
+        if (p.special) {
+          r.pfn = HMM_PFN_SPECIAL; // -EFAULT from the walker, ignored by snapshot: 0 pages
+          return w.ret(0);
+        }
+        r.pfn = hmmPfnEncode(p.pfn, p.write === 1);
         return w.ret(1);
-      }
-      if (p.special) {
-        r.pfn = HMM_PFN_SPECIAL; // -EFAULT from the walker, ignored by snapshot: 0 pages
-        return w.ret(0);
-      }
-      r.pfn = hmmPfnEncode(p.pfn, p.write === 1);
-      return w.ret(1);
-    } },
+      },
+    },
   },
 });
 
@@ -308,55 +339,67 @@ export const hmmRangeFaultV53 = KERNEL.routine({
   name: 'hmm_range_fault_v53',
   params: ['range', 'write'],
   steps: {
-    check: { at: 'mm/hmm.c:hmm_range_fault', run: (w, l) => {
-      const r = w.obj(HMM_RANGE, l.range);
-      if (isNone(r.mm)) {
-        w.bug(`hmm_range_fault on range ${l.range}, which is not registered (NULL range->hmm)`);
-        return w.ret(-EFAULT);
-      }
-      const mm = deref(r.mm, 'hmm_range.mm');
-      assertHeld(w, mmapLock(w, mm), 'hmm_range_fault'); // lockdep_assert_held(&mm->mmap_sem)
-      if (!r.valid) {
-        upRead(w, mmapLock(w, mm)); // up_read(&hmm->mm->mmap_sem)
-        return w.ret(-EAGAIN);
-      }
-      const err = checkRangeVma(w, l.range);
-      if (err) return w.ret(err);
-      return 'walk';
-    } },
-    walk: { at: 'mm/hmm.c:hmm_vma_handle_pte', run: (w, l) => {
-      const r = w.obj(HMM_RANGE, l.range);
-      const mm = deref(r.mm, 'hmm_range.mm');
-      const p = pte(w, mm, r.start);
-      if (p.present) {
-        if (p.special) {
-          r.pfn = HMM_PFN_NONE; // -EFAULT; hmm_pfns_clear from walk.last
+    check: {
+      at: 'mm/hmm.c:hmm_range_fault',
+      run: (w, l) => {
+        const r = w.obj(HMM_RANGE, l.range);
+        if (isNone(r.mm)) {
+          w.bug(`hmm_range_fault on range ${l.range}, which is not registered (NULL range->hmm)`);
           return w.ret(-EFAULT);
         }
-        if (!l.write || p.write) {
-          r.pfn = hmmPfnEncode(p.pfn, p.write === 1);
-          return w.ret(1);
+        const mm = deref(r.mm, 'hmm_range.mm');
+        assertHeld(w, mmapLock(w, mm), 'hmm_range_fault'); // lockdep_assert_held(&mm->mmap_sem)
+        if (!r.valid) {
+          upRead(w, mmapLock(w, mm)); // up_read(&hmm->mm->mmap_sem)
+          return w.ret(-EAGAIN);
         }
-      } else if (p.migration) {
-        return w.call(migrationEntryWait, 'again', mm, r.start, p.migration); // -EBUSY
-      }
-      r.pfn = HMM_PFN_NONE;
-      return w.call(handleMmFault, 'faulted', mm, r.start, l.write); // hmm_vma_do_fault
-    } },
-    faulted: { at: 'mm/hmm.c:hmm_vma_do_fault', run: (w, l) => {
-      const rc = l.result;
-      l.result = 0;
-      if (rc & VM_FAULT_RETRY) return w.ret(-EAGAIN);
-      if (rc & VM_FAULT_ERROR) return w.ret(-EFAULT);
-      return 'again';
-    } },
+        const err = checkRangeVma(w, l.range);
+        if (err) return w.ret(err);
+        return 'walk';
+      },
+    },
+    walk: {
+      at: 'mm/hmm.c:hmm_vma_handle_pte',
+      run: (w, l) => {
+        const r = w.obj(HMM_RANGE, l.range);
+        const mm = deref(r.mm, 'hmm_range.mm');
+        const p = pte(w, mm, r.start);
+        if (p.present) {
+          if (p.special) {
+            r.pfn = HMM_PFN_NONE; // -EFAULT; hmm_pfns_clear from walk.last
+            return w.ret(-EFAULT);
+          }
+          if (!l.write || p.write) {
+            r.pfn = hmmPfnEncode(p.pfn, p.write === 1);
+            return w.ret(1);
+          }
+        } else if (p.migration) {
+          return w.call(migrationEntryWait, 'again', mm, r.start, p.migration); // -EBUSY
+        }
+        r.pfn = HMM_PFN_NONE;
+        return w.call(handleMmFault, 'faulted', mm, r.start, l.write); // hmm_vma_do_fault
+      },
+    },
+    faulted: {
+      at: 'mm/hmm.c:hmm_vma_do_fault',
+      run: (w, l) => {
+        const rc = l.result;
+        l.result = 0;
+        if (rc & VM_FAULT_RETRY) return w.ret(-EAGAIN);
+        if (rc & VM_FAULT_ERROR) return w.ret(-EFAULT);
+        return 'again';
+      },
+    },
     // } while (ret == -EBUSY && range->valid);  — an invalid range ends the walk with -EBUSY.
-    again: { at: 'mm/hmm.c:hmm_range_fault', run: (w, l) => {
-      if (!hmmRangeValid(w, l.range)) {
-        w.obj(HMM_RANGE, l.range).pfn = HMM_PFN_NONE;
-        return w.ret(-EBUSY);
-      }
-      return 'walk';
-    } },
+    again: {
+      at: 'mm/hmm.c:hmm_range_fault',
+      run: (w, l) => {
+        if (!hmmRangeValid(w, l.range)) {
+          w.obj(HMM_RANGE, l.range).pfn = HMM_PFN_NONE;
+          return w.ret(-EBUSY);
+        }
+        return 'walk';
+      },
+    },
   },
 });

@@ -76,15 +76,7 @@ export function mnItreeInvEnd(w: World, mm: number): void {
  * mm/mmu_notifier.c:__mmu_interval_notifier_insert (under subscriptions->lock). The caller holds
  * mm_users. `priv` is the driver's own object index (stored as a reference). Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
  */
-export function intervalNotifierInsert(
-  w: World,
-  sub: number,
-  mm: number,
-  start: number,
-  length: number,
-  invalidate: AnyRoutine,
-  priv: number,
-): void {
+export function intervalNotifierInsert(w: World, sub: number, mm: number, start: number, length: number, invalidate: AnyRoutine, priv: number): void {
   const m = w.obj(MM, mm);
   const s = w.obj(MIN, sub);
   if (s.state !== MIN_UNUSED) throw new Error(`interval notifier ${sub} is already in use`);
@@ -137,19 +129,25 @@ export const mmuIntervalReadBegin = KERNEL.routine({
   params: ['sub'],
   locals: ['seq', 'invalidating'],
   steps: {
-    read: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin', run: (w, l) => {
-      const s = w.obj(MIN, l.sub);
-      const mm = deref(s.mm, 'mmu_interval_notifier.mm');
-      l.seq = s.seq;
-      l.invalidating = s.seq === w.obj(MM, mm).invalidateSeq ? 1 : 0;
-      if (w.obj(TASK, w.actor).inNotifier > 0) w.bug('mmu_interval_read_begin called from an invalidate callback');
-      return l.invalidating ? 'wait' : w.ret(l.seq);
-    } },
-    wait: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin wait_event', run: (w, l) => {
-      const mm = deref(w.obj(MIN, l.sub).mm, 'mmu_interval_notifier.mm');
-      if (w.obj(MM, mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
-      return w.ret(l.seq);
-    } },
+    read: {
+      at: 'mm/mmu_notifier.c:mmu_interval_read_begin',
+      run: (w, l) => {
+        const s = w.obj(MIN, l.sub);
+        const mm = deref(s.mm, 'mmu_interval_notifier.mm');
+        l.seq = s.seq;
+        l.invalidating = s.seq === w.obj(MM, mm).invalidateSeq ? 1 : 0;
+        if (w.obj(TASK, w.actor).inNotifier > 0) w.bug('mmu_interval_read_begin called from an invalidate callback');
+        return l.invalidating ? 'wait' : w.ret(l.seq);
+      },
+    },
+    wait: {
+      at: 'mm/mmu_notifier.c:mmu_interval_read_begin wait_event',
+      run: (w, l) => {
+        const mm = deref(w.obj(MIN, l.sub).mm, 'mmu_interval_notifier.mm');
+        if (w.obj(MM, mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
+        return w.ret(l.seq);
+      },
+    },
   },
 });
 
@@ -163,37 +161,43 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
   params: ['sub'],
   locals: ['mm', 'seq'],
   steps: {
-    unlink: { at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove', run: (w, l) => {
-      const s = w.obj(MIN, l.sub);
-      l.mm = deref(s.mm, 'mmu_interval_notifier.mm');
-      if (itreeIsInvalidating(w, l.mm)) {
-        if (s.state === MIN_DEFERRED_INSERT) {
-          s.state = MIN_UNUSED;
+    unlink: {
+      at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove',
+      run: (w, l) => {
+        const s = w.obj(MIN, l.sub);
+        l.mm = deref(s.mm, 'mmu_interval_notifier.mm');
+        if (itreeIsInvalidating(w, l.mm)) {
+          if (s.state === MIN_DEFERRED_INSERT) {
+            s.state = MIN_UNUSED;
+          } else {
+            s.state = MIN_DEFERRED_REMOVE;
+            l.seq = w.obj(MM, l.mm).invalidateSeq;
+          }
         } else {
-          s.state = MIN_DEFERRED_REMOVE;
-          l.seq = w.obj(MM, l.mm).invalidateSeq;
+          if (s.state !== MIN_INSERTED) w.bug(`mmu_interval_notifier_remove of sub ${l.sub} not in the tree`);
+          s.state = MIN_UNUSED;
         }
-      } else {
-        if (s.state !== MIN_INSERTED) w.bug(`mmu_interval_notifier_remove of sub ${l.sub} not in the tree`);
-        s.state = MIN_UNUSED;
-      }
-      return 'wait';
-    } },
-    wait: { at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove wait_event', run: (w, l) => {
-      if (l.seq !== 0 && w.obj(MM, l.mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
-      const m = w.obj(MM, l.mm);
-      m.count = m.count - 1; // mmdrop
-      const s = w.obj(MIN, l.sub);
-      if (s.state === MIN_UNUSED) {
-        s.mm = NONE;
-        s.start = 0;
-        s.last = 0;
-        s.seq = 0;
-        s.invalidate = NONE;
-        s.priv = NONE;
-      }
-      return w.ret(0);
-    } },
+        return 'wait';
+      },
+    },
+    wait: {
+      at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove wait_event',
+      run: (w, l) => {
+        if (l.seq !== 0 && w.obj(MM, l.mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
+        const m = w.obj(MM, l.mm);
+        m.count = m.count - 1; // mmdrop
+        const s = w.obj(MIN, l.sub);
+        if (s.state === MIN_UNUSED) {
+          s.mm = NONE;
+          s.start = 0;
+          s.last = 0;
+          s.seq = 0;
+          s.invalidate = NONE;
+          s.priv = NONE;
+        }
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -208,27 +212,36 @@ export const mnItreeInvalidate = KERNEL.routine({
   params: ['mm', 'start', 'end', 'event', 'blockable'],
   locals: ['curSeq', 'next'],
   steps: {
-    startRange: { at: 'mm/mmu_notifier.c:mn_itree_inv_start_range', run: (w, l) => {
-      l.curSeq = mnItreeInvStartRange(w, l.mm, l.start, l.end);
-      return 'callNext';
-    } },
-    callNext: { at: 'mm/mmu_notifier.c:mn_itree_inv_next', run: (w, l) => {
-      const sub = itreeNextOverlap(w, l.mm, l.start, l.end, l.next);
-      if (sub < 0) return w.ret(0);
-      l.next = sub + 1;
-      enterCallback(w, l.blockable);
-      return w.callRef(w.obj(MIN, sub).invalidate, 'returned', sub, l.start, l.end, l.event, l.blockable, l.curSeq);
-    } },
-    returned: { at: 'mm/mmu_notifier.c:mn_itree_invalidate', run: (w, l) => {
-      leaveCallback(w, l.blockable);
-      if (l.result !== 0) return 'callNext';
-      if (l.blockable) {
-        w.bug('interval notifier ops->invalidate returned false in a blockable invalidation (WARN_ON)');
+    startRange: {
+      at: 'mm/mmu_notifier.c:mn_itree_inv_start_range',
+      run: (w, l) => {
+        l.curSeq = mnItreeInvStartRange(w, l.mm, l.start, l.end);
         return 'callNext';
-      }
-      mnItreeInvEnd(w, l.mm); // out_would_block
-      return w.ret(-EAGAIN);
-    } },
+      },
+    },
+    callNext: {
+      at: 'mm/mmu_notifier.c:mn_itree_inv_next',
+      run: (w, l) => {
+        const sub = itreeNextOverlap(w, l.mm, l.start, l.end, l.next);
+        if (sub < 0) return w.ret(0);
+        l.next = sub + 1;
+        enterCallback(w, l.blockable);
+        return w.callRef(w.obj(MIN, sub).invalidate, 'returned', sub, l.start, l.end, l.event, l.blockable, l.curSeq);
+      },
+    },
+    returned: {
+      at: 'mm/mmu_notifier.c:mn_itree_invalidate',
+      run: (w, l) => {
+        leaveCallback(w, l.blockable);
+        if (l.result !== 0) return 'callNext';
+        if (l.blockable) {
+          w.bug('interval notifier ops->invalidate returned false in a blockable invalidation (WARN_ON)');
+          return 'callNext';
+        }
+        mnItreeInvEnd(w, l.mm); // out_would_block
+        return w.ret(-EAGAIN);
+      },
+    },
   },
 });
 

@@ -29,7 +29,6 @@ function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart
   return -1;
 }
 
-
 /**
  * include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_start(_nonblock). Returns 0, or
  * -EAGAIN when a non-blockable invalidation would have to sleep; then the caller must skip the
@@ -40,45 +39,63 @@ export const mmuNotifierInvalidateRangeStart = KERNEL.routine({
   params: ['mm', 'start', 'end', 'event', 'blockable'],
   locals: ['next', 'failed'],
   steps: {
-    itree: { at: 'mm/mmu_notifier.c:__mmu_notifier_invalidate_range_start', run: (w, l) => {
-      const m = w.obj(MM, l.mm);
-      if (!m.hasNotifiers) return w.ret(0); // mm_has_notifiers()
-      if (!m.hasItree) return 'hlist';
-      return w.call(mnItreeInvalidate, 'itreeDone', l.mm, l.start, l.end, l.event, l.blockable);
-    } },
-    itreeDone: { at: 'mm/mmu_notifier.c:__mmu_notifier_invalidate_range_start', run: (w, l) => {
-      if (l.result !== 0) return w.ret(l.result);
-      return 'hlist';
-    } },
-    hlist: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', run: (w, l) => {
-      const mn = nextHlist(w, l.mm, l.next, 'invalidateRangeStart');
-      if (mn < 0) return l.failed ? 'undo' : w.ret(0);
-      l.next = mn + 1;
-      enterCallback(w, l.blockable);
-      return w.callRef(w.obj(MN, mn).invalidateRangeStart, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
-    } },
-    hlistReturned: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', run: (w, l) => {
-      leaveCallback(w, l.blockable);
-      if (l.result !== 0) {
-        const mn = l.next - 1;
-        if (l.blockable || l.result !== -EAGAIN) w.bug(`invalidate_range_start of notifier ${mn} failed with ${l.result} in blockable context (WARN_ON)`);
-        if (!isNone(w.obj(MN, mn).invalidateRangeEnd)) w.bug(`notifier ${mn} failed start but has invalidate_range_end (WARN_ON)`);
-        l.failed = 1;
-      }
-      l.result = 0;
-      return 'hlist';
-    } },
+    itree: {
+      at: 'mm/mmu_notifier.c:__mmu_notifier_invalidate_range_start',
+      run: (w, l) => {
+        const m = w.obj(MM, l.mm);
+        if (!m.hasNotifiers) return w.ret(0); // mm_has_notifiers()
+        if (!m.hasItree) return 'hlist';
+        return w.call(mnItreeInvalidate, 'itreeDone', l.mm, l.start, l.end, l.event, l.blockable);
+      },
+    },
+    itreeDone: {
+      at: 'mm/mmu_notifier.c:__mmu_notifier_invalidate_range_start',
+      run: (w, l) => {
+        if (l.result !== 0) return w.ret(l.result);
+        return 'hlist';
+      },
+    },
+    hlist: {
+      at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start',
+      run: (w, l) => {
+        const mn = nextHlist(w, l.mm, l.next, 'invalidateRangeStart');
+        if (mn < 0) return l.failed ? 'undo' : w.ret(0);
+        l.next = mn + 1;
+        enterCallback(w, l.blockable);
+        return w.callRef(w.obj(MN, mn).invalidateRangeStart, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
+      },
+    },
+    hlistReturned: {
+      at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start',
+      run: (w, l) => {
+        leaveCallback(w, l.blockable);
+        if (l.result !== 0) {
+          const mn = l.next - 1;
+          if (l.blockable || l.result !== -EAGAIN) w.bug(`invalidate_range_start of notifier ${mn} failed with ${l.result} in blockable context (WARN_ON)`);
+          if (!isNone(w.obj(MN, mn).invalidateRangeEnd)) w.bug(`notifier ${mn} failed start but has invalidate_range_end (WARN_ON)`);
+          l.failed = 1;
+        }
+        l.result = 0;
+        return 'hlist';
+      },
+    },
     // "any that succeeded start are expecting their end to be called. Do so now."
-    undo: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', run: (_w, l) => {
-      l.next = 0;
-      return 'undoNext';
-    } },
-    undoNext: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', run: (w, l) => {
-      const mn = nextHlist(w, l.mm, l.next, 'invalidateRangeEnd');
-      if (mn < 0) return w.ret(-EAGAIN);
-      l.next = mn + 1;
-      return w.callRef(w.obj(MN, mn).invalidateRangeEnd, 'undoNext', mn, l.mm, l.start, l.end, l.event, l.blockable);
-    } },
+    undo: {
+      at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start',
+      run: (_w, l) => {
+        l.next = 0;
+        return 'undoNext';
+      },
+    },
+    undoNext: {
+      at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start',
+      run: (w, l) => {
+        const mn = nextHlist(w, l.mm, l.next, 'invalidateRangeEnd');
+        if (mn < 0) return w.ret(-EAGAIN);
+        l.next = mn + 1;
+        return w.callRef(w.obj(MN, mn).invalidateRangeEnd, 'undoNext', mn, l.mm, l.start, l.end, l.event, l.blockable);
+      },
+    },
   },
 });
 
@@ -88,24 +105,33 @@ export const mmuNotifierInvalidateRangeEnd = KERNEL.routine({
   params: ['mm', 'start', 'end', 'event', 'blockable'],
   locals: ['next'],
   steps: {
-    itree: { at: 'mm/mmu_notifier.c:__mmu_notifier_invalidate_range_end', run: (w, l) => {
-      const m = w.obj(MM, l.mm);
-      if (!m.hasNotifiers) return w.ret(0);
-      if (m.hasItree) mnItreeInvEnd(w, l.mm);
-      return 'hlist';
-    } },
-    hlist: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_end', run: (w, l) => {
-      const mn = nextHlist(w, l.mm, l.next, 'invalidateRangeEnd');
-      if (mn < 0) return w.ret(0);
-      l.next = mn + 1;
-      enterCallback(w, l.blockable);
-      return w.callRef(w.obj(MN, mn).invalidateRangeEnd, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
-    } },
-    hlistReturned: { at: 'mm/mmu_notifier.c:mn_hlist_invalidate_end', run: (w, l) => {
-      leaveCallback(w, l.blockable);
-      l.result = 0;
-      return 'hlist';
-    } },
+    itree: {
+      at: 'mm/mmu_notifier.c:__mmu_notifier_invalidate_range_end',
+      run: (w, l) => {
+        const m = w.obj(MM, l.mm);
+        if (!m.hasNotifiers) return w.ret(0);
+        if (m.hasItree) mnItreeInvEnd(w, l.mm);
+        return 'hlist';
+      },
+    },
+    hlist: {
+      at: 'mm/mmu_notifier.c:mn_hlist_invalidate_end',
+      run: (w, l) => {
+        const mn = nextHlist(w, l.mm, l.next, 'invalidateRangeEnd');
+        if (mn < 0) return w.ret(0);
+        l.next = mn + 1;
+        enterCallback(w, l.blockable);
+        return w.callRef(w.obj(MN, mn).invalidateRangeEnd, 'hlistReturned', mn, l.mm, l.start, l.end, l.event, l.blockable);
+      },
+    },
+    hlistReturned: {
+      at: 'mm/mmu_notifier.c:mn_hlist_invalidate_end',
+      run: (w, l) => {
+        leaveCallback(w, l.blockable);
+        l.result = 0;
+        return 'hlist';
+      },
+    },
   },
 });
 
@@ -119,34 +145,49 @@ export const mmuNotifierRelease = KERNEL.routine({
   params: ['mm'],
   locals: ['next'],
   steps: {
-    itree: { at: 'mm/mmu_notifier.c:mn_itree_release', run: (w, l) => {
-      const m = w.obj(MM, l.mm);
-      if (!m.hasNotifiers) return w.ret(0);
-      if (!m.hasItree) return 'hlist';
-      return w.call(mnItreeInvalidate, 'itreeEnd', l.mm, 0, VPN_MAX, MMU_NOTIFY_RELEASE, 1);
-    } },
-    itreeEnd: { at: 'mm/mmu_notifier.c:mn_itree_release', run: (w, l) => {
-      mnItreeInvEnd(w, l.mm);
-      l.result = 0;
-      return 'hlist';
-    } },
-    hlist: { at: 'mm/mmu_notifier.c:mn_hlist_release', run: (w, l) => {
-      const mn = nextHlist(w, l.mm, l.next, 'release');
-      if (mn < 0) return 'unlink';
-      l.next = mn + 1;
-      enterCallback(w, 1);
-      return w.callRef(w.obj(MN, mn).release, 'hlistReturned', mn, l.mm);
-    } },
-    hlistReturned: { at: 'mm/mmu_notifier.c:mn_hlist_release', run: (w, l) => {
-      leaveCallback(w, 1);
-      l.result = 0;
-      return 'hlist';
-    } },
-    unlink: { at: 'mm/mmu_notifier.c:mn_hlist_release hlist_del_init_rcu', run: (w, l) => {
-      const n = w.count(MN);
-      for (let i = 0; i < n; i++) if (refersTo(w.obj(MN, i).mm, l.mm)) w.obj(MN, i).mm = NONE;
-      return w.ret(0);
-    } },
+    itree: {
+      at: 'mm/mmu_notifier.c:mn_itree_release',
+      run: (w, l) => {
+        const m = w.obj(MM, l.mm);
+        if (!m.hasNotifiers) return w.ret(0);
+        if (!m.hasItree) return 'hlist';
+        return w.call(mnItreeInvalidate, 'itreeEnd', l.mm, 0, VPN_MAX, MMU_NOTIFY_RELEASE, 1);
+      },
+    },
+    itreeEnd: {
+      at: 'mm/mmu_notifier.c:mn_itree_release',
+      run: (w, l) => {
+        mnItreeInvEnd(w, l.mm);
+        l.result = 0;
+        return 'hlist';
+      },
+    },
+    hlist: {
+      at: 'mm/mmu_notifier.c:mn_hlist_release',
+      run: (w, l) => {
+        const mn = nextHlist(w, l.mm, l.next, 'release');
+        if (mn < 0) return 'unlink';
+        l.next = mn + 1;
+        enterCallback(w, 1);
+        return w.callRef(w.obj(MN, mn).release, 'hlistReturned', mn, l.mm);
+      },
+    },
+    hlistReturned: {
+      at: 'mm/mmu_notifier.c:mn_hlist_release',
+      run: (w, l) => {
+        leaveCallback(w, 1);
+        l.result = 0;
+        return 'hlist';
+      },
+    },
+    unlink: {
+      at: 'mm/mmu_notifier.c:mn_hlist_release hlist_del_init_rcu',
+      run: (w, l) => {
+        const n = w.count(MN);
+        for (let i = 0; i < n; i++) if (refersTo(w.obj(MN, i).mm, l.mm)) w.obj(MN, i).mm = NONE;
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -175,4 +216,3 @@ export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNo
   s.release = w.routineRef(ops.release);
   s.priv = ref(priv);
 }
-

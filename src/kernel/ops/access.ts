@@ -19,35 +19,44 @@ export const cpuAccess = KERNEL.routine({
   params: ['mm', 'vpn', 'write', 'value'],
   steps: {
     // The load/store itself: one atomic access through the (TLB-cached) pte.
-    access: { at: 'hw: user load/store', run: (w, l) => {
-      const p = pte(w, l.mm, l.vpn);
-      if (!p.present || (l.write && !p.write)) return 'lock';
-      const pg = w.obj(PAGE, p.pfn);
-      if (pg.free || pg.gen !== p.gen) w.bug(`user access to mm ${l.mm} vpn ${l.vpn} through a stale pte (pfn ${p.pfn} was freed or reused)`);
-      if (l.write) {
-        pg.contents = l.value;
-        return w.ret(l.value);
-      }
-      return w.ret(pg.contents);
-    } },
-    lock: { at: 'arch/x86/mm/fault.c:do_user_addr_fault mmap_read_lock', run: (w, l) => {
-      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
-      if (b) return b;
-      const vi = findVma(w, l.mm, l.vpn);
-      const flags = vi < 0 ? 0 : vma(w, vi).flags;
-      if (vi < 0 || !(flags & (l.write ? VM_WRITE : VM_READ))) {
-        upRead(w, mmapLock(w, l.mm)); // bad_area / access_error: SIGSEGV
-        return w.ret(-EFAULT);
-      }
-      return w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write);
-    } },
-    faulted: { at: 'arch/x86/mm/fault.c:do_user_addr_fault', run: (w, l) => {
-      const r = l.result;
-      l.result = 0;
-      if (r & VM_FAULT_RETRY) return 'access'; // mmap_lock already dropped by the handler
-      upRead(w, mmapLock(w, l.mm));
-      if (r & VM_FAULT_ERROR) return w.ret(-EFAULT);
-      return 'access';
-    } },
+    access: {
+      at: 'hw: user load/store',
+      run: (w, l) => {
+        const p = pte(w, l.mm, l.vpn);
+        if (!p.present || (l.write && !p.write)) return 'lock';
+        const pg = w.obj(PAGE, p.pfn);
+        if (pg.free || pg.gen !== p.gen) w.bug(`user access to mm ${l.mm} vpn ${l.vpn} through a stale pte (pfn ${p.pfn} was freed or reused)`);
+        if (l.write) {
+          pg.contents = l.value;
+          return w.ret(l.value);
+        }
+        return w.ret(pg.contents);
+      },
+    },
+    lock: {
+      at: 'arch/x86/mm/fault.c:do_user_addr_fault mmap_read_lock',
+      run: (w, l) => {
+        const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+        if (b) return b;
+        const vi = findVma(w, l.mm, l.vpn);
+        const flags = vi < 0 ? 0 : vma(w, vi).flags;
+        if (vi < 0 || !(flags & (l.write ? VM_WRITE : VM_READ))) {
+          upRead(w, mmapLock(w, l.mm)); // bad_area / access_error: SIGSEGV
+          return w.ret(-EFAULT);
+        }
+        return w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write);
+      },
+    },
+    faulted: {
+      at: 'arch/x86/mm/fault.c:do_user_addr_fault',
+      run: (w, l) => {
+        const r = l.result;
+        l.result = 0;
+        if (r & VM_FAULT_RETRY) return 'access'; // mmap_lock already dropped by the handler
+        upRead(w, mmapLock(w, l.mm));
+        if (r & VM_FAULT_ERROR) return w.ret(-EFAULT);
+        return 'access';
+      },
+    },
   },
 });

@@ -18,25 +18,31 @@ export const doAnonymousPage = KERNEL.routine({
   params: ['mm', 'vpn', 'vma'],
   locals: ['pfn'],
   steps: {
-    alloc: { at: 'mm/memory.c:do_anonymous_page alloc_anon_folio', run: (w, l) => {
-      l.pfn = allocPage(w);
-      if (l.pfn === 0) return w.ret(VM_FAULT_OOM); // goto oom
-      return 'ptLock';
-    } },
-    ptLock: { at: 'mm/memory.c:do_anonymous_page pte_offset_map_lock', run: (w, l) => {
-      const lock = ptl(w, l.mm);
-      const b = spinLock(w, lock); // pte_offset_map_lock
-      if (b) return b;
-      if (!pteNone(pte(w, l.mm, l.vpn))) {
-        // vmf_pte_changed: goto release (folio_put), then unlock
-        putPage(w, l.pfn);
-        spinUnlock(w, lock);
+    alloc: {
+      at: 'mm/memory.c:do_anonymous_page alloc_anon_folio',
+      run: (w, l) => {
+        l.pfn = allocPage(w);
+        if (l.pfn === 0) return w.ret(VM_FAULT_OOM); // goto oom
+        return 'ptLock';
+      },
+    },
+    ptLock: {
+      at: 'mm/memory.c:do_anonymous_page pte_offset_map_lock',
+      run: (w, l) => {
+        const lock = ptl(w, l.mm);
+        const b = spinLock(w, lock); // pte_offset_map_lock
+        if (b) return b;
+        if (!pteNone(pte(w, l.mm, l.vpn))) {
+          // vmf_pte_changed: goto release (folio_put), then unlock
+          putPage(w, l.pfn);
+          spinUnlock(w, lock);
+          return w.ret(0);
+        }
+        pageAddNewAnonRmap(w, l.pfn, l.mm, l.vpn); // folio_add_new_anon_rmap
+        setPte(w, l.mm, l.vpn, l.pfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false); // setpte: set_ptes
+        spinUnlock(w, lock); // unlock
         return w.ret(0);
-      }
-      pageAddNewAnonRmap(w, l.pfn, l.mm, l.vpn); // folio_add_new_anon_rmap
-      setPte(w, l.mm, l.vpn, l.pfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false); // setpte: set_ptes
-      spinUnlock(w, lock); // unlock
-      return w.ret(0);
-    } },
+      },
+    },
   },
 });

@@ -38,38 +38,56 @@ export const exitMmap = KERNEL.routine({
   locals: ['gather'],
   steps: {
     release: { at: 'mm/mmap.c:exit_mmap mmu_notifier_release', run: (w, l) => w.call(mmuNotifierRelease, 'lock', l.mm) },
-    lock: { at: 'mm/mmap.c:exit_mmap mmap_read_lock', run: (w, l) => {
-      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
-      if (b) return b;
-      l.result = 0;
-      if (!hasVmas(w, l.mm)) return 'readUnlock'; // "Can happen if dup_mmap() received an OOM"
-      return w.call(unmapVmas, 'unmapped', l.mm, 0, VPN_MAX);
-    } },
-    unmapped: { at: 'mm/mmap.c:exit_mmap', run: (_w, l) => {
-      l.gather = l.result;
-      l.result = 0;
-      return 'readUnlock';
-    } },
-    readUnlock: { at: 'mm/mmap.c:exit_mmap mmap_read_unlock', run: (w, l) => {
-      upRead(w, mmapLock(w, l.mm));
-      return 'freePgtables';
-    } },
-    freePgtables: { at: 'mm/memory.c:free_pgtables', run: (w, l) => {
-      const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock
-      if (b) return b;
-      // unlink_anon_vmas / unlink_file_vma: the VMAs leave the rmap before the pages are freed.
-      removeAllVmas(w, l.mm);
-      return 'tlbFinish';
-    } },
-    tlbFinish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
-      tlbFinishMmu(w, l.gather);
-      l.gather = 0;
-      return 'unlock';
-    } },
-    unlock: { at: 'mm/mmap.c:exit_mmap mmap_write_unlock', run: (w, l) => {
-      upWrite(w, mmapLock(w, l.mm));
-      return w.ret(0);
-    } },
+    lock: {
+      at: 'mm/mmap.c:exit_mmap mmap_read_lock',
+      run: (w, l) => {
+        const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+        if (b) return b;
+        l.result = 0;
+        if (!hasVmas(w, l.mm)) return 'readUnlock'; // "Can happen if dup_mmap() received an OOM"
+        return w.call(unmapVmas, 'unmapped', l.mm, 0, VPN_MAX);
+      },
+    },
+    unmapped: {
+      at: 'mm/mmap.c:exit_mmap',
+      run: (_w, l) => {
+        l.gather = l.result;
+        l.result = 0;
+        return 'readUnlock';
+      },
+    },
+    readUnlock: {
+      at: 'mm/mmap.c:exit_mmap mmap_read_unlock',
+      run: (w, l) => {
+        upRead(w, mmapLock(w, l.mm));
+        return 'freePgtables';
+      },
+    },
+    freePgtables: {
+      at: 'mm/memory.c:free_pgtables',
+      run: (w, l) => {
+        const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock
+        if (b) return b;
+        // unlink_anon_vmas / unlink_file_vma: the VMAs leave the rmap before the pages are freed.
+        removeAllVmas(w, l.mm);
+        return 'tlbFinish';
+      },
+    },
+    tlbFinish: {
+      at: 'mm/mmu_gather.c:tlb_finish_mmu',
+      run: (w, l) => {
+        tlbFinishMmu(w, l.gather);
+        l.gather = 0;
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: 'mm/mmap.c:exit_mmap mmap_write_unlock',
+      run: (w, l) => {
+        upWrite(w, mmapLock(w, l.mm));
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -78,19 +96,25 @@ export const mmput = KERNEL.routine({
   name: 'mmput',
   params: ['mm'],
   steps: {
-    dec: { at: 'kernel/fork.c:mmput', run: (w, l) => {
-      const m = w.obj(MM, l.mm);
-      if (m.users <= 0) {
-        w.bug(`mmput on mm ${l.mm} whose mm_users is ${m.users}`);
+    dec: {
+      at: 'kernel/fork.c:mmput',
+      run: (w, l) => {
+        const m = w.obj(MM, l.mm);
+        if (m.users <= 0) {
+          w.bug(`mmput on mm ${l.mm} whose mm_users is ${m.users}`);
+          return w.ret(0);
+        }
+        m.users = m.users - 1;
+        if (m.users > 0) return w.ret(0);
+        return w.call(exitMmap, 'drop', l.mm);
+      },
+    },
+    drop: {
+      at: 'kernel/fork.c:__mmput mmdrop',
+      run: (w, l) => {
+        mmdrop(w, l.mm);
         return w.ret(0);
-      }
-      m.users = m.users - 1;
-      if (m.users > 0) return w.ret(0);
-      return w.call(exitMmap, 'drop', l.mm);
-    } },
-    drop: { at: 'kernel/fork.c:__mmput mmdrop', run: (w, l) => {
-      mmdrop(w, l.mm);
-      return w.ret(0);
-    } },
+      },
+    },
   },
 });

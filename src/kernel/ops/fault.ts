@@ -53,43 +53,49 @@ export const handlePteFault = KERNEL.routine({
   locals: ['vma', 'origVal', 'origBits'],
   steps: {
     // vmf->orig_pte = ptep_get_lockless(vmf->pte), and the dispatch on it; with the caller's checks.
-    readPte: { at: 'mm/memory.c:handle_pte_fault ptep_get_lockless', run: (w, l) => {
-      assertHeld(w, mmapLock(w, l.mm), 'handle_mm_fault'); // mmap_assert_locked
-      l.vma = findVma(w, l.mm, l.vpn);
-      if (l.vma < 0) return w.ret(VM_FAULT_SIGBUS); // the arch handler would send SIGSEGV
-      const v = vma(w, l.vma);
-      // The arch handler (access_error) and GUP (check_vma_flags) refuse this before calling us;
-      // answering SIGBUS keeps a careless caller from looping on wp_page_reuse.
-      if (l.write && !(v.flags & VM_WRITE)) return w.ret(VM_FAULT_SIGBUS);
-      const p = pte(w, l.mm, l.vpn);
-      l.origVal = pteValue(p);
-      l.origBits = pteBits(p);
-      if (pteNone(p)) {
-        // do_pte_missing
-        if (v.flags & VM_ANON) return w.call(doAnonymousPage, 'done', l.mm, l.vpn, l.vma);
-        // do_fault: no ->fault is SIGBUS; do_read_fault / do_cow_fault / do_shared_fault →
-        // __do_fault → vma->vm_ops->fault. Model drivers install the pte themselves
-        // (vmf_insert_pfn) and return VM_FAULT_NOPAGE, an error or VM_FAULT_RETRY, which
-        // __do_fault and do_read_fault return as is: neither vmf->page's folio lock nor
-        // finish_fault is reached.
-        if (isNone(v.fault)) return w.ret(VM_FAULT_SIGBUS);
-        return w.callRef(v.fault, 'done', l.vma, l.vpn, l.write);
-      }
-      if (!p.present) return w.call(doSwapPage, 'done', l.mm, l.vpn, l.write, l.vma, l.origVal, l.origBits);
-      return 'ptLock';
-    } },
-    ptLock: { at: 'mm/memory.c:handle_pte_fault spin_lock(vmf->ptl)', run: (w, l) => {
-      const lock = ptl(w, l.mm);
-      const b = spinLock(w, lock); // spin_lock(vmf->ptl)
-      if (b) return b;
-      if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
-        spinUnlock(w, lock); // someone changed it since our lockless read: goto unlock, retry
+    readPte: {
+      at: 'mm/memory.c:handle_pte_fault ptep_get_lockless',
+      run: (w, l) => {
+        assertHeld(w, mmapLock(w, l.mm), 'handle_mm_fault'); // mmap_assert_locked
+        l.vma = findVma(w, l.mm, l.vpn);
+        if (l.vma < 0) return w.ret(VM_FAULT_SIGBUS); // the arch handler would send SIGSEGV
+        const v = vma(w, l.vma);
+        // The arch handler (access_error) and GUP (check_vma_flags) refuse this before calling us;
+        // answering SIGBUS keeps a careless caller from looping on wp_page_reuse.
+        if (l.write && !(v.flags & VM_WRITE)) return w.ret(VM_FAULT_SIGBUS);
+        const p = pte(w, l.mm, l.vpn);
+        l.origVal = pteValue(p);
+        l.origBits = pteBits(p);
+        if (pteNone(p)) {
+          // do_pte_missing
+          if (v.flags & VM_ANON) return w.call(doAnonymousPage, 'done', l.mm, l.vpn, l.vma);
+          // do_fault: no ->fault is SIGBUS; do_read_fault / do_cow_fault / do_shared_fault →
+          // __do_fault → vma->vm_ops->fault. Model drivers install the pte themselves
+          // (vmf_insert_pfn) and return VM_FAULT_NOPAGE, an error or VM_FAULT_RETRY, which
+          // __do_fault and do_read_fault return as is: neither vmf->page's folio lock nor
+          // finish_fault is reached.
+          if (isNone(v.fault)) return w.ret(VM_FAULT_SIGBUS);
+          return w.callRef(v.fault, 'done', l.vma, l.vpn, l.write);
+        }
+        if (!p.present) return w.call(doSwapPage, 'done', l.mm, l.vpn, l.write, l.vma, l.origVal, l.origBits);
+        return 'ptLock';
+      },
+    },
+    ptLock: {
+      at: 'mm/memory.c:handle_pte_fault spin_lock(vmf->ptl)',
+      run: (w, l) => {
+        const lock = ptl(w, l.mm);
+        const b = spinLock(w, lock); // spin_lock(vmf->ptl)
+        if (b) return b;
+        if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
+          spinUnlock(w, lock); // someone changed it since our lockless read: goto unlock, retry
+          return w.ret(0);
+        }
+        if (l.write && !pte(w, l.mm, l.vpn).write) return doWpPage(w, l.mm, l.vpn, l.vma, l.origVal, l.origBits, 'done');
+        spinUnlock(w, lock); // pte_mkyoung / ptep_set_access_flags: nothing the model tracks; unlock
         return w.ret(0);
-      }
-      if (l.write && !pte(w, l.mm, l.vpn).write) return doWpPage(w, l.mm, l.vpn, l.vma, l.origVal, l.origBits, 'done');
-      spinUnlock(w, lock); // pte_mkyoung / ptep_set_access_flags: nothing the model tracks; unlock
-      return w.ret(0);
-    } },
+      },
+    },
     // `return do_anonymous_page(vmf)` and the other tail calls: the callee's result.
     done: { at: 'mm/memory.c:handle_pte_fault', run: (w, l) => w.ret(l.result) },
   },

@@ -66,28 +66,34 @@ export const copyPageRange = KERNEL.routine({
   params: ['dst', 'src'],
   locals: ['srcMm', 'dstMm', 'cow'],
   steps: {
-    begin: { at: 'mm/memory.c:copy_page_range', run: (w, l) => {
-      if (!vmaNeedsCopy(w, l.src)) return w.ret(0);
-      const v = vma(w, l.src);
-      l.srcMm = vmaMm(w, l.src);
-      l.dstMm = vmaMm(w, l.dst);
-      if (!isCowMapping(v.flags)) return 'copy';
-      l.cow = 1;
-      // mmu_notifier_range_init(MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end)
-      return w.call(mmuNotifierInvalidateRangeStart, 'copy', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
-    } },
-    copy: { at: 'mm/memory.c:copy_pte_range', run: (w, l) => {
-      // pte_alloc_map_lock(dst_ptl); spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING): both or neither
-      const b = spinLockNested(w, ptl(w, l.dstMm), ptl(w, l.srcMm));
-      if (b) return b;
-      const v = vma(w, l.src);
-      copyPteRange(w, l.dstMm, l.srcMm, v.start, v.end, l.cow === 1);
-      spinUnlock(w, ptl(w, l.srcMm));
-      spinUnlock(w, ptl(w, l.dstMm));
-      l.result = 0;
-      if (!l.cow) return w.ret(0);
-      return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
-    } },
+    begin: {
+      at: 'mm/memory.c:copy_page_range',
+      run: (w, l) => {
+        if (!vmaNeedsCopy(w, l.src)) return w.ret(0);
+        const v = vma(w, l.src);
+        l.srcMm = vmaMm(w, l.src);
+        l.dstMm = vmaMm(w, l.dst);
+        if (!isCowMapping(v.flags)) return 'copy';
+        l.cow = 1;
+        // mmu_notifier_range_init(MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end)
+        return w.call(mmuNotifierInvalidateRangeStart, 'copy', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
+      },
+    },
+    copy: {
+      at: 'mm/memory.c:copy_pte_range',
+      run: (w, l) => {
+        // pte_alloc_map_lock(dst_ptl); spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING): both or neither
+        const b = spinLockNested(w, ptl(w, l.dstMm), ptl(w, l.srcMm));
+        if (b) return b;
+        const v = vma(w, l.src);
+        copyPteRange(w, l.dstMm, l.srcMm, v.start, v.end, l.cow === 1);
+        spinUnlock(w, ptl(w, l.srcMm));
+        spinUnlock(w, ptl(w, l.dstMm));
+        l.result = 0;
+        if (!l.cow) return w.ret(0);
+        return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
+      },
+    },
     done: { at: 'mm/memory.c:copy_page_range', run: (w) => w.ret(0) },
   },
 });
@@ -98,42 +104,51 @@ export const dupMmap = KERNEL.routine({
   params: ['parent', 'child'],
   locals: ['k'],
   steps: {
-    lock: { at: 'kernel/fork.c:dup_mmap mmap_write_lock_killable', run: (w, l) => {
-      // mmap_write_lock_killable(oldmm); mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING). The
-      // parent's lock can be contended; the child's cannot (not yet visible), but both are taken
-      // in one step or neither, so that a blocked step writes nothing.
-      const b = downWriteNested(w, mmapLock(w, l.parent), mmapLock(w, l.child));
-      if (b) return b;
-      const per = w.layout.dims.vmasPerMm;
-      for (let k = 0; k < per; k++) if (vma(w, vmaIndex(w, l.child, k)).used) throw new Error(`fork: child mm ${l.child} is not empty`);
-      const p = w.obj(MM, l.parent);
-      const c = w.obj(MM, l.child);
-      // mm_init: a fresh mm with one user and the one mm_count reference the users hold together
-      // (__mmput drops it with mmdrop); anon_vma_fork links it into the parent's anon_vma tree.
-      c.users = 1;
-      c.count = 1;
-      c.anonVma = p.anonVma;
-      return 'nextVma';
-    } },
-    nextVma: { at: 'kernel/fork.c:dup_mmap for_each_vma', run: (w, l) => {
-      const per = w.layout.dims.vmasPerMm;
-      for (let k = l.k; k < per; k++) {
-        const src = vmaIndex(w, l.parent, k);
-        const s = vma(w, src);
-        if (!s.used) continue;
-        l.k = k + 1;
-        if (s.flags & VM_DONTCOPY) continue;
-        const dst = freeVmaSlot(w, l.child);
-        vmaDup(w, src, dst);
-        if (s.flags & VM_WIPEONFORK) continue; // a clean slate in the child: no copy_page_range
-        return w.call(copyPageRange, 'nextVma', dst, src);
-      }
-      return 'unlock';
-    } },
-    unlock: { at: 'kernel/fork.c:dup_mmap mmap_write_unlock', run: (w, l) => {
-      upWrite(w, mmapLock(w, l.child));
-      upWrite(w, mmapLock(w, l.parent));
-      return w.ret(0);
-    } },
+    lock: {
+      at: 'kernel/fork.c:dup_mmap mmap_write_lock_killable',
+      run: (w, l) => {
+        // mmap_write_lock_killable(oldmm); mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING). The
+        // parent's lock can be contended; the child's cannot (not yet visible), but both are taken
+        // in one step or neither, so that a blocked step writes nothing.
+        const b = downWriteNested(w, mmapLock(w, l.parent), mmapLock(w, l.child));
+        if (b) return b;
+        const per = w.layout.dims.vmasPerMm;
+        for (let k = 0; k < per; k++) if (vma(w, vmaIndex(w, l.child, k)).used) throw new Error(`fork: child mm ${l.child} is not empty`);
+        const p = w.obj(MM, l.parent);
+        const c = w.obj(MM, l.child);
+        // mm_init: a fresh mm with one user and the one mm_count reference the users hold together
+        // (__mmput drops it with mmdrop); anon_vma_fork links it into the parent's anon_vma tree.
+        c.users = 1;
+        c.count = 1;
+        c.anonVma = p.anonVma;
+        return 'nextVma';
+      },
+    },
+    nextVma: {
+      at: 'kernel/fork.c:dup_mmap for_each_vma',
+      run: (w, l) => {
+        const per = w.layout.dims.vmasPerMm;
+        for (let k = l.k; k < per; k++) {
+          const src = vmaIndex(w, l.parent, k);
+          const s = vma(w, src);
+          if (!s.used) continue;
+          l.k = k + 1;
+          if (s.flags & VM_DONTCOPY) continue;
+          const dst = freeVmaSlot(w, l.child);
+          vmaDup(w, src, dst);
+          if (s.flags & VM_WIPEONFORK) continue; // a clean slate in the child: no copy_page_range
+          return w.call(copyPageRange, 'nextVma', dst, src);
+        }
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: 'kernel/fork.c:dup_mmap mmap_write_unlock',
+      run: (w, l) => {
+        upWrite(w, mmapLock(w, l.child));
+        upWrite(w, mmapLock(w, l.parent));
+        return w.ret(0);
+      },
+    },
   },
 });

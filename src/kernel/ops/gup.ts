@@ -19,42 +19,51 @@ export const getUserPagesRemote = KERNEL.routine({
   name: 'get_user_pages_remote',
   params: ['mm', 'vpn', 'write'],
   steps: {
-    check: { at: 'mm/gup.c:check_vma_flags', run: (w, l) => {
-      assertHeld(w, mmapLock(w, l.mm), 'get_user_pages_remote'); // mmap_assert_locked
-      const vi = findVma(w, l.mm, l.vpn);
-      if (vi < 0) return w.ret(-EFAULT);
-      const flags = vma(w, vi).flags;
-      if (flags & (VM_IO | VM_PFNMAP)) return w.ret(-EFAULT);
-      if (!(flags & (l.write ? VM_WRITE : VM_READ))) return w.ret(-EFAULT);
-      return 'follow';
-    } },
-    follow: { at: 'mm/gup.c:follow_page_pte', run: (w, l) => {
-      const lock = ptl(w, l.mm);
-      const b = spinLock(w, lock); // pte_offset_map_lock
-      if (b) return b;
-      const p = pte(w, l.mm, l.vpn);
-      if (!p.present || (l.write && !p.write)) {
-        spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
-        return 'fault';
-      }
-      if (p.special) {
-        spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
-        return w.ret(-EFAULT);
-      }
-      const pfn = p.pfn;
-      getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl
-      spinUnlock(w, lock);
-      return w.ret(pfn);
-    } },
+    check: {
+      at: 'mm/gup.c:check_vma_flags',
+      run: (w, l) => {
+        assertHeld(w, mmapLock(w, l.mm), 'get_user_pages_remote'); // mmap_assert_locked
+        const vi = findVma(w, l.mm, l.vpn);
+        if (vi < 0) return w.ret(-EFAULT);
+        const flags = vma(w, vi).flags;
+        if (flags & (VM_IO | VM_PFNMAP)) return w.ret(-EFAULT);
+        if (!(flags & (l.write ? VM_WRITE : VM_READ))) return w.ret(-EFAULT);
+        return 'follow';
+      },
+    },
+    follow: {
+      at: 'mm/gup.c:follow_page_pte',
+      run: (w, l) => {
+        const lock = ptl(w, l.mm);
+        const b = spinLock(w, lock); // pte_offset_map_lock
+        if (b) return b;
+        const p = pte(w, l.mm, l.vpn);
+        if (!p.present || (l.write && !p.write)) {
+          spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
+          return 'fault';
+        }
+        if (p.special) {
+          spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
+          return w.ret(-EFAULT);
+        }
+        const pfn = p.pfn;
+        getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl
+        spinUnlock(w, lock);
+        return w.ret(pfn);
+      },
+    },
     fault: { at: 'mm/gup.c:faultin_page', run: (w, l) => w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write) },
-    faulted: { at: 'mm/gup.c:faultin_page', run: (w, l) => {
-      const r = l.result;
-      l.result = 0;
-      if (r & VM_FAULT_OOM) return w.ret(-ENOMEM);
-      if (r & VM_FAULT_SIGBUS) return w.ret(-EFAULT);
-      if (r & VM_FAULT_RETRY) return w.ret(-EBUSY);
-      return 'follow'; // retry: follow_page_mask again
-    } },
+    faulted: {
+      at: 'mm/gup.c:faultin_page',
+      run: (w, l) => {
+        const r = l.result;
+        l.result = 0;
+        if (r & VM_FAULT_OOM) return w.ret(-ENOMEM);
+        if (r & VM_FAULT_SIGBUS) return w.ret(-EFAULT);
+        if (r & VM_FAULT_RETRY) return w.ret(-EBUSY);
+        return 'follow'; // retry: follow_page_mask again
+      },
+    },
   },
 });
 

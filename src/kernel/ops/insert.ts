@@ -113,11 +113,14 @@ export const vmfInsertPfnRoutine = KERNEL.routine({
   name: 'vmf_insert_pfn',
   params: ['vma', 'vpn', 'pfn', 'write'],
   steps: {
-    insert: { at: 'mm/memory.c:insert_pfn get_locked_pte', run: (w, l) => {
-      const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock
-      if (b) return b;
-      return w.ret(vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0));
-    } },
+    insert: {
+      at: 'mm/memory.c:insert_pfn get_locked_pte',
+      run: (w, l) => {
+        const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock
+        if (b) return b;
+        return w.ret(vmfInsertPfn(w, l.vma, l.vpn, l.pfn, l.write !== 0));
+      },
+    },
   },
 });
 
@@ -125,10 +128,13 @@ export const vmfInsertMixedRoutine = KERNEL.routine({
   name: 'vmf_insert_mixed',
   params: ['vma', 'vpn', 'pfn', 'write'],
   steps: {
-    insert: { at: 'mm/memory.c:insert_pfn get_locked_pte', run: (w, l) => {
-      const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock
-      if (b) return b;
-      return w.ret(vmfInsertMixed(w, l.vma, l.vpn, l.pfn, l.write !== 0));
-    } },
+    insert: {
+      at: 'mm/memory.c:insert_pfn get_locked_pte',
+      run: (w, l) => {
+        const b = insertPfnBusy(w, l.vma); // get_locked_pte: spin_lock
+        if (b) return b;
+        return w.ret(vmfInsertMixed(w, l.vma, l.vpn, l.pfn, l.write !== 0));
+      },
+    },
   },
 });

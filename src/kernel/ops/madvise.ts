@@ -19,40 +19,49 @@ export const madviseDontneed = KERNEL.routine({
   params: ['mm', 'start', 'end'],
   locals: ['cur', 'err'],
   steps: {
-    lock: { at: 'mm/madvise.c:madvise_lock mmap_read_lock', run: (w, l) => {
-      const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
-      if (b) return b;
-      l.cur = l.start;
-      return 'walk';
-    } },
-    walk: { at: 'mm/madvise.c:madvise_walk_vmas', run: (w, l) => {
-      // `if (start >= end) break;`: a range ending inside a VMA is done once that VMA's part is.
-      if (l.cur >= l.end) return 'unlock';
-      // find_vma: the lowest VMA ending above cur.
-      let best = -1;
-      for (let k = 0; k < w.layout.dims.vmasPerMm; k++) {
-        const i = vmaIndex(w, l.mm, k);
-        const v = vma(w, i);
-        if (v.used && v.end > l.cur && (best < 0 || v.start < vma(w, best).start)) best = i;
-      }
-      if (best < 0 || vma(w, best).start >= l.end) {
-        if (l.cur < l.end) l.err = -ENOMEM; // unmapped tail
-        return 'unlock';
-      }
-      const v = vma(w, best);
-      if (v.start > l.cur) l.err = -ENOMEM; // hole before this VMA: keep going, report at the end
-      if (v.flags & VM_PFNMAP) {
-        l.err = -EINVAL;
-        return 'unlock';
-      }
-      const s = Math.max(l.cur, v.start);
-      const e = Math.min(l.end, v.end);
-      l.cur = e;
-      return w.call(zapPageRangeSingle, 'walk', l.mm, best, s, e);
-    } },
-    unlock: { at: 'mm/madvise.c:madvise_unlock mmap_read_unlock', run: (w, l) => {
-      upRead(w, mmapLock(w, l.mm));
-      return w.ret(l.err);
-    } },
+    lock: {
+      at: 'mm/madvise.c:madvise_lock mmap_read_lock',
+      run: (w, l) => {
+        const b = downRead(w, mmapLock(w, l.mm)); // mmap_read_lock
+        if (b) return b;
+        l.cur = l.start;
+        return 'walk';
+      },
+    },
+    walk: {
+      at: 'mm/madvise.c:madvise_walk_vmas',
+      run: (w, l) => {
+        // `if (start >= end) break;`: a range ending inside a VMA is done once that VMA's part is.
+        if (l.cur >= l.end) return 'unlock';
+        // find_vma: the lowest VMA ending above cur.
+        let best = -1;
+        for (let k = 0; k < w.layout.dims.vmasPerMm; k++) {
+          const i = vmaIndex(w, l.mm, k);
+          const v = vma(w, i);
+          if (v.used && v.end > l.cur && (best < 0 || v.start < vma(w, best).start)) best = i;
+        }
+        if (best < 0 || vma(w, best).start >= l.end) {
+          if (l.cur < l.end) l.err = -ENOMEM; // unmapped tail
+          return 'unlock';
+        }
+        const v = vma(w, best);
+        if (v.start > l.cur) l.err = -ENOMEM; // hole before this VMA: keep going, report at the end
+        if (v.flags & VM_PFNMAP) {
+          l.err = -EINVAL;
+          return 'unlock';
+        }
+        const s = Math.max(l.cur, v.start);
+        const e = Math.min(l.end, v.end);
+        l.cur = e;
+        return w.call(zapPageRangeSingle, 'walk', l.mm, best, s, e);
+      },
+    },
+    unlock: {
+      at: 'mm/madvise.c:madvise_unlock mmap_read_unlock',
+      run: (w, l) => {
+        upRead(w, mmapLock(w, l.mm));
+        return w.ret(l.err);
+      },
+    },
   },
 });

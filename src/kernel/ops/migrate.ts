@@ -56,20 +56,23 @@ export const removeMigrationPtes = KERNEL.routine({
   params: ['src', 'dst'],
   locals: ['next'],
   steps: {
-    restore: { at: 'mm/migrate.c:remove_migration_pte', run: (w, l) => {
-      const mm = rmapNextMm(w, l.src, l.next, migrationEntryOf);
-      if (mm < 0) return w.ret(0);
-      const b = spinLock(w, ptl(w, mm)); // page_vma_mapped_walk: pte_offset_map_lock
-      if (b) return b;
-      const vpn = w.obj(PAGE, l.src).index;
-      const write = pte(w, mm, vpn).write === 1;
-      getPage(w, l.dst);
-      pageDupRmap(w, l.dst);
-      setPte(w, mm, vpn, l.dst, write, false);
-      spinUnlock(w, ptl(w, mm));
-      l.next = mm + 1;
-      return 'restore';
-    } },
+    restore: {
+      at: 'mm/migrate.c:remove_migration_pte',
+      run: (w, l) => {
+        const mm = rmapNextMm(w, l.src, l.next, migrationEntryOf);
+        if (mm < 0) return w.ret(0);
+        const b = spinLock(w, ptl(w, mm)); // page_vma_mapped_walk: pte_offset_map_lock
+        if (b) return b;
+        const vpn = w.obj(PAGE, l.src).index;
+        const write = pte(w, mm, vpn).write === 1;
+        getPage(w, l.dst);
+        pageDupRmap(w, l.dst);
+        setPte(w, mm, vpn, l.dst, write, false);
+        spinUnlock(w, ptl(w, mm));
+        l.next = mm + 1;
+        return 'restore';
+      },
+    },
   },
 });
 
@@ -84,74 +87,98 @@ export const migratePages = KERNEL.routine({
   locals: ['dst', 'rc'],
   steps: {
     // The migrator's own reference (isolate_migratepages_block / folio_isolate_lru).
-    isolate: { at: 'mm/vmscan.c:folio_isolate_lru', run: (w, l) => {
-      const page = w.obj(PAGE, l.src);
-      if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
-      getPage(w, l.src);
-      return 'allocDst';
-    } },
-    allocDst: { at: 'mm/migrate.c:migrate_folio_unmap get_new_folio', run: (w, l) => {
-      l.dst = allocPage(w);
-      if (l.dst === 0) {
-        putPage(w, l.src);
-        return w.ret(-ENOMEM);
-      }
-      return 'lock';
-    } },
+    isolate: {
+      at: 'mm/vmscan.c:folio_isolate_lru',
+      run: (w, l) => {
+        const page = w.obj(PAGE, l.src);
+        if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+        getPage(w, l.src);
+        return 'allocDst';
+      },
+    },
+    allocDst: {
+      at: 'mm/migrate.c:migrate_folio_unmap get_new_folio',
+      run: (w, l) => {
+        l.dst = allocPage(w);
+        if (l.dst === 0) {
+          putPage(w, l.src);
+          return w.ret(-ENOMEM);
+        }
+        return 'lock';
+      },
+    },
     // MIGRATE_SYNC: folio_lock(src) sleeps; dst is private, so its trylock cannot fail.
-    lock: { at: 'mm/migrate.c:migrate_folio_unmap folio_lock', run: (w, l) => {
-      const b = mutexLock(w, folioLock(w, l.src)); // folio_lock(src)
-      if (b) return b;
-      if (!mutexTrylock(w, folioLock(w, l.dst))) w.bug(`migrate_folio_unmap: new folio pfn ${l.dst} already locked`);
-      return w.call(tryToMigrate, 'unmapped', l.src);
-    } },
-    unmapped: { at: 'mm/migrate.c:migrate_folio_unmap', run: (w, l) => {
-      if (w.obj(PAGE, l.src).mapcount === 0) return 'move';
-      l.rc = -EAGAIN;
-      return w.call(removeMigrationPtes, 'undo', l.src, l.src);
-    } },
+    lock: {
+      at: 'mm/migrate.c:migrate_folio_unmap folio_lock',
+      run: (w, l) => {
+        const b = mutexLock(w, folioLock(w, l.src)); // folio_lock(src)
+        if (b) return b;
+        if (!mutexTrylock(w, folioLock(w, l.dst))) w.bug(`migrate_folio_unmap: new folio pfn ${l.dst} already locked`);
+        return w.call(tryToMigrate, 'unmapped', l.src);
+      },
+    },
+    unmapped: {
+      at: 'mm/migrate.c:migrate_folio_unmap',
+      run: (w, l) => {
+        if (w.obj(PAGE, l.src).mapcount === 0) return 'move';
+        l.rc = -EAGAIN;
+        return w.call(removeMigrationPtes, 'undo', l.src, l.src);
+      },
+    },
     // __migrate_folio: the expected references are ours (+1 for the swap cache); anything else
     // (a GUP pin) fails with -EAGAIN. Then copy, and hand page->mapping/index and the swap cache
     // entry over to dst (__folio_migrate_mapping, folio_migrate_flags).
-    move: { at: 'mm/migrate.c:__migrate_folio', run: (w, l) => {
-      const src = w.obj(PAGE, l.src);
-      const dst = w.obj(PAGE, l.dst);
-      const expected = 1 + (isNone(src.swap) ? 0 : 1);
-      if (src.refcount !== expected || src.mapcount !== 0) {
-        l.rc = -EAGAIN;
-        return w.call(removeMigrationPtes, 'undo', l.src, l.src);
-      }
-      dst.contents = src.contents; // folio_mc_copy
-      dst.anon = 1;
-      dst.anonVma = src.anonVma;
-      dst.index = src.index;
-      if (!isNone(src.swap)) {
-        dst.swap = src.swap;
-        dst.refcount = dst.refcount + 1;
-        src.swap = NONE;
-        src.refcount = src.refcount - 1; // folio_ref_unfreeze(src, expected - nr)
-      }
-      return w.call(removeMigrationPtes, 'unlockDst', l.src, l.dst);
-    } },
+    move: {
+      at: 'mm/migrate.c:__migrate_folio',
+      run: (w, l) => {
+        const src = w.obj(PAGE, l.src);
+        const dst = w.obj(PAGE, l.dst);
+        const expected = 1 + (isNone(src.swap) ? 0 : 1);
+        if (src.refcount !== expected || src.mapcount !== 0) {
+          l.rc = -EAGAIN;
+          return w.call(removeMigrationPtes, 'undo', l.src, l.src);
+        }
+        dst.contents = src.contents; // folio_mc_copy
+        dst.anon = 1;
+        dst.anonVma = src.anonVma;
+        dst.index = src.index;
+        if (!isNone(src.swap)) {
+          dst.swap = src.swap;
+          dst.refcount = dst.refcount + 1;
+          src.swap = NONE;
+          src.refcount = src.refcount - 1; // folio_ref_unfreeze(src, expected - nr)
+        }
+        return w.call(removeMigrationPtes, 'unlockDst', l.src, l.dst);
+      },
+    },
     // migrate_folio_move: folio_unlock(dst), folio_put(dst) — the mappings now hold dst.
-    unlockDst: { at: 'mm/migrate.c:migrate_folio_move', run: (w, l) => {
-      mutexUnlock(w, folioLock(w, l.dst));
-      putPage(w, l.dst);
-      return 'putSrc';
-    } },
-    putSrc: { at: 'mm/migrate.c:migrate_folio_done', run: (w, l) => {
-      mutexUnlock(w, folioLock(w, l.src));
-      putPage(w, l.src); // the last reference: src is freed
-      return w.ret(0);
-    } },
+    unlockDst: {
+      at: 'mm/migrate.c:migrate_folio_move',
+      run: (w, l) => {
+        mutexUnlock(w, folioLock(w, l.dst));
+        putPage(w, l.dst);
+        return 'putSrc';
+      },
+    },
+    putSrc: {
+      at: 'mm/migrate.c:migrate_folio_done',
+      run: (w, l) => {
+        mutexUnlock(w, folioLock(w, l.src));
+        putPage(w, l.src); // the last reference: src is freed
+        return w.ret(0);
+      },
+    },
     // migrate_folio_undo_src (ptes already restored) then migrate_folio_undo_dst; src goes back
     // to the LRU (putback_movable_pages drops the isolation reference).
-    undo: { at: 'mm/migrate.c:migrate_folio_undo_src', run: (w, l) => {
-      mutexUnlock(w, folioLock(w, l.src));
-      putPage(w, l.src);
-      mutexUnlock(w, folioLock(w, l.dst));
-      putPage(w, l.dst);
-      return w.ret(l.rc);
-    } },
+    undo: {
+      at: 'mm/migrate.c:migrate_folio_undo_src',
+      run: (w, l) => {
+        mutexUnlock(w, folioLock(w, l.src));
+        putPage(w, l.src);
+        mutexUnlock(w, folioLock(w, l.dst));
+        putPage(w, l.dst);
+        return w.ret(l.rc);
+      },
+    },
   },
 });

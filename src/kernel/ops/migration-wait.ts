@@ -15,10 +15,13 @@ export const migrationEntryWait = KERNEL.routine({
   name: 'migration_entry_wait',
   params: ['mm', 'vpn', 'mig'],
   steps: {
-    wait: { at: 'mm/migrate.c:migration_entry_wait', run: (w, l) => {
-      const p = pte(w, l.mm, l.vpn);
-      if (p.present === 0 && p.migration !== 0 && p.migration === l.mig) return BLOCK_SLEEP;
-      return w.ret(0);
-    } },
+    wait: {
+      at: 'mm/migrate.c:migration_entry_wait',
+      run: (w, l) => {
+        const p = pte(w, l.mm, l.vpn);
+        if (p.present === 0 && p.migration !== 0 && p.migration === l.mig) return BLOCK_SLEEP;
+        return w.ret(0);
+      },
+    },
   },
 });

@@ -39,42 +39,54 @@ export const mprotectReadOnly = KERNEL.routine({
   params: ['mm', 'start', 'end'],
   locals: ['k', 'vma', 'err'],
   steps: {
-    lock: { at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_lock_killable', run: (w, l) => {
-      const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
-      if (b) return b;
-      if (l.start >= l.end) return 'unlock';
-      if (!fullyMapped(w, l.mm, l.start, l.end) || !splitVmasAround(w, l.mm, l.start, l.end)) {
-        l.err = -ENOMEM;
+    lock: {
+      at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_lock_killable',
+      run: (w, l) => {
+        const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
+        if (b) return b;
+        if (l.start >= l.end) return 'unlock';
+        if (!fullyMapped(w, l.mm, l.start, l.end) || !splitVmasAround(w, l.mm, l.start, l.end)) {
+          l.err = -ENOMEM;
+          return 'unlock';
+        }
+        return 'fixup';
+      },
+    },
+    fixup: {
+      at: 'mm/mprotect.c:mprotect_fixup',
+      run: (w, l) => {
+        for (let k = l.k; k < w.layout.dims.vmasPerMm; k++) {
+          const i = vmaIndex(w, l.mm, k);
+          const v = vma(w, i);
+          if (!v.used || v.end <= l.start || v.start >= l.end) continue;
+          l.k = k + 1;
+          const newflags = (v.flags & ~VM_WRITE) | VM_READ;
+          if (newflags === v.flags) continue; // nothing to change: *pprev = vma
+          v.flags = newflags; // vm_flags_reset under the write lock, before the ptes
+          l.vma = i;
+          return w.call(mmuNotifierInvalidateRangeStart, 'change', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
+        }
         return 'unlock';
-      }
-      return 'fixup';
-    } },
-    fixup: { at: 'mm/mprotect.c:mprotect_fixup', run: (w, l) => {
-      for (let k = l.k; k < w.layout.dims.vmasPerMm; k++) {
-        const i = vmaIndex(w, l.mm, k);
-        const v = vma(w, i);
-        if (!v.used || v.end <= l.start || v.start >= l.end) continue;
-        l.k = k + 1;
-        const newflags = (v.flags & ~VM_WRITE) | VM_READ;
-        if (newflags === v.flags) continue; // nothing to change: *pprev = vma
-        v.flags = newflags; // vm_flags_reset under the write lock, before the ptes
-        l.vma = i;
-        return w.call(mmuNotifierInvalidateRangeStart, 'change', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
-      }
-      return 'unlock';
-    } },
-    change: { at: 'mm/mprotect.c:change_pte_range', run: (w, l) => {
-      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
-      if (b) return b;
-      const v = vma(w, l.vma);
-      wrprotectRange(w, l.mm, v.start, v.end);
-      spinUnlock(w, ptl(w, l.mm));
-      l.result = 0;
-      return w.call(mmuNotifierInvalidateRangeEnd, 'fixup', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
-    } },
-    unlock: { at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_unlock', run: (w, l) => {
-      upWrite(w, mmapLock(w, l.mm));
-      return w.ret(l.err);
-    } },
+      },
+    },
+    change: {
+      at: 'mm/mprotect.c:change_pte_range',
+      run: (w, l) => {
+        const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+        if (b) return b;
+        const v = vma(w, l.vma);
+        wrprotectRange(w, l.mm, v.start, v.end);
+        spinUnlock(w, ptl(w, l.mm));
+        l.result = 0;
+        return w.call(mmuNotifierInvalidateRangeEnd, 'fixup', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
+      },
+    },
+    unlock: {
+      at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_unlock',
+      run: (w, l) => {
+        upWrite(w, mmapLock(w, l.mm));
+        return w.ret(l.err);
+      },
+    },
   },
 });

@@ -24,35 +24,50 @@ export const vmMunmap = KERNEL.routine({
   params: ['mm', 'start', 'end'],
   locals: ['gather', 'err'],
   steps: {
-    lock: { at: 'mm/mmap.c:__vm_munmap mmap_write_lock_killable', run: (w, l) => {
-      const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
-      if (b) return b;
-      return 'split';
-    } },
-    split: { at: 'mm/vma.c:vms_gather_munmap_vmas', run: (w, l) => {
-      if (vmasIn(w, l.mm, l.start, l.end).length === 0) return 'unlock'; // nothing mapped: 0
-      if (!splitVmasAround(w, l.mm, l.start, l.end)) {
-        l.err = -ENOMEM;
+    lock: {
+      at: 'mm/mmap.c:__vm_munmap mmap_write_lock_killable',
+      run: (w, l) => {
+        const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
+        if (b) return b;
+        return 'split';
+      },
+    },
+    split: {
+      at: 'mm/vma.c:vms_gather_munmap_vmas',
+      run: (w, l) => {
+        if (vmasIn(w, l.mm, l.start, l.end).length === 0) return 'unlock'; // nothing mapped: 0
+        if (!splitVmasAround(w, l.mm, l.start, l.end)) {
+          l.err = -ENOMEM;
+          return 'unlock';
+        }
+        return w.call(unmapVmas, 'freePgtables', l.mm, l.start, l.end);
+      },
+    },
+    freePgtables: {
+      at: 'mm/memory.c:free_pgtables',
+      run: (w, l) => {
+        l.gather = l.result;
+        l.result = 0;
+        // unlink_anon_vmas / unlink_file_vma, then remove_vma: after the split, exactly the VMAs
+        // inside [start, end) go.
+        for (const i of vmasIn(w, l.mm, l.start, l.end)) vmaClear(w, i); // mm/vma.c:remove_vma
+        return 'tlbFinish';
+      },
+    },
+    tlbFinish: {
+      at: 'mm/mmu_gather.c:tlb_finish_mmu',
+      run: (w, l) => {
+        tlbFinishMmu(w, l.gather);
+        l.gather = 0;
         return 'unlock';
-      }
-      return w.call(unmapVmas, 'freePgtables', l.mm, l.start, l.end);
-    } },
-    freePgtables: { at: 'mm/memory.c:free_pgtables', run: (w, l) => {
-      l.gather = l.result;
-      l.result = 0;
-      // unlink_anon_vmas / unlink_file_vma, then remove_vma: after the split, exactly the VMAs
-      // inside [start, end) go.
-      for (const i of vmasIn(w, l.mm, l.start, l.end)) vmaClear(w, i); // mm/vma.c:remove_vma
-      return 'tlbFinish';
-    } },
-    tlbFinish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
-      tlbFinishMmu(w, l.gather);
-      l.gather = 0;
-      return 'unlock';
-    } },
-    unlock: { at: 'mm/vma.c:vms_complete_munmap_vmas mmap_unlock', run: (w, l) => {
-      upWrite(w, mmapLock(w, l.mm));
-      return w.ret(l.err);
-    } },
+      },
+    },
+    unlock: {
+      at: 'mm/vma.c:vms_complete_munmap_vmas mmap_unlock',
+      run: (w, l) => {
+        upWrite(w, mmapLock(w, l.mm));
+        return w.ret(l.err);
+      },
+    },
   },
 });

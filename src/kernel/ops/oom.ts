@@ -22,49 +22,64 @@ export const oomReapTaskMm = KERNEL.routine({
   params: ['mm'],
   locals: ['k', 'vma', 'failed', 'gather'],
   steps: {
-    lock: { at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_trylock', run: (w, l) => {
-      if (!downReadTrylock(w, mmapLock(w, l.mm))) return w.ret(0); // mmap_read_trylock failed: trace_skip_task_reaping
-      return 'nextVma';
-    } },
-    nextVma: { at: 'mm/oom_kill.c:__oom_reap_task_mm for_each_vma', run: (w, l) => {
-      const per = w.layout.dims.vmasPerMm;
-      for (let k = l.k; k < per; k++) {
-        const i = vmaIndex(w, l.mm, k);
-        const v = vma(w, i);
-        if (!v.used) continue;
-        if (v.flags & (VM_HUGETLB | VM_PFNMAP)) continue;
-        // "Only anonymous pages have a good chance to be dropped without additional steps"
-        if (!(v.flags & VM_ANON) && v.flags & VM_SHARED) continue;
-        l.k = k + 1;
-        l.vma = i;
-        return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
-      }
-      l.k = 0;
-      l.vma = 0;
-      return 'unlock';
-    } },
-    zap: { at: 'mm/oom_kill.c:__oom_reap_task_mm unmap_page_range', run: (w, l) => {
-      if (l.result !== 0) {
-        // start_nonblock failed: tlb_finish_mmu(empty); ret = false; continue — and no end.
-        l.failed = 1;
-        l.result = 0;
+    lock: {
+      at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_trylock',
+      run: (w, l) => {
+        if (!downReadTrylock(w, mmapLock(w, l.mm))) return w.ret(0); // mmap_read_trylock failed: trace_skip_task_reaping
         return 'nextVma';
-      }
-      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
-      if (b) return b;
-      const v = vma(w, l.vma);
-      l.gather = zapPteRange(w, l.mm, v.start, v.end, 1, l.gather);
-      spinUnlock(w, ptl(w, l.mm));
-      return w.call(mmuNotifierInvalidateRangeEnd, 'tlbFinish', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
-    } },
-    tlbFinish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
-      tlbFinishMmu(w, l.gather);
-      l.gather = 0;
-      return 'nextVma';
-    } },
-    unlock: { at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_unlock', run: (w, l) => {
-      upRead(w, mmapLock(w, l.mm));
-      return w.ret(l.failed ? 0 : 1);
-    } },
+      },
+    },
+    nextVma: {
+      at: 'mm/oom_kill.c:__oom_reap_task_mm for_each_vma',
+      run: (w, l) => {
+        const per = w.layout.dims.vmasPerMm;
+        for (let k = l.k; k < per; k++) {
+          const i = vmaIndex(w, l.mm, k);
+          const v = vma(w, i);
+          if (!v.used) continue;
+          if (v.flags & (VM_HUGETLB | VM_PFNMAP)) continue;
+          // "Only anonymous pages have a good chance to be dropped without additional steps"
+          if (!(v.flags & VM_ANON) && v.flags & VM_SHARED) continue;
+          l.k = k + 1;
+          l.vma = i;
+          return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
+        }
+        l.k = 0;
+        l.vma = 0;
+        return 'unlock';
+      },
+    },
+    zap: {
+      at: 'mm/oom_kill.c:__oom_reap_task_mm unmap_page_range',
+      run: (w, l) => {
+        if (l.result !== 0) {
+          // start_nonblock failed: tlb_finish_mmu(empty); ret = false; continue — and no end.
+          l.failed = 1;
+          l.result = 0;
+          return 'nextVma';
+        }
+        const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+        if (b) return b;
+        const v = vma(w, l.vma);
+        l.gather = zapPteRange(w, l.mm, v.start, v.end, 1, l.gather);
+        spinUnlock(w, ptl(w, l.mm));
+        return w.call(mmuNotifierInvalidateRangeEnd, 'tlbFinish', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
+      },
+    },
+    tlbFinish: {
+      at: 'mm/mmu_gather.c:tlb_finish_mmu',
+      run: (w, l) => {
+        tlbFinishMmu(w, l.gather);
+        l.gather = 0;
+        return 'nextVma';
+      },
+    },
+    unlock: {
+      at: 'mm/oom_kill.c:oom_reap_task_mm mmap_read_unlock',
+      run: (w, l) => {
+        upRead(w, mmapLock(w, l.mm));
+        return w.ret(l.failed ? 0 : 1);
+      },
+    },
   },
 });

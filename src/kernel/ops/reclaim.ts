@@ -98,53 +98,71 @@ export const shrinkFolioList = KERNEL.routine({
   params: ['pfn'],
   steps: {
     // The reclaimer's own reference: the page cannot be freed under it by its owners.
-    isolate: { at: 'mm/vmscan.c:isolate_lru_folios', run: (w, l) => {
-      const page = w.obj(PAGE, l.pfn);
-      if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
-      getPage(w, l.pfn);
-      return 'lock';
-    } },
-    lock: { at: 'mm/vmscan.c:shrink_folio_list folio_trylock', run: (w, l) => {
-      const b = mutexLock(w, folioLock(w, l.pfn)); // folio_lock (see the simplifications: no trylock-and-skip)
-      if (b) return b;
-      return 'addToSwap';
-    } },
+    isolate: {
+      at: 'mm/vmscan.c:isolate_lru_folios',
+      run: (w, l) => {
+        const page = w.obj(PAGE, l.pfn);
+        if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+        getPage(w, l.pfn);
+        return 'lock';
+      },
+    },
+    lock: {
+      at: 'mm/vmscan.c:shrink_folio_list folio_trylock',
+      run: (w, l) => {
+        const b = mutexLock(w, folioLock(w, l.pfn)); // folio_lock (see the simplifications: no trylock-and-skip)
+        if (b) return b;
+        return 'addToSwap';
+      },
+    },
     // A page already in the swap cache (swapped in earlier, or a failed reclaim) keeps its slot.
-    addToSwap: { at: 'mm/swap_state.c:add_to_swap', run: (w, l) => {
-      const page = w.obj(PAGE, l.pfn);
-      if (isNone(page.swap)) {
-        const slot = getSwapSlot(w);
-        if (slot < 0) return keep(w, l.pfn, -ENOMEM);
-        w.obj(SWAP, slot).used = 1;
-        page.swap = swpEntry(slot);
-        page.refcount = page.refcount + 1; // the swap cache's reference
-      }
-      return w.call(tryToUnmap, 'pageout', l.pfn);
-    } },
+    addToSwap: {
+      at: 'mm/swap_state.c:add_to_swap',
+      run: (w, l) => {
+        const page = w.obj(PAGE, l.pfn);
+        if (isNone(page.swap)) {
+          const slot = getSwapSlot(w);
+          if (slot < 0) return keep(w, l.pfn, -ENOMEM);
+          w.obj(SWAP, slot).used = 1;
+          page.swap = swpEntry(slot);
+          page.refcount = page.refcount + 1; // the swap cache's reference
+        }
+        return w.call(tryToUnmap, 'pageout', l.pfn);
+      },
+    },
     // A mapping the walk missed (added behind the cursor, or unaccounted) keeps the page:
     // activate_locked. Ptes already converted stay swap entries, the page stays in the swap cache.
-    pageout: { at: 'mm/vmscan.c:pageout', run: (w, l) => {
-      const page = w.obj(PAGE, l.pfn);
-      if (page.mapcount > 0) return keep(w, l.pfn, -EBUSY);
-      w.obj(SWAP, swpOffset(page.swap)).contents = page.contents;
-      return 'removeMapping';
-    } },
+    pageout: {
+      at: 'mm/vmscan.c:pageout',
+      run: (w, l) => {
+        const page = w.obj(PAGE, l.pfn);
+        if (page.mapcount > 0) return keep(w, l.pfn, -EBUSY);
+        w.obj(SWAP, swpOffset(page.swap)).contents = page.contents;
+        return 'removeMapping';
+      },
+    },
     // folio_ref_freeze(folio, 1 + nr): only the isolation and swap cache references may remain;
     // anything else (a GUP reference) keeps the page in the swap cache (keep_locked).
-    removeMapping: { at: 'mm/vmscan.c:__remove_mapping', run: (w, l) => {
-      const page = w.obj(PAGE, l.pfn);
-      if (page.refcount !== 2 || page.mapcount !== 0) return keep(w, l.pfn, -EBUSY);
-      const slot = swpOffset(page.swap);
-      page.swap = NONE; // __delete_from_swap_cache
-      putSwapFolio(w, slot);
-      putPage(w, l.pfn); // the swap cache's reference
-      return 'free';
-    } },
+    removeMapping: {
+      at: 'mm/vmscan.c:__remove_mapping',
+      run: (w, l) => {
+        const page = w.obj(PAGE, l.pfn);
+        if (page.refcount !== 2 || page.mapcount !== 0) return keep(w, l.pfn, -EBUSY);
+        const slot = swpOffset(page.swap);
+        page.swap = NONE; // __delete_from_swap_cache
+        putSwapFolio(w, slot);
+        putPage(w, l.pfn); // the swap cache's reference
+        return 'free';
+      },
+    },
     // free_it: the refcount is frozen, so the lock is cleared non-atomically and the page freed.
-    free: { at: 'mm/vmscan.c:shrink_folio_list free_it', run: (w, l) => {
-      mutexUnlock(w, folioLock(w, l.pfn));
-      putPage(w, l.pfn);
-      return w.ret(0);
-    } },
+    free: {
+      at: 'mm/vmscan.c:shrink_folio_list free_it',
+      run: (w, l) => {
+        mutexUnlock(w, folioLock(w, l.pfn));
+        putPage(w, l.pfn);
+        return w.ret(0);
+      },
+    },
   },
 });

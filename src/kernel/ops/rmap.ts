@@ -85,26 +85,32 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
     params: ['pfn'],
     locals: ['mm', 'next', 'vpn'],
     steps: {
-      walk: { at: 'mm/rmap.c:rmap_walk_anon', run: (w, l) => {
-        const mm = rmapNextMm(w, l.pfn, l.next);
-        if (mm < 0) return w.ret(0);
-        l.next = mm + 1;
-        l.mm = mm;
-        l.vpn = w.obj(PAGE, l.pfn).index;
-        return w.call(mmuNotifierInvalidateRangeStart, 'unmap', mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
-      } },
-      unmap: { at: spec.oneAt, run: (w, l) => {
-        const b = spinLock(w, ptl(w, l.mm)); // page_vma_mapped_walk: pte_offset_map_lock
-        if (b) return b;
-        // The pte may have changed since the walk found it (zap, COW): then there is nothing to do.
-        if (mapsPage(pte(w, l.mm, l.vpn), l.pfn)) {
-          spec.replace(w, l.mm, l.vpn, l.pfn);
-          pageRemoveRmap(w, l.pfn);
-          putPage(w, l.pfn);
-        }
-        spinUnlock(w, ptl(w, l.mm));
-        return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
-      } },
+      walk: {
+        at: 'mm/rmap.c:rmap_walk_anon',
+        run: (w, l) => {
+          const mm = rmapNextMm(w, l.pfn, l.next);
+          if (mm < 0) return w.ret(0);
+          l.next = mm + 1;
+          l.mm = mm;
+          l.vpn = w.obj(PAGE, l.pfn).index;
+          return w.call(mmuNotifierInvalidateRangeStart, 'unmap', mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+        },
+      },
+      unmap: {
+        at: spec.oneAt,
+        run: (w, l) => {
+          const b = spinLock(w, ptl(w, l.mm)); // page_vma_mapped_walk: pte_offset_map_lock
+          if (b) return b;
+          // The pte may have changed since the walk found it (zap, COW): then there is nothing to do.
+          if (mapsPage(pte(w, l.mm, l.vpn), l.pfn)) {
+            spec.replace(w, l.mm, l.vpn, l.pfn);
+            pageRemoveRmap(w, l.pfn);
+            putPage(w, l.pfn);
+          }
+          spinUnlock(w, ptl(w, l.mm));
+          return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+        },
+      },
     },
   });
 }

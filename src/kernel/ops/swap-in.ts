@@ -51,63 +51,72 @@ export const doSwapPage = KERNEL.routine({
     // entry = pte_to_swp_entry(vmf->orig_pte): a migration entry waits; a swap entry is looked
     // up in the swap cache (swap_cache_get_folio), else a page is allocated and the slot read
     // into it (swap_read_folio).
-    entry: { at: 'mm/memory.c:do_swap_page pte_to_swp_entry(vmf->orig_pte)', run: (w, l) => {
-      if (l.origBits & SNAP_MIGRATION) return w.call(migrationEntryWait, 'out', l.mm, l.vpn, l.origVal);
-      const slot = swpOffset(l.origVal);
-      if (w.obj(SWAP, slot).used === 0) return w.ret(0); // entry already freed: the pte changed, retry
-      l.pfn = swapCacheLookup(w, slot);
-      if (l.pfn !== 0) {
-        getPage(w, l.pfn);
-        return 'folioLock';
-      }
-      l.pfn = allocPage(w);
-      if (l.pfn === 0) return w.ret(VM_FAULT_OOM);
-      w.obj(PAGE, l.pfn).contents = w.obj(SWAP, slot).contents;
-      return 'ptLock';
-    } },
+    entry: {
+      at: 'mm/memory.c:do_swap_page pte_to_swp_entry(vmf->orig_pte)',
+      run: (w, l) => {
+        if (l.origBits & SNAP_MIGRATION) return w.call(migrationEntryWait, 'out', l.mm, l.vpn, l.origVal);
+        const slot = swpOffset(l.origVal);
+        if (w.obj(SWAP, slot).used === 0) return w.ret(0); // entry already freed: the pte changed, retry
+        l.pfn = swapCacheLookup(w, slot);
+        if (l.pfn !== 0) {
+          getPage(w, l.pfn);
+          return 'folioLock';
+        }
+        l.pfn = allocPage(w);
+        if (l.pfn === 0) return w.ret(VM_FAULT_OOM);
+        w.obj(PAGE, l.pfn).contents = w.obj(SWAP, slot).contents;
+        return 'ptLock';
+      },
+    },
     // A swap-cache page is locked before it is mapped (folio_lock_or_retry): reclaim holds the
     // lock from add_to_swap to the free, so the fault cannot map a page reclaim is tearing down.
-    folioLock: { at: 'mm/memory.c:do_swap_page folio_lock_or_retry', run: (w, l) => {
-      const b = mutexLock(w, folioLock(w, l.pfn)); // folio_lock
-      if (b) return b;
-      l.locked = 1;
-      if (w.obj(PAGE, l.pfn).swap !== l.origVal) {
-        // Left the swap cache while we waited: !folio_matches_swap_entry → out_page, retry.
-        mutexUnlock(w, folioLock(w, l.pfn)); // out_page: folio_unlock
-        putPage(w, l.pfn); // out_release: folio_put
+    folioLock: {
+      at: 'mm/memory.c:do_swap_page folio_lock_or_retry',
+      run: (w, l) => {
+        const b = mutexLock(w, folioLock(w, l.pfn)); // folio_lock
+        if (b) return b;
+        l.locked = 1;
+        if (w.obj(PAGE, l.pfn).swap !== l.origVal) {
+          // Left the swap cache while we waited: !folio_matches_swap_entry → out_page, retry.
+          mutexUnlock(w, folioLock(w, l.pfn)); // out_page: folio_unlock
+          putPage(w, l.pfn); // out_release: folio_put
+          return w.ret(0);
+        }
+        return 'ptLock';
+      },
+    },
+    ptLock: {
+      at: 'mm/memory.c:do_swap_page pte_offset_map_lock',
+      run: (w, l) => {
+        const lock = ptl(w, l.mm);
+        const b = spinLock(w, lock); // pte_offset_map_lock
+        if (b) return b;
+        if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
+          spinUnlock(w, lock); // out_nomap
+          if (l.locked) mutexUnlock(w, folioLock(w, l.pfn)); // out_page
+          putPage(w, l.pfn); // out_release
+          return w.ret(0);
+        }
+        const slot = swpOffset(l.origVal);
+        const others = otherSwapRefs(w, l.mm, l.vpn, slot);
+        const pg = w.obj(PAGE, l.pfn);
+        const exclusive = !others && pg.mapcount === 0;
+        const writable = l.write !== 0 && exclusive && (vma(w, l.vma).flags & VM_WRITE) !== 0;
+        if (pg.mapcount === 0) pageAddNewAnonRmap(w, l.pfn, l.mm, l.vpn);
+        else pageDupRmap(w, l.pfn);
+        setPte(w, l.mm, l.vpn, l.pfn, writable, false);
+        // swap_free: the slot goes when no pte references it — unless the page is still in the swap
+        // cache, which holds the slot itself (SWAP_HAS_CACHE) until reclaim removes it.
+        if (!others && pg.swap !== swpEntry(slot)) {
+          const s = w.obj(SWAP, slot);
+          s.used = 0;
+          s.contents = 0;
+        }
+        spinUnlock(w, lock); // unlock
+        if (l.locked) mutexUnlock(w, folioLock(w, l.pfn)); // folio_unlock
         return w.ret(0);
-      }
-      return 'ptLock';
-    } },
-    ptLock: { at: 'mm/memory.c:do_swap_page pte_offset_map_lock', run: (w, l) => {
-      const lock = ptl(w, l.mm);
-      const b = spinLock(w, lock); // pte_offset_map_lock
-      if (b) return b;
-      if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
-        spinUnlock(w, lock); // out_nomap
-        if (l.locked) mutexUnlock(w, folioLock(w, l.pfn)); // out_page
-        putPage(w, l.pfn); // out_release
-        return w.ret(0);
-      }
-      const slot = swpOffset(l.origVal);
-      const others = otherSwapRefs(w, l.mm, l.vpn, slot);
-      const pg = w.obj(PAGE, l.pfn);
-      const exclusive = !others && pg.mapcount === 0;
-      const writable = l.write !== 0 && exclusive && (vma(w, l.vma).flags & VM_WRITE) !== 0;
-      if (pg.mapcount === 0) pageAddNewAnonRmap(w, l.pfn, l.mm, l.vpn);
-      else pageDupRmap(w, l.pfn);
-      setPte(w, l.mm, l.vpn, l.pfn, writable, false);
-      // swap_free: the slot goes when no pte references it — unless the page is still in the swap
-      // cache, which holds the slot itself (SWAP_HAS_CACHE) until reclaim removes it.
-      if (!others && pg.swap !== swpEntry(slot)) {
-        const s = w.obj(SWAP, slot);
-        s.used = 0;
-        s.contents = 0;
-      }
-      spinUnlock(w, lock); // unlock
-      if (l.locked) mutexUnlock(w, folioLock(w, l.pfn)); // folio_unlock
-      return w.ret(0);
-    } },
+      },
+    },
     // After migration_entry_wait: goto out, return ret (0); the access is retried.
     out: { at: 'mm/memory.c:do_swap_page out', run: (w) => w.ret(0) },
   },

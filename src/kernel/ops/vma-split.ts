@@ -65,4 +65,3 @@ export function vmasIn(w: World, mm: number, start: number, end: number): number
   }
   return out;
 }
-

@@ -85,41 +85,48 @@ export const wpPageCopy = KERNEL.routine({
   locals: ['newPfn', 'copied'],
   steps: {
     // folio_prealloc + __wp_page_copy_user: the copy is made before the notifier range starts.
-    copy: { at: 'mm/memory.c:wp_page_copy folio_prealloc', run: (w, l) => {
-      l.newPfn = allocPage(w);
-      if (l.newPfn === 0) {
-        putPage(w, l.oldPfn); // oom: ret = VM_FAULT_OOM; out: folio_put(old_folio)
-        return w.ret(VM_FAULT_OOM);
-      }
-      w.obj(PAGE, l.newPfn).contents = w.obj(PAGE, l.oldPfn).contents;
-      return 'start';
-    } },
-    start: { at: 'mm/memory.c:wp_page_copy mmu_notifier_invalidate_range_start', run: (w, l) =>
-      w.call(mmuNotifierInvalidateRangeStart, 'ptLock', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
+    copy: {
+      at: 'mm/memory.c:wp_page_copy folio_prealloc',
+      run: (w, l) => {
+        l.newPfn = allocPage(w);
+        if (l.newPfn === 0) {
+          putPage(w, l.oldPfn); // oom: ret = VM_FAULT_OOM; out: folio_put(old_folio)
+          return w.ret(VM_FAULT_OOM);
+        }
+        w.obj(PAGE, l.newPfn).contents = w.obj(PAGE, l.oldPfn).contents;
+        return 'start';
+      },
+    },
+    start: { at: 'mm/memory.c:wp_page_copy mmu_notifier_invalidate_range_start', run: (w, l) => w.call(mmuNotifierInvalidateRangeStart, 'ptLock', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
     // Re-take the ptl and recheck: the pte may have changed since do_wp_page dropped the lock.
-    ptLock: { at: 'mm/memory.c:wp_page_copy pte_offset_map_lock', run: (w, l) => {
-      const lock = ptl(w, l.mm);
-      const b = spinLock(w, lock); // pte_offset_map_lock
-      if (b) return b;
-      if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
-        // ptep_clear_flush; folio_add_new_anon_rmap(new); set_pte_at(new, writable); remove old rmap
-        pageAddNewAnonRmap(w, l.newPfn, l.mm, l.vpn);
-        setPte(w, l.mm, l.vpn, l.newPfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false);
-        pageRemoveRmap(w, l.oldPfn);
-        l.copied = 1; // new_folio = old_folio; page_copied = 1
-      }
-      spinUnlock(w, lock);
-      return 'end';
-    } },
-    end: { at: 'mm/memory.c:wp_page_copy mmu_notifier_invalidate_range_end', run: (w, l) =>
-      w.call(mmuNotifierInvalidateRangeEnd, 'put', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
+    ptLock: {
+      at: 'mm/memory.c:wp_page_copy pte_offset_map_lock',
+      run: (w, l) => {
+        const lock = ptl(w, l.mm);
+        const b = spinLock(w, lock); // pte_offset_map_lock
+        if (b) return b;
+        if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
+          // ptep_clear_flush; folio_add_new_anon_rmap(new); set_pte_at(new, writable); remove old rmap
+          pageAddNewAnonRmap(w, l.newPfn, l.mm, l.vpn);
+          setPte(w, l.mm, l.vpn, l.newPfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false);
+          pageRemoveRmap(w, l.oldPfn);
+          l.copied = 1; // new_folio = old_folio; page_copied = 1
+        }
+        spinUnlock(w, lock);
+        return 'end';
+      },
+    },
+    end: { at: 'mm/memory.c:wp_page_copy mmu_notifier_invalidate_range_end', run: (w, l) => w.call(mmuNotifierInvalidateRangeEnd, 'put', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1) },
     // folio_put(new_folio) — the old page's pte reference once copied, else the unused copy —
     // then folio_put(old_folio) for the reference do_wp_page took.
-    put: { at: 'mm/memory.c:wp_page_copy folio_put', run: (w, l) => {
-      putPage(w, l.copied ? l.oldPfn : l.newPfn);
-      putPage(w, l.oldPfn);
-      return w.ret(0);
-    } },
+    put: {
+      at: 'mm/memory.c:wp_page_copy folio_put',
+      run: (w, l) => {
+        putPage(w, l.copied ? l.oldPfn : l.newPfn);
+        putPage(w, l.oldPfn);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -131,19 +138,22 @@ export const finishMkwriteFault = KERNEL.routine({
   name: 'finish_mkwrite_fault',
   params: ['mm', 'vpn', 'origVal', 'origBits'],
   steps: {
-    ptLock: { at: 'mm/memory.c:finish_mkwrite_fault pte_offset_map_lock', run: (w, l) => {
-      const lock = ptl(w, l.mm);
-      const b = spinLock(w, lock); // pte_offset_map_lock
-      if (b) return b;
-      if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
-        wpPageReuse(w, l.mm, l.vpn);
+    ptLock: {
+      at: 'mm/memory.c:finish_mkwrite_fault pte_offset_map_lock',
+      run: (w, l) => {
+        const lock = ptl(w, l.mm);
+        const b = spinLock(w, lock); // pte_offset_map_lock
+        if (b) return b;
+        if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
+          wpPageReuse(w, l.mm, l.vpn);
+          return w.ret(0);
+        }
+        // We raced with another fault: the kernel returns VM_FAULT_NOPAGE here; the model returns 0,
+        // which every caller treats the same way (the access is retried).
+        spinUnlock(w, lock);
         return w.ret(0);
-      }
-      // We raced with another fault: the kernel returns VM_FAULT_NOPAGE here; the model returns 0,
-      // which every caller treats the same way (the access is retried).
-      spinUnlock(w, lock);
-      return w.ret(0);
-    } },
+      },
+    },
   },
 });
 
@@ -158,12 +168,15 @@ export const wpPfnShared = KERNEL.routine({
   params: ['mm', 'vpn', 'vma', 'origVal', 'origBits', 'mkwrite'],
   steps: {
     mkwrite: { at: 'mm/memory.c:wp_pfn_shared vma->vm_ops->pfn_mkwrite', run: (w, l) => w.callRef(l.mkwrite, 'mkwritten', l.vma, l.vpn) },
-    mkwritten: { at: 'mm/memory.c:wp_pfn_shared', run: (w, l) => {
-      const r = l.result;
-      if (r & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return w.ret(r);
-      l.result = 0; // ret is dead: finish_mkwrite_fault's result replaces it
-      return w.call(finishMkwriteFault, 'finished', l.mm, l.vpn, l.origVal, l.origBits);
-    } },
+    mkwritten: {
+      at: 'mm/memory.c:wp_pfn_shared',
+      run: (w, l) => {
+        const r = l.result;
+        if (r & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return w.ret(r);
+        l.result = 0; // ret is dead: finish_mkwrite_fault's result replaces it
+        return w.call(finishMkwriteFault, 'finished', l.mm, l.vpn, l.origVal, l.origBits);
+      },
+    },
     finished: { at: 'mm/memory.c:wp_pfn_shared return finish_mkwrite_fault', run: (w, l) => w.ret(l.result) },
   },
 });

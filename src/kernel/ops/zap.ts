@@ -107,20 +107,26 @@ export const zapPageRangeSingleBatched = KERNEL.routine({
   params: ['vma', 'start', 'end', 'evenCows'],
   locals: ['mm', 'gather'],
   steps: {
-    start: { at: 'mm/memory.c:zap_page_range_single_batched', run: (w, l) => {
-      l.mm = vmaMm(w, l.vma); // mmu_notifier_range_init(..., vma->vm_mm, ...)
-      return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
-    } },
-    zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
-      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
-      if (b) return b;
-      const v = vma(w, l.vma);
-      // unmap_single_vma clips to the VMA; a VMA already gone (see unmap_mapping_range) zaps nothing.
-      if (v.used) l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), l.evenCows, l.gather);
-      spinUnlock(w, ptl(w, l.mm));
-      l.result = 0;
-      return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
-    } },
+    start: {
+      at: 'mm/memory.c:zap_page_range_single_batched',
+      run: (w, l) => {
+        l.mm = vmaMm(w, l.vma); // mmu_notifier_range_init(..., vma->vm_mm, ...)
+        return w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
+      },
+    },
+    zap: {
+      at: 'mm/memory.c:unmap_single_vma',
+      run: (w, l) => {
+        const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+        if (b) return b;
+        const v = vma(w, l.vma);
+        // unmap_single_vma clips to the VMA; a VMA already gone (see unmap_mapping_range) zaps nothing.
+        if (v.used) l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), l.evenCows, l.gather);
+        spinUnlock(w, ptl(w, l.mm));
+        l.result = 0;
+        return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
+      },
+    },
     done: { at: 'mm/memory.c:zap_page_range_single_batched', run: (w, l) => w.ret(l.gather) },
   },
 });
@@ -134,14 +140,20 @@ export const zapPageRangeSingle = KERNEL.routine({
   name: 'zap_page_range_single',
   params: ['mm', 'vma', 'start', 'end'],
   steps: {
-    zap: { at: 'mm/memory.c:zap_page_range_single', run: (w, l) => {
-      if (vmaMm(w, l.vma) !== l.mm) w.bug(`zap_page_range_single: VMA ${l.vma} belongs to mm ${vmaMm(w, l.vma)}, not mm ${l.mm}`);
-      return w.call(zapPageRangeSingleBatched, 'finish', l.vma, l.start, l.end, 1);
-    } },
-    finish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
-      tlbFinishMmu(w, l.result);
-      return w.ret(0);
-    } },
+    zap: {
+      at: 'mm/memory.c:zap_page_range_single',
+      run: (w, l) => {
+        if (vmaMm(w, l.vma) !== l.mm) w.bug(`zap_page_range_single: VMA ${l.vma} belongs to mm ${vmaMm(w, l.vma)}, not mm ${l.mm}`);
+        return w.call(zapPageRangeSingleBatched, 'finish', l.vma, l.start, l.end, 1);
+      },
+    },
+    finish: {
+      at: 'mm/mmu_gather.c:tlb_finish_mmu',
+      run: (w, l) => {
+        tlbFinishMmu(w, l.result);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -153,11 +165,14 @@ export const zapVmaPtes = KERNEL.routine({
   name: 'zap_vma_ptes',
   params: ['vma', 'start', 'end'],
   steps: {
-    check: { at: 'mm/memory.c:zap_vma_ptes', run: (w, l) => {
-      const v = vma(w, l.vma);
-      if (!v.used || !(v.flags & VM_PFNMAP) || l.start < v.start || l.end > v.end || l.start >= l.end) return w.ret(0);
-      return w.call(zapPageRangeSingle, 'done', vmaMm(w, l.vma), l.vma, l.start, l.end);
-    } },
+    check: {
+      at: 'mm/memory.c:zap_vma_ptes',
+      run: (w, l) => {
+        const v = vma(w, l.vma);
+        if (!v.used || !(v.flags & VM_PFNMAP) || l.start < v.start || l.end > v.end || l.start >= l.end) return w.ret(0);
+        return w.call(zapPageRangeSingle, 'done', vmaMm(w, l.vma), l.vma, l.start, l.end);
+      },
+    },
     done: { at: 'mm/memory.c:zap_vma_ptes', run: (w) => w.ret(0) },
   },
 });
@@ -168,10 +183,13 @@ export const unmapMappingRangeVma = KERNEL.routine({
   params: ['vma', 'start', 'end', 'evenCows'],
   steps: {
     zap: { at: 'mm/memory.c:unmap_mapping_range_vma', run: (w, l) => w.call(zapPageRangeSingleBatched, 'finish', l.vma, l.start, l.end, l.evenCows) },
-    finish: { at: 'mm/mmu_gather.c:tlb_finish_mmu', run: (w, l) => {
-      tlbFinishMmu(w, l.result);
-      return w.ret(0);
-    } },
+    finish: {
+      at: 'mm/mmu_gather.c:tlb_finish_mmu',
+      run: (w, l) => {
+        tlbFinishMmu(w, l.result);
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -190,23 +208,26 @@ export const unmapMappingRange = KERNEL.routine({
   params: ['file', 'pgoff', 'len', 'evenCows'],
   locals: ['next'],
   steps: {
-    walk: { at: 'mm/memory.c:unmap_mapping_range_tree', run: (w, l) => {
-      const first = l.pgoff;
-      const last = l.len > 0 ? l.pgoff + l.len - 1 : 0x7fffffff;
-      const total = w.count(VMA);
-      for (let i = l.next; i < total; i++) {
-        const v = vma(w, i);
-        if (!v.used || !refersTo(v.file, l.file)) continue;
-        const vba = v.pgoff;
-        const vea = vba + (v.end - v.start) - 1;
-        if (vea < first || vba > last) continue;
-        const startIdx = Math.max(first, vba);
-        const endIdx = Math.min(last, vea);
-        l.next = i + 1;
-        return w.call(unmapMappingRangeVma, 'walk', i, startIdx - vba + v.start, endIdx - vba + 1 + v.start, l.evenCows);
-      }
-      return w.ret(0);
-    } },
+    walk: {
+      at: 'mm/memory.c:unmap_mapping_range_tree',
+      run: (w, l) => {
+        const first = l.pgoff;
+        const last = l.len > 0 ? l.pgoff + l.len - 1 : 0x7fffffff;
+        const total = w.count(VMA);
+        for (let i = l.next; i < total; i++) {
+          const v = vma(w, i);
+          if (!v.used || !refersTo(v.file, l.file)) continue;
+          const vba = v.pgoff;
+          const vea = vba + (v.end - v.start) - 1;
+          if (vea < first || vba > last) continue;
+          const startIdx = Math.max(first, vba);
+          const endIdx = Math.min(last, vea);
+          l.next = i + 1;
+          return w.call(unmapMappingRangeVma, 'walk', i, startIdx - vba + v.start, endIdx - vba + 1 + v.start, l.evenCows);
+        }
+        return w.ret(0);
+      },
+    },
   },
 });
 
@@ -221,19 +242,22 @@ export const unmapVmas = KERNEL.routine({
   locals: ['gather'],
   steps: {
     start: { at: 'mm/memory.c:unmap_vmas', run: (w, l) => w.call(mmuNotifierInvalidateRangeStart, 'zap', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1) },
-    zap: { at: 'mm/memory.c:unmap_single_vma', run: (w, l) => {
-      const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
-      if (b) return b;
-      const per = w.layout.dims.vmasPerMm;
-      for (let k = 0; k < per; k++) {
-        const v = vma(w, vmaIndex(w, l.mm, k));
-        if (!v.used || v.end <= l.start || v.start >= l.end) continue;
-        l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), 1, l.gather);
-      }
-      spinUnlock(w, ptl(w, l.mm));
-      l.result = 0;
-      return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1);
-    } },
+    zap: {
+      at: 'mm/memory.c:unmap_single_vma',
+      run: (w, l) => {
+        const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
+        if (b) return b;
+        const per = w.layout.dims.vmasPerMm;
+        for (let k = 0; k < per; k++) {
+          const v = vma(w, vmaIndex(w, l.mm, k));
+          if (!v.used || v.end <= l.start || v.start >= l.end) continue;
+          l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), 1, l.gather);
+        }
+        spinUnlock(w, ptl(w, l.mm));
+        l.result = 0;
+        return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_UNMAP, 1);
+      },
+    },
     done: { at: 'mm/memory.c:unmap_vmas', run: (w, l) => w.ret(l.gather) },
   },
 });

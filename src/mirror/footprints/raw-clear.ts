@@ -7,5 +7,8 @@ import type { FootprintTable } from '../../world/footprint.js';
 
 export const RAW_CLEAR_FOOTPRINTS: FootprintTable = {
   'mirror_invalidate_raw_clear:lock': { reads: ['intervalNotifier.priv', 'mirror.lock'], writes: ['lock.*'], blocks: true },
-  'mirror_invalidate_raw_clear:clear': { reads: ['mirror.intrMm', 'mirror.lock', 'mirror.npages', 'mirror.srcStart', 'mirror.vma', 'vma.start'], writes: ['intervalNotifier.seq', 'lock.*', 'mm.ptl', 'pte.*'] },
+  'mirror_invalidate_raw_clear:clear': {
+    reads: ['mirror.intrMm', 'mirror.lock', 'mirror.npages', 'mirror.srcStart', 'mirror.vma', 'vma.start'],
+    writes: ['intervalNotifier.seq', 'lock.*', 'mm.ptl', 'pte.*'],
+  },
 };
