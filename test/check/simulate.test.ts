@@ -120,10 +120,18 @@ describe('random simulation', () => {
     const r = simulateScenario(spec('cow'), variant('interval'), { runs: 10, seed: 1, maxSteps: 5 });
     expect(r.truncatedRuns).toBe(10);
     expect(r.steps).toBe(50);
-    expect(r.verdict).toBe('no-violation-found');
+    // Every run cut off: none reached the end of the scenario, so this is not a pass.
+    expect(r.verdict).toBe('incomplete');
+    expect(r.stopReason).toBe('max-steps');
+    const some = simulateScenario(spec('cow'), variant('interval'), { runs: 200, seed: 1, maxSteps: 100 });
+    expect(some.truncatedRuns).toBeGreaterThan(0);
+    expect(some.truncatedRuns).toBeLessThan(200);
+    expect(some.verdict).toBe('no-violation-found');
+    // The time budget is checked before the first run too.
     const t = simulateScenario(spec('cow'), variant('interval'), { runs: 1000, seed: 1, timeLimitMs: 0 });
     expect(t.verdict).toBe('incomplete');
-    expect(t.runs).toBe(1);
+    expect(t.stopReason).toBe('time');
+    expect(t.runs).toBe(0);
   });
 
   it('leaves the world in its initial state', () => {
