@@ -27,9 +27,9 @@ export function runCommand(argv: readonly string[]): void {
       });
     },
   );
-  // A reader that went away (`| head`): stop writing, stop searching.
+  // A reader that went away (`| head`): stop searching, quietly. Another output error: one line.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
+    if (e.code !== 'EPIPE' && !stop.raised) process.stderr.write(`vmamirror: cannot write the output (${e.code ?? e.message})\n`);
     stop.raise(STOP_SIGNALS.SIGTERM);
   });
   worker.on('message', (m: { code: number }) => {

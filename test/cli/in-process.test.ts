@@ -3,24 +3,14 @@
  * the child-process tests, here for what they cannot show (coverage, a stop at an exact point)
  * and quickly.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureOutput } from '../helpers/capture.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VIOLATION } from '../../src/cli/main.js';
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err.push(String(s));
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 const dir = mkdtempSync(join(tmpdir(), 'vmamirror-inproc-'));
 /** A stop flag raised after `n` polls. */
@@ -32,42 +22,42 @@ const stopAfter = (n: number) => {
 describe('a stop request, in-process', () => {
   it('stops the running cell where it is and every later cell at its first state', () => {
     expect(main(['check', 'introspect', 'cow', '--variant', 'interval'], { shouldStop: stopAfter(2000) })).toBe(EXIT_INCOMPLETE);
-    const text = out.join('\n');
+    const text = io.out.join('\n');
     expect(text).toMatch(/^introspect\/interval: incomplete \(interrupted\) — \d+ states/);
     expect(text).toMatch(/incomplete: 2 of 2 checks did not finish \(2 interrupted\): introspect\/interval, cow\/interval; nothing is proved for them \(1 of them not started\)$/);
   });
 
   it('stops a simulation between runs', () => {
     expect(main(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '100000'], { shouldStop: stopAfter(50) })).toBe(EXIT_INCOMPLETE);
-    expect(out[0]).toMatch(/^exit\/interval: incomplete \(interrupted\) — \d+ of 100000 random runs/);
+    expect(io.out[0]).toMatch(/^exit\/interval: incomplete \(interrupted\) — \d+ of 100000 random runs/);
   });
 
   it('stops a shard, which still writes its document', () => {
     expect(main(['check', 'munmap', '--shard', '0/2', '--json'], { shouldStop: () => true })).toBe(EXIT_INCOMPLETE);
-    const doc = JSON.parse(out.join('\n')) as { kind: string; cells: { stopReason: string }[] };
+    const doc = JSON.parse(io.out.join('\n')) as { kind: string; cells: { stopReason: string }[] };
     expect(doc.kind).toBe('catalogue');
     expect(doc.cells.every((c) => c.stopReason === 'interrupted')).toBe(true);
-    expect(err.join('')).toMatch(/^vmamirror: incomplete: /);
+    expect(io.err.join('')).toMatch(/^vmamirror: incomplete: /);
   });
 });
 
 describe('check, in-process', () => {
   it('a shard of a selection exits 1 on a violation, as the selection does', () => {
     expect(main(['check', 'exit', '--shard', '0/1'])).toBe(EXIT_VIOLATION);
-    expect(out.join('\n')).toMatch(/^exit\/interval: holds/m);
+    expect(io.out.join('\n')).toMatch(/^exit\/interval: holds/m);
   });
 
   it('simulates with PCT and prints the violation', () => {
     expect(main(['check', 'exit', '--variant', 'start-only', '--simulate', 'pct', '--runs', '200', '--seed', '2'])).toBe(EXIT_VIOLATION);
-    expect(out.join('\n')).toMatch(/^exit\/start-only: violation — \d+ of 200 pct runs.*\n {2}\S+: .*\n {2}schedule: exit\/start-only:/);
+    expect(io.out.join('\n')).toMatch(/^exit\/start-only: violation — \d+ of 200 pct runs.*\n {2}\S+: .*\n {2}schedule: exit\/start-only:/);
   });
 
   it('simulates to JSON with traces, and as a shard without', () => {
     expect(main(['check', 'exit', '--variant', 'start-only', '--simulate', '--runs', '300', '--json'])).toBe(EXIT_VIOLATION);
-    expect((JSON.parse(out.join('\n')) as { trace?: unknown }[])[0].trace).toBeDefined();
-    out = [];
+    expect((JSON.parse(io.out.join('\n')) as { trace?: unknown }[])[0].trace).toBeDefined();
+    io.out = [];
     expect(main(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '10', '--shard', '1/2', '--json'])).toBe(EXIT_HOLDS);
-    expect((JSON.parse(out.join('\n')) as { runs: number }[])[0].runs).toBe(5);
+    expect((JSON.parse(io.out.join('\n')) as { runs: number }[])[0].runs).toBe(5);
   });
 
   it('refuses what it cannot use, with one line', () => {
@@ -91,57 +81,57 @@ describe('check, in-process', () => {
       ['check', '--max-memory', '0'],
       ['check', '--shard', '0/99999999999999999999'],
     ]) {
-      err = [];
+      io.err = [];
       expect(main(args), args.join(' ')).toBe(EXIT_USAGE);
-      expect(err.join(''), args.join(' ')).toMatch(/^vmamirror: [^\n]*\n$/);
+      expect(io.err.join(''), args.join(' ')).toMatch(/^vmamirror: [^\n]*\n$/);
     }
   });
 
   it('writes JUnit and HTML after the run, and names the HTML report', () => {
     const html = join(dir, 'r.html');
     expect(main(['check', 'exit', '--variant', 'start-only', '--html', html, '--junit', join(dir, 'j.xml')])).toBe(EXIT_VIOLATION);
-    expect(out.join('\n')).toMatch(/HTML report of exit\/start-only: /);
+    expect(io.out.join('\n')).toMatch(/HTML report of exit\/start-only: /);
   });
 });
 
 describe('merge, in-process', () => {
   const shardFiles = (args: string[], n: number) =>
     [...Array(n).keys()].map((i) => {
-      out = [];
+      io.out = [];
       main([...args, '--shard', `${i}/${n}`, '--json']);
       const f = join(dir, `${args.join('-').replace(/\W+/g, '_')}-${i}.json`);
-      writeFileSync(f, out.join('\n'));
+      writeFileSync(f, io.out.join('\n'));
       return f;
     });
 
   it('catalogue shards: the table of the check, its exit code; missing shards: 3', () => {
     const files = shardFiles(['check', 'exit', 'munmap'], 3);
-    out = [];
+    io.out = [];
     expect(main(['merge', ...files])).toBe(EXIT_VIOLATION);
-    expect(out.join('\n')).toMatch(/^scenario\s+interval/);
-    out = [];
+    expect(io.out.join('\n')).toMatch(/^scenario\s+interval/);
+    io.out = [];
     expect(main(['merge', ...files, '--json'])).toBe(EXIT_VIOLATION);
-    expect((JSON.parse(out.join('\n')) as { results: unknown[] }).results).toHaveLength(12);
-    out = [];
+    expect((JSON.parse(io.out.join('\n')) as { results: unknown[] }).results).toHaveLength(12);
+    io.out = [];
     expect(main(['merge', files[0]])).toBe(EXIT_VIOLATION); // the violation it holds is definite
     const safe = shardFiles(['check', 'exit', '--variant', 'interval', 'raw-clear'], 2);
-    out = [];
+    io.out = [];
     expect(main(['merge', safe[0]])).toBe(EXIT_INCOMPLETE);
-    expect(out.join('\n')).toMatch(/incomplete: 1 of 2 cells are in no shard given \(missing shards: 1\)/);
+    expect(io.out.join('\n')).toMatch(/incomplete: 1 of 2 cells are in no shard given \(missing shards: 1\)/);
   });
 
   it('simulation shards: merged per cell, JSON too', () => {
     const files = shardFiles(['check', 'exit', '--variant', 'interval', 'start-only', '--simulate', '--runs', '60'], 2);
-    out = [];
+    io.out = [];
     expect(main(['merge', ...files])).toBe(EXIT_VIOLATION);
-    expect(out.join('\n')).toMatch(/^exit\/start-only: violation — .*\n {2}schedule: exit\/start-only:/m);
-    out = [];
+    expect(io.out.join('\n')).toMatch(/^exit\/start-only: violation — .*\n {2}schedule: exit\/start-only:/m);
+    io.out = [];
     expect(main(['merge', files[0], '--json'])).toBe(EXIT_VIOLATION);
-    expect(out.join('\n')).toMatch(/"missingShards": \[\n\s+1\n\s+\]/);
+    expect(io.out.join('\n')).toMatch(/"missingShards": \[\n\s+1\n\s+\]/);
     const cut = shardFiles(['check', 'exit', '--variant', 'interval', '--simulate', '--runs', '4', '--max-steps', '2'], 2);
-    out = [];
+    io.out = [];
     expect(main(['merge', ...cut])).toBe(EXIT_INCOMPLETE);
-    expect(out.join('\n')).toMatch(/1 every run cut off at --max-steps/);
+    expect(io.out.join('\n')).toMatch(/1 every run cut off at --max-steps/);
   });
 
   it('refuses inconsistent input with one line', () => {
@@ -170,9 +160,9 @@ describe('merge, in-process', () => {
         ),
       ],
     ]) {
-      err = [];
+      io.err = [];
       expect(main(['merge', ...files]), files.join(' ')).toBe(EXIT_USAGE);
-      expect(err.join(''), files.join(' ')).toMatch(/^vmamirror: [^\n]*\n$/);
+      expect(io.err.join(''), files.join(' ')).toMatch(/^vmamirror: [^\n]*\n$/);
     }
   });
 });
