@@ -82,9 +82,9 @@ describe('vmamirror', () => {
   });
 
   it('replay --shrink replays the shrunk schedule and names the original', () => {
-    expect(main(['replay', 'exit/start-only:0*10.1*7.0.1', '--shrink'])).toBe(EXIT_VIOLATION);
+    expect(main(['replay', 'exit/start-only:0*10.1*8.0.1', '--shrink'])).toBe(EXIT_VIOLATION);
     const text = io.out.join('\n');
-    expect(text).toMatch(/^shrunk to exit\/start-only:(\S+)\n {4}from exit\/start-only:0\*10\.1\*7\.0\.1\n/);
+    expect(text).toMatch(/^shrunk to exit\/start-only:(\S+)\n {4}from exit\/start-only:0\*10\.1\*8\.0\.1\n/);
     expect(text).toMatch(/\nVIOLATED refinement: /);
     io.out = [];
     expect(main(['replay', 'exit/start-only:0*3', '--shrink'])).toBe(EXIT_HOLDS); // nothing to shrink
