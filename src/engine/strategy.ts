@@ -4,11 +4,13 @@
  * - **exhaustive** (`bfs.ts`, `dfs.ts`): a `Frontier` decides the order in which discovered states
  *   are expanded; the exhaustive driver (`exhaustive.ts`) visits every reachable state once.
  *   Breadth-first gives shortest counterexamples; depth-first uses less memory.
- * - **walk** (`random.ts`, `pct.ts`, `replay.ts`): a `Scheduler` picks, at each step of one run,
- *   which actor goes next; the walk driver (`simulate.ts`) runs many runs from a seed. A replay is
- *   the walk that follows a given schedule.
+ * - **walk** (`random.ts`, `pct.ts`): a `Scheduler` picks, at each step of one run, which actor
+ *   goes next; the walk driver (`simulate.ts`) runs many runs from a seed.
+ * - `replay.ts` follows a given schedule (strictly, or leniently for shrinking) and judges it with
+ *   the same verdicts; it needs no choice, so it is not a `Scheduler`.
  *
- * A new strategy is one file exporting one of these and one line in `STRATEGIES` (strategies.ts).
+ * A new strategy is one file exporting an `ExhaustiveStrategy` (pass it as `explore`'s `strategy`)
+ * or a `WalkStrategy` (plus its name where `simulate` resolves `random`/`pct`).
  */
 import type { Layout } from '../world/layout.js';
 import type { Prng } from './prng.js';
