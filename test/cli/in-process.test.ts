@@ -65,6 +65,7 @@ describe('check, in-process', () => {
     for (const args of [
       ['check', 'exit', '--variant', 'nosuch'],
       ['check', 'exit', 'exit'],
+      ['check', '-', '-'],
       ['check', 'exit', '--runs', '3'],
       ['check', 'exit', '--simulate', '--dfs'],
       ['check', 'exit', '--simulate', '--no-shrink'],
