@@ -6,7 +6,7 @@
  * `--shard i/N` deals cells to shards by these costs, not round-robin: the cost of a cell spans four
  * orders of magnitude (introspect-nested/interval alone is most of the catalogue's work).
  */
-import { checkShard, type Shard } from '../engine/shards.js';
+import { checkShard } from '../engine/shards.js';
 
 export const MEASURED_COUNTS: Readonly<Record<string, readonly [number, number]>> = {
   'introspect/interval': [13805, 37196],
@@ -90,9 +90,4 @@ export function shardOfCells(names: readonly string[], count: number): number[] 
     load[best] += cost;
   }
   return shardOf;
-}
-
-/** Whether cell `i` of `names` belongs to `shard`. */
-export function cellInShard(names: readonly string[], i: number, shard: Shard): boolean {
-  return shardOfCells(names, shard.count)[i] === shard.index;
 }

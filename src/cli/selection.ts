@@ -18,6 +18,7 @@ export interface Selection {
 }
 
 export function select(names: readonly string[], variantNames: readonly string[] | undefined): Selection {
+  if (names.filter((n) => n === '-').length > 1) fail('standard input (-) can be read once');
   const scenarios = names.length ? names.map(scenarioArgument) : CATALOGUE;
   const twice = scenarios.find((s, i) => scenarios.findIndex((t) => t.name === s.name) !== i);
   if (twice) fail(`scenario "${shown(twice.name)}" is given twice`);

@@ -29,11 +29,17 @@ export class StopFlag {
 export const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 export type StopSignal = keyof typeof STOP_SIGNALS;
 
+/** Where signals arrive: the process (tests pass an emitter of their own). */
+interface SignalSource {
+  on(s: StopSignal, f: (s: StopSignal) => void): unknown;
+  off(s: StopSignal, f: (s: StopSignal) => void): unknown;
+}
+
 /**
  * Installs the handlers: the first SIGINT or SIGTERM calls `first`, any later one `again`.
  * Returns a function that removes them.
  */
-export function onStopSignals(first: (s: StopSignal) => void, again: (s: StopSignal) => void): () => void {
+export function onStopSignals(first: (s: StopSignal) => void, again: (s: StopSignal) => void, source: SignalSource = process): () => void {
   let seen = false;
   const handler = (s: StopSignal) => {
     if (seen) again(s);
@@ -43,8 +49,8 @@ export function onStopSignals(first: (s: StopSignal) => void, again: (s: StopSig
     }
   };
   const names = Object.keys(STOP_SIGNALS) as StopSignal[];
-  for (const s of names) process.on(s, handler);
+  for (const s of names) source.on(s, handler);
   return () => {
-    for (const s of names) process.off(s, handler);
+    for (const s of names) source.off(s, handler);
   };
 }

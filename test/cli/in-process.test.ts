@@ -8,6 +8,7 @@ import { captureOutput } from '../helpers/capture.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { main, EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VIOLATION } from '../../src/cli/main.js';
 
 const io = captureOutput();
@@ -64,6 +65,7 @@ describe('check, in-process', () => {
     for (const args of [
       ['check', 'exit', '--variant', 'nosuch'],
       ['check', 'exit', 'exit'],
+      ['check', '-', '-'],
       ['check', 'exit', '--runs', '3'],
       ['check', 'exit', '--simulate', '--dfs'],
       ['check', 'exit', '--simulate', '--no-shrink'],
@@ -168,22 +170,32 @@ describe('merge, in-process', () => {
 });
 
 describe('the stop flag and the signal handlers', () => {
-  it('the first signal raises the flag, a later one calls `again`; removing the handlers restores the rest', async () => {
+  it('the first signal raises the flag, a later one calls `again`; removing the handlers removes them', async () => {
     const { StopFlag, onStopSignals, STOP_SIGNALS } = await import('../../src/cli/signals.js');
+    // Not the process itself: its other listeners (the test runner's) must not hear these.
+    const source = new EventEmitter();
     const flag = new StopFlag();
     const again: string[] = [];
-    const before = process.listenerCount('SIGINT');
     const off = onStopSignals(
       (s) => flag.raise(STOP_SIGNALS[s]),
       (s) => again.push(s),
+      source,
     );
     expect(flag.raised).toBe(false);
-    process.emit('SIGTERM', 'SIGTERM');
+    source.emit('SIGTERM', 'SIGTERM');
     expect(flag.raised).toBe(true);
     expect(Atomics.load(new StopFlag(flag.buffer).cells, 0)).toBe(15); // shared: another view sees it
-    process.emit('SIGINT', 'SIGINT');
+    source.emit('SIGINT', 'SIGINT');
     expect(again).toEqual(['SIGINT']);
     off();
-    expect(process.listenerCount('SIGINT')).toBe(before);
+    expect(source.listenerCount('SIGINT') + source.listenerCount('SIGTERM')).toBe(0);
+  });
+});
+
+describe('explain, in-process', () => {
+  it('prints a design, or a kernel routine', () => {
+    expect(main(['explain', 'interval'])).toBe(EXIT_HOLDS);
+    expect(main(['explain', 'handle_mm_fault'])).toBe(EXIT_HOLDS);
+    expect(io.out.length).toBe(2);
   });
 });
