@@ -139,18 +139,27 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
 }
 
 /**
- * Replays `schedule` leniently (entries of finished or blocked actors are skipped) from `w`'s
- * current state, stopping at the first violation; `w` is restored afterwards.
+ * Replays `schedule` from `w`'s current state and restores it afterwards: the one wrapper of the
+ * public replays below. Negative entries are internal (shrinking's "run until stuck"), so they are
+ * refused here.
  */
-export function replayRepaired(w: World, schedule: readonly number[], opts: ReplayOptions = {}): Replay {
+function replayRestoring(w: World, schedule: readonly number[], verdicts: Verdicts | undefined, strict: boolean): Replay {
   const initial = w.snapshot();
   try {
     for (const a of schedule) if (!Number.isInteger(a) || a < 0) throw new ScheduleError(`no actor ${a}`);
-    return replayFrom(w, initial, schedule, verdictsOf(opts), false);
+    return replayFrom(w, initial, schedule, verdicts, strict);
   } finally {
     w.load(initial);
     w.bugs.length = 0;
   }
+}
+
+/**
+ * Replays `schedule` leniently (entries of finished or blocked actors are skipped) from `w`'s
+ * current state, stopping at the first violation; `w` is restored afterwards.
+ */
+export function replayRepaired(w: World, schedule: readonly number[], opts: ReplayOptions = {}): Replay {
+  return replayRestoring(w, schedule, verdictsOf(opts), false);
 }
 
 /**
@@ -160,13 +169,7 @@ export function replayRepaired(w: World, schedule: readonly number[], opts: Repl
  * `w` is restored afterwards.
  */
 export function judgeSchedule(w: World, schedule: readonly number[], opts: ReplayOptions = {}): Found | undefined {
-  const initial = w.snapshot();
-  try {
-    return replayFrom(w, initial, schedule, verdictsOf(opts), true).found;
-  } finally {
-    w.load(initial);
-    w.bugs.length = 0;
-  }
+  return replayRestoring(w, schedule, verdictsOf(opts), true).found;
 }
 
 /**
@@ -177,12 +180,5 @@ export function judgeSchedule(w: World, schedule: readonly number[], opts: Repla
  * with one; counting stops there). Properties are not checked: every other entry is counted.
  */
 export function countPreemptions(w: World, schedule: readonly number[]): number {
-  const initial = w.snapshot();
-  try {
-    for (const a of schedule) if (!Number.isInteger(a) || a < 0) throw new ScheduleError(`no actor ${a}`);
-    return replayFrom(w, initial, schedule, undefined, true).preemptions;
-  } finally {
-    w.load(initial);
-    w.bugs.length = 0;
-  }
+  return replayRestoring(w, schedule, undefined, true).preemptions;
 }

@@ -8,17 +8,16 @@
 import { SEED_2019_FIXED_FOOTPRINTS } from './footprints/seed-2019-fixed.js';
 import { EAGAIN, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
-import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeRegister, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
+import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
 import { vmaMm } from '../kernel/pgtable.js';
-import { deviceOfVma, MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { MIRROR, updateLock, type MirrorVariant } from './device.js';
 import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
-import { seedSync } from './seed-sync.js';
 import { Library } from '../world/registry.js';
-import { SEED_SYNC_LIB } from './seed-sync.js';
+import { SEED_SYNC_LIB, seedRangeRegister, seedSync } from './seed-sync.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed fix'] });
@@ -31,14 +30,7 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   steps: {
     register: {
       at: 'seed fix: hmm_range_register(&range)',
-      run: (w, l) => {
-        l.dev = deviceOfVma(w, l.vma);
-        const d = w.obj(MIRROR, l.dev);
-        l.src = deref(d.srcMm, 'mirror.srcMm');
-        l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
-        const s = mirrorToSource(w, l.vma, l.vpn);
-        return w.call(hmmRangeRegister, 'wait', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
-      },
+      run: (w, l) => seedRangeRegister(w, l, 'wait'),
     },
     wait: {
       at: 'seed fix: hmm_range_wait_until_valid(&range)',

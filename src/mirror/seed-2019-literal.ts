@@ -21,17 +21,16 @@
 import { SEED_2019_LITERAL_FOOTPRINTS } from './footprints/seed-2019-literal.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
-import { hmmMirrorRegister, hmmRangeRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
+import { hmmMirrorRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
 import { vmaMm } from '../kernel/pgtable.js';
-import { deviceOfVma, MIRROR, mirrorToSource, updateLock, type MirrorVariant } from './device.js';
+import { MIRROR, updateLock, type MirrorVariant } from './device.js';
 import { deref } from '../kernel/ref.js';
 import { interval } from './interval.js';
-import { seedSync } from './seed-sync.js';
 import { Library } from '../world/registry.js';
-import { SEED_SYNC_LIB } from './seed-sync.js';
+import { SEED_SYNC_LIB, seedRangeRegister, seedSync } from './seed-sync.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed e-mail', 'model'] });
@@ -44,14 +43,7 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   steps: {
     register: {
       at: 'seed e-mail: hmm_range_register(&range)',
-      run: (w, l) => {
-        l.dev = deviceOfVma(w, l.vma);
-        const d = w.obj(MIRROR, l.dev);
-        l.src = deref(d.srcMm, 'mirror.srcMm');
-        l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
-        const s = mirrorToSource(w, l.vma, l.vpn);
-        return w.call(hmmRangeRegister, 'lockSource', l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
-      },
+      run: (w, l) => seedRangeRegister(w, l, 'lockSource'),
     },
     lockSource: {
       at: 'model: mmap_read_trylock(source mm) (added: hmm_range_snapshot asserts it)',

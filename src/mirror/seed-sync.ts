@@ -10,10 +10,34 @@ import { SEED_SYNC_FOOTPRINTS } from './footprints/seed-sync.js';
 import { mutexLock, mutexUnlock } from '../kernel/locks.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
-import { MIRROR, sourceRangeToMirror, updateLock } from './device.js';
+import { deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, updateLock } from './device.js';
+import { hmmRangeRegister } from '../kernel/hmm/hmm-v53.js';
+import type { World } from '../world/world.js';
 import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
+
+/** The frame of both seed fault handlers that `seedRangeRegister` fills. */
+interface SeedFaultFrame {
+  vma: number;
+  vpn: number;
+  dev: number;
+  src: number;
+  range: number;
+}
+
+/**
+ * Both seed fault handlers' first step: `hmm_range_register(&range)` of the one source page the
+ * mirror page shows (the range lives on the faulting task's stack), then `resume`.
+ */
+export function seedRangeRegister(w: World, l: SeedFaultFrame, resume: string): number {
+  l.dev = deviceOfVma(w, l.vma);
+  const d = w.obj(MIRROR, l.dev);
+  l.src = deref(d.srcMm, 'mirror.srcMm');
+  l.range = w.actor; // `struct hmm_range range` lives on the faulting task's stack
+  const s = mirrorToSource(w, l.vma, l.vpn);
+  return w.call(hmmRangeRegister, resume, l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
+}
 
 /** This design's routine library (see src/world/registry.ts). */
 export const SEED_SYNC_LIB = new Library('seed-sync', [KERNEL], { kind: 'driver', sources: ['seed e-mail'] });

@@ -8,13 +8,12 @@ import { describe, expect, it } from 'vitest';
 import '../../src/index.js';
 import { KERNEL } from '../../src/kernel/library.js';
 import { KVM_LIB } from '../../src/kvm/library.js';
-import { WORKLOAD_LIB } from '../../src/scenario/workload.js';
-import { VARIANTS } from '../../src/mirror/variants.js';
-import { Library, Model } from '../../src/world/registry.js';
+import { productModel } from '../../src/check/run.js';
+import { Library } from '../../src/world/registry.js';
 import { ModelError } from '../../src/world/errors.js';
 import { parseCitation } from '../../src/world/citation.js';
 
-const product = new Model([KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)]);
+const product = productModel();
 
 describe('every modelled step cites what it models', () => {
   it('every product library declares a citation policy; the kernel and KVM cite only kernel code and hardware', () => {
