@@ -26,7 +26,7 @@ export const PAGE = defineStruct(
     'index', // page->index: the vpn the anon page lives at (for rmap)
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
   ] as const,
-  { refcount: 'atomic', mapcount: 'atomic', free: 'atomic', gen: 'ghost', contents: 'lockless', locked: 'lock-word', anon: 'stable', anonVma: 'stable', index: 'lock:folio', swap: 'lock:folio' },
+  { refcount: 'atomic', mapcount: 'atomic', free: 'atomic', gen: 'ghost', contents: 'lockless', locked: 'lock-word:folio', anon: 'stable', anonVma: 'stable', index: 'lock:folio', swap: 'lock:folio' },
 );
 
 /** An mm_struct with its locks and its notifier subscriptions header. */
@@ -49,9 +49,9 @@ export const MM = defineStruct(
   {
     users: 'atomic',
     count: 'atomic',
-    mmapWriter: 'lock-word',
-    mmapReaders: 'lock-word',
-    ptl: 'lock-word',
+    mmapWriter: 'lock-word:mm.mmap_lock',
+    mmapReaders: 'lock-readers:mm.mmap_lock',
+    ptl: 'lock-word:mm.ptl',
     anonVma: 'stable',
     hasNotifiers: 'lock:mm.mmap_lock',
     hasItree: 'lock:mm.mmap_lock',
@@ -178,4 +178,4 @@ export const HMM_RANGE = defineStruct(
 );
 
 /** A driver-side lock (mutex or spinlock) any layer may declare: its owner (w.self), 0 when free. */
-export const LOCK = defineStruct('lock', ['owner'] as const, { owner: 'lock-word' });
+export const LOCK = defineStruct('lock', ['owner'] as const, { owner: 'lock-word:driver' });

@@ -24,10 +24,13 @@ let nextStructId = 0;
  *   - `rcu`        readers under (S)RCU, writers serialised otherwise;
  *   - `stable`     written only while the object is private to one actor (at creation), then read-only;
  *   - `private`    belongs to one actor (its task, an on-stack struct);
- *   - `lock-word`  the field is itself a lock (owner, reader count);
+ *   - `lock-word:NAME`     the field is the owner word of a lock of class NAME (holds `w.self`);
+ *   - `lock-readers:NAME`  the reader count of a reader/writer lock of class NAME;
  *   - `ghost`      model instrumentation the kernel does not have (allocation generations).
+ * The lock discipline (discipline.ts) reads these: which accesses a step may combine, and which
+ * locks an actor holds (the lock words of a class that name it).
  */
-export type Protection = `lock:${string}` | 'atomic' | 'lockless' | 'rcu' | 'stable' | 'private' | 'lock-word' | 'ghost';
+export type Protection = `lock:${string}` | `lock-word:${string}` | `lock-readers:${string}` | 'lock-word' | 'atomic' | 'lockless' | 'rcu' | 'stable' | 'private' | 'ghost';
 
 /** A kind of object: a fixed list of int32 fields, with what protects each. Defined once per module, used by any layout. */
 export interface StructDef<F extends string = string> {

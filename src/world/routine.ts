@@ -31,6 +31,18 @@ export type Locals<N extends string> = { [K in N]: number } & { result: number }
 export interface Step<L> {
   /** The kernel code this step models, as `file:function` (e.g. `mm/memory.c:do_anonymous_page`). */
   readonly at: string;
+  /**
+   * Kernel-internal locks the C holds around exactly this step's accesses and the model keeps out
+   * of the state (e.g. `mm.notifier_subscriptions.lock`): fields they protect are protected here
+   * (discipline.ts). Only for a whole critical section with no call out and no sleep inside.
+   */
+  readonly within?: readonly string[];
+  /**
+   * Fields (`struct.field`) this step reads without the lock that protects them, as the C does
+   * with READ_ONCE (a racy check it re-validates later). Required of kernel and KVM steps for such
+   * a read; a driver's unlocked access is not a model error but its bug to find (discipline.ts).
+   */
+  readonly lockless?: readonly string[];
   // Method syntax keeps routines of different locals assignable to AnyRoutine (bivariant params).
   run(w: World, l: L): StepResult;
 }

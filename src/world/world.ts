@@ -13,6 +13,7 @@ import type { Model } from './registry.js';
 import { processRecorder } from './footprint-recorder.js';
 import { compileFootprint, fieldName, observedOf, slotFieldKeys, type CompiledFootprint, type FootprintRecord, type Observed } from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
+import { Protections, StepDiscipline, UNPROTECTED, withinClasses } from './discipline.js';
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -62,17 +63,28 @@ export class World {
   /** Set by a step that takes a retry edge with `w.retry(label)`: it waits for another actor (a yield). */
   yielded = false;
   /**
-   * Footprint audit (footprint.ts): while `audit` is set, every step of a routine whose library
-   * declares footprints is checked against its declaration; while `recorder` is set, what every
-   * step does is recorded. `auditing` is on only inside such a step.
+   * Audit: while `audit` (or `recorder`) is set, every step is checked against the lock
+   * discipline (discipline.ts: at most one unprotected shared access per step; a kernel step
+   * reads a lock-protected field without its lock only where it declares it `lockless`), and every
+   * step of a routine whose library declares footprints against its declaration (footprint.ts);
+   * while `recorder` is set, what every step does is recorded. `auditing` is on only inside a step.
    */
   audit = false;
   recorder: FootprintRecord | null = null;
   auditing = false;
+  /** Whether audited steps are also held to the lock discipline (discipline.ts); on by default once every step obeys it. */
+  lockDiscipline = false;
   private auditFp: CompiledFootprint | undefined;
   private auditSeen: Observed | undefined;
   private slotKeys: Int32Array | undefined;
   private readonly compiled = new Map<AnyRoutine, (CompiledFootprint | undefined)[]>();
+  private prot: Protections | undefined;
+  private discipline: StepDiscipline | undefined;
+  /** The audited step: `routine:label`, whether it is kernel code (strict), its declared lockless fields. */
+  private stepWhere = '';
+  private stepStrict = false;
+  private stepLockless: ReadonlySet<number> = new Set();
+  private readonly stepRules = new Map<AnyRoutine, { within: number[]; lockless: Set<number> }[]>();
   /** Kernel BUGs (model assertions) raised by the running step. */
   bugs: string[] = [];
   /** Per struct id, one persistent view per object. */
@@ -213,14 +225,26 @@ export class World {
 
   // ---- footprint audit (footprint.ts) ----
 
+  /** The lock-discipline tables of this world's layout (built on first use). */
+  get protections(): Protections {
+    this.prot ??= new Protections(this.layout);
+    return this.prot;
+  }
+
   /** Starts auditing the step at `pc` of `routine` (the runner calls it when `audit` or `recorder` is set). */
   beginAudit(routine: AnyRoutine, pc: number): void {
+    this.slotKeys ??= slotFieldKeys(this.layout);
+    this.discipline ??= new StepDiscipline(this.protections);
+    const rules = this.stepRulesOf(routine)[pc];
+    this.discipline.begin(rules.within);
+    this.stepWhere = routine.where(pc);
+    this.stepStrict = routine.library.cites?.kind === 'kernel';
+    this.stepLockless = rules.lockless;
+    this.auditing = true;
     if (this.recorder) {
       // Recording (re)writes the declarations: it does not check against the old ones.
       this.auditFp = undefined;
       this.auditSeen = this.observedStep(routine, pc);
-      this.slotKeys ??= slotFieldKeys(this.layout);
-      this.auditing = true;
       return;
     }
     let table = this.compiled.get(routine);
@@ -239,8 +263,22 @@ export class World {
     }
     this.auditFp = table[pc];
     this.auditSeen = undefined;
-    this.slotKeys ??= slotFieldKeys(this.layout);
-    this.auditing = this.auditFp !== undefined;
+  }
+
+  /** Each step's `within` lock classes and `lockless` field keys, compiled for this layout. */
+  private stepRulesOf(routine: AnyRoutine): { within: number[]; lockless: Set<number> }[] {
+    let rules = this.stepRules.get(routine);
+    if (!rules) {
+      rules = routine.steps.map((step, pc) => {
+        const where = routine.where(pc);
+        return {
+          within: withinClasses(this.protections, where, step.within),
+          lockless: compileFootprint(this.layout, where, { reads: step.lockless }).reads as Set<number>,
+        };
+      });
+      this.stepRules.set(routine, rules);
+    }
+    return rules;
   }
 
   private readonly observed = new Map<AnyRoutine, Observed[]>();
@@ -268,6 +306,7 @@ export class World {
   auditAccess(o: number, write: boolean): void {
     const key = this.slotKeys![o];
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
+    if (this.lockDiscipline) this.disciplineAccess(o, key, write);
     if (this.auditSeen) (write ? this.auditSeen.writes : this.auditSeen.reads).add(key);
     const fp = this.auditFp;
     if (fp && !(write ? fp.writes : fp.reads).has(key)) {
@@ -276,6 +315,35 @@ export class World {
         `${fp.where} ${write ? 'writes' : 'reads'} ${fieldName(key)}, which its footprint does not declare (${write ? 'writes' : 'reads'}: ${(write ? fp.declared.writes : fp.declared.reads)?.join(', ') || 'none'})`,
       );
     }
+  }
+
+  /** The lock discipline of one access (discipline.ts). */
+  private disciplineAccess(o: number, key: number, write: boolean): void {
+    const d = this.discipline!;
+    const prot = d.prot;
+    if (this.stepStrict && !write && prot.cost[o] !== UNPROTECTED && this.stepLockless.has(key)) {
+      // A declared READ_ONCE of a guarded field: one unprotected access, by declaration.
+    } else if (this.stepStrict && prot.cost[o] !== UNPROTECTED && d.unguarded(this.v, this.self, o)) {
+      const c = prot.classOf[o];
+      this.auditing = false;
+      throw new ModelError(
+        `${this.stepWhere} ${write ? 'writes' : 'reads'} ${this.slotName(o)} (protected by ${prot.classes[c]}) without holding ${prot.classes[c]}` +
+          (write ? '' : `; if the C reads it with READ_ONCE and re-checks it later, declare it on the step (lockless: ['${fieldName(key)}'])`),
+      );
+    }
+    if (d.access(this.v, this.self, o)) {
+      const first = d.firstSlot;
+      this.auditing = false;
+      throw new ModelError(
+        `${this.stepWhere} makes two unprotected shared accesses in one step (${this.slotName(first)} (${prot.declared[first] ?? '?'}), then ${this.slotName(o)} (${prot.declared[o] ?? '?'})) ` +
+          `with no lock held that protects them: another CPU can run between the two in the kernel, so the step must end between them (or hold the lock that excludes it) — see docs/modelling.md, "Step boundaries"`,
+      );
+    }
+  }
+
+  private slotName(o: number): string {
+    const d = this.layout.describe(o);
+    return d ? `${d.region.def.name}[${this.layout.objectName(d.region, d.index)}].${d.field}` : `slot ${o}`;
   }
 
   private auditCall(name: string): void {
