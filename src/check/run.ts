@@ -23,6 +23,12 @@ export interface CheckResult extends ExploreResult {
   readonly schedule?: string;
   /** The counterexample shrunk to the fewest preemptions, then actors, then steps (with `shrink`). */
   readonly shrunk?: { readonly schedule: string; readonly preemptions: number; readonly fromPreemptions: number; readonly steps: number };
+  /**
+   * What the search assumed (every explored step audited: the default): the unprotected shared
+   * accesses it ran one at a time, i.e. under sequential consistency, not the kernel's memory
+   * model (`routine:label: field (protection)`), and the model's stand-ins for kernel data.
+   */
+  readonly assumed?: { readonly accesses: readonly string[]; readonly standIns: readonly string[] };
 }
 
 export interface CheckOptions extends Omit<ExploreOptions, 'properties'> {
@@ -41,7 +47,11 @@ export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
 
 export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: CheckOptions = {}): CheckResult {
   const { world } = buildScenario(spec, variant);
-  const r = explore(world, { ...opts, properties: PROPERTIES });
+  // Audited by default: every step is held to its footprint and to the lock discipline (a step
+  // whose size stands in for a lock is a model error), and the proof learns what it assumed.
+  const audit = opts.audit ?? true;
+  const r = explore(world, { ...opts, audit, properties: PROPERTIES });
+  const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
   // Not after a stop request: shrinking replays, and the user asked for the results now.
   if (opts.shrink && r.violation && !opts.shouldStop?.()) {
@@ -54,6 +64,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     variant: variant.name,
     schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
     shrunk,
+    assumed,
   };
 }
 

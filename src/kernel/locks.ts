@@ -293,12 +293,13 @@ export function upWrite(w: World, sem: RwSem): void {
  */
 export function assertHeld(w: World, lock: AnyLock, who: string): void {
   if (w.actor < 0) return;
-  const held = lock.kind === 'rwsem' ? w.get(lock.writer) === w.self || w.get(lock.readers) > 0 : w.get(lock.slot) === w.self;
+  // lockdep's own bookkeeping: not an access of the modelled code.
+  const held = w.instrument(() => (lock.kind === 'rwsem' ? w.get(lock.writer) === w.self || w.get(lock.readers) > 0 : w.get(lock.slot) === w.self));
   if (!held) w.bug(`${who}: lockdep_assert_held(${lock.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
 }
 
 /** lockdep_assert_held_write(sem) (mmap_assert_write_locked): the running actor holds `sem` for write. */
 export function assertWriteHeld(w: World, sem: RwSem, who: string): void {
   if (w.actor < 0) return;
-  if (w.get(sem.writer) !== w.self) w.bug(`${who}: lockdep_assert_held_write(${sem.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
+  if (w.instrument(() => w.get(sem.writer)) !== w.self) w.bug(`${who}: lockdep_assert_held_write(${sem.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
 }

@@ -18,19 +18,29 @@ export function allocPage(w: World): number {
   // Fault injection (mm/fail_page_alloc.c: should_fail_alloc_page): the allocation may fail even
   // with free frames, and every caller must take its error path (VM_FAULT_OOM, -ENOMEM).
   if (injects(w, ALLOC_FAIL) && w.choose(2) === 1) return 0;
+  const pfn = w.inside('zone.lock', () => takeFree(w));
+  if (pfn === 0) return 0;
+  // Off the free list, the page is the allocating step's until it publishes it (in a pte, a list).
+  w.own(PAGE, pfn);
+  const p = w.obj(PAGE, pfn);
+  p.gen = p.gen + 1;
+  p.refcount = 1;
+  p.mapcount = 0;
+  p.contents = 0;
+  p.anon = 0;
+  p.anonVma = NONE;
+  p.index = 0;
+  p.swap = NONE;
+  return pfn;
+}
+
+/** rmqueue under zone->lock: the lowest free pfn, taken off the free list; 0 if none. */
+function takeFree(w: World): number {
   const n = w.count(PAGE);
   for (let pfn = 1; pfn < n; pfn++) {
     const p = w.obj(PAGE, pfn);
     if (p.free === 1) {
       p.free = 0;
-      p.gen = p.gen + 1;
-      p.refcount = 1;
-      p.mapcount = 0;
-      p.contents = 0;
-      p.anon = 0;
-      p.anonVma = NONE;
-      p.index = 0;
-      p.swap = NONE;
       return pfn;
     }
   }
@@ -40,14 +50,15 @@ export function allocPage(w: World): number {
 /** include/linux/mm.h: get_page / folio_get. Taking a reference on a free page is a use-after-free. */
 export function getPage(w: World, pfn: number): void {
   const p = w.obj(PAGE, pfn);
-  if (p.free === 1 || p.refcount <= 0) w.bug(`get_page on free pfn ${pfn} (use after free)`);
+  // A free page has no reference (refcount 0 exactly while on the free list, or never allocated).
+  if (p.refcount <= 0) w.bug(`get_page on free pfn ${pfn} (use after free)`);
   p.refcount = p.refcount + 1;
 }
 
 /** include/linux/mm.h: put_page / folio_put — the last reference frees the page. */
 export function putPage(w: World, pfn: number): void {
   const p = w.obj(PAGE, pfn);
-  if (p.free === 1 || p.refcount <= 0) {
+  if (p.refcount <= 0) {
     w.bug(`put_page on free pfn ${pfn} (refcount underflow)`);
     return;
   }
@@ -55,12 +66,18 @@ export function putPage(w: World, pfn: number): void {
   if (p.refcount === 0) freePage(w, pfn);
 }
 
-/** mm/page_alloc.c: free_unref_folios — back on the free list; contents stay until reuse. */
+/**
+ * mm/page_alloc.c: free_unref_folios — back on the free list; contents stay until reuse. The
+ * caller dropped the last reference: nobody else can reach the page, it is the step's own.
+ */
 function freePage(w: World, pfn: number): void {
+  w.own(PAGE, pfn);
   const p = w.obj(PAGE, pfn);
   if (p.mapcount !== 0) w.bug(`freeing pfn ${pfn} while mapcount is ${p.mapcount} (bad page state)`);
   if (p.locked !== 0) w.bug(`freeing locked pfn ${pfn}`);
-  p.free = 1;
+  w.inside('zone.lock', () => {
+    p.free = 1;
+  });
   p.anon = 0;
   p.anonVma = NONE;
   p.index = 0;
@@ -79,7 +96,7 @@ export function pageAddNewAnonRmap(w: World, pfn: number, mm: number, vpn: numbe
 /** mm/rmap.c: folio_add_anon_rmap_pte / folio_dup_file_rmap — another normal pte maps the page. */
 export function pageDupRmap(w: World, pfn: number): void {
   const p = w.obj(PAGE, pfn);
-  if (p.free === 1) w.bug(`mapping free pfn ${pfn}`);
+  if (p.refcount <= 0) w.bug(`mapping free pfn ${pfn}`);
   p.mapcount = p.mapcount + 1;
 }
 

@@ -16,8 +16,8 @@ export const PAGE = defineStruct(
   'page',
   [
     'refcount', // folio_ref_count
-    'mapcount', // folio_mapcount: number of normal ptes mapping it
-    'free', // 1 while on the free list (never allocated, or freed)
+    'mapcount', // folio_mapcount: number of normal ptes mapping it (changed under the ptl of such a pte)
+    'free', // 1 while on the free list (never allocated, or freed): the buddy allocator's, under zone->lock
     'gen', // allocation generation (0 = never allocated)
     'contents', // what was written last
     'locked', // folio lock owner (w.self), 0 = unlocked
@@ -26,7 +26,18 @@ export const PAGE = defineStruct(
     'index', // page->index: the vpn the anon page lives at (for rmap)
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
   ] as const,
-  { refcount: 'atomic', mapcount: 'atomic', free: 'atomic', gen: 'ghost', contents: 'lockless', locked: 'lock-word:folio', anon: 'stable', anonVma: 'stable', index: 'lock:folio', swap: 'lock:folio' },
+  {
+    refcount: 'atomic',
+    mapcount: 'lock:mm.ptl',
+    free: 'lock:zone.lock',
+    gen: 'ghost',
+    contents: 'lockless',
+    locked: 'lock-word:folio',
+    anon: 'stable',
+    anonVma: 'stable',
+    index: 'lock:folio',
+    swap: 'lock:folio',
+  },
 );
 
 /** An mm_struct with its locks and its notifier subscriptions header. */
@@ -53,8 +64,10 @@ export const MM = defineStruct(
     mmapReaders: 'lock-readers:mm.mmap_lock',
     ptl: 'lock-word:mm.ptl',
     anonVma: 'stable',
-    hasNotifiers: 'lock:mm.mmap_lock',
-    hasItree: 'lock:mm.mmap_lock',
+    // Set at registration under mm_take_all_locks, which excludes every invalidation (it holds
+    // mmap_lock for write and every rmap lock); never cleared while the mm lives: read-only after.
+    hasNotifiers: 'stable',
+    hasItree: 'stable',
     invalidateSeq: 'lock:mm.notifier_subscriptions.lock',
     activeInvalidateRanges: 'lock:mm.notifier_subscriptions.lock',
     hmmNotifiers: 'lock:hmm.ranges_lock',
@@ -75,6 +88,7 @@ export const PTE = defineStruct(
     'gen', // ghost: page generation at install time
   ] as const,
   { pfn: 'lock:mm.ptl', present: 'lock:mm.ptl', write: 'lock:mm.ptl', special: 'lock:mm.ptl', swap: 'lock:mm.ptl', migration: 'lock:mm.ptl', gen: 'ghost' },
+  { word: true }, // one pte_t: ptep_get reads it whole
 );
 
 /** A vm_area_struct slot of one mm. */
@@ -104,8 +118,8 @@ export const VMA = defineStruct(
   },
 );
 
-/** A swap slot: what reclaim wrote out. */
-export const SWAP = defineStruct('swap', ['used', 'contents'] as const, { used: 'atomic', contents: 'lock:folio' });
+/** A swap slot: what reclaim wrote out. The slot map is the swap device's (si->lock); the data is written and read under the lock of the folio that caches it. */
+export const SWAP = defineStruct('swap', ['used', 'contents'] as const, { used: 'lock:swap_info.lock', contents: 'lock:folio' });
 
 /** A classic struct mmu_notifier on an mm's hlist; ops are routine refs. */
 export const MN = defineStruct(
@@ -117,7 +131,8 @@ export const MN = defineStruct(
     'release',
     'priv', // ref to the subscriber's own object
   ] as const,
-  { mm: 'rcu', invalidateRangeStart: 'stable', invalidateRangeEnd: 'stable', release: 'stable', priv: 'stable' },
+  // The hlist: linked and unlinked under subscriptions->lock, walked under SRCU (lockless reads).
+  { mm: 'lock:mm.notifier_subscriptions.lock', invalidateRangeStart: 'stable', invalidateRangeEnd: 'stable', release: 'stable', priv: 'stable' },
 );
 
 /** A struct mmu_interval_notifier. */
@@ -161,7 +176,8 @@ export const HMM_MIRROR = defineStruct(
     'release', // ops->release: routine ref
     'priv',
   ] as const,
-  { mm: 'lock:hmm.mirrors_sem', sync: 'stable', release: 'stable', priv: 'stable' },
+  // mm is written by hmm_mirror_register/unregister under mirrors_sem, set-up actions in the model.
+  { mm: 'stable', sync: 'stable', release: 'stable', priv: 'stable' },
 );
 
 /** v5.3 struct hmm_range (one page: the model's faults are per page). */
@@ -174,7 +190,10 @@ export const HMM_RANGE = defineStruct(
     'valid', // range->valid
     'pfn', // range->pfns[0]: encoded hmm pfn (see hmm-pfn.ts), 0 = none
   ] as const,
-  { mm: 'lock:hmm.ranges_lock', start: 'private', end: 'private', valid: 'lock:hmm.ranges_lock', pfn: 'private' },
+  // mm (range->hmm, the link on hmm->ranges) is written only by the range's owner, in its
+  // register/unregister steps under ranges_lock; invalidations read it under ranges_lock and the
+  // owner reads its own writes: no reader can race a writer.
+  { mm: 'stable', start: 'private', end: 'private', valid: 'lock:hmm.ranges_lock', pfn: 'private' },
 );
 
 /** A driver-side lock (mutex or spinlock) any layer may declare: its owner (w.self), 0 when free. */

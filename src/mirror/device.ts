@@ -121,9 +121,12 @@ export function mirrorToSource(w: World, vmaIndex: number, vpn: number): number 
 /** The mirror range [start, end) in the introspector that shows source range [start, end), clipped; empty if none. */
 export function sourceRangeToMirror(w: World, dev: number, start: number, end: number): [number, number] {
   const d = w.obj(MIRROR, dev);
-  const v = vma(w, deref(d.vma, 'mirror.vma'));
   const a = Math.max(start, d.srcStart);
   const b = Math.min(end, d.srcStart + d.npages);
   if (a >= b) return [0, 0];
-  return [v.start + (a - d.srcStart), v.start + (b - d.srcStart)];
+  // vma->vm_start, read in the notifier callback without the mirror mm's mmap_lock (READ_ONCE):
+  // every design assumes its VMA is not split or moved while the device maps it (no partial
+  // munmap or mremap of the mirror; see the designs' notes).
+  const vmStart = w.readOnce(() => vma(w, deref(d.vma, 'mirror.vma')).start);
+  return [vmStart + (a - d.srcStart), vmStart + (b - d.srcStart)];
 }

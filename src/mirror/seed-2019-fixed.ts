@@ -84,6 +84,15 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
           upRead(w, mmapLock(w, l.src));
           return 'wait';
         }
+        return 'insert';
+      },
+    },
+    // Still under the update lock, which the sync callback takes too: an invalidation that cleared
+    // `valid` after the test above waits for us in sync_cpu_device_pagetables and zaps what we insert.
+    insert: {
+      at: 'seed fix: vm_insert_pfn()',
+      run: (w, l) => {
+        const update = updateLock(w, l.dev);
         const b = insertPfnBusy(w, l.vma);
         if (b) return b;
         const hpfn = w.obj(HMM_RANGE, l.range).pfn;

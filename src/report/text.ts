@@ -29,6 +29,18 @@ export function verdictTable(results: readonly CheckResult[]): string {
   const transitions = results.reduce((n, r) => n + r.transitions, 0);
   const ms = results.reduce((n, r) => n + r.elapsedMs, 0);
   lines.push('', `${results.length} checks, ${states} states, ${transitions} transitions, ${(ms / 1000).toFixed(1)} s`);
+  const proofs = results.filter((r) => r.verdict === 'holds');
+  if (proofs.length) {
+    const accesses = new Set(proofs.flatMap((r) => r.assumed?.accesses ?? []));
+    const standIns = new Set(proofs.flatMap((r) => r.assumed?.standIns ?? []));
+    const unaudited = proofs.filter((r) => !r.assumed).length;
+    lines.push(
+      `Every "holds" assumed sequential consistency for the ${accesses.size} unprotected accesses its steps made, one at a time (the kernel's memory model may reorder them; --json lists each)` +
+        (standIns.size ? `, and ${standIns.size} model stand-ins for kernel data` : '') +
+        (unaudited ? `; ${unaudited} proofs were not audited` : '') +
+        '.',
+    );
+  }
   const cex = results.filter((r) => r.verdict === 'violation');
   if (cex.length) {
     lines.push('', 'Counterexamples (replay with `vmamirror replay SCHEDULE`):');
@@ -48,11 +60,19 @@ export function memoryPerState(r: CheckResult): string {
   return `B/state: ${r.bytesPerState.toFixed(1)} visited set, ${per(r.peakBytes)} all tables, ${per(r.rssGrowth)} process`;
 }
 
+/** What a proof assumed, in one line (the JSON output lists every access). */
+export function assumedLine(r: CheckResult): string {
+  if (!r.assumed) return '\n  assumed: not audited (every step was trusted to be one atomic action)';
+  const n = r.assumed.accesses.length;
+  const s = r.assumed.standIns.length;
+  return `\n  assumed: sequential consistency for ${n} unprotected access${n === 1 ? '' : 'es'} (the kernel's memory model may reorder them; --json lists them)${s ? `, and ${s} model stand-in${s === 1 ? '' : 's'} for kernel data` : ''}`;
+}
+
 export function resultLine(r: CheckResult): string {
   const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
   const head = `${r.scenario}/${r.variant}: ${r.verdict}${r.verdict === 'incomplete' && r.stopReason ? ` (${r.stopReason})` : ''}`;
   const stats = `${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s (${rate} states/s; ${memoryPerState(r)})`;
-  if (r.verdict !== 'violation') return `${head} — ${stats}`;
+  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? assumedLine(r) : ''}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
   return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}`;
 }

@@ -70,14 +70,20 @@ export const reclaimAt = WORKLOAD_LIB.routine({
     pick: {
       at: 'mm/vmscan.c:isolate_lru_folios',
       run: (w, l) => {
-        const p = pte(w, l.mm, l.vpn);
-        if (!p.present || p.special) return w.ret(0);
-        return w.call(shrinkFolioList, 'done', p.pfn);
+        const pfn = w.standIn(LRU_PICK, () => {
+          const p = pte(w, l.mm, l.vpn);
+          return !p.present || p.special ? 0 : p.pfn;
+        });
+        if (pfn === 0) return w.ret(0);
+        return w.call(shrinkFolioList, 'done', pfn);
       },
     },
     done: { at: 'mm/vmscan.c:shrink_folio_list', run: (w) => w.ret(0) },
   },
 });
+
+/** What the page pick stands for (listed among a proof's assumptions). */
+const LRU_PICK = "kswapd and kcompactd find the page to reclaim or migrate by the pte that maps it at the scenario's address (the kernel scans its LRU lists or the zone)";
 
 /** Migrate (compact) whatever page backs (mm, vpn) when the operation starts. */
 export const migrateAt = WORKLOAD_LIB.routine({
@@ -87,9 +93,12 @@ export const migrateAt = WORKLOAD_LIB.routine({
     pick: {
       at: 'mm/compaction.c:isolate_migratepages_block',
       run: (w, l) => {
-        const p = pte(w, l.mm, l.vpn);
-        if (!p.present || p.special) return w.ret(0);
-        return w.call(migratePages, 'done', p.pfn);
+        const pfn = w.standIn(LRU_PICK, () => {
+          const p = pte(w, l.mm, l.vpn);
+          return !p.present || p.special ? 0 : p.pfn;
+        });
+        if (pfn === 0) return w.ret(0);
+        return w.call(migratePages, 'done', pfn);
       },
     },
     done: { at: 'mm/migrate.c:migrate_pages', run: (w) => w.ret(0) },

@@ -41,9 +41,19 @@ export class Protections {
   /** Per class: the owner words (hold `w.self`) and the reader counts of its locks in this layout. */
   readonly owners: number[][] = [];
   readonly readers: number[][] = [];
+  /** Per slot: 1 for a reader count (`lock-readers`). */
+  readonly readerSlot: Uint8Array;
+  /** Per slot: for the words of a lock (owner word, reader count), one slot standing for the whole lock; -1 otherwise. */
+  readonly lockUnit: Int32Array;
+  /** Per slot: the slot standing for the machine word it is part of (itself, or the first field of a `word` struct). */
+  readonly wordOf: Int32Array;
 
   constructor(layout: Layout) {
     this.cost = new Uint8Array(layout.size);
+    this.lockUnit = new Int32Array(layout.size).fill(-1);
+    this.readerSlot = new Uint8Array(layout.size);
+    this.wordOf = new Int32Array(layout.size);
+    for (let o = 0; o < layout.size; o++) this.wordOf[o] = o;
     this.classOf = new Int16Array(layout.size).fill(-1);
     this.declared = new Array(layout.size);
     for (const r of layout.regions) {
@@ -51,6 +61,18 @@ export class Protections {
         const p = (r.def.protect as Record<string, Protection | undefined>)[field];
         for (let i = 0; i < r.count; i++) this.declare(r.base + i * r.stride + k, p);
       });
+      // The words of one lock of one object are one lock: the first of them stands for it.
+      for (let i = 0; i < r.count; i++) {
+        const base = r.base + i * r.stride;
+        if (r.def.word) for (let k = 0; k < r.stride; k++) this.wordOf[base + k] = base;
+        for (let k = 0; k < r.stride; k++) {
+          const c = this.classOf[base + k];
+          if (this.cost[base + k] !== UNPROTECTED || c < 0) continue;
+          let first = base + k;
+          for (let j = 0; j < k; j++) if (this.classOf[base + j] === c && this.cost[base + j] === UNPROTECTED) first = Math.min(first, base + j);
+          this.lockUnit[base + k] = first;
+        }
+      }
     }
   }
 
@@ -85,6 +107,7 @@ export class Protections {
         this.cost[slot] = UNPROTECTED;
         this.classOf[slot] = this.classIndex(name!);
         this.readers[this.classOf[slot]].push(slot);
+        this.readerSlot[slot] = 1;
         return;
       case 'atomic':
       case 'lockless':
@@ -117,42 +140,175 @@ export function splitProtection(p: Protection): [string, string | undefined] {
   return i < 0 ? [p, undefined] : [p.slice(0, i), p.slice(i + 1)];
 }
 
+/** What one access is under reduction (Lipton): it commutes with every other actor's step, or only one way, or neither. */
+const BOTH = 0;
+const RIGHT = 1; // a lock acquire: can be delayed to just before what follows it
+const LEFT = 2; // a lock release: can be advanced to just after what precedes it
+const NON = 3; // an unprotected shared access: commutes with nothing
+const TEST = 4; // a read of a lock word: an acquire if the step then writes the lock, else NON
+
 /**
- * The unprotected accesses of the running step, by slot: the second distinct one is the error.
- * `within` (class indexes) are the kernel-internal locks the step declares it runs inside.
+ * Checks that the running step is reducible (Lipton 1975, "Reduction: a method of proving
+ * properties of parallel programs"; Flanagan and Qadeer's atomicity types): a sequence of lock
+ * acquires, at most ONE unprotected shared access, then lock releases, with accesses to what a
+ * held lock protects (or to the actor's own objects) anywhere. Only then can the step run as one
+ * atomic action without hiding an interleaving the kernel has. Lock words are grouped per lock (an
+ * rwsem's writer word and reader count are one lock); repeated accesses of one slot are one access
+ * (a read-modify-write); a lock word read that is not followed by a write to it (a failed trylock,
+ * a busy test) is an unprotected access.
  */
 export class StepDiscipline {
-  private first = -1;
+  private committed = false;
+  private firstNon = -1;
   private within: readonly number[] = [];
+  /** While >= 0, the unit every unprotected access counts as (see `single`). */
+  private collapse = -1;
+  private lookups = 0;
+  /** Slot ranges [lo, hi) the step owns (an object just allocated, or whose last reference it dropped). */
+  private readonly owned: number[] = [];
+  /** The first access that broke the pattern and what came before it, for the message. */
+  problem = '';
 
   constructor(readonly prot: Protections) {}
 
   begin(within: readonly number[]): void {
-    this.first = -1;
+    this.kinds.length = 0;
+    this.units.length = 0;
     this.within = within;
+    this.owned.length = 0;
+    this.collapse = -1;
+    this.lookups = 0;
+  }
+
+  /** Depth of `readOnce` scopes: reads of lock-guarded fields inside are declared lockless. */
+  readOnceDepth = 0;
+
+  /** Whether the running access is a declared lockless read (inside `single` or `readOnce`). */
+  get declaredLockless(): boolean {
+    return this.collapse >= 0 || this.readOnceDepth > 0;
+  }
+
+  /** Runs `fn`, every unprotected access of which is one access (one word, one lookup). */
+  single<T>(fn: () => T): T {
+    const saved = this.collapse;
+    // A unit of its own, past every slot, fresh for each lookup of the step.
+    this.collapse = saved >= 0 ? saved : this.prot.cost.length + this.lookups++;
+    try {
+      return fn();
+    } finally {
+      this.collapse = saved;
+    }
+  }
+
+  /** Runs `fn` with lock class `c` counted as held (a helper that is one whole critical section of it). */
+  inside<T>(c: number, fn: () => T): T {
+    const saved = this.within;
+    this.within = [...saved, c];
+    try {
+      return fn();
+    } finally {
+      this.within = saved;
+    }
+  }
+
+  /** The step owns slots [lo, hi) from now on: no other actor can reach them (see World.own). */
+  own(lo: number, hi: number): void {
+    this.owned.push(lo, hi);
+  }
+
+  private isOwned(o: number): boolean {
+    for (let i = 0; i < this.owned.length; i += 2) if (o >= this.owned[i] && o < this.owned[i + 1]) return true;
+    return false;
   }
 
   /** Whether slot `o` is lock-guarded and its lock is neither held by `self` nor declared around the step. */
   unguarded(v: Int32Array, self: number, o: number): boolean {
-    if (this.prot.cost[o] !== GUARDED) return false;
+    if (this.prot.cost[o] !== GUARDED || this.isOwned(o)) return false;
     const c = this.prot.classOf[o];
     return !this.within.includes(c) && !this.prot.held(v, self, c);
   }
 
-  /** Counts one access of slot `o`; true when it is the step's second distinct unprotected one. */
-  access(v: Int32Array, self: number, o: number): boolean {
-    const cost = this.prot.cost[o];
-    if (cost === FREE || (cost === GUARDED && !this.unguarded(v, self, o))) return false;
-    if (this.first < 0) {
-      this.first = o;
-      return false;
+  /**
+   * Records one access of slot `o` (before a write takes effect: `v[o]` is the old value, `x` the
+   * new). The pattern is judged at the end of the step (`end`), when every lock test is known to
+   * be an acquire (a write to the lock follows) or not.
+   */
+  access(v: Int32Array, self: number, o: number, write: boolean, x: number): void {
+    const prot = this.prot;
+    if (this.isOwned(o)) return;
+    const unit = prot.lockUnit[o];
+    if (unit >= 0) {
+      if (!write) {
+        // Reading a lock one holds (a release's owner check, lockdep_assert_held) commutes; any
+        // other read is a test of the lock — an acquire if a write to it follows in the step.
+        const mine = prot.readerSlot[o] ? prot.held(v, self, prot.classOf[o]) : v[o] === self;
+        if (!mine && this.find(TEST, unit) < 0) this.push(TEST, unit);
+        return;
+      }
+      const kind = (prot.readerSlot[o] ? x > v[o] : x === self) ? RIGHT : LEFT;
+      const t = this.find(TEST, unit);
+      if (t >= 0) this.kinds[t] = kind;
+      else this.push(kind, unit);
+      return;
     }
-    return this.first !== o;
+    const cost = prot.cost[o];
+    if (cost === FREE || (cost === GUARDED && !this.unguarded(v, self, o))) return;
+    this.push(NON, this.collapse >= 0 ? this.collapse : prot.wordOf[o]);
   }
 
-  /** The first unprotected slot of the step (-1: none), for the message. */
-  get firstSlot(): number {
-    return this.first;
+  /** Judges the step; returns the first offending unit (its slot) and sets `problem`, or -1. */
+  end(): number {
+    this.committed = false;
+    this.firstNon = -1;
+    for (let i = 0; i < this.kinds.length; i++) {
+      const r = this.advance(this.kinds[i] === TEST ? NON : this.kinds[i], this.units[i]);
+      if (r >= 0) {
+        this.offender = this.units[i];
+        return r;
+      }
+    }
+    return -1;
+  }
+
+  /** After `end`: the step's one unprotected access (its unit), or -1. */
+  get unprotected(): number {
+    return this.firstNon;
+  }
+
+  /** The unit whose access broke the pattern (after `end` returned a first one). */
+  offender = -1;
+
+  private readonly kinds: number[] = [];
+  private readonly units: number[] = [];
+
+  private push(kind: number, unit: number): void {
+    this.kinds.push(kind);
+    this.units.push(unit);
+  }
+
+  private find(kind: number, unit: number): number {
+    for (let i = 0; i < this.kinds.length; i++) if (this.kinds[i] === kind && this.units[i] === unit) return i;
+    return -1;
+  }
+
+  private advance(kind: number, unit: number): number {
+    if (kind === BOTH) return -1;
+    if (kind === NON) {
+      if (unit === this.firstNon) return -1;
+      if (this.committed) {
+        this.problem = this.firstNon >= 0 ? 'a second unprotected access' : 'an unprotected access after a lock release';
+        return this.firstNon >= 0 ? this.firstNon : unit;
+      }
+      this.firstNon = unit;
+      this.committed = true;
+      return -1;
+    }
+    if (kind === RIGHT && this.committed) {
+      this.problem = 'a lock acquire after an unprotected access or a release';
+      return this.firstNon >= 0 ? this.firstNon : unit;
+    }
+    if (kind === LEFT) this.committed = true;
+    return -1;
   }
 }
 

@@ -39,13 +39,24 @@ export interface StructDef<F extends string = string> {
   readonly fields: readonly F[];
   /** What protects each field (product structs declare every field; test structs may omit it). */
   readonly protect: Readonly<Partial<Record<F, Protection>>>;
+  /**
+   * The fields are bits of ONE machine word (a pte: pfn, present, write… are one `pte_t`): reading
+   * or writing several of them is one access for the lock discipline (discipline.ts). Ghost fields
+   * are not part of the word.
+   */
+  readonly word: boolean;
 }
 
-export function defineStruct<const F extends string>(name: string, fields: readonly F[], protect: Readonly<Partial<Record<F, Protection>>> = {} as Partial<Record<F, Protection>>): StructDef<F> {
+export function defineStruct<const F extends string>(
+  name: string,
+  fields: readonly F[],
+  protect: Readonly<Partial<Record<F, Protection>>> = {} as Partial<Record<F, Protection>>,
+  opts: { readonly word?: boolean } = {},
+): StructDef<F> {
   for (const f of Object.keys(protect)) {
     if (!fields.includes(f as F)) throw new ModelError(`struct ${name}: protection for ${f}, which is not a field`);
   }
-  const def: StructDef<F> = { id: nextStructId++, name, fields, protect };
+  const def: StructDef<F> = { id: nextStructId++, name, fields, protect, word: opts.word ?? false };
   structs.push(def);
   return def;
 }

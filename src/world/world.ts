@@ -13,7 +13,7 @@ import type { Model } from './registry.js';
 import { processRecorder } from './footprint-recorder.js';
 import { compileFootprint, fieldName, observedOf, slotFieldKeys, type CompiledFootprint, type FootprintRecord, type Observed } from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
-import { Protections, StepDiscipline, UNPROTECTED, withinClasses } from './discipline.js';
+import { Protections, StepDiscipline, withinClasses } from './discipline.js';
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -72,8 +72,8 @@ export class World {
   audit = false;
   recorder: FootprintRecord | null = null;
   auditing = false;
-  /** Whether audited steps are also held to the lock discipline (discipline.ts); on by default once every step obeys it. */
-  lockDiscipline = false;
+  /** Whether audited steps are also held to the lock discipline (discipline.ts). */
+  lockDiscipline = true;
   private auditFp: CompiledFootprint | undefined;
   private auditSeen: Observed | undefined;
   private slotKeys: Int32Array | undefined;
@@ -82,6 +82,7 @@ export class World {
   private discipline: StepDiscipline | undefined;
   /** The audited step: `routine:label`, whether it is kernel code (strict), its declared lockless fields. */
   private stepWhere = '';
+  private stepKey = 0;
   private stepStrict = false;
   private stepLockless: ReadonlySet<number> = new Set();
   private readonly stepRules = new Map<AnyRoutine, { within: number[]; lockless: Set<number> }[]>();
@@ -136,7 +137,7 @@ export class World {
   set(o: number, x: number): void {
     const v = this.v;
     if (this.tracking) this.noteAccess(o);
-    if (this.auditing) this.auditAccess(o, true);
+    if (this.auditing) this.auditAccess(o, true, x);
     const old = v[o];
     if (old === x) return;
     x |= 0;
@@ -238,6 +239,7 @@ export class World {
     const rules = this.stepRulesOf(routine)[pc];
     this.discipline.begin(rules.within);
     this.stepWhere = routine.where(pc);
+    this.stepKey = this.routineId(routine) * 256 + pc;
     this.stepStrict = routine.library.cites?.kind === 'kernel';
     this.stepLockless = rules.lockless;
     this.auditing = true;
@@ -296,6 +298,13 @@ export class World {
   /** Ends the audited step; `blocked`: it returned BLOCK_SLEEP or BLOCK_SPIN. */
   endAudit(blocked: boolean): void {
     if (!this.auditing) return;
+    if (this.lockDiscipline) {
+      const d = this.discipline!;
+      const bad = d.end();
+      // A step that raised a BUG is a finding already (a failed lockdep assertion: its caller broke the rule).
+      if (bad >= 0 && this.bugs.length === 0) this.disciplineError(bad, d.offender);
+      if (d.unprotected >= 0) this.noteAssumed(d.unprotected);
+    }
     this.auditing = false;
     if (!blocked) return;
     if (this.auditSeen) this.auditSeen.blocks = true;
@@ -303,10 +312,10 @@ export class World {
   }
 
   /** Checks (and records) one access of slot `o` by the audited step. */
-  auditAccess(o: number, write: boolean): void {
+  auditAccess(o: number, write: boolean, x = 0): void {
     const key = this.slotKeys![o];
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
-    if (this.lockDiscipline) this.disciplineAccess(o, key, write);
+    if (this.lockDiscipline) this.disciplineAccess(o, key, write, x);
     if (this.auditSeen) (write ? this.auditSeen.writes : this.auditSeen.reads).add(key);
     const fp = this.auditFp;
     if (fp && !(write ? fp.writes : fp.reads).has(key)) {
@@ -317,31 +326,151 @@ export class World {
     }
   }
 
-  /** The lock discipline of one access (discipline.ts). */
-  private disciplineAccess(o: number, key: number, write: boolean): void {
+  /** The lock discipline of one access (discipline.ts); `x` is the value a write stores. */
+  private disciplineAccess(o: number, key: number, write: boolean, x: number): void {
     const d = this.discipline!;
     const prot = d.prot;
-    if (this.stepStrict && !write && prot.cost[o] !== UNPROTECTED && this.stepLockless.has(key)) {
-      // A declared READ_ONCE of a guarded field: one unprotected access, by declaration.
-    } else if (this.stepStrict && prot.cost[o] !== UNPROTECTED && d.unguarded(this.v, this.self, o)) {
-      const c = prot.classOf[o];
-      this.auditing = false;
-      throw new ModelError(
-        `${this.stepWhere} ${write ? 'writes' : 'reads'} ${this.slotName(o)} (protected by ${prot.classes[c]}) without holding ${prot.classes[c]}` +
-          (write ? '' : `; if the C reads it with READ_ONCE and re-checks it later, declare it on the step (lockless: ['${fieldName(key)}'])`),
-      );
+    // Reads inside w.single / w.readOnce are lockless by declaration.
+    if (d.unguarded(this.v, this.self, o) && (write || !(this.stepLockless.has(key) || d.declaredLockless))) {
+      const c = prot.classes[prot.classOf[o]];
+      const what = `${this.stepWhere} ${write ? 'writes' : 'reads'} ${this.slotName(o)} (protected by ${c}) without holding ${c}`;
+      if (!this.stepStrict) {
+        // Driver code: not the model's fault but the driver's bug — a data race (KCSAN would see
+        // it), which voids every other step's atomicity that relied on that lock. Once a step.
+        if (!this.bugs.some((b) => b.startsWith(this.stepWhere))) this.bug(`${what}: a data race (if it is a READ_ONCE re-checked later, declare it on the step: lockless: ['${fieldName(key)}'])`);
+      } else if (this.bugs.length === 0) {
+        // (After a failed lockdep assertion the caller broke the rule, and the BUG says so.)
+        this.auditing = false;
+        throw new ModelError(what + (write ? '' : `; if the C reads it with READ_ONCE and re-checks it later, declare it on the step (lockless: ['${fieldName(key)}'])`));
+      }
     }
-    if (d.access(this.v, this.self, o)) {
-      const first = d.firstSlot;
-      this.auditing = false;
-      throw new ModelError(
-        `${this.stepWhere} makes two unprotected shared accesses in one step (${this.slotName(first)} (${prot.declared[first] ?? '?'}), then ${this.slotName(o)} (${prot.declared[o] ?? '?'})) ` +
-          `with no lock held that protects them: another CPU can run between the two in the kernel, so the step must end between them (or hold the lock that excludes it) — see docs/modelling.md, "Step boundaries"`,
-      );
+    d.access(this.v, this.self, o, write, x);
+  }
+
+  private disciplineError(first: number, then: number): never {
+    const d = this.discipline!;
+    this.auditing = false;
+    const what = (o: number) => `${this.slotName(o)} (${d.prot.declared[o] ?? 'undeclared'})`;
+    throw new ModelError(
+      `${this.stepWhere} is not one atomic action: ${d.problem} in one step (${what(first)}${then !== first ? `, then ${what(then)}` : ''}) with no lock held that excludes the others — ` +
+        'another CPU can run between them in the kernel, so the step must end between them, or hold the lock that protects them (docs/modelling.md, "Step boundaries")',
+    );
+  }
+
+  /**
+   * Runs `fn`, a helper that models one whole critical section of a kernel-internal lock the model
+   * keeps out of the state (`zone.lock` around the free lists): fields that lock protects count as
+   * protected inside it (discipline.ts). Outside an audited step it just runs `fn`.
+   */
+  inside<T>(lockClass: string, fn: () => T): T {
+    if (!this.auditing || !this.lockDiscipline) return fn();
+    const prot = this.protections;
+    const c = prot.classes.indexOf(lockClass);
+    if (c < 0) throw new ModelError(`${this.stepWhere}: runs inside ${lockClass}, which no field of this layout is protected by`);
+    return this.discipline!.inside(c, fn);
+  }
+
+  /**
+   * Runs `fn` as ONE access to shared state for the lock discipline: a lookup the kernel makes with
+   * one load (a swap-cache xarray slot) that the model's layout spreads over several fields or
+   * objects.
+   */
+  single<T>(fn: () => T): T {
+    if (!this.auditing || !this.lockDiscipline) return fn();
+    return this.discipline!.single(fn);
+  }
+
+  /**
+   * Runs `fn`, a helper that reads lock-protected fields without their lock by design (READ_ONCE:
+   * hmm_range_valid, mmu_interval_check_retry, a driver reading its VMA's bounds in a callback):
+   * the helper's own `lockless` declaration, for whatever step calls it. Still unprotected
+   * accesses for the reduction rule; writes inside still need their lock.
+   */
+  readOnce<T>(fn: () => T): T {
+    if (!this.auditing || !this.lockDiscipline) return fn();
+    const d = this.discipline!;
+    d.readOnceDepth++;
+    try {
+      return fn();
+    } finally {
+      d.readOnceDepth--;
     }
   }
 
+  /**
+   * Runs `fn` as model instrumentation: reads that raise a BUG the kernel itself would not detect
+   * (a use-after-free through a stale pte), not accesses of the modelled code — neither the
+   * footprint audit nor the lock discipline counts them. Never write state inside.
+   */
+  instrument<T>(fn: () => T): T {
+    if (!this.auditing) return fn();
+    this.auditing = false;
+    try {
+      return fn();
+    } finally {
+      this.auditing = true;
+    }
+  }
+
+  /**
+   * Runs `fn` as a model stand-in for kernel data the layout does not hold (the swap count
+   * recomputed from the ptes, the anon_vma tree walked by looking at the ptes): its reads are not
+   * accesses of the modelled code, so neither the footprint audit nor the lock discipline counts
+   * them. `why` is recorded in `standIns`, which every proof lists among what it assumed.
+   */
+  standIn<T>(why: string, fn: () => T): T {
+    this.standIns.add(why);
+    return this.instrument(fn);
+  }
+
+  /** The stand-ins (`standIn`) the steps run so far used: a proof's assumptions (not state). */
+  readonly standIns = new Set<string>();
+
+  /** The unprotected accesses audited steps made, as (routine id, pc, unit) keys; `assumedAccesses` names them. */
+  private readonly assumed = new Set<number>();
+  private readonly assumedWhere = new Map<number, string>();
+
+  private noteAssumed(unit: number): void {
+    const size = this.layout.size;
+    const key = this.stepKey * (size + 1) + Math.min(unit, size);
+    if (this.assumed.has(key)) return;
+    this.assumed.add(key);
+    this.assumedWhere.set(key, `${this.stepWhere}: ${this.unitName(unit)}`);
+  }
+
+  /**
+   * Every unprotected shared access the audited steps made — the accesses for which a proof assumed
+   * sequential consistency (the model runs them one at a time; the kernel's memory model may
+   * reorder them, which only barriers in the C prevent): `routine:label: what (protection)`.
+   */
+  assumedAccesses(): string[] {
+    return [...this.assumedWhere.values()].sort();
+  }
+
+  private unitName(unit: number): string {
+    if (unit >= this.layout.size) return 'one lookup (w.single)';
+    const prot = this.protections;
+    if (prot.lockUnit[unit] === unit) return `a test of lock ${prot.classes[prot.classOf[unit]] ?? this.slotName(unit)}`;
+    const d = this.layout.describe(unit);
+    if (!d) return this.slotName(unit);
+    const what = d.region.def.word ? `${d.region.def.name} (one word)` : `${d.region.def.name}.${d.field}`;
+    return `${what} (${prot.declared[unit] ?? 'undeclared'})`;
+  }
+
+  /**
+   * The running step owns object `index` of `def` from now on: it just took it off a free list,
+   * or dropped its last reference, so no other actor can reach it until the step publishes it.
+   * Its fields are then the step's own (the lock discipline does not count them).
+   */
+  own(def: StructDef, index: number): void {
+    if (!this.auditing || !this.lockDiscipline) return;
+    const r = this.layout.region(def);
+    const lo = r.base + index * r.stride;
+    this.discipline!.own(lo, lo + r.stride);
+  }
+
   private slotName(o: number): string {
+    if (o >= this.layout.size) return 'a lookup (w.single)';
     const d = this.layout.describe(o);
     return d ? `${d.region.def.name}[${this.layout.objectName(d.region, d.index)}].${d.field}` : `slot ${o}`;
   }

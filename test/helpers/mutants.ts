@@ -4,10 +4,13 @@
  * (a livelock once the invalidations stop) and an invalidate callback that never drops the update
  * lock (the next fault sleeps forever).
  */
-import { interval, INSTALL_RETRY, INTERVAL_LIB } from '../../src/mirror/interval.js';
+import { interval, INSTALL_RETRY, intervalFault, INTERVAL_LIB } from '../../src/mirror/interval.js';
 import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from '../../src/mirror/device.js';
 import { deref } from '../../src/kernel/ref.js';
-import { mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
+import { mmuIntervalReadRetry, mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
+import { insertPfnBusy, vmfInsertPfnProt } from '../../src/kernel/ops/insert.js';
+import { hmmPfnToPfn, hmmPfnWritable } from '../../src/kernel/hmm/hmm-pfn.js';
+import { mmput } from '../../src/kernel/ops/exit.js';
 import { mutexLock } from '../../src/kernel/locks.js';
 import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
 import { MIN } from '../../src/kernel/structs.js';
@@ -99,6 +102,44 @@ export const forgetsUpdateLock: MirrorVariant = {
     interval.attach(w, dev);
     w.obj(MIN, deref(w.obj(MIRROR, dev).sub, 'mirror.sub')).invalidate = w.routineRef(noUpdateLock);
   },
+};
+
+/**
+ * The original mistake written freshly: a fault path whose install re-checks the sequence and
+ * inserts in ONE step, without the update lock — the step's size standing in for the lock. The
+ * other steps are the corrected design's.
+ */
+const faultSteps = Object.fromEntries(intervalFault.labels.map((label, i) => [label, intervalFault.steps[i]]));
+const freshFault = LIB.routine({
+  name: 'test_fresh_install',
+  params: ['vma', 'vpn', 'write'],
+  locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
+  steps: {
+    ...faultSteps,
+    lock: {
+      at: 'mutant: mmu_interval_read_retry + vmf_insert_pfn_prot in one step, no mutex_lock(update)',
+      run: (w, l) => {
+        const b = insertPfnBusy(w, l.vma);
+        if (b) return b;
+        if (mmuIntervalReadRetry(w, l.sub, l.seq)) {
+          l.seq = 0;
+          l.hpfn = 0;
+          return 'begin';
+        }
+        vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
+        return w.call(mmput, 'done', l.src);
+      },
+    },
+  },
+});
+
+export const freshInstallWithoutLock: MirrorVariant = {
+  ...interval,
+  library: LIB,
+  name: 'test-fresh-install-without-lock',
+  reproduces: ['mutant'],
+  fault: freshFault,
+  routines: [freshFault, ...interval.routines.slice(1)],
 };
 
 /** The introspector reads the mirror while kswapd reclaims the source page. */

@@ -31,8 +31,8 @@ function append(w: World, kind: number, mm: number, start: number, end: number, 
     e.end = end;
     e.event = event;
     e.blockable = blockable;
-    // What the primary pte at `start` maps when the callback runs (the page is still mapped at start).
-    e.pfnAtStart = start < w.layout.dims.mmPages ? pte(w, mm, start).pfn : 0;
+    // What the pte held when the callback ran: the test's observation, not an access of the model.
+    e.pfnAtStart = start < w.layout.dims.mmPages ? w.instrument(() => pte(w, mm, start).pfn) : 0;
     return;
   }
   throw new Error('test recorder log is full');

@@ -114,7 +114,7 @@ describe('COW break (wp_page_copy)', () => {
     const freed = changeIndex(t, `page[pfn${old}].free`, 1);
     expect(freed).toBeGreaterThan(recEnd(t));
     expect(freed).toBeGreaterThan(changeIndex(t, 'pte[parent@1].pfn'));
-    expect(t[freed].where).toBe('wp_page_copy:put');
+    expect(t[freed].where).toBe('wp_page_copy:putOld');
     expect(t.every((s) => s.bugs.length === 0)).toBe(true);
   });
 });

@@ -138,10 +138,12 @@ describe('do_anonymous_page', () => {
   it('handle_mm_fault without mmap_lock is a BUG', () => {
     const w = worldR();
     w.spawn(0, handleMmFault, [MMA, 1, 0]);
-    const trace = runToEnd(w, 'a');
+    const trace = runUntil(w, 'a', 'do_anonymous_page:alloc');
     const bugged = trace.filter((s) => s.bugs.length > 0);
     expect(bugged.map((s) => s.where)).toEqual(['handle_pte_fault:readPte']); // handle_mm_fault's own step only calls
     expect(bugged[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
+    // Going on without the lock, the fault reads the VMA unprotected: the lock discipline refuses it.
+    expect(() => runToEnd(w, 'a')).toThrow(/do_anonymous_page:ptLock reads vma\[\w+#0\]\.flags \(protected by mm\.mmap_lock\) without holding mm\.mmap_lock/);
   });
 });
 
@@ -241,7 +243,7 @@ describe('do_swap_page', () => {
     });
     const t = runToEnd(w, 'a');
     const freed = t.findIndex((s) => s.changes.some((c) => c.what === `page[pfn${pfn}].free` && c.to === 1));
-    expect(t[freed].where).toBe('do_swap_page:folioLock'); // !folio_matches_swap_entry: out_page, out_release
+    expect(t[freed].where).toBe('do_swap_page:release'); // !folio_matches_swap_entry: out_page unlocks, out_release puts (a step of its own)
     expect(t.filter((s) => s.where === 'do_swap_page:entry')).toHaveLength(1); // the retry reads the slot
     expect(w.obj(RESULT, 0).value).toBe(42);
     expect(pte(w, MMA, 2).pfn).not.toBe(0);

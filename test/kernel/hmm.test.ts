@@ -16,7 +16,7 @@ import { cpuAccess } from '../../src/kernel/ops/access.js';
 import { hmmRangeFault } from '../../src/kernel/hmm/hmm.js';
 import { hmmPfnEncode, hmmPfnToPfn, hmmPfnWritable } from '../../src/kernel/hmm/hmm-pfn.js';
 import { defineStruct } from '../../src/world/layout.js';
-import { runToEnd, runUntil } from '../../src/world/runner.js';
+import { runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
@@ -160,6 +160,8 @@ describe('hmm_range_fault (current API)', () => {
   it('without the mmap_lock of the notifier mm it is a BUG', () => {
     const { w } = world();
     w.spawn(1, hmmRangeFault, [SUB, 1, w.obj(MIN, SUB).seq, 0]);
-    expect(runToEnd(w, 'cpu')[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
+    expect(runSchedule(w, ['cpu'])[0].bugs.join()).toMatch(/lockdep_assert_held\(mm\[\w+\]\.mmap_lock\) failed/);
+    // Going on, the walk reads the VMA without the lock: the lock discipline refuses the step.
+    expect(() => runToEnd(w, 'cpu')).toThrow(/hmm_range_fault:walk reads vma\[\w+#0\]\.used \(protected by mm\.mmap_lock\) without holding mm\.mmap_lock/);
   });
 });

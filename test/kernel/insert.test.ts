@@ -51,6 +51,8 @@ function world(devFlags = PFNMAP_SHARED): { w: World; vi: number; pfn: number } 
   const pfn = populateAnon(w, SRC, 1, 7);
   attachRecorder(w, SRC, 0);
   attachRecorder(w, DEV, 1);
+  // The faulting tasks hold the device mm's mmap_lock for read, as every ->fault caller does.
+  w.obj(MM, DEV).mmapReaders = 1;
   return { w, vi, pfn };
 }
 

@@ -70,7 +70,7 @@ describe('migration (migrate_pages / try_to_migrate_one / remove_migration_ptes)
     w.spawn(0, migratePages, [pfn]);
     const trace = runToEnd(w, 'migrate');
 
-    expect(trace.at(-1)!.where).toBe('migrate_pages:undo');
+    expect(trace.at(-1)!.where).toBe('migrate_pages:undoPutDst');
     expect(recorded(w)).toHaveLength(4); // the unmap pairs; restoring fires nothing
     for (const mm of [PARENT, CHILD]) {
       const p = pte(w, mm, 1);
@@ -116,7 +116,7 @@ describe('migration racing reclaim of the same page', () => {
     expect(isEnabled(w, actorIndex(w, 'migrate'))).toBe(false);
     const r = runToEnd(w, 'reclaim');
     // Migration's isolation reference fails reclaim's freeze: the page stays in the swap cache.
-    expect(r.at(-1)!.where).toBe('shrink_folio_list:removeMapping');
+    expect(r.at(-1)!.where).toBe('shrink_folio_list:putback'); // keep_locked unlocks at removeMapping; the put back is a step of its own;
     const m = runToEnd(w, 'migrate');
     // Unmapped (all swap entries), refcount = migration's + swap cache: it migrates the cached page.
     expect(m.at(-1)!.where).toBe('migrate_pages:putSrc');

@@ -53,7 +53,7 @@ describe('reclaim to swap (shrink_folio_list / try_to_unmap_one)', () => {
     w.spawn(0, shrinkFolioList, [pfn]);
     const trace = runToEnd(w, 'reclaim');
 
-    expect(trace.at(-1)!.where).toBe('shrink_folio_list:removeMapping');
+    expect(trace.at(-1)!.where).toBe('shrink_folio_list:putback');
     expect(
       recorded(w)
         .filter((e) => e.kind === 'start')
@@ -108,7 +108,7 @@ describe('reclaim to swap (shrink_folio_list / try_to_unmap_one)', () => {
     w.obj(SWAP, 2).used = 1;
     w.spawn(0, shrinkFolioList, [pfn]);
     const trace = runToEnd(w, 'reclaim');
-    expect(trace.at(-1)!.where).toBe('shrink_folio_list:addToSwap');
+    expect(trace.at(-1)!.where).toBe('shrink_folio_list:putback');
     expect(pte(w, PARENT, 1).pfn).toBe(pfn);
     expect(w.obj(PAGE, pfn).refcount).toBe(2);
     expect(recorded(w)).toEqual([]);
@@ -125,7 +125,7 @@ describe('two reclaimers of the same page', () => {
     expect(isEnabled(w, actorIndex(w, 'b'))).toBe(false); // folio_lock sleeps
     const first = runToEnd(w, 'a');
     // b's isolation reference: refcount 3 (a, b, swap cache) ≠ 2 → a keeps the page.
-    expect(first.at(-1)!.where).toBe('shrink_folio_list:removeMapping');
+    expect(first.at(-1)!.where).toBe('shrink_folio_list:putback');
     expect(w.obj(PAGE, pfn).free).toBe(0);
     expect(isEnabled(w, actorIndex(w, 'b'))).toBe(true);
     const second = runToEnd(w, 'b');

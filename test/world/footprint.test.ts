@@ -22,6 +22,7 @@ function setup(table: FootprintTable, define: (lib: Library) => void): World {
   L.addStacks(['t', 'u'], 3, new Model([lib]));
   const w = new World(L);
   w.recorder = null; // these tests check the audit, which recording (npm run footprints) turns off
+  w.lockDiscipline = false; // and only the footprint half of it (test/world/discipline.test.ts has the other)
   w.spawn(0, lib.routines[0], []);
   return w;
 }

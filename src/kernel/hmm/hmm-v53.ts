@@ -9,7 +9,7 @@
  * `hmmNotifiers` fields; mirrors are HMM_MIRROR objects (mm, sync, release, priv); ranges are
  * HMM_RANGE objects (one page each; `mm` set while on hmm->ranges). References are ref.ts's
  * (index + 1, NONE = 0). hmm->ranges_lock sections are one step
- * each (they touch only what that spinlock protects).
+ * each (they touch only what that spinlock protects: `within: [RANGES_LOCK]`, discipline.ts).
  *
  * Simplifications:
  *   - hmm->mirrors_sem is not modelled: its only writers are hmm_mirror_register/unregister, which
@@ -38,11 +38,18 @@ import { KERNEL } from '../library.js';
 
 /** hmm_range_valid(range): a plain read of the bool. */
 export function hmmRangeValid(w: World, range: number): boolean {
-  return w.obj(HMM_RANGE, range).valid === 1;
+  return w.readOnce(() => w.obj(HMM_RANGE, range).valid === 1); // a plain read of range->valid
 }
+
+/** The class of hmm->ranges_lock, the spinlock around hmm->notifiers and the ranges' valid flags. */
+const RANGES_LOCK = 'hmm.ranges_lock';
 
 /** mm/hmm.c:notifiers_decrement (under ranges_lock): the last running invalidation revalidates every range. */
 function notifiersDecrement(w: World, mm: number): void {
+  w.inside(RANGES_LOCK, () => decrement(w, mm));
+}
+
+function decrement(w: World, mm: number): void {
   const m = w.obj(MM, mm);
   if (m.hmmNotifiers <= 0) w.bug(`hmm->notifiers underflow on mm ${mm}`);
   m.hmmNotifiers = m.hmmNotifiers - 1;
@@ -73,6 +80,7 @@ export const hmmInvalidateRangeStart = KERNEL.routine({
   steps: {
     mark: {
       at: 'mm/hmm.c:hmm_invalidate_range_start spin_lock(ranges_lock)',
+      within: [RANGES_LOCK],
       run: (w, l) => {
         const m = w.obj(MM, l.mm);
         m.hmmNotifiers = m.hmmNotifiers + 1;
@@ -146,10 +154,13 @@ export const hmmRelease = KERNEL.routine({
     check: {
       at: 'mm/hmm.c:hmm_release',
       run: (w, l) => {
-        const n = w.count(HMM_RANGE);
-        for (let i = 0; i < n; i++) {
-          if (refersTo(w.obj(HMM_RANGE, i).mm, l.mm)) w.bug(`hmm_release on mm ${l.mm} with range ${i} still registered (WARN_ON)`);
-        }
+        // WARN_ON(!list_empty(&hmm->ranges)), under ranges_lock.
+        w.inside(RANGES_LOCK, () => {
+          const n = w.count(HMM_RANGE);
+          for (let i = 0; i < n; i++) {
+            if (refersTo(w.obj(HMM_RANGE, i).mm, l.mm)) w.bug(`hmm_release on mm ${l.mm} with range ${i} still registered (WARN_ON)`);
+          }
+        });
         return 'release';
       },
     },
@@ -209,6 +220,7 @@ export const hmmRangeRegister = KERNEL.routine({
   steps: {
     register: {
       at: 'mm/hmm.c:hmm_range_register',
+      within: [RANGES_LOCK],
       run: (w, l) => {
         const r = w.obj(HMM_RANGE, l.range);
         const mirrorMm = w.obj(HMM_MIRROR, l.mirror).mm;
@@ -236,6 +248,7 @@ export const hmmRangeUnregister = KERNEL.routine({
   steps: {
     unlink: {
       at: 'mm/hmm.c:hmm_range_unregister list_del_init',
+      within: [RANGES_LOCK],
       run: (w, l) => {
         const r = w.obj(HMM_RANGE, l.range);
         // v5.3: "if (range->hmm == NULL || range->end <= range->start) return;"
@@ -248,6 +261,8 @@ export const hmmRangeUnregister = KERNEL.routine({
     invalidate: {
       at: 'mm/hmm.c:hmm_range_unregister',
       run: (w, l) => {
+        // Off hmm->ranges, no invalidation can reach the range: it is its owner's again.
+        w.own(HMM_RANGE, l.range);
         w.obj(HMM_RANGE, l.range).valid = 0;
         return w.ret(0);
       },
@@ -262,6 +277,7 @@ export const hmmRangeWaitUntilValid = KERNEL.routine({
   steps: {
     wait: {
       at: 'include/linux/hmm.h:hmm_range_wait_until_valid',
+      lockless: ['hmmRange.valid'], // wait_event(hmm->wq, range->valid)
       run: (w, l) => {
         if (!hmmRangeValid(w, l.range)) return BLOCK_SLEEP;
         return w.ret(1);
@@ -295,6 +311,7 @@ export const hmmRangeSnapshot = KERNEL.routine({
   steps: {
     check: {
       at: 'mm/hmm.c:hmm_range_snapshot',
+      lockless: ['hmmRange.valid'], // if (!range->valid): a plain read
       run: (w, l) => {
         const r = w.obj(HMM_RANGE, l.range);
         if (isNone(r.mm)) {
@@ -311,6 +328,7 @@ export const hmmRangeSnapshot = KERNEL.routine({
     },
     walk: {
       at: 'mm/hmm.c:hmm_vma_handle_pte',
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'], // the walk reads the pte without the ptl
       run: (w, l) => {
         const r = w.obj(HMM_RANGE, l.range);
         const p = pte(w, deref(r.mm, 'hmm_range.mm'), r.start);
@@ -341,6 +359,7 @@ export const hmmRangeFaultV53 = KERNEL.routine({
   steps: {
     check: {
       at: 'mm/hmm.c:hmm_range_fault',
+      lockless: ['hmmRange.valid'], // if (!range->valid): a plain read
       run: (w, l) => {
         const r = w.obj(HMM_RANGE, l.range);
         if (isNone(r.mm)) {
@@ -360,6 +379,7 @@ export const hmmRangeFaultV53 = KERNEL.routine({
     },
     walk: {
       at: 'mm/hmm.c:hmm_vma_handle_pte',
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'], // the walk reads the pte without the ptl
       run: (w, l) => {
         const r = w.obj(HMM_RANGE, l.range);
         const mm = deref(r.mm, 'hmm_range.mm');
@@ -393,6 +413,7 @@ export const hmmRangeFaultV53 = KERNEL.routine({
     // } while (ret == -EBUSY && range->valid);  — an invalid range ends the walk with -EBUSY.
     again: {
       at: 'mm/hmm.c:hmm_range_fault',
+      lockless: ['hmmRange.valid'],
       run: (w, l) => {
         if (!hmmRangeValid(w, l.range)) {
           w.obj(HMM_RANGE, l.range).pfn = HMM_PFN_NONE;

@@ -39,6 +39,7 @@ export const hmmRangeFault = KERNEL.routine({
     },
     walk: {
       at: 'mm/hmm.c:hmm_vma_handle_pte',
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'], // the walk reads the pte without the ptl (pte_offset_map, ptep_get)
       run: (w, l) => {
         const vi = findVma(w, l.mm, l.vpn);
         if (vi < 0) return w.ret(-EFAULT); // hmm_vma_walk_hole without a vma

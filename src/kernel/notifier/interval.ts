@@ -8,8 +8,9 @@
  * down, so the driver's read_retry under the same lock either precedes the teardown (and the
  * teardown removes what it installed) or sees the change and retries.
  *
- * Each function here that touches S, A or the tree runs under subscriptions->lock in the kernel;
- * it is one atomic step in the model because nothing else is done under that spinlock.
+ * Each function here that touches S, A or the tree runs under subscriptions->lock in the kernel:
+ * the model keeps that spinlock out of the state and runs each such function inside it
+ * (`w.inside(SUBSCRIPTIONS_LOCK, …)`, src/world/discipline.ts), since nothing else is done under it.
  */
 import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
@@ -18,6 +19,9 @@ import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED
 import { EAGAIN } from '../flags.js';
 import { deref, NONE, ref, refersTo } from '../ref.js';
 import { KERNEL } from '../library.js';
+
+/** The class of subscriptions->lock, the spinlock the protocol's S, A and the tree live under. */
+export const SUBSCRIPTIONS_LOCK = 'mm.notifier_subscriptions.lock';
 
 /** mn_itree_is_invalidating: S is odd. */
 export function itreeIsInvalidating(w: World, mm: number): boolean {
@@ -46,10 +50,12 @@ export function itreeNextOverlap(w: World, mm: number, start: number, end: numbe
  * excluded"). Returns cur_seq = S.
  */
 export function mnItreeInvStartRange(w: World, mm: number, start: number, end: number): number {
-  const m = w.obj(MM, mm);
-  m.activeInvalidateRanges = m.activeInvalidateRanges + 1;
-  if (itreeNextOverlap(w, mm, start, end, 0) >= 0) m.invalidateSeq = m.invalidateSeq | 1;
-  return m.invalidateSeq;
+  return w.inside(SUBSCRIPTIONS_LOCK, () => {
+    const m = w.obj(MM, mm);
+    m.activeInvalidateRanges = m.activeInvalidateRanges + 1;
+    if (itreeNextOverlap(w, mm, start, end, 0) >= 0) m.invalidateSeq = m.invalidateSeq | 1;
+    return m.invalidateSeq;
+  });
 }
 
 /**
@@ -58,6 +64,10 @@ export function mnItreeInvStartRange(w: World, mm: number, start: number, end: n
  * sleepers' steps become enabled once S changes.
  */
 export function mnItreeInvEnd(w: World, mm: number): void {
+  w.inside(SUBSCRIPTIONS_LOCK, () => itreeInvEnd(w, mm));
+}
+
+function itreeInvEnd(w: World, mm: number): void {
   const m = w.obj(MM, mm);
   if (m.activeInvalidateRanges <= 0) w.bug(`mn_itree_inv_end on mm ${mm} without an active range`);
   m.activeInvalidateRanges = m.activeInvalidateRanges - 1;
@@ -77,6 +87,10 @@ export function mnItreeInvEnd(w: World, mm: number): void {
  * mm_users. `priv` is the driver's own object index (stored as a reference). Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
  */
 export function intervalNotifierInsert(w: World, sub: number, mm: number, start: number, length: number, invalidate: AnyRoutine, priv: number): void {
+  w.inside(SUBSCRIPTIONS_LOCK, () => itreeInsert(w, sub, mm, start, length, invalidate, priv));
+}
+
+function itreeInsert(w: World, sub: number, mm: number, start: number, length: number, invalidate: AnyRoutine, priv: number): void {
   const m = w.obj(MM, mm);
   const s = w.obj(MIN, sub);
   if (s.state !== MIN_UNUSED) throw new Error(`interval notifier ${sub} is already in use`);
@@ -116,7 +130,7 @@ export function mmuIntervalReadRetry(w: World, sub: number, seq: number): boolea
 
 /** include/linux/mmu_notifier.h:mmu_interval_check_retry — lockless, advisory. */
 export function mmuIntervalCheckRetry(w: World, sub: number, seq: number): boolean {
-  return w.obj(MIN, sub).seq !== seq;
+  return w.readOnce(() => w.obj(MIN, sub).seq !== seq);
 }
 
 /**
@@ -131,6 +145,9 @@ export const mmuIntervalReadBegin = KERNEL.routine({
   steps: {
     read: {
       at: 'mm/mmu_notifier.c:mmu_interval_read_begin',
+      within: [SUBSCRIPTIONS_LOCK],
+      // seq = READ_ONCE(interval_sub->invalidate_seq): the driver's lock is not held here.
+      lockless: ['intervalNotifier.seq'],
       run: (w, l) => {
         const s = w.obj(MIN, l.sub);
         const mm = deref(s.mm, 'mmu_interval_notifier.mm');
@@ -142,6 +159,7 @@ export const mmuIntervalReadBegin = KERNEL.routine({
     },
     wait: {
       at: 'mm/mmu_notifier.c:mmu_interval_read_begin wait_event',
+      lockless: ['mm.invalidateSeq'], // READ_ONCE(subscriptions->invalidate_seq) != seq
       run: (w, l) => {
         const mm = deref(w.obj(MIN, l.sub).mm, 'mmu_interval_notifier.mm');
         if (w.obj(MM, mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
@@ -163,6 +181,7 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
   steps: {
     unlink: {
       at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove',
+      within: [SUBSCRIPTIONS_LOCK],
       run: (w, l) => {
         const s = w.obj(MIN, l.sub);
         l.mm = deref(s.mm, 'mmu_interval_notifier.mm');
@@ -182,10 +201,19 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
     },
     wait: {
       at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove wait_event',
+      lockless: ['mm.invalidateSeq'], // wait_event(wq, READ_ONCE(subscriptions->invalidate_seq) != seq)
       run: (w, l) => {
         if (l.seq !== 0 && w.obj(MM, l.mm).invalidateSeq === l.seq) return BLOCK_SLEEP;
+        return 'mmdrop';
+      },
+    },
+    mmdrop: {
+      at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove mmdrop',
+      run: (w, l) => {
         const m = w.obj(MM, l.mm);
         m.count = m.count - 1; // mmdrop
+        // Out of the tree, the subscription is the caller's again (the model zeroes it: equal states).
+        w.own(MIN, l.sub);
         const s = w.obj(MIN, l.sub);
         if (s.state === MIN_UNUSED) {
           s.mm = NONE;
@@ -221,6 +249,9 @@ export const mnItreeInvalidate = KERNEL.routine({
     },
     callNext: {
       at: 'mm/mmu_notifier.c:mn_itree_inv_next',
+      // No lock in the C: while the epoch is open (A > 0) inserts and removes are deferred, so the
+      // tree cannot change under the walk — the exclusion the lock would give.
+      within: [SUBSCRIPTIONS_LOCK],
       run: (w, l) => {
         const sub = itreeNextOverlap(w, l.mm, l.start, l.end, l.next);
         if (sub < 0) return w.ret(0);

@@ -16,17 +16,20 @@ import type { World } from '../../world/world.js';
 import { EAGAIN, MMU_NOTIFY_RELEASE, VPN_MAX } from '../flags.js';
 import { MM, MN } from '../structs.js';
 import { isNone, NONE, ref, refersTo } from '../ref.js';
-import { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd } from './interval.js';
+import { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd, SUBSCRIPTIONS_LOCK } from './interval.js';
 import { KERNEL } from '../library.js';
 
 /** Next classic subscription index ≥ from registered on mm with the given op, or -1. */
 function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release'): number {
-  const n = w.count(MN);
-  for (let i = from; i < n; i++) {
-    const s = w.obj(MN, i);
-    if (refersTo(s.mm, mm) && !isNone(s[op])) return i;
-  }
-  return -1;
+  // One rcu_dereference of the next node under SRCU: the model's slots stand for the list.
+  return w.single(() => {
+    const n = w.count(MN);
+    for (let i = from; i < n; i++) {
+      const s = w.obj(MN, i);
+      if (refersTo(s.mm, mm) && !isNone(s[op])) return i;
+    }
+    return -1;
+  });
 }
 
 /**
@@ -182,6 +185,7 @@ export const mmuNotifierRelease = KERNEL.routine({
     },
     unlink: {
       at: 'mm/mmu_notifier.c:mn_hlist_release hlist_del_init_rcu',
+      within: [SUBSCRIPTIONS_LOCK],
       run: (w, l) => {
         const n = w.count(MN);
         for (let i = 0; i < n; i++) if (refersTo(w.obj(MN, i).mm, l.mm)) w.obj(MN, i).mm = NONE;

@@ -11,6 +11,7 @@ import { ptl, spinLock, spinUnlock } from '../locks.js';
 import { allocPage, pageAddNewAnonRmap, putPage } from '../page.js';
 import { pte, pteNone, setPte, vma } from '../pgtable.js';
 import { KERNEL } from '../library.js';
+import { PAGE } from '../structs.js';
 
 /** do_anonymous_page(vmf) for (mm, vpn) in VMA `vma`. Returns 0 (installed, or lost the race: retry) or VM_FAULT_OOM. */
 export const doAnonymousPage = KERNEL.routine({
@@ -29,6 +30,8 @@ export const doAnonymousPage = KERNEL.routine({
     ptLock: {
       at: 'mm/memory.c:do_anonymous_page pte_offset_map_lock',
       run: (w, l) => {
+        // The new page is ours until set_pte_at publishes it.
+        w.own(PAGE, l.pfn);
         const lock = ptl(w, l.mm);
         const b = spinLock(w, lock); // pte_offset_map_lock
         if (b) return b;

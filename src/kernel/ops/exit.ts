@@ -16,7 +16,7 @@ import { mmdrop } from '../mm-refs.js';
 import { mmuNotifierRelease } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex, vmaClear } from '../pgtable.js';
 import { MM } from '../structs.js';
-import { tlbFinishMmu, unmapVmas } from './zap.js';
+import { tlbFinishOne, unmapVmas } from './zap.js';
 import { KERNEL } from '../library.js';
 
 function hasVmas(w: World, mm: number): boolean {
@@ -76,9 +76,8 @@ export const exitMmap = KERNEL.routine({
     tlbFinish: {
       at: 'mm/mmu_gather.c:tlb_finish_mmu',
       run: (w, l) => {
-        tlbFinishMmu(w, l.gather);
-        l.gather = 0;
-        return 'unlock';
+        l.gather = tlbFinishOne(w, l.gather);
+        return l.gather ? 'tlbFinish' : 'unlock';
       },
     },
     unlock: {

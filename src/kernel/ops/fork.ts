@@ -110,6 +110,8 @@ export const dupMmap = KERNEL.routine({
         // mmap_write_lock_killable(oldmm); mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING). The
         // parent's lock can be contended; the child's cannot (not yet visible), but both are taken
         // in one step or neither, so that a blocked step writes nothing.
+        // The child mm is not yet visible to anyone (mm_alloc): the step's own.
+        w.own(MM, l.child);
         const b = downWriteNested(w, mmapLock(w, l.parent), mmapLock(w, l.child));
         if (b) return b;
         const per = w.layout.dims.vmasPerMm;

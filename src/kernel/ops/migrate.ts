@@ -91,7 +91,7 @@ export const migratePages = KERNEL.routine({
       at: 'mm/vmscan.c:folio_isolate_lru',
       run: (w, l) => {
         const page = w.obj(PAGE, l.src);
-        if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+        if (page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
         getPage(w, l.src);
         return 'allocDst';
       },
@@ -119,26 +119,36 @@ export const migratePages = KERNEL.routine({
     },
     unmapped: {
       at: 'mm/migrate.c:migrate_folio_unmap',
+      lockless: ['page.mapcount'], // folio_mapped(src)
       run: (w, l) => {
         if (w.obj(PAGE, l.src).mapcount === 0) return 'move';
         l.rc = -EAGAIN;
         return w.call(removeMigrationPtes, 'undo', l.src, l.src);
       },
     },
-    // __migrate_folio: the expected references are ours (+1 for the swap cache); anything else
-    // (a GUP pin) fails with -EAGAIN. Then copy, and hand page->mapping/index and the swap cache
-    // entry over to dst (__folio_migrate_mapping, folio_migrate_flags).
+    // __migrate_folio: folio_mc_copy first, then __folio_migrate_mapping freezes the refcount at
+    // the expected references (ours, +1 for the swap cache) — anything else (a GUP pin) fails with
+    // -EAGAIN — and hands page->mapping/index and the swap cache entry over to dst. dst is the
+    // migration's own until remove_migration_ptes maps it (no pte, no cache entry refers to it).
     move: {
-      at: 'mm/migrate.c:__migrate_folio',
+      at: 'mm/migrate.c:__migrate_folio folio_mc_copy',
       run: (w, l) => {
+        w.own(PAGE, l.dst);
+        w.obj(PAGE, l.dst).contents = w.obj(PAGE, l.src).contents;
+        return 'freeze';
+      },
+    },
+    freeze: {
+      at: 'mm/migrate.c:__folio_migrate_mapping folio_ref_freeze',
+      run: (w, l) => {
+        w.own(PAGE, l.dst);
         const src = w.obj(PAGE, l.src);
         const dst = w.obj(PAGE, l.dst);
         const expected = 1 + (isNone(src.swap) ? 0 : 1);
-        if (src.refcount !== expected || src.mapcount !== 0) {
+        if (src.refcount !== expected) {
           l.rc = -EAGAIN;
           return w.call(removeMigrationPtes, 'undo', l.src, l.src);
         }
-        dst.contents = src.contents; // folio_mc_copy
         dst.anon = 1;
         dst.anonVma = src.anonVma;
         dst.index = src.index;
@@ -151,19 +161,27 @@ export const migratePages = KERNEL.routine({
         return w.call(removeMigrationPtes, 'unlockDst', l.src, l.dst);
       },
     },
-    // migrate_folio_move: folio_unlock(dst), folio_put(dst) — the mappings now hold dst.
+    // migrate_folio_move: folio_unlock(dst), folio_put(dst) — the mappings now hold dst; then
+    // migrate_folio_done: folio_unlock(src), folio_put(src), its last reference. A put after an
+    // unlock is a step of its own (another CPU can take the lock between them).
     unlockDst: {
-      at: 'mm/migrate.c:migrate_folio_move',
+      at: 'mm/migrate.c:migrate_folio_move folio_unlock',
       run: (w, l) => {
         mutexUnlock(w, folioLock(w, l.dst));
+        return 'putDst';
+      },
+    },
+    putDst: {
+      at: 'mm/migrate.c:migrate_folio_move folio_put',
+      run: (w, l) => {
         putPage(w, l.dst);
+        mutexUnlock(w, folioLock(w, l.src)); // migrate_folio_done
         return 'putSrc';
       },
     },
     putSrc: {
-      at: 'mm/migrate.c:migrate_folio_done',
+      at: 'mm/migrate.c:migrate_folio_done folio_put',
       run: (w, l) => {
-        mutexUnlock(w, folioLock(w, l.src));
         putPage(w, l.src); // the last reference: src is freed
         return w.ret(0);
       },
@@ -171,13 +189,27 @@ export const migratePages = KERNEL.routine({
     // migrate_folio_undo_src (ptes already restored) then migrate_folio_undo_dst; src goes back
     // to the LRU (putback_movable_pages drops the isolation reference).
     undo: {
-      at: 'mm/migrate.c:migrate_folio_undo_src',
+      at: 'mm/migrate.c:migrate_folio_undo_src folio_unlock',
       run: (w, l) => {
         mutexUnlock(w, folioLock(w, l.src));
+        return 'undoPutSrc';
+      },
+    },
+    undoPutSrc: {
+      at: 'mm/migrate.c:migrate_folio_undo_src putback',
+      run: (w, l) => {
         putPage(w, l.src);
-        mutexUnlock(w, folioLock(w, l.dst));
+        mutexUnlock(w, folioLock(w, l.dst)); // migrate_folio_undo_dst
+        return 'undoPutDst';
+      },
+    },
+    undoPutDst: {
+      at: 'mm/migrate.c:migrate_folio_undo_dst folio_put',
+      run: (w, l) => {
         putPage(w, l.dst);
-        return w.ret(l.rc);
+        const rc = l.rc;
+        l.rc = 0;
+        return w.ret(rc);
       },
     },
   },

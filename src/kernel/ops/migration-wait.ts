@@ -17,6 +17,8 @@ export const migrationEntryWait = KERNEL.routine({
   steps: {
     wait: {
       at: 'mm/migrate.c:migration_entry_wait',
+      // The C reads the pte under the ptl and drops it to sleep on the folio; one read either way.
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'],
       run: (w, l) => {
         const p = pte(w, l.mm, l.vpn);
         if (p.present === 0 && p.migration !== 0 && p.migration === l.mig) return BLOCK_SLEEP;

@@ -15,7 +15,7 @@ import { ENOMEM } from '../flags.js';
 import { downWrite, mmapLock, upWrite } from '../locks.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
 import { vmaClear } from '../pgtable.js';
-import { tlbFinishMmu, unmapVmas } from './zap.js';
+import { tlbFinishOne, unmapVmas } from './zap.js';
 import { KERNEL } from '../library.js';
 
 /** munmap(mm, start, end): 0 or -ENOMEM (no VMA slot for a split). */
@@ -57,9 +57,8 @@ export const vmMunmap = KERNEL.routine({
     tlbFinish: {
       at: 'mm/mmu_gather.c:tlb_finish_mmu',
       run: (w, l) => {
-        tlbFinishMmu(w, l.gather);
-        l.gather = 0;
-        return 'unlock';
+        l.gather = tlbFinishOne(w, l.gather);
+        return l.gather ? 'tlbFinish' : 'unlock';
       },
     },
     unlock: {

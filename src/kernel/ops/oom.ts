@@ -13,7 +13,7 @@ import { MMU_NOTIFY_UNMAP, VM_ANON, VM_HUGETLB, VM_PFNMAP, VM_SHARED } from '../
 import { downReadTrylock, mmapLock, ptl, spinLock, spinUnlock, upRead } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex } from '../pgtable.js';
-import { tlbFinishMmu, zapPteRange } from './zap.js';
+import { tlbFinishOne, zapPteRange } from './zap.js';
 import { KERNEL } from '../library.js';
 
 /** oom_reap_task_mm(mm): 1 if the whole mm was reaped, 0 if it must be retried. */
@@ -69,9 +69,8 @@ export const oomReapTaskMm = KERNEL.routine({
     tlbFinish: {
       at: 'mm/mmu_gather.c:tlb_finish_mmu',
       run: (w, l) => {
-        tlbFinishMmu(w, l.gather);
-        l.gather = 0;
-        return 'nextVma';
+        l.gather = tlbFinishOne(w, l.gather);
+        return l.gather ? 'tlbFinish' : 'nextVma';
       },
     },
     unlock: {

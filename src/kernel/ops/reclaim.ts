@@ -43,10 +43,18 @@ import { KERNEL } from '../library.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
 export function getSwapSlot(w: World): number {
-  const n = w.count(SWAP);
-  for (let s = 1; s < n; s++) if (w.obj(SWAP, s).used === 0) return s;
-  return -1;
+  return w.inside(SWAP_LOCK, () => {
+    const n = w.count(SWAP);
+    for (let s = 1; s < n; s++) if (w.obj(SWAP, s).used === 0) return s;
+    return -1;
+  });
 }
+
+/** The class of the swap device's lock (si->lock and its cluster locks), around the slot map. */
+export const SWAP_LOCK = 'swap_info.lock';
+
+/** What the recomputed swap count stands for (listed among a proof's assumptions). */
+export const SWAP_COUNT = 'the swap count of a slot is recomputed from the ptes that hold its entry (the kernel reads swap_map[slot] under the swap lock)';
 
 /** Whether any pte holds a swap entry for `slot` (the swap_map count, recomputed). */
 export function swapSlotReferenced(w: World, slot: number): boolean {
@@ -63,10 +71,17 @@ export function swapSlotReferenced(w: World, slot: number): boolean {
  * pte refers to it any more (otherwise it keeps the data for do_swap_page).
  */
 export function putSwapFolio(w: World, slot: number): void {
-  if (swapSlotReferenced(w, slot)) return;
-  const s = w.obj(SWAP, slot);
-  s.used = 0;
-  s.contents = 0;
+  if (w.standIn(SWAP_COUNT, () => swapSlotReferenced(w, slot))) return;
+  freeSwapSlot(w, slot);
+}
+
+/** swap_entries_free: the slot back in the map (under the swap lock); its data is gone (the model zeroes it: equal states). */
+export function freeSwapSlot(w: World, slot: number): void {
+  w.inside(SWAP_LOCK, () => {
+    w.obj(SWAP, slot).used = 0;
+  });
+  w.own(SWAP, slot);
+  w.obj(SWAP, slot).contents = 0;
 }
 
 /** mm/rmap.c:try_to_unmap — every pte mapping the page becomes its swap entry (folio->swap). */
@@ -83,10 +98,10 @@ export const tryToUnmap = defineRmapUnmap({
 });
 
 /** keep / keep_locked / activate_locked: unlock, put back on the LRU (drop the isolation ref). */
-function keep(w: World, pfn: number, rc: number): number {
-  mutexUnlock(w, folioLock(w, pfn));
-  putPage(w, pfn);
-  return w.ret(rc);
+function keep(w: World, l: { pfn: number; rc: number }, rc: number): string {
+  mutexUnlock(w, folioLock(w, l.pfn)); // keep_locked: folio_unlock
+  l.rc = rc;
+  return 'putback';
 }
 
 /**
@@ -96,13 +111,14 @@ function keep(w: World, pfn: number, rc: number): number {
 export const shrinkFolioList = KERNEL.routine({
   name: 'shrink_folio_list',
   params: ['pfn'],
+  locals: ['rc'],
   steps: {
     // The reclaimer's own reference: the page cannot be freed under it by its owners.
     isolate: {
       at: 'mm/vmscan.c:isolate_lru_folios',
       run: (w, l) => {
         const page = w.obj(PAGE, l.pfn);
-        if (page.free === 1 || page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+        if (page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
         getPage(w, l.pfn);
         return 'lock';
       },
@@ -122,21 +138,30 @@ export const shrinkFolioList = KERNEL.routine({
         const page = w.obj(PAGE, l.pfn);
         if (isNone(page.swap)) {
           const slot = getSwapSlot(w);
-          if (slot < 0) return keep(w, l.pfn, -ENOMEM);
-          w.obj(SWAP, slot).used = 1;
+          if (slot < 0) return keep(w, l, -ENOMEM);
+          w.inside(SWAP_LOCK, () => {
+            w.obj(SWAP, slot).used = 1;
+          });
           page.swap = swpEntry(slot);
           page.refcount = page.refcount + 1; // the swap cache's reference
         }
-        return w.call(tryToUnmap, 'pageout', l.pfn);
+        return w.call(tryToUnmap, 'mapped', l.pfn);
       },
     },
     // A mapping the walk missed (added behind the cursor, or unaccounted) keeps the page:
     // activate_locked. Ptes already converted stay swap entries, the page stays in the swap cache.
+    mapped: {
+      at: 'mm/vmscan.c:shrink_folio_list folio_mapped',
+      lockless: ['page.mapcount'],
+      run: (w, l) => {
+        if (w.obj(PAGE, l.pfn).mapcount > 0) return keep(w, l, -EBUSY);
+        return 'pageout';
+      },
+    },
     pageout: {
       at: 'mm/vmscan.c:pageout',
       run: (w, l) => {
         const page = w.obj(PAGE, l.pfn);
-        if (page.mapcount > 0) return keep(w, l.pfn, -EBUSY);
         w.obj(SWAP, swpOffset(page.swap)).contents = page.contents;
         return 'removeMapping';
       },
@@ -147,7 +172,9 @@ export const shrinkFolioList = KERNEL.routine({
       at: 'mm/vmscan.c:__remove_mapping',
       run: (w, l) => {
         const page = w.obj(PAGE, l.pfn);
-        if (page.refcount !== 2 || page.mapcount !== 0) return keep(w, l.pfn, -EBUSY);
+        // folio_ref_freeze; the mapcount was checked at `mapped` (a locked swap-cache page cannot be
+        // mapped again: do_swap_page takes the folio lock first).
+        if (page.refcount !== 2) return keep(w, l, -EBUSY);
         const slot = swpOffset(page.swap);
         page.swap = NONE; // __delete_from_swap_cache
         putSwapFolio(w, slot);
@@ -159,9 +186,21 @@ export const shrinkFolioList = KERNEL.routine({
     free: {
       at: 'mm/vmscan.c:shrink_folio_list free_it',
       run: (w, l) => {
+        // Frozen: no pte and no swap-cache entry refers to the page; only our reference is left.
+        w.own(PAGE, l.pfn);
         mutexUnlock(w, folioLock(w, l.pfn));
         putPage(w, l.pfn);
         return w.ret(0);
+      },
+    },
+    // keep: the folio goes back to the LRU (putback_lru_folio drops the isolation reference).
+    putback: {
+      at: 'mm/vmscan.c:shrink_folio_list keep',
+      run: (w, l) => {
+        putPage(w, l.pfn);
+        const rc = l.rc;
+        l.rc = 0;
+        return w.ret(rc);
       },
     },
   },

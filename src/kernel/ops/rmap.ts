@@ -49,10 +49,14 @@ export function rmapNextMm(w: World, pfn: number, from: number, match: PteMatch 
   const n = w.count(MM);
   for (let mm = from; mm < n; mm++) {
     if (w.obj(MM, mm).anonVma !== page.anonVma) continue;
-    if (match(pte(w, mm, page.index), pfn)) return mm;
+    if (w.standIn(RMAP_FILTER, () => match(pte(w, mm, page.index), pfn))) return mm;
   }
   return -1;
 }
+
+/** What the pte filter of the rmap walk stands for (listed among a proof's assumptions). */
+export const RMAP_FILTER =
+  'the rmap walk finds the mms that map a page by looking at their ptes (the kernel walks the anon_vma tree under its lock and checks each pte under the ptl, as the callers here re-check)';
 
 /** Every mm whose pte maps page `pfn` through the rmap, in walk order (for assertions and checkers). */
 export function rmapMappings(w: World, pfn: number): number[] {

@@ -19,24 +19,27 @@ import { swpEntry, swpOffset } from '../ref.js';
 import { pteSame, SNAP_MIGRATION } from './pte-snap.js';
 import { migrationEntryWait } from './migration-wait.js';
 import { KERNEL } from '../library.js';
+import { freeSwapSlot, SWAP_COUNT } from './reclaim.js';
 
 /** Whether any pte of any mm other than (mm, vpn) still holds the swap entry of `slot` (the swap count). */
 function otherSwapRefs(w: World, mm: number, vpn: number, slot: number): boolean {
   const self = mm * w.layout.dims.mmPages + vpn;
   const n = w.count(PTE);
   const entry = swpEntry(slot);
-  for (let i = 0; i < n; i++) if (i !== self && w.obj(PTE, i).swap === entry) return true;
-  return false;
+  return w.standIn(SWAP_COUNT, () => {
+    for (let i = 0; i < n; i++) if (i !== self && w.obj(PTE, i).swap === entry) return true;
+    return false;
+  });
 }
 
 /** mm/swap_state.c:swap_cache_get_folio — the swap-cache page of `slot` (a non-free page whose page.swap is its entry), or 0. */
 function swapCacheLookup(w: World, slot: number): number {
-  const n = w.count(PAGE);
-  for (let pfn = 1; pfn < n; pfn++) {
-    const p = w.obj(PAGE, pfn);
-    if (p.free === 0 && p.swap === swpEntry(slot)) return pfn;
-  }
-  return 0;
+  // One xarray load; the model's swap cache is spread over the pages (a free page's swap entry is none).
+  return w.single(() => {
+    const n = w.count(PAGE);
+    for (let pfn = 1; pfn < n; pfn++) if (w.obj(PAGE, pfn).swap === swpEntry(slot)) return pfn;
+    return 0;
+  });
 }
 
 /**
@@ -53,17 +56,31 @@ export const doSwapPage = KERNEL.routine({
     // into it (swap_read_folio).
     entry: {
       at: 'mm/memory.c:do_swap_page pte_to_swp_entry(vmf->orig_pte)',
+      lockless: ['swap.used'], // get_swap_device: is the entry still in use?
       run: (w, l) => {
         if (l.origBits & SNAP_MIGRATION) return w.call(migrationEntryWait, 'out', l.mm, l.vpn, l.origVal);
         const slot = swpOffset(l.origVal);
         if (w.obj(SWAP, slot).used === 0) return w.ret(0); // entry already freed: the pte changed, retry
-        l.pfn = swapCacheLookup(w, slot);
-        if (l.pfn !== 0) {
-          getPage(w, l.pfn);
-          return 'folioLock';
-        }
+        return 'lookup';
+      },
+    },
+    // swap_cache_get_folio: the lookup and its folio_try_get are one (the lookup re-checks the
+    // entry after taking the reference); else a new page, locked before anyone can see it.
+    lookup: {
+      at: 'mm/memory.c:do_swap_page swap_cache_get_folio',
+      run: (w, l) => {
+        const slot = swpOffset(l.origVal);
+        l.pfn = w.single(() => {
+          const pfn = swapCacheLookup(w, slot);
+          if (pfn !== 0) getPage(w, pfn);
+          return pfn;
+        });
+        if (l.pfn !== 0) return 'folioLock';
         l.pfn = allocPage(w);
         if (l.pfn === 0) return w.ret(VM_FAULT_OOM);
+        // __folio_set_locked on the new folio, then swap_read_folio into it.
+        w.obj(PAGE, l.pfn).locked = w.self;
+        l.locked = 1;
         w.obj(PAGE, l.pfn).contents = w.obj(SWAP, slot).contents;
         return 'ptLock';
       },
@@ -79,8 +96,7 @@ export const doSwapPage = KERNEL.routine({
         if (w.obj(PAGE, l.pfn).swap !== l.origVal) {
           // Left the swap cache while we waited: !folio_matches_swap_entry → out_page, retry.
           mutexUnlock(w, folioLock(w, l.pfn)); // out_page: folio_unlock
-          putPage(w, l.pfn); // out_release: folio_put
-          return w.ret(0);
+          return 'release';
         }
         return 'ptLock';
       },
@@ -94,8 +110,7 @@ export const doSwapPage = KERNEL.routine({
         if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
           spinUnlock(w, lock); // out_nomap
           if (l.locked) mutexUnlock(w, folioLock(w, l.pfn)); // out_page
-          putPage(w, l.pfn); // out_release
-          return w.ret(0);
+          return 'release';
         }
         const slot = swpOffset(l.origVal);
         const others = otherSwapRefs(w, l.mm, l.vpn, slot);
@@ -107,13 +122,19 @@ export const doSwapPage = KERNEL.routine({
         setPte(w, l.mm, l.vpn, l.pfn, writable, false);
         // swap_free: the slot goes when no pte references it — unless the page is still in the swap
         // cache, which holds the slot itself (SWAP_HAS_CACHE) until reclaim removes it.
-        if (!others && pg.swap !== swpEntry(slot)) {
-          const s = w.obj(SWAP, slot);
-          s.used = 0;
-          s.contents = 0;
-        }
+        if (!others && pg.swap !== swpEntry(slot)) freeSwapSlot(w, slot);
         spinUnlock(w, lock); // unlock
         if (l.locked) mutexUnlock(w, folioLock(w, l.pfn)); // folio_unlock
+        return w.ret(0);
+      },
+    },
+    // out_release: folio_put, after the unlocks; return 0: the access is retried.
+    release: {
+      at: 'mm/memory.c:do_swap_page out_release',
+      run: (w, l) => {
+        putPage(w, l.pfn);
+        l.pfn = 0; // dead on the retry
+        l.locked = 0;
         return w.ret(0);
       },
     },

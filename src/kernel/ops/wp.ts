@@ -69,9 +69,10 @@ export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, or
     wpPageReuse(w, mm, vpn);
     return w.ret(0);
   }
-  getPage(w, p.pfn); // folio_get: keep the old page while wp_page_copy copies without the lock
+  const oldPfn = p.pfn; // vmf->page, read under the lock
+  getPage(w, oldPfn); // folio_get: keep the old page while wp_page_copy copies without the lock
   spinUnlock(w, lock); // pte_unmap_unlock
-  return w.call(wpPageCopy, resume, mm, vpn, vmaIndex, origVal, origBits, p.pfn);
+  return w.call(wpPageCopy, resume, mm, vpn, vmaIndex, origVal, origBits, oldPfn);
 }
 
 /**
@@ -103,6 +104,8 @@ export const wpPageCopy = KERNEL.routine({
       at: 'mm/memory.c:wp_page_copy pte_offset_map_lock',
       run: (w, l) => {
         const lock = ptl(w, l.mm);
+        // The new page is ours until set_pte_at publishes it (folio_add_new_anon_rmap's "new" folio).
+        w.own(PAGE, l.newPfn);
         const b = spinLock(w, lock); // pte_offset_map_lock
         if (b) return b;
         if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
@@ -123,6 +126,13 @@ export const wpPageCopy = KERNEL.routine({
       at: 'mm/memory.c:wp_page_copy folio_put',
       run: (w, l) => {
         putPage(w, l.copied ? l.oldPfn : l.newPfn);
+        return 'putOld';
+      },
+    },
+    // The reference do_wp_page took on the old page: a put of its own.
+    putOld: {
+      at: 'mm/memory.c:wp_page_copy folio_put(old_folio)',
+      run: (w, l) => {
         putPage(w, l.oldPfn);
         return w.ret(0);
       },

@@ -11,7 +11,7 @@
  * the model zaps a whole range under the mm's single ptl in one step.
  */
 import type { World } from '../../world/world.js';
-import { putSwapFolio } from './reclaim.js';
+import { putSwapFolio, SWAP_COUNT } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
 import { assertHeld, ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
@@ -38,11 +38,19 @@ export function gatherCount(gather: number, pfn: number): number {
   return pfn < 1 || pfn > GATHER_MAX_PFN ? 0 : (gather >>> (2 * pfn)) & 3;
 }
 
-/** mm/mmu_gather.c:tlb_finish_mmu — TLB flushed, then every gathered reference is put. */
-export function tlbFinishMmu(w: World, gather: number): void {
+/**
+ * mm/mmu_gather.c:tlb_finish_mmu — TLB flushed, then every gathered reference is put
+ * (release_pages), each put its own atomic: one put per step. Returns the gather left; the
+ * calling step repeats while it is not empty.
+ */
+export function tlbFinishOne(w: World, gather: number): number {
   for (let pfn = 1; pfn <= GATHER_MAX_PFN; pfn++) {
-    for (let n = gatherCount(gather, pfn); n > 0; n--) putPage(w, pfn);
+    if (gatherCount(gather, pfn) > 0) {
+      putPage(w, pfn);
+      return gather - (1 << (2 * pfn));
+    }
   }
+  return 0;
 }
 
 /**
@@ -52,12 +60,13 @@ export function tlbFinishMmu(w: World, gather: number): void {
  * reclaim, which frees the slot through put_swap_folio.
  */
 export function swapFree(w: World, slot: number): void {
-  const np = w.count(PAGE);
-  for (let pfn = 1; pfn < np; pfn++) {
-    const pg = w.obj(PAGE, pfn);
-    if (pg.free === 0 && pg.swap === swpEntry(slot)) return;
-  }
-  putSwapFolio(w, slot);
+  // The slot's SWAP_HAS_CACHE bit, read under the swap lock: whether a page caches the slot.
+  const cached = w.standIn(SWAP_COUNT, () => {
+    const np = w.count(PAGE);
+    for (let pfn = 1; pfn < np; pfn++) if (w.obj(PAGE, pfn).swap === swpEntry(slot)) return true;
+    return false;
+  });
+  if (!cached) putSwapFolio(w, slot);
 }
 
 /**
@@ -116,12 +125,19 @@ export const zapPageRangeSingleBatched = KERNEL.routine({
     },
     zap: {
       at: 'mm/memory.c:unmap_single_vma',
+      // The VMA's bounds, read without mmap_lock: they change only under mmap_lock for write AND
+      // i_mmap_rwsem (vma_prepare), which unmap_mapping_range holds; zap_vma_ptes' caller must keep
+      // its VMA alive. One snapshot of them (w.single).
+      lockless: ['vma.used', 'vma.start', 'vma.end'],
       run: (w, l) => {
         const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
         if (b) return b;
-        const v = vma(w, l.vma);
+        const [used, start, end] = w.single(() => {
+          const v = vma(w, l.vma);
+          return [v.used, v.start, v.end];
+        });
         // unmap_single_vma clips to the VMA; a VMA already gone (see unmap_mapping_range) zaps nothing.
-        if (v.used) l.gather = zapPteRange(w, l.mm, Math.max(l.start, v.start), Math.min(l.end, v.end), l.evenCows, l.gather);
+        if (used) l.gather = zapPteRange(w, l.mm, Math.max(l.start, start), Math.min(l.end, end), l.evenCows, l.gather);
         spinUnlock(w, ptl(w, l.mm));
         l.result = 0;
         return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.mm, l.start, l.end, MMU_NOTIFY_CLEAR, 1);
@@ -150,8 +166,8 @@ export const zapPageRangeSingle = KERNEL.routine({
     finish: {
       at: 'mm/mmu_gather.c:tlb_finish_mmu',
       run: (w, l) => {
-        tlbFinishMmu(w, l.result);
-        return w.ret(0);
+        l.result = tlbFinishOne(w, l.result);
+        return l.result ? 'finish' : w.ret(0);
       },
     },
   },
@@ -167,9 +183,14 @@ export const zapVmaPtes = KERNEL.routine({
   steps: {
     check: {
       at: 'mm/memory.c:zap_vma_ptes',
+      // range_in_vma and VM_PFNMAP, read without mmap_lock (the caller keeps the VMA alive): one snapshot.
+      lockless: ['vma.used', 'vma.flags', 'vma.start', 'vma.end'],
       run: (w, l) => {
-        const v = vma(w, l.vma);
-        if (!v.used || !(v.flags & VM_PFNMAP) || l.start < v.start || l.end > v.end || l.start >= l.end) return w.ret(0);
+        const bad = w.single(() => {
+          const v = vma(w, l.vma);
+          return !v.used || !(v.flags & VM_PFNMAP) || l.start < v.start || l.end > v.end;
+        });
+        if (bad || l.start >= l.end) return w.ret(0);
         return w.call(zapPageRangeSingle, 'done', vmaMm(w, l.vma), l.vma, l.start, l.end);
       },
     },
@@ -186,8 +207,8 @@ export const unmapMappingRangeVma = KERNEL.routine({
     finish: {
       at: 'mm/mmu_gather.c:tlb_finish_mmu',
       run: (w, l) => {
-        tlbFinishMmu(w, l.result);
-        return w.ret(0);
+        l.result = tlbFinishOne(w, l.result);
+        return l.result ? 'finish' : w.ret(0);
       },
     },
   },
@@ -210,22 +231,26 @@ export const unmapMappingRange = KERNEL.routine({
   steps: {
     walk: {
       at: 'mm/memory.c:unmap_mapping_range_tree',
+      // One interval-tree lookup under i_mmap_rwsem (held around the walk in the C), which every
+      // change to a file VMA's bounds also takes (vma_prepare): one consistent read (w.single).
       run: (w, l) => {
         const first = l.pgoff;
         const last = l.len > 0 ? l.pgoff + l.len - 1 : 0x7fffffff;
-        const total = w.count(VMA);
-        for (let i = l.next; i < total; i++) {
-          const v = vma(w, i);
-          if (!v.used || !refersTo(v.file, l.file)) continue;
-          const vba = v.pgoff;
-          const vea = vba + (v.end - v.start) - 1;
-          if (vea < first || vba > last) continue;
-          const startIdx = Math.max(first, vba);
-          const endIdx = Math.min(last, vea);
-          l.next = i + 1;
-          return w.call(unmapMappingRangeVma, 'walk', i, startIdx - vba + v.start, endIdx - vba + 1 + v.start, l.evenCows);
-        }
-        return w.ret(0);
+        const hit = w.single(() => {
+          const total = w.count(VMA);
+          for (let i = l.next; i < total; i++) {
+            const v = vma(w, i);
+            if (!v.used || !refersTo(v.file, l.file)) continue;
+            const vba = v.pgoff;
+            const vea = vba + (v.end - v.start) - 1;
+            if (vea < first || vba > last) continue;
+            return [i, Math.max(first, vba) - vba + v.start, Math.min(last, vea) - vba + 1 + v.start];
+          }
+          return undefined;
+        });
+        if (!hit) return w.ret(0);
+        l.next = hit[0] + 1;
+        return w.call(unmapMappingRangeVma, 'walk', hit[0], hit[1], hit[2], l.evenCows);
       },
     },
   },

@@ -13,8 +13,9 @@ export const SEED_2019_FIXED_FOOTPRINTS: FootprintTable = {
   'kvm_mirror_page_fault_fixed:faulted': { writes: ['mm.mmapReaders'], calls: ['hmm_range_unregister'] },
   'kvm_mirror_page_fault_fixed:sigbus': {},
   'kvm_mirror_page_fault_fixed:lock': { reads: ['mirror.lock'], writes: ['lock.*'], blocks: true },
-  'kvm_mirror_page_fault_fixed:test': {
-    reads: ['hmmRange.pfn', 'hmmRange.valid', 'mirror.lock', 'page.gen', 'vma.end', 'vma.flags', 'vma.start'],
+  'kvm_mirror_page_fault_fixed:test': { reads: ['hmmRange.valid', 'mirror.lock'], writes: ['lock.*', 'mm.mmapReaders'] },
+  'kvm_mirror_page_fault_fixed:insert': {
+    reads: ['hmmRange.pfn', 'mirror.lock', 'page.gen', 'vma.end', 'vma.flags', 'vma.start'],
     writes: ['lock.*', 'mm.mmapReaders', 'mm.ptl', 'pte.*'],
     calls: ['hmm_range_unregister'],
   },
