@@ -42,6 +42,9 @@ export function explainRoutine(r: AnyRoutine): string {
   const table = r.library.footprints;
   r.labels.forEach((label, i) => {
     out.push(`${label}:\t/* ${formatCitation(r.citations[i])} */`);
+    const step = r.steps[i];
+    if (step.within?.length) out.push(`\t/* runs inside ${step.within.join(', ')} (a kernel-internal lock the model keeps out of the state) */`);
+    if (step.lockless?.length) out.push(`\t/* reads without their lock (READ_ONCE, re-checked later): ${step.lockless.join(', ')} */`);
     out.push(...stepLines(table?.[`${r.name}:${label}`]));
   });
   out.push('}');
