@@ -67,15 +67,9 @@ export interface MutantTarget {
   readonly site: string;
 }
 
-// Kinds of hooked call: a site's `#k` counts the calls of one kind within one step.
-const ACQUIRE = 0;
-const RELEASE = 1;
-const RECHECK = 2;
-const SET_SEQ = 3;
-const INSERT = 4;
-const REGISTER = 5;
-const VMA_FLAGS = 6;
-const KINDS = 7;
+/** Kinds of hooked call: a site's `#k` counts the calls of one kind within one step. */
+const KIND = { acquire: 0, release: 1, recheck: 2, setSeq: 3, insert: 4, register: 5, vmaFlags: 6 } as const;
+const KINDS = Object.keys(KIND).length;
 
 // task.deferredPhase of a deferred mmu_interval_set_seq.
 const DEFERRED_NONE = 0;
@@ -167,6 +161,13 @@ function unaudited<T>(w: World, f: () => T): T {
   }
 }
 
+/** Whether the call of `kind` driver code makes now is the mutated one of `category` (its site recorded). */
+function mutatedCall(w: World, kind: number, category: MutationCategory): boolean {
+  const m = planOf(w);
+  const where = m?.siteOf(w, kind);
+  return !!m && where != null && m.hits(category, where);
+}
+
 /** The owner word of an exclusive lock, or of an rwsem's write side. */
 function ownerWord(lock: AnyLock): number {
   return lock.kind === 'rwsem' ? lock.writer : lock.slot;
@@ -176,9 +177,7 @@ function ownerWord(lock: AnyLock): number {
 
 /** drop-lock: whether this acquisition of `lock` is skipped (of both, for a nested pair: `lock` is the outer); `read`: an rwsem's read side. */
 export function dropAcquire(w: World, lock: AnyLock, read = false): boolean {
-  const m = planOf(w);
-  const where = m?.siteOf(w, ACQUIRE);
-  if (!m || where == null || !m.hits('drop-lock', where)) return false;
+  if (!mutatedCall(w, KIND.acquire, 'drop-lock')) return false;
   if (read && lock.kind === 'rwsem') unaudited(w, () => (w.obj(TASK, w.actor).skippedRead = lock.readers + 1));
   return true;
 }
@@ -187,7 +186,7 @@ export function dropAcquire(w: World, lock: AnyLock, read = false): boolean {
 export function skipRelease(w: World, lock: AnyLock, read = false): boolean {
   const m = planOf(w);
   if (!m) return false;
-  const where = m.siteOf(w, RELEASE);
+  const where = m.siteOf(w, KIND.release);
   if (where !== null) {
     deferredAtRelease(w, m);
     if (m.hits('drop-unlock', where)) return true;
@@ -219,15 +218,13 @@ export function kernelApi(w: World, delta: 1 | -1): void {
 
 /** drop-recheck: mmu_interval_read_retry / hmm_range_valid answers that nothing changed. */
 export function dropRecheck(w: World): boolean {
-  const m = planOf(w);
-  const where = m?.siteOf(w, RECHECK);
-  return !!m && where != null && m.hits('drop-recheck', where);
+  return mutatedCall(w, KIND.recheck, 'drop-recheck');
 }
 
 /** swap-set-seq, set-seq-outside-lock: whether mmu_interval_set_seq(sub, curSeq) is deferred (then kept in the task's ghost fields). */
 export function deferSetSeq(w: World, sub: number, curSeq: number): boolean {
   const m = planOf(w);
-  const where = m?.siteOf(w, SET_SEQ);
+  const where = m?.siteOf(w, KIND.setSeq);
   if (!m || where == null) return false;
   const swap = m.hits('swap-set-seq', where);
   const outside = m.hits('set-seq-outside-lock', where);
@@ -273,18 +270,14 @@ function deferredAfterStep(w: World): void {
 
 /** install-writable: the insert maps the pfn writable whatever the driver asked. */
 export function installWritable(w: World): boolean {
-  const m = planOf(w);
-  const where = m?.siteOf(w, INSERT);
-  return !!m && where != null && m.hits('install-writable', where);
+  return mutatedCall(w, KIND.insert, 'install-writable');
 }
 
 // ---- the driver's set-up (mirror/device.ts: its .mmap) ----
 
 /** drop-registration: mmu_interval_notifier_insert / mmu_notifier_register does nothing. */
 export function dropRegistration(w: World): boolean {
-  const m = planOf(w);
-  const where = m?.siteOf(w, REGISTER);
-  return !!m && where != null && m.hits('drop-registration', where);
+  return mutatedCall(w, KIND.register, 'drop-registration');
 }
 
 /** drop-dontcopy: the flags the driver's VMA gets (`where`: the set-up site that creates it). */
@@ -292,7 +285,7 @@ export function driverVmaFlags(w: World, flags: number, where: string): number {
   const m = planOf(w);
   if (!m || !(flags & VM_DONTCOPY)) return flags;
   m.enterSetup(where);
-  const site = m.siteOf(w, VMA_FLAGS);
+  const site = m.siteOf(w, KIND.vmaFlags);
   m.enterSetup(null);
   return site !== null && m.hits('drop-dontcopy', site) ? flags & ~VM_DONTCOPY : flags;
 }
