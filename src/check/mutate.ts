@@ -64,7 +64,7 @@ export interface MutateReport {
   /** Scenarios the design itself does not hold on (violated, or not finished): they judge nothing. */
   readonly excluded: readonly { readonly scenario: string; readonly verdict: string; readonly property?: string; readonly stopReason?: string }[];
   readonly mutants: readonly MutantResult[];
-  /** Accepted reasons of the design for ids that are not among its mutants. */
+  /** Accepted reasons of the design for ids that are not among its mutants (when every baseline finished). */
   readonly unknownAccepted: readonly string[];
 }
 
@@ -231,6 +231,7 @@ export function mutate(design: MirrorVariant, scenarios: readonly ScenarioSpec[]
     judges: judges.map((s) => s.name),
     excluded,
     mutants: results,
-    unknownAccepted: Object.keys(design.acceptedMutants ?? {}).filter((id) => !ids.has(id)),
+    // Only a complete enumeration can say that an accepted id names no mutant.
+    unknownAccepted: unfinished.length ? [] : Object.keys(design.acceptedMutants ?? {}).filter((id) => !ids.has(id)),
   };
 }
