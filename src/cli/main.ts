@@ -26,6 +26,9 @@ import { mergeFiles } from './merge.js';
 import { scenarioArgument, select } from './selection.js';
 import { checkSimulate, type SimulateCliOptions } from './simulate.js';
 import { printable, shown } from './text.js';
+import { DEFAULT_DESIGN, mutateCommand, type MutateCliOptions } from './mutate.js';
+import { mutantVariant, parseMutantId } from '../check/mutate.js';
+import { MUTATION_CATEGORIES } from '../kernel/mutation-hooks.js';
 
 export { EXIT_HOLDS, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_MODEL_ERROR } from './exit.js';
 export type { RunContext } from './budget.js';
@@ -76,12 +79,15 @@ function list(): number {
   return EXIT_HOLDS;
 }
 
-function replay(text: string, opts: { file?: string; shrink?: boolean }): number {
+function replay(text: string, opts: { file?: string; shrink?: boolean; mutant?: string }): number {
   const s = decodeSchedule(text);
   const spec = opts.file ? scenarioArgument(opts.file) : (scenarioByName(s.scenario) ?? fail(`unknown scenario "${shown(s.scenario)}" (for a scenario file, pass --file FILE)`));
   if (spec.name !== s.scenario) fail(`the schedule is for scenario "${shown(s.scenario)}" but ${shown(opts.file!)} holds "${shown(spec.name)}"`);
-  const variant = variantByName(s.variant) ?? fail(`unknown variant "${shown(s.variant)}"`);
-  if (!variantsFor(spec).includes(variant)) fail(`variant ${variant.name} does not apply to ${spec.name}`);
+  const design = variantByName(s.variant) ?? fail(`unknown variant "${shown(s.variant)}"`);
+  if (!variantsFor(spec).includes(design)) fail(`variant ${design.name} does not apply to ${spec.name}`);
+  const mutant = opts.mutant === undefined ? undefined : parseMutantId(opts.mutant);
+  if (typeof mutant === 'string') fail(shown(mutant, 300));
+  const variant = mutant ? mutantVariant(design, mutant) : design;
   let trace = traceOf(spec, variant, s.choices);
   if (opts.shrink && trace.violated) {
     const shrunk = shrinkCounterexample(spec, variant, s.choices).schedule;
@@ -159,6 +165,30 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
       code = EXIT_HOLDS;
     });
   program
+    .command('mutate')
+    .description(
+      "mutation testing: make a design's standard mutants at its kernel-API call sites (a lock dropped, a recheck dropped, set_seq moved, a pte installed writable, ...), check each on the scenarios, and say which one survives",
+    )
+    .argument('[scenario...]', 'built-in scenario names or scenario files (default: the whole catalogue)')
+    .option('--design <name>', `the design to mutate (default: ${DEFAULT_DESIGN})`)
+    .option('--max-states <n>', 'stop a check after this many states (the mutant: incomplete)', positiveInt)
+    .option('--time-limit <seconds>', 'stop after this long (one deadline for the whole command)', seconds)
+    .option('--json', 'print the results as JSON')
+    .addHelpText(
+      'after',
+      `
+Categories: ${MUTATION_CATEGORIES.join(', ')}.
+Outcomes: caught (property, scenario, shrunk counterexample: replay it with --mutant), SURVIVED (with a
+hint: the actors a scenario would need), accepted (survived, and the design records why it is valid
+too), not checkable (drop-barrier: the model is sequentially consistent), model error, incomplete.
+Exit codes: 0 every mutant caught, accepted or not checkable; 1 a mutant survived without an accepted
+reason, or the design is violated on every selected scenario; 2 usage or input error; 3 a limit or an
+interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
+    )
+    .action((names: string[], opts: MutateCliOptions) => {
+      code = mutateCommand(names, opts, ctx);
+    });
+  program
     .command('list')
     .description('list scenarios, variants and properties')
     .action(() => {
@@ -170,7 +200,8 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
     .argument('<schedule>')
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
     .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
-    .action((text: string, opts: { file?: string; shrink?: boolean }) => {
+    .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
+    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string }) => {
       code = replay(text, opts);
     });
   try {

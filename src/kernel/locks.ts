@@ -32,6 +32,7 @@ import type { World } from '../world/world.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { LOCK, MM, PAGE, TASK } from './structs.js';
 import { deref, isNone } from './ref.js';
+import { dropAcquire, skipAssert, skipRelease } from './mutation-hooks.js';
 
 interface ExclusiveLock {
   /** The owner word's slot: actor + 1, 0 when free. */
@@ -155,6 +156,7 @@ function tryTake(w: World, lock: ExclusiveLock): boolean {
 
 /** spin_lock: 0 when taken, else BLOCK_SPIN (nothing written). */
 export function spinLock(w: World, lock: SpinLock): number {
+  if (w.mutation !== null && dropAcquire(w, lock)) return 0;
   return take(w, 'spin_lock', lock, BLOCK_SPIN);
 }
 
@@ -169,6 +171,7 @@ export function spinLockBusy(w: World, lock: SpinLock): number {
 
 /** spin_lock(outer); spin_lock_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
 export function spinLockNested(w: World, outer: SpinLock, inner: SpinLock): number {
+  if (w.mutation !== null && dropAcquire(w, outer)) return 0;
   return takeBoth(w, spinLockBusy(w, outer) || spinLockBusy(w, inner), outer.slot, inner.slot);
 }
 
@@ -185,28 +188,33 @@ function refused(w: World): boolean {
 
 /** spin_trylock: takes the lock if it is free. */
 export function spinTrylock(w: World, lock: SpinLock): boolean {
+  if (w.mutation !== null && dropAcquire(w, lock)) return true;
   if (w.get(lock.slot) === 0 && refused(w)) return false;
   return tryTake(w, lock);
 }
 
 /** spin_unlock */
 export function spinUnlock(w: World, lock: SpinLock): void {
+  if (w.mutation !== null && skipRelease(w, lock)) return;
   release(w, 'spin_unlock', lock, lock.slot);
 }
 
 /** mutex_lock (or folio_lock): 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function mutexLock(w: World, lock: Mutex): number {
+  if (w.mutation !== null && dropAcquire(w, lock)) return 0;
   return take(w, 'mutex_lock', lock, BLOCK_SLEEP);
 }
 
 /** mutex_trylock (or folio_trylock): takes the lock if it is free. */
 export function mutexTrylock(w: World, lock: Mutex): boolean {
+  if (w.mutation !== null && dropAcquire(w, lock)) return true;
   if (w.get(lock.slot) === 0 && refused(w)) return false;
   return tryTake(w, lock);
 }
 
 /** mutex_unlock (or folio_unlock) */
 export function mutexUnlock(w: World, lock: Mutex): void {
+  if (w.mutation !== null && skipRelease(w, lock)) return;
   release(w, 'mutex_unlock', lock, lock.slot);
 }
 
@@ -227,6 +235,7 @@ export function mutexLockIfBlockable(w: World, lock: Mutex, blockable: number): 
 
 /** down_read: 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function downRead(w: World, sem: RwSem): number {
+  if (w.mutation !== null && dropAcquire(w, sem, true)) return 0;
   checkNotInNotifier(w, 'down_read', sem);
   const writer = w.get(sem.writer);
   if (writer !== 0) return blocked(w, 'down_read', sem.name, writer, BLOCK_SLEEP);
@@ -236,6 +245,7 @@ export function downRead(w: World, sem: RwSem): number {
 
 /** down_read_trylock */
 export function downReadTrylock(w: World, sem: RwSem): boolean {
+  if (w.mutation !== null && dropAcquire(w, sem, true)) return true;
   checkNotInNotifier(w, 'down_read_trylock', sem);
   if (w.get(sem.writer) !== 0 || refused(w)) return false;
   w.set(sem.readers, w.get(sem.readers) + 1);
@@ -244,6 +254,7 @@ export function downReadTrylock(w: World, sem: RwSem): boolean {
 
 /** up_read: releasing with no reader is a BUG (readers are not named: see the header). */
 export function upRead(w: World, sem: RwSem): void {
+  if (w.mutation !== null && skipRelease(w, sem, true)) return;
   const n = w.get(sem.readers);
   if (n <= 0) w.bug(`up_read(${sem.name()}) with no readers`);
   w.set(sem.readers, n - 1);
@@ -257,6 +268,7 @@ function writeBusy(w: World, sem: RwSem): number {
 
 /** down_write: 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function downWrite(w: World, sem: RwSem): number {
+  if (w.mutation !== null && dropAcquire(w, sem)) return 0;
   checkNotInNotifier(w, 'down_write', sem);
   const b = writeBusy(w, sem);
   if (b) return b;
@@ -266,6 +278,7 @@ export function downWrite(w: World, sem: RwSem): number {
 
 /** down_write(outer); down_write_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
 export function downWriteNested(w: World, outer: RwSem, inner: RwSem): number {
+  if (w.mutation !== null && dropAcquire(w, outer)) return 0;
   checkNotInNotifier(w, 'down_write', outer);
   checkNotInNotifier(w, 'down_write_nested', inner);
   return takeBoth(w, writeBusy(w, outer) || writeBusy(w, inner), outer.writer, inner.writer);
@@ -273,6 +286,7 @@ export function downWriteNested(w: World, outer: RwSem, inner: RwSem): number {
 
 /** down_write_trylock */
 export function downWriteTrylock(w: World, sem: RwSem): boolean {
+  if (w.mutation !== null && dropAcquire(w, sem)) return true;
   checkNotInNotifier(w, 'down_write_trylock', sem);
   if (w.get(sem.writer) !== 0 || w.get(sem.readers) !== 0 || refused(w)) return false;
   w.set(sem.writer, w.self);
@@ -281,6 +295,7 @@ export function downWriteTrylock(w: World, sem: RwSem): boolean {
 
 /** up_write */
 export function upWrite(w: World, sem: RwSem): void {
+  if (w.mutation !== null && skipRelease(w, sem)) return;
   release(w, 'up_write', sem, sem.writer);
 }
 
@@ -292,6 +307,7 @@ export function upWrite(w: World, sem: RwSem): void {
  * not named). Outside any step (set-up, before an actor ran) nothing can race: it passes.
  */
 export function assertHeld(w: World, lock: AnyLock, who: string): void {
+  if (w.mutation !== null && skipAssert(w)) return;
   if (w.actor < 0) return;
   // lockdep's own bookkeeping: not an access of the modelled code.
   const held = w.instrument(() => (lock.kind === 'rwsem' ? w.get(lock.writer) === w.self || w.get(lock.readers) > 0 : w.get(lock.slot) === w.self));
@@ -300,6 +316,7 @@ export function assertHeld(w: World, lock: AnyLock, who: string): void {
 
 /** lockdep_assert_held_write(sem) (mmap_assert_write_locked): the running actor holds `sem` for write. */
 export function assertWriteHeld(w: World, sem: RwSem, who: string): void {
+  if (w.mutation !== null && skipAssert(w)) return;
   if (w.actor < 0) return;
   if (w.instrument(() => w.get(sem.writer)) !== w.self) w.bug(`${who}: lockdep_assert_held_write(${sem.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
 }

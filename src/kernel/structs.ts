@@ -158,13 +158,21 @@ export const MIN_DEFERRED_INSERT = 2;
 /** In the tree, on deferred_list waiting to be removed at the end of the epoch. */
 export const MIN_DEFERRED_REMOVE = 3;
 
-/** Per-actor kernel context (task_struct bits the model needs). */
+/**
+ * Per-actor kernel context (task_struct bits the model needs). The ghost fields are mutation
+ * testing's (src/kernel/mutation-hooks.ts): what a mutant of the driver must remember across
+ * steps; they stay 0 in every normal run.
+ */
 export const TASK = defineStruct(
   'task',
   [
     'inNotifier', // depth of invalidate callbacks running on this task (lockdep's invalidate_range_start_map)
+    'skippedRead', // ghost: drop-lock skipped this task's down_read of the rwsem whose readers word is this slot + 1
+    'deferredSub', // ghost: ref of the interval notifier whose mmu_interval_set_seq a mutant deferred
+    'deferredSeq', // ghost: the cur_seq that deferred set_seq will write
+    'deferredPhase', // ghost: DEFERRED_* of mutation-hooks.ts
   ] as const,
-  { inNotifier: 'private' },
+  { inNotifier: 'private', skippedRead: 'ghost', deferredSub: 'ghost', deferredSeq: 'ghost', deferredPhase: 'ghost' },
 );
 
 /** v5.3 struct hmm_mirror: a driver's mirror of an mm, with ops->sync_cpu_device_pagetables. */

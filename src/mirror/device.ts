@@ -13,6 +13,8 @@ import { vma } from '../kernel/pgtable.js';
 import { driverMutex, type Mutex } from '../kernel/locks.js';
 import { deref, ref, refOrNone } from '../kernel/ref.js';
 import { MIN } from '../kernel/structs.js';
+import { asDriverSetup, driverVmaFlags } from '../kernel/mutation-hooks.js';
+import type { Mutation } from '../world/mutation.js';
 
 /** The device's state; object fields are refs (src/kernel/ref.ts), none where a variant needs no such object. */
 export const MIRROR = defineStruct(
@@ -56,6 +58,13 @@ export interface MirrorVariant {
   readonly needs: { readonly intervalNotifier?: boolean; readonly mmuNotifier?: boolean; readonly hmm?: boolean };
   /** Subscribes to the source mm at mmap time (the device's .mmap / ioctl). */
   attach(w: World, dev: number): void;
+  /**
+   * Mutants of this design that survive because they are valid designs too, each with the reason
+   * (`vmamirror mutate` reports them as accepted), by mutant id (`category@routine:label`).
+   */
+  readonly acceptedMutants?: Readonly<Record<string, string>>;
+  /** Set on a mutant of the design (src/check/mutate.ts): the plan the scenario builder puts on the world. */
+  readonly mutation?: Mutation;
 }
 
 export interface MirrorMapping {
@@ -86,7 +95,7 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
   const v = addVma(w, m.intrMm, {
     start: m.intrStart,
     end: m.intrStart + m.npages,
-    flags: variant.vmaFlags,
+    flags: driverVmaFlags(w, variant.vmaFlags, 'mirror_mmap:vma'),
     fault: variant.fault,
     pfnMkwrite: variant.pfnMkwrite,
     priv: dev,
@@ -94,7 +103,7 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
     pgoff: m.srcStart,
   });
   d.vma = ref(v);
-  variant.attach(w, dev);
+  asDriverSetup(w, 'mirror_mmap:attach', () => variant.attach(w, dev));
 }
 
 /** The device's update lock (`mirror.update`): a mutex. */

@@ -198,6 +198,13 @@ export const interval: MirrorVariant = {
   routines: [intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate],
   needs: { intervalNotifier: true },
   attach: (w, dev) => attachInterval(w, dev, installPfn, intervalInvalidate),
+  acceptedMutants: {
+    'swap-set-seq@mirror_invalidate:zap':
+      'tearing the mirror down before mmu_interval_set_seq is as correct as after it while both run under the update lock: ' +
+      "a fault's mmu_interval_read_retry and its insert run under that lock too, so none falls between the teardown and set_seq — " +
+      'it installs before the callback takes the lock (and the teardown removes the pte) or checks after set_seq (and retries). ' +
+      'A fault whose read_begin or hmm_range_fault reads the old sequence meanwhile is caught by that read_retry.',
+  },
 };
 
 /**

@@ -122,6 +122,8 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       );
     },
   );
+  // A mutant of the design (src/check/mutate.ts): its plan is consulted from the driver's .mmap on.
+  world.mutation = variant.mutation ?? null;
   if (mms.length > CHILD) {
     // The fork child's mm exists only once fork() fills it in.
     const child = world.obj(MM, CHILD);

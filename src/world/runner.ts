@@ -54,7 +54,9 @@ export function execStep(w: World, a: number): number {
   const view = routine.view;
   view.$w = w;
   view.$b = base;
-  w.enter(a, routine);
+  w.enter(a, routine, pc);
+  const mutation = w.mutation;
+  if (mutation !== null) mutation.beginStep(w);
   w.bugs.length = 0;
   w.choices = 0;
   w.chosen = 0;
@@ -64,6 +66,7 @@ export function execStep(w: World, a: number): number {
   if (w.audit || w.recorder) w.beginAudit(routine, pc);
   const r = routine.steps[pc].run(w, view as unknown as Locals<string>);
   if (w.auditing) w.endAudit(r === BLOCK_SLEEP || r === BLOCK_SPIN);
+  if (mutation !== null && r !== BLOCK_SLEEP && r !== BLOCK_SPIN) mutation.endStep(w);
   if (typeof r === 'string') {
     const next = routine.labelIndex[r];
     if (next === undefined) throw new ModelError(`${routine.where(pc)} went to unknown label ${r}`);

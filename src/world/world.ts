@@ -14,6 +14,7 @@ import { processRecorder } from './footprint-recorder.js';
 import { compileFootprint, fieldName, observedOf, slotFieldKeys, type CompiledFootprint, type FootprintRecord, type Observed } from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
 import { Protections, StepDiscipline, withinClasses } from './discipline.js';
+import type { Mutation } from './mutation.js';
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -32,6 +33,21 @@ export class World {
   actor = -1;
   /** Routine of the frame whose step is running (resolves resume labels of `call`). */
   private current: AnyRoutine | undefined;
+  /** The label index of the running step in `current`. */
+  private pc = -1;
+  /**
+   * Mutation testing (mutation.ts): the plan of a mutant run, set by the scenario builder; null in
+   * normal runs. Not state: what a mutant must remember across steps is in ghost fields.
+   */
+  mutation: Mutation | null = null;
+  /** The routine whose step is running (undefined before the first step). */
+  get running(): AnyRoutine | undefined {
+    return this.current;
+  }
+  /** `routine:label` of the running step, '' before the first (builds a string: for hooks and messages, not hot paths). */
+  get site(): string {
+    return this.current ? this.current.where(this.pc) : '';
+  }
   /** When non-null, every write appends (slot, old, new). */
   journal: number[] | null = null;
   /**
@@ -571,10 +587,11 @@ export class World {
     for (let i = 0; i < args.length; i++) this.set(b + CALL_LOCALS + i, args[i]);
   }
 
-  /** Sets which frame is running; called by the runner before each step. */
-  enter(actor: number, routine: AnyRoutine): void {
+  /** Sets which frame is running, and the step (`pc`); called by the runner before each step. */
+  enter(actor: number, routine: AnyRoutine, pc: number): void {
     this.actor = actor;
     this.current = routine;
+    this.pc = pc;
   }
 
   /**

@@ -50,6 +50,17 @@ describe('refused with exit 2 and one line', () => {
     ['a report under a file', ['check', 'exit', '--junit', join(ROOT, 'package.json', 'j.xml')], /package\.json is not a folder/],
     ['a run length that would not fit in memory', ['replay', 'exit/interval:1*2147483648'], /more than 10000000 steps/],
     ['html with a shard', ['check', 'exit', '--shard', '0/2', '--html', join(dir, 'r.html')], /--html and --junit need the whole run/],
+    ['mutate: an unknown design', ['mutate', 'exit', '--design', 'nosuch'], /unknown design "nosuch"; known: interval, /],
+    ['mutate: an unknown option', ['mutate', '--frobnicate'], /unknown option '--frobnicate'/],
+    ['mutate: an unknown scenario', ['mutate', 'nosuch'], /unknown scenario "nosuch"; known: introspect, /],
+    ['mutate: a zero state limit', ['mutate', 'exit', '--max-states', '0'], /expected a positive integer, got "0"/],
+    [
+      'mutate: a scenario file that excludes the design',
+      ['mutate', 'examples/dontneed-two-pages.yaml', '--design', 'raw-clear'],
+      /scenario "dontneed-two-pages" does not apply to design raw-clear \(it lists interval, seed-2019-fixed\)/,
+    ],
+    ['replay on a malformed mutant', ['replay', 'exit/interval:1', '--mutant', 'drop-lock'], /mutant "drop-lock": drop-lock needs a site/],
+    ['replay on a mutant of an unknown category', ['replay', 'exit/interval:1', '--mutant', 'frob@a:b'], /expected CATEGORY@ROUTINE:LABEL/],
   ];
   for (const [what, args, message] of cases) {
     it(what, () => {

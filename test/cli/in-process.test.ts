@@ -199,3 +199,44 @@ describe('explain, in-process', () => {
     expect(io.out.length).toBe(2);
   });
 });
+
+describe('mutate, in-process', () => {
+  it('prints one line per mutant, a hint under each survivor and a summary; exits 1 on a survivor', () => {
+    expect(main(['mutate', 'exit'])).toBe(EXIT_VIOLATION);
+    const text = io.out.join('\n');
+    // One site fewer than on the whole catalogue: exit never refuses the fault's trylock of the source's mmap_lock.
+    expect(io.out[0]).toBe('13 mutants of interval, judged on exit');
+    expect(text).toMatch(
+      /^install-writable@mirror_install_pfn:insert +install-writable +SURVIVED +on exit\n {2}hint: install-writable at mirror_install_pfn:insert: its site is reached on exit; a scenario that exposes it needs a source page mapped read-only/m,
+    );
+    expect(text).toMatch(/^swap-set-seq@mirror_invalidate:zap +swap-set-seq +accepted +survived on 1 scenario, a valid design: tearing the mirror down/m);
+    expect(text).toMatch(/\n\n13 mutants: \d+ caught, \d+ survived, 1 accepted, 1 not checkable\nreplay a counterexample with: vmamirror replay SCHEDULE --mutant ID$/);
+  });
+
+  it('a stop before the design is proved anywhere leaves nothing judged: exit 3, said on stdout, or on stderr with --json', () => {
+    expect(main(['mutate', 'exit'], { shouldStop: () => true })).toBe(EXIT_INCOMPLETE);
+    expect(io.out).toEqual([
+      'note: exit judges no mutant: its check did not finish (interrupted) for interval itself',
+      'interval is proved on none of the selected scenarios: no scenario can judge its mutants',
+      'incomplete: interrupted; the mutants not yet decided are incomplete',
+    ]);
+    io.out = [];
+    expect(main(['mutate', 'exit', '--json'], { shouldStop: () => true })).toBe(EXIT_INCOMPLETE);
+    const doc = JSON.parse(io.out.join('\n')) as { judges: string[]; excluded: { verdict: string }[]; mutants: unknown[]; summary: Record<string, number> };
+    expect(doc.judges).toEqual([]);
+    expect(doc.excluded).toEqual([{ scenario: 'exit', verdict: 'incomplete', stopReason: 'interrupted' }]);
+    expect(doc.mutants).toEqual([]);
+    expect(io.err.join('')).toBe('vmamirror: incomplete: interrupted; the mutants not yet decided are incomplete\n');
+  });
+
+  it('refuses an unknown design and a scenario given twice', () => {
+    expect(main(['mutate', '--design', 'nosuch'])).toBe(EXIT_USAGE);
+    expect(main(['mutate', 'exit', 'exit'])).toBe(EXIT_USAGE);
+    expect(io.err.join('')).toMatch(/unknown design "nosuch"[^\n]*\n.*scenario "exit" is given twice/s);
+  });
+
+  it('replays a schedule on a mutant', () => {
+    expect(main(['replay', 'mprotect/interval:1*14.0*28.1', '--mutant', 'drop-lock@mirror_invalidate:lock'])).toBe(EXIT_VIOLATION);
+    expect(io.out.join('\n')).toMatch(/VIOLATED refinement: mirror pte introspector@0 is writable but source@0 is read-only$/);
+  });
+});

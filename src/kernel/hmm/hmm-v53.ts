@@ -35,9 +35,11 @@ import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.
 import { mmput } from '../ops/exit.js';
 import { HMM_PFN_NONE, HMM_PFN_SPECIAL, hmmPfnEncode } from './hmm-pfn.js';
 import { KERNEL } from '../library.js';
+import { dropRecheck } from '../mutation-hooks.js';
 
 /** hmm_range_valid(range): a plain read of the bool. */
 export function hmmRangeValid(w: World, range: number): boolean {
+  if (w.mutation !== null && dropRecheck(w)) return true;
   return w.readOnce(() => w.obj(HMM_RANGE, range).valid === 1); // a plain read of range->valid
 }
 

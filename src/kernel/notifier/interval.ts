@@ -17,8 +17,9 @@ import type { World } from '../../world/world.js';
 import type { AnyRoutine } from '../../world/routine.js';
 import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, TASK } from '../structs.js';
 import { EAGAIN } from '../flags.js';
-import { deref, NONE, ref, refersTo } from '../ref.js';
+import { deref, isNone, NONE, ref, refersTo } from '../ref.js';
 import { KERNEL } from '../library.js';
+import { deferSetSeq, dropRecheck, dropRegistration } from '../mutation-hooks.js';
 
 /** The class of subscriptions->lock, the spinlock the protocol's S, A and the tree live under. */
 export const SUBSCRIPTIONS_LOCK = 'mm.notifier_subscriptions.lock';
@@ -87,6 +88,7 @@ function itreeInvEnd(w: World, mm: number): void {
  * mm_users. `priv` is the driver's own object index (stored as a reference). Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
  */
 export function intervalNotifierInsert(w: World, sub: number, mm: number, start: number, length: number, invalidate: AnyRoutine, priv: number): void {
+  if (w.mutation !== null && dropRegistration(w)) return;
   w.inside(SUBSCRIPTIONS_LOCK, () => itreeInsert(w, sub, mm, start, length, invalidate, priv));
 }
 
@@ -120,11 +122,13 @@ function itreeInsert(w: World, sub: number, mm: number, start: number, length: n
 
 /** include/linux/mmu_notifier.h:mmu_interval_set_seq — called by ops->invalidate under the driver lock. */
 export function mmuIntervalSetSeq(w: World, sub: number, curSeq: number): void {
+  if (w.mutation !== null && deferSetSeq(w, sub, curSeq)) return;
   w.obj(MIN, sub).seq = curSeq;
 }
 
 /** include/linux/mmu_notifier.h:mmu_interval_read_retry — must be called under the driver lock. */
 export function mmuIntervalReadRetry(w: World, sub: number, seq: number): boolean {
+  if (w.mutation !== null && dropRecheck(w)) return false;
   return w.obj(MIN, sub).seq !== seq;
 }
 
@@ -150,6 +154,11 @@ export const mmuIntervalReadBegin = KERNEL.routine({
       lockless: ['intervalNotifier.seq'],
       run: (w, l) => {
         const s = w.obj(MIN, l.sub);
+        if (isNone(s.mm)) {
+          // interval_sub->mm->notifier_subscriptions: an oops on a subscription never inserted.
+          w.bug(`mmu_interval_read_begin on interval notifier ${l.sub}, which was never inserted (NULL interval_sub->mm)`);
+          return w.ret(0);
+        }
         const mm = deref(s.mm, 'mmu_interval_notifier.mm');
         l.seq = s.seq;
         l.invalidating = s.seq === w.obj(MM, mm).invalidateSeq ? 1 : 0;

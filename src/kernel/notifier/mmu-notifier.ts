@@ -18,6 +18,7 @@ import { MM, MN } from '../structs.js';
 import { isNone, NONE, ref, refersTo } from '../ref.js';
 import { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd, SUBSCRIPTIONS_LOCK } from './interval.js';
 import { KERNEL } from '../library.js';
+import { dropRegistration } from '../mutation-hooks.js';
 
 /** Next classic subscription index ≥ from registered on mm with the given op, or -1. */
 function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release'): number {
@@ -208,6 +209,7 @@ export interface MmuNotifierOps {
  */
 /** `priv` is the subscriber's own object index (stored as a reference). */
 export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNotifierOps, priv: number): void {
+  if (w.mutation !== null && dropRegistration(w)) return;
   const s = w.obj(MN, mn);
   if (!isNone(s.mm)) throw new Error(`mmu notifier ${mn} is already registered`);
   const m = w.obj(MM, mm);

@@ -28,6 +28,7 @@ import { PAGE } from '../structs.js';
 import { ptl, spinLock, spinLockBusy, spinUnlock } from '../locks.js';
 import { ModelError } from '../../world/errors.js';
 import { KERNEL } from '../library.js';
+import { installWritable, kernelApi } from '../mutation-hooks.js';
 
 /**
  * What a step about to call vmfInsertPfn/vmfInsertMixed on this VMA must return first: BLOCK_SPIN
@@ -44,10 +45,13 @@ export function insertPfnBusy(w: World, vmaIndex: number): number {
 function insertPfn(w: World, vmaIndex: number, vpn: number, pfn: number, mkwrite: boolean, what: string, prot?: boolean): number {
   const mm = vmaMm(w, vmaIndex);
   const lock = ptl(w, mm);
+  // The ptl is the kernel's own lock, taken inside a driver's step: not a site of the driver's (mutation-hooks.ts).
+  if (w.mutation !== null) kernelApi(w, 1);
   // get_locked_pte
   if (spinLock(w, lock)) throw new ModelError(`${what}: ${lock.name()} is held; the calling step must spin first (insertPfnBusy)`);
   const r = insertPfnLocked(w, vmaIndex, mm, vpn, pfn, mkwrite, what, prot);
   spinUnlock(w, lock); // pte_unmap_unlock
+  if (w.mutation !== null) kernelApi(w, -1);
   return r;
 }
 
@@ -83,6 +87,7 @@ function checkVmaFlags(w: World, vmaIndex: number, what: string): number {
  * VM_MIXEDMAP VMA this hits BUG_ON(pfn_valid(pfn)): such drivers must use vmf_insert_mixed.
  */
 export function vmfInsertPfn(w: World, vmaIndex: number, vpn: number, pfn: number, write: boolean): number {
+  if (w.mutation !== null && installWritable(w)) write = true;
   const flags = checkVmaFlags(w, vmaIndex, 'vmf_insert_pfn');
   if (flags & VM_MIXEDMAP) w.bug('vmf_insert_pfn: pfn_valid pfn in a VM_MIXEDMAP VMA (BUG_ON)');
   return insertPfn(w, vmaIndex, vpn, pfn, write, 'vmf_insert_pfn');
@@ -93,6 +98,7 @@ export function vmfInsertPfn(w: World, vmaIndex: number, vpn: number, pfn: numbe
  * allows writes (the driver chooses, e.g. from the source pte). Same BUG_ONs, no mkwrite.
  */
 export function vmfInsertPfnProt(w: World, vmaIndex: number, vpn: number, pfn: number, writable: boolean): number {
+  if (w.mutation !== null && installWritable(w)) writable = true;
   const flags = checkVmaFlags(w, vmaIndex, 'vmf_insert_pfn_prot');
   if (flags & VM_MIXEDMAP) w.bug('vmf_insert_pfn_prot: pfn_valid pfn in a VM_MIXEDMAP VMA (BUG_ON)');
   return insertPfn(w, vmaIndex, vpn, pfn, false, 'vmf_insert_pfn_prot', writable);
@@ -105,6 +111,7 @@ export function vmfInsertPfnProt(w: World, vmaIndex: number, vpn: number, pfn: n
  * (insert_page is only for arches without pte_special).
  */
 export function vmfInsertMixed(w: World, vmaIndex: number, vpn: number, pfn: number, write: boolean): number {
+  if (w.mutation !== null && installWritable(w)) write = true;
   if (!(vma(w, vmaIndex).flags & VM_MIXEDMAP)) return VM_FAULT_SIGBUS; // !vm_mixed_ok
   return insertPfn(w, vmaIndex, vpn, pfn, write, 'vmf_insert_mixed');
 }
