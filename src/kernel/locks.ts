@@ -24,12 +24,17 @@
  * actor + 1 (`w.self`), 0 when free; an rwsem, and likewise an rwlock, is two words, the writer
  * (actor + 1) and the number of readers.
  *
- * Simplifications: rwsems and rwlocks are not fair (a waiting writer does not hold back new
- * readers, as x86's queued rwlock would), so the model cannot show writer starvation, only real
- * exclusion. Readers are counted, not named: a reader taking the lock again for write, or an
- * upRead/readUnlock by an actor that is not a reader, cannot be told apart (the first blocks; the
- * liveness check then reports the deadlock), and a reader taking an rwlock again for read succeeds
- * (recursive read_lock, which lockdep only flags in some contexts, is not reported).
+ * Simplifications: rwsems and rwlocks are not fair: a waiting writer does not hold back new
+ * readers, as the kernel's rwsem handoff and x86's queued rwlock do. Exclusion is exact; progress
+ * is not: a waiting writer is disabled while any reader holds the lock, so under the termination
+ * check's weak fairness a reader that keeps re-taking it in a retry loop can starve the writer in
+ * the model where the kernel would let the writer in (e.g. two vCPUs of one VM, one of them ending
+ * an invalidation under KVM's mmu_lock, the other retrying its fault because that invalidation is
+ * still in progress: a termination report that is the model's, not the kernel's). Readers are
+ * counted, not named: a reader taking the lock again for write, or an upRead/readUnlock by an
+ * actor that is not a reader, cannot be told apart (the first blocks; the liveness check then
+ * reports the deadlock), and a reader taking an rwlock again for read succeeds (recursive
+ * read_lock, which lockdep only flags in some contexts, is not reported).
  */
 import { injects } from '../world/faults.js';
 import type { World } from '../world/world.js';
