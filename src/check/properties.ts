@@ -139,7 +139,9 @@ export const quiescence: Property = {
     }
     if (w.layout.has(KVM)) {
       for (let k = 0; k < w.count(KVM); k++) {
-        if (w.obj(KVM, k).invalidateInProgress !== 0) return `kvm ${w.layout.objectName(w.layout.region(KVM), k)}: mmu_invalidate_in_progress is ${w.obj(KVM, k).invalidateInProgress}`;
+        const kvm = w.obj(KVM, k);
+        if (kvm.invalidateInProgress !== 0) return `kvm ${w.layout.objectName(w.layout.region(KVM), k)}: mmu_invalidate_in_progress is ${kvm.invalidateInProgress}`;
+        if (kvm.mmuLockWriter || kvm.mmuLockReaders) return `kvm ${w.layout.objectName(w.layout.region(KVM), k)}: mmu_lock still held`;
       }
     }
     if (w.layout.has(LOCK)) {

@@ -5,10 +5,12 @@
  *   mutex     mutexLock / mutexTrylock / mutexUnlock (+ mutexLockIfBlockable)        BLOCK_SLEEP
  *   rwsem     downRead / downReadTrylock / upRead,
  *             downWrite / downWriteTrylock / upWrite (+ downWriteNested)             BLOCK_SLEEP
+ *   rwlock    readLock / readUnlock, writeLock / writeUnlock                         BLOCK_SPIN
  *   any       assertHeld (lockdep_assert_held), assertWriteHeld (lockdep_assert_held_write)
  *
  * A lock is named by a *lock reference* built where the kernel would name it: `ptl(w, mm)`,
- * `mmapLock(w, mm)`, `folioLock(w, pfn)`, `driverMutex(w, i)` / `driverSpinlock(w, i)`. Its kind is
+ * `mmapLock(w, mm)`, `folioLock(w, pfn)`, `driverMutex(w, i)` / `driverSpinlock(w, i)` (and, outside
+ * src/kernel, by the layer that owns the lock: `kvmMmuLock(w, kvm)` in src/kvm). Its kind is
  * part of its type, so a spinlock cannot be taken with mutexLock. Every primitive:
  *
  *   - blocks without writing: a blocking acquire returns 0 when it took the lock, else the block
@@ -19,13 +21,20 @@
  *   - on release, checks the owner: releasing a lock held by another actor (or by nobody) is a BUG.
  *
  * Encoding (read by src/check/properties.ts, unchanged): an exclusive lock word holds its owner as
- * actor + 1 (`w.self`), 0 when free; an rwsem is two words, the writer (actor + 1) and the number
- * of readers.
+ * actor + 1 (`w.self`), 0 when free; an rwsem, and likewise an rwlock, is two words, the writer
+ * (actor + 1) and the number of readers.
  *
- * Simplifications: rwsems are not fair (a waiting writer does not hold back new readers), so the
- * model cannot show writer starvation, only real exclusion. Readers are counted, not named: a
- * reader taking the rwsem again for write, or upRead by an actor that is not a reader, cannot be
- * told apart (the first blocks; the liveness check then reports the deadlock).
+ * Simplifications: rwsems and rwlocks are not fair: a waiting writer does not hold back new
+ * readers, as the kernel's rwsem handoff and x86's queued rwlock do. Exclusion is exact; progress
+ * is not: a waiting writer is disabled while any reader holds the lock, so under the termination
+ * check's weak fairness a reader that keeps re-taking it in a retry loop can starve the writer in
+ * the model where the kernel would let the writer in (e.g. two vCPUs of one VM, one of them ending
+ * an invalidation under KVM's mmu_lock, the other retrying its fault because that invalidation is
+ * still in progress: a termination report that is the model's, not the kernel's). Readers are
+ * counted, not named: a reader taking the lock again for write, or an upRead/readUnlock by an
+ * actor that is not a reader, cannot be told apart (the first blocks; the liveness check then
+ * reports the deadlock), and a reader taking an rwlock again for read succeeds (recursive
+ * read_lock, which lockdep only flags in some contexts, is not reported).
  */
 import { injects } from '../world/faults.js';
 import type { World } from '../world/world.js';
@@ -65,7 +74,7 @@ export interface RwSem {
   readonly notInNotifier?: boolean;
 }
 
-export type AnyLock = SpinLock | Mutex | RwSem;
+export type AnyLock = SpinLock | Mutex | RwSem | RwLock;
 
 // ---- lock references ----
 
@@ -310,13 +319,61 @@ export function assertHeld(w: World, lock: AnyLock, who: string): void {
   if (w.mutation !== null && skipAssert(w)) return;
   if (w.actor < 0) return;
   // lockdep's own bookkeeping: not an access of the modelled code.
-  const held = w.instrument(() => (lock.kind === 'rwsem' ? w.get(lock.writer) === w.self || w.get(lock.readers) > 0 : w.get(lock.slot) === w.self));
+  const held = w.instrument(() => (lock.kind === 'rwsem' || lock.kind === 'rwlock' ? w.get(lock.writer) === w.self || w.get(lock.readers) > 0 : w.get(lock.slot) === w.self));
   if (!held) w.bug(`${who}: lockdep_assert_held(${lock.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
 }
 
-/** lockdep_assert_held_write(sem) (mmap_assert_write_locked): the running actor holds `sem` for write. */
-export function assertWriteHeld(w: World, sem: RwSem, who: string): void {
+/** lockdep_assert_held_write(sem) (mmap_assert_write_locked; also of an rwlock): the running actor holds `sem` for write. */
+export function assertWriteHeld(w: World, sem: RwSem | RwLock, who: string): void {
   if (w.mutation !== null && skipAssert(w)) return;
   if (w.actor < 0) return;
   if (w.instrument(() => w.get(sem.writer)) !== w.self) w.bug(`${who}: lockdep_assert_held_write(${sem.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
+}
+
+// ---- rwlock_t (spinning reader/writer lock) ----
+
+/**
+ * A spinning reader/writer lock (rwlock_t, e.g. x86 KVM's mmu_lock): two words, the writer
+ * (actor + 1, `lock-word:CLASS`) and the number of readers (`lock-readers:CLASS`), as an rwsem's;
+ * contention returns BLOCK_SPIN, so it may be taken in non-blockable context.
+ */
+export interface RwLock {
+  readonly kind: 'rwlock';
+  readonly writer: number;
+  readonly readers: number;
+  readonly name: () => string;
+}
+
+/** read_lock: 0 when taken, else BLOCK_SPIN (nothing written); the writer taking it for read is an AA deadlock. */
+export function readLock(w: World, lock: RwLock): number {
+  const writer = w.get(lock.writer);
+  if (writer !== 0) return blocked(w, 'read_lock', lock.name, writer, BLOCK_SPIN);
+  w.set(lock.readers, w.get(lock.readers) + 1);
+  return 0;
+}
+
+/** read_unlock: releasing with no reader is a BUG, and leaves the count as it is (readers are not named: see the header). */
+export function readUnlock(w: World, lock: RwLock): void {
+  const n = w.get(lock.readers);
+  if (n <= 0) {
+    w.bug(`read_unlock(${lock.name()}) with no readers`);
+    return;
+  }
+  w.set(lock.readers, n - 1);
+}
+
+/** write_lock: 0 when taken, else BLOCK_SPIN (nothing written): a writer or any reader holds it; the writer itself is an AA deadlock. */
+export function writeLock(w: World, lock: RwLock): number {
+  const writer = w.get(lock.writer);
+  if (writer !== 0) return blocked(w, 'write_lock', lock.name, writer, BLOCK_SPIN);
+  if (w.get(lock.readers) !== 0) return BLOCK_SPIN;
+  w.set(lock.writer, w.self);
+  return 0;
+}
+
+/** write_unlock: by an actor that is not the writer, a BUG. */
+export function writeUnlock(w: World, lock: RwLock): void {
+  const owner = w.get(lock.writer);
+  if (owner !== w.self) w.bug(`write_unlock(${lock.name()}) by actor ${actorName(w, w.self)}, but the owner is ${actorName(w, owner)}`);
+  w.set(lock.writer, 0);
 }

@@ -170,7 +170,7 @@ function mutatedCall(w: World, kind: number, category: MutationCategory): boolea
 
 /** The owner word of an exclusive lock, or of an rwsem's write side. */
 function ownerWord(lock: AnyLock): number {
-  return lock.kind === 'rwsem' ? lock.writer : lock.slot;
+  return lock.kind === 'rwsem' || lock.kind === 'rwlock' ? lock.writer : lock.slot;
 }
 
 // ---- locks (locks.ts) ----

@@ -1,14 +1,28 @@
 /**
- * The vCPU's EPT fault path (arch/x86/kvm/mmu/mmu.c:kvm_tdp_page_fault → direct_page_fault,
- * reference §3.2): snapshot mmu_invalidate_seq, translate gfn → hva → pfn (may sleep, may fault
- * the host page in), then under mmu_lock retry if an invalidation is in progress over this gfn or
- * completed since the snapshot, else install the spte; finally release the GUP reference.
+ * The vCPU's EPT fault path, x86 with the TDP MMU (v6.x, reference §3.2):
+ * arch/x86/kvm/mmu/mmu.c:kvm_tdp_page_fault → kvm_tdp_mmu_page_fault. Snapshot
+ * mmu_invalidate_seq, translate gfn → hva → pfn (may sleep, may fault the host page in), then
+ * read_lock(&kvm->mmu_lock); is_page_fault_stale (an invalidation in progress over this gfn, or one
+ * completed since the snapshot: retry); kvm_tdp_mmu_map installs the spte; read_unlock; finally
+ * release the GUP reference (kvm_mmu_finish_page_fault).
+ *
+ * Steps: the acquire (it spins while an invalidation holds the lock for write), the staleness
+ * check, the install, the release: the check and the install are separate steps as in the C, so
+ * only the lock keeps an invalidation from running between them (without it, a fault that found
+ * nothing stale would install a pfn the invalidation has just zapped and is about to free).
+ *
+ * Simplifications: fast_page_fault (fixing a present spte without the lock) and the lockless
+ * mmu_invalidate_retry_gfn_unsafe pre-checks of kvm_faultin_pfn (they only retry earlier, the
+ * check under the lock decides) are not modelled; the install is one atomic step
+ * (tdp_mmu_set_spte_atomic's cmpxchg) that does not re-check a concurrent install by another vCPU
+ * of the same VM (both passed the staleness check under the same read hold).
  */
 import { EFAULT } from '../kernel/flags.js';
+import { assertHeld, readLock, readUnlock } from '../kernel/locks.js';
 import { pageGen, putPage } from '../kernel/page.js';
 import { KVM } from './structs.js';
 import { deref } from '../kernel/ref.js';
-import { gfnToHva, spte } from './topology.js';
+import { gfnToHva, kvmMmuLock, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
 
@@ -18,41 +32,65 @@ export const kvmTdpPageFault = KVM_LIB.routine({
   locals: ['mmuSeq', 'pfn', 'writable', 'refcounted', 'retry'],
   steps: {
     seq: {
-      at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (mmu_seq = kvm->mmu_invalidate_seq; smp_rmb)',
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (mmu_seq = kvm->mmu_invalidate_seq; smp_rmb; __kvm_faultin_pfn)',
+      // Read without mmu_lock by design: is_page_fault_stale re-checks it under the lock.
+      lockless: ['kvm.invalidateSeq'],
       run: (w, l) => {
         const kvm = w.obj(KVM, l.kvm);
         l.mmuSeq = kvm.invalidateSeq;
         l.retry = 0;
         const hva = gfnToHva(w, l.kvm, l.gfn);
         if (hva < 0) return w.ret(-EFAULT);
-        return w.call(hvaToPfn, 'map', deref(kvm.mm, 'kvm.mm'), hva, l.write);
+        return w.call(hvaToPfn, 'lock', deref(kvm.mm, 'kvm.mm'), hva, l.write);
       },
     },
-    map: {
-      at: 'arch/x86/kvm/mmu/mmu.c:direct_page_fault (write_lock(mmu_lock); is_page_fault_stale; kvm_tdp_mmu_map)',
+    lock: {
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_tdp_mmu_page_fault read_lock(&vcpu->kvm->mmu_lock)',
       run: (w, l) => {
-        if (l.result < 0) return w.ret(l.result);
+        if (l.result < 0) return w.ret(l.result); // kvm_faultin_pfn failed: returned before the lock
+        const b = readLock(w, kvmMmuLock(w, l.kvm));
+        if (b) return b;
         const r = unpackPfn(l.result);
         l.pfn = r.pfn;
         l.writable = r.writable ? 1 : 0;
         l.refcounted = r.refcounted ? 1 : 0;
         l.result = 0;
+        return 'stale';
+      },
+    },
+    stale: {
+      at: 'arch/x86/kvm/mmu/mmu.c:is_page_fault_stale (mmu_invalidate_retry_gfn)',
+      run: (w, l) => {
+        // include/linux/kvm_host.h:mmu_invalidate_retry_gfn
+        assertHeld(w, kvmMmuLock(w, l.kvm), 'mmu_invalidate_retry_gfn');
         const kvm = w.obj(KVM, l.kvm);
-        // virt/kvm/kvm_main.c:mmu_invalidate_retry_gfn
         const inRange = kvm.invalidateInProgress > 0 && kvm.rangeStart <= l.gfn && l.gfn < kvm.rangeEnd;
         if (inRange || kvm.invalidateSeq !== l.mmuSeq) {
-          l.retry = 1;
-          return 'release';
+          l.retry = 1; // r = RET_PF_RETRY; goto out_unlock
+          return 'unlock';
         }
+        return 'map';
+      },
+    },
+    map: {
+      at: 'arch/x86/kvm/mmu/tdp_mmu.c:kvm_tdp_mmu_map (tdp_mmu_map_handle_target_level: tdp_mmu_set_spte_atomic)',
+      run: (w, l) => {
         const e = spte(w, l.kvm, l.gfn);
         e.pfn = l.pfn;
         e.write = l.write && l.writable ? 1 : 0;
         e.gen = pageGen(w, l.pfn);
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_tdp_mmu_page_fault read_unlock(&vcpu->kvm->mmu_lock)',
+      run: (w, l) => {
+        readUnlock(w, kvmMmuLock(w, l.kvm));
         return 'release';
       },
     },
     release: {
-      at: 'arch/x86/kvm/mmu/mmu.c:kvm_release_faultin_page',
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_mmu_finish_page_fault (kvm_release_faultin_page)',
       run: (w, l) => {
         if (l.refcounted) putPage(w, l.pfn);
         if (l.retry) {

@@ -13,6 +13,8 @@ export const guestAccess = KVM_LIB.routine({
   steps: {
     access: {
       at: 'hw: guest load/store through the EPT',
+      // The CPU's EPT walk takes no lock: KVM's zaps flush the TLBs before the page can be freed.
+      lockless: ['spte.pfn', 'spte.write'],
       run: (w, l) => {
         const e = spte(w, l.kvm, l.gfn);
         if (e.pfn !== 0 && (!l.write || e.write)) {

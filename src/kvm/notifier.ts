@@ -1,16 +1,32 @@
 /**
- * KVM's mmu_notifier callbacks (virt/kvm/kvm_main.c, v6.18 semantics, reference §3.1). KVM reacts
+ * KVM's mmu_notifier callbacks (virt/kvm/kvm_main.c, v6.x semantics, reference §3.1). KVM reacts
  * only to invalidations of hvas that back a memslot; start bumps in_progress, accumulates the gfn
  * range and zaps the sptes before returning (so the page may be freed after start returns); end
  * bumps the sequence *before* dropping in_progress, which the fault path's retry check pairs with.
- * Each callback is one step: the mmu_lock critical section (see structs.ts).
+ *
+ * Both go through kvm_handle_hva_range: walk the memslots overlapping the hva range and, at the
+ * first one found, take mmu_lock for write (KVM_MMU_LOCK: x86 has KVM_HAVE_MMU_RWLOCK), run the
+ * `on_lock` hook (kvm_mmu_invalidate_begin / kvm_mmu_invalidate_end) and the handler for each
+ * memslot (kvm_mmu_unmap_gfn_range / none), flush remote TLBs, then KVM_MMU_UNLOCK. Steps: the
+ * acquire (it spins, and is legal in a non-blockable callback), the critical section (one step:
+ * everything it touches is protected by the write lock), the release.
+ *
+ * Not modelled: mn_active_invalidate_count and the gfn_to_pfn caches (no guest here uses them),
+ * kvm_arch_guest_memory_reclaimed (a no-op on x86 without SEV), the may_block yielding of the TDP
+ * MMU zap (cond_resched_rwlock_write: the zap of one or two gfns never yields).
  */
 import type { World } from '../world/world.js';
+import { assertWriteHeld, writeLock, writeUnlock } from '../kernel/locks.js';
 import { MN } from '../kernel/structs.js';
 import { deref } from '../kernel/ref.js';
 import { KVM } from './structs.js';
-import { hvaRangeToGfns, spte } from './topology.js';
+import { hvaRangeToGfns, kvmMmuLock, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
+
+/** mmu_notifier_to_kvm: the KVM a callback was registered for. */
+function kvmOf(w: World, mn: number): number {
+  return deref(w.obj(MN, mn).priv, 'mmu_notifier.priv');
+}
 
 /** kvm_mmu_unmap_gfn_range / kvm_flush_remote_tlbs: drop sptes of [lo, hi). */
 function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
@@ -22,27 +38,62 @@ function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
   }
 }
 
+/**
+ * The lock step of kvm_handle_hva_range: the gfn range [lo, hi) the memslot walk finds for hvas
+ * [start, end), and mmu_lock taken for write if it found any. Returns `'none'` (no memslot: the
+ * lock is not even taken), a block code (contended: nothing written), or 0 (taken); the step
+ * stores lo and hi only once the lock is held.
+ */
+function handleHvaRangeLock(w: World, mn: number, start: number, end: number): { readonly lo: number; readonly hi: number; readonly b: number | 'none' } {
+  const k = kvmOf(w, mn);
+  const [lo, hi] = hvaRangeToGfns(w, k, start, end);
+  if (lo === hi) return { lo, hi, b: 'none' };
+  return { lo, hi, b: writeLock(w, kvmMmuLock(w, k)) };
+}
+
+const LOCK_AT = 'virt/kvm/kvm_main.c:kvm_handle_hva_range KVM_MMU_LOCK(kvm) = write_lock(&kvm->mmu_lock), at the first memslot found';
+const UNLOCK_AT = 'virt/kvm/kvm_main.c:kvm_handle_hva_range KVM_MMU_UNLOCK(kvm) = write_unlock(&kvm->mmu_lock)';
+
 export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
+  locals: ['lo', 'hi'],
   steps: {
-    zap: {
-      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_start',
+    lock: {
+      at: LOCK_AT,
       run: (w, l) => {
-        const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
-        const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
-        if (lo === hi) return w.ret(0); // no memslot overlaps: mmu_lock is not even taken
+        const r = handleHvaRangeLock(w, l.mn, l.start, l.end);
+        if (r.b === 'none') return w.ret(0);
+        if (r.b) return r.b;
+        l.lo = r.lo;
+        l.hi = r.hi;
+        return 'zap';
+      },
+    },
+    zap: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_invalidate_begin (on_lock), then kvm_mmu_unmap_gfn_range (kvm_mmu_invalidate_range_add, kvm_unmap_gfn_range) and kvm_flush_remote_tlbs',
+      run: (w, l) => {
+        const k = kvmOf(w, l.mn);
+        assertWriteHeld(w, kvmMmuLock(w, k), 'kvm_mmu_invalidate_begin');
         const kvm = w.obj(KVM, k);
-        // kvm_mmu_invalidate_begin + kvm_mmu_invalidate_range_add
         kvm.invalidateInProgress = kvm.invalidateInProgress + 1;
         if (kvm.invalidateInProgress === 1) {
-          kvm.rangeStart = lo;
-          kvm.rangeEnd = hi;
+          // kvm_mmu_invalidate_begin resets the range to INVALID_GPA; the first range_add sets it.
+          kvm.rangeStart = l.lo;
+          kvm.rangeEnd = l.hi;
         } else {
-          kvm.rangeStart = Math.min(kvm.rangeStart, lo);
-          kvm.rangeEnd = Math.max(kvm.rangeEnd, hi);
+          // kvm_mmu_invalidate_range_add: concurrent invalidations accumulate the smallest covering range.
+          kvm.rangeStart = Math.min(kvm.rangeStart, l.lo);
+          kvm.rangeEnd = Math.max(kvm.rangeEnd, l.hi);
         }
-        zapGfns(w, k, lo, hi);
+        zapGfns(w, k, l.lo, l.hi);
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: UNLOCK_AT,
+      run: (w, l) => {
+        writeUnlock(w, kvmMmuLock(w, kvmOf(w, l.mn)));
         return w.ret(0);
       },
     },
@@ -53,16 +104,30 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_end',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
-    end: {
-      at: 'virt/kvm/kvm_main.c:kvm_mmu_invalidate_end',
+    lock: {
+      at: LOCK_AT,
       run: (w, l) => {
-        const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
-        const [lo, hi] = hvaRangeToGfns(w, k, l.start, l.end);
-        if (lo === hi) return w.ret(0);
+        const r = handleHvaRangeLock(w, l.mn, l.start, l.end);
+        if (r.b === 'none') return w.ret(0);
+        return r.b || 'end';
+      },
+    },
+    end: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_invalidate_end (on_lock; the handler is kvm_null_fn)',
+      run: (w, l) => {
+        const k = kvmOf(w, l.mn);
+        assertWriteHeld(w, kvmMmuLock(w, k), 'kvm_mmu_invalidate_end');
         const kvm = w.obj(KVM, k);
         kvm.invalidateSeq = kvm.invalidateSeq + 1; // then smp_wmb()
         kvm.invalidateInProgress = kvm.invalidateInProgress - 1;
-        if (kvm.invalidateInProgress < 0) w.bug(`kvm ${k}: mmu_invalidate_in_progress went negative (WARN_ON_ONCE)`);
+        if (kvm.invalidateInProgress < 0) w.bug(`kvm ${k}: mmu_invalidate_in_progress went negative (KVM_BUG_ON)`);
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: UNLOCK_AT,
+      run: (w, l) => {
+        writeUnlock(w, kvmMmuLock(w, kvmOf(w, l.mn)));
         return w.ret(0);
       },
     },
@@ -73,11 +138,22 @@ export const kvmMmuNotifierRelease = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_release',
   params: ['mn', 'mm'],
   steps: {
+    lock: {
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_mmu_zap_all write_lock(&kvm->mmu_lock) (kvm_mmu_notifier_release → kvm_flush_shadow_all → kvm_arch_flush_shadow_all)',
+      run: (w, l) => writeLock(w, kvmMmuLock(w, kvmOf(w, l.mn))) || 'flush',
+    },
     flush: {
-      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_release (kvm_flush_shadow_all)',
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_mmu_zap_all (kvm_tdp_mmu_zap_all)',
       run: (w, l) => {
-        const k = deref(w.obj(MN, l.mn).priv, 'mmu_notifier.priv');
+        const k = kvmOf(w, l.mn);
         zapGfns(w, k, 0, w.layout.dims.kvmGfns);
+        return 'unlock';
+      },
+    },
+    unlock: {
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_mmu_zap_all write_unlock(&kvm->mmu_lock)',
+      run: (w, l) => {
+        writeUnlock(w, kvmMmuLock(w, kvmOf(w, l.mn)));
         return w.ret(0);
       },
     },

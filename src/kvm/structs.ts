@@ -1,9 +1,13 @@
 /**
  * KVM as a secondary MMU (virt/kvm/kvm_main.c, arch/x86/kvm/mmu/mmu.c), as flat structs.
  *
- * mmu_lock is not a state field: every access to KVM's invalidation state and EPT happens in one
- * step that models the whole mmu_lock critical section (the lock only protects what those steps
- * touch, so no interleaving is lost), and the step boundary sits where the lock is taken.
+ * kvm->mmu_lock is state: x86 defines KVM_HAVE_MMU_RWLOCK, so it is an rwlock_t (two words, the
+ * writer and the reader count: src/kernel/locks.ts `RwLock`, named by `kvmMmuLock(w, kvm)` in
+ * topology.ts). The TDP MMU fault takes it for read (kvm_tdp_mmu_page_fault), the MMU-notifier
+ * callbacks for write (KVM_MMU_LOCK = write_lock, virt/kvm/kvm_mm.h). Every field it protects
+ * (`lock:kvm.mmu_lock`) is touched only while it is held, and the steps are cut where the C could
+ * race were it not held (the acquire, the staleness check, the spte install and the release are
+ * steps of their own): no step's size stands in for the lock, so a variant that drops it races.
  */
 import { defineStruct } from '../world/layout.js';
 
@@ -16,12 +20,27 @@ export const KVM = defineStruct(
     'invalidateInProgress', // kvm->mmu_invalidate_in_progress (5.10: mmu_notifier_count)
     'rangeStart', // kvm->mmu_invalidate_range_start (gfn), accumulated over concurrent invalidations
     'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
+    'mmuLockWriter', // kvm->mmu_lock (rwlock_t): the writer, actor + 1 (w.self), 0 when free
+    'mmuLockReaders', // kvm->mmu_lock: the number of readers
   ] as const,
-  { mm: 'stable', mn: 'stable', invalidateSeq: 'lock:kvm.mmu_lock', invalidateInProgress: 'lock:kvm.mmu_lock', rangeStart: 'lock:kvm.mmu_lock', rangeEnd: 'lock:kvm.mmu_lock' },
+  {
+    mm: 'stable',
+    mn: 'stable',
+    invalidateSeq: 'lock:kvm.mmu_lock',
+    invalidateInProgress: 'lock:kvm.mmu_lock',
+    rangeStart: 'lock:kvm.mmu_lock',
+    rangeEnd: 'lock:kvm.mmu_lock',
+    mmuLockWriter: 'lock-word:kvm.mmu_lock',
+    mmuLockReaders: 'lock-readers:kvm.mmu_lock',
+  },
 );
 
 /** A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm. */
 export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'rcu', baseGfn: 'rcu', npages: 'rcu', hva: 'rcu' });
 
-/** One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed. */
+/**
+ * One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed.
+ * Under mmu_lock: the TDP MMU installs leaf sptes holding it for read with an atomic cmpxchg
+ * (tdp_mmu_set_spte_atomic), the zaps hold it for write.
+ */
 export const SPTE = defineStruct('spte', ['pfn', 'write', 'gen'] as const, { pfn: 'lock:kvm.mmu_lock', write: 'lock:kvm.mmu_lock', gen: 'ghost' });

@@ -4,6 +4,7 @@ import type { World } from '../world/world.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
 import { KVM, MEMSLOT, SPTE } from './structs.js';
 import { ref, refersTo } from '../kernel/ref.js';
+import type { RwLock } from '../kernel/locks.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
 
 export interface KvmSpec {
@@ -65,6 +66,16 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
       s.hva = m.hva;
     }
   });
+}
+
+/** kvm->mmu_lock of KVM `kvm`: an rwlock_t on x86 (KVM_HAVE_MMU_RWLOCK; virt/kvm/kvm_mm.h KVM_MMU_LOCK). */
+export function kvmMmuLock(w: World, kvm: number): RwLock {
+  return {
+    kind: 'rwlock',
+    writer: w.layout.slot(KVM, kvm, 'mmuLockWriter'),
+    readers: w.layout.slot(KVM, kvm, 'mmuLockReaders'),
+    name: () => `kvm[${w.layout.objectName(w.layout.region(KVM), kvm)}].mmu_lock`,
+  };
 }
 
 export function spte(w: World, kvm: number, gfn: number) {

@@ -2,7 +2,7 @@
  * The lock primitives (src/kernel/locks.ts), one kind at a time: a contended acquire blocks with
  * its kind's code and writes nothing; taking a lock one already holds is lockdep's AA deadlock (a
  * BUG, and the step still blocks); releasing a lock one does not hold is a BUG; assertHeld fails
- * when the lock is not held; rwsem readers share and a writer excludes everyone.
+ * when the lock is not held; rwsem and rwlock readers share and a writer excludes everyone.
  *
  * The primitives are called directly, as actor `a` or `b` (`as(w, 'b')`), except where the
  * runner's own checks (a blocked step that wrote) are the point.
@@ -27,6 +27,9 @@ import {
   mutexTrylock,
   mutexUnlock,
   ptl,
+  readLock,
+  readUnlock,
+  type RwLock,
   spinLock,
   spinLockBusy,
   spinLockNested,
@@ -35,6 +38,8 @@ import {
   upRead,
   upWrite,
   WOULD_BLOCK,
+  writeLock,
+  writeUnlock,
 } from '../../src/kernel/locks.js';
 import { MM, PAGE, TASK } from '../../src/kernel/structs.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../../src/world/routine.js';
@@ -42,14 +47,24 @@ import { isEnabled, runSchedule } from '../../src/world/runner.js';
 import { sameState, type World } from '../../src/world/world.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { defineStruct } from '../../src/world/layout.js';
 
 const LIB = new Library('test-locks', [KERNEL]);
 
 const SRC = 0;
 const OTHER = 1;
 
+/** A test-only rwlock_t (the kernel library knows none: KVM's mmu_lock lives in src/kvm). */
+const RWL = defineStruct('test_rwlock', ['writer', 'readers'] as const, { writer: 'lock-word:test.rwlock', readers: 'lock-readers:test.rwlock' });
+
 function world(): World {
-  return buildWorld({ pages: 1, mmPages: 1, mms: ['src', 'other'], locks: ['drv.update'], actors: ['a', 'b'], libraries: [LIB] });
+  return buildWorld({ pages: 1, mmPages: 1, mms: ['src', 'other'], locks: ['drv.update'], actors: ['a', 'b'], libraries: [LIB] }, (layout) => {
+    layout.add(RWL, 1, ['test.rwlock']);
+  });
+}
+
+function rwlock(w: World): RwLock {
+  return { kind: 'rwlock', writer: w.layout.slot(RWL, 0, 'writer'), readers: w.layout.slot(RWL, 0, 'readers'), name: () => 'test.rwlock' };
 }
 
 /** Runs the next primitives as actor `name`, as a step of that actor would. */
@@ -84,6 +99,7 @@ const KINDS = [
   kind({ kind: 'spinlock', lock: (w) => ptl(w, SRC), take: spinLock, drop: spinUnlock, code: BLOCK_SPIN, ops: ['spin_lock', 'spin_unlock'], name: 'mm[src].ptl' }),
   kind({ kind: 'mutex', lock: (w) => driverMutex(w, 0), take: mutexLock, drop: mutexUnlock, code: BLOCK_SLEEP, ops: ['mutex_lock', 'mutex_unlock'], name: 'drv.update' }),
   kind({ kind: 'rwsem (write)', lock: (w) => mmapLock(w, SRC), take: downWrite, drop: upWrite, code: BLOCK_SLEEP, ops: ['down_write', 'up_write'], name: 'mm[src].mmap_lock' }),
+  kind({ kind: 'rwlock (write)', lock: rwlock, take: writeLock, drop: writeUnlock, code: BLOCK_SPIN, ops: ['write_lock', 'write_unlock'], name: 'test.rwlock' }),
 ];
 
 describe.each(KINDS)('$kind', (k) => {
@@ -228,6 +244,67 @@ describe('rwsem (mmap_lock)', () => {
     expect(w.bugs).toEqual([]);
     assertWriteHeld(w, mmapLock(w, SRC), 'remove_vma');
     expect(w.bugs).toEqual(['remove_vma: lockdep_assert_held_write(mm[src].mmap_lock) failed: actor b does not hold it']);
+  });
+});
+
+describe('rwlock (rwlock_t, spinning)', () => {
+  it('readers share; a writer spins without writing while any reader holds it, then excludes everyone', () => {
+    const w = world();
+    const lock = rwlock(w);
+    const rw = () => w.obj(RWL, 0);
+    expect(readLock(as(w, 'a'), lock)).toBe(0);
+    expect(readLock(as(w, 'b'), lock)).toBe(0);
+    expect(rw().readers).toBe(2);
+    expect(noWrite(w, () => writeLock(w, lock))).toBe(BLOCK_SPIN);
+    readUnlock(as(w, 'a'), lock);
+    expect(noWrite(w, () => writeLock(as(w, 'b'), lock))).toBe(BLOCK_SPIN); // its own read hold counts too
+    readUnlock(w, lock);
+    expect(writeLock(as(w, 'a'), lock)).toBe(0);
+    expect([rw().writer, rw().readers]).toEqual([1, 0]); // writer: actor a + 1
+    expect(noWrite(w, () => readLock(as(w, 'b'), lock))).toBe(BLOCK_SPIN);
+    expect(noWrite(w, () => writeLock(w, lock))).toBe(BLOCK_SPIN);
+    expect(w.bugs).toEqual([]);
+    writeUnlock(as(w, 'a'), lock);
+    expect(readLock(as(w, 'b'), lock)).toBe(0);
+    expect(w.bugs).toEqual([]);
+  });
+
+  it("read_lock under the actor's own write lock is an AA deadlock; the step still spins", () => {
+    const w = world();
+    writeLock(as(w, 'a'), rwlock(w));
+    expect(noWrite(w, () => readLock(w, rwlock(w)))).toBe(BLOCK_SPIN);
+    expect(w.bugs).toEqual(['read_lock(test.rwlock): AA deadlock: actor a already holds test.rwlock']);
+  });
+
+  it('read_unlock without readers is a BUG and leaves the count alone', () => {
+    const w = world();
+    expect(noWrite(w, () => readUnlock(as(w, 'b'), rwlock(w)))).toBeUndefined();
+    expect(w.bugs).toEqual(['read_unlock(test.rwlock) with no readers']);
+  });
+
+  it('held for read satisfies assertHeld (readers are not named) but not assertWriteHeld', () => {
+    const w = world();
+    readLock(as(w, 'b'), rwlock(w));
+    assertHeld(as(w, 'a'), rwlock(w), 'mmu_invalidate_retry_gfn');
+    expect(w.bugs).toEqual([]);
+    assertWriteHeld(w, rwlock(w), 'kvm_mmu_invalidate_begin');
+    expect(w.bugs).toEqual(['kvm_mmu_invalidate_begin: lockdep_assert_held_write(test.rwlock) failed: actor a does not hold it']);
+    readUnlock(as(w, 'b'), rwlock(w));
+    writeLock(w, rwlock(w));
+    assertWriteHeld(w, rwlock(w), 'kvm_mmu_invalidate_begin');
+    expect(w.bugs).toEqual([]);
+  });
+
+  it('its words are the lock class the discipline reads: held by the writer, or by anyone while read', () => {
+    const w = world();
+    const prot = w.protections;
+    const c = prot.classIndex('test.rwlock');
+    expect(prot.held(w.v, 1, c)).toBe(false);
+    readLock(as(w, 'b'), rwlock(w));
+    expect([prot.held(w.v, 1, c), prot.held(w.v, 2, c)]).toEqual([true, true]);
+    readUnlock(w, rwlock(w));
+    writeLock(as(w, 'a'), rwlock(w));
+    expect([prot.held(w.v, 1, c), prot.held(w.v, 2, c)]).toEqual([true, false]);
   });
 });
 
