@@ -6,7 +6,7 @@
  *      (src/kernel/mutation-hooks.ts) — every hooked call its driver code makes names a site —
  *      which is also its baseline: only the scenarios it holds on judge its mutants.
  *   2. One mutant per site and category (`category@routine:label`), plus the drop-barrier sites:
- *      the design's steps that declare a lockless read.
+ *      the design's steps that made an unprotected access in the baseline (or declare one).
  *   3. Each mutant is checked on the judging scenarios, cheapest first, until one catches it; its
  *      counterexample is shrunk (fewest preemptions, actors, steps).
  *
@@ -134,9 +134,16 @@ function siteOrder(design: MirrorVariant): (a: Mutant, b: Mutant) => number {
   };
 }
 
-/** drop-barrier: every step of the design that declares a lockless read, or the category once when none does. */
-function barrierMutants(design: MirrorVariant): Mutant[] {
-  const sites = design.routines.flatMap((r) => r.steps.flatMap((s, pc) => (s.lockless?.length ? [r.where(pc)] : [])));
+/**
+ * drop-barrier: every step of the design that made an unprotected shared access in the baseline
+ * (the accesses its proofs assumed sequentially consistent: `CheckResult.assumed`) or declares a
+ * lockless read; the category once when there is none.
+ */
+function barrierMutants(design: MirrorVariant, baseline: readonly CheckResult[]): Mutant[] {
+  const own = new Set(design.routines.map((r) => r.name));
+  const declared = design.routines.flatMap((r) => r.steps.flatMap((s, pc) => (s.lockless?.length ? [r.where(pc)] : [])));
+  const assumed = baseline.flatMap((r) => r.assumed?.accesses ?? []).map((a) => a.slice(0, a.indexOf(': ')));
+  const sites = [...new Set([...declared, ...assumed.filter((site) => own.has(site.split(':')[0]))])].sort();
   if (!sites.length) return [{ id: 'drop-barrier', category: 'drop-barrier', site: '' }];
   return sites.map((site) => ({ id: `drop-barrier@${site}`, category: 'drop-barrier', site }));
 }
@@ -159,13 +166,15 @@ export function enumerateMutants(
     return r;
   });
   const mutants = [...reachedOn.keys()].map((id) => parseMutantId(id) as Mutant);
-  return { mutants: [...mutants, ...barrierMutants(design)].sort(siteOrder(design)), baseline, reachedOn };
+  return { mutants: [...mutants, ...barrierMutants(design, baseline)].sort(siteOrder(design)), baseline, reachedOn };
 }
 
 /** Checks one mutant on the judging scenarios (cheapest first) until one catches it. */
 export function checkMutant(design: MirrorVariant, mutant: Mutant, judges: readonly ScenarioSpec[], opts: MutateOptions = {}, reachedOn: readonly string[] = []): MutantResult {
   if (mutant.category === 'drop-barrier') {
-    const what = mutant.site ? `the lockless read at ${mutant.site} without its barrier behaves the same` : "and the design declares no lockless access (no driver step's `lockless`)";
+    const what = mutant.site
+      ? `the unprotected access at ${mutant.site} without its barrier behaves the same`
+      : 'and the design makes no unprotected shared access in the scenarios (nothing a barrier could order)';
     return { mutant, outcome: 'not-checkable', scenarios: [], reason: `${SEQUENTIAL_CONSISTENCY}; ${what}` };
   }
   const variant = mutantVariant(design, mutant);

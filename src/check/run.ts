@@ -55,7 +55,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   let shrunk: CheckResult['shrunk'];
   // Not after a stop request: shrinking replays, and the user asked for the results now.
   if (opts.shrink && r.violation && !opts.shouldStop?.()) {
-    const s = shrinkCounterexample(spec, variant, r.violation.schedule);
+    const s = shrinkCounterexample(spec, variant, r.violation.schedule, audit);
     shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
   }
   return {
@@ -72,8 +72,14 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
  * `schedule` (which must violate a property of `spec` under `variant`) shrunk to the fewest
  * preemptions, then actors, then steps, still violating the same property first.
  */
-export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[]): ShrinkResult {
-  return shrinkSchedule(() => buildScenario(spec, variant).world, schedule, { properties: PROPERTIES });
+export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[], audit = true): ShrinkResult {
+  // Replayed as the search ran: audited (a driver's data race is a BUG only then), or not.
+  const world = () => {
+    const w = buildScenario(spec, variant).world;
+    w.audit = audit;
+    return w;
+  };
+  return shrinkSchedule(world, schedule, { properties: PROPERTIES });
 }
 
 export interface Cell {

@@ -50,7 +50,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'migration_entry_wait:wait': { reads: ['pte.migration', 'pte.present'], blocks: true },
   'do_swap_page:entry': {
     reads: ['swap.*'],
-    writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.index', 'page.mapcount', 'page.refcount', 'page.swap'],
+    writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.index', 'page.locked', 'page.mapcount', 'page.refcount', 'page.swap'],
     calls: ['migration_entry_wait'],
   },
   'do_swap_page:folioLock': { reads: ['page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.refcount', 'page.swap'], blocks: true },
@@ -59,10 +59,6 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
     writes: ['mm.ptl', 'page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.mapcount', 'page.refcount', 'page.swap', 'pte.*', 'swap.*'],
   },
   'do_swap_page:out': {},
-  'do_swap_page:lookup': {
-    reads: ['swap.*'],
-    writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.index', 'page.locked', 'page.mapcount', 'page.refcount', 'page.swap'],
-  },
   'do_swap_page:release': { reads: ['page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.refcount', 'page.swap', 'swap.*'] },
   'wp_page_copy:copy': { writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.index', 'page.mapcount', 'page.refcount', 'page.swap'] },
   'wp_page_copy:start': { calls: ['mmu_notifier_invalidate_range_start'] },

@@ -18,7 +18,12 @@ export const KVM_FOOTPRINTS: FootprintTable = {
   'hva_to_pfn:lock': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders'], blocks: true },
   'hva_to_pfn:lookup': { reads: ['vma.end', 'vma.flags', 'vma.start', 'vma.used'], writes: ['mm.mmapReaders'], calls: ['get_user_pages_remote'] },
   'hva_to_pfn:gupDone': { writes: ['mm.mmapReaders'] },
-  'hva_to_pfn:remapped': { reads: ['mm.mmapWriter', 'pte.pfn', 'pte.present', 'pte.write', 'vma.end', 'vma.flags', 'vma.start', 'vma.used'], writes: ['mm.mmapReaders'], calls: ['handle_mm_fault'] },
+  'hva_to_pfn:remapped': {
+    reads: ['mm.mmapWriter', 'pte.pfn', 'pte.present', 'pte.write', 'vma.end', 'vma.flags', 'vma.start', 'vma.used'],
+    writes: ['mm.mmapReaders', 'mm.ptl'],
+    calls: ['handle_mm_fault'],
+    blocks: true,
+  },
   'hva_to_pfn:fixedUp': { writes: ['mm.mmapReaders'] },
   'kvm_tdp_page_fault:seq': { reads: ['kvm.invalidateSeq', 'kvm.mm', 'memslot.*'], calls: ['hva_to_pfn'] },
   'kvm_tdp_page_fault:lock': { reads: ['kvm.mmuLockWriter'], writes: ['kvm.mmuLockReaders'], blocks: true },

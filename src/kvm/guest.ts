@@ -14,14 +14,18 @@ export const guestAccess = KVM_LIB.routine({
     access: {
       at: 'hw: guest load/store through the EPT',
       // The CPU's EPT walk takes no lock: KVM's zaps flush the TLBs before the page can be freed.
+      // One instruction: the translation and the load/store retire together (w.single), as a host
+      // access through its pte does (cpu_access).
       lockless: ['spte.pfn', 'spte.write'],
       run: (w, l) => {
-        const e = spte(w, l.kvm, l.gfn);
-        if (e.pfn !== 0 && (!l.write || e.write)) {
+        const value = w.single(() => {
+          const e = spte(w, l.kvm, l.gfn);
+          if (e.pfn === 0 || (l.write && !e.write)) return undefined; // an EPT violation
           const page = w.obj(PAGE, e.pfn);
           if (l.write) page.contents = l.value;
-          return w.ret(page.contents);
-        }
+          return page.contents;
+        });
+        if (value !== undefined) return w.ret(value);
         return w.call(kvmTdpPageFault, 'faulted', l.kvm, l.gfn, l.write);
       },
     },

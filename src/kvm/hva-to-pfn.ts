@@ -9,7 +9,7 @@
  * fault maps the page read-only (KVM's opportunistic writable mapping is not modelled).
  */
 import { EBUSY, EFAULT, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP } from '../kernel/flags.js';
-import { downRead, mmapLock, upRead } from '../kernel/locks.js';
+import { downRead, mmapLock, ptl, spinLockBusy, upRead } from '../kernel/locks.js';
 import { findVma, vma } from '../kernel/pgtable.js';
 import { followPfn, getUserPagesRemote } from '../kernel/ops/gup.js';
 import { handleMmFault } from '../kernel/ops/fault.js';
@@ -61,6 +61,8 @@ export const hvaToPfn = KVM_LIB.routine({
     remapped: {
       at: 'virt/kvm/kvm_main.c:hva_to_pfn_remapped follow_pfnmap_start',
       run: (w, l) => {
+        const b = spinLockBusy(w, ptl(w, l.mm)); // follow_pte: pte_offset_map_lock
+        if (b) return b;
         const f = followPfn(w, l.mm, l.hva);
         if (f.pfn !== 0 && (!l.write || f.write)) {
           upRead(w, mmapLock(w, l.mm));

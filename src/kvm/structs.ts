@@ -35,12 +35,21 @@ export const KVM = defineStruct(
   },
 );
 
-/** A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm. */
-export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'rcu', baseGfn: 'rcu', npages: 'rcu', hva: 'rcu' });
+/**
+ * A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm.
+ * Memslots are never modified in place: KVM publishes a new set under SRCU (kvm_swap_active_memslots),
+ * so a reader sees one immutable snapshot — and the model sets them up once: `stable`.
+ */
+export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'stable', baseGfn: 'stable', npages: 'stable', hva: 'stable' });
 
 /**
  * One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed.
  * Under mmu_lock: the TDP MMU installs leaf sptes holding it for read with an atomic cmpxchg
  * (tdp_mmu_set_spte_atomic), the zaps hold it for write.
  */
-export const SPTE = defineStruct('spte', ['pfn', 'write', 'gen'] as const, { pfn: 'lock:kvm.mmu_lock', write: 'lock:kvm.mmu_lock', gen: 'ghost' });
+export const SPTE = defineStruct(
+  'spte',
+  ['pfn', 'write', 'gen'] as const,
+  { pfn: 'lock:kvm.mmu_lock', write: 'lock:kvm.mmu_lock', gen: 'ghost' },
+  { word: true }, // one 64-bit spte
+);

@@ -81,6 +81,15 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
           mutexUnlock(w, update);
           return 'register'; // goto again
         }
+        return 'insert';
+      },
+    },
+    // The insert is a step of its own: the test above is a plain read of range->valid, and only
+    // the update lock (which the sync callback takes too) orders the two against an invalidation.
+    insert: {
+      at: 'seed e-mail: vm_insert_pfn()',
+      run: (w, l) => {
+        const update = updateLock(w, l.dev);
         const b = insertPfnBusy(w, l.vma);
         if (b) return b;
         const hpfn = w.obj(HMM_RANGE, l.range).pfn;

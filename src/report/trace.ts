@@ -80,8 +80,10 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
       return { ...base, steps, replayError: e.message.startsWith(`step ${i}:`) ? e.message : `step ${i}: ${e.message}` };
     }
   }
-  // The verdict of the whole schedule, as the engine gives it (deadlock and termination included).
+  // The verdict of the whole schedule, as the engine gives it (deadlock and termination included),
+  // audited as `check` searches and as the steps above were traced (a driver's data race is a BUG).
   w.load(start);
+  w.audit = true;
   return { ...base, steps, violated: judgeSchedule(w, schedule, { properties: PROPERTIES }) };
 }
 

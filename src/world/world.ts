@@ -319,7 +319,8 @@ export class World {
       const bad = d.end();
       // A step that raised a BUG is a finding already (a failed lockdep assertion: its caller broke the rule).
       if (bad >= 0 && this.bugs.length === 0) this.disciplineError(bad, d.offender);
-      if (d.unprotected >= 0) this.noteAssumed(d.unprotected);
+      // (A blocked attempt changed nothing: its lock test is no access a proof relies on.)
+      if (d.unprotected >= 0 && !blocked) this.noteAssumed(d.unprotected);
     }
     this.auditing = false;
     if (!blocked) return;
@@ -599,7 +600,7 @@ export class World {
    * `l.result` holds what the callee returned. Use as `return w.call(...)`.
    */
   call(routine: AnyRoutine, resume: string, ...args: number[]): number {
-    if (this.auditing) this.auditCall(routine.name);
+    if (this.auditing && routine.library.footprints) this.auditCall(routine.name);
     return this.callFrame(routine, resume, args);
   }
 

@@ -26,7 +26,8 @@ describe('a callback that forgets the update lock', () => {
       expect(r.violation!.message).toMatch(/test_mirror_invalidate_without_lock:zap writes intervalNotifier\[\w+\]\.seq \(protected by driver\) without holding driver: a data race/);
       expect(r.shrunk!.preemptions).toBeLessThanOrEqual(1);
     }
-    expect(caught).toEqual(['introspect', 'cow', 'munmap', 'fork-introspector', 'swap-cycle', 'exit', 'mirror-write', 'mprotect']);
+    // Every scenario but introspect-nested (left out: slow), exit's teardown included — no race needed.
+    expect(caught).toEqual(['introspect', 'cow', 'munmap', 'exit', 'fork-introspector', 'swap-cycle', 'mirror-write', 'mprotect']);
   });
 
   it('without the audit, the search still finds the race it opens (the install is two steps, as in the C)', { timeout: 300_000 }, () => {

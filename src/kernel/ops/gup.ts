@@ -13,6 +13,7 @@ import { getPage } from '../page.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { handleMmFault } from './fault.js';
 import { KERNEL } from '../library.js';
+import { ModelError } from '../../world/errors.js';
 
 /** get_user_pages_remote(mm, vpn, 1, write ? FOLL_WRITE : 0): the pfn with a reference, or -errno. Caller holds mmap_read_lock(mm). */
 export const getUserPagesRemote = KERNEL.routine({
@@ -76,14 +77,18 @@ export interface FollowedPfn {
 /**
  * mm/memory.c:follow_pfn (v5.10) / follow_pfnmap_start (v6.x): the pfn of a present pte of a
  * VM_IO|VM_PFNMAP VMA, special or not, without a reference. Both refuse other VMAs (-EINVAL →
- * pfn 0 here). The kernel reads the pte under the ptl; a model pte changes only inside one step,
- * so reading it inside the caller's step sees the same values. Caller holds mmap_lock(mm).
+ * pfn 0 here). The pte is read under the ptl, taken and dropped here (follow_pte … pte_unmap_unlock):
+ * the calling step must first return what `spinLockBusy(w, ptl(w, mm))` returns when it is not 0.
+ * Caller holds mmap_lock(mm).
  */
 export function followPfn(w: World, mm: number, vpn: number): FollowedPfn {
   assertHeld(w, mmapLock(w, mm), 'follow_pfn'); // mmap_assert_locked
   const vi = findVma(w, mm, vpn);
   if (vi < 0 || !(vma(w, vi).flags & (VM_IO | VM_PFNMAP))) return { pfn: 0, write: false };
+  const lock = ptl(w, mm);
+  if (spinLock(w, lock)) throw new ModelError(`follow_pfn: ${lock.name()} is held; the calling step must spin first (spinLockBusy)`);
   const p = pte(w, mm, vpn);
-  if (!p.present) return { pfn: 0, write: false };
-  return { pfn: p.pfn, write: p.write === 1 };
+  const f = p.present ? { pfn: p.pfn, write: p.write === 1 } : { pfn: 0, write: false };
+  spinUnlock(w, lock);
+  return f;
 }

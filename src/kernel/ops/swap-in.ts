@@ -21,6 +21,9 @@ import { migrationEntryWait } from './migration-wait.js';
 import { KERNEL } from '../library.js';
 import { freeSwapSlot, SWAP_COUNT } from './reclaim.js';
 
+/** What the freed-entry shortcut stands for (listed among a proof's assumptions). */
+const FREED_ENTRY = 'a swap-in whose entry was freed meanwhile retries at once (the kernel reads the freed slot into a new page and fails pte_same under the ptl)';
+
 /** Whether any pte of any mm other than (mm, vpn) still holds the swap entry of `slot` (the swap count). */
 function otherSwapRefs(w: World, mm: number, vpn: number, slot: number): boolean {
   const self = mm * w.layout.dims.mmPages + vpn;
@@ -56,20 +59,12 @@ export const doSwapPage = KERNEL.routine({
     // into it (swap_read_folio).
     entry: {
       at: 'mm/memory.c:do_swap_page pte_to_swp_entry(vmf->orig_pte)',
-      lockless: ['swap.used'], // get_swap_device: is the entry still in use?
       run: (w, l) => {
         if (l.origBits & SNAP_MIGRATION) return w.call(migrationEntryWait, 'out', l.mm, l.vpn, l.origVal);
         const slot = swpOffset(l.origVal);
-        if (w.obj(SWAP, slot).used === 0) return w.ret(0); // entry already freed: the pte changed, retry
-        return 'lookup';
-      },
-    },
-    // swap_cache_get_folio: the lookup and its folio_try_get are one (the lookup re-checks the
-    // entry after taking the reference); else a new page, locked before anyone can see it.
-    lookup: {
-      at: 'mm/memory.c:do_swap_page swap_cache_get_folio',
-      run: (w, l) => {
-        const slot = swpOffset(l.origVal);
+        if (w.standIn(FREED_ENTRY, () => w.obj(SWAP, slot).used === 0)) return w.ret(0);
+        // swap_cache_get_folio: the lookup and its folio_try_get are one (the lookup re-checks the
+        // entry after taking the reference); else a new page, locked before anyone can see it.
         l.pfn = w.single(() => {
           const pfn = swapCacheLookup(w, slot);
           if (pfn !== 0) getPage(w, pfn);

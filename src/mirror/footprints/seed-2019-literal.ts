@@ -10,8 +10,9 @@ export const SEED_2019_LITERAL_FOOTPRINTS: FootprintTable = {
   'kvm_mirror_page_fault:lockSource': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders'], calls: ['hmm_range_snapshot'] },
   'kvm_mirror_page_fault:unlockSource': { writes: ['mm.mmapReaders'] },
   'kvm_mirror_page_fault:lock': { reads: ['mirror.lock'], writes: ['lock.*'], blocks: true },
-  'kvm_mirror_page_fault:test': {
-    reads: ['hmmRange.pfn', 'hmmRange.valid', 'mirror.lock', 'page.gen', 'vma.end', 'vma.flags', 'vma.start'],
+  'kvm_mirror_page_fault:test': { reads: ['hmmRange.valid', 'mirror.lock'], writes: ['lock.*'] },
+  'kvm_mirror_page_fault:insert': {
+    reads: ['hmmRange.pfn', 'mirror.lock', 'page.gen', 'vma.end', 'vma.flags', 'vma.start'],
     writes: ['lock.*', 'mm.ptl', 'pte.*'],
     calls: ['hmm_range_unregister'],
   },
