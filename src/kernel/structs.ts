@@ -148,8 +148,9 @@ export const TASK = defineStruct(
   'task',
   [
     'inNotifier', // depth of invalidate callbacks running on this task (lockdep's invalidate_range_start_map)
+    'readLocks', // rwsems this task holds for read (lockdep's held-lock list: the reader counts do not name their readers)
   ] as const,
-  { inNotifier: 'private' },
+  { inNotifier: 'private', readLocks: 'private' },
 );
 
 /** v5.3 struct hmm_mirror: a driver's mirror of an mm, with ops->sync_cpu_device_pagetables. */

@@ -54,7 +54,7 @@ export function execStep(w: World, a: number): number {
   const view = routine.view;
   view.$w = w;
   view.$b = base;
-  w.enter(a, routine);
+  w.enter(a, routine, pc);
   w.bugs.length = 0;
   w.choices = 0;
   w.chosen = 0;

@@ -14,6 +14,7 @@ import { processRecorder } from './footprint-recorder.js';
 import { compileFootprint, fieldName, observedOf, slotFieldKeys, type CompiledFootprint, type FootprintRecord, type Observed } from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
 import { Protections, StepDiscipline, UNPROTECTED, withinClasses } from './discipline.js';
+import type { LockOrder } from './lock-order.js';
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -30,8 +31,15 @@ export class World {
   v: Int32Array;
   /** Index of the actor whose step is running. */
   actor = -1;
-  /** Routine of the frame whose step is running (resolves resume labels of `call`). */
+  /** Routine of the frame whose step is running (resolves resume labels of `call`), and the step's index in it. */
   private current: AnyRoutine | undefined;
+  private currentPc = -1;
+  /**
+   * The lock-order graph of the exploration (lock-order.ts), null when not recorded: an
+   * observation of the run beside the state, never part of it. The model's lock primitives
+   * record into it; the hot path pays one test of this field.
+   */
+  lockOrder: LockOrder | null = null;
   /** When non-null, every write appends (slot, old, new). */
   journal: number[] | null = null;
   /**
@@ -442,10 +450,16 @@ export class World {
     for (let i = 0; i < args.length; i++) this.set(b + CALL_LOCALS + i, args[i]);
   }
 
-  /** Sets which frame is running; called by the runner before each step. */
-  enter(actor: number, routine: AnyRoutine): void {
+  /** Sets which frame is running and the step it runs; called by the runner before each step. */
+  enter(actor: number, routine: AnyRoutine, pc = -1): void {
     this.actor = actor;
     this.current = routine;
+    this.currentPc = pc;
+  }
+
+  /** `routine:label` of the running step (for messages; `?` outside a step). */
+  runningStep(): string {
+    return this.current && this.currentPc >= 0 ? this.current.where(this.currentPc) : '?';
   }
 
   /**

@@ -18,6 +18,7 @@ import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED
 import { EAGAIN } from '../flags.js';
 import { deref, NONE, ref, refersTo } from '../ref.js';
 import { KERNEL } from '../library.js';
+import { notifierMapAcquire } from '../lockdep.js';
 
 /** mn_itree_is_invalidating: S is odd. */
 export function itreeIsInvalidating(w: World, mm: number): boolean {
@@ -137,6 +138,9 @@ export const mmuIntervalReadBegin = KERNEL.routine({
         l.seq = s.seq;
         l.invalidating = s.seq === w.obj(MM, mm).invalidateSeq ? 1 : 0;
         if (w.obj(TASK, w.actor).inNotifier > 0) w.bug('mmu_interval_read_begin called from an invalidate callback');
+        // "The possible sleep on progress in the invalidation requires the caller not hold any locks
+        // held by invalidation callbacks": lock_map_acquire + release of the notifier map.
+        if (w.lockOrder !== null) notifierMapAcquire(w);
         return l.invalidating ? 'wait' : w.ret(l.seq);
       },
     },
@@ -166,6 +170,7 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
       run: (w, l) => {
         const s = w.obj(MIN, l.sub);
         l.mm = deref(s.mm, 'mmu_interval_notifier.mm');
+        if (w.lockOrder !== null) notifierMapAcquire(w); // lock_map_acquire + release before the wait, as in read_begin
         if (itreeIsInvalidating(w, l.mm)) {
           if (s.state === MIN_DEFERRED_INSERT) {
             s.state = MIN_UNUSED;

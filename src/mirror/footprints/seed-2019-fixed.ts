@@ -8,14 +8,14 @@ import type { FootprintTable } from '../../world/footprint.js';
 export const SEED_2019_FIXED_FOOTPRINTS: FootprintTable = {
   'kvm_mirror_page_fault_fixed:register': { reads: ['mirror.hmirror', 'mirror.srcMm', 'vma.pgoff', 'vma.priv', 'vma.start'], calls: ['hmm_range_register'] },
   'kvm_mirror_page_fault_fixed:wait': { calls: ['hmm_range_wait_until_valid'] },
-  'kvm_mirror_page_fault_fixed:lockSource': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders'], calls: ['hmm_range_fault_v53', 'hmm_range_unregister'] },
+  'kvm_mirror_page_fault_fixed:lockSource': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders', 'task.*'], calls: ['hmm_range_fault_v53', 'hmm_range_unregister'] },
   'kvm_mirror_page_fault_fixed:retry': {},
-  'kvm_mirror_page_fault_fixed:faulted': { writes: ['mm.mmapReaders'], calls: ['hmm_range_unregister'] },
+  'kvm_mirror_page_fault_fixed:faulted': { reads: ['task.*'], writes: ['mm.mmapReaders', 'task.*'], calls: ['hmm_range_unregister'] },
   'kvm_mirror_page_fault_fixed:sigbus': {},
   'kvm_mirror_page_fault_fixed:lock': { reads: ['mirror.lock'], writes: ['lock.*'], blocks: true },
   'kvm_mirror_page_fault_fixed:test': {
-    reads: ['hmmRange.pfn', 'hmmRange.valid', 'mirror.lock', 'page.gen', 'vma.end', 'vma.flags', 'vma.start'],
-    writes: ['lock.*', 'mm.mmapReaders', 'mm.ptl', 'pte.*'],
+    reads: ['hmmRange.pfn', 'hmmRange.valid', 'mirror.lock', 'page.gen', 'task.*', 'vma.end', 'vma.flags', 'vma.start'],
+    writes: ['lock.*', 'mm.mmapReaders', 'mm.ptl', 'pte.*', 'task.*'],
     calls: ['hmm_range_unregister'],
   },
   'kvm_mirror_page_fault_fixed:done': {},
