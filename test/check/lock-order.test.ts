@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { interval, installPfn, INTERVAL_LIB } from '../../src/mirror/interval.js';
-import { MIRROR, type MirrorVariant } from '../../src/mirror/device.js';
+import { withInstall } from '../helpers/mutants.js';
 import { mightAlloc } from '../../src/kernel/page.js';
 import { Library } from '../../src/world/registry.js';
 import { CATALOGUE, scenarioByName } from '../../src/scenario/catalogue.js';
@@ -36,16 +36,7 @@ const allocatingInstall = LIB.routine({
   },
 });
 
-const allocUnderLock: MirrorVariant = {
-  ...interval,
-  library: LIB,
-  name: 'test-alloc-under-update-lock',
-  reproduces: ['mutant'],
-  attach(w, dev) {
-    interval.attach(w, dev);
-    w.obj(MIRROR, dev).install = w.routineRef(allocatingInstall);
-  },
-};
+const allocUnderLock = withInstall('test-alloc-under-update-lock', LIB, allocatingInstall);
 
 const scenario = (name: string) => scenarioByName(name)!;
 const cycleOf = (r: ReturnType<typeof checkOne>) => r.lockOrder!.cycles.map((c) => [...c.classes, c.classes[0]].join(' → '));

@@ -14,6 +14,7 @@ import { FS_RECLAIM, heldLockClasses, MMU_NOTIFIER_MAP } from '../../src/kernel/
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 import { runSchedule } from '../../src/world/runner.js';
+import type { Locals } from '../../src/world/routine.js';
 
 /** Just what the graph reads of a world: the running actor and step. */
 const stub = { actor: 0, layout: { actorNames: ['t'] }, runningStep: () => 'r:l' } as unknown as World;
@@ -80,27 +81,19 @@ describe('the lock-order graph', () => {
 
 const LIB = new Library('test-lock-order', [KERNEL]);
 
+/** The step `mutex_lock(lock)`, then `next` (a blocked attempt returns the block code). */
+const lockStep = (lock: 'a' | 'b', next: string) => ({
+  at: `test: mutex_lock(${lock})`,
+  run: (w: World, l: Locals<'a' | 'b'>) => mutexLock(w, driverMutex(w, l[lock])) || next,
+});
+
 /** Takes driver lock A, then B, in two steps (so the second has a step of its own to witness). */
 const takeAB = LIB.routine({
   name: 'test_take_a_then_b',
   params: ['a', 'b'],
   steps: {
-    first: {
-      at: 'test: mutex_lock(a)',
-      run: (w, l) => {
-        const r = mutexLock(w, driverMutex(w, l.a));
-        if (r) return r;
-        return 'second';
-      },
-    },
-    second: {
-      at: 'test: mutex_lock(b)',
-      run: (w, l) => {
-        const r = mutexLock(w, driverMutex(w, l.b));
-        if (r) return r;
-        return 'unlock';
-      },
-    },
+    first: lockStep('a', 'second'),
+    second: lockStep('b', 'unlock'),
     unlock: {
       at: 'test: unlock both',
       run: (w, l) => {
