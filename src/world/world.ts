@@ -451,7 +451,7 @@ export class World {
   }
 
   /** Sets which frame is running and the step it runs; called by the runner before each step. */
-  enter(actor: number, routine: AnyRoutine, pc = -1): void {
+  enter(actor: number, routine: AnyRoutine, pc: number): void {
     this.actor = actor;
     this.current = routine;
     this.currentPc = pc;

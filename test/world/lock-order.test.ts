@@ -65,6 +65,24 @@ describe('the lock-order graph', () => {
     expect(lo.edges().map((e) => `${e.from}>${e.to}`)).toEqual(['B>C']);
   });
 
+  it('grows past 64 classes, keeping what it knew; a witness outside any actor is set-up', () => {
+    const lo = new LockOrder();
+    lo.acquire(stub, [lo.classId('c0')], 1, lo.classId('c1'));
+    for (let i = 2; i < 70; i++) lo.classId(`c${i}`);
+    lo.acquire(stub, [lo.classId('c0')], 1, lo.classId('c1'));
+    expect(lo.edgeCount).toBe(1);
+    const setUp = { actor: -1, layout: { actorNames: [] }, runningStep: () => '?' } as unknown as World;
+    lo.acquire(setUp, [lo.classId('c69')], 1, lo.classId('c0'));
+    lo.acquire(stub, [lo.classId('c1')], 1, lo.classId('c69'));
+    expect(lo.edges().map((e) => [e.from, e.to, e.witness.actor])).toEqual([
+      ['c0', 'c1', 't'],
+      ['c69', 'c0', '(set-up)'],
+      ['c1', 'c69', 't'],
+    ]);
+    expect(formatCycle(lo.closed!)).toBe('c0 → c1 → c69 → c0');
+    expect([lo.classCount, lo.className(69)]).toEqual([70, 'c69']);
+  });
+
   it('takes back what a blocked step recorded', () => {
     const lo = graph(['A', 'B']);
     const mark = lo.mark();
@@ -180,5 +198,6 @@ describe("the kernel's lock classes", () => {
     mutexLock(plain, driverMutex(plain, 0));
     expect(mutexLock(plain, driverMutex(plain, 1))).toBe(0);
     expect(plain.lockOrder).toBeNull();
+    expect(plain.runningStep()).toBe('?'); // no step has run
   });
 });
