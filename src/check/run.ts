@@ -15,10 +15,34 @@ import { PROPERTIES } from './properties.js';
 import { encodeSchedule } from '../engine/schedule.js';
 import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
+import { LOCK_ORDER } from '../engine/verdict.js';
+import type { LockOrderReport } from '../engine/exhaustive.js';
+import type { LockWitness } from '../world/lock-order.js';
 
-export interface CheckResult extends ExploreResult {
+/** A lock-order witness as a report prints it: its schedule as a replayable string. */
+export interface LockWitnessReport extends Omit<LockWitness, 'schedule'> {
+  readonly schedule?: string;
+}
+
+export interface LockEdgeReport {
+  readonly from: string;
+  readonly to: string;
+  readonly witness: LockWitnessReport;
+}
+
+/** The lock-order graph of a check (`lock-order`): sizes, its cycles and recursions with their first witnesses. */
+export interface LockOrderSummary {
+  readonly classes: number;
+  readonly edges: number;
+  readonly cycles: readonly { readonly classes: readonly string[]; readonly edges: readonly LockEdgeReport[] }[];
+  readonly recursions: readonly { readonly lock: string; readonly witness: LockWitnessReport }[];
+}
+
+export interface CheckResult extends Omit<ExploreResult, 'lockOrder'> {
   readonly scenario: string;
   readonly variant: string;
+  /** The lock-order graph the search recorded (with `lockOrder`). */
+  readonly lockOrder?: LockOrderSummary;
   /** Replayable schedule string of the counterexample (a shortest one), if any. */
   readonly schedule?: string;
   /** The counterexample shrunk to the fewest preemptions, then actors, then steps (with `shrink`). */
@@ -50,11 +74,12 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   // Audited by default: every step is held to its footprint and to the lock discipline (a step
   // whose size stands in for a lock is a model error), and the proof learns what it assumed.
   const audit = opts.audit ?? true;
-  const r = explore(world, { ...opts, audit, properties: PROPERTIES });
+  const { lockOrder, ...r } = explore(world, { ...opts, audit, properties: PROPERTIES });
   const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
-  // Not after a stop request: shrinking replays, and the user asked for the results now.
-  if (opts.shrink && r.violation && !opts.shouldStop?.()) {
+  // Not after a stop request: shrinking replays, and the user asked for the results now. Not a
+  // lock-order cycle either: it is a finding of the whole search, which no single schedule replays.
+  if (opts.shrink && r.violation && r.violation.property !== LOCK_ORDER && !opts.shouldStop?.()) {
     const s = shrinkCounterexample(spec, variant, r.violation.schedule, audit);
     shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
   }
@@ -65,6 +90,18 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
     shrunk,
     assumed,
+    ...(lockOrder && { lockOrder: lockOrderSummary(lockOrder, (s) => encodeSchedule(spec.name, variant.name, s)) }),
+  };
+}
+
+/** The report form of a search's lock-order graph: witness schedules as replayable strings. */
+function lockOrderSummary(g: LockOrderReport, encode: (s: readonly number[]) => string): LockOrderSummary {
+  const witness = ({ schedule, ...rest }: LockWitness): LockWitnessReport => ({ ...rest, ...(schedule && { schedule: encode(schedule) }) });
+  return {
+    classes: g.classes,
+    edges: g.edges.length,
+    cycles: g.cycles.map((c) => ({ classes: c.classes, edges: c.edges.map((e) => ({ from: e.from, to: e.to, witness: witness(e.witness) })) })),
+    recursions: g.recursions.map((x) => ({ lock: x.lock, witness: witness(x.witness) })),
   };
 }
 

@@ -30,6 +30,7 @@ export interface ExhaustiveCliOptions {
   junit?: string;
   preemptions?: number;
   shrink?: boolean;
+  lockOrder?: boolean;
 }
 
 export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx: RunContext): number {
@@ -47,6 +48,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     strategy: opts.dfs ? dfs : bfs,
     merge: opts.por !== false,
     preemptions: opts.preemptions,
+    lockOrder: opts.lockOrder,
     // Shrinking costs replays; the table prints shortest schedules only.
     shrink: opts.shrink !== false && !sel.table,
     shouldStop: budget.shouldStop,

@@ -48,6 +48,7 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['dfs', '--dfs'],
   ['bfs', '--bfs'],
   ['preemptions', '--preemptions'],
+  ['lockOrder', '--lock-order'],
   ['html', '--html'],
   ['junit', '--junit'],
 ];
@@ -127,6 +128,7 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
     .option('--max-memory <size>', "stop before the process's resident memory reaches this (e.g. 2G)", byteSize)
     .option('--time-limit <seconds>', 'stop after this long (one deadline for the whole command)', seconds)
     .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
+    .option('--lock-order', 'also check the order locks are taken in over the whole search (lockdep): a cycle is a lock-order violation')
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
     .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)
     .option('--seed <n>', 'simulation seed (default 1)', nonNegativeInt)

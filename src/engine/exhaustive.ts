@@ -7,8 +7,11 @@
  *
  * What counts as a violation is decided by the verdict module (verdict.ts): a kernel BUG raised by a
  * step (a blocked attempt included), a property failing on a reached state, a deadlock, or a lone
- * actor that does not terminate (termination.ts). The order states are expanded in is the
- * strategy's (bfs.ts, dfs.ts).
+ * actor that does not terminate (termination.ts), and — with `lockOrder` — a cycle in the order
+ * lock classes are taken in over the whole search (src/world/lock-order.ts: the graph lives beside
+ * the world for the run, not in the state; the violation's schedule reaches through the step that
+ * closed the cycle, and each edge carries the schedule of its first witness). The order states are
+ * expanded in is the strategy's (bfs.ts, dfs.ts).
  *
  * Reduction (the `merge` option, on by default): a step whose observed footprint is only the
  * running actor's own frames is invisible to every property and independent of every other
@@ -32,6 +35,7 @@ import type { ExhaustiveStrategy } from './strategy.js';
 import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 import { ModelError } from '../world/errors.js';
+import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -78,6 +82,17 @@ export interface Progress {
   readonly rss: number;
 }
 
+/** The lock-order graph a search recorded (option `lockOrder`). */
+export interface LockOrderReport {
+  /** Lock classes the model declared, and the edges seen (each with its first witness). */
+  readonly classes: number;
+  readonly edges: readonly LockEdge[];
+  /** One shortest cycle per strongly connected component (the violation is the first one closed). */
+  readonly cycles: readonly LockCycle[];
+  /** Classes taken while already held, without a nesting annotation (lockdep's "possible recursive locking"). */
+  readonly recursions: readonly LockRecursion[];
+}
+
 /** Why an incomplete run stopped. */
 export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound';
 
@@ -97,6 +112,8 @@ export interface ExploreResult {
   /** Peak resident memory of the whole process during the run (sampled), and what it grew by. */
   readonly peakRss: number;
   readonly rssGrowth: number;
+  /** The lock-order graph of the search (with the `lockOrder` option). */
+  readonly lockOrder?: LockOrderReport;
 }
 
 /** Fresh states between two readings of the process's RSS (a reading costs ~10 µs). */
@@ -116,6 +133,7 @@ export function explore(w: World, opts: ExploreOptions = {}): ExploreResult {
     w.undoing = false;
     w.tracking = false;
     w.audit = false;
+    w.lockOrder = null;
     w.undoReset();
   }
 }
@@ -147,6 +165,24 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const rss0 = rss();
   let peakRss = rss0;
   let sinceMemory = 0;
+  // The lock-order graph, and where the running step is: the schedule to the state it runs from
+  // (tree node `atId`), the transition's first entry, and how many steps of it have run.
+  const lo = verdicts.lockOrderOn ? new LockOrder() : null;
+  w.lockOrder = lo;
+  let atId = 0;
+  let atEntry = 0;
+  let atSteps = 1;
+  if (lo) {
+    lo.schedule = () => {
+      const s = tree.schedule(atId);
+      s.push(atEntry);
+      for (let k = 1; k < atSteps; k++) s.push(entryActor(atEntry));
+      return s;
+    };
+  }
+  /** Whether a step closed a cycle in the lock-order graph. */
+  const lockCycle = (): boolean => lo !== null && lo.closed !== undefined;
+  const lockViolation = (): Violation => ({ ...verdicts.lockOrder(lo!.closed!), schedule: lo!.closing!.witness.schedule ?? [] });
 
   const bytes = () => visited.bytes + frontier.bytes + tree.bytes + (fair?.bytes ?? 0) + (lone?.bytes ?? 0);
   /**
@@ -187,6 +223,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       peakBytes,
       peakRss,
       rssGrowth: peakRss - rss0,
+      ...(lo && { lockOrder: { classes: lo.classCount, edges: lo.edges(), cycles: lo.cycles(), recursions: lo.recursions() } }),
     };
   };
 
@@ -223,15 +260,21 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const canStep = (a: number): boolean => {
     w.load(parent);
     if (w.actorSp(a) === 0) return false;
-    for (let c = 0, n = 1; c < n; c++) {
-      const mark = w.undoMark();
-      const r = stepWith(a, c);
-      n = Math.max(1, w.choices);
-      w.undoTo(mark);
-      w.bugs.length = 0;
-      if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
+    // A look-ahead: the search runs these steps itself, and records their locks then.
+    if (lo) lo.paused = true;
+    try {
+      for (let c = 0, n = 1; c < n; c++) {
+        const mark = w.undoMark();
+        const r = stepWith(a, c);
+        n = Math.max(1, w.choices);
+        w.undoTo(mark);
+        w.bugs.length = 0;
+        if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
+      }
+      return false;
+    } finally {
+      if (lo) lo.paused = false;
     }
-    return false;
   };
 
   const checkState = (id: number): Violation | undefined => {
@@ -257,6 +300,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     for (;;) {
       if (w.actorSp(a) === 0) return extra;
       if (extra > 100000) throw new ModelError(`actor ${w.layout.actorNames[a]} runs more than 100000 steps touching only its own frames`);
+      atSteps = extra + 2;
+      const locks = lo ? lo.mark() : 0;
       if (lastInvisible) {
         // The step just taken was invisible: it commutes with everything, so the next step joins it.
         const before = w.undoMark();
@@ -268,7 +313,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           w.undoTo(before);
           return extra;
         }
-        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) return verdicts.raised(w) ? -2 - extra : extra; // the blocked attempt is in the schedule
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
+          lo?.rollback(locks);
+          return verdicts.raised(w) ? -2 - extra : extra; // the blocked attempt is in the schedule
+        }
         extra++;
         if (verdicts.raised(w)) return -1 - extra;
         lastInvisible = !w.touchedShared;
@@ -280,6 +328,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       const r = execStep(w, a);
       w.tracking = false;
       if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || w.choices > 1 || verdicts.raised(w)) {
+        // Taken back; what it recorded stays, unless it blocked (a step from a reachable state, which
+        // the search runs again as a transition of its own).
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) lo?.rollback(locks);
         w.bugs.length = 0;
         w.undoTo(mark);
         return extra;
@@ -323,23 +374,30 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         w.load(parent);
         // The successor is computed in place and taken back afterwards (undo log), not on a copy.
         const mark = w.undoMark();
+        const entry = entryOf(a, c);
+        atId = id;
+        atEntry = entry;
+        atSteps = 1;
+        const locks = lo ? lo.mark() : 0;
         if (merge) w.trackActor(a);
         const r = stepWith(a, c);
         w.tracking = false;
         nc = Math.max(1, w.choices);
-        const entry = entryOf(a, c);
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
           if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
+          lo?.rollback(locks);
           w.undoTo(mark);
           continue;
         }
         actorEnabled = true;
         transitions++;
         if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
+        if (lockCycle()) return finish('violation', lockViolation());
         let steps = 1;
         if (merge) {
           const extra = extend(a, !w.touchedShared);
           if (extra < 0) return finish('violation', bug(id, entry, -extra));
+          if (lockCycle()) return finish('violation', lockViolation());
           steps += extra;
         }
         const next = w.v;
@@ -362,7 +420,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           if (v) return finish('violation', v);
           if (fair) target = fair.discover(cid);
           if (lone) {
+            if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
             const run = lone.check(next);
+            if (lo) lo.paused = false;
             if (run) return finish('violation', { ...run.found, schedule: [...tree.schedule(cid), ...run.steps] });
             w.load(next);
           }
@@ -389,6 +449,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.
   if (bound >= 0) return finish('incomplete', undefined, 'preemption-bound');
+  if (lo) lo.paused = true; // the lasso's replays run steps the search has already run
   const lasso = fair?.find(
     (tid) => tree.schedule(tid),
     (tid) => replayTo(tree.schedule(tid)),

@@ -9,12 +9,17 @@
  *   4. once the adversaries have stopped, a client that can go round a
  *      weakly fair cycle without completing (termination.ts)                   (`termination`)
  *
+ * and, over a whole exhaustive search (when selected): a cycle in the order lock classes are taken
+ * in (src/world/lock-order.ts), asked after each step's BUG — a potential deadlock found even
+ * when no explored schedule deadlocks                                          (`lock-order`)
+ *
  * It knows nothing of the kernel: a property is a named predicate over the world, supplied by the
  * model (src/check/properties.ts for the mirror world); BUGs are what model code reports with
  * `w.bug`. `list()` describes every check, the built-in ones included, for `vmamirror list` and
  * the reports.
  */
 import type { World } from '../world/world.js';
+import { formatCycle, type LockCycle, type LockWitness } from '../world/lock-order.js';
 
 export interface Property {
   readonly name: string;
@@ -39,6 +44,7 @@ export interface Violation extends Found {
 export const KERNEL_BUG = 'kernel-bug';
 export const DEADLOCK = 'deadlock';
 export const TERMINATION = 'termination';
+export const LOCK_ORDER = 'lock-order';
 
 export interface CheckInfo {
   readonly name: string;
@@ -60,6 +66,12 @@ const BUILT_IN: readonly CheckInfo[] = [
     description:
       'once every adversary (core-mm operation) has stopped, every client (a fault, an access) completes under weak fairness: no retry loop with no invalidation left, no wait a daemon never ends',
   },
+  {
+    name: LOCK_ORDER,
+    builtIn: true,
+    description:
+      'no cycle in the order lock classes are taken, over every explored schedule (lockdep): taking B while holding A orders A before B, with the pseudo-locks fs_reclaim (an allocation that may reclaim; reclaim itself) and mmu_notifier_invalidate_range_start (an invalidation; its callbacks); a cycle is a potential deadlock even when no explored schedule deadlocks',
+  },
 ];
 
 export interface VerdictOptions {
@@ -67,11 +79,14 @@ export interface VerdictOptions {
   readonly deadlock?: boolean;
   /** Report a lone actor that does not finish (default true). */
   readonly termination?: boolean;
+  /** Record the lock-order graph of an exhaustive search and report its first cycle (default false). */
+  readonly lockOrder?: boolean;
 }
 
 export class Verdicts {
   readonly deadlockOn: boolean;
   readonly terminationOn: boolean;
+  readonly lockOrderOn: boolean;
 
   constructor(
     readonly properties: readonly Property[] = [],
@@ -79,6 +94,7 @@ export class Verdicts {
   ) {
     this.deadlockOn = opts.deadlock ?? true;
     this.terminationOn = opts.termination ?? true;
+    this.lockOrderOn = opts.lockOrder ?? false;
     const names = new Set(BUILT_IN.map((c) => c.name));
     for (const p of properties) {
       if (names.has(p.name)) throw new Error(`two checks are called ${p.name}`);
@@ -115,6 +131,12 @@ export class Verdicts {
     return this.deadlockOn && unfinished > 0 ? { property: DEADLOCK, message: `no actor can step; ${unfinished} not done` } : undefined;
   }
 
+  /** The lock-order verdict for a cycle of the graph: the cycle, then each edge's first witness. */
+  lockOrder(cycle: LockCycle): Found {
+    const edges = cycle.edges.map((e) => `${e.from} → ${e.to}: ${witnessText(e.witness)}`);
+    return { property: LOCK_ORDER, message: `potential deadlock (lock order): ${formatCycle(cycle)} (${edges.join('; ')})` };
+  }
+
   /** Every check: the built-in ones (in the order they are asked), then the properties. */
   list(): CheckInfo[] {
     return [...BUILT_IN, ...this.properties.map((p) => ({ name: p.name, builtIn: false, description: p.description }))];
@@ -126,16 +148,26 @@ export class Verdicts {
   }
 }
 
-/** Which checks a driver runs: the model's properties, and whether deadlock and termination are on. */
+/** Who took a lock, where, holding what: `actor intro at mirror_fault:lock holding [mirror.update]`. */
+export function witnessText(w: Pick<LockWitness, 'actor' | 'where' | 'held'>): string {
+  return `actor ${w.actor} at ${w.where} holding [${w.held.join(', ')}]`;
+}
+
+/** Which checks a driver runs: the model's properties, and whether deadlock, termination and lock order are on. */
 export interface CheckSelection {
   readonly properties?: readonly Property[];
   /** Report a deadlock when no actor can step but some are not done (default true). */
   readonly deadlock?: boolean;
   /** Report a lone actor that does not finish (default true). */
   readonly liveness?: boolean;
+  /**
+   * Record the order lock classes are taken in over the whole search and report a cycle
+   * (`lock-order`; default false here, on in `check`). Exhaustive searches only.
+   */
+  readonly lockOrder?: boolean;
 }
 
 /** The verdicts of a driver's options. */
 export function verdictsOf(sel: CheckSelection): Verdicts {
-  return new Verdicts(sel.properties ?? [], { deadlock: sel.deadlock, termination: sel.liveness });
+  return new Verdicts(sel.properties ?? [], { deadlock: sel.deadlock, termination: sel.liveness, lockOrder: sel.lockOrder });
 }

@@ -17,6 +17,14 @@ export const VM_ANON = 1 << 30;
 
 export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 
+// include/linux/gfp_types.h: the one distinction the model needs, whether an allocation may enter
+// direct reclaim (__GFP_DIRECT_RECLAIM), which lockdep annotates (fs_reclaim_acquire).
+export const GFP_DIRECT_RECLAIM = 1 << 10;
+/** May sleep and enter direct reclaim. */
+export const GFP_KERNEL = GFP_DIRECT_RECLAIM;
+/** Never enters direct reclaim (GFP_NOWAIT, GFP_ATOMIC; compaction's free-page isolation). */
+export const GFP_NOWAIT = 0;
+
 export const VM_FLAG_NAMES: readonly [number, string][] = [
   [VM_READ, 'READ'],
   [VM_WRITE, 'WRITE'],

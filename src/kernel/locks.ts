@@ -18,7 +18,10 @@
  *     call site cannot pick the wrong one; a trylock returns a boolean and never blocks;
  *   - reports self-deadlock as lockdep would: a blocking acquire of a lock the running actor already
  *     holds is a BUG ("AA deadlock"), and the step still blocks, so the actor hangs as it would;
- *   - on release, checks the owner: releasing a lock held by another actor (or by nobody) is a BUG.
+ *   - on release, checks the owner: releasing a lock held by another actor (or by nobody) is a BUG;
+ *   - with a lock-order graph attached (`w.lockOrder`), a blocking acquire that succeeds records
+ *     the classes held before the one taken (lockdep.ts); a trylock records nothing (it cannot
+ *     wait). Readers are counted per task too (`task.readLocks`), for lockdep's held-lock list.
  *
  * Encoding (read by src/check/properties.ts, unchanged): an exclusive lock word holds its owner as
  * actor + 1 (`w.self`), 0 when free; an rwsem, and likewise an rwlock, is two words, the writer
@@ -42,6 +45,7 @@ import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { LOCK, MM, PAGE, TASK } from './structs.js';
 import { deref, isNone } from './ref.js';
 import { dropAcquire, skipAssert, skipRelease } from './mutation-hooks.js';
+import { lockdepAcquire } from './lockdep.js';
 
 interface ExclusiveLock {
   /** The owner word's slot: actor + 1, 0 when free. */
@@ -135,9 +139,18 @@ function checkNotInNotifier(w: World, op: string, sem: RwSem): void {
 /** The nested acquires: both owner words in one step, unless `busy` (a block code) says to wait. */
 function takeBoth(w: World, busy: number, first: number, second: number): number {
   if (busy) return busy;
+  if (w.lockOrder !== null) lockdepAcquire(w, first);
   w.set(first, w.self);
+  if (w.lockOrder !== null) lockdepAcquire(w, second, true); // the _nested annotation: a subclass, not a recursion
   w.set(second, w.self);
   return 0;
+}
+
+/** The running task takes (+1) or drops (-1) an rwsem for read: lockdep's held-lock list for readers (lockdep.ts). */
+function readHeld(w: World, delta: 1 | -1): void {
+  if (w.actor < 0) return;
+  const t = w.obj(TASK, w.actor);
+  if (delta > 0 || t.readLocks > 0) t.readLocks = t.readLocks + delta;
 }
 
 function release(w: World, op: string, lock: ExclusiveLock | RwSem, slot: number): void {
@@ -152,6 +165,7 @@ function release(w: World, op: string, lock: ExclusiveLock | RwSem, slot: number
 function take(w: World, op: string, lock: ExclusiveLock, code: number): number {
   const owner = w.get(lock.slot);
   if (owner !== 0) return blocked(w, op, lock.name, owner, code);
+  if (w.lockOrder !== null) lockdepAcquire(w, lock.slot);
   w.set(lock.slot, w.self);
   return 0;
 }
@@ -175,7 +189,9 @@ export function spinLock(w: World, lock: SpinLock): number {
  */
 export function spinLockBusy(w: World, lock: SpinLock): number {
   const owner = w.get(lock.slot);
-  return owner === 0 ? 0 : blocked(w, 'spin_lock', lock.name, owner, BLOCK_SPIN);
+  if (owner !== 0) return blocked(w, 'spin_lock', lock.name, owner, BLOCK_SPIN);
+  if (w.lockOrder !== null) lockdepAcquire(w, lock.slot); // the helper's spin_lock
+  return 0;
 }
 
 /** spin_lock(outer); spin_lock_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
@@ -248,7 +264,9 @@ export function downRead(w: World, sem: RwSem): number {
   checkNotInNotifier(w, 'down_read', sem);
   const writer = w.get(sem.writer);
   if (writer !== 0) return blocked(w, 'down_read', sem.name, writer, BLOCK_SLEEP);
+  if (w.lockOrder !== null) lockdepAcquire(w, sem.readers);
   w.set(sem.readers, w.get(sem.readers) + 1);
+  readHeld(w, 1);
   return 0;
 }
 
@@ -258,6 +276,7 @@ export function downReadTrylock(w: World, sem: RwSem): boolean {
   checkNotInNotifier(w, 'down_read_trylock', sem);
   if (w.get(sem.writer) !== 0 || refused(w)) return false;
   w.set(sem.readers, w.get(sem.readers) + 1);
+  readHeld(w, 1);
   return true;
 }
 
@@ -267,6 +286,7 @@ export function upRead(w: World, sem: RwSem): void {
   const n = w.get(sem.readers);
   if (n <= 0) w.bug(`up_read(${sem.name()}) with no readers`);
   w.set(sem.readers, n - 1);
+  readHeld(w, -1);
 }
 
 function writeBusy(w: World, sem: RwSem): number {
@@ -281,6 +301,7 @@ export function downWrite(w: World, sem: RwSem): number {
   checkNotInNotifier(w, 'down_write', sem);
   const b = writeBusy(w, sem);
   if (b) return b;
+  if (w.lockOrder !== null) lockdepAcquire(w, sem.writer);
   w.set(sem.writer, w.self);
   return 0;
 }

@@ -6,15 +6,28 @@ import { injects } from '../world/faults.js';
 import type { World } from '../world/world.js';
 import { MM, PAGE } from './structs.js';
 import { NONE } from './ref.js';
+import { GFP_DIRECT_RECLAIM, GFP_KERNEL } from './flags.js';
+import { fsReclaimAcquire } from './lockdep.js';
 
 /** The fault point of a failing page allocation (scenario `faults: [alloc-fail]`). */
 export const ALLOC_FAIL = 'alloc-fail';
 
 /**
- * mm/page_alloc.c: alloc_pages — takes the lowest free pfn (deterministic), bumps its generation,
- * zeroes it. Returns 0 if memory is exhausted.
+ * include/linux/sched/mm.h:might_alloc(GFP_KERNEL) — for a driver's kmalloc(GFP_KERNEL) or any
+ * allocation the model does not represent: it may enter direct reclaim, which lockdep records
+ * (fs_reclaim_acquire/release, src/kernel/lockdep.ts). Writes nothing: an annotation.
  */
-export function allocPage(w: World): number {
+export function mightAlloc(w: World): void {
+  if (w.lockOrder !== null) fsReclaimAcquire(w);
+}
+
+/**
+ * mm/page_alloc.c: alloc_pages — takes the lowest free pfn (deterministic), bumps its generation,
+ * zeroes it. Returns 0 if memory is exhausted. `gfp`: GFP_KERNEL (default) may enter direct
+ * reclaim (prepare_alloc_pages: might_alloc), GFP_NOWAIT does not.
+ */
+export function allocPage(w: World, gfp = GFP_KERNEL): number {
+  if (gfp & GFP_DIRECT_RECLAIM) mightAlloc(w);
   // Fault injection (mm/fail_page_alloc.c: should_fail_alloc_page): the allocation may fail even
   // with free frames, and every caller must take its error path (VM_FAULT_OOM, -ENOMEM).
   if (injects(w, ALLOC_FAIL) && w.choose(2) === 1) return 0;

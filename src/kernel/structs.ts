@@ -171,8 +171,9 @@ export const TASK = defineStruct(
     'deferredSub', // ghost: ref of the interval notifier whose mmu_interval_set_seq a mutant deferred
     'deferredSeq', // ghost: the cur_seq that deferred set_seq will write
     'deferredPhase', // ghost: DEFERRED_* of mutation-hooks.ts
+    'readLocks', // rwsems this task holds for read (lockdep's held-lock list: the reader counts do not name their readers)
   ] as const,
-  { inNotifier: 'private', skippedRead: 'ghost', deferredSub: 'ghost', deferredSeq: 'ghost', deferredPhase: 'ghost' },
+  { inNotifier: 'private', skippedRead: 'ghost', deferredSub: 'ghost', deferredSeq: 'ghost', deferredPhase: 'ghost', readLocks: 'private' },
 );
 
 /** v5.3 struct hmm_mirror: a driver's mirror of an mm, with ops->sync_cpu_device_pagetables. */

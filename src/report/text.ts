@@ -1,6 +1,6 @@
 /** Plain-text renderings: the verdict table, a single result, and a trace (`vmamirror replay`). */
-import type { CheckResult } from '../check/run.js';
-import { KERNEL_BUG } from '../engine/verdict.js';
+import type { CheckResult, LockOrderSummary } from '../check/run.js';
+import { KERNEL_BUG, LOCK_ORDER, witnessText } from '../engine/verdict.js';
 import { formatTrace } from '../world/runner.js';
 import type { Trace } from './trace.js';
 
@@ -48,7 +48,38 @@ export function verdictTable(results: readonly CheckResult[]): string {
   }
   const inc = results.filter((r) => r.verdict === 'incomplete');
   for (const r of inc) lines.push(`  ${r.scenario}/${r.variant}: incomplete after ${r.states} states (${r.stopReason ?? 'limit reached'})`);
+  lines.push(...recursionNotes(results));
   return lines.join('\n');
+}
+
+/**
+ * The recursions the lock-order graphs saw (a class taken while held: lockdep's "possible recursive
+ * locking"), grouped by class and step over the cells: not a verdict, a note under the table.
+ */
+function recursionNotes(results: readonly CheckResult[]): string[] {
+  const by = new Map<string, string[]>();
+  for (const r of results) {
+    for (const x of r.lockOrder?.recursions ?? []) {
+      const key = `${x.lock} taken while held, at ${x.witness.where}`;
+      by.set(key, [...(by.get(key) ?? []), `${r.scenario}/${r.variant}`]);
+    }
+  }
+  if (!by.size) return [];
+  return ['', 'Lock-order notes (lockdep would report possible recursive locking; not a verdict):', ...[...by].map(([k, cells]) => `  ${k}: ${cells.join(', ')}`)];
+}
+
+/** The lock-order graph of one result: the cycle of a lock-order violation edge by edge, then the recursions, each with where it was first seen. */
+function lockOrderLines(r: CheckResult, g: LockOrderSummary): string[] {
+  const lines: string[] = [];
+  const seen = (schedule: string | undefined) => (schedule ? [`      first seen: ${schedule}`] : []);
+  if (r.violation?.property === LOCK_ORDER) {
+    for (const c of g.cycles) {
+      lines.push(`  lock order: ${[...c.classes, c.classes[0]].join(' → ')}`);
+      for (const e of c.edges) lines.push(`    ${e.from} → ${e.to}: ${witnessText(e.witness)}`, ...seen(e.witness.schedule));
+    }
+  }
+  for (const x of g.recursions) lines.push(`  note: ${x.lock} taken while held (lockdep: possible recursive locking): ${witnessText(x.witness)}`, ...seen(x.witness.schedule));
+  return lines;
 }
 
 /**
@@ -72,9 +103,14 @@ export function resultLine(r: CheckResult): string {
   const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
   const head = `${r.scenario}/${r.variant}: ${r.verdict}${r.verdict === 'incomplete' && r.stopReason ? ` (${r.stopReason})` : ''}`;
   const stats = `${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s (${rate} states/s; ${memoryPerState(r)})`;
-  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? assumedLine(r) : ''}`;
+  const locks = r.lockOrder
+    ? lockOrderLines(r, r.lockOrder)
+        .map((l) => `\n${l}`)
+        .join('')
+    : '';
+  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? assumedLine(r) : ''}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
-  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}`;
+  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${locks}`;
 }
 
 /**

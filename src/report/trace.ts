@@ -12,7 +12,7 @@
  */
 import type { CheckResult } from '../check/run.js';
 import { PROPERTIES } from '../check/properties.js';
-import { Verdicts, type Found, type Violation } from '../engine/verdict.js';
+import { LOCK_ORDER, Verdicts, type Found, type Violation } from '../engine/verdict.js';
 import { decodeSchedule, encodeSchedule } from '../engine/schedule.js';
 import { judgeSchedule } from '../engine/replay.js';
 import { variantByName } from '../mirror/variants.js';
@@ -103,6 +103,12 @@ export function counterexampleTrace(result: CounterexampleOf, spec?: ScenarioSpe
     const missing = !scenario ? `scenario "${result.scenario}"` : `variant "${result.variant}"`;
     const schedule = result.schedule ?? encodeSchedule(result.scenario, result.variant, result.violation.schedule);
     return { scenario: result.scenario, variant: result.variant, schedule, actors: [], layers: [], initial: {}, steps: [], replayError: `unknown ${missing}: the trace cannot be replayed` };
+  }
+  if (result.violation.property === LOCK_ORDER) {
+    // A cycle of the whole search's lock-order graph: no schedule replays to it. Its schedule is the
+    // first one through the step that closed the cycle; the trace ends at that step, with the finding.
+    const { property, message } = result.violation;
+    return { ...traceOf(scenario, variant, result.violation.schedule), violated: { property, message } };
   }
   if (!result.shrunk) return traceOf(scenario, variant, result.violation.schedule);
   const original = result.schedule ?? encodeSchedule(scenario.name, variant.name, result.violation.schedule);

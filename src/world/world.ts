@@ -15,6 +15,7 @@ import { compileFootprint, fieldName, observedOf, slotFieldKeys, type CompiledFo
 import { ModelError, ScheduleError } from './errors.js';
 import { Protections, StepDiscipline, withinClasses } from './discipline.js';
 import type { Mutation } from './mutation.js';
+import type { LockOrder } from './lock-order.js';
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -31,7 +32,7 @@ export class World {
   v: Int32Array;
   /** Index of the actor whose step is running. */
   actor = -1;
-  /** Routine of the frame whose step is running (resolves resume labels of `call`). */
+  /** Routine of the frame whose step is running (resolves resume labels of `call`), and the step's index in it. */
   private current: AnyRoutine | undefined;
   /** The label index of the running step in `current`. */
   private pc = -1;
@@ -48,6 +49,12 @@ export class World {
   get site(): string {
     return this.current ? this.current.where(this.pc) : '';
   }
+  /**
+   * The lock-order graph of the exploration (lock-order.ts), null when not recorded: an
+   * observation of the run beside the state, never part of it. The model's lock primitives
+   * record into it; the hot path pays one test of this field.
+   */
+  lockOrder: LockOrder | null = null;
   /** When non-null, every write appends (slot, old, new). */
   journal: number[] | null = null;
   /**

@@ -16,6 +16,7 @@ import { zapVmaPtes } from '../../src/kernel/ops/zap.js';
 import { MIN } from '../../src/kernel/structs.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import { Library } from '../../src/world/registry.js';
+import type { AnyRoutine } from '../../src/world/routine.js';
 
 /** The mutants are drivers of their own: the corrected design's library plus the mutated routine. */
 const LIB = new Library('test-mutants', [INTERVAL_LIB]);
@@ -26,16 +27,21 @@ const alwaysRetry = LIB.routine({
   steps: { install: { at: 'mutant: read_retry inverted', run: (w) => w.ret(INSTALL_RETRY) } },
 });
 
-export const retryForever: MirrorVariant = {
-  ...interval,
-  library: LIB,
-  name: 'test-retry-forever',
-  reproduces: ['mutant'],
-  attach(w, dev) {
-    interval.attach(w, dev);
-    w.obj(MIRROR, dev).install = w.routineRef(alwaysRetry);
-  },
-};
+/** The corrected design with another install step (what the fault path does under the update lock), from `library`. */
+export function withInstall(name: string, library: Library, install: AnyRoutine): MirrorVariant {
+  return {
+    ...interval,
+    library,
+    name,
+    reproduces: ['mutant'],
+    attach(w, dev) {
+      interval.attach(w, dev);
+      w.obj(MIRROR, dev).install = w.routineRef(install);
+    },
+  };
+}
+
+export const retryForever = withInstall('test-retry-forever', LIB, alwaysRetry);
 
 const keepsLock = LIB.routine({
   name: 'test_mirror_invalidate_keeps_lock',

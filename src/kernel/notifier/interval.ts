@@ -23,6 +23,7 @@ import { deferSetSeq, dropRecheck, dropRegistration } from '../mutation-hooks.js
 
 /** The class of subscriptions->lock, the spinlock the protocol's S, A and the tree live under. */
 export const SUBSCRIPTIONS_LOCK = 'mm.notifier_subscriptions.lock';
+import { notifierMapAcquire } from '../lockdep.js';
 
 /** mn_itree_is_invalidating: S is odd. */
 export function itreeIsInvalidating(w: World, mm: number): boolean {
@@ -163,6 +164,9 @@ export const mmuIntervalReadBegin = KERNEL.routine({
         l.seq = s.seq;
         l.invalidating = s.seq === w.obj(MM, mm).invalidateSeq ? 1 : 0;
         if (w.obj(TASK, w.actor).inNotifier > 0) w.bug('mmu_interval_read_begin called from an invalidate callback');
+        // "The possible sleep on progress in the invalidation requires the caller not hold any locks
+        // held by invalidation callbacks": lock_map_acquire + release of the notifier map.
+        if (w.lockOrder !== null) notifierMapAcquire(w);
         return l.invalidating ? 'wait' : w.ret(l.seq);
       },
     },
@@ -194,6 +198,7 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
       run: (w, l) => {
         const s = w.obj(MIN, l.sub);
         l.mm = deref(s.mm, 'mmu_interval_notifier.mm');
+        if (w.lockOrder !== null) notifierMapAcquire(w); // lock_map_acquire + release before the wait, as in read_begin
         if (itreeIsInvalidating(w, l.mm)) {
           if (s.state === MIN_DEFERRED_INSERT) {
             s.state = MIN_UNUSED;

@@ -19,6 +19,7 @@ import { isNone, NONE, ref, refersTo } from '../ref.js';
 import { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd, SUBSCRIPTIONS_LOCK } from './interval.js';
 import { KERNEL } from '../library.js';
 import { dropRegistration } from '../mutation-hooks.js';
+import { notifierMapAcquire } from '../lockdep.js';
 
 /** Next classic subscription index ≥ from registered on mm with the given op, or -1. */
 function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release'): number {
@@ -46,6 +47,8 @@ export const mmuNotifierInvalidateRangeStart = KERNEL.routine({
     itree: {
       at: 'mm/mmu_notifier.c:__mmu_notifier_invalidate_range_start',
       run: (w, l) => {
+        // include/linux/mmu_notifier.h: lock_map_acquire(&__mmu_notifier_invalidate_range_start_map), notifiers or not.
+        if (w.lockOrder !== null) notifierMapAcquire(w);
         const m = w.obj(MM, l.mm);
         if (!m.hasNotifiers) return w.ret(0); // mm_has_notifiers()
         if (!m.hasItree) return 'hlist';
@@ -114,6 +117,7 @@ export const mmuNotifierInvalidateRangeEnd = KERNEL.routine({
       run: (w, l) => {
         const m = w.obj(MM, l.mm);
         if (!m.hasNotifiers) return w.ret(0);
+        if (w.lockOrder !== null) notifierMapAcquire(w); // lock_map_acquire(&__mmu_notifier_invalidate_range_start_map)
         if (m.hasItree) mnItreeInvEnd(w, l.mm);
         return 'hlist';
       },

@@ -22,7 +22,7 @@
  *   - the v6.18 order of __migrate_folio (refcount check, folio_mc_copy, __folio_migrate_mapping)
  *     is one step: the source is locked and unmapped, so nobody can take a reference between them.
  */
-import { EAGAIN, EBUSY, ENOMEM } from '../flags.js';
+import { EAGAIN, EBUSY, ENOMEM, GFP_NOWAIT } from '../flags.js';
 import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
 import { pte, setPte } from '../pgtable.js';
@@ -99,7 +99,7 @@ export const migratePages = KERNEL.routine({
     allocDst: {
       at: 'mm/migrate.c:migrate_folio_unmap get_new_folio',
       run: (w, l) => {
-        l.dst = allocPage(w);
+        l.dst = allocPage(w, GFP_NOWAIT); // compaction_alloc: a page the free scanner isolated, never reclaim
         if (l.dst === 0) {
           putPage(w, l.src);
           return w.ret(-ENOMEM);

@@ -8,9 +8,9 @@ import type { FootprintTable } from '../../world/footprint.js';
 export const INTERVAL_FOOTPRINTS: FootprintTable = {
   'mirror_fault:mmget': { reads: ['mirror.srcMm', 'mirror.sub', 'vma.pgoff', 'vma.priv', 'vma.start'], writes: ['mm.users'] },
   'mirror_fault:begin': { calls: ['mmu_interval_read_begin'] },
-  'mirror_fault:lockSource': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders'], calls: ['hmm_range_fault', 'mmput'] },
+  'mirror_fault:lockSource': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders', 'task.*'], calls: ['hmm_range_fault', 'mmput'] },
   'mirror_fault:retry': {},
-  'mirror_fault:faulted': { writes: ['mm.mmapReaders'], calls: ['mmput'] },
+  'mirror_fault:faulted': { reads: ['task.*'], writes: ['mm.mmapReaders', 'task.*'], calls: ['mmput'] },
   'mirror_fault:sigbus': {},
   'mirror_fault:lock': { reads: ['mirror.install', 'mirror.lock'], writes: ['lock.*'], calls: ['ops'], blocks: true },
   'mirror_fault:installed': { reads: ['mirror.lock'], writes: ['lock.*'], calls: ['mmput'] },

@@ -7,8 +7,8 @@ import type { FootprintTable } from '../../world/footprint.js';
 
 export const SEED_2019_LITERAL_FOOTPRINTS: FootprintTable = {
   'kvm_mirror_page_fault:register': { reads: ['mirror.hmirror', 'mirror.srcMm', 'vma.pgoff', 'vma.priv', 'vma.start'], calls: ['hmm_range_register'] },
-  'kvm_mirror_page_fault:lockSource': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders'], calls: ['hmm_range_snapshot'] },
-  'kvm_mirror_page_fault:unlockSource': { writes: ['mm.mmapReaders'] },
+  'kvm_mirror_page_fault:lockSource': { reads: ['mm.mmapWriter', 'task.*'], writes: ['mm.mmapReaders', 'task.*'], calls: ['hmm_range_snapshot'] },
+  'kvm_mirror_page_fault:unlockSource': { reads: ['task.*'], writes: ['mm.mmapReaders', 'task.*'] },
   'kvm_mirror_page_fault:lock': { reads: ['mirror.lock'], writes: ['lock.*'], blocks: true },
   'kvm_mirror_page_fault:test': { reads: ['hmmRange.valid', 'mirror.lock'], writes: ['lock.*'] },
   'kvm_mirror_page_fault:insert': {

@@ -6,8 +6,12 @@
 import type { FootprintTable } from '../../world/footprint.js';
 
 export const START_ONLY_FOOTPRINTS: FootprintTable = {
-  'mirror_fault_start_only:lockSource': { reads: ['mirror.srcMm', 'mm.mmapWriter', 'task.*', 'vma.pgoff', 'vma.priv', 'vma.start'], writes: ['mm.mmapReaders'], calls: ['get_user_pages_remote'] },
-  'mirror_fault_start_only:insert': { reads: ['page.gen', 'vma.end', 'vma.flags', 'vma.start'], writes: ['mm.mmapReaders', 'mm.ptl', 'pte.*'] },
+  'mirror_fault_start_only:lockSource': {
+    reads: ['mirror.srcMm', 'mm.mmapWriter', 'task.*', 'vma.pgoff', 'vma.priv', 'vma.start'],
+    writes: ['mm.mmapReaders', 'task.*'],
+    calls: ['get_user_pages_remote'],
+  },
+  'mirror_fault_start_only:insert': { reads: ['page.gen', 'task.*', 'vma.end', 'vma.flags', 'vma.start'], writes: ['mm.mmapReaders', 'mm.ptl', 'pte.*', 'task.*'] },
   'mirror_fault_start_only:put': { reads: ['page.locked', 'page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'] },
   'mirror_invalidate_range_start_only:zap': { reads: ['mirror.npages', 'mirror.srcStart', 'mirror.vma', 'mmuNotifier.priv', 'vma.start'], calls: ['zap_vma_ptes'] },
   'mirror_invalidate_range_start_only:done': {},
