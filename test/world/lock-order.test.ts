@@ -17,7 +17,7 @@ import { runSchedule } from '../../src/world/runner.js';
 import type { Locals } from '../../src/world/routine.js';
 
 /** Just what the graph reads of a world: the running actor and step. */
-const stub = { actor: 0, layout: { actorNames: ['t'] }, runningStep: () => 'r:l' } as unknown as World;
+const stub = { actor: 0, layout: { actorNames: ['t'] }, site: 'r:l' } as unknown as World;
 
 function graph(...edges: [string, string][]): LockOrder {
   const lo = new LockOrder();
@@ -30,7 +30,7 @@ describe('the lock-order graph', () => {
     const lo = graph(['A', 'B'], ['B', 'C']);
     expect(lo.closed).toBeUndefined();
     lo.schedule = () => [0, 1, 1];
-    lo.acquire({ ...stub, actor: 1, layout: { actorNames: ['t', 'u'] }, runningStep: () => 'f:g' } as unknown as World, [lo.classId('C')], 1, lo.classId('A'));
+    lo.acquire({ ...stub, actor: 1, layout: { actorNames: ['t', 'u'] }, site: 'f:g' } as unknown as World, [lo.classId('C')], 1, lo.classId('A'));
     expect(formatCycle(lo.closed!)).toBe('A → B → C → A');
     expect(lo.closing).toEqual({ from: 'C', to: 'A', witness: { actor: 'u', where: 'f:g', held: ['C'], schedule: [0, 1, 1] } });
     expect(lo.closed!.edges.map((e) => `${e.from}>${e.to} ${e.witness.actor} ${e.witness.where}`)).toEqual(['A>B t r:l', 'B>C t r:l', 'C>A u f:g']);
@@ -71,7 +71,7 @@ describe('the lock-order graph', () => {
     for (let i = 2; i < 70; i++) lo.classId(`c${i}`);
     lo.acquire(stub, [lo.classId('c0')], 1, lo.classId('c1'));
     expect(lo.edgeCount).toBe(1);
-    const setUp = { actor: -1, layout: { actorNames: [] }, runningStep: () => '?' } as unknown as World;
+    const setUp = { actor: -1, layout: { actorNames: [] }, site: '' } as unknown as World;
     lo.acquire(setUp, [lo.classId('c69')], 1, lo.classId('c0'));
     lo.acquire(stub, [lo.classId('c1')], 1, lo.classId('c69'));
     expect(lo.edges().map((e) => [e.from, e.to, e.witness.actor])).toEqual([
