@@ -125,23 +125,15 @@ export class Protections {
     for (const o of this.readers[c]) if (v[o] > 0) return true;
     return false;
   }
-
-  /** The lock classes actor tag `self` holds in `v`, by name (lockdep's held-lock list, for messages). */
-  heldClasses(v: Int32Array, self: number): string[] {
-    const out: string[] = [];
-    for (let c = 0; c < this.classes.length; c++) if (this.owners[c].length + this.readers[c].length > 0 && this.held(v, self, c)) out.push(this.classes[c]);
-    return out;
-  }
 }
 
 /** `lock:mm.ptl` -> ['lock', 'mm.ptl']; `atomic` -> ['atomic']. */
-export function splitProtection(p: Protection): [string, string | undefined] {
+function splitProtection(p: Protection): [string, string | undefined] {
   const i = p.indexOf(':');
   return i < 0 ? [p, undefined] : [p.slice(0, i), p.slice(i + 1)];
 }
 
-/** What one access is under reduction (Lipton): it commutes with every other actor's step, or only one way, or neither. */
-const BOTH = 0;
+/** What one access is under reduction (Lipton): it commutes with other actors' steps one way, or neither (protected accesses commute both ways and are not recorded). */
 const RIGHT = 1; // a lock acquire: can be delayed to just before what follows it
 const LEFT = 2; // a lock release: can be advanced to just after what precedes it
 const NON = 3; // an unprotected shared access: commutes with nothing
@@ -292,7 +284,6 @@ export class StepDiscipline {
   }
 
   private advance(kind: number, unit: number): number {
-    if (kind === BOTH) return -1;
     if (kind === NON) {
       if (unit === this.firstNon) return -1;
       if (this.committed) {
