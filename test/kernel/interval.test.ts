@@ -12,6 +12,7 @@ import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runn
 import type { World } from '../../src/world/world.js';
 import { DEV, declareTestDevice, deviceStale, testDriverFault, testDriverInvalidate, testZapOne, TEST_DRIVER_LIB } from '../helpers/test-driver.js';
 import { NONE } from '../../src/kernel/ref.js';
+import { betweenSteps } from '../helpers/between-steps.js';
 
 const SRC = 0;
 const SUB = 0;
@@ -164,5 +165,26 @@ describe('a driver that installs without mmu_interval_read_retry', () => {
     schedule(w);
     expect(w.obj(DEV, 1).pfn).toBe(0);
     expect(deviceStale(w, 1)).toBe(false);
+  });
+});
+
+describe('a subscription inserted while an invalidation runs (regression: the model called it with a stale sequence)', () => {
+  it('is not called by an invalidation that began with no overlapping subscription, and keeps its odd sequence', () => {
+    const { w } = setup(['inv']);
+    // Sub 0 on [3, 4) gives the mm an interval tree; the invalidation of page 1 overlaps nothing.
+    intervalNotifierInsert(w, 0, SRC, 3, 1, testDriverInvalidate, 0);
+    w.spawn(0, testZapOne, [SRC, 1]);
+    runUntil(w, 'inv', 'mn_itree_invalidate:callNext');
+    expect([A(w), S(w)]).toEqual([1, 2]); // running, not invalidating (S even: nothing overlapped)
+    // Sub 1 on [0, 2) is inserted now (mm_take_all_locks in the kernel: between steps here): into the
+    // tree at once, S made odd, its seq = S.
+    betweenSteps(w, () => intervalNotifierInsert(w, 1, SRC, 0, 2, testDriverInvalidate, 1));
+    expect([S(w), w.obj(MIN, 1).seq, w.obj(MIN, 1).state]).toEqual([3, 3, MIN_INSERTED]);
+    // The running invalidation's loop never started (mn_itree_inv_start_range returned NULL): sub 1's
+    // callback is not called with that invalidation's stale, even cur_seq (2).
+    const rest = runToEnd(w, 'inv');
+    expect(rest.map((s) => s.where)).not.toContain('testdrv_invalidate:lock');
+    expect(w.obj(MIN, 1).seq).toBe(3);
+    expect([A(w), S(w)]).toEqual([0, 4]); // the epoch it opened ends with it
   });
 });

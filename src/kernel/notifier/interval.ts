@@ -267,6 +267,10 @@ export const mnItreeInvalidate = KERNEL.routine({
       // tree cannot change under the walk — the exclusion the lock would give.
       within: [SUBSCRIPTIONS_LOCK],
       run: (w, l) => {
+        // An even cur_seq: mn_itree_inv_start_range found no overlapping subscription, so the C's
+        // loop never starts — even if one is inserted meanwhile (inserted at once, since the tree is
+        // not invalidating: it never hears of this invalidation, which began before it existed).
+        if ((l.curSeq & 1) === 0) return w.ret(0);
         const sub = itreeNextOverlap(w, l.mm, l.start, l.end, l.next);
         if (sub < 0) return w.ret(0);
         l.next = sub + 1;
