@@ -158,16 +158,16 @@ export class StepDiscipline {
   private lookups = 0;
   /** Slot ranges [lo, hi) the step owns (an object just allocated, or whose last reference it dropped). */
   private readonly owned: number[] = [];
+  private nOwned = 0;
   /** The first access that broke the pattern and what came before it, for the message. */
   problem = '';
 
   constructor(readonly prot: Protections) {}
 
   begin(within: readonly number[]): void {
-    this.kinds.length = 0;
-    this.units.length = 0;
+    this.events = 0;
     this.within = within;
-    this.owned.length = 0;
+    this.nOwned = 0;
     this.collapse = -1;
     this.lookups = 0;
   }
@@ -205,11 +205,12 @@ export class StepDiscipline {
 
   /** The step owns slots [lo, hi) from now on: no other actor can reach them (see World.own). */
   own(lo: number, hi: number): void {
-    this.owned.push(lo, hi);
+    this.owned[this.nOwned++] = lo;
+    this.owned[this.nOwned++] = hi;
   }
 
   private isOwned(o: number): boolean {
-    for (let i = 0; i < this.owned.length; i += 2) if (o >= this.owned[i] && o < this.owned[i + 1]) return true;
+    for (let i = 0; i < this.nOwned; i += 2) if (o >= this.owned[i] && o < this.owned[i + 1]) return true;
     return false;
   }
 
@@ -252,7 +253,7 @@ export class StepDiscipline {
   end(): number {
     this.committed = false;
     this.firstNon = -1;
-    for (let i = 0; i < this.kinds.length; i++) {
+    for (let i = 0; i < this.events; i++) {
       const r = this.advance(this.kinds[i] === TEST ? NON : this.kinds[i], this.units[i]);
       if (r >= 0) {
         this.offender = this.units[i];
@@ -270,16 +271,18 @@ export class StepDiscipline {
   /** The unit whose access broke the pattern (after `end` returned a first one). */
   offender = -1;
 
+  // The step's events, reused from step to step (`events` of them are live): no allocation per step.
   private readonly kinds: number[] = [];
   private readonly units: number[] = [];
+  private events = 0;
 
   private push(kind: number, unit: number): void {
-    this.kinds.push(kind);
-    this.units.push(unit);
+    this.kinds[this.events] = kind;
+    this.units[this.events++] = unit;
   }
 
   private find(kind: number, unit: number): number {
-    for (let i = 0; i < this.kinds.length; i++) if (this.kinds[i] === kind && this.units[i] === unit) return i;
+    for (let i = 0; i < this.events; i++) if (this.kinds[i] === kind && this.units[i] === unit) return i;
     return -1;
   }
 

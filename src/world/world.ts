@@ -104,7 +104,12 @@ export class World {
   private prot: Protections | undefined;
   private discipline: StepDiscipline | undefined;
   /** The audited step: `routine:label`, whether it is kernel code (strict), its declared lockless fields. */
-  private stepWhere = '';
+  /** The audited step's routine and label index (`stepWhere` names them: built only for messages). */
+  private stepRoutine: AnyRoutine | undefined;
+  private stepPc = 0;
+  private get stepWhere(): string {
+    return this.stepRoutine ? this.stepRoutine.where(this.stepPc) : '?';
+  }
   private stepKey = 0;
   private stepStrict = false;
   private stepLockless: ReadonlySet<number> = new Set();
@@ -261,7 +266,8 @@ export class World {
     this.discipline ??= new StepDiscipline(this.protections);
     const rules = this.stepRulesOf(routine)[pc];
     this.discipline.begin(rules.within);
-    this.stepWhere = routine.where(pc);
+    this.stepRoutine = routine;
+    this.stepPc = pc;
     this.stepKey = this.routineId(routine) * 256 + pc;
     this.stepStrict = routine.library.cites?.kind === 'kernel';
     this.stepLockless = rules.lockless;
