@@ -19,6 +19,15 @@ export interface ReportInput {
   readonly trace?: Trace;
 }
 
+/** What a proof assumed (CheckResult.assumed), as a list the reader can open. */
+function assumedHtml(r: CheckResult): string {
+  if (!r.assumed) return '<p class="note" data-testid="assumed">Not audited: every step was trusted to be one atomic action.</p>';
+  const items = (xs: readonly string[]) => xs.map((x) => `<li class="mono">${escapeHtml(x)}</li>`).join('');
+  const { accesses, standIns } = r.assumed;
+  return `<details class="note" data-testid="assumed"><summary>Assumed: sequential consistency for ${accesses.length} unprotected accesses (the kernel's memory model may reorder them where the C has no barrier)${standIns.length ? `, and ${standIns.length} model stand-ins for kernel data` : ''}</summary>
+<ul data-testid="assumed-accesses">${items(accesses)}</ul>${standIns.length ? `<ul data-testid="assumed-standins">${items(standIns)}</ul>` : ''}</details>`;
+}
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
@@ -219,7 +228,7 @@ export function renderHtmlReport(input: ReportInput): string {
 ${replay ? `<div class="note">Replay: <code data-testid="schedule">vmamirror replay '${escapeHtml(replay)}'</code></div>` : ''}${original}
 </div>`;
   } else if (r.verdict === 'holds') {
-    summary = '<p class="note" data-testid="summary">Every interleaving of the actors was explored; no property is violated.</p>';
+    summary = `<p class="note" data-testid="summary">Every interleaving of the actors was explored; no property is violated.</p>${assumedHtml(r)}`;
   } else {
     summary = `<p class="note" data-testid="summary">A limit was reached${stopReason ? ` (${escapeHtml(stopReason)})` : ''} before every interleaving was explored: no violation was found in the states visited.</p>`;
   }

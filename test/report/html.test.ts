@@ -44,6 +44,17 @@ describe('renderHtmlReport', () => {
     expect(html).not.toContain('id="lanes"');
     expect(embedded(html).steps).toEqual([]);
     expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).toContain('data-testid="assumed">Not audited');
+  });
+
+  it('lists what a proof assumed: its unprotected accesses and the stand-ins, escaped', () => {
+    const result = checkOne(scenarioByName('munmap')!, variantByName('interval')!);
+    expect(result.verdict).toBe('holds');
+    const html = renderHtmlReport({ result });
+    const list = /<ul data-testid="assumed-accesses">(.*?)<\/ul>/s.exec(html)![1];
+    expect(list.match(/<li /g)).toHaveLength(result.assumed!.accesses.length);
+    expect(list).toContain('<li class="mono">mmu_interval_read_begin:read: intervalNotifier.seq (lock:driver)</li>');
+    expect(html).toMatch(new RegExp(`Assumed: sequential consistency for ${result.assumed!.accesses.length} unprotected accesses`));
   });
 
   it('replays a counterexample with a snapshot of every layer after each step', () => {
