@@ -53,6 +53,11 @@ export interface CheckResult extends Omit<ExploreResult, 'lockOrder'> {
    * model (`routine:label: field (protection)`), and the model's stand-ins for kernel data.
    */
   readonly assumed?: { readonly accesses: readonly string[]; readonly standIns: readonly string[] };
+  /**
+   * After a complete search that holds: the labels (`routine:label`) no explored step ran, in the
+   * routines that ran at all — paths the scenario never exercises (or dead code of the model).
+   */
+  readonly unreached?: readonly string[];
 }
 
 export interface CheckOptions extends Omit<ExploreOptions, 'properties'> {
@@ -74,6 +79,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   // Audited by default: every step is held to its footprint and to the lock discipline (a step
   // whose size stands in for a lock is a model error), and the proof learns what it assumed.
   const audit = opts.audit ?? true;
+  world.trackReached();
   const { lockOrder, ...r } = explore(world, { ...opts, audit, properties: PROPERTIES });
   const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
@@ -90,6 +96,8 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
     shrunk,
     assumed,
+    // Only a complete search says a label is unreachable (SPIN's "unreached in proctype").
+    ...(r.verdict === 'holds' && { unreached: world.unreachedLabels() }),
     ...(lockOrder && { lockOrder: lockOrderSummary(lockOrder, (s) => encodeSchedule(spec.name, variant.name, s)) }),
   };
 }

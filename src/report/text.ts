@@ -91,6 +91,14 @@ export function memoryPerState(r: CheckResult): string {
   return `B/state: ${r.bytesPerState.toFixed(1)} visited set, ${per(r.peakBytes)} all tables, ${per(r.rssGrowth)} process`;
 }
 
+/** The labels a complete search never ran, in the routines that ran (SPIN's "unreached in proctype"). */
+export function unreachedLine(r: CheckResult): string {
+  const u = r.unreached ?? [];
+  if (!u.length) return '';
+  const shown = u.slice(0, 3).join(', ');
+  return `\n  unreached: ${u.length} label${u.length === 1 ? '' : 's'} of the routines that ran, never executed here (${shown}${u.length > 3 ? ', …; --json lists them' : ''})`;
+}
+
 /** What a proof assumed, in one line (the JSON output lists every access). */
 export function assumedLine(r: CheckResult): string {
   if (!r.assumed) return '\n  assumed: not audited (every step was trusted to be one atomic action)';
@@ -108,7 +116,7 @@ export function resultLine(r: CheckResult): string {
         .map((l) => `\n${l}`)
         .join('')
     : '';
-  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? assumedLine(r) : ''}${locks}`;
+  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? assumedLine(r) + unreachedLine(r) : ''}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
   return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${locks}`;
 }

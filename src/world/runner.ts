@@ -67,6 +67,7 @@ export function execStep(w: World, a: number): number {
   const r = routine.steps[pc].run(w, view as unknown as Locals<string>);
   if (w.auditing) w.endAudit(r === BLOCK_SLEEP || r === BLOCK_SPIN);
   if (mutation !== null && r !== BLOCK_SLEEP && r !== BLOCK_SPIN) mutation.endStep(w);
+  if (w.reached !== null && r !== BLOCK_SLEEP && r !== BLOCK_SPIN) w.reached[w.routineId(routine)][pc] = 1;
   if (typeof r === 'string') {
     const next = routine.labelIndex[r];
     if (next === undefined) throw new ModelError(`${routine.where(pc)} went to unknown label ${r}`);

@@ -456,6 +456,31 @@ export class World {
   /** The stand-ins (`standIn`) the steps run so far used: a proof's assumptions (not state). */
   readonly standIns = new Set<string>();
 
+  /**
+   * Which labels ran (SPIN's "unreached in proctype"): per routine id, a bit per label, set by the
+   * runner for every step that did not block; null when not tracked (`trackReached`). Not state.
+   */
+  reached: Uint8Array[] | null = null;
+
+  /** Starts recording which labels run. */
+  trackReached(): void {
+    this.reached = this.model.routines.map((r) => new Uint8Array(r.labels.length));
+  }
+
+  /** `routine:label` of every label never run, in the routines that ran at all (in model order). */
+  unreachedLabels(): string[] {
+    if (!this.reached) return [];
+    const out: string[] = [];
+    this.model.routines.forEach((r, id) => {
+      const ran = this.reached![id];
+      if (!ran.includes(1)) return;
+      ran.forEach((hit, pc) => {
+        if (!hit) out.push(r.where(pc));
+      });
+    });
+    return out;
+  }
+
   /** The unprotected accesses audited steps made, as (routine id, pc, unit) keys; `assumedAccesses` names them. */
   private readonly assumed = new Set<number>();
   private readonly assumedWhere = new Map<number, string>();
