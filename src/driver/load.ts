@@ -35,14 +35,13 @@ export function driverNamedIn(message: string): { file: string; routine: string 
   return undefined;
 }
 
+/** The line of an import's error that says what is wrong: esbuild's `file:line:col: ERROR: …` under its "Transform failed" heading, else the first. */
 function firstLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l) ?? 'unknown error'
-  );
+  const lines = (e instanceof Error ? e.message : String(e))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l);
+  return lines.find((l) => /: ERROR: /.test(l)) ?? lines[0] ?? 'unknown error';
 }
 
 /** Imports `path` as a driver module and adds its driver to this run's designs. */
