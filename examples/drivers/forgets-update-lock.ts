@@ -4,49 +4,10 @@
  * on any scenario where the callback runs:
  * `vmamirror check exit --driver examples/drivers/forgets-update-lock.ts`.
  */
-import {
-  assertHeld,
-  attachInterval,
-  defineDriver,
-  deref,
-  deviceOfSub,
-  deviceOfVma,
-  downReadTrylock,
-  EBUSY,
-  hmmPfnToPfn,
-  hmmPfnWritable,
-  hmmRangeFault,
-  INSTALL_RETRY,
-  insertPfnBusy,
-  KERNEL,
-  Library,
-  MIRROR,
-  mirrorToSource,
-  mmapLock,
-  mmgetNotZero,
-  mmput,
-  mmuIntervalReadBegin,
-  mmuIntervalReadRetry,
-  mmuIntervalSetSeq,
-  mutexLock,
-  mutexUnlock,
-  sourceRangeToMirror,
-  upRead,
-  updateLock,
-  vmaMm,
-  vmfInsertPfnProt,
-  VM_DONTCOPY,
-  VM_DONTDUMP,
-  VM_FAULT_NOPAGE,
-  VM_FAULT_RETRY,
-  VM_FAULT_SIGBUS,
-  VM_IO,
-  VM_PFNMAP,
-  VM_READ,
-  VM_SHARED,
-  VM_WRITE,
-  zapVmaPtes,
-} from 'vmamirror';
+import { defineDriver, Library, KERNEL, MIRROR, attachInterval, INSTALL_RETRY, deviceOfSub, deviceOfVma, mirrorToSource, sourceRangeToMirror, updateLock, deref } from 'vmamirror';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead, vmaMm } from 'vmamirror';
+import { hmmPfnToPfn, hmmPfnWritable, hmmRangeFault, insertPfnBusy, vmfInsertPfnProt, zapVmaPtes, mmgetNotZero, mmput, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from 'vmamirror';
+import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 
 const lib = new Library('forgets-update-lock', [KERNEL], { kind: 'driver', sources: ['mirror'] });
 

@@ -5,51 +5,10 @@
  * mmap_lock (trylock, else VM_FAULT_RETRY), then mmu_interval_read_retry and vmf_insert_pfn_prot
  * under the update lock; the callback sets the sequence and zap_vma_ptes the mirror under that lock.
  */
-import {
-  assertHeld,
-  attachInterval,
-  defineDriver,
-  deref,
-  deviceOfSub,
-  deviceOfVma,
-  downReadTrylock,
-  EBUSY,
-  hmmPfnToPfn,
-  hmmPfnWritable,
-  hmmRangeFault,
-  INSTALL_RETRY,
-  insertPfnBusy,
-  KERNEL,
-  Library,
-  MIRROR,
-  mirrorToSource,
-  mmapLock,
-  mmgetNotZero,
-  mmput,
-  mmuIntervalReadBegin,
-  mmuIntervalReadRetry,
-  mmuIntervalSetSeq,
-  mutexLock,
-  mutexLockIfBlockable,
-  mutexUnlock,
-  sourceRangeToMirror,
-  upRead,
-  updateLock,
-  vmaMm,
-  vmfInsertPfnProt,
-  VM_DONTCOPY,
-  VM_DONTDUMP,
-  VM_FAULT_NOPAGE,
-  VM_FAULT_RETRY,
-  VM_FAULT_SIGBUS,
-  VM_IO,
-  VM_PFNMAP,
-  VM_READ,
-  VM_SHARED,
-  VM_WRITE,
-  WOULD_BLOCK,
-  zapVmaPtes,
-} from 'vmamirror';
+import { defineDriver, Library, KERNEL, MIRROR, attachInterval, INSTALL_RETRY, deviceOfSub, deviceOfVma, mirrorToSource, sourceRangeToMirror, updateLock, deref } from 'vmamirror';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK, vmaMm } from 'vmamirror';
+import { hmmPfnToPfn, hmmPfnWritable, hmmRangeFault, insertPfnBusy, vmfInsertPfnProt, zapVmaPtes, mmgetNotZero, mmput, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from 'vmamirror';
+import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 
 const lib = new Library('byo-interval', [KERNEL], { kind: 'driver', sources: ['mirror'] });
 
