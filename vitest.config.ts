@@ -23,6 +23,8 @@ const FLOORS: Record<string, Floor> = {
   'src/scenario': { lines: 90, branches: 78, functions: 92, statements: 88 },
   'src/report': { lines: 82, branches: 66, functions: 88, statements: 81 },
   'src/cli': { lines: 82, branches: 68, functions: 78, statements: 75 },
+  // The loader (load.ts, hooks.ts) runs in the binary's worker (test/cli/driver.test.ts): not in-process coverage.
+  'src/driver': { lines: 40, branches: 30, functions: 30, statements: 40 },
 };
 
 const root = new URL('./', import.meta.url);

@@ -20,3 +20,4 @@ export { renderHtmlReport, type ReportInput } from './report/html.js';
 export { traceOf, counterexampleTrace, type Trace, type TracedStep } from './report/trace.js';
 export { traceJson, type TraceJson } from './report/json.js';
 export { verdictTable, replayText } from './report/text.js';
+export * from './driver/api.js';

@@ -4,7 +4,7 @@
 import type { ScenarioSpec } from '../scenario/spec.js';
 import { buildScenario } from '../scenario/build.js';
 import { CATALOGUE } from '../scenario/catalogue.js';
-import { VARIANTS } from '../mirror/variants.js';
+import { allVariants, VARIANTS } from '../mirror/variants.js';
 import { Model } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 import { KVM_LIB } from '../kvm/library.js';
@@ -70,8 +70,10 @@ export function productModel(): Model {
   return new Model([KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)]);
 }
 
+/** The designs a scenario applies to: those its `variants` names, else every built-in and loaded one. */
 export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
-  return spec.variants ? VARIANTS.filter((v) => spec.variants!.includes(v.name)) : VARIANTS;
+  const all = allVariants();
+  return spec.variants ? all.filter((v) => spec.variants!.includes(v.name)) : all;
 }
 
 export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: CheckOptions = {}): CheckResult {

@@ -7,7 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
-import { VARIANTS, variantByName } from '../mirror/variants.js';
+import { clearLoadedVariants, VARIANTS, variantByName } from '../mirror/variants.js';
+import type { MirrorVariant } from '../mirror/device.js';
+import { DriverError } from '../driver/define.js';
+import { clearDrivers, driverInStack, driverNamedIn, loadDriver } from '../driver/load.js';
 import { PROPERTIES } from '../check/properties.js';
 import { productModel, shrinkCounterexample, variantsFor } from '../check/run.js';
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
@@ -33,7 +36,7 @@ import { MUTATION_CATEGORIES } from '../kernel/mutation-hooks.js';
 export { EXIT_HOLDS, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_MODEL_ERROR } from './exit.js';
 export type { RunContext } from './budget.js';
 
-type CheckCliOptions = ExhaustiveCliOptions & Omit<SimulateCliOptions, 'simulate'> & { simulate?: string | true; variant?: string[] };
+type CheckCliOptions = ExhaustiveCliOptions & Omit<SimulateCliOptions, 'simulate'> & { simulate?: string | true; variant?: string[]; driver?: string[] };
 
 /** Options of one mode given to the other: refused, never silently ignored. */
 const SIMULATION_ONLY: [keyof CheckCliOptions, string][] = [
@@ -53,7 +56,7 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['junit', '--junit'],
 ];
 
-function check(names: string[], opts: CheckCliOptions, ctx: RunContext): number {
+function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers: readonly MirrorVariant[]): number {
   const given = (k: keyof CheckCliOptions) => opts[k] !== undefined;
   if (opts.simulate) {
     const wrong = EXHAUSTIVE_ONLY.find(([k]) => given(k))?.[1] ?? (opts.por === false ? '--no-por' : opts.shrink === false ? '--no-shrink' : undefined);
@@ -62,7 +65,7 @@ function check(names: string[], opts: CheckCliOptions, ctx: RunContext): number 
     const wrong = SIMULATION_ONLY.find(([k]) => given(k))?.[1];
     if (wrong) fail(`${wrong} applies to --simulate only`);
   }
-  const sel = select(names, opts.variant);
+  const sel = select(names, opts.variant, drivers);
   return opts.simulate ? checkSimulate(sel, { ...opts, simulate: opts.simulate }, ctx) : checkExhaustive(sel, opts, ctx);
 }
 
@@ -105,8 +108,23 @@ function version(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export function main(argv: readonly string[], ctx: RunContext = { progress: process.stderr.isTTY === true }): number {
-  let code = EXIT_HOLDS;
+/** What a run's program reports back: its exit code, and the drivers its --driver options loaded (async runs only). */
+interface Run {
+  code: number;
+  /** --driver paths as given -> the loaded design; undefined in a synchronous run (`main`), which cannot load modules. */
+  readonly drivers: Map<string, MirrorVariant> | undefined;
+}
+
+/** The designs of this command's --driver paths (loaded before the action by `mainAsync`). */
+function driversOf(run: Run, paths: readonly string[] | undefined): MirrorVariant[] {
+  if (!paths?.length) return [];
+  if (!run.drivers) fail('--driver needs the vmamirror command (in-process: mainAsync), which can load modules');
+  return paths.map((p) => run.drivers!.get(p) ?? fail(`--driver ${shown(p)}: not loaded`));
+}
+
+const DRIVER_HELP = 'a mirror design in a module outside the package (.ts, .mts, .js, .mjs): its default export is defineDriver({...}) from vmamirror';
+
+function program(ctx: RunContext, run: Run): Command {
   const program = new Command('vmamirror')
     .description('Model-check process-memory mirroring against MMU notifiers, HMM and KVM')
     .version(version(), '-V, --version', 'print the version')
@@ -120,7 +138,8 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
     .command('check')
     .description('check scenarios (default: the whole catalogue under every variant, as a verdict table)')
     .argument('[scenario...]', 'built-in scenario names or scenario files (.yaml, .yml, .json)')
-    .option('--variant <name...>', 'mirror variants to check (default: all)')
+    .option('--variant <name...>', 'mirror variants to check (default: all; with --driver: the loaded drivers)')
+    .option('--driver <file...>', DRIVER_HELP)
     .option('--bfs', 'breadth-first (default): the first counterexample is a shortest one')
     .option('--dfs', 'depth-first: less memory, counterexamples not shortest')
     .option('--no-por', 'turn off the footprint-based reduction (merging steps that touch only their own frames)')
@@ -140,7 +159,7 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
     .option('--html <file>', 'write a self-contained HTML report of the first counterexample (or of the single result)')
     .option('--junit <file>', 'write JUnit XML, one testcase per scenario × variant')
     .action((names: string[], opts: CheckCliOptions) => {
-      code = check(names, opts, ctx);
+      run.code = check(names, opts, ctx, driversOf(run, opts.driver));
     });
   program
     .command('merge')
@@ -149,7 +168,7 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
     .option('--file <path...>', 'scenario files of the shards (to replay their counterexamples)')
     .option('--json', 'print the merged result as JSON')
     .action((files: string[], opts: { json?: boolean; file?: string[] }) => {
-      code = mergeFiles(files, opts);
+      run.code = mergeFiles(files, opts);
     });
   program
     .command('explain')
@@ -157,14 +176,19 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
       "print a variant's routines, or one kernel/KVM routine, as C-like text: labels, what each step models, the fields it reads and writes with their protections, calls and blocking points",
     )
     .argument('<variant-or-routine>')
-    .action((name: string) => {
+    .option('--driver <file...>', DRIVER_HELP)
+    .action((name: string, opts: { driver?: string[] }) => {
+      const drivers = driversOf(run, opts.driver);
       const v = variantByName(name);
       if (v) console.log(explainVariant(v));
       else {
-        const r = productModel().byNameOf(name) ?? fail(`unknown variant or routine "${shown(name)}"; variants: ${VARIANTS.map((x) => x.name).join(', ')}; or a routine name such as handle_mm_fault`);
+        const r =
+          drivers.flatMap((d) => d.library.routines).find((x) => x.name === name) ??
+          productModel().byNameOf(name) ??
+          fail(`unknown variant or routine "${shown(name)}"; variants: ${[...VARIANTS, ...drivers].map((x) => x.name).join(', ')}; or a routine name such as handle_mm_fault`);
         console.log(explainRoutine(r));
       }
-      code = EXIT_HOLDS;
+      run.code = EXIT_HOLDS;
     });
   program
     .command('mutate')
@@ -172,7 +196,8 @@ export function main(argv: readonly string[], ctx: RunContext = { progress: proc
       "mutation testing: make a design's standard mutants at its kernel-API call sites (a lock dropped, a recheck dropped, set_seq moved, a pte installed writable, ...), check each on the scenarios, and say which one survives",
     )
     .argument('[scenario...]', 'built-in scenario names or scenario files (default: the whole catalogue)')
-    .option('--design <name>', `the design to mutate (default: ${DEFAULT_DESIGN})`)
+    .option('--design <name>', `the design to mutate (default: ${DEFAULT_DESIGN}; with --driver: the first driver)`)
+    .option('--driver <file...>', DRIVER_HELP)
     .option('--max-states <n>', 'stop a check after this many states (the mutant: incomplete)', positiveInt)
     .option('--time-limit <seconds>', 'stop after this long (one deadline for the whole command)', seconds)
     .option('--json', 'print the results as JSON')
@@ -187,14 +212,14 @@ Exit codes: 0 every mutant caught, accepted or not checkable; 1 a mutant survive
 reason, or the design is violated on every selected scenario; 2 usage or input error; 3 a limit or an
 interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     )
-    .action((names: string[], opts: MutateCliOptions) => {
-      code = mutateCommand(names, opts, ctx);
+    .action((names: string[], opts: MutateCliOptions & { driver?: string[] }) => {
+      run.code = mutateCommand(names, { ...opts, drivers: driversOf(run, opts.driver) }, ctx);
     });
   program
     .command('list')
     .description('list scenarios, variants and properties')
     .action(() => {
-      code = list();
+      run.code = list();
     });
   program
     .command('replay')
@@ -203,25 +228,66 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
     .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
     .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
-    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string }) => {
-      code = replay(text, opts);
+    .option('--driver <file...>', DRIVER_HELP)
+    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string; driver?: string[] }) => {
+      driversOf(run, opts.driver);
+      run.code = replay(text, opts);
     });
-  try {
-    program.parse(argv as string[], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_HOLDS : EXIT_USAGE;
-    if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof ScheduleError || e instanceof ScenarioError) {
-      process.stderr.write(`vmamirror: ${printable(e.message)}\n`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof ModelError) {
-      process.stderr.write(`vmamirror: model error: ${printable(e.message)}\n`);
-      return EXIT_MODEL_ERROR;
-    }
-    // A fault of the checker itself: one line (the stack with VMAMIRROR_DEBUG=1), exit 4.
-    const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(`vmamirror: internal error: ${printable(err.message)}${process.env.VMAMIRROR_DEBUG ? `\n${err.stack}` : ''}\n`);
+  return program;
+}
+
+/** An error of a run as its exit code, its one line written to stderr. */
+function codeOf(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_HOLDS : EXIT_USAGE;
+  if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof ScheduleError || e instanceof ScenarioError || e instanceof DriverError) {
+    process.stderr.write(`vmamirror: ${printable(e.message)}\n`);
+    return EXIT_USAGE;
+  }
+  if (e instanceof ModelError) {
+    // A driver's own model error (an unknown label, a step that blocked after writing) names its file.
+    const d = driverNamedIn(e.message);
+    process.stderr.write(`vmamirror: model error${d ? ` in driver ${d.file} (routine ${d.routine})` : ''}: ${printable(e.message)}\n`);
     return EXIT_MODEL_ERROR;
   }
-  return code;
+  // A fault of the checker itself, or an exception of a driver's code: one line (the stack with VMAMIRROR_DEBUG=1), exit 4.
+  const err = e instanceof Error ? e : new Error(String(e));
+  const file = driverInStack(err.stack);
+  const what = file ? `error in driver ${file}` : 'internal error';
+  process.stderr.write(`vmamirror: ${what}: ${printable(err.message)}${process.env.VMAMIRROR_DEBUG ? `\n${err.stack}` : ''}\n`);
+  return EXIT_MODEL_ERROR;
+}
+
+function fresh(): void {
+  clearLoadedVariants();
+  clearDrivers();
+}
+
+/** Runs the command in-process (tests): everything but --driver, which loads modules (`mainAsync`). */
+export function main(argv: readonly string[], ctx: RunContext = { progress: process.stderr.isTTY === true }): number {
+  fresh();
+  const run: Run = { code: EXIT_HOLDS, drivers: undefined };
+  try {
+    program(ctx, run).parse(argv as string[], { from: 'user' });
+  } catch (e) {
+    return codeOf(e);
+  }
+  return run.code;
+}
+
+/** Runs the command as the binary does (worker.ts): first loads the --driver modules of the chosen command. */
+export async function mainAsync(argv: readonly string[], ctx: RunContext = { progress: process.stderr.isTTY === true }): Promise<number> {
+  fresh();
+  const run: Run = { code: EXIT_HOLDS, drivers: new Map() };
+  const p = program(ctx, run);
+  p.hook('preAction', async (_p, action) => {
+    for (const path of (action.opts() as { driver?: string[] }).driver ?? []) {
+      if (!run.drivers!.has(path)) run.drivers!.set(path, await loadDriver(path, (s) => shown(s)));
+    }
+  });
+  try {
+    await p.parseAsync(argv as string[], { from: 'user' });
+  } catch (e) {
+    return codeOf(e);
+  }
+  return run.code;
 }

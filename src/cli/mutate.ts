@@ -8,6 +8,7 @@
 import { mutate, type Mutant, type MutantOutcome, type MutantResult, type MutateReport } from '../check/mutate.js';
 import { variantsFor } from '../check/run.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
+import type { MirrorVariant } from '../mirror/device.js';
 import { CATALOGUE } from '../scenario/catalogue.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 import { Budget, type RunContext } from './budget.js';
@@ -17,6 +18,8 @@ import { shown } from './text.js';
 
 export interface MutateCliOptions {
   design?: string;
+  /** Set by main from --driver: the loaded drivers (the first is the default design). */
+  drivers?: readonly MirrorVariant[];
   json?: boolean;
   maxStates?: number;
   timeLimit?: number;
@@ -59,8 +62,8 @@ function detail(r: MutantResult): string {
 }
 
 /** The design, and the scenarios to judge it on: every selected one must apply to it. */
-function selection(names: readonly string[], designName: string | undefined): { design: (typeof VARIANTS)[number]; scenarios: readonly ScenarioSpec[] } {
-  const name = designName ?? DEFAULT_DESIGN;
+function selection(names: readonly string[], designName: string | undefined, drivers: readonly MirrorVariant[] = []): { design: MirrorVariant; scenarios: readonly ScenarioSpec[] } {
+  const name = designName ?? drivers[0]?.name ?? DEFAULT_DESIGN;
   const design = variantByName(name) ?? fail(`unknown design "${shown(name)}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
   if (names.filter((n) => n === '-').length > 1) fail('standard input (-) can be read once');
   const scenarios = names.length ? names.map(scenarioArgument) : CATALOGUE;
@@ -102,7 +105,7 @@ function json(report: MutateReport): string {
 }
 
 export function mutateCommand(names: string[], opts: MutateCliOptions, ctx: RunContext): number {
-  const { design, scenarios } = selection(names, opts.design);
+  const { design, scenarios } = selection(names, opts.design, opts.drivers);
   const budget = new Budget(opts.timeLimit, ctx.shouldStop);
   let widths = [0, 0];
   const text = !opts.json;

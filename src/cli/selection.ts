@@ -17,12 +17,17 @@ export interface Selection {
   readonly table: boolean;
 }
 
-export function select(names: readonly string[], variantNames: readonly string[] | undefined): Selection {
+/**
+ * `drivers`: designs loaded with --driver; without --variant only they run (with it, --variant
+ * picks among the built-in and loaded designs). A run with a driver is never the verdict table.
+ */
+export function select(names: readonly string[], variantNames: readonly string[] | undefined, drivers: readonly MirrorVariant[] = []): Selection {
   if (names.filter((n) => n === '-').length > 1) fail('standard input (-) can be read once');
   const scenarios = names.length ? names.map(scenarioArgument) : CATALOGUE;
   const twice = scenarios.find((s, i) => scenarios.findIndex((t) => t.name === s.name) !== i);
   if (twice) fail(`scenario "${shown(twice.name)}" is given twice`);
-  const variants = variantNames?.length ? variantNames.map((n) => variantByName(n) ?? fail(`unknown variant "${shown(n)}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`)) : VARIANTS;
+  const known = () => [...VARIANTS, ...drivers].map((v) => v.name).join(', ');
+  const variants = variantNames?.length ? variantNames.map((n) => variantByName(n) ?? fail(`unknown variant "${shown(n)}"; known: ${known()}`)) : drivers.length ? drivers : VARIANTS;
   const cells = catalogueCells(scenarios, variants);
   if (!cells.length) {
     const which = scenarios
@@ -35,7 +40,7 @@ export function select(names: readonly string[], variantNames: readonly string[]
       .join('; ');
     fail(`nothing to check: no selected variant applies to the selected scenarios — ${which}`);
   }
-  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length };
+  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length && !drivers.length };
 }
 
 /** A built-in scenario name, or a YAML/JSON scenario file or `-` (standard input); its own `variants` restrict what runs. */

@@ -1,4 +1,7 @@
-/** Every mirroring-device design variant, by name: the corrected design first, then the broken ones. */
+/**
+ * Every mirroring-device design variant, by name: the corrected design first, then the broken ones;
+ * then the designs loaded for this run (`--driver`, src/driver/load.ts), which only the CLI adds.
+ */
 import type { MirrorVariant } from './device.js';
 import { interval } from './interval.js';
 import { seed2019Literal } from './seed-2019-literal.js';
@@ -9,6 +12,29 @@ import { anonVma } from './anon-vma.js';
 
 export const VARIANTS: readonly MirrorVariant[] = [interval, seed2019Literal, seed2019Fixed, startOnly, rawClear, anonVma];
 
+/** Designs loaded from outside the package for this run (the command runs in its own worker thread). */
+const loaded: MirrorVariant[] = [];
+
+/** Adds a loaded design (its name already checked against the others by the loader). */
+export function addLoadedVariant(v: MirrorVariant): void {
+  loaded.push(v);
+}
+
+/** Forgets the loaded designs (each command starts without any). */
+export function clearLoadedVariants(): void {
+  loaded.length = 0;
+}
+
+/** The designs loaded for this run, in load order. */
+export function loadedVariants(): readonly MirrorVariant[] {
+  return loaded;
+}
+
+/** The built-in designs, then the loaded ones. */
+export function allVariants(): readonly MirrorVariant[] {
+  return loaded.length ? [...VARIANTS, ...loaded] : VARIANTS;
+}
+
 export function variantByName(name: string): MirrorVariant | undefined {
-  return VARIANTS.find((v) => v.name === name);
+  return VARIANTS.find((v) => v.name === name) ?? loaded.find((v) => v.name === name);
 }

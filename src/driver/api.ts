@@ -1,0 +1,98 @@
+/**
+ * The public driver API: everything a mirror design written outside the package needs, from the
+ * package entry (`import { defineDriver, … } from 'vmamirror'`), no deep imports. A driver is one
+ * module whose default export is `defineDriver({...})`; `vmamirror check --driver FILE` runs it
+ * (src/driver/load.ts). `examples/drivers/interval.ts` is the corrected design written this way.
+ *
+ * What a step may do, how it blocks and what it cites: docs/modelling.md.
+ */
+
+/** Checks a driver description and returns a design `check --driver` can run; `DriverError` says what was wrong. */
+export { defineDriver, DriverError, isDriver, type DriverSpec } from './define.js';
+
+/** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
+export { Library } from '../world/registry.js';
+/** The kernel's routine library: the one a driver's library uses. */
+export { KERNEL } from '../kernel/library.js';
+/** A routine (made by `Library.routine`), the state a step runs on, and a step's block codes. */
+export { type AnyRoutine, type Routine, type RoutineSpec, type Step, BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+export type { World } from '../world/world.js';
+export type { MirrorVariant } from '../mirror/device.js';
+
+/** The mirroring device: its state (`MIRROR`: srcMm, srcStart, npages, intrMm, vma, lock, sub, mn, hmirror, install) and helpers. */
+export { MIRROR, updateLock, deviceOfVma, deviceOfSub, mirrorToSource, sourceRangeToMirror } from '../mirror/device.js';
+/** The .mmap of an interval-notifier design: `attachInterval(w, dev, install, invalidate)`; the install routine's "stale snapshot" return. */
+export { attachInterval, INSTALL_RETRY } from '../mirror/interval.js';
+
+/** Kernel flags and return codes: VMA flags, `VM_FAULT_*`, errnos, mmu_notifier events. */
+export {
+  VM_READ,
+  VM_WRITE,
+  VM_SHARED,
+  VM_PFNMAP,
+  VM_IO,
+  VM_DONTCOPY,
+  VM_DONTEXPAND,
+  VM_MIXEDMAP,
+  VM_DONTDUMP,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_NOPAGE,
+  VM_FAULT_RETRY,
+  EFAULT,
+  EBUSY,
+  EINVAL,
+  ENOMEM,
+  EAGAIN,
+  MMU_NOTIFY_UNMAP,
+  MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_PROTECTION_VMA,
+  MMU_NOTIFY_PROTECTION_PAGE,
+  MMU_NOTIFY_RELEASE,
+  MMU_NOTIFY_MIGRATE,
+} from '../kernel/flags.js';
+
+/**
+ * Locks, through the kernel's primitives only (a blocking acquire returns 0 or the code to return
+ * as is: `const b = mutexLock(w, lock); if (b) return b;`), and `assertHeld` (lockdep_assert_held).
+ */
+export {
+  type Mutex,
+  type SpinLock,
+  type RwSem,
+  ptl,
+  mmapLock,
+  driverMutex,
+  driverSpinlock,
+  spinLock,
+  spinTrylock,
+  spinUnlock,
+  mutexLock,
+  mutexTrylock,
+  mutexUnlock,
+  mutexLockIfBlockable,
+  WOULD_BLOCK,
+  downRead,
+  downReadTrylock,
+  upRead,
+  downWrite,
+  upWrite,
+  assertHeld,
+} from '../kernel/locks.js';
+
+/** References between objects (index + 1; 0 is none): follow one with `deref(r, 'struct.field')`. */
+export { type Ref, NONE, ref, refOrNone, isNone, refersTo, deref } from '../kernel/ref.js';
+/** mm reference counts: mmget_not_zero, mmget (mmput is a routine: `w.call(mmput, resume, mm)`). */
+export { mmget, mmgetNotZero } from '../kernel/mm-refs.js';
+export { mmput } from '../kernel/ops/exit.js';
+/** mmu_interval_notifier: read_begin is a routine (`w.call`); read_retry, check_retry and set_seq are plain calls. */
+export { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalCheckRetry, mmuIntervalSetSeq, intervalNotifierInsert } from '../kernel/notifier/interval.js';
+/** hmm_range_fault (a routine: `w.call(hmmRangeFault, resume, sub, vpn, seq, write)`) and its result's decoding. */
+export { hmmRangeFault } from '../kernel/hmm/hmm.js';
+export { hmmPfnToPfn, hmmPfnWritable, hmmPfnValid } from '../kernel/hmm/hmm-pfn.js';
+/** vmf_insert_pfn(_prot) and vmf_insert_mixed (call `insertPfnBusy` first: it says whether the ptl would spin). */
+export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '../kernel/ops/insert.js';
+/** zap_vma_ptes (a routine: `w.call(zapVmaPtes, resume, vma, start, end)`): notifies the mirror's own mm. */
+export { zapVmaPtes } from '../kernel/ops/zap.js';
+/** Page tables: a pte or VMA view, the mm a VMA belongs to. */
+export { pte, vma, vmaMm } from '../kernel/pgtable.js';

@@ -1,0 +1,120 @@
+/**
+ * `defineDriver`: a mirror design (a secondary MMU) written outside the package, checked as it is
+ * made. What it returns is a `MirrorVariant`, the shape of the built-in designs in src/mirror/,
+ * and `vmamirror check --driver FILE` runs it (src/driver/load.ts). Every mistake it can see
+ * before a run is a `DriverError`: one sentence saying what was expected.
+ */
+import { Library } from '../world/registry.js';
+import { Routine, type AnyRoutine } from '../world/routine.js';
+import type { World } from '../world/world.js';
+import type { MirrorVariant } from '../mirror/device.js';
+import { VARIANTS } from '../mirror/variants.js';
+import { KERNEL } from '../kernel/library.js';
+import { KVM_LIB } from '../kvm/library.js';
+import { WORKLOAD_LIB } from '../scenario/workload.js';
+
+/** A driver that cannot be used: what was wrong and what was expected, in one sentence. */
+export class DriverError extends Error {
+  override readonly name = 'DriverError';
+}
+
+/** What a driver module describes: the `MirrorVariant` fields a design writes (see src/mirror/device.ts). */
+export interface DriverSpec {
+  /** The name `--variant` and schedules pick it by: lower-case letters, digits and dashes, not a built-in design's. */
+  readonly name: string;
+  /** One sentence: what this design is. */
+  readonly summary: string;
+  /** Races of the reference catalogue it reproduces (default none: a design meant to be correct). */
+  readonly reproduces?: readonly string[];
+  /** Flags of the device VMA in the introspector (`VM_PFNMAP | VM_IO | …`). */
+  readonly vmaFlags: number;
+  /** vm_ops->fault: a routine of `library` with params (vma, vpn, write), returning a `VM_FAULT_*`. */
+  readonly fault: AnyRoutine;
+  /** vm_ops->pfn_mkwrite (optional): a routine of `library` with params (vma, vpn). */
+  readonly pfnMkwrite?: AnyRoutine;
+  /** The driver's own `Library`, declared `{ kind: 'driver', sources: [...] }` and using `KERNEL`. */
+  readonly library: Library;
+  /** The driver's routines, fault path first (what `explain` prints); all of `library`. */
+  readonly routines: readonly AnyRoutine[];
+  /** What it needs from the topology: an interval notifier, a classic mmu_notifier, a v5.3 hmm_mirror. */
+  readonly needs: { readonly intervalNotifier?: boolean; readonly mmuNotifier?: boolean; readonly hmm?: boolean };
+  /** The device's .mmap: subscribe to the source (e.g. `attachInterval(w, dev, install, invalidate)`). */
+  attach(w: World, dev: number): void;
+  /** Mutants of this design that are valid designs too, by mutant id, each with the reason. */
+  readonly acceptedMutants?: Readonly<Record<string, string>>;
+}
+
+const made = new WeakSet<object>();
+
+/** Whether `x` was made by this package's `defineDriver` (a copy of vmamirror loaded twice would not be). */
+export function isDriver(x: unknown): x is MirrorVariant {
+  return typeof x === 'object' && x !== null && made.has(x);
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+const BUILT_IN_LIBRARIES = [KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)];
+
+/** Checks `spec` and returns it as a design `vmamirror check --driver` can run; a mistake is a `DriverError`. */
+export function defineDriver(spec: DriverSpec): MirrorVariant {
+  const bad = (what: string): never => {
+    throw new DriverError(`defineDriver: ${what}`);
+  };
+  if (typeof spec !== 'object' || spec === null) bad('expected an object { name, summary, vmaFlags, fault, library, routines, needs, attach }');
+  const name = spec.name;
+  if (typeof name !== 'string' || !NAME.test(name)) bad(`name: expected lower-case letters, digits and dashes, got ${JSON.stringify(name)}`);
+  const at = `driver "${name}"`;
+  if (VARIANTS.some((v) => v.name === name)) bad(`${at}: the name is a built-in design's (${VARIANTS.map((v) => v.name).join(', ')}); choose another`);
+  if (typeof spec.summary !== 'string' || !spec.summary.trim()) bad(`${at}: summary: expected one sentence saying what the design is`);
+  if (!Number.isSafeInteger(spec.vmaFlags) || spec.vmaFlags < 0) bad(`${at}: vmaFlags: expected the device VMA's flags (VM_PFNMAP | VM_IO | …)`);
+  const lib = spec.library;
+  if (!(lib instanceof Library)) bad(`${at}: library: expected a Library made with \`new Library(name, [KERNEL], { kind: 'driver', sources: [...] })\` of this vmamirror`);
+  if (lib.cites?.kind !== 'driver') bad(`${at}: library ${lib.name}: expected the citation policy { kind: 'driver', sources: [...] } (it makes its steps driver code)`);
+  const clash = BUILT_IN_LIBRARIES.find((l) => l.name === lib.name);
+  if (clash) bad(`${at}: library name "${lib.name}" is taken by a built-in library; choose another`);
+  const mine = (what: string, r: unknown, params: number): void => {
+    if (!(r instanceof Routine)) bad(`${at}: ${what}: expected a routine defined with ${lib.name}.routine({...})`);
+    const routine = r as AnyRoutine;
+    if (routine.library !== lib) bad(`${at}: ${what}: routine ${routine.name} is of library ${routine.library.name}, not of the driver's library ${lib.name}`);
+    if (params && routine.params.length !== params) bad(`${at}: ${what}: routine ${routine.name} takes ${routine.params.length} params; expected ${params}`);
+  };
+  if (spec.fault === undefined) bad(`${at}: fault: missing; expected vm_ops->fault, a routine of ${lib.name} with params (vma, vpn, write)`);
+  mine('fault', spec.fault, 3);
+  if (spec.pfnMkwrite !== undefined) mine('pfnMkwrite', spec.pfnMkwrite, 2);
+  if (!Array.isArray(spec.routines) || spec.routines.length === 0) bad(`${at}: routines: expected the driver's routines, fault path first`);
+  spec.routines.forEach((r, i) => {
+    mine(`routines[${i}]`, r, 0);
+  });
+  for (const r of [spec.fault, spec.pfnMkwrite]) if (r && !spec.routines.includes(r)) bad(`${at}: routines: expected it to list ${r.name}`);
+  for (const r of lib.routines) {
+    for (const l of [KERNEL, KVM_LIB, WORKLOAD_LIB]) {
+      if (l.routines.some((k) => k.name === r.name)) bad(`${at}: routine ${r.name}: the name is a routine of library ${l.name}; choose another`);
+    }
+  }
+  const needs = spec.needs;
+  if (typeof needs !== 'object' || needs === null) bad(`${at}: needs: expected { intervalNotifier?, mmuNotifier?, hmm? }`);
+  for (const [k, v] of Object.entries(needs)) {
+    if (!['intervalNotifier', 'mmuNotifier', 'hmm'].includes(k) || typeof v !== 'boolean') bad(`${at}: needs.${k}: expected intervalNotifier, mmuNotifier or hmm, true or false`);
+  }
+  if (typeof spec.attach !== 'function') bad(`${at}: attach: expected the device's .mmap, a function (w, dev) that subscribes to the source`);
+  const reproduces = spec.reproduces ?? [];
+  if (!Array.isArray(reproduces) || reproduces.some((x) => typeof x !== 'string')) bad(`${at}: reproduces: expected a list of race names`);
+  const accepted = spec.acceptedMutants;
+  if (accepted !== undefined && (typeof accepted !== 'object' || accepted === null || Object.values(accepted).some((x) => typeof x !== 'string'))) {
+    bad(`${at}: acceptedMutants: expected { 'category@routine:label': 'why it is a valid design too' }`);
+  }
+  const driver: MirrorVariant = Object.freeze({
+    name,
+    summary: spec.summary,
+    reproduces: [...reproduces],
+    vmaFlags: spec.vmaFlags,
+    fault: spec.fault,
+    ...(spec.pfnMkwrite && { pfnMkwrite: spec.pfnMkwrite }),
+    library: lib,
+    routines: [...spec.routines],
+    needs: { ...needs },
+    attach: (w: World, dev: number) => spec.attach(w, dev),
+    ...(accepted && { acceptedMutants: { ...accepted } }),
+  });
+  made.add(driver);
+  return driver;
+}
