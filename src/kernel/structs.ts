@@ -173,7 +173,7 @@ export const TASK = defineStruct(
     'deferredPhase', // ghost: DEFERRED_* of mutation-hooks.ts
     'readLocks', // rwsems this task holds for read (lockdep's held-lock list: the reader counts do not name their readers)
   ] as const,
-  { inNotifier: 'private', skippedRead: 'ghost', deferredSub: 'ghost', deferredSeq: 'ghost', deferredPhase: 'ghost', readLocks: 'private' },
+  { inNotifier: 'private', skippedRead: 'ghost', deferredSub: 'ghost', deferredSeq: 'ghost', deferredPhase: 'ghost', readLocks: 'read-holds:mm.mmap_lock' },
 );
 
 /** v5.3 struct hmm_mirror: a driver's mirror of an mm, with ops->sync_cpu_device_pagetables. */

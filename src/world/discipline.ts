@@ -41,6 +41,8 @@ export class Protections {
   /** Per class: the owner words (hold `w.self`) and the reader counts of its locks in this layout. */
   readonly owners: number[][] = [];
   readonly readers: number[][] = [];
+  /** Per class: where each actor counts its read holds of the class (`read-holds:NAME`), if declared. */
+  readonly readHolds: ({ readonly base: number; readonly stride: number; readonly count: number } | undefined)[] = [];
   /** Per slot: 1 for a reader count (`lock-readers`). */
   readonly readerSlot: Uint8Array;
   /** Per slot: for the words of a lock (owner word, reader count), one slot standing for the whole lock; -1 otherwise. */
@@ -59,6 +61,11 @@ export class Protections {
     for (const r of layout.regions) {
       r.def.fields.forEach((field, k) => {
         const p = (r.def.protect as Record<string, Protection | undefined>)[field];
+        if (p?.startsWith('read-holds:')) {
+          // One object per actor (by actor index): how many locks of the class the actor reads.
+          this.readHolds[this.classIndex(p.slice('read-holds:'.length))] = { base: r.base + k, stride: r.stride, count: r.count };
+          return;
+        }
         for (let i = 0; i < r.count; i++) this.declare(r.base + i * r.stride + k, p);
       });
       // The words of one lock of one object are one lock: the first of them stands for it.
@@ -119,9 +126,15 @@ export class Protections {
     }
   }
 
-  /** Whether actor tag `self` holds a lock of class `c` in state `v` (a reader-counted lock: anyone reads it). */
+  /**
+   * Whether actor tag `self` holds a lock of class `c` in state `v`. For a reader-counted lock: some
+   * lock of the class has readers and, where the class declares per-actor read holds
+   * (`read-holds:NAME`), this actor is one of them; else anyone reading it counts.
+   */
   held(v: Int32Array, self: number, c: number): boolean {
     for (const o of this.owners[c]) if (v[o] === self) return true;
+    const h = this.readHolds[c];
+    if (h && self > 0 && self <= h.count && v[h.base + (self - 1) * h.stride] <= 0) return false;
     for (const o of this.readers[c]) if (v[o] > 0) return true;
     return false;
   }

@@ -26,11 +26,13 @@ let nextStructId = 0;
  *   - `private`    belongs to one actor (its task, an on-stack struct);
  *   - `lock-word:NAME`     the field is the owner word of a lock of class NAME (holds `w.self`);
  *   - `lock-readers:NAME`  the reader count of a reader/writer lock of class NAME;
+ *   - `read-holds:NAME`    in a struct with one object per actor: how many locks of class NAME the
+ *                          actor holds for read (reader counts do not name their readers);
  *   - `ghost`      model instrumentation the kernel does not have (allocation generations).
  * The lock discipline (discipline.ts) reads these: which accesses a step may combine, and which
  * locks an actor holds (the lock words of a class that name it).
  */
-export type Protection = `lock:${string}` | `lock-word:${string}` | `lock-readers:${string}` | 'lock-word' | 'atomic' | 'lockless' | 'rcu' | 'stable' | 'private' | 'ghost';
+export type Protection = `lock:${string}` | `lock-word:${string}` | `lock-readers:${string}` | `read-holds:${string}` | 'lock-word' | 'atomic' | 'lockless' | 'rcu' | 'stable' | 'private' | 'ghost';
 
 /** A kind of object: a fixed list of int32 fields, with what protects each. Defined once per module, used by any layout. */
 export interface StructDef<F extends string = string> {

@@ -22,6 +22,7 @@ import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 import { betweenSteps } from '../helpers/between-steps.js';
 import { swpEntry, swpOffset } from '../../src/kernel/ref.js';
+import { holdMmapRead } from '../helpers/mmap-read.js';
 
 const LIB = new Library('test-fault', [KERNEL]);
 
@@ -129,7 +130,7 @@ describe('do_anonymous_page', () => {
     w.spawn(0, access, [MMA, 3, 0, 0]);
     runToEnd(w, 'a');
     expect(w.obj(RESULT, 0).value).toBe(-EFAULT);
-    w.obj(MM, MMA).mmapReaders = 1; // the caller of handle_mm_fault holds mmap_lock
+    holdMmapRead(w, MMA); // the caller of handle_mm_fault holds mmap_lock
     w.spawn(1, faultDirect, [3]);
     runToEnd(w, 'b');
     expect(w.obj(RESULT, 1).value).toBe(VM_FAULT_SIGBUS);

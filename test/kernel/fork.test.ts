@@ -15,6 +15,7 @@ import { isEnabled, runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
 import { swpEntry } from '../../src/kernel/ref.js';
+import { holdMmapRead } from '../helpers/mmap-read.js';
 
 const PARENT = 0;
 const CHILD = 1;
@@ -111,7 +112,7 @@ describe('fork: dup_mmap + copy_page_range', () => {
   it("waits for the parent's mmap_lock", () => {
     const w = world();
     addVma(w, PARENT, { start: 0, end: 2 });
-    w.obj(MM, PARENT).mmapReaders = 1;
+    holdMmapRead(w, PARENT);
     w.spawn(0, dupMmap, [PARENT, CHILD]);
     expect(isEnabled(w, 0)).toBe(false);
   });

@@ -14,6 +14,7 @@ import { followPfn, getUserPagesRemote } from '../../src/kernel/ops/gup.js';
 import { isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, declareRecorder, recorded, RECORDER_LIB } from '../helpers/recorder.js';
+import { holdMmapRead } from '../helpers/mmap-read.js';
 
 const MMA = 0;
 function world(): World {
@@ -22,7 +23,7 @@ function world(): World {
   addVma(w, MMA, { start: 4, end: 6, flags: VM_PFNMAP | VM_IO | VM_SHARED | VM_READ | VM_WRITE });
   addVma(w, MMA, { start: 6, end: 8, flags: VM_MIXEDMAP | VM_SHARED | VM_READ | VM_WRITE });
   attachRecorder(w, MMA, 0);
-  w.obj(MM, MMA).mmapReaders = 1; // the caller holds mmap_read_lock
+  holdMmapRead(w, MMA); // the caller holds mmap_read_lock
   return w;
 }
 

@@ -17,6 +17,7 @@ import { attachRecorder, declareRecorder, recorded, RECORDER_LIB } from '../help
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 import { betweenSteps } from '../helpers/between-steps.js';
+import { holdMmapRead } from '../helpers/mmap-read.js';
 
 const LIB = new Library('test-insert', [KERNEL]);
 
@@ -52,7 +53,7 @@ function world(devFlags = PFNMAP_SHARED): { w: World; vi: number; pfn: number } 
   attachRecorder(w, SRC, 0);
   attachRecorder(w, DEV, 1);
   // The faulting tasks hold the device mm's mmap_lock for read, as every ->fault caller does.
-  w.obj(MM, DEV).mmapReaders = 1;
+  holdMmapRead(w, DEV);
   return { w, vi, pfn };
 }
 

@@ -10,7 +10,7 @@ import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { pte, setPte } from '../../src/kernel/pgtable.js';
 import { allocPage, getPage, pageDupRmap } from '../../src/kernel/page.js';
-import { MM, PAGE } from '../../src/kernel/structs.js';
+import { PAGE } from '../../src/kernel/structs.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { handleMmFault } from '../../src/kernel/ops/fault.js';
 import { defineStruct } from '../../src/world/layout.js';
@@ -20,6 +20,7 @@ import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 import { betweenSteps } from '../helpers/between-steps.js';
 import { attachRecorder, declareRecorder, recorded, RECORDER_LIB } from '../helpers/recorder.js';
+import { holdMmapRead } from '../helpers/mmap-read.js';
 
 const LIB = new Library('test-wp', [KERNEL]);
 const MMA = 0;
@@ -69,7 +70,7 @@ function world(pages = 5): World {
     L.add(MKWRITE, 1);
   });
   attachRecorder(w, MMA, 0);
-  w.obj(MM, MMA).mmapReaders = 1; // the caller of handle_mm_fault holds mmap_lock
+  holdMmapRead(w, MMA); // the caller of handle_mm_fault holds mmap_lock
   return w;
 }
 
