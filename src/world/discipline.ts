@@ -18,8 +18,8 @@
  * `lock:NAME` field while no lock of class NAME is held. Free: `stable`, `private`, `ghost`.
  *
  * Precision (documented limits): a lock is held by class, not by instance (holding one mm's ptl
- * counts for every mm's ptes), and a reader-counted lock (an rwsem's readers) is held when anyone
- * holds it for read, since readers are not named in the state (locks.ts).
+ * counts for every mm's ptes); a reader-counted lock (an rwsem's readers) is held by the actors that
+ * count their read holds of its class (`read-holds:NAME`), else by anyone while it has readers.
  */
 import { ModelError } from './errors.js';
 import type { Layout, Protection } from './layout.js';
