@@ -14,7 +14,10 @@ import { clearDrivers, driverInStack, driverNamedIn, loadDriver } from '../drive
 import { PROPERTIES } from '../check/properties.js';
 import { productModel, shrinkCounterexample, variantsFor } from '../check/run.js';
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
-import { ScheduleError } from '../world/runner.js';
+import { runSchedule, ScheduleError } from '../world/runner.js';
+import { dump } from '../world/describe.js';
+import { buildScenario } from '../scenario/build.js';
+import type { ScenarioSpec } from '../scenario/spec.js';
 import { replayText } from '../report/text.js';
 import { explainRoutine, explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
@@ -83,7 +86,7 @@ function list(): number {
   return EXIT_HOLDS;
 }
 
-function replay(text: string, opts: { file?: string; shrink?: boolean; mutant?: string }): number {
+function replay(text: string, opts: { file?: string; shrink?: boolean; mutant?: string; dump?: number }): number {
   const s = decodeSchedule(text);
   const spec = opts.file ? scenarioArgument(opts.file) : (scenarioByName(s.scenario) ?? fail(`unknown scenario "${shown(s.scenario)}" (for a scenario file, pass --file FILE)`));
   if (spec.name !== s.scenario) fail(`the schedule is for scenario "${shown(s.scenario)}" but ${shown(opts.file!)} holds "${shown(spec.name)}"`);
@@ -99,9 +102,19 @@ function replay(text: string, opts: { file?: string; shrink?: boolean; mutant?: 
   }
   // A schedule that cannot run at all (an unknown actor) is an input error with nothing to show.
   if (trace.replayError && !trace.steps.length) fail(trace.replayError);
+  const n = trace.steps.length;
+  if (opts.dump !== undefined && opts.dump >= n) fail(`--dump ${opts.dump}: the trace has ${n} step${n === 1 ? '' : 's'}, numbered 0 to ${n - 1}`);
   console.log(replayText(trace));
+  if (opts.dump !== undefined) console.log(`\nThe whole state after step ${opts.dump}:\n${stateAfter(spec, variant, decodeSchedule(trace.schedule).choices, opts.dump)}`);
   if (trace.replayError) fail(trace.replayError);
   return trace.violated ? EXIT_VIOLATION : EXIT_HOLDS;
+}
+
+/** The full state (every object's non-zero fields, every actor's frames) after step `step` of `choices`, as JSON. */
+function stateAfter(spec: ScenarioSpec, variant: MirrorVariant, choices: readonly number[], step: number): string {
+  const { world } = buildScenario(spec, variant);
+  runSchedule(world, choices.slice(0, step + 1));
+  return JSON.stringify(dump(world), null, 2);
 }
 
 function version(): string {
@@ -228,8 +241,9 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
     .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
     .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
+    .option('--dump <step>', "also print the whole state after step N of the trace (every non-zero field of every object, every actor's frames), as JSON", nonNegativeInt)
     .option('--driver <file...>', DRIVER_HELP)
-    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string; driver?: string[] }) => {
+    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string; dump?: number; driver?: string[] }) => {
       driversOf(run, opts.driver);
       run.code = replay(text, opts);
     });

@@ -61,6 +61,8 @@ describe('refused with exit 2 and one line', () => {
     ],
     ['replay on a malformed mutant', ['replay', 'exit/interval:1', '--mutant', 'drop-lock'], /mutant "drop-lock": drop-lock needs a site/],
     ['replay on a mutant of an unknown category', ['replay', 'exit/interval:1', '--mutant', 'frob@a:b'], /expected CATEGORY@ROUTINE:LABEL/],
+    ['replay --dump of a step past the trace', ['replay', 'exit/interval:1*2', '--dump', '7'], /--dump 7: the trace has 2 steps, numbered 0 to 1/],
+    ['replay --dump of a negative step', ['replay', 'exit/interval:1*2', '--dump', '-1'], /--dump/],
   ];
   for (const [what, args, message] of cases) {
     it(what, () => {

@@ -10,6 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { main, EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VIOLATION } from '../../src/cli/main.js';
+import { buildScenario } from '../../src/scenario/build.js';
+import { scenarioByName } from '../../src/scenario/catalogue.js';
+import { variantByName } from '../../src/mirror/variants.js';
+import { runSchedule } from '../../src/world/runner.js';
+import { dump } from '../../src/world/describe.js';
 
 const io = captureOutput();
 
@@ -240,5 +245,21 @@ describe('mutate, in-process', () => {
     expect(main(['replay', 'mprotect/interval:1*14.0*28.1', '--mutant', 'drop-lock@mirror_invalidate:lock'])).toBe(EXIT_VIOLATION);
     // The callback without its lock: the runner reports the unlocked set_seq, before the race it opens.
     expect(io.out.join('\n')).toMatch(/KERNEL BUG: mirror_invalidate:zap writes intervalNotifier\[0\]\.seq \(protected by driver\) without holding driver: a data race/);
+  });
+
+  it('dumps the whole state after a step of the trace, and refuses a step the trace does not have', () => {
+    expect(main(['replay', 'munmap/start-only:0*3', '--dump', '2'])).toBe(EXIT_HOLDS);
+    const out = io.out.join('\n');
+    const at = out.indexOf('\nThe whole state after step 2:\n');
+    expect(at).toBeGreaterThan(0);
+    const state = JSON.parse(out.slice(at + '\nThe whole state after step 2:\n'.length)) as unknown;
+    // Exactly the state three steps of that schedule reach.
+    const { world } = buildScenario(scenarioByName('munmap')!, variantByName('start-only')!);
+    runSchedule(world, [0, 0, 0]);
+    expect(state).toEqual(JSON.parse(JSON.stringify(dump(world))));
+    io.out.length = 0;
+    expect(main(['replay', 'munmap/start-only:0*3', '--dump', '3'])).toBe(EXIT_USAGE);
+    expect(io.err.join('')).toMatch(/--dump 3: the trace has 3 steps, numbered 0 to 2/);
+    expect(io.out).toEqual([]);
   });
 });
