@@ -14,14 +14,11 @@ import { clearDrivers, driverInStack, driverNamedIn, loadDriver } from '../drive
 import { PROPERTIES } from '../check/properties.js';
 import { productModel, shrinkCounterexample, variantsFor } from '../check/run.js';
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
-import { runSchedule, ScheduleError } from '../world/runner.js';
-import { dump } from '../world/describe.js';
-import { buildScenario } from '../scenario/build.js';
-import type { ScenarioSpec } from '../scenario/spec.js';
+import { ScheduleError } from '../world/runner.js';
 import { replayText } from '../report/text.js';
 import { explainRoutine, explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
-import { traceOf } from '../report/trace.js';
+import { stateAfter, traceOf } from '../report/trace.js';
 import { ScenarioError } from '../scenario/load.js';
 import { ModelError } from '../world/errors.js';
 import { byteSize, nonNegativeInt, positiveInt, seconds, shardArg } from './args.js';
@@ -105,16 +102,9 @@ function replay(text: string, opts: { file?: string; shrink?: boolean; mutant?: 
   const n = trace.steps.length;
   if (opts.dump !== undefined && opts.dump >= n) fail(`--dump ${opts.dump}: the trace has ${n} step${n === 1 ? '' : 's'}, numbered 0 to ${n - 1}`);
   console.log(replayText(trace));
-  if (opts.dump !== undefined) console.log(`\nThe whole state after step ${opts.dump}:\n${stateAfter(spec, variant, decodeSchedule(trace.schedule).choices, opts.dump)}`);
+  if (opts.dump !== undefined) console.log(`\nThe whole state after step ${opts.dump}:\n${JSON.stringify(stateAfter(spec, variant, decodeSchedule(trace.schedule).choices, opts.dump), null, 2)}`);
   if (trace.replayError) fail(trace.replayError);
   return trace.violated ? EXIT_VIOLATION : EXIT_HOLDS;
-}
-
-/** The full state (every object's non-zero fields, every actor's frames) after step `step` of `choices`, as JSON. */
-function stateAfter(spec: ScenarioSpec, variant: MirrorVariant, choices: readonly number[], step: number): string {
-  const { world } = buildScenario(spec, variant);
-  runSchedule(world, choices.slice(0, step + 1));
-  return JSON.stringify(dump(world), null, 2);
 }
 
 function version(): string {

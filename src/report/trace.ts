@@ -24,6 +24,7 @@ import { entryActor } from '../world/entry.js';
 import { ScheduleError } from '../world/errors.js';
 import { traceStep, type TraceStep } from '../world/runner.js';
 import { reportLayers, type LayerSpec, type Snapshot } from './snapshot.js';
+import { dump } from '../world/describe.js';
 
 /** One step of a trace: the runner's record of it, its actor's index, and every layer after it. */
 export interface TracedStep extends TraceStep {
@@ -85,6 +86,17 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
   w.load(start);
   w.audit = true;
   return { ...base, steps, violated: judgeSchedule(w, schedule, { properties: PROPERTIES }) };
+}
+
+/**
+ * The whole state after step `step` of `schedule` (`vmamirror replay --dump`): every object's
+ * non-zero fields and every actor's frames (src/world/describe.ts `dump`), the steps traced as in
+ * `traceOf`. The schedule must run that far (the caller replayed it first).
+ */
+export function stateAfter(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[], step: number): Record<string, unknown> {
+  const { world: w } = buildScenario(spec, variant);
+  for (let i = 0; i <= step; i++) traceStep(w, schedule[i], i);
+  return dump(w);
 }
 
 /** What `counterexampleTrace` reads of a check's (or a simulation's) result. */
