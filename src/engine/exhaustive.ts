@@ -26,7 +26,7 @@
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
-import { FingerprintSet } from './visited.js';
+import { collisionBound, FingerprintSet } from './visited.js';
 import { fmix32 } from '../world/hash.js';
 import { Tree } from './tree.js';
 import { FairTermination, LoneRun } from './termination.js';
@@ -105,6 +105,8 @@ export interface ExploreResult {
   readonly elapsedMs: number;
   /** Visited-set bytes per distinct state. */
   readonly bytesPerState: number;
+  /** The probability that a fingerprint collision hid a state, at most (visited.ts `collisionBound`). */
+  readonly missedStateBound: number;
   /** Set when the verdict is incomplete. */
   readonly stopReason?: StopReason;
   /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree, termination graph). */
@@ -219,6 +221,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       violation,
       elapsedMs: performance.now() - t0,
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
+      missedStateBound: collisionBound(visited.size),
       stopReason,
       peakBytes,
       peakRss,

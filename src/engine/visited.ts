@@ -66,3 +66,16 @@ export class FingerprintSet {
     }
   }
 }
+
+/**
+ * An upper bound on the probability that hash compaction hid a state (the question TLC answers
+ * after every run): two of the `n` distinct states explored sharing a 64-bit fingerprint, treating
+ * the fingerprints as independent and uniform — the birthday bound n(n-1)/2 / 2^64. A collision can
+ * only prune: a "holds" is then a proof up to this probability; a violation is always real (its
+ * schedule replays). The termination graph keys a subset of these states by the same fingerprints,
+ * and the preemption-bounded search salts them per (state, preemptions, last actor): one bound over
+ * its keys covers them.
+ */
+export function collisionBound(n: number): number {
+  return n <= 1 ? 0 : Math.min(1, (n * (n - 1)) / 2 ** 65);
+}

@@ -10,6 +10,7 @@
 import type { CheckResult } from '../check/run.js';
 import type { Snapshot } from './snapshot.js';
 import { propertyDescription, type Trace } from './trace.js';
+import { collisionBound } from '../engine/visited.js';
 
 export type { LayerSpec, Snapshot } from './snapshot.js';
 
@@ -214,6 +215,8 @@ export function renderHtmlReport(input: ReportInput): string {
     stat('transitions', 'stat-transitions', String(r.transitions)),
     stat('depth', 'stat-depth', String(r.depth)),
     stat('time', 'stat-time', `${(r.elapsedMs / 1000).toFixed(2)} s`),
+    // What "holds" means under hash compaction (visited.ts collisionBound).
+    r.verdict === 'holds' ? stat('state missed, at most', 'stat-missed', collisionBound(r.states).toPrecision(2)) : '',
     t ? stat('trace', 'stat-steps', `${t.steps.length} steps`) : '',
   ].join('');
   let summary = '';

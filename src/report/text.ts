@@ -1,6 +1,7 @@
 /** Plain-text renderings: the verdict table, a single result, and a trace (`vmamirror replay`). */
 import type { CheckResult, LockOrderSummary } from '../check/run.js';
 import { KERNEL_BUG, LOCK_ORDER, witnessText } from '../engine/verdict.js';
+import { collisionBound } from '../engine/visited.js';
 import { formatTrace } from '../world/runner.js';
 import type { Trace } from './trace.js';
 
@@ -34,6 +35,10 @@ export function verdictTable(results: readonly CheckResult[]): string {
     const accesses = new Set(proofs.flatMap((r) => r.assumed?.accesses ?? []));
     const standIns = new Set(proofs.flatMap((r) => r.assumed?.standIns ?? []));
     const unaudited = proofs.filter((r) => !r.assumed).length;
+    const largest = proofs.reduce((a, b) => (b.states > a.states ? b : a));
+    lines.push(
+      `Every "holds" is a proof up to the chance that a 64-bit fingerprint collision hid a state: at most ${collisionBound(largest.states).toPrecision(2)} for the largest (${largest.scenario}/${largest.variant}, ${largest.states} states).`,
+    );
     lines.push(
       `Every "holds" assumed sequential consistency for the ${accesses.size} unprotected accesses its steps made, one at a time (the kernel's memory model may reorder them; --json lists each)` +
         (standIns.size ? `, and ${standIns.size} model stand-ins for kernel data` : '') +
@@ -91,6 +96,12 @@ export function memoryPerState(r: CheckResult): string {
   return `B/state: ${r.bytesPerState.toFixed(1)} visited set, ${per(r.peakBytes)} all tables, ${per(r.rssGrowth)} process`;
 }
 
+/** What "holds" means under hash compaction: the bound on a state hidden by a fingerprint collision. */
+export function fingerprintLine(r: CheckResult): string {
+  // From the state count (a merged shard result from an older file may not carry the bound).
+  return `\n  fingerprints: a state hidden by a 64-bit fingerprint collision has probability ≤ ${collisionBound(r.states).toPrecision(2)} (birthday bound over ${r.states} states)`;
+}
+
 /** The labels a complete search never ran, in the routines that ran (SPIN's "unreached in proctype"). */
 export function unreachedLine(r: CheckResult): string {
   const u = r.unreached ?? [];
@@ -116,7 +127,7 @@ export function resultLine(r: CheckResult): string {
         .map((l) => `\n${l}`)
         .join('')
     : '';
-  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? assumedLine(r) + unreachedLine(r) : ''}${locks}`;
+  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : ''}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
   return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${locks}`;
 }

@@ -11,6 +11,7 @@ const cell = (scenario: string, variant: string, verdict: CheckResult['verdict']
   depth: 0,
   elapsedMs: 0,
   bytesPerState: 0,
+  missedStateBound: 0,
   peakBytes: 0,
   peakRss: 0,
   rssGrowth: 0,

@@ -12,7 +12,7 @@ function embedded(html: string): { steps: { snapshot: unknown }[]; violation: { 
   return JSON.parse(m![1]);
 }
 
-const stats = { states: 12, transitions: 30, depth: 5, elapsedMs: 7, bytesPerState: 8, peakBytes: 0, peakRss: 0, rssGrowth: 0 };
+const stats = { states: 12, transitions: 30, depth: 5, elapsedMs: 7, bytesPerState: 8, missedStateBound: 0, peakBytes: 0, peakRss: 0, rssGrowth: 0 };
 
 describe('renderHtmlReport', () => {
   it('escapes every text and keeps the JSON block closed', () => {

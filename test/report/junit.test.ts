@@ -12,6 +12,7 @@ const cell = (scenario: string, variant: string, verdict: CheckResult['verdict']
   depth: 3,
   elapsedMs: 5,
   bytesPerState: 8,
+  missedStateBound: 0,
   peakBytes: 0,
   peakRss: 0,
   rssGrowth: 0,
