@@ -97,6 +97,8 @@ export class World {
   auditing = false;
   /** Whether audited steps are also held to the lock discipline (discipline.ts). */
   lockDiscipline = true;
+  /** Whether the running step is held to it: audited (not only recorded), with the discipline on. */
+  private disciplineOn = false;
   private auditFp: CompiledFootprint | undefined;
   private auditSeen: Observed | undefined;
   private slotKeys: Int32Array | undefined;
@@ -271,6 +273,8 @@ export class World {
     this.stepKey = this.routineId(routine) * 256 + pc;
     this.stepStrict = routine.library.cites?.kind === 'kernel';
     this.stepLockless = rules.lockless;
+    // Recording footprints alone (npm run footprints, with the step not audited) changes nothing else.
+    this.disciplineOn = this.lockDiscipline && this.audit;
     this.auditing = true;
     if (this.recorder) {
       // Recording (re)writes the declarations: it does not check against the old ones.
@@ -327,7 +331,7 @@ export class World {
   /** Ends the audited step; `blocked`: it returned BLOCK_SLEEP or BLOCK_SPIN. */
   endAudit(blocked: boolean): void {
     if (!this.auditing) return;
-    if (this.lockDiscipline) {
+    if (this.disciplineOn) {
       const d = this.discipline!;
       const bad = d.end();
       // A step that raised a BUG is a finding already (a failed lockdep assertion: its caller broke the rule).
@@ -345,7 +349,7 @@ export class World {
   auditAccess(o: number, write: boolean, x = 0): void {
     const key = this.slotKeys![o];
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
-    if (this.lockDiscipline) this.disciplineAccess(o, key, write, x);
+    if (this.disciplineOn) this.disciplineAccess(o, key, write, x);
     if (this.auditSeen) (write ? this.auditSeen.writes : this.auditSeen.reads).add(key);
     const fp = this.auditFp;
     if (fp && !(write ? fp.writes : fp.reads).has(key)) {
@@ -393,7 +397,7 @@ export class World {
    * protected inside it (discipline.ts). Outside an audited step it just runs `fn`.
    */
   inside<T>(lockClass: string, fn: () => T): T {
-    if (!this.auditing || !this.lockDiscipline) return fn();
+    if (!this.auditing || !this.disciplineOn) return fn();
     const prot = this.protections;
     const c = prot.classes.indexOf(lockClass);
     if (c < 0) throw new ModelError(`${this.stepWhere}: runs inside ${lockClass}, which no field of this layout is protected by`);
@@ -406,7 +410,7 @@ export class World {
    * objects.
    */
   single<T>(fn: () => T): T {
-    if (!this.auditing || !this.lockDiscipline) return fn();
+    if (!this.auditing || !this.disciplineOn) return fn();
     return this.discipline!.single(fn);
   }
 
@@ -417,7 +421,7 @@ export class World {
    * accesses for the reduction rule; writes inside still need their lock.
    */
   readOnce<T>(fn: () => T): T {
-    if (!this.auditing || !this.lockDiscipline) return fn();
+    if (!this.auditing || !this.disciplineOn) return fn();
     const d = this.discipline!;
     d.readOnceDepth++;
     try {
@@ -518,7 +522,7 @@ export class World {
    * Its fields are then the step's own (the lock discipline does not count them).
    */
   own(def: StructDef, index: number): void {
-    if (!this.auditing || !this.lockDiscipline) return;
+    if (!this.auditing || !this.disciplineOn) return;
     const r = this.layout.region(def);
     const lo = r.base + index * r.stride;
     this.discipline!.own(lo, lo + r.stride);

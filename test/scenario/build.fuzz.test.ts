@@ -130,6 +130,9 @@ function loadBuildRun(doc: Doc, format: ScenarioFormat, seed = 1): 'loaded' | 'r
   }
   for (const v of loaded.variants) {
     const { world } = buildScenario(loaded.spec, v);
+    // Audited, as `check` runs: every step of every generated shape is held to its footprint and
+    // to the lock discipline (shapes the catalogue lacks found steps that broke it).
+    world.audit = true;
     stats.worlds++;
     let x = seed;
     try {

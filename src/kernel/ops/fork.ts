@@ -35,36 +35,52 @@ function vmaNeedsCopy(w: World, src: number): boolean {
   return false;
 }
 
-/** mm/memory.c:copy_pte_range under both ptls: the child's ptes of VMA `src` from the parent's. */
-function copyPteRange(w: World, dstMm: number, srcMm: number, start: number, end: number, cow: boolean): void {
+/**
+ * One iteration of mm/memory.c:copy_pte_range under both ptls: the child's pte at `vpn` from the
+ * parent's. Each iteration takes its own reference on the page (folio_ref_inc, an atomic another
+ * CPU can see between two of them), so each is a step of its own, the ptls held across.
+ */
+function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: boolean): void {
   assertHeld(w, ptl(w, dstMm), 'copy_pte_range');
   assertHeld(w, ptl(w, srcMm), 'copy_pte_range');
-  for (let vpn = start; vpn < end; vpn++) {
-    const s = pte(w, srcMm, vpn);
-    if (!s.present && !s.swap && !s.migration) continue;
-    const d = pte(w, dstMm, vpn);
-    if (s.present && !s.special) {
-      // copy_present_ptes: vm_normal_page != NULL → folio_ref_inc + folio_try_dup_anon_rmap / dup_file_rmap
-      getPage(w, s.pfn);
-      pageDupRmap(w, s.pfn);
-    }
-    // copy_nonpresent_pte: swap_duplicate is implicit (the model's swap count is the ptes).
-    if (cow && s.write) s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
-    d.pfn = s.pfn;
-    d.present = s.present;
-    d.write = s.write;
-    d.special = s.special;
-    d.swap = s.swap;
-    d.migration = s.migration;
-    d.gen = s.gen;
+  const s = pte(w, srcMm, vpn);
+  if (!s.present && !s.swap && !s.migration) return;
+  const d = pte(w, dstMm, vpn);
+  if (s.present && !s.special) {
+    // copy_present_ptes: vm_normal_page != NULL → folio_ref_inc + folio_try_dup_anon_rmap / dup_file_rmap
+    getPage(w, s.pfn);
+    pageDupRmap(w, s.pfn);
   }
+  // copy_nonpresent_pte: swap_duplicate is implicit (the model's swap count is the ptes).
+  if (cow && s.write) s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
+  d.pfn = s.pfn;
+  d.present = s.present;
+  d.write = s.write;
+  d.special = s.special;
+  d.swap = s.swap;
+  d.migration = s.migration;
+  d.gen = s.gen;
+}
+
+/** Copies the pte at `l.vpn`; the loop goes on at `next`, or, after the last, unlocks and ends the bracket. */
+function copyNext(w: World, l: { dst: number; src: number; srcMm: number; dstMm: number; cow: number; vpn: number; result: number }): string | number {
+  const v = vma(w, l.src);
+  copyOnePte(w, l.dstMm, l.srcMm, l.vpn, l.cow === 1);
+  l.vpn = l.vpn + 1;
+  if (l.vpn < v.end) return 'next';
+  spinUnlock(w, ptl(w, l.srcMm));
+  spinUnlock(w, ptl(w, l.dstMm));
+  l.vpn = 0;
+  l.result = 0;
+  if (!l.cow) return w.ret(0);
+  return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
 }
 
 /** mm/memory.c:copy_page_range(dst_vma, src_vma) */
 export const copyPageRange = KERNEL.routine({
   name: 'copy_page_range',
   params: ['dst', 'src'],
-  locals: ['srcMm', 'dstMm', 'cow'],
+  locals: ['srcMm', 'dstMm', 'cow', 'vpn'],
   steps: {
     begin: {
       at: 'mm/memory.c:copy_page_range',
@@ -85,15 +101,12 @@ export const copyPageRange = KERNEL.routine({
         // pte_alloc_map_lock(dst_ptl); spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING): both or neither
         const b = spinLockNested(w, ptl(w, l.dstMm), ptl(w, l.srcMm));
         if (b) return b;
-        const v = vma(w, l.src);
-        copyPteRange(w, l.dstMm, l.srcMm, v.start, v.end, l.cow === 1);
-        spinUnlock(w, ptl(w, l.srcMm));
-        spinUnlock(w, ptl(w, l.dstMm));
-        l.result = 0;
-        if (!l.cow) return w.ret(0);
-        return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
+        l.vpn = vma(w, l.src).start;
+        return copyNext(w, l);
       },
     },
+    // The next pte of the loop, both ptls still held.
+    next: { at: 'mm/memory.c:copy_pte_range', run: (w, l) => copyNext(w, l) },
     done: { at: 'mm/memory.c:copy_page_range', run: (w) => w.ret(0) },
   },
 });

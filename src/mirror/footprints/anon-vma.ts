@@ -6,7 +6,7 @@
 import type { FootprintTable } from '../../world/footprint.js';
 
 export const ANON_VMA_FOOTPRINTS: FootprintTable = {
-  'remote_map_page:install': { reads: ['intervalNotifier.seq', 'lock.*', 'mirror.lock', 'mirror.sub', 'page.gen'], writes: ['mm.ptl', 'pte.*'] },
+  'remote_map_page:install': { reads: ['intervalNotifier.seq', 'lock.*', 'mirror.lock', 'mirror.sub', 'page.gen'], writes: ['mm.ptl', 'pte.*'], blocks: true },
   'mirror_invalidate_anon_vma:lock': { reads: ['intervalNotifier.priv', 'mirror.lock'], writes: ['intervalNotifier.seq', 'lock.*'], blocks: true },
   'mirror_invalidate_anon_vma:zap': { reads: ['mirror.intrMm', 'mirror.npages', 'mirror.srcStart', 'mirror.vma', 'vma.start'], calls: ['zap_page_range_single'] },
   'mirror_invalidate_anon_vma:done': {},

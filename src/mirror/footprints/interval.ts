@@ -16,7 +16,7 @@ export const INTERVAL_FOOTPRINTS: FootprintTable = {
   'mirror_fault:installed': { reads: ['mirror.lock'], writes: ['lock.*'], calls: ['mmput'] },
   'mirror_fault:done': {},
   'mirror_install_pfn:retry': { reads: ['intervalNotifier.seq', 'lock.*', 'mirror.lock', 'mirror.sub'] },
-  'mirror_install_pfn:insert': { reads: ['page.gen', 'vma.end', 'vma.flags', 'vma.start'], writes: ['mm.ptl', 'pte.*'] },
+  'mirror_install_pfn:insert': { reads: ['page.gen', 'vma.end', 'vma.flags', 'vma.start'], writes: ['mm.ptl', 'pte.*'], blocks: true },
   'mirror_pfn_mkwrite:zap': { calls: ['zap_vma_ptes'] },
   'mirror_pfn_mkwrite:refault': {},
   'mirror_invalidate:lock': { reads: ['intervalNotifier.priv', 'mirror.lock'], writes: ['lock.*'], blocks: true },

@@ -10,5 +10,6 @@ export const RAW_CLEAR_FOOTPRINTS: FootprintTable = {
   'mirror_invalidate_raw_clear:clear': {
     reads: ['mirror.intrMm', 'mirror.lock', 'mirror.npages', 'mirror.srcStart', 'mirror.vma', 'vma.start'],
     writes: ['intervalNotifier.seq', 'lock.*', 'mm.ptl', 'pte.*'],
+    blocks: true,
   },
 };

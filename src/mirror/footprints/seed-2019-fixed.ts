@@ -18,6 +18,7 @@ export const SEED_2019_FIXED_FOOTPRINTS: FootprintTable = {
     reads: ['hmmRange.pfn', 'mirror.lock', 'page.gen', 'task.*', 'vma.end', 'vma.flags', 'vma.start'],
     writes: ['lock.*', 'mm.mmapReaders', 'mm.ptl', 'pte.*', 'task.*'],
     calls: ['hmm_range_unregister'],
+    blocks: true,
   },
   'kvm_mirror_page_fault_fixed:done': {},
 };

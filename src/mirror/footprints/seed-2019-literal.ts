@@ -15,6 +15,7 @@ export const SEED_2019_LITERAL_FOOTPRINTS: FootprintTable = {
     reads: ['hmmRange.pfn', 'mirror.lock', 'page.gen', 'vma.end', 'vma.flags', 'vma.start'],
     writes: ['lock.*', 'mm.ptl', 'pte.*'],
     calls: ['hmm_range_unregister'],
+    blocks: true,
   },
   'kvm_mirror_page_fault:done': {},
 };
