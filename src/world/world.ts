@@ -106,11 +106,9 @@ export class World {
   private prot: Protections | undefined;
   private discipline: StepDiscipline | undefined;
   /** The audited step: `routine:label`, whether it is kernel code (strict), its declared lockless fields. */
-  /** The audited step's routine and label index (`stepWhere` names them: built only for messages). */
-  private stepRoutine: AnyRoutine | undefined;
-  private stepPc = 0;
+  /** `routine:label` of the audited step (the running one, `site`), for messages. */
   private get stepWhere(): string {
-    return this.stepRoutine ? this.stepRoutine.where(this.stepPc) : '?';
+    return this.site || '?';
   }
   private stepKey = 0;
   private stepStrict = false;
@@ -268,8 +266,6 @@ export class World {
     this.discipline ??= new StepDiscipline(this.protections);
     const rules = this.stepRulesOf(routine)[pc];
     this.discipline.begin(rules.within);
-    this.stepRoutine = routine;
-    this.stepPc = pc;
     this.stepKey = this.routineId(routine) * 256 + pc;
     this.stepStrict = routine.library.cites?.kind === 'kernel';
     this.stepLockless = rules.lockless;

@@ -56,6 +56,16 @@ export const SWAP_LOCK = 'swap_info.lock';
 /** What the recomputed swap count stands for (listed among a proof's assumptions). */
 export const SWAP_COUNT = 'the swap count of a slot is recomputed from the ptes that hold its entry (the kernel reads swap_map[slot] under the swap lock)';
 
+/** mm/swap_state.c:swap_cache_get_folio — the swap-cache page of `slot` (a non-free page whose page.swap is its entry), or 0. */
+export function swapCacheLookup(w: World, slot: number): number {
+  // One xarray load; the model's swap cache is spread over the pages (a free page's swap entry is none).
+  return w.single(() => {
+    const n = w.count(PAGE);
+    for (let pfn = 1; pfn < n; pfn++) if (w.obj(PAGE, pfn).swap === swpEntry(slot)) return pfn;
+    return 0;
+  });
+}
+
 /** Whether any pte holds a swap entry for `slot` (the swap_map count, recomputed). */
 export function swapSlotReferenced(w: World, slot: number): boolean {
   const n = w.count(PTE);

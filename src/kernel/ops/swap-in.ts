@@ -19,7 +19,7 @@ import { swpEntry, swpOffset } from '../ref.js';
 import { pteSame, SNAP_MIGRATION } from './pte-snap.js';
 import { migrationEntryWait } from './migration-wait.js';
 import { KERNEL } from '../library.js';
-import { freeSwapSlot, SWAP_COUNT } from './reclaim.js';
+import { freeSwapSlot, swapCacheLookup, SWAP_COUNT } from './reclaim.js';
 
 /** What the freed-entry shortcut stands for (listed among a proof's assumptions). */
 const FREED_ENTRY = 'a swap-in whose entry was freed meanwhile retries at once (the kernel reads the freed slot into a new page and fails pte_same under the ptl)';
@@ -32,16 +32,6 @@ function otherSwapRefs(w: World, mm: number, vpn: number, slot: number): boolean
   return w.standIn(SWAP_COUNT, () => {
     for (let i = 0; i < n; i++) if (i !== self && w.obj(PTE, i).swap === entry) return true;
     return false;
-  });
-}
-
-/** mm/swap_state.c:swap_cache_get_folio — the swap-cache page of `slot` (a non-free page whose page.swap is its entry), or 0. */
-function swapCacheLookup(w: World, slot: number): number {
-  // One xarray load; the model's swap cache is spread over the pages (a free page's swap entry is none).
-  return w.single(() => {
-    const n = w.count(PAGE);
-    for (let pfn = 1; pfn < n; pfn++) if (w.obj(PAGE, pfn).swap === swpEntry(slot)) return pfn;
-    return 0;
   });
 }
 

@@ -11,14 +11,14 @@
  * the model zaps a whole range under the mm's single ptl in one step.
  */
 import type { World } from '../../world/world.js';
-import { putSwapFolio, SWAP_COUNT } from './reclaim.js';
+import { putSwapFolio, swapCacheLookup, SWAP_COUNT } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
 import { assertHeld, ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pageRemoveRmap, putPage } from '../page.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
 import { PAGE, VMA } from '../structs.js';
-import { refersTo, swpEntry, swpOffset } from '../ref.js';
+import { refersTo, swpOffset } from '../ref.js';
 import { KERNEL } from '../library.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
@@ -61,11 +61,7 @@ export function tlbFinishOne(w: World, gather: number): number {
  */
 export function swapFree(w: World, slot: number): void {
   // The slot's SWAP_HAS_CACHE bit, read under the swap lock: whether a page caches the slot.
-  const cached = w.standIn(SWAP_COUNT, () => {
-    const np = w.count(PAGE);
-    for (let pfn = 1; pfn < np; pfn++) if (w.obj(PAGE, pfn).swap === swpEntry(slot)) return true;
-    return false;
-  });
+  const cached = w.standIn(SWAP_COUNT, () => swapCacheLookup(w, slot) !== 0);
   if (!cached) putSwapFolio(w, slot);
 }
 
