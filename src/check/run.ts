@@ -73,7 +73,7 @@ export function productModel(): Model {
 /** The designs a scenario applies to: those its `variants` names, else every built-in and loaded one. */
 export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
   const all = allVariants();
-  return spec.variants ? all.filter((v) => spec.variants!.includes(v.name)) : all;
+  return spec.variants ? all.filter((v) => spec.variants!.includes(v.base ?? v.name)) : all;
 }
 
 export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: CheckOptions = {}): CheckResult {

@@ -10,7 +10,8 @@ import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { clearLoadedVariants, VARIANTS, variantByName } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { DriverError } from '../driver/define.js';
-import { clearDrivers, driverInStack, driverNamedIn, loadDriver } from '../driver/load.js';
+import { clearDrivers, driverInStack, driverNamedIn, loadDriver, loadEra, onEra } from '../driver/load.js';
+import type { Era } from '../driver/era.js';
 import { PROPERTIES } from '../check/properties.js';
 import { productModel, shrinkCounterexample, variantsFor } from '../check/run.js';
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
@@ -36,7 +37,7 @@ import { MUTATION_CATEGORIES } from '../kernel/mutation-hooks.js';
 export { EXIT_HOLDS, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_MODEL_ERROR } from './exit.js';
 export type { RunContext } from './budget.js';
 
-type CheckCliOptions = ExhaustiveCliOptions & Omit<SimulateCliOptions, 'simulate'> & { simulate?: string | true; variant?: string[]; driver?: string[] };
+type CheckCliOptions = ExhaustiveCliOptions & Omit<SimulateCliOptions, 'simulate'> & { simulate?: string | true; variant?: string[]; driver?: string[]; era?: string };
 
 /** Options of one mode given to the other: refused, never silently ignored. */
 const SIMULATION_ONLY: [keyof CheckCliOptions, string][] = [
@@ -56,7 +57,7 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['junit', '--junit'],
 ];
 
-function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers: readonly MirrorVariant[]): number {
+function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers: readonly MirrorVariant[], era: Era | undefined): number {
   const given = (k: keyof CheckCliOptions) => opts[k] !== undefined;
   if (opts.simulate) {
     const wrong = EXHAUSTIVE_ONLY.find(([k]) => given(k))?.[1] ?? (opts.por === false ? '--no-por' : opts.shrink === false ? '--no-shrink' : undefined);
@@ -65,7 +66,7 @@ function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers:
     const wrong = SIMULATION_ONLY.find(([k]) => given(k))?.[1];
     if (wrong) fail(`${wrong} applies to --simulate only`);
   }
-  const sel = select(names, opts.variant, drivers);
+  const sel = select(names, opts.variant, drivers, era);
   return opts.simulate ? checkSimulate(sel, { ...opts, simulate: opts.simulate }, ctx) : checkExhaustive(sel, opts, ctx);
 }
 
@@ -116,6 +117,8 @@ interface Run {
   code: number;
   /** --driver paths as given -> the loaded design; undefined in a synchronous run (`main`), which cannot load modules. */
   readonly drivers: Map<string, MirrorVariant> | undefined;
+  /** The --era module, once loaded. */
+  era?: Era;
 }
 
 /** The designs of this command's --driver paths (loaded before the action by `mainAsync`). */
@@ -124,6 +127,15 @@ function driversOf(run: Run, paths: readonly string[] | undefined): MirrorVarian
   if (!run.drivers) fail('--driver needs the vmamirror command (in-process: mainAsync), which can load modules');
   return paths.map((p) => run.drivers!.get(p) ?? fail(`--driver ${shown(p)}: not loaded`));
 }
+
+/** The era of this command's --era path (loaded before the action by `mainAsync`). */
+function eraOf(run: Run, path: string | undefined): Era | undefined {
+  if (path === undefined) return undefined;
+  if (!run.drivers) fail('--era needs the vmamirror command (in-process: mainAsync), which can load modules');
+  return run.era ?? fail(`--era ${shown(path)}: not loaded`);
+}
+
+const ERA_HELP = 'a kernel era: a module outside the package whose default export is defineEra({...}) from vmamirror, replacing kernel routines by name; every design runs on it as DESIGN@ERA';
 
 const DRIVER_HELP = 'a mirror design in a module outside the package (.ts, .mts, .js, .mjs): its default export is defineDriver({...}) from vmamirror';
 
@@ -143,6 +155,7 @@ function program(ctx: RunContext, run: Run): Command {
     .argument('[scenario...]', 'built-in scenario names or scenario files (.yaml, .yml, .json)')
     .option('--variant <name...>', 'mirror variants to check (default: all; with --driver: the loaded drivers)')
     .option('--driver <file...>', DRIVER_HELP)
+    .option('--era <file>', ERA_HELP)
     .option('--bfs', 'breadth-first (default): the first counterexample is a shortest one')
     .option('--dfs', 'depth-first: less memory, counterexamples not shortest')
     .option('--no-por', 'turn off the footprint-based reduction (merging steps that touch only their own frames)')
@@ -162,7 +175,7 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--html <file>', 'write a self-contained HTML report of the first counterexample (or of the single result)')
     .option('--junit <file>', 'write JUnit XML, one testcase per scenario × variant')
     .action((names: string[], opts: CheckCliOptions) => {
-      run.code = check(names, opts, ctx, driversOf(run, opts.driver));
+      run.code = check(names, opts, ctx, driversOf(run, opts.driver), eraOf(run, opts.era));
     });
   program
     .command('merge')
@@ -233,8 +246,11 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
     .option('--dump <step>', "also print the whole state after step N of the trace (every non-zero field of every object, every actor's frames), as JSON", nonNegativeInt)
     .option('--driver <file...>', DRIVER_HELP)
-    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string; dump?: number; driver?: string[] }) => {
-      driversOf(run, opts.driver);
+    .option('--era <file>', `${ERA_HELP} (for a schedule that names DESIGN@ERA)`)
+    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string; dump?: number; driver?: string[]; era?: string }) => {
+      const drivers = driversOf(run, opts.driver);
+      const era = eraOf(run, opts.era);
+      if (era) onEra([...VARIANTS, ...drivers], era);
       run.code = replay(text, opts);
     });
   return program;
@@ -250,7 +266,7 @@ function codeOf(e: unknown): number {
   if (e instanceof ModelError) {
     // A driver's own model error (an unknown label, a step that blocked after writing) names its file.
     const d = driverNamedIn(e.message);
-    process.stderr.write(`vmamirror: model error${d ? ` in driver ${d.file} (routine ${d.routine})` : ''}: ${printable(e.message)}\n`);
+    process.stderr.write(`vmamirror: model error${d ? ` in ${d.what} ${d.file}${d.routine ? ` (routine ${d.routine})` : ''}` : ''}: ${printable(e.message)}\n`);
     return EXIT_MODEL_ERROR;
   }
   // A fault of the checker itself, or an exception of a driver's code: one line (the stack with VMAMIRROR_DEBUG=1), exit 4.
@@ -284,9 +300,11 @@ export async function mainAsync(argv: readonly string[], ctx: RunContext = { pro
   const run: Run = { code: EXIT_HOLDS, drivers: new Map() };
   const p = program(ctx, run);
   p.hook('preAction', async (_p, action) => {
-    for (const path of (action.opts() as { driver?: string[] }).driver ?? []) {
+    const opts = action.opts() as { driver?: string[]; era?: string };
+    for (const path of opts.driver ?? []) {
       if (!run.drivers!.has(path)) run.drivers!.set(path, await loadDriver(path, (s) => shown(s)));
     }
+    if (opts.era !== undefined) run.era = await loadEra(opts.era, (s) => shown(s));
   });
   try {
     await p.parseAsync(argv as string[], { from: 'user' });

@@ -8,6 +8,8 @@ import { formatOf, loadScenarioFile } from '../scenario/load.js';
 import { existsSync } from 'node:fs';
 import { fail } from './exit.js';
 import { shown } from './text.js';
+import { onEra } from '../driver/load.js';
+import type { Era } from '../driver/era.js';
 
 export interface Selection {
   readonly scenarios: readonly ScenarioSpec[];
@@ -19,15 +21,18 @@ export interface Selection {
 
 /**
  * `drivers`: designs loaded with --driver; without --variant only they run (with it, --variant
- * picks among the built-in and loaded designs). A run with a driver is never the verdict table.
+ * picks among the built-in and loaded designs). `era`: every chosen design runs on it instead.
+ * A run with a driver or an era is never the verdict table.
  */
-export function select(names: readonly string[], variantNames: readonly string[] | undefined, drivers: readonly MirrorVariant[] = []): Selection {
+export function select(names: readonly string[], variantNames: readonly string[] | undefined, drivers: readonly MirrorVariant[] = [], era?: Era): Selection {
   if (names.filter((n) => n === '-').length > 1) fail('standard input (-) can be read once');
   const scenarios = names.length ? names.map(scenarioArgument) : CATALOGUE;
   const twice = scenarios.find((s, i) => scenarios.findIndex((t) => t.name === s.name) !== i);
   if (twice) fail(`scenario "${shown(twice.name)}" is given twice`);
   const known = () => [...VARIANTS, ...drivers].map((v) => v.name).join(', ');
-  const variants = variantNames?.length ? variantNames.map((n) => variantByName(n) ?? fail(`unknown variant "${shown(n)}"; known: ${known()}`)) : drivers.length ? drivers : VARIANTS;
+  const chosen = variantNames?.length ? variantNames.map((n) => variantByName(n) ?? fail(`unknown variant "${shown(n)}"; known: ${known()}`)) : drivers.length ? drivers : VARIANTS;
+  // On an era every chosen design runs as DESIGN@ERA (src/driver/era.ts).
+  const variants = era ? onEra(chosen, era) : chosen;
   const cells = catalogueCells(scenarios, variants);
   if (!cells.length) {
     const which = scenarios
@@ -40,14 +45,14 @@ export function select(names: readonly string[], variantNames: readonly string[]
       .join('; ');
     fail(`nothing to check: no selected variant applies to the selected scenarios — ${which}`);
   }
-  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length && !drivers.length };
+  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length && !drivers.length && !era };
 }
 
 /** A built-in scenario name, or a YAML/JSON scenario file or `-` (standard input); its own `variants` restrict what runs. */
 export function scenarioArgument(arg: string): ScenarioSpec {
   if (arg === '-' || formatOf(arg) || existsSync(arg)) {
-    const loaded = loadScenarioFile(arg);
-    return { ...loaded.spec, variants: loaded.variants.map((v) => v.name) };
+    // A file that names no variants applies to every design of the run, loaded drivers included.
+    return loadScenarioFile(arg).spec;
   }
   return scenarioByName(arg) ?? fail(`unknown scenario "${shown(arg)}"; known: ${CATALOGUE.map((s) => s.name).join(', ')} (or a .yaml/.json file)`);
 }

@@ -10,6 +10,11 @@
 /** Checks a driver description and returns a design `check --driver` can run; `DriverError` says what was wrong. */
 export { defineDriver, DriverError, isDriver, type DriverSpec } from './define.js';
 
+/** A kernel era: old kernel routines replacing today's by name (`--era FILE`; `library.replace(name, routine)`). */
+export { defineEra, type Era, type EraSpec } from './era.js';
+/** KVM's routine library: an era that replaces a KVM routine uses it (`new Library(name, [KERNEL, KVM_LIB], { kind: 'kernel' })`). */
+export { KVM_LIB } from '../kvm/library.js';
+
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';
 /** The kernel's routine library: the one a driver's library uses. */
@@ -96,3 +101,17 @@ export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '.
 export { zapVmaPtes } from '../kernel/ops/zap.js';
 /** Page tables: a pte or VMA view, the mm a VMA belongs to. */
 export { pte, vma, vmaMm } from '../kernel/pgtable.js';
+
+/**
+ * For eras and classic-notifier drivers: the notifier core's pieces an old kernel's
+ * `mmu_notifier_invalidate_range_start` is written from (mm/mmu_notifier.c), and the state they
+ * read. `nextHlist(w, mm, from, op)` walks the classic subscriptions; `enterCallback` /
+ * `leaveCallback` bracket every callback (non_block_start/end); `mnItreeInvalidate` is the
+ * interval tree's start (a routine), `mnItreeInvEnd` its end; `notifierMapAcquire` is lockdep's
+ * invalidate map; `mmuNotifierRegister(w, mn, mm, ops, priv)` subscribes a classic notifier at
+ * .mmap time (`MN`: a subscription, its `priv` the device).
+ */
+export { MM, MN } from '../kernel/structs.js';
+export { nextHlist, mmuNotifierRegister, type MmuNotifierOps } from '../kernel/notifier/mmu-notifier.js';
+export { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd } from '../kernel/notifier/interval.js';
+export { notifierMapAcquire } from '../kernel/lockdep.js';

@@ -33,7 +33,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'mmu_notifier_invalidate_range_start:hlist': { reads: ['mmuNotifier.invalidateRangeStart', 'mmuNotifier.mm'], writes: ['task.*'], calls: ['ops'] },
   'mmu_notifier_invalidate_range_start:hlistReturned': { reads: ['mmuNotifier.invalidateRangeEnd'], writes: ['task.*'] },
   'mmu_notifier_invalidate_range_start:undo': {},
-  'mmu_notifier_invalidate_range_start:undoNext': { reads: ['mmuNotifier.invalidateRangeEnd', 'mmuNotifier.mm'] },
+  'mmu_notifier_invalidate_range_start:undoNext': { reads: ['mmuNotifier.invalidateRangeEnd', 'mmuNotifier.mm'], calls: ['ops'] },
   'mmu_notifier_invalidate_range_end:itree': { reads: ['intervalNotifier.mm', 'mm.hasItree', 'mm.hasNotifiers'], writes: ['intervalNotifier.state', 'mm.activeInvalidateRanges', 'mm.invalidateSeq'] },
   'mmu_notifier_invalidate_range_end:hlist': { reads: ['mmuNotifier.invalidateRangeEnd', 'mmuNotifier.mm'], writes: ['task.*'], calls: ['ops'] },
   'mmu_notifier_invalidate_range_end:hlistReturned': { writes: ['task.*'] },

@@ -65,6 +65,8 @@ export interface MirrorVariant {
   readonly acceptedMutants?: Readonly<Record<string, string>>;
   /** Set on a mutant of the design (src/check/mutate.ts): the plan the scenario builder puts on the world. */
   readonly mutation?: Mutation;
+  /** Set on a design run on a kernel era (src/driver/era.ts): the design's own name, which scenario files select it by. */
+  readonly base?: string;
 }
 
 export interface MirrorMapping {

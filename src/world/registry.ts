@@ -10,7 +10,12 @@
  *     mirror designs that both call their fault handler `mirror_fault`); within one model a name is
  *     unique, because traces name steps `routine:label`;
  *   - a library that grows after a model was built does not grow the model: calling a routine the
- *     model does not hold is a model error naming it, never a frame written past its slot.
+ *     model does not hold is a model error naming it, never a frame written past its slot;
+ *   - a library may *replace* a routine of another (`replace`): an old kernel's version of a
+ *     routine, a driver's variant of a KVM path. The model resolves the original to the
+ *     replacement, so every caller — a `w.call`, an ops pointer stored in the state, an actor's
+ *     program — runs the replacement with no caller copied, and traces name the replacement's
+ *     steps. The original stays defined (its steps are simply never run in that model).
  */
 import { ModelError } from './errors.js';
 import { Routine, type AnyRoutine, type RoutineSpec } from './routine.js';
@@ -38,6 +43,24 @@ export class Library {
     this.names.add(spec.name);
     this.defined.push(r);
     return r;
+  }
+
+  private readonly replacing: { readonly original: string; readonly by: AnyRoutine }[] = [];
+
+  /**
+   * Makes `by` (a routine of this library, with the same params) run wherever a model holding this
+   * library calls `original` (a routine, or its name: any library's). Checked when a model is built.
+   */
+  replace(original: AnyRoutine | string, by: AnyRoutine): void {
+    const name = typeof original === 'string' ? original : original.name;
+    if (by.library !== this) throw new ModelError(`library ${this.name}: replace ${name}: the replacement ${by.name} is of library ${by.library.name}; define it with ${this.name}.routine({...})`);
+    if (this.replacing.some((r) => r.original === name)) throw new ModelError(`library ${this.name}: routine ${name} replaced twice`);
+    this.replacing.push({ original: name, by });
+  }
+
+  /** The routines this library replaces, by the original's name. */
+  get replacements(): readonly { readonly original: string; readonly by: AnyRoutine }[] {
+    return this.replacing;
   }
 
   private table: FootprintTable | undefined;
@@ -95,6 +118,40 @@ export class Model {
       maxLocals = Math.max(maxLocals, r.localNames.length);
     });
     this.maxLocals = maxLocals;
+    this.resolveReplacements(libs);
+  }
+
+  /** What each replaced routine resolves to (original -> replacement), for messages and `explain`. */
+  readonly replaced = new Map<AnyRoutine, AnyRoutine>();
+
+  private resolveReplacements(libs: readonly Library[]): void {
+    const by = new Map<AnyRoutine, { r: AnyRoutine; lib: Library }>();
+    for (const l of libs) {
+      for (const { original, by: r } of l.replacements) {
+        const o = this.byName.get(original);
+        if (!o) throw new ModelError(`library ${l.name} replaces routine ${original}, which no library of this model defines (libraries: ${libs.map((x) => x.name).join(', ')})`);
+        const other = by.get(o);
+        if (other) throw new ModelError(`routine ${original} is replaced by both library ${other.lib.name} (${other.r.name}) and library ${l.name} (${r.name}); a model runs one version`);
+        if (r.params.length !== o.params.length) {
+          throw new ModelError(
+            `library ${l.name}: ${r.name} replaces ${original}, which takes ${o.params.length} params (${o.params.join(', ')}); it takes ${r.params.length} (${r.params.join(', ')})`,
+          );
+        }
+        by.set(o, { r, lib: l });
+      }
+    }
+    // A replacement may itself be replaced (an era's routine, then a driver's variant of it): follow the chain.
+    for (const o of by.keys()) {
+      let r = o;
+      const seen = new Set<AnyRoutine>();
+      while (by.has(r)) {
+        if (seen.has(r)) throw new ModelError(`routine ${o.name}: its replacements form a cycle (${[...seen].map((x) => x.name).join(' -> ')})`);
+        seen.add(r);
+        r = by.get(r)!.r;
+      }
+      this.replaced.set(o, r);
+      this.ids.set(o, this.ids.get(r)!);
+    }
   }
 
   /** The id of `r` in this model; a routine the model does not hold is a model error. */

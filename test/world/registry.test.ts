@@ -76,4 +76,74 @@ describe('the per-model registry', () => {
     expect(w.routineRef(l.routines[0])).toBe(1);
     expect(() => w.model.routine(7)).toThrow(/no routine with id 7/);
   });
+
+  describe('replacing a routine (kernel eras, src/driver/era.ts)', () => {
+    function base(): { lib: Library; callee: ReturnType<Library['routine']>; caller: ReturnType<Library['routine']> } {
+      const lib = new Library('rep-base');
+      const callee = lib.routine({ name: 'today', params: ['a'], steps: { go: { at: 'test', run: (w, x) => w.ret(x.a + 1) } } });
+      const caller = lib.routine({
+        name: 'caller',
+        params: [],
+        steps: { go: { at: 'test', run: (w) => w.call(callee, 'done', 10) }, done: { at: 'test', run: (w, x) => w.ret(x.result) } },
+      });
+      return { lib, callee, caller };
+    }
+
+    it('runs the replacement wherever the original is called, spawned or pointed to, only in a model holding the replacing library', () => {
+      const { lib, callee, caller } = base();
+      const era = new Library('rep-era', [lib]);
+      const old = era.routine({ name: 'old_today', params: ['a'], steps: { go: { at: 'test', run: (w, x) => w.ret(x.a * 100) } } });
+      era.replace('today', old);
+      const w = worldOf(new Model([era]));
+      w.spawn(0, caller, []);
+      runToEnd(w, 'a');
+      expect(w.actorResult(0)).toBe(1000);
+      expect(w.routineRef(callee)).toBe(w.routineRef(old));
+      expect(new Model([era]).replaced.get(callee)).toBe(old);
+      // The library alone, without the era: today's routine.
+      const w2 = worldOf(new Model([lib]));
+      w2.spawn(0, caller, []);
+      runToEnd(w2, 'a');
+      expect(w2.actorResult(0)).toBe(11);
+    });
+
+    it('follows a replaced replacement (a driver on an era) to the last one', () => {
+      const { lib, caller } = base();
+      const era = new Library('rep-era2', [lib]);
+      const mid = era.routine({ name: 'mid', params: ['a'], steps: { go: { at: 'test', run: (w, x) => w.ret(x.a * 2) } } });
+      era.replace('today', mid);
+      const drv = new Library('rep-drv', [era]);
+      const last = drv.routine({ name: 'last', params: ['a'], steps: { go: { at: 'test', run: (w, x) => w.ret(x.a * 3) } } });
+      drv.replace(mid, last);
+      const w = worldOf(new Model([drv]));
+      w.spawn(0, caller, []);
+      runToEnd(w, 'a');
+      expect(w.actorResult(0)).toBe(30);
+    });
+
+    it('refuses a replacement that cannot be: unknown routine, other params, twice, two libraries, a cycle, a routine of another library', () => {
+      const { lib } = base();
+      const mk = (name: string, params: string[] = ['a']) => {
+        const l = new Library(name, [lib]);
+        return { l, r: l.routine({ name: `${name.replace(/-/g, '_')}_fn`, params, steps: { go: { at: 'test', run: (w) => w.ret(0) } } }) };
+      };
+      const unknown = mk('rep-unknown');
+      unknown.l.replace('no_such_routine', unknown.r);
+      expect(() => new Model([unknown.l])).toThrow(/library rep-unknown replaces routine no_such_routine, which no library of this model defines/);
+      const arity = mk('rep-arity', ['a', 'b']);
+      arity.l.replace('today', arity.r);
+      expect(() => new Model([arity.l])).toThrow(/rep_arity_fn replaces today, which takes 1 params \(a\); it takes 2 \(a, b\)/);
+      const twice = mk('rep-twice');
+      twice.l.replace('today', twice.r);
+      expect(() => twice.l.replace('today', twice.r)).toThrow(/routine today replaced twice/);
+      const other = mk('rep-other');
+      other.l.replace('today', other.r);
+      expect(() => new Model([twice.l, other.l])).toThrow(/routine today is replaced by both library rep-twice \(rep_twice_fn\) and library rep-other \(rep_other_fn\)/);
+      const cyc = mk('rep-cycle');
+      cyc.l.replace('today', cyc.r);
+      lib.replace('rep_cycle_fn', lib.routines[0]); // by name: base's today replaces the era's routine that replaces it
+      expect(() => new Model([cyc.l])).toThrow(/routine today: its replacements form a cycle/);
+      expect(() => new Library('rep-foreign').replace('today', cyc.r)).toThrow(/the replacement rep_cycle_fn is of library rep-cycle/);
+    });
+  });
 });

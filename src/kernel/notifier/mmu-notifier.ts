@@ -21,8 +21,8 @@ import { KERNEL } from '../library.js';
 import { dropRegistration } from '../mutation-hooks.js';
 import { notifierMapAcquire } from '../lockdep.js';
 
-/** Next classic subscription index ≥ from registered on mm with the given op, or -1. */
-function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release'): number {
+/** Next classic subscription index ≥ from registered on mm with the given op, or -1 (the hlist walk under SRCU). */
+export function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release'): number {
   // One rcu_dereference of the next node under SRCU: the model's slots stand for the list.
   return w.single(() => {
     const n = w.count(MN);

@@ -1,0 +1,92 @@
+/**
+ * Kernel eras (`--era FILE`, src/driver/era.ts) through the real binary: an old kernel's version of
+ * one routine, written outside the package, replaces today's for every caller. B-03's era (the
+ * v5.11 notifier core, which does not pair succeeded starts with their end when a non-blockable
+ * start fails) is caught on the example scenario where today's core holds; its schedule replays
+ * with `--era`; every mistake in an era file is one line naming the file.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, vmamirror } from '../helpers/cli.js';
+
+const DIR = join(ROOT, 'examples/races/B-03-nonblock-start-unpaired');
+const SCENARIO = join(DIR, 'scenario.yaml');
+const DRIVER = join(DIR, 'userptr-may-fail.ts');
+const ERA = join(DIR, 'pre-2021-core.ts');
+const tmp = mkdtempSync(join(tmpdir(), 'vmamirror-era-'));
+const ONE_LINE = /^vmamirror: [^\n]*\n$/;
+
+interface Cell {
+  variant: string;
+  verdict: string;
+  violation?: { property: string; message: string };
+  schedule?: string;
+}
+
+function checkJson(args: string[]): { code: number | null; cells: Cell[]; stderr: string } {
+  const r = vmamirror(['check', SCENARIO, '--driver', DRIVER, ...args, '--json']);
+  return { code: r.code, cells: r.stdout ? (JSON.parse(r.stdout) as Cell[]) : [], stderr: r.stderr };
+}
+
+describe('--era: an old kernel routine replaces the current one for every caller', () => {
+  it("today's core pairs the succeeded start with its end: holds; on the v5.11 core KVM's count stays raised", () => {
+    const today = checkJson([]);
+    expect(today.stderr).toBe('');
+    expect(today.code).toBe(0);
+    expect(today.cells.map((c) => [c.variant, c.verdict])).toEqual([['userptr-may-fail', 'holds']]);
+    const old = checkJson(['--era', ERA]);
+    expect(old.stderr).toBe('');
+    expect(old.code).toBe(1);
+    expect(old.cells).toHaveLength(1);
+    expect(old.cells[0]).toMatchObject({ variant: 'userptr-may-fail@pre-2021-core', verdict: 'violation', violation: { property: 'notifier-balance' } });
+    expect(old.cells[0].violation!.message).toMatch(/mmu_invalidate_in_progress is 1/);
+    // The counterexample runs the era's routine, by its own name, and replays with --era.
+    const schedule = old.cells[0].schedule!;
+    const replay = vmamirror(['replay', schedule, '--file', SCENARIO, '--driver', DRIVER, '--era', ERA]);
+    expect(replay.code).toBe(1);
+    expect(replay.stdout).toMatch(/mmu_notifier_invalidate_range_start_v5_11:hlist/);
+    expect(replay.stdout).not.toMatch(/mmu_notifier_invalidate_range_start:undo/);
+    const without = vmamirror(['replay', schedule, '--file', SCENARIO, '--driver', DRIVER]);
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/unknown variant "userptr-may-fail@pre-2021-core"/);
+  }, 60_000);
+
+  it('applies to built-in designs too, named DESIGN@ERA, and is never the verdict table', () => {
+    const r = vmamirror(['check', 'munmap', '--variant', 'interval', '--era', ERA, '--json']);
+    expect(r.stderr).toBe('');
+    expect((JSON.parse(r.stdout) as Cell[]).map((c) => [c.variant, c.verdict])).toEqual([['interval@pre-2021-core', 'holds']]);
+  }, 60_000);
+
+  it('a broken era file is one line naming the file: missing, not an era, replacing nothing, replacing an unknown routine', () => {
+    const era = readFileSync(ERA, 'utf8');
+    const write = (name: string, text: string) => {
+      const f = join(tmp, name);
+      writeFileSync(f, text);
+      return f;
+    };
+    const cases: [string[], number, RegExp][] = [
+      [['--era', join(tmp, 'none.ts')], 2, /--era .*none\.ts: no such file/],
+      [['--era', write('no-export.ts', 'export const x = 1;\n')], 2, /--era .*no-export\.ts: exports no era; expected `export default defineEra/],
+      [['--era', write('not-era.ts', "import { defineDriver } from 'vmamirror';\nexport default { name: 'x' };\n")], 2, /not-era\.ts: its default export is not an era/],
+      [
+        ['--era', write('replaces-nothing.ts', era.replace("lib.replace('mmu_notifier_invalidate_range_start', start);", ''))],
+        2,
+        /replaces-nothing\.ts: defineEra: era "pre-2021-core": library era-pre-2021-core replaces no routine/,
+      ],
+      [
+        ['--era', write('unknown.ts', era.replace("lib.replace('mmu_notifier_invalidate_range_start', start);", "lib.replace('mmu_notifier_invalidate_range_begin', start);"))],
+        4,
+        /model error in era .*unknown\.ts: .*replaces routine mmu_notifier_invalidate_range_begin, which no library of this model defines/,
+      ],
+      [['--era', write('driver-policy.ts', era.replace("{ kind: 'kernel' }", "{ kind: 'driver', sources: ['x'] }"))], 2, /expected the citation policy \{ kind: 'kernel' \}/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = vmamirror(['check', 'munmap', '--variant', 'interval', ...args]);
+      expect(r.stderr, args.join(' ')).toMatch(ONE_LINE);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.code, args.join(' ')).toBe(code);
+    }
+  }, 120_000);
+});
