@@ -83,6 +83,7 @@ export {
   downWrite,
   upWrite,
   assertHeld,
+  trylockRefused,
 } from '../kernel/locks.js';
 
 /** References between objects (index + 1; 0 is none): follow one with `deref(r, 'struct.field')`. */
@@ -115,3 +116,10 @@ export { MM, MN } from '../kernel/structs.js';
 export { nextHlist, mmuNotifierRegister, type MmuNotifierOps } from '../kernel/notifier/mmu-notifier.js';
 export { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd } from '../kernel/notifier/interval.js';
 export { notifierMapAcquire } from '../kernel/lockdep.js';
+/**
+ * For eras of the 2019 HMM API (mm/hmm.c, v5.3: src/kernel/hmm/hmm-v53.ts): its per-mirror and
+ * per-range state (`HMM_MIRROR`, `HMM_RANGE`; `MM.hmmNotifiers` is hmm->notifiers) and the class of
+ * hmm->ranges_lock, which protects hmm->notifiers and every range's `valid`.
+ */
+export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';
+export { RANGES_LOCK } from '../kernel/hmm/hmm-v53.js';

@@ -53,6 +53,25 @@ describe('--era: an old kernel routine replaces the current one for every caller
     expect(without.stderr).toMatch(/unknown variant "userptr-may-fail@pre-2021-core"/);
   }, 60_000);
 
+  it("B-07: an era built on another era's library (v5.2 HMM on the v5.11 core) leaks hmm->notifiers, and the device fault waits forever; v5.3's fix holds", () => {
+    const dir = join(ROOT, 'examples/races/B-07-hmm-start-error-flows');
+    const run = (era: string) => {
+      const r = vmamirror(['check', join(dir, 'scenario.yaml'), '--era', era, '--json']);
+      expect(r.stderr).toBe('');
+      return { code: r.code, cell: (JSON.parse(r.stdout) as Cell[])[0] };
+    };
+    const fixed = run(ERA);
+    expect(fixed.cell).toMatchObject({ variant: 'seed-2019-fixed@pre-2021-core', verdict: 'holds' });
+    expect(fixed.code).toBe(0);
+    const buggy = run(join(dir, 'v5.2-hmm.ts'));
+    expect(buggy.cell).toMatchObject({ variant: 'seed-2019-fixed@v5-2-hmm', verdict: 'violation', violation: { property: 'deadlock' } });
+    expect(buggy.code).toBe(1);
+    // The leak is the cause: the trace runs v5.2's start, which returns without hmm->notifiers--.
+    const replay = vmamirror(['replay', buggy.cell.schedule!, '--file', join(dir, 'scenario.yaml'), '--era', join(dir, 'v5.2-hmm.ts')]);
+    expect(replay.stdout).toMatch(/hmm_invalidate_range_start_v5_2:mark/);
+    expect(replay.stdout).toMatch(/hmm_range_wait_until_valid/);
+  }, 60_000);
+
   it('applies to built-in designs too, named DESIGN@ERA, and is never the verdict table', () => {
     const r = vmamirror(['check', 'munmap', '--variant', 'interval', '--era', ERA, '--json']);
     expect(r.stderr).toBe('');
