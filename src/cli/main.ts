@@ -10,8 +10,9 @@ import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { clearLoadedVariants, VARIANTS, variantByName } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { DriverError } from '../driver/define.js';
-import { clearDrivers, driverInStack, driverNamedIn, loadDriver, loadEra, onEra } from '../driver/load.js';
+import { clearDrivers, driverFile, driverInStack, driverNamedIn, loadDriver, loadEra, onEra } from '../driver/load.js';
 import type { Era } from '../driver/era.js';
+import { Model } from '../world/registry.js';
 import { PROPERTIES } from '../check/properties.js';
 import { productModel, shrinkCounterexample, variantsFor } from '../check/run.js';
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
@@ -74,11 +75,21 @@ function firstSentence(text: string): string {
   return /^.*?[.!?](?=\s|$)/s.exec(text)?.[0] ?? text;
 }
 
-function list(): number {
+function list(drivers: readonly MirrorVariant[], era: Era | undefined): number {
   console.log('Scenarios:');
   for (const s of CATALOGUE) console.log(`  ${s.name.padEnd(18)} ${firstSentence(s.description)}`);
   console.log('\nVariants:');
   for (const v of VARIANTS) console.log(`  ${v.name.padEnd(18)} ${v.summary}${v.reproduces.length ? ` [${v.reproduces.join(', ')}]` : ''}`);
+  if (drivers.length) {
+    console.log('\nDrivers (--driver):');
+    for (const d of drivers) console.log(`  ${d.name.padEnd(18)} ${d.summary} (${driverFile(d.name) ?? '?'})`);
+  }
+  if (era) {
+    console.log(`\nEra (--era): every design above runs as DESIGN@${era.name}`);
+    console.log(`  ${era.name.padEnd(18)} ${era.summary}`);
+    // The model resolves the era's replacements with those of the eras it builds on (registry.ts).
+    for (const [original, by] of new Model([era.library]).replaced) console.log(`  ${''.padEnd(18)} replaces ${original.name} with ${by.name}`);
+  }
   console.log('\nChecks (built in, then the properties):');
   for (const c of new Verdicts(PROPERTIES).list()) console.log(`  ${c.name.padEnd(18)} ${c.description}`);
   return EXIT_HOLDS;
@@ -233,9 +244,11 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     });
   program
     .command('list')
-    .description('list scenarios, variants and properties')
-    .action(() => {
-      run.code = list();
+    .description('list scenarios, variants and properties (with --driver / --era: the loaded ones too)')
+    .option('--driver <file...>', DRIVER_HELP)
+    .option('--era <file>', ERA_HELP)
+    .action((opts: { driver?: string[]; era?: string }) => {
+      run.code = list(driversOf(run, opts.driver), eraOf(run, opts.era));
     });
   program
     .command('replay')
