@@ -2,6 +2,7 @@
  * Checking one scenario under one mirror variant, and the catalogue × variants verdict table.
  */
 import type { ScenarioSpec } from '../scenario/spec.js';
+import { devicesOf } from '../mirror/combined.js';
 import { buildScenario } from '../scenario/build.js';
 import { CATALOGUE } from '../scenario/catalogue.js';
 import { allVariants, VARIANTS } from '../mirror/variants.js';
@@ -72,7 +73,9 @@ export function productModel(): Model {
 
 /** The designs a scenario applies to: those its `variants` names, else every built-in and loaded one. */
 export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
-  const all = allVariants();
+  // A scenario that names device i applies only to designs with that many devices side by side.
+  const needed = 1 + Math.max(0, ...spec.actors.flatMap((a) => a.ops.map((op) => ('device' in op ? (op.device ?? 0) : 0))));
+  const all = allVariants().filter((v) => devicesOf(v).length >= needed);
   return spec.variants ? all.filter((v) => spec.variants!.includes(v.base ?? v.name)) : all;
 }
 

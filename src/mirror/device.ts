@@ -67,6 +67,8 @@ export interface MirrorVariant {
   readonly mutation?: Mutation;
   /** Set on a design run on a kernel era (src/driver/era.ts): the design's own name, which scenario files select it by. */
   readonly base?: string;
+  /** Set on designs run side by side (combined.ts): device i is devices[i]. */
+  readonly devices?: readonly MirrorVariant[];
 }
 
 export interface MirrorMapping {

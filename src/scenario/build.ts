@@ -11,6 +11,7 @@ import { MM } from '../kernel/structs.js';
 import { childFields, fieldsOf, MM_NAMES, opCall, operationNamed, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
+import { devicesOf } from '../mirror/combined.js';
 import type { ActorSpec, ScenarioSpec } from './spec.js';
 import type { ActorRole } from '../world/layout.js';
 import { MAX_PAGES, pageFrames } from './bounds.js';
@@ -87,25 +88,29 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     return i;
   };
   const childActors = childActorsOf(spec);
+  const designs = devicesOf(variant);
   const at: CallContext = {
     mm: (name: MmName) => MM_NAMES.indexOf(name),
-    // The introspector's pages are the mirror VMA's.
-    vpn: (name: MmName, page: number) => (name === 'source' ? page : MIRROR_START + page),
+    // The introspector's pages are the mirror VMAs': device i's from MIRROR_START + i × P.
+    vpn: (name: MmName, page: number, device = 0) => {
+      if (device >= designs.length) throw new Error(`scenario ${spec.name}: device ${device} but design ${variant.name} has ${designs.length} device${designs.length === 1 ? '' : 's'}`);
+      return name === 'source' ? page : MIRROR_START + device * P + page;
+    },
     kvm: kvmIndex,
   };
-  const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then the mirror's
+  const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then one per device
   const world = buildWorld(
     {
       pages: pageFrames(P),
-      mmPages: P,
+      mmPages: P * designs.length, // the introspector holds one mirror VMA of P pages per device
       mms,
-      vmasPerMm: 2,
+      vmasPerMm: Math.max(2, designs.length),
       swapSlots: P,
-      mmuNotifiers: kvms.length + 1,
-      intervalNotifiers: 1,
-      hmmMirrors: 1,
+      mmuNotifiers: kvms.length + designs.length,
+      intervalNotifiers: designs.length,
+      hmmMirrors: designs.length,
       hmmRanges: spec.actors.length, // one on-stack struct hmm_range per faulting task
-      locks: ['mirror.update'],
+      locks: designs.map((_, i) => (i === 0 ? 'mirror.update' : `mirror${i}.update`)),
       actors: spec.actors.map((a) => a.name),
       stackDepth: stackDepth(spec),
       libraries: [WORKLOAD_LIB, KVM_LIB, variant.library],
@@ -113,7 +118,11 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     },
     (layout) => {
       declareKvms(layout, kvms);
-      layout.add(MIRROR, 1, ['mirror']);
+      layout.add(
+        MIRROR,
+        designs.length,
+        designs.map((_, i) => (i === 0 ? 'mirror' : `mirror${i}`)),
+      );
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
       setPrograms(
@@ -132,17 +141,19 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   }
   addVma(world, SOURCE, { start: 0, end: P });
   for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
-  mirrorMmap(world, 0, variant, {
-    srcMm: SOURCE,
-    srcStart: 0,
-    npages: P,
-    intrMm: INTROSPECTOR,
-    intrStart: MIRROR_START,
-    lock: 0,
-    sub: 0,
-    mn: mirrorMn,
-    hmirror: 0,
-  });
+  designs.forEach((design, dev) =>
+    mirrorMmap(world, dev, design, {
+      srcMm: SOURCE,
+      srcStart: 0,
+      npages: P,
+      intrMm: INTROSPECTOR,
+      intrStart: MIRROR_START + dev * P,
+      lock: dev,
+      sub: dev,
+      mn: mirrorMn + dev,
+      hmirror: dev,
+    }),
+  );
   setupKvms(world, kvms, 0);
   spec.actors.forEach((_, a) => {
     if (!childActors.includes(a)) world.spawn(a, workload, []);

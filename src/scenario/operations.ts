@@ -21,6 +21,7 @@ import { mmput } from '../kernel/ops/exit.js';
 import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { guestAccess } from '../kvm/guest.js';
 import { MAX_PAGES } from './bounds.js';
+import { MAX_DEVICES } from '../mirror/combined.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,6 +51,7 @@ export interface FieldKinds {
   readonly npages: number;
   readonly write: boolean;
   readonly value: number;
+  readonly device: number;
 }
 export type FieldKind = keyof FieldKinds;
 
@@ -116,6 +118,17 @@ export const FIELD_KINDS: { readonly [K in FieldKind]: KindDef<K> } = {
   value: {
     schema: { description: 'The value stored by a write (a 32-bit signed integer; default 0).', type: 'integer', minimum: -2147483648, maximum: 2147483647 },
   },
+  device: {
+    schema: {
+      description:
+        'Which mirror device of the introspector, when designs run side by side (`--variant A+B`: device 0 is A, 1 is B; default 0). A design with fewer devices does not apply to the scenario.',
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_DEVICES - 1,
+    },
+    check: (device, op) =>
+      device > 0 && op.op === 'access' && op.mm !== 'introspector' ? `device ${device} on the ${op.mm} mm; expected a device only where the introspector's pages are named` : undefined,
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -141,8 +154,8 @@ export type OpOf<N extends string, F extends FieldDefs> = Simplify<
 export interface CallContext {
   /** The mm index of a process. */
   mm(name: MmName): number;
-  /** The vpn at which process `name` has page `page` (the introspector's pages are the mirror VMA's). */
-  vpn(name: MmName, page: number): number;
+  /** The vpn at which process `name` has page `page` (the introspector's pages are the mirror VMAs': device `device`'s, default 0). */
+  vpn(name: MmName, page: number, device?: number): number;
   /** The KVM index of a guest. */
   kvm(name: VmName): number;
 }
@@ -184,10 +197,10 @@ export const OPERATIONS = [
   operation({
     name: 'access',
     accessesMemory: true,
-    description: 'A user load/store by the process on one of its pages (the mirror, for the introspector).',
-    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, ...loadStore },
+    description: "A user load/store by the process on one of its pages (the mirror, for the introspector: device `device`'s).",
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, ...loadStore, device: { kind: 'device', optional: true } },
     call: (op, at) => {
-      const vpn = at.vpn(op.mm, op.page);
+      const vpn = at.vpn(op.mm, op.page, op.device);
       return { label: `${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [at.mm(op.mm), vpn, op.write ? 1 : 0, op.value ?? 0] };
     },
   }),
