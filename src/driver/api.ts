@@ -123,3 +123,12 @@ export { notifierMapAcquire } from '../kernel/lockdep.js';
  */
 export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';
 export { RANGES_LOCK } from '../kernel/hmm/hmm-v53.js';
+/**
+ * Page references, for drivers that pin pages (GUP) or wait on them: get_user_pages_remote (a
+ * routine: `w.call(getUserPagesRemote, resume, mm, vpn, write)`, the caller holding the mm's
+ * mmap_lock for read; the pfn with a reference, or -errno), put_page, and `PAGE` (a frame's
+ * `refcount` is atomic: one read per step, e.g. a wait until it drops).
+ */
+export { PAGE } from '../kernel/structs.js';
+export { getUserPagesRemote } from '../kernel/ops/gup.js';
+export { getPage, putPage } from '../kernel/page.js';
