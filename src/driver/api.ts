@@ -22,6 +22,14 @@ export type { DriverState } from './define.js';
 export type { Property } from '../engine/verdict.js';
 /** `DriverSpec.balanced` entries; `quiescent(w)`: every actor has finished (for a property of its own about the end state). */
 export { type Balanced, quiescent } from '../check/balance.js';
+/**
+ * Lifetimes (DriverSpec.state `lifetime`): kref get/put (the last put runs the release and frees),
+ * kzalloc from a struct's free objects; SRCU read sections and synchronize_srcu (a routine of
+ * SRCU_LIB: list it in the driver library's uses), over an srcu_struct in the driver's state.
+ */
+export { kzalloc, krefInit, krefGet, krefPut, SRCU, SRCU_LIB, srcuReadLock, srcuReadUnlock, synchronizeSrcu } from '../kernel/lifetime.js';
+/** might_sleep(): a step about to sleep outside the kernel's primitives (which call it themselves). */
+export { mightSleep } from '../kernel/might-sleep.js';
 
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';

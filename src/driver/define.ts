@@ -16,6 +16,7 @@ import { structById, structByName, type StructDef } from '../world/layout.js';
 import { Verdicts, type Property } from '../engine/verdict.js';
 import { PROPERTIES } from '../check/properties.js';
 import { UNBALANCED, type Balanced } from '../check/balance.js';
+import { declareLifetime, SRCU, SRCU_LIB } from '../kernel/lifetime.js';
 
 /** A driver that cannot be used: what was wrong and what was expected, in one sentence. */
 export class DriverError extends Error {
@@ -32,6 +33,12 @@ export class DriverError extends Error {
 export interface DriverState {
   readonly struct: StructDef;
   readonly count: number;
+  /**
+   * Its kref field, if its objects are freed while the actors run (src/kernel/lifetime.ts): an
+   * object is live while the field is not 0 (`krefInit` in `init`, `kzalloc`, `krefGet`,
+   * `krefPut`), and a step that takes `w.obj` of a freed one is a kernel BUG, use after free.
+   */
+  readonly lifetime?: string;
   init?(w: World, dev: number): void;
 }
 
@@ -81,8 +88,10 @@ const BUILT_IN_STRUCTS = (() => {
   while (structById(n)) n++;
   return n;
 })();
+/** The package's structs a driver may have objects of: an srcu_struct of its own. */
+const SHARED_STRUCTS: readonly StructDef[] = [SRCU];
 const PROTECTION = /^(lock|lock-word|lock-readers|read-holds):.+$|^(lock-word|atomic|lockless|rcu|stable|private|ghost)$/;
-const BUILT_IN_LIBRARIES = [KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)];
+const BUILT_IN_LIBRARIES = [KERNEL, SRCU_LIB, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)];
 
 /** Checks `spec` and returns it as a design `vmamirror check --driver` can run; a mistake is a `DriverError`. */
 export function defineDriver(spec: DriverSpec): MirrorVariant {
@@ -116,7 +125,7 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
   });
   for (const r of [spec.fault, spec.pfnMkwrite]) if (r && !spec.routines.includes(r)) bad(`${at}: routines: expected it to list ${r.name}`);
   for (const r of lib.routines) {
-    for (const l of [KERNEL, KVM_LIB, WORKLOAD_LIB]) {
+    for (const l of [KERNEL, SRCU_LIB, KVM_LIB, WORKLOAD_LIB]) {
       if (l.routines.some((k) => k.name === r.name)) bad(`${at}: routine ${r.name}: the name is a routine of library ${l.name}; choose another`);
     }
   }
@@ -165,9 +174,9 @@ function checkState(at: string, state: unknown, bad: Bad): DriverState[] {
   return (state as unknown[]).map((x, i) => {
     const where = `${at}: state[${i}]`;
     if (typeof x !== 'object' || x === null) bad(`${where}: expected { struct, count, init? }`);
-    const { struct, count, init } = x as DriverState;
+    const { struct, count, init, lifetime } = x as DriverState;
     if (typeof struct !== 'object' || struct === null || structById(struct.id) !== struct) bad(`${where}: struct: expected a struct made with defineStruct of this vmamirror`);
-    if (struct.id < BUILT_IN_STRUCTS) bad(`${where}: struct ${struct.name} is the package's own; define the driver's objects with defineStruct`);
+    if (struct.id < BUILT_IN_STRUCTS && !SHARED_STRUCTS.includes(struct)) bad(`${where}: struct ${struct.name} is the package's own; define the driver's objects with defineStruct`);
     if (structByName(struct.name) !== struct) bad(`${where}: struct name "${struct.name}" is taken by another struct; choose another`);
     if (seen.has(struct)) bad(`${where}: struct ${struct.name} is listed twice`);
     seen.add(struct);
@@ -179,7 +188,12 @@ function checkState(at: string, state: unknown, bad: Bad): DriverState[] {
     }
     if (!Number.isSafeInteger(count) || count < 1) bad(`${where}: count: expected the number of ${struct.name} objects per device (at least 1)`);
     if (init !== undefined && typeof init !== 'function') bad(`${where}: init: expected a function (w, dev) that sets up the device's objects`);
-    return Object.freeze({ struct, count, ...(init && { init: (w: World, dev: number) => init(w, dev) }) });
+    if (lifetime !== undefined) {
+      if (!struct.fields.includes(lifetime) || struct.protect[lifetime] !== 'atomic')
+        bad(`${where}: lifetime: expected the kref field of ${struct.name}, declared 'atomic', got ${JSON.stringify(lifetime)}`);
+      declareLifetime(struct, lifetime);
+    }
+    return Object.freeze({ struct, count, ...(lifetime !== undefined && { lifetime }), ...(init && { init: (w: World, dev: number) => init(w, dev) }) });
   });
 }
 
