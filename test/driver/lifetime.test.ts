@@ -7,7 +7,8 @@ import { checkOne } from '../../src/check/run.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { runAllToEnd } from '../helpers/phases.js';
-import { CTX, lifetimeDriver } from './lifetime.js';
+import { CTX, PUB, lifetimeDriver } from './lifetime.js';
+import { declareLifetime, krefInit, kzalloc } from '../../src/kernel/lifetime.js';
 
 const exit = scenarioByName('exit')!;
 
@@ -34,5 +35,14 @@ describe('use after free', () => {
     expect(w.obj(CTX, 0).refs).toBe(1);
     expect(runAllToEnd(w).violation).toBeUndefined();
     expect([w.obj(CTX, 0).refs, w.obj(CTX, 0).active]).toEqual([0, 0]);
+    // kzalloc hands the freed object out again, then finds none free.
+    expect(kzalloc(w, CTX)).toBe(0);
+    expect(w.obj(CTX, 0).refs).toBe(1);
+    expect(kzalloc(w, CTX)).toBe(-1);
+  });
+
+  it('takes only an atomic field of the struct as its kref', () => {
+    expect(() => declareLifetime(PUB, 'ctx')).toThrow(/test_ctx_pointer.ctx is a kref: declare it 'atomic'/);
+    expect(() => krefInit(buildScenario(exit, lifetimeDriver('srcu')).world, PUB, 0)).toThrow(/struct test_ctx_pointer declares no lifetime/);
   });
 });
