@@ -15,6 +15,27 @@ export { defineEra, type Era, type EraSpec } from './era.js';
 /** KVM's routine library: an era that replaces a KVM routine uses it (`new Library(name, [KERNEL, KVM_LIB], { kind: 'kernel' })`). */
 export { KVM_LIB } from '../kvm/library.js';
 
+// ---- the driver's own state, properties and generic checks (docs/drivers.md, last section) ----
+/**
+ * The driver's objects: `defineStruct(name, fields, protections)` (every field says what protects
+ * it), listed in `DriverSpec.state` as `{ struct, count, init }`; a step reads and writes them as
+ * the kernel's, `w.obj(STRUCT, index).field`.
+ */
+export { defineStruct, type StructDef, type Protection } from '../world/layout.js';
+export type { DriverState } from './define.js';
+/** A property (`DriverSpec.properties`): `{ name, description, check(w) }`, `check` returning a message when it fails. */
+export type { Property } from '../engine/verdict.js';
+/** `DriverSpec.balanced` entries; `quiescent(w)`: every actor has finished (for a property of its own about the end state). */
+export { type Balanced, quiescent } from '../check/balance.js';
+/**
+ * Lifetimes (DriverSpec.state `lifetime`): kref get/put (the last put runs the release and frees),
+ * kzalloc from a struct's free objects; SRCU read sections and synchronize_srcu (a routine of
+ * SRCU_LIB: list it in the driver library's uses), over an srcu_struct in the driver's state.
+ */
+export { kzalloc, krefInit, krefGet, krefPut, SRCU, SRCU_LIB, srcuReadLock, srcuReadUnlock, synchronizeSrcu } from '../kernel/lifetime.js';
+/** might_sleep(): a step about to sleep outside the kernel's primitives (which call it themselves). */
+export { mightSleep } from '../kernel/might-sleep.js';
+
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';
 /** The kernel's routine library: the one a driver's library uses. */

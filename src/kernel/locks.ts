@@ -46,6 +46,7 @@ import { LOCK, MM, PAGE, TASK } from './structs.js';
 import { deref, isNone } from './ref.js';
 import { dropAcquire, skipAssert, skipRelease } from './mutation-hooks.js';
 import { lockdepAcquire } from './lockdep.js';
+import { mightSleep, spinlockWord } from './might-sleep.js';
 
 interface ExclusiveLock {
   /** The owner word's slot: actor + 1, 0 when free. */
@@ -180,6 +181,7 @@ function tryTake(w: World, lock: ExclusiveLock): boolean {
 /** spin_lock: 0 when taken, else BLOCK_SPIN (nothing written). */
 export function spinLock(w: World, lock: SpinLock): number {
   if (w.mutation !== null && dropAcquire(w, lock)) return 0;
+  spinlockWord(w, lock.slot);
   return take(w, 'spin_lock', lock, BLOCK_SPIN);
 }
 
@@ -197,6 +199,8 @@ export function spinLockBusy(w: World, lock: SpinLock): number {
 /** spin_lock(outer); spin_lock_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
 export function spinLockNested(w: World, outer: SpinLock, inner: SpinLock): number {
   if (w.mutation !== null && dropAcquire(w, outer)) return 0;
+  spinlockWord(w, outer.slot);
+  spinlockWord(w, inner.slot);
   return takeBoth(w, spinLockBusy(w, outer) || spinLockBusy(w, inner), outer.slot, inner.slot);
 }
 
@@ -217,6 +221,7 @@ export function trylockRefused(w: World): boolean {
 export function spinTrylock(w: World, lock: SpinLock): boolean {
   if (w.mutation !== null && dropAcquire(w, lock)) return true;
   if (w.get(lock.slot) === 0 && trylockRefused(w)) return false;
+  spinlockWord(w, lock.slot);
   return tryTake(w, lock);
 }
 
@@ -229,6 +234,7 @@ export function spinUnlock(w: World, lock: SpinLock): void {
 /** mutex_lock (or folio_lock): 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function mutexLock(w: World, lock: Mutex): number {
   if (w.mutation !== null && dropAcquire(w, lock)) return 0;
+  mightSleep(w, 'mutex_lock', lock.name);
   return take(w, 'mutex_lock', lock, BLOCK_SLEEP);
 }
 
@@ -263,6 +269,7 @@ export function mutexLockIfBlockable(w: World, lock: Mutex, blockable: number): 
 /** down_read: 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function downRead(w: World, sem: RwSem): number {
   if (w.mutation !== null && dropAcquire(w, sem, true)) return 0;
+  mightSleep(w, 'down_read', sem.name);
   checkNotInNotifier(w, 'down_read', sem);
   const writer = w.get(sem.writer);
   if (writer !== 0) return blocked(w, 'down_read', sem.name, writer, BLOCK_SLEEP);
@@ -300,6 +307,7 @@ function writeBusy(w: World, sem: RwSem): number {
 /** down_write: 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function downWrite(w: World, sem: RwSem): number {
   if (w.mutation !== null && dropAcquire(w, sem)) return 0;
+  mightSleep(w, 'down_write', sem.name);
   checkNotInNotifier(w, 'down_write', sem);
   const b = writeBusy(w, sem);
   if (b) return b;
@@ -311,6 +319,7 @@ export function downWrite(w: World, sem: RwSem): number {
 /** down_write(outer); down_write_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
 export function downWriteNested(w: World, outer: RwSem, inner: RwSem): number {
   if (w.mutation !== null && dropAcquire(w, outer)) return 0;
+  mightSleep(w, 'down_write', outer.name);
   checkNotInNotifier(w, 'down_write', outer);
   checkNotInNotifier(w, 'down_write_nested', inner);
   return takeBoth(w, writeBusy(w, outer) || writeBusy(w, inner), outer.writer, inner.writer);
@@ -387,6 +396,7 @@ export function readUnlock(w: World, lock: RwLock): void {
 
 /** write_lock: 0 when taken, else BLOCK_SPIN (nothing written): a writer or any reader holds it; the writer itself is an AA deadlock. */
 export function writeLock(w: World, lock: RwLock): number {
+  spinlockWord(w, lock.writer);
   const writer = w.get(lock.writer);
   if (writer !== 0) return blocked(w, 'write_lock', lock.name, writer, BLOCK_SPIN);
   if (w.get(lock.readers) !== 0) return BLOCK_SPIN;

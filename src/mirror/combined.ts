@@ -40,6 +40,9 @@ export function combineDesigns(designs: readonly MirrorVariant[]): MirrorVariant
       hmm: designs.some((d) => d.needs.hmm),
     },
     attach: (w: World, dev: number) => designs[dev].attach(w, dev),
+    // Checked in every world of the combination (the builder adds each design's state for its device).
+    properties: designs.flatMap((d) => d.properties ?? []),
+    balanced: designs.flatMap((d) => d.balanced ?? []),
     devices: designs,
   });
 }

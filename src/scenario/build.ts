@@ -13,7 +13,7 @@ import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
 import { devicesOf } from '../mirror/combined.js';
 import type { ActorSpec, ScenarioSpec } from './spec.js';
-import type { ActorRole } from '../world/layout.js';
+import type { ActorRole, StructDef } from '../world/layout.js';
 import { MAX_PAGES, pageFrames } from './bounds.js';
 import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
@@ -23,6 +23,7 @@ export { MM_NAMES };
 const SOURCE = 0;
 const INTROSPECTOR = 1;
 const CHILD = 2;
+/** Mirror devices: the introspector opens one. */
 /** Where the mirror VMA starts in the introspector. */
 const MIRROR_START = 0;
 /** Source page contents before any write: recognisable in traces. */
@@ -74,6 +75,13 @@ function usesFork(spec: ScenarioSpec): boolean {
   return spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)!.createsChild || childFields(o).length > 0));
 }
 
+/** Each driver struct the devices' designs declare, with the most objects any of them wants per device. */
+function driverStructs(designs: readonly MirrorVariant[]): Map<StructDef, number> {
+  const out = new Map<StructDef, number>();
+  for (const d of designs) for (const st of d.state ?? []) out.set(st.struct, Math.max(out.get(st.struct) ?? 0, st.count));
+  return out;
+}
+
 export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): BuiltScenario {
   const P = spec.pages;
   // The loader's bound (schema.json); a spec written in code gets the same one, before any step can crash.
@@ -123,6 +131,8 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
         designs.length,
         designs.map((_, i) => (i === 0 ? 'mirror' : `mirror${i}`)),
       );
+      // The drivers' own objects (DriverSpec.state): `count` per device, device d's from d * count.
+      for (const [struct, count] of driverStructs(designs)) layout.add(struct, count * designs.length);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
       setPrograms(
@@ -141,7 +151,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   }
   addVma(world, SOURCE, { start: 0, end: P });
   for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
-  designs.forEach((design, dev) =>
+  designs.forEach((design, dev) => {
     mirrorMmap(world, dev, design, {
       srcMm: SOURCE,
       srcStart: 0,
@@ -152,8 +162,9 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       sub: dev,
       mn: mirrorMn + dev,
       hmirror: dev,
-    }),
-  );
+    });
+    for (const st of design.state ?? []) st.init?.(world, dev);
+  });
   setupKvms(world, kvms, 0);
   spec.actors.forEach((_, a) => {
     if (!childActors.includes(a)) world.spawn(a, workload, []);

@@ -41,7 +41,7 @@ describe('--era: an old kernel routine replaces the current one for every caller
     expect(old.code).toBe(1);
     expect(old.cells).toHaveLength(1);
     expect(old.cells[0]).toMatchObject({ variant: 'userptr-may-fail@pre-2021-core', verdict: 'violation', violation: { property: 'notifier-balance' } });
-    expect(old.cells[0].violation!.message).toMatch(/mmu_invalidate_in_progress is 1/);
+    expect(old.cells[0].violation!.message).toMatch(/kvm\[kvm-source\].invalidateInProgress is 1/);
     // The counterexample runs the era's routine, by its own name, and replays with --era.
     const schedule = old.cells[0].schedule!;
     const replay = vmamirror(['replay', schedule, '--file', SCENARIO, '--driver', DRIVER, '--era', ERA]);
