@@ -96,3 +96,11 @@ export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '.
 export { zapVmaPtes } from '../kernel/ops/zap.js';
 /** Page tables: a pte or VMA view, the mm a VMA belongs to. */
 export { pte, vma, vmaMm } from '../kernel/pgtable.js';
+
+/**
+ * The 2019 HMM API (v5.3, src/kernel/hmm/hmm-v53.ts), for drivers of that era: hmm_mirror_register
+ * (a set-up call in .mmap), the range routines (`w.call`), the range->valid test, and the structs
+ * a sync_cpu_device_pagetables callback and a fault read (`HMM_MIRROR.priv`, `HMM_RANGE.pfn`).
+ */
+export { hmmMirrorRegister, hmmRangeRegister, hmmRangeUnregister, hmmRangeWaitUntilValid, hmmRangeFaultV53, hmmRangeSnapshot, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
+export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';
