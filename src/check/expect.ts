@@ -108,24 +108,40 @@ export function expectationOf(expectations: readonly Expectation[], r: Pick<Chec
   return expectations.find((e) => e.scenario === r.scenario && e.variant === r.variant);
 }
 
-/** A judgement of the cells that have an expectation, with each judged cell's line: `as expected: …`, `UNEXPECTED: …` or `undecided: …`. */
-export interface CellsJudgement extends Judgement {
-  readonly lines: ReadonlyMap<CheckResult, string>;
+/** How a cell compares with its expectation, in the words `check` prints. */
+export interface JudgedCell {
+  readonly status: 'as expected' | 'UNEXPECTED' | 'undecided';
+  /** Where the expectation is written: `file:line: expect[2]`. */
+  readonly source: string;
+  readonly note: string;
 }
+
+/** The line `check` prints for a judged cell. */
+export function judgedLine(r: Pick<CheckResult, 'scenario' | 'variant'>, j: JudgedCell): string {
+  return `${j.status}: ${r.scenario}/${r.variant} (${j.source}): ${j.note}`;
+}
+
+/** A judgement of the cells that have an expectation, each judged cell's outcome by its result. */
+export interface CellsJudgement extends Judgement {
+  readonly cells: ReadonlyMap<CheckResult, JudgedCell>;
+}
+
+const STATUS = { met: 'as expected', failed: 'UNEXPECTED', undecided: 'undecided' } as const;
 
 /** Judges every result that has an expectation. */
 export function judgeExpectations(expectations: readonly Expectation[], results: readonly CheckResult[], traceFor: (r: CheckResult) => Trace | undefined): CellsJudgement {
   const problems: string[] = [];
   const undecided: string[] = [];
-  const lines = new Map<CheckResult, string>();
+  const cells = new Map<CheckResult, JudgedCell>();
   for (const r of results) {
     const e = expectationOf(expectations, r);
     if (!e) continue;
     const o = judgeCell(e, r, e.pattern && r.violation ? traceFor(r) : undefined);
+    const judged: JudgedCell = { status: STATUS[o.status], source: e.source, note: o.note };
     const what = `${r.scenario}/${r.variant} (${e.source}): ${o.note}`;
     if (o.status === 'failed') problems.push(what);
     if (o.status === 'undecided') undecided.push(what);
-    lines.set(r, `${o.status === 'met' ? 'as expected' : o.status === 'failed' ? 'UNEXPECTED' : 'undecided'}: ${what}`);
+    cells.set(r, judged);
   }
-  return { ok: !problems.length && !undecided.length, problems, undecided, lines };
+  return { ok: !problems.length && !undecided.length, problems, undecided, cells };
 }

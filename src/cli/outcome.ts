@@ -24,7 +24,7 @@ interface Judged {
 export function exitCodeOf(results: readonly CheckResult[], mode: 'table' | 'table-shard' | 'cells', expected?: CellsJudgement): number {
   if (mode === 'table') {
     if (tableExpectations(results).problems.length) return EXIT_VIOLATION;
-  } else if (results.some((r) => r.verdict === 'violation' && !expected?.lines.has(r) && (mode === 'cells' || !expectedViolation(r.variant)))) {
+  } else if (results.some((r) => r.verdict === 'violation' && !expected?.cells.has(r) && (mode === 'cells' || !expectedViolation(r.variant)))) {
     return EXIT_VIOLATION;
   }
   if (expected?.problems.length) return EXIT_VIOLATION;
