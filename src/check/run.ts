@@ -71,11 +71,15 @@ export function productModel(): Model {
   return new Model([KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)]);
 }
 
+/** Whether `design` has the devices `spec` names: a scenario naming device i needs i + 1 designs side by side. */
+export function appliesTo(spec: ScenarioSpec, design: MirrorVariant): boolean {
+  const needed = 1 + Math.max(0, ...spec.actors.flatMap((a) => a.ops.map((op) => ('device' in op ? (op.device ?? 0) : 0))));
+  return devicesOf(design).length >= needed;
+}
+
 /** The designs a scenario applies to: those its `variants` names, else every built-in and loaded one. */
 export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
-  // A scenario that names device i applies only to designs with that many devices side by side.
-  const needed = 1 + Math.max(0, ...spec.actors.flatMap((a) => a.ops.map((op) => ('device' in op ? (op.device ?? 0) : 0))));
-  const all = allVariants().filter((v) => devicesOf(v).length >= needed);
+  const all = allVariants().filter((v) => appliesTo(spec, v));
   return spec.variants ? all.filter((v) => spec.variants!.includes(v.base ?? v.name)) : all;
 }
 

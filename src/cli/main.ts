@@ -29,6 +29,7 @@ import { checkExhaustive, type ExhaustiveCliOptions } from './check.js';
 import { EXIT_HOLDS, EXIT_MODEL_ERROR, EXIT_USAGE, EXIT_VIOLATION, fail, UsageError } from './exit.js';
 import { mergeFiles } from './merge.js';
 import { scenarioArgument, select } from './selection.js';
+import { clearScenarioFiles, preloadScenarioFiles } from './scenario-files.js';
 import { checkSimulate, type SimulateCliOptions } from './simulate.js';
 import { printable, shown } from './text.js';
 import { DEFAULT_DESIGN, mutateCommand, type MutateCliOptions } from './mutate.js';
@@ -68,6 +69,7 @@ function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers:
     if (wrong) fail(`${wrong} applies to --simulate only`);
   }
   const sel = select(names, opts.variant, drivers, era);
+  if (opts.simulate && sel.expectations.length) process.stderr.write("vmamirror: note: the scenario files' expectations are judged by exhaustive checks only, not by --simulate\n");
   return opts.simulate ? checkSimulate(sel, { ...opts, simulate: opts.simulate }, ctx) : checkExhaustive(sel, opts, ctx);
 }
 
@@ -293,6 +295,7 @@ function codeOf(e: unknown): number {
 function fresh(): void {
   clearLoadedVariants();
   clearDrivers();
+  clearScenarioFiles();
 }
 
 /** Runs the command in-process (tests): everything but --driver, which loads modules (`mainAsync`). */
@@ -313,11 +316,15 @@ export async function mainAsync(argv: readonly string[], ctx: RunContext = { pro
   const run: Run = { code: EXIT_HOLDS, drivers: new Map() };
   const p = program(ctx, run);
   p.hook('preAction', async (_p, action) => {
-    const opts = action.opts() as { driver?: string[]; era?: string };
+    const opts = action.opts() as { driver?: string[]; era?: string; file?: string };
     for (const path of opts.driver ?? []) {
       if (!run.drivers!.has(path)) run.drivers!.set(path, await loadDriver(path, (s) => shown(s)));
     }
     if (opts.era !== undefined) run.era = await loadEra(opts.era, (s) => shown(s));
+    // The drivers scenario files name, where the command reads scenario files and runs designs.
+    const name = action.name();
+    const files = name === 'check' || name === 'mutate' ? action.args : name === 'replay' && opts.file !== undefined ? [opts.file] : [];
+    await preloadScenarioFiles(files, (path) => loadDriver(path, (s) => shown(s)), opts.driver ?? []);
   });
   try {
     await p.parseAsync(argv as string[], { from: 'user' });

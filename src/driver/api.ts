@@ -142,7 +142,6 @@ export { notifierMapAcquire } from '../kernel/lockdep.js';
  * per-range state (`HMM_MIRROR`, `HMM_RANGE`; `MM.hmmNotifiers` is hmm->notifiers) and the class of
  * hmm->ranges_lock, which protects hmm->notifiers and every range's `valid`.
  */
-export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';
 export { RANGES_LOCK } from '../kernel/hmm/hmm-v53.js';
 /**
  * Page references, for drivers that pin pages (GUP) or wait on them: get_user_pages_remote (a
@@ -153,3 +152,10 @@ export { RANGES_LOCK } from '../kernel/hmm/hmm-v53.js';
 export { PAGE } from '../kernel/structs.js';
 export { getUserPagesRemote } from '../kernel/ops/gup.js';
 export { getPage, putPage } from '../kernel/page.js';
+/**
+ * The 2019 HMM API (v5.3, src/kernel/hmm/hmm-v53.ts), for drivers of that era: hmm_mirror_register
+ * (a set-up call in .mmap), the range routines (`w.call`), the range->valid test, and the structs
+ * a sync_cpu_device_pagetables callback and a fault read (`HMM_MIRROR.priv`, `HMM_RANGE.pfn`).
+ */
+export { hmmMirrorRegister, hmmRangeRegister, hmmRangeUnregister, hmmRangeWaitUntilValid, hmmRangeFaultV53, hmmRangeSnapshot, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
+export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';

@@ -20,6 +20,7 @@ import { formatProblem, parseScenario, scenarioSchema, ScenarioError, type Loade
 import { VARIANTS } from '../../src/mirror/variants.js';
 import { execStep, isEnabled } from '../../src/world/runner.js';
 import { PROPERTIES } from '../../src/check/properties.js';
+import { appliesTo } from '../../src/check/run.js';
 
 type Doc = Record<string, unknown>;
 
@@ -78,6 +79,7 @@ const loadable = header.chain((h) => {
       npages: fc.constant(1),
       ...(vms.length ? { vm: fc.constantFrom(...vms) } : {}),
       mm: fc.constantFrom('source', 'introspector', ...(forks ? ['child'] : [])),
+      device: fc.constant(0), // one design: its device only (a device above 0 on another mm is refused)
     };
     const allowed = OPERATIONS.filter((o) => !o.createsChild && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm'))).map((o) => o.name as string);
     return fc.tuple(listOf(listOf(operation(kinds, allowed), MAX_OPS), MAX_ACTORS), fc.constantFrom('source', 'introspector'), fc.nat()).map(([lists, parent, where]) => {
@@ -128,7 +130,8 @@ function loadBuildRun(doc: Doc, format: ScenarioFormat, seed = 1): 'loaded' | 'r
     stats.refused++;
     return 'refused';
   }
-  for (const v of loaded.variants) {
+  // A design applies when it has every device the scenario names (designs side by side: src/mirror/combined.ts).
+  for (const v of loaded.variants.filter((d) => appliesTo(loaded.spec, d))) {
     const { world } = buildScenario(loaded.spec, v);
     // Audited, as `check` runs: every step of every generated shape is held to its footprint and
     // to the lock discipline (shapes the catalogue lacks found steps that broke it).
