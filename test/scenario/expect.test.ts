@@ -13,6 +13,10 @@ import { main } from '../../src/cli/main.js';
 import { captureOutput } from '../helpers/capture.js';
 import { patternMismatch, type PatternStep } from '../../src/check/expect.js';
 import type { Trace } from '../../src/report/trace.js';
+import { clearScenarioFiles, preloadScenarioFiles, scenarioFile } from '../../src/cli/scenario-files.js';
+import { DriverError } from '../../src/driver/define.js';
+import { interval } from '../../src/mirror/interval.js';
+import type { MirrorVariant } from '../../src/mirror/device.js';
 
 const io = captureOutput();
 const dir = mkdtempSync(join(tmpdir(), 'vmamirror-expect-'));
@@ -183,4 +187,38 @@ describe('hostile expect keys: exit 2, one line a problem, file:line:column: key
       expect(r.out).toBe('');
     });
   }
+});
+
+describe('the drivers a file names, loaded before the command (src/cli/scenario-files.ts, with a stand-in loader)', () => {
+  /** The corrected design under another name, as if loaded from `path`. */
+  const stand = (path: string): MirrorVariant => ({ ...interval, name: `drv-${path.replace(/\W+/g, '-').slice(-12)}` });
+  const file = (name: string, lines: string[]) => {
+    const f = join(dir, name);
+    writeFileSync(f, [...BASE, ...lines].join('\n'));
+    return f;
+  };
+
+  it('loads each module once, resolved against the file, and adds its design to the scenario', async () => {
+    const f = file('drivers.yaml', ['driver: ./a.ts', 'expect:', '  - { driver: ./a.ts, verdict: holds }', '  - { driver: sub/../b.ts, verdict: refinement, pattern: [intro:mirror_fault:lock] }']);
+    const loads: string[] = [];
+    clearScenarioFiles();
+    await preloadScenarioFiles([f, 'exit'], async (p) => (loads.push(p), stand(p)), []);
+    expect(loads).toEqual([join(dir, 'a.ts'), join(dir, 'b.ts')]);
+    const { spec, expectations } = scenarioFile(f);
+    expect(spec.variants).toEqual([stand(loads[0]).name, stand(loads[1]).name]);
+    expect(expectations.map((e) => [e.variant, e.verdict, e.pattern?.map((p) => [p.actor, p.routine, p.label])])).toEqual([
+      [stand(loads[0]).name, 'holds', undefined],
+      [stand(loads[1]).name, 'refinement', [['intro', 'mirror_fault', 'lock']]],
+    ]);
+  });
+
+  it('a module that does not load is reported at the key naming it; --driver beside such a file is refused', async () => {
+    const f = file('broken.yaml', ['expect:', '  - { driver: ./gone.ts, verdict: holds }']);
+    clearScenarioFiles();
+    const refuse = async (p: string): Promise<MirrorVariant> => {
+      throw new DriverError(`--driver ${p}: no such file`);
+    };
+    await expect(preloadScenarioFiles([f], refuse, [])).rejects.toThrow(new RegExp(`^${f}:10:15: expect\\[0\\]\\.driver: ${join(dir, 'gone.ts')}: no such file$`));
+    await expect(preloadScenarioFiles([f], async (p) => stand(p), ['x.ts'])).rejects.toThrow(/broken\.yaml names its own driver \(\.\/gone\.ts\); --driver would replace them: give one or the other$/);
+  });
 });
