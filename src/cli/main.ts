@@ -324,7 +324,12 @@ export async function mainAsync(argv: readonly string[], ctx: RunContext = { pro
     // The drivers scenario files name, where the command reads scenario files and runs designs.
     const name = action.name();
     const files = name === 'check' || name === 'mutate' ? action.args : name === 'replay' && opts.file !== undefined ? [opts.file] : [];
-    await preloadScenarioFiles(files, (path) => loadDriver(path, (s) => shown(s)), opts.driver ?? []);
+    await preloadScenarioFiles(
+      files,
+      (path) => loadDriver(path, (s) => shown(s)),
+      opts.driver ?? [],
+      (path) => loadEra(path, (s) => shown(s)),
+    );
   });
   try {
     await p.parseAsync(argv as string[], { from: 'user' });

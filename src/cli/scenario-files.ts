@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import type { Expectation } from '../check/expect.js';
 import { DriverError } from '../driver/define.js';
 import type { MirrorVariant } from '../mirror/device.js';
+import type { Era } from '../driver/era.js';
 import { resolveDesigns } from '../scenario/expect.js';
 import { formatOf, loadScenarioFile, type LoadedScenario } from '../scenario/load.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
@@ -37,8 +38,14 @@ export function clearScenarioFiles(): void {
  * module, whichever files name it); a driver that cannot be loaded is reported at the key that
  * names it. `cliDrivers`: the command's --driver paths.
  */
-export async function preloadScenarioFiles(args: readonly string[], load: (path: string) => Promise<MirrorVariant>, cliDrivers: readonly string[]): Promise<void> {
+export async function preloadScenarioFiles(
+  args: readonly string[],
+  load: (path: string) => Promise<MirrorVariant>,
+  cliDrivers: readonly string[],
+  loadEra: (path: string) => Promise<Era> = () => Promise.reject(new DriverError('eras are loaded by the vmamirror command')),
+): Promise<void> {
   const byPath = new Map<string, MirrorVariant>();
+  const erasByPath = new Map<string, Era>();
   for (const arg of args.filter(isScenarioFile)) {
     if (resolved.has(arg)) continue;
     const loaded = loadScenarioFile(arg);
@@ -58,9 +65,23 @@ export async function preloadScenarioFiles(args: readonly string[], load: (path:
         throw loaded.problems([{ path: d.at, message: e.message.startsWith(option) ? e.message.slice(option.length) : e.message }]);
       }
     }
+    for (const e of loaded.eras) {
+      if (erasByPath.has(e.path)) continue;
+      try {
+        erasByPath.set(e.path, await loadEra(e.path));
+      } catch (err) {
+        if (!(err instanceof DriverError)) throw err;
+        const option = '--era ';
+        throw loaded.problems([{ path: e.at, message: err.message.startsWith(option) ? err.message.slice(option.length) : err.message }]);
+      }
+    }
     resolved.set(
       arg,
-      resolveDesigns(loaded, (p) => byPath.get(p)!),
+      resolveDesigns(
+        loaded,
+        (p) => byPath.get(p)!,
+        (p) => erasByPath.get(p)!,
+      ),
     );
   }
 }
@@ -70,8 +91,10 @@ export function scenarioFile(arg: string): Resolved {
   const done = resolved.get(arg);
   if (done) return done;
   const loaded: LoadedScenario = loadScenarioFile(arg);
-  if (loaded.drivers.length) {
-    fail(`${shown(loaded.file)} names driver modules (${loaded.drivers.map((d) => shown(d.written)).join(', ')}), which only the vmamirror command loads (for check, replay and mutate)`);
+  if (loaded.drivers.length || loaded.eras.length) {
+    fail(
+      `${shown(loaded.file)} names driver or era modules (${[...loaded.drivers, ...loaded.eras].map((d) => shown(d.written)).join(', ')}), which only the vmamirror command loads (for check, replay and mutate)`,
+    );
   }
   const r = resolveDesigns(loaded, () => fail('no driver loaded'));
   resolved.set(arg, r);

@@ -6,6 +6,8 @@
  * through the loader's `ScenarioError`: file, line, key path, one problem a line.
  */
 import type { MirrorVariant } from '../mirror/device.js';
+import type { Era } from '../driver/era.js';
+import { onEra } from '../driver/load.js';
 import { variantByName } from '../mirror/variants.js';
 import { HOLDS, patternParts, type Expectation, type PatternStep } from '../check/expect.js';
 import { PROPERTIES } from '../check/properties.js';
@@ -20,8 +22,11 @@ import type { ScenarioSpec } from './spec.js';
 /** One `expect` entry as written (`driver` resolved against the scenario file's folder). */
 export interface ExpectEntry {
   readonly index: number;
-  readonly driver?: string;
+  /** A driver module, or 2..4 of them side by side (device i is the i-th). */
+  readonly driver?: string | readonly string[];
   readonly variant?: string;
+  /** A kernel era module the design runs on (DESIGN@ERA). */
+  readonly era?: string;
   readonly verdict: string;
   readonly message?: string;
   readonly pattern?: readonly string[];
@@ -82,17 +87,32 @@ function patternStep(text: string, parts: readonly string[], model: Model, actor
  * module the file names. A pattern naming no routine or label of its design's model, or two
  * expectations for one design, is a `ScenarioError`.
  */
-export function resolveDesigns(loaded: LoadedScenario, designOf: (path: string) => MirrorVariant): { spec: ScenarioSpec; expectations: Expectation[] } {
+export function resolveDesigns(
+  loaded: LoadedScenario,
+  designOf: (path: string) => MirrorVariant,
+  eraOf: (path: string) => Era = () => {
+    throw new Error('no era loaded');
+  },
+): { spec: ScenarioSpec; expectations: Expectation[] } {
   const { spec } = loaded;
-  const drivers = loaded.drivers.map((d) => designOf(d.path).name);
-  const variants = spec.variants ? [...new Set([...spec.variants, ...drivers])] : undefined;
+  // Each driver the file names runs on its own, unless it is named only as part of designs side by side.
+  const single = new Set(loaded.expect.flatMap((e) => (typeof e.driver === 'string' ? [e.driver] : [])));
+  const drivers = loaded.drivers.filter((d) => d.at[0] !== 'expect' || single.has(d.path)).map((d) => designOf(d.path).name);
+  // The designs the expectations name run too: side by side under their joined name, on an era under their own (variantsFor).
+  const named: string[] = [];
+  /** An expectation's design: its driver(s) side by side or its variant, on its era. */
+  const designFor = (e: ExpectEntry): MirrorVariant => {
+    const base = e.driver === undefined ? variantByName(e.variant!)! : typeof e.driver === 'string' ? designOf(e.driver) : variantByName(e.driver.map((d) => designOf(d).name).join('+'))!;
+    named.push(base.name);
+    return e.era === undefined ? base : onEra([base], eraOf(e.era))[0];
+  };
   const issues: Issue[] = [];
   const expectations: Expectation[] = [];
   const seen = new Map<string, number>();
   const actors = new Set(spec.actors.map((a) => a.name));
   for (const e of loaded.expect) {
     const key = e.driver !== undefined ? 'driver' : 'variant';
-    const design = e.driver !== undefined ? designOf(e.driver) : variantByName(e.variant!)!;
+    const design = designFor(e);
     const at = ['expect', e.index];
     const first = seen.get(design.name);
     if (first !== undefined) {
@@ -117,5 +137,6 @@ export function resolveDesigns(loaded: LoadedScenario, designOf: (path: string) 
     });
   }
   if (issues.length) throw loaded.problems(issues);
+  const variants = spec.variants ? [...new Set([...spec.variants, ...drivers, ...named])] : undefined;
   return { spec: variants ? { ...spec, variants } : spec, expectations };
 }

@@ -30,6 +30,8 @@ export interface LoadedScenario {
   readonly variants: readonly MirrorVariant[];
   /** Every driver module the file names (`driver(s)`, `expect[i].driver`), once each, in order: loaded before the file is used (designs.ts). */
   readonly drivers: readonly DriverRef[];
+  /** Every era module the `expect` entries name (`expect[i].era`), once each: loaded with the drivers. */
+  readonly eras: readonly DriverRef[];
   /** The `expect` entries as written (checked against the designs once the drivers are loaded: designs.ts). */
   readonly expect: readonly ExpectEntry[];
   /** Problems found after loading (a pattern naming no routine of the design), as the loader reports its own: with line and key path. */
@@ -175,13 +177,23 @@ export function parseScenario(text: string, fileName: string, format: ScenarioFo
     const path = resolve(written);
     if (!drivers.some((d) => d.path === path)) drivers.push({ written, path, at });
   }
-  const expect = (file.expect ?? []).map((e, i) => ({ ...e, index: i, ...(e.driver !== undefined && { driver: resolve(e.driver) }) }));
+  const expect = (file.expect ?? []).map((e, i) => ({
+    ...e,
+    index: i,
+    ...(e.driver !== undefined && { driver: typeof e.driver === 'string' ? resolve(e.driver) : e.driver.map(resolve) }),
+    ...(e.era !== undefined && { era: resolve(e.era) }),
+  }));
+  const eras: DriverRef[] = [];
+  (file.expect ?? []).forEach((e, i) => {
+    if (e.era !== undefined && !eras.some((x) => x.path === resolve(e.era!))) eras.push({ written: e.era, path: resolve(e.era), at: ['expect', i, 'era'] });
+  });
   return {
     file: fileName,
     format,
     spec,
     variants,
     drivers,
+    eras,
     expect,
     problems: (issues) => errorFrom(fileName, read.table, issues),
     place: (path) => {
@@ -195,7 +207,8 @@ export function parseScenario(text: string, fileName: string, format: ScenarioFo
 function driversNamed(file: FileData): { written: string; at: Segment[] }[] {
   const out = file.driver !== undefined ? [{ written: file.driver, at: ['driver'] as Segment[] }] : (file.drivers ?? []).map((d, i) => ({ written: d, at: ['drivers', i] as Segment[] }));
   (file.expect ?? []).forEach((e, i) => {
-    if (e.driver !== undefined) out.push({ written: e.driver, at: ['expect', i, 'driver'] });
+    if (typeof e.driver === 'string') out.push({ written: e.driver, at: ['expect', i, 'driver'] });
+    else e.driver?.forEach((d, k) => out.push({ written: d, at: ['expect', i, 'driver', k] }));
   });
   return out;
 }

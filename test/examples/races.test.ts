@@ -24,8 +24,9 @@ const FILES = readdirSync(RACES, { withFileTypes: true })
   );
 
 interface Entry {
-  driver?: string;
+  driver?: string | string[];
   variant?: string;
+  era?: string;
   verdict: string;
   message?: string;
   pattern?: string[];
@@ -68,8 +69,17 @@ function follows(steps: readonly Step[], pattern: readonly string[], actors: Rea
 }
 
 describe('examples/races: every scenario gives what it expects', () => {
-  it('ships the three races the driver API can express', () => {
-    expect(FILES.map((f) => f.split('/')[2]).sort()).toEqual(expect.arrayContaining(['B-06-hmm-range-valid-aba', 'B-12-amdgpu-userptr-no-notifier', 'B-13-amdgpu-userptr-retry']));
+  it('ships the races the driver API, kernel eras and designs side by side can express', () => {
+    expect(FILES.map((f) => f.split('/')[2]).sort()).toEqual(
+      expect.arrayContaining([
+        'B-03-nonblock-start-unpaired',
+        'B-06-hmm-range-valid-aba',
+        'B-07-hmm-start-error-flows',
+        'B-12-amdgpu-userptr-no-notifier',
+        'B-13-amdgpu-userptr-retry',
+        'B-25-gntdev-waits-for-refs',
+      ]),
+    );
   });
 
   for (const file of FILES) {

@@ -118,7 +118,7 @@ describe('hostile expect keys: exit 2, one line a problem, file:line:column: key
     [
       'unknown key',
       ['expect:', '  - { variant: interval, verdict: holds, colour: red }'],
-      /^vmamirror: FILE:10:42: expect\[0\]\.colour: unknown field; expected one of driver, variant, verdict, message, pattern\n$/,
+      /^vmamirror: FILE:10:42: expect\[0\]\.colour: unknown field; expected one of driver, era, variant, verdict, message, pattern\n$/,
     ],
     [
       'bad verdict',
@@ -177,7 +177,10 @@ describe('hostile expect keys: exit 2, one line a problem, file:line:column: key
     ],
     ['empty expect', ['expect: []'], /^vmamirror: FILE:9:9: expect: found an empty list; expected at least 1 item\n$/],
     ['driver and drivers', ['driver: ./a.ts', 'drivers: [./b.ts]'], /^vmamirror: FILE:10:1: drivers: found both "driver" and "drivers"; expected one of them\n$/],
-    ['a driver, in-process', ['driver: ./a.ts'], /^vmamirror: FILE names driver modules \(\.\/a\.ts\), which only the vmamirror command loads \(for check, replay and mutate\)\n$/],
+    ['a driver, in-process', ['driver: ./a.ts'], /^vmamirror: FILE names driver or era modules \(\.\/a\.ts\), which only the vmamirror command loads \(for check, replay and mutate\)\n$/],
+    ['one driver side by side', ['expect:', '  - { driver: [./a.ts], verdict: holds }'], /^vmamirror: FILE:10:15: expect\[0\]\.driver: /],
+    ['five drivers side by side', ['expect:', '  - { driver: [./a.ts, ./b.ts, ./c.ts, ./d.ts, ./e.ts], verdict: holds }'], /^vmamirror: FILE:10:15: expect\[0\]\.driver: /],
+    ['an era, in-process', ['expect:', '  - { variant: interval, era: ./old.ts, verdict: holds }'], /^vmamirror: FILE names driver or era modules \(\.\/old\.ts\), which only the vmamirror command loads/],
   ];
   for (const [name, lines, message] of cases) {
     it(name, () => {
