@@ -11,7 +11,7 @@ import { KVM_LIB } from '../kvm/library.js';
 import { WORKLOAD_LIB } from '../scenario/workload.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
-import { PROPERTIES } from './properties.js';
+import { propertiesOf } from './properties.js';
 import { encodeSchedule } from '../engine/schedule.js';
 import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
@@ -82,7 +82,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   // whose size stands in for a lock is a model error), and the proof learns what it assumed.
   const audit = opts.audit ?? true;
   world.trackReached();
-  const { lockOrder, ...r } = explore(world, { ...opts, audit, properties: PROPERTIES });
+  const { lockOrder, ...r } = explore(world, { ...opts, audit, properties: propertiesOf(variant) });
   const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
   // Not after a stop request: shrinking replays, and the user asked for the results now. Not a
@@ -126,7 +126,7 @@ export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant,
     w.audit = audit;
     return w;
   };
-  return shrinkSchedule(world, schedule, { properties: PROPERTIES });
+  return shrinkSchedule(world, schedule, { properties: propertiesOf(variant) });
 }
 
 export interface Cell {
@@ -201,10 +201,10 @@ export interface ScenarioSimulateResult extends SimulateResult {
   readonly schedule?: string;
 }
 
-/** Simulates one catalogue (or loaded) scenario under one variant, checking PROPERTIES. */
+/** Simulates one catalogue (or loaded) scenario under one variant, checking its properties (`propertiesOf`). */
 export function simulateScenario(spec: ScenarioSpec, variant: MirrorVariant, opts: Omit<SimulateOptions, 'properties'>): ScenarioSimulateResult {
   const { world } = buildScenario(spec, variant);
-  const r = simulate(world, { ...opts, properties: PROPERTIES });
+  const r = simulate(world, { ...opts, properties: propertiesOf(variant) });
   return {
     ...r,
     scenario: spec.name,

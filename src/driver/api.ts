@@ -14,6 +14,18 @@ export { defineDriver, DriverError, isDriver, type DriverSpec } from './define.j
 export { defineEra, type Era, type EraSpec } from './era.js';
 /** KVM's routine library: an era that replaces a KVM routine uses it (`new Library(name, [KERNEL, KVM_LIB], { kind: 'kernel' })`). */
 export { KVM_LIB } from '../kvm/library.js';
+// ---- the driver's own state, properties and generic checks (docs/drivers.md, last section) ----
+/**
+ * The driver's objects: `defineStruct(name, fields, protections)` (every field says what protects
+ * it), listed in `DriverSpec.state` as `{ struct, count, init }`; a step reads and writes them as
+ * the kernel's, `w.obj(STRUCT, index).field`.
+ */
+export { defineStruct, type StructDef, type Protection } from '../world/layout.js';
+export type { DriverState } from './define.js';
+/** A property (`DriverSpec.properties`): `{ name, description, check(w) }`, `check` returning a message when it fails. */
+export type { Property } from '../engine/verdict.js';
+/** `DriverSpec.balanced` entries; `quiescent(w)`: every actor has finished (for a property of its own about the end state). */
+export { type Balanced, quiescent } from '../check/balance.js';
 
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';

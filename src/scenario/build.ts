@@ -22,6 +22,8 @@ export { MM_NAMES };
 const SOURCE = 0;
 const INTROSPECTOR = 1;
 const CHILD = 2;
+/** Mirror devices: the introspector opens one. */
+const DEVICES = 1;
 /** Where the mirror VMA starts in the introspector. */
 const MIRROR_START = 0;
 /** Source page contents before any write: recognisable in traces. */
@@ -113,7 +115,9 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     },
     (layout) => {
       declareKvms(layout, kvms);
-      layout.add(MIRROR, 1, ['mirror']);
+      layout.add(MIRROR, DEVICES, ['mirror']);
+      // The driver's own objects (DriverSpec.state): `count` per device, device d's from d * count.
+      for (const st of variant.state ?? []) layout.add(st.struct, st.count * DEVICES);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
       setPrograms(
@@ -143,6 +147,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     mn: mirrorMn,
     hmirror: 0,
   });
+  for (const st of variant.state ?? []) st.init?.(world, 0);
   setupKvms(world, kvms, 0);
   spec.actors.forEach((_, a) => {
     if (!childActors.includes(a)) world.spawn(a, workload, []);
