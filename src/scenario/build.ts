@@ -17,6 +17,7 @@ import { MAX_PAGES, pageFrames } from './bounds.js';
 import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { setFaults } from '../world/faults.js';
+import { driverOperation } from '../driver/operations.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
@@ -94,6 +95,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     // The introspector's pages are the mirror VMA's.
     vpn: (name: MmName, page: number) => (name === 'source' ? page : MIRROR_START + page),
     kvm: kvmIndex,
+    driverOperation: (name) => driverOperation(variant, name, spec.name),
   };
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then the mirror's
   const world = buildWorld(

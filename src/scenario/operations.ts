@@ -22,6 +22,7 @@ import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { guestAccess } from '../kvm/guest.js';
 import { MAX_PAGES } from './bounds.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
+import type { AnyRoutine } from '../world/routine.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds
@@ -50,6 +51,7 @@ export interface FieldKinds {
   readonly npages: number;
   readonly write: boolean;
   readonly value: number;
+  readonly call: string;
 }
 export type FieldKind = keyof FieldKinds;
 
@@ -69,6 +71,7 @@ export interface KindSchema {
   readonly enum?: readonly string[];
   readonly minimum?: number;
   readonly maximum?: number;
+  readonly pattern?: string;
 }
 
 export interface KindDef<K extends FieldKind> {
@@ -116,6 +119,10 @@ export const FIELD_KINDS: { readonly [K in FieldKind]: KindDef<K> } = {
   value: {
     schema: { description: 'The value stored by a write (a 32-bit signed integer; default 0).', type: 'integer', minimum: -2147483648, maximum: 2147483647 },
   },
+  call: {
+    // Which names exist depends on the design (src/driver/operations.ts): the builder checks them.
+    schema: { description: "An operation the design's driver declares (DriverSpec.operations).", type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +152,8 @@ export interface CallContext {
   vpn(name: MmName, page: number): number;
   /** The KVM index of a guest. */
   kvm(name: VmName): number;
+  /** The routine of the design's driver operation `name` (src/driver/operations.ts). */
+  driverOperation?(name: string): AnyRoutine;
 }
 
 export interface Operation<N extends string = string, F extends FieldDefs = FieldDefs> {
@@ -201,6 +210,16 @@ export const OPERATIONS = [
       routine: guestAccess,
       args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
     }),
+  }),
+  operation({
+    name: 'device',
+    accessesMemory: true,
+    description: "An operation the design's driver declares (a device access, a job, an ioctl): its routine runs with (dev 0, page, write).",
+    fields: { call: { kind: 'call' }, page: { kind: 'page' }, write: { kind: 'write', optional: true } },
+    call: (op, at) => {
+      if (!at.driverOperation) throw new Error(`device operation "${op.call}": this world has no driver operations`);
+      return { label: `device-${op.call}(${op.page}${op.write ? ', write' : ''})`, routine: at.driverOperation(op.call), args: [0, op.page, op.write ? 1 : 0] };
+    },
   }),
   operation({
     name: 'reclaim',
