@@ -37,6 +37,8 @@ for (const entry of readdirSync(new URL('src/', root), { withFileTypes: true }))
 }
 
 export default defineConfig({
+  // A driver module imports 'vmamirror': in tests, the sources (the binary resolves it to the running package).
+  resolve: { alias: { vmamirror: new URL('src/index.ts', root).pathname } },
   test: {
     // Exhaustive explorations run for seconds on a loaded CI machine; a test that is slow is not wrong.
     testTimeout: 30_000,

@@ -63,5 +63,7 @@ export function driverOperation(design: MirrorVariant, name: string, scenario: s
   const op = ops.find((o) => o.name === name);
   if (op) return op.routine;
   const has = ops.length ? `it declares ${ops.map((o) => o.name).join(', ')}` : 'it declares none';
-  throw new DriverError(`scenario ${scenario}: device operation "${name}": design ${design.name} has no such operation (${has}); list the designs that do in the scenario's variants`);
+  throw new DriverError(
+    `scenario ${scenario}: device operation "${name}": design ${design.name} has no such operation (${has}); check the scenario only with designs that declare it (--driver FILE, --variant NAME)`,
+  );
 }

@@ -57,6 +57,7 @@ import {
   tableInstall,
   tableRead,
   type DeviceTable,
+  type DriverSpec,
   type MirrorVariant,
   type TableKind,
   type World,
@@ -71,7 +72,7 @@ import {
   VM_SHARED,
   VM_WRITE,
   WOULD_BLOCK,
-} from '../../../src/driver/api.js';
+} from 'vmamirror';
 
 const VMA_FLAGS = VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE;
 
@@ -135,6 +136,10 @@ export interface IntervalTableOptions {
   readonly clear?: boolean;
   /** The callback waits for the jobs in flight on the range first (false: the bug). */
   readonly fence?: boolean;
+  /** The callback takes the update lock (false: the bug, a data race on the table). */
+  readonly lock?: boolean;
+  /** Fields of the DriverSpec to replace. */
+  readonly spec?: Partial<DriverSpec>;
 }
 
 /** dmirror's shape: an interval notifier, hmm_range_fault, a device table without page references. */
@@ -142,6 +147,7 @@ export function intervalTableDriver(o: IntervalTableOptions): MirrorVariant {
   const { prefix, lib, fault } = base(o.name);
   const clear = o.clear !== false;
   const fence = o.fence !== false;
+  const locked = o.lock !== false;
   const t: DeviceTable = defineTable({ name: `${o.name}-pt`, kind: o.kind, entries: 2, parent: 'source' });
 
   /** A device access through the table (`job`: one that stays in flight until its fence signals). */
@@ -235,8 +241,9 @@ export function intervalTableDriver(o: IntervalTableOptions): MirrorVariant {
     locals: ['dev'],
     steps: {
       lock: {
-        at: 'device: mutex_lock(update) / mutex_trylock if !blockable',
+        at: locked ? 'device: mutex_lock(update) / mutex_trylock if !blockable' : 'device: (no mutex_lock(update): the bug)',
         run: (w, l) => {
+          if (!locked) return 'clear';
           const dev = deviceOfSub(w, l.sub);
           const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
           if (b === WOULD_BLOCK) return w.ret(0);
@@ -257,13 +264,12 @@ export function intervalTableDriver(o: IntervalTableOptions): MirrorVariant {
         },
       },
       clear: {
-        at: clear
-          ? 'device: mmu_interval_set_seq; clear the range from the device table; mutex_unlock(update)'
-          : 'device: mmu_interval_set_seq; mutex_unlock(update) (the table is not cleared: the bug)',
+        at: `device: ${clear ? 'clear the range from the device table' : 'the table is not cleared (the bug)'}; mmu_interval_set_seq${locked ? '; mutex_unlock(update)' : ''}`,
         run: (w, l) => {
+          const dev = deviceOfSub(w, l.sub);
+          if (clear) tableClearRange(w, t, ...sourceRangeToTable(w, t, dev, l.start, l.end));
           mmuIntervalSetSeq(w, l.sub, l.curSeq);
-          if (clear) tableClearRange(w, t, ...sourceRangeToTable(w, t, l.dev, l.start, l.end));
-          mutexUnlock(w, updateLock(w, l.dev));
+          if (locked) mutexUnlock(w, updateLock(w, dev));
           return w.ret(1);
         },
       },
@@ -287,6 +293,7 @@ export function intervalTableDriver(o: IntervalTableOptions): MirrorVariant {
       { name: 'access', description: 'the device reads or writes the page through its table, faulting it in on a miss', routine: access },
       { name: 'job', description: 'a device job on the page: it latches the translation and runs until its fence signals', routine: job },
     ],
+    ...o.spec,
   });
 }
 
