@@ -7,6 +7,7 @@ import type { Property } from '../engine/verdict.js';
 import type { World } from '../world/world.js';
 import { tablesIn, type DeviceTable } from './table.js';
 import { describeProblem, entryName, ruleProblem } from './rules.js';
+import { quiescent } from '../check/balance.js';
 
 /** Calls `f` for every entry of every table of `w`; the first message it returns. */
 function forEachEntry(w: World, f: (t: DeviceTable, index: number) => string | undefined): string | undefined {
@@ -37,10 +38,12 @@ export const deviceTable: Property = {
 export const deviceAccess: Property = {
   name: 'device-access',
   description:
-    "every device access through a table (a DMA, a GPU job, an RDMA operation) hits a live frame under its table's rule at the step it happens and, while in flight, at every step until it completes: the invalidate callback must wait for it (a fence) before the parent's pte changes",
+    "every device access through a table (a DMA, a GPU job, an RDMA operation) hits a live frame under its table's rule at the step it happens and, while in flight, at every step until it completes, which it does before every actor has finished: the invalidate callback must wait for it (a fence) before the parent's pte changes",
   check(w) {
+    let done: boolean | undefined;
     return forEachEntry(w, (t, i) => {
       const e = w.obj(t.struct, i);
+      if (e.inflight && (done ??= quiescent(w))) return `an access through ${entryName(t, i)} is still in flight once every actor has finished: its job never completed (accessComplete)`;
       if (e.violation) return describeProblem(w, t, i, `a device access through ${entryName(t, i)} used`, e.vpfn, { code: e.violation, arg: e.varg });
       if (!e.inflight) return undefined;
       const p = ruleProblem(w, t, i, e.ipfn, e.igen, e.iwrite, true);

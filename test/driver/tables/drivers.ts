@@ -138,6 +138,8 @@ export interface IntervalTableOptions {
   readonly fence?: boolean;
   /** The callback takes the update lock (false: the bug, a data race on the table). */
   readonly lock?: boolean;
+  /** A job signals its completion (false: the bug, it stays in flight). */
+  readonly complete?: boolean;
   /** Fields of the DriverSpec to replace. */
   readonly spec?: Partial<DriverSpec>;
 }
@@ -164,7 +166,7 @@ export function intervalTableDriver(o: IntervalTableOptions): MirrorVariant {
           complete: {
             at: 'device: the job completes (its fence signals)',
             run: (w: World, l: DeviceFrame) => {
-              accessComplete(w, t, tableIndex(t, l.dev, l.page));
+              if (o.complete !== false) accessComplete(w, t, tableIndex(t, l.dev, l.page));
               return w.ret(0);
             },
           },

@@ -77,6 +77,16 @@ describe('accesses in flight: the invalidate callback must wait for them (a fenc
   });
 });
 
+describe('a job that never completes', () => {
+  it('is still in flight once every actor has finished: device-access', () => {
+    const r = checkOne(scenario('device-job-alone', [job], []), intervalTableDriver({ name: 'job-lost', kind: 'no-page-refs', complete: false }));
+    expect(r.violation).toMatchObject({
+      property: 'device-access',
+      message: 'an access through job-lost-pt[0] (no-page-refs) is still in flight once every actor has finished: its job never completed (accessComplete)',
+    });
+  });
+});
+
 describe('page-refs (GUP-pinned): may lag inside an invalidation window, never maps a freed page', () => {
   it('holds when invalidate_range_end clears the entries it kept through the window', () => {
     for (const s of [accessMunmap, writeReclaim]) expect(checkOne(s, pinningTableDriver({ name: `pin-ok-${s.name}`, kind: 'page-refs' })).verdict, s.name).toBe('holds');
