@@ -40,10 +40,11 @@ export const deviceAccess: Property = {
   description:
     "every device access through a table (a DMA, a GPU job, an RDMA operation) hits a live frame under its table's rule at the step it happens and, while in flight, at every step until it completes, which it does before every actor has finished: the invalidate callback must wait for it (a fence) before the parent's pte changes",
   check(w) {
-    let done: boolean | undefined;
+    if (tablesIn(w.layout).length === 0) return undefined;
+    const done = quiescent(w);
     return forEachEntry(w, (t, i) => {
       const e = w.obj(t.struct, i);
-      if (e.inflight && (done ??= quiescent(w))) return `an access through ${entryName(t, i)} is still in flight once every actor has finished: its job never completed (accessComplete)`;
+      if (e.inflight && done) return `an access through ${entryName(t, i)} is still in flight once every actor has finished: its job never completed (accessComplete)`;
       if (e.violation) return describeProblem(w, t, i, `a device access through ${entryName(t, i)} used`, e.vpfn, { code: e.violation, arg: e.varg });
       if (!e.inflight) return undefined;
       const p = ruleProblem(w, t, i, e.ipfn, e.igen, e.iwrite, true);
