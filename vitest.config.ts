@@ -25,7 +25,8 @@ const FLOORS: Record<string, Floor> = {
   'src/cli': { lines: 82, branches: 68, functions: 78, statements: 75 },
   // The loader (load.ts, hooks.ts) runs in the binary's worker (test/cli/driver.test.ts): not in-process coverage.
   'src/driver': { lines: 40, branches: 30, functions: 30, statements: 40 },
-  'src/layers': { lines: 90, branches: 75, functions: 90, statements: 85 },
+  // Measured 2026-11-29 by test/driver/tables alone: lines 96.7, branches 80.7, functions 100, statements 89.8.
+  'src/layers': { lines: 94, branches: 78, functions: 98, statements: 87 },
 };
 
 const root = new URL('./', import.meta.url);
