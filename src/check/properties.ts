@@ -13,6 +13,7 @@ import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
 import { firstUnbalanced, quiescent, unbalanced, type Balanced } from './balance.js';
 import type { MirrorVariant } from '../mirror/device.js';
+import { deviceAccess, deviceTable } from '../layers/properties.js';
 
 const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM), mm);
 
@@ -165,7 +166,7 @@ export const quiescence: Property = {
 };
 
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence];
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, deviceTable, deviceAccess];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`

@@ -159,3 +159,15 @@ export { getPage, putPage } from '../kernel/page.js';
  */
 export { hmmMirrorRegister, hmmRangeRegister, hmmRangeUnregister, hmmRangeWaitUntilValid, hmmRangeFaultV53, hmmRangeSnapshot, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
 export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';
+/**
+ * Device translation tables (docs/tables.md): `defineTable({ name, kind, entries, parent: 'source' })`,
+ * listed in `DriverSpec.tables` and checked by kind (`device-table`, `device-access`); entries read
+ * and written with `tableRead` / `tableInstall` / `tableClear` / `tableClearRange`; accesses through
+ * them (`deviceAccess` at one step, or `accessStart` → `accessComplete` in flight),
+ * and the invalidate callback's wait for those in flight (`fenceWait`). `DriverSpec.operations`
+ * name the routines scenario files run as `{ op: device, call: NAME, page, write }`. A table that
+ * holds page references takes them with `getUserPagesRemote` (or `getPage`) and drops them with `putPage`.
+ */
+export { defineTable, TABLE_KINDS, type TableKind, type TableSpec, type DeviceTable, tableIndex, tableRead, tableInstall, tableClear, tableClearRange, sourceRangeToTable } from '../layers/table.js';
+export { deviceAccess, accessStart, accessComplete, fenceWait } from '../layers/access.js';
+export type { DriverOperation } from './operations.js';

@@ -17,6 +17,8 @@ import { Verdicts, type Property } from '../engine/verdict.js';
 import { PROPERTIES } from '../check/properties.js';
 import { UNBALANCED, type Balanced } from '../check/balance.js';
 import { declareLifetime, SRCU, SRCU_LIB } from '../kernel/lifetime.js';
+import { tableState, type DeviceTable } from '../layers/table.js';
+import { declareOperations, type DriverOperation } from './operations.js';
 
 /** A driver that cannot be used: what was wrong and what was expected, in one sentence. */
 export class DriverError extends Error {
@@ -72,6 +74,10 @@ export interface DriverSpec {
   readonly properties?: readonly Property[];
   /** Fields of its state structs that must be 0 once every actor has finished: the `unbalanced` property (src/check/balance.ts). */
   readonly balanced?: readonly Balanced[];
+  /** Its device translation tables (`defineTable`): secondary layers checked by their kind (docs/tables.md). */
+  readonly tables?: readonly DeviceTable[];
+  /** Operations scenario files name (`{ op: device, call: NAME, page, write }`): its jobs, ioctls, workers. */
+  readonly operations?: readonly DriverOperation[];
 }
 
 const made = new WeakSet<object>();
@@ -141,7 +147,9 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
   if (accepted !== undefined && (typeof accepted !== 'object' || accepted === null || Object.values(accepted).some((x) => typeof x !== 'string'))) {
     bad(`${at}: acceptedMutants: expected { 'category@routine:label': 'why it is a valid design too' }`);
   }
-  const state = checkState(at, spec.state, bad);
+  const own = checkState(at, spec.state, bad);
+  const state = [...own, ...tableState(at, spec.tables, own, bad)];
+  declareOperations(at, lib, spec.operations, bad);
   const structs = state.map((st) => st.struct);
   const properties = checkProperties(at, spec.properties, spec.balanced !== undefined, bad);
   const balanced = checkBalanced(at, spec.balanced, structs, bad);

@@ -18,6 +18,7 @@ import { MAX_PAGES, pageFrames } from './bounds.js';
 import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { setFaults } from '../world/faults.js';
+import { driverOperation } from '../driver/operations.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
@@ -97,14 +98,17 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   };
   const childActors = childActorsOf(spec);
   const designs = devicesOf(variant);
+  /** Device `device`'s design; a scenario naming a device the design lacks cannot be built (variantsFor leaves it out). */
+  const designOf = (device: number): MirrorVariant => {
+    if (device >= designs.length) throw new Error(`scenario ${spec.name}: device ${device} but design ${variant.name} has ${designs.length} device${designs.length === 1 ? '' : 's'}`);
+    return designs[device];
+  };
   const at: CallContext = {
     mm: (name: MmName) => MM_NAMES.indexOf(name),
     // The introspector's pages are the mirror VMAs': device i's from MIRROR_START + i × P.
-    vpn: (name: MmName, page: number, device = 0) => {
-      if (device >= designs.length) throw new Error(`scenario ${spec.name}: device ${device} but design ${variant.name} has ${designs.length} device${designs.length === 1 ? '' : 's'}`);
-      return name === 'source' ? page : MIRROR_START + device * P + page;
-    },
+    vpn: (name: MmName, page: number, device = 0) => (designOf(device) && name === 'source' ? page : MIRROR_START + device * P + page),
     kvm: kvmIndex,
+    driverOperation: (name, device) => driverOperation(designOf(device), name, spec.name),
   };
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then one per device
   const world = buildWorld(

@@ -11,6 +11,7 @@ import { onEra } from '../driver/load.js';
 import { variantByName } from '../mirror/variants.js';
 import { HOLDS, patternParts, type Expectation, type PatternStep } from '../check/expect.js';
 import { PROPERTIES } from '../check/properties.js';
+import { UNBALANCED } from '../check/balance.js';
 import { Verdicts } from '../engine/verdict.js';
 import { Model } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
@@ -34,7 +35,8 @@ export interface ExpectEntry {
 
 /** What `verdict` may say: `holds`, or any check of the verdict module (built-in ones and the properties). */
 export function verdictNames(): string[] {
-  return [HOLDS, ...new Verdicts(PROPERTIES).list().map((c) => c.name)];
+  // `unbalanced` is checked for every design that declares balanced counters (src/check/balance.ts).
+  return [HOLDS, ...new Verdicts(PROPERTIES).list().map((c) => c.name), UNBALANCED];
 }
 
 /** The problems of the `expect` entries that the file alone shows; `actors` are the scenario's actor names. */

@@ -23,6 +23,7 @@ import { guestAccess } from '../kvm/guest.js';
 import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
+import type { AnyRoutine } from '../world/routine.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds
@@ -52,6 +53,7 @@ export interface FieldKinds {
   readonly write: boolean;
   readonly value: number;
   readonly device: number;
+  readonly call: string;
 }
 export type FieldKind = keyof FieldKinds;
 
@@ -71,6 +73,7 @@ export interface KindSchema {
   readonly enum?: readonly string[];
   readonly minimum?: number;
   readonly maximum?: number;
+  readonly pattern?: string;
 }
 
 export interface KindDef<K extends FieldKind> {
@@ -129,6 +132,10 @@ export const FIELD_KINDS: { readonly [K in FieldKind]: KindDef<K> } = {
     check: (device, op) =>
       device > 0 && op.op === 'access' && op.mm !== 'introspector' ? `device ${device} on the ${op.mm} mm; expected a device only where the introspector's pages are named` : undefined,
   },
+  call: {
+    // Which names exist depends on the design (src/driver/operations.ts): the builder checks them.
+    schema: { description: "An operation the design's driver declares (DriverSpec.operations).", type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -158,6 +165,8 @@ export interface CallContext {
   vpn(name: MmName, page: number, device?: number): number;
   /** The KVM index of a guest. */
   kvm(name: VmName): number;
+  /** The routine of driver operation `name` of device `device`'s design (src/driver/operations.ts). */
+  driverOperation?(name: string, device: number): AnyRoutine;
 }
 
 export interface Operation<N extends string = string, F extends FieldDefs = FieldDefs> {
@@ -214,6 +223,17 @@ export const OPERATIONS = [
       routine: guestAccess,
       args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
     }),
+  }),
+  operation({
+    name: 'device',
+    accessesMemory: true,
+    description: "An operation the design's driver declares (a device access, a job, an ioctl): its routine runs with (dev 0, page, write).",
+    fields: { call: { kind: 'call' }, page: { kind: 'page' }, write: { kind: 'write', optional: true }, device: { kind: 'device', optional: true } },
+    call: (op, at) => {
+      if (!at.driverOperation) throw new Error(`device operation "${op.call}": this world has no driver operations`);
+      const dev = op.device ?? 0;
+      return { label: `device-${op.call}(${dev ? `device ${dev}, ` : ''}${op.page}${op.write ? ', write' : ''})`, routine: at.driverOperation(op.call, dev), args: [dev, op.page, op.write ? 1 : 0] };
+    },
   }),
   operation({
     name: 'reclaim',

@@ -123,7 +123,7 @@ describe('hostile expect keys: exit 2, one line a problem, file:line:column: key
     [
       'bad verdict',
       ['expect:', '  - { variant: interval, verdict: livelock }'],
-      /^vmamirror: FILE:10:35: expect\[0\]\.verdict: "livelock" is not a verdict \(holds, or the check that must fail\); expected one of holds, kernel-bug, deadlock, termination, lock-order, refinement, no-dangling-pfn, frame-accounting, notifier-balance\n$/,
+      /^vmamirror: FILE:10:35: expect\[0\]\.verdict: "livelock" is not a verdict \(holds, or the check that must fail\); expected one of holds, kernel-bug, deadlock, termination, lock-order, refinement, no-dangling-pfn, frame-accounting, notifier-balance, device-table, device-access, unbalanced\n$/,
     ],
     ['bad variant', ['expect:', '  - { variant: nosuch, verdict: holds }'], /^vmamirror: FILE:10:16: expect\[0\]\.variant: "nosuch" is not a mirror variant; expected one of interval, /],
     ['empty message', ['expect:', '  - { variant: interval, verdict: refinement, message: "" }'], /^vmamirror: FILE:10:56: expect\[0\]\.message: found ""; expected a non-empty string\n$/],
@@ -180,7 +180,11 @@ describe('hostile expect keys: exit 2, one line a problem, file:line:column: key
     ['a driver, in-process', ['driver: ./a.ts'], /^vmamirror: FILE names driver or era modules \(\.\/a\.ts\), which only the vmamirror command loads \(for check, replay and mutate\)\n$/],
     ['one driver side by side', ['expect:', '  - { driver: [./a.ts], verdict: holds }'], /^vmamirror: FILE:10:15: expect\[0\]\.driver: /],
     ['five drivers side by side', ['expect:', '  - { driver: [./a.ts, ./b.ts, ./c.ts, ./d.ts, ./e.ts], verdict: holds }'], /^vmamirror: FILE:10:15: expect\[0\]\.driver: /],
-    ['an era, in-process', ['expect:', '  - { variant: interval, era: ./old.ts, verdict: holds }'], /^vmamirror: FILE names driver or era modules \(\.\/old\.ts\), which only the vmamirror command loads/],
+    [
+      'an era, in-process',
+      ['expect:', '  - { variant: interval, era: ./old.ts, verdict: holds }'],
+      /^vmamirror: FILE names driver or era modules \(\.\/old\.ts\), which only the vmamirror command loads/,
+    ],
   ];
   for (const [name, lines, message] of cases) {
     it(name, () => {
