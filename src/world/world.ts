@@ -230,7 +230,7 @@ export class World {
     if (!list) throw new ModelError(`world has no ${def.name} objects`);
     const view = list[index];
     if (!view) throw new ModelError(`${def.name}[${index}] does not exist (have ${list.length})`);
-    if (this.stepping) this.objChecks[def.id]?.(this, index);
+    if (this.objChecks.length !== 0 && this.stepping) this.objChecks[def.id]?.(this, index); // empty unless a struct has a lifetime
     return view as View<F>;
   }
 
