@@ -31,6 +31,7 @@ export interface ExhaustiveCliOptions {
   preemptions?: number;
   shrink?: boolean;
   lockOrder?: boolean;
+  exact?: boolean;
 }
 
 export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx: RunContext): number {
@@ -49,6 +50,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     merge: opts.por !== false,
     preemptions: opts.preemptions,
     lockOrder: opts.lockOrder,
+    exact: opts.exact,
     // Shrinking costs replays; the table prints shortest schedules only.
     shrink: opts.shrink !== false && !sel.table,
     shouldStop: budget.shouldStop,

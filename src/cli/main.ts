@@ -52,6 +52,7 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['bfs', '--bfs'],
   ['preemptions', '--preemptions'],
   ['lockOrder', '--lock-order'],
+  ['exact', '--exact'],
   ['html', '--html'],
   ['junit', '--junit'],
 ];
@@ -151,6 +152,7 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--time-limit <seconds>', 'stop after this long (one deadline for the whole command)', seconds)
     .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
     .option('--lock-order', 'also check the order locks are taken in over the whole search (lockdep): a cycle is a lock-order violation')
+    .option('--exact', 'store whole states, not 64-bit fingerprints: no state can be missed by a collision (more memory per state)')
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
     .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)
     .option('--seed <n>', 'simulation seed (default 1)', nonNegativeInt)

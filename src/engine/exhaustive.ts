@@ -26,8 +26,7 @@
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
-import { collisionBound, FingerprintSet } from './visited.js';
-import { fmix32 } from '../world/hash.js';
+import { visitedStates } from './visited.js';
 import { Tree } from './tree.js';
 import { FairTermination, LoneRun } from './termination.js';
 import { bfs } from './bfs.js';
@@ -69,6 +68,12 @@ export interface ExploreOptions extends CheckSelection {
    * used, last actor), so the bound is exact.
    */
   readonly preemptions?: number;
+  /**
+   * Store whole states instead of 64-bit fingerprints (visited.ts `ExactStates`): the visited set,
+   * the preemption-bounded key and the termination graph's keys and lone-run memo are then exact,
+   * so no collision can hide a state (`missedStateBound` 0). Costs the state's size per state.
+   */
+  readonly exact?: boolean;
 }
 
 export interface Progress {
@@ -105,8 +110,10 @@ export interface ExploreResult {
   readonly elapsedMs: number;
   /** Visited-set bytes per distinct state. */
   readonly bytesPerState: number;
-  /** The probability that a fingerprint collision hid a state, at most (visited.ts `collisionBound`). */
+  /** The probability that a fingerprint collision hid a state, at most (visited.ts `collisionBound`); 0 with `exact`. */
   readonly missedStateBound: number;
+  /** Whether whole states were stored (option `exact`), not fingerprints. */
+  readonly exact?: boolean;
   /** Set when the verdict is incomplete. */
   readonly stopReason?: StopReason;
   /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree, termination graph). */
@@ -148,7 +155,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const maxBytes = opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
   const nActors = w.layout.actorNames.length;
   const slots = w.layout.size;
-  const visited = new FingerprintSet();
+  const exact = opts.exact ?? false;
+  const visited = visitedStates(w.layout, exact);
   const tree = new Tree();
   const initial = w.snapshot();
   const parent = new Int32Array(slots);
@@ -159,7 +167,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const bound = opts.preemptions ?? -1;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
-  const lone = fair ? new LoneRun(w) : undefined;
+  const lone = fair ? new LoneRun(w, exact) : undefined;
   let transitions = 0;
   let maxDepth = 0;
   let peakBytes = 0;
@@ -194,8 +202,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
    * rather than after it.
    */
   const growthAhead = () => {
-    const slots = visited.bytes / 8;
-    const visitedSoon = (visited.size + MEMORY_EVERY) * 4 > slots * 3 ? 2 * visited.bytes : 0;
+    const visitedSoon = visited.growthAhead(MEMORY_EVERY);
     const treeSoon = tree.size + MEMORY_EVERY >= tree.parent.length ? tree.bytes : 0;
     return visitedSoon + treeSoon + (fair?.growthAhead(MEMORY_EVERY, MEMORY_EVERY * nActors * 4) ?? 0);
   };
@@ -221,7 +228,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       violation,
       elapsedMs: performance.now() - t0,
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
-      missedStateBound: collisionBound(visited.size),
+      missedStateBound: visited.missedBound,
+      ...(exact && { exact }),
       stopReason,
       peakBytes,
       peakRss,
@@ -342,12 +350,12 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     }
   };
 
-  visited.add(initial[0], initial[1]);
+  visited.add(initial, 0);
   const root = tree.add(-1, -1, 0, 0);
   w.load(initial.slice());
   const v0 = checkState(root);
   if (v0) return finish('violation', v0);
-  fair?.discover(root);
+  fair?.discover(root, visited.keyLo, visited.keyHi);
   const stop0 = memoryReached() ? 'memory' : poll();
   if (stop0) return finish('incomplete', undefined, stop0);
 
@@ -363,7 +371,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
     const last = id === root ? -1 : entryActor(tree.actor[id]);
-    const region = fair ? fair.indexOf(parent[0], parent[1]) : -1;
+    const region = fair && visited.find(parent, 0) ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
     if (region >= 0) fair!.beginEdges(region);
     let enabledMask = 0;
     const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
@@ -408,11 +416,13 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         let fresh: boolean;
         if (bound >= 0) {
           pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
-          const salt = fmix32(pre * 0x10000 + a + 1);
-          fresh = pre <= bound && visited.add(next[0] ^ salt, next[1] ^ fmix32(salt ^ 0x5bd1e995));
+          // Keyed by (state, preemptions used, last actor): the tag is never 0.
+          fresh = pre <= bound && visited.add(next, pre * 0x10000 + a + 1);
         } else {
-          fresh = visited.add(next[0], next[1]);
+          fresh = visited.add(next, 0);
         }
+        const keyLo = visited.keyLo;
+        const keyHi = visited.keyHi;
         let target = -1;
         if (fresh) {
           const depth = tree.depth[id] + 1;
@@ -421,7 +431,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           tree.pre[cid] = pre;
           const v = checkState(cid);
           if (v) return finish('violation', v);
-          if (fair) target = fair.discover(cid);
+          if (fair) target = fair.discover(cid, keyLo, keyHi);
           if (lone) {
             if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
             const run = lone.check(next);
@@ -433,7 +443,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           if (stop) return finish('incomplete', undefined, stop);
           frontier.push(next, cid);
         } else if (region >= 0) {
-          target = fair!.indexOf(next[0], next[1]);
+          target = fair!.indexOf(keyLo, keyHi);
         }
         if (region >= 0 && target >= 0) fair!.edge(target, entry, steps);
         w.undoTo(mark);

@@ -215,8 +215,8 @@ export function renderHtmlReport(input: ReportInput): string {
     stat('transitions', 'stat-transitions', String(r.transitions)),
     stat('depth', 'stat-depth', String(r.depth)),
     stat('time', 'stat-time', `${(r.elapsedMs / 1000).toFixed(2)} s`),
-    // What "holds" means under hash compaction (visited.ts collisionBound).
-    r.verdict === 'holds' ? stat('state missed, at most', 'stat-missed', collisionBound(r.states).toPrecision(2)) : '',
+    // What "holds" means under hash compaction (visited.ts collisionBound); nothing to bound with --exact.
+    r.verdict !== 'holds' ? '' : r.exact ? stat('states stored', 'stat-missed', 'whole (exact)') : stat('state missed, at most', 'stat-missed', collisionBound(r.states).toPrecision(2)),
     t ? stat('trace', 'stat-steps', `${t.steps.length} steps`) : '',
   ].join('');
   let summary = '';

@@ -35,10 +35,13 @@ export function verdictTable(results: readonly CheckResult[]): string {
     const accesses = new Set(proofs.flatMap((r) => r.assumed?.accesses ?? []));
     const standIns = new Set(proofs.flatMap((r) => r.assumed?.standIns ?? []));
     const unaudited = proofs.filter((r) => !r.assumed).length;
-    const largest = proofs.reduce((a, b) => (b.states > a.states ? b : a));
-    lines.push(
-      `Every "holds" is a proof up to the chance that a 64-bit fingerprint collision hid a state: at most ${collisionBound(largest.states).toPrecision(2)} for the largest (${largest.scenario}/${largest.variant}, ${largest.states} states).`,
-    );
+    const hashed = proofs.filter((r) => !r.exact);
+    if (hashed.length) {
+      const largest = hashed.reduce((a, b) => (b.states > a.states ? b : a));
+      lines.push(
+        `Every "holds" is a proof up to the chance that a 64-bit fingerprint collision hid a state: at most ${collisionBound(largest.states).toPrecision(2)} for the largest (${largest.scenario}/${largest.variant}, ${largest.states} states).`,
+      );
+    } else lines.push(EXACT_NOTE);
     lines.push(
       `Every "holds" assumed sequential consistency for the ${accesses.size} unprotected accesses its steps made, one at a time (the kernel's memory model may reorder them; --json lists each)` +
         (standIns.size ? `, and ${standIns.size} model stand-ins for kernel data` : '') +
@@ -96,8 +99,12 @@ export function memoryPerState(r: CheckResult): string {
   return `B/state: ${r.bytesPerState.toFixed(1)} visited set, ${per(r.peakBytes)} all tables, ${per(r.rssGrowth)} process`;
 }
 
+/** What an exact proof (`--exact`) says about collisions: nothing was pruned by one. */
+export const EXACT_NOTE = 'Every "holds" is exact: whole states were stored (--exact), so no state was hidden by a fingerprint collision.';
+
 /** What "holds" means under hash compaction: the bound on a state hidden by a fingerprint collision. */
 export function fingerprintLine(r: CheckResult): string {
+  if (r.exact) return '\n  exact: whole states stored (visited set, preemption key, termination graph), so no state was hidden by a fingerprint collision';
   // From the state count (a merged shard result from an older file may not carry the bound).
   return `\n  fingerprints: a state hidden by a 64-bit fingerprint collision has probability ≤ ${collisionBound(r.states).toPrecision(2)} (birthday bound over ${r.states} states)`;
 }
