@@ -6,6 +6,7 @@ import type { MirrorVariant } from '../mirror/device.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 import { formatOf, loadScenarioFile } from '../scenario/load.js';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fail } from './exit.js';
 import { shown } from './text.js';
 
@@ -15,6 +16,8 @@ export interface Selection {
   readonly cells: readonly Cell[];
   /** The whole catalogue under every variant: the verdict table and its expectations. */
   readonly table: boolean;
+  /** Scenario name -> the file it was read from (absolute; `-` for standard input), for those given as files. */
+  readonly files: ReadonlyMap<string, string>;
 }
 
 /**
@@ -40,12 +43,21 @@ export function select(names: readonly string[], variantNames: readonly string[]
       .join('; ');
     fail(`nothing to check: no selected variant applies to the selected scenarios — ${which}`);
   }
-  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length && !drivers.length };
+  const files = new Map<string, string>();
+  names.forEach((n, i) => {
+    if (isScenarioFile(n)) files.set(scenarios[i].name, n === '-' ? n : resolve(n));
+  });
+  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length && !drivers.length, files };
+}
+
+/** Whether a scenario argument names a file (or standard input), not a built-in scenario. */
+function isScenarioFile(arg: string): boolean {
+  return arg === '-' || formatOf(arg) !== undefined || existsSync(arg);
 }
 
 /** A built-in scenario name, or a YAML/JSON scenario file or `-` (standard input); its own `variants` restrict what runs. */
 export function scenarioArgument(arg: string): ScenarioSpec {
-  if (arg === '-' || formatOf(arg) || existsSync(arg)) {
+  if (isScenarioFile(arg)) {
     const loaded = loadScenarioFile(arg);
     return { ...loaded.spec, variants: loaded.variants.map((v) => v.name) };
   }

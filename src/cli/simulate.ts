@@ -9,7 +9,8 @@ import { shardRuns } from '../engine/shards.js';
 import { Budget, type RunContext } from './budget.js';
 import { fail } from './exit.js';
 import { incompleteSentence, simulationExitCode } from './outcome.js';
-import { tracesOf, withTraces } from './reports.js';
+import { checkReportPath, tracesOf, withTraces } from './reports.js';
+import { trailOf, writeTrail } from './trail.js';
 import type { Selection } from './selection.js';
 import { finalNote } from './check.js';
 
@@ -22,12 +23,14 @@ export interface SimulateCliOptions {
   shard?: Shard;
   timeLimit?: number;
   json?: boolean;
+  trail?: string;
 }
 
 export function checkSimulate(sel: Selection, opts: SimulateCliOptions, ctx: RunContext): number {
   const strategy = opts.simulate === true ? 'random' : opts.simulate;
   if (strategy !== 'random' && strategy !== 'pct') fail(`--simulate takes random or pct, got "${strategy}"`);
   const runs = opts.runs ?? 1000;
+  checkReportPath('--trail', opts.trail);
   if (opts.shard && shardRuns(runs, opts.shard) === 0) fail(`shard ${formatShard(opts.shard)} has no run: ${runs} runs split ${opts.shard.count} ways`);
   const budget = new Budget(opts.timeLimit, ctx.shouldStop);
   const results: ScenarioSimulateResult[] = [];
@@ -48,8 +51,10 @@ export function checkSimulate(sel: Selection, opts: SimulateCliOptions, ctx: Run
     if (late) notStarted++;
     else if (!opts.json) console.log(simulationLine(r, strategy, opts.shard));
   }
-  if (opts.json) console.log(JSON.stringify(opts.shard ? results : withTraces(results, tracesOf(sel.scenarios)), null, 2));
+  const traceFor = tracesOf(sel.scenarios);
+  if (opts.json) console.log(JSON.stringify(opts.shard ? results : withTraces(results, traceFor), null, 2));
   finalNote(incompleteSentence(results), notStarted, opts.json);
+  if (opts.trail) writeTrail(opts.trail, trailOf(results, traceFor, sel.files), opts.json);
   return simulationExitCode(results);
 }
 

@@ -74,6 +74,19 @@ export interface ExploreOptions extends CheckSelection {
    * so no collision can hide a state (`missedStateBound` 0). Costs the state's size per state.
    */
   readonly exact?: boolean;
+  /**
+   * Keep searching after a violation until this many distinct ones are found (default 1: stop at
+   * the first). Distinct: another check, or the same check with a message that differs once every
+   * number in it is blanked (`violationShape`), so one race seen on pfn 1 and on pfn 2 is one. A
+   * state that violates a property is not expanded, a step that raised a BUG leads nowhere, and a
+   * lock-order cycle still ends the search (it is a finding of the whole search so far).
+   */
+  readonly maxViolations?: number;
+}
+
+/** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
+export function violationShape(v: Found): string {
+  return `${v.property}: ${v.message.replace(/\d+/g, '#')}`;
 }
 
 export interface Progress {
@@ -99,7 +112,7 @@ export interface LockOrderReport {
 }
 
 /** Why an incomplete run stopped. */
-export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound';
+export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound' | 'max-violations';
 
 export interface ExploreResult {
   readonly verdict: 'holds' | 'violation' | 'incomplete';
@@ -114,8 +127,10 @@ export interface ExploreResult {
   readonly missedStateBound: number;
   /** Whether whole states were stored (option `exact`), not fingerprints. */
   readonly exact?: boolean;
-  /** Set when the verdict is incomplete. */
+  /** Set when the verdict is incomplete (or, with `maxViolations`, when a limit cut the search for more). */
   readonly stopReason?: StopReason;
+  /** With `maxViolations` > 1: every distinct violation found, in the order found (`violation` is the first). */
+  readonly violations?: readonly Violation[];
   /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree, termination graph). */
   readonly peakBytes: number;
   /** Peak resident memory of the whole process during the run (sampled), and what it grew by. */
@@ -214,6 +229,19 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return r + growthAhead() >= maxBytes;
   };
 
+  const maxViolations = opts.maxViolations ?? 1;
+  const found: Violation[] = [];
+  const shapes = new Set<string>();
+  /** Records a violation unless one of its shape is known; true when that makes enough. */
+  const enough = (v: Violation): boolean => {
+    const shape = violationShape(v);
+    if (!shapes.has(shape)) {
+      shapes.add(shape);
+      found.push(v);
+    }
+    return found.length >= maxViolations;
+  };
+
   const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
     w.undoing = false;
     w.undoReset();
@@ -230,6 +258,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
       missedStateBound: visited.missedBound,
       ...(exact && { exact }),
+      ...(maxViolations > 1 && { violations: found }),
       stopReason,
       peakBytes,
       peakRss,
@@ -249,6 +278,18 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     lastPoll = now;
     opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
     return undefined;
+  };
+
+  /** The end of a search that found what it was asked to, or was stopped (`reason`): a violation if any was found. */
+  const stopped = (reason?: StopReason): ExploreResult => {
+    if (!found.length) return finish('incomplete', undefined, reason);
+    // Asked for several and stopped at the bound: say so (there may be more).
+    return finish('violation', found[0], reason ?? (maxViolations > 1 && found.length >= maxViolations ? 'max-violations' : undefined));
+  };
+  /** The end at a lock-order cycle: it ends the search whatever `maxViolations` asks. */
+  const lockStop = (): ExploreResult => {
+    enough(lockViolation());
+    return stopped();
   };
 
   /** Loads the state a schedule reaches from the initial state (no undo, no tracking). */
@@ -354,18 +395,18 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const root = tree.add(-1, -1, 0, 0);
   w.load(initial.slice());
   const v0 = checkState(root);
-  if (v0) return finish('violation', v0);
+  if (v0 && enough(v0)) return stopped();
   fair?.discover(root, visited.keyLo, visited.keyHi);
   const stop0 = memoryReached() ? 'memory' : poll();
-  if (stop0) return finish('incomplete', undefined, stop0);
+  if (stop0) return stopped(stop0);
 
-  frontier.push(initial, root);
+  if (!v0) frontier.push(initial, root);
   let expansions = 0;
   for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
     if (++expansions >= POLL_EVERY) {
       expansions = 0;
       const stop = poll();
-      if (stop) return finish('incomplete', undefined, stop);
+      if (stop) return stopped(stop);
     }
     let enabled = 0;
     let unfinished = 0;
@@ -395,21 +436,29 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         w.tracking = false;
         nc = Math.max(1, w.choices);
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
+          if (verdicts.raised(w) && enough(bug(id, entry, 1))) return stopped();
+          w.bugs.length = 0;
           lo?.rollback(locks);
           w.undoTo(mark);
           continue;
         }
         actorEnabled = true;
         transitions++;
-        if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
-        if (lockCycle()) return finish('violation', lockViolation());
+        // A step that raised a BUG leads nowhere (the kernel has stopped): the search goes on without it.
+        let raised = verdicts.raised(w) ? bug(id, entry, 1) : undefined;
+        if (!raised && lockCycle()) return lockStop();
         let steps = 1;
-        if (merge) {
+        if (merge && !raised) {
           const extra = extend(a, !w.touchedShared);
-          if (extra < 0) return finish('violation', bug(id, entry, -extra));
-          if (lockCycle()) return finish('violation', lockViolation());
+          if (extra < 0) raised = bug(id, entry, -extra);
+          else if (lockCycle()) return lockStop();
           steps += extra;
+        }
+        if (raised) {
+          if (enough(raised)) return stopped();
+          w.bugs.length = 0;
+          w.undoTo(mark);
+          continue;
         }
         const next = w.v;
         let pre = 0;
@@ -429,19 +478,20 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           if (depth > maxDepth) maxDepth = depth;
           const cid = tree.add(id, entry, depth, steps);
           tree.pre[cid] = pre;
+          // A state that violates a property is not expanded: what follows it is the same finding.
           const v = checkState(cid);
-          if (v) return finish('violation', v);
-          if (fair) target = fair.discover(cid, keyLo, keyHi);
-          if (lone) {
+          if (v && enough(v)) return stopped();
+          if (!v && fair) target = fair.discover(cid, keyLo, keyHi);
+          if (!v && lone) {
             if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
             const run = lone.check(next);
             if (lo) lo.paused = false;
-            if (run) return finish('violation', { ...run.found, schedule: [...tree.schedule(cid), ...run.steps] });
+            if (run && enough({ ...run.found, schedule: [...tree.schedule(cid), ...run.steps] })) return stopped();
             w.load(next);
           }
           const stop = poll();
-          if (stop) return finish('incomplete', undefined, stop);
-          frontier.push(next, cid);
+          if (stop) return stopped(stop);
+          if (!v) frontier.push(next, cid);
         } else if (region >= 0) {
           target = fair!.indexOf(keyLo, keyHi);
         }
@@ -457,16 +507,16 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     const stuck = enabled === 0 ? verdicts.deadlock(unfinished) : undefined;
     if (stuck) {
       w.load(parent);
-      return finish('violation', { ...stuck, schedule: tree.schedule(id) });
+      if (enough({ ...stuck, schedule: tree.schedule(id) })) return stopped();
     }
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.
-  if (bound >= 0) return finish('incomplete', undefined, 'preemption-bound');
+  if (bound >= 0) return stopped('preemption-bound');
   if (lo) lo.paused = true; // the lasso's replays run steps the search has already run
   const lasso = fair?.find(
     (tid) => tree.schedule(tid),
     (tid) => replayTo(tree.schedule(tid)),
   );
-  if (lasso) return finish('violation', { ...lasso.found, schedule: lasso.schedule });
-  return finish('holds');
+  if (lasso) enough({ ...lasso.found, schedule: lasso.schedule });
+  return found.length ? finish('violation', found[0]) : finish('holds');
 }

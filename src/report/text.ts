@@ -5,6 +5,10 @@ import { collisionBound } from '../engine/visited.js';
 import { formatTrace } from '../world/runner.js';
 import type { Trace } from './trace.js';
 
+/** How to read a schedule string: printed with every schedule (the text, the trail, the HTML report). */
+export const SCHEDULE_SYNTAX =
+  "SCENARIO/VARIANT:CHOICES — the steps in order, each by its actor's index (actors numbered from 0 in the scenario's order); a*n: n steps of actor a; acK: a step of actor a taking alternative K of a branch (an injected fault)";
+
 function cell(r: CheckResult | undefined): string {
   if (!r) return '-';
   if (r.verdict === 'holds') return 'holds';
@@ -51,8 +55,10 @@ export function verdictTable(results: readonly CheckResult[]): string {
   }
   const cex = results.filter((r) => r.verdict === 'violation');
   if (cex.length) {
-    lines.push('', 'Counterexamples (replay with `vmamirror replay SCHEDULE`):');
-    for (const r of cex) lines.push(`  ${r.scenario}/${r.variant}: ${r.violation!.message}`, `    ${r.schedule}`);
+    lines.push('', 'Counterexamples (replay with `vmamirror replay SCHEDULE`):', `  (${SCHEDULE_SYNTAX})`);
+    for (const r of cex) {
+      for (const v of r.violations ?? [{ ...r.violation!, schedule: r.schedule }]) lines.push(`  ${r.scenario}/${r.variant}: ${v.message}`, `    ${v.schedule}`);
+    }
   }
   const inc = results.filter((r) => r.verdict === 'incomplete');
   for (const r of inc) lines.push(`  ${r.scenario}/${r.variant}: incomplete after ${r.states} states (${r.stopReason ?? 'limit reached'})`);
@@ -125,6 +131,19 @@ export function assumedLine(r: CheckResult): string {
   return `\n  assumed: sequential consistency for ${n} unprotected access${n === 1 ? '' : 'es'} (the kernel's memory model may reorder them; --json lists them)${s ? `, and ${s} model stand-in${s === 1 ? '' : 's'} for kernel data` : ''}`;
 }
 
+/** With --max-violations / --all-violations: every distinct violation found, and whether the search went on to its end. */
+function violationsLines(r: CheckResult): string {
+  const vs = r.violations;
+  if (!vs) return '';
+  const why = r.stopReason
+    ? `the search stopped (${r.stopReason}): there may be more`
+    : vs.length > 1 || !r.violation
+      ? 'the search went on to its end (a violating state is not expanded)'
+      : 'the only one: the search went on to its end (a violating state is not expanded)';
+  const list = vs.map((v, i) => `\n    ${i + 1}. ${v.property}: ${v.message}\n       ${v.schedule}`).join('');
+  return `\n  distinct violations: ${vs.length} — ${why}; distinct means another check, or a message that differs in more than its numbers${list}`;
+}
+
 export function resultLine(r: CheckResult): string {
   const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
   const head = `${r.scenario}/${r.variant}: ${r.verdict}${r.verdict === 'incomplete' && r.stopReason ? ` (${r.stopReason})` : ''}`;
@@ -136,7 +155,7 @@ export function resultLine(r: CheckResult): string {
     : '';
   if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : ''}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
-  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${locks}`;
+  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${violationsLines(r)}${locks}`;
 }
 
 /**
