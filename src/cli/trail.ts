@@ -15,7 +15,7 @@ import type { MirrorVariant } from '../mirror/device.js';
 import { driverFile } from '../driver/load.js';
 import { scenarioByName } from '../scenario/catalogue.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
-import { SCHEDULE_SYNTAX } from '../report/text.js';
+import { SCHEDULE_SYNTAX } from '../report/legend.js';
 import { At, count, obj, readJsonFile, text, type Obj } from './json-input.js';
 import type { TraceFor } from './reports.js';
 import { writeReport } from './reports.js';

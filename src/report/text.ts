@@ -4,10 +4,7 @@ import { KERNEL_BUG, LOCK_ORDER, witnessText } from '../engine/verdict.js';
 import { collisionBound } from '../engine/visited.js';
 import { formatTrace } from '../world/runner.js';
 import type { Trace } from './trace.js';
-
-/** How to read a schedule string: printed with every schedule (the text, the trail, the HTML report). */
-export const SCHEDULE_SYNTAX =
-  "SCENARIO/VARIANT:CHOICES — the steps in order, each by its actor's index (actors numbered from 0 in the scenario's order); a*n: n steps of actor a; acK: a step of actor a taking alternative K of a branch (an injected fault)";
+import { legendFor, SCHEDULE_SYNTAX } from './legend.js';
 
 function cell(r: CheckResult | undefined): string {
   if (!r) return '-';
@@ -158,14 +155,54 @@ export function resultLine(r: CheckResult): string {
   return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${violationsLines(r)}${locks}`;
 }
 
+/** `text` cut into lines of at most `width` characters, each starting with `indent`. */
+function wrap(text: string, indent: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(indent + line);
+  return lines;
+}
+
 /**
- * The text of `vmamirror replay`: a note if the schedule is a shrunk one, one line per step with
- * its changes (`formatTrace`), then the verdict after the last step — or where the replay stopped.
+ * The text of `vmamirror replay`: the scenario (its description, each actor with its schedule
+ * number and operations), the schedule and how to read it (and the one it was shrunk from), one
+ * the legend of the fields the steps changed, the racing steps, one line per step with its changes
+ * (`formatTrace`; a racing step marked `>`), then the verdict after the last step, or where the
+ * replay stopped.
  */
 export function replayText(t: Trace): string {
   const lines: string[] = [];
-  if (t.shrunkFrom) lines.push(`shrunk to ${t.schedule}`, `    from ${t.shrunkFrom}`, '');
-  if (t.steps.length) lines.push(formatTrace(t.steps), '');
+  if (t.description) lines.push(`Scenario ${t.scenario}:`, ...wrap(t.description, '  '), '');
+  if (t.actors.length) {
+    const width = Math.max(...t.actors.map((a) => a.length));
+    lines.push('Actors (the numbers of the schedule) and their operations:');
+    lines.push(...t.actors.map((a, i) => `  ${String(i).padStart(2)}  ${a.padEnd(width)}  ${t.operations?.[i]?.join('; ') || '(a daemon of the design)'}`));
+    lines.push('');
+  }
+  lines.push(`Schedule: ${t.schedule}`, `  (${SCHEDULE_SYNTAX})`);
+  if (t.shrunkFrom) lines.push(`  shrunk from ${t.shrunkFrom}, the schedule the search found (replay it to see the original trace)`);
+  lines.push('');
+  const racing = new Set(t.racing ?? []);
+  const legend = legendFor(t.steps.flatMap((s) => s.changes.map((c) => c.what)));
+  if (t.steps.length && legend.length) lines.push('Legend:', ...legend.flatMap((e) => wrap(`${e.name}: ${e.meaning}`, '  ').map((l, k) => (k ? `    ${l.trimStart()}` : l))), '');
+  if (racing.size) {
+    const named = [...racing].map((i) => `${t.steps[i].index} (${t.steps[i].actor} ${t.steps[i].where})`);
+    lines.push(...wrap(`Racing steps, marked >: ${named.join(', ')} — the last step of each actor that wrote what the violation names, and the step after which it holds.`, ''), '');
+  }
+  if (t.steps.length) {
+    const steps = t.steps.map((s, i) => {
+      const text = formatTrace([s]);
+      if (!racing.has(i)) return text;
+      return text.startsWith(' ') ? `>${text.slice(1)}` : `>${text}`;
+    });
+    lines.push(...steps, '');
+  }
   if (t.replayError) lines.push(`Replay stopped: ${t.replayError}`);
   else if (t.violated) lines.push(t.violated.property === KERNEL_BUG ? `KERNEL BUG: ${t.violated.message}` : `VIOLATED ${t.violated.property}: ${t.violated.message}`);
   else lines.push('No property is violated at the end of this schedule.');
