@@ -52,6 +52,8 @@ export interface CheckResult extends Omit<ExploreResult, 'lockOrder' | 'violatio
   readonly lockOrder?: LockOrderSummary;
   /** With `maxViolations` > 1: every distinct violation found (the first is `violation`). */
   readonly violations?: readonly FoundViolation[];
+  /** Actor names by index: the numbers of a schedule. */
+  readonly actors?: readonly string[];
   /** Replayable schedule string of the counterexample (a shortest one), if any. */
   readonly schedule?: string;
   /** The counterexample shrunk to the fewest preemptions, then actors, then steps (with `shrink`). */
@@ -105,6 +107,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     scenario: spec.name,
     variant: variant.name,
     schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
+    ...(r.violation && { actors: [...world.layout.actorNames] }),
     ...(violations && { violations: violations.map((v) => ({ property: v.property, message: v.message, schedule: encodeSchedule(spec.name, variant.name, v.schedule) })) }),
     shrunk,
     assumed,

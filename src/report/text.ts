@@ -128,6 +128,12 @@ export function assumedLine(r: CheckResult): string {
   return `\n  assumed: sequential consistency for ${n} unprotected access${n === 1 ? '' : 'es'} (the kernel's memory model may reorder them; --json lists them)${s ? `, and ${s} model stand-in${s === 1 ? '' : 's'} for kernel data` : ''}`;
 }
 
+/** How to read the schedules of a result: its actors by number, and the syntax in short. */
+function actorsLine(r: CheckResult): string {
+  if (!r.actors) return '';
+  return `\n  actors:   ${r.actors.map((a, i) => `${i} ${a}`).join(', ')} (a schedule is their steps in order; a*n: n steps of actor a; acK: alternative K of a branch)`;
+}
+
 /** With --max-violations / --all-violations: every distinct violation found, and whether the search went on to its end. */
 function violationsLines(r: CheckResult): string {
   const vs = r.violations;
@@ -152,7 +158,7 @@ export function resultLine(r: CheckResult): string {
     : '';
   if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : ''}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
-  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${violationsLines(r)}${locks}`;
+  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${actorsLine(r)}${violationsLines(r)}${locks}`;
 }
 
 /** `text` cut into lines of at most `width` characters, each starting with `indent`. */
