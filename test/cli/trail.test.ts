@@ -1,7 +1,8 @@
 /**
- * Diagnostics after the first violation, through the real binary: `--all-violations` /
- * `--max-violations` keep searching and list each distinct violation (text and JSON), `--trail`
- * writes them as a file that `replay --trail` replays; a trail file is input like any other.
+ * Diagnostics after the first violation: `--all-violations` / `--max-violations` keep searching
+ * and list each distinct violation (text and JSON), `--trail` writes them as a file that
+ * `replay --trail` replays; a trail file is input like any other. The real binary for the first
+ * run and one refusal, the rest in-process (`main`: the same program, measured by coverage).
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmamirror } from '../helpers/cli.js';
 import { violationShape } from '../../src/engine/exhaustive.js';
+import { main } from '../../src/cli/main.js';
+import { captureOutput } from '../helpers/capture.js';
+
+const io = captureOutput();
+/** `vmamirror ARGS` in-process: exit code, stdout, stderr (as the binary would give them). */
+function run(args: string[]): { code: number; stdout: string; stderr: string } {
+  const code = main(args, { progress: false });
+  return { code, stdout: io.out.map((l) => `${l}\n`).join(''), stderr: io.err.join('') };
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'vmamirror-trail-'));
 const CELL = ['introspect', '--variant', 'seed-2019-literal'];
@@ -42,7 +52,7 @@ describe('every distinct violation', () => {
       expect([v.scenario, v.variant, v.actors]).toEqual(['introspect', 'seed-2019-literal', ['vcpu', 'intro', 'kcompactd']]);
     }
     // The first is the one the search stops at without the option, shrunk as usual.
-    const first = vmamirror(['check', ...CELL, '--json']);
+    const first = run(['check', ...CELL, '--json']);
     const [one] = JSON.parse(first.stdout) as { schedule: string; violations?: unknown; shrunk: { schedule: string } }[];
     expect(one.violations).toBeUndefined();
     expect([trail.violations[0].schedule, trail.violations[0].shrunk]).toEqual([one.schedule, one.shrunk.schedule]);
@@ -50,7 +60,7 @@ describe('every distinct violation', () => {
   });
 
   it('stops at --max-violations, saying there may be more; JSON lists them', () => {
-    const r = vmamirror(['check', ...CELL, '--max-violations', '2', '--json']);
+    const r = run(['check', ...CELL, '--max-violations', '2', '--json']);
     expect(r.code).toBe(1);
     const [out] = JSON.parse(r.stdout) as { stopReason: string; violations: { property: string; message: string; schedule: string }[] }[];
     expect(out.stopReason).toBe('max-violations');
@@ -58,12 +68,13 @@ describe('every distinct violation', () => {
   });
 
   it('replays from the trail, each as recorded', () => {
-    const r = vmamirror(['replay', '--trail', trailFile]);
+    const r = run(['replay', '--trail', trailFile]);
     expect(r.code).toBe(1);
     expect(r.stdout.match(/^Reproduced: /gm)).toHaveLength(trail.violations.length);
     expect(r.stdout).toContain(`=== violation ${trail.violations.length} of ${trail.violations.length}: introspect/seed-2019-literal`);
     const last = trail.violations.length - 1;
-    const one = vmamirror(['replay', '--trail', trailFile, '--violation', String(last), '--dump', '0']);
+    io.out = [];
+    const one = run(['replay', '--trail', trailFile, '--violation', String(last), '--dump', '0']);
     expect(one.code).toBe(1);
     expect(one.stdout).toContain(trail.violations[last].message);
     expect(one.stdout).toContain('The whole state after step 0:');
@@ -73,7 +84,7 @@ describe('every distinct violation', () => {
     const v = trail.violations[1];
     const f = join(dir, 'other.json');
     writeFileSync(f, JSON.stringify({ ...trail, violations: [{ ...v, property: 'deadlock' }] }));
-    const r = vmamirror(['replay', '--trail', f]);
+    const r = run(['replay', '--trail', f]);
     expect(r.stdout).toMatch(/NOT reproduced: the trail recorded deadlock .*; this build gives kernel-bug\./);
   });
 });
@@ -123,7 +134,7 @@ describe('a hostile trail file', () => {
   ];
   for (const [what, args, message] of cases) {
     it(`refuses ${what} with exit 2 and one line`, () => {
-      const r = vmamirror(['replay', ...args()]);
+      const r = run(['replay', ...args()]);
       expect(r.stderr).toMatch(ONE_LINE);
       expect(r.stderr).toMatch(message);
       expect([r.code, r.stdout]).toEqual([2, '']);
@@ -131,10 +142,45 @@ describe('a hostile trail file', () => {
   }
 
   it('refuses the options together or a trail path it cannot write', () => {
-    const both = vmamirror(['check', ...CELL, '--all-violations', '--max-violations', '2']);
+    const both = run(['check', ...CELL, '--all-violations', '--max-violations', '2']);
     expect([both.code, both.stderr]).toEqual([2, 'vmamirror: --max-violations and --all-violations exclude each other\n']);
+    io.err = [];
     const nowhere = vmamirror(['check', ...CELL, '--trail', join(dir, 'no/such/t.json')]);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/^vmamirror: --trail .*: the folder .* does not exist\n$/);
+  });
+
+  it('replays a trail of a scenario file from the file it names, or from --file, and refuses a driver without --driver', () => {
+    const f = join(dir, 'file.trail.json');
+    expect(run(['check', 'examples/dontneed-two-pages.yaml', '--variant', 'seed-2019-fixed', '--trail', f]).code).toBe(1);
+    const entry = (JSON.parse(readFileSync(f, 'utf8')) as typeof trail).violations[0] as Entry & { scenarioFile: string };
+    expect(entry.scenarioFile).toBe(join(process.cwd(), 'examples/dontneed-two-pages.yaml'));
+    io.out = [];
+    expect(run(['replay', '--trail', f]).stdout).toMatch(/^Reproduced: /m);
+    const moved = save('moved.json', doc([{ ...entry, scenarioFile: undefined }]));
+    io.out = [];
+    io.err = [];
+    expect(run(['replay', '--trail', moved]).stderr).toMatch(/violations\[0\]\.scenario: unknown scenario dontneed-two-pages \(for a scenario file, pass --file FILE\)/);
+    io.out = [];
+    io.err = [];
+    expect(run(['replay', '--trail', moved, '--file', 'examples/dontneed-two-pages.yaml']).code).toBe(1);
+    io.err = [];
+    expect(run(['replay', '--trail', moved, '--file', 'examples/introspect.yaml']).stderr).toMatch(/scenario: is dontneed-two-pages, but --file holds introspect/);
+    io.err = [];
+    expect(run(['replay', '--trail', save('two.json', doc([v(), v()])), '--dump', '1']).stderr).toMatch(/--dump needs one violation: .* holds 2; pick one with --violation N/);
+    io.err = [];
+    expect(run(['replay', '--violation', '0', 'exit/interval:1']).stderr).toBe('vmamirror: --violation picks a violation of a --trail file\n');
+    io.err = [];
+    expect(run(['replay']).stderr).toBe('vmamirror: give a schedule (SCENARIO/VARIANT:CHOICES) or --trail FILE\n');
+  });
+
+  it('is written by a simulation too', () => {
+    const f = join(dir, 'sim.trail.json');
+    expect(run(['check', ...CELL, '--simulate', '--runs', '50', '--trail', f]).code).toBe(1);
+    const sim = JSON.parse(readFileSync(f, 'utf8')) as typeof trail;
+    expect(sim.violations).toHaveLength(1);
+    expect(sim.violations[0].shrunk).toBeUndefined();
+    io.out = [];
+    expect(run(['replay', '--trail', f]).stdout).toMatch(/^Reproduced: /m);
   });
 });
