@@ -39,11 +39,22 @@ export interface LockOrderSummary {
   readonly recursions: readonly { readonly lock: string; readonly witness: LockWitnessReport }[];
 }
 
-export interface CheckResult extends Omit<ExploreResult, 'lockOrder'> {
+/** One of the distinct violations of a search asked for more than one (`maxViolations`), its schedule as a replayable string. */
+export interface FoundViolation {
+  readonly property: string;
+  readonly message: string;
+  readonly schedule: string;
+}
+
+export interface CheckResult extends Omit<ExploreResult, 'lockOrder' | 'violations'> {
   readonly scenario: string;
   readonly variant: string;
   /** The lock-order graph the search recorded (with `lockOrder`). */
   readonly lockOrder?: LockOrderSummary;
+  /** With `maxViolations` > 1: every distinct violation found (the first is `violation`). */
+  readonly violations?: readonly FoundViolation[];
+  /** Actor names by index: the numbers of a schedule. */
+  readonly actors?: readonly string[];
   /** Replayable schedule string of the counterexample (a shortest one), if any. */
   readonly schedule?: string;
   /** The counterexample shrunk to the fewest preemptions, then actors, then steps (with `shrink`). */
@@ -89,7 +100,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   // whose size stands in for a lock is a model error), and the proof learns what it assumed.
   const audit = opts.audit ?? true;
   world.trackReached();
-  const { lockOrder, ...r } = explore(world, { ...opts, audit, properties: propertiesOf(variant) });
+  const { lockOrder, violations, ...r } = explore(world, { ...opts, audit, properties: propertiesOf(variant) });
   const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
   // Not after a stop request: shrinking replays, and the user asked for the results now. Not a
@@ -103,6 +114,8 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     scenario: spec.name,
     variant: variant.name,
     schedule: r.violation ? encodeSchedule(spec.name, variant.name, r.violation.schedule) : undefined,
+    ...(r.violation && { actors: [...world.layout.actorNames] }),
+    ...(violations && { violations: violations.map((v) => ({ property: v.property, message: v.message, schedule: encodeSchedule(spec.name, variant.name, v.schedule) })) }),
     shrunk,
     assumed,
     // Only a complete search says a label is unreachable (SPIN's "unreached in proctype").

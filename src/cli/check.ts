@@ -32,6 +32,10 @@ export interface ExhaustiveCliOptions {
   preemptions?: number;
   shrink?: boolean;
   lockOrder?: boolean;
+  exact?: boolean;
+  trail?: string;
+  maxViolations?: number;
+  allViolations?: boolean;
 }
 
 export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx: RunContext): number {
@@ -39,6 +43,8 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   if (opts.shard && (opts.html || opts.junit)) fail('--html and --junit need the whole run: write them from `merge` output instead of a shard');
   checkReportPath('--html', opts.html);
   checkReportPath('--junit', opts.junit);
+  checkReportPath('--trail', opts.trail);
+  if (opts.maxViolations !== undefined && opts.allViolations) fail('--max-violations and --all-violations exclude each other');
   const cells = opts.shard ? shardCells(sel.cells, opts.shard) : sel.cells;
   if (!cells.length) fail(`shard ${formatShard(opts.shard!)} has no cell: ${sel.cells.length} cells split ${opts.shard!.count} ways; use at most ${sel.cells.length} shards`);
   const budget = new Budget(opts.timeLimit, ctx.shouldStop);
@@ -50,6 +56,8 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     merge: opts.por !== false,
     preemptions: opts.preemptions,
     lockOrder: opts.lockOrder,
+    exact: opts.exact,
+    maxViolations: opts.allViolations ? Number.POSITIVE_INFINITY : opts.maxViolations,
     // Shrinking costs replays; the table prints shortest schedules only.
     shrink: opts.shrink !== false && !sel.table,
     shouldStop: budget.shouldStop,
@@ -86,7 +94,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   }
   if (!opts.json) for (const [r, j] of expected.cells) console.log(judgedLine(r, j));
   finalNote(note, notStarted, opts.json);
-  writeReports(results, traceFor, opts, sel.table);
+  writeReports(results, traceFor, opts, sel);
   return exitCodeOf(results, sel.table ? 'table' : 'cells', expected);
 }
 

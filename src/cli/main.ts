@@ -20,7 +20,10 @@ import { ScheduleError } from '../world/runner.js';
 import { replayText } from '../report/text.js';
 import { explainRoutine, explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
-import { stateAfter, traceOf } from '../report/trace.js';
+import { stateAfter, traceOf, type Trace } from '../report/trace.js';
+import type { ScenarioSpec } from '../scenario/spec.js';
+import { LOCK_ORDER } from '../engine/verdict.js';
+import { readTrail, type TrailEntry } from './trail.js';
 import { ScenarioError } from '../scenario/load.js';
 import { ModelError } from '../world/errors.js';
 import { byteSize, nonNegativeInt, positiveInt, seconds, shardArg } from './args.js';
@@ -55,6 +58,9 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['bfs', '--bfs'],
   ['preemptions', '--preemptions'],
   ['lockOrder', '--lock-order'],
+  ['exact', '--exact'],
+  ['maxViolations', '--max-violations'],
+  ['allViolations', '--all-violations'],
   ['html', '--html'],
   ['junit', '--junit'],
 ];
@@ -97,19 +103,53 @@ function list(drivers: readonly MirrorVariant[], era: Era | undefined): number {
   return EXIT_HOLDS;
 }
 
-function replay(text: string, opts: { file?: string; shrink?: boolean; mutant?: string; dump?: number }): number {
+interface ReplayOptions {
+  file?: string;
+  shrink?: boolean;
+  mutant?: string;
+  dump?: number;
+  trail?: string;
+  violation?: number;
+}
+
+function replay(text: string | undefined, opts: ReplayOptions): number {
+  if (text !== undefined && opts.trail !== undefined) fail('give a schedule or --trail FILE, not both');
+  if (opts.violation !== undefined && opts.trail === undefined) fail('--violation picks a violation of a --trail file');
+  const mutant = opts.mutant === undefined ? undefined : parseMutantId(opts.mutant);
+  if (typeof mutant === 'string') fail(shown(mutant, 300));
+  const as = (design: MirrorVariant) => (mutant ? mutantVariant(design, mutant) : design);
+  if (opts.trail !== undefined) {
+    const cells = readTrail(opts.trail, opts.violation, opts.file === undefined ? undefined : scenarioArgument(opts.file));
+    if (opts.dump !== undefined && cells.length > 1) fail(`--dump needs one violation: ${shown(opts.trail)} holds ${cells.length}; pick one with --violation N`);
+    let violated = false;
+    cells.forEach((c, i) => {
+      if (cells.length > 1) console.log(`${i ? '\n' : ''}=== violation ${i + 1} of ${cells.length}: ${c.entry.scenario}/${c.entry.variant}`);
+      const original = c.entry.shrunk ? decodeSchedule(c.entry.schedule).choices : undefined;
+      const trace = replayTrace(c.spec, as(c.variant), c.choices, opts, original);
+      console.log(reproduced(c.entry, trace));
+      violated ||= trace.violated !== undefined;
+    });
+    return violated ? EXIT_VIOLATION : EXIT_HOLDS;
+  }
+  if (text === undefined) fail('give a schedule (SCENARIO/VARIANT:CHOICES) or --trail FILE');
   const s = decodeSchedule(text);
   const spec = opts.file ? scenarioArgument(opts.file) : (scenarioByName(s.scenario) ?? fail(`unknown scenario "${shown(s.scenario)}" (for a scenario file, pass --file FILE)`));
   if (spec.name !== s.scenario) fail(`the schedule is for scenario "${shown(s.scenario)}" but ${shown(opts.file!)} holds "${shown(spec.name)}"`);
   const design = variantByName(s.variant) ?? fail(`unknown variant "${shown(s.variant)}"`);
   if (!variantsFor(spec).includes(design)) fail(`variant ${design.name} does not apply to ${spec.name}`);
-  const mutant = opts.mutant === undefined ? undefined : parseMutantId(opts.mutant);
-  if (typeof mutant === 'string') fail(shown(mutant, 300));
-  const variant = mutant ? mutantVariant(design, mutant) : design;
-  let trace = traceOf(spec, variant, s.choices);
-  if (opts.shrink && trace.violated) {
-    const shrunk = shrinkCounterexample(spec, variant, s.choices).schedule;
-    trace = { ...traceOf(spec, variant, shrunk), shrunkFrom: encodeSchedule(spec.name, variant.name, s.choices) };
+  return replayTrace(spec, as(design), s.choices, opts).violated ? EXIT_VIOLATION : EXIT_HOLDS;
+}
+
+/**
+ * Replays `choices` (shrunk first with --shrink, unless `original` says they are the shrunk form of
+ * that schedule) and prints the trace, and with --dump the state after that step.
+ */
+function replayTrace(spec: ScenarioSpec, variant: MirrorVariant, choices: readonly number[], opts: ReplayOptions, original?: readonly number[]): Trace {
+  let trace = traceOf(spec, variant, choices);
+  if (original) trace = { ...trace, shrunkFrom: encodeSchedule(spec.name, variant.name, original) };
+  else if (opts.shrink && trace.violated) {
+    const shrunk = shrinkCounterexample(spec, variant, choices).schedule;
+    trace = { ...traceOf(spec, variant, shrunk), shrunkFrom: encodeSchedule(spec.name, variant.name, choices) };
   }
   // A schedule that cannot run at all (an unknown actor) is an input error with nothing to show.
   if (trace.replayError && !trace.steps.length) fail(trace.replayError);
@@ -118,7 +158,15 @@ function replay(text: string, opts: { file?: string; shrink?: boolean; mutant?: 
   console.log(replayText(trace));
   if (opts.dump !== undefined) console.log(`\nThe whole state after step ${opts.dump}:\n${JSON.stringify(stateAfter(spec, variant, decodeSchedule(trace.schedule).choices, opts.dump), null, 2)}`);
   if (trace.replayError) fail(trace.replayError);
-  return trace.violated ? EXIT_VIOLATION : EXIT_HOLDS;
+  return trace;
+}
+
+/** Whether a trail's violation replays as it was recorded. */
+function reproduced(entry: TrailEntry, trace: Trace): string {
+  // A lock-order cycle is a finding of the whole search: the trace ends at the step that closed it.
+  if (entry.property === LOCK_ORDER) return 'Recorded: a lock-order cycle of the whole search; the trace ends at the step that closed it.';
+  if (trace.violated?.property === entry.property) return `Reproduced: ${entry.property}, as the trail recorded.`;
+  return `NOT reproduced: the trail recorded ${entry.property} (${shown(entry.message, 200)}); this build gives ${trace.violated ? trace.violated.property : 'no violation'}.`;
 }
 
 function version(): string {
@@ -177,6 +225,7 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--time-limit <seconds>', 'stop after this long (one deadline for the whole command)', seconds)
     .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
     .option('--lock-order', 'also check the order locks are taken in over the whole search (lockdep): a cycle is a lock-order violation')
+    .option('--exact', 'store whole states, not 64-bit fingerprints: no state can be missed by a collision (more memory per state)')
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
     .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)
     .option('--seed <n>', 'simulation seed (default 1)', nonNegativeInt)
@@ -187,6 +236,9 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--json', 'print results as JSON')
     .option('--html <file>', 'write a self-contained HTML report of the first counterexample (or of the single result)')
     .option('--junit <file>', 'write JUnit XML, one testcase per scenario × variant')
+    .option('--trail <file>', 'write every violation found (cell, actors, schedules) as a JSON trail file that `replay --trail` reads back')
+    .option('--max-violations <n>', 'keep searching after a violation until n distinct ones are found (distinct: another check, or a message that differs in more than its numbers)', positiveInt)
+    .option('--all-violations', 'keep searching after a violation and report every distinct one (--max-violations without a bound)')
     .action((names: string[], opts: CheckCliOptions) => {
       run.code = check(names, opts, ctx, driversOf(run, opts.driver), eraOf(run, opts.era));
     });
@@ -255,14 +307,16 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
   program
     .command('replay')
     .description('replay a counterexample schedule (SCENARIO/VARIANT:CHOICES) and print its trace')
-    .argument('<schedule>')
+    .argument('[schedule]', 'SCENARIO/VARIANT:CHOICES (or give --trail FILE)')
+    .option('--trail <file>', 'replay the violations of a trail file written by `check --trail`')
+    .option('--violation <n>', 'with --trail: only violation n of the file (numbered from 0)', nonNegativeInt)
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
     .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
     .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
     .option('--dump <step>', "also print the whole state after step N of the trace (every non-zero field of every object, every actor's frames), as JSON", nonNegativeInt)
     .option('--driver <file...>', DRIVER_HELP)
     .option('--era <file>', `${ERA_HELP} (for a schedule that names DESIGN@ERA)`)
-    .action((text: string, opts: { file?: string; shrink?: boolean; mutant?: string; dump?: number; driver?: string[]; era?: string }) => {
+    .action((text: string | undefined, opts: ReplayOptions & { driver?: string[]; era?: string }) => {
       const drivers = driversOf(run, opts.driver);
       const era = eraOf(run, opts.era);
       if (era) onEra([...VARIANTS, ...drivers], era);

@@ -3,7 +3,6 @@
  * check would (the catalogue table by its expectations, see outcome.ts). Every input is checked
  * first (shard-input.ts); an inconsistency between them is exit 2 with one line.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { mergeCatalogueShards, mergeShardResults, type CatalogueShardResult, type MergedResult } from '../check/shard.js';
 import type { ScenarioSimulateResult } from '../check/run.js';
 import { tableExpectations } from '../check/run.js';
@@ -11,29 +10,17 @@ import { encodeChoices } from '../engine/schedule.js';
 import { verdictTable } from '../report/text.js';
 import { EXIT_INCOMPLETE, EXIT_VIOLATION, fail } from './exit.js';
 import { exitCodeOf, incompleteSentence, simulationExitCode } from './outcome.js';
+import { readJsonFile } from './json-input.js';
 import { builtInOr, shardDocument, type ShardDocument } from './shard-input.js';
 import { scenarioArgument } from './selection.js';
-import { shown } from './text.js';
 import { finalNote } from './check.js';
 
 /** Shard files are small JSON documents: a bigger file is not one. */
 const MAX_SHARD_BYTES = 256 * 2 ** 20;
 
-function readShard(file: string): unknown {
-  const st = statSync(file, { throwIfNoEntry: false });
-  if (!st) fail(`${shown(file)}: no such file`);
-  if (!st.isFile()) fail(`${shown(file)}: not a regular file`);
-  if (st.size > MAX_SHARD_BYTES) fail(`${shown(file)}: ${st.size} bytes is too large for a shard result`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  } catch (e) {
-    return fail(`${shown(file)}: not a shard result (${shown((e as Error).message)})`);
-  }
-}
-
 export function mergeFiles(files: readonly string[], opts: { json?: boolean; file?: string[] }): number {
   const lookup = builtInOr((opts.file ?? []).map(scenarioArgument));
-  const docs = files.map((f) => shardDocument(readShard(f), f, lookup));
+  const docs = files.map((f) => shardDocument(readJsonFile(f, 'a shard result', MAX_SHARD_BYTES), f, lookup));
   const kinds = new Set(docs.map((d) => d.kind));
   if (kinds.size > 1) fail('cannot merge catalogue shards with simulation shards');
   try {

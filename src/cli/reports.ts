@@ -13,6 +13,8 @@ import { junitReport } from '../report/junit.js';
 import { renderHtmlReport } from '../report/html.js';
 import { fail } from './exit.js';
 import { shown } from './text.js';
+import type { Selection } from './selection.js';
+import { trailOf, writeTrail } from './trail.js';
 
 export type TraceFor = (r: CheckResult | ScenarioSimulateResult) => Trace | undefined;
 
@@ -67,6 +69,7 @@ export function writeReport(option: string, path: string, text: string): void {
 export interface ReportOptions {
   readonly html?: string;
   readonly junit?: string;
+  readonly trail?: string;
   readonly json?: boolean;
 }
 
@@ -74,8 +77,9 @@ export interface ReportOptions {
  * --html: the report of the first counterexample (or of the only result, if there is one cell);
  * --junit: every cell as a testcase (`table`: a broken design caught is expected, see junit.ts).
  */
-export function writeReports(results: readonly CheckResult[], traceFor: TraceFor, opts: ReportOptions, table: boolean): void {
-  if (opts.junit) writeReport('--junit', opts.junit, junitReport(results, { table }));
+export function writeReports(results: readonly CheckResult[], traceFor: TraceFor, opts: ReportOptions, sel: Selection): void {
+  if (opts.junit) writeReport('--junit', opts.junit, junitReport(results, { table: sel.table }));
+  if (opts.trail) writeTrail(opts.trail, trailOf(results, traceFor, sel.files), opts.json);
   if (opts.html) {
     const r = results.find((x) => x.verdict === 'violation') ?? results[0];
     if (!r) return;

@@ -6,6 +6,7 @@ import type { MirrorVariant } from '../mirror/device.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 import type { Expectation } from '../check/expect.js';
 import { isScenarioFile, scenarioFile } from './scenario-files.js';
+import { resolve } from 'node:path';
 import { fail } from './exit.js';
 import { shown } from './text.js';
 import { onEra } from '../driver/load.js';
@@ -19,6 +20,8 @@ export interface Selection {
   readonly table: boolean;
   /** What the scenario files expect of their cells (`expect:`). */
   readonly expectations: readonly Expectation[];
+  /** Scenario name -> the file it was read from (absolute; `-` for standard input), for those given as files. */
+  readonly files: ReadonlyMap<string, string>;
 }
 
 /**
@@ -52,7 +55,11 @@ export function select(names: readonly string[], variantNames: readonly string[]
     fail(`nothing to check: no selected variant applies to the selected scenarios — ${which}`);
   }
   const expectations = names.filter(isScenarioFile).flatMap((n) => scenarioFile(n).expectations);
-  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length && !drivers.length && !era, expectations };
+  const files = new Map<string, string>();
+  names.forEach((n, i) => {
+    if (isScenarioFile(n)) files.set(scenarios[i].name, n === '-' ? n : resolve(n));
+  });
+  return { scenarios, variants, cells, table: names.length === 0 && !variantNames?.length && !drivers.length && !era, expectations, files };
 }
 
 /** A built-in scenario name, or a YAML/JSON scenario file or `-` (standard input); the designs it names restrict what runs. */

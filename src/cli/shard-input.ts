@@ -16,52 +16,10 @@ import { variantByName } from '../mirror/variants.js';
 import { traceOf } from '../report/trace.js';
 import { scenarioByName } from '../scenario/catalogue.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
-import { fail } from './exit.js';
+import { amount, At, count, obj, oneOf, text, type Obj } from './json-input.js';
 import { shown } from './text.js';
 
 export type ShardDocument = { readonly kind: 'catalogue'; readonly doc: CatalogueShardResult } | { readonly kind: 'simulate'; readonly doc: ScenarioSimulateResult[] };
-
-type Obj = Record<string, unknown>;
-
-/** Reports a problem at `where` (file and path inside it). */
-class At {
-  constructor(readonly where: string) {}
-  in(key: string | number): At {
-    return new At(typeof key === 'number' ? `${this.where}[${key}]` : `${this.where}.${key}`);
-  }
-  bad(what: string): never {
-    return fail(`${this.where}: ${what}`);
-  }
-}
-
-function obj(v: unknown, at: At): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) at.bad('expected an object');
-  return v as Obj;
-}
-
-function count(o: Obj, key: string, at: At, min = 0): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) at.in(key).bad(`expected an integer >= ${min}, got ${shown(JSON.stringify(v) ?? 'nothing')}`);
-  return v as number;
-}
-
-function amount(o: Obj, key: string, at: At, optional = false): void {
-  const v = o[key];
-  if (optional && v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) at.in(key).bad(`expected a non-negative number, got ${shown(JSON.stringify(v) ?? 'nothing')}`);
-}
-
-function text(o: Obj, key: string, at: At): string {
-  const v = o[key];
-  if (typeof v !== 'string') at.in(key).bad('expected a string');
-  return v as string;
-}
-
-function oneOf<T extends string>(o: Obj, key: string, values: readonly T[], at: At): T {
-  const v = o[key];
-  if (typeof v !== 'string' || !values.includes(v as T)) at.in(key).bad(`expected one of ${values.join(', ')}, got ${shown(JSON.stringify(v) ?? 'nothing')}`);
-  return v as T;
-}
 
 function shardOf(o: Obj, at: At): { index: number; count: number } {
   const s = obj(o.shard, at.in('shard'));

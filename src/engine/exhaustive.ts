@@ -26,8 +26,7 @@
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
-import { collisionBound, FingerprintSet } from './visited.js';
-import { fmix32 } from '../world/hash.js';
+import { visitedStates } from './visited.js';
 import { Tree } from './tree.js';
 import { FairTermination, LoneRun } from './termination.js';
 import { bfs } from './bfs.js';
@@ -69,6 +68,25 @@ export interface ExploreOptions extends CheckSelection {
    * used, last actor), so the bound is exact.
    */
   readonly preemptions?: number;
+  /**
+   * Store whole states instead of 64-bit fingerprints (visited.ts `ExactStates`): the visited set,
+   * the preemption-bounded key and the termination graph's keys and lone-run memo are then exact,
+   * so no collision can hide a state (`missedStateBound` 0). Costs the state's size per state.
+   */
+  readonly exact?: boolean;
+  /**
+   * Keep searching after a violation until this many distinct ones are found (default 1: stop at
+   * the first). Distinct: another check, or the same check with a message that differs once every
+   * number in it is blanked (`violationShape`), so one race seen on pfn 1 and on pfn 2 is one. A
+   * state that violates a property is not expanded, a step that raised a BUG leads nowhere, and a
+   * lock-order cycle still ends the search (it is a finding of the whole search so far).
+   */
+  readonly maxViolations?: number;
+}
+
+/** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
+export function violationShape(v: Found): string {
+  return `${v.property}: ${v.message.replace(/\d+/g, '#')}`;
 }
 
 export interface Progress {
@@ -94,7 +112,7 @@ export interface LockOrderReport {
 }
 
 /** Why an incomplete run stopped. */
-export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound';
+export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound' | 'max-violations';
 
 export interface ExploreResult {
   readonly verdict: 'holds' | 'violation' | 'incomplete';
@@ -105,10 +123,14 @@ export interface ExploreResult {
   readonly elapsedMs: number;
   /** Visited-set bytes per distinct state. */
   readonly bytesPerState: number;
-  /** The probability that a fingerprint collision hid a state, at most (visited.ts `collisionBound`). */
+  /** The probability that a fingerprint collision hid a state, at most (visited.ts `collisionBound`); 0 with `exact`. */
   readonly missedStateBound: number;
-  /** Set when the verdict is incomplete. */
+  /** Whether whole states were stored (option `exact`), not fingerprints. */
+  readonly exact?: boolean;
+  /** Set when the verdict is incomplete (or, with `maxViolations`, when a limit cut the search for more). */
   readonly stopReason?: StopReason;
+  /** With `maxViolations` > 1: every distinct violation found, in the order found (`violation` is the first). */
+  readonly violations?: readonly Violation[];
   /** Peak bytes held by the explorer's tables (visited set, frontier, parent tree, termination graph). */
   readonly peakBytes: number;
   /** Peak resident memory of the whole process during the run (sampled), and what it grew by. */
@@ -148,7 +170,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const maxBytes = opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
   const nActors = w.layout.actorNames.length;
   const slots = w.layout.size;
-  const visited = new FingerprintSet();
+  const exact = opts.exact ?? false;
+  const visited = visitedStates(w.layout, exact);
   const tree = new Tree();
   const initial = w.snapshot();
   const parent = new Int32Array(slots);
@@ -159,7 +182,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const bound = opts.preemptions ?? -1;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
-  const lone = fair ? new LoneRun(w) : undefined;
+  const lone = fair ? new LoneRun(w, exact) : undefined;
   let transitions = 0;
   let maxDepth = 0;
   let peakBytes = 0;
@@ -194,8 +217,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
    * rather than after it.
    */
   const growthAhead = () => {
-    const slots = visited.bytes / 8;
-    const visitedSoon = (visited.size + MEMORY_EVERY) * 4 > slots * 3 ? 2 * visited.bytes : 0;
+    const visitedSoon = visited.growthAhead(MEMORY_EVERY);
     const treeSoon = tree.size + MEMORY_EVERY >= tree.parent.length ? tree.bytes : 0;
     return visitedSoon + treeSoon + (fair?.growthAhead(MEMORY_EVERY, MEMORY_EVERY * nActors * 4) ?? 0);
   };
@@ -205,6 +227,19 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     peakRss = Math.max(peakRss, r);
     peakBytes = Math.max(peakBytes, bytes());
     return r + growthAhead() >= maxBytes;
+  };
+
+  const maxViolations = opts.maxViolations ?? 1;
+  const found: Violation[] = [];
+  const shapes = new Set<string>();
+  /** Records a violation unless one of its shape is known; true when that makes enough. */
+  const enough = (v: Violation): boolean => {
+    const shape = violationShape(v);
+    if (!shapes.has(shape)) {
+      shapes.add(shape);
+      found.push(v);
+    }
+    return found.length >= maxViolations;
   };
 
   const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
@@ -221,7 +256,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       violation,
       elapsedMs: performance.now() - t0,
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
-      missedStateBound: collisionBound(visited.size),
+      missedStateBound: visited.missedBound,
+      ...(exact && { exact }),
+      ...(maxViolations > 1 && { violations: found }),
       stopReason,
       peakBytes,
       peakRss,
@@ -241,6 +278,18 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     lastPoll = now;
     opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
     return undefined;
+  };
+
+  /** The end of a search that found what it was asked to, or was stopped (`reason`): a violation if any was found. */
+  const stopped = (reason?: StopReason): ExploreResult => {
+    if (!found.length) return finish('incomplete', undefined, reason);
+    // Asked for several and stopped at the bound: say so (there may be more).
+    return finish('violation', found[0], reason ?? (maxViolations > 1 && found.length >= maxViolations ? 'max-violations' : undefined));
+  };
+  /** The end at a lock-order cycle: it ends the search whatever `maxViolations` asks. */
+  const lockStop = (): ExploreResult => {
+    enough(lockViolation());
+    return stopped();
   };
 
   /** Loads the state a schedule reaches from the initial state (no undo, no tracking). */
@@ -342,28 +391,28 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     }
   };
 
-  visited.add(initial[0], initial[1]);
+  visited.add(initial, 0);
   const root = tree.add(-1, -1, 0, 0);
   w.load(initial.slice());
   const v0 = checkState(root);
-  if (v0) return finish('violation', v0);
-  fair?.discover(root);
+  if (v0 && enough(v0)) return stopped();
+  fair?.discover(root, visited.keyLo, visited.keyHi);
   const stop0 = memoryReached() ? 'memory' : poll();
-  if (stop0) return finish('incomplete', undefined, stop0);
+  if (stop0) return stopped(stop0);
 
-  frontier.push(initial, root);
+  if (!v0) frontier.push(initial, root);
   let expansions = 0;
   for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
     if (++expansions >= POLL_EVERY) {
       expansions = 0;
       const stop = poll();
-      if (stop) return finish('incomplete', undefined, stop);
+      if (stop) return stopped(stop);
     }
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
     const last = id === root ? -1 : entryActor(tree.actor[id]);
-    const region = fair ? fair.indexOf(parent[0], parent[1]) : -1;
+    const region = fair && visited.find(parent, 0) ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
     if (region >= 0) fair!.beginEdges(region);
     let enabledMask = 0;
     const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
@@ -387,53 +436,64 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         w.tracking = false;
         nc = Math.max(1, w.choices);
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
+          if (verdicts.raised(w) && enough(bug(id, entry, 1))) return stopped();
+          w.bugs.length = 0;
           lo?.rollback(locks);
           w.undoTo(mark);
           continue;
         }
         actorEnabled = true;
         transitions++;
-        if (verdicts.raised(w)) return finish('violation', bug(id, entry, 1));
-        if (lockCycle()) return finish('violation', lockViolation());
+        // A step that raised a BUG leads nowhere (the kernel has stopped): the search goes on without it.
+        let raised = verdicts.raised(w) ? bug(id, entry, 1) : undefined;
+        if (!raised && lockCycle()) return lockStop();
         let steps = 1;
-        if (merge) {
+        if (merge && !raised) {
           const extra = extend(a, !w.touchedShared);
-          if (extra < 0) return finish('violation', bug(id, entry, -extra));
-          if (lockCycle()) return finish('violation', lockViolation());
+          if (extra < 0) raised = bug(id, entry, -extra);
+          else if (lockCycle()) return lockStop();
           steps += extra;
+        }
+        if (raised) {
+          if (enough(raised)) return stopped();
+          w.bugs.length = 0;
+          w.undoTo(mark);
+          continue;
         }
         const next = w.v;
         let pre = 0;
         let fresh: boolean;
         if (bound >= 0) {
           pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
-          const salt = fmix32(pre * 0x10000 + a + 1);
-          fresh = pre <= bound && visited.add(next[0] ^ salt, next[1] ^ fmix32(salt ^ 0x5bd1e995));
+          // Keyed by (state, preemptions used, last actor): the tag is never 0.
+          fresh = pre <= bound && visited.add(next, pre * 0x10000 + a + 1);
         } else {
-          fresh = visited.add(next[0], next[1]);
+          fresh = visited.add(next, 0);
         }
+        const keyLo = visited.keyLo;
+        const keyHi = visited.keyHi;
         let target = -1;
         if (fresh) {
           const depth = tree.depth[id] + 1;
           if (depth > maxDepth) maxDepth = depth;
           const cid = tree.add(id, entry, depth, steps);
           tree.pre[cid] = pre;
+          // A state that violates a property is not expanded: what follows it is the same finding.
           const v = checkState(cid);
-          if (v) return finish('violation', v);
-          if (fair) target = fair.discover(cid);
-          if (lone) {
+          if (v && enough(v)) return stopped();
+          if (!v && fair) target = fair.discover(cid, keyLo, keyHi);
+          if (!v && lone) {
             if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
             const run = lone.check(next);
             if (lo) lo.paused = false;
-            if (run) return finish('violation', { ...run.found, schedule: [...tree.schedule(cid), ...run.steps] });
+            if (run && enough({ ...run.found, schedule: [...tree.schedule(cid), ...run.steps] })) return stopped();
             w.load(next);
           }
           const stop = poll();
-          if (stop) return finish('incomplete', undefined, stop);
-          frontier.push(next, cid);
+          if (stop) return stopped(stop);
+          if (!v) frontier.push(next, cid);
         } else if (region >= 0) {
-          target = fair!.indexOf(next[0], next[1]);
+          target = fair!.indexOf(keyLo, keyHi);
         }
         if (region >= 0 && target >= 0) fair!.edge(target, entry, steps);
         w.undoTo(mark);
@@ -446,16 +506,16 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     if (region >= 0) fair!.endEdges(enabledMask);
     if (enabled === 0 && verdicts.deadlock(unfinished)) {
       w.load(parent); // at the stuck state, the message names where each actor waits
-      return finish('violation', { ...verdicts.deadlock(unfinished, w)!, schedule: tree.schedule(id) });
+      if (enough({ ...verdicts.deadlock(unfinished, w)!, schedule: tree.schedule(id) })) return stopped();
     }
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.
-  if (bound >= 0) return finish('incomplete', undefined, 'preemption-bound');
+  if (bound >= 0) return stopped('preemption-bound');
   if (lo) lo.paused = true; // the lasso's replays run steps the search has already run
   const lasso = fair?.find(
     (tid) => tree.schedule(tid),
     (tid) => replayTo(tree.schedule(tid)),
   );
-  if (lasso) return finish('violation', { ...lasso.found, schedule: lasso.schedule });
-  return finish('holds');
+  if (lasso) enough({ ...lasso.found, schedule: lasso.schedule });
+  return found.length ? finish('violation', found[0]) : finish('holds');
 }

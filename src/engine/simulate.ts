@@ -63,6 +63,17 @@ export interface SimulateOptions extends Omit<CheckSelection, 'liveness'> {
   readonly shouldStop?: () => boolean;
   /** Record one `RunRecord` per run in `runLog` (tests, debugging). */
   readonly keepRuns?: boolean;
+  /** Called about twice a second (from the polls above) with the running figures. */
+  readonly onProgress?: (p: SimulateProgress) => void;
+}
+
+/** The running figures of a simulation: runs done of those this shard does, steps, distinct states, elapsed. */
+export interface SimulateProgress {
+  readonly runs: number;
+  readonly runsRequested: number;
+  readonly steps: number;
+  readonly states: number;
+  readonly elapsedMs: number;
 }
 
 export type RunEnd = 'done' | 'violation' | 'max-steps' | 'stopped';
@@ -267,8 +278,13 @@ function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
   let stopped: SimulateStopReason | undefined;
   let yields = 0;
   const now = () => performance.now() - t0;
+  let lastProgress = 0;
   const stop = () => {
     stopped ??= opts.shouldStop?.() ? 'interrupted' : now() > timeLimit ? 'time' : undefined;
+    if (opts.onProgress && now() - lastProgress >= 500) {
+      lastProgress = now();
+      opts.onProgress({ runs: runsDone, runsRequested, steps, states: visited.size, elapsedMs: lastProgress });
+    }
     return stopped !== undefined;
   };
 

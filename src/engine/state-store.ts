@@ -4,7 +4,7 @@
  * No per-state allocation, no copying when a level grows; chunks are kept when the level is
  * cleared, so the two levels used in turn allocate their memory once.
  */
-import { ACTOR_SP, type Layout } from '../world/layout.js';
+import { ACTOR_SP, DATA_START, type Layout } from '../world/layout.js';
 import { grow } from './grow.js';
 
 export class StateStore {
@@ -14,9 +14,15 @@ export class StateStore {
   private ids = new Int32Array(1024);
   private tail = 0;
   count = 0;
-  private static readonly CHUNK_SLOTS = 1 << 22;
+  private readonly chunkSlots: number;
 
-  constructor(private readonly layout: Layout) {}
+  /** `chunkSlots`: the size of one chunk (at least one whole state); small for a short-lived store. */
+  constructor(
+    private readonly layout: Layout,
+    chunkSlots = 1 << 22,
+  ) {
+    this.chunkSlots = Math.max(chunkSlots, layout.size);
+  }
 
   clear(): void {
     this.count = 0;
@@ -29,8 +35,8 @@ export class StateStore {
     const nActors = L.actorNames.length;
     let len = L.callBase;
     for (let a = 0; a < nActors; a++) len += state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
-    if (this.chunks.length === 0) this.chunks.push(new Int32Array(StateStore.CHUNK_SLOTS));
-    if (this.tail + len > StateStore.CHUNK_SLOTS) this.nextChunk();
+    if (this.chunks.length === 0) this.chunks.push(new Int32Array(this.chunkSlots));
+    if (this.tail + len > this.chunkSlots) this.nextChunk();
     if (this.count === this.ids.length) this.growIndex();
     const c = this.current;
     const chunk = this.chunks[c];
@@ -57,7 +63,7 @@ export class StateStore {
   /** Moves on to the next chunk (allocating it the first time). */
   private nextChunk(): void {
     this.current++;
-    if (this.current === this.chunks.length) this.chunks.push(new Int32Array(StateStore.CHUNK_SLOTS));
+    if (this.current === this.chunks.length) this.chunks.push(new Int32Array(this.chunkSlots));
     this.tail = 0;
   }
 
@@ -81,7 +87,34 @@ export class StateStore {
   }
 
   get bytes(): number {
-    return this.chunks.length * StateStore.CHUNK_SLOTS * 4 + this.ids.length * 12;
+    return this.chunks.length * this.chunkSlots * 4 + this.ids.length * 12;
+  }
+
+  /** What `records` more pushes may allocate at once: a new chunk, the index's copies. */
+  growthAhead(records: number): number {
+    const chunk = this.tail + records * this.layout.size > this.chunkSlots && this.current + 1 >= this.chunks.length ? this.chunkSlots * 4 : 0;
+    return chunk + (this.count + records >= this.ids.length ? this.ids.length * 12 : 0);
+  }
+
+  /**
+   * Whether record `i` is `state` (from DATA_START: the fingerprint lanes are a function of the
+   * rest) with id `id`. Dead frames are zero in every state (world.ts), so the live ones decide.
+   */
+  matches(i: number, state: Int32Array, id: number): boolean {
+    if (this.ids[i] !== id) return false;
+    const L = this.layout;
+    const chunk = this.chunks[this.chunkOf[i]];
+    const start = this.offsetOf[i];
+    for (let s = DATA_START; s < L.callBase; s++) if (chunk[start + s] !== state[s]) return false;
+    // The objects matched, the stack pointers with them: both have the same live frames.
+    let o = start + L.callBase;
+    for (let a = 0; a < L.actorNames.length; a++) {
+      const n = state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
+      const from = L.callSlot(a, 0);
+      for (let k = 0; k < n; k++) if (chunk[o + k] !== state[from + k]) return false;
+      o += n;
+    }
+    return true;
   }
 
   /** Expands state `i` into `dst` (dead frames zeroed). */

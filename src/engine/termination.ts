@@ -27,7 +27,7 @@
 import type { World } from '../world/world.js';
 import { execStep, isEnabled, whereIs } from '../world/runner.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { FingerprintSet } from './visited.js';
+import { visitedStates, type VisitedStates } from './visited.js';
 import { ModelError } from '../world/errors.js';
 import { entryActor, entryChoice } from '../world/entry.js';
 import { grow } from './grow.js';
@@ -111,20 +111,28 @@ function runsOn(w: World, a: number): Found {
  * The exhaustive search's bounded check for lone actors: from a state where one actor is alone, run
  * it alone; `LONE_BOUND` steps without finishing is a violation (a revisited state is left to the
  * fair-cycle check, which reports it with its cycle). States from which the lone actor finishes or
- * cycles are remembered, so each is run at most once.
+ * cycles are remembered, so each is run at most once — by fingerprint, or (`exact`) whole, as the
+ * search's visited set keeps them.
  */
 export class LoneRun {
-  private readonly done = new FingerprintSet(1 << 10);
+  private readonly done: VisitedStates;
+  /** The states of the run under way. */
+  private readonly seen: VisitedStates;
   private readonly buf: Int32Array;
   private readonly roles: RoleMasks;
 
-  constructor(private readonly w: World) {
+  constructor(
+    private readonly w: World,
+    exact = false,
+  ) {
+    this.done = visitedStates(w.layout, exact, 1 << 10);
+    this.seen = visitedStates(w.layout, exact, 1 << 8);
     this.buf = new Int32Array(w.layout.size);
     this.roles = roleMasks(w);
   }
 
   get bytes(): number {
-    return this.done.bytes;
+    return this.done.bytes + this.seen.bytes;
   }
 
   /** The violation and the lone actor's steps from `state`, if it runs on for ever; clobbers w.v. */
@@ -135,16 +143,15 @@ export class LoneRun {
     try {
       w.load(state);
       const lone = loneActor(w, this.roles);
-      if (lone < 0 || this.done.has(state[0], state[1])) return undefined;
+      if (lone < 0 || this.done.find(state, 0)) return undefined;
       const buf = this.buf;
       buf.set(state);
       w.load(buf);
-      const seen = new FingerprintSet(1 << 8);
+      const seen = this.seen;
+      seen.clear();
       const path: number[] = [];
-      const fps: number[] = [];
       for (;;) {
-        if (w.actorSp(lone) === 0 || this.done.has(buf[0], buf[1]) || !seen.add(buf[0], buf[1])) break;
-        fps.push(buf[0], buf[1]);
+        if (w.actorSp(lone) === 0 || this.done.find(buf, 0) || !seen.add(buf, 0)) break;
         if (path.length >= LONE_BOUND) return { found: runsOn(w, lone), steps: path };
         const r = execStep(w, lone);
         if (w.bugs.length) {
@@ -154,7 +161,7 @@ export class LoneRun {
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) break; // blocked for good: the search reports the deadlock
         path.push(lone);
       }
-      for (let i = 0; i < fps.length; i += 2) this.done.add(fps[i], fps[i + 1]);
+      this.done.addAll(seen);
       return undefined;
     } finally {
       w.undoing = undoing;
@@ -252,12 +259,15 @@ export class FairTermination {
     return b;
   }
 
-  /** The region index of the current state of `w`, or -1 if it is outside the region; a new region state is recorded with its tree id. */
-  discover(treeId: number): number {
+  /**
+   * The region index of the current state of `w`, whose key in the visited set is (lo, hi), or -1
+   * if it is outside the region; a new region state is recorded with its tree id.
+   */
+  discover(treeId: number, lo: number, hi: number): number {
     const w = this.w;
     const clients = regionActors(w, this.roles);
     if (clients === 0) return -1;
-    const known = this.index.get(w.v[0], w.v[1]);
+    const known = this.index.get(lo, hi);
     if (known >= 0) return known;
     if (this.states === this.treeId.length) {
       this.treeId = grow(this.treeId);
@@ -269,11 +279,11 @@ export class FairTermination {
     const r = this.states++;
     this.treeId[r] = treeId;
     this.clients[r] = clients;
-    this.index.set(w.v[0], w.v[1], r);
+    this.index.set(lo, hi, r);
     return r;
   }
 
-  /** The region index of the state with fingerprint (lo, hi), or -1. */
+  /** The region index of the state with key (lo, hi) in the visited set, or -1. */
   indexOf(lo: number, hi: number): number {
     return this.index.get(lo, hi);
   }
@@ -458,17 +468,23 @@ export class FairTermination {
   }
 }
 
-/** The termination check along one sequence of states (a replay): a return to a region state closes a cycle, checked for fairness. */
+/**
+ * The termination check along one sequence of states (a replay): a return to a region state closes
+ * a cycle, checked for fairness. States are compared whole: a replay is how a counterexample is
+ * confirmed, so a fingerprint collision must not close a cycle that is not there.
+ */
 export class CycleWatch {
   private readonly roles: RoleMasks;
-  /** Region states of the sequence: fingerprint key -> position of the last visit. */
-  private readonly last = new Map<string, number>();
+  /** Region states of the sequence, and per state (by its key in `seen`) the position of its last visit. */
+  private readonly seen: VisitedStates;
+  private readonly last: number[] = [];
   /** Per position: enabled actors, and the actor that stepped out of it (-1 if none yet). */
   private readonly enabled: number[] = [];
   private readonly stepped: number[] = [];
 
   constructor(w: World) {
     this.roles = roleMasks(w);
+    this.seen = visitedStates(w.layout, true, 64);
   }
 
   /** Steps the current lone actor has taken alone. */
@@ -481,7 +497,10 @@ export class CycleWatch {
    */
   step(a: number, choice = 0): void {
     if (this.stepped.length) this.stepped[this.stepped.length - 1] = a;
-    if (choice > 0) this.last.clear();
+    if (choice > 0) {
+      this.seen.clear();
+      this.last.length = 0;
+    }
   }
 
   /** Call in every state of the sequence, the first included: the termination violation, if a fair cycle just closed. */
@@ -496,10 +515,10 @@ export class CycleWatch {
     this.enabled.push(enabled);
     this.stepped.push(-1);
     if (!clients) return undefined;
-    const key = `${w.v[0]},${w.v[1]}`;
-    const from = this.last.get(key);
-    this.last.set(key, pos);
-    if (from === undefined) return undefined;
+    const known = !this.seen.add(w.v, 0);
+    const from = this.last[this.seen.keyLo];
+    this.last[this.seen.keyLo] = pos;
+    if (!known) return undefined;
     let stepped = 0;
     let disabled = 0;
     for (let i = from; i < pos; i++) {

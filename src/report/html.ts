@@ -9,7 +9,8 @@
  */
 import type { CheckResult } from '../check/run.js';
 import type { Snapshot } from './snapshot.js';
-import { propertyDescription, type Trace } from './trace.js';
+import { checkedProperties, propertyDescription, type Trace } from './trace.js';
+import { ENCODING_LEGEND, FIELD_LEGEND, SCHEDULE_SYNTAX } from './legend.js';
 import { collisionBound } from '../engine/visited.js';
 
 export type { LayerSpec, Snapshot } from './snapshot.js';
@@ -79,7 +80,24 @@ table.layer td.changed { background: var(--chg); font-weight: 700; color: var(--
 .bug { color: var(--bad); font-weight: 600; }
 ul.changes { margin: 4px 0 10px; padding-left: 18px; font-size: 12px; }
 .legend-changed { background: var(--chg); padding: 0 3px; }
+.legend-racing { border-left: 4px solid var(--inc); padding: 0 3px; }
 .kbd { border: 1px solid var(--line); border-radius: 3px; padding: 0 4px; font-size: 11px; }
+.step.racing { border-left: 4px solid var(--inc); }
+.step .race { float: right; color: var(--inc); font-size: 10px; font-weight: 600; font-family: system-ui, sans-serif; }
+details.about { margin: 6px 0 0; }
+details.about summary { cursor: pointer; color: var(--mut); }
+table.about { margin: 4px 0; font-size: 12px; }
+table.about th, table.about td { border: 1px solid var(--line); padding: 2px 7px; text-align: left; vertical-align: top; }
+table.about th { background: #f2f4f7; }
+.step:focus-visible { outline: 2px solid var(--selb); outline-offset: 1px; }
+/* Narrow windows (800 px and less): one column, the detail under the lanes, nothing cut off. */
+@media (max-width: 900px) {
+  main { grid-template-columns: minmax(0, 1fr); height: auto; }
+  #lanes { border-right: 0; border-bottom: 1px solid var(--line); max-height: 60vh; }
+  #detail { overflow-x: auto; }
+  header, #lanes, #detail { max-width: 100vw; }
+  code { overflow-wrap: anywhere; }
+}
 `;
 
 /**
@@ -117,10 +135,11 @@ const SCRIPT = `
     data.actors.forEach(function (_, a) {
       var cell = el('div', { 'data-lane': a });
       if (a === s.actorIndex) {
+        var racing = data.racing.indexOf(i) >= 0;
         var cls = 'step' + (s.changes.some(function (c) { return !/^[^.\\[]*:/.test(c.what); }) ? ' writes' : '') +
-          (i === steps.length - 1 && data.violation ? ' violating' : '');
-        var b = el('button', { 'class': cls, 'data-testid': 'step-' + i, 'aria-selected': 'false', title: s.actor + ' step ' + s.index },
-          s.where, el('span', { 'class': 'at' }, s.at));
+          (i === steps.length - 1 && data.violation ? ' violating' : '') + (racing ? ' racing' : '');
+        var b = el('button', { 'class': cls, 'data-testid': 'step-' + i, 'aria-selected': 'false', title: s.actor + ' step ' + s.index + (racing ? ' (a racing step)' : '') },
+          racing ? el('span', { 'class': 'race' }, 'racing') : null, s.where, el('span', { 'class': 'at' }, s.at));
         b.addEventListener('click', function () { select(i); });
         buttons.push(b);
         cell.appendChild(b);
@@ -160,6 +179,8 @@ const SCRIPT = `
     buttons[i].classList.add('selected');
     buttons[i].setAttribute('aria-selected', 'true');
     buttons[i].scrollIntoView({ block: 'nearest' });
+    // Focus follows the selection, so the keys keep working from the step list and a screen reader says where it is.
+    if (document.activeElement !== buttons[i]) buttons[i].focus({ preventScroll: true });
     var s = steps[i], before = i ? steps[i - 1].snapshot : data.initial;
     detail.textContent = '';
     detail.appendChild(el('h2', { 'data-testid': 'selected-step' }, 'Step ' + s.index + ' (of 0\u2013' + (steps.length - 1) + '): ' + s.actor + ' ' + s.where));
@@ -180,10 +201,12 @@ const SCRIPT = `
     detail.appendChild(box);
   }
   document.addEventListener('keydown', function (e) {
-    var d = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1 }[e.key];
-    if (!d || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    var to = { Home: 0, End: steps.length - 1 }[e.key];
+    var d = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1, PageUp: -10, PageDown: 10 }[e.key];
+    if (to === undefined && !d) return;
     e.preventDefault();
-    select(current + d);
+    select(to !== undefined ? to : current + d);
   });
   select(steps.length - 1);
 })();
@@ -192,6 +215,39 @@ const SCRIPT = `
 /** Whether two snapshots hold the same cells (an unchanged one is sent as 0 and filled in by the client). */
 function sameSnapshot(a: Snapshot, b: Snapshot | undefined): boolean {
   return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The scenario of a trace: its description, and each actor with its schedule number and operations. */
+function scenarioHtml(t: Trace): string {
+  const rows = t.actors
+    .map((a, i) => `<tr><td>${i}</td><td class="mono">${escapeHtml(a)}</td><td class="mono">${escapeHtml(t.operations?.[i]?.join('; ') || '(a daemon of the design)')}</td></tr>`)
+    .join('');
+  return `<details class="about" data-testid="scenario" open><summary>Scenario <span class="mono">${escapeHtml(t.scenario)}</span> and its actors</summary>
+${t.description ? `<p data-testid="scenario-description">${escapeHtml(t.description)}</p>` : ''}
+<table class="about" data-testid="actors-table"><tr><th>#</th><th>actor</th><th>operations</th></tr>${rows}</table></details>`;
+}
+
+/** What each column and encoded value of the tables means (legend.ts). */
+function legendHtml(): string {
+  const rows = (xs: readonly { name: string; meaning: string }[]) => xs.map((e) => `<tr><th class="mono">${escapeHtml(e.name)}</th><td>${escapeHtml(e.meaning)}</td></tr>`).join('');
+  return `<details class="about" data-testid="legend"><summary>Legend: fields and encoded values</summary>
+<table class="about"><tr><th colspan="2">fields</th></tr>${rows(FIELD_LEGEND)}<tr><th colspan="2">encoded values</th></tr>${rows(ENCODING_LEGEND)}</table></details>`;
+}
+
+/** The checks a proof covered. */
+function checkedHtml(): string {
+  const items = checkedProperties()
+    .map((c) => `<li><b class="mono">${escapeHtml(c.name)}</b>: ${escapeHtml(c.description)}</li>`)
+    .join('');
+  return `<details class="about" data-testid="checked"><summary>Checked: ${checkedProperties().length} properties in every reachable state</summary><ul>${items}</ul></details>`;
+}
+
+/** With --max-violations: the other distinct violations the search found, each with its replay command. */
+function othersHtml(r: CheckResult): string {
+  const others = r.violations?.slice(1) ?? [];
+  if (!others.length) return '';
+  const items = others.map((o) => `<li><b>${escapeHtml(o.property)}</b>: ${escapeHtml(o.message)}<br><code>vmamirror replay '${escapeHtml(o.schedule)}'</code></li>`).join('');
+  return `<details class="about" data-testid="other-violations"><summary>${others.length} other distinct violation${others.length === 1 ? '' : 's'} found</summary><ul>${items}</ul></details>`;
 }
 
 function stat(label: string, testid: string, value: string): string {
@@ -215,23 +271,23 @@ export function renderHtmlReport(input: ReportInput): string {
     stat('transitions', 'stat-transitions', String(r.transitions)),
     stat('depth', 'stat-depth', String(r.depth)),
     stat('time', 'stat-time', `${(r.elapsedMs / 1000).toFixed(2)} s`),
-    // What "holds" means under hash compaction (visited.ts collisionBound).
-    r.verdict === 'holds' ? stat('state missed, at most', 'stat-missed', collisionBound(r.states).toPrecision(2)) : '',
+    // What "holds" means under hash compaction (visited.ts collisionBound); nothing to bound with --exact.
+    r.verdict !== 'holds' ? '' : r.exact ? stat('states stored', 'stat-missed', 'whole (exact)') : stat('state missed, at most', 'stat-missed', collisionBound(r.states).toPrecision(2)),
     t ? stat('trace', 'stat-steps', `${t.steps.length} steps`) : '',
   ].join('');
   let summary = '';
   if (v) {
     const replay = t?.schedule ?? r.schedule;
     const original = t?.shrunkFrom
-      ? `<div class="note">Shrunk to the fewest preemptions, then actors, then steps; the search found <code data-testid="original-schedule">${escapeHtml(t.shrunkFrom)}</code></div>`
+      ? `<div class="note">Shrunk to the fewest preemptions, then actors, then steps; the search found <code data-testid="original-schedule">${escapeHtml(t.shrunkFrom)}</code>, whose trace <code>vmamirror replay '${escapeHtml(t.shrunkFrom)}'</code> prints</div>`
       : '';
     summary = `<div class="property" data-testid="violation">
 <div>Violated: <b data-testid="violation-property">${escapeHtml(v.property)}</b> — <span data-testid="violation-description">${escapeHtml(description ?? '')}</span></div>
 <div>Here: <span class="mono" data-testid="violation-message">${escapeHtml(v.message)}</span></div>
-${replay ? `<div class="note">Replay: <code data-testid="schedule">vmamirror replay '${escapeHtml(replay)}'</code></div>` : ''}${original}
+${replay ? `<div class="note">Replay: <code data-testid="schedule">vmamirror replay '${escapeHtml(replay)}'</code></div><div class="note" data-testid="schedule-syntax">${escapeHtml(SCHEDULE_SYNTAX)}</div>` : ''}${original}${othersHtml(r)}
 </div>`;
   } else if (r.verdict === 'holds') {
-    summary = `<p class="note" data-testid="summary">Every interleaving of the actors was explored; no property is violated.</p>${assumedHtml(r)}`;
+    summary = `<p class="note" data-testid="summary">Every interleaving of the actors was explored; no property is violated.</p>${checkedHtml()}${assumedHtml(r)}`;
   } else {
     summary = `<p class="note" data-testid="summary">A limit was reached${stopReason ? ` (${escapeHtml(stopReason)})` : ''} before every interleaving was explored: no violation was found in the states visited.</p>`;
   }
@@ -246,6 +302,7 @@ ${replay ? `<div class="note">Replay: <code data-testid="schedule">vmamirror rep
     steps: steps.map((st, i) => ({ ...st, snapshot: sameSnapshot(st.snapshot, i ? steps[i - 1].snapshot : initial) ? 0 : st.snapshot })),
     // The explanation on the last step: the trace's verdict after it, and only that.
     violation: t?.violated ? { property: t.violated.property, message: t.violated.message, description: description ?? '' } : null,
+    racing: t?.racing ?? [],
   };
   return `<!DOCTYPE html>
 <html lang="en">
@@ -260,8 +317,8 @@ ${replay ? `<div class="note">Replay: <code data-testid="schedule">vmamirror rep
 <header>
 <h1>vmamirror <span class="mono">${escapeHtml(`${r.scenario}/${r.variant}`)}</span> <span class="verdict ${escapeHtml(r.verdict)}" data-testid="verdict">${escapeHtml(r.verdict)}</span></h1>
 <dl class="stats">${stats}</dl>
-${summary}${problem}
-${hasTrace ? '<p class="note">Click a step, or use <span class="kbd">←</span> <span class="kbd">→</span> (<span class="kbd">↑</span> <span class="kbd">↓</span>) to move through the trace. Cells the selected step changed are <span class="legend-changed">highlighted</span>.</p>' : ''}
+${summary}${problem}${t ? scenarioHtml(t) : ''}${hasTrace ? legendHtml() : ''}
+${hasTrace ? '<p class="note">Click a step, or use <span class="kbd">←</span> <span class="kbd">→</span> (<span class="kbd">↑</span> <span class="kbd">↓</span>), <span class="kbd">Home</span> <span class="kbd">End</span> to move through the trace. Cells the selected step changed are <span class="legend-changed">highlighted</span>; the racing steps are marked <span class="legend-racing">racing</span>: the last step of each actor that wrote what the violation names, and the last step.</p>' : ''}
 </header>
 ${hasTrace ? '<main><section id="lanes" aria-label="actors and their steps"></section><section id="detail" aria-label="layers at the selected step"></section></main>' : ''}
 <script type="application/json" id="report-data">${scriptJson(data)}</script>

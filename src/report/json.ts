@@ -39,6 +39,8 @@ export interface TraceJson {
   readonly replayError?: string;
   /** The verdict after the last step (`kernel-bug` or a property, with its message), or null. */
   readonly violated: Found | null;
+  /** Present with a violation: indices into `steps` of the racing steps (src/report/legend.ts). */
+  readonly racing?: readonly number[];
 }
 
 export function traceJson(t: Trace): TraceJson {
@@ -59,5 +61,6 @@ export function traceJson(t: Trace): TraceJson {
     })),
     ...(t.replayError !== undefined && { replayError: t.replayError }),
     violated: t.violated ? { property: t.violated.property, message: t.violated.message } : null,
+    ...(t.racing && { racing: t.racing }),
   };
 }

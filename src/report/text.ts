@@ -4,6 +4,7 @@ import { KERNEL_BUG, LOCK_ORDER, witnessText } from '../engine/verdict.js';
 import { collisionBound } from '../engine/visited.js';
 import { formatTrace } from '../world/runner.js';
 import type { Trace } from './trace.js';
+import { legendFor, SCHEDULE_SYNTAX } from './legend.js';
 
 function cell(r: CheckResult | undefined): string {
   if (!r) return '-';
@@ -35,10 +36,13 @@ export function verdictTable(results: readonly CheckResult[]): string {
     const accesses = new Set(proofs.flatMap((r) => r.assumed?.accesses ?? []));
     const standIns = new Set(proofs.flatMap((r) => r.assumed?.standIns ?? []));
     const unaudited = proofs.filter((r) => !r.assumed).length;
-    const largest = proofs.reduce((a, b) => (b.states > a.states ? b : a));
-    lines.push(
-      `Every "holds" is a proof up to the chance that a 64-bit fingerprint collision hid a state: at most ${collisionBound(largest.states).toPrecision(2)} for the largest (${largest.scenario}/${largest.variant}, ${largest.states} states).`,
-    );
+    const hashed = proofs.filter((r) => !r.exact);
+    if (hashed.length) {
+      const largest = hashed.reduce((a, b) => (b.states > a.states ? b : a));
+      lines.push(
+        `Every "holds" is a proof up to the chance that a 64-bit fingerprint collision hid a state: at most ${collisionBound(largest.states).toPrecision(2)} for the largest (${largest.scenario}/${largest.variant}, ${largest.states} states).`,
+      );
+    } else lines.push(EXACT_NOTE);
     lines.push(
       `Every "holds" assumed sequential consistency for the ${accesses.size} unprotected accesses its steps made, one at a time (the kernel's memory model may reorder them; --json lists each)` +
         (standIns.size ? `, and ${standIns.size} model stand-ins for kernel data` : '') +
@@ -48,8 +52,10 @@ export function verdictTable(results: readonly CheckResult[]): string {
   }
   const cex = results.filter((r) => r.verdict === 'violation');
   if (cex.length) {
-    lines.push('', 'Counterexamples (replay with `vmamirror replay SCHEDULE`):');
-    for (const r of cex) lines.push(`  ${r.scenario}/${r.variant}: ${r.violation!.message}`, `    ${r.schedule}`);
+    lines.push('', 'Counterexamples (replay with `vmamirror replay SCHEDULE`):', `  (${SCHEDULE_SYNTAX})`);
+    for (const r of cex) {
+      for (const v of r.violations ?? [{ ...r.violation!, schedule: r.schedule }]) lines.push(`  ${r.scenario}/${r.variant}: ${v.message}`, `    ${v.schedule}`);
+    }
   }
   const inc = results.filter((r) => r.verdict === 'incomplete');
   for (const r of inc) lines.push(`  ${r.scenario}/${r.variant}: incomplete after ${r.states} states (${r.stopReason ?? 'limit reached'})`);
@@ -96,8 +102,12 @@ export function memoryPerState(r: CheckResult): string {
   return `B/state: ${r.bytesPerState.toFixed(1)} visited set, ${per(r.peakBytes)} all tables, ${per(r.rssGrowth)} process`;
 }
 
+/** What an exact proof (`--exact`) says about collisions: nothing was pruned by one. */
+export const EXACT_NOTE = 'Every "holds" is exact: whole states were stored (--exact), so no state was hidden by a fingerprint collision.';
+
 /** What "holds" means under hash compaction: the bound on a state hidden by a fingerprint collision. */
 export function fingerprintLine(r: CheckResult): string {
+  if (r.exact) return '\n  exact: whole states stored (visited set, preemption key, termination graph), so no state was hidden by a fingerprint collision';
   // From the state count (a merged shard result from an older file may not carry the bound).
   return `\n  fingerprints: a state hidden by a 64-bit fingerprint collision has probability ≤ ${collisionBound(r.states).toPrecision(2)} (birthday bound over ${r.states} states)`;
 }
@@ -118,6 +128,25 @@ export function assumedLine(r: CheckResult): string {
   return `\n  assumed: sequential consistency for ${n} unprotected access${n === 1 ? '' : 'es'} (the kernel's memory model may reorder them; --json lists them)${s ? `, and ${s} model stand-in${s === 1 ? '' : 's'} for kernel data` : ''}`;
 }
 
+/** How to read the schedules of a result: its actors by number, and the syntax in short. */
+function actorsLine(r: CheckResult): string {
+  if (!r.actors) return '';
+  return `\n  actors:   ${r.actors.map((a, i) => `${i} ${a}`).join(', ')} (a schedule is their steps in order; a*n: n steps of actor a; acK: alternative K of a branch)`;
+}
+
+/** With --max-violations / --all-violations: every distinct violation found, and whether the search went on to its end. */
+function violationsLines(r: CheckResult): string {
+  const vs = r.violations;
+  if (!vs) return '';
+  const why = r.stopReason
+    ? `the search stopped (${r.stopReason}): there may be more`
+    : vs.length > 1 || !r.violation
+      ? 'the search went on to its end (a violating state is not expanded)'
+      : 'the only one: the search went on to its end (a violating state is not expanded)';
+  const list = vs.map((v, i) => `\n    ${i + 1}. ${v.property}: ${v.message}\n       ${v.schedule}`).join('');
+  return `\n  distinct violations: ${vs.length} — ${why}; distinct means another check, or a message that differs in more than its numbers${list}`;
+}
+
 export function resultLine(r: CheckResult): string {
   const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
   const head = `${r.scenario}/${r.variant}: ${r.verdict}${r.verdict === 'incomplete' && r.stopReason ? ` (${r.stopReason})` : ''}`;
@@ -129,17 +158,57 @@ export function resultLine(r: CheckResult): string {
     : '';
   if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : ''}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
-  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${locks}`;
+  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${actorsLine(r)}${violationsLines(r)}${locks}`;
+}
+
+/** `text` cut into lines of at most `width` characters, each starting with `indent`. */
+function wrap(text: string, indent: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(indent + line);
+  return lines;
 }
 
 /**
- * The text of `vmamirror replay`: a note if the schedule is a shrunk one, one line per step with
- * its changes (`formatTrace`), then the verdict after the last step — or where the replay stopped.
+ * The text of `vmamirror replay`: the scenario (its description, each actor with its schedule
+ * number and operations), the schedule and how to read it (and the one it was shrunk from), one
+ * the legend of the fields the steps changed, the racing steps, one line per step with its changes
+ * (`formatTrace`; a racing step marked `>`), then the verdict after the last step, or where the
+ * replay stopped.
  */
 export function replayText(t: Trace): string {
   const lines: string[] = [];
-  if (t.shrunkFrom) lines.push(`shrunk to ${t.schedule}`, `    from ${t.shrunkFrom}`, '');
-  if (t.steps.length) lines.push(formatTrace(t.steps), '');
+  if (t.description) lines.push(`Scenario ${t.scenario}:`, ...wrap(t.description, '  '), '');
+  if (t.actors.length) {
+    const width = Math.max(...t.actors.map((a) => a.length));
+    lines.push('Actors (the numbers of the schedule) and their operations:');
+    lines.push(...t.actors.map((a, i) => `  ${String(i).padStart(2)}  ${a.padEnd(width)}  ${t.operations?.[i]?.join('; ') || '(a daemon of the design)'}`));
+    lines.push('');
+  }
+  lines.push(`Schedule: ${t.schedule}`, `  (${SCHEDULE_SYNTAX})`);
+  if (t.shrunkFrom) lines.push(`  shrunk from ${t.shrunkFrom}, the schedule the search found (replay it to see the original trace)`);
+  lines.push('');
+  const racing = new Set(t.racing ?? []);
+  const legend = legendFor(t.steps.flatMap((s) => s.changes.map((c) => c.what)));
+  if (t.steps.length && legend.length) lines.push('Legend:', ...legend.flatMap((e) => wrap(`${e.name}: ${e.meaning}`, '  ').map((l, k) => (k ? `    ${l.trimStart()}` : l))), '');
+  if (racing.size) {
+    const named = [...racing].map((i) => `${t.steps[i].index} (${t.steps[i].actor} ${t.steps[i].where})`);
+    lines.push(...wrap(`Racing steps, marked >: ${named.join(', ')} — the last step of each actor that wrote what the violation names, and the step after which it holds.`, ''), '');
+  }
+  if (t.steps.length) {
+    const steps = t.steps.map((s, i) => {
+      const text = formatTrace([s]);
+      if (!racing.has(i)) return text;
+      return text.startsWith(' ') ? `>${text.slice(1)}` : `>${text}`;
+    });
+    lines.push(...steps, '');
+  }
   if (t.replayError) lines.push(`Replay stopped: ${t.replayError}`);
   else if (t.violated) lines.push(t.violated.property === KERNEL_BUG ? `KERNEL BUG: ${t.violated.message}` : `VIOLATED ${t.violated.property}: ${t.violated.message}`);
   else lines.push('No property is violated at the end of this schedule.');

@@ -19,7 +19,8 @@ import { variantByName } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { buildScenario } from '../scenario/build.js';
 import { scenarioByName } from '../scenario/catalogue.js';
-import type { ScenarioSpec } from '../scenario/spec.js';
+import type { Op, ScenarioSpec } from '../scenario/spec.js';
+import { racingSteps } from './legend.js';
 import { entryActor } from '../world/entry.js';
 import { ScheduleError } from '../world/errors.js';
 import { traceStep, type TraceStep } from '../world/runner.js';
@@ -41,6 +42,12 @@ export interface Trace {
   readonly shrunkFrom?: string;
   /** Actor names, by actor index. */
   readonly actors: readonly string[];
+  /** The scenario's description (a paragraph). */
+  readonly description?: string;
+  /** Each actor's operations as the scenario gives them (`access mm=introspector page=0`), by actor index. */
+  readonly operations?: readonly (readonly string[])[];
+  /** Indices into `steps` of the racing steps (legend.ts `racingSteps`), when the schedule violates. */
+  readonly racing?: readonly number[];
   readonly layers: readonly LayerSpec[];
   /** Every layer before the first step. */
   readonly initial: Snapshot;
@@ -63,7 +70,8 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
   const { world: w } = buildScenario(spec, variant);
   const { layers, read } = reportLayers(w, spec);
   const actors = [...w.layout.actorNames];
-  const base = { scenario: spec.name, variant: variant.name, schedule: encodeSchedule(spec.name, variant.name, schedule), actors, layers, initial: read(w) };
+  const operations = actors.map((a) => (spec.actors.find((x) => x.name === a)?.ops ?? []).map(opText));
+  const base = { scenario: spec.name, variant: variant.name, schedule: encodeSchedule(spec.name, variant.name, schedule), actors, description: spec.description, operations, layers, initial: read(w) };
   const unknown = schedule.map(entryActor).find((a) => a >= actors.length);
   if (unknown !== undefined) {
     return { ...base, steps: [], replayError: `actor index ${unknown} out of range (actors: ${actors.map((n, i) => `${i}=${n}`).join(', ')})` };
@@ -85,7 +93,16 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
   // audited as `check` searches and as the steps above were traced (a driver's data race is a BUG).
   w.load(start);
   w.audit = true;
-  return { ...base, steps, violated: judgeSchedule(w, schedule, { properties: PROPERTIES }) };
+  const violated = judgeSchedule(w, schedule, { properties: PROPERTIES });
+  return { ...base, steps, violated, ...(violated && { racing: racingSteps(steps, violated.message) }) };
+}
+
+/** An operation of a scenario as one line: its name, then its fields (`value` in hexadecimal). */
+function opText(op: Op): string {
+  const fields = Object.entries(op)
+    .filter(([k]) => k !== 'op')
+    .map(([k, v]) => `${k}=${k === 'value' && typeof v === 'number' ? `0x${v.toString(16)}` : String(v)}`);
+  return [op.op, ...fields].join(' ');
 }
 
 /**
@@ -125,6 +142,11 @@ export function counterexampleTrace(result: CounterexampleOf, spec?: ScenarioSpe
   if (!result.shrunk) return traceOf(scenario, variant, result.violation.schedule);
   const original = result.schedule ?? encodeSchedule(scenario.name, variant.name, result.violation.schedule);
   return { ...traceOf(scenario, variant, decodeSchedule(result.shrunk.schedule).choices), shrunkFrom: original };
+}
+
+/** Every check a search asks (the built-in ones, then the properties), with what each means. */
+export function checkedProperties(): readonly { readonly name: string; readonly description: string }[] {
+  return new Verdicts(PROPERTIES).list();
 }
 
 /** What check `name` (built-in or a property) means, from the verdict module. */

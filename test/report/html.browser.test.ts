@@ -178,6 +178,44 @@ describe('HTML report in Chromium', () => {
     expect(existsSync(SCREENSHOT)).toBe(true);
   });
 
+  it('goes to the first and the last step with Home and End, focus following the selection', async () => {
+    const n = expected.trace.length;
+    await cell(`step-${n - 2}`).click();
+    await page.keyboard.press('Home');
+    expect(await selected(0)).toBe(true);
+    expect(await cell('selected-step').textContent()).toContain('Step 0 (of 0');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('step-0');
+    await page.keyboard.press('End');
+    expect(await selected(n - 1)).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(`step-${n - 1}`);
+    await page.keyboard.press('ArrowUp');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(`step-${n - 2}`);
+  });
+
+  it('marks the racing steps, the last one among them', async () => {
+    const racing = page.locator('.step.racing');
+    expect(await racing.count()).toBeGreaterThan(1);
+    expect(await cell(`step-${expected.trace.length - 1}`).getAttribute('class')).toContain('racing');
+  });
+
+  it('cuts nothing off at 800 px: no horizontal scrolling, every part of the page reachable', async () => {
+    await page.setViewportSize({ width: 800, height: 900 });
+    try {
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      for (const id of ['lane-0', 'layer-frames', 'verdict']) {
+        const box = await cell(id).boundingBox();
+        expect(box, id).not.toBeNull();
+        expect(box!.x).toBeGreaterThanOrEqual(0);
+        expect(box!.x + box!.width, id).toBeLessThanOrEqual(800);
+      }
+      await page.keyboard.press('End');
+      expect(await selected(expected.trace.length - 1)).toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 960 });
+    }
+  });
+
   it('loaded nothing from the network and raised no script error', () => {
     expect(requests).toEqual([]);
     expect(errors).toEqual([]);

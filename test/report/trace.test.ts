@@ -36,7 +36,7 @@ function embedded(html: string): Embedded {
 function parseText(text: string): { steps: { index: number; actor: string; where: string }[]; verdict: string } {
   const lines = text.split('\n');
   const steps = lines.flatMap((l) => {
-    const m = /^\s{0,2}(\d+) (\S+)\s+(\S+)/.exec(l);
+    const m = /^[\s>]{0,2}(\d+) (\S+)\s+(\S+)/.exec(l);
     return m ? [{ index: Number(m[1]), actor: m[2], where: m[3] }] : [];
   });
   return { steps, verdict: lines.at(-1)! };
@@ -99,7 +99,9 @@ describe('traceOf', () => {
     expect(trace.schedule).toBe(result.shrunk!.schedule);
     expect(trace.shrunkFrom).toBe(result.schedule);
     expect(trace.steps).toHaveLength(result.shrunk!.steps);
-    expect(replayText(trace).split('\n').slice(0, 2)).toEqual([`shrunk to ${result.shrunk!.schedule}`, `    from ${result.schedule}`]);
+    const text = replayText(trace);
+    expect(text).toContain(`\nSchedule: ${result.shrunk!.schedule}\n`);
+    expect(text).toContain(`\n  shrunk from ${result.schedule}, the schedule the search found`);
     expect(traceJson(trace)).toMatchObject({ schedule: result.shrunk!.schedule, shrunkFrom: result.schedule });
     const html = renderHtmlReport({ result, trace });
     expect(html).toContain(`vmamirror replay '${result.shrunk!.schedule}'`);
