@@ -208,7 +208,7 @@ function driversNamed(file: FileData): { written: string; at: Segment[] }[] {
   const out = file.driver !== undefined ? [{ written: file.driver, at: ['driver'] as Segment[] }] : (file.drivers ?? []).map((d, i) => ({ written: d, at: ['drivers', i] as Segment[] }));
   (file.expect ?? []).forEach((e, i) => {
     if (typeof e.driver === 'string') out.push({ written: e.driver, at: ['expect', i, 'driver'] });
-    else e.driver?.forEach((d, k) => out.push({ written: d, at: ['expect', i, 'driver', k] }));
+    else for (const [k, d] of (e.driver ?? []).entries()) out.push({ written: d, at: ['expect', i, 'driver', k] });
   });
   return out;
 }

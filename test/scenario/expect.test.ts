@@ -209,7 +209,14 @@ describe('the drivers a file names, loaded before the command (src/cli/scenario-
     const f = file('drivers.yaml', ['driver: ./a.ts', 'expect:', '  - { driver: ./a.ts, verdict: holds }', '  - { driver: sub/../b.ts, verdict: refinement, pattern: [intro:mirror_fault:lock] }']);
     const loads: string[] = [];
     clearScenarioFiles();
-    await preloadScenarioFiles([f, 'exit'], async (p) => (loads.push(p), stand(p)), []);
+    await preloadScenarioFiles(
+      [f, 'exit'],
+      async (p) => {
+        loads.push(p);
+        return stand(p);
+      },
+      [],
+    );
     expect(loads).toEqual([join(dir, 'a.ts'), join(dir, 'b.ts')]);
     const { spec, expectations } = scenarioFile(f);
     expect(spec.variants).toEqual([stand(loads[0]).name, stand(loads[1]).name]);
