@@ -14,6 +14,14 @@ export { defineDriver, DriverError, isDriver, type DriverSpec } from './define.j
 export { defineEra, type Era, type EraSpec } from './era.js';
 /** KVM's routine library: an era that replaces a KVM routine uses it (`new Library(name, [KERNEL, KVM_LIB], { kind: 'kernel' })`). */
 export { KVM_LIB } from '../kvm/library.js';
+/**
+ * For KVM eras: `struct kvm` (`KVM`: mmu_invalidate_seq as two words, invalidateSeq the low and
+ * invalidateSeqHi the high one; mmu_invalidate_in_progress and its gfn range) and its mmu_lock.
+ */
+export { KVM } from '../kvm/structs.js';
+export { kvmMmuLock } from '../kvm/topology.js';
+/** mmu_invalidate_retry_gfn's range half: an invalidation in progress covers the gfn (under mmu_lock). */
+export { invalidationCovers } from '../kvm/fault.js';
 
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';

@@ -20,6 +20,7 @@ import { assertWriteHeld, writeLock, writeUnlock } from '../kernel/locks.js';
 import { MN } from '../kernel/structs.js';
 import { deref } from '../kernel/ref.js';
 import { KVM } from './structs.js';
+import { bumpInvalidateSeq } from './seq.js';
 import { hvaRangeToGfns, kvmMmuLock, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
 
@@ -118,7 +119,7 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
         const k = kvmOf(w, l.mn);
         assertWriteHeld(w, kvmMmuLock(w, k), 'kvm_mmu_invalidate_end');
         const kvm = w.obj(KVM, k);
-        kvm.invalidateSeq = kvm.invalidateSeq + 1; // then smp_wmb()
+        bumpInvalidateSeq(w, k); // then smp_wmb()
         kvm.invalidateInProgress = kvm.invalidateInProgress - 1;
         if (kvm.invalidateInProgress < 0) w.bug(`kvm ${k}: mmu_invalidate_in_progress went negative (KVM_BUG_ON)`);
         return 'unlock';

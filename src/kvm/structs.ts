@@ -16,7 +16,8 @@ export const KVM = defineStruct(
   [
     'mm', // ref to the VMM process's mm (kvm->mm)
     'mn', // ref to its classic mmu_notifier subscription
-    'invalidateSeq', // kvm->mmu_invalidate_seq (5.10: mmu_notifier_seq)
+    'invalidateSeq', // kvm->mmu_invalidate_seq (5.10: mmu_notifier_seq), an unsigned long: its low 32 bits (seq.ts)
+    'invalidateSeqHi', // its high 32 bits (x86-64: unsigned long is 64 bits wide)
     'invalidateInProgress', // kvm->mmu_invalidate_in_progress (5.10: mmu_notifier_count)
     'rangeStart', // kvm->mmu_invalidate_range_start (gfn), accumulated over concurrent invalidations
     'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
@@ -27,6 +28,7 @@ export const KVM = defineStruct(
     mm: 'stable',
     mn: 'stable',
     invalidateSeq: 'lock:kvm.mmu_lock',
+    invalidateSeqHi: 'lock:kvm.mmu_lock',
     invalidateInProgress: 'lock:kvm.mmu_lock',
     rangeStart: 'lock:kvm.mmu_lock',
     rangeEnd: 'lock:kvm.mmu_lock',

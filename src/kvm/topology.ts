@@ -3,6 +3,7 @@ import type { Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
 import { KVM, MEMSLOT, SPTE } from './structs.js';
+import { seqWords } from './seq.js';
 import { ref, refersTo } from '../kernel/ref.js';
 import type { RwLock } from '../kernel/locks.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
@@ -14,6 +15,8 @@ export interface KvmSpec {
   /** Guest frames 0..gfns-1. */
   readonly gfns: number;
   readonly memslots: readonly { readonly baseGfn: number; readonly npages: number; readonly hva: number }[];
+  /** kvm->mmu_invalidate_seq at creation (default 0): a long-lived VM's count of ended invalidations, 0..2^53-1. */
+  readonly invalidateSeqStart?: number;
 }
 
 export function declareKvms(layout: Layout, kvms: readonly KvmSpec[]): void {
@@ -46,6 +49,11 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
     const kvm = w.obj(KVM, k);
     kvm.mm = ref(spec.mm);
     kvm.mn = ref(firstMn + k);
+    const start = spec.invalidateSeqStart ?? 0;
+    if (!(Number.isSafeInteger(start) && start >= 0)) throw new Error(`kvm ${spec.name}: invalidateSeqStart ${start}; expected an integer 0..2^53-1`);
+    const seq = seqWords(start);
+    kvm.invalidateSeq = seq.lo;
+    kvm.invalidateSeqHi = seq.hi;
     mmuNotifierRegister(
       w,
       firstMn + k,

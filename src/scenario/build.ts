@@ -79,8 +79,9 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   if (!(Number.isInteger(P) && P >= 1 && P <= MAX_PAGES)) throw new RangeError(`scenario ${spec.name}: pages ${P}; the model builds 1..${MAX_PAGES} pages (src/scenario/bounds.ts)`);
   const mms = usesFork(spec) ? MM_NAMES : MM_NAMES.slice(0, 2);
   const kvms: KvmSpec[] = [];
-  if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }] });
-  if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: MIRROR_START }] });
+  const invalidateSeqStart = spec.kvm?.invalidateSeqStart ?? 0;
+  if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }], invalidateSeqStart });
+  if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: MIRROR_START }], invalidateSeqStart });
   const kvmIndex = (vm: VmName) => {
     const i = kvms.findIndex((k) => k.name === `kvm-${vm}`);
     if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);

@@ -12,7 +12,7 @@ import { extname } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
-import type { ActorSpec, FaultPoint, ScenarioSpec } from './spec.js';
+import type { ActorSpec, FaultPoint, KvmOptions, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
 import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
@@ -377,6 +377,7 @@ interface FileData {
   readonly pages: number;
   readonly sourceKvm?: boolean;
   readonly introspectorKvm?: boolean;
+  readonly kvm?: KvmOptions;
   readonly faults?: readonly FaultPoint[];
   readonly actors: readonly ActorSpec[];
   readonly variant?: string;
@@ -390,6 +391,8 @@ function semanticIssues(file: FileData): Issue[] {
     if (!variantByName(name)) out.push({ path, message: `${JSON.stringify(name)} is not a mirror variant; expected one of ${names}` });
   };
   if (file.variant !== undefined) checkVariant(file.variant, ['variant']);
+  if (file.kvm !== undefined && !file.sourceKvm && !file.introspectorKvm)
+    out.push({ path: ['kvm'], at: 'key', message: 'KVM settings but the scenario has no KVM; expected sourceKvm: true or introspectorKvm: true' });
   for (const [i, v] of (file.variants ?? []).entries()) checkVariant(v, ['variants', i]);
 
   // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.
@@ -422,6 +425,7 @@ function toSpec(file: FileData): ScenarioSpec {
   };
   if (file.sourceKvm !== undefined) spec.sourceKvm = file.sourceKvm;
   if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;
+  if (file.kvm !== undefined) spec.kvm = { ...file.kvm };
   if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
   const variants = file.variants ?? (file.variant !== undefined ? [file.variant] : undefined);
   if (variants) spec.variants = [...variants];
