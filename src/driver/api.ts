@@ -22,6 +22,15 @@ export { KVM } from '../kvm/structs.js';
 export { kvmMmuLock } from '../kvm/topology.js';
 /** mmu_invalidate_retry_gfn's range half: an invalidation in progress covers the gfn (under mmu_lock). */
 export { invalidationCovers } from '../kvm/fault.js';
+/** The memslot lookups (gfn → hva, hva range → gfn range), hva_to_pfn (a routine) and its packed result, READ_ONCE of the sequence. */
+export { gfnToHva, hvaRangeToGfns } from '../kvm/topology.js';
+export { hvaToPfn, unpackPfn } from '../kvm/hva-to-pfn.js';
+export { readInvalidateSeq } from '../kvm/seq.js';
+/** KVM's gfn→pfn cache (`GPC`, one per KVM, index = the KVM's), its gpc->lock, and the "no translation" value of its gfn and uhva. */
+export { GPC, GPC_NONE, gpcLock } from '../kvm/gpc.js';
+/** For eras: rwlock_t (read_lock/write_lock spin; KVM's mmu_lock, gpc->lock) and page references. */
+export { readLock, readUnlock, writeLock, writeUnlock } from '../kernel/locks.js';
+export { pageGen, putPage } from '../kernel/page.js';
 
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';

@@ -11,7 +11,9 @@
  * acquire (it spins, and is legal in a non-blockable callback), the critical section (one step:
  * everything it touches is protected by the write lock), the release.
  *
- * Not modelled: mn_active_invalidate_count and the gfn_to_pfn caches (no guest here uses them),
+ * Before its memslot walk, start raises mn_active_invalidate_count and invalidates the gfn→pfn
+ * caches (gpc.ts); end drops the count after its walk. Both exist only in scenarios with a cache:
+ * elsewhere nothing reads them, and those steps touch nothing. Not modelled:
  * kvm_arch_guest_memory_reclaimed (a no-op on x86 without SEV), the may_block yielding of the TDP
  * MMU zap (cond_resched_rwlock_write: the zap of one or two gfns never yields).
  */
@@ -23,6 +25,7 @@ import { KVM } from './structs.js';
 import { bumpInvalidateSeq } from './seq.js';
 import { hvaRangeToGfns, kvmMmuLock, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
+import { gpcInvalidateStart, hasGpc, KVM_MN, mnActiveAdd } from './gpc.js';
 
 /** mmu_notifier_to_kvm: the KVM a callback was registered for. */
 function kvmOf(w: World, mn: number): number {
@@ -60,6 +63,15 @@ export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   locals: ['lo', 'hi'],
   steps: {
+    active: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_start spin_lock(&kvm->mn_invalidate_lock); kvm->mn_active_invalidate_count++; spin_unlock',
+      // Only where something reads the count (gpc.ts): elsewhere this step touches nothing.
+      run: (w, l) => (w.layout.has(KVM_MN) ? mnActiveAdd(w, kvmOf(w, l.mn), 1) || 'gpc' : 'gpc'),
+    },
+    gpc: {
+      at: 'virt/kvm/pfncache.c:gfn_to_pfn_cache_invalidate_start (before mmu_lock: the caches use mn_active_invalidate_count, not mmu_invalidate_in_progress)',
+      run: (w, l) => (hasGpc(w) ? gpcInvalidateStart(w, kvmOf(w, l.mn), l.start, l.end) || 'lock' : 'lock'),
+    },
     lock: {
       at: LOCK_AT,
       run: (w, l) => {
@@ -109,7 +121,7 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
       at: LOCK_AT,
       run: (w, l) => {
         const r = handleHvaRangeLock(w, l.mn, l.start, l.end);
-        if (r.b === 'none') return w.ret(0);
+        if (r.b === 'none') return 'active';
         return r.b || 'end';
       },
     },
@@ -129,7 +141,14 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
       at: UNLOCK_AT,
       run: (w, l) => {
         writeUnlock(w, kvmMmuLock(w, kvmOf(w, l.mn)));
-        return w.ret(0);
+        return 'active';
+      },
+    },
+    active: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_end spin_lock(&kvm->mn_invalidate_lock); --kvm->mn_active_invalidate_count; spin_unlock (then rcuwait_wake_up)',
+      run: (w, l) => {
+        if (!w.layout.has(KVM_MN)) return w.ret(0);
+        return mnActiveAdd(w, kvmOf(w, l.mn), -1) || w.ret(0);
       },
     },
   },

@@ -4,6 +4,7 @@ import type { World } from '../world/world.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
 import { KVM, MEMSLOT, SPTE } from './structs.js';
 import { seqWords } from './seq.js';
+import { GPC, hasGpc, KVM_MN, setupGpc } from './gpc.js';
 import { ref, refersTo } from '../kernel/ref.js';
 import type { RwLock } from '../kernel/locks.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
@@ -19,7 +20,12 @@ export interface KvmSpec {
   readonly invalidateSeqStart?: number;
 }
 
-export function declareKvms(layout: Layout, kvms: readonly KvmSpec[]): void {
+/** The KVM state only some scenarios need: a gfn→pfn cache per KVM (gpc.ts), and with it mn_active_invalidate_count. */
+export interface KvmUses {
+  readonly gpc?: boolean;
+}
+
+export function declareKvms(layout: Layout, kvms: readonly KvmSpec[], uses: KvmUses = {}): void {
   if (kvms.length === 0) return;
   const gfns = Math.max(...kvms.map((k) => k.gfns));
   layout.dims.kvmGfns = gfns;
@@ -37,6 +43,18 @@ export function declareKvms(layout: Layout, kvms: readonly KvmSpec[]): void {
     kvms.length * gfns,
     kvms.flatMap((k) => Array.from({ length: gfns }, (_, g) => `${k.name}:gfn${g}`)),
   );
+  if (uses.gpc) {
+    layout.add(
+      GPC,
+      kvms.length,
+      kvms.map((k) => k.name),
+    );
+    layout.add(
+      KVM_MN,
+      kvms.length,
+      kvms.map((k) => k.name),
+    );
+  }
 }
 
 /**
@@ -65,6 +83,7 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
       },
       k,
     );
+    if (hasGpc(w)) setupGpc(w, k);
     for (const m of spec.memslots) {
       if (m.baseGfn + m.npages > spec.gfns) throw new Error(`kvm ${spec.name}: memslot gfns ${m.baseGfn}+${m.npages} exceed ${spec.gfns}`);
       const s = w.obj(MEMSLOT, slot++);

@@ -113,7 +113,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       roles: spec.actors.map(roleOf),
     },
     (layout) => {
-      declareKvms(layout, kvms);
+      declareKvms(layout, kvms, { gpc: spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)!.usesGpc)) });
       layout.add(MIRROR, 1, ['mirror']);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);

@@ -20,6 +20,7 @@ import { dupMmap } from '../kernel/ops/fork.js';
 import { mmput } from '../kernel/ops/exit.js';
 import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { guestAccess } from '../kvm/guest.js';
+import { gpcUse, kvmGpcRefresh } from '../kvm/gpc.js';
 import { MAX_PAGES } from './bounds.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
 
@@ -162,6 +163,8 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
    * core-mm operations is an *adversary* (src/world/layout.ts ActorRole).
    */
   readonly accessesMemory?: boolean;
+  /** The operation uses its KVM's gfn→pfn cache: the scenario's KVMs get one (src/kvm/gpc.ts). */
+  readonly usesGpc?: boolean;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -199,6 +202,27 @@ export const OPERATIONS = [
     call: (op, at) => ({
       label: `guest-${op.write ? 'write' : 'read'}(${op.vm}:gfn${op.page})`,
       routine: guestAccess,
+      args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
+    }),
+  }),
+  operation({
+    name: 'gpc-refresh',
+    accessesMemory: true,
+    usesGpc: true,
+    description: 'KVM refreshes its gfn→pfn cache to translate gfn = page (kvm_gpc_refresh, as kvm_gpc_activate or a Xen hypercall does); needs sourceKvm or introspectorKvm.',
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `gpc-refresh(${op.vm}:gfn${op.page})`, routine: kvmGpcRefresh, args: [at.kvm(op.vm), op.page] }),
+  }),
+  operation({
+    name: 'gpc-use',
+    accessesMemory: true,
+    usesGpc: true,
+    description:
+      "KVM loads/stores guest memory gfn = page through its gfn→pfn cache (kvm_gpc_check under gpc->lock, refreshing it when the check fails, as Xen's runstate update does); needs sourceKvm or introspectorKvm.",
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, ...loadStore },
+    call: (op, at) => ({
+      label: `gpc-${op.write ? 'write' : 'read'}(${op.vm}:gfn${op.page})`,
+      routine: gpcUse,
       args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
     }),
   }),

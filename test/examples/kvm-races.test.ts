@@ -34,22 +34,31 @@ function variantOf(scenario: string, name: string, from: string, to: string): st
   return f;
 }
 
+/**
+ * The example's verdicts: today's kernel holds on `scenario`; on `era` (its name `eraName`) the one
+ * cell is a violation of `property` with `message`. Returns the violating cell.
+ */
+function fixedHoldsBuggyViolates(scenario: string, era: string, eraName: string, property: string, message: RegExp): Cell {
+  const today = check(scenario);
+  expect(today.code).toBe(0);
+  expect(today.cells.map((c) => [c.variant, c.verdict])).toEqual([['interval', 'holds']]);
+  const old = check(scenario, ['--era', era]);
+  expect(old.code).toBe(1);
+  expect(old.cells).toHaveLength(1);
+  expect(old.cells[0]).toMatchObject({ variant: `interval@${eraName}`, verdict: 'violation', violation: { property } });
+  expect(old.cells[0].violation!.message).toMatch(message);
+  return old.cells[0];
+}
+
 describe('B-21: the mmu_seq snapshot as an int', () => {
   const dir = join(ROOT, 'examples/races/B-21-mmu-seq-int');
   const scenario = join(dir, 'scenario.yaml');
   const era = join(dir, 'v6.1-int-mmu-seq.ts');
 
   it("today's unsigned long snapshot holds; 6.1's int snapshot livelocks the vCPU once the sequence has bit 31 set", () => {
-    const today = check(scenario);
-    expect(today.code).toBe(0);
-    expect(today.cells.map((c) => [c.variant, c.verdict])).toEqual([['interval', 'holds']]);
-    const old = check(scenario, ['--era', era]);
-    expect(old.code).toBe(1);
-    expect(old.cells).toHaveLength(1);
-    expect(old.cells[0]).toMatchObject({ variant: 'interval@v6-1-int-mmu-seq', verdict: 'violation', violation: { property: 'termination' } });
-    expect(old.cells[0].violation!.message).toMatch(/^vcpu \(at \w+:\w+\) never completes: every adversary has stopped/);
+    const old = fixedHoldsBuggyViolates(scenario, era, 'v6-1-int-mmu-seq', 'termination', /^vcpu \(at \w+:\w+\) never completes: every adversary has stopped/);
     // The cycle runs the era's check, which answers "stale" with nothing in progress.
-    const replay = vmamirror(['replay', old.cells[0].schedule!, '--file', scenario, '--era', era]);
+    const replay = vmamirror(['replay', old.schedule!, '--file', scenario, '--era', era]);
     expect(replay.code).toBe(1);
     expect(replay.stdout).toMatch(/is_page_fault_stale_int_mmu_seq\.mmuSeq: 0 -> -2147483648/);
     expect(replay.stdout).toMatch(/is_page_fault_stale_int_mmu_seq:check[^\n]*\n\s+vcpu:kvm_tdp_page_fault\.result: 0 -> 1/);
@@ -72,5 +81,34 @@ describe('B-21: the mmu_seq snapshot as an int', () => {
     const n = vmamirror(['check', negative]);
     expect(n.code).toBe(2);
     expect(n.stderr).toMatch(/negative\.yaml:\d+:\d+: kvm\.invalidateSeqStart: -1 is out of range; expected an integer 0\.\.9007199254740991/);
+  }, 60_000);
+});
+
+describe("B-23: the gfn→pfn cache's refresh between its invalidation and the count++", () => {
+  const dir = join(ROOT, 'examples/races/B-23-gpc-refresh-race');
+  const scenario = join(dir, 'scenario.yaml');
+  const era = join(dir, 'v5.18-gpc-refresh.ts');
+  /** The commit's interleaving: the balloon up to the cache invalidation, the whole refresh, the rest of the balloon, the use's check. */
+  const commitOrder = '0*26.1*13.0*19.1*2';
+
+  it("today's refresh, which waits for mn_active_invalidate_count, holds; v5.18's lets a use reach a page the process no longer maps", () => {
+    fixedHoldsBuggyViolates(scenario, era, 'v5-18-gpc-refresh', 'refinement', /^gfn→pfn cache kvm-source:gfn0 \(in use\) maps pfn \d+ but source@0 maps nothing$/);
+  }, 120_000);
+
+  it("the commit's interleaving replays as the violation on v5.18, and as nothing on today's kernel", () => {
+    const old = vmamirror(['replay', `b23-gpc-refresh-vs-dontneed/interval@v5-18-gpc-refresh:${commitOrder}`, '--file', scenario, '--era', era]);
+    expect(old.stderr).toBe('');
+    expect(old.code).toBe(1);
+    // The cache's invalidation came first, found nothing valid; the refresh then ran whole and set the pfn.
+    const at = (label: string) => old.stdout.indexOf(label);
+    expect(at('kvm_mmu_notifier_invalidate_range_start:gpc')).toBeGreaterThan(0);
+    expect(at('kvm_gfn_to_pfn_cache_refresh_v5_18:mapDone')).toBeGreaterThan(at('kvm_mmu_notifier_invalidate_range_start:gpc'));
+    expect(at('kvm_mmu_notifier_invalidate_range_start:zap')).toBeGreaterThan(at('kvm_gfn_to_pfn_cache_refresh_v5_18:mapDone'));
+    expect(old.stdout).toMatch(/VIOLATED refinement: gfn→pfn cache kvm-source:gfn0 \(in use\) maps pfn \d+ but source@0 maps nothing/);
+    const today = vmamirror(['replay', `b23-gpc-refresh-vs-dontneed/interval:${commitOrder}`, '--file', scenario]);
+    expect(today.stderr).toBe('');
+    expect(today.code).toBe(0);
+    expect(today.stdout).toMatch(/hva_to_pfn_retry:recheck/);
+    expect(today.stdout).toMatch(/No property is violated/);
   }, 60_000);
 });
