@@ -31,6 +31,8 @@ export { GPC, GPC_NONE, gpcLock } from '../kvm/gpc.js';
 /** For eras: rwlock_t (read_lock/write_lock spin; KVM's mmu_lock, gpc->lock) and page references. */
 export { readLock, readUnlock, writeLock, writeUnlock } from '../kernel/locks.js';
 export { pageGen, putPage } from '../kernel/page.js';
+/** A memslot update's publication (kvm_swap_active_memslots' rcu_assign_pointer): memslot object `slot` now maps gfns [gfn, gfn + npages) to the same hvas. */
+export { publishMemslot } from '../kvm/memslot.js';
 
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';

@@ -6,7 +6,7 @@
 import type { FootprintTable } from '../world/footprint.js';
 
 export const KVM_FOOTPRINTS: FootprintTable = {
-  'kvm_mmu_notifier_invalidate_range_start:active': { reads: ['kvmMn.*', 'mmuNotifier.priv'], writes: ['kvmMn.*'], blocks: true },
+  'kvm_mmu_notifier_invalidate_range_start:active': { reads: ['kvmMn.activeInvalidateCount', 'mmuNotifier.priv'], writes: ['kvmMn.activeInvalidateCount'] },
   'kvm_mmu_notifier_invalidate_range_start:gpc': { reads: ['gpc.*', 'mmuNotifier.priv'], writes: ['gpc.*'], blocks: true },
   'kvm_mmu_notifier_invalidate_range_start:lock': { reads: ['kvm.mmuLockReaders', 'memslot.*', 'mmuNotifier.priv'], writes: ['kvm.mmuLockWriter'], blocks: true },
   'kvm_mmu_notifier_invalidate_range_start:zap': { reads: ['kvm.mmuLockWriter', 'mmuNotifier.priv'], writes: ['kvm.invalidateInProgress', 'kvm.rangeEnd', 'kvm.rangeStart', 'spte.*'] },
@@ -14,7 +14,10 @@ export const KVM_FOOTPRINTS: FootprintTable = {
   'kvm_mmu_notifier_invalidate_range_end:lock': { reads: ['kvm.mmuLockReaders', 'memslot.*', 'mmuNotifier.priv'], writes: ['kvm.mmuLockWriter'], blocks: true },
   'kvm_mmu_notifier_invalidate_range_end:end': { reads: ['kvm.mmuLockWriter', 'mmuNotifier.priv'], writes: ['kvm.invalidateInProgress', 'kvm.invalidateSeq', 'kvm.invalidateSeqHi'] },
   'kvm_mmu_notifier_invalidate_range_end:unlock': { reads: ['mmuNotifier.priv'], writes: ['kvm.mmuLockWriter'] },
-  'kvm_mmu_notifier_invalidate_range_end:active': { reads: ['kvmMn.*', 'mmuNotifier.priv'], writes: ['kvmMn.*'], blocks: true },
+  'kvm_mmu_notifier_invalidate_range_end:active': { reads: ['kvmMn.activeInvalidateCount', 'mmuNotifier.priv'], writes: ['kvmMn.activeInvalidateCount'] },
+  'kvm_swap_active_memslots:swap': { reads: ['kvmMn.activeInvalidateCount'], writes: ['memslot.*'], blocks: true },
+  'kvm_set_memslot:create': { reads: ['memslot.*'], calls: ['kvm_swap_active_memslots'] },
+  'kvm_set_memslot:done': {},
   'kvm_mmu_notifier_release:lock': { reads: ['kvm.mmuLockReaders', 'mmuNotifier.priv'], writes: ['kvm.mmuLockWriter'], blocks: true },
   'kvm_mmu_notifier_release:flush': { reads: ['mmuNotifier.priv'], writes: ['spte.*'] },
   'kvm_mmu_notifier_release:unlock': { reads: ['mmuNotifier.priv'], writes: ['kvm.mmuLockWriter'] },

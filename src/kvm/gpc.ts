@@ -18,14 +18,15 @@
  * kvm_gpc_activate's list_add; its first refresh is a scenario operation), for one page (len ≤
  * PAGE_SIZE); `active` is always true and the memslot generation never changes (no memslot
  * update here), so kvm_gpc_check is gpa, uhva and valid. KVM_HOST_USES_PFN's kmap is the pfn
- * itself (khva = the page). The cache's state, and mn_active_invalidate_count, exist only in
- * scenarios that use a cache (src/scenario/build.ts): elsewhere nothing reads the count, and the
- * steps that would touch them do nothing (and are merged away), so other scenarios cost nothing.
+ * itself (khva = the page). The cache's state exists only in scenarios that use a cache, and
+ * mn_active_invalidate_count only in those and the ones that update memslots (memslot.ts; both
+ * from src/scenario/build.ts): elsewhere nothing reads the count, and the steps that would touch
+ * them do nothing (and are merged away), so other scenarios cost nothing.
  */
 import type { World } from '../world/world.js';
 import { defineStruct } from '../world/layout.js';
 import { EFAULT } from '../kernel/flags.js';
-import { assertHeld, assertWriteHeld, mutexLock, mutexUnlock, readLock, readUnlock, spinLock, spinUnlock, writeLock, writeUnlock, type Mutex, type RwLock, type SpinLock } from '../kernel/locks.js';
+import { assertHeld, assertWriteHeld, mutexLock, mutexUnlock, readLock, readUnlock, writeLock, writeUnlock, type Mutex, type RwLock } from '../kernel/locks.js';
 import { pageGen, putPage } from '../kernel/page.js';
 import { PAGE } from '../kernel/structs.js';
 import { deref, ref } from '../kernel/ref.js';
@@ -57,13 +58,12 @@ export const GPC = defineStruct('gpc', ['kvm', 'gfn', 'uhva', 'pfn', 'valid', 'g
 });
 
 /**
- * The part of struct kvm that only the caches (and memslot updates) read: mn_active_invalidate_count
- * and the spinlock it is updated under (taken and dropped within one step: it is never seen held).
+ * The part of struct kvm that only the caches and memslot updates read: mn_active_invalidate_count.
+ * The C updates it under kvm->mn_invalidate_lock, and every critical section of that spinlock (the
+ * ++ in range_start, the -- in range_end, the wait-and-swap of kvm_swap_active_memslots) is one
+ * step of the model: the lock is never seen held, so the count is one atomic word.
  */
-export const KVM_MN = defineStruct('kvmMn', ['activeInvalidateCount', 'invalidateLock'] as const, {
-  activeInvalidateCount: 'lock:kvm.mn_invalidate_lock',
-  invalidateLock: 'lock-word:kvm.mn_invalidate_lock',
-});
+export const KVM_MN = defineStruct('kvmMn', ['activeInvalidateCount'] as const, { activeInvalidateCount: 'atomic' });
 
 /** gpc->lock: an rwlock_t (write_lock_irq by refresh and invalidation, read_lock by users). */
 export function gpcLock(w: World, gpc: number): RwLock {
@@ -73,10 +73,6 @@ export function gpcLock(w: World, gpc: number): RwLock {
 /** gpc->refresh_lock: serialises refreshes. */
 export function gpcRefreshLock(w: World, gpc: number): Mutex {
   return { kind: 'mutex', slot: w.layout.slot(GPC, gpc, 'refreshLock'), name: () => `gpc[${gpc}].refresh_lock` };
-}
-
-function mnInvalidateLock(w: World, k: number): SpinLock {
-  return { kind: 'spinlock', slot: w.layout.slot(KVM_MN, k, 'invalidateLock'), name: () => `kvm[${k}].mn_invalidate_lock` };
 }
 
 /** The scenario has caches (one per KVM, the cache of KVM `k` is `k`). */
@@ -111,19 +107,13 @@ export function forEachGpcInUse(w: World, f: (what: string, pfn: number, gen: nu
 
 /**
  * `spin_lock(&kvm->mn_invalidate_lock); kvm->mn_active_invalidate_count += delta; spin_unlock`
- * (kvm_mmu_notifier_invalidate_range_start: ++; _end: --, WARN_ON_ONCE at 0): 0, or the block
- * code while another CPU holds the lock (nothing written). Nothing where nothing reads the count.
+ * (kvm_mmu_notifier_invalidate_range_start: ++; _end: --, WARN_ON_ONCE at 0). Callers check that
+ * the scenario has the count (`w.layout.has(KVM_MN)`) first.
  */
-export function mnActiveAdd(w: World, k: number, delta: 1 | -1): number {
-  if (!w.layout.has(KVM_MN)) return 0;
-  const lock = mnInvalidateLock(w, k);
-  const b = spinLock(w, lock);
-  if (b) return b;
+export function mnActiveAdd(w: World, k: number, delta: 1 | -1): void {
   const mn = w.obj(KVM_MN, k);
   if (delta < 0 && mn.activeInvalidateCount === 0) w.bug(`kvm ${k}: mn_active_invalidate_count would go negative (WARN_ON_ONCE)`);
   else mn.activeInvalidateCount = mn.activeInvalidateCount + delta;
-  spinUnlock(w, lock);
-  return 0;
 }
 
 /**

@@ -12,8 +12,8 @@
  * everything it touches is protected by the write lock), the release.
  *
  * Before its memslot walk, start raises mn_active_invalidate_count and invalidates the gfn→pfn
- * caches (gpc.ts); end drops the count after its walk. Both exist only in scenarios with a cache:
- * elsewhere nothing reads them, and those steps touch nothing. Not modelled:
+ * caches (gpc.ts); end drops the count after its walk. Both exist only in scenarios with a cache
+ * or a memslot update (memslot.ts): elsewhere nothing reads them, and those steps touch nothing. Not modelled:
  * kvm_arch_guest_memory_reclaimed (a no-op on x86 without SEV), the may_block yielding of the TDP
  * MMU zap (cond_resched_rwlock_write: the zap of one or two gfns never yields).
  */
@@ -66,7 +66,10 @@ export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
     active: {
       at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_start spin_lock(&kvm->mn_invalidate_lock); kvm->mn_active_invalidate_count++; spin_unlock',
       // Only where something reads the count (gpc.ts): elsewhere this step touches nothing.
-      run: (w, l) => (w.layout.has(KVM_MN) ? mnActiveAdd(w, kvmOf(w, l.mn), 1) || 'gpc' : 'gpc'),
+      run: (w, l) => {
+        if (w.layout.has(KVM_MN)) mnActiveAdd(w, kvmOf(w, l.mn), 1);
+        return 'gpc';
+      },
     },
     gpc: {
       at: 'virt/kvm/pfncache.c:gfn_to_pfn_cache_invalidate_start (before mmu_lock: the caches use mn_active_invalidate_count, not mmu_invalidate_in_progress)',
@@ -147,8 +150,8 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
     active: {
       at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_end spin_lock(&kvm->mn_invalidate_lock); --kvm->mn_active_invalidate_count; spin_unlock (then rcuwait_wake_up)',
       run: (w, l) => {
-        if (!w.layout.has(KVM_MN)) return w.ret(0);
-        return mnActiveAdd(w, kvmOf(w, l.mn), -1) || w.ret(0);
+        if (w.layout.has(KVM_MN)) mnActiveAdd(w, kvmOf(w, l.mn), -1);
+        return w.ret(0);
       },
     },
   },

@@ -38,9 +38,11 @@ export const KVM = defineStruct(
 );
 
 /**
- * A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm.
- * Memslots are never modified in place: KVM publishes a new set under SRCU (kvm_swap_active_memslots),
- * so a reader sees one immutable snapshot — and the model sets them up once: `stable`.
+ * A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm
+ * (npages 0: a spare object, covering nothing). Memslots are never modified in place: KVM publishes a
+ * new set under SRCU (kvm_swap_active_memslots), so a reader sees one immutable snapshot. The model
+ * sets them up at creation and changes them only in the one step that stands for that publication
+ * (memslot.ts): a reader's step sees the old set or the new one whole, so for the step rule they are `stable`.
  */
 export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'stable', baseGfn: 'stable', npages: 'stable', hva: 'stable' });
 

@@ -20,9 +20,14 @@ export interface KvmSpec {
   readonly invalidateSeqStart?: number;
 }
 
-/** The KVM state only some scenarios need: a gfn→pfn cache per KVM (gpc.ts), and with it mn_active_invalidate_count. */
+/**
+ * The KVM state only some scenarios need: a gfn→pfn cache per KVM (gpc.ts), a spare memslot per
+ * KVM for memslot updates (memslot.ts), and with either mn_active_invalidate_count, which only
+ * they read.
+ */
 export interface KvmUses {
   readonly gpc?: boolean;
+  readonly memslotUpdates?: boolean;
 }
 
 export function declareKvms(layout: Layout, kvms: readonly KvmSpec[], uses: KvmUses = {}): void {
@@ -34,34 +39,26 @@ export function declareKvms(layout: Layout, kvms: readonly KvmSpec[], uses: KvmU
     kvms.length,
     kvms.map((k) => k.name),
   );
+  const spares = uses.memslotUpdates ? 1 : 0;
   layout.add(
     MEMSLOT,
-    kvms.reduce((n, k) => n + k.memslots.length, 0),
+    kvms.reduce((n, k) => n + k.memslots.length + spares, 0),
   );
   layout.add(
     SPTE,
     kvms.length * gfns,
     kvms.flatMap((k) => Array.from({ length: gfns }, (_, g) => `${k.name}:gfn${g}`)),
   );
-  if (uses.gpc) {
-    layout.add(
-      GPC,
-      kvms.length,
-      kvms.map((k) => k.name),
-    );
-    layout.add(
-      KVM_MN,
-      kvms.length,
-      kvms.map((k) => k.name),
-    );
-  }
+  const names = kvms.map((k) => k.name);
+  if (uses.gpc) layout.add(GPC, kvms.length, names);
+  if (uses.gpc || uses.memslotUpdates) layout.add(KVM_MN, kvms.length, names);
 }
 
 /**
  * virt/kvm/kvm_main.c:kvm_create_vm (kvm_init_mmu_notifier) + KVM_SET_USER_MEMORY_REGION. `mn`
  * numbers the classic notifier slots this KVM may use (one per KVM, in declaration order).
  */
-export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): void {
+export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number, uses: KvmUses = {}): void {
   let slot = 0;
   kvms.forEach((spec, k) => {
     const kvm = w.obj(KVM, k);
@@ -92,6 +89,8 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
       s.npages = m.npages;
       s.hva = m.hva;
     }
+    // The spare memslot a KVM_SET_USER_MEMORY_REGION fills (npages 0: it covers nothing yet).
+    if (uses.memslotUpdates) w.obj(MEMSLOT, slot++).kvm = ref(k);
   });
 }
 

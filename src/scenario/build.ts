@@ -80,8 +80,12 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const mms = usesFork(spec) ? MM_NAMES : MM_NAMES.slice(0, 2);
   const kvms: KvmSpec[] = [];
   const invalidateSeqStart = spec.kvm?.invalidateSeqStart ?? 0;
-  if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }], invalidateSeqStart });
-  if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: MIRROR_START }], invalidateSeqStart });
+  const memslotPages = spec.kvm?.memslotPages ?? P;
+  const memslots = (hva: number) => (memslotPages > 0 ? [{ baseGfn: 0, npages: memslotPages, hva }] : []);
+  if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: memslots(0), invalidateSeqStart });
+  if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: memslots(MIRROR_START), invalidateSeqStart });
+  const anyOp = (what: 'usesGpc' | 'updatesMemslots') => spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)![what]));
+  const kvmUses = { gpc: anyOp('usesGpc'), memslotUpdates: anyOp('updatesMemslots') };
   const kvmIndex = (vm: VmName) => {
     const i = kvms.findIndex((k) => k.name === `kvm-${vm}`);
     if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);
@@ -113,7 +117,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       roles: spec.actors.map(roleOf),
     },
     (layout) => {
-      declareKvms(layout, kvms, { gpc: spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)!.usesGpc)) });
+      declareKvms(layout, kvms, kvmUses);
       layout.add(MIRROR, 1, ['mirror']);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
@@ -144,7 +148,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     mn: mirrorMn,
     hmirror: 0,
   });
-  setupKvms(world, kvms, 0);
+  setupKvms(world, kvms, 0, kvmUses);
   spec.actors.forEach((_, a) => {
     if (!childActors.includes(a)) world.spawn(a, workload, []);
   });

@@ -393,6 +393,7 @@ function semanticIssues(file: FileData): Issue[] {
   if (file.variant !== undefined) checkVariant(file.variant, ['variant']);
   if (file.kvm !== undefined && !file.sourceKvm && !file.introspectorKvm)
     out.push({ path: ['kvm'], at: 'key', message: 'KVM settings but the scenario has no KVM; expected sourceKvm: true or introspectorKvm: true' });
+  if ((file.kvm?.memslotPages ?? 0) > file.pages) out.push({ path: ['kvm', 'memslotPages'], message: `${file.kvm?.memslotPages} is more than the scenario's pages; expected at most ${file.pages}` });
   for (const [i, v] of (file.variants ?? []).entries()) checkVariant(v, ['variants', i]);
 
   // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.

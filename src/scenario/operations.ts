@@ -21,6 +21,7 @@ import { mmput } from '../kernel/ops/exit.js';
 import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { guestAccess } from '../kvm/guest.js';
 import { gpcUse, kvmGpcRefresh } from '../kvm/gpc.js';
+import { kvmSetMemslot } from '../kvm/memslot.js';
 import { MAX_PAGES } from './bounds.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
 
@@ -165,6 +166,8 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
   readonly accessesMemory?: boolean;
   /** The operation uses its KVM's gfn→pfn cache: the scenario's KVMs get one (src/kvm/gpc.ts). */
   readonly usesGpc?: boolean;
+  /** The operation changes its KVM's memslots: the scenario's KVMs get a spare one (src/kvm/memslot.ts). */
+  readonly updatesMemslots?: boolean;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -225,6 +228,14 @@ export const OPERATIONS = [
       routine: gpcUse,
       args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
     }),
+  }),
+  operation({
+    name: 'set-memslot',
+    updatesMemslots: true,
+    description:
+      "KVM_SET_USER_MEMORY_REGION adds a memslot mapping gfns [page, page + pages) to the VMM's pages of the same numbers (kvm_set_memslot: published once no invalidation is active); needs sourceKvm or introspectorKvm.",
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, pages: { kind: 'npages', optional: true } },
+    call: (op, at) => ({ label: `set-memslot(${op.vm}:gfn${op.page}+${op.pages ?? 1})`, routine: kvmSetMemslot, args: [at.kvm(op.vm), op.page, op.pages ?? 1] }),
   }),
   operation({
     name: 'reclaim',

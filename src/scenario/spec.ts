@@ -32,6 +32,8 @@ export interface ScenarioSpec {
 export interface KvmOptions {
   /** kvm->mmu_invalidate_seq at creation (default 0): a long-lived VM's count of ended invalidations, 0..2^53-1. */
   readonly invalidateSeqStart?: number;
+  /** How many guest frames its first memslot maps (gfns 0..memslotPages-1; default: all `pages`; 0: none, until a set-memslot). */
+  readonly memslotPages?: number;
 }
 
 /** The fault points a scenario may switch on. */

@@ -18,6 +18,7 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'kcompactd_migrate',
       'kswapd_reclaim',
       'kvm_gpc_refresh',
+      'kvm_set_memslot',
       'mmput',
       'oom_reap_task_mm',
     ],

@@ -81,6 +81,10 @@ describe('B-21: the mmu_seq snapshot as an int', () => {
     const n = vmamirror(['check', negative]);
     expect(n.code).toBe(2);
     expect(n.stderr).toMatch(/negative\.yaml:\d+:\d+: kvm\.invalidateSeqStart: -1 is out of range; expected an integer 0\.\.9007199254740991/);
+    const wide = variantOf(scenario, 'wide.yaml', 'invalidateSeqStart: 0x7fffffff', 'memslotPages: 3');
+    const m = vmamirror(['check', wide]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/wide\.yaml:\d+:\d+: kvm\.memslotPages: 3 is more than the scenario's pages; expected at most 2/);
   }, 60_000);
 });
 
@@ -110,5 +114,26 @@ describe("B-23: the gfn→pfn cache's refresh between its invalidation and the c
     expect(today.code).toBe(0);
     expect(today.stdout).toMatch(/hva_to_pfn_retry:recheck/);
     expect(today.stdout).toMatch(/No property is violated/);
+  }, 60_000);
+});
+
+describe('B-17: a memslot added between invalidate_range_start and _end', () => {
+  const dir = join(ROOT, 'examples/races/B-17-memslot-mid-invalidation');
+  const scenario = join(dir, 'scenario.yaml');
+  const era = join(dir, 'memslots-no-block.ts');
+  /** The reference's interleaving: start skips, the memslot is added, the vCPU faults the page in, the zap. */
+  const staleSpte = '0*27.1*4.2*16.0*3';
+
+  it("today's memslot update, which waits for mn_active_invalidate_count, holds; publishing at once unbalances mmu_invalidate_in_progress", () => {
+    fixedHoldsBuggyViolates(scenario, era, 'memslots-no-block', 'kernel-bug', /^kvm 0: mmu_invalidate_in_progress went negative \(KVM_BUG_ON\)$/);
+  }, 120_000);
+
+  it("the reference's stale-spte interleaving replays as a refinement violation on the era; today's update sleeps instead", () => {
+    const old = vmamirror(['replay', `b17-memslot-added-mid-invalidation/interval@memslots-no-block:${staleSpte}`, '--file', scenario, '--era', era]);
+    expect(old.stderr).toBe('');
+    expect(old.code).toBe(1);
+    expect(old.stdout).toMatch(/VIOLATED refinement: EPT kvm-source:gfn1 maps pfn \d+ but source@1 maps nothing/);
+    const today = vmamirror(['replay', `b17-memslot-added-mid-invalidation/interval:${staleSpte}`, '--file', scenario]);
+    expect(today.stderr).toMatch(/actor qemu is blocked at kvm_swap_active_memslots:swap/);
   }, 60_000);
 });
