@@ -11,8 +11,9 @@
  * only the lock keeps an invalidation from running between them (without it, a fault that found
  * nothing stale would install a pfn the invalidation has just zapped and is about to free). The
  * check is a routine of its own, `is_page_fault_stale`, as in the C, so that a kernel era can
- * replace it alone (B-21: v6.1 passed the snapshot to it as an `int`); the step that acts on its
- * answer touches only the fault's own frame, so the search merges it into the check's transition.
+ * replace it alone (B-21: v6.1 passed the snapshot to it as an `int`); the step it returns to
+ * installs the spte, or on a stale answer takes the out_unlock path (read_unlock) at once, so a
+ * fault takes as many steps as when the check was a step of the fault itself.
  *
  * Simplifications: fast_page_fault (fixing a present spte without the lock) and the lockless
  * mmu_invalidate_retry_gfn_unsafe pre-checks of kvm_faultin_pfn (they only retry earlier, the
@@ -89,24 +90,19 @@ export const kvmTdpPageFault = KVM_LIB.routine({
         l.writable = r.writable ? 1 : 0;
         l.refcounted = r.refcounted ? 1 : 0;
         l.result = 0;
-        return w.call(isPageFaultStale, 'checked', l.kvm, l.gfn, l.mmuSeq, l.mmuSeqHi);
-      },
-    },
-    checked: {
-      at: 'arch/x86/kvm/mmu/mmu.c:kvm_tdp_mmu_page_fault if (is_page_fault_stale(vcpu, fault)) goto out_unlock',
-      run: (_w, l) => {
-        const stale = l.result;
-        l.result = 0;
-        if (stale) {
-          l.retry = 1; // r = RET_PF_RETRY
-          return 'unlock';
-        }
-        return 'map';
+        return w.call(isPageFaultStale, 'map', l.kvm, l.gfn, l.mmuSeq, l.mmuSeqHi);
       },
     },
     map: {
-      at: 'arch/x86/kvm/mmu/tdp_mmu.c:kvm_tdp_mmu_map (tdp_mmu_map_handle_target_level: tdp_mmu_set_spte_atomic)',
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_tdp_mmu_page_fault if (is_page_fault_stale()) goto out_unlock; kvm_tdp_mmu_map (tdp_mmu_set_spte_atomic)',
       run: (w, l) => {
+        const stale = l.result;
+        l.result = 0;
+        if (stale) {
+          l.retry = 1; // r = RET_PF_RETRY; out_unlock: read_unlock(&vcpu->kvm->mmu_lock)
+          readUnlock(w, kvmMmuLock(w, l.kvm));
+          return 'release';
+        }
         const e = spte(w, l.kvm, l.gfn);
         e.pfn = l.pfn;
         e.write = l.write && l.writable ? 1 : 0;

@@ -93,7 +93,7 @@ describe("B-23: the gfn→pfn cache's refresh between its invalidation and the c
   const scenario = join(dir, 'scenario.yaml');
   const era = join(dir, 'v5.18-gpc-refresh.ts');
   /** The commit's interleaving: the balloon up to the cache invalidation, the whole refresh, the rest of the balloon, the use's check. */
-  const commitOrder = '0*26.1*13.0*19.1*2';
+  const commitOrder = '0*27.1*13.0*19.1*2';
 
   it("today's refresh, which waits for mn_active_invalidate_count, holds; v5.18's lets a use reach a page the process no longer maps", () => {
     fixedHoldsBuggyViolates(scenario, era, 'v5-18-gpc-refresh', 'refinement', /^gfn→pfn cache kvm-source:gfn0 \(in use\) maps pfn \d+ but source@0 maps nothing$/);
@@ -122,7 +122,7 @@ describe('B-17: a memslot added between invalidate_range_start and _end', () => 
   const scenario = join(dir, 'scenario.yaml');
   const era = join(dir, 'memslots-no-block.ts');
   /** The reference's interleaving: start skips, the memslot is added, the vCPU faults the page in, the zap. */
-  const staleSpte = '0*27.1*4.2*16.0*3';
+  const staleSpte = '0*28.1*4.2*16.0*3';
 
   it("today's memslot update, which waits for mn_active_invalidate_count, holds; publishing at once unbalances mmu_invalidate_in_progress", () => {
     fixedHoldsBuggyViolates(scenario, era, 'memslots-no-block', 'kernel-bug', /^kvm 0: mmu_invalidate_in_progress went negative \(KVM_BUG_ON\)$/);

@@ -44,7 +44,7 @@ describe("KVM's gfn→pfn cache", () => {
     const { world: w } = buildScenario(B23, interval);
     const xen = actorIndex(w, 'xen');
     // The balloon's MADV_DONTNEED has raised the count and invalidated the (empty) cache, not yet mmu_invalidate_in_progress.
-    expect(runPhases(w, [{ actor: 'balloon', until: 'kvm_mmu_notifier_invalidate_range_start:lock' }]).violation).toBeUndefined();
+    expect(runPhases(w, [{ actor: 'balloon', after: 'kvm_mmu_notifier_invalidate_range_start:gpc' }]).violation).toBeUndefined();
     expect(w.obj(KVM_MN, 0).activeInvalidateCount).toBe(1);
     const oldGen = w.obj(PAGE, 1).gen; // the page behind gfn 0 before the balloon frees it
     expect(

@@ -47,7 +47,7 @@ describe('KVM_SET_USER_MEMORY_REGION (add)', () => {
     const qemu = actorIndex(w, 'qemu');
     expect(
       runPhases(w, [
-        { actor: 'balloon', until: 'kvm_mmu_notifier_invalidate_range_start:lock' },
+        { actor: 'balloon', after: 'kvm_mmu_notifier_invalidate_range_start:gpc' },
         { actor: 'qemu', until: 'kvm_swap_active_memslots:swap' },
       ]).violation,
     ).toBeUndefined();

@@ -49,7 +49,7 @@ describe('mmu_invalidate_seq, 64 bits in two words', () => {
       runPhases(w, [
         { actor: 'vcpu', until: 'kvm_tdp_page_fault:lock' },
         { actor: 'unmapper', until: 'end' },
-        { actor: 'vcpu', until: 'kvm_tdp_page_fault:unlock' },
+        { actor: 'vcpu', after: 'kvm_tdp_page_fault:map' },
       ]).violation,
     ).toBeUndefined();
     expect(spte(w, 0, 0).pfn).toBe(0);
