@@ -25,6 +25,8 @@ const FLOORS: Record<string, Floor> = {
   'src/cli': { lines: 82, branches: 68, functions: 78, statements: 75 },
   // The loader (load.ts, hooks.ts) runs in the binary's worker (test/cli/driver.test.ts): not in-process coverage.
   'src/driver': { lines: 40, branches: 30, functions: 30, statements: 40 },
+  // Measured 2026-11-29 by test/driver/tables alone: lines 96.7, branches 80.7, functions 100, statements 89.8.
+  'src/layers': { lines: 94, branches: 78, functions: 98, statements: 87 },
 };
 
 const root = new URL('./', import.meta.url);
@@ -36,6 +38,8 @@ for (const entry of readdirSync(new URL('src/', root), { withFileTypes: true }))
 }
 
 export default defineConfig({
+  // A driver module imports 'vmamirror': in tests, the sources (the binary resolves it to the running package).
+  resolve: { alias: { vmamirror: new URL('src/index.ts', root).pathname } },
   test: {
     // Exhaustive explorations run for seconds on a loaded CI machine; a test that is slow is not wrong.
     testTimeout: 30_000,

@@ -2,6 +2,7 @@
  * Checking one scenario under one mirror variant, and the catalogue × variants verdict table.
  */
 import type { ScenarioSpec } from '../scenario/spec.js';
+import { devicesOf } from '../mirror/combined.js';
 import { buildScenario } from '../scenario/build.js';
 import { CATALOGUE } from '../scenario/catalogue.js';
 import { allVariants, VARIANTS } from '../mirror/variants.js';
@@ -11,7 +12,7 @@ import { KVM_LIB } from '../kvm/library.js';
 import { WORKLOAD_LIB } from '../scenario/workload.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
-import { PROPERTIES } from './properties.js';
+import { propertiesOf } from './properties.js';
 import { encodeSchedule } from '../engine/schedule.js';
 import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
@@ -70,9 +71,15 @@ export function productModel(): Model {
   return new Model([KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)]);
 }
 
+/** Whether `design` has the devices `spec` names: a scenario naming device i needs i + 1 designs side by side. */
+export function appliesTo(spec: ScenarioSpec, design: MirrorVariant): boolean {
+  const needed = 1 + Math.max(0, ...spec.actors.flatMap((a) => a.ops.map((op) => ('device' in op ? (op.device ?? 0) : 0))));
+  return devicesOf(design).length >= needed;
+}
+
 /** The designs a scenario applies to: those its `variants` names, else every built-in and loaded one. */
 export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
-  const all = allVariants();
+  const all = allVariants().filter((v) => appliesTo(spec, v));
   return spec.variants ? all.filter((v) => spec.variants!.includes(v.base ?? v.name)) : all;
 }
 
@@ -82,7 +89,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   // whose size stands in for a lock is a model error), and the proof learns what it assumed.
   const audit = opts.audit ?? true;
   world.trackReached();
-  const { lockOrder, ...r } = explore(world, { ...opts, audit, properties: PROPERTIES });
+  const { lockOrder, ...r } = explore(world, { ...opts, audit, properties: propertiesOf(variant) });
   const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
   // Not after a stop request: shrinking replays, and the user asked for the results now. Not a
@@ -126,7 +133,7 @@ export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant,
     w.audit = audit;
     return w;
   };
-  return shrinkSchedule(world, schedule, { properties: PROPERTIES });
+  return shrinkSchedule(world, schedule, { properties: propertiesOf(variant) });
 }
 
 export interface Cell {
@@ -201,10 +208,10 @@ export interface ScenarioSimulateResult extends SimulateResult {
   readonly schedule?: string;
 }
 
-/** Simulates one catalogue (or loaded) scenario under one variant, checking PROPERTIES. */
+/** Simulates one catalogue (or loaded) scenario under one variant, checking its properties (`propertiesOf`). */
 export function simulateScenario(spec: ScenarioSpec, variant: MirrorVariant, opts: Omit<SimulateOptions, 'properties'>): ScenarioSimulateResult {
   const { world } = buildScenario(spec, variant);
-  const r = simulate(world, { ...opts, properties: PROPERTIES });
+  const r = simulate(world, { ...opts, properties: propertiesOf(variant) });
   return {
     ...r,
     scenario: spec.name,

@@ -16,6 +16,7 @@ import { ProgressLine } from './progress.js';
 import { checkReportPath, tracesOf, withTraces, writeReports } from './reports.js';
 import type { Selection } from './selection.js';
 import { tableExpectations } from '../check/run.js';
+import { judgedLine, judgeExpectations } from '../check/expect.js';
 
 export interface ExhaustiveCliOptions {
   shard?: Shard;
@@ -75,14 +76,18 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     return exitCodeOf(results, sel.table ? 'table-shard' : 'cells');
   }
   const traceFor = tracesOf(sel.scenarios);
-  if (opts.json) console.log(JSON.stringify(withTraces(results, traceFor), null, 2));
+  // The scenario files' expectations, judged on the trace the reports show (the shrunk one).
+  const expected = judgeExpectations(sel.expectations, results, traceFor);
+  const withExpected = (o: object, i: number) => (expected.cells.has(results[i]) ? { ...o, expected: expected.cells.get(results[i]) } : o);
+  if (opts.json) console.log(JSON.stringify(withTraces(results, traceFor).map(withExpected), null, 2));
   else if (sel.table) {
     console.log(verdictTable(results));
     for (const p of tableExpectations(results).problems) console.log(`UNEXPECTED: ${p}`);
   }
+  if (!opts.json) for (const [r, j] of expected.cells) console.log(judgedLine(r, j));
   finalNote(note, notStarted, opts.json);
   writeReports(results, traceFor, opts, sel.table);
-  return exitCodeOf(results, sel.table ? 'table' : 'cells');
+  return exitCodeOf(results, sel.table ? 'table' : 'cells', expected);
 }
 
 /** The sentence that says what did not finish: after the results, on stderr with --json (stdout stays JSON). */

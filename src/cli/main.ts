@@ -10,8 +10,9 @@ import { CATALOGUE, scenarioByName } from '../scenario/catalogue.js';
 import { clearLoadedVariants, VARIANTS, variantByName } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { DriverError } from '../driver/define.js';
-import { clearDrivers, driverInStack, driverNamedIn, loadDriver, loadEra, onEra } from '../driver/load.js';
+import { clearDrivers, driverFile, driverInStack, driverNamedIn, loadDriver, loadEra, onEra } from '../driver/load.js';
 import type { Era } from '../driver/era.js';
+import { Model } from '../world/registry.js';
 import { PROPERTIES } from '../check/properties.js';
 import { productModel, shrinkCounterexample, variantsFor } from '../check/run.js';
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
@@ -28,6 +29,7 @@ import { checkExhaustive, type ExhaustiveCliOptions } from './check.js';
 import { EXIT_HOLDS, EXIT_MODEL_ERROR, EXIT_USAGE, EXIT_VIOLATION, fail, UsageError } from './exit.js';
 import { mergeFiles } from './merge.js';
 import { scenarioArgument, select } from './selection.js';
+import { clearScenarioFiles, preloadScenarioFiles } from './scenario-files.js';
 import { checkSimulate, type SimulateCliOptions } from './simulate.js';
 import { printable, shown } from './text.js';
 import { DEFAULT_DESIGN, mutateCommand, type MutateCliOptions } from './mutate.js';
@@ -67,6 +69,7 @@ function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers:
     if (wrong) fail(`${wrong} applies to --simulate only`);
   }
   const sel = select(names, opts.variant, drivers, era);
+  if (opts.simulate && sel.expectations.length) process.stderr.write("vmamirror: note: the scenario files' expectations are judged by exhaustive checks only, not by --simulate\n");
   return opts.simulate ? checkSimulate(sel, { ...opts, simulate: opts.simulate }, ctx) : checkExhaustive(sel, opts, ctx);
 }
 
@@ -74,11 +77,21 @@ function firstSentence(text: string): string {
   return /^.*?[.!?](?=\s|$)/s.exec(text)?.[0] ?? text;
 }
 
-function list(): number {
+function list(drivers: readonly MirrorVariant[], era: Era | undefined): number {
   console.log('Scenarios:');
   for (const s of CATALOGUE) console.log(`  ${s.name.padEnd(18)} ${firstSentence(s.description)}`);
   console.log('\nVariants:');
   for (const v of VARIANTS) console.log(`  ${v.name.padEnd(18)} ${v.summary}${v.reproduces.length ? ` [${v.reproduces.join(', ')}]` : ''}`);
+  if (drivers.length) {
+    console.log('\nDrivers (--driver):');
+    for (const d of drivers) console.log(`  ${d.name.padEnd(18)} ${d.summary} (${driverFile(d.name) ?? '?'})`);
+  }
+  if (era) {
+    console.log(`\nEra (--era): every design above runs as DESIGN@${era.name}`);
+    console.log(`  ${era.name.padEnd(18)} ${era.summary}`);
+    // The model resolves the era's replacements with those of the eras it builds on (registry.ts).
+    for (const [original, by] of new Model([era.library]).replaced) console.log(`  ${''.padEnd(18)} replaces ${original.name} with ${by.name}`);
+  }
   console.log('\nChecks (built in, then the properties):');
   for (const c of new Verdicts(PROPERTIES).list()) console.log(`  ${c.name.padEnd(18)} ${c.description}`);
   return EXIT_HOLDS;
@@ -233,9 +246,11 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     });
   program
     .command('list')
-    .description('list scenarios, variants and properties')
-    .action(() => {
-      run.code = list();
+    .description('list scenarios, variants and properties (with --driver / --era: the loaded ones too)')
+    .option('--driver <file...>', DRIVER_HELP)
+    .option('--era <file>', ERA_HELP)
+    .action((opts: { driver?: string[]; era?: string }) => {
+      run.code = list(driversOf(run, opts.driver), eraOf(run, opts.era));
     });
   program
     .command('replay')
@@ -280,6 +295,7 @@ function codeOf(e: unknown): number {
 function fresh(): void {
   clearLoadedVariants();
   clearDrivers();
+  clearScenarioFiles();
 }
 
 /** Runs the command in-process (tests): everything but --driver, which loads modules (`mainAsync`). */
@@ -300,11 +316,20 @@ export async function mainAsync(argv: readonly string[], ctx: RunContext = { pro
   const run: Run = { code: EXIT_HOLDS, drivers: new Map() };
   const p = program(ctx, run);
   p.hook('preAction', async (_p, action) => {
-    const opts = action.opts() as { driver?: string[]; era?: string };
+    const opts = action.opts() as { driver?: string[]; era?: string; file?: string };
     for (const path of opts.driver ?? []) {
       if (!run.drivers!.has(path)) run.drivers!.set(path, await loadDriver(path, (s) => shown(s)));
     }
     if (opts.era !== undefined) run.era = await loadEra(opts.era, (s) => shown(s));
+    // The drivers scenario files name, where the command reads scenario files and runs designs.
+    const name = action.name();
+    const files = name === 'check' || name === 'mutate' ? action.args : name === 'replay' && opts.file !== undefined ? [opts.file] : [];
+    await preloadScenarioFiles(
+      files,
+      (path) => loadDriver(path, (s) => shown(s)),
+      opts.driver ?? [],
+      (path) => loadEra(path, (s) => shown(s)),
+    );
   });
   try {
     await p.parseAsync(argv as string[], { from: 'user' });

@@ -3,6 +3,7 @@
  * for `check`, its shards and `merge`, so that a merged split exits as the unsharded check would.
  */
 import { expectedViolation, tableExpectations, type CheckResult } from '../check/run.js';
+import type { CellsJudgement } from '../check/expect.js';
 import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATION } from './exit.js';
 
 interface Judged {
@@ -16,14 +17,17 @@ interface Judged {
  * The exit code of exhaustive results. The table (the whole catalogue): 1 when an expectation
  * failed (the corrected design violated, a broken one caught nowhere); a shard of the table sees
  * only some cells, so only a violated corrected design fails it. Otherwise: 1 on a violation. Then
- * 3 if any cell is incomplete, else 0.
+ * 3 if any cell is incomplete, else 0. `expected`: the judgement of the cells a scenario file states
+ * an outcome for (src/check/expect.ts) — those count by it, as the table's cells count by the
+ * table's: 1 if one failed, 3 if one is undecided.
  */
-export function exitCodeOf(results: readonly CheckResult[], mode: 'table' | 'table-shard' | 'cells'): number {
+export function exitCodeOf(results: readonly CheckResult[], mode: 'table' | 'table-shard' | 'cells', expected?: CellsJudgement): number {
   if (mode === 'table') {
     if (tableExpectations(results).problems.length) return EXIT_VIOLATION;
-  } else if (results.some((r) => r.verdict === 'violation' && (mode === 'cells' || !expectedViolation(r.variant)))) {
+  } else if (results.some((r) => r.verdict === 'violation' && !expected?.cells.has(r) && (mode === 'cells' || !expectedViolation(r.variant)))) {
     return EXIT_VIOLATION;
   }
+  if (expected?.problems.length) return EXIT_VIOLATION;
   return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
 }
 

@@ -28,11 +28,32 @@ export { hvaToPfn, unpackPfn } from '../kvm/hva-to-pfn.js';
 export { readInvalidateSeq } from '../kvm/seq.js';
 /** KVM's gfn→pfn cache (`GPC`, one per KVM, index = the KVM's), its gpc->lock, and the "no translation" value of its gfn and uhva. */
 export { GPC, GPC_NONE, gpcLock } from '../kvm/gpc.js';
-/** For eras: rwlock_t (read_lock/write_lock spin; KVM's mmu_lock, gpc->lock) and page references. */
+/** For eras: rwlock_t (read_lock/write_lock spin; KVM's mmu_lock, gpc->lock) and a page's generation (putPage is below). */
 export { readLock, readUnlock, writeLock, writeUnlock } from '../kernel/locks.js';
-export { pageGen, putPage } from '../kernel/page.js';
+export { pageGen } from '../kernel/page.js';
 /** A memslot update's publication (kvm_swap_active_memslots' rcu_assign_pointer): memslot object `slot` now maps gfns [gfn, gfn + npages) to the same hvas. */
 export { publishMemslot } from '../kvm/memslot.js';
+
+// ---- the driver's own state, properties and generic checks (docs/drivers.md, last section) ----
+/**
+ * The driver's objects: `defineStruct(name, fields, protections)` (every field says what protects
+ * it), listed in `DriverSpec.state` as `{ struct, count, init }`; a step reads and writes them as
+ * the kernel's, `w.obj(STRUCT, index).field`.
+ */
+export { defineStruct, type StructDef, type Protection } from '../world/layout.js';
+export type { DriverState } from './define.js';
+/** A property (`DriverSpec.properties`): `{ name, description, check(w) }`, `check` returning a message when it fails. */
+export type { Property } from '../engine/verdict.js';
+/** `DriverSpec.balanced` entries; `quiescent(w)`: every actor has finished (for a property of its own about the end state). */
+export { type Balanced, quiescent } from '../check/balance.js';
+/**
+ * Lifetimes (DriverSpec.state `lifetime`): kref get/put (the last put runs the release and frees),
+ * kzalloc from a struct's free objects; SRCU read sections and synchronize_srcu (a routine of
+ * SRCU_LIB: list it in the driver library's uses), over an srcu_struct in the driver's state.
+ */
+export { kzalloc, krefInit, krefGet, krefPut, SRCU, SRCU_LIB, srcuReadLock, srcuReadUnlock, synchronizeSrcu } from '../kernel/lifetime.js';
+/** might_sleep(): a step about to sleep outside the kernel's primitives (which call it themselves). */
+export { mightSleep } from '../kernel/might-sleep.js';
 
 /** A named set of routine definitions: a driver makes its own, `new Library(name, [KERNEL], { kind: 'driver', sources: ['mirror'] })`. */
 export { Library } from '../world/registry.js';
@@ -102,6 +123,7 @@ export {
   downWrite,
   upWrite,
   assertHeld,
+  trylockRefused,
 } from '../kernel/locks.js';
 
 /** References between objects (index + 1; 0 is none): follow one with `deref(r, 'struct.field')`. */
@@ -134,3 +156,37 @@ export { MM, MN } from '../kernel/structs.js';
 export { nextHlist, mmuNotifierRegister, type MmuNotifierOps } from '../kernel/notifier/mmu-notifier.js';
 export { enterCallback, leaveCallback, mnItreeInvalidate, mnItreeInvEnd } from '../kernel/notifier/interval.js';
 export { notifierMapAcquire } from '../kernel/lockdep.js';
+/**
+ * For eras of the 2019 HMM API (mm/hmm.c, v5.3: src/kernel/hmm/hmm-v53.ts): its per-mirror and
+ * per-range state (`HMM_MIRROR`, `HMM_RANGE`; `MM.hmmNotifiers` is hmm->notifiers) and the class of
+ * hmm->ranges_lock, which protects hmm->notifiers and every range's `valid`.
+ */
+export { RANGES_LOCK } from '../kernel/hmm/hmm-v53.js';
+/**
+ * Page references, for drivers that pin pages (GUP) or wait on them: get_user_pages_remote (a
+ * routine: `w.call(getUserPagesRemote, resume, mm, vpn, write)`, the caller holding the mm's
+ * mmap_lock for read; the pfn with a reference, or -errno), put_page, and `PAGE` (a frame's
+ * `refcount` is atomic: one read per step, e.g. a wait until it drops).
+ */
+export { PAGE } from '../kernel/structs.js';
+export { getUserPagesRemote } from '../kernel/ops/gup.js';
+export { getPage, putPage } from '../kernel/page.js';
+/**
+ * The 2019 HMM API (v5.3, src/kernel/hmm/hmm-v53.ts), for drivers of that era: hmm_mirror_register
+ * (a set-up call in .mmap), the range routines (`w.call`), the range->valid test, and the structs
+ * a sync_cpu_device_pagetables callback and a fault read (`HMM_MIRROR.priv`, `HMM_RANGE.pfn`).
+ */
+export { hmmMirrorRegister, hmmRangeRegister, hmmRangeUnregister, hmmRangeWaitUntilValid, hmmRangeFaultV53, hmmRangeSnapshot, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
+export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';
+/**
+ * Device translation tables (docs/tables.md): `defineTable({ name, kind, entries, parent: 'source' })`,
+ * listed in `DriverSpec.tables` and checked by kind (`device-table`, `device-access`); entries read
+ * and written with `tableRead` / `tableInstall` / `tableClear` / `tableClearRange`; accesses through
+ * them (`deviceAccess` at one step, or `accessStart` → `accessComplete` in flight),
+ * and the invalidate callback's wait for those in flight (`fenceWait`). `DriverSpec.operations`
+ * name the routines scenario files run as `{ op: device, call: NAME, page, write }`. A table that
+ * holds page references takes them with `getUserPagesRemote` (or `getPage`) and drops them with `putPage`.
+ */
+export { defineTable, TABLE_KINDS, type TableKind, type TableSpec, type DeviceTable, tableIndex, tableRead, tableInstall, tableClear, tableClearRange, sourceRangeToTable } from '../layers/table.js';
+export { deviceAccess, accessStart, accessComplete, fenceWait } from '../layers/access.js';
+export type { DriverOperation } from './operations.js';

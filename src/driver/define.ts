@@ -12,10 +12,36 @@ import { VARIANTS } from '../mirror/variants.js';
 import { KERNEL } from '../kernel/library.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { WORKLOAD_LIB } from '../scenario/workload.js';
+import { structById, structByName, type StructDef } from '../world/layout.js';
+import { Verdicts, type Property } from '../engine/verdict.js';
+import { PROPERTIES } from '../check/properties.js';
+import { UNBALANCED, type Balanced } from '../check/balance.js';
+import { declareLifetime, SRCU, SRCU_LIB } from '../kernel/lifetime.js';
+import { tableState, type DeviceTable } from '../layers/table.js';
+import { declareOperations, type DriverOperation } from './operations.js';
 
 /** A driver that cannot be used: what was wrong and what was expected, in one sentence. */
 export class DriverError extends Error {
   override readonly name = 'DriverError';
+}
+
+/**
+ * A kind of object the driver keeps (its per-device struct, a job, a counter block): `count`
+ * objects of `struct` per mirror device — device `dev`'s are indices `dev * count` to
+ * `dev * count + count - 1` (every scenario has one device, dev 0) — added to every world the
+ * driver runs in, all fields 0, then set up by `init` (after the device's .mmap, before any actor
+ * runs). `struct` is made with `defineStruct` and declares what protects every field.
+ */
+export interface DriverState {
+  readonly struct: StructDef;
+  readonly count: number;
+  /**
+   * Its kref field, if its objects are freed while the actors run (src/kernel/lifetime.ts): an
+   * object is live while the field is not 0 (`krefInit` in `init`, `kzalloc`, `krefGet`,
+   * `krefPut`), and a step that takes `w.obj` of a freed one is a kernel BUG, use after free.
+   */
+  readonly lifetime?: string;
+  init?(w: World, dev: number): void;
 }
 
 /** What a driver module describes: the `MirrorVariant` fields a design writes (see src/mirror/device.ts). */
@@ -42,6 +68,16 @@ export interface DriverSpec {
   attach(w: World, dev: number): void;
   /** Mutants of this design that are valid designs too, by mutant id, each with the reason. */
   readonly acceptedMutants?: Readonly<Record<string, string>>;
+  /** Its own objects, counters and flags (see `DriverState`). */
+  readonly state?: readonly DriverState[];
+  /** Its own properties, checked after the built-in ones, against the same API (`check(w)` → message or undefined). */
+  readonly properties?: readonly Property[];
+  /** Fields of its state structs that must be 0 once every actor has finished: the `unbalanced` property (src/check/balance.ts). */
+  readonly balanced?: readonly Balanced[];
+  /** Its device translation tables (`defineTable`): secondary layers checked by their kind (docs/tables.md). */
+  readonly tables?: readonly DeviceTable[];
+  /** Operations scenario files name (`{ op: device, call: NAME, page, write }`): its jobs, ioctls, workers. */
+  readonly operations?: readonly DriverOperation[];
 }
 
 const made = new WeakSet<object>();
@@ -52,7 +88,16 @@ export function isDriver(x: unknown): x is MirrorVariant {
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
-const BUILT_IN_LIBRARIES = [KERNEL, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)];
+/** Structs are numbered as they are defined: the package's own are all defined before this module runs. */
+const BUILT_IN_STRUCTS = (() => {
+  let n = 0;
+  while (structById(n)) n++;
+  return n;
+})();
+/** The package's structs a driver may have objects of: an srcu_struct of its own. */
+const SHARED_STRUCTS: readonly StructDef[] = [SRCU];
+const PROTECTION = /^(lock|lock-word|lock-readers|read-holds):.+$|^(lock-word|atomic|lockless|rcu|stable|private|ghost)$/;
+const BUILT_IN_LIBRARIES = [KERNEL, SRCU_LIB, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)];
 
 /** Checks `spec` and returns it as a design `vmamirror check --driver` can run; a mistake is a `DriverError`. */
 export function defineDriver(spec: DriverSpec): MirrorVariant {
@@ -86,7 +131,7 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
   });
   for (const r of [spec.fault, spec.pfnMkwrite]) if (r && !spec.routines.includes(r)) bad(`${at}: routines: expected it to list ${r.name}`);
   for (const r of lib.routines) {
-    for (const l of [KERNEL, KVM_LIB, WORKLOAD_LIB]) {
+    for (const l of [KERNEL, SRCU_LIB, KVM_LIB, WORKLOAD_LIB]) {
       if (l.routines.some((k) => k.name === r.name)) bad(`${at}: routine ${r.name}: the name is a routine of library ${l.name}; choose another`);
     }
   }
@@ -102,6 +147,12 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
   if (accepted !== undefined && (typeof accepted !== 'object' || accepted === null || Object.values(accepted).some((x) => typeof x !== 'string'))) {
     bad(`${at}: acceptedMutants: expected { 'category@routine:label': 'why it is a valid design too' }`);
   }
+  const own = checkState(at, spec.state, bad);
+  const state = [...own, ...tableState(at, spec.tables, own, bad)];
+  declareOperations(at, lib, spec.operations, bad);
+  const structs = state.map((st) => st.struct);
+  const properties = checkProperties(at, spec.properties, spec.balanced !== undefined, bad);
+  const balanced = checkBalanced(at, spec.balanced, structs, bad);
   const driver: MirrorVariant = Object.freeze({
     name,
     summary: spec.summary,
@@ -114,7 +165,76 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
     needs: { ...needs },
     attach: (w: World, dev: number) => spec.attach(w, dev),
     ...(accepted && { acceptedMutants: { ...accepted } }),
+    ...(state.length && { state }),
+    ...(properties.length && { properties }),
+    ...(balanced.length && { balanced }),
   });
   made.add(driver);
   return driver;
+}
+
+type Bad = (what: string) => never;
+
+function checkState(at: string, state: unknown, bad: Bad): DriverState[] {
+  if (state === undefined) return [];
+  if (!Array.isArray(state)) bad(`${at}: state: expected a list of { struct, count, init? }`);
+  const seen = new Set<StructDef>();
+  return (state as unknown[]).map((x, i) => {
+    const where = `${at}: state[${i}]`;
+    if (typeof x !== 'object' || x === null) bad(`${where}: expected { struct, count, init? }`);
+    const { struct, count, init, lifetime } = x as DriverState;
+    if (typeof struct !== 'object' || struct === null || structById(struct.id) !== struct) bad(`${where}: struct: expected a struct made with defineStruct of this vmamirror`);
+    if (struct.id < BUILT_IN_STRUCTS && !SHARED_STRUCTS.includes(struct)) bad(`${where}: struct ${struct.name} is the package's own; define the driver's objects with defineStruct`);
+    if (structByName(struct.name) !== struct) bad(`${where}: struct name "${struct.name}" is taken by another struct; choose another`);
+    if (seen.has(struct)) bad(`${where}: struct ${struct.name} is listed twice`);
+    seen.add(struct);
+    for (const f of struct.fields) {
+      const p = struct.protect[f];
+      if (p === undefined)
+        bad(`${where}: struct ${struct.name}: field ${f} declares no protection; say what protects it ('lock:driver', 'atomic', 'lockless', 'stable', 'private', …: docs/modelling.md)`);
+      if (!PROTECTION.test(p)) bad(`${where}: struct ${struct.name}: field ${f}: unknown protection ${JSON.stringify(p)}`);
+    }
+    if (!Number.isSafeInteger(count) || count < 1) bad(`${where}: count: expected the number of ${struct.name} objects per device (at least 1)`);
+    if (init !== undefined && typeof init !== 'function') bad(`${where}: init: expected a function (w, dev) that sets up the device's objects`);
+    if (lifetime !== undefined) {
+      if (!struct.fields.includes(lifetime) || struct.protect[lifetime] !== 'atomic')
+        bad(`${where}: lifetime: expected the kref field of ${struct.name}, declared 'atomic', got ${JSON.stringify(lifetime)}`);
+      declareLifetime(struct, lifetime);
+    }
+    return Object.freeze({ struct, count, ...(lifetime !== undefined && { lifetime }), ...(init && { init: (w: World, dev: number) => init(w, dev) }) });
+  });
+}
+
+function checkProperties(at: string, properties: unknown, balanced: boolean, bad: Bad): Property[] {
+  if (properties === undefined) return [];
+  if (!Array.isArray(properties)) bad(`${at}: properties: expected a list of { name, description, check(w) }`);
+  const taken = new Set([...new Verdicts(PROPERTIES).list().map((c) => c.name), ...(balanced ? [UNBALANCED] : [])]);
+  return (properties as unknown[]).map((p, i) => {
+    const where = `${at}: properties[${i}]`;
+    if (typeof p !== 'object' || p === null) bad(`${where}: expected { name, description, check(w) }`);
+    const { name, description, check } = p as Property;
+    if (typeof name !== 'string' || !NAME.test(name)) bad(`${where}: name: expected lower-case letters, digits and dashes, got ${JSON.stringify(name)}`);
+    if (taken.has(name)) bad(`${where}: name "${name}" is already a check's; choose another`);
+    taken.add(name);
+    if (typeof description !== 'string' || !description.trim()) bad(`${where} (${name}): description: expected one sentence saying what must hold`);
+    if (typeof check !== 'function') bad(`${where} (${name}): check: expected a function (w) returning a message when the property fails, else undefined`);
+    return Object.freeze({ name, description, check: (w: World) => check.call(p, w) });
+  });
+}
+
+function checkBalanced(at: string, balanced: unknown, structs: readonly StructDef[], bad: Bad): Balanced[] {
+  if (balanced === undefined) return [];
+  if (!Array.isArray(balanced)) bad(`${at}: balanced: expected a list of { struct, field, why?, subscription? }`);
+  return (balanced as unknown[]).map((b, i) => {
+    const where = `${at}: balanced[${i}]`;
+    if (typeof b !== 'object' || b === null) bad(`${where}: expected { struct, field, why?, subscription? }`);
+    const { struct, field, why, subscription } = b as Balanced;
+    if (!structs.includes(struct)) bad(`${where}: struct: expected one of the driver's state structs (${structs.map((s) => s.name).join(', ') || 'it declares none'})`);
+    if (!struct.fields.includes(field)) bad(`${where}: field: struct ${struct.name} has no field ${JSON.stringify(field)} (fields: ${struct.fields.join(', ')})`);
+    if (why !== undefined && typeof why !== 'string') bad(`${where}: why: expected what pairs the counter, as text`);
+    if (subscription !== undefined && !struct.fields.includes(subscription)) {
+      bad(`${where}: subscription: expected the field of ${struct.name} that refers to its mmu_notifier, got ${JSON.stringify(subscription)}`);
+    }
+    return Object.freeze({ struct, field, ...(why !== undefined && { why }), ...(subscription !== undefined && { subscription }) });
+  });
 }

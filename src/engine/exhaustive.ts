@@ -444,10 +444,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       }
     }
     if (region >= 0) fair!.endEdges(enabledMask);
-    const stuck = enabled === 0 ? verdicts.deadlock(unfinished) : undefined;
-    if (stuck) {
-      w.load(parent);
-      return finish('violation', { ...stuck, schedule: tree.schedule(id) });
+    if (enabled === 0 && verdicts.deadlock(unfinished)) {
+      w.load(parent); // at the stuck state, the message names where each actor waits
+      return finish('violation', { ...verdicts.deadlock(unfinished, w)!, schedule: tree.schedule(id) });
     }
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.

@@ -125,7 +125,7 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
       unfinished++;
       if (isEnabled(w, a)) enabled++;
     }
-    if (enabled === 0) found = verdicts.deadlock(unfinished);
+    if (enabled === 0) found = verdicts.deadlock(unfinished, w);
   }
   return {
     schedule: eff,

@@ -185,7 +185,7 @@ function walk(
       break;
     }
     if (chosen < 0) {
-      const stuck = verdicts.deadlock(unfinished);
+      const stuck = verdicts.deadlock(unfinished, w);
       return stuck ? { steps, end: 'violation', found: stuck, endedOnBugStep: false } : { steps, end: 'done', endedOnBugStep: false };
     }
     schedule.push(entryOf(chosen, w.chosen));

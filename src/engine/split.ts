@@ -99,7 +99,7 @@ function computeFrontier(w: World, depth: number, opts: ExploreOptions): Frontie
         nextLevel.push(s);
         nextPaths.push(path);
       }
-      const stuck = enabled === 0 ? verdicts.deadlock(unfinished) : undefined;
+      const stuck = enabled === 0 ? verdicts.deadlock(unfinished, w) : undefined;
       if (stuck) return result([], [], { ...stuck, schedule: paths[i] });
     }
     level = nextLevel;

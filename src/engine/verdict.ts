@@ -126,9 +126,14 @@ export class Verdicts {
     return this.bug(w) ?? this.state(w);
   }
 
-  /** The deadlock verdict for a state where no actor can step and `unfinished` are not done. */
-  deadlock(unfinished: number): Found | undefined {
-    return this.deadlockOn && unfinished > 0 ? { property: DEADLOCK, message: `no actor can step; ${unfinished} not done` } : undefined;
+  /**
+   * The deadlock verdict for a state where no actor can step and `unfinished` are not done; with the
+   * world at that state, the message says where each of them waits (`actor at routine:label`).
+   */
+  deadlock(unfinished: number, w?: World): Found | undefined {
+    if (!this.deadlockOn || unfinished === 0) return undefined;
+    const where = w ? ` (${waiting(w).join(', ')})` : '';
+    return { property: DEADLOCK, message: `no actor can step; ${unfinished} not done${where}` };
   }
 
   /** The lock-order verdict for a cycle of the graph: the cycle, then each edge's first witness. */
@@ -170,4 +175,14 @@ export interface CheckSelection {
 /** The verdicts of a driver's options. */
 export function verdictsOf(sel: CheckSelection): Verdicts {
   return new Verdicts(sel.properties ?? [], { deadlock: sel.deadlock, termination: sel.liveness, lockOrder: sel.lockOrder });
+}
+
+/** `actor at routine:label` for every actor not done: the step each would run next. */
+function waiting(w: World): string[] {
+  const out: string[] = [];
+  for (let a = 0; a < w.layout.actorNames.length; a++) {
+    const base = w.topFrame(a);
+    if (base !== undefined) out.push(`${w.layout.actorNames[a]} at ${w.frameRoutine(base).where(w.framePc(base))}`);
+  }
+  return out;
 }

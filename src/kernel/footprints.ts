@@ -198,7 +198,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'hmm_invalidate_range_start:mark': { reads: ['hmmRange.end', 'hmmRange.mm', 'hmmRange.start'], writes: ['hmmRange.valid', 'mm.hmmNotifiers'] },
   'hmm_invalidate_range_start:sync': { reads: ['hmmMirror.mm', 'hmmMirror.sync'], calls: ['ops'] },
   'hmm_invalidate_range_start:synced': {},
-  'hmm_invalidate_range_start:out': {},
+  'hmm_invalidate_range_start:out': { reads: ['hmmRange.mm'], writes: ['hmmRange.valid', 'mm.hmmNotifiers'] },
   'hmm_invalidate_range_end:dec': { reads: ['hmmRange.mm'], writes: ['hmmRange.valid', 'mm.hmmNotifiers'] },
   'hmm_release:check': { reads: ['hmmRange.mm'] },
   'hmm_release:release': { reads: ['hmmMirror.mm', 'hmmMirror.release'] },

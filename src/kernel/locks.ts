@@ -46,6 +46,7 @@ import { LOCK, MM, PAGE, TASK } from './structs.js';
 import { deref, isNone } from './ref.js';
 import { dropAcquire, skipAssert, skipRelease } from './mutation-hooks.js';
 import { lockdepAcquire } from './lockdep.js';
+import { mightSleep, spinlockWord } from './might-sleep.js';
 
 interface ExclusiveLock {
   /** The owner word's slot: actor + 1, 0 when free. */
@@ -180,6 +181,7 @@ function tryTake(w: World, lock: ExclusiveLock): boolean {
 /** spin_lock: 0 when taken, else BLOCK_SPIN (nothing written). */
 export function spinLock(w: World, lock: SpinLock): number {
   if (w.mutation !== null && dropAcquire(w, lock)) return 0;
+  spinlockWord(w, lock.slot);
   return take(w, 'spin_lock', lock, BLOCK_SPIN);
 }
 
@@ -197,6 +199,8 @@ export function spinLockBusy(w: World, lock: SpinLock): number {
 /** spin_lock(outer); spin_lock_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
 export function spinLockNested(w: World, outer: SpinLock, inner: SpinLock): number {
   if (w.mutation !== null && dropAcquire(w, outer)) return 0;
+  spinlockWord(w, outer.slot);
+  spinlockWord(w, inner.slot);
   return takeBoth(w, spinLockBusy(w, outer) || spinLockBusy(w, inner), outer.slot, inner.slot);
 }
 
@@ -206,15 +210,18 @@ export const TRYLOCK_FAIL = 'trylock-fail';
 /**
  * Fault injection: a trylock on a free lock may still fail — in the kernel because some party the
  * scenario does not model holds it for a moment. With the point on, the step branches (w.choose).
+ * Exported for the trylocks of locks the model keeps out of the state (an era's hmm->mirrors_sem,
+ * whose writers are set-up actions here): the only way such a trylock fails.
  */
-function refused(w: World): boolean {
+export function trylockRefused(w: World): boolean {
   return injects(w, TRYLOCK_FAIL) && w.choose(2) === 1;
 }
 
 /** spin_trylock: takes the lock if it is free. */
 export function spinTrylock(w: World, lock: SpinLock): boolean {
   if (w.mutation !== null && dropAcquire(w, lock)) return true;
-  if (w.get(lock.slot) === 0 && refused(w)) return false;
+  if (w.get(lock.slot) === 0 && trylockRefused(w)) return false;
+  spinlockWord(w, lock.slot);
   return tryTake(w, lock);
 }
 
@@ -227,13 +234,14 @@ export function spinUnlock(w: World, lock: SpinLock): void {
 /** mutex_lock (or folio_lock): 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function mutexLock(w: World, lock: Mutex): number {
   if (w.mutation !== null && dropAcquire(w, lock)) return 0;
+  mightSleep(w, 'mutex_lock', lock.name);
   return take(w, 'mutex_lock', lock, BLOCK_SLEEP);
 }
 
 /** mutex_trylock (or folio_trylock): takes the lock if it is free. */
 export function mutexTrylock(w: World, lock: Mutex): boolean {
   if (w.mutation !== null && dropAcquire(w, lock)) return true;
-  if (w.get(lock.slot) === 0 && refused(w)) return false;
+  if (w.get(lock.slot) === 0 && trylockRefused(w)) return false;
   return tryTake(w, lock);
 }
 
@@ -261,6 +269,7 @@ export function mutexLockIfBlockable(w: World, lock: Mutex, blockable: number): 
 /** down_read: 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function downRead(w: World, sem: RwSem): number {
   if (w.mutation !== null && dropAcquire(w, sem, true)) return 0;
+  mightSleep(w, 'down_read', sem.name);
   checkNotInNotifier(w, 'down_read', sem);
   const writer = w.get(sem.writer);
   if (writer !== 0) return blocked(w, 'down_read', sem.name, writer, BLOCK_SLEEP);
@@ -274,7 +283,7 @@ export function downRead(w: World, sem: RwSem): number {
 export function downReadTrylock(w: World, sem: RwSem): boolean {
   if (w.mutation !== null && dropAcquire(w, sem, true)) return true;
   checkNotInNotifier(w, 'down_read_trylock', sem);
-  if (w.get(sem.writer) !== 0 || refused(w)) return false;
+  if (w.get(sem.writer) !== 0 || trylockRefused(w)) return false;
   w.set(sem.readers, w.get(sem.readers) + 1);
   readHeld(w, 1);
   return true;
@@ -298,6 +307,7 @@ function writeBusy(w: World, sem: RwSem): number {
 /** down_write: 0 when taken, else BLOCK_SLEEP (nothing written). */
 export function downWrite(w: World, sem: RwSem): number {
   if (w.mutation !== null && dropAcquire(w, sem)) return 0;
+  mightSleep(w, 'down_write', sem.name);
   checkNotInNotifier(w, 'down_write', sem);
   const b = writeBusy(w, sem);
   if (b) return b;
@@ -309,6 +319,7 @@ export function downWrite(w: World, sem: RwSem): number {
 /** down_write(outer); down_write_nested(inner, SINGLE_DEPTH_NESTING): both in one step, or neither. */
 export function downWriteNested(w: World, outer: RwSem, inner: RwSem): number {
   if (w.mutation !== null && dropAcquire(w, outer)) return 0;
+  mightSleep(w, 'down_write', outer.name);
   checkNotInNotifier(w, 'down_write', outer);
   checkNotInNotifier(w, 'down_write_nested', inner);
   return takeBoth(w, writeBusy(w, outer) || writeBusy(w, inner), outer.writer, inner.writer);
@@ -318,7 +329,7 @@ export function downWriteNested(w: World, outer: RwSem, inner: RwSem): number {
 export function downWriteTrylock(w: World, sem: RwSem): boolean {
   if (w.mutation !== null && dropAcquire(w, sem)) return true;
   checkNotInNotifier(w, 'down_write_trylock', sem);
-  if (w.get(sem.writer) !== 0 || w.get(sem.readers) !== 0 || refused(w)) return false;
+  if (w.get(sem.writer) !== 0 || w.get(sem.readers) !== 0 || trylockRefused(w)) return false;
   w.set(sem.writer, w.self);
   return true;
 }
@@ -385,6 +396,7 @@ export function readUnlock(w: World, lock: RwLock): void {
 
 /** write_lock: 0 when taken, else BLOCK_SPIN (nothing written): a writer or any reader holds it; the writer itself is an AA deadlock. */
 export function writeLock(w: World, lock: RwLock): number {
+  spinlockWord(w, lock.writer);
   const writer = w.get(lock.writer);
   if (writer !== 0) return blocked(w, 'write_lock', lock.name, writer, BLOCK_SPIN);
   if (w.get(lock.readers) !== 0) return BLOCK_SPIN;

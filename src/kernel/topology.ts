@@ -9,6 +9,7 @@ import { KERNEL } from './library.js';
 import { World } from '../world/world.js';
 import { HMM_MIRROR, HMM_RANGE, LOCK, MIN, MM, MN, PAGE, PTE, SWAP, TASK, VMA } from './structs.js';
 import { ref } from './ref.js';
+import { checkLifetimes } from './lifetime.js';
 
 export interface KernelTopology {
   /** Physical page frames; pfns are 1..pages. */
@@ -80,6 +81,7 @@ export function buildWorld(t: KernelTopology, extraRegions?: (layout: Layout) =>
   extraRegions?.(layout);
   layout.addStacks(t.actors, t.stackDepth ?? DEFAULT_STACK_DEPTH, new Model(t.libraries ?? [KERNEL]), t.roles);
   const w = new World(layout);
+  checkLifetimes(w); // objects freed at run time (a driver's state): a view of a freed one is a use after free
   for (let pfn = 1; pfn <= t.pages; pfn++) w.obj(PAGE, pfn).free = 1;
   for (let m = 0; m < t.mms.length; m++) {
     const mm = w.obj(MM, m);

@@ -15,6 +15,9 @@ import { deref, ref, refOrNone } from '../kernel/ref.js';
 import { MIN } from '../kernel/structs.js';
 import { asDriverSetup, driverVmaFlags } from '../kernel/mutation-hooks.js';
 import type { Mutation } from '../world/mutation.js';
+import type { Property } from '../engine/verdict.js';
+import type { Balanced } from '../check/balance.js';
+import type { DriverState } from '../driver/define.js';
 
 /** The device's state; object fields are refs (src/kernel/ref.ts), none where a variant needs no such object. */
 export const MIRROR = defineStruct(
@@ -67,6 +70,14 @@ export interface MirrorVariant {
   readonly mutation?: Mutation;
   /** Set on a design run on a kernel era (src/driver/era.ts): the design's own name, which scenario files select it by. */
   readonly base?: string;
+  /** Set on designs run side by side (combined.ts): device i is devices[i]. */
+  readonly devices?: readonly MirrorVariant[];
+  /** The design's own objects (src/driver/define.ts `DriverState`): regions of every world it runs in. */
+  readonly state?: readonly DriverState[];
+  /** Its own properties, checked after PROPERTIES (src/check/properties.ts `propertiesOf`). */
+  readonly properties?: readonly Property[];
+  /** Its counters and in-progress flags that must be 0 once every actor has finished (`unbalanced`). */
+  readonly balanced?: readonly Balanced[];
 }
 
 export interface MirrorMapping {

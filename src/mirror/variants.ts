@@ -9,6 +9,7 @@ import { seed2019Fixed } from './seed-2019-fixed.js';
 import { startOnly } from './start-only.js';
 import { rawClear } from './raw-clear.js';
 import { anonVma } from './anon-vma.js';
+import { combineDesigns, MAX_DEVICES } from './combined.js';
 
 export const VARIANTS: readonly MirrorVariant[] = [interval, seed2019Literal, seed2019Fixed, startOnly, rawClear, anonVma];
 
@@ -35,6 +36,16 @@ export function allVariants(): readonly MirrorVariant[] {
   return loaded.length ? [...VARIANTS, ...loaded] : VARIANTS;
 }
 
+/**
+ * A design by name: a built-in or loaded one, or designs side by side (`A+B`, combined.ts), made
+ * and remembered for the run on first use so schedules naming it replay.
+ */
 export function variantByName(name: string): MirrorVariant | undefined {
-  return VARIANTS.find((v) => v.name === name) ?? loaded.find((v) => v.name === name);
+  const known = VARIANTS.find((v) => v.name === name) ?? loaded.find((v) => v.name === name);
+  if (known || !name.includes('+') || name.includes('@')) return known;
+  const parts = name.split('+').map((n) => VARIANTS.find((v) => v.name === n) ?? loaded.find((v) => v.name === n));
+  if (parts.some((p) => !p) || parts.length > MAX_DEVICES) return undefined;
+  const combined = combineDesigns(parts as MirrorVariant[]);
+  loaded.push(combined);
+  return combined;
 }

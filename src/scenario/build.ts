@@ -11,17 +11,20 @@ import { MM } from '../kernel/structs.js';
 import { childFields, fieldsOf, MM_NAMES, opCall, operationNamed, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
+import { devicesOf } from '../mirror/combined.js';
 import type { ActorSpec, ScenarioSpec } from './spec.js';
-import type { ActorRole } from '../world/layout.js';
+import type { ActorRole, StructDef } from '../world/layout.js';
 import { MAX_PAGES, pageFrames } from './bounds.js';
 import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { setFaults } from '../world/faults.js';
+import { driverOperation } from '../driver/operations.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
 const INTROSPECTOR = 1;
 const CHILD = 2;
+/** Mirror devices: the introspector opens one. */
 /** Where the mirror VMA starts in the introspector. */
 const MIRROR_START = 0;
 /** Source page contents before any write: recognisable in traces. */
@@ -73,6 +76,13 @@ function usesFork(spec: ScenarioSpec): boolean {
   return spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)!.createsChild || childFields(o).length > 0));
 }
 
+/** Each driver struct the devices' designs declare, with the most objects any of them wants per device. */
+function driverStructs(designs: readonly MirrorVariant[]): Map<StructDef, number> {
+  const out = new Map<StructDef, number>();
+  for (const d of designs) for (const st of d.state ?? []) out.set(st.struct, Math.max(out.get(st.struct) ?? 0, st.count));
+  return out;
+}
+
 export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): BuiltScenario {
   const P = spec.pages;
   // The loader's bound (schema.json); a spec written in code gets the same one, before any step can crash.
@@ -92,25 +102,32 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     return i;
   };
   const childActors = childActorsOf(spec);
+  const designs = devicesOf(variant);
+  /** Device `device`'s design; a scenario naming a device the design lacks cannot be built (variantsFor leaves it out). */
+  const designOf = (device: number): MirrorVariant => {
+    if (device >= designs.length) throw new Error(`scenario ${spec.name}: device ${device} but design ${variant.name} has ${designs.length} device${designs.length === 1 ? '' : 's'}`);
+    return designs[device];
+  };
   const at: CallContext = {
     mm: (name: MmName) => MM_NAMES.indexOf(name),
-    // The introspector's pages are the mirror VMA's.
-    vpn: (name: MmName, page: number) => (name === 'source' ? page : MIRROR_START + page),
+    // The introspector's pages are the mirror VMAs': device i's from MIRROR_START + i × P.
+    vpn: (name: MmName, page: number, device = 0) => (designOf(device) && name === 'source' ? page : MIRROR_START + device * P + page),
     kvm: kvmIndex,
+    driverOperation: (name, device) => driverOperation(designOf(device), name, spec.name),
   };
-  const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then the mirror's
+  const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then one per device
   const world = buildWorld(
     {
       pages: pageFrames(P),
-      mmPages: P,
+      mmPages: P * designs.length, // the introspector holds one mirror VMA of P pages per device
       mms,
-      vmasPerMm: 2,
+      vmasPerMm: Math.max(2, designs.length),
       swapSlots: P,
-      mmuNotifiers: kvms.length + 1,
-      intervalNotifiers: 1,
-      hmmMirrors: 1,
+      mmuNotifiers: kvms.length + designs.length,
+      intervalNotifiers: designs.length,
+      hmmMirrors: designs.length,
       hmmRanges: spec.actors.length, // one on-stack struct hmm_range per faulting task
-      locks: ['mirror.update'],
+      locks: designs.map((_, i) => (i === 0 ? 'mirror.update' : `mirror${i}.update`)),
       actors: spec.actors.map((a) => a.name),
       stackDepth: stackDepth(spec),
       libraries: [WORKLOAD_LIB, KVM_LIB, variant.library],
@@ -118,7 +135,13 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     },
     (layout) => {
       declareKvms(layout, kvms, kvmUses);
-      layout.add(MIRROR, 1, ['mirror']);
+      layout.add(
+        MIRROR,
+        designs.length,
+        designs.map((_, i) => (i === 0 ? 'mirror' : `mirror${i}`)),
+      );
+      // The drivers' own objects (DriverSpec.state): `count` per device, device d's from d * count.
+      for (const [struct, count] of driverStructs(designs)) layout.add(struct, count * designs.length);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
       setPrograms(
@@ -137,16 +160,19 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   }
   addVma(world, SOURCE, { start: 0, end: P });
   for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
-  mirrorMmap(world, 0, variant, {
-    srcMm: SOURCE,
-    srcStart: 0,
-    npages: P,
-    intrMm: INTROSPECTOR,
-    intrStart: MIRROR_START,
-    lock: 0,
-    sub: 0,
-    mn: mirrorMn,
-    hmirror: 0,
+  designs.forEach((design, dev) => {
+    mirrorMmap(world, dev, design, {
+      srcMm: SOURCE,
+      srcStart: 0,
+      npages: P,
+      intrMm: INTROSPECTOR,
+      intrStart: MIRROR_START + dev * P,
+      lock: dev,
+      sub: dev,
+      mn: mirrorMn + dev,
+      hmirror: dev,
+    });
+    for (const st of design.state ?? []) st.init?.(world, dev);
   });
   setupKvms(world, kvms, 0, kvmUses);
   spec.actors.forEach((_, a) => {

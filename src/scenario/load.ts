@@ -8,7 +8,7 @@
  * Files are plain data: nothing in them is ever executed (see source.ts).
  */
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname, isAbsolute, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
@@ -17,6 +17,7 @@ import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
 import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
 import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
+import { expectIssues, verdictNames, type ExpectEntry } from './expect.js';
 
 export type ScenarioFormat = 'yaml' | 'json';
 
@@ -25,8 +26,28 @@ export interface LoadedScenario {
   readonly file: string;
   readonly format: ScenarioFormat;
   readonly spec: ScenarioSpec;
-  /** The variants the scenario applies to: those it names, or all of them. */
+  /** The built-in variants the scenario applies to: those it names (in `variant(s)` or `expect`), or all of them when it names no design. */
   readonly variants: readonly MirrorVariant[];
+  /** Every driver module the file names (`driver(s)`, `expect[i].driver`), once each, in order: loaded before the file is used (designs.ts). */
+  readonly drivers: readonly DriverRef[];
+  /** Every era module the `expect` entries name (`expect[i].era`), once each: loaded with the drivers. */
+  readonly eras: readonly DriverRef[];
+  /** The `expect` entries as written (checked against the designs once the drivers are loaded: designs.ts). */
+  readonly expect: readonly ExpectEntry[];
+  /** Problems found after loading (a pattern naming no routine of the design), as the loader reports its own: with line and key path. */
+  problems(issues: readonly Issue[]): ScenarioError;
+  /** `file:line` of the value at `path` (the file name alone where it has no position). */
+  place(path: readonly Segment[]): string;
+}
+
+/** A driver module a scenario file names. */
+export interface DriverRef {
+  /** As written in the file. */
+  readonly written: string;
+  /** The module to load: `written` resolved against the scenario file's folder (standard input: the working folder). */
+  readonly path: string;
+  /** Where the file first names it. */
+  readonly at: readonly Segment[];
 }
 
 export interface ScenarioProblem {
@@ -91,8 +112,9 @@ export function scenarioSchema(): Record<string, unknown> {
 function validator(): ValidateFunction {
   if (!cachedValidate) {
     // The variant names are the live list (the shipped enum is for editors; a test keeps them equal).
-    const schema = structuredClone(scenarioSchema()) as { $defs: { variantName: { enum: string[] } } };
+    const schema = structuredClone(scenarioSchema()) as { $defs: { variantName: { enum: string[] }; verdict: { enum: string[] } } };
     schema.$defs.variantName.enum = VARIANTS.map((v) => v.name);
+    schema.$defs.verdict.enum = verdictNames();
     const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, strict: true, strictRequired: false });
     cachedValidate = ajv.compile(schema);
   }
@@ -148,10 +170,50 @@ export function parseScenario(text: string, fileName: string, format: ScenarioFo
   if (semantic.length > 0) throw errorFrom(fileName, read.table, semantic);
   const spec = toSpec(file);
   const variants = spec.variants ? spec.variants.map((n) => variantByName(n)!) : VARIANTS;
-  return { file: fileName, format, spec, variants };
+  const folder = fileName === STDIN_NAME ? '' : dirname(fileName);
+  const resolve = (written: string) => (isAbsolute(written) || !folder ? written : join(folder, written));
+  const drivers: DriverRef[] = [];
+  for (const { written, at } of driversNamed(file)) {
+    const path = resolve(written);
+    if (!drivers.some((d) => d.path === path)) drivers.push({ written, path, at });
+  }
+  const expect = (file.expect ?? []).map((e, i) => ({
+    ...e,
+    index: i,
+    ...(e.driver !== undefined && { driver: typeof e.driver === 'string' ? resolve(e.driver) : e.driver.map(resolve) }),
+    ...(e.era !== undefined && { era: resolve(e.era) }),
+  }));
+  const eras: DriverRef[] = [];
+  (file.expect ?? []).forEach((e, i) => {
+    if (e.era !== undefined && !eras.some((x) => x.path === resolve(e.era!))) eras.push({ written: e.era, path: resolve(e.era), at: ['expect', i, 'era'] });
+  });
+  return {
+    file: fileName,
+    format,
+    spec,
+    variants,
+    drivers,
+    eras,
+    expect,
+    problems: (issues) => errorFrom(fileName, read.table, issues),
+    place: (path) => {
+      const pos = read.table.locate(path);
+      return pos ? `${fileName}:${pos.line}` : fileName;
+    },
+  };
 }
 
-interface Issue {
+/** The driver paths a file names, where each is written. */
+function driversNamed(file: FileData): { written: string; at: Segment[] }[] {
+  const out = file.driver !== undefined ? [{ written: file.driver, at: ['driver'] as Segment[] }] : (file.drivers ?? []).map((d, i) => ({ written: d, at: ['drivers', i] as Segment[] }));
+  (file.expect ?? []).forEach((e, i) => {
+    if (typeof e.driver === 'string') out.push({ written: e.driver, at: ['expect', i, 'driver'] });
+    else e.driver?.forEach((d, k) => out.push({ written: d, at: ['expect', i, 'driver', k] }));
+  });
+  return out;
+}
+
+export interface Issue {
   readonly path: readonly Segment[];
   /** Position of the value (default) or of its key. */
   readonly at?: 'value' | 'key';
@@ -311,7 +373,8 @@ function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Word
       case 'enum': {
         const allowed = (params.allowedValues as unknown[]).map(String).join(', ');
         const isVariant = last === 'variant' || path[path.length - 2] === 'variants';
-        out.push({ path, message: isVariant ? `${found} is not a mirror variant; expected one of ${allowed}` : `found ${found}; expected one of ${allowed}` });
+        const what = isVariant ? 'a mirror variant' : last === 'verdict' ? 'a verdict (holds, or the check that must fail)' : undefined;
+        out.push({ path, message: what ? `${found} is not ${what}; expected one of ${allowed}` : `found ${found}; expected one of ${allowed}` });
         break;
       }
       case 'const':
@@ -347,6 +410,9 @@ function schemaIssues(errors: readonly ErrorObject[], data: unknown, words: Word
         });
         break;
       }
+      case 'minLength':
+        out.push({ path, message: `found ${found}; expected a non-empty string` });
+        break;
       case 'pattern':
         out.push({ path, message: `found ${found}; expected a name of letters, digits, '_', '.' and '-', not starting with '.' or '-'` });
         break;
@@ -382,6 +448,9 @@ interface FileData {
   readonly actors: readonly ActorSpec[];
   readonly variant?: string;
   readonly variants?: readonly string[];
+  readonly driver?: string;
+  readonly drivers?: readonly string[];
+  readonly expect?: readonly Omit<ExpectEntry, 'index'>[];
 }
 
 function semanticIssues(file: FileData): Issue[] {
@@ -395,6 +464,8 @@ function semanticIssues(file: FileData): Issue[] {
     out.push({ path: ['kvm'], at: 'key', message: 'KVM settings but the scenario has no KVM; expected sourceKvm: true or introspectorKvm: true' });
   if ((file.kvm?.memslotPages ?? 0) > file.pages) out.push({ path: ['kvm', 'memslotPages'], message: `${file.kvm?.memslotPages} is more than the scenario's pages; expected at most ${file.pages}` });
   for (const [i, v] of (file.variants ?? []).entries()) checkVariant(v, ['variants', i]);
+  if (file.driver !== undefined && file.drivers !== undefined) out.push({ path: ['drivers'], at: 'key', message: 'found both "driver" and "drivers"; expected one of them' });
+  out.push(...expectIssues(file.expect ?? [], new Set(file.actors.map((a) => a.name))));
 
   // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.
   const forks = file.actors.reduce((n, a) => n + a.ops.filter((op) => operationNamed(op.op)!.createsChild).length, 0);
@@ -428,7 +499,8 @@ function toSpec(file: FileData): ScenarioSpec {
   if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;
   if (file.kvm !== undefined) spec.kvm = { ...file.kvm };
   if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
-  const variants = file.variants ?? (file.variant !== undefined ? [file.variant] : undefined);
-  if (variants) spec.variants = [...variants];
+  // The designs it names: its variants, then those its expectations name; none named is every built-in one.
+  const named = [...(file.variants ?? (file.variant !== undefined ? [file.variant] : [])), ...(file.expect ?? []).flatMap((e) => (e.variant !== undefined ? [e.variant] : []))];
+  if (named.length || driversNamed(file).length) spec.variants = [...new Set(named)];
   return spec;
 }

@@ -23,7 +23,9 @@ import { guestAccess } from '../kvm/guest.js';
 import { gpcUse, kvmGpcRefresh } from '../kvm/gpc.js';
 import { kvmSetMemslot } from '../kvm/memslot.js';
 import { MAX_PAGES } from './bounds.js';
+import { MAX_DEVICES } from '../mirror/combined.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
+import type { AnyRoutine } from '../world/routine.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds
@@ -52,6 +54,8 @@ export interface FieldKinds {
   readonly npages: number;
   readonly write: boolean;
   readonly value: number;
+  readonly device: number;
+  readonly call: string;
 }
 export type FieldKind = keyof FieldKinds;
 
@@ -71,6 +75,7 @@ export interface KindSchema {
   readonly enum?: readonly string[];
   readonly minimum?: number;
   readonly maximum?: number;
+  readonly pattern?: string;
 }
 
 export interface KindDef<K extends FieldKind> {
@@ -118,6 +123,21 @@ export const FIELD_KINDS: { readonly [K in FieldKind]: KindDef<K> } = {
   value: {
     schema: { description: 'The value stored by a write (a 32-bit signed integer; default 0).', type: 'integer', minimum: -2147483648, maximum: 2147483647 },
   },
+  device: {
+    schema: {
+      description:
+        'Which mirror device of the introspector, when designs run side by side (`--variant A+B`: device 0 is A, 1 is B; default 0). A design with fewer devices does not apply to the scenario.',
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_DEVICES - 1,
+    },
+    check: (device, op) =>
+      device > 0 && op.op === 'access' && op.mm !== 'introspector' ? `device ${device} on the ${op.mm} mm; expected a device only where the introspector's pages are named` : undefined,
+  },
+  call: {
+    // Which names exist depends on the design (src/driver/operations.ts): the builder checks them.
+    schema: { description: "An operation the design's driver declares (DriverSpec.operations).", type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -143,10 +163,12 @@ export type OpOf<N extends string, F extends FieldDefs> = Simplify<
 export interface CallContext {
   /** The mm index of a process. */
   mm(name: MmName): number;
-  /** The vpn at which process `name` has page `page` (the introspector's pages are the mirror VMA's). */
-  vpn(name: MmName, page: number): number;
+  /** The vpn at which process `name` has page `page` (the introspector's pages are the mirror VMAs': device `device`'s, default 0). */
+  vpn(name: MmName, page: number, device?: number): number;
   /** The KVM index of a guest. */
   kvm(name: VmName): number;
+  /** The routine of driver operation `name` of device `device`'s design (src/driver/operations.ts). */
+  driverOperation?(name: string, device: number): AnyRoutine;
 }
 
 export interface Operation<N extends string = string, F extends FieldDefs = FieldDefs> {
@@ -190,10 +212,10 @@ export const OPERATIONS = [
   operation({
     name: 'access',
     accessesMemory: true,
-    description: 'A user load/store by the process on one of its pages (the mirror, for the introspector).',
-    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, ...loadStore },
+    description: "A user load/store by the process on one of its pages (the mirror, for the introspector: device `device`'s).",
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, ...loadStore, device: { kind: 'device', optional: true } },
     call: (op, at) => {
-      const vpn = at.vpn(op.mm, op.page);
+      const vpn = at.vpn(op.mm, op.page, op.device);
       return { label: `${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [at.mm(op.mm), vpn, op.write ? 1 : 0, op.value ?? 0] };
     },
   }),
@@ -236,6 +258,17 @@ export const OPERATIONS = [
       "KVM_SET_USER_MEMORY_REGION adds a memslot mapping gfns [page, page + pages) to the VMM's pages of the same numbers (kvm_set_memslot: published once no invalidation is active); needs sourceKvm or introspectorKvm.",
     fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, pages: { kind: 'npages', optional: true } },
     call: (op, at) => ({ label: `set-memslot(${op.vm}:gfn${op.page}+${op.pages ?? 1})`, routine: kvmSetMemslot, args: [at.kvm(op.vm), op.page, op.pages ?? 1] }),
+  }),
+  operation({
+    name: 'device',
+    accessesMemory: true,
+    description: "An operation the design's driver declares (a device access, a job, an ioctl): its routine runs with (dev 0, page, write).",
+    fields: { call: { kind: 'call' }, page: { kind: 'page' }, write: { kind: 'write', optional: true }, device: { kind: 'device', optional: true } },
+    call: (op, at) => {
+      if (!at.driverOperation) throw new Error(`device operation "${op.call}": this world has no driver operations`);
+      const dev = op.device ?? 0;
+      return { label: `device-${op.call}(${dev ? `device ${dev}, ` : ''}${op.page}${op.write ? ', write' : ''})`, routine: at.driverOperation(op.call, dev), args: [dev, op.page, op.write ? 1 : 0] };
+    },
   }),
   operation({
     name: 'reclaim',

@@ -1,13 +1,14 @@
 /**
  * The parts of schema.json that are made from code: the operations (`$defs.op`, one alternative
  * per entry of the operation table), the field kinds (`$defs.mm`, `$defs.page`, …), the bounds
- * (`pages`, actors, operations per actor) and the mirror variants. The rest of the file
+ * (`pages`, actors, operations per actor), the mirror variants and the verdicts an expectation names. The rest of the file
  * (descriptions of the top-level fields, the actor object, …) is written by hand and kept.
  *
  * `npx tsx scripts/scenario-schema.ts` rewrites the file; test/scenario/operations.test.ts fails
  * while the shipped file differs from what this makes of it.
  */
 import { VARIANTS } from '../mirror/variants.js';
+import { verdictNames } from './expect.js';
 import { MAX_ACTORS, MAX_OPS, MAX_PAGES } from './bounds.js';
 import { FIELD_KINDS, OPERATIONS, type FieldDefs, type FieldKind } from './operations.js';
 
@@ -59,6 +60,7 @@ export function generateSchema(base: Json): JsonObject {
   const defs = object(schema.$defs, '$defs');
   object(object(object(defs.actor, '$defs.actor').properties, '$defs.actor.properties').ops, '$defs.actor.properties.ops').maxItems = MAX_OPS;
   object(defs.variantName, '$defs.variantName').enum = VARIANTS.map((v) => v.name);
+  object(defs.verdict, '$defs.verdict').enum = verdictNames();
 
   const kinds = kindSchemas();
   const isKind = (k: string) => Object.hasOwn(kinds, k);

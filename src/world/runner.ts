@@ -4,7 +4,7 @@
  * `execStep` directly; tests and `replay` use `runSchedule`.
  */
 import { CALL_PC } from './layout.js';
-import { BLOCK_SLEEP, BLOCK_SPIN, CALLED, RETURNED, type Locals } from './routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN, CALLED, RETURNED, type Locals, type StepResult } from './routine.js';
 import { describeSlot } from './describe.js';
 import type { World } from './world.js';
 import { ModelError, ScheduleError } from './errors.js';
@@ -64,7 +64,13 @@ export function execStep(w: World, a: number): number {
   const lo = w.v[0];
   const hi = w.v[1];
   if (w.audit || w.recorder) w.beginAudit(routine, pc);
-  const r = routine.steps[pc].run(w, view as unknown as Locals<string>);
+  w.stepping = true;
+  let r: StepResult;
+  try {
+    r = routine.steps[pc].run(w, view as unknown as Locals<string>);
+  } finally {
+    w.stepping = false;
+  }
   if (w.auditing) w.endAudit(r === BLOCK_SLEEP || r === BLOCK_SPIN);
   if (mutation !== null && r !== BLOCK_SLEEP && r !== BLOCK_SPIN) mutation.endStep(w);
   if (w.reached !== null && r !== BLOCK_SLEEP && r !== BLOCK_SPIN) w.reached[w.routineId(routine)][pc] = 1;

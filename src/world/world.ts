@@ -116,6 +116,13 @@ export class World {
   private readonly stepRules = new Map<AnyRoutine, { within: number[]; lockless: Set<number> }[]>();
   /** Kernel BUGs (model assertions) raised by the running step. */
   bugs: string[] = [];
+  /** Whether a step is running (set by the runner around `run`): `objChecks` apply only then. */
+  stepping = false;
+  /**
+   * Per struct id, what to check when a running step takes a view of one of its objects, e.g. that
+   * the object has not been freed (src/kernel/lifetime.ts). Not state; properties are not steps.
+   */
+  readonly objChecks: (((w: World, index: number) => void) | undefined)[] = [];
   /** Per struct id, one persistent view per object. */
   private readonly views: View<string>[][] = [];
 
@@ -223,6 +230,7 @@ export class World {
     if (!list) throw new ModelError(`world has no ${def.name} objects`);
     const view = list[index];
     if (!view) throw new ModelError(`${def.name}[${index}] does not exist (have ${list.length})`);
+    if (this.objChecks.length !== 0 && this.stepping) this.objChecks[def.id]?.(this, index); // empty unless a struct has a lifetime
     return view as View<F>;
   }
 
@@ -583,6 +591,11 @@ export class World {
   topFrame(a: number): number | undefined {
     const sp = this.actorSp(a);
     return sp === 0 ? undefined : this.layout.callSlot(a, sp - 1);
+  }
+
+  /** The step (pc) a frame resumes at. */
+  framePc(base: number): number {
+    return this.v[base + CALL_PC];
   }
 
   frameRoutine(base: number): AnyRoutine {

@@ -11,7 +11,8 @@ import { isEnabled, runSchedule, ScheduleError, traceStep } from '../../src/worl
 import type { World } from '../../src/world/world.js';
 import type { Property } from '../../src/engine/verdict.js';
 import { buildWorld } from '../../src/kernel/topology.js';
-import { driverMutex, mutexLock, mutexUnlock } from '../../src/kernel/locks.js';
+import { driverMutex, mutexLock, mutexTrylock, mutexUnlock } from '../../src/kernel/locks.js';
+import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 
@@ -293,7 +294,9 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
           return 'lock';
         },
       },
-      lock: { at: 'test: mutex_lock', run: (w) => mutexLock(w, driverMutex(w, 0)) || 'unlock' },
+      // A wait that does not announce itself with might_sleep (mutex_lock would, and be reported
+      // on the first attempt, contended or not): only the blocked attempt raises the BUG here.
+      lock: { at: 'test: wait until drv is free, then take it', run: (w) => (mutexTrylock(w, driverMutex(w, 0)) ? 'unlock' : BLOCK_SLEEP) },
       unlock: {
         at: 'test: mutex_unlock',
         run: (w) => {

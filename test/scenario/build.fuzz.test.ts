@@ -20,6 +20,7 @@ import { formatProblem, parseScenario, scenarioSchema, ScenarioError, type Loade
 import { VARIANTS } from '../../src/mirror/variants.js';
 import { execStep, isEnabled } from '../../src/world/runner.js';
 import { PROPERTIES } from '../../src/check/properties.js';
+import { appliesTo } from '../../src/check/run.js';
 
 type Doc = Record<string, unknown>;
 
@@ -33,10 +34,16 @@ function arbitraryOf(schema: KindSchema): fc.Arbitrary<unknown> {
 }
 
 /**
+ * The operations any design runs: a `device` operation names a routine a driver declares, which no
+ * built-in design does (the builder refuses it, one line: test/driver/tables/api.test.ts).
+ */
+const BUILT_IN_OPS = OPERATIONS.filter((o) => !Object.values(o.fields).some((d) => d.kind === 'call')).map((o) => o.name as string);
+
+/**
  * One operation of any entry of the table, its required fields always present and its optional
  * ones sometimes; `kinds` may narrow what a kind's fields take (the loader's checks).
  */
-function operation(kinds: Partial<Record<FieldKind, fc.Arbitrary<unknown>>> = {}, ops = OPERATIONS.map((o) => o.name as string)): fc.Arbitrary<Doc> {
+function operation(kinds: Partial<Record<FieldKind, fc.Arbitrary<unknown>>> = {}, ops = BUILT_IN_OPS): fc.Arbitrary<Doc> {
   return fc.constantFrom(...ops).chain((name) => {
     const entry = operationNamed(name)!;
     const fields = Object.fromEntries(Object.entries(entry.fields).map(([f, d]) => [f, kinds[d.kind] ?? arbitraryOf(FIELD_KINDS[d.kind].schema)]));
@@ -78,8 +85,11 @@ const loadable = header.chain((h) => {
       npages: fc.constant(1),
       ...(vms.length ? { vm: fc.constantFrom(...vms) } : {}),
       mm: fc.constantFrom('source', 'introspector', ...(forks ? ['child'] : [])),
+      device: fc.constant(0), // one design: its device only (a device above 0 on another mm is refused)
     };
-    const allowed = OPERATIONS.filter((o) => !o.createsChild && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm'))).map((o) => o.name as string);
+    const allowed = OPERATIONS.filter((o) => BUILT_IN_OPS.includes(o.name) && !o.createsChild && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm'))).map(
+      (o) => o.name as string,
+    );
     return fc.tuple(listOf(listOf(operation(kinds, allowed), MAX_OPS), MAX_ACTORS), fc.constantFrom('source', 'introspector'), fc.nat()).map(([lists, parent, where]) => {
       // Ranges [page, page + pages) end by the last page.
       const inRange = (op: Doc): Doc => ('pages' in op ? { ...op, pages: 1 + ((where + (op.page as number)) % (P - (op.page as number))) } : op);
@@ -128,7 +138,8 @@ function loadBuildRun(doc: Doc, format: ScenarioFormat, seed = 1): 'loaded' | 'r
     stats.refused++;
     return 'refused';
   }
-  for (const v of loaded.variants) {
+  // A design applies when it has every device the scenario names (designs side by side: src/mirror/combined.ts).
+  for (const v of loaded.variants.filter((d) => appliesTo(loaded.spec, d))) {
     const { world } = buildScenario(loaded.spec, v);
     // Audited, as `check` runs: every step of every generated shape is held to its footprint and
     // to the lock discipline (shapes the catalogue lacks found steps that broke it).

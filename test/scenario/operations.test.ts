@@ -14,7 +14,7 @@ import { SCHEMA_URL } from '../../src/scenario/load.js';
 import { generateSchema, opSchema, type Json } from '../../src/scenario/schema-gen.js';
 
 /** A value of each kind, as a file could write it. */
-const SAMPLE: FieldKinds = { mm: 'introspector', parent: 'source', vm: 'introspector', page: 1, npages: 2, write: true, value: 7 };
+const SAMPLE: FieldKinds = { mm: 'introspector', parent: 'source', vm: 'introspector', page: 1, npages: 2, write: true, value: 7, device: 0, call: 'job' };
 
 /** An operation of entry `name` with every field (optional ones too) set to the sample of its kind. */
 function sample(name: string): Op {
@@ -22,7 +22,7 @@ function sample(name: string): Op {
   return Object.fromEntries([['op', name], ...Object.entries(entry.fields).map(([f, d]) => [f, SAMPLE[d.kind]])]) as Op;
 }
 
-const context: CallContext = { mm: (n) => ['source', 'introspector', 'child'].indexOf(n), vpn: (_, p) => p, kvm: (v) => (v === 'source' ? 0 : 1) };
+const context: CallContext = { mm: (n) => ['source', 'introspector', 'child'].indexOf(n), vpn: (_, p) => p, kvm: (v) => (v === 'source' ? 0 : 1), driverOperation: () => interval.fault };
 
 describe('the operation table', () => {
   it('derives the Op type: one alternative per entry, required and optional fields by their kinds', () => {
@@ -33,6 +33,7 @@ describe('the operation table', () => {
       readonly page: number;
       readonly write?: boolean;
       readonly value?: number;
+      readonly device?: number;
     }>();
     expectTypeOf<Extract<Op, { op: 'fork' }>>().toEqualTypeOf<{ readonly op: 'fork'; readonly mm: 'source' | 'introspector' }>();
     expectTypeOf<Extract<Op, { op: 'munmap' }>>().toEqualTypeOf<{ readonly op: 'munmap'; readonly mm: 'source' | 'introspector' | 'child'; readonly page: number; readonly pages?: number }>();

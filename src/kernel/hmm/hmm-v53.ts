@@ -12,8 +12,9 @@
  * each (they touch only what that spinlock protects: `within: [RANGES_LOCK]`, discipline.ts).
  *
  * Simplifications:
- *   - hmm->mirrors_sem is not modelled: its only writers are hmm_mirror_register/unregister, which
- *     here are set-up actions, so down_read / down_read_trylock always succeed;
+ *   - hmm->mirrors_sem is not state: its only writers are hmm_mirror_register/unregister, which
+ *     here are set-up actions, so down_read always succeeds and down_read_trylock fails only as a
+ *     scenario's `trylock-fail` fault (a register elsewhere holding it for a moment);
  *   - the hmm kref is not modelled (kref_get_unless_zero in the callbacks always succeeds: the
  *     struct hmm lives as long as the scenario);
  *   - hmm_range_wait_until_valid has no timeout: it sleeps until valid (a timeout only adds the
@@ -25,7 +26,7 @@
 import { BLOCK_SLEEP, type AnyRoutine } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, VM_FAULT_RETRY, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_READ } from '../flags.js';
-import { assertHeld, mmapLock, upRead } from '../locks.js';
+import { assertHeld, mmapLock, trylockRefused, upRead } from '../locks.js';
 import { mmgetNotZero, mmgrab } from '../mm-refs.js';
 import { mmuNotifierRegister } from '../notifier/mmu-notifier.js';
 import { findVma, pte, vma } from '../pgtable.js';
@@ -44,7 +45,7 @@ export function hmmRangeValid(w: World, range: number): boolean {
 }
 
 /** The class of hmm->ranges_lock, the spinlock around hmm->notifiers and the ranges' valid flags. */
-const RANGES_LOCK = 'hmm.ranges_lock';
+export const RANGES_LOCK = 'hmm.ranges_lock';
 
 /** mm/hmm.c:notifiers_decrement (under ranges_lock): the last running invalidation revalidates every range. */
 function notifiersDecrement(w: World, mm: number): void {
@@ -93,6 +94,11 @@ export const hmmInvalidateRangeStart = KERNEL.routine({
           // range->start still invalidates it — harmless over-invalidation).
           if (!refersTo(r.mm, l.mm) || l.end < r.start || l.start >= r.end) continue;
           r.valid = 0;
+        }
+        // After spin_unlock(ranges_lock): down_read(&hmm->mirrors_sem), or its trylock when !blockable.
+        if (!l.blockable && trylockRefused(w)) {
+          l.ret = -EAGAIN;
+          return 'out';
         }
         return 'sync';
       },
