@@ -106,6 +106,36 @@ describe("KVM's gfn→pfn cache", () => {
     expect(w.obj(GPC, 0)).toMatchObject({ gfn: 0, uhva: 0, valid: 0, pfn: 0, users: 0 });
   });
 
+  it('a refresh of a valid cache for the same gfn keeps its pfn; a gfn no memslot covers fails (-EFAULT), leaving no hva', () => {
+    const again: ScenarioSpec = {
+      ...xenAlone,
+      actors: [
+        {
+          name: 'xen',
+          ops: [
+            { op: 'gpc-refresh', vm: 'source', page: 0 },
+            { op: 'gpc-refresh', vm: 'source', page: 0 },
+          ],
+        },
+      ],
+    };
+    const { world: w } = buildScenario(again, interval);
+    expect(
+      runPhases(w, [
+        { actor: 'xen', after: 'workload:next' },
+        { actor: 'xen', until: 'workload:next' },
+      ]).violation,
+    ).toBeUndefined();
+    const first = { gfn: w.obj(GPC, 0).gfn, uhva: w.obj(GPC, 0).uhva, pfn: w.obj(GPC, 0).pfn, valid: w.obj(GPC, 0).valid };
+    expect(first.valid).toBe(1);
+    expect(runAllToEnd(w).violation).toBeUndefined();
+    expect(w.obj(GPC, 0)).toMatchObject(first);
+    const noSlot: ScenarioSpec = { ...xenAlone, kvm: { memslotPages: 0 } };
+    const { world: v } = buildScenario(noSlot, interval);
+    expect(runAllToEnd(v).violation).toBeUndefined();
+    expect(v.obj(GPC, 0)).toMatchObject({ gfn: 0, uhva: -1, valid: 0, pfn: 0, users: 0 });
+  });
+
   it("holds exhaustively on the B-23 scenario (today's kernel)", () => {
     expect(checkOne(B23, interval).verdict).toBe('holds');
   });
