@@ -34,7 +34,7 @@ function variantOf(scenario: string, name: string, from: string, to: string): st
     f,
     text
       .replace(from, to)
-      .replace(/\nexpect:\n[^]*$/, '\n')
+      .replace(/\nexpect:\n[\s\S]*$/, '\n')
       .replace('../../../src/scenario/schema.json', join(ROOT, 'src/scenario/schema.json')),
   );
   return f;
