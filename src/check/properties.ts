@@ -9,6 +9,7 @@ import { MM, PAGE, PTE, VMA, LOCK } from '../kernel/structs.js';
 import { pte } from '../kernel/pgtable.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToHva } from '../kvm/topology.js';
+import { forEachGpcInUse } from '../kvm/gpc.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
 import { firstUnbalanced, quiescent, unbalanced, type Balanced } from './balance.js';
@@ -62,20 +63,23 @@ function subMapping(w: World, what: string, pfn: number, write: number, parentMm
 
 export const refinement: Property = {
   name: 'refinement',
-  description: 'every EPT entry and mirror pte maps the same page as its parent layer does now, with no more write permission',
+  description: 'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission',
   check(w) {
     const m = forEachMirrorPte(w, (mm, vpn, srcMm, srcVpn) => {
       const p = pte(w, mm, vpn);
       return subMapping(w, `mirror pte ${mmName(w, mm)}@${vpn}`, p.pfn, p.write, srcMm, srcVpn);
     });
     if (m) return m;
-    return forEachSpte(w, (k, g) => {
+    const k = forEachSpte(w, (k, g) => {
       const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + g);
       const hva = gfnToHva(w, k, g);
       const name = `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`;
       if (hva < 0) return `${name} maps pfn ${e.pfn} but no memslot covers the gfn`;
       return subMapping(w, name, e.pfn, e.write, w.obj(KVM, k).mm - 1, hva);
     });
+    if (k) return k;
+    // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.
+    return forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva));
   },
 };
 
@@ -88,7 +92,7 @@ function dangling(w: World, what: string, pfn: number, gen: number): string | un
 
 export const noDanglingPfn: Property = {
   name: 'no-dangling-pfn',
-  description: 'no page table of any layer maps a freed page frame, or a frame reused since the mapping was made',
+  description: 'no page table of any layer, nor a gfn→pfn cache in use, maps a freed page frame, or a frame reused since the mapping was made',
   check(w) {
     const n = w.count(PTE);
     const pages = w.layout.dims.mmPages;
@@ -98,10 +102,11 @@ export const noDanglingPfn: Property = {
       const msg = dangling(w, `pte ${mmName(w, Math.floor(i / pages))}@${i % pages}`, p.pfn, p.gen);
       if (msg) return msg;
     }
-    return forEachSpte(w, (k, g) => {
+    const k = forEachSpte(w, (k, g) => {
       const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + g);
       return dangling(w, `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`, e.pfn, e.gen);
     });
+    return k ?? forEachGpcInUse(w, (what, pfn, gen) => dangling(w, what, pfn, gen));
   },
 };
 

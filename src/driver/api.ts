@@ -14,6 +14,25 @@ export { defineDriver, DriverError, isDriver, type DriverSpec } from './define.j
 export { defineEra, type Era, type EraSpec } from './era.js';
 /** KVM's routine library: an era that replaces a KVM routine uses it (`new Library(name, [KERNEL, KVM_LIB], { kind: 'kernel' })`). */
 export { KVM_LIB } from '../kvm/library.js';
+/**
+ * For KVM eras: `struct kvm` (`KVM`: mmu_invalidate_seq as two words, invalidateSeq the low and
+ * invalidateSeqHi the high one; mmu_invalidate_in_progress and its gfn range) and its mmu_lock.
+ */
+export { KVM } from '../kvm/structs.js';
+export { kvmMmuLock } from '../kvm/topology.js';
+/** mmu_invalidate_retry_gfn's range half: an invalidation in progress covers the gfn (under mmu_lock). */
+export { invalidationCovers } from '../kvm/fault.js';
+/** The memslot lookups (gfn → hva, hva range → gfn range), hva_to_pfn (a routine) and its packed result, READ_ONCE of the sequence. */
+export { gfnToHva, hvaRangeToGfns } from '../kvm/topology.js';
+export { hvaToPfn, unpackPfn } from '../kvm/hva-to-pfn.js';
+export { readInvalidateSeq } from '../kvm/seq.js';
+/** KVM's gfn→pfn cache (`GPC`, one per KVM, index = the KVM's), its gpc->lock, and the "no translation" value of its gfn and uhva. */
+export { GPC, GPC_NONE, gpcLock } from '../kvm/gpc.js';
+/** For eras: rwlock_t (read_lock/write_lock spin; KVM's mmu_lock, gpc->lock) and a page's generation (putPage is below). */
+export { readLock, readUnlock, writeLock, writeUnlock } from '../kernel/locks.js';
+export { pageGen } from '../kernel/page.js';
+/** A memslot update's publication (kvm_swap_active_memslots' rcu_assign_pointer): memslot object `slot` now maps gfns [gfn, gfn + npages) to the same hvas. */
+export { publishMemslot } from '../kvm/memslot.js';
 
 // ---- the driver's own state, properties and generic checks (docs/drivers.md, last section) ----
 /**

@@ -9,7 +9,11 @@
  * Steps: the acquire (it spins while an invalidation holds the lock for write), the staleness
  * check, the install, the release: the check and the install are separate steps as in the C, so
  * only the lock keeps an invalidation from running between them (without it, a fault that found
- * nothing stale would install a pfn the invalidation has just zapped and is about to free).
+ * nothing stale would install a pfn the invalidation has just zapped and is about to free). The
+ * check is a routine of its own, `is_page_fault_stale`, as in the C, so that a kernel era can
+ * replace it alone (B-21: v6.1 passed the snapshot to it as an `int`); the step it returns to
+ * installs the spte, or on a stale answer takes the out_unlock path (read_unlock) at once, so a
+ * fault takes as many steps as when the check was a step of the fault itself.
  *
  * Simplifications: fast_page_fault (fixing a present spte without the lock) and the lockless
  * mmu_invalidate_retry_gfn_unsafe pre-checks of kvm_faultin_pfn (they only retry earlier, the
@@ -17,27 +21,58 @@
  * (tdp_mmu_set_spte_atomic's cmpxchg) that does not re-check a concurrent install by another vCPU
  * of the same VM (both passed the staleness check under the same read hold).
  */
+import type { World } from '../world/world.js';
 import { EFAULT } from '../kernel/flags.js';
 import { assertHeld, readLock, readUnlock } from '../kernel/locks.js';
 import { pageGen, putPage } from '../kernel/page.js';
 import { KVM } from './structs.js';
+import { readInvalidateSeq } from './seq.js';
 import { deref } from '../kernel/ref.js';
 import { gfnToHva, kvmMmuLock, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
 
+/**
+ * arch/x86/kvm/mmu/mmu.c:is_page_fault_stale → include/linux/kvm_host.h:mmu_invalidate_retry_gfn:
+ * retry if an invalidation in progress covers the gfn, or one ended since the snapshot
+ * (`kvm->mmu_invalidate_seq != mmu_seq`, both `unsigned long`: two words each, seq.ts). Returns 1
+ * (stale: RET_PF_RETRY) or 0. The obsolete-root check is not modelled (roots are never zapped here).
+ */
+/** The first half of mmu_invalidate_retry_gfn (under mmu_lock): an invalidation in progress covers `gfn`. */
+export function invalidationCovers(w: World, k: number, gfn: number): boolean {
+  const kvm = w.obj(KVM, k);
+  return kvm.invalidateInProgress > 0 && kvm.rangeStart <= gfn && gfn < kvm.rangeEnd;
+}
+
+export const isPageFaultStale = KVM_LIB.routine({
+  name: 'is_page_fault_stale',
+  params: ['kvm', 'gfn', 'mmuSeq', 'mmuSeqHi'],
+  steps: {
+    check: {
+      at: 'arch/x86/kvm/mmu/mmu.c:is_page_fault_stale (mmu_invalidate_retry_gfn)',
+      run: (w, l) => {
+        assertHeld(w, kvmMmuLock(w, l.kvm), 'mmu_invalidate_retry_gfn');
+        const kvm = w.obj(KVM, l.kvm);
+        return w.ret(invalidationCovers(w, l.kvm, l.gfn) || kvm.invalidateSeq !== l.mmuSeq || kvm.invalidateSeqHi !== l.mmuSeqHi ? 1 : 0);
+      },
+    },
+  },
+});
+
 export const kvmTdpPageFault = KVM_LIB.routine({
   name: 'kvm_tdp_page_fault',
   params: ['kvm', 'gfn', 'write'],
-  locals: ['mmuSeq', 'pfn', 'writable', 'refcounted', 'retry'],
+  locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry'],
   steps: {
     seq: {
-      at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (mmu_seq = kvm->mmu_invalidate_seq; smp_rmb; __kvm_faultin_pfn)',
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb; __kvm_faultin_pfn)',
       // Read without mmu_lock by design: is_page_fault_stale re-checks it under the lock.
-      lockless: ['kvm.invalidateSeq'],
+      lockless: ['kvm.invalidateSeq', 'kvm.invalidateSeqHi'],
       run: (w, l) => {
         const kvm = w.obj(KVM, l.kvm);
-        l.mmuSeq = kvm.invalidateSeq;
+        const seq = readInvalidateSeq(w, l.kvm);
+        l.mmuSeq = seq.lo;
+        l.mmuSeqHi = seq.hi;
         l.retry = 0;
         const hva = gfnToHva(w, l.kvm, l.gfn);
         if (hva < 0) return w.ret(-EFAULT);
@@ -55,26 +90,19 @@ export const kvmTdpPageFault = KVM_LIB.routine({
         l.writable = r.writable ? 1 : 0;
         l.refcounted = r.refcounted ? 1 : 0;
         l.result = 0;
-        return 'stale';
-      },
-    },
-    stale: {
-      at: 'arch/x86/kvm/mmu/mmu.c:is_page_fault_stale (mmu_invalidate_retry_gfn)',
-      run: (w, l) => {
-        // include/linux/kvm_host.h:mmu_invalidate_retry_gfn
-        assertHeld(w, kvmMmuLock(w, l.kvm), 'mmu_invalidate_retry_gfn');
-        const kvm = w.obj(KVM, l.kvm);
-        const inRange = kvm.invalidateInProgress > 0 && kvm.rangeStart <= l.gfn && l.gfn < kvm.rangeEnd;
-        if (inRange || kvm.invalidateSeq !== l.mmuSeq) {
-          l.retry = 1; // r = RET_PF_RETRY; goto out_unlock
-          return 'unlock';
-        }
-        return 'map';
+        return w.call(isPageFaultStale, 'map', l.kvm, l.gfn, l.mmuSeq, l.mmuSeqHi);
       },
     },
     map: {
-      at: 'arch/x86/kvm/mmu/tdp_mmu.c:kvm_tdp_mmu_map (tdp_mmu_map_handle_target_level: tdp_mmu_set_spte_atomic)',
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_tdp_mmu_page_fault if (is_page_fault_stale()) goto out_unlock; kvm_tdp_mmu_map (tdp_mmu_set_spte_atomic)',
       run: (w, l) => {
+        const stale = l.result;
+        l.result = 0;
+        if (stale) {
+          l.retry = 1; // r = RET_PF_RETRY; out_unlock: read_unlock(&vcpu->kvm->mmu_lock)
+          readUnlock(w, kvmMmuLock(w, l.kvm));
+          return 'release';
+        }
         const e = spte(w, l.kvm, l.gfn);
         e.pfn = l.pfn;
         e.write = l.write && l.writable ? 1 : 0;

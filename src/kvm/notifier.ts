@@ -11,7 +11,10 @@
  * acquire (it spins, and is legal in a non-blockable callback), the critical section (one step:
  * everything it touches is protected by the write lock), the release.
  *
- * Not modelled: mn_active_invalidate_count and the gfn_to_pfn caches (no guest here uses them),
+ * Before its memslot walk, start raises mn_active_invalidate_count and invalidates the gfn→pfn
+ * caches (gpc.ts); end drops the count after its walk. Both exist only in scenarios with a cache
+ * or a memslot update (memslot.ts): elsewhere nothing reads them, and the callbacks take exactly
+ * the steps they took before either was modelled. Not modelled:
  * kvm_arch_guest_memory_reclaimed (a no-op on x86 without SEV), the may_block yielding of the TDP
  * MMU zap (cond_resched_rwlock_write: the zap of one or two gfns never yields).
  */
@@ -20,8 +23,10 @@ import { assertWriteHeld, writeLock, writeUnlock } from '../kernel/locks.js';
 import { MN } from '../kernel/structs.js';
 import { deref } from '../kernel/ref.js';
 import { KVM } from './structs.js';
+import { bumpInvalidateSeq } from './seq.js';
 import { hvaRangeToGfns, kvmMmuLock, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
+import { gpcInvalidateStart, hasGpc, KVM_MN, mnActiveAdd } from './gpc.js';
 
 /** mmu_notifier_to_kvm: the KVM a callback was registered for. */
 function kvmOf(w: World, mn: number): number {
@@ -57,17 +62,37 @@ const UNLOCK_AT = 'virt/kvm/kvm_main.c:kvm_handle_hva_range KVM_MMU_UNLOCK(kvm) 
 export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_start',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
-  locals: ['lo', 'hi'],
+  locals: ['lo', 'hi', 'stage'],
   steps: {
     lock: {
       at: LOCK_AT,
       run: (w, l) => {
+        // Where the scenario has mn_active_invalidate_count (a cache or a memslot update reads it),
+        // its ++ and the caches' invalidation come first; elsewhere nothing reads them, and the
+        // callback starts here as before (no step of its own for what nothing can observe).
+        if (l.stage === 0 && w.layout.has(KVM_MN)) return 'active';
         const r = handleHvaRangeLock(w, l.mn, l.start, l.end);
         if (r.b === 'none') return w.ret(0);
         if (r.b) return r.b;
         l.lo = r.lo;
         l.hi = r.hi;
         return 'zap';
+      },
+    },
+    active: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_start spin_lock(&kvm->mn_invalidate_lock); kvm->mn_active_invalidate_count++; spin_unlock',
+      run: (w, l) => {
+        mnActiveAdd(w, kvmOf(w, l.mn), 1);
+        return 'gpc';
+      },
+    },
+    gpc: {
+      at: 'virt/kvm/pfncache.c:gfn_to_pfn_cache_invalidate_start (before mmu_lock: the caches use mn_active_invalidate_count, not mmu_invalidate_in_progress)',
+      run: (w, l) => {
+        const b = hasGpc(w) ? gpcInvalidateStart(w, kvmOf(w, l.mn), l.start, l.end) : 0;
+        if (b) return b;
+        l.stage = 1;
+        return 'lock';
       },
     },
     zap: {
@@ -108,7 +133,7 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
       at: LOCK_AT,
       run: (w, l) => {
         const r = handleHvaRangeLock(w, l.mn, l.start, l.end);
-        if (r.b === 'none') return w.ret(0);
+        if (r.b === 'none') return w.layout.has(KVM_MN) ? 'active' : w.ret(0);
         return r.b || 'end';
       },
     },
@@ -118,7 +143,7 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
         const k = kvmOf(w, l.mn);
         assertWriteHeld(w, kvmMmuLock(w, k), 'kvm_mmu_invalidate_end');
         const kvm = w.obj(KVM, k);
-        kvm.invalidateSeq = kvm.invalidateSeq + 1; // then smp_wmb()
+        bumpInvalidateSeq(w, k); // then smp_wmb()
         kvm.invalidateInProgress = kvm.invalidateInProgress - 1;
         if (kvm.invalidateInProgress < 0) w.bug(`kvm ${k}: mmu_invalidate_in_progress went negative (KVM_BUG_ON)`);
         return 'unlock';
@@ -128,6 +153,14 @@ export const kvmMmuNotifierInvalidateRangeEnd = KVM_LIB.routine({
       at: UNLOCK_AT,
       run: (w, l) => {
         writeUnlock(w, kvmMmuLock(w, kvmOf(w, l.mn)));
+        // The count's -- only where the scenario has it (see range_start).
+        return w.layout.has(KVM_MN) ? 'active' : w.ret(0);
+      },
+    },
+    active: {
+      at: 'virt/kvm/kvm_main.c:kvm_mmu_notifier_invalidate_range_end spin_lock(&kvm->mn_invalidate_lock); --kvm->mn_active_invalidate_count; spin_unlock (then rcuwait_wake_up)',
+      run: (w, l) => {
+        mnActiveAdd(w, kvmOf(w, l.mn), -1);
         return w.ret(0);
       },
     },

@@ -16,7 +16,8 @@ export const KVM = defineStruct(
   [
     'mm', // ref to the VMM process's mm (kvm->mm)
     'mn', // ref to its classic mmu_notifier subscription
-    'invalidateSeq', // kvm->mmu_invalidate_seq (5.10: mmu_notifier_seq)
+    'invalidateSeq', // kvm->mmu_invalidate_seq (5.10: mmu_notifier_seq), an unsigned long: its low 32 bits (seq.ts)
+    'invalidateSeqHi', // its high 32 bits (x86-64: unsigned long is 64 bits wide)
     'invalidateInProgress', // kvm->mmu_invalidate_in_progress (5.10: mmu_notifier_count)
     'rangeStart', // kvm->mmu_invalidate_range_start (gfn), accumulated over concurrent invalidations
     'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
@@ -27,6 +28,7 @@ export const KVM = defineStruct(
     mm: 'stable',
     mn: 'stable',
     invalidateSeq: 'lock:kvm.mmu_lock',
+    invalidateSeqHi: 'lock:kvm.mmu_lock',
     invalidateInProgress: 'lock:kvm.mmu_lock',
     rangeStart: 'lock:kvm.mmu_lock',
     rangeEnd: 'lock:kvm.mmu_lock',
@@ -36,9 +38,11 @@ export const KVM = defineStruct(
 );
 
 /**
- * A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm.
- * Memslots are never modified in place: KVM publishes a new set under SRCU (kvm_swap_active_memslots),
- * so a reader sees one immutable snapshot — and the model sets them up once: `stable`.
+ * A memslot of KVM `kvm` (a ref): guest frames [baseGfn, baseGfn + npages) backed by hvas [hva, hva + npages) of kvm->mm
+ * (npages 0: a spare object, covering nothing). Memslots are never modified in place: KVM publishes a
+ * new set under SRCU (kvm_swap_active_memslots), so a reader sees one immutable snapshot. The model
+ * sets them up at creation and changes them only in the one step that stands for that publication
+ * (memslot.ts): a reader's step sees the old set or the new one whole, so for the step rule they are `stable`.
  */
 export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'stable', baseGfn: 'stable', npages: 'stable', hva: 'stable' });
 

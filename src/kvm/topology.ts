@@ -3,6 +3,8 @@ import type { Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
 import { KVM, MEMSLOT, SPTE } from './structs.js';
+import { seqWords } from './seq.js';
+import { GPC, hasGpc, KVM_MN, setupGpc } from './gpc.js';
 import { ref, refersTo } from '../kernel/ref.js';
 import type { RwLock } from '../kernel/locks.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
@@ -14,9 +16,21 @@ export interface KvmSpec {
   /** Guest frames 0..gfns-1. */
   readonly gfns: number;
   readonly memslots: readonly { readonly baseGfn: number; readonly npages: number; readonly hva: number }[];
+  /** kvm->mmu_invalidate_seq at creation (default 0): a long-lived VM's count of ended invalidations, 0..2^53-1. */
+  readonly invalidateSeqStart?: number;
 }
 
-export function declareKvms(layout: Layout, kvms: readonly KvmSpec[]): void {
+/**
+ * The KVM state only some scenarios need: a gfn→pfn cache per KVM (gpc.ts), a spare memslot per
+ * KVM for memslot updates (memslot.ts), and with either mn_active_invalidate_count, which only
+ * they read.
+ */
+export interface KvmUses {
+  readonly gpc?: boolean;
+  readonly memslotUpdates?: boolean;
+}
+
+export function declareKvms(layout: Layout, kvms: readonly KvmSpec[], uses: KvmUses = {}): void {
   if (kvms.length === 0) return;
   const gfns = Math.max(...kvms.map((k) => k.gfns));
   layout.dims.kvmGfns = gfns;
@@ -25,27 +39,36 @@ export function declareKvms(layout: Layout, kvms: readonly KvmSpec[]): void {
     kvms.length,
     kvms.map((k) => k.name),
   );
+  const spares = uses.memslotUpdates ? 1 : 0;
   layout.add(
     MEMSLOT,
-    kvms.reduce((n, k) => n + k.memslots.length, 0),
+    kvms.reduce((n, k) => n + k.memslots.length + spares, 0),
   );
   layout.add(
     SPTE,
     kvms.length * gfns,
     kvms.flatMap((k) => Array.from({ length: gfns }, (_, g) => `${k.name}:gfn${g}`)),
   );
+  const names = kvms.map((k) => k.name);
+  if (uses.gpc) layout.add(GPC, kvms.length, names);
+  if (uses.gpc || uses.memslotUpdates) layout.add(KVM_MN, kvms.length, names);
 }
 
 /**
  * virt/kvm/kvm_main.c:kvm_create_vm (kvm_init_mmu_notifier) + KVM_SET_USER_MEMORY_REGION. `mn`
  * numbers the classic notifier slots this KVM may use (one per KVM, in declaration order).
  */
-export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): void {
+export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number, uses: KvmUses = {}): void {
   let slot = 0;
   kvms.forEach((spec, k) => {
     const kvm = w.obj(KVM, k);
     kvm.mm = ref(spec.mm);
     kvm.mn = ref(firstMn + k);
+    const start = spec.invalidateSeqStart ?? 0;
+    if (!(Number.isSafeInteger(start) && start >= 0)) throw new Error(`kvm ${spec.name}: invalidateSeqStart ${start}; expected an integer 0..2^53-1`);
+    const seq = seqWords(start);
+    kvm.invalidateSeq = seq.lo;
+    kvm.invalidateSeqHi = seq.hi;
     mmuNotifierRegister(
       w,
       firstMn + k,
@@ -57,6 +80,7 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
       },
       k,
     );
+    if (hasGpc(w)) setupGpc(w, k);
     for (const m of spec.memslots) {
       if (m.baseGfn + m.npages > spec.gfns) throw new Error(`kvm ${spec.name}: memslot gfns ${m.baseGfn}+${m.npages} exceed ${spec.gfns}`);
       const s = w.obj(MEMSLOT, slot++);
@@ -65,6 +89,8 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number): 
       s.npages = m.npages;
       s.hva = m.hva;
     }
+    // The spare memslot a KVM_SET_USER_MEMORY_REGION fills (npages 0: it covers nothing yet).
+    if (uses.memslotUpdates) w.obj(MEMSLOT, slot++).kvm = ref(k);
   });
 }
 

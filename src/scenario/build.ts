@@ -89,8 +89,13 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   if (!(Number.isInteger(P) && P >= 1 && P <= MAX_PAGES)) throw new RangeError(`scenario ${spec.name}: pages ${P}; the model builds 1..${MAX_PAGES} pages (src/scenario/bounds.ts)`);
   const mms = usesFork(spec) ? MM_NAMES : MM_NAMES.slice(0, 2);
   const kvms: KvmSpec[] = [];
-  if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: 0 }] });
-  if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: [{ baseGfn: 0, npages: P, hva: MIRROR_START }] });
+  const invalidateSeqStart = spec.kvm?.invalidateSeqStart ?? 0;
+  const memslotPages = spec.kvm?.memslotPages ?? P;
+  const memslots = (hva: number) => (memslotPages > 0 ? [{ baseGfn: 0, npages: memslotPages, hva }] : []);
+  if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: memslots(0), invalidateSeqStart });
+  if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: memslots(MIRROR_START), invalidateSeqStart });
+  const anyOp = (what: 'usesGpc' | 'updatesMemslots') => spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)![what]));
+  const kvmUses = { gpc: anyOp('usesGpc'), memslotUpdates: anyOp('updatesMemslots') };
   const kvmIndex = (vm: VmName) => {
     const i = kvms.findIndex((k) => k.name === `kvm-${vm}`);
     if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);
@@ -129,7 +134,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       roles: spec.actors.map(roleOf),
     },
     (layout) => {
-      declareKvms(layout, kvms);
+      declareKvms(layout, kvms, kvmUses);
       layout.add(
         MIRROR,
         designs.length,
@@ -169,7 +174,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     });
     for (const st of design.state ?? []) st.init?.(world, dev);
   });
-  setupKvms(world, kvms, 0);
+  setupKvms(world, kvms, 0, kvmUses);
   spec.actors.forEach((_, a) => {
     if (!childActors.includes(a)) world.spawn(a, workload, []);
   });

@@ -12,7 +12,7 @@ import { dirname, extname, isAbsolute, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
-import type { ActorSpec, FaultPoint, ScenarioSpec } from './spec.js';
+import type { ActorSpec, FaultPoint, KvmOptions, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
 import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
@@ -443,6 +443,7 @@ interface FileData {
   readonly pages: number;
   readonly sourceKvm?: boolean;
   readonly introspectorKvm?: boolean;
+  readonly kvm?: KvmOptions;
   readonly faults?: readonly FaultPoint[];
   readonly actors: readonly ActorSpec[];
   readonly variant?: string;
@@ -459,6 +460,9 @@ function semanticIssues(file: FileData): Issue[] {
     if (!variantByName(name)) out.push({ path, message: `${JSON.stringify(name)} is not a mirror variant; expected one of ${names}` });
   };
   if (file.variant !== undefined) checkVariant(file.variant, ['variant']);
+  if (file.kvm !== undefined && !file.sourceKvm && !file.introspectorKvm)
+    out.push({ path: ['kvm'], at: 'key', message: 'KVM settings but the scenario has no KVM; expected sourceKvm: true or introspectorKvm: true' });
+  if ((file.kvm?.memslotPages ?? 0) > file.pages) out.push({ path: ['kvm', 'memslotPages'], message: `${file.kvm?.memslotPages} is more than the scenario's pages; expected at most ${file.pages}` });
   for (const [i, v] of (file.variants ?? []).entries()) checkVariant(v, ['variants', i]);
   if (file.driver !== undefined && file.drivers !== undefined) out.push({ path: ['drivers'], at: 'key', message: 'found both "driver" and "drivers"; expected one of them' });
   out.push(...expectIssues(file.expect ?? [], new Set(file.actors.map((a) => a.name))));
@@ -493,6 +497,7 @@ function toSpec(file: FileData): ScenarioSpec {
   };
   if (file.sourceKvm !== undefined) spec.sourceKvm = file.sourceKvm;
   if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;
+  if (file.kvm !== undefined) spec.kvm = { ...file.kvm };
   if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
   // The designs it names: its variants, then those its expectations name; none named is every built-in one.
   const named = [...(file.variants ?? (file.variant !== undefined ? [file.variant] : [])), ...(file.expect ?? []).flatMap((e) => (e.variant !== undefined ? [e.variant] : []))];

@@ -20,6 +20,8 @@ import { dupMmap } from '../kernel/ops/fork.js';
 import { mmput } from '../kernel/ops/exit.js';
 import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { guestAccess } from '../kvm/guest.js';
+import { gpcUse, kvmGpcRefresh } from '../kvm/gpc.js';
+import { kvmSetMemslot } from '../kvm/memslot.js';
 import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
@@ -184,6 +186,10 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
    * core-mm operations is an *adversary* (src/world/layout.ts ActorRole).
    */
   readonly accessesMemory?: boolean;
+  /** The operation uses its KVM's gfn→pfn cache: the scenario's KVMs get one (src/kvm/gpc.ts). */
+  readonly usesGpc?: boolean;
+  /** The operation changes its KVM's memslots: the scenario's KVMs get a spare one (src/kvm/memslot.ts). */
+  readonly updatesMemslots?: boolean;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -223,6 +229,35 @@ export const OPERATIONS = [
       routine: guestAccess,
       args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
     }),
+  }),
+  operation({
+    name: 'gpc-refresh',
+    accessesMemory: true,
+    usesGpc: true,
+    description: 'KVM refreshes its gfn→pfn cache to translate gfn = page (kvm_gpc_refresh, as kvm_gpc_activate or a Xen hypercall does); needs sourceKvm or introspectorKvm.',
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `gpc-refresh(${op.vm}:gfn${op.page})`, routine: kvmGpcRefresh, args: [at.kvm(op.vm), op.page] }),
+  }),
+  operation({
+    name: 'gpc-use',
+    accessesMemory: true,
+    usesGpc: true,
+    description:
+      "KVM loads/stores guest memory gfn = page through its gfn→pfn cache (kvm_gpc_check under gpc->lock, refreshing it when the check fails, as Xen's runstate update does); needs sourceKvm or introspectorKvm.",
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, ...loadStore },
+    call: (op, at) => ({
+      label: `gpc-${op.write ? 'write' : 'read'}(${op.vm}:gfn${op.page})`,
+      routine: gpcUse,
+      args: [at.kvm(op.vm), op.page, op.write ? 1 : 0, op.value ?? 0],
+    }),
+  }),
+  operation({
+    name: 'set-memslot',
+    updatesMemslots: true,
+    description:
+      "KVM_SET_USER_MEMORY_REGION adds a memslot mapping gfns [page, page + pages) to the VMM's pages of the same numbers (kvm_set_memslot: published once no invalidation is active); needs sourceKvm or introspectorKvm.",
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, pages: { kind: 'npages', optional: true } },
+    call: (op, at) => ({ label: `set-memslot(${op.vm}:gfn${op.page}+${op.pages ?? 1})`, routine: kvmSetMemslot, args: [at.kvm(op.vm), op.page, op.pages ?? 1] }),
   }),
   operation({
     name: 'device',

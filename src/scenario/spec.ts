@@ -19,11 +19,21 @@ export interface ScenarioSpec {
   readonly sourceKvm?: boolean;
   /** The introspector's KVM maps the mirror through a memslot (Paolo's nested question). */
   readonly introspectorKvm?: boolean;
+  /** KVM's state when each of the scenario's VMs is created (needs sourceKvm or introspectorKvm). */
+  readonly kvm?: KvmOptions;
   /** Fault points switched on (src/world/faults.ts): `alloc-fail` — a page allocation may fail; `trylock-fail` — a trylock on a free lock may fail. */
   readonly faults?: readonly FaultPoint[];
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
   readonly variants?: readonly string[];
+}
+
+/** The `kvm:` settings of a scenario file. */
+export interface KvmOptions {
+  /** kvm->mmu_invalidate_seq at creation (default 0): a long-lived VM's count of ended invalidations, 0..2^53-1. */
+  readonly invalidateSeqStart?: number;
+  /** How many guest frames its first memslot maps (gfns 0..memslotPages-1; default: all `pages`; 0: none, until a set-memslot). */
+  readonly memslotPages?: number;
 }
 
 /** The fault points a scenario may switch on. */

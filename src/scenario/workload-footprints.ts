@@ -7,7 +7,21 @@ import type { FootprintTable } from '../world/footprint.js';
 
 export const WORKLOAD_FOOTPRINTS: FootprintTable = {
   'workload:next': {
-    calls: ['__vm_munmap', 'cpu_access', 'do_madvise', 'do_mprotect_pkey', 'dup_mmap', 'guest_access', 'kcompactd_migrate', 'kswapd_reclaim', 'mmput', 'oom_reap_task_mm'],
+    calls: [
+      '__vm_munmap',
+      'cpu_access',
+      'do_madvise',
+      'do_mprotect_pkey',
+      'dup_mmap',
+      'gpc_use',
+      'guest_access',
+      'kcompactd_migrate',
+      'kswapd_reclaim',
+      'kvm_gpc_refresh',
+      'kvm_set_memslot',
+      'mmput',
+      'oom_reap_task_mm',
+    ],
     spawns: true,
   },
   'kswapd_reclaim:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['shrink_folio_list'] },

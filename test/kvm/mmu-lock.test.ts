@@ -81,10 +81,13 @@ describe('with mmu_lock, a fault and an invalidation are ordered', () => {
     expect(isEnabled(w, vcpu)).toBe(false); // read_lock spins while the invalidation writes
     const after = runPhases(w, [
       { actor: 'kcompactd', until: 'mmu_notifier_invalidate_range_start:hlistReturned' },
-      { actor: 'vcpu', until: 'kvm_tdp_page_fault:unlock' },
+      { actor: 'vcpu', after: 'kvm_tdp_page_fault:map' },
     ]);
     expect(after.violation).toBeUndefined();
-    expect(w.v[w.topFrame(vcpu)! + CALL_LOCALS + kvmTdpPageFault.localNames.indexOf('retry')]).toBe(1); // stale: in progress
+    // Stale (in progress): out_unlock, on the way to retry.
+    expect(whereIs(w, vcpu)).toBe('kvm_tdp_page_fault:release');
+    expect(kvmState(w).readers).toBe(0);
+    expect(w.v[w.topFrame(vcpu)! + CALL_LOCALS + kvmTdpPageFault.localNames.indexOf('retry')]).toBe(1);
     expect(spte(w, 0, 0).pfn).toBe(0);
     // The fault would retry for as long as the invalidation is in progress: let kcompactd end it first.
     expect(runPhases(w, [{ actor: 'kcompactd', until: 'end' }]).violation).toBeUndefined();
