@@ -159,7 +159,7 @@ function sequenceTable(r: Reader): StateTable[] {
   if (r.has(MIN)) {
     for (let i = 0; i < r.count(MIN); i++) {
       if (r.get(MIN, i, 'state') === MIN_UNUSED && r.get(MIN, i, 'mm') === 0) continue;
-      rows.push([r.name(MIN, i), 'invalidate_seq', String(r.get(MIN, i, 'seq')), 'mmu_interval_read_retry: differs from what read_begin returned once an invalidation set it']);
+      rows.push([r.name(MIN, i), 'invalidate_seq', String(r.get(MIN, i, 'seq')), 'set by mmu_interval_set_seq; mmu_interval_read_retry compares it with what read_begin returned']);
     }
   }
   if (r.has(KVM)) {
