@@ -17,7 +17,7 @@ import { PROPERTIES } from '../check/properties.js';
 import { productModel, shrinkCounterexample, variantsFor } from '../check/run.js';
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from '../engine/schedule.js';
 import { ScheduleError } from '../world/runner.js';
-import { replayText } from '../report/text.js';
+import { replayText, stateTablesText } from '../report/text.js';
 import { explainRoutine, explainVariant } from '../report/explain.js';
 import { Verdicts } from '../engine/verdict.js';
 import { stateAfter, traceOf, type Trace } from '../report/trace.js';
@@ -108,6 +108,8 @@ interface ReplayOptions {
   shrink?: boolean;
   mutant?: string;
   dump?: number;
+  /** --tables: after the last step (true) or after step N. */
+  tables?: true | number;
   trail?: string;
   violation?: number;
 }
@@ -142,7 +144,8 @@ function replay(text: string | undefined, opts: ReplayOptions): number {
 
 /**
  * Replays `choices` (shrunk first with --shrink, unless `original` says they are the shrunk form of
- * that schedule) and prints the trace, and with --dump the state after that step.
+ * that schedule) and prints the trace; with --tables the state tables after a step, with --dump the
+ * whole state after that step.
  */
 function replayTrace(spec: ScenarioSpec, variant: MirrorVariant, choices: readonly number[], opts: ReplayOptions, original?: readonly number[]): Trace {
   let trace = traceOf(spec, variant, choices);
@@ -154,8 +157,12 @@ function replayTrace(spec: ScenarioSpec, variant: MirrorVariant, choices: readon
   // A schedule that cannot run at all (an unknown actor) is an input error with nothing to show.
   if (trace.replayError && !trace.steps.length) fail(trace.replayError);
   const n = trace.steps.length;
-  if (opts.dump !== undefined && opts.dump >= n) fail(`--dump ${opts.dump}: the trace has ${n} step${n === 1 ? '' : 's'}, numbered 0 to ${n - 1}`);
+  const inTrace = (option: string, step: number) => step < n || fail(`${option} ${step}: the trace has ${n} step${n === 1 ? '' : 's'}, numbered 0 to ${n - 1}`);
+  if (opts.dump !== undefined) inTrace('--dump', opts.dump);
+  const tablesAt = opts.tables === true ? n - 1 : opts.tables;
+  if (tablesAt !== undefined) inTrace('--tables', tablesAt);
   console.log(replayText(trace));
+  if (tablesAt !== undefined) console.log(`\n${stateTablesText(trace.steps[tablesAt].tables, `after step ${tablesAt}`)}`);
   if (opts.dump !== undefined) console.log(`\nThe whole state after step ${opts.dump}:\n${JSON.stringify(stateAfter(spec, variant, decodeSchedule(trace.schedule).choices, opts.dump), null, 2)}`);
   if (trace.replayError) fail(trace.replayError);
   return trace;
@@ -313,6 +320,7 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
     .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
     .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
+    .option('--tables [step]', 'also print the notifier registrations, HMM ranges, sequence numbers, locks and their holders after the last step (or after step N)', nonNegativeInt)
     .option('--dump <step>', "also print the whole state after step N of the trace (every non-zero field of every object, every actor's frames), as JSON", nonNegativeInt)
     .option('--driver <file...>', DRIVER_HELP)
     .option('--era <file>', `${ERA_HELP} (for a schedule that names DESIGN@ERA)`)

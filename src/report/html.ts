@@ -1,14 +1,16 @@
 /**
  * The self-contained HTML report of one check: verdict and statistics, and for a counterexample one
  * swimlane per actor with its steps in global order; selecting a step shows every layer's page
- * table and the page frames at that moment, with the cells that step changed marked. One file,
- * inline CSS and JS, no network (a Content-Security-Policy forbids it), works opened from disk.
+ * table and the page frames at that moment, then the kernel objects (state-tables.ts: notifiers,
+ * HMM ranges, sequence numbers, locks and holders), with the cells that step changed marked. One
+ * file, inline CSS and JS, no network (a Content-Security-Policy forbids it), works opened from disk.
  * The trace data travels as JSON in a `<script type="application/json">` block and is rendered
  * by the small script below; all text goes through `textContent` or `escapeHtml`. It renders the
  * trace it is handed (trace.ts) and replays nothing itself.
  */
 import type { CheckResult } from '../check/run.js';
 import type { Snapshot } from './snapshot.js';
+import type { StateTable } from './state-tables.js';
 import { checkedProperties, propertyDescription, type Trace } from './trace.js';
 import { ENCODING_LEGEND, FIELD_LEGEND, SCHEDULE_SYNTAX } from './legend.js';
 import { collisionBound } from '../engine/visited.js';
@@ -74,6 +76,7 @@ table.layer caption { text-align: left; font-weight: 600; padding: 2px 0; font-f
 table.layer th, table.layer td { border: 1px solid var(--line); padding: 2px 7px; text-align: right; }
 table.layer th { background: #f2f4f7; font-weight: 600; }
 table.layer td.zero { color: #aab2c0; }
+table.layer.state td { text-align: left; max-width: 36em; overflow-wrap: anywhere; }
 table.layer td.changed { background: var(--chg); font-weight: 700; color: var(--fg); }
 .layers { display: flex; flex-wrap: wrap; gap: 0 18px; align-items: flex-start; }
 .explain { padding: 8px 12px; border-left: 4px solid var(--bad); background: var(--badbg); margin: 6px 0 10px; }
@@ -131,6 +134,7 @@ const SCRIPT = `
   var buttons = [];
   steps.forEach(function (s, i) {
     if (!s.snapshot) s.snapshot = i ? steps[i - 1].snapshot : data.initial; // unchanged: sent once
+    if (!s.tables) s.tables = i ? steps[i - 1].tables : data.initialTables;
     var row = el('div', { 'class': 'lane-row' }, el('span', { 'class': 'idx' }, s.index));
     data.actors.forEach(function (_, a) {
       var cell = el('div', { 'data-lane': a });
@@ -199,6 +203,31 @@ const SCRIPT = `
     var box = el('div', { 'class': 'layers' });
     layers.forEach(function (l) { box.appendChild(layerTable(l, s.snapshot[l.id], before[l.id])); });
     detail.appendChild(box);
+    var tablesBefore = i ? steps[i - 1].tables : data.initialTables;
+    if (s.tables.length) {
+      var sec = el('section', { 'data-testid': 'state-tables' }, el('h2', {}, 'Kernel objects after this step'));
+      s.tables.forEach(function (t) { sec.appendChild(stateTable(t, tablesBefore)); });
+      detail.appendChild(sec);
+    }
+  }
+  // A row is the same object when its first two cells are (object and mm, counter or lock class).
+  function rowKey(row) { return row[0] + '\u0000' + row[1]; }
+  function stateTable(t, tablesBefore) {
+    var old = {};
+    (tablesBefore || []).forEach(function (b) { if (b.id === t.id) b.rows.forEach(function (row) { old[rowKey(row)] = row; }); });
+    var tab = el('table', { 'class': 'layer state', 'data-testid': 'state-' + t.id }, el('caption', {}, t.title));
+    var hr = el('tr', {});
+    t.columns.forEach(function (c) { hr.appendChild(el('th', {}, c)); });
+    tab.appendChild(hr);
+    t.rows.forEach(function (row) {
+      var was = old[rowKey(row)], tr = el('tr', {});
+      row.forEach(function (x, k) {
+        var changed = !was || was[k] !== x;
+        tr.appendChild(el('td', { 'class': changed ? 'changed' : '', title: changed ? (was ? 'was ' + was[k] : 'new') : '' }, x));
+      });
+      tab.appendChild(tr);
+    });
+    return tab;
   }
   document.addEventListener('keydown', function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
@@ -212,8 +241,8 @@ const SCRIPT = `
 })();
 `;
 
-/** Whether two snapshots hold the same cells (an unchanged one is sent as 0 and filled in by the client). */
-function sameSnapshot(a: Snapshot, b: Snapshot | undefined): boolean {
+/** Whether two snapshots (or state tables) hold the same cells (an unchanged one is sent as 0 and filled in by the client). */
+function same(a: Snapshot | readonly StateTable[], b: Snapshot | readonly StateTable[] | undefined): boolean {
   return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -299,7 +328,12 @@ ${replay ? `<div class="note">Replay: <code data-testid="schedule">vmamirror rep
     actors: t?.actors ?? [],
     layers: t?.layers ?? [],
     initial,
-    steps: steps.map((st, i) => ({ ...st, snapshot: sameSnapshot(st.snapshot, i ? steps[i - 1].snapshot : initial) ? 0 : st.snapshot })),
+    initialTables: t?.initialTables ?? [],
+    steps: steps.map((st, i) => ({
+      ...st,
+      snapshot: same(st.snapshot, i ? steps[i - 1].snapshot : initial) ? 0 : st.snapshot,
+      tables: same(st.tables, i ? steps[i - 1].tables : t?.initialTables) ? 0 : st.tables,
+    })),
     // The explanation on the last step: the trace's verdict after it, and only that.
     violation: t?.violated ? { property: t.violated.property, message: t.violated.message, description: description ?? '' } : null,
     racing: t?.racing ?? [],

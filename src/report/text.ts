@@ -4,6 +4,7 @@ import { KERNEL_BUG, LOCK_ORDER, witnessText } from '../engine/verdict.js';
 import { collisionBound } from '../engine/visited.js';
 import { formatTrace } from '../world/runner.js';
 import type { Trace } from './trace.js';
+import type { StateTable } from './state-tables.js';
 import { legendFor, SCHEDULE_SYNTAX } from './legend.js';
 
 function cell(r: CheckResult | undefined): string {
@@ -13,20 +14,27 @@ function cell(r: CheckResult | undefined): string {
   return `✗ ${r.violation!.property}`;
 }
 
+/** `rows` (the first the header) as lines of aligned columns, a line of dashes under the header. */
+function aligned(rows: readonly (readonly string[])[], indent = ''): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const lines = rows.map(
+    (row) =>
+      indent +
+      row
+        .map((x, c) => x.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd(),
+  );
+  lines.splice(1, 0, indent + widths.map((wd) => '-'.repeat(wd)).join('  '));
+  return lines;
+}
+
 /** Scenarios down, variants across; then one line per counterexample with its replayable schedule. */
 export function verdictTable(results: readonly CheckResult[]): string {
   const scenarios = [...new Set(results.map((r) => r.scenario))];
   const variants = [...new Set(results.map((r) => r.variant))];
   const at = (s: string, v: string) => results.find((r) => r.scenario === s && r.variant === v);
-  const rows = [['scenario', ...variants], ...scenarios.map((s) => [s, ...variants.map((v) => cell(at(s, v)))])];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const lines = rows.map((row) =>
-    row
-      .map((x, c) => x.padEnd(widths[c]))
-      .join('  ')
-      .trimEnd(),
-  );
-  lines.splice(1, 0, widths.map((wd) => '-'.repeat(wd)).join('  '));
+  const lines = aligned([['scenario', ...variants], ...scenarios.map((s) => [s, ...variants.map((v) => cell(at(s, v)))])]);
   const states = results.reduce((n, r) => n + r.states, 0);
   const transitions = results.reduce((n, r) => n + r.transitions, 0);
   const ms = results.reduce((n, r) => n + r.elapsedMs, 0);
@@ -213,4 +221,15 @@ export function replayText(t: Trace): string {
   else if (t.violated) lines.push(t.violated.property === KERNEL_BUG ? `KERNEL BUG: ${t.violated.message}` : `VIOLATED ${t.violated.property}: ${t.violated.message}`);
   else lines.push('No property is violated at the end of this schedule.');
   return lines.join('\n');
+}
+
+/**
+ * The state tables (state-tables.ts) as text, each a title and aligned columns: what
+ * `vmamirror replay --tables` prints after the trace. `after` says which state they are of.
+ */
+export function stateTablesText(tables: readonly StateTable[], after: string): string {
+  if (!tables.length) return `No notifier, HMM range, sequence number or lock to show ${after}.`;
+  const out = [`The kernel objects ${after}:`];
+  for (const t of tables) out.push('', `${t.title}:`, ...aligned([t.columns, ...t.rows], '  '));
+  return out.join('\n');
 }

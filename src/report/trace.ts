@@ -2,9 +2,10 @@
  * The trace of a schedule: the ONE place where a report builds a scenario's world and replays a
  * schedule. `traceOf` builds the world once, runs the schedule step by step with the runner's
  * `traceStep` (an entry may take an alternative of a step that branches), records every step
- * with every layer's snapshot after it (`reportLayers`), the snapshot before the first step, a
- * replay error if the schedule stops early, and at the end the verdict as the verdict module
- * gives it (`Verdicts.afterStep`: a kernel BUG raised by the last step, then the properties).
+ * with every layer's snapshot and the state tables after it (`reportLayers`, `stateTables`), the
+ * snapshot and tables before the first step, a replay error if the schedule stops early, and at the
+ * end the verdict as the verdict module gives it (`Verdicts.afterStep`: a kernel BUG raised by the
+ * last step, then the properties).
  *
  * Every rendering consumes this object and rebuilds nothing: the HTML report
  * (`renderHtmlReport`), the text of `vmamirror replay` (`replayText`) and the JSON of
@@ -25,12 +26,15 @@ import { entryActor } from '../world/entry.js';
 import { ScheduleError } from '../world/errors.js';
 import { traceStep, type TraceStep } from '../world/runner.js';
 import { reportLayers, type LayerSpec, type Snapshot } from './snapshot.js';
+import { stateTables, type StateTable } from './state-tables.js';
 import { dump } from '../world/describe.js';
 
-/** One step of a trace: the runner's record of it, its actor's index, and every layer after it. */
+/** One step of a trace: the runner's record of it, its actor's index, and every layer and state table after it. */
 export interface TracedStep extends TraceStep {
   readonly actorIndex: number;
   readonly snapshot: Snapshot;
+  /** Notifier registrations, HMM ranges, sequence numbers, locks and holders after the step (state-tables.ts). */
+  readonly tables: readonly StateTable[];
 }
 
 export interface Trace {
@@ -51,6 +55,8 @@ export interface Trace {
   readonly layers: readonly LayerSpec[];
   /** Every layer before the first step. */
   readonly initial: Snapshot;
+  /** The state tables before the first step (absent when the trace could not be built). */
+  readonly initialTables?: readonly StateTable[];
   /** The steps that ran, in order. */
   readonly steps: readonly TracedStep[];
   /** Set when the schedule could not be replayed in full (the steps that ran are kept). */
@@ -71,7 +77,17 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
   const { layers, read } = reportLayers(w, spec);
   const actors = [...w.layout.actorNames];
   const operations = actors.map((a) => (spec.actors.find((x) => x.name === a)?.ops ?? []).map(opText));
-  const base = { scenario: spec.name, variant: variant.name, schedule: encodeSchedule(spec.name, variant.name, schedule), actors, description: spec.description, operations, layers, initial: read(w) };
+  const base = {
+    scenario: spec.name,
+    variant: variant.name,
+    schedule: encodeSchedule(spec.name, variant.name, schedule),
+    actors,
+    description: spec.description,
+    operations,
+    layers,
+    initial: read(w),
+    initialTables: stateTables(w),
+  };
   const unknown = schedule.map(entryActor).find((a) => a >= actors.length);
   if (unknown !== undefined) {
     return { ...base, steps: [], replayError: `actor index ${unknown} out of range (actors: ${actors.map((n, i) => `${i}=${n}`).join(', ')})` };
@@ -83,7 +99,7 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
       // A kernel-bug schedule may end with an attempt that blocked where it must not sleep:
       // traceStep records it (outcome sleep/spin, nothing changed).
       const t = traceStep(w, schedule[i], i);
-      steps.push({ ...t, actorIndex: entryActor(t.entry), snapshot: read(w) });
+      steps.push({ ...t, actorIndex: entryActor(t.entry), snapshot: read(w), tables: stateTables(w) });
     } catch (e) {
       if (!(e instanceof ScheduleError)) throw e;
       return { ...base, steps, replayError: e.message.startsWith(`step ${i}:`) ? e.message : `step ${i}: ${e.message}` };

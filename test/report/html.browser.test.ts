@@ -17,6 +17,7 @@ import { variantByName } from '../../src/mirror/variants.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { pte } from '../../src/kernel/pgtable.js';
 import { spte } from '../../src/kvm/topology.js';
+import { KVM } from '../../src/kvm/structs.js';
 import { runSchedule, type TraceStep } from '../../src/world/runner.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import { counterexampleTrace } from '../../src/report/trace.js';
@@ -32,6 +33,8 @@ interface Expected {
   source: number;
   mirror: number;
   sourceEpt: number;
+  /** kvm->mmu_invalidate_in_progress of the source's KVM. */
+  kvmInProgress: number;
 }
 
 /** What the layers hold after each step, computed here by an independent replay. */
@@ -41,7 +44,7 @@ function replayExpectations(result: CheckResult): { trace: TraceStep[]; after: E
   const after: Expected[] = [];
   for (const a of result.violation!.schedule) {
     trace.push(...runSchedule(world, [a]).map((s) => ({ ...s, index: trace.length })));
-    after.push({ source: pte(world, 0, 0).pfn, mirror: pte(world, 1, 0).pfn, sourceEpt: spte(world, 0, 0).pfn });
+    after.push({ source: pte(world, 0, 0).pfn, mirror: pte(world, 1, 0).pfn, sourceEpt: spte(world, 0, 0).pfn, kvmInProgress: world.v[world.layout.slot(KVM, 0, 'invalidateInProgress')] });
   }
   return { trace, after };
 }
@@ -157,6 +160,20 @@ describe('HTML report in Chromium', () => {
     expect(await cell('cell-mirror-0-pfn').getAttribute('class')).not.toContain('changed');
   });
 
+  it('shows the kernel objects after the selected step: notifiers, sequence numbers, locks', async () => {
+    const seqRow = page.getByTestId('state-sequences').locator('tr', { hasText: 'mmu_invalidate_in_progress' });
+    // A step after which KVM's invalidation count differs from the step before: the cell is marked changed.
+    const bump = expected.after.findIndex((a, i) => i > 0 && a.kvmInProgress !== expected.after[i - 1].kvmInProgress);
+    expect(bump).toBeGreaterThan(0);
+    for (const i of [0, bump]) {
+      await cell(`step-${i}`).click();
+      expect(await cell('state-tables').isVisible()).toBe(true);
+      for (const id of ['state-notifiers', 'state-locks']) expect(await cell(id).isVisible(), id).toBe(true);
+      expect(await seqRow.locator('td').nth(2).textContent()).toBe(String(expected.after[i].kvmInProgress));
+      expect(await seqRow.locator('td').nth(2).getAttribute('class')).toBe(i === bump ? 'changed' : '');
+    }
+  });
+
   it('steps through the trace with the arrow keys', async () => {
     const n = expected.trace.length;
     await cell(`step-${n - 1}`).click();
@@ -203,7 +220,7 @@ describe('HTML report in Chromium', () => {
     try {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow).toBeLessThanOrEqual(0);
-      for (const id of ['lane-0', 'layer-frames', 'verdict']) {
+      for (const id of ['lane-0', 'layer-frames', 'state-locks', 'verdict']) {
         const box = await cell(id).boundingBox();
         expect(box, id).not.toBeNull();
         expect(box!.x).toBeGreaterThanOrEqual(0);
