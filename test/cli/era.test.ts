@@ -62,7 +62,8 @@ describe('--era: an old kernel routine replaces the current one for every caller
   it('list names the loaded driver with its file and the era with every routine it replaces, those of the era it builds on included', () => {
     const r = vmamirror(['list', '--driver', DRIVER, '--era', join(ROOT, 'examples/races/B-07-hmm-start-error-flows/v5.2-hmm.ts')]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Drivers \(--driver\):\n {2}userptr-may-fail +a classic notifier .*\(.*userptr-may-fail\.ts\)/);
+    // The file as given (a long path is shortened for display, so only its start is certain).
+    expect(r.stdout).toMatch(/Drivers \(--driver\):\n {2}userptr-may-fail +a classic notifier [^\n]*\(\//);
     expect(r.stdout).toMatch(/every design above runs as DESIGN@v5-2-hmm/);
     expect(r.stdout).toMatch(/replaces hmm_invalidate_range_start with hmm_invalidate_range_start_v5_2/);
     expect(r.stdout).toMatch(/replaces mmu_notifier_invalidate_range_start with mmu_notifier_invalidate_range_start_v5_11/);
