@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GPC, KVM_MN } from '../../src/kvm/gpc.js';
+import { GPC, KVM_MN, gpcLock, gpcRefreshLock } from '../../src/kvm/gpc.js';
 import { PAGE } from '../../src/kernel/structs.js';
 import { interval } from '../../src/mirror/interval.js';
 import { buildScenario } from '../../src/scenario/build.js';
@@ -28,6 +28,12 @@ const B23 = loadScenarioFile(join(ROOT, 'examples/races/B-23-gpc-refresh-race/sc
 const xenAlone: ScenarioSpec = { ...B23, name: 'gpc-alone', actors: B23.actors.filter((a) => a.name === 'xen') };
 
 describe("KVM's gfn→pfn cache", () => {
+  it('names its two locks as messages and lock-order classes show them (gpc->lock, gpc->refresh_lock)', () => {
+    const { world: w } = buildScenario(xenAlone, interval);
+    expect([gpcLock(w, 0).name(), gpcRefreshLock(w, 0).name()]).toEqual(['gpc[0].lock', 'gpc[0].refresh_lock']);
+    expect(gpcLock(w, 0).writer).not.toBe(gpcRefreshLock(w, 0).slot);
+  });
+
   it('a refresh makes it valid for the page the hva maps, without pinning it; a use stores through it', () => {
     const { world: w } = buildScenario(xenAlone, interval);
     const xen = actorIndex(w, 'xen');
