@@ -196,6 +196,12 @@ function driversOf(run: Run, paths: readonly string[] | undefined): MirrorVarian
   return paths.map((p) => run.drivers!.get(p) ?? fail(`--driver ${shown(p)}: not loaded`));
 }
 
+/**
+ * How a module's path and its load error are shown: escaped like any input, but long enough for a
+ * deep path and for the cause (an esbuild error, a citation the library refuses) not to be cut.
+ */
+const moduleText = (s: string): string => shown(s, 300);
+
 /** The era of this command's --era path (loaded before the action by `mainAsync`). */
 function eraOf(run: Run, path: string | undefined): Era | undefined {
   if (path === undefined) return undefined;
@@ -380,17 +386,17 @@ export async function mainAsync(argv: readonly string[], ctx: RunContext = { pro
   p.hook('preAction', async (_p, action) => {
     const opts = action.opts() as { driver?: string[]; era?: string; file?: string };
     for (const path of opts.driver ?? []) {
-      if (!run.drivers!.has(path)) run.drivers!.set(path, await loadDriver(path, (s) => shown(s)));
+      if (!run.drivers!.has(path)) run.drivers!.set(path, await loadDriver(path, moduleText));
     }
-    if (opts.era !== undefined) run.era = await loadEra(opts.era, (s) => shown(s));
+    if (opts.era !== undefined) run.era = await loadEra(opts.era, moduleText);
     // The drivers scenario files name, where the command reads scenario files and runs designs.
     const name = action.name();
     const files = name === 'check' || name === 'mutate' ? action.args : name === 'replay' && opts.file !== undefined ? [opts.file] : [];
     await preloadScenarioFiles(
       files,
-      (path) => loadDriver(path, (s) => shown(s)),
+      (path) => loadDriver(path, moduleText),
       opts.driver ?? [],
-      (path) => loadEra(path, (s) => shown(s)),
+      (path) => loadEra(path, moduleText),
     );
   });
   try {

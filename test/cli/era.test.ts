@@ -97,6 +97,18 @@ describe('--era: an old kernel routine replaces the current one for every caller
         /model error in era .*unknown\.ts: .*replaces routine mmu_notifier_invalidate_range_begin, which no library of this model defines/,
       ],
       [['--era', write('driver-policy.ts', era.replace("{ kind: 'kernel' }", "{ kind: 'driver', sources: ['x'] }"))], 2, /expected the citation policy \{ kind: 'kernel' \}/],
+      // The cause is shown whole, not cut after 80 characters (it was: the policy's expected forms were lost).
+      [
+        [
+          '--era',
+          write(
+            'bad-citation.ts',
+            era.replace("at: 'mm/hmm.c:hmm_invalidate_range_start'", "at: 'x'").replace("at: 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start',", "at: 'the v5.11 hlist walk',"),
+          ),
+        ],
+        2,
+        /bad-citation\.ts: cannot load the module: .*"the v5\.11 hlist walk" is not a citation; expected `path\/file\.c:function \[detail\]` \(kernel code\), `hw: …` \(hardware\)$/m,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const r = vmamirror(['check', 'munmap', '--variant', 'interval', ...args]);
