@@ -2,8 +2,8 @@
  * Operations a driver declares (`DriverSpec.operations`) for scenario files to name: its device's
  * jobs, ioctls and workers, run by an actor as `{ op: device, call: NAME, page: N, write: true }`
  * (src/scenario/operations.ts). Each is a routine of the driver's library with params
- * (dev, page, write): the device (0 in every scenario), the page the operation is about and whether
- * it writes.
+ * (dev, page, write): the device (the op's `device`, 0 unless designs run side by side), the page
+ * the operation is about and whether it writes.
  */
 import { Routine, type AnyRoutine } from '../world/routine.js';
 import type { Library } from '../world/registry.js';
