@@ -28,12 +28,12 @@ export function combineDesigns(designs: readonly MirrorVariant[]): MirrorVariant
   const first = designs[0];
   return Object.freeze({
     name: designs.map((d) => d.name).join('+'),
-    summary: designs.map((d) => `device ${designs.indexOf(d)}: ${d.summary}`).join('; '),
+    summary: designs.map((d, i) => `device ${i}: ${d.summary}`).join('; '),
     reproduces: [...new Set(designs.flatMap((d) => d.reproduces))],
     vmaFlags: first.vmaFlags,
     fault: first.fault,
     library,
-    routines: designs.flatMap((d) => d.routines),
+    routines: [...new Set(designs.flatMap((d) => d.routines))], // a design twice has its routines once
     needs: {
       intervalNotifier: designs.some((d) => d.needs.intervalNotifier),
       mmuNotifier: designs.some((d) => d.needs.mmuNotifier),

@@ -67,6 +67,10 @@ describe('designs side by side', () => {
     expect(variantByName('interval+no-such-design')).toBeUndefined();
     expect(variantByName('interval+interval+interval+interval+interval')).toBeUndefined();
     expect(() => combineDesigns([combined, interval])).toThrow(/already a combination/);
+    // The same design twice: two devices, numbered in the summary, its routines listed once.
+    const twice = combineDesigns([interval, interval]);
+    expect(twice.summary).toMatch(/^device 0: .*; device 1: /);
+    expect(twice.routines).toEqual(interval.routines);
   });
 
   it('the loader bounds a device and refuses one on a process other than the introspector', () => {
