@@ -54,27 +54,8 @@ export async function preloadScenarioFiles(
         `${shown(loaded.file)} names its own driver${loaded.drivers.length > 1 ? 's' : ''} (${loaded.drivers.map((d) => shown(d.written)).join(', ')}); --driver would replace them: give one or the other`,
       );
     }
-    for (const d of loaded.drivers) {
-      if (byPath.has(d.path)) continue;
-      try {
-        byPath.set(d.path, await load(d.path));
-      } catch (e) {
-        if (!(e instanceof DriverError)) throw e;
-        // The loader's message names the option; here the key names the module, and the message its path.
-        const option = '--driver ';
-        throw loaded.problems([{ path: d.at, message: e.message.startsWith(option) ? e.message.slice(option.length) : e.message }]);
-      }
-    }
-    for (const e of loaded.eras) {
-      if (erasByPath.has(e.path)) continue;
-      try {
-        erasByPath.set(e.path, await loadEra(e.path));
-      } catch (err) {
-        if (!(err instanceof DriverError)) throw err;
-        const option = '--era ';
-        throw loaded.problems([{ path: e.at, message: err.message.startsWith(option) ? err.message.slice(option.length) : err.message }]);
-      }
-    }
+    await loadEach(loaded, loaded.drivers, byPath, load, '--driver');
+    await loadEach(loaded, loaded.eras, erasByPath, loadEra, '--era');
     resolved.set(
       arg,
       resolveDesigns(
@@ -83,6 +64,24 @@ export async function preloadScenarioFiles(
         (p) => erasByPath.get(p)!,
       ),
     );
+  }
+}
+
+/**
+ * Loads each module of `refs` not loaded yet into `into`; a module that cannot be loaded is the
+ * file's problem at the key that names it (the loader's message names the option; here the key
+ * names the module, and the message its path).
+ */
+async function loadEach<T>(loaded: LoadedScenario, refs: LoadedScenario['drivers'], into: Map<string, T>, load: (path: string) => Promise<T>, option: string): Promise<void> {
+  for (const ref of refs) {
+    if (into.has(ref.path)) continue;
+    try {
+      into.set(ref.path, await load(ref.path));
+    } catch (e) {
+      if (!(e instanceof DriverError)) throw e;
+      const prefix = `${option} `;
+      throw loaded.problems([{ path: ref.at, message: e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message }]);
+    }
   }
 }
 

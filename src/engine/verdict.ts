@@ -19,6 +19,7 @@
  * the reports.
  */
 import type { World } from '../world/world.js';
+import { whereIs } from '../world/runner.js';
 import { formatCycle, type LockCycle, type LockWitness } from '../world/lock-order.js';
 
 export interface Property {
@@ -179,10 +180,5 @@ export function verdictsOf(sel: CheckSelection): Verdicts {
 
 /** `actor at routine:label` for every actor not done: the step each would run next. */
 function waiting(w: World): string[] {
-  const out: string[] = [];
-  for (let a = 0; a < w.layout.actorNames.length; a++) {
-    const base = w.topFrame(a);
-    if (base !== undefined) out.push(`${w.layout.actorNames[a]} at ${w.frameRoutine(base).where(w.framePc(base))}`);
-  }
-  return out;
+  return w.layout.actorNames.flatMap((name, a) => (w.actorSp(a) === 0 ? [] : [`${name} at ${whereIs(w, a)}`]));
 }

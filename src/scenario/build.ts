@@ -103,17 +103,20 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   };
   const childActors = childActorsOf(spec);
   const designs = devicesOf(variant);
-  /** Device `device`'s design; a scenario naming a device the design lacks cannot be built (variantsFor leaves it out). */
-  const designOf = (device: number): MirrorVariant => {
+  /** `device`, checked: a scenario naming a device the design lacks cannot be built (variantsFor leaves it out). */
+  const deviceOf = (device: number): number => {
     if (device >= designs.length) throw new Error(`scenario ${spec.name}: device ${device} but design ${variant.name} has ${designs.length} device${designs.length === 1 ? '' : 's'}`);
-    return designs[device];
+    return device;
   };
   const at: CallContext = {
     mm: (name: MmName) => MM_NAMES.indexOf(name),
     // The introspector's pages are the mirror VMAs': device i's from MIRROR_START + i × P.
-    vpn: (name: MmName, page: number, device = 0) => (designOf(device) && name === 'source' ? page : MIRROR_START + device * P + page),
+    vpn: (name: MmName, page: number, device = 0) => {
+      const d = deviceOf(device);
+      return name === 'source' ? page : MIRROR_START + d * P + page;
+    },
     kvm: kvmIndex,
-    driverOperation: (name, device) => driverOperation(designOf(device), name, spec.name),
+    driverOperation: (name, device) => driverOperation(designs[deviceOf(device)], name, spec.name),
   };
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then one per device
   const world = buildWorld(

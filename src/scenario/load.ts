@@ -185,7 +185,8 @@ export function parseScenario(text: string, fileName: string, format: ScenarioFo
   }));
   const eras: DriverRef[] = [];
   (file.expect ?? []).forEach((e, i) => {
-    if (e.era !== undefined && !eras.some((x) => x.path === resolve(e.era!))) eras.push({ written: e.era, path: resolve(e.era), at: ['expect', i, 'era'] });
+    const path = e.era === undefined ? undefined : resolve(e.era);
+    if (path !== undefined && !eras.some((x) => x.path === path)) eras.push({ written: e.era!, path, at: ['expect', i, 'era'] });
   });
   return {
     file: fileName,

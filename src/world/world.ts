@@ -593,11 +593,6 @@ export class World {
     return sp === 0 ? undefined : this.layout.callSlot(a, sp - 1);
   }
 
-  /** The step (pc) a frame resumes at. */
-  framePc(base: number): number {
-    return this.v[base + CALL_PC];
-  }
-
   frameRoutine(base: number): AnyRoutine {
     return this.model.routine(this.v[base + CALL_ROUTINE] - 1);
   }
