@@ -16,6 +16,7 @@ import { buildScenario } from '../../src/scenario/build.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { outcomeCheck } from '../../src/check/outcome.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
+import { judgeCell } from '../../src/check/expect.js';
 
 /** One vCPU writes its page twice while the host write-protects it: three places for the mprotect (K01). */
 const RACE = [
@@ -114,6 +115,13 @@ describe('outcomes over every interleaving', () => {
     expect(end.violation?.message).toBe('not the expected outcome: pte source@0: maps nothing, expected a page');
     const r = checkOne(spec([...lines, 'outcome:', '  - { pte: { mm: source, page: 0 }, after: { actor: cpu, op: 0 }, value: 8, refcount: 1 }']), interval);
     expect(r.violation?.message).toBe('not the expected outcome: pte source@0 after cpu ops[0]: value is 7, expected 8');
+  });
+
+  it('an expect entry may name outcome as the verdict a design gives', () => {
+    const r = checkOne(spec([...RACE, 'outcomes:', ...BEFORE, ...AFTER]), interval);
+    const e = { scenario: 'ro-race', variant: 'interval', source: 'case.yaml:1: expect[0]' };
+    expect(judgeCell({ ...e, verdict: 'outcome', message: 'matches none of the 2 allowed outcomes' }, r, undefined).status).toBe('met');
+    expect(judgeCell({ ...e, verdict: 'holds' }, r, undefined)).toMatchObject({ status: 'failed', note: expect.stringMatching(/^expected holds, found outcome: matches none/) });
   });
 
   it('a subject the design lacks is named in the violation', () => {
