@@ -9,7 +9,7 @@
  */
 import type { Property } from '../engine/verdict.js';
 import type { World } from '../world/world.js';
-import { outcomeCount, outcomeMismatch, outcomeNames } from '../scenario/probes.js';
+import { outcomeMismatch, outcomeNames } from '../scenario/probes.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 import { quiescent } from './balance.js';
 
@@ -49,9 +49,8 @@ export function outcomeCheck(): OutcomeCheck {
 export function coverageGaps(w: World, spec: Pick<ScenarioSpec, 'exercises'>, check: OutcomeCheck | undefined, unreached: readonly string[]): string[] {
   const out: string[] = [];
   if (check) {
-    const names = outcomeNames(w.layout);
-    const missed = names.filter((_, i) => !check.reached.has(i));
-    if (missed.length && outcomeCount(w.layout) > 0) out.push(`${missed.join(', ')} ${missed.length === 1 ? 'is' : 'are'} reached by no interleaving`);
+    const missed = outcomeNames(w.layout).filter((_, i) => !check.reached.has(i));
+    if (missed.length) out.push(`${missed.join(', ')} ${missed.length === 1 ? 'is' : 'are'} reached by no interleaving`);
   }
   for (const routine of spec.exercises ?? []) {
     const labels = unreached.filter((u) => u.startsWith(`${routine}:`));

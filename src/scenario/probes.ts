@@ -39,6 +39,9 @@ export interface Compiled {
 
 const STATICS = 'outcomes';
 
+/** `found` of a probe whose entry mapped nothing (a check's NaN, which an Int32Array cannot hold). */
+const NOTHING = -0x7fffffff;
+
 /** Makes `c` the world's outcomes (the builder, once the layout is built). */
 export function setOutcomes(layout: Layout, c: Compiled): void {
   layout.statics[STATICS] = c;
@@ -46,11 +49,6 @@ export function setOutcomes(layout: Layout, c: Compiled): void {
 
 function compiled(layout: Layout): Compiled | undefined {
   return layout.statics[STATICS] as Compiled | undefined;
-}
-
-/** How many allowed outcomes the world's scenario states (0: none). */
-export function outcomeCount(layout: Layout): number {
-  return compiled(layout)?.outcomes.length ?? 0;
 }
 
 /** The names of the allowed outcomes, in order. */
@@ -70,7 +68,7 @@ export function recordProbes(w: World, actor: number, op: number, result: number
     const [status, found] = w.instrument(() => {
       for (const [k, check] of c.checks.entries()) {
         const r = check.read(w, result);
-        if (!r.ok) return [2 + k, Number.isNaN(r.found) ? -0x7fffffff : r.found];
+        if (!r.ok) return [2 + k, Number.isNaN(r.found) ? NOTHING : r.found];
       }
       return [1, 0];
     });
@@ -89,7 +87,7 @@ function observationMismatch(w: World, c: CompiledObservation): string | undefin
     const p = w.obj(PROBE, c.point.slot);
     if (p.status === 0) return `${c.subject}${c.point.text}: ${neverReached(c)}`;
     if (p.status === 1) return undefined;
-    return `${c.subject}${c.point.text}: ${c.checks[p.status - 2].describe(p.found === -0x7fffffff ? Number.NaN : p.found)}`;
+    return `${c.subject}${c.point.text}: ${c.checks[p.status - 2].describe(p.found === NOTHING ? Number.NaN : p.found)}`;
   }
   for (const check of c.checks) {
     const r = check.read(w, 0);

@@ -115,6 +115,8 @@ describe('outcomes over every interleaving', () => {
     expect(end.violation?.message).toBe('not the expected outcome: pte source@0: maps nothing, expected a page');
     const r = checkOne(spec([...lines, 'outcome:', '  - { pte: { mm: source, page: 0 }, after: { actor: cpu, op: 0 }, value: 8, refcount: 1 }']), interval);
     expect(r.violation?.message).toBe('not the expected outcome: pte source@0 after cpu ops[0]: value is 7, expected 8');
+    const gone = checkOne(spec([...lines, 'outcome:', '  - { pte: { mm: source, page: 0 }, after: { actor: cpu, op: 1 }, value: 7 }']), interval);
+    expect(gone.violation?.message).toBe('not the expected outcome: pte source@0 after cpu ops[1]: maps nothing, expected value 7');
   });
 
   it('an expect entry may name outcome as the verdict a design gives', () => {
