@@ -17,6 +17,7 @@ import { PROPERTIES } from '../../src/check/properties.js';
 import { outcomeCheck } from '../../src/check/outcome.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import { judgeCell } from '../../src/check/expect.js';
+import { resolveDesigns } from '../../src/scenario/expect.js';
 
 /** One vCPU writes its page twice while the host write-protects it: three places for the mprotect (K01). */
 const RACE = [
@@ -178,5 +179,12 @@ describe('outcome keys are validated', () => {
     expect(problems([...base, 'outcome:', '  - { pte: { mm: source, page: 0 }, presnt: true }'])).toEqual([
       'case.yaml:8:37: outcome[0].presnt: unknown field; expected one of pte, ept, table, result, counter, after, present, writable, samePage, otherPage, value, refcount, mapcount',
     ]);
+  });
+
+  it('an exercised routine must be one of the model the scenario runs', () => {
+    const loaded = parseScenario([...base, 'variants: [interval]', 'exercises: [cpu_access, no_such_routine]'].join('\n'), 'case.yaml', 'yaml');
+    expect(() => resolveDesigns(loaded, () => interval)).toThrow(
+      'case.yaml:8:25: exercises[1]: no routine "no_such_routine" in the model of the designs this scenario runs (the kernel, KVM, the workload and the designs\' own routines)',
+    );
   });
 });
