@@ -79,12 +79,12 @@ export function patternMismatch(pattern: readonly PatternStep[], trace: Trace): 
 export type CellOutcome = { readonly status: 'met' | 'failed' | 'undecided'; readonly note: string };
 
 /** A result's verdict in an expectation's words: `holds`, the check that failed, or `incomplete`. */
-function found(r: CheckResult): string {
+function found(r: Pick<CheckResult, 'verdict' | 'violation'>): string {
   return r.verdict === 'violation' ? r.violation!.property : r.verdict;
 }
 
 /** Judges one cell against its expectation; `trace` is its counterexample's (needed for a pattern). */
-export function judgeCell(e: Expectation, r: CheckResult, trace: Trace | undefined): CellOutcome {
+export function judgeCell(e: Expectation, r: Pick<CheckResult, 'verdict' | 'violation' | 'stopReason'>, trace: Trace | undefined): CellOutcome {
   if (r.verdict === 'incomplete') return { status: 'undecided', note: `expected ${e.verdict}; the check did not finish (${r.stopReason ?? 'incomplete'})` };
   const got = found(r);
   const message = r.violation ? `: ${r.violation.message}` : '';

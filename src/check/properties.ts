@@ -8,7 +8,7 @@ import type { World } from '../world/world.js';
 import { MM, PAGE, PTE, VMA, LOCK } from '../kernel/structs.js';
 import { pte } from '../kernel/pgtable.js';
 import { KVM, SPTE } from '../kvm/structs.js';
-import { gfnToHva } from '../kvm/topology.js';
+import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
 import { forEachGpcInUse } from '../kvm/gpc.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
@@ -72,10 +72,10 @@ export const refinement: Property = {
     if (m) return m;
     const k = forEachSpte(w, (k, g) => {
       const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + g);
-      const hva = gfnToHva(w, k, g);
+      const slot = gfnToMemslot(w, k, g);
       const name = `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`;
-      if (hva < 0) return `${name} maps pfn ${e.pfn} but no memslot covers the gfn`;
-      return subMapping(w, name, e.pfn, e.write, w.obj(KVM, k).mm - 1, hva);
+      if (slot < 0) return `${name} maps pfn ${e.pfn} but no memslot covers the gfn`;
+      return subMapping(w, name, e.pfn, e.write, w.obj(KVM, k).mm - 1, memslotHva(w, slot, g));
     });
     if (k) return k;
     // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.

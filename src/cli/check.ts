@@ -94,7 +94,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   }
   if (!opts.json) for (const [r, j] of expected.cells) console.log(judgedLine(r, j));
   finalNote(note, notStarted, opts.json);
-  writeReports(results, traceFor, opts, sel);
+  writeReports(results, traceFor, opts, sel, expected.cells);
   return exitCodeOf(results, sel.table ? 'table' : 'cells', expected);
 }
 

@@ -75,7 +75,6 @@ function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers:
     if (wrong) fail(`${wrong} applies to --simulate only`);
   }
   const sel = select(names, opts.variant, drivers, era);
-  if (opts.simulate && sel.expectations.length) process.stderr.write("vmamirror: note: the scenario files' expectations are judged by exhaustive checks only, not by --simulate\n");
   return opts.simulate ? checkSimulate(sel, { ...opts, simulate: opts.simulate }, ctx) : checkExhaustive(sel, opts, ctx);
 }
 
@@ -259,9 +258,15 @@ function program(ctx: RunContext, run: Run): Command {
     .command('merge')
     .description('merge shard results (the JSON of `check --shard i/N --json`) into one verdict')
     .argument('<file...>')
-    .option('--file <path...>', 'scenario files of the shards (to replay their counterexamples)')
+    .option('--file <path...>', 'scenario files of the shards (to replay their counterexamples; the drivers and eras they name are loaded)')
+    .option('--driver <file...>', `${DRIVER_HELP} (the --driver modules the shards were checked with)`)
+    .option('--era <file>', `${ERA_HELP} (the --era module the shards were checked with)`)
     .option('--json', 'print the merged result as JSON')
-    .action((files: string[], opts: { json?: boolean; file?: string[] }) => {
+    .action((files: string[], opts: { json?: boolean; file?: string[]; driver?: string[]; era?: string }) => {
+      // Each shard's counterexample is replayed: its design must be known here as it was there.
+      const drivers = driversOf(run, opts.driver);
+      const era = eraOf(run, opts.era);
+      if (era) onEra([...VARIANTS, ...drivers], era);
       run.code = mergeFiles(files, opts);
     });
   program
@@ -384,14 +389,14 @@ export async function mainAsync(argv: readonly string[], ctx: RunContext = { pro
   const run: Run = { code: EXIT_HOLDS, drivers: new Map() };
   const p = program(ctx, run);
   p.hook('preAction', async (_p, action) => {
-    const opts = action.opts() as { driver?: string[]; era?: string; file?: string };
+    const opts = action.opts() as { driver?: string[]; era?: string; file?: string | string[] };
     for (const path of opts.driver ?? []) {
       if (!run.drivers!.has(path)) run.drivers!.set(path, await loadDriver(path, moduleText));
     }
     if (opts.era !== undefined) run.era = await loadEra(opts.era, moduleText);
     // The drivers scenario files name, where the command reads scenario files and runs designs.
     const name = action.name();
-    const files = name === 'check' || name === 'mutate' ? action.args : name === 'replay' && opts.file !== undefined ? [opts.file] : [];
+    const files = name === 'check' || name === 'mutate' ? action.args : opts.file === undefined ? [] : typeof opts.file === 'string' ? [opts.file] : opts.file;
     await preloadScenarioFiles(
       files,
       (path) => loadDriver(path, moduleText),

@@ -1,7 +1,9 @@
 /**
  * `merge`: shard outputs (`check --shard i/N --json`) into one verdict, exiting as the unsharded
  * check would (the catalogue table by its expectations, see outcome.ts). Every input is checked
- * first (shard-input.ts); an inconsistency between them is exit 2 with one line.
+ * first (shard-input.ts); an inconsistency between them is exit 2 with one line. The scenario
+ * files given with --file state expectations (`expect:`): the merged cells are judged by them as
+ * the unsharded check judges its cells (a shard alone judges nothing: it sees part of the runs).
  */
 import { mergeCatalogueShards, mergeShardResults, type CatalogueShardResult, type MergedResult } from '../check/shard.js';
 import type { ScenarioSimulateResult } from '../check/run.js';
@@ -14,6 +16,9 @@ import { readJsonFile } from './json-input.js';
 import { builtInOr, shardDocument, type ShardDocument } from './shard-input.js';
 import { scenarioArgument } from './selection.js';
 import { finalNote } from './check.js';
+import { judgedLine, judgeExpectations, type Expectation } from '../check/expect.js';
+import { isScenarioFile, scenarioFile } from './scenario-files.js';
+import { tracesOf, type TraceFor } from './reports.js';
 
 /** Shard files are small JSON documents: a bigger file is not one. */
 const MAX_SHARD_BYTES = 256 * 2 ** 20;
@@ -23,11 +28,14 @@ export function mergeFiles(files: readonly string[], opts: { json?: boolean; fil
   const docs = files.map((f) => shardDocument(readJsonFile(f, 'a shard result', MAX_SHARD_BYTES), f, lookup));
   const kinds = new Set(docs.map((d) => d.kind));
   if (kinds.size > 1) fail('cannot merge catalogue shards with simulation shards');
+  const scenarioFiles = (opts.file ?? []).filter(isScenarioFile);
+  const expected = { expectations: scenarioFiles.flatMap((f) => scenarioFile(f).expectations), traceFor: tracesOf(scenarioFiles.map((f) => scenarioFile(f).spec)) };
   try {
     return docs[0].kind === 'catalogue'
       ? mergeCatalogue(
           docs.map((d) => d.doc as CatalogueShardResult),
           opts,
+          expected,
         )
       : mergeSimulations(docs, opts);
   } catch (e) {
@@ -37,24 +45,26 @@ export function mergeFiles(files: readonly string[], opts: { json?: boolean; fil
   }
 }
 
-function mergeCatalogue(shards: readonly CatalogueShardResult[], opts: { json?: boolean }): number {
+function mergeCatalogue(shards: readonly CatalogueShardResult[], opts: { json?: boolean }, files: { expectations: readonly Expectation[]; traceFor: TraceFor }): number {
   const table = shards[0].table === true;
   if (shards.some((s) => (s.table === true) !== table)) fail('shards of the whole table cannot be merged with shards of a selection');
   const m = mergeCatalogueShards(shards);
-  if (opts.json) console.log(JSON.stringify(m, null, 2));
+  const judged = judgeExpectations(files.expectations, m.results, files.traceFor);
+  if (opts.json) console.log(JSON.stringify({ ...m, results: m.results.map((r) => (judged.cells.has(r) ? { ...r, expected: judged.cells.get(r) } : r)) }, null, 2));
   else {
     console.log(verdictTable(m.results));
     if (table) for (const p of tableExpectations(m.results).problems) console.log(`UNEXPECTED: ${p}`);
+    for (const [r, j] of judged.cells) console.log(judgedLine(r, j));
   }
   const names = shards[0].cellNames;
   if (m.missingCells.length) {
     const sentence = `incomplete: ${m.missingCells.length} of ${names.length} cells are in no shard given (missing shards: ${m.missingShards.join(', ')})`;
     if (opts.json) process.stderr.write(`vmamirror: ${sentence}\n`);
     else console.log(sentence);
-    return exitCodeOf(m.results, table ? 'table-shard' : 'cells') === EXIT_VIOLATION ? EXIT_VIOLATION : EXIT_INCOMPLETE;
+    return exitCodeOf(m.results, table ? 'table-shard' : 'cells', judged) === EXIT_VIOLATION ? EXIT_VIOLATION : EXIT_INCOMPLETE;
   }
   finalNote(incompleteSentence(m.results), 0, opts.json);
-  return exitCodeOf(m.results, table ? 'table' : 'cells');
+  return exitCodeOf(m.results, table ? 'table' : 'cells', judged);
 }
 
 function mergeSimulations(docs: readonly ShardDocument[], opts: { json?: boolean }): number {

@@ -31,10 +31,15 @@ export function exitCodeOf(results: readonly CheckResult[], mode: 'table' | 'tab
   return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
 }
 
-/** The exit code of simulation results: 1 on a violation, 3 if any is incomplete, else 0. */
-export function simulationExitCode(results: readonly Judged[]): number {
-  if (results.some((r) => r.verdict === 'violation')) return EXIT_VIOLATION;
-  return results.some((r) => r.verdict === 'incomplete') ? EXIT_INCOMPLETE : EXIT_HOLDS;
+/**
+ * The exit code of simulation results: 1 on a violation, 3 if any is incomplete, else 0. `judged`:
+ * the cells a scenario file states an expectation for count by it — 1 if one is UNEXPECTED, 3 if
+ * one is undecided (a violation found as expected is not a failure).
+ */
+export function simulationExitCode<R extends Judged>(results: readonly R[], judged?: ReadonlyMap<R, { readonly status: string }>): number {
+  const statusOf = (r: R) => judged?.get(r)?.status;
+  if (results.some((r) => (statusOf(r) === undefined && r.verdict === 'violation') || statusOf(r) === 'UNEXPECTED')) return EXIT_VIOLATION;
+  return results.some((r) => (statusOf(r) === undefined && r.verdict === 'incomplete') || statusOf(r) === 'undecided') ? EXIT_INCOMPLETE : EXIT_HOLDS;
 }
 
 const WHY: Record<string, string> = {

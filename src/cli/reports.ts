@@ -10,6 +10,7 @@ import type { ScenarioSpec } from '../scenario/spec.js';
 import { counterexampleTrace, type Trace } from '../report/trace.js';
 import { traceJson } from '../report/json.js';
 import { junitReport } from '../report/junit.js';
+import type { JudgedCell } from '../check/expect.js';
 import { renderHtmlReport } from '../report/html.js';
 import { fail } from './exit.js';
 import { shown } from './text.js';
@@ -75,10 +76,11 @@ export interface ReportOptions {
 
 /**
  * --html: the report of the first counterexample (or of the only result, if there is one cell);
- * --junit: every cell as a testcase (`table`: a broken design caught is expected, see junit.ts).
+ * --junit: every cell as a testcase (`table`: a broken design caught is expected; a cell a scenario file
+ * states an expectation for is judged by it, see junit.ts).
  */
-export function writeReports(results: readonly CheckResult[], traceFor: TraceFor, opts: ReportOptions, sel: Selection): void {
-  if (opts.junit) writeReport('--junit', opts.junit, junitReport(results, { table: sel.table }));
+export function writeReports(results: readonly CheckResult[], traceFor: TraceFor, opts: ReportOptions, sel: Selection, judged?: ReadonlyMap<CheckResult, JudgedCell>): void {
+  if (opts.junit) writeReport('--junit', opts.junit, junitReport(results, { table: sel.table, judged }));
   if (opts.trail) writeTrail(opts.trail, trailOf(results, traceFor, sel.files), opts.json);
   if (opts.html) {
     const r = results.find((x) => x.verdict === 'violation') ?? results[0];

@@ -67,7 +67,13 @@ function checkCounterexample(o: Obj, scenario: string, variant: string, lookup: 
 function cellOf(o: Obj, lookup: ScenarioLookup, at: At): [string, string] {
   const scenario = text(o, 'scenario', at);
   const variant = text(o, 'variant', at);
-  const v = variantByName(variant) ?? at.in('variant').bad(`unknown variant ${shown(variant)}`);
+  const v =
+    variantByName(variant) ??
+    at
+      .in('variant')
+      .bad(
+        `unknown variant ${shown(variant)}${variant.includes('@') ? ': give the era module with --era (and its drivers with --driver), as the shards were checked' : ": a driver's design? give its module with --driver (or its scenario file with --file), as the shards were checked"}`,
+      );
   const spec = lookup(scenario);
   if (spec && !variantsFor(spec).includes(v)) at.bad(`variant ${variant} does not apply to scenario ${shown(scenario)}`);
   return [scenario, variant];

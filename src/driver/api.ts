@@ -131,8 +131,16 @@ export { type Ref, NONE, ref, refOrNone, isNone, refersTo, deref } from '../kern
 /** mm reference counts: mmget_not_zero, mmget (mmput is a routine: `w.call(mmput, resume, mm)`). */
 export { mmget, mmgetNotZero } from '../kernel/mm-refs.js';
 export { mmput } from '../kernel/ops/exit.js';
-/** mmu_interval_notifier: read_begin is a routine (`w.call`); read_retry, check_retry and set_seq are plain calls. */
-export { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalCheckRetry, mmuIntervalSetSeq, intervalNotifierInsert } from '../kernel/notifier/interval.js';
+/** mmu_interval_notifier: read_begin, insert and remove are routines (`w.call`: insert with `w.routineRef(invalidate)` as its ops, at run time: a device opened, a range mapped); read_retry, check_retry and set_seq are plain calls; `intervalNotifierInsert` subscribes at set-up (.mmap). */
+export {
+  mmuIntervalReadBegin,
+  mmuIntervalReadRetry,
+  mmuIntervalCheckRetry,
+  mmuIntervalSetSeq,
+  intervalNotifierInsert,
+  mmuIntervalNotifierInsert,
+  mmuIntervalNotifierRemove,
+} from '../kernel/notifier/interval.js';
 /** hmm_range_fault (a routine: `w.call(hmmRangeFault, resume, sub, vpn, seq, write)`) and its result's decoding. */
 export { hmmRangeFault } from '../kernel/hmm/hmm.js';
 export { hmmPfnToPfn, hmmPfnWritable, hmmPfnValid } from '../kernel/hmm/hmm-pfn.js';

@@ -8,6 +8,23 @@ import type { FootprintTable } from '../world/footprint.js';
 export const KERNEL_FOOTPRINTS: FootprintTable = {
   'mmu_interval_read_begin:read': { reads: ['intervalNotifier.mm', 'intervalNotifier.seq', 'mm.invalidateSeq', 'task.*'] },
   'mmu_interval_read_begin:wait': { reads: ['intervalNotifier.mm', 'mm.invalidateSeq'], blocks: true },
+  'mmu_interval_notifier_insert:load': { reads: ['mm.hasItree'] },
+  'mmu_interval_notifier_insert:register': { reads: ['mm.mmapReaders', 'task.*'], writes: ['mm.mmapWriter', 'task.*'], blocks: true },
+  'mmu_interval_notifier_insert:registered': { reads: ['mm.users', 'mm.mmapWriter', 'task.*'], writes: ['mm.hasItree', 'mm.hasNotifiers', 'mm.mmapWriter', 'task.*'] },
+  'mmu_interval_notifier_insert:insert': {
+    reads: ['intervalNotifier.mm', 'intervalNotifier.state', 'mm.activeInvalidateRanges', 'mm.invalidateSeq'],
+    writes: [
+      'intervalNotifier.invalidate',
+      'intervalNotifier.last',
+      'intervalNotifier.mm',
+      'intervalNotifier.priv',
+      'intervalNotifier.seq',
+      'intervalNotifier.start',
+      'intervalNotifier.state',
+      'mm.count',
+      'mm.invalidateSeq',
+    ],
+  },
   'mmu_interval_notifier_remove:unlink': { reads: ['intervalNotifier.mm', 'mm.invalidateSeq'], writes: ['intervalNotifier.state'] },
   'mmu_interval_notifier_remove:mmdrop': {
     reads: ['intervalNotifier.state'],

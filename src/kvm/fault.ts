@@ -25,10 +25,10 @@ import type { World } from '../world/world.js';
 import { EFAULT } from '../kernel/flags.js';
 import { assertHeld, readLock, readUnlock } from '../kernel/locks.js';
 import { pageGen, putPage } from '../kernel/page.js';
-import { KVM } from './structs.js';
+import { KVM, KVM_MEMSLOT_INVALID, MEMSLOT } from './structs.js';
 import { readInvalidateSeq } from './seq.js';
-import { deref } from '../kernel/ref.js';
-import { gfnToHva, kvmMmuLock, spte } from './topology.js';
+import { deref, isNone } from '../kernel/ref.js';
+import { gfnToHva, gfnToMemslot, kvmMmuLock, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
 
@@ -59,6 +59,13 @@ export const isPageFaultStale = KVM_LIB.routine({
   },
 });
 
+/**
+ * RET_PF_RETRY, returned to the caller (guest_access) where memslots change at run time: the vCPU
+ * re-enters the guest, leaving kvm->srcu, and faults again. Elsewhere the fault retries itself:
+ * with no grace period to wait for, leaving the read side changes nothing another actor can see.
+ */
+export const RET_PF_RETRY = 1;
+
 export const kvmTdpPageFault = KVM_LIB.routine({
   name: 'kvm_tdp_page_fault',
   params: ['kvm', 'gfn', 'write'],
@@ -74,6 +81,9 @@ export const kvmTdpPageFault = KVM_LIB.routine({
         l.mmuSeq = seq.lo;
         l.mmuSeqHi = seq.hi;
         l.retry = 0;
+        const slot = gfnToMemslot(w, l.kvm, l.gfn);
+        // A memslot being deleted or moved: retry (kvm_faultin_pfn), from the guest (below).
+        if (slot >= 0 && w.obj(MEMSLOT, slot).flags & KVM_MEMSLOT_INVALID) return w.ret(RET_PF_RETRY);
         const hva = gfnToHva(w, l.kvm, l.gfn);
         if (hva < 0) return w.ret(-EFAULT);
         return w.call(hvaToPfn, 'lock', deref(kvm.mm, 'kvm.mm'), hva, l.write);
@@ -122,6 +132,8 @@ export const kvmTdpPageFault = KVM_LIB.routine({
       run: (w, l) => {
         if (l.refcounted) putPage(w, l.pfn);
         if (l.retry) {
+          // Where memslots change, the vCPU leaves kvm->srcu to re-enter the guest (guest.ts).
+          if (!isNone(w.obj(KVM, l.kvm).srcu)) return w.ret(RET_PF_RETRY);
           // RET_PF_RETRY: the vCPU re-enters the guest and faults again; this attempt's locals are dead.
           l.pfn = 0;
           l.writable = 0;

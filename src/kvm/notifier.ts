@@ -34,7 +34,7 @@ function kvmOf(w: World, mn: number): number {
 }
 
 /** kvm_mmu_unmap_gfn_range / kvm_flush_remote_tlbs: drop sptes of [lo, hi). */
-function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
+export function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
   for (let g = lo; g < hi; g++) {
     const e = spte(w, kvm, g);
     e.pfn = 0;

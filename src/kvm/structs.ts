@@ -23,6 +23,7 @@ export const KVM = defineStruct(
     'rangeEnd', // kvm->mmu_invalidate_range_end (gfn, exclusive)
     'mmuLockWriter', // kvm->mmu_lock (rwlock_t): the writer, actor + 1 (w.self), 0 when free
     'mmuLockReaders', // kvm->mmu_lock: the number of readers
+    'srcu', // ref to kvm->srcu (an srcu_struct) where memslots change at run time, else none (readers need no grace period)
   ] as const,
   {
     mm: 'stable',
@@ -34,6 +35,7 @@ export const KVM = defineStruct(
     rangeEnd: 'lock:kvm.mmu_lock',
     mmuLockWriter: 'lock-word:kvm.mmu_lock',
     mmuLockReaders: 'lock-readers:kvm.mmu_lock',
+    srcu: 'stable',
   },
 );
 
@@ -44,7 +46,15 @@ export const KVM = defineStruct(
  * sets them up at creation and changes them only in the one step that stands for that publication
  * (memslot.ts): a reader's step sees the old set or the new one whole, so for the step rule they are `stable`.
  */
-export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva'] as const, { kvm: 'stable', baseGfn: 'stable', npages: 'stable', hva: 'stable' });
+export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva', 'flags'] as const, { kvm: 'stable', baseGfn: 'stable', npages: 'stable', hva: 'stable', flags: 'stable' });
+
+/**
+ * include/linux/kvm_host.h:KVM_MEMSLOT_INVALID: the memslot is being deleted or moved. Its gfns
+ * translate to no hva (__gfn_to_hva_many: KVM_HVA_ERR_BAD) and a vCPU fault on them retries
+ * (kvm_faultin_pfn: RET_PF_RETRY) until the memslot is gone or moved, so that no spte of the old
+ * memslot is installed after kvm_arch_flush_shadow_memslot zapped them.
+ */
+export const KVM_MEMSLOT_INVALID = 1;
 
 /**
  * One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed.

@@ -2,7 +2,7 @@
 import type { Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { mmuNotifierRegister } from '../kernel/notifier/mmu-notifier.js';
-import { KVM, MEMSLOT, SPTE } from './structs.js';
+import { KVM, KVM_MEMSLOT_INVALID, MEMSLOT, SPTE } from './structs.js';
 import { seqWords } from './seq.js';
 import { GPC, hasGpc, KVM_MN, setupGpc } from './gpc.js';
 import { ref, refersTo } from '../kernel/ref.js';
@@ -28,6 +28,12 @@ export interface KvmSpec {
 export interface KvmUses {
   readonly gpc?: boolean;
   readonly memslotUpdates?: boolean;
+  /**
+   * With memslotUpdates: the index of the first of the srcu_struct objects (kvm->srcu, one per
+   * KVM, in declaration order) the world declares (src/kernel/lifetime.ts SRCU), whose grace
+   * period a memslot update waits for; readers are the vCPU faults (memslot.ts).
+   */
+  readonly srcu?: number;
 }
 
 export function declareKvms(layout: Layout, kvms: readonly KvmSpec[], uses: KvmUses = {}): void {
@@ -66,6 +72,10 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number, u
     kvm.mn = ref(firstMn + k);
     const start = spec.invalidateSeqStart ?? 0;
     if (!(Number.isSafeInteger(start) && start >= 0)) throw new Error(`kvm ${spec.name}: invalidateSeqStart ${start}; expected an integer 0..2^53-1`);
+    if (uses.memslotUpdates) {
+      if (uses.srcu === undefined) throw new Error(`kvm ${spec.name}: memslot updates need an srcu_struct per KVM (KvmUses.srcu)`);
+      kvm.srcu = ref(uses.srcu + k);
+    }
     const seq = seqWords(start);
     kvm.invalidateSeq = seq.lo;
     kvm.invalidateSeqHi = seq.hi;
@@ -108,14 +118,30 @@ export function spte(w: World, kvm: number, gfn: number) {
   return w.obj(SPTE, kvm * w.layout.dims.kvmGfns + gfn);
 }
 
-/** __gfn_to_hva_memslot: the hva backing `gfn`, or -1 (no memslot: MMIO). */
-export function gfnToHva(w: World, kvm: number, gfn: number): number {
+/** __gfn_to_memslot: the memslot object of `kvm` covering `gfn` (an invalid one included), or -1. */
+export function gfnToMemslot(w: World, kvm: number, gfn: number): number {
   const n = w.count(MEMSLOT);
   for (let i = 0; i < n; i++) {
     const s = w.obj(MEMSLOT, i);
-    if (refersTo(s.kvm, kvm) && s.baseGfn <= gfn && gfn < s.baseGfn + s.npages) return s.hva + (gfn - s.baseGfn);
+    if (refersTo(s.kvm, kvm) && s.baseGfn <= gfn && gfn < s.baseGfn + s.npages) return i;
   }
   return -1;
+}
+
+/** __gfn_to_hva_many: the hva backing `gfn`, or -1 (no memslot: MMIO; or one being deleted or moved: KVM_HVA_ERR_BAD). */
+export function gfnToHva(w: World, kvm: number, gfn: number): number {
+  const i = gfnToMemslot(w, kvm, gfn);
+  return i < 0 || w.obj(MEMSLOT, i).flags & KVM_MEMSLOT_INVALID ? -1 : memslotHva(w, i, gfn);
+}
+
+/**
+ * The hva memslot object `slot` maps `gfn` to, an invalid memslot included: what the sptes of a
+ * memslot being deleted or moved still answer for until kvm_arch_flush_shadow_memslot zaps them
+ * (the MMU notifiers still reach them through it: kvm_handle_hva_range walks every memslot of the set).
+ */
+export function memslotHva(w: World, slot: number, gfn: number): number {
+  const s = w.obj(MEMSLOT, slot);
+  return s.hva + (gfn - s.baseGfn);
 }
 
 /** The gfn range [lo, hi) of `kvm` whose hvas overlap [start, end), or hi = lo = 0 if none (memslot walk of kvm_handle_hva_range). */

@@ -4,6 +4,7 @@
  * backed by the mirror through a memslot; a spare mm for fork), the initial subscriptions, and one
  * actor per workload entry.
  */
+import { SRCU } from '../kernel/lifetime.js';
 import type { World } from '../world/world.js';
 import { buildWorld } from '../kernel/topology.js';
 import { addVma, populateAnon } from '../kernel/setup.js';
@@ -97,7 +98,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: memslots(0), invalidateSeqStart });
   if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: memslots(MIRROR_START), invalidateSeqStart });
   const anyOp = (what: 'usesGpc' | 'updatesMemslots') => spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)![what]));
-  const kvmUses = { gpc: anyOp('usesGpc'), memslotUpdates: anyOp('updatesMemslots') };
+  const kvmUses: { gpc: boolean; memslotUpdates: boolean; srcu?: number } = { gpc: anyOp('usesGpc'), memslotUpdates: anyOp('updatesMemslots') };
   const kvmIndex = (vm: VmName) => {
     const i = kvms.findIndex((k) => k.name === `kvm-${vm}`);
     if (i < 0) throw new Error(`scenario ${spec.name}: guest-access on ${vm} but the scenario has no ${vm} KVM`);
@@ -146,7 +147,15 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
         designs.map((_, i) => (i === 0 ? 'mirror' : `mirror${i}`)),
       );
       // The drivers' own objects (DriverSpec.state): `count` per device, device d's from d * count.
-      for (const [struct, count] of driverStructs(designs)) layout.add(struct, count * designs.length);
+      // A KVM whose memslots change has an srcu_struct (kvm->srcu): after the drivers' ones.
+      const structs = driverStructs(designs);
+      const kvmSrcu = kvmUses.memslotUpdates ? kvms.length : 0;
+      if (kvmSrcu && !structs.has(SRCU)) structs.set(SRCU, 0);
+      for (const [struct, count] of structs) {
+        const own = count * designs.length;
+        if (struct === SRCU) kvmUses.srcu = own;
+        layout.add(struct, own + (struct === SRCU ? kvmSrcu : 0));
+      }
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
       // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.

@@ -21,7 +21,7 @@ import { mmput } from '../kernel/ops/exit.js';
 import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { guestAccess } from '../kvm/guest.js';
 import { gpcUse, kvmGpcRefresh } from '../kvm/gpc.js';
-import { kvmSetMemslot } from '../kvm/memslot.js';
+import { kvmDeleteMemslot, kvmMoveMemslot, kvmSetMemslot } from '../kvm/memslot.js';
 import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
@@ -258,6 +258,22 @@ export const OPERATIONS = [
       "KVM_SET_USER_MEMORY_REGION adds a memslot mapping gfns [page, page + pages) to the VMM's pages of the same numbers (kvm_set_memslot: published once no invalidation is active); needs sourceKvm or introspectorKvm.",
     fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, pages: { kind: 'npages', optional: true } },
     call: (op, at) => ({ label: `set-memslot(${op.vm}:gfn${op.page}+${op.pages ?? 1})`, routine: kvmSetMemslot, args: [at.kvm(op.vm), op.page, op.pages ?? 1] }),
+  }),
+  operation({
+    name: 'delete-memslot',
+    updatesMemslots: true,
+    description:
+      'KVM_SET_USER_MEMORY_REGION deletes the memslot covering gfn `page` (kvm_set_memslot KVM_MR_DELETE: made invalid, the grace period of the vCPUs using it, its sptes zapped, then removed: its gfns exit to MMIO); needs sourceKvm or introspectorKvm.',
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `delete-memslot(${op.vm}:gfn${op.page})`, routine: kvmDeleteMemslot, args: [at.kvm(op.vm), op.page] }),
+  }),
+  operation({
+    name: 'move-memslot',
+    updatesMemslots: true,
+    description:
+      'KVM_SET_USER_MEMORY_REGION moves the memslot covering gfn `page` to start at gfn `to`, its VMM pages kept (KVM_MR_MOVE: made invalid, the grace period, its sptes zapped, then published at the new gfns); needs sourceKvm or introspectorKvm.',
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' }, to: { kind: 'page' } },
+    call: (op, at) => ({ label: `move-memslot(${op.vm}:gfn${op.page}→gfn${op.to})`, routine: kvmMoveMemslot, args: [at.kvm(op.vm), op.page, op.to] }),
   }),
   operation({
     name: 'device',

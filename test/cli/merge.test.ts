@@ -4,10 +4,10 @@
  * inconsistent or malformed input is exit 2 with one line naming the file.
  */
 import { describe, expect, it, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { tidy, vmamirror, vmamirrorUntil } from '../helpers/cli.js';
+import { dirname, join } from 'node:path';
+import { ROOT, tidy, vmamirror, vmamirrorUntil } from '../helpers/cli.js';
 import { MEASURED_COUNTS, shardOfCells } from '../../src/check/costs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmamirror-merge-'));
@@ -83,6 +83,45 @@ describe('merge gives the exit code of the equivalent check', () => {
     expect(merged.code).toBe(1);
     expect(merged.stdout).toMatch(/^exit\/interval: no-violation-found$/m);
     expect(merged.stdout).toMatch(/^exit\/start-only: violation — /m);
+  });
+
+  it("shards of a driver's check merge with the same --driver; without it the design is unknown and the line says what to give", async () => {
+    const driver = join(ROOT, 'examples/drivers/forgets-update-lock.ts');
+    const args = ['check', 'introspect', 'exit', '--driver', driver];
+    const whole = vmamirror(args);
+    const shards = await Promise.all([0, 1].map((i) => vmamirrorUntil([...args, '--shard', `${i}/2`, '--json'])));
+    const files = shards.map((s, i) => save(`drv${i}.json`, s.stdout));
+    const merged = vmamirror(['merge', ...files, '--driver', driver]);
+    expect(merged.code).toBe(whole.code);
+    expect(merged.stdout).toMatch(/^introspect +✗ kernel-bug$/m);
+    const bare = vmamirror(['merge', ...files]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(
+      /^vmamirror: .*drv0\.json\.cells\[0\]\.variant: unknown variant forgets-update-lock: a driver's design\? give its module with --driver \(or its scenario file with --file\), as the shards were checked\n$/,
+    );
+  });
+
+  it("shards of a scenario file that names drivers: merge --file loads them and judges the file's expectations as check does", async () => {
+    const file = join(ROOT, 'examples/races/B-13-amdgpu-userptr-retry/scenario.yaml');
+    const whole = vmamirror(['check', file]);
+    const shards = await Promise.all([0, 1].map((i) => vmamirrorUntil(['check', file, '--shard', `${i}/2`, '--json'])));
+    // A shard judges nothing (it sees some cells): the buggy drivers' violations make it exit 1.
+    expect(shards.map((s) => s.code)).toContain(1);
+    const files = shards.map((s, i) => save(`b13-${i}.json`, s.stdout));
+    const merged = vmamirror(['merge', ...files, '--file', file]);
+    expect(whole.code).toBe(0);
+    expect(merged.code).toBe(0);
+    expect(merged.stdout.match(/^as expected: b13-userptr-vs-munmap\//gm)).toHaveLength(3);
+    // Expectations decide: a file whose expectation the merged verdict contradicts fails the merge.
+    const wrong = save(
+      'b13-wrong.yaml',
+      readFileSync(file, 'utf8')
+        .replace(/(driver: \.\/fixed\.ts\n\s+verdict:) holds/, '$1 refinement')
+        .replaceAll('./', `${dirname(file)}/`),
+    );
+    const contradicted = vmamirror(['merge', ...files, '--file', wrong]);
+    expect(contradicted.stdout).toMatch(/^UNEXPECTED: b13-userptr-vs-munmap\/b13-fixed .*expected refinement, found holds$/m);
+    expect(contradicted.code).toBe(1);
   });
 });
 

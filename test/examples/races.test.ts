@@ -125,10 +125,17 @@ function b13(name: string, edits: [string | RegExp, string][]): string {
 describe('a wrong expectation is reported, and fails the run', () => {
   it('a buggy driver expected to hold is UNEXPECTED, exit 1 (and the others still as expected)', () => {
     const f = b13('holds.yaml', [[/ {4}verdict: refinement\n {4}message: maps nothing\n {4}pattern:\n( {6}- .*\n)+/, '    verdict: holds\n']]);
-    const r = vmamirror(['check', f]);
+    const junit = join(dirname(f), 'holds.xml');
+    const r = vmamirror(['check', f, '--junit', junit]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^UNEXPECTED: b13-userptr-vs-munmap\/b13-retry-outside-lock \(.*holds\.yaml:\d+: expect\[0\]\): expected holds, found refinement: mirror pte/m);
     expect(r.stdout.match(/^as expected: /gm)).toHaveLength(2);
+    // JUnit agrees with the judgement, not the bare verdicts: the other buggy driver, caught as its
+    // expectation says, passes; the one expected to hold fails as unexpected.
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/tests="3" failures="1" skipped="0"/);
+    expect(xml).toMatch(/name="b13-retry-outside-lock"[^>]*>\n {4}<failure type="unexpected" message="[^"]*holds\.yaml:\d+: expect\[0\]: expected holds, found refinement/);
+    expect(xml.match(/<system-out>as expected: /g)).toHaveLength(2);
   });
 
   it('a fixed driver expected to fail is UNEXPECTED, exit 1', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
-import { intervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin } from '../../src/kernel/notifier/interval.js';
+import { intervalNotifierInsert, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin } from '../../src/kernel/notifier/interval.js';
 import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, PAGE } from '../../src/kernel/structs.js';
 import { isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
@@ -186,5 +186,71 @@ describe('a subscription inserted while an invalidation runs (regression: the mo
     expect(rest.map((s) => s.where)).not.toContain('testdrv_invalidate:lock');
     expect(w.obj(MIN, 1).seq).toBe(3);
     expect([A(w), S(w)]).toEqual([0, 4]); // the epoch it opened ends with it
+  });
+});
+
+describe('mmu_interval_notifier_insert while actors run (a device opened at run time)', () => {
+  const insert = (w: World, sub: number, start: number, length: number) => w.spawn(0, mmuIntervalNotifierInsert, [sub, SRC, start, length, w.routineRef(testDriverInvalidate), sub]);
+
+  it('registers the mm under mmap_lock for write the first time, then inserts under subscriptions->lock', () => {
+    const { w } = setup(['open']);
+    const count = w.obj(MM, SRC).count;
+    insert(w, SUB, 0, 2);
+    const steps = runToEnd(w, 'open');
+    expect(steps.map((s) => s.where)).toEqual([
+      'mmu_interval_notifier_insert:load',
+      'mmu_interval_notifier_insert:register',
+      'mmu_interval_notifier_insert:registered',
+      'mmu_interval_notifier_insert:insert',
+    ]);
+    expect([w.obj(MM, SRC).hasItree, w.obj(MM, SRC).mmapWriter, w.obj(MM, SRC).count - count]).toEqual([1, 0, 1]);
+    expect([w.obj(MIN, SUB).state, subSeq(w), S(w)]).toEqual([MIN_INSERTED, S(w) - 1, 2]);
+  });
+
+  it('skips the registration once the mm has an interval tree, and sleeps on mmap_lock while another task holds it', () => {
+    const { w } = setup(['open', 'open2']);
+    betweenSteps(w, () => {
+      w.obj(MM, SRC).mmapReaders = 1;
+    });
+    insert(w, SUB, 0, 2);
+    runUntil(w, 'open', 'mmu_interval_notifier_insert:register');
+    expect(isEnabled(w, 0)).toBe(false); // down_write waits for the reader
+    betweenSteps(w, () => {
+      w.obj(MM, SRC).mmapReaders = 0;
+    });
+    runToEnd(w, 'open');
+    w.spawn(1, mmuIntervalNotifierInsert, [1, SRC, 2, 2, w.routineRef(testDriverInvalidate), 1]);
+    expect(runToEnd(w, 'open2').map((s) => s.where)).toEqual(['mmu_interval_notifier_insert:load', 'mmu_interval_notifier_insert:insert']);
+  });
+
+  it('during an invalidation of its range: queued until the epoch ends, and a read_begin made now waits for that end', () => {
+    const { w } = setup(['open', 'inv', 'fault']);
+    intervalNotifierInsert(w, SUB, SRC, 0, 2, testDriverInvalidate, 0);
+    w.spawn(1, testZapOne, [SRC, 1]);
+    runUntil(w, 'inv', 'testdrv_invalidate:lock'); // the epoch is open: S odd
+    expect(S(w) % 2).toBe(1);
+    insert(w, 1, 0, 4);
+    runToEnd(w, 'open');
+    expect([w.obj(MIN, 1).state, w.obj(MIN, 1).seq]).toEqual([MIN_DEFERRED_INSERT, S(w)]);
+    w.spawn(2, mmuIntervalReadBegin, [1]);
+    runUntil(w, 'fault', 'mmu_interval_read_begin:wait');
+    expect(isEnabled(w, 2)).toBe(false);
+    runToEnd(w, 'inv');
+    expect([w.obj(MIN, 1).state, isEnabled(w, 2)]).toEqual([MIN_INSERTED, true]);
+  });
+
+  it("then removed: the subscription is the caller's again and mm_count is back; inserting it twice is a BUG", () => {
+    const { w } = setup(['open', 'close', 'again']);
+    const count = w.obj(MM, SRC).count;
+    insert(w, SUB, 0, 2);
+    runToEnd(w, 'open');
+    w.spawn(1, mmuIntervalNotifierRemove, [SUB]);
+    runToEnd(w, 'close');
+    expect([w.obj(MIN, SUB).state, w.obj(MIN, SUB).mm, w.obj(MM, SRC).count]).toEqual([MIN_UNUSED, NONE, count]);
+    insert(w, SUB, 0, 2);
+    runToEnd(w, 'open');
+    w.spawn(2, mmuIntervalNotifierInsert, [SUB, SRC, 0, 2, w.routineRef(testDriverInvalidate), SUB]);
+    runToEnd(w, 'again');
+    expect(w.bugs.join('\n')).toMatch(/mmu_interval_notifier_insert of interval notifier 0, which is already inserted/);
   });
 });

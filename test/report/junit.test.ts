@@ -39,4 +39,22 @@ describe('junitReport', () => {
     const open = junitReport([cell('exit', 'start-only', 'incomplete')], { table: true });
     expect(open).toMatch(/name="start-only is caught" time="0.000">\n {4}<skipped message="not caught on the cells that finished"\/>/);
   });
+
+  it('a cell a scenario file has an expectation for is judged by it: as expected passes, UNEXPECTED fails, undecided is skipped', () => {
+    const caught = cell('race', 'buggy', 'violation');
+    const held = cell('race', 'fixed', 'holds');
+    const open = cell('race', 'other', 'incomplete');
+    const judged = new Map([
+      [caught, { status: 'as expected' as const, source: 'race.yaml:9: expect[0]', note: 'violation of refinement' }],
+      [held, { status: 'UNEXPECTED' as const, source: 'race.yaml:12: expect[1]', note: 'holds, but expected refinement' }],
+      [open, { status: 'undecided' as const, source: 'race.yaml:15: expect[2]', note: 'incomplete' }],
+    ]);
+    const xml = junitReport([caught, held, open], { judged });
+    expect(xml).toMatch(/tests="3" failures="1" skipped="1"/);
+    expect(xml).toMatch(/name="buggy"[\s\S]*?<system-out>as expected: race.yaml:9: expect\[0\]: violation of refinement/);
+    expect(xml).toMatch(/name="fixed"[\s\S]*?<failure type="unexpected" message="race.yaml:12: expect\[1\]: holds, but expected refinement"/);
+    expect(xml).toMatch(/name="other"[\s\S]*?<skipped message="undecided: race.yaml:15/);
+    // Without the judgement, the caught cell is a failure: the expectation is what passes it.
+    expect(junitReport([caught])).toMatch(/failures="1"/);
+  });
 });

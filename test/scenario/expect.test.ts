@@ -91,9 +91,15 @@ describe('expectations judged', () => {
     expect(all.out.match(/^aba\/\S+: incomplete/gm)).toHaveLength(6);
   });
 
-  it('--simulate says it does not judge them', () => {
-    const r = check('simulate', expectations(), ['--simulate', '--runs', '5']);
-    expect(r.err).toContain("vmamirror: note: the scenario files' expectations are judged by exhaustive checks only, not by --simulate\n");
+  it('--simulate judges a violation it finds, and calls "no violation found" undecided: exit 3', () => {
+    const r = check('simulate', expectations(), ['--simulate', 'pct', '--runs', '3000']);
+    expect(r.out).toMatch(/^as expected: aba\/seed-2019-fixed \(FILE:10: expect\[0\]\): refinement, the trace follows the pattern \(5 steps\)$/m);
+    expect(r.out).toMatch(/^undecided: aba\/interval \(FILE:11: expect\[1\]\): expected holds; no violation found in 3000 runs, which proves nothing \(an exhaustive check decides\)$/m);
+    expect(r.code).toBe(3);
+    // A violation found that is not the one expected fails the run.
+    const wrong = check('simulate-wrong', expectations([ABA[0], ABA[2], ABA[1]]), ['--simulate', 'pct', '--runs', '3000']);
+    expect(wrong.out).toMatch(/^UNEXPECTED: aba\/seed-2019-fixed .*does not follow the pattern/m);
+    expect(wrong.code).toBe(1);
   });
 });
 

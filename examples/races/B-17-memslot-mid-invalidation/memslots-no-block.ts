@@ -11,21 +11,22 @@
  * Only kvm_swap_active_memslots changes: it publishes without waiting for
  * mn_active_invalidate_count (which that kernel did not have).
  */
-import { defineEra, KERNEL, KVM_LIB, Library, publishMemslot } from 'vmamirror';
+import { defineEra, deref, KERNEL, KVM, KVM_LIB, Library, publishMemslot, SRCU_LIB, synchronizeSrcu } from 'vmamirror';
 
-const lib = new Library('era-memslots-no-block', [KERNEL, KVM_LIB], { kind: 'kernel' });
+const lib = new Library('era-memslots-no-block', [KERNEL, KVM_LIB, SRCU_LIB], { kind: 'kernel' });
 
 const swap = lib.routine({
   name: 'install_new_memslots_no_block',
-  params: ['kvm', 'slot', 'gfn', 'npages'],
+  params: ['kvm', 'slot', 'gfn', 'npages', 'hva', 'flags'],
   steps: {
     swap: {
       at: 'virt/kvm/kvm_main.c:install_new_memslots rcu_assign_pointer(kvm->memslots[as_id], slots) (no wait for active invalidations)',
       run: (w, l) => {
-        publishMemslot(w, l.slot, l.gfn, l.npages);
-        return w.ret(0);
+        publishMemslot(w, l.slot, l.gfn, l.npages, l.hva, l.flags);
+        return w.call(synchronizeSrcu, 'done', deref(w.obj(KVM, l.kvm).srcu, 'kvm.srcu'));
       },
     },
+    done: { at: 'virt/kvm/kvm_main.c:install_new_memslots synchronize_srcu_expedited(&kvm->srcu)', run: (w) => w.ret(0) },
   },
 });
 lib.replace('kvm_swap_active_memslots', swap);

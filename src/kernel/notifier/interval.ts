@@ -24,6 +24,7 @@ import { deferSetSeq, dropRecheck, dropRegistration } from '../mutation-hooks.js
 /** The class of subscriptions->lock, the spinlock the protocol's S, A and the tree live under. */
 export const SUBSCRIPTIONS_LOCK = 'mm.notifier_subscriptions.lock';
 import { notifierMapAcquire } from '../lockdep.js';
+import { downWrite, mmapLock, upWrite } from '../locks.js';
 
 /** mn_itree_is_invalidating: S is odd. */
 export function itreeIsInvalidating(w: World, mm: number): boolean {
@@ -85,27 +86,35 @@ function itreeInvEnd(w: World, mm: number): void {
 }
 
 /**
- * mm/mmu_notifier.c:__mmu_interval_notifier_insert (under subscriptions->lock). The caller holds
- * mm_users. `priv` is the driver's own object index (stored as a reference). Also sets has_itree (mmu_notifier_register(NULL, mm) in mmu_interval_notifier_insert).
+ * mmu_interval_notifier_insert as one setup action, for a design subscribed before any actor runs
+ * (its .mmap): mmu_notifier_register(NULL, mm) then __mmu_interval_notifier_insert. The caller
+ * holds mm_users. `priv` is the driver's own object index (stored as a reference). A driver that
+ * subscribes while actors run calls the routine `mmu_interval_notifier_insert` below instead.
  */
 export function intervalNotifierInsert(w: World, sub: number, mm: number, start: number, length: number, invalidate: AnyRoutine, priv: number): void {
   if (w.mutation !== null && dropRegistration(w)) return;
-  w.inside(SUBSCRIPTIONS_LOCK, () => itreeInsert(w, sub, mm, start, length, invalidate, priv));
-}
-
-function itreeInsert(w: World, sub: number, mm: number, start: number, length: number, invalidate: AnyRoutine, priv: number): void {
   const m = w.obj(MM, mm);
-  const s = w.obj(MIN, sub);
-  if (s.state !== MIN_UNUSED) throw new Error(`interval notifier ${sub} is already in use`);
-  if (length <= 0) throw new Error(`interval notifier ${sub}: length must be positive`);
   if (m.users <= 0) w.bug(`mmu_interval_notifier_insert on mm ${mm} without mm_users`);
   m.hasNotifiers = 1;
   m.hasItree = 1;
-  m.count = m.count + 1; // mmgrab, paired with mmdrop in remove
+  w.inside(SUBSCRIPTIONS_LOCK, () => itreeInsert(w, sub, mm, start, length, w.routineRef(invalidate), priv));
+}
+
+/** __mmu_interval_notifier_insert, under subscriptions->lock; `ops`: the callback's routine reference. */
+function itreeInsert(w: World, sub: number, mm: number, start: number, length: number, ops: number, priv: number): void {
+  const m = w.obj(MM, mm);
+  const s = w.obj(MIN, sub);
+  if (s.state !== MIN_UNUSED) {
+    w.bug(`mmu_interval_notifier_insert of interval notifier ${sub}, which is already inserted (or queued for insertion or removal)`);
+    return;
+  }
+  w.own(MIN, sub); // not yet in the tree: the caller's alone until this insert publishes it
+  if (length <= 0) throw new Error(`interval notifier ${sub}: length must be positive`);
+  m.count = m.count + 1; // mmgrab (before spin_lock), paired with mmdrop in remove
   s.mm = ref(mm);
   s.start = start;
   s.last = start + length - 1;
-  s.invalidate = w.routineRef(invalidate);
+  s.invalidate = ops;
   s.priv = ref(priv);
   if (m.activeInvalidateRanges !== 0) {
     if (itreeIsInvalidating(w, mm)) {
@@ -120,6 +129,58 @@ function itreeInsert(w: World, sub: number, mm: number, start: number, length: n
     s.state = MIN_INSERTED;
   }
 }
+
+/**
+ * mm/mmu_notifier.c:mmu_interval_notifier_insert, called by a driver while actors run (a device
+ * opened, a range mapped, dmirror's temporary snapshot notifier). The caller holds mm_users
+ * (current->mm, or mmget). `ops`: the invalidate routine's reference (`w.routineRef(routine)`);
+ * `priv`: the driver's object the callback finds (mmu_interval_notifier is embedded in it).
+ *
+ *   subscriptions = smp_load_acquire(&mm->notifier_subscriptions);
+ *   if (!subscriptions || !subscriptions->has_itree)
+ *           mmu_notifier_register(NULL, mm);      // mmap_write_lock; __mmu_notifier_register; unlock
+ *   return __mmu_interval_notifier_insert(...);   // under subscriptions->lock
+ *
+ * Until the insert step the subscription is the caller's alone (unpublished); from it on, an
+ * invalidation running in the tree sees it only at the next epoch (deferred insert) and sets its
+ * seq so that a read_begin made now waits for that epoch to end. has_notifiers / has_itree go from
+ * 0 to 1 once, under mmap_lock for write, and are read without a lock (mm_has_notifiers): an
+ * invalidation that read 0 just before may skip the new subscription, which has mapped nothing yet
+ * (its driver must read_begin after the insert).
+ */
+export const mmuIntervalNotifierInsert = KERNEL.routine({
+  name: 'mmu_interval_notifier_insert',
+  params: ['sub', 'mm', 'start', 'length', 'ops', 'priv'],
+  steps: {
+    load: {
+      at: 'mm/mmu_notifier.c:mmu_interval_notifier_insert smp_load_acquire(&mm->notifier_subscriptions)',
+      run: (w, l) => (w.obj(MM, l.mm).hasItree ? 'insert' : 'register'),
+    },
+    register: {
+      at: 'mm/mmu_notifier.c:mmu_notifier_register mmap_write_lock',
+      run: (w, l) => downWrite(w, mmapLock(w, l.mm)) || 'registered',
+    },
+    registered: {
+      at: 'mm/mmu_notifier.c:__mmu_notifier_register',
+      run: (w, l) => {
+        const m = w.obj(MM, l.mm);
+        if (m.users <= 0) w.bug(`mmu_notifier_register on mm ${l.mm} without mm_users (BUG_ON(atomic_read(&mm->mm_users) <= 0))`);
+        m.hasNotifiers = 1; // smp_store_release(&mm->notifier_subscriptions, subscriptions)
+        m.hasItree = 1; // mm->notifier_subscriptions->has_itree = true
+        upWrite(w, mmapLock(w, l.mm));
+        return 'insert';
+      },
+    },
+    insert: {
+      at: 'mm/mmu_notifier.c:__mmu_interval_notifier_insert',
+      within: [SUBSCRIPTIONS_LOCK],
+      run: (w, l) => {
+        if (!(w.mutation !== null && dropRegistration(w))) itreeInsert(w, l.sub, l.mm, l.start, l.length, l.ops, l.priv);
+        return w.ret(0);
+      },
+    },
+  },
+});
 
 /** include/linux/mmu_notifier.h:mmu_interval_set_seq — called by ops->invalidate under the driver lock. */
 export function mmuIntervalSetSeq(w: World, sub: number, curSeq: number): void {
