@@ -57,6 +57,12 @@ describe('the fidelity suite', () => {
       for (const f of r.files) expect(existsSync(join(SUITE, f)), `${id}: ${f}`).toBe(true);
       if (r.status === 'needs a layer') expect(line.split('|')[5].trim(), `${id} names the missing layer`).not.toBe('');
     }
+    // The summary line counts the rows.
+    const statuses = README.split('\n')
+      .filter((l) => /^\| [HKM]\d\d \|/.test(l))
+      .map((l) => row(l.slice(2, 5))!.status);
+    const n = (st: string) => statuses.filter((x) => x === st).length;
+    expect(README).toContain(`${n('matched')} of ${statuses.length} matched, ${n('pending dmirror')} pending dmirror, ${n('needs a layer')} need a layer.`);
   });
 
   for (const file of FILES) {
