@@ -52,8 +52,9 @@ export const HMM_DMIRROR_PROT_NONE = 0x00;
 export const HMM_DMIRROR_PROT_READ = 0x01;
 export const HMM_DMIRROR_PROT_WRITE = 0x02;
 
-/** struct hmm_dmirror_cmd's outputs, the last operation's, per device: cpages, faults, the snapshot's bytes. */
-export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['cpages', 'faults', 'snap0', 'snap1', 'snap2', 'snap3'] as const, {
+/** What the last ioctl gave its user, per device: its return value, struct hmm_dmirror_cmd's cpages and faults, the snapshot's bytes. */
+export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['ret', 'cpages', 'faults', 'snap0', 'snap1', 'snap2', 'snap3'] as const, {
+  ret: 'private',
   cpages: 'private',
   faults: 'private',
   snap0: 'private',
@@ -235,8 +236,7 @@ export function dmirror(o: DmirrorOptions) {
           at: 'test_hmm: cmd->cpages = bounce.cpages; copy_to_user only if ret == 0',
           run: (w, l) => {
             const cmd = w.obj(DMIRROR_CMD, l.dev);
-            cmd.cpages = l.cpages;
-            cmd.faults = l.faults;
+            [cmd.ret, cmd.cpages, cmd.faults] = [l.ret, l.cpages, l.faults];
             return w.ret(l.ret);
           },
         },
@@ -258,7 +258,10 @@ export function dmirror(o: DmirrorOptions) {
       mmget: {
         at: 'test_hmm: if (!mmget_not_zero(mm)) return -EINVAL',
         run: (w, l) => {
-          if (!mmgetNotZero(w, sourceMm(w, l.dev))) return w.ret(-EINVAL);
+          if (!mmgetNotZero(w, sourceMm(w, l.dev))) {
+            w.obj(DMIRROR_CMD, l.dev).ret = -EINVAL;
+            return w.ret(-EINVAL);
+          }
           const d = mirror(w, l.dev);
           hmmRangeInit(w, hmmRangeOf(w), notifier(w, l.dev), d.srcStart + l.page, d.srcStart + d.npages, 0);
           return 'begin';
@@ -282,7 +285,13 @@ export function dmirror(o: DmirrorOptions) {
           return w.call(mmput, 'done', sourceMm(w, l.dev));
         },
       },
-      done: { at: 'test_hmm: return ret', run: (w, l) => w.ret(l.ret) },
+      done: {
+        at: 'test_hmm: return ret',
+        run: (w, l) => {
+          w.obj(DMIRROR_CMD, l.dev).ret = l.ret;
+          return w.ret(l.ret);
+        },
+      },
     },
   });
 
