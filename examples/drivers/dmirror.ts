@@ -38,13 +38,10 @@
  */
 import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref, deviceOfSub, intervalNotifierInsert, updateLock, type World } from 'vmamirror';
 import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, WOULD_BLOCK, mmgetNotZero, mmput } from 'vmamirror';
-import { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, deviceAccess } from 'vmamirror';
+import { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL } from 'vmamirror';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
-
-/** errno ENOENT: dmirror_do_read / dmirror_do_write's "first missing entry". */
-const ENOENT = 2;
 
 /** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (the model's pages are neither device nor zero pages). */
 export const HMM_DMIRROR_PROT_ERROR = 0xff;
@@ -203,23 +200,31 @@ export function dmirror(o: DmirrorOptions) {
           },
         },
         copy: {
-          at: write
-            ? 'test_hmm: ret = dmirror_do_write(dmirror, start, end, &bounce); mutex_unlock(&dmirror->mutex)'
-            : 'test_hmm: ret = dmirror_do_read(dmirror, start, end, &bounce); mutex_unlock(&dmirror->mutex)',
+          at: write ? 'test_hmm: dmirror_do_write: entry = xa_load(&dmirror->pt, pfn); the WRITE tag' : 'test_hmm: dmirror_do_read: entry = xa_load(&dmirror->pt, pfn)',
           run: (w, l) => {
-            const end = mirror(w, l.dev).npages;
-            let ret = 0;
-            // The memcpy through each entry, from the first page not copied yet (bounce.cpages counts them).
-            while (l.page + l.cpages < end) {
-              if (!deviceAccess(w, pt, tableIndex(pt, l.dev, l.page + l.cpages), write)) {
-                ret = -ENOENT;
-                break;
-              }
-              l.cpages = l.cpages + 1;
-            }
+            // From the first page not copied yet (bounce.cpages counts them); at a missing entry
+            // (-ENOENT) or the end, the mutex is dropped. The copy latches the entry's page until
+            // its memcpy is done: an access in flight, checked until it completes.
+            const i = l.page + l.cpages;
+            if (i >= mirror(w, l.dev).npages || !accessStart(w, pt, tableIndex(pt, l.dev, i), write)) return 'unlock';
+            return 'memcpy';
+          },
+        },
+        memcpy: {
+          at: write ? 'test_hmm: dmirror_do_write: memcpy_to_page(page, 0, ptr, PAGE_SIZE); bounce->cpages++' : 'test_hmm: dmirror_do_read: memcpy_from_page(ptr, page, 0, PAGE_SIZE); bounce->cpages++',
+          run: (w, l) => {
+            accessComplete(w, pt, tableIndex(pt, l.dev, l.page + l.cpages));
+            l.cpages = l.cpages + 1;
+            return 'copy';
+          },
+        },
+        unlock: {
+          at: 'test_hmm: mutex_unlock(&dmirror->mutex); if (ret != -ENOENT) break; ret = dmirror_fault(dmirror, start, end, write)',
+          run: (w, l) => {
             mutexUnlock(w, updateLock(w, l.dev));
-            if (ret !== -ENOENT) return 'out';
-            // start = cmd->addr + (bounce.cpages << PAGE_SHIFT); ret = dmirror_fault(dmirror, start, end, write)
+            const end = mirror(w, l.dev).npages;
+            if (l.page + l.cpages >= end) return 'out';
+            // start = cmd->addr + (bounce.cpages << PAGE_SHIFT): resume at the first page not copied
             return w.call(fault, 'faulted', l.dev, l.page + l.cpages, end, write ? 1 : 0);
           },
         },
@@ -335,6 +340,13 @@ export function dmirror(o: DmirrorOptions) {
     // dmirror_fops_open: mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0, ULONG_MAX & PAGE_MASK, &dmirror_min_ops)
     attach: (w, dev) => intervalNotifierInsert(w, notifier(w, dev), sourceMm(w, dev), 0, w.layout.dims.mmPages, invalidate, dev),
     state: [{ struct: DMIRROR_CMD, count: 1 }],
+    acceptedMutants: {
+      'swap-set-seq@dmirror_interval_invalidate:update':
+        'erasing the range before mmu_interval_set_seq is as correct as after it while both run under dmirror->mutex: ' +
+        "dmirror_range_fault's mmu_interval_read_retry and dmirror_do_fault run under it too, so none falls between the erase and set_seq.",
+      'drop-dontcopy@mirror_mmap:vma':
+        "the introspector's device VMA is not dmirror's mapping (dmirror_vm_fault: VM_FAULT_SIGBUS, nothing is ever mapped in it), so a fork that copies it copies no translation.",
+    },
     tables: [pt],
     operations: [
       { name: 'read', description: 'HMM_DMIRROR_READ from the page to the last: copy through the device table, faulting in what is missing', routine: read },
