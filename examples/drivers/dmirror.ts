@@ -21,9 +21,9 @@
  *   - the scenario's device operation names one page: `read`, `write` and `snapshot` run from it to
  *     the last mirrored page (the ioctl's addr and npages);
  *   - the snapshot runs on the main notifier, not a temporary one over the chunk
- *     (dmirror_range_snapshot's mmu_interval_notifier_insert): the model inserts interval
- *     notifiers at set-up, and one inserted during an invalidation is a known model gap (issue 11,
- *     bug 3). The main notifier covers the chunk too, so every invalidation of it moves the
+ *     (dmirror_range_snapshot's mmu_interval_notifier_insert): the routine exists
+ *     (`mmuIntervalNotifierInsert`, for a notifier inserted while actors run), but a scenario gives
+ *     each device one interval notifier object, the main one. The main notifier covers the chunk too, so every invalidation of it moves the
  *     sequence the snapshot re-checks, as the temporary one's would; its callback also erases the
  *     chunk from the table, which the snapshot does not read;
  *   - no MMU_NOTIFY_MIGRATE owner filter: the model has no migrate_vma (no device memory), so no
