@@ -139,4 +139,12 @@ describe('examples/dmirror through the binary', () => {
       message: expect.stringMatching(/^device table dmirror-no-retry-pt\[\d\] \(no-page-refs\) maps pfn \d+ but source@\d maps nothing$/),
     });
   });
+
+  it('a READ that forgets dmirror->mutex is caught racing the invalidation (device-access), not a model error of the device latching its entry (regression)', () => {
+    const r = vmamirror(['mutate', 'examples/dmirror/munmap.yaml', '--design', 'dmirror', '--json'], { timeoutMs: 180_000 });
+    const report = JSON.parse(r.stdout) as { mutants: { id: string; outcome: string; caught?: { property: string } }[] };
+    const forgot = report.mutants.find((m) => m.id === 'drop-lock@dmirror_read:lock');
+    expect(forgot).toMatchObject({ outcome: 'caught', caught: { property: 'device-access' } });
+    expect(report.mutants.map((m) => m.outcome).filter((o) => !['caught', 'accepted', 'not-checkable'].includes(o))).toEqual([]);
+  });
 });
