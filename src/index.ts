@@ -21,3 +21,15 @@ export { traceOf, counterexampleTrace, type Trace, type TracedStep } from './rep
 export { traceJson, type TraceJson } from './report/json.js';
 export { verdictTable, replayText } from './report/text.js';
 export * from './driver/api.js';
+/**
+ * hmm_range_fault over a range (mm/hmm.c; src/kernel/hmm/hmm.ts): the caller's struct hmm_range
+ * (`hmmRangeOf(w)`, filled with `hmmRangeInit`, its sequence with `hmmRangeSetSeq`, per-page
+ * requests with `hmmRangeSetPfn`), the call (`return hmmRangeFaultCall(w, resume, range)`: 0 or
+ * -errno), its results (`hmmRangePfn`, decoded with hmmPfnToPfn / hmmPfnWritable / hmmPfnValid and
+ * HMM_PFN_ERROR), and `hmmRangeDone` when the caller's frame would die. Request flags:
+ * HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE.
+ */
+export { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangeSetPfn, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall } from './kernel/hmm/hmm.js';
+export { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_ERROR, HMM_PFN_VALID, HMM_PFN_WRITE } from './kernel/hmm/hmm-pfn.js';
+export { HMM_RANGE_NOW, HMM_RANGE_PAGES } from './kernel/hmm/hmm-range.js';
+export { EPERM } from './kernel/flags.js';

@@ -175,7 +175,8 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
 
 type Bad = (what: string) => never;
 
-function checkState(at: string, state: unknown, bad: Bad): DriverState[] {
+/** Checks a list of objects' kinds (a driver's, or an era's: `per` says what `count` counts, default per device). */
+export function checkState(at: string, state: unknown, bad: Bad, per = 'per device'): DriverState[] {
   if (state === undefined) return [];
   if (!Array.isArray(state)) bad(`${at}: state: expected a list of { struct, count, init? }`);
   const seen = new Set<StructDef>();
@@ -194,8 +195,8 @@ function checkState(at: string, state: unknown, bad: Bad): DriverState[] {
         bad(`${where}: struct ${struct.name}: field ${f} declares no protection; say what protects it ('lock:driver', 'atomic', 'lockless', 'stable', 'private', …: docs/modelling.md)`);
       if (!PROTECTION.test(p)) bad(`${where}: struct ${struct.name}: field ${f}: unknown protection ${JSON.stringify(p)}`);
     }
-    if (!Number.isSafeInteger(count) || count < 1) bad(`${where}: count: expected the number of ${struct.name} objects per device (at least 1)`);
-    if (init !== undefined && typeof init !== 'function') bad(`${where}: init: expected a function (w, dev) that sets up the device's objects`);
+    if (!Number.isSafeInteger(count) || count < 1) bad(`${where}: count: expected the number of ${struct.name} objects ${per} (at least 1)`);
+    if (init !== undefined && typeof init !== 'function') bad(`${where}: init: expected a function that sets up the objects`);
     if (lifetime !== undefined) {
       if (!struct.fields.includes(lifetime) || struct.protect[lifetime] !== 'atomic')
         bad(`${where}: lifetime: expected the kref field of ${struct.name}, declared 'atomic', got ${JSON.stringify(lifetime)}`);

@@ -13,7 +13,22 @@
  */
 import { Library } from '../world/registry.js';
 import type { MirrorVariant } from '../mirror/device.js';
-import { DriverError } from './define.js';
+import { checkState, DriverError } from './define.js';
+import type { World } from '../world/world.js';
+import type { StructDef } from '../world/layout.js';
+
+/**
+ * A kind of kernel object an era has and today's kernel does not (v5.3's `struct hmm` with its
+ * semaphores, a counter an old routine kept): `count` objects of `struct` in every world a design
+ * runs in on the era, all fields 0, then set up by `init` (after the kernel's own set-up, before
+ * any device's .mmap and any actor). `struct` is made with `defineStruct` and declares what
+ * protects every field; the era's routines reach the objects with `w.obj(struct, i)`.
+ */
+export interface EraState {
+  readonly struct: StructDef;
+  readonly count: number;
+  init?(w: World): void;
+}
 
 /** An era, as `defineEra` checked it. */
 export interface Era {
@@ -21,6 +36,8 @@ export interface Era {
   readonly summary: string;
   /** Its routines and their replacements (`library.replace`). */
   readonly library: Library;
+  /** Its own kernel objects. */
+  readonly state: readonly EraState[];
 }
 
 /** What an era module describes. */
@@ -31,6 +48,8 @@ export interface EraSpec {
   readonly summary: string;
   /** `new Library(name, [KERNEL], { kind: 'kernel' })` (add `KVM_LIB` to replace KVM routines), with its `replace` calls made. */
   readonly library: Library;
+  /** Its own kernel objects, if it has any (see `EraState`). */
+  readonly state?: readonly EraState[];
 }
 
 const made = new WeakSet<object>();
@@ -54,14 +73,26 @@ export function defineEra(spec: EraSpec): Era {
   if (!(lib instanceof Library)) bad(`${at}: library: expected a Library made with \`new Library(name, [KERNEL], { kind: 'kernel' })\` of this vmamirror`);
   if (lib.cites?.kind !== 'kernel') bad(`${at}: library ${lib.name}: expected the citation policy { kind: 'kernel' } (an era is kernel code, cited file.c:function)`);
   if (lib.replacements.length === 0) bad(`${at}: library ${lib.name} replaces no routine; expected ${lib.name}.replace('kernel_routine_name', yourVersion) for each routine the era changes`);
-  const era: Era = Object.freeze({ name: spec.name, summary: spec.summary, library: lib });
+  const state = checkEraState(at, spec.state, bad);
+  const era: Era = Object.freeze({ name: spec.name, summary: spec.summary, library: lib, state });
   made.add(era);
   return era;
 }
 
-/** `design` run on `era`: named `design@era`; its model holds the era's library, so the era's replacements apply. */
+/** The objects of `state` as `checkState` (define.ts) checks a driver's, with counts per world, not per device. */
+function checkEraState(at: string, state: unknown, bad: (what: string) => never): EraState[] {
+  if (state === undefined) return [];
+  if (!Array.isArray(state)) bad(`${at}: state: expected a list of { struct, count, init? }`);
+  (state as unknown[]).forEach((x, i) => {
+    if (typeof x === 'object' && x !== null && 'lifetime' in x) bad(`${at}: state[${i}]: lifetime: an era's objects live as long as the world (a freed object is a driver's: defineDriver)`);
+  });
+  // The same checks as a driver's objects (struct, protections, count, init); init takes only the world.
+  return checkState(at, state, bad, 'in every world').map((st) => Object.freeze({ struct: st.struct, count: st.count, ...(st.init && { init: (w: World) => st.init!(w, 0) }) }));
+}
+
+/** `design` run on `era`: named `design@era`; its model holds the era's library, so the era's replacements apply, and its worlds the era's objects. */
 export function withEra(design: MirrorVariant, era: Era): MirrorVariant {
   // A library of its own that uses both: the model is the closure of its roots (registry.ts).
   const library = new Library(`${design.library.name}-on-${era.library.name}`, [design.library, era.library], design.library.cites);
-  return Object.freeze({ ...design, name: `${design.name}@${era.name}`, base: design.base ?? design.name, library });
+  return Object.freeze({ ...design, name: `${design.name}@${era.name}`, base: design.base ?? design.name, library, ...(era.state.length && { eraState: era.state }) });
 }

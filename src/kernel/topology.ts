@@ -10,6 +10,7 @@ import { World } from '../world/world.js';
 import { HMM_MIRROR, HMM_RANGE, LOCK, MIN, MM, MN, PAGE, PTE, SWAP, TASK, VMA } from './structs.js';
 import { ref } from './ref.js';
 import { checkLifetimes } from './lifetime.js';
+import { HMM_RANGE_NOW } from './hmm/hmm-range.js';
 
 export interface KernelTopology {
   /** Physical page frames; pfns are 1..pages. */
@@ -68,6 +69,7 @@ export function declareKernel(layout: Layout, t: KernelTopology): void {
   const locks = t.locks ?? [];
   if (locks.length) layout.add(LOCK, locks.length, locks);
   layout.add(TASK, t.actors.length, t.actors);
+  layout.add(HMM_RANGE_NOW, t.actors.length, t.actors); // each actor's struct hmm_range, on its stack
 }
 
 /**

@@ -46,15 +46,20 @@ export function deviceAccess(w: World, t: DeviceTable, index: number, write: boo
  * second start before the first completes is a model error).
  */
 export function accessStart(w: World, t: DeviceTable, index: number, write: boolean): boolean {
-  const { pfn, writable } = tableRead(w, t, index);
-  if (pfn === 0 || (write && !writable)) return false;
-  const e = entryOf(w, t, index, 'accessStart');
-  if (e.inflight) throw new ModelError(`${w.site}: accessStart: an access is already in flight through ${t.name}[${index}]; the model bounds in-flight accesses to one per entry`);
-  e.inflight = 1;
-  e.ipfn = pfn;
-  e.igen = e.gen;
-  e.iwrite = write ? 1 : 0;
-  return true;
+  // One action of the device: it reads the entry and its job starts on what it read (the driver's
+  // lock, if it holds one, is not what makes them one; a driver that forgets it still races with
+  // the callback on the entry, not inside this action).
+  return w.single(() => {
+    const { pfn, writable } = tableRead(w, t, index);
+    if (pfn === 0 || (write && !writable)) return false;
+    const e = entryOf(w, t, index, 'accessStart');
+    if (e.inflight) throw new ModelError(`${w.site}: accessStart: an access is already in flight through ${t.name}[${index}]; the model bounds in-flight accesses to one per entry`);
+    e.inflight = 1;
+    e.ipfn = pfn;
+    e.igen = e.gen;
+    e.iwrite = write ? 1 : 0;
+    return true;
+  });
 }
 
 /** The access in flight through entry `index` completes (the job's fence signals). */

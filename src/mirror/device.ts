@@ -15,6 +15,7 @@ import { deref, ref, refOrNone } from '../kernel/ref.js';
 import { MIN } from '../kernel/structs.js';
 import { asDriverSetup, driverVmaFlags } from '../kernel/mutation-hooks.js';
 import type { Mutation } from '../world/mutation.js';
+import type { EraState } from '../driver/era.js';
 import type { Property } from '../engine/verdict.js';
 import type { Balanced } from '../check/balance.js';
 import type { DriverState } from '../driver/define.js';
@@ -70,6 +71,8 @@ export interface MirrorVariant {
   readonly mutation?: Mutation;
   /** Set on a design run on a kernel era (src/driver/era.ts): the design's own name, which scenario files select it by. */
   readonly base?: string;
+  /** Set on a design run on a kernel era that keeps objects of its own (src/driver/era.ts `EraState`): regions of every world. */
+  readonly eraState?: readonly EraState[];
   /** Set on designs run side by side (combined.ts): device i is devices[i]. */
   readonly devices?: readonly MirrorVariant[];
   /** The design's own objects (src/driver/define.ts `DriverState`): regions of every world it runs in. */

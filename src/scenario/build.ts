@@ -156,6 +156,8 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
         if (struct === SRCU) kvmUses.srcu = own;
         layout.add(struct, own + (struct === SRCU ? kvmSrcu : 0));
       }
+      // The kernel era's own objects (EraState): `count` in the world.
+      for (const st of variant.eraState ?? []) layout.add(st.struct, st.count);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
       // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.
@@ -178,6 +180,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   }
   addVma(world, SOURCE, { start: 0, end: P });
   for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
+  for (const st of variant.eraState ?? []) st.init?.(world);
   designs.forEach((design, dev) => {
     mirrorMmap(world, dev, design, {
       srcMm: SOURCE,

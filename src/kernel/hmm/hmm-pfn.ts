@@ -16,6 +16,14 @@ export const HMM_PFN_WRITE = 2;
 export const HMM_PFN_ERROR = 4;
 export const HMM_PFN_SPECIAL = 8;
 const HMM_PFN_SHIFT = 4;
+/**
+ * The request flags a driver puts in range->default_flags and each hmm_pfns[i] on input: the same
+ * bits as VALID and WRITE (include/linux/hmm.h: HMM_PFN_REQ_FAULT = HMM_PFN_VALID,
+ * HMM_PFN_REQ_WRITE = HMM_PFN_WRITE). REQ_FAULT: make the page valid (fault it in); REQ_WRITE with
+ * it: make it writable. Without REQ_FAULT the page is only snapshot.
+ */
+export const HMM_PFN_REQ_FAULT = HMM_PFN_VALID;
+export const HMM_PFN_REQ_WRITE = HMM_PFN_WRITE;
 
 /** hmm_device_entry_from_pfn(pfn) | cpu_flags */
 export function hmmPfnEncode(pfn: number, write: boolean): number {

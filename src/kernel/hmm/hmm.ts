@@ -1,39 +1,192 @@
 /**
- * The current HMM API (mm/hmm.c, v6.18; reference §2.3) for a one-page range: hmm_range_fault
- * with HMM_PFN_REQ_FAULT (and HMM_PFN_REQ_WRITE when `write`).
+ * The current HMM API (mm/hmm.c, v6.18; reference §2.3): hmm_range_fault over a `struct hmm_range`
+ * (hmm-range.ts) of up to HMM_RANGE_PAGES pages.
  *
+ *   hmm_vma_walk.last = range->start;
  *   do {
  *     if (mmu_interval_check_retry(range->notifier, range->notifier_seq)) return -EBUSY;
- *     ret = walk_page_range(...);      // faults in what is missing, then returns -EBUSY
+ *     ret = walk_page_range(mm, last, range->end, ...);   // faults in what is missing, then -EBUSY
  *   } while (ret == -EBUSY);
  *
- * The walk reads the pte without the ptl (pte_offset_map) and takes no page reference: the
- * result is only usable under the driver's lock after mmu_interval_read_retry says the sequence
- * did not move. Returns the encoded hmm pfn (hmm-pfn.ts, always > 0) or -EBUSY / -EFAULT / -EPERM.
+ * The walk reads each pte without the ptl (pte_offset_map, ptep_get): one step per pte. Each page's
+ * request is `(hmm_pfns[i] & pfn_flags_mask) | default_flags` (hmm_pte_need_fault); a page that must
+ * be faulted sets `last` to it and faults every page from it to the end of the walk in that VMA
+ * (hmm_vma_fault), then the walk returns -EBUSY and the loop re-checks the sequence and walks again
+ * from `last`: entries before `last` hold their output, the rest still their requests. Without a
+ * fault request a page is snapshot: pte_none, a swap or a migration entry give 0; a hole without a
+ * VMA, a VMA without VM_READ or with VM_IO|VM_PFNMAP give HMM_PFN_ERROR (with one: -EFAULT). It takes
+ * no page reference: the result is only usable under the driver's lock after
+ * mmu_interval_read_retry says the sequence did not move. Returns 0 or -EBUSY / -EFAULT / -EPERM.
+ *
+ * Two ways to call it, one routine (a model keeps one routine per name, and every frame counts: the
+ * deepest catalogue path, a driver fault → hmm_range_fault → a COW fault → the driver's callback →
+ * zap_vma_ptes, uses all 16, so a wrapper routine would not fit):
+ *   - `hmmRangeFaultCall(w, resume, range)`: hmm_range_fault(range) on the caller's own range
+ *     object (`hmmRangeOf(w)`, filled with `hmmRangeInit`); returns 0 or -errno;
+ *   - `w.call(hmmRangeFault, resume, sub, vpn, seq, write)`: the one-page form the seed's designs
+ *     call, the range {notifier: sub, start: vpn, end: vpn + 1, notifier_seq: seq, default_flags:
+ *     REQ_FAULT | (write ? REQ_WRITE : 0), pfn_flags_mask: 0} read from the frame; returns
+ *     hmm_pfns[0] (always > 0) or -errno. It runs the same steps and writes no range object.
  */
 import { EBUSY, EFAULT, EPERM, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
 import { assertHeld, mmapLock } from '../locks.js';
 import { mmuIntervalCheckRetry } from '../notifier/interval.js';
-import { deref, isNone } from '../ref.js';
+import { deref, isNone, ref } from '../ref.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { MIN } from '../structs.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
-import { hmmPfnEncode } from './hmm-pfn.js';
+import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnEncode } from './hmm-pfn.js';
+import { HMM_PFN_FIELDS, HMM_RANGE_NOW, HMM_RANGE_PAGES } from './hmm-range.js';
 import { KERNEL } from '../library.js';
+import type { World } from '../../world/world.js';
+import { ModelError } from '../../world/errors.js';
+
+/** The `sub` argument that says the call is hmm_range_fault(range), `vpn` being the range object. */
+const RANGE_FORM = -1;
+
+/** mm/hmm.c's HMM_NEED_FAULT / HMM_NEED_WRITE_FAULT: what hmm_pte_need_fault asks of hmm_vma_fault. */
+const HMM_NEED_FAULT = 1;
+const HMM_NEED_WRITE_FAULT = 2;
+
+/** The frame: params, then the notifier's mm, hmm_vma_walk.last, the walk's (or hmm_vma_fault's) address, and hmm_vma_fault's required_fault. */
+interface Frame {
+  sub: number;
+  vpn: number;
+  seq: number;
+  write: number;
+  mm: number;
+  last: number;
+  addr: number;
+  need: number;
+  result: number;
+}
+
+/** The running actor's struct hmm_range (the one on its stack). */
+export function hmmRangeOf(w: World): number {
+  return w.actor;
+}
+
+/**
+ * Fills range `r` as a driver's code does before hmm_range_fault: notifier, [start, end),
+ * default_flags and pfn_flags_mask, every hmm_pfns entry 0 (per-page requests: `hmmRangeSetPfn`).
+ * range->notifier_seq is set from mmu_interval_read_begin with `hmmRangeSetSeq`.
+ */
+export function hmmRangeInit(w: World, r: number, sub: number, start: number, end: number, defaultFlags: number, pfnFlagsMask = 0): void {
+  if (!(end > start && end - start <= HMM_RANGE_PAGES)) throw new ModelError(`hmm_range [${start}, ${end}): the model's ranges hold 1..${HMM_RANGE_PAGES} pages`);
+  const o = w.obj(HMM_RANGE_NOW, r);
+  o.notifier = ref(sub);
+  o.notifierSeq = 0;
+  o.start = start;
+  o.end = end;
+  o.defaultFlags = defaultFlags;
+  o.pfnFlagsMask = pfnFlagsMask;
+  for (const f of HMM_PFN_FIELDS) o[f] = 0;
+}
+
+/** range->notifier_seq = seq (what mmu_interval_read_begin returned). */
+export function hmmRangeSetSeq(w: World, r: number, seq: number): void {
+  w.obj(HMM_RANGE_NOW, r).notifierSeq = seq;
+}
+
+/** range->hmm_pfns[vpn - start]: a request before hmm_range_fault, its result after. */
+export function hmmRangePfn(w: World, r: number, vpn: number): number {
+  return w.obj(HMM_RANGE_NOW, r)[pfnField(w, r, vpn)];
+}
+
+export function hmmRangeSetPfn(w: World, r: number, vpn: number, value: number): void {
+  w.obj(HMM_RANGE_NOW, r)[pfnField(w, r, vpn)] = value;
+}
+
+/** Puts range `r` back to all zeroes, as the caller's stack frame dies (equal futures must give equal states). */
+export function hmmRangeDone(w: World, r: number): void {
+  const o = w.obj(HMM_RANGE_NOW, r);
+  for (const f of HMM_RANGE_NOW.fields) o[f] = 0;
+}
+
+function pfnField(w: World, r: number, vpn: number): (typeof HMM_PFN_FIELDS)[number] {
+  const o = w.obj(HMM_RANGE_NOW, r);
+  if (vpn < o.start || vpn >= o.end) throw new ModelError(`hmm_range[${r}]: vpn ${vpn} is outside [${o.start}, ${o.end})`);
+  return HMM_PFN_FIELDS[vpn - o.start];
+}
+
+const isRange = (l: Frame) => l.sub === RANGE_FORM;
+/** range->notifier's index. */
+const notifierOf = (w: World, l: Frame) => (isRange(l) ? deref(w.obj(HMM_RANGE_NOW, l.vpn).notifier, 'range.notifier') : l.sub);
+const startOf = (w: World, l: Frame) => (isRange(l) ? w.obj(HMM_RANGE_NOW, l.vpn).start : l.vpn);
+const endOf = (w: World, l: Frame) => (isRange(l) ? w.obj(HMM_RANGE_NOW, l.vpn).end : l.vpn + 1);
+
+/** The notifier's mm (mmu_interval_notifier.mm, stable once inserted). */
+function mmOf(w: World, l: Frame): number {
+  const sub = notifierOf(w, l);
+  const mm = w.obj(MIN, sub).mm;
+  if (isNone(mm)) throw new ModelError(`hmm_range_fault: interval notifier ${sub} is not inserted`);
+  return deref(mm, 'mmu_interval_notifier.mm');
+}
+
+/** mm/hmm.c:hmm_pte_need_fault: the page's request, `(hmm_pfns[i] & pfn_flags_mask) | default_flags`, against the CPU pte's flags. */
+function hmmPteNeedFault(w: World, l: Frame, addr: number, cpuFlags: number): number {
+  let req: number;
+  if (isRange(l)) {
+    const r = w.obj(HMM_RANGE_NOW, l.vpn);
+    req = (r[HMM_PFN_FIELDS[addr - r.start]] & r.pfnFlagsMask) | r.defaultFlags;
+  } else {
+    req = HMM_PFN_REQ_FAULT | (l.write ? HMM_PFN_REQ_WRITE : 0);
+  }
+  if (!(req & HMM_PFN_REQ_FAULT)) return 0; // "We aren't ask to do anything ..."
+  if (req & HMM_PFN_REQ_WRITE && !(cpuFlags & HMM_PFN_WRITE)) return HMM_NEED_FAULT | HMM_NEED_WRITE_FAULT;
+  return cpuFlags & HMM_PFN_VALID ? 0 : HMM_NEED_FAULT;
+}
+
+/** mm/hmm.c:hmm_range_need_fault over [a, b) with no CPU pte: would any page be faulted? */
+function hmmRangeNeedFault(w: World, l: Frame, a: number, b: number): number {
+  let need = 0;
+  for (let addr = a; addr < b; addr++) need |= hmmPteNeedFault(w, l, addr, 0);
+  return need;
+}
+
+/** mm/hmm.c:hmm_pfns_fill: [a, b) get `value` (the range form only: the one-page form returns its entry). */
+function hmmPfnsFill(w: World, l: Frame, a: number, b: number, value: number): void {
+  if (!isRange(l)) return;
+  const r = w.obj(HMM_RANGE_NOW, l.vpn);
+  for (let addr = a; addr < b; addr++) r[HMM_PFN_FIELDS[addr - r.start]] = value;
+}
+
+/** Where the walk of `mm` from `addr` (outside any VMA) meets the next VMA, or `end`: the hole walk_page_range reports. */
+function holeEnd(w: World, mm: number, addr: number, end: number): number {
+  const per = w.layout.dims.vmasPerMm;
+  let e = end;
+  for (let k = 0; k < per; k++) {
+    const v = vma(w, mm * per + k);
+    if (v.used === 1 && v.start > addr && v.start < e) e = v.start;
+  }
+  return e;
+}
+
+/**
+ * mm/hmm.c:hmm_vma_fault(addr, end, required_fault), entered from the walk's step (goto fault):
+ * hmm_vma_walk.last = addr; -EPERM for a write fault on a VMA without VM_WRITE; else the first
+ * handle_mm_fault of its loop, resuming at `faulted`.
+ */
+function hmmVmaFault(w: World, l: Frame, mm: number): number {
+  l.last = l.addr;
+  if (l.need & HMM_NEED_WRITE_FAULT && !(vma(w, findVma(w, mm, l.addr)).flags & VM_WRITE)) return w.ret(-EPERM);
+  return w.call(handleMmFault, 'faulted', mm, l.addr, l.need & HMM_NEED_WRITE_FAULT ? 1 : 0);
+}
 
 export const hmmRangeFault = KERNEL.routine({
   name: 'hmm_range_fault',
   params: ['sub', 'vpn', 'seq', 'write'],
-  locals: ['mm'],
+  locals: ['mm', 'last', 'addr', 'need'],
   steps: {
     check: {
       at: 'mm/hmm.c:hmm_range_fault mmu_interval_check_retry',
       run: (w, l) => {
-        const mm = w.obj(MIN, l.sub).mm;
-        if (isNone(mm)) throw new Error(`hmm_range_fault: interval notifier ${l.sub} is not inserted`);
-        l.mm = deref(mm, 'mmu_interval_notifier.mm');
+        l.mm = mmOf(w, l);
         assertHeld(w, mmapLock(w, l.mm), 'hmm_range_fault'); // mmap_assert_locked
-        if (mmuIntervalCheckRetry(w, l.sub, l.seq)) return w.ret(-EBUSY);
+        const seq = isRange(l) ? w.obj(HMM_RANGE_NOW, l.vpn).notifierSeq : l.seq;
+        if (mmuIntervalCheckRetry(w, notifierOf(w, l), seq)) return w.ret(-EBUSY);
+        l.last = Math.max(l.last, startOf(w, l)); // hmm_vma_walk.last = range->start, then where a fault left it
+        l.addr = l.last; // walk_page_range(mm, hmm_vma_walk.last, range->end, ...)
         return 'walk';
       },
     },
@@ -41,20 +194,55 @@ export const hmmRangeFault = KERNEL.routine({
       at: 'mm/hmm.c:hmm_vma_handle_pte',
       lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'], // the walk reads the pte without the ptl (pte_offset_map, ptep_get)
       run: (w, l) => {
-        const vi = findVma(w, l.mm, l.vpn);
-        if (vi < 0) return w.ret(-EFAULT); // hmm_vma_walk_hole without a vma
-        const flags = vma(w, vi).flags;
-        if (flags & (VM_IO | VM_PFNMAP) || !(flags & VM_READ)) return w.ret(-EFAULT); // hmm_vma_walk_test
-        const p = pte(w, l.mm, l.vpn);
-        if (p.present) {
-          if (p.special) return w.ret(-EFAULT); // !vm_normal_page() and a fault was required
-          if (!l.write || p.write) return w.ret(hmmPfnEncode(p.pfn, p.write === 1));
-        } else if (p.migration) {
-          return w.call(migrationEntryWait, 'check', l.mm, l.vpn, p.migration); // then -EBUSY: walk again
+        const mm = l.mm;
+        const end = endOf(w, l);
+        // Holes and VMAs the walk skips read no pte: they go with the next pte in one step.
+        for (;;) {
+          if (l.addr >= end) return w.ret(0); // walk_page_range returned 0: every entry holds its output
+          const vi = findVma(w, mm, l.addr);
+          if (vi < 0) {
+            const e = holeEnd(w, mm, l.addr, end); // hmm_vma_walk_hole with walk->vma == NULL
+            if (hmmRangeNeedFault(w, l, l.addr, e)) return w.ret(-EFAULT);
+            hmmPfnsFill(w, l, l.addr, e, HMM_PFN_ERROR);
+            l.addr = e;
+            continue;
+          }
+          const flags = vma(w, vi).flags;
+          if (flags & (VM_IO | VM_PFNMAP) || !(flags & VM_READ)) {
+            const e = Math.min(end, vma(w, vi).end); // hmm_vma_walk_test: skip the VMA
+            if (hmmRangeNeedFault(w, l, l.addr, e)) return w.ret(-EFAULT);
+            hmmPfnsFill(w, l, l.addr, e, HMM_PFN_ERROR);
+            l.addr = e;
+            continue;
+          }
+          break;
         }
-        // pte_none, swap entry, or read-only while write was requested: hmm_vma_fault.
-        if (l.write && !(flags & VM_WRITE)) return w.ret(-EPERM);
-        return w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write);
+        const p = pte(w, mm, l.addr);
+        let out = 0; // pte_none, a swap entry or a migration entry not asked to be faulted: 0
+        if (p.present) {
+          const cpuFlags = HMM_PFN_VALID | (p.write ? HMM_PFN_WRITE : 0); // pte_to_hmm_pfn_flags
+          l.need = hmmPteNeedFault(w, l, l.addr, cpuFlags);
+          if (l.need) return hmmVmaFault(w, l, mm);
+          if (p.special) {
+            // !vm_normal_page() and not the zero pfn: an error, or -EFAULT if a fault was asked
+            if (hmmPteNeedFault(w, l, l.addr, 0)) return w.ret(-EFAULT);
+            out = HMM_PFN_ERROR;
+          } else {
+            out = hmmPfnEncode(p.pfn, p.write === 1);
+          }
+        } else {
+          l.need = hmmPteNeedFault(w, l, l.addr, 0);
+          if (l.need && p.migration) {
+            [l.last, l.need] = [l.addr, 0];
+            return w.call(migrationEntryWait, 'check', mm, l.addr, p.migration); // then -EBUSY: walk again
+          }
+          if (l.need) return hmmVmaFault(w, l, mm); // pte_none or a swap entry
+        }
+        // out: *hmm_pfn = new_pfn_flags
+        if (!isRange(l)) return w.ret(out);
+        hmmPfnsFill(w, l, l.addr, l.addr + 1, out);
+        l.addr = l.addr + 1;
+        return l.addr >= end ? w.ret(0) : 'walk';
       },
     },
     faulted: {
@@ -63,8 +251,21 @@ export const hmmRangeFault = KERNEL.routine({
         const r = l.result;
         l.result = 0;
         if (r & VM_FAULT_ERROR) return w.ret(-EFAULT);
-        return 'check'; // -EBUSY from the walker: loop, re-checking the sequence first
+        l.addr = l.addr + 1;
+        // for (; addr < end; addr += PAGE_SIZE) handle_mm_fault(...); end being the walk's end in
+        // the VMA (the model's mm fits one pmd). Past the range's end no VMA is read: the one-page
+        // form's step then touches only its frame, as the seed's designs were measured with.
+        if (l.addr < endOf(w, l) && l.addr < vma(w, findVma(w, l.mm, l.last)).end) return w.call(handleMmFault, 'faulted', l.mm, l.addr, l.need & HMM_NEED_WRITE_FAULT ? 1 : 0);
+        // -EBUSY from the walker: loop, re-checking the sequence first. Only `last` survives the
+        // walk (equal restarts must give equal states, whether a fault or a migration wait made them).
+        [l.addr, l.need] = [l.last, 0];
+        return 'check';
       },
     },
   },
 });
+
+/** hmm_range_fault(range) from a driver's step: `return hmmRangeFaultCall(w, 'resume', range)`; the callee returns 0 or -errno. */
+export function hmmRangeFaultCall(w: World, resume: string, range: number): number {
+  return w.call(hmmRangeFault, resume, RANGE_FORM, range, 0, 0);
+}

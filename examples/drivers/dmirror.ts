@@ -1,0 +1,366 @@
+/**
+ * dmirror, the kernel's reference mirror (lib/test_hmm.c; ../shared/reference/kernel-selftest-cases.md
+ * §1), written against the public API only: `vmamirror check FILE --driver examples/drivers/dmirror.ts`.
+ *
+ *   - one mmu_interval_notifier over the whole source mm (dmirror_fops_open);
+ *   - `dmirror->mutex`, the update lock, serialising the install, the callback and the device's
+ *     reads and writes;
+ *   - the device page table (`dmirror->pt`, an xarray holding no page references): a `no-page-refs`
+ *     table whose entry i translates source page i, writable or not (DPT_XA_TAG_WRITE);
+ *   - dmirror_interval_invalidate: mutex_lock (mutex_trylock, else false, when not blockable),
+ *     mmu_interval_set_seq, then the erase of the range (dmirror_do_update), under the mutex;
+ *   - dmirror_fault → dmirror_range_fault: read_begin, mmap_read_lock, hmm_range_fault over the range
+ *     with HMM_PFN_REQ_FAULT (| REQ_WRITE), unlock; -EBUSY again; mutex_lock and
+ *     mmu_interval_read_retry, again if it moved; dmirror_do_fault installs every page, unlock;
+ *   - the device operations `read` and `write` (HMM_DMIRROR_READ / WRITE, §1.5: a copy through the
+ *     table under the mutex, a fault round on the first missing page, resumed there; `cpages` and
+ *     `faults` as the ioctl returns them, nothing copied on error) and `snapshot`
+ *     (HMM_DMIRROR_SNAPSHOT, §1.6: hmm_range_fault without REQ_FAULT, dmirror_mkentry per page).
+ *
+ * Where the model differs from lib/test_hmm.c, and why:
+ *   - the scenario's device operation names one page: `read`, `write` and `snapshot` run from it to
+ *     the last mirrored page (the ioctl's addr and npages);
+ *   - the snapshot runs on the main notifier, not a temporary one over the chunk
+ *     (dmirror_range_snapshot's mmu_interval_notifier_insert): the routine exists
+ *     (`mmuIntervalNotifierInsert`, for a notifier inserted while actors run), but a scenario gives
+ *     each device one interval notifier object, the main one. The main notifier covers the chunk too, so every invalidation of it moves the
+ *     sequence the snapshot re-checks, as the temporary one's would; its callback also erases the
+ *     chunk from the table, which the snapshot does not read;
+ *   - no MMU_NOTIFY_MIGRATE owner filter: the model has no migrate_vma (no device memory), so no
+ *     invalidation carries range->owner; its migration is migrate_pages, which the filter passes;
+ *   - no HMM_RANGE_DEFAULT_TIMEOUT: the model has no time; a retry loop that never ends is the
+ *     termination check's to report;
+ *   - one chunk: the model's ranges hold at most HMM_RANGE_PAGES pages, fewer than dmirror's 64 (32);
+ *   - struct hmm_dmirror_cmd's outputs (cpages, faults, the snapshot bytes) are kept per device,
+ *     the last operation's, as the user's copy of the ioctl argument.
+ *
+ * `dmirror({ readRetry: false })` is the broken variant examples/drivers/dmirror-no-retry.ts uses.
+ */
+import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref, deviceOfSub, intervalNotifierInsert, updateLock, type World } from 'vmamirror';
+import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, WOULD_BLOCK, mmgetNotZero, mmput } from 'vmamirror';
+import { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
+import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
+import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL } from 'vmamirror';
+import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
+
+/** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (the model's pages are neither device nor zero pages). */
+export const HMM_DMIRROR_PROT_ERROR = 0xff;
+export const HMM_DMIRROR_PROT_NONE = 0x00;
+export const HMM_DMIRROR_PROT_READ = 0x01;
+export const HMM_DMIRROR_PROT_WRITE = 0x02;
+
+/** What the last ioctl gave its user, per device: its return value, struct hmm_dmirror_cmd's cpages and faults, the snapshot's bytes. */
+export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['ret', 'cpages', 'faults', 'snap0', 'snap1', 'snap2', 'snap3'] as const, {
+  ret: 'private',
+  cpages: 'private',
+  faults: 'private',
+  snap0: 'private',
+  snap1: 'private',
+  snap2: 'private',
+  snap3: 'private',
+});
+const SNAP = ['snap0', 'snap1', 'snap2', 'snap3'] as const;
+
+export interface DmirrorOptions {
+  readonly name: string;
+  /** dmirror_range_fault's mmu_interval_read_retry under the mutex (false: the bug, a stale range is installed). */
+  readonly readRetry?: boolean;
+}
+
+export function dmirror(o: DmirrorOptions) {
+  const readRetry = o.readRetry !== false;
+  const lib = new Library(o.name, [KERNEL], { kind: 'driver', sources: ['test_hmm'] });
+  const pt = defineTable({ name: `${o.name}-pt`, kind: 'no-page-refs', entries: HMM_RANGE_PAGES, parent: 'source' });
+  const mirror = (w: World, dev: number) => w.obj(MIRROR, dev);
+  const notifier = (w: World, dev: number) => deref(mirror(w, dev).sub, 'mirror.sub');
+  const sourceMm = (w: World, dev: number) => deref(mirror(w, dev).srcMm, 'mirror.srcMm');
+  /** range->notifier_seq of the running actor's range (on its stack). */
+  const rangeSeq = (w: World) => w.obj(HMM_RANGE_NOW, hmmRangeOf(w)).notifierSeq;
+
+  /** The device VMA of the scenario's introspector is not what dmirror maps (its .mmap is vm_insert_page of its own pages). */
+  const vmFault = lib.routine({
+    name: 'dmirror_vm_fault',
+    params: ['vma', 'vpn', 'write'],
+    steps: { sigbus: { at: 'test_hmm: the introspector mirror VMA is not dmirror’s (VM_FAULT_SIGBUS)', run: (w) => w.ret(VM_FAULT_SIGBUS) } },
+  });
+
+  /** The retry loop dmirror_range_fault and dmirror_range_snapshot share, up to holding the mutex with the sequence unmoved (`then`). */
+  const rangeLoop = (then: string) => ({
+    begin: {
+      at: 'test_hmm: range->notifier_seq = mmu_interval_read_begin(range->notifier)',
+      run: (w: World, l: { dev: number }) => w.call(mmuIntervalReadBegin, 'lockSource', notifier(w, l.dev)),
+    },
+    lockSource: {
+      at: 'test_hmm: mmap_read_lock(mm); ret = hmm_range_fault(range)',
+      run: (w: World, l: { dev: number; result: number }) => {
+        const b = downRead(w, mmapLock(w, sourceMm(w, l.dev)));
+        if (b) return b;
+        hmmRangeSetSeq(w, hmmRangeOf(w), l.result);
+        l.result = 0;
+        return hmmRangeFaultCall(w, 'faulted', hmmRangeOf(w));
+      },
+    },
+    faulted: {
+      at: 'test_hmm: mmap_read_unlock(mm); if (ret == -EBUSY) continue',
+      run: (w: World, l: { dev: number; result: number; ret: number }) => {
+        upRead(w, mmapLock(w, sourceMm(w, l.dev)));
+        [l.ret, l.result] = [l.result, 0];
+        if (l.ret === -EBUSY) {
+          l.ret = 0;
+          return 'begin';
+        }
+        return l.ret ? 'out' : 'lock';
+      },
+    },
+    lock: {
+      at: readRetry
+        ? 'test_hmm: mutex_lock(&dmirror->mutex); if (mmu_interval_read_retry(range->notifier, range->notifier_seq)) { mutex_unlock; continue; }'
+        : 'test_hmm: mutex_lock(&dmirror->mutex) (no mmu_interval_read_retry: the bug)',
+      run: (w: World, l: { dev: number }) => {
+        const b = mutexLock(w, updateLock(w, l.dev));
+        if (b) return b;
+        if (readRetry && mmuIntervalReadRetry(w, notifier(w, l.dev), rangeSeq(w))) {
+          mutexUnlock(w, updateLock(w, l.dev));
+          return 'begin';
+        }
+        return then;
+      },
+    },
+  });
+
+  /**
+   * dmirror_fault(dmirror, start, end, write) with its one dmirror_range_fault (pages [start, end)
+   * of the device, one chunk): 0 or -errno. If the mm is gone it returns 0, as the C does.
+   */
+  const fault = lib.routine({
+    name: 'dmirror_fault',
+    params: ['dev', 'start', 'end', 'write'],
+    locals: ['ret'],
+    steps: {
+      mmget: {
+        at: 'test_hmm: if (!mmget_not_zero(mm)) return 0',
+        run: (w, l) => {
+          if (!mmgetNotZero(w, sourceMm(w, l.dev))) return w.ret(0);
+          const d = mirror(w, l.dev);
+          const flags = HMM_PFN_REQ_FAULT | (l.write ? HMM_PFN_REQ_WRITE : 0);
+          hmmRangeInit(w, hmmRangeOf(w), notifier(w, l.dev), d.srcStart + l.start, d.srcStart + l.end, flags);
+          return 'begin';
+        },
+      },
+      ...rangeLoop('install'),
+      install: {
+        at: 'test_hmm: ret = dmirror_do_fault(dmirror, range); mutex_unlock(&dmirror->mutex)',
+        run: (w, l) => {
+          assertHeld(w, updateLock(w, l.dev), 'dmirror_do_fault');
+          l.ret = dmirrorDoFault(w, l.dev, l.start, l.end, l.write !== 0);
+          mutexUnlock(w, updateLock(w, l.dev));
+          return 'out';
+        },
+      },
+      out: {
+        at: 'test_hmm: mmput(mm)',
+        run: (w, l) => {
+          hmmRangeDone(w, hmmRangeOf(w)); // the range on dmirror_fault's stack dies
+          return w.call(mmput, 'done', sourceMm(w, l.dev));
+        },
+      },
+      done: { at: 'test_hmm: return ret', run: (w, l) => w.ret(l.ret) },
+    },
+  });
+
+  /** dmirror_do_fault: every hmm_pfns entry into the table (under the mutex); -EFAULT for a write asked and not granted. */
+  function dmirrorDoFault(w: World, dev: number, start: number, end: number, write: boolean): number {
+    const d = mirror(w, dev);
+    for (let i = start; i < end; i++) {
+      const e = hmmRangePfn(w, hmmRangeOf(w), d.srcStart + i);
+      if (e & HMM_PFN_ERROR || !hmmPfnValid(e)) w.bug(`dmirror_do_fault: WARN_ON(hmm pfn ${e} of page ${i}: error or not valid)`);
+      if (write && !hmmPfnWritable(e)) return -EFAULT; // WARN_ON(!(*pfns & HMM_PFN_WRITE)) when a write was asked
+      tableInstall(w, pt, tableIndex(pt, dev, i), hmmPfnToPfn(e), hmmPfnWritable(e)); // xa_store(&dmirror->pt, pfn, entry)
+    }
+    return 0;
+  }
+
+  /**
+   * HMM_DMIRROR_READ / WRITE (dmirror_read, dmirror_write) of pages [page, npages): a copy through
+   * the table under the mutex, stopping at the first missing entry (-ENOENT; a write also needs
+   * DPT_XA_TAG_WRITE), a fault round from there (`faults`), and the copy resumed at the first page
+   * not copied (`cpages`). The ioctl returns 0 or the fault's error; on error nothing reaches the user.
+   */
+  const copy = (write: boolean) =>
+    lib.routine({
+      name: write ? 'dmirror_write' : 'dmirror_read',
+      params: ['dev', 'page', 'write'],
+      locals: ['cpages', 'faults', 'ret'],
+      steps: {
+        lock: {
+          at: 'test_hmm: mutex_lock(&dmirror->mutex)',
+          run: (w, l) => {
+            const b = mutexLock(w, updateLock(w, l.dev));
+            return b || 'copy';
+          },
+        },
+        copy: {
+          at: write ? 'test_hmm: dmirror_do_write: entry = xa_load(&dmirror->pt, pfn); the WRITE tag' : 'test_hmm: dmirror_do_read: entry = xa_load(&dmirror->pt, pfn)',
+          run: (w, l) => {
+            // From the first page not copied yet (bounce.cpages counts them); at a missing entry
+            // (-ENOENT) or the end, the mutex is dropped. The copy latches the entry's page until
+            // its memcpy is done: an access in flight, checked until it completes.
+            const i = l.page + l.cpages;
+            if (i >= mirror(w, l.dev).npages || !accessStart(w, pt, tableIndex(pt, l.dev, i), write)) return 'unlock';
+            return 'memcpy';
+          },
+        },
+        memcpy: {
+          at: write ? 'test_hmm: dmirror_do_write: memcpy_to_page(page, 0, ptr, PAGE_SIZE); bounce->cpages++' : 'test_hmm: dmirror_do_read: memcpy_from_page(ptr, page, 0, PAGE_SIZE); bounce->cpages++',
+          run: (w, l) => {
+            accessComplete(w, pt, tableIndex(pt, l.dev, l.page + l.cpages));
+            l.cpages = l.cpages + 1;
+            return 'copy';
+          },
+        },
+        unlock: {
+          at: 'test_hmm: mutex_unlock(&dmirror->mutex); if (ret != -ENOENT) break; ret = dmirror_fault(dmirror, start, end, write)',
+          run: (w, l) => {
+            mutexUnlock(w, updateLock(w, l.dev));
+            const end = mirror(w, l.dev).npages;
+            if (l.page + l.cpages >= end) return 'out';
+            // start = cmd->addr + (bounce.cpages << PAGE_SHIFT): resume at the first page not copied
+            return w.call(fault, 'faulted', l.dev, l.page + l.cpages, end, write ? 1 : 0);
+          },
+        },
+        faulted: {
+          at: 'test_hmm: if (ret) break; cmd->faults++',
+          run: (w, l) => {
+            [l.ret, l.result] = [l.result, 0];
+            if (l.ret) return 'out';
+            l.faults = l.faults + 1;
+            return 'lock';
+          },
+        },
+        out: {
+          at: 'test_hmm: cmd->cpages = bounce.cpages; copy_to_user only if ret == 0',
+          run: (w, l) => {
+            const cmd = w.obj(DMIRROR_CMD, l.dev);
+            [cmd.ret, cmd.cpages, cmd.faults] = [l.ret, l.cpages, l.faults];
+            return w.ret(l.ret);
+          },
+        },
+      },
+    });
+  const read = copy(false);
+  const write = copy(true);
+
+  /**
+   * HMM_DMIRROR_SNAPSHOT (dmirror_snapshot, one chunk: dmirror_range_snapshot) of pages [page,
+   * npages): hmm_range_fault with default_flags 0 (nothing faulted), then, under the mutex with the
+   * sequence unmoved, dmirror_mkentry of every entry into the user's bytes. -EINVAL if the mm is gone.
+   */
+  const snapshot = lib.routine({
+    name: 'dmirror_snapshot',
+    params: ['dev', 'page', 'write'],
+    locals: ['ret'],
+    steps: {
+      mmget: {
+        at: 'test_hmm: if (!mmget_not_zero(mm)) return -EINVAL',
+        run: (w, l) => {
+          if (!mmgetNotZero(w, sourceMm(w, l.dev))) {
+            w.obj(DMIRROR_CMD, l.dev).ret = -EINVAL;
+            return w.ret(-EINVAL);
+          }
+          const d = mirror(w, l.dev);
+          hmmRangeInit(w, hmmRangeOf(w), notifier(w, l.dev), d.srcStart + l.page, d.srcStart + d.npages, 0);
+          return 'begin';
+        },
+      },
+      ...rangeLoop('mkentry'),
+      mkentry: {
+        at: 'test_hmm: for each page: dmirror_mkentry(dmirror, range, perm + i, range->hmm_pfns[i]); mutex_unlock(&dmirror->mutex)',
+        run: (w, l) => {
+          const d = mirror(w, l.dev);
+          const cmd = w.obj(DMIRROR_CMD, l.dev);
+          for (let i = l.page; i < d.npages; i++) cmd[SNAP[i]] = dmirrorMkentry(hmmRangePfn(w, hmmRangeOf(w), d.srcStart + i));
+          mutexUnlock(w, updateLock(w, l.dev));
+          return 'out';
+        },
+      },
+      out: {
+        at: 'test_hmm: mmput(mm)',
+        run: (w, l) => {
+          hmmRangeDone(w, hmmRangeOf(w));
+          return w.call(mmput, 'done', sourceMm(w, l.dev));
+        },
+      },
+      done: {
+        at: 'test_hmm: return ret',
+        run: (w, l) => {
+          w.obj(DMIRROR_CMD, l.dev).ret = l.ret;
+          return w.ret(l.ret);
+        },
+      },
+    },
+  });
+
+  const invalidate = lib.routine({
+    name: 'dmirror_interval_invalidate',
+    params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
+    locals: ['dev'],
+    steps: {
+      lock: {
+        at: 'test_hmm: if (blockable) mutex_lock(&dmirror->mutex); else if (!mutex_trylock(&dmirror->mutex)) return false',
+        run: (w, l) => {
+          const dev = deviceOfSub(w, l.sub);
+          const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+          if (b === WOULD_BLOCK) return w.ret(0);
+          if (b) return b;
+          l.dev = dev;
+          return 'update';
+        },
+      },
+      update: {
+        at: 'test_hmm: mmu_interval_set_seq(mni, cur_seq); dmirror_do_update(dmirror, range->start, range->end); mutex_unlock(&dmirror->mutex)',
+        run: (w, l) => {
+          assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
+          mmuIntervalSetSeq(w, l.sub, l.curSeq);
+          tableClearRange(w, pt, ...sourceRangeToTable(w, pt, l.dev, l.start, l.end)); // xa_erase of each entry in the range
+          mutexUnlock(w, updateLock(w, l.dev));
+          return w.ret(1);
+        },
+      },
+    },
+  });
+
+  return defineDriver({
+    name: o.name,
+    summary: `dmirror (lib/test_hmm.c): an interval notifier over the whole mm, hmm_range_fault on ranges, a device table without page references${readRetry ? '' : ', installing without mmu_interval_read_retry (the bug)'}`,
+    library: lib,
+    vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
+    fault: vmFault,
+    routines: [read, write, snapshot, fault, invalidate, vmFault],
+    needs: { intervalNotifier: true },
+    // dmirror_fops_open: mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0, ULONG_MAX & PAGE_MASK, &dmirror_min_ops)
+    attach: (w, dev) => intervalNotifierInsert(w, notifier(w, dev), sourceMm(w, dev), 0, w.layout.dims.mmPages, invalidate, dev),
+    state: [{ struct: DMIRROR_CMD, count: 1 }],
+    acceptedMutants: {
+      'swap-set-seq@dmirror_interval_invalidate:update':
+        'erasing the range before mmu_interval_set_seq is as correct as after it while both run under dmirror->mutex: ' +
+        "dmirror_range_fault's mmu_interval_read_retry and dmirror_do_fault run under it too, so none falls between the erase and set_seq.",
+      'drop-dontcopy@mirror_mmap:vma':
+        "the introspector's device VMA is not dmirror's mapping (dmirror_vm_fault: VM_FAULT_SIGBUS, nothing is ever mapped in it), so a fork that copies it copies no translation.",
+    },
+    tables: [pt],
+    operations: [
+      { name: 'read', description: 'HMM_DMIRROR_READ from the page to the last: copy through the device table, faulting in what is missing', routine: read },
+      { name: 'write', description: 'HMM_DMIRROR_WRITE from the page to the last: the same with writable entries', routine: write },
+      { name: 'snapshot', description: 'HMM_DMIRROR_SNAPSHOT from the page to the last: hmm_range_fault without faulting, the protection of each page', routine: snapshot },
+    ],
+  });
+}
+
+/** dmirror_mkentry for the model's pages (neither device-private, device-coherent nor the zero page; no PMD mappings). */
+export function dmirrorMkentry(e: number): number {
+  if (e & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
+  if (!hmmPfnValid(e)) return HMM_DMIRROR_PROT_NONE;
+  return hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+}
+
+export default dmirror({ name: 'dmirror' });
