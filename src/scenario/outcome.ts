@@ -47,7 +47,7 @@ const show = (n: number) => (n > 9 || n < -9 ? `${n} (${n < 0 ? '-' : ''}0x${Mat
 function refText(kind: 'pte' | 'ept' | 'table', r: FrameRef): string {
   const dev = r.device ? ` device ${r.device}` : '';
   if (kind === 'ept') return `EPT ${r.vm}:gfn${r.page}`;
-  if (kind === 'table') return `table ${r.table}${dev}[${r.page}]`;
+  if (kind === 'table') return `table${r.table === undefined ? '' : ` ${r.table}`}${dev}[${r.page}]`;
   return `pte ${r.mm}@${r.page}${dev}`;
 }
 
@@ -73,9 +73,9 @@ function frameReader(kind: 'pte' | 'ept' | 'table', r: FrameRef, at: CallContext
       return { present: e.pfn !== 0, pfn: e.pfn, writable: e.pfn !== 0 && e.write !== 0 };
     };
   }
-  const t = tablesIn(layout).find((x) => x.name === r.table);
+  const t = r.table === undefined ? tablesIn(layout)[0] : tablesIn(layout).find((x) => x.name === r.table);
   if (!t)
-    return `design ${design} has no device table "${r.table}" (its tables: ${
+    return `design ${design} has no device table${r.table === undefined ? '' : ` "${r.table}"`} (its tables: ${
       tablesIn(layout)
         .map((x) => x.name)
         .join(', ') || 'none'
@@ -235,7 +235,9 @@ export function outcomeIssues(
   const frame = (r: FrameRef, at: Segment[], kind: 'pte' | 'ept' | 'table' | 'any') => {
     const given = (['mm', 'vm', 'table'] as const).filter((k) => r[k] !== undefined);
     const want = kind === 'pte' ? 'mm' : kind === 'ept' ? 'vm' : kind === 'table' ? 'table' : undefined;
-    if (want !== undefined && (given.length !== 1 || given[0] !== want)) {
+    // A table subject may leave its name out: the design's (first) device table.
+    const fits = given.length === 1 ? given[0] === want : kind === 'table' && given.length === 0;
+    if (want !== undefined && !fits) {
       out.push({
         path: at,
         message: `expected ${want} and page (${kind === 'pte' ? 'a process page' : kind === 'ept' ? "a KVM's guest frame" : 'a device-table entry'}), found ${given.join(' and ') || 'neither'}`,

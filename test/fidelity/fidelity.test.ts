@@ -126,4 +126,11 @@ describe('a case the model does not match fails', () => {
     expect(cells.map((c) => [c.violation?.property, c.expected?.status])).toEqual([['outcome', 'as expected']]);
     expect(code).toBe(0);
   });
+
+  it('dmirror without mmu_interval_read_retry fails the H cases that race an invalidation', () => {
+    const path = variant('H10-anon-teardown.yaml', (t) => t.replace('driver: ../examples/drivers/dmirror.ts', `driver: ${join(ROOT, 'examples/drivers/dmirror-no-retry.ts')}`));
+    const { code, cells } = check(path);
+    expect(code).toBe(1);
+    expect(cells.map((c) => [c.variant, c.violation?.property])).toEqual([['dmirror-no-retry', 'device-table']]);
+  });
 });

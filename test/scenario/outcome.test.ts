@@ -127,6 +127,11 @@ describe('outcomes over every interleaving', () => {
     expect(judgeCell({ ...e, verdict: 'holds' }, r, undefined)).toMatchObject({ status: 'failed', note: expect.stringMatching(/^expected holds, found outcome: matches none/) });
   });
 
+  it('a device table left unnamed is the design table, and a design without one says so', () => {
+    const r = checkOne(spec([...RACE, 'outcome:', '  - { table: { page: 0 }, present: false }']), interval);
+    expect(r.violation?.message).toBe('not the expected outcome: table[0]: design interval has no device table (its tables: none)');
+  });
+
   it('a subject the design lacks is named in the violation', () => {
     const r = checkOne(spec([...RACE, 'outcome:', '  - { counter: { struct: dmirror, field: cpages }, value: 1 }']), interval);
     expect(r.violation?.message).toBe('not the expected outcome: counter dmirror.cpages[0]: design interval has no driver struct "dmirror"');
