@@ -13,6 +13,8 @@ import { WORKLOAD_LIB } from '../scenario/workload.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
 import { propertiesOf } from './properties.js';
+import { coverageGaps, OUTCOME, outcomeCheck, type OutcomeCheck } from './outcome.js';
+import type { Property } from '../engine/verdict.js';
 import { encodeSchedule } from '../engine/schedule.js';
 import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
@@ -94,18 +96,35 @@ export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
   return spec.variants ? all.filter((v) => spec.variants!.includes(v.base ?? v.name)) : all;
 }
 
+/**
+ * What `spec` is checked against under `variant`: `propertiesOf(variant)`, then, when the scenario
+ * states expected outcomes, the `outcome` check (a fresh one: it records what the search reached).
+ */
+export function propertiesFor(spec: ScenarioSpec, variant: MirrorVariant): { properties: readonly Property[]; outcome?: OutcomeCheck } {
+  if (!spec.outcomes?.length) return { properties: propertiesOf(variant) };
+  const outcome = outcomeCheck();
+  return { properties: [...propertiesOf(variant), outcome.property], outcome };
+}
+
 export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: CheckOptions = {}): CheckResult {
   const { world } = buildScenario(spec, variant);
   // Audited by default: every step is held to its footprint and to the lock discipline (a step
   // whose size stands in for a lock is a model error), and the proof learns what it assumed.
   const audit = opts.audit ?? true;
   world.trackReached();
-  const { lockOrder, violations, ...r } = explore(world, { ...opts, audit, properties: propertiesOf(variant) });
+  const { properties, outcome } = propertiesFor(spec, variant);
+  const explored = explore(world, { ...opts, audit, properties });
+  const { lockOrder, violations } = explored;
+  let r: Omit<ExploreResult, 'lockOrder' | 'violations'> = explored;
+  // A search that holds has seen every final state: each allowed outcome must be among them, and
+  // the exercised routines must have run every label. A gap is a violation no schedule shows.
+  const gaps = r.verdict === 'holds' && (outcome || spec.exercises?.length) ? coverageGaps(world, spec, outcome, world.unreachedLabels()) : [];
+  if (gaps.length) r = { ...r, verdict: 'violation', violation: { property: OUTCOME, message: gaps.join('; '), schedule: [] } };
   const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
   // Not after a stop request: shrinking replays, and the user asked for the results now. Not a
   // lock-order cycle either: it is a finding of the whole search, which no single schedule replays.
-  if (opts.shrink && r.violation && r.violation.property !== LOCK_ORDER && !opts.shouldStop?.()) {
+  if (opts.shrink && r.violation?.schedule.length && r.violation.property !== LOCK_ORDER && !opts.shouldStop?.()) {
     const s = shrinkCounterexample(spec, variant, r.violation.schedule, audit);
     shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
   }
@@ -119,7 +138,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     shrunk,
     assumed,
     // Only a complete search says a label is unreachable (SPIN's "unreached in proctype").
-    ...(r.verdict === 'holds' && { unreached: world.unreachedLabels() }),
+    ...((r.verdict === 'holds' || gaps.length) && { unreached: world.unreachedLabels() }),
     ...(lockOrder && { lockOrder: lockOrderSummary(lockOrder, (s) => encodeSchedule(spec.name, variant.name, s)) }),
   };
 }
@@ -146,7 +165,7 @@ export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant,
     w.audit = audit;
     return w;
   };
-  return shrinkSchedule(world, schedule, { properties: propertiesOf(variant) });
+  return shrinkSchedule(world, schedule, { properties: propertiesFor(spec, variant).properties });
 }
 
 export interface Cell {
@@ -224,7 +243,7 @@ export interface ScenarioSimulateResult extends SimulateResult {
 /** Simulates one catalogue (or loaded) scenario under one variant, checking its properties (`propertiesOf`). */
 export function simulateScenario(spec: ScenarioSpec, variant: MirrorVariant, opts: Omit<SimulateOptions, 'properties'>): ScenarioSimulateResult {
   const { world } = buildScenario(spec, variant);
-  const r = simulate(world, { ...opts, properties: propertiesOf(variant) });
+  const r = simulate(world, { ...opts, properties: propertiesFor(spec, variant).properties });
   return {
     ...r,
     scenario: spec.name,

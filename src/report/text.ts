@@ -1,4 +1,5 @@
 /** Plain-text renderings: the verdict table, a single result, and a trace (`vmamirror replay`). */
+import { OUTCOME } from '../check/outcome.js';
 import type { CheckResult, LockOrderSummary } from '../check/run.js';
 import { KERNEL_BUG, LOCK_ORDER, witnessText } from '../engine/verdict.js';
 import { collisionBound } from '../engine/visited.js';
@@ -166,6 +167,9 @@ export function resultLine(r: CheckResult): string {
     : '';
   if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : ''}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
+  // A finding of the whole search (an expected outcome no interleaving reached) has no schedule.
+  if (r.violation!.property === OUTCOME && !r.violation!.schedule.length)
+    return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  no schedule: a finding over every interleaving the search explored${locks}`;
   return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${actorsLine(r)}${violationsLines(r)}${locks}`;
 }
 

@@ -13,6 +13,7 @@
  */
 import type { CheckResult } from '../check/run.js';
 import { PROPERTIES } from '../check/properties.js';
+import { outcomeCheck } from '../check/outcome.js';
 import { LOCK_ORDER, Verdicts, type Found, type Violation } from '../engine/verdict.js';
 import { decodeSchedule, encodeSchedule } from '../engine/schedule.js';
 import { judgeSchedule } from '../engine/replay.js';
@@ -109,7 +110,8 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
   // audited as `check` searches and as the steps above were traced (a driver's data race is a BUG).
   w.load(start);
   w.audit = true;
-  const violated = judgeSchedule(w, schedule, { properties: PROPERTIES });
+  // The scenario's expected outcomes are a check of its own (src/check/outcome.ts).
+  const violated = judgeSchedule(w, schedule, { properties: spec.outcomes?.length ? [...PROPERTIES, outcomeCheck().property] : PROPERTIES });
   return { ...base, steps, violated, ...(violated && { racing: racingSteps(steps, violated.message) }) };
 }
 

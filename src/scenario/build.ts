@@ -20,6 +20,8 @@ import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { setFaults } from '../world/faults.js';
 import { driverOperation } from '../driver/operations.js';
+import { compileOutcomes, probeCount } from './outcome.js';
+import { PROBE } from './probes.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
@@ -158,12 +160,16 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       for (const st of variant.eraState ?? []) layout.add(st.struct, st.count);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
+      // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.
+      const probes = probeCount(spec);
+      if (probes > 0) layout.add(PROBE, probes);
       setPrograms(
         layout,
         spec.actors.map((a) => a.ops.map((op) => (operationNamed(op.op)!.createsChild ? { ...opCall(op, at), spawns: childActors } : opCall(op, at)))),
       );
     },
   );
+  compileOutcomes(spec, at, world.layout, variant.name);
   // A mutant of the design (src/check/mutate.ts): its plan is consulted from the driver's .mmap on.
   world.mutation = variant.mutation ?? null;
   if (mms.length > CHILD) {

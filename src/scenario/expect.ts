@@ -8,10 +8,11 @@
 import type { MirrorVariant } from '../mirror/device.js';
 import type { Era } from '../driver/era.js';
 import { onEra } from '../driver/load.js';
-import { variantByName } from '../mirror/variants.js';
+import { VARIANTS, variantByName } from '../mirror/variants.js';
 import { HOLDS, patternParts, type Expectation, type PatternStep } from '../check/expect.js';
 import { PROPERTIES } from '../check/properties.js';
 import { UNBALANCED } from '../check/balance.js';
+import { OUTCOME } from '../check/outcome.js';
 import { Verdicts } from '../engine/verdict.js';
 import { Model } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
@@ -36,7 +37,8 @@ export interface ExpectEntry {
 /** What `verdict` may say: `holds`, or any check of the verdict module (built-in ones and the properties). */
 export function verdictNames(): string[] {
   // `unbalanced` is checked for every design that declares balanced counters (src/check/balance.ts).
-  return [HOLDS, ...new Verdicts(PROPERTIES).list().map((c) => c.name), UNBALANCED];
+  // `outcome` for every scenario that states expected outcomes (src/check/outcome.ts).
+  return [HOLDS, ...new Verdicts(PROPERTIES).list().map((c) => c.name), UNBALANCED, OUTCOME];
 }
 
 /** The problems of the `expect` entries that the file alone shows; `actors` are the scenario's actor names. */
@@ -138,7 +140,16 @@ export function resolveDesigns(
       source: `${loaded.place(at)}: expect[${e.index}]`,
     });
   }
-  if (issues.length) throw loaded.problems(issues);
   const variants = spec.variants ? [...new Set([...spec.variants, ...drivers, ...named])] : undefined;
+  // The routines a case exercises must be routines of a design it runs (or of the kernel, KVM, the workload).
+  if (spec.exercises?.length) {
+    const designs = [...loaded.drivers.map((d) => designOf(d.path)), ...(variants ?? VARIANTS.map((v) => v.name)).flatMap((n) => variantByName(n) ?? [])];
+    const model = new Model([KERNEL, KVM_LIB, WORKLOAD_LIB, ...designs.map((d) => d.library)]);
+    spec.exercises.forEach((name, i) => {
+      if (!model.byNameOf(name))
+        issues.push({ path: ['exercises', i], message: `no routine "${name}" in the model of the designs this scenario runs (the kernel, KVM, the workload and the designs' own routines)` });
+    });
+  }
+  if (issues.length) throw loaded.problems(issues);
   return { spec: variants ? { ...spec, variants } : spec, expectations };
 }

@@ -12,12 +12,13 @@ import { dirname, extname, isAbsolute, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
-import type { ActorSpec, FaultPoint, KvmOptions, ScenarioSpec } from './spec.js';
+import type { ActorSpec, FaultPoint, KvmOptions, Observation, OutcomeSpec, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
 import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
 import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
 import { expectIssues, verdictNames, type ExpectEntry } from './expect.js';
+import { outcomeIssues, outcomesOf } from './outcome.js';
 
 export type ScenarioFormat = 'yaml' | 'json';
 
@@ -452,6 +453,9 @@ interface FileData {
   readonly driver?: string;
   readonly drivers?: readonly string[];
   readonly expect?: readonly Omit<ExpectEntry, 'index'>[];
+  readonly outcome?: readonly Observation[];
+  readonly outcomes?: readonly OutcomeSpec[];
+  readonly exercises?: readonly string[];
 }
 
 function semanticIssues(file: FileData): Issue[] {
@@ -467,6 +471,7 @@ function semanticIssues(file: FileData): Issue[] {
   for (const [i, v] of (file.variants ?? []).entries()) checkVariant(v, ['variants', i]);
   if (file.driver !== undefined && file.drivers !== undefined) out.push({ path: ['drivers'], at: 'key', message: 'found both "driver" and "drivers"; expected one of them' });
   out.push(...expectIssues(file.expect ?? [], new Set(file.actors.map((a) => a.name))));
+  out.push(...outcomeIssues(file, file.actors));
 
   // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.
   const forks = file.actors.reduce((n, a) => n + a.ops.filter((op) => operationNamed(op.op)!.createsChild).length, 0);
@@ -500,6 +505,9 @@ function toSpec(file: FileData): ScenarioSpec {
   if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;
   if (file.kvm !== undefined) spec.kvm = { ...file.kvm };
   if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
+  const outcomes = outcomesOf(file);
+  if (outcomes) spec.outcomes = outcomes;
+  if (file.exercises !== undefined) spec.exercises = [...file.exercises];
   // The designs it names: its variants, then those its expectations name; none named is every built-in one.
   const named = [...(file.variants ?? (file.variant !== undefined ? [file.variant] : [])), ...(file.expect ?? []).flatMap((e) => (e.variant !== undefined ? [e.variant] : []))];
   if (named.length || driversNamed(file).length) spec.variants = [...new Set(named)];

@@ -314,7 +314,13 @@ export const OPERATIONS = [
     name: 'mprotect-readonly',
     description: 'mprotect(PROT_READ) of pages [page, page + pages).',
     fields: mmRange,
-    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: range(at, op) }),
+    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: [...range(at, op), 0] }),
+  }),
+  operation({
+    name: 'mprotect-readwrite',
+    description: 'mprotect(PROT_READ|PROT_WRITE) of pages [page, page + pages): VM_WRITE back; the ptes become writable at the next write fault.',
+    fields: mmRange,
+    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ|PROT_WRITE)`, routine: mprotectReadOnly, args: [...range(at, op), 1] }),
   }),
   operation({
     name: 'fork',

@@ -2,7 +2,7 @@
 
 /** The operations (one alternative per entry of the table in operations.ts) and their field types. */
 export type { MmName, VmName, Op } from './operations.js';
-import type { Op } from './operations.js';
+import type { MmName, Op, VmName } from './operations.js';
 
 export interface ActorSpec {
   readonly name: string;
@@ -26,6 +26,60 @@ export interface ScenarioSpec {
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
   readonly variants?: readonly string[];
+  /**
+   * The outcomes allowed once every actor has finished (src/scenario/outcome.ts): one for a
+   * deterministic case, several for a racing one, where each must be reached by some interleaving.
+   */
+  readonly outcomes?: readonly OutcomeSpec[];
+  /** Routines the scenario exercises: a search that holds must have run every label of each. */
+  readonly exercises?: readonly string[];
+}
+
+/** One allowed outcome: observations that must all hold (`outcome:` in a file is one of these, unnamed). */
+export interface OutcomeSpec {
+  readonly name?: string;
+  readonly observe: readonly Observation[];
+}
+
+/** A page of a process (its pte), a guest frame of a KVM (its EPT entry) or an entry of a driver's device table. */
+export interface FrameRef {
+  readonly mm?: MmName;
+  readonly vm?: VmName;
+  /** A device table by name (`defineTable`). */
+  readonly table?: string;
+  readonly page: number;
+  /** The mirror device (the introspector's pages, a device table): default 0. */
+  readonly device?: number;
+}
+
+/** The end of an actor's operation `op` (0-based, as `actors[i].ops[op]`). */
+export interface OpPoint {
+  readonly actor: string;
+  readonly op: number;
+}
+
+/**
+ * One observation: exactly one subject (a pte, an EPT entry, a device-table entry, an operation's
+ * return value, a driver counter) and what must hold of it, once every actor has finished or, with
+ * `after`, when that actor moves on from that operation.
+ */
+export interface Observation {
+  readonly pte?: FrameRef;
+  readonly ept?: FrameRef;
+  readonly table?: FrameRef;
+  readonly result?: OpPoint;
+  readonly counter?: { readonly struct: string; readonly field: string; readonly object?: number };
+  readonly after?: OpPoint;
+  readonly present?: boolean;
+  readonly writable?: boolean;
+  /** Maps the same frame as this other entry (both present). */
+  readonly samePage?: FrameRef;
+  /** Maps a frame, not the one this other entry maps. */
+  readonly otherPage?: FrameRef;
+  /** The contents of the frame mapped; for a result or counter, its value. */
+  readonly value?: number;
+  readonly refcount?: number;
+  readonly mapcount?: number;
 }
 
 /** The `kvm:` settings of a scenario file. */

@@ -24,6 +24,7 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'mmput',
       'oom_reap_task_mm',
     ],
+    writes: ['outcome_probe.found', 'outcome_probe.status'],
     spawns: true,
   },
   'kswapd_reclaim:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['shrink_folio_list'] },

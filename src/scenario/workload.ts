@@ -13,6 +13,7 @@ import { pte } from '../kernel/pgtable.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
 import { WORKLOAD_FOOTPRINTS } from './workload-footprints.js';
+import { recordProbes } from './probes.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const WORKLOAD_LIB = new Library('workload', [KERNEL], { kind: 'driver', sources: ['workload', 'kswapd', 'kcompactd'] });
@@ -48,6 +49,8 @@ export const workload = WORKLOAD_LIB.routine({
         const prog = programs(w.layout)[w.actor];
         // The operation that just returned starts the actors it creates.
         const done = l.pc > 0 ? prog[l.pc - 1] : undefined;
+        // The scenario's expected outcomes observed at this point (none: nothing is written).
+        if (done) recordProbes(w, w.actor, l.pc - 1, l.result);
         for (const a of done?.spawns ?? []) w.spawn(a, workload, []);
         if (l.pc >= prog.length) return w.ret(0);
         const op = prog[l.pc];

@@ -102,7 +102,7 @@ describe('madvise(MADV_DONTNEED)', () => {
     const M = actorIndex(w, 'madvise');
     const P = actorIndex(w, 'mprotect');
     w.spawn(M, callMadvise, [SRC, 0, 4]);
-    w.spawn(P, mprotectReadOnly, [SRC, 0, 4]);
+    w.spawn(P, mprotectReadOnly, [SRC, 0, 4, 0]);
     runUntil(w, 'madvise', 'zap_page_range_single_batched:zap'); // lock held, start done
     expect(isEnabled(w, P)).toBe(false); // mmap_write_lock sleeps behind the reader
     runSchedule(w, ['madvise']); // the pte clear
@@ -124,7 +124,7 @@ describe('madvise(MADV_DONTNEED)', () => {
     addVma(v, SRC, { start: 0, end: 4 });
     populateAnon(v, SRC, 1, 0xa);
     v.spawn(M, callMadvise, [SRC, 0, 4]);
-    v.spawn(P, mprotectReadOnly, [SRC, 0, 4]);
+    v.spawn(P, mprotectReadOnly, [SRC, 0, 4, 0]);
     runSchedule(v, ['mprotect', 'madvise']); // mprotect takes the lock; madvise calls do_madvise
     expect(isEnabled(v, M)).toBe(false);
     runToEnd(v, 'mprotect');

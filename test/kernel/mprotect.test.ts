@@ -27,7 +27,7 @@ describe('mprotect(PROT_READ)', () => {
     addVma(w, SRC, { start: 0, end: 4 });
     const pfn = populateAnon(w, SRC, 0, 0xa);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 4]);
+    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 0]);
     const trace = runToEnd(w, 'mprotect');
     expect(recorded(w).map((e) => [e.kind, e.event, e.start, e.end, e.blockable, e.pfnAtStart])).toEqual([
       ['start', 'PROTECTION_VMA', 0, 4, true, pfn],
@@ -50,7 +50,7 @@ describe('mprotect(PROT_READ)', () => {
     const theirs = populateAnon(w, OTHER, 1, 0x5);
     addVma(w, SRC, { start: 0, end: 2, flags: VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_READ | VM_WRITE | VM_SHARED });
     setPte(w, SRC, 1, theirs, true, true);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 2]);
+    w.spawn(0, mprotectReadOnly, [SRC, 0, 2, 0]);
     runToEnd(w, 'mprotect');
     expect(pte(w, SRC, 1)).toMatchObject({ present: 1, special: 1, write: 0 });
     expect(w.obj(PAGE, theirs)).toMatchObject({ refcount: 1, mapcount: 1 });
@@ -61,7 +61,7 @@ describe('mprotect(PROT_READ)', () => {
     addVma(w, SRC, { start: 0, end: 4, flags: VM_ANON | VM_READ });
     populateAnon(w, SRC, 0, 0xa, false);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 4]);
+    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 0]);
     runToEnd(w, 'mprotect');
     expect(recorded(w)).toEqual([]);
   });
@@ -72,7 +72,7 @@ describe('mprotect(PROT_READ)', () => {
     populateAnon(w, SRC, 0, 0xa);
     populateAnon(w, SRC, 2, 0xb);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 2, 4]);
+    w.spawn(0, mprotectReadOnly, [SRC, 2, 4, 0]);
     runToEnd(w, 'mprotect');
     expect(
       recorded(w)
@@ -90,5 +90,41 @@ describe('mprotect(PROT_READ)', () => {
       [2, 4, false],
       [4, 6, true],
     ]);
+  });
+});
+
+describe('mprotect(PROT_READ|PROT_WRITE)', () => {
+  it('gives VM_WRITE back inside a PROTECTION_VMA bracket and leaves the ptes read-only for the write fault', () => {
+    const w = world();
+    addVma(w, SRC, { start: 0, end: 4 });
+    const pfn = populateAnon(w, SRC, 0, 0xa);
+    attachRecorder(w, SRC);
+    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 0]);
+    runToEnd(w, 'mprotect');
+    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 1]);
+    const trace = runToEnd(w, 'mprotect');
+    expect(
+      recorded(w)
+        .slice(2)
+        .map((e) => [e.kind, e.event, e.start, e.end]),
+    ).toEqual([
+      ['start', 'PROTECTION_VMA', 0, 4],
+      ['end', 'PROTECTION_VMA', 0, 4],
+    ]);
+    expect(trace.some((t) => t.changes.some((c) => c.what === 'pte[src@0].write'))).toBe(false);
+    expect(pte(w, SRC, 0)).toMatchObject({ present: 1, pfn, write: 0 });
+    expect(vma(w, 0).flags).toBe(VM_ANON | VM_READ | VM_WRITE);
+    expect(w.obj(MM, SRC).mmapWriter).toBe(0);
+  });
+
+  it('fires nothing for a VMA that is already writable', () => {
+    const w = world();
+    addVma(w, SRC, { start: 0, end: 4 });
+    populateAnon(w, SRC, 0, 0xa);
+    attachRecorder(w, SRC);
+    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 1]);
+    runToEnd(w, 'mprotect');
+    expect(recorded(w)).toEqual([]);
+    expect(vma(w, 0).flags).toBe(VM_ANON | VM_READ | VM_WRITE);
   });
 });

@@ -1,9 +1,18 @@
 /**
- * mprotect(start, end, PROT_READ) — write-protect a range (mm/mprotect.c, v6.18):
+ * mprotect(start, end, PROT_READ) — write-protect a range — and mprotect(start, end,
+ * PROT_READ|PROT_WRITE) (mm/mprotect.c, v6.18):
  * do_mprotect_pkey takes mmap_write_lock; per VMA, mprotect_fixup splits at the range ends,
  * updates vm_flags (before touching ptes), and change_protection brackets the pte changes with
  * start/end(PROTECTION_VMA) on the VMA's mm; present ptes (normal and special) lose write,
  * writable migration entries become readable; swap entries are left alone.
+ *
+ * PROT_READ|PROT_WRITE sets VM_WRITE and runs the same bracket (change_pmd_range opens it for every
+ * populated range whatever the new protection) but leaves the ptes read-only: the kernel upgrades
+ * a pte in place only under MM_CP_TRY_CHANGE_WRITABLE when can_change_pte_writable holds (a
+ * private page must be PageAnonExclusive, which the model does not track), and otherwise leaves it
+ * to the next write fault (do_wp_page), which reuses an exclusive page or copies a shared one — the
+ * same final state, one fault later, and never an in-place write to a COW-shared frame (cow.c's
+ * "mprotect() optimization" variants check exactly that).
  *
  * Simplifications: the range must be fully mapped or nothing is done (-ENOMEM; the kernel
  * changes the VMAs before the hole and then fails); VMAs are not merged afterwards; the kernel
@@ -33,10 +42,10 @@ function wrprotectRange(w: World, mm: number, start: number, end: number): void 
   }
 }
 
-/** mprotect(mm, start, end, PROT_READ): 0 or -ENOMEM. */
+/** mprotect(mm, start, end, PROT_READ, or PROT_READ|PROT_WRITE when `write`): 0 or -ENOMEM. */
 export const mprotectReadOnly = KERNEL.routine({
   name: 'do_mprotect_pkey',
-  params: ['mm', 'start', 'end'],
+  params: ['mm', 'start', 'end', 'write'],
   locals: ['k', 'vma', 'err'],
   steps: {
     lock: {
@@ -60,7 +69,7 @@ export const mprotectReadOnly = KERNEL.routine({
           const v = vma(w, i);
           if (!v.used || v.end <= l.start || v.start >= l.end) continue;
           l.k = k + 1;
-          const newflags = (v.flags & ~VM_WRITE) | VM_READ;
+          const newflags = (l.write ? v.flags | VM_WRITE : v.flags & ~VM_WRITE) | VM_READ;
           if (newflags === v.flags) continue; // nothing to change: *pprev = vma
           v.flags = newflags; // vm_flags_reset under the write lock, before the ptes
           l.vma = i;
@@ -75,7 +84,7 @@ export const mprotectReadOnly = KERNEL.routine({
         const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
         if (b) return b;
         const v = vma(w, l.vma);
-        wrprotectRange(w, l.mm, v.start, v.end);
+        if (!l.write) wrprotectRange(w, l.mm, v.start, v.end); // PROT_WRITE added: ptes left to the write fault (file comment)
         spinUnlock(w, ptl(w, l.mm));
         l.result = 0;
         return w.call(mmuNotifierInvalidateRangeEnd, 'fixup', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
