@@ -69,7 +69,7 @@ export const RET_PF_RETRY = 1;
 export const kvmTdpPageFault = KVM_LIB.routine({
   name: 'kvm_tdp_page_fault',
   params: ['kvm', 'gfn', 'write'],
-  locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry'],
+  locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry', 'srcuHeld'],
   steps: {
     seq: {
       at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb; __kvm_faultin_pfn)',
@@ -81,6 +81,7 @@ export const kvmTdpPageFault = KVM_LIB.routine({
         l.mmuSeq = seq.lo;
         l.mmuSeqHi = seq.hi;
         l.retry = 0;
+        l.srcuHeld = isNone(kvm.srcu) ? 0 : 1; // the caller, guest_access, holds kvm->srcu where it exists
         const slot = gfnToMemslot(w, l.kvm, l.gfn);
         // A memslot being deleted or moved: retry (kvm_faultin_pfn), from the guest (below).
         if (slot >= 0 && w.obj(MEMSLOT, slot).flags & KVM_MEMSLOT_INVALID) return w.ret(RET_PF_RETRY);
@@ -132,8 +133,9 @@ export const kvmTdpPageFault = KVM_LIB.routine({
       run: (w, l) => {
         if (l.refcounted) putPage(w, l.pfn);
         if (l.retry) {
-          // Where memslots change, the vCPU leaves kvm->srcu to re-enter the guest (guest.ts).
-          if (!isNone(w.obj(KVM, l.kvm).srcu)) return w.ret(RET_PF_RETRY);
+          // Where memslots change, the vCPU leaves kvm->srcu to re-enter the guest (guest.ts). Known
+          // from a local: reading kvm->srcu here would make this step visible, and merge fewer.
+          if (l.srcuHeld) return w.ret(RET_PF_RETRY);
           // RET_PF_RETRY: the vCPU re-enters the guest and faults again; this attempt's locals are dead.
           l.pfn = 0;
           l.writable = 0;
