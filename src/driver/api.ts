@@ -64,10 +64,22 @@ export { type AnyRoutine, type Routine, type RoutineSpec, type Step, BLOCK_SLEEP
 export type { World } from '../world/world.js';
 export type { MirrorVariant } from '../mirror/device.js';
 
-/** The mirroring device: its state (`MIRROR`: srcMm, srcStart, npages, intrMm, vma, lock, sub, mn, hmirror, install) and helpers. */
-export { MIRROR, updateLock, deviceOfVma, deviceOfSub, mirrorToSource, sourceRangeToMirror } from '../mirror/device.js';
+/**
+ * The mirroring device: its state (`MIRROR`: srcMm, srcStart, npages, intrMm, vma, lock, sub, mn,
+ * hmirror, install), the flags of a VM_PFNMAP mirror VMA, and helpers; `zapMirror` is a callback's
+ * zap_vma_ptes of the mirror pages that show a source range.
+ */
+export { MIRROR, MIRROR_VMA_FLAGS, updateLock, deviceOfVma, deviceOfSub, mirrorToSource, sourceRangeToMirror, zapMirror } from '../mirror/device.js';
 /** The .mmap of an interval-notifier design: `attachInterval(w, dev, install, invalidate)`; the install routine's "stale snapshot" return. */
-export { attachInterval, INSTALL_RETRY } from '../mirror/interval.js';
+export { attachInterval, INSTALL_RETRY } from '../mirror/device.js';
+/**
+ * The built-in designs (src/mirror/), drivers made with `defineDriver` like any other, and the
+ * corrected design's library and routines, for a design built on its fault path (as raw-clear and
+ * anon-vma are: list `INTERVAL_LIB` in your library's uses, its routines in yours, and give
+ * `attachInterval` your own install and callback).
+ */
+export { VARIANTS } from '../mirror/variants.js';
+export { interval, INTERVAL_LIB, intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate } from '../mirror/interval.js';
 
 /** Kernel flags and return codes: VMA flags, `VM_FAULT_*`, errnos, mmu_notifier events. */
 export {

@@ -14,10 +14,11 @@ import { mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/inte
 import { zapPageRangeSingle } from '../kernel/ops/zap.js';
 import { setPte, vmaMm } from '../kernel/pgtable.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { attachInterval, deviceOfSub, INSTALL_RETRY, MIRROR, sourceRangeToMirror, updateLock } from './device.js';
 import { deref } from '../kernel/ref.js';
-import { attachInterval, INSTALL_RETRY, INTERVAL_LIB, intervalFault } from './interval.js';
+import { INTERVAL_LIB, intervalFault } from './interval.js';
 import { Library } from '../world/registry.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB], { kind: 'driver', sources: ['remote_mapping'] });
@@ -79,9 +80,9 @@ export const anonVmaInvalidate = ANON_VMA_LIB.routine({
   },
 });
 
-export const anonVma: MirrorVariant = {
-  library: ANON_VMA_LIB,
+export const anonVma = defineDriver({
   name: 'anon-vma',
+  library: ANON_VMA_LIB,
   summary: "the source's anon pages installed as normal, unaccounted ptes in an introspector VMA that is not VM_PFNMAP",
   reproduces: ['R14'],
   // Bitdefender's 2020 v2 flags: no VM_PFNMAP, so core mm sees normal pages (vm_normal_page != NULL).
@@ -90,4 +91,4 @@ export const anonVma: MirrorVariant = {
   routines: [intervalFault, anonVmaInstall, anonVmaInvalidate],
   needs: { intervalNotifier: true },
   attach: (w, dev) => attachInterval(w, dev, anonVmaInstall, anonVmaInvalidate),
-};
+});

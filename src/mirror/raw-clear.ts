@@ -9,10 +9,11 @@ import { RAW_CLEAR_FOOTPRINTS } from './footprints/raw-clear.js';
 import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
 import { mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { clearPte } from '../kernel/pgtable.js';
-import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { attachInterval, deviceOfSub, MIRROR, MIRROR_VMA_FLAGS, sourceRangeToMirror, updateLock } from './device.js';
 import { deref } from '../kernel/ref.js';
-import { attachInterval, INTERVAL_LIB, installPfn, interval, intervalFault, intervalPfnMkwrite } from './interval.js';
+import { INTERVAL_LIB, installPfn, intervalFault, intervalPfnMkwrite } from './interval.js';
 import { Library } from '../world/registry.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const RAW_CLEAR_LIB = new Library('raw-clear', [INTERVAL_LIB], { kind: 'driver', sources: ['mirror'] });
@@ -53,15 +54,15 @@ export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   },
 });
 
-export const rawClear: MirrorVariant = {
-  library: RAW_CLEAR_LIB,
+export const rawClear = defineDriver({
   name: 'raw-clear',
+  library: RAW_CLEAR_LIB,
   summary: 'correct fault path, but the callback clears mirror ptes with a raw write that fires no notifier on the introspector',
   reproduces: ['R5'],
-  vmaFlags: interval.vmaFlags,
+  vmaFlags: MIRROR_VMA_FLAGS,
   fault: intervalFault,
   pfnMkwrite: intervalPfnMkwrite,
   routines: [intervalFault, installPfn, intervalPfnMkwrite, rawClearInvalidate],
   needs: { intervalNotifier: true },
   attach: (w, dev) => attachInterval(w, dev, installPfn, rawClearInvalidate),
-};
+});

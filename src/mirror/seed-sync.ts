@@ -8,10 +8,9 @@
  */
 import { SEED_SYNC_FOOTPRINTS } from './footprints/seed-sync.js';
 import { mutexLock, mutexUnlock } from '../kernel/locks.js';
-import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
-import { deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, updateLock } from './device.js';
-import { hmmRangeRegister } from '../kernel/hmm/hmm-v53.js';
+import { deviceOfVma, MIRROR, mirrorToSource, updateLock, zapMirror } from './device.js';
+import { hmmMirrorRegister, hmmRangeRegister } from '../kernel/hmm/hmm-v53.js';
 import type { World } from '../world/world.js';
 import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
@@ -55,9 +54,7 @@ export const seedSync = SEED_SYNC_LIB.routine({
         const b = mutexLock(w, updateLock(w, dev)); // take_lock = mutex_lock, even when !blockable (defect (d))
         if (b) return b;
         l.dev = dev;
-        const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
-        if (start === end) return 'unlock';
-        return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
+        return zapMirror(w, dev, l.start, l.end, 'unlock');
       },
     },
     unlock: {
@@ -69,3 +66,9 @@ export const seedSync = SEED_SYNC_LIB.routine({
     },
   },
 });
+
+/** Both seed designs' .mmap: hmm_mirror_register on the source, `kvmms_notifier_start` as sync_cpu_device_pagetables. */
+export function attachSeedSync(w: World, dev: number): void {
+  const d = w.obj(MIRROR, dev);
+  hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
+}
