@@ -66,10 +66,12 @@ export type { MirrorVariant } from '../mirror/device.js';
 
 /**
  * The mirroring device: its state (`MIRROR`: srcMm, srcStart, npages, intrMm, vma, lock, sub, mn,
- * hmirror, install), the flags of a VM_PFNMAP mirror VMA, and helpers; `zapMirror` is a callback's
- * zap_vma_ptes of the mirror pages that show a source range.
+ * hmirror, install), the flags of a VM_PFNMAP mirror VMA, and helpers; `updateLockStep(at, next)`
+ * is an interval callback's first step (the update lock, a trylock when it may not block),
+ * `updateUnlockStep(at, value)` a callback's last (unlock, return value), and `zapMirror` a
+ * callback's zap_vma_ptes of the mirror pages that show a source range.
  */
-export { MIRROR, MIRROR_VMA_FLAGS, updateLock, deviceOfVma, deviceOfSub, mirrorToSource, sourceRangeToMirror, zapMirror } from '../mirror/device.js';
+export { MIRROR, MIRROR_VMA_FLAGS, updateLock, updateLockStep, updateUnlockStep, deviceOfVma, deviceOfSub, mirrorToSource, sourceRangeToMirror, zapMirror } from '../mirror/device.js';
 /** The .mmap of an interval-notifier design: `attachInterval(w, dev, install, invalidate)`; the install routine's "stale snapshot" return. */
 export { attachInterval, INSTALL_RETRY } from '../mirror/device.js';
 /**
@@ -158,10 +160,18 @@ export { hmmRangeFault } from '../kernel/hmm/hmm.js';
 export { hmmPfnToPfn, hmmPfnWritable, hmmPfnValid } from '../kernel/hmm/hmm-pfn.js';
 /** vmf_insert_pfn(_prot) and vmf_insert_mixed (call `insertPfnBusy` first: it says whether the ptl would spin). */
 export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '../kernel/ops/insert.js';
-/** zap_vma_ptes (a routine: `w.call(zapVmaPtes, resume, vma, start, end)`): notifies the mirror's own mm. */
-export { zapVmaPtes } from '../kernel/ops/zap.js';
-/** Page tables: a pte or VMA view, the mm a VMA belongs to. */
-export { pte, vma, vmaMm } from '../kernel/pgtable.js';
+/**
+ * zap_vma_ptes (a routine: `w.call(zapVmaPtes, resume, vma, start, end)`): notifies the mirror's
+ * own mm; zap_page_range_single (`w.call(zapPageRangeSingle, resume, mm, vma, start, end)`), the
+ * teardown of a VMA that is not VM_PFNMAP, which zap_vma_ptes refuses.
+ */
+export { zapVmaPtes, zapPageRangeSingle } from '../kernel/ops/zap.js';
+/**
+ * Page tables: a pte or VMA view, the mm a VMA belongs to; under the mm's page-table lock (`ptl`),
+ * set_pte_at of a pfn (`setPte(w, mm, vpn, pfn, write, special)`) and ptep_get_and_clear
+ * (`clearPte(w, mm, vpn)`), raw pte writes that notify no one.
+ */
+export { pte, vma, vmaMm, setPte, clearPte } from '../kernel/pgtable.js';
 
 /**
  * For eras and classic-notifier drivers: the notifier core's pieces an old kernel's

@@ -6,11 +6,11 @@
  */
 import { defineStruct } from '../world/layout.js';
 import type { World } from '../world/world.js';
-import type { AnyRoutine, StepResult } from '../world/routine.js';
+import type { AnyRoutine, Step, StepResult } from '../world/routine.js';
 import type { Library } from '../world/registry.js';
 import { addVma } from '../kernel/setup.js';
 import { vma } from '../kernel/pgtable.js';
-import { driverMutex, type Mutex } from '../kernel/locks.js';
+import { driverMutex, mutexLockIfBlockable, mutexUnlock, WOULD_BLOCK, type Mutex } from '../kernel/locks.js';
 import { deref, ref, refOrNone } from '../kernel/ref.js';
 import { MIN } from '../kernel/structs.js';
 import { intervalNotifierInsert } from '../kernel/notifier/interval.js';
@@ -164,6 +164,37 @@ export function sourceRangeToMirror(w: World, dev: number, start: number, end: n
   // munmap or mremap of the mirror; see the designs' notes).
   const vmStart = w.readOnce(() => vma(w, deref(d.vma, 'mirror.vma')).start);
   return [vmStart + (a - d.srcStart), vmStart + (b - d.srcStart)];
+}
+
+/**
+ * An interval callback's first step (params `sub` and `blockable`, a local `dev`): mutex_lock of
+ * the device's update lock, or mutex_trylock when the invalidation may not block, which on
+ * contention returns false as the kernel's contract says (the core ends the epoch and fails the
+ * invalidation with -EAGAIN). Holding the lock, `l.dev` is the device and the callback goes on at `next`.
+ */
+export function updateLockStep(at: string, next: string): Step<{ sub: number; blockable: number; dev: number }> {
+  return {
+    at,
+    run: (w, l) => {
+      const dev = deviceOfSub(w, l.sub);
+      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+      if (b === WOULD_BLOCK) return w.ret(0);
+      if (b) return b;
+      l.dev = dev;
+      return next;
+    },
+  };
+}
+
+/** A callback's last step (a local `dev`, the device): mutex_unlock of its update lock, then return `value`. */
+export function updateUnlockStep(at: string, value: number): Step<{ dev: number }> {
+  return {
+    at,
+    run: (w, l) => {
+      mutexUnlock(w, updateLock(w, l.dev));
+      return w.ret(value);
+    },
+  };
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { INTERVAL_FOOTPRINTS } from './footprints/interval.js';
 import { EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
-import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
 import { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { hmmRangeFault } from '../kernel/hmm/hmm.js';
@@ -22,7 +22,7 @@ import { vmaMm } from '../kernel/pgtable.js';
 import { deref } from '../kernel/ref.js';
 import { KERNEL } from '../kernel/library.js';
 import { Library } from '../world/registry.js';
-import { attachInterval, deviceOfSub, deviceOfVma, INSTALL_RETRY, MIRROR, MIRROR_VMA_FLAGS, mirrorToSource, updateLock, zapMirror } from './device.js';
+import { attachInterval, deviceOfVma, INSTALL_RETRY, MIRROR, MIRROR_VMA_FLAGS, mirrorToSource, updateLock, updateLockStep, updateUnlockStep, zapMirror } from './device.js';
 import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
@@ -144,17 +144,7 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: {
-      at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable',
-      run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-        if (b === WOULD_BLOCK) return w.ret(0); // the core ends the epoch and fails with -EAGAIN
-        if (b) return b;
-        l.dev = dev;
-        return 'zap';
-      },
-    },
+    lock: updateLockStep('mirror: mutex_lock(update) / mutex_trylock if !blockable', 'zap'),
     zap: {
       at: 'mirror: mmu_interval_set_seq + zap_vma_ptes',
       run: (w, l) => {
@@ -163,13 +153,7 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
         return zapMirror(w, l.dev, l.start, l.end, 'unlock');
       },
     },
-    unlock: {
-      at: 'mirror: mutex_unlock(update)',
-      run: (w, l) => {
-        mutexUnlock(w, updateLock(w, l.dev));
-        return w.ret(1);
-      },
-    },
+    unlock: updateUnlockStep('mirror: mutex_unlock(update)', 1),
   },
 });
 

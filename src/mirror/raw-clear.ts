@@ -6,10 +6,10 @@
  * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
  */
 import { RAW_CLEAR_FOOTPRINTS } from './footprints/raw-clear.js';
-import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, mutexUnlock, ptl, spinLock, spinUnlock } from '../kernel/locks.js';
 import { mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { clearPte } from '../kernel/pgtable.js';
-import { attachInterval, deviceOfSub, MIRROR, MIRROR_VMA_FLAGS, sourceRangeToMirror, updateLock } from './device.js';
+import { attachInterval, MIRROR, MIRROR_VMA_FLAGS, sourceRangeToMirror, updateLock, updateLockStep } from './device.js';
 import { deref } from '../kernel/ref.js';
 import { INTERVAL_LIB, installPfn, intervalFault, intervalPfnMkwrite } from './interval.js';
 import { Library } from '../world/registry.js';
@@ -24,17 +24,7 @@ export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: {
-      at: 'mirror: take_lock(update)',
-      run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable); // mutex_lock / mutex_trylock if !blockable
-        if (b === WOULD_BLOCK) return w.ret(0);
-        if (b) return b;
-        l.dev = dev;
-        return 'clear';
-      },
-    },
+    lock: updateLockStep('mirror: take_lock(update)', 'clear'), // mutex_lock / mutex_trylock if !blockable
     clear: {
       at: 'mirror: mmu_interval_set_seq + clear_pte(start, end) (raw, no notifier)',
       run: (w, l) => {

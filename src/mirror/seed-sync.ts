@@ -7,9 +7,9 @@
  * invalidation is non-blockable (defect (d) of R1).
  */
 import { SEED_SYNC_FOOTPRINTS } from './footprints/seed-sync.js';
-import { mutexLock, mutexUnlock } from '../kernel/locks.js';
+import { mutexLock } from '../kernel/locks.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
-import { deviceOfVma, MIRROR, mirrorToSource, updateLock, zapMirror } from './device.js';
+import { deviceOfVma, MIRROR, mirrorToSource, updateLock, updateUnlockStep, zapMirror } from './device.js';
 import { hmmMirrorRegister, hmmRangeRegister } from '../kernel/hmm/hmm-v53.js';
 import type { World } from '../world/world.js';
 import { deref } from '../kernel/ref.js';
@@ -57,13 +57,7 @@ export const seedSync = SEED_SYNC_LIB.routine({
         return zapMirror(w, dev, l.start, l.end, 'unlock');
       },
     },
-    unlock: {
-      at: 'seed e-mail: drop_lock(kvmms->update)',
-      run: (w, l) => {
-        mutexUnlock(w, updateLock(w, l.dev));
-        return w.ret(0);
-      },
-    },
+    unlock: updateUnlockStep('seed e-mail: drop_lock(kvmms->update)', 0),
   },
 });
 
