@@ -1,9 +1,7 @@
 /**
- * The corrected mirror design (vmamirror's built-in `interval`) written as an outside driver,
- * against the public API only: `vmamirror check introspect --driver examples/drivers/interval.ts`.
- * An mmu_interval_notifier on the source; the fault runs hmm_range_fault under the source's
- * mmap_lock (trylock, else VM_FAULT_RETRY), then mmu_interval_read_retry and vmf_insert_pfn_prot
- * under the update lock; the callback sets the sequence and zap_vma_ptes the mirror under that lock.
+ * The corrected mirror design (the built-in `interval`, src/mirror/interval.ts) as an outside driver, from the public API
+ * only: an mmu_interval_notifier; hmm_range_fault under the source's mmap_lock (trylock, else VM_FAULT_RETRY), then
+ * read_retry and vmf_insert_pfn_prot under the update lock; the callback sets the sequence and zaps under that lock.
  */
 import { defineDriver, Library, KERNEL, MIRROR, MIRROR_VMA_FLAGS, attachInterval, INSTALL_RETRY, deviceOfVma, mirrorToSource, updateLock, updateLockStep, updateUnlockStep, zapMirror, deref } from 'vmamirror';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead, vmaMm, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from 'vmamirror';

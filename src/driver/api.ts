@@ -66,12 +66,25 @@ export type { MirrorVariant } from '../mirror/device.js';
 
 /**
  * The mirroring device: its state (`MIRROR`: srcMm, srcStart, npages, intrMm, vma, lock, sub, mn,
- * hmirror, install), the flags of a VM_PFNMAP mirror VMA, and helpers; `updateLockStep(at, next)`
- * is an interval callback's first step (the update lock, a trylock when it may not block),
+ * hmirror, install), the flags of a VM_PFNMAP mirror VMA, and helpers; `lockUpdateForCallback`
+ * is an interval callback's take of the update lock (a trylock when it may not block: 0 when held,
+ * else what the step returns), `updateLockStep(at, next)` a first step that does only that,
  * `updateUnlockStep(at, value)` a callback's last (unlock, return value), and `zapMirror` a
  * callback's zap_vma_ptes of the mirror pages that show a source range.
  */
-export { MIRROR, MIRROR_VMA_FLAGS, updateLock, updateLockStep, updateUnlockStep, deviceOfVma, deviceOfSub, mirrorToSource, sourceRangeToMirror, zapMirror } from '../mirror/device.js';
+export {
+  MIRROR,
+  MIRROR_VMA_FLAGS,
+  updateLock,
+  lockUpdateForCallback,
+  updateLockStep,
+  updateUnlockStep,
+  deviceOfVma,
+  deviceOfSub,
+  mirrorToSource,
+  sourceRangeToMirror,
+  zapMirror,
+} from '../mirror/device.js';
 /** The .mmap of an interval-notifier design: `attachInterval(w, dev, install, invalidate)`; the install routine's "stale snapshot" return. */
 export { attachInterval, INSTALL_RETRY } from '../mirror/device.js';
 /**

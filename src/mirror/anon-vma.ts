@@ -9,12 +9,12 @@
  */
 import { ANON_VMA_FOOTPRINTS } from './footprints/anon-vma.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, mutexUnlock, ptl, spinLock, spinUnlock } from '../kernel/locks.js';
 import { mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { zapPageRangeSingle } from '../kernel/ops/zap.js';
 import { setPte, vmaMm } from '../kernel/pgtable.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { attachInterval, deviceOfSub, INSTALL_RETRY, MIRROR, sourceRangeToMirror, updateLock } from './device.js';
+import { attachInterval, INSTALL_RETRY, lockUpdateForCallback, MIRROR, sourceRangeToMirror, updateLock } from './device.js';
 import { deref } from '../kernel/ref.js';
 import { INTERVAL_LIB, intervalFault } from './interval.js';
 import { Library } from '../world/registry.js';
@@ -56,14 +56,11 @@ export const anonVmaInvalidate = ANON_VMA_LIB.routine({
     lock: {
       at: 'remote_mapping: spin_lock(user_lock)',
       run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
         // Taken as the fault path takes it, as a mutex (a spin_lock would spin, not fail, when !blockable).
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-        if (b === WOULD_BLOCK) return w.ret(0);
+        const b = lockUpdateForCallback(w, l);
         if (b) return b;
-        l.dev = dev;
         mmuIntervalSetSeq(w, l.sub, l.curSeq);
-        mutexUnlock(w, updateLock(w, dev));
+        mutexUnlock(w, updateLock(w, l.dev));
         return 'zap';
       },
     },

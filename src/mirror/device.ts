@@ -167,23 +167,23 @@ export function sourceRangeToMirror(w: World, dev: number, start: number, end: n
 }
 
 /**
- * An interval callback's first step (params `sub` and `blockable`, a local `dev`): mutex_lock of
- * the device's update lock, or mutex_trylock when the invalidation may not block, which on
- * contention returns false as the kernel's contract says (the core ends the epoch and fails the
- * invalidation with -EAGAIN). Holding the lock, `l.dev` is the device and the callback goes on at `next`.
+ * An interval callback takes its device's update lock (params `sub` and `blockable`, a local
+ * `dev`): mutex_lock, or mutex_trylock when the invalidation may not block, which on contention
+ * returns false as the kernel's contract says (the core ends the epoch and fails the invalidation
+ * with -EAGAIN). 0 when it holds the lock, `l.dev` set; else what the step returns as it is.
  */
+export function lockUpdateForCallback(w: World, l: { sub: number; blockable: number; dev: number }): StepResult {
+  const dev = deviceOfSub(w, l.sub);
+  const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+  if (b === WOULD_BLOCK) return w.ret(0);
+  if (b) return b;
+  l.dev = dev;
+  return 0;
+}
+
+/** An interval callback's first step: `lockUpdateForCallback`, then on to `next` holding the lock. */
 export function updateLockStep(at: string, next: string): Step<{ sub: number; blockable: number; dev: number }> {
-  return {
-    at,
-    run: (w, l) => {
-      const dev = deviceOfSub(w, l.sub);
-      const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-      if (b === WOULD_BLOCK) return w.ret(0);
-      if (b) return b;
-      l.dev = dev;
-      return next;
-    },
-  };
+  return { at, run: (w, l) => lockUpdateForCallback(w, l) || next };
 }
 
 /** A callback's last step (a local `dev`, the device): mutex_unlock of its update lock, then return `value`. */
