@@ -21,11 +21,11 @@ import { Library } from '../world/registry.js';
 import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB], { kind: 'driver', sources: ['remote_mapping'] });
+const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB], { kind: 'driver', sources: ['remote_mapping'] });
 ANON_VMA_LIB.declare(ANON_VMA_FOOTPRINTS);
 
 /** Installs the snapshot as a normal pte under the ptl: set_pte_at(mk_pte(page)), no rmap, no get_page. */
-export const anonVmaInstall = ANON_VMA_LIB.routine({
+const anonVmaInstall = ANON_VMA_LIB.routine({
   name: 'remote_map_page',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
@@ -48,7 +48,7 @@ export const anonVmaInstall = ANON_VMA_LIB.routine({
   },
 });
 
-export const anonVmaInvalidate = ANON_VMA_LIB.routine({
+const anonVmaInvalidate = ANON_VMA_LIB.routine({
   name: 'mirror_invalidate_anon_vma',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],

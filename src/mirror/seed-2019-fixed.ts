@@ -19,10 +19,10 @@ import { attachSeedSync, SEED_SYNC_LIB, seedRangeRegister, seedSync } from './se
 import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed fix'] });
+const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed fix'] });
 SEED_2019_FIXED_LIB.declare(SEED_2019_FIXED_FOOTPRINTS);
 
-export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
+const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   name: 'kvm_mirror_page_fault_fixed',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],

@@ -32,10 +32,10 @@ import { attachSeedSync, SEED_SYNC_LIB, seedRangeRegister, seedSync } from './se
 import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed e-mail', 'model'] });
+const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed e-mail', 'model'] });
 SEED_2019_LITERAL_LIB.declare(SEED_2019_LITERAL_FOOTPRINTS);
 
-export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
+const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   name: 'kvm_mirror_page_fault',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],

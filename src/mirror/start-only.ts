@@ -23,10 +23,10 @@ import { KERNEL } from '../kernel/library.js';
 import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const START_ONLY_LIB = new Library('start-only', [KERNEL], { kind: 'driver', sources: ['remote_mapping'] });
+const START_ONLY_LIB = new Library('start-only', [KERNEL], { kind: 'driver', sources: ['remote_mapping'] });
 START_ONLY_LIB.declare(START_ONLY_FOOTPRINTS);
 
-export const startOnlyFault = START_ONLY_LIB.routine({
+const startOnlyFault = START_ONLY_LIB.routine({
   name: 'mirror_fault_start_only',
   params: ['vma', 'vpn', 'write'],
   locals: ['src', 'pfn'],
@@ -68,7 +68,7 @@ export const startOnlyFault = START_ONLY_LIB.routine({
   },
 });
 
-export const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
+const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
   name: 'mirror_invalidate_range_start_only',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
