@@ -54,13 +54,16 @@ export interface DriverSpec {
   readonly reproduces?: readonly string[];
   /** Flags of the device VMA in the introspector (`VM_PFNMAP | VM_IO | …`). */
   readonly vmaFlags: number;
-  /** vm_ops->fault: a routine of `library` with params (vma, vpn, write), returning a `VM_FAULT_*`. */
+  /** vm_ops->fault: a routine (of `library`, or of a driver library it uses) with params (vma, vpn, write), returning a `VM_FAULT_*`. */
   readonly fault: AnyRoutine;
-  /** vm_ops->pfn_mkwrite (optional): a routine of `library` with params (vma, vpn). */
+  /** vm_ops->pfn_mkwrite (optional): a routine (likewise) with params (vma, vpn). */
   readonly pfnMkwrite?: AnyRoutine;
   /** The driver's own `Library`, declared `{ kind: 'driver', sources: [...] }` and using `KERNEL`. */
   readonly library: Library;
-  /** The driver's routines, fault path first (what `explain` prints); all of `library`. */
+  /**
+   * The driver's routines, fault path first (what `explain` prints): of `library`, or of a driver
+   * library it lists among its uses — a design built on another's (raw-clear on interval's fault path).
+   */
   readonly routines: readonly AnyRoutine[];
   /** What it needs from the topology: an interval notifier, a classic mmu_notifier, a v5.3 hmm_mirror. */
   readonly needs: { readonly intervalNotifier?: boolean; readonly mmuNotifier?: boolean; readonly hmm?: boolean };
@@ -103,7 +106,7 @@ const PROTECTION = /^(lock|lock-word|lock-readers|read-holds):.+$|^(lock-word|at
  * (they are made by `defineDriver` too, so the checks against them cannot run before): no other
  * driver may take their names or their libraries' names, and the structs defined by then — the
  * kernel's, KVM's, the mirror device's — are the package's own, which no driver may list as state.
- * Before, the structs defined when this module ran.
+ * Until then, the structs defined when this module ran.
  */
 const builtIn = { names: [] as readonly string[], libraries: [KERNEL, SRCU_LIB, KVM_LIB, WORKLOAD_LIB] as readonly Library[], structs: structCount(), registered: false };
 
