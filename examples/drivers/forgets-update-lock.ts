@@ -1,110 +1,15 @@
 /**
- * A broken driver: examples/drivers/interval.ts with an invalidate callback that forgets the
- * update lock. The checker reports its unlocked mmu_interval_set_seq as a data race (kernel-bug)
- * on any scenario where the callback runs:
+ * A broken driver: the corrected design (the built-in `interval`: its fault path, install and
+ * pfn_mkwrite, which vmamirror exports for designs built on them) with an invalidate callback of
+ * its own that forgets the update lock. The checker reports its unlocked mmu_interval_set_seq as
+ * a data race (kernel-bug) on any scenario where the callback runs:
  * `vmamirror check exit --driver examples/drivers/forgets-update-lock.ts`.
  */
-import { defineDriver, Library, KERNEL, MIRROR, attachInterval, INSTALL_RETRY, deviceOfSub, deviceOfVma, mirrorToSource, sourceRangeToMirror, updateLock, deref } from 'vmamirror';
-import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead, vmaMm } from 'vmamirror';
-import { hmmPfnToPfn, hmmPfnWritable, hmmRangeFault, insertPfnBusy, vmfInsertPfnProt, zapVmaPtes, mmgetNotZero, mmput, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from 'vmamirror';
-import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
+import { defineDriver, Library, INTERVAL_LIB, intervalFault, installPfn, intervalPfnMkwrite, attachInterval, MIRROR, MIRROR_VMA_FLAGS } from 'vmamirror';
+import { deviceOfSub, sourceRangeToMirror, deref, mmuIntervalSetSeq, zapVmaPtes } from 'vmamirror';
 
-const lib = new Library('forgets-update-lock', [KERNEL], { kind: 'driver', sources: ['mirror'] });
-
-const fault = lib.routine({
-  name: 'ful_fault',
-  params: ['vma', 'vpn', 'write'],
-  locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
-  steps: {
-    mmget: {
-      at: 'mirror: mmget_not_zero(source mm)',
-      run: (w, l) => {
-        l.dev = deviceOfVma(w, l.vma);
-        const d = w.obj(MIRROR, l.dev);
-        l.src = deref(d.srcMm, 'mirror.srcMm');
-        l.sub = deref(d.sub, 'mirror.sub');
-        l.srcVpn = mirrorToSource(w, l.vma, l.vpn);
-        return mmgetNotZero(w, l.src) ? 'begin' : w.ret(VM_FAULT_SIGBUS);
-      },
-    },
-    begin: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin', run: (w, l) => w.call(mmuIntervalReadBegin, 'lockSource', l.sub) },
-    lockSource: {
-      at: 'mirror: mmap_read_trylock(source mm)',
-      run: (w, l) => {
-        l.seq = l.result;
-        l.result = 0;
-        if (downReadTrylock(w, mmapLock(w, l.src))) return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
-        upRead(w, mmapLock(w, vmaMm(w, l.vma))); // never sleep on another mm's mmap_lock: retry the access
-        return w.call(mmput, 'retry', l.src);
-      },
-    },
-    retry: { at: 'mirror: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
-    faulted: {
-      at: 'mirror: mmap_read_unlock(source mm)',
-      run: (w, l) => {
-        upRead(w, mmapLock(w, l.src));
-        if (l.result === -EBUSY) {
-          [l.result, l.seq] = [0, 0]; // equal retries must give equal states
-          return 'begin';
-        }
-        if (l.result < 0) return w.call(mmput, 'sigbus', l.src);
-        l.hpfn = l.result;
-        return 'lock';
-      },
-    },
-    sigbus: { at: 'mirror: return VM_FAULT_SIGBUS', run: (w) => w.ret(VM_FAULT_SIGBUS) },
-    lock: {
-      at: 'mirror: mutex_lock(update)',
-      run: (w, l) => {
-        const b = mutexLock(w, updateLock(w, l.dev));
-        if (b) return b;
-        return w.callRef(w.obj(MIRROR, l.dev).install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
-      },
-    },
-    installed: {
-      at: 'mirror: mutex_unlock(update)',
-      run: (w, l) => {
-        mutexUnlock(w, updateLock(w, l.dev));
-        if (l.result !== INSTALL_RETRY) return w.call(mmput, 'done', l.src);
-        [l.result, l.seq, l.hpfn] = [0, 0, 0];
-        return 'begin';
-      },
-    },
-    done: { at: 'mirror: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
-  },
-});
-
-const install = lib.routine({
-  name: 'ful_install_pfn',
-  params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
-  steps: {
-    retry: {
-      at: 'mirror: if (mmu_interval_read_retry(&sub, seq)) goto again',
-      run: (w, l) => {
-        assertHeld(w, updateLock(w, l.dev), 'ful_install_pfn');
-        return mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq) ? w.ret(INSTALL_RETRY) : 'insert';
-      },
-    },
-    insert: {
-      at: 'mirror: vmf_insert_pfn_prot(vma, addr, pfn, prot)',
-      run: (w, l) => {
-        const b = insertPfnBusy(w, l.vma);
-        if (b) return b;
-        vmfInsertPfnProt(w, l.vma, l.vpn, hmmPfnToPfn(l.hpfn), hmmPfnWritable(l.hpfn) && l.write !== 0);
-        return w.ret(0);
-      },
-    },
-  },
-});
-
-const pfnMkwrite = lib.routine({
-  name: 'ful_pfn_mkwrite',
-  params: ['vma', 'vpn'],
-  steps: {
-    zap: { at: 'mirror: pfn_mkwrite → zap_vma_ptes(vma, addr, PAGE_SIZE)', run: (w, l) => w.call(zapVmaPtes, 'refault', l.vma, l.vpn, l.vpn + 1) },
-    refault: { at: 'mirror: return VM_FAULT_NOPAGE (the write faults again)', run: (w) => w.ret(VM_FAULT_NOPAGE) },
-  },
-});
+// Its own library, using the corrected design's: its routines may be listed as this driver's.
+const lib = new Library('forgets-update-lock', [INTERVAL_LIB], { kind: 'driver', sources: ['mirror'] });
 
 const invalidate = lib.routine({
   name: 'ful_invalidate',
@@ -125,12 +30,12 @@ const invalidate = lib.routine({
 
 export default defineDriver({
   name: 'forgets-update-lock',
-  summary: 'the outside interval driver with a callback that forgets the update lock',
+  summary: 'the corrected design with a callback that forgets the update lock',
   library: lib,
-  vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
-  fault,
-  pfnMkwrite,
-  routines: [fault, install, pfnMkwrite, invalidate],
+  vmaFlags: MIRROR_VMA_FLAGS,
+  fault: intervalFault,
+  pfnMkwrite: intervalPfnMkwrite,
+  routines: [intervalFault, installPfn, intervalPfnMkwrite, invalidate],
   needs: { intervalNotifier: true },
-  attach: (w, dev) => attachInterval(w, dev, install, invalidate),
+  attach: (w, dev) => attachInterval(w, dev, installPfn, invalidate),
 });

@@ -1,14 +1,11 @@
 /**
- * The corrected mirror design (vmamirror's built-in `interval`) written as an outside driver,
- * against the public API only: `vmamirror check introspect --driver examples/drivers/interval.ts`.
- * An mmu_interval_notifier on the source; the fault runs hmm_range_fault under the source's
- * mmap_lock (trylock, else VM_FAULT_RETRY), then mmu_interval_read_retry and vmf_insert_pfn_prot
- * under the update lock; the callback sets the sequence and zap_vma_ptes the mirror under that lock.
+ * The corrected mirror design (the built-in `interval`, src/mirror/interval.ts) as an outside driver, from the public API
+ * only: an mmu_interval_notifier; hmm_range_fault under the source's mmap_lock (trylock, else VM_FAULT_RETRY), then
+ * read_retry and vmf_insert_pfn_prot under the update lock; the callback sets the sequence and zaps under that lock.
  */
-import { defineDriver, Library, KERNEL, MIRROR, attachInterval, INSTALL_RETRY, deviceOfSub, deviceOfVma, mirrorToSource, sourceRangeToMirror, updateLock, deref } from 'vmamirror';
-import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK, vmaMm } from 'vmamirror';
+import { defineDriver, Library, KERNEL, MIRROR, MIRROR_VMA_FLAGS, attachInterval, INSTALL_RETRY, deviceOfVma, mirrorToSource, updateLock, updateLockStep, updateUnlockStep, zapMirror, deref } from 'vmamirror';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead, vmaMm, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from 'vmamirror';
 import { hmmPfnToPfn, hmmPfnWritable, hmmRangeFault, insertPfnBusy, vmfInsertPfnProt, zapVmaPtes, mmgetNotZero, mmput, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from 'vmamirror';
-import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 
 const lib = new Library('byo-interval', [KERNEL], { kind: 'driver', sources: ['mirror'] });
 
@@ -112,33 +109,16 @@ const invalidate = lib.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: {
-      at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable',
-      run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-        if (b === WOULD_BLOCK) return w.ret(0);
-        if (b) return b;
-        l.dev = dev;
-        return 'zap';
-      },
-    },
+    lock: updateLockStep('mirror: mutex_lock(update) / mutex_trylock if !blockable', 'zap'),
     zap: {
       at: 'mirror: mmu_interval_set_seq + zap_vma_ptes',
       run: (w, l) => {
         assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
         mmuIntervalSetSeq(w, l.sub, l.curSeq);
-        const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
-        return a === b ? 'unlock' : w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
+        return zapMirror(w, l.dev, l.start, l.end, 'unlock');
       },
     },
-    unlock: {
-      at: 'mirror: mutex_unlock(update)',
-      run: (w, l) => {
-        mutexUnlock(w, updateLock(w, l.dev));
-        return w.ret(1);
-      },
-    },
+    unlock: updateUnlockStep('mirror: mutex_unlock(update)', 1),
   },
 });
 
@@ -146,7 +126,7 @@ export default defineDriver({
   name: 'byo-interval',
   summary: 'the corrected design (interval) as an outside driver: interval notifier, hmm_range_fault, read_retry under the update lock, zap_vma_ptes',
   library: lib,
-  vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
+  vmaFlags: MIRROR_VMA_FLAGS,
   fault,
   pfnMkwrite,
   routines: [fault, install, pfnMkwrite, invalidate],

@@ -64,10 +64,37 @@ export { type AnyRoutine, type Routine, type RoutineSpec, type Step, BLOCK_SLEEP
 export type { World } from '../world/world.js';
 export type { MirrorVariant } from '../mirror/device.js';
 
-/** The mirroring device: its state (`MIRROR`: srcMm, srcStart, npages, intrMm, vma, lock, sub, mn, hmirror, install) and helpers. */
-export { MIRROR, updateLock, deviceOfVma, deviceOfSub, mirrorToSource, sourceRangeToMirror } from '../mirror/device.js';
+/**
+ * The mirroring device: its state (`MIRROR`: srcMm, srcStart, npages, intrMm, vma, lock, sub, mn,
+ * hmirror, install), the flags of a VM_PFNMAP mirror VMA, and helpers; `lockUpdateForCallback`
+ * is an interval callback's take of the update lock (a trylock when it may not block: 0 when held,
+ * else what the step returns), `updateLockStep(at, next)` a first step that does only that,
+ * `updateUnlockStep(at, value)` a callback's last (unlock, return value), and `zapMirror` a
+ * callback's zap_vma_ptes of the mirror pages that show a source range.
+ */
+export {
+  MIRROR,
+  MIRROR_VMA_FLAGS,
+  updateLock,
+  lockUpdateForCallback,
+  updateLockStep,
+  updateUnlockStep,
+  deviceOfVma,
+  deviceOfSub,
+  mirrorToSource,
+  sourceRangeToMirror,
+  zapMirror,
+} from '../mirror/device.js';
 /** The .mmap of an interval-notifier design: `attachInterval(w, dev, install, invalidate)`; the install routine's "stale snapshot" return. */
-export { attachInterval, INSTALL_RETRY } from '../mirror/interval.js';
+export { attachInterval, INSTALL_RETRY } from '../mirror/device.js';
+/**
+ * The built-in designs (src/mirror/), drivers made with `defineDriver` like any other, and the
+ * corrected design's library and routines, for a design built on its fault path (as raw-clear and
+ * anon-vma are: list `INTERVAL_LIB` in your library's uses, its routines in yours, and give
+ * `attachInterval` your own install and callback).
+ */
+export { VARIANTS } from '../mirror/variants.js';
+export { interval, INTERVAL_LIB, intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate } from '../mirror/interval.js';
 
 /** Kernel flags and return codes: VMA flags, `VM_FAULT_*`, errnos, mmu_notifier events. */
 export {
@@ -146,10 +173,18 @@ export { hmmRangeFault } from '../kernel/hmm/hmm.js';
 export { hmmPfnToPfn, hmmPfnWritable, hmmPfnValid } from '../kernel/hmm/hmm-pfn.js';
 /** vmf_insert_pfn(_prot) and vmf_insert_mixed (call `insertPfnBusy` first: it says whether the ptl would spin). */
 export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '../kernel/ops/insert.js';
-/** zap_vma_ptes (a routine: `w.call(zapVmaPtes, resume, vma, start, end)`): notifies the mirror's own mm. */
-export { zapVmaPtes } from '../kernel/ops/zap.js';
-/** Page tables: a pte or VMA view, the mm a VMA belongs to. */
-export { pte, vma, vmaMm } from '../kernel/pgtable.js';
+/**
+ * zap_vma_ptes (a routine: `w.call(zapVmaPtes, resume, vma, start, end)`): notifies the mirror's
+ * own mm; zap_page_range_single (`w.call(zapPageRangeSingle, resume, mm, vma, start, end)`), the
+ * teardown of a VMA that is not VM_PFNMAP, which zap_vma_ptes refuses.
+ */
+export { zapVmaPtes, zapPageRangeSingle } from '../kernel/ops/zap.js';
+/**
+ * Page tables: a pte or VMA view, the mm a VMA belongs to; under the mm's page-table lock (`ptl`),
+ * set_pte_at of a pfn (`setPte(w, mm, vpn, pfn, write, special)`) and ptep_get_and_clear
+ * (`clearPte(w, mm, vpn)`), raw pte writes that notify no one.
+ */
+export { pte, vma, vmaMm, setPte, clearPte } from '../kernel/pgtable.js';
 
 /**
  * For eras and classic-notifier drivers: the notifier core's pieces an old kernel's

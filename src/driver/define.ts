@@ -1,14 +1,14 @@
 /**
- * `defineDriver`: a mirror design (a secondary MMU) written outside the package, checked as it is
- * made. What it returns is a `MirrorVariant`, the shape of the built-in designs in src/mirror/,
- * and `vmamirror check --driver FILE` runs it (src/driver/load.ts). Every mistake it can see
- * before a run is a `DriverError`: one sentence saying what was expected.
+ * `defineDriver`: a mirror design (a secondary MMU), checked as it is made. What it returns is a
+ * `MirrorVariant`; the built-in designs in src/mirror/ are made by it too (the mirror device is
+ * the first driver), and `vmamirror check --driver FILE` runs one written outside the package
+ * (src/driver/load.ts). Every mistake it can see before a run is a `DriverError`: one sentence
+ * saying what was expected.
  */
 import { Library } from '../world/registry.js';
 import { Routine, type AnyRoutine } from '../world/routine.js';
 import type { World } from '../world/world.js';
 import type { MirrorVariant } from '../mirror/device.js';
-import { VARIANTS } from '../mirror/variants.js';
 import { KERNEL } from '../kernel/library.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { WORKLOAD_LIB } from '../scenario/workload.js';
@@ -54,13 +54,16 @@ export interface DriverSpec {
   readonly reproduces?: readonly string[];
   /** Flags of the device VMA in the introspector (`VM_PFNMAP | VM_IO | …`). */
   readonly vmaFlags: number;
-  /** vm_ops->fault: a routine of `library` with params (vma, vpn, write), returning a `VM_FAULT_*`. */
+  /** vm_ops->fault: a routine (of `library`, or of a driver library it uses) with params (vma, vpn, write), returning a `VM_FAULT_*`. */
   readonly fault: AnyRoutine;
-  /** vm_ops->pfn_mkwrite (optional): a routine of `library` with params (vma, vpn). */
+  /** vm_ops->pfn_mkwrite (optional): a routine (likewise) with params (vma, vpn). */
   readonly pfnMkwrite?: AnyRoutine;
   /** The driver's own `Library`, declared `{ kind: 'driver', sources: [...] }` and using `KERNEL`. */
   readonly library: Library;
-  /** The driver's routines, fault path first (what `explain` prints); all of `library`. */
+  /**
+   * The driver's routines, fault path first (what `explain` prints): of `library`, or of a driver
+   * library it lists among its uses — a design built on another's (raw-clear on interval's fault path).
+   */
   readonly routines: readonly AnyRoutine[];
   /** What it needs from the topology: an interval notifier, a classic mmu_notifier, a v5.3 hmm_mirror. */
   readonly needs: { readonly intervalNotifier?: boolean; readonly mmuNotifier?: boolean; readonly hmm?: boolean };
@@ -88,16 +91,45 @@ export function isDriver(x: unknown): x is MirrorVariant {
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
-/** Structs are numbered as they are defined: the package's own are all defined before this module runs. */
-const BUILT_IN_STRUCTS = (() => {
+/** How many structs are defined so far: they are numbered as they are defined. */
+function structCount(): number {
   let n = 0;
   while (structById(n)) n++;
   return n;
-})();
+}
 /** The package's structs a driver may have objects of: an srcu_struct of its own. */
 const SHARED_STRUCTS: readonly StructDef[] = [SRCU];
 const PROTECTION = /^(lock|lock-word|lock-readers|read-holds):.+$|^(lock-word|atomic|lockless|rcu|stable|private|ghost)$/;
-const BUILT_IN_LIBRARIES = [KERNEL, SRCU_LIB, KVM_LIB, WORKLOAD_LIB, ...VARIANTS.map((v) => v.library)];
+
+/**
+ * What the package's own designs hold, registered by src/mirror/variants.ts once they are all made
+ * (they are made by `defineDriver` too, so the checks against them cannot run before): no other
+ * driver may take their names or their libraries' names, and the structs defined by then — the
+ * kernel's, KVM's, the mirror device's — are the package's own, which no driver may list as state.
+ * Until then, the structs defined when this module ran.
+ */
+const builtIn = { names: [] as readonly string[], libraries: [KERNEL, SRCU_LIB, KVM_LIB, WORKLOAD_LIB] as readonly Library[], structs: structCount(), registered: false };
+
+/** Registers the built-in designs (src/mirror/variants.ts, once). */
+export function registerBuiltInDesigns(designs: readonly MirrorVariant[]): void {
+  if (builtIn.registered) throw new Error('the built-in designs are registered once');
+  builtIn.names = designs.map((d) => d.name);
+  builtIn.libraries = [...new Set([...builtIn.libraries, ...designs.flatMap((d) => [d.library, ...d.library.uses])])];
+  builtIn.structs = structCount();
+  builtIn.registered = true;
+}
+
+/** The driver libraries `lib` uses, itself first (a design may build on another's routines, as raw-clear on interval's fault path). */
+function driverLibraries(lib: Library): Library[] {
+  const found: Library[] = [];
+  const visit = (l: Library) => {
+    if (found.includes(l) || l.cites?.kind !== 'driver') return;
+    found.push(l);
+    l.uses.forEach(visit);
+  };
+  visit(lib);
+  return found;
+}
 
 /** Checks `spec` and returns it as a design `vmamirror check --driver` can run; a mistake is a `DriverError`. */
 export function defineDriver(spec: DriverSpec): MirrorVariant {
@@ -108,18 +140,20 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
   const name = spec.name;
   if (typeof name !== 'string' || !NAME.test(name)) bad(`name: expected lower-case letters, digits and dashes, got ${JSON.stringify(name)}`);
   const at = `driver "${name}"`;
-  if (VARIANTS.some((v) => v.name === name)) bad(`${at}: the name is a built-in design's (${VARIANTS.map((v) => v.name).join(', ')}); choose another`);
+  if (builtIn.names.includes(name)) bad(`${at}: the name is a built-in design's (${builtIn.names.join(', ')}); choose another`);
   if (typeof spec.summary !== 'string' || !spec.summary.trim()) bad(`${at}: summary: expected one sentence saying what the design is`);
   if (!Number.isSafeInteger(spec.vmaFlags) || spec.vmaFlags < 0) bad(`${at}: vmaFlags: expected the device VMA's flags (VM_PFNMAP | VM_IO | …)`);
   const lib = spec.library;
   if (!(lib instanceof Library)) bad(`${at}: library: expected a Library made with \`new Library(name, [KERNEL], { kind: 'driver', sources: [...] })\` of this vmamirror`);
   if (lib.cites?.kind !== 'driver') bad(`${at}: library ${lib.name}: expected the citation policy { kind: 'driver', sources: [...] } (it makes its steps driver code)`);
-  const clash = BUILT_IN_LIBRARIES.find((l) => l.name === lib.name);
+  const clash = builtIn.libraries.find((l) => l.name === lib.name);
   if (clash) bad(`${at}: library name "${lib.name}" is taken by a built-in library; choose another`);
+  const mayRun = driverLibraries(lib);
   const mine = (what: string, r: unknown, params: number): void => {
     if (!(r instanceof Routine)) bad(`${at}: ${what}: expected a routine defined with ${lib.name}.routine({...})`);
     const routine = r as AnyRoutine;
-    if (routine.library !== lib) bad(`${at}: ${what}: routine ${routine.name} is of library ${routine.library.name}, not of the driver's library ${lib.name}`);
+    if (!mayRun.includes(routine.library))
+      bad(`${at}: ${what}: routine ${routine.name} is of library ${routine.library.name}, not of the driver's library ${lib.name} (or of a driver library it uses)`);
     if (params && routine.params.length !== params) bad(`${at}: ${what}: routine ${routine.name} takes ${routine.params.length} params; expected ${params}`);
   };
   if (spec.fault === undefined) bad(`${at}: fault: missing; expected vm_ops->fault, a routine of ${lib.name} with params (vma, vpn, write)`);
@@ -185,7 +219,7 @@ export function checkState(at: string, state: unknown, bad: Bad, per = 'per devi
     if (typeof x !== 'object' || x === null) bad(`${where}: expected { struct, count, init? }`);
     const { struct, count, init, lifetime } = x as DriverState;
     if (typeof struct !== 'object' || struct === null || structById(struct.id) !== struct) bad(`${where}: struct: expected a struct made with defineStruct of this vmamirror`);
-    if (struct.id < BUILT_IN_STRUCTS && !SHARED_STRUCTS.includes(struct)) bad(`${where}: struct ${struct.name} is the package's own; define the driver's objects with defineStruct`);
+    if (struct.id < builtIn.structs && !SHARED_STRUCTS.includes(struct)) bad(`${where}: struct ${struct.name} is the package's own; define the driver's objects with defineStruct`);
     if (structByName(struct.name) !== struct) bad(`${where}: struct name "${struct.name}" is taken by another struct; choose another`);
     if (seen.has(struct)) bad(`${where}: struct ${struct.name} is listed twice`);
     seen.add(struct);

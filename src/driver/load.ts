@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { register } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { addLoadedVariant, loadedVariants, variantByName } from '../mirror/variants.js';
+import { addLoadedVariant, loadedVariants, VARIANTS, variantByName } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { DriverError, isDriver } from './define.js';
 import { isEra, withEra, type Era } from './era.js';
@@ -93,6 +93,8 @@ export async function loadDriver(path: string, shown: (s: string) => string): Pr
     throw new DriverError(
       `--driver ${file}: its ${mod.default !== undefined ? 'default export' : 'export `driver`'} is not a driver; expected the result of defineDriver({...}) imported from 'vmamirror'`,
     );
+  // The built-in designs are made by defineDriver too: one re-exported is not a driver of the file's own.
+  if (VARIANTS.includes(d)) throw new DriverError(`--driver ${file}: exports the built-in design ${d.name}; select it with --variant ${d.name}, or define a driver of your own with defineDriver`);
   const other = variantByName(d.name);
   if (other === d) throw new DriverError(`--driver ${file}: given twice`);
   if (other) throw new DriverError(`--driver ${file}: driver "${d.name}" is also the name of ${files.has(d.name) ? `the driver in ${files.get(d.name)}` : 'a built-in design'}`);

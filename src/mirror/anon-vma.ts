@@ -9,22 +9,23 @@
  */
 import { ANON_VMA_FOOTPRINTS } from './footprints/anon-vma.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, mutexUnlock, ptl, spinLock, spinUnlock } from '../kernel/locks.js';
 import { mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { zapPageRangeSingle } from '../kernel/ops/zap.js';
 import { setPte, vmaMm } from '../kernel/pgtable.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
-import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { attachInterval, INSTALL_RETRY, lockUpdateForCallback, MIRROR, sourceRangeToMirror, updateLock } from './device.js';
 import { deref } from '../kernel/ref.js';
-import { attachInterval, INSTALL_RETRY, INTERVAL_LIB, intervalFault } from './interval.js';
+import { INTERVAL_LIB, intervalFault } from './interval.js';
 import { Library } from '../world/registry.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB], { kind: 'driver', sources: ['remote_mapping'] });
+const ANON_VMA_LIB = new Library('anon-vma', [INTERVAL_LIB], { kind: 'driver', sources: ['remote_mapping'] });
 ANON_VMA_LIB.declare(ANON_VMA_FOOTPRINTS);
 
 /** Installs the snapshot as a normal pte under the ptl: set_pte_at(mk_pte(page)), no rmap, no get_page. */
-export const anonVmaInstall = ANON_VMA_LIB.routine({
+const anonVmaInstall = ANON_VMA_LIB.routine({
   name: 'remote_map_page',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
   steps: {
@@ -47,7 +48,7 @@ export const anonVmaInstall = ANON_VMA_LIB.routine({
   },
 });
 
-export const anonVmaInvalidate = ANON_VMA_LIB.routine({
+const anonVmaInvalidate = ANON_VMA_LIB.routine({
   name: 'mirror_invalidate_anon_vma',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
@@ -55,14 +56,11 @@ export const anonVmaInvalidate = ANON_VMA_LIB.routine({
     lock: {
       at: 'remote_mapping: spin_lock(user_lock)',
       run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
         // Taken as the fault path takes it, as a mutex (a spin_lock would spin, not fail, when !blockable).
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-        if (b === WOULD_BLOCK) return w.ret(0);
+        const b = lockUpdateForCallback(w, l);
         if (b) return b;
-        l.dev = dev;
         mmuIntervalSetSeq(w, l.sub, l.curSeq);
-        mutexUnlock(w, updateLock(w, dev));
+        mutexUnlock(w, updateLock(w, l.dev));
         return 'zap';
       },
     },
@@ -79,9 +77,9 @@ export const anonVmaInvalidate = ANON_VMA_LIB.routine({
   },
 });
 
-export const anonVma: MirrorVariant = {
-  library: ANON_VMA_LIB,
+export const anonVma = defineDriver({
   name: 'anon-vma',
+  library: ANON_VMA_LIB,
   summary: "the source's anon pages installed as normal, unaccounted ptes in an introspector VMA that is not VM_PFNMAP",
   reproduces: ['R14'],
   // Bitdefender's 2020 v2 flags: no VM_PFNMAP, so core mm sees normal pages (vm_normal_page != NULL).
@@ -90,4 +88,4 @@ export const anonVma: MirrorVariant = {
   routines: [intervalFault, anonVmaInstall, anonVmaInvalidate],
   needs: { intervalNotifier: true },
   attach: (w, dev) => attachInterval(w, dev, anonVmaInstall, anonVmaInvalidate),
-};
+});

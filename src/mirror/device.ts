@@ -6,13 +6,16 @@
  */
 import { defineStruct } from '../world/layout.js';
 import type { World } from '../world/world.js';
-import type { AnyRoutine } from '../world/routine.js';
+import type { AnyRoutine, Step, StepResult } from '../world/routine.js';
 import type { Library } from '../world/registry.js';
 import { addVma } from '../kernel/setup.js';
 import { vma } from '../kernel/pgtable.js';
-import { driverMutex, type Mutex } from '../kernel/locks.js';
+import { driverMutex, mutexLockIfBlockable, mutexUnlock, WOULD_BLOCK, type Mutex } from '../kernel/locks.js';
 import { deref, ref, refOrNone } from '../kernel/ref.js';
 import { MIN } from '../kernel/structs.js';
+import { intervalNotifierInsert } from '../kernel/notifier/interval.js';
+import { zapVmaPtes } from '../kernel/ops/zap.js';
+import { VM_DONTCOPY, VM_DONTDUMP, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
 import { asDriverSetup, driverVmaFlags } from '../kernel/mutation-hooks.js';
 import type { Mutation } from '../world/mutation.js';
 import type { EraState } from '../driver/era.js';
@@ -37,6 +40,13 @@ export const MIRROR = defineStruct(
   ] as const,
   { srcMm: 'stable', srcStart: 'stable', npages: 'stable', intrMm: 'stable', vma: 'stable', lock: 'stable', sub: 'stable', mn: 'stable', hmirror: 'stable', install: 'stable' },
 );
+
+/**
+ * The flags of a mirror VMA that maps the source's pages as raw pfns (every design but anon-vma):
+ * special ptes core mm neither refcounts nor reverse-maps (VM_PFNMAP | VM_IO), not copied on fork
+ * (VM_DONTCOPY) nor dumped, shared, readable and writable.
+ */
+export const MIRROR_VMA_FLAGS = VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE;
 
 export interface MirrorVariant {
   /** The name a scenario picks it by. */
@@ -155,3 +165,58 @@ export function sourceRangeToMirror(w: World, dev: number, start: number, end: n
   const vmStart = w.readOnce(() => vma(w, deref(d.vma, 'mirror.vma')).start);
   return [vmStart + (a - d.srcStart), vmStart + (b - d.srcStart)];
 }
+
+/**
+ * An interval callback takes its device's update lock (params `sub` and `blockable`, a local
+ * `dev`): mutex_lock, or mutex_trylock when the invalidation may not block, which on contention
+ * returns false as the kernel's contract says (the core ends the epoch and fails the invalidation
+ * with -EAGAIN). 0 when it holds the lock, `l.dev` set; else what the step returns as it is.
+ */
+export function lockUpdateForCallback(w: World, l: { sub: number; blockable: number; dev: number }): StepResult {
+  const dev = deviceOfSub(w, l.sub);
+  const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
+  if (b === WOULD_BLOCK) return w.ret(0);
+  if (b) return b;
+  l.dev = dev;
+  return 0;
+}
+
+/** An interval callback's first step: `lockUpdateForCallback`, then on to `next` holding the lock. */
+export function updateLockStep(at: string, next: string): Step<{ sub: number; blockable: number; dev: number }> {
+  return { at, run: (w, l) => lockUpdateForCallback(w, l) || next };
+}
+
+/** A callback's last step (a local `dev`, the device): mutex_unlock of its update lock, then return `value`. */
+export function updateUnlockStep(at: string, value: number): Step<{ dev: number }> {
+  return {
+    at,
+    run: (w, l) => {
+      mutexUnlock(w, updateLock(w, l.dev));
+      return w.ret(value);
+    },
+  };
+}
+
+/**
+ * A callback's teardown of the mirror for source range [start, end): zap_vma_ptes of the mirror
+ * pages that show it (which notifies the introspector's mm), resuming at `resume`; straight to
+ * `resume` if the device shows none of the range.
+ */
+export function zapMirror(w: World, dev: number, start: number, end: number, resume: string): StepResult {
+  const [a, b] = sourceRangeToMirror(w, dev, start, end);
+  return a === b ? resume : w.call(zapVmaPtes, resume, deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), a, b);
+}
+
+/**
+ * The .mmap of a design on an interval notifier: `install` becomes the device's install step (the
+ * routine its fault path calls under the update lock, through `MIRROR.install`) and the device
+ * subscribes to its source range with mmu_interval_notifier_insert, `invalidate` as ops->invalidate.
+ */
+export function attachInterval(w: World, dev: number, install: AnyRoutine, invalidate: AnyRoutine): void {
+  const d = w.obj(MIRROR, dev);
+  d.install = w.routineRef(install);
+  intervalNotifierInsert(w, deref(d.sub, 'mirror.sub'), deref(d.srcMm, 'mirror.srcMm'), d.srcStart, d.npages, invalidate, dev);
+}
+
+/** What an install routine returns when mmu_interval_read_retry said the snapshot is stale. */
+export const INSTALL_RETRY = 1;

@@ -1,29 +1,29 @@
 /**
- * Variant `interval` — the corrected design (reference §2.3, §4.4): an mmu_interval_notifier on
- * the source, hmm_range_fault under the source's mmap_lock (taken with trylock, else
- * VM_FAULT_RETRY, to avoid the cross-mm ABBA of R13), mmu_interval_read_retry under the driver's
- * update lock before vmf_insert_pfn into a VM_PFNMAP|VM_DONTCOPY VMA, no page reference held; the
- * invalidate callback sets the sequence and tears the mirror down with zap_vma_ptes — which runs
+ * Variant `interval` — the corrected design (reference §2.3, §4.4), a driver made with
+ * `defineDriver` from the public API only (src/driver/api.ts): an mmu_interval_notifier on the
+ * source, hmm_range_fault under the source's mmap_lock (taken with trylock, else VM_FAULT_RETRY,
+ * to avoid the cross-mm ABBA of R13), mmu_interval_read_retry under the driver's update lock
+ * before vmf_insert_pfn into a VM_PFNMAP|VM_DONTCOPY VMA, no page reference held; the invalidate
+ * callback sets the sequence and tears the mirror down with zap_vma_ptes — which runs
  * invalidate_range_start/end on the introspector's mm, so the introspector's own KVM zaps too
- * (Paolo's question, R5/R6).
+ * (Paolo's question, R5/R6). raw-clear and anon-vma build on its fault path.
  */
 import { INTERVAL_FOOTPRINTS } from './footprints/interval.js';
-import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
-import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK } from '../kernel/locks.js';
+import { EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
 import { mmgetNotZero } from '../kernel/mm-refs.js';
-import { intervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
+import { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { hmmRangeFault } from '../kernel/hmm/hmm.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { mmput } from '../kernel/ops/exit.js';
 import { vmaMm } from '../kernel/pgtable.js';
-import { deviceOfSub, deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
 import { deref } from '../kernel/ref.js';
-import { Library } from '../world/registry.js';
-import type { AnyRoutine } from '../world/routine.js';
-import type { World } from '../world/world.js';
 import { KERNEL } from '../kernel/library.js';
+import { Library } from '../world/registry.js';
+import { attachInterval, deviceOfVma, INSTALL_RETRY, MIRROR, MIRROR_VMA_FLAGS, mirrorToSource, updateLock, updateLockStep, updateUnlockStep, zapMirror } from './device.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
 export const INTERVAL_LIB = new Library('interval', [KERNEL], { kind: 'driver', sources: ['mirror'] });
@@ -42,8 +42,7 @@ export const intervalFault = INTERVAL_LIB.routine({
         l.src = deref(d.srcMm, 'mirror.srcMm');
         l.sub = deref(d.sub, 'mirror.sub');
         l.srcVpn = mirrorToSource(w, l.vma, l.vpn);
-        if (!mmgetNotZero(w, l.src)) return w.ret(VM_FAULT_SIGBUS);
-        return 'begin';
+        return mmgetNotZero(w, l.src) ? 'begin' : w.ret(VM_FAULT_SIGBUS);
       },
     },
     begin: { at: 'mm/mmu_notifier.c:mmu_interval_read_begin', run: (w, l) => w.call(mmuIntervalReadBegin, 'lockSource', l.sub) },
@@ -52,13 +51,11 @@ export const intervalFault = INTERVAL_LIB.routine({
       run: (w, l) => {
         l.seq = l.result;
         l.result = 0;
-        if (!downReadTrylock(w, mmapLock(w, l.src))) {
-          // Holding the introspector's mmap_lock: never sleep on another mm's (R13). Drop ours and
-          // return VM_FAULT_RETRY (FAULT_FLAG_ALLOW_RETRY): the access is retried from the top.
-          upRead(w, mmapLock(w, vmaMm(w, l.vma)));
-          return w.call(mmput, 'retry', l.src);
-        }
-        return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
+        if (downReadTrylock(w, mmapLock(w, l.src))) return w.call(hmmRangeFault, 'faulted', l.sub, l.srcVpn, l.seq, l.write);
+        // Holding the introspector's mmap_lock: never sleep on another mm's (R13). Drop ours and
+        // return VM_FAULT_RETRY (FAULT_FLAG_ALLOW_RETRY): the access is retried from the top.
+        upRead(w, mmapLock(w, vmaMm(w, l.vma)));
+        return w.call(mmput, 'retry', l.src);
       },
     },
     retry: { at: 'mirror: return VM_FAULT_RETRY', run: (w) => w.ret(VM_FAULT_RETRY) },
@@ -67,8 +64,7 @@ export const intervalFault = INTERVAL_LIB.routine({
       run: (w, l) => {
         upRead(w, mmapLock(w, l.src));
         if (l.result === -EBUSY) {
-          l.result = 0; // dead on the retry edge: equal retries must give equal states
-          l.seq = 0;
+          [l.result, l.seq] = [0, 0]; // dead on the retry edge: equal retries must give equal states
           return 'begin';
         }
         if (l.result < 0) return w.call(mmput, 'sigbus', l.src);
@@ -80,9 +76,9 @@ export const intervalFault = INTERVAL_LIB.routine({
     lock: {
       at: 'mirror: mutex_lock(update)',
       run: (w, l) => {
-        const b = mutexLock(w, updateLock(w, l.dev)); // mutex_lock(update)
+        const b = mutexLock(w, updateLock(w, l.dev));
         if (b) return b;
-        // Under the update lock: the variant's install (read_retry, then the pte).
+        // Under the update lock: the design's install (read_retry, then the pte), through the ops pointer .mmap set.
         return w.callRef(w.obj(MIRROR, l.dev).install, 'installed', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
       },
     },
@@ -90,21 +86,14 @@ export const intervalFault = INTERVAL_LIB.routine({
       at: 'mirror: mutex_unlock(update)',
       run: (w, l) => {
         mutexUnlock(w, updateLock(w, l.dev));
-        if (l.result === INSTALL_RETRY) {
-          l.result = 0; // dead on the retry edge
-          l.seq = 0;
-          l.hpfn = 0;
-          return 'begin';
-        }
-        return w.call(mmput, 'done', l.src);
+        if (l.result !== INSTALL_RETRY) return w.call(mmput, 'done', l.src);
+        [l.result, l.seq, l.hpfn] = [0, 0, 0]; // dead on the retry edge
+        return 'begin';
       },
     },
     done: { at: 'mirror: return VM_FAULT_NOPAGE', run: (w) => w.ret(VM_FAULT_NOPAGE) },
   },
 });
-
-/** What an install routine returns when mmu_interval_read_retry said the snapshot is stale. */
-export const INSTALL_RETRY = 1;
 
 /**
  * The corrected install: under the update lock, mmu_interval_read_retry, then vmf_insert_pfn_prot
@@ -121,8 +110,7 @@ export const installPfn = INTERVAL_LIB.routine({
       at: 'mirror: if (mmu_interval_read_retry(&sub, seq)) goto again',
       run: (w, l) => {
         assertHeld(w, updateLock(w, l.dev), 'mirror_install_pfn');
-        if (mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq)) return w.ret(INSTALL_RETRY);
-        return 'insert';
+        return mmuIntervalReadRetry(w, deref(w.obj(MIRROR, l.dev).sub, 'mirror.sub'), l.seq) ? w.ret(INSTALL_RETRY) : 'insert';
       },
     },
     insert: {
@@ -156,43 +144,24 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: {
-      at: 'mirror: mutex_lock(update) / mutex_trylock if !blockable',
-      run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-        if (b === WOULD_BLOCK) return w.ret(0); // the core ends the epoch and fails with -EAGAIN
-        if (b) return b;
-        l.dev = dev;
-        return 'zap';
-      },
-    },
+    lock: updateLockStep('mirror: mutex_lock(update) / mutex_trylock if !blockable', 'zap'),
     zap: {
       at: 'mirror: mmu_interval_set_seq + zap_vma_ptes',
       run: (w, l) => {
         assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
         mmuIntervalSetSeq(w, l.sub, l.curSeq);
-        const [a, b] = sourceRangeToMirror(w, l.dev, l.start, l.end);
-        if (a === b) return 'unlock';
-        return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, l.dev).vma, 'mirror.vma'), a, b);
+        return zapMirror(w, l.dev, l.start, l.end, 'unlock');
       },
     },
-    unlock: {
-      at: 'mirror: mutex_unlock(update)',
-      run: (w, l) => {
-        mutexUnlock(w, updateLock(w, l.dev));
-        return w.ret(1);
-      },
-    },
+    unlock: updateUnlockStep('mirror: mutex_unlock(update)', 1),
   },
 });
 
-export const interval: MirrorVariant = {
-  library: INTERVAL_LIB,
+export const interval = defineDriver({
   name: 'interval',
   summary: 'mmu_interval_notifier + hmm_range_fault + read_retry under the update lock; zap_vma_ptes in the callback; no page reference',
-  reproduces: [],
-  vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
+  library: INTERVAL_LIB,
+  vmaFlags: MIRROR_VMA_FLAGS,
   fault: intervalFault,
   pfnMkwrite: intervalPfnMkwrite,
   routines: [intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate],
@@ -205,15 +174,4 @@ export const interval: MirrorVariant = {
       'it installs before the callback takes the lock (and the teardown removes the pte) or checks after set_seq (and retries). ' +
       'A fault whose read_begin or hmm_range_fault reads the old sequence meanwhile is caught by that read_retry.',
   },
-};
-
-/**
- * The .mmap of the interval-based variants: `install` becomes the device's install step and the
- * device subscribes to its source range with mmu_interval_notifier_insert, `invalidate` as
- * ops->invalidate.
- */
-export function attachInterval(w: World, dev: number, install: AnyRoutine, invalidate: AnyRoutine): void {
-  const d = w.obj(MIRROR, dev);
-  d.install = w.routineRef(install);
-  intervalNotifierInsert(w, deref(d.sub, 'mirror.sub'), deref(d.srcMm, 'mirror.srcMm'), d.srcStart, d.npages, invalidate, dev);
-}
+});

@@ -6,34 +6,25 @@
  * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
  */
 import { RAW_CLEAR_FOOTPRINTS } from './footprints/raw-clear.js';
-import { assertHeld, mutexLockIfBlockable, mutexUnlock, ptl, spinLock, spinUnlock, WOULD_BLOCK } from '../kernel/locks.js';
+import { assertHeld, mutexUnlock, ptl, spinLock, spinUnlock } from '../kernel/locks.js';
 import { mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
 import { clearPte } from '../kernel/pgtable.js';
-import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from './device.js';
+import { attachInterval, MIRROR, MIRROR_VMA_FLAGS, sourceRangeToMirror, updateLock, updateLockStep } from './device.js';
 import { deref } from '../kernel/ref.js';
-import { attachInterval, INTERVAL_LIB, installPfn, interval, intervalFault, intervalPfnMkwrite } from './interval.js';
+import { INTERVAL_LIB, installPfn, intervalFault, intervalPfnMkwrite } from './interval.js';
 import { Library } from '../world/registry.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const RAW_CLEAR_LIB = new Library('raw-clear', [INTERVAL_LIB], { kind: 'driver', sources: ['mirror'] });
+const RAW_CLEAR_LIB = new Library('raw-clear', [INTERVAL_LIB], { kind: 'driver', sources: ['mirror'] });
 RAW_CLEAR_LIB.declare(RAW_CLEAR_FOOTPRINTS);
 
-export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
+const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   name: 'mirror_invalidate_raw_clear',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: {
-      at: 'mirror: take_lock(update)',
-      run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable); // mutex_lock / mutex_trylock if !blockable
-        if (b === WOULD_BLOCK) return w.ret(0);
-        if (b) return b;
-        l.dev = dev;
-        return 'clear';
-      },
-    },
+    lock: updateLockStep('mirror: take_lock(update)', 'clear'), // mutex_lock / mutex_trylock if !blockable
     clear: {
       at: 'mirror: mmu_interval_set_seq + clear_pte(start, end) (raw, no notifier)',
       run: (w, l) => {
@@ -53,15 +44,15 @@ export const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   },
 });
 
-export const rawClear: MirrorVariant = {
-  library: RAW_CLEAR_LIB,
+export const rawClear = defineDriver({
   name: 'raw-clear',
+  library: RAW_CLEAR_LIB,
   summary: 'correct fault path, but the callback clears mirror ptes with a raw write that fires no notifier on the introspector',
   reproduces: ['R5'],
-  vmaFlags: interval.vmaFlags,
+  vmaFlags: MIRROR_VMA_FLAGS,
   fault: intervalFault,
   pfnMkwrite: intervalPfnMkwrite,
   routines: [intervalFault, installPfn, intervalPfnMkwrite, rawClearInvalidate],
   needs: { intervalNotifier: true },
   attach: (w, dev) => attachInterval(w, dev, installPfn, rawClearInvalidate),
-};
+});

@@ -8,22 +8,21 @@
 import { SEED_2019_FIXED_FOOTPRINTS } from './footprints/seed-2019-fixed.js';
 import { EAGAIN, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
-import { hmmMirrorRegister, hmmRangeFaultV53, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
+import { hmmRangeFaultV53, hmmRangeUnregister, hmmRangeValid, hmmRangeWaitUntilValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
 import { vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, updateLock, type MirrorVariant } from './device.js';
-import { deref } from '../kernel/ref.js';
-import { interval } from './interval.js';
+import { MIRROR_VMA_FLAGS, updateLock } from './device.js';
 import { Library } from '../world/registry.js';
-import { SEED_SYNC_LIB, seedRangeRegister, seedSync } from './seed-sync.js';
+import { attachSeedSync, SEED_SYNC_LIB, seedRangeRegister, seedSync } from './seed-sync.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed fix'] });
+const SEED_2019_FIXED_LIB = new Library('seed-2019-fixed', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed fix'] });
 SEED_2019_FIXED_LIB.declare(SEED_2019_FIXED_FOOTPRINTS);
 
-export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
+const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   name: 'kvm_mirror_page_fault_fixed',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],
@@ -106,17 +105,14 @@ export const seedFixedFault = SEED_2019_FIXED_LIB.routine({
   },
 });
 
-export const seed2019Fixed: MirrorVariant = {
-  library: SEED_2019_FIXED_LIB,
+export const seed2019Fixed = defineDriver({
   name: 'seed-2019-fixed',
+  library: SEED_2019_FIXED_LIB,
   summary: 'the e-mail handler with the valid test flipped (documented v5.3 pattern): still trusts the range->valid boolean',
   reproduces: ['R2'],
-  vmaFlags: interval.vmaFlags,
+  vmaFlags: MIRROR_VMA_FLAGS,
   fault: seedFixedFault,
   routines: [seedFixedFault, seedSync],
   needs: { hmm: true },
-  attach(w, dev) {
-    const d = w.obj(MIRROR, dev);
-    hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
-  },
-};
+  attach: attachSeedSync,
+});

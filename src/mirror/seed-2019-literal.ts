@@ -21,22 +21,21 @@
 import { SEED_2019_LITERAL_FOOTPRINTS } from './footprints/seed-2019-literal.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
-import { hmmMirrorRegister, hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
+import { hmmRangeSnapshot, hmmRangeUnregister, hmmRangeValid } from '../kernel/hmm/hmm-v53.js';
 import { hmmPfnToPfn, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
 import { insertPfnBusy, vmfInsertPfnProt } from '../kernel/ops/insert.js';
 import { HMM_RANGE } from '../kernel/structs.js';
 import { vmaMm } from '../kernel/pgtable.js';
-import { MIRROR, updateLock, type MirrorVariant } from './device.js';
-import { deref } from '../kernel/ref.js';
-import { interval } from './interval.js';
+import { MIRROR_VMA_FLAGS, updateLock } from './device.js';
 import { Library } from '../world/registry.js';
-import { SEED_SYNC_LIB, seedRangeRegister, seedSync } from './seed-sync.js';
+import { attachSeedSync, SEED_SYNC_LIB, seedRangeRegister, seedSync } from './seed-sync.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed e-mail', 'model'] });
+const SEED_2019_LITERAL_LIB = new Library('seed-2019-literal', [SEED_SYNC_LIB], { kind: 'driver', sources: ['seed e-mail', 'model'] });
 SEED_2019_LITERAL_LIB.declare(SEED_2019_LITERAL_FOOTPRINTS);
 
-export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
+const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   name: 'kvm_mirror_page_fault',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'range'],
@@ -108,17 +107,14 @@ export const seedLiteralFault = SEED_2019_LITERAL_LIB.routine({
   },
 });
 
-export const seed2019Literal: MirrorVariant = {
-  library: SEED_2019_LITERAL_LIB,
+export const seed2019Literal = defineDriver({
   name: 'seed-2019-literal',
+  library: SEED_2019_LITERAL_LIB,
   summary: 'the fault handler of the Oct 2019 e-mail: inverted range->valid test, re-register without unregister',
   reproduces: ['R1'],
-  vmaFlags: interval.vmaFlags,
+  vmaFlags: MIRROR_VMA_FLAGS,
   fault: seedLiteralFault,
   routines: [seedLiteralFault, seedSync],
   needs: { hmm: true },
-  attach(w, dev) {
-    const d = w.obj(MIRROR, dev);
-    hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
-  },
-};
+  attach: attachSeedSync,
+});

@@ -7,11 +7,10 @@
  * invalidation is non-blockable (defect (d) of R1).
  */
 import { SEED_SYNC_FOOTPRINTS } from './footprints/seed-sync.js';
-import { mutexLock, mutexUnlock } from '../kernel/locks.js';
-import { zapVmaPtes } from '../kernel/ops/zap.js';
+import { mutexLock } from '../kernel/locks.js';
 import { HMM_MIRROR } from '../kernel/structs.js';
-import { deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, updateLock } from './device.js';
-import { hmmRangeRegister } from '../kernel/hmm/hmm-v53.js';
+import { deviceOfVma, MIRROR, mirrorToSource, updateLock, updateUnlockStep, zapMirror } from './device.js';
+import { hmmMirrorRegister, hmmRangeRegister } from '../kernel/hmm/hmm-v53.js';
 import type { World } from '../world/world.js';
 import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
@@ -55,17 +54,15 @@ export const seedSync = SEED_SYNC_LIB.routine({
         const b = mutexLock(w, updateLock(w, dev)); // take_lock = mutex_lock, even when !blockable (defect (d))
         if (b) return b;
         l.dev = dev;
-        const [start, end] = sourceRangeToMirror(w, dev, l.start, l.end);
-        if (start === end) return 'unlock';
-        return w.call(zapVmaPtes, 'unlock', deref(w.obj(MIRROR, dev).vma, 'mirror.vma'), start, end);
+        return zapMirror(w, dev, l.start, l.end, 'unlock');
       },
     },
-    unlock: {
-      at: 'seed e-mail: drop_lock(kvmms->update)',
-      run: (w, l) => {
-        mutexUnlock(w, updateLock(w, l.dev));
-        return w.ret(0);
-      },
-    },
+    unlock: updateUnlockStep('seed e-mail: drop_lock(kvmms->update)', 0),
   },
 });
+
+/** Both seed designs' .mmap: hmm_mirror_register on the source, `kvmms_notifier_start` as sync_cpu_device_pagetables. */
+export function attachSeedSync(w: World, dev: number): void {
+  const d = w.obj(MIRROR, dev);
+  hmmMirrorRegister(w, deref(d.hmirror, 'mirror.hmirror'), deref(d.srcMm, 'mirror.srcMm'), seedSync, undefined, dev, deref(d.mn, 'mirror.mn'));
+}

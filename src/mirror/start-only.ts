@@ -16,17 +16,17 @@ import { zapVmaPtes } from '../kernel/ops/zap.js';
 import { putPage } from '../kernel/page.js';
 import { vmaMm } from '../kernel/pgtable.js';
 import { MN } from '../kernel/structs.js';
-import { deviceOfVma, MIRROR, mirrorToSource, sourceRangeToMirror, type MirrorVariant } from './device.js';
+import { deviceOfVma, MIRROR, MIRROR_VMA_FLAGS, mirrorToSource, sourceRangeToMirror } from './device.js';
 import { deref } from '../kernel/ref.js';
-import { interval } from './interval.js';
 import { Library } from '../world/registry.js';
 import { KERNEL } from '../kernel/library.js';
+import { defineDriver } from '../driver/define.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const START_ONLY_LIB = new Library('start-only', [KERNEL], { kind: 'driver', sources: ['remote_mapping'] });
+const START_ONLY_LIB = new Library('start-only', [KERNEL], { kind: 'driver', sources: ['remote_mapping'] });
 START_ONLY_LIB.declare(START_ONLY_FOOTPRINTS);
 
-export const startOnlyFault = START_ONLY_LIB.routine({
+const startOnlyFault = START_ONLY_LIB.routine({
   name: 'mirror_fault_start_only',
   params: ['vma', 'vpn', 'write'],
   locals: ['src', 'pfn'],
@@ -68,7 +68,7 @@ export const startOnlyFault = START_ONLY_LIB.routine({
   },
 });
 
-export const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
+const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
   name: 'mirror_invalidate_range_start_only',
   params: ['mn', 'mm', 'start', 'end', 'event', 'blockable'],
   steps: {
@@ -85,12 +85,12 @@ export const startOnlyInvalidateRangeStart = START_ONLY_LIB.routine({
   },
 });
 
-export const startOnly: MirrorVariant = {
-  library: START_ONLY_LIB,
+export const startOnly = defineDriver({
   name: 'start-only',
+  library: START_ONLY_LIB,
   summary: 'classic notifier with only invalidate_range_start; GUP reference dropped right after vmf_insert_pfn (Dec 2019 RFC v1)',
   reproduces: ['R3', 'R4'],
-  vmaFlags: interval.vmaFlags,
+  vmaFlags: MIRROR_VMA_FLAGS,
   fault: startOnlyFault,
   routines: [startOnlyFault, startOnlyInvalidateRangeStart],
   needs: { mmuNotifier: true },
@@ -98,4 +98,4 @@ export const startOnly: MirrorVariant = {
     const d = w.obj(MIRROR, dev);
     mmuNotifierRegister(w, deref(d.mn, 'mirror.mn'), deref(d.srcMm, 'mirror.srcMm'), { invalidateRangeStart: startOnlyInvalidateRangeStart }, dev);
   },
-};
+});

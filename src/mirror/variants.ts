@@ -1,6 +1,7 @@
 /**
- * Every mirroring-device design variant, by name: the corrected design first, then the broken ones;
- * then the designs loaded for this run (`--driver`, src/driver/load.ts), which only the CLI adds.
+ * Every mirroring-device design variant, by name: the built-in designs — drivers made with
+ * `defineDriver` like any other, the corrected design first, then the broken ones — then the
+ * designs loaded for this run (`--driver`, src/driver/load.ts), which only the CLI adds.
  */
 import type { MirrorVariant } from './device.js';
 import { interval } from './interval.js';
@@ -10,8 +11,11 @@ import { startOnly } from './start-only.js';
 import { rawClear } from './raw-clear.js';
 import { anonVma } from './anon-vma.js';
 import { combineDesigns, MAX_DEVICES } from './combined.js';
+import { registerBuiltInDesigns } from '../driver/define.js';
 
 export const VARIANTS: readonly MirrorVariant[] = [interval, seed2019Literal, seed2019Fixed, startOnly, rawClear, anonVma];
+// From now on no driver may take their names or their libraries' (defineDriver checks).
+registerBuiltInDesigns(VARIANTS);
 
 /** Designs loaded from outside the package for this run (the command runs in its own worker thread). */
 const loaded: MirrorVariant[] = [];

@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, tidy, vmamirror } from '../helpers/cli.js';
-import { defineDriver, DriverError, KERNEL, Library } from '../../src/index.js';
+import { defineDriver, DriverError, INTERVAL_LIB, KERNEL, Library } from '../../src/index.js';
 import { interval } from '../../src/mirror/interval.js';
 import { main } from '../../src/cli/main.js';
 
@@ -130,6 +130,12 @@ describe('a mistaken driver file: one line naming the file', () => {
     ],
     ['a built-in design name', () => variant('clash.ts', "name: 'byo-interval'", "name: 'interval'"), 2, /clash\.ts: .*driver "interval": the name is a built-in design's/],
     [
+      'a built-in design re-exported',
+      () => variant('builtin.ts', 'export default defineDriver({', 'export const mine = defineDriver({', "\nexport { interval as default } from 'vmamirror';\n"),
+      2,
+      /builtin\.ts: exports the built-in design interval; select it with --variant interval/,
+    ],
+    [
       'a label that does not exist',
       () => variant('label.ts', ": 'insert';", ": 'inserr';"),
       4,
@@ -194,6 +200,14 @@ describe('defineDriver in-process', () => {
     const clashing = new Library('unit-clash', [KERNEL], { kind: 'driver', sources: ['mirror'] });
     const hmm = clashing.routine({ name: 'handle_mm_fault', params: ['vma', 'vpn', 'write'], steps: { s: { at: 'mirror: x', run: (w) => w.ret(0) } } });
     expect(() => defineDriver({ ...base, library: clashing, fault: hmm, routines: [hmm] })).toThrow(/routine handle_mm_fault: the name is a routine of library kernel/);
+    // A design built on another's routines (as raw-clear on interval's): its library uses theirs.
+    const builtOn = new Library('unit-built-on', [KERNEL, INTERVAL_LIB], { kind: 'driver', sources: ['mirror'] });
+    const own = builtOn.routine({ name: 'unit_own', params: ['vma', 'vpn', 'write'], steps: { s: { at: 'mirror: x', run: (w) => w.ret(0) } } });
+    const onInterval = defineDriver({ ...base, name: 'unit-built-on', library: builtOn, fault: interval.fault, routines: [interval.fault, own] });
+    expect(onInterval.routines).toEqual([interval.fault, own]);
+    expect(() => defineDriver({ ...base, name: 'unit-built-on', library: builtOn, fault: own, routines: [own, base.fault] })).toThrow(
+      /routine unit_fault is of library unit-driver, not of the driver's library unit-built-on \(or of a driver library it uses\)/,
+    );
     const kernelLib = new Library('kernel-cites', [KERNEL], { kind: 'kernel' });
     expect(() => defineDriver({ ...base, library: kernelLib })).toThrow(/citation policy/);
   });

@@ -22,7 +22,7 @@ import {
   VM_SHARED,
   VM_WRITE,
 } from '../../src/driver/api.js';
-import { attachInterval } from '../../src/mirror/interval.js';
+import { attachInterval } from '../../src/mirror/device.js';
 import { INTERVAL_LIB, installPfn, intervalFault, intervalInvalidate } from '../../src/mirror/interval.js';
 import { mmuNotifierRegister } from '../../src/kernel/notifier/mmu-notifier.js';
 import { MN } from '../../src/kernel/structs.js';

@@ -29,7 +29,8 @@ import {
   synchronizeSrcu,
 } from '../../src/driver/api.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, deviceOfVma } from '../../src/driver/api.js';
-import { attachInterval, INTERVAL_LIB, installPfn, intervalFault, intervalInvalidate } from '../../src/mirror/interval.js';
+import { INTERVAL_LIB, installPfn, intervalFault, intervalInvalidate } from '../../src/mirror/interval.js';
+import { attachInterval } from '../../src/mirror/device.js';
 import { mmuNotifierRegister } from '../../src/kernel/notifier/mmu-notifier.js';
 import { MN } from '../../src/kernel/structs.js';
 import type { MirrorVariant } from '../../src/mirror/device.js';

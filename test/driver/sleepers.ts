@@ -12,7 +12,8 @@
  */
 import { defineDriver, defineStruct, deviceOfSub, deviceOfVma, KERNEL, Library, mutexLock, mutexUnlock, spinLock, spinUnlock, updateLock, type SpinLock, type World } from '../../src/driver/api.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/driver/api.js';
-import { attachInterval, INTERVAL_LIB, installPfn, intervalFault, intervalInvalidate } from '../../src/mirror/interval.js';
+import { INTERVAL_LIB, installPfn, intervalFault, intervalInvalidate } from '../../src/mirror/interval.js';
+import { attachInterval } from '../../src/mirror/device.js';
 import type { AnyRoutine } from '../../src/world/routine.js';
 import type { MirrorVariant } from '../../src/mirror/device.js';
 

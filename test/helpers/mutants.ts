@@ -4,7 +4,8 @@
  * (a livelock once the invalidations stop) and an invalidate callback that never drops the update
  * lock (the next fault sleeps forever).
  */
-import { interval, INSTALL_RETRY, intervalFault, INTERVAL_LIB } from '../../src/mirror/interval.js';
+import { interval, intervalFault, INTERVAL_LIB } from '../../src/mirror/interval.js';
+import { INSTALL_RETRY } from '../../src/mirror/device.js';
 import { deviceOfSub, MIRROR, sourceRangeToMirror, updateLock, type MirrorVariant } from '../../src/mirror/device.js';
 import { deref } from '../../src/kernel/ref.js';
 import { mmuIntervalReadRetry, mmuIntervalSetSeq } from '../../src/kernel/notifier/interval.js';
