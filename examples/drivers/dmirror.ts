@@ -38,7 +38,7 @@
  */
 import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref, deviceOfSub, intervalNotifierInsert, updateLock, type World } from 'vmamirror';
 import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, WOULD_BLOCK, mmgetNotZero, mmput } from 'vmamirror';
-import { mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
+import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL } from 'vmamirror';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
@@ -329,13 +329,53 @@ export function dmirror(o: DmirrorOptions) {
     },
   });
 
+  // dmirror_fops_release: mmu_interval_notifier_remove (it sleeps while an invalidation epoch is
+  // open), then xa_destroy of the table. The scenario's device is opened at set-up (attach); these
+  // close it and open it again while the other actors run: the interval notifier unregistered and
+  // registered at run time. The model empties the table first: after the remove the kernel's table
+  // is unreachable (the file's last reference is gone) but still holds pointers no invalidation
+  // will erase, which the device-table property, checking every table at every step, would report;
+  // no access can tell the two orders apart.
+  const close = lib.routine({
+    name: 'dmirror_fops_release',
+    params: ['dev', 'page', 'write'],
+    steps: {
+      destroy: {
+        // xa_destroy takes the xarray's own lock; the model's table is guarded by the mutex instead.
+        at: 'test_hmm: dmirror_fops_release xa_destroy(&dmirror->pt)',
+        run: (w, l) => {
+          const b = mutexLock(w, updateLock(w, l.dev));
+          if (b) return b;
+          tableClearRange(w, pt, 0, pt.entries);
+          mutexUnlock(w, updateLock(w, l.dev));
+          return 'remove';
+        },
+      },
+      remove: { at: 'test_hmm: dmirror_fops_release mmu_interval_notifier_remove(&dmirror->notifier)', run: (w, l) => w.call(mmuIntervalNotifierRemove, 'done', notifier(w, l.dev)) },
+      done: { at: 'test_hmm: dmirror_fops_release', run: (w) => w.ret(0) },
+    },
+  });
+
+  // dmirror_fops_open: mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0, ULONG_MAX & PAGE_MASK, &dmirror_min_ops).
+  const open = lib.routine({
+    name: 'dmirror_fops_open',
+    params: ['dev', 'page', 'write'],
+    steps: {
+      insert: {
+        at: 'test_hmm: dmirror_fops_open mmu_interval_notifier_insert',
+        run: (w, l) => w.call(mmuIntervalNotifierInsert, 'opened', notifier(w, l.dev), sourceMm(w, l.dev), 0, w.layout.dims.mmPages, w.routineRef(invalidate), l.dev),
+      },
+      opened: { at: 'test_hmm: dmirror_fops_open', run: (w, l) => w.ret(l.result) },
+    },
+  });
+
   return defineDriver({
     name: o.name,
     summary: `dmirror (lib/test_hmm.c): an interval notifier over the whole mm, hmm_range_fault on ranges, a device table without page references${readRetry ? '' : ', installing without mmu_interval_read_retry (the bug)'}`,
     library: lib,
     vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
     fault: vmFault,
-    routines: [read, write, snapshot, fault, invalidate, vmFault],
+    routines: [read, write, snapshot, fault, invalidate, vmFault, close, open],
     needs: { intervalNotifier: true },
     // dmirror_fops_open: mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0, ULONG_MAX & PAGE_MASK, &dmirror_min_ops)
     attach: (w, dev) => intervalNotifierInsert(w, notifier(w, dev), sourceMm(w, dev), 0, w.layout.dims.mmPages, invalidate, dev),
@@ -352,6 +392,8 @@ export function dmirror(o: DmirrorOptions) {
       { name: 'read', description: 'HMM_DMIRROR_READ from the page to the last: copy through the device table, faulting in what is missing', routine: read },
       { name: 'write', description: 'HMM_DMIRROR_WRITE from the page to the last: the same with writable entries', routine: write },
       { name: 'snapshot', description: 'HMM_DMIRROR_SNAPSHOT from the page to the last: hmm_range_fault without faulting, the protection of each page', routine: snapshot },
+      { name: 'close', description: 'the last close of the file: dmirror_fops_release removes the interval notifier (waiting for an open epoch) and empties the table', routine: close },
+      { name: 'open', description: 'open the file again: dmirror_fops_open inserts the interval notifier over the whole mm while the others run', routine: open },
     ],
   });
 }
