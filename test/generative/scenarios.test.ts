@@ -61,11 +61,12 @@ describe('the generator', () => {
     ]);
   });
 
-  it('reaches the shapes the catalogue lacks: several pages, operations per actor, actors', () => {
+  it('reaches the shapes the catalogue lacks: several pages, operations per actor, actors, an any adversary', () => {
     const drawn = fc.sample(scenarios(), { numRuns: 200, seed: 1 });
     expect(drawn.some((s) => s.pages > 1)).toBe(true);
     expect(drawn.some((s) => s.actors.some((a) => a.ops.length > 1))).toBe(true);
     expect(drawn.some((s) => s.actors.length > 2)).toBe(true);
     expect(drawn.some((s) => s.actors.some((a) => a.ops.some((op) => op.op === 'fork')))).toBe(true);
+    expect(drawn.some((s) => s.actors.some((a) => a.any))).toBe(true);
   });
 });

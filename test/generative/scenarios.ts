@@ -115,20 +115,29 @@ export function legalize(name: string, pages: number, actors: readonly ActorSpec
   // A fork dropped above (its process exited first) takes the child's operations with it.
   const forks = kept.some((ops) => ops.some((op) => operationNamed(op.op)!.createsChild));
   if (!forks) kept = kept.map((ops) => ops.filter((op) => childFields(op).length === 0));
-  const out = kept.flatMap((ops, a) => (ops.length ? [{ name: actors[a].name, ops }] : []));
+  const out = kept.flatMap((ops, a): ActorSpec[] => (actors[a].any ? [actors[a]] : ops.length ? [{ name: actors[a].name, ops }] : []));
   const kvm = out.some((x) => x.ops.some((op) => op.op === 'guest-access'));
   return { name, description: 'generated', pages, ...(kvm && { sourceKvm: true }), actors: out };
 }
 
-/** A raw draw: pages, then actors of operations over them. */
+/**
+ * The `any` adversary a generated scenario may add (src/scenario/operations.ts AnyOps): one
+ * operation on page 0, chosen from those a thread may run whatever the others do — not exit or
+ * OOM reap (another actor may still be a thread of the mm), and on one page no mirror split.
+ */
+const ANY_ADVERSARY: ActorSpec = { name: 'any', ops: [], any: { ops: 1, pages: 1, of: ['reclaim', 'migrate', 'madvise-dontneed', 'munmap', 'mprotect-readonly'] } };
+
+/** A raw draw: pages, then actors of operations over them, and sometimes an `any` adversary among them. */
 export function rawScenario(size: Size = SMALL, actors?: { min: number; max: number }): fc.Arbitrary<{ pages: number; actors: ActorSpec[] }> {
-  return fc
-    .integer({ min: 1, max: size.pages })
-    .chain((pages) =>
-      fc
-        .array(fc.array(operation(pages, size.kvm ?? false), { minLength: 1, maxLength: size.ops }), { minLength: actors?.min ?? 1, maxLength: actors?.max ?? size.actors })
-        .map((lists) => ({ pages, actors: lists.map((ops, i) => ({ name: `a${i}`, ops })) })),
-    );
+  return fc.integer({ min: 1, max: size.pages }).chain((pages) =>
+    fc
+      .tuple(fc.array(fc.array(operation(pages, size.kvm ?? false), { minLength: 1, maxLength: size.ops }), { minLength: actors?.min ?? 1, maxLength: actors?.max ?? size.actors }), fc.nat())
+      .map(([lists, any]) => {
+        // One draw in four (with room for it) puts the adversary in place of an actor.
+        const at = any % 4 === 0 && lists.length > 1 ? (any >> 2) % lists.length : -1;
+        return { pages, actors: lists.map((ops, i) => (i === at ? ANY_ADVERSARY : { name: `a${i}`, ops })) };
+      }),
+  );
 }
 
 /** Legal scenarios of `size` with at least one actor (after legalize). */
@@ -178,11 +187,12 @@ export function scenarioYaml(spec: ScenarioSpec, finding: string, variants?: rea
     ...(spec.sourceKvm && { sourceKvm: true }),
     ...(spec.introspectorKvm && { introspectorKvm: true }),
     ...(variants && { variants: [...variants] }),
-    actors: spec.actors.map((a) => ({ name: a.name, ops: a.ops.map((op) => ({ ...op })) })),
+    actors: spec.actors.map((a) => (a.any ? { name: a.name, any: { ...a.any } } : { name: a.name, ops: a.ops.map((op) => ({ ...op })) })),
   };
   const yaml = new Document(doc);
   // One operation a line, as the shipped examples write them.
   spec.actors.forEach((a, i) => {
+    if (a.any) (yaml.getIn(['actors', i, 'any'], true) as YAMLMap).flow = true;
     for (const j of a.ops.keys()) (yaml.getIn(['actors', i, 'ops', j], true) as YAMLMap).flow = true;
   });
   return `# yaml-language-server: $schema=../src/scenario/schema.json\n${yaml.toString({ lineWidth: 100 })}`;
