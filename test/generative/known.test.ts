@@ -12,6 +12,26 @@ import { legalize, splitsMirror } from './scenarios.js';
 const interval = variantByName('interval')!;
 const spec = (pages: number, actors: ScenarioSpec['actors'], extra: Partial<ScenarioSpec> = {}): ScenarioSpec => ({ name: 'known', description: '', pages, actors, ...extra });
 
+describe('fixed findings of the generator', () => {
+  it("a migration's unmap that drops a page's last reference frees it inside its step: a verdict, not a footprint ModelError", () => {
+    // Long run seed 2: the free path (free_unref_folios) of try_to_migrate's and try_to_unmap's
+    // unmap was undeclared, so a design that installs a normal pte without its reference (anon-vma)
+    // crashed the model's audit instead of being caught (src/kernel/footprints.ts).
+    const s = spec(1, [
+      {
+        name: 'a0',
+        ops: [
+          { op: 'access', mm: 'introspector', page: 0 },
+          { op: 'migrate', page: 0 },
+        ],
+      },
+    ]);
+    const anonVma = variantByName('anon-vma')!;
+    expect(check(s, anonVma, { maxStates: undefined }).verdict).toBe('violation');
+    expect(check(s, interval, { maxStates: undefined }).verdict).toBe('holds');
+  });
+});
+
 describe('known findings of the generator', () => {
   it("a split of the mirror VMA breaks the corrected design with one actor (src/mirror/device.ts maps source pages to the mirror by the VMA's slot, not vm_pgoff)", () => {
     const s = spec(2, [

@@ -46,6 +46,16 @@ function fail(spec: ScenarioSpec, problem: string, variants: readonly string[], 
   throw new Finding(problem, scenarioYaml(named, problem, variants), note || 'check it with: vmamirror check examples/generated-finding.yaml');
 }
 
+/** Runs `body` on `spec`; a crash of the model in it (a ModelError, a TypeError…) is a finding too, with the scenario to commit. */
+function guarded(spec: ScenarioSpec, design: MirrorVariant, body: () => void): void {
+  try {
+    body();
+  } catch (e) {
+    if (e instanceof Finding) throw e;
+    fail(spec, `${design.name}: the model threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, [design.base ?? design.name]);
+  }
+}
+
 function expectNone(spec: ScenarioSpec, design: MirrorVariant, ...problems: (string | undefined)[]): void {
   const p = problems.find((x) => x !== undefined);
   if (p) fail(spec, p, [design.base ?? design.name]);
@@ -56,10 +66,14 @@ export function loneActor(size: Size = { ...SMALL, actors: 1, ops: 4, kvm: true 
   return fc.property(scenarios({ ...size, actors: 1 }), fc.nat(BROKEN.length - 1), (spec, which) => {
     const broken = BROKEN[which];
     tally.scenarios++;
-    const r = run(spec, CORRECTED);
-    expectNone(spec, CORRECTED, correctedHolds(spec, CORRECTED, r), loneActorCompletes(spec, CORRECTED, r), counterexampleReplays(spec, CORRECTED, r));
-    const b = run(spec, broken);
-    expectNone(spec, broken, loneActorCompletes(spec, broken, b), counterexampleReplays(spec, broken, b));
+    guarded(spec, CORRECTED, () => {
+      const r = run(spec, CORRECTED);
+      expectNone(spec, CORRECTED, correctedHolds(spec, CORRECTED, r), loneActorCompletes(spec, CORRECTED, r), counterexampleReplays(spec, CORRECTED, r));
+    });
+    guarded(spec, broken, () => {
+      const b = run(spec, broken);
+      expectNone(spec, broken, loneActorCompletes(spec, broken, b), counterexampleReplays(spec, broken, b));
+    });
   });
 }
 
@@ -67,8 +81,10 @@ export function loneActor(size: Size = { ...SMALL, actors: 1, ops: 4, kvm: true 
 export function correctedDesign(size: Size = { ...SMALL, ops: 2, kvm: true }) {
   return fc.property(scenarios(size, { min: 2, max: size.actors }), (spec) => {
     tally.scenarios++;
-    const r = run(spec, CORRECTED);
-    expectNone(spec, CORRECTED, correctedHolds(spec, CORRECTED, r), counterexampleReplays(spec, CORRECTED, r));
+    guarded(spec, CORRECTED, () => {
+      const r = run(spec, CORRECTED);
+      expectNone(spec, CORRECTED, correctedHolds(spec, CORRECTED, r), counterexampleReplays(spec, CORRECTED, r));
+    });
   });
 }
 
@@ -77,8 +93,10 @@ export function reduction(size: Size = { ...SMALL, ops: 2 }) {
   return fc.property(scenarios(size, { min: 2, max: size.actors }), fc.nat(VARIANTS.length - 1), (spec, which) => {
     const design = VARIANTS[which];
     tally.scenarios++;
-    const r = run(spec, design);
-    expectNone(spec, design, reductionAgrees(spec, design, r), counterexampleReplays(spec, design, r));
+    guarded(spec, design, () => {
+      const r = run(spec, design);
+      expectNone(spec, design, reductionAgrees(spec, design, r), counterexampleReplays(spec, design, r));
+    });
   });
 }
 
@@ -93,8 +111,10 @@ export function caughtOnSupersets(catches: readonly Catch[], size: Size = { page
   return fc.property(arb, ({ i, spec }) => {
     const c = catches[i];
     tally.scenarios++;
-    const r = run(spec, c.design);
-    const problem = caughtOnSuperset(spec, c.design, c.base.name, r) ?? counterexampleReplays(spec, c.design, r);
-    if (problem) fail(spec, `${catchName(c)}: ${problem}`, [c.design.name], c.mutant ? `mutant ${c.mutant}: vmamirror mutate examples/generated-finding.yaml` : '');
+    guarded(spec, c.design, () => {
+      const r = run(spec, c.design);
+      const problem = caughtOnSuperset(spec, c.design, c.base.name, r) ?? counterexampleReplays(spec, c.design, r);
+      if (problem) fail(spec, `${catchName(c)}: ${problem}`, [c.design.name], c.mutant ? `mutant ${c.mutant}: vmamirror mutate examples/generated-finding.yaml` : '');
+    });
   });
 }
