@@ -22,6 +22,7 @@ import type { MirrorVariant } from '../mirror/device.js';
 import { buildScenario } from '../scenario/build.js';
 import { scenarioByName } from '../scenario/catalogue.js';
 import type { Op, ScenarioSpec } from '../scenario/spec.js';
+import { anyText } from '../scenario/operations.js';
 import { racingSteps } from './legend.js';
 import { entryActor } from '../world/entry.js';
 import { ScheduleError } from '../world/errors.js';
@@ -77,7 +78,10 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
   const { world: w } = buildScenario(spec, variant);
   const { layers, read } = reportLayers(w, spec);
   const actors = [...w.layout.actorNames];
-  const operations = actors.map((a) => (spec.actors.find((x) => x.name === a)?.ops ?? []).map(opText));
+  const operations = actors.map((a) => {
+    const actor = spec.actors.find((x) => x.name === a);
+    return actor?.any ? [anyText(actor.any)] : (actor?.ops ?? []).map(opText);
+  });
   const base = {
     scenario: spec.name,
     variant: variant.name,

@@ -26,3 +26,6 @@ export const MAX_PAGES = Math.floor((GATHER_MAX_PFN - 2) / 3);
 /** Actors per scenario and operations per actor: not limits of the model, but of what is worth exploring. */
 export const MAX_ACTORS = 16;
 export const MAX_OPS = 64;
+
+/** The most operations an `any` adversary may run: each is a choice among dozens, so the search grows as their power. */
+export const MAX_ANY_OPS = 8;

@@ -9,14 +9,14 @@ import type { World } from '../world/world.js';
 import { buildWorld } from '../kernel/topology.js';
 import { addVma, populateAnon } from '../kernel/setup.js';
 import { MM } from '../kernel/structs.js';
-import { childFields, fieldsOf, MM_NAMES, opCall, operationNamed, type CallContext, type MmName, type VmName } from './operations.js';
+import { actsOn, anyOperations, childFields, fieldsOf, MM_NAMES, opCall, operationNamed, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
 import { devicesOf } from '../mirror/combined.js';
 import type { ActorSpec, ScenarioSpec } from './spec.js';
 import type { ActorRole, StructDef } from '../world/layout.js';
 import { MAX_PAGES, pageFrames } from './bounds.js';
-import { WORKLOAD_LIB, setPrograms, workload } from './workload.js';
+import { WORKLOAD_LIB, anyWorkload, setAnyPrograms, setPrograms, workload, type AnyProgram } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { setFaults } from '../world/faults.js';
 import { driverOperation } from '../driver/operations.js';
@@ -84,6 +84,15 @@ function driverStructs(designs: readonly MirrorVariant[]): Map<StructDef, number
   const out = new Map<StructDef, number>();
   for (const d of designs) for (const st of d.state ?? []) out.set(st.struct, Math.max(out.get(st.struct) ?? 0, st.count));
   return out;
+}
+
+/** An `any` adversary's choices: every operation it may run, with the rules that bound it. */
+function anyProgram(any: NonNullable<ActorSpec['any']>, at: CallContext): AnyProgram {
+  const choices = anyOperations(any).map((op) => {
+    const entry = operationNamed(op.op)!;
+    return { call: opCall(op, at), mm: at.mm(actsOn(op)), ends: entry.endsMm === true, once: entry.oncePerMm === true };
+  });
+  return { ops: any.ops, choices };
 }
 
 export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): BuiltScenario {
@@ -167,6 +176,10 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
         layout,
         spec.actors.map((a) => a.ops.map((op) => (operationNamed(op.op)!.createsChild ? { ...opCall(op, at), spawns: childActors } : opCall(op, at)))),
       );
+      setAnyPrograms(
+        layout,
+        spec.actors.map((a) => a.any && anyProgram(a.any, at)),
+      );
     },
   );
   compileOutcomes(spec, at, world.layout, variant.name);
@@ -196,8 +209,8 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     for (const st of design.state ?? []) st.init?.(world, dev);
   });
   setupKvms(world, kvms, 0, kvmUses);
-  spec.actors.forEach((_, a) => {
-    if (!childActors.includes(a)) world.spawn(a, workload, []);
+  spec.actors.forEach((actor, a) => {
+    if (!childActors.includes(a)) world.spawn(a, actor.any ? anyWorkload : workload, []);
   });
   return { world, spec, variant };
 }

@@ -164,10 +164,10 @@ export function parseScenario(text: string, fileName: string, format: ScenarioFo
   const words = format === 'json' ? JSON_WORDS : YAML_WORDS;
   const validate = validator();
   if (!validate(read.data)) {
-    throw errorFrom(fileName, read.table, schemaIssues(validate.errors ?? [], read.data, words));
+    throw errorFrom(fileName, read.table, [...schemaIssues(validate.errors ?? [], read.data, words), ...actorShapeIssues(read.data)]);
   }
   const file = read.data as FileData;
-  const semantic = semanticIssues(file);
+  const semantic = [...actorShapeIssues(read.data), ...semanticIssues(file)];
   if (semantic.length > 0) throw errorFrom(fileName, read.table, semantic);
   const spec = toSpec(file);
   const variants = spec.variants ? spec.variants.map((n) => variantByName(n)!) : VARIANTS;
@@ -447,7 +447,8 @@ interface FileData {
   readonly introspectorKvm?: boolean;
   readonly kvm?: KvmOptions;
   readonly faults?: readonly FaultPoint[];
-  readonly actors: readonly ActorSpec[];
+  /** Each with `ops` or `any` (checked below: the schema lets either be missing). */
+  readonly actors: readonly (Omit<ActorSpec, 'ops'> & { readonly ops?: readonly Op[] })[];
   readonly variant?: string;
   readonly variants?: readonly string[];
   readonly driver?: string;
@@ -474,7 +475,7 @@ function semanticIssues(file: FileData): Issue[] {
   out.push(...outcomeIssues(file, file.actors));
 
   // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.
-  const forks = file.actors.reduce((n, a) => n + a.ops.filter((op) => operationNamed(op.op)!.createsChild).length, 0);
+  const forks = file.actors.reduce((n, a) => n + (a.ops ?? []).filter((op) => operationNamed(op.op)!.createsChild).length, 0);
   const facts: ScenarioFacts = { pages: file.pages, sourceKvm: file.sourceKvm, introspectorKvm: file.introspectorKvm, forks };
   const firstNamed = new Map<string, number>();
   let firstFork: Segment[] | undefined;
@@ -482,7 +483,8 @@ function semanticIssues(file: FileData): Issue[] {
     const prev = firstNamed.get(actor.name);
     if (prev !== undefined) out.push({ path: ['actors', a, 'name'], message: `${JSON.stringify(actor.name)} is already the name of actors[${prev}]; expected a unique actor name` });
     else firstNamed.set(actor.name, a);
-    actor.ops.forEach((op: Op, o) => {
+    out.push(...anyIssues(actor, a, file.pages));
+    (actor.ops ?? []).forEach((op: Op, o) => {
       const at: Segment[] = ['actors', a, 'ops', o];
       for (const { field, message } of fieldProblems(op, facts)) out.push({ path: [...at, field], message });
       if (operationNamed(op.op)!.createsChild) {
@@ -494,12 +496,37 @@ function semanticIssues(file: FileData): Issue[] {
   return out;
 }
 
+/**
+ * Each actor has either a list of operations or an `any` adversary — one of the two, which the
+ * schema does not say (its `oneOf` would report neither case in words): checked on the file's data
+ * as read, so that it is reported beside the schema's problems too.
+ */
+function actorShapeIssues(data: unknown): Issue[] {
+  const actors = (data as { actors?: unknown } | null)?.actors;
+  if (!Array.isArray(actors)) return [];
+  return actors.flatMap((actor: unknown, a): Issue[] => {
+    if (actor === null || typeof actor !== 'object' || Array.isArray(actor)) return [];
+    const ops = Object.hasOwn(actor, 'ops');
+    const any = Object.hasOwn(actor, 'any');
+    if (ops && any) return [{ path: ['actors', a, 'any'], at: 'key', message: 'found both "ops" and "any"; expected one of them (a list of operations, or any sequence of them)' }];
+    if (!ops && !any) return [{ path: ['actors', a], message: 'missing required field "ops" (or "any": any sequence of operations, e.g. any: { ops: 2, pages: 1 })' }];
+    return [];
+  });
+}
+
+/** An `any` adversary's pages are pages the scenario has. */
+function anyIssues(actor: FileData['actors'][number], a: number, pages: number): Issue[] {
+  if (actor.any !== undefined && actor.any.pages > pages)
+    return [{ path: ['actors', a, 'any', 'pages'], message: `${actor.any.pages} is more than the scenario's pages; expected at most ${pages} (pages: ${pages})` }];
+  return [];
+}
+
 function toSpec(file: FileData): ScenarioSpec {
   const spec: { -readonly [K in keyof ScenarioSpec]: ScenarioSpec[K] } = {
     name: file.name,
     description: file.description,
     pages: file.pages,
-    actors: file.actors.map((a) => ({ name: a.name, ops: a.ops.map((op) => ({ ...op })) })),
+    actors: file.actors.map((a) => (a.any ? { name: a.name, ops: [], any: { ...a.any } } : { name: a.name, ops: (a.ops ?? []).map((op) => ({ ...op })) })),
   };
   if (file.sourceKvm !== undefined) spec.sourceKvm = file.sourceKvm;
   if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;

@@ -190,6 +190,10 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
   readonly usesGpc?: boolean;
   /** The operation changes its KVM's memslots: the scenario's KVMs get a spare one (src/kvm/memslot.ts). */
   readonly updatesMemslots?: boolean;
+  /** The process ends (its last mmput): nothing acts on its mm after it, and it ends once (the `any` adversary's rule). */
+  readonly endsMm?: boolean;
+  /** At most once per mm (the OOM reaper reaps a victim once): the `any` adversary's rule. */
+  readonly oncePerMm?: boolean;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -333,12 +337,14 @@ export const OPERATIONS = [
     name: 'exit',
     description: 'The process exits: its last mmput runs exit_mmap.',
     fields: { mm: { kind: 'mm' } },
+    endsMm: true,
     call: (op, at) => ({ label: `exit(${op.mm})`, routine: mmput, args: [at.mm(op.mm)] }),
   }),
   operation({
     name: 'oom-reap',
     description: "The OOM reaper reaps the process's mm (non-blockable invalidation).",
     fields: { mm: { kind: 'mm' } },
+    oncePerMm: true,
     call: (op, at) => ({ label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [at.mm(op.mm)] }),
   }),
 ] as const;
@@ -385,4 +391,55 @@ export function childFields(op: Op): string[] {
 /** The routine call an actor makes for `op` (the builder's dispatch). */
 export function opCall(op: Op, at: CallContext): OpCall {
   return BY_NAME.get(op.op)!.call(op as never, at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bounded "any operation" adversary
+
+/** An actor that runs any sequence of at most `ops` core-mm operations over pages 0..pages-1 (a file's `any:`). */
+export interface AnyOps {
+  readonly ops: number;
+  readonly pages: number;
+  /** The operations it may choose from (default: every one of ANY_OP_NAMES). */
+  readonly of?: readonly OpName[];
+}
+
+/** The field kinds an `any` adversary fills in by itself: the mm (the source or the introspector), a page, a page count. */
+const ANY_KINDS: readonly FieldKind[] = ['mm', 'page', 'npages'];
+
+/**
+ * The operations an `any` adversary chooses from: the core-mm ones (no memory access, so it stays
+ * an adversary of the termination check), whose fields it can fill in itself — not fork (a
+ * scenario has one child mm, which the adversary would need to name after it exists).
+ */
+export const ANY_OP_NAMES: readonly OpName[] = OPERATIONS.filter((o) => !o.accessesMemory && !o.createsChild && Object.values(o.fields).every((f) => ANY_KINDS.includes(f.kind))).map((o) => o.name);
+
+/** The mms an `any` adversary acts on: not the fork child, which exists only once something forks. */
+const ANY_MMS: readonly MmName[] = ['source', 'introspector'];
+
+/** Every operation an `any` adversary may choose from, with its fields filled in every way over the first `any.pages` pages. */
+export function anyOperations(any: AnyOps): Op[] {
+  const n = any.pages;
+  return (any.of ?? ANY_OP_NAMES).flatMap((name) => {
+    let partial: Record<string, string | number>[] = [{ op: name }];
+    for (const [field, def] of Object.entries(BY_NAME.get(name)!.fields)) {
+      partial = partial.flatMap((op) => {
+        if (def.kind === 'mm') return ANY_MMS.map((mm) => ({ ...op, [field]: mm }));
+        if (def.kind === 'page') return Array.from({ length: n }, (_, page) => ({ ...op, [field]: page }));
+        // npages: 1 (the default, left out) to the last page.
+        return Array.from({ length: n - (op.page as number) }, (_, k) => (k === 0 ? op : { ...op, [field]: k + 1 }));
+      });
+    }
+    return partial as unknown as Op[];
+  });
+}
+
+/** The mm an operation acts on: its mm field, else the source (kswapd and kcompactd take the source's pages). */
+export function actsOn(op: Op): MmName {
+  return (fieldsOf(op).find((f) => f.def.kind === 'mm')?.value as MmName | undefined) ?? 'source';
+}
+
+/** How listings show an `any` adversary: `any of at most 2 operations over pages 0..0 (munmap, exit)`. */
+export function anyText(any: AnyOps): string {
+  return `any of at most ${any.ops} operation${any.ops === 1 ? '' : 's'} over pages 0..${any.pages - 1} (${(any.of ?? ANY_OP_NAMES).join(', ')})`;
 }

@@ -214,7 +214,7 @@ const FRAME_ASSERTIONS = ['present', 'writable', 'samePage', 'otherPage', 'value
 /** What the file's `outcome`/`outcomes`/`exercises` get wrong that the schema cannot see. */
 export function outcomeIssues(
   file: { readonly outcome?: readonly Observation[]; readonly outcomes?: readonly OutcomeSpec[]; readonly pages: number; readonly sourceKvm?: boolean; readonly introspectorKvm?: boolean },
-  actors: readonly { readonly name: string; readonly ops: readonly unknown[] }[],
+  actors: readonly { readonly name: string; readonly ops?: readonly unknown[] }[],
 ): Issue[] {
   const out: Issue[] = [];
   if (file.outcome !== undefined && file.outcomes !== undefined) out.push({ path: ['outcomes'], at: 'key', message: 'found both "outcome" and "outcomes"; expected one of them' });
@@ -230,6 +230,7 @@ export function outcomeIssues(
   const point = (p: OpPoint, at: Segment[]) => {
     const a = actors.find((x) => x.name === p.actor);
     if (!a) out.push({ path: [...at, 'actor'], message: `"${p.actor}" is not an actor of this scenario; expected one of ${actors.map((x) => x.name).join(', ')}` });
+    else if (a.ops === undefined) out.push({ path: [...at, 'actor'], message: `actor ${p.actor} is an "any" adversary, whose operations have no fixed index; expected an actor with "ops"` });
     else if (p.op >= a.ops.length) out.push({ path: [...at, 'op'], message: `${p.op} is out of range; actor ${p.actor} has operations 0..${a.ops.length - 1}` });
   };
   const frame = (r: FrameRef, at: Segment[], kind: 'pte' | 'ept' | 'table' | 'any') => {

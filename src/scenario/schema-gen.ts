@@ -1,6 +1,6 @@
 /**
  * The parts of schema.json that are made from code: the operations (`$defs.op`, one alternative
- * per entry of the operation table), the field kinds (`$defs.mm`, `$defs.page`, …), the bounds
+ * per entry of the operation table), the `any` adversary (`$defs.anyOps`), the field kinds (`$defs.mm`, `$defs.page`, …), the bounds
  * (`pages`, actors, operations per actor), the mirror variants and the verdicts an expectation names. The rest of the file
  * (descriptions of the top-level fields, the actor object, …) is written by hand and kept.
  *
@@ -9,8 +9,8 @@
  */
 import { VARIANTS } from '../mirror/variants.js';
 import { verdictNames } from './expect.js';
-import { MAX_ACTORS, MAX_OPS, MAX_PAGES } from './bounds.js';
-import { FIELD_KINDS, OPERATIONS, type FieldDefs, type FieldKind } from './operations.js';
+import { MAX_ACTORS, MAX_ANY_OPS, MAX_OPS, MAX_PAGES } from './bounds.js';
+import { ANY_OP_NAMES, FIELD_KINDS, OPERATIONS, type FieldDefs, type FieldKind } from './operations.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -34,6 +34,22 @@ export function opSchema(): JsonObject {
     required: ['op'],
     discriminator: { propertyName: 'op' },
     oneOf: OPERATIONS.map((o) => alternative(o.name, o.description, o.fields)),
+  };
+}
+
+/** `$defs.anyOps`: an actor's `any:` — its bounds and the operations it may choose from. */
+export function anySchema(): JsonObject {
+  return {
+    description:
+      "Any sequence of at most `ops` core-mm operations over the scenario's pages 0..`pages`-1, on the source or the introspector: the search explores every choice (stopping early included). An mm exits at most once and nothing acts on it after; an OOM reap happens once per mm.",
+    type: 'object',
+    required: ['ops', 'pages'],
+    additionalProperties: false,
+    properties: {
+      ops: { description: 'The most operations it runs.', type: 'integer', minimum: 1, maximum: MAX_ANY_OPS },
+      pages: { description: "The pages it acts on: 0..pages-1 (at most the scenario's `pages`).", type: 'integer', minimum: 1, maximum: MAX_PAGES },
+      of: { description: 'The operations it chooses from (default: all of them).', type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...ANY_OP_NAMES] } },
+    },
   };
 }
 
@@ -72,12 +88,15 @@ export function generateSchema(base: Json): JsonObject {
   };
   for (const [k, v] of Object.entries(defs)) {
     if (isKind(k)) placeKinds();
+    else if (k === 'anyOps') out.anyOps = anySchema();
     else if (k === 'op') {
       placeKinds();
+      out.anyOps ??= anySchema();
       out.op = opSchema();
     } else out[k] = v;
   }
   placeKinds();
+  out.anyOps ??= anySchema();
   out.op ??= opSchema();
   schema.$defs = out;
   return schema;

@@ -2,11 +2,15 @@
 
 /** The operations (one alternative per entry of the table in operations.ts) and their field types. */
 export type { MmName, VmName, Op } from './operations.js';
-import type { MmName, Op, VmName } from './operations.js';
+import type { AnyOps, MmName, Op, VmName } from './operations.js';
+export type { AnyOps } from './operations.js';
 
 export interface ActorSpec {
   readonly name: string;
+  /** Its operations, in order (none for an `any` adversary). */
   readonly ops: readonly Op[];
+  /** Instead of a list: any sequence of at most `any.ops` core-mm operations over pages 0..any.pages-1, every choice explored. */
+  readonly any?: AnyOps;
 }
 
 export interface ScenarioSpec {

@@ -27,6 +27,7 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
     writes: ['outcome_probe.found', 'outcome_probe.status'],
     spawns: true,
   },
+  'any_workload:next': { calls: ['__vm_munmap', 'do_madvise', 'do_mprotect_pkey', 'kcompactd_migrate', 'kswapd_reclaim', 'mmput', 'oom_reap_task_mm'] },
   'kswapd_reclaim:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['shrink_folio_list'] },
   'kswapd_reclaim:done': {},
   'kcompactd_migrate:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['migrate_pages'] },

@@ -62,6 +62,61 @@ export const workload = WORKLOAD_LIB.routine({
   },
 });
 
+/** One operation an `any` adversary may choose: its call, the mm it acts on, and the rules that bound it (operations.ts). */
+export interface AnyChoice {
+  readonly call: OpCall;
+  /** The index of the mm it acts on. */
+  readonly mm: number;
+  /** It ends that mm (exit): nothing is chosen on the mm after it. */
+  readonly ends: boolean;
+  /** At most once per mm (OOM reap). */
+  readonly once: boolean;
+}
+
+/** An `any` adversary's program: at most `ops` operations, each one of `choices`. */
+export interface AnyProgram {
+  readonly ops: number;
+  readonly choices: readonly AnyChoice[];
+}
+
+const ANY_PROGRAMS = 'any';
+
+/** The `any` adversaries' programs, by actor (undefined for an actor with a list of operations). */
+export function setAnyPrograms(layout: Layout, programs: readonly (AnyProgram | undefined)[]): void {
+  layout.statics[ANY_PROGRAMS] = programs;
+}
+
+/**
+ * The bottom frame of an `any` adversary: before each operation it branches (`w.choose`, so the
+ * explorer follows every alternative) between stopping and each operation still allowed — one
+ * on an mm that has not ended, an OOM reap of an mm not yet reaped — until it has run `ops`.
+ * `ended` and `reaped` are bit masks by mm index. The program is static data; only these three
+ * locals are state.
+ */
+export const anyWorkload = WORKLOAD_LIB.routine({
+  name: 'any_workload',
+  params: [],
+  locals: ['done', 'ended', 'reaped'],
+  steps: {
+    next: {
+      at: 'workload: any next operation, or none',
+      run: (w, l) => {
+        const prog = (w.layout.statics[ANY_PROGRAMS] as readonly (AnyProgram | undefined)[])[w.actor]!;
+        if (l.done >= prog.ops) return w.ret(0);
+        const allowed = prog.choices.filter((c) => !(l.ended & (1 << c.mm)) && !(c.once && l.reaped & (1 << c.mm)));
+        const pick = w.choose(1 + allowed.length);
+        if (pick === 0) return w.ret(0);
+        const c = allowed[pick - 1];
+        l.done = l.done + 1;
+        if (c.ends) l.ended = l.ended | (1 << c.mm);
+        if (c.once) l.reaped = l.reaped | (1 << c.mm);
+        l.result = 0;
+        return w.call(c.call.routine, 'next', ...c.call.args);
+      },
+    },
+  },
+});
+
 /**
  * Reclaim whatever page backs (mm, vpn) when the operation starts (kswapd picks a page off the LRU;
  * the scenario names it by the address that maps it). Nothing mapped: nothing to do.
