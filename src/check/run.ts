@@ -12,6 +12,7 @@ import { KVM_LIB } from '../kvm/library.js';
 import { WORKLOAD_LIB } from '../scenario/workload.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
+import { exploreParallel, type ParallelOptions } from '../engine/parallel.js';
 import { propertiesOf } from './properties.js';
 import { encodeSchedule } from '../engine/schedule.js';
 import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
@@ -75,6 +76,8 @@ export interface CheckResult extends Omit<ExploreResult, 'lockOrder' | 'violatio
 export interface CheckOptions extends Omit<ExploreOptions, 'properties'> {
   /** Also shrink a counterexample (fewest preemptions, actors, steps): easier to read, costs replays. */
   readonly shrink?: boolean;
+  /** Search on worker threads (src/engine/parallel.ts): the same result as one thread. */
+  readonly parallel?: ParallelOptions;
 }
 
 /** Every routine the product defines (kernel, KVM, workload, every design), as one model: for `explain` and the fidelity checks. */
@@ -100,7 +103,8 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   // whose size stands in for a lock is a model error), and the proof learns what it assumed.
   const audit = opts.audit ?? true;
   world.trackReached();
-  const { lockOrder, violations, ...r } = explore(world, { ...opts, audit, properties: propertiesOf(variant) });
+  const how = { ...opts, audit, properties: propertiesOf(variant) };
+  const { lockOrder, violations, ...r } = opts.parallel ? exploreParallel(world, how, opts.parallel) : explore(world, how);
   const assumed = audit ? { accesses: world.assumedAccesses(), standIns: [...world.standIns].sort() } : undefined;
   let shrunk: CheckResult['shrunk'];
   // Not after a stop request: shrinking replays, and the user asked for the results now. Not a

@@ -17,6 +17,8 @@ import { checkReportPath, tracesOf, withTraces, writeReports } from './reports.j
 import type { Selection } from './selection.js';
 import { tableExpectations } from '../check/run.js';
 import { judgedLine, judgeExpectations } from '../check/expect.js';
+import { parallelUnsupported } from '../engine/parallel.js';
+import { cellSource, parallelCell } from './parallel-cell.js';
 
 export interface ExhaustiveCliOptions {
   shard?: Shard;
@@ -36,6 +38,9 @@ export interface ExhaustiveCliOptions {
   trail?: string;
   maxViolations?: number;
   allViolations?: boolean;
+  workers?: number;
+  driver?: string[];
+  era?: string;
 }
 
 export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx: RunContext): number {
@@ -62,6 +67,9 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     shrink: opts.shrink !== false && !sel.table,
     shouldStop: budget.shouldStop,
   };
+  const workers = opts.workers ?? 1;
+  const alone = workers > 1 ? parallelUnsupported(base) : undefined;
+  if (alone) fail(`--workers ${workers}: ${alone} runs on one thread only`);
   const lines = !opts.json && (!sel.table || opts.shard !== undefined);
   const results: CheckResult[] = [];
   let notStarted = 0;
@@ -69,7 +77,8 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     // After a stop every cell still runs, to its first state: the results name every cell, incomplete.
     const late = budget.spent() !== undefined;
     if (progress) progress.cell = cellName(c);
-    const r = checkOne(c.scenario, c.variant, { ...base, timeLimitMs: budget.remainingMs(), onProgress: progress && ((p) => progress.show(p)) });
+    const parallel = workers > 1 ? parallelCell(workers, cellSource(c, sel.files, opts.driver, opts.era)) : undefined;
+    const r = checkOne(c.scenario, c.variant, { ...base, parallel, timeLimitMs: budget.remainingMs(), onProgress: progress && ((p) => progress.show(p)) });
     progress?.clear();
     results.push(r);
     if (late) notStarted++;
