@@ -99,6 +99,8 @@ class IntList {
 }
 
 const KEPT = 7;
+/** Blocks between two readings of the process's RSS (with a memory limit). */
+const MEMORY_BLOCKS = 16;
 
 async function run(input: WorkerInput): Promise<void> {
   const ctl = input.ctl;
@@ -241,6 +243,7 @@ async function run(input: WorkerInput): Promise<void> {
       perParent.push(tr);
     };
 
+    let blocks = 0;
     const abort = (why: number) => Atomics.compareExchange(ctl, CTL.ABORT, 0, why);
     for (;;) {
       if (Atomics.load(ctl, CTL.ABORT) !== 0) break;
@@ -256,7 +259,8 @@ async function run(input: WorkerInput): Promise<void> {
       if (n >= limit) abort(ABORT_GROW);
       else if (n >= input.maxStates) abort(ABORT_STOP_STATES);
       else if (Date.now() >= input.deadline) abort(ABORT_STOP_TIME);
-      else if (process.memoryUsage.rss() >= input.maxMemoryBytes) abort(ABORT_STOP_MEMORY);
+      // Reading the RSS costs about as much as expanding a few states: only with a limit, now and then.
+      else if (input.maxMemoryBytes !== Number.POSITIVE_INFINITY && ++blocks % MEMORY_BLOCKS === 0 && process.memoryUsage.rss() >= input.maxMemoryBytes) abort(ABORT_STOP_MEMORY);
     }
     // The barrier: every offer of the level is in the table before an owner is read.
     if (Atomics.add(ctl, CTL.DONE, 1) + 1 === Atomics.load(ctl, CTL.WORKERS)) Atomics.notify(ctl, CTL.DONE);

@@ -12,7 +12,9 @@
  * - the first violation is the smallest (parent id, successor number) any worker met in the level:
  *   the one the one-thread search meets first. A violation met at a state another parent owns is
  *   met by that parent first (a state's verdict depends on the state alone). The states and
- *   transitions reported are those the one-thread search had counted when it met it.
+ *   transitions reported are those the one-thread search had counted when it met it. (What the
+ *   world records beside the state — labels reached, accesses assumed — is the same on a complete
+ *   search; after a violation the workers may have run steps of the level past it.)
  *
  * Workers rebuild the model themselves from a module the caller names (`ParallelOptions.module`,
  * exporting `parallelModel`): the engine knows nothing of what is modelled. Supported: `bfs` with
@@ -48,7 +50,7 @@ export interface ParallelOptions {
 
 /** Why `opts` cannot run on worker threads, if so (one sentence naming the option). */
 export function parallelUnsupported(opts: ExploreOptions): string | undefined {
-  if (opts.strategy && !opts.strategy.shortest) return `strategy ${opts.strategy.name}: worker threads search breadth-first only`;
+  if (opts.strategy && !opts.strategy.shortest) return `strategy ${opts.strategy.name}`; // workers search breadth-first
   if (opts.preemptions !== undefined) return 'a preemption bound';
   if (opts.exact) return 'exact state storage';
   if (opts.lockOrder) return 'the lock-order check';

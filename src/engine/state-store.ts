@@ -141,8 +141,9 @@ export class StateStore {
     offsets[n] = len;
     const data = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, len)));
     for (let k = 0; k < n; k++) {
-      const start = this.offsetOf[keep[k]];
-      data.set(this.chunks[this.chunkOf[keep[k]]].subarray(start, start + offsets[k + 1] - offsets[k]), offsets[k]);
+      const chunk = this.chunks[this.chunkOf[keep[k]]];
+      // A loop, not subarray + set: no object per record.
+      for (let o = offsets[k], from = this.offsetOf[keep[k]]; o < offsets[k + 1]; o++, from++) data[o] = chunk[from];
     }
     return { data, offsets };
   }
