@@ -11,13 +11,14 @@ import { dfs } from '../engine/dfs.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { Budget, type RunContext } from './budget.js';
 import { fail } from './exit.js';
-import { exitCodeOf, incompleteSentence } from './outcome.js';
+import { exitCodeOf, incompleteSentence, whyStopped } from './outcome.js';
 import { ProgressLine } from './progress.js';
 import { checkReportPath, tracesOf, withTraces, writeReports } from './reports.js';
 import type { Selection } from './selection.js';
 import { tableExpectations } from '../check/run.js';
 import { judgedLine, judgeExpectations } from '../check/expect.js';
 import { parallelUnsupported } from '../engine/parallel.js';
+import type { BoundedCoverage } from '../engine/iterative.js';
 import { cellSource, parallelCell } from './parallel-cell.js';
 
 export interface ExhaustiveCliOptions {
@@ -39,6 +40,7 @@ export interface ExhaustiveCliOptions {
   maxViolations?: number;
   allViolations?: boolean;
   workers?: number;
+  iteratePreemptions?: boolean;
   driver?: string[];
   era?: string;
 }
@@ -50,6 +52,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   checkReportPath('--junit', opts.junit);
   checkReportPath('--trail', opts.trail);
   if (opts.maxViolations !== undefined && opts.allViolations) fail('--max-violations and --all-violations exclude each other');
+  if (opts.iteratePreemptions && opts.preemptions !== undefined) fail('--iterate-preemptions and --preemptions exclude each other: the first chooses the bounds itself');
   const cells = opts.shard ? shardCells(sel.cells, opts.shard) : sel.cells;
   if (!cells.length) fail(`shard ${formatShard(opts.shard!)} has no cell: ${sel.cells.length} cells split ${opts.shard!.count} ways; use at most ${sel.cells.length} shards`);
   const budget = new Budget(opts.timeLimit, ctx.shouldStop);
@@ -60,6 +63,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     strategy: opts.dfs ? dfs : bfs,
     merge: opts.por !== false,
     preemptions: opts.preemptions,
+    iteratePreemptions: opts.iteratePreemptions,
     lockOrder: opts.lockOrder,
     exact: opts.exact,
     maxViolations: opts.allViolations ? Number.POSITIVE_INFINITY : opts.maxViolations,
@@ -82,7 +86,10 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     progress?.clear();
     results.push(r);
     if (late) notStarted++;
-    else if (lines) console.log(resultLine(r));
+    else if (lines) {
+      console.log(resultLine(r));
+      if (r.bounded) console.log(boundedLine(r.bounded));
+    }
   }
   const note = incompleteSentence(results);
   if (opts.shard) {
@@ -105,6 +112,21 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   finalNote(note, notStarted, opts.json);
   writeReports(results, traceFor, opts, sel);
   return exitCodeOf(results, sel.table ? 'table' : 'cells', expected);
+}
+
+/** How far the bounded searches after a limit got (check --iterate-preemptions). */
+export function boundedLine(b: BoundedCoverage): string {
+  const covered =
+    b.preemptions < 0
+      ? 'not complete even for the schedules without preemption'
+      : `complete for every schedule with at most ${b.preemptions} preemption${b.preemptions === 1 ? '' : 's'} (${b.states} states, ${b.transitions} transitions)`;
+  const then =
+    b.violationAt !== undefined
+      ? `; a violation with at most ${b.violationAt}`
+      : b.everySchedule
+        ? ': no schedule needs more (the termination check aside, which needs the unbounded search)'
+        : `; with ${b.preemptions + 1}: ${whyStopped(b.stopReason!)}`;
+  return `  bounded: ${covered}${then} (${(b.elapsedMs / 1000).toFixed(2)} s)`;
 }
 
 /** The sentence that says what did not finish: after the results, on stderr with --json (stdout stays JSON). */

@@ -60,6 +60,7 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['lockOrder', '--lock-order'],
   ['exact', '--exact'],
   ['workers', '--workers'],
+  ['iteratePreemptions', '--iterate-preemptions'],
   ['maxViolations', '--max-violations'],
   ['allViolations', '--all-violations'],
   ['html', '--html'],
@@ -240,6 +241,10 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
     .option('--lock-order', 'also check the order locks are taken in over the whole search (lockdep): a cycle is a lock-order violation')
     .option('--exact', 'store whole states, not 64-bit fingerprints: no state can be missed by a collision (more memory per state)')
+    .option(
+      '--iterate-preemptions',
+      'when a limit stops the search, search again with at most 0, 1, 2, … preemptions within what is left, and report the largest bound covered completely (with --time-limit, the exhaustive attempt gets half of it)',
+    )
     .option('--workers <n>', 'search each cell on n worker threads sharing one fingerprint table (default 1): the same verdict, counts and counterexample as one thread', workerCount)
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
     .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)

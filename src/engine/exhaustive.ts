@@ -138,6 +138,8 @@ export interface ExploreResult {
   readonly rssGrowth: number;
   /** The lock-order graph of the search (with the `lockOrder` option). */
   readonly lockOrder?: LockOrderReport;
+  /** With `preemptions`: the transitions the bound cut off (0: no schedule needs more preemptions). */
+  readonly beyondBound?: number;
 }
 
 /** Fresh states between two readings of the process's RSS (a reading costs ~10 µs). */
@@ -184,6 +186,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
   const lone = fair ? new LoneRun(w, exact) : undefined;
   let transitions = 0;
+  /** Transitions the preemption bound cut off (none: every schedule was searched). */
+  let beyondBound = 0;
   let maxDepth = 0;
   let peakBytes = 0;
   let lastPoll = t0;
@@ -258,6 +262,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
       missedStateBound: visited.missedBound,
       ...(exact && { exact }),
+      ...(bound >= 0 && { beyondBound }),
       ...(maxViolations > 1 && { violations: found }),
       stopReason,
       peakBytes,
@@ -420,6 +425,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         if (bound >= 0) {
           pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
           // Keyed by (state, preemptions used, last actor): the tag is never 0.
+          if (pre > bound) beyondBound++;
           fresh = pre <= bound && visited.add(next, pre * 0x10000 + a + 1);
         } else {
           fresh = visited.add(next, 0);

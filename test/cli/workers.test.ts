@@ -70,3 +70,23 @@ describe('check --workers', () => {
     expect(r.stderr).toMatch(/--workers applies to exhaustive checks/);
   });
 });
+
+describe('check --iterate-preemptions', () => {
+  it('after a limit, says up to which preemption bound the search is complete (text and JSON)', { timeout: 120_000 }, () => {
+    const args = ['check', 'introspect', '--variant', 'interval', '--max-states', '5000', '--iterate-preemptions'];
+    const text = vmamirror(args);
+    expect(text.code, text.stderr).toBe(3);
+    expect(text.stdout).toMatch(/^ {2}bounded: complete for every schedule with at most (\d+) preemptions? \(\d+ states, \d+ transitions\); with \d+: stopped at --max-states/m);
+    const json = vmamirror([...args, '--json']);
+    const [cell] = JSON.parse(json.stdout) as { verdict: string; bounded: { preemptions: number; stopReason: string } }[];
+    expect(cell.verdict).toBe('incomplete');
+    expect(cell.bounded.stopReason).toBe('max-states');
+    expect(text.stdout).toContain(`at most ${cell.bounded.preemptions} preemption`);
+  });
+
+  it('is not asked for with --preemptions, which fixes the bound', () => {
+    const r = vmamirror(['check', 'exit', '--variant', 'interval', '--iterate-preemptions', '--preemptions', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--iterate-preemptions and --preemptions exclude each other/);
+  });
+});
