@@ -7,10 +7,9 @@
 import type { ScenarioSpec } from '../scenario/spec.js';
 import type { ParallelModel } from '../engine/parallel-worker.js';
 import type { ParallelOptions } from '../engine/parallel.js';
-import { buildScenario } from '../scenario/build.js';
 import { scenarioByName } from '../scenario/catalogue.js';
 import { variantByName } from '../mirror/variants.js';
-import { propertiesOf } from '../check/properties.js';
+import { cellModel } from '../check/cell-model.js';
 import { loadDriver, loadEra, onEra } from '../driver/load.js';
 import { preloadScenarioFiles, scenarioFile } from './scenario-files.js';
 import type { Cell } from '../check/run.js';
@@ -58,6 +57,5 @@ export async function parallelModel(data: unknown): Promise<ParallelModel> {
   const at = src.variant.lastIndexOf('@');
   const variant = variantByName(src.variant) ?? (era && at > 0 ? onEra([variantByName(src.variant.slice(0, at))!], era)[0] : undefined);
   if (!spec || !variant) throw new Error(`a worker thread cannot rebuild ${src.scenario} under ${src.variant}`);
-  const { world } = buildScenario(spec, variant);
-  return { world, properties: propertiesOf(variant) };
+  return cellModel(spec, variant);
 }
