@@ -4,12 +4,17 @@
  * (bench/peers/introspect-nested.pml, selected with -DVARIANT=n).
  *
  *   npm run bench -- [--max-states N] [--variants interval,raw-clear,...] [--spin-timeout S]
- *                    [--spin-memlim MB] [--spin-hash W] [--no-ours] [--no-spin]
+ *                    [--spin-memlim MB] [--spin-hash W] [--no-ours] [--no-spin] [--workers N]
  *
  * Ours: explore() with the standard properties and `maxStates` (default 20,000,000; our verdict is
  * "incomplete" when the limit is hit). SPIN: spin -a, gcc -O2 -DSAFETY -DNOBOUNDCHECK -DHC4
  * (64-bit hash compaction, like our fingerprints) -DVECTORSZ=2048 -DMEMLIM, ./pan -m100000 -wW.
  * If `spin` is missing it is installed with `apt-get install -y spin`; nothing else is fetched.
+ *
+ * --workers N (N >= 2): also the speed-up of the search on N worker threads (src/engine/parallel.ts)
+ * over one thread, as `check` runs it (audited), the two back to back per variant, with the check
+ * that both found the same states and transitions. The workers run the compiled model: `npm run
+ * build` first.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, copyFileSync, existsSync } from 'node:fs';
@@ -21,6 +26,8 @@ import { scenarioByName } from '../src/scenario/catalogue.js';
 import { variantByName } from '../src/mirror/variants.js';
 import { explore, type ExploreResult } from '../src/engine/exhaustive.js';
 import { PROPERTIES } from '../src/check/properties.js';
+import { catalogueCells, checkOne } from '../src/check/run.js';
+import { cellSource, parallelCell } from '../src/cli/parallel-cell.js';
 
 const SCENARIO = 'introspect-nested';
 /** Variants the Promela model covers, with their -DVARIANT number. */
@@ -36,6 +43,7 @@ interface Options {
   spinHash: number;
   ours: boolean;
   spin: boolean;
+  workers: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -47,6 +55,7 @@ function parseArgs(argv: string[]): Options {
     spinHash: 28,
     ours: true,
     spin: true,
+    workers: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -62,10 +71,12 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--spin-hash') o.spinHash = Number(val());
     else if (a === '--no-ours') o.ours = false;
     else if (a === '--no-spin') o.spin = false;
+    else if (a === '--workers') o.workers = Number(val());
     else throw new Error(`unknown option ${a}`);
   }
   for (const v of o.variants) if (!(v in MODELLED)) throw new Error(`variant ${v} is not in the Promela model (have ${Object.keys(MODELLED).join(', ')})`);
   if (!(o.maxStates > 0)) throw new Error('--max-states must be positive');
+  if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new Error('--workers must be a positive integer');
   return o;
 }
 
@@ -105,6 +116,15 @@ function runOurs(variant: string, maxStates: number): OursResult {
     bytesPerState: r.bytesPerState,
     detail: r.violation ? `${r.violation.message} [${r.violation.schedule.length} steps]` : `depth ${r.depth}`,
   };
+}
+
+/** Wall time of `check` on one thread, then on `workers` threads, back to back; whether both counted the same. */
+function runSpeedup(variant: string, maxStates: number, workers: number): { one: number; many: number; same: boolean; states: number } {
+  const c = catalogueCells([scenarioByName(SCENARIO)!], [variantByName(variant)!])[0];
+  const one = checkOne(c.scenario, c.variant, { maxStates, shrink: false });
+  const many = checkOne(c.scenario, c.variant, { maxStates, shrink: false, parallel: parallelCell(workers, cellSource(c, new Map())) });
+  const same = one.verdict === many.verdict && one.states === many.states && one.transitions === many.transitions;
+  return { one: one.elapsedMs / 1000, many: many.elapsedMs / 1000, same, states: one.states };
 }
 
 interface SpinResult {
@@ -200,6 +220,12 @@ function main(): void {
       console.log(
         `  ours  ${v}: ${ours.verdict}, ${fmt(ours.states)} states, ${fmt(ours.transitions)} transitions, ${fmtS(ours.seconds)}, ` +
           `${fmt(ours.statesPerSec)} states/s, ${ours.bytesPerState.toFixed(1)} B/state; ${ours.detail}`,
+      );
+    }
+    if (o.workers > 1) {
+      const s = runSpeedup(v, o.maxStates, o.workers);
+      console.log(
+        `  threads ${v}: 1 thread ${fmtS(s.one)}, ${o.workers} workers ${fmtS(s.many)}: speed-up ${(s.one / s.many).toFixed(2)}x over ${fmt(s.states)} states; same counts: ${s.same ? 'yes' : 'NO'}`,
       );
     }
     const spin = o.spin ? runSpin(v, o) : undefined;

@@ -12,6 +12,8 @@ import { KVM_LIB } from '../kvm/library.js';
 import { WORKLOAD_LIB } from '../scenario/workload.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
+import { exploreParallel, type ParallelOptions } from '../engine/parallel.js';
+import { iteratePreemptions, outOfReach, type BoundedCoverage } from '../engine/iterative.js';
 import { propertiesOf } from './properties.js';
 import { coverageGaps, OUTCOME, outcomeCheck, type OutcomeCheck } from './outcome.js';
 import type { Property } from '../engine/verdict.js';
@@ -59,6 +61,8 @@ export interface CheckResult extends Omit<ExploreResult, 'lockOrder' | 'violatio
   readonly actors?: readonly string[];
   /** Replayable schedule string of the counterexample (a shortest one), if any. */
   readonly schedule?: string;
+  /** After a limit stopped the search: the preemption bounds searched completely (option `iteratePreemptions`). */
+  readonly bounded?: BoundedCoverage;
   /** The counterexample shrunk to the fewest preemptions, then actors, then steps (with `shrink`). */
   readonly shrunk?: { readonly schedule: string; readonly preemptions: number; readonly fromPreemptions: number; readonly steps: number };
   /**
@@ -77,6 +81,13 @@ export interface CheckResult extends Omit<ExploreResult, 'lockOrder' | 'violatio
 export interface CheckOptions extends Omit<ExploreOptions, 'properties'> {
   /** Also shrink a counterexample (fewest preemptions, actors, steps): easier to read, costs replays. */
   readonly shrink?: boolean;
+  /** Search on worker threads (src/engine/parallel.ts): the same result as one thread. */
+  readonly parallel?: ParallelOptions;
+  /**
+   * When a limit stops the search, search again with at most 0, 1, 2, … preemptions within what is
+   * left (src/engine/iterative.ts); with a time limit the exhaustive attempt gets half of it.
+   */
+  readonly iteratePreemptions?: boolean;
 }
 
 /** Every routine the product defines (kernel, KVM, workload, every design), as one model: for `explain` and the fidelity checks. */
@@ -113,7 +124,20 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   const audit = opts.audit ?? true;
   world.trackReached();
   const { properties, outcome } = propertiesFor(spec, variant);
-  const explored = explore(world, { ...opts, audit, properties });
+  const how = { ...opts, audit, properties };
+  const t0 = performance.now();
+  const first = { ...how, ...(opts.iteratePreemptions && opts.timeLimitMs !== undefined && { timeLimitMs: opts.timeLimitMs / 2 }) };
+  // Workers rebuild the model's properties themselves: an outcome check (what some final state reached) is one thread's.
+  if (opts.parallel && outcome) throw new Error(`scenario ${spec.name} states outcomes, which are checked on one thread only`);
+  let explored = opts.parallel ? exploreParallel(world, first, opts.parallel) : explore(world, first);
+  let bounded: BoundedCoverage | undefined;
+  if (opts.iteratePreemptions && outOfReach(explored) && !opts.shouldStop?.()) {
+    const left = opts.timeLimitMs === undefined ? undefined : Math.max(0, opts.timeLimitMs - (performance.now() - t0));
+    const it = iteratePreemptions(world, { ...how, timeLimitMs: left });
+    bounded = it.coverage;
+    // A bounded search's violation is real (its schedule replays): the cell's verdict, with that search's figures.
+    explored = it.violation ?? explored;
+  }
   const { lockOrder, violations } = explored;
   let r: Omit<ExploreResult, 'lockOrder' | 'violations'> = explored;
   // A search that holds has seen every final state: each allowed outcome must be among them, and
@@ -136,6 +160,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
     ...(r.violation && { actors: [...world.layout.actorNames] }),
     ...(violations && { violations: violations.map((v) => ({ property: v.property, message: v.message, schedule: encodeSchedule(spec.name, variant.name, v.schedule) })) }),
     shrunk,
+    ...(bounded && { bounded }),
     assumed,
     // Only a complete search says a label is unreachable (SPIN's "unreached in proctype").
     ...((r.verdict === 'holds' || gaps.length) && { unreached: world.unreachedLabels() }),

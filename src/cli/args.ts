@@ -1,5 +1,6 @@
 /** Parsers of the command's option values: each rejects what it cannot use with one sentence (exit 2). */
 import { InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
 import { parseShard, type Shard } from '../check/shard.js';
 
 export function positiveInt(value: string): number {
@@ -39,4 +40,12 @@ export function shardArg(value: string): Shard {
   }
   if (!Number.isSafeInteger(s.count)) throw new InvalidArgumentError(`shard "${value}": N is too large`);
   return s;
+}
+
+/** A number of worker threads: a positive integer, at most the machine's cores (more only share them, and cost memory). */
+export function workerCount(value: string): number {
+  const n = positiveInt(value);
+  const cores = availableParallelism();
+  if (n > cores) throw new InvalidArgumentError(`${n} workers on ${cores} core${cores === 1 ? '' : 's'}: use at most ${cores}`);
+  return n;
 }

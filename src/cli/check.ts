@@ -11,12 +11,15 @@ import { dfs } from '../engine/dfs.js';
 import { resultLine, verdictTable } from '../report/text.js';
 import { Budget, type RunContext } from './budget.js';
 import { fail } from './exit.js';
-import { exitCodeOf, incompleteSentence } from './outcome.js';
+import { exitCodeOf, incompleteSentence, whyStopped } from './outcome.js';
 import { ProgressLine } from './progress.js';
 import { checkReportPath, tracesOf, withTraces, writeReports } from './reports.js';
 import type { Selection } from './selection.js';
 import { tableExpectations } from '../check/run.js';
 import { judgedLine, judgeExpectations } from '../check/expect.js';
+import { parallelUnsupported } from '../engine/parallel.js';
+import type { BoundedCoverage } from '../engine/iterative.js';
+import { cellSource, parallelCell } from './parallel-cell.js';
 
 export interface ExhaustiveCliOptions {
   shard?: Shard;
@@ -36,6 +39,10 @@ export interface ExhaustiveCliOptions {
   trail?: string;
   maxViolations?: number;
   allViolations?: boolean;
+  workers?: number;
+  iteratePreemptions?: boolean;
+  driver?: string[];
+  era?: string;
 }
 
 export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx: RunContext): number {
@@ -45,6 +52,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   checkReportPath('--junit', opts.junit);
   checkReportPath('--trail', opts.trail);
   if (opts.maxViolations !== undefined && opts.allViolations) fail('--max-violations and --all-violations exclude each other');
+  if (opts.iteratePreemptions && opts.preemptions !== undefined) fail('--iterate-preemptions and --preemptions exclude each other: the first chooses the bounds itself');
   const cells = opts.shard ? shardCells(sel.cells, opts.shard) : sel.cells;
   if (!cells.length) fail(`shard ${formatShard(opts.shard!)} has no cell: ${sel.cells.length} cells split ${opts.shard!.count} ways; use at most ${sel.cells.length} shards`);
   const budget = new Budget(opts.timeLimit, ctx.shouldStop);
@@ -55,6 +63,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     strategy: opts.dfs ? dfs : bfs,
     merge: opts.por !== false,
     preemptions: opts.preemptions,
+    iteratePreemptions: opts.iteratePreemptions,
     lockOrder: opts.lockOrder,
     exact: opts.exact,
     maxViolations: opts.allViolations ? Number.POSITIVE_INFINITY : opts.maxViolations,
@@ -62,6 +71,12 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     shrink: opts.shrink !== false && !sel.table,
     shouldStop: budget.shouldStop,
   };
+  const workers = opts.workers ?? 1;
+  const alone = workers > 1 ? parallelUnsupported(base) : undefined;
+  if (alone) fail(`--workers ${workers}: ${alone} runs on one thread only`);
+  // An outcome check learns, over the whole search, which allowed outcomes some final state reached.
+  const judged = workers > 1 ? sel.scenarios.find((s) => s.outcomes?.length) : undefined;
+  if (judged) fail(`--workers ${workers}: scenario ${judged.name} states outcomes, which are checked on one thread only`);
   const lines = !opts.json && (!sel.table || opts.shard !== undefined);
   const results: CheckResult[] = [];
   let notStarted = 0;
@@ -69,11 +84,15 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     // After a stop every cell still runs, to its first state: the results name every cell, incomplete.
     const late = budget.spent() !== undefined;
     if (progress) progress.cell = cellName(c);
-    const r = checkOne(c.scenario, c.variant, { ...base, timeLimitMs: budget.remainingMs(), onProgress: progress && ((p) => progress.show(p)) });
+    const parallel = workers > 1 ? parallelCell(workers, cellSource(c, sel.files, opts.driver, opts.era)) : undefined;
+    const r = checkOne(c.scenario, c.variant, { ...base, parallel, timeLimitMs: budget.remainingMs(), onProgress: progress && ((p) => progress.show(p)) });
     progress?.clear();
     results.push(r);
     if (late) notStarted++;
-    else if (lines) console.log(resultLine(r));
+    else if (lines) {
+      console.log(resultLine(r));
+      if (r.bounded) console.log(boundedLine(r.bounded));
+    }
   }
   const note = incompleteSentence(results);
   if (opts.shard) {
@@ -96,6 +115,21 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   finalNote(note, notStarted, opts.json);
   writeReports(results, traceFor, opts, sel, expected.cells);
   return exitCodeOf(results, sel.table ? 'table' : 'cells', expected);
+}
+
+/** How far the bounded searches after a limit got (check --iterate-preemptions). */
+export function boundedLine(b: BoundedCoverage): string {
+  const covered =
+    b.preemptions < 0
+      ? 'not complete even for the schedules without preemption'
+      : `complete for every schedule with at most ${b.preemptions} preemption${b.preemptions === 1 ? '' : 's'} (${b.states} states, ${b.transitions} transitions)`;
+  const then =
+    b.violationAt !== undefined
+      ? `; a violation with at most ${b.violationAt}`
+      : b.everySchedule
+        ? ': no schedule needs more (the termination check aside, which needs the unbounded search)'
+        : `; with ${b.preemptions + 1}: ${whyStopped(b.stopReason!)}`;
+  return `  bounded: ${covered}${then} (${(b.elapsedMs / 1000).toFixed(2)} s)`;
 }
 
 /** The sentence that says what did not finish: after the results, on stderr with --json (stdout stays JSON). */

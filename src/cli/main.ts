@@ -26,7 +26,7 @@ import { LOCK_ORDER } from '../engine/verdict.js';
 import { readTrail, type TrailEntry } from './trail.js';
 import { ScenarioError } from '../scenario/load.js';
 import { ModelError } from '../world/errors.js';
-import { byteSize, nonNegativeInt, positiveInt, seconds, shardArg } from './args.js';
+import { byteSize, nonNegativeInt, positiveInt, seconds, shardArg, workerCount } from './args.js';
 import type { RunContext } from './budget.js';
 import { checkExhaustive, type ExhaustiveCliOptions } from './check.js';
 import { EXIT_HOLDS, EXIT_MODEL_ERROR, EXIT_USAGE, EXIT_VIOLATION, fail, UsageError } from './exit.js';
@@ -59,6 +59,8 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['preemptions', '--preemptions'],
   ['lockOrder', '--lock-order'],
   ['exact', '--exact'],
+  ['workers', '--workers'],
+  ['iteratePreemptions', '--iterate-preemptions'],
   ['maxViolations', '--max-violations'],
   ['allViolations', '--all-violations'],
   ['html', '--html'],
@@ -238,6 +240,11 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
     .option('--lock-order', 'also check the order locks are taken in over the whole search (lockdep): a cycle is a lock-order violation')
     .option('--exact', 'store whole states, not 64-bit fingerprints: no state can be missed by a collision (more memory per state)')
+    .option(
+      '--iterate-preemptions',
+      'when a limit stops the search, search again with at most 0, 1, 2, … preemptions within what is left, and report the largest bound covered completely (with --time-limit, the exhaustive attempt gets half of it)',
+    )
+    .option('--workers <n>', 'search each cell on n worker threads sharing one fingerprint table (default 1): the same verdict, counts and counterexample as one thread', workerCount)
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
     .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)
     .option('--seed <n>', 'simulation seed (default 1)', nonNegativeInt)

@@ -51,6 +51,11 @@ const WHY: Record<string, string> = {
   'max-steps': 'every run cut off at --max-steps',
 };
 
+/** Why a run stopped, as the sentences say it ("stopped at --max-states"). */
+export function whyStopped(reason: string): string {
+  return WHY[reason] ?? reason;
+}
+
 /** "incomplete: 3 of 54 checks did not finish (…); nothing is proved for them", or undefined. */
 export function incompleteSentence(results: readonly Judged[]): string | undefined {
   const open = results.filter((r) => r.verdict === 'incomplete');

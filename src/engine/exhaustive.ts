@@ -33,7 +33,7 @@ import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
 import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
-import { ModelError } from '../world/errors.js';
+import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 
 export interface ExploreOptions extends CheckSelection {
@@ -138,6 +138,8 @@ export interface ExploreResult {
   readonly rssGrowth: number;
   /** The lock-order graph of the search (with the `lockOrder` option). */
   readonly lockOrder?: LockOrderReport;
+  /** With `preemptions`: the transitions the bound cut off (0: no schedule needs more preemptions). */
+  readonly beyondBound?: number;
 }
 
 /** Fresh states between two readings of the process's RSS (a reading costs ~10 µs). */
@@ -184,6 +186,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
   const lone = fair ? new LoneRun(w, exact) : undefined;
   let transitions = 0;
+  /** Transitions the preemption bound cut off (none: every schedule was searched). */
+  let beyondBound = 0;
   let maxDepth = 0;
   let peakBytes = 0;
   let lastPoll = t0;
@@ -258,6 +262,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       bytesPerState: visited.size ? visited.bytes / visited.size : 0,
       missedStateBound: visited.missedBound,
       ...(exact && { exact }),
+      ...(bound >= 0 && { beyondBound }),
       ...(maxViolations > 1 && { violations: found }),
       stopReason,
       peakBytes,
@@ -340,56 +345,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return { ...found, schedule: [...tree.schedule(id), entry, ...new Array<number>(steps - 1).fill(entryActor(entry))] };
   };
 
-  /**
-   * After a step of `a` (on the loaded state): extend the transition with the steps that are
-   * invisible (own frames only). Returns the number of extra steps, or -1 - n if a BUG was raised
-   * (left in w.bugs) where n extra steps (the last one possibly a blocked attempt) show it. A step
-   * that branches (`w.choose`) is never absorbed: it starts a transition of its own, so that each
-   * of its alternatives is explored.
-   */
-  const extend = (a: number, lastInvisible: boolean): number => {
-    let extra = 0;
-    for (;;) {
-      if (w.actorSp(a) === 0) return extra;
-      if (extra > 100000) throw new ModelError(`actor ${w.layout.actorNames[a]} runs more than 100000 steps touching only its own frames`);
-      atSteps = extra + 2;
-      const locks = lo ? lo.mark() : 0;
-      if (lastInvisible) {
-        // The step just taken was invisible: it commutes with everything, so the next step joins it.
-        const before = w.undoMark();
-        w.trackActor(a);
-        const r = execStep(w, a);
-        w.tracking = false;
-        if (w.choices > 1) {
-          w.bugs.length = 0;
-          w.undoTo(before);
-          return extra;
-        }
-        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          lo?.rollback(locks);
-          return verdicts.raised(w) ? -2 - extra : extra; // the blocked attempt is in the schedule
-        }
-        extra++;
-        if (verdicts.raised(w)) return -1 - extra;
-        lastInvisible = !w.touchedShared;
-        continue;
-      }
-      // The step just taken was visible: absorb the next one only if it is invisible.
-      const mark = w.undoMark();
-      w.trackActor(a);
-      const r = execStep(w, a);
-      w.tracking = false;
-      if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || w.choices > 1 || verdicts.raised(w)) {
-        // Taken back; what it recorded stays, unless it blocked (a step from a reachable state, which
-        // the search runs again as a transition of its own).
-        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) lo?.rollback(locks);
-        w.bugs.length = 0;
-        w.undoTo(mark);
-        return extra;
-      }
-      extra++;
-    }
-  };
+  const extend = (a: number, lastInvisible: boolean): number =>
+    extendTransition(w, verdicts, a, lastInvisible, lo, (n) => {
+      atSteps = n;
+    });
 
   visited.add(initial, 0);
   const root = tree.add(-1, -1, 0, 0);
@@ -466,6 +425,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         if (bound >= 0) {
           pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
           // Keyed by (state, preemptions used, last actor): the tag is never 0.
+          if (pre > bound) beyondBound++;
           fresh = pre <= bound && visited.add(next, pre * 0x10000 + a + 1);
         } else {
           fresh = visited.add(next, 0);

@@ -119,18 +119,52 @@ export class StateStore {
 
   /** Expands state `i` into `dst` (dead frames zeroed). */
   load(i: number, dst: Int32Array): void {
+    expandRecord(this.layout, this.chunks[this.chunkOf[i]], this.offsetOf[i], dst);
+  }
+
+  /**
+   * Records `keep[0..n-1]` (indices, in that order) copied back to back into shared memory, for
+   * other threads to read (parallel.ts: the next level of a search split over workers).
+   */
+  share(keep: Int32Array, n: number): SharedRecords {
     const L = this.layout;
-    const chunk = this.chunks[this.chunkOf[i]];
-    let o = this.offsetOf[i];
-    dst.set(chunk.subarray(o, o + L.callBase));
-    o += L.callBase;
-    const perActor = L.stackDepth * L.callStride;
-    for (let a = 0; a < L.actorNames.length; a++) {
-      const n = dst[L.actorSlot(a) + ACTOR_SP] * L.callStride;
-      const from = L.callSlot(a, 0);
-      if (n > 0) dst.set(chunk.subarray(o, o + n), from);
-      dst.fill(0, from + n, from + perActor);
-      o += n;
+    const nActors = L.actorNames.length;
+    const offsets = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
+    let len = 0;
+    for (let k = 0; k < n; k++) {
+      offsets[k] = len;
+      const chunk = this.chunks[this.chunkOf[keep[k]]];
+      const start = this.offsetOf[keep[k]];
+      len += L.callBase;
+      for (let a = 0; a < nActors; a++) len += chunk[start + L.actorSlot(a) + ACTOR_SP] * L.callStride;
     }
+    offsets[n] = len;
+    const data = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, len)));
+    for (let k = 0; k < n; k++) {
+      const chunk = this.chunks[this.chunkOf[keep[k]]];
+      // A loop, not subarray + set: no object per record.
+      for (let o = offsets[k], from = this.offsetOf[keep[k]]; o < offsets[k + 1]; o++, from++) data[o] = chunk[from];
+    }
+    return { data, offsets };
+  }
+}
+
+/** States stored as a StateStore stores them, in shared memory: record k is `data[offsets[k]..offsets[k + 1])`. */
+export interface SharedRecords {
+  readonly data: Int32Array;
+  readonly offsets: Int32Array;
+}
+
+/** Expands the record at `chunk[o..]` into `dst` (dead frames zeroed). */
+export function expandRecord(L: Layout, chunk: Int32Array, o: number, dst: Int32Array): void {
+  dst.set(chunk.subarray(o, o + L.callBase));
+  o += L.callBase;
+  const perActor = L.stackDepth * L.callStride;
+  for (let a = 0; a < L.actorNames.length; a++) {
+    const n = dst[L.actorSlot(a) + ACTOR_SP] * L.callStride;
+    const from = L.callSlot(a, 0);
+    if (n > 0) dst.set(chunk.subarray(o, o + n), from);
+    dst.fill(0, from + n, from + perActor);
+    o += n;
   }
 }

@@ -264,8 +264,14 @@ export class FairTermination {
    * if it is outside the region; a new region state is recorded with its tree id.
    */
   discover(treeId: number, lo: number, hi: number): number {
-    const w = this.w;
-    const clients = regionActors(w, this.roles);
+    return this.record(treeId, regionActors(this.w, this.roles), lo, hi);
+  }
+
+  /**
+   * `discover` of a state whose region actors (`regionActors`) were computed elsewhere: by a worker
+   * thread of a parallel search (parallel.ts), which sends them with the state's key.
+   */
+  record(treeId: number, clients: number, lo: number, hi: number): number {
     if (clients === 0) return -1;
     const known = this.index.get(lo, hi);
     if (known >= 0) return known;

@@ -510,6 +510,27 @@ export class World {
     return [...this.assumedWhere.values()].sort();
   }
 
+  /**
+   * What the steps run so far recorded beside the state (labels reached, unprotected accesses,
+   * stand-ins): a search split over worker threads (src/engine/parallel.ts) sends each worker's
+   * record to the world that reports, which `absorbRecord`s it.
+   */
+  runRecord(): RunRecord {
+    return { reached: this.reached, assumed: [...this.assumedWhere], standIns: [...this.standIns] };
+  }
+
+  /** Adds another world's `runRecord` (of the same model) to this one's. */
+  absorbRecord(r: RunRecord): void {
+    if (this.reached && r.reached) {
+      for (const [id, ran] of this.reached.entries()) for (let pc = 0; pc < ran.length; pc++) ran[pc] |= r.reached[id][pc];
+    }
+    for (const [key, where] of r.assumed) {
+      this.assumed.add(key);
+      this.assumedWhere.set(key, where);
+    }
+    for (const why of r.standIns) this.standIns.add(why);
+  }
+
   private unitName(unit: number): string {
     if (unit >= this.layout.size) return 'one lookup (w.single)';
     const prot = this.protections;
@@ -727,4 +748,11 @@ function viewPrototype(def: StructDef): object {
   });
   prototypes.set(def.id, proto);
   return proto;
+}
+
+/** A world's record of what its steps did beside the state (`World.runRecord`): plain data. */
+export interface RunRecord {
+  readonly reached: Uint8Array[] | null;
+  readonly assumed: readonly (readonly [number, string])[];
+  readonly standIns: readonly string[];
 }

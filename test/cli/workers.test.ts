@@ -1,0 +1,92 @@
+/**
+ * `check --workers N` through the real binary: the same results as one thread, and every value it
+ * cannot use refused with one line naming it (exit 2, no stack trace).
+ */
+import { describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
+import { tidy, vmamirror } from '../helpers/cli.js';
+
+describe('check --workers', () => {
+  it('two workers print what one thread prints (timing aside)', { timeout: 120_000 }, () => {
+    const args = ['check', 'introspect', '--variant', 'interval', 'seed-2019-literal', '--no-shrink'];
+    const strip = (s: string) => s.replace(/[\d.]+ s \(.*\)$/gm, '');
+    const one = vmamirror(args);
+    const two = vmamirror([...args, '--workers', '2']);
+    expect(two.code, two.stderr).toBe(one.code);
+    expect(strip(two.stdout)).toBe(strip(one.stdout));
+    expect(two.stdout).toMatch(/introspect\/interval: holds — 20863 states, 56870 transitions/);
+  });
+
+  it('runs a --driver module in every worker', { timeout: 120_000 }, () => {
+    const r = vmamirror(['check', 'introspect', '--driver', 'examples/drivers/forgets-update-lock.ts', '--workers', '2', '--json', '--no-shrink']);
+    const one = vmamirror(['check', 'introspect', '--driver', 'examples/drivers/forgets-update-lock.ts', '--json', '--no-shrink']);
+    const pick = (s: string) =>
+      (JSON.parse(s) as { verdict: string; states: number; transitions: number; schedule?: string }[]).map(({ verdict, states, transitions, schedule }) => ({
+        verdict,
+        states,
+        transitions,
+        schedule,
+      }));
+    expect(r.code, r.stderr).toBe(one.code);
+    expect(pick(r.stdout)).toEqual(pick(one.stdout));
+  });
+
+  const cores = availableParallelism();
+  for (const [value, message] of [
+    ['0', /--workers.*expected a positive integer, got "0"/],
+    ['-1', /--workers.*expected a positive integer, got "-1"/],
+    ['abc', /--workers.*expected a positive integer, got "abc"/],
+    ['1.5', /--workers.*expected a positive integer, got "1.5"/],
+    [String(cores + 1), new RegExp(`--workers.*${cores + 1} workers on ${cores} cores?: use at most ${cores}`)],
+  ] as const) {
+    it(`refuses --workers ${value}`, () => {
+      const r = vmamirror(['check', 'exit', '--variant', 'interval', '--workers', value]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(tidy(r)).toBe(true);
+    });
+  }
+
+  for (const [flag, what] of [
+    [['--dfs'], /strategy dfs/],
+    [['--lock-order'], /the lock-order check/],
+    [['--exact'], /exact state storage/],
+    [['--preemptions', '1'], /a preemption bound/],
+    [['--all-violations'], /more than one violation/],
+  ] as const) {
+    it(`refuses --workers 2 with ${flag[0]}, naming it`, () => {
+      if (cores < 2) return;
+      const r = vmamirror(['check', 'exit', '--variant', 'interval', '--workers', '2', ...flag]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(what);
+      expect(r.stderr).toMatch(/runs on one thread only/);
+      expect(tidy(r)).toBe(true);
+    });
+  }
+
+  it('is an exhaustive option: refused with --simulate', () => {
+    const r = vmamirror(['check', 'exit', '--variant', 'interval', '--simulate', '--workers', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--workers applies to exhaustive checks/);
+  });
+});
+
+describe('check --iterate-preemptions', () => {
+  it('after a limit, says up to which preemption bound the search is complete (text and JSON)', { timeout: 120_000 }, () => {
+    const args = ['check', 'introspect', '--variant', 'interval', '--max-states', '5000', '--iterate-preemptions'];
+    const text = vmamirror(args);
+    expect(text.code, text.stderr).toBe(3);
+    expect(text.stdout).toMatch(/^ {2}bounded: complete for every schedule with at most (\d+) preemptions? \(\d+ states, \d+ transitions\); with \d+: stopped at --max-states/m);
+    const json = vmamirror([...args, '--json']);
+    const [cell] = JSON.parse(json.stdout) as { verdict: string; bounded: { preemptions: number; stopReason: string } }[];
+    expect(cell.verdict).toBe('incomplete');
+    expect(cell.bounded.stopReason).toBe('max-states');
+    expect(text.stdout).toContain(`at most ${cell.bounded.preemptions} preemption`);
+  });
+
+  it('is not asked for with --preemptions, which fixes the bound', () => {
+    const r = vmamirror(['check', 'exit', '--variant', 'interval', '--iterate-preemptions', '--preemptions', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--iterate-preemptions and --preemptions exclude each other/);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The search on worker threads (src/engine/parallel.ts) is the one-thread breadth-first search:
+ * the same verdict, states, transitions, depth, counterexample (the same shortest one, every run),
+ * and, on a complete search, the same record of labels reached and accesses assumed — on cells that hold, on broken
+ * designs (a BUG, a refinement violation), on a table that must grow mid-level, and when a limit
+ * stops it. The workers run the compiled model (dist/, rebuilt by the global setup).
+ */
+import { describe, expect, it } from 'vitest';
+import { checkOne, catalogueCells, type CheckOptions, type CheckResult } from '../../src/check/run.js';
+import { cellSource, parallelCell } from '../../src/cli/parallel-cell.js';
+import { scenarioByName } from '../../src/scenario/catalogue.js';
+import { variantByName } from '../../src/mirror/variants.js';
+import { MEASURED_COUNTS } from '../../src/check/costs.js';
+import { parallelUnsupported } from '../../src/engine/parallel.js';
+import { dfs } from '../../src/engine/dfs.js';
+
+function cell(scenario: string, variant: string) {
+  return catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
+}
+
+/**
+ * What must not depend on the number of threads. The accesses a search assumed are what its steps
+ * ran: after a violation the workers may have run steps of the level past it, so they are compared
+ * on complete searches only.
+ */
+function outcome(r: CheckResult) {
+  return {
+    verdict: r.verdict,
+    states: r.states,
+    transitions: r.transitions,
+    depth: r.depth,
+    violation: r.violation,
+    schedule: r.schedule,
+    stopReason: r.stopReason,
+    unreached: r.unreached,
+    ...(r.verdict === 'holds' && { assumed: r.assumed }),
+  };
+}
+
+function both(scenario: string, variant: string, opts: CheckOptions = {}, extra: object = {}) {
+  const c = cell(scenario, variant);
+  const one = checkOne(c.scenario, c.variant, opts);
+  const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), ...extra } });
+  return { one, two };
+}
+
+describe('exhaustive search on worker threads', () => {
+  for (const [scenario, variant] of [
+    ['introspect', 'interval'],
+    ['swap-cycle', 'interval'],
+    ['introspect', 'seed-2019-literal'],
+    ['cow', 'seed-2019-fixed'],
+    ['exit', 'start-only'],
+    ['introspect-nested', 'anon-vma'],
+  ]) {
+    it(`${scenario}/${variant}: the one-thread result, counts and counterexample included`, { timeout: 120_000 }, () => {
+      const { one, two } = both(scenario, variant);
+      expect(outcome(two)).toEqual(outcome(one));
+      // The pinned catalogue counts, reached on two threads.
+      expect([two.states, two.transitions]).toEqual(MEASURED_COUNTS[`${scenario}/${variant}`]);
+    });
+  }
+
+  it('reports the same shortest counterexample on every run (the race for a state decides nothing)', { timeout: 120_000 }, () => {
+    const c = cell('introspect-nested', 'seed-2019-literal');
+    const one = checkOne(c.scenario, c.variant);
+    expect(one.verdict).toBe('violation');
+    for (let run = 0; run < 3; run++) {
+      const two = checkOne(c.scenario, c.variant, { parallel: parallelCell(2, cellSource(c, new Map())) });
+      expect(outcome(two)).toEqual(outcome(one));
+    }
+  });
+
+  it('a table too small for a level grows and runs the level again: nothing lost, nothing counted twice', { timeout: 120_000 }, () => {
+    const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64 });
+    expect(outcome(two)).toEqual(outcome(one));
+  });
+
+  it('a limit stops it incomplete, with what it covered', { timeout: 60_000 }, () => {
+    const { two } = both('introspect', 'interval', { maxStates: 2000 });
+    expect(two.verdict).toBe('incomplete');
+    expect(two.stopReason).toBe('max-states');
+    expect(two.states).toBeGreaterThanOrEqual(2000);
+    expect(two.states).toBeLessThan(20863);
+  });
+
+  it('names what it cannot run on threads', () => {
+    expect(parallelUnsupported({ strategy: dfs })).toMatch(/strategy dfs/);
+    expect(parallelUnsupported({ preemptions: 1 })).toMatch(/preemption/);
+    expect(parallelUnsupported({ exact: true })).toMatch(/exact/);
+    expect(parallelUnsupported({ lockOrder: true })).toMatch(/lock-order/);
+    expect(parallelUnsupported({ maxViolations: 2 })).toMatch(/more than one/);
+    expect(parallelUnsupported({})).toBeUndefined();
+  });
+});
