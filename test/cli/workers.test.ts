@@ -64,6 +64,13 @@ describe('check --workers', () => {
     });
   }
 
+  it('refuses --workers 2 on a scenario file stating outcomes (its outcome check is one search\'s), naming the scenario', () => {
+    if (cores < 2) return;
+    const r = vmamirror(['check', 'fidelity/H01-anon-read.yaml', '--workers', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('vmamirror: --workers 2: scenario H01-anon-read states outcomes, which are checked on one thread only\n');
+  });
+
   it('is an exhaustive option: refused with --simulate', () => {
     const r = vmamirror(['check', 'exit', '--variant', 'interval', '--simulate', '--workers', '1']);
     expect(r.code).toBe(2);
