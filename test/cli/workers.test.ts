@@ -64,7 +64,7 @@ describe('check --workers', () => {
     });
   }
 
-  it('refuses --workers 2 on a scenario file stating outcomes (its outcome check is one search\'s), naming the scenario', () => {
+  it("refuses --workers 2 on a scenario file stating outcomes (its outcome check is one search's), naming the scenario", () => {
     if (cores < 2) return;
     const r = vmamirror(['check', 'fidelity/H01-anon-read.yaml', '--workers', '2']);
     expect(r.code).toBe(2);
