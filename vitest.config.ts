@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 type Floor = { lines: number; branches: number; functions: number; statements: number };
@@ -41,6 +42,9 @@ export default defineConfig({
   // A driver module imports 'vmamirror': in tests, the sources (the binary resolves it to the running package).
   resolve: { alias: { vmamirror: new URL('src/index.ts', root).pathname } },
   test: {
+    // One test file per core: Vitest's default leaves one core free, which on CI's two cores runs
+    // the whole suite on one worker (the suite's files are single-threaded searches).
+    maxWorkers: availableParallelism(),
     // Exhaustive explorations run for seconds on a loaded CI machine; a test that is slow is not wrong.
     testTimeout: 30_000,
     include: ['test/**/*.test.ts'],
