@@ -193,3 +193,44 @@ describe('outcome keys are validated', () => {
     );
   });
 });
+
+describe('what a failed observation says (one observation a case, the first that fails is the message)', () => {
+  const base = ['name: obs', 'description: d', 'pages: 1', 'actors:', '  - name: cpu', '    ops: [{ op: access, mm: source, page: 0 }]', 'variants: [interval]', 'outcome:'];
+  for (const [observation, message] of [
+    ['{ pte: { mm: introspector, page: 0 }, present: true }', 'pte introspector@0: maps nothing, expected a page'],
+    ['{ pte: { mm: introspector, page: 0 }, writable: true }', 'pte introspector@0: maps nothing, expected a page'],
+    ['{ pte: { mm: introspector, page: 0 }, value: 5 }', 'pte introspector@0: maps nothing, expected value 5'],
+    ['{ pte: { mm: introspector, page: 0 }, samePage: { mm: source, page: 0 } }', 'pte introspector@0: maps nothing, expected the page pte source@0 maps'],
+    ['{ pte: { mm: source, page: 0 }, present: false }', 'pte source@0: maps pfn 1, expected nothing'],
+    ['{ pte: { mm: source, page: 0 }, writable: false }', 'pte source@0: is writable, expected read-only'],
+    ['{ pte: { mm: source, page: 0 }, otherPage: { mm: source, page: 0 } }', 'pte source@0: maps pfn 1, the page pte source@0 maps too; expected another'],
+    ['{ pte: { mm: source, page: 0 }, samePage: { mm: introspector, page: 0 } }', 'pte source@0: maps pfn 1, but pte introspector@0 maps nothing'],
+    ['{ pte: { mm: source, page: 0 }, value: 999 }', 'pte source@0: value is 256 (0x100), expected 999 (0x3e7)'],
+    ['{ pte: { mm: source, page: 0 }, samePage: { table: nope, page: 0 } }', 'pte source@0: design interval has no device table "nope" (its tables: none)'],
+    ['{ table: { page: 0 }, present: true }', 'table[0]: design interval has no device table (its tables: none)'],
+    ['{ result: { actor: cpu, op: 0 }, value: 7 }', 'result of cpu ops[0]: is 256 (0x100), expected 7'],
+  ] as const) {
+    it(`${observation} → ${message}`, () => {
+      const r = checkOne(spec([...base, `  - ${observation}`]), interval);
+      expect([r.verdict, r.violation?.property, r.violation?.message]).toEqual(['violation', 'outcome', `not the expected outcome: ${message}`]);
+    });
+  }
+});
+
+describe('a named point on an any adversary', () => {
+  it('is a loader error at its actor: the operations of any have no fixed index', () => {
+    const lines = [
+      'name: p',
+      'description: d',
+      'pages: 1',
+      'actors:',
+      '  - name: cpu',
+      '    ops: [{ op: access, mm: source, page: 0 }]',
+      '  - name: adv',
+      '    any: { ops: 1, pages: 1 }',
+      'outcome:',
+      '  - { pte: { mm: source, page: 0 }, present: true, after: { actor: adv, op: 0 } }',
+    ];
+    expect(problems(lines)).toEqual(['case.yaml:10:68: outcome[0].after.actor: actor adv is an "any" adversary, whose operations have no fixed index; expected an actor with "ops"']);
+  });
+});
