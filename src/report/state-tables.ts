@@ -10,7 +10,8 @@
  * the state array (`w.v`), so reading a table is no access of the model's.
  */
 import { HMM_MIRROR, HMM_RANGE, MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, MN, PAGE } from '../kernel/structs.js';
-import { HMM_PFN_ERROR, HMM_PFN_SPECIAL, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
+import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_SPECIAL, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from '../kernel/hmm/hmm-pfn.js';
+import { HMM_PFN_FIELDS, HMM_RANGE_NOW } from '../kernel/hmm/hmm-range.js';
 import { KVM } from '../kvm/structs.js';
 import type { Protection, Region, StructDef } from '../world/layout.js';
 import type { World } from '../world/world.js';
@@ -142,6 +143,35 @@ function hmmRangeTable(r: Reader): StateTable[] {
   return [{ id: 'hmm-ranges', title: 'HMM ranges (v5.3 struct hmm_range; mm set while on hmm->ranges)', columns: ['range', 'mm', 'vpn start..end', 'valid', 'pfns[0]', 'decoded'], rows }];
 }
 
+/** Today's `struct hmm_range`, one per actor (on its stack: hmm-range.ts), those a driver filled in. */
+function hmmRangeNowTable(r: Reader): StateTable[] {
+  if (!r.has(HMM_RANGE_NOW)) return [];
+  const rows: string[][] = [];
+  for (let i = 0; i < r.count(HMM_RANGE_NOW); i++) {
+    const f = (field: string) => r.get(HMM_RANGE_NOW, i, field);
+    if (HMM_RANGE_NOW.fields.every((field) => f(field) === 0)) continue; // never used
+    const request = (x: number) => [x & HMM_PFN_REQ_FAULT && 'REQ_FAULT', x & HMM_PFN_REQ_WRITE && 'REQ_WRITE'].filter(Boolean).join(' | ') || '0';
+    const pfns = HMM_PFN_FIELDS.slice(0, Math.max(0, f('end') - f('start'))).map((field) => hmmPfnText(f(field)) || 'none');
+    rows.push([
+      r.name(HMM_RANGE_NOW, i),
+      r.target(HMM_RANGE_NOW, i, 'notifier', MIN),
+      String(f('notifierSeq')),
+      `${f('start')}..${f('end')}`,
+      request(f('defaultFlags')),
+      request(f('pfnFlagsMask')),
+      pfns.join('; '),
+    ]);
+  }
+  return [
+    {
+      id: 'hmm-ranges-now',
+      title: "HMM ranges (today's struct hmm_range, on each task's stack)",
+      columns: ['range', 'notifier', 'notifier_seq', 'vpn start..end', 'default_flags', 'pfn_flags_mask', 'hmm_pfns'],
+      rows,
+    },
+  ];
+}
+
 function sequenceTable(r: Reader): StateTable[] {
   const rows: string[][] = [];
   if (r.has(MM)) {
@@ -220,5 +250,5 @@ function lockTable(w: World, r: Reader): StateTable[] {
 /** Every table of the state `w` holds, those without rows left out. */
 export function stateTables(w: World): StateTable[] {
   const r = new Reader(w);
-  return [...notifierTables(r), ...hmmRangeTable(r), ...sequenceTable(r), ...lockTable(w, r)].filter((t) => t.rows.length > 0);
+  return [...notifierTables(r), ...hmmRangeTable(r), ...hmmRangeNowTable(r), ...sequenceTable(r), ...lockTable(w, r)].filter((t) => t.rows.length > 0);
 }

@@ -111,3 +111,19 @@ describe('state tables', () => {
     expect(hmmPfnText(HMM_PFN_ERROR)).toBe('error');
   });
 });
+
+describe("today's struct hmm_range", () => {
+  it('shows each task range a driver filled in: its notifier, notifier_seq, range, request flags and the hmm_pfns decoded', async () => {
+    const { default: dmirror } = await import('../../examples/drivers/dmirror.js');
+    const { runPhases } = await import('../helpers/phases.js');
+    const w = buildScenario({ name: 'r', description: '', pages: 2, actors: [{ name: 'dev', ops: [{ op: 'device', call: 'read', page: 0 }] }] }, dmirror).world;
+    expect(table(w, 'hmm-ranges-now')).toBeUndefined(); // no range used yet
+    expect(runPhases(w, [{ actor: 'dev', until: 'dmirror_fault:lock' }]).violation).toBeUndefined();
+    const t = table(w, 'hmm-ranges-now')!;
+    const r = row(t, 'range[dev]')!;
+    expect(cellOf(t, r, 'notifier')).toBe('intervalNotifier[0]');
+    expect(cellOf(t, r, 'vpn start..end')).toBe('0..2');
+    expect(cellOf(t, r, 'default_flags')).toBe('REQ_FAULT');
+    expect(cellOf(t, r, 'hmm_pfns')).toMatch(/^pfn \d+, valid, write; pfn \d+, valid, write$/);
+  });
+});
