@@ -36,8 +36,8 @@
  *
  * `dmirror({ readRetry: false })` is the broken variant examples/drivers/dmirror-no-retry.ts uses.
  */
-import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref, deviceOfSub, intervalNotifierInsert, updateLock, type World } from 'vmamirror';
-import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, WOULD_BLOCK, mmgetNotZero, mmput } from 'vmamirror';
+import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref, intervalNotifierInsert, updateLock, type World, updateLockStep } from 'vmamirror';
+import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexUnlock, mmgetNotZero, mmput } from 'vmamirror';
 import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL } from 'vmamirror';
@@ -305,17 +305,8 @@ export function dmirror(o: DmirrorOptions) {
     params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
     locals: ['dev'],
     steps: {
-      lock: {
-        at: 'test_hmm: if (blockable) mutex_lock(&dmirror->mutex); else if (!mutex_trylock(&dmirror->mutex)) return false',
-        run: (w, l) => {
-          const dev = deviceOfSub(w, l.sub);
-          const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-          if (b === WOULD_BLOCK) return w.ret(0);
-          if (b) return b;
-          l.dev = dev;
-          return 'update';
-        },
-      },
+      // mutex_lock, or mutex_trylock when !blockable (false on contention): the shared update-lock step.
+      lock: updateLockStep('test_hmm: if (blockable) mutex_lock(&dmirror->mutex); else if (!mutex_trylock(&dmirror->mutex)) return false', 'update'),
       update: {
         at: 'test_hmm: mmu_interval_set_seq(mni, cur_seq); dmirror_do_update(dmirror, range->start, range->end); mutex_unlock(&dmirror->mutex)',
         run: (w, l) => {

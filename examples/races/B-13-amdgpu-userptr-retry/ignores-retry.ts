@@ -4,8 +4,8 @@
  * An invalidation between hmm_range_fault and the lock bumps the sequence; the check sees it and
  * the driver writes the GPU page table with the stale pfn all the same.
  */
-import { defineDriver, Library, KERNEL, MIRROR, attachInterval, deviceOfSub, deviceOfVma, mirrorToSource, sourceRangeToMirror, updateLock, deref } from 'vmamirror';
-import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexLockIfBlockable, mutexUnlock, upRead, WOULD_BLOCK, vmaMm } from 'vmamirror';
+import { defineDriver, Library, KERNEL, MIRROR, attachInterval, deviceOfVma, mirrorToSource, sourceRangeToMirror, updateLock, deref, updateLockStep } from 'vmamirror';
+import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead, vmaMm } from 'vmamirror';
 import { hmmPfnToPfn, hmmRangeFault, insertPfnBusy, vmfInsertPfnProt, zapVmaPtes, mmgetNotZero, mmput, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from 'vmamirror';
 import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED } from 'vmamirror';
 
@@ -101,17 +101,8 @@ const invalidate = lib.routine({
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
   steps: {
-    lock: {
-      at: 'amdgpu: mutex_lock(notifier_lock) / mutex_trylock if !blockable',
-      run: (w, l) => {
-        const dev = deviceOfSub(w, l.sub);
-        const b = mutexLockIfBlockable(w, updateLock(w, dev), l.blockable);
-        if (b === WOULD_BLOCK) return w.ret(0);
-        if (b) return b;
-        l.dev = dev;
-        return 'evict';
-      },
-    },
+    // mutex_lock, or mutex_trylock when !blockable (false on contention): the shared update-lock step.
+    lock: updateLockStep('amdgpu: mutex_lock(notifier_lock) / mutex_trylock if !blockable', 'evict'),
     evict: {
       at: 'amdgpu: mmu_interval_set_seq + evict (clear the GPU mapping)',
       run: (w, l) => {
