@@ -126,7 +126,8 @@ export interface CellsJudgement extends Judgement {
   readonly cells: ReadonlyMap<CheckResult, JudgedCell>;
 }
 
-const STATUS = { met: 'as expected', failed: 'UNEXPECTED', undecided: 'undecided' } as const;
+/** A cell outcome in the words `check` prints (JudgedCell.status). */
+export const STATUS = { met: 'as expected', failed: 'UNEXPECTED', undecided: 'undecided' } as const;
 
 /** Judges every result that has an expectation. */
 export function judgeExpectations(expectations: readonly Expectation[], results: readonly CheckResult[], traceFor: (r: CheckResult) => Trace | undefined): CellsJudgement {

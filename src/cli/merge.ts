@@ -28,8 +28,8 @@ export function mergeFiles(files: readonly string[], opts: { json?: boolean; fil
   const docs = files.map((f) => shardDocument(readJsonFile(f, 'a shard result', MAX_SHARD_BYTES), f, lookup));
   const kinds = new Set(docs.map((d) => d.kind));
   if (kinds.size > 1) fail('cannot merge catalogue shards with simulation shards');
-  const scenarioFiles = (opts.file ?? []).filter(isScenarioFile);
-  const expected = { expectations: scenarioFiles.flatMap((f) => scenarioFile(f).expectations), traceFor: tracesOf(scenarioFiles.map((f) => scenarioFile(f).spec)) };
+  const scenarioFiles = (opts.file ?? []).filter(isScenarioFile).map(scenarioFile);
+  const expected = { expectations: scenarioFiles.flatMap((f) => f.expectations), traceFor: tracesOf(scenarioFiles.map((f) => f.spec)) };
   try {
     return docs[0].kind === 'catalogue'
       ? mergeCatalogue(

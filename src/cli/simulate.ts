@@ -12,7 +12,7 @@ import { shardRuns } from '../engine/shards.js';
 import { Budget, type RunContext } from './budget.js';
 import { fail } from './exit.js';
 import { incompleteSentence, simulationExitCode } from './outcome.js';
-import { expectationOf, judgeCell, judgedLine, type Expectation, type JudgedCell } from '../check/expect.js';
+import { expectationOf, judgeCell, judgedLine, STATUS, type Expectation, type JudgedCell } from '../check/expect.js';
 import type { Trace } from '../report/trace.js';
 import { checkReportPath, tracesOf, withTraces } from './reports.js';
 import { trailOf, writeTrail } from './trail.js';
@@ -84,7 +84,7 @@ function judgeSimulated(
     if (!e) continue;
     if (r.verdict === 'violation') {
       const o = judgeCell(e, { verdict: 'violation', violation: r.violation }, e.pattern ? traceFor(r) : undefined);
-      judged.set(r, { status: o.status === 'met' ? 'as expected' : o.status === 'failed' ? 'UNEXPECTED' : 'undecided', source: e.source, note: o.note });
+      judged.set(r, { status: STATUS[o.status], source: e.source, note: o.note });
     } else {
       const why = r.verdict === 'incomplete' ? `the simulation did not finish (${r.stopReason ?? 'incomplete'})` : `no violation found in ${r.runs} runs, which proves nothing`;
       judged.set(r, { status: 'undecided', source: e.source, note: `expected ${e.verdict}; ${why} (an exhaustive check decides)` });
