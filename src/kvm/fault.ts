@@ -25,10 +25,10 @@ import type { World } from '../world/world.js';
 import { EFAULT } from '../kernel/flags.js';
 import { assertHeld, readLock, readUnlock } from '../kernel/locks.js';
 import { pageGen, putPage } from '../kernel/page.js';
-import { KVM, KVM_MEMSLOT_INVALID, MEMSLOT } from './structs.js';
+import { KVM } from './structs.js';
 import { readInvalidateSeq } from './seq.js';
 import { deref, isNone } from '../kernel/ref.js';
-import { gfnToHva, gfnToMemslot, kvmMmuLock, spte } from './topology.js';
+import { gfnInInvalidMemslot, gfnToHva, kvmMmuLock, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
 
@@ -82,9 +82,8 @@ export const kvmTdpPageFault = KVM_LIB.routine({
         l.mmuSeqHi = seq.hi;
         l.retry = 0;
         l.srcuHeld = isNone(kvm.srcu) ? 0 : 1; // the caller, guest_access, holds kvm->srcu where it exists
-        const slot = gfnToMemslot(w, l.kvm, l.gfn);
         // A memslot being deleted or moved: retry (kvm_faultin_pfn), from the guest (below).
-        if (slot >= 0 && w.obj(MEMSLOT, slot).flags & KVM_MEMSLOT_INVALID) return w.ret(RET_PF_RETRY);
+        if (gfnInInvalidMemslot(w, l.kvm, l.gfn)) return w.ret(RET_PF_RETRY);
         const hva = gfnToHva(w, l.kvm, l.gfn);
         if (hva < 0) return w.ret(-EFAULT);
         return w.call(hvaToPfn, 'lock', deref(kvm.mm, 'kvm.mm'), hva, l.write);

@@ -9,8 +9,8 @@
  * and exits again, which the model folds into one wait until the memslot is gone or moved.
  */
 import { PAGE } from '../kernel/structs.js';
-import { gfnToMemslot, spte } from './topology.js';
-import { KVM, KVM_MEMSLOT_INVALID, MEMSLOT } from './structs.js';
+import { gfnInInvalidMemslot, spte } from './topology.js';
+import { KVM } from './structs.js';
 import { deref, isNone } from '../kernel/ref.js';
 import { srcuReadLock, srcuReadUnlock } from '../kernel/lifetime.js';
 import { BLOCK_SPIN } from '../world/routine.js';
@@ -45,8 +45,7 @@ export const guestAccess = KVM_LIB.routine({
       at: 'arch/x86/kvm/x86.c:vcpu_enter_guest kvm_vcpu_srcu_read_lock (after the VM exit)',
       run: (w, l) => {
         const kvm = w.obj(KVM, l.kvm);
-        const slot = gfnToMemslot(w, l.kvm, l.gfn);
-        if (slot >= 0 && w.obj(MEMSLOT, slot).flags & KVM_MEMSLOT_INVALID) return BLOCK_SPIN; // exits, retries, re-enters
+        if (gfnInInvalidMemslot(w, l.kvm, l.gfn)) return BLOCK_SPIN; // exits, retries, re-enters
         l.srcuIdx = srcuReadLock(w, deref(kvm.srcu, 'kvm.srcu')) + 1;
         return w.call(kvmTdpPageFault, 'faulted', l.kvm, l.gfn, l.write);
       },

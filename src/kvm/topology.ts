@@ -128,6 +128,12 @@ export function gfnToMemslot(w: World, kvm: number, gfn: number): number {
   return -1;
 }
 
+/** The memslot covering `gfn` is being deleted or moved (flagged KVM_MEMSLOT_INVALID): a fault on it retries. */
+export function gfnInInvalidMemslot(w: World, kvm: number, gfn: number): boolean {
+  const i = gfnToMemslot(w, kvm, gfn);
+  return i >= 0 && (w.obj(MEMSLOT, i).flags & KVM_MEMSLOT_INVALID) !== 0;
+}
+
 /** __gfn_to_hva_many: the hva backing `gfn`, or -1 (no memslot: MMIO; or one being deleted or moved: KVM_HVA_ERR_BAD). */
 export function gfnToHva(w: World, kvm: number, gfn: number): number {
   const i = gfnToMemslot(w, kvm, gfn);
