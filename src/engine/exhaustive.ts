@@ -374,6 +374,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     const region = fair && visited.find(parent, 0) ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
     if (region >= 0) fair!.beginEdges(region);
     let enabledMask = 0;
+    let acquiringMask = 0;
     const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
     for (let a = 0; a < nActors; a++) {
       w.load(parent);
@@ -391,6 +392,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         atSteps = 1;
         const locks = lo ? lo.mark() : 0;
         if (merge) w.trackActor(a);
+        w.fairAcquire = false;
         const r = stepWith(a, c);
         w.tracking = false;
         nc = Math.max(1, w.choices);
@@ -402,6 +404,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           continue;
         }
         actorEnabled = true;
+        if (w.fairAcquire) acquiringMask |= 1 << a;
         transitions++;
         // A step that raised a BUG leads nowhere (the kernel has stopped): the search goes on without it.
         let raised = verdicts.raised(w) ? bug(id, entry, 1) : undefined;
@@ -463,7 +466,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         enabledMask |= 1 << a;
       }
     }
-    if (region >= 0) fair!.endEdges(enabledMask);
+    if (region >= 0) fair!.endEdges(enabledMask, acquiringMask);
     if (enabled === 0 && verdicts.deadlock(unfinished)) {
       w.load(parent); // at the stuck state, the message names where each actor waits
       if (enough({ ...verdicts.deadlock(unfinished, w)!, schedule: tree.schedule(id) })) return stopped();

@@ -77,7 +77,7 @@ export interface LevelReport {
   /** The new states it owns, in (parent, successor) order, and per state: parent, entry, steps, region actors, fingerprint. */
   readonly records?: SharedRecords;
   readonly kept?: Int32Array;
-  /** Per region parent: id, fingerprint lo, hi, enabled actors, number of edges; then the edges: target lo, hi, entry, steps. */
+  /** Per region parent: id, fingerprint lo, hi, enabled actors, lock-acquiring actors (termination.ts), number of edges; then the edges: target lo, hi, entry, steps. */
   readonly ends?: Int32Array;
   readonly edges?: Int32Array;
 }
@@ -155,6 +155,7 @@ async function run(input: WorkerInput): Promise<void> {
       const region = fair && regionActors(w, roles) !== 0;
       const edgesBefore = edges.n;
       let enabledMask = 0;
+      let acquiringMask = 0;
       let enabled = 0;
       let unfinished = 0;
       let tr = 0;
@@ -170,6 +171,7 @@ async function run(input: WorkerInput): Promise<void> {
           const entry = entryOf(a, c);
           if (input.merge) w.trackActor(a);
           w.choice = c;
+          w.fairAcquire = false;
           const r = execStep(w, a);
           w.choice = 0;
           w.tracking = false;
@@ -181,6 +183,7 @@ async function run(input: WorkerInput): Promise<void> {
             continue;
           }
           actorEnabled = true;
+          if (w.fairAcquire) acquiringMask |= 1 << a;
           tr++;
           let steps = 1;
           let raised = verdicts.raised(w);
@@ -233,6 +236,7 @@ async function run(input: WorkerInput): Promise<void> {
         ends.push(parent[0]);
         ends.push(parent[1]);
         ends.push(enabledMask);
+        ends.push(acquiringMask);
         ends.push((edges.n - edgesBefore) / 4);
       }
       if (enabled === 0 && verdicts.deadlock(unfinished)) {

@@ -305,16 +305,16 @@ function recordEdges(fair: FairTermination, reports: readonly LevelReport[]): vo
     const ends = reports[best].ends!;
     const edges = reports[best].edges!;
     const o = at[best];
-    at[best] += 5;
+    at[best] += 6;
     const r = fair.indexOf(ends[o + 1], ends[o + 2]);
     const e0 = edgeAt[best];
-    edgeAt[best] += ends[o + 4] * 4;
+    edgeAt[best] += ends[o + 5] * 4;
     if (r < 0) continue;
     fair.beginEdges(r);
     for (let e = e0; e < edgeAt[best]; e += 4) {
       const t = fair.indexOf(edges[e], edges[e + 1]);
       if (t >= 0) fair.edge(t, edges[e + 2], edges[e + 3]);
     }
-    fair.endEdges(ends[o + 3]);
+    fair.endEdges(ends[o + 3], ends[o + 4]);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The termination check, one definition for every driver: **once the adversaries have stopped,
- * every client completes under weak fairness.** Adversaries (core-mm operations) run finite
- * programs and may legitimately keep a client retrying while they run; daemons (a vCPU, a worker)
- * loop for ever. Once every adversary has finished, a client that never completes — going round a
+ * every client completes under weak fairness** (strong fairness for lock waiters, below).
+ * Adversaries (core-mm operations) run finite programs and may legitimately keep a client
+ * retrying while they run; daemons (a vCPU, a worker) loop for ever. Once every adversary has finished, a client that never completes — going round a
  * cycle in which every actor that stays runnable keeps getting the CPU — is a livelock (a fault
  * path retrying with no invalidation left) or a starvation (waiting for a lock a daemon keeps).
  *
@@ -11,10 +11,17 @@
  * unfinished actor besides daemons (alone, it must finish too). Finishing is permanent, so a cycle
  * stays inside one set of finished actors, and a cycle in the region is a run in which some actor
  * that must complete never does. A cycle is weakly fair when every actor
- * that is enabled in all of its states takes a step in it. By the standard argument (Emerson–Lei),
- * a strongly connected component of the region holds a fair cycle iff it has an internal edge and
- * every actor either takes some internal edge or is disabled in one of its states: the cycle that
- * goes through all of the component's states and edges is then fair.
+ * that is enabled in all of its states takes a step in it, and — strong fairness for lock waiters —
+ * every actor whose step is a blocking lock acquire (`w.fairAcquire`) that it could take in some
+ * state of the cycle takes a step in it: the kernel's locks serve their waiters (locks.ts), so a
+ * writer is not starved by a reader that keeps re-taking the lock, while a retry loop that only
+ * polls a condition (a sequence count, a flag) gets no such promise. By the standard argument
+ * (Emerson–Lei, with the Streett refinement for the strong part), a strongly connected component
+ * holds a fair cycle iff it has an internal edge, every lock waiter that could take its lock in one
+ * of its states takes some internal edge, and every actor either takes some internal edge or is
+ * disabled in one of its states: the cycle through all of its states and edges is then fair. A
+ * component whose lock waiter never steps holds a fair cycle only among its states where that
+ * waiter cannot take the lock, so those are searched again as components of their own.
  *
  * `FairTermination` is the exhaustive search's form: while the explorer runs it records the region
  * graph (its transitions, merged ones included: the steps merged into a transition touch only the
@@ -224,9 +231,13 @@ class FingerprintIndex {
 export class FairTermination {
   private readonly roles: RoleMasks;
   private readonly index = new FingerprintIndex();
-  /** Per region state: its search-tree id, enabled actors, unfinished clients, and its edges [first, first + count). */
+  /**
+   * Per region state: its search-tree id, enabled actors, the enabled actors whose step is a lock
+   * acquire (strongly fair), unfinished clients, and its edges [first, first + count).
+   */
   private treeId = new Int32Array(1024);
   private enabled = new Int32Array(1024);
+  private acquiring = new Int32Array(1024);
   private clients = new Int32Array(1024);
   private edgeFirst = new Int32Array(1024);
   private edgeCount = new Int32Array(1024);
@@ -244,7 +255,7 @@ export class FairTermination {
   }
 
   get bytes(): number {
-    return this.index.bytes + this.treeId.byteLength * 5 + this.edgeTo.byteLength * 4;
+    return this.index.bytes + this.treeId.byteLength * 6 + this.edgeTo.byteLength * 4;
   }
 
   /**
@@ -254,7 +265,7 @@ export class FairTermination {
   growthAhead(states: number, edges: number): number {
     let b = 0;
     if ((this.index.size + states) * 4 > this.index.capacity * 3) b += 2 * this.index.bytes;
-    if (this.states + states >= this.treeId.length) b += this.treeId.byteLength * 5;
+    if (this.states + states >= this.treeId.length) b += this.treeId.byteLength * 6;
     if (this.edges + edges >= this.edgeTo.length) b += this.edgeTo.byteLength * 4;
     return b;
   }
@@ -278,6 +289,7 @@ export class FairTermination {
     if (this.states === this.treeId.length) {
       this.treeId = grow(this.treeId);
       this.enabled = grow(this.enabled);
+      this.acquiring = grow(this.acquiring);
       this.clients = grow(this.clients);
       this.edgeFirst = grow(this.edgeFirst);
       this.edgeCount = grow(this.edgeCount);
@@ -323,9 +335,13 @@ export class FairTermination {
     this.edgeCount[this.expanding]++;
   }
 
-  /** Ends the expansion of the state: `enabledActors` is the mask of actors that could step there. */
-  endEdges(enabledActors: number): void {
+  /**
+   * Ends the expansion of the state: `enabledActors` is the mask of actors that could step there,
+   * `acquiringActors` those of them whose step is a blocking lock acquire (`w.fairAcquire`).
+   */
+  endEdges(enabledActors: number, acquiringActors: number): void {
     this.enabled[this.expanding] = enabledActors;
+    this.acquiring[this.expanding] = acquiringActors;
     this.expanding = -1;
   }
 
@@ -395,8 +411,22 @@ export class FairTermination {
     throw new Error('termination: no path inside a strongly connected component (a bug in the checker)');
   }
 
-  /** The fair component whose entry state is shallowest in the search, if any (iterative Tarjan). */
+  /** The fair component whose entry state is shallowest in the search, if any. */
   private components(): { members: number[]; entry: number } | undefined {
+    const all = new Uint8Array(this.states).fill(1);
+    let best: { members: number[]; entry: number } | undefined;
+    this.stronglyConnected(all, (members) => {
+      const c = this.fairComponent(members);
+      if (c && (!best || this.treeId[c.entry] < this.treeId[best.entry])) best = c;
+    });
+    return best;
+  }
+
+  /**
+   * Tarjan's strongly connected components (iterative) of the region graph restricted to the
+   * states `within` marks; `found` gets each one.
+   */
+  private stronglyConnected(within: Uint8Array, found: (members: number[]) => void): void {
     const N = this.states;
     const idx = new Int32Array(N).fill(-1);
     const low = new Int32Array(N);
@@ -405,9 +435,8 @@ export class FairTermination {
     const callR: number[] = [];
     const callE: number[] = [];
     let counter = 0;
-    let best: { members: number[]; entry: number } | undefined;
     for (let s = 0; s < N; s++) {
-      if (idx[s] >= 0) continue;
+      if (!within[s] || idx[s] >= 0) continue;
       callR.push(s);
       callE.push(this.edgeFirst[s]);
       idx[s] = low[s] = counter++;
@@ -419,6 +448,7 @@ export class FairTermination {
         if (e < this.edgeFirst[r] + this.edgeCount[r]) {
           callE[callE.length - 1] = e + 1;
           const t = this.edgeTo[e];
+          if (!within[t]) continue;
           if (idx[t] < 0) {
             idx[t] = low[t] = counter++;
             stack.push(t);
@@ -444,33 +474,48 @@ export class FairTermination {
           members.push(m);
           if (m === r) break;
         }
-        const c = this.fairEntry(members);
-        if (c >= 0 && (!best || this.treeId[c] < this.treeId[best.entry])) best = { members, entry: c };
+        found(members);
       }
     }
-    return best;
   }
 
-  /** The component's shallowest state if it holds a fair cycle, else -1. */
-  private fairEntry(members: readonly number[]): number {
+  /**
+   * The fair part of a component, with its shallowest state as entry, if it holds a fair cycle.
+   * A lock waiter that could take its lock in some state but takes no internal edge rules out every
+   * cycle through those states: they are removed and the rest is searched again as components.
+   */
+  private fairComponent(members: number[]): { members: number[]; entry: number } | undefined {
     const inComp = new Set(members);
     let stepped = 0;
     let disabledSomewhere = 0;
+    let acquiringSomewhere = 0;
     let internal = false;
     for (const m of members) {
       disabledSomewhere |= ~this.enabled[m];
+      acquiringSomewhere |= this.acquiring[m];
       for (let e = this.edgeFirst[m]; e < this.edgeFirst[m] + this.edgeCount[m]; e++) {
         if (!inComp.has(this.edgeTo[e])) continue;
         internal = true;
         stepped |= 1 << entryActor(this.edgeEntry[e]);
       }
     }
-    if (!internal) return -1;
+    if (!internal) return undefined;
+    const starved = acquiringSomewhere & ~stepped;
+    if (starved) {
+      const rest = new Uint8Array(this.states);
+      for (const m of members) if ((this.acquiring[m] & starved) === 0) rest[m] = 1;
+      let best: { members: number[]; entry: number } | undefined;
+      this.stronglyConnected(rest, (sub) => {
+        const c = this.fairComponent(sub);
+        if (c && (!best || this.treeId[c.entry] < this.treeId[best.entry])) best = c;
+      });
+      return best;
+    }
     const all = (1 << this.w.layout.actorNames.length) - 1;
-    if (((stepped | disabledSomewhere) & all) !== all) return -1;
+    if (((stepped | disabledSomewhere) & all) !== all) return undefined;
     let entry = members[0];
     for (const m of members) if (this.treeId[m] < this.treeId[entry]) entry = m;
-    return entry;
+    return { members, entry };
   }
 }
 
@@ -484,8 +529,9 @@ export class CycleWatch {
   /** Region states of the sequence, and per state (by its key in `seen`) the position of its last visit. */
   private readonly seen: VisitedStates;
   private readonly last: number[] = [];
-  /** Per position: enabled actors, and the actor that stepped out of it (-1 if none yet). */
+  /** Per position: enabled actors, those of them making a lock acquire, and the actor that stepped out of it (-1 if none yet). */
   private readonly enabled: number[] = [];
+  private readonly acquiring: number[] = [];
   private readonly stepped: number[] = [];
 
   constructor(w: World) {
@@ -517,8 +563,17 @@ export class CycleWatch {
     const clients = regionActors(w, this.roles);
     const pos = this.enabled.length;
     let enabled = 0;
-    if (clients) for (let a = 0; a < w.layout.actorNames.length; a++) if (isEnabled(w, a)) enabled |= 1 << a;
+    let acquiring = 0;
+    if (clients) {
+      for (let a = 0; a < w.layout.actorNames.length; a++) {
+        w.fairAcquire = false;
+        if (!isEnabled(w, a)) continue;
+        enabled |= 1 << a;
+        if (w.fairAcquire) acquiring |= 1 << a;
+      }
+    }
     this.enabled.push(enabled);
+    this.acquiring.push(acquiring);
     this.stepped.push(-1);
     if (!clients) return undefined;
     const known = !this.seen.add(w.v, 0);
@@ -527,11 +582,14 @@ export class CycleWatch {
     if (!known) return undefined;
     let stepped = 0;
     let disabled = 0;
+    let acquiringSomewhere = 0;
     for (let i = from; i < pos; i++) {
       if (this.stepped[i] >= 0) stepped |= 1 << this.stepped[i];
       disabled |= ~this.enabled[i];
+      acquiringSomewhere |= this.acquiring[i];
     }
     const all = (1 << w.layout.actorNames.length) - 1;
-    return ((stepped | disabled) & all) === all ? neverCompletes(w, clients, this.roles) : undefined;
+    const fair = ((stepped | disabled) & all) === all && (acquiringSomewhere & ~stepped) === 0;
+    return fair ? neverCompletes(w, clients, this.roles) : undefined;
   }
 }

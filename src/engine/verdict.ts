@@ -6,8 +6,9 @@
  *   1. after a step (also a blocked attempt): did it raise a kernel BUG?        (`kernel-bug`)
  *   2. in the state it reached: does a property fail? (in registration order)  (the properties)
  *   3. when no actor can step and some are not done                            (`deadlock`)
- *   4. once the adversaries have stopped, a client that can go round a
- *      weakly fair cycle without completing (termination.ts)                   (`termination`)
+ *   4. once the adversaries have stopped, a client that can go round a fair
+ *      cycle without completing (weakly fair; strongly for lock waiters:
+ *      termination.ts)                                                          (`termination`)
  *
  * and, over a whole exhaustive search (when selected): a cycle in the order lock classes are taken
  * in (src/world/lock-order.ts), asked after each step's BUG — a potential deadlock found even
@@ -65,7 +66,7 @@ const BUILT_IN: readonly CheckInfo[] = [
     name: TERMINATION,
     builtIn: true,
     description:
-      'once every adversary (core-mm operation) has stopped, every client (a fault, an access) completes under weak fairness: no retry loop with no invalidation left, no wait a daemon never ends',
+      'once every adversary (core-mm operation) has stopped, every client (a fault, an access) completes under weak fairness (strong for lock waiters): no retry loop with no invalidation left, no wait a daemon never ends',
   },
   {
     name: LOCK_ORDER,

@@ -27,13 +27,17 @@
  * actor + 1 (`w.self`), 0 when free; an rwsem, and likewise an rwlock, is two words, the writer
  * (actor + 1) and the number of readers.
  *
- * Simplifications: rwsems and rwlocks are not fair: a waiting writer does not hold back new
- * readers, as the kernel's rwsem handoff and x86's queued rwlock do. Exclusion is exact; progress
- * is not: a waiting writer is disabled while any reader holds the lock, so under the termination
- * check's weak fairness a reader that keeps re-taking it in a retry loop can starve the writer in
- * the model where the kernel would let the writer in (e.g. two vCPUs of one VM, one of them ending
- * an invalidation under KVM's mmu_lock, the other retrying its fault because that invalidation is
- * still in progress: a termination report that is the model's, not the kernel's). Readers are
+ * Fairness: every blocking acquire marks its step (`w.fairAcquire`), and the termination check
+ * holds such steps to strong fairness — an actor that finds the lock free again and again takes
+ * it — because the kernel's locks serve their waiters: queued spinlocks and rwlocks
+ * (kernel/locking/qspinlock.c, qrwlock.c: a reader backs off while a writer waits), the handoff
+ * of mutexes, rwsems (kernel/locking/mutex.c, rwsem.c: MUTEX_FLAG_HANDOFF, RWSEM_FLAG_HANDOFF) and
+ * the folio lock (mm/filemap.c:folio_wait_bit_common). So a reader re-taking a lock in a retry
+ * loop does not starve a writer (a vCPU retrying its fault under KVM's mmu_lock while an
+ * invalidation waits to take it for write). Simplification: the lock words hold no queue — a
+ * waiting writer does not hold back new readers in the state, so the exclusion is exact, but a
+ * writer waiting behind readers that overlap for ever (never all out at once) still looks starved,
+ * and the deadlock of a reader re-taking an rwsem behind a waiting writer is not produced. Readers are
  * counted, not named: a reader taking the lock again for write, or an upRead/readUnlock by an
  * actor that is not a reader, cannot be told apart (the first blocks; the liveness check then
  * reports the deadlock), and a reader taking an rwlock again for read succeeds (recursive
@@ -164,6 +168,7 @@ function release(w: World, op: string, lock: ExclusiveLock | RwSem, slot: number
 
 /** The blocking acquire of an exclusive lock: 0 when taken, else `code` (nothing written). */
 function take(w: World, op: string, lock: ExclusiveLock, code: number): number {
+  w.fairAcquire = true;
   const owner = w.get(lock.slot);
   if (owner !== 0) return blocked(w, op, lock.name, owner, code);
   if (w.lockOrder !== null) lockdepAcquire(w, lock.slot);
@@ -190,6 +195,7 @@ export function spinLock(w: World, lock: SpinLock): number {
  * nothing: for a step that calls a helper which takes and drops the lock itself (insert_pfn).
  */
 export function spinLockBusy(w: World, lock: SpinLock): number {
+  w.fairAcquire = true;
   const owner = w.get(lock.slot);
   if (owner !== 0) return blocked(w, 'spin_lock', lock.name, owner, BLOCK_SPIN);
   if (w.lockOrder !== null) lockdepAcquire(w, lock.slot); // the helper's spin_lock
@@ -271,6 +277,7 @@ export function downRead(w: World, sem: RwSem): number {
   if (w.mutation !== null && dropAcquire(w, sem, true)) return 0;
   mightSleep(w, 'down_read', sem.name);
   checkNotInNotifier(w, 'down_read', sem);
+  w.fairAcquire = true;
   const writer = w.get(sem.writer);
   if (writer !== 0) return blocked(w, 'down_read', sem.name, writer, BLOCK_SLEEP);
   if (w.lockOrder !== null) lockdepAcquire(w, sem.readers);
@@ -299,6 +306,7 @@ export function upRead(w: World, sem: RwSem): void {
 }
 
 function writeBusy(w: World, sem: RwSem): number {
+  w.fairAcquire = true;
   const writer = w.get(sem.writer);
   if (writer !== 0) return blocked(w, 'down_write', sem.name, writer, BLOCK_SLEEP);
   return w.get(sem.readers) !== 0 ? BLOCK_SLEEP : 0;
@@ -378,6 +386,7 @@ export interface RwLock {
 
 /** read_lock: 0 when taken, else BLOCK_SPIN (nothing written); the writer taking it for read is an AA deadlock. */
 export function readLock(w: World, lock: RwLock): number {
+  w.fairAcquire = true;
   const writer = w.get(lock.writer);
   if (writer !== 0) return blocked(w, 'read_lock', lock.name, writer, BLOCK_SPIN);
   w.set(lock.readers, w.get(lock.readers) + 1);
@@ -397,6 +406,7 @@ export function readUnlock(w: World, lock: RwLock): void {
 /** write_lock: 0 when taken, else BLOCK_SPIN (nothing written): a writer or any reader holds it; the writer itself is an AA deadlock. */
 export function writeLock(w: World, lock: RwLock): number {
   spinlockWord(w, lock.writer);
+  w.fairAcquire = true;
   const writer = w.get(lock.writer);
   if (writer !== 0) return blocked(w, 'write_lock', lock.name, writer, BLOCK_SPIN);
   if (w.get(lock.readers) !== 0) return BLOCK_SPIN;

@@ -55,6 +55,14 @@ export class World {
    * record into it; the hot path pays one test of this field.
    */
   lockOrder: LockOrder | null = null;
+  /**
+   * Set by a step that makes a blocking lock acquire (locks.ts), taken or not; the explorer clears
+   * it before a step and reads it after. The kernel's locks serve their waiters fairly (queued
+   * spinlocks and rwlocks, the handoff of mutexes, rwsems and the folio lock), so the termination
+   * check treats such a step under strong fairness: an actor that can take the lock again and
+   * again must eventually take it (termination.ts). Not state: an observation of the step.
+   */
+  fairAcquire = false;
   /** When non-null, every write appends (slot, old, new). */
   journal: number[] | null = null;
   /**

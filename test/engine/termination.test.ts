@@ -32,20 +32,27 @@ const vcpu = LIB.routine({
   },
 });
 
+/**
+ * The box's lock taken, then on to `next`. `fair` marks the acquire as the model's lock primitives
+ * do (`w.fairAcquire`); without it the same step is a poll of a flag.
+ */
+const takeLock = (next: string, fair = true) => ({
+  at: 'test:mutex_lock',
+  run: (w: World) => {
+    w.fairAcquire = fair;
+    const b = w.obj(BOX, 0);
+    if (b.lock) return BLOCK_SLEEP;
+    b.lock = w.self;
+    return next;
+  },
+});
+
 /** A vCPU that takes the lock and never drops it while it runs. */
 const vcpuHoldingLock = LIB.routine({
   name: 'test_vcpu_holding_lock',
   params: [],
   steps: {
-    lock: {
-      at: 'test:mutex_lock',
-      run: (w) => {
-        const b = w.obj(BOX, 0);
-        if (b.lock) return BLOCK_SLEEP;
-        b.lock = w.self;
-        return 'run';
-      },
-    },
+    lock: takeLock('run'),
     run: {
       at: 'test:vcpu_run',
       run: (w) => {
@@ -70,6 +77,43 @@ const retriesWhileInvalidating = LIB.routine({
   params: [],
   steps: { again: { at: 'test:fault', run: (w) => (w.obj(BOX, 0).stage >= 2 ? w.ret(0) : w.retry('again')) } },
 });
+
+/** A daemon that takes the lock and drops it again, for ever (a fair acquire, or a poll of the flag). */
+const takesAndDrops = (fair: boolean) =>
+  LIB.routine({
+    name: `test_vcpu_takes_and_drops_${fair ? 'lock' : 'flag'}`,
+    params: [],
+    steps: {
+      lock: takeLock('unlock', fair),
+      unlock: {
+        at: 'test:mutex_unlock',
+        run: (w) => {
+          w.obj(BOX, 0).lock = 0;
+          return 'lock';
+        },
+      },
+    },
+  });
+const daemonLock = takesAndDrops(true);
+const daemonFlag = takesAndDrops(false);
+
+/** A client that takes the lock once (a fair acquire, or a poll of the flag) and finishes. */
+const takesOnce = (fair: boolean) =>
+  LIB.routine({
+    name: `test_fault_takes_${fair ? 'lock' : 'flag'}_once`,
+    params: [],
+    steps: {
+      lock: {
+        at: 'test:mutex_lock',
+        run: (w) => {
+          w.fairAcquire = fair;
+          return w.obj(BOX, 0).lock ? BLOCK_SLEEP : w.ret(0);
+        },
+      },
+    },
+  });
+const clientLock = takesOnce(true);
+const clientFlag = takesOnce(false);
 
 /** A client that needs the lock. */
 const needsLock = LIB.routine({
@@ -177,6 +221,31 @@ describe('termination: clients complete once the adversaries stop, under weak fa
     );
     expect(r.violation?.property).toBe('termination');
     expect(r.violation!.message).toMatch(/^fault \(at test_fault_needs_lock:lock\) never completes/);
+  });
+
+  it("holds a lock waiter to strong fairness (the kernel's locks serve their waiters), a poll of a flag only to weak fairness", () => {
+    // The daemon takes and drops the lock for ever; the client can take it whenever it is free.
+    const lock = () =>
+      world([
+        ['vcpu', 'daemon', daemonLock],
+        ['fault', 'client', clientLock],
+      ]);
+    const flag = () =>
+      world([
+        ['vcpu', 'daemon', daemonFlag],
+        ['fault', 'client', clientFlag],
+      ]);
+    // Polling a flag that is set only now and then can starve for ever: a real livelock.
+    const starved = explore(flag());
+    expect(starved.violation?.property).toBe('termination');
+    expect(starved.violation!.message).toMatch(/^fault \(at test_fault_takes_flag_once:lock\) never completes/);
+    // A queued lock lets the waiter in: no fair cycle, breadth- and depth-first.
+    expect(explore(lock()).verdict).toBe('holds');
+    expect(explore(lock(), { strategy: dfs }).verdict).toBe('holds');
+    // The replay's cycle check (CycleWatch) agrees: the flag's lasso is a livelock there, and the
+    // same schedule over the lock is not (the waiter could take the lock in the cycle, and never does).
+    expect(replayRepaired(flag(), starved.violation!.schedule).found?.property).toBe('termination');
+    expect(replayRepaired(lock(), starved.violation!.schedule).found).toBeUndefined();
   });
 
   it('asks nothing of daemons: a vCPU alone loops for ever and that holds', () => {

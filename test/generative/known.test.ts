@@ -30,6 +30,28 @@ describe('fixed findings of the generator', () => {
     expect(check(s, anonVma, { maxStates: undefined }).verdict).toBe('violation');
     expect(check(s, interval, { maxStates: undefined }).verdict).toBe('holds');
   });
+  it("a KVM notifier waiting to take mmu_lock for write is not starved by a vCPU's retrying fault: lock waiters are strongly fair, as x86's queued rwlock is", () => {
+    // Found by the generator as a termination violation: the vCPU re-took mmu_lock for read each
+    // time round its retry while the notifier waited to take it for write, and the check's weak
+    // fairness let the reader win for ever. kernel/locking/qrwlock.c holds new readers back while
+    // a writer waits; the check now holds a blocking acquire to strong fairness (termination.ts).
+    const s = spec(
+      1,
+      [
+        { name: 'a0', ops: [{ op: 'guest-access', vm: 'source', page: 0, write: true, value: 0x200 }] },
+        {
+          name: 'a1',
+          ops: [
+            { op: 'guest-access', vm: 'source', page: 0, write: true, value: 0x201 },
+            { op: 'madvise-dontneed', mm: 'source', page: 0 },
+          ],
+        },
+      ],
+      { sourceKvm: true },
+    );
+    const r = check(s, interval, { maxStates: undefined });
+    expect(r.verdict).toBe('holds');
+  });
 });
 
 describe('known findings of the generator', () => {
@@ -59,25 +81,5 @@ describe('known findings of the generator', () => {
     const r = check(s, interval, { maxStates: undefined });
     expect(r.violation?.property).toBe('termination');
     expect(knownFinding(s, r)).toBe('mirror-mkwrite-livelock');
-  });
-
-  it("a KVM notifier waiting to take mmu_lock for write is starved by a vCPU's retrying fault (the model's rwlock lets readers pass a waiting writer)", () => {
-    const s = spec(
-      1,
-      [
-        { name: 'a0', ops: [{ op: 'guest-access', vm: 'source', page: 0, write: true, value: 0x200 }] },
-        {
-          name: 'a1',
-          ops: [
-            { op: 'guest-access', vm: 'source', page: 0, write: true, value: 0x201 },
-            { op: 'madvise-dontneed', mm: 'source', page: 0 },
-          ],
-        },
-      ],
-      { sourceKvm: true },
-    );
-    const r = check(s, interval, { maxStates: undefined });
-    expect(r.violation?.property).toBe('termination');
-    expect(knownFinding(s, r)).toBe('kvm-rwlock-writer-starved');
   });
 });
