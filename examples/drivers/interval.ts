@@ -129,6 +129,7 @@ export default defineDriver({
   vmaFlags: MIRROR_VMA_FLAGS,
   fault,
   pfnMkwrite,
+  maySplit: false, // the callback zaps the one VMA it made: refuse splits (vm_ops->may_split)
   routines: [fault, install, pfnMkwrite, invalidate],
   needs: { intervalNotifier: true },
   attach: (w, dev) => attachInterval(w, dev, install, invalidate),

@@ -58,6 +58,12 @@ export interface DriverSpec {
   readonly fault: AnyRoutine;
   /** vm_ops->pfn_mkwrite (optional): a routine (likewise) with params (vma, vpn). */
   readonly pfnMkwrite?: AnyRoutine;
+  /**
+   * vm_ops->may_split (optional): `false` refuses every split of the device VMA, so a munmap or
+   * mprotect of part of it fails with -EINVAL; without it a split goes ahead and the driver's
+   * fault path and invalidate callback must handle the two VMAs it leaves.
+   */
+  readonly maySplit?: boolean;
   /** The driver's own `Library`, declared `{ kind: 'driver', sources: [...] }` and using `KERNEL`. */
   readonly library: Library;
   /**
@@ -159,6 +165,7 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
   if (spec.fault === undefined) bad(`${at}: fault: missing; expected vm_ops->fault, a routine of ${lib.name} with params (vma, vpn, write)`);
   mine('fault', spec.fault, 3);
   if (spec.pfnMkwrite !== undefined) mine('pfnMkwrite', spec.pfnMkwrite, 2);
+  if (spec.maySplit !== undefined && typeof spec.maySplit !== 'boolean') bad(`${at}: maySplit: expected false (vm_ops->may_split refuses every split) or true, got ${JSON.stringify(spec.maySplit)}`);
   if (!Array.isArray(spec.routines) || spec.routines.length === 0) bad(`${at}: routines: expected the driver's routines, fault path first`);
   spec.routines.forEach((r, i) => {
     mine(`routines[${i}]`, r, 0);
@@ -194,6 +201,7 @@ export function defineDriver(spec: DriverSpec): MirrorVariant {
     vmaFlags: spec.vmaFlags,
     fault: spec.fault,
     ...(spec.pfnMkwrite && { pfnMkwrite: spec.pfnMkwrite }),
+    ...(spec.maySplit !== undefined && { maySplit: spec.maySplit }),
     library: lib,
     routines: [...spec.routines],
     needs: { ...needs },

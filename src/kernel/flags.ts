@@ -12,6 +12,12 @@ export const VM_MIXEDMAP = 1 << 28;
 export const VM_DONTDUMP = 1 << 26;
 export const VM_WIPEONFORK = 1 << 25;
 export const VM_HUGETLB = 1 << 22;
+/**
+ * Model-only: the VMA's vm_ops->may_split refuses every split (returns -EINVAL), as a driver that
+ * maps one object per VMA does (drivers/dax/device.c:dev_dax_may_split refuses unaligned ones):
+ * munmap or mprotect of part of it fails instead of leaving the driver a VMA it does not know.
+ */
+export const VM_NO_SPLIT = 1 << 29;
 /** Model-only: the VMA is anonymous (vma_is_anonymous: no vm_ops). */
 export const VM_ANON = 1 << 30;
 
@@ -37,6 +43,7 @@ export const VM_FLAG_NAMES: readonly [number, string][] = [
   [VM_DONTDUMP, 'DONTDUMP'],
   [VM_WIPEONFORK, 'WIPEONFORK'],
   [VM_HUGETLB, 'HUGETLB'],
+  [VM_NO_SPLIT, 'NO_SPLIT'],
   [VM_ANON, 'ANON'],
 ];
 

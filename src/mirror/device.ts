@@ -15,7 +15,7 @@ import { deref, ref, refOrNone } from '../kernel/ref.js';
 import { MIN } from '../kernel/structs.js';
 import { intervalNotifierInsert } from '../kernel/notifier/interval.js';
 import { zapVmaPtes } from '../kernel/ops/zap.js';
-import { VM_DONTCOPY, VM_DONTDUMP, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
+import { VM_DONTCOPY, VM_DONTDUMP, VM_IO, VM_NO_SPLIT, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
 import { asDriverSetup, driverVmaFlags } from '../kernel/mutation-hooks.js';
 import type { Mutation } from '../world/mutation.js';
 import type { EraState } from '../driver/era.js';
@@ -64,6 +64,12 @@ export interface MirrorVariant {
    * just makes the pte writable (wp_pfn_shared → wp_page_reuse), whatever the source maps.
    */
   readonly pfnMkwrite?: AnyRoutine;
+  /**
+   * vm_ops->may_split: false if it refuses every split of the device VMA (-EINVAL to a munmap or
+   * mprotect of part of it); absent or true: no may_split, splits go ahead and the driver must cope
+   * with a VMA it did not create (a design that assumes one VMA per device cannot).
+   */
+  readonly maySplit?: boolean;
   /** The library its routines are defined in (with the libraries it uses): what a world runs. */
   readonly library: Library;
   /** The driver's own routines, fault path first (what `vmamirror explain` prints). */
@@ -121,7 +127,7 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
   const v = addVma(w, m.intrMm, {
     start: m.intrStart,
     end: m.intrStart + m.npages,
-    flags: driverVmaFlags(w, variant.vmaFlags, 'mirror_mmap:vma'),
+    flags: driverVmaFlags(w, variant.vmaFlags, 'mirror_mmap:vma') | (variant.maySplit === false ? VM_NO_SPLIT : 0),
     fault: variant.fault,
     pfnMkwrite: variant.pfnMkwrite,
     priv: dev,

@@ -164,6 +164,9 @@ export const interval = defineDriver({
   vmaFlags: MIRROR_VMA_FLAGS,
   fault: intervalFault,
   pfnMkwrite: intervalPfnMkwrite,
+  // The callback zaps the device's one VMA (zap_vma_ptes): a split would leave a VMA it never
+  // zaps, so the device refuses splits (found by the generator: test/generative/known.test.ts).
+  maySplit: false,
   routines: [intervalFault, installPfn, intervalPfnMkwrite, intervalInvalidate],
   needs: { intervalNotifier: true },
   attach: (w, dev) => attachInterval(w, dev, installPfn, intervalInvalidate),

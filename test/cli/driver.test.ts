@@ -191,6 +191,8 @@ describe('defineDriver in-process', () => {
     expect(() => defineDriver({ ...base, vmaFlags: -1 })).toThrow(/vmaFlags: expected/);
     expect(() => defineDriver({ ...base, library: {} as never })).toThrow(/library: expected a Library/);
     expect(() => defineDriver({ ...base, pfnMkwrite: fault })).toThrow(/pfnMkwrite: routine unit_fault takes 3 params; expected 2/);
+    expect(() => defineDriver({ ...base, maySplit: 'no' as never })).toThrow(/maySplit: expected false \(vm_ops->may_split refuses every split\) or true, got "no"/);
+    expect(defineDriver({ ...base, name: 'unit-no-split', maySplit: false }).maySplit).toBe(false);
     expect(() => defineDriver({ ...base, needs: { gpu: true } as never })).toThrow(/needs\.gpu: expected/);
     expect(() => defineDriver({ ...base, attach: undefined as never })).toThrow(/attach: expected the device's \.mmap/);
     expect(() => defineDriver({ ...base, reproduces: [1] as never })).toThrow(/reproduces: expected a list/);

@@ -56,14 +56,6 @@ function processMm(op: Op): MmName | undefined {
   return namedMm(op);
 }
 
-/**
- * A munmap or mprotect of part of the mirror VMA (it splits the VMA): known to break every design
- * (test/generative/known.test.ts), so left out until the model handles it.
- */
-export function splitsMirror(op: Op, pages: number): boolean {
-  return (op.op === 'munmap' || op.op === 'mprotect-readonly') && op.mm === 'introspector' && (op.page > 0 || (op.pages ?? 1) < pages);
-}
-
 /** The mm an operation names, if any. */
 function namedMm(op: Op): MmName | undefined {
   return fieldsOf(op).find((f) => f.def.kind === 'mm' || f.def.kind === 'parent')?.value as MmName | undefined;
@@ -87,7 +79,6 @@ export function legalize(name: string, pages: number, actors: readonly ActorSpec
   const reaped = new Set<MmName>();
   let kept = actors.map((actor, a) =>
     actor.ops.filter((op, i) => {
-      if (splitsMirror(op, pages)) return false;
       if (operationNamed(op.op)!.createsChild && (forkAt?.a !== a || forkAt.i !== i)) return false;
       if (childFields(op).length > 0 && (!forkAt || (forkAt.a === a && i < forkAt.i))) return false;
       const mm = namedMm(op);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { pte, vma } from '../../src/kernel/pgtable.js';
+import { EINVAL, VM_IO, VM_NO_SPLIT, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { MM, PAGE } from '../../src/kernel/structs.js';
 import { vmMunmap } from '../../src/kernel/ops/munmap.js';
 import { madviseDontneed } from '../../src/kernel/ops/madvise.js';
@@ -111,6 +112,23 @@ describe('munmap', () => {
     expect(recorded(w)).toEqual([]);
     expect(pte(w, SRC, 2).present).toBe(1);
     expect([vma(w, 0).start, vma(w, 0).end, vma(w, 1).used]).toEqual([0, 6, 0]);
+  });
+
+  it("fails with -EINVAL, changing nothing, when the VMA's vm_ops->may_split refuses (mm/vma.c:__split_vma), and unmaps it whole", () => {
+    const w = world();
+    addVma(w, SRC, { start: 0, end: 4, flags: VM_PFNMAP | VM_IO | VM_SHARED | VM_READ | VM_WRITE | VM_NO_SPLIT });
+    attachRecorder(w, SRC);
+    w.spawn(0, callMunmap, [SRC, 1, 3]);
+    runToEnd(w, 'munmap');
+    expect(w.obj(OUT, 0).value).toBe(-EINVAL);
+    expect(recorded(w)).toEqual([]);
+    expect([vma(w, 0).start, vma(w, 0).end, vma(w, 1).used]).toEqual([0, 4, 0]);
+    // No split needed: may_split is not asked.
+    w.obj(OUT, 0).done = 0;
+    w.spawn(0, callMunmap, [SRC, 0, 4]);
+    runToEnd(w, 'munmap');
+    expect(w.obj(OUT, 0).value).toBe(0);
+    expect(vma(w, 0).used).toBe(0);
   });
 
   it('does nothing and fires nothing over an unmapped range', () => {

@@ -54,10 +54,8 @@ export const mprotectReadOnly = KERNEL.routine({
         const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
         if (b) return b;
         if (l.start >= l.end) return 'unlock';
-        if (!fullyMapped(w, l.mm, l.start, l.end) || !splitVmasAround(w, l.mm, l.start, l.end)) {
-          l.err = -ENOMEM;
-          return 'unlock';
-        }
+        l.err = fullyMapped(w, l.mm, l.start, l.end) ? splitVmasAround(w, l.mm, l.start, l.end) : -ENOMEM;
+        if (l.err) return 'unlock';
         return 'fixup';
       },
     },

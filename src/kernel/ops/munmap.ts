@@ -11,14 +11,13 @@
  * seeing them in the kernel too. Lock holders observe the same thing; only the downgrade's extra
  * interleavings of readers with the zap are lost.
  */
-import { ENOMEM } from '../flags.js';
 import { downWrite, mmapLock, upWrite } from '../locks.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
 import { vmaClear } from '../pgtable.js';
 import { tlbFinishOne, unmapVmas } from './zap.js';
 import { KERNEL } from '../library.js';
 
-/** munmap(mm, start, end): 0 or -ENOMEM (no VMA slot for a split). */
+/** munmap(mm, start, end): 0, or a split's error: -EINVAL (vm_ops->may_split refused) or -ENOMEM (no VMA slot). */
 export const vmMunmap = KERNEL.routine({
   name: '__vm_munmap',
   params: ['mm', 'start', 'end'],
@@ -36,10 +35,8 @@ export const vmMunmap = KERNEL.routine({
       at: 'mm/vma.c:vms_gather_munmap_vmas',
       run: (w, l) => {
         if (vmasIn(w, l.mm, l.start, l.end).length === 0) return 'unlock'; // nothing mapped: 0
-        if (!splitVmasAround(w, l.mm, l.start, l.end)) {
-          l.err = -ENOMEM;
-          return 'unlock';
-        }
+        l.err = splitVmasAround(w, l.mm, l.start, l.end);
+        if (l.err) return 'unlock';
         return w.call(unmapVmas, 'freePgtables', l.mm, l.start, l.end);
       },
     },

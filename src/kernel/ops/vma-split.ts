@@ -4,6 +4,7 @@
  * moves with it. Callers hold mmap_write_lock. VMA merging (vma_merge_*) is not modelled.
  */
 import type { World } from '../../world/world.js';
+import { EINVAL, ENOMEM, VM_NO_SPLIT } from '../flags.js';
 import { freeVmaSlot, vma, vmaDup, vmaIndex } from '../pgtable.js';
 
 /** Splits VMA `index` at `at` (start < at < end); returns the index of the upper part, or -1 if no slot is free. */
@@ -29,19 +30,23 @@ function freeSlots(w: World, mm: number): number {
 
 /**
  * Splits every VMA of `mm` straddling `start` or `end` so that [start, end) is covered by whole
- * VMAs. All or nothing: returns false (nothing changed; the caller fails with -ENOMEM, as
- * __split_vma does when vm_area_dup fails) if the mm lacks the slots.
+ * VMAs: 0, or the error of mm/vma.c:__split_vma with nothing changed (all or nothing) — -EINVAL
+ * when a VMA's vm_ops->may_split refuses (VM_NO_SPLIT), -ENOMEM when the mm lacks the slots
+ * (vm_area_dup failing), checked in that order as __split_vma does.
  */
-export function splitVmasAround(w: World, mm: number, start: number, end: number): boolean {
+export function splitVmasAround(w: World, mm: number, start: number, end: number): number {
   const per = w.layout.dims.vmasPerMm;
   let need = 0;
+  let refused = false;
   for (let k = 0; k < per; k++) {
     const v = vma(w, vmaIndex(w, mm, k));
     if (!v.used || v.end <= start || v.start >= end) continue;
-    if (v.start < start) need++;
-    if (v.end > end) need++;
+    const splits = (v.start < start ? 1 : 0) + (v.end > end ? 1 : 0);
+    need += splits;
+    if (splits && v.flags & VM_NO_SPLIT) refused = true;
   }
-  if (need > freeSlots(w, mm)) return false;
+  if (refused) return -EINVAL;
+  if (need > freeSlots(w, mm)) return -ENOMEM;
   for (let k = 0; k < per; k++) {
     const i = vmaIndex(w, mm, k);
     const v = vma(w, i);
@@ -52,7 +57,7 @@ export function splitVmasAround(w: World, mm: number, start: number, end: number
     const v = vma(w, i);
     if (v.used && v.start < end && end < v.end) splitVma(w, mm, i, end);
   }
-  return true;
+  return 0;
 }
 
 /** Global indices of the used VMAs of `mm` overlapping [start, end), in slot order. */
