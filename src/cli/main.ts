@@ -34,6 +34,7 @@ import { mergeFiles } from './merge.js';
 import { scenarioArgument, select } from './selection.js';
 import { clearScenarioFiles, preloadScenarioFiles } from './scenario-files.js';
 import { checkSimulate, type SimulateCliOptions } from './simulate.js';
+import { checkSwarm } from './swarm.js';
 import { printable, shown } from './text.js';
 import { DEFAULT_DESIGN, mutateCommand, type MutateCliOptions } from './mutate.js';
 import { mutantVariant, parseMutantId } from '../check/mutate.js';
@@ -42,7 +43,7 @@ import { MUTATION_CATEGORIES } from '../kernel/mutation-hooks.js';
 export { EXIT_HOLDS, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_MODEL_ERROR } from './exit.js';
 export type { RunContext } from './budget.js';
 
-type CheckCliOptions = ExhaustiveCliOptions & Omit<SimulateCliOptions, 'simulate'> & { simulate?: string | true; variant?: string[]; driver?: string[]; era?: string };
+type CheckCliOptions = ExhaustiveCliOptions & Omit<SimulateCliOptions, 'simulate'> & { simulate?: string | true; swarm?: boolean; variant?: string[]; driver?: string[]; era?: string };
 
 /** Options of one mode given to the other: refused, never silently ignored. */
 const SIMULATION_ONLY: [keyof CheckCliOptions, string][] = [
@@ -67,8 +68,21 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['junit', '--junit'],
 ];
 
+/** What a swarm member decides itself (src/check/swarm.ts): refused with --swarm; the budget options apply to every member. */
+const NOT_WITH_SWARM: [keyof CheckCliOptions, string][] = [
+  ['simulate', '--simulate'],
+  ['depth', '--depth'],
+  ['trail', '--trail'],
+  ...EXHAUSTIVE_ONLY.filter(([k]) => k !== 'maxStates' && k !== 'maxMemory'),
+];
+
 function check(names: string[], opts: CheckCliOptions, ctx: RunContext, drivers: readonly MirrorVariant[], era: Era | undefined): number {
   const given = (k: keyof CheckCliOptions) => opts[k] !== undefined;
+  if (opts.swarm) {
+    const wrong = NOT_WITH_SWARM.find(([k]) => given(k))?.[1] ?? (opts.por === false ? '--no-por' : opts.shrink === false ? '--no-shrink' : undefined);
+    if (wrong) fail(`${wrong} does not apply to --swarm: each member's search is chosen by its shard index (README "Swarm")`);
+    return checkSwarm(select(names, opts.variant, drivers, era), opts, ctx);
+  }
   if (opts.simulate) {
     const wrong = EXHAUSTIVE_ONLY.find(([k]) => given(k))?.[1] ?? (opts.por === false ? '--no-por' : opts.shrink === false ? '--no-shrink' : undefined);
     if (wrong) fail(`${wrong} applies to exhaustive checks, not to --simulate`);
@@ -251,6 +265,10 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--depth <d>', 'PCT bug depth (default 3)', positiveInt)
     .option('--max-steps <n>', 'simulation: steps per run before it is cut', positiveInt)
     .option('--shard <i/N>', 'run only shard i of N (numbered from 0): catalogue cells (balanced by cost), or simulation runs', shardArg)
+    .option(
+      '--swarm',
+      'with --shard i/N: be member i of a swarm of N diversified searches (breadth-first, depth-first with seeded orders, PCT, preemption-bounded, random) over the selected cells; `merge` their --json into one verdict with coverage',
+    )
     .option('--no-shrink', 'print only the shortest counterexample, not also the one shrunk to the fewest preemptions')
     .option('--json', 'print results as JSON')
     .option('--html <file>', 'write a self-contained HTML report of the first counterexample (or of the single result)')

@@ -19,6 +19,7 @@ import { finalNote } from './check.js';
 import { judgedLine, judgeExpectations, type Expectation } from '../check/expect.js';
 import { isScenarioFile, scenarioFile } from './scenario-files.js';
 import { tracesOf, type TraceFor } from './reports.js';
+import { mergeSwarm, swarmLine, type SwarmShardResult } from '../check/swarm.js';
 
 /** Shard files are small JSON documents: a bigger file is not one. */
 const MAX_SHARD_BYTES = 256 * 2 ** 20;
@@ -27,10 +28,16 @@ export function mergeFiles(files: readonly string[], opts: { json?: boolean; fil
   const lookup = builtInOr((opts.file ?? []).map(scenarioArgument));
   const docs = files.map((f) => shardDocument(readJsonFile(f, 'a shard result', MAX_SHARD_BYTES), f, lookup));
   const kinds = new Set(docs.map((d) => d.kind));
-  if (kinds.size > 1) fail('cannot merge catalogue shards with simulation shards');
+  const named = { catalogue: 'catalogue', simulate: 'simulation', swarm: 'swarm' } as const;
+  if (kinds.size > 1) fail(`cannot merge ${[...kinds].map((k) => named[k]).join(' shards with ')} shards`);
   const scenarioFiles = (opts.file ?? []).filter(isScenarioFile).map(scenarioFile);
   const expected = { expectations: scenarioFiles.flatMap((f) => f.expectations), traceFor: tracesOf(scenarioFiles.map((f) => f.spec)) };
   try {
+    if (docs[0].kind === 'swarm')
+      return mergeSwarmMembers(
+        docs.map((d) => d.doc as SwarmShardResult),
+        opts,
+      );
     return docs[0].kind === 'catalogue'
       ? mergeCatalogue(
           docs.map((d) => d.doc as CatalogueShardResult),
@@ -65,6 +72,19 @@ function mergeCatalogue(shards: readonly CatalogueShardResult[], opts: { json?: 
   }
   finalNote(incompleteSentence(m.results), 0, opts.json);
   return exitCodeOf(m.results, table ? 'table' : 'cells', judged);
+}
+
+/** A swarm's members into one verdict per cell: a violation, a proof by a complete search, or incomplete with coverage. */
+function mergeSwarmMembers(members: readonly SwarmShardResult[], opts: { json?: boolean }): number {
+  const cells = mergeSwarm(members);
+  if (opts.json) console.log(JSON.stringify(cells, null, 2));
+  else for (const c of cells) console.log(swarmLine(c));
+  const judged = cells.map((c) => ({
+    ...c,
+    stopReason: c.verdict === 'incomplete' ? (c.coverage.missingMembers.length ? 'with members missing' : 'with no member searching every state') : undefined,
+  }));
+  finalNote(incompleteSentence(judged), 0, opts.json);
+  return simulationExitCode(judged);
 }
 
 function mergeSimulations(docs: readonly ShardDocument[], opts: { json?: boolean }): number {

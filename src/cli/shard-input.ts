@@ -18,8 +18,12 @@ import { scenarioByName } from '../scenario/catalogue.js';
 import type { ScenarioSpec } from '../scenario/spec.js';
 import { amount, At, count, obj, oneOf, text, type Obj } from './json-input.js';
 import { shown } from './text.js';
+import { describeMember, swarmMember, type SwarmShardResult } from '../check/swarm.js';
 
-export type ShardDocument = { readonly kind: 'catalogue'; readonly doc: CatalogueShardResult } | { readonly kind: 'simulate'; readonly doc: ScenarioSimulateResult[] };
+export type ShardDocument =
+  | { readonly kind: 'catalogue'; readonly doc: CatalogueShardResult }
+  | { readonly kind: 'simulate'; readonly doc: ScenarioSimulateResult[] }
+  | { readonly kind: 'swarm'; readonly doc: SwarmShardResult };
 
 function shardOf(o: Obj, at: At): { index: number; count: number } {
   const s = obj(o.shard, at.in('shard'));
@@ -146,7 +150,39 @@ function simulationResult(o: Obj, lookup: ScenarioLookup, at: At): ScenarioSimul
   return o as unknown as ScenarioSimulateResult;
 }
 
-/** Checks one parsed file: a catalogue shard, or a non-empty list of simulation shard results. */
+const SWARM_VERDICTS = ['holds', 'violation', 'incomplete', 'no-violation-found'] as const;
+
+/** A swarm member's document (`check --swarm --shard i/N --json`): it ran its own search (swarm.ts). */
+function swarmShard(o: Obj, lookup: ScenarioLookup, at: At): SwarmShardResult {
+  const shard = shardOf(o, at);
+  const seed = count(o, 'seed', at);
+  if (JSON.stringify(o.member) !== JSON.stringify(swarmMember(shard.index, seed)))
+    at.in('member').bad(`member ${shard.index} of a swarm with seed ${seed} runs ${describeMember(swarmMember(shard.index, seed))}`);
+  if (!Array.isArray(o.cells) || !o.cells.length) at.in('cells').bad('expected a non-empty list of cell results');
+  const simulation = (o.member as { kind: string }).kind === 'pct' || (o.member as { kind: string }).kind === 'random';
+  const seen = new Set<string>();
+  (o.cells as unknown[]).forEach((x, i) => {
+    const c = obj(x, at.in('cells').in(i));
+    const cat = at.in('cells').in(i);
+    const [scenario, variant] = cellOf(c, lookup, cat);
+    if (seen.has(`${scenario}/${variant}`)) cat.bad(`${scenario}/${variant} appears twice`);
+    seen.add(`${scenario}/${variant}`);
+    const verdict = oneOf(c, 'verdict', SWARM_VERDICTS, cat);
+    if (verdict === (simulation ? 'holds' : 'no-violation-found')) cat.in('verdict').bad(`a ${simulation ? 'simulation' : 'search'} member cannot say ${verdict}`);
+    if (typeof c.complete !== 'boolean') cat.in('complete').bad('expected true or false');
+    if (c.complete && verdict !== 'holds') cat.in('complete').bad(`a ${verdict} search is not complete`);
+    for (const k of ['states', 'steps']) count(c, k, cat);
+    amount(c, 'elapsedMs', cat);
+    if (c.runs !== undefined || simulation) count(c, 'runs', cat);
+    if (c.coveredPreemptions !== undefined && count(c, 'coveredPreemptions', cat) !== (o.member as { preemptions?: number }).preemptions)
+      cat.in('coveredPreemptions').bad('is not the bound of this member');
+    if (verdict === 'violation') checkCounterexample(c, scenario, variant, lookup, cat);
+    else if (c.violation !== undefined) cat.in('violation').bad(`a ${verdict} result has no counterexample`);
+  });
+  return o as unknown as SwarmShardResult;
+}
+
+/** Checks one parsed file: a catalogue shard, a swarm member, or a non-empty list of simulation shard results. */
 export function shardDocument(doc: unknown, file: string, lookup: ScenarioLookup): ShardDocument {
   const at = new At(shown(file));
   if (Array.isArray(doc)) {
@@ -158,7 +194,8 @@ export function shardDocument(doc: unknown, file: string, lookup: ScenarioLookup
   }
   const o = obj(doc, at);
   if (o.kind === 'catalogue') return { kind: 'catalogue', doc: catalogueShard(o, lookup, at) };
-  return at.bad('not a shard result: expected the JSON of `check --shard i/N --json` (a catalogue shard, or a list of simulation results)');
+  if (o.kind === 'swarm') return { kind: 'swarm', doc: swarmShard(o, lookup, at) };
+  return at.bad('not a shard result: expected the JSON of `check --shard i/N --json` (a catalogue shard, a swarm member, or a list of simulation results)');
 }
 
 export function builtInOr(files: readonly ScenarioSpec[]): ScenarioLookup {

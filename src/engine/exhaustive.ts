@@ -82,6 +82,13 @@ export interface ExploreOptions extends CheckSelection {
    * lock-order cycle still ends the search (it is a finding of the whole search so far).
    */
   readonly maxViolations?: number;
+  /**
+   * Swarm diversification (src/check/swarm.ts): a seed that rotates the order the actors are
+   * tried in at each state (by the state's tree id), so depth-first runs with different seeds go
+   * down different paths first and, stopped by a budget, cover different parts of the space. A
+   * search that completes explores the same states in any order.
+   */
+  readonly order?: number;
 }
 
 /** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
@@ -182,6 +189,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   w.audit = opts.audit ?? false;
   const frontier = (opts.strategy ?? bfs).frontier(w.layout);
   const bound = opts.preemptions ?? -1;
+  const order = opts.order;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
   const lone = fair ? new LoneRun(w, exact) : undefined;
@@ -376,7 +384,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     let enabledMask = 0;
     let acquiringMask = 0;
     const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
-    for (let a = 0; a < nActors; a++) {
+    const rotate = order === undefined ? 0 : Math.imul(id ^ order, 0x9e3779b1) >>> 0;
+    for (let k = 0; k < nActors; k++) {
+      const a = rotate === 0 ? k : (k + rotate) % nActors;
       w.load(parent);
       if (w.actorSp(a) === 0) continue;
       unfinished++;
