@@ -55,6 +55,24 @@ export function vmFlagsToString(flags: number): string {
   );
 }
 
+// include/uapi/asm-generic/mman-common.h: mmap and mprotect's prot
+export const PROT_NONE = 0x0;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+
+/** include/linux/mman.h:calc_vm_prot_bits — the VM_* access bits of a prot (no PROT_EXEC, no pkeys in the model). */
+export function calcVmProtBits(prot: number): number {
+  return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0);
+}
+
+/**
+ * Whether vm_get_page_prot(flags) is PAGE_NONE (mm/mmap.c protection_map[]: no VM_READ, VM_WRITE or
+ * VM_EXEC, which the model lacks): the ptes of such a VMA are protnone.
+ */
+export function vmPageProtNone(flags: number): boolean {
+  return (flags & (VM_READ | VM_WRITE)) === 0;
+}
+
 /** is_cow_mapping(): private and may be written. */
 export function isCowMapping(flags: number): boolean {
   return (flags & (VM_SHARED | VM_WRITE)) === VM_WRITE;
@@ -75,10 +93,12 @@ export const EVENT_NAMES = ['UNMAP', 'CLEAR', 'PROTECTION_VMA', 'PROTECTION_PAGE
 // include/uapi/asm-generic/errno-base.h
 export const EFAULT = 14;
 export const EBUSY = 16;
+export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOMEM = 12;
 export const EAGAIN = 11;
 export const EPERM = 1;
+export const ESRCH = 3;
 
 // include/linux/mm_types.h: vm_fault_t
 export const VM_FAULT_OOM = 0x1;

@@ -64,7 +64,12 @@ export function freeVmaSlot(w: World, mm: number): number {
   return -1;
 }
 
-/** set_pte_at of a present pte, under the ptl; records the page generation as ghost state. */
+/**
+ * set_pte_at of a present pte, under the ptl; records the page generation as ghost state. The pte
+ * is accessible (not protnone): every caller installs from a fault or an insert into a VMA the
+ * access was allowed in (mk_pte with a readable vm_page_prot); remove_migration_pte puts back the
+ * protnone its entry carries.
+ */
 export function setPte(w: World, mm: number, vpn: number, pfn: number, write: boolean, special: boolean): void {
   assertHeld(w, ptl(w, mm), 'set_pte_at');
   const p = pte(w, mm, vpn);
@@ -75,6 +80,7 @@ export function setPte(w: World, mm: number, vpn: number, pfn: number, write: bo
   p.swap = NONE;
   p.migration = 0;
   p.gen = pageGen(w, pfn);
+  p.protnone = 0;
 }
 
 /** pte_clear / ptep_get_and_clear, under the ptl: the slot becomes none. */
@@ -88,6 +94,7 @@ export function clearPte(w: World, mm: number, vpn: number): void {
   p.swap = NONE;
   p.migration = 0;
   p.gen = 0;
+  p.protnone = 0;
 }
 
 /** pte_none(): no present page and no swap or migration entry. */

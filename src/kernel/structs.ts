@@ -86,8 +86,12 @@ export const PTE = defineStruct(
     'swap', // swap entry: swpEntry(slot) (non-present)
     'migration', // migration entry: pfn being migrated (non-present)
     'gen', // ghost: page generation at install time
+    // pte_protnone (x86 _PAGE_PROTNONE without _PAGE_PRESENT): the pte of a PROT_NONE VMA. Still
+    // pte_present() for the kernel (rmap, zap, fork see the page mapped), but the MMU faults on
+    // every access. On a migration entry it stands for vm_page_prot at remove_migration_pte.
+    'protnone',
   ] as const,
-  { pfn: 'lock:mm.ptl', present: 'lock:mm.ptl', write: 'lock:mm.ptl', special: 'lock:mm.ptl', swap: 'lock:mm.ptl', migration: 'lock:mm.ptl', gen: 'ghost' },
+  { pfn: 'lock:mm.ptl', present: 'lock:mm.ptl', write: 'lock:mm.ptl', special: 'lock:mm.ptl', swap: 'lock:mm.ptl', migration: 'lock:mm.ptl', gen: 'ghost', protnone: 'lock:mm.ptl' },
   { word: true }, // one pte_t: ptep_get reads it whole
 );
 

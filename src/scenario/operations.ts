@@ -15,7 +15,9 @@
 import { cpuAccess } from '../kernel/ops/access.js';
 import { madviseDontneed } from '../kernel/ops/madvise.js';
 import { vmMunmap } from '../kernel/ops/munmap.js';
-import { mprotectReadOnly } from '../kernel/ops/mprotect.js';
+import { doMprotectPkey } from '../kernel/ops/mprotect.js';
+import { vmMmapPgoff } from '../kernel/ops/mmap.js';
+import { PROT_NONE, PROT_READ, PROT_WRITE } from '../kernel/flags.js';
 import { dupMmap } from '../kernel/ops/fork.js';
 import { mmput } from '../kernel/ops/exit.js';
 import { oomReapTaskMm } from '../kernel/ops/oom.js';
@@ -315,16 +317,30 @@ export const OPERATIONS = [
     call: (op, at) => ({ label: `munmap(${op.mm}@${op.page})`, routine: vmMunmap, args: range(at, op) }),
   }),
   operation({
+    name: 'mmap',
+    description:
+      'mmap of a new anonymous private read-write VMA over pages [page, page + pages), with no ptes (MAP_FIXED_NOREPLACE: the range a munmap freed, as the top-down allocator reuses it); -EEXIST while a VMA is still there.',
+    fields: mmRange,
+    call: (op, at) => ({ label: `mmap(${op.mm}@${op.page})`, routine: vmMmapPgoff, args: range(at, op) }),
+  }),
+  operation({
     name: 'mprotect-readonly',
     description: 'mprotect(PROT_READ) of pages [page, page + pages).',
     fields: mmRange,
-    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: mprotectReadOnly, args: [...range(at, op), 0] }),
+    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ)`, routine: doMprotectPkey, args: [...range(at, op), PROT_READ] }),
   }),
   operation({
     name: 'mprotect-readwrite',
     description: 'mprotect(PROT_READ|PROT_WRITE) of pages [page, page + pages): VM_WRITE back; the ptes become writable at the next write fault.',
     fields: mmRange,
-    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ|PROT_WRITE)`, routine: mprotectReadOnly, args: [...range(at, op), 1] }),
+    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_READ|PROT_WRITE)`, routine: doMprotectPkey, args: [...range(at, op), PROT_READ | PROT_WRITE] }),
+  }),
+  operation({
+    name: 'mprotect-none',
+    description:
+      'mprotect(PROT_NONE) of pages [page, page + pages): the VMA loses VM_READ and VM_WRITE, its ptes become protnone (every access faults and fails); mprotect-readonly or -readwrite makes them accessible again.',
+    fields: mmRange,
+    call: (op, at) => ({ label: `mprotect(${op.mm}@${op.page}, PROT_NONE)`, routine: doMprotectPkey, args: [...range(at, op), PROT_NONE] }),
   }),
   operation({
     name: 'fork',

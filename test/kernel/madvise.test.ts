@@ -6,11 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
-import { VM_DONTEXPAND, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED } from '../../src/kernel/flags.js';
+import { PROT_READ, VM_DONTEXPAND, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED } from '../../src/kernel/flags.js';
 import { pte } from '../../src/kernel/pgtable.js';
 import { MM, PAGE } from '../../src/kernel/structs.js';
 import { madviseDontneed } from '../../src/kernel/ops/madvise.js';
-import { mprotectReadOnly } from '../../src/kernel/ops/mprotect.js';
+import { doMprotectPkey } from '../../src/kernel/ops/mprotect.js';
 import { defineStruct, type Layout } from '../../src/world/layout.js';
 import { actorIndex, isEnabled, runSchedule, runToEnd, runUntil } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
@@ -102,7 +102,7 @@ describe('madvise(MADV_DONTNEED)', () => {
     const M = actorIndex(w, 'madvise');
     const P = actorIndex(w, 'mprotect');
     w.spawn(M, callMadvise, [SRC, 0, 4]);
-    w.spawn(P, mprotectReadOnly, [SRC, 0, 4, 0]);
+    w.spawn(P, doMprotectPkey, [SRC, 0, 4, PROT_READ]);
     runUntil(w, 'madvise', 'zap_page_range_single_batched:zap'); // lock held, start done
     expect(isEnabled(w, P)).toBe(false); // mmap_write_lock sleeps behind the reader
     runSchedule(w, ['madvise']); // the pte clear
@@ -124,7 +124,7 @@ describe('madvise(MADV_DONTNEED)', () => {
     addVma(v, SRC, { start: 0, end: 4 });
     populateAnon(v, SRC, 1, 0xa);
     v.spawn(M, callMadvise, [SRC, 0, 4]);
-    v.spawn(P, mprotectReadOnly, [SRC, 0, 4, 0]);
+    v.spawn(P, doMprotectPkey, [SRC, 0, 4, PROT_READ]);
     runSchedule(v, ['mprotect', 'madvise']); // mprotect takes the lock; madvise calls do_madvise
     expect(isEnabled(v, M)).toBe(false);
     runToEnd(v, 'mprotect');

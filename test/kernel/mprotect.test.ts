@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
-import { VM_ANON, VM_DONTEXPAND, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
+import { PROT_READ, PROT_WRITE, VM_ANON, VM_DONTEXPAND, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { pte, setPte, vma } from '../../src/kernel/pgtable.js';
 import { MM, PAGE } from '../../src/kernel/structs.js';
-import { mprotectReadOnly } from '../../src/kernel/ops/mprotect.js';
+import { doMprotectPkey } from '../../src/kernel/ops/mprotect.js';
 import { runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
@@ -27,7 +27,7 @@ describe('mprotect(PROT_READ)', () => {
     addVma(w, SRC, { start: 0, end: 4 });
     const pfn = populateAnon(w, SRC, 0, 0xa);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 0]);
+    w.spawn(0, doMprotectPkey, [SRC, 0, 4, PROT_READ]);
     const trace = runToEnd(w, 'mprotect');
     expect(recorded(w).map((e) => [e.kind, e.event, e.start, e.end, e.blockable, e.pfnAtStart])).toEqual([
       ['start', 'PROTECTION_VMA', 0, 4, true, pfn],
@@ -50,7 +50,7 @@ describe('mprotect(PROT_READ)', () => {
     const theirs = populateAnon(w, OTHER, 1, 0x5);
     addVma(w, SRC, { start: 0, end: 2, flags: VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_READ | VM_WRITE | VM_SHARED });
     setPte(w, SRC, 1, theirs, true, true);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 2, 0]);
+    w.spawn(0, doMprotectPkey, [SRC, 0, 2, PROT_READ]);
     runToEnd(w, 'mprotect');
     expect(pte(w, SRC, 1)).toMatchObject({ present: 1, special: 1, write: 0 });
     expect(w.obj(PAGE, theirs)).toMatchObject({ refcount: 1, mapcount: 1 });
@@ -61,7 +61,7 @@ describe('mprotect(PROT_READ)', () => {
     addVma(w, SRC, { start: 0, end: 4, flags: VM_ANON | VM_READ });
     populateAnon(w, SRC, 0, 0xa, false);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 0]);
+    w.spawn(0, doMprotectPkey, [SRC, 0, 4, PROT_READ]);
     runToEnd(w, 'mprotect');
     expect(recorded(w)).toEqual([]);
   });
@@ -72,7 +72,7 @@ describe('mprotect(PROT_READ)', () => {
     populateAnon(w, SRC, 0, 0xa);
     populateAnon(w, SRC, 2, 0xb);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 2, 4, 0]);
+    w.spawn(0, doMprotectPkey, [SRC, 2, 4, PROT_READ]);
     runToEnd(w, 'mprotect');
     expect(
       recorded(w)
@@ -99,9 +99,9 @@ describe('mprotect(PROT_READ|PROT_WRITE)', () => {
     addVma(w, SRC, { start: 0, end: 4 });
     const pfn = populateAnon(w, SRC, 0, 0xa);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 0]);
+    w.spawn(0, doMprotectPkey, [SRC, 0, 4, PROT_READ]);
     runToEnd(w, 'mprotect');
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 1]);
+    w.spawn(0, doMprotectPkey, [SRC, 0, 4, PROT_READ | PROT_WRITE]);
     const trace = runToEnd(w, 'mprotect');
     expect(
       recorded(w)
@@ -122,7 +122,7 @@ describe('mprotect(PROT_READ|PROT_WRITE)', () => {
     addVma(w, SRC, { start: 0, end: 4 });
     populateAnon(w, SRC, 0, 0xa);
     attachRecorder(w, SRC);
-    w.spawn(0, mprotectReadOnly, [SRC, 0, 4, 1]);
+    w.spawn(0, doMprotectPkey, [SRC, 0, 4, PROT_READ | PROT_WRITE]);
     runToEnd(w, 'mprotect');
     expect(recorded(w)).toEqual([]);
     expect(vma(w, 0).flags).toBe(VM_ANON | VM_READ | VM_WRITE);

@@ -85,8 +85,10 @@ describe('the operation table', () => {
             { op: 'migrate', page: 1 },
             { op: 'madvise-dontneed', mm: 'introspector', page: 1, pages: 2 },
             { op: 'munmap', mm: 'source', page: 0 },
+            { op: 'mmap', mm: 'source', page: 0 },
             { op: 'mprotect-readonly', mm: 'child', page: 1, pages: 1 },
             { op: 'mprotect-readwrite', mm: 'source', page: 0, pages: 2 },
+            { op: 'mprotect-none', mm: 'introspector', page: 2 },
           ],
         },
         {
@@ -108,8 +110,10 @@ describe('the operation table', () => {
         'migrate(source@1) kcompactd_migrate(0, 1)',
         'madvise(introspector@1, DONTNEED) do_madvise(1, 1, 3)',
         'munmap(source@0) __vm_munmap(0, 0, 1)',
-        'mprotect(child@1, PROT_READ) do_mprotect_pkey(2, 1, 2, 0)',
-        'mprotect(source@0, PROT_READ|PROT_WRITE) do_mprotect_pkey(0, 0, 2, 1)',
+        'mmap(source@0) vm_mmap_pgoff(0, 0, 1)',
+        'mprotect(child@1, PROT_READ) do_mprotect_pkey(2, 1, 2, 1)',
+        'mprotect(source@0, PROT_READ|PROT_WRITE) do_mprotect_pkey(0, 0, 2, 3)',
+        'mprotect(introspector@2, PROT_NONE) do_mprotect_pkey(1, 2, 3, 0)',
       ],
       ['fork(introspector) dup_mmap(1, 2)', 'exit(child) mmput(2)', 'oom_reap(source) oom_reap_task_mm(0)'],
     ]);

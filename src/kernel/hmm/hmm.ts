@@ -163,6 +163,16 @@ function holeEnd(w: World, mm: number, addr: number, end: number): number {
 }
 
 /**
+ * mm/hmm.c:hmm_vma_walk_test — whether the walk enters a VMA: not VM_IO|VM_PFNMAP (no struct page
+ * behind, or I/O), and VM_READ ("If the vma does not allow read access, then assume that it does
+ * not allow write access either"), so a PROT_NONE VMA is skipped. A skipped VMA's pages are -EFAULT
+ * if a fault was asked of any, else HMM_PFN_ERROR.
+ */
+function hmmVmaWalkable(flags: number): boolean {
+  return !(flags & (VM_IO | VM_PFNMAP)) && (flags & VM_READ) !== 0;
+}
+
+/**
  * mm/hmm.c:hmm_vma_fault(addr, end, required_fault), entered from the walk's step (goto fault):
  * hmm_vma_walk.last = addr; -EPERM for a write fault on a VMA without VM_WRITE; else the first
  * handle_mm_fault of its loop, resuming at `faulted`.
@@ -207,8 +217,7 @@ export const hmmRangeFault = KERNEL.routine({
             l.addr = e;
             continue;
           }
-          const flags = vma(w, vi).flags;
-          if (flags & (VM_IO | VM_PFNMAP) || !(flags & VM_READ)) {
+          if (!hmmVmaWalkable(vma(w, vi).flags)) {
             const e = Math.min(end, vma(w, vi).end); // hmm_vma_walk_test: skip the VMA
             if (hmmRangeNeedFault(w, l, l.addr, e)) return w.ret(-EFAULT);
             hmmPfnsFill(w, l, l.addr, e, HMM_PFN_ERROR);

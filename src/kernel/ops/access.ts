@@ -21,13 +21,13 @@ export const cpuAccess = KERNEL.routine({
     // The load/store itself: one atomic access through the (TLB-cached) pte.
     access: {
       at: 'hw: user load/store',
-      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'], // the hardware page walk takes no lock
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.protnone'], // the hardware page walk takes no lock
       // One instruction: the translation and the load/store retire together, and a TLB shootdown
       // IPI is taken between instructions — one access for the lock discipline (w.single).
       run: (w, l) =>
         w.single(() => {
           const p = pte(w, l.mm, l.vpn);
-          if (!p.present || (l.write && !p.write)) return 'lock';
+          if (!p.present || p.protnone || (l.write && !p.write)) return 'lock'; // a protnone pte lacks _PAGE_PRESENT: the MMU faults
           const pg = w.obj(PAGE, p.pfn);
           if (w.instrument(() => pg.free || pg.gen !== p.gen)) w.bug(`user access to mm ${l.mm} vpn ${l.vpn} through a stale pte (pfn ${p.pfn} was freed or reused)`);
           if (l.write) {

@@ -60,6 +60,7 @@ function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: bo
   d.swap = s.swap;
   d.migration = s.migration;
   d.gen = s.gen;
+  d.protnone = s.protnone; // the pte is copied whole: a PROT_NONE VMA's child ptes stay protnone
 }
 
 /** Copies the pte at `l.vpn`; the loop goes on at `next`, or, after the last, unlocks and ends the bracket. */

@@ -42,7 +42,7 @@ export const tryToMigrate = defineRmapUnmap({
     p.special = 0;
     p.swap = NONE;
     p.gen = 0;
-    p.migration = pfn; // the write bit stays: it is part of the migration entry
+    p.migration = pfn; // the write bit stays: it is part of the migration entry (protnone too: mprotect.ts)
   },
 });
 
@@ -64,10 +64,11 @@ export const removeMigrationPtes = KERNEL.routine({
         const b = spinLock(w, ptl(w, mm)); // page_vma_mapped_walk: pte_offset_map_lock
         if (b) return b;
         const vpn = w.obj(PAGE, l.src).index;
-        const write = pte(w, mm, vpn).write === 1;
+        const { write, protnone } = pte(w, mm, vpn);
         getPage(w, l.dst);
         pageDupRmap(w, l.dst);
-        setPte(w, mm, vpn, l.dst, write, false);
+        setPte(w, mm, vpn, l.dst, write === 1, false);
+        pte(w, mm, vpn).protnone = protnone; // mk_pte(new, vma->vm_page_prot): PAGE_NONE in a PROT_NONE VMA
         spinUnlock(w, ptl(w, mm));
         l.next = mm + 1;
         return 'restore';

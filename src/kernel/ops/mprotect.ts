@@ -1,10 +1,12 @@
 /**
- * mprotect(start, end, PROT_READ) — write-protect a range — and mprotect(start, end,
- * PROT_READ|PROT_WRITE) (mm/mprotect.c, v6.18):
- * do_mprotect_pkey takes mmap_write_lock; per VMA, mprotect_fixup splits at the range ends,
- * updates vm_flags (before touching ptes), and change_protection brackets the pte changes with
- * start/end(PROTECTION_VMA) on the VMA's mm; present ptes (normal and special) lose write,
- * writable migration entries become readable; swap entries are left alone.
+ * mprotect(start, end, prot) with prot PROT_READ, PROT_READ|PROT_WRITE or PROT_NONE (mm/mprotect.c,
+ * v6.18): do_mprotect_pkey takes mmap_write_lock; per VMA, mprotect_fixup splits at the range ends,
+ * updates vm_flags and vm_page_prot (before touching ptes), and change_protection brackets the pte
+ * changes with start/end(PROTECTION_VMA) on the VMA's mm; change_pte_range gives every present pte
+ * (normal and special) the new protection, pte_modify(oldpte, vm_page_prot): no write without
+ * VM_WRITE, protnone under PAGE_NONE (the MMU then faults on every access, and the fault finds a
+ * VMA without VM_READ: SIGSEGV), accessible again otherwise; writable migration entries become
+ * readable; swap entries are left alone.
  *
  * PROT_READ|PROT_WRITE sets VM_WRITE and runs the same bracket (change_pmd_range opens it for every
  * populated range whatever the new protection) but leaves the ptes read-only: the kernel upgrades
@@ -16,10 +18,12 @@
  *
  * Simplifications: the range must be fully mapped or nothing is done (-ENOMEM; the kernel
  * changes the VMAs before the hole and then fails); VMAs are not merged afterwards; the kernel
- * opens the bracket lazily per populated PUD (change_pud_range), the model always once per VMA.
+ * opens the bracket lazily per populated PUD (change_pud_range), the model always once per VMA;
+ * no VM_MAY* check (-EACCES), no PROT_EXEC. A migration entry carries the protnone its pte will get
+ * back (the kernel's remove_migration_pte reads vm_page_prot then): change_pte_range sets it too.
  */
 import type { World } from '../../world/world.js';
-import { ENOMEM, MMU_NOTIFY_PROTECTION_VMA, VM_READ, VM_WRITE } from '../flags.js';
+import { calcVmProtBits, ENOMEM, MMU_NOTIFY_PROTECTION_VMA, VM_READ, VM_WRITE, vmPageProtNone } from '../flags.js';
 import { assertHeld, downWrite, mmapLock, ptl, spinLock, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pte, vma, vmaIndex } from '../pgtable.js';
@@ -33,19 +37,22 @@ function fullyMapped(w: World, mm: number, start: number, end: number): boolean 
   return true;
 }
 
-/** mm/mprotect.c:change_pte_range with a newprot lacking write. */
-function wrprotectRange(w: World, mm: number, start: number, end: number): void {
+/** mm/mprotect.c:change_pte_range with newprot = vm_get_page_prot(`flags`): pte_modify of every present pte and migration entry. */
+function changePteRange(w: World, mm: number, start: number, end: number, flags: number): void {
   assertHeld(w, ptl(w, mm), 'change_pte_range');
+  const protnone = vmPageProtNone(flags) ? 1 : 0;
   for (let vpn = start; vpn < end; vpn++) {
     const p = pte(w, mm, vpn);
-    if (p.present || p.migration) p.write = 0;
+    if (!p.present && !p.migration) continue; // pte_none or a swap entry: left alone
+    if (!(flags & VM_WRITE)) p.write = 0; // PROT_WRITE added: ptes left to the write fault (file comment)
+    p.protnone = protnone;
   }
 }
 
-/** mprotect(mm, start, end, PROT_READ, or PROT_READ|PROT_WRITE when `write`): 0 or -ENOMEM. */
-export const mprotectReadOnly = KERNEL.routine({
+/** mprotect(mm, start, end, prot): 0 or -ENOMEM. */
+export const doMprotectPkey = KERNEL.routine({
   name: 'do_mprotect_pkey',
-  params: ['mm', 'start', 'end', 'write'],
+  params: ['mm', 'start', 'end', 'prot'],
   locals: ['k', 'vma', 'err'],
   steps: {
     lock: {
@@ -67,7 +74,7 @@ export const mprotectReadOnly = KERNEL.routine({
           const v = vma(w, i);
           if (!v.used || v.end <= l.start || v.start >= l.end) continue;
           l.k = k + 1;
-          const newflags = (l.write ? v.flags | VM_WRITE : v.flags & ~VM_WRITE) | VM_READ;
+          const newflags = (v.flags & ~(VM_READ | VM_WRITE)) | calcVmProtBits(l.prot); // mask_off_old_flags, calc_vm_prot_bits
           if (newflags === v.flags) continue; // nothing to change: *pprev = vma
           v.flags = newflags; // vm_flags_reset under the write lock, before the ptes
           l.vma = i;
@@ -82,7 +89,7 @@ export const mprotectReadOnly = KERNEL.routine({
         const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
         if (b) return b;
         const v = vma(w, l.vma);
-        if (!l.write) wrprotectRange(w, l.mm, v.start, v.end); // PROT_WRITE added: ptes left to the write fault (file comment)
+        changePteRange(w, l.mm, v.start, v.end, v.flags); // newprot = vma->vm_page_prot
         spinUnlock(w, ptl(w, l.mm));
         l.result = 0;
         return w.call(mmuNotifierInvalidateRangeEnd, 'fixup', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
