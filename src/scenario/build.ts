@@ -9,7 +9,7 @@ import type { World } from '../world/world.js';
 import { buildWorld } from '../kernel/topology.js';
 import { addVma, populateAnon } from '../kernel/setup.js';
 import { MM } from '../kernel/structs.js';
-import { actsOn, anyOperations, childFields, fieldsOf, MM_NAMES, opCall, operationNamed, type CallContext, type MmName, type VmName } from './operations.js';
+import { actsOn, anyOperations, childFields, fieldsOf, MM_NAMES, opCall, operationNamed, threadOf, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
 import { MIRROR, mirrorMmap, type MirrorVariant } from '../mirror/device.js';
 import { devicesOf } from '../mirror/combined.js';
@@ -86,9 +86,19 @@ function driverStructs(designs: readonly MirrorVariant[]): Map<StructDef, number
   return out;
 }
 
-/** An `any` adversary's choices: every operation it may run, with the rules that bound it. */
-function anyProgram(any: NonNullable<ActorSpec['any']>, at: CallContext): AnyProgram {
-  const choices = anyOperations(any).map((op) => {
+/**
+ * An `any` adversary's choices: every operation it may run, with the rules that bound it — less
+ * what the kernel cannot do beside the other actors (the loader's exit rule, load.ts): an exit of a
+ * process another actor runs a thread of, or an operation of a process another actor exits.
+ */
+function anyProgram(any: NonNullable<ActorSpec['any']>, at: CallContext, others: readonly ActorSpec[]): AnyProgram {
+  const threads = new Set(others.flatMap((a) => (a.any ? anyOperations(a.any) : a.ops).map(threadOf)));
+  const exited = new Set(others.flatMap((a) => a.ops.filter((op) => operationNamed(op.op)!.endsMm).map(threadOf)));
+  const possible = anyOperations(any).filter((op) => {
+    const mm = threadOf(op);
+    return mm === undefined || (!exited.has(mm) && !(operationNamed(op.op)!.endsMm && threads.has(mm)));
+  });
+  const choices = possible.map((op) => {
     const entry = operationNamed(op.op)!;
     return { call: opCall(op, at), mm: at.mm(actsOn(op)), ends: entry.endsMm === true, once: entry.oncePerMm === true };
   });
@@ -178,7 +188,15 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       );
       setAnyPrograms(
         layout,
-        spec.actors.map((a) => a.any && anyProgram(a.any, at)),
+        spec.actors.map(
+          (a) =>
+            a.any &&
+            anyProgram(
+              a.any,
+              at,
+              spec.actors.filter((o) => o !== a),
+            ),
+        ),
       );
     },
   );

@@ -14,7 +14,7 @@ import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
 import type { ActorSpec, FaultPoint, KvmOptions, Observation, OutcomeSpec, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
-import { fieldProblems, OP_NAMES, operationNamed, pageRange, type Op, type ScenarioFacts } from './operations.js';
+import { fieldProblems, OP_NAMES, operationNamed, pageRange, threadOf, type Op, type ScenarioFacts } from './operations.js';
 import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
 import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
 import { expectIssues, verdictNames, type ExpectEntry } from './expect.js';
@@ -491,6 +491,37 @@ function semanticIssues(file: FileData): Issue[] {
         if (firstFork) out.push({ path: at, message: `a second fork (the first is ${displayPath(firstFork)}); expected at most one fork (there is one child mm)` });
         else firstFork = at;
       }
+    });
+  });
+  out.push(...exitIssues(file.actors));
+  return out;
+}
+
+/**
+ * An exit is the process's last mmput, which comes after every one of its threads has gone: no
+ * operation run by a thread of that process (`threadOf`) may follow it in the exiting actor, or
+ * run in another actor at all (the kernel cannot fault on, unmap or fork an mm being torn down by
+ * its own last user). Device ioctls, guests and kernel threads are not threads of it.
+ */
+function exitIssues(actors: FileData['actors']): Issue[] {
+  const out: Issue[] = [];
+  actors.forEach((actor, a) => {
+    (actor.ops ?? []).forEach((op: Op, o) => {
+      if (!operationNamed(op.op)!.endsMm) return;
+      const mm = threadOf(op);
+      const exitAt: Segment[] = ['actors', a, 'ops', o];
+      actors.forEach((other, b) => {
+        (other.ops ?? []).forEach((later: Op, k) => {
+          if ((b === a && k <= o) || threadOf(later) !== mm) return;
+          out.push({
+            path: ['actors', b, 'ops', k],
+            message:
+              b === a
+                ? `${later.op} of ${mm} after its exit (${displayPath(exitAt)}); expected nothing of the process once it has exited`
+                : `${later.op} runs in a thread of ${mm}, which another actor exits (${displayPath(exitAt)}: its last mmput, after every thread of it has gone); expected ${mm}'s operations in the exiting actor, before the exit`,
+          });
+        });
+      });
     });
   });
   return out;

@@ -196,6 +196,8 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
   readonly endsMm?: boolean;
   /** At most once per mm (the OOM reaper reaps a victim once): the `any` adversary's rule. */
   readonly oncePerMm?: boolean;
+  /** Run by a kernel thread (the OOM reaper), not by a thread of the process its mm field names. */
+  readonly kernelThread?: boolean;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -361,6 +363,7 @@ export const OPERATIONS = [
     description: "The OOM reaper reaps the process's mm (non-blockable invalidation).",
     fields: { mm: { kind: 'mm' } },
     oncePerMm: true,
+    kernelThread: true,
     call: (op, at) => ({ label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [at.mm(op.mm)] }),
   }),
 ] as const;
@@ -448,6 +451,16 @@ export function anyOperations(any: AnyOps): Op[] {
     }
     return partial as unknown as Op[];
   });
+}
+
+/**
+ * The process whose thread runs the operation (its `mm` or `parent` field), if one does: a CPU
+ * access, madvise, munmap, mprotect, mmap, fork, exit. Not kernel threads (kswapd, kcompactd, the
+ * OOM reaper), guests, or a device's ioctl (dmirror's may come from a process the fd was passed to).
+ */
+export function threadOf(op: Op): MmName | undefined {
+  if (operationNamed(op.op)!.kernelThread) return undefined;
+  return fieldsOf(op).find((f) => f.def.kind === 'mm' || f.def.kind === 'parent')?.value as MmName | undefined;
 }
 
 /** The mm an operation acts on: its mm field, else the source (kswapd and kcompactd take the source's pages). */

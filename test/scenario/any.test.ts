@@ -98,6 +98,35 @@ describe('the any adversary', () => {
     for (const v of [variantByName('interval')!]) expect(checkOne(spec, v).verdict).toBe('holds');
   });
 
+  it("never exits a process another actor runs a thread of, nor acts on one another actor exits (the loader's exit rule)", () => {
+    // Found by a helper: an adversary of two operations exited the introspector while the
+    // introspector's own thread faulted on the mirror, and the corrected design "failed"
+    // no-dangling-pfn in a state the kernel cannot reach (exit_mmap runs after the last thread).
+    const spec: ScenarioSpec = {
+      name: 'any-two',
+      description: '',
+      pages: 1,
+      actors: [
+        { name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 0 }] },
+        { name: 'adv', ops: [], any: { ops: 2, pages: 1 } },
+      ],
+    };
+    expect(checkOne(spec, variantByName('interval')!).verdict).toBe('holds');
+    // The source (no thread of it here) may still exit, and its exit is still caught on a broken design.
+    const exitsSource: ScenarioSpec = { ...spec, actors: [spec.actors[0], { name: 'adv', ops: [], any: { ops: 1, pages: 1, of: ['exit'] } }] };
+    expect(checkOne(exitsSource, variantByName('start-only')!).violation?.property).toBe('refinement');
+    // Beside an exit of the source in another actor, no operation of the source is chosen.
+    const afterExit: ScenarioSpec = {
+      ...spec,
+      actors: [
+        { name: 'ender', ops: [{ op: 'exit', mm: 'source' }] },
+        { name: 'adv', ops: [], any: { ops: 1, pages: 1, of: ['munmap'] } },
+      ],
+    };
+    const built = buildScenario(afterExit, variantByName('interval')!).world.layout.statics.any as ({ choices: { mm: number }[] } | undefined)[];
+    expect(built[1]!.choices.map((c) => c.mm)).toEqual([1]);
+  });
+
   it('bad bounds are refused, one problem a line, naming where', () => {
     expect(message(FILE('  - name: adv\n    any: { ops: 0, pages: 5, of: [access, munmap, munmap], what: 1 }\n'))).toBe(
       [

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { buildScenario } from '../../src/scenario/build.js';
 import { MAX_ACTORS, MAX_OPS, MAX_PAGES } from '../../src/scenario/bounds.js';
-import { FIELD_KINDS, KVM_FLAGS, OPERATIONS, operationNamed, type FieldKind, type KindSchema } from '../../src/scenario/operations.js';
+import { FIELD_KINDS, KVM_FLAGS, OPERATIONS, operationNamed, threadOf, type FieldKind, type KindSchema, type Op } from '../../src/scenario/operations.js';
 import { formatProblem, parseScenario, scenarioSchema, ScenarioError, type LoadedScenario, type ScenarioFormat } from '../../src/scenario/load.js';
 import { VARIANTS } from '../../src/mirror/variants.js';
 import { execStep, isEnabled } from '../../src/world/runner.js';
@@ -98,10 +98,31 @@ const loadable = header.chain((h) => {
         const ops = actors[where % actors.length].ops;
         ops.splice(0, ops.length === MAX_OPS ? 1 : 0, { op: 'fork', mm: parent });
       }
-      return { ...h, actors };
+      return { ...h, actors: withoutImpossibleExits(actors) };
     });
   });
 });
+
+/**
+ * The loader's exit rule (load.ts exitIssues): an operation run by a thread of a process that some
+ * actor exits is dropped when it follows the exit in that actor or runs in another actor.
+ */
+function withoutImpossibleExits(actors: { name: string; ops: Doc[] }[]): { name: string; ops: Doc[] }[] {
+  const exitAt = (ops: Doc[], mm: string) => ops.findIndex((op) => operationNamed(op.op as string)?.endsMm && threadOf(op as unknown as Op) === mm);
+  const kept = actors.map((a, i) => ({
+    ...a,
+    ops: a.ops.filter((op, k) => {
+      const mm = threadOf(op as unknown as Op);
+      if (mm === undefined) return true;
+      const own = exitAt(a.ops, mm);
+      return !(own >= 0 && k > own) && !actors.some((b, j) => j !== i && exitAt(b.ops, mm) >= 0);
+    }),
+  }));
+  // Without its fork, nothing may name the child; an actor left with nothing is dropped (one is always left).
+  const forked = kept.some((a) => a.ops.some((op) => op.op === 'fork'));
+  const some = kept.map((a) => (forked ? a : { ...a, ops: a.ops.filter((op) => !Object.values(op).includes('child')) })).filter((a) => a.ops.length > 0);
+  return some.length ? some : [{ ...actors[0], ops: [{ op: 'reclaim', page: 0 }] }];
+}
 
 const validate = new Ajv2020({ discriminator: true, strict: true, strictRequired: false }).compile(scenarioSchema());
 

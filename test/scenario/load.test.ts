@@ -198,6 +198,50 @@ describe('errors', () => {
     expect(errorOf(twoForks, 'forks.json', 'json')).toBe('forks.json:1:121: actors[1].ops[0]: a second fork (the first is actors[0].ops[0]); expected at most one fork (there is one child mm)');
   });
 
+  it('nothing of a process after its exit, and no thread of it in another actor (exit is the last mmput)', () => {
+    const base = { name: 'ends', description: '', pages: 1 };
+    const after = JSON.stringify({
+      ...base,
+      actors: [
+        {
+          name: 'a',
+          ops: [
+            { op: 'exit', mm: 'source' },
+            { op: 'munmap', mm: 'source', page: 0 },
+          ],
+        },
+      ],
+    });
+    expect(errorOf(after, 'after.json', 'json')).toMatch(
+      /^after\.json:1:\d+: actors\[0\]\.ops\[1\]: munmap of source after its exit \(actors\[0\]\.ops\[0\]\); expected nothing of the process once it has exited$/,
+    );
+    const beside = JSON.stringify({
+      ...base,
+      actors: [
+        { name: 'a', ops: [{ op: 'access', mm: 'introspector', page: 0 }] },
+        { name: 'b', ops: [{ op: 'exit', mm: 'introspector' }] },
+      ],
+    });
+    expect(errorOf(beside, 'beside.json', 'json')).toMatch(
+      /^beside\.json:1:\d+: actors\[0\]\.ops\[0\]: access runs in a thread of introspector, which another actor exits \(actors\[1\]\.ops\[0\]: its last mmput, after every thread of it has gone\); expected introspector's operations in the exiting actor, before the exit$/,
+    );
+    // The OOM reaper is a kernel thread, and the source's exit beside the introspector's thread is the catalogue's exit.
+    const fine = JSON.stringify({
+      ...base,
+      actors: [
+        {
+          name: 'a',
+          ops: [
+            { op: 'access', mm: 'introspector', page: 0 },
+            { op: 'oom-reap', mm: 'source' },
+          ],
+        },
+        { name: 'b', ops: [{ op: 'exit', mm: 'source' }] },
+      ],
+    });
+    expect(parseScenario(fine, 'fine.json', 'json').spec.actors).toHaveLength(2);
+  });
+
   it('empty and duplicate actors', () => {
     expect(errorOf(good.replace(/actors:[\s\S]*$/, 'actors: []\n'), 'none.yaml', 'yaml')).toBe('none.yaml:8:9: actors: found an empty list; expected at least 1 actor');
     expect(errorOf(good.replace('ops:\n      - op: migrate', 'ops: []\n    x:\n      - op: migrate'), 'noops.yaml', 'yaml')).toMatch(
