@@ -15,6 +15,10 @@ import { pte } from '../../src/kernel/pgtable.js';
 import { EFAULT, EPERM } from '../../src/kernel/flags.js';
 import { mmIndex } from '../../src/kernel/topology.js';
 import { deviceExclusivePfn } from '../../src/kernel/ops/device-exclusive.js';
+import { combineDesigns } from '../../src/mirror/combined.js';
+import { MIRROR } from '../../src/mirror/device.js';
+import { MIN } from '../../src/kernel/structs.js';
+import { NONE, ref } from '../../src/kernel/ref.js';
 import type { World } from '../../src/world/world.js';
 import dmirrorDriver, { DMIRROR_CMD, DMIRROR_PT_TAG, HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_NONE, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE } from '../../examples/drivers/dmirror.js';
 
@@ -141,6 +145,36 @@ describe('dmirror EXCLUSIVE and CHECK_EXCLUSIVE (dmirror_exclusive, dmirror_chec
     const r = run(spec(2, [exclusive, { op: 'device', call: 'snapshot', page: 0 }]));
     expect(r.cmd.snap.slice(0, 2)).toEqual([HMM_DMIRROR_PROT_NONE, HMM_DMIRROR_PROT_NONE]);
     expect(pte(r.w, mmIndex(r.w, 'source'), 0).present).toBe(0);
+  });
+});
+
+describe('a device the fork child opens (`mm: child`; H05)', () => {
+  const both = combineDesigns([dmirrorDriver, dmirrorDriver]);
+  const childSpec = (ops: Op[]): ScenarioSpec => ({
+    name: 'dmirror-child',
+    description: '',
+    pages: 2,
+    actors: [
+      { name: 'parent', ops: [{ op: 'fork', mm: 'source' }] },
+      { name: 'child', ops: [{ op: 'access', mm: 'child', page: 0 }, ...ops] },
+    ],
+  });
+
+  it('is bound to the child mm and not opened at set-up; its open inserts the interval notifier on the child mm', () => {
+    const { world: w } = buildScenario(childSpec([{ op: 'device', call: 'open', page: 0, device: 1, mm: 'child' }]), both);
+    const child = mmIndex(w, 'child');
+    expect(w.obj(MIRROR, 1).srcMm).toBe(ref(child));
+    expect([w.obj(MIN, 0).mm, w.obj(MIN, 1).mm]).toEqual([ref(mmIndex(w, 'source')), NONE]); // device 0 opened at set-up, device 1 not
+    expect(runAllToEnd(w).violation).toBeUndefined();
+    expect(w.obj(MIN, 1).mm).toBe(ref(child));
+  });
+
+  it('a device named with two processes cannot be built', () => {
+    const s = childSpec([
+      { op: 'device', call: 'open', page: 0, device: 1, mm: 'child' },
+      { op: 'device', call: 'read', page: 0, device: 1 },
+    ]);
+    expect(() => buildScenario(s, both)).toThrow("scenario dmirror-child: device 1 is named with mm child and with mm source; a device's file belongs to one process");
   });
 });
 
