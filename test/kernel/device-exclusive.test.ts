@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { pte, vma } from '../../src/kernel/pgtable.js';
-import { PAGE } from '../../src/kernel/structs.js';
+import { MM, PAGE, TASK } from '../../src/kernel/structs.js';
+import { vmMunmap } from '../../src/kernel/ops/munmap.js';
 import { EBUSY, EOPNOTSUPP, VM_ANON, VM_READ } from '../../src/kernel/flags.js';
 import { deviceExclusivePfn, makeDeviceExclusive } from '../../src/kernel/ops/device-exclusive.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
@@ -156,5 +157,18 @@ describe('remove_device_exclusive_entry (mm/memory.c:do_swap_page, v6.15)', () =
         .slice(2)
         .map((e) => e.event),
     ).toEqual(['EXCLUSIVE', 'EXCLUSIVE']);
+  });
+
+  it('munmap of a device-exclusive entry removes its mapping and frees the page (v6.15 zap_nonpresent_ptes)', () => {
+    const w = world();
+    const pfn = populateAnon(w, MMA, 1, 7);
+    makeExclusive(w, 1);
+    release(w, pfn);
+    w.obj(MM, MMA).mmapReaders = 0; // makeExclusive's hold, dropped: munmap takes mmap_lock for write
+    w.obj(TASK, 1).readLocks = 0;
+    w.obj(TASK, 0).readLocks = 0;
+    w.spawn(1, vmMunmap, [MMA, 0, 4]);
+    runToEnd(w, 'cpu');
+    expect([pte(w, MMA, 1).swap, w.obj(PAGE, pfn).free, w.obj(PAGE, pfn).mapcount]).toEqual([0, 1, 0]);
   });
 });
