@@ -365,7 +365,7 @@ export function dmirror(o: DmirrorOptions) {
         at: 'test_hmm: dmirror_exclusive if (IS_ERR(page)) { ret = PTR_ERR(page); break; }',
         run: (w, l) => {
           [l.pfn, l.result] = [l.result, 0];
-          if (l.pfn >= 0) return 'atomicMap';
+          if (l.pfn > 0) return 'atomicMap';
           [l.ret, l.pfn] = [l.pfn, 0];
           return 'mmapUnlock';
         },
