@@ -15,7 +15,12 @@
  *   - the device operations `read` and `write` (HMM_DMIRROR_READ / WRITE, §1.5: a copy through the
  *     table under the mutex, a fault round on the first missing page, resumed there; `cpages` and
  *     `faults` as the ioctl returns them, nothing copied on error) and `snapshot`
- *     (HMM_DMIRROR_SNAPSHOT, §1.6: hmm_range_fault without REQ_FAULT, dmirror_mkentry per page).
+ *     (HMM_DMIRROR_SNAPSHOT, §1.6: hmm_range_fault without REQ_FAULT, dmirror_mkentry per page);
+ *   - `exclusive` (HMM_DMIRROR_EXCLUSIVE, dmirror_exclusive: make_device_exclusive of each page, an
+ *     ATOMIC-tagged table entry stored under the mutex, folio_unlock, folio_put, then the read-back
+ *     through the table) and `check-exclusive` (HMM_DMIRROR_CHECK_EXCLUSIVE, dmirror_check_atomic:
+ *     -EPERM while an entry keeps the ATOMIC tag). The tag is DMIRROR_PT_TAG beside the table; the
+ *     CPU fault that restores a pte fires MMU_NOTIFY_EXCLUSIVE, whose callback erases the entry.
  *
  * Where the model differs from lib/test_hmm.c, and why:
  *   - the scenario's device operation names one page: `read`, `write` and `snapshot` run from it to
@@ -40,7 +45,8 @@ import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref
 import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexUnlock, mmgetNotZero, mmput } from 'vmamirror';
 import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
-import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL } from 'vmamirror';
+import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL, EPERM, ENOENT } from 'vmamirror';
+import { makeDeviceExclusive, folioLock, putPage } from 'vmamirror';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 
 /** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (the model's pages are neither device nor zero pages). */
@@ -60,6 +66,15 @@ export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['ret', 'cpages', 'faults'
   snap3: 'private',
 });
 const SNAP = ['snap0', 'snap1', 'snap2', 'snap3'] as const;
+
+/**
+ * The tag of each device-table entry (xa_pointer_tag of the xarray entry), one object per entry
+ * (the table's index): DPT_XA_TAG_ATOMIC on an entry HMM_DMIRROR_EXCLUSIVE stored
+ * (dmirror_atomic_map), 0 otherwise. Written with the entry, under dmirror->mutex; read by
+ * dmirror_check_atomic without it (xa_load under RCU). An atomic entry is not WRITE-tagged: the
+ * table holds it read-only, so a device WRITE through it faults.
+ */
+export const DMIRROR_PT_TAG = defineStruct('dmirrorPtTag', ['atomic'] as const, { atomic: 'lock:driver' });
 
 export interface DmirrorOptions {
   readonly name: string;
@@ -176,9 +191,45 @@ export function dmirror(o: DmirrorOptions) {
       if (e & HMM_PFN_ERROR || !hmmPfnValid(e)) w.bug(`dmirror_do_fault: WARN_ON(hmm pfn ${e} of page ${i}: error or not valid)`);
       if (write && !hmmPfnWritable(e)) return -EFAULT; // WARN_ON(!(*pfns & HMM_PFN_WRITE)) when a write was asked
       tableInstall(w, pt, tableIndex(pt, dev, i), hmmPfnToPfn(e), hmmPfnWritable(e)); // xa_store(&dmirror->pt, pfn, entry)
+      w.obj(DMIRROR_PT_TAG, tableIndex(pt, dev, i)).atomic = 0; // the new entry has no ATOMIC tag
     }
     return 0;
   }
+
+  /**
+   * mutex_lock, then dmirror_do_read / dmirror_do_write of pages [page + cpages, npages) through
+   * the table, as steps (`lock`, `copy`, `memcpy`) of a routine with locals dev, page and cpages:
+   * at a missing entry (-ENOENT; a write also needs DPT_XA_TAG_WRITE) or the end, step `unlock` runs
+   * with the mutex still held.
+   */
+  const copySteps = (write: boolean, unlock: string) => ({
+    lock: {
+      at: 'test_hmm: mutex_lock(&dmirror->mutex)',
+      run: (w: World, l: { dev: number }) => {
+        const b = mutexLock(w, updateLock(w, l.dev));
+        return b || 'copy';
+      },
+    },
+    copy: {
+      at: write ? 'test_hmm: dmirror_do_write: entry = xa_load(&dmirror->pt, pfn); the WRITE tag' : 'test_hmm: dmirror_do_read: entry = xa_load(&dmirror->pt, pfn)',
+      run: (w: World, l: { dev: number; page: number; cpages: number }) => {
+        // From the first page not copied yet (bounce.cpages counts them); at a missing entry
+        // (-ENOENT) or the end, the mutex is dropped. The copy latches the entry's page until
+        // its memcpy is done: an access in flight, checked until it completes.
+        const i = l.page + l.cpages;
+        if (i >= mirror(w, l.dev).npages || !accessStart(w, pt, tableIndex(pt, l.dev, i), write)) return unlock;
+        return 'memcpy';
+      },
+    },
+    memcpy: {
+      at: write ? 'test_hmm: dmirror_do_write: memcpy_to_page(page, 0, ptr, PAGE_SIZE); bounce->cpages++' : 'test_hmm: dmirror_do_read: memcpy_from_page(ptr, page, 0, PAGE_SIZE); bounce->cpages++',
+      run: (w: World, l: { dev: number; page: number; cpages: number }) => {
+        accessComplete(w, pt, tableIndex(pt, l.dev, l.page + l.cpages));
+        l.cpages = l.cpages + 1;
+        return 'copy';
+      },
+    },
+  });
 
   /**
    * HMM_DMIRROR_READ / WRITE (dmirror_read, dmirror_write) of pages [page, npages): a copy through
@@ -192,32 +243,7 @@ export function dmirror(o: DmirrorOptions) {
       params: ['dev', 'page', 'write'],
       locals: ['cpages', 'faults', 'ret'],
       steps: {
-        lock: {
-          at: 'test_hmm: mutex_lock(&dmirror->mutex)',
-          run: (w, l) => {
-            const b = mutexLock(w, updateLock(w, l.dev));
-            return b || 'copy';
-          },
-        },
-        copy: {
-          at: write ? 'test_hmm: dmirror_do_write: entry = xa_load(&dmirror->pt, pfn); the WRITE tag' : 'test_hmm: dmirror_do_read: entry = xa_load(&dmirror->pt, pfn)',
-          run: (w, l) => {
-            // From the first page not copied yet (bounce.cpages counts them); at a missing entry
-            // (-ENOENT) or the end, the mutex is dropped. The copy latches the entry's page until
-            // its memcpy is done: an access in flight, checked until it completes.
-            const i = l.page + l.cpages;
-            if (i >= mirror(w, l.dev).npages || !accessStart(w, pt, tableIndex(pt, l.dev, i), write)) return 'unlock';
-            return 'memcpy';
-          },
-        },
-        memcpy: {
-          at: write ? 'test_hmm: dmirror_do_write: memcpy_to_page(page, 0, ptr, PAGE_SIZE); bounce->cpages++' : 'test_hmm: dmirror_do_read: memcpy_from_page(ptr, page, 0, PAGE_SIZE); bounce->cpages++',
-          run: (w, l) => {
-            accessComplete(w, pt, tableIndex(pt, l.dev, l.page + l.cpages));
-            l.cpages = l.cpages + 1;
-            return 'copy';
-          },
-        },
+        ...copySteps(write, 'unlock'),
         unlock: {
           at: 'test_hmm: mutex_unlock(&dmirror->mutex); if (ret != -ENOENT) break; ret = dmirror_fault(dmirror, start, end, write)',
           run: (w, l) => {
@@ -300,6 +326,146 @@ export function dmirror(o: DmirrorOptions) {
     },
   });
 
+  /**
+   * HMM_DMIRROR_EXCLUSIVE (dmirror_exclusive) of pages [page, npages): under mmap_read_lock, per
+   * page make_device_exclusive(mm, addr, NULL, &folio), then dmirror_atomic_map (an ATOMIC-tagged
+   * entry stored under the mutex), folio_unlock, folio_put; stopping at the first error. Then the
+   * data is read back through the table (dmirror_do_read under the mutex, no fault: -ENOENT at a
+   * missing entry), `cpages` as the ioctl returns it. -EINVAL if the mm is gone.
+   */
+  const exclusive = lib.routine({
+    name: 'dmirror_exclusive',
+    params: ['dev', 'page', 'write'],
+    locals: ['i', 'pfn', 'ret', 'cpages'],
+    steps: {
+      mmget: {
+        at: 'test_hmm: dmirror_exclusive if (!mmget_not_zero(mm)) return -EINVAL',
+        run: (w, l) => {
+          if (!mmgetNotZero(w, sourceMm(w, l.dev))) {
+            setCmd(w, l.dev, -EINVAL, 0);
+            return w.ret(-EINVAL);
+          }
+          l.i = l.page;
+          return 'mmapLock';
+        },
+      },
+      mmapLock: {
+        at: 'test_hmm: dmirror_exclusive mmap_read_lock(mm)',
+        run: (w, l) => downRead(w, mmapLock(w, sourceMm(w, l.dev))) || 'next',
+      },
+      next: {
+        at: 'test_hmm: dmirror_exclusive for (addr = start; !ret && addr < end; addr += PAGE_SIZE) page = make_device_exclusive(mm, addr, NULL, &folio)',
+        run: (w, l) => {
+          const d = mirror(w, l.dev);
+          if (l.i >= d.npages) return 'mmapUnlock';
+          return w.call(makeDeviceExclusive, 'made', sourceMm(w, l.dev), d.srcStart + l.i);
+        },
+      },
+      made: {
+        at: 'test_hmm: dmirror_exclusive if (IS_ERR(page)) { ret = PTR_ERR(page); break; }',
+        run: (w, l) => {
+          [l.pfn, l.result] = [l.result, 0];
+          if (l.pfn > 0) return 'atomicMap';
+          [l.ret, l.pfn] = [l.pfn, 0];
+          return 'mmapUnlock';
+        },
+      },
+      atomicMap: {
+        at: 'test_hmm: dmirror_atomic_map mutex_lock; xa_store(&dmirror->pt, addr >> PAGE_SHIFT, xa_tag_pointer(page, DPT_XA_TAG_ATOMIC)); mutex_unlock',
+        run: (w, l) => {
+          const b = mutexLock(w, updateLock(w, l.dev));
+          if (b) return b;
+          const index = tableIndex(pt, l.dev, l.i);
+          tableInstall(w, pt, index, l.pfn, false);
+          w.obj(DMIRROR_PT_TAG, index).atomic = 1;
+          mutexUnlock(w, updateLock(w, l.dev));
+          return 'folioUnlock';
+        },
+      },
+      folioUnlock: {
+        at: 'test_hmm: dmirror_exclusive folio_unlock(folio)',
+        run: (w, l) => {
+          mutexUnlock(w, folioLock(w, l.pfn));
+          return 'folioPut';
+        },
+      },
+      folioPut: {
+        at: 'test_hmm: dmirror_exclusive folio_put(folio)',
+        run: (w, l) => {
+          putPage(w, l.pfn);
+          [l.pfn, l.i] = [0, l.i + 1];
+          return 'next';
+        },
+      },
+      mmapUnlock: {
+        at: 'test_hmm: dmirror_exclusive mmap_read_unlock(mm); mmput(mm)',
+        run: (w, l) => {
+          upRead(w, mmapLock(w, sourceMm(w, l.dev)));
+          return w.call(mmput, 'putMm', sourceMm(w, l.dev));
+        },
+      },
+      putMm: {
+        at: 'test_hmm: dmirror_exclusive if (ret) return ret',
+        run: (w, l) => {
+          if (!l.ret) return 'lock';
+          setCmd(w, l.dev, l.ret, 0);
+          return w.ret(l.ret);
+        },
+      },
+      // "Return the migrated data for verification": dmirror_do_read under the mutex, no fault.
+      ...copySteps(false, 'unlock'),
+      unlock: {
+        at: 'test_hmm: dmirror_exclusive mutex_unlock(&dmirror->mutex); cmd->cpages = bounce.cpages',
+        run: (w, l) => {
+          mutexUnlock(w, updateLock(w, l.dev));
+          l.ret = l.page + l.cpages < mirror(w, l.dev).npages ? -ENOENT : 0;
+          setCmd(w, l.dev, l.ret, l.cpages);
+          return w.ret(l.ret);
+        },
+      },
+    },
+  });
+
+  /** HMM_DMIRROR_CHECK_EXCLUSIVE (dmirror_check_atomic) of pages [page, npages): -EPERM if an entry still has the ATOMIC tag, else 0. */
+  const checkExclusive = lib.routine({
+    name: 'dmirror_check_atomic',
+    params: ['dev', 'page', 'write'],
+    locals: ['i'],
+    steps: {
+      // One xa_load per step (each is its own access under RCU, not under the mutex).
+      check: {
+        at: 'test_hmm: dmirror_check_atomic entry = xa_load(&dmirror->pt, pfn); if (xa_pointer_tag(entry) == DPT_XA_TAG_ATOMIC) return -EPERM',
+        lockless: ['dmirrorPtTag.atomic'],
+        run: (w, l) => {
+          const i = l.page + l.i;
+          let ret = 0;
+          if (i < mirror(w, l.dev).npages) {
+            if (!w.obj(DMIRROR_PT_TAG, tableIndex(pt, l.dev, i)).atomic) {
+              l.i = l.i + 1;
+              return 'check';
+            }
+            ret = -EPERM;
+          }
+          setCmd(w, l.dev, ret, 0);
+          return w.ret(ret);
+        },
+      },
+    },
+  });
+
+  /** The ioctl's outputs (the ioctl layer zeroes cpages and faults first). */
+  function setCmd(w: World, dev: number, ret: number, cpages: number): void {
+    const cmd = w.obj(DMIRROR_CMD, dev);
+    [cmd.ret, cmd.cpages, cmd.faults] = [ret, cpages, 0];
+  }
+
+
+  /** xa_erase of table entries [a, b): the entry goes, and its tag with it. */
+  function ptErase(w: World, a: number, b: number): void {
+    tableClearRange(w, pt, a, b);
+    for (let i = a; i < b; i++) w.obj(DMIRROR_PT_TAG, i).atomic = 0;
+  }
+
   const invalidate = lib.routine({
     name: 'dmirror_interval_invalidate',
     params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
@@ -312,7 +478,7 @@ export function dmirror(o: DmirrorOptions) {
         run: (w, l) => {
           assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
           mmuIntervalSetSeq(w, l.sub, l.curSeq);
-          tableClearRange(w, pt, ...sourceRangeToTable(w, pt, l.dev, l.start, l.end)); // xa_erase of each entry in the range
+          ptErase(w, ...sourceRangeToTable(w, pt, l.dev, l.start, l.end)); // xa_erase of each entry in the range
           mutexUnlock(w, updateLock(w, l.dev));
           return w.ret(1);
         },
@@ -337,7 +503,7 @@ export function dmirror(o: DmirrorOptions) {
         run: (w, l) => {
           const b = mutexLock(w, updateLock(w, l.dev));
           if (b) return b;
-          tableClearRange(w, pt, 0, pt.entries);
+          ptErase(w, 0, pt.entries);
           mutexUnlock(w, updateLock(w, l.dev));
           return 'remove';
         },
@@ -366,11 +532,14 @@ export function dmirror(o: DmirrorOptions) {
     library: lib,
     vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
     fault: vmFault,
-    routines: [read, write, snapshot, fault, invalidate, vmFault, close, open],
+    routines: [read, write, snapshot, fault, invalidate, vmFault, close, open, exclusive, checkExclusive],
     needs: { intervalNotifier: true },
     // dmirror_fops_open: mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0, ULONG_MAX & PAGE_MASK, &dmirror_min_ops)
     attach: (w, dev) => intervalNotifierInsert(w, notifier(w, dev), sourceMm(w, dev), 0, w.layout.dims.mmPages, invalidate, dev),
-    state: [{ struct: DMIRROR_CMD, count: 1 }],
+    state: [
+      { struct: DMIRROR_CMD, count: 1 },
+      { struct: DMIRROR_PT_TAG, count: pt.entries },
+    ],
     acceptedMutants: {
       'swap-set-seq@dmirror_interval_invalidate:update':
         'erasing the range before mmu_interval_set_seq is as correct as after it while both run under dmirror->mutex: ' +
@@ -385,6 +554,8 @@ export function dmirror(o: DmirrorOptions) {
       { name: 'snapshot', description: 'HMM_DMIRROR_SNAPSHOT from the page to the last: hmm_range_fault without faulting, the protection of each page', routine: snapshot },
       { name: 'close', description: 'the last close of the file: dmirror_fops_release removes the interval notifier (waiting for an open epoch) and empties the table', routine: close },
       { name: 'open', description: 'open the file again: dmirror_fops_open inserts the interval notifier over the whole mm while the others run', routine: open },
+      { name: 'exclusive', description: 'HMM_DMIRROR_EXCLUSIVE from the page to the last: make_device_exclusive of each page, an ATOMIC entry in the device table, then read back through it', routine: exclusive },
+      { name: 'check-exclusive', description: 'HMM_DMIRROR_CHECK_EXCLUSIVE from the page to the last: -EPERM while any entry still has the ATOMIC tag', routine: checkExclusive },
     ],
   });
 }

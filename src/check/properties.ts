@@ -7,6 +7,7 @@
 import type { World } from '../world/world.js';
 import { MM, PAGE, PTE, VMA, LOCK } from '../kernel/structs.js';
 import { pte } from '../kernel/pgtable.js';
+import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
 import { forEachGpcInUse } from '../kvm/gpc.js';
@@ -112,7 +113,7 @@ export const noDanglingPfn: Property = {
 
 export const frameAccounting: Property = {
   name: 'frame-accounting',
-  description: "a page's mapcount equals the number of normal ptes mapping it and its refcount covers them; special ptes take none",
+  description: "a page's mapcount equals the number of normal ptes (and device-exclusive entries) mapping it and its refcount covers them; special ptes take none",
   check(w) {
     const np = w.count(PAGE);
     const mapped = new Int32Array(np);
@@ -120,6 +121,7 @@ export const frameAccounting: Property = {
     for (let i = 0; i < n; i++) {
       const p = w.obj(PTE, i);
       if (p.present && !p.special) mapped[p.pfn]++;
+      else mapped[deviceExclusivePfn(p)]++; // since v6.15 a device-exclusive entry keeps its mapcount (pfn 0: none)
     }
     for (let pfn = 1; pfn < np; pfn++) {
       const page = w.obj(PAGE, pfn);

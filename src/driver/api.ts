@@ -116,12 +116,16 @@ export {
   EINVAL,
   ENOMEM,
   EAGAIN,
+  EPERM,
+  ENOENT,
+  EOPNOTSUPP,
   MMU_NOTIFY_UNMAP,
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_PROTECTION_VMA,
   MMU_NOTIFY_PROTECTION_PAGE,
   MMU_NOTIFY_RELEASE,
   MMU_NOTIFY_MIGRATE,
+  MMU_NOTIFY_EXCLUSIVE,
 } from '../kernel/flags.js';
 
 /**
@@ -134,6 +138,7 @@ export {
   type RwSem,
   ptl,
   mmapLock,
+  folioLock,
   driverMutex,
   driverSpinlock,
   spinLock,
@@ -179,6 +184,12 @@ export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '.
  * teardown of a VMA that is not VM_PFNMAP, which zap_vma_ptes refuses.
  */
 export { zapVmaPtes, zapPageRangeSingle } from '../kernel/ops/zap.js';
+/**
+ * make_device_exclusive (a routine: `w.call(makeDeviceExclusive, resume, mm, vpn)`, under
+ * mmap_read_lock): the pfn, locked (`folioLock`) and referenced, its pte now a device-exclusive
+ * entry, or -errno; the caller maps it in its device, then unlocks the folio and puts the page.
+ */
+export { makeDeviceExclusive } from '../kernel/ops/device-exclusive.js';
 /**
  * Page tables: a pte or VMA view, the mm a VMA belongs to; under the mm's page-table lock (`ptl`),
  * set_pte_at of a pfn (`setPte(w, mm, vpn, pfn, write, special)`) and ptep_get_and_clear

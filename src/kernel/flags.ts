@@ -98,7 +98,9 @@ export const EINVAL = 22;
 export const ENOMEM = 12;
 export const EAGAIN = 11;
 export const EPERM = 1;
+export const ENOENT = 2;
 export const ESRCH = 3;
+export const EOPNOTSUPP = 95;
 
 // include/linux/mm_types.h: vm_fault_t
 export const VM_FAULT_OOM = 0x1;

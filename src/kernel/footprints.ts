@@ -69,7 +69,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'do_swap_page:entry': {
     reads: ['swap.*'],
     writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.index', 'page.locked', 'page.mapcount', 'page.refcount', 'page.swap'],
-    calls: ['migration_entry_wait'],
+    calls: ['migration_entry_wait', 'remove_device_exclusive_entry'],
   },
   'do_swap_page:folioLock': { reads: ['page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.refcount', 'page.swap'], blocks: true },
   'do_swap_page:ptLock': {
@@ -79,6 +79,37 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   },
   'do_swap_page:out': {},
   'do_swap_page:release': { reads: ['page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.refcount', 'page.swap', 'swap.*'] },
+  'make_device_exclusive:gup': { calls: ['get_user_pages_remote'] },
+  'make_device_exclusive:got': {
+    reads: ['page.anon', 'page.mapcount', 'page.refcount'],
+    writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.refcount', 'page.swap', 'swap.*'],
+  },
+  'make_device_exclusive:lock': { reads: ['page.locked'], writes: ['page.locked'], calls: ['mmu_notifier_invalidate_range_start'], blocks: true },
+  'make_device_exclusive:walk': {
+    reads: ['mm.ptl', 'pte.pfn', 'pte.present', 'pte.write'],
+    writes: ['mm.ptl', 'pte.gen', 'pte.migration', 'pte.pfn', 'pte.present', 'pte.special', 'pte.swap', 'pte.write'],
+    calls: ['mmu_notifier_invalidate_range_end'],
+    blocks: true,
+  },
+  'make_device_exclusive:done': {},
+  'make_device_exclusive:failUnlock': { reads: ['page.locked'], writes: ['page.locked'] },
+  'make_device_exclusive:failPut': {
+    reads: ['page.mapcount', 'page.refcount'],
+    writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.refcount', 'page.swap', 'swap.*'],
+  },
+  'remove_device_exclusive_entry:get': { reads: ['page.refcount'], writes: ['page.refcount'] },
+  'remove_device_exclusive_entry:lock': { reads: ['page.locked'], writes: ['page.locked'], calls: ['mmu_notifier_invalidate_range_start'], blocks: true },
+  'remove_device_exclusive_entry:restore': {
+    reads: ['mm.ptl', 'page.gen', 'page.locked', 'page.mapcount', 'pte.*', 'vma.flags'],
+    writes: ['mm.ptl', 'page.locked', 'pte.gen', 'pte.migration', 'pte.pfn', 'pte.present', 'pte.special', 'pte.swap', 'pte.write'],
+    blocks: true,
+  },
+  'remove_device_exclusive_entry:put': {
+    reads: ['page.mapcount', 'page.refcount'],
+    writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.refcount', 'page.swap', 'swap.*'],
+    calls: ['mmu_notifier_invalidate_range_end'],
+  },
+  'remove_device_exclusive_entry:out': {},
   'wp_page_copy:copy': { writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.index', 'page.mapcount', 'page.refcount', 'page.swap'] },
   'wp_page_copy:start': { calls: ['mmu_notifier_invalidate_range_start'] },
   'wp_page_copy:ptLock': { reads: ['mm.anonVma', 'page.gen', 'vma.flags'], writes: ['mm.ptl', 'page.anon', 'page.anonVma', 'page.index', 'page.mapcount', 'pte.*'], blocks: true },

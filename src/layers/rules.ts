@@ -7,6 +7,7 @@
 import type { World } from '../world/world.js';
 import { MM, PAGE } from '../kernel/structs.js';
 import { pte } from '../kernel/pgtable.js';
+import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { parentOf, windowOpen, type DeviceTable } from './table.js';
 
 /** The frame was freed. */
@@ -39,9 +40,12 @@ export function ruleProblem(w: World, t: DeviceTable, index: number, pfn: number
   const { mm, vpn, dev } = parentOf(w, t, index);
   if (t.kind === 'page-refs' && windowOpen(w, t, dev)) return undefined;
   const p = pte(w, mm, vpn);
-  if (!p.present) return { code: PARENT_NONE, arg: 0 };
-  if (p.pfn !== pfn) return { code: PARENT_OTHER, arg: p.pfn };
-  if (write && !p.write) return { code: PARENT_READ_ONLY, arg: 0 };
+  // A device-exclusive entry maps its page, writable, for the device that made it (mm/rmap.c:make_device_exclusive).
+  const exclusive = deviceExclusivePfn(p);
+  if (!p.present && !exclusive) return { code: PARENT_NONE, arg: 0 };
+  const mapped = p.present ? p.pfn : exclusive;
+  if (mapped !== pfn) return { code: PARENT_OTHER, arg: mapped };
+  if (write && p.present && !p.write) return { code: PARENT_READ_ONLY, arg: 0 };
   return undefined;
 }
 

@@ -111,9 +111,15 @@ export interface MirrorMapping {
   readonly sub?: number;
   readonly mn?: number;
   readonly hmirror?: number;
+  /**
+   * false: the device's file is opened by an actor while the scenario runs (its driver's open
+   * operation), not at set-up, so `attach` is not run — the fork child's own device, whose mm
+   * exists only once fork has run. Default true.
+   */
+  readonly opened?: boolean;
 }
 
-/** The device's .mmap: creates the device VMA in the introspector and subscribes to the source. */
+/** The device's .mmap: creates the device VMA in the introspector and subscribes to the source (unless opened later). */
 export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: MirrorMapping): void {
   const d = w.obj(MIRROR, dev);
   d.srcMm = ref(m.srcMm);
@@ -135,7 +141,7 @@ export function mirrorMmap(w: World, dev: number, variant: MirrorVariant, m: Mir
     pgoff: m.srcStart,
   });
   d.vma = ref(v);
-  asDriverSetup(w, 'mirror_mmap:attach', () => variant.attach(w, dev));
+  if (m.opened !== false) asDriverSetup(w, 'mirror_mmap:attach', () => variant.attach(w, dev));
 }
 
 /** The device's update lock (`mirror.update`): a mutex. */

@@ -79,6 +79,25 @@ function usesFork(spec: ScenarioSpec): boolean {
   return spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)!.createsChild || childFields(o).length > 0));
 }
 
+/**
+ * The mm each device's file is bound to (dmirror_fops_open: current->mm): the source's, opened at
+ * set-up; or, for a device the scenario's device operations name with `mm: child`, the fork
+ * child's — which exists only once fork has run, so the child opens it (its driver's open
+ * operation). A device named with both is an error naming it.
+ */
+function deviceMms(spec: ScenarioSpec, devices: number): number[] {
+  const named = new Map<number, MmName>();
+  for (const op of spec.actors.flatMap((a) => a.ops)) {
+    if (op.op !== 'device') continue;
+    const dev = op.device ?? 0;
+    const mm = op.mm ?? 'source';
+    const before = named.get(dev);
+    if (before !== undefined && before !== mm) throw new Error(`scenario ${spec.name}: device ${dev} is named with mm ${before} and with mm ${mm}; a device's file belongs to one process`);
+    named.set(dev, mm);
+  }
+  return Array.from({ length: devices }, (_, dev) => (named.get(dev) === 'child' ? CHILD : SOURCE));
+}
+
 /** Each driver struct the devices' designs declare, with the most objects any of them wants per device. */
 function driverStructs(designs: readonly MirrorVariant[]): Map<StructDef, number> {
   const out = new Map<StructDef, number>();
@@ -212,9 +231,10 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   addVma(world, SOURCE, { start: 0, end: P });
   for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
   for (const st of variant.eraState ?? []) st.init?.(world);
+  const devMms = deviceMms(spec, designs.length);
   designs.forEach((design, dev) => {
     mirrorMmap(world, dev, design, {
-      srcMm: SOURCE,
+      srcMm: devMms[dev],
       srcStart: 0,
       npages: P,
       intrMm: INTROSPECTOR,
@@ -223,6 +243,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       sub: dev,
       mn: mirrorMn + dev,
       hmirror: dev,
+      opened: devMms[dev] === SOURCE,
     });
     for (const st of design.state ?? []) st.init?.(world, dev);
   });

@@ -98,7 +98,11 @@ export function pageRange(pages: number): string {
 export const FIELD_KINDS: { readonly [K in FieldKind]: KindDef<K> } = {
   mm: {
     schema: { description: 'Which process: the source, the introspector (its pages are the mirror) or the fork child.', type: 'string', enum: MM_NAMES },
-    check: (mm, _op, s) => (mm === 'child' && s.forks === 0 ? 'the child mm is used but no actor forks; expected a fork op (of source or introspector) in some actor' : undefined),
+    check: (mm, op, s) => {
+      if (mm === 'child' && s.forks === 0) return 'the child mm is used but no actor forks; expected a fork op (of source or introspector) in some actor';
+      // A device's file is the source's (the introspector opened it at set-up) or the fork child's.
+      return op.op === 'device' && mm === 'introspector' ? 'a device file bound to the introspector; expected source (the default) or child' : undefined;
+    },
   },
   parent: {
     schema: { description: 'Which process forks: the source or the introspector (the `child` mm is what fork creates).', type: 'string', enum: PARENT_NAMES },
@@ -286,8 +290,9 @@ export const OPERATIONS = [
   operation({
     name: 'device',
     accessesMemory: true,
-    description: "An operation the design's driver declares (a device access, a job, an ioctl): its routine runs with (dev 0, page, write).",
-    fields: { call: { kind: 'call' }, page: { kind: 'page' }, write: { kind: 'write', optional: true }, device: { kind: 'device', optional: true } },
+    description:
+      "An operation the design's driver declares (a device access, a job, an ioctl): its routine runs with (dev 0, page, write). `mm: child` makes the device the fork child's own file: bound to the child's mm, not opened at set-up but by the child (the driver's open operation) once fork has run.",
+    fields: { call: { kind: 'call' }, page: { kind: 'page' }, write: { kind: 'write', optional: true }, device: { kind: 'device', optional: true }, mm: { kind: 'mm', optional: true } },
     call: (op, at) => {
       if (!at.driverOperation) throw new Error(`device operation "${op.call}": this world has no driver operations`);
       const dev = op.device ?? 0;

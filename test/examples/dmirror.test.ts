@@ -14,8 +14,13 @@ import type { ScenarioSpec, Op } from '../../src/scenario/spec.js';
 import { pte } from '../../src/kernel/pgtable.js';
 import { EFAULT, EPERM } from '../../src/kernel/flags.js';
 import { mmIndex } from '../../src/kernel/topology.js';
+import { deviceExclusivePfn } from '../../src/kernel/ops/device-exclusive.js';
+import { combineDesigns } from '../../src/mirror/combined.js';
+import { MIRROR } from '../../src/mirror/device.js';
+import { MIN } from '../../src/kernel/structs.js';
+import { NONE, ref } from '../../src/kernel/ref.js';
 import type { World } from '../../src/world/world.js';
-import dmirrorDriver, { DMIRROR_CMD, HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_NONE, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE } from '../../examples/drivers/dmirror.js';
+import dmirrorDriver, { DMIRROR_CMD, DMIRROR_PT_TAG, HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_NONE, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE } from '../../examples/drivers/dmirror.js';
 
 const spec = (pages: number, ops: Op[], other?: { name: string; ops: Op[] }): ScenarioSpec => ({
   name: 'dmirror-unit',
@@ -105,6 +110,71 @@ describe('dmirror, one actor (hmm-tests.c, §1.5 and §1.6)', () => {
     const r = runPhases(w, [{ actor: 'dev', until: 'dmirror_fault:lockSource' }, { actor: 'dev2', until: 'dmirror_fault:lockSource' }, { actor: 'dev' }, { actor: 'dev2' }]);
     expect(r.violation).toBeUndefined();
     expect(w.obj(DMIRROR_CMD, 0).cpages).toBe(1); // dev2's, the last to finish: page 1 only
+  });
+});
+
+describe('dmirror EXCLUSIVE and CHECK_EXCLUSIVE (dmirror_exclusive, dmirror_check_atomic; H19)', () => {
+  const exclusive: Op = { op: 'device', call: 'exclusive', page: 0 };
+  const check: Op = { op: 'device', call: 'check-exclusive', page: 0 };
+
+  it('EXCLUSIVE makes every pte device-exclusive and reads back through ATOMIC entries; CHECK_EXCLUSIVE then says -EPERM', () => {
+    const r = run(spec(2, [exclusive]));
+    expect([r.ret, r.cmd.cpages]).toEqual([0, 2]);
+    const src = mmIndex(r.w, 'source');
+    for (const vpn of [0, 1]) expect([pte(r.w, src, vpn).present, deviceExclusivePfn(pte(r.w, src, vpn)) !== 0]).toEqual([0, true]);
+    expect([r.w.obj(DMIRROR_PT_TAG, 0).atomic, r.w.obj(DMIRROR_PT_TAG, 1).atomic]).toEqual([1, 1]);
+    expect(run(spec(2, [exclusive, check])).ret).toBe(-EPERM);
+  });
+
+  it('a CPU access to one page erases that page’s ATOMIC entry only: CHECK_EXCLUSIVE from it says 0, from before it -EPERM', () => {
+    const touched = run(spec(2, [exclusive, { op: 'access', mm: 'source', page: 1 }, { op: 'device', call: 'check-exclusive', page: 1 }]));
+    expect(touched.ret).toBe(0);
+    const before = run(spec(2, [exclusive, { op: 'access', mm: 'source', page: 1 }, check]));
+    expect(before.ret).toBe(-EPERM);
+  });
+
+  it('a device WRITE through ATOMIC entries (no WRITE tag) faults them back with hmm_range_fault: one round, no ATOMIC entry left', () => {
+    const r = run(spec(2, [exclusive, { op: 'device', call: 'write', page: 0 }]));
+    expect([r.ret, r.cmd.cpages, r.cmd.faults]).toEqual([0, 2, 1]);
+    const src = mmIndex(r.w, 'source');
+    expect([pte(r.w, src, 0).present, pte(r.w, src, 0).write]).toEqual([1, 1]);
+    expect(run(spec(2, [exclusive, { op: 'device', call: 'write', page: 0 }, check])).ret).toBe(0);
+  });
+
+  it('SNAPSHOT (no fault request) sees a device-exclusive entry as not valid: PROT_NONE, and leaves it in place', () => {
+    const r = run(spec(2, [exclusive, { op: 'device', call: 'snapshot', page: 0 }]));
+    expect(r.cmd.snap.slice(0, 2)).toEqual([HMM_DMIRROR_PROT_NONE, HMM_DMIRROR_PROT_NONE]);
+    expect(pte(r.w, mmIndex(r.w, 'source'), 0).present).toBe(0);
+  });
+});
+
+describe('a device the fork child opens (`mm: child`; H05)', () => {
+  const both = combineDesigns([dmirrorDriver, dmirrorDriver]);
+  const childSpec = (ops: Op[]): ScenarioSpec => ({
+    name: 'dmirror-child',
+    description: '',
+    pages: 2,
+    actors: [
+      { name: 'parent', ops: [{ op: 'fork', mm: 'source' }] },
+      { name: 'child', ops: [{ op: 'access', mm: 'child', page: 0 }, ...ops] },
+    ],
+  });
+
+  it('is bound to the child mm and not opened at set-up; its open inserts the interval notifier on the child mm', () => {
+    const { world: w } = buildScenario(childSpec([{ op: 'device', call: 'open', page: 0, device: 1, mm: 'child' }]), both);
+    const child = mmIndex(w, 'child');
+    expect(w.obj(MIRROR, 1).srcMm).toBe(ref(child));
+    expect([w.obj(MIN, 0).mm, w.obj(MIN, 1).mm]).toEqual([ref(mmIndex(w, 'source')), NONE]); // device 0 opened at set-up, device 1 not
+    expect(runAllToEnd(w).violation).toBeUndefined();
+    expect(w.obj(MIN, 1).mm).toBe(ref(child));
+  });
+
+  it('a device named with two processes cannot be built', () => {
+    const s = childSpec([
+      { op: 'device', call: 'open', page: 0, device: 1, mm: 'child' },
+      { op: 'device', call: 'read', page: 0, device: 1 },
+    ]);
+    expect(() => buildScenario(s, both)).toThrow("scenario dmirror-child: device 1 is named with mm child and with mm source; a device's file belongs to one process");
   });
 });
 

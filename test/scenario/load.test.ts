@@ -242,6 +242,11 @@ describe('errors', () => {
     expect(parseScenario(fine, 'fine.json', 'json').spec.actors).toHaveLength(2);
   });
 
+  it('a device file bound to the introspector', () => {
+    const text = JSON.stringify({ name: 'dev', description: '', pages: 1, actors: [{ name: 'a', ops: [{ op: 'device', call: 'open', page: 0, mm: 'introspector' }] }] });
+    expect(errorOf(text, 'dev.json', 'json')).toMatch(/^dev\.json:1:\d+: actors\[0\]\.ops\[0\]\.mm: a device file bound to the introspector; expected source \(the default\) or child$/);
+  });
+
   it('empty and duplicate actors', () => {
     expect(errorOf(good.replace(/actors:[\s\S]*$/, 'actors: []\n'), 'none.yaml', 'yaml')).toBe('none.yaml:8:9: actors: found an empty list; expected at least 1 actor');
     expect(errorOf(good.replace('ops:\n      - op: migrate', 'ops: []\n    x:\n      - op: migrate'), 'noops.yaml', 'yaml')).toMatch(

@@ -13,7 +13,7 @@
  * be faulted sets `last` to it and faults every page from it to the end of the walk in that VMA
  * (hmm_vma_fault), then the walk returns -EBUSY and the loop re-checks the sequence and walks again
  * from `last`: entries before `last` hold their output, the rest still their requests. Without a
- * fault request a page is snapshot: pte_none, a swap or a migration entry give 0; a hole without a
+ * fault request a page is snapshot: pte_none, a swap, migration or device-exclusive entry give 0; a hole without a
  * VMA, a VMA without VM_READ or with VM_IO|VM_PFNMAP give HMM_PFN_ERROR (with one: -EFAULT). It takes
  * no page reference: the result is only usable under the driver's lock after
  * mmu_interval_read_retry says the sequence did not move. Returns 0 or -EBUSY / -EFAULT / -EPERM.
@@ -245,7 +245,7 @@ export const hmmRangeFault = KERNEL.routine({
             [l.last, l.need] = [l.addr, 0];
             return w.call(migrationEntryWait, 'check', mm, l.addr, p.migration); // then -EBUSY: walk again
           }
-          if (l.need) return hmmVmaFault(w, l, mm); // pte_none or a swap entry
+          if (l.need) return hmmVmaFault(w, l, mm); // pte_none, a swap entry or a device-exclusive entry (is_device_exclusive_entry: goto fault)
         }
         // out: *hmm_pfn = new_pfn_flags
         if (!isRange(l)) return w.ret(out);

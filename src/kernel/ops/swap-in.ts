@@ -1,6 +1,8 @@
 /**
  * mm/memory.c:do_swap_page — a fault on a non-present, non-empty pte (handle_pte_fault's
- * !pte_present): a migration entry waits for the migration (migration_entry_wait); a swap entry
+ * !pte_present): a migration entry waits for the migration (migration_entry_wait); a
+ * device-exclusive entry is turned back into a present pte (remove_device_exclusive_entry,
+ * device-exclusive.ts); a swap entry
  * maps the swap-cache page (locked, so that reclaim cannot be tearing it down), or reads the slot
  * into a new page, then under the ptl rechecks pte_same and installs it. Installing into a
  * non-present slot fires no notifier.
@@ -18,6 +20,7 @@ import { PAGE, PTE, SWAP } from '../structs.js';
 import { swpEntry, swpOffset } from '../ref.js';
 import { pteSame, SNAP_MIGRATION } from './pte-snap.js';
 import { migrationEntryWait } from './migration-wait.js';
+import { isDeviceExclusiveEntry, removeDeviceExclusiveEntry } from './device-exclusive.js';
 import { KERNEL } from '../library.js';
 import { freeSwapSlot, swapCacheLookup, SWAP_COUNT } from './reclaim.js';
 
@@ -51,6 +54,8 @@ export const doSwapPage = KERNEL.routine({
       at: 'mm/memory.c:do_swap_page pte_to_swp_entry(vmf->orig_pte)',
       run: (w, l) => {
         if (l.origBits & SNAP_MIGRATION) return w.call(migrationEntryWait, 'out', l.mm, l.vpn, l.origVal);
+        // is_device_exclusive_entry: vmf->page = pfn_swap_entry_to_page(entry); ret = remove_device_exclusive_entry(vmf)
+        if (isDeviceExclusiveEntry(l.origVal)) return w.call(removeDeviceExclusiveEntry, 'out', l.mm, l.vpn, l.vma, l.origVal, l.origBits);
         const slot = swpOffset(l.origVal);
         if (w.standIn(FREED_ENTRY, () => w.obj(SWAP, slot).used === 0)) return w.ret(0);
         // swap_cache_get_folio: the lookup and its folio_try_get are one (the lookup re-checks the
@@ -123,7 +128,7 @@ export const doSwapPage = KERNEL.routine({
         return w.ret(0);
       },
     },
-    // After migration_entry_wait: goto out, return ret (0); the access is retried.
+    // After migration_entry_wait or remove_device_exclusive_entry: goto out, return ret (0); the access is retried.
     out: { at: 'mm/memory.c:do_swap_page out', run: (w) => w.ret(0) },
   },
 });

@@ -20,6 +20,7 @@ import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
 import { PAGE, VMA } from '../structs.js';
 import { refersTo, swpOffset } from '../ref.js';
 import { KERNEL } from '../library.js';
+import { deviceExclusivePfn } from './device-exclusive.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
 export const GATHER_MAX_PFN = 15;
@@ -70,6 +71,7 @@ export function swapFree(w: World, slot: number): void {
  * ptes of [start, end) of `mm` and returns the gather with the normal pages added.
  *   - normal present pte: folio_remove_rmap_pte, page queued for tlb_finish_mmu;
  *   - special pte (vm_normal_page() == NULL): cleared, no accounting;
+ *   - device-exclusive entry (device-exclusive.ts): as a normal pte, its page queued too;
  *   - swap entry: cleared, free_swap_and_cache;
  *   - migration entry: cleared (it holds no mapcount).
  * `evenCows` = 0 is zap_details.even_cows == false (unmap_mapping_range(..., 0)): anon (COWed)
@@ -86,6 +88,15 @@ export function zapPteRange(w: World, mm: number, start: number, end: number, ev
         continue;
       }
       const pfn = p.pfn;
+      if (!evenCows && w.obj(PAGE, pfn).anon) continue; // should_zap_folio
+      clearPte(w, mm, vpn);
+      pageRemoveRmap(w, pfn);
+      gather = gatherAdd(gather, pfn);
+    } else if (deviceExclusivePfn(p)) {
+      // v6.15 zap_nonpresent_ptes, is_device_exclusive_entry: the entry is a mapping (mapcount and
+      // reference): folio_remove_rmap_pte, folio_put. The model queues the put in the gather, so
+      // the page is freed at tlb_finish_mmu with the present ones rather than here.
+      const pfn = deviceExclusivePfn(p);
       if (!evenCows && w.obj(PAGE, pfn).anon) continue; // should_zap_folio
       clearPte(w, mm, vpn);
       pageRemoveRmap(w, pfn);
