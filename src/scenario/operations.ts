@@ -200,8 +200,12 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
   readonly endsMm?: boolean;
   /** At most once per mm (the OOM reaper reaps a victim once): the `any` adversary's rule. */
   readonly oncePerMm?: boolean;
-  /** Run by a kernel thread (the OOM reaper), not by a thread of the process its mm field names. */
-  readonly kernelThread?: boolean;
+  /**
+   * Not run by a thread of the process its mm field names (the loader's exit rule, load.ts): a
+   * kernel thread's (the OOM reaper), or a device file's operation — its file may have been
+   * passed to another process, and its release runs in do_exit's exit_files, after exit_mm.
+   */
+  readonly notAThreadOfMm?: boolean;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -293,6 +297,7 @@ export const OPERATIONS = [
     description:
       "An operation the design's driver declares (a device access, a job, an ioctl): its routine runs with (dev 0, page, write). `mm: child` makes the device the fork child's own file: bound to the child's mm, not opened at set-up but by the child (the driver's open operation) once fork has run.",
     fields: { call: { kind: 'call' }, page: { kind: 'page' }, write: { kind: 'write', optional: true }, device: { kind: 'device', optional: true }, mm: { kind: 'mm', optional: true } },
+    notAThreadOfMm: true,
     call: (op, at) => {
       if (!at.driverOperation) throw new Error(`device operation "${op.call}": this world has no driver operations`);
       const dev = op.device ?? 0;
@@ -368,7 +373,7 @@ export const OPERATIONS = [
     description: "The OOM reaper reaps the process's mm (non-blockable invalidation).",
     fields: { mm: { kind: 'mm' } },
     oncePerMm: true,
-    kernelThread: true,
+    notAThreadOfMm: true,
     call: (op, at) => ({ label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [at.mm(op.mm)] }),
   }),
 ] as const;
@@ -461,10 +466,10 @@ export function anyOperations(any: AnyOps): Op[] {
 /**
  * The process whose thread runs the operation (its `mm` or `parent` field), if one does: a CPU
  * access, madvise, munmap, mprotect, mmap, fork, exit. Not kernel threads (kswapd, kcompactd, the
- * OOM reaper), guests, or a device's ioctl (dmirror's may come from a process the fd was passed to).
+ * OOM reaper), guests, or a device file's operations (`notAThreadOfMm`).
  */
 export function threadOf(op: Op): MmName | undefined {
-  if (operationNamed(op.op)!.kernelThread) return undefined;
+  if (operationNamed(op.op)!.notAThreadOfMm) return undefined;
   return fieldsOf(op).find((f) => f.def.kind === 'mm' || f.def.kind === 'parent')?.value as MmName | undefined;
 }
 
