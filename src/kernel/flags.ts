@@ -66,6 +66,7 @@ export const MMU_NOTIFY_EXCLUSIVE = 7;
 export const EVENT_NAMES = ['UNMAP', 'CLEAR', 'PROTECTION_VMA', 'PROTECTION_PAGE', 'SOFT_DIRTY', 'RELEASE', 'MIGRATE', 'EXCLUSIVE'] as const;
 
 // include/uapi/asm-generic/errno-base.h
+export const ENOENT = 2;
 export const EFAULT = 14;
 export const EBUSY = 16;
 export const EINVAL = 22;
