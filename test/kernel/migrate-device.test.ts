@@ -35,6 +35,9 @@ import {
   mmuNotifierRangeOwner,
 } from '../../src/kernel/ops/migrate-device.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
+import { vmMunmap } from '../../src/kernel/ops/munmap.js';
+import { dupMmap } from '../../src/kernel/ops/fork.js';
+import { MM } from '../../src/kernel/structs.js';
 import { hmmRangeDone, hmmRangeFaultCall, hmmRangeInit, hmmRangeOf, hmmRangePfn, hmmRangeSetSeq } from '../../src/kernel/hmm/hmm.js';
 import { HMM_PFN_REQ_FAULT, hmmPfnEncode } from '../../src/kernel/hmm/hmm-pfn.js';
 import { defineStruct } from '../../src/world/layout.js';
@@ -178,8 +181,8 @@ const hmmDriver = LIB.routine({
 });
 
 /** The source: [0, 2) anonymous, page 0 writable (contents 10), page 1 read-only (contents 11); two device pages; one interval notifier. */
-function world(): { w: World; p0: number; p1: number } {
-  const w = buildWorld({ pages: 8, mmPages: 2, mms: ['source'], actors: ['drv', 'cpu'], libraries: [LIB] }, (L) => {
+function world(mms = ['source']): { w: World; p0: number; p1: number } {
+  const w = buildWorld({ pages: 8, mmPages: 2, mms, actors: ['drv', 'cpu'], libraries: [LIB] }, (L) => {
     L.add(SEEN, 1);
     L.add(DEV_PAGEMAP, 1);
   });
@@ -192,8 +195,8 @@ function world(): { w: World; p0: number; p1: number } {
 }
 
 /** Both pages moved to the device (H14's migrate_vma_* round). */
-function migrated() {
-  const { w, p0, p1 } = world();
+function migrated(mms?: string[]) {
+  const { w, p0, p1 } = world(mms);
   w.spawn(0, toDevice, [0, 2]);
   const trace = runToEnd(w, 'drv');
   return { w, p0, p1, trace, d0: pte(w, SRC, 0).devPrivate, d1: pte(w, SRC, 1).devPrivate };
@@ -281,6 +284,31 @@ describe('do_swap_page on a device-private entry (mm/memory.c)', () => {
     expect([e.present, e.write, e.devPrivate, w.obj(PAGE, e.pfn).contents, w.obj(PAGE, e.pfn).pgmap]).toEqual([1, 1, 0, 10, 0]);
     const dev = w.obj(PAGE, d0);
     expect([dev.refcount, dev.mapcount, dev.locked, dev.free, dev.pgmap]).toEqual([0, 0, 0, 0, PGMAP + 1]); // back to its driver, not to the free lists
+  });
+});
+
+describe('zap of a device-private entry (mm/memory.c:zap_nonpresent_ptes)', () => {
+  it('munmap clears the entries, drops their rmap and gives the device pages back to their driver, not to the free lists', () => {
+    const { w, d0, d1 } = migrated();
+    w.spawn(1, vmMunmap, [SRC, 0, 2]);
+    const trace = runToEnd(w, 'cpu');
+    expect(trace.flatMap((t) => t.bugs)).toEqual([]);
+    expect([pte(w, SRC, 0).devPrivate, pte(w, SRC, 1).devPrivate]).toEqual([0, 0]);
+    for (const d of [d0, d1]) expect([w.obj(PAGE, d).refcount, w.obj(PAGE, d).mapcount, w.obj(PAGE, d).free]).toEqual([0, 0, 0]);
+  });
+});
+
+describe('fork of a device-private entry (mm/memory.c:copy_nonpresent_pte)', () => {
+  it('the child gets the entry with a reference and a mapping of its own; a writable entry becomes readable in both (COW)', () => {
+    const { w, d0 } = migrated(['source', 'child']);
+    betweenSteps(w, () => {
+      w.obj(MM, 1).users = 0; // not yet born
+    });
+    w.spawn(1, dupMmap, [SRC, 1]);
+    const trace = runToEnd(w, 'cpu');
+    expect(trace.flatMap((t) => t.bugs)).toEqual([]);
+    for (const mm of [SRC, 1]) expect([pte(w, mm, 0).present, pte(w, mm, 0).devPrivate, pte(w, mm, 0).write]).toEqual([0, d0, 0]);
+    expect([w.obj(PAGE, d0).refcount, w.obj(PAGE, d0).mapcount]).toEqual([2, 2]);
   });
 });
 
