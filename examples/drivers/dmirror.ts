@@ -16,6 +16,9 @@
  *     table under the mutex, a fault round on the first missing page, resumed there; `cpages` and
  *     `faults` as the ioctl returns them, nothing copied on error) and `snapshot`
  *     (HMM_DMIRROR_SNAPSHOT, §1.6: hmm_range_fault without REQ_FAULT, dmirror_mkentry per page);
+ *   - device-private memory (§1.7): `migrate-to-dev` (HMM_DMIRROR_MIGRATE_TO_DEV,
+ *     dmirror_migrate_to_device over migrate_vma_*), the owner filter of MMU_NOTIFY_MIGRATE in the
+ *     invalidate callback, and dmirror_devmem_fault, the pgmap's migrate_to_ram, on a CPU fault.
  *   - `exclusive` (HMM_DMIRROR_EXCLUSIVE, dmirror_exclusive: make_device_exclusive of each page, an
  *     ATOMIC-tagged table entry stored under the mutex, folio_unlock, folio_put, then the read-back
  *     through the table) and `check-exclusive` (HMM_DMIRROR_CHECK_EXCLUSIVE, dmirror_check_atomic:
@@ -31,8 +34,12 @@
  *     each device one interval notifier object, the main one. The main notifier covers the chunk too, so every invalidation of it moves the
  *     sequence the snapshot re-checks, as the temporary one's would; its callback also erases the
  *     chunk from the table, which the snapshot does not read;
- *   - no MMU_NOTIFY_MIGRATE owner filter: the model has no migrate_vma (no device memory), so no
- *     invalidation carries range->owner; its migration is migrate_pages, which the filter passes;
+ *   - the device's memory: one dev_pagemap of as many device-private pages as it mirrors, made at
+ *     set-up (dmirror_allocate_chunk grows chunks on demand); a device page holds its data itself
+ *     (dmirror's is a BACKING_PAGE, a system page behind it); dmirror_devmem_fault_alloc_and_copy's
+ *     xa_erase takes dmirror->mutex, which guards the model's table (the xarray's own lock in the C);
+ *   - MIGRATE_TO_DEV migrates private device memory only (dmirror_select_device: SELECT_SYSTEM, no
+ *     device-coherent pages, no THP: MIGRATE_VMA_SELECT_COMPOUND); MIGRATE_TO_SYS is not modelled;
  *   - no HMM_RANGE_DEFAULT_TIMEOUT: the model has no time; a retry loop that never ends is the
  *     termination check's to report;
  *   - one chunk: the model's ranges hold at most HMM_RANGE_PAGES pages, fewer than dmirror's 64 (32);
@@ -45,9 +52,12 @@ import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref
 import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexUnlock, mmgetNotZero, mmput } from 'vmamirror';
 import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
-import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL, EPERM, ENOENT } from 'vmamirror';
-import { makeDeviceExclusive, folioLock, putPage } from 'vmamirror';
+import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL, EPERM } from 'vmamirror';
+import { makeDeviceExclusive, putPage } from 'vmamirror';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
+import { DEV_PAGEMAP, PAGE, ENOENT, MMU_NOTIFY_MIGRATE, allocPage, vma, deviceOfSub, findVma, memremapPages, migratePfn, migratePfnToPage, mmuNotifierRangeOwner, mutexTrylock, folioLock } from 'vmamirror';
+import { migrateVmaDone, migrateVmaFinalize, migrateVmaInit, migrateVmaOf, migrateVmaPages, migrateVmaSetDst, migrateVmaSetup, migrateVmaSrc, migrateVmaDst, zoneDevicePageAlloc } from 'vmamirror';
+import { MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM } from 'vmamirror';
 
 /** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (the model's pages are neither device nor zero pages). */
 export const HMM_DMIRROR_PROT_ERROR = 0xff;
@@ -89,6 +99,8 @@ export function dmirror(o: DmirrorOptions) {
   const mirror = (w: World, dev: number) => w.obj(MIRROR, dev);
   const notifier = (w: World, dev: number) => deref(mirror(w, dev).sub, 'mirror.sub');
   const sourceMm = (w: World, dev: number) => deref(mirror(w, dev).srcMm, 'mirror.srcMm');
+  /** dmirror->mdevice: the owner of the device's dev_pagemap (its index + 1: the device's dev_pagemap is its own). */
+  const mdevice = (dev: number) => dev + 1;
   /** range->notifier_seq of the running actor's range (on its stack). */
   const rangeSeq = (w: World) => w.obj(HMM_RANGE_NOW, hmmRangeOf(w)).notifierSeq;
 
@@ -158,7 +170,7 @@ export function dmirror(o: DmirrorOptions) {
           if (!mmgetNotZero(w, sourceMm(w, l.dev))) return w.ret(0);
           const d = mirror(w, l.dev);
           const flags = HMM_PFN_REQ_FAULT | (l.write ? HMM_PFN_REQ_WRITE : 0);
-          hmmRangeInit(w, hmmRangeOf(w), notifier(w, l.dev), d.srcStart + l.start, d.srcStart + l.end, flags);
+          hmmRangeInit(w, hmmRangeOf(w), notifier(w, l.dev), d.srcStart + l.start, d.srcStart + l.end, flags, 0, mdevice(l.dev)); // .dev_private_owner = dmirror->mdevice
           return 'begin';
         },
       },
@@ -197,19 +209,11 @@ export function dmirror(o: DmirrorOptions) {
   }
 
   /**
-   * mutex_lock, then dmirror_do_read / dmirror_do_write of pages [page + cpages, npages) through
-   * the table, as steps (`lock`, `copy`, `memcpy`) of a routine with locals dev, page and cpages:
-   * at a missing entry (-ENOENT; a write also needs DPT_XA_TAG_WRITE) or the end, step `unlock` runs
-   * with the mutex still held.
+   * dmirror_do_read / dmirror_do_write under dmirror->mutex, one page per step: from the first page
+   * not copied yet (bounce.cpages), an access through the table; at a missing entry (-ENOENT) or the
+   * end, on to `done`, which drops the mutex.
    */
-  const copySteps = (write: boolean, unlock: string) => ({
-    lock: {
-      at: 'test_hmm: mutex_lock(&dmirror->mutex)',
-      run: (w: World, l: { dev: number }) => {
-        const b = mutexLock(w, updateLock(w, l.dev));
-        return b || 'copy';
-      },
-    },
+  const doCopy = (write: boolean, done: string) => ({
     copy: {
       at: write ? 'test_hmm: dmirror_do_write: entry = xa_load(&dmirror->pt, pfn); the WRITE tag' : 'test_hmm: dmirror_do_read: entry = xa_load(&dmirror->pt, pfn)',
       run: (w: World, l: { dev: number; page: number; cpages: number }) => {
@@ -217,7 +221,7 @@ export function dmirror(o: DmirrorOptions) {
         // (-ENOENT) or the end, the mutex is dropped. The copy latches the entry's page until
         // its memcpy is done: an access in flight, checked until it completes.
         const i = l.page + l.cpages;
-        if (i >= mirror(w, l.dev).npages || !accessStart(w, pt, tableIndex(pt, l.dev, i), write)) return unlock;
+        if (i >= mirror(w, l.dev).npages || !accessStart(w, pt, tableIndex(pt, l.dev, i), write)) return done;
         return 'memcpy';
       },
     },
@@ -243,7 +247,14 @@ export function dmirror(o: DmirrorOptions) {
       params: ['dev', 'page', 'write'],
       locals: ['cpages', 'faults', 'ret'],
       steps: {
-        ...copySteps(write, 'unlock'),
+        lock: {
+          at: 'test_hmm: mutex_lock(&dmirror->mutex)',
+          run: (w, l) => {
+            const b = mutexLock(w, updateLock(w, l.dev));
+            return b || 'copy';
+          },
+        },
+        ...doCopy(write, 'unlock'),
         unlock: {
           at: 'test_hmm: mutex_unlock(&dmirror->mutex); if (ret != -ENOENT) break; ret = dmirror_fault(dmirror, start, end, write)',
           run: (w, l) => {
@@ -294,7 +305,7 @@ export function dmirror(o: DmirrorOptions) {
             return w.ret(-EINVAL);
           }
           const d = mirror(w, l.dev);
-          hmmRangeInit(w, hmmRangeOf(w), notifier(w, l.dev), d.srcStart + l.page, d.srcStart + d.npages, 0);
+          hmmRangeInit(w, hmmRangeOf(w), notifier(w, l.dev), d.srcStart + l.page, d.srcStart + d.npages, 0, 0, mdevice(l.dev));
           return 'begin';
         },
       },
@@ -320,6 +331,227 @@ export function dmirror(o: DmirrorOptions) {
         at: 'test_hmm: return ret',
         run: (w, l) => {
           w.obj(DMIRROR_CMD, l.dev).ret = l.ret;
+          return w.ret(l.ret);
+        },
+      },
+    },
+  });
+
+  /** The table entry of source page `vpn`. */
+  const ptIndex = (w: World, dev: number, vpn: number) => tableIndex(pt, dev, vpn - mirror(w, dev).srcStart);
+
+  /**
+   * dmirror_devmem_fault, the device's dev_pagemap_ops.migrate_to_ram: do_swap_page calls it with
+   * the faulting (vma, vpn) and the device page, locked and referenced. migrate_vma_setup of that
+   * one page (SELECT_DEVICE_PRIVATE, pgmap_owner = mdevice, fault_page), then
+   * dmirror_devmem_fault_alloc_and_copy — a system page, the device entry erased (the MIGRATE
+   * invalidation of its own pages was skipped), the copy — migrate_vma_pages and
+   * migrate_vma_finalize ("No device finalize step is needed"). VM_FAULT_SIGBUS if setup fails.
+   */
+  const devmemFault = lib.routine({
+    name: 'dmirror_devmem_fault',
+    params: ['vma', 'vpn', 'page'],
+    locals: ['dev', 'spage', 'dpage'],
+    steps: {
+      setup: {
+        at: 'test_hmm: dmirror_devmem_fault args.fault_page = vmf->page; migrate_vma_setup(&args)',
+        run: (w, l) => {
+          l.dev = deref(w.obj(PAGE, l.page).pgmap, 'page.pgmap'); // rpage->zone_device_data: the device's own dev_pagemap
+          migrateVmaInit(w, migrateVmaOf(w), l.vma, l.vpn, l.vpn + 1, mdevice(l.dev), MIGRATE_VMA_SELECT_DEVICE_PRIVATE, l.page);
+          return w.call(migrateVmaSetup, 'alloc', migrateVmaOf(w));
+        },
+      },
+      alloc: {
+        at: 'test_hmm: dmirror_devmem_fault_alloc_and_copy dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, args->vma, addr); lock_page(dpage)',
+        run: (w, l) => {
+          const ret = l.result;
+          l.result = 0;
+          if (ret) {
+            migrateVmaDone(w, migrateVmaOf(w));
+            return w.ret(VM_FAULT_SIGBUS);
+          }
+          const src = migrateVmaSrc(w, migrateVmaOf(w), 0);
+          l.spage = migratePfnToPage(src);
+          if (l.spage === 0 || !(src & MIGRATE_PFN_MIGRATE)) return w.call(migrateVmaPages, 'finalize', migrateVmaOf(w));
+          l.dpage = allocPage(w);
+          if (l.dpage === 0) return w.call(migrateVmaPages, 'finalize', migrateVmaOf(w));
+          mutexTrylock(w, folioLock(w, l.dpage)); // lock_page on a page nobody else can reach yet
+          return 'erase';
+        },
+      },
+      // xa_erase takes the xarray's own lock; the model's table is guarded by dmirror->mutex instead.
+      erase: {
+        at: 'test_hmm: dmirror_devmem_fault_alloc_and_copy xa_erase(&dmirror->pt, addr >> PAGE_SHIFT)',
+        run: (w, l) => {
+          const b = mutexLock(w, updateLock(w, l.dev));
+          if (b) return b;
+          const i = ptIndex(w, l.dev, l.vpn);
+          ptErase(w, i, i + 1);
+          mutexUnlock(w, updateLock(w, l.dev));
+          return 'copy';
+        },
+      },
+      copy: {
+        at: 'test_hmm: dmirror_devmem_fault_alloc_and_copy copy_highpage(dpage, spage); *dst = migrate_pfn(page_to_pfn(dpage))',
+        run: (w, l) => {
+          const m = migrateVmaOf(w);
+          w.own(PAGE, l.dpage); // not published before migrate_vma_finalize
+          w.obj(PAGE, l.dpage).contents = w.obj(PAGE, l.spage).contents;
+          migrateVmaSetDst(w, m, 0, migratePfn(l.dpage) | (migrateVmaSrc(w, m, 0) & MIGRATE_PFN_WRITE));
+          return w.call(migrateVmaPages, 'finalize', m);
+        },
+      },
+      finalize: { at: 'test_hmm: dmirror_devmem_fault migrate_vma_finalize(&args)', run: (w) => w.call(migrateVmaFinalize, 'done', migrateVmaOf(w)) },
+      done: {
+        at: 'test_hmm: dmirror_devmem_fault return 0',
+        run: (w, l) => {
+          migrateVmaDone(w, migrateVmaOf(w));
+          [l.dev, l.spage, l.dpage] = [0, 0, 0];
+          return w.ret(0);
+        },
+      },
+    },
+  });
+
+  /**
+   * HMM_DMIRROR_MIGRATE_TO_DEV (dmirror_migrate_to_device) of pages [page, npages): under the
+   * source's mmap_read_lock, per VMA chunk, migrate_vma_setup (SELECT_SYSTEM, pgmap_owner =
+   * mdevice: the MIGRATE invalidation this device skips), dmirror_migrate_alloc_and_copy (a device
+   * page per page to migrate), migrate_vma_pages, dmirror_migrate_finalize_and_map (the device
+   * entries, under the mutex, writable iff MIGRATE_PFN_WRITE), migrate_vma_finalize. Then the pages
+   * are read back through the table without faulting: -ENOENT at the first page without an entry;
+   * `cpages` is the pages read. -EINVAL if the mm is gone or a page has no readable VMA.
+   */
+  const migrateToDevice = lib.routine({
+    name: 'dmirror_migrate_to_device',
+    params: ['dev', 'page', 'write'],
+    locals: ['addr', 'next', 'i', 'cpages', 'ret'],
+    steps: {
+      mmget: {
+        at: 'test_hmm: dmirror_migrate_to_device if (!mmget_not_zero(mm)) return -EINVAL',
+        run: (w, l) => {
+          if (!mmgetNotZero(w, sourceMm(w, l.dev))) {
+            w.obj(DMIRROR_CMD, l.dev).ret = -EINVAL;
+            return w.ret(-EINVAL);
+          }
+          l.addr = mirror(w, l.dev).srcStart + l.page;
+          return 'lock';
+        },
+      },
+      lock: {
+        at: 'test_hmm: dmirror_migrate_to_device mmap_read_lock(mm)',
+        run: (w, l) => {
+          const b = downRead(w, mmapLock(w, sourceMm(w, l.dev)));
+          return b || 'chunk';
+        },
+      },
+      chunk: {
+        at: 'test_hmm: dmirror_migrate_to_device vma = vma_lookup(mm, addr); ... ret = migrate_vma_setup(&args)',
+        run: (w, l) => {
+          const mm = sourceMm(w, l.dev);
+          const vi = findVma(w, mm, l.addr);
+          if (vi < 0 || !(vma(w, vi).flags & VM_READ)) {
+            l.ret = -EINVAL;
+            return 'out';
+          }
+          const d = mirror(w, l.dev);
+          l.next = Math.min(d.srcStart + d.npages, vma(w, vi).end);
+          migrateVmaInit(w, migrateVmaOf(w), vi, l.addr, l.next, mdevice(l.dev), MIGRATE_VMA_SELECT_SYSTEM);
+          return w.call(migrateVmaSetup, 'setup', migrateVmaOf(w));
+        },
+      },
+      setup: {
+        at: 'test_hmm: dmirror_migrate_to_device if (ret) goto out',
+        run: (w, l) => {
+          [l.ret, l.result] = [l.result, 0];
+          if (l.ret) {
+            migrateVmaDone(w, migrateVmaOf(w));
+            return 'out';
+          }
+          l.i = 0;
+          return 'alloc';
+        },
+      },
+      // One page per step: the copy reads the source page.
+      alloc: {
+        at: 'test_hmm: dmirror_migrate_alloc_and_copy dpage = dmirror_devmem_alloc_page(dmirror); copy_highpage(rpage, spage)',
+        run: (w, l) => {
+          const m = migrateVmaOf(w);
+          for (; l.i < l.next - l.addr; l.i++) {
+            const src = migrateVmaSrc(w, m, l.i);
+            if (!(src & MIGRATE_PFN_MIGRATE)) continue;
+            const spage = migratePfnToPage(src); // 0 for a pte_none hole
+            const dpage = zoneDevicePageAlloc(w, l.dev); // the device's dev_pagemap is its own (index dev)
+            if (dpage === 0) continue;
+            w.obj(PAGE, dpage).contents = spage ? w.obj(PAGE, spage).contents : 0; // copy_highpage / clear_highpage
+            const write = src & MIGRATE_PFN_WRITE || (spage === 0 && vma(w, findVma(w, sourceMm(w, l.dev), l.addr + l.i)).flags & VM_WRITE);
+            migrateVmaSetDst(w, m, l.i, migratePfn(dpage) | (write ? MIGRATE_PFN_WRITE : 0));
+            l.i = l.i + 1;
+            return 'alloc';
+          }
+          l.i = 0;
+          return w.call(migrateVmaPages, 'map', m);
+        },
+      },
+      map: {
+        at: 'test_hmm: dmirror_migrate_finalize_and_map mutex_lock(&dmirror->mutex); xa_store(&dmirror->pt, pfn, entry); mutex_unlock',
+        run: (w, l) => {
+          const b = mutexLock(w, updateLock(w, l.dev));
+          if (b) return b;
+          const m = migrateVmaOf(w);
+          for (let i = 0; i < l.next - l.addr; i++) {
+            const dst = migrateVmaDst(w, m, i);
+            const dpage = migratePfnToPage(dst);
+            if (!(migrateVmaSrc(w, m, i) & MIGRATE_PFN_MIGRATE) || dpage === 0) continue;
+            tableInstall(w, pt, ptIndex(w, l.dev, l.addr + i), dpage, (dst & MIGRATE_PFN_WRITE) !== 0);
+            w.obj(DMIRROR_PT_TAG, ptIndex(w, l.dev, l.addr + i)).atomic = 0; // a new entry, no ATOMIC tag
+          }
+          mutexUnlock(w, updateLock(w, l.dev));
+          return w.call(migrateVmaFinalize, 'nextChunk', m);
+        },
+      },
+      nextChunk: {
+        at: 'test_hmm: dmirror_migrate_to_device for (addr = start; addr < end; addr = next)',
+        run: (w, l) => {
+          migrateVmaDone(w, migrateVmaOf(w));
+          l.addr = l.next;
+          if (l.addr < mirror(w, l.dev).srcStart + mirror(w, l.dev).npages) return 'chunk';
+          upRead(w, mmapLock(w, sourceMm(w, l.dev)));
+          return w.call(mmput, 'readLock', sourceMm(w, l.dev));
+        },
+      },
+      // "Return the migrated data for verification. Only for pages in device zone": dmirror_do_read, no fault.
+      readLock: {
+        at: 'test_hmm: dmirror_migrate_to_device mutex_lock(&dmirror->mutex); ret = dmirror_do_read(dmirror, start, end, &bounce)',
+        run: (w, l) => {
+          const b = mutexLock(w, updateLock(w, l.dev));
+          return b || 'copy';
+        },
+      },
+      ...doCopy(false, 'readDone'),
+      readDone: {
+        at: 'test_hmm: dmirror_migrate_to_device mutex_unlock(&dmirror->mutex); cmd->cpages = bounce.cpages',
+        run: (w, l) => {
+          mutexUnlock(w, updateLock(w, l.dev));
+          const ret = l.page + l.cpages < mirror(w, l.dev).npages ? -ENOENT : 0;
+          const cmd = w.obj(DMIRROR_CMD, l.dev);
+          [cmd.ret, cmd.cpages, cmd.faults] = [ret, l.cpages, 0];
+          [l.addr, l.next, l.cpages] = [0, 0, 0];
+          return w.ret(ret);
+        },
+      },
+      out: {
+        at: 'test_hmm: dmirror_migrate_to_device out: mmap_read_unlock(mm); mmput(mm)',
+        run: (w, l) => {
+          upRead(w, mmapLock(w, sourceMm(w, l.dev)));
+          return w.call(mmput, 'failed', sourceMm(w, l.dev));
+        },
+      },
+      failed: {
+        at: 'test_hmm: dmirror_migrate_to_device return ret',
+        run: (w, l) => {
+          const cmd = w.obj(DMIRROR_CMD, l.dev);
+          [cmd.ret, cmd.cpages, cmd.faults] = [l.ret, 0, 0];
           return w.ret(l.ret);
         },
       },
@@ -413,7 +645,11 @@ export function dmirror(o: DmirrorOptions) {
         },
       },
       // "Return the migrated data for verification": dmirror_do_read under the mutex, no fault.
-      ...copySteps(false, 'unlock'),
+      lock: {
+        at: 'test_hmm: dmirror_exclusive mutex_lock(&dmirror->mutex); ret = dmirror_do_read(dmirror, start, end, &bounce)',
+        run: (w, l) => mutexLock(w, updateLock(w, l.dev)) || 'copy',
+      },
+      ...doCopy(false, 'unlock'),
       unlock: {
         at: 'test_hmm: dmirror_exclusive mutex_unlock(&dmirror->mutex); cmd->cpages = bounce.cpages',
         run: (w, l) => {
@@ -471,6 +707,12 @@ export function dmirror(o: DmirrorOptions) {
     params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
     locals: ['dev'],
     steps: {
+      // Its own migration: the device table is updated by the migration code itself (reads the
+      // owner only for a MIGRATE event, so no other invalidation's step touches more than its frame).
+      owner: {
+        at: 'test_hmm: if (range->event == MMU_NOTIFY_MIGRATE && range->owner == dmirror->mdevice) return true',
+        run: (w, l) => (l.event === MMU_NOTIFY_MIGRATE && mmuNotifierRangeOwner(w, l.event) === mdevice(deviceOfSub(w, l.sub)) ? w.ret(1) : 'lock'),
+      },
       // mutex_lock, or mutex_trylock when !blockable (false on contention): the shared update-lock step.
       lock: updateLockStep('test_hmm: if (blockable) mutex_lock(&dmirror->mutex); else if (!mutex_trylock(&dmirror->mutex)) return false', 'update'),
       update: {
@@ -532,12 +774,18 @@ export function dmirror(o: DmirrorOptions) {
     library: lib,
     vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
     fault: vmFault,
-    routines: [read, write, snapshot, fault, invalidate, vmFault, close, open, exclusive, checkExclusive],
+    routines: [read, write, snapshot, fault, invalidate, vmFault, close, open, migrateToDevice, devmemFault, exclusive, checkExclusive],
     needs: { intervalNotifier: true },
     // dmirror_fops_open: mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0, ULONG_MAX & PAGE_MASK, &dmirror_min_ops)
-    attach: (w, dev) => intervalNotifierInsert(w, notifier(w, dev), sourceMm(w, dev), 0, w.layout.dims.mmPages, invalidate, dev),
+    // dmirror_allocate_chunk: memremap_pages of the device's memory (MEMORY_DEVICE_PRIVATE, owner mdevice,
+    // dmirror_devmem_ops), done here once, as many device pages as the device mirrors.
+    attach: (w, dev) => {
+      intervalNotifierInsert(w, notifier(w, dev), sourceMm(w, dev), 0, w.layout.dims.mmPages, invalidate, dev);
+      memremapPages(w, dev, mdevice(dev), w.routineRef(devmemFault), mirror(w, dev).npages);
+    },
     state: [
       { struct: DMIRROR_CMD, count: 1 },
+      { struct: DEV_PAGEMAP, count: 1 },
       { struct: DMIRROR_PT_TAG, count: pt.entries },
     ],
     acceptedMutants: {
@@ -552,6 +800,11 @@ export function dmirror(o: DmirrorOptions) {
       { name: 'read', description: 'HMM_DMIRROR_READ from the page to the last: copy through the device table, faulting in what is missing', routine: read },
       { name: 'write', description: 'HMM_DMIRROR_WRITE from the page to the last: the same with writable entries', routine: write },
       { name: 'snapshot', description: 'HMM_DMIRROR_SNAPSHOT from the page to the last: hmm_range_fault without faulting, the protection of each page', routine: snapshot },
+      {
+        name: 'migrate-to-dev',
+        description: 'HMM_DMIRROR_MIGRATE_TO_DEV from the page to the last: migrate_vma_* into device-private pages, the device table mapping them, then a read back through it without faulting',
+        routine: migrateToDevice,
+      },
       { name: 'close', description: 'the last close of the file: dmirror_fops_release removes the interval notifier (waiting for an open epoch) and empties the table', routine: close },
       { name: 'open', description: 'open the file again: dmirror_fops_open inserts the interval notifier over the whole mm while the others run', routine: open },
       { name: 'exclusive', description: 'HMM_DMIRROR_EXCLUSIVE from the page to the last: make_device_exclusive of each page, an ATOMIC entry in the device table, then read back through it', routine: exclusive },

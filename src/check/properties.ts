@@ -99,8 +99,8 @@ export const noDanglingPfn: Property = {
     const pages = w.layout.dims.mmPages;
     for (let i = 0; i < n; i++) {
       const p = w.obj(PTE, i);
-      if (!p.present) continue;
-      const msg = dangling(w, `pte ${mmName(w, Math.floor(i / pages))}@${i % pages}`, p.pfn, p.gen);
+      if (!p.present && !p.devPrivate) continue;
+      const msg = dangling(w, `pte ${mmName(w, Math.floor(i / pages))}@${i % pages}`, p.present ? p.pfn : p.devPrivate, p.gen);
       if (msg) return msg;
     }
     const k = forEachSpte(w, (k, g) => {
@@ -113,7 +113,7 @@ export const noDanglingPfn: Property = {
 
 export const frameAccounting: Property = {
   name: 'frame-accounting',
-  description: "a page's mapcount equals the number of normal ptes (and device-exclusive entries) mapping it and its refcount covers them; special ptes take none",
+  description: "a page's mapcount equals the number of normal ptes (and device-exclusive and device-private entries) mapping it and its refcount covers them; special ptes take none",
   check(w) {
     const np = w.count(PAGE);
     const mapped = new Int32Array(np);
@@ -121,6 +121,8 @@ export const frameAccounting: Property = {
     for (let i = 0; i < n; i++) {
       const p = w.obj(PTE, i);
       if (p.present && !p.special) mapped[p.pfn]++;
+      else if (p.devPrivate)
+        mapped[p.devPrivate]++; // a device-private entry is in the rmap (remove_migration_pte)
       else mapped[deviceExclusivePfn(p)]++; // since v6.15 a device-exclusive entry keeps its mapcount (pfn 0: none)
     }
     for (let pfn = 1; pfn < np; pfn++) {

@@ -119,6 +119,7 @@ export {
   EPERM,
   ENOENT,
   EOPNOTSUPP,
+  VM_ANON,
   MMU_NOTIFY_UNMAP,
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_PROTECTION_VMA,
@@ -195,7 +196,7 @@ export { makeDeviceExclusive } from '../kernel/ops/device-exclusive.js';
  * set_pte_at of a pfn (`setPte(w, mm, vpn, pfn, write, special)`) and ptep_get_and_clear
  * (`clearPte(w, mm, vpn)`), raw pte writes that notify no one.
  */
-export { pte, vma, vmaMm, setPte, clearPte } from '../kernel/pgtable.js';
+export { pte, vma, vmaMm, findVma, setPte, clearPte } from '../kernel/pgtable.js';
 
 /**
  * For eras and classic-notifier drivers: the notifier core's pieces an old kernel's
@@ -244,3 +245,32 @@ export { HMM_MIRROR, HMM_RANGE } from '../kernel/structs.js';
 export { defineTable, TABLE_KINDS, type TableKind, type TableSpec, type DeviceTable, tableIndex, tableRead, tableInstall, tableClear, tableClearRange, sourceRangeToTable } from '../layers/table.js';
 export { deviceAccess, accessStart, accessComplete, fenceWait } from '../layers/access.js';
 export type { DriverOperation } from './operations.js';
+/**
+ * Device-private memory (src/kernel/memremap.ts, src/kernel/ops/migrate-device.ts): a
+ * `DEV_PAGEMAP` the driver lists as its state and fills at set-up with `memremapPages(w, pgmap,
+ * owner, w.routineRef(migrateToRam), nframes)` (migrate_to_ram takes (vma, vpn, page), the vmf);
+ * `zoneDevicePageAlloc` hands out one of its pages (locked); migrate_vma_setup / _pages / _finalize
+ * are routines (`w.call(migrateVmaSetup, resume, migrateVmaOf(w))`) over the actor's struct
+ * migrate_vma (`migrateVmaInit`, `migrateVmaSrc`, `migrateVmaSetDst`, `migrateVmaDone`);
+ * `mmuNotifierRangeOwner(w, event)` is range->owner for an interval notifier's callback.
+ */
+export { DEV_PAGEMAP, memremapPages, zoneDevicePageAlloc, isDevicePrivatePage, pgmapOwner } from '../kernel/memremap.js';
+export {
+  migrateVmaSetup,
+  migrateVmaPages,
+  migrateVmaFinalize,
+  migrateVmaOf,
+  migrateVmaInit,
+  migrateVmaSrc,
+  migrateVmaDst,
+  migrateVmaSetDst,
+  migrateVmaDone,
+  migratePfn,
+  migratePfnToPage,
+  mmuNotifierRangeOwner,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+} from '../kernel/ops/migrate-device.js';
+export { allocPage } from '../kernel/page.js';

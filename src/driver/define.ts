@@ -17,6 +17,7 @@ import { Verdicts, type Property } from '../engine/verdict.js';
 import { PROPERTIES } from '../check/properties.js';
 import { UNBALANCED, type Balanced } from '../check/balance.js';
 import { declareLifetime, SRCU, SRCU_LIB } from '../kernel/lifetime.js';
+import { DEV_PAGEMAP } from '../kernel/memremap.js';
 import { tableState, type DeviceTable } from '../layers/table.js';
 import { declareOperations, type DriverOperation } from './operations.js';
 
@@ -103,8 +104,8 @@ function structCount(): number {
   while (structById(n)) n++;
   return n;
 }
-/** The package's structs a driver may have objects of: an srcu_struct of its own. */
-const SHARED_STRUCTS: readonly StructDef[] = [SRCU];
+/** The package's structs a driver may have objects of: an srcu_struct of its own, a dev_pagemap it embeds (lib/test_hmm.c: dmirror_chunk.pagemap). */
+const SHARED_STRUCTS: readonly StructDef[] = [SRCU, DEV_PAGEMAP];
 const PROTECTION = /^(lock|lock-word|lock-readers|read-holds):.+$|^(lock-word|atomic|lockless|rcu|stable|private|ghost)$/;
 
 /**

@@ -91,6 +91,7 @@ export const MMU_NOTIFY_EXCLUSIVE = 7;
 export const EVENT_NAMES = ['UNMAP', 'CLEAR', 'PROTECTION_VMA', 'PROTECTION_PAGE', 'SOFT_DIRTY', 'RELEASE', 'MIGRATE', 'EXCLUSIVE'] as const;
 
 // include/uapi/asm-generic/errno-base.h
+export const ENOENT = 2;
 export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
@@ -98,7 +99,6 @@ export const EINVAL = 22;
 export const ENOMEM = 12;
 export const EAGAIN = 11;
 export const EPERM = 1;
-export const ENOENT = 2;
 export const ESRCH = 3;
 export const EOPNOTSUPP = 95;
 

@@ -33,7 +33,16 @@ export function allocPage(w: World, gfp = GFP_KERNEL): number {
   if (injects(w, ALLOC_FAIL) && w.choose(2) === 1) return 0;
   const pfn = w.inside('zone.lock', () => takeFree(w));
   if (pfn === 0) return 0;
-  // Off the free list, the page is the allocating step's until it publishes it (in a pte, a list).
+  prepNewPage(w, pfn);
+  return pfn;
+}
+
+/**
+ * mm/page_alloc.c:prep_new_page (and memremap.c:zone_device_page_init for a device page): a new
+ * generation, one reference, no mapping, zeroed. Off the free list, the page is the allocating
+ * step's until it publishes it (in a pte, a list).
+ */
+export function prepNewPage(w: World, pfn: number): void {
   w.own(PAGE, pfn);
   const p = w.obj(PAGE, pfn);
   p.gen = p.gen + 1;
@@ -44,7 +53,6 @@ export function allocPage(w: World, gfp = GFP_KERNEL): number {
   p.anonVma = NONE;
   p.index = 0;
   p.swap = NONE;
-  return pfn;
 }
 
 /** rmqueue under zone->lock: the lowest free pfn, taken off the free list; 0 if none. */

@@ -79,6 +79,25 @@ export function setPte(w: World, mm: number, vpn: number, pfn: number, write: bo
   p.special = special ? 1 : 0;
   p.swap = NONE;
   p.migration = 0;
+  p.devPrivate = 0;
+  p.gen = pageGen(w, pfn);
+}
+
+/**
+ * set_pte_at of a device-private entry (make_writable_device_private_entry /
+ * make_readable_device_private_entry, swp_entry_to_pte), under the ptl: non-present for the CPU, it
+ * names device page `pfn` and keeps the write bit; records the page generation as ghost state.
+ */
+export function setDevicePrivatePte(w: World, mm: number, vpn: number, pfn: number, write: boolean): void {
+  assertHeld(w, ptl(w, mm), 'set_pte_at');
+  const p = pte(w, mm, vpn);
+  p.pfn = 0;
+  p.present = 0;
+  p.write = write ? 1 : 0;
+  p.special = 0;
+  p.swap = NONE;
+  p.migration = 0;
+  p.devPrivate = pfn;
   p.gen = pageGen(w, pfn);
   p.protnone = 0;
 }
@@ -93,11 +112,12 @@ export function clearPte(w: World, mm: number, vpn: number): void {
   p.special = 0;
   p.swap = NONE;
   p.migration = 0;
+  p.devPrivate = 0;
   p.gen = 0;
   p.protnone = 0;
 }
 
-/** pte_none(): no present page and no swap or migration entry. */
+/** pte_none(): no present page and no swap, migration or device-private entry. */
 export function pteNone(p: PteView): boolean {
-  return p.present === 0 && isNone(p.swap) && p.migration === 0;
+  return p.present === 0 && isNone(p.swap) && p.migration === 0 && p.devPrivate === 0;
 }

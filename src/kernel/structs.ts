@@ -25,6 +25,7 @@ export const PAGE = defineStruct(
     'anonVma', // page->mapping for anon pages: ref to the anon_vma root (an mm's lineage)
     'index', // page->index: the vpn the anon page lives at (for rmap)
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
+    'pgmap', // page_pgmap(): ref to the dev_pagemap of a ZONE_DEVICE frame (memremap.ts), none for a normal page
   ] as const,
   {
     refcount: 'atomic',
@@ -37,6 +38,8 @@ export const PAGE = defineStruct(
     anonVma: 'stable',
     index: 'lock:folio',
     swap: 'lock:folio',
+    // Set when memremap_pages gives the frame to a device, at set-up, and never changed after.
+    pgmap: 'stable',
   },
 );
 
@@ -85,13 +88,24 @@ export const PTE = defineStruct(
     'special', // pte_special: no struct page accounting (vmf_insert_pfn, remap_pfn_range)
     'swap', // swap entry: swpEntry(slot) (non-present)
     'migration', // migration entry: pfn being migrated (non-present)
+    'devPrivate', // device-private entry (is_device_private_entry): the device page's pfn (non-present for the CPU)
     'gen', // ghost: page generation at install time
     // pte_protnone (x86 _PAGE_PROTNONE without _PAGE_PRESENT): the pte of a PROT_NONE VMA. Still
     // pte_present() for the kernel (rmap, zap, fork see the page mapped), but the MMU faults on
     // every access. On a migration entry it stands for vm_page_prot at remove_migration_pte.
     'protnone',
   ] as const,
-  { pfn: 'lock:mm.ptl', present: 'lock:mm.ptl', write: 'lock:mm.ptl', special: 'lock:mm.ptl', swap: 'lock:mm.ptl', migration: 'lock:mm.ptl', gen: 'ghost', protnone: 'lock:mm.ptl' },
+  {
+    pfn: 'lock:mm.ptl',
+    present: 'lock:mm.ptl',
+    write: 'lock:mm.ptl',
+    special: 'lock:mm.ptl',
+    swap: 'lock:mm.ptl',
+    migration: 'lock:mm.ptl',
+    devPrivate: 'lock:mm.ptl',
+    gen: 'ghost',
+    protnone: 'lock:mm.ptl',
+  },
   { word: true }, // one pte_t: ptep_get reads it whole
 );
 

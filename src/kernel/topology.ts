@@ -11,6 +11,7 @@ import { HMM_MIRROR, HMM_RANGE, LOCK, MIN, MM, MN, PAGE, PTE, SWAP, TASK, VMA } 
 import { ref } from './ref.js';
 import { checkLifetimes } from './lifetime.js';
 import { HMM_RANGE_NOW } from './hmm/hmm-range.js';
+import { MIGRATE_VMA } from './ops/migrate-device.js';
 
 export interface KernelTopology {
   /** Physical page frames; pfns are 1..pages. */
@@ -70,6 +71,7 @@ export function declareKernel(layout: Layout, t: KernelTopology): void {
   if (locks.length) layout.add(LOCK, locks.length, locks);
   layout.add(TASK, t.actors.length, t.actors);
   layout.add(HMM_RANGE_NOW, t.actors.length, t.actors); // each actor's struct hmm_range, on its stack
+  layout.add(MIGRATE_VMA, t.actors.length, t.actors); // and its struct migrate_vma
 }
 
 /**

@@ -6,8 +6,9 @@
  */
 import type { World } from '../world/world.js';
 import { MM, PAGE } from '../kernel/structs.js';
-import { pte } from '../kernel/pgtable.js';
+import { pte, type PteView } from '../kernel/pgtable.js';
 import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
+import { isDevicePrivatePage } from '../kernel/memremap.js';
 import { parentOf, windowOpen, type DeviceTable } from './table.js';
 
 /** The frame was freed. */
@@ -40,13 +41,29 @@ export function ruleProblem(w: World, t: DeviceTable, index: number, pfn: number
   const { mm, vpn, dev } = parentOf(w, t, index);
   if (t.kind === 'page-refs' && windowOpen(w, t, dev)) return undefined;
   const p = pte(w, mm, vpn);
-  // A device-exclusive entry maps its page, writable, for the device that made it (mm/rmap.c:make_device_exclusive).
-  const exclusive = deviceExclusivePfn(p);
-  if (!p.present && !exclusive) return { code: PARENT_NONE, arg: 0 };
-  const mapped = p.present ? p.pfn : exclusive;
-  if (mapped !== pfn) return { code: PARENT_OTHER, arg: mapped };
-  if (write && p.present && !p.write) return { code: PARENT_READ_ONLY, arg: 0 };
+  const frame = parentFrame(w, p, vpn, pfn);
+  if (frame === 0) return { code: PARENT_NONE, arg: 0 };
+  if (frame !== pfn) return { code: PARENT_OTHER, arg: frame };
+  // A device-exclusive entry maps its page writable, for the device that made it (mm/rmap.c:make_device_exclusive).
+  if (write && !p.write && !deviceExclusivePfn(p)) return { code: PARENT_READ_ONLY, arg: 0 };
   return undefined;
+}
+
+/**
+ * The frame the parent pte gives the device: a present pte's; a device-private entry's device page
+ * (hmm_range_fault reports it VALID to its owner, mm/hmm.c:hmm_vma_handle_pte); and, for an entry
+ * mapping device page `pfn` whose rmap points at this pte, a migration entry — the page is locked
+ * and held by migrate_vma from collect to finalize, and its owner, whose MMU_NOTIFY_MIGRATE
+ * invalidation it skipped (range->owner), updates its table itself (lib/test_hmm.c:
+ * dmirror_migrate_finalize_and_map, dmirror_devmem_fault_alloc_and_copy). 0: nothing.
+ */
+function parentFrame(w: World, p: PteView, vpn: number, pfn: number): number {
+  if (p.present) return p.pfn;
+  const exclusive = deviceExclusivePfn(p);
+  if (exclusive) return exclusive;
+  if (p.devPrivate) return p.devPrivate;
+  if (p.migration && isDevicePrivatePage(w, pfn) && w.obj(PAGE, pfn).index === vpn) return pfn;
+  return 0;
 }
 
 /** `gpu-vm[1] (page-refs)`: an entry as messages name it. */

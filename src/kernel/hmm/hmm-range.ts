@@ -10,8 +10,8 @@
  *   pfnFlagsMask    range->pfn_flags_mask: which request bits of each hmm_pfns[i] count
  *   hmmPfn0..3      range->hmm_pfns[0..3]: request flags in, encoded hmm pfns out (hmm-pfn.ts)
  *
- * Not modelled: range->dev_private_owner (the model has no device-private pages, so no entry is
- * ever a device-private swap entry to report or fault back).
+ *   devPrivateOwner range->dev_private_owner: a device-private entry whose pgmap has this owner is
+ *                   reported (VALID, + WRITE), not faulted back (0: none, every such entry faults)
  */
 import { defineStruct } from '../../world/layout.js';
 
@@ -21,13 +21,14 @@ export const HMM_PFN_FIELDS = ['hmmPfn0', 'hmmPfn1', 'hmmPfn2', 'hmmPfn3'] as co
 /** The longest range the model walks: one hmm_pfns entry per page of the largest scenario (src/scenario/bounds.ts MAX_PAGES; a test checks it). */
 export const HMM_RANGE_PAGES = HMM_PFN_FIELDS.length;
 
-export const HMM_RANGE_NOW = defineStruct('range', ['notifier', 'notifierSeq', 'start', 'end', 'defaultFlags', 'pfnFlagsMask', ...HMM_PFN_FIELDS] as const, {
+export const HMM_RANGE_NOW = defineStruct('range', ['notifier', 'notifierSeq', 'start', 'end', 'defaultFlags', 'pfnFlagsMask', 'devPrivateOwner', ...HMM_PFN_FIELDS] as const, {
   notifier: 'private',
   notifierSeq: 'private',
   start: 'private',
   end: 'private',
   defaultFlags: 'private',
   pfnFlagsMask: 'private',
+  devPrivateOwner: 'private',
   hmmPfn0: 'private',
   hmmPfn1: 'private',
   hmmPfn2: 'private',

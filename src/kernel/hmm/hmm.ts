@@ -13,7 +13,9 @@
  * be faulted sets `last` to it and faults every page from it to the end of the walk in that VMA
  * (hmm_vma_fault), then the walk returns -EBUSY and the loop re-checks the sequence and walks again
  * from `last`: entries before `last` hold their output, the rest still their requests. Without a
- * fault request a page is snapshot: pte_none, a swap, migration or device-exclusive entry give 0; a hole without a
+ * fault request a page is snapshot: pte_none, a swap, migration or device-exclusive entry give 0; a
+ * device-private entry of range->dev_private_owner gives its pfn (VALID, + WRITE), faulted or not,
+ * and another owner's is treated as a swap entry (0, or faulted back: migrate_to_ram); a hole without a
  * VMA, a VMA without VM_READ or with VM_IO|VM_PFNMAP give HMM_PFN_ERROR (with one: -EFAULT). It takes
  * no page reference: the result is only usable under the driver's lock after
  * mmu_interval_read_retry says the sequence did not move. Returns 0 or -EBUSY / -EFAULT / -EPERM.
@@ -34,6 +36,7 @@ import { mmuIntervalCheckRetry } from '../notifier/interval.js';
 import { deref, isNone, ref } from '../ref.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { MIN } from '../structs.js';
+import { pgmapOwner } from '../memremap.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnEncode } from './hmm-pfn.js';
 import { HMM_PFN_FIELDS, HMM_RANGE_NOW, HMM_RANGE_PAGES } from './hmm-range.js';
@@ -68,10 +71,10 @@ export function hmmRangeOf(w: World): number {
 
 /**
  * Fills range `r` as a driver's code does before hmm_range_fault: notifier, [start, end),
- * default_flags and pfn_flags_mask, every hmm_pfns entry 0 (per-page requests: `hmmRangeSetPfn`).
+ * default_flags, pfn_flags_mask and dev_private_owner, every hmm_pfns entry 0 (per-page requests: `hmmRangeSetPfn`).
  * range->notifier_seq is set from mmu_interval_read_begin with `hmmRangeSetSeq`.
  */
-export function hmmRangeInit(w: World, r: number, sub: number, start: number, end: number, defaultFlags: number, pfnFlagsMask = 0): void {
+export function hmmRangeInit(w: World, r: number, sub: number, start: number, end: number, defaultFlags: number, pfnFlagsMask = 0, devPrivateOwner = 0): void {
   if (!(end > start && end - start <= HMM_RANGE_PAGES)) throw new ModelError(`hmm_range [${start}, ${end}): the model's ranges hold 1..${HMM_RANGE_PAGES} pages`);
   const o = w.obj(HMM_RANGE_NOW, r);
   o.notifier = ref(sub);
@@ -80,6 +83,7 @@ export function hmmRangeInit(w: World, r: number, sub: number, start: number, en
   o.end = end;
   o.defaultFlags = defaultFlags;
   o.pfnFlagsMask = pfnFlagsMask;
+  o.devPrivateOwner = devPrivateOwner;
   for (const f of HMM_PFN_FIELDS) o[f] = 0;
 }
 
@@ -121,6 +125,12 @@ function mmOf(w: World, l: Frame): number {
   const mm = w.obj(MIN, sub).mm;
   if (isNone(mm)) throw new ModelError(`hmm_range_fault: interval notifier ${sub} is not inserted`);
   return deref(mm, 'mmu_interval_notifier.mm');
+}
+
+/** mm/hmm.c:hmm_vma_handle_pte: is device page `pfn`'s pgmap owned by range `r`'s dev_private_owner? */
+function hmmOwnsDevicePrivate(w: World, r: number, pfn: number): boolean {
+  const owner = w.obj(HMM_RANGE_NOW, r).devPrivateOwner;
+  return owner !== 0 && pgmapOwner(w, pfn) === owner;
 }
 
 /** mm/hmm.c:hmm_pte_need_fault: the page's request, `(hmm_pfns[i] & pfn_flags_mask) | default_flags`, against the CPU pte's flags. */
@@ -202,7 +212,7 @@ export const hmmRangeFault = KERNEL.routine({
     },
     walk: {
       at: 'mm/hmm.c:hmm_vma_handle_pte',
-      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'], // the walk reads the pte without the ptl (pte_offset_map, ptep_get)
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.devPrivate'], // the walk reads the pte without the ptl (pte_offset_map, ptep_get)
       run: (w, l) => {
         const mm = l.mm;
         const end = endOf(w, l);
@@ -239,13 +249,16 @@ export const hmmRangeFault = KERNEL.routine({
           } else {
             out = hmmPfnEncode(p.pfn, p.write === 1);
           }
+        } else if (p.devPrivate && isRange(l) && hmmOwnsDevicePrivate(w, l.vpn, p.devPrivate)) {
+          // "Don't fault in device private pages owned by the caller, just report the PFN."
+          out = hmmPfnEncode(p.devPrivate, p.write === 1); // is_writable_device_private_entry: + HMM_PFN_WRITE
         } else {
           l.need = hmmPteNeedFault(w, l, l.addr, 0);
           if (l.need && p.migration) {
             [l.last, l.need] = [l.addr, 0];
             return w.call(migrationEntryWait, 'check', mm, l.addr, p.migration); // then -EBUSY: walk again
           }
-          if (l.need) return hmmVmaFault(w, l, mm); // pte_none, a swap entry or a device-exclusive entry (is_device_exclusive_entry: goto fault)
+          if (l.need) return hmmVmaFault(w, l, mm); // pte_none, a swap entry, a device-exclusive entry (is_device_exclusive_entry: goto fault) or another owner's device-private entry
         }
         // out: *hmm_pfn = new_pfn_flags
         if (!isRange(l)) return w.ret(out);

@@ -55,7 +55,7 @@ export const handlePteFault = KERNEL.routine({
     // vmf->orig_pte = ptep_get_lockless(vmf->pte), and the dispatch on it; with the caller's checks.
     readPte: {
       at: 'mm/memory.c:handle_pte_fault ptep_get_lockless',
-      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration'],
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.devPrivate'],
       run: (w, l) => {
         assertHeld(w, mmapLock(w, l.mm), 'handle_mm_fault'); // mmap_assert_locked
         l.vma = findVma(w, l.mm, l.vpn);

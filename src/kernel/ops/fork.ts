@@ -44,12 +44,18 @@ function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: bo
   assertHeld(w, ptl(w, dstMm), 'copy_pte_range');
   assertHeld(w, ptl(w, srcMm), 'copy_pte_range');
   const s = pte(w, srcMm, vpn);
-  if (!s.present && !s.swap && !s.migration) return;
+  if (!s.present && !s.swap && !s.migration && !s.devPrivate) return;
   const d = pte(w, dstMm, vpn);
   if (s.present && !s.special) {
     // copy_present_ptes: vm_normal_page != NULL → folio_ref_inc + folio_try_dup_anon_rmap / dup_file_rmap
     getPage(w, s.pfn);
     pageDupRmap(w, s.pfn);
+  }
+  if (s.devPrivate) {
+    // copy_nonpresent_pte, is_device_private_entry: folio_get + folio_try_dup_anon_rmap_pte; a
+    // writable entry of a COW mapping becomes readable in both (below).
+    getPage(w, s.devPrivate);
+    pageDupRmap(w, s.devPrivate);
   }
   // copy_nonpresent_pte: swap_duplicate is implicit (the model's swap count is the ptes).
   if (cow && s.write) s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
@@ -59,6 +65,7 @@ function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: bo
   d.special = s.special;
   d.swap = s.swap;
   d.migration = s.migration;
+  d.devPrivate = s.devPrivate;
   d.gen = s.gen;
   d.protnone = s.protnone; // the pte is copied whole: a PROT_NONE VMA's child ptes stay protnone
 }

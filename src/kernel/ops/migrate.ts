@@ -25,7 +25,8 @@
 import { EAGAIN, EBUSY, ENOMEM, GFP_NOWAIT } from '../flags.js';
 import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
-import { pte, setPte } from '../pgtable.js';
+import { pte, setDevicePrivatePte, setPte } from '../pgtable.js';
+import { isDevicePrivatePage } from '../memremap.js';
 import { PAGE } from '../structs.js';
 import { isNone, NONE } from '../ref.js';
 import { defineRmapUnmap, migrationEntryOf, rmapNextMm } from './rmap.js';
@@ -49,7 +50,9 @@ export const tryToMigrate = defineRmapUnmap({
 /**
  * mm/migrate.c:remove_migration_ptes(src, dst) — every migration entry for `src` in the source's
  * anon_vma becomes a present pte of `dst` (folio_get, folio_add_anon_rmap_pte, set_pte_at). No
- * notifier: the slot held no present pte. One mapping per step, each under its ptl.
+ * notifier: the slot held no present pte. One mapping per step, each under its ptl. A device-private
+ * `dst` (mm/migrate_device.c) becomes a device-private entry (remove_migration_pte:
+ * is_device_private_page(new) → make_{writable,readable}_device_private_entry).
  */
 export const removeMigrationPtes = KERNEL.routine({
   name: 'remove_migration_ptes',
@@ -67,8 +70,12 @@ export const removeMigrationPtes = KERNEL.routine({
         const { write, protnone } = pte(w, mm, vpn);
         getPage(w, l.dst);
         pageDupRmap(w, l.dst);
-        setPte(w, mm, vpn, l.dst, write === 1, false);
-        pte(w, mm, vpn).protnone = protnone; // mk_pte(new, vma->vm_page_prot): PAGE_NONE in a PROT_NONE VMA
+        // A device-private page is mapped by a device-private entry (migrate_device.c's pages).
+        if (isDevicePrivatePage(w, l.dst)) setDevicePrivatePte(w, mm, vpn, l.dst, write === 1);
+        else {
+          setPte(w, mm, vpn, l.dst, write === 1, false);
+          pte(w, mm, vpn).protnone = protnone; // mk_pte(new, vma->vm_page_prot): PAGE_NONE in a PROT_NONE VMA
+        }
         spinUnlock(w, ptl(w, mm));
         l.next = mm + 1;
         return 'restore';

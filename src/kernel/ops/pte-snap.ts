@@ -1,7 +1,7 @@
 /**
  * A pte value as fault paths remember it (`vmf->orig_pte`) and compare it later under the ptl
  * (`pte_same`). Frames hold only numbers, so the entry is packed into two locals: `pfnOrEntry`
- * (the pfn if present, else the swap entry, else the migration pfn) and `bits`.
+ * (the pfn if present, else the swap entry, else the migration pfn, else the device-private pfn) and `bits`.
  */
 import type { World } from '../../world/world.js';
 import { pte, type PteView } from '../pgtable.js';
@@ -11,12 +11,14 @@ export const SNAP_WRITE = 2;
 export const SNAP_SPECIAL = 4;
 export const SNAP_SWAP = 8;
 export const SNAP_MIGRATION = 16;
+export const SNAP_DEVICE_PRIVATE = 32;
 
 /** The bits half of a pte snapshot (0 = pte_none). */
 export function pteBits(p: PteView): number {
   if (p.present) return SNAP_PRESENT | (p.write ? SNAP_WRITE : 0) | (p.special ? SNAP_SPECIAL : 0);
   if (p.swap) return SNAP_SWAP;
   if (p.migration) return SNAP_MIGRATION | (p.write ? SNAP_WRITE : 0); // the entry keeps the write bit
+  if (p.devPrivate) return SNAP_DEVICE_PRIVATE | (p.write ? SNAP_WRITE : 0); // so does a device-private entry
   return 0;
 }
 
@@ -24,7 +26,8 @@ export function pteBits(p: PteView): number {
 export function pteValue(p: PteView): number {
   if (p.present) return p.pfn;
   if (p.swap) return p.swap;
-  return p.migration;
+  if (p.migration) return p.migration;
+  return p.devPrivate;
 }
 
 /** include/linux/pgtable.h:pte_same — against a snapshot taken earlier. The ghost `gen` is not compared: the kernel cannot see it either. */

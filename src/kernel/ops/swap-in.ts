@@ -13,12 +13,13 @@
  */
 import type { World } from '../../world/world.js';
 import { VM_FAULT_OOM, VM_WRITE } from '../flags.js';
-import { folioLock, mutexLock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
+import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
+import { folioPut, pgmapMigrateToRam } from '../memremap.js';
 import { allocPage, getPage, pageAddNewAnonRmap, pageDupRmap, putPage } from '../page.js';
 import { setPte, vma } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
 import { swpEntry, swpOffset } from '../ref.js';
-import { pteSame, SNAP_MIGRATION } from './pte-snap.js';
+import { pteSame, SNAP_DEVICE_PRIVATE, SNAP_MIGRATION } from './pte-snap.js';
 import { migrationEntryWait } from './migration-wait.js';
 import { isDeviceExclusiveEntry, removeDeviceExclusiveEntry } from './device-exclusive.js';
 import { KERNEL } from '../library.js';
@@ -39,6 +40,52 @@ function otherSwapRefs(w: World, mm: number, vpn: number, slot: number): boolean
 }
 
 /**
+ * do_swap_page on a device-private entry (is_device_private_entry): under the ptl, pte_same, then
+ * "get a page reference while we know the page can't be freed": folio_trylock (on contention the
+ * fault is retried), get_page, unlock the ptl and call page_pgmap(page)->ops->migrate_to_ram(vmf)
+ * with (vma, vpn, page); then unlock_page and put_page, returning what migrate_to_ram returned.
+ */
+const devicePrivateSteps = {
+  devicePrivate: {
+    at: 'mm/memory.c:do_swap_page is_device_private_entry pte_offset_map_lock',
+    run: (w: World, l: { mm: number; vpn: number; vma: number; origVal: number; origBits: number; pfn: number }) => {
+      const lock = ptl(w, l.mm);
+      const b = spinLock(w, lock);
+      if (b) return b;
+      if (!pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
+        spinUnlock(w, lock); // goto unlock: the access is retried
+        return w.ret(0);
+      }
+      const pfn = l.origVal; // vmf->page = pfn_swap_entry_to_page(entry)
+      if (!mutexTrylock(w, folioLock(w, pfn))) {
+        spinUnlock(w, lock); // somebody else migrates it: retry
+        return w.ret(0);
+      }
+      getPage(w, pfn);
+      spinUnlock(w, lock); // pte_unmap_unlock
+      l.pfn = pfn;
+      return w.callRef(pgmapMigrateToRam(w, pfn), 'migrated', l.vma, l.vpn, pfn);
+    },
+  },
+  migrated: {
+    at: 'mm/memory.c:do_swap_page unlock_page',
+    run: (w: World, l: { pfn: number }) => {
+      mutexUnlock(w, folioLock(w, l.pfn));
+      return 'migratedPut';
+    },
+  },
+  migratedPut: {
+    at: 'mm/memory.c:do_swap_page put_page',
+    run: (w: World, l: { pfn: number; result: number }) => {
+      folioPut(w, l.pfn);
+      const ret = l.result;
+      [l.pfn, l.result] = [0, 0];
+      return w.ret(ret);
+    },
+  },
+};
+
+/**
  * do_swap_page(vmf) for (mm, vpn) in VMA `vma`, where (origVal, origBits) is handle_pte_fault's
  * vmf->orig_pte (pte-snap.ts). Returns 0 (mapped, or the pte changed: retry) or VM_FAULT_OOM.
  */
@@ -56,6 +103,7 @@ export const doSwapPage = KERNEL.routine({
         if (l.origBits & SNAP_MIGRATION) return w.call(migrationEntryWait, 'out', l.mm, l.vpn, l.origVal);
         // is_device_exclusive_entry: vmf->page = pfn_swap_entry_to_page(entry); ret = remove_device_exclusive_entry(vmf)
         if (isDeviceExclusiveEntry(l.origVal)) return w.call(removeDeviceExclusiveEntry, 'out', l.mm, l.vpn, l.vma, l.origVal, l.origBits);
+        if (l.origBits & SNAP_DEVICE_PRIVATE) return 'devicePrivate';
         const slot = swpOffset(l.origVal);
         if (w.standIn(FREED_ENTRY, () => w.obj(SWAP, slot).used === 0)) return w.ret(0);
         // swap_cache_get_folio: the lookup and its folio_try_get are one (the lookup re-checks the
@@ -130,5 +178,6 @@ export const doSwapPage = KERNEL.routine({
     },
     // After migration_entry_wait or remove_device_exclusive_entry: goto out, return ret (0); the access is retried.
     out: { at: 'mm/memory.c:do_swap_page out', run: (w) => w.ret(0) },
+    ...devicePrivateSteps,
   },
 });

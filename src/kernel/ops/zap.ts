@@ -15,7 +15,8 @@ import { putSwapFolio, swapCacheLookup, SWAP_COUNT } from './reclaim.js';
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP, VM_PFNMAP } from '../flags.js';
 import { assertHeld, ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
-import { pageRemoveRmap, putPage } from '../page.js';
+import { pageRemoveRmap } from '../page.js';
+import { folioPut } from '../memremap.js';
 import { clearPte, pte, vma, vmaIndex, vmaMm } from '../pgtable.js';
 import { PAGE, VMA } from '../structs.js';
 import { refersTo, swpOffset } from '../ref.js';
@@ -47,7 +48,7 @@ export function gatherCount(gather: number, pfn: number): number {
 export function tlbFinishOne(w: World, gather: number): number {
   for (let pfn = 1; pfn <= GATHER_MAX_PFN; pfn++) {
     if (gatherCount(gather, pfn) > 0) {
-      putPage(w, pfn);
+      folioPut(w, pfn); // a device page goes back to its driver
       return gather - (1 << (2 * pfn));
     }
   }
@@ -73,7 +74,8 @@ export function swapFree(w: World, slot: number): void {
  *   - special pte (vm_normal_page() == NULL): cleared, no accounting;
  *   - device-exclusive entry (device-exclusive.ts): as a normal pte, its page queued too;
  *   - swap entry: cleared, free_swap_and_cache;
- *   - migration entry: cleared (it holds no mapcount).
+ *   - migration entry: cleared (it holds no mapcount);
+ *   - device-private entry: cleared, folio_remove_rmap_pte, the device page queued as a present one.
  * `evenCows` = 0 is zap_details.even_cows == false (unmap_mapping_range(..., 0)): anon (COWed)
  * pages of private file mappings and their swap/migration entries are kept.
  */
@@ -109,6 +111,14 @@ export function zapPteRange(w: World, mm: number, start: number, end: number, ev
     } else if (p.migration) {
       if (!evenCows && w.obj(PAGE, p.migration).anon) continue;
       clearPte(w, mm, vpn);
+    } else if (p.devPrivate) {
+      // zap_nonpresent_ptes, is_device_private_entry: folio_remove_rmap_pte, then the put — here
+      // through the gather, after the flush (the entry was never in a TLB).
+      const pfn = p.devPrivate;
+      if (!evenCows && w.obj(PAGE, pfn).anon) continue;
+      clearPte(w, mm, vpn);
+      pageRemoveRmap(w, pfn);
+      gather = gatherAdd(gather, pfn);
     }
   }
   return gather;
