@@ -87,7 +87,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'make_device_exclusive:lock': { reads: ['page.locked'], writes: ['page.locked'], calls: ['mmu_notifier_invalidate_range_start'], blocks: true },
   'make_device_exclusive:walk': {
     reads: ['mm.ptl', 'pte.pfn', 'pte.present', 'pte.write'],
-    writes: ['mm.ptl', 'pte.gen', 'pte.migration', 'pte.pfn', 'pte.present', 'pte.protnone', 'pte.special', 'pte.swap', 'pte.write'],
+    writes: ['mm.ptl', 'pte.devPrivate', 'pte.gen', 'pte.migration', 'pte.pfn', 'pte.present', 'pte.protnone', 'pte.special', 'pte.swap', 'pte.write'],
     calls: ['mmu_notifier_invalidate_range_end'],
     blocks: true,
   },
@@ -101,7 +101,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'remove_device_exclusive_entry:lock': { reads: ['page.locked'], writes: ['page.locked'], calls: ['mmu_notifier_invalidate_range_start'], blocks: true },
   'remove_device_exclusive_entry:restore': {
     reads: ['mm.ptl', 'page.gen', 'page.locked', 'page.mapcount', 'pte.*', 'vma.flags'],
-    writes: ['mm.ptl', 'page.locked', 'pte.gen', 'pte.migration', 'pte.pfn', 'pte.present', 'pte.protnone', 'pte.special', 'pte.swap', 'pte.write'],
+    writes: ['mm.ptl', 'page.locked', 'pte.devPrivate', 'pte.gen', 'pte.migration', 'pte.pfn', 'pte.present', 'pte.protnone', 'pte.special', 'pte.swap', 'pte.write'],
     blocks: true,
   },
   'remove_device_exclusive_entry:put': {

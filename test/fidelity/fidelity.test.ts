@@ -59,7 +59,7 @@ describe('the fidelity suite', () => {
       .map((l) => row(l.slice(2, 5))!.status);
     const n = (st: string) => statuses.filter((x) => x === st).length;
     const mismatched = n('mismatched') ? `, ${n('mismatched')} mismatched` : '';
-    expect(README).toContain(`${n('matched')} of ${statuses.length} matched${mismatched}, ${n('needs a layer')} need a layer.`);
+    expect(README).toContain(`${n('matched')} of ${statuses.length} matched${mismatched}, ${n('needs a layer')} ${n('needs a layer') === 1 ? 'needs' : 'need'} a layer.`);
   });
 
   for (const file of FILES) {
