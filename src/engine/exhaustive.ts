@@ -302,7 +302,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     w.undoing = false;
     w.load(initial.slice());
     for (const e of schedule) stepWith(entryActor(e), entryChoice(e));
-    w.bugs.length = 0;
+    w.clearBugs();
   };
 
   /** Runs actor `a`'s next step taking alternative `c` if it branches (`w.choose`). */
@@ -325,7 +325,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         const r = stepWith(a, c);
         n = Math.max(1, w.choices);
         w.undoTo(mark);
-        w.bugs.length = 0;
+        w.clearBugs();
         if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
       }
       return false;
@@ -396,7 +396,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         nc = Math.max(1, w.choices);
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
           if (verdicts.raised(w) && enough(bug(id, entry, 1))) return stopped();
-          w.bugs.length = 0;
+          w.clearBugs();
           lo?.rollback(locks);
           w.undoTo(mark);
           continue;
@@ -415,7 +415,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         }
         if (raised) {
           if (enough(raised)) return stopped();
-          w.bugs.length = 0;
+          w.clearBugs();
           w.undoTo(mark);
           continue;
         }

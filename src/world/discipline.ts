@@ -237,9 +237,10 @@ export class StepDiscipline {
   /**
    * Records one access of slot `o` (before a write takes effect: `v[o]` is the old value, `x` the
    * new). The pattern is judged at the end of the step (`end`), when every lock test is known to
-   * be an acquire (a write to the lock follows) or not.
+   * be an acquire (a write to the lock follows) or not. `unguarded`: what `unguarded(v, self, o)`
+   * returns now (the caller has asked it already: the lock lookup is the costly part).
    */
-  access(v: Int32Array, self: number, o: number, write: boolean, x: number): void {
+  access(v: Int32Array, self: number, o: number, write: boolean, x: number, unguarded: boolean): void {
     const prot = this.prot;
     if (this.isOwned(o)) return;
     const unit = prot.lockUnit[o];
@@ -258,7 +259,7 @@ export class StepDiscipline {
       return;
     }
     const cost = prot.cost[o];
-    if (cost === FREE || (cost === GUARDED && !this.unguarded(v, self, o))) return;
+    if (cost === FREE || (cost === GUARDED && !unguarded)) return;
     this.push(NON, this.collapse >= 0 ? this.collapse : prot.wordOf[o]);
   }
 

@@ -57,7 +57,7 @@ export function execStep(w: World, a: number): number {
   w.enter(a, routine, pc);
   const mutation = w.mutation;
   if (mutation !== null) mutation.beginStep(w);
-  w.bugs.length = 0;
+  w.clearBugs();
   w.choices = 0;
   w.chosen = 0;
   w.yielded = false;
@@ -216,7 +216,7 @@ export function isEnabled(w: World, a: number): boolean {
     w.v = saved;
     w.choice = choice;
     w.chooser = chooser;
-    w.bugs.length = 0;
+    w.clearBugs();
   }
 }
 
