@@ -142,8 +142,10 @@ export interface ExploreResult {
   readonly beyondBound?: number;
 }
 
-/** Fresh states between two readings of the process's RSS (a reading costs ~10 µs). */
+/** Fresh states between two readings of the process's RSS under a memory limit (a reading costs ~10 µs, far more on a loaded machine). */
 const MEMORY_EVERY = 512;
+/** Without a limit the readings only sample the peak for the report: sparser, off the hot path. */
+const PEAK_EVERY = 8192;
 /** Expansions between two polls when no new state turns up (the end of a search). */
 const POLL_EVERY = 256;
 
@@ -194,6 +196,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const rss0 = rss();
   let peakRss = rss0;
   let sinceMemory = 0;
+  const memoryEvery = maxBytes === Number.POSITIVE_INFINITY ? PEAK_EVERY : MEMORY_EVERY;
   // The lock-order graph, and where the running step is: the schedule to the state it runs from
   // (tree node `atId`), the transition's first entry, and how many steps of it have run.
   const lo = verdicts.lockOrderOn ? new LockOrder() : null;
@@ -278,7 +281,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     if (opts.shouldStop?.()) return 'interrupted';
     const now = performance.now();
     if (now - t0 >= timeLimit) return 'time';
-    if (++sinceMemory >= MEMORY_EVERY && memoryReached()) return 'memory';
+    if (++sinceMemory >= memoryEvery && memoryReached()) return 'memory';
     if (now - lastPoll < 500) return undefined;
     lastPoll = now;
     opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });

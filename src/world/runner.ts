@@ -52,8 +52,9 @@ export function execStep(w: World, a: number): number {
   const routine = w.frameRoutine(base);
   const pc = w.v[base + CALL_PC];
   const view = routine.view;
-  view.$w = w;
-  view.$b = base;
+  const frame = routine.frame;
+  frame.w = w;
+  frame.b = base;
   w.enter(a, routine, pc);
   const mutation = w.mutation;
   if (mutation !== null) mutation.beginStep(w);
