@@ -348,10 +348,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return { ...found, schedule: [...tree.schedule(id), entry, ...new Array<number>(steps - 1).fill(entryActor(entry))] };
   };
 
-  const extend = (a: number, lastInvisible: boolean): number =>
-    extendTransition(w, verdicts, a, lastInvisible, lo, (n) => {
-      atSteps = n;
-    });
+  // Made once: a closure per transition would be garbage on the hot path.
+  const stepsSoFar = (n: number) => {
+    atSteps = n;
+  };
+  const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
 
   visited.add(initial, 0);
   const root = tree.add(-1, -1, 0, 0);

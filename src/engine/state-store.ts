@@ -43,11 +43,11 @@ export class StateStore {
     const start = this.tail;
     chunk.set(state.subarray(0, L.callBase), start);
     let o = start + L.callBase;
+    // The live frames by a loop: a few dozen slots each, where a subarray (an object, garbage on the hot path) costs more than the copy.
     for (let a = 0; a < nActors; a++) {
       const n = state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
-      if (n === 0) continue;
       const from = L.callSlot(a, 0);
-      chunk.set(state.subarray(from, from + n), o);
+      for (let k = 0; k < n; k++) chunk[o + k] = state[from + k];
       o += n;
     }
     this.chunkOf[this.count] = c;
@@ -175,7 +175,7 @@ export function expandRecord(L: Layout, chunk: Int32Array, o: number, dst: Int32
   for (let a = 0; a < nActors; a++) {
     const n = dst[L.actorSlot(a) + ACTOR_SP] * L.callStride;
     const from = L.callSlot(a, 0);
-    if (n > 0) dst.set(chunk.subarray(o, o + n), from);
+    for (let k = 0; k < n; k++) dst[from + k] = chunk[o + k]; // a loop, as in `push`
     if (oldLive[a] > n) dst.fill(0, from + n, from + oldLive[a]);
     o += n;
   }

@@ -554,7 +554,18 @@ export class World {
   private readonly assumed = new Set<number>();
   private readonly assumedWhere = new Map<number, string>();
 
+  /** Per step key (routine id * 256 + pc): the unit + 1 it was last noted with — most steps make the same access every time, and this answers without hashing. */
+  private assumedLast = new Int32Array(0);
+
   private noteAssumed(unit: number): void {
+    const step = this.stepKey;
+    if (step < this.assumedLast.length && this.assumedLast[step] === unit + 1) return;
+    if (step >= this.assumedLast.length) {
+      const grown = new Int32Array(Math.max(step + 1, this.assumedLast.length * 2));
+      grown.set(this.assumedLast);
+      this.assumedLast = grown;
+    }
+    this.assumedLast[step] = unit + 1;
     const size = this.layout.size;
     const key = this.stepKey * (size + 1) + Math.min(unit, size);
     if (this.assumed.has(key)) return;
@@ -795,22 +806,22 @@ export function sameState(a: Int32Array, b: Int32Array): boolean {
 
 const prototypes = new Map<number, object>();
 
+/**
+ * The accessors of a struct's views, generated: one getter and setter per field, with the field's
+ * offset a literal. Each is then a function of its own, whose inline caches see only this struct's
+ * view shape — closures made from one shared literal share their feedback, where the views of
+ * every struct met and the loads of `$w` and `$b` went megamorphic. A read still tests `watch` and
+ * records itself (`watched`: the step merging's footprint, the audit) exactly as `World.get` does;
+ * a write goes through `World.set`.
+ */
 function viewPrototype(def: StructDef): object {
   let proto = prototypes.get(def.id);
   if (proto) return proto;
-  proto = {};
-  def.fields.forEach((f, k) => {
-    Object.defineProperty(proto, f, {
-      get(this: { $w: World; $b: number }) {
-        const w = this.$w;
-        if (w.watch !== 0) w.watched(this.$b + k, false, 0);
-        return w.v[this.$b + k];
-      },
-      set(this: { $w: World; $b: number }, x: number) {
-        this.$w.set(this.$b + k, x);
-      },
-    });
+  const accessors = def.fields.map((f, k) => {
+    const name = JSON.stringify(f);
+    return `get ${name}() { const w = this.$w; const o = this.$b + ${k}; if (w.watch !== 0) w.watched(o, false, 0); return w.v[o]; },\n` + `set ${name}(x) { this.$w.set(this.$b + ${k}, x); }`;
   });
+  proto = new Function(`'use strict'; return {\n${accessors.join(',\n')}\n};`)() as object;
   prototypes.set(def.id, proto);
   return proto;
 }
