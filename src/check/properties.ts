@@ -10,7 +10,7 @@ import { pte } from '../kernel/pgtable.js';
 import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
-import { forEachGpcInUse } from '../kvm/gpc.js';
+import { forEachGpcInUse, hasGpc } from '../kvm/gpc.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
 import { firstUnbalanced, quiescent, unbalanced, type Balanced } from './balance.js';
@@ -19,8 +19,14 @@ import { deviceAccess, deviceTable } from '../layers/properties.js';
 
 const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM), mm);
 
+/*
+ * The properties run on every new state of a search: they allocate nothing while they hold. The
+ * callbacks the walks take are module-level functions of the world (a closure over `w` would be an
+ * object per state), and scratch arrays are kept per layout.
+ */
+
 /** Calls `f` for every present pte of every VMA that is a view of a mirror device (any mm: fork copies too). */
-function forEachMirrorPte(w: World, f: (mm: number, vpn: number, srcMm: number, srcVpn: number) => string | undefined): string | undefined {
+function forEachMirrorPte(w: World, f: (w: World, mm: number, vpn: number, srcMm: number, srcVpn: number) => string | undefined): string | undefined {
   if (!w.layout.has(MIRROR)) return undefined;
   const per = w.layout.dims.vmasPerMm;
   const nv = w.count(VMA);
@@ -32,7 +38,7 @@ function forEachMirrorPte(w: World, f: (mm: number, vpn: number, srcMm: number, 
     const mm = Math.floor(i / per);
     for (let vpn = v.start; vpn < v.end; vpn++) {
       if (!pte(w, mm, vpn).present) continue;
-      const msg = f(mm, vpn, d.srcMm - 1, mirrorToSource(w, i, vpn));
+      const msg = f(w, mm, vpn, d.srcMm - 1, mirrorToSource(w, i, vpn));
       if (msg) return msg;
     }
   }
@@ -40,55 +46,98 @@ function forEachMirrorPte(w: World, f: (mm: number, vpn: number, srcMm: number, 
 }
 
 /** Calls `f` for every present EPT entry. */
-function forEachSpte(w: World, f: (kvm: number, gfn: number) => string | undefined): string | undefined {
+function forEachSpte(w: World, f: (w: World, kvm: number, gfn: number) => string | undefined): string | undefined {
   if (!w.layout.has(KVM)) return undefined;
   const gfns = w.layout.dims.kvmGfns;
   for (let k = 0; k < w.count(KVM); k++) {
     for (let g = 0; g < gfns; g++) {
       if (w.obj(SPTE, k * gfns + g).pfn === 0) continue;
-      const msg = f(k, g);
+      const msg = f(w, k, g);
       if (msg) return msg;
     }
   }
   return undefined;
 }
 
-function subMapping(w: World, what: string, pfn: number, write: number, parentMm: number, parentVpn: number): string | undefined {
+/** Why an entry mapping `pfn` (writable if `write`) is not a sub-mapping of pte (`parentMm`, `parentVpn`) now; 0 when it is. */
+const NOT_PRESENT = 1;
+const OTHER_PFN = 2;
+const WRITABLE = 3;
+function notSubMapping(w: World, pfn: number, write: number, parentMm: number, parentVpn: number): number {
   const p = pte(w, parentMm, parentVpn);
+  if (!p.present) return NOT_PRESENT;
+  if (p.pfn !== pfn) return OTHER_PFN;
+  if (write && !p.write) return WRITABLE;
+  return 0;
+}
+
+/** The message of a `notSubMapping` failure `why` of the entry `what` (built only then). */
+function subMappingMessage(w: World, why: number, what: string, pfn: number, parentMm: number, parentVpn: number): string {
   const parent = `${mmName(w, parentMm)}@${parentVpn}`;
-  if (!p.present) return `${what} maps pfn ${pfn} but ${parent} maps nothing`;
-  if (p.pfn !== pfn) return `${what} maps pfn ${pfn} but ${parent} maps pfn ${p.pfn}`;
-  if (write && !p.write) return `${what} is writable but ${parent} is read-only`;
-  return undefined;
+  if (why === NOT_PRESENT) return `${what} maps pfn ${pfn} but ${parent} maps nothing`;
+  if (why === OTHER_PFN) return `${what} maps pfn ${pfn} but ${parent} maps pfn ${pte(w, parentMm, parentVpn).pfn}`;
+  return `${what} is writable but ${parent} is read-only`;
+}
+
+function subMapping(w: World, what: string, pfn: number, write: number, parentMm: number, parentVpn: number): string | undefined {
+  const why = notSubMapping(w, pfn, write, parentMm, parentVpn);
+  return why === 0 ? undefined : subMappingMessage(w, why, what, pfn, parentMm, parentVpn);
 }
 
 export const refinement: Property = {
   name: 'refinement',
   description: 'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission',
   check(w) {
-    const m = forEachMirrorPte(w, (mm, vpn, srcMm, srcVpn) => {
-      const p = pte(w, mm, vpn);
-      return subMapping(w, `mirror pte ${mmName(w, mm)}@${vpn}`, p.pfn, p.write, srcMm, srcVpn);
-    });
+    const m = forEachMirrorPte(w, mirrorPteRefines);
     if (m) return m;
-    const k = forEachSpte(w, (k, g) => {
-      const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + g);
-      const slot = gfnToMemslot(w, k, g);
-      const name = `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`;
-      if (slot < 0) return `${name} maps pfn ${e.pfn} but no memslot covers the gfn`;
-      return subMapping(w, name, e.pfn, e.write, w.obj(KVM, k).mm - 1, memslotHva(w, slot, g));
-    });
+    const k = forEachSpte(w, spteRefines);
     if (k) return k;
     // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.
-    return forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva));
+    return hasGpc(w) ? forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) : undefined;
   },
 };
 
-function dangling(w: World, what: string, pfn: number, gen: number): string | undefined {
+function mirrorPteRefines(w: World, mm: number, vpn: number, srcMm: number, srcVpn: number): string | undefined {
+  const p = pte(w, mm, vpn);
+  const why = notSubMapping(w, p.pfn, p.write, srcMm, srcVpn);
+  return why === 0 ? undefined : subMappingMessage(w, why, `mirror pte ${mmName(w, mm)}@${vpn}`, p.pfn, srcMm, srcVpn);
+}
+
+function spteRefines(w: World, k: number, g: number): string | undefined {
+  const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + g);
+  const slot = gfnToMemslot(w, k, g);
+  if (slot < 0) return `${spteName(w, k, g)} maps pfn ${e.pfn} but no memslot covers the gfn`;
+  const mm = w.obj(KVM, k).mm - 1;
+  const hva = memslotHva(w, slot, g);
+  const why = notSubMapping(w, e.pfn, e.write, mm, hva);
+  return why === 0 ? undefined : subMappingMessage(w, why, spteName(w, k, g), e.pfn, mm, hva);
+}
+
+const spteName = (w: World, k: number, g: number) => `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`;
+
+/** Why a mapping of `pfn` made at page generation `gen` dangles now (FREED, REUSED), 0 if it does not. */
+const FREED = 1;
+const REUSED = 2;
+function dangles(w: World, pfn: number, gen: number): number {
   const page = w.obj(PAGE, pfn);
-  if (page.free) return `${what} maps pfn ${pfn}, which has been freed`;
-  if (page.gen !== gen) return `${what} maps pfn ${pfn}, which was freed and reused since it was mapped`;
-  return undefined;
+  if (page.free) return FREED;
+  return page.gen !== gen ? REUSED : 0;
+}
+
+/** The message of a `dangles` failure `why` of the mapping `what` (built only then). */
+function danglingMessage(why: number, what: string, pfn: number): string {
+  return why === FREED ? `${what} maps pfn ${pfn}, which has been freed` : `${what} maps pfn ${pfn}, which was freed and reused since it was mapped`;
+}
+
+function dangling(w: World, what: string, pfn: number, gen: number): string | undefined {
+  const why = dangles(w, pfn, gen);
+  return why === 0 ? undefined : danglingMessage(why, what, pfn);
+}
+
+function spteDangles(w: World, k: number, g: number): string | undefined {
+  const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + g);
+  const why = dangles(w, e.pfn, e.gen);
+  return why === 0 ? undefined : danglingMessage(why, spteName(w, k, g), e.pfn);
 }
 
 export const noDanglingPfn: Property = {
@@ -100,23 +149,26 @@ export const noDanglingPfn: Property = {
     for (let i = 0; i < n; i++) {
       const p = w.obj(PTE, i);
       if (!p.present && !p.devPrivate) continue;
-      const msg = dangling(w, `pte ${mmName(w, Math.floor(i / pages))}@${i % pages}`, p.present ? p.pfn : p.devPrivate, p.gen);
-      if (msg) return msg;
+      const pfn = p.present ? p.pfn : p.devPrivate;
+      const why = dangles(w, pfn, p.gen);
+      if (why !== 0) return danglingMessage(why, `pte ${mmName(w, Math.floor(i / pages))}@${i % pages}`, pfn);
     }
-    const k = forEachSpte(w, (k, g) => {
-      const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + g);
-      return dangling(w, `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`, e.pfn, e.gen);
-    });
-    return k ?? forEachGpcInUse(w, (what, pfn, gen) => dangling(w, what, pfn, gen));
+    const k = forEachSpte(w, spteDangles);
+    return k ?? (hasGpc(w) ? forEachGpcInUse(w, (what, pfn, gen) => dangling(w, what, pfn, gen)) : undefined);
   },
 };
+
+/** frame-accounting's count of ptes per pfn, reused from state to state (grown for the largest layout seen). */
+let mappedScratch = new Int32Array(64);
 
 export const frameAccounting: Property = {
   name: 'frame-accounting',
   description: "a page's mapcount equals the number of normal ptes (and device-exclusive and device-private entries) mapping it and its refcount covers them; special ptes take none",
   check(w) {
     const np = w.count(PAGE);
-    const mapped = new Int32Array(np);
+    if (mappedScratch.length < np) mappedScratch = new Int32Array(np);
+    const mapped = mappedScratch;
+    mapped.fill(0, 0, np);
     const n = w.count(PTE);
     for (let i = 0; i < n; i++) {
       const p = w.obj(PTE, i);

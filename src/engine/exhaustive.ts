@@ -149,8 +149,10 @@ export interface ExploreResult {
   readonly beyondBound?: number;
 }
 
-/** Fresh states between two readings of the process's RSS (a reading costs ~10 µs). */
+/** Fresh states between two readings of the process's RSS under a memory limit (a reading costs ~10 µs, far more on a loaded machine). */
 const MEMORY_EVERY = 512;
+/** Without a limit the readings only sample the peak for the report: sparser, off the hot path. */
+const PEAK_EVERY = 8192;
 /** Expansions between two polls when no new state turns up (the end of a search). */
 const POLL_EVERY = 256;
 
@@ -202,6 +204,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const rss0 = rss();
   let peakRss = rss0;
   let sinceMemory = 0;
+  const memoryEvery = maxBytes === Number.POSITIVE_INFINITY ? PEAK_EVERY : MEMORY_EVERY;
   // The lock-order graph, and where the running step is: the schedule to the state it runs from
   // (tree node `atId`), the transition's first entry, and how many steps of it have run.
   const lo = verdicts.lockOrderOn ? new LockOrder() : null;
@@ -286,7 +289,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     if (opts.shouldStop?.()) return 'interrupted';
     const now = performance.now();
     if (now - t0 >= timeLimit) return 'time';
-    if (++sinceMemory >= MEMORY_EVERY && memoryReached()) return 'memory';
+    if (++sinceMemory >= memoryEvery && memoryReached()) return 'memory';
     if (now - lastPoll < 500) return undefined;
     lastPoll = now;
     opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
@@ -310,7 +313,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     w.undoing = false;
     w.load(initial.slice());
     for (const e of schedule) stepWith(entryActor(e), entryChoice(e));
-    w.bugs.length = 0;
+    w.clearBugs();
   };
 
   /** Runs actor `a`'s next step taking alternative `c` if it branches (`w.choose`). */
@@ -333,7 +336,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         const r = stepWith(a, c);
         n = Math.max(1, w.choices);
         w.undoTo(mark);
-        w.bugs.length = 0;
+        w.clearBugs();
         if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
       }
       return false;
@@ -353,10 +356,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return { ...found, schedule: [...tree.schedule(id), entry, ...new Array<number>(steps - 1).fill(entryActor(entry))] };
   };
 
-  const extend = (a: number, lastInvisible: boolean): number =>
-    extendTransition(w, verdicts, a, lastInvisible, lo, (n) => {
-      atSteps = n;
-    });
+  // Made once: a closure per transition would be garbage on the hot path.
+  const stepsSoFar = (n: number) => {
+    atSteps = n;
+  };
+  const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
 
   visited.add(initial, 0);
   const root = tree.add(-1, -1, 0, 0);
@@ -408,7 +412,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         nc = Math.max(1, w.choices);
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
           if (verdicts.raised(w) && enough(bug(id, entry, 1))) return stopped();
-          w.bugs.length = 0;
+          w.clearBugs();
           lo?.rollback(locks);
           w.undoTo(mark);
           continue;
@@ -428,7 +432,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         }
         if (raised) {
           if (enough(raised)) return stopped();
-          w.bugs.length = 0;
+          w.clearBugs();
           w.undoTo(mark);
           continue;
         }

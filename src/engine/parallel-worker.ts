@@ -178,7 +178,7 @@ async function run(input: WorkerInput): Promise<void> {
           nc = Math.max(1, w.choices);
           if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
             if (verdicts.raised(w)) found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr });
-            w.bugs.length = 0;
+            w.clearBugs();
             w.undoTo(mark);
             continue;
           }
@@ -194,7 +194,7 @@ async function run(input: WorkerInput): Promise<void> {
           }
           if (raised) {
             found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr });
-            w.bugs.length = 0;
+            w.clearBugs();
             w.undoTo(mark);
             continue;
           }

@@ -198,7 +198,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: I
       execStep(w, entryActor(e));
       w.choice = 0;
     }
-    w.bugs.length = 0;
+    w.clearBugs();
   };
 
   // The root, as the one-thread search takes it.

@@ -43,7 +43,7 @@ const RUN_LIMIT = 10_000;
  */
 export function replayFrom(w: World, initial: Int32Array, entries: readonly number[], verdicts: Verdicts | undefined, strict: boolean): Replay {
   w.load(initial.slice());
-  w.bugs.length = 0;
+  w.clearBugs();
   const eff: number[] = [];
   let preemptions = 0;
   let prev = -1;
@@ -150,7 +150,7 @@ function replayRestoring(w: World, schedule: readonly number[], verdicts: Verdic
     return replayFrom(w, initial, schedule, verdicts, strict);
   } finally {
     w.load(initial);
-    w.bugs.length = 0;
+    w.clearBugs();
   }
 }
 

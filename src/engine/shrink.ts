@@ -214,7 +214,7 @@ export function shrinkSchedule(makeWorld: () => World, schedule: readonly number
     break;
   }
   w.load(initial);
-  w.bugs.length = 0;
+  w.clearBugs();
   return {
     schedule: cur.schedule,
     property,

@@ -229,7 +229,7 @@ export function estimateRunLength(w: World, seed: number, maxSteps: number): num
   } finally {
     w.chooser = null;
     w.load(initial);
-    w.bugs.length = 0;
+    w.clearBugs();
   }
 }
 
@@ -325,7 +325,7 @@ function simulateFrom(w: World, opts: SimulateOptions): SimulateResult {
     }
   }
   w.load(initial);
-  w.bugs.length = 0;
+  w.clearBugs();
   w.chooser = null;
   if (!stopped && runsDone > 0 && truncated === runsDone) stopped = 'max-steps';
   const verdict: SimulateVerdict = best ? 'violation' : stopped ? 'incomplete' : 'no-violation-found';

@@ -43,11 +43,11 @@ export class StateStore {
     const start = this.tail;
     chunk.set(state.subarray(0, L.callBase), start);
     let o = start + L.callBase;
+    // The live frames by a loop: a few dozen slots each, where a subarray (an object, garbage on the hot path) costs more than the copy.
     for (let a = 0; a < nActors; a++) {
       const n = state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
-      if (n === 0) continue;
       const from = L.callSlot(a, 0);
-      chunk.set(state.subarray(from, from + n), o);
+      for (let k = 0; k < n; k++) chunk[o + k] = state[from + k];
       o += n;
     }
     this.chunkOf[this.count] = c;
@@ -117,9 +117,14 @@ export class StateStore {
     return true;
   }
 
-  /** Expands state `i` into `dst` (dead frames zeroed). */
+  /**
+   * Expands state `i` into `dst` (dead frames zeroed). `dst` must hold a state already (all zeros,
+   * or a state as a world keeps it: dead frames zero) — the explorers pass the buffer they expanded
+   * into last, taken back to that state by the undo log — so only the frames live in its old state
+   * and dead in the new one need zeroing, not the whole stack area (most of a state).
+   */
   load(i: number, dst: Int32Array): void {
-    expandRecord(this.layout, this.chunks[this.chunkOf[i]], this.offsetOf[i], dst);
+    expandRecord(this.layout, this.chunks[this.chunkOf[i]], this.offsetOf[i], dst, true);
   }
 
   /**
@@ -155,16 +160,26 @@ export interface SharedRecords {
   readonly offsets: Int32Array;
 }
 
-/** Expands the record at `chunk[o..]` into `dst` (dead frames zeroed). */
-export function expandRecord(L: Layout, chunk: Int32Array, o: number, dst: Int32Array): void {
+/**
+ * Expands the record at `chunk[o..]` into `dst` (dead frames zeroed). With `overState`, `dst` holds
+ * a state already (see `StateStore.load`): only its frames the new state does not keep are zeroed.
+ */
+export function expandRecord(L: Layout, chunk: Int32Array, o: number, dst: Int32Array, overState = false): void {
+  const nActors = L.actorNames.length;
+  const perActor = L.stackDepth * L.callStride;
+  // How much of each actor's stack `dst` holds now, read before the objects (the stack pointers among them) are overwritten.
+  if (oldLive.length < nActors) oldLive = new Int32Array(nActors);
+  for (let a = 0; a < nActors; a++) oldLive[a] = overState ? dst[L.actorSlot(a) + ACTOR_SP] * L.callStride : perActor;
   dst.set(chunk.subarray(o, o + L.callBase));
   o += L.callBase;
-  const perActor = L.stackDepth * L.callStride;
-  for (let a = 0; a < L.actorNames.length; a++) {
+  for (let a = 0; a < nActors; a++) {
     const n = dst[L.actorSlot(a) + ACTOR_SP] * L.callStride;
     const from = L.callSlot(a, 0);
-    if (n > 0) dst.set(chunk.subarray(o, o + n), from);
-    dst.fill(0, from + n, from + perActor);
+    for (let k = 0; k < n; k++) dst[from + k] = chunk[o + k]; // a loop, as in `push`
+    if (oldLive[a] > n) dst.fill(0, from + n, from + oldLive[a]);
     o += n;
   }
 }
+
+/** `expandRecord`'s scratch: per actor, the stack slots `dst` held live (reused: no allocation per state). */
+let oldLive = new Int32Array(8);

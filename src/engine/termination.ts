@@ -162,7 +162,7 @@ export class LoneRun {
         if (path.length >= LONE_BOUND) return { found: runsOn(w, lone), steps: path };
         const r = execStep(w, lone);
         if (w.bugs.length) {
-          w.bugs.length = 0; // a BUG comes first on this path; the search reports it when it gets there
+          w.clearBugs(); // a BUG comes first on this path; the search reports it when it gets there
           return undefined;
         }
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) break; // blocked for good: the search reports the deadlock

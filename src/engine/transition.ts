@@ -33,7 +33,7 @@ export function extendTransition(w: World, verdicts: Verdicts, a: number, lastIn
       const r = execStep(w, a);
       w.tracking = false;
       if (w.choices > 1) {
-        w.bugs.length = 0;
+        w.clearBugs();
         w.undoTo(before);
         return extra;
       }
@@ -55,7 +55,7 @@ export function extendTransition(w: World, verdicts: Verdicts, a: number, lastIn
       // Taken back; what it recorded stays, unless it blocked (a step from a reachable state, which
       // the search runs again as a transition of its own).
       if (r === BLOCK_SLEEP || r === BLOCK_SPIN) lo?.rollback(locks);
-      w.bugs.length = 0;
+      w.clearBugs();
       w.undoTo(mark);
       return extra;
     }

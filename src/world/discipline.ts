@@ -165,7 +165,9 @@ const TEST = 4; // a read of a lock word: an acquire if the step then writes the
 export class StepDiscipline {
   private committed = false;
   private firstNon = -1;
-  private within: readonly number[] = [];
+  /** The lock classes held around the running step or helper (`within`, then `inside`): `nWithin` of them, reused from step to step. */
+  private readonly within: number[] = [];
+  private nWithin = 0;
   /** While >= 0, the unit every unprotected access counts as (see `single`). */
   private collapse = -1;
   private lookups = 0;
@@ -179,7 +181,8 @@ export class StepDiscipline {
 
   begin(within: readonly number[]): void {
     this.events = 0;
-    this.within = within;
+    for (let i = 0; i < within.length; i++) this.within[i] = within[i];
+    this.nWithin = within.length;
     this.nOwned = 0;
     this.collapse = -1;
     this.lookups = 0;
@@ -207,12 +210,12 @@ export class StepDiscipline {
 
   /** Runs `fn` with lock class `c` counted as held (a helper that is one whole critical section of it). */
   inside<T>(c: number, fn: () => T): T {
-    const saved = this.within;
-    this.within = [...saved, c];
+    const saved = this.nWithin;
+    this.within[this.nWithin++] = c;
     try {
       return fn();
     } finally {
-      this.within = saved;
+      this.nWithin = saved;
     }
   }
 
@@ -231,15 +234,17 @@ export class StepDiscipline {
   unguarded(v: Int32Array, self: number, o: number): boolean {
     if (this.prot.cost[o] !== GUARDED || this.isOwned(o)) return false;
     const c = this.prot.classOf[o];
-    return !this.within.includes(c) && !this.prot.held(v, self, c);
+    for (let i = 0; i < this.nWithin; i++) if (this.within[i] === c) return false;
+    return !this.prot.held(v, self, c);
   }
 
   /**
    * Records one access of slot `o` (before a write takes effect: `v[o]` is the old value, `x` the
    * new). The pattern is judged at the end of the step (`end`), when every lock test is known to
-   * be an acquire (a write to the lock follows) or not.
+   * be an acquire (a write to the lock follows) or not. `unguarded`: what `unguarded(v, self, o)`
+   * returns now (the caller has asked it already: the lock lookup is the costly part).
    */
-  access(v: Int32Array, self: number, o: number, write: boolean, x: number): void {
+  access(v: Int32Array, self: number, o: number, write: boolean, x: number, unguarded: boolean): void {
     const prot = this.prot;
     if (this.isOwned(o)) return;
     const unit = prot.lockUnit[o];
@@ -258,7 +263,7 @@ export class StepDiscipline {
       return;
     }
     const cost = prot.cost[o];
-    if (cost === FREE || (cost === GUARDED && !this.unguarded(v, self, o))) return;
+    if (cost === FREE || (cost === GUARDED && !unguarded)) return;
     this.push(NON, this.collapse >= 0 ? this.collapse : prot.wordOf[o]);
   }
 

@@ -46,6 +46,49 @@ export function slotFieldKeys(layout: Layout): Int32Array {
   return keys;
 }
 
+/**
+ * The struct fields of a layout numbered densely (0, 1, … over its regions' fields): per slot its
+ * field's number (-1 for stacks and actor slots), and per field key its number. The audit checks an
+ * access against a step's footprint with one byte load (`accessMask`), not a Set lookup per access.
+ */
+export interface FieldIndex {
+  readonly ofSlot: Int32Array;
+  readonly ofKey: ReadonlyMap<number, number>;
+  readonly count: number;
+}
+
+export function fieldIndex(layout: Layout): FieldIndex {
+  const ofSlot = new Int32Array(layout.size).fill(-1);
+  const ofKey = new Map<number, number>();
+  let count = 0;
+  for (const r of layout.regions) {
+    for (let k = 0; k < r.stride; k++) {
+      ofKey.set(r.def.id * 256 + k + 1, count);
+      for (let i = 0; i < r.count; i++) ofSlot[r.base + i * r.stride + k] = count;
+      count++;
+    }
+  }
+  return { ofSlot, ofKey, count };
+}
+
+/** Bits of an `accessMask` entry. */
+export const MAY_READ = 1;
+export const MAY_WRITE = 2;
+
+/** Per field number (`fieldIndex`): MAY_READ | MAY_WRITE as `fp` allows. */
+export function accessMask(fp: CompiledFootprint, index: FieldIndex): Uint8Array {
+  const mask = new Uint8Array(index.count);
+  for (const key of fp.reads) {
+    const f = index.ofKey.get(key);
+    if (f !== undefined) mask[f] |= MAY_READ;
+  }
+  for (const key of fp.writes) {
+    const f = index.ofKey.get(key);
+    if (f !== undefined) mask[f] |= MAY_WRITE;
+  }
+  return mask;
+}
+
 /** `struct.field` of a field key. */
 export function fieldName(key: number): string {
   const def = structById(Math.floor((key - 1) / 256));

@@ -59,11 +59,19 @@ export interface RoutineSpec<P extends string, V extends string> {
   readonly steps: Record<string, Step<Locals<NoInfer<P | V>>>>;
 }
 
-/** A frame's locals as named properties over the state array; one reusable view per routine. */
-export interface LocalsView {
-  $w: World;
-  $b: number;
+/**
+ * Where a routine's running frame is: the world, and the frame's base slot. The runner points it
+ * at the frame before each step. One class for every routine, so those two stores are monomorphic
+ * (each routine's view is a class of its own: storing into the views themselves was a megamorphic
+ * store on every step).
+ */
+export class FrameRef {
+  w: World | undefined = undefined;
+  b = 0;
 }
+
+/** A frame's locals as named properties over the state array; one reusable view per routine, reading through its `FrameRef`. */
+export type LocalsView = object;
 
 export class Routine<P extends string = string, V extends string = string> {
   readonly labels: readonly string[];
@@ -72,8 +80,9 @@ export class Routine<P extends string = string, V extends string = string> {
   /** Each step's `at`, parsed and checked against the library's policy (citation.ts). */
   readonly citations: readonly Citation[];
   readonly localNames: readonly string[];
-  /** The reusable locals view the runner points at the running frame. */
+  /** The reusable locals view, over the frame `frame` points at (the runner sets it). */
   readonly view: LocalsView;
+  readonly frame = new FrameRef();
 
   /** The model id cache: `w.call` resolves a routine's id in the running model (see registry.ts). */
   cachedModel: object | undefined = undefined;
@@ -104,7 +113,7 @@ export class Routine<P extends string = string, V extends string = string> {
       if (seen.has(n)) throw new ModelError(`routine ${name}: local ${n} declared twice`);
       seen.add(n);
     }
-    this.view = makeLocalsView(this.localNames);
+    this.view = makeLocalsView(this.localNames, this.frame);
   }
 
   /** `routine:label` for traces. */
@@ -113,28 +122,26 @@ export class Routine<P extends string = string, V extends string = string> {
   }
 }
 
-function makeLocalsView(names: readonly string[]): LocalsView {
-  class View implements LocalsView {
-    $w!: World;
-    $b = 0;
-  }
+function makeLocalsView(names: readonly string[], f: FrameRef): LocalsView {
+  // The accessors read the frame through `f` (a closure constant): no field of the view itself.
+  class View {}
   names.forEach((n, i) => {
     const k = CALL_LOCALS + i;
     Object.defineProperty(View.prototype, n, {
-      get(this: View) {
-        return this.$w.v[this.$b + k];
+      get() {
+        return f.w!.v[f.b + k];
       },
-      set(this: View, x: number) {
-        this.$w.set(this.$b + k, x);
+      set(x: number) {
+        f.w!.set(f.b + k, x);
       },
     });
   });
   Object.defineProperty(View.prototype, 'result', {
-    get(this: View) {
-      return this.$w.v[this.$b + CALL_RESULT];
+    get() {
+      return f.w!.v[f.b + CALL_RESULT];
     },
-    set(this: View, x: number) {
-      this.$w.set(this.$b + CALL_RESULT, x);
+    set(x: number) {
+      f.w!.set(f.b + CALL_RESULT, x);
     },
   });
   return new View();

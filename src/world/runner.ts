@@ -52,12 +52,13 @@ export function execStep(w: World, a: number): number {
   const routine = w.frameRoutine(base);
   const pc = w.v[base + CALL_PC];
   const view = routine.view;
-  view.$w = w;
-  view.$b = base;
+  const frame = routine.frame;
+  frame.w = w;
+  frame.b = base;
   w.enter(a, routine, pc);
   const mutation = w.mutation;
   if (mutation !== null) mutation.beginStep(w);
-  w.bugs.length = 0;
+  w.clearBugs();
   w.choices = 0;
   w.chosen = 0;
   w.yielded = false;
@@ -216,7 +217,7 @@ export function isEnabled(w: World, a: number): boolean {
     w.v = saved;
     w.choice = choice;
     w.chooser = chooser;
-    w.bugs.length = 0;
+    w.clearBugs();
   }
 }
 

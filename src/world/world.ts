@@ -11,11 +11,36 @@ import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_
 import { CALLED, RETURNED, type AnyRoutine } from './routine.js';
 import type { Model } from './registry.js';
 import { processRecorder } from './footprint-recorder.js';
-import { compileFootprint, fieldName, observedOf, slotFieldKeys, type CompiledFootprint, type FootprintRecord, type Observed } from './footprint.js';
+import {
+  accessMask,
+  compileFootprint,
+  fieldIndex,
+  fieldName,
+  MAY_READ,
+  MAY_WRITE,
+  observedOf,
+  slotFieldKeys,
+  type CompiledFootprint,
+  type FieldIndex,
+  type FootprintRecord,
+  type Observed,
+} from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
-import { Protections, StepDiscipline, withinClasses } from './discipline.js';
+import { FREE, Protections, StepDiscipline, withinClasses } from './discipline.js';
 import type { Mutation } from './mutation.js';
 import type { LockOrder } from './lock-order.js';
+
+/** One step's lock-discipline rules, compiled for a layout (World.beginAudit). */
+interface StepRules {
+  readonly within: number[];
+  readonly lockless: ReadonlySet<number>;
+  /** Kernel code: an unguarded access is a model error, not the code's bug. */
+  readonly strict: boolean;
+}
+
+/** Bits of `World.watch`. */
+const WATCH_TRACK = 1;
+const WATCH_AUDIT = 2;
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -76,8 +101,18 @@ export class World {
    * Footprint tracking (the explorer's step merging): while `tracking`, any read or write of a slot
    * outside the running actor's own call frames and actor slots sets `touchedShared`.
    */
-  tracking = false;
+  get tracking(): boolean {
+    return (this.watch & WATCH_TRACK) !== 0;
+  }
+  set tracking(on: boolean) {
+    this.watch = on ? this.watch | WATCH_TRACK : this.watch & ~WATCH_TRACK;
+  }
   touchedShared = false;
+  /**
+   * `tracking` and `auditing` as bits of one field: every field access (`get`, `set`, the views'
+   * accessors) tests this one word, and only when it is non-zero takes the slow path (`watched`).
+   */
+  watch = 0;
   private ownLo = 0;
   private ownHi = 0;
   private ownActorSlot = 0;
@@ -102,26 +137,36 @@ export class World {
    */
   audit = false;
   recorder: FootprintRecord | null = null;
-  auditing = false;
+  get auditing(): boolean {
+    return (this.watch & WATCH_AUDIT) !== 0;
+  }
+  set auditing(on: boolean) {
+    this.watch = on ? this.watch | WATCH_AUDIT : this.watch & ~WATCH_AUDIT;
+  }
   /** Whether audited steps are also held to the lock discipline (discipline.ts). */
   lockDiscipline = true;
   /** Whether the running step is held to it: audited (not only recorded), with the discipline on. */
   private disciplineOn = false;
   private auditFp: CompiledFootprint | undefined;
+  /** The audited step's footprint as a mask over field numbers (`fields`), or undefined when it declares none. */
+  private auditMask: Uint8Array | undefined;
   private auditSeen: Observed | undefined;
   private slotKeys: Int32Array | undefined;
-  private readonly compiled = new Map<AnyRoutine, (CompiledFootprint | undefined)[]>();
+  private fields: FieldIndex | undefined;
+  /** Per routine id: each step's compiled footprint and its mask (built on the routine's first audited step). */
+  private readonly compiled: ({ fp: CompiledFootprint; mask: Uint8Array } | undefined)[][] = [];
   private prot: Protections | undefined;
   private discipline: StepDiscipline | undefined;
-  /** The audited step: `routine:label`, whether it is kernel code (strict), its declared lockless fields. */
   /** `routine:label` of the audited step (the running one, `site`), for messages. */
   private get stepWhere(): string {
     return this.site || '?';
   }
+  /** The audited step: its key (routine id * 256 + pc), whether it is kernel code (strict), its declared lockless fields. */
   private stepKey = 0;
   private stepStrict = false;
   private stepLockless: ReadonlySet<number> = new Set();
-  private readonly stepRules = new Map<AnyRoutine, { within: number[]; lockless: Set<number> }[]>();
+  /** Per routine id: each step's rules (arrays by id, not Maps: looked up at every audited step). */
+  private readonly stepRules: StepRules[][] = [];
   /** Kernel BUGs (model assertions) raised by the running step. */
   bugs: string[] = [];
   /** Whether a step is running (set by the runner around `run`): `objChecks` apply only then. */
@@ -157,9 +202,14 @@ export class World {
   }
 
   get(o: number): number {
-    if (this.tracking) this.noteAccess(o);
-    if (this.auditing) this.auditAccess(o, false);
+    if (this.watch !== 0) this.watched(o, false, 0);
     return this.v[o];
+  }
+
+  /** The slow path of an access while tracking or auditing: `x` is the value a write stores. */
+  watched(o: number, write: boolean, x: number): void {
+    if ((this.watch & WATCH_TRACK) !== 0) this.noteAccess(o);
+    if ((this.watch & WATCH_AUDIT) !== 0) this.auditAccess(o, write, x);
   }
 
   /** Starts tracking whether the next steps of actor `a` touch anything but its own frames. */
@@ -179,8 +229,7 @@ export class World {
   /** Writes slot `o`, keeping the fingerprint up to date. */
   set(o: number, x: number): void {
     const v = this.v;
-    if (this.tracking) this.noteAccess(o);
-    if (this.auditing) this.auditAccess(o, true, x);
+    if (this.watch !== 0) this.watched(o, true, x);
     const old = v[o];
     if (old === x) return;
     x |= 0;
@@ -280,10 +329,12 @@ export class World {
   beginAudit(routine: AnyRoutine, pc: number): void {
     this.slotKeys ??= slotFieldKeys(this.layout);
     this.discipline ??= new StepDiscipline(this.protections);
-    const rules = this.stepRulesOf(routine)[pc];
+    const id = this.routineId(routine);
+    this.stepRules[id] ??= this.stepRulesOf(routine);
+    const rules = this.stepRules[id][pc];
     this.discipline.begin(rules.within);
-    this.stepKey = this.routineId(routine) * 256 + pc;
-    this.stepStrict = routine.library.cites?.kind === 'kernel';
+    this.stepKey = id * 256 + pc;
+    this.stepStrict = rules.strict;
     this.stepLockless = rules.lockless;
     // Recording footprints alone (npm run footprints, with the step not audited) changes nothing else.
     this.disciplineOn = this.lockDiscipline && this.audit;
@@ -291,41 +342,47 @@ export class World {
     if (this.recorder) {
       // Recording (re)writes the declarations: it does not check against the old ones.
       this.auditFp = undefined;
+      this.auditMask = undefined;
       this.auditSeen = this.observedStep(routine, pc);
       return;
     }
-    let table = this.compiled.get(routine);
-    if (!table) {
-      const declared = routine.library.footprints;
-      table = routine.labels.map((label) => {
-        const where = `${routine.name}:${label}`;
-        const fp = declared?.[where];
-        return fp ? compileFootprint(this.layout, where, fp) : undefined;
-      });
-      if (declared) {
-        const missing = routine.labels.filter((_, i) => !table![i]);
-        if (missing.length) throw new ModelError(`library ${routine.library.name} declares footprints but not for ${missing.map((l) => `${routine.name}:${l}`).join(', ')}`);
-      }
-      this.compiled.set(routine, table);
-    }
-    this.auditFp = table[pc];
+    this.compiled[id] ??= this.compiledOf(routine);
+    const step = this.compiled[id][pc];
+    this.auditFp = step?.fp;
+    this.auditMask = step?.mask;
     this.auditSeen = undefined;
   }
 
-  /** Each step's `within` lock classes and `lockless` field keys, compiled for this layout. */
-  private stepRulesOf(routine: AnyRoutine): { within: number[]; lockless: Set<number> }[] {
-    let rules = this.stepRules.get(routine);
-    if (!rules) {
-      rules = routine.steps.map((step, pc) => {
-        const where = routine.where(pc);
-        return {
-          within: withinClasses(this.protections, where, step.within),
-          lockless: compileFootprint(this.layout, where, { reads: step.lockless }).reads as Set<number>,
-        };
-      });
-      this.stepRules.set(routine, rules);
+  /** Each step's declared footprint of `routine`, compiled for this layout (undefined where its library declares none). */
+  private compiledOf(routine: AnyRoutine): ({ fp: CompiledFootprint; mask: Uint8Array } | undefined)[] {
+    this.fields ??= fieldIndex(this.layout);
+    const fields = this.fields;
+    const declared = routine.library.footprints;
+    const table = routine.labels.map((label) => {
+      const where = `${routine.name}:${label}`;
+      const fp = declared?.[where];
+      if (!fp) return undefined;
+      const compiled = compileFootprint(this.layout, where, fp);
+      return { fp: compiled, mask: accessMask(compiled, fields) };
+    });
+    if (declared) {
+      const missing = routine.labels.filter((_, i) => !table[i]);
+      if (missing.length) throw new ModelError(`library ${routine.library.name} declares footprints but not for ${missing.map((l) => `${routine.name}:${l}`).join(', ')}`);
     }
-    return rules;
+    return table;
+  }
+
+  /** Each step's `within` lock classes and `lockless` field keys, compiled for this layout. */
+  private stepRulesOf(routine: AnyRoutine): StepRules[] {
+    const strict = routine.library.cites?.kind === 'kernel';
+    return routine.steps.map((step, pc) => {
+      const where = routine.where(pc);
+      return {
+        within: withinClasses(this.protections, where, step.within),
+        lockless: compileFootprint(this.layout, where, { reads: step.lockless }).reads as Set<number>,
+        strict,
+      };
+    });
   }
 
   private readonly observed = new Map<AnyRoutine, Observed[]>();
@@ -363,8 +420,9 @@ export class World {
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
     if (this.disciplineOn) this.disciplineAccess(o, key, write, x);
     if (this.auditSeen) (write ? this.auditSeen.writes : this.auditSeen.reads).add(key);
-    const fp = this.auditFp;
-    if (fp && !(write ? fp.writes : fp.reads).has(key)) {
+    const mask = this.auditMask;
+    if (mask !== undefined && (mask[this.fields!.ofSlot[o]] & (write ? MAY_WRITE : MAY_READ)) === 0) {
+      const fp = this.auditFp!;
       this.auditing = false;
       throw new ModelError(
         `${fp.where} ${write ? 'writes' : 'reads'} ${fieldName(key)}, which its footprint does not declare (${write ? 'writes' : 'reads'}: ${(write ? fp.declared.writes : fp.declared.reads)?.join(', ') || 'none'})`,
@@ -376,8 +434,11 @@ export class World {
   private disciplineAccess(o: number, key: number, write: boolean, x: number): void {
     const d = this.discipline!;
     const prot = d.prot;
+    // Stable, private and ghost fields cost nothing (most accesses): no lock to look for.
+    if (prot.cost[o] === FREE) return;
+    const unguarded = d.unguarded(this.v, this.self, o);
     // Reads inside w.single / w.readOnce are lockless by declaration.
-    if (d.unguarded(this.v, this.self, o) && (write || !(this.stepLockless.has(key) || d.declaredLockless))) {
+    if (unguarded && (write || !(this.stepLockless.has(key) || d.declaredLockless))) {
       const c = prot.classes[prot.classOf[o]];
       const what = `${this.stepWhere} ${write ? 'writes' : 'reads'} ${this.slotName(o)} (protected by ${c}) without holding ${c}`;
       if (!this.stepStrict) {
@@ -390,7 +451,7 @@ export class World {
         throw new ModelError(what + (write ? '' : `; if the C reads it with READ_ONCE and re-checks it later, declare it on the step (lockless: ['${fieldName(key)}'])`));
       }
     }
-    d.access(this.v, this.self, o, write, x);
+    d.access(this.v, this.self, o, write, x, unguarded);
   }
 
   private disciplineError(first: number, then: number): never {
@@ -501,7 +562,18 @@ export class World {
   private readonly assumed = new Set<number>();
   private readonly assumedWhere = new Map<number, string>();
 
+  /** Per step key (routine id * 256 + pc): the unit + 1 it was last noted with — most steps make the same access every time, and this answers without hashing. */
+  private assumedLast = new Int32Array(0);
+
   private noteAssumed(unit: number): void {
+    const step = this.stepKey;
+    if (step < this.assumedLast.length && this.assumedLast[step] === unit + 1) return;
+    if (step >= this.assumedLast.length) {
+      const grown = new Int32Array(Math.max(step + 1, this.assumedLast.length * 2));
+      grown.set(this.assumedLast);
+      this.assumedLast = grown;
+    }
+    this.assumedLast[step] = unit + 1;
     const size = this.layout.size;
     const key = this.stepKey * (size + 1) + Math.min(unit, size);
     if (this.assumed.has(key)) return;
@@ -583,6 +655,11 @@ export class World {
       this.auditing = false;
       throw new ModelError(`${fp.where} starts another actor, which its footprint does not declare (spawns: true)`);
     }
+  }
+
+  /** Forgets the BUGs raised so far (before each step). Setting an array's length is a runtime call even to 0: the usual empty case skips it. */
+  clearBugs(): void {
+    if (this.bugs.length !== 0) this.bugs.length = 0;
   }
 
   /** Records a kernel BUG: a state the real kernel would crash or warn on. */
@@ -737,23 +814,22 @@ export function sameState(a: Int32Array, b: Int32Array): boolean {
 
 const prototypes = new Map<number, object>();
 
+/**
+ * The accessors of a struct's views, generated: one getter and setter per field, with the field's
+ * offset a literal. Each is then a function of its own, whose inline caches see only this struct's
+ * view shape — closures made from one shared literal share their feedback, where the views of
+ * every struct met and the loads of `$w` and `$b` went megamorphic. A read still tests `watch` and
+ * records itself (`watched`: the step merging's footprint, the audit) exactly as `World.get` does;
+ * a write goes through `World.set`.
+ */
 function viewPrototype(def: StructDef): object {
   let proto = prototypes.get(def.id);
   if (proto) return proto;
-  proto = {};
-  def.fields.forEach((f, k) => {
-    Object.defineProperty(proto, f, {
-      get(this: { $w: World; $b: number }) {
-        const w = this.$w;
-        if (w.tracking) w.noteAccess(this.$b + k);
-        if (w.auditing) w.auditAccess(this.$b + k, false);
-        return w.v[this.$b + k];
-      },
-      set(this: { $w: World; $b: number }, x: number) {
-        this.$w.set(this.$b + k, x);
-      },
-    });
+  const accessors = def.fields.map((f, k) => {
+    const name = JSON.stringify(f);
+    return `get ${name}() { const w = this.$w; const o = this.$b + ${k}; if (w.watch !== 0) w.watched(o, false, 0); return w.v[o]; },\n` + `set ${name}(x) { this.$w.set(this.$b + ${k}, x); }`;
   });
+  proto = new Function(`'use strict'; return {\n${accessors.join(',\n')}\n};`)() as object;
   prototypes.set(def.id, proto);
   return proto;
 }
