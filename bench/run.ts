@@ -17,7 +17,7 @@
  *   npm run bench -- [--budget S] [--only RUNG,...] [--skip-spin] [--memory SIZE] [--workers N]
  *                    [--spin-memlim MB] [--spin-hash W] [--write | --no-write]
  *
- * Ours runs the compiled CLI (`npm run build` first). SPIN: spin -a, gcc -O2 -DSAFETY -DNOBOUNDCHECK
+ * Ours runs the compiled CLI (`npm run bench` builds it first). SPIN: spin -a, gcc -O2 -DSAFETY -DNOBOUNDCHECK
  * -DHC4 (64-bit hash compaction, like our fingerprints) -DVECTORSZ=2048 -DMEMLIM, ./pan -m100000 -wW;
  * if `spin` is missing it is installed with `apt-get install -y spin`, nothing else is fetched.
  * A full run writes bench/RESULTS.md and the README's bench table (between its bench markers).
@@ -425,7 +425,7 @@ function main(): void {
     process.exit(2);
   }
   if (!existsSync(join(ROOT, 'dist', 'cli', 'bin.js'))) {
-    console.error('bench: dist/ is missing; run `npm run build` first (the cells run the compiled CLI)');
+    console.error('bench: dist/ is missing; run `npm run build` first, or `npm run bench`, which does (the cells run the compiled CLI)');
     process.exit(2);
   }
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
