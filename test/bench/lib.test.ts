@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadScenarioFile } from '../../src/scenario/load.js';
 import { markdownTable, parseArgs, parseCheckJson, parseSpinOutput, parseUsage, README_END, README_START, RUNGS, replaceSection, rowCells, USAGE_PROBE, verdictText } from '../../bench/lib.js';
 
 describe('bench options', () => {
@@ -114,5 +115,24 @@ describe('the usage probe', () => {
     // The 64 MiB buffer was touched, so the peak counts it.
     expect(u.maxRssBytes).toBeGreaterThan(64 * 2 ** 20);
     expect(u.cpuSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('the ladders the bench checks', () => {
+  const load = (name: string) => loadScenarioFile(join(import.meta.dirname, '../../bench/scenarios', `${name}.yaml`));
+
+  it('ladder-N: N actors on one page, each rung the previous one plus an actor, the corrected design only', () => {
+    for (let n = 2; n <= 6; n++) {
+      const l = load(`ladder-${n}`);
+      expect([l.spec.pages, l.spec.actors.length, l.variants.map((v) => v.name)]).toEqual([1, n, ['interval']]);
+      if (n > 2) expect(l.spec.actors.slice(0, n - 1)).toEqual(load(`ladder-${n - 1}`).spec.actors);
+    }
+  });
+
+  it('pages-N: the same three actors over N pages', () => {
+    for (let n = 1; n <= 3; n++) {
+      const l = load(`pages-${n}`);
+      expect([l.spec.pages, l.spec.actors.map((a) => a.name), l.variants.map((v) => v.name)]).toEqual([n, ['intro', 'kswapd', 'source'], ['interval']]);
+    }
   });
 });
