@@ -474,7 +474,7 @@ function main(): void {
     '',
     `Run ${when}, ${minutes.toFixed(1)} min. Machine: ${machine()}. Load average (1 min) ${loadBefore.toFixed(2)} at the start,`,
     `${loadAfter.toFixed(2)} at the end: **the machine's cores were shared with other sessions during the run**, so times are`,
-    'pessimistic and CPU time is the steadier figure; compare runs taken alone.',
+    'pessimistic and CPU time is the steadier figure; compare runs taken alone. Earlier runs: `git log -p bench/RESULTS.md`.',
     '',
     '## Summary',
     '',
