@@ -207,6 +207,18 @@ export const fmtMiB = (bytes: number): string => (Number.isFinite(bytes) ? `${Ma
 export const fmtRatio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}` : '-');
 export const perSecond = (states: number, seconds: number): number => (seconds > 0 ? states / seconds : Number.NaN);
 
+/**
+ * Time to verdict of `a` over `b`: their ratio when both finished, a bound when one stopped at the
+ * budget (its time is then a lower bound of its time to verdict), '-' when neither finished.
+ */
+export function timeRatio(a: Pick<Row, 'verdict' | 'seconds'>, b: Pick<Row, 'verdict' | 'seconds'>): string {
+  const done = (r: Pick<Row, 'verdict'>) => !r.verdict.startsWith('incomplete') && r.verdict !== 'no verdict';
+  if (done(a) && done(b)) return fmtRatio(a.seconds, b.seconds);
+  if (done(a) && !done(b)) return `< ${fmtRatio(a.seconds, b.seconds)}`;
+  if (!done(a) && done(b)) return `> ${fmtRatio(a.seconds, b.seconds)}`;
+  return '- (neither finished)';
+}
+
 /** A Markdown table (cells are escaped for `|`). */
 export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const esc = (s: string) => s.replaceAll('|', '\\|');

@@ -47,6 +47,7 @@ import {
   type Rung,
   replaceSection,
   rowCells,
+  timeRatio,
   USAGE_PROBE,
   type Usage,
   verdictText,
@@ -167,7 +168,7 @@ function catalogueRung(o: Options): Section {
   const sum = (f: (r: Row) => number) => rows.reduce((a, r) => a + f(r), 0);
   const undecided = rows.filter((r) => r.verdict.startsWith('incomplete') || r.verdict === 'no verdict').length;
   const total = processRow(`all ${rows.length} cells`, undefined, {
-    verdict: undecided ? `incomplete: ${undecided} cells undecided` : 'every cell decided',
+    verdict: undecided ? `incomplete: ${undecided} cell${undecided === 1 ? '' : 's'} undecided` : 'every cell decided',
     states: sum((r) => r.states),
     transitions: sum((r) => r.transitions),
     seconds: sum((r) => r.seconds),
@@ -200,8 +201,8 @@ function catalogueRung(o: Options): Section {
   );
   for (const b of broken) console.log(`  broken ${b[0]}: caught on ${b[1]}; quickest ${b[2]}`);
   const text = [
-    "One process, `vmamirror check --json --no-shrink` (every scenario × every design); the search time is each cell's own,",
-    "wall, CPU and peak RSS are the whole process's.",
+    'Every scenario × every design, one process each (`vmamirror check SCENARIO --variant DESIGN --json --no-shrink`). The',
+    "total's peak RSS is the largest cell's; its wall and CPU are the sums.",
     '',
     table([total]),
     '',
@@ -361,7 +362,7 @@ function spinRow(variant: string, o: Options): { row: Row; compileSeconds: numbe
     transitions: s.transitions,
     seconds: s.seconds,
     wall,
-    maxRssBytes: Number.NaN,
+    maxRssBytes: s.memoryBytes,
     cpuSeconds: Number.NaN,
     detail: s.detail,
   };
@@ -386,7 +387,7 @@ function spinRung(o: Options): Section {
       fmtInt(spin.states),
       fmtSeconds(ours.seconds),
       `${fmtSeconds(spin.seconds)} (+${fmtSeconds(compileSeconds)} spin -a, gcc)`,
-      fmtRatio(ours.seconds, spin.seconds),
+      timeRatio(ours, spin),
     ]);
   }
   const text = [

@@ -6,7 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../../src/scenario/load.js';
-import { markdownTable, parseArgs, parseCheckJson, parseSpinOutput, parseUsage, README_END, README_START, RUNGS, replaceSection, rowCells, USAGE_PROBE, verdictText } from '../../bench/lib.js';
+import {
+  markdownTable,
+  parseArgs,
+  parseCheckJson,
+  parseSpinOutput,
+  parseUsage,
+  README_END,
+  README_START,
+  RUNGS,
+  replaceSection,
+  rowCells,
+  timeRatio,
+  USAGE_PROBE,
+  verdictText,
+} from '../../bench/lib.js';
 
 describe('bench options', () => {
   it('defaults to every rung, SPIN on, and writes the results only then', () => {
@@ -92,6 +106,15 @@ describe('formatting', () => {
   it('a row: figures rounded, the missing ones as -', () => {
     const cells = rowCells({ name: 'ladder-2', verdict: 'holds', states: 596, transitions: 1054, seconds: 0.128, wall: 12.34, maxRssBytes: 91 * 2 ** 20, cpuSeconds: Number.NaN, detail: '' });
     expect(cells).toEqual(['ladder-2', 'holds', '596', '1,054', '0.13 s', '4,656', '12.3 s', '-', '91 MiB']);
+  });
+
+  it('a time ratio is a bound when one side stopped at the budget, and none when both did', () => {
+    const holds = (seconds: number) => ({ verdict: 'holds', seconds });
+    const stopped = (seconds: number) => ({ verdict: 'incomplete at 5 states (time)', seconds });
+    expect(timeRatio(holds(1), holds(4))).toBe('0.25');
+    expect(timeRatio(holds(1), stopped(4))).toBe('< 0.25');
+    expect(timeRatio(stopped(8), holds(4))).toBe('> 2.00');
+    expect(timeRatio(stopped(1), stopped(4))).toBe('- (neither finished)');
   });
 
   it('a Markdown table escapes |', () => {
