@@ -287,12 +287,12 @@ function mutantsRung(o: Options): Section {
   return { title: 'Mutants', text, summary: [summaryLine('mutants', total)] };
 }
 
-/** `check SCENARIO --variant VARIANT [--workers N]` as its own process, measured once per run (the catalogue, workers and spin rungs share cells). */
+/** `check SCENARIO --variant VARIANT [--workers N]` as its own process, measured once per run unless `fresh` (the catalogue and spin rungs share cells). */
 const cellCache = new Map<string, { row: Row; cell?: CheckCell }>();
-function catalogueCell(scenario: string, variant: string, o: Options, workers = 1): { row: Row; cell?: CheckCell } {
+function catalogueCell(scenario: string, variant: string, o: Options, workers = 1, fresh = false): { row: Row; cell?: CheckCell } {
   const name = `${scenario}/${variant}${workers > 1 ? `, ${workers} workers` : ''}`;
   const cached = cellCache.get(name);
-  if (cached) return cached;
+  if (cached && !fresh) return cached;
   const r = check([scenario, '--variant', variant, ...(workers > 1 ? ['--workers', String(workers)] : [])], o, name);
   const m = 'failed' in r ? { row: r.failed } : { row: cellRow(name, r.cells[0], r.child), cell: r.cells[0] };
   print(m.row);
@@ -300,10 +300,11 @@ function catalogueCell(scenario: string, variant: string, o: Options, workers = 
   return m;
 }
 
-const nested = (variant: string, o: Options, workers = 1): Row => catalogueCell('introspect-nested', variant, o, workers).row;
+const nested = (variant: string, o: Options, workers = 1, fresh = false): Row => catalogueCell('introspect-nested', variant, o, workers, fresh).row;
 
 function workersRung(o: Options): Section {
-  const one = nested('interval', o);
+  // Measured again, right before the workers: the machine's load changes over a run.
+  const one = nested('interval', o, 1, true);
   const many = nested('interval', o, o.workers);
   // A cell stopped by the budget has no time to verdict: then the speed-up is in states per second of search.
   const complete = !one.verdict.startsWith('incomplete') && !many.verdict.startsWith('incomplete');
