@@ -1,154 +1,345 @@
 /**
- * `npm run bench` — our explorer against SPIN on the reference scenario `introspect-nested`, side by
- * side, for the corrected mirror design and each broken variant the Promela peer models
- * (bench/peers/introspect-nested.pml, selected with -DVARIANT=n).
+ * `npm run bench` — time to verdict on a representative suite, each cell a child process of its own
+ * (its wall time, CPU time and peak RSS all-in, read by a probe at its exit), with a time budget per
+ * cell so that a run on a small machine ends; a cell that hits it is reported as "incomplete at N
+ * states", never dropped. Rungs (bench/lib.ts RUNGS):
  *
- *   npm run bench -- [--max-states N] [--variants interval,raw-clear,...] [--spin-timeout S]
- *                    [--spin-memlim MB] [--spin-hash W] [--no-ours] [--no-spin] [--workers N]
+ *   catalogue  `vmamirror check` of the built-in catalogue, every design, one process per cell; and
+ *              for each broken design the time to catch it
+ *   ladder     bench/scenarios/ladder-2 … ladder-6.yaml: 2 to 6 actors on one page
+ *   pages      bench/scenarios/pages-1 … pages-3.yaml: the same three actors over 1 to 3 pages
+ *   fidelity   fidelity/*.yaml, the corrected design
+ *   mutants    every mutant of the corrected design on the catalogue, the time each took to judge
+ *   workers    introspect-nested/interval on one thread, then on --workers N: the speed-up
+ *   spin       introspect-nested, each design the Promela peer models (bench/peers/introspect-nested.pml,
+ *              -DVARIANT=n), ours and SPIN back to back: the time ratio
  *
- * Ours: explore() with the standard properties and `maxStates` (default 20,000,000; our verdict is
- * "incomplete" when the limit is hit). SPIN: spin -a, gcc -O2 -DSAFETY -DNOBOUNDCHECK -DHC4
- * (64-bit hash compaction, like our fingerprints) -DVECTORSZ=2048 -DMEMLIM, ./pan -m100000 -wW.
- * If `spin` is missing it is installed with `apt-get install -y spin`; nothing else is fetched.
+ *   npm run bench -- [--budget S] [--only RUNG,...] [--skip-spin] [--memory SIZE] [--workers N]
+ *                    [--spin-memlim MB] [--spin-hash W] [--write | --no-write]
  *
- * --workers N (N >= 2): also the speed-up of the search on N worker threads (src/engine/parallel.ts)
- * over one thread, as `check` runs it (audited), the two back to back per variant, with the check
- * that both found the same states and transitions. The workers run the compiled model: `npm run
- * build` first.
+ * Ours runs the compiled CLI (`npm run bench` builds it first). SPIN: spin -a, gcc -O2 -DSAFETY -DNOBOUNDCHECK
+ * -DHC4 (64-bit hash compaction, like our fingerprints) -DVECTORSZ=2048 -DMEMLIM, ./pan -m100000 -wW;
+ * if `spin` is missing it is installed with `apt-get install -y spin`, nothing else is fetched.
+ * A full run writes bench/RESULTS.md and the README's bench table (between its bench markers).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, copyFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildScenario } from '../src/scenario/build.js';
-import { scenarioByName } from '../src/scenario/catalogue.js';
-import { variantByName } from '../src/mirror/variants.js';
-import { explore, type ExploreResult } from '../src/engine/exhaustive.js';
-import { PROPERTIES } from '../src/check/properties.js';
-import { catalogueCells, checkOne } from '../src/check/run.js';
-import { cellSource, parallelCell } from '../src/cli/parallel-cell.js';
+import { VARIANTS } from '../src/mirror/variants.js';
+import { CATALOGUE } from '../src/scenario/catalogue.js';
+import {
+  type CheckCell,
+  fmtInt,
+  fmtMiB,
+  fmtRatio,
+  fmtSeconds,
+  markdownTable,
+  type Options,
+  parseArgs,
+  parseCheckJson,
+  parseSpinOutput,
+  parseUsage,
+  perSecond,
+  ROW_HEADERS,
+  type Row,
+  type Rung,
+  replaceSection,
+  rowCells,
+  timeRatio,
+  USAGE_PROBE,
+  type Usage,
+  verdictText,
+} from './lib.js';
 
-const SCENARIO = 'introspect-nested';
-/** Variants the Promela model covers, with their -DVARIANT number. */
-const MODELLED: Readonly<Record<string, number>> = { interval: 1, 'raw-clear': 2, 'anon-vma': 3, 'start-only': 4 };
 const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(here, '..');
+const BIN = join(ROOT, 'bin', 'vmamirror.js');
 const PML = join(here, 'peers', 'introspect-nested.pml');
+/** Designs the Promela peer covers, with their -DVARIANT number. */
+const MODELLED: Readonly<Record<string, number>> = { interval: 1, 'raw-clear': 2, 'anon-vma': 3, 'start-only': 4 };
+/** A child that overruns its own --time-limit by this much (start-up, the last state, shrinking) is killed. */
+const GRACE_SECONDS = 60;
 
-interface Options {
-  maxStates: number;
-  variants: string[];
-  spinTimeout: number;
-  spinMemlim: number;
-  spinHash: number;
-  ours: boolean;
-  spin: boolean;
-  workers: number;
+interface Child {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+  killed: boolean;
+  wall: number;
+  usage?: Usage;
 }
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    maxStates: 20_000_000,
-    variants: Object.keys(MODELLED),
-    spinTimeout: 1800,
-    spinMemlim: 16000,
-    spinHash: 28,
-    ours: true,
-    spin: true,
-    workers: 1,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--max-states') o.maxStates = Number(val());
-    else if (a === '--variants') o.variants = val().split(',');
-    else if (a === '--spin-timeout') o.spinTimeout = Number(val());
-    else if (a === '--spin-memlim') o.spinMemlim = Number(val());
-    else if (a === '--spin-hash') o.spinHash = Number(val());
-    else if (a === '--no-ours') o.ours = false;
-    else if (a === '--no-spin') o.spin = false;
-    else if (a === '--workers') o.workers = Number(val());
-    else throw new Error(`unknown option ${a}`);
-  }
-  for (const v of o.variants) if (!(v in MODELLED)) throw new Error(`variant ${v} is not in the Promela model (have ${Object.keys(MODELLED).join(', ')})`);
-  if (!(o.maxStates > 0)) throw new Error('--max-states must be positive');
-  if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new Error('--workers must be a positive integer');
-  return o;
+let probes = 0;
+
+/** Runs `node ARGS` with the usage probe; its wall time measured here. */
+function runNode(args: readonly string[], hardTimeoutS: number): Child {
+  const file = join(tmpdir(), `vmamirror-bench-${process.pid}-${probes++}.json`);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', USAGE_PROBE, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+    timeout: hardTimeoutS * 1000,
+    env: { ...process.env, BENCH_USAGE_FILE: file },
+  });
+  const wall = (performance.now() - t0) / 1000;
+  const usage = existsSync(file) ? parseUsage(readFileSync(file, 'utf8')) : undefined;
+  rmSync(file, { force: true });
+  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', status: r.status, killed: r.signal !== null, wall, ...(usage ? { usage } : {}) };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeoutS?: number) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, timeout: timeoutS ? timeoutS * 1000 : undefined });
-  return { status: r.status, signal: r.signal, out: (r.stdout ?? '') + (r.stderr ?? ''), error: r.error };
+function run(cmd: string, args: readonly string[], cwd: string) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { status: r.status, signal: r.signal, out: (r.stdout ?? '') + (r.stderr ?? '') };
 }
 
-function ensureSpin(): void {
-  if (run('sh', ['-c', 'command -v spin'], '.').status === 0) return;
-  console.log('spin not found: apt-get install -y spin');
-  const r = run('apt-get', ['install', '-y', 'spin'], '.');
-  if (r.status !== 0) throw new Error(`apt-get install -y spin failed:\n${r.out}`);
-}
-
-interface OursResult {
-  verdict: string;
-  states: number;
-  transitions: number;
-  seconds: number;
-  statesPerSec: number;
-  bytesPerState: number;
-  detail: string;
-}
-
-function runOurs(variant: string, maxStates: number): OursResult {
-  const spec = scenarioByName(SCENARIO)!;
-  const b = buildScenario(spec, variantByName(variant)!);
-  const r: ExploreResult = explore(b.world, { properties: PROPERTIES, maxStates });
-  const seconds = r.elapsedMs / 1000;
+/** A row of figures measured in process `c` (wall, CPU, peak RSS: NaN without one); what `fields` omits is NaN or empty. */
+function processRow(name: string, c: Child | undefined, fields: Partial<Row> & Pick<Row, 'verdict'>): Row {
+  const none = Number.NaN;
   return {
-    verdict: r.verdict === 'violation' ? `violation(${r.violation!.property})` : r.verdict,
-    states: r.states,
-    transitions: r.transitions,
-    seconds,
-    statesPerSec: r.states / seconds,
-    bytesPerState: r.bytesPerState,
-    detail: r.violation ? `${r.violation.message} [${r.violation.schedule.length} steps]` : `depth ${r.depth}`,
+    name,
+    states: none,
+    transitions: none,
+    seconds: none,
+    wall: c?.wall ?? none,
+    maxRssBytes: c?.usage?.maxRssBytes ?? none,
+    cpuSeconds: c?.usage?.cpuSeconds ?? none,
+    detail: '',
+    ...fields,
   };
 }
 
-/** Wall time of `check` on one thread, then on `workers` threads, back to back; whether both counted the same. */
-function runSpeedup(variant: string, maxStates: number, workers: number): { one: number; many: number; same: boolean; states: number } {
-  const c = catalogueCells([scenarioByName(SCENARIO)!], [variantByName(variant)!])[0];
-  const one = checkOne(c.scenario, c.variant, { maxStates, shrink: false });
-  const many = checkOne(c.scenario, c.variant, { maxStates, shrink: false, parallel: parallelCell(workers, cellSource(c, new Map())) });
+/** A row for a cell that printed no verdict (killed, or an error): what happened, in place of the figures. */
+function failedRow(name: string, c: Child, budget: number): Row {
+  const why = c.killed ? `killed ${GRACE_SECONDS} s past the budget of ${budget} s` : `exit ${c.status}: ${c.stderr.trim().split('\n')[0] ?? ''}`;
+  return processRow(name, c, { verdict: 'no verdict', detail: why });
+}
+
+function cellRow(name: string, cell: CheckCell, c: Child | undefined): Row {
+  return processRow(name, c, { verdict: verdictText(cell), states: cell.states, transitions: cell.transitions, seconds: cell.seconds });
+}
+
+/** `vmamirror check ARGS --json` under the budget: its cells, or undefined and the row saying why. */
+function check(args: readonly string[], o: Options, name: string): { cells: CheckCell[]; child: Child } | { failed: Row } {
+  const c = runNode([BIN, 'check', ...args, '--json', '--no-shrink', '--time-limit', String(o.budget), '--max-memory', o.memory], o.budget + GRACE_SECONDS);
+  // 0 holds, 1 violation, 3 incomplete: each prints its cells; anything else is a failure to report.
+  if (c.killed || c.status === null || ![0, 1, 3].includes(c.status)) return { failed: failedRow(name, c, o.budget) };
+  return { cells: parseCheckJson(c.stdout), child: c };
+}
+
+function print(r: Row): void {
+  const cells = rowCells(r);
+  console.log(`  ${ROW_HEADERS.map((h, i) => (i === 0 ? cells[i] : `${h} ${cells[i]}`)).join(', ')}`);
+}
+
+/** A rung's section of RESULTS.md, and the lines it adds to the README's table. */
+interface Section {
+  title: string;
+  text: string;
+  summary: string[][];
+}
+
+/** One process per file, a row per cell (named by the file alone when it has one: a file that names its design). */
+function filesRung(files: readonly string[], o: Options): Row[] {
+  return files.flatMap((file) => {
+    const name = file.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
+    const r = check([file], o, name);
+    const rows = 'failed' in r ? [r.failed] : r.cells.map((c) => cellRow(r.cells.length > 1 ? `${name}/${c.variant}` : name, c, r.child));
+    for (const row of rows) print(row);
+    return rows;
+  });
+}
+
+function table(rows: readonly Row[]): string {
+  return markdownTable(ROW_HEADERS, rows.map(rowCells));
+}
+
+function summaryLine(rung: string, r: Row): string[] {
+  return [rung, r.name, r.verdict, fmtInt(r.states), fmtSeconds(r.seconds), fmtInt(perSecond(r.states, r.seconds)), fmtMiB(r.maxRssBytes)];
+}
+
+function catalogueRung(o: Options): Section {
+  // One process per cell, so that each has the budget and its own peak RSS (the CLI's --time-limit is one deadline for a whole command).
+  const measured = CATALOGUE.flatMap((spec) => VARIANTS.map((v) => catalogueCell(spec.name, v.name, o)));
+  const rows = measured.map((m) => m.row);
+  const cells = measured.flatMap((m) => (m.cell ? [m.cell] : []));
+  const sum = (f: (r: Row) => number) => rows.reduce((a, r) => a + f(r), 0);
+  const undecided = rows.filter((r) => r.verdict.startsWith('incomplete') || r.verdict === 'no verdict').length;
+  const total = processRow(`all ${rows.length} cells`, undefined, {
+    verdict: undecided ? `incomplete: ${undecided} cell${undecided === 1 ? '' : 's'} undecided` : 'every cell decided',
+    states: sum((r) => r.states),
+    transitions: sum((r) => r.transitions),
+    seconds: sum((r) => r.seconds),
+    wall: sum((r) => r.wall),
+    cpuSeconds: sum((r) => r.cpuSeconds),
+    maxRssBytes: Math.max(...rows.map((r) => r.maxRssBytes)),
+  });
+  print(total);
+  // Time to catch each broken design: the cells of its row that fail, the quickest first.
+  const designs = VARIANTS.map((v) => v.name).filter((v) => v !== 'interval');
+  const rowsOf = designs.map((d) => {
+    const row = cells.filter((c) => c.variant === d);
+    return { d, row, caught: row.filter((c) => c.verdict === 'violation').sort((a, b) => a.seconds - b.seconds) };
+  });
+  const broken = rowsOf.map(({ d, row, caught }) => {
+    const first = caught[0];
+    const nested = row.find((c) => c.scenario === 'introspect-nested');
+    return [
+      d,
+      `${caught.length} of ${row.length}`,
+      first ? `${first.scenario}: ${verdictText(first)}, ${fmtInt(first.states)} states, ${fmtSeconds(first.seconds)}` : 'never caught',
+      nested ? `${verdictText(nested)}, ${fmtInt(nested.states)} states, ${fmtSeconds(nested.seconds)}` : '-',
+      fmtSeconds(row.reduce((a, c) => a + c.seconds, 0)),
+    ];
+  });
+  const catches = rowsOf.map(({ d, caught: [first] }) =>
+    first
+      ? ['broken design', `${d}, quickest catch: ${first.scenario}`, verdictText(first), fmtInt(first.states), fmtSeconds(first.seconds), fmtInt(perSecond(first.states, first.seconds)), '']
+      : ['broken design', d, 'never caught', '-', '-', '-', ''],
+  );
+  for (const b of broken) console.log(`  broken ${b[0]}: caught on ${b[1]}; quickest ${b[2]}`);
+  const text = [
+    'Every scenario × every design, one process each (`vmamirror check SCENARIO --variant DESIGN --json --no-shrink`). The',
+    "total's peak RSS is the largest cell's; its wall and CPU are the sums.",
+    '',
+    table([total]),
+    '',
+    '**Time to catch each broken design** (the cells of its row that fail, the quickest first; a cell stops at its first violation):',
+    '',
+    markdownTable(['design', 'caught on', 'quickest catch', 'on introspect-nested', 'its whole row'], broken),
+    '',
+    '<details><summary>Every cell</summary>',
+    '',
+    table(rows),
+    '',
+    '</details>',
+  ].join('\n');
+  return { title: 'Catalogue', text, summary: [summaryLine('catalogue', total), ...catches] };
+}
+
+function ladderRung(o: Options, rung: 'ladder' | 'pages'): Section {
+  const files = readdirSync(join(here, 'scenarios'))
+    .filter((f) => f.startsWith(`${rung}-`))
+    .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]))
+    .map((f) => join('bench', 'scenarios', f));
+  const rows = filesRung(files, o);
+  const intro =
+    rung === 'ladder'
+      ? "One page, the corrected design; each rung adds an actor: a read through the mirror, kswapd's reclaim, kcompactd's migration, a source write, MADV_DONTNEED, a second read through the mirror (`bench/scenarios/ladder-N.yaml`)."
+      : 'The introspector reads each page through the mirror, kswapd reclaims each page, the source drops them all with one MADV_DONTNEED; the corrected design (`bench/scenarios/pages-N.yaml`).';
+  return { title: rung === 'ladder' ? 'Growth ladder: 2 to 6 actors on one page' : 'Pages: 1 to 3', text: `${intro}\n\n${table(rows)}`, summary: rows.map((r) => summaryLine(rung, r)) };
+}
+
+function fidelityRung(o: Options): Section {
+  const files = readdirSync(join(ROOT, 'fidelity'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join('fidelity', f));
+  const rows = filesRung(files, o);
+  const total: Row = {
+    name: `all ${rows.length} cases`,
+    verdict: rows.every((r) => !r.verdict.startsWith('incomplete') && r.verdict !== 'no verdict') ? 'every case decided' : 'some case undecided',
+    states: rows.reduce((a, r) => a + r.states, 0),
+    transitions: rows.reduce((a, r) => a + r.transitions, 0),
+    seconds: rows.reduce((a, r) => a + r.seconds, 0),
+    wall: rows.reduce((a, r) => a + r.wall, 0),
+    maxRssBytes: Math.max(...rows.map((r) => r.maxRssBytes)),
+    cpuSeconds: rows.reduce((a, r) => a + r.cpuSeconds, 0),
+    detail: '',
+  };
+  const text = `Each case of \`fidelity/\` under the design it names (the corrected design, or the dmirror driver of examples/drivers/), one process each (a violation is a case whose outcome the model does not reach yet: fidelity/README.md). The total's peak RSS is the largest process's.\n\n${table([...rows, total])}`;
+  return { title: 'Fidelity cases', text, summary: [summaryLine('fidelity', total)] };
+}
+
+interface MutantsJson {
+  judges: string[];
+  baselineSeconds: number;
+  totalSeconds: number;
+  mutants: { id: string; outcome: string; scenario: string; property: string; steps: number; tried: number; seconds: number }[];
+}
+
+function mutantsRung(o: Options): Section {
+  // The baseline and each mutant have the budget (bench/mutants.ts): the process at most 20 of them (interval has 16 mutants).
+  const c = runNode(['--import', 'tsx', join(here, 'mutants.ts'), String(o.budget)], o.budget * 20 + GRACE_SECONDS);
+  if (c.status !== 0) {
+    const row = failedRow('mutants', c, o.budget);
+    return { title: 'Mutants', text: table([row]), summary: [summaryLine('mutants', row)] };
+  }
+  const m = JSON.parse(c.stdout) as MutantsJson;
+  const rows = m.mutants.map((x) => [
+    x.id,
+    x.outcome,
+    x.outcome === 'caught' ? `${x.property} on ${x.scenario} (${x.steps} steps; ${x.tried} scenario${x.tried === 1 ? '' : 's'} tried)` : '',
+    fmtSeconds(x.seconds),
+  ]);
+  const caught = m.mutants.filter((x) => x.outcome === 'caught').length;
+  const total = processRow(`${m.mutants.length} mutants of interval`, c, { verdict: `${caught} caught`, seconds: m.totalSeconds, detail: `baseline ${fmtSeconds(m.baselineSeconds)}` });
+  print(total);
+  const text = [
+    `\`vmamirror mutate\` (the corrected design on the whole catalogue) in one process (\`bench/mutants.ts\`, the library's per-mutant callback for the times). Judged on ${m.judges.join(', ')}, cheapest first; a mutant's time runs until one scenario catches it, its counterexample shrunk as \`mutate\` does. The baseline is the design's own check of every scenario, recording its call sites.`,
+    '',
+    table([total]),
+    '',
+    markdownTable(['mutant', 'outcome', 'caught by', 'time to judge'], rows),
+  ].join('\n');
+  return { title: 'Mutants', text, summary: [summaryLine('mutants', total)] };
+}
+
+/** `check SCENARIO --variant VARIANT [--workers N]` as its own process, measured once per run unless `fresh` (the catalogue and spin rungs share cells). */
+const cellCache = new Map<string, { row: Row; cell?: CheckCell }>();
+function catalogueCell(scenario: string, variant: string, o: Options, workers = 1, fresh = false): { row: Row; cell?: CheckCell } {
+  const name = `${scenario}/${variant}${workers > 1 ? `, ${workers} workers` : ''}`;
+  const cached = cellCache.get(name);
+  if (cached && !fresh) return cached;
+  const r = check([scenario, '--variant', variant, ...(workers > 1 ? ['--workers', String(workers)] : [])], o, name);
+  const m = 'failed' in r ? { row: r.failed } : { row: cellRow(name, r.cells[0], r.child), cell: r.cells[0] };
+  print(m.row);
+  cellCache.set(name, m);
+  return m;
+}
+
+const nested = (variant: string, o: Options, workers = 1, fresh = false): Row => catalogueCell('introspect-nested', variant, o, workers, fresh).row;
+
+function workersRung(o: Options): Section {
+  // Measured again, right before the workers: the machine's load changes over a run.
+  const one = nested('interval', o, 1, true);
+  const many = nested('interval', o, o.workers);
+  // A cell stopped by the budget has no time to verdict: then the speed-up is in states per second of search.
+  const complete = !one.verdict.startsWith('incomplete') && !many.verdict.startsWith('incomplete');
   const same = one.verdict === many.verdict && one.states === many.states && one.transitions === many.transitions;
-  return { one: one.elapsedMs / 1000, many: many.elapsedMs / 1000, same, states: one.states };
+  const speedup = fmtRatio(perSecond(many.states, many.seconds), perSecond(one.states, one.seconds));
+  const line = complete
+    ? `speed-up ${speedup}× (search time), ${fmtRatio(one.wall, many.wall)}× (process wall); same verdict and counts: ${same ? 'yes' : 'NO'}`
+    : `speed-up ${speedup}× in states/s (a cell stopped at the budget: no time to verdict, counts not comparable)`;
+  console.log(`  workers: ${line}`);
+  const summary = [
+    'workers',
+    `introspect-nested/interval, ${o.workers} workers vs 1`,
+    complete ? (same ? 'same verdict and counts' : 'counts DIFFER') : 'incomplete',
+    fmtInt(one.states),
+    `${speedup}× faster`,
+    '',
+    `${fmtMiB(one.maxRssBytes)} → ${fmtMiB(many.maxRssBytes)}`,
+  ];
+  return {
+    title: `--workers ${o.workers} vs 1`,
+    text: `One thread, then ${o.workers} worker threads sharing one fingerprint table, back to back: ${line}.\n\n${table([one, many])}`,
+    summary: [summary],
+  };
 }
 
-interface SpinResult {
-  verdict: string;
-  states: number;
-  transitions: number;
-  seconds: number;
-  statesPerSec: number;
-  vector: number;
-  compileSeconds: number;
-  detail: string;
+function ensureSpin(): string {
+  if (run('sh', ['-c', 'command -v spin'], ROOT).status !== 0) {
+    console.log('spin not found: apt-get install -y spin');
+    const r = run('apt-get', ['install', '-y', 'spin'], ROOT);
+    if (r.status !== 0) throw new Error(`apt-get install -y spin failed:\n${r.out}`);
+  }
+  return run('spin', ['-V'], ROOT).out.trim();
 }
 
-/** Which of our properties a failed Promela assertion stands for (by the expression SPIN prints). */
-function propertyOf(assertion: string): string {
-  if (assertion.includes('sp[0]==0')) return 'deadlock';
-  if (assertion.includes('pte[1].pfn==spte[1].pfn') || assertion.includes('pte[0].pfn==pte[1].pfn')) return 'refinement';
-  if (assertion.includes('.gen==')) return 'no-dangling-pfn';
-  if (assertion.includes('.mapc==')) return 'frame-accounting';
-  if (assertion.includes('nactive==0')) return 'notifier-balance';
-  return 'kernel-bug';
-}
-
-function runSpin(variant: string, o: Options): SpinResult {
+function spinRow(variant: string, o: Options): { row: Row; compileSeconds: number } {
   const dir = join(tmpdir(), 'vmamirror-bench', variant);
   mkdirSync(dir, { recursive: true });
   copyFileSync(PML, join(dir, 'model.pml'));
@@ -158,92 +349,145 @@ function runSpin(variant: string, o: Options): SpinResult {
   const cc = run('gcc', ['-O2', '-DSAFETY', '-DNOBOUNDCHECK', '-DHC4', '-DVECTORSZ=2048', `-DMEMLIM=${o.spinMemlim}`, '-o', 'pan', 'pan.c'], dir);
   if (cc.status !== 0) throw new Error(`gcc failed for ${variant}:\n${cc.out}`);
   const compileSeconds = (performance.now() - t0) / 1000;
-  const p = run('./pan', ['-m100000', `-w${o.spinHash}`], dir, o.spinTimeout);
-  const out = p.out;
-  const num = (re: RegExp) => {
-    const m = out.match(re);
-    return m ? Number(m[1]) : NaN;
+  // pan's own elapsed time is the search time; its memory is its own account (a C process: no Node probe).
+  const t1 = performance.now();
+  // coreutils' timeout sends SIGINT at the budget, on which pan prints its summary and exits (124
+  // then); spawnSync's own timeout would close the pipes first and lose it.
+  const p = run('timeout', ['-s', 'INT', String(o.budget), './pan', '-m100000', `-w${o.spinHash}`], dir);
+  const wall = (performance.now() - t1) / 1000;
+  const s = parseSpinOutput(p.out, p.status === 124, o.budget);
+  const verdict = s.verdict === 'incomplete' ? `incomplete at ${fmtInt(s.states)} states` : s.verdict;
+  const row: Row = {
+    name: `SPIN introspect-nested/${variant}`,
+    verdict,
+    states: s.states,
+    transitions: s.transitions,
+    seconds: s.seconds,
+    wall,
+    maxRssBytes: s.memoryBytes,
+    cpuSeconds: Number.NaN,
+    detail: s.detail,
   };
-  const states = num(/([\d.e+]+) states, stored/);
-  const transitions = num(/([\d.e+]+) transitions \(= stored\+matched\)/);
-  const seconds = num(/pan: elapsed time ([\d.e+]+) seconds/);
-  const vector = num(/State-vector (\d+) byte/);
-  const errors = num(/errors: (\d+)/);
-  const failed = out.match(/assertion violated (.*) \(at depth (\d+)\)/);
-  let verdict: string;
-  let detail = '';
-  if (p.signal || p.error) {
-    verdict = 'incomplete';
-    detail = `stopped after ${o.spinTimeout} s (${p.signal ?? p.error?.message})`;
-  } else if (errors > 0) {
-    verdict = failed ? `violation(${propertyOf(failed[1])})` : 'violation';
-    detail = failed ? `assertion at depth ${failed[2]}` : (out.match(/pan:1: (.*)/)?.[1] ?? '');
-  } else if (/max search depth too small/.test(out) || /out of memory/i.test(out)) {
-    verdict = 'incomplete';
-    detail = /out of memory/i.test(out) ? 'out of memory' : 'depth limit reached';
-  } else {
-    verdict = errors === 0 ? 'holds' : 'unknown';
-  }
-  if (verdict === 'incomplete' && p.signal) {
-    // pan prints nothing when killed: report what its progress lines said last.
-    const lines = [...out.matchAll(/Depth=\s*\d+ States=\s*([\d.e+]+) Transitions=\s*([\d.e+]+).* t=\s*([\d.]+)/g)];
-    const last = lines.at(-1);
-    return {
-      verdict,
-      states: last ? Number(last[1]) : NaN,
-      transitions: last ? Number(last[2]) : NaN,
-      seconds: last ? Number(last[3]) : o.spinTimeout,
-      statesPerSec: last ? Number(last[1]) / Number(last[3]) : NaN,
-      vector,
-      compileSeconds,
-      detail,
-    };
-  }
-  return { verdict, states, transitions, seconds, statesPerSec: states / Math.max(seconds, 1e-3), vector, compileSeconds, detail };
+  print(row);
+  return { row, compileSeconds };
 }
 
-const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
-const fmtS = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}s` : '-');
+function spinRung(o: Options): Section {
+  const version = ensureSpin();
+  console.log(`  ${version}`);
+  const rows: Row[] = [];
+  const ratios: string[][] = [];
+  for (const v of Object.keys(MODELLED)) {
+    const ours = nested(v, o);
+    const { row: spin, compileSeconds } = spinRow(v, o);
+    rows.push(ours, spin);
+    ratios.push([
+      v,
+      ours.verdict,
+      spin.verdict,
+      fmtInt(ours.states),
+      fmtInt(spin.states),
+      fmtSeconds(ours.seconds),
+      `${fmtSeconds(spin.seconds)} (+${fmtSeconds(compileSeconds)} spin -a, gcc)`,
+      timeRatio(ours, spin),
+    ]);
+  }
+  const text = [
+    `${version}, on \`bench/peers/introspect-nested.pml\` (-DVARIANT=n per design; gcc -O2 -DSAFETY -DNOBOUNDCHECK -DHC4 -DVECTORSZ=2048 -DMEMLIM=${o.spinMemlim}; ./pan -m100000 -w${o.spinHash}), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own \"total actual memory usage\".`,
+    '',
+    "**Not yet at the same step granularity**: the peer has the corrected install in two steps, but predates KVM's mmu_lock as state",
+    '(a reader-writer lock: the TDP fault reads it, the notifier callbacks write it; the staleness check and the install separate steps)',
+    "and the lock discipline's step splits, which grew our `introspect-nested/interval` from 1,668,357 to 3,252,084 states. The",
+    'ratio below compares our finer model with SPIN on the coarser one, so it flatters SPIN; state counts differ besides, as ours',
+    "merges steps that touch only the actor's own frames and SPIN stores every d_step. A broken design stops at its first",
+    'violation in both: breadth-first (a shortest counterexample) for ours, depth-first for SPIN, so those times are not comparable.',
+    '',
+    markdownTable(['design', 'ours', 'SPIN', 'ours: states', 'SPIN: states stored', 'ours: time', 'SPIN: time', 'time ours/SPIN'], ratios),
+    '',
+    table(rows),
+  ].join('\n');
+  const interval = ratios[0];
+  return {
+    title: 'SPIN on the same Promela model',
+    text,
+    summary: [['spin', 'introspect-nested/interval: time ours/SPIN', `${interval[1]} / ${interval[2]}`, `${interval[3]} / ${interval[4]}`, `${interval[7]}`, '', '']],
+  };
+}
+
+function machine(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}`;
+}
 
 function main(): void {
-  const o = parseArgs(process.argv.slice(2));
-  console.log(`vmamirror bench: scenario ${SCENARIO}; ours maxStates ${fmt(o.maxStates)}; SPIN timeout ${o.spinTimeout}s, -w${o.spinHash}, MEMLIM ${o.spinMemlim} MB`);
-  console.log(`node ${process.version}`);
-  if (o.spin) {
-    ensureSpin();
-    console.log(run('spin', ['-V'], '.').out.trim());
+  let o: Options;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    process.exit(2);
   }
-  const rows: string[] = [];
-  for (const v of o.variants) {
-    const ours = o.ours ? runOurs(v, o.maxStates) : undefined;
-    if (ours) {
-      console.log(
-        `  ours  ${v}: ${ours.verdict}, ${fmt(ours.states)} states, ${fmt(ours.transitions)} transitions, ${fmtS(ours.seconds)}, ` +
-          `${fmt(ours.statesPerSec)} states/s, ${ours.bytesPerState.toFixed(1)} B/state; ${ours.detail}`,
-      );
-    }
-    if (o.workers > 1) {
-      const s = runSpeedup(v, o.maxStates, o.workers);
-      console.log(
-        `  threads ${v}: 1 thread ${fmtS(s.one)}, ${o.workers} workers ${fmtS(s.many)}: speed-up ${(s.one / s.many).toFixed(2)}x over ${fmt(s.states)} states; same counts: ${s.same ? 'yes' : 'NO'}`,
-      );
-    }
-    const spin = o.spin ? runSpin(v, o) : undefined;
-    if (spin) {
-      console.log(
-        `  spin  ${v}: ${spin.verdict}, ${fmt(spin.states)} states stored, ${fmt(spin.transitions)} transitions, ${fmtS(spin.seconds)} ` +
-          `(+${spin.compileSeconds.toFixed(1)}s spin -a/gcc), ${fmt(spin.statesPerSec)} states/s, vector ${spin.vector} B; ${spin.detail}`,
-      );
-    }
-    const ratio = ours && spin && Number.isFinite(spin.seconds) ? (ours.seconds / Math.max(spin.seconds, 0.01)).toFixed(2) : '-';
-    rows.push(
-      `${v.padEnd(11)} ours ${fmt(ours?.states ?? NaN).padStart(11)} st ${fmtS(ours?.seconds ?? NaN).padStart(9)} | ` +
-        `spin ${fmt(spin?.states ?? NaN).padStart(11)} st ${fmtS(spin?.seconds ?? NaN).padStart(9)} | ` +
-        `time ours/spin ${ratio.padStart(6)} | verdict ours ${ours?.verdict ?? '-'} / spin ${spin?.verdict ?? '-'}`,
-    );
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'bin.js'))) {
+    console.error('bench: dist/ is missing; run `npm run build` first, or `npm run bench`, which does (the cells run the compiled CLI)');
+    process.exit(2);
   }
-  console.log('\nvariant     ours: states, time        | SPIN: states, time         | ratio             | verdicts');
-  for (const r of rows) console.log(r);
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const started = new Date();
+  const loadBefore = loadavg()[0];
+  console.log(`vmamirror bench: ${o.only.join(', ')}${o.spin ? '' : ' (no SPIN)'}; budget ${o.budget} s per cell, --max-memory ${o.memory}`);
+  console.log(`${machine()}; load average ${loadBefore.toFixed(2)}`);
+  const sections: Section[] = [];
+  const runners: Record<Rung, () => Section | undefined> = {
+    catalogue: () => catalogueRung(o),
+    ladder: () => ladderRung(o, 'ladder'),
+    pages: () => ladderRung(o, 'pages'),
+    fidelity: () => fidelityRung(o),
+    mutants: () => mutantsRung(o),
+    workers: () => workersRung(o),
+    spin: () => (o.spin ? spinRung(o) : undefined),
+  };
+  for (const rung of o.only) {
+    console.log(`\n${rung}`);
+    const s = runners[rung]();
+    if (s) sections.push(s);
+  }
+  const minutes = (Date.now() - started.getTime()) / 60000;
+  const loadAfter = loadavg()[0];
+  console.log(`\ndone in ${minutes.toFixed(1)} min; load average ${loadAfter.toFixed(2)}`);
+  if (!o.write) return;
+  const summaryHeaders = ['rung', 'cell', 'verdict', 'states', 'time', 'states/s', 'peak RSS'];
+  const summary = markdownTable(
+    summaryHeaders,
+    sections.flatMap((s) => s.summary),
+  );
+  const when = started
+    .toISOString()
+    .replace(/\.\d+Z$/, ' UTC')
+    .replace('T', ' ');
+  const header = [
+    '# Bench: time to verdict',
+    '',
+    'Written by `npm run bench` (bench/run.ts); do not edit by hand. Each cell runs as a child process of its own:',
+    '"search time" is the search\'s own, "process wall" the child\'s from start to exit (Node start-up and',
+    'loading included), "CPU" its user + system time over every thread, "peak RSS" its maxRSS',
+    "(`process.resourceUsage()` read at its exit: the explorer's tables, the heap and the runtime, all in).",
+    `A cell that hits the budget (${o.budget} s, or --max-memory ${o.memory}) is "incomplete at N states".`,
+    '',
+    `    ${command}`,
+    '',
+    `Run ${when}, ${minutes.toFixed(1)} min. Machine: ${machine()}. Load average (1 min) ${loadBefore.toFixed(2)} at the start,`,
+    `${loadAfter.toFixed(2)} at the end: **the machine's cores were shared with other sessions during the run**, so times are`,
+    'pessimistic and CPU time is the steadier figure; compare runs taken alone. Earlier runs: `git log -p bench/RESULTS.md`.',
+    '',
+    '## Summary',
+    '',
+    summary,
+  ].join('\n');
+  writeFileSync(join(here, 'RESULTS.md'), `${header}\n\n${sections.map((s) => `## ${s.title}\n\n${s.text}`).join('\n\n')}\n`);
+  const readme = join(ROOT, 'README.md');
+  const body = [`\`${command}\`, ${when}; ${machine()}, its ${cpus().length} cores shared with other sessions during the run (bench/RESULTS.md has every cell and the load):`, '', summary].join('\n');
+  writeFileSync(readme, replaceSection(readFileSync(readme, 'utf8'), body));
+  console.log('wrote bench/RESULTS.md and the README bench table');
 }
 
 main();
