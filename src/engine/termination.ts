@@ -2,8 +2,8 @@
  * The termination check, one definition for every driver: **once the adversaries have stopped,
  * every client completes under weak fairness** (strong fairness for lock waiters, below).
  * Adversaries (core-mm operations) run finite programs and may legitimately keep a client
- * retrying while they run; daemons (a vCPU, a worker) loop for ever. Once every adversary has finished, a client that never completes — going round a
- * cycle in which every actor that stays runnable keeps getting the CPU — is a livelock (a fault
+ * retrying while they run; daemons (a vCPU, a worker) loop for ever. Once every adversary has
+ * finished, a client that never completes — going round a cycle in which every actor that stays runnable keeps getting the CPU — is a livelock (a fault
  * path retrying with no invalidation left) or a starvation (waiting for a lock a daemon keeps).
  *
  * The *region* is the set of states where every adversary has finished and some client has not —
@@ -413,7 +413,9 @@ export class FairTermination {
 
   /** The fair component whose entry state is shallowest in the search, if any. */
   private components(): { members: number[]; entry: number } | undefined {
-    const all = new Uint8Array(this.states).fill(1);
+    const N = this.states;
+    this.scc = { idx: new Int32Array(N).fill(-1), low: new Int32Array(N), onStack: new Uint8Array(N), within: new Uint8Array(N) };
+    const all = Array.from({ length: N }, (_, r) => r);
     let best: { members: number[]; entry: number } | undefined;
     this.stronglyConnected(all, (members) => {
       const c = this.fairComponent(members);
@@ -422,21 +424,27 @@ export class FairTermination {
     return best;
   }
 
+  /** Tarjan's tables over the region states, made once per `components()` and reused by every refinement. */
+  private scc: { idx: Int32Array; low: Int32Array; onStack: Uint8Array; within: Uint8Array } | undefined;
+
   /**
-   * Tarjan's strongly connected components (iterative) of the region graph restricted to the
-   * states `within` marks; `found` gets each one.
+   * Tarjan's strongly connected components (iterative) of the region graph restricted to `nodes`;
+   * `found` gets each one. Costs O(nodes and their edges), not O(region): a refinement of a small
+   * component stays small.
    */
-  private stronglyConnected(within: Uint8Array, found: (members: number[]) => void): void {
-    const N = this.states;
-    const idx = new Int32Array(N).fill(-1);
-    const low = new Int32Array(N);
-    const onStack = new Uint8Array(N);
+  private stronglyConnected(nodes: readonly number[], found: (members: number[]) => void): void {
+    const { idx, low, onStack, within } = this.scc!;
+    for (const r of nodes) {
+      idx[r] = -1;
+      within[r] = 1;
+    }
     const stack: number[] = [];
     const callR: number[] = [];
     const callE: number[] = [];
+    const comps: number[][] = [];
     let counter = 0;
-    for (let s = 0; s < N; s++) {
-      if (!within[s] || idx[s] >= 0) continue;
+    for (const s of nodes) {
+      if (idx[s] >= 0) continue;
       callR.push(s);
       callE.push(this.edgeFirst[s]);
       idx[s] = low[s] = counter++;
@@ -474,9 +482,12 @@ export class FairTermination {
           members.push(m);
           if (m === r) break;
         }
-        found(members);
+        comps.push(members);
       }
     }
+    // Unmarked before the callbacks: a refinement marks a subset of a component of its own.
+    for (const r of nodes) within[r] = 0;
+    for (const c of comps) found(c);
   }
 
   /**
@@ -502,8 +513,7 @@ export class FairTermination {
     if (!internal) return undefined;
     const starved = acquiringSomewhere & ~stepped;
     if (starved) {
-      const rest = new Uint8Array(this.states);
-      for (const m of members) if ((this.acquiring[m] & starved) === 0) rest[m] = 1;
+      const rest = members.filter((m) => (this.acquiring[m] & starved) === 0);
       let best: { members: number[]; entry: number } | undefined;
       this.stronglyConnected(rest, (sub) => {
         const c = this.fairComponent(sub);
