@@ -393,7 +393,7 @@ function spinRung(o: Options): Section {
     ]);
   }
   const text = [
-    `${version}, on \`bench/peers/introspect-nested.pml\` (-DVARIANT=n per design; gcc -O2 -DSAFETY -DNOBOUNDCHECK -DHC4 -DVECTORSZ=2048 -DMEMLIM=${o.spinMemlim}; ./pan -m100000 -w${o.spinHash}), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own \"total actual memory usage\".`,
+    `${version}, on \`bench/peers/introspect-nested.pml\` (-DVARIANT=n per design; gcc -O2 -DSAFETY -DNOBOUNDCHECK -DHC4 -DVECTORSZ=2048 -DMEMLIM=${o.spinMemlim}; ./pan -m100000 -w${o.spinHash}), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own "total actual memory usage".`,
     '',
     "**Not yet at the same step granularity**: the peer has the corrected install in two steps, but predates KVM's mmu_lock as state",
     '(a reader-writer lock: the TDP fault reads it, the notifier callbacks write it; the staleness check and the install separate steps)',
