@@ -171,6 +171,8 @@ function swarmShard(o: Obj, lookup: ScenarioLookup, at: At): SwarmShardResult {
     if (verdict === (simulation ? 'holds' : 'no-violation-found')) cat.in('verdict').bad(`a ${simulation ? 'simulation' : 'search'} member cannot say ${verdict}`);
     if (typeof c.complete !== 'boolean') cat.in('complete').bad('expected true or false');
     if (c.complete && verdict !== 'holds') cat.in('complete').bad(`a ${verdict} search is not complete`);
+    const kind = (o.member as { kind: string }).kind;
+    if (c.complete && kind !== 'bfs' && kind !== 'dfs') cat.in('complete').bad(`a ${kind} member does not search every state`);
     for (const k of ['states', 'steps']) count(c, k, cat);
     amount(c, 'elapsedMs', cat);
     if (c.runs !== undefined || simulation) count(c, 'runs', cat);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { captureOutput } from '../helpers/capture.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -125,6 +125,47 @@ describe('merge, in-process', () => {
     io.out = [];
     expect(main(['merge', safe[0]])).toBe(EXIT_INCOMPLETE);
     expect(io.out.join('\n')).toMatch(/incomplete: 1 of 2 cells are in no shard given \(missing shards: 1\)/);
+  });
+
+  it('a swarm: each member its own search, lines or JSON; the merge proves, catches and says what was covered; a tampered member is refused', () => {
+    const args = ['check', 'exit', '--variant', 'interval', 'start-only', '--swarm', '--runs', '20'];
+    const files = shardFiles(args, 5);
+    io.out = [];
+    expect(main(['check', 'exit', '--variant', 'interval', '--swarm', '--shard', '3/5'])).toBe(EXIT_INCOMPLETE);
+    expect(io.out.join('\n')).toMatch(
+      /^swarm member 3\/5 \(seed 1\): breadth-first, at most 0 preemptions\nexit\/interval: incomplete \(\d+ states, every schedule with at most 0 preemptions, [\d.]+ s\)/,
+    );
+    io.out = [];
+    expect(main(['merge', ...files])).toBe(EXIT_VIOLATION);
+    expect(io.out.join('\n')).toMatch(/^exit\/interval: holds \(member 0 searched every state\)$/m);
+    expect(io.out.join('\n')).toMatch(/^exit\/start-only: violation \(member \d\) — refinement/m);
+    io.out = [];
+    expect(main(['merge', files[2], files[4], '--json'])).toBe(EXIT_VIOLATION);
+    const cells = JSON.parse(io.out.join('\n')) as { verdict: string; coverage: { runs: number; missingMembers: number[] } }[];
+    expect(cells.map((c) => [c.verdict, c.coverage.runs, c.coverage.missingMembers])).toEqual([
+      ['incomplete', 40, [0, 1, 3]],
+      ['violation', expect.any(Number), [0, 1, 3]],
+    ]);
+    for (const [change, message] of [
+      [(d: Record<string, unknown>) => ({ ...d, member: { kind: 'bfs' } }), /member 4 of a swarm with seed 1 runs random walks, seed \d+$/],
+      [(d: Record<string, unknown>) => ({ ...d, cells: [] }), /cells: expected a non-empty list of cell results$/],
+      [(d: Record<string, unknown>) => ({ ...d, cells: [{ ...(d.cells as object[])[0], verdict: 'holds' }] }), /verdict: a simulation member cannot say holds$/],
+      [(d: Record<string, unknown>) => ({ ...d, cells: [{ ...(d.cells as object[])[0], complete: 'yes' }] }), /complete: expected true or false$/],
+      [(d: Record<string, unknown>) => ({ ...d, cells: [(d.cells as object[])[0], (d.cells as object[])[0]] }), /exit\/interval appears twice$/],
+    ] as const) {
+      const doc = JSON.parse(readFileSync(files[4], 'utf8')) as Record<string, unknown>;
+      const bad = join(dir, 'bad-member.json');
+      writeFileSync(bad, JSON.stringify(change(doc)));
+      io.err = [];
+      expect(main(['merge', files[0], bad])).toBe(EXIT_USAGE);
+      expect(io.err.join('').trim()).toMatch(message);
+    }
+    io.err = [];
+    expect(main(['merge', files[0], files[0]])).toBe(EXIT_USAGE);
+    expect(io.err.join('')).toMatch(/swarm member 0\/5 given twice/);
+    io.err = [];
+    expect(main(['check', 'exit', '--swarm'])).toBe(EXIT_USAGE);
+    expect(io.err.join('')).toMatch(/--swarm needs --shard i\/N/);
   });
 
   it('simulation shards: merged per cell, JSON too', () => {

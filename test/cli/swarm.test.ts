@@ -47,6 +47,10 @@ describe('a swarm of local processes', () => {
     const forged = save('forged.json', JSON.stringify({ ...doc, member: { kind: 'bfs' } }));
     const bad = vmamirror(['merge', files[0], forged]);
     expect([bad.code, bad.stderr.trim()]).toEqual([2, expect.stringMatching(/forged\.json.*member 1 of a swarm with seed 1 runs depth-first, actor order seed \d+$/)]);
+    const bounded = JSON.parse(runs[3].stdout) as { cells: { complete: boolean; verdict: string }[] };
+    bounded.cells[0] = { ...bounded.cells[0], complete: true, verdict: 'holds' };
+    const claims = vmamirror(['merge', files[0], save('claims.json', JSON.stringify(bounded))]);
+    expect([claims.code, claims.stderr.trim()]).toEqual([2, expect.stringMatching(/claims\.json.*complete: a bounded member does not search every state$/)]);
     const caught = doc.cells.find((c) => c.violation)!;
     caught.violation!.schedule = [0];
     caught.schedule = 'exit/start-only:0';
