@@ -25,7 +25,7 @@
  * read-only) are not modelled.
  */
 import type { World } from '../world/world.js';
-import { EINVAL } from '../kernel/flags.js';
+import { EEXIST, EINVAL } from '../kernel/flags.js';
 import { BLOCK_SLEEP } from '../world/routine.js';
 import { deref, refersTo } from '../kernel/ref.js';
 import { KVM_MN } from './gpc.js';
@@ -35,9 +35,6 @@ import { synchronizeSrcu } from '../kernel/lifetime.js';
 import { writeLock, writeUnlock } from '../kernel/locks.js';
 import { zapGfns } from './notifier.js';
 import { KVM_LIB } from './library.js';
-
-/** EEXIST: the new memslot overlaps one the VM has. */
-const EEXIST = 17;
 
 /**
  * virt/kvm/kvm_main.c:kvm_swap_active_memslots: wait until no invalidation is active, publish
