@@ -81,6 +81,7 @@ export function setPte(w: World, mm: number, vpn: number, pfn: number, write: bo
   p.migration = 0;
   p.devPrivate = 0;
   p.gen = pageGen(w, pfn);
+  p.protnone = 0;
 }
 
 /**

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { EFAULT, PROT_NONE, PROT_READ, PROT_WRITE, VM_ANON, VM_READ, VM_WRITE } from '../../src/kernel/flags.js';
-import { pte, vma, vmaIndex } from '../../src/kernel/pgtable.js';
+import { pte, setPte, vma, vmaIndex } from '../../src/kernel/pgtable.js';
 import { MM, PAGE } from '../../src/kernel/structs.js';
 import { doMprotectPkey } from '../../src/kernel/ops/mprotect.js';
 import { cpuAccess } from '../../src/kernel/ops/access.js';
@@ -41,6 +41,15 @@ function run(w: World, routine: Parameters<World['spawn']>[1], args: number[]): 
 }
 
 describe('mprotect(PROT_NONE) (change_pte_range with PAGE_NONE)', () => {
+  it('set_pte_at of a new page makes an accessible pte, whatever the slot held (setPte clears protnone)', () => {
+    // A merge once dropped the clear from setPte: every caller installs into a VMA the access was
+    // allowed in (mk_pte with a readable vm_page_prot), so a stale protnone bit would fault for ever.
+    const { w, p0 } = world();
+    pte(w, SRC, 1).protnone = 1;
+    setPte(w, SRC, 1, p0, false, false);
+    expect(pte(w, SRC, 1)).toMatchObject({ present: 1, pfn: p0, protnone: 0 });
+  });
+
   it('makes every present pte protnone strictly inside one PROTECTION_VMA bracket; the pages stay mapped and the VMA has neither VM_READ nor VM_WRITE', () => {
     const { w, p0, p2 } = world();
     attachRecorder(w, SRC);
