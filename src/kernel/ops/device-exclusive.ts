@@ -31,7 +31,7 @@ import type { World } from '../../world/world.js';
 import { EBUSY, EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE, VM_WRITE } from '../flags.js';
 import { assertHeld, folioLock, mmapLock, mutexLock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { getPage, putPage } from '../page.js';
-import { pte, setPte, vma, type PteView } from '../pgtable.js';
+import { clearPte, pte, setPte, vma, type PteView } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { getUserPagesRemote } from './gup.js';
@@ -120,12 +120,7 @@ export const makeDeviceExclusive = KERNEL.routine({
         if (b) return b;
         const p = pte(w, l.mm, l.vpn);
         if (p.present && p.pfn === l.pfn && p.write) {
-          p.present = 0;
-          p.pfn = 0;
-          p.write = 0;
-          p.special = 0;
-          p.migration = 0;
-          p.gen = 0;
+          clearPte(w, l.mm, l.vpn); // ptep_clear_flush
           p.swap = makeDeviceExclusiveEntry(l.pfn);
         } else {
           l.rc = -EBUSY;
