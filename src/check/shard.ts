@@ -178,8 +178,15 @@ export interface MergedResult {
   readonly maxShardMs: number;
 }
 
+/** How the messages of `checkShardSet` name a shard and its split: a shard of a split, or a swarm member (swarm.ts). */
+export interface ShardWords {
+  readonly shard: string;
+  readonly split: string;
+}
+const SHARD_WORDS: ShardWords = { shard: 'shard', split: 'a split into' };
+
 /** Checks that shards are of one kind and one N, each index at most once. */
-function checkShardSet(results: readonly { kind: string; shard: Shard }[], kind?: string): { count: number; missingShards: number[] } {
+export function checkShardSet(results: readonly { kind: string; shard: Shard }[], kind?: string, words: ShardWords = SHARD_WORDS): { count: number; missingShards: number[] } {
   if (results.length === 0) throw new Error('no shard results to merge');
   const count = results[0].shard.count;
   const k = kind ?? results[0].kind;
@@ -187,8 +194,8 @@ function checkShardSet(results: readonly { kind: string; shard: Shard }[], kind?
   for (const r of results) {
     if (r.kind !== k) throw new Error(`cannot merge a ${r.kind} shard with ${k} shards`);
     checkShard(r.shard);
-    if (r.shard.count !== count) throw new Error(`shard ${formatShard(r.shard)} does not belong to a split into ${count}`);
-    if (seen.has(r.shard.index)) throw new Error(`shard ${formatShard(r.shard)} given twice`);
+    if (r.shard.count !== count) throw new Error(`${words.shard} ${formatShard(r.shard)} does not belong to ${words.split} ${count}`);
+    if (seen.has(r.shard.index)) throw new Error(`${words.shard} ${formatShard(r.shard)} given twice`);
     seen.add(r.shard.index);
   }
   const missingShards: number[] = [];

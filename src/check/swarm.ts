@@ -26,6 +26,7 @@ import type { MirrorVariant } from '../mirror/device.js';
 import { dfs } from '../engine/dfs.js';
 import { bfs } from '../engine/bfs.js';
 import { checkShard, formatShard, type Shard } from '../engine/shards.js';
+import { checkShardSet } from './shard.js';
 import { checkOne, simulateScenario } from './run.js';
 
 export type SwarmMember =
@@ -112,6 +113,11 @@ export interface SwarmBudget {
   readonly shouldStop?: () => boolean;
 }
 
+/** A result's counterexample as a member reports it (the violation, and its replayable schedule string), if any. */
+function counterexample(r: { violation?: { property: string; message: string; schedule: readonly number[] }; schedule?: string }): Pick<SwarmCellResult, 'violation' | 'schedule'> {
+  return r.violation ? { violation: { property: r.violation.property, message: r.violation.message, schedule: [...r.violation.schedule] }, schedule: r.schedule } : {};
+}
+
 /** Runs member `shard.index`'s search on one cell. */
 export function runSwarmCell(spec: ScenarioSpec, variant: MirrorVariant, shard: Shard, seed: number, budget: SwarmBudget = {}): SwarmCellResult {
   checkShard(shard);
@@ -136,7 +142,7 @@ export function runSwarmCell(spec: ScenarioSpec, variant: MirrorVariant, shard: 
       runs: r.runs,
       elapsedMs: r.elapsedMs,
       ...(r.stopReason && { stopReason: r.stopReason }),
-      ...(r.violation && { violation: { property: r.violation.property, message: r.violation.message, schedule: [...r.violation.schedule] }, schedule: r.schedule }),
+      ...counterexample(r),
     };
   }
   const r = checkOne(spec, variant, {
@@ -160,7 +166,7 @@ export function runSwarmCell(spec: ScenarioSpec, variant: MirrorVariant, shard: 
     steps: r.transitions,
     elapsedMs: r.elapsedMs,
     ...(r.stopReason && { stopReason: r.stopReason }),
-    ...(r.violation && { violation: { property: r.violation.property, message: r.violation.message, schedule: [...r.violation.schedule] }, schedule: r.schedule }),
+    ...counterexample(r),
   };
 }
 
@@ -192,21 +198,14 @@ export interface MergedSwarmCell {
 /** Checks the members belong to one swarm (one N, one seed, each once, each running its own search). */
 function checkSwarmSet(members: readonly SwarmShardResult[]): number[] {
   if (members.length === 0) throw new Error('no swarm results to merge');
-  const { count } = members[0].shard;
+  const { missingShards } = checkShardSet(members, 'swarm', { shard: 'swarm member', split: 'a swarm of' });
   const seed = members[0].seed;
-  const seen = new Set<number>();
   for (const m of members) {
-    checkShard(m.shard);
-    if (m.shard.count !== count) throw new Error(`swarm member ${formatShard(m.shard)} does not belong to a swarm of ${count}`);
     if (m.seed !== seed) throw new Error(`swarm member ${formatShard(m.shard)} ran with seed ${m.seed}, member ${formatShard(members[0].shard)} with ${seed}`);
-    if (seen.has(m.shard.index)) throw new Error(`swarm member ${formatShard(m.shard)} given twice`);
-    seen.add(m.shard.index);
     if (JSON.stringify(m.member) !== JSON.stringify(swarmMember(m.shard.index, seed)))
       throw new Error(`swarm member ${formatShard(m.shard)} ran another search than its own (${describeMember(m.member)})`);
   }
-  const missing: number[] = [];
-  for (let i = 0; i < count; i++) if (!seen.has(i)) missing.push(i);
-  return missing;
+  return missingShards;
 }
 
 /** Merges the members of one swarm, cell by cell (cells in the first member's order). */
