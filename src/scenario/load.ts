@@ -12,7 +12,7 @@ import { dirname, extname, isAbsolute, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
-import type { ActorSpec, FaultPoint, KvmOptions, Observation, OutcomeSpec, ScenarioSpec } from './spec.js';
+import type { ActorSpec, FaultPoint, KernelLayer, KvmOptions, Observation, OutcomeSpec, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, threadOf, type Op, type ScenarioFacts } from './operations.js';
 import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
@@ -447,6 +447,7 @@ interface FileData {
   readonly introspectorKvm?: boolean;
   readonly kvm?: KvmOptions;
   readonly faults?: readonly FaultPoint[];
+  readonly layers?: readonly KernelLayer[];
   /** Each with `ops` or `any` (checked below: the schema lets either be missing). */
   readonly actors: readonly (Omit<ActorSpec, 'ops'> & { readonly ops?: readonly Op[] })[];
   readonly variant?: string;
@@ -563,6 +564,7 @@ function toSpec(file: FileData): ScenarioSpec {
   if (file.introspectorKvm !== undefined) spec.introspectorKvm = file.introspectorKvm;
   if (file.kvm !== undefined) spec.kvm = { ...file.kvm };
   if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
+  if (file.layers !== undefined) spec.layers = [...new Set(file.layers)];
   const outcomes = outcomesOf(file);
   if (outcomes) spec.outcomes = outcomes;
   if (file.exercises !== undefined) spec.exercises = [...file.exercises];

@@ -27,6 +27,11 @@ export interface ScenarioSpec {
   readonly kvm?: KvmOptions;
   /** Fault points switched on (src/world/faults.ts): `alloc-fail` — a page allocation may fail; `trylock-fail` — a trylock on a free lock may fail. */
   readonly faults?: readonly FaultPoint[];
+  /**
+   * Kernel layers switched on (src/world/layers.ts): each adds real interleavings, and so states,
+   * to every scenario that has it, so a scenario pays only for the layers it asks for.
+   */
+  readonly layers?: readonly KernelLayer[];
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
   readonly variants?: readonly string[];
@@ -97,3 +102,10 @@ export interface KvmOptions {
 /** The fault points a scenario may switch on. */
 export const FAULT_POINTS = ['alloc-fail', 'trylock-fail'] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/**
+ * The kernel layers a scenario may switch on; without one the model keeps the simpler behaviour
+ * that README's "What the model covers" table describes for it.
+ */
+export const KERNEL_LAYERS = ['cpu-tlb', 'dirty-accessed', 'thp'] as const;
+export type KernelLayer = (typeof KERNEL_LAYERS)[number];
