@@ -19,10 +19,13 @@ import { zapPageRangeSingle } from '../../src/kernel/ops/zap.js';
 import { dupMmap } from '../../src/kernel/ops/fork.js';
 import { doMprotectPkey } from '../../src/kernel/ops/mprotect.js';
 import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
+import { migratePages } from '../../src/kernel/ops/migrate.js';
 import { declareTlb, tlbEntry } from '../../src/kernel/tlb.js';
 import { PROT_READ } from '../../src/kernel/flags.js';
 import { noDanglingPfn, refinement } from '../../src/check/properties.js';
 import { KERNEL } from '../../src/kernel/library.js';
+import { quiescent } from '../../src/check/balance.js';
+import type { Property } from '../../src/engine/verdict.js';
 import { Library } from '../../src/world/registry.js';
 import type { AnyRoutine, Step } from '../../src/world/routine.js';
 import { runToEnd, runUntil } from '../../src/world/runner.js';
@@ -133,5 +136,30 @@ describe('CPU TLB', () => {
     rc.spawn(0, cpuAccess, [MMA, 0, 1, 0xc]);
     rc.spawn(1, shrinkFolioList, [pfn]);
     expect(explore(rc, PROPS).verdict).toBe('holds');
+  });
+
+  it('reclaim without its batched flush frees the page a CPU still maps', () => {
+    const noFlush = withStep(shrinkFolioList, 'test_shrink_folio_list_no_flush', 'flushDirty', { at: 'mutant: try_to_unmap_flush_dirty skipped', run: () => 'pageout' });
+    const rc = buildWorld({ pages: 4, mmPages: 1, mms: ['mm'], actors: ['cpu', 'kswapd'], swapSlots: 1, libraries: [LIB] }, declareTlb);
+    addVma(rc, MMA, { start: 0, end: 1 });
+    const pfn = populateAnon(rc, MMA, 0, 0xa);
+    rc.spawn(0, cpuAccess, [MMA, 0, 0, 0]);
+    rc.spawn(1, noFlush, [pfn]);
+    const r = explore(rc, PROPS);
+    expect(r.verdict).toBe('violation');
+    expect(r.violation!.message).toMatch(/^stale CPU TLB entry mm@0 maps pfn \d+, which has been freed/);
+  });
+
+  it('migration (MIGRATE_SYNC: ptep_clear_flush per mapping) racing a CPU write holds: the write lands before the copy', () => {
+    const w = world(['cpu', 'kcompactd']);
+    w.spawn(0, cpuAccess, [MMA, 0, 1, 0xc]);
+    w.spawn(1, migratePages, [pte(w, MMA, 0).pfn]);
+    // Once both are done, whichever page the pte maps holds the write: none was lost to the copy.
+    const kept: Property = {
+      name: 'write-kept',
+      description: 'the CPU write survives the migration',
+      check: (x) => (quiescent(x) && x.obj(PAGE, pte(x, MMA, 0).pfn).contents !== 0xc ? 'the write was lost' : undefined),
+    };
+    expect(explore(w, { properties: [...PROPS.properties, kept] }).verdict).toBe('holds');
   });
 });
