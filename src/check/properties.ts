@@ -16,6 +16,7 @@ import type { Property } from '../engine/verdict.js';
 import { firstUnbalanced, quiescent, unbalanced, type Balanced } from './balance.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { deviceAccess, deviceTable } from '../layers/properties.js';
+import { TLB, tlbOn } from '../kernel/tlb.js';
 
 const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM), mm);
 
@@ -92,6 +93,8 @@ export const refinement: Property = {
     if (m) return m;
     const k = forEachSpte(w, spteRefines);
     if (k) return k;
+    const t = tlbOn(w) ? tlbRefines(w) : undefined;
+    if (t) return t;
     // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.
     return hasGpc(w) ? forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) : undefined;
   },
@@ -111,6 +114,47 @@ function spteRefines(w: World, k: number, g: number): string | undefined {
   const hva = memslotHva(w, slot, g);
   const why = notSubMapping(w, e.pfn, e.write, mm, hva);
   return why === 0 ? undefined : subMappingMessage(w, why, spteName(w, k, g), e.pfn, mm, hva);
+}
+
+/** CPU TLB entry `i` (mm, vpn) as a trace names it. */
+function tlbName(w: World, i: number): string {
+  const pages = w.layout.dims.mmPages;
+  return `CPU TLB entry ${mmName(w, Math.floor(i / pages))}@${i % pages}`;
+}
+
+/**
+ * The cpu-tlb layer (src/kernel/tlb.ts): an entry nobody owes a flush is a sub-mapping of its pte,
+ * which must also still be accessible (not PROT_NONE). While a running actor owes it a flush (a pte
+ * cleared or write-protected, the flush deferred) the entry may be stale: the kernel allows exactly
+ * that window; an actor that finished without its flush owes nothing any more.
+ */
+function tlbRefines(w: World): string | undefined {
+  let running = 0;
+  for (let a = 0; a < w.layout.actorNames.length; a++) if (w.actorSp(a) > 0) running |= 1 << a;
+  const n = w.count(TLB);
+  const pages = w.layout.dims.mmPages;
+  for (let i = 0; i < n; i++) {
+    const e = w.obj(TLB, i);
+    if (e.pfn === 0 || (e.pending & running) !== 0) continue;
+    const mm = Math.floor(i / pages);
+    const vpn = i % pages;
+    const why = notSubMapping(w, e.pfn, e.write, mm, vpn);
+    if (why !== 0) return `${subMappingMessage(w, why, tlbName(w, i), e.pfn, mm, vpn)}, and no TLB flush is pending`;
+    if (pte(w, mm, vpn).protnone) return `${tlbName(w, i)} maps pfn ${e.pfn} but ${mmName(w, mm)}@${vpn} is PROT_NONE, and no TLB flush is pending`;
+  }
+  return undefined;
+}
+
+/** The cpu-tlb layer: a CPU TLB entry may never map a freed or reused frame (a page freed before its flush). */
+function tlbDangling(w: World): string | undefined {
+  const n = w.count(TLB);
+  for (let i = 0; i < n; i++) {
+    const e = w.obj(TLB, i);
+    if (e.pfn === 0) continue;
+    const why = dangles(w, e.pfn, e.gen);
+    if (why !== 0) return `stale ${danglingMessage(why, tlbName(w, i), e.pfn)}`;
+  }
+  return undefined;
 }
 
 const spteName = (w: World, k: number, g: number) => `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`;
@@ -153,6 +197,8 @@ export const noDanglingPfn: Property = {
       const why = dangles(w, pfn, p.gen);
       if (why !== 0) return danglingMessage(why, `pte ${mmName(w, Math.floor(i / pages))}@${i % pages}`, pfn);
     }
+    const t = tlbOn(w) ? tlbDangling(w) : undefined;
+    if (t) return t;
     const k = forEachSpte(w, spteDangles);
     return k ?? (hasGpc(w) ? forEachGpcInUse(w, (what, pfn, gen) => dangling(w, what, pfn, gen)) : undefined);
   },

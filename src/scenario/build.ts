@@ -19,7 +19,8 @@ import { MAX_PAGES, pageFrames } from './bounds.js';
 import { WORKLOAD_LIB, anyWorkload, setAnyPrograms, setPrograms, workload, type AnyProgram } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { setFaults } from '../world/faults.js';
-import { setLayers } from '../world/layers.js';
+import { hasLayer, setLayers } from '../world/layers.js';
+import { CPU_TLB_LAYER, declareTlb } from '../kernel/tlb.js';
 import { driverOperation } from '../driver/operations.js';
 import { compileOutcomes, probeCount } from './outcome.js';
 import { PROBE } from './probes.js';
@@ -200,6 +201,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
       setLayers(layout, spec.layers ?? []);
+      if (hasLayer(layout, CPU_TLB_LAYER)) declareTlb(layout);
       // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.
       const probes = probeCount(spec);
       if (probes > 0) layout.add(PROBE, probes);

@@ -20,6 +20,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { getPage, pageDupRmap } from '../page.js';
 import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
+import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 
 /** mm/memory.c:vma_needs_copy — "Don't copy ptes where a page fault will fill them correctly." */
@@ -58,7 +59,10 @@ function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: bo
     pageDupRmap(w, s.devPrivate);
   }
   // copy_nonpresent_pte: swap_duplicate is implicit (the model's swap count is the ptes).
-  if (cow && s.write) s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
+  if (cow && s.write) {
+    s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
+    if (s.present) tlbDefer(w, srcMm, vpn); // the parent's CPUs keep the writable entry until dup_mmap's flush_tlb_mm
+  }
   d.pfn = s.pfn;
   d.present = s.present;
   d.write = s.write;
@@ -162,7 +166,7 @@ export const dupMmap = KERNEL.routine({
           if (s.flags & VM_WIPEONFORK) continue; // a clean slate in the child: no copy_page_range
           return w.call(copyPageRange, 'nextVma', dst, src);
         }
-        return 'unlock';
+        return tlbOn(w) ? 'tlbFlush' : 'unlock';
       },
     },
     unlock: {
@@ -173,5 +177,9 @@ export const dupMmap = KERNEL.routine({
         return w.ret(0);
       },
     },
+    // flush_tlb_mm(oldmm) before mmap_write_unlock(oldmm): the parent's threads may write through
+    // an entry that copy_present_ptes write-protected until here, not after fork returns. Only with
+    // the cpu-tlb layer (kernel/tlb.ts).
+    tlbFlush: tlbFlushStep('kernel/fork.c:dup_mmap flush_tlb_mm', 'unlock'),
   },
 });

@@ -39,6 +39,7 @@ import { clearPte, pte } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
 import { isNone, NONE, swpEntry, swpOffset } from '../ref.js';
 import { defineRmapUnmap } from './rmap.js';
+import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
@@ -103,6 +104,9 @@ export const tryToUnmap = defineRmapUnmap({
     // "folio_test_swapbacked != folio_test_swapcache": WARN and abort in the kernel.
     if (isNone(swap)) w.bug(`try_to_unmap_one: anon pfn ${pfn} is not in the swap cache`);
     clearPte(w, mm, vpn);
+    // shrink_folio_list unmaps with TTU_BATCH_FLUSH: set_tlb_ubc_flush_pending instead of the
+    // flush, which try_to_unmap_flush(_dirty) does before pageout and the free.
+    tlbDefer(w, mm, vpn);
     pte(w, mm, vpn).swap = swap; // swap_duplicate + set_pte_at(swp_pte)
   },
 });
@@ -111,7 +115,7 @@ export const tryToUnmap = defineRmapUnmap({
 function keep(w: World, l: { pfn: number; rc: number }, rc: number): string {
   mutexUnlock(w, folioLock(w, l.pfn)); // keep_locked: folio_unlock
   l.rc = rc;
-  return 'putback';
+  return tlbOn(w) ? 'unmapFlush' : 'putback';
 }
 
 /**
@@ -165,7 +169,7 @@ export const shrinkFolioList = KERNEL.routine({
       lockless: ['page.mapcount'],
       run: (w, l) => {
         if (w.obj(PAGE, l.pfn).mapcount > 0) return keep(w, l, -EBUSY);
-        return 'pageout';
+        return tlbOn(w) ? 'flushDirty' : 'pageout';
       },
     },
     pageout: {
@@ -213,5 +217,11 @@ export const shrinkFolioList = KERNEL.routine({
         return w.ret(rc);
       },
     },
+    // The batched flush of the cpu-tlb layer (kernel/tlb.ts): before pageout reads the page, so no
+    // write through a stale writable entry is lost, and so before the free.
+    flushDirty: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush_dirty', 'pageout'),
+    // A kept folio: shrink_folio_list still flushes the batch (try_to_unmap_flush, before it returns
+    // the folios its caller puts back).
+    unmapFlush: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush', 'putback'),
   },
 });
