@@ -13,6 +13,7 @@ import { findVma, pte, vma } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { handleMmFault, VM_FAULT_ERROR } from './fault.js';
 import { KERNEL } from '../library.js';
+import { dirtyAccessed } from '../dirty.js';
 
 export const cpuAccess = KERNEL.routine({
   name: 'cpu_access',
@@ -21,7 +22,9 @@ export const cpuAccess = KERNEL.routine({
     // The load/store itself: one atomic access through the (TLB-cached) pte.
     access: {
       at: 'hw: user load/store',
-      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.protnone'], // the hardware page walk takes no lock
+      // The hardware page walk takes no lock; with the dirty-accessed layer it also sets the pte's
+      // accessed (and, for a store, dirty) bit: a locked update of the entry (hw step).
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.protnone', 'pte.young', 'pte.dirty'],
       // One instruction: the translation and the load/store retire together, and a TLB shootdown
       // IPI is taken between instructions — one access for the lock discipline (w.single).
       run: (w, l) =>
@@ -30,6 +33,11 @@ export const cpuAccess = KERNEL.routine({
           if (!p.present || p.protnone || (l.write && !p.write)) return 'lock'; // a protnone pte lacks _PAGE_PRESENT: the MMU faults
           const pg = w.obj(PAGE, p.pfn);
           if (w.instrument(() => pg.free || pg.gen !== p.gen)) w.bug(`user access to mm ${l.mm} vpn ${l.vpn} through a stale pte (pfn ${p.pfn} was freed or reused)`);
+          if (dirtyAccessed(w)) {
+            // SDM vol. 3 §4.8: the walk sets Accessed on any access, Dirty on a write, in the entry.
+            p.young = 1;
+            if (l.write) p.dirty = 1;
+          }
           if (l.write) {
             pg.contents = l.value;
             return w.ret(l.value);
