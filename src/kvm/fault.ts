@@ -31,6 +31,8 @@ import { deref, isNone } from '../kernel/ref.js';
 import { gfnInInvalidMemslot, gfnToHva, kvmMmuLock, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
+import { hasLayer } from '../world/layers.js';
+import { hasGuestTlb } from './tlb.js';
 
 /**
  * arch/x86/kvm/mmu/mmu.c:is_page_fault_stale → include/linux/kvm_host.h:mmu_invalidate_retry_gfn:
@@ -66,10 +68,29 @@ export const isPageFaultStale = KVM_LIB.routine({
  */
 export const RET_PF_RETRY = 1;
 
+/** The `kvm-tdp-mmu` layer (`layers: [kvm-tdp-mmu]`): the install is its own step, a cmpxchg of the spte the walk read. */
+export const KVM_TDP_MMU_LAYER = 'kvm-tdp-mmu';
+
+/**
+ * The install is tdp_mmu_set_spte_atomic, a step after the walk: with the `kvm-tdp-mmu` layer, and
+ * with `kvm-tlb`, which builds on it (a guest TLB sees an spte taken from under it).
+ */
+export function tdpMmuAtomic(w: World): boolean {
+  return hasLayer(w, KVM_TDP_MMU_LAYER) || hasGuestTlb(w);
+}
+
+/** make_spte + the store of the new spte: the pfn the fault found, writable if a write fault found it writable. */
+export function installSpte(w: World, l: { kvm: number; gfn: number; write: number; pfn: number; writable: number }): void {
+  const e = spte(w, l.kvm, l.gfn);
+  e.pfn = l.pfn;
+  e.write = l.write && l.writable ? 1 : 0;
+  e.gen = pageGen(w, l.pfn);
+}
+
 export const kvmTdpPageFault = KVM_LIB.routine({
   name: 'kvm_tdp_page_fault',
   params: ['kvm', 'gfn', 'write'],
-  locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry', 'srcuHeld'],
+  locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry', 'srcuHeld', 'oldPfn', 'oldWrite'],
   steps: {
     seq: {
       at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb; __kvm_faultin_pfn)',
@@ -114,9 +135,32 @@ export const kvmTdpPageFault = KVM_LIB.routine({
           return 'release';
         }
         const e = spte(w, l.kvm, l.gfn);
-        e.pfn = l.pfn;
-        e.write = l.write && l.writable ? 1 : 0;
-        e.gen = pageGen(w, l.pfn);
+        if (tdpMmuAtomic(w)) {
+          // The walk (tdp_mmu_for_each_pte) reads iter.old_spte; the install is a step of its own.
+          l.oldPfn = e.pfn;
+          l.oldWrite = e.write;
+          if (e.pfn !== 0 && (e.write || !l.write)) {
+            // Another vCPU installed it meanwhile, allowing this access: RET_PF_SPURIOUS.
+            if (e.pfn !== l.pfn) w.bug(`kvm ${l.kvm}: gfn${l.gfn} spurious fault on pfn ${e.pfn} but the fault found pfn ${l.pfn} (WARN_ON_ONCE in tdp_mmu_map_handle_target_level)`);
+            return 'unlock';
+          }
+          return 'install';
+        }
+        installSpte(w, l);
+        return 'unlock';
+      },
+    },
+    install: {
+      at: 'arch/x86/kvm/mmu/tdp_mmu.c:tdp_mmu_map_handle_target_level tdp_mmu_set_spte_atomic (try_cmpxchg64(sptep, &iter->old_spte, new_spte); on failure RET_PF_RETRY)',
+      run: (w, l) => {
+        const e = spte(w, l.kvm, l.gfn);
+        if (e.pfn !== l.oldPfn || e.write !== l.oldWrite) {
+          // Another vCPU changed the spte since the walk read it: the guest retries the access.
+          l.retry = 1;
+          readUnlock(w, kvmMmuLock(w, l.kvm));
+          return 'release';
+        }
+        installSpte(w, l);
         return 'unlock';
       },
     },
@@ -139,6 +183,8 @@ export const kvmTdpPageFault = KVM_LIB.routine({
           l.pfn = 0;
           l.writable = 0;
           l.refcounted = 0;
+          l.oldPfn = 0;
+          l.oldWrite = 0;
           return 'seq';
         }
         return w.ret(0);
