@@ -15,11 +15,21 @@
  * installs the spte, or on a stale answer takes the out_unlock path (read_unlock) at once, so a
  * fault takes as many steps as when the check was a step of the fault itself.
  *
+ * Several vCPUs of a VM fault at once, each holding the lock for read. With the `kvm-tdp-mmu`
+ * layer (and `kvm-tlb`), the walk that reads the spte (iter.old_spte) and the install
+ * (tdp_mmu_set_spte_atomic: try_cmpxchg64 of that value) are steps of their own, so another
+ * vCPU's install can come between them: the cmpxchg then fails and the fault returns RET_PF_RETRY;
+ * a walk that finds the access already allowed returns RET_PF_SPURIOUS. Without it the install
+ * stores without comparing, in the step after the check: exact while only faults write sptes under
+ * the read lock (two faults of one read hold found the same pfn: an invalidation between their
+ * lookups would have made one stale), and the catalogue's pinned counts are those.
+ *
  * Simplifications: fast_page_fault (fixing a present spte without the lock) and the lockless
  * mmu_invalidate_retry_gfn_unsafe pre-checks of kvm_faultin_pfn (they only retry earlier, the
- * check under the lock decides) are not modelled; the install is one atomic step
- * (tdp_mmu_set_spte_atomic's cmpxchg) that does not re-check a concurrent install by another vCPU
- * of the same VM (both passed the staleness check under the same read hold).
+ * check under the lock decides) are not modelled; a read fault maps the page read-only (KVM maps
+ * it writable when the host pte is: hva_to_pfn's opportunistic write), so two vCPUs can install
+ * different write bits for one pfn; 4 KiB sptes only, so no page table is ever replaced
+ * (FROZEN_SPTE) and the walk is one read.
  */
 import type { World } from '../world/world.js';
 import { EFAULT } from '../kernel/flags.js';
