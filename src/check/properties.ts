@@ -12,6 +12,7 @@ import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
 import { forEachGpcInUse, hasGpc } from '../kvm/gpc.js';
+import { forEachLiveGuestTlbEntry, gtlb, guestTlbName, guestTlbRefines } from '../kvm/tlb.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
 import { firstUnbalanced, quiescent, unbalanced, type Balanced } from './balance.js';
@@ -88,13 +89,14 @@ function subMapping(w: World, what: string, pfn: number, write: number, parentMm
 
 export const refinement: Property = {
   name: 'refinement',
-  description: 'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission',
+  description:
+    'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission; so does every guest TLB entry a vCPU may still use, of its EPT entry (kvm-tlb)',
   check(w) {
     const m = forEachMirrorPte(w, mirrorPteRefines);
     if (m) return m;
     const k = forEachSpte(w, spteRefines);
     if (k) return k;
-    const t = tlbOn(w) ? tlbRefines(w) : undefined;
+    const t = (tlbOn(w) ? tlbRefines(w) : undefined) ?? forEachLiveGuestTlbEntry(w, guestTlbRefines);
     if (t) return t;
     // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.
     return hasGpc(w) ? forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) : undefined;
@@ -185,6 +187,12 @@ function spteDangles(w: World, k: number, g: number): string | undefined {
   return why === 0 ? undefined : danglingMessage(why, spteName(w, k, g), e.pfn);
 }
 
+function guestTlbDangles(w: World, _k: number, v: number, g: number): string | undefined {
+  const e = gtlb(w, v, g);
+  const why = dangles(w, e.pfn, e.gen);
+  return why === 0 ? undefined : danglingMessage(why, guestTlbName(w, v, g), e.pfn);
+}
+
 export const noDanglingPfn: Property = {
   name: 'no-dangling-pfn',
   description: 'no page table of any layer, nor a gfn→pfn cache in use, maps a freed page frame, or a frame reused since the mapping was made',
@@ -200,7 +208,7 @@ export const noDanglingPfn: Property = {
     }
     const t = tlbOn(w) ? tlbDangling(w) : undefined;
     if (t) return t;
-    const k = forEachSpte(w, spteDangles);
+    const k = forEachSpte(w, spteDangles) ?? forEachLiveGuestTlbEntry(w, guestTlbDangles);
     return k ?? (hasGpc(w) ? forEachGpcInUse(w, (what, pfn, gen) => dangling(w, what, pfn, gen)) : undefined);
   },
 };

@@ -137,6 +137,11 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const memslots = (hva: number) => (memslotPages > 0 ? [{ baseGfn: 0, npages: memslotPages, hva }] : []);
   if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: memslots(0), invalidateSeqStart });
   if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: memslots(MIRROR_START), invalidateSeqStart });
+  // The actors that run a vCPU of each KVM: those with a guest access on it.
+  for (const [i, k] of kvms.entries()) {
+    const vm = k.name.slice('kvm-'.length);
+    kvms[i] = { ...k, vcpus: spec.actors.flatMap((a, n) => (a.ops.some((o) => o.op === 'guest-access' && o.vm === vm) ? [n] : [])) };
+  }
   const anyOp = (what: 'usesGpc' | 'updatesMemslots') => spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)![what]));
   const kvmUses: { gpc: boolean; memslotUpdates: boolean; srcu?: number } = { gpc: anyOp('usesGpc'), memslotUpdates: anyOp('updatesMemslots') };
   const kvmIndex = (vm: VmName) => {
@@ -180,6 +185,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       roles: spec.actors.map(roleOf),
     },
     (layout) => {
+      setLayers(layout, spec.layers ?? []); // before the KVMs: a layer may give them more objects (kvm-tlb)
       declareKvms(layout, kvms, kvmUses);
       layout.add(
         MIRROR,
@@ -200,7 +206,6 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       for (const st of variant.eraState ?? []) layout.add(st.struct, st.count);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
-      setLayers(layout, spec.layers ?? []);
       if (hasLayer(layout, CPU_TLB_LAYER)) declareTlb(layout);
       // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.
       const probes = probeCount(spec);

@@ -41,7 +41,7 @@ import { isNone, NONE, swpEntry, swpOffset } from '../ref.js';
 import { defineRmapUnmap } from './rmap.js';
 import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
-import { dirtyAccessed, folioMarkDirty } from '../dirty.js';
+import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
 export function getSwapSlot(w: World): number {
@@ -170,6 +170,7 @@ export const shrinkFolioList = KERNEL.routine({
     },
     markDirty: {
       at: 'mm/swap_state.c:add_to_swap folio_mark_dirty',
+      layer: DIRTY_ACCESSED,
       run: (w, l) => {
         folioMarkDirty(w, l.pfn);
         return w.call(tryToUnmap, 'mapped', l.pfn);
@@ -194,6 +195,7 @@ export const shrinkFolioList = KERNEL.routine({
     // once, the kernel after the flush at the end of shrink_folio_list).
     dirty: {
       at: 'mm/vmscan.c:shrink_folio_list folio_test_dirty',
+      layer: DIRTY_ACCESSED,
       run: (w, l) => {
         const page = w.obj(PAGE, l.pfn);
         if (!page.dirty) return tlbOn(w) ? 'flushClean' : 'removeMapping';

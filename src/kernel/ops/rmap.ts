@@ -27,9 +27,9 @@ import { pageRemoveRmap, putPage } from '../page.js';
 import { pte, type PteView } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
 import { isNone } from '../ref.js';
-import { tlbFlushDeferred, tlbOn } from '../tlb.js';
+import { CPU_TLB_LAYER, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
-import { dirtyAccessed, folioMarkDirty } from '../dirty.js';
+import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
 
 /** What a walker looks for in the pte at the page's index. */
 export type PteMatch = (p: PteView, pfn: number) => boolean;
@@ -137,6 +137,7 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
       },
       flush: {
         at: spec.flushEach ?? spec.oneAt,
+        layer: CPU_TLB_LAYER,
         run: (w, l) => {
           tlbFlushDeferred(w);
           return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
@@ -144,6 +145,7 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
       },
       put: {
         at: `${spec.oneAt} folio_put`,
+        layer: DIRTY_ACCESSED,
         run: (w, l) => {
           putPage(w, l.pfn);
           spinUnlock(w, ptl(w, l.mm)); // page_vma_mapped_walk_done
