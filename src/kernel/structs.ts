@@ -26,6 +26,7 @@ export const PAGE = defineStruct(
     'index', // page->index: the vpn the anon page lives at (for rmap)
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
     'pgmap', // page_pgmap(): ref to the dev_pagemap of a ZONE_DEVICE frame (memremap.ts), none for a normal page
+    'mapping', // folio->mapping of a page-cache folio: ref to its address_space (filemap.ts) while cached, none otherwise
   ] as const,
   {
     refcount: 'atomic',
@@ -40,6 +41,9 @@ export const PAGE = defineStruct(
     swap: 'lock:folio',
     // Set when memremap_pages gives the frame to a device, at set-up, and never changed after.
     pgmap: 'stable',
+    // Set when the folio enters the page cache and cleared when it leaves (both under the folio
+    // lock and xa_lock): a holder re-checks it under the folio lock (filemap.ts).
+    mapping: 'lock:folio',
   },
 );
 
