@@ -230,7 +230,7 @@ export const quiescence: Property = {
 };
 
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, deviceTable, deviceAccess, pageCacheCoherence];
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, pageCacheCoherence, deviceTable, deviceAccess];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`
