@@ -19,6 +19,7 @@ import { firstUnbalanced, quiescent, unbalanced, type Balanced } from './balance
 import type { MirrorVariant } from '../mirror/device.js';
 import { deviceAccess, deviceTable } from '../layers/properties.js';
 import { TLB, tlbOn } from '../kernel/tlb.js';
+import { pageCacheCoherence } from './page-cache.js';
 
 const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM), mm);
 
@@ -237,7 +238,9 @@ export const frameAccounting: Property = {
       if (page.free) continue;
       if (page.mapcount !== mapped[pfn]) return `pfn ${pfn} has mapcount ${page.mapcount} but ${mapped[pfn]} normal ptes map it`;
       const cached = page.swap ? 1 : 0;
-      if (page.refcount < page.mapcount + cached) return `pfn ${pfn} has refcount ${page.refcount}, fewer than its ${page.mapcount} mappings${cached ? ' and the swap cache' : ''}`;
+      const fileCache = page.mapping ? 1 : 0; // the page cache's reference (src/kernel/filemap.ts)
+      if (page.refcount < page.mapcount + cached + fileCache)
+        return `pfn ${pfn} has refcount ${page.refcount}, fewer than its ${page.mapcount} mappings${cached ? ' and the swap cache' : ''}${fileCache ? ' and the page cache' : ''}`;
     }
     return undefined;
   },
@@ -303,7 +306,7 @@ export const lostWrite: Property = {
 };
 
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, deviceTable, deviceAccess, lostWrite];
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, pageCacheCoherence, deviceTable, deviceAccess, lostWrite];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`

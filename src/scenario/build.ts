@@ -8,6 +8,7 @@ import { SRCU } from '../kernel/lifetime.js';
 import type { World } from '../world/world.js';
 import { buildWorld } from '../kernel/topology.js';
 import { addVma, populateAnon } from '../kernel/setup.js';
+import { declareMemfd, mapMemfdIntrospector, mapMemfdSource, memfdContext, memfdGeometry } from './memfd.js';
 import { MM } from '../kernel/structs.js';
 import { actsOn, anyOperations, childFields, fieldsOf, MM_NAMES, opCall, operationNamed, threadOf, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
@@ -156,7 +157,10 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     if (device >= designs.length) throw new Error(`scenario ${spec.name}: device ${device} but design ${variant.name} has ${designs.length} device${designs.length === 1 ? '' : 's'}`);
     return device;
   };
+  // `memory: memfd`: the source's pages are a memfd's, which the introspector maps too (memfd.ts).
+  const memfd = spec.memory === 'memfd' ? memfdGeometry(spec, designs.length) : undefined;
   const at: CallContext = {
+    ...(memfd ? { memfd: memfdContext(memfd) } : {}),
     mm: (name: MmName) => MM_NAMES.indexOf(name),
     // The introspector's pages are the mirror VMAs': device i's from MIRROR_START + i × P.
     vpn: (name: MmName, page: number, device = 0) => {
@@ -170,9 +174,9 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const world = buildWorld(
     {
       pages: pageFrames(P),
-      mmPages: P * designs.length, // the introspector holds one mirror VMA of P pages per device
+      mmPages: P * designs.length + (memfd ? P : 0), // the introspector holds one mirror VMA of P pages per device (and its memfd mapping after them)
       mms,
-      vmasPerMm: Math.max(2, designs.length),
+      vmasPerMm: Math.max(2, designs.length + (memfd ? 1 : 0)),
       swapSlots: P,
       mmuNotifiers: kvms.length + designs.length,
       intervalNotifiers: designs.length,
@@ -187,6 +191,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     (layout) => {
       setLayers(layout, spec.layers ?? []); // before the KVMs: a layer may give them more objects (kvm-tlb)
       declareKvms(layout, kvms, kvmUses);
+      if (memfd) declareMemfd(layout, memfd);
       layout.add(
         MIRROR,
         designs.length,
@@ -237,8 +242,11 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     child.users = 0;
     child.count = 0;
   }
-  addVma(world, SOURCE, { start: 0, end: P });
-  for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
+  if (memfd) mapMemfdSource(world, memfd, initialContents);
+  else {
+    addVma(world, SOURCE, { start: 0, end: P });
+    for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
+  }
   for (const st of variant.eraState ?? []) st.init?.(world);
   const devMms = deviceMms(spec, designs.length);
   designs.forEach((design, dev) => {
@@ -256,6 +264,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     });
     for (const st of design.state ?? []) st.init?.(world, dev);
   });
+  if (memfd) mapMemfdIntrospector(world, memfd); // after the mirror VMAs: theirs are the first slots
   setupKvms(world, kvms, 0, kvmUses);
   spec.actors.forEach((actor, a) => {
     if (!childActors.includes(a)) world.spawn(a, actor.any ? anyWorkload : workload, []);

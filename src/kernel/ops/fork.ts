@@ -14,7 +14,7 @@
  * pte gen (ghost) is the parent pte's, so a stale parent mapping stays recognisably stale.
  */
 import type { World } from '../../world/world.js';
-import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK } from '../flags.js';
+import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK } from '../flags.js';
 import { assertHeld, downWriteNested, mmapLock, ptl, spinLockNested, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { getPage, pageDupRmap } from '../page.js';
@@ -22,12 +22,16 @@ import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
 import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
+import { hasFiles, mappingOfFile } from '../filemap.js';
 
 /** mm/memory.c:vma_needs_copy — "Don't copy ptes where a page fault will fill them correctly." */
 function vmaNeedsCopy(w: World, src: number): boolean {
   const v = vma(w, src);
   if (v.flags & (VM_PFNMAP | VM_MIXEDMAP)) return true;
   if (v.flags & VM_ANON) return true; // an anonymous VMA that was touched has an anon_vma
+  // A MAP_SHARED mapping of a shmem file never has an anon_vma (no COW): its ptes are not copied.
+  // (Asked only in a world with page-cache files, so no other world's step reads more.)
+  if (hasFiles(w) && v.flags & VM_SHARED && mappingOfFile(w, v.file) >= 0) return false;
   const mm = vmaMm(w, src);
   for (let vpn = v.start; vpn < v.end; vpn++) {
     const p = pte(w, mm, vpn);
