@@ -138,6 +138,7 @@ export function tlbFlushDeferred(w: World): void {
 export function tlbFlushStep(at: string, next: string) {
   return {
     at,
+    layer: CPU_TLB_LAYER,
     run: (w: World) => {
       tlbFlushDeferred(w);
       return next;

@@ -43,6 +43,11 @@ export interface Step<L> {
    * a read; a driver's unlocked access is not a model error but its bug to find (discipline.ts).
    */
   readonly lockless?: readonly string[];
+  /**
+   * The kernel layer this step belongs to (src/world/layers.ts): it is reached only in a world that
+   * switched the layer on, so a world without it does not list it among the unreached labels.
+   */
+  readonly layer?: string;
   // Method syntax keeps routines of different locals assignable to AnyRoutine (bivariant params).
   run(w: World, l: L): StepResult;
 }

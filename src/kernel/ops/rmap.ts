@@ -20,6 +20,7 @@
  *    catch with folio_mapped() afterwards, as the kernel does.
  */
 import type { World } from '../../world/world.js';
+import type { Locals } from '../../world/routine.js';
 import { MMU_NOTIFY_CLEAR } from '../flags.js';
 import { ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
@@ -27,7 +28,7 @@ import { pageRemoveRmap, putPage } from '../page.js';
 import { pte, type PteView } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
 import { isNone } from '../ref.js';
-import { tlbFlushDeferred, tlbOn } from '../tlb.js';
+import { CPU_TLB_LAYER, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 
 /** What a walker looks for in the pte at the page's index. */
@@ -126,13 +127,16 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
           return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
         },
       },
-      flush: {
-        at: spec.flushEach ?? spec.oneAt,
-        run: (w, l) => {
-          tlbFlushDeferred(w);
-          return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+      ...(spec.flushEach && {
+        flush: {
+          at: spec.flushEach,
+          layer: CPU_TLB_LAYER,
+          run: (w: World, l: Locals<'pfn' | 'mm' | 'next' | 'vpn'>) => {
+            tlbFlushDeferred(w);
+            return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+          },
         },
-      },
+      }),
     },
   });
 }
