@@ -5,7 +5,8 @@
  * secondary entry must be a sub-mapping of its parent *now*.
  */
 import type { World } from '../world/world.js';
-import { MM, PAGE, PTE, VMA, LOCK } from '../kernel/structs.js';
+import { MM, PAGE, PTE, VMA, LOCK, SWAP } from '../kernel/structs.js';
+import { dirtyAccessed } from '../kernel/dirty.js';
 import { pte } from '../kernel/pgtable.js';
 import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
@@ -273,8 +274,29 @@ export const quiescence: Property = {
   },
 };
 
+/**
+ * Layer dirty-accessed: reclaim drops a page from the swap cache only with its data on swap. A
+ * write that never reached PG_dirty (a pte dirty bit dropped at unmap, a secondary that wrote
+ * through its own entry and did not dirty the folio) leaves the slot with older contents, which a
+ * swap-in reads back: checked on the slot, at the step that dropped the page.
+ */
+export const lostWrite: Property = {
+  name: 'lost-write',
+  description: 'a page reclaim drops from the swap cache holds exactly what its swap slot holds: a swap-in reads back the last write that completed (layer dirty-accessed)',
+  check(w) {
+    if (!dirtyAccessed(w)) return undefined;
+    const n = w.count(SWAP);
+    for (let s = 1; s < n; s++) {
+      const slot = w.obj(SWAP, s);
+      if (slot.latest !== 0 && slot.contents !== slot.latest - 1)
+        return `lost write: swap slot ${s} holds ${slot.contents}, but the page reclaim dropped held ${slot.latest - 1} (the last write that completed); a swap-in reads back ${slot.contents}`;
+    }
+    return undefined;
+  },
+};
+
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, deviceTable, deviceAccess];
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, deviceTable, deviceAccess, lostWrite];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`

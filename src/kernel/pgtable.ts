@@ -8,6 +8,7 @@ import { PTE, VMA } from './structs.js';
 import { pageGen } from './page.js';
 import { assertHeld, assertWriteHeld, mmapLock, ptl } from './locks.js';
 import { isNone, NONE } from './ref.js';
+import { dirtyAccessed } from './dirty.js';
 
 export type PteView = View<(typeof PTE.fields)[number]>;
 export type VmaView = View<(typeof VMA.fields)[number]>;
@@ -82,6 +83,13 @@ export function setPte(w: World, mm: number, vpn: number, pfn: number, write: bo
   p.devPrivate = 0;
   p.gen = pageGen(w, pfn);
   p.protnone = 0;
+  if (dirtyAccessed(w)) {
+    // mk_pte with vm_page_prot (x86's protections carry _PAGE_ACCESSED): young; a write fault's
+    // entry is maybe_mkwrite(pte_mkdirty(entry)) (do_anonymous_page, wp_page_copy, wp_page_reuse,
+    // do_swap_page, insert_pfn with mkwrite): writable ptes are made dirty, others clean.
+    p.young = 1;
+    p.dirty = write ? 1 : 0;
+  }
 }
 
 /**
@@ -116,6 +124,10 @@ export function clearPte(w: World, mm: number, vpn: number): void {
   p.devPrivate = 0;
   p.gen = 0;
   p.protnone = 0;
+  if (dirtyAccessed(w)) {
+    p.dirty = 0;
+    p.young = 0;
+  }
 }
 
 /** pte_none(): no present page and no swap, migration or device-private entry. */

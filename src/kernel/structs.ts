@@ -26,6 +26,7 @@ export const PAGE = defineStruct(
     'index', // page->index: the vpn the anon page lives at (for rmap)
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
     'pgmap', // page_pgmap(): ref to the dev_pagemap of a ZONE_DEVICE frame (memremap.ts), none for a normal page
+    'dirty', // PG_dirty (folio_test_dirty), layer dirty-accessed: folio_mark_dirty sets it, pageout's folio_clear_dirty_for_io clears it
   ] as const,
   {
     refcount: 'atomic',
@@ -40,6 +41,7 @@ export const PAGE = defineStruct(
     swap: 'lock:folio',
     // Set when memremap_pages gives the frame to a device, at set-up, and never changed after.
     pgmap: 'stable',
+    dirty: 'atomic', // set_bit / test_and_clear_bit on folio->flags
   },
 );
 
@@ -94,6 +96,11 @@ export const PTE = defineStruct(
     // pte_present() for the kernel (rmap, zap, fork see the page mapped), but the MMU faults on
     // every access. On a migration entry it stands for vm_page_prot at remove_migration_pte.
     'protnone',
+    // Layer dirty-accessed: _PAGE_DIRTY and _PAGE_ACCESSED (pte_dirty, pte_young). The MMU sets them
+    // on an access (a locked update of the entry: the hardware's step writes them without the ptl);
+    // software changes them under the ptl.
+    'dirty',
+    'young',
   ] as const,
   {
     pfn: 'lock:mm.ptl',
@@ -105,6 +112,8 @@ export const PTE = defineStruct(
     devPrivate: 'lock:mm.ptl',
     gen: 'ghost',
     protnone: 'lock:mm.ptl',
+    dirty: 'lock:mm.ptl',
+    young: 'lock:mm.ptl',
   },
   { word: true }, // one pte_t: ptep_get reads it whole
 );
@@ -137,7 +146,17 @@ export const VMA = defineStruct(
 );
 
 /** A swap slot: what reclaim wrote out. The slot map is the swap device's (si->lock); the data is written and read under the lock of the folio that caches it. */
-export const SWAP = defineStruct('swap', ['used', 'contents'] as const, { used: 'lock:swap_info.lock', contents: 'lock:folio' });
+export const SWAP = defineStruct(
+  'swap',
+  [
+    'used',
+    'contents',
+    // ghost, layer dirty-accessed: 1 + the page's contents when reclaim dropped it from the swap
+    // cache (the last write that completed before it), 0 for none: what a swap-in must read back.
+    'latest',
+  ] as const,
+  { used: 'lock:swap_info.lock', contents: 'lock:folio', latest: 'ghost' },
+);
 
 /** A classic struct mmu_notifier on an mm's hlist; ops are routine refs. */
 export const MN = defineStruct(

@@ -37,6 +37,12 @@ interface StepRules {
   readonly lockless: ReadonlySet<number>;
   /** Kernel code: an unguarded access is a model error, not the code's bug. */
   readonly strict: boolean;
+  /**
+   * The step is the hardware's (cited `hw: …`): its `lockless` fields may also be written without
+   * their lock, as the MMU sets a pte's accessed and dirty bits with a locked read-modify-write of
+   * the entry, which software under the lock sees before or after (ptep_get_and_clear is atomic).
+   */
+  readonly hardware: boolean;
 }
 
 /** Bits of `World.watch`. */
@@ -166,6 +172,7 @@ export class World {
   private stepKey = 0;
   private stepStrict = false;
   private stepLockless: ReadonlySet<number> = new Set();
+  private stepHardware = false;
   /** Per routine id: each step's rules (arrays by id, not Maps: looked up at every audited step). */
   private readonly stepRules: StepRules[][] = [];
   /** Kernel BUGs (model assertions) raised by the running step. */
@@ -337,6 +344,7 @@ export class World {
     this.stepKey = id * 256 + pc;
     this.stepStrict = rules.strict;
     this.stepLockless = rules.lockless;
+    this.stepHardware = rules.hardware;
     // Recording footprints alone (npm run footprints, with the step not audited) changes nothing else.
     this.disciplineOn = this.lockDiscipline && this.audit;
     this.auditing = true;
@@ -382,6 +390,7 @@ export class World {
         within: withinClasses(this.protections, where, step.within),
         lockless: compileFootprint(this.layout, where, { reads: step.lockless }).reads as Set<number>,
         strict,
+        hardware: step.at.startsWith('hw:'),
       };
     });
   }
@@ -439,7 +448,7 @@ export class World {
     if (prot.cost[o] === FREE) return;
     const unguarded = d.unguarded(this.v, this.self, o);
     // Reads inside w.single / w.readOnce are lockless by declaration.
-    if (unguarded && (write || !(this.stepLockless.has(key) || d.declaredLockless))) {
+    if (unguarded && (write ? !(this.stepHardware && this.stepLockless.has(key)) : !(this.stepLockless.has(key) || d.declaredLockless))) {
       const c = prot.classes[prot.classOf[o]];
       const what = `${this.stepWhere} ${write ? 'writes' : 'reads'} ${this.slotName(o)} (protected by ${c}) without holding ${c}`;
       if (!this.stepStrict) {

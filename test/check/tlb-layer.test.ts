@@ -41,4 +41,15 @@ describe('cpu-tlb layer on catalogue scenarios', () => {
     expect(on.verdict).toBe('violation');
     expect(on.violation!.message).toMatch(/^CPU TLB entry introspector@0 maps pfn \d+ but introspector@0 maps nothing, and no TLB flush is pending/);
   });
+
+  // The two layers meet in the access step (a store through a TLB entry walks to set the pte's
+  // dirty bit) and in reclaim (the batched flush before pageout or the free of a clean folio).
+  for (const design of ['interval', 'raw-clear'] as const) {
+    it(`swap-cycle/${design} with cpu-tlb and dirty-accessed together: the verdict of cpu-tlb alone`, { timeout: 60_000 }, () => {
+      const v = variantByName(design)!;
+      const off = checkOne(withTlb(scenario('swap-cycle')), v, { audit: false, shrink: false });
+      const on = checkOne({ ...scenario('swap-cycle'), layers: ['cpu-tlb', 'dirty-accessed'] }, v, { audit: true, shrink: false });
+      expect([on.verdict, on.violation?.property]).toEqual([off.verdict, off.violation?.property]);
+    });
+  }
 });

@@ -14,7 +14,9 @@ import { PAGE } from '../structs.js';
 import { handleMmFault, VM_FAULT_ERROR } from './fault.js';
 import { KERNEL } from '../library.js';
 import { flushTlbPage, tlbEntry, tlbFill, tlbOn } from '../tlb.js';
+import { dirtyAccessed } from '../dirty.js';
 import type { World } from '../../world/world.js';
+import type { PteView } from '../pgtable.js';
 
 /** The load or store itself, through a translation of (mm, vpn) to `pfn` made at page generation `gen`. */
 function load(w: World, l: { mm: number; vpn: number; write: number; value: number }, pfn: number, gen: number, through: string): number {
@@ -27,6 +29,13 @@ function load(w: World, l: { mm: number; vpn: number; write: number; value: numb
   return w.ret(pg.contents);
 }
 
+/** The dirty-accessed layer: SDM vol. 3 §4.8, the walk sets Accessed on any access, Dirty on a write, in the entry. */
+function markYoungDirty(w: World, p: PteView, write: number): void {
+  if (!dirtyAccessed(w)) return;
+  p.young = 1;
+  if (write) p.dirty = 1;
+}
+
 export const cpuAccess = KERNEL.routine({
   name: 'cpu_access',
   params: ['mm', 'vpn', 'write', 'value'],
@@ -34,7 +43,9 @@ export const cpuAccess = KERNEL.routine({
     // The load/store itself: one atomic access through the (TLB-cached) pte.
     access: {
       at: 'hw: user load/store',
-      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.protnone'], // the hardware page walk takes no lock
+      // The hardware page walk takes no lock; with the dirty-accessed layer it also sets the pte's
+      // accessed (and, for a store, dirty) bit: a locked update of the entry (hw step).
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.protnone', 'pte.young', 'pte.dirty'],
       // One instruction: the translation and the load/store retire together, and a TLB shootdown
       // IPI is taken between instructions — one access for the lock discipline (w.single).
       run: (w, l) =>
@@ -45,13 +56,25 @@ export const cpuAccess = KERNEL.routine({
             // drops the entry before it (x86: "invalidates TLB entries for that linear address"):
             // then it walks as on a miss.
             const e = tlbEntry(w, l.mm, l.vpn);
-            if (e.pfn !== 0 && (!l.write || e.write)) return load(w, l, e.pfn, e.gen, 'CPU TLB entry');
+            if (e.pfn !== 0 && (!l.write || e.write)) {
+              if (!l.write || !dirtyAccessed(w)) return load(w, l, e.pfn, e.gen, 'CPU TLB entry');
+              // With dirty bits too, the entry is taken to cache D = 0: a store walks to set the
+              // pte's dirty bit (SDM §4.8) and faults if the pte is gone — a store through an entry
+              // with D cached is not modelled (the pte was dirty then, so reclaim and zap already
+              // move it to the folio; only that interleaving is left out).
+              const q = pte(w, l.mm, l.vpn);
+              if (q.present && !q.protnone && q.pfn === e.pfn) {
+                markYoungDirty(w, q, 1);
+                return load(w, l, e.pfn, e.gen, 'CPU TLB entry');
+              }
+            }
           }
           const p = pte(w, l.mm, l.vpn);
           if (!p.present || p.protnone || (l.write && !p.write)) {
             flushTlbPage(w, l.mm, l.vpn); // a fault leaves no entry for the address
             return 'lock'; // a protnone pte lacks _PAGE_PRESENT: the MMU faults
           }
+          markYoungDirty(w, p, l.write);
           tlbFill(w, l.mm, l.vpn, p.pfn, p.write, p.gen);
           return load(w, l, p.pfn, p.gen, 'pte');
         }),

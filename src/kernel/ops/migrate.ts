@@ -32,6 +32,7 @@ import { isNone, NONE } from '../ref.js';
 import { defineRmapUnmap, migrationEntryOf, rmapNextMm } from './rmap.js';
 import { tlbDefer } from '../tlb.js';
 import { KERNEL } from '../library.js';
+import { dirtyAccessed } from '../dirty.js';
 
 /** mm/rmap.c:try_to_migrate — every pte mapping the page becomes a migration entry. */
 export const tryToMigrate = defineRmapUnmap({
@@ -73,6 +74,7 @@ export const removeMigrationPtes = KERNEL.routine({
         if (b) return b;
         const vpn = w.obj(PAGE, l.src).index;
         const { write, protnone } = pte(w, mm, vpn);
+        const bits = dirtyAccessed(w) ? [pte(w, mm, vpn).dirty, pte(w, mm, vpn).young] : undefined;
         getPage(w, l.dst);
         pageDupRmap(w, l.dst);
         // A device-private page is mapped by a device-private entry (migrate_device.c's pages).
@@ -80,6 +82,13 @@ export const removeMigrationPtes = KERNEL.routine({
         else {
           setPte(w, mm, vpn, l.dst, write === 1, false);
           pte(w, mm, vpn).protnone = protnone; // mk_pte(new, vma->vm_page_prot): PAGE_NONE in a PROT_NONE VMA
+          if (bits) {
+            // The migration entry kept the bits (make_migration_entry_dirty / _young): "if
+            // (folio_test_dirty(folio) && is_migration_entry_dirty(entry)) pte = pte_mkdirty(pte)";
+            // "if (!is_migration_entry_young(entry)) pte = pte_mkold(pte)". try_to_migrate_one
+            // dirtied the folio, and the migration moved PG_dirty to the new one.
+            [pte(w, mm, vpn).dirty, pte(w, mm, vpn).young] = bits;
+          }
         }
         spinUnlock(w, ptl(w, mm));
         l.next = mm + 1;
@@ -161,6 +170,13 @@ export const migratePages = KERNEL.routine({
         if (src.refcount !== expected) {
           l.rc = -EAGAIN;
           return w.call(removeMigrationPtes, 'undo', l.src, l.src);
+        }
+        if (dirtyAccessed(w)) {
+          // Frozen: no pte, secondary or reference can reach src, whose PG_dirty moves to dst
+          // ("if (folio_test_dirty(folio)) { folio_clear_dirty(folio); folio_set_dirty(newfolio); }").
+          w.own(PAGE, l.src);
+          dst.dirty = src.dirty;
+          src.dirty = 0;
         }
         dst.anon = 1;
         dst.anonVma = src.anonVma;

@@ -41,6 +41,7 @@ import { isNone, NONE, swpEntry, swpOffset } from '../ref.js';
 import { defineRmapUnmap } from './rmap.js';
 import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
+import { dirtyAccessed, folioMarkDirty } from '../dirty.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
 export function getSwapSlot(w: World): number {
@@ -93,6 +94,7 @@ export function freeSwapSlot(w: World, slot: number): void {
   });
   w.own(SWAP, slot);
   w.obj(SWAP, slot).contents = 0;
+  if (dirtyAccessed(w)) w.obj(SWAP, slot).latest = 0;
 }
 
 /** mm/rmap.c:try_to_unmap — every pte mapping the page becomes its swap entry (folio->swap). */
@@ -158,7 +160,18 @@ export const shrinkFolioList = KERNEL.routine({
           });
           page.swap = swpEntry(slot);
           page.refcount = page.refcount + 1; // the swap cache's reference
+          // The folio is dirtied here (dirty-accessed layer): "Normally the folio will be dirtied
+          // in unmap because its pte should be dirty. A special case is MADV_FREE page" — so
+          // add_to_swap marks a folio it adds dirty, to be written out.
+          if (dirtyAccessed(w)) return 'markDirty';
         }
+        return w.call(tryToUnmap, 'mapped', l.pfn);
+      },
+    },
+    markDirty: {
+      at: 'mm/swap_state.c:add_to_swap folio_mark_dirty',
+      run: (w, l) => {
+        folioMarkDirty(w, l.pfn);
         return w.call(tryToUnmap, 'mapped', l.pfn);
       },
     },
@@ -169,6 +182,25 @@ export const shrinkFolioList = KERNEL.routine({
       lockless: ['page.mapcount'],
       run: (w, l) => {
         if (w.obj(PAGE, l.pfn).mapcount > 0) return keep(w, l, -EBUSY);
+        if (dirtyAccessed(w)) return 'dirty';
+        return tlbOn(w) ? 'flushDirty' : 'pageout';
+      },
+    },
+    // Dirty-accessed layer: only a dirty folio is written (folio_test_dirty → pageout, whose
+    // folio_clear_dirty_for_io cleans it first); a clean one's data is on swap already and it goes
+    // straight to __remove_mapping. A write that never reached PG_dirty is lost there. With the
+    // cpu-tlb layer the batched flush comes first either way: try_to_unmap_flush_dirty before a
+    // dirty folio's pageout, try_to_unmap_flush before a clean one is freed (the model frees at
+    // once, the kernel after the flush at the end of shrink_folio_list).
+    dirty: {
+      at: 'mm/vmscan.c:shrink_folio_list folio_test_dirty',
+      run: (w, l) => {
+        const page = w.obj(PAGE, l.pfn);
+        if (!page.dirty) return tlbOn(w) ? 'flushClean' : 'removeMapping';
+        // pageout's folio_clear_dirty_for_io, a step before the write (the kernel's comes after
+        // try_to_unmap_flush_dirty: a store through a stale TLB entry in between still reaches the
+        // copy pageout makes, so the order of the two makes no difference to the data).
+        page.dirty = 0;
         return tlbOn(w) ? 'flushDirty' : 'pageout';
       },
     },
@@ -190,6 +222,8 @@ export const shrinkFolioList = KERNEL.routine({
         // mapped again: do_swap_page takes the folio lock first).
         if (page.refcount !== 2) return keep(w, l, -EBUSY);
         const slot = swpOffset(page.swap);
+        // Ghost: what a swap-in of the slot must read back (property lost-write).
+        if (dirtyAccessed(w)) w.obj(SWAP, slot).latest = w.instrument(() => page.contents) + 1;
         page.swap = NONE; // __delete_from_swap_cache
         putSwapFolio(w, slot);
         putPage(w, l.pfn); // the swap cache's reference
@@ -222,6 +256,7 @@ export const shrinkFolioList = KERNEL.routine({
     flushDirty: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush_dirty', 'pageout'),
     // A kept folio: shrink_folio_list still flushes the batch (try_to_unmap_flush, before it returns
     // the folios its caller puts back).
+    flushClean: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush', 'removeMapping'),
     unmapFlush: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush', 'putback'),
   },
 });

@@ -30,6 +30,7 @@ import { MM, PAGE } from '../structs.js';
 import { isNone } from '../ref.js';
 import { CPU_TLB_LAYER, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
+import { dirtyAccessed, folioMarkDirty } from '../dirty.js';
 
 /** What a walker looks for in the pte at the page's index. */
 export type PteMatch = (p: PteView, pfn: number) => boolean;
@@ -118,8 +119,16 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
           if (b) return b;
           // The pte may have changed since the walk found it (zap, COW): then there is nothing to do.
           if (mapsPage(pte(w, l.mm, l.vpn), l.pfn)) {
+            const dirty = dirtyAccessed(w) && pte(w, l.mm, l.vpn).dirty === 1;
             spec.replace(w, l.mm, l.vpn, l.pfn);
             pageRemoveRmap(w, l.pfn);
+            // Dirty-accessed layer: "Set the dirty flag on the folio now the PTE is gone" (if
+            // pte_dirty(pteval) folio_mark_dirty); the put follows in a step of its own, as both
+            // are atomic operations on the folio another CPU can interleave with.
+            if (dirty) {
+              folioMarkDirty(w, l.pfn);
+              return 'put';
+            }
             putPage(w, l.pfn);
           }
           spinUnlock(w, ptl(w, l.mm));
@@ -137,6 +146,15 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
           },
         },
       }),
+      put: {
+        at: `${spec.oneAt} folio_put`,
+        run: (w, l) => {
+          putPage(w, l.pfn);
+          spinUnlock(w, ptl(w, l.mm)); // page_vma_mapped_walk_done
+          if (spec.flushEach && tlbOn(w)) return 'flush';
+          return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+        },
+      },
     },
   });
 }

@@ -16,13 +16,14 @@ import { VM_FAULT_OOM, VM_WRITE } from '../flags.js';
 import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { folioPut, pgmapMigrateToRam } from '../memremap.js';
 import { allocPage, getPage, pageAddNewAnonRmap, pageDupRmap, putPage } from '../page.js';
-import { setPte, vma } from '../pgtable.js';
+import { pte, setPte, vma } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
 import { swpEntry, swpOffset } from '../ref.js';
 import { pteSame, SNAP_DEVICE_PRIVATE, SNAP_MIGRATION } from './pte-snap.js';
 import { migrationEntryWait } from './migration-wait.js';
 import { isDeviceExclusiveEntry, removeDeviceExclusiveEntry } from './device-exclusive.js';
 import { KERNEL } from '../library.js';
+import { dirtyAccessed } from '../dirty.js';
 import { freeSwapSlot, swapCacheLookup, SWAP_COUNT } from './reclaim.js';
 
 /** What the freed-entry shortcut stands for (listed among a proof's assumptions). */
@@ -154,10 +155,16 @@ export const doSwapPage = KERNEL.routine({
         const others = otherSwapRefs(w, l.mm, l.vpn, slot);
         const pg = w.obj(PAGE, l.pfn);
         const exclusive = !others && pg.mapcount === 0;
-        const writable = l.write !== 0 && exclusive && (vma(w, l.vma).flags & VM_WRITE) !== 0;
+        // Since v6.11 an exclusive folio is mapped writable on a read fault too, clean ("pte =
+        // pte_mkwrite(pte, vma); if (vmf->flags & FAULT_FLAG_WRITE) pte = pte_mkdirty(pte)"):
+        // modelled with the dirty-accessed layer, where a writable clean pte is what makes a
+        // write that bypasses the pte (a secondary's) lose its data unless it dirties the folio.
+        const reuse = l.write !== 0 || dirtyAccessed(w);
+        const writable = reuse && exclusive && (vma(w, l.vma).flags & VM_WRITE) !== 0;
         if (pg.mapcount === 0) pageAddNewAnonRmap(w, l.pfn, l.mm, l.vpn);
         else pageDupRmap(w, l.pfn);
         setPte(w, l.mm, l.vpn, l.pfn, writable, false);
+        if (writable && l.write === 0) pte(w, l.mm, l.vpn).dirty = 0; // not pte_mkdirty: a read fault
         // swap_free: the slot goes when no pte references it — unless the page is still in the swap
         // cache, which holds the slot itself (SWAP_HAS_CACHE) until reclaim removes it.
         if (!others && pg.swap !== swpEntry(slot)) freeSwapSlot(w, slot);

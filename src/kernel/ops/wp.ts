@@ -25,6 +25,7 @@ import { pteSame } from './pte-snap.js';
 import { VM_FAULT_ERROR } from './vm-fault.js';
 import { flushTlbPage } from '../tlb.js';
 import { KERNEL } from '../library.js';
+import { dirtyAccessed } from '../dirty.js';
 
 /**
  * mm/memory.c:wp_page_reuse — make the faulting pte writable in place (pte_mkyoung, pte_mkdirty,
@@ -34,7 +35,12 @@ import { KERNEL } from '../library.js';
 export function wpPageReuse(w: World, mm: number, vpn: number): void {
   const lock = ptl(w, mm);
   assertHeld(w, lock, 'wp_page_reuse');
-  pte(w, mm, vpn).write = 1;
+  const p = pte(w, mm, vpn);
+  p.write = 1;
+  if (dirtyAccessed(w)) {
+    p.young = 1; // pte_mkyoung
+    p.dirty = 1; // pte_mkdirty
+  }
   spinUnlock(w, lock); // pte_unmap_unlock
 }
 
