@@ -30,7 +30,7 @@ import { MM, PAGE } from '../structs.js';
 import { isNone } from '../ref.js';
 import { CPU_TLB_LAYER, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
-import { dirtyAccessed, folioMarkDirty } from '../dirty.js';
+import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
 
 /** What a walker looks for in the pte at the page's index. */
 export type PteMatch = (p: PteView, pfn: number) => boolean;
@@ -148,6 +148,7 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
       }),
       put: {
         at: `${spec.oneAt} folio_put`,
+        layer: DIRTY_ACCESSED, // reached only after folio_mark_dirty of a dirty pte
         run: (w, l) => {
           putPage(w, l.pfn);
           spinUnlock(w, ptl(w, l.mm)); // page_vma_mapped_walk_done
