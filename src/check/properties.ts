@@ -91,7 +91,7 @@ function subMapping(w: World, what: string, pfn: number, write: number, parentMm
 export const refinement: Property = {
   name: 'refinement',
   description:
-    'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission; so does every guest TLB entry a vCPU may still use, of its EPT entry (kvm-tlb)',
+    'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission; so does every CPU TLB entry no running actor owes a flush (layer cpu-tlb), and every guest TLB entry a vCPU may still use, of its EPT entry (kvm-tlb)',
   check(w) {
     const m = forEachMirrorPte(w, mirrorPteRefines);
     if (m) return m;
@@ -196,7 +196,7 @@ function guestTlbDangles(w: World, _k: number, v: number, g: number): string | u
 
 export const noDanglingPfn: Property = {
   name: 'no-dangling-pfn',
-  description: 'no page table of any layer, nor a gfn→pfn cache in use, maps a freed page frame, or a frame reused since the mapping was made',
+  description: 'no page table of any layer, nor a gfn→pfn cache in use, nor a CPU TLB entry (layer cpu-tlb), maps a freed page frame, or a frame reused since the mapping was made',
   check(w) {
     const n = w.count(PTE);
     const pages = w.layout.dims.mmPages;

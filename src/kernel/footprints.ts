@@ -413,7 +413,6 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'dup_mmap:tlbFlush': { reads: ['tlb.*'], writes: ['tlb.*'] },
   'shrink_folio_list:flushDirty': { reads: ['tlb.*'], writes: ['tlb.*'] },
   'shrink_folio_list:unmapFlush': { reads: ['tlb.*'], writes: ['tlb.*'] },
-  'try_to_unmap:flush': { reads: ['tlb.*'], writes: ['tlb.*'], calls: ['mmu_notifier_invalidate_range_end'] },
   'try_to_migrate:flush': { reads: ['tlb.*'], writes: ['tlb.*'], calls: ['mmu_notifier_invalidate_range_end'] },
   'migrate_vma_setup:tlbFlush': { reads: ['migrateVma.*', 'tlb.*'], writes: ['tlb.*'], calls: ['mmu_notifier_invalidate_range_end'] },
   // Layer dirty-accessed (src/kernel/dirty.ts).

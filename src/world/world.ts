@@ -562,7 +562,7 @@ export class World {
       const ran = this.reached![id];
       if (!ran.includes(1)) return;
       ran.forEach((hit, pc) => {
-        const layer = r.steps[pc]?.layer;
+        const layer = r.steps[pc].layer;
         if (!hit && (layer === undefined || hasLayer(this, layer))) out.push(r.where(pc));
       });
     });

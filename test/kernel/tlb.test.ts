@@ -138,6 +138,16 @@ describe('CPU TLB', () => {
     expect(explore(rc, PROPS).verdict).toBe('holds');
   });
 
+  it('mprotect(PROT_READ) without its flush leaves a writable entry once it returns', () => {
+    const noFlush = withStep(doMprotectPkey, 'test_do_mprotect_pkey_no_flush', 'tlbFlush', { at: 'mutant: tlb_finish_mmu skipped', run: () => 'unlock' });
+    const w = world(['cpu', 'mprotect']);
+    w.spawn(0, cpuAccess, [MMA, 0, 1, 0xc]);
+    w.spawn(1, noFlush, [MMA, 0, 1, PROT_READ]);
+    const r = explore(w, PROPS);
+    expect(r.verdict).toBe('violation');
+    expect(r.violation!.message).toBe('CPU TLB entry mm@0 is writable but mm@0 is read-only, and no TLB flush is pending');
+  });
+
   it('reclaim without its batched flush frees the page a CPU still maps', () => {
     const noFlush = withStep(shrinkFolioList, 'test_shrink_folio_list_no_flush', 'flushDirty', { at: 'mutant: try_to_unmap_flush_dirty skipped', run: () => 'pageout' });
     const rc = buildWorld({ pages: 4, mmPages: 1, mms: ['mm'], actors: ['cpu', 'kswapd'], swapSlots: 1, libraries: [LIB] }, declareTlb);

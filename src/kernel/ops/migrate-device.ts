@@ -42,7 +42,7 @@ import { isNone, NONE } from '../ref.js';
 import { folioPut, isDevicePrivatePage, pgmapOwner } from '../memremap.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { removeMigrationPtes, tryToMigrate } from './migrate.js';
-import { tlbDefer, tlbFlushDeferred, tlbOn } from '../tlb.js';
+import { CPU_TLB_LAYER, tlbDefer, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 
 /** migrate->src[i], migrate->dst[i], by i. */
@@ -351,6 +351,7 @@ export const migrateVmaSetup = KERNEL.routine({
     // pte_unmap_unlock, before the walk returns and invalidate_range_end runs.
     tlbFlush: {
       at: 'mm/migrate_device.c:migrate_vma_collect_pmd flush_tlb_range',
+      layer: CPU_TLB_LAYER,
       run: (w, l) => {
         tlbFlushDeferred(w);
         const o = mv(w, l);

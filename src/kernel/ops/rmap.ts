@@ -20,6 +20,7 @@
  *    catch with folio_mapped() afterwards, as the kernel does.
  */
 import type { World } from '../../world/world.js';
+import type { Locals } from '../../world/routine.js';
 import { MMU_NOTIFY_CLEAR } from '../flags.js';
 import { ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
@@ -135,17 +136,19 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
           return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
         },
       },
-      flush: {
-        at: spec.flushEach ?? spec.oneAt,
-        layer: CPU_TLB_LAYER,
-        run: (w, l) => {
-          tlbFlushDeferred(w);
-          return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+      ...(spec.flushEach && {
+        flush: {
+          at: spec.flushEach,
+          layer: CPU_TLB_LAYER,
+          run: (w: World, l: Locals<'pfn' | 'mm' | 'next' | 'vpn'>) => {
+            tlbFlushDeferred(w);
+            return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+          },
         },
-      },
+      }),
       put: {
         at: `${spec.oneAt} folio_put`,
-        layer: DIRTY_ACCESSED,
+        layer: DIRTY_ACCESSED, // reached only after folio_mark_dirty of a dirty pte
         run: (w, l) => {
           putPage(w, l.pfn);
           spinUnlock(w, ptl(w, l.mm)); // page_vma_mapped_walk_done
