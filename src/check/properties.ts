@@ -11,6 +11,7 @@ import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
 import { forEachGpcInUse, hasGpc } from '../kvm/gpc.js';
+import { unloggedWritableGfn } from '../kvm/dirty-log.js';
 import { forEachLiveGuestTlbEntry, gtlb, guestTlbName, guestTlbRefines } from '../kvm/tlb.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
@@ -237,7 +238,14 @@ export const quiescence: Property = {
 };
 
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, deviceTable, deviceAccess];
+/** KVM's dirty logging (src/kvm/dirty-log.ts): only where memslots change at run time. */
+export const dirtyLog: Property = {
+  name: 'dirty-log',
+  description: 'a gfn of a memslot that logs dirty pages, which the guest could write without a fault, is marked in its dirty bitmap (unless a write-protect is still flushing)',
+  check: unloggedWritableGfn,
+};
+
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, dirtyLog, deviceTable, deviceAccess];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`

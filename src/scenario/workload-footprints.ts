@@ -24,6 +24,8 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'mmput',
       'oom_reap_task_mm',
       'vm_mmap_pgoff',
+      'kvm_update_flags_memslot',
+      'kvm_get_dirty_log_protect',
     ],
     writes: ['outcome_probe.found', 'outcome_probe.status'],
     spawns: true,
