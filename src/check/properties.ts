@@ -10,7 +10,7 @@ import { pte } from '../kernel/pgtable.js';
 import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
-import { forEachGpcInUse, hasGpc } from '../kvm/gpc.js';
+import { forEachGpcInUse, gpcStaleInUse, hasGpc } from '../kvm/gpc.js';
 import { unloggedWritableGfn } from '../kvm/dirty-log.js';
 import { forEachLiveGuestTlbEntry, gtlb, guestTlbName, guestTlbRefines } from '../kvm/tlb.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
@@ -98,7 +98,7 @@ export const refinement: Property = {
     const t = forEachLiveGuestTlbEntry(w, guestTlbRefines);
     if (t) return t;
     // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.
-    return hasGpc(w) ? forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) : undefined;
+    return hasGpc(w) ? (forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) ?? gpcStaleInUse(w)) : undefined;
   },
 };
 
