@@ -58,9 +58,11 @@ export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva
  */
 export const KVM_MEMSLOT_INVALID = 1 << 16;
 
-/** include/uapi/linux/kvm.h: the memslot flags userspace sets (KVM_SET_USER_MEMORY_REGION). */
+/**
+ * include/uapi/linux/kvm.h: the memslot flag userspace toggles at run time (dirty-log.ts);
+ * KVM_MEM_READONLY (1 << 1) can only be set when a memslot is created, and the model creates none read-only.
+ */
 export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
-export const KVM_MEM_READONLY = 1 << 1;
 
 /**
  * One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed.
