@@ -11,7 +11,8 @@ import { pte } from '../kernel/pgtable.js';
 import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
-import { forEachGpcInUse, hasGpc } from '../kvm/gpc.js';
+import { forEachGpcInUse, gpcStaleInUse, hasGpc } from '../kvm/gpc.js';
+import { unloggedWritableGfn } from '../kvm/dirty-log.js';
 import { forEachLiveGuestTlbEntry, gtlb, guestTlbName, guestTlbRefines } from '../kvm/tlb.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
@@ -100,7 +101,7 @@ export const refinement: Property = {
     const t = (tlbOn(w) ? tlbRefines(w) : undefined) ?? forEachLiveGuestTlbEntry(w, guestTlbRefines);
     if (t) return t;
     // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.
-    return hasGpc(w) ? forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) : undefined;
+    return hasGpc(w) ? (forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) ?? gpcStaleInUse(w)) : undefined;
   },
 };
 
@@ -306,7 +307,14 @@ export const lostWrite: Property = {
 };
 
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, pageCacheCoherence, deviceTable, deviceAccess, lostWrite];
+/** KVM's dirty logging (src/kvm/dirty-log.ts): only where memslots change at run time. */
+export const dirtyLog: Property = {
+  name: 'dirty-log',
+  description: 'a gfn of a memslot that logs dirty pages, which the guest could write without a fault, is marked in its dirty bitmap (unless a write-protect is still flushing)',
+  check: unloggedWritableGfn,
+};
+
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, pageCacheCoherence, dirtyLog, deviceTable, deviceAccess, lostWrite];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`

@@ -43,6 +43,7 @@ import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
 import { hasLayer } from '../world/layers.js';
 import { hasGuestTlb } from './tlb.js';
+import { markPageDirtyInSlot } from './dirty-log.js';
 
 /**
  * arch/x86/kvm/mmu/mmu.c:is_page_fault_stale → include/linux/kvm_host.h:mmu_invalidate_retry_gfn:
@@ -95,6 +96,8 @@ export function installSpte(w: World, l: { kvm: number; gfn: number; write: numb
   e.pfn = l.pfn;
   e.write = l.write && l.writable ? 1 : 0;
   e.gen = pageGen(w, l.pfn);
+  // make_spte marks the gfn before the cmpxchg: here with the store (a failed cmpxchg's mark, an over-report, is omitted).
+  if (e.write) markPageDirtyInSlot(w, l.kvm, l.gfn);
 }
 
 export const kvmTdpPageFault = KVM_LIB.routine({

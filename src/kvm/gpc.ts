@@ -16,8 +16,8 @@
  *
  * The model: one cache per KVM, activated when the VM is created (kvm_gpc_init +
  * kvm_gpc_activate's list_add; its first refresh is a scenario operation), for one page (len ≤
- * PAGE_SIZE); `active` is always true and the memslot generation never changes (no memslot
- * update here), so kvm_gpc_check is gpa, uhva and valid. KVM_HOST_USES_PFN's kmap is the pfn
+ * PAGE_SIZE); `active` is always true, so kvm_gpc_check is the memslots' generation, gpa, uhva
+ * and valid (the generation moves only where memslots change at run time: memslot.ts). KVM_HOST_USES_PFN's kmap is the pfn
  * itself (khva = the page). The cache's state exists only in scenarios that use a cache, and
  * mn_active_invalidate_count only in those and the ones that update memslots (memslot.ts; both
  * from src/scenario/build.ts): elsewhere nothing reads the count, and the steps that would touch
@@ -44,7 +44,7 @@ export const GPC_NONE = -1;
  * (ghost) the page's generation when it was cached; `users` (ghost) the tasks between a successful
  * kvm_gpc_check and their read_unlock.
  */
-export const GPC = defineStruct('gpc', ['kvm', 'gfn', 'uhva', 'pfn', 'valid', 'gen', 'lockWriter', 'lockReaders', 'refreshLock', 'users'] as const, {
+export const GPC = defineStruct('gpc', ['kvm', 'gfn', 'uhva', 'pfn', 'valid', 'gen', 'lockWriter', 'lockReaders', 'refreshLock', 'users', 'generation', 'stale'] as const, {
   kvm: 'stable',
   gfn: 'lock:gpc.lock',
   uhva: 'lock:gpc.lock',
@@ -55,6 +55,8 @@ export const GPC = defineStruct('gpc', ['kvm', 'gfn', 'uhva', 'pfn', 'valid', 'g
   lockReaders: 'lock-readers:gpc.lock',
   refreshLock: 'lock-word:gpc.refresh_lock',
   users: 'ghost',
+  generation: 'lock:gpc.lock', // gpc->generation: the memslots' generation its uhva was computed in
+  stale: 'ghost', // a kvm_gpc_check passed on a uhva the memslots no longer give for its gfn (until that user's unlock)
 });
 
 /**
@@ -63,7 +65,12 @@ export const GPC = defineStruct('gpc', ['kvm', 'gfn', 'uhva', 'pfn', 'valid', 'g
  * ++ in range_start, the -- in range_end, the wait-and-swap of kvm_swap_active_memslots) is one
  * step of the model: the lock is never seen held, so the count is one atomic word.
  */
-export const KVM_MN = defineStruct('kvmMn', ['activeInvalidateCount'] as const, { activeInvalidateCount: 'atomic' });
+export const KVM_MN = defineStruct('kvmMn', ['activeInvalidateCount', 'generation'] as const, {
+  activeInvalidateCount: 'atomic',
+  // kvm_memslots(kvm)->generation: changes with the memslot set, in the step that publishes it
+  // (memslot.ts), so `stable` as the memslots are; kept where a cache checks it (a scenario with caches).
+  generation: 'stable',
+});
 
 /** gpc->lock: an rwlock_t (write_lock_irq by refresh and invalidation, read_lock by users). */
 export function gpcLock(w: World, gpc: number): RwLock {
@@ -132,11 +139,44 @@ export function gpcInvalidateStart(w: World, k: number, start: number, end: numb
   return 0;
 }
 
-/** virt/kvm/pfncache.c:kvm_gpc_check (gpc->lock held): the cache translates `gfn` and is valid. */
+/** kvm_memslots(kvm)->generation of KVM `k` (0 where no memslot changes under a cache). */
+export function memslotsGeneration(w: World, k: number): number {
+  return w.obj(KVM_MN, k).generation;
+}
+
+/**
+ * virt/kvm/pfncache.c:kvm_gpc_check (gpc->lock held): the cache translates `gfn`, in the current
+ * memslots' generation ("make sure the memslots have not been re-configured"), and is valid.
+ */
 export function gpcCheck(w: World, g: number, gfn: number): boolean {
   assertHeld(w, gpcLock(w, g), 'kvm_gpc_check');
   const gpc = w.obj(GPC, g);
+  if (gpc.gfn !== GPC_NONE && gpc.generation !== memslotsGeneration(w, deref(gpc.kvm, 'gpc.kvm'))) return false;
   return gpc.gfn === gfn && gpc.uhva !== GPC_NONE && gpc.valid !== 0;
+}
+
+/**
+ * Ghost, at a check that passed (gpc_use): whether the cache's uhva is no longer what the
+ * memslots give for its gfn — a user would then access the page of an hva the guest frame no
+ * longer maps to (a memslot moved or deleted since the cache was filled). Model instrumentation.
+ */
+export function markStaleTranslation(w: World, g: number): void {
+  const gpc = w.obj(GPC, g);
+  w.instrument(() => {
+    if (gfnToHva(w, deref(gpc.kvm, 'gpc.kvm'), gpc.gfn) !== gpc.uhva) gpc.stale = 1;
+  });
+}
+
+/** A cache in use whose check passed on a stale translation (markStaleTranslation): the message, or undefined. */
+export function gpcStaleInUse(w: World): string | undefined {
+  if (!hasGpc(w)) return undefined;
+  for (let g = 0; g < w.count(GPC); g++) {
+    const gpc = w.obj(GPC, g);
+    if (!gpc.stale) continue;
+    const k = deref(gpc.kvm, 'gpc.kvm');
+    return `gfn→pfn cache ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${gpc.gfn} is in use with uhva ${gpc.uhva}, but the memslots now map gfn${gpc.gfn} to ${gfnToHva(w, k, gpc.gfn) < 0 ? 'no hva' : `hva ${gfnToHva(w, k, gpc.gfn)}`}`;
+  }
+  return undefined;
 }
 
 /**
@@ -246,8 +286,10 @@ export const kvmGpcRefresh = KVM_LIB.routine({
         if (b) return b;
         const gpc = w.obj(GPC, l.gpc);
         const oldUhva = gpc.uhva;
-        if (gpc.gfn !== l.gfn || gpc.uhva === GPC_NONE) {
+        const generation = memslotsGeneration(w, deref(gpc.kvm, 'gpc.kvm'));
+        if (gpc.gfn !== l.gfn || gpc.generation !== generation || gpc.uhva === GPC_NONE) {
           gpc.gfn = l.gfn;
+          gpc.generation = generation;
           gpc.uhva = gfnToHva(w, deref(gpc.kvm, 'gpc.kvm'), l.gfn);
           if (gpc.uhva < 0) {
             gpc.uhva = GPC_NONE;
@@ -304,6 +346,7 @@ export const gpcUse = KVM_LIB.routine({
         if (gpcCheck(w, l.kvm, l.gfn)) {
           const gpc = w.obj(GPC, l.kvm);
           gpc.users = gpc.users + 1;
+          markStaleTranslation(w, l.kvm);
           return 'access';
         }
         readUnlock(w, lock);
@@ -338,6 +381,7 @@ export const gpcUse = KVM_LIB.routine({
       run: (w, l) => {
         const gpc = w.obj(GPC, l.kvm);
         gpc.users = gpc.users - 1;
+        gpc.stale = 0;
         readUnlock(w, gpcLock(w, l.kvm));
         return w.ret(l.loaded);
       },

@@ -7,6 +7,11 @@
  * before entering, _lock after the exit), so a memslot update's grace period waits for the fault.
  * A fault on a memslot being deleted or moved returns RET_PF_RETRY: the vCPU re-enters the guest
  * and exits again, which the model folds into one wait until the memslot is gone or moved.
+ *
+ * With guest TLBs (the `kvm-tlb` layer, tlb.ts) the access is three steps: the entry
+ * (vcpu_enter_guest: KVM_REQ_TLB_FLUSH serviced, then IN_GUEST_MODE), the load or store through the
+ * vCPU's TLB (a miss walks the EPT and fills the entry), and the exit (OUTSIDE_GUEST_MODE), after
+ * which an EPT violation goes to the fault as above.
  */
 import { PAGE } from '../kernel/structs.js';
 import { gfnInInvalidMemslot, spte } from './topology.js';

@@ -28,7 +28,7 @@ import type { World } from '../world/world.js';
 import { EEXIST, EINVAL } from '../kernel/flags.js';
 import { BLOCK_SLEEP } from '../world/routine.js';
 import { deref, refersTo } from '../kernel/ref.js';
-import { KVM_MN } from './gpc.js';
+import { hasGpc, KVM_MN } from './gpc.js';
 import { KVM, KVM_MEMSLOT_INVALID, MEMSLOT } from './structs.js';
 import { gfnToMemslot, kvmMmuLock } from './topology.js';
 import { synchronizeSrcu } from '../kernel/lifetime.js';
@@ -50,8 +50,11 @@ export const kvmSwapActiveMemslots = KVM_LIB.routine({
       at: 'virt/kvm/kvm_main.c:kvm_swap_active_memslots spin_lock(&kvm->mn_invalidate_lock); while (kvm->mn_active_invalidate_count) schedule(); rcu_assign_pointer(kvm->memslots[as_id], slots)',
       run: (w, l) => {
         // Sleeps (the lock dropped) until range_end's rcuwait_wake_up finds the count at 0.
-        if (w.obj(KVM_MN, l.kvm).activeInvalidateCount !== 0) return BLOCK_SLEEP;
+        const mn = w.obj(KVM_MN, l.kvm);
+        if (mn.activeInvalidateCount !== 0) return BLOCK_SLEEP;
         publishMemslot(w, l.slot, l.gfn, l.npages, l.hva, l.flags);
+        // slots->generation = gen + KVM_ADDRESS_SPACE_NUM * 2 + 1: only a cache reads it (elsewhere it would only split states).
+        if (hasGpc(w)) mn.generation = mn.generation + 1;
         return w.call(synchronizeSrcu, 'done', deref(w.obj(KVM, l.kvm).srcu, 'kvm.srcu'));
       },
     },

@@ -26,7 +26,7 @@ import { KVM } from './structs.js';
 import { bumpInvalidateSeq } from './seq.js';
 import { hvaRangeToGfns, kvmMmuLock, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
-import { hasGuestTlb, kvmFlushRemoteTlbs } from './tlb.js';
+import { hasGuestTlb, kvmFlushRemoteTlbs, owePermissionFlush } from './tlb.js';
 import { gpcInvalidateStart, hasGpc, KVM_MN, mnActiveAdd } from './gpc.js';
 
 /** mmu_notifier_to_kvm: the KVM a callback was registered for. */
@@ -53,7 +53,9 @@ export function zapGfns(w: World, kvm: number, lo: number, hi: number): boolean 
  * caches an spte) and the step goes on to `next` as before.
  */
 export function flushAfterZap(w: World, kvm: number, flush: boolean, next: string): string | number {
-  return flush && hasGuestTlb(w) ? w.call(kvmFlushRemoteTlbs, next, kvm) : next;
+  if (!(flush && hasGuestTlb(w))) return next;
+  owePermissionFlush(w, kvm);
+  return w.call(kvmFlushRemoteTlbs, next, kvm);
 }
 
 /**

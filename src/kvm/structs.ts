@@ -24,6 +24,7 @@ export const KVM = defineStruct(
     'mmuLockWriter', // kvm->mmu_lock (rwlock_t): the writer, actor + 1 (w.self), 0 when free
     'mmuLockReaders', // kvm->mmu_lock: the number of readers
     'srcu', // ref to kvm->srcu (an srcu_struct) where memslots change at run time, else none (readers need no grace period)
+    'protectOwed', // ghost: operations that took write permission away from sptes and have not yet flushed every vCPU's TLB (tlb.ts, dirty-log.ts)
   ] as const,
   {
     mm: 'stable',
@@ -36,6 +37,7 @@ export const KVM = defineStruct(
     mmuLockWriter: 'lock-word:kvm.mmu_lock',
     mmuLockReaders: 'lock-readers:kvm.mmu_lock',
     srcu: 'stable',
+    protectOwed: 'ghost',
   },
 );
 
@@ -54,7 +56,13 @@ export const MEMSLOT = defineStruct('memslot', ['kvm', 'baseGfn', 'npages', 'hva
  * (kvm_faultin_pfn: RET_PF_RETRY) until the memslot is gone or moved, so that no spte of the old
  * memslot is installed after kvm_arch_flush_shadow_memslot zapped them.
  */
-export const KVM_MEMSLOT_INVALID = 1;
+export const KVM_MEMSLOT_INVALID = 1 << 16;
+
+/**
+ * include/uapi/linux/kvm.h: the memslot flag userspace toggles at run time (dirty-log.ts);
+ * KVM_MEM_READONLY (1 << 1) can only be set when a memslot is created, and the model creates none read-only.
+ */
+export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
 
 /**
  * One EPT (TDP) entry per gfn. `gen` is ghost state: the page's generation when it was installed.

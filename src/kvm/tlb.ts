@@ -114,6 +114,16 @@ export function flushGuestTlb(w: World, v: number): void {
 }
 
 /**
+ * Ghost: the running operation took write permission away from an spte of `kvm` (zapped or
+ * write-protected it) and owes every vCPU's TLB a flush, which kvm_flush_remote_tlbs pays when it
+ * returns. Called where the C sets its `flush = true`.
+ */
+export function owePermissionFlush(w: World, kvm: number): void {
+  const k = w.obj(KVM, kvm);
+  k.protectOwed = k.protectOwed + 1;
+}
+
+/**
  * virt/kvm/kvm_main.c:kvm_flush_remote_tlbs → kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH):
  * one vCPU per step (each vCPU's request word is an atomic of its own), `v` the actor index of the
  * next vCPU to ask. Called with mmu_lock held for write (the zaps of kvm_unmap_gfn_range,
@@ -131,6 +141,8 @@ export const kvmFlushRemoteTlbs = KVM_LIB.routine({
         while (l.v < n && !vcpu(w, l.kvm, l.v).online) l.v++; // kvm_for_each_vcpu: the vCPUs created
         if (l.v >= n) {
           l.v = 0;
+          const kvm = w.obj(KVM, l.kvm);
+          kvm.protectOwed = kvm.protectOwed - 1; // the caller's flush is done (see owePermissionFlush)
           return w.ret(0);
         }
         const vc = vcpu(w, l.kvm, l.v);
@@ -177,6 +189,19 @@ export function forEachLiveGuestTlbEntry(w: World, f: (w: World, kvm: number, v:
   return undefined;
 }
 
+/** A vCPU object of KVM `kvm` whose live TLB entry for `gfn` is writable, or -1. */
+export function writableGuestTlbEntry(w: World, kvm: number, gfn: number): number {
+  if (!w.layout.has(GTLB)) return -1;
+  for (let a = 0; a < actorCount(w); a++) {
+    const v = vcpuIndex(w, kvm, a);
+    const vc = w.obj(VCPU, v);
+    if (!vc.online || (vc.requests & KVM_REQ_TLB_FLUSH && vc.mode === OUTSIDE_GUEST_MODE)) continue;
+    const e = gtlb(w, v, gfn);
+    if (e.pfn !== 0 && e.write) return v;
+  }
+  return -1;
+}
+
 /** An entry's name in messages: `guest TLB of kvm-source:vcpu0 for gfn0`. */
 export function guestTlbName(w: World, v: number, gfn: number): string {
   return `guest TLB of ${w.layout.objectName(w.layout.region(VCPU), v)} for gfn${gfn}`;
@@ -184,13 +209,14 @@ export function guestTlbName(w: World, v: number, gfn: number): string {
 
 /**
  * The guest TLB as a layer below the EPT: a live entry maps the pfn its spte maps now, with no more
- * write permission — except while mmu_lock is held for write, where a zap's flush may still be
- * under way (kvm_flush_remote_tlbs runs before KVM_MMU_UNLOCK). Faults only ever add permission
- * to an spte (under the read lock), so outside that window a disagreeing entry is one no flush will
- * reach: a write-protect that then finds the spte already read-only skips its flush.
+ * write permission — except while an operation that took permission away from sptes owes the
+ * flush (`kvm.protectOwed`: a zap until the kvm_flush_remote_tlbs it runs before KVM_MMU_UNLOCK
+ * returns, GET_DIRTY_LOG's write-protect until the flush after its unlock). Faults only ever add
+ * permission to an spte, so outside those windows a disagreeing entry is one no flush will reach:
+ * a write-protect that then finds the spte already read-only skips its flush.
  */
 export function guestTlbRefines(w: World, k: number, v: number, gfn: number): string | undefined {
-  if (w.obj(KVM, k).mmuLockWriter !== 0) return undefined;
+  if (w.obj(KVM, k).protectOwed !== 0) return undefined;
   const e = gtlb(w, v, gfn);
   const s = spte(w, k, gfn);
   const ept = `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${gfn}`;

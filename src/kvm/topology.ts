@@ -7,6 +7,7 @@ import { seqWords } from './seq.js';
 import { GPC, hasGpc, KVM_MN, setupGpc } from './gpc.js';
 import { ref, refersTo } from '../kernel/ref.js';
 import type { RwLock } from '../kernel/locks.js';
+import { DIRTY_BITMAP } from './dirty-log.js';
 import { createVcpu, declareGuestTlbs, hasGuestTlb, VCPU } from './tlb.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
 
@@ -61,6 +62,12 @@ export function declareKvms(layout: Layout, kvms: readonly KvmSpec[], uses: KvmU
   const names = kvms.map((k) => k.name);
   if (uses.gpc) layout.add(GPC, kvms.length, names);
   if (uses.gpc || uses.memslotUpdates) layout.add(KVM_MN, kvms.length, names);
+  // Where memslots change, their flags may too: a dirty bitmap per memslot object (dirty-log.ts).
+  if (uses.memslotUpdates)
+    layout.add(
+      DIRTY_BITMAP,
+      kvms.reduce((n, k) => n + k.memslots.length + spares, 0),
+    );
   if (hasGuestTlb(layout)) declareGuestTlbs(layout, names, gfns);
 }
 

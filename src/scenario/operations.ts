@@ -24,6 +24,7 @@ import { oomReapTaskMm } from '../kernel/ops/oom.js';
 import { guestAccess } from '../kvm/guest.js';
 import { gpcUse, kvmGpcRefresh } from '../kvm/gpc.js';
 import { kvmDeleteMemslot, kvmMoveMemslot, kvmSetMemslot } from '../kvm/memslot.js';
+import { kvmGetDirtyLog, kvmSetMemslotFlags } from '../kvm/dirty-log.js';
 import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
@@ -425,6 +426,29 @@ export const OPERATIONS = [
       'fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) of memfd pages [page, page + pages) (shmem_fallocate: every mapping of the hole zapped under MMU_NOTIFY_CLEAR on its mm, then the pages taken out of the page cache; i_size kept); needs memory: memfd.',
     fields: { page: { kind: 'page' }, pages: { kind: 'npages', optional: true } },
     call: (op, at) => ({ label: `punch-hole(memfd@${op.page}+${op.pages ?? 1})`, routine: shmemFallocatePunchHole, args: [memfdOf(at, op.op).mapping, op.page, op.pages ?? 1] }),
+  }),
+  operation({
+    name: 'enable-dirty-log',
+    updatesMemslots: true,
+    description:
+      'KVM_SET_USER_MEMORY_REGION sets KVM_MEM_LOG_DIRTY_PAGES on the memslot covering gfn `page` (kvm_update_flags_memslot, then kvm_mmu_slot_apply_flags write-protects its sptes and flushes the TLBs); needs sourceKvm or introspectorKvm.',
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `enable-dirty-log(${op.vm}:gfn${op.page})`, routine: kvmSetMemslotFlags, args: [at.kvm(op.vm), op.page, 1] }),
+  }),
+  operation({
+    name: 'disable-dirty-log',
+    updatesMemslots: true,
+    description: 'KVM_SET_USER_MEMORY_REGION clears KVM_MEM_LOG_DIRTY_PAGES on the memslot covering gfn `page` (its dirty bitmap freed); needs sourceKvm or introspectorKvm.',
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `disable-dirty-log(${op.vm}:gfn${op.page})`, routine: kvmSetMemslotFlags, args: [at.kvm(op.vm), op.page, 0] }),
+  }),
+  operation({
+    name: 'get-dirty-log',
+    updatesMemslots: true,
+    description:
+      "KVM_GET_DIRTY_LOG of the memslot covering gfn `page` (kvm_get_dirty_log_protect: harvest the bitmap and write-protect its sptes under mmu_lock, then flush the TLBs): returns the bitmap, bit i for the memslot's i-th gfn (-ENOENT if it does not log); needs sourceKvm or introspectorKvm.",
+    fields: { vm: { kind: 'vm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `get-dirty-log(${op.vm}:gfn${op.page})`, routine: kvmGetDirtyLog, args: [at.kvm(op.vm), op.page] }),
   }),
 ] as const;
 

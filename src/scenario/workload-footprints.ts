@@ -26,6 +26,8 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'vm_mmap_pgoff',
       'shmem_setattr',
       'shmem_fallocate',
+      'kvm_update_flags_memslot',
+      'kvm_get_dirty_log_protect',
     ],
     writes: ['outcome_probe.found', 'outcome_probe.status'],
     spawns: true,

@@ -17,28 +17,25 @@ import { MN } from '../../src/kernel/structs.js';
 import { deref } from '../../src/kernel/ref.js';
 import { KVM_LIB } from '../../src/kvm/library.js';
 import { installSpte, kvmTdpPageFault } from '../../src/kvm/fault.js';
-import { guestAccess } from '../../src/kvm/guest.js';
 import { kvmMmuNotifierInvalidateRangeStart, zapGfns } from '../../src/kvm/notifier.js';
 import { KVM } from '../../src/kvm/structs.js';
 import { spte } from '../../src/kvm/topology.js';
 import { gtlb, IN_GUEST_MODE, KVM_REQ_TLB_FLUSH, OUTSIDE_GUEST_MODE, vcpu, vcpuIndex } from '../../src/kvm/tlb.js';
 import { interval, INTERVAL_LIB } from '../../src/mirror/interval.js';
-import type { MirrorVariant } from '../../src/mirror/device.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { variantByName } from '../../src/mirror/variants.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
-import { programs, setPrograms } from '../../src/scenario/workload.js';
 import { checkOne, propertiesFor } from '../../src/check/run.js';
 import { noDanglingPfn } from '../../src/check/properties.js';
 import { explore } from '../../src/engine/exhaustive.js';
 import { CALL_LOCALS } from '../../src/world/layout.js';
 import { Library } from '../../src/world/registry.js';
-import type { AnyRoutine, Routine } from '../../src/world/routine.js';
 import type { World } from '../../src/world/world.js';
 import { actorIndex, isEnabled, whereIs } from '../../src/world/runner.js';
 import { runAllToEnd, runPhases } from '../helpers/phases.js';
+import { accessMutant, guestAccessVia, stepsOf } from '../helpers/kvm-mutants.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const K01_VCPUS = loadScenarioFile(join(ROOT, 'fidelity/K01-mprotect-ro-vcpus.yaml')).spec;
@@ -92,8 +89,8 @@ describe('kvm-tdp-mmu: the install is a cmpxchg of the spte the walk read', () =
     expect(runAllToEnd(w).violation).toBeUndefined();
   });
 
-  it('holds exhaustively with two vCPUs, with and without guest TLBs', () => {
-    for (const layers of [['kvm-tdp-mmu'], ['kvm-tdp-mmu', 'kvm-tlb']] as const) {
+  it('holds exhaustively with two vCPUs: without the layers (a plain store after the check), with the cmpxchg, and with guest TLBs', () => {
+    for (const layers of [[], ['kvm-tdp-mmu'], ['kvm-tdp-mmu', 'kvm-tlb']] as const) {
       const r = checkOne(twoVcpus([...layers]), interval);
       expect(r.verdict, layers.join('+')).toBe('holds');
     }
@@ -141,11 +138,6 @@ describe('kvm-tlb: a remote TLB flush kicks the vCPUs in guest mode and waits fo
 
 const LIB = new Library('test-kvm-tdp-mmu-mutants', [INTERVAL_LIB, KVM_LIB]);
 
-/** A routine's steps as a spec record (its labels in order), to copy it with one step replaced. */
-function stepsOf(r: AnyRoutine): Record<string, Routine['steps'][number]> {
-  return Object.fromEntries(r.labels.map((label, i) => [label, r.steps[i]]));
-}
-
 /** kvm_tdp_page_fault whose install is a plain store: it does not check that the spte is still the one its walk read. */
 const faultPlainStore = LIB.routine({
   name: 'test_kvm_tdp_page_fault_plain_store',
@@ -163,40 +155,7 @@ const faultPlainStore = LIB.routine({
   },
 });
 
-/** guest_access whose EPT violations go to `fault` (no memslot updates here: no kvm->srcu). */
-const guestAccessPlainStore = LIB.routine({
-  name: 'test_guest_access_plain_store',
-  params: ['kvm', 'gfn', 'write', 'value'],
-  locals: ['srcuIdx', 'loaded', 'hit'],
-  steps: {
-    ...stepsOf(guestAccess),
-    vmexit: {
-      at: 'mutant: vcpu_enter_guest after the VM exit, as the product, faulting through the mutant',
-      run: (w, l) => {
-        vcpu(w, l.kvm, w.self - 1).mode = OUTSIDE_GUEST_MODE;
-        if (!l.hit) return w.call(faultPlainStore, 'faulted', l.kvm, l.gfn, l.write);
-        const value = l.loaded;
-        l.loaded = 0;
-        l.hit = 0;
-        return w.ret(value);
-      },
-    },
-  },
-});
-
-const plainStore: MirrorVariant = {
-  ...interval,
-  library: LIB,
-  name: 'test-kvm-install-plain-store',
-  reproduces: ['mutant'],
-  attach(w, dev) {
-    interval.attach(w, dev);
-    setPrograms(
-      w.layout,
-      programs(w.layout).map((prog) => prog.map((op) => (op.routine === guestAccess ? { ...op, routine: guestAccessPlainStore } : op))),
-    );
-  },
-};
+const plainStore = accessMutant(LIB, 'test-kvm-install-plain-store', guestAccessVia(LIB, 'test_guest_access_plain_store', faultPlainStore));
 
 /** kvm_mmu_notifier_invalidate_range_start whose zap does not flush the remote TLBs before mmu_lock is dropped. */
 const startWithoutFlush = LIB.routine({
