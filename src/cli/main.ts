@@ -60,6 +60,8 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['preemptions', '--preemptions'],
   ['lockOrder', '--lock-order'],
   ['exact', '--exact'],
+  ['abstractCounters', '--abstract-counters'],
+  ['concreteCounters', '--concrete-counters'],
   ['workers', '--workers'],
   ['iteratePreemptions', '--iterate-preemptions'],
   ['maxViolations', '--max-violations'],
@@ -254,6 +256,11 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
     .option('--lock-order', 'also check the order locks are taken in over the whole search (lockdep): a cycle is a lock-order violation')
     .option('--exact', 'store whole states, not 64-bit fingerprints: no state can be missed by a collision (more memory per state)')
+    .option(
+      '--abstract-counters',
+      'rename the live values of unbounded counters (page generations, sequence numbers: docs/reduction.md) to canonical ones, so that retry loops with a new value each time end; sound for code that only copies, bumps and compares them',
+    )
+    .option('--concrete-counters <domain...>', 'with --abstract-counters: keep these counter domains concrete (page-gen, kvm-seq), for a race that depends on the value itself (a wrap, a sign)')
     .option(
       '--iterate-preemptions',
       'when a limit stops the search, search again with at most 0, 1, 2, … preemptions within what is left, and report the largest bound covered completely (with --time-limit, the exhaustive attempt gets half of it)',

@@ -35,6 +35,7 @@ import { verdictsOf, type CheckSelection, type Found, type Violation } from './v
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
+import { CounterCanon } from './counters.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -185,6 +186,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const visited = visitedStates(w.layout, exact);
   const tree = new Tree();
   const initial = w.snapshot();
+  // The counter abstraction (counters.ts): every state is interned renamed, the initial one too.
+  // Schedules still replay from the concrete initial state: the renaming commutes with every step.
+  const canon = CounterCanon.of(w.layout, opts.counters);
+  const start = canon ? canon.canonicalCopy(initial, new Int32Array(slots)) : initial;
   const parent = new Int32Array(slots);
   const merge = opts.merge ?? true;
   w.undoing = true;
@@ -194,7 +199,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const order = opts.order;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
-  const lone = fair ? new LoneRun(w, exact) : undefined;
+  const lone = fair ? new LoneRun(w, exact, canon) : undefined;
   let transitions = 0;
   /** Transitions the preemption bound cut off (none: every schedule was searched). */
   let beyondBound = 0;
@@ -362,16 +367,16 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   };
   const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
 
-  visited.add(initial, 0);
+  visited.add(start, 0);
   const root = tree.add(-1, -1, 0, 0);
-  w.load(initial.slice());
+  w.load(start.slice());
   const v0 = checkState(root);
   if (v0 && enough(v0)) return stopped();
   fair?.discover(root, visited.keyLo, visited.keyHi);
   const stop0 = memoryReached() ? 'memory' : poll();
   if (stop0) return stopped(stop0);
 
-  if (!v0) frontier.push(initial, root);
+  if (!v0) frontier.push(start, root);
   let expansions = 0;
   for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
     if (++expansions >= POLL_EVERY) {
@@ -379,6 +384,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       const stop = poll();
       if (stop) return stopped(stop);
     }
+    if (canon?.check) canon.noteBefore(parent);
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
@@ -435,6 +441,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           w.clearBugs();
           w.undoTo(mark);
           continue;
+        }
+        if (canon) {
+          if (canon.check) canon.checkAfter(w);
+          canon.canonicalize(w); // logged for undo like the step's own writes
         }
         const next = w.v;
         let pre = 0;

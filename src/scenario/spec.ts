@@ -32,6 +32,11 @@ export interface ScenarioSpec {
    * to every scenario that has it, so a scenario pays only for the layers it asks for.
    */
   readonly layers?: readonly KernelLayer[];
+  /**
+   * Counter domains kept concrete when the checker abstracts counters (src/engine/counters.ts): a
+   * race that depends on a counter's value itself (B-21: a start near 2^31, a sign test).
+   */
+  readonly concreteCounters?: readonly string[];
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
   readonly variants?: readonly string[];
