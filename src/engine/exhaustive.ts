@@ -90,6 +90,8 @@ export interface ExploreOptions extends CheckSelection {
    * search that completes explores the same states in any order.
    */
   readonly order?: number;
+  /** Called with every distinct state as it is interned (renamed, under the counter abstraction): for tests that compare state sets. */
+  readonly onState?: (state: Int32Array) => void;
 }
 
 /** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
@@ -368,6 +370,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
 
   visited.add(start, 0);
+  opts.onState?.(start);
   const root = tree.add(-1, -1, 0, 0);
   w.load(start.slice());
   const v0 = checkState(root);
@@ -461,6 +464,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         const keyHi = visited.keyHi;
         let target = -1;
         if (fresh) {
+          opts.onState?.(next);
           const depth = tree.depth[id] + 1;
           if (depth > maxDepth) maxDepth = depth;
           const cid = tree.add(id, entry, depth, steps);

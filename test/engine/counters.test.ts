@@ -1,0 +1,292 @@
+/**
+ * The counter abstraction (src/engine/counters.ts): the canonical renaming keeps what the code can
+ * observe (order, parity, 0, values one apart); a search with it interns exactly the concrete
+ * search's states renamed (the visible states agree, the count only shrinks) and gives the same
+ * verdicts; a retry loop that comes back with a new generation or sequence now ends; a value no
+ * allowed operation makes is reported; a race that depends on the concrete value keeps its domain
+ * concrete.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Library, Model } from '../../src/world/registry.js';
+import { DATA_START, Layout, defineCounterDomain, defineStruct, type ActorRole } from '../../src/world/layout.js';
+import { World } from '../../src/world/world.js';
+import type { AnyRoutine } from '../../src/world/routine.js';
+import { fullHash } from '../../src/world/hash.js';
+import { explore } from '../../src/engine/exhaustive.js';
+import { CounterCanon } from '../../src/engine/counters.js';
+import { replayRepaired } from '../../src/engine/replay.js';
+import { checkCatalogue, checkOne } from '../../src/check/run.js';
+import { CATALOGUE, scenarioByName } from '../../src/scenario/catalogue.js';
+import { VARIANTS } from '../../src/mirror/variants.js';
+import { MEASURED_COUNTS } from '../../src/check/costs.js';
+import type { ScenarioSpec } from '../../src/scenario/spec.js';
+import { buildScenario } from '../../src/scenario/build.js';
+import dmirrorDriver from '../../examples/drivers/dmirror.js';
+import { EXPECTED, V } from '../helpers/catalogue-table.js';
+import { ROOT, vmamirror } from '../helpers/cli.js';
+
+const SEQ = defineCounterDomain('test-seq', 'a test sequence');
+const EPOCH = defineCounterDomain('test-epoch', 'a test sequence with parity', { parity: true });
+const BOX = defineStruct('counters_box', ['seq', 'epoch', 'other', 'lock'] as const, {}, { counters: { seq: SEQ, epoch: EPOCH } });
+const LIB = new Library('test-counters');
+
+/** A writer that ends an invalidation for ever: seq++ (kvm_mmu_invalidate_end), `by` at a time. */
+const writer = (by: number) =>
+  LIB.routine({
+    name: `test_invalidate_end_by_${by}`,
+    params: [],
+    steps: {
+      bump: {
+        at: 'test:invalidate_end',
+        run: (w) => {
+          const b = w.obj(BOX, 0);
+          b.seq = b.seq + by;
+          return w.retry('bump');
+        },
+      },
+    },
+  });
+const bumpsByOne = writer(1);
+const bumpsByTwo = writer(2);
+
+/** A reader that snapshots the sequence, then retries while it moved (mmu_invalidate_retry); `other` counts its installs. */
+const reader = LIB.routine({
+  name: 'test_fault',
+  params: [],
+  locals: ['snap'],
+  counters: { snap: SEQ },
+  steps: {
+    snapshot: {
+      at: 'test:fault_snapshot',
+      run: (w, l) => {
+        l.snap = w.obj(BOX, 0).seq;
+        return 'check';
+      },
+    },
+    check: {
+      at: 'test:fault_check',
+      run: (w, l) => {
+        const b = w.obj(BOX, 0);
+        if (b.seq !== l.snap) {
+          l.snap = 0;
+          return w.retry('snapshot');
+        }
+        b.other = 1;
+        return w.ret(0);
+      },
+    },
+  },
+});
+
+function world(actors: readonly [string, ActorRole, AnyRoutine][], init: Partial<Record<'seq' | 'epoch' | 'other', number>> = {}): World {
+  const L = new Layout();
+  L.add(BOX, 1);
+  L.addStacks(
+    actors.map((a) => a[0]),
+    2,
+    new Model([LIB]),
+    actors.map((a) => a[1]),
+  );
+  const w = new World(L);
+  for (const [k, v] of Object.entries(init)) w.obj(BOX, 0)[k as 'seq'] = v;
+  for (const [i, [, , r]] of actors.entries()) w.spawn(i, r, []);
+  return w;
+}
+
+/** The canonical form of `w`'s state (a copy). */
+function canonical(w: World, concrete: string[] = []): Int32Array {
+  return CounterCanon.of(w.layout, { concrete })!.canonicalCopy(w.v, new Int32Array(w.v.length));
+}
+
+describe('the canonical renaming', () => {
+  it('keeps order, 0, values one apart and (declared) parity, and nothing else: the smallest such values', () => {
+    const w = world([]);
+    const box = w.obj(BOX, 0);
+    const set = (seq: number, epoch: number) => {
+      box.seq = seq;
+      box.epoch = epoch;
+    };
+    const canon = () => {
+      const c = canonical(w);
+      const b = w.layout.region(BOX).base;
+      return [c[b], c[b + 1]];
+    };
+    set(5, 6);
+    expect(canon()).toEqual([2, 2]); // seq: gap 5 → 2 (no parity); epoch: gap 6 → 2 (even)
+    set(7, 7);
+    expect(canon()).toEqual([2, 3]); // the odd epoch stays odd
+    set(0, 0);
+    expect(canon()).toEqual([0, 0]); // 0 is a constant the code compares with
+    set(-1, 1); // unsigned order: 0xffffffff is the largest value, not below 0
+    expect(canon()).toEqual([2, 1]);
+  });
+
+  it('maps the locals a frame declares with the fields, one apart kept one apart, a wide gap closed', () => {
+    const w = world([['reader', 'client', reader]], { seq: 1000 });
+    w.obj(BOX, 0).seq = 1000;
+    const b = w.layout.callSlot(0, 0);
+    const snapSlot = b + 3; // CALL_LOCALS + 0
+    w.set(snapSlot, 999);
+    let c = canonical(w);
+    expect([c[w.layout.region(BOX).base], c[snapSlot]]).toEqual([3, 2]);
+    w.set(snapSlot, 40);
+    c = canonical(w);
+    expect([c[w.layout.region(BOX).base], c[snapSlot]]).toEqual([4, 2]);
+  });
+
+  it('keeps the fingerprint lanes equal to a full hash of the renamed state', () => {
+    const w = world([['reader', 'client', reader]]);
+    w.obj(BOX, 0).seq = 77;
+    w.obj(BOX, 0).epoch = 12;
+    const c = canonical(w);
+    expect([c[0], c[1]]).toEqual(fullHash(c, DATA_START));
+    // Renaming through the world: the incremental hash follows.
+    CounterCanon.of(w.layout, {})!.canonicalize(w);
+    expect([w.v[0], w.v[1]]).toEqual(fullHash(w.v, DATA_START));
+    expect(Array.from(w.v)).toEqual(Array.from(c));
+  });
+
+  it('names a concrete domain the layout does not declare', () => {
+    const w = world([]);
+    expect(() => CounterCanon.of(w.layout, { concrete: ['kvm-seqq'] })).toThrow(/no counter domain kvm-seqq in this scenario \(its domains: test-seq, test-epoch\)/);
+  });
+});
+
+describe('a reader/writer ping-pong over a sequence', () => {
+  const shape: [string, ActorRole, AnyRoutine][] = [
+    ['writer', 'daemon', bumpsByOne],
+    ['fault', 'client', reader],
+  ];
+
+  it('never ends concretely (every retry meets a new value); renamed, it ends with a verdict, and its lasso replays', () => {
+    const concrete = explore(world(shape), { maxStates: 5000 });
+    expect(concrete).toMatchObject({ verdict: 'incomplete', stopReason: 'max-states' });
+    const w = world(shape);
+    const r = explore(w, { counters: { check: true } });
+    // The writer can end an invalidation between every snapshot and its check, for ever: a starved
+    // fault, which only a search that closes the cycle can report.
+    expect(r.verdict).toBe('violation');
+    expect(r.violation?.property).toBe('termination');
+    expect(r.states).toBeLessThan(20);
+    // The replay's cycle check renames as the search did: the lasso closes.
+    expect(replayRepaired(w, r.violation!.schedule, { counters: {} }).found?.property).toBe('termination');
+    expect(replayRepaired(w, r.violation!.schedule).found).toBeUndefined();
+  });
+
+  it('reports a value no allowed operation makes (seq += 2), naming the field', () => {
+    const bad: [string, ActorRole, AnyRoutine][] = [
+      ['writer', 'daemon', bumpsByTwo],
+      ['fault', 'client', reader],
+    ];
+    expect(() => explore(world(bad), { counters: { check: true } })).toThrow(
+      /counter domain test-seq: counters_box\[0\]\.seq became 2, which is neither 0, a value live before the step \(none\) nor one of those ±1/,
+    );
+    // Kept concrete, nothing is renamed and nothing is checked.
+    expect(explore(world(bad), { counters: { concrete: ['test-seq', 'test-epoch'], check: true }, maxStates: 100 }).verdict).toBe('incomplete');
+  });
+});
+
+/** Every state a search interns, as strings of its data slots. */
+function statesOf(spec: ScenarioSpec, variant: (typeof VARIANTS)[number], abstract: boolean): { verdict: string; states: Set<string>; count: number } {
+  const seen = new Set<string>();
+  let canon: CounterCanon | undefined;
+  let scratch: Int32Array | undefined;
+  const r = checkOne(spec, variant, {
+    audit: false,
+    shrink: false,
+    ...(abstract && { counters: {} }),
+    onState: (v) => {
+      // The concrete run's states, renamed here: they must be the abstract run's, no more, no less.
+      if (!abstract && !canon) {
+        const { world } = buildScenario(spec, variant);
+        canon = CounterCanon.of(world.layout, {});
+        scratch = new Int32Array(v.length);
+      }
+      const s = canon ? canon.canonicalCopy(v, scratch!) : v;
+      seen.add(`${s[0]},${s[1]}`); // the 64-bit fingerprint: equal states, equal lanes (and the lanes are checked against a full hash above)
+    },
+  });
+  return { verdict: r.verdict === 'violation' ? r.violation!.property : r.verdict, states: seen, count: r.states };
+}
+
+describe('the abstraction on the catalogue', () => {
+  const interval = VARIANTS.find((v) => v.name === 'interval')!;
+  it.each(['swap-cycle', 'cow', 'munmap', 'introspect'])('%s/interval: the renamed concrete states are exactly the abstract run’s, the verdict the same', (name) => {
+    const spec = scenarioByName(name)!;
+    const c = statesOf(spec, interval, false);
+    const a = statesOf(spec, interval, true);
+    expect(a.verdict).toBe(c.verdict);
+    expect(c.count).toBe(MEASURED_COUNTS[`${name}/interval`][0]);
+    expect(a.count).toBeLessThanOrEqual(c.count);
+    expect(a.count).toBe(a.states.size);
+    expect([...a.states].sort()).toEqual([...c.states].sort());
+  });
+
+  it('catches every known-broken design, with the verdicts of the pinned table, every value within the contract', { timeout: 300_000 }, () => {
+    const small = CATALOGUE.filter((s) => s.name !== 'introspect-nested');
+    const results = checkCatalogue({ counters: { check: true }, shrink: false }, small);
+    const table: Record<string, string[]> = {};
+    for (const r of results) {
+      table[r.scenario] ??= new Array<string>(V.length).fill('-');
+      table[r.scenario][V.indexOf(r.variant)] = r.verdict === 'violation' ? r.violation!.property : r.verdict;
+      expect(r.states, `${r.scenario}/${r.variant}`).toBeLessThanOrEqual(MEASURED_COUNTS[`${r.scenario}/${r.variant}`][0]);
+    }
+    expect(table).toEqual(Object.fromEntries(small.map((s) => [s.name, EXPECTED[s.name]])));
+  });
+});
+
+describe('shapes that did not end', () => {
+  it('migrate-to-dev racing a CPU fault that retries with a new page (dmirror): renamed, the search ends and finds the same race', { timeout: 120_000 }, () => {
+    const spec: ScenarioSpec = {
+      name: 'migrate-to-dev-vs-cpu-read',
+      description: '',
+      pages: 2,
+      actors: [
+        {
+          name: 'dev',
+          ops: [
+            { op: 'device', call: 'migrate-to-dev', page: 0 },
+            { op: 'device', call: 'read', page: 0 },
+          ],
+        },
+        { name: 'cpu', ops: [{ op: 'access', mm: 'source', page: 0 }] },
+      ],
+    };
+    const all = { maxViolations: Number.POSITIVE_INFINITY, shrink: false };
+    const concrete = checkOne(spec, dmirrorDriver, { ...all, maxStates: 60_000 });
+    expect(concrete).toMatchObject({ verdict: 'violation', stopReason: 'max-states' });
+    const r = checkOne(spec, dmirrorDriver, { ...all, counters: { check: true } });
+    expect(r.stopReason).toBeUndefined(); // complete: every distinct violation found
+    expect(r.violations?.map((v) => v.message)).toEqual(concrete.violations?.map((v) => v.message));
+    expect(r.states).toBe(5687);
+  });
+});
+
+describe('a race that depends on the concrete value (B-21: the sign of an int snapshot)', () => {
+  const dir = join(ROOT, 'examples/races/B-21-mmu-seq-int');
+  const era = join(dir, 'v6.1-int-mmu-seq.ts');
+  const verdicts = (file: string, args: string[]) => {
+    // The file's expectations name two cells: today's kernel, and the era.
+    const r = vmamirror(['check', file, '--json', '--abstract-counters', ...args], { timeoutMs: 120_000 });
+    return (JSON.parse(r.stdout) as { verdict: string; violation?: { property: string } }[]).map((c) => c.violation?.property ?? c.verdict);
+  };
+
+  it('is found with the abstraction on, because the scenario keeps kvm-seq concrete; renamed, it would be lost', () => {
+    const file = join(dir, 'scenario.yaml');
+    expect(readFileSync(file, 'utf8')).toMatch(/concreteCounters: \[kvm-seq\]/);
+    expect(verdicts(file, [])).toEqual(['holds', 'termination']);
+    const renamed = join(mkdtempSync(join(tmpdir(), 'counters-')), 'b21.yaml');
+    writeFileSync(
+      renamed,
+      readFileSync(file, 'utf8')
+        .replace(/concreteCounters: \[kvm-seq\]\n/, '')
+        .replace('era: ./v6.1-int-mmu-seq.ts', `era: ${era}`)
+        .replace(/^# yaml-language-server.*\n/, ''),
+    );
+    expect(verdicts(renamed, [])).toEqual(['holds', 'holds']);
+    expect(verdicts(renamed, ['--concrete-counters', 'kvm-seq'])).toEqual(['holds', 'termination']);
+  });
+});
