@@ -10,10 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Library, Model } from '../../src/world/registry.js';
-import { DATA_START, Layout, defineCounterDomain, defineStruct, type ActorRole } from '../../src/world/layout.js';
+import { Library } from '../../src/world/registry.js';
+import { DATA_START, defineCounterDomain, defineStruct } from '../../src/world/layout.js';
 import { World } from '../../src/world/world.js';
-import type { AnyRoutine } from '../../src/world/routine.js';
 import { fullHash } from '../../src/world/hash.js';
 import { explore } from '../../src/engine/exhaustive.js';
 import { CounterCanon } from '../../src/engine/counters.js';
@@ -27,6 +26,7 @@ import { buildScenario } from '../../src/scenario/build.js';
 import dmirrorDriver from '../../examples/drivers/dmirror.js';
 import { EXPECTED, V } from '../helpers/catalogue-table.js';
 import { ROOT, vmamirror } from '../helpers/cli.js';
+import { roleWorld, type RoleActor } from '../helpers/role-world.js';
 
 const SEQ = defineCounterDomain('test-seq', 'a test sequence');
 const EPOCH = defineCounterDomain('test-epoch', 'a test sequence with parity', { parity: true });
@@ -81,19 +81,10 @@ const reader = LIB.routine({
   },
 });
 
-function world(actors: readonly [string, ActorRole, AnyRoutine][], init: Partial<Record<'seq' | 'epoch' | 'other', number>> = {}): World {
-  const L = new Layout();
-  L.add(BOX, 1);
-  L.addStacks(
-    actors.map((a) => a[0]),
-    2,
-    new Model([LIB]),
-    actors.map((a) => a[1]),
-  );
-  const w = new World(L);
-  for (const [k, v] of Object.entries(init)) w.obj(BOX, 0)[k as 'seq'] = v;
-  for (const [i, [, , r]] of actors.entries()) w.spawn(i, r, []);
-  return w;
+function world(actors: readonly RoleActor[], init: Partial<Record<'seq' | 'epoch' | 'other', number>> = {}): World {
+  return roleWorld(BOX, LIB, actors, (w) => {
+    for (const [k, v] of Object.entries(init)) w.obj(BOX, 0)[k as 'seq'] = v;
+  });
 }
 
 /** The canonical form of `w`'s state (a copy). */
@@ -156,7 +147,7 @@ describe('the canonical renaming', () => {
 });
 
 describe('a reader/writer ping-pong over a sequence', () => {
-  const shape: [string, ActorRole, AnyRoutine][] = [
+  const shape: RoleActor[] = [
     ['writer', 'daemon', bumpsByOne],
     ['fault', 'client', reader],
   ];
@@ -177,7 +168,7 @@ describe('a reader/writer ping-pong over a sequence', () => {
   });
 
   it('reports a value no allowed operation makes (seq += 2), naming the field', () => {
-    const bad: [string, ActorRole, AnyRoutine][] = [
+    const bad: RoleActor[] = [
       ['writer', 'daemon', bumpsByTwo],
       ['fault', 'client', reader],
     ];
