@@ -30,7 +30,7 @@
  *
  * The engine knows no kernel: it reads the domains from the layout's structs and routines.
  */
-import { ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, type CounterDomain, type Layout } from '../world/layout.js';
+import { ACTOR_SP, allCounterDomains, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, type CounterDomain, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { ModelError } from '../world/errors.js';
 import type { AnyRoutine } from '../world/routine.js';
@@ -104,17 +104,14 @@ export class CounterCanon {
 
   /**
    * The canonicaliser of `L`'s states for `opts`, or undefined when no domain is to be renamed.
-   * A concrete domain that no struct or routine declares is a mistake of the caller's, named.
+   * A concrete domain that no model defines is a mistake of the caller's, named; one this layout
+   * does not use has nothing to keep.
    */
   static of(L: Layout, opts: CounterOptions | undefined): CounterCanon | undefined {
     if (!opts) return undefined;
+    const unknown = unknownDomain(opts.concrete ?? []);
+    if (unknown) throw new ModelError(`concrete counters: ${unknown}`);
     const declared = declaredDomains(L);
-    for (const name of opts.concrete ?? []) {
-      if (!declared.has(name)) {
-        const known = [...declared.keys()].join(', ') || 'none';
-        throw new ModelError(`concrete counters: no counter domain ${name} in this scenario (its domains: ${known})`);
-      }
-    }
     const routines = L.model?.routines ?? [];
     const domains: DomainSlots[] = [];
     for (const domain of declared.values()) {
@@ -297,6 +294,13 @@ export class CounterCanon {
       }
     }
   }
+}
+
+/** The complaint about the first name in `names` that is no counter domain, if any. */
+export function unknownDomain(names: readonly string[]): string | undefined {
+  const known = allCounterDomains().map((d) => d.name);
+  const bad = names.find((n) => !known.includes(n));
+  return bad === undefined ? undefined : `no counter domain ${bad} (the domains: ${known.join(', ')})`;
 }
 
 /** Whether `x` is within 1 of one of the sorted `b[0..n)`. */
