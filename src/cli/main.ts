@@ -129,6 +129,7 @@ interface ReplayOptions {
   tables?: true | number;
   trail?: string;
   violation?: number;
+  abstractCounters?: boolean;
 }
 
 function replay(text: string | undefined, opts: ReplayOptions): number {
@@ -165,11 +166,12 @@ function replay(text: string | undefined, opts: ReplayOptions): number {
  * whole state after that step.
  */
 function replayTrace(spec: ScenarioSpec, variant: MirrorVariant, choices: readonly number[], opts: ReplayOptions, original?: readonly number[]): Trace {
-  let trace = traceOf(spec, variant, choices);
+  const counters = opts.abstractCounters ? { concrete: spec.concreteCounters } : undefined;
+  let trace = traceOf(spec, variant, choices, counters);
   if (original) trace = { ...trace, shrunkFrom: encodeSchedule(spec.name, variant.name, original) };
   else if (opts.shrink && trace.violated) {
-    const shrunk = shrinkCounterexample(spec, variant, choices).schedule;
-    trace = { ...traceOf(spec, variant, shrunk), shrunkFrom: encodeSchedule(spec.name, variant.name, choices) };
+    const shrunk = shrinkCounterexample(spec, variant, choices, true, counters).schedule;
+    trace = { ...traceOf(spec, variant, shrunk, counters), shrunkFrom: encodeSchedule(spec.name, variant.name, choices) };
   }
   // A schedule that cannot run at all (an unknown actor) is an input error with nothing to show.
   if (trace.replayError && !trace.steps.length) fail(trace.replayError);
@@ -362,6 +364,7 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     .option('--violation <n>', 'with --trail: only violation n of the file (numbered from 0)', nonNegativeInt)
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
     .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
+    .option('--abstract-counters', 'judge it as `check --abstract-counters` does: a fair cycle may close up to a renaming of page generations and sequence numbers (docs/reduction.md)')
     .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
     .option('--tables [step]', 'also print the notifier registrations, HMM ranges, sequence numbers, locks and their holders after the last step (or after step N)', nonNegativeInt)
     .option('--dump <step>', "also print the whole state after step N of the trace (every non-zero field of every object, every actor's frames), as JSON", nonNegativeInt)

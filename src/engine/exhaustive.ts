@@ -35,7 +35,7 @@ import { verdictsOf, type CheckSelection, type Found, type Violation } from './v
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
-import { CounterCanon } from './counters.js';
+import { CounterCanon, type CounterOptions } from './counters.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -150,6 +150,8 @@ export interface ExploreResult {
   readonly lockOrder?: LockOrderReport;
   /** With `preemptions`: the transitions the bound cut off (0: no schedule needs more preemptions). */
   readonly beyondBound?: number;
+  /** The counter abstraction the search ran with, when it renamed some domain: a replay of its termination lasso renames the same way. */
+  readonly counters?: CounterOptions;
 }
 
 /** Fresh states between two readings of the process's RSS under a memory limit (a reading costs ~10 µs, far more on a loaded machine). */
@@ -281,6 +283,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       missedStateBound: visited.missedBound,
       ...(exact && { exact }),
       ...(bound >= 0 && { beyondBound }),
+      ...(canon && { counters: opts.counters }),
       ...(maxViolations > 1 && { violations: found }),
       stopReason,
       peakBytes,
