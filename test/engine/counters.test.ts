@@ -234,6 +234,23 @@ describe('the abstraction on the catalogue', () => {
 });
 
 describe('shapes that did not end', () => {
+  it('migrate-to-dev of one page racing a CPU read: the fault that loses the refcount race retries with a new page; renamed, it holds', { timeout: 120_000 }, () => {
+    const spec: ScenarioSpec = {
+      name: 'migrate-to-dev-vs-cpu-read-1',
+      description: '',
+      pages: 1,
+      actors: [
+        { name: 'dev', ops: [{ op: 'device', call: 'migrate-to-dev', page: 0 }] },
+        { name: 'cpu', ops: [{ op: 'access', mm: 'source', page: 0 }] },
+      ],
+    };
+    const concrete = checkOne(spec, dmirrorDriver, { maxStates: 30_000, shrink: false });
+    expect(concrete).toMatchObject({ verdict: 'incomplete', stopReason: 'max-states' });
+    expect(concrete.depth).toBeGreaterThan(1000); // round and round the retry, a new generation each time
+    const r = checkOne(spec, dmirrorDriver, { counters: { check: true }, shrink: false });
+    expect(r).toMatchObject({ verdict: 'holds', states: 1246, counters: { check: true } });
+  });
+
   it('migrate-to-dev racing a CPU fault that retries with a new page (dmirror): renamed, the search ends and finds the same race', { timeout: 120_000 }, () => {
     const spec: ScenarioSpec = {
       name: 'migrate-to-dev-vs-cpu-read',
