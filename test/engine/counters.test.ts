@@ -251,6 +251,26 @@ describe('shapes that did not end', () => {
     expect(r).toMatchObject({ verdict: 'holds', states: 1246, counters: { check: true } });
   });
 
+  it('a vCPU read racing migrate-to-dev: the fault snapshots mmu_invalidate_seq, each migration back ends an invalidation and brings a new page; renamed, it holds', { timeout: 120_000 }, () => {
+    const spec: ScenarioSpec = {
+      name: 'migrate-to-dev-vs-guest-read',
+      description: '',
+      pages: 1,
+      sourceKvm: true,
+      actors: [
+        { name: 'dev', ops: [{ op: 'device', call: 'migrate-to-dev', page: 0 }] },
+        { name: 'vcpu', ops: [{ op: 'guest-access', vm: 'source', page: 0 }] },
+      ],
+    };
+    const concrete = checkOne(spec, dmirrorDriver, { maxStates: 30_000, shrink: false });
+    expect(concrete).toMatchObject({ verdict: 'incomplete', stopReason: 'max-states' });
+    expect(concrete.depth).toBeGreaterThan(1000);
+    const r = checkOne(spec, dmirrorDriver, { counters: { check: true }, shrink: false });
+    expect(r).toMatchObject({ verdict: 'holds', states: 4078 });
+    // The sequence is what kept it from ending too: kept concrete, the search does not end either.
+    expect(checkOne(spec, dmirrorDriver, { counters: { concrete: ['kvm-seq'] }, maxStates: 30_000, shrink: false }).stopReason).toBe('max-states');
+  });
+
   it('migrate-to-dev racing a CPU fault that retries with a new page (dmirror): renamed, the search ends and finds the same race', { timeout: 120_000 }, () => {
     const spec: ScenarioSpec = {
       name: 'migrate-to-dev-vs-cpu-read',
