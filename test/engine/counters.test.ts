@@ -83,6 +83,61 @@ const reader = LIB.routine({
   },
 });
 
+/** An adversary that ends three invalidations, then stops. */
+const bumpsThrice = LIB.routine({
+  name: 'test_invalidate_end_thrice',
+  params: [],
+  steps: {
+    bump: {
+      at: 'test:invalidate_end',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        b.seq = b.seq + 1;
+        return b.seq < 3 ? 'bump' : w.ret(0);
+      },
+    },
+  },
+});
+
+/** The reader with its snapshot not declared: a copy the renaming leaves behind (the mistake a declaration prevents). */
+const readerUndeclared = LIB.routine({
+  name: 'test_fault_undeclared',
+  params: [],
+  locals: ['snap'],
+  steps: {
+    snapshot: {
+      at: 'test:fault_snapshot',
+      run: (w, l) => {
+        l.snap = w.obj(BOX, 0).seq;
+        return 'check';
+      },
+    },
+    check: {
+      at: 'test:fault_check',
+      run: (w, l) => {
+        const b = w.obj(BOX, 0);
+        if (b.seq !== l.snap) return w.retry('snapshot');
+        b.other = b.other + 1;
+        return w.ret(0);
+      },
+    },
+  },
+});
+
+/** The states a search of `w` interns, as fingerprints, renamed with `canon` when given. */
+function internedStates(w: World, counters: { check?: boolean } | undefined, canon?: CounterCanon): Set<string> {
+  const seen = new Set<string>();
+  const scratch = new Int32Array(w.v.length);
+  explore(w, {
+    ...(counters && { counters }),
+    onState: (v) => {
+      const s = canon ? canon.canonicalCopy(v, scratch) : v;
+      seen.add(`${s[0]},${s[1]}`);
+    },
+  });
+  return seen;
+}
+
 function world(actors: readonly RoleActor[], init: Partial<Record<'seq' | 'epoch' | 'other', number>> = {}): World {
   return roleWorld(BOX, LIB, actors, (w) => {
     for (const [k, v] of Object.entries(init)) w.obj(BOX, 0)[k as 'seq'] = v;
@@ -150,6 +205,24 @@ describe('the canonical renaming', () => {
   });
 });
 
+describe('the visible states, with and without the renaming', () => {
+  it('agree on a bounded writer and a declared reader; a reader whose snapshot is not declared makes them differ', () => {
+    for (const [r, agree] of [
+      [reader, true],
+      [readerUndeclared, false],
+    ] as const) {
+      const shape: RoleActor[] = [
+        ['writer', 'adversary', bumpsThrice],
+        ['fault', 'client', r],
+      ];
+      const w = world(shape);
+      const concrete = internedStates(w, undefined, CounterCanon.of(w.layout, {}));
+      const abstract = internedStates(world(shape), {});
+      expect([...abstract].sort().join(' ') === [...concrete].sort().join(' '), r.name).toBe(agree);
+    }
+  });
+});
+
 describe('a reader/writer ping-pong over a sequence', () => {
   const shape: RoleActor[] = [
     ['writer', 'daemon', bumpsByOne],
@@ -189,6 +262,7 @@ function statesOf(spec: ScenarioSpec, variant: (typeof VARIANTS)[number], abstra
   const seen = new Set<string>();
   let canon: CounterCanon | undefined;
   let scratch: Int32Array | undefined;
+  let stale = 0;
   const r = checkOne(spec, variant, {
     audit: false,
     shrink: false,
@@ -201,9 +275,15 @@ function statesOf(spec: ScenarioSpec, variant: (typeof VARIANTS)[number], abstra
         scratch = new Int32Array(v.length);
       }
       const s = canon ? canon.canonicalCopy(v, scratch!) : v;
+      // Renamed through World.set, the incremental fingerprint is still the state's full hash.
+      if (abstract) {
+        const [lo, hi] = fullHash(v, DATA_START);
+        if (lo !== v[0] || hi !== v[1]) stale++;
+      }
       seen.add(`${s[0]},${s[1]}`); // the 64-bit fingerprint: equal states, equal lanes (and the lanes are checked against a full hash above)
     },
   });
+  expect(stale, 'states whose fingerprint is not their full hash').toBe(0);
   return { verdict: r.verdict === 'violation' ? r.violation!.property : r.verdict, states: seen, count: r.states };
 }
 
@@ -247,8 +327,20 @@ describe('shapes that did not end', () => {
     const concrete = checkOne(spec, dmirrorDriver, { maxStates: 30_000, shrink: false });
     expect(concrete).toMatchObject({ verdict: 'incomplete', stopReason: 'max-states' });
     expect(concrete.depth).toBeGreaterThan(1000); // round and round the retry, a new generation each time
-    const r = checkOne(spec, dmirrorDriver, { counters: { check: true }, shrink: false });
+    let stale = 0;
+    let renamed = 0;
+    const r = checkOne(spec, dmirrorDriver, {
+      counters: { check: true },
+      shrink: false,
+      onState: (v) => {
+        const [lo, hi] = fullHash(v, DATA_START);
+        if (lo !== v[0] || hi !== v[1]) stale++;
+        renamed++;
+      },
+    });
     expect(r).toMatchObject({ verdict: 'holds', states: 1246, counters: { check: true } });
+    // Every state interned renamed (through World.set) has the fingerprint of its whole data.
+    expect([renamed, stale]).toEqual([1246, 0]);
   });
 
   it('a vCPU read racing migrate-to-dev: the fault snapshots mmu_invalidate_seq, each migration back ends an invalidation and brings a new page; renamed, it holds', { timeout: 120_000 }, () => {
