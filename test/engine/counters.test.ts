@@ -54,34 +54,41 @@ const writer = (by: number) =>
 const bumpsByOne = writer(1);
 const bumpsByTwo = writer(2);
 
-/** A reader that snapshots the sequence, then retries while it moved (mmu_invalidate_retry); `other` counts its installs. */
-const reader = LIB.routine({
-  name: 'test_fault',
-  params: [],
-  locals: ['snap'],
-  counters: { snap: SEQ },
-  steps: {
-    snapshot: {
-      at: 'test:fault_snapshot',
-      run: (w, l) => {
-        l.snap = w.obj(BOX, 0).seq;
-        return 'check';
+/**
+ * A reader that snapshots the sequence, then retries while it moved (mmu_invalidate_retry); `other`
+ * records its install. Undeclared, its snapshot is a copy the renaming leaves behind (the mistake a
+ * declaration prevents).
+ */
+const faultRoutine = (declared: boolean) =>
+  LIB.routine({
+    name: declared ? 'test_fault' : 'test_fault_undeclared',
+    params: [],
+    locals: ['snap'],
+    counters: declared ? { snap: SEQ } : {},
+    steps: {
+      snapshot: {
+        at: 'test:fault_snapshot',
+        run: (w, l) => {
+          l.snap = w.obj(BOX, 0).seq;
+          return 'check';
+        },
+      },
+      check: {
+        at: 'test:fault_check',
+        run: (w, l) => {
+          const b = w.obj(BOX, 0);
+          if (b.seq !== l.snap) {
+            l.snap = 0;
+            return w.retry('snapshot');
+          }
+          b.other = 1;
+          return w.ret(0);
+        },
       },
     },
-    check: {
-      at: 'test:fault_check',
-      run: (w, l) => {
-        const b = w.obj(BOX, 0);
-        if (b.seq !== l.snap) {
-          l.snap = 0;
-          return w.retry('snapshot');
-        }
-        b.other = 1;
-        return w.ret(0);
-      },
-    },
-  },
-});
+  });
+const reader = faultRoutine(true);
+const readerUndeclared = faultRoutine(false);
 
 /** An adversary that ends three invalidations, then stops. */
 const bumpsThrice = LIB.routine({
@@ -94,31 +101,6 @@ const bumpsThrice = LIB.routine({
         const b = w.obj(BOX, 0);
         b.seq = b.seq + 1;
         return b.seq < 3 ? 'bump' : w.ret(0);
-      },
-    },
-  },
-});
-
-/** The reader with its snapshot not declared: a copy the renaming leaves behind (the mistake a declaration prevents). */
-const readerUndeclared = LIB.routine({
-  name: 'test_fault_undeclared',
-  params: [],
-  locals: ['snap'],
-  steps: {
-    snapshot: {
-      at: 'test:fault_snapshot',
-      run: (w, l) => {
-        l.snap = w.obj(BOX, 0).seq;
-        return 'check';
-      },
-    },
-    check: {
-      at: 'test:fault_check',
-      run: (w, l) => {
-        const b = w.obj(BOX, 0);
-        if (b.seq !== l.snap) return w.retry('snapshot');
-        b.other = b.other + 1;
-        return w.ret(0);
       },
     },
   },
