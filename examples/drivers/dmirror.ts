@@ -49,6 +49,7 @@
  * `dmirror({ readRetry: false })` is the broken variant examples/drivers/dmirror-no-retry.ts uses.
  */
 import { defineDriver, defineStruct, defineTable, Library, KERNEL, MIRROR, deref, intervalNotifierInsert, updateLock, type World, updateLockStep } from 'vmamirror';
+import { INTERVAL_SEQ } from 'vmamirror';
 import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexUnlock, mmgetNotZero, mmput } from 'vmamirror';
 import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
@@ -163,6 +164,7 @@ export function dmirror(o: DmirrorOptions) {
     name: 'dmirror_fault',
     params: ['dev', 'start', 'end', 'write'],
     locals: ['ret'],
+    resultCounters: { lockSource: INTERVAL_SEQ }, // rangeLoop's: read_begin's sequence
     steps: {
       mmget: {
         at: 'test_hmm: if (!mmget_not_zero(mm)) return 0',
@@ -296,6 +298,7 @@ export function dmirror(o: DmirrorOptions) {
     name: 'dmirror_snapshot',
     params: ['dev', 'page', 'write'],
     locals: ['ret'],
+    resultCounters: { lockSource: INTERVAL_SEQ }, // rangeLoop's: read_begin's sequence
     steps: {
       mmget: {
         at: 'test_hmm: if (!mmget_not_zero(mm)) return -EINVAL',
@@ -706,6 +709,7 @@ export function dmirror(o: DmirrorOptions) {
     name: 'dmirror_interval_invalidate',
     params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
     locals: ['dev'],
+    counters: { curSeq: INTERVAL_SEQ },
     steps: {
       // Its own migration: the device table is updated by the migration code itself (reads the
       // owner only for a MIGRATE event, so no other invalidation's step touches more than its frame).

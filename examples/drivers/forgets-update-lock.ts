@@ -6,6 +6,7 @@
  * `vmamirror check exit --driver examples/drivers/forgets-update-lock.ts`.
  */
 import { defineDriver, Library, INTERVAL_LIB, intervalFault, installPfn, intervalPfnMkwrite, attachInterval, MIRROR, MIRROR_VMA_FLAGS } from 'vmamirror';
+import { INTERVAL_SEQ } from 'vmamirror';
 import { deviceOfSub, sourceRangeToMirror, deref, mmuIntervalSetSeq, zapVmaPtes } from 'vmamirror';
 
 // Its own library, using the corrected design's: its routines may be listed as this driver's.
@@ -14,6 +15,7 @@ const lib = new Library('forgets-update-lock', [INTERVAL_LIB], { kind: 'driver',
 const invalidate = lib.routine({
   name: 'ful_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     zap: {
       at: 'mirror: mmu_interval_set_seq + zap_vma_ptes (no mutex_lock(update): the bug)',

@@ -4,6 +4,7 @@
  * read_retry and vmf_insert_pfn_prot under the update lock; the callback sets the sequence and zaps under that lock.
  */
 import { defineDriver, Library, KERNEL, MIRROR, MIRROR_VMA_FLAGS, attachInterval, INSTALL_RETRY, deviceOfVma, mirrorToSource, updateLock, updateLockStep, updateUnlockStep, zapMirror, deref } from 'vmamirror';
+import { INTERVAL_SEQ } from 'vmamirror';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead, vmaMm, EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from 'vmamirror';
 import { hmmPfnToPfn, hmmPfnWritable, hmmRangeFault, insertPfnBusy, vmfInsertPfnProt, zapVmaPtes, mmgetNotZero, mmput, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from 'vmamirror';
 
@@ -13,6 +14,8 @@ const fault = lib.routine({
   name: 'byo_fault',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
+  counters: { seq: INTERVAL_SEQ },
+  resultCounters: { lockSource: INTERVAL_SEQ },
   steps: {
     mmget: {
       at: 'mirror: mmget_not_zero(source mm)',
@@ -75,6 +78,7 @@ const fault = lib.routine({
 const install = lib.routine({
   name: 'byo_install_pfn',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
+  counters: { seq: INTERVAL_SEQ },
   steps: {
     retry: {
       at: 'mirror: if (mmu_interval_read_retry(&sub, seq)) goto again',
@@ -108,6 +112,7 @@ const invalidate = lib.routine({
   name: 'byo_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     lock: updateLockStep('mirror: mutex_lock(update) / mutex_trylock if !blockable', 'zap'),
     zap: {

@@ -21,6 +21,7 @@ import { encodeSchedule } from '../engine/schedule.js';
 import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
 import { LOCK_ORDER } from '../engine/verdict.js';
+import type { CounterOptions } from '../engine/counters.js';
 import type { LockOrderReport } from '../engine/exhaustive.js';
 import type { LockWitness } from '../world/lock-order.js';
 
@@ -124,7 +125,9 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   const audit = opts.audit ?? true;
   world.trackReached();
   const { properties, outcome } = propertiesFor(spec, variant);
-  const how = { ...opts, audit, properties };
+  // A scenario's own concrete counters join the run's: its race depends on their values.
+  const counters = opts.counters && { ...opts.counters, concrete: [...new Set([...(opts.counters.concrete ?? []), ...(spec.concreteCounters ?? [])])] };
+  const how = { ...opts, audit, properties, counters };
   const t0 = performance.now();
   const first = { ...how, ...(opts.iteratePreemptions && opts.timeLimitMs !== undefined && { timeLimitMs: opts.timeLimitMs / 2 }) };
   // Workers rebuild the model's properties themselves: an outcome check (what some final state reached) is one thread's.
@@ -149,7 +152,7 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   // Not after a stop request: shrinking replays, and the user asked for the results now. Not a
   // lock-order cycle either: it is a finding of the whole search, which no single schedule replays.
   if (opts.shrink && r.violation?.schedule.length && r.violation.property !== LOCK_ORDER && !opts.shouldStop?.()) {
-    const s = shrinkCounterexample(spec, variant, r.violation.schedule, audit);
+    const s = shrinkCounterexample(spec, variant, r.violation.schedule, audit, counters);
     shrunk = { schedule: encodeSchedule(spec.name, variant.name, s.schedule), preemptions: s.preemptions, fromPreemptions: s.original.preemptions, steps: s.steps };
   }
   return {
@@ -183,14 +186,14 @@ function lockOrderSummary(g: LockOrderReport, encode: (s: readonly number[]) => 
  * `schedule` (which must violate a property of `spec` under `variant`) shrunk to the fewest
  * preemptions, then actors, then steps, still violating the same property first.
  */
-export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[], audit = true): ShrinkResult {
+export function shrinkCounterexample(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[], audit = true, counters?: CounterOptions): ShrinkResult {
   // Replayed as the search ran: audited (a driver's data race is a BUG only then), or not.
   const world = () => {
     const w = buildScenario(spec, variant).world;
     w.audit = audit;
     return w;
   };
-  return shrinkSchedule(world, schedule, { properties: propertiesFor(spec, variant).properties });
+  return shrinkSchedule(world, schedule, { properties: propertiesFor(spec, variant).properties, counters });
 }
 
 export interface Cell {

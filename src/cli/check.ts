@@ -20,6 +20,7 @@ import { judgedLine, judgeExpectations } from '../check/expect.js';
 import { parallelUnsupported } from '../engine/parallel.js';
 import type { BoundedCoverage } from '../engine/iterative.js';
 import { cellSource, parallelCell } from './parallel-cell.js';
+import { unknownDomain } from '../engine/counters.js';
 
 export interface ExhaustiveCliOptions {
   shard?: Shard;
@@ -36,6 +37,8 @@ export interface ExhaustiveCliOptions {
   shrink?: boolean;
   lockOrder?: boolean;
   exact?: boolean;
+  abstractCounters?: boolean;
+  concreteCounters?: string[];
   trail?: string;
   maxViolations?: number;
   allViolations?: boolean;
@@ -52,6 +55,9 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
   checkReportPath('--junit', opts.junit);
   checkReportPath('--trail', opts.trail);
   if (opts.maxViolations !== undefined && opts.allViolations) fail('--max-violations and --all-violations exclude each other');
+  if (opts.concreteCounters && !opts.abstractCounters) fail('--concrete-counters names the exceptions to --abstract-counters: give both');
+  const unknownCounter = unknownDomain(opts.concreteCounters ?? []);
+  if (unknownCounter) fail(`--concrete-counters: ${unknownCounter}`);
   if (opts.iteratePreemptions && opts.preemptions !== undefined) fail('--iterate-preemptions and --preemptions exclude each other: the first chooses the bounds itself');
   const cells = opts.shard ? shardCells(sel.cells, opts.shard) : sel.cells;
   if (!cells.length) fail(`shard ${formatShard(opts.shard!)} has no cell: ${sel.cells.length} cells split ${opts.shard!.count} ways; use at most ${sel.cells.length} shards`);
@@ -66,6 +72,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     iteratePreemptions: opts.iteratePreemptions,
     lockOrder: opts.lockOrder,
     exact: opts.exact,
+    counters: opts.abstractCounters ? { concrete: opts.concreteCounters } : undefined,
     maxViolations: opts.allViolations ? Number.POSITIVE_INFINITY : opts.maxViolations,
     // Shrinking costs replays; the table prints shortest schedules only.
     shrink: opts.shrink !== false && !sel.table,

@@ -60,6 +60,8 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['preemptions', '--preemptions'],
   ['lockOrder', '--lock-order'],
   ['exact', '--exact'],
+  ['abstractCounters', '--abstract-counters'],
+  ['concreteCounters', '--concrete-counters'],
   ['workers', '--workers'],
   ['iteratePreemptions', '--iterate-preemptions'],
   ['maxViolations', '--max-violations'],
@@ -127,6 +129,7 @@ interface ReplayOptions {
   tables?: true | number;
   trail?: string;
   violation?: number;
+  abstractCounters?: boolean;
 }
 
 function replay(text: string | undefined, opts: ReplayOptions): number {
@@ -163,11 +166,12 @@ function replay(text: string | undefined, opts: ReplayOptions): number {
  * whole state after that step.
  */
 function replayTrace(spec: ScenarioSpec, variant: MirrorVariant, choices: readonly number[], opts: ReplayOptions, original?: readonly number[]): Trace {
-  let trace = traceOf(spec, variant, choices);
+  const counters = opts.abstractCounters ? { concrete: spec.concreteCounters } : undefined;
+  let trace = traceOf(spec, variant, choices, counters);
   if (original) trace = { ...trace, shrunkFrom: encodeSchedule(spec.name, variant.name, original) };
   else if (opts.shrink && trace.violated) {
-    const shrunk = shrinkCounterexample(spec, variant, choices).schedule;
-    trace = { ...traceOf(spec, variant, shrunk), shrunkFrom: encodeSchedule(spec.name, variant.name, choices) };
+    const shrunk = shrinkCounterexample(spec, variant, choices, true, counters).schedule;
+    trace = { ...traceOf(spec, variant, shrunk, counters), shrunkFrom: encodeSchedule(spec.name, variant.name, choices) };
   }
   // A schedule that cannot run at all (an unknown actor) is an input error with nothing to show.
   if (trace.replayError && !trace.steps.length) fail(trace.replayError);
@@ -254,6 +258,11 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--preemptions <k>', 'only schedules with at most k preemptions (a bounded search: verdict incomplete unless a violation is found)', nonNegativeInt)
     .option('--lock-order', 'also check the order locks are taken in over the whole search (lockdep): a cycle is a lock-order violation')
     .option('--exact', 'store whole states, not 64-bit fingerprints: no state can be missed by a collision (more memory per state)')
+    .option(
+      '--abstract-counters',
+      'rename the live values of unbounded counters (page generations, sequence numbers: docs/reduction.md) to canonical ones, so that retry loops with a new value each time end; sound for code that only copies, bumps and compares them',
+    )
+    .option('--concrete-counters <domain...>', 'with --abstract-counters: keep these counter domains concrete (page-gen, kvm-seq), for a race that depends on the value itself (a wrap, a sign)')
     .option(
       '--iterate-preemptions',
       'when a limit stops the search, search again with at most 0, 1, 2, … preemptions within what is left, and report the largest bound covered completely (with --time-limit, the exhaustive attempt gets half of it)',
@@ -355,6 +364,7 @@ interrupt left a mutant undecided; 4 a model error while checking a mutant.`,
     .option('--violation <n>', 'with --trail: only violation n of the file (numbered from 0)', nonNegativeInt)
     .option('--file <path>', 'the scenario file the schedule was found on (for scenarios that are not built in)')
     .option('--shrink', 'first shrink the schedule to the fewest preemptions, then actors, then steps (printed with the original)')
+    .option('--abstract-counters', 'judge it as `check --abstract-counters` does: a fair cycle may close up to a renaming of page generations and sequence numbers (docs/reduction.md)')
     .option('--mutant <id>', 'replay it on a mutant of the design (an id printed by `vmamirror mutate`, e.g. drop-lock@mirror_invalidate:lock)')
     .option('--tables [step]', 'also print the notifier registrations, HMM ranges, sequence numbers, locks and their holders after the last step (or after step N)', nonNegativeInt)
     .option('--dump <step>', "also print the whole state after step N of the trace (every non-zero field of every object, every actor's frames), as JSON", nonNegativeInt)

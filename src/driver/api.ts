@@ -19,6 +19,9 @@ export { KVM_LIB } from '../kvm/library.js';
  * invalidateSeqHi the high one; mmu_invalidate_in_progress and its gfn range) and its mmu_lock.
  */
 export { KVM } from '../kvm/structs.js';
+/** Counter domains (layout.ts `CounterDomain`): a driver or era routine that keeps a copy of a sequence or generation declares it (`counters`, `resultCounters`), so that `--abstract-counters` renames it too. */
+export { KVM_SEQ } from '../kvm/structs.js';
+export { INTERVAL_SEQ, PAGE_GEN } from '../kernel/structs.js';
 export { kvmMmuLock } from '../kvm/topology.js';
 /** mmu_invalidate_retry_gfn's range half: an invalidation in progress covers the gfn (under mmu_lock). */
 export { invalidationCovers } from '../kvm/fault.js';

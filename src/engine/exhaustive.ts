@@ -35,6 +35,7 @@ import { verdictsOf, type CheckSelection, type Found, type Violation } from './v
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
+import { CounterCanon, type CounterOptions } from './counters.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -89,6 +90,8 @@ export interface ExploreOptions extends CheckSelection {
    * search that completes explores the same states in any order.
    */
   readonly order?: number;
+  /** Called with every distinct state as it is interned (renamed, under the counter abstraction): for tests that compare state sets. */
+  readonly onState?: (state: Int32Array) => void;
 }
 
 /** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
@@ -147,6 +150,8 @@ export interface ExploreResult {
   readonly lockOrder?: LockOrderReport;
   /** With `preemptions`: the transitions the bound cut off (0: no schedule needs more preemptions). */
   readonly beyondBound?: number;
+  /** The counter abstraction the search ran with, when it renamed some domain: a replay of its termination lasso renames the same way. */
+  readonly counters?: CounterOptions;
 }
 
 /** Fresh states between two readings of the process's RSS under a memory limit (a reading costs ~10 µs, far more on a loaded machine). */
@@ -185,6 +190,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const visited = visitedStates(w.layout, exact);
   const tree = new Tree();
   const initial = w.snapshot();
+  // The counter abstraction (counters.ts): every state is interned renamed, the initial one too.
+  // Schedules still replay from the concrete initial state: the renaming commutes with every step.
+  const canon = CounterCanon.of(w.layout, opts.counters);
+  const start = canon ? canon.canonicalCopy(initial, new Int32Array(slots)) : initial;
   const parent = new Int32Array(slots);
   const merge = opts.merge ?? true;
   w.undoing = true;
@@ -194,7 +203,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const order = opts.order;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
-  const lone = fair ? new LoneRun(w, exact) : undefined;
+  const lone = fair ? new LoneRun(w, exact, canon) : undefined;
   let transitions = 0;
   /** Transitions the preemption bound cut off (none: every schedule was searched). */
   let beyondBound = 0;
@@ -274,6 +283,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       missedStateBound: visited.missedBound,
       ...(exact && { exact }),
       ...(bound >= 0 && { beyondBound }),
+      ...(canon && { counters: opts.counters }),
       ...(maxViolations > 1 && { violations: found }),
       stopReason,
       peakBytes,
@@ -362,16 +372,17 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   };
   const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
 
-  visited.add(initial, 0);
+  visited.add(start, 0);
+  opts.onState?.(start);
   const root = tree.add(-1, -1, 0, 0);
-  w.load(initial.slice());
+  w.load(start.slice());
   const v0 = checkState(root);
   if (v0 && enough(v0)) return stopped();
   fair?.discover(root, visited.keyLo, visited.keyHi);
   const stop0 = memoryReached() ? 'memory' : poll();
   if (stop0) return stopped(stop0);
 
-  if (!v0) frontier.push(initial, root);
+  if (!v0) frontier.push(start, root);
   let expansions = 0;
   for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
     if (++expansions >= POLL_EVERY) {
@@ -379,6 +390,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       const stop = poll();
       if (stop) return stopped(stop);
     }
+    if (canon?.check) canon.noteBefore(parent);
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
@@ -436,6 +448,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           w.undoTo(mark);
           continue;
         }
+        if (canon) {
+          if (canon.check) canon.checkAfter(w);
+          canon.canonicalize(w); // logged for undo like the step's own writes
+        }
         const next = w.v;
         let pre = 0;
         let fresh: boolean;
@@ -451,6 +467,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         const keyHi = visited.keyHi;
         let target = -1;
         if (fresh) {
+          opts.onState?.(next);
           const depth = tree.depth[id] + 1;
           if (depth > maxDepth) maxDepth = depth;
           const cid = tree.add(id, entry, depth, steps);

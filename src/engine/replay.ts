@@ -50,7 +50,7 @@ export function replayFrom(w: World, initial: Int32Array, entries: readonly numb
   let skipped = 0;
   let blockedEnd = false;
   const n = w.layout.actorNames.length;
-  const cycles = verdicts?.terminationOn ? new CycleWatch(w) : undefined;
+  const cycles = verdicts?.terminationOn ? new CycleWatch(w, verdicts.counters) : undefined;
   let found: Found | undefined = verdicts?.state(w) ?? cycles?.observe(w);
 
   /** One entry (actor `a`, alternative `c` if its step branches): true if it executed (or raised a BUG while blocked). */

@@ -35,6 +35,7 @@ import type { World } from '../world/world.js';
 import { execStep, isEnabled, whereIs } from '../world/runner.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { visitedStates, type VisitedStates } from './visited.js';
+import { CounterCanon, type CounterOptions } from './counters.js';
 import { ModelError } from '../world/errors.js';
 import { entryActor, entryChoice } from '../world/entry.js';
 import { grow } from './grow.js';
@@ -131,6 +132,8 @@ export class LoneRun {
   constructor(
     private readonly w: World,
     exact = false,
+    /** The counter abstraction of the search, if on: the lone run's states are renamed as the search's are. */
+    private readonly canon?: CounterCanon,
   ) {
     this.done = visitedStates(w.layout, exact, 1 << 10);
     this.seen = visitedStates(w.layout, exact, 1 << 8);
@@ -166,6 +169,8 @@ export class LoneRun {
           return undefined;
         }
         if (r === BLOCK_SLEEP || r === BLOCK_SPIN) break; // blocked for good: the search reports the deadlock
+        // A retry loop that comes back with a new sequence or generation comes back to a state seen.
+        this.canon?.canonicalize(w);
         path.push(lone);
       }
       this.done.addAll(seen);
@@ -544,9 +549,15 @@ export class CycleWatch {
   private readonly acquiring: number[] = [];
   private readonly stepped: number[] = [];
 
-  constructor(w: World) {
+  /** The counter abstraction of the search being replayed, if on, and its scratch state. */
+  private readonly canon: CounterCanon | undefined;
+  private readonly scratch: Int32Array;
+
+  constructor(w: World, counters?: CounterOptions) {
     this.roles = roleMasks(w);
     this.seen = visitedStates(w.layout, true, 64);
+    this.canon = CounterCanon.of(w.layout, counters);
+    this.scratch = new Int32Array(this.canon ? w.layout.size : 0);
   }
 
   /** Steps the current lone actor has taken alone. */
@@ -586,7 +597,8 @@ export class CycleWatch {
     this.acquiring.push(acquiring);
     this.stepped.push(-1);
     if (!clients) return undefined;
-    const known = !this.seen.add(w.v, 0);
+    // Under the counter abstraction the search's cycle is one of renamed states: so is the replay's.
+    const known = !this.seen.add(this.canon ? this.canon.canonicalCopy(w.v, this.scratch) : w.v, 0);
     const from = this.last[this.seen.keyLo];
     this.last[this.seen.keyLo] = pos;
     if (!known) return undefined;

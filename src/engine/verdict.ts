@@ -22,6 +22,7 @@
 import type { World } from '../world/world.js';
 import { whereIs } from '../world/runner.js';
 import { formatCycle, type LockCycle, type LockWitness } from '../world/lock-order.js';
+import type { CounterOptions } from './counters.js';
 
 export interface Property {
   readonly name: string;
@@ -83,12 +84,15 @@ export interface VerdictOptions {
   readonly termination?: boolean;
   /** Record the lock-order graph of an exhaustive search and report its first cycle (default false). */
   readonly lockOrder?: boolean;
+  /** The counter abstraction (counters.ts): states that differ only in renamed counters are one, for cycles too. */
+  readonly counters?: CounterOptions;
 }
 
 export class Verdicts {
   readonly deadlockOn: boolean;
   readonly terminationOn: boolean;
   readonly lockOrderOn: boolean;
+  readonly counters: CounterOptions | undefined;
 
   constructor(
     readonly properties: readonly Property[] = [],
@@ -97,6 +101,7 @@ export class Verdicts {
     this.deadlockOn = opts.deadlock ?? true;
     this.terminationOn = opts.termination ?? true;
     this.lockOrderOn = opts.lockOrder ?? false;
+    this.counters = opts.counters;
     const names = new Set(BUILT_IN.map((c) => c.name));
     for (const p of properties) {
       if (names.has(p.name)) throw new Error(`two checks are called ${p.name}`);
@@ -172,11 +177,16 @@ export interface CheckSelection {
    * (`lock-order`; default false here, on in `check`). Exhaustive searches only.
    */
   readonly lockOrder?: boolean;
+  /**
+   * Rename the values of counter domains to canonical ones before states are compared
+   * (src/engine/counters.ts); absent: every counter concrete. Exhaustive searches and replays.
+   */
+  readonly counters?: CounterOptions;
 }
 
 /** The verdicts of a driver's options. */
 export function verdictsOf(sel: CheckSelection): Verdicts {
-  return new Verdicts(sel.properties ?? [], { deadlock: sel.deadlock, termination: sel.liveness, lockOrder: sel.lockOrder });
+  return new Verdicts(sel.properties ?? [], { deadlock: sel.deadlock, termination: sel.liveness, lockOrder: sel.lockOrder, counters: sel.counters });
 }
 
 /** `actor at routine:label` for every actor not done: the step each would run next. */

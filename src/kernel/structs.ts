@@ -8,7 +8,21 @@
  *   - a routine reference (an ops pointer such as vm_ops->fault) is `w.routineRef(routine)`;
  *   - addresses are page numbers (vpn) inside one mm's address space.
  */
-import { defineStruct } from '../world/layout.js';
+import { defineCounterDomain, defineStruct } from '../world/layout.js';
+
+/**
+ * The page generation as a counter domain (layout.ts `CounterDomain`): `page.gen` and every copy a
+ * mapping keeps of it are only copied, bumped (alloc) and compared for equality (a stale mapping).
+ */
+export const PAGE_GEN = defineCounterDomain('page-gen', "a frame's allocation generation (ghost) and the copies mappings keep of it");
+
+/**
+ * The interval notifiers' sequence as a counter domain: subscriptions->invalidate_seq, each
+ * subscription's invalidate_seq and every copy of them (read_begin's result, cur_seq, a range's
+ * notifier_seq) are only copied, made odd (|1), bumped, decremented once (insert: S - 1) and
+ * compared for equality, with 0 and for parity (odd: an invalidation is in progress).
+ */
+export const INTERVAL_SEQ = defineCounterDomain('interval-seq', "subscriptions->invalidate_seq, the interval notifiers' invalidate_seq and their copies", { parity: true });
 
 /** A physical page frame (struct page / folio). `gen` counts allocations, so a mapping that
  *  remembers the generation it was made with can tell a reused frame from the page it mapped. */
@@ -47,6 +61,7 @@ export const PAGE = defineStruct(
     // lock and xa_lock): a holder re-checks it under the folio lock (filemap.ts).
     mapping: 'lock:folio',
   },
+  { counters: { gen: PAGE_GEN } },
 );
 
 /** An mm_struct with its locks and its notifier subscriptions header. */
@@ -82,6 +97,7 @@ export const MM = defineStruct(
     hmmNotifiers: 'lock:hmm.ranges_lock',
     hmm: 'lock:mm.mmap_lock',
   },
+  { counters: { invalidateSeq: INTERVAL_SEQ } },
 );
 
 /** One page-table entry of one mm. `gen` is ghost state: the page's generation when it was mapped. */
@@ -119,7 +135,7 @@ export const PTE = defineStruct(
     dirty: 'lock:mm.ptl',
     young: 'lock:mm.ptl',
   },
-  { word: true }, // one pte_t: ptep_get reads it whole
+  { word: true, counters: { gen: PAGE_GEN } }, // one pte_t: ptep_get reads it whole
 );
 
 /** A vm_area_struct slot of one mm. */
@@ -189,6 +205,7 @@ export const MIN = defineStruct(
     'priv', // ref to the driver's object
   ] as const,
   { mm: 'stable', start: 'stable', last: 'stable', seq: 'lock:driver', state: 'lock:mm.notifier_subscriptions.lock', invalidate: 'stable', priv: 'stable' },
+  { counters: { seq: INTERVAL_SEQ } },
 );
 
 export const MIN_UNUSED = 0;
@@ -215,6 +232,7 @@ export const TASK = defineStruct(
     'readLocks', // rwsems this task holds for read (lockdep's held-lock list: the reader counts do not name their readers)
   ] as const,
   { inNotifier: 'private', skippedRead: 'ghost', deferredSub: 'ghost', deferredSeq: 'ghost', deferredPhase: 'ghost', readLocks: 'read-holds:mm.mmap_lock' },
+  { counters: { deferredSeq: INTERVAL_SEQ } },
 );
 
 /** v5.3 struct hmm_mirror: a driver's mirror of an mm, with ops->sync_cpu_device_pagetables. */

@@ -29,7 +29,7 @@
  */
 import { defineStruct, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
-import { MM } from './structs.js';
+import { MM, PAGE_GEN } from './structs.js';
 
 /** One TLB entry of one mm: a cached translation of (mm, vpn). */
 export const TLB = defineStruct(
@@ -43,7 +43,7 @@ export const TLB = defineStruct(
   // Hardware state: filled by the page walk of one access, dropped by one flush (an IPI is taken
   // between instructions), never under a lock.
   { pfn: 'atomic', write: 'atomic', gen: 'ghost', pending: 'ghost' },
-  { word: true }, // one TLB entry: the walk fills it whole, invlpg drops it whole
+  { word: true, counters: { gen: PAGE_GEN } }, // one TLB entry: the walk fills it whole, invlpg drops it whole
 );
 
 /** The layer's name in scenario files (`layers: [cpu-tlb]`). */

@@ -35,7 +35,7 @@ import type { World } from '../world/world.js';
 import { EFAULT } from '../kernel/flags.js';
 import { assertHeld, readLock, readUnlock } from '../kernel/locks.js';
 import { pageGen, putPage } from '../kernel/page.js';
-import { KVM } from './structs.js';
+import { KVM, KVM_SEQ } from './structs.js';
 import { readInvalidateSeq } from './seq.js';
 import { deref, isNone } from '../kernel/ref.js';
 import { gfnInInvalidMemslot, gfnToHva, kvmMmuLock, spte } from './topology.js';
@@ -60,6 +60,7 @@ export function invalidationCovers(w: World, k: number, gfn: number): boolean {
 export const isPageFaultStale = KVM_LIB.routine({
   name: 'is_page_fault_stale',
   params: ['kvm', 'gfn', 'mmuSeq', 'mmuSeqHi'],
+  counters: { mmuSeq: KVM_SEQ },
   steps: {
     check: {
       at: 'arch/x86/kvm/mmu/mmu.c:is_page_fault_stale (mmu_invalidate_retry_gfn)',
@@ -104,6 +105,7 @@ export const kvmTdpPageFault = KVM_LIB.routine({
   name: 'kvm_tdp_page_fault',
   params: ['kvm', 'gfn', 'write'],
   locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry', 'srcuHeld', 'oldPfn', 'oldWrite'],
+  counters: { mmuSeq: KVM_SEQ },
   steps: {
     seq: {
       at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb; __kvm_faultin_pfn)',

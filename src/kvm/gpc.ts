@@ -28,9 +28,9 @@ import { defineStruct } from '../world/layout.js';
 import { EFAULT } from '../kernel/flags.js';
 import { assertHeld, assertWriteHeld, mutexLock, mutexUnlock, readLock, readUnlock, writeLock, writeUnlock, type Mutex, type RwLock } from '../kernel/locks.js';
 import { pageGen, putPage } from '../kernel/page.js';
-import { PAGE } from '../kernel/structs.js';
+import { PAGE, PAGE_GEN } from '../kernel/structs.js';
 import { deref, ref } from '../kernel/ref.js';
-import { KVM } from './structs.js';
+import { KVM, KVM_SEQ } from './structs.js';
 import { gfnToHva } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { readInvalidateSeq } from './seq.js';
@@ -44,20 +44,25 @@ export const GPC_NONE = -1;
  * (ghost) the page's generation when it was cached; `users` (ghost) the tasks between a successful
  * kvm_gpc_check and their read_unlock.
  */
-export const GPC = defineStruct('gpc', ['kvm', 'gfn', 'uhva', 'pfn', 'valid', 'gen', 'lockWriter', 'lockReaders', 'refreshLock', 'users', 'generation', 'stale'] as const, {
-  kvm: 'stable',
-  gfn: 'lock:gpc.lock',
-  uhva: 'lock:gpc.lock',
-  pfn: 'lock:gpc.lock',
-  valid: 'lock:gpc.lock',
-  gen: 'ghost',
-  lockWriter: 'lock-word:gpc.lock',
-  lockReaders: 'lock-readers:gpc.lock',
-  refreshLock: 'lock-word:gpc.refresh_lock',
-  users: 'ghost',
-  generation: 'lock:gpc.lock', // gpc->generation: the memslots' generation its uhva was computed in
-  stale: 'ghost', // a kvm_gpc_check passed on a uhva the memslots no longer give for its gfn (until that user's unlock)
-});
+export const GPC = defineStruct(
+  'gpc',
+  ['kvm', 'gfn', 'uhva', 'pfn', 'valid', 'gen', 'lockWriter', 'lockReaders', 'refreshLock', 'users', 'generation', 'stale'] as const,
+  {
+    kvm: 'stable',
+    gfn: 'lock:gpc.lock',
+    uhva: 'lock:gpc.lock',
+    pfn: 'lock:gpc.lock',
+    valid: 'lock:gpc.lock',
+    gen: 'ghost',
+    lockWriter: 'lock-word:gpc.lock',
+    lockReaders: 'lock-readers:gpc.lock',
+    refreshLock: 'lock-word:gpc.refresh_lock',
+    users: 'ghost',
+    generation: 'lock:gpc.lock', // gpc->generation: the memslots' generation its uhva was computed in
+    stale: 'ghost', // a kvm_gpc_check passed on a uhva the memslots no longer give for its gfn (until that user's unlock)
+  },
+  { counters: { gen: PAGE_GEN } },
+);
 
 /**
  * The part of struct kvm that only the caches and memslot updates read: mn_active_invalidate_count.
@@ -187,6 +192,7 @@ export const hvaToPfnRetry = KVM_LIB.routine({
   name: 'hva_to_pfn_retry',
   params: ['gpc'],
   locals: ['uhva', 'mmuSeq', 'mmuSeqHi', 'newPfn', 'refcounted'],
+  counters: { mmuSeq: KVM_SEQ },
   steps: {
     begin: {
       at: 'virt/kvm/pfncache.c:hva_to_pfn_retry gpc->valid = false; do { mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); write_unlock_irq(&gpc->lock)',

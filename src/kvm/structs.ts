@@ -9,7 +9,16 @@
  * race were it not held (the acquire, the staleness check, the spte install and the release are
  * steps of their own): no step's size stands in for the lock, so a variant that drops it races.
  */
-import { defineStruct } from '../world/layout.js';
+import { defineCounterDomain, defineStruct } from '../world/layout.js';
+import { PAGE_GEN } from '../kernel/structs.js';
+
+/**
+ * kvm->mmu_invalidate_seq as a counter domain (layout.ts `CounterDomain`): its low word and the
+ * snapshots faults keep of it are only bumped (kvm_mmu_invalidate_end) and compared for equality
+ * (mmu_invalidate_retry). The high word stays concrete; a scenario that starts the sequence near a
+ * wrap, or an era that tests its sign (B-21), keeps the domain concrete.
+ */
+export const KVM_SEQ = defineCounterDomain('kvm-seq', "kvm->mmu_invalidate_seq (its low word) and the fault's snapshots of it");
 
 export const KVM = defineStruct(
   'kvm',
@@ -39,6 +48,7 @@ export const KVM = defineStruct(
     srcu: 'stable',
     protectOwed: 'ghost',
   },
+  { counters: { invalidateSeq: KVM_SEQ } },
 );
 
 /**
@@ -73,5 +83,5 @@ export const SPTE = defineStruct(
   'spte',
   ['pfn', 'write', 'gen'] as const,
   { pfn: 'lock:kvm.mmu_lock', write: 'lock:kvm.mmu_lock', gen: 'ghost' },
-  { word: true }, // one 64-bit spte
+  { word: true, counters: { gen: PAGE_GEN } }, // one 64-bit spte
 );

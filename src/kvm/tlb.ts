@@ -27,6 +27,7 @@
  * kvm_arch_flush_remote_tlbs's Hyper-V hypercall (returns -EOPNOTSUPP on bare metal) are not
  * modelled.
  */
+import { PAGE_GEN } from '../kernel/structs.js';
 import type { Layout } from '../world/layout.js';
 import { defineStruct } from '../world/layout.js';
 import type { World } from '../world/world.js';
@@ -63,7 +64,7 @@ export const VCPU = defineStruct('vcpu', ['online', 'mode', 'requests'] as const
  * One guest TLB entry per (vCPU, gfn): the pfn (0: none), whether it allows writes, and the page's
  * generation when it was filled (ghost). Only its vCPU fills and flushes it: `private`.
  */
-export const GTLB = defineStruct('gtlb', ['pfn', 'write', 'gen'] as const, { pfn: 'private', write: 'private', gen: 'ghost' });
+export const GTLB = defineStruct('gtlb', ['pfn', 'write', 'gen'] as const, { pfn: 'private', write: 'private', gen: 'ghost' }, { counters: { gen: PAGE_GEN } });
 
 /** Declares the vCPUs and their TLBs of `kvms` KVMs of `gfns` guest frames, for every actor. */
 export function declareGuestTlbs(layout: Layout, kvmNames: readonly string[], gfns: number): void {

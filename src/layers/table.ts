@@ -31,7 +31,7 @@
  */
 import { defineStruct, type Layout, type Protection, type StructDef } from '../world/layout.js';
 import type { World } from '../world/world.js';
-import { MM, PAGE } from '../kernel/structs.js';
+import { MM, PAGE, PAGE_GEN } from '../kernel/structs.js';
 import { deref } from '../kernel/ref.js';
 import { MIRROR } from '../mirror/device.js';
 import { DriverError, type DriverState } from '../driver/define.js';
@@ -113,18 +113,23 @@ export function defineTable(spec: TableSpec): DeviceTable {
     bad(`${at}: window: expected { struct, field }, a counter field of one of the driver's state structs`);
   }
   if ([...tables.values()].some((t) => t.name === spec.name)) bad(`${at}: the name is another table's; choose another`);
-  const struct = defineStruct(spec.name, ENTRY_FIELDS, {
-    pfn: protect,
-    writable: protect,
-    gen: 'ghost',
-    inflight: 'atomic', // the job's fence: signalled by the device, waited on by the driver
-    ipfn: 'ghost',
-    igen: 'ghost',
-    iwrite: 'ghost',
-    violation: 'ghost',
-    vpfn: 'ghost',
-    varg: 'ghost',
-  });
+  const struct = defineStruct(
+    spec.name,
+    ENTRY_FIELDS,
+    {
+      pfn: protect,
+      writable: protect,
+      gen: 'ghost',
+      inflight: 'atomic', // the job's fence: signalled by the device, waited on by the driver
+      ipfn: 'ghost',
+      igen: 'ghost',
+      iwrite: 'ghost',
+      violation: 'ghost',
+      vpfn: 'ghost',
+      varg: 'ghost',
+    },
+    { counters: { gen: PAGE_GEN, igen: PAGE_GEN } },
+  );
   const table: DeviceTable = Object.freeze({ name: spec.name, kind: spec.kind, entries: spec.entries, parent: spec.parent, protect, struct, ...(win && { window: win }) });
   tables.set(struct, table);
   return table;

@@ -7,6 +7,7 @@
  * introspector's ptes as its own pages. Tearing them down with zap_page_range_single (zap_vma_ptes
  * refuses a non-PFNMAP VMA) runs page_remove_rmap + put_page on the source's page.
  */
+import { INTERVAL_SEQ } from '../kernel/structs.js';
 import { ANON_VMA_FOOTPRINTS } from './footprints/anon-vma.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND, VM_READ, VM_SHARED, VM_WRITE } from '../kernel/flags.js';
 import { assertHeld, mutexUnlock, ptl, spinLock, spinUnlock } from '../kernel/locks.js';
@@ -28,6 +29,7 @@ ANON_VMA_LIB.declare(ANON_VMA_FOOTPRINTS);
 const anonVmaInstall = ANON_VMA_LIB.routine({
   name: 'remote_map_page',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
+  counters: { seq: INTERVAL_SEQ },
   steps: {
     install: {
       at: 'remote_mapping: mmu_interval_read_retry + set_pte_at(mk_pte(page))',
@@ -52,6 +54,7 @@ const anonVmaInvalidate = ANON_VMA_LIB.routine({
   name: 'mirror_invalidate_anon_vma',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     lock: {
       at: 'remote_mapping: spin_lock(user_lock)',

@@ -8,6 +8,7 @@
  * invalidate_range_start/end on the introspector's mm, so the introspector's own KVM zaps too
  * (Paolo's question, R5/R6). raw-clear and anon-vma build on its fault path.
  */
+import { INTERVAL_SEQ } from '../kernel/structs.js';
 import { INTERVAL_FOOTPRINTS } from './footprints/interval.js';
 import { EBUSY, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/flags.js';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead } from '../kernel/locks.js';
@@ -33,6 +34,8 @@ export const intervalFault = INTERVAL_LIB.routine({
   name: 'mirror_fault',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
+  counters: { seq: INTERVAL_SEQ },
+  resultCounters: { lockSource: INTERVAL_SEQ },
   steps: {
     mmget: {
       at: 'mirror: mmget_not_zero(source mm)',
@@ -105,6 +108,7 @@ export const intervalFault = INTERVAL_LIB.routine({
 export const installPfn = INTERVAL_LIB.routine({
   name: 'mirror_install_pfn',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
+  counters: { seq: INTERVAL_SEQ },
   steps: {
     retry: {
       at: 'mirror: if (mmu_interval_read_retry(&sub, seq)) goto again',
@@ -143,6 +147,7 @@ export const intervalInvalidate = INTERVAL_LIB.routine({
   name: 'mirror_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     lock: updateLockStep('mirror: mutex_lock(update) / mutex_trylock if !blockable', 'zap'),
     zap: {

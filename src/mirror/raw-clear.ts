@@ -5,6 +5,7 @@
  * invalidate_range_start/end on the introspector's mm. The introspector's own KVM therefore never
  * hears of it and keeps its EPT entry for the mirror address after the source frees the page.
  */
+import { INTERVAL_SEQ } from '../kernel/structs.js';
 import { RAW_CLEAR_FOOTPRINTS } from './footprints/raw-clear.js';
 import { assertHeld, mutexUnlock, ptl, spinLock, spinUnlock } from '../kernel/locks.js';
 import { mmuIntervalSetSeq } from '../kernel/notifier/interval.js';
@@ -23,6 +24,7 @@ const rawClearInvalidate = RAW_CLEAR_LIB.routine({
   name: 'mirror_invalidate_raw_clear',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     lock: updateLockStep('mirror: take_lock(update)', 'clear'), // mutex_lock / mutex_trylock if !blockable
     clear: {

@@ -17,6 +17,7 @@ import { outcomeCheck } from '../check/outcome.js';
 import { LOCK_ORDER, Verdicts, type Found, type Violation } from '../engine/verdict.js';
 import { decodeSchedule, encodeSchedule } from '../engine/schedule.js';
 import { judgeSchedule } from '../engine/replay.js';
+import type { CounterOptions } from '../engine/counters.js';
 import { variantByName } from '../mirror/variants.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { buildScenario } from '../scenario/build.js';
@@ -74,7 +75,7 @@ export interface Trace {
  * alternative of a step that does not branch) stops the trace with `replayError`; a fault of the
  * model itself (ModelError) is thrown.
  */
-export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[]): Trace {
+export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: readonly number[], counters?: CounterOptions): Trace {
   const { world: w } = buildScenario(spec, variant);
   const { layers, read } = reportLayers(w, spec);
   const actors = [...w.layout.actorNames];
@@ -115,7 +116,8 @@ export function traceOf(spec: ScenarioSpec, variant: MirrorVariant, schedule: re
   w.load(start);
   w.audit = true;
   // The scenario's expected outcomes are a check of its own (src/check/outcome.ts).
-  const violated = judgeSchedule(w, schedule, { properties: spec.outcomes?.length ? [...PROPERTIES, outcomeCheck().property] : PROPERTIES });
+  // Counters renamed as the search renamed them: a fair cycle it found may close only up to renaming.
+  const violated = judgeSchedule(w, schedule, { properties: spec.outcomes?.length ? [...PROPERTIES, outcomeCheck().property] : PROPERTIES, counters });
   return { ...base, steps, violated, ...(violated && { racing: racingSteps(steps, violated.message) }) };
 }
 
@@ -139,7 +141,7 @@ export function stateAfter(spec: ScenarioSpec, variant: MirrorVariant, schedule:
 }
 
 /** What `counterexampleTrace` reads of a check's (or a simulation's) result. */
-export type CounterexampleOf = Pick<CheckResult, 'scenario' | 'variant' | 'schedule' | 'shrunk'> & { readonly violation?: Violation };
+export type CounterexampleOf = Pick<CheckResult, 'scenario' | 'variant' | 'schedule' | 'shrunk' | 'counters'> & { readonly violation?: Violation };
 
 /**
  * The trace of a result's counterexample: the shrunk one when there is one (the search's schedule
@@ -161,9 +163,9 @@ export function counterexampleTrace(result: CounterexampleOf, spec?: ScenarioSpe
     const { property, message } = result.violation;
     return { ...traceOf(scenario, variant, result.violation.schedule), violated: { property, message } };
   }
-  if (!result.shrunk) return traceOf(scenario, variant, result.violation.schedule);
+  if (!result.shrunk) return traceOf(scenario, variant, result.violation.schedule, result.counters);
   const original = result.schedule ?? encodeSchedule(scenario.name, variant.name, result.violation.schedule);
-  return { ...traceOf(scenario, variant, decodeSchedule(result.shrunk.schedule).choices), shrunkFrom: original };
+  return { ...traceOf(scenario, variant, decodeSchedule(result.shrunk.schedule).choices, result.counters), shrunkFrom: original };
 }
 
 /** Every check a search asks (the built-in ones, then the properties), with what each means. */

@@ -449,6 +449,7 @@ interface FileData {
   readonly faults?: readonly FaultPoint[];
   readonly layers?: readonly KernelLayer[];
   readonly memory?: MemoryKind;
+  readonly concreteCounters?: readonly string[];
   /** Each with `ops` or `any` (checked below: the schema lets either be missing). */
   readonly actors: readonly (Omit<ActorSpec, 'ops'> & { readonly ops?: readonly Op[] })[];
   readonly variant?: string;
@@ -569,6 +570,7 @@ function toSpec(file: FileData): ScenarioSpec {
   if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
   if (file.layers !== undefined) spec.layers = [...new Set(file.layers)];
   if (file.memory !== undefined) spec.memory = file.memory;
+  if (file.concreteCounters !== undefined) spec.concreteCounters = [...new Set(file.concreteCounters)];
   const outcomes = outcomesOf(file);
   if (outcomes) spec.outcomes = outcomes;
   if (file.exercises !== undefined) spec.exercises = [...file.exercises];

@@ -39,6 +39,11 @@ export interface ScenarioSpec {
    * `punch-hole` and `memfd-access` operations (src/kernel/shmem.ts, truncate.ts).
    */
   readonly memory?: MemoryKind;
+  /**
+   * Counter domains kept concrete when the checker abstracts counters (src/engine/counters.ts): a
+   * race that depends on a counter's value itself (B-21: a start near 2^31, a sign test).
+   */
+  readonly concreteCounters?: readonly string[];
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
   readonly variants?: readonly string[];

@@ -47,18 +47,59 @@ export interface StructDef<F extends string = string> {
    * are not part of the word.
    */
   readonly word: boolean;
+  /** The fields that hold values of a counter domain (see `CounterDomain`), and which. */
+  readonly counters: Readonly<Partial<Record<F, CounterDomain>>>;
+}
+
+/**
+ * A domain of counter values — sequence numbers, generations — that only grow and are never looked
+ * at for their size: the code that holds them copies them, writes 0 (none), adds or subtracts 1,
+ * and compares them for equality and order, with 0, and (`parity`) tests their lowest bit. Nothing
+ * else: no other constant, no sign, no width, no arithmetic beyond ±1. Every slot that may hold
+ * such a value declares the domain (a struct field with `counters`, a routine local with its
+ * routine's `counters`), so that an explorer may rename the values live in a state to the
+ * smallest ones that keep all those comparisons (src/engine/counters.ts): an unbounded counter
+ * then leaves finitely many states. A use outside that list (a sign test, a start value near a
+ * wrap) makes the renaming unsound: such a scenario keeps the domain concrete (`concreteCounters`).
+ */
+export interface CounterDomain {
+  readonly name: string;
+  /** Whether the code tests the lowest bit (an odd sequence is an open epoch). */
+  readonly parity: boolean;
+  /** What the values count, for messages and `--help`. */
+  readonly description: string;
+}
+
+/** Every counter domain defined in this process, by name. */
+const counterDomains = new Map<string, CounterDomain>();
+
+export function defineCounterDomain(name: string, description: string, opts: { readonly parity?: boolean } = {}): CounterDomain {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new ModelError(`counter domain "${name}": expected lower-case letters, digits and dashes`);
+  if (counterDomains.has(name)) throw new ModelError(`counter domain ${name} defined twice`);
+  const d: CounterDomain = { name, description, parity: opts.parity ?? false };
+  counterDomains.set(name, d);
+  return d;
+}
+
+/** The counter domains defined so far (the kernel's, KVM's, a driver's), in definition order. */
+export function allCounterDomains(): readonly CounterDomain[] {
+  return [...counterDomains.values()];
 }
 
 export function defineStruct<const F extends string>(
   name: string,
   fields: readonly F[],
   protect: Readonly<Partial<Record<F, Protection>>> = {} as Partial<Record<F, Protection>>,
-  opts: { readonly word?: boolean } = {},
+  opts: { readonly word?: boolean; readonly counters?: Readonly<Partial<Record<F, CounterDomain>>> } = {},
 ): StructDef<F> {
   for (const f of Object.keys(protect)) {
     if (!fields.includes(f as F)) throw new ModelError(`struct ${name}: protection for ${f}, which is not a field`);
   }
-  const def: StructDef<F> = { id: nextStructId++, name, fields, protect, word: opts.word ?? false };
+  const counters = opts.counters ?? ({} as Partial<Record<F, CounterDomain>>);
+  for (const f of Object.keys(counters)) {
+    if (!fields.includes(f as F)) throw new ModelError(`struct ${name}: counter domain for ${f}, which is not a field`);
+  }
+  const def: StructDef<F> = { id: nextStructId++, name, fields, protect, word: opts.word ?? false, counters };
   structs.push(def);
   return def;
 }

@@ -39,7 +39,7 @@ export class Library {
   /** Defines a routine of this library (see routine.ts for what a step may return). */
   routine<const P extends string, const V extends string = never>(spec: RoutineSpec<P, V>): Routine<P, V> {
     if (this.names.has(spec.name)) throw new ModelError(`library ${this.name}: routine ${spec.name} defined twice`);
-    const r = new Routine<P, V>(this, spec.name, spec.params, spec.locals ?? [], spec.steps);
+    const r = new Routine<P, V>(this, spec.name, spec.params, spec.locals ?? [], spec.steps, spec.counters, spec.resultCounters);
     this.names.add(spec.name);
     this.defined.push(r);
     return r;

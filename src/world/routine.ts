@@ -12,7 +12,7 @@ import type { World } from './world.js';
 import type { Library } from './registry.js';
 import { ModelError } from './errors.js';
 import { parseCitation, type Citation } from './citation.js';
-import { CALL_LOCALS, CALL_RESULT } from './layout.js';
+import { CALL_LOCALS, CALL_RESULT, type CounterDomain } from './layout.js';
 
 /** The step would sleep (mutex, rwsem, wait_event): not schedulable until the world changes. */
 export const BLOCK_SLEEP = -1;
@@ -60,6 +60,18 @@ export interface RoutineSpec<P extends string, V extends string> {
   /** Parameters: the first locals, filled from `w.call` arguments. */
   readonly params: readonly P[];
   readonly locals?: readonly V[];
+  /**
+   * The params and locals that hold values of a counter domain (layout.ts `CounterDomain`): a
+   * snapshot of a sequence, a copy of a generation. An explorer renames them with the fields of
+   * their domain; a local that holds one and is not declared would keep a stale name.
+   */
+  readonly counters?: Readonly<Partial<Record<NoInfer<P | V>, CounterDomain>>>;
+  /**
+   * Resume labels (`w.call(r, LABEL, …)`) whose step reads `l.result` as a value of a counter
+   * domain (what `mmu_interval_read_begin` returns): while the frame waits there with no callee
+   * above it, its result slot is renamed with the domain.
+   */
+  readonly resultCounters?: Readonly<Record<string, CounterDomain>>;
   /** Steps in order; the first one is the entry. */
   readonly steps: Record<string, Step<Locals<NoInfer<P | V>>>>;
 }
@@ -85,6 +97,10 @@ export class Routine<P extends string = string, V extends string = string> {
   /** Each step's `at`, parsed and checked against the library's policy (citation.ts). */
   readonly citations: readonly Citation[];
   readonly localNames: readonly string[];
+  /** The counter domain of each local that holds one (by index in `localNames`). */
+  readonly counterLocals: readonly { readonly index: number; readonly domain: CounterDomain }[];
+  /** The counter domain of the result slot at each label that declares one (by label index). */
+  readonly counterResults: readonly { readonly pc: number; readonly domain: CounterDomain }[];
   /** The reusable locals view, over the frame `frame` points at (the runner sets it). */
   readonly view: LocalsView;
   readonly frame = new FrameRef();
@@ -99,6 +115,8 @@ export class Routine<P extends string = string, V extends string = string> {
     readonly params: readonly P[],
     locals: readonly V[],
     steps: Record<string, Step<Locals<P | V>>>,
+    counters: Readonly<Partial<Record<P | V, CounterDomain>>> = {} as Partial<Record<P | V, CounterDomain>>,
+    resultCounters: Readonly<Record<string, CounterDomain>> = {},
   ) {
     this.labels = Object.keys(steps);
     if (this.labels.length === 0) throw new ModelError(`routine ${name} has no steps`);
@@ -118,6 +136,16 @@ export class Routine<P extends string = string, V extends string = string> {
       if (seen.has(n)) throw new ModelError(`routine ${name}: local ${n} declared twice`);
       seen.add(n);
     }
+    this.counterLocals = Object.entries(counters as Record<string, CounterDomain>).map(([n, domain]) => {
+      const index = this.localNames.indexOf(n);
+      if (index < 0) throw new ModelError(`routine ${name}: counter domain ${domain.name} for ${n}, which is not a param or local`);
+      return { index, domain };
+    });
+    this.counterResults = Object.entries(resultCounters).map(([label, domain]) => {
+      const pc = index[label];
+      if (pc === undefined) throw new ModelError(`routine ${name}: counter domain ${domain.name} for the result at label ${label}, which is not a label`);
+      return { pc, domain };
+    });
     this.view = makeLocalsView(this.localNames, this.frame);
   }
 

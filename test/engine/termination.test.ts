@@ -4,14 +4,15 @@
  * vacuous.
  */
 import { describe, expect, it } from 'vitest';
-import { Library, Model } from '../../src/world/registry.js';
-import { Layout, defineStruct, type ActorRole } from '../../src/world/layout.js';
-import { World } from '../../src/world/world.js';
+import { Library } from '../../src/world/registry.js';
+import { defineStruct, type ActorRole } from '../../src/world/layout.js';
+import type { World } from '../../src/world/world.js';
 import { BLOCK_SLEEP, type AnyRoutine } from '../../src/world/routine.js';
 import { explore } from '../../src/engine/exhaustive.js';
 import { dfs } from '../../src/engine/dfs.js';
 import { replayRepaired } from '../../src/engine/replay.js';
 import { shrinkSchedule } from '../../src/engine/shrink.js';
+import { roleWorld } from '../helpers/role-world.js';
 
 const BOX = defineStruct('termination_box', ['tick', 'ready', 'lock', 'stage'] as const);
 const LIB = new Library('test-termination');
@@ -161,17 +162,7 @@ const countsForever = LIB.routine({
 });
 
 function world(actors: readonly [string, ActorRole, AnyRoutine][]): World {
-  const L = new Layout();
-  L.add(BOX, 1);
-  L.addStacks(
-    actors.map((a) => a[0]),
-    2,
-    new Model([LIB]),
-    actors.map((a) => a[1]),
-  );
-  const w = new World(L);
-  for (const [i, [, , r]] of actors.entries()) w.spawn(i, r, []);
-  return w;
+  return roleWorld(BOX, LIB, actors);
 }
 
 describe('termination: clients complete once the adversaries stop, under weak fairness', () => {

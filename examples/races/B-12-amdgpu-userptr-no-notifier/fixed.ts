@@ -5,6 +5,7 @@
  * we no longer grab references to the pages." The rest is the corrected design of B-13.
  */
 import { defineDriver, Library, KERNEL, MIRROR, attachInterval, INSTALL_RETRY, deviceOfVma, mirrorToSource, sourceRangeToMirror, updateLock, deref, updateLockStep } from 'vmamirror';
+import { INTERVAL_SEQ } from 'vmamirror';
 import { assertHeld, downReadTrylock, mmapLock, mutexLock, mutexUnlock, upRead, vmaMm } from 'vmamirror';
 import { hmmPfnToPfn, hmmRangeFault, insertPfnBusy, vmfInsertPfnProt, zapVmaPtes, mmgetNotZero, mmput, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq } from 'vmamirror';
 import { EBUSY, VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED } from 'vmamirror';
@@ -15,6 +16,8 @@ const fault = lib.routine({
   name: 'userptr_fault',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'srcVpn', 'sub', 'seq', 'hpfn'],
+  counters: { seq: INTERVAL_SEQ },
+  resultCounters: { lockSource: INTERVAL_SEQ },
   steps: {
     mmget: {
       at: 'amdgpu: mmget_not_zero(userptr mm)',
@@ -77,6 +80,7 @@ const fault = lib.routine({
 const install = lib.routine({
   name: 'userptr_install',
   params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
+  counters: { seq: INTERVAL_SEQ },
   steps: {
     retry: {
       at: 'amdgpu: confirm_valid_user_pages_locked: mmu_interval_read_retry',
@@ -101,6 +105,7 @@ const invalidate = lib.routine({
   name: 'userptr_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     // mutex_lock, or mutex_trylock when !blockable (false on contention): the shared update-lock step.
     lock: updateLockStep('amdgpu: mutex_lock(notifier_lock) / mutex_trylock if !blockable', 'evict'),

@@ -10,12 +10,14 @@
  * Only is_page_fault_stale changes; kvm_tdp_page_fault, which calls it, is today's.
  */
 import { assertHeld, defineEra, invalidationCovers, KERNEL, KVM, KVM_LIB, kvmMmuLock, Library } from 'vmamirror';
+import { KVM_SEQ } from 'vmamirror';
 
 const lib = new Library('era-v6-1-int-mmu-seq', [KERNEL, KVM_LIB], { kind: 'kernel' });
 
 const isPageFaultStale = lib.routine({
   name: 'is_page_fault_stale_int_mmu_seq',
   params: ['kvm', 'gfn', 'mmuSeq', 'mmuSeqHi'],
+  counters: { mmuSeq: KVM_SEQ },
   steps: {
     check: {
       at: 'arch/x86/kvm/mmu/mmu.c:is_page_fault_stale (v6.1: int mmu_seq) → mmu_invalidate_retry_hva(kvm, unsigned long mmu_seq, hva)',

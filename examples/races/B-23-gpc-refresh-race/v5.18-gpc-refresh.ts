@@ -41,6 +41,7 @@ import {
   writeLock,
   writeUnlock,
 } from 'vmamirror';
+import { KVM_SEQ } from 'vmamirror';
 
 const lib = new Library('era-v5-18-gpc-refresh', [KERNEL, KVM_LIB], { kind: 'kernel' });
 
@@ -49,6 +50,7 @@ const hvaToPfnRetry = lib.routine({
   name: 'hva_to_pfn_retry_v5_18',
   params: ['kvm', 'uhva'],
   locals: ['mmuSeq', 'mmuSeqHi', 'packed'],
+  counters: { mmuSeq: KVM_SEQ },
   steps: {
     seq: {
       at: 'virt/kvm/pfncache.c:hva_to_pfn_retry mmu_seq = kvm->mmu_notifier_seq; smp_rmb(); new_pfn = hva_to_pfn(uhva, ...)',

@@ -10,6 +10,7 @@
  * (its fault answers SIGBUS).
  */
 import { BLOCK_SLEEP, defineDriver, deref, deviceOfSub, intervalNotifierInsert, KERNEL, Library, MIRROR, mmuIntervalSetSeq, mutexLockIfBlockable, mutexUnlock, PAGE, pte, ptl, spinLock, spinUnlock, updateLock, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, WOULD_BLOCK } from 'vmamirror';
+import { INTERVAL_SEQ } from 'vmamirror';
 
 /** gntdev, its callback waiting for the grant pages to be unused (`waits`, the bug) or not (the fix). */
 export function gntdev(waits: boolean) {
@@ -26,6 +27,7 @@ export function gntdev(waits: boolean) {
     name: 'gntdev_invalidate',
     params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
     locals: ['dev', 'pfn'],
+    counters: { curSeq: INTERVAL_SEQ },
     steps: {
       lock: {
         at: 'gntdev: mutex_lock(&priv->lock) (trylock when !blockable)',

@@ -9,6 +9,7 @@
  * Beside a gntdev whose callback waits for those very pages to be unused, it closes a cycle.
  */
 import { type World, defineDriver, deref, deviceOfSub, deviceOfVma, downReadTrylock, getUserPagesRemote, intervalNotifierInsert, KERNEL, Library, MIRROR, mirrorToSource, mmapLock, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, mutexLock, mutexLockIfBlockable, mutexUnlock, putPage, updateLock, upRead, vmaMm, vmfInsertPfnProt, insertPfnBusy, zapVmaPtes, sourceRangeToMirror, VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_DONTCOPY, WOULD_BLOCK } from 'vmamirror';
+import { INTERVAL_SEQ } from 'vmamirror';
 
 const lib = new Library('i915-userptr', [KERNEL], { kind: 'driver', sources: ['i915'] });
 
@@ -27,6 +28,8 @@ const fault = lib.routine({
   name: 'i915_userptr_revalidate',
   params: ['vma', 'vpn', 'write'],
   locals: ['dev', 'src', 'srcVpn', 'sub', 'old', 'seq', 'pfn', 'code'],
+  counters: { seq: INTERVAL_SEQ },
+  resultCounters: { pinNew: INTERVAL_SEQ },
   steps: {
     pinOld: {
       at: 'i915: obj->userptr.pages of the previous binding, still pinned',
@@ -116,6 +119,7 @@ const invalidate = lib.routine({
   name: 'userptr_mn_invalidate',
   params: ['sub', 'start', 'end', 'event', 'blockable', 'curSeq'],
   locals: ['dev'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     lock: {
       at: 'i915: spin_lock(&i915->mm.notifier_lock) (a mutex here; trylock when !blockable)',

@@ -14,6 +14,7 @@
  *                   reported (VALID, + WRITE), not faulted back (0: none, every such entry faults)
  */
 import { defineStruct } from '../../world/layout.js';
+import { INTERVAL_SEQ } from '../structs.js';
 
 /** range->hmm_pfns[i]'s field, by i. */
 export const HMM_PFN_FIELDS = ['hmmPfn0', 'hmmPfn1', 'hmmPfn2', 'hmmPfn3'] as const;
@@ -21,16 +22,21 @@ export const HMM_PFN_FIELDS = ['hmmPfn0', 'hmmPfn1', 'hmmPfn2', 'hmmPfn3'] as co
 /** The longest range the model walks: one hmm_pfns entry per page of the largest scenario (src/scenario/bounds.ts MAX_PAGES; a test checks it). */
 export const HMM_RANGE_PAGES = HMM_PFN_FIELDS.length;
 
-export const HMM_RANGE_NOW = defineStruct('range', ['notifier', 'notifierSeq', 'start', 'end', 'defaultFlags', 'pfnFlagsMask', 'devPrivateOwner', ...HMM_PFN_FIELDS] as const, {
-  notifier: 'private',
-  notifierSeq: 'private',
-  start: 'private',
-  end: 'private',
-  defaultFlags: 'private',
-  pfnFlagsMask: 'private',
-  devPrivateOwner: 'private',
-  hmmPfn0: 'private',
-  hmmPfn1: 'private',
-  hmmPfn2: 'private',
-  hmmPfn3: 'private',
-});
+export const HMM_RANGE_NOW = defineStruct(
+  'range',
+  ['notifier', 'notifierSeq', 'start', 'end', 'defaultFlags', 'pfnFlagsMask', 'devPrivateOwner', ...HMM_PFN_FIELDS] as const,
+  {
+    notifier: 'private',
+    notifierSeq: 'private',
+    start: 'private',
+    end: 'private',
+    defaultFlags: 'private',
+    pfnFlagsMask: 'private',
+    devPrivateOwner: 'private',
+    hmmPfn0: 'private',
+    hmmPfn1: 'private',
+    hmmPfn2: 'private',
+    hmmPfn3: 'private',
+  },
+  { counters: { notifierSeq: INTERVAL_SEQ } },
+);

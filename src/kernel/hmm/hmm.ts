@@ -35,7 +35,7 @@ import { assertHeld, mmapLock } from '../locks.js';
 import { mmuIntervalCheckRetry } from '../notifier/interval.js';
 import { deref, isNone, ref } from '../ref.js';
 import { findVma, pte, vma } from '../pgtable.js';
-import { MIN } from '../structs.js';
+import { INTERVAL_SEQ, MIN } from '../structs.js';
 import { pgmapOwner } from '../memremap.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnEncode } from './hmm-pfn.js';
@@ -197,6 +197,7 @@ export const hmmRangeFault = KERNEL.routine({
   name: 'hmm_range_fault',
   params: ['sub', 'vpn', 'seq', 'write'],
   locals: ['mm', 'last', 'addr', 'need'],
+  counters: { seq: INTERVAL_SEQ },
   steps: {
     check: {
       at: 'mm/hmm.c:hmm_range_fault mmu_interval_check_retry',

@@ -15,7 +15,7 @@
 import { BLOCK_SLEEP } from '../../world/routine.js';
 import type { World } from '../../world/world.js';
 import type { AnyRoutine } from '../../world/routine.js';
-import { MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, TASK } from '../structs.js';
+import { INTERVAL_SEQ, MIN, MIN_DEFERRED_INSERT, MIN_DEFERRED_REMOVE, MIN_INSERTED, MIN_UNUSED, MM, TASK } from '../structs.js';
 import { EAGAIN } from '../flags.js';
 import { deref, isNone, NONE, ref, refersTo } from '../ref.js';
 import { KERNEL } from '../library.js';
@@ -208,6 +208,7 @@ export const mmuIntervalReadBegin = KERNEL.routine({
   name: 'mmu_interval_read_begin',
   params: ['sub'],
   locals: ['seq', 'invalidating'],
+  counters: { seq: INTERVAL_SEQ },
   steps: {
     read: {
       at: 'mm/mmu_notifier.c:mmu_interval_read_begin',
@@ -252,6 +253,7 @@ export const mmuIntervalNotifierRemove = KERNEL.routine({
   name: 'mmu_interval_notifier_remove',
   params: ['sub'],
   locals: ['mm', 'seq'],
+  counters: { seq: INTERVAL_SEQ },
   steps: {
     unlink: {
       at: 'mm/mmu_notifier.c:mmu_interval_notifier_remove',
@@ -314,6 +316,7 @@ export const mnItreeInvalidate = KERNEL.routine({
   name: 'mn_itree_invalidate',
   params: ['mm', 'start', 'end', 'event', 'blockable'],
   locals: ['curSeq', 'next'],
+  counters: { curSeq: INTERVAL_SEQ },
   steps: {
     startRange: {
       at: 'mm/mmu_notifier.c:mn_itree_inv_start_range',
