@@ -31,6 +31,7 @@ import { deref, isNone } from '../kernel/ref.js';
 import { gfnInInvalidMemslot, gfnToHva, kvmMmuLock, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
+import { dirtyAccessed, folioMarkDirty } from '../kernel/dirty.js';
 
 /**
  * arch/x86/kvm/mmu/mmu.c:is_page_fault_stale → include/linux/kvm_host.h:mmu_invalidate_retry_gfn:
@@ -117,6 +118,16 @@ export const kvmTdpPageFault = KVM_LIB.routine({
         e.pfn = l.pfn;
         e.write = l.write && l.writable ? 1 : 0;
         e.gen = pageGen(w, l.pfn);
+        if (dirtyAccessed(w)) {
+          // make_spte: accessed (not a prefetch), dirty when writable (spte_shadow_dirty_mask).
+          e.accessed = 1;
+          e.dirty = e.write;
+          // kvm_release_faultin_page(kvm, page, unused, fault->map_writable), under mmu_lock (v6.13+:
+          // "Mark folio dirty when creating SPTE, not when zapping/modifying SPTE"): a page the
+          // primary MMU gave writable is dirtied now, since the guest may write it with no pte of
+          // the host's ever becoming dirty.
+          if (l.refcounted && l.writable) folioMarkDirty(w, l.pfn);
+        }
         return 'unlock';
       },
     },

@@ -16,6 +16,7 @@ import { srcuReadLock, srcuReadUnlock } from '../kernel/lifetime.js';
 import { BLOCK_SPIN } from '../world/routine.js';
 import { kvmTdpPageFault } from './fault.js';
 import { KVM_LIB } from './library.js';
+import { dirtyAccessed } from '../kernel/dirty.js';
 
 export const guestAccess = KVM_LIB.routine({
   name: 'guest_access',
@@ -27,12 +28,18 @@ export const guestAccess = KVM_LIB.routine({
       // The CPU's EPT walk takes no lock: KVM's zaps flush the TLBs before the page can be freed.
       // One instruction: the translation and the load/store retire together (w.single), as a host
       // access through its pte does (cpu_access).
-      lockless: ['spte.pfn', 'spte.write'],
+      // With the dirty-accessed layer the walk also sets the entry's accessed (and, for a store,
+      // dirty) bit: a locked update of the entry (a hw step may write its lockless fields).
+      lockless: ['spte.pfn', 'spte.write', 'spte.accessed', 'spte.dirty'],
       run: (w, l) => {
         const value = w.single(() => {
           const e = spte(w, l.kvm, l.gfn);
           if (e.pfn === 0 || (l.write && !e.write)) return undefined; // an EPT violation
           const page = w.obj(PAGE, e.pfn);
+          if (dirtyAccessed(w)) {
+            e.accessed = 1; // SDM vol. 3 §29.3.5: accessed on any access, dirty on a write
+            if (l.write) e.dirty = 1;
+          }
           if (l.write) page.contents = l.value;
           return page.contents;
         });

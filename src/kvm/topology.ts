@@ -7,6 +7,7 @@ import { seqWords } from './seq.js';
 import { GPC, hasGpc, KVM_MN, setupGpc } from './gpc.js';
 import { ref, refersTo } from '../kernel/ref.js';
 import type { RwLock } from '../kernel/locks.js';
+import { kvmMmuNotifierClearFlushYoung, kvmMmuNotifierClearYoung, kvmMmuNotifierTestYoung } from './age.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
 
 export interface KvmSpec {
@@ -87,6 +88,9 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number, u
         invalidateRangeStart: kvmMmuNotifierInvalidateRangeStart,
         invalidateRangeEnd: kvmMmuNotifierInvalidateRangeEnd,
         release: kvmMmuNotifierRelease,
+        clearFlushYoung: kvmMmuNotifierClearFlushYoung,
+        clearYoung: kvmMmuNotifierClearYoung,
+        testYoung: kvmMmuNotifierTestYoung,
       },
       k,
     );

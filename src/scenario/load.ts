@@ -488,6 +488,8 @@ function semanticIssues(file: FileData): Issue[] {
     (actor.ops ?? []).forEach((op: Op, o) => {
       const at: Segment[] = ['actors', a, 'ops', o];
       for (const { field, message } of fieldProblems(op, facts)) out.push({ path: [...at, field], message });
+      const layer = operationNamed(op.op)!.needsLayer;
+      if (layer && !file.layers?.includes(layer)) out.push({ path: [...at, 'op'], message: `${op.op} needs the ${layer} layer; expected layers: [${layer}] in the scenario` });
       if (operationNamed(op.op)!.createsChild) {
         if (firstFork) out.push({ path: at, message: `a second fork (the first is ${displayPath(firstFork)}); expected at most one fork (there is one child mm)` });
         else firstFork = at;

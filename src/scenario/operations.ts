@@ -26,7 +26,8 @@ import { gpcUse, kvmGpcRefresh } from '../kvm/gpc.js';
 import { kvmDeleteMemslot, kvmMoveMemslot, kvmSetMemslot } from '../kvm/memslot.js';
 import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
-import { migrateAt, reclaimAt, type OpCall } from './workload.js';
+import { ageAt, migrateAt, reclaimAt, type OpCall } from './workload.js';
+import type { KernelLayer } from './spec.js';
 import type { AnyRoutine } from '../world/routine.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -206,6 +207,8 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
    * passed to another process, and its release runs in do_exit's exit_files, after exit_mm.
    */
   readonly notAThreadOfMm?: boolean;
+  /** The kernel layer the operation needs (the scenario's `layers` must list it); never one of the `any` adversary's. */
+  readonly needsLayer?: KernelLayer;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -376,6 +379,14 @@ export const OPERATIONS = [
     notAThreadOfMm: true,
     call: (op, at) => ({ label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [at.mm(op.mm)] }),
   }),
+  operation({
+    name: 'age',
+    needsLayer: 'dirty-accessed',
+    description:
+      "The aging walk (folio_referenced, as reclaim's folio_check_references runs it) on the page backing the process's page: clears the accessed bit of every pte mapping it and, through mmu_notifier_clear_flush_young, every secondary's (KVM's sptes); returns how many mappings were young. Needs layers: [dirty-accessed].",
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `age(${op.mm}@${op.page})`, routine: ageAt, args: [at.mm(op.mm), at.vpn(op.mm, op.page)] }),
+  }),
 ] as const;
 
 type Entry = (typeof OPERATIONS)[number];
@@ -441,7 +452,9 @@ const ANY_KINDS: readonly FieldKind[] = ['mm', 'page', 'npages'];
  * an adversary of the termination check), whose fields it can fill in itself — not fork (a
  * scenario has one child mm, which the adversary would need to name after it exists).
  */
-export const ANY_OP_NAMES: readonly OpName[] = OPERATIONS.filter((o) => !o.accessesMemory && !o.createsChild && Object.values(o.fields).every((f) => ANY_KINDS.includes(f.kind))).map((o) => o.name);
+export const ANY_OP_NAMES: readonly OpName[] = OPERATIONS.filter(
+  (o: Operation) => !o.accessesMemory && !o.createsChild && !o.needsLayer && Object.values(o.fields).every((f) => ANY_KINDS.includes(f.kind)),
+).map((o) => o.name);
 
 /** The mms an `any` adversary acts on: not the fork child, which exists only once something forks. */
 const ANY_MMS: readonly MmName[] = ['source', 'introspector'];

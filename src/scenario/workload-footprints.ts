@@ -24,6 +24,7 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'mmput',
       'oom_reap_task_mm',
       'vm_mmap_pgoff',
+      'kswapd_age',
     ],
     writes: ['outcome_probe.found', 'outcome_probe.status'],
     spawns: true,
@@ -33,4 +34,6 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
   'kswapd_reclaim:done': {},
   'kcompactd_migrate:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['migrate_pages'] },
   'kcompactd_migrate:done': {},
+  'kswapd_age:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['folio_referenced'] },
+  'kswapd_age:done': {},
 };

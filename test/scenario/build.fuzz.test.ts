@@ -87,7 +87,7 @@ const loadable = header.chain((h) => {
       mm: fc.constantFrom('source', 'introspector', ...(forks ? ['child'] : [])),
       device: fc.constant(0), // one design: its device only (a device above 0 on another mm is refused)
     };
-    const allowed = OPERATIONS.filter((o) => BUILT_IN_OPS.includes(o.name) && !o.createsChild && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm'))).map(
+    const allowed = OPERATIONS.filter((o) => BUILT_IN_OPS.includes(o.name) && !o.createsChild && !('needsLayer' in o) && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm'))).map(
       (o) => o.name as string,
     );
     return fc.tuple(listOf(listOf(operation(kinds, allowed), MAX_OPS), MAX_ACTORS), fc.constantFrom('source', 'introspector'), fc.nat()).map(([lists, parent, where]) => {
