@@ -12,11 +12,14 @@ import { deviceExclusivePfn } from '../kernel/ops/device-exclusive.js';
 import { KVM, SPTE } from '../kvm/structs.js';
 import { gfnToMemslot, memslotHva } from '../kvm/topology.js';
 import { forEachGpcInUse, hasGpc } from '../kvm/gpc.js';
+import { forEachLiveGuestTlbEntry, gtlb, guestTlbName, guestTlbRefines } from '../kvm/tlb.js';
 import { MIRROR, mirrorToSource } from '../mirror/device.js';
 import type { Property } from '../engine/verdict.js';
 import { firstUnbalanced, quiescent, unbalanced, type Balanced } from './balance.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { deviceAccess, deviceTable } from '../layers/properties.js';
+import { TLB, tlbOn } from '../kernel/tlb.js';
+import { pageCacheCoherence } from './page-cache.js';
 
 const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM), mm);
 
@@ -87,12 +90,15 @@ function subMapping(w: World, what: string, pfn: number, write: number, parentMm
 
 export const refinement: Property = {
   name: 'refinement',
-  description: 'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission',
+  description:
+    'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission; so does every CPU TLB entry no running actor owes a flush (layer cpu-tlb), and every guest TLB entry a vCPU may still use, of its EPT entry (kvm-tlb)',
   check(w) {
     const m = forEachMirrorPte(w, mirrorPteRefines);
     if (m) return m;
     const k = forEachSpte(w, spteRefines);
     if (k) return k;
+    const t = (tlbOn(w) ? tlbRefines(w) : undefined) ?? forEachLiveGuestTlbEntry(w, guestTlbRefines);
+    if (t) return t;
     // A cache checked when used (KVM's gfn→pfn cache) answers for its parent only while in use.
     return hasGpc(w) ? forEachGpcInUse(w, (what, pfn, _gen, mm, hva) => subMapping(w, what, pfn, 0, mm, hva)) : undefined;
   },
@@ -112,6 +118,47 @@ function spteRefines(w: World, k: number, g: number): string | undefined {
   const hva = memslotHva(w, slot, g);
   const why = notSubMapping(w, e.pfn, e.write, mm, hva);
   return why === 0 ? undefined : subMappingMessage(w, why, spteName(w, k, g), e.pfn, mm, hva);
+}
+
+/** CPU TLB entry `i` (mm, vpn) as a trace names it. */
+function tlbName(w: World, i: number): string {
+  const pages = w.layout.dims.mmPages;
+  return `CPU TLB entry ${mmName(w, Math.floor(i / pages))}@${i % pages}`;
+}
+
+/**
+ * The cpu-tlb layer (src/kernel/tlb.ts): an entry nobody owes a flush is a sub-mapping of its pte,
+ * which must also still be accessible (not PROT_NONE). While a running actor owes it a flush (a pte
+ * cleared or write-protected, the flush deferred) the entry may be stale: the kernel allows exactly
+ * that window; an actor that finished without its flush owes nothing any more.
+ */
+function tlbRefines(w: World): string | undefined {
+  let running = 0;
+  for (let a = 0; a < w.layout.actorNames.length; a++) if (w.actorSp(a) > 0) running |= 1 << a;
+  const n = w.count(TLB);
+  const pages = w.layout.dims.mmPages;
+  for (let i = 0; i < n; i++) {
+    const e = w.obj(TLB, i);
+    if (e.pfn === 0 || (e.pending & running) !== 0) continue;
+    const mm = Math.floor(i / pages);
+    const vpn = i % pages;
+    const why = notSubMapping(w, e.pfn, e.write, mm, vpn);
+    if (why !== 0) return `${subMappingMessage(w, why, tlbName(w, i), e.pfn, mm, vpn)}, and no TLB flush is pending`;
+    if (pte(w, mm, vpn).protnone) return `${tlbName(w, i)} maps pfn ${e.pfn} but ${mmName(w, mm)}@${vpn} is PROT_NONE, and no TLB flush is pending`;
+  }
+  return undefined;
+}
+
+/** The cpu-tlb layer: a CPU TLB entry may never map a freed or reused frame (a page freed before its flush). */
+function tlbDangling(w: World): string | undefined {
+  const n = w.count(TLB);
+  for (let i = 0; i < n; i++) {
+    const e = w.obj(TLB, i);
+    if (e.pfn === 0) continue;
+    const why = dangles(w, e.pfn, e.gen);
+    if (why !== 0) return `stale ${danglingMessage(why, tlbName(w, i), e.pfn)}`;
+  }
+  return undefined;
 }
 
 const spteName = (w: World, k: number, g: number) => `EPT ${w.layout.objectName(w.layout.region(KVM), k)}:gfn${g}`;
@@ -141,9 +188,15 @@ function spteDangles(w: World, k: number, g: number): string | undefined {
   return why === 0 ? undefined : danglingMessage(why, spteName(w, k, g), e.pfn);
 }
 
+function guestTlbDangles(w: World, _k: number, v: number, g: number): string | undefined {
+  const e = gtlb(w, v, g);
+  const why = dangles(w, e.pfn, e.gen);
+  return why === 0 ? undefined : danglingMessage(why, guestTlbName(w, v, g), e.pfn);
+}
+
 export const noDanglingPfn: Property = {
   name: 'no-dangling-pfn',
-  description: 'no page table of any layer, nor a gfn→pfn cache in use, maps a freed page frame, or a frame reused since the mapping was made',
+  description: 'no page table of any layer, nor a gfn→pfn cache in use, nor a CPU TLB entry (layer cpu-tlb), maps a freed page frame, or a frame reused since the mapping was made',
   check(w) {
     const n = w.count(PTE);
     const pages = w.layout.dims.mmPages;
@@ -154,7 +207,9 @@ export const noDanglingPfn: Property = {
       const why = dangles(w, pfn, p.gen);
       if (why !== 0) return danglingMessage(why, `pte ${mmName(w, Math.floor(i / pages))}@${i % pages}`, pfn);
     }
-    const k = forEachSpte(w, spteDangles);
+    const t = tlbOn(w) ? tlbDangling(w) : undefined;
+    if (t) return t;
+    const k = forEachSpte(w, spteDangles) ?? forEachLiveGuestTlbEntry(w, guestTlbDangles);
     return k ?? (hasGpc(w) ? forEachGpcInUse(w, (what, pfn, gen) => dangling(w, what, pfn, gen)) : undefined);
   },
 };
@@ -183,7 +238,9 @@ export const frameAccounting: Property = {
       if (page.free) continue;
       if (page.mapcount !== mapped[pfn]) return `pfn ${pfn} has mapcount ${page.mapcount} but ${mapped[pfn]} normal ptes map it`;
       const cached = page.swap ? 1 : 0;
-      if (page.refcount < page.mapcount + cached) return `pfn ${pfn} has refcount ${page.refcount}, fewer than its ${page.mapcount} mappings${cached ? ' and the swap cache' : ''}`;
+      const fileCache = page.mapping ? 1 : 0; // the page cache's reference (src/kernel/filemap.ts)
+      if (page.refcount < page.mapcount + cached + fileCache)
+        return `pfn ${pfn} has refcount ${page.refcount}, fewer than its ${page.mapcount} mappings${cached ? ' and the swap cache' : ''}${fileCache ? ' and the page cache' : ''}`;
     }
     return undefined;
   },
@@ -249,7 +306,7 @@ export const lostWrite: Property = {
 };
 
 /** The properties every scenario is checked against (kernel BUGs and deadlock are always on). */
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, deviceTable, deviceAccess, lostWrite];
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, pageCacheCoherence, deviceTable, deviceAccess, lostWrite];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`

@@ -6,8 +6,9 @@
 import type { AnyRoutine } from '../world/routine.js';
 import type { World } from '../world/world.js';
 import { VM_ANON, VM_READ, VM_WRITE } from './flags.js';
-import { allocPage, pageAddNewAnonRmap } from './page.js';
-import { freeVmaSlot, setPte, vma } from './pgtable.js';
+import { allocPage, getPage, pageAddNewAnonRmap, pageDupRmap, putPage } from './page.js';
+import { findVma, freeVmaSlot, setPte, vma } from './pgtable.js';
+import { iPagesSlot, mappingOfFile, shmemAddToPageCache } from './filemap.js';
 import { PAGE } from './structs.js';
 import { refOrNone } from './ref.js';
 
@@ -53,5 +54,33 @@ export function populateAnon(w: World, mm: number, vpn: number, contents: number
   pageAddNewAnonRmap(w, pfn, mm, vpn);
   w.obj(PAGE, pfn).contents = contents;
   setPte(w, mm, vpn, pfn, write, false);
+  return pfn;
+}
+
+/**
+ * A page of shmem file `m` already faulted in at `vpn` of `mm`, whose VMA maps the file shared
+ * (shmem_fault before the scenario): the folio at the VMA's file index, allocated and added to
+ * the page cache if it is not there yet, then mapped. Returns its pfn.
+ */
+export function populateShmem(w: World, mm: number, vpn: number, contents: number): number {
+  const vi = findVma(w, mm, vpn);
+  if (vi < 0) throw new Error(`no VMA of mm ${mm} at page ${vpn} to populate`);
+  const v = vma(w, vi);
+  const m = mappingOfFile(w, v.file);
+  if (m < 0) throw new Error(`the VMA of mm ${mm} at page ${vpn} maps no shmem file`);
+  const index = v.pgoff + (vpn - v.start);
+  let pfn = iPagesSlot(w, m, index).folio;
+  if (pfn === 0) {
+    pfn = allocPage(w);
+    if (pfn === 0) throw new Error('out of page frames while populating the scenario');
+    w.obj(PAGE, pfn).locked = 1; // __folio_set_locked, around shmem_add_to_page_cache (set-up: no actor)
+    shmemAddToPageCache(w, m, index, pfn);
+    w.obj(PAGE, pfn).locked = 0;
+    putPage(w, pfn); // the allocation's reference; the pte takes its own below
+    w.obj(PAGE, pfn).contents = contents;
+  }
+  getPage(w, pfn); // the pte's reference
+  pageDupRmap(w, pfn); // folio_add_file_rmap_pte
+  setPte(w, mm, vpn, pfn, (v.flags & VM_WRITE) !== 0, false);
   return pfn;
 }

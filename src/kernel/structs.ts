@@ -27,6 +27,7 @@ export const PAGE = defineStruct(
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
     'pgmap', // page_pgmap(): ref to the dev_pagemap of a ZONE_DEVICE frame (memremap.ts), none for a normal page
     'dirty', // PG_dirty (folio_test_dirty), layer dirty-accessed: folio_mark_dirty sets it, pageout's folio_clear_dirty_for_io clears it
+    'mapping', // folio->mapping of a page-cache folio: ref to its address_space (filemap.ts) while cached, none otherwise
   ] as const,
   {
     refcount: 'atomic',
@@ -42,6 +43,9 @@ export const PAGE = defineStruct(
     // Set when memremap_pages gives the frame to a device, at set-up, and never changed after.
     pgmap: 'stable',
     dirty: 'atomic', // set_bit / test_and_clear_bit on folio->flags
+    // Set when the folio enters the page cache and cleared when it leaves (both under the folio
+    // lock and xa_lock): a holder re-checks it under the folio lock (filemap.ts).
+    mapping: 'lock:folio',
   },
 );
 

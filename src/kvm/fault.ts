@@ -15,11 +15,21 @@
  * installs the spte, or on a stale answer takes the out_unlock path (read_unlock) at once, so a
  * fault takes as many steps as when the check was a step of the fault itself.
  *
+ * Several vCPUs of a VM fault at once, each holding the lock for read. With the `kvm-tdp-mmu`
+ * layer (and `kvm-tlb`), the walk that reads the spte (iter.old_spte) and the install
+ * (tdp_mmu_set_spte_atomic: try_cmpxchg64 of that value) are steps of their own, so another
+ * vCPU's install can come between them: the cmpxchg then fails and the fault returns RET_PF_RETRY;
+ * a walk that finds the access already allowed returns RET_PF_SPURIOUS. Without it the install
+ * stores without comparing, in the step after the check: exact while only faults write sptes under
+ * the read lock (two faults of one read hold found the same pfn: an invalidation between their
+ * lookups would have made one stale), and the catalogue's pinned counts are those.
+ *
  * Simplifications: fast_page_fault (fixing a present spte without the lock) and the lockless
  * mmu_invalidate_retry_gfn_unsafe pre-checks of kvm_faultin_pfn (they only retry earlier, the
- * check under the lock decides) are not modelled; the install is one atomic step
- * (tdp_mmu_set_spte_atomic's cmpxchg) that does not re-check a concurrent install by another vCPU
- * of the same VM (both passed the staleness check under the same read hold).
+ * check under the lock decides) are not modelled; a read fault maps the page read-only (KVM maps
+ * it writable when the host pte is: hva_to_pfn's opportunistic write), so two vCPUs can install
+ * different write bits for one pfn; 4 KiB sptes only, so no page table is ever replaced
+ * (FROZEN_SPTE) and the walk is one read.
  */
 import type { World } from '../world/world.js';
 import { EFAULT } from '../kernel/flags.js';
@@ -31,6 +41,8 @@ import { deref, isNone } from '../kernel/ref.js';
 import { gfnInInvalidMemslot, gfnToHva, kvmMmuLock, spte } from './topology.js';
 import { hvaToPfn, unpackPfn } from './hva-to-pfn.js';
 import { KVM_LIB } from './library.js';
+import { hasLayer } from '../world/layers.js';
+import { hasGuestTlb } from './tlb.js';
 import { dirtyAccessed, folioMarkDirty } from '../kernel/dirty.js';
 
 /**
@@ -67,10 +79,39 @@ export const isPageFaultStale = KVM_LIB.routine({
  */
 export const RET_PF_RETRY = 1;
 
+/** The `kvm-tdp-mmu` layer (`layers: [kvm-tdp-mmu]`): the install is its own step, a cmpxchg of the spte the walk read. */
+export const KVM_TDP_MMU_LAYER = 'kvm-tdp-mmu';
+
+/**
+ * The install is tdp_mmu_set_spte_atomic, a step after the walk: with the `kvm-tdp-mmu` layer, and
+ * with `kvm-tlb`, which builds on it (a guest TLB sees an spte taken from under it).
+ */
+export function tdpMmuAtomic(w: World): boolean {
+  return hasLayer(w, KVM_TDP_MMU_LAYER) || hasGuestTlb(w);
+}
+
+/** make_spte + the store of the new spte: the pfn the fault found, writable if a write fault found it writable. */
+export function installSpte(w: World, l: { kvm: number; gfn: number; write: number; pfn: number; writable: number; refcounted: number }): void {
+  const e = spte(w, l.kvm, l.gfn);
+  e.pfn = l.pfn;
+  e.write = l.write && l.writable ? 1 : 0;
+  e.gen = pageGen(w, l.pfn);
+  if (dirtyAccessed(w)) {
+    // make_spte: accessed (not a prefetch), dirty when writable (spte_shadow_dirty_mask).
+    e.accessed = 1;
+    e.dirty = e.write;
+    // kvm_release_faultin_page(kvm, page, unused, fault->map_writable), under mmu_lock (v6.13+:
+    // "Mark folio dirty when creating SPTE, not when zapping/modifying SPTE"): a page the primary
+    // MMU gave writable is dirtied now, since the guest may write it with no pte of the host's
+    // ever becoming dirty.
+    if (l.refcounted && l.writable) folioMarkDirty(w, l.pfn);
+  }
+}
+
 export const kvmTdpPageFault = KVM_LIB.routine({
   name: 'kvm_tdp_page_fault',
   params: ['kvm', 'gfn', 'write'],
-  locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry', 'srcuHeld'],
+  locals: ['mmuSeq', 'mmuSeqHi', 'pfn', 'writable', 'refcounted', 'retry', 'srcuHeld', 'oldPfn', 'oldWrite'],
   steps: {
     seq: {
       at: 'arch/x86/kvm/mmu/mmu.c:kvm_faultin_pfn (fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb; __kvm_faultin_pfn)',
@@ -115,19 +156,32 @@ export const kvmTdpPageFault = KVM_LIB.routine({
           return 'release';
         }
         const e = spte(w, l.kvm, l.gfn);
-        e.pfn = l.pfn;
-        e.write = l.write && l.writable ? 1 : 0;
-        e.gen = pageGen(w, l.pfn);
-        if (dirtyAccessed(w)) {
-          // make_spte: accessed (not a prefetch), dirty when writable (spte_shadow_dirty_mask).
-          e.accessed = 1;
-          e.dirty = e.write;
-          // kvm_release_faultin_page(kvm, page, unused, fault->map_writable), under mmu_lock (v6.13+:
-          // "Mark folio dirty when creating SPTE, not when zapping/modifying SPTE"): a page the
-          // primary MMU gave writable is dirtied now, since the guest may write it with no pte of
-          // the host's ever becoming dirty.
-          if (l.refcounted && l.writable) folioMarkDirty(w, l.pfn);
+        if (tdpMmuAtomic(w)) {
+          // The walk (tdp_mmu_for_each_pte) reads iter.old_spte; the install is a step of its own.
+          l.oldPfn = e.pfn;
+          l.oldWrite = e.write;
+          if (e.pfn !== 0 && (e.write || !l.write)) {
+            // Another vCPU installed it meanwhile, allowing this access: RET_PF_SPURIOUS.
+            if (e.pfn !== l.pfn) w.bug(`kvm ${l.kvm}: gfn${l.gfn} spurious fault on pfn ${e.pfn} but the fault found pfn ${l.pfn} (WARN_ON_ONCE in tdp_mmu_map_handle_target_level)`);
+            return 'unlock';
+          }
+          return 'install';
         }
+        installSpte(w, l);
+        return 'unlock';
+      },
+    },
+    install: {
+      at: 'arch/x86/kvm/mmu/tdp_mmu.c:tdp_mmu_map_handle_target_level tdp_mmu_set_spte_atomic (try_cmpxchg64(sptep, &iter->old_spte, new_spte); on failure RET_PF_RETRY)',
+      run: (w, l) => {
+        const e = spte(w, l.kvm, l.gfn);
+        if (e.pfn !== l.oldPfn || e.write !== l.oldWrite) {
+          // Another vCPU changed the spte since the walk read it: the guest retries the access.
+          l.retry = 1;
+          readUnlock(w, kvmMmuLock(w, l.kvm));
+          return 'release';
+        }
+        installSpte(w, l);
         return 'unlock';
       },
     },
@@ -150,6 +204,8 @@ export const kvmTdpPageFault = KVM_LIB.routine({
           l.pfn = 0;
           l.writable = 0;
           l.refcounted = 0;
+          l.oldPfn = 0;
+          l.oldWrite = 0;
           return 'seq';
         }
         return w.ret(0);

@@ -17,11 +17,63 @@ import { BLOCK_SPIN } from '../world/routine.js';
 import { kvmTdpPageFault } from './fault.js';
 import { KVM_LIB } from './library.js';
 import { dirtyAccessed } from '../kernel/dirty.js';
+import type { World } from '../world/world.js';
+import { flushGuestTlb, gtlb, hasGuestTlb, IN_GUEST_MODE, KVM_REQ_TLB_FLUSH, OUTSIDE_GUEST_MODE, VCPU, vcpu, vcpuIndex } from './tlb.js';
+
+/**
+ * The CPU's EPT walk for a load or store of `value` (write) at `gfn`, and the access: the value
+ * read or written, or undefined for an EPT violation (no entry, or a read-only one for a store).
+ * With vCPU object `v` >= 0, the translation is cached in its TLB.
+ */
+function walkEpt(w: World, kvm: number, gfn: number, write: number, value: number, v: number): number | undefined {
+  const e = spte(w, kvm, gfn);
+  if (e.pfn === 0 || (write && !e.write)) return undefined;
+  if (v >= 0) {
+    const t = gtlb(w, v, gfn);
+    t.pfn = e.pfn;
+    t.write = e.write;
+    t.gen = e.gen;
+  }
+  const page = w.obj(PAGE, e.pfn);
+  if (dirtyAccessed(w)) {
+    e.accessed = 1; // SDM vol. 3 §29.3.5: the walk sets accessed on any access, dirty on a write
+    if (write) e.dirty = 1;
+  }
+  if (write) page.contents = value;
+  return page.contents;
+}
+
+interface AccessLocals {
+  kvm: number;
+  gfn: number;
+  write: number;
+}
+
+/** An EPT violation: exit to KVM's fault handler (taking kvm->srcu first where memslots change). */
+function eptViolation(w: World, l: AccessLocals): string | number {
+  if (!isNone(w.obj(KVM, l.kvm).srcu)) return 'exit';
+  return w.call(kvmTdpPageFault, 'faulted', l.kvm, l.gfn, l.write);
+}
+
+/**
+ * arch/x86/kvm/x86.c:vcpu_enter_guest, with guest TLBs: service KVM_REQ_TLB_FLUSH
+ * (kvm_vcpu_flush_tlb_all), then vcpu->mode = IN_GUEST_MODE — one step (tlb.ts).
+ */
+function enterGuest(w: World, l: AccessLocals): string {
+  const v = vcpuIndex(w, l.kvm, w.self - 1);
+  const vc = w.obj(VCPU, v);
+  if (vc.requests & KVM_REQ_TLB_FLUSH) {
+    flushGuestTlb(w, v);
+    vc.requests = vc.requests & ~KVM_REQ_TLB_FLUSH;
+  }
+  vc.mode = IN_GUEST_MODE;
+  return 'guest';
+}
 
 export const guestAccess = KVM_LIB.routine({
   name: 'guest_access',
   params: ['kvm', 'gfn', 'write', 'value'],
-  locals: ['srcuIdx'],
+  locals: ['srcuIdx', 'loaded', 'hit'],
   steps: {
     access: {
       at: 'hw: guest load/store through the EPT',
@@ -32,20 +84,47 @@ export const guestAccess = KVM_LIB.routine({
       // dirty) bit: a locked update of the entry (a hw step may write its lockless fields).
       lockless: ['spte.pfn', 'spte.write', 'spte.accessed', 'spte.dirty'],
       run: (w, l) => {
-        const value = w.single(() => {
-          const e = spte(w, l.kvm, l.gfn);
-          if (e.pfn === 0 || (l.write && !e.write)) return undefined; // an EPT violation
-          const page = w.obj(PAGE, e.pfn);
-          if (dirtyAccessed(w)) {
-            e.accessed = 1; // SDM vol. 3 §29.3.5: accessed on any access, dirty on a write
-            if (l.write) e.dirty = 1;
-          }
-          if (l.write) page.contents = l.value;
-          return page.contents;
-        });
+        if (hasGuestTlb(w)) return enterGuest(w, l);
+        const value = w.single(() => walkEpt(w, l.kvm, l.gfn, l.write, l.value, -1));
         if (value !== undefined) return w.ret(value);
-        if (!isNone(w.obj(KVM, l.kvm).srcu)) return 'exit';
-        return w.call(kvmTdpPageFault, 'faulted', l.kvm, l.gfn, l.write);
+        return eptViolation(w, l);
+      },
+    },
+    guest: {
+      at: "hw: guest load/store through the vCPU's TLB, or on a miss through the EPT (filling the TLB)",
+      lockless: ['spte.pfn', 'spte.write', 'page.contents', 'spte.accessed', 'spte.dirty'],
+      run: (w, l) => {
+        const v = vcpuIndex(w, l.kvm, w.self - 1);
+        const t = gtlb(w, v, l.gfn);
+        if (t.pfn !== 0 && (!l.write || t.write)) {
+          // A hit: the pfn the TLB cached, whatever the EPT says now.
+          const page = w.obj(PAGE, t.pfn);
+          if (l.write) page.contents = l.value;
+          l.loaded = page.contents;
+          l.hit = 1;
+          return 'vmexit';
+        }
+        // A miss (or too little permission: the CPU drops the entry and walks again).
+        t.pfn = 0;
+        t.write = 0;
+        t.gen = 0;
+        const value = w.single(() => walkEpt(w, l.kvm, l.gfn, l.write, l.value, v));
+        if (value !== undefined) {
+          l.loaded = value;
+          l.hit = 1;
+        }
+        return 'vmexit';
+      },
+    },
+    vmexit: {
+      at: 'arch/x86/kvm/x86.c:vcpu_enter_guest after the VM exit: vcpu->mode = OUTSIDE_GUEST_MODE',
+      run: (w, l) => {
+        vcpu(w, l.kvm, w.self - 1).mode = OUTSIDE_GUEST_MODE;
+        if (!l.hit) return eptViolation(w, l); // handle_ept_violation
+        const value = l.loaded;
+        l.loaded = 0;
+        l.hit = 0;
+        return w.ret(value);
       },
     },
     exit: {

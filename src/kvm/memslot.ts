@@ -33,7 +33,8 @@ import { KVM, KVM_MEMSLOT_INVALID, MEMSLOT } from './structs.js';
 import { gfnToMemslot, kvmMmuLock } from './topology.js';
 import { synchronizeSrcu } from '../kernel/lifetime.js';
 import { writeLock, writeUnlock } from '../kernel/locks.js';
-import { zapGfns } from './notifier.js';
+import { flushAfterZap, zapGfns } from './notifier.js';
+import { hasGuestTlb } from './tlb.js';
 import { KVM_LIB } from './library.js';
 
 /**
@@ -124,7 +125,16 @@ export const kvmInvalidateMemslot = KVM_LIB.routine({
       at: 'arch/x86/kvm/mmu/mmu.c:kvm_mmu_zap_memslot (kvm_tdp_mmu_unmap_gfn_range; kvm_flush_remote_tlbs) write_unlock(&kvm->mmu_lock)',
       run: (w, l) => {
         const s = w.obj(MEMSLOT, l.slot);
-        zapGfns(w, l.kvm, s.baseGfn, s.baseGfn + s.npages);
+        const flush = zapGfns(w, l.kvm, s.baseGfn, s.baseGfn + s.npages);
+        // With guest TLBs the flush is steps of its own (tlb.ts), the unlock after it.
+        if (flush && hasGuestTlb(w)) return flushAfterZap(w, l.kvm, flush, 'unlock');
+        writeUnlock(w, kvmMmuLock(w, l.kvm));
+        return w.ret(0);
+      },
+    },
+    unlock: {
+      at: 'arch/x86/kvm/mmu/mmu.c:kvm_mmu_zap_memslot write_unlock(&kvm->mmu_lock)',
+      run: (w, l) => {
         writeUnlock(w, kvmMmuLock(w, l.kvm));
         return w.ret(0);
       },

@@ -26,6 +26,7 @@ import { KVM } from './structs.js';
 import { bumpInvalidateSeq } from './seq.js';
 import { hvaRangeToGfns, kvmMmuLock, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
+import { hasGuestTlb, kvmFlushRemoteTlbs } from './tlb.js';
 import { dirtyAccessed } from '../kernel/dirty.js';
 import { gpcInvalidateStart, hasGpc, KVM_MN, mnActiveAdd } from './gpc.js';
 
@@ -34,10 +35,12 @@ export function kvmOf(w: World, mn: number): number {
   return deref(w.obj(MN, mn).priv, 'mmu_notifier.priv');
 }
 
-/** kvm_mmu_unmap_gfn_range / kvm_flush_remote_tlbs: drop sptes of [lo, hi). */
-export function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
+/** kvm_mmu_unmap_gfn_range: drop sptes of [lo, hi). Returns whether one was present (the TLBs need a flush). */
+export function zapGfns(w: World, kvm: number, lo: number, hi: number): boolean {
+  let flush = false;
   for (let g = lo; g < hi; g++) {
     const e = spte(w, kvm, g);
+    if (e.pfn !== 0) flush = true;
     e.pfn = 0;
     e.write = 0;
     e.gen = 0;
@@ -46,6 +49,16 @@ export function zapGfns(w: World, kvm: number, lo: number, hi: number): void {
       e.dirty = 0;
     }
   }
+  return flush;
+}
+
+/**
+ * After a zap under mmu_lock for write: with guest TLBs (`kvm-tlb`), kvm_flush_remote_tlbs if an
+ * spte was zapped, then `next` (the unlock); without them, the zap stands for its flush (no TLB
+ * caches an spte) and the step goes on to `next` as before.
+ */
+export function flushAfterZap(w: World, kvm: number, flush: boolean, next: string): string | number {
+  return flush && hasGuestTlb(w) ? w.call(kvmFlushRemoteTlbs, next, kvm) : next;
 }
 
 /**
@@ -116,8 +129,7 @@ export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
           kvm.rangeStart = Math.min(kvm.rangeStart, l.lo);
           kvm.rangeEnd = Math.max(kvm.rangeEnd, l.hi);
         }
-        zapGfns(w, k, l.lo, l.hi);
-        return 'unlock';
+        return flushAfterZap(w, k, zapGfns(w, k, l.lo, l.hi), 'unlock');
       },
     },
     unlock: {
@@ -184,8 +196,7 @@ export const kvmMmuNotifierRelease = KVM_LIB.routine({
       at: 'arch/x86/kvm/mmu/mmu.c:kvm_mmu_zap_all (kvm_tdp_mmu_zap_all)',
       run: (w, l) => {
         const k = kvmOf(w, l.mn);
-        zapGfns(w, k, 0, w.layout.dims.kvmGfns);
-        return 'unlock';
+        return flushAfterZap(w, k, zapGfns(w, k, 0, w.layout.dims.kvmGfns), 'unlock');
       },
     },
     unlock: {

@@ -7,6 +7,7 @@ import { seqWords } from './seq.js';
 import { GPC, hasGpc, KVM_MN, setupGpc } from './gpc.js';
 import { ref, refersTo } from '../kernel/ref.js';
 import type { RwLock } from '../kernel/locks.js';
+import { createVcpu, declareGuestTlbs, hasGuestTlb, VCPU } from './tlb.js';
 import { kvmMmuNotifierClearFlushYoung, kvmMmuNotifierClearYoung, kvmMmuNotifierTestYoung } from './age.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
 
@@ -19,6 +20,8 @@ export interface KvmSpec {
   readonly memslots: readonly { readonly baseGfn: number; readonly npages: number; readonly hva: number }[];
   /** kvm->mmu_invalidate_seq at creation (default 0): a long-lived VM's count of ended invalidations, 0..2^53-1. */
   readonly invalidateSeqStart?: number;
+  /** The actors that run its vCPUs (one each): their guest TLBs, where the scenario has them (tlb.ts). */
+  readonly vcpus?: readonly number[];
 }
 
 /**
@@ -59,6 +62,7 @@ export function declareKvms(layout: Layout, kvms: readonly KvmSpec[], uses: KvmU
   const names = kvms.map((k) => k.name);
   if (uses.gpc) layout.add(GPC, kvms.length, names);
   if (uses.gpc || uses.memslotUpdates) layout.add(KVM_MN, kvms.length, names);
+  if (hasGuestTlb(layout)) declareGuestTlbs(layout, names, gfns);
 }
 
 /**
@@ -95,6 +99,7 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number, u
       k,
     );
     if (hasGpc(w)) setupGpc(w, k);
+    if (w.layout.has(VCPU)) for (const a of spec.vcpus ?? []) createVcpu(w, k, a);
     for (const m of spec.memslots) {
       if (m.baseGfn + m.npages > spec.gfns) throw new Error(`kvm ${spec.name}: memslot gfns ${m.baseGfn}+${m.npages} exceed ${spec.gfns}`);
       const s = w.obj(MEMSLOT, slot++);

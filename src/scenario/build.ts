@@ -8,6 +8,7 @@ import { SRCU } from '../kernel/lifetime.js';
 import type { World } from '../world/world.js';
 import { buildWorld } from '../kernel/topology.js';
 import { addVma, populateAnon } from '../kernel/setup.js';
+import { declareMemfd, mapMemfdIntrospector, mapMemfdSource, memfdContext, memfdGeometry } from './memfd.js';
 import { MM } from '../kernel/structs.js';
 import { actsOn, anyOperations, childFields, fieldsOf, MM_NAMES, opCall, operationNamed, threadOf, type CallContext, type MmName, type VmName } from './operations.js';
 import { declareKvms, setupKvms, type KvmSpec } from '../kvm/topology.js';
@@ -19,7 +20,8 @@ import { MAX_PAGES, pageFrames } from './bounds.js';
 import { WORKLOAD_LIB, anyWorkload, setAnyPrograms, setPrograms, workload, type AnyProgram } from './workload.js';
 import { KVM_LIB } from '../kvm/library.js';
 import { setFaults } from '../world/faults.js';
-import { setLayers } from '../world/layers.js';
+import { hasLayer, setLayers } from '../world/layers.js';
+import { CPU_TLB_LAYER, declareTlb } from '../kernel/tlb.js';
 import { driverOperation } from '../driver/operations.js';
 import { compileOutcomes, probeCount } from './outcome.js';
 import { PROBE } from './probes.js';
@@ -136,6 +138,11 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const memslots = (hva: number) => (memslotPages > 0 ? [{ baseGfn: 0, npages: memslotPages, hva }] : []);
   if (spec.sourceKvm) kvms.push({ name: 'kvm-source', mm: SOURCE, gfns: P, memslots: memslots(0), invalidateSeqStart });
   if (spec.introspectorKvm) kvms.push({ name: 'kvm-introspector', mm: INTROSPECTOR, gfns: P, memslots: memslots(MIRROR_START), invalidateSeqStart });
+  // The actors that run a vCPU of each KVM: those with a guest access on it.
+  for (const [i, k] of kvms.entries()) {
+    const vm = k.name.slice('kvm-'.length);
+    kvms[i] = { ...k, vcpus: spec.actors.flatMap((a, n) => (a.ops.some((o) => o.op === 'guest-access' && o.vm === vm) ? [n] : [])) };
+  }
   const anyOp = (what: 'usesGpc' | 'updatesMemslots') => spec.actors.some((a) => a.ops.some((o) => operationNamed(o.op)![what]));
   const kvmUses: { gpc: boolean; memslotUpdates: boolean; srcu?: number } = { gpc: anyOp('usesGpc'), memslotUpdates: anyOp('updatesMemslots') };
   const kvmIndex = (vm: VmName) => {
@@ -150,7 +157,10 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     if (device >= designs.length) throw new Error(`scenario ${spec.name}: device ${device} but design ${variant.name} has ${designs.length} device${designs.length === 1 ? '' : 's'}`);
     return device;
   };
+  // `memory: memfd`: the source's pages are a memfd's, which the introspector maps too (memfd.ts).
+  const memfd = spec.memory === 'memfd' ? memfdGeometry(spec, designs.length) : undefined;
   const at: CallContext = {
+    ...(memfd ? { memfd: memfdContext(memfd) } : {}),
     mm: (name: MmName) => MM_NAMES.indexOf(name),
     // The introspector's pages are the mirror VMAs': device i's from MIRROR_START + i × P.
     vpn: (name: MmName, page: number, device = 0) => {
@@ -164,9 +174,9 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const world = buildWorld(
     {
       pages: pageFrames(P),
-      mmPages: P * designs.length, // the introspector holds one mirror VMA of P pages per device
+      mmPages: P * designs.length + (memfd ? P : 0), // the introspector holds one mirror VMA of P pages per device (and its memfd mapping after them)
       mms,
-      vmasPerMm: Math.max(2, designs.length),
+      vmasPerMm: Math.max(2, designs.length + (memfd ? 1 : 0)),
       swapSlots: P,
       mmuNotifiers: kvms.length + designs.length,
       intervalNotifiers: designs.length,
@@ -179,7 +189,9 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       roles: spec.actors.map(roleOf),
     },
     (layout) => {
+      setLayers(layout, spec.layers ?? []); // before the KVMs: a layer may give them more objects (kvm-tlb)
       declareKvms(layout, kvms, kvmUses);
+      if (memfd) declareMemfd(layout, memfd);
       layout.add(
         MIRROR,
         designs.length,
@@ -199,7 +211,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       for (const st of variant.eraState ?? []) layout.add(st.struct, st.count);
       // The child process's threads start when the operation that creates the child returns, not before.
       setFaults(layout, spec.faults ?? []);
-      setLayers(layout, spec.layers ?? []);
+      if (hasLayer(layout, CPU_TLB_LAYER)) declareTlb(layout);
       // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.
       const probes = probeCount(spec);
       if (probes > 0) layout.add(PROBE, probes);
@@ -230,8 +242,11 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     child.users = 0;
     child.count = 0;
   }
-  addVma(world, SOURCE, { start: 0, end: P });
-  for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
+  if (memfd) mapMemfdSource(world, memfd, initialContents);
+  else {
+    addVma(world, SOURCE, { start: 0, end: P });
+    for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
+  }
   for (const st of variant.eraState ?? []) st.init?.(world);
   const devMms = deviceMms(spec, designs.length);
   designs.forEach((design, dev) => {
@@ -249,6 +264,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     });
     for (const st of design.state ?? []) st.init?.(world, dev);
   });
+  if (memfd) mapMemfdIntrospector(world, memfd); // after the mirror VMAs: theirs are the first slots
   setupKvms(world, kvms, 0, kvmUses);
   spec.actors.forEach((actor, a) => {
     if (!childActors.includes(a)) world.spawn(a, actor.any ? anyWorkload : workload, []);

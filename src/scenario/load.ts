@@ -12,7 +12,7 @@ import { dirname, extname, isAbsolute, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MirrorVariant } from '../mirror/device.js';
 import { VARIANTS, variantByName } from '../mirror/variants.js';
-import type { ActorSpec, FaultPoint, KernelLayer, KvmOptions, Observation, OutcomeSpec, ScenarioSpec } from './spec.js';
+import type { ActorSpec, FaultPoint, KernelLayer, KvmOptions, MemoryKind, Observation, OutcomeSpec, ScenarioSpec } from './spec.js';
 import { MAX_PAGES } from './bounds.js';
 import { fieldProblems, OP_NAMES, operationNamed, pageRange, threadOf, type Op, type ScenarioFacts } from './operations.js';
 import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, UnreadableScenario } from './read-file.js';
@@ -448,6 +448,7 @@ interface FileData {
   readonly kvm?: KvmOptions;
   readonly faults?: readonly FaultPoint[];
   readonly layers?: readonly KernelLayer[];
+  readonly memory?: MemoryKind;
   /** Each with `ops` or `any` (checked below: the schema lets either be missing). */
   readonly actors: readonly (Omit<ActorSpec, 'ops'> & { readonly ops?: readonly Op[] })[];
   readonly variant?: string;
@@ -477,7 +478,7 @@ function semanticIssues(file: FileData): Issue[] {
 
   // The operations' checks (operations.ts): each field by its kind, and at most one operation creating the child mm.
   const forks = file.actors.reduce((n, a) => n + (a.ops ?? []).filter((op) => operationNamed(op.op)!.createsChild).length, 0);
-  const facts: ScenarioFacts = { pages: file.pages, sourceKvm: file.sourceKvm, introspectorKvm: file.introspectorKvm, forks };
+  const facts: ScenarioFacts = { pages: file.pages, sourceKvm: file.sourceKvm, introspectorKvm: file.introspectorKvm, forks, memory: file.memory };
   const firstNamed = new Map<string, number>();
   let firstFork: Segment[] | undefined;
   file.actors.forEach((actor, a) => {
@@ -488,6 +489,8 @@ function semanticIssues(file: FileData): Issue[] {
     (actor.ops ?? []).forEach((op: Op, o) => {
       const at: Segment[] = ['actors', a, 'ops', o];
       for (const { field, message } of fieldProblems(op, facts)) out.push({ path: [...at, field], message });
+      if (operationNamed(op.op)!.usesMemfd && facts.memory !== 'memfd')
+        out.push({ path: [...at, 'op'], message: `${op.op} acts on the scenario's memfd, which it does not have; expected memory: memfd` });
       const layer = operationNamed(op.op)!.needsLayer;
       if (layer && !file.layers?.includes(layer)) out.push({ path: [...at, 'op'], message: `${op.op} needs the ${layer} layer; expected layers: [${layer}] in the scenario` });
       if (operationNamed(op.op)!.createsChild) {
@@ -567,6 +570,7 @@ function toSpec(file: FileData): ScenarioSpec {
   if (file.kvm !== undefined) spec.kvm = { ...file.kvm };
   if (file.faults !== undefined) spec.faults = [...new Set(file.faults)];
   if (file.layers !== undefined) spec.layers = [...new Set(file.layers)];
+  if (file.memory !== undefined) spec.memory = file.memory;
   const outcomes = outcomesOf(file);
   if (outcomes) spec.outcomes = outcomes;
   if (file.exercises !== undefined) spec.exercises = [...file.exercises];

@@ -27,7 +27,8 @@ import { kvmDeleteMemslot, kvmMoveMemslot, kvmSetMemslot } from '../kvm/memslot.
 import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
 import { ageAt, migrateAt, reclaimAt, type OpCall } from './workload.js';
-import type { KernelLayer } from './spec.js';
+import { shmemFallocatePunchHole, shmemSetattr } from '../kernel/truncate.js';
+import type { KernelLayer, MemoryKind } from './spec.js';
 import type { AnyRoutine } from '../world/routine.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +70,8 @@ export interface ScenarioFacts {
   readonly introspectorKvm?: boolean;
   /** How many operations create the `child` mm (fork). */
   readonly forks: number;
+  /** What backs the source's pages (`memory:`; default anonymous). */
+  readonly memory?: MemoryKind;
 }
 
 /** The JSON Schema of a field kind (its `$defs` entry in schema.json). */
@@ -176,6 +179,22 @@ export interface CallContext {
   kvm(name: VmName): number;
   /** The routine of driver operation `name` of device `device`'s design (src/driver/operations.ts). */
   driverOperation?(name: string, device: number): AnyRoutine;
+  /** The scenario's memfd (`memory: memfd`), if it has one. */
+  readonly memfd?: MemfdContext;
+}
+
+/** Where a scenario's memfd is: its address_space, and each process's MAP_SHARED mapping of it. */
+export interface MemfdContext {
+  /** Its address_space index (src/kernel/filemap.ts). */
+  readonly mapping: number;
+  /** The vpn at which process `name` maps page `page` of the memfd. */
+  vpn(name: MmName, page: number): number;
+}
+
+/** The scenario's memfd, or an error naming the operation that needs it (the loader refuses such a file first). */
+function memfdOf(at: CallContext, op: string): MemfdContext {
+  if (!at.memfd) throw new Error(`${op}: the scenario has no memfd; expected memory: memfd`);
+  return at.memfd;
 }
 
 export interface Operation<N extends string = string, F extends FieldDefs = FieldDefs> {
@@ -201,6 +220,8 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
   readonly endsMm?: boolean;
   /** At most once per mm (the OOM reaper reaps a victim once): the `any` adversary's rule. */
   readonly oncePerMm?: boolean;
+  /** The operation acts on the scenario's memfd: it needs `memory: memfd` (and an `any` adversary does not choose it). */
+  readonly usesMemfd?: boolean;
   /**
    * Not run by a thread of the process its mm field names (the loader's exit rule, load.ts): a
    * kernel thread's (the OOM reaper), or a device file's operation — its file may have been
@@ -380,6 +401,34 @@ export const OPERATIONS = [
     call: (op, at) => ({ label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [at.mm(op.mm)] }),
   }),
   operation({
+    name: 'memfd-access',
+    accessesMemory: true,
+    usesMemfd: true,
+    description:
+      "A user load/store by the process through its own MAP_SHARED mapping of the scenario's memfd (`memory: memfd`): the source's pages themselves, or the introspector's mapping beside its mirror (the fork child's is its parent's).",
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, ...loadStore },
+    call: (op, at) => {
+      const vpn = memfdOf(at, op.op).vpn(op.mm, op.page);
+      return { label: `memfd-${op.write ? 'write' : 'read'}(${op.mm}@${vpn})`, routine: cpuAccess, args: [at.mm(op.mm), vpn, op.write ? 1 : 0, op.value ?? 0] };
+    },
+  }),
+  operation({
+    name: 'ftruncate',
+    usesMemfd: true,
+    description:
+      "ftruncate of the scenario's memfd to `page` pages (shmem_setattr: i_size first, then every mapping of the cut pages zapped under MMU_NOTIFY_CLEAR on its mm, the pages taken out of the page cache, and the mappings zapped again); needs memory: memfd.",
+    fields: { page: { kind: 'page' } },
+    call: (op, at) => ({ label: `ftruncate(memfd, ${op.page})`, routine: shmemSetattr, args: [memfdOf(at, op.op).mapping, op.page] }),
+  }),
+  operation({
+    name: 'punch-hole',
+    usesMemfd: true,
+    description:
+      'fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) of memfd pages [page, page + pages) (shmem_fallocate: every mapping of the hole zapped under MMU_NOTIFY_CLEAR on its mm, then the pages taken out of the page cache; i_size kept); needs memory: memfd.',
+    fields: { page: { kind: 'page' }, pages: { kind: 'npages', optional: true } },
+    call: (op, at) => ({ label: `punch-hole(memfd@${op.page}+${op.pages ?? 1})`, routine: shmemFallocatePunchHole, args: [memfdOf(at, op.op).mapping, op.page, op.pages ?? 1] }),
+  }),
+  operation({
     name: 'age',
     needsLayer: 'dirty-accessed',
     description:
@@ -450,10 +499,11 @@ const ANY_KINDS: readonly FieldKind[] = ['mm', 'page', 'npages'];
 /**
  * The operations an `any` adversary chooses from: the core-mm ones (no memory access, so it stays
  * an adversary of the termination check), whose fields it can fill in itself — not fork (a
- * scenario has one child mm, which the adversary would need to name after it exists).
+ * scenario has one child mm, which the adversary would need to name after it exists), nor the
+ * memfd's operations (only a `memory: memfd` scenario has one).
  */
 export const ANY_OP_NAMES: readonly OpName[] = OPERATIONS.filter(
-  (o: Operation) => !o.accessesMemory && !o.createsChild && !o.needsLayer && Object.values(o.fields).every((f) => ANY_KINDS.includes(f.kind)),
+  (o: Operation) => !o.accessesMemory && !o.createsChild && !o.usesMemfd && !o.needsLayer && Object.values(o.fields).every((f) => ANY_KINDS.includes(f.kind)),
 ).map((o) => o.name);
 
 /** The mms an `any` adversary acts on: not the fork child, which exists only once something forks. */

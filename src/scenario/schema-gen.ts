@@ -10,7 +10,7 @@
 import { VARIANTS } from '../mirror/variants.js';
 import { verdictNames } from './expect.js';
 import { MAX_ACTORS, MAX_ANY_OPS, MAX_OPS, MAX_PAGES } from './bounds.js';
-import { KERNEL_LAYERS } from './spec.js';
+import { KERNEL_LAYERS, MEMORY_KINDS } from './spec.js';
 import { ANY_OP_NAMES, FIELD_KINDS, OPERATIONS, type FieldDefs, type FieldKind } from './operations.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -75,6 +75,7 @@ export function generateSchema(base: Json): JsonObject {
   Object.assign(object(props.pages, 'properties.pages'), { minimum: 1, maximum: MAX_PAGES });
   object(props.actors, 'properties.actors').maxItems = MAX_ACTORS;
   object(object(props.layers, 'properties.layers').items, 'properties.layers.items').enum = [...KERNEL_LAYERS];
+  object(props.memory, 'properties.memory').enum = [...MEMORY_KINDS];
   const defs = object(schema.$defs, '$defs');
   object(object(object(defs.actor, '$defs.actor').properties, '$defs.actor.properties').ops, '$defs.actor.properties.ops').maxItems = MAX_OPS;
   object(defs.variantName, '$defs.variantName').enum = VARIANTS.map((v) => v.name);

@@ -32,6 +32,13 @@ export interface ScenarioSpec {
    * to every scenario that has it, so a scenario pays only for the layers it asks for.
    */
   readonly layers?: readonly KernelLayer[];
+  /**
+   * What backs the source's pages (default `anonymous`: private anonymous memory). `memfd`: a
+   * memfd the source maps MAP_SHARED (QEMU's `memory-backend-memfd,share=on`), which the
+   * introspector maps MAP_SHARED too, beside its mirror: pages in the page cache, `ftruncate`,
+   * `punch-hole` and `memfd-access` operations (src/kernel/shmem.ts, truncate.ts).
+   */
+  readonly memory?: MemoryKind;
   readonly actors: readonly ActorSpec[];
   /** Variants this scenario applies to (default: all). */
   readonly variants?: readonly string[];
@@ -111,5 +118,9 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
  * The kernel layers a scenario may switch on; without one the model keeps the simpler behaviour
  * that README's "What the model covers" table describes for it.
  */
-export const KERNEL_LAYERS = ['cpu-tlb', 'dirty-accessed', 'thp'] as const;
+export const KERNEL_LAYERS = ['cpu-tlb', 'dirty-accessed', 'thp', 'kvm-tdp-mmu', 'kvm-tlb'] as const;
 export type KernelLayer = (typeof KERNEL_LAYERS)[number];
+
+/** What may back the source's pages (`memory:`). */
+export const MEMORY_KINDS = ['anonymous', 'memfd'] as const;
+export type MemoryKind = (typeof MEMORY_KINDS)[number];

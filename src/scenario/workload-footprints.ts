@@ -24,6 +24,8 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'mmput',
       'oom_reap_task_mm',
       'vm_mmap_pgoff',
+      'shmem_setattr',
+      'shmem_fallocate',
       'kswapd_age',
     ],
     writes: ['outcome_probe.found', 'outcome_probe.status'],

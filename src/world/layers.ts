@@ -18,5 +18,5 @@ export function setLayers(layout: Layout, names: readonly string[]): void {
 export function hasLayer(at: World | Layout, name: string): boolean {
   const layout = 'layout' in at ? at.layout : at;
   const names = layout.statics[KEY] as readonly string[] | undefined;
-  return names !== undefined && names.includes(name);
+  return names?.includes(name) === true;
 }

@@ -43,6 +43,11 @@ export interface Step<L> {
    * a read; a driver's unlocked access is not a model error but its bug to find (discipline.ts).
    */
   readonly lockless?: readonly string[];
+  /**
+   * The scenario layer (src/world/layers.ts) this step belongs to: only a world with that layer on
+   * can reach it, so elsewhere a coverage check (`exercises:`, unreached labels) does not ask for it.
+   */
+  readonly layer?: string;
   // Method syntax keeps routines of different locals assignable to AnyRoutine (bivariant params).
   run(w: World, l: L): StepResult;
 }

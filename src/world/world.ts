@@ -6,6 +6,7 @@
  * write). The World object around it holds nothing that belongs to the state: the layout, reusable
  * views, which actor is running, and an optional journal of writes for traces.
  */
+import { hasLayer } from './layers.js';
 import { zHi, zLo } from './hash.js';
 import { ACTOR_NONBLOCK, ACTOR_RESULT, ACTOR_SLOTS, ACTOR_SP, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, DATA_START, type Layout, type StructDef } from './layout.js';
 import { CALLED, RETURNED, type AnyRoutine } from './routine.js';
@@ -561,7 +562,8 @@ export class World {
       const ran = this.reached![id];
       if (!ran.includes(1)) return;
       ran.forEach((hit, pc) => {
-        if (!hit) out.push(r.where(pc));
+        const layer = r.steps[pc].layer;
+        if (!hit && (layer === undefined || hasLayer(this, layer))) out.push(r.where(pc));
       });
     });
     return out;

@@ -21,6 +21,7 @@ import { VARIANTS } from '../../src/mirror/variants.js';
 import { execStep, isEnabled } from '../../src/world/runner.js';
 import { PROPERTIES } from '../../src/check/properties.js';
 import { appliesTo } from '../../src/check/run.js';
+import { MEMORY_KINDS } from '../../src/scenario/spec.js';
 
 type Doc = Record<string, unknown>;
 
@@ -65,6 +66,7 @@ const header = fc.record(
     pages: fc.integer({ min: 1, max: MAX_PAGES }),
     sourceKvm: fc.boolean(),
     introspectorKvm: fc.boolean(),
+    memory: fc.constantFrom(...MEMORY_KINDS),
     variants: fc.uniqueArray(fc.constantFrom(...VARIANTS.map((v) => v.name)), { minLength: 1, maxLength: VARIANTS.length }),
   },
   { requiredKeys: ['name', 'description', 'pages'] },
@@ -75,7 +77,7 @@ const listOf = <T>(item: fc.Arbitrary<T>, max: number) => count(max).chain((n) =
 /** Anything the schema accepts (within the bounds): the loader's checks may still refuse it. */
 const schemaValid = header.chain((h) => listOf(fc.record({ name: names, ops: listOf(operation(), MAX_OPS) }), MAX_ACTORS).map((actors) => ({ ...h, actors })));
 
-/** Also meeting the loader's checks: pages below `pages`, ranges ending by it, guest-access only to a KVM the scenario has, the child mm only with its one fork, unique actor names. */
+/** Also meeting the loader's checks: pages below `pages`, ranges ending by it, guest-access only to a KVM the scenario has, the memfd's operations only with `memory: memfd`, the child mm only with its one fork, unique actor names. */
 const loadable = header.chain((h) => {
   const P = h.pages;
   const vms = (['source', 'introspector'] as const).filter((vm) => h[KVM_FLAGS[vm]]);
@@ -87,9 +89,10 @@ const loadable = header.chain((h) => {
       mm: fc.constantFrom('source', 'introspector', ...(forks ? ['child'] : [])),
       device: fc.constant(0), // one design: its device only (a device above 0 on another mm is refused)
     };
-    const allowed = OPERATIONS.filter((o) => BUILT_IN_OPS.includes(o.name) && !o.createsChild && !('needsLayer' in o) && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm'))).map(
-      (o) => o.name as string,
-    );
+    const allowed = OPERATIONS.filter(
+      (o) =>
+        BUILT_IN_OPS.includes(o.name) && !o.createsChild && !('needsLayer' in o) && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm')) && (h.memory === 'memfd' || !o.usesMemfd),
+    ).map((o) => o.name as string);
     return fc.tuple(listOf(listOf(operation(kinds, allowed), MAX_OPS), MAX_ACTORS), fc.constantFrom('source', 'introspector'), fc.nat()).map(([lists, parent, where]) => {
       // Ranges [page, page + pages) end by the last page.
       const inRange = (op: Doc): Doc => ('pages' in op ? { ...op, pages: 1 + ((where + (op.page as number)) % (P - (op.page as number))) } : op);

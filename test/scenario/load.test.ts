@@ -130,7 +130,7 @@ describe('errors', () => {
       [
         'typo.yaml:5:5: actors[0]: missing required field "ops" (or "any": any sequence of operations, e.g. any: { ops: 2, pages: 1 })',
         'typo.yaml:6:5: actors[0].opz: unknown field; expected one of name, ops, any',
-        'typo.yaml:9:15: actors[1].ops[0].op: unknown operation "acess"; expected one of access, guest-access, gpc-refresh, gpc-use, set-memslot, delete-memslot, move-memslot, device, reclaim, migrate, madvise-dontneed, munmap, mmap, mprotect-readonly, mprotect-readwrite, mprotect-none, fork, exit, oom-reap, age',
+        'typo.yaml:9:15: actors[1].ops[0].op: unknown operation "acess"; expected one of access, guest-access, gpc-refresh, gpc-use, set-memslot, delete-memslot, move-memslot, device, reclaim, migrate, madvise-dontneed, munmap, mmap, mprotect-readonly, mprotect-readwrite, mprotect-none, fork, exit, oom-reap, memfd-access, ftruncate, punch-hole, age',
         'typo.yaml:10:33: actors[1].ops[1].mm: unknown field for op "reclaim"; expected one of op, page',
       ].join('\n'),
     );
@@ -284,7 +284,7 @@ describe('errors', () => {
         'many.yaml:2:14: description: found 3; expected a string',
         'many.yaml:3:8: pages: 65 is out of range; expected an integer 1..4',
         'many.yaml:4:41: actors[0].ops[0].mm: found "child"; expected one of source, introspector',
-        'many.yaml:5:1: colour: unknown field; expected one of $schema, name, description, pages, sourceKvm, introspectorKvm, kvm, faults, layers, actors, variant, variants, driver, drivers, expect, outcome, outcomes, exercises',
+        'many.yaml:5:1: colour: unknown field; expected one of $schema, name, description, pages, sourceKvm, introspectorKvm, kvm, faults, layers, memory, actors, variant, variants, driver, drivers, expect, outcome, outcomes, exercises',
       ].join('\n'),
     );
   });

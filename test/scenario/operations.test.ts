@@ -22,7 +22,13 @@ function sample(name: string): Op {
   return Object.fromEntries([['op', name], ...Object.entries(entry.fields).map(([f, d]) => [f, SAMPLE[d.kind]])]) as Op;
 }
 
-const context: CallContext = { mm: (n) => ['source', 'introspector', 'child'].indexOf(n), vpn: (_, p) => p, kvm: (v) => (v === 'source' ? 0 : 1), driverOperation: () => interval.fault };
+const context: CallContext = {
+  mm: (n) => ['source', 'introspector', 'child'].indexOf(n),
+  vpn: (_, p) => p,
+  kvm: (v) => (v === 'source' ? 0 : 1),
+  driverOperation: () => interval.fault,
+  memfd: { mapping: 0, vpn: (_, p) => p },
+};
 
 describe('the operation table', () => {
   it('derives the Op type: one alternative per entry, required and optional fields by their kinds', () => {

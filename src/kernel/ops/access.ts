@@ -13,7 +13,28 @@ import { findVma, pte, vma } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { handleMmFault, VM_FAULT_ERROR } from './fault.js';
 import { KERNEL } from '../library.js';
+import { flushTlbPage, tlbEntry, tlbFill, tlbOn } from '../tlb.js';
 import { dirtyAccessed } from '../dirty.js';
+import type { World } from '../../world/world.js';
+import type { PteView } from '../pgtable.js';
+
+/** The load or store itself, through a translation of (mm, vpn) to `pfn` made at page generation `gen`. */
+function load(w: World, l: { mm: number; vpn: number; write: number; value: number }, pfn: number, gen: number, through: string): number {
+  const pg = w.obj(PAGE, pfn);
+  if (w.instrument(() => pg.free || pg.gen !== gen)) w.bug(`user access to mm ${l.mm} vpn ${l.vpn} through a stale ${through} (pfn ${pfn} was freed or reused)`);
+  if (l.write) {
+    pg.contents = l.value;
+    return w.ret(l.value);
+  }
+  return w.ret(pg.contents);
+}
+
+/** The dirty-accessed layer: SDM vol. 3 §4.8, the walk sets Accessed on any access, Dirty on a write, in the entry. */
+function markYoungDirty(w: World, p: PteView, write: number): void {
+  if (!dirtyAccessed(w)) return;
+  p.young = 1;
+  if (write) p.dirty = 1;
+}
 
 export const cpuAccess = KERNEL.routine({
   name: 'cpu_access',
@@ -29,20 +50,33 @@ export const cpuAccess = KERNEL.routine({
       // IPI is taken between instructions — one access for the lock discipline (w.single).
       run: (w, l) =>
         w.single(() => {
+          if (tlbOn(w)) {
+            // The cpu-tlb layer (kernel/tlb.ts): a hit uses the cached translation without walking
+            // the pte. A write to an entry without write permission is a page fault, and the CPU
+            // drops the entry before it (x86: "invalidates TLB entries for that linear address"):
+            // then it walks as on a miss.
+            const e = tlbEntry(w, l.mm, l.vpn);
+            if (e.pfn !== 0 && (!l.write || e.write)) {
+              if (!l.write || !dirtyAccessed(w)) return load(w, l, e.pfn, e.gen, 'CPU TLB entry');
+              // With dirty bits too, the entry is taken to cache D = 0: a store walks to set the
+              // pte's dirty bit (SDM §4.8) and faults if the pte is gone — a store through an entry
+              // with D cached is not modelled (the pte was dirty then, so reclaim and zap already
+              // move it to the folio; only that interleaving is left out).
+              const q = pte(w, l.mm, l.vpn);
+              if (q.present && !q.protnone && q.pfn === e.pfn) {
+                markYoungDirty(w, q, 1);
+                return load(w, l, e.pfn, e.gen, 'CPU TLB entry');
+              }
+            }
+          }
           const p = pte(w, l.mm, l.vpn);
-          if (!p.present || p.protnone || (l.write && !p.write)) return 'lock'; // a protnone pte lacks _PAGE_PRESENT: the MMU faults
-          const pg = w.obj(PAGE, p.pfn);
-          if (w.instrument(() => pg.free || pg.gen !== p.gen)) w.bug(`user access to mm ${l.mm} vpn ${l.vpn} through a stale pte (pfn ${p.pfn} was freed or reused)`);
-          if (dirtyAccessed(w)) {
-            // SDM vol. 3 §4.8: the walk sets Accessed on any access, Dirty on a write, in the entry.
-            p.young = 1;
-            if (l.write) p.dirty = 1;
+          if (!p.present || p.protnone || (l.write && !p.write)) {
+            flushTlbPage(w, l.mm, l.vpn); // a fault leaves no entry for the address
+            return 'lock'; // a protnone pte lacks _PAGE_PRESENT: the MMU faults
           }
-          if (l.write) {
-            pg.contents = l.value;
-            return w.ret(l.value);
-          }
-          return w.ret(pg.contents);
+          markYoungDirty(w, p, l.write);
+          tlbFill(w, l.mm, l.vpn, p.pfn, p.write, p.gen);
+          return load(w, l, p.pfn, p.gen, 'pte');
         }),
     },
     lock: {

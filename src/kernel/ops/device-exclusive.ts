@@ -36,6 +36,7 @@ import { PAGE } from '../structs.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { getUserPagesRemote } from './gup.js';
 import { pteSame } from './pte-snap.js';
+import { flushTlbPage } from '../tlb.js';
 import { KERNEL } from '../library.js';
 
 /** include/linux/swapops.h:make_device_exclusive_entry — the swap-field value of the entry for `pfn` (see the file comment). */
@@ -121,6 +122,7 @@ export const makeDeviceExclusive = KERNEL.routine({
         const p = pte(w, l.mm, l.vpn);
         if (p.present && p.pfn === l.pfn && p.write) {
           clearPte(w, l.mm, l.vpn); // ptep_clear_flush
+          flushTlbPage(w, l.mm, l.vpn);
           p.swap = makeDeviceExclusiveEntry(l.pfn);
         } else {
           l.rc = -EBUSY;

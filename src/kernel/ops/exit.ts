@@ -16,7 +16,7 @@ import { mmdrop } from '../mm-refs.js';
 import { mmuNotifierRelease } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex, vmaClear } from '../pgtable.js';
 import { MM } from '../structs.js';
-import { tlbFinishOne, unmapVmas } from './zap.js';
+import { tlbFinishFrom, tlbFinishOne, tlbFlushMmuStep, unmapVmas } from './zap.js';
 import { KERNEL } from '../library.js';
 
 function hasVmas(w: World, mm: number): boolean {
@@ -70,7 +70,7 @@ export const exitMmap = KERNEL.routine({
         if (b) return b;
         // unlink_anon_vmas / unlink_file_vma: the VMAs leave the rmap before the pages are freed.
         removeAllVmas(w, l.mm);
-        return 'tlbFinish';
+        return tlbFinishFrom(w, 'tlbFinish');
       },
     },
     tlbFinish: {
@@ -87,6 +87,7 @@ export const exitMmap = KERNEL.routine({
         return w.ret(0);
       },
     },
+    tlbFlush: tlbFlushMmuStep('tlbFinish'),
   },
 });
 

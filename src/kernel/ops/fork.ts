@@ -14,19 +14,24 @@
  * pte gen (ghost) is the parent pte's, so a stale parent mapping stays recognisably stale.
  */
 import type { World } from '../../world/world.js';
-import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK } from '../flags.js';
+import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK } from '../flags.js';
 import { assertHeld, downWriteNested, mmapLock, ptl, spinLockNested, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { getPage, pageDupRmap } from '../page.js';
 import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
+import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
+import { hasFiles, mappingOfFile } from '../filemap.js';
 
 /** mm/memory.c:vma_needs_copy — "Don't copy ptes where a page fault will fill them correctly." */
 function vmaNeedsCopy(w: World, src: number): boolean {
   const v = vma(w, src);
   if (v.flags & (VM_PFNMAP | VM_MIXEDMAP)) return true;
   if (v.flags & VM_ANON) return true; // an anonymous VMA that was touched has an anon_vma
+  // A MAP_SHARED mapping of a shmem file never has an anon_vma (no COW): its ptes are not copied.
+  // (Asked only in a world with page-cache files, so no other world's step reads more.)
+  if (hasFiles(w) && v.flags & VM_SHARED && mappingOfFile(w, v.file) >= 0) return false;
   const mm = vmaMm(w, src);
   for (let vpn = v.start; vpn < v.end; vpn++) {
     const p = pte(w, mm, vpn);
@@ -58,7 +63,10 @@ function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: bo
     pageDupRmap(w, s.devPrivate);
   }
   // copy_nonpresent_pte: swap_duplicate is implicit (the model's swap count is the ptes).
-  if (cow && s.write) s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
+  if (cow && s.write) {
+    s.write = 0; // wrprotect_ptes in the parent; the child copy is read-only too
+    if (s.present) tlbDefer(w, srcMm, vpn); // the parent's CPUs keep the writable entry until dup_mmap's flush_tlb_mm
+  }
   d.pfn = s.pfn;
   d.present = s.present;
   d.write = s.write;
@@ -162,7 +170,7 @@ export const dupMmap = KERNEL.routine({
           if (s.flags & VM_WIPEONFORK) continue; // a clean slate in the child: no copy_page_range
           return w.call(copyPageRange, 'nextVma', dst, src);
         }
-        return 'unlock';
+        return tlbOn(w) ? 'tlbFlush' : 'unlock';
       },
     },
     unlock: {
@@ -173,5 +181,9 @@ export const dupMmap = KERNEL.routine({
         return w.ret(0);
       },
     },
+    // flush_tlb_mm(oldmm) before mmap_write_unlock(oldmm): the parent's threads may write through
+    // an entry that copy_present_ptes write-protected until here, not after fork returns. Only with
+    // the cpu-tlb layer (kernel/tlb.ts).
+    tlbFlush: tlbFlushStep('kernel/fork.c:dup_mmap flush_tlb_mm', 'unlock'),
   },
 });

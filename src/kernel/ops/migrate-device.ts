@@ -42,6 +42,7 @@ import { isNone, NONE } from '../ref.js';
 import { folioPut, isDevicePrivatePage, pgmapOwner } from '../memremap.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { removeMigrationPtes, tryToMigrate } from './migrate.js';
+import { CPU_TLB_LAYER, tlbDefer, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 
 /** migrate->src[i], migrate->dst[i], by i. */
@@ -159,6 +160,7 @@ function collectNext(w: World, l: Frame, mpfn: number): string | number {
   l.pfn = 0;
   if (l.addr < o.end) return 'collect';
   spinUnlock(w, ptl(w, l.mm)); // pte_unmap_unlock
+  if (tlbOn(w)) return 'tlbFlush'; // the cpu-tlb layer (kernel/tlb.ts)
   return w.call(mmuNotifierInvalidateRangeEnd, 'collected', l.mm, o.start, o.end, MMU_NOTIFY_MIGRATE, 1);
 }
 
@@ -243,6 +245,7 @@ export const migrateVmaSetup = KERNEL.routine({
         // ptep_get_and_clear, then set_pte_at of make_writable_migration_entry /
         // make_readable_migration_entry: the write bit stays in the entry.
         clearPte(w, l.mm, l.addr);
+        tlbDefer(w, l.mm, l.addr); // flushed by the walk's flush_tlb_range (collectNext)
         const p = pte(w, l.mm, l.addr);
         p.write = mpfn & MIGRATE_PFN_WRITE ? 1 : 0;
         p.migration = l.pfn;
@@ -342,6 +345,17 @@ export const migrateVmaSetup = KERNEL.routine({
         l.restore = l.restore - 1;
         l.i = l.i + 1;
         return 'restore';
+      },
+    },
+    // "Only flush the TLB if we actually modified any entries": flush_tlb_range after
+    // pte_unmap_unlock, before the walk returns and invalidate_range_end runs.
+    tlbFlush: {
+      at: 'mm/migrate_device.c:migrate_vma_collect_pmd flush_tlb_range',
+      layer: CPU_TLB_LAYER,
+      run: (w, l) => {
+        tlbFlushDeferred(w);
+        const o = mv(w, l);
+        return w.call(mmuNotifierInvalidateRangeEnd, 'collected', l.mm, o.start, o.end, MMU_NOTIFY_MIGRATE, 1);
       },
     },
   },

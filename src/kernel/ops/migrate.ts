@@ -30,6 +30,7 @@ import { isDevicePrivatePage } from '../memremap.js';
 import { PAGE } from '../structs.js';
 import { isNone, NONE } from '../ref.js';
 import { defineRmapUnmap, migrationEntryOf, rmapNextMm } from './rmap.js';
+import { tlbDefer } from '../tlb.js';
 import { KERNEL } from '../library.js';
 import { dirtyAccessed } from '../dirty.js';
 
@@ -37,6 +38,7 @@ import { dirtyAccessed } from '../dirty.js';
 export const tryToMigrate = defineRmapUnmap({
   name: 'try_to_migrate',
   oneAt: 'mm/rmap.c:try_to_migrate_one',
+  flushEach: 'mm/rmap.c:try_to_migrate_one ptep_clear_flush',
   replace: (w, mm, vpn, pfn) => {
     const p = pte(w, mm, vpn);
     p.present = 0;
@@ -45,6 +47,9 @@ export const tryToMigrate = defineRmapUnmap({
     p.swap = NONE;
     p.gen = 0;
     p.migration = pfn; // the write bit stays: it is part of the migration entry (protnone too: mprotect.ts)
+    // MIGRATE_SYNC: try_to_migrate(src, 0), no TTU_BATCH_FLUSH (migrate_folio_unmap): ptep_clear_flush,
+    // in the walk's `flush` step (flushEach).
+    tlbDefer(w, mm, vpn);
   },
 });
 

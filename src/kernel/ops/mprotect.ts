@@ -28,6 +28,7 @@ import { assertHeld, downWrite, mmapLock, ptl, spinLock, spinUnlock, upWrite } f
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pte, vma, vmaIndex } from '../pgtable.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
+import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 
 /** Whether used VMAs of `mm` cover every page of [start, end). */
@@ -46,6 +47,7 @@ function changePteRange(w: World, mm: number, start: number, end: number, flags:
     if (!p.present && !p.migration) continue; // pte_none or a swap entry: left alone
     if (!(flags & VM_WRITE)) p.write = 0; // PROT_WRITE added: ptes left to the write fault (file comment)
     p.protnone = protnone;
+    if (p.present) tlbDefer(w, mm, vpn); // tlb_flush_pte_range: flushed in tlb_finish_mmu
   }
 }
 
@@ -80,7 +82,7 @@ export const doMprotectPkey = KERNEL.routine({
           l.vma = i;
           return w.call(mmuNotifierInvalidateRangeStart, 'change', l.mm, v.start, v.end, MMU_NOTIFY_PROTECTION_VMA, 1);
         }
-        return 'unlock';
+        return tlbOn(w) ? 'tlbFlush' : 'unlock';
       },
     },
     change: {
@@ -102,5 +104,9 @@ export const doMprotectPkey = KERNEL.routine({
         return w.ret(l.err);
       },
     },
+    // do_mprotect_pkey's tlb_finish_mmu after the VMA loop (change_protection gathers into its
+    // mmu_gather since v6.1): the flush_tlb_range of every pte changed, after their notifier
+    // brackets closed and before mmap_write_unlock. Only with the cpu-tlb layer (kernel/tlb.ts).
+    tlbFlush: tlbFlushStep('mm/mprotect.c:do_mprotect_pkey tlb_finish_mmu', 'unlock'),
   },
 });

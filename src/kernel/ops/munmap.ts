@@ -14,7 +14,7 @@
 import { downWrite, mmapLock, upWrite } from '../locks.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
 import { vmaClear } from '../pgtable.js';
-import { tlbFinishOne, unmapVmas } from './zap.js';
+import { tlbFinishFrom, tlbFinishOne, tlbFlushMmuStep, unmapVmas } from './zap.js';
 import { KERNEL } from '../library.js';
 
 /** munmap(mm, start, end): 0, or a split's error: -EINVAL (vm_ops->may_split refused) or -ENOMEM (no VMA slot). */
@@ -48,7 +48,7 @@ export const vmMunmap = KERNEL.routine({
         // unlink_anon_vmas / unlink_file_vma, then remove_vma: after the split, exactly the VMAs
         // inside [start, end) go.
         for (const i of vmasIn(w, l.mm, l.start, l.end)) vmaClear(w, i); // mm/vma.c:remove_vma
-        return 'tlbFinish';
+        return tlbFinishFrom(w, 'tlbFinish');
       },
     },
     tlbFinish: {
@@ -65,5 +65,6 @@ export const vmMunmap = KERNEL.routine({
         return w.ret(l.err);
       },
     },
+    tlbFlush: tlbFlushMmuStep('tlbFinish'),
   },
 });

@@ -13,7 +13,7 @@ import { MMU_NOTIFY_UNMAP, VM_ANON, VM_HUGETLB, VM_PFNMAP, VM_SHARED } from '../
 import { downReadTrylock, mmapLock, ptl, spinLock, spinUnlock, upRead } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { vma, vmaIndex } from '../pgtable.js';
-import { tlbFinishOne, zapPteRange } from './zap.js';
+import { tlbFinishFrom, tlbFinishOne, tlbFlushMmuStep, zapPteRange } from './zap.js';
 import { KERNEL } from '../library.js';
 
 /** oom_reap_task_mm(mm): 1 if the whole mm was reaped, 0 if it must be retried. */
@@ -63,7 +63,7 @@ export const oomReapTaskMm = KERNEL.routine({
         const v = vma(w, l.vma);
         l.gather = zapPteRange(w, l.mm, v.start, v.end, 1, l.gather);
         spinUnlock(w, ptl(w, l.mm));
-        return w.call(mmuNotifierInvalidateRangeEnd, 'tlbFinish', l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
+        return w.call(mmuNotifierInvalidateRangeEnd, tlbFinishFrom(w, 'tlbFinish'), l.mm, v.start, v.end, MMU_NOTIFY_UNMAP, 0);
       },
     },
     tlbFinish: {
@@ -80,5 +80,6 @@ export const oomReapTaskMm = KERNEL.routine({
         return w.ret(l.failed ? 0 : 1);
       },
     },
+    tlbFlush: tlbFlushMmuStep('tlbFinish'),
   },
 });

@@ -39,8 +39,9 @@ import { clearPte, pte } from '../pgtable.js';
 import { PAGE, PTE, SWAP } from '../structs.js';
 import { isNone, NONE, swpEntry, swpOffset } from '../ref.js';
 import { defineRmapUnmap } from './rmap.js';
+import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
-import { dirtyAccessed, folioMarkDirty } from '../dirty.js';
+import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
 export function getSwapSlot(w: World): number {
@@ -105,6 +106,9 @@ export const tryToUnmap = defineRmapUnmap({
     // "folio_test_swapbacked != folio_test_swapcache": WARN and abort in the kernel.
     if (isNone(swap)) w.bug(`try_to_unmap_one: anon pfn ${pfn} is not in the swap cache`);
     clearPte(w, mm, vpn);
+    // shrink_folio_list unmaps with TTU_BATCH_FLUSH: set_tlb_ubc_flush_pending instead of the
+    // flush, which try_to_unmap_flush(_dirty) does before pageout and the free.
+    tlbDefer(w, mm, vpn);
     pte(w, mm, vpn).swap = swap; // swap_duplicate + set_pte_at(swp_pte)
   },
 });
@@ -113,7 +117,7 @@ export const tryToUnmap = defineRmapUnmap({
 function keep(w: World, l: { pfn: number; rc: number }, rc: number): string {
   mutexUnlock(w, folioLock(w, l.pfn)); // keep_locked: folio_unlock
   l.rc = rc;
-  return 'putback';
+  return tlbOn(w) ? 'unmapFlush' : 'putback';
 }
 
 /**
@@ -166,6 +170,7 @@ export const shrinkFolioList = KERNEL.routine({
     },
     markDirty: {
       at: 'mm/swap_state.c:add_to_swap folio_mark_dirty',
+      layer: DIRTY_ACCESSED,
       run: (w, l) => {
         folioMarkDirty(w, l.pfn);
         return w.call(tryToUnmap, 'mapped', l.pfn);
@@ -178,19 +183,27 @@ export const shrinkFolioList = KERNEL.routine({
       lockless: ['page.mapcount'],
       run: (w, l) => {
         if (w.obj(PAGE, l.pfn).mapcount > 0) return keep(w, l, -EBUSY);
-        return dirtyAccessed(w) ? 'dirty' : 'pageout';
+        if (dirtyAccessed(w)) return 'dirty';
+        return tlbOn(w) ? 'flushDirty' : 'pageout';
       },
     },
     // Dirty-accessed layer: only a dirty folio is written (folio_test_dirty → pageout, whose
     // folio_clear_dirty_for_io cleans it first); a clean one's data is on swap already and it goes
-    // straight to __remove_mapping. A write that never reached PG_dirty is lost there.
+    // straight to __remove_mapping. A write that never reached PG_dirty is lost there. With the
+    // cpu-tlb layer the batched flush comes first either way: try_to_unmap_flush_dirty before a
+    // dirty folio's pageout, try_to_unmap_flush before a clean one is freed (the model frees at
+    // once, the kernel after the flush at the end of shrink_folio_list).
     dirty: {
       at: 'mm/vmscan.c:shrink_folio_list folio_test_dirty',
+      layer: DIRTY_ACCESSED,
       run: (w, l) => {
         const page = w.obj(PAGE, l.pfn);
-        if (!page.dirty) return 'removeMapping';
-        page.dirty = 0; // pageout: folio_clear_dirty_for_io
-        return 'pageout';
+        if (!page.dirty) return tlbOn(w) ? 'flushClean' : 'removeMapping';
+        // pageout's folio_clear_dirty_for_io, a step before the write (the kernel's comes after
+        // try_to_unmap_flush_dirty: a store through a stale TLB entry in between still reaches the
+        // copy pageout makes, so the order of the two makes no difference to the data).
+        page.dirty = 0;
+        return tlbOn(w) ? 'flushDirty' : 'pageout';
       },
     },
     pageout: {
@@ -240,5 +253,12 @@ export const shrinkFolioList = KERNEL.routine({
         return w.ret(rc);
       },
     },
+    // The batched flush of the cpu-tlb layer (kernel/tlb.ts): before pageout reads the page, so no
+    // write through a stale writable entry is lost, and so before the free.
+    flushDirty: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush_dirty', 'pageout'),
+    // A kept folio: shrink_folio_list still flushes the batch (try_to_unmap_flush, before it returns
+    // the folios its caller puts back).
+    flushClean: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush', 'removeMapping'),
+    unmapFlush: tlbFlushStep('mm/vmscan.c:shrink_folio_list try_to_unmap_flush', 'putback'),
   },
 });

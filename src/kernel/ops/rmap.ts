@@ -20,6 +20,7 @@
  *    catch with folio_mapped() afterwards, as the kernel does.
  */
 import type { World } from '../../world/world.js';
+import type { Locals } from '../../world/routine.js';
 import { MMU_NOTIFY_CLEAR } from '../flags.js';
 import { ptl, spinLock, spinUnlock } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
@@ -27,8 +28,9 @@ import { pageRemoveRmap, putPage } from '../page.js';
 import { pte, type PteView } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
 import { isNone } from '../ref.js';
+import { CPU_TLB_LAYER, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
-import { dirtyAccessed, folioMarkDirty } from '../dirty.js';
+import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
 
 /** What a walker looks for in the pte at the page's index. */
 export type PteMatch = (p: PteView, pfn: number) => boolean;
@@ -72,8 +74,17 @@ export interface RmapUnmapSpec {
   readonly name: string;
   /** `file:function` of the per-mapping callback. */
   readonly oneAt: string;
-  /** Under the ptl, on the pte of (mm, vpn) that maps `pfn`: install the non-present entry that replaces it. */
+  /** Under the ptl, on the pte of (mm, vpn) that maps `pfn`: install the non-present entry that replaces it (and defer its TLB flush, kernel/tlb.ts). */
   readonly replace: (w: World, mm: number, vpn: number, pfn: number) => void;
+  /**
+   * Where the walk flushes each mapping's TLB entry itself (ptep_clear_flush, no TTU_BATCH_FLUSH):
+   * with the cpu-tlb layer, a `flush` step after the mapping's pte change and before its
+   * invalidate_range_end. The kernel flushes under the ptl, before folio_put; the model's step that
+   * puts cannot also flush (two atomics: another CPU runs between them), and a CPU access cannot
+   * tell, as the pte is already a non-present entry and the caller's reference keeps the page.
+   * Without it the caller flushes the batch (try_to_unmap_flush).
+   */
+  readonly flushEach?: string;
 }
 
 /**
@@ -121,14 +132,27 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
             putPage(w, l.pfn);
           }
           spinUnlock(w, ptl(w, l.mm));
+          if (spec.flushEach && tlbOn(w)) return 'flush';
           return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
         },
       },
+      ...(spec.flushEach && {
+        flush: {
+          at: spec.flushEach,
+          layer: CPU_TLB_LAYER,
+          run: (w: World, l: Locals<'pfn' | 'mm' | 'next' | 'vpn'>) => {
+            tlbFlushDeferred(w);
+            return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
+          },
+        },
+      }),
       put: {
         at: `${spec.oneAt} folio_put`,
+        layer: DIRTY_ACCESSED, // reached only after folio_mark_dirty of a dirty pte
         run: (w, l) => {
           putPage(w, l.pfn);
           spinUnlock(w, ptl(w, l.mm)); // page_vma_mapped_walk_done
+          if (spec.flushEach && tlbOn(w)) return 'flush';
           return w.call(mmuNotifierInvalidateRangeEnd, 'walk', l.mm, l.vpn, l.vpn + 1, MMU_NOTIFY_CLEAR, 1);
         },
       },

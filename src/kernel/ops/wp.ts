@@ -23,6 +23,7 @@ import { PAGE } from '../structs.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
 import { pteSame } from './pte-snap.js';
 import { VM_FAULT_ERROR } from './vm-fault.js';
+import { flushTlbPage } from '../tlb.js';
 import { KERNEL } from '../library.js';
 import { dirtyAccessed } from '../dirty.js';
 
@@ -118,6 +119,7 @@ export const wpPageCopy = KERNEL.routine({
           // ptep_clear_flush; folio_add_new_anon_rmap(new); set_pte_at(new, writable); remove old rmap
           pageAddNewAnonRmap(w, l.newPfn, l.mm, l.vpn);
           setPte(w, l.mm, l.vpn, l.newPfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false);
+          flushTlbPage(w, l.mm, l.vpn); // ptep_clear_flush: the old page's entry goes with the old pte
           pageRemoveRmap(w, l.oldPfn);
           l.copied = 1; // new_folio = old_folio; page_copied = 1
         }

@@ -22,6 +22,7 @@ import { PAGE, VMA } from '../structs.js';
 import { refersTo, swpOffset } from '../ref.js';
 import { KERNEL } from '../library.js';
 import { deviceExclusivePfn } from './device-exclusive.js';
+import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
 export const GATHER_MAX_PFN = 15;
@@ -38,6 +39,25 @@ export function gatherAdd(gather: number, pfn: number): number {
 /** How many references of `pfn` the gather holds. */
 export function gatherCount(gather: number, pfn: number): number {
   return pfn < 1 || pfn > GATHER_MAX_PFN ? 0 : (gather >>> (2 * pfn)) & 3;
+}
+
+/**
+ * Where a routine that finishes an mmu_gather goes once its ptes are cleared: with the cpu-tlb
+ * layer to its `tlbFlush` step (tlbFlushMmuStep), then to `finish` (the puts); without it straight
+ * to `finish`, as a cleared pte is gone at once for the CPU.
+ */
+export function tlbFinishFrom(w: World, finish: string): string {
+  return tlbOn(w) ? 'tlbFlush' : finish;
+}
+
+/**
+ * mm/mmu_gather.c:tlb_finish_mmu → tlb_flush_mmu → tlb_flush_mmu_tlbonly: the TLB flush of what the
+ * gather cleared, before tlb_flush_mmu_free frees a page (free_pages_and_swap_cache): a page must
+ * not be freed while a TLB still maps it. A step of its own, so CPU accesses through the stale
+ * entries between the pte clear and the flush are explored.
+ */
+export function tlbFlushMmuStep(finish: string) {
+  return tlbFlushStep('mm/mmu_gather.c:tlb_flush_mmu_tlbonly', finish);
 }
 
 /**
@@ -87,11 +107,13 @@ export function zapPteRange(w: World, mm: number, start: number, end: number, ev
     if (p.present) {
       if (p.special) {
         clearPte(w, mm, vpn);
+        tlbDefer(w, mm, vpn); // tlb_remove_tlb_entry: flushed in tlb_finish_mmu
         continue;
       }
       const pfn = p.pfn;
       if (!evenCows && w.obj(PAGE, pfn).anon) continue; // should_zap_folio
       clearPte(w, mm, vpn);
+      tlbDefer(w, mm, vpn); // zap_present_folio_ptes: tlb_remove_tlb_entries
       pageRemoveRmap(w, pfn);
       gather = gatherAdd(gather, pfn);
     } else if (deviceExclusivePfn(p)) {
@@ -177,7 +199,7 @@ export const zapPageRangeSingle = KERNEL.routine({
       at: 'mm/memory.c:zap_page_range_single',
       run: (w, l) => {
         if (vmaMm(w, l.vma) !== l.mm) w.bug(`zap_page_range_single: VMA ${l.vma} belongs to mm ${vmaMm(w, l.vma)}, not mm ${l.mm}`);
-        return w.call(zapPageRangeSingleBatched, 'finish', l.vma, l.start, l.end, 1);
+        return w.call(zapPageRangeSingleBatched, tlbFinishFrom(w, 'finish'), l.vma, l.start, l.end, 1);
       },
     },
     finish: {
@@ -187,6 +209,7 @@ export const zapPageRangeSingle = KERNEL.routine({
         return l.result ? 'finish' : w.ret(0);
       },
     },
+    tlbFlush: tlbFlushMmuStep('finish'),
   },
 });
 
@@ -220,7 +243,7 @@ export const unmapMappingRangeVma = KERNEL.routine({
   name: 'unmap_mapping_range_vma',
   params: ['vma', 'start', 'end', 'evenCows'],
   steps: {
-    zap: { at: 'mm/memory.c:unmap_mapping_range_vma', run: (w, l) => w.call(zapPageRangeSingleBatched, 'finish', l.vma, l.start, l.end, l.evenCows) },
+    zap: { at: 'mm/memory.c:unmap_mapping_range_vma', run: (w, l) => w.call(zapPageRangeSingleBatched, tlbFinishFrom(w, 'finish'), l.vma, l.start, l.end, l.evenCows) },
     finish: {
       at: 'mm/mmu_gather.c:tlb_finish_mmu',
       run: (w, l) => {
@@ -228,6 +251,7 @@ export const unmapMappingRangeVma = KERNEL.routine({
         return l.result ? 'finish' : w.ret(0);
       },
     },
+    tlbFlush: tlbFlushMmuStep('finish'),
   },
 });
 
