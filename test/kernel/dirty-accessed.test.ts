@@ -16,6 +16,7 @@ import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 import { mmuNotifierRegister } from '../../src/kernel/notifier/mmu-notifier.js';
 import { folioReferenced } from '../../src/kernel/ops/age.js';
+import { mmuNotifierClearYoung, mmuNotifierTestYoung } from '../../src/kernel/notifier/young.js';
 
 /** A secondary whose entry for vpn 1 was accessed: its clear_flush_young reports it young. */
 const AGING_LIB = new Library('test-aging', [KERNEL]);
@@ -142,5 +143,21 @@ describe('dirty and accessed bits (layer dirty-accessed)', () => {
     const trace = runToEnd(w, 'a');
     expect(trace.map((s) => s.where)).toContain('test_clear_flush_young:age');
     expect(w.actorResult(0)).toBe(1);
+  });
+
+  it('mmu_notifier_test_young and mmu_notifier_clear_young ask every subscriber with the op, and none without notifiers', () => {
+    const w = buildWorld({ pages: 4, mmPages: 4, mms: ['p', 'q'], actors: ['a'], mmuNotifiers: 1, libraries: [AGING_LIB] }, (layout) => setLayers(layout, [DIRTY_ACCESSED]));
+    w.audit = true;
+    mmuNotifierRegister(w, 0, 0, { testYoung: youngOnce, clearYoung: youngOnce }, 0);
+    for (const [entry, mm, start, young] of [
+      [mmuNotifierTestYoung, 0, 1, 1],
+      [mmuNotifierClearYoung, 0, 1, 1],
+      [mmuNotifierClearYoung, 0, 2, 0],
+      [mmuNotifierTestYoung, 1, 1, 0], // mm q has no notifiers
+    ] as const) {
+      w.spawn(0, entry, [mm, start, start + 1]);
+      runToEnd(w, 'a');
+      expect(w.actorResult(0)).toBe(young);
+    }
   });
 });
