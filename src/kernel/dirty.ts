@@ -16,6 +16,10 @@ export function dirtyAccessed(w: World): boolean {
 }
 
 /**
+ * PG_dirty outlives the free in the model (free_pages_prepare clears a page's flags): no path reads
+ * it before add_to_swap or folio_mark_dirty sets it again, and clearing it at every free would add
+ * a field to the footprint of every step that frees a page.
+ *
  * mm/page-writeback.c:folio_mark_dirty — PG_dirty set (an anon or swap-cache folio's mapping has
  * noop_dirty_folio: the bit is all there is). Atomic: callable without the folio lock.
  */

@@ -187,9 +187,22 @@ export const MN = defineStruct(
     'invalidateRangeEnd',
     'release',
     'priv', // ref to the subscriber's own object
+    // The aging ops (layer dirty-accessed: src/kernel/notifier/young.ts).
+    'clearFlushYoung',
+    'clearYoung',
+    'testYoung',
   ] as const,
   // The hlist: linked and unlinked under subscriptions->lock, walked under SRCU (lockless reads).
-  { mm: 'lock:mm.notifier_subscriptions.lock', invalidateRangeStart: 'stable', invalidateRangeEnd: 'stable', release: 'stable', priv: 'stable' },
+  {
+    mm: 'lock:mm.notifier_subscriptions.lock',
+    invalidateRangeStart: 'stable',
+    invalidateRangeEnd: 'stable',
+    release: 'stable',
+    priv: 'stable',
+    clearFlushYoung: 'stable',
+    clearYoung: 'stable',
+    testYoung: 'stable',
+  },
 );
 
 /** A struct mmu_interval_notifier. */

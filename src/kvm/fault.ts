@@ -44,6 +44,7 @@ import { KVM_LIB } from './library.js';
 import { hasLayer } from '../world/layers.js';
 import { hasGuestTlb } from './tlb.js';
 import { markPageDirtyInSlot } from './dirty-log.js';
+import { dirtyAccessed, folioMarkDirty } from '../kernel/dirty.js';
 
 /**
  * arch/x86/kvm/mmu/mmu.c:is_page_fault_stale → include/linux/kvm_host.h:mmu_invalidate_retry_gfn:
@@ -92,13 +93,23 @@ export function tdpMmuAtomic(w: World): boolean {
 }
 
 /** make_spte + the store of the new spte: the pfn the fault found, writable if a write fault found it writable. */
-export function installSpte(w: World, l: { kvm: number; gfn: number; write: number; pfn: number; writable: number }): void {
+export function installSpte(w: World, l: { kvm: number; gfn: number; write: number; pfn: number; writable: number; refcounted: number }): void {
   const e = spte(w, l.kvm, l.gfn);
   e.pfn = l.pfn;
   e.write = l.write && l.writable ? 1 : 0;
   e.gen = pageGen(w, l.pfn);
   // make_spte marks the gfn before the cmpxchg: here with the store (a failed cmpxchg's mark, an over-report, is omitted).
   if (e.write) markPageDirtyInSlot(w, l.kvm, l.gfn);
+  if (dirtyAccessed(w)) {
+    // make_spte: accessed (not a prefetch), dirty when writable (spte_shadow_dirty_mask).
+    e.accessed = 1;
+    e.dirty = e.write;
+    // kvm_release_faultin_page(kvm, page, unused, fault->map_writable), under mmu_lock (v6.13+:
+    // "Mark folio dirty when creating SPTE, not when zapping/modifying SPTE"): a page the primary
+    // MMU gave writable is dirtied now, since the guest may write it with no pte of the host's
+    // ever becoming dirty.
+    if (l.refcounted && l.writable) folioMarkDirty(w, l.pfn);
+  }
 }
 
 export const kvmTdpPageFault = KVM_LIB.routine({

@@ -21,6 +21,7 @@ import { srcuReadLock, srcuReadUnlock } from '../kernel/lifetime.js';
 import { BLOCK_SPIN } from '../world/routine.js';
 import { kvmTdpPageFault } from './fault.js';
 import { KVM_LIB } from './library.js';
+import { dirtyAccessed } from '../kernel/dirty.js';
 import type { World } from '../world/world.js';
 import { flushGuestTlb, gtlb, hasGuestTlb, IN_GUEST_MODE, KVM_REQ_TLB_FLUSH, OUTSIDE_GUEST_MODE, VCPU, vcpu, vcpuIndex } from './tlb.js';
 
@@ -39,6 +40,10 @@ function walkEpt(w: World, kvm: number, gfn: number, write: number, value: numbe
     t.gen = e.gen;
   }
   const page = w.obj(PAGE, e.pfn);
+  if (dirtyAccessed(w)) {
+    e.accessed = 1; // SDM vol. 3 §29.3.5: the walk sets accessed on any access, dirty on a write
+    if (write) e.dirty = 1;
+  }
   if (write) page.contents = value;
   return page.contents;
 }
@@ -80,7 +85,9 @@ export const guestAccess = KVM_LIB.routine({
       // The CPU's EPT walk takes no lock: KVM's zaps flush the TLBs before the page can be freed.
       // One instruction: the translation and the load/store retire together (w.single), as a host
       // access through its pte does (cpu_access).
-      lockless: ['spte.pfn', 'spte.write'],
+      // With the dirty-accessed layer the walk also sets the entry's accessed (and, for a store,
+      // dirty) bit: a locked update of the entry (a hw step may write its lockless fields).
+      lockless: ['spte.pfn', 'spte.write', 'spte.accessed', 'spte.dirty'],
       run: (w, l) => {
         if (hasGuestTlb(w)) return enterGuest(w, l);
         const value = w.single(() => walkEpt(w, l.kvm, l.gfn, l.write, l.value, -1));
@@ -90,7 +97,7 @@ export const guestAccess = KVM_LIB.routine({
     },
     guest: {
       at: "hw: guest load/store through the vCPU's TLB, or on a miss through the EPT (filling the TLB)",
-      lockless: ['spte.pfn', 'spte.write', 'page.contents'],
+      lockless: ['spte.pfn', 'spte.write', 'page.contents', 'spte.accessed', 'spte.dirty'],
       run: (w, l) => {
         const v = vcpuIndex(w, l.kvm, w.self - 1);
         const t = gtlb(w, v, l.gfn);

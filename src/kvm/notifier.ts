@@ -27,10 +27,11 @@ import { bumpInvalidateSeq } from './seq.js';
 import { hvaRangeToGfns, kvmMmuLock, spte } from './topology.js';
 import { KVM_LIB } from './library.js';
 import { hasGuestTlb, kvmFlushRemoteTlbs, owePermissionFlush } from './tlb.js';
+import { dirtyAccessed } from '../kernel/dirty.js';
 import { gpcInvalidateStart, hasGpc, KVM_MN, mnActiveAdd } from './gpc.js';
 
 /** mmu_notifier_to_kvm: the KVM a callback was registered for. */
-function kvmOf(w: World, mn: number): number {
+export function kvmOf(w: World, mn: number): number {
   return deref(w.obj(MN, mn).priv, 'mmu_notifier.priv');
 }
 
@@ -43,6 +44,10 @@ export function zapGfns(w: World, kvm: number, lo: number, hi: number): boolean 
     e.pfn = 0;
     e.write = 0;
     e.gen = 0;
+    if (dirtyAccessed(w)) {
+      e.accessed = 0;
+      e.dirty = 0;
+    }
   }
   return flush;
 }
@@ -64,15 +69,15 @@ export function flushAfterZap(w: World, kvm: number, flush: boolean, next: strin
  * lock is not even taken), a block code (contended: nothing written), or 0 (taken); the step
  * stores lo and hi only once the lock is held.
  */
-function handleHvaRangeLock(w: World, mn: number, start: number, end: number): { readonly lo: number; readonly hi: number; readonly b: number | 'none' } {
+export function handleHvaRangeLock(w: World, mn: number, start: number, end: number): { readonly lo: number; readonly hi: number; readonly b: number | 'none' } {
   const k = kvmOf(w, mn);
   const [lo, hi] = hvaRangeToGfns(w, k, start, end);
   if (lo === hi) return { lo, hi, b: 'none' };
   return { lo, hi, b: writeLock(w, kvmMmuLock(w, k)) };
 }
 
-const LOCK_AT = 'virt/kvm/kvm_main.c:kvm_handle_hva_range KVM_MMU_LOCK(kvm) = write_lock(&kvm->mmu_lock), at the first memslot found';
-const UNLOCK_AT = 'virt/kvm/kvm_main.c:kvm_handle_hva_range KVM_MMU_UNLOCK(kvm) = write_unlock(&kvm->mmu_lock)';
+export const LOCK_AT = 'virt/kvm/kvm_main.c:kvm_handle_hva_range KVM_MMU_LOCK(kvm) = write_lock(&kvm->mmu_lock), at the first memslot found';
+export const UNLOCK_AT = 'virt/kvm/kvm_main.c:kvm_handle_hva_range KVM_MMU_UNLOCK(kvm) = write_unlock(&kvm->mmu_lock)';
 
 export const kvmMmuNotifierInvalidateRangeStart = KVM_LIB.routine({
   name: 'kvm_mmu_notifier_invalidate_range_start',

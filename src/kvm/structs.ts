@@ -81,7 +81,15 @@ export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
  */
 export const SPTE = defineStruct(
   'spte',
-  ['pfn', 'write', 'gen'] as const,
-  { pfn: 'lock:kvm.mmu_lock', write: 'lock:kvm.mmu_lock', gen: 'ghost' },
+  [
+    'pfn',
+    'write',
+    'gen',
+    // Layer dirty-accessed: the EPT's A/D bits (shadow_accessed_mask, shadow_dirty_mask), set by
+    // the CPU's EPT walk on a guest access and by make_spte; the aging callbacks clear accessed.
+    'accessed',
+    'dirty',
+  ] as const,
+  { pfn: 'lock:kvm.mmu_lock', write: 'lock:kvm.mmu_lock', gen: 'ghost', accessed: 'lock:kvm.mmu_lock', dirty: 'lock:kvm.mmu_lock' },
   { word: true, counters: { gen: PAGE_GEN } }, // one 64-bit spte
 );

@@ -9,6 +9,7 @@ import { ref, refersTo } from '../kernel/ref.js';
 import type { RwLock } from '../kernel/locks.js';
 import { DIRTY_BITMAP } from './dirty-log.js';
 import { createVcpu, declareGuestTlbs, hasGuestTlb, VCPU } from './tlb.js';
+import { kvmMmuNotifierClearFlushYoung, kvmMmuNotifierClearYoung, kvmMmuNotifierTestYoung } from './age.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from './notifier.js';
 
 export interface KvmSpec {
@@ -98,6 +99,9 @@ export function setupKvms(w: World, kvms: readonly KvmSpec[], firstMn: number, u
         invalidateRangeStart: kvmMmuNotifierInvalidateRangeStart,
         invalidateRangeEnd: kvmMmuNotifierInvalidateRangeEnd,
         release: kvmMmuNotifierRelease,
+        clearFlushYoung: kvmMmuNotifierClearFlushYoung,
+        clearYoung: kvmMmuNotifierClearYoung,
+        testYoung: kvmMmuNotifierTestYoung,
       },
       k,
     );

@@ -492,6 +492,8 @@ function semanticIssues(file: FileData): Issue[] {
       for (const { field, message } of fieldProblems(op, facts)) out.push({ path: [...at, field], message });
       if (operationNamed(op.op)!.usesMemfd && facts.memory !== 'memfd')
         out.push({ path: [...at, 'op'], message: `${op.op} acts on the scenario's memfd, which it does not have; expected memory: memfd` });
+      const layer = operationNamed(op.op)!.needsLayer;
+      if (layer && !file.layers?.includes(layer)) out.push({ path: [...at, 'op'], message: `${op.op} needs the ${layer} layer; expected layers: [${layer}] in the scenario` });
       if (operationNamed(op.op)!.createsChild) {
         if (firstFork) out.push({ path: at, message: `a second fork (the first is ${displayPath(firstFork)}); expected at most one fork (there is one child mm)` });
         else firstFork = at;

@@ -27,9 +27,9 @@ import { kvmDeleteMemslot, kvmMoveMemslot, kvmSetMemslot } from '../kvm/memslot.
 import { kvmGetDirtyLog, kvmSetMemslotFlags } from '../kvm/dirty-log.js';
 import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
-import { migrateAt, reclaimAt, type OpCall } from './workload.js';
+import { ageAt, migrateAt, reclaimAt, type OpCall } from './workload.js';
 import { shmemFallocatePunchHole, shmemSetattr } from '../kernel/truncate.js';
-import type { MemoryKind } from './spec.js';
+import type { KernelLayer, MemoryKind } from './spec.js';
 import type { AnyRoutine } from '../world/routine.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +229,8 @@ export interface Operation<N extends string = string, F extends FieldDefs = Fiel
    * passed to another process, and its release runs in do_exit's exit_files, after exit_mm.
    */
   readonly notAThreadOfMm?: boolean;
+  /** The kernel layer the operation needs (the scenario's `layers` must list it); never one of the `any` adversary's. */
+  readonly needsLayer?: KernelLayer;
   /** The routine call an actor makes for the operation, with its label for listings and traces. */
   call(op: OpOf<N, F>, at: CallContext): OpCall;
 }
@@ -450,6 +452,14 @@ export const OPERATIONS = [
     fields: { vm: { kind: 'vm' }, page: { kind: 'page' } },
     call: (op, at) => ({ label: `get-dirty-log(${op.vm}:gfn${op.page})`, routine: kvmGetDirtyLog, args: [at.kvm(op.vm), op.page] }),
   }),
+  operation({
+    name: 'age',
+    needsLayer: 'dirty-accessed',
+    description:
+      "The aging walk (folio_referenced, as reclaim's folio_check_references runs it) on the page backing the process's page: clears the accessed bit of every pte mapping it and, through mmu_notifier_clear_flush_young, every secondary's (KVM's sptes); returns how many mappings were young. Needs layers: [dirty-accessed].",
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `age(${op.mm}@${op.page})`, routine: ageAt, args: [at.mm(op.mm), at.vpn(op.mm, op.page)] }),
+  }),
 ] as const;
 
 type Entry = (typeof OPERATIONS)[number];
@@ -516,9 +526,9 @@ const ANY_KINDS: readonly FieldKind[] = ['mm', 'page', 'npages'];
  * scenario has one child mm, which the adversary would need to name after it exists), nor the
  * memfd's operations (only a `memory: memfd` scenario has one).
  */
-export const ANY_OP_NAMES: readonly OpName[] = OPERATIONS.filter((o) => !o.accessesMemory && !o.createsChild && !o.usesMemfd && Object.values(o.fields).every((f) => ANY_KINDS.includes(f.kind))).map(
-  (o) => o.name,
-);
+export const ANY_OP_NAMES: readonly OpName[] = OPERATIONS.filter(
+  (o: Operation) => !o.accessesMemory && !o.createsChild && !o.usesMemfd && !o.needsLayer && Object.values(o.fields).every((f) => ANY_KINDS.includes(f.kind)),
+).map((o) => o.name);
 
 /** The mms an `any` adversary acts on: not the fork child, which exists only once something forks. */
 const ANY_MMS: readonly MmName[] = ['source', 'introspector'];

@@ -30,6 +30,9 @@ interface Frame {
   readonly present: boolean;
   readonly pfn: number;
   readonly writable: boolean;
+  /** The entry's dirty and accessed bits (layer dirty-accessed; a device-table entry has none). */
+  readonly dirty: boolean;
+  readonly young: boolean;
 }
 
 /** The point an observation is taken at, if not the end: its `after`, or the operation whose result it reads. */
@@ -63,14 +66,14 @@ function frameReader(kind: 'pte' | 'ept' | 'table', r: FrameRef, at: CallContext
     const vpn = at.vpn(r.mm!, r.page, r.device);
     return (w) => {
       const p = pte(w, mm, vpn);
-      return { present: p.present !== 0, pfn: p.present ? p.pfn : 0, writable: p.present !== 0 && p.write !== 0 };
+      return { present: p.present !== 0, pfn: p.present ? p.pfn : 0, writable: p.present !== 0 && p.write !== 0, dirty: p.dirty !== 0, young: p.young !== 0 };
     };
   }
   if (kind === 'ept') {
     const k = at.kvm(r.vm!);
     return (w) => {
       const e = w.obj(SPTE, k * w.layout.dims.kvmGfns + r.page);
-      return { present: e.pfn !== 0, pfn: e.pfn, writable: e.pfn !== 0 && e.write !== 0 };
+      return { present: e.pfn !== 0, pfn: e.pfn, writable: e.pfn !== 0 && e.write !== 0, dirty: e.dirty !== 0, young: e.accessed !== 0 };
     };
   }
   const t = r.table === undefined ? tablesIn(layout)[0] : tablesIn(layout).find((x) => x.name === r.table);
@@ -83,7 +86,7 @@ function frameReader(kind: 'pte' | 'ept' | 'table', r: FrameRef, at: CallContext
   const i = tableIndex(t, r.device ?? 0, r.page);
   return (w) => {
     const e = w.obj(t.struct, i);
-    return { present: e.pfn !== 0, pfn: e.pfn, writable: e.pfn !== 0 && e.writable !== 0 };
+    return { present: e.pfn !== 0, pfn: e.pfn, writable: e.pfn !== 0 && e.writable !== 0, dirty: false, young: false };
   };
 }
 
@@ -149,6 +152,17 @@ function frameChecks(o: Observation, read: (w: World) => Frame, at: CallContext,
       },
     });
   }
+  for (const bit of ['dirty', 'young'] as const) {
+    const want = o[bit];
+    if (want === undefined) continue;
+    out.push({
+      read: (w) => {
+        const f = read(w);
+        return { found: f.present ? (f[bit] ? 1 : 0) : -1, ok: f.present && f[bit] === want };
+      },
+      describe: (found) => (found < 0 ? 'maps nothing, expected a page' : `is ${found ? '' : 'not '}${bit}, expected ${want ? '' : 'not '}${bit}`),
+    });
+  }
   if (o.value !== undefined) out.push(scalar('value', o.value, (w, f) => w.obj(PAGE, f.pfn).contents));
   if (o.refcount !== undefined) out.push(scalar('refcount', o.refcount, (w, f) => w.obj(PAGE, f.pfn).refcount));
   if (o.mapcount !== undefined) out.push(scalar('mapcount', o.mapcount, (w, f) => w.obj(PAGE, f.pfn).mapcount));
@@ -186,6 +200,8 @@ function compileObservation(o: Observation, spec: ScenarioSpec, at: CallContext,
   const subject = refText(kind, ref);
   const read = frameReader(kind, ref, at, layout, design);
   if (typeof read === 'string') return { subject, checks: [missing(read)], point };
+  if (kind === 'table' && (o.dirty !== undefined || o.young !== undefined))
+    return { subject, checks: [missing('a device-table entry has no dirty or accessed bit; expected dirty/young only of a pte or an EPT entry')], point };
   return { subject, checks: frameChecks(o, read, at, layout, design), point };
 }
 
@@ -209,7 +225,7 @@ export function compileOutcomes(spec: ScenarioSpec, at: CallContext, layout: Lay
 // The loader's checks (beyond the schema)
 
 const SUBJECTS = ['pte', 'ept', 'table', 'result', 'counter'] as const;
-const FRAME_ASSERTIONS = ['present', 'writable', 'samePage', 'otherPage', 'value', 'refcount', 'mapcount'] as const;
+const FRAME_ASSERTIONS = ['present', 'writable', 'samePage', 'otherPage', 'value', 'refcount', 'mapcount', 'dirty', 'young'] as const;
 
 /** What the file's `outcome`/`outcomes`/`exercises` get wrong that the schema cannot see. */
 export function outcomeIssues(

@@ -101,6 +101,10 @@ export interface Observation {
   readonly value?: number;
   readonly refcount?: number;
   readonly mapcount?: number;
+  /** Layer dirty-accessed: the entry's dirty bit (a pte's _PAGE_DIRTY, an EPT entry's D bit). */
+  readonly dirty?: boolean;
+  /** Layer dirty-accessed: the entry's accessed bit (pte_young, an EPT entry's A bit). */
+  readonly young?: boolean;
 }
 
 /** The `kvm:` settings of a scenario file. */

@@ -28,6 +28,7 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'shmem_fallocate',
       'kvm_update_flags_memslot',
       'kvm_get_dirty_log_protect',
+      'kswapd_age',
     ],
     writes: ['outcome_probe.found', 'outcome_probe.status'],
     spawns: true,
@@ -37,4 +38,6 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
   'kswapd_reclaim:done': {},
   'kcompactd_migrate:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['migrate_pages'] },
   'kcompactd_migrate:done': {},
+  'kswapd_age:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['folio_referenced'] },
+  'kswapd_age:done': {},
 };

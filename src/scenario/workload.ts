@@ -6,7 +6,9 @@
  * child process), so they cannot run before it.
  */
 import type { AnyRoutine } from '../world/routine.js';
+import type { World } from '../world/world.js';
 import type { Layout } from '../world/layout.js';
+import { folioReferenced } from '../kernel/ops/age.js';
 import { shrinkFolioList } from '../kernel/ops/reclaim.js';
 import { migratePages } from '../kernel/ops/migrate.js';
 import { pte } from '../kernel/pgtable.js';
@@ -128,10 +130,7 @@ export const reclaimAt = WORKLOAD_LIB.routine({
     pick: {
       at: 'mm/vmscan.c:isolate_lru_folios',
       run: (w, l) => {
-        const pfn = w.standIn(LRU_PICK, () => {
-          const p = pte(w, l.mm, l.vpn);
-          return !p.present || p.special ? 0 : p.pfn;
-        });
+        const pfn = pickPage(w, l.mm, l.vpn);
         if (pfn === 0) return w.ret(0);
         return w.call(shrinkFolioList, 'done', pfn);
       },
@@ -140,8 +139,37 @@ export const reclaimAt = WORKLOAD_LIB.routine({
   },
 });
 
+/**
+ * The aging walk (layer dirty-accessed) on whatever page backs (mm, vpn) when the operation starts,
+ * as reclaim's folio_check_references runs it on a page off the LRU; returns folio_referenced's
+ * count of young mappings (0 with nothing mapped).
+ */
+export const ageAt = WORKLOAD_LIB.routine({
+  name: 'kswapd_age',
+  params: ['mm', 'vpn'],
+  steps: {
+    pick: {
+      at: 'mm/vmscan.c:shrink_folio_list folio_check_references',
+      run: (w, l) => {
+        const pfn = pickPage(w, l.mm, l.vpn);
+        if (pfn === 0) return w.ret(0);
+        return w.call(folioReferenced, 'done', pfn);
+      },
+    },
+    done: { at: 'mm/rmap.c:folio_referenced', run: (w, l) => w.ret(l.result) },
+  },
+});
+
 /** What the page pick stands for (listed among a proof's assumptions). */
 const LRU_PICK = "kswapd and kcompactd find the page to reclaim or migrate by the pte that maps it at the scenario's address (the kernel scans its LRU lists or the zone)";
+
+/** The normal page the pte of (mm, vpn) maps, as kswapd or kcompactd would find it on its lists; 0 for none. */
+function pickPage(w: World, mm: number, vpn: number): number {
+  return w.standIn(LRU_PICK, () => {
+    const p = pte(w, mm, vpn);
+    return !p.present || p.special ? 0 : p.pfn;
+  });
+}
 
 /** Migrate (compact) whatever page backs (mm, vpn) when the operation starts. */
 export const migrateAt = WORKLOAD_LIB.routine({
@@ -151,10 +179,7 @@ export const migrateAt = WORKLOAD_LIB.routine({
     pick: {
       at: 'mm/compaction.c:isolate_migratepages_block',
       run: (w, l) => {
-        const pfn = w.standIn(LRU_PICK, () => {
-          const p = pte(w, l.mm, l.vpn);
-          return !p.present || p.special ? 0 : p.pfn;
-        });
+        const pfn = pickPage(w, l.mm, l.vpn);
         if (pfn === 0) return w.ret(0);
         return w.call(migratePages, 'done', pfn);
       },

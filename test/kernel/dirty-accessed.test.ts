@@ -12,6 +12,19 @@ import { setLayers } from '../../src/world/layers.js';
 import { runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import { betweenSteps } from '../helpers/between-steps.js';
+import { Library } from '../../src/world/registry.js';
+import { KERNEL } from '../../src/kernel/library.js';
+import { mmuNotifierRegister } from '../../src/kernel/notifier/mmu-notifier.js';
+import { folioReferenced } from '../../src/kernel/ops/age.js';
+import { mmuNotifierClearYoung, mmuNotifierTestYoung } from '../../src/kernel/notifier/young.js';
+
+/** A secondary whose entry for vpn 1 was accessed: its clear_flush_young reports it young. */
+const AGING_LIB = new Library('test-aging', [KERNEL]);
+const youngOnce = AGING_LIB.routine({
+  name: 'test_clear_flush_young',
+  params: ['mn', 'mm', 'start', 'end'],
+  steps: { age: { at: 'hw: a secondary TLB whose entry was accessed', run: (w, l) => w.ret(l.start === 1 ? 1 : 0) } },
+});
 
 /** One process `p` with anon page 42 at vpn 1 (writable), the layer on or off. */
 function world(layer = true, actors = ['a']): { w: World; pfn: number } {
@@ -100,5 +113,51 @@ describe('dirty and accessed bits (layer dirty-accessed)', () => {
     runToEnd(w, 'a');
     expect(w.obj(SWAP, 1).contents).toBe(9);
     expect(lostWrite.check(w)).toBeUndefined();
+  });
+
+  it('folio_referenced clears the accessed bit of every pte mapping the page and counts the young ones', () => {
+    const { w, pfn } = world();
+    expect(pte(w, 0, 1).young).toBe(1); // a fault's pte is young (x86's protections carry _PAGE_ACCESSED)
+    w.spawn(0, folioReferenced, [pfn]);
+    runToEnd(w, 'a');
+    expect(w.actorResult(0)).toBe(1);
+    expect(pte(w, 0, 1).young).toBe(0);
+    w.spawn(0, folioReferenced, [pfn]);
+    runToEnd(w, 'a');
+    expect(w.actorResult(0)).toBe(0); // idle: nobody touched it since
+    w.spawn(0, cpuAccess, [0, 1, 0, 0]);
+    runToEnd(w, 'a');
+    w.spawn(0, folioReferenced, [pfn]);
+    runToEnd(w, 'a');
+    expect(w.actorResult(0)).toBe(1);
+  });
+
+  it("a mapping counts as referenced when a secondary's clear_flush_young says young, with the pte old", () => {
+    const w = buildWorld({ pages: 4, mmPages: 4, mms: ['p'], actors: ['a'], mmuNotifiers: 1, libraries: [AGING_LIB] }, (layout) => setLayers(layout, [DIRTY_ACCESSED]));
+    w.audit = true;
+    addVma(w, 0, { start: 0, end: 4 });
+    const pfn = populateAnon(w, 0, 1, 42, true);
+    pte(w, 0, 1).young = 0;
+    mmuNotifierRegister(w, 0, 0, { clearFlushYoung: youngOnce }, 0);
+    w.spawn(0, folioReferenced, [pfn]);
+    const trace = runToEnd(w, 'a');
+    expect(trace.map((s) => s.where)).toContain('test_clear_flush_young:age');
+    expect(w.actorResult(0)).toBe(1);
+  });
+
+  it('mmu_notifier_test_young and mmu_notifier_clear_young ask every subscriber with the op, and none without notifiers', () => {
+    const w = buildWorld({ pages: 4, mmPages: 4, mms: ['p', 'q'], actors: ['a'], mmuNotifiers: 1, libraries: [AGING_LIB] }, (layout) => setLayers(layout, [DIRTY_ACCESSED]));
+    w.audit = true;
+    mmuNotifierRegister(w, 0, 0, { testYoung: youngOnce, clearYoung: youngOnce }, 0);
+    for (const [entry, mm, start, young] of [
+      [mmuNotifierTestYoung, 0, 1, 1],
+      [mmuNotifierClearYoung, 0, 1, 1],
+      [mmuNotifierClearYoung, 0, 2, 0],
+      [mmuNotifierTestYoung, 1, 1, 0], // mm q has no notifiers
+    ] as const) {
+      w.spawn(0, entry, [mm, start, start + 1]);
+      runToEnd(w, 'a');
+      expect(w.actorResult(0)).toBe(young);
+    }
   });
 });

@@ -90,7 +90,8 @@ const loadable = header.chain((h) => {
       device: fc.constant(0), // one design: its device only (a device above 0 on another mm is refused)
     };
     const allowed = OPERATIONS.filter(
-      (o) => BUILT_IN_OPS.includes(o.name) && !o.createsChild && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm')) && (h.memory === 'memfd' || !o.usesMemfd),
+      (o) =>
+        BUILT_IN_OPS.includes(o.name) && !o.createsChild && !('needsLayer' in o) && (vms.length > 0 || !Object.values(o.fields).some((d) => d.kind === 'vm')) && (h.memory === 'memfd' || !o.usesMemfd),
     ).map((o) => o.name as string);
     return fc.tuple(listOf(listOf(operation(kinds, allowed), MAX_OPS), MAX_ACTORS), fc.constantFrom('source', 'introspector'), fc.nat()).map(([lists, parent, where]) => {
       // Ranges [page, page + pages) end by the last page.

@@ -163,7 +163,7 @@ describe('outcome keys are validated', () => {
       'case.yaml:8:24: outcome[0].result.actor: "b" is not an actor of this scenario; expected one of a',
       'case.yaml:9:31: outcome[1].result.op: 3 is out of range; actor a has operations 0..0',
       'case.yaml:9:46: outcome[1].present: not asserted of a return value; expected value',
-      'case.yaml:10:5: outcome[2]: nothing asserted of the pte; expected some of present, writable, samePage, otherPage, value, refcount, mapcount',
+      'case.yaml:10:5: outcome[2]: nothing asserted of the pte; expected some of present, writable, samePage, otherPage, value, refcount, mapcount, dirty, young',
       'case.yaml:10:32: outcome[2].pte.page: 2 is out of range; expected a page index 0..0 (pages: 1)',
       'case.yaml:11:5: outcome[3]: found pte and ept; expected exactly one of pte, ept, table, result, counter',
       'case.yaml:12:18: outcome[4].ept.vm: the source KVM, which the scenario does not have; expected sourceKvm: true',
@@ -182,7 +182,7 @@ describe('outcome keys are validated', () => {
       'case.yaml:9:13: outcomes[1].name: "x" is already the name of outcomes[0]; expected a unique name',
     ]);
     expect(problems([...base, 'outcome:', '  - { pte: { mm: source, page: 0 }, presnt: true }'])).toEqual([
-      'case.yaml:8:37: outcome[0].presnt: unknown field; expected one of pte, ept, table, result, counter, after, present, writable, samePage, otherPage, value, refcount, mapcount',
+      'case.yaml:8:37: outcome[0].presnt: unknown field; expected one of pte, ept, table, result, counter, after, present, writable, samePage, otherPage, value, refcount, mapcount, dirty, young',
     ]);
   });
 

@@ -22,7 +22,7 @@ import { dropRegistration } from '../mutation-hooks.js';
 import { notifierMapAcquire } from '../lockdep.js';
 
 /** Next classic subscription index ≥ from registered on mm with the given op, or -1 (the hlist walk under SRCU). */
-export function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release'): number {
+export function nextHlist(w: World, mm: number, from: number, op: 'invalidateRangeStart' | 'invalidateRangeEnd' | 'release' | YoungOp): number {
   // One rcu_dereference of the next node under SRCU: the model's slots stand for the list.
   return w.single(() => {
     const n = w.count(MN);
@@ -204,7 +204,14 @@ export interface MmuNotifierOps {
   readonly invalidateRangeStart?: AnyRoutine;
   readonly invalidateRangeEnd?: AnyRoutine;
   readonly release?: AnyRoutine;
+  /** The aging ops, each (mn, mm, start, end) -> 1 if young, else 0 (young.ts). */
+  readonly clearFlushYoung?: AnyRoutine;
+  readonly clearYoung?: AnyRoutine;
+  readonly testYoung?: AnyRoutine;
 }
+
+/** The ops pointers of the aging entry points (young.ts). */
+export type YoungOp = 'clearFlushYoung' | 'clearYoung' | 'testYoung';
 
 /**
  * mm/mmu_notifier.c:mmu_notifier_register — as a setup action (the kernel serialises it against
@@ -225,4 +232,7 @@ export function mmuNotifierRegister(w: World, mn: number, mm: number, ops: MmuNo
   s.invalidateRangeEnd = w.routineRef(ops.invalidateRangeEnd);
   s.release = w.routineRef(ops.release);
   s.priv = ref(priv);
+  s.clearFlushYoung = w.routineRef(ops.clearFlushYoung);
+  s.clearYoung = w.routineRef(ops.clearYoung);
+  s.testYoung = w.routineRef(ops.testYoung);
 }
