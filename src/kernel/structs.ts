@@ -26,6 +26,9 @@ export const PAGE = defineStruct(
     'index', // page->index: the vpn the anon page lives at (for rmap)
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
     'pgmap', // page_pgmap(): ref to the dev_pagemap of a ZONE_DEVICE frame (memremap.ts), none for a normal page
+    // PageAnonExclusive, kept only where a FOLL_PIN needs it (src/kernel/ops/pin.ts): set when GUP
+    // pins the page (or unshares it to pin it), cleared when fork or an rmap unmapper shares it.
+    'anonExclusive',
   ] as const,
   {
     refcount: 'atomic',
@@ -40,6 +43,7 @@ export const PAGE = defineStruct(
     swap: 'lock:folio',
     // Set when memremap_pages gives the frame to a device, at set-up, and never changed after.
     pgmap: 'stable',
+    anonExclusive: 'lock:mm.ptl',
   },
 );
 
@@ -59,6 +63,7 @@ export const MM = defineStruct(
     'activeInvalidateRanges', // subscriptions->active_invalidate_ranges (A)
     'hmmNotifiers', // v5.3 struct hmm: hmm->notifiers
     'hmm', // v5.3: ref to the notifier slot of the mm's struct hmm (hmm_mirror_register); none without one
+    'hasPinned', // MMF_HAS_PINNED: some FOLL_PIN was taken on this mm (sticky; fork reads it)
   ] as const,
   {
     users: 'atomic',
@@ -75,6 +80,8 @@ export const MM = defineStruct(
     activeInvalidateRanges: 'lock:mm.notifier_subscriptions.lock',
     hmmNotifiers: 'lock:hmm.ranges_lock',
     hmm: 'lock:mm.mmap_lock',
+    // Set by FOLL_PIN under mmap_lock (read); fork reads it under mmap_write_lock, which excludes every setter.
+    hasPinned: 'lock:mm.mmap_lock',
   },
 );
 

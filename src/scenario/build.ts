@@ -23,6 +23,7 @@ import { setLayers } from '../world/layers.js';
 import { driverOperation } from '../driver/operations.js';
 import { compileOutcomes, probeCount } from './outcome.js';
 import { PROBE } from './probes.js';
+import { addPinHolders } from './pins.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
@@ -201,6 +202,8 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       setFaults(layout, spec.faults ?? []);
       setLayers(layout, spec.layers ?? []);
       // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.
+      // gup_test's pinned pages (src/scenario/pins.ts): only when some actor pins.
+      if (spec.actors.some((a) => a.ops.some((o) => o.op === 'pin' || o.op === 'unpin'))) addPinHolders(layout, mms.length);
       const probes = probeCount(spec);
       if (probes > 0) layout.add(PROBE, probes);
       setPrograms(

@@ -28,6 +28,7 @@ import { MAX_PAGES } from './bounds.js';
 import { MAX_DEVICES } from '../mirror/combined.js';
 import { migrateAt, reclaimAt, type OpCall } from './workload.js';
 import type { AnyRoutine } from '../world/routine.js';
+import { pinLongtermTestStart, pinLongtermTestStop } from './pins.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds
@@ -375,6 +376,20 @@ export const OPERATIONS = [
     oncePerMm: true,
     notAThreadOfMm: true,
     call: (op, at) => ({ label: `oom_reap(${op.mm})`, routine: oomReapTaskMm, args: [at.mm(op.mm)] }),
+  }),
+  operation({
+    name: 'pin',
+    accessesMemory: true,
+    description: "A long-term pin of the process's page (gup_test's PIN_LONGTERM_TEST_START: pin_user_pages with FOLL_LONGTERM, and FOLL_WRITE when `write`), held until `unpin`; returns 0 or -errno.",
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, write: { kind: 'write', optional: true } },
+    call: (op, at) => ({ label: `pin(${op.mm}@${op.page}${op.write ? ', write' : ''})`, routine: pinLongtermTestStart, args: [at.mm(op.mm), at.vpn(op.mm, op.page), op.write ? 1 : 0] }),
+  }),
+  operation({
+    name: 'unpin',
+    accessesMemory: true,
+    description: 'Reads the page `pin` pinned through the pin, then unpins it (PIN_LONGTERM_TEST_READ, _STOP); returns the value read, or -EINVAL when nothing is pinned there.',
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `unpin(${op.mm}@${op.page})`, routine: pinLongtermTestStop, args: [at.mm(op.mm), at.vpn(op.mm, op.page)] }),
   }),
 ] as const;
 
