@@ -53,17 +53,18 @@ import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexUnlock, mmgetNo
 import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL, EPERM } from 'vmamirror';
-import { makeDeviceExclusive, putPage } from 'vmamirror';
+import { makeDeviceExclusive, putPage, isZeroPfn } from 'vmamirror';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 import { DEV_PAGEMAP, PAGE, ENOENT, MMU_NOTIFY_MIGRATE, allocPage, vma, deviceOfSub, findVma, memremapPages, migratePfn, migratePfnToPage, mmuNotifierRangeOwner, mutexTrylock, folioLock } from 'vmamirror';
 import { migrateVmaDone, migrateVmaFinalize, migrateVmaInit, migrateVmaOf, migrateVmaPages, migrateVmaSetDst, migrateVmaSetup, migrateVmaSrc, migrateVmaDst, zoneDevicePageAlloc } from 'vmamirror';
 import { MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM } from 'vmamirror';
 
-/** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (the model's pages are neither device nor zero pages). */
+/** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (no device pages in a snapshot yet). */
 export const HMM_DMIRROR_PROT_ERROR = 0xff;
 export const HMM_DMIRROR_PROT_NONE = 0x00;
 export const HMM_DMIRROR_PROT_READ = 0x01;
 export const HMM_DMIRROR_PROT_WRITE = 0x02;
+export const HMM_DMIRROR_PROT_ZERO = 0x10;
 
 /** What the last ioctl gave its user, per device: its return value, struct hmm_dmirror_cmd's cpages and faults, the snapshot's bytes. */
 export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['ret', 'cpages', 'faults', 'snap0', 'snap1', 'snap2', 'snap3'] as const, {
@@ -315,7 +316,7 @@ export function dmirror(o: DmirrorOptions) {
         run: (w, l) => {
           const d = mirror(w, l.dev);
           const cmd = w.obj(DMIRROR_CMD, l.dev);
-          for (let i = l.page; i < d.npages; i++) cmd[SNAP[i]] = dmirrorMkentry(hmmRangePfn(w, hmmRangeOf(w), d.srcStart + i));
+          for (let i = l.page; i < d.npages; i++) cmd[SNAP[i]] = dmirrorMkentry(w, hmmRangePfn(w, hmmRangeOf(w), d.srcStart + i));
           mutexUnlock(w, updateLock(w, l.dev));
           return 'out';
         },
@@ -814,10 +815,12 @@ export function dmirror(o: DmirrorOptions) {
 }
 
 /** dmirror_mkentry for the model's pages (neither device-private, device-coherent nor the zero page; no PMD mappings). */
-export function dmirrorMkentry(e: number): number {
+export function dmirrorMkentry(w: World, e: number): number {
   if (e & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
   if (!hmmPfnValid(e)) return HMM_DMIRROR_PROT_NONE;
-  return hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+  // is_zero_pfn(page_to_pfn(page)): HMM_DMIRROR_PROT_ZERO (the zero-page layer), else PROT_NONE; then the R/W bit.
+  const zero = isZeroPfn(w, hmmPfnToPfn(e)) ? HMM_DMIRROR_PROT_ZERO : HMM_DMIRROR_PROT_NONE;
+  return zero | (hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ);
 }
 
 export default dmirror({ name: 'dmirror' });

@@ -177,6 +177,8 @@ export {
 /** hmm_range_fault (a routine: `w.call(hmmRangeFault, resume, sub, vpn, seq, write)`) and its result's decoding. */
 export { hmmRangeFault } from '../kernel/hmm/hmm.js';
 export { hmmPfnToPfn, hmmPfnWritable, hmmPfnValid } from '../kernel/hmm/hmm-pfn.js';
+/** The shared zero page (the zero-page layer): is_zero_pfn, my_zero_pfn. */
+export { isZeroPfn, myZeroPfn } from '../kernel/zero-page.js';
 /** vmf_insert_pfn(_prot) and vmf_insert_mixed (call `insertPfnBusy` first: it says whether the ptl would spin). */
 export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '../kernel/ops/insert.js';
 /**

@@ -425,4 +425,5 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   },
   'pin_user_pages_remote:fault': { calls: ['handle_mm_fault'] },
   'pin_user_pages_remote:faulted': {},
+  'do_anonymous_page:zeroPage': { reads: ['page.gen'], writes: ['mm.ptl', 'pte.*'], blocks: true },
 };

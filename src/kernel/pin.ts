@@ -21,6 +21,7 @@ import type { World } from '../world/world.js';
 import { FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, isCowMapping } from './flags.js';
 import { MM, PAGE } from './structs.js';
 import { putPageRefs } from './page.js';
+import { isZeroPfn } from './zero-page.js';
 
 /** include/linux/mm.h:folio_maybe_dma_pinned for a small folio: refcount ≥ GUP_PIN_COUNTING_BIAS. */
 export function folioMaybeDmaPinned(w: World, pfn: number): boolean {
@@ -69,9 +70,10 @@ export function folioTryShareAnonRmap(w: World, pfn: number): boolean {
 
 /**
  * mm/gup.c:unpin_user_page → gup_put_folio(folio, 1, FOLL_PIN): folio_put_refs(folio,
- * GUP_PIN_COUNTING_BIAS) — the last reference frees the page.
+ * GUP_PIN_COUNTING_BIAS) — the last reference frees the page; nothing for the zero page.
  */
 export function unpinUserPage(w: World, pfn: number): void {
+  if (isZeroPfn(w, pfn)) return; // gup_put_folio: the zero page was never pinned
   if (!folioMaybeDmaPinned(w, pfn)) w.bug(`unpin_user_page on pfn ${pfn}, which is not pinned`);
   putPageRefs(w, pfn, GUP_PIN_COUNTING_BIAS);
 }

@@ -24,6 +24,7 @@ import { driverOperation } from '../driver/operations.js';
 import { compileOutcomes, probeCount } from './outcome.js';
 import { PROBE } from './probes.js';
 import { addPinHolders } from './pins.js';
+import { reserveZeroPage } from '../kernel/zero-page.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
@@ -164,7 +165,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then one per device
   const world = buildWorld(
     {
-      pages: pageFrames(P),
+      pages: pageFrames(P) + (spec.layers?.includes('zero-page') ? 1 : 0), // the zero page's frame
       mmPages: P * designs.length, // the introspector holds one mirror VMA of P pages per device
       mms,
       vmasPerMm: Math.max(2, designs.length),
@@ -235,6 +236,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   }
   addVma(world, SOURCE, { start: 0, end: P });
   for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
+  reserveZeroPage(world); // with the zero-page layer: a frame after the source's pages
   for (const st of variant.eraState ?? []) st.init?.(world);
   const devMms = deviceMms(spec, designs.length);
   designs.forEach((design, dev) => {

@@ -107,5 +107,5 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
  * The kernel layers a scenario may switch on; without one the model keeps the simpler behaviour
  * that README's "What the model covers" table describes for it.
  */
-export const KERNEL_LAYERS = ['cpu-tlb', 'dirty-accessed', 'thp'] as const;
+export const KERNEL_LAYERS = ['cpu-tlb', 'dirty-accessed', 'thp', 'zero-page'] as const;
 export type KernelLayer = (typeof KERNEL_LAYERS)[number];

@@ -74,7 +74,7 @@ export const handlePteFault = KERNEL.routine({
         l.origBits = pteBits(p);
         if (pteNone(p)) {
           // do_pte_missing
-          if (v.flags & VM_ANON) return w.call(doAnonymousPage, 'done', l.mm, l.vpn, l.vma);
+          if (v.flags & VM_ANON) return w.call(doAnonymousPage, 'done', l.mm, l.vpn, l.vma, write);
           // do_fault: no ->fault is SIGBUS; do_read_fault / do_cow_fault / do_shared_fault →
           // __do_fault → vma->vm_ops->fault. Model drivers install the pte themselves
           // (vmf_insert_pfn) and return VM_FAULT_NOPAGE, an error or VM_FAULT_RETRY, which

@@ -32,6 +32,7 @@ import { handleMmFault } from './fault.js';
 import { KERNEL } from '../library.js';
 import { ModelError } from '../../world/errors.js';
 import { gupMustUnshare } from '../pin.js';
+import { isZeroPfn } from '../zero-page.js';
 import { MM, PAGE } from '../structs.js';
 
 /** mm/gup.c:check_vma_flags (find_vma first): whether GUP may follow (mm, vpn) — a VMA there, not VM_IO|VM_PFNMAP, allowing the access. */
@@ -65,12 +66,12 @@ export const getUserPagesRemote = KERNEL.routine({
           spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
           return 'fault';
         }
-        if (p.special) {
+        if (p.special && !isZeroPfn(w, p.pfn)) {
           spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
           return w.ret(-EFAULT);
         }
         const pfn = p.pfn;
-        getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl
+        getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl (the zero page too)
         spinUnlock(w, lock);
         return w.ret(pfn);
       },
@@ -130,7 +131,7 @@ export const pinUserPagesRemote = KERNEL.routine({
           l.faultFlags = write ? FAULT_FLAG_WRITE : 0;
           return 'fault';
         }
-        if (p.special) {
+        if (p.special && !isZeroPfn(w, p.pfn)) {
           spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
           return w.ret(-EFAULT);
         }
@@ -141,7 +142,12 @@ export const pinUserPagesRemote = KERNEL.routine({
           l.faultFlags = FAULT_FLAG_UNSHARE;
           return 'fault';
         }
-        // try_grab_folio(FOLL_PIN), under the ptl: folio_ref_add(GUP_PIN_COUNTING_BIAS)
+        // try_grab_folio(FOLL_PIN), under the ptl: folio_ref_add(GUP_PIN_COUNTING_BIAS); "Don't take a
+        // pin on the zero page" (a short-term R/O pin of it: a long-term one unshared it above).
+        if (isZeroPfn(w, pfn)) {
+          spinUnlock(w, lock);
+          return w.ret(pfn);
+        }
         const pg = w.obj(PAGE, pfn);
         if (pg.refcount <= 0) w.bug(`pin_user_pages on free pfn ${pfn} (use after free)`);
         pg.refcount = pg.refcount + GUP_PIN_COUNTING_BIAS;

@@ -25,6 +25,7 @@ import { pteSame } from './pte-snap.js';
 import { VM_FAULT_ERROR } from './vm-fault.js';
 import { KERNEL } from '../library.js';
 import { pageAnonExclusive } from '../pin.js';
+import { isZeroPfn } from '../zero-page.js';
 
 /**
  * mm/memory.c:wp_page_reuse — make the faulting pte writable in place (pte_mkyoung, pte_mkdirty,
@@ -49,7 +50,12 @@ export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, or
   assertHeld(w, lock, 'do_wp_page');
   const p = pte(w, mm, vpn);
   const v = vma(w, vmaIndex);
-  // vmf->page = vm_normal_page(): none for a special pte.
+  // vmf->page = vm_normal_page(): none for a special pte. The zero page of a private mapping
+  // (is_zero_pfn) is copied to a new zeroed page: no folio_get, nothing to put or unmap.
+  if (p.special && !(v.flags & VM_SHARED) && isZeroPfn(w, p.pfn)) {
+    spinUnlock(w, lock); // pte_unmap_unlock
+    return w.call(wpPageCopy, resume, mm, vpn, vmaIndex, origVal, origBits, 0, unshare ? 1 : 0);
+  }
   if (p.special || v.flags & VM_SHARED) {
     if (!(v.flags & VM_SHARED)) {
       spinUnlock(w, lock);
@@ -86,8 +92,9 @@ export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, or
 
 /**
  * wp_page_copy(vmf) for (mm, vpn) in VMA `vma`: called without the ptl, holding a reference on
- * the old page `oldPfn`, which (origVal, origBits) maps; `unshare` for FAULT_FLAG_UNSHARE. Returns 0
- * (copied, or the pte changed: retry) or VM_FAULT_OOM.
+ * the old page `oldPfn`, which (origVal, origBits) maps, or with `oldPfn` 0 for the zero page
+ * (old_folio == NULL: the new page is zeroed, not copied); `unshare` for FAULT_FLAG_UNSHARE.
+ * Returns 0 (copied, or the pte changed: retry) or VM_FAULT_OOM.
  */
 export const wpPageCopy = KERNEL.routine({
   name: 'wp_page_copy',
@@ -98,12 +105,13 @@ export const wpPageCopy = KERNEL.routine({
     copy: {
       at: 'mm/memory.c:wp_page_copy folio_prealloc',
       run: (w, l) => {
+        // pfn_is_zero: vma_alloc_zeroed_movable_folio (allocPage zeroes); else folio_prealloc + copy.
         l.newPfn = allocPage(w);
         if (l.newPfn === 0) {
-          putPage(w, l.oldPfn); // oom: ret = VM_FAULT_OOM; out: folio_put(old_folio)
+          if (l.oldPfn) putPage(w, l.oldPfn); // oom: ret = VM_FAULT_OOM; out: if (old_folio) folio_put(old_folio)
           return w.ret(VM_FAULT_OOM);
         }
-        w.obj(PAGE, l.newPfn).contents = w.obj(PAGE, l.oldPfn).contents;
+        if (l.oldPfn) w.obj(PAGE, l.newPfn).contents = w.obj(PAGE, l.oldPfn).contents;
         return 'start';
       },
     },
@@ -124,7 +132,7 @@ export const wpPageCopy = KERNEL.routine({
           // the R/O pin that asked for it pins the copy next.
           if (l.unshare) w.obj(PAGE, l.newPfn).anonExclusive = 1;
           setPte(w, l.mm, l.vpn, l.newPfn, !l.unshare && (vma(w, l.vma).flags & VM_WRITE) !== 0, false);
-          pageRemoveRmap(w, l.oldPfn);
+          if (l.oldPfn) pageRemoveRmap(w, l.oldPfn); // if (old_folio): the zero page has no rmap
           l.copied = 1; // new_folio = old_folio; page_copied = 1
         }
         spinUnlock(w, lock);
@@ -137,7 +145,8 @@ export const wpPageCopy = KERNEL.routine({
     put: {
       at: 'mm/memory.c:wp_page_copy folio_put',
       run: (w, l) => {
-        putPage(w, l.copied ? l.oldPfn : l.newPfn);
+        const put = l.copied ? l.oldPfn : l.newPfn;
+        if (put) putPage(w, put); // if (new_folio): none once the zero page was replaced
         return 'putOld';
       },
     },
@@ -145,7 +154,7 @@ export const wpPageCopy = KERNEL.routine({
     putOld: {
       at: 'mm/memory.c:wp_page_copy folio_put(old_folio)',
       run: (w, l) => {
-        putPage(w, l.oldPfn);
+        if (l.oldPfn) putPage(w, l.oldPfn); // if (old_folio)
         return w.ret(0);
       },
     },
