@@ -27,6 +27,7 @@ import { variantByName } from '../../src/mirror/variants.js';
 import { attachRecorder, declareRecorder, recorded, RECORDER_LIB } from '../helpers/recorder.js';
 import { holdMmapRead } from '../helpers/mmap-read.js';
 import { ROOT, vmamirror } from '../helpers/cli.js';
+import { checkYaml } from '../helpers/pin-scenario.js';
 
 const MMA = 0;
 function world(layers: readonly string[] = [ZERO_PAGE_LAYER]): World {
@@ -136,6 +137,34 @@ describe('test_hmm snapshot of the zero page', () => {
     };
     expect(vmamirror(['check', file('zero-page')], { timeoutMs: 60_000 }).stdout).toMatch(/holds/);
     expect(vmamirror(['check', file('')], { timeoutMs: 60_000 }).stdout).toMatch(/holds/);
+  });
+});
+
+describe('KVM on the zero page (hva_to_pfn → GUP)', () => {
+  it('a guest read maps the zero pfn read-only in the EPT; its write faults, copies, and the EPT follows the new page', () => {
+    const text = [
+      'name: kvm-zero',
+      'description: a guest reads an untouched page, then writes it',
+      'pages: 1',
+      'layers: [zero-page]',
+      'sourceKvm: true',
+      'actors:',
+      '  - name: vmm',
+      '    ops:',
+      '      - { op: madvise-dontneed, mm: source, page: 0 }',
+      '      - { op: guest-access, vm: source, page: 0 }',
+      '      - { op: guest-access, vm: source, page: 0, write: true, value: 7 }',
+      '      - { op: access, mm: source, page: 0 }',
+      'variants: [interval]',
+      'outcome:',
+      '  - { result: { actor: vmm, op: 1 }, value: 0 }',
+      '  - { pte: { mm: source, page: 0 }, after: { actor: vmm, op: 1 }, writable: false, mapcount: 0 }',
+      '  - { ept: { vm: source, page: 0 }, after: { actor: vmm, op: 1 }, writable: false, samePage: { mm: source, page: 0 }, value: 0 }',
+      '  - { ept: { vm: source, page: 0 }, writable: true, samePage: { mm: source, page: 0 }, value: 7 }',
+      '  - { result: { actor: vmm, op: 3 }, value: 7 }',
+      '',
+    ].join('\n');
+    expect(checkYaml(text).verdict).toBe('holds');
   });
 });
 
