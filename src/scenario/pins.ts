@@ -5,6 +5,10 @@
  * +FOLL_WRITE for a R/W pin) and keeps its pfn; `unpin` reads the pinned page through the pin
  * (what the test compares with the memory), then unpin_user_page. One pin per (mm, vpn): a
  * `pinLongterm` object each, present only in scenarios that pin.
+ *
+ * Simplification: gup_test serialises its ioctls with pin_longterm_test_mutex; the model does not,
+ * so two actors pinning the same (mm, page) at once could both pass the "already pinned" check and
+ * the second pin would be kept, the first leaked. A scenario pins a page from one actor.
  */
 import { defineStruct, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
