@@ -54,17 +54,18 @@ import { assertHeld, downRead, upRead, mmapLock, mutexLock, mutexUnlock, mmgetNo
 import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq, tableClearRange, tableIndex, tableInstall, sourceRangeToTable, accessStart, accessComplete } from 'vmamirror';
 import { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall, hmmPfnToPfn, hmmPfnValid, hmmPfnWritable } from 'vmamirror';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_RANGE_NOW, HMM_RANGE_PAGES, EBUSY, EFAULT, EINVAL, EPERM } from 'vmamirror';
-import { makeDeviceExclusive, putPage } from 'vmamirror';
+import { makeDeviceExclusive, putPage, isZeroPfn, downWrite, upWrite, freeVmaSlot, vmInsertPage, insertPfnBusy, EEXIST, ENOMEM } from 'vmamirror';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 import { DEV_PAGEMAP, PAGE, ENOENT, MMU_NOTIFY_MIGRATE, allocPage, vma, deviceOfSub, findVma, memremapPages, migratePfn, migratePfnToPage, mmuNotifierRangeOwner, mutexTrylock, folioLock } from 'vmamirror';
 import { migrateVmaDone, migrateVmaFinalize, migrateVmaInit, migrateVmaOf, migrateVmaPages, migrateVmaSetDst, migrateVmaSetup, migrateVmaSrc, migrateVmaDst, zoneDevicePageAlloc } from 'vmamirror';
 import { MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM } from 'vmamirror';
 
-/** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (the model's pages are neither device nor zero pages). */
+/** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (no device pages in a snapshot yet). */
 export const HMM_DMIRROR_PROT_ERROR = 0xff;
 export const HMM_DMIRROR_PROT_NONE = 0x00;
 export const HMM_DMIRROR_PROT_READ = 0x01;
 export const HMM_DMIRROR_PROT_WRITE = 0x02;
+export const HMM_DMIRROR_PROT_ZERO = 0x10;
 
 /** What the last ioctl gave its user, per device: its return value, struct hmm_dmirror_cmd's cpages and faults, the snapshot's bytes. */
 export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['ret', 'cpages', 'faults', 'snap0', 'snap1', 'snap2', 'snap3'] as const, {
@@ -318,7 +319,7 @@ export function dmirror(o: DmirrorOptions) {
         run: (w, l) => {
           const d = mirror(w, l.dev);
           const cmd = w.obj(DMIRROR_CMD, l.dev);
-          for (let i = l.page; i < d.npages; i++) cmd[SNAP[i]] = dmirrorMkentry(hmmRangePfn(w, hmmRangeOf(w), d.srcStart + i));
+          for (let i = l.page; i < d.npages; i++) cmd[SNAP[i]] = dmirrorMkentry(w, hmmRangePfn(w, hmmRangeOf(w), d.srcStart + i));
           mutexUnlock(w, updateLock(w, l.dev));
           return 'out';
         },
@@ -331,9 +332,11 @@ export function dmirror(o: DmirrorOptions) {
         },
       },
       done: {
-        at: 'test_hmm: return ret',
+        at: 'test_hmm: cmd->cpages += n (each chunk copied to the user); return ret',
         run: (w, l) => {
-          w.obj(DMIRROR_CMD, l.dev).ret = l.ret;
+          const cmd = w.obj(DMIRROR_CMD, l.dev);
+          cmd.ret = l.ret;
+          cmd.cpages = l.ret === 0 ? mirror(w, l.dev).npages - l.page : 0; // one chunk: all of it, or nothing
           return w.ret(l.ret);
         },
       },
@@ -772,13 +775,92 @@ export function dmirror(o: DmirrorOptions) {
     },
   });
 
+  /**
+   * mmap of the device file, MAP_PRIVATE and read-write, over pages [page, last] of the process
+   * (vm_mmap_pgoff → do_mmap → dmirror_fops_mmap): a new VMA over a free range (-EEXIST if one is
+   * there, as MAP_FIXED_NOREPLACE: the range a munmap freed), then for each page
+   * alloc_page(GFP_KERNEL | __GFP_ZERO), vm_insert_page (VM_MIXEDMAP, a normal refcounted pte,
+   * read-only in a private mapping) and put_page. Returns 0 or -errno (hmm-tests' mixedmap).
+   */
+  const fopsMmap = lib.routine({
+    name: 'dmirror_fops_mmap',
+    params: ['dev', 'page', 'write'],
+    locals: ['vma', 'vpn', 'pfn', 'ret'],
+    steps: {
+      lock: {
+        at: 'test_hmm: vm_mmap_pgoff mmap_write_lock_killable; do_mmap; call_mmap(file, vma)',
+        run: (w, l) => {
+          const mm = sourceMm(w, l.dev);
+          const b = downWrite(w, mmapLock(w, mm));
+          if (b) return b;
+          const d = mirror(w, l.dev);
+          const [start, end] = [d.srcStart + l.page, d.srcStart + d.npages];
+          l.vma = -1;
+          for (let vpn = start; vpn < end; vpn++) if (findVma(w, mm, vpn) >= 0) l.ret = -EEXIST; // MAP_FIXED_NOREPLACE
+          if (l.ret === 0) l.vma = freeVmaSlot(w, mm); // vm_area_alloc
+          if (l.ret === 0 && l.vma < 0) l.ret = -ENOMEM;
+          if (l.ret < 0) return 'unlock';
+          const v = vma(w, l.vma);
+          v.start = start;
+          v.end = end;
+          v.pgoff = 0;
+          v.flags = VM_READ | VM_WRITE; // a private file mapping: no VM_SHARED, no VM_ANON
+          v.used = 1;
+          l.vpn = start;
+          return 'alloc';
+        },
+      },
+      alloc: {
+        at: 'test_hmm: dmirror_fops_mmap alloc_page(GFP_KERNEL | __GFP_ZERO)',
+        run: (w, l) => {
+          l.pfn = allocPage(w);
+          if (l.pfn === 0) {
+            l.ret = -ENOMEM;
+            return 'unlock';
+          }
+          return 'insert';
+        },
+      },
+      insert: {
+        at: 'test_hmm: dmirror_fops_mmap vm_insert_page(vma, addr, page)',
+        run: (w, l) => {
+          w.own(PAGE, l.pfn); // not yet mapped: ours
+          const b = insertPfnBusy(w, l.vma);
+          if (b) return b;
+          l.ret = vmInsertPage(w, l.vma, l.vpn, l.pfn);
+          return 'put';
+        },
+      },
+      put: {
+        at: 'test_hmm: dmirror_fops_mmap put_page(page)',
+        run: (w, l) => {
+          putPage(w, l.pfn); // the pte holds its own reference (or, on -EBUSY, the page is freed)
+          l.pfn = 0;
+          l.vpn = l.vpn + 1;
+          return l.ret === 0 && l.vpn < vma(w, l.vma).end ? 'alloc' : 'unlock';
+        },
+      },
+      unlock: {
+        at: 'test_hmm: vm_mmap_pgoff mmap_write_unlock',
+        run: (w, l) => {
+          upWrite(w, mmapLock(w, sourceMm(w, l.dev)));
+          const r = l.ret;
+          l.ret = 0;
+          l.vma = 0;
+          l.vpn = 0;
+          return w.ret(r);
+        },
+      },
+    },
+  });
+
   return defineDriver({
     name: o.name,
     summary: `dmirror (lib/test_hmm.c): an interval notifier over the whole mm, hmm_range_fault on ranges, a device table without page references${readRetry ? '' : ', installing without mmu_interval_read_retry (the bug)'}`,
     library: lib,
     vmaFlags: VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_SHARED | VM_READ | VM_WRITE,
     fault: vmFault,
-    routines: [read, write, snapshot, fault, invalidate, vmFault, close, open, migrateToDevice, devmemFault, exclusive, checkExclusive],
+    routines: [read, write, snapshot, fault, invalidate, vmFault, close, open, migrateToDevice, devmemFault, exclusive, checkExclusive, fopsMmap],
     needs: { intervalNotifier: true },
     // dmirror_fops_open: mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0, ULONG_MAX & PAGE_MASK, &dmirror_min_ops)
     // dmirror_allocate_chunk: memremap_pages of the device's memory (MEMORY_DEVICE_PRIVATE, owner mdevice,
@@ -810,6 +892,7 @@ export function dmirror(o: DmirrorOptions) {
         routine: migrateToDevice,
       },
       { name: 'close', description: 'the last close of the file: dmirror_fops_release removes the interval notifier (waiting for an open epoch) and empties the table', routine: close },
+      { name: 'mmap', description: 'mmap of the device file, MAP_PRIVATE read-write, over the page to the last (a range munmap freed): a VM_MIXEDMAP VMA of zeroed pages inserted with vm_insert_page', routine: fopsMmap },
       { name: 'open', description: 'open the file again: dmirror_fops_open inserts the interval notifier over the whole mm while the others run', routine: open },
       { name: 'exclusive', description: 'HMM_DMIRROR_EXCLUSIVE from the page to the last: make_device_exclusive of each page, an ATOMIC entry in the device table, then read back through it', routine: exclusive },
       { name: 'check-exclusive', description: 'HMM_DMIRROR_CHECK_EXCLUSIVE from the page to the last: -EPERM while any entry still has the ATOMIC tag', routine: checkExclusive },
@@ -818,10 +901,12 @@ export function dmirror(o: DmirrorOptions) {
 }
 
 /** dmirror_mkentry for the model's pages (neither device-private, device-coherent nor the zero page; no PMD mappings). */
-export function dmirrorMkentry(e: number): number {
+export function dmirrorMkentry(w: World, e: number): number {
   if (e & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
   if (!hmmPfnValid(e)) return HMM_DMIRROR_PROT_NONE;
-  return hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+  // is_zero_pfn(page_to_pfn(page)): HMM_DMIRROR_PROT_ZERO (the zero-page layer), else PROT_NONE; then the R/W bit.
+  const zero = isZeroPfn(w, hmmPfnToPfn(e)) ? HMM_DMIRROR_PROT_ZERO : HMM_DMIRROR_PROT_NONE;
+  return zero | (hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ);
 }
 
 export default dmirror({ name: 'dmirror' });

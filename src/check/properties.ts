@@ -314,7 +314,7 @@ export const dirtyLog: Property = {
   check: unloggedWritableGfn,
 };
 
-export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, pageCacheCoherence, dirtyLog, deviceTable, deviceAccess, lostWrite];
+export const PROPERTIES: readonly Property[] = [refinement, noDanglingPfn, frameAccounting, quiescence, pageCacheCoherence, dirtyLog, lostWrite, deviceTable, deviceAccess];
 
 /**
  * What a scenario is checked against under `variant`: PROPERTIES, then, for a driver, `unbalanced`

@@ -118,6 +118,7 @@ export {
   EBUSY,
   EINVAL,
   ENOMEM,
+  EEXIST,
   EAGAIN,
   EPERM,
   ENOENT,
@@ -180,8 +181,11 @@ export {
 /** hmm_range_fault (a routine: `w.call(hmmRangeFault, resume, sub, vpn, seq, write)`) and its result's decoding. */
 export { hmmRangeFault } from '../kernel/hmm/hmm.js';
 export { hmmPfnToPfn, hmmPfnWritable, hmmPfnValid } from '../kernel/hmm/hmm-pfn.js';
+/** The shared zero page (the zero-page layer): is_zero_pfn, my_zero_pfn. */
+export { isZeroPfn, myZeroPfn } from '../kernel/zero-page.js';
 /** vmf_insert_pfn(_prot) and vmf_insert_mixed (call `insertPfnBusy` first: it says whether the ptl would spin). */
-export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed } from '../kernel/ops/insert.js';
+export { insertPfnBusy, vmfInsertPfn, vmfInsertPfnProt, vmfInsertMixed, vmInsertPage } from '../kernel/ops/insert.js';
+export { freeVmaSlot } from '../kernel/pgtable.js';
 /**
  * zap_vma_ptes (a routine: `w.call(zapVmaPtes, resume, vma, start, end)`): notifies the mirror's
  * own mm; zap_page_range_single (`w.call(zapPageRangeSingle, resume, mm, vma, start, end)`), the

@@ -112,3 +112,15 @@ export const VM_FAULT_DONE = 0;
 
 /** The end of the address space as a vpn range bound (ULONG_MAX in the kernel). */
 export const VPN_MAX = 0x7fffffff;
+
+// include/linux/mm_types.h: gup_flags (FOLL_WRITE is 0x01, so a `write` of 0/1 is a gup_flags word)
+export const FOLL_WRITE = 0x01;
+export const FOLL_LONGTERM = 1 << 8;
+export const FOLL_PIN = 1 << 16; // mm/internal.h: 1 << (__NR_FOLL + 3)
+/** include/linux/mm.h: what one FOLL_PIN adds to a small folio's refcount (folio_maybe_dma_pinned). */
+export const GUP_PIN_COUNTING_BIAS = 1 << 10;
+
+// include/linux/mm_types.h: enum fault_flag (FAULT_FLAG_WRITE is 0x01, so a `write` of 0/1 is a flags word)
+export const FAULT_FLAG_WRITE = 0x01;
+/** Break COW of a read-only mapped anon page so that a R/O FOLL_PIN stays coherent (gup_must_unshare). */
+export const FAULT_FLAG_UNSHARE = 1 << 10;

@@ -53,6 +53,7 @@ export function prepNewPage(w: World, pfn: number): void {
   p.anonVma = NONE;
   p.index = 0;
   p.swap = NONE;
+  p.anonExclusive = 0; // free_pages_prepare cleared PG_anon_exclusive with the other flags
 }
 
 /** rmqueue under zone->lock: the lowest free pfn, taken off the free list; 0 if none. */
@@ -78,12 +79,17 @@ export function getPage(w: World, pfn: number): void {
 
 /** include/linux/mm.h: put_page / folio_put — the last reference frees the page. */
 export function putPage(w: World, pfn: number): void {
+  putPageRefs(w, pfn, 1);
+}
+
+/** include/linux/mm.h: folio_put_refs — drops `refs` references at once; the last frees the page. */
+export function putPageRefs(w: World, pfn: number, refs: number): void {
   const p = w.obj(PAGE, pfn);
-  if (p.refcount <= 0) {
-    w.bug(`put_page on free pfn ${pfn} (refcount underflow)`);
+  if (p.refcount < refs) {
+    w.bug(`put_page on ${p.refcount <= 0 ? 'free ' : ''}pfn ${pfn} (refcount underflow)`);
     return;
   }
-  p.refcount = p.refcount - 1;
+  p.refcount = p.refcount - refs;
   if (p.refcount === 0) freePage(w, pfn);
 }
 

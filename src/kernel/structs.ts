@@ -42,6 +42,9 @@ export const PAGE = defineStruct(
     'pgmap', // page_pgmap(): ref to the dev_pagemap of a ZONE_DEVICE frame (memremap.ts), none for a normal page
     'dirty', // PG_dirty (folio_test_dirty), layer dirty-accessed: folio_mark_dirty sets it, pageout's folio_clear_dirty_for_io clears it
     'mapping', // folio->mapping of a page-cache folio: ref to its address_space (filemap.ts) while cached, none otherwise
+    // PageAnonExclusive, kept only where a FOLL_PIN needs it (src/kernel/ops/pin.ts): set when GUP
+    // pins the page (or unshares it to pin it), cleared when fork or an rmap unmapper shares it.
+    'anonExclusive',
   ] as const,
   {
     refcount: 'atomic',
@@ -60,6 +63,7 @@ export const PAGE = defineStruct(
     // Set when the folio enters the page cache and cleared when it leaves (both under the folio
     // lock and xa_lock): a holder re-checks it under the folio lock (filemap.ts).
     mapping: 'lock:folio',
+    anonExclusive: 'lock:mm.ptl',
   },
   { counters: { gen: PAGE_GEN } },
 );
@@ -80,6 +84,7 @@ export const MM = defineStruct(
     'activeInvalidateRanges', // subscriptions->active_invalidate_ranges (A)
     'hmmNotifiers', // v5.3 struct hmm: hmm->notifiers
     'hmm', // v5.3: ref to the notifier slot of the mm's struct hmm (hmm_mirror_register); none without one
+    'hasPinned', // MMF_HAS_PINNED: some FOLL_PIN was taken on this mm (sticky; fork reads it)
   ] as const,
   {
     users: 'atomic',
@@ -96,6 +101,8 @@ export const MM = defineStruct(
     activeInvalidateRanges: 'lock:mm.notifier_subscriptions.lock',
     hmmNotifiers: 'lock:hmm.ranges_lock',
     hmm: 'lock:mm.mmap_lock',
+    // Set by FOLL_PIN under mmap_lock (read); fork reads it under mmap_write_lock, which excludes every setter.
+    hasPinned: 'lock:mm.mmap_lock',
   },
   { counters: { invalidateSeq: INTERVAL_SEQ } },
 );

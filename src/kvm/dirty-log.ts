@@ -172,10 +172,14 @@ export const kvmGetDirtyLog = KVM_LIB.routine({
     lock: {
       at: 'virt/kvm/kvm_main.c:kvm_get_dirty_log_protect KVM_MMU_LOCK(kvm) = write_lock(&kvm->mmu_lock)',
       run: (w, l) => {
-        l.slot = gfnToMemslot(w, l.kvm, l.gfn);
-        if (l.slot < 0) return w.ret(-EINVAL);
-        if (!logsDirtyPages(w, l.slot)) return w.ret(-ENOENT); // no dirty_bitmap
-        return writeLock(w, kvmMmuLock(w, l.kvm)) || 'harvest';
+        const slot = gfnToMemslot(w, l.kvm, l.gfn);
+        if (slot < 0) return w.ret(-EINVAL);
+        if (!logsDirtyPages(w, slot)) return w.ret(-ENOENT); // no dirty_bitmap
+        // A step that blocks must not have written anything: the slot is kept only once the lock is taken.
+        const b = writeLock(w, kvmMmuLock(w, l.kvm));
+        if (b) return b;
+        l.slot = slot;
+        return 'harvest';
       },
     },
     harvest: {

@@ -25,6 +25,8 @@ import { CPU_TLB_LAYER, declareTlb } from '../kernel/tlb.js';
 import { driverOperation } from '../driver/operations.js';
 import { compileOutcomes, probeCount } from './outcome.js';
 import { PROBE } from './probes.js';
+import { addPinHolders } from './pins.js';
+import { reserveZeroPage } from '../kernel/zero-page.js';
 
 export { MM_NAMES };
 const SOURCE = 0;
@@ -173,7 +175,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
   const mirrorMn = kvms.length; // classic notifier slots: one per KVM, then one per device
   const world = buildWorld(
     {
-      pages: pageFrames(P),
+      pages: pageFrames(P) + (spec.layers?.includes('zero-page') ? 1 : 0), // the zero page's frame
       mmPages: P * designs.length + (memfd ? P : 0), // the introspector holds one mirror VMA of P pages per device (and its memfd mapping after them)
       mms,
       vmasPerMm: Math.max(2, designs.length + (memfd ? 1 : 0)),
@@ -213,6 +215,8 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
       setFaults(layout, spec.faults ?? []);
       if (hasLayer(layout, CPU_TLB_LAYER)) declareTlb(layout);
       // The expected outcomes observed at named points (src/scenario/outcome.ts): ghost, only when stated.
+      // gup_test's pinned pages (src/scenario/pins.ts): only when some actor pins.
+      if (spec.actors.some((a) => a.ops.some((o) => o.op === 'pin' || o.op === 'unpin'))) addPinHolders(layout, mms.length);
       const probes = probeCount(spec);
       if (probes > 0) layout.add(PROBE, probes);
       setPrograms(
@@ -247,6 +251,7 @@ export function buildScenario(spec: ScenarioSpec, variant: MirrorVariant): Built
     addVma(world, SOURCE, { start: 0, end: P });
     for (let page = 0; page < P; page++) populateAnon(world, SOURCE, page, initialContents(page));
   }
+  reserveZeroPage(world); // with the zero-page layer: a frame after the source's pages
   for (const st of variant.eraState ?? []) st.init?.(world);
   const devMms = deviceMms(spec, designs.length);
   designs.forEach((design, dev) => {

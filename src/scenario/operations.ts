@@ -31,6 +31,7 @@ import { ageAt, migrateAt, reclaimAt, type OpCall } from './workload.js';
 import { shmemFallocatePunchHole, shmemSetattr } from '../kernel/truncate.js';
 import type { KernelLayer, MemoryKind } from './spec.js';
 import type { AnyRoutine } from '../world/routine.js';
+import { pinLongtermTestStart, pinLongtermTestStop } from './pins.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds
@@ -459,6 +460,20 @@ export const OPERATIONS = [
       "The aging walk (folio_referenced, as reclaim's folio_check_references runs it) on the page backing the process's page: clears the accessed bit of every pte mapping it and, through mmu_notifier_clear_flush_young, every secondary's (KVM's sptes); returns how many mappings were young. Needs layers: [dirty-accessed].",
     fields: { mm: { kind: 'mm' }, page: { kind: 'page' } },
     call: (op, at) => ({ label: `age(${op.mm}@${op.page})`, routine: ageAt, args: [at.mm(op.mm), at.vpn(op.mm, op.page)] }),
+  }),
+  operation({
+    name: 'pin',
+    accessesMemory: true,
+    description: "A long-term pin of the process's page (gup_test's PIN_LONGTERM_TEST_START: pin_user_pages with FOLL_LONGTERM, and FOLL_WRITE when `write`), held until `unpin`; returns 0 or -errno.",
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' }, write: { kind: 'write', optional: true } },
+    call: (op, at) => ({ label: `pin(${op.mm}@${op.page}${op.write ? ', write' : ''})`, routine: pinLongtermTestStart, args: [at.mm(op.mm), at.vpn(op.mm, op.page), op.write ? 1 : 0] }),
+  }),
+  operation({
+    name: 'unpin',
+    accessesMemory: true,
+    description: 'Reads the page `pin` pinned through the pin, then unpins it (PIN_LONGTERM_TEST_READ, _STOP); returns the value read, or -EINVAL when nothing is pinned there.',
+    fields: { mm: { kind: 'mm' }, page: { kind: 'page' } },
+    call: (op, at) => ({ label: `unpin(${op.mm}@${op.page})`, routine: pinLongtermTestStop, args: [at.mm(op.mm), at.vpn(op.mm, op.page)] }),
   }),
 ] as const;
 

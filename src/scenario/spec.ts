@@ -123,7 +123,7 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
  * The kernel layers a scenario may switch on; without one the model keeps the simpler behaviour
  * that README's "What the model covers" table describes for it.
  */
-export const KERNEL_LAYERS = ['cpu-tlb', 'dirty-accessed', 'thp', 'kvm-tdp-mmu', 'kvm-tlb'] as const;
+export const KERNEL_LAYERS = ['cpu-tlb', 'dirty-accessed', 'thp', 'kvm-tdp-mmu', 'kvm-tlb', 'zero-page'] as const;
 export type KernelLayer = (typeof KERNEL_LAYERS)[number];
 
 /** What may back the source's pages (`memory:`). */

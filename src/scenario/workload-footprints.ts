@@ -23,6 +23,8 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
       'kvm_set_memslot',
       'mmput',
       'oom_reap_task_mm',
+      'pin_longterm_test_start',
+      'pin_longterm_test_stop',
       'vm_mmap_pgoff',
       'shmem_setattr',
       'shmem_fallocate',
@@ -40,4 +42,14 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
   'kcompactd_migrate:done': {},
   'kswapd_age:pick': { reads: ['pte.pfn', 'pte.present', 'pte.special'], calls: ['folio_referenced'] },
   'kswapd_age:done': {},
+  'pin_longterm_test_start:check': { reads: ['pinLongterm.pfn'] },
+  'pin_longterm_test_start:pin': { reads: ['mm.mmapWriter', 'task.inNotifier'], writes: ['mm.mmapReaders', 'task.readLocks'], calls: ['pin_user_pages_remote'], blocks: true },
+  'pin_longterm_test_start:pinned': { writes: ['mm.mmapReaders', 'pinLongterm.pfn', 'task.readLocks'] },
+  'pin_longterm_test_stop:take': { reads: ['pinLongterm.pfn'] },
+  'pin_longterm_test_stop:read': { reads: ['page.contents'] },
+  'pin_longterm_test_stop:clear': { writes: ['pinLongterm.pfn'] },
+  'pin_longterm_test_stop:unpin': {
+    reads: ['page.locked', 'page.mapcount'],
+    writes: ['page.anon', 'page.anonExclusive', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'],
+  },
 };

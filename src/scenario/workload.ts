@@ -18,7 +18,7 @@ import { WORKLOAD_FOOTPRINTS } from './workload-footprints.js';
 import { recordProbes } from './probes.js';
 
 /** This design's routine library (see src/world/registry.ts). */
-export const WORKLOAD_LIB = new Library('workload', [KERNEL], { kind: 'driver', sources: ['workload', 'kswapd', 'kcompactd'] });
+export const WORKLOAD_LIB = new Library('workload', [KERNEL], { kind: 'driver', sources: ['workload', 'kswapd', 'kcompactd', 'gup_test'] });
 WORKLOAD_LIB.declare(WORKLOAD_FOOTPRINTS);
 
 export interface OpCall {

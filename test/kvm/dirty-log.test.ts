@@ -107,6 +107,31 @@ describe('dirty logging', () => {
     expect(checkOne(spec, interval).verdict).toBe('holds');
   });
 
+  // Regression (found by the build fuzz): the harvest's lock step wrote its memslot local before
+  // blocking on mmu_lock, which another harvest holds for write; a blocked step must write nothing.
+  it('a harvest waiting for mmu_lock behind another writes nothing before it blocks', () => {
+    // The introspector's VM: its memslot is not object 0, so a stray write of the local shows.
+    const spec: ScenarioSpec = {
+      name: 'dirty-log-harvest-blocks',
+      description: 'two harvests of the introspector VM, one waiting for the other to drop mmu_lock',
+      pages: 1,
+      sourceKvm: true,
+      introspectorKvm: true,
+      actors: [
+        {
+          name: 'host',
+          ops: [
+            { op: 'enable-dirty-log', vm: 'introspector', page: 0 },
+            { op: 'get-dirty-log', vm: 'introspector', page: 0 },
+          ],
+        },
+        { name: 'host2', ops: [{ op: 'get-dirty-log', vm: 'introspector', page: 0 }] },
+      ],
+      variants: ['interval'],
+    };
+    expect(checkOne(spec, interval).verdict).toBe('holds');
+  });
+
   it('holds exhaustively with the guest racing the enable and the harvests, with and without the KVM layers', () => {
     for (const layers of [undefined, ['kvm-tdp-mmu', 'kvm-tlb'] as const]) {
       const r = checkOne(racing(layers && [...layers]), interval);

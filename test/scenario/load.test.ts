@@ -130,7 +130,7 @@ describe('errors', () => {
       [
         'typo.yaml:5:5: actors[0]: missing required field "ops" (or "any": any sequence of operations, e.g. any: { ops: 2, pages: 1 })',
         'typo.yaml:6:5: actors[0].opz: unknown field; expected one of name, ops, any',
-        'typo.yaml:9:15: actors[1].ops[0].op: unknown operation "acess"; expected one of access, guest-access, gpc-refresh, gpc-use, set-memslot, delete-memslot, move-memslot, device, reclaim, migrate, madvise-dontneed, munmap, mmap, mprotect-readonly, mprotect-readwrite, mprotect-none, fork, exit, oom-reap, memfd-access, ftruncate, punch-hole, enable-dirty-log, disable-dirty-log, get-dirty-log, age',
+        'typo.yaml:9:15: actors[1].ops[0].op: unknown operation "acess"; expected one of access, guest-access, gpc-refresh, gpc-use, set-memslot, delete-memslot, move-memslot, device, reclaim, migrate, madvise-dontneed, munmap, mmap, mprotect-readonly, mprotect-readwrite, mprotect-none, fork, exit, oom-reap, memfd-access, ftruncate, punch-hole, enable-dirty-log, disable-dirty-log, get-dirty-log, age, pin, unpin',
         'typo.yaml:10:33: actors[1].ops[1].mm: unknown field for op "reclaim"; expected one of op, page',
       ].join('\n'),
     );

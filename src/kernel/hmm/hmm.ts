@@ -30,6 +30,7 @@
  *     REQ_FAULT | (write ? REQ_WRITE : 0), pfn_flags_mask: 0} read from the frame; returns
  *     hmm_pfns[0] (always > 0) or -errno. It runs the same steps and writes no range object.
  */
+import { isZeroPfn } from '../zero-page.js';
 import { EBUSY, EFAULT, EPERM, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
 import { assertHeld, mmapLock } from '../locks.js';
 import { mmuIntervalCheckRetry } from '../notifier/interval.js';
@@ -243,7 +244,7 @@ export const hmmRangeFault = KERNEL.routine({
           const cpuFlags = HMM_PFN_VALID | (p.write ? HMM_PFN_WRITE : 0); // pte_to_hmm_pfn_flags
           l.need = hmmPteNeedFault(w, l, l.addr, cpuFlags);
           if (l.need) return hmmVmaFault(w, l, mm);
-          if (p.special) {
+          if (p.special && !isZeroPfn(w, p.pfn)) {
             // !vm_normal_page() and not the zero pfn: an error, or -EFAULT if a fault was asked
             if (hmmPteNeedFault(w, l, l.addr, 0)) return w.ret(-EFAULT);
             out = HMM_PFN_ERROR;

@@ -33,7 +33,7 @@
  * Simplifications: no per-VMA locks (the caller must hold mmap_lock); no THP, no NUMA hinting
  * faults, no userfaultfd.
  */
-import { VM_ANON, VM_FAULT_SIGBUS, VM_WRITE } from '../flags.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_ANON, VM_FAULT_SIGBUS, VM_WRITE } from '../flags.js';
 import { assertHeld, mmapLock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { findVma, pte, pteNone, vma } from '../pgtable.js';
 import { isNone } from '../ref.js';
@@ -46,7 +46,11 @@ import { KERNEL } from '../library.js';
 export { VM_FAULT_ERROR } from './vm-fault.js';
 export { migrationEntryWait } from './migration-wait.js';
 
-/** handle_pte_fault(vmf) for (mm, vpn), a write fault when `write`. Caller holds mmap_lock of mm. */
+/**
+ * handle_pte_fault(vmf) for (mm, vpn); `write` is vmf->flags: FAULT_FLAG_WRITE (1, so a boolean
+ * will do) or FAULT_FLAG_UNSHARE (GUP's R/O pin of a shared page, src/kernel/pin.ts).
+ * Caller holds mmap_lock of mm.
+ */
 export const handlePteFault = KERNEL.routine({
   name: 'handle_pte_fault',
   params: ['mm', 'vpn', 'write'],
@@ -63,22 +67,23 @@ export const handlePteFault = KERNEL.routine({
         const v = vma(w, l.vma);
         // The arch handler (access_error) and GUP (check_vma_flags) refuse this before calling us;
         // answering SIGBUS keeps a careless caller from looping on wp_page_reuse.
-        if (l.write && !(v.flags & VM_WRITE)) return w.ret(VM_FAULT_SIGBUS);
+        const write = l.write & FAULT_FLAG_WRITE;
+        if (write && !(v.flags & VM_WRITE)) return w.ret(VM_FAULT_SIGBUS);
         const p = pte(w, l.mm, l.vpn);
         l.origVal = pteValue(p);
         l.origBits = pteBits(p);
         if (pteNone(p)) {
           // do_pte_missing
-          if (v.flags & VM_ANON) return w.call(doAnonymousPage, 'done', l.mm, l.vpn, l.vma);
+          if (v.flags & VM_ANON) return w.call(doAnonymousPage, 'done', l.mm, l.vpn, l.vma, write);
           // do_fault: no ->fault is SIGBUS; do_read_fault / do_cow_fault / do_shared_fault →
           // __do_fault → vma->vm_ops->fault. Model drivers install the pte themselves
           // (vmf_insert_pfn) and return VM_FAULT_NOPAGE, an error or VM_FAULT_RETRY, which
           // __do_fault and do_read_fault return as is: neither vmf->page's folio lock nor
           // finish_fault is reached.
           if (isNone(v.fault)) return w.ret(VM_FAULT_SIGBUS);
-          return w.callRef(v.fault, 'done', l.vma, l.vpn, l.write);
+          return w.callRef(v.fault, 'done', l.vma, l.vpn, write);
         }
-        if (!p.present) return w.call(doSwapPage, 'done', l.mm, l.vpn, l.write, l.vma, l.origVal, l.origBits);
+        if (!p.present) return w.call(doSwapPage, 'done', l.mm, l.vpn, write, l.vma, l.origVal, l.origBits);
         return 'ptLock';
       },
     },
@@ -92,7 +97,10 @@ export const handlePteFault = KERNEL.routine({
           spinUnlock(w, lock); // someone changed it since our lockless read: goto unlock, retry
           return w.ret(0);
         }
-        if (l.write && !pte(w, l.mm, l.vpn).write) return doWpPage(w, l.mm, l.vpn, l.vma, l.origVal, l.origBits, 'done');
+        // A write or an unshare of a read-only pte: do_wp_page.
+        if (l.write & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE) && !pte(w, l.mm, l.vpn).write) {
+          return doWpPage(w, l.mm, l.vpn, l.vma, l.origVal, l.origBits, 'done', (l.write & FAULT_FLAG_UNSHARE) !== 0);
+        }
         spinUnlock(w, lock); // pte_mkyoung / ptep_set_access_flags: nothing the model tracks; unlock
         return w.ret(0);
       },

@@ -9,15 +9,23 @@
  * accounting — R7: the child inherits mirror ptes nobody tracks. Swap and migration entries are
  * copied (COW: writable migration entries become readable in both).
  *
+ * A pinned exclusive anon page (src/kernel/pin.ts) is not shared: copy_present_page gives the child
+ * a copy at once and leaves the parent's pte as it was (still writable), so the pin keeps seeing
+ * what the parent writes. The copy is allocated with both ptls dropped (copy_pte_range's
+ * -EAGAIN → folio_prealloc → again), and the loop resumes at that pte.
+ *
  * Simplifications: anon_vma_fork is the child sharing the parent's anon_vma root (mm.anonVma);
- * the anon-exclusive / maybe-pinned eager copy (copy_present_page) is not modelled; the child's
- * pte gen (ghost) is the parent pte's, so a stale parent mapping stays recognisably stale.
+ * the child's pte gen (ghost) is the parent pte's, so a stale parent mapping stays recognisably
+ * stale; a failed allocation of that copy ends copy_page_range with -ENOMEM but dup_mmap goes on
+ * (the kernel tears the half-built child down and fork fails).
  */
 import type { World } from '../../world/world.js';
-import { isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK } from '../flags.js';
+import { ENOMEM, isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, VM_WRITE } from '../flags.js';
 import { assertHeld, downWriteNested, mmapLock, ptl, spinLockNested, spinUnlock, upWrite } from '../locks.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
-import { getPage, pageDupRmap } from '../page.js';
+import { allocPage, getPage, pageAddNewAnonRmap, pageDupRmap, pageGen, putPage } from '../page.js';
+import { folioNeedsCowForDma, pageAnonExclusive } from '../pin.js';
+import { NONE } from '../ref.js';
 import { freeVmaSlot, pte, vma, vmaDup, vmaIndex, vmaMm } from '../pgtable.js';
 import { MM, PAGE } from '../structs.js';
 import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
@@ -41,16 +49,51 @@ function vmaNeedsCopy(w: World, src: number): boolean {
 }
 
 /**
+ * mm/memory.c:copy_present_page — the child gets its own copy `newPfn` (the preallocated page) of
+ * the parent's pinned exclusive page at `vpn`, mapped as the child's VMA allows; the parent's pte
+ * is left as it was.
+ */
+function copyPresentPage(w: World, dstMm: number, srcMm: number, vpn: number, newPfn: number, dstVmaFlags: number): void {
+  const s = pte(w, srcMm, vpn);
+  w.obj(PAGE, newPfn).contents = w.obj(PAGE, s.pfn).contents; // copy_mc_user_highpage
+  pageAddNewAnonRmap(w, newPfn, dstMm, vpn); // folio_add_new_anon_rmap(RMAP_EXCLUSIVE)
+  w.obj(PAGE, newPfn).anonExclusive = 1;
+  const d = pte(w, dstMm, vpn);
+  d.pfn = newPfn; // set_pte_at(maybe_mkwrite(pte_mkdirty(mk_pte(new, dst_vma->vm_page_prot))))
+  d.present = 1;
+  d.write = dstVmaFlags & VM_WRITE ? 1 : 0;
+  d.special = 0;
+  d.swap = NONE;
+  d.migration = 0;
+  d.devPrivate = 0;
+  d.gen = pageGen(w, newPfn);
+  d.protnone = s.protnone;
+}
+
+/**
  * One iteration of mm/memory.c:copy_pte_range under both ptls: the child's pte at `vpn` from the
  * parent's. Each iteration takes its own reference on the page (folio_ref_inc, an atomic another
- * CPU can see between two of them), so each is a step of its own, the ptls held across.
+ * CPU can see between two of them), so each is a step of its own, the ptls held across. Returns
+ * COPIED, or, copying nothing, COPY_PAGE when the page must be copied into `prealloc` (a step of
+ * its own: the copy reads the page, which a DMA or another thread may be writing) or EAGAIN when
+ * it must be copied and no page is preallocated.
  */
-function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: boolean): void {
+function copyOnePte(w: World, dst: number, src: number, vpn: number, cow: boolean, prealloc: number): number {
+  const dstMm = vmaMm(w, dst);
+  const srcMm = vmaMm(w, src);
   assertHeld(w, ptl(w, dstMm), 'copy_pte_range');
   assertHeld(w, ptl(w, srcMm), 'copy_pte_range');
   const s = pte(w, srcMm, vpn);
-  if (!s.present && !s.swap && !s.migration && !s.devPrivate) return;
+  if (!s.present && !s.swap && !s.migration && !s.devPrivate) return COPIED;
   const d = pte(w, dstMm, vpn);
+  if (s.present && !s.special && w.obj(PAGE, s.pfn).anon && pageAnonExclusive(w, s.pfn)) {
+    // folio_try_dup_anon_rmap_pte on an exclusive page: a maybe-pinned one is copied now
+    // (copy_present_page); otherwise it becomes shared (ClearPageAnonExclusive) and is dup'd below.
+    if (folioNeedsCowForDma(w, vma(w, src).flags, srcMm, s.pfn)) {
+      return prealloc === 0 ? EAGAIN : COPY_PAGE;
+    }
+    w.obj(PAGE, s.pfn).anonExclusive = 0;
+  }
   if (s.present && !s.special) {
     // copy_present_ptes: vm_normal_page != NULL → folio_ref_inc + folio_try_dup_anon_rmap / dup_file_rmap
     getPage(w, s.pfn);
@@ -76,19 +119,51 @@ function copyOnePte(w: World, dstMm: number, srcMm: number, vpn: number, cow: bo
   d.devPrivate = s.devPrivate;
   d.gen = s.gen;
   d.protnone = s.protnone; // the pte is copied whole: a PROT_NONE VMA's child ptes stay protnone
+  return COPIED;
+}
+const COPIED = 0;
+const EAGAIN = 1;
+const COPY_PAGE = 2;
+
+type CopyLocals = { dst: number; src: number; srcMm: number; dstMm: number; cow: number; vpn: number; prealloc: number; err: number; result: number };
+
+/**
+ * Copies the pte at `l.vpn`; the loop goes on at `next`, or, after the last, unlocks and ends the
+ * bracket. A page that must be copied first drops both ptls to preallocate it (`prealloc`).
+ */
+function copyNext(w: World, l: CopyLocals): string | number {
+  const r = copyOnePte(w, l.dst, l.src, l.vpn, l.cow === 1, l.prealloc);
+  if (r === EAGAIN) {
+    spinUnlock(w, ptl(w, l.srcMm)); // break out of the loop, drop both ptls
+    spinUnlock(w, ptl(w, l.dstMm));
+    return 'prealloc';
+  }
+  if (r === COPY_PAGE) return 'copyPage';
+  return advance(w, l);
 }
 
-/** Copies the pte at `l.vpn`; the loop goes on at `next`, or, after the last, unlocks and ends the bracket. */
-function copyNext(w: World, l: { dst: number; src: number; srcMm: number; dstMm: number; cow: number; vpn: number; result: number }): string | number {
+/** The loop's next pte (`next`), or after the last one, both ptls dropped and the bracket ended. */
+function advance(w: World, l: CopyLocals): string | number {
   const v = vma(w, l.src);
-  copyOnePte(w, l.dstMm, l.srcMm, l.vpn, l.cow === 1);
   l.vpn = l.vpn + 1;
   if (l.vpn < v.end) return 'next';
   spinUnlock(w, ptl(w, l.srcMm));
   spinUnlock(w, ptl(w, l.dstMm));
+  return endCopy(w, l, 0);
+}
+
+/**
+ * The end of copy_pte_range (an unused preallocated page goes back: folio_put(prealloc)) and of
+ * copy_page_range: the notifier bracket closed (COW), `rc` returned.
+ */
+function endCopy(w: World, l: CopyLocals, rc: number): string | number {
+  const v = vma(w, l.src);
+  if (l.prealloc) putPage(w, l.prealloc);
+  l.prealloc = 0;
   l.vpn = 0;
   l.result = 0;
-  if (!l.cow) return w.ret(0);
+  if (!l.cow) return w.ret(rc);
+  l.err = rc;
   return w.call(mmuNotifierInvalidateRangeEnd, 'done', l.srcMm, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, 1);
 }
 
@@ -96,7 +171,7 @@ function copyNext(w: World, l: { dst: number; src: number; srcMm: number; dstMm:
 export const copyPageRange = KERNEL.routine({
   name: 'copy_page_range',
   params: ['dst', 'src'],
-  locals: ['srcMm', 'dstMm', 'cow', 'vpn'],
+  locals: ['srcMm', 'dstMm', 'cow', 'vpn', 'prealloc', 'err'],
   steps: {
     begin: {
       at: 'mm/memory.c:copy_page_range',
@@ -123,7 +198,41 @@ export const copyPageRange = KERNEL.routine({
     },
     // The next pte of the loop, both ptls still held.
     next: { at: 'mm/memory.c:copy_pte_range', run: (w, l) => copyNext(w, l) },
-    done: { at: 'mm/memory.c:copy_page_range', run: (w) => w.ret(0) },
+    // copy_present_page into the preallocated page, both ptls still held; then the loop goes on.
+    copyPage: {
+      at: 'mm/memory.c:copy_present_page',
+      run: (w, l) => {
+        w.own(PAGE, l.prealloc); // ours until set_pte_at publishes it
+        copyPresentPage(w, l.dstMm, l.srcMm, l.vpn, l.prealloc, vma(w, l.dst).flags);
+        l.prealloc = 0; // *prealloc = NULL: taken over
+        return advance(w, l);
+      },
+    },
+    // -EAGAIN: the copy of a pinned page is allocated without the ptls (it may sleep), then again.
+    prealloc: {
+      at: 'mm/memory.c:copy_pte_range folio_prealloc',
+      run: (w, l) => {
+        l.prealloc = allocPage(w);
+        if (l.prealloc === 0) return endCopy(w, l, -ENOMEM);
+        return 'again';
+      },
+    },
+    again: {
+      at: 'mm/memory.c:copy_pte_range again',
+      run: (w, l) => {
+        const b = spinLockNested(w, ptl(w, l.dstMm), ptl(w, l.srcMm));
+        if (b) return b;
+        return copyNext(w, l);
+      },
+    },
+    done: {
+      at: 'mm/memory.c:copy_page_range',
+      run: (w, l) => {
+        const rc = l.err;
+        l.err = 0;
+        return w.ret(rc);
+      },
+    },
   },
 });
 

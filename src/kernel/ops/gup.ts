@@ -7,13 +7,41 @@
  * so the page cannot be freed between the pte read and the get.
  */
 import type { World } from '../../world/world.js';
-import { EBUSY, EFAULT, ENOMEM, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE } from '../flags.js';
+import {
+  EBUSY,
+  EFAULT,
+  ENOMEM,
+  FAULT_FLAG_UNSHARE,
+  FAULT_FLAG_WRITE,
+  FOLL_LONGTERM,
+  FOLL_PIN,
+  FOLL_WRITE,
+  GUP_PIN_COUNTING_BIAS,
+  VM_FAULT_OOM,
+  VM_FAULT_RETRY,
+  VM_FAULT_SIGBUS,
+  VM_IO,
+  VM_PFNMAP,
+  VM_READ,
+  VM_WRITE,
+} from '../flags.js';
 import { assertHeld, mmapLock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { getPage } from '../page.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { handleMmFault } from './fault.js';
 import { KERNEL } from '../library.js';
 import { ModelError } from '../../world/errors.js';
+import { gupMustUnshare } from '../pin.js';
+import { isZeroPfn } from '../zero-page.js';
+import { MM, PAGE } from '../structs.js';
+
+/** mm/gup.c:check_vma_flags (find_vma first): whether GUP may follow (mm, vpn) — a VMA there, not VM_IO|VM_PFNMAP, allowing the access. */
+function checkVmaFlags(w: World, mm: number, vpn: number, write: boolean): boolean {
+  const vi = findVma(w, mm, vpn);
+  if (vi < 0) return false;
+  const flags = vma(w, vi).flags;
+  return !(flags & (VM_IO | VM_PFNMAP)) && (flags & (write ? VM_WRITE : VM_READ)) !== 0;
+}
 
 /** get_user_pages_remote(mm, vpn, 1, write ? FOLL_WRITE : 0): the pfn with a reference, or -errno. Caller holds mmap_read_lock(mm). */
 export const getUserPagesRemote = KERNEL.routine({
@@ -24,12 +52,7 @@ export const getUserPagesRemote = KERNEL.routine({
       at: 'mm/gup.c:check_vma_flags',
       run: (w, l) => {
         assertHeld(w, mmapLock(w, l.mm), 'get_user_pages_remote'); // mmap_assert_locked
-        const vi = findVma(w, l.mm, l.vpn);
-        if (vi < 0) return w.ret(-EFAULT);
-        const flags = vma(w, vi).flags;
-        if (flags & (VM_IO | VM_PFNMAP)) return w.ret(-EFAULT);
-        if (!(flags & (l.write ? VM_WRITE : VM_READ))) return w.ret(-EFAULT);
-        return 'follow';
+        return checkVmaFlags(w, l.mm, l.vpn, l.write !== 0) ? 'follow' : w.ret(-EFAULT);
       },
     },
     follow: {
@@ -43,28 +66,107 @@ export const getUserPagesRemote = KERNEL.routine({
           spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
           return 'fault';
         }
-        if (p.special) {
+        if (p.special && !isZeroPfn(w, p.pfn)) {
           spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
           return w.ret(-EFAULT);
         }
         const pfn = p.pfn;
-        getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl
+        getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl (the zero page too)
         spinUnlock(w, lock);
         return w.ret(pfn);
       },
     },
     fault: { at: 'mm/gup.c:faultin_page', run: (w, l) => w.call(handleMmFault, 'faulted', l.mm, l.vpn, l.write) },
-    faulted: {
-      at: 'mm/gup.c:faultin_page',
+    faulted: { at: 'mm/gup.c:faultin_page', run: (w, l) => faultinResult(w, l) },
+  },
+});
+
+/** What __get_user_pages does with faultin_page's result: an error (vm_fault_to_errno), or `follow` again. */
+function faultinResult(w: World, l: { result: number }) {
+  const r = l.result;
+  l.result = 0;
+  if (r & VM_FAULT_OOM) return w.ret(-ENOMEM);
+  if (r & VM_FAULT_SIGBUS) return w.ret(-EFAULT);
+  if (r & VM_FAULT_RETRY) return w.ret(-EBUSY);
+  return 'follow'; // retry: follow_page_mask again
+}
+
+/**
+ * pin_user_pages_remote(mm, vpn, 1, gupFlags | FOLL_PIN) for one page (mm/gup.c:
+ * __gup_longterm_locked → __get_user_pages): the pfn, pinned (GUP_PIN_COUNTING_BIAS added to its
+ * refcount), or -errno. `gupFlags`: FOLL_WRITE, FOLL_LONGTERM. Caller holds mmap_read_lock(mm);
+ * unpin_user_page (src/kernel/pin.ts) releases the pin.
+ *
+ * A R/O pin of a page mapped read-only that is not exclusive (shared with a fork relative, or not
+ * known exclusive) first unshares it: faultin_page with FAULT_FLAG_UNSHARE, which copies a shared
+ * page or marks a reusable one exclusive, so the pin and the mm keep seeing the same page.
+ *
+ * Simplifications: FOLL_LONGTERM's check_and_migrate_movable_pages has nothing to do (no
+ * ZONE_MOVABLE or CMA in the model); no GUP-fast (its result is the slow path's or a fallback to it).
+ */
+export const pinUserPagesRemote = KERNEL.routine({
+  name: 'pin_user_pages_remote',
+  params: ['mm', 'vpn', 'gupFlags'],
+  locals: ['faultFlags'],
+  steps: {
+    check: {
+      at: 'mm/gup.c:__get_user_pages_locked mm_set_has_pinned_flag',
       run: (w, l) => {
-        const r = l.result;
-        l.result = 0;
-        if (r & VM_FAULT_OOM) return w.ret(-ENOMEM);
-        if (r & VM_FAULT_SIGBUS) return w.ret(-EFAULT);
-        if (r & VM_FAULT_RETRY) return w.ret(-EBUSY);
-        return 'follow'; // retry: follow_page_mask again
+        assertHeld(w, mmapLock(w, l.mm), 'pin_user_pages_remote'); // mmap_assert_locked
+        const m = w.obj(MM, l.mm);
+        if (!m.hasPinned) m.hasPinned = 1; // mm_set_has_pinned_flag: test_bit, then set_bit
+        return checkVmaFlags(w, l.mm, l.vpn, (l.gupFlags & FOLL_WRITE) !== 0) ? 'follow' : w.ret(-EFAULT);
       },
     },
+    follow: {
+      at: 'mm/gup.c:follow_page_pte',
+      run: (w, l) => {
+        const lock = ptl(w, l.mm);
+        const b = spinLock(w, lock); // pte_offset_map_lock
+        if (b) return b;
+        const p = pte(w, l.mm, l.vpn);
+        const write = (l.gupFlags & FOLL_WRITE) !== 0;
+        if (!p.present || (write && !p.write)) {
+          spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
+          l.faultFlags = write ? FAULT_FLAG_WRITE : 0;
+          return 'fault';
+        }
+        if (p.special && !isZeroPfn(w, p.pfn)) {
+          spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
+          return w.ret(-EFAULT);
+        }
+        const pfn = p.pfn;
+        const vmaFlags = vma(w, findVma(w, l.mm, l.vpn)).flags;
+        if (!p.write && gupMustUnshare(w, vmaFlags, l.gupFlags | FOLL_PIN, pfn, (l.gupFlags & FOLL_LONGTERM) !== 0)) {
+          spinUnlock(w, lock); // -EMLINK: faultin_page(FAULT_FLAG_UNSHARE)
+          l.faultFlags = FAULT_FLAG_UNSHARE;
+          return 'fault';
+        }
+        // try_grab_folio(FOLL_PIN), under the ptl: folio_ref_add(GUP_PIN_COUNTING_BIAS); "Don't take a
+        // pin on the zero page" (a short-term R/O pin of it: a long-term one unshared it above).
+        if (isZeroPfn(w, pfn)) {
+          spinUnlock(w, lock);
+          return w.ret(pfn);
+        }
+        const pg = w.obj(PAGE, pfn);
+        if (pg.refcount <= 0) w.bug(`pin_user_pages on free pfn ${pfn} (use after free)`);
+        pg.refcount = pg.refcount + GUP_PIN_COUNTING_BIAS;
+        // An anon page is pinned only while exclusive (the writable pte says so, or the unshare
+        // made it so): the model records PageAnonExclusive here (src/kernel/pin.ts).
+        if (pg.anon) pg.anonExclusive = 1;
+        spinUnlock(w, lock);
+        return w.ret(pfn);
+      },
+    },
+    fault: {
+      at: 'mm/gup.c:faultin_page',
+      run: (w, l) => {
+        const flags = l.faultFlags;
+        l.faultFlags = 0;
+        return w.call(handleMmFault, 'faulted', l.mm, l.vpn, flags);
+      },
+    },
+    faulted: { at: 'mm/gup.c:faultin_page', run: (w, l) => faultinResult(w, l) },
   },
 });
 

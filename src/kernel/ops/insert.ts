@@ -25,7 +25,9 @@ import type { World } from '../../world/world.js';
 import { isCowMapping, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE } from '../flags.js';
 import { pte, pteNone, setPte, vma, vmaMm } from '../pgtable.js';
 import { PAGE } from '../structs.js';
-import { ptl, spinLock, spinLockBusy, spinUnlock } from '../locks.js';
+import { assertWriteHeld, mmapLock, ptl, spinLock, spinLockBusy, spinUnlock } from '../locks.js';
+import { EBUSY } from '../flags.js';
+import { getPage, pageDupRmap } from '../page.js';
 import { ModelError } from '../../world/errors.js';
 import { KERNEL } from '../library.js';
 import { installWritable, kernelApi } from '../mutation-hooks.js';
@@ -145,3 +147,33 @@ export const vmfInsertMixedRoutine = KERNEL.routine({
     },
   },
 });
+
+/**
+ * mm/memory.c:vm_insert_page → insert_page, from a driver's ->mmap (mmap_write_lock held:
+ * BUG_ON(mmap_read_trylock)): VM_MIXEDMAP is set on the VMA, then under the ptl, into an empty pte
+ * only, the page is mapped as a *normal* pte: folio_get, folio_add_file_rmap_pte (its mapcount),
+ * set_pte_at(mk_pte(page, vma->vm_page_prot)) — writable only in a shared writable VMA (a private
+ * one's vm_page_prot is read-only). vm_normal_page finds it: GUP, HMM, zap and fork treat it as a
+ * page, unlike vmf_insert_mixed's special pte. Returns 0, or -EBUSY when the pte is not empty. The
+ * calling step must first return what `insertPfnBusy` returns when it is not 0.
+ */
+export function vmInsertPage(w: World, vmaIndex: number, vpn: number, pfn: number): number {
+  const mm = vmaMm(w, vmaIndex);
+  assertWriteHeld(w, mmapLock(w, mm), 'vm_insert_page');
+  const v = vma(w, vmaIndex);
+  if (v.flags & VM_PFNMAP) w.bug('vm_insert_page: VM_PFNMAP VMA (BUG_ON)');
+  v.flags = v.flags | VM_MIXEDMAP; // vm_flags_set(vma, VM_MIXEDMAP)
+  const lock = ptl(w, mm);
+  if (w.mutation !== null) kernelApi(w, 1);
+  if (spinLock(w, lock)) throw new ModelError(`vm_insert_page: ${lock.name()} is held; the calling step must spin first (insertPfnBusy)`);
+  let r = -EBUSY; // insert_page_into_pte_locked: !pte_none
+  if (pteNone(pte(w, mm, vpn))) {
+    getPage(w, pfn); // folio_get
+    pageDupRmap(w, pfn); // folio_add_file_rmap_pte
+    setPte(w, mm, vpn, pfn, (v.flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE), false);
+    r = 0;
+  }
+  spinUnlock(w, lock);
+  if (w.mutation !== null) kernelApi(w, -1);
+  return r;
+}

@@ -27,9 +27,9 @@
  *   - pageout is a synchronous write under the folio lock (no writeback state, no redirty);
  *   - swap_map counts are not kept: a slot is free when no swap pte and no swap cache page refers
  *     to it (computed by scanning the ptes, as the rmap is);
- *   - no FOLL_PIN / PageAnonExclusive distinction: a pinned page is unmapped like any other and
- *     kept at the refcount check (the kernel's try_to_unmap_one already refuses exclusive pinned
- *     anon pages; either way the page is kept and nothing is freed).
+ *   - a pinned page (src/kernel/pin.ts) is kept before add_to_swap (folio_maybe_dma_pinned); one
+ *     already in the swap cache is refused by try_to_unmap_one (pinned and exclusive) or, failing
+ *     that, at the refcount check.
  */
 import type { World } from '../../world/world.js';
 import { EBUSY, ENOMEM } from '../flags.js';
@@ -42,6 +42,7 @@ import { defineRmapUnmap } from './rmap.js';
 import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
+import { folioMaybeDmaPinned } from '../pin.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
 export function getSwapSlot(w: World): number {
@@ -153,6 +154,8 @@ export const shrinkFolioList = KERNEL.routine({
       run: (w, l) => {
         const page = w.obj(PAGE, l.pfn);
         if (isNone(page.swap)) {
+          // "mm: don't put pinned pages into the swap cache": a maybe-pinned page cannot be freed.
+          if (folioMaybeDmaPinned(w, l.pfn)) return keep(w, l, -EBUSY);
           const slot = getSwapSlot(w);
           if (slot < 0) return keep(w, l, -ENOMEM);
           w.inside(SWAP_LOCK, () => {

@@ -31,6 +31,7 @@ import { isNone } from '../ref.js';
 import { CPU_TLB_LAYER, tlbFlushDeferred, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
+import { folioTryShareAnonRmap } from '../pin.js';
 
 /** What a walker looks for in the pte at the page's index. */
 export type PteMatch = (p: PteView, pfn: number) => boolean;
@@ -93,7 +94,8 @@ export interface RmapUnmapSpec {
  * still maps the page; under the ptl, re-check the pte (page_vma_mapped_walk), replace it, drop the
  * rmap and the mapping's reference (ptep_clear_flush, folio_remove_rmap_pte, folio_put);
  * invalidate_range_end. The caller holds the folio lock and a reference of its own, so the page is
- * never freed here. Returns 0; the caller checks folio_mapped() afterwards.
+ * never freed here. An exclusive anon page that may be pinned (src/kernel/pin.ts) is not unmapped:
+ * the walk stops there. Returns 0; the caller checks folio_mapped() afterwards.
  */
 export function defineRmapUnmap(spec: RmapUnmapSpec) {
   return KERNEL.routine({
@@ -118,7 +120,10 @@ export function defineRmapUnmap(spec: RmapUnmapSpec) {
           const b = spinLock(w, ptl(w, l.mm)); // page_vma_mapped_walk: pte_offset_map_lock
           if (b) return b;
           // The pte may have changed since the walk found it (zap, COW): then there is nothing to do.
-          if (mapsPage(pte(w, l.mm, l.vpn), l.pfn)) {
+          // An exclusive anon page that may be pinned must not be unmapped
+          // (folio_try_share_anon_rmap_pte fails): the pte is restored and the walk stops (ret = false).
+          if (mapsPage(pte(w, l.mm, l.vpn), l.pfn) && folioTryShareAnonRmap(w, l.pfn)) l.next = w.count(MM);
+          else if (mapsPage(pte(w, l.mm, l.vpn), l.pfn)) {
             const dirty = dirtyAccessed(w) && pte(w, l.mm, l.vpn).dirty === 1;
             spec.replace(w, l.mm, l.vpn, l.pfn);
             pageRemoveRmap(w, l.pfn);

@@ -26,6 +26,8 @@ import { VM_FAULT_ERROR } from './vm-fault.js';
 import { flushTlbPage } from '../tlb.js';
 import { KERNEL } from '../library.js';
 import { dirtyAccessed } from '../dirty.js';
+import { pageAnonExclusive } from '../pin.js';
+import { isZeroPfn } from '../zero-page.js';
 
 /**
  * mm/memory.c:wp_page_reuse — make the faulting pte writable in place (pte_mkyoung, pte_mkdirty,
@@ -50,12 +52,17 @@ export function wpPageReuse(w: World, mm: number, vpn: number): void {
  * every case and returns what the step returns: `w.ret` of the result, or a call of wp_page_copy /
  * wp_pfn_shared that resumes the caller at `resume` with the callee's result.
  */
-export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, origVal: number, origBits: number, resume: string): StepResult {
+export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, origVal: number, origBits: number, resume: string, unshare = false): StepResult {
   const lock = ptl(w, mm);
   assertHeld(w, lock, 'do_wp_page');
   const p = pte(w, mm, vpn);
   const v = vma(w, vmaIndex);
-  // vmf->page = vm_normal_page(): none for a special pte.
+  // vmf->page = vm_normal_page(): none for a special pte. The zero page of a private mapping
+  // (is_zero_pfn) is copied to a new zeroed page: no folio_get, nothing to put or unmap.
+  if (p.special && !(v.flags & VM_SHARED) && isZeroPfn(w, p.pfn)) {
+    spinUnlock(w, lock); // pte_unmap_unlock
+    return w.call(wpPageCopy, resume, mm, vpn, vmaIndex, origVal, origBits, 0, unshare ? 1 : 0);
+  }
   if (p.special || v.flags & VM_SHARED) {
     if (!(v.flags & VM_SHARED)) {
       spinUnlock(w, lock);
@@ -70,38 +77,48 @@ export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, or
     wpPageReuse(w, mm, vpn); // wp_pfn_shared / wp_page_shared without a mkwrite callback
     return w.ret(0);
   }
-  // Private mapping: reuse an exclusive anon page (wp_can_reuse_anon_folio), else copy.
+  // Private mapping: reuse an exclusive anon page (PageAnonExclusive, or wp_can_reuse_anon_folio:
+  // nobody else maps or holds it), else copy. A pinned page is exclusive (src/kernel/pin.ts): it is
+  // reused whatever its refcount, so the pin keeps seeing what the mm writes.
   const pg = w.obj(PAGE, p.pfn);
-  if (pg.anon && pg.mapcount === 1 && pg.refcount === 1) {
+  if (pg.anon && (pageAnonExclusive(w, p.pfn) || (pg.mapcount === 1 && pg.refcount === 1))) {
+    if (unshare) {
+      // An unshare leaves the pte read-only: the page is only marked exclusive (SetPageAnonExclusive).
+      pg.anonExclusive = 1;
+      spinUnlock(w, lock);
+      return w.ret(0);
+    }
     wpPageReuse(w, mm, vpn);
     return w.ret(0);
   }
   const oldPfn = p.pfn; // vmf->page, read under the lock
   getPage(w, oldPfn); // folio_get: keep the old page while wp_page_copy copies without the lock
   spinUnlock(w, lock); // pte_unmap_unlock
-  return w.call(wpPageCopy, resume, mm, vpn, vmaIndex, origVal, origBits, oldPfn);
+  return w.call(wpPageCopy, resume, mm, vpn, vmaIndex, origVal, origBits, oldPfn, unshare ? 1 : 0);
 }
 
 /**
  * wp_page_copy(vmf) for (mm, vpn) in VMA `vma`: called without the ptl, holding a reference on
- * the old page `oldPfn`, which (origVal, origBits) maps. Returns 0 (copied, or the pte changed:
- * retry) or VM_FAULT_OOM.
+ * the old page `oldPfn`, which (origVal, origBits) maps, or with `oldPfn` 0 for the zero page
+ * (old_folio == NULL: the new page is zeroed, not copied); `unshare` for FAULT_FLAG_UNSHARE.
+ * Returns 0 (copied, or the pte changed: retry) or VM_FAULT_OOM.
  */
 export const wpPageCopy = KERNEL.routine({
   name: 'wp_page_copy',
-  params: ['mm', 'vpn', 'vma', 'origVal', 'origBits', 'oldPfn'],
+  params: ['mm', 'vpn', 'vma', 'origVal', 'origBits', 'oldPfn', 'unshare'],
   locals: ['newPfn', 'copied'],
   steps: {
     // folio_prealloc + __wp_page_copy_user: the copy is made before the notifier range starts.
     copy: {
       at: 'mm/memory.c:wp_page_copy folio_prealloc',
       run: (w, l) => {
+        // pfn_is_zero: vma_alloc_zeroed_movable_folio (allocPage zeroes); else folio_prealloc + copy.
         l.newPfn = allocPage(w);
         if (l.newPfn === 0) {
-          putPage(w, l.oldPfn); // oom: ret = VM_FAULT_OOM; out: folio_put(old_folio)
+          if (l.oldPfn) putPage(w, l.oldPfn); // oom: ret = VM_FAULT_OOM; out: if (old_folio) folio_put(old_folio)
           return w.ret(VM_FAULT_OOM);
         }
-        w.obj(PAGE, l.newPfn).contents = w.obj(PAGE, l.oldPfn).contents;
+        if (l.oldPfn) w.obj(PAGE, l.newPfn).contents = w.obj(PAGE, l.oldPfn).contents;
         return 'start';
       },
     },
@@ -118,9 +135,12 @@ export const wpPageCopy = KERNEL.routine({
         if (pteSame(w, l.mm, l.vpn, l.origVal, l.origBits)) {
           // ptep_clear_flush; folio_add_new_anon_rmap(new); set_pte_at(new, writable); remove old rmap
           pageAddNewAnonRmap(w, l.newPfn, l.mm, l.vpn);
-          setPte(w, l.mm, l.vpn, l.newPfn, (vma(w, l.vma).flags & VM_WRITE) !== 0, false);
+          // An unshare maps the copy read-only and exclusive (folio_add_new_anon_rmap(RMAP_EXCLUSIVE)):
+          // the R/O pin that asked for it pins the copy next.
+          if (l.unshare) w.obj(PAGE, l.newPfn).anonExclusive = 1;
+          setPte(w, l.mm, l.vpn, l.newPfn, !l.unshare && (vma(w, l.vma).flags & VM_WRITE) !== 0, false);
           flushTlbPage(w, l.mm, l.vpn); // ptep_clear_flush: the old page's entry goes with the old pte
-          pageRemoveRmap(w, l.oldPfn);
+          if (l.oldPfn) pageRemoveRmap(w, l.oldPfn); // if (old_folio): the zero page has no rmap
           l.copied = 1; // new_folio = old_folio; page_copied = 1
         }
         spinUnlock(w, lock);
@@ -133,7 +153,8 @@ export const wpPageCopy = KERNEL.routine({
     put: {
       at: 'mm/memory.c:wp_page_copy folio_put',
       run: (w, l) => {
-        putPage(w, l.copied ? l.oldPfn : l.newPfn);
+        const put = l.copied ? l.oldPfn : l.newPfn;
+        if (put) putPage(w, put); // if (new_folio): none once the zero page was replaced
         return 'putOld';
       },
     },
@@ -141,7 +162,7 @@ export const wpPageCopy = KERNEL.routine({
     putOld: {
       at: 'mm/memory.c:wp_page_copy folio_put(old_folio)',
       run: (w, l) => {
-        putPage(w, l.oldPfn);
+        if (l.oldPfn) putPage(w, l.oldPfn); // if (old_folio)
         return w.ret(0);
       },
     },
