@@ -57,6 +57,7 @@ import { makeDeviceExclusive, putPage } from 'vmamirror';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 import { DEV_PAGEMAP, PAGE, ENOENT, MMU_NOTIFY_MIGRATE, allocPage, vma, deviceOfSub, findVma, memremapPages, migratePfn, migratePfnToPage, mmuNotifierRangeOwner, mutexTrylock, folioLock } from 'vmamirror';
 import { migrateVmaDone, migrateVmaFinalize, migrateVmaInit, migrateVmaOf, migrateVmaPages, migrateVmaSetDst, migrateVmaSetup, migrateVmaSrc, migrateVmaDst, zoneDevicePageAlloc } from 'vmamirror';
+import { hmmPfnToMapOrder, HPAGE_PMD_ORDER } from 'vmamirror';
 import { MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM } from 'vmamirror';
 
 /** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (the model's pages are neither device nor zero pages). */
@@ -64,6 +65,7 @@ export const HMM_DMIRROR_PROT_ERROR = 0xff;
 export const HMM_DMIRROR_PROT_NONE = 0x00;
 export const HMM_DMIRROR_PROT_READ = 0x01;
 export const HMM_DMIRROR_PROT_WRITE = 0x02;
+export const HMM_DMIRROR_PROT_PMD = 0x04;
 
 /** What the last ioctl gave its user, per device: its return value, struct hmm_dmirror_cmd's cpages and faults, the snapshot's bytes. */
 export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['ret', 'cpages', 'faults', 'snap0', 'snap1', 'snap2', 'snap3'] as const, {
@@ -813,11 +815,13 @@ export function dmirror(o: DmirrorOptions) {
   });
 }
 
-/** dmirror_mkentry for the model's pages (neither device-private, device-coherent nor the zero page; no PMD mappings). */
+/** dmirror_mkentry for the model's pages (neither device-private, device-coherent nor the zero page): PMD-mapped ones (the thp layer) add HMM_DMIRROR_PROT_PMD. */
 export function dmirrorMkentry(e: number): number {
   if (e & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
   if (!hmmPfnValid(e)) return HMM_DMIRROR_PROT_NONE;
-  return hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+  const perm = hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+  // `if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PMD_SHIFT) *perm |= HMM_DMIRROR_PROT_PMD;`
+  return hmmPfnToMapOrder(e) === HPAGE_PMD_ORDER ? perm | HMM_DMIRROR_PROT_PMD : perm;
 }
 
 export default dmirror({ name: 'dmirror' });

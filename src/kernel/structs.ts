@@ -26,6 +26,12 @@ export const PAGE = defineStruct(
     'index', // page->index: the vpn the anon page lives at (for rmap)
     'swap', // swap entry (swpEntry(slot)) while in the swap cache
     'pgmap', // page_pgmap(): ref to the dev_pagemap of a ZONE_DEVICE frame (memremap.ts), none for a normal page
+    // Large folios (the thp layer, src/kernel/huge.ts): a tail page's compound_head, a ref to its
+    // head's pfn (none for a head or an order-0 page); the head's folio_order; the head's
+    // folio_entire_mapcount (PMD mappings of the whole folio, beside each page's own mapcount).
+    'head',
+    'order',
+    'entireMapcount',
   ] as const,
   {
     refcount: 'atomic',
@@ -40,6 +46,10 @@ export const PAGE = defineStruct(
     swap: 'lock:folio',
     // Set when memremap_pages gives the frame to a device, at set-up, and never changed after.
     pgmap: 'stable',
+    // Written by the allocating and the freeing step, which own the frames (prep_compound_page, free_unref_folios).
+    head: 'stable',
+    order: 'stable',
+    entireMapcount: 'lock:mm.ptl',
   },
 );
 
@@ -94,6 +104,9 @@ export const PTE = defineStruct(
     // pte_present() for the kernel (rmap, zap, fork see the page mapped), but the MMU faults on
     // every access. On a migration entry it stands for vm_page_prot at remove_migration_pte.
     'protnone',
+    // pmd_trans_huge (the thp layer, src/kernel/huge.ts): this slot lies under one PMD entry that
+    // maps a whole large folio; every slot of the PMD holds what pmd_pfn(pmd) + i would give it.
+    'huge',
   ] as const,
   {
     pfn: 'lock:mm.ptl',
@@ -105,6 +118,7 @@ export const PTE = defineStruct(
     devPrivate: 'lock:mm.ptl',
     gen: 'ghost',
     protnone: 'lock:mm.ptl',
+    huge: 'lock:mm.ptl',
   },
   { word: true }, // one pte_t: ptep_get reads it whole
 );

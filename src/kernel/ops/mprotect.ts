@@ -29,6 +29,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { pte, vma, vmaIndex } from '../pgtable.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
 import { KERNEL } from '../library.js';
+import { partialHugePmd, splitHugePmd } from '../huge.js';
 
 /** Whether used VMAs of `mm` cover every page of [start, end). */
 function fullyMapped(w: World, mm: number, start: number, end: number): boolean {
@@ -57,13 +58,26 @@ export const doMprotectPkey = KERNEL.routine({
   steps: {
     lock: {
       at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_lock_killable',
+      lockless: ['pte.huge'], // split_huge_pmd's pmd_trans_huge test, re-checked under the pmd lock (thp layer)
       run: (w, l) => {
         const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
         if (b) return b;
         if (l.start >= l.end) return 'unlock';
         l.err = fullyMapped(w, l.mm, l.start, l.end) ? splitVmasAround(w, l.mm, l.start, l.end) : -ENOMEM;
         if (l.err) return 'unlock';
-        return 'fixup';
+        return partialHugePmd(w, l.mm, l.start, l.end) >= 0 ? 'splitPmd' : 'fixup';
+      },
+    },
+    // __split_vma → vma_adjust_trans_huge → split_huge_pmd_address: a PMD a new VMA boundary cuts
+    // is split (thp layer, huge.ts), one at a time; change_pte_range then changes the slots of a
+    // whole PMD together, as change_huge_pmd does.
+    splitPmd: {
+      at: 'mm/huge_memory.c:vma_adjust_trans_huge',
+      lockless: ['pte.huge'],
+      run: (w, l) => {
+        l.result = 0;
+        const haddr = partialHugePmd(w, l.mm, l.start, l.end);
+        return haddr >= 0 ? w.call(splitHugePmd, 'splitPmd', l.mm, haddr) : 'fixup';
       },
     },
     fixup: {

@@ -17,7 +17,7 @@ import type { World } from '../../world/world.js';
 import type { StepResult } from '../../world/routine.js';
 import { MMU_NOTIFY_CLEAR, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_SHARED, VM_WRITE } from '../flags.js';
 import { assertHeld, ptl, spinLock, spinUnlock } from '../locks.js';
-import { allocPage, getPage, pageAddNewAnonRmap, pageRemoveRmap, putPage } from '../page.js';
+import { allocPage, folioPfn, getPage, pageAddNewAnonRmap, pageRemoveRmap, putPage } from '../page.js';
 import { pte, setPte, vma } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
@@ -65,7 +65,7 @@ export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, or
   }
   // Private mapping: reuse an exclusive anon page (wp_can_reuse_anon_folio), else copy.
   const pg = w.obj(PAGE, p.pfn);
-  if (pg.anon && pg.mapcount === 1 && pg.refcount === 1) {
+  if (pg.anon && pg.mapcount === 1 && w.obj(PAGE, folioPfn(w, p.pfn)).refcount === 1) {
     wpPageReuse(w, mm, vpn);
     return w.ret(0);
   }
