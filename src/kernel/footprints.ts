@@ -150,7 +150,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
     reads: ['mm.mmapReaders', 'mm.mmapWriter', 'pte.*', 'vma.end', 'vma.flags', 'vma.start', 'vma.used'],
     calls: ['__split_huge_pmd', 'do_huge_pmd_anonymous_page', 'handle_pte_fault'],
   },
-  'handle_mm_fault:out': {},
+  'handle_mm_fault:out': { calls: ['handle_pte_fault'] },
   'cpu_access:access': { reads: ['page.free', 'page.gen', 'pte.gen', 'pte.pfn', 'pte.present', 'pte.protnone', 'pte.write'], writes: ['page.contents'] },
   'cpu_access:lock': { reads: ['mm.mmapWriter', 'task.*', 'vma.end', 'vma.flags', 'vma.start', 'vma.used'], writes: ['mm.mmapReaders', 'task.*'], calls: ['handle_mm_fault'], blocks: true },
   'cpu_access:faulted': { reads: ['task.*'], writes: ['mm.mmapReaders', 'task.*'] },
@@ -203,8 +203,8 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   '__vm_munmap:freePgtables': { reads: ['mm.mmapWriter'], writes: ['vma.*'] },
   '__vm_munmap:tlbFinish': { reads: ['page.head', 'page.locked', 'page.mapcount', 'page.pgmap'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'] },
   '__vm_munmap:unlock': { writes: ['mm.mmapWriter'] },
-  'do_mprotect_pkey:lock': { reads: ['mm.mmapReaders', 'pte.huge', 'task.*'], writes: ['mm.mmapWriter', 'vma.*'], blocks: true },
-  'do_mprotect_pkey:fixup': { reads: ['vma.end', 'vma.start', 'vma.used'], writes: ['vma.flags'], calls: ['mmu_notifier_invalidate_range_start'] },
+  'do_mprotect_pkey:lock': { reads: ['mm.mmapReaders', 'task.*'], writes: ['mm.mmapWriter', 'vma.*'], blocks: true },
+  'do_mprotect_pkey:fixup': { reads: ['pte.huge', 'vma.end', 'vma.start', 'vma.used'], writes: ['vma.flags'], calls: ['__split_huge_pmd', 'mmu_notifier_invalidate_range_start'] },
   'do_mprotect_pkey:change': {
     reads: ['pte.migration', 'pte.present', 'vma.end', 'vma.flags', 'vma.start'],
     writes: ['mm.ptl', 'pte.protnone', 'pte.write'],
@@ -396,7 +396,6 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'migrate_vma_finalize:unlockDst': { writes: ['page.locked'] },
   'migrate_vma_finalize:putDst': { writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.locked', 'page.mapcount', 'page.pgmap', 'page.refcount', 'page.swap', 'swap.*'] },
   // The thp layer (huge.ts): large folios and PMD mappings.
-  'handle_mm_fault:huge': { calls: ['handle_pte_fault'] },
   'do_huge_pmd_anonymous_page:alloc': {
     writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.head', 'page.index', 'page.mapcount', 'page.order', 'page.refcount', 'page.swap'],
   },
@@ -413,5 +412,4 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
     blocks: true,
   },
   '__split_huge_pmd:done': {},
-  'do_mprotect_pkey:splitPmd': { reads: ['pte.huge'], calls: ['__split_huge_pmd'] },
 };

@@ -58,31 +58,24 @@ export const doMprotectPkey = KERNEL.routine({
   steps: {
     lock: {
       at: 'mm/mprotect.c:do_mprotect_pkey mmap_write_lock_killable',
-      lockless: ['pte.huge'], // split_huge_pmd's pmd_trans_huge test, re-checked under the pmd lock (thp layer)
       run: (w, l) => {
         const b = downWrite(w, mmapLock(w, l.mm)); // mmap_write_lock_killable
         if (b) return b;
         if (l.start >= l.end) return 'unlock';
         l.err = fullyMapped(w, l.mm, l.start, l.end) ? splitVmasAround(w, l.mm, l.start, l.end) : -ENOMEM;
         if (l.err) return 'unlock';
-        return partialHugePmd(w, l.mm, l.start, l.end) >= 0 ? 'splitPmd' : 'fixup';
-      },
-    },
-    // __split_vma → vma_adjust_trans_huge → split_huge_pmd_address: a PMD a new VMA boundary cuts
-    // is split (thp layer, huge.ts), one at a time; change_pte_range then changes the slots of a
-    // whole PMD together, as change_huge_pmd does.
-    splitPmd: {
-      at: 'mm/huge_memory.c:vma_adjust_trans_huge',
-      lockless: ['pte.huge'],
-      run: (w, l) => {
-        l.result = 0;
-        const haddr = partialHugePmd(w, l.mm, l.start, l.end);
-        return haddr >= 0 ? w.call(splitHugePmd, 'splitPmd', l.mm, haddr) : 'fixup';
+        return 'fixup';
       },
     },
     fixup: {
       at: 'mm/mprotect.c:mprotect_fixup',
+      lockless: ['pte.huge'], // split_huge_pmd's pmd_trans_huge test, re-checked under the pmd lock (thp layer)
       run: (w, l) => {
+        // __split_vma → vma_adjust_trans_huge → split_huge_pmd_address: a PMD a new VMA boundary
+        // cuts is split (thp layer, huge.ts), one at a time, this step running again after each;
+        // change_pte_range then changes the slots of a whole PMD together, as change_huge_pmd does.
+        const haddr = partialHugePmd(w, l.mm, l.start, l.end);
+        if (haddr >= 0) return w.call(splitHugePmd, 'fixup', l.mm, haddr);
         for (let k = l.k; k < w.layout.dims.vmasPerMm; k++) {
           const i = vmaIndex(w, l.mm, k);
           const v = vma(w, i);
