@@ -92,6 +92,8 @@ export interface DmirrorOptions {
   readonly name: string;
   /** dmirror_range_fault's mmu_interval_read_retry under the mutex (false: the bug, a stale range is installed). */
   readonly readRetry?: boolean;
+  /** dmirror_do_update of the invalidated range's first page only (true: the bug of a driver that takes every invalidation for one page; a THP's come whole). */
+  readonly firstPageOnly?: boolean;
 }
 
 export function dmirror(o: DmirrorOptions) {
@@ -722,7 +724,8 @@ export function dmirror(o: DmirrorOptions) {
         run: (w, l) => {
           assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
           mmuIntervalSetSeq(w, l.sub, l.curSeq);
-          ptErase(w, ...sourceRangeToTable(w, pt, l.dev, l.start, l.end)); // xa_erase of each entry in the range
+          const [a, b] = sourceRangeToTable(w, pt, l.dev, l.start, l.end);
+          ptErase(w, a, o.firstPageOnly ? Math.min(b, a + 1) : b); // xa_erase of each entry in the range
           mutexUnlock(w, updateLock(w, l.dev));
           return w.ret(1);
         },

@@ -6,6 +6,10 @@
  * after invalidate_range_end; hmm_range_fault reports the PMD's order. Off, none of it happens.
  */
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, tidy, vmamirror } from '../helpers/cli.js';
 import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateAnon } from '../../src/kernel/setup.js';
 import { pte } from '../../src/kernel/pgtable.js';
@@ -268,5 +272,32 @@ describe('thp: hmm_range_fault reports the PMD order', () => {
     const e = w.obj(OUT, 0).value;
     expect(pte(w, SRC, 0).huge).toBe(1);
     expect([hmmPfnToPfn(e), hmmPfnToMapOrder(e)]).toEqual([pte(w, SRC, 0).pfn, HPAGE_PMD_ORDER]);
+  });
+});
+
+describe('thp: the properties see every page of a PMD-mapped folio', () => {
+  /** H07 (a device WRITE PMD-maps all four pages), then MADV_DONTNEED of the first PMD: zap_huge_pmd frees its folio. */
+  function scenario(driver: string): string {
+    const text = readFileSync(join(ROOT, 'fidelity/H07-anon-write-huge.yaml'), 'utf8')
+      .replace('driver: ../examples/drivers/dmirror.ts', `driver: ${join(ROOT, 'examples/drivers', driver)}`)
+      .replace('      - { op: device, call: write, page: 0 }', '      - { op: device, call: write, page: 0 }\n      - { op: madvise-dontneed, mm: source, page: 0, pages: 2 }')
+      .replace(/^outcome:[\s\S]*$/m, '');
+    const path = join(mkdtempSync(join(tmpdir(), 'thp-')), 'zap-pmd.yaml');
+    writeFileSync(path, text);
+    return path;
+  }
+
+  it('a driver that erases only the first page of an invalidation keeps mapping the freed folio’s tail: device-table; dmirror holds', () => {
+    const cells = [scenario('dmirror.ts'), scenario('dmirror-first-page.ts')].map((path) => {
+      const r = vmamirror(['check', path, '--json'], { timeoutMs: 120_000 });
+      expect(tidy(r), r.stderr).toBe(true);
+      return (JSON.parse(r.stdout) as { variant: string; verdict: string; violation?: { property: string; message: string } }[])[0];
+    });
+    expect(cells.map((c) => [c.variant, c.verdict])).toEqual([
+      ['dmirror', 'holds'],
+      ['dmirror-first-page', 'violation'],
+    ]);
+    // Page 1: the PMD's second page, mapped by no pte of its own, freed with its folio.
+    expect(cells[1].violation).toMatchObject({ property: 'device-table', message: expect.stringMatching(/maps pfn \d+ but source@1 maps nothing$/) });
   });
 });
