@@ -201,7 +201,10 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   '__vm_munmap:lock': { reads: ['mm.mmapReaders', 'task.*'], writes: ['mm.mmapWriter'], blocks: true },
   '__vm_munmap:split': { reads: ['mm.mmapWriter', 'pte.huge'], writes: ['vma.*'], calls: ['__split_huge_pmd', 'unmap_vmas'] },
   '__vm_munmap:freePgtables': { reads: ['mm.mmapWriter'], writes: ['vma.*'] },
-  '__vm_munmap:tlbFinish': { reads: ['page.head', 'page.locked', 'page.mapcount', 'page.pgmap'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'] },
+  '__vm_munmap:tlbFinish': {
+    reads: ['page.head', 'page.locked', 'page.mapcount', 'page.order', 'page.pgmap'],
+    writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'],
+  },
   '__vm_munmap:unlock': { writes: ['mm.mmapWriter'] },
   'do_mprotect_pkey:lock': { reads: ['mm.mmapReaders', 'task.*'], writes: ['mm.mmapWriter', 'vma.*'], blocks: true },
   'do_mprotect_pkey:fixup': { reads: ['pte.huge', 'vma.end', 'vma.start', 'vma.used'], writes: ['vma.flags'], calls: ['__split_huge_pmd', 'mmu_notifier_invalidate_range_start'] },
@@ -400,7 +403,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
     writes: ['page.anon', 'page.anonVma', 'page.contents', 'page.free', 'page.gen', 'page.head', 'page.index', 'page.mapcount', 'page.order', 'page.refcount', 'page.swap'],
   },
   'do_huge_pmd_anonymous_page:pmdLock': {
-    reads: ['mm.anonVma', 'page.gen', 'page.head', 'page.locked', 'page.order', 'pte.*', 'vma.flags'],
+    reads: ['mm.anonVma', 'page.gen', 'page.head', 'page.locked', 'page.mapcount', 'page.order', 'pte.*', 'vma.flags'],
     writes: ['mm.ptl', 'page.anon', 'page.anonVma', 'page.entireMapcount', 'page.free', 'page.head', 'page.index', 'page.order', 'page.refcount', 'page.swap', 'pte.*'],
     blocks: true,
   },

@@ -301,3 +301,44 @@ describe('thp: the properties see every page of a PMD-mapped folio', () => {
     expect(cells[1].violation).toMatchObject({ property: 'device-table', message: expect.stringMatching(/maps pfn \d+ but source@1 maps nothing$/) });
   });
 });
+
+describe('thp: the catalogue with the layer on', () => {
+  it('keeps every seed design’s verdict (the catalogue’s one-page mms never hold a PMD; counts may grow: get/put_page read page.head)', async () => {
+    const { checkOne } = await import('../../src/check/run.js');
+    const { VARIANTS } = await import('../../src/mirror/variants.js');
+    const { scenarioByName } = await import('../../src/scenario/catalogue.js');
+    for (const name of ['munmap', 'mprotect']) {
+      const spec = scenarioByName(name)!;
+      for (const v of VARIANTS) {
+        const off = checkOne(spec, v);
+        const on = checkOne({ ...spec, layers: [THP] as const }, v);
+        expect([name, v.name, on.verdict]).toEqual([name, v.name, off.verdict]);
+        expect(on.states).toBeGreaterThanOrEqual(off.states);
+      }
+    }
+  });
+
+  it('the interval design holds when the source splits a PMD its mirror fault maps (MADV_DONTNEED of one page)', async () => {
+    const { checkOne } = await import('../../src/check/run.js');
+    const { variantByName } = await import('../../src/mirror/variants.js');
+    const spec = {
+      name: 'thp-split-under-mirror',
+      description: 'the source drops one page of a PMD while the introspector faults the other through the mirror',
+      pages: 2,
+      layers: [THP] as const,
+      actors: [
+        {
+          name: 'source',
+          ops: [
+            { op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0, pages: 2 },
+            { op: 'access' as const, mm: 'source' as const, page: 0, write: true, value: 5 },
+            { op: 'madvise-dontneed' as const, mm: 'source' as const, page: 1 },
+          ],
+        },
+        { name: 'intro', ops: [{ op: 'access' as const, mm: 'introspector' as const, page: 1 }] },
+      ],
+    };
+    const r = checkOne(spec, variantByName('interval')!);
+    expect([r.verdict, r.violation?.message]).toEqual(['holds', undefined]);
+  });
+});
