@@ -244,7 +244,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'oom_reap_task_mm:tlbFinish': { reads: ['page.locked', 'page.mapcount', 'page.pgmap'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'] },
   'oom_reap_task_mm:unlock': { reads: ['task.*'], writes: ['mm.mmapReaders', 'task.*'] },
   'get_user_pages_remote:check': { reads: ['mm.mmapReaders', 'mm.mmapWriter', 'vma.end', 'vma.flags', 'vma.start', 'vma.used'] },
-  'get_user_pages_remote:follow': { reads: ['page.free', 'pte.pfn', 'pte.present', 'pte.special', 'pte.write'], writes: ['mm.ptl', 'page.refcount'], blocks: true },
+  'get_user_pages_remote:follow': { reads: ['page.free', 'page.head', 'pte.pfn', 'pte.present', 'pte.special', 'pte.write'], writes: ['mm.ptl', 'page.refcount'], blocks: true },
   'get_user_pages_remote:fault': { calls: ['handle_mm_fault'] },
   'get_user_pages_remote:faulted': {},
   'try_to_migrate:walk': { reads: ['mm.anonVma', 'page.anon', 'page.anonVma', 'page.index', 'pte.pfn', 'pte.present', 'pte.special'], calls: ['mmu_notifier_invalidate_range_start'] },
