@@ -32,4 +32,7 @@ export * from './driver/api.js';
 export { hmmRangeOf, hmmRangeInit, hmmRangeSetSeq, hmmRangeSetPfn, hmmRangePfn, hmmRangeDone, hmmRangeFaultCall } from './kernel/hmm/hmm.js';
 export { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_ERROR, HMM_PFN_VALID, HMM_PFN_WRITE } from './kernel/hmm/hmm-pfn.js';
 export { HMM_RANGE_NOW, HMM_RANGE_PAGES } from './kernel/hmm/hmm-range.js';
+/** The thp layer (src/kernel/huge.ts): the order hmm_range_fault reports a PMD mapping at (hmm_pfn_to_map_order), and the model's PMD order. */
+export { hmmPfnToMapOrder } from './kernel/hmm/hmm-pfn.js';
+export { HPAGE_PMD_ORDER, HPAGE_PMD_NR } from './kernel/huge.js';
 export { EPERM } from './kernel/flags.js';

@@ -58,6 +58,7 @@ import { makeDeviceExclusive, putPage, isZeroPfn, downWrite, upWrite, freeVmaSlo
 import { VM_DONTCOPY, VM_DONTDUMP, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from 'vmamirror';
 import { DEV_PAGEMAP, PAGE, ENOENT, MMU_NOTIFY_MIGRATE, allocPage, vma, deviceOfSub, findVma, memremapPages, migratePfn, migratePfnToPage, mmuNotifierRangeOwner, mutexTrylock, folioLock } from 'vmamirror';
 import { migrateVmaDone, migrateVmaFinalize, migrateVmaInit, migrateVmaOf, migrateVmaPages, migrateVmaSetDst, migrateVmaSetup, migrateVmaSrc, migrateVmaDst, zoneDevicePageAlloc } from 'vmamirror';
+import { hmmPfnToMapOrder, HPAGE_PMD_ORDER } from 'vmamirror';
 import { MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM } from 'vmamirror';
 
 /** test_hmm_uapi.h: enum of the snapshot bytes dmirror_mkentry writes (no device pages in a snapshot yet). */
@@ -66,6 +67,7 @@ export const HMM_DMIRROR_PROT_NONE = 0x00;
 export const HMM_DMIRROR_PROT_READ = 0x01;
 export const HMM_DMIRROR_PROT_WRITE = 0x02;
 export const HMM_DMIRROR_PROT_ZERO = 0x10;
+export const HMM_DMIRROR_PROT_PMD = 0x04;
 
 /** What the last ioctl gave its user, per device: its return value, struct hmm_dmirror_cmd's cpages and faults, the snapshot's bytes. */
 export const DMIRROR_CMD = defineStruct('dmirrorCmd', ['ret', 'cpages', 'faults', 'snap0', 'snap1', 'snap2', 'snap3'] as const, {
@@ -92,6 +94,8 @@ export interface DmirrorOptions {
   readonly name: string;
   /** dmirror_range_fault's mmu_interval_read_retry under the mutex (false: the bug, a stale range is installed). */
   readonly readRetry?: boolean;
+  /** dmirror_do_update of the invalidated range's first page only (true: the bug of a driver that takes every invalidation for one page; a THP's come whole). */
+  readonly firstPageOnly?: boolean;
 }
 
 export function dmirror(o: DmirrorOptions) {
@@ -727,7 +731,8 @@ export function dmirror(o: DmirrorOptions) {
         run: (w, l) => {
           assertHeld(w, updateLock(w, l.dev), 'mmu_interval_set_seq');
           mmuIntervalSetSeq(w, l.sub, l.curSeq);
-          ptErase(w, ...sourceRangeToTable(w, pt, l.dev, l.start, l.end)); // xa_erase of each entry in the range
+          const [a, b] = sourceRangeToTable(w, pt, l.dev, l.start, l.end);
+          ptErase(w, a, o.firstPageOnly ? Math.min(b, a + 1) : b); // xa_erase of each entry in the range
           mutexUnlock(w, updateLock(w, l.dev));
           return w.ret(1);
         },
@@ -900,13 +905,15 @@ export function dmirror(o: DmirrorOptions) {
   });
 }
 
-/** dmirror_mkentry for the model's pages (neither device-private, device-coherent nor the zero page; no PMD mappings). */
+/** dmirror_mkentry for the model's pages (neither device-private nor device-coherent): the zero page (the zero-page layer) adds HMM_DMIRROR_PROT_ZERO, PMD-mapped ones (the thp layer) HMM_DMIRROR_PROT_PMD. */
 export function dmirrorMkentry(w: World, e: number): number {
   if (e & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
   if (!hmmPfnValid(e)) return HMM_DMIRROR_PROT_NONE;
   // is_zero_pfn(page_to_pfn(page)): HMM_DMIRROR_PROT_ZERO (the zero-page layer), else PROT_NONE; then the R/W bit.
   const zero = isZeroPfn(w, hmmPfnToPfn(e)) ? HMM_DMIRROR_PROT_ZERO : HMM_DMIRROR_PROT_NONE;
-  return zero | (hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ);
+  const perm = zero | (hmmPfnWritable(e) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ);
+  // `if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PMD_SHIFT) *perm |= HMM_DMIRROR_PROT_PMD;`
+  return hmmPfnToMapOrder(e) === HPAGE_PMD_ORDER ? perm | HMM_DMIRROR_PROT_PMD : perm;
 }
 
 export default dmirror({ name: 'dmirror' });

@@ -217,19 +217,27 @@ export const noDanglingPfn: Property = {
 
 /** frame-accounting's count of ptes per pfn, reused from state to state (grown for the largest layout seen). */
 let mappedScratch = new Int32Array(64);
+/** frame-accounting's count of PMDs per folio head (the thp layer), likewise. */
+let pmdScratch = new Int32Array(64);
 
 export const frameAccounting: Property = {
   name: 'frame-accounting',
-  description: "a page's mapcount equals the number of normal ptes (and device-exclusive and device-private entries) mapping it and its refcount covers them; special ptes take none",
+  description:
+    "a page's mapcount equals the number of normal ptes (and device-exclusive and device-private entries) mapping it, a large folio's entire mapcount the PMDs mapping it, and its refcount covers them; special ptes take none",
   check(w) {
     const np = w.count(PAGE);
     if (mappedScratch.length < np) mappedScratch = new Int32Array(np);
     const mapped = mappedScratch;
     mapped.fill(0, 0, np);
+    if (pmdScratch.length < np) pmdScratch = new Int32Array(np);
+    const pmds = pmdScratch;
+    pmds.fill(0, 0, np);
     const n = w.count(PTE);
     for (let i = 0; i < n; i++) {
       const p = w.obj(PTE, i);
-      if (p.present && !p.special) mapped[p.pfn]++;
+      if (p.present && p.huge) {
+        if (w.obj(PAGE, p.pfn).order > 0) pmds[p.pfn]++; // a PMD (src/kernel/huge.ts): counted once, at its head's slot
+      } else if (p.present && !p.special) mapped[p.pfn]++;
       else if (p.devPrivate)
         mapped[p.devPrivate]++; // a device-private entry is in the rmap (remove_migration_pte)
       else mapped[deviceExclusivePfn(p)]++; // since v6.15 a device-exclusive entry keeps its mapcount (pfn 0: none)
@@ -238,10 +246,14 @@ export const frameAccounting: Property = {
       const page = w.obj(PAGE, pfn);
       if (page.free) continue;
       if (page.mapcount !== mapped[pfn]) return `pfn ${pfn} has mapcount ${page.mapcount} but ${mapped[pfn]} normal ptes map it`;
+      if (page.entireMapcount !== pmds[pfn]) return `folio ${pfn} has entire mapcount ${page.entireMapcount} but ${pmds[pfn]} PMDs map it`;
+      if (page.head) continue; // a tail of a large folio: its head holds the folio's references
+      let maps = page.mapcount + page.entireMapcount;
+      for (let i = 1; i < 1 << page.order; i++) maps += w.obj(PAGE, pfn + i).mapcount;
       const cached = page.swap ? 1 : 0;
       const fileCache = page.mapping ? 1 : 0; // the page cache's reference (src/kernel/filemap.ts)
-      if (page.refcount < page.mapcount + cached + fileCache)
-        return `pfn ${pfn} has refcount ${page.refcount}, fewer than its ${page.mapcount} mappings${cached ? ' and the swap cache' : ''}${fileCache ? ' and the page cache' : ''}`;
+      if (page.refcount < maps + cached + fileCache)
+        return `pfn ${pfn} has refcount ${page.refcount}, fewer than its ${maps} mappings${cached ? ' and the swap cache' : ''}${fileCache ? ' and the page cache' : ''}`;
     }
     return undefined;
   },

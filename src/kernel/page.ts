@@ -3,9 +3,10 @@
  * steps (they never block); each one models a kernel primitive that is atomic in the kernel.
  */
 import { injects } from '../world/faults.js';
+import { hasLayer } from '../world/layers.js';
 import type { World } from '../world/world.js';
 import { MM, PAGE } from './structs.js';
-import { NONE } from './ref.js';
+import { deref, NONE } from './ref.js';
 import { GFP_DIRECT_RECLAIM, GFP_KERNEL } from './flags.js';
 import { fsReclaimAcquire } from './lockdep.js';
 
@@ -69,8 +70,23 @@ function takeFree(w: World): number {
   return 0;
 }
 
+/** The kernel layer of large folios and PMD mappings (src/kernel/huge.ts). */
+export const THP = 'thp';
+
+/**
+ * include/linux/page-flags.h: page_folio / compound_head — the pfn of the folio's head: `pfn`
+ * itself for an order-0 page or a head, the head for a tail of a large folio (src/kernel/huge.ts).
+ * The folio's reference count lives on its head.
+ */
+export function folioPfn(w: World, pfn: number): number {
+  if (!hasLayer(w, THP)) return pfn; // without the layer every folio is one page (and steps read no page.head)
+  const head = w.obj(PAGE, pfn).head;
+  return head === NONE ? pfn : derefPfn(head);
+}
+
 /** include/linux/mm.h: get_page / folio_get. Taking a reference on a free page is a use-after-free. */
 export function getPage(w: World, pfn: number): void {
+  pfn = folioPfn(w, pfn);
   const p = w.obj(PAGE, pfn);
   // A free page has no reference (refcount 0 exactly while on the free list, or never allocated).
   if (p.refcount <= 0) w.bug(`get_page on free pfn ${pfn} (use after free)`);
@@ -84,6 +100,7 @@ export function putPage(w: World, pfn: number): void {
 
 /** include/linux/mm.h: folio_put_refs — drops `refs` references at once; the last frees the page. */
 export function putPageRefs(w: World, pfn: number, refs: number): void {
+  pfn = folioPfn(w, pfn);
   const p = w.obj(PAGE, pfn);
   if (p.refcount < refs) {
     w.bug(`put_page on ${p.refcount <= 0 ? 'free ' : ''}pfn ${pfn} (refcount underflow)`);
@@ -98,6 +115,23 @@ export function putPageRefs(w: World, pfn: number, refs: number): void {
  * caller dropped the last reference: nobody else can reach the page, it is the step's own.
  */
 function freePage(w: World, pfn: number): void {
+  const order = hasLayer(w, THP) ? w.obj(PAGE, pfn).order : 0;
+  // A large folio goes back whole (free_unref_folios → free_frozen_pages(folio, order)).
+  for (let i = 0; i < 1 << order; i++) w.own(PAGE, pfn + i);
+  for (let i = 1; i < 1 << order; i++) {
+    freeOnePage(w, pfn + i);
+    w.obj(PAGE, pfn + i).head = NONE;
+  }
+  if (order > 0) {
+    const h = w.obj(PAGE, pfn);
+    if (h.entireMapcount !== 0) w.bug(`freeing folio ${pfn} while its entire mapcount is ${h.entireMapcount} (bad page state)`);
+    h.order = 0;
+  }
+  freeOnePage(w, pfn);
+}
+
+/** One frame of a freed folio back on the free list (free_pages_prepare's checks, __free_one_page). */
+function freeOnePage(w: World, pfn: number): void {
   w.own(PAGE, pfn);
   const p = w.obj(PAGE, pfn);
   if (p.mapcount !== 0) w.bug(`freeing pfn ${pfn} while mapcount is ${p.mapcount} (bad page state)`);
@@ -123,7 +157,7 @@ export function pageAddNewAnonRmap(w: World, pfn: number, mm: number, vpn: numbe
 /** mm/rmap.c: folio_add_anon_rmap_pte / folio_dup_file_rmap — another normal pte maps the page. */
 export function pageDupRmap(w: World, pfn: number): void {
   const p = w.obj(PAGE, pfn);
-  if (p.refcount <= 0) w.bug(`mapping free pfn ${pfn}`);
+  if (w.obj(PAGE, folioPfn(w, pfn)).refcount <= 0) w.bug(`mapping free pfn ${pfn}`);
   p.mapcount = p.mapcount + 1;
 }
 
@@ -136,6 +170,8 @@ export function pageRemoveRmap(w: World, pfn: number): void {
   }
   p.mapcount = p.mapcount - 1;
 }
+
+const derefPfn = (head: number) => deref(head, 'page.head');
 
 /** The page's reuse generation, for ghost fields of mappings. */
 export function pageGen(w: World, pfn: number): number {

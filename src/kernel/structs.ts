@@ -45,6 +45,12 @@ export const PAGE = defineStruct(
     // PageAnonExclusive, kept only where a FOLL_PIN needs it (src/kernel/ops/pin.ts): set when GUP
     // pins the page (or unshares it to pin it), cleared when fork or an rmap unmapper shares it.
     'anonExclusive',
+    // Large folios (the thp layer, src/kernel/huge.ts): a tail page's compound_head, a ref to its
+    // head's pfn (none for a head or an order-0 page); the head's folio_order; the head's
+    // folio_entire_mapcount (PMD mappings of the whole folio, beside each page's own mapcount).
+    'head',
+    'order',
+    'entireMapcount',
   ] as const,
   {
     refcount: 'atomic',
@@ -64,8 +70,17 @@ export const PAGE = defineStruct(
     // lock and xa_lock): a holder re-checks it under the folio lock (filemap.ts).
     mapping: 'lock:folio',
     anonExclusive: 'lock:mm.ptl',
+    // Written by the allocating and the freeing step, which own the frames (prep_compound_page, free_unref_folios).
+    head: 'stable',
+    order: 'stable',
+    entireMapcount: 'lock:mm.ptl',
   },
-  { counters: { gen: PAGE_GEN } },
+  {
+    counters: { gen: PAGE_GEN },
+    // The thp layer: a folio's references live on its head, found through compound_head (and
+    // the last put frees folio_order's pages), so get_page/put_page read head and order first.
+    via: { refcount: ['head', 'order'] },
+  },
 );
 
 /** An mm_struct with its locks and its notifier subscriptions header. */
@@ -128,6 +143,9 @@ export const PTE = defineStruct(
     // software changes them under the ptl.
     'dirty',
     'young',
+    // pmd_trans_huge (the thp layer, src/kernel/huge.ts): this slot lies under one PMD entry that
+    // maps a whole large folio; every slot of the PMD holds what pmd_pfn(pmd) + i would give it.
+    'huge',
   ] as const,
   {
     pfn: 'lock:mm.ptl',
@@ -141,6 +159,7 @@ export const PTE = defineStruct(
     protnone: 'lock:mm.ptl',
     dirty: 'lock:mm.ptl',
     young: 'lock:mm.ptl',
+    huge: 'lock:mm.ptl',
   },
   { word: true, counters: { gen: PAGE_GEN } }, // one pte_t: ptep_get reads it whole
 );

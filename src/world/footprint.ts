@@ -116,6 +116,12 @@ export function compileFootprint(layout: Layout, where: string, fp: Footprint): 
   const writes = keysOf(fp.writes);
   const reads = keysOf(fp.reads);
   for (const k of writes) reads.add(k); // writing a field implies being allowed to read it
+  // A field reached through others (StructDef.via) allows reading those.
+  for (const k of [...reads]) {
+    const def = structById(Math.floor(k / 256));
+    const through = def?.via[def.fields[(k - 1) % 256]];
+    for (const t of through ?? []) reads.add(def!.id * 256 + def!.fields.indexOf(t) + 1);
+  }
   return { where, declared: fp, reads, writes, calls: new Set(fp.calls ?? []) };
 }
 

@@ -49,6 +49,12 @@ export interface StructDef<F extends string = string> {
   readonly word: boolean;
   /** The fields that hold values of a counter domain (see `CounterDomain`), and which. */
   readonly counters: Readonly<Partial<Record<F, CounterDomain>>>;
+  /**
+   * Fields reached only through others: an access to the key reads the listed fields first (a
+   * folio's reference count is found through the page's compound head). A declared footprint that
+   * names the key is taken to name them as reads too.
+   */
+  readonly via: Readonly<Partial<Record<F, readonly F[]>>>;
 }
 
 /**
@@ -90,7 +96,7 @@ export function defineStruct<const F extends string>(
   name: string,
   fields: readonly F[],
   protect: Readonly<Partial<Record<F, Protection>>> = {} as Partial<Record<F, Protection>>,
-  opts: { readonly word?: boolean; readonly counters?: Readonly<Partial<Record<F, CounterDomain>>> } = {},
+  opts: { readonly word?: boolean; readonly counters?: Readonly<Partial<Record<F, CounterDomain>>>; readonly via?: Readonly<Partial<Record<F, readonly F[]>>> } = {},
 ): StructDef<F> {
   for (const f of Object.keys(protect)) {
     if (!fields.includes(f as F)) throw new ModelError(`struct ${name}: protection for ${f}, which is not a field`);
@@ -99,7 +105,11 @@ export function defineStruct<const F extends string>(
   for (const f of Object.keys(counters)) {
     if (!fields.includes(f as F)) throw new ModelError(`struct ${name}: counter domain for ${f}, which is not a field`);
   }
-  const def: StructDef<F> = { id: nextStructId++, name, fields, protect, word: opts.word ?? false, counters };
+  const via = opts.via ?? ({} as Partial<Record<F, readonly F[]>>);
+  for (const [f, through] of Object.entries(via) as [string, readonly F[]][]) {
+    if (!fields.includes(f as F) || through.some((t) => !fields.includes(t))) throw new ModelError(`struct ${name}: via for ${f} names a field the struct lacks`);
+  }
+  const def: StructDef<F> = { id: nextStructId++, name, fields, protect, word: opts.word ?? false, counters, via };
   structs.push(def);
   return def;
 }

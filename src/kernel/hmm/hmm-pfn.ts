@@ -15,7 +15,7 @@ export const HMM_PFN_VALID = 1;
 export const HMM_PFN_WRITE = 2;
 export const HMM_PFN_ERROR = 4;
 export const HMM_PFN_SPECIAL = 8;
-const HMM_PFN_SHIFT = 4;
+export const HMM_PFN_SHIFT = 4;
 /**
  * The request flags a driver puts in range->default_flags and each hmm_pfns[i] on input: the same
  * bits as VALID and WRITE (include/linux/hmm.h: HMM_PFN_REQ_FAULT = HMM_PFN_VALID,
@@ -24,6 +24,24 @@ const HMM_PFN_SHIFT = 4;
  */
 export const HMM_PFN_REQ_FAULT = HMM_PFN_VALID;
 export const HMM_PFN_REQ_WRITE = HMM_PFN_WRITE;
+
+/**
+ * include/linux/hmm.h: HMM_PFN_ORDER_SHIFT — the order of the CPU mapping (0 for a pte, PMD_SHIFT -
+ * PAGE_SHIFT for a PMD: hmm_pfn_flags_order) in the top bits, five of them as in the kernel, kept
+ * clear of the sign bit (a one-page result is positive; errors are negative).
+ */
+const HMM_PFN_ORDER_SHIFT = 26;
+const HMM_PFN_ORDER_MASK = 0x1f << HMM_PFN_ORDER_SHIFT;
+
+/** include/linux/hmm.h:hmm_pfn_flags_order — the flag bits that say the page is mapped at order `order`. */
+export function hmmPfnFlagsOrder(order: number): number {
+  return order << HMM_PFN_ORDER_SHIFT;
+}
+
+/** include/linux/hmm.h:hmm_pfn_to_map_order — the order the CPU maps the page at (0: a pte). */
+export function hmmPfnToMapOrder(e: number): number {
+  return (e & HMM_PFN_ORDER_MASK) >>> HMM_PFN_ORDER_SHIFT;
+}
 
 /** hmm_device_entry_from_pfn(pfn) | cpu_flags */
 export function hmmPfnEncode(pfn: number, write: boolean): number {
@@ -40,5 +58,5 @@ export function hmmPfnWritable(e: number): boolean {
 
 /** hmm_pfn_to_pfn / hmm_device_entry_to_pfn: 0 unless the entry is valid. */
 export function hmmPfnToPfn(e: number): number {
-  return hmmPfnValid(e) ? e >>> HMM_PFN_SHIFT : 0;
+  return hmmPfnValid(e) ? (e & ~HMM_PFN_ORDER_MASK) >>> HMM_PFN_SHIFT : 0;
 }

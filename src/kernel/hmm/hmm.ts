@@ -39,7 +39,8 @@ import { findVma, pte, vma } from '../pgtable.js';
 import { INTERVAL_SEQ, MIN } from '../structs.js';
 import { pgmapOwner } from '../memremap.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
-import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnEncode } from './hmm-pfn.js';
+import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_SHIFT, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnEncode, hmmPfnFlagsOrder } from './hmm-pfn.js';
+import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, pmdStart, thpEnabled } from '../huge.js';
 import { HMM_PFN_FIELDS, HMM_RANGE_NOW, HMM_RANGE_PAGES } from './hmm-range.js';
 import { KERNEL } from '../library.js';
 import type { World } from '../../world/world.js';
@@ -184,6 +185,31 @@ function hmmVmaWalkable(flags: number): boolean {
 }
 
 /**
+ * mm/hmm.c:hmm_vma_walk_pmd → hmm_vma_handle_pmd (thp layer, src/kernel/huge.ts): the walk met a
+ * PMD mapping (pmd_trans_huge of pmdp_get_lockless, read in the walk's step). cpu_flags =
+ * pmd_to_hmm_pfn_flags: VALID, WRITE if pmd_write, and hmm_pfn_flags_order(PMD_SHIFT -
+ * PAGE_SHIFT); a fault asked of any page of [addr, end ∩ the PMD) goes to hmm_vma_fault; else every
+ * one of them gets pmd_pfn + its offset with those flags, in this one step.
+ */
+function hmmVmaHandlePmd(w: World, l: Frame, mm: number, end: number): number | 'walk' {
+  const e = Math.min(end, pmdStart(l.addr) + HPAGE_PMD_NR);
+  const p = pte(w, mm, l.addr);
+  const cpuFlags = HMM_PFN_VALID | (p.write ? HMM_PFN_WRITE : 0) | hmmPfnFlagsOrder(HPAGE_PMD_ORDER);
+  let need = 0;
+  for (let addr = l.addr; addr < e; addr++) need |= hmmPteNeedFault(w, l, addr, cpuFlags); // hmm_range_need_fault
+  if (need) {
+    l.need = need;
+    return hmmVmaFault(w, l, mm);
+  }
+  // pfn = pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT): the slot of `addr` holds exactly that.
+  const out = hmmPfnEncode(p.pfn, p.write === 1) | hmmPfnFlagsOrder(HPAGE_PMD_ORDER);
+  if (!isRange(l)) return w.ret(out);
+  for (let addr = l.addr; addr < e; addr++) hmmPfnsFill(w, l, addr, addr + 1, out + ((addr - l.addr) << HMM_PFN_SHIFT));
+  l.addr = e;
+  return l.addr >= end ? w.ret(0) : 'walk';
+}
+
+/**
  * mm/hmm.c:hmm_vma_fault(addr, end, required_fault), entered from the walk's step (goto fault):
  * hmm_vma_walk.last = addr; -EPERM for a write fault on a VMA without VM_WRITE; else the first
  * handle_mm_fault of its loop, resuming at `faulted`.
@@ -214,7 +240,7 @@ export const hmmRangeFault = KERNEL.routine({
     },
     walk: {
       at: 'mm/hmm.c:hmm_vma_handle_pte',
-      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.devPrivate'], // the walk reads the pte without the ptl (pte_offset_map, ptep_get)
+      lockless: ['pte.pfn', 'pte.present', 'pte.write', 'pte.special', 'pte.swap', 'pte.migration', 'pte.devPrivate', 'pte.huge'], // the walk reads the pte without the ptl (pte_offset_map, ptep_get)
       run: (w, l) => {
         const mm = l.mm;
         const end = endOf(w, l);
@@ -239,6 +265,7 @@ export const hmmRangeFault = KERNEL.routine({
           break;
         }
         const p = pte(w, mm, l.addr);
+        if (p.present && thpEnabled(w) && p.huge) return hmmVmaHandlePmd(w, l, mm, end);
         let out = 0; // pte_none, a swap entry or a migration entry not asked to be faulted: 0
         if (p.present) {
           const cpuFlags = HMM_PFN_VALID | (p.write ? HMM_PFN_WRITE : 0); // pte_to_hmm_pfn_flags

@@ -19,6 +19,7 @@
  * stale; a failed allocation of that copy ends copy_page_range with -ENOMEM but dup_mmap goes on
  * (the kernel tears the half-built child down and fork fails).
  */
+import { refuseLargeFolio } from '../huge.js';
 import type { World } from '../../world/world.js';
 import { ENOMEM, isCowMapping, MMU_NOTIFY_PROTECTION_PAGE, VM_ANON, VM_DONTCOPY, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, VM_WRITE } from '../flags.js';
 import { assertHeld, downWriteNested, mmapLock, ptl, spinLockNested, spinUnlock, upWrite } from '../locks.js';
@@ -85,6 +86,7 @@ function copyOnePte(w: World, dst: number, src: number, vpn: number, cow: boolea
   assertHeld(w, ptl(w, srcMm), 'copy_pte_range');
   const s = pte(w, srcMm, vpn);
   if (!s.present && !s.swap && !s.migration && !s.devPrivate) return COPIED;
+  if (s.huge) refuseLargeFolio(w, s.pfn, 'fork (copy_huge_pmd)');
   const d = pte(w, dstMm, vpn);
   if (s.present && !s.special && w.obj(PAGE, s.pfn).anon && pageAnonExclusive(w, s.pfn)) {
     // folio_try_dup_anon_rmap_pte on an exclusive page: a maybe-pinned one is copied now

@@ -22,6 +22,7 @@
  *   - the v6.18 order of __migrate_folio (refcount check, folio_mc_copy, __folio_migrate_mapping)
  *     is one step: the source is locked and unmapped, so nobody can take a reference between them.
  */
+import { refuseLargeFolio } from '../huge.js';
 import { EAGAIN, EBUSY, ENOMEM, GFP_NOWAIT } from '../flags.js';
 import { folioLock, mutexLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
 import { allocPage, getPage, pageDupRmap, putPage } from '../page.js';
@@ -114,6 +115,7 @@ export const migratePages = KERNEL.routine({
       run: (w, l) => {
         const page = w.obj(PAGE, l.src);
         if (page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+        refuseLargeFolio(w, l.src, 'migrate_pages');
         getPage(w, l.src);
         return 'allocDst';
       },

@@ -30,6 +30,7 @@ import { pte, vma, vmaIndex } from '../pgtable.js';
 import { splitVmasAround, vmasIn } from './vma-split.js';
 import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
+import { partialHugePmd, splitHugePmd } from '../huge.js';
 
 /** Whether used VMAs of `mm` cover every page of [start, end). */
 function fullyMapped(w: World, mm: number, start: number, end: number): boolean {
@@ -70,7 +71,13 @@ export const doMprotectPkey = KERNEL.routine({
     },
     fixup: {
       at: 'mm/mprotect.c:mprotect_fixup',
+      lockless: ['pte.huge'], // split_huge_pmd's pmd_trans_huge test, re-checked under the pmd lock (thp layer)
       run: (w, l) => {
+        // __split_vma → vma_adjust_trans_huge → split_huge_pmd_address: a PMD a new VMA boundary
+        // cuts is split (thp layer, huge.ts), one at a time, this step running again after each;
+        // change_pte_range then changes the slots of a whole PMD together, as change_huge_pmd does.
+        const haddr = partialHugePmd(w, l.mm, l.start, l.end);
+        if (haddr >= 0) return w.call(splitHugePmd, 'fixup', l.mm, haddr);
         for (let k = l.k; k < w.layout.dims.vmasPerMm; k++) {
           const i = vmaIndex(w, l.mm, k);
           const v = vma(w, i);

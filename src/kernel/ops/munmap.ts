@@ -16,6 +16,7 @@ import { splitVmasAround, vmasIn } from './vma-split.js';
 import { vmaClear } from '../pgtable.js';
 import { tlbFinishFrom, tlbFinishOne, tlbFlushMmuStep, unmapVmas } from './zap.js';
 import { KERNEL } from '../library.js';
+import { partialHugePmd, splitHugePmd } from '../huge.js';
 
 /** munmap(mm, start, end): 0, or a split's error: -EINVAL (vm_ops->may_split refused) or -ENOMEM (no VMA slot). */
 export const vmMunmap = KERNEL.routine({
@@ -33,10 +34,16 @@ export const vmMunmap = KERNEL.routine({
     },
     split: {
       at: 'mm/vma.c:vms_gather_munmap_vmas',
+      lockless: ['pte.huge'], // split_huge_pmd's pmd_trans_huge test, re-checked under the pmd lock (thp layer)
       run: (w, l) => {
         if (vmasIn(w, l.mm, l.start, l.end).length === 0) return 'unlock'; // nothing mapped: 0
         l.err = splitVmasAround(w, l.mm, l.start, l.end);
         if (l.err) return 'unlock';
+        // __split_vma → vma_adjust_trans_huge → split_huge_pmd_address: a PMD the new boundary
+        // cuts is split (thp layer, huge.ts), one at a time, this step running again after each
+        // (the VMAs are split already: splitVmasAround then does nothing).
+        const haddr = partialHugePmd(w, l.mm, l.start, l.end);
+        if (haddr >= 0) return w.call(splitHugePmd, 'split', l.mm, haddr);
         return w.call(unmapVmas, 'freePgtables', l.mm, l.start, l.end);
       },
     },

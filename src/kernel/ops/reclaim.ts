@@ -31,6 +31,7 @@
  *     already in the swap cache is refused by try_to_unmap_one (pinned and exclusive) or, failing
  *     that, at the refcount check.
  */
+import { refuseLargeFolio } from '../huge.js';
 import type { World } from '../../world/world.js';
 import { EBUSY, ENOMEM } from '../flags.js';
 import { folioLock, mutexLock, mutexUnlock } from '../locks.js';
@@ -136,6 +137,7 @@ export const shrinkFolioList = KERNEL.routine({
       run: (w, l) => {
         const page = w.obj(PAGE, l.pfn);
         if (page.refcount <= 0 || page.anon !== 1) return w.ret(-EBUSY);
+        refuseLargeFolio(w, l.pfn, 'reclaim');
         getPage(w, l.pfn);
         return 'lock';
       },

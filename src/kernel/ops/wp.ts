@@ -17,7 +17,7 @@ import type { World } from '../../world/world.js';
 import type { StepResult } from '../../world/routine.js';
 import { MMU_NOTIFY_CLEAR, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_SHARED, VM_WRITE } from '../flags.js';
 import { assertHeld, ptl, spinLock, spinUnlock } from '../locks.js';
-import { allocPage, getPage, pageAddNewAnonRmap, pageRemoveRmap, putPage } from '../page.js';
+import { allocPage, folioPfn, getPage, pageAddNewAnonRmap, pageRemoveRmap, putPage } from '../page.js';
 import { pte, setPte, vma } from '../pgtable.js';
 import { PAGE } from '../structs.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../notifier/mmu-notifier.js';
@@ -81,7 +81,7 @@ export function doWpPage(w: World, mm: number, vpn: number, vmaIndex: number, or
   // nobody else maps or holds it), else copy. A pinned page is exclusive (src/kernel/pin.ts): it is
   // reused whatever its refcount, so the pin keeps seeing what the mm writes.
   const pg = w.obj(PAGE, p.pfn);
-  if (pg.anon && (pageAnonExclusive(w, p.pfn) || (pg.mapcount === 1 && pg.refcount === 1))) {
+  if (pg.anon && (pageAnonExclusive(w, p.pfn) || (pg.mapcount === 1 && w.obj(PAGE, folioPfn(w, p.pfn)).refcount === 1))) {
     if (unshare) {
       // An unshare leaves the pte read-only: the page is only marked exclusive (SetPageAnonExclusive).
       pg.anonExclusive = 1;

@@ -23,6 +23,7 @@ import { refersTo, swpOffset } from '../ref.js';
 import { KERNEL } from '../library.js';
 import { deviceExclusivePfn } from './device-exclusive.js';
 import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
+import { HPAGE_PMD_NR, partialHugePmd, pmdStart, splitHugePmd, thpEnabled, zapHugePmd } from '../huge.js';
 
 /** Largest pfn an mmu_gather local can hold (2 bits per pfn in an int32). */
 export const GATHER_MAX_PFN = 15;
@@ -102,8 +103,17 @@ export function swapFree(w: World, slot: number): void {
 export function zapPteRange(w: World, mm: number, start: number, end: number, evenCows: number, gather: number): number {
   assertHeld(w, ptl(w, mm), 'zap_pte_range');
   const stop = Math.min(end, w.layout.dims.mmPages);
+  const thp = thpEnabled(w);
   for (let vpn = Math.max(start, 0); vpn < stop; vpn++) {
     const p = pte(w, mm, vpn);
+    if (thp && p.huge) {
+      // zap_pmd_range: a PMD the range covers whole goes with zap_huge_pmd (a partial one was
+      // split by the calling step first: zapSplitFirst).
+      if (vpn % HPAGE_PMD_NR !== 0 || vpn + HPAGE_PMD_NR > stop) throw new Error(`zap_pte_range: the PMD at ${pmdStart(vpn)} is only partly in [${start}, ${end}) and was not split`);
+      gather = gatherAdd(gather, zapHugePmd(w, mm, vpn));
+      vpn += HPAGE_PMD_NR - 1;
+      continue;
+    }
     if (p.present) {
       if (p.special) {
         clearPte(w, mm, vpn);
@@ -147,6 +157,20 @@ export function zapPteRange(w: World, mm: number, start: number, end: number, ev
 }
 
 /**
+ * mm/memory.c:zap_pmd_range — a PMD that [start, end) covers only part of is split first,
+ * __split_huge_pmd(vma, pmd, addr, false), with its own invalidation nested in the zap's (thp
+ * layer, huge.ts). Called by a zap step holding the ptl: 0 when nothing is to split, else the ptl
+ * is dropped (the split takes the pmd lock after its range start) and the split is called, the
+ * step running again after it.
+ */
+function zapSplitFirst(w: World, mm: number, start: number, end: number, again: string): number {
+  const haddr = partialHugePmd(w, mm, start, end);
+  if (haddr < 0) return 0;
+  spinUnlock(w, ptl(w, mm));
+  return w.call(splitHugePmd, again, mm, haddr);
+}
+
+/**
  * mm/memory.c:zap_page_range_single_batched — CLEAR bracket on the VMA's own mm around
  * unmap_single_vma. Returns the gather; the caller runs tlb_finish_mmu after this returns.
  */
@@ -171,6 +195,8 @@ export const zapPageRangeSingleBatched = KERNEL.routine({
       run: (w, l) => {
         const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
         if (b) return b;
+        const split = zapSplitFirst(w, l.mm, l.start, l.end, 'zap');
+        if (split) return split;
         const [used, start, end] = w.single(() => {
           const v = vma(w, l.vma);
           return [v.used, v.start, v.end];
@@ -313,6 +339,8 @@ export const unmapVmas = KERNEL.routine({
       run: (w, l) => {
         const b = spinLock(w, ptl(w, l.mm)); // pte_offset_map_lock
         if (b) return b;
+        const split = zapSplitFirst(w, l.mm, l.start, l.end, 'zap');
+        if (split) return split;
         const per = w.layout.dims.vmasPerMm;
         for (let k = 0; k < per; k++) {
           const v = vma(w, vmaIndex(w, l.mm, k));
