@@ -85,3 +85,20 @@ describe('declared footprints', () => {
     expect(() => execStep(w, 0)).not.toThrow();
   });
 });
+
+describe('a field reached through others (StructDef.via)', () => {
+  const VIA = defineStruct('fp_via', ['count', 'head'] as const, { count: 'atomic', head: 'stable' }, { via: { count: ['head'] } });
+
+  it('lets a step that declares the field read the fields it is reached through', async () => {
+    const { compileFootprint, fieldName } = await import('../../src/world/footprint.js');
+    const L = new Layout();
+    L.add(VIA, 1);
+    const fp = compileFootprint(L, 'test:go', { writes: ['fp_via.count'] });
+    expect([...fp.reads].map(fieldName).sort()).toEqual(['fp_via.count', 'fp_via.head']);
+    expect([...fp.writes].map(fieldName)).toEqual(['fp_via.count']);
+  });
+
+  it('refuses a via naming a field the struct lacks', () => {
+    expect(() => defineStruct('fp_via_bad', ['count'] as const, {}, { via: { count: ['head' as 'count'] } })).toThrow(/via for count names a field the struct lacks/);
+  });
+});
