@@ -286,6 +286,19 @@ describe('truncate racing a fault, exhaustively', () => {
     expect(r.states).toBeGreaterThan(20);
   });
 
+  it('two threads faulting the same hole racing an ftruncate past it: every path of the fault and of the truncation runs, and all hold', () => {
+    const w = world(['trunc', 'faultA', 'faultB']);
+    w.spawn(0, truncate, [0, 0, 1]);
+    w.spawn(1, access, [1, A, 3, 1, 0x31]);
+    w.spawn(2, access, [2, A, 3, 0, 0]); // a second thread of the same mm: finish_fault can find the pte set
+    w.trackReached();
+    const r = explore(w, { properties: PROPERTIES, audit: true });
+    expect(r.verdict).toBe('holds');
+    // -EEXIST (the other fault added first), the EOF recheck's removal, the mapping recheck's
+    // retry, finish_fault's VM_FAULT_NOPAGE, truncate_cleanup_folio's unmap.
+    expect(w.unreachedLabels().filter((l) => l.startsWith('shmem_fault:') || l.startsWith('shmem_undo_range:'))).toEqual([]);
+  });
+
   it('catches a truncate that takes folios out of the cache before unmapping them', () => {
     const r = race(truncateBroken);
     expect(r.verdict).toBe('violation');
