@@ -129,7 +129,7 @@ describe('hostile expect keys: exit 2, one line a problem, file:line:column: key
     [
       'bad verdict',
       ['expect:', '  - { variant: interval, verdict: livelock }'],
-      /^vmamirror: FILE:10:35: expect\[0\]\.verdict: "livelock" is not a verdict \(holds, or the check that must fail\); expected one of holds, kernel-bug, deadlock, termination, lock-order, refinement, no-dangling-pfn, frame-accounting, notifier-balance, device-table, device-access/,
+      /^vmamirror: FILE:10:35: expect\[0\]\.verdict: "livelock" is not a verdict \(holds, or the check that must fail\); expected one of holds, kernel-bug, deadlock, termination, lock-order, refinement, no-dangling-pfn, frame-accounting, notifier-balance, page-cache-coherence, /,
     ],
     ['bad variant', ['expect:', '  - { variant: nosuch, verdict: holds }'], /^vmamirror: FILE:10:16: expect\[0\]\.variant: "nosuch" is not a mirror variant; expected one of interval, /],
     ['empty message', ['expect:', '  - { variant: interval, verdict: refinement, message: "" }'], /^vmamirror: FILE:10:56: expect\[0\]\.message: found ""; expected a non-empty string\n$/],
