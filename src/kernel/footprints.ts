@@ -442,7 +442,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'shmem_fault:lock': { reads: ['page.mapping'], writes: ['page.locked'], blocks: true },
   'shmem_fault:putRetry': { reads: ['page.locked', 'page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'] },
   'shmem_fault:alloc': {
-    reads: ['addressSpace.size', 'iPages.folio', 'page.locked', 'page.mapcount'],
+    reads: ['iPages.folio', 'page.locked', 'page.mapcount'],
     writes: [
       'iPages.folio',
       'page.anon',

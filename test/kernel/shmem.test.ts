@@ -11,7 +11,7 @@ import { buildWorld } from '../../src/kernel/topology.js';
 import { addVma, populateShmem } from '../../src/kernel/setup.js';
 import { EFAULT, MMU_NOTIFY_CLEAR, VM_READ, VM_SHARED, VM_WRITE } from '../../src/kernel/flags.js';
 import { pte } from '../../src/kernel/pgtable.js';
-import { PAGE } from '../../src/kernel/structs.js';
+import { MM, PAGE } from '../../src/kernel/structs.js';
 import { ADDRESS_SPACE, declareFiles, filemapGetEntry, filemapRemoveFolio, fileOfMapping, folioInMapping, iPagesSlot, inodeLock } from '../../src/kernel/filemap.js';
 import { shmemFault } from '../../src/kernel/shmem.js';
 import { shmemFallocatePunchHole, shmemSetattr, shmemUndoRange } from '../../src/kernel/truncate.js';
@@ -24,6 +24,7 @@ import { putPage } from '../../src/kernel/page.js';
 import { ref } from '../../src/kernel/ref.js';
 import { explore } from '../../src/engine/exhaustive.js';
 import { PROPERTIES } from '../../src/check/properties.js';
+import { pageCacheCoherence } from '../../src/check/page-cache.js';
 import { defineStruct, type Layout } from '../../src/world/layout.js';
 import { runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
@@ -135,12 +136,11 @@ function world(actors = ['t'], mms = ['a', 'b']): World {
   // memory-backend-memfd,share=on: both processes mmap the memfd MAP_SHARED.
   for (const mm of [A, B]) addVma(w, mm, { start: 0, end: PAGES, flags: SHARED, fault: shmemFault, file: FILE });
   if (mms.length > CHILD) {
-    w.obj(MM_REGION, CHILD).users = 0;
-    w.obj(MM_REGION, CHILD).count = 0;
+    w.obj(MM, CHILD).users = 0;
+    w.obj(MM, CHILD).count = 0;
   }
   return w;
 }
-import { MM as MM_REGION } from '../../src/kernel/structs.js';
 
 const out = (w: World, slot = 0) => w.obj(OUT, slot).value;
 const cached = (w: World, index: number) => iPagesSlot(w, 0, index).folio;
@@ -272,12 +272,12 @@ describe('the existing operations on a shared file VMA', () => {
 });
 
 describe('truncate racing a fault, exhaustively', () => {
-  const race = (trunc: AnyRoutine) => {
+  const race = (trunc: AnyRoutine, properties = PROPERTIES) => {
     const w = world(['trunc', 'fault']);
     populateShmem(w, A, 2, 0x22);
     w.spawn(0, trunc, [0, 0, 1]);
     w.spawn(1, access, [1, B, 2, 1, 0x99]);
-    return explore(w, { properties: PROPERTIES, audit: true });
+    return explore(w, { properties, audit: true });
   };
 
   it('holds for the kernel order: no pte keeps a page the file lost, none maps a freed page', () => {
@@ -286,10 +286,31 @@ describe('truncate racing a fault, exhaustively', () => {
     expect(r.states).toBeGreaterThan(20);
   });
 
+  it('two threads faulting the same hole racing an ftruncate past it: every path of the fault and of the truncation runs, and all hold', () => {
+    const w = world(['trunc', 'faultA', 'faultB']);
+    w.spawn(0, truncate, [0, 0, 1]);
+    w.spawn(1, access, [1, A, 3, 1, 0x31]);
+    w.spawn(2, access, [2, A, 3, 0, 0]); // a second thread of the same mm: finish_fault can find the pte set
+    w.trackReached();
+    const r = explore(w, { properties: PROPERTIES, audit: true });
+    expect(r.verdict).toBe('holds');
+    // -EEXIST (the other fault added first), the EOF recheck's removal, the mapping recheck's
+    // retry, finish_fault's VM_FAULT_NOPAGE, truncate_cleanup_folio's unmap.
+    expect(w.unreachedLabels().filter((l) => l.startsWith('shmem_fault:') || l.startsWith('shmem_undo_range:'))).toEqual([]);
+  });
+
   it('catches a truncate that takes folios out of the cache before unmapping them', () => {
     const r = race(truncateBroken);
     expect(r.verdict).toBe('violation');
     expect(r.violation!.property).toBe('page-cache-coherence');
     expect(r.violation!.message).toMatch(/a page removed from the file is still mapped/);
+    // Without it nothing notices: the pte's reference keeps the page alive, so no frame is freed
+    // under a mapping and the accounting balances — the mapper just keeps a page the file lost.
+    expect(
+      race(
+        truncateBroken,
+        PROPERTIES.filter((p) => p !== pageCacheCoherence),
+      ).verdict,
+    ).toBe('holds');
   });
 });
