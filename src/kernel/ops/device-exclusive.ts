@@ -27,6 +27,7 @@
  * fault's), so no range->owner; one page per call (the kernel's folio_walk refuses anything but a
  * PTE-level mapping too, and the model has no THP); no soft-dirty or uffd-wp bits.
  */
+import { refuseLargeFolio } from '../huge.js';
 import type { World } from '../../world/world.js';
 import { EBUSY, EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE, VM_WRITE } from '../flags.js';
 import { assertHeld, folioLock, mmapLock, mutexLock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
@@ -98,6 +99,7 @@ export const makeDeviceExclusive = KERNEL.routine({
         const r = l.result;
         l.result = 0;
         if (r < 0) return w.ret(r);
+        refuseLargeFolio(w, r, 'make_device_exclusive');
         l.pfn = r;
         if (w.obj(PAGE, l.pfn).anon !== 1) {
           putPage(w, l.pfn); // folio_put

@@ -30,6 +30,7 @@
  * no LRU, so folio_isolate_lru never fails and its reference replaces collect's (net nothing); no
  * THP, no PageAnonExclusive, no device-coherent pages; no TLB flush (no CPU TLB layer).
  */
+import { refuseLargeFolio } from '../huge.js';
 import type { World } from '../../world/world.js';
 import { defineStruct } from '../../world/layout.js';
 import { ModelError } from '../../world/errors.js';
@@ -224,6 +225,7 @@ export const migrateVmaSetup = KERNEL.routine({
         } else {
           if (p.special) return collectNext(w, l, 0); // vm_normal_page() == NULL
           page = p.pfn;
+          refuseLargeFolio(w, page, 'migrate_vma (migrate_vma_collect_huge_pmd)');
           if (!(o.flags & MIGRATE_VMA_SELECT_SYSTEM)) return collectNext(w, l, 0);
         }
         mpfn = migratePfn(page) | MIGRATE_PFN_MIGRATE | (p.write ? MIGRATE_PFN_WRITE : 0);
