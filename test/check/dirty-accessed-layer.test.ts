@@ -97,3 +97,23 @@ describe('KVM dirties the folio it maps writable (layer dirty-accessed)', () => 
     expect(r.violation?.message).toMatch(/^lost write: swap slot 1 holds \d+, but the page reclaim dropped held 5/);
   });
 });
+
+// Regression (found by the generative test with layers): with dirty-accessed, try_to_migrate holds
+// the source's ptl from its unmap step to its put step, so fork's spin_lock(dst);
+// spin_lock_nested(src) can find src held: a blocked attempt reads two lock words, which the lock
+// discipline wrongly took for a non-atomic step.
+it('fork blocking on a ptl that migration holds across its put step is no model error', () => {
+  const spec = {
+    name: 'fork-meets-migrate-put',
+    description: 'fork, migration and MADV_DONTNEED of one page with dirty bits',
+    pages: 1,
+    layers: ['dirty-accessed' as const],
+    actors: [
+      { name: 'a0', ops: [{ op: 'fork' as const, mm: 'source' as const }] },
+      { name: 'a1', ops: [{ op: 'migrate' as const, page: 0 }] },
+      { name: 'a2', ops: [{ op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0 }] },
+    ],
+  };
+  const r = checkOne(spec, VARIANTS.find((x) => x.name === 'seed-2019-literal')!, { audit: true });
+  expect(r.verdict).toBe('holds');
+});

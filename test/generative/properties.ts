@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { VARIANTS } from '../../src/mirror/variants.js';
 import type { MirrorVariant } from '../../src/mirror/device.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
-import { contains, scenarios, scenarioYaml, SMALL, supersetOf, type Size } from './scenarios.js';
+import { contains, GENERATED_LAYERS, scenarios, scenarioYaml, SMALL, supersetOf, type Size } from './scenarios.js';
 import { check, correctedHolds, counterexampleReplays, caughtOnSuperset, knownFinding, loneActorCompletes, reductionAgrees } from './oracles.js';
 import { catchName, type Catch } from './catalogue-catches.js';
 
@@ -62,7 +62,7 @@ function expectNone(spec: ScenarioSpec, design: MirrorVariant, ...problems: (str
 }
 
 /** One actor: under the corrected design it holds; under any design it finishes (no BUG of the corrected design, no livelock, no deadlock); counterexamples replay. */
-export function loneActor(size: Size = { ...SMALL, actors: 1, ops: 4, kvm: true }) {
+export function loneActor(size: Size = { ...SMALL, actors: 1, ops: 4, kvm: true, layers: GENERATED_LAYERS }) {
   return fc.property(scenarios({ ...size, actors: 1 }), fc.nat(BROKEN.length - 1), (spec, which) => {
     const broken = BROKEN[which];
     tally.scenarios++;
@@ -78,7 +78,7 @@ export function loneActor(size: Size = { ...SMALL, actors: 1, ops: 4, kvm: true 
 }
 
 /** Several actors: the corrected design holds (known findings aside), and every counterexample (a known finding's too) replays. */
-export function correctedDesign(size: Size = { ...SMALL, ops: 2, kvm: true }) {
+export function correctedDesign(size: Size = { ...SMALL, ops: 2, kvm: true, layers: GENERATED_LAYERS }) {
   return fc.property(scenarios(size, { min: 2, max: size.actors }), (spec) => {
     tally.scenarios++;
     guarded(spec, CORRECTED, () => {
@@ -89,7 +89,7 @@ export function correctedDesign(size: Size = { ...SMALL, ops: 2, kvm: true }) {
 }
 
 /** Any design: the verdict is the same with and without step merging, and a preemption bound never invents a violation. */
-export function reduction(size: Size = { ...SMALL, ops: 2 }) {
+export function reduction(size: Size = { ...SMALL, ops: 2, layers: GENERATED_LAYERS }) {
   return fc.property(scenarios(size, { min: 2, max: size.actors }), fc.nat(VARIANTS.length - 1), (spec, which) => {
     const design = VARIANTS[which];
     tally.scenarios++;

@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { Document, type YAMLMap } from 'yaml';
 import { childFields, fieldsOf, operationNamed, type MmName, type Op } from '../../src/scenario/operations.js';
-import type { ActorSpec, ScenarioSpec } from '../../src/scenario/spec.js';
+import type { ActorSpec, KernelLayer, ScenarioSpec } from '../../src/scenario/spec.js';
 
 /** What a generated scenario may hold: at most this many pages, actors and operations per actor. */
 export interface Size {
@@ -19,7 +19,16 @@ export interface Size {
   readonly ops: number;
   /** Guest accesses through the source KVM as well (bigger worlds). */
   readonly kvm?: boolean;
+  /** Kernel layers a scenario may switch on (any subset of these is drawn; none by default). */
+  readonly layers?: readonly KernelLayer[];
 }
+
+/**
+ * The layers generated scenarios draw from: those that change no operation's meaning. `thp` is
+ * left out (reclaim, migration and fork of a large folio are refused as not modelled), and the
+ * KVM layers need guest accesses on several vCPUs to matter.
+ */
+export const GENERATED_LAYERS: readonly KernelLayer[] = ['cpu-tlb', 'dirty-accessed', 'zero-page'];
 
 export const SMALL: Size = { pages: 2, actors: 3, ops: 3 };
 
@@ -133,9 +142,11 @@ export function rawScenario(size: Size = SMALL, actors?: { min: number; max: num
 
 /** Legal scenarios of `size` with at least one actor (after legalize). */
 export function scenarios(size: Size = SMALL, actors?: { min: number; max: number }): fc.Arbitrary<ScenarioSpec> {
-  return rawScenario(size, actors)
+  const drawn = rawScenario(size, actors)
     .map((r) => legalize('generated', r.pages, r.actors))
     .filter((s) => s.actors.length >= (actors?.min ?? 1));
+  if (!size.layers?.length) return drawn;
+  return fc.tuple(drawn, fc.subarray([...size.layers])).map(([s, layers]): ScenarioSpec => (layers.length ? { ...s, layers } : s));
 }
 
 /**
@@ -182,6 +193,7 @@ export function scenarioYaml(spec: ScenarioSpec, finding: string, variants?: rea
     pages: spec.pages,
     ...(spec.sourceKvm && { sourceKvm: true }),
     ...(spec.introspectorKvm && { introspectorKvm: true }),
+    ...(spec.layers?.length && { layers: [...spec.layers] }),
     ...(variants && { variants: [...variants] }),
     actors: spec.actors.map((a) => (a.any ? { name: a.name, any: { ...a.any } } : { name: a.name, ops: a.ops.map((op) => ({ ...op })) })),
   };
