@@ -142,6 +142,7 @@ function tlbRefines(w: World): string | undefined {
     const e = w.obj(TLB, i);
     if (e.pfn === 0 || (e.pending & running) !== 0) continue;
     const mm = Math.floor(i / pages);
+    if (tlbUnusable(w, mm)) continue;
     const vpn = i % pages;
     const why = notSubMapping(w, e.pfn, e.write, mm, vpn);
     if (why !== 0) return `${subMappingMessage(w, why, tlbName(w, i), e.pfn, mm, vpn)}, and no TLB flush is pending`;
@@ -150,12 +151,22 @@ function tlbRefines(w: World): string | undefined {
   return undefined;
 }
 
+/**
+ * No CPU can use the TLB of an mm whose last user is gone (mmput dropped mm_users to 0: every
+ * thread has exited and exit_mmap tears the mm down, ending with its fullmm flush): its entries
+ * are dead, whatever the pages they name become.
+ */
+function tlbUnusable(w: World, mm: number): boolean {
+  return w.obj(MM, mm).users === 0;
+}
+
 /** The cpu-tlb layer: a CPU TLB entry may never map a freed or reused frame (a page freed before its flush). */
 function tlbDangling(w: World): string | undefined {
   const n = w.count(TLB);
+  const pages = w.layout.dims.mmPages;
   for (let i = 0; i < n; i++) {
     const e = w.obj(TLB, i);
-    if (e.pfn === 0) continue;
+    if (e.pfn === 0 || tlbUnusable(w, Math.floor(i / pages))) continue;
     const why = dangles(w, e.pfn, e.gen);
     if (why !== 0) return `stale ${danglingMessage(why, tlbName(w, i), e.pfn)}`;
   }
