@@ -43,6 +43,25 @@ function checkVmaFlags(w: World, mm: number, vpn: number, write: boolean): boole
   return !(flags & (VM_IO | VM_PFNMAP)) && (flags & (write ? VM_WRITE : VM_READ)) !== 0;
 }
 
+/**
+ * mm/gup.c:follow_page_pte under the ptl the caller just took: the pfn mapped (the ptl still
+ * held), 0 when there is no page to follow for this access (no_page, or a write to a read-only
+ * pte: faultin_page), or -EFAULT for a special pte other than the zero page (vm_normal_page() ==
+ * NULL); on 0 and -EFAULT the ptl is dropped.
+ */
+function followPte(w: World, mm: number, vpn: number, write: boolean): number {
+  const p = pte(w, mm, vpn);
+  if (!p.present || (write && !p.write)) {
+    spinUnlock(w, ptl(w, mm)); // no_page / cannot follow for write: fault it in
+    return 0;
+  }
+  if (p.special && !isZeroPfn(w, p.pfn)) {
+    spinUnlock(w, ptl(w, mm)); // vm_normal_page() == NULL and not the zero page
+    return -EFAULT;
+  }
+  return p.pfn;
+}
+
 /** get_user_pages_remote(mm, vpn, 1, write ? FOLL_WRITE : 0): the pfn with a reference, or -errno. Caller holds mmap_read_lock(mm). */
 export const getUserPagesRemote = KERNEL.routine({
   name: 'get_user_pages_remote',
@@ -61,16 +80,9 @@ export const getUserPagesRemote = KERNEL.routine({
         const lock = ptl(w, l.mm);
         const b = spinLock(w, lock); // pte_offset_map_lock
         if (b) return b;
-        const p = pte(w, l.mm, l.vpn);
-        if (!p.present || (l.write && !p.write)) {
-          spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
-          return 'fault';
-        }
-        if (p.special && !isZeroPfn(w, p.pfn)) {
-          spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
-          return w.ret(-EFAULT);
-        }
-        const pfn = p.pfn;
+        const pfn = followPte(w, l.mm, l.vpn, l.write !== 0);
+        if (pfn === 0) return 'fault';
+        if (pfn < 0) return w.ret(pfn);
         getPage(w, pfn); // try_grab_folio(FOLL_GET), under the ptl (the zero page too)
         spinUnlock(w, lock);
         return w.ret(pfn);
@@ -124,20 +136,15 @@ export const pinUserPagesRemote = KERNEL.routine({
         const lock = ptl(w, l.mm);
         const b = spinLock(w, lock); // pte_offset_map_lock
         if (b) return b;
-        const p = pte(w, l.mm, l.vpn);
         const write = (l.gupFlags & FOLL_WRITE) !== 0;
-        if (!p.present || (write && !p.write)) {
-          spinUnlock(w, lock); // no_page / cannot follow for write: fault it in
+        const pfn = followPte(w, l.mm, l.vpn, write);
+        if (pfn === 0) {
           l.faultFlags = write ? FAULT_FLAG_WRITE : 0;
           return 'fault';
         }
-        if (p.special && !isZeroPfn(w, p.pfn)) {
-          spinUnlock(w, lock); // vm_normal_page() == NULL and not the zero page
-          return w.ret(-EFAULT);
-        }
-        const pfn = p.pfn;
+        if (pfn < 0) return w.ret(pfn);
         const vmaFlags = vma(w, findVma(w, l.mm, l.vpn)).flags;
-        if (!p.write && gupMustUnshare(w, vmaFlags, l.gupFlags | FOLL_PIN, pfn, (l.gupFlags & FOLL_LONGTERM) !== 0)) {
+        if (!pte(w, l.mm, l.vpn).write && gupMustUnshare(w, vmaFlags, l.gupFlags | FOLL_PIN, pfn, (l.gupFlags & FOLL_LONGTERM) !== 0)) {
           spinUnlock(w, lock); // -EMLINK: faultin_page(FAULT_FLAG_UNSHARE)
           l.faultFlags = FAULT_FLAG_UNSHARE;
           return 'fault';
