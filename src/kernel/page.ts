@@ -86,11 +86,19 @@ export function folioPfn(w: World, pfn: number): number {
 
 /** include/linux/mm.h: get_page / folio_get. Taking a reference on a free page is a use-after-free. */
 export function getPage(w: World, pfn: number): void {
+  getPageRefs(w, pfn, 1, 'get_page');
+}
+
+/**
+ * include/linux/mm.h: folio_ref_add — `refs` references at once, on the folio's head (GUP's
+ * FOLL_PIN adds GUP_PIN_COUNTING_BIAS); `who` names the caller in the use-after-free BUG.
+ */
+export function getPageRefs(w: World, pfn: number, refs: number, who: string): void {
   pfn = folioPfn(w, pfn);
   const p = w.obj(PAGE, pfn);
   // A free page has no reference (refcount 0 exactly while on the free list, or never allocated).
-  if (p.refcount <= 0) w.bug(`get_page on free pfn ${pfn} (use after free)`);
-  p.refcount = p.refcount + 1;
+  if (p.refcount <= 0) w.bug(`${who} on free pfn ${pfn} (use after free)`);
+  p.refcount = p.refcount + refs;
 }
 
 /** include/linux/mm.h: put_page / folio_put — the last reference frees the page. */

@@ -20,12 +20,12 @@
 import type { World } from '../world/world.js';
 import { FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, isCowMapping } from './flags.js';
 import { MM, PAGE } from './structs.js';
-import { putPageRefs } from './page.js';
+import { folioPfn, putPageRefs } from './page.js';
 import { isZeroPfn } from './zero-page.js';
 
 /** include/linux/mm.h:folio_maybe_dma_pinned for a small folio: refcount ≥ GUP_PIN_COUNTING_BIAS. */
 export function folioMaybeDmaPinned(w: World, pfn: number): boolean {
-  return w.obj(PAGE, pfn).refcount >= GUP_PIN_COUNTING_BIAS;
+  return w.obj(PAGE, folioPfn(w, pfn)).refcount >= GUP_PIN_COUNTING_BIAS; // the folio's count: its head's
 }
 
 /** include/linux/page-flags.h:PageAnonExclusive (as the model keeps it, see above). */

@@ -369,3 +369,31 @@ describe('what the thp layer does not model yet is refused, not mis-modelled', (
     expect(() => checkOne(spec, variantByName('interval')!)).toThrow(/reclaim of a page of a large folio \(pfn \d+\) is not modelled by the thp layer yet/);
   });
 });
+
+describe('a pin of a PMD-mapped page (thp with FOLL_PIN)', () => {
+  // Regression: pin_user_pages added its GUP_PIN_COUNTING_BIAS to the tail page's own count while
+  // unpin_user_page drops it from the folio's head (folio_put_refs), so the unpin underflowed.
+  it('takes and drops the pin on the folio head', async () => {
+    const { checkOne } = await import('../../src/check/run.js');
+    const { variantByName } = await import('../../src/mirror/variants.js');
+    const spec = {
+      name: 'thp-pin-tail',
+      description: 'the source faults a PMD in, pins its second page for write, then unpins it',
+      pages: 2,
+      layers: ['thp' as const],
+      actors: [
+        {
+          name: 'src',
+          ops: [
+            { op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0, pages: 2 },
+            { op: 'access' as const, mm: 'source' as const, page: 0, write: true, value: 5 },
+            { op: 'pin' as const, mm: 'source' as const, page: 1, write: true },
+            { op: 'unpin' as const, mm: 'source' as const, page: 1 },
+          ],
+        },
+      ],
+      variants: ['interval'],
+    };
+    expect(checkOne(spec, variantByName('interval')!, { audit: true }).verdict).toBe('holds');
+  });
+});

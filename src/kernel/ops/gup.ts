@@ -26,7 +26,7 @@ import {
   VM_WRITE,
 } from '../flags.js';
 import { assertHeld, mmapLock, ptl, spinLock, spinUnlock } from '../locks.js';
-import { getPage } from '../page.js';
+import { getPage, getPageRefs } from '../page.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { handleMmFault } from './fault.js';
 import { KERNEL } from '../library.js';
@@ -155,9 +155,8 @@ export const pinUserPagesRemote = KERNEL.routine({
           spinUnlock(w, lock);
           return w.ret(pfn);
         }
+        getPageRefs(w, pfn, GUP_PIN_COUNTING_BIAS, 'pin_user_pages');
         const pg = w.obj(PAGE, pfn);
-        if (pg.refcount <= 0) w.bug(`pin_user_pages on free pfn ${pfn} (use after free)`);
-        pg.refcount = pg.refcount + GUP_PIN_COUNTING_BIAS;
         // An anon page is pinned only while exclusive (the writable pte says so, or the unshare
         // made it so): the model records PageAnonExclusive here (src/kernel/pin.ts).
         if (pg.anon) pg.anonExclusive = 1;
