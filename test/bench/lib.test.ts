@@ -29,6 +29,12 @@ describe('bench options', () => {
     expect([o.budget, o.spin, o.write, o.workers]).toEqual([120, true, true, 2]);
   });
 
+  it('--spin-rungs: the ladder rungs SPIN runs, 2..5 by default, sorted; anything but 2..6 is refused by name', () => {
+    expect(parseArgs([]).spinRungs).toEqual([2, 3, 4, 5]);
+    expect(parseArgs(['--spin-rungs', '4,2,3']).spinRungs).toEqual([2, 3, 4]);
+    expect(() => parseArgs(['--spin-rungs', '1,2'])).toThrow('--spin-rungs: ladder rungs are 2..6 (actors), got "1,2"');
+  });
+
   it('--only keeps the suite order, and a partial run writes nothing unless asked', () => {
     const o = parseArgs(['--only', 'spin,ladder', '--budget', '30']);
     expect(o.only).toEqual(['ladder', 'spin']);
@@ -84,7 +90,8 @@ describe('reading pan', () => {
   });
 
   it('an assertion names the property it stands for', () => {
-    const out = 'pan:1: assertion violated (pte[1].pfn==spte[1].pfn) (at depth 83)\nState-vector 1156 byte, depth reached 83, errors: 1\n528465 states, stored\npan: elapsed time 14.1 seconds';
+    const out =
+      'pan:1: assertion violated ( !(pte[1].present)||((pte[0].present&&(pte[0].pfn==pte[1].pfn))&& !((pte[1].wr&& !(pte[0].wr))))) (at depth 83)\nState-vector 1156 byte, depth reached 83, errors: 1\n528465 states, stored\npan: elapsed time 14.1 seconds';
     const r = parseSpinOutput(out, false, 100);
     expect([r.verdict, r.states, r.seconds, r.detail]).toEqual(['violation(refinement)', 528465, 14.1, 'assertion at depth 83']);
   });
