@@ -214,6 +214,12 @@ export function peerUnmodelled(pml: string): Map<string, string> {
   return out;
 }
 
+/** The CPU time (user + system, seconds) bash's `time` printed with TIMEFORMAT='BENCH_CPU %U %S', or NaN. */
+export function parseBashCpu(out: string): number {
+  const m = out.match(/BENCH_CPU ([\d.]+) ([\d.]+)/);
+  return m ? Number(m[1]) + Number(m[2]) : Number.NaN;
+}
+
 /** How the bench builds a SPIN peer: spin -a's defines, then gcc's flags for pan (partial-order reduction on, or off with -DNOREDUCE). */
 export function spinBuild(actors: number, reduce: boolean, memlim: number): { spin: string[]; gcc: string[] } {
   return {

@@ -42,6 +42,7 @@ import {
   type Options,
   parseArgs,
   parseCheckJson,
+  parseBashCpu,
   parseSpinOutput,
   spinBuild,
   parseUsage,
@@ -365,12 +366,14 @@ function spinRow(n: number, reduce: boolean, o: Options): { row: Row; compileSec
   // pan's own elapsed time is the search time; its memory is its own account (a C process: no Node probe).
   const t1 = performance.now();
   // coreutils' timeout sends SIGINT at the budget, on which pan prints its summary and exits (124
-  // then); spawnSync's own timeout would close the pipes first and lose it.
-  const p = run('timeout', ['-s', 'INT', String(o.budget), './pan', '-m100000', `-w${o.spinHash}`], dir);
+  // then); spawnSync's own timeout would close the pipes first and lose it. bash's `time` gives
+  // pan's CPU time, the steadier figure on a shared machine (as the Node cells' probe does).
+  const pan = `timeout -s INT ${o.budget} ./pan -m100000 -w${o.spinHash}`;
+  const p = run('bash', ['-c', `TIMEFORMAT='BENCH_CPU %U %S'; time ${pan}`], dir);
   const wall = (performance.now() - t1) / 1000;
   const s = parseSpinOutput(p.out, p.status === 124, o.budget);
   const verdict = s.verdict === 'incomplete' ? `incomplete at ${fmtInt(s.states)} states` : s.verdict;
-  const row: Row = { name, verdict, states: s.states, transitions: s.transitions, seconds: s.seconds, wall, maxRssBytes: s.memoryBytes, cpuSeconds: Number.NaN, detail: s.detail };
+  const row: Row = { name, verdict, states: s.states, transitions: s.transitions, seconds: s.seconds, wall, maxRssBytes: s.memoryBytes, cpuSeconds: parseBashCpu(p.out), detail: s.detail };
   print(row);
   return { row, compileSeconds };
 }
@@ -418,12 +421,13 @@ function spinRung(o: Options): Section {
         fmtSeconds(ours.seconds),
         `${fmtSeconds(theirs.seconds)} (+${fmtSeconds(compileSeconds)} spin -a, gcc)`,
         ratio,
+        fmtRatio(perSecond(ours.states, ours.cpuSeconds), perSecond(theirs.states, theirs.cpuSeconds)),
       ]);
     }
     console.log(`  spin ladder-${n}: time ours/SPIN ${ratios[0]} (reductions on), ${ratios[1]} (off)`);
     summary.push(['spin', `ladder-${n}: time ours/SPIN, reductions on; off`, '', `${states[0]}; ${states[1]}`, `${ratios[0]}; ${ratios[1]}`, '', '']);
   }
-  const headers = ['rung', 'ours', 'SPIN', 'ours: states', 'SPIN: states stored', 'states ours/SPIN', 'ours: time', 'SPIN: time', 'time ours/SPIN'];
+  const headers = ['rung', 'ours', 'SPIN', 'ours: states', 'SPIN: states stored', 'states ours/SPIN', 'ours: time', 'SPIN: time', 'time ours/SPIN', 'states per CPU second ours/SPIN'];
   const [b0, b1] = [spinBuild(2, true, o.spinMemlim), spinBuild(2, false, o.spinMemlim)];
   const text = [
     `${spin.version}, on \`bench/peers/ladder.pml\` (\`spin ${b0.spin.join(' ')}\` with N the rung's actors; \`gcc ${b0.gcc.join(' ')}\`, or with -DNOREDUCE: \`gcc ${b1.gcc.join(' ')}\`; \`./pan -m100000 -w${o.spinHash}\`), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own "total actual memory usage".`,
@@ -431,9 +435,11 @@ function spinRung(o: Options): Section {
     'The peer takes the same atomic steps as ours: one d_step per step label of our routines, over the same shared state',
     '(ptes, page refcount/mapcount/lock/swap entry, mmap_lock readers, the interval notifier sequences, the update lock, the swap slot)',
     "and each actor's call frames and locals as ours holds them (bench/peers/README.md maps every d_step to its step). Without either",
-    "side's reduction the two count the same states (SPIN one more: its state before the initialisation; test/bench/spin-peers.test.ts",
-    "checks it on ladder-2). SPIN's partial-order reduction finds nothing to reduce here (every d_step touches global state), so its",
+    "side's reduction the two count the same states (SPIN one more: its state before the initialisation, less any state its hash",
+    "compaction loses, as our fingerprints may; test/bench/spin-peers.test.ts checks it on ladder-2). SPIN's partial-order reduction finds nothing to reduce here (every d_step touches global state), so its",
     'two rows store the same states; ours merges the steps that touch only their own frames. A cell stopped at the budget gives a bound.',
+    "The last column is the throughput over each process's CPU time (ours: Node's start-up and loading included; SPIN: pan's,",
+    "measured by bash's `time`): the steadier figure on a shared machine, and the one left when neither side finishes.",
     '',
     '**Reductions on** (ours: step merging; SPIN: partial-order reduction, its default):',
     '',

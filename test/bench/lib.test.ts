@@ -9,6 +9,7 @@ import { loadScenarioFile } from '../../src/scenario/load.js';
 import {
   markdownTable,
   parseArgs,
+  parseBashCpu,
   parseCheckJson,
   parseSpinOutput,
   parseUsage,
@@ -87,6 +88,11 @@ describe('reading pan', () => {
 
   it('a complete run: states, transitions, time, vector', () => {
     expect(parseSpinOutput(holds, false, 100)).toEqual({ verdict: 'holds', states: 36630972, transitions: 132144060, seconds: 227, vector: 1156, memoryBytes: 2893.184 * 2 ** 20, detail: '' });
+  });
+
+  it("bash's time line gives the CPU time, NaN without one", () => {
+    expect(parseBashCpu('pan: elapsed time 1.5 seconds\nBENCH_CPU 1.25 0.50\n')).toBe(1.75);
+    expect(parseBashCpu('pan: elapsed time 1.5 seconds')).toBeNaN();
   });
 
   it('an assertion names the property it stands for', () => {
