@@ -433,7 +433,7 @@ function spinRung(o: Options): Section {
   const headers = ['rung', 'ours', 'SPIN', 'ours: states', 'SPIN: states stored', 'states ours/SPIN', 'ours: time', 'SPIN: time', 'time ours/SPIN', 'states per CPU second ours/SPIN'];
   const [b0, b1] = [spinBuild(2, true, o.spinMemlim), spinBuild(2, false, o.spinMemlim)];
   const text = [
-    `${spin.version}, on \`bench/peers/ladder.pml\` (\`spin ${b0.spin.join(' ')}\` with N the rung's actors; \`gcc ${b0.gcc.join(' ')}\`, or with -DNOREDUCE: \`gcc ${b1.gcc.join(' ')}\`; \`./pan -m100000 -w${o.spinHash}\`), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own "total actual memory usage".`,
+    `${spin.version}, on \`bench/peers/ladder.pml\` (\`spin ${b0.spin.join(' ').replace('ACTORS=2', 'ACTORS=N')}\` with N the rung's actors; \`gcc ${b0.gcc.join(' ')}\`, or with -DNOREDUCE: \`gcc ${b1.gcc.join(' ')}\`; \`./pan -m100000 -w${o.spinHash}\`), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own "total actual memory usage".`,
     '',
     'The peer takes the same atomic steps as ours: one d_step per step label of our routines, over the same shared state',
     '(ptes, page refcount/mapcount/lock/swap entry, mmap_lock readers, the interval notifier sequences, the update lock, the swap slot)',
