@@ -17,6 +17,8 @@ export interface Options {
   spin: boolean;
   /** `--max-memory` of each check. */
   memory: string;
+  /** The ladder rungs (numbers of actors, 2..6) the spin rung compares with SPIN. */
+  spinRungs: readonly number[];
   spinMemlim: number;
   spinHash: number;
   /** Write bench/RESULTS.md and the README's bench table (default: only when every rung ran). */
@@ -25,12 +27,12 @@ export interface Options {
 }
 
 export const USAGE = `npm run bench -- [--budget S] [--only RUNG,...] [--skip-spin] [--memory SIZE] [--workers N]
-                 [--spin-memlim MB] [--spin-hash W] [--write | --no-write]
+                 [--spin-rungs N,...] [--spin-memlim MB] [--spin-hash W] [--write | --no-write]
 rungs: ${RUNGS.join(', ')}`;
 
 /** The options of `npm run bench -- …`, or an Error naming the bad one. */
 export function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { budget: 120, only: RUNGS, spin: true, memory: '6G', spinMemlim: 16000, spinHash: 28, write: true, workers: 2 };
+  const o: Options = { budget: 120, only: RUNGS, spin: true, memory: '6G', spinRungs: [2, 3, 4], spinMemlim: 16000, spinHash: 28, write: true, workers: 2 };
   let write: boolean | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -53,7 +55,12 @@ export function parseArgs(argv: readonly string[]): Options {
     } else if (a === '--skip-spin') o.spin = false;
     else if (a === '--memory') o.memory = val();
     else if (a === '--workers') o.workers = positive('--workers');
-    else if (a === '--spin-memlim') o.spinMemlim = positive('--spin-memlim');
+    else if (a === '--spin-rungs') {
+      const v = val();
+      const rungs = v.split(',').map(Number);
+      if (!rungs.every((n) => Number.isInteger(n) && n >= 2 && n <= 6)) throw new Error(`--spin-rungs: ladder rungs are 2..6 (actors), got "${v}"`);
+      o.spinRungs = [...new Set(rungs)].sort((x, y) => x - y);
+    } else if (a === '--spin-memlim') o.spinMemlim = positive('--spin-memlim');
     else if (a === '--spin-hash') o.spinHash = positive('--spin-hash');
     else if (a === '--write') write = true;
     else if (a === '--no-write') write = false;
@@ -137,8 +144,8 @@ export interface SpinResult {
 
 /** Which of our properties a failed Promela assertion stands for (by the expression SPIN prints). */
 export function propertyOf(assertion: string): string {
-  if (assertion.includes('sp[0]==0')) return 'deadlock';
-  if (assertion.includes('pte[1].pfn==spte[1].pfn') || assertion.includes('pte[0].pfn==pte[1].pfn')) return 'refinement';
+  if (assertion.includes('sp[k]==0')) return 'deadlock';
+  if (assertion.includes('pte[0].pfn==pte[1].pfn')) return 'refinement';
   if (assertion.includes('.gen==')) return 'no-dangling-pfn';
   if (assertion.includes('.mapc==')) return 'frame-accounting';
   if (assertion.includes('nactive==0')) return 'notifier-balance';
@@ -176,6 +183,49 @@ export function parseSpinOutput(out: string, stopped: boolean, budget: number): 
     detail = /out of memory/i.test(out) ? 'out of memory' : 'depth limit reached';
   } else if (Number.isNaN(errors)) verdict = 'unknown';
   return { verdict, states, transitions, seconds, vector, memoryBytes, detail };
+}
+
+/**
+ * The steps a Promela peer documents: every `/* routine:label — … *\/` comment that stands right
+ * above a `STEP(` line (bench/peers/ladder.pml), in file order.
+ */
+export function peerSteps(pml: string): string[] {
+  const lines = pml.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const m = lines[i].match(/^\s*\/\*\s*([a-z_][a-z0-9_]*):([A-Za-z]+)\b/);
+    // The comment may run over lines: the STEP is the first line after it that is not a comment line.
+    let j = i + 1;
+    while (j < lines.length && /^\s*\*/.test(lines[j])) j++;
+    if (m && /^\s*STEP\(/.test(lines[j] ?? '')) out.push(`${m[1]}:${m[2]}`);
+  }
+  return out;
+}
+
+/** The labels a peer says it leaves out, with why: its `UNMODELLED routine:a,b routine2:c — reason` lines. */
+export function peerUnmodelled(pml: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of pml.matchAll(/^\s*\*\s*UNMODELLED\s+(.*?)\s+—\s+(.*)$/gm)) {
+    for (const group of m[1].split(/\s+/)) {
+      const [routine, labels] = group.split(':');
+      for (const label of labels.split(',')) out.set(`${routine}:${label}`, m[2]);
+    }
+  }
+  return out;
+}
+
+/** The CPU time (user + system, seconds) bash's `time` printed with TIMEFORMAT='BENCH_CPU %U %S', or NaN. */
+export function parseBashCpu(out: string): number {
+  const m = out.match(/BENCH_CPU ([\d.]+) ([\d.]+)/);
+  return m ? Number(m[1]) + Number(m[2]) : Number.NaN;
+}
+
+/** How the bench builds a SPIN peer: spin -a's defines, then gcc's flags for pan (partial-order reduction on, or off with -DNOREDUCE). */
+export function spinBuild(actors: number, reduce: boolean, memlim: number): { spin: string[]; gcc: string[] } {
+  return {
+    spin: [`-DACTORS=${actors}`, '-a', 'model.pml'],
+    gcc: ['-O2', '-DSAFETY', '-DNOBOUNDCHECK', '-DHC4', '-DVECTORSZ=2048', `-DMEMLIM=${memlim}`, ...(reduce ? [] : ['-DNOREDUCE']), '-o', 'pan', 'pan.c'],
+  };
 }
 
 /** One measured cell as the tables show it. */

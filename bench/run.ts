@@ -13,15 +13,18 @@
  *   fidelity   fidelity/*.yaml, the corrected design
  *   mutants    every mutant of the corrected design on the catalogue, the time each took to judge
  *   workers    introspect-nested/interval on one thread, then on --workers N: the speed-up
- *   spin       introspect-nested, each design the Promela peer models (bench/peers/introspect-nested.pml,
- *              -DVARIANT=n), ours and SPIN back to back: the time ratio
+ *   spin       the ladder's rungs (--spin-rungs) against SPIN on the same model at the same step
+ *              granularity (bench/peers/ladder.pml -DACTORS=N: one d_step per step of ours), back to
+ *              back: time and states, ours over SPIN's, with the reductions on (our step merging,
+ *              SPIN's partial-order reduction) and off (--no-por, -DNOREDUCE)
  *
  *   npm run bench -- [--budget S] [--only RUNG,...] [--skip-spin] [--memory SIZE] [--workers N]
- *                    [--spin-memlim MB] [--spin-hash W] [--write | --no-write]
+ *                    [--spin-rungs N,...] [--spin-memlim MB] [--spin-hash W] [--write | --no-write]
  *
- * Ours runs the compiled CLI (`npm run bench` builds it first). SPIN: spin -a, gcc -O2 -DSAFETY -DNOBOUNDCHECK
- * -DHC4 (64-bit hash compaction, like our fingerprints) -DVECTORSZ=2048 -DMEMLIM, ./pan -m100000 -wW;
- * if `spin` is missing it is installed with `apt-get install -y spin`, nothing else is fetched.
+ * Ours runs the compiled CLI (`npm run bench` builds it first). SPIN: spin -DACTORS=N -a, gcc -O2 -DSAFETY
+ * -DNOBOUNDCHECK -DHC4 (hash compaction, like our 64-bit fingerprints) -DVECTORSZ=2048 -DMEMLIM [-DNOREDUCE],
+ * ./pan -m100000 -wW; if `spin` is missing it is installed with `apt-get install -y spin` (nothing else is
+ * fetched), and if that fails the rung says so and the bench goes on.
  * A full run writes bench/RESULTS.md and the README's bench table (between its bench markers).
  */
 import { spawnSync } from 'node:child_process';
@@ -41,7 +44,9 @@ import {
   type Options,
   parseArgs,
   parseCheckJson,
+  parseBashCpu,
   parseSpinOutput,
+  spinBuild,
   parseUsage,
   perSecond,
   ROW_HEADERS,
@@ -58,9 +63,7 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, '..');
 const BIN = join(ROOT, 'bin', 'vmamirror.js');
-const PML = join(here, 'peers', 'introspect-nested.pml');
-/** Designs the Promela peer covers, with their -DVARIANT number. */
-const MODELLED: Readonly<Record<string, number>> = { interval: 1, 'raw-clear': 2, 'anon-vma': 3, 'start-only': 4 };
+const PML = join(here, 'peers', 'ladder.pml');
 /** A child that overruns its own --time-limit by this much (start-up, the last state, shrinking) is killed. */
 const GRACE_SECONDS = 60;
 
@@ -221,12 +224,16 @@ function catalogueRung(o: Options): Section {
   return { title: 'Catalogue', text, summary: [summaryLine('catalogue', total), ...catches] };
 }
 
+/** The ladder rung's rows by scenario name (ladder-N), for the spin rung: each cell is measured once per run. */
+const ladderRows = new Map<string, Row>();
+
 function ladderRung(o: Options, rung: 'ladder' | 'pages'): Section {
   const files = readdirSync(join(here, 'scenarios'))
     .filter((f) => f.startsWith(`${rung}-`))
     .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]))
     .map((f) => join('bench', 'scenarios', f));
   const rows = filesRung(files, o);
+  for (const r of rows) ladderRows.set(r.name, r); // the spin rung compares SPIN with these
   const intro =
     rung === 'ladder'
       ? "One page, the corrected design; each rung adds an actor: a read through the mirror, kswapd's reclaim, kcompactd's migration, a source write, MADV_DONTNEED, a second read through the mirror (`bench/scenarios/ladder-N.yaml`)."
@@ -311,7 +318,7 @@ function mutantsRung(o: Options): Section {
   return { title: 'Mutants', text, summary: [summaryLine('mutants', total)] };
 }
 
-/** `check SCENARIO --variant VARIANT [--workers N]` as its own process, measured once per run unless `fresh` (the catalogue and spin rungs share cells). */
+/** `check SCENARIO --variant VARIANT [--workers N]` as its own process, measured once per run unless `fresh` (the catalogue and workers rungs share cells). */
 const cellCache = new Map<string, { row: Row; cell?: CheckCell }>();
 function catalogueCell(scenario: string, variant: string, o: Options, workers = 1, fresh = false): { row: Row; cell?: CheckCell } {
   const name = `${scenario}/${variant}${workers > 1 ? `, ${workers} workers` : ''}`;
@@ -354,88 +361,125 @@ function workersRung(o: Options): Section {
   };
 }
 
-function ensureSpin(): string {
-  if (run('sh', ['-c', 'command -v spin'], ROOT).status !== 0) {
-    console.log('spin not found: apt-get install -y spin');
+const has = (cmd: string): boolean => run('sh', ['-c', `command -v ${cmd}`], ROOT).status === 0;
+
+/** spin's version line; when spin is missing, apt-get installs it (the Debian registry, nothing else), and if that fails: why. */
+function ensureSpin(): { version: string } | { missing: string } {
+  if (!has('spin')) {
+    console.log('  spin not found: apt-get install -y spin');
     const r = run('apt-get', ['install', '-y', 'spin'], ROOT);
-    if (r.status !== 0) throw new Error(`apt-get install -y spin failed:\n${r.out}`);
+    if (!has('spin')) return { missing: `SPIN not installed, and \`apt-get install -y spin\` failed (exit ${r.status}): ${r.out.trim().split('\n').at(-1) ?? ''}` };
   }
-  return run('spin', ['-V'], ROOT).out.trim();
+  if (!has('gcc')) return { missing: 'SPIN is installed but gcc is not: pan cannot be compiled' };
+  return { version: run('spin', ['-V'], ROOT).out.trim() };
 }
 
-function spinRow(variant: string, o: Options): { row: Row; compileSeconds: number } {
-  const dir = join(tmpdir(), 'vmamirror-bench', variant);
+/** SPIN on ladder-N (spin -a, gcc, ./pan under the budget), its partial-order reduction on or off. */
+function spinRow(n: number, reduce: boolean, o: Options): { row: Row; compileSeconds: number } {
+  const name = `SPIN ladder-${n}${reduce ? '' : ' -DNOREDUCE'}`;
+  const dir = join(tmpdir(), 'vmamirror-bench', `ladder-${n}${reduce ? '' : '-noreduce'}`);
   mkdirSync(dir, { recursive: true });
   copyFileSync(PML, join(dir, 'model.pml'));
+  const b = spinBuild(n, reduce, o.spinMemlim);
   const t0 = performance.now();
-  const a = run('spin', [`-DVARIANT=${MODELLED[variant]}`, '-a', 'model.pml'], dir);
-  if (a.status !== 0 || !existsSync(join(dir, 'pan.c'))) throw new Error(`spin -a failed for ${variant}:\n${a.out}`);
-  const cc = run('gcc', ['-O2', '-DSAFETY', '-DNOBOUNDCHECK', '-DHC4', '-DVECTORSZ=2048', `-DMEMLIM=${o.spinMemlim}`, '-o', 'pan', 'pan.c'], dir);
-  if (cc.status !== 0) throw new Error(`gcc failed for ${variant}:\n${cc.out}`);
+  const a = run('spin', b.spin, dir);
+  if (a.status !== 0 || !existsSync(join(dir, 'pan.c'))) throw new Error(`spin ${b.spin.join(' ')} failed:\n${a.out}`);
+  const cc = run('gcc', b.gcc, dir);
+  if (cc.status !== 0) throw new Error(`gcc ${b.gcc.join(' ')} failed:\n${cc.out}`);
   const compileSeconds = (performance.now() - t0) / 1000;
   // pan's own elapsed time is the search time; its memory is its own account (a C process: no Node probe).
   const t1 = performance.now();
   // coreutils' timeout sends SIGINT at the budget, on which pan prints its summary and exits (124
-  // then); spawnSync's own timeout would close the pipes first and lose it.
-  const p = run('timeout', ['-s', 'INT', String(o.budget), './pan', '-m100000', `-w${o.spinHash}`], dir);
+  // then); spawnSync's own timeout would close the pipes first and lose it. bash's `time` gives
+  // pan's CPU time, the steadier figure on a shared machine (as the Node cells' probe does).
+  const pan = `timeout -s INT ${o.budget} ./pan -m100000 -w${o.spinHash}`;
+  const p = run('bash', ['-c', `TIMEFORMAT='BENCH_CPU %U %S'; time ${pan}`], dir);
   const wall = (performance.now() - t1) / 1000;
   const s = parseSpinOutput(p.out, p.status === 124, o.budget);
   const verdict = s.verdict === 'incomplete' ? `incomplete at ${fmtInt(s.states)} states` : s.verdict;
-  const row: Row = {
-    name: `SPIN introspect-nested/${variant}`,
-    verdict,
-    states: s.states,
-    transitions: s.transitions,
-    seconds: s.seconds,
-    wall,
-    maxRssBytes: s.memoryBytes,
-    cpuSeconds: Number.NaN,
-    detail: s.detail,
-  };
+  const row: Row = { name, verdict, states: s.states, transitions: s.transitions, seconds: s.seconds, wall, maxRssBytes: s.memoryBytes, cpuSeconds: parseBashCpu(p.out), detail: s.detail };
   print(row);
   return { row, compileSeconds };
 }
 
+/** Ours on ladder-N: the ladder rung's cell when it ran (reductions on), else measured here. */
+function oursRow(n: number, reduce: boolean, o: Options): Row {
+  const scenario = `ladder-${n}`;
+  const name = reduce ? scenario : `${scenario} --no-por`;
+  const cached = reduce ? ladderRows.get(scenario) : undefined;
+  if (cached) return cached;
+  const r = check([join('bench', 'scenarios', `${scenario}.yaml`), ...(reduce ? [] : ['--no-por'])], o, name);
+  const row = 'failed' in r ? r.failed : cellRow(name, r.cells[0], r.child);
+  print(row);
+  return row;
+}
+
 function spinRung(o: Options): Section {
-  const version = ensureSpin();
-  console.log(`  ${version}`);
-  const rows: Row[] = [];
-  const ratios: string[][] = [];
-  for (const v of Object.keys(MODELLED)) {
-    const ours = nested(v, o);
-    const { row: spin, compileSeconds } = spinRow(v, o);
-    rows.push(ours, spin);
-    ratios.push([
-      v,
-      ours.verdict,
-      spin.verdict,
-      fmtInt(ours.states),
-      fmtInt(spin.states),
-      fmtSeconds(ours.seconds),
-      `${fmtSeconds(spin.seconds)} (+${fmtSeconds(compileSeconds)} spin -a, gcc)`,
-      timeRatio(ours, spin),
-    ]);
+  const title = 'SPIN on the same Promela model, at the same step granularity';
+  const spin = ensureSpin();
+  if ('missing' in spin) {
+    console.log(`  ${spin.missing}`);
+    return { title, text: `${spin.missing}: no SPIN figures in this run.`, summary: [['spin', 'SPIN not installed', spin.missing, '-', '-', '-', '']] };
   }
+  console.log(`  ${spin.version}`);
+  const rows: Row[] = [];
+  const tables: Record<'on' | 'off', string[][]> = { on: [], off: [] };
+  const summary: string[][] = [];
+  for (const n of o.spinRungs) {
+    const [verdicts, states, ratios, throughput]: string[][] = [[], [], [], []];
+    for (const reduce of [true, false]) {
+      const ours = oursRow(n, reduce, o);
+      const { row: theirs, compileSeconds } = spinRow(n, reduce, o);
+      rows.push(ours, theirs);
+      const ratio = timeRatio(ours, theirs);
+      const perCpu = fmtRatio(perSecond(ours.states, ours.cpuSeconds), perSecond(theirs.states, theirs.cpuSeconds));
+      verdicts.push(`${ours.verdict} / ${theirs.verdict}`);
+      states.push(`${fmtInt(ours.states)} / ${fmtInt(theirs.states)}`);
+      ratios.push(ratio);
+      throughput.push(perCpu);
+      tables[reduce ? 'on' : 'off'].push([
+        `ladder-${n}`,
+        ours.verdict,
+        theirs.verdict,
+        fmtInt(ours.states),
+        fmtInt(theirs.states),
+        fmtRatio(ours.states, theirs.states),
+        fmtSeconds(ours.seconds),
+        `${fmtSeconds(theirs.seconds)} (+${fmtSeconds(compileSeconds)} spin -a, gcc)`,
+        ratio,
+        perCpu,
+      ]);
+    }
+    console.log(`  spin ladder-${n}: time ours/SPIN ${ratios[0]} (reductions on), ${ratios[1]} (off)`);
+    // The summary's time column holds the time ratios, its states/s column the ratios of states per CPU second.
+    summary.push(['spin', `ladder-${n}: ours / SPIN, reductions on; off`, verdicts.join('; '), states.join('; '), `${ratios.join('; ')} (time)`, `${throughput.join('; ')} (per CPU s)`, '']);
+  }
+  const headers = ['rung', 'ours', 'SPIN', 'ours: states', 'SPIN: states stored', 'states ours/SPIN', 'ours: time', 'SPIN: time', 'time ours/SPIN', 'states per CPU second ours/SPIN'];
+  const [b0, b1] = [spinBuild(2, true, o.spinMemlim), spinBuild(2, false, o.spinMemlim)];
   const text = [
-    `${version}, on \`bench/peers/introspect-nested.pml\` (-DVARIANT=n per design; gcc -O2 -DSAFETY -DNOBOUNDCHECK -DHC4 -DVECTORSZ=2048 -DMEMLIM=${o.spinMemlim}; ./pan -m100000 -w${o.spinHash}), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own "total actual memory usage".`,
+    `${spin.version}, on \`bench/peers/ladder.pml\` (\`spin ${b0.spin.join(' ').replace('ACTORS=2', 'ACTORS=N')}\` with N the rung's actors; \`gcc ${b0.gcc.join(' ')}\`, or with -DNOREDUCE: \`gcc ${b1.gcc.join(' ')}\`; \`./pan -m100000 -w${o.spinHash}\`), SPIN interrupted (SIGINT) at the budget. SPIN's time is pan's own elapsed time, its peak RSS column pan's own "total actual memory usage".`,
     '',
-    "**Not yet at the same step granularity**: the peer has the corrected install in two steps, but predates KVM's mmu_lock as state",
-    '(a reader-writer lock: the TDP fault reads it, the notifier callbacks write it; the staleness check and the install separate steps)',
-    "and the lock discipline's step splits, which grew our `introspect-nested/interval` from 1,668,357 to 3,252,084 states. The",
-    'ratio below compares our finer model with SPIN on the coarser one, so it flatters SPIN; state counts differ besides, as ours',
-    "merges steps that touch only the actor's own frames and SPIN stores every d_step. A broken design stops at its first",
-    'violation in both: breadth-first (a shortest counterexample) for ours, depth-first for SPIN, so those times are not comparable.',
+    'The peer takes the same atomic steps as ours: one d_step per step label of our routines, over the same shared state',
+    '(ptes, page refcount/mapcount/lock/swap entry, mmap_lock readers, the interval notifier sequences, the update lock, the swap slot)',
+    "and each actor's call frames and locals as ours holds them (bench/peers/README.md maps every d_step to its step). Without either",
+    "side's reduction the two count the same states (SPIN one more: its state before the initialisation, less any state its hash",
+    "compaction loses, as our fingerprints may; test/bench/spin-peers.test.ts checks it on ladder-2). SPIN's partial-order reduction finds nothing to reduce here (every d_step touches global state), so its",
+    'two rows store the same states; ours merges the steps that touch only their own frames. A cell stopped at the budget gives a bound.',
+    "The last column is the throughput over each process's CPU time (ours: Node's start-up and loading included; SPIN: pan's,",
+    "measured by bash's `time`): the steadier figure on a shared machine, and the one left when neither side finishes. Both",
+    `include a fixed cost, which dominates the smallest rungs: Node's start-up (about 0.5 s), pan's clearing of its 2^${o.spinHash}-slot hash table.`,
     '',
-    markdownTable(['design', 'ours', 'SPIN', 'ours: states', 'SPIN: states stored', 'ours: time', 'SPIN: time', 'time ours/SPIN'], ratios),
+    '**Reductions on** (ours: step merging; SPIN: partial-order reduction, its default):',
+    '',
+    markdownTable(headers, tables.on),
+    '',
+    '**Reductions off** (ours: `--no-por`; SPIN: `-DNOREDUCE`):',
+    '',
+    markdownTable(headers, tables.off),
     '',
     table(rows),
   ].join('\n');
-  const interval = ratios[0];
-  return {
-    title: 'SPIN on the same Promela model',
-    text,
-    summary: [['spin', 'introspect-nested/interval: time ours/SPIN', `${interval[1]} / ${interval[2]}`, `${interval[3]} / ${interval[4]}`, `${interval[7]}`, '', '']],
-  };
+  return { title, text, summary };
 }
 
 function machine(): string {

@@ -9,6 +9,7 @@ import { loadScenarioFile } from '../../src/scenario/load.js';
 import {
   markdownTable,
   parseArgs,
+  parseBashCpu,
   parseCheckJson,
   parseSpinOutput,
   parseUsage,
@@ -27,6 +28,12 @@ describe('bench options', () => {
     const o = parseArgs([]);
     expect(o.only).toEqual(RUNGS);
     expect([o.budget, o.spin, o.write, o.workers]).toEqual([120, true, true, 2]);
+  });
+
+  it('--spin-rungs: the ladder rungs SPIN runs, 2..4 by default, sorted; anything but 2..6 is refused by name', () => {
+    expect(parseArgs([]).spinRungs).toEqual([2, 3, 4]);
+    expect(parseArgs(['--spin-rungs', '4,2,3']).spinRungs).toEqual([2, 3, 4]);
+    expect(() => parseArgs(['--spin-rungs', '1,2'])).toThrow('--spin-rungs: ladder rungs are 2..6 (actors), got "1,2"');
   });
 
   it('--only keeps the suite order, and a partial run writes nothing unless asked', () => {
@@ -83,8 +90,14 @@ describe('reading pan', () => {
     expect(parseSpinOutput(holds, false, 100)).toEqual({ verdict: 'holds', states: 36630972, transitions: 132144060, seconds: 227, vector: 1156, memoryBytes: 2893.184 * 2 ** 20, detail: '' });
   });
 
+  it("bash's time line gives the CPU time, NaN without one", () => {
+    expect(parseBashCpu('pan: elapsed time 1.5 seconds\nBENCH_CPU 1.25 0.50\n')).toBe(1.75);
+    expect(parseBashCpu('pan: elapsed time 1.5 seconds')).toBeNaN();
+  });
+
   it('an assertion names the property it stands for', () => {
-    const out = 'pan:1: assertion violated (pte[1].pfn==spte[1].pfn) (at depth 83)\nState-vector 1156 byte, depth reached 83, errors: 1\n528465 states, stored\npan: elapsed time 14.1 seconds';
+    const out =
+      'pan:1: assertion violated ( !(pte[1].present)||((pte[0].present&&(pte[0].pfn==pte[1].pfn))&& !((pte[1].wr&& !(pte[0].wr))))) (at depth 83)\nState-vector 1156 byte, depth reached 83, errors: 1\n528465 states, stored\npan: elapsed time 14.1 seconds';
     const r = parseSpinOutput(out, false, 100);
     expect([r.verdict, r.states, r.seconds, r.detail]).toEqual(['violation(refinement)', 528465, 14.1, 'assertion at depth 83']);
   });
