@@ -15,7 +15,7 @@ const statusLines = () =>
     .filter((l) => l.length);
 
 describe('the progress line', () => {
-  it('names the cell a search is in, with its states', () => {
+  it('names the cell a search is in, with its states', { timeout: 120_000 }, () => {
     // A cell of some seconds: the line is written every half second (introspect alone can end before the first).
     expect(main(['check', 'introspect-nested', '--variant', 'seed-2019-fixed', '--no-shrink'], { progress: true })).toBe(1);
     const lines = statusLines();

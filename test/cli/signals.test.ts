@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { tidy, vmamirrorUntil } from '../helpers/cli.js';
 
-/** Long enough for the command to be searching (startup is a few hundred ms), well before any of these ends. */
+/** CPU time the command has used when the signal comes: long enough for it to be searching (startup is a few hundred ms), well before any of these ends. */
 const AFTER_MS = 1500;
 const LATENCY_MS = 1000;
 

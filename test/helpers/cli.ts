@@ -30,7 +30,7 @@ export interface Signalled extends Ran {
   readonly peakRss: number;
 }
 
-/** Starts `vmamirror ARGS`, sends `signal` after `afterMs` (if given; again `againMs` later if given), and resolves when it exits. */
+/** Runs the CLI; with `signal`, sends it once the process has used `afterMs` of CPU time (and again `againMs` later, if given). */
 export function vmamirrorUntil(args: readonly string[], signal?: NodeJS.Signals, afterMs = 0, againMs?: number): Promise<Signalled> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, VMAMIRROR_DEBUG: '' } });
@@ -41,23 +41,31 @@ export function vmamirrorUntil(args: readonly string[], signal?: NodeJS.Signals,
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const status = `/proc/${child.pid}/status`;
+    const stat = `/proc/${child.pid}/stat`;
+    let again: NodeJS.Timeout | undefined;
+    const send = () => {
+      sentAt = performance.now();
+      child.kill(signal);
+      if (againMs !== undefined) again = setTimeout(() => child.kill(signal), againMs);
+    };
     const watch = setInterval(() => {
       try {
         if (existsSync(status)) peakRss = Math.max(peakRss, Number(/VmHWM:\s*(\d+) kB/.exec(readFileSync(status, 'utf8'))?.[1] ?? 0) * 1024);
+        // The signal goes once the child has run `afterMs` of CPU time (utime + stime, in 10 ms
+        // ticks), not of wall time: on a loaded machine it would otherwise come before the
+        // command has even loaded.
+        if (signal && !sentAt && existsSync(stat)) {
+          const line = readFileSync(stat, 'utf8');
+          const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
+          if ((Number(f[11]) + Number(f[12])) * 10 >= afterMs) send();
+        }
       } catch {
         // the process is gone
       }
     }, 10);
-    const timer = signal
-      ? setTimeout(() => {
-          sentAt = performance.now();
-          child.kill(signal);
-          if (againMs !== undefined) setTimeout(() => child.kill(signal), againMs);
-        }, afterMs)
-      : undefined;
     child.on('close', (code, sig) => {
       clearInterval(watch);
-      clearTimeout(timer);
+      clearTimeout(again);
       resolve({ code, signal: sig, stdout, stderr, latencyMs: sentAt ? performance.now() - sentAt : 0, peakRss });
     });
   });
