@@ -216,8 +216,15 @@ export class RowCanon {
     const write = (o: number, x: number) => {
       if (into) into.set(o, x);
       else if (v[o] !== x) {
-        v[0] ^= zLo(o, v[o]) ^ zLo(o, x);
-        v[1] ^= zHi(o, v[o]) ^ zHi(o, x);
+        // As World.set: a slot holding 0 contributes nothing to the lanes.
+        if (v[o] !== 0) {
+          v[0] ^= zLo(o, v[o]);
+          v[1] ^= zHi(o, v[o]);
+        }
+        if (x !== 0) {
+          v[0] ^= zLo(o, x);
+          v[1] ^= zHi(o, x);
+        }
         v[o] = x;
       }
     };
