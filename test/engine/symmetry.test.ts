@@ -22,7 +22,9 @@ import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import { PTE, SWAP } from '../../src/kernel/structs.js';
 import { EXPECTED, V } from '../helpers/catalogue-table.js';
-import { vmamirror } from '../helpers/cli.js';
+import { ROOT, vmamirror } from '../helpers/cli.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+import { join } from 'node:path';
 
 // A toy pool: rows 1..3 of `sym_row` (row 0 reserved), taken lowest free first; `sym_holder` names them (ref: row + 1).
 const ROW = defineStruct('sym_row', ['used', 'data'] as const);
@@ -251,15 +253,8 @@ const TWO_RECLAIMERS: ScenarioSpec = {
   description: '',
   pages: 2,
   actors: [
-    {
-      name: 'intro',
-      ops: [
-        { op: 'access', mm: 'introspector', page: 0 },
-        { op: 'access', mm: 'introspector', page: 1 },
-      ],
-    },
-    { name: 'kswapd0', ops: [{ op: 'reclaim', page: 0 }] },
-    { name: 'kswapd1', ops: [{ op: 'reclaim', page: 1 }] },
+    { name: 'intro', ops: [0, 1].map((page) => ({ op: 'access', mm: 'introspector', page }) as const) },
+    ...[0, 1].map((page) => ({ name: `kswapd${page}`, ops: [{ op: 'reclaim', page } as const] })),
   ],
 };
 
@@ -280,28 +275,7 @@ describe('swap slots', () => {
   });
 
   it('pages-2 (a fault still holds the entry of a slot MADV_DONTNEED freed while kswapd takes another): not a symmetry, and the search says so', { timeout: 120_000 }, () => {
-    const spec: ScenarioSpec = {
-      name: 'pages-2',
-      description: '',
-      pages: 2,
-      actors: [
-        {
-          name: 'intro',
-          ops: [
-            { op: 'access', mm: 'introspector', page: 0 },
-            { op: 'access', mm: 'introspector', page: 1 },
-          ],
-        },
-        {
-          name: 'kswapd',
-          ops: [
-            { op: 'reclaim', page: 0 },
-            { op: 'reclaim', page: 1 },
-          ],
-        },
-        { name: 'source', ops: [{ op: 'madvise-dontneed', mm: 'source', page: 0, pages: 2 }] },
-      ],
-    };
+    const spec = loadScenarioFile(join(ROOT, 'bench/scenarios/pages-2.yaml')).spec;
     expect(() => checkOne(spec, interval, { symmetry: true, shrink: false })).toThrow(
       /^row domain swap-slot: swap\[\d\] was allocated while intro:(handle_pte_fault|do_swap_page)\.origVal still named the free swap\[\d\]/,
     );
