@@ -212,22 +212,23 @@ export class RowCanon {
     return dst;
   }
 
-  private renumber(v: Int32Array, into: World | undefined, w: World): void {
-    const write = (o: number, x: number) => {
-      if (into) into.set(o, x);
-      else if (v[o] !== x) {
-        // As World.set: a slot holding 0 contributes nothing to the lanes.
-        if (v[o] !== 0) {
-          v[0] ^= zLo(o, v[o]);
-          v[1] ^= zHi(o, v[o]);
-        }
-        if (x !== 0) {
-          v[0] ^= zLo(o, x);
-          v[1] ^= zHi(o, x);
-        }
-        v[o] = x;
+  /** Writes `x` to slot `o` of `v`: through `into` when given, else in place with the lanes updated (as World.set: a 0 adds nothing to them). */
+  private write(v: Int32Array, into: World | undefined, o: number, x: number): void {
+    if (into) into.set(o, x);
+    else if (v[o] !== x) {
+      if (v[o] !== 0) {
+        v[0] ^= zLo(o, v[o]);
+        v[1] ^= zHi(o, v[o]);
       }
-    };
+      if (x !== 0) {
+        v[0] ^= zLo(o, x);
+        v[1] ^= zHi(o, x);
+      }
+      v[o] = x;
+    }
+  }
+
+  private renumber(v: Int32Array, into: World | undefined, w: World): void {
     for (let i = 0; i < this.domains.length; i++) {
       const d = this.domains[i];
       const map = this.map[i];
@@ -249,7 +250,7 @@ export class RowCanon {
       rows.set(v.subarray(d.base, d.base + d.count * d.stride));
       for (let r = d.reserved; r < d.count; r++) {
         const to = d.base + map[r] * d.stride;
-        for (let j = 0; j < d.stride; j++) write(to + j, rows[r * d.stride + j]);
+        for (let j = 0; j < d.stride; j++) this.write(v, into, to + j, rows[r * d.stride + j]);
       }
       const lo = d.base + d.reserved * d.stride;
       const hi = d.base + d.count * d.stride;
@@ -257,7 +258,7 @@ export class RowCanon {
         let o = this.nameSlots[k];
         // A name kept in a row of the pool itself moved with its row.
         if (o >= lo && o < hi) o = d.base + map[Math.floor((o - d.base) / d.stride)] * d.stride + ((o - d.base) % d.stride);
-        write(o, map[this.nameRows[k]] + this.nameRef[k]);
+        this.write(v, into, o, map[this.nameRows[k]] + this.nameRef[k]);
       }
     }
   }
