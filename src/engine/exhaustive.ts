@@ -401,7 +401,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       if (stop) return stopped(stop);
     }
     if (canon?.check) canon.noteBefore(parent);
-    sym?.noteBefore(parent, w);
+    sym?.noteBefore(parent);
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.

@@ -72,11 +72,9 @@ export class RowCanon {
   private readonly map: Int32Array[];
   private readonly rows: Int32Array[];
   private readonly rest: number[] = [];
-  /** Per domain, from `noteBefore`: which rows were free, and the first slot that named a free row (-1: none). */
+  /** Per domain, from `noteBefore`: which rows were free. */
   private readonly freeBefore: Uint8Array[];
-  private readonly namedFree: Int32Array;
-  private readonly namedRow: Int32Array;
-  private before: Int32Array | undefined;
+  private readonly before: Int32Array;
 
   private constructor(
     private readonly layout: Layout,
@@ -86,8 +84,7 @@ export class RowCanon {
     this.map = domains.map((d) => new Int32Array(d.count));
     this.rows = domains.map((d) => new Int32Array(d.count * d.stride));
     this.freeBefore = domains.map((d) => new Uint8Array(d.count));
-    this.namedFree = new Int32Array(domains.length);
-    this.namedRow = new Int32Array(domains.length);
+    this.before = new Int32Array(layout.size);
   }
 
   /** The canonicaliser of `L`'s states, or undefined when `on` is false or the layout has no pool of the declared domains. */
@@ -263,52 +260,43 @@ export class RowCanon {
     }
   }
 
-  /**
-   * Notes, in `v` (the state the next transitions start from), which rows are free and, when an
-   * allocation could choose between free rows (two or more) and one of them is named, the first
-   * slot naming one.
-   */
-  noteBefore(v: Int32Array, w: World): void {
-    this.before = v;
+  /** Notes `v`, the state the next transitions start from (a copy: the search steps in place), and which of its rows are free. */
+  noteBefore(v: Int32Array): void {
+    this.before.set(v);
     for (let i = 0; i < this.domains.length; i++) {
       const d = this.domains[i];
       const free = this.freeBefore[i];
-      let nFree = 0;
-      for (let r = 0; r < d.count; r++) {
-        free[r] = r >= d.reserved && this.isFree(v, d, r) ? 1 : 0;
-        nFree += free[r];
-      }
-      this.namedFree[i] = -1;
-      // With one free row every numbering allocates that row: nothing to tell apart.
-      if (nFree < 2) continue;
-      const n = this.gather(v, d, w);
-      for (let k = 0; k < n; k++) {
-        if (!free[this.nameRows[k]]) continue;
-        this.namedFree[i] = this.nameSlots[k];
-        this.namedRow[i] = this.nameRows[k];
-        break;
-      }
+      for (let r = 0; r < d.count; r++) free[r] = r >= d.reserved && this.isFree(v, d, r) ? 1 : 0;
     }
   }
 
   /**
    * The two conditions under which the renumbering is exact, on the transition from the state
-   * noted by `noteBefore` to `w`'s: a row it took from the free ones was not taken while a free row
-   * was named, and the free rows are alike. Either broken is a ModelError naming what broke it.
+   * noted by `noteBefore` to `w`'s: a row it took from the free ones was not taken while two or
+   * more were free and one of them was named (with one free row every numbering takes that row),
+   * and the free rows are alike. Either broken is a ModelError naming what broke it.
    */
   checkAfter(w: World): void {
     const v = w.v;
+    const before = this.before;
     for (let i = 0; i < this.domains.length; i++) {
       const d = this.domains[i];
       const free = this.freeBefore[i];
-      const named = this.namedFree[i];
-      const what = d.domain.struct.name;
-      if (named >= 0) {
-        for (let r = d.reserved; r < d.count; r++) {
-          if (!free[r] || this.isFree(v, d, r)) continue;
-          const by = describeSlot(w, named, this.before) ?? `slot ${named}`;
+      let nFree = 0;
+      let took = -1;
+      for (let r = d.reserved; r < d.count; r++) {
+        nFree += free[r];
+        if (free[r] && !this.isFree(v, d, r)) took = r;
+      }
+      if (took >= 0 && nFree >= 2) {
+        // Only now, at an allocation: the names of the state it started from.
+        const n = this.gather(before, d, w);
+        for (let k = 0; k < n; k++) {
+          if (!free[this.nameRows[k]]) continue;
+          const what = d.domain.struct.name;
+          const by = describeSlot(w, this.nameSlots[k], before) ?? `slot ${this.nameSlots[k]}`;
           throw new ModelError(
-            `row domain ${d.domain.name}: ${what}[${r}] was allocated while ${by} still named the free ${what}[${this.namedRow[i]}], and the allocator takes the lowest free one: ` +
+            `row domain ${d.domain.name}: ${what}[${took}] was allocated while ${by} still named the free ${what}[${this.nameRows[k]}], and the allocator takes the lowest free one: ` +
               `which row it reuses depends on the numbering, so the rows are not interchangeable in this scenario; check it without --symmetry`,
           );
         }
