@@ -9,8 +9,8 @@
  * The canonical numbering: the rows named, in the order of their first name (the declared fields
  * in layout order, then each actor's frames from the bottom up); then the used rows nothing names,
  * by their contents; then the free rows nothing names, which are alike (checked below). It is a
- * permutation and a function of the state, so two states get one canonical form only when a
- * permutation maps one to the other.
+ * permutation, and it depends only on where the names are and on the rows' contents, not on the
+ * numbers: two states get one canonical form exactly when a permutation maps one to the other.
  *
  * Why that is exact, and when it is not. A permutation π of the rows maps a state s to π(s); the
  * search may explore π(s) for s when every step from π(s) is the π-image of the step from s (up to
@@ -22,11 +22,14 @@
  * the results differ by a swap of two identical, unnamed rows); it is not when some free row is
  * still named — a stale snapshot, a dangling entry: then the numbering decides whether the
  * allocation reuses the named row, and two numberings of one state have different futures. So on
- * every transition the engine checks both conditions (a free row that went into use while a free
- * row was named, two free rows that differ) and stops with a model error naming the slot: the
+ * every transition the engine checks both conditions (a free row that went into use while two or
+ * more were free and one of them was named — with one free row every numbering takes that one —
+ * and two free rows that differ) and stops with a model error naming the slot: the
  * scenario does not have the symmetry, and is checked without `--symmetry`. Up to the first such
  * transition the search explores exactly the canonical images of the concrete states, so a
- * scenario it completes on has no such transition concretely either.
+ * scenario it completes on has no such transition concretely either. (The names are read in the
+ * state the transition starts from: a single step that frees a row and allocates another while its
+ * own frame names the freed one is not seen; no step of the model does.)
  *
  * What the engine cannot see is a name it was not told about (an undeclared field or local that
  * holds a row number): the tests compare the concrete search's states, renamed, with the
