@@ -29,7 +29,7 @@
  * transition the search explores exactly the canonical images of the concrete states, so a
  * scenario it completes on has no such transition concretely either. (The names are read in the
  * state the transition starts from: a single step that frees a row and allocates another while its
- * own frame names the freed one is not seen; no step of the model does.)
+ * own frame names the freed one is not seen; no step of the model frees a swap slot and takes one.)
  *
  * What the engine cannot see is a name it was not told about (an undeclared field or local that
  * holds a row number): the tests compare the concrete search's states, renamed, with the
