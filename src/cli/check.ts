@@ -39,6 +39,7 @@ export interface ExhaustiveCliOptions {
   exact?: boolean;
   abstractCounters?: boolean;
   concreteCounters?: string[];
+  symmetry?: boolean;
   trail?: string;
   maxViolations?: number;
   allViolations?: boolean;
@@ -73,13 +74,14 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     lockOrder: opts.lockOrder,
     exact: opts.exact,
     counters: opts.abstractCounters ? { concrete: opts.concreteCounters } : undefined,
+    symmetry: opts.symmetry,
     maxViolations: opts.allViolations ? Number.POSITIVE_INFINITY : opts.maxViolations,
     // Shrinking costs replays; the table prints shortest schedules only.
     shrink: opts.shrink !== false && !sel.table,
     shouldStop: budget.shouldStop,
   };
   const workers = opts.workers ?? 1;
-  const alone = workers > 1 ? parallelUnsupported(base) : undefined;
+  const alone = workers > 1 ? (parallelUnsupported(base) ?? (opts.symmetry ? 'the symmetry reduction' : undefined)) : undefined;
   if (alone) fail(`--workers ${workers}: ${alone} runs on one thread only`);
   // An outcome check learns, over the whole search, which allowed outcomes some final state reached.
   const judged = workers > 1 ? sel.scenarios.find((s) => s.outcomes?.length) : undefined;

@@ -62,6 +62,7 @@ const EXHAUSTIVE_ONLY: [keyof CheckCliOptions, string][] = [
   ['exact', '--exact'],
   ['abstractCounters', '--abstract-counters'],
   ['concreteCounters', '--concrete-counters'],
+  ['symmetry', '--symmetry'],
   ['workers', '--workers'],
   ['iteratePreemptions', '--iterate-preemptions'],
   ['maxViolations', '--max-violations'],
@@ -263,6 +264,10 @@ function program(ctx: RunContext, run: Run): Command {
       'rename the live values of unbounded counters (page generations, sequence numbers: docs/reduction.md) to canonical ones, so that retry loops with a new value each time end; sound for code that only copies, bumps and compares them',
     )
     .option('--concrete-counters <domain...>', 'with --abstract-counters: keep these counter domains concrete (page-gen, kvm-seq), for a race that depends on the value itself (a wrap, a sign)')
+    .option(
+      '--symmetry',
+      'renumber interchangeable rows (swap slots: docs/reduction.md) canonically, so that states that differ only in which slot an allocation took are one; stops with an error on a scenario where the slots are not interchangeable',
+    )
     .option(
       '--iterate-preemptions',
       'when a limit stops the search, search again with at most 0, 1, 2, … preemptions within what is left, and report the largest bound covered completely (with --time-limit, the exhaustive attempt gets half of it)',

@@ -36,6 +36,7 @@ import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 import { CounterCanon, type CounterOptions } from './counters.js';
+import { RowCanon } from './symmetry.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -92,6 +93,8 @@ export interface ExploreOptions extends CheckSelection {
   readonly order?: number;
   /** Called with every distinct state as it is interned (renamed, under the counter abstraction): for tests that compare state sets. */
   readonly onState?: (state: Int32Array) => void;
+  /** Renumber interchangeable rows (swap slots: src/engine/symmetry.ts) before a state is interned. */
+  readonly symmetry?: boolean;
 }
 
 /** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
@@ -152,6 +155,8 @@ export interface ExploreResult {
   readonly beyondBound?: number;
   /** The counter abstraction the search ran with, when it renamed some domain: a replay of its termination lasso renames the same way. */
   readonly counters?: CounterOptions;
+  /** The row domains the search renumbered (`symmetry`), when the layout has one. */
+  readonly symmetry?: readonly string[];
 }
 
 /** Fresh states between two readings of the process's RSS under a memory limit (a reading costs ~10 µs, far more on a loaded machine). */
@@ -193,7 +198,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   // The counter abstraction (counters.ts): every state is interned renamed, the initial one too.
   // Schedules still replay from the concrete initial state: the renaming commutes with every step.
   const canon = CounterCanon.of(w.layout, opts.counters);
-  const start = canon ? canon.canonicalCopy(initial, new Int32Array(slots)) : initial;
+  // Symmetry (symmetry.ts): then the rows are renumbered, the counters' canonical values among their contents.
+  const sym = RowCanon.of(w.layout, opts.symmetry);
+  sym?.checkInitial(w);
+  const renamed = canon ? canon.canonicalCopy(initial, new Int32Array(slots)) : initial;
+  const start = sym ? sym.canonicalCopy(renamed, new Int32Array(slots), w) : renamed;
   const parent = new Int32Array(slots);
   const merge = opts.merge ?? true;
   w.undoing = true;
@@ -284,6 +293,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       ...(exact && { exact }),
       ...(bound >= 0 && { beyondBound }),
       ...(canon && { counters: opts.counters }),
+      ...(sym && { symmetry: sym.names }),
       ...(maxViolations > 1 && { violations: found }),
       stopReason,
       peakBytes,
@@ -398,6 +408,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       if (stop) return stopped(stop);
     }
     if (canon?.check) canon.noteBefore(parent);
+    sym?.noteBefore(parent);
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
@@ -458,6 +469,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         if (canon) {
           if (canon.check) canon.checkAfter(w);
           canon.canonicalize(w); // logged for undo like the step's own writes
+        }
+        if (sym) {
+          sym.checkAfter(w);
+          sym.canonicalize(w);
         }
         const next = w.v;
         let pre = 0;

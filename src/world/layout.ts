@@ -92,6 +92,65 @@ export function allCounterDomains(): readonly CounterDomain[] {
   return [...counterDomains.values()];
 }
 
+/**
+ * A pool of interchangeable rows: the objects of one struct from `reserved` on (a swap slot, a page
+ * frame), named by number wherever the model keeps one — in declared struct fields and in declared
+ * routine locals, each with how it encodes the number. A row is free while its `free` field holds
+ * `freeValue`; an allocator takes a free row. An explorer may renumber the rows (move each row's
+ * fields, rewrite every name) to a canonical numbering (src/engine/symmetry.ts), which is exact
+ * only while the model is symmetric in the rows: no code names a row by a constant, compares two
+ * rows' numbers for order, or finds a row other than through a declared name — and, since the
+ * model's allocators take the lowest free row, no allocation happens while a free row is still
+ * named (the explorer checks this one on every transition).
+ */
+export interface RowDomain {
+  readonly name: string;
+  readonly description: string;
+  readonly struct: StructDef;
+  /** Rows below this are not in the pool (slot 0, the swap header; pfn 0, "no page"). */
+  readonly reserved: number;
+  readonly free: { readonly field: string; readonly value: number };
+  /** Struct fields that hold a row's name. */
+  readonly fields: readonly RowName[];
+  /** Routine params and locals that hold a row's name, by routine and local name; a replacement routine inherits its original's by local name. */
+  readonly locals: readonly RowLocal[];
+}
+
+/** How a slot holds a row's number: `index` the number itself, `ref` the number + 1 (src/kernel/ref.ts); values ≤ 0 name no row. */
+export type RowEncoding = 'index' | 'ref';
+
+export interface RowName {
+  readonly struct: StructDef;
+  readonly field: string;
+  readonly encoding: RowEncoding;
+}
+
+export interface RowLocal {
+  readonly routine: string;
+  readonly local: string;
+  readonly encoding: RowEncoding;
+  /** The local holds a name only when this other local of the frame has one of the `mask` bits set (a tagged value). */
+  readonly when?: { readonly local: string; readonly mask: number };
+}
+
+const rowDomains = new Map<string, RowDomain>();
+
+export function defineRowDomain(d: RowDomain): RowDomain {
+  if (rowDomains.has(d.name)) throw new ModelError(`row domain ${d.name} defined twice`);
+  const fieldOf = (s: StructDef, f: string) => {
+    if (!s.fields.includes(f)) throw new ModelError(`row domain ${d.name}: struct ${s.name} has no field ${f}`);
+  };
+  fieldOf(d.struct, d.free.field);
+  for (const n of d.fields) fieldOf(n.struct, n.field);
+  rowDomains.set(d.name, d);
+  return d;
+}
+
+/** The row domains defined so far, in definition order. */
+export function allRowDomains(): readonly RowDomain[] {
+  return [...rowDomains.values()];
+}
+
 export function defineStruct<const F extends string>(
   name: string,
   fields: readonly F[],

@@ -44,6 +44,8 @@ import { tlbDefer, tlbFlushStep, tlbOn } from '../tlb.js';
 import { KERNEL } from '../library.js';
 import { DIRTY_ACCESSED, dirtyAccessed, folioMarkDirty } from '../dirty.js';
 import { folioMaybeDmaPinned } from '../pin.js';
+import { defineRowDomain } from '../../world/layout.js';
+import { SNAP_SWAP } from './pte-snap.js';
 
 /** mm/swapfile.c:folio_alloc_swap — the lowest free slot (≥ 1: slot 0 is the swap header), or -1. */
 export function getSwapSlot(w: World): number {
@@ -53,6 +55,33 @@ export function getSwapSlot(w: World): number {
     return -1;
   });
 }
+
+/**
+ * The swap slots as a pool of interchangeable rows (layout.ts `RowDomain`, `--symmetry`): nothing
+ * in the model names a slot but a swap entry, which lives in a swap pte (`pte.swap`, positive: a
+ * negative value is a device-exclusive entry's pfn), in a swap-cache page (`page.swap`) and in the
+ * fault paths' snapshot of a pte (`vmf->orig_pte`: `origVal` while `origBits` says SNAP_SWAP); a
+ * freed slot is zeroed (freeSwapSlot), so free slots are alike. Slot 0, the swap header, is
+ * never handed out.
+ */
+export const SWAP_SLOTS = defineRowDomain({
+  name: 'swap-slot',
+  description: 'the swap slots (swap_map offsets), named by the swap entries of ptes, swap-cache pages and pte snapshots',
+  struct: SWAP,
+  reserved: 1,
+  free: { field: 'used', value: 0 },
+  fields: [
+    { struct: PTE, field: 'swap', encoding: 'ref' },
+    { struct: PAGE, field: 'swap', encoding: 'ref' },
+  ],
+  // Every routine that keeps a pte snapshot (pte-snap.ts): its value half is a swap entry when the bits say so.
+  locals: ['handle_pte_fault', 'do_swap_page', 'wp_page_copy', 'finish_mkwrite_fault', 'wp_pfn_shared', 'remove_device_exclusive_entry'].map((routine) => ({
+    routine,
+    local: 'origVal',
+    encoding: 'ref' as const,
+    when: { local: 'origBits', mask: SNAP_SWAP },
+  })),
+});
 
 /** The class of the swap device's lock (si->lock and its cluster locks), around the slot map. */
 export const SWAP_LOCK = 'swap_info.lock';
