@@ -147,6 +147,9 @@ function freeOnePage(w: World, pfn: number): void {
   w.inside('zone.lock', () => {
     p.free = 1;
   });
+  // free_pages_prepare: page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP — every flag, PG_dirty included, so
+  // the next allocation starts clean (an anon page is often freed dirty).
+  p.dirty = 0;
   p.anon = 0;
   p.anonVma = NONE;
   p.index = 0;

@@ -50,6 +50,6 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
   'pin_longterm_test_stop:clear': { writes: ['pinLongterm.pfn'] },
   'pin_longterm_test_stop:unpin': {
     reads: ['page.locked', 'page.mapcount'],
-    writes: ['page.anon', 'page.anonExclusive', 'page.anonVma', 'page.free', 'page.index', 'page.refcount', 'page.swap'],
+    writes: ['page.anon', 'page.anonExclusive', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'],
   },
 };

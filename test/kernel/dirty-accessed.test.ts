@@ -17,6 +17,7 @@ import { KERNEL } from '../../src/kernel/library.js';
 import { mmuNotifierRegister } from '../../src/kernel/notifier/mmu-notifier.js';
 import { folioReferenced } from '../../src/kernel/ops/age.js';
 import { mmuNotifierClearYoung, mmuNotifierTestYoung } from '../../src/kernel/notifier/young.js';
+import { madviseDontneed } from '../../src/kernel/ops/madvise.js';
 
 /** A secondary whose entry for vpn 1 was accessed: its clear_flush_young reports it young. */
 const AGING_LIB = new Library('test-aging', [KERNEL]);
@@ -47,6 +48,19 @@ function cleanSwapCachePage(w: World, pfn: number): void {
 }
 
 describe('dirty and accessed bits (layer dirty-accessed)', () => {
+  it('a page freed dirty is clean when it is allocated again: free_pages_prepare clears every flag (regression: PG_dirty outlived the free)', () => {
+    const { w, pfn } = world();
+    w.obj(PAGE, pfn).dirty = 1;
+    w.spawn(0, madviseDontneed, [0, 1, 2]);
+    runToEnd(w, 'a');
+    expect([w.obj(PAGE, pfn).free, w.obj(PAGE, pfn).dirty]).toEqual([1, 0]);
+    // A write fault elsewhere takes the lowest free frame: this one, clean (its pte is dirty, the folio not).
+    w.spawn(0, cpuAccess, [0, 2, 1, 5]);
+    runToEnd(w, 'a');
+    expect(pte(w, 0, 2).pfn).toBe(pfn);
+    expect(w.obj(PAGE, pfn).dirty).toBe(0);
+  });
+
   it('the MMU sets young on a load and young+dirty on a store, in the pte', () => {
     const { w } = world();
     const p = pte(w, 0, 1);
