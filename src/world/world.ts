@@ -27,7 +27,7 @@ import {
   type Observed,
 } from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
-import { FREE, Protections, StepDiscipline, withinClasses } from './discipline.js';
+import { FREE, GUARDED, Protections, StepDiscipline, withinClasses } from './discipline.js';
 import type { Mutation } from './mutation.js';
 import type { LockOrder } from './lock-order.js';
 
@@ -45,11 +45,28 @@ interface StepRules {
   readonly hardware: boolean;
 }
 
+/** An audited step's compiled footprint (undefined where its library declares none), its mask over field numbers, and its slot table. */
+interface StepAudit {
+  readonly fp: CompiledFootprint | undefined;
+  readonly mask: Uint8Array | undefined;
+  readonly slots: Uint8Array;
+}
+
 /** Bits of `World.watch`. */
 const WATCH_TRACK = 1;
 const WATCH_AUDIT = 2;
 /** A property declaring its reads (a local assertion) is being checked against them. */
 const WATCH_PROPERTY = 4;
+
+/**
+ * Bits of an audited step's per-slot table (`World.auditSlots`): an access of a slot whose bits
+ * say "permitted, and nothing for the lock discipline to look at" is done with one byte test.
+ */
+/** The step may read the slot: its footprint declares the field, or it declares none, or the slot is a call frame or actor slot. */
+const SLOT_READ = 1;
+const SLOT_WRITE = 2;
+/** The lock discipline looks at the slot: it is protected, a lock, or where an actor counts its read holds. */
+const SLOT_LOCKS = 4;
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -162,8 +179,12 @@ export class World {
   private auditSeen: Observed | undefined;
   private slotKeys: Int32Array | undefined;
   private fields: FieldIndex | undefined;
-  /** Per routine id: each step's compiled footprint and its mask (built on the routine's first audited step). */
-  private readonly compiled: ({ fp: CompiledFootprint; mask: Uint8Array } | undefined)[][] = [];
+  /** Per routine id: each step's compiled footprint, its mask and its slot table (built on the routine's first audited step). */
+  private readonly compiled: StepAudit[][] = [];
+  /** The audited step's per-slot table (`SLOT_*` bits, one byte per slot of the layout). */
+  private auditSlots: Uint8Array = new Uint8Array(0);
+  /** Slot tables by the footprint mask they were built from ('' for a step that declares none): steps with one footprint share one. */
+  private readonly slotTables = new Map<string, Uint8Array>();
   private prot: Protections | undefined;
   private discipline: StepDiscipline | undefined;
   /** `routine:label` of the audited step (the running one, `site`), for messages. */
@@ -387,32 +408,65 @@ export class World {
       this.auditFp = undefined;
       this.auditMask = undefined;
       this.auditSeen = this.observedStep(routine, pc);
+      // Every access takes the slow path, which records it.
+      this.auditSlots = this.slotTable(new Uint8Array(0));
       return;
     }
     this.compiled[id] ??= this.compiledOf(routine);
     const step = this.compiled[id][pc];
-    this.auditFp = step?.fp;
-    this.auditMask = step?.mask;
+    this.auditFp = step.fp;
+    this.auditMask = step.mask;
+    this.auditSlots = step.slots;
     this.auditSeen = undefined;
   }
 
-  /** Each step's declared footprint of `routine`, compiled for this layout (undefined where its library declares none). */
-  private compiledOf(routine: AnyRoutine): ({ fp: CompiledFootprint; mask: Uint8Array } | undefined)[] {
+  /** Each step's declared footprint of `routine`, compiled for this layout (undefined where its library declares none), and its slot table. */
+  private compiledOf(routine: AnyRoutine): StepAudit[] {
     this.fields ??= fieldIndex(this.layout);
     const fields = this.fields;
     const declared = routine.library.footprints;
-    const table = routine.labels.map((label) => {
+    const table = routine.labels.map((label): StepAudit => {
       const where = `${routine.name}:${label}`;
       const fp = declared?.[where];
-      if (!fp) return undefined;
+      if (!fp) return { fp: undefined, mask: undefined, slots: this.slotTable(undefined) };
       const compiled = compileFootprint(this.layout, where, fp);
-      return { fp: compiled, mask: accessMask(compiled, fields) };
+      const mask = accessMask(compiled, fields);
+      return { fp: compiled, mask, slots: this.slotTable(mask) };
     });
     if (declared) {
-      const missing = routine.labels.filter((_, i) => !table[i]);
+      const missing = routine.labels.filter((_, i) => !table[i].fp);
       if (missing.length) throw new ModelError(`library ${routine.library.name} declares footprints but not for ${missing.map((l) => `${routine.name}:${l}`).join(', ')}`);
     }
     return table;
+  }
+
+  /**
+   * The slot table (`SLOT_*` bits) of a step whose footprint compiles to `mask` (undefined: it
+   * declares none, so any field may be accessed). An empty mask gives no bit at all: every access
+   * takes the slow path (the recorder's). The bits say exactly when `auditAccess`'s slow path would
+   * do nothing: a call frame or actor slot (field key 0), or a field the step may access that costs
+   * the lock discipline nothing and says nothing about who holds a lock.
+   */
+  private slotTable(mask: Uint8Array | undefined): Uint8Array {
+    const id = mask ? (mask.length === 0 ? 'none' : mask.join()) : '';
+    let t = this.slotTables.get(id);
+    if (t) return t;
+    const keys = this.slotKeys!;
+    const ofSlot = (this.fields ??= fieldIndex(this.layout)).ofSlot;
+    const prot = this.protections;
+    t = new Uint8Array(this.layout.size);
+    if (mask?.length !== 0) {
+      for (let o = 0; o < t.length; o++) {
+        if (keys[o] === 0) {
+          t[o] = SLOT_READ | SLOT_WRITE;
+          continue;
+        }
+        const m = mask ? mask[ofSlot[o]] : MAY_READ | MAY_WRITE;
+        t[o] = (m & MAY_READ ? SLOT_READ : 0) | (m & MAY_WRITE ? SLOT_WRITE : 0) | (prot.cost[o] !== FREE || prot.tellsHolder[o] ? SLOT_LOCKS : 0);
+      }
+    }
+    this.slotTables.set(id, t);
+    return t;
   }
 
   /** Each step's `within` lock classes and `lockless` field keys, compiled for this layout. */
@@ -462,6 +516,9 @@ export class World {
 
   /** Checks (and records) one access of slot `o` by the audited step. */
   auditAccess(o: number, write: boolean, x = 0): void {
+    // Most accesses: permitted, and nothing for the lock discipline (see `slotTable`).
+    const f = this.auditSlots[o];
+    if (write ? (f & (SLOT_WRITE | SLOT_LOCKS)) === SLOT_WRITE : (f & (SLOT_READ | SLOT_LOCKS)) === SLOT_READ) return;
     const key = this.slotKeys![o];
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
     if (this.disciplineOn) this.disciplineAccess(o, key, write, x);
@@ -480,6 +537,7 @@ export class World {
   private disciplineAccess(o: number, key: number, write: boolean, x: number): void {
     const d = this.discipline!;
     const prot = d.prot;
+    if (write && prot.tellsHolder[o] === 1) d.lockWritten();
     // Stable, private and ghost fields cost nothing (most accesses): no lock to look for.
     if (prot.cost[o] === FREE) return;
     const unguarded = d.unguarded(this.v, this.self, o);
@@ -497,7 +555,8 @@ export class World {
         throw new ModelError(what + (write ? '' : `; if the C reads it with READ_ONCE and re-checks it later, declare it on the step (lockless: ['${fieldName(key)}'])`));
       }
     }
-    d.access(this.v, this.self, o, write, x, unguarded);
+    // A field whose lock the actor holds commutes: nothing to record (`access` would return at once).
+    if (unguarded || prot.cost[o] !== GUARDED) d.access(this.v, this.self, o, write, x, unguarded);
   }
 
   private disciplineError(first: number, then: number): never {
