@@ -13,8 +13,8 @@ class BfsFrontier implements Frontier {
     this.next = new LevelStore(layout);
   }
 
-  push(state: Int32Array, id: number): void {
-    this.next.push(state, id);
+  push(state: Int32Array, id: number, written?: Int32Array, from?: number, to?: number): void {
+    this.next.push(state, id, written, from, to);
   }
 
   take(dst: Int32Array): number {
@@ -24,7 +24,10 @@ class BfsFrontier implements Frontier {
       this.next = done;
       this.next.clear();
     }
-    return this.level.take(dst);
+    const id = this.level.take(dst);
+    // The next level's states are reached from this one: its pushes compare where the two differ.
+    if (id >= 0) this.next.startFrom(this.level);
+    return id;
   }
 
   get size(): number {

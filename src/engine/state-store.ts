@@ -209,14 +209,16 @@ function putChange(c: Int32Array, t: number, o: number, x: number): number {
 
 /** Appends the slots in [from, to) where `state` differs from `last` (and brings `last` up to date); returns where the next change goes. */
 function putChanges(state: Int32Array, last: Int32Array, from: number, to: number, c: Int32Array, t: number): number {
-  for (let o = from; o < to; o++) {
-    const x = state[o];
-    if (x !== last[o]) {
-      last[o] = x;
-      t = putChange(c, t, o, x);
-    }
-  }
+  for (let o = from; o < to; o++) t = putChange1(state, last, o, c, t);
   return t;
+}
+
+/** Appends slot `o` if `state` differs from `last` there (and brings `last` up to date); returns where the next change goes. */
+function putChange1(state: Int32Array, last: Int32Array, o: number, c: Int32Array, t: number): number {
+  const x = state[o];
+  if (x === last[o]) return t;
+  last[o] = x;
+  return putChange(c, t, o, x);
 }
 
 /**
@@ -246,6 +248,19 @@ export class LevelStore {
   private readonly cur: Int32Array;
   /** The buffer the last state was taken into. */
   private synced: Int32Array | null = null;
+  /** The slots the last `take` wrote (`nTaken` of them), or `takenWhole`: it copied the whole state. */
+  readonly takenSlots: Int32Array;
+  nTaken = 0;
+  takenWhole = true;
+  /**
+   * The slots where `last` may differ from the state the pushes now start from (`nDirty` of them,
+   * each once: `isDirty`), or `dirtyAll` when that is not known: what a push told how it was
+   * reached (`written`) compares, with the slots it wrote, instead of every slot.
+   */
+  private readonly dirty: Int32Array;
+  private readonly isDirty: Uint8Array;
+  private nDirty = 0;
+  private dirtyAll = true;
   /** States pushed, and taken. */
   count = 0;
   taken = 0;
@@ -258,6 +273,9 @@ export class LevelStore {
     this.chunkSlots = Math.max(chunkSlots, 2 * layout.size + 3);
     this.last = new Int32Array(layout.size);
     this.cur = new Int32Array(layout.size);
+    this.takenSlots = new Int32Array(layout.size);
+    this.dirty = new Int32Array(layout.size);
+    this.isDirty = new Uint8Array(layout.size);
   }
 
   /** Empties the queue (keeps its chunks). */
@@ -271,10 +289,41 @@ export class LevelStore {
     this.last.fill(0);
     this.cur.fill(0);
     this.synced = null;
+    this.nTaken = 0;
+    this.takenWhole = true;
+    this.forgetDirty();
+    this.dirtyAll = true;
   }
 
-  /** Appends `state` with `id` (not negative). */
-  push(state: Int32Array, id: number): void {
+  private forgetDirty(): void {
+    for (let i = 0; i < this.nDirty; i++) this.isDirty[this.dirty[i]] = 0;
+    this.nDirty = 0;
+  }
+
+  private addDirty(o: number): void {
+    if (this.isDirty[o] === 1) return;
+    this.isDirty[o] = 1;
+    this.dirty[this.nDirty++] = o;
+  }
+
+  /**
+   * The pushes now start from another state: the one `from` (another store) took last, which
+   * differs from the one before only in the slots that take wrote.
+   */
+  startFrom(from: LevelStore): void {
+    if (from.takenWhole) {
+      this.dirtyAll = true;
+      return;
+    }
+    for (let i = 0; i < from.nTaken; i++) this.addDirty(from.takenSlots[i]);
+  }
+
+  /**
+   * Appends `state` with `id` (not negative). `written`: the slots of every write since the state
+   * the pushes start from (`startFrom`) at its even entries in [`from`, `to`) — `state` differs
+   * from that one nowhere else; without it every slot is compared.
+   */
+  push(state: Int32Array, id: number, written?: Int32Array, from = 0, to = 0): void {
     const L = this.layout;
     if (this.chunks.length === 0) this.chunks.push(new Int32Array(this.chunkSlots));
     if (this.wAt + 2 * L.size + 3 > this.chunkSlots) {
@@ -285,15 +334,25 @@ export class LevelStore {
     const c = this.chunks[this.wChunk];
     const last = this.last;
     let t = this.wAt + 2;
-    // The stacks first, as far as either state has live frames: read from both stack pointers
-    // before the objects (the stack pointers among them) are brought up to date.
-    const stride = L.callStride;
-    for (let a = 0; a < L.actorNames.length; a++) {
-      const sp = L.actorSlot(a) + ACTOR_SP;
-      const from = L.callSlot(a, 0);
-      t = putChanges(state, last, from, from + Math.max(state[sp], last[sp]) * stride, c, t);
+    if (written === undefined || this.dirtyAll) {
+      // The stacks first, as far as either state has live frames: read from both stack pointers
+      // before the objects (the stack pointers among them) are brought up to date.
+      const stride = L.callStride;
+      for (let a = 0; a < L.actorNames.length; a++) {
+        const sp = L.actorSlot(a) + ACTOR_SP;
+        const base = L.callSlot(a, 0);
+        t = putChanges(state, last, base, base + Math.max(state[sp], last[sp]) * stride, c, t);
+      }
+      t = putChanges(state, last, 0, L.callBase, c, t);
+    } else {
+      // `last` differs from the starting state only at the dirty slots, `state` only at the written ones.
+      for (let i = 0; i < this.nDirty; i++) t = putChange1(state, last, this.dirty[i], c, t);
+      for (let i = from; i < to; i += 2) t = putChange1(state, last, written[i], c, t);
     }
-    t = putChanges(state, last, 0, L.callBase, c, t);
+    // Now `last` is `state`, which differs from the starting state only where it was written.
+    this.forgetDirty();
+    this.dirtyAll = written === undefined;
+    if (written !== undefined) for (let i = from; i < to; i += 2) this.addDirty(written[i]);
     c[this.wAt] = id;
     c[this.wAt + 1] = t - this.wAt - 2;
     this.wAt = t;
@@ -312,6 +371,8 @@ export class LevelStore {
     const inSync = dst === this.synced && dst[0] === cur[0] && dst[1] === cur[1];
     const id = c[this.rAt];
     const end = this.rAt + 2 + c[this.rAt + 1];
+    const taken = this.takenSlots;
+    let n = 0;
     for (let p = this.rAt + 2; p < end; ) {
       const word = c[p++];
       let o: number;
@@ -325,8 +386,11 @@ export class LevelStore {
       }
       cur[o] = x;
       if (inSync) dst[o] = x;
+      taken[n++] = o;
     }
     if (!inSync) dst.set(cur);
+    this.nTaken = n;
+    this.takenWhole = !inSync;
     this.synced = dst;
     this.rAt = end;
     this.taken++;

@@ -331,6 +331,14 @@ export class World {
     return bits;
   }
 
+  /** The undo log's entries, (slot, old value) pairs up to `undoLength`: which slots were written since a mark (the frontier's differences, bfs.ts). */
+  get undoEntries(): Int32Array {
+    return this.undoLog;
+  }
+  get undoLength(): number {
+    return this.undoTop;
+  }
+
   /** Forgets the undo log (nothing is taken back). */
   undoReset(): void {
     this.undoTop = 0;

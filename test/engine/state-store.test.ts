@@ -14,6 +14,9 @@ import { ACTOR_SP, DATA_START } from '../../src/world/layout.js';
 import { execStep } from '../../src/world/runner.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../../src/world/routine.js';
 import { sameState } from '../../src/world/world.js';
+import { explore } from '../../src/engine/exhaustive.js';
+import { bfs } from '../../src/engine/bfs.js';
+import type { ExhaustiveStrategy } from '../../src/engine/strategy.js';
 
 describe('the state store', () => {
   it('expands each state exactly, over a buffer that held deeper or shallower stacks', () => {
@@ -129,5 +132,67 @@ describe('the level store (differences between consecutive states)', () => {
       for (let a = 0; a < L.actorNames.length; a++) wholeWords += s[L.actorSlot(a) + ACTOR_SP] * L.callStride;
     }
     expect(level.words).toBeLessThan(wholeWords / 5);
+  });
+});
+
+describe('a breadth-first search over level stores', () => {
+  /** The fingerprints of the states a 20 000-state search interns, in order, and its transitions, with `strategy`. */
+  const search = (strategy: ExhaustiveStrategy): { states: number[]; transitions: number } => {
+    const { world } = buildScenario(scenarioByName('introspect-nested')!, variantByName('interval')!);
+    const states: number[] = [];
+    const r = explore(world, { strategy, maxStates: 20000, audit: true, onState: (s) => states.push(s[0], s[1]) });
+    return { states, transitions: r.transitions };
+  };
+  /** Breadth-first over whole states (StateStore), as before the level stores. */
+  const whole: ExhaustiveStrategy = {
+    ...bfs,
+    frontier: (L) => {
+      let level = new StateStore(L);
+      let next = new StateStore(L);
+      let head = 0;
+      return {
+        push: (s, id) => next.push(s, id),
+        take: (dst) => {
+          if (head === level.count) {
+            [level, next] = [next, level];
+            next.clear();
+            head = 0;
+            if (level.count === 0) return -1;
+          }
+          level.load(head, dst);
+          return level.id(head++);
+        },
+        get size() {
+          return level.count - head + next.count;
+        },
+        get bytes() {
+          return level.bytes + next.bytes;
+        },
+      };
+    },
+  };
+  /** The level stores, every push comparing every slot (the written slots not passed on). */
+  const unhinted: ExhaustiveStrategy = {
+    ...bfs,
+    frontier: (L) => {
+      const f = bfs.frontier(L);
+      return {
+        push: (s, id) => f.push(s, id),
+        take: (dst) => f.take(dst),
+        get size() {
+          return f.size;
+        },
+        get bytes() {
+          return f.bytes;
+        },
+      };
+    },
+  };
+
+  it('reaches the states a search over whole states reaches, in the same order, with or without the written slots', () => {
+    const expected = search(whole);
+    expect(expected.states.length).toBe(40000);
+    expect(search(bfs)).toEqual(expected);
+    expect(search(unhinted)).toEqual(expected);
   });
 });
