@@ -206,6 +206,11 @@ export class StepDiscipline {
     }
   }
 
+  /** Whether this step has found that the running actor holds lock class `c`, and no lock word was written since. */
+  knownHeld(c: number): boolean {
+    return this.heldAt[c] === this.epoch && this.heldIs[c] === 1;
+  }
+
   /** `prot.held(v, self, c)`, remembered until the next `lockWritten` or step. */
   private holds(v: Int32Array, self: number, c: number): boolean {
     if (this.heldAt[c] === this.epoch) return this.heldIs[c] === 1;

@@ -59,14 +59,16 @@ const WATCH_AUDIT = 2;
 const WATCH_PROPERTY = 4;
 
 /**
- * Bits of an audited step's per-slot table (`World.auditSlots`): an access of a slot whose bits
- * say "permitted, and nothing for the lock discipline to look at" is done with one byte test.
+ * Bits of an audited step's per-slot table (`World.auditSlots`, built by `slotTable`). Most
+ * accesses are permitted and cost the lock discipline nothing: their bit is clear, and the access
+ * is audited with one byte test.
  */
-/** The step may read the slot: its footprint declares the field, or it declares none, or the slot is a call frame or actor slot. */
-const SLOT_READ = 1;
-const SLOT_WRITE = 2;
-/** The lock discipline looks at the slot: it is protected, a lock, or where an actor counts its read holds. */
-const SLOT_LOCKS = 4;
+/** A read of the slot takes the audit's slow path: its footprint does not declare the field, or the lock discipline looks at it. */
+const SLOW_READ = 1;
+const SLOW_WRITE = 2;
+/** The slot is guarded by a lock class (discipline.ts GUARDED) and the step may read it: nothing to check while the actor is known to hold the class. */
+const GUARDED_READ = 4;
+const GUARDED_WRITE = 8;
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -181,7 +183,7 @@ export class World {
   private fields: FieldIndex | undefined;
   /** Per routine id: each step's compiled footprint, its mask and its slot table (built on the routine's first audited step). */
   private readonly compiled: StepAudit[][] = [];
-  /** The audited step's per-slot table (`SLOT_*` bits, one byte per slot of the layout). */
+  /** The audited step's per-slot table (`SLOW_*`, `GUARDED_*` bits, one byte per slot of the layout). */
   private auditSlots: Uint8Array = new Uint8Array(0);
   /** Slot tables by the footprint mask they were built from ('' for a step that declares none): steps with one footprint share one. */
   private readonly slotTables = new Map<string, Uint8Array>();
@@ -240,7 +242,8 @@ export class World {
   /** The slow path of an access while tracking or auditing: `x` is the value a write stores. */
   watched(o: number, write: boolean, x: number): void {
     if ((this.watch & WATCH_TRACK) !== 0) this.noteAccess(o);
-    if ((this.watch & WATCH_AUDIT) !== 0) this.auditAccess(o, write, x);
+    // Most accesses: permitted, and nothing for the lock discipline (one byte, see `slotTable`).
+    if ((this.watch & WATCH_AUDIT) !== 0 && (this.auditSlots[o] & (write ? SLOW_WRITE : SLOW_READ)) !== 0) this.auditAccess(o, write, x);
     if ((this.watch & WATCH_PROPERTY) !== 0 && this.propertyStray < 0 && (write || this.propertyReads![o] === 0)) this.propertyStray = o;
   }
 
@@ -449,11 +452,11 @@ export class World {
   }
 
   /**
-   * The slot table (`SLOT_*` bits) of a step whose footprint compiles to `mask` (undefined: it
-   * declares none, so any field may be accessed). An empty mask gives no bit at all: every access
-   * takes the slow path (the recorder's). The bits say exactly when `auditAccess`'s slow path would
-   * do nothing: a call frame or actor slot (field key 0), or a field the step may access that costs
-   * the lock discipline nothing and says nothing about who holds a lock.
+   * The slot table of a step whose footprint compiles to `mask` (undefined: it declares none, so
+   * any field may be accessed). An empty mask sends every access to the slow path (the recorder's,
+   * which records them). A clear SLOW bit says exactly when `auditAccess` would do nothing: a call
+   * frame or actor slot (field key 0), or a field the step may access that costs the lock
+   * discipline nothing and says nothing about who holds a lock.
    */
   private slotTable(mask: Uint8Array | undefined): Uint8Array {
     const id = mask ? (mask.length === 0 ? 'none' : mask.join()) : '';
@@ -463,14 +466,16 @@ export class World {
     const ofSlot = (this.fields ??= fieldIndex(this.layout)).ofSlot;
     const prot = this.protections;
     t = new Uint8Array(this.layout.size);
-    if (mask?.length !== 0) {
+    if (mask?.length === 0) t.fill(SLOW_READ | SLOW_WRITE);
+    else {
       for (let o = 0; o < t.length; o++) {
-        if (keys[o] === 0) {
-          t[o] = SLOT_READ | SLOT_WRITE;
-          continue;
-        }
+        if (keys[o] === 0) continue;
         const m = mask ? mask[ofSlot[o]] : MAY_READ | MAY_WRITE;
-        t[o] = (m & MAY_READ ? SLOT_READ : 0) | (m & MAY_WRITE ? SLOT_WRITE : 0) | (prot.cost[o] !== FREE || prot.tellsHolder[o] ? SLOT_LOCKS : 0);
+        const locks = prot.cost[o] !== FREE || prot.tellsHolder[o] === 1;
+        const guarded = prot.cost[o] === GUARDED;
+        const read = (m & MAY_READ) !== 0;
+        const write = (m & MAY_WRITE) !== 0;
+        t[o] = (!read || locks ? SLOW_READ : 0) | (!write || locks ? SLOW_WRITE : 0) | (guarded && read ? GUARDED_READ : 0) | (guarded && write ? GUARDED_WRITE : 0);
       }
     }
     this.slotTables.set(id, t);
@@ -522,11 +527,11 @@ export class World {
     if (this.auditFp && !this.auditFp.declared.blocks) throw new ModelError(`${this.auditFp.where} blocks, which its footprint does not declare (blocks: true)`);
   }
 
-  /** Checks (and records) one access of slot `o` by the audited step. */
-  auditAccess(o: number, write: boolean, x = 0): void {
-    // Most accesses: permitted, and nothing for the lock discipline (see `slotTable`).
-    const f = this.auditSlots[o];
-    if (write ? (f & (SLOT_WRITE | SLOT_LOCKS)) === SLOT_WRITE : (f & (SLOT_READ | SLOT_LOCKS)) === SLOT_READ) return;
+  /** Checks (and records) one access of slot `o` by the audited step (the slow path: `watched` answers the common case). */
+  private auditAccess(o: number, write: boolean, x: number): void {
+    // Most of the rest: a field the step may access, guarded by a lock class the step already found
+    // the actor holds (the answer stands until a lock word is written): nothing to check either.
+    if ((this.auditSlots[o] & (write ? GUARDED_WRITE : GUARDED_READ)) !== 0 && this.discipline!.knownHeld(this.prot!.classOf[o])) return;
     const key = this.slotKeys![o];
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
     if (this.disciplineOn) this.disciplineAccess(o, key, write, x);
