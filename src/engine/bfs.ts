@@ -1,37 +1,37 @@
 /** Breadth-first: two levels used in turn; the first counterexample is a shortest one. */
 import type { Layout } from '../world/layout.js';
-import { StateStore } from './state-store.js';
+import { LevelStore } from './state-store.js';
 import type { ExhaustiveStrategy, Frontier } from './strategy.js';
 
+/** The level being expanded and the next one, each stored as differences between consecutive states (`LevelStore`). */
 class BfsFrontier implements Frontier {
-  private level: StateStore;
-  private next: StateStore;
-  private head = 0;
+  private level: LevelStore;
+  private next: LevelStore;
 
   constructor(layout: Layout) {
-    this.level = new StateStore(layout);
-    this.next = new StateStore(layout);
+    this.level = new LevelStore(layout);
+    this.next = new LevelStore(layout);
   }
 
-  push(state: Int32Array, id: number): void {
-    this.next.push(state, id);
+  push(state: Int32Array, id: number, written?: Int32Array, from?: number, to?: number): void {
+    this.next.push(state, id, written, from, to);
   }
 
   take(dst: Int32Array): number {
-    if (this.head === this.level.count) {
+    if (this.level.taken === this.level.count) {
       const done = this.level;
       this.level = this.next;
       this.next = done;
       this.next.clear();
-      this.head = 0;
-      if (this.level.count === 0) return -1;
     }
-    this.level.load(this.head, dst);
-    return this.level.id(this.head++);
+    const id = this.level.take(dst);
+    // The next level's states are reached from this one: its pushes compare where the two differ.
+    if (id >= 0) this.next.startFrom(this.level);
+    return id;
   }
 
   get size(): number {
-    return this.level.count - this.head + this.next.count;
+    return this.level.count - this.level.taken + this.next.count;
   }
 
   get bytes(): number {

@@ -507,7 +507,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           }
           const stop = poll();
           if (stop) return stopped(stop);
-          if (!v) frontier.push(next, cid);
+          if (!v) frontier.push(next, cid, w.undoEntries, mark, w.undoLength);
         } else if (region >= 0) {
           target = fair!.indexOf(keyLo, keyHi);
         }

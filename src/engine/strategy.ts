@@ -17,7 +17,12 @@ import type { Prng } from './prng.js';
 
 /** Where discovered states wait to be expanded. */
 export interface Frontier {
-  push(state: Int32Array, id: number): void;
+  /**
+   * Adds `state` with `id`. `written`, when given, holds the slot of every write since the state
+   * the frontier gave out last (`take`) at its even entries in [`from`, `to`) — the explorer's undo
+   * log since its mark — so a frontier that stores differences compares only those slots.
+   */
+  push(state: Int32Array, id: number, written?: Int32Array, from?: number, to?: number): void;
   /** Takes the next state into `dst` and returns its id, or -1 when empty. */
   take(dst: Int32Array): number;
   readonly size: number;

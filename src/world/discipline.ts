@@ -49,11 +49,14 @@ export class Protections {
   readonly lockUnit: Int32Array;
   /** Per slot: the slot standing for the machine word it is part of (itself, or the first field of a `word` struct). */
   readonly wordOf: Int32Array;
+  /** Per slot: 1 where `held` looks (a lock's owner word or reader count, an actor's count of read holds): a write there may change who holds a lock. */
+  readonly tellsHolder: Uint8Array;
 
   constructor(layout: Layout) {
     this.cost = new Uint8Array(layout.size);
     this.lockUnit = new Int32Array(layout.size).fill(-1);
     this.readerSlot = new Uint8Array(layout.size);
+    this.tellsHolder = new Uint8Array(layout.size);
     this.wordOf = new Int32Array(layout.size);
     for (let o = 0; o < layout.size; o++) this.wordOf[o] = o;
     this.classOf = new Int16Array(layout.size).fill(-1);
@@ -64,6 +67,7 @@ export class Protections {
         if (p?.startsWith('read-holds:')) {
           // One object per actor (by actor index): how many locks of the class the actor reads.
           this.readHolds[this.classIndex(p.slice('read-holds:'.length))] = { base: r.base + k, stride: r.stride, count: r.count };
+          for (let i = 0; i < r.count; i++) this.tellsHolder[r.base + i * r.stride + k] = 1;
           return;
         }
         for (let i = 0; i < r.count; i++) this.declare(r.base + i * r.stride + k, p);
@@ -108,6 +112,7 @@ export class Protections {
         if (name) {
           this.classOf[slot] = this.classIndex(name);
           this.owners[this.classOf[slot]].push(slot);
+          this.tellsHolder[slot] = 1;
         }
         return;
       case 'lock-readers':
@@ -115,6 +120,7 @@ export class Protections {
         this.classOf[slot] = this.classIndex(name!);
         this.readers[this.classOf[slot]].push(slot);
         this.readerSlot[slot] = 1;
+        this.tellsHolder[slot] = 1;
         return;
       case 'atomic':
       case 'lockless':
@@ -177,9 +183,45 @@ export class StepDiscipline {
   /** The first access that broke the pattern and what came before it, for the message. */
   problem = '';
 
-  constructor(readonly prot: Protections) {}
+  /**
+   * Per lock class, whether the running actor holds it (`heldIs`), known while `heldAt[c]` is
+   * `epoch`: `held` scans the class's lock words, and a step asks about the same class again and
+   * again. Only a write that `tellsHolder` can change the answer: it starts a new epoch
+   * (`lockWritten`), as does each step (another actor, another state).
+   */
+  private readonly heldAt: Int32Array;
+  private readonly heldIs: Uint8Array;
+  private epoch = 1;
+
+  constructor(readonly prot: Protections) {
+    this.heldAt = new Int32Array(prot.classes.length);
+    this.heldIs = new Uint8Array(prot.classes.length);
+  }
+
+  /** A write that may change who holds a lock (a slot that `tellsHolder`), about to take effect: the answers known are forgotten. */
+  lockWritten(): void {
+    if (++this.epoch === 0x7fffffff) {
+      this.heldAt.fill(0);
+      this.epoch = 1;
+    }
+  }
+
+  /** Whether this step has found that the running actor holds lock class `c`, and no lock word was written since. */
+  knownHeld(c: number): boolean {
+    return this.heldAt[c] === this.epoch && this.heldIs[c] === 1;
+  }
+
+  /** `prot.held(v, self, c)`, remembered until the next `lockWritten` or step. */
+  private holds(v: Int32Array, self: number, c: number): boolean {
+    if (this.heldAt[c] === this.epoch) return this.heldIs[c] === 1;
+    const h = this.prot.held(v, self, c);
+    this.heldAt[c] = this.epoch;
+    this.heldIs[c] = h ? 1 : 0;
+    return h;
+  }
 
   begin(within: readonly number[]): void {
+    this.lockWritten();
     this.events = 0;
     for (let i = 0; i < within.length; i++) this.within[i] = within[i];
     this.nWithin = within.length;
@@ -235,7 +277,7 @@ export class StepDiscipline {
     if (this.prot.cost[o] !== GUARDED || this.isOwned(o)) return false;
     const c = this.prot.classOf[o];
     for (let i = 0; i < this.nWithin; i++) if (this.within[i] === c) return false;
-    return !this.prot.held(v, self, c);
+    return !this.holds(v, self, c);
   }
 
   /**
@@ -252,7 +294,7 @@ export class StepDiscipline {
       if (!write) {
         // Reading a lock one holds (a release's owner check, lockdep_assert_held) commutes; any
         // other read is a test of the lock — an acquire if a write to it follows in the step.
-        const mine = prot.readerSlot[o] ? prot.held(v, self, prot.classOf[o]) : v[o] === self;
+        const mine = prot.readerSlot[o] ? this.holds(v, self, prot.classOf[o]) : v[o] === self;
         if (!mine && this.find(TEST, unit) < 0) this.push(TEST, unit);
         return;
       }

@@ -27,7 +27,7 @@ import {
   type Observed,
 } from './footprint.js';
 import { ModelError, ScheduleError } from './errors.js';
-import { FREE, Protections, StepDiscipline, withinClasses } from './discipline.js';
+import { FREE, GUARDED, Protections, StepDiscipline, withinClasses } from './discipline.js';
 import type { Mutation } from './mutation.js';
 import type { LockOrder } from './lock-order.js';
 
@@ -45,11 +45,30 @@ interface StepRules {
   readonly hardware: boolean;
 }
 
+/** An audited step's compiled footprint (undefined where its library declares none), its mask over field numbers, and its slot table. */
+interface StepAudit {
+  readonly fp: CompiledFootprint | undefined;
+  readonly mask: Uint8Array | undefined;
+  readonly slots: Uint8Array;
+}
+
 /** Bits of `World.watch`. */
 const WATCH_TRACK = 1;
 const WATCH_AUDIT = 2;
 /** A property declaring its reads (a local assertion) is being checked against them. */
 const WATCH_PROPERTY = 4;
+
+/**
+ * Bits of an audited step's per-slot table (`World.auditSlots`, built by `slotTable`). Most
+ * accesses are permitted and cost the lock discipline nothing: their bit is clear, and the access
+ * is audited with one byte test.
+ */
+/** A read of the slot takes the audit's slow path: its footprint does not declare the field, or the lock discipline looks at it. */
+const SLOW_READ = 1;
+const SLOW_WRITE = 2;
+/** The slot is guarded by a lock class (discipline.ts GUARDED) and the step may read it: nothing to check while the actor is known to hold the class. */
+const GUARDED_READ = 4;
+const GUARDED_WRITE = 8;
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -162,8 +181,12 @@ export class World {
   private auditSeen: Observed | undefined;
   private slotKeys: Int32Array | undefined;
   private fields: FieldIndex | undefined;
-  /** Per routine id: each step's compiled footprint and its mask (built on the routine's first audited step). */
-  private readonly compiled: ({ fp: CompiledFootprint; mask: Uint8Array } | undefined)[][] = [];
+  /** Per routine id: each step's compiled footprint, its mask and its slot table (built on the routine's first audited step). */
+  private readonly compiled: StepAudit[][] = [];
+  /** The audited step's per-slot table (`SLOW_*`, `GUARDED_*` bits, one byte per slot of the layout). */
+  private auditSlots: Uint8Array = new Uint8Array(0);
+  /** Slot tables by the footprint mask they were built from ('' for a step that declares none): steps with one footprint share one. */
+  private readonly slotTables = new Map<string, Uint8Array>();
   private prot: Protections | undefined;
   private discipline: StepDiscipline | undefined;
   /** `routine:label` of the audited step (the running one, `site`), for messages. */
@@ -219,7 +242,8 @@ export class World {
   /** The slow path of an access while tracking or auditing: `x` is the value a write stores. */
   watched(o: number, write: boolean, x: number): void {
     if ((this.watch & WATCH_TRACK) !== 0) this.noteAccess(o);
-    if ((this.watch & WATCH_AUDIT) !== 0) this.auditAccess(o, write, x);
+    // Most accesses: permitted, and nothing for the lock discipline (one byte, see `slotTable`).
+    if ((this.watch & WATCH_AUDIT) !== 0 && (this.auditSlots[o] & (write ? SLOW_WRITE : SLOW_READ)) !== 0) this.auditAccess(o, write, x);
     if ((this.watch & WATCH_PROPERTY) !== 0 && this.propertyStray < 0 && (write || this.propertyReads![o] === 0)) this.propertyStray = o;
   }
 
@@ -310,6 +334,14 @@ export class World {
     return bits;
   }
 
+  /** The undo log's entries, (slot, old value) pairs up to `undoLength`: which slots were written since a mark (the frontier's differences, bfs.ts). */
+  get undoEntries(): Int32Array {
+    return this.undoLog;
+  }
+  get undoLength(): number {
+    return this.undoTop;
+  }
+
   /** Forgets the undo log (nothing is taken back). */
   undoReset(): void {
     this.undoTop = 0;
@@ -387,32 +419,67 @@ export class World {
       this.auditFp = undefined;
       this.auditMask = undefined;
       this.auditSeen = this.observedStep(routine, pc);
+      // Every access takes the slow path, which records it.
+      this.auditSlots = this.slotTable(new Uint8Array(0));
       return;
     }
     this.compiled[id] ??= this.compiledOf(routine);
     const step = this.compiled[id][pc];
-    this.auditFp = step?.fp;
-    this.auditMask = step?.mask;
+    this.auditFp = step.fp;
+    this.auditMask = step.mask;
+    this.auditSlots = step.slots;
     this.auditSeen = undefined;
   }
 
-  /** Each step's declared footprint of `routine`, compiled for this layout (undefined where its library declares none). */
-  private compiledOf(routine: AnyRoutine): ({ fp: CompiledFootprint; mask: Uint8Array } | undefined)[] {
+  /** Each step's declared footprint of `routine`, compiled for this layout (undefined where its library declares none), and its slot table. */
+  private compiledOf(routine: AnyRoutine): StepAudit[] {
     this.fields ??= fieldIndex(this.layout);
     const fields = this.fields;
     const declared = routine.library.footprints;
-    const table = routine.labels.map((label) => {
+    const table = routine.labels.map((label): StepAudit => {
       const where = `${routine.name}:${label}`;
       const fp = declared?.[where];
-      if (!fp) return undefined;
+      if (!fp) return { fp: undefined, mask: undefined, slots: this.slotTable(undefined) };
       const compiled = compileFootprint(this.layout, where, fp);
-      return { fp: compiled, mask: accessMask(compiled, fields) };
+      const mask = accessMask(compiled, fields);
+      return { fp: compiled, mask, slots: this.slotTable(mask) };
     });
     if (declared) {
-      const missing = routine.labels.filter((_, i) => !table[i]);
+      const missing = routine.labels.filter((_, i) => !table[i].fp);
       if (missing.length) throw new ModelError(`library ${routine.library.name} declares footprints but not for ${missing.map((l) => `${routine.name}:${l}`).join(', ')}`);
     }
     return table;
+  }
+
+  /**
+   * The slot table of a step whose footprint compiles to `mask` (undefined: it declares none, so
+   * any field may be accessed). An empty mask sends every access to the slow path (the recorder's,
+   * which records them). A clear SLOW bit says exactly when `auditAccess` would do nothing: a call
+   * frame or actor slot (field key 0), or a field the step may access that costs the lock
+   * discipline nothing and says nothing about who holds a lock.
+   */
+  private slotTable(mask: Uint8Array | undefined): Uint8Array {
+    const id = mask ? (mask.length === 0 ? 'none' : mask.join()) : '';
+    let t = this.slotTables.get(id);
+    if (t) return t;
+    const keys = this.slotKeys!;
+    const ofSlot = (this.fields ??= fieldIndex(this.layout)).ofSlot;
+    const prot = this.protections;
+    t = new Uint8Array(this.layout.size);
+    if (mask?.length === 0) t.fill(SLOW_READ | SLOW_WRITE);
+    else {
+      for (let o = 0; o < t.length; o++) {
+        if (keys[o] === 0) continue;
+        const m = mask ? mask[ofSlot[o]] : MAY_READ | MAY_WRITE;
+        const locks = prot.cost[o] !== FREE || prot.tellsHolder[o] === 1;
+        const guarded = prot.cost[o] === GUARDED;
+        const read = (m & MAY_READ) !== 0;
+        const write = (m & MAY_WRITE) !== 0;
+        t[o] = (!read || locks ? SLOW_READ : 0) | (!write || locks ? SLOW_WRITE : 0) | (guarded && read ? GUARDED_READ : 0) | (guarded && write ? GUARDED_WRITE : 0);
+      }
+    }
+    this.slotTables.set(id, t);
+    return t;
   }
 
   /** Each step's `within` lock classes and `lockless` field keys, compiled for this layout. */
@@ -460,8 +527,11 @@ export class World {
     if (this.auditFp && !this.auditFp.declared.blocks) throw new ModelError(`${this.auditFp.where} blocks, which its footprint does not declare (blocks: true)`);
   }
 
-  /** Checks (and records) one access of slot `o` by the audited step. */
-  auditAccess(o: number, write: boolean, x = 0): void {
+  /** Checks (and records) one access of slot `o` by the audited step (the slow path: `watched` answers the common case). */
+  private auditAccess(o: number, write: boolean, x: number): void {
+    // Most of the rest: a field the step may access, guarded by a lock class the step already found
+    // the actor holds (the answer stands until a lock word is written): nothing to check either.
+    if ((this.auditSlots[o] & (write ? GUARDED_WRITE : GUARDED_READ)) !== 0 && this.discipline!.knownHeld(this.prot!.classOf[o])) return;
     const key = this.slotKeys![o];
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
     if (this.disciplineOn) this.disciplineAccess(o, key, write, x);
@@ -480,6 +550,7 @@ export class World {
   private disciplineAccess(o: number, key: number, write: boolean, x: number): void {
     const d = this.discipline!;
     const prot = d.prot;
+    if (write && prot.tellsHolder[o] === 1) d.lockWritten();
     // Stable, private and ghost fields cost nothing (most accesses): no lock to look for.
     if (prot.cost[o] === FREE) return;
     const unguarded = d.unguarded(this.v, this.self, o);
@@ -497,7 +568,8 @@ export class World {
         throw new ModelError(what + (write ? '' : `; if the C reads it with READ_ONCE and re-checks it later, declare it on the step (lockless: ['${fieldName(key)}'])`));
       }
     }
-    d.access(this.v, this.self, o, write, x, unguarded);
+    // A field whose lock the actor holds commutes: nothing to record (`access` would return at once).
+    if (unguarded || prot.cost[o] !== GUARDED) d.access(this.v, this.self, o, write, x, unguarded);
   }
 
   private disciplineError(first: number, then: number): never {

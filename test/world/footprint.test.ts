@@ -102,3 +102,37 @@ describe('a field reached through others (StructDef.via)', () => {
     expect(() => defineStruct('fp_via_bad', ['count'] as const, {}, { via: { count: ['head' as 'count'] } })).toThrow(/via for count names a field the struct lacks/);
   });
 });
+
+describe('fields that cost the lock discipline nothing (the audit answers them with one byte load)', () => {
+  const FREE_CELL = defineStruct('fp_free', ['size', 'note'] as const, { size: 'stable', note: 'private' });
+
+  /** A world running `f` then `g` on actor t, each step with its own footprint; the discipline on, as in a search. */
+  const twoSteps = (fFp: object, gFp: object, g: (x: World) => number): World => {
+    const lib = new Library(`test-fp-free-${Math.random().toString(36).slice(2, 8)}`);
+    const gr = lib.routine({ name: 'g', params: ['n'], steps: { go: { at: 'test', run: g } } });
+    lib.routine({ name: 'f', params: [], steps: { go: { at: 'test', run: (x) => x.call(gr, 'back', x.obj(FREE_CELL, 0).size) }, back: { at: 'test', run: (x) => x.ret(0) } } });
+    lib.declare({ 'f:go': fFp, 'f:back': {}, 'g:go': gFp } as FootprintTable);
+    const L = new Layout();
+    L.add(FREE_CELL, 1);
+    L.addStacks(['t'], 3, new Model([lib]));
+    const w = new World(L);
+    w.recorder = null;
+    w.spawn(0, lib.routines[1], []);
+    return w;
+  };
+  const readNote = (x: World) => x.ret(x.obj(FREE_CELL, 0).note);
+  const writeNote = (x: World) => {
+    x.obj(FREE_CELL, 0).note = 1;
+    return x.ret(0);
+  };
+
+  it('still refuses an undeclared read or write of them, after a step with another footprint allowed it', () => {
+    const ok = twoSteps({ reads: ['fp_free.size'], calls: ['g'] }, { reads: ['fp_free.note'] }, readNote);
+    expect(() => runSchedule(ok, [0, 0, 0])).not.toThrow();
+    // f:go may read size; g:go may not read note (nor size): each step is held to its own footprint.
+    const read = twoSteps({ reads: ['fp_free.size', 'fp_free.note'], calls: ['g'] }, { reads: ['fp_free.size'] }, readNote);
+    expect(() => runSchedule(read, [0, 0])).toThrow(/g:go reads fp_free\.note, which its footprint does not declare \(reads: fp_free\.size\)/);
+    const write = twoSteps({ reads: ['fp_free.size'], writes: ['fp_free.note'], calls: ['g'] }, { reads: ['fp_free.note'] }, writeNote);
+    expect(() => runSchedule(write, [0, 0])).toThrow(/g:go writes fp_free\.note, which its footprint does not declare/);
+  });
+});
