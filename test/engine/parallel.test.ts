@@ -72,6 +72,11 @@ describe('exhaustive search on worker threads', () => {
   });
 
   it('a table too small for a level grows and runs the level again: nothing lost, nothing counted twice', { timeout: 120_000 }, () => {
+    const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64, growAhead: false });
+    expect(outcome(two)).toEqual(outcome(one));
+  });
+
+  it('a table grown ahead of each level gives the same result', { timeout: 120_000 }, () => {
     const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64 });
     expect(outcome(two)).toEqual(outcome(one));
   });
