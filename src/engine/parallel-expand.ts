@@ -216,10 +216,7 @@ export class LevelExpander {
           w.undoTo(mark);
           continue;
         }
-        if (canon) {
-          if (canon.check) canon.checkAfter(w);
-          canon.canonicalize(w); // logged for undo like the step's own writes
-        }
+        canon?.intern(w);
         const next = w.v;
         const k = table.offer(next[0], next[1], id);
         if (k >= 0) {

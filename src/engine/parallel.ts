@@ -66,7 +66,6 @@ export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.exact) return 'exact state storage';
   if (opts.lockOrder) return 'the lock-order check';
   if ((opts.maxViolations ?? 1) !== 1) return 'more than one violation';
-  if (opts.counters) return 'the counter abstraction';
   if (opts.onState) return 'a state callback';
   return undefined;
 }

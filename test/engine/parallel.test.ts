@@ -13,6 +13,10 @@ import { variantByName } from '../../src/mirror/variants.js';
 import { MEASURED_COUNTS } from '../../src/check/costs.js';
 import { parallelUnsupported } from '../../src/engine/parallel.js';
 import { dfs } from '../../src/engine/dfs.js';
+import dmirrorDriver from '../../examples/drivers/dmirror.js';
+import { MIGRATE_VS_CPU_READ_1 } from '../helpers/retry-scenarios.js';
+import { ROOT } from '../helpers/cli.js';
+import { join } from 'node:path';
 
 function cell(scenario: string, variant: string) {
   return catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
@@ -89,6 +93,21 @@ describe('exhaustive search on worker threads', () => {
     expect(two.states).toBeLessThan(20863);
   });
 
+  it('interns states renamed under the counter abstraction, as one thread does: a search that ends only renamed ends with the same counts', { timeout: 120_000 }, () => {
+    // test/engine/counters.test.ts: concrete, the fault that loses the refcount race retries with a new page for ever.
+    const spec = MIGRATE_VS_CPU_READ_1;
+    const source = { scenario: spec.name, file: '-', spec, variant: dmirrorDriver.name, drivers: [join(ROOT, 'examples/drivers/dmirror.ts')] };
+    const opts: CheckOptions = { counters: { check: true }, shrink: false };
+    const one = checkOne(spec, dmirrorDriver, opts);
+    const two = checkOne(spec, dmirrorDriver, { ...opts, parallel: parallelCell(2, source) });
+    expect(one).toMatchObject({ verdict: 'holds', states: 1246 });
+    expect(outcome(two)).toEqual(outcome(one));
+    expect(two).toMatchObject({ counters: { check: true } });
+    // Concrete, the threads do not end either: the renaming is what ends it.
+    const concrete = checkOne(spec, dmirrorDriver, { shrink: false, maxStates: 5000, parallel: parallelCell(2, source) });
+    expect(concrete).toMatchObject({ verdict: 'incomplete', stopReason: 'max-states' });
+  });
+
   it('names what it cannot run on threads', () => {
     expect(parallelUnsupported({ strategy: dfs })).toMatch(/strategy dfs/);
     expect(parallelUnsupported({ preemptions: 1 })).toMatch(/preemption/);
@@ -96,5 +115,6 @@ describe('exhaustive search on worker threads', () => {
     expect(parallelUnsupported({ lockOrder: true })).toMatch(/lock-order/);
     expect(parallelUnsupported({ maxViolations: 2 })).toMatch(/more than one/);
     expect(parallelUnsupported({})).toBeUndefined();
+    expect(parallelUnsupported({ counters: {} })).toBeUndefined();
   });
 });
