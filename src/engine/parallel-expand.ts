@@ -285,11 +285,12 @@ export class LevelExpander {
     let counted = 0;
     for (;;) {
       if (Atomics.load(ctl, CTL.ABORT) !== 0) break;
-      const p0 = Atomics.add(ctl, CTL.NEXT, BLOCK);
+      const p0 = takeBlock(ctl, msg.count);
       // Parents after the level's first violation known so far cannot change the outcome.
       if (p0 >= msg.count || msg.start + p0 > Atomics.load(ctl, CTL.EVENT_PARENT)) break;
       const before = perParent.n;
-      for (let p = p0; p < Math.min(p0 + BLOCK, msg.count); p++) this.expand(msg, table, out, msg.start + p, p);
+      const threads = Atomics.load(ctl, CTL.WORKERS);
+      for (let p = p0, end = p0 + blockSize(p0, msg.count, threads); p < end; p++) this.expand(msg, table, out, msg.start + p, p);
       let blockTr = 0;
       for (let i = before + 1; i < perParent.n; i += 2) blockTr += perParent.get(i);
       Atomics.add(ctl, CTL.TRANSITIONS, blockTr);
@@ -342,6 +343,24 @@ export class LevelExpander {
       o += KEPT_ROW;
     }
     return { kind: 'level', aborted, transitions, below: 0, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
+  }
+}
+
+/**
+ * The size of the block of a level of `count` parents that starts at position `p0`: guided, a
+ * share of what is left, smaller towards the end so that the threads reach the barrier together
+ * (and a level of a few parents is shared too), at most BLOCK.
+ */
+function blockSize(p0: number, count: number, threads: number): number {
+  return Math.max(1, Math.min(BLOCK, Math.ceil((count - p0) / (4 * threads))));
+}
+
+/** Takes the next block of the level (of `blockSize`): its first position, `count` or more when none is left. */
+function takeBlock(ctl: Int32Array, count: number): number {
+  const threads = Atomics.load(ctl, CTL.WORKERS);
+  for (;;) {
+    const p0 = Atomics.load(ctl, CTL.NEXT);
+    if (p0 >= count || Atomics.compareExchange(ctl, CTL.NEXT, p0, p0 + blockSize(p0, count, threads)) === p0) return p0;
   }
 }
 

@@ -21,7 +21,7 @@
 export const CTL = {
   /** Bumped by the coordinator to start a level (workers wait on it). */
   SEQ: 0,
-  /** The next position of the level to hand out (a block of BLOCK parents at a time). */
+  /** The next position of the level to hand out (a block of at most BLOCK parents at a time: parallel-expand.ts `takeBlock`). */
   NEXT: 1,
   /** Workers done expanding this level (the barrier before the owners are read). */
   DONE: 2,
@@ -54,7 +54,7 @@ export const ABORT_STOP_INTERRUPTED = 5;
 export const NO_EVENT = 0x7fffffff;
 /** The successor number of a deadlock: after every step of its state. */
 export const DEADLOCK_SEQ = 0x7fffffff;
-/** Parents handed to a worker at a time. */
+/** Parents handed to a thread at a time, at most. */
 export const BLOCK = 32;
 /** The table's load at which a level is cut short and the table doubled. */
 export const MAX_LOAD = 0.85;

@@ -271,6 +271,28 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   let count = 1;
   /** New states per parent in the last level (the first level's guess: one per actor). */
   let branching = w.layout.actorNames.length;
+  /**
+   * The last level's reports, whose new states join the tree and the termination graph while the
+   * other threads already expand them: only their order (`who`, `chunk`, `offset`) must be known
+   * before the next level starts, and this thread takes its share of it once done.
+   */
+  let pending: { reports: LevelReport[]; depth: number; total: number } | undefined;
+  const merge = (): void => {
+    if (!pending) return;
+    const tm = performance.now();
+    const { reports, depth, total } = pending;
+    const at = new Int32Array(threads);
+    for (let j = 0; j < total; j++) {
+      const k = who[j];
+      const row = reports[k].kept!;
+      const o = at[k]++ * KEPT_ROW;
+      const id = tree.add(row[o], row[o + 1], depth + 1, row[o + 2]);
+      if (fair && row[o + 3] !== 0) fair.record(id, row[o + 3], row[o + 4], row[o + 5]);
+    }
+    if (fair) recordEdges(fair, reports);
+    pending = undefined;
+    times.merge += performance.now() - tm;
+  };
   for (let depth = 0; count > 0; ) {
     // A table that would be too full before the level's end grows now, rather than the level running twice.
     while ((par.growAhead ?? true) && Atomics.load(ctl, CTL.COUNT) + count * branching * 1.5 > table.capacity * MAX_LOAD) table = table.rehash(table.capacity * 2, start, ctl);
@@ -281,6 +303,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     for (const p of ports) p.postMessage(msg);
     Atomics.add(ctl, CTL.SEQ, 1);
     Atomics.notify(ctl, CTL.SEQ);
+    merge();
     const mine = expander.level(msg);
     waitFor(CTL.REPORTED, ports.length);
     const tm = performance.now();
@@ -309,7 +332,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     }
     transitions += levelTransitions;
     if (abort !== 0) return finish('incomplete', Atomics.load(ctl, CTL.COUNT), undefined, STOP_OF[abort]);
-    // The next level: the threads' lists merged by parent id (each list is in (parent, successor) order).
+    // The next level's order: the threads' lists merged by parent id (each list is in (parent, successor) order).
     const next = start + count;
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
     who = sharedInts(total, who);
@@ -325,10 +348,8 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       who[j] = best;
       chunk[j] = row[o + 6];
       offset[j] = row[o + 7];
-      const id = tree.add(row[o], row[o + 1], depth + 1, row[o + 2]);
-      if (fair && row[o + 3] !== 0) fair.record(id, row[o + 3], row[o + 4], row[o + 5]);
     }
-    if (fair) recordEdges(fair, reports);
+    pending = { reports, depth, total };
     const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
     // Both stores of each thread: this level's and the one the next level writes over.
     frontierBytes = levelBytes + chunks.reduce((s, cs) => s + cs.reduce((b, c) => b + c.byteLength, 0), 0);
@@ -340,6 +361,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     count = total;
     times.merge += performance.now() - tm;
   }
+  merge();
   const states = start;
   const lasso = fair?.find(
     (tid) => tree.schedule(tid),
