@@ -37,9 +37,9 @@ export const CTL = {
   EVENT_LOCK: 7,
   EVENT_PARENT: 8,
   EVENT_SEQ: 9,
-  /** Workers that have built their model and wait for the first level. */
+  /** Workers that have built their model and wait for their first level. */
   READY: 10,
-  /** Workers started. */
+  /** Threads that take part in the level under way (the barrier's count): this one alone until the workers are ready. */
   WORKERS: 11,
   SIZE: 12,
 } as const;

@@ -45,18 +45,23 @@ async function run(input: WorkerInput): Promise<void> {
   w.undoing = true;
   w.audit = input.audit;
   const expander = new LevelExpander(w, verdicts, ctl, input);
-  // Read before saying ready: the coordinator starts the first level as soon as every worker is.
+  // Read before saying ready: the first level that counts this worker in bumps it.
   let seq = Atomics.load(ctl, CTL.SEQ);
   Atomics.add(ctl, CTL.READY, 1);
   Atomics.notify(ctl, CTL.READY);
   const t0 = performance.now();
 
   for (;;) {
-    const t = performance.now();
-    Atomics.wait(ctl, CTL.SEQ, seq);
-    expander.waitMs += performance.now() - t;
-    seq = Atomics.load(ctl, CTL.SEQ);
-    const msg = receiveMessageOnPort(port)?.message as LevelMessage | { kind: 'finish' };
+    // A message is posted before SEQ is bumped: one already there is not waited for (the first
+    // level this worker joins may have started before it was ready, and a search may end then).
+    const msg = receiveMessageOnPort(port)?.message as LevelMessage | { kind: 'finish' } | undefined;
+    if (msg === undefined) {
+      const t = performance.now();
+      Atomics.wait(ctl, CTL.SEQ, seq);
+      expander.waitMs += performance.now() - t;
+      seq = Atomics.load(ctl, CTL.SEQ);
+      continue;
+    }
     if (msg.kind === 'finish') {
       port.postMessage({ kind: 'finish', record: w.runRecord(), waitMs: expander.waitMs, ms: performance.now() - t0 });
       reported(ctl);

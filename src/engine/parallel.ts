@@ -57,6 +57,12 @@ export interface ParallelOptions {
    * true), rather than only when a level overflows it (the level then runs again: tests of that path).
    */
   readonly growAhead?: boolean;
+  /**
+   * Start only once every worker has built its model (tests of the threads' agreement on small
+   * searches). By default this thread searches the first levels alone, and the workers join at the
+   * start of the first level after they are all ready (their start takes a few hundred ms).
+   */
+  readonly together?: boolean;
 }
 
 /** Why `opts` cannot run on worker threads, if so (one sentence naming the option). */
@@ -102,8 +108,6 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
     maxMemoryBytes: opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY,
     counters: opts.counters,
   };
-  // Every thread waits at a level's barrier, this one too.
-  Atomics.store(ctl, CTL.WORKERS, par.workers);
   Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
   for (let i = 1; i < par.workers; i++) {
     const { port1, port2 } = new MessageChannel();
@@ -256,8 +260,16 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const root = tree.add(-1, -1, 0, 0);
   w.load(start0.slice());
   const v0 = verdicts.state(w);
-  waitFor(CTL.READY, ports.length);
-  receiveErrors(ports);
+  /** Whether the workers take part in the levels (from the first level on with `together`, else once all are ready). */
+  let joined = false;
+  const join = (): void => {
+    receiveErrors(ports);
+    joined = true;
+  };
+  if (par.together) {
+    waitFor(CTL.READY, ports.length);
+    join();
+  }
   if (v0) return finish('violation', 1, { ...v0, schedule: [] });
   fair?.discover(root, start0[0], start0[1]);
   const r0 = expander.root(start0);
@@ -299,15 +311,20 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     for (const word of [CTL.NEXT, CTL.DONE, CTL.REPORTED, CTL.ABORT, CTL.EVENT_SEQ]) Atomics.store(ctl, word, 0);
     Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
     Atomics.store(ctl, CTL.TRANSITIONS, transitions);
+    if (!joined && Atomics.load(ctl, CTL.READY) >= ports.length) join();
+    // Every thread of the level waits at its barrier, this one too.
+    Atomics.store(ctl, CTL.WORKERS, joined ? ports.length + 1 : 1);
     const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, chunks, who, chunk, offset };
-    for (const p of ports) p.postMessage(msg);
-    Atomics.add(ctl, CTL.SEQ, 1);
-    Atomics.notify(ctl, CTL.SEQ);
+    if (joined) {
+      for (const p of ports) p.postMessage(msg);
+      Atomics.add(ctl, CTL.SEQ, 1);
+      Atomics.notify(ctl, CTL.SEQ);
+    }
     merge();
     const mine = expander.level(msg);
-    waitFor(CTL.REPORTED, ports.length);
+    waitFor(CTL.REPORTED, joined ? ports.length : 0);
     const tm = performance.now();
-    const reports = [mine, ...receive<LevelReport>()];
+    const reports = [mine, ...(joined ? receive<LevelReport>() : ports.map(() => ABSENT))];
     peakRss = Math.max(peakRss, rss());
     peakBytes = Math.max(peakBytes, bytes());
     const abort = Atomics.load(ctl, CTL.ABORT);
@@ -370,6 +387,9 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   if (lasso) return finish('violation', states, { ...lasso.found, schedule: lasso.schedule });
   return finish('holds', states);
 }
+
+/** The report of a worker that has not joined the level yet: nothing expanded, no state kept. */
+const ABSENT: LevelReport = { kind: 'level', aborted: false, transitions: 0, below: 0, kept: new Int32Array(0), chunks: [], ends: new Int32Array(0), edges: new Int32Array(0) };
 
 /** Throws the first error a worker sent while building its model. */
 function receiveErrors(ports: readonly MessagePort[]): void {

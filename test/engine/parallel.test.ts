@@ -44,7 +44,8 @@ function outcome(r: CheckResult) {
 function both(scenario: string, variant: string, opts: CheckOptions = {}, extra: object = {}) {
   const c = cell(scenario, variant);
   const one = checkOne(c.scenario, c.variant, opts);
-  const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), ...extra } });
+  // Together: every level on both threads, however small the search.
+  const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true, ...extra } });
   return { one, two };
 }
 
@@ -70,7 +71,7 @@ describe('exhaustive search on worker threads', () => {
     const one = checkOne(c.scenario, c.variant);
     expect(one.verdict).toBe('violation');
     for (let run = 0; run < 3; run++) {
-      const two = checkOne(c.scenario, c.variant, { parallel: parallelCell(2, cellSource(c, new Map())) });
+      const two = checkOne(c.scenario, c.variant, { parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true } });
       expect(outcome(two)).toEqual(outcome(one));
     }
   });
@@ -82,6 +83,11 @@ describe('exhaustive search on worker threads', () => {
 
   it('a table grown ahead of each level gives the same result', { timeout: 120_000 }, () => {
     const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64 });
+    expect(outcome(two)).toEqual(outcome(one));
+  });
+
+  it('the worker joins at the start of a level once it is ready (this thread searches alone before): the same result', { timeout: 120_000 }, () => {
+    const { one, two } = both('introspect', 'interval', {}, { together: false });
     expect(outcome(two)).toEqual(outcome(one));
   });
 
@@ -99,7 +105,7 @@ describe('exhaustive search on worker threads', () => {
     const source = { scenario: spec.name, file: '-', spec, variant: dmirrorDriver.name, drivers: [join(ROOT, 'examples/drivers/dmirror.ts')] };
     const opts: CheckOptions = { counters: { check: true }, shrink: false };
     const one = checkOne(spec, dmirrorDriver, opts);
-    const two = checkOne(spec, dmirrorDriver, { ...opts, parallel: parallelCell(2, source) });
+    const two = checkOne(spec, dmirrorDriver, { ...opts, parallel: { ...parallelCell(2, source), together: true } });
     expect(one).toMatchObject({ verdict: 'holds', states: 1246 });
     expect(outcome(two)).toEqual(outcome(one));
     expect(two).toMatchObject({ counters: { check: true } });
