@@ -6,7 +6,7 @@
  */
 
 /** The rungs of the suite, in the order a full run takes them. */
-export const RUNGS = ['catalogue', 'ladder', 'pages', 'fidelity', 'mutants', 'workers', 'spin'] as const;
+export const RUNGS = ['catalogue', 'ladder', 'pages', 'reductions', 'fidelity', 'mutants', 'workers', 'spin'] as const;
 export type Rung = (typeof RUNGS)[number];
 
 export interface Options {

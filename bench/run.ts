@@ -8,6 +8,8 @@
  *              for each broken design the time to catch it
  *   ladder     bench/scenarios/ladder-2 … ladder-6.yaml: 2 to 6 actors on one page
  *   pages      bench/scenarios/pages-1 … pages-3.yaml: the same three actors over 1 to 3 pages
+ *   reductions the larger ladder and page rungs again under each opt-in reduction (REDUCTIONS):
+ *              the states and the time each one saves
  *   fidelity   fidelity/*.yaml, the corrected design
  *   mutants    every mutant of the corrected design on the catalogue, the time each took to judge
  *   workers    introspect-nested/interval on one thread, then on --workers N: the speed-up
@@ -232,6 +234,28 @@ function ladderRung(o: Options, rung: 'ladder' | 'pages'): Section {
   return { title: rung === 'ladder' ? 'Growth ladder: 2 to 6 actors on one page' : 'Pages: 1 to 3', text: `${intro}\n\n${table(rows)}`, summary: rows.map((r) => summaryLine(rung, r)) };
 }
 
+/** The opt-in reductions (docs/reduction.md), alone and together, as `check` flags. */
+const REDUCTIONS: readonly { readonly name: string; readonly flags: readonly string[] }[] = [
+  { name: 'none', flags: [] },
+  { name: '--abstract-counters', flags: ['--abstract-counters'] },
+];
+
+function reductionsRung(o: Options): Section {
+  const files = ['ladder-4', 'ladder-5', 'pages-2', 'pages-3'];
+  const rows = files.flatMap((f) =>
+    REDUCTIONS.map(({ name, flags }) => {
+      const label = `${f} ${name}`;
+      const r = check([join('bench', 'scenarios', `${f}.yaml`), ...flags], o, label);
+      const row = 'failed' in r ? r.failed : cellRow(label, r.cells[0], r.child);
+      print(row);
+      return row;
+    }),
+  );
+  const intro =
+    'The ladder and page rungs above with the reductions that are off by default (docs/reduction.md), each alone and together: the same verdict in fewer states. Step merging and local assertions are always on.';
+  return { title: 'Reductions', text: `${intro}\n\n${table(rows)}`, summary: rows.filter((r) => !r.name.endsWith(' none')).map((r) => summaryLine('reductions', r)) };
+}
+
 function fidelityRung(o: Options): Section {
   const files = readdirSync(join(ROOT, 'fidelity'))
     .filter((f) => f.endsWith('.yaml'))
@@ -441,6 +465,7 @@ function main(): void {
     catalogue: () => catalogueRung(o),
     ladder: () => ladderRung(o, 'ladder'),
     pages: () => ladderRung(o, 'pages'),
+    reductions: () => reductionsRung(o),
     fidelity: () => fidelityRung(o),
     mutants: () => mutantsRung(o),
     workers: () => workersRung(o),

@@ -17,6 +17,7 @@ const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM)
 export const pageCacheCoherence: Property = {
   name: 'page-cache-coherence',
   description: "every present pte of a shared file mapping maps the folio its file's page cache holds at that index: no page truncated or punched out of the file stays mapped",
+  reads: ['vma.*', 'pte.*', 'page.anon', 'addressSpace.*', 'iPages.*'],
   check(w) {
     if (!hasFiles(w)) return undefined;
     const per = w.layout.dims.vmasPerMm;

@@ -25,7 +25,11 @@ import { pageCacheCoherence } from './page-cache.js';
 const mmName = (w: World, mm: number) => w.layout.objectName(w.layout.region(MM), mm);
 
 /*
- * The properties run on every new state of a search: they allocate nothing while they hold. The
+ * The properties run on every new state of a search: they allocate nothing while they hold. Those
+ * that declare the fields they read (`reads`) are local assertions: an exhaustive search checks them
+ * only after a transition that wrote one of those fields (verdict.ts `Property.reads`; an audited
+ * search checks each evaluation against the list). notifier-balance and the device-table
+ * properties read every driver table and lock of the layout and stay global. The
  * callbacks the walks take are module-level functions of the world (a closure over `w` would be an
  * object per state), and scratch arrays are kept per layout.
  */
@@ -89,10 +93,31 @@ function subMapping(w: World, what: string, pfn: number, write: number, parentMm
   return why === 0 ? undefined : subMappingMessage(w, why, what, pfn, parentMm, parentVpn);
 }
 
+const REFINEMENT_READS = [
+  'vma.used',
+  'vma.file',
+  'vma.start',
+  'vma.end',
+  'vma.pgoff',
+  'mirror.srcMm',
+  'pte.*',
+  'spte.*',
+  'memslot.*',
+  'kvm.mm',
+  'kvm.protectOwed',
+  'tlb.*',
+  'mm.users',
+  'gtlb.*',
+  'vcpu.*',
+  'gpc.*',
+];
+
 export const refinement: Property = {
   name: 'refinement',
   description:
     'every EPT entry and mirror pte, and every gfn→pfn cache while in use, maps the same page as its parent layer does now, with no more write permission; so does every CPU TLB entry no running actor owes a flush (layer cpu-tlb), and every guest TLB entry a vCPU may still use, of its EPT entry (kvm-tlb)',
+  // Which actors still run matters only to the CPU TLB's entries (a flush one of them owes).
+  reads: (layout) => [...REFINEMENT_READS, ...(layout.has(TLB) ? ['actors'] : [])],
   check(w) {
     const m = forEachMirrorPte(w, mirrorPteRefines);
     if (m) return m;
@@ -209,6 +234,7 @@ function guestTlbDangles(w: World, _k: number, v: number, g: number): string | u
 export const noDanglingPfn: Property = {
   name: 'no-dangling-pfn',
   description: 'no page table of any layer, nor a gfn→pfn cache in use, nor a CPU TLB entry (layer cpu-tlb), maps a freed page frame, or a frame reused since the mapping was made',
+  reads: ['pte.*', 'page.free', 'page.gen', 'tlb.*', 'mm.users', 'spte.*', 'gtlb.*', 'vcpu.*', 'kvm.mm', 'gpc.*'],
   check(w) {
     const n = w.count(PTE);
     const pages = w.layout.dims.mmPages;
@@ -235,6 +261,7 @@ export const frameAccounting: Property = {
   name: 'frame-accounting',
   description:
     "a page's mapcount equals the number of normal ptes (and device-exclusive and device-private entries) mapping it, a large folio's entire mapcount the PMDs mapping it, and its refcount covers them; special ptes take none",
+  reads: ['pte.*', 'page.free', 'page.mapcount', 'page.entireMapcount', 'page.head', 'page.order', 'page.swap', 'page.mapping', 'page.refcount'],
   check(w) {
     const np = w.count(PAGE);
     if (mappedScratch.length < np) mappedScratch = new Int32Array(np);
@@ -317,6 +344,7 @@ export const quiescence: Property = {
 export const lostWrite: Property = {
   name: 'lost-write',
   description: 'a page reclaim drops from the swap cache holds exactly what its swap slot holds: a swap-in reads back the last write that completed (layer dirty-accessed)',
+  reads: ['swap.latest', 'swap.contents'],
   check(w) {
     if (!dirtyAccessed(w)) return undefined;
     const n = w.count(SWAP);
@@ -334,6 +362,7 @@ export const lostWrite: Property = {
 export const dirtyLog: Property = {
   name: 'dirty-log',
   description: 'a gfn of a memslot that logs dirty pages, which the guest could write without a fault, is marked in its dirty bitmap (unless a write-protect is still flushing)',
+  reads: ['kvm.protectOwed', 'memslot.*', 'dirtyBitmap.*', 'spte.*', 'gtlb.*', 'vcpu.*'],
   check: unloggedWritableGfn,
 };
 

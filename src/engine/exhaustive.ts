@@ -359,6 +359,13 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     const found = verdicts.state(w);
     return found && { ...found, schedule: tree.schedule(id) };
   };
+  // Local assertions (verdict.ts `Property.reads`): a new state is checked only for the properties
+  // whose fields the transition wrote since `mark`; its parent, expanded, satisfied them all.
+  const locals = verdicts.localMask(w.layout);
+  const checkNew = (id: number, mark: number): Violation | undefined => {
+    const found = verdicts.stateAfter(w, locals ? w.writtenSince(mark, locals) : -1);
+    return found && { ...found, schedule: tree.schedule(id) };
+  };
 
   /** The BUG the last step raised (the verdicts' question), reached from state `id` by the step `entry` and `steps - 1` more of its actor. */
   const bug = (id: number, entry: number, steps: number): Violation => {
@@ -470,7 +477,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           const cid = tree.add(id, entry, depth, steps);
           tree.pre[cid] = pre;
           // A state that violates a property is not expanded: what follows it is the same finding.
-          const v = checkState(cid);
+          const v = checkNew(cid, mark);
           if (v && enough(v)) return stopped();
           if (!v && fair) target = fair.discover(cid, keyLo, keyHi);
           if (!v && lone) {

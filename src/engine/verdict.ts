@@ -23,6 +23,9 @@ import type { World } from '../world/world.js';
 import { whereIs } from '../world/runner.js';
 import { formatCycle, type LockCycle, type LockWitness } from '../world/lock-order.js';
 import type { CounterOptions } from './counters.js';
+import type { Layout } from '../world/layout.js';
+import { compileFootprint, slotFieldKeys } from '../world/footprint.js';
+import { ModelError } from '../world/errors.js';
 
 export interface Property {
   readonly name: string;
@@ -30,6 +33,19 @@ export interface Property {
   readonly description: string;
   /** Returns a message describing the violation in this state, or undefined if it holds. */
   check(w: World): string | undefined;
+  /**
+   * The struct fields `check` reads (`pte.present`, or `pte.*` for every field of a struct; fields of
+   * structs a world lacks are ignored), and `actors` if it reads which actors are still running
+   * (`w.actorSp`). Declared, the property is a *local assertion*: the
+   * exhaustive search checks it at a new state only when the transition that reached it wrote one
+   * of these fields — the state it came from satisfied it, and nothing it reads has changed — so a
+   * state is not scanned whole after a step that cannot matter. An audited search (`check` audits
+   * by default) checks every evaluation against the declaration: a read of anything else (another
+   * field, an actor's stack) is a model error naming the property and the slot. Absent: the
+   * property is checked at every state. A function gives the list for a layout (a property that
+   * reads some things only when a layer is on).
+   */
+  readonly reads?: readonly string[] | ((layout: Layout) => readonly string[]);
 }
 
 /** A violation: which check, and what it says about this state. */
@@ -43,6 +59,17 @@ export interface Violation extends Found {
   /** Actor indices from the initial state to the violating step (inclusive). */
   readonly schedule: readonly number[];
 }
+
+/** The entry of `Property.reads` for the actors' own slots (whether each is still running). */
+const ACTORS = 'actors';
+
+/** A property's declared reads for `layout`. */
+function readsOf(p: Property, layout: Layout): readonly string[] {
+  return typeof p.reads === 'function' ? p.reads(layout) : (p.reads ?? []);
+}
+
+/** Local assertions beyond the first 32 properties are checked at every state (one bit each in `localMask`). */
+const LOCAL_BITS = 32;
 
 export const KERNEL_BUG = 'kernel-bug';
 export const DEADLOCK = 'deadlock';
@@ -121,11 +148,75 @@ export class Verdicts {
 
   /** The first property that fails in the current state, if any. */
   state(w: World): Found | undefined {
-    for (const p of this.properties) {
-      const message = p.check(w);
+    return this.stateAfter(w, -1);
+  }
+
+  /**
+   * The first property that fails in the current state, reached by a transition whose writes make
+   * `changed` (`World.writtenSince` over `localMask`) from a state where every property held: a
+   * local assertion whose bit is clear cannot have changed and is not evaluated. -1: check all.
+   */
+  stateAfter(w: World, changed: number): Found | undefined {
+    const ps = this.properties;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i];
+      if (i < LOCAL_BITS && p.reads && (changed & (1 << i)) === 0) continue;
+      const message = w.audit && p.reads ? this.audited(w, i) : p.check(w);
       if (message !== undefined) return { property: p.name, message };
     }
     return undefined;
+  }
+
+  private layout: Layout | undefined;
+  private mask: Uint32Array | undefined;
+  private allowed: Uint8Array[] = [];
+
+  /**
+   * Per slot of `layout`: bit i set when property i (one of the first 32) declares the slot's field
+   * among its reads; undefined when no property declares its reads (every property is checked at
+   * every state, and the search need not look at what a transition wrote).
+   */
+  localMask(layout: Layout): Uint32Array | undefined {
+    if (this.layout !== layout) this.compile(layout);
+    return this.mask;
+  }
+
+  private compile(layout: Layout): void {
+    this.layout = layout;
+    this.mask = undefined;
+    this.allowed = [];
+    const keys = slotFieldKeys(layout);
+    this.properties.forEach((p, i) => {
+      if (!p.reads) return;
+      const reads = readsOf(p, layout);
+      const fields = compileFootprint(layout, `property ${p.name}`, { reads: reads.filter((r) => r !== ACTORS) }).reads;
+      const allowed = new Uint8Array(layout.size);
+      for (let o = 0; o < layout.size; o++) if (keys[o] !== 0 && fields.has(keys[o])) allowed[o] = 1;
+      if (reads.includes(ACTORS)) allowed.fill(1, layout.actorBase, layout.callBase);
+      this.allowed[i] = allowed;
+      if (i >= LOCAL_BITS) return;
+      this.mask ??= new Uint32Array(layout.size);
+      for (let o = 0; o < layout.size; o++) if (allowed[o]) this.mask[o] |= 1 << i;
+    });
+  }
+
+  /** Evaluates property i while checking that it reads only the fields it declares. */
+  private audited(w: World, i: number): string | undefined {
+    const p = this.properties[i];
+    if (this.layout !== w.layout) this.compile(w.layout);
+    w.beginPropertyAudit(this.allowed[i]);
+    let message: string | undefined;
+    let stray = -1;
+    try {
+      message = p.check(w);
+    } finally {
+      stray = w.endPropertyAudit();
+    }
+    if (stray >= 0)
+      throw new ModelError(
+        `property ${p.name} reads ${w.slotName(stray)}, which its declared reads do not include (${readsOf(p, w.layout).join(', ')}): declare it, or drop \`reads\` to check the property at every state`,
+      );
+    return message;
   }
 
   /** After a step: its BUG first, then the properties of the state it reached. */

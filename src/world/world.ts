@@ -48,6 +48,8 @@ interface StepRules {
 /** Bits of `World.watch`. */
 const WATCH_TRACK = 1;
 const WATCH_AUDIT = 2;
+/** A property declaring its reads (a local assertion) is being checked against them. */
+const WATCH_PROPERTY = 4;
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -218,6 +220,27 @@ export class World {
   watched(o: number, write: boolean, x: number): void {
     if ((this.watch & WATCH_TRACK) !== 0) this.noteAccess(o);
     if ((this.watch & WATCH_AUDIT) !== 0) this.auditAccess(o, write, x);
+    if ((this.watch & WATCH_PROPERTY) !== 0 && this.propertyStray < 0 && (write || this.propertyReads![o] === 0)) this.propertyStray = o;
+  }
+
+  private propertyReads: Uint8Array | undefined;
+  private propertyStray = -1;
+
+  /**
+   * Checks a property's reads against its declaration (verdict.ts `Property.reads`) until
+   * `endPropertyAudit`: `allowed` is 1 for every slot it may read; it may write nothing.
+   */
+  beginPropertyAudit(allowed: Uint8Array): void {
+    this.propertyReads = allowed;
+    this.propertyStray = -1;
+    this.watch |= WATCH_PROPERTY;
+  }
+
+  /** Ends `beginPropertyAudit`: the first slot the property read (or wrote) outside its declaration, or -1. */
+  endPropertyAudit(): number {
+    this.watch &= ~WATCH_PROPERTY;
+    this.propertyReads = undefined;
+    return this.propertyStray;
   }
 
   /** Starts tracking whether the next steps of actor `a` touch anything but its own frames. */
@@ -274,6 +297,17 @@ export class World {
     this.pushUndo(0, this.v[0]);
     this.pushUndo(1, this.v[1]);
     return m;
+  }
+
+  /**
+   * The OR of `mask` over the slots written since `mark` (the undo log's entries): for a transition
+   * just taken, which local assertions it may have changed (verdict.ts `Verdicts.localMask`).
+   */
+  writtenSince(mark: number, mask: Uint32Array): number {
+    const log = this.undoLog;
+    let bits = 0;
+    for (let i = mark; i < this.undoTop; i += 2) bits |= mask[log[i]];
+    return bits;
   }
 
   /** Forgets the undo log (nothing is taken back). */
@@ -646,7 +680,7 @@ export class World {
     this.discipline!.own(lo, lo + r.stride);
   }
 
-  private slotName(o: number): string {
+  slotName(o: number): string {
     if (o >= this.layout.size) return 'a lookup (w.single)';
     const d = this.layout.describe(o);
     return d ? `${d.region.def.name}[${this.layout.objectName(d.region, d.index)}].${d.field}` : `slot ${o}`;
@@ -688,7 +722,9 @@ export class World {
   // ---- actors and call frames ----
 
   actorSp(a: number): number {
-    return this.v[this.layout.actorSlot(a) + ACTOR_SP];
+    const o = this.layout.actorSlot(a) + ACTOR_SP;
+    if ((this.watch & WATCH_PROPERTY) !== 0) this.watched(o, false, 0); // a property's read of it is audited (verdict.ts `Property.reads`)
+    return this.v[o];
   }
 
   actorNonblock(a: number): number {

@@ -56,9 +56,9 @@ export function correctedHolds(spec: ScenarioSpec, design: MirrorVariant, r = ch
 }
 
 /**
- * The search's verdict does not depend on its reduction: with step merging off, and with a
+ * The search's verdict does not depend on its reduction: with step merging off, with a
  * preemption bound (a bounded search may miss a violation but never invents one, and finds none
- * where the full search proves there is none). Searches the cap stopped are not compared.
+ * where the full search proves there is none), and with the counter abstraction. Searches the cap stopped are not compared.
  */
 export function reductionAgrees(spec: ScenarioSpec, design: MirrorVariant, full = check(spec, design)): string | undefined {
   if (full.verdict === 'incomplete') return undefined;
@@ -66,6 +66,12 @@ export function reductionAgrees(spec: ScenarioSpec, design: MirrorVariant, full 
   if (unmerged.verdict !== 'incomplete' && unmerged.verdict !== full.verdict) return `${design.name}: ${full.verdict} with step merging, ${unmerged.verdict} without`;
   const bounded = check(spec, design, { preemptions: 1 });
   if (bounded.verdict === 'violation' && full.verdict === 'holds') return `${design.name}: holds, but with at most 1 preemption ${what(bounded)}`;
+  // The counter abstraction (src/engine/counters.ts, checked against its contract): the same verdict
+  // (not necessarily the same first violation where several lie at one depth: the quotient's
+  // breadth-first order may meet another first), in no more states.
+  const renamed = check(spec, design, { counters: { check: true } });
+  if (renamed.verdict !== 'incomplete' && renamed.verdict !== full.verdict) return `${design.name}: ${full.verdict} concretely, ${renamed.verdict} with --abstract-counters`;
+  if (renamed.verdict !== 'incomplete' && renamed.states > full.states) return `${design.name}: ${renamed.states} states with --abstract-counters, more than the ${full.states} of the concrete search`;
   return undefined;
 }
 
