@@ -206,6 +206,12 @@ export class CounterCanon {
     this.rename(w.v, w);
   }
 
+  /** A successor before it is interned: checked against the domains' contract (with `check`), then renamed. */
+  intern(w: World): void {
+    if (this.check) this.checkAfter(w);
+    this.canonicalize(w); // logged for undo like the step's own writes
+  }
+
   /**
    * `v` canonical in `dst` (the same length), its fingerprint lanes updated: for a state that is
    * only compared (a replay's cycle check), without a world's undo log or trace journal.

@@ -466,10 +466,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           w.undoTo(mark);
           continue;
         }
-        if (canon) {
-          if (canon.check) canon.checkAfter(w);
-          canon.canonicalize(w); // logged for undo like the step's own writes
-        }
+        canon?.intern(w);
         if (sym) {
           sym.checkAfter(w);
           sym.canonicalize(w);

@@ -21,7 +21,7 @@
 export const CTL = {
   /** Bumped by the coordinator to start a level (workers wait on it). */
   SEQ: 0,
-  /** The next position of the level to hand out (a block of BLOCK parents at a time). */
+  /** The next position of the level to hand out (a block of at most BLOCK parents at a time: parallel-expand.ts `takeBlock`). */
   NEXT: 1,
   /** Workers done expanding this level (the barrier before the owners are read). */
   DONE: 2,
@@ -29,7 +29,7 @@ export const CTL = {
   REPORTED: 3,
   /** Why the level was cut short (ABORT_*), 0 if it was not. */
   ABORT: 4,
-  /** Entries in the table. */
+  /** Entries in the table (each thread adds its new ones once per block: one shared word bumped per state would bounce between the cores' caches). */
   COUNT: 5,
   /** Transitions so far (for progress lines). */
   TRANSITIONS: 6,
@@ -37,9 +37,9 @@ export const CTL = {
   EVENT_LOCK: 7,
   EVENT_PARENT: 8,
   EVENT_SEQ: 9,
-  /** Workers that have built their model and wait for the first level. */
+  /** Workers that have built their model and wait for their first level. */
   READY: 10,
-  /** Workers started. */
+  /** Threads that take part in the level under way (the barrier's count): this one alone until the workers are ready. */
   WORKERS: 11,
   SIZE: 12,
 } as const;
@@ -54,7 +54,7 @@ export const ABORT_STOP_INTERRUPTED = 5;
 export const NO_EVENT = 0x7fffffff;
 /** The successor number of a deadlock: after every step of its state. */
 export const DEADLOCK_SEQ = 0x7fffffff;
-/** Parents handed to a worker at a time. */
+/** Parents handed to a thread at a time, at most. */
 export const BLOCK = 32;
 /** The table's load at which a level is cut short and the table doubled. */
 export const MAX_LOAD = 0.85;
@@ -86,6 +86,8 @@ export function keyBefore(parent: number, seq: number, p2: number, s2: number): 
 export class SharedFingerprints {
   readonly t: Int32Array;
   private readonly mask: number;
+  /** New entries this thread's offers made (through this object). */
+  added = 0;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.t = new Int32Array(buffer);
@@ -105,9 +107,9 @@ export class SharedFingerprints {
    * Offers the state (lo, hi) discovered from parent `owner`. Returns its entry (an index into
    * `t`) if `owner` now owns it — it was new, or owned by a larger parent id (discovered in the same
    * level by a later parent) — else -1: known from an earlier level, or owned by an earlier parent,
-   * or by this one already (two steps of one state reaching one state). `count` counts new entries.
+   * or by this one already (two steps of one state reaching one state). `added` counts new entries.
    */
-  offer(lo: number, hi: number, owner: number, ctl: Int32Array): number {
+  offer(lo: number, hi: number, owner: number): number {
     const t = this.t;
     for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
       const k = i << 2;
@@ -119,7 +121,7 @@ export class SharedFingerprints {
           t[k + 1] = hi;
           t[k + 2] = owner;
           Atomics.store(t, k + 3, READY);
-          Atomics.add(ctl, CTL.COUNT, 1);
+          this.added++;
           return k;
         }
       }
@@ -144,13 +146,8 @@ export class SharedFingerprints {
   rehash(capacity: number, below: number, ctl: Int32Array): SharedFingerprints {
     const next = SharedFingerprints.create(capacity);
     const t = this.t;
-    let n = 0;
-    for (let k = 0; k < t.length; k += 4) {
-      if (t[k + 3] !== READY || t[k + 2] >= below) continue;
-      next.offer(t[k], t[k + 1], t[k + 2], ctl);
-      n++;
-    }
-    Atomics.store(ctl, CTL.COUNT, n);
+    for (let k = 0; k < t.length; k += 4) if (t[k + 3] === READY && t[k + 2] < below) next.offer(t[k], t[k + 1], t[k + 2]);
+    Atomics.store(ctl, CTL.COUNT, next.added);
     return next;
   }
 }

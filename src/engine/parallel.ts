@@ -1,7 +1,10 @@
 /**
- * Exhaustive breadth-first search on every core of one machine: N worker threads (parallel-worker.ts)
- * expand the states of one level at a time and share one fingerprint table (parallel-shared.ts);
- * this thread coordinates and keeps the search tree and the termination graph.
+ * Exhaustive breadth-first search on every core of one machine: this thread and N - 1 worker threads
+ * (parallel-worker.ts) expand the states of one level at a time (parallel-expand.ts) and share one
+ * fingerprint table (parallel-shared.ts); this thread also coordinates, and keeps the search tree
+ * and the termination graph. It expands its share like the others rather than waiting for them:
+ * on N cores, N threads search and none is left idle (a coordinator that only waits would leave a
+ * core to a thread that mostly sleeps, and cost a model's copy).
  *
  * The result is the one-thread search's (exhaustive.ts with `bfs`), not merely an equivalent one:
  *
@@ -19,8 +22,12 @@
  * Workers rebuild the model themselves from a module the caller names (`ParallelOptions.module`,
  * exporting `parallelModel`): the engine knows nothing of what is modelled. Supported: `bfs` with
  * fingerprints (no `exact`), the first violation only, no preemption bound, no lock-order graph
- * (`parallelUnsupported`). Limits (states, time, memory, a stop request) are polled by the workers
+ * (`parallelUnsupported`). Limits (states, time, memory, a stop request) are polled by the threads
  * once per block; a run stopped by one is incomplete, and its counts are what was done.
+ *
+ * With the environment variable VMAMIRROR_PARALLEL_TIMES set, the search writes to standard error
+ * how the wall time of each thread went (docs/performance.md, "Worker threads"): the share this
+ * thread spent merging the levels, and each thread's share waiting for the others.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { World } from '../world/world.js';
@@ -33,19 +40,29 @@ import { FairTermination } from './termination.js';
 import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
 import type { ExploreOptions, ExploreResult, StopReason } from './exhaustive.js';
-import type { SharedRecords } from './state-store.js';
-import { StateStore } from './state-store.js';
-import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
-import type { LevelMessage, LevelReport, WorkerEvent, WorkerInput } from './parallel-worker.js';
+import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
+import type { WorkerInput } from './parallel-worker.js';
+import { arriveAtBarrier, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
 export interface ParallelOptions {
-  /** Worker threads (2 or more; one thread is exhaustive.ts). */
+  /** Threads searching, this one included (2 or more; one thread is exhaustive.ts). */
   readonly workers: number;
   /** The URL of a module exporting `parallelModel(data)` (parallel-worker.ts `ParallelModel`), and its argument (structured-cloneable). */
   readonly module: string;
   readonly data: unknown;
   /** The table's first capacity, in entries (a power of two; it doubles when too full). */
   readonly initialCapacity?: number;
+  /**
+   * Grow the table before a level that the last level's branching says would fill it (default
+   * true), rather than only when a level overflows it (the level then runs again: tests of that path).
+   */
+  readonly growAhead?: boolean;
+  /**
+   * Start only once every worker has built its model (tests of the threads' agreement on small
+   * searches). By default this thread searches the first levels alone, and the workers join at the
+   * start of the first level after they are all ready (their start takes a few hundred ms).
+   */
+  readonly together?: boolean;
 }
 
 /** Why `opts` cannot run on worker threads, if so (one sentence naming the option). */
@@ -55,7 +72,6 @@ export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.exact) return 'exact state storage';
   if (opts.lockOrder) return 'the lock-order check';
   if ((opts.maxViolations ?? 1) !== 1) return 'more than one violation';
-  if (opts.counters) return 'the counter abstraction'; // the workers intern concrete states
   if (opts.onState) return 'a state callback';
   return undefined;
 }
@@ -84,47 +100,67 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
   const t0 = performance.now();
   const ctl = controlBlock();
   const ports: MessagePort[] = [];
-  const n = par.workers;
   const deadline = opts.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeLimitMs;
-  Atomics.store(ctl, CTL.WORKERS, n);
+  const expand: ExpandOptions = {
+    merge: opts.merge ?? true,
+    maxStates: opts.maxStates ?? Number.POSITIVE_INFINITY,
+    deadline,
+    maxMemoryBytes: opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY,
+    counters: opts.counters,
+  };
   Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
-  for (let i = 0; i < n; i++) {
+  for (let i = 1; i < par.workers; i++) {
     const { port1, port2 } = new MessageChannel();
     const input: WorkerInput = {
+      ...expand,
       module: par.module,
       data: par.data,
       port: port2,
       ctl,
-      merge: opts.merge ?? true,
       audit: opts.audit ?? false,
       liveness: opts.liveness ?? true,
       deadlock: opts.deadlock ?? true,
       reached: w.reached !== null,
-      maxStates: opts.maxStates ?? Number.POSITIVE_INFINITY,
-      deadline,
-      maxMemoryBytes: opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY,
     };
     new Worker(workerUrl(), { workerData: input, transferList: [port2] }).unref();
     ports.push(port1);
   }
   let finished = false;
   try {
-    const r = coordinate(w, opts, par, ctl, ports, t0);
+    w.undoing = true;
+    w.audit = opts.audit ?? false;
+    const r = coordinate(w, opts, par, expand, ctl, ports, t0);
     finished = true;
     return r;
   } finally {
     if (!finished) {
+      // This thread failed: the workers must not wait for it at a barrier, nor for a next level.
+      arriveAtBarrier(ctl);
       for (const p of ports) p.postMessage({ kind: 'finish' });
       Atomics.add(ctl, CTL.SEQ, 1);
       Atomics.notify(ctl, CTL.SEQ);
     }
     w.undoing = false;
+    w.tracking = false;
+    w.audit = false;
     w.undoReset();
   }
 }
 
-function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: Int32Array, ports: MessagePort[], t0: number): ExploreResult {
-  const n = ports.length;
+/** Growable Int32 arrays in shared memory (a level's positions, read by every thread). */
+function sharedInts(n: number, old?: Int32Array): Int32Array {
+  return old && old.length >= n ? old : new Int32Array(new SharedArrayBuffer(4 * Math.max(1024, n * 2)));
+}
+
+/** How the wall time of each thread went (VMAMIRROR_PARALLEL_TIMES). */
+interface Times {
+  /** This thread: merging levels, and waiting (for the workers' reports, at barriers). */
+  merge: number;
+  wait: number;
+}
+
+function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expandOpts: ExpandOptions, ctl: Int32Array, ports: MessagePort[], t0: number): ExploreResult {
+  const threads = par.workers;
   const verdicts = verdictsOf(opts);
   const tree = new Tree();
   const fair = verdicts.terminationOn ? new FairTermination(w) : undefined;
@@ -137,19 +173,25 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: I
   let maxDepth = 0;
   let lastProgress = t0;
   let frontierBytes = 0;
+  const times: Times = { merge: 0, wait: 0 };
 
+  const progress = (): void => {
+    if (opts.shouldStop?.()) Atomics.compareExchange(ctl, CTL.ABORT, 0, ABORT_STOP_INTERRUPTED);
+    const now = performance.now();
+    if (now - lastProgress < 500 || !opts.onProgress) return;
+    lastProgress = now;
+    const states = Atomics.load(ctl, CTL.COUNT);
+    opts.onProgress({ states, transitions: Atomics.load(ctl, CTL.TRANSITIONS), frontier: 0, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
+  };
+  const expander = new LevelExpander(w, verdicts, ctl, expandOpts, progress);
   /** Waits until `word` reaches `target`, polling the stop request and reporting progress. */
   const waitFor = (word: number, target: number): void => {
+    const t = performance.now();
     for (let v = Atomics.load(ctl, word); v < target; v = Atomics.load(ctl, word)) {
       Atomics.wait(ctl, word, v, 50);
-      if (opts.shouldStop?.()) Atomics.compareExchange(ctl, CTL.ABORT, 0, ABORT_STOP_INTERRUPTED);
-      const now = performance.now();
-      if (now - lastProgress >= 500 && opts.onProgress) {
-        lastProgress = now;
-        const states = Atomics.load(ctl, CTL.COUNT);
-        opts.onProgress({ states, transitions: Atomics.load(ctl, CTL.TRANSITIONS), frontier: 0, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
-      }
+      progress();
     }
+    times.wait += performance.now() - t;
   };
   const bytes = () => table.buffer.byteLength + tree.bytes + (fair?.bytes ?? 0) + frontierBytes;
   /** Messages of the workers, one each; a worker's error is thrown here as what it was. */
@@ -169,8 +211,15 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: I
     for (const p of ports) p.postMessage({ kind: 'finish' });
     Atomics.add(ctl, CTL.SEQ, 1);
     Atomics.notify(ctl, CTL.SEQ);
-    waitFor(CTL.REPORTED, n);
-    for (const m of receive<{ record: RunRecord }>()) w.absorbRecord(m.record);
+    waitFor(CTL.REPORTED, ports.length);
+    const ends = receive<{ record: RunRecord; waitMs: number; ms: number }>();
+    for (const m of ends) w.absorbRecord(m.record);
+    if (process.env.VMAMIRROR_PARALLEL_TIMES) {
+      const wall = performance.now() - t0;
+      const pc = (x: number, of: number) => `${((100 * x) / of).toFixed(1)} %`;
+      const workers = ends.map((m, k) => `worker ${k + 1} waits ${pc(m.waitMs, m.ms)}`).join(', ');
+      process.stderr.write(`parallel times: ${(wall / 1000).toFixed(2)} s; this thread merges ${pc(times.merge, wall)}, waits ${pc(times.wait + expander.waitMs, wall)}; ${workers}\n`);
+    }
   };
   const finish = (verdict: ExploreResult['verdict'], states: number, violation?: Violation, stopReason?: StopReason): ExploreResult => {
     collect();
@@ -190,6 +239,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: I
       peakBytes,
       peakRss,
       rssGrowth: peakRss - rss0,
+      ...(expander.renames && { counters: opts.counters }),
     };
   };
   const replayTo = (schedule: readonly number[]): void => {
@@ -203,37 +253,83 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: I
     w.clearBugs();
   };
 
-  // The root, as the one-thread search takes it.
-  table.offer(initial[0], initial[1], -1, ctl);
+  // The root, as the one-thread search takes it (renamed under the counter abstraction; schedules replay from `initial`).
+  const start0 = expander.start(initial);
+  table.offer(start0[0], start0[1], -1);
+  Atomics.store(ctl, CTL.COUNT, 1);
   const root = tree.add(-1, -1, 0, 0);
-  w.load(initial.slice());
+  w.load(start0.slice());
   const v0 = verdicts.state(w);
-  waitFor(CTL.READY, n);
-  receiveErrors(ports);
+  /** Whether the workers take part in the levels (from the first level on with `together`, else once all are ready). */
+  let joined = false;
+  const join = (): void => {
+    receiveErrors(ports);
+    joined = true;
+  };
+  if (par.together) {
+    waitFor(CTL.READY, ports.length);
+    join();
+  }
   if (v0) return finish('violation', 1, { ...v0, schedule: [] });
-  fair?.discover(root, initial[0], initial[1]);
-  const rootStore = new StateStore(w.layout, w.layout.size);
-  rootStore.push(initial, root);
-  let segments: SharedRecords[] = [rootStore.share(new Int32Array([0]), 1)];
-  let who = new Int32Array(new SharedArrayBuffer(4));
-  let index = new Int32Array(new SharedArrayBuffer(4));
+  fair?.discover(root, start0[0], start0[1]);
+  const r0 = expander.root(start0);
+  let chunks: (readonly Int32Array[])[] = [r0.chunks, ...ports.map(() => [])];
+  let who = sharedInts(1);
+  let chunk = sharedInts(1);
+  let offset = sharedInts(1);
+  chunk[0] = r0.chunk;
+  offset[0] = r0.offset;
   let start = 0;
   let count = 1;
+  /** New states per parent in the last level (the first level's guess: one per actor). */
+  let branching = w.layout.actorNames.length;
+  /**
+   * The last level's reports, whose new states join the tree and the termination graph while the
+   * other threads already expand them: only their order (`who`, `chunk`, `offset`) must be known
+   * before the next level starts, and this thread takes its share of it once done.
+   */
+  let pending: { reports: LevelReport[]; depth: number; total: number } | undefined;
+  const merge = (): void => {
+    if (!pending) return;
+    const tm = performance.now();
+    const { reports, depth, total } = pending;
+    const at = new Int32Array(threads);
+    for (let j = 0; j < total; j++) {
+      const k = who[j];
+      const row = reports[k].kept!;
+      const o = at[k]++ * KEPT_ROW;
+      const id = tree.add(row[o], row[o + 1], depth + 1, row[o + 2]);
+      if (fair && row[o + 3] !== 0) fair.record(id, row[o + 3], row[o + 4], row[o + 5]);
+    }
+    if (fair) recordEdges(fair, reports);
+    pending = undefined;
+    times.merge += performance.now() - tm;
+  };
   for (let depth = 0; count > 0; ) {
+    // A table that would be too full before the level's end grows now, rather than the level running twice.
+    while ((par.growAhead ?? true) && Atomics.load(ctl, CTL.COUNT) + count * branching * 1.5 > table.capacity * MAX_LOAD) table = table.rehash(table.capacity * 2, start, ctl);
     for (const word of [CTL.NEXT, CTL.DONE, CTL.REPORTED, CTL.ABORT, CTL.EVENT_SEQ]) Atomics.store(ctl, word, 0);
     Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
     Atomics.store(ctl, CTL.TRANSITIONS, transitions);
-    const msg: LevelMessage = { kind: 'level', start, count, table: table.buffer, segments, who, index };
-    for (const p of ports) p.postMessage(msg);
-    Atomics.add(ctl, CTL.SEQ, 1);
-    Atomics.notify(ctl, CTL.SEQ);
-    waitFor(CTL.REPORTED, n);
-    const reports = receive<LevelReport>();
+    if (!joined && Atomics.load(ctl, CTL.READY) >= ports.length) join();
+    // Every thread of the level waits at its barrier, this one too.
+    Atomics.store(ctl, CTL.WORKERS, joined ? ports.length + 1 : 1);
+    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, chunks, who, chunk, offset };
+    if (joined) {
+      for (const p of ports) p.postMessage(msg);
+      Atomics.add(ctl, CTL.SEQ, 1);
+      Atomics.notify(ctl, CTL.SEQ);
+    }
+    merge();
+    const mine = expander.level(msg);
+    waitFor(CTL.REPORTED, joined ? ports.length : 0);
+    const tm = performance.now();
+    const reports = [mine, ...(joined ? receive<LevelReport>() : ports.map(() => ABSENT))];
     peakRss = Math.max(peakRss, rss());
     peakBytes = Math.max(peakBytes, bytes());
     const abort = Atomics.load(ctl, CTL.ABORT);
     if (abort === ABORT_GROW) {
-      // Too full to finish the level: double the table and run the level again from its start.
+      // Too full to finish the level after all: double the table and run the level again from its start.
       table = table.rehash(table.capacity * 2, start, ctl);
       continue;
     }
@@ -253,31 +349,36 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: I
     }
     transitions += levelTransitions;
     if (abort !== 0) return finish('incomplete', Atomics.load(ctl, CTL.COUNT), undefined, STOP_OF[abort]);
-    // The next level: the workers' lists merged by parent id (each list is in (parent, successor) order).
+    // The next level's order: the threads' lists merged by parent id (each list is in (parent, successor) order).
     const next = start + count;
-    const total = reports.reduce((s, r) => s + r.kept!.length / 6, 0);
-    who = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, total)));
-    index = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, total)));
-    const at = new Int32Array(n);
-    const parentAt = (k: number) => (at[k] * 6 < reports[k].kept!.length ? reports[k].kept![at[k] * 6] : NO_EVENT);
+    const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
+    who = sharedInts(total, who);
+    chunk = sharedInts(total, chunk);
+    offset = sharedInts(total, offset);
+    const at = new Int32Array(threads);
+    const parentAt = (k: number) => (at[k] * KEPT_ROW < reports[k].kept!.length ? reports[k].kept![at[k] * KEPT_ROW] : NO_EVENT);
     for (let j = 0; j < total; j++) {
       let best = 0;
-      for (let k = 1; k < n; k++) if (parentAt(k) < parentAt(best)) best = k;
+      for (let k = 1; k < threads; k++) if (parentAt(k) < parentAt(best)) best = k;
       const row = reports[best].kept!;
-      const o = at[best] * 6;
+      const o = at[best]++ * KEPT_ROW;
       who[j] = best;
-      index[j] = at[best]++;
-      const id = tree.add(row[o], row[o + 1], depth + 1, row[o + 2]);
-      if (fair && row[o + 3] !== 0) fair.record(id, row[o + 3], row[o + 4], row[o + 5]);
+      chunk[j] = row[o + 6];
+      offset[j] = row[o + 7];
     }
-    if (fair) recordEdges(fair, reports);
-    segments = reports.map((r) => r.records!);
-    frontierBytes = segments.reduce((s, r) => s + r.data.byteLength + r.offsets.byteLength, 0);
+    pending = { reports, depth, total };
+    const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
+    // Both stores of each thread: this level's and the one the next level writes over.
+    frontierBytes = levelBytes + chunks.reduce((s, cs) => s + cs.reduce((b, c) => b + c.byteLength, 0), 0);
+    chunks = reports.map((r) => r.chunks!);
     if (total > 0) maxDepth = depth + 1;
+    branching = Math.max(1, total / count);
     depth++;
     start = next;
     count = total;
+    times.merge += performance.now() - tm;
   }
+  merge();
   const states = start;
   const lasso = fair?.find(
     (tid) => tree.schedule(tid),
@@ -287,6 +388,9 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, ctl: I
   return finish('holds', states);
 }
 
+/** The report of a worker that has not joined the level yet: nothing expanded, no state kept. */
+const ABSENT: LevelReport = { kind: 'level', aborted: false, transitions: 0, below: 0, kept: new Int32Array(0), chunks: [], ends: new Int32Array(0), edges: new Int32Array(0) };
+
 /** Throws the first error a worker sent while building its model. */
 function receiveErrors(ports: readonly MessagePort[]): void {
   for (const p of ports) {
@@ -295,7 +399,7 @@ function receiveErrors(ports: readonly MessagePort[]): void {
   }
 }
 
-/** The region graph's edges of a level, from the workers' lists merged by parent id (the one-thread order). */
+/** The region graph's edges of a level, from the threads' lists merged by parent id (the one-thread order). */
 function recordEdges(fair: FairTermination, reports: readonly LevelReport[]): void {
   const at = reports.map(() => 0);
   const edgeAt = reports.map(() => 0);

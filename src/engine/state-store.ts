@@ -16,12 +16,20 @@ export class StateStore {
   count = 0;
   private readonly chunkSlots: number;
 
-  /** `chunkSlots`: the size of one chunk (at least one whole state); small for a short-lived store. */
+  /**
+   * `chunkSlots`: the size of one chunk (at least one whole state); small for a short-lived store.
+   * `shared`: chunks in shared memory, for other threads to read records in place (parallel.ts).
+   */
   constructor(
     private readonly layout: Layout,
     chunkSlots = 1 << 22,
+    private readonly shared = false,
   ) {
     this.chunkSlots = Math.max(chunkSlots, layout.size);
+  }
+
+  private newChunk(): Int32Array {
+    return this.shared ? new Int32Array(new SharedArrayBuffer(this.chunkSlots * 4)) : new Int32Array(this.chunkSlots);
   }
 
   clear(): void {
@@ -35,7 +43,7 @@ export class StateStore {
     const nActors = L.actorNames.length;
     let len = L.callBase;
     for (let a = 0; a < nActors; a++) len += state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
-    if (this.chunks.length === 0) this.chunks.push(new Int32Array(this.chunkSlots));
+    if (this.chunks.length === 0) this.chunks.push(this.newChunk());
     if (this.tail + len > this.chunkSlots) this.nextChunk();
     if (this.count === this.ids.length) this.growIndex();
     const c = this.current;
@@ -63,7 +71,7 @@ export class StateStore {
   /** Moves on to the next chunk (allocating it the first time). */
   private nextChunk(): void {
     this.current++;
-    if (this.current === this.chunks.length) this.chunks.push(new Int32Array(this.chunkSlots));
+    if (this.current === this.chunks.length) this.chunks.push(this.newChunk());
     this.tail = 0;
   }
 
@@ -127,37 +135,18 @@ export class StateStore {
     expandRecord(this.layout, this.chunks[this.chunkOf[i]], this.offsetOf[i], dst, true);
   }
 
-  /**
-   * Records `keep[0..n-1]` (indices, in that order) copied back to back into shared memory, for
-   * other threads to read (parallel.ts: the next level of a search split over workers).
-   */
-  share(keep: Int32Array, n: number): SharedRecords {
-    const L = this.layout;
-    const nActors = L.actorNames.length;
-    const offsets = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
-    let len = 0;
-    for (let k = 0; k < n; k++) {
-      offsets[k] = len;
-      const chunk = this.chunks[this.chunkOf[keep[k]]];
-      const start = this.offsetOf[keep[k]];
-      len += L.callBase;
-      for (let a = 0; a < nActors; a++) len += chunk[start + L.actorSlot(a) + ACTOR_SP] * L.callStride;
-    }
-    offsets[n] = len;
-    const data = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, len)));
-    for (let k = 0; k < n; k++) {
-      const chunk = this.chunks[this.chunkOf[keep[k]]];
-      // A loop, not subarray + set: no object per record.
-      for (let o = offsets[k], from = this.offsetOf[keep[k]]; o < offsets[k + 1]; o++, from++) data[o] = chunk[from];
-    }
-    return { data, offsets };
+  /** Where record `i` is: chunk `chunkIndex(i)` of `chunkList`, from `offset(i)` (read in place by other threads with `shared`). */
+  chunkIndex(i: number): number {
+    return this.chunkOf[i];
   }
-}
 
-/** States stored as a StateStore stores them, in shared memory: record k is `data[offsets[k]..offsets[k + 1])`. */
-export interface SharedRecords {
-  readonly data: Int32Array;
-  readonly offsets: Int32Array;
+  offset(i: number): number {
+    return this.offsetOf[i];
+  }
+
+  get chunkList(): readonly Int32Array[] {
+    return this.chunks;
+  }
 }
 
 /**

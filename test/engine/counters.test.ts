@@ -24,6 +24,7 @@ import { MEASURED_COUNTS } from '../../src/check/costs.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import { buildScenario } from '../../src/scenario/build.js';
 import dmirrorDriver from '../../examples/drivers/dmirror.js';
+import { MIGRATE_VS_CPU_READ_1 } from '../helpers/retry-scenarios.js';
 import { EXPECTED, V } from '../helpers/catalogue-table.js';
 import { ROOT, vmamirror } from '../helpers/cli.js';
 import { roleWorld, type RoleActor } from '../helpers/role-world.js';
@@ -297,15 +298,7 @@ describe('the abstraction on the catalogue', () => {
 
 describe('shapes that did not end', () => {
   it('migrate-to-dev of one page racing a CPU read: the fault that loses the refcount race retries with a new page; renamed, it holds', { timeout: 120_000 }, () => {
-    const spec: ScenarioSpec = {
-      name: 'migrate-to-dev-vs-cpu-read-1',
-      description: '',
-      pages: 1,
-      actors: [
-        { name: 'dev', ops: [{ op: 'device', call: 'migrate-to-dev', page: 0 }] },
-        { name: 'cpu', ops: [{ op: 'access', mm: 'source', page: 0 }] },
-      ],
-    };
+    const spec = MIGRATE_VS_CPU_READ_1;
     const concrete = checkOne(spec, dmirrorDriver, { maxStates: 30_000, shrink: false });
     expect(concrete).toMatchObject({ verdict: 'incomplete', stopReason: 'max-states' });
     expect(concrete.depth).toBeGreaterThan(1000); // round and round the retry, a new generation each time
@@ -401,7 +394,6 @@ describe('the command line', () => {
   it.each([
     [['--concrete-counters', 'kvm-seq'], 'vmamirror: --concrete-counters names the exceptions to --abstract-counters: give both\n'],
     [['--abstract-counters', '--concrete-counters', 'kvm-sequence'], /^vmamirror: --concrete-counters: no counter domain kvm-sequence \(the domains: page-gen, interval-seq, kvm-seq\)\n$/],
-    [['--abstract-counters', '--workers', '2'], /the counter abstraction runs on one thread only/],
   ])('refuses %j, naming why', (flags, message) => {
     const r = vmamirror(['check', 'exit', '--variant', 'interval', ...flags]);
     expect(r.code).toBe(2);

@@ -13,6 +13,10 @@ import { variantByName } from '../../src/mirror/variants.js';
 import { MEASURED_COUNTS } from '../../src/check/costs.js';
 import { parallelUnsupported } from '../../src/engine/parallel.js';
 import { dfs } from '../../src/engine/dfs.js';
+import dmirrorDriver from '../../examples/drivers/dmirror.js';
+import { MIGRATE_VS_CPU_READ_1 } from '../helpers/retry-scenarios.js';
+import { ROOT } from '../helpers/cli.js';
+import { join } from 'node:path';
 
 function cell(scenario: string, variant: string) {
   return catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
@@ -40,7 +44,8 @@ function outcome(r: CheckResult) {
 function both(scenario: string, variant: string, opts: CheckOptions = {}, extra: object = {}) {
   const c = cell(scenario, variant);
   const one = checkOne(c.scenario, c.variant, opts);
-  const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), ...extra } });
+  // Together: every level on both threads, however small the search.
+  const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true, ...extra } });
   return { one, two };
 }
 
@@ -66,13 +71,23 @@ describe('exhaustive search on worker threads', () => {
     const one = checkOne(c.scenario, c.variant);
     expect(one.verdict).toBe('violation');
     for (let run = 0; run < 3; run++) {
-      const two = checkOne(c.scenario, c.variant, { parallel: parallelCell(2, cellSource(c, new Map())) });
+      const two = checkOne(c.scenario, c.variant, { parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true } });
       expect(outcome(two)).toEqual(outcome(one));
     }
   });
 
   it('a table too small for a level grows and runs the level again: nothing lost, nothing counted twice', { timeout: 120_000 }, () => {
+    const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64, growAhead: false });
+    expect(outcome(two)).toEqual(outcome(one));
+  });
+
+  it('a table grown ahead of each level gives the same result', { timeout: 120_000 }, () => {
     const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64 });
+    expect(outcome(two)).toEqual(outcome(one));
+  });
+
+  it('the worker joins at the start of a level once it is ready (this thread searches alone before): the same result', { timeout: 120_000 }, () => {
+    const { one, two } = both('introspect', 'interval', {}, { together: false });
     expect(outcome(two)).toEqual(outcome(one));
   });
 
@@ -84,6 +99,21 @@ describe('exhaustive search on worker threads', () => {
     expect(two.states).toBeLessThan(20863);
   });
 
+  it('interns states renamed under the counter abstraction, as one thread does: a search that ends only renamed ends with the same counts', { timeout: 120_000 }, () => {
+    // test/engine/counters.test.ts: concrete, the fault that loses the refcount race retries with a new page for ever.
+    const spec = MIGRATE_VS_CPU_READ_1;
+    const source = { scenario: spec.name, file: '-', spec, variant: dmirrorDriver.name, drivers: [join(ROOT, 'examples/drivers/dmirror.ts')] };
+    const opts: CheckOptions = { counters: { check: true }, shrink: false };
+    const one = checkOne(spec, dmirrorDriver, opts);
+    const two = checkOne(spec, dmirrorDriver, { ...opts, parallel: { ...parallelCell(2, source), together: true } });
+    expect(one).toMatchObject({ verdict: 'holds', states: 1246 });
+    expect(outcome(two)).toEqual(outcome(one));
+    expect(two).toMatchObject({ counters: { check: true } });
+    // Concrete, the threads do not end either: the renaming is what ends it.
+    const concrete = checkOne(spec, dmirrorDriver, { shrink: false, maxStates: 5000, parallel: parallelCell(2, source) });
+    expect(concrete).toMatchObject({ verdict: 'incomplete', stopReason: 'max-states' });
+  });
+
   it('names what it cannot run on threads', () => {
     expect(parallelUnsupported({ strategy: dfs })).toMatch(/strategy dfs/);
     expect(parallelUnsupported({ preemptions: 1 })).toMatch(/preemption/);
@@ -91,5 +121,6 @@ describe('exhaustive search on worker threads', () => {
     expect(parallelUnsupported({ lockOrder: true })).toMatch(/lock-order/);
     expect(parallelUnsupported({ maxViolations: 2 })).toMatch(/more than one/);
     expect(parallelUnsupported({})).toBeUndefined();
+    expect(parallelUnsupported({ counters: {} })).toBeUndefined();
   });
 });

@@ -1,0 +1,374 @@
+/**
+ * One thread's share of a level of the parallel search (parallel.ts): the coordinating thread runs
+ * one `LevelExpander` over its own world, each worker thread (parallel-worker.ts) one over the model
+ * it rebuilt. It takes blocks of the level's parents from the shared counter, expands them, offers
+ * their successors to the shared fingerprint table, waits at the level's barrier, and reports the
+ * new states it ended up owning.
+ *
+ * The new states' records stay where they were written: each thread has two stores in shared
+ * memory, used in turn by even and odd levels, so the next level's parents are read in place by
+ * whichever thread takes them — no copy, no allocation per level (a store keeps its chunks).
+ */
+import type { World } from '../world/world.js';
+import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { execStep } from '../world/runner.js';
+import { entryOf } from '../world/entry.js';
+import { StateStore, expandRecord } from './state-store.js';
+import type { Found, Verdicts } from './verdict.js';
+import { extendTransition } from './transition.js';
+import { LoneRun, regionActors, roleMasks } from './termination.js';
+import { grow } from './grow.js';
+import { CounterCanon, type CounterOptions } from './counters.js';
+import { ABORT_GROW, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, BLOCK, CTL, DEADLOCK_SEQ, keyBefore, MAX_LOAD, NO_EVENT, offerEvent, SharedFingerprints } from './parallel-shared.js';
+
+export interface LevelMessage {
+  readonly kind: 'level';
+  /** The level's depth: its parity picks the store its new states go to. */
+  readonly depth: number;
+  /** The id of the level's first state, and how many it has. */
+  readonly start: number;
+  readonly count: number;
+  readonly table: SharedArrayBuffer;
+  /** Per thread, the chunks of its store that hold the level's states. */
+  readonly chunks: readonly (readonly Int32Array[])[];
+  /** The level's state at position p: in `chunks[who[p]][chunk[p]]` from `offset[p]`. */
+  readonly who: Int32Array;
+  readonly chunk: Int32Array;
+  readonly offset: Int32Array;
+}
+
+/** The first violation a thread met in a level (the coordinator keeps the first of all). */
+export interface WorkerEvent {
+  readonly parent: number;
+  readonly seq: number;
+  readonly kind: 'bug' | 'state' | 'deadlock' | 'lone';
+  readonly found: Found;
+  readonly entry: number;
+  readonly steps: number;
+  /** Transitions counted from the parent when it was met. */
+  readonly transitions: number;
+  readonly loneSteps?: readonly number[];
+}
+
+/** Per new state a thread owns, in `LevelReport.kept`: parent, entry, steps, region actors, fingerprint lo, hi, chunk, offset. */
+export const KEPT_ROW = 8;
+
+export interface LevelReport {
+  readonly kind: 'level';
+  readonly aborted: boolean;
+  readonly event?: WorkerEvent;
+  /** Transitions from the parents this thread expanded (before the level's first violation, if any). */
+  readonly transitions: number;
+  /** With a violation in the level: the new states this thread owns that come before it. */
+  readonly below: number;
+  /** The new states it owns, in (parent, successor) order (KEPT_ROW ints each), and the chunks of the store that holds them. */
+  readonly kept?: Int32Array;
+  readonly chunks?: readonly Int32Array[];
+  /** Per region parent: id, fingerprint lo, hi, enabled actors, lock-acquiring actors (termination.ts), number of edges; then the edges: target lo, hi, entry, steps. */
+  readonly ends?: Int32Array;
+  readonly edges?: Int32Array;
+}
+
+/** What a thread searches with, beside its world and verdicts. */
+export interface ExpandOptions {
+  readonly merge: boolean;
+  readonly maxStates: number;
+  /** Date.now() after which the search stops (threads do not share performance.now()). */
+  readonly deadline: number;
+  readonly maxMemoryBytes: number;
+  /** The counter abstraction (counters.ts): every thread interns states renamed, as one thread does. */
+  readonly counters: CounterOptions | undefined;
+}
+
+/** Growable Int32 list. */
+class IntList {
+  a = new Int32Array(1024);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.a.length) this.a = grow(this.a);
+    this.a[this.n++] = x;
+  }
+  get(i: number): number {
+    return this.a[i];
+  }
+  copy(): Int32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, store index. */
+const CAND = 9;
+/** Blocks between two readings of the process's RSS (with a memory limit). */
+const MEMORY_BLOCKS = 16;
+
+export class LevelExpander {
+  private readonly L;
+  private readonly nActors: number;
+  private readonly roles;
+  private readonly fair: boolean;
+  private readonly lone: LoneRun | undefined;
+  private readonly canon: CounterCanon | undefined;
+  /** Local assertions (verdict.ts `Property.reads`): per slot, the properties that read it. */
+  private readonly locals: Uint32Array | undefined;
+  private readonly parent: Int32Array;
+  /** The stores of even and odd levels' new states. */
+  private readonly stores: readonly [StateStore, StateStore];
+  private readonly cand = new IntList();
+  private readonly perParent = new IntList(); // (parent id, transitions from it)
+  private readonly ends = new IntList();
+  private readonly edges = new IntList();
+  private event: WorkerEvent | undefined;
+  private blocks = 0;
+  /** Milliseconds spent waiting for the other threads (VMAMIRROR_PARALLEL_TIMES, parallel.ts). */
+  waitMs = 0;
+
+  constructor(
+    private readonly w: World,
+    private readonly verdicts: Verdicts,
+    private readonly ctl: Int32Array,
+    private readonly opts: ExpandOptions,
+    /** Called after each block (the coordinating thread polls its stop request and reports progress). */
+    private readonly afterBlock?: () => void,
+  ) {
+    this.L = w.layout;
+    this.nActors = this.L.actorNames.length;
+    this.roles = roleMasks(w);
+    this.fair = verdicts.terminationOn;
+    this.canon = CounterCanon.of(this.L, opts.counters);
+    this.locals = verdicts.localMask(this.L);
+    this.lone = this.fair ? new LoneRun(w, false, this.canon) : undefined;
+    this.parent = new Int32Array(this.L.size);
+    this.stores = [new StateStore(this.L, 1 << 20, true), new StateStore(this.L, 1 << 20, true)];
+  }
+
+  /** Whether states are renamed (some counter domain is not concrete). */
+  get renames(): boolean {
+    return this.canon !== undefined;
+  }
+
+  /** The state the search starts from: `initial`, renamed under the counter abstraction. */
+  start(initial: Int32Array): Int32Array {
+    return this.canon ? this.canon.canonicalCopy(initial, new Int32Array(initial.length)) : initial;
+  }
+
+  /** Puts the root (`start`) into the store of level 0's states; returns its record's chunk and offset. */
+  root(state: Int32Array): { chunks: readonly Int32Array[]; chunk: number; offset: number } {
+    const s = this.stores[0];
+    s.clear();
+    s.push(state, 0);
+    return { chunks: s.chunkList, chunk: s.chunkIndex(0), offset: s.offset(0) };
+  }
+
+  /** Records `e` if it is this thread's first violation of the level, and offers it as the level's. */
+  private found(e: WorkerEvent): void {
+    if (!this.event || keyBefore(e.parent, e.seq, this.event.parent, this.event.seq)) this.event = e;
+    offerEvent(this.ctl, e.parent, e.seq);
+  }
+
+  /** Expands level position `p` (state `id`), its new states going to `out`. */
+  private expand(msg: LevelMessage, table: SharedFingerprints, out: StateStore, id: number, p: number): void {
+    const { w, verdicts, parent, cand, edges, ends, L, roles, lone, canon, locals } = this;
+    const merge = this.opts.merge;
+    // Over the state expanded last (dead frames zero): only the frames that died are cleared.
+    expandRecord(L, msg.chunks[msg.who[p]][msg.chunk[p]], msg.offset[p], parent, true);
+    if (canon?.check) canon.noteBefore(parent);
+    w.load(parent);
+    const region = this.fair && regionActors(w, roles) !== 0;
+    const edgesBefore = edges.n;
+    let enabledMask = 0;
+    let acquiringMask = 0;
+    let enabled = 0;
+    let unfinished = 0;
+    let tr = 0;
+    let s = 0;
+    for (let a = 0; a < this.nActors; a++) {
+      w.load(parent);
+      if (w.actorSp(a) === 0) continue;
+      unfinished++;
+      let actorEnabled = false;
+      for (let c = 0, nc = 1; c < nc; c++, s++) {
+        w.load(parent);
+        const mark = w.undoMark();
+        const entry = entryOf(a, c);
+        if (merge) w.trackActor(a);
+        w.choice = c;
+        w.fairAcquire = false;
+        const r = execStep(w, a);
+        w.choice = 0;
+        w.tracking = false;
+        nc = Math.max(1, w.choices);
+        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
+          if (verdicts.raised(w)) this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr });
+          w.clearBugs();
+          w.undoTo(mark);
+          continue;
+        }
+        actorEnabled = true;
+        if (w.fairAcquire) acquiringMask |= 1 << a;
+        tr++;
+        let steps = 1;
+        let raised = verdicts.raised(w);
+        if (merge && !raised) {
+          const extra = extendTransition(w, verdicts, a, !w.touchedShared, null);
+          if (extra < 0) raised = true;
+          steps += extra < 0 ? -extra : extra;
+        }
+        if (raised) {
+          this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr });
+          w.clearBugs();
+          w.undoTo(mark);
+          continue;
+        }
+        canon?.intern(w);
+        const next = w.v;
+        const k = table.offer(next[0], next[1], id);
+        if (k >= 0) {
+          // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
+          const v = verdicts.stateAfter(w, locals ? w.writtenSince(mark, locals) : -1);
+          if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr });
+          cand.push(id);
+          cand.push(s);
+          cand.push(entry);
+          cand.push(steps);
+          cand.push(this.fair && !v ? regionActors(w, roles) : 0);
+          cand.push(k);
+          cand.push(next[0]);
+          cand.push(next[1]);
+          cand.push(out.count);
+          out.push(next, 0);
+          if (!v && lone) {
+            const run = lone.check(next);
+            if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, loneSteps: run.steps });
+            w.load(next);
+          }
+        }
+        if (region) {
+          edges.push(next[0]);
+          edges.push(next[1]);
+          edges.push(entry);
+          edges.push(steps);
+        }
+        w.undoTo(mark);
+      }
+      if (actorEnabled) {
+        enabled++;
+        enabledMask |= 1 << a;
+      }
+    }
+    if (region) {
+      ends.push(id);
+      ends.push(parent[0]);
+      ends.push(parent[1]);
+      ends.push(enabledMask);
+      ends.push(acquiringMask);
+      ends.push((edges.n - edgesBefore) / 4);
+    }
+    if (enabled === 0 && verdicts.deadlock(unfinished)) {
+      w.load(parent);
+      this.found({ parent: id, seq: DEADLOCK_SEQ, kind: 'deadlock', found: verdicts.deadlock(unfinished, w)!, entry: -1, steps: 0, transitions: tr });
+    }
+    this.perParent.push(id);
+    this.perParent.push(tr);
+  }
+
+  /** This thread's share of level `msg`, through the barrier every thread of the search waits at. */
+  level(msg: LevelMessage): LevelReport {
+    const ctl = this.ctl;
+    const table = new SharedFingerprints(msg.table);
+    const limit = Math.floor(table.capacity * MAX_LOAD);
+    // A level run again (the table grew) writes over its first run's states.
+    const out = this.stores[(msg.depth + 1) & 1];
+    out.clear();
+    const { cand, perParent } = this;
+    cand.n = 0;
+    perParent.n = 0;
+    this.ends.n = 0;
+    this.edges.n = 0;
+    this.event = undefined;
+    const abort = (why: number) => Atomics.compareExchange(ctl, CTL.ABORT, 0, why);
+    let counted = 0;
+    for (;;) {
+      if (Atomics.load(ctl, CTL.ABORT) !== 0) break;
+      const p0 = takeBlock(ctl, msg.count);
+      // Parents after the level's first violation known so far cannot change the outcome.
+      if (p0 >= msg.count || msg.start + p0 > Atomics.load(ctl, CTL.EVENT_PARENT)) break;
+      const before = perParent.n;
+      const threads = Atomics.load(ctl, CTL.WORKERS);
+      for (let p = p0, end = p0 + blockSize(p0, msg.count, threads); p < end; p++) this.expand(msg, table, out, msg.start + p, p);
+      let blockTr = 0;
+      for (let i = before + 1; i < perParent.n; i += 2) blockTr += perParent.get(i);
+      Atomics.add(ctl, CTL.TRANSITIONS, blockTr);
+      const n = Atomics.add(ctl, CTL.COUNT, table.added - counted) + table.added - counted;
+      counted = table.added;
+      if (n >= limit) abort(ABORT_GROW);
+      else if (n >= this.opts.maxStates) abort(ABORT_STOP_STATES);
+      else if (Date.now() >= this.opts.deadline) abort(ABORT_STOP_TIME);
+      // Reading the RSS costs about as much as expanding a few states: only with a limit, now and then.
+      else if (this.opts.maxMemoryBytes !== Number.POSITIVE_INFINITY && ++this.blocks % MEMORY_BLOCKS === 0 && process.memoryUsage.rss() >= this.opts.maxMemoryBytes) abort(ABORT_STOP_MEMORY);
+      this.afterBlock?.();
+    }
+    arriveAtBarrier(ctl);
+    // The barrier: every offer of the level is in the table before an owner is read.
+    const t = performance.now();
+    for (let d = Atomics.load(ctl, CTL.DONE); d < Atomics.load(ctl, CTL.WORKERS); d = Atomics.load(ctl, CTL.DONE)) Atomics.wait(ctl, CTL.DONE, d);
+    this.waitMs += performance.now() - t;
+    return this.report(table, out);
+  }
+
+  private report(table: SharedFingerprints, out: StateStore): LevelReport {
+    const { cand, perParent, ctl } = this;
+    const aborted = Atomics.load(ctl, CTL.ABORT) !== 0;
+    const eParent = Atomics.load(ctl, CTL.EVENT_PARENT);
+    const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
+    let transitions = 0;
+    for (let i = 0; i < perParent.n; i += 2) if (eParent === NO_EVENT || perParent.get(i) < eParent) transitions += perParent.get(i + 1);
+    if (aborted && Atomics.load(ctl, CTL.ABORT) === ABORT_GROW) return { kind: 'level', aborted, transitions, below: 0 };
+    if (eParent !== NO_EVENT || aborted) {
+      let below = 0;
+      for (let i = 0; i < cand.n; i += CAND) {
+        if (table.owner(cand.get(i + 5)) === cand.get(i) && keyBefore(cand.get(i), cand.get(i + 1), eParent, eSeq)) below++;
+      }
+      return { kind: 'level', aborted, event: this.event, transitions, below };
+    }
+    // The states this thread owns, in its (parent, successor) order: the coordinator merges the threads' lists.
+    const kept = new Int32Array((cand.n / CAND) * KEPT_ROW);
+    let o = 0;
+    for (let i = 0; i < cand.n; i += CAND) {
+      if (table.owner(cand.get(i + 5)) !== cand.get(i)) continue;
+      const r = cand.get(i + 8);
+      kept[o] = cand.get(i);
+      kept[o + 1] = cand.get(i + 2);
+      kept[o + 2] = cand.get(i + 3);
+      kept[o + 3] = cand.get(i + 4);
+      kept[o + 4] = cand.get(i + 6);
+      kept[o + 5] = cand.get(i + 7);
+      kept[o + 6] = out.chunkIndex(r);
+      kept[o + 7] = out.offset(r);
+      o += KEPT_ROW;
+    }
+    return { kind: 'level', aborted, transitions, below: 0, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
+  }
+}
+
+/**
+ * The size of the block of a level of `count` parents that starts at position `p0`: guided, a
+ * share of what is left, smaller towards the end so that the threads reach the barrier together
+ * (and a level of a few parents is shared too), at most BLOCK.
+ */
+function blockSize(p0: number, count: number, threads: number): number {
+  return Math.max(1, Math.min(BLOCK, Math.ceil((count - p0) / (4 * threads))));
+}
+
+/** Takes the next block of the level (of `blockSize`): its first position, `count` or more when none is left. */
+function takeBlock(ctl: Int32Array, count: number): number {
+  const threads = Atomics.load(ctl, CTL.WORKERS);
+  for (;;) {
+    const p0 = Atomics.load(ctl, CTL.NEXT);
+    if (p0 >= count || Atomics.compareExchange(ctl, CTL.NEXT, p0, p0 + blockSize(p0, count, threads)) === p0) return p0;
+  }
+}
+
+/** Counts this thread in at the level's barrier (also a thread that failed: nobody must wait for it). */
+export function arriveAtBarrier(ctl: Int32Array): void {
+  if (Atomics.add(ctl, CTL.DONE, 1) + 1 >= Atomics.load(ctl, CTL.WORKERS)) Atomics.notify(ctl, CTL.DONE);
+}
