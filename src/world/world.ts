@@ -463,7 +463,8 @@ export class World {
     let t = this.slotTables.get(id);
     if (t) return t;
     const keys = this.slotKeys!;
-    const ofSlot = (this.fields ??= fieldIndex(this.layout)).ofSlot;
+    this.fields ??= fieldIndex(this.layout);
+    const ofSlot = this.fields.ofSlot;
     const prot = this.protections;
     t = new Uint8Array(this.layout.size);
     if (mask?.length === 0) t.fill(SLOW_READ | SLOW_WRITE);
