@@ -272,7 +272,11 @@ function program(ctx: RunContext, run: Run): Command {
       '--iterate-preemptions',
       'when a limit stops the search, search again with at most 0, 1, 2, … preemptions within what is left, and report the largest bound covered completely (with --time-limit, the exhaustive attempt gets half of it)',
     )
-    .option('--workers <n>', 'search each cell on n threads in all (this one and n - 1 workers) sharing one fingerprint table (default 1): the same verdict, counts and counterexample as one thread', workerCount)
+    .option(
+      '--workers <n>',
+      'search each cell on n threads in all (this one and n - 1 workers) sharing one fingerprint table (default 1): the same verdict, counts and counterexample as one thread',
+      workerCount,
+    )
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')
     .option('--runs <n>', 'simulation runs (default 1000)', positiveInt)
     .option('--seed <n>', 'simulation seed (default 1)', nonNegativeInt)
