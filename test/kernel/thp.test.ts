@@ -29,6 +29,8 @@ import { setLayers } from '../../src/world/layers.js';
 import { runToEnd } from '../../src/world/runner.js';
 import type { World } from '../../src/world/world.js';
 import type { AnyRoutine } from '../../src/world/routine.js';
+import type { ActorSpec, ScenarioSpec } from '../../src/scenario/spec.js';
+import type { Op } from '../../src/scenario/operations.js';
 import { Library } from '../../src/world/registry.js';
 import { KERNEL } from '../../src/kernel/library.js';
 import { attachRecorder, changeIndex, declareRecorder, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
@@ -302,6 +304,18 @@ describe('thp: the properties see every page of a PMD-mapped folio', () => {
   });
 });
 
+/**
+ * A scenario on two pages with the thp layer: the source faults a PMD in (MADV_DONTNEED of both
+ * pages empties them, a write fault then maps the folio), then runs `then`; `others` race it.
+ */
+function afterPmdFault(name: string, description: string, then: readonly Op[], others: readonly ActorSpec[] = []): ScenarioSpec {
+  const fault: readonly Op[] = [
+    { op: 'madvise-dontneed', mm: 'source', page: 0, pages: 2 },
+    { op: 'access', mm: 'source', page: 0, write: true, value: 5 },
+  ];
+  return { name, description, pages: 2, layers: [THP], actors: [{ name: 'source', ops: [...fault, ...then] }, ...others], variants: ['interval'] };
+}
+
 describe('thp: the catalogue with the layer on', () => {
   it('keeps every seed design’s verdict (the catalogue’s one-page mms never hold a PMD; counts may grow: get/put_page read page.head)', async () => {
     const { checkOne } = await import('../../src/check/run.js');
@@ -323,23 +337,12 @@ describe('thp: the catalogue with the layer on', () => {
   it('the interval design holds when the source splits a PMD its mirror fault maps (MADV_DONTNEED of one page)', async () => {
     const { checkOne } = await import('../../src/check/run.js');
     const { variantByName } = await import('../../src/mirror/variants.js');
-    const spec = {
-      name: 'thp-split-under-mirror',
-      description: 'the source drops one page of a PMD while the introspector faults the other through the mirror',
-      pages: 2,
-      layers: [THP] as const,
-      actors: [
-        {
-          name: 'source',
-          ops: [
-            { op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0, pages: 2 },
-            { op: 'access' as const, mm: 'source' as const, page: 0, write: true, value: 5 },
-            { op: 'madvise-dontneed' as const, mm: 'source' as const, page: 1 },
-          ],
-        },
-        { name: 'intro', ops: [{ op: 'access' as const, mm: 'introspector' as const, page: 1 }] },
-      ],
-    };
+    const spec = afterPmdFault(
+      'thp-split-under-mirror',
+      'the source drops one page of a PMD while the introspector faults the other through the mirror',
+      [{ op: 'madvise-dontneed', mm: 'source', page: 1 }],
+      [{ name: 'intro', ops: [{ op: 'access', mm: 'introspector', page: 1 }] }],
+    );
     const r = checkOne(spec, variantByName('interval')!);
     expect([r.verdict, r.violation?.message]).toEqual(['holds', undefined]);
   });
@@ -349,23 +352,7 @@ describe('what the thp layer does not model yet is refused, not mis-modelled', (
   it('reclaim of a PMD-mapped folio stops with a message naming it', async () => {
     const { checkOne } = await import('../../src/check/run.js');
     const { variantByName } = await import('../../src/mirror/variants.js');
-    const spec = {
-      name: 'thp-reclaim',
-      description: 'the source faults a PMD in, then kswapd reclaims one of its pages',
-      pages: 2,
-      layers: ['thp' as const],
-      actors: [
-        {
-          name: 'src',
-          ops: [
-            { op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0, pages: 2 },
-            { op: 'access' as const, mm: 'source' as const, page: 0, write: true, value: 5 },
-            { op: 'reclaim' as const, page: 0 },
-          ],
-        },
-      ],
-      variants: ['interval'],
-    };
+    const spec = afterPmdFault('thp-reclaim', 'the source faults a PMD in, then kswapd reclaims one of its pages', [{ op: 'reclaim', page: 0 }]);
     expect(() => checkOne(spec, variantByName('interval')!)).toThrow(/reclaim of a page of a large folio \(pfn \d+\) is not modelled by the thp layer yet/);
   });
 });
@@ -376,24 +363,10 @@ describe('a pin of a PMD-mapped page (thp with FOLL_PIN)', () => {
   it('takes and drops the pin on the folio head', async () => {
     const { checkOne } = await import('../../src/check/run.js');
     const { variantByName } = await import('../../src/mirror/variants.js');
-    const spec = {
-      name: 'thp-pin-tail',
-      description: 'the source faults a PMD in, pins its second page for write, then unpins it',
-      pages: 2,
-      layers: ['thp' as const],
-      actors: [
-        {
-          name: 'src',
-          ops: [
-            { op: 'madvise-dontneed' as const, mm: 'source' as const, page: 0, pages: 2 },
-            { op: 'access' as const, mm: 'source' as const, page: 0, write: true, value: 5 },
-            { op: 'pin' as const, mm: 'source' as const, page: 1, write: true },
-            { op: 'unpin' as const, mm: 'source' as const, page: 1 },
-          ],
-        },
-      ],
-      variants: ['interval'],
-    };
+    const spec = afterPmdFault('thp-pin-tail', 'the source faults a PMD in, pins its second page for write, then unpins it', [
+      { op: 'pin', mm: 'source', page: 1, write: true },
+      { op: 'unpin', mm: 'source', page: 1 },
+    ]);
     expect(checkOne(spec, variantByName('interval')!, { audit: true }).verdict).toBe('holds');
   });
 });
