@@ -371,9 +371,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   };
   // Local assertions (verdict.ts `Property.reads`): a new state is checked only for the properties
   // whose fields the transition wrote since `mark`; its parent, expanded, satisfied them all.
-  const locals = verdicts.localMask(w.layout);
   const checkNew = (id: number, mark: number): Violation | undefined => {
-    const found = verdicts.stateAfter(w, locals ? w.writtenSince(mark, locals) : -1);
+    const found = verdicts.stateSince(w, mark);
     return found && { ...found, schedule: tree.schedule(id) };
   };
 

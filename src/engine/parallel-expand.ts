@@ -108,8 +108,6 @@ export class LevelExpander {
   private readonly fair: boolean;
   private readonly lone: LoneRun | undefined;
   private readonly canon: CounterCanon | undefined;
-  /** Local assertions (verdict.ts `Property.reads`): per slot, the properties that read it. */
-  private readonly locals: Uint32Array | undefined;
   private readonly parent: Int32Array;
   /** The stores of even and odd levels' new states. */
   private readonly stores: readonly [StateStore, StateStore];
@@ -135,7 +133,6 @@ export class LevelExpander {
     this.roles = roleMasks(w);
     this.fair = verdicts.terminationOn;
     this.canon = CounterCanon.of(this.L, opts.counters);
-    this.locals = verdicts.localMask(this.L);
     this.lone = this.fair ? new LoneRun(w, false, this.canon) : undefined;
     this.parent = new Int32Array(this.L.size);
     this.stores = [new StateStore(this.L, 1 << 20, true), new StateStore(this.L, 1 << 20, true)];
@@ -167,7 +164,7 @@ export class LevelExpander {
 
   /** Expands level position `p` (state `id`), its new states going to `out`. */
   private expand(msg: LevelMessage, table: SharedFingerprints, out: StateStore, id: number, p: number): void {
-    const { w, verdicts, parent, cand, edges, ends, L, roles, lone, canon, locals } = this;
+    const { w, verdicts, parent, cand, edges, ends, L, roles, lone, canon } = this;
     const merge = this.opts.merge;
     // Over the state expanded last (dead frames zero): only the frames that died are cleared.
     expandRecord(L, msg.chunks[msg.who[p]][msg.chunk[p]], msg.offset[p], parent, true);
@@ -224,7 +221,7 @@ export class LevelExpander {
         const k = table.offer(next[0], next[1], id);
         if (k >= 0) {
           // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
-          const v = verdicts.stateAfter(w, locals ? w.writtenSince(mark, locals) : -1);
+          const v = verdicts.stateSince(w, mark);
           if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr });
           cand.push(id);
           cand.push(s);

@@ -152,11 +152,17 @@ export class Verdicts {
   }
 
   /**
-   * The first property that fails in the current state, reached by a transition whose writes make
-   * `changed` (`World.writtenSince` over `localMask`) from a state where every property held: a
-   * local assertion whose bit is clear cannot have changed and is not evaluated. -1: check all.
+   * The first property that fails in the current state, reached by the writes since undo mark
+   * `mark` from a state where every property held: a local assertion none of whose fields was
+   * written cannot have changed and is not evaluated.
    */
-  stateAfter(w: World, changed: number): Found | undefined {
+  stateSince(w: World, mark: number): Found | undefined {
+    const mask = this.localMask(w.layout);
+    return this.stateAfter(w, mask ? w.writtenSince(mark, mask) : -1);
+  }
+
+  /** `stateSince`, given the bits of the properties whose fields were written (-1: check all). */
+  private stateAfter(w: World, changed: number): Found | undefined {
     const ps = this.properties;
     for (let i = 0; i < ps.length; i++) {
       const p = ps[i];
@@ -176,7 +182,7 @@ export class Verdicts {
    * among its reads; undefined when no property declares its reads (every property is checked at
    * every state, and the search need not look at what a transition wrote).
    */
-  localMask(layout: Layout): Uint32Array | undefined {
+  private localMask(layout: Layout): Uint32Array | undefined {
     if (this.layout !== layout) this.compile(layout);
     return this.mask;
   }

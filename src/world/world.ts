@@ -325,7 +325,7 @@ export class World {
 
   /**
    * The OR of `mask` over the slots written since `mark` (the undo log's entries): for a transition
-   * just taken, which local assertions it may have changed (verdict.ts `Verdicts.localMask`).
+   * just taken, which local assertions it may have changed (verdict.ts `Verdicts.stateSince`).
    */
   writtenSince(mark: number, mask: Uint32Array): number {
     const log = this.undoLog;
