@@ -147,11 +147,11 @@ interface Section {
   summary: string[][];
 }
 
-/** One process per file, a row per cell (named by the file alone when it has one: a file that names its design). */
-function filesRung(files: readonly string[], o: Options): Row[] {
+/** One process per file (`check FILE FLAGS`), a row per cell (named by the file and `label` alone when it has one: a file that names its design). */
+function filesRung(files: readonly string[], o: Options, flags: readonly string[] = [], label = ''): Row[] {
   return files.flatMap((file) => {
-    const name = file.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
-    const r = check([file], o, name);
+    const name = `${file.replace(/^.*\//, '').replace(/\.ya?ml$/, '')}${label}`;
+    const r = check([file, ...flags], o, name);
     const rows = 'failed' in r ? [r.failed] : r.cells.map((c) => cellRow(r.cells.length > 1 ? `${name}/${c.variant}` : name, c, r.child));
     for (const row of rows) print(row);
     return rows;
@@ -252,15 +252,7 @@ const REDUCTIONS: readonly { readonly name: string; readonly flags: readonly str
 
 function reductionsRung(o: Options): Section {
   const files = ['ladder-4', 'ladder-5', 'pages-2', 'pages-3', 'reclaimers-2'];
-  const rows = files.flatMap((f) =>
-    REDUCTIONS.map(({ name, flags }) => {
-      const label = `${f} ${name}`;
-      const r = check([join('bench', 'scenarios', `${f}.yaml`), ...flags], o, label);
-      const row = 'failed' in r ? r.failed : cellRow(label, r.cells[0], r.child);
-      print(row);
-      return row;
-    }),
-  );
+  const rows = files.flatMap((f) => REDUCTIONS.flatMap(({ name, flags }) => filesRung([join('bench', 'scenarios', `${f}.yaml`)], o, flags, ` ${name}`)));
   const intro =
     'The ladder and page rungs above with the reductions that are off by default (docs/reduction.md), each alone and together: the same verdict in fewer states. Step merging and local assertions are always on. `--symmetry` stops with a model error where the swap slots are not interchangeable (pages-N: a fault still names a slot MADV_DONTNEED freed when reclaim allocates again), shown as such.';
   return { title: 'Reductions', text: `${intro}\n\n${table(rows)}`, summary: rows.filter((r) => !r.name.endsWith(' none')).map((r) => summaryLine('reductions', r)) };
