@@ -412,7 +412,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
     const last = id === root ? -1 : entryActor(tree.actor[id]);
-    const region = fair && visited.find(parent, 0) ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
+    if (fair) visited.keyOf(parent, 0);
+    const region = fair ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
     if (region >= 0) fair!.beginEdges(region);
     let enabledMask = 0;
     let acquiringMask = 0;
