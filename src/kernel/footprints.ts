@@ -194,7 +194,11 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'zap_vma_ptes:check': { reads: ['vma.end', 'vma.flags', 'vma.start', 'vma.used'], calls: ['zap_page_range_single'] },
   'zap_vma_ptes:done': {},
   'unmap_mapping_range_vma:zap': { calls: ['zap_page_range_single_batched'] },
-  'unmap_mapping_range_vma:finish': { reads: ['page.free', 'page.pgmap'], writes: ['page.refcount'] },
+  // The same tlb_finish_mmu as zap_page_range_single:finish: with even_cows a COWed anon page's last reference goes here.
+  'unmap_mapping_range_vma:finish': {
+    reads: ['page.entireMapcount', 'page.free', 'page.head', 'page.locked', 'page.mapcount', 'page.order', 'page.pgmap'],
+    writes: ['page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.head', 'page.index', 'page.order', 'page.refcount', 'page.swap'],
+  },
   'unmap_mapping_range:walk': { reads: ['vma.end', 'vma.file', 'vma.pgoff', 'vma.start', 'vma.used'], calls: ['unmap_mapping_range_vma'] },
   'unmap_vmas:start': { calls: ['mmu_notifier_invalidate_range_start'] },
   'unmap_vmas:zap': {
@@ -233,9 +237,10 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
     calls: ['mmu_notifier_invalidate_range_end'],
     blocks: true,
   },
+  // next and again may end the loop with a prealloc the pte did not need (the pin went away): endCopy's folio_put frees it.
   'copy_page_range:next': {
-    reads: ['page.free', 'vma.end', 'vma.start', 'tlb.*', 'mm.hasPinned', 'page.anon', 'page.anonExclusive', 'vma.flags'],
-    writes: ['mm.ptl', 'page.mapcount', 'page.refcount', 'pte.*', 'tlb.*', 'page.anon', 'page.anonExclusive', 'page.anonVma', 'page.contents', 'page.index'],
+    reads: ['page.free', 'page.locked', 'vma.end', 'vma.start', 'tlb.*', 'mm.hasPinned', 'page.anon', 'page.anonExclusive', 'vma.flags'],
+    writes: ['mm.ptl', 'page.mapcount', 'page.refcount', 'pte.*', 'tlb.*', 'page.anon', 'page.anonExclusive', 'page.anonVma', 'page.contents', 'page.dirty', 'page.free', 'page.index', 'page.swap'],
     calls: ['mmu_notifier_invalidate_range_end'],
   },
   'copy_page_range:done': {},
@@ -530,8 +535,8 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
     calls: ['mmu_notifier_invalidate_range_end'],
   },
   'copy_page_range:again': {
-    reads: ['mm.hasPinned', 'page.anon', 'page.anonExclusive', 'page.free', 'vma.end', 'vma.flags', 'vma.start'],
-    writes: ['mm.ptl', 'page.anon', 'page.anonExclusive', 'page.anonVma', 'page.contents', 'page.index', 'page.mapcount', 'page.refcount', 'pte.*'],
+    reads: ['mm.hasPinned', 'page.anon', 'page.anonExclusive', 'page.free', 'page.locked', 'vma.end', 'vma.flags', 'vma.start'],
+    writes: ['mm.ptl', 'page.anon', 'page.anonExclusive', 'page.anonVma', 'page.contents', 'page.dirty', 'page.free', 'page.index', 'page.mapcount', 'page.refcount', 'page.swap', 'pte.*'],
     calls: ['mmu_notifier_invalidate_range_end'],
     blocks: true,
   },

@@ -132,6 +132,27 @@ describe('scenarios with pins (the cow.c cases of fidelity/M05-*)', () => {
     expect(r.verdict).toBe('holds');
   });
 
+  it('fork racing an unpin: the copy preallocated for the pinned page goes unused and is freed where copy_pte_range ends', () => {
+    // Found by a scan for steps that may free a page without declaring it: copy_page_range's loop
+    // steps put an unused prealloc (endCopy), which frees it; their footprints said only a put.
+    const yaml = [
+      'name: fork-unpin',
+      'description: fork while another thread drops its pin',
+      'pages: 1',
+      'actors:',
+      '  - name: parent',
+      '    ops:',
+      '      - { op: pin, mm: source, page: 0, write: true }',
+      '      - { op: unpin, mm: source, page: 0 }',
+      '  - name: forker',
+      '    ops:',
+      '      - { op: fork, mm: source }',
+      'variants: [interval]',
+      '',
+    ].join('\n');
+    expect(checkYaml(yaml).verdict).toBe('holds'); // audited: an undeclared free is a model error
+  });
+
   it('unpin without a pin is -EINVAL', () => {
     const r = checkYaml(pinScenario(['{ op: unpin, mm: source, page: 0 }'], ['{ result: { actor: parent, op: 0 }, value: -22 }']));
     expect(r.verdict).toBe('holds');

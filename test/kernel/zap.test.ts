@@ -283,4 +283,20 @@ describe('unmap_mapping_range', () => {
     expect(pte(w, SRC, 4).pfn).toBe(cow); // the COWed page stays
     expect(pte(w, SRC, 2).present).toBe(1);
   });
+
+  it('with even_cows, zaps the COWed anon page and frees it in tlb_finish_mmu (audited: its footprint declares the free)', () => {
+    // Found in review after ladder-5's model error: this finish step had the footprint of a put
+    // that never frees, while the same code in zap_page_range_single:finish declares the free.
+    const { w } = fileWorld();
+    const cow = allocPage(w);
+    pageAddNewAnonRmap(w, cow, SRC, 4);
+    addVma(w, SRC, { start: 4, end: 6, flags: VM_READ | VM_WRITE, file: FILE, pgoff: 4 });
+    setPte(w, SRC, 4, cow, true, false);
+    w.spawn(0, unmapMappingRange, [FILE, 4, 2, 1]); // even_cows = 1 (truncation)
+    const trace = runToEnd(w, 'zap'); // traced steps are audited against their footprints
+    expect(pte(w, SRC, 4).present).toBe(0);
+    expect(w.obj(PAGE, cow).free).toBe(1);
+    const freed = trace.find((s) => s.changes.some((c) => c.what === `page[pfn${cow}].free` && c.to === 1));
+    expect(freed?.where).toBe('unmap_mapping_range_vma:finish');
+  });
 });

@@ -160,7 +160,10 @@ function advance(w: World, l: CopyLocals): string | number {
  */
 function endCopy(w: World, l: CopyLocals, rc: number): string | number {
   const v = vma(w, l.src);
-  if (l.prealloc) putPage(w, l.prealloc);
+  if (l.prealloc) {
+    w.own(PAGE, l.prealloc); // never published (folio_prealloc's folio): no other CPU can reach it
+    putPage(w, l.prealloc);
+  }
   l.prealloc = 0;
   l.vpn = 0;
   l.result = 0;
