@@ -246,6 +246,15 @@ describe('unmap_mapping_range', () => {
     return { w, page };
   }
 
+  /** A private mapping of the file in src's second slot (file pages 4..5 at vpn 4), with a COWed anon page at vpn 4. */
+  function addCowedPrivateMapping(w: World): number {
+    const cow = allocPage(w);
+    pageAddNewAnonRmap(w, cow, SRC, 4);
+    addVma(w, SRC, { start: 4, end: 6, flags: VM_READ | VM_WRITE, file: FILE, pgoff: 4 });
+    setPte(w, SRC, 4, cow, true, false);
+    return cow;
+  }
+
   it("fires start/end on every mm mapping the file range, over each mapping's own addresses", () => {
     const { w, page } = fileWorld();
     w.spawn(0, unmapMappingRange, [FILE, 2, 1, 1]); // file page 2 only
@@ -264,11 +273,7 @@ describe('unmap_mapping_range', () => {
 
   it('skips mappings outside the file range and, without even_cows, COWed anon pages', () => {
     const { w } = fileWorld();
-    // A private mapping of the file in src's second slot with a COWed anon page.
-    const cow = allocPage(w);
-    pageAddNewAnonRmap(w, cow, SRC, 4);
-    addVma(w, SRC, { start: 4, end: 6, flags: VM_READ | VM_WRITE, file: FILE, pgoff: 4 });
-    setPte(w, SRC, 4, cow, true, false);
+    const cow = addCowedPrivateMapping(w);
     w.spawn(0, unmapMappingRange, [FILE, 4, 2, 0]); // file pages 4..5, even_cows = 0
     runToEnd(w, 'zap');
     // src's first VMA maps file pages 0..3: untouched. other's maps 2..5 at 1..4: [3, 5). src's private one: [4, 6).
@@ -288,10 +293,7 @@ describe('unmap_mapping_range', () => {
     // Found in review after ladder-5's model error: this finish step had the footprint of a put
     // that never frees, while the same code in zap_page_range_single:finish declares the free.
     const { w } = fileWorld();
-    const cow = allocPage(w);
-    pageAddNewAnonRmap(w, cow, SRC, 4);
-    addVma(w, SRC, { start: 4, end: 6, flags: VM_READ | VM_WRITE, file: FILE, pgoff: 4 });
-    setPte(w, SRC, 4, cow, true, false);
+    const cow = addCowedPrivateMapping(w);
     w.spawn(0, unmapMappingRange, [FILE, 4, 2, 1]); // even_cows = 1 (truncation)
     const trace = runToEnd(w, 'zap'); // traced steps are audited against their footprints
     expect(pte(w, SRC, 4).present).toBe(0);
