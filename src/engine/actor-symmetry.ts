@@ -58,6 +58,10 @@ export class ActorCanon {
   /** Per routine id: the frame offsets of locals that hold actor names, and how. */
   private readonly frameOffs: (Int32Array | undefined)[];
   private readonly frameEnc: (Uint8Array | undefined)[];
+  /** With `frameOffs`: the frame offset that must hold `frameWhenValue` for the name to be one (-1: always); `frameWhenNot`: must not. */
+  private readonly frameWhen: (Int32Array | undefined)[];
+  private readonly frameWhenValue: (Int32Array | undefined)[];
+  private readonly frameWhenNot: (Uint8Array | undefined)[];
   private readonly n: number;
   private readonly cand: Int32Array;
   private readonly best: Int32Array;
@@ -107,11 +111,12 @@ export class ActorCanon {
       for (const [f, p] of prot) if (p === 'lock-word' || p.startsWith('lock-word:')) addField(r.def, f, REF);
       if (prot.some(([, p]) => p.startsWith('read-holds:'))) addRows(r.def, 1, r.def.name);
     }
-    const locals: { routine: string; local: string; enc: number }[] = [];
+    const locals: { routine: string; local: string; enc: number; when?: { local: string; value: number }; setBy?: string }[] = [];
     for (const d of allActorNames()) {
       for (const rw of d.rows ?? []) addRows(rw.struct, rw.inner ? rw.inner(L) : 1, d.name);
       for (const f of d.fields ?? []) addField(f.struct, f.field, ENCODINGS[f.encoding]);
-      for (const l of d.locals ?? []) locals.push({ routine: l.routine, local: l.local, enc: ENCODINGS[l.encoding] });
+      for (const l of d.locals ?? [])
+        locals.push({ routine: l.routine, local: l.local, enc: ENCODINGS[l.encoding], ...(l.when && { when: l.when }), ...(l.setBy !== undefined && { setBy: l.setBy }) });
     }
     this.blocks = blocks.map((b) => Int32Array.from(b));
     const sorted = [...fields.keys()].sort((x, y) => x - y);
@@ -121,14 +126,35 @@ export class ActorCanon {
     const replaced = [...(L.model?.replaced ?? [])];
     this.frameOffs = [];
     this.frameEnc = [];
+    this.frameWhen = [];
+    this.frameWhenValue = [];
+    this.frameWhenNot = [];
     for (const rt of routines) {
       // A replacement (an era's, a driver's) keeps its original's names, by local name.
       const original = replaced.find(([, by]) => by === rt)?.[0];
       const decl = locals.filter((x) => x.routine === rt.name || x.routine === original?.name);
-      const found = decl.map((x) => ({ i: rt.localNames.indexOf(x.local), enc: x.enc })).filter((x) => x.i >= 0);
-      for (const x of decl) if (x.routine === rt.name && !rt.localNames.includes(x.local)) throw new ModelError(`actor names: routine ${rt.name} has no local ${x.local}`);
-      this.frameOffs.push(found.length ? Int32Array.from(found.map((x) => CALL_LOCALS + x.i)) : undefined);
-      this.frameEnc.push(found.length ? Uint8Array.from(found.map((x) => x.enc)) : undefined);
+      const found = decl
+        .map((x) => {
+          const i = rt.localNames.indexOf(x.local);
+          if (x.setBy !== undefined) {
+            const pc = rt.labelIndex[x.setBy];
+            if (pc === undefined) throw new ModelError(`actor names: routine ${rt.name} has no step ${x.setBy}`);
+            return { i, enc: x.enc, when: CALL_PC, value: pc, not: true };
+          }
+          return { i, enc: x.enc, when: x.when ? CALL_LOCALS + rt.localNames.indexOf(x.when.local) : -1, value: x.when?.value ?? 0, not: false };
+        })
+        .filter((x) => x.i >= 0 && x.when !== CALL_LOCALS - 1);
+      for (const x of decl) {
+        // The routine itself must have what it declares; a replacement may have dropped a local.
+        const missing = [x.local, ...(x.when ? [x.when.local] : [])].find((l) => !rt.localNames.includes(l));
+        if (x.routine === rt.name && missing) throw new ModelError(`actor names: routine ${rt.name} has no local ${missing}`);
+      }
+      const some = found.length > 0;
+      this.frameOffs.push(some ? Int32Array.from(found.map((x) => CALL_LOCALS + x.i)) : undefined);
+      this.frameEnc.push(some ? Uint8Array.from(found.map((x) => x.enc)) : undefined);
+      this.frameWhen.push(some ? Int32Array.from(found.map((x) => x.when)) : undefined);
+      this.frameWhenValue.push(some ? Int32Array.from(found.map((x) => x.value)) : undefined);
+      this.frameWhenNot.push(some ? Uint8Array.from(found.map((x) => (x.not ? 1 : 0))) : undefined);
     }
     this.cand = new Int32Array(L.size);
     this.best = new Int32Array(L.size);
@@ -189,7 +215,13 @@ export class ActorCanon {
         const offs = this.frameOffs[id];
         if (!offs) continue;
         const enc = this.frameEnc[id]!;
-        for (let k = 0; k < offs.length; k++) out[b + offs[k]] = this.rename(out[b + offs[k]], enc[k], p, b + offs[k], w, out);
+        const when = this.frameWhen[id]!;
+        const value = this.frameWhenValue[id]!;
+        const not = this.frameWhenNot[id]!;
+        for (let k = 0; k < offs.length; k++) {
+          if (when[k] >= 0 && (out[b + when[k]] === value[k]) === (not[k] === 1)) continue;
+          out[b + offs[k]] = this.rename(out[b + offs[k]], enc[k], p, b + offs[k], w, out);
+        }
       }
     }
     return rows && this.rows ? this.rows.canonicalCopy(out, this.rowsOut, w) : out;
@@ -296,7 +328,7 @@ export class ActorCanon {
       const o = firstDifference(v, c);
       if (o < 0) continue;
       throw new ModelError(
-        `actor symmetry: the actors ${this.movedBy(this.perms[i])} do not start alike: ${describeSlot(w, o, v) ?? `slot ${o}`} is ${v[o]}, and ${c[o]} once they are swapped; check the scenario without their symmetric: group`,
+        `actor symmetry: actors ${this.movedBy(this.perms[i])} do not start alike: ${describeSlot(w, o, v) ?? `slot ${o}`} is ${v[o]}, and ${c[o]} once they are swapped; check without symmetric:`,
       );
     }
   }
@@ -364,9 +396,10 @@ export class ActorCanon {
       run(p[a]);
       const o = firstDifference(w.v, pa);
       if (o < 0) continue;
+      const names = this.layout.actorNames;
       throw new ModelError(
-        `actor symmetry: the actors ${this.movedBy(p)} are told apart: actor ${this.layout.actorNames[a]}'s step leaves ${describeSlot(w, o, after) ?? `slot ${o}`} at ${pa[o]} once renamed, ` +
-          `but actor ${this.layout.actorNames[p[a]]}'s from the renamed state leaves ${w.v[o]}; an actor's number is kept or compared somewhere its declarations (layout.ts ActorNames) do not say: check the scenario without symmetric:`,
+        `actor symmetry: actors ${this.movedBy(p)} are told apart: ${describeSlot(w, o, after) ?? `slot ${o}`} is ${pa[o]} after ${names[a]}'s step, renamed, but ${w.v[o]} after ${names[p[a]]}'s from the renamed state ` +
+          `(an actor number kept or compared where layout.ts ActorNames does not say); check without symmetric:`,
       );
     }
   }

@@ -190,6 +190,10 @@ export interface ActorLocal {
   readonly routine: string;
   readonly local: string;
   readonly encoding: ActorEncoding;
+  /** The local holds a name only when this other local of the frame holds `value` (a parameter with two forms). */
+  readonly when?: { readonly local: string; readonly value: number };
+  /** The local holds no name while its frame is about to run this step, the one that sets it (until then it is 0, which is no actor). */
+  readonly setBy?: string;
 }
 
 const actorNames = new Map<string, ActorNames>();
