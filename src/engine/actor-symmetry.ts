@@ -90,14 +90,12 @@ export class ActorCanon {
     }
     const fields = new Map<number, number>();
     const rowsSeen = new Set<number>();
-    const addRows = (struct: (typeof L.regions)[number]['def'], inner: number, name: string) => {
+    const addRows = (struct: (typeof L.regions)[number]['def'], name: string) => {
       if (!L.has(struct) || rowsSeen.has(struct.id)) return;
       rowsSeen.add(struct.id);
       const r = L.region(struct);
-      const per = this.n * inner;
-      if (inner < 1 || r.count % per !== 0) throw new ModelError(`actor names ${name}: ${struct.name} has ${r.count} rows, not a whole number of blocks of ${inner} per actor for ${this.n} actors`);
-      for (let o = 0; o < r.count / per; o++)
-        for (let a = 0; a < this.n; a++) for (let i = 0; i < inner; i++) for (let k = 0; k < r.stride; k++) blocks[a].push(r.base + ((o * this.n + a) * inner + i) * r.stride + k);
+      if (r.count !== this.n) throw new ModelError(`actor names ${name}: ${struct.name} has ${r.count} objects, not one per actor (${this.n})`);
+      for (let a = 0; a < this.n; a++) for (let k = 0; k < r.stride; k++) blocks[a].push(r.base + a * r.stride + k);
     };
     const addField = (struct: (typeof L.regions)[number]['def'], field: string, enc: number) => {
       if (!L.has(struct)) return;
@@ -109,11 +107,11 @@ export class ActorCanon {
     for (const r of L.regions) {
       const prot = Object.entries(r.def.protect) as [string, string][];
       for (const [f, p] of prot) if (p === 'lock-word' || p.startsWith('lock-word:')) addField(r.def, f, REF);
-      if (prot.some(([, p]) => p.startsWith('read-holds:'))) addRows(r.def, 1, r.def.name);
+      if (prot.some(([, p]) => p.startsWith('read-holds:'))) addRows(r.def, r.def.name);
     }
     const locals: { routine: string; local: string; enc: number; when?: { local: string; value: number }; setBy?: string }[] = [];
     for (const d of allActorNames()) {
-      for (const rw of d.rows ?? []) addRows(rw.struct, rw.inner ? rw.inner(L) : 1, d.name);
+      for (const struct of d.rows ?? []) addRows(struct, d.name);
       for (const f of d.fields ?? []) addField(f.struct, f.field, ENCODINGS[f.encoding]);
       for (const l of d.locals ?? [])
         locals.push({ routine: l.routine, local: l.local, enc: ENCODINGS[l.encoding], ...(l.when && { when: l.when }), ...(l.setBy !== undefined && { setBy: l.setBy }) });
@@ -133,21 +131,21 @@ export class ActorCanon {
       // A replacement (an era's, a driver's) keeps its original's names, by local name.
       const original = replaced.find(([, by]) => by === rt)?.[0];
       const decl = locals.filter((x) => x.routine === rt.name || x.routine === original?.name);
-      const found = decl
-        .map((x) => {
-          const i = rt.localNames.indexOf(x.local);
-          if (x.setBy !== undefined) {
-            const pc = rt.labelIndex[x.setBy];
-            if (pc === undefined) throw new ModelError(`actor names: routine ${rt.name} has no step ${x.setBy}`);
-            return { i, enc: x.enc, when: CALL_PC, value: pc, not: true };
-          }
-          return { i, enc: x.enc, when: x.when ? CALL_LOCALS + rt.localNames.indexOf(x.when.local) : -1, value: x.when?.value ?? 0, not: false };
-        })
-        .filter((x) => x.i >= 0 && x.when !== CALL_LOCALS - 1);
+      const found: { i: number; enc: number; when: number; value: number; not: boolean }[] = [];
       for (const x of decl) {
-        // The routine itself must have what it declares; a replacement may have dropped a local.
+        // The routine itself must have what it declares; a replacement may have dropped a local (then it has no such name).
         const missing = [x.local, ...(x.when ? [x.when.local] : [])].find((l) => !rt.localNames.includes(l));
-        if (x.routine === rt.name && missing) throw new ModelError(`actor names: routine ${rt.name} has no local ${missing}`);
+        if (missing && x.routine === rt.name) throw new ModelError(`actor names: routine ${rt.name} has no local ${missing}`);
+        if (missing) continue;
+        const i = rt.localNames.indexOf(x.local);
+        if (x.setBy === undefined) {
+          found.push({ i, enc: x.enc, when: x.when ? CALL_LOCALS + rt.localNames.indexOf(x.when.local) : -1, value: x.when?.value ?? 0, not: false });
+          continue;
+        }
+        // No name while the frame is about to run the step that sets it: its resume point is that step.
+        const pc = rt.labelIndex[x.setBy];
+        if (pc === undefined) throw new ModelError(`actor names: routine ${rt.name} has no step ${x.setBy}`);
+        found.push({ i, enc: x.enc, when: CALL_PC, value: pc, not: true });
       }
       const some = found.length > 0;
       this.frameOffs.push(some ? Int32Array.from(found.map((x) => CALL_LOCALS + x.i)) : undefined);

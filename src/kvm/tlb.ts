@@ -29,7 +29,7 @@
  */
 import { PAGE_GEN } from '../kernel/structs.js';
 import type { Layout } from '../world/layout.js';
-import { defineActorNames, defineStruct } from '../world/layout.js';
+import { defineStruct } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { BLOCK_SPIN } from '../world/routine.js';
 import { TASK } from '../kernel/structs.js';
@@ -80,12 +80,6 @@ export function declareGuestTlbs(layout: Layout, kvmNames: readonly string[], gf
     kvmNames.flatMap((k) => actors.flatMap((a) => Array.from({ length: gfns }, (_, g) => `${k}:${a}:gfn${g}`))),
   );
 }
-
-/** Each actor's vCPU of each KVM, and its guest TLB entries: per KVM, one vCPU row and `kvmGfns` entries per actor (layout.ts `ActorNames`). */
-defineActorNames({
-  name: 'kvm-vcpu',
-  rows: [{ struct: VCPU }, { struct: GTLB, inner: (layout) => layout.dims.kvmGfns }],
-});
 
 function actorCount(w: World): number {
   return w.count(TASK);

@@ -3,8 +3,9 @@
  * (src/engine/actor-symmetry.ts) — and the static half of "checked to be one": the actors of a
  * group must be alike in everything the loader gives an actor. The same operations with the same
  * arguments (so the same mm, pages, VM and vCPU binding, device, and role), or the same `any`
- * adversary; no fork (it starts the child's actors by number); and no expectation or outcome
- * naming one of them (it would tell them apart). The dynamic half — the model treats an actor's
+ * adversary; no fork (it starts the child's actors by number); no vCPU under the kvm-tlb layer
+ * (KVM's remote flush asks the vCPUs in index order); and no expectation or outcome naming one of
+ * them (it would tell them apart). The dynamic half — the model treats an actor's
  * number as a name only — is the engine's and the tests' (actor-symmetry.ts).
  */
 import type { Issue } from './load.js';
@@ -21,6 +22,7 @@ interface ActorData {
 /** What a file gives the check: its actors, groups, and what names actors besides. */
 export interface SymmetricFile {
   readonly actors: readonly ActorData[];
+  readonly layers?: readonly string[];
   readonly symmetric?: readonly (readonly string[])[];
   readonly expect?: readonly { readonly pattern?: readonly string[] }[];
   readonly outcome?: readonly Observation[];
@@ -52,6 +54,9 @@ export function symmetricIssues(file: SymmetricFile): Issue[] {
       const actor = file.actors[i];
       if ((actor.ops ?? []).some((op) => operationNamed(op.op)?.createsChild))
         out.push({ path: [...at, k], message: `actor ${name} forks, which starts the child's actors by number; a forking actor is not interchangeable` });
+      // virt/kvm/kvm_main.c:kvm_make_all_cpus_request asks the vCPUs in index order, one per step (src/kvm/tlb.ts): the order tells them apart.
+      if (file.layers?.includes('kvm-tlb') && (actor.ops ?? []).some((op) => op.op === 'guest-access'))
+        out.push({ path: [...at, k], message: `actor ${name} runs a vCPU, which kvm_flush_remote_tlbs asks in vCPU order under the kvm-tlb layer; vCPUs are interchangeable only without it` });
       const why = observed.get(name);
       if (why) out.push({ path: [...at, k], message: `actor ${name} is named by ${why}, which tells it apart from the others of its group` });
       known.push(actor);

@@ -165,20 +165,14 @@ export function allRowDomains(): readonly RowDomain[] {
  */
 export interface ActorNames {
   readonly name: string;
-  /** Structs whose region holds, for each of `outer` blocks, `inner(layout)` rows per actor in actor order: row (o·actors + a)·inner + i. */
-  readonly rows?: readonly ActorRows[];
+  /** Structs with one object per actor, in actor order (an actor's struct hmm_range, on its stack). */
+  readonly rows?: readonly StructDef[];
   readonly fields?: readonly ActorField[];
   readonly locals?: readonly ActorLocal[];
 }
 
 /** How a slot holds actor numbers: `index` the number, `ref` the number + 1 (`w.self`; ≤ 0 none), `bits` bit a set for actor a. */
 export type ActorEncoding = 'index' | 'ref' | 'bits';
-
-export interface ActorRows {
-  readonly struct: StructDef;
-  /** Rows per actor in each block (default 1), from the layout's dims. */
-  readonly inner?: (layout: Layout) => number;
-}
 
 export interface ActorField {
   readonly struct: StructDef;

@@ -440,6 +440,6 @@ export const hmmRangeFaultV53 = KERNEL.routine({
  */
 defineActorNames({
   name: 'hmm-range-v53',
-  rows: [{ struct: HMM_RANGE }],
+  rows: [HMM_RANGE],
   locals: [hmmRangeRegister, hmmRangeUnregister, hmmRangeWaitUntilValid, hmmRangeSnapshot, hmmRangeFaultV53].map((r) => ({ routine: r.name, local: 'range', encoding: 'index' as const })),
 });

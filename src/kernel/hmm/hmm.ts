@@ -328,6 +328,6 @@ export function hmmRangeFaultCall(w: World, resume: string, range: number): numb
  */
 defineActorNames({
   name: 'hmm-range',
-  rows: [{ struct: HMM_RANGE_NOW }],
+  rows: [HMM_RANGE_NOW],
   locals: [{ routine: hmmRangeFault.name, local: 'vpn', encoding: 'index', when: { local: 'sub', value: RANGE_FORM } }],
 });

@@ -509,6 +509,6 @@ export const migrateVmaFinalize = KERNEL.routine({
 /** Each task's struct migrate_vma is on its stack: one row per actor (`migrateVmaOf`), named by the routines' `m` (layout.ts `ActorNames`). */
 defineActorNames({
   name: 'migrate-vma',
-  rows: [{ struct: MIGRATE_VMA }],
+  rows: [MIGRATE_VMA],
   locals: [migrateVmaSetup, migrateVmaPages, migrateVmaFinalize].map((r) => ({ routine: r.name, local: 'm', encoding: 'index' as const })),
 });
