@@ -67,6 +67,8 @@ export class ActorCanon {
   private readonly best: Int32Array;
   private readonly rowsOut: Int32Array;
   private readonly keys: Int32Array;
+  /** Per actor, its block before an in-place permutation moves it. */
+  private readonly stash: Int32Array[];
   private readonly inverse: Int32Array;
   /** The permutation the last `canonicalize`/`canonicalCopy` applied (an index into `perms`). */
   applied = 0;
@@ -158,6 +160,8 @@ export class ActorCanon {
     this.best = new Int32Array(L.size);
     this.rowsOut = new Int32Array(L.size);
     this.keys = new Int32Array(this.n);
+    this.stash = this.blocks.map((b) => new Int32Array(b.length));
+
     this.inverse = new Int32Array(this.n);
   }
 
@@ -202,14 +206,47 @@ export class ActorCanon {
       const dst = this.blocks[to];
       for (let k = 0; k < src.length; k++) out[dst[k]] = v[src[k]];
     }
+    this.renameAll(out, p, w, undefined);
+    return rows && this.rows ? this.rows.canonicalCopy(out, this.rowsOut, w) : out;
+  }
+
+  /**
+   * Applies π to `w`'s state in place, through `w.set` (the fingerprint and the undo log follow).
+   * Only the live part of the blocks moves: the frames at or above every moved actor's stack
+   * pointer are zero in all of them (World.ret zeroes a dead frame), so they are alike.
+   */
+  private applyInPlace(w: World, p: Int32Array): void {
+    const v = w.v;
+    const L = this.layout;
+    let sp = 0;
+    for (let a = 0; a < this.n; a++) if (p[a] !== a) sp = Math.max(sp, v[L.actorSlot(a) + ACTOR_SP]);
+    const skipFrom = ACTOR_SLOTS + sp * L.callStride;
+    const skipTo = ACTOR_SLOTS + L.stackDepth * L.callStride;
+    for (let a = 0; a < this.n; a++) {
+      if (p[a] === a) continue;
+      const b = this.blocks[a];
+      const s = this.stash[a];
+      for (let k = 0; k < b.length; k++) if (k < skipFrom || k >= skipTo) s[k] = v[b[k]];
+    }
+    for (let a = 0; a < this.n; a++) {
+      if (p[a] === a) continue;
+      const dst = this.blocks[p[a]];
+      const src = this.stash[a];
+      for (let k = 0; k < dst.length; k++) if ((k < skipFrom || k >= skipTo) && v[dst[k]] !== src[k]) w.set(dst[k], src[k]);
+    }
+    this.renameAll(v, p, w, w);
+  }
+
+  /** Rewrites every declared name in `v` (whose blocks are already in place) under π: through `into` when given, else in `v`. */
+  private renameAll(v: Int32Array, p: Int32Array, w: World, into: World | undefined): void {
     const fs = this.fieldSlots;
-    for (let k = 0; k < fs.length; k++) out[fs[k]] = this.rename(out[fs[k]], this.fieldEnc[k], p, fs[k], w, v);
+    for (let k = 0; k < fs.length; k++) put(v, into, fs[k], this.rename(v[fs[k]], this.fieldEnc[k], p, fs[k], w, v));
     const L = this.layout;
     for (let a = 0; a < this.n; a++) {
-      const sp = out[L.actorSlot(a) + ACTOR_SP];
+      const sp = v[L.actorSlot(a) + ACTOR_SP];
       for (let f = 0; f < sp; f++) {
         const b = L.callSlot(a, f);
-        const id = out[b + CALL_ROUTINE] - 1;
+        const id = v[b + CALL_ROUTINE] - 1;
         const offs = this.frameOffs[id];
         if (!offs) continue;
         const enc = this.frameEnc[id]!;
@@ -217,12 +254,11 @@ export class ActorCanon {
         const value = this.frameWhenValue[id]!;
         const not = this.frameWhenNot[id]!;
         for (let k = 0; k < offs.length; k++) {
-          if (when[k] >= 0 && (out[b + when[k]] === value[k]) === (not[k] === 1)) continue;
-          out[b + offs[k]] = this.rename(out[b + offs[k]], enc[k], p, b + offs[k], w, out);
+          if (when[k] >= 0 && (v[b + when[k]] === value[k]) === (not[k] === 1)) continue;
+          put(v, into, b + offs[k], this.rename(v[b + offs[k]], enc[k], p, b + offs[k], w, v));
         }
       }
     }
-    return rows && this.rows ? this.rows.canonicalCopy(out, this.rowsOut, w) : out;
   }
 
   /** `x`, an actor name in encoding `enc`, under π. */
@@ -294,9 +330,29 @@ export class ActorCanon {
 
   /** Makes `w`'s state canonical (through `w.set`: the fingerprint and the undo log follow). */
   canonicalize(w: World): void {
-    const b = this.least(w.v, w);
     const v = w.v;
-    for (let o = DATA_START; o < v.length; o++) if (v[o] !== b[o]) w.set(o, b[o]);
+    const only = this.onlyCandidate(v);
+    if (only < 0) {
+      const b = this.least(v, w);
+      for (let o = DATA_START; o < v.length; o++) if (v[o] !== b[o]) w.set(o, b[o]);
+      return;
+    }
+    // One candidate (the keys tell the actors apart): it is the canonical form, made in place.
+    this.applied = only;
+    if (only !== 0) this.applyInPlace(w, this.perms[only]);
+    this.rows?.canonicalize(w);
+  }
+
+  /** The one permutation that puts the keys of `v` in order, or -1 when there are several (equal keys). */
+  private onlyCandidate(v: Int32Array): number {
+    this.keysOf(v);
+    let found = -1;
+    for (let i = 0; i < this.perms.length; i++) {
+      if (!this.sorted(this.perms[i])) continue;
+      if (found >= 0) return -1;
+      found = i;
+    }
+    return found;
   }
 
   /** `v` canonical in `dst` (the same length), its fingerprint lanes updated: for a state that is only compared. */
@@ -426,6 +482,13 @@ function orders(k: number): number[][] {
   const out: number[][] = [];
   for (const rest of orders(k - 1)) for (let at = rest.length; at >= 0; at--) out.push([...rest.slice(0, at), k - 1, ...rest.slice(at)]);
   return out;
+}
+
+/** Writes `x` to slot `o` of `v`: through `into` when given (the fingerprint and the undo log follow), else in place. */
+function put(v: Int32Array, into: World | undefined, o: number, x: number): void {
+  if (v[o] === x) return;
+  if (into) into.set(o, x);
+  else v[o] = x;
 }
 
 /** Orders two states by their data slots. */
