@@ -69,6 +69,8 @@ export class ActorCanon {
   private readonly keys: Int32Array;
   /** Per actor, its block before an in-place permutation moves it. */
   private readonly stash: Int32Array[];
+  /** The candidates of the state being canonicalised (indices into `perms`). */
+  private readonly candidateList: Int32Array;
   private readonly inverse: Int32Array;
   /** The permutation the last `canonicalize`/`canonicalCopy` applied (an index into `perms`). */
   applied = 0;
@@ -161,6 +163,7 @@ export class ActorCanon {
     this.rowsOut = new Int32Array(L.size);
     this.keys = new Int32Array(this.n);
     this.stash = this.blocks.map((b) => new Int32Array(b.length));
+    this.candidateList = new Int32Array(this.perms.length);
 
     this.inverse = new Int32Array(this.n);
   }
@@ -237,10 +240,17 @@ export class ActorCanon {
     this.renameAll(v, p, w, w);
   }
 
-  /** Rewrites every declared name in `v` (whose blocks are already in place) under π: through `into` when given, else in `v`. */
-  private renameAll(v: Int32Array, p: Int32Array, w: World, into: World | undefined): void {
+  /**
+   * Rewrites every declared name in `v` (whose blocks are already in place) under π: through `into`
+   * when given, else in `v`; with `check`, writes nothing and says whether π leaves every name as it is.
+   */
+  private renameAll(v: Int32Array, p: Int32Array, w: World, into: World | undefined, check = false): boolean {
     const fs = this.fieldSlots;
-    for (let k = 0; k < fs.length; k++) put(v, into, fs[k], this.rename(v[fs[k]], this.fieldEnc[k], p, fs[k], w, v));
+    for (let k = 0; k < fs.length; k++) {
+      const x = this.rename(v[fs[k]], this.fieldEnc[k], p, fs[k], w, v);
+      if (check && x !== v[fs[k]]) return false;
+      if (!check) put(v, into, fs[k], x);
+    }
     const L = this.layout;
     for (let a = 0; a < this.n; a++) {
       const sp = v[L.actorSlot(a) + ACTOR_SP];
@@ -255,10 +265,28 @@ export class ActorCanon {
         const not = this.frameWhenNot[id]!;
         for (let k = 0; k < offs.length; k++) {
           if (when[k] >= 0 && (v[b + when[k]] === value[k]) === (not[k] === 1)) continue;
-          put(v, into, b + offs[k], this.rename(v[b + offs[k]], enc[k], p, b + offs[k], w, v));
+          const o = b + offs[k];
+          const x = this.rename(v[o], enc[k], p, o, w, v);
+          if (check && x !== v[o]) return false;
+          if (!check) put(v, into, o, x);
         }
       }
     }
+    return true;
+  }
+
+  /** Whether π leaves `v` as it is, by a sufficient test: each moved actor's live block equals its target's, and every name is left as it is. */
+  private fixes(v: Int32Array, p: Int32Array, w: World): boolean {
+    const L = this.layout;
+    for (let a = 0; a < this.n; a++) {
+      if (p[a] === a) continue;
+      const x = this.blocks[a];
+      const y = this.blocks[p[a]];
+      const skipFrom = ACTOR_SLOTS + v[L.actorSlot(a) + ACTOR_SP] * L.callStride;
+      const skipTo = ACTOR_SLOTS + L.stackDepth * L.callStride;
+      for (let k = 0; k < x.length; k++) if ((k < skipFrom || k >= skipTo) && v[x[k]] !== v[y[k]]) return false;
+    }
+    return this.renameAll(v, p, w, undefined, true);
   }
 
   /** `x`, an actor name in encoding `enc`, under π. */
@@ -313,11 +341,10 @@ export class ActorCanon {
    * that put each group's keys in order: the set of such images is the same for every state of an
    * orbit (the keys move with their actors), so its least is canonical; ties try every order.
    */
-  private least(v: Int32Array, w: World): Int32Array {
-    this.keysOf(v);
+  private least(v: Int32Array, w: World, count = this.candidates(v, w)): Int32Array {
     let bestIndex = -1;
-    for (let i = 0; i < this.perms.length; i++) {
-      if (!this.sorted(this.perms[i])) continue;
+    for (let j = 0; j < count; j++) {
+      const i = this.candidateList[j];
       const c = this.apply(v, this.perms[i], this.cand, w);
       if (bestIndex < 0 || compare(c, this.best) < 0) {
         this.best.set(c);
@@ -331,28 +358,35 @@ export class ActorCanon {
   /** Makes `w`'s state canonical (through `w.set`: the fingerprint and the undo log follow). */
   canonicalize(w: World): void {
     const v = w.v;
-    const only = this.onlyCandidate(v);
-    if (only < 0) {
-      const b = this.least(v, w);
+    const count = this.candidates(v, w);
+    if (count > 1) {
+      const b = this.least(v, w, count);
       for (let o = DATA_START; o < v.length; o++) if (v[o] !== b[o]) w.set(o, b[o]);
       return;
     }
-    // One candidate (the keys tell the actors apart): it is the canonical form, made in place.
+    // One candidate (the keys tell the actors apart, or the tied ones are alike): it is the canonical form, made in place.
+    const only = this.candidateList[0];
     this.applied = only;
     if (only !== 0) this.applyInPlace(w, this.perms[only]);
     this.rows?.canonicalize(w);
   }
 
-  /** The one permutation that puts the keys of `v` in order, or -1 when there are several (equal keys). */
-  private onlyCandidate(v: Int32Array): number {
+  /**
+   * Lists in `candidateList` the permutations that put the keys of `v` in order, less those whose
+   * image is `v` itself when the identity is one of them (tied actors that are alike: their image
+   * is the identity's); returns how many.
+   */
+  private candidates(v: Int32Array, w: World): number {
     this.keysOf(v);
-    let found = -1;
-    for (let i = 0; i < this.perms.length; i++) {
-      if (!this.sorted(this.perms[i])) continue;
-      if (found >= 0) return -1;
-      found = i;
+    let count = 0;
+    for (let i = 0; i < this.perms.length; i++) if (this.sorted(this.perms[i])) this.candidateList[count++] = i;
+    if (count < 2 || this.candidateList[0] !== 0) return count;
+    let kept = 1;
+    for (let j = 1; j < count; j++) {
+      const i = this.candidateList[j];
+      if (!this.fixes(v, this.perms[i], w)) this.candidateList[kept++] = i;
     }
-    return found;
+    return kept;
   }
 
   /** `v` canonical in `dst` (the same length), its fingerprint lanes updated: for a state that is only compared. */
