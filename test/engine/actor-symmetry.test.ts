@@ -375,6 +375,9 @@ symmetric: ${symmetric}
     expect(r.stderr).toMatch(/symmetric\[1\]\[1\]: actor b is named twice/);
     expect(r.stderr).toMatch(/symmetric\[2\]: a group of 1 actor/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    const differ = vmamirror(['check', '-', '--symmetry'], { input: file('[[a, b]]', '[{ op: reclaim, page: 0 }]') });
+    expect(differ.code).toBe(2);
+    expect(differ.stderr).toMatch(/symmetric\[0\]: actors a and b are not interchangeable: operation 0 is \{"mm":"introspector","op":"access","page":0\} in a and \{"op":"reclaim","page":0\} in b/);
   });
 
   it('through the binary: a declared group checked with --symmetry, states fewer, verdict the same', { timeout: 60_000 }, () => {

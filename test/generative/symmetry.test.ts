@@ -5,6 +5,12 @@
  * slot is still named, or free slots that differ), or it gives the concrete search's verdict and,
  * when the search completes without a violation, interns exactly the concrete states renumbered.
  *
+ * The same for interchangeable actors (src/engine/actor-symmetry.ts): a generated scenario with
+ * its first actor twice, the two declared `symmetric:`; the loader may refuse it (a second fork or
+ * exit), the engine may refuse it by name (an equivariance it sees broken), or it gives the
+ * concrete verdict — fair termination aside, which actor symmetry does not check — and, where it
+ * holds, exactly the concrete states canonicalised.
+ *
  * GEN_SEED=7 GEN_SYMMETRY_RUNS=200 npx vitest run test/generative/symmetry.test.ts   # a longer run
  */
 import fc from 'fast-check';
@@ -17,6 +23,10 @@ import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import type { MirrorVariant } from '../../src/mirror/device.js';
 import { check } from './oracles.js';
 import { scenarioYaml, scenarios, SMALL } from './scenarios.js';
+import { ActorCanon } from '../../src/engine/actor-symmetry.js';
+import { actorGroups } from '../../src/scenario/symmetric.js';
+import { parseScenario, ScenarioError } from '../../src/scenario/load.js';
+import { TERMINATION } from '../../src/engine/verdict.js';
 
 const SEED = Number(process.env.GEN_SEED ?? 20261130);
 const RUNS = Number(process.env.GEN_SYMMETRY_RUNS ?? 40);
@@ -89,5 +99,96 @@ describe('generated scenarios under --symmetry', () => {
     expect(tally.scenarios).toBe(RUNS);
     // Not vacuous: the renumbering merged states in some of them.
     expect(tally.reduced).toBeGreaterThan(0);
+  });
+});
+
+/** A generated scenario with its first actor twice (`NAME-twin`), the two declared interchangeable; undefined when the loader refuses that. */
+function withTwin(spec: ScenarioSpec): ScenarioSpec | undefined {
+  const [first] = spec.actors;
+  const text = scenarioYaml({ ...spec, name: 'twins', actors: [...spec.actors, { ...first, name: `${first.name}-twin` }] }, 'twins');
+  try {
+    return parseScenario(`${text}symmetric: [[${first.name}, ${first.name}-twin]]\n`, 'twins.yaml', 'yaml').spec;
+  } catch (e) {
+    if (e instanceof ScenarioError) return undefined;
+    throw e;
+  }
+}
+
+const twins = { scenarios: 0, invalid: 0, refused: 0, reduced: 0, skipped: 0, termination: 0 };
+/** Why the engine refused the ones it refused (printed at the end: what the model tells apart). */
+const refusals = new Set<string>();
+
+/** The states a check interns (as fingerprints; canonicalised when `symmetric` is false) and its verdict. */
+function runTwins(spec: ScenarioSpec, design: MirrorVariant, symmetric: boolean): { verdict: string; states: Set<string>; count: number } {
+  const w = buildScenario(spec, design).world;
+  const canon = symmetric ? undefined : ActorCanon.of(w.layout, actorGroups(spec), RowCanon.of(w.layout, true));
+  const scratch = new Int32Array(w.v.length);
+  const states = new Set<string>();
+  const r = check(spec, design, {
+    maxStates: MAX_STATES,
+    shrink: false,
+    audit: false,
+    symmetry: symmetric,
+    equivarianceEvery: symmetric ? 1 : 0,
+    onState: (v) => {
+      const s = canon ? canon.canonicalCopy(v, scratch, w) : v;
+      states.add(`${s[0]},${s[1]}`);
+    },
+  });
+  return { verdict: r.verdict === 'violation' ? r.violation!.property : r.verdict, states, count: r.states };
+}
+
+/** What is wrong with the symmetric search of the twins of `spec` under `design`, if anything. */
+function twinDisagreement(spec: ScenarioSpec, design: MirrorVariant): string | undefined {
+  const concrete = runTwins(spec, design, false);
+  if (concrete.verdict === 'incomplete') {
+    twins.skipped++;
+    return undefined;
+  }
+  let symmetric: ReturnType<typeof runTwins>;
+  try {
+    symmetric = runTwins(spec, design, true);
+  } catch (e) {
+    if (e instanceof ModelError && (e.message.startsWith('actor symmetry: ') || e.message.startsWith('row domain '))) {
+      twins.refused++;
+      refusals.add(e.message.replace(/\d+/g, '#'));
+      return undefined;
+    }
+    throw e;
+  }
+  if (symmetric.count < concrete.count) twins.reduced++;
+  // Documented: actor symmetry does not make the fair-termination check.
+  if (concrete.verdict === TERMINATION && symmetric.verdict === 'holds') {
+    twins.termination++;
+    return undefined;
+  }
+  if (symmetric.verdict !== concrete.verdict) return `${design.name}: ${concrete.verdict} concretely, ${symmetric.verdict} with --symmetry`;
+  if (concrete.verdict !== 'holds') return undefined;
+  const missing = [...concrete.states].filter((s) => !symmetric.states.has(s)).length;
+  const extra = [...symmetric.states].filter((s) => !concrete.states.has(s)).length;
+  if (missing || extra) return `${design.name}: the symmetric search misses ${missing} canonicalised concrete states and has ${extra} that no concrete state canonicalises to`;
+  return undefined;
+}
+
+describe('generated scenarios with an actor twice, declared interchangeable', () => {
+  afterAll(() => console.log(`actor symmetry: ${JSON.stringify(twins)}${[...refusals].map((r) => `\n  refused: ${r}`).join('')}`));
+
+  it('give the concrete verdict and, where they hold, exactly the canonicalised concrete states, or are refused by name', { timeout: Math.max(120_000, RUNS * 3000) }, () => {
+    fc.assert(
+      fc.property(scenarios({ ...SMALL, actors: 2, ops: 2 }), fc.nat(VARIANTS.length - 1), (generated, which) => {
+        twins.scenarios++;
+        const spec = withTwin(generated);
+        if (!spec) {
+          twins.invalid++;
+          return;
+        }
+        const problem = twinDisagreement(spec, VARIANTS[which]);
+        if (problem) throw new Error(`${problem}\n${scenarioYaml({ ...spec, name: 'generated-finding' }, problem, [VARIANTS[which].name])}symmetric: ${JSON.stringify(spec.symmetric)}`);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    expect(twins.scenarios).toBe(RUNS);
+    // Not vacuous: the permutation merged states in some of them.
+    expect(twins.reduced).toBeGreaterThan(0);
   });
 });
