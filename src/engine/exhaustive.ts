@@ -31,7 +31,8 @@ import { Tree } from './tree.js';
 import { FairTermination, LoneRun } from './termination.js';
 import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
-import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
+import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
+import { judgeSchedule } from './replay.js';
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
@@ -314,10 +315,23 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return actors ? actors.concrete(id, tree.parent, tree.actor, tree.steps, tail) : [...tree.schedule(id), ...tail];
   }
 
-  const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
+  /**
+   * Under actor symmetry a violation's message was made on a canonical state, where the actors of
+   * a group may be the other way round: replayed concretely (its schedule is), it names the actors
+   * the schedule's trace shows.
+   */
+  const concreteMessage = (v: Violation): Violation => {
+    if (v.property === LOCK_ORDER) return v;
+    const again = judgeSchedule(w, v.schedule, { ...opts, lockOrder: false });
+    return again?.property === v.property ? { ...v, message: again.message } : v;
+  };
+
+  const finish = (verdict: ExploreResult['verdict'], first?: Violation, stopReason?: StopReason): ExploreResult => {
     w.undoing = false;
     w.undoReset();
     w.load(initial);
+    const violation = actors && first ? concreteMessage(first) : first;
+    if (actors) for (let k = 0; k < found.length; k++) found[k] = k === 0 && violation ? violation : concreteMessage(found[k]);
     peakBytes = Math.max(peakBytes, bytes());
     peakRss = Math.max(peakRss, rss());
     return {

@@ -16,6 +16,7 @@ import { explore, type ExploreOptions } from '../../src/engine/exhaustive.js';
 import { ActorCanon } from '../../src/engine/actor-symmetry.js';
 import { RowCanon } from '../../src/engine/symmetry.js';
 import { judgeSchedule } from '../../src/engine/replay.js';
+import { entryActor } from '../../src/world/entry.js';
 import { checkOne } from '../../src/check/run.js';
 import { VARIANTS } from '../../src/mirror/variants.js';
 import { buildScenario } from '../../src/scenario/build.js';
@@ -74,11 +75,18 @@ const ordersActors = worker('asym_worker_orders', (w) => {
   w.obj(NOTE, 0).sum = w.obj(NOTE, 0).sum + (w.actor === 0 ? 2 : 1);
   return 0;
 });
+/** A BUG that names the actor: the second to count. */
+const countsSecond = worker('asym_worker_second', (w) => {
+  const note = w.obj(NOTE, 0);
+  if (note.sum > 0) w.bug(`${w.layout.actorNames[w.actor]} counts second`);
+  note.sum = note.sum + 1;
+  return 0;
+});
 defineActorNames({
   name: 'test-actors',
   rows: [TASK],
   fields: [{ struct: NOTE, field: 'took', encoding: 'bits' }],
-  locals: ['asym_worker', 'asym_worker_keeps', 'asym_worker_orders'].map((r) => ({ routine: r, local: 'me', encoding: 'index' as const, setBy: 'take' })),
+  locals: ['asym_worker', 'asym_worker_keeps', 'asym_worker_orders', 'asym_worker_second'].map((r) => ({ routine: r, local: 'me', encoding: 'index' as const, setBy: 'take' })),
 });
 
 /** A world of `actors.length` actors, each running its routine. */
@@ -192,6 +200,15 @@ describe('the visible states, with and without the permutation', () => {
         new RegExp(`^actor symmetry: actors t0, t1 are told apart: ${slot} is \\d+ after t\\d's step`),
       );
     }
+  });
+
+  it('a violation is reported in concrete actors: its schedule replays to it, and its message names the actor that schedule runs', () => {
+    const r = explore(world([countsSecond, countsSecond, plain]), { actorGroups: [[0, 1]], equivarianceEvery: 1 });
+    expect(r.verdict).toBe('violation');
+    const s = r.violation!.schedule;
+    const last = world([countsSecond, countsSecond, plain]).layout.actorNames[entryActor(s[s.length - 1])];
+    expect(r.violation!.message).toBe(`${last} counts second`);
+    expect(judgeSchedule(world([countsSecond, countsSecond, plain]), s)?.message).toBe(r.violation!.message);
   });
 
   it('a search without groups is the concrete one, whatever else is on', () => {
