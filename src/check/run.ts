@@ -22,6 +22,7 @@ import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
 import { LOCK_ORDER } from '../engine/verdict.js';
 import type { CounterOptions } from '../engine/counters.js';
+import { actorGroups } from '../scenario/symmetric.js';
 import type { LockOrderReport } from '../engine/exhaustive.js';
 import type { LockWitness } from '../world/lock-order.js';
 
@@ -127,7 +128,9 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   const { properties, outcome } = propertiesFor(spec, variant);
   // A scenario's own concrete counters join the run's: its race depends on their values.
   const counters = opts.counters && { ...opts.counters, concrete: [...new Set([...(opts.counters.concrete ?? []), ...(spec.concreteCounters ?? [])])] };
-  const how = { ...opts, audit, properties, counters };
+  // The scenario's interchangeable actors (symmetric.ts), permuted under --symmetry only.
+  const groups = opts.symmetry && spec.symmetric?.length ? actorGroups(spec) : undefined;
+  const how = { ...opts, audit, properties, counters, ...(groups && { actorGroups: groups }) };
   const t0 = performance.now();
   const first = { ...how, ...(opts.iteratePreemptions && opts.timeLimitMs !== undefined && { timeLimitMs: opts.timeLimitMs / 2 }) };
   // Workers rebuild the model's properties themselves: an outcome check (what some final state reached) is one thread's.
@@ -136,7 +139,8 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   let bounded: BoundedCoverage | undefined;
   if (opts.iteratePreemptions && outOfReach(explored) && !opts.shouldStop?.()) {
     const left = opts.timeLimitMs === undefined ? undefined : Math.max(0, opts.timeLimitMs - (performance.now() - t0));
-    const it = iteratePreemptions(world, { ...how, timeLimitMs: left });
+    // A preemption-bounded search keys its states by the last actor: without the actor permutation.
+    const it = iteratePreemptions(world, { ...how, actorGroups: undefined, timeLimitMs: left });
     bounded = it.coverage;
     // A bounded search's violation is real (its schedule replays): the cell's verdict, with that search's figures.
     explored = it.violation ?? explored;

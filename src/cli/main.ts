@@ -266,7 +266,7 @@ function program(ctx: RunContext, run: Run): Command {
     .option('--concrete-counters <domain...>', 'with --abstract-counters: keep these counter domains concrete (page-gen, kvm-seq), for a race that depends on the value itself (a wrap, a sign)')
     .option(
       '--symmetry',
-      'renumber interchangeable rows (swap slots: docs/reduction.md) canonically, so that states that differ only in which slot an allocation took are one; stops with an error on a scenario where the slots are not interchangeable',
+      'renumber interchangeable rows (swap slots: docs/reduction.md) canonically, so that states that differ only in which slot an allocation took are one, and permute the actors a scenario file declares interchangeable (symmetric: [[a, b]]); stops with an error on a scenario where either is not a symmetry',
     )
     .option(
       '--iterate-preemptions',

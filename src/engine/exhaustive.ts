@@ -31,12 +31,15 @@ import { Tree } from './tree.js';
 import { FairTermination, LoneRun } from './termination.js';
 import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
-import { verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
+import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
+import { judgeSchedule } from './replay.js';
 import { entryActor, entryChoice, entryOf } from '../world/entry.js';
 import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 import { CounterCanon, type CounterOptions } from './counters.js';
 import { RowCanon } from './symmetry.js';
+import { ActorCanon } from './actor-symmetry.js';
+import { ModelError } from '../world/errors.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -95,7 +98,22 @@ export interface ExploreOptions extends CheckSelection {
   readonly onState?: (state: Int32Array, depth: number) => void;
   /** Renumber interchangeable rows (swap slots: src/engine/symmetry.ts) before a state is interned. */
   readonly symmetry?: boolean;
+  /**
+   * Groups of interchangeable actors (by number; a scenario's `symmetric:`): states that differ
+   * only in which actor of a group is which are one (actor-symmetry.ts). The fair-termination
+   * check is not made then (`fairTermination` in the result); schedules are reported concrete.
+   */
+  readonly actorGroups?: readonly (readonly number[])[];
+  /**
+   * With `actorGroups`: check the transitions from every this-many-th state (by discovery order),
+   * and from the first `EQUIVARIANCE_FIRST`, against every permutation of the groups (actor-
+   * symmetry.ts `checkEquivariance`); 1 checks them all, 0 none. Default: 64 under `audit`, else 0.
+   */
+  readonly equivarianceEvery?: number;
 }
+
+/** The states whose transitions the equivariance check always covers (the first ones: setup asymmetries show there). */
+export const EQUIVARIANCE_FIRST = 1024;
 
 /** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
 export function violationShape(v: Found): string {
@@ -164,6 +182,8 @@ export interface ExploreResult {
   readonly completeDepth?: number;
   /** The row domains the search renumbered (`symmetry`), when the layout has one. */
   readonly symmetry?: readonly string[];
+  /** The actor groups the search permuted (`actorGroups`), by name, and that the fair-termination check was not made. */
+  readonly actorSymmetry?: { readonly groups: readonly (readonly string[])[]; readonly fairTermination: 'not checked' };
 }
 
 /** Fresh states between two readings of the process's RSS under a memory limit (a reading costs ~10 µs, far more on a loaded machine). */
@@ -208,8 +228,13 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   // Symmetry (symmetry.ts): then the rows are renumbered, the counters' canonical values among their contents.
   const sym = RowCanon.of(w.layout, opts.symmetry);
   sym?.checkInitial(w);
+  // Actor symmetry (actor-symmetry.ts): each candidate permutation then gets the rows' canonical form.
+  const actors = ActorCanon.of(w.layout, opts.actorGroups, sym);
+  if (actors && (opts.preemptions ?? -1) >= 0)
+    throw new ModelError('actor symmetry with a preemption bound: a bounded state is keyed by its last actor, which the permutation renames; check without one of them');
+  actors?.checkInitial(w);
   const renamed = canon ? canon.canonicalCopy(initial, new Int32Array(slots)) : initial;
-  const start = sym ? sym.canonicalCopy(renamed, new Int32Array(slots), w) : renamed;
+  const start = actors ? actors.canonicalCopy(renamed, new Int32Array(slots), w) : sym ? sym.canonicalCopy(renamed, new Int32Array(slots), w) : renamed;
   const parent = new Int32Array(slots);
   const merge = opts.merge ?? true;
   w.undoing = true;
@@ -219,7 +244,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const bound = opts.preemptions ?? -1;
   const order = opts.order;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
-  const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w) : undefined;
+  // Not under actor symmetry: a cycle of the quotient may permute the actors, so which actor steps in it is no property of the cycle.
+  const fair = verdicts.terminationOn && bound < 0 && !actors ? new FairTermination(w) : undefined;
   const lone = fair ? new LoneRun(w, exact, canon) : undefined;
   let transitions = 0;
   /** Transitions the preemption bound cut off (none: every schedule was searched). */
@@ -245,12 +271,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   let atEntry = 0;
   let atSteps = 1;
   if (lo) {
-    lo.schedule = () => {
-      const s = tree.schedule(atId);
-      s.push(atEntry);
-      for (let k = 1; k < atSteps; k++) s.push(entryActor(atEntry));
-      return s;
-    };
+    lo.schedule = () => scheduleOf(atId, [atEntry, ...new Array<number>(atSteps - 1).fill(entryActor(atEntry))]);
   }
   /** Whether a step closed a cycle in the lock-order graph. */
   const lockCycle = (): boolean => lo !== null && lo.closed !== undefined;
@@ -289,10 +310,28 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return found.length >= maxViolations;
   };
 
-  const finish = (verdict: ExploreResult['verdict'], violation?: Violation, stopReason?: StopReason): ExploreResult => {
+  /** The schedule to tree node `id`, then `tail` (entries from its state), in the concrete numbering of the actors. */
+  function scheduleOf(id: number, tail: readonly number[] = []): number[] {
+    return actors ? actors.concrete(id, tree.parent, tree.actor, tree.steps, tail) : [...tree.schedule(id), ...tail];
+  }
+
+  /**
+   * Under actor symmetry a violation's message was made on a canonical state, where the actors of
+   * a group may be the other way round: replayed concretely (its schedule is), it names the actors
+   * the schedule's trace shows.
+   */
+  const concreteMessage = (v: Violation): Violation => {
+    if (v.property === LOCK_ORDER) return v;
+    const again = judgeSchedule(w, v.schedule, { ...opts, lockOrder: false });
+    return again?.property === v.property ? { ...v, message: again.message } : v;
+  };
+
+  const finish = (verdict: ExploreResult['verdict'], first?: Violation, stopReason?: StopReason): ExploreResult => {
     w.undoing = false;
     w.undoReset();
     w.load(initial);
+    const violation = actors && first ? concreteMessage(first) : first;
+    if (actors) for (let k = 0; k < found.length; k++) found[k] = k === 0 && violation ? violation : concreteMessage(found[k]);
     peakBytes = Math.max(peakBytes, bytes());
     peakRss = Math.max(peakRss, rss());
     return {
@@ -308,6 +347,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       ...(bound >= 0 && { beyondBound }),
       ...(canon && { counters: opts.counters }),
       ...(sym && { symmetry: sym.names }),
+      ...(actors && { actorSymmetry: { groups: actors.names, fairTermination: 'not checked' as const } }),
       ...(maxViolations > 1 && { violations: found }),
       ...(verdict === 'incomplete' && strategy.shortest && bound < 0 && expanding > 0 && { completeDepth: expanding }),
       stopReason,
@@ -382,19 +422,19 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
 
   const checkState = (id: number): Violation | undefined => {
     const found = verdicts.state(w);
-    return found && { ...found, schedule: tree.schedule(id) };
+    return found && { ...found, schedule: scheduleOf(id) };
   };
   // Local assertions (verdict.ts `Property.reads`): a new state is checked only for the properties
   // whose fields the transition wrote since `mark`; its parent, expanded, satisfied them all.
   const checkNew = (id: number, mark: number): Violation | undefined => {
     const found = verdicts.stateSince(w, mark);
-    return found && { ...found, schedule: tree.schedule(id) };
+    return found && { ...found, schedule: scheduleOf(id) };
   };
 
   /** The BUG the last step raised (the verdicts' question), reached from state `id` by the step `entry` and `steps - 1` more of its actor. */
   const bug = (id: number, entry: number, steps: number): Violation => {
     const found: Found = verdicts.bug(w)!;
-    return { ...found, schedule: [...tree.schedule(id), entry, ...new Array<number>(steps - 1).fill(entryActor(entry))] };
+    return { ...found, schedule: scheduleOf(id, [entry, ...new Array<number>(steps - 1).fill(entryActor(entry))]) };
   };
 
   // Made once: a closure per transition would be garbage on the hot path.
@@ -403,9 +443,34 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   };
   const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
 
+  /**
+   * Under audit, the transition just run (actor `a`, alternative `c`, `steps` steps from `parent`)
+   * against each permutation of the actor groups (actor-symmetry.ts `checkEquivariance`); the
+   * world is left at the transition's state, its undo log as it was.
+   */
+  const every = actors ? (opts.equivarianceEvery ?? (w.audit ? 64 : 0)) : 0;
+  const before = new Int32Array(every > 0 ? slots : 0);
+  const equivariant = (a: number, c: number, steps: number): void => {
+    const cur = w.v;
+    const mark = w.undoMark();
+    if (lo) lo.paused = true;
+    try {
+      actors!.checkEquivariance(w, before, a, cur.slice(), (x) => {
+        stepWith(x, c);
+        for (let k = 1; k < steps; k++) stepWith(x, 0);
+        w.clearBugs();
+      });
+    } finally {
+      if (lo) lo.paused = false;
+      w.undoTo(mark);
+      w.load(cur);
+    }
+  };
+
   visited.add(start, 0);
   opts.onState?.(start, 0);
   const root = tree.add(-1, -1, 0, 0);
+  actors?.noteNode(root);
   w.load(start.slice());
   const v0 = checkState(root);
   if (v0 && enough(v0)) return stopped();
@@ -424,6 +489,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     expanding = tree.depth[id];
     if (canon?.check) canon.noteBefore(parent);
     sym?.noteBefore(parent);
+    const checkHere = every > 0 && (id < EQUIVARIANCE_FIRST || id % every === 0);
+    if (checkHere) before.set(parent); // the state steps run from, in place
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
@@ -482,11 +549,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           w.undoTo(mark);
           continue;
         }
+        if (checkHere) equivariant(a, c, steps);
         canon?.intern(w);
-        if (sym) {
-          sym.checkAfter(w);
-          sym.canonicalize(w);
-        }
+        sym?.checkAfter(w);
+        if (actors) actors.canonicalize(w);
+        else sym?.canonicalize(w);
         const next = w.v;
         let pre = 0;
         let fresh: boolean;
@@ -506,6 +573,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           opts.onState?.(next, depth);
           if (depth > maxDepth) maxDepth = depth;
           const cid = tree.add(id, entry, depth, steps);
+          actors?.noteNode(cid);
           tree.pre[cid] = pre;
           // A state that violates a property is not expanded: what follows it is the same finding.
           const v = checkNew(cid, mark);
@@ -515,7 +583,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
             if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
             const run = lone.check(next);
             if (lo) lo.paused = false;
-            if (run && enough({ ...run.found, schedule: [...tree.schedule(cid), ...run.steps] })) return stopped();
+            if (run && enough({ ...run.found, schedule: scheduleOf(cid, run.steps) })) return stopped();
             w.load(next);
           }
           const stop = poll();
@@ -535,7 +603,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     if (region >= 0) fair!.endEdges(enabledMask, acquiringMask);
     if (enabled === 0 && verdicts.deadlock(unfinished)) {
       w.load(parent); // at the stuck state, the message names where each actor waits
-      if (enough({ ...verdicts.deadlock(unfinished, w)!, schedule: tree.schedule(id) })) return stopped();
+      if (enough({ ...verdicts.deadlock(unfinished, w)!, schedule: scheduleOf(id) })) return stopped();
     }
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.

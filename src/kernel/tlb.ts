@@ -27,7 +27,7 @@
  * while someone owes it a flush (check/properties.ts: refinement), and it must never map a frame
  * that was freed or reused (no-dangling-pfn), whoever owes what.
  */
-import { defineStruct, type Layout } from '../world/layout.js';
+import { defineActorNames, defineStruct, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { MM, PAGE_GEN } from './structs.js';
 
@@ -45,6 +45,9 @@ export const TLB = defineStruct(
   { pfn: 'atomic', write: 'atomic', gen: 'ghost', pending: 'ghost' },
   { word: true, counters: { gen: PAGE_GEN } }, // one TLB entry: the walk fills it whole, invlpg drops it whole
 );
+
+/** `pending` names the actors that owe the entry a flush, one bit each (layout.ts `ActorNames`: actor symmetry permutes them). */
+defineActorNames({ name: 'cpu-tlb', fields: [{ struct: TLB, field: 'pending', encoding: 'bits' }] });
 
 /** The layer's name in scenario files (`layers: [cpu-tlb]`). */
 export const CPU_TLB_LAYER = 'cpu-tlb';

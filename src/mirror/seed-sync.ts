@@ -14,6 +14,7 @@ import { hmmMirrorRegister, hmmRangeRegister } from '../kernel/hmm/hmm-v53.js';
 import type { World } from '../world/world.js';
 import { deref } from '../kernel/ref.js';
 import { Library } from '../world/registry.js';
+import { defineActorNames } from '../world/layout.js';
 import { KERNEL } from '../kernel/library.js';
 
 /** The frame of both seed fault handlers that `seedRangeRegister` fills. */
@@ -37,6 +38,17 @@ export function seedRangeRegister(w: World, l: SeedFaultFrame, resume: string): 
   const s = mirrorToSource(w, l.vma, l.vpn);
   return w.call(hmmRangeRegister, resume, l.range, deref(d.hmirror, 'mirror.hmirror'), s, s + 1);
 }
+
+/**
+ * Both seed fault handlers keep their task's hmm_range (an actor's row) in `range`, set by their
+ * `register` step (layout.ts `ActorNames`). The literal one's `goto again` comes back to that step
+ * with the number still there, which no permutation can tell from a 0 not yet set: actor symmetry
+ * refuses it there (the engine's equivariance check).
+ */
+defineActorNames({
+  name: 'seed-fault-range',
+  locals: ['kvm_mirror_page_fault', 'kvm_mirror_page_fault_fixed'].map((routine) => ({ routine, local: 'range', encoding: 'index' as const, setBy: 'register' })),
+});
 
 /** This design's routine library (see src/world/registry.ts). */
 export const SEED_SYNC_LIB = new Library('seed-sync', [KERNEL], { kind: 'driver', sources: ['seed e-mail'] });

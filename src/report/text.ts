@@ -121,6 +121,13 @@ export function fingerprintLine(r: CheckResult): string {
   return `\n  fingerprints: a state hidden by a 64-bit fingerprint collision has probability ≤ ${collisionBound(r.states).toPrecision(2)} (birthday bound over ${r.states} states)`;
 }
 
+/** What a proof under actor symmetry (a scenario's `symmetric:` with --symmetry) covers: every verdict but fair termination. */
+export function actorSymmetryLine(r: CheckResult): string {
+  if (!r.actorSymmetry) return '';
+  const groups = r.actorSymmetry.groups.map((g) => g.join(', ')).join('; ');
+  return `\n  actor symmetry: ${groups} interchangeable; the fair-termination check is not made (a cycle of the quotient may permute the actors: check without --symmetry for it)`;
+}
+
 /** The labels a complete search never ran, in the routines that ran (SPIN's "unreached in proctype"). */
 export function unreachedLine(r: CheckResult): string {
   const u = r.unreached ?? [];
@@ -172,7 +179,7 @@ export function resultLine(r: CheckResult): string {
         .map((l) => `\n${l}`)
         .join('')
     : '';
-  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : coveredLine(r)}${locks}`;
+  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + actorSymmetryLine(r) + assumedLine(r) + unreachedLine(r) : coveredLine(r)}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
   // A finding of the whole search (an expected outcome no interleaving reached) has no schedule.
   if (r.violation!.property === OUTCOME && !r.violation!.schedule.length)

@@ -19,6 +19,7 @@ import { readScenarioText, secondYamlDocument, sniffFormat, STDIN_NAME, Unreadab
 import { readJson, readYaml, type Position, type Segment, type SourceIssue, type SourceTable } from './source.js';
 import { expectIssues, verdictNames, type ExpectEntry } from './expect.js';
 import { outcomeIssues, outcomesOf } from './outcome.js';
+import { symmetricIssues } from './symmetric.js';
 
 export type ScenarioFormat = 'yaml' | 'json';
 
@@ -460,6 +461,7 @@ interface FileData {
   readonly outcome?: readonly Observation[];
   readonly outcomes?: readonly OutcomeSpec[];
   readonly exercises?: readonly string[];
+  readonly symmetric?: readonly (readonly string[])[];
 }
 
 function semanticIssues(file: FileData): Issue[] {
@@ -501,6 +503,7 @@ function semanticIssues(file: FileData): Issue[] {
     });
   });
   out.push(...exitIssues(file.actors));
+  out.push(...symmetricIssues(file));
   return out;
 }
 
@@ -576,6 +579,7 @@ function toSpec(file: FileData): ScenarioSpec {
   const outcomes = outcomesOf(file);
   if (outcomes) spec.outcomes = outcomes;
   if (file.exercises !== undefined) spec.exercises = [...file.exercises];
+  if (file.symmetric !== undefined) spec.symmetric = file.symmetric.map((g) => [...g]);
   // The designs it names: its variants, then those its expectations name; none named is every built-in one.
   const named = [...(file.variants ?? (file.variant !== undefined ? [file.variant] : [])), ...(file.expect ?? []).flatMap((e) => (e.variant !== undefined ? [e.variant] : []))];
   if (named.length || driversNamed(file).length) spec.variants = [...new Set(named)];

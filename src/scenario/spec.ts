@@ -54,6 +54,12 @@ export interface ScenarioSpec {
   readonly outcomes?: readonly OutcomeSpec[];
   /** Routines the scenario exercises: a search that holds must have run every label of each. */
   readonly exercises?: readonly string[];
+  /**
+   * Groups of interchangeable actors, by name (the same operations with the same arguments:
+   * symmetric.ts checks it): under `--symmetry` states that differ only in which actor of a group
+   * is which are one state (src/engine/actor-symmetry.ts).
+   */
+  readonly symmetric?: readonly (readonly string[])[];
 }
 
 /** One allowed outcome: observations that must all hold (`outcome:` in a file is one of these, unnamed). */

@@ -151,6 +151,59 @@ export function allRowDomains(): readonly RowDomain[] {
   return [...rowDomains.values()];
 }
 
+/**
+ * Where a model keeps actor numbers besides the actors' own slots and call frames, so that an
+ * explorer may permute interchangeable actors (a scenario's `symmetric:` groups; src/engine/
+ * actor-symmetry.ts): rows of a struct kept per actor (an actor's vCPU, its struct hmm_range),
+ * which move with their actor, and struct fields and routine locals that hold an actor's number,
+ * which are rewritten. The fields of the layout that hold `w.self` are declared by their
+ * protection already (`lock-word`: the number + 1), and a struct with a `read-holds` field has one
+ * object per actor: neither is repeated here. The permutation is exact only while no code finds
+ * an actor other than through these names, or compares two actors' numbers for order: what the
+ * explorer cannot see is checked by the tests that compare the symmetric search with the concrete
+ * one (test/engine/actor-symmetry.test.ts).
+ */
+export interface ActorNames {
+  readonly name: string;
+  /** Structs with one object per actor, in actor order (an actor's struct hmm_range, on its stack). */
+  readonly rows?: readonly StructDef[];
+  readonly fields?: readonly ActorField[];
+  readonly locals?: readonly ActorLocal[];
+}
+
+/** How a slot holds actor numbers: `index` the number, `ref` the number + 1 (`w.self`; ≤ 0 none), `bits` bit a set for actor a. */
+export type ActorEncoding = 'index' | 'ref' | 'bits';
+
+export interface ActorField {
+  readonly struct: StructDef;
+  readonly field: string;
+  readonly encoding: ActorEncoding;
+}
+
+export interface ActorLocal {
+  readonly routine: string;
+  readonly local: string;
+  readonly encoding: ActorEncoding;
+  /** The local holds a name only when this other local of the frame holds `value` (a parameter with two forms). */
+  readonly when?: { readonly local: string; readonly value: number };
+  /** The local holds no name while its frame is about to run this step, the one that sets it (until then it is 0, which is no actor). */
+  readonly setBy?: string;
+}
+
+const actorNames = new Map<string, ActorNames>();
+
+export function defineActorNames(d: ActorNames): ActorNames {
+  if (actorNames.has(d.name)) throw new ModelError(`actor names ${d.name} defined twice`);
+  for (const f of d.fields ?? []) if (!f.struct.fields.includes(f.field)) throw new ModelError(`actor names ${d.name}: struct ${f.struct.name} has no field ${f.field}`);
+  actorNames.set(d.name, d);
+  return d;
+}
+
+/** The actor names declared so far, in definition order. */
+export function allActorNames(): readonly ActorNames[] {
+  return [...actorNames.values()];
+}
+
 export function defineStruct<const F extends string>(
   name: string,
   fields: readonly F[],

@@ -284,7 +284,7 @@ describe('errors', () => {
         'many.yaml:2:14: description: found 3; expected a string',
         'many.yaml:3:8: pages: 65 is out of range; expected an integer 1..4',
         'many.yaml:4:41: actors[0].ops[0].mm: found "child"; expected one of source, introspector',
-        'many.yaml:5:1: colour: unknown field; expected one of $schema, name, description, pages, sourceKvm, introspectorKvm, kvm, faults, layers, memory, actors, variant, variants, driver, drivers, expect, outcome, outcomes, exercises, concreteCounters',
+        'many.yaml:5:1: colour: unknown field; expected one of $schema, name, description, pages, sourceKvm, introspectorKvm, kvm, faults, layers, memory, actors, variant, variants, driver, drivers, expect, outcome, outcomes, exercises, concreteCounters, symmetric',
       ].join('\n'),
     );
   });

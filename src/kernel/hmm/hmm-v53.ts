@@ -31,6 +31,7 @@ import { mmgetNotZero, mmgrab } from '../mm-refs.js';
 import { mmuNotifierRegister } from '../notifier/mmu-notifier.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { HMM_MIRROR, HMM_RANGE, MM, MN } from '../structs.js';
+import { defineActorNames } from '../../world/layout.js';
 import { deref, isNone, NONE, ref, refersTo } from '../ref.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
 import { mmput } from '../ops/exit.js';
@@ -431,4 +432,14 @@ export const hmmRangeFaultV53 = KERNEL.routine({
       },
     },
   },
+});
+
+/**
+ * Each task's struct hmm_range is on its stack: one row per actor, named by the `range`
+ * parameter of the v5.3 range API (layout.ts `ActorNames`: actor symmetry moves and renames them).
+ */
+defineActorNames({
+  name: 'hmm-range-v53',
+  rows: [HMM_RANGE],
+  locals: [hmmRangeRegister, hmmRangeUnregister, hmmRangeWaitUntilValid, hmmRangeSnapshot, hmmRangeFaultV53].map((r) => ({ routine: r.name, local: 'range', encoding: 'index' as const })),
 });

@@ -37,6 +37,7 @@ import { mmuIntervalCheckRetry } from '../notifier/interval.js';
 import { deref, isNone, ref } from '../ref.js';
 import { findVma, pte, vma } from '../pgtable.js';
 import { INTERVAL_SEQ, MIN } from '../structs.js';
+import { defineActorNames } from '../../world/layout.js';
 import { pgmapOwner } from '../memremap.js';
 import { handleMmFault, migrationEntryWait, VM_FAULT_ERROR } from '../ops/fault.js';
 import { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_SHIFT, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnEncode, hmmPfnFlagsOrder } from './hmm-pfn.js';
@@ -320,3 +321,13 @@ export const hmmRangeFault = KERNEL.routine({
 export function hmmRangeFaultCall(w: World, resume: string, range: number): number {
   return w.call(hmmRangeFault, resume, RANGE_FORM, range, 0, 0);
 }
+
+/**
+ * Each task's struct hmm_range (HMM_RANGE_NOW) is on its stack: one row per actor (`hmmRangeOf`),
+ * named by hmm_range_fault's `vpn` in its range form (layout.ts `ActorNames`).
+ */
+defineActorNames({
+  name: 'hmm-range',
+  rows: [HMM_RANGE_NOW],
+  locals: [{ routine: hmmRangeFault.name, local: 'vpn', encoding: 'index', when: { local: 'sub', value: RANGE_FORM } }],
+});

@@ -32,7 +32,7 @@
  */
 import { refuseLargeFolio } from '../huge.js';
 import type { World } from '../../world/world.js';
-import { defineStruct } from '../../world/layout.js';
+import { defineActorNames, defineStruct } from '../../world/layout.js';
 import { ModelError } from '../../world/errors.js';
 import { EINVAL, MMU_NOTIFY_MIGRATE, VM_ANON, VM_HUGETLB, VM_SPECIAL } from '../flags.js';
 import { folioLock, mutexTrylock, mutexUnlock, ptl, spinLock, spinUnlock } from '../locks.js';
@@ -504,4 +504,11 @@ export const migrateVmaFinalize = KERNEL.routine({
       },
     },
   },
+});
+
+/** Each task's struct migrate_vma is on its stack: one row per actor (`migrateVmaOf`), named by the routines' `m` (layout.ts `ActorNames`). */
+defineActorNames({
+  name: 'migrate-vma',
+  rows: [MIGRATE_VMA],
+  locals: [migrateVmaSetup, migrateVmaPages, migrateVmaFinalize].map((r) => ({ routine: r.name, local: 'm', encoding: 'index' as const })),
 });
