@@ -8,7 +8,8 @@
  *              for each broken design the time to catch it
  *   ladder     bench/scenarios/ladder-2 … ladder-6.yaml: 2 to 6 actors on one page
  *   pages      bench/scenarios/pages-1 … pages-3.yaml: the same three actors over 1 to 3 pages
- *   reductions the larger ladder and page rungs, and two reclaimers (bench/scenarios/reclaimers-2.yaml),
+ *   reductions the larger ladder and page rungs, two reclaimers (bench/scenarios/reclaimers-2.yaml) and
+ *              three interchangeable readers (examples/three-readers.yaml),
  *              again under each opt-in reduction (REDUCTIONS):
  *              the states and the time each one saves
  *   fidelity   fidelity/*.yaml, the corrected design
@@ -251,10 +252,10 @@ const REDUCTIONS: readonly { readonly name: string; readonly flags: readonly str
 ];
 
 function reductionsRung(o: Options): Section {
-  const files = ['ladder-4', 'ladder-5', 'pages-2', 'pages-3', 'reclaimers-2'];
-  const rows = files.flatMap((f) => REDUCTIONS.flatMap(({ name, flags }) => filesRung([join('bench', 'scenarios', `${f}.yaml`)], o, flags, ` ${name}`)));
+  const files = [...['ladder-4', 'ladder-5', 'pages-2', 'pages-3', 'reclaimers-2'].map((f) => join('bench', 'scenarios', `${f}.yaml`)), join('examples', 'three-readers.yaml')];
+  const rows = files.flatMap((f) => REDUCTIONS.flatMap(({ name, flags }) => filesRung([f], o, flags, ` ${name}`)));
   const intro =
-    'The ladder and page rungs above with the reductions that are off by default (docs/reduction.md), each alone and together: the same verdict in fewer states. Step merging and local assertions are always on. `--symmetry` stops with a model error where the swap slots are not interchangeable (pages-N: a fault still names a slot MADV_DONTNEED freed when reclaim allocates again), shown as such.';
+    'The ladder and page rungs above with the reductions that are off by default (docs/reduction.md), each alone and together: the same verdict in fewer states. Step merging and local assertions are always on. `--symmetry` renumbers swap slots, and permutes the actors a scenario declares interchangeable (`symmetric:`; examples/three-readers.yaml: three identical reads through the mirror beside kswapd); it stops with a model error where the swap slots are not interchangeable (pages-N: a fault still names a slot MADV_DONTNEED freed when reclaim allocates again), shown as such.';
   return { title: 'Reductions', text: `${intro}\n\n${table(rows)}`, summary: rows.filter((r) => !r.name.endsWith(' none')).map((r) => summaryLine('reductions', r)) };
 }
 
