@@ -272,20 +272,17 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   }
   if (v0) return finish('violation', 1, { ...v0, schedule: [] });
   fair?.discover(root, start0[0], start0[1]);
-  const r0 = expander.root(start0);
-  let chunks: (readonly Int32Array[])[] = [r0.chunks, ...ports.map(() => [])];
+  let chunks: (readonly Int32Array[])[] = [expander.root(start0), ...ports.map(() => [])];
+  // The root: record 0 of this thread's store.
   let who = sharedInts(1);
-  let chunk = sharedInts(1);
-  let offset = sharedInts(1);
-  chunk[0] = r0.chunk;
-  offset[0] = r0.offset;
+  let rec = sharedInts(1);
   let start = 0;
   let count = 1;
   /** New states per parent in the last level (the first level's guess: one per actor). */
   let branching = w.layout.actorNames.length;
   /**
    * The last level's reports, whose new states join the tree and the termination graph while the
-   * other threads already expand them: only their order (`who`, `chunk`, `offset`) must be known
+   * other threads already expand them: only their order (`who`, `rec`) must be known
    * before the next level starts, and this thread takes its share of it once done.
    */
   let pending: { reports: LevelReport[]; depth: number; total: number } | undefined;
@@ -314,7 +311,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     if (!joined && Atomics.load(ctl, CTL.READY) >= ports.length) join();
     // Every thread of the level waits at its barrier, this one too.
     Atomics.store(ctl, CTL.WORKERS, joined ? ports.length + 1 : 1);
-    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, chunks, who, chunk, offset };
+    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, chunks, who, rec };
     if (joined) {
       for (const p of ports) p.postMessage(msg);
       Atomics.add(ctl, CTL.SEQ, 1);
@@ -353,8 +350,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     const next = start + count;
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
     who = sharedInts(total, who);
-    chunk = sharedInts(total, chunk);
-    offset = sharedInts(total, offset);
+    rec = sharedInts(total, rec);
     const at = new Int32Array(threads);
     const parentAt = (k: number) => (at[k] * KEPT_ROW < reports[k].kept!.length ? reports[k].kept![at[k] * KEPT_ROW] : NO_EVENT);
     for (let j = 0; j < total; j++) {
@@ -363,8 +359,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       const row = reports[best].kept!;
       const o = at[best]++ * KEPT_ROW;
       who[j] = best;
-      chunk[j] = row[o + 6];
-      offset[j] = row[o + 7];
+      rec[j] = row[o + 6];
     }
     pending = { reports, depth, total };
     const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
