@@ -127,7 +127,8 @@ export class SharedFingerprints {
       }
       while (st === CLAIMED) st = Atomics.load(t, k + 3);
       if (t[k] !== lo || t[k + 1] !== hi) continue;
-      for (let o = Atomics.load(t, k + 2); o > owner; o = Atomics.load(t, k + 2)) {
+      // Owners only fall, and the status read made the first one visible: a stale read is a larger owner, and the exchange fails.
+      for (let o = t[k + 2]; o > owner; o = Atomics.load(t, k + 2)) {
         if (Atomics.compareExchange(t, k + 2, o, owner) === o) return k;
       }
       return -1;

@@ -304,7 +304,11 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   };
   for (let depth = 0; count > 0; ) {
     // A table that would be too full before the level's end grows now, rather than the level running twice.
-    while ((par.growAhead ?? true) && Atomics.load(ctl, CTL.COUNT) + count * branching * 1.5 > table.capacity * MAX_LOAD) table = table.rehash(table.capacity * 2, start, ctl);
+    // At once to the capacity needed (each rehash is a pause of this thread alone while the workers wait).
+    const ahead = Atomics.load(ctl, CTL.COUNT) + count * branching * 1.5;
+    let capacity = table.capacity;
+    while ((par.growAhead ?? true) && ahead > capacity * MAX_LOAD) capacity *= 2;
+    if (capacity > table.capacity) table = table.rehash(capacity, start, ctl);
     for (const word of [CTL.NEXT, CTL.DONE, CTL.REPORTED, CTL.ABORT, CTL.EVENT_SEQ]) Atomics.store(ctl, word, 0);
     Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
     Atomics.store(ctl, CTL.TRANSITIONS, transitions);
@@ -351,16 +355,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
     who = sharedInts(total, who);
     rec = sharedInts(total, rec);
-    const at = new Int32Array(threads);
-    const parentAt = (k: number) => (at[k] * KEPT_ROW < reports[k].kept!.length ? reports[k].kept![at[k] * KEPT_ROW] : NO_EVENT);
-    for (let j = 0; j < total; j++) {
-      let best = 0;
-      for (let k = 1; k < threads; k++) if (parentAt(k) < parentAt(best)) best = k;
-      const row = reports[best].kept!;
-      const o = at[best]++ * KEPT_ROW;
-      who[j] = best;
-      rec[j] = row[o + 6];
-    }
+    mergeOrder(reports, who, rec);
     pending = { reports, depth, total };
     const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
     // Both stores of each thread: this level's and the one the next level writes over.
@@ -381,6 +376,35 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   );
   if (lasso) return finish('violation', states, { ...lasso.found, schedule: lasso.schedule });
   return finish('holds', states);
+}
+
+/**
+ * The next level's order into `who` and `rec`: the threads' lists of kept states merged by parent
+ * id. Each list is in parent order and a parent's states are all in the list of the thread that
+ * expanded it, so the merge copies runs: from the list with the smallest parent, every state whose
+ * parent comes before the other lists' next one (the runs are a block of parents long).
+ */
+function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array): void {
+  const at = reports.map(() => 0);
+  const parentAt = (k: number) => (at[k] < reports[k].kept!.length ? reports[k].kept![at[k]] : NO_EVENT);
+  for (let j = 0; ; ) {
+    let best = 0;
+    let limit = NO_EVENT;
+    for (let k = 1; k < reports.length; k++) {
+      if (parentAt(k) < parentAt(best)) {
+        limit = Math.min(limit, parentAt(best));
+        best = k;
+      } else limit = Math.min(limit, parentAt(k));
+    }
+    const kept = reports[best].kept!;
+    let o = at[best];
+    if (o >= kept.length) return;
+    for (; o < kept.length && kept[o] < limit; o += KEPT_ROW, j++) {
+      who[j] = best;
+      rec[j] = kept[o + 6];
+    }
+    at[best] = o;
+  }
 }
 
 /** The report of a worker that has not joined the level yet: nothing expanded, no state kept. */
