@@ -27,7 +27,9 @@
  *
  * With the environment variable VMAMIRROR_PARALLEL_TIMES set, the search writes to standard error
  * how the wall time of each thread went (docs/performance.md, "Worker threads"): the share this
- * thread spent merging the levels, and each thread's share waiting for the others.
+ * thread spent merging the levels, and each thread's share waiting for the others; and the shares
+ * this thread searched alone: before the workers joined, and after the last level (the termination
+ * graph's search for a lasso, which the workers wait through).
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { World } from '../world/world.js';
@@ -157,6 +159,9 @@ interface Times {
   /** This thread: merging levels, and waiting (for the workers' reports, at barriers). */
   merge: number;
   wait: number;
+  /** This thread alone: before the workers joined (they build their models), and after the last level (the termination graph's search). */
+  before: number;
+  after: number;
 }
 
 function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expandOpts: ExpandOptions, ctl: Int32Array, ports: MessagePort[], t0: number): ExploreResult {
@@ -173,7 +178,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   let maxDepth = 0;
   let lastProgress = t0;
   let frontierBytes = 0;
-  const times: Times = { merge: 0, wait: 0 };
+  const times: Times = { merge: 0, wait: 0, before: 0, after: 0 };
 
   const progress = (): void => {
     if (opts.shouldStop?.()) Atomics.compareExchange(ctl, CTL.ABORT, 0, ABORT_STOP_INTERRUPTED);
@@ -218,7 +223,8 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       const wall = performance.now() - t0;
       const pc = (x: number, of: number) => `${((100 * x) / of).toFixed(1)} %`;
       const workers = ends.map((m, k) => `worker ${k + 1} waits ${pc(m.waitMs, m.ms)}`).join(', ');
-      process.stderr.write(`parallel times: ${(wall / 1000).toFixed(2)} s; this thread merges ${pc(times.merge, wall)}, waits ${pc(times.wait + expander.waitMs, wall)}; ${workers}\n`);
+      const alone = `searches alone ${pc(times.before, wall)} before the workers join, ${pc(times.after, wall)} after the last level`;
+      process.stderr.write(`parallel times: ${(wall / 1000).toFixed(2)} s; this thread merges ${pc(times.merge, wall)}, waits ${pc(times.wait + expander.waitMs, wall)}, ${alone}; ${workers}\n`);
     }
   };
   const finish = (verdict: ExploreResult['verdict'], states: number, violation?: Violation, stopReason?: StopReason): ExploreResult => {
@@ -265,6 +271,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const join = (): void => {
     receiveErrors(ports);
     joined = true;
+    times.before = performance.now() - t0;
   };
   if (par.together) {
     waitFor(CTL.READY, ports.length);
@@ -368,12 +375,14 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     count = total;
     times.merge += performance.now() - tm;
   }
+  const tAfter = performance.now();
   merge();
   const states = start;
   const lasso = fair?.find(
     (tid) => tree.schedule(tid),
     (tid) => replayTo(tree.schedule(tid)),
   );
+  times.after = performance.now() - tAfter;
   if (lasso) return finish('violation', states, { ...lasso.found, schedule: lasso.schedule });
   return finish('holds', states);
 }
