@@ -33,6 +33,8 @@ export interface LevelMessage {
   readonly start: number;
   readonly count: number;
   readonly table: SharedArrayBuffer;
+  /** The list of the level's lost entries (parallel-shared.ts, its length in the control block's LOST). */
+  readonly lost: Int32Array;
   /** Per thread, the chunks of its store that hold the level's states. */
   readonly chunks: readonly (readonly Int32Array[])[];
   /** The level's state at position p: record `rec[p]` of thread `who[p]`'s store. */
@@ -277,7 +279,7 @@ export class LevelExpander {
   /** This thread's share of level `msg`, through the barrier every thread of the search waits at. */
   level(msg: LevelMessage): LevelReport {
     const ctl = this.ctl;
-    const table = new SharedFingerprints(msg.table);
+    const table = new SharedFingerprints(msg.table, { ctl, list: msg.lost });
     const limit = Math.floor(table.capacity * MAX_LOAD);
     // A level run again (the table grew) writes over its first run's states.
     const out = this.stores[(msg.depth + 1) & 1];
@@ -316,11 +318,13 @@ export class LevelExpander {
     const t = performance.now();
     for (let d = Atomics.load(ctl, CTL.DONE); d < Atomics.load(ctl, CTL.WORKERS); d = Atomics.load(ctl, CTL.DONE)) Atomics.wait(ctl, CTL.DONE, d);
     this.waitMs += performance.now() - t;
-    return this.report(table, out);
+    return this.report(table, out, msg.lost);
   }
 
-  private report(table: SharedFingerprints, out: LevelStore): LevelReport {
+  private report(table: SharedFingerprints, out: LevelStore, lostList: Int32Array): LevelReport {
     const { cand, perParent, ctl } = this;
+    const nLost = Atomics.load(ctl, CTL.LOST);
+    const lost = nLost > lostList.length ? null : new Set(lostList.subarray(0, nLost));
     const aborted = Atomics.load(ctl, CTL.ABORT) !== 0;
     const eParent = Atomics.load(ctl, CTL.EVENT_PARENT);
     const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
@@ -330,7 +334,7 @@ export class LevelExpander {
     if (eParent !== NO_EVENT || aborted) {
       let below = 0;
       for (let i = 0; i < cand.n; i += CAND) {
-        if (table.owner(cand.get(i + 5)) === cand.get(i) && keyBefore(cand.get(i), cand.get(i + 1), eParent, eSeq)) below++;
+        if (table.owns(cand.get(i + 5), cand.get(i), lost) && keyBefore(cand.get(i), cand.get(i + 1), eParent, eSeq)) below++;
       }
       return { kind: 'level', aborted, event: this.event, transitions, below };
     }
@@ -338,7 +342,7 @@ export class LevelExpander {
     const kept = new Int32Array((cand.n / CAND) * KEPT_ROW);
     let o = 0;
     for (let i = 0; i < cand.n; i += CAND) {
-      if (table.owner(cand.get(i + 5)) !== cand.get(i)) continue;
+      if (!table.owns(cand.get(i + 5), cand.get(i), lost)) continue;
       kept[o] = cand.get(i);
       kept[o + 1] = cand.get(i + 2);
       kept[o + 2] = cand.get(i + 3);

@@ -42,7 +42,7 @@ import { FairTermination } from './termination.js';
 import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
 import type { ExploreOptions, ExploreResult, StopReason } from './exhaustive.js';
-import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
+import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, LOST_ROOM, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
 import type { WorkerInput } from './parallel-worker.js';
 import { arriveAtBarrier, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
@@ -171,6 +171,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const fair = verdicts.terminationOn ? new FairTermination(w) : undefined;
   const initial = w.snapshot();
   let table = SharedFingerprints.create(par.initialCapacity ?? 1 << 20);
+  const lost = new Int32Array(new SharedArrayBuffer(4 * LOST_ROOM));
   const rss0 = rss();
   let peakRss = rss0;
   let peakBytes = 0;
@@ -316,13 +317,13 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     let capacity = table.capacity;
     while ((par.growAhead ?? true) && ahead > capacity * MAX_LOAD) capacity *= 2;
     if (capacity > table.capacity) table = table.rehash(capacity, start, ctl);
-    for (const word of [CTL.NEXT, CTL.DONE, CTL.REPORTED, CTL.ABORT, CTL.EVENT_SEQ]) Atomics.store(ctl, word, 0);
+    for (const word of [CTL.NEXT, CTL.DONE, CTL.REPORTED, CTL.ABORT, CTL.EVENT_SEQ, CTL.LOST]) Atomics.store(ctl, word, 0);
     Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
     Atomics.store(ctl, CTL.TRANSITIONS, transitions);
     if (!joined && Atomics.load(ctl, CTL.READY) >= ports.length) join();
     // Every thread of the level waits at its barrier, this one too.
     Atomics.store(ctl, CTL.WORKERS, joined ? ports.length + 1 : 1);
-    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, chunks, who, rec };
+    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec };
     if (joined) {
       for (const p of ports) p.postMessage(msg);
       Atomics.add(ctl, CTL.SEQ, 1);
