@@ -125,7 +125,7 @@ export class SharedFingerprints {
    */
   offer(lo: number, hi: number, owner: number): number {
     const t = this.t;
-    for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
+    for (let i = this.home(lo, hi); ; i = (i + 1) & this.mask) {
       const k = i << 2;
       let st = Atomics.load(t, k + 3);
       if (st === EMPTY) {
@@ -154,6 +154,11 @@ export class SharedFingerprints {
     }
   }
 
+  /** The entry where the probe for (lo, hi) starts. */
+  private home(lo: number, hi: number): number {
+    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+  }
+
   /** The owner of entry `k` (once every worker is done offering: final). */
   owner(k: number): number {
     return Atomics.load(this.t, k + 2);
@@ -170,12 +175,26 @@ export class SharedFingerprints {
 
   /**
    * A table of `capacity` entries holding the entries of this one owned by a parent below `below`
-   * (the states of the levels already done: a level cut short is run again). One thread, between levels.
+   * (the states of the levels already done: a level cut short is run again). One thread, between
+   * levels, while the others wait: no other thread touches either table, and each fingerprint is
+   * there once, so an entry goes to the first empty one of its probe with plain writes (the level's
+   * message, sent after, publishes them).
    */
   rehash(capacity: number, below: number, ctl: Int32Array): SharedFingerprints {
     const next = SharedFingerprints.create(capacity);
     const t = this.t;
-    for (let k = 0; k < t.length; k += 4) if (t[k + 3] === READY && t[k + 2] < below) next.offer(t[k], t[k + 1], t[k + 2]);
+    const n = next.t;
+    for (let k = 0; k < t.length; k += 4) {
+      if (t[k + 3] !== READY || t[k + 2] >= below) continue;
+      let i = next.home(t[k], t[k + 1]);
+      while (n[(i << 2) + 3] !== EMPTY) i = (i + 1) & next.mask;
+      const o = i << 2;
+      n[o] = t[k];
+      n[o + 1] = t[k + 1];
+      n[o + 2] = t[k + 2];
+      n[o + 3] = READY;
+      next.added++;
+    }
     Atomics.store(ctl, CTL.COUNT, next.added);
     return next;
   }
