@@ -76,4 +76,23 @@ describe('reading a level from the threads’ stores', () => {
     // Most reads follow the last one from the same store: written in place.
     expect(inPlace).toBeGreaterThan(states.length / 3);
   });
+
+  it('copies the whole state when the records skipped change more slots than it can name', () => {
+    const store = new LevelStore(L, 4 * L.size, true);
+    const base = world.snapshot();
+    /** Every object slot changed: a record of hundreds of changes from the state before. */
+    const changed = base.slice();
+    for (let o = DATA_START; o < L.actorSlot(0); o++) changed[o] = base[o] + 7;
+    const states = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? base : changed));
+    for (const st of states) store.push(st, 0);
+    const reader = new LevelReader(L.size);
+    reader.reset(1);
+    const buf = new Int32Array(L.size);
+    reader.read([store.chunkList], 0, 0, buf);
+    reader.read([store.chunkList], 0, 1, buf);
+    expect(reader.takenWhole).toBe(false); // one record: named slot by slot
+    reader.read([store.chunkList], 0, 39, buf);
+    expect(reader.takenWhole).toBe(true);
+    expect([...buf]).toEqual([...states[39]]);
+  });
 });
