@@ -82,6 +82,8 @@ export interface CheckCell {
   seconds: number;
   property?: string;
   stopReason?: string;
+  /** A stopped breadth-first search: every run of at most this many transitions was covered. */
+  completeDepth?: number;
 }
 
 /** The cells `check --json` printed (an array of objects; anything else is an Error quoting its start). */
@@ -105,6 +107,7 @@ export function parseCheckJson(stdout: string): CheckCell[] {
       seconds: num('elapsedMs') / 1000,
       ...(violation?.property ? { property: violation.property } : {}),
       ...(typeof c.stopReason === 'string' ? { stopReason: c.stopReason } : {}),
+      ...(typeof c.completeDepth === 'number' ? { completeDepth: c.completeDepth } : {}),
     };
   });
 }
@@ -244,10 +247,16 @@ export interface Row {
   detail: string;
 }
 
-/** `holds`, `violation(refinement)`, or `incomplete at 1,234 states (time limit)`: an incomplete cell never reads as a result. */
-export function verdictText(c: Pick<CheckCell, 'verdict' | 'states' | 'property' | 'stopReason'>): string {
+/**
+ * `holds`, `violation(refinement)`, or `incomplete at 1,234 states (time), every run of ≤ 40
+ * transitions covered`: an incomplete cell never reads as a result, and says how far it got.
+ */
+export function verdictText(c: Pick<CheckCell, 'verdict' | 'states' | 'property' | 'stopReason' | 'completeDepth'>): string {
   if (c.verdict === 'violation') return c.property ? `violation(${c.property})` : 'violation';
-  if (c.verdict === 'incomplete') return `incomplete at ${fmtInt(c.states)} states${c.stopReason ? ` (${c.stopReason})` : ''}`;
+  if (c.verdict === 'incomplete') {
+    const covered = c.completeDepth !== undefined ? `, every run of ≤ ${c.completeDepth} transitions covered` : '';
+    return `incomplete at ${fmtInt(c.states)} states${c.stopReason ? ` (${c.stopReason})` : ''}${covered}`;
+  }
   return c.verdict;
 }
 

@@ -271,7 +271,8 @@ export interface ScenarioSimulateResult extends SimulateResult {
 /** Simulates one catalogue (or loaded) scenario under one variant, checking its properties (`propertiesOf`). */
 export function simulateScenario(spec: ScenarioSpec, variant: MirrorVariant, opts: Omit<SimulateOptions, 'properties'>): ScenarioSimulateResult {
   const { world } = buildScenario(spec, variant);
-  const r = simulate(world, { ...opts, properties: propertiesFor(spec, variant).properties });
+  // Audited by default, as `checkOne`: a driver's data race is a BUG in a walk too.
+  const r = simulate(world, { ...opts, audit: opts.audit ?? true, properties: propertiesFor(spec, variant).properties });
   return {
     ...r,
     scenario: spec.name,

@@ -11,6 +11,8 @@ interface Judged {
   readonly variant: string;
   readonly verdict: string;
   readonly stopReason?: string;
+  /** A stopped breadth-first search: the runs it covered (exhaustive.ts `completeDepth`). */
+  readonly completeDepth?: number;
 }
 
 /**
@@ -64,5 +66,6 @@ export function incompleteSentence(results: readonly Judged[]): string | undefin
   for (const r of open) by.set(r.stopReason ?? 'limit', (by.get(r.stopReason ?? 'limit') ?? 0) + 1);
   const why = [...by].map(([k, n]) => `${n} ${WHY[k] ?? k}`).join(', ');
   const names = open.length <= 4 ? `: ${open.map((r) => `${r.scenario}/${r.variant}`).join(', ')}` : '';
-  return `incomplete: ${open.length} of ${results.length} checks did not finish (${why})${names}; nothing is proved for them`;
+  const beyond = open.some((r) => r.completeDepth !== undefined) ? ' beyond the runs each covered (`covered:`)' : '';
+  return `incomplete: ${open.length} of ${results.length} checks did not finish (${why})${names}; nothing is proved for them${beyond}`;
 }

@@ -91,8 +91,8 @@ export interface ExploreOptions extends CheckSelection {
    * search that completes explores the same states in any order.
    */
   readonly order?: number;
-  /** Called with every distinct state as it is interned (renamed, under the counter abstraction): for tests that compare state sets. */
-  readonly onState?: (state: Int32Array) => void;
+  /** Called with every distinct state as it is interned (renamed, under the counter abstraction), and its depth in the search tree: for tests that compare state sets. */
+  readonly onState?: (state: Int32Array, depth: number) => void;
   /** Renumber interchangeable rows (swap slots: src/engine/symmetry.ts) before a state is interned. */
   readonly symmetry?: boolean;
 }
@@ -155,6 +155,13 @@ export interface ExploreResult {
   readonly beyondBound?: number;
   /** The counter abstraction the search ran with, when it renamed some domain: a replay of its termination lasso renames the same way. */
   readonly counters?: CounterOptions;
+  /**
+   * Set when a breadth-first search was stopped (verdict incomplete, without a preemption bound)
+   * past its first level: every run of at most this many transitions was explored — its states checked against every
+   * property, its steps run (so their BUGs are found). Termination, a property of whole runs, is not
+   * covered.
+   */
+  readonly completeDepth?: number;
   /** The row domains the search renumbered (`symmetry`), when the layout has one. */
   readonly symmetry?: readonly string[];
 }
@@ -207,7 +214,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const merge = opts.merge ?? true;
   w.undoing = true;
   w.audit = opts.audit ?? false;
-  const frontier = (opts.strategy ?? bfs).frontier(w.layout);
+  const strategy = opts.strategy ?? bfs;
+  const frontier = strategy.frontier(w.layout);
   const bound = opts.preemptions ?? -1;
   const order = opts.order;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
@@ -217,6 +225,12 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   /** Transitions the preemption bound cut off (none: every schedule was searched). */
   let beyondBound = 0;
   let maxDepth = 0;
+  /**
+   * The depth of the state being expanded. Breadth-first (a `shortest` strategy), every state
+   * within that many transitions of the start has been found and checked, and every transition
+   * out of the states nearer than it has run: what an incomplete search still covers.
+   */
+  let expanding = 0;
   let peakBytes = 0;
   let lastPoll = t0;
   const rss0 = rss();
@@ -295,6 +309,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       ...(canon && { counters: opts.counters }),
       ...(sym && { symmetry: sym.names }),
       ...(maxViolations > 1 && { violations: found }),
+      ...(verdict === 'incomplete' && strategy.shortest && bound < 0 && expanding > 0 && { completeDepth: expanding }),
       stopReason,
       peakBytes,
       peakRss,
@@ -389,7 +404,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
 
   visited.add(start, 0);
-  opts.onState?.(start);
+  opts.onState?.(start, 0);
   const root = tree.add(-1, -1, 0, 0);
   w.load(start.slice());
   const v0 = checkState(root);
@@ -406,13 +421,15 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       const stop = poll();
       if (stop) return stopped(stop);
     }
+    expanding = tree.depth[id];
     if (canon?.check) canon.noteBefore(parent);
     sym?.noteBefore(parent);
     let enabled = 0;
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
     const last = id === root ? -1 : entryActor(tree.actor[id]);
-    const region = fair && visited.find(parent, 0) ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
+    if (fair) visited.keyOf(parent, 0);
+    const region = fair ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
     if (region >= 0) fair!.beginEdges(region);
     let enabledMask = 0;
     let acquiringMask = 0;
@@ -485,8 +502,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         const keyHi = visited.keyHi;
         let target = -1;
         if (fresh) {
-          opts.onState?.(next);
           const depth = tree.depth[id] + 1;
+          opts.onState?.(next, depth);
           if (depth > maxDepth) maxDepth = depth;
           const cid = tree.add(id, entry, depth, steps);
           tree.pre[cid] = pre;

@@ -65,6 +65,11 @@ export interface SimulateOptions extends Omit<CheckSelection, 'liveness'> {
   readonly keepRuns?: boolean;
   /** Called about twice a second (from the polls above) with the running figures. */
   readonly onProgress?: (p: SimulateProgress) => void;
+  /**
+   * Audit every step (default false here, on in `check`): its footprint and the lock discipline,
+   * so that a driver's data race is a BUG in a walk as in the exhaustive search.
+   */
+  readonly audit?: boolean;
 }
 
 /** The running figures of a simulation: runs done of those this shard does, steps, distinct states, elapsed. */
@@ -234,11 +239,14 @@ export function estimateRunLength(w: World, seed: number, maxSteps: number): num
 }
 
 export function simulate(w: World, opts: SimulateOptions): SimulateResult {
+  const audit = w.audit;
+  w.audit = opts.audit ?? false;
   try {
     return simulateFrom(w, opts);
   } finally {
     // Also when a model error is thrown: the world must not keep drawing choices from a dead run.
     w.chooser = null;
+    w.audit = audit;
   }
 }
 

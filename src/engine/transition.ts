@@ -4,7 +4,7 @@
  * (they touch only its own call frames) join the transition — see exhaustive.ts for why that is
  * sound.
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
+import { BLOCK_SLEEP, BLOCK_SPIN, CALLED } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
 import type { LockOrder } from '../world/lock-order.js';
@@ -18,6 +18,13 @@ import type { Verdicts } from './verdict.js';
  * that branches (`w.choose`) is never absorbed: it starts a transition of its own, so that each
  * of its alternatives is explored. `at(n)` is told, before each step, that the transition is then
  * n steps long (the lock-order graph's witness schedules).
+ *
+ * The audit: the step tried after a visible one runs with the audit off. Taken back
+ * (about two in three), it runs again, audited, from the same state when that state is expanded:
+ * the audit of the try would only repeat that one's (its BUGs are dropped with it, its assumed
+ * accesses are noted then, its model errors thrown then). Kept, it touched nothing but its own
+ * frames, where the lock discipline and the footprint's fields check nothing; only a call it makes
+ * is checked against the footprint, so a kept step that called runs again, audited.
  */
 export function extendTransition(w: World, verdicts: Verdicts, a: number, lastInvisible: boolean, lo: LockOrder | null, at?: (steps: number) => void): number {
   let extra = 0;
@@ -46,11 +53,15 @@ export function extendTransition(w: World, verdicts: Verdicts, a: number, lastIn
       lastInvisible = !w.touchedShared;
       continue;
     }
-    // The step just taken was visible: absorb the next one only if it is invisible.
+    // The step just taken was visible: absorb the next one only if it is invisible. Unaudited
+    // (see above), unless footprints are being recorded.
     const mark = w.undoMark();
+    const audit = w.audit && w.recorder === null;
+    if (audit) w.audit = false;
     w.trackActor(a);
-    const r = execStep(w, a);
+    let r = execStep(w, a);
     w.tracking = false;
+    if (audit) w.audit = true;
     if (r === BLOCK_SLEEP || r === BLOCK_SPIN || w.touchedShared || w.choices > 1 || verdicts.raised(w)) {
       // Taken back; what it recorded stays, unless it blocked (a step from a reachable state, which
       // the search runs again as a transition of its own).
@@ -58,6 +69,12 @@ export function extendTransition(w: World, verdicts: Verdicts, a: number, lastIn
       w.clearBugs();
       w.undoTo(mark);
       return extra;
+    }
+    if (audit && r === CALLED) {
+      // Kept, and it called a routine: the one thing the audit checks of a step that touched only
+      // its own frames is that call (against its footprint's `calls`). Run again, audited.
+      w.undoTo(mark);
+      r = execStep(w, a);
     }
     extra++;
   }

@@ -14,6 +14,7 @@
 import type { Layout } from '../world/layout.js';
 import { fmix32 } from '../world/hash.js';
 import { StateStore } from './state-store.js';
+import { ModelError } from '../world/errors.js';
 
 export class FingerprintSet {
   private table: Int32Array;
@@ -114,6 +115,8 @@ export interface VisitedStates {
   add(state: Int32Array, tag: number): boolean;
   /** Whether `state` is there under `tag` (and, if so, its key). */
   find(state: Int32Array, tag: number): boolean;
+  /** The key of `state`, which was added under `tag` (a fingerprint's is the state's own lanes: no probe of the table). */
+  keyOf(state: Int32Array, tag: number): void;
   /** Adds every state of `other` (a set of the same kind). */
   addAll(other: VisitedStates): void;
   clear(): void;
@@ -169,6 +172,11 @@ export class FingerprintStates implements VisitedStates {
     this.keyLo = taggedLo(state, tag);
     this.keyHi = taggedHi(state, tag);
     return this.set.has(this.keyLo, this.keyHi);
+  }
+
+  keyOf(state: Int32Array, tag: number): void {
+    this.keyLo = taggedLo(state, tag);
+    this.keyHi = taggedHi(state, tag);
   }
 
   addAll(other: VisitedStates): void {
@@ -263,6 +271,10 @@ export class ExactStates implements VisitedStates {
     this.keyLo = this.table[k + 2] - 1;
     this.keyHi = 0;
     return true;
+  }
+
+  keyOf(state: Int32Array, tag: number): void {
+    if (!this.find(state, tag)) throw new ModelError('an expanded state is not in the visited set');
   }
 
   addAll(other: VisitedStates): void {

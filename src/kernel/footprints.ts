@@ -113,6 +113,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   },
   'remove_device_exclusive_entry:out': {},
   'wp_page_copy:copy': {
+    reads: ['page.locked'],
     writes: ['page.anon', 'page.anonExclusive', 'page.anonVma', 'page.contents', 'page.dirty', 'page.free', 'page.gen', 'page.index', 'page.mapcount', 'page.refcount', 'page.swap'],
   },
   'wp_page_copy:start': { calls: ['mmu_notifier_invalidate_range_start'] },
@@ -298,6 +299,7 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   },
   'migrate_pages:isolate': { reads: ['page.anon', 'page.free'], writes: ['page.refcount'] },
   'migrate_pages:allocDst': {
+    reads: ['page.locked'],
     writes: ['page.anon', 'page.anonExclusive', 'page.anonVma', 'page.contents', 'page.dirty', 'page.free', 'page.gen', 'page.index', 'page.mapcount', 'page.refcount', 'page.swap'],
   },
   'migrate_pages:lock': { writes: ['page.locked'], calls: ['try_to_migrate'], blocks: true },
@@ -449,8 +451,16 @@ export const KERNEL_FOOTPRINTS: FootprintTable = {
   'shrink_folio_list:markDirty': { writes: ['page.dirty'], calls: ['try_to_unmap'] },
   'shrink_folio_list:dirty': { writes: ['page.dirty'] },
   'shrink_folio_list:flushClean': { reads: ['tlb.*'], writes: ['tlb.*'] },
-  'try_to_unmap:put': { writes: ['mm.ptl', 'page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'], calls: ['mmu_notifier_invalidate_range_end'] },
-  'try_to_migrate:put': { writes: ['mm.ptl', 'page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'], calls: ['mmu_notifier_invalidate_range_end'] },
+  'try_to_unmap:put': {
+    reads: ['page.locked', 'page.mapcount'],
+    writes: ['mm.ptl', 'page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'],
+    calls: ['mmu_notifier_invalidate_range_end'],
+  },
+  'try_to_migrate:put': {
+    reads: ['page.locked', 'page.mapcount'],
+    writes: ['mm.ptl', 'page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'],
+    calls: ['mmu_notifier_invalidate_range_end'],
+  },
   // shmem/memfd (src/kernel/shmem.ts, truncate.ts): written by hand, then checked by test/kernel/shmem.test.ts's audit.
   'shmem_fault:isize': { reads: ['addressSpace.file', 'addressSpace.size', 'vma.file', 'vma.pgoff', 'vma.start'] },
   'shmem_fault:lookup': { reads: ['iPages.folio'], writes: ['page.refcount'] },

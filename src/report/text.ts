@@ -156,6 +156,13 @@ function violationsLines(r: CheckResult): string {
   return `\n  distinct violations: ${vs.length} — ${why}; distinct means another check, or a message that differs in more than its numbers${list}`;
 }
 
+/** What a stopped breadth-first search still covers (`completeDepth`). */
+function coveredLine(r: CheckResult): string {
+  if (r.completeDepth === undefined) return '';
+  const d = r.completeDepth;
+  return `\n  covered:  every run of at most ${d} transition${d === 1 ? '' : 's'} (breadth-first: each of its states checked, each of its steps run); not the termination check, which needs every run`;
+}
+
 export function resultLine(r: CheckResult): string {
   const rate = r.elapsedMs > 0 ? Math.round((r.states / r.elapsedMs) * 1000) : 0;
   const head = `${r.scenario}/${r.variant}: ${r.verdict}${r.verdict === 'incomplete' && r.stopReason ? ` (${r.stopReason})` : ''}`;
@@ -165,7 +172,7 @@ export function resultLine(r: CheckResult): string {
         .map((l) => `\n${l}`)
         .join('')
     : '';
-  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : ''}${locks}`;
+  if (r.verdict !== 'violation') return `${head} — ${stats}${r.verdict === 'holds' ? fingerprintLine(r) + assumedLine(r) + unreachedLine(r) : coveredLine(r)}${locks}`;
   const shrunk = r.shrunk ? `\n  shrunk:   ${r.shrunk.schedule} (${r.shrunk.preemptions} preemptions, from ${r.shrunk.fromPreemptions})` : '';
   // A finding of the whole search (an expected outcome no interleaving reached) has no schedule.
   if (r.violation!.property === OUTCOME && !r.violation!.schedule.length)

@@ -58,7 +58,7 @@ describe('reading check --json', () => {
   const out = JSON.stringify([
     { verdict: 'holds', states: 20863, transitions: 56870, elapsedMs: 866.1, scenario: 'introspect', variant: 'interval' },
     { verdict: 'violation', states: 2374, transitions: 6334, elapsedMs: 279, scenario: 'introspect', variant: 'start-only', violation: { property: 'refinement' } },
-    { verdict: 'incomplete', states: 252522, transitions: 724091, elapsedMs: 8010, scenario: 'ladder-4', variant: 'interval', stopReason: 'time' },
+    { verdict: 'incomplete', states: 252522, transitions: 724091, elapsedMs: 8010, scenario: 'ladder-4', variant: 'interval', stopReason: 'time', completeDepth: 57 },
   ]);
 
   it('keeps each cell with its verdict, counts and seconds', () => {
@@ -68,7 +68,7 @@ describe('reading check --json', () => {
       ['introspect', 'start-only', 'violation', 2374, 0.279],
       ['ladder-4', 'interval', 'incomplete', 252522, 8.01],
     ]);
-    expect(cells.map(verdictText)).toEqual(['holds', 'violation(refinement)', 'incomplete at 252,522 states (time)']);
+    expect(cells.map(verdictText)).toEqual(['holds', 'violation(refinement)', 'incomplete at 252,522 states (time), every run of ≤ 57 transitions covered']);
   });
 
   it('says what it got when it is not an array of cells', () => {

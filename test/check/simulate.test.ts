@@ -342,3 +342,23 @@ describe('kernel BUGs on blocked attempts, and deadlock', () => {
     expect(simulate(tiny(1, 'holder'), { runs: 20, seed: 2, deadlock: false }).verdict).toBe('no-violation-found');
   });
 });
+
+describe('walks are audited as the exhaustive search is', () => {
+  // A driver that reads its notifier's sequence without its lock (the mutant drops mirror_fault's
+  // lock): the exhaustive search reports the data race on mprotect within 10 steps; unaudited,
+  // 300 random walks there find nothing, since no property ever sees the race.
+  it('finds a driver data race that no property sees, and only with the audit (the default of simulateScenario)', async () => {
+    const { parseMutantId, mutantVariant } = await import('../../src/check/mutate.js');
+    const racy = mutantVariant(variant('interval'), parseMutantId('drop-lock@mirror_fault:lock') as Exclude<ReturnType<typeof parseMutantId>, string>);
+    const audited = simulateScenario(spec('mprotect'), racy, { runs: 300, seed: 3 });
+    expect(audited.verdict).toBe('violation');
+    expect(audited.violation!.property).toBe('kernel-bug');
+    expect(audited.violation!.message).toMatch(/without holding .*: a data race/);
+    const blind = simulateScenario(spec('mprotect'), racy, { runs: 300, seed: 3, audit: false });
+    expect(blind.verdict).toBe('no-violation-found');
+    // The corrected design has no race: auditing changes nothing there.
+    expect(withoutTime(simulateScenario(spec('mprotect'), variant('interval'), { runs: 50, seed: 3 }))).toEqual(
+      withoutTime(simulateScenario(spec('mprotect'), variant('interval'), { runs: 50, seed: 3, audit: false })),
+    );
+  });
+});

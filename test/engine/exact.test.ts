@@ -35,6 +35,12 @@ describe('the exact visited set', () => {
     expect(exact.find(b, 0) && exact.keyLo).toBe(1);
     expect(exact.size).toBe(3);
     expect(exact.missedBound).toBe(0);
+    // The key of an expanded state (the termination graph files it under that): the same as `find`'s, without a probe for a fingerprint.
+    exact.keyOf(b, 0);
+    expect(exact.keyLo).toBe(1);
+    expect(() => exact.keyOf(b, 3)).toThrow(/not in the visited set/);
+    hashed.keyOf(a, 0);
+    expect([hashed.keyLo, hashed.keyHi]).toEqual([a[0], a[1]]);
   });
 
   it('finds what it holds after growing, and copies another set', () => {

@@ -5,6 +5,7 @@ import { getPage } from '../../src/kernel/page.js';
 import { pte } from '../../src/kernel/pgtable.js';
 import { MM, PAGE, SWAP } from '../../src/kernel/structs.js';
 import { migratePages } from '../../src/kernel/ops/migrate.js';
+import { madviseDontneed } from '../../src/kernel/ops/madvise.js';
 import { shrinkFolioList } from '../../src/kernel/ops/reclaim.js';
 import { actorIndex, isEnabled, runToEnd, runUntil } from '../../src/world/runner.js';
 import { changeIndex, recorded, stepIndex, RECORDER_LIB } from '../helpers/recorder.js';
@@ -125,5 +126,26 @@ describe('migration racing reclaim of the same page', () => {
     expect([dst.free, dst.swap, dst.contents, dst.refcount, dst.mapcount]).toEqual([0, swpEntry(1), 42, 1, 0]);
     expect(pte(w, PARENT, 1).swap).toBe(swpEntry(1));
     expect([...r, ...m].flatMap((s) => s.bugs)).toEqual([]);
+  });
+});
+
+describe('migration out of memory after the source lost its other references', () => {
+  // Found by ladder-5 (bench/scenarios/ladder-5.yaml): MADV_DONTNEED zapped the page between
+  // folio_isolate_lru and get_new_folio, no frame was free, and migrate_pages' folio_put of the
+  // source freed it — free_pages_prepare's checks read PG_locked, which the step's footprint did
+  // not declare, so a deep search stopped with a model error.
+  it('frees the source when its own reference was the last, and the audited step declares what freeing reads', () => {
+    const w = buildWorld({ pages: 1, mmPages: 4, mms: ['parent'], actors: ['migrate', 'zap'] });
+    addVma(w, PARENT, { start: 0, end: 4 });
+    const pfn = populateAnon(w, PARENT, 1, 42, true);
+    w.spawn(actorIndex(w, 'migrate'), migratePages, [pfn]);
+    w.spawn(actorIndex(w, 'zap'), madviseDontneed, [PARENT, 0, 4]);
+    runUntil(w, 'migrate', 'migrate_pages:allocDst');
+    runToEnd(w, 'zap');
+    expect(w.obj(PAGE, pfn).refcount).toBe(1); // only the migration's isolation reference
+    const trace = runToEnd(w, 'migrate'); // traced steps are audited against their footprints
+    expect(trace.at(-1)!.where).toBe('migrate_pages:allocDst');
+    expect(w.obj(PAGE, pfn).free).toBe(1);
+    expect(trace.flatMap((s) => s.bugs)).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { BLOCK_SLEEP } from '../../src/world/routine.js';
 import { ModelError } from '../../src/world/errors.js';
 import { execStep, runSchedule } from '../../src/world/runner.js';
 import type { FootprintTable } from '../../src/world/footprint.js';
+import { explore } from '../../src/engine/exhaustive.js';
 
 const CELL = defineStruct('fp_cell', ['a', 'b', 'lock'] as const, { a: 'lock:fp.lock', b: 'lockless', lock: 'lock-word' });
 
@@ -72,6 +73,23 @@ describe('declared footprints', () => {
     };
     const spawns = setup({ 'f:go': {} }, (l) => l.routine(body(spawn)));
     expect(() => runSchedule(spawns, [0])).toThrow(/f:go starts another actor/);
+  });
+
+  it('refuses an undeclared call in a step the exhaustive search merges into the visible one before it', () => {
+    // `first` writes the cell (visible); `second` touches only its own frame and calls g: the
+    // search runs it unaudited as a look-ahead (transition.ts), keeps it, and must still check the call
+    // (termination off: its lone-run look-ahead would run the step audited too).
+    const w = setup({ 'f:first': { writes: ['fp_cell.b'] }, 'f:second': {}, 'g:go': {} }, (l) => {
+      const g = l.routine({ name: 'g', params: [], steps: { go: { at: 'test', run: (x: World) => x.ret(0) } } });
+      const first = (x: World) => {
+        x.obj(CELL, 0).b = 1;
+        return 'second';
+      };
+      l.routine({ name: 'f', params: [], steps: { first: { at: 'test', run: first }, second: { at: 'test', run: (x) => x.call(g, 'first') } } });
+    });
+    w.v.fill(0, w.layout.actorBase);
+    w.spawn(0, w.model.byNameOf('f')!, []);
+    expect(() => explore(w, { audit: true, liveness: false })).toThrow(/f:second calls g, which its footprint does not declare/);
   });
 
   it('refuses a table that misses a label of a routine it covers', () => {
