@@ -228,7 +228,8 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       process.stderr.write(`parallel times: ${(wall / 1000).toFixed(2)} s; this thread merges ${pc(times.merge, wall)}, waits ${pc(times.wait + expander.waitMs, wall)}, ${alone}; ${workers}\n`);
     }
   };
-  const finish = (verdict: ExploreResult['verdict'], states: number, violation?: Violation, stopReason?: StopReason): ExploreResult => {
+  /** `completeDepth`: a search stopped while it expanded the states of this depth (exhaustive.ts). */
+  const finish = (verdict: ExploreResult['verdict'], states: number, violation?: Violation, stopReason?: StopReason, completeDepth = 0): ExploreResult => {
     collect();
     w.load(initial);
     peakBytes = Math.max(peakBytes, bytes());
@@ -247,6 +248,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       peakRss,
       rssGrowth: peakRss - rss0,
       ...(expander.renames && { counters: opts.counters }),
+      ...(completeDepth > 0 && { completeDepth }),
     };
   };
   const replayTo = (schedule: readonly number[]): void => {
@@ -357,7 +359,8 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       return finish('violation', states, { ...ev.found, schedule });
     }
     transitions += levelTransitions;
-    if (abort !== 0) return finish('incomplete', Atomics.load(ctl, CTL.COUNT), undefined, STOP_OF[abort]);
+    // Stopped in this level: every state within `depth` transitions was found and checked, and every step from those nearer was run.
+    if (abort !== 0) return finish('incomplete', Atomics.load(ctl, CTL.COUNT), undefined, STOP_OF[abort], depth);
     // The next level's order: the threads' lists merged by parent id (each list is in (parent, successor) order).
     const next = start + count;
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
