@@ -102,7 +102,11 @@ describe('exhaustive search on worker threads', () => {
     // What it covered (exhaustive.ts `completeDepth`): it found every state within that depth of the whole search's, and none past the next.
     const { world } = buildScenario(scenarioByName('introspect')!, variantByName('interval')!);
     const atDepth: number[] = [];
-    const whole = explore(world, { onState: (_s, d) => void (atDepth[d] = (atDepth[d] ?? 0) + 1) });
+    const whole = explore(world, {
+      onState: (_s, d) => {
+        atDepth[d] = (atDepth[d] ?? 0) + 1;
+      },
+    });
     expect(whole.states).toBe(20863);
     const upTo = (d: number) => atDepth.slice(0, d + 1).reduce((n, k) => n + (k ?? 0), 0);
     const d = two.completeDepth!;
