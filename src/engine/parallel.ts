@@ -75,6 +75,7 @@ export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.lockOrder) return 'the lock-order check';
   if ((opts.maxViolations ?? 1) !== 1) return 'more than one violation';
   if (opts.onState) return 'a state callback';
+  if (opts.symmetry) return 'the symmetry reduction'; // the threads intern states as they are, not renumbered
   return undefined;
 }
 

@@ -137,6 +137,7 @@ describe('exhaustive search on worker threads', () => {
     expect(parallelUnsupported({ exact: true })).toMatch(/exact/);
     expect(parallelUnsupported({ lockOrder: true })).toMatch(/lock-order/);
     expect(parallelUnsupported({ maxViolations: 2 })).toMatch(/more than one/);
+    expect(parallelUnsupported({ symmetry: true })).toMatch(/symmetry/);
     expect(parallelUnsupported({})).toBeUndefined();
     expect(parallelUnsupported({ counters: {} })).toBeUndefined();
   });
