@@ -7,13 +7,17 @@
  *
  * The new states' records stay where they were written: each thread has two stores in shared
  * memory, used in turn by even and odd levels, so the next level's parents are read in place by
- * whichever thread takes them — no copy, no allocation per level (a store keeps its chunks).
+ * whichever thread takes them — no copy, no allocation per level (a store keeps its chunks). A
+ * store holds each state as its differences from the one the thread stored before it (`LevelStore`,
+ * as the one-thread search's levels): a few dozen words, where a whole state is several hundred,
+ * written while they are in the cache. A thread reads a store in order (`LevelReader`), applying
+ * also the records of the states other threads took in between.
  */
 import type { World } from '../world/world.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
 import { entryOf } from '../world/entry.js';
-import { StateStore, expandRecord } from './state-store.js';
+import { applyRecord, CHUNK_END, LevelStore } from './state-store.js';
 import type { Found, Verdicts } from './verdict.js';
 import { extendTransition } from './transition.js';
 import { LoneRun, regionActors, roleMasks } from './termination.js';
@@ -29,12 +33,13 @@ export interface LevelMessage {
   readonly start: number;
   readonly count: number;
   readonly table: SharedArrayBuffer;
+  /** The list of the level's lost entries (parallel-shared.ts, its length in the control block's LOST). */
+  readonly lost: Int32Array;
   /** Per thread, the chunks of its store that hold the level's states. */
   readonly chunks: readonly (readonly Int32Array[])[];
-  /** The level's state at position p: in `chunks[who[p]][chunk[p]]` from `offset[p]`. */
+  /** The level's state at position p: record `rec[p]` of thread `who[p]`'s store. */
   readonly who: Int32Array;
-  readonly chunk: Int32Array;
-  readonly offset: Int32Array;
+  readonly rec: Int32Array;
 }
 
 /** The first violation a thread met in a level (the coordinator keeps the first of all). */
@@ -50,8 +55,8 @@ export interface WorkerEvent {
   readonly loneSteps?: readonly number[];
 }
 
-/** Per new state a thread owns, in `LevelReport.kept`: parent, entry, steps, region actors, fingerprint lo, hi, chunk, offset. */
-export const KEPT_ROW = 8;
+/** Per new state a thread owns, in `LevelReport.kept`: parent, entry, steps, region actors, fingerprint lo, hi, record in the thread's store. */
+export const KEPT_ROW = 7;
 
 export interface LevelReport {
   readonly kind: 'level';
@@ -96,7 +101,7 @@ class IntList {
   }
 }
 
-/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, store index. */
+/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store. */
 const CAND = 9;
 /** Blocks between two readings of the process's RSS (with a memory limit). */
 const MEMORY_BLOCKS = 16;
@@ -110,7 +115,8 @@ export class LevelExpander {
   private readonly canon: CounterCanon | undefined;
   private readonly parent: Int32Array;
   /** The stores of even and odd levels' new states. */
-  private readonly stores: readonly [StateStore, StateStore];
+  private readonly stores: readonly [LevelStore, LevelStore];
+  private readonly reader: LevelReader;
   private readonly cand = new IntList();
   private readonly perParent = new IntList(); // (parent id, transitions from it)
   private readonly ends = new IntList();
@@ -135,7 +141,8 @@ export class LevelExpander {
     this.canon = CounterCanon.of(this.L, opts.counters);
     this.lone = this.fair ? new LoneRun(w, false, this.canon) : undefined;
     this.parent = new Int32Array(this.L.size);
-    this.stores = [new StateStore(this.L, 1 << 20, true), new StateStore(this.L, 1 << 20, true)];
+    this.stores = [new LevelStore(this.L, 1 << 20, true), new LevelStore(this.L, 1 << 20, true)];
+    this.reader = new LevelReader(this.L.size);
   }
 
   /** Whether states are renamed (some counter domain is not concrete). */
@@ -148,12 +155,12 @@ export class LevelExpander {
     return this.canon ? this.canon.canonicalCopy(initial, new Int32Array(initial.length)) : initial;
   }
 
-  /** Puts the root (`start`) into the store of level 0's states; returns its record's chunk and offset. */
-  root(state: Int32Array): { chunks: readonly Int32Array[]; chunk: number; offset: number } {
+  /** Puts the root (`start`) into the store of level 0's states (its record 0); returns the store's chunks. */
+  root(state: Int32Array): readonly Int32Array[] {
     const s = this.stores[0];
     s.clear();
     s.push(state, 0);
-    return { chunks: s.chunkList, chunk: s.chunkIndex(0), offset: s.offset(0) };
+    return s.chunkList;
   }
 
   /** Records `e` if it is this thread's first violation of the level, and offers it as the level's. */
@@ -163,11 +170,12 @@ export class LevelExpander {
   }
 
   /** Expands level position `p` (state `id`), its new states going to `out`. */
-  private expand(msg: LevelMessage, table: SharedFingerprints, out: StateStore, id: number, p: number): void {
-    const { w, verdicts, parent, cand, edges, ends, L, roles, lone, canon } = this;
+  private expand(msg: LevelMessage, table: SharedFingerprints, out: LevelStore, id: number, p: number): void {
+    const { w, verdicts, parent, cand, edges, ends, roles, lone, canon, reader } = this;
     const merge = this.opts.merge;
-    // Over the state expanded last (dead frames zero): only the frames that died are cleared.
-    expandRecord(L, msg.chunks[msg.who[p]][msg.chunk[p]], msg.offset[p], parent, true);
+    // Over the state expanded last: only what changed is written, and the pushes compare only there.
+    reader.read(msg.chunks, msg.who[p], msg.rec[p], parent);
+    out.startFrom(reader);
     if (canon?.check) canon.noteBefore(parent);
     w.load(parent);
     const region = this.fair && regionActors(w, roles) !== 0;
@@ -232,7 +240,7 @@ export class LevelExpander {
           cand.push(next[0]);
           cand.push(next[1]);
           cand.push(out.count);
-          out.push(next, 0);
+          out.push(next, 0, w.undoEntries, mark, w.undoLength);
           if (!v && lone) {
             const run = lone.check(next);
             if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, loneSteps: run.steps });
@@ -271,11 +279,12 @@ export class LevelExpander {
   /** This thread's share of level `msg`, through the barrier every thread of the search waits at. */
   level(msg: LevelMessage): LevelReport {
     const ctl = this.ctl;
-    const table = new SharedFingerprints(msg.table);
+    const table = new SharedFingerprints(msg.table, { ctl, list: msg.lost });
     const limit = Math.floor(table.capacity * MAX_LOAD);
     // A level run again (the table grew) writes over its first run's states.
     const out = this.stores[(msg.depth + 1) & 1];
     out.clear();
+    this.reader.reset(msg.chunks.length);
     const { cand, perParent } = this;
     cand.n = 0;
     perParent.n = 0;
@@ -309,11 +318,13 @@ export class LevelExpander {
     const t = performance.now();
     for (let d = Atomics.load(ctl, CTL.DONE); d < Atomics.load(ctl, CTL.WORKERS); d = Atomics.load(ctl, CTL.DONE)) Atomics.wait(ctl, CTL.DONE, d);
     this.waitMs += performance.now() - t;
-    return this.report(table, out);
+    return this.report(table, out, msg.lost);
   }
 
-  private report(table: SharedFingerprints, out: StateStore): LevelReport {
+  private report(table: SharedFingerprints, out: LevelStore, lostList: Int32Array): LevelReport {
     const { cand, perParent, ctl } = this;
+    const nLost = Atomics.load(ctl, CTL.LOST);
+    const lost = nLost > lostList.length ? null : new Set(lostList.subarray(0, nLost));
     const aborted = Atomics.load(ctl, CTL.ABORT) !== 0;
     const eParent = Atomics.load(ctl, CTL.EVENT_PARENT);
     const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
@@ -323,7 +334,7 @@ export class LevelExpander {
     if (eParent !== NO_EVENT || aborted) {
       let below = 0;
       for (let i = 0; i < cand.n; i += CAND) {
-        if (table.owner(cand.get(i + 5)) === cand.get(i) && keyBefore(cand.get(i), cand.get(i + 1), eParent, eSeq)) below++;
+        if (table.owns(cand.get(i + 5), cand.get(i), lost) && keyBefore(cand.get(i), cand.get(i + 1), eParent, eSeq)) below++;
       }
       return { kind: 'level', aborted, event: this.event, transitions, below };
     }
@@ -331,19 +342,85 @@ export class LevelExpander {
     const kept = new Int32Array((cand.n / CAND) * KEPT_ROW);
     let o = 0;
     for (let i = 0; i < cand.n; i += CAND) {
-      if (table.owner(cand.get(i + 5)) !== cand.get(i)) continue;
-      const r = cand.get(i + 8);
+      if (!table.owns(cand.get(i + 5), cand.get(i), lost)) continue;
       kept[o] = cand.get(i);
       kept[o + 1] = cand.get(i + 2);
       kept[o + 2] = cand.get(i + 3);
       kept[o + 3] = cand.get(i + 4);
       kept[o + 4] = cand.get(i + 6);
       kept[o + 5] = cand.get(i + 7);
-      kept[o + 6] = out.chunkIndex(r);
-      kept[o + 7] = out.offset(r);
+      kept[o + 6] = cand.get(i + 8);
       o += KEPT_ROW;
     }
     return { kind: 'level', aborted, transitions, below: 0, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
+  }
+}
+
+/**
+ * Reads a level's states from the threads' stores (`LevelStore` records, each the differences from
+ * the record before it in its store): per store, a mirror of the state of the last record applied.
+ * A thread reads its positions in increasing order, so each store's records in order; reaching a
+ * record applies those before it that other threads took. Into the buffer that holds the state read
+ * last, from the same store, it writes only the slots those records change, and says which
+ * (`takenSlots`, for `LevelStore.startFrom`); into any other buffer it copies the whole mirror.
+ */
+export class LevelReader {
+  private cur: Int32Array[] = [];
+  /** Per store: the next record to apply, and where it starts (chunk, offset). */
+  private next: number[] = [];
+  private chunk: number[] = [];
+  private at: number[] = [];
+  /** The store whose mirror the buffer read into last holds (-1: none). */
+  private synced = -1;
+  /** The slots the last `read` wrote (`nTaken`, with repeats), unless `takenWhole`: it copied the whole state. */
+  readonly takenSlots: Int32Array;
+  nTaken = 0;
+  takenWhole = true;
+
+  constructor(private readonly size: number) {
+    // Room for a few records of every slot; more falls back to copying the whole state.
+    this.takenSlots = new Int32Array(4 * size);
+  }
+
+  /** Starts a level of `stores` stores, each read from its first record. */
+  reset(stores: number): void {
+    while (this.cur.length < stores) this.cur.push(new Int32Array(this.size));
+    for (let k = 0; k < stores; k++) {
+      this.cur[k].fill(0);
+      this.next[k] = 0;
+      this.chunk[k] = 0;
+      this.at[k] = 0;
+    }
+    this.synced = -1;
+  }
+
+  /** Reads record `r` of store `k` (of `chunks[k]`) into `dst`: `r` is not before the last record read from it. */
+  read(chunks: readonly (readonly Int32Array[])[], k: number, r: number, dst: Int32Array): void {
+    const cur = this.cur[k];
+    const taken = this.takenSlots;
+    let inSync = this.synced === k;
+    let n = 0;
+    let ci = this.chunk[k];
+    let at = this.at[k];
+    let c = chunks[k][ci];
+    for (let i = this.next[k]; i <= r; i++) {
+      if (at >= c.length || c[at] === CHUNK_END) {
+        c = chunks[k][++ci];
+        at = 0;
+      }
+      const end = at + 2 + c[at + 1];
+      // Past the room for the slots written: the rest goes to the mirror alone, then copied whole.
+      if (inSync && n + (end - at) > taken.length) inSync = false;
+      n = applyRecord(c, at + 2, end, cur, inSync ? dst : null, taken, n);
+      at = end;
+    }
+    if (!inSync) dst.set(cur);
+    this.next[k] = r + 1;
+    this.chunk[k] = ci;
+    this.at[k] = at;
+    this.synced = k;
+    this.nTaken = inSync ? n : 0;
+    this.takenWhole = !inSync;
   }
 }
 

@@ -15,6 +15,12 @@
  * race for it; the smaller parent id wins (an atomic minimum on the owner word), which is exactly
  * the parent a one-thread breadth-first search would have discovered it from first. So the tree,
  * the order of the next level, and everything that follows, do not depend on the race.
+ *
+ * An offer that takes an entry from a larger parent id adds it to the level's list of lost entries
+ * (`lost`): after the level, a thread's new state whose entry is not there is its own without
+ * reading the table (a random read per state, while the other threads wait), and the few that are
+ * there are checked. Parents of one thread are expanded in increasing order, so only a race between
+ * threads for a state takes one.
  */
 
 /** The control block's words. */
@@ -41,7 +47,9 @@ export const CTL = {
   READY: 10,
   /** Threads that take part in the level under way (the barrier's count): this one alone until the workers are ready. */
   WORKERS: 11,
-  SIZE: 12,
+  /** Entries whose owner fell in this level (a state taken from a larger parent id), as many as the list of them (`SharedFingerprints.lost`) was offered. */
+  LOST: 12,
+  SIZE: 13,
 } as const;
 
 /** Why a level was cut short (ABORT): the table must grow (the level runs again), or a limit stops the search. */
@@ -58,6 +66,8 @@ export const DEADLOCK_SEQ = 0x7fffffff;
 export const BLOCK = 32;
 /** The table's load at which a level is cut short and the table doubled. */
 export const MAX_LOAD = 0.85;
+/** Room in the list of a level's lost entries; past it, every new state's owner is read. */
+export const LOST_ROOM = 1 << 16;
 
 const EMPTY = 0;
 const CLAIMED = 1;
@@ -89,7 +99,11 @@ export class SharedFingerprints {
   /** New entries this thread's offers made (through this object). */
   added = 0;
 
-  constructor(readonly buffer: SharedArrayBuffer) {
+  /** `lost`: where offers list the entries they take from a larger parent id (its length counted in `ctl`'s LOST), if any. */
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    private readonly lost?: { readonly ctl: Int32Array; readonly list: Int32Array },
+  ) {
     this.t = new Int32Array(buffer);
     this.mask = this.t.length / 4 - 1;
   }
@@ -111,7 +125,7 @@ export class SharedFingerprints {
    */
   offer(lo: number, hi: number, owner: number): number {
     const t = this.t;
-    for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
+    for (let i = this.home(lo, hi); ; i = (i + 1) & this.mask) {
       const k = i << 2;
       let st = Atomics.load(t, k + 3);
       if (st === EMPTY) {
@@ -127,11 +141,22 @@ export class SharedFingerprints {
       }
       while (st === CLAIMED) st = Atomics.load(t, k + 3);
       if (t[k] !== lo || t[k + 1] !== hi) continue;
-      for (let o = Atomics.load(t, k + 2); o > owner; o = Atomics.load(t, k + 2)) {
-        if (Atomics.compareExchange(t, k + 2, o, owner) === o) return k;
+      // Owners only fall, and the status read made the first one visible: a stale read is a larger owner, and the exchange fails.
+      for (let o = t[k + 2]; o > owner; o = Atomics.load(t, k + 2)) {
+        if (Atomics.compareExchange(t, k + 2, o, owner) !== o) continue;
+        if (this.lost) {
+          const i = Atomics.add(this.lost.ctl, CTL.LOST, 1);
+          if (i < this.lost.list.length) this.lost.list[i] = k;
+        }
+        return k;
       }
       return -1;
     }
+  }
+
+  /** The entry where the probe for (lo, hi) starts. */
+  private home(lo: number, hi: number): number {
+    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
   }
 
   /** The owner of entry `k` (once every worker is done offering: final). */
@@ -140,13 +165,36 @@ export class SharedFingerprints {
   }
 
   /**
+   * Whether `parent`, which offered entry `k` (that offer returned it) in this level, owns it: once
+   * every thread is done offering. `lost` holds the level's lost entries, or is null when they were
+   * more than the list's room.
+   */
+  owns(k: number, parent: number, lost: ReadonlySet<number> | null): boolean {
+    return (lost !== null && !lost.has(k)) || this.owner(k) === parent;
+  }
+
+  /**
    * A table of `capacity` entries holding the entries of this one owned by a parent below `below`
-   * (the states of the levels already done: a level cut short is run again). One thread, between levels.
+   * (the states of the levels already done: a level cut short is run again). One thread, between
+   * levels, while the others wait: no other thread touches either table, and each fingerprint is
+   * there once, so an entry goes to the first empty one of its probe with plain writes (the level's
+   * message, sent after, publishes them).
    */
   rehash(capacity: number, below: number, ctl: Int32Array): SharedFingerprints {
     const next = SharedFingerprints.create(capacity);
     const t = this.t;
-    for (let k = 0; k < t.length; k += 4) if (t[k + 3] === READY && t[k + 2] < below) next.offer(t[k], t[k + 1], t[k + 2]);
+    const n = next.t;
+    for (let k = 0; k < t.length; k += 4) {
+      if (t[k + 3] !== READY || t[k + 2] >= below) continue;
+      let i = next.home(t[k], t[k + 1]);
+      while (n[(i << 2) + 3] !== EMPTY) i = (i + 1) & next.mask;
+      const o = i << 2;
+      n[o] = t[k];
+      n[o + 1] = t[k + 1];
+      n[o + 2] = t[k + 2];
+      n[o + 3] = READY;
+      next.added++;
+    }
     Atomics.store(ctl, CTL.COUNT, next.added);
     return next;
   }

@@ -27,7 +27,9 @@
  *
  * With the environment variable VMAMIRROR_PARALLEL_TIMES set, the search writes to standard error
  * how the wall time of each thread went (docs/performance.md, "Worker threads"): the share this
- * thread spent merging the levels, and each thread's share waiting for the others.
+ * thread spent merging the levels, and each thread's share waiting for the others; and the shares
+ * this thread searched alone: before the workers joined, and after the last level (the termination
+ * graph's search for a lasso, which the workers wait through).
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { World } from '../world/world.js';
@@ -40,7 +42,7 @@ import { FairTermination } from './termination.js';
 import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
 import type { ExploreOptions, ExploreResult, StopReason } from './exhaustive.js';
-import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
+import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, LOST_ROOM, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
 import type { WorkerInput } from './parallel-worker.js';
 import { arriveAtBarrier, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
@@ -73,6 +75,7 @@ export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.lockOrder) return 'the lock-order check';
   if ((opts.maxViolations ?? 1) !== 1) return 'more than one violation';
   if (opts.onState) return 'a state callback';
+  if (opts.symmetry) return 'the symmetry reduction'; // the threads intern states as they are, not renumbered
   return undefined;
 }
 
@@ -157,6 +160,9 @@ interface Times {
   /** This thread: merging levels, and waiting (for the workers' reports, at barriers). */
   merge: number;
   wait: number;
+  /** This thread alone: before the workers joined (they build their models), and after the last level (the termination graph's search). */
+  before: number;
+  after: number;
 }
 
 function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expandOpts: ExpandOptions, ctl: Int32Array, ports: MessagePort[], t0: number): ExploreResult {
@@ -166,6 +172,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const fair = verdicts.terminationOn ? new FairTermination(w) : undefined;
   const initial = w.snapshot();
   let table = SharedFingerprints.create(par.initialCapacity ?? 1 << 20);
+  const lost = new Int32Array(new SharedArrayBuffer(4 * LOST_ROOM));
   const rss0 = rss();
   let peakRss = rss0;
   let peakBytes = 0;
@@ -173,7 +180,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   let maxDepth = 0;
   let lastProgress = t0;
   let frontierBytes = 0;
-  const times: Times = { merge: 0, wait: 0 };
+  const times: Times = { merge: 0, wait: 0, before: 0, after: 0 };
 
   const progress = (): void => {
     if (opts.shouldStop?.()) Atomics.compareExchange(ctl, CTL.ABORT, 0, ABORT_STOP_INTERRUPTED);
@@ -218,10 +225,12 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       const wall = performance.now() - t0;
       const pc = (x: number, of: number) => `${((100 * x) / of).toFixed(1)} %`;
       const workers = ends.map((m, k) => `worker ${k + 1} waits ${pc(m.waitMs, m.ms)}`).join(', ');
-      process.stderr.write(`parallel times: ${(wall / 1000).toFixed(2)} s; this thread merges ${pc(times.merge, wall)}, waits ${pc(times.wait + expander.waitMs, wall)}; ${workers}\n`);
+      const alone = `searches alone ${pc(times.before, wall)} before the workers join, ${pc(times.after, wall)} after the last level`;
+      process.stderr.write(`parallel times: ${(wall / 1000).toFixed(2)} s; this thread merges ${pc(times.merge, wall)}, waits ${pc(times.wait + expander.waitMs, wall)}, ${alone}; ${workers}\n`);
     }
   };
-  const finish = (verdict: ExploreResult['verdict'], states: number, violation?: Violation, stopReason?: StopReason): ExploreResult => {
+  /** `completeDepth`: a search stopped while it expanded the states of this depth (exhaustive.ts). */
+  const finish = (verdict: ExploreResult['verdict'], states: number, violation?: Violation, stopReason?: StopReason, completeDepth = 0): ExploreResult => {
     collect();
     w.load(initial);
     peakBytes = Math.max(peakBytes, bytes());
@@ -240,6 +249,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       peakRss,
       rssGrowth: peakRss - rss0,
       ...(expander.renames && { counters: opts.counters }),
+      ...(completeDepth > 0 && { completeDepth }),
     };
   };
   const replayTo = (schedule: readonly number[]): void => {
@@ -265,6 +275,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const join = (): void => {
     receiveErrors(ports);
     joined = true;
+    times.before = performance.now() - t0;
   };
   if (par.together) {
     waitFor(CTL.READY, ports.length);
@@ -272,20 +283,17 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   }
   if (v0) return finish('violation', 1, { ...v0, schedule: [] });
   fair?.discover(root, start0[0], start0[1]);
-  const r0 = expander.root(start0);
-  let chunks: (readonly Int32Array[])[] = [r0.chunks, ...ports.map(() => [])];
+  let chunks: (readonly Int32Array[])[] = [expander.root(start0), ...ports.map(() => [])];
+  // The root: record 0 of this thread's store.
   let who = sharedInts(1);
-  let chunk = sharedInts(1);
-  let offset = sharedInts(1);
-  chunk[0] = r0.chunk;
-  offset[0] = r0.offset;
+  let rec = sharedInts(1);
   let start = 0;
   let count = 1;
   /** New states per parent in the last level (the first level's guess: one per actor). */
   let branching = w.layout.actorNames.length;
   /**
    * The last level's reports, whose new states join the tree and the termination graph while the
-   * other threads already expand them: only their order (`who`, `chunk`, `offset`) must be known
+   * other threads already expand them: only their order (`who`, `rec`) must be known
    * before the next level starts, and this thread takes its share of it once done.
    */
   let pending: { reports: LevelReport[]; depth: number; total: number } | undefined;
@@ -307,14 +315,18 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   };
   for (let depth = 0; count > 0; ) {
     // A table that would be too full before the level's end grows now, rather than the level running twice.
-    while ((par.growAhead ?? true) && Atomics.load(ctl, CTL.COUNT) + count * branching * 1.5 > table.capacity * MAX_LOAD) table = table.rehash(table.capacity * 2, start, ctl);
-    for (const word of [CTL.NEXT, CTL.DONE, CTL.REPORTED, CTL.ABORT, CTL.EVENT_SEQ]) Atomics.store(ctl, word, 0);
+    // At once to the capacity needed (each rehash is a pause of this thread alone while the workers wait).
+    const ahead = Atomics.load(ctl, CTL.COUNT) + count * branching * 1.5;
+    let capacity = table.capacity;
+    while ((par.growAhead ?? true) && ahead > capacity * MAX_LOAD) capacity *= 2;
+    if (capacity > table.capacity) table = table.rehash(capacity, start, ctl);
+    for (const word of [CTL.NEXT, CTL.DONE, CTL.REPORTED, CTL.ABORT, CTL.EVENT_SEQ, CTL.LOST]) Atomics.store(ctl, word, 0);
     Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
     Atomics.store(ctl, CTL.TRANSITIONS, transitions);
     if (!joined && Atomics.load(ctl, CTL.READY) >= ports.length) join();
     // Every thread of the level waits at its barrier, this one too.
     Atomics.store(ctl, CTL.WORKERS, joined ? ports.length + 1 : 1);
-    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, chunks, who, chunk, offset };
+    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec };
     if (joined) {
       for (const p of ports) p.postMessage(msg);
       Atomics.add(ctl, CTL.SEQ, 1);
@@ -348,24 +360,14 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       return finish('violation', states, { ...ev.found, schedule });
     }
     transitions += levelTransitions;
-    if (abort !== 0) return finish('incomplete', Atomics.load(ctl, CTL.COUNT), undefined, STOP_OF[abort]);
+    // Stopped in this level: every state within `depth` transitions was found and checked, and every step from those nearer was run.
+    if (abort !== 0) return finish('incomplete', Atomics.load(ctl, CTL.COUNT), undefined, STOP_OF[abort], depth);
     // The next level's order: the threads' lists merged by parent id (each list is in (parent, successor) order).
     const next = start + count;
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
     who = sharedInts(total, who);
-    chunk = sharedInts(total, chunk);
-    offset = sharedInts(total, offset);
-    const at = new Int32Array(threads);
-    const parentAt = (k: number) => (at[k] * KEPT_ROW < reports[k].kept!.length ? reports[k].kept![at[k] * KEPT_ROW] : NO_EVENT);
-    for (let j = 0; j < total; j++) {
-      let best = 0;
-      for (let k = 1; k < threads; k++) if (parentAt(k) < parentAt(best)) best = k;
-      const row = reports[best].kept!;
-      const o = at[best]++ * KEPT_ROW;
-      who[j] = best;
-      chunk[j] = row[o + 6];
-      offset[j] = row[o + 7];
-    }
+    rec = sharedInts(total, rec);
+    mergeOrder(reports, who, rec);
     pending = { reports, depth, total };
     const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
     // Both stores of each thread: this level's and the one the next level writes over.
@@ -378,14 +380,45 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     count = total;
     times.merge += performance.now() - tm;
   }
+  const tAfter = performance.now();
   merge();
   const states = start;
   const lasso = fair?.find(
     (tid) => tree.schedule(tid),
     (tid) => replayTo(tree.schedule(tid)),
   );
+  times.after = performance.now() - tAfter;
   if (lasso) return finish('violation', states, { ...lasso.found, schedule: lasso.schedule });
   return finish('holds', states);
+}
+
+/**
+ * The next level's order into `who` and `rec`: the threads' lists of kept states merged by parent
+ * id. Each list is in parent order and a parent's states are all in the list of the thread that
+ * expanded it, so the merge copies runs: from the list with the smallest parent, every state whose
+ * parent comes before the other lists' next one (the runs are a block of parents long).
+ */
+function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array): void {
+  const at = reports.map(() => 0);
+  const parentAt = (k: number) => (at[k] < reports[k].kept!.length ? reports[k].kept![at[k]] : NO_EVENT);
+  for (let j = 0; ; ) {
+    let best = 0;
+    let limit = NO_EVENT;
+    for (let k = 1; k < reports.length; k++) {
+      if (parentAt(k) < parentAt(best)) {
+        limit = Math.min(limit, parentAt(best));
+        best = k;
+      } else limit = Math.min(limit, parentAt(k));
+    }
+    const kept = reports[best].kept!;
+    let o = at[best];
+    if (o >= kept.length) return;
+    for (; o < kept.length && kept[o] < limit; o += KEPT_ROW, j++) {
+      who[j] = best;
+      rec[j] = kept[o + 6];
+    }
+    at[best] = o;
+  }
 }
 
 /** The report of a worker that has not joined the level yet: nothing expanded, no state kept. */

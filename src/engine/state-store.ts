@@ -16,20 +16,12 @@ export class StateStore {
   count = 0;
   private readonly chunkSlots: number;
 
-  /**
-   * `chunkSlots`: the size of one chunk (at least one whole state); small for a short-lived store.
-   * `shared`: chunks in shared memory, for other threads to read records in place (parallel.ts).
-   */
+  /** `chunkSlots`: the size of one chunk (at least one whole state); small for a short-lived store. */
   constructor(
     private readonly layout: Layout,
     chunkSlots = 1 << 22,
-    private readonly shared = false,
   ) {
     this.chunkSlots = Math.max(chunkSlots, layout.size);
-  }
-
-  private newChunk(): Int32Array {
-    return this.shared ? new Int32Array(new SharedArrayBuffer(this.chunkSlots * 4)) : new Int32Array(this.chunkSlots);
   }
 
   clear(): void {
@@ -43,7 +35,7 @@ export class StateStore {
     const nActors = L.actorNames.length;
     let len = L.callBase;
     for (let a = 0; a < nActors; a++) len += state[L.actorSlot(a) + ACTOR_SP] * L.callStride;
-    if (this.chunks.length === 0) this.chunks.push(this.newChunk());
+    if (this.chunks.length === 0) this.chunks.push(new Int32Array(this.chunkSlots));
     if (this.tail + len > this.chunkSlots) this.nextChunk();
     if (this.count === this.ids.length) this.growIndex();
     const c = this.current;
@@ -71,7 +63,7 @@ export class StateStore {
   /** Moves on to the next chunk (allocating it the first time). */
   private nextChunk(): void {
     this.current++;
-    if (this.current === this.chunks.length) this.chunks.push(this.newChunk());
+    if (this.current === this.chunks.length) this.chunks.push(new Int32Array(this.chunkSlots));
     this.tail = 0;
   }
 
@@ -134,26 +126,13 @@ export class StateStore {
   load(i: number, dst: Int32Array): void {
     expandRecord(this.layout, this.chunks[this.chunkOf[i]], this.offsetOf[i], dst, true);
   }
-
-  /** Where record `i` is: chunk `chunkIndex(i)` of `chunkList`, from `offset(i)` (read in place by other threads with `shared`). */
-  chunkIndex(i: number): number {
-    return this.chunkOf[i];
-  }
-
-  offset(i: number): number {
-    return this.offsetOf[i];
-  }
-
-  get chunkList(): readonly Int32Array[] {
-    return this.chunks;
-  }
 }
 
 /**
  * Expands the record at `chunk[o..]` into `dst` (dead frames zeroed). With `overState`, `dst` holds
  * a state already (see `StateStore.load`): only its frames the new state does not keep are zeroed.
  */
-export function expandRecord(L: Layout, chunk: Int32Array, o: number, dst: Int32Array, overState = false): void {
+function expandRecord(L: Layout, chunk: Int32Array, o: number, dst: Int32Array, overState = false): void {
   const nActors = L.actorNames.length;
   const perActor = L.stackDepth * L.callStride;
   // How much of each actor's stack `dst` holds now, read before the objects (the stack pointers among them) are overwritten.
@@ -179,7 +158,7 @@ const PACKED_SLOTS = (1 << 14) - 1;
 const PACKED_MIN = -(1 << 16);
 const PACKED_MAX = (1 << 16) - 1;
 /** Where the writer went on to the next chunk (ids are never negative). */
-const CHUNK_END = -1;
+export const CHUNK_END = -1;
 
 /**
  * Appends the change "slot `o` becomes `x`" to `c` at `t`; returns where the next one goes. One
@@ -208,6 +187,31 @@ function putChange1(state: Int32Array, last: Int32Array, o: number, c: Int32Arra
   if (x === last[o]) return t;
   last[o] = x;
   return putChange(c, t, o, x);
+}
+
+/**
+ * Applies the changes `c[p..end)` of a record (see `putChange`) to `cur`, and to `dst` if given,
+ * appending the slots written to `taken` from `n`; returns the new `n` (unchanged without `dst`).
+ */
+export function applyRecord(c: Int32Array, p: number, end: number, cur: Int32Array, dst: Int32Array | null, taken: Int32Array, n: number): number {
+  while (p < end) {
+    const word = c[p++];
+    let o: number;
+    let x: number;
+    if (word < 0) {
+      o = -word - 1;
+      x = c[p++];
+    } else {
+      o = (word >>> 17) - 1;
+      x = (word << 15) >> 15;
+    }
+    cur[o] = x;
+    if (dst !== null) {
+      dst[o] = x;
+      taken[n++] = o;
+    }
+  }
+  return n;
 }
 
 /**
@@ -254,9 +258,11 @@ export class LevelStore {
   count = 0;
   taken = 0;
 
+  /** `shared`: chunks in shared memory, for other threads to read the records in place (parallel-expand.ts). */
   constructor(
     private readonly layout: Layout,
     chunkSlots = 1 << 20,
+    private readonly shared = false,
   ) {
     // Room for the largest record: every slot changed, two words each.
     this.chunkSlots = Math.max(chunkSlots, 2 * layout.size + 3);
@@ -265,6 +271,15 @@ export class LevelStore {
     this.takenSlots = new Int32Array(layout.size);
     this.dirty = new Int32Array(layout.size);
     this.isDirty = new Uint8Array(layout.size);
+  }
+
+  private newChunk(): Int32Array {
+    return this.shared ? new Int32Array(new SharedArrayBuffer(this.chunkSlots * 4)) : new Int32Array(this.chunkSlots);
+  }
+
+  /** The chunks, read in place by other threads with `shared`: records `[id, words, changes…]` back to back, a chunk ending at its end or at CHUNK_END. */
+  get chunkList(): readonly Int32Array[] {
+    return this.chunks;
   }
 
   /** Empties the queue (keeps its chunks). */
@@ -299,7 +314,7 @@ export class LevelStore {
    * The pushes now start from another state: the one `from` (another store) took last, which
    * differs from the one before only in the slots that take wrote.
    */
-  startFrom(from: LevelStore): void {
+  startFrom(from: Pick<LevelStore, 'takenWhole' | 'nTaken' | 'takenSlots'>): void {
     if (from.takenWhole) {
       this.dirtyAll = true;
       return;
@@ -314,10 +329,10 @@ export class LevelStore {
    */
   push(state: Int32Array, id: number, written?: Int32Array, from = 0, to = 0): void {
     const L = this.layout;
-    if (this.chunks.length === 0) this.chunks.push(new Int32Array(this.chunkSlots));
+    if (this.chunks.length === 0) this.chunks.push(this.newChunk());
     if (this.wAt + 2 * L.size + 3 > this.chunkSlots) {
       this.chunks[this.wChunk][this.wAt] = CHUNK_END;
-      if (++this.wChunk === this.chunks.length) this.chunks.push(new Int32Array(this.chunkSlots));
+      if (++this.wChunk === this.chunks.length) this.chunks.push(this.newChunk());
       this.wAt = 0;
     }
     const c = this.chunks[this.wChunk];
@@ -360,23 +375,7 @@ export class LevelStore {
     const inSync = dst === this.synced && dst[0] === cur[0] && dst[1] === cur[1];
     const id = c[this.rAt];
     const end = this.rAt + 2 + c[this.rAt + 1];
-    const taken = this.takenSlots;
-    let n = 0;
-    for (let p = this.rAt + 2; p < end; ) {
-      const word = c[p++];
-      let o: number;
-      let x: number;
-      if (word < 0) {
-        o = -word - 1;
-        x = c[p++];
-      } else {
-        o = (word >>> 17) - 1;
-        x = (word << 15) >> 15;
-      }
-      cur[o] = x;
-      if (inSync) dst[o] = x;
-      taken[n++] = o;
-    }
+    const n = applyRecord(c, this.rAt + 2, end, cur, inSync ? dst : null, this.takenSlots, 0);
     if (!inSync) dst.set(cur);
     this.nTaken = n;
     this.takenWhole = !inSync;

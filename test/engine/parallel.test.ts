@@ -13,6 +13,8 @@ import { variantByName } from '../../src/mirror/variants.js';
 import { MEASURED_COUNTS } from '../../src/check/costs.js';
 import { parallelUnsupported } from '../../src/engine/parallel.js';
 import { dfs } from '../../src/engine/dfs.js';
+import { explore } from '../../src/engine/exhaustive.js';
+import { buildScenario } from '../../src/scenario/build.js';
 import dmirrorDriver from '../../examples/drivers/dmirror.js';
 import { MIGRATE_VS_CPU_READ_1 } from '../helpers/retry-scenarios.js';
 import { ROOT } from '../helpers/cli.js';
@@ -97,6 +99,21 @@ describe('exhaustive search on worker threads', () => {
     expect(two.stopReason).toBe('max-states');
     expect(two.states).toBeGreaterThanOrEqual(2000);
     expect(two.states).toBeLessThan(20863);
+    // What it covered (exhaustive.ts `completeDepth`): it found every state within that depth of the whole search's, and none past the next.
+    const { world } = buildScenario(scenarioByName('introspect')!, variantByName('interval')!);
+    const atDepth: number[] = [];
+    const whole = explore(world, {
+      onState: (_s, d) => {
+        atDepth[d] = (atDepth[d] ?? 0) + 1;
+      },
+    });
+    expect(whole.states).toBe(20863);
+    const upTo = (d: number) => atDepth.slice(0, d + 1).reduce((n, k) => n + (k ?? 0), 0);
+    const d = two.completeDepth!;
+    expect(d).toBeGreaterThan(0);
+    expect(two.states).toBeGreaterThanOrEqual(upTo(d));
+    expect(two.states).toBeLessThanOrEqual(upTo(d + 1));
+    expect(upTo(d + 1)).toBeGreaterThan(upTo(d));
   });
 
   it('interns states renamed under the counter abstraction, as one thread does: a search that ends only renamed ends with the same counts', { timeout: 120_000 }, () => {
@@ -120,6 +137,7 @@ describe('exhaustive search on worker threads', () => {
     expect(parallelUnsupported({ exact: true })).toMatch(/exact/);
     expect(parallelUnsupported({ lockOrder: true })).toMatch(/lock-order/);
     expect(parallelUnsupported({ maxViolations: 2 })).toMatch(/more than one/);
+    expect(parallelUnsupported({ symmetry: true })).toMatch(/symmetry/);
     expect(parallelUnsupported({})).toBeUndefined();
     expect(parallelUnsupported({ counters: {} })).toBeUndefined();
   });
