@@ -419,7 +419,7 @@ export class FairTermination {
   /** The fair component whose entry state is shallowest in the search, if any. */
   private components(): { members: number[]; entry: number } | undefined {
     const N = this.states;
-    this.scc = { idx: new Int32Array(N).fill(-1), low: new Int32Array(N), onStack: new Uint8Array(N), within: new Uint8Array(N) };
+    this.scc = { idx: new Int32Array(N).fill(-1), low: new Int32Array(N), onStack: new Uint8Array(N), within: new Uint8Array(N), inComp: new Uint8Array(N) };
     const all = Array.from({ length: N }, (_, r) => r);
     let best: { members: number[]; entry: number } | undefined;
     this.stronglyConnected(all, (members) => {
@@ -429,13 +429,20 @@ export class FairTermination {
     return best;
   }
 
-  /** Tarjan's tables over the region states, made once per `components()` and reused by every refinement. */
-  private scc: { idx: Int32Array; low: Int32Array; onStack: Uint8Array; within: Uint8Array } | undefined;
+  /** Whether region state `r` has an edge to itself (a component of one that holds a cycle). */
+  private loops(r: number): boolean {
+    for (let e = this.edgeFirst[r]; e < this.edgeFirst[r] + this.edgeCount[r]; e++) if (this.edgeTo[e] === r) return true;
+    return false;
+  }
+
+  /** Tarjan's tables over the region states, made once per `components()` and reused by every refinement (`inComp`: `fairComponent`'s marks, cleared after each). */
+  private scc: { idx: Int32Array; low: Int32Array; onStack: Uint8Array; within: Uint8Array; inComp: Uint8Array } | undefined;
 
   /**
    * Tarjan's strongly connected components (iterative) of the region graph restricted to `nodes`;
-   * `found` gets each one. Costs O(nodes and their edges), not O(region): a refinement of a small
-   * component stays small.
+   * `found` gets each one that can hold a cycle — a single state only with an edge to itself (most
+   * region states are components of one, on no cycle: nothing is allocated for them). Costs
+   * O(nodes and their edges), not O(region): a refinement of a small component stays small.
    */
   private stronglyConnected(nodes: readonly number[], found: (members: number[]) => void): void {
     const { idx, low, onStack, within } = this.scc!;
@@ -480,6 +487,11 @@ export class FairTermination {
           low[p] = Math.min(low[p], low[r]);
         }
         if (low[r] !== idx[r]) continue;
+        if (stack[stack.length - 1] === r && !this.loops(r)) {
+          stack.pop();
+          onStack[r] = 0;
+          continue;
+        }
         const members: number[] = [];
         for (;;) {
           const m = stack.pop()!;
@@ -501,7 +513,8 @@ export class FairTermination {
    * cycle through those states: they are removed and the rest is searched again as components.
    */
   private fairComponent(members: number[]): { members: number[]; entry: number } | undefined {
-    const inComp = new Set(members);
+    const inComp = this.scc!.inComp;
+    for (const m of members) inComp[m] = 1;
     let stepped = 0;
     let disabledSomewhere = 0;
     let acquiringSomewhere = 0;
@@ -510,11 +523,12 @@ export class FairTermination {
       disabledSomewhere |= ~this.enabled[m];
       acquiringSomewhere |= this.acquiring[m];
       for (let e = this.edgeFirst[m]; e < this.edgeFirst[m] + this.edgeCount[m]; e++) {
-        if (!inComp.has(this.edgeTo[e])) continue;
+        if (inComp[this.edgeTo[e]] === 0) continue;
         internal = true;
         stepped |= 1 << entryActor(this.edgeEntry[e]);
       }
     }
+    for (const m of members) inComp[m] = 0;
     if (!internal) return undefined;
     const starved = acquiringSomewhere & ~stepped;
     if (starved) {

@@ -186,6 +186,20 @@ describe('termination: clients complete once the adversaries stop, under weak fa
     expect(r.violation!.message).toMatch(/^fault \(at test_fault_retries_forever:again\) never completes/);
   });
 
+  it('reports a livelock that is one state going round to itself (the daemon blocked for good, the client polling)', () => {
+    // The region's component is a single state with an edge to itself: the one kind of component
+    // of one that holds a cycle (the components of one without it are skipped without a look).
+    const w = world([
+      ['vcpu', 'daemon', needsLock],
+      ['fault', 'client', retriesForever],
+      ['kswapd', 'adversary', invalidator],
+    ]);
+    w.obj(BOX, 0).lock = 1; // held by nobody who will drop it: the daemon waits for ever
+    const r = explore(w);
+    expect(r.violation?.property).toBe('termination');
+    expect(r.violation!.message).toMatch(/^fault \(at test_fault_retries_forever:again\) never completes/);
+  });
+
   it('holds for the same scenario with a correct client, breadth- and depth-first', () => {
     expect(explore(correct()).verdict).toBe('holds');
     expect(explore(correct(), { strategy: dfs }).verdict).toBe('holds');
