@@ -44,6 +44,13 @@ export { publishMemslot } from '../kvm/memslot.js';
  * the kernel's, `w.obj(STRUCT, index).field`.
  */
 export { defineStruct, type StructDef, type Protection } from '../world/layout.js';
+/**
+ * Where a design keeps an actor's number besides lock words (a local holding its task's row, a
+ * field with one bit per actor): declared once, so that `--symmetry` can permute the actors a
+ * scenario declares interchangeable (`symmetric:`). Without it a scenario's group is still checked
+ * (the equivariance check names the slot), never trusted.
+ */
+export { defineActorNames, type ActorNames, type ActorField, type ActorLocal, type ActorEncoding } from '../world/layout.js';
 export type { DriverState } from './define.js';
 /** A property (`DriverSpec.properties`): `{ name, description, check(w) }`, `check` returning a message when it fails. */
 export type { Property } from '../engine/verdict.js';
