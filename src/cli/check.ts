@@ -81,7 +81,7 @@ export function checkExhaustive(sel: Selection, opts: ExhaustiveCliOptions, ctx:
     shouldStop: budget.shouldStop,
   };
   const workers = opts.workers ?? 1;
-  const alone = workers > 1 ? (parallelUnsupported(base) ?? (opts.symmetry ? 'the symmetry reduction' : undefined)) : undefined;
+  const alone = workers > 1 ? parallelUnsupported(base) : undefined;
   if (alone) fail(`--workers ${workers}: ${alone} runs on one thread only`);
   // An outcome check learns, over the whole search, which allowed outcomes some final state reached.
   const judged = workers > 1 ? sel.scenarios.find((s) => s.outcomes?.length) : undefined;
