@@ -36,7 +36,7 @@ import { ModelError } from '../world/errors.js';
 import { zHi, zLo } from '../world/hash.js';
 import { describeSlot } from '../world/describe.js';
 import { grow } from './grow.js';
-import { entryActor, entryChoice, entryOf } from '../world/entry.js';
+import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
 import type { RowCanon } from './symmetry.js';
 
 const INDEX = 0;
@@ -455,9 +455,7 @@ export class ActorCanon {
     for (const node of path) {
       if (parentOf[node] >= 0) {
         const e = entry[node];
-        const x = tau[entryActor(e)];
-        out.push(entryOf(x, entryChoice(e)));
-        for (let k = 1; k < steps[node]; k++) out.push(x);
+        transitionEntries(entryOf(tau[entryActor(e)], entryChoice(e)), steps[node], out);
       }
       step(this.perms[this.nodePerm[node]]);
     }

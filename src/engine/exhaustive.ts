@@ -33,7 +33,7 @@ import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
 import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
 import { judgeSchedule } from './replay.js';
-import { entryActor, entryChoice, entryOf } from '../world/entry.js';
+import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
 import { extendTransition } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 import { CounterCanon, type CounterOptions } from './counters.js';
@@ -271,7 +271,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   let atEntry = 0;
   let atSteps = 1;
   if (lo) {
-    lo.schedule = () => scheduleOf(atId, [atEntry, ...new Array<number>(atSteps - 1).fill(entryActor(atEntry))]);
+    lo.schedule = () => scheduleOf(atId, transitionEntries(atEntry, atSteps));
   }
   /** Whether a step closed a cycle in the lock-order graph. */
   const lockCycle = (): boolean => lo !== null && lo.closed !== undefined;
@@ -434,7 +434,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   /** The BUG the last step raised (the verdicts' question), reached from state `id` by the step `entry` and `steps - 1` more of its actor. */
   const bug = (id: number, entry: number, steps: number): Violation => {
     const found: Found = verdicts.bug(w)!;
-    return { ...found, schedule: scheduleOf(id, [entry, ...new Array<number>(steps - 1).fill(entryActor(entry))]) };
+    return { ...found, schedule: scheduleOf(id, transitionEntries(entry, steps)) };
   };
 
   // Made once: a closure per transition would be garbage on the hot path.

@@ -34,7 +34,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { World } from '../world/world.js';
 import type { RunRecord } from '../world/world.js';
-import { entryActor, entryChoice } from '../world/entry.js';
+import { entryActor, entryChoice, transitionEntries } from '../world/entry.js';
 import { execStep } from '../world/runner.js';
 import { ModelError } from '../world/errors.js';
 import { Tree } from './tree.js';
@@ -355,7 +355,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       const below = reports.reduce((s, r) => s + r.below, 0);
       const states = start + count + below + (atState ? 1 : 0);
       const prefix = tree.schedule(ev.parent);
-      const schedule = ev.kind === 'deadlock' ? prefix : [...prefix, ev.entry, ...new Array<number>(ev.steps - 1).fill(entryActor(ev.entry)), ...(ev.loneSteps ?? [])];
+      const schedule = ev.kind === 'deadlock' ? prefix : [...transitionEntries(ev.entry, ev.steps, prefix), ...(ev.loneSteps ?? [])];
       if (atState || below > 0) maxDepth = depth + 1;
       return finish('violation', states, { ...ev.found, schedule });
     }

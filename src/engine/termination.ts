@@ -37,7 +37,7 @@ import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { visitedStates, type VisitedStates } from './visited.js';
 import { CounterCanon, type CounterOptions } from './counters.js';
 import { ModelError } from '../world/errors.js';
-import { entryActor, entryChoice } from '../world/entry.js';
+import { entryActor, entryChoice, transitionEntries } from '../world/entry.js';
 import { grow } from './grow.js';
 import { TERMINATION, type Found } from './verdict.js';
 
@@ -374,8 +374,7 @@ export class FairTermination {
     for (const goal of goals) {
       const path = this.pathWithin(at, inComp, goal);
       for (const e of path) {
-        schedule.push(this.edgeEntry[e]);
-        for (let k = 1; k < this.edgeSteps[e]; k++) schedule.push(entryActor(this.edgeEntry[e]));
+        transitionEntries(this.edgeEntry[e], this.edgeSteps[e], schedule);
         at = this.edgeTo[e];
       }
     }

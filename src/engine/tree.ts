@@ -4,7 +4,7 @@
  * preemptions used — enough to rebuild the step-by-step schedule of any state, and nothing else.
  */
 import { grow } from './grow.js';
-import { entryActor } from '../world/entry.js';
+import { transitionEntries } from '../world/entry.js';
 
 /** Growable int arrays holding, per discovered state id, its parent id and the actor that led to it. */
 export class Tree {
@@ -44,11 +44,10 @@ export class Tree {
    * merged steps after it are plain steps of the same actor.
    */
   schedule(id: number): number[] {
+    const path: number[] = [];
+    for (let i = id; this.parent[i] >= 0; i = this.parent[i]) path.push(i);
     const out: number[] = [];
-    for (let i = id; this.parent[i] >= 0; i = this.parent[i]) {
-      for (let k = 1; k < this.steps[i]; k++) out.push(entryActor(this.actor[i]));
-      out.push(this.actor[i]);
-    }
-    return out.reverse();
+    for (let k = path.length - 1; k >= 0; k--) transitionEntries(this.actor[path[k]], this.steps[path[k]], out);
+    return out;
   }
 }

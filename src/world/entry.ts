@@ -17,3 +17,13 @@ export function entryActor(entry: number): number {
 export function entryChoice(entry: number): number {
   return Math.floor(entry / MAX_ACTORS);
 }
+
+/**
+ * A merged transition's schedule entries, appended to `out`: its first step's `entry` (with the
+ * alternative it took, if it branched), then `steps - 1` plain steps of the same actor.
+ */
+export function transitionEntries(entry: number, steps: number, out: number[] = []): number[] {
+  out.push(entry);
+  for (let k = 1; k < steps; k++) out.push(entryActor(entry));
+  return out;
+}
