@@ -13,6 +13,7 @@ import { cellModel } from '../check/cell-model.js';
 import { loadDriver, loadEra, onEra } from '../driver/load.js';
 import { preloadScenarioFiles, scenarioFile } from './scenario-files.js';
 import type { Cell } from '../check/run.js';
+import { parallelCellModule } from './prestart.js';
 
 export interface CellSource {
   readonly scenario: string;
@@ -32,25 +33,34 @@ export function cellSource(cell: Cell, files: ReadonlyMap<string, string>, drive
 
 /** The parallel-search options that run `source` on `workers` threads. */
 export function parallelCell(workers: number, source: CellSource): ParallelOptions {
-  // The compiled module when this runs from source (tests): worker threads run plain JavaScript.
-  const self = import.meta.url.endsWith('.ts') ? new URL('../../dist/cli/parallel-cell.js', import.meta.url) : new URL(import.meta.url);
-  return { workers, module: self.href, data: source };
+  return { workers, module: parallelCellModule(), data: source };
 }
 
 const keep = (s: string) => s;
 
+/**
+ * The --driver and --era modules this thread loaded, by path: a thread serves every cell of the
+ * command (parallel-pool.ts), and loading a driver twice is an error (two designs of one name).
+ */
+const loaded = new Map<string, Promise<unknown>>();
+function once<T>(path: string, load: (path: string, shown: typeof keep) => Promise<T>): Promise<T> {
+  const p = (loaded.get(path) as Promise<T> | undefined) ?? load(path, keep);
+  loaded.set(path, p);
+  return p;
+}
+
 /** The worker's side (`ParallelModel`): the cell built afresh in this thread. */
 export async function parallelModel(data: unknown): Promise<ParallelModel> {
   const src = data as CellSource;
-  for (const path of src.drivers) await loadDriver(path, keep);
-  const era = src.era === undefined ? undefined : await loadEra(src.era, keep);
+  for (const path of src.drivers) await once(path, loadDriver);
+  const era = src.era === undefined ? undefined : await once(src.era, loadEra);
   let spec = src.spec ?? scenarioByName(src.scenario);
   if (src.file !== undefined && src.file !== '-') {
     await preloadScenarioFiles(
       [src.file],
-      (p) => loadDriver(p, keep),
+      (p) => once(p, loadDriver),
       src.drivers,
-      (p) => loadEra(p, keep),
+      (p) => once(p, loadEra),
     );
     spec = scenarioFile(src.file).spec;
   }

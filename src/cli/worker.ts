@@ -4,7 +4,8 @@
  * The exit code goes back as a message; stdout and stderr are relayed by Node.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { mainAsync } from './main.js';
+import { prestartSearchWorkers } from '../engine/parallel-pool.js';
+import { parallelCellModule, workersAsked } from './prestart.js';
 import { StopFlag } from './signals.js';
 
 export interface WorkerInput {
@@ -14,6 +15,10 @@ export interface WorkerInput {
 }
 
 const input = workerData as WorkerInput;
+// Before this thread loads the command's modules, so that the search threads load theirs meanwhile.
+const threads = workersAsked(input.argv);
+if (threads > 1) prestartSearchWorkers(threads - 1, parallelCellModule());
+const { mainAsync } = await import('./main.js');
 const stop = new StopFlag(input.stop);
 const code = await mainAsync(input.argv, { shouldStop: () => stop.raised, progress: input.progress });
 parentPort!.postMessage({ code });

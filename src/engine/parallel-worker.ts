@@ -1,15 +1,18 @@
 /**
- * A worker thread of a parallel search (parallel.ts): builds its own copy of the model from the
- * module the coordinator names, then, level by level, runs its share of the level
+ * A worker thread of parallel searches (parallel.ts, started by parallel-pool.ts): loads the model's
+ * module it was started with, if any, then serves one search at a time as they come (a message
+ * `{ kind: 'search', input }` from the thread that started it). For each it builds its own copy of
+ * the model from the module the search names, then, level by level, runs its share of the level
  * (parallel-expand.ts) and posts its report. It runs synchronously from the first level on: it
  * waits on the control block and reads the coordinator's messages with `receiveMessageOnPort`.
  */
-import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { World } from '../world/world.js';
 import { ModelError } from '../world/errors.js';
 import { verdictsOf, type Property } from './verdict.js';
 import { CTL } from './parallel-shared.js';
 import { arriveAtBarrier, LevelExpander, type ExpandOptions, type LevelMessage } from './parallel-expand.js';
+import type { WorkerBoot } from './parallel-pool.js';
 
 /** What a model module gives a worker (its export `parallelModel`): the world at its initial state, and the properties. */
 export interface ParallelModel {
@@ -72,16 +75,30 @@ async function run(input: WorkerInput): Promise<void> {
   }
 }
 
-const input = workerData as WorkerInput;
-try {
-  await run(input);
-} catch (e) {
-  // The coordinator turns it back into the error it was (a model error names the model's fault).
-  const err = e instanceof Error ? e : new Error(String(e));
-  input.port.postMessage({ kind: 'error', model: e instanceof ModelError, name: err.name, message: err.message });
-  reported(input.ctl);
-  // Nobody waits for this worker any more: not the first level, nor the barrier of the level under way.
-  Atomics.add(input.ctl, CTL.READY, 1);
-  Atomics.notify(input.ctl, CTL.READY);
-  arriveAtBarrier(input.ctl);
+/** What the thread that started this one asks of it. */
+export interface SearchRequest {
+  readonly kind: 'search';
+  readonly input: WorkerInput;
 }
+
+async function search(input: WorkerInput): Promise<void> {
+  try {
+    await run(input);
+  } catch (e) {
+    // The coordinator turns it back into the error it was (a model error names the model's fault).
+    const err = e instanceof Error ? e : new Error(String(e));
+    input.port.postMessage({ kind: 'error', model: e instanceof ModelError, name: err.name, message: err.message });
+    reported(input.ctl);
+    // Nobody waits for this worker any more: not the first level, nor the barrier of the level under way.
+    Atomics.add(input.ctl, CTL.READY, 1);
+    Atomics.notify(input.ctl, CTL.READY);
+    arriveAtBarrier(input.ctl);
+  }
+}
+
+const boot = workerData as WorkerBoot;
+// Loaded now, while the command still loads its own modules; a module that fails to load fails
+// again, and is reported, when a search imports it (run).
+if (boot.module) await import(boot.module).catch(() => undefined);
+// One search at a time: each is synchronous from its first level to its end.
+parentPort!.on('message', (m: SearchRequest) => void search(m.input));

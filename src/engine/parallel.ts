@@ -31,7 +31,7 @@
  * this thread searched alone: before the workers joined, and after the last level (the termination
  * graph's search for a lasso, which the workers wait through).
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { World } from '../world/world.js';
 import type { RunRecord } from '../world/world.js';
 import { entryActor, entryChoice, transitionEntries } from '../world/entry.js';
@@ -43,7 +43,8 @@ import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
 import type { ExploreOptions, ExploreResult, StopReason } from './exhaustive.js';
 import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, LOST_ROOM, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
-import type { WorkerInput } from './parallel-worker.js';
+import type { SearchRequest, WorkerInput } from './parallel-worker.js';
+import { returnSearchWorkers, takeSearchWorkers } from './parallel-pool.js';
 import { arriveAtBarrier, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
 export interface ParallelOptions {
@@ -62,7 +63,8 @@ export interface ParallelOptions {
   /**
    * Start only once every worker has built its model (tests of the threads' agreement on small
    * searches). By default this thread searches the first levels alone, and the workers join at the
-   * start of the first level after they are all ready (their start takes a few hundred ms).
+   * start of the first level after they are all ready (a thread started for the search takes a few
+   * hundred ms; one prestarted, parallel-pool.ts, only builds the model).
    */
   readonly together?: boolean;
 }
@@ -92,11 +94,6 @@ function rss(): number {
   return process.memoryUsage.rss();
 }
 
-/** The worker's script: next to this file when compiled; the compiled one when this runs from source (tests, tsx). */
-function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../dist/engine/parallel-worker.js', import.meta.url) : new URL('./parallel-worker.js', import.meta.url);
-}
-
 export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOptions): ExploreResult {
   const why = parallelUnsupported(opts);
   if (why) throw new Error(`${why} cannot run on worker threads`);
@@ -112,6 +109,7 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
     counters: opts.counters,
   };
   Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
+  const threads = takeSearchWorkers(par.module, par.workers - 1);
   for (let i = 1; i < par.workers; i++) {
     const { port1, port2 } = new MessageChannel();
     const input: WorkerInput = {
@@ -125,7 +123,8 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
       deadlock: opts.deadlock ?? true,
       reached: w.reached !== null,
     };
-    new Worker(workerUrl(), { workerData: input, transferList: [port2] }).unref();
+    const request: SearchRequest = { kind: 'search', input };
+    threads[i - 1].postMessage(request, [port2]);
     ports.push(port1);
   }
   let finished = false;
@@ -143,6 +142,7 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
       Atomics.add(ctl, CTL.SEQ, 1);
       Atomics.notify(ctl, CTL.SEQ);
     }
+    returnSearchWorkers(par.module, threads, finished);
     w.undoing = false;
     w.tracking = false;
     w.audit = false;

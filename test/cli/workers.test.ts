@@ -31,6 +31,23 @@ describe('check --workers', () => {
     expect(pick(r.stdout)).toEqual(pick(one.stdout));
   });
 
+  it('its threads, started before it parsed the command line, serve every cell: four cells with a --driver give the one-thread results', { timeout: 120_000 }, () => {
+    const args = ['check', 'exit', 'introspect', '--driver', 'examples/drivers/forgets-update-lock.ts', '--variant', 'interval', 'forgets-update-lock', '--json', '--no-shrink'];
+    const pick = (s: string) =>
+      (JSON.parse(s) as { scenario: string; variant: string; verdict: string; states: number; transitions: number }[]).map(({ scenario, variant, verdict, states, transitions }) => ({
+        scenario,
+        variant,
+        verdict,
+        states,
+        transitions,
+      }));
+    const two = vmamirror([...args, '--workers=2']);
+    const one = vmamirror(args);
+    expect(two.code, two.stderr).toBe(one.code);
+    expect(pick(two.stdout)).toHaveLength(4);
+    expect(pick(two.stdout)).toEqual(pick(one.stdout));
+  });
+
   const cores = availableParallelism();
   for (const [value, message] of [
     ['0', /--workers.*expected a positive integer, got "0"/],
