@@ -52,7 +52,10 @@ export const KVM_FOOTPRINTS: FootprintTable = {
   'kvm_tdp_page_fault:map': { reads: ['page.gen', 'spte.*', 'memslot.*', 'dirtyBitmap.bitmap'], writes: ['kvm.mmuLockReaders', 'spte.*', 'dirtyBitmap.bitmap', 'page.dirty'] },
   'kvm_tdp_page_fault:install': { reads: ['page.gen', 'spte.*', 'memslot.*', 'dirtyBitmap.bitmap'], writes: ['kvm.mmuLockReaders', 'spte.*', 'dirtyBitmap.bitmap', 'page.dirty'] },
   'kvm_tdp_page_fault:unlock': { writes: ['kvm.mmuLockReaders'] },
-  'kvm_tdp_page_fault:release': { reads: ['page.locked', 'page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'] },
+  'kvm_tdp_page_fault:release': {
+    reads: ['page.entireMapcount', 'page.locked', 'page.mapcount'],
+    writes: ['page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.head', 'page.index', 'page.order', 'page.refcount', 'page.swap'],
+  },
   'kvm_gpc_refresh:serialise': { reads: ['gpc.refreshLock'], writes: ['gpc.refreshLock'], blocks: true },
   'kvm_gpc_refresh:lock': { reads: ['gpc.*', 'memslot.*', 'kvmMn.generation'], writes: ['gpc.*'], calls: ['hva_to_pfn_retry'], blocks: true },
   'kvm_gpc_refresh:out': { reads: ['gpc.*'], writes: ['gpc.*'] },

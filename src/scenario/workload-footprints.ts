@@ -49,7 +49,7 @@ export const WORKLOAD_FOOTPRINTS: FootprintTable = {
   'pin_longterm_test_stop:read': { reads: ['page.contents'] },
   'pin_longterm_test_stop:clear': { writes: ['pinLongterm.pfn'] },
   'pin_longterm_test_stop:unpin': {
-    reads: ['page.locked', 'page.mapcount'],
-    writes: ['page.anon', 'page.anonExclusive', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'],
+    reads: ['page.entireMapcount', 'page.locked', 'page.mapcount'],
+    writes: ['page.anon', 'page.anonExclusive', 'page.anonVma', 'page.dirty', 'page.free', 'page.head', 'page.index', 'page.order', 'page.refcount', 'page.swap'],
   },
 };

@@ -12,7 +12,10 @@ export const START_ONLY_FOOTPRINTS: FootprintTable = {
     calls: ['get_user_pages_remote'],
   },
   'mirror_fault_start_only:insert': { reads: ['page.gen', 'task.*', 'vma.end', 'vma.flags', 'vma.start'], writes: ['mm.mmapReaders', 'mm.ptl', 'pte.*', 'task.*'], blocks: true },
-  'mirror_fault_start_only:put': { reads: ['page.locked', 'page.mapcount'], writes: ['page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.index', 'page.refcount', 'page.swap'] },
+  'mirror_fault_start_only:put': {
+    reads: ['page.entireMapcount', 'page.locked', 'page.mapcount'],
+    writes: ['page.anon', 'page.anonVma', 'page.dirty', 'page.free', 'page.head', 'page.index', 'page.order', 'page.refcount', 'page.swap'],
+  },
   'mirror_invalidate_range_start_only:zap': { reads: ['mirror.npages', 'mirror.srcStart', 'mirror.vma', 'mmuNotifier.priv', 'vma.start'], calls: ['zap_vma_ptes'] },
   'mirror_invalidate_range_start_only:done': {},
 };
