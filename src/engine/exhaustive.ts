@@ -495,8 +495,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
     const last = id === root ? -1 : entryActor(tree.actor[id]);
-    if (fair) visited.keyOf(parent, 0);
-    const region = fair ? fair.indexOf(visited.keyLo, visited.keyHi) : -1;
+    let region = -1;
+    if (fair?.inRegion(id)) {
+      visited.keyOf(parent, 0);
+      region = fair.indexOf(visited.keyLo, visited.keyHi);
+    }
     if (region >= 0) fair!.beginEdges(region);
     let enabledMask = 0;
     let acquiringMask = 0;

@@ -254,13 +254,18 @@ export class FairTermination {
   private edgeSteps = new Int32Array(4096);
   private edges = 0;
   private expanding = -1;
+  /**
+   * A bit per search-tree id: the state is in the region. Most states are not, and the explorer
+   * asks of every state it expands: the bit answers without a probe of the index (a cache miss).
+   */
+  private regionBits = new Uint8Array(1024);
 
   constructor(private readonly w: World) {
     this.roles = roleMasks(w);
   }
 
   get bytes(): number {
-    return this.index.bytes + this.treeId.byteLength * 6 + this.edgeTo.byteLength * 4;
+    return this.index.bytes + this.treeId.byteLength * 6 + this.edgeTo.byteLength * 4 + this.regionBits.byteLength;
   }
 
   /**
@@ -289,6 +294,8 @@ export class FairTermination {
    */
   record(treeId: number, clients: number, lo: number, hi: number): number {
     if (clients === 0) return -1;
+    if (treeId >> 3 >= this.regionBits.length) this.regionBits = grow(this.regionBits, (treeId >> 3) + 1);
+    this.regionBits[treeId >> 3] |= 1 << (treeId & 7);
     const known = this.index.get(lo, hi);
     if (known >= 0) return known;
     if (this.states === this.treeId.length) {
@@ -304,6 +311,11 @@ export class FairTermination {
     this.clients[r] = clients;
     this.index.set(lo, hi, r);
     return r;
+  }
+
+  /** Whether the state of search-tree id `treeId` is in the region (`indexOf` then finds its index). */
+  inRegion(treeId: number): boolean {
+    return treeId >> 3 < this.regionBits.length && (this.regionBits[treeId >> 3] & (1 << (treeId & 7))) !== 0;
   }
 
   /** The region index of the state with key (lo, hi) in the visited set, or -1. */
