@@ -67,6 +67,12 @@ export interface ParallelOptions {
    * hundred ms; one prestarted, parallel-pool.ts, only builds the model).
    */
   readonly together?: boolean;
+  /**
+   * The fewest states a level must have for the workers to share it (default SHARED_LEVEL, or 1
+   * with `together`): smaller levels this thread expands alone (tests of a worker leaving and
+   * rejoining the levels).
+   */
+  readonly sharedLevel?: number;
 }
 
 /** Why `opts` cannot run on worker threads, if so (one sentence naming the option). */
@@ -324,19 +330,20 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
     Atomics.store(ctl, CTL.TRANSITIONS, transitions);
     if (!joined && Atomics.load(ctl, CTL.READY) >= ports.length) join();
+    const shared = joined && count >= (par.sharedLevel ?? (par.together ? 1 : SHARED_LEVEL));
     // Every thread of the level waits at its barrier, this one too.
-    Atomics.store(ctl, CTL.WORKERS, joined ? ports.length + 1 : 1);
+    Atomics.store(ctl, CTL.WORKERS, shared ? ports.length + 1 : 1);
     const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec };
-    if (joined) {
+    if (shared) {
       for (const p of ports) p.postMessage(msg);
       Atomics.add(ctl, CTL.SEQ, 1);
       Atomics.notify(ctl, CTL.SEQ);
     }
     merge();
     const mine = expander.level(msg);
-    waitFor(CTL.REPORTED, joined ? ports.length : 0);
+    waitFor(CTL.REPORTED, shared ? ports.length : 0);
     const tm = performance.now();
-    const reports = [mine, ...(joined ? receive<LevelReport>() : ports.map(() => ABSENT))];
+    const reports = [mine, ...(shared ? receive<LevelReport>() : ports.map(() => ABSENT))];
     peakRss = Math.max(peakRss, rss());
     peakBytes = Math.max(peakBytes, bytes());
     const abort = Atomics.load(ctl, CTL.ABORT);
@@ -421,7 +428,15 @@ function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32
   }
 }
 
-/** The report of a worker that has not joined the level yet: nothing expanded, no state kept. */
+/**
+ * The fewest states a level must have for the workers to share it, by default: a shared
+ * level costs a message to each thread, a wake-up, a barrier and the reports (about the time of a
+ * few dozen expansions), so this thread expands the small ones alone — the first and last levels
+ * of a search, and every level of most catalogue cells.
+ */
+const SHARED_LEVEL = 64;
+
+/** The report of a worker that takes no part in the level: nothing expanded, no state kept. */
 const ABSENT: LevelReport = { kind: 'level', aborted: false, transitions: 0, below: 0, kept: new Int32Array(0), chunks: [], ends: new Int32Array(0), edges: new Int32Array(0) };
 
 /** Throws the first error a worker sent while building its model. */

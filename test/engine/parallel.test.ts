@@ -93,6 +93,13 @@ describe('exhaustive search on worker threads', () => {
     expect(outcome(two)).toEqual(outcome(one));
   });
 
+  it("levels too small to share are this thread's alone, the worker rejoining the larger ones after: the same result", { timeout: 120_000 }, () => {
+    // cow/interval's levels rise past 16 states, fall below, then rise past it again.
+    const { one, two } = both('cow', 'interval', {}, { sharedLevel: 16 });
+    expect(outcome(two)).toEqual(outcome(one));
+    expect([one.states, one.transitions]).toEqual(MEASURED_COUNTS['cow/interval']);
+  });
+
   it('a limit stops it incomplete, with what it covered', { timeout: 60_000 }, () => {
     const { two } = both('introspect', 'interval', { maxStates: 2000 });
     expect(two.verdict).toBe('incomplete');
