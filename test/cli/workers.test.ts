@@ -88,6 +88,20 @@ describe('check --workers', () => {
     expect(r.stderr).toBe('vmamirror: --workers 2: scenario H01-anon-read states outcomes, which are checked on one thread only\n');
   });
 
+  it('a command refused after its threads were started (they start before it is parsed) still ends at once, with one line', () => {
+    if (cores < 2) return;
+    for (const argv of [
+      ['check', 'exit', '--variant', 'interval', '--simulate', '--workers', '2'],
+      ['no-such-command', '--workers', '2'],
+      ['check', 'no-such-scenario', '--workers=2'],
+    ]) {
+      const r = vmamirror(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(tidy(r)).toBe(true);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('is an exhaustive option: refused with --simulate', () => {
     const r = vmamirror(['check', 'exit', '--variant', 'interval', '--simulate', '--workers', '1']);
     expect(r.code).toBe(2);
