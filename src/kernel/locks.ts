@@ -106,7 +106,12 @@ class LockRefs<L extends AnyLock> {
       this.refs = [];
     }
     // An index out of range throws in `make` (Layout.slot) every time: nothing is kept for it.
-    return (this.refs[index] ??= this.make(w.layout, index));
+    let ref = this.refs[index];
+    if (ref === undefined) {
+      ref = this.make(w.layout, index);
+      this.refs[index] = ref;
+    }
+    return ref;
   }
 }
 
