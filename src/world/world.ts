@@ -881,6 +881,14 @@ export class World {
     }
     const b = this.layout.callSlot(a, depth);
     this.set(b + CALL_ROUTINE, id + 1);
+    if (a === this.actor) {
+      // A call from the running step: its own new frame, zero before (dead frames are), where
+      // writing a value over itself changes nothing anyone sees (see `ret`).
+      const v = this.v;
+      if (v[b + CALL_PC] !== 0) this.set(b + CALL_PC, 0);
+      for (let i = 0; i < args.length; i++) if (v[b + CALL_LOCALS + i] !== args[i]) this.set(b + CALL_LOCALS + i, args[i]);
+      return;
+    }
     this.set(b + CALL_PC, 0);
     for (let i = 0; i < args.length; i++) this.set(b + CALL_LOCALS + i, args[i]);
   }
