@@ -27,6 +27,8 @@ import type { Verdicts } from './verdict.js';
  * accesses are noted then, its model errors thrown then). Kept, it touched nothing but its own
  * frames, where the lock discipline and the footprint's fields check nothing; only a call it makes
  * is checked against the footprint, so a kept step that called runs again, audited.
+ *
+ * `memo`: a try it knows is taken back is not run (LookaheadMemo, below).
  */
 export function extendTransition(w: World, verdicts: Verdicts, a: number, lastInvisible: boolean, lo: LockOrder | null, at?: (steps: number) => void, memo?: LookaheadMemo): number {
   let extra = 0;
@@ -95,9 +97,10 @@ export function extendTransition(w: World, verdicts: Verdicts, a: number, lastIn
  * shared state the try is taken back whatever follows. A try from a state where the actor's top
  * frame and actor slots hold what they held at a try taken back before is taken back too, and is
  * not run: the same transitions, states and counts. Keys are stored whole and compared slot by
- * slot (nothing rests on a hash). Were some step to read more than that before its first shared
- * access, a try would at worst be skipped that would have joined the transition: a transition
- * ends earlier, which adds states but loses none (merging is what the reduction adds). Only with
+ * slot (nothing rests on a hash). Were some step to read shared state the tracking does not see
+ * before its first shared access (`kzalloc` scans free objects' krefs with plain reads), a try
+ * could be skipped that would have joined the transition: the transition ends earlier, which adds
+ * states but loses none (merging is what the reduction adds). Only with
  * nothing but the state observing a try: no lock-order graph (a try records its lock edges), no
  * footprint recorder, no mutant (its plan counts the sites it passes).
  */
