@@ -129,9 +129,11 @@ export class LookaheadMemo {
     const v = w.v;
     const actorSlots = L.actorSlot(a);
     const frame = L.callSlot(a, v[actorSlots + ACTOR_SP] - 1);
-    let h = Math.imul(a + 1, 0x9e3779b1);
-    for (let o = actorSlots; o < actorSlots + ACTOR_SLOTS; o++) h = Math.imul(h ^ v[o], 0x85ebca6b) ^ (h >>> 15);
-    for (let o = frame; o < frame + L.callStride; o++) h = Math.imul(h ^ v[o], 0x85ebca6b) ^ (h >>> 15);
+    // Only a bucket to start from (keys are compared whole): a multiply by 31 per slot, then one finaliser.
+    let h = a;
+    for (let o = actorSlots; o < actorSlots + ACTOR_SLOTS; o++) h = (Math.imul(h, 31) + v[o]) | 0;
+    const end = frame + L.callStride;
+    for (let o = frame; o < end; o++) h = (Math.imul(h, 31) + v[o]) | 0;
     h = fmix32(h);
     this.hash = h;
     this.actor = a;
@@ -149,7 +151,8 @@ export class LookaheadMemo {
     if (rec[r] !== this.hash || rec[r + 1] !== this.actor) return false;
     let p = r + 2;
     for (let o = this.actorSlots; o < this.actorSlots + ACTOR_SLOTS; o++) if (rec[p++] !== v[o]) return false;
-    for (let o = this.frame; o < this.frame + this.layout.callStride; o++) if (rec[p++] !== v[o]) return false;
+    const end = this.frame + this.layout.callStride;
+    for (let o = this.frame; o < end; o++) if (rec[p++] !== v[o]) return false;
     return true;
   }
 
