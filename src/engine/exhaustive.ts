@@ -34,7 +34,7 @@ import type { ExhaustiveStrategy } from './strategy.js';
 import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
 import { judgeSchedule } from './replay.js';
 import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
-import { extendTransition } from './transition.js';
+import { extendTransition, LookaheadMemo } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 import { CounterCanon, type CounterOptions } from './counters.js';
 import { RowCanon } from './symmetry.js';
@@ -441,7 +441,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const stepsSoFar = (n: number) => {
     atSteps = n;
   };
-  const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar);
+  // Tries known to be taken back are not run again (transition.ts): only where nothing but the state observes a try.
+  const memo = lo === null && w.recorder === null && w.mutation === null ? new LookaheadMemo(w.layout) : undefined;
+  const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar, memo);
 
   /**
    * Under audit, the transition just run (actor `a`, alternative `c`, `steps` steps from `parent`)

@@ -45,6 +45,7 @@
  */
 import { injects } from '../world/faults.js';
 import type { World } from '../world/world.js';
+import type { Layout } from '../world/layout.js';
 import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { LOCK, MM, PAGE, TASK } from './structs.js';
 import { deref, isNone } from './ref.js';
@@ -87,39 +88,76 @@ export type AnyLock = SpinLock | Mutex | RwSem | RwLock;
 
 // ---- lock references ----
 
-const mmName = (w: World, mm: number) => `mm[${w.layout.objectName(w.layout.region(MM), mm)}]`;
+/**
+ * The references to one kind of lock in one layout, by object: a reference is immutable data
+ * (slots and a name), so each is built once, on first use, rather than at every acquire, release
+ * and assertion — two objects and field lookups by name each, a few million per search. Keyed by
+ * the layout last asked (a search runs one): another layout starts over.
+ */
+class LockRefs<L extends AnyLock> {
+  private layout: Layout | undefined = undefined;
+  private refs: (L | undefined)[] = [];
+
+  constructor(private readonly make: (layout: Layout, index: number) => L) {}
+
+  of(w: World, index: number): L {
+    if (w.layout !== this.layout) {
+      this.layout = w.layout;
+      this.refs = [];
+    }
+    // An index out of range throws in `make` (Layout.slot) every time: nothing is kept for it.
+    let ref = this.refs[index];
+    if (ref === undefined) {
+      ref = this.make(w.layout, index);
+      this.refs[index] = ref;
+    }
+    return ref;
+  }
+}
+
+const mmName = (layout: Layout, mm: number) => `mm[${layout.objectName(layout.region(MM), mm)}]`;
+
+const ptls = new LockRefs<SpinLock>((layout, mm) => ({ kind: 'spinlock', slot: layout.slot(MM, mm, 'ptl'), name: () => `${mmName(layout, mm)}.ptl` }));
 
 /** mm/memory.c:pte_lockptr — the page-table lock of `mm` (one lock stands for its split ptls). */
 export function ptl(w: World, mm: number): SpinLock {
-  return { kind: 'spinlock', slot: w.layout.slot(MM, mm, 'ptl'), name: () => `${mmName(w, mm)}.ptl` };
+  return ptls.of(w, mm);
 }
+
+const mmapLocks = new LockRefs<RwSem>((layout, mm) => ({
+  kind: 'rwsem',
+  writer: layout.slot(MM, mm, 'mmapWriter'),
+  readers: layout.slot(MM, mm, 'mmapReaders'),
+  name: () => `${mmName(layout, mm)}.mmap_lock`,
+  notInNotifier: true,
+}));
 
 /** mm->mmap_lock. */
 export function mmapLock(w: World, mm: number): RwSem {
-  return {
-    kind: 'rwsem',
-    writer: w.layout.slot(MM, mm, 'mmapWriter'),
-    readers: w.layout.slot(MM, mm, 'mmapReaders'),
-    name: () => `${mmName(w, mm)}.mmap_lock`,
-    notInNotifier: true,
-  };
+  return mmapLocks.of(w, mm);
 }
+
+const folioLocks = new LockRefs<Mutex>((layout, pfn) => ({ kind: 'mutex', slot: layout.slot(PAGE, pfn, 'locked'), name: () => `folio[${layout.objectName(layout.region(PAGE), pfn)}].lock` }));
 
 /** The folio lock (PG_locked) of page `pfn`: a sleeping lock. */
 export function folioLock(w: World, pfn: number): Mutex {
-  return { kind: 'mutex', slot: w.layout.slot(PAGE, pfn, 'locked'), name: () => `folio[${w.layout.objectName(w.layout.region(PAGE), pfn)}].lock` };
+  return folioLocks.of(w, pfn);
 }
 
-const lockName = (w: World, lock: number) => w.layout.objectName(w.layout.region(LOCK), lock);
+const lockName = (layout: Layout, lock: number) => layout.objectName(layout.region(LOCK), lock);
+
+const driverMutexes = new LockRefs<Mutex>((layout, lock) => ({ kind: 'mutex', slot: layout.slot(LOCK, lock, 'owner'), name: () => lockName(layout, lock) }));
 
 /** A driver lock of the topology (`locks`, by index) used as a mutex. */
 export function driverMutex(w: World, lock: number): Mutex {
-  return { kind: 'mutex', slot: w.layout.slot(LOCK, lock, 'owner'), name: () => lockName(w, lock) };
+  return driverMutexes.of(w, lock);
 }
+
+const driverSpinlocks = new LockRefs<SpinLock>((layout, lock) => ({ kind: 'spinlock', slot: layout.slot(LOCK, lock, 'owner'), name: () => lockName(layout, lock) }));
 
 /** A driver lock of the topology (`locks`, by index) used as a spinlock. */
 export function driverSpinlock(w: World, lock: number): SpinLock {
-  return { kind: 'spinlock', slot: w.layout.slot(LOCK, lock, 'owner'), name: () => lockName(w, lock) };
+  return driverSpinlocks.of(w, lock);
 }
 
 // ---- shared checks ----
@@ -359,7 +397,7 @@ export function assertHeld(w: World, lock: AnyLock, who: string): void {
   if (w.mutation !== null && skipAssert(w)) return;
   if (w.actor < 0) return;
   // lockdep's own bookkeeping: not an access of the modelled code.
-  const held = w.instrument(() => (lock.kind === 'rwsem' || lock.kind === 'rwlock' ? w.get(lock.writer) === w.self || w.get(lock.readers) > 0 : w.get(lock.slot) === w.self));
+  const held = lock.kind === 'rwsem' || lock.kind === 'rwlock' ? w.instrumentGet(lock.writer) === w.self || w.instrumentGet(lock.readers) > 0 : w.instrumentGet(lock.slot) === w.self;
   if (!held) w.bug(`${who}: lockdep_assert_held(${lock.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
 }
 
@@ -367,7 +405,7 @@ export function assertHeld(w: World, lock: AnyLock, who: string): void {
 export function assertWriteHeld(w: World, sem: RwSem | RwLock, who: string): void {
   if (w.mutation !== null && skipAssert(w)) return;
   if (w.actor < 0) return;
-  if (w.instrument(() => w.get(sem.writer)) !== w.self) w.bug(`${who}: lockdep_assert_held_write(${sem.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
+  if (w.instrumentGet(sem.writer) !== w.self) w.bug(`${who}: lockdep_assert_held_write(${sem.name()}) failed: actor ${actorName(w, w.self)} does not hold it`);
 }
 
 // ---- rwlock_t (spinning reader/writer lock) ----

@@ -105,6 +105,14 @@ export class Routine<P extends string = string, V extends string = string> {
   readonly view: LocalsView;
   readonly frame = new FrameRef();
 
+  /**
+   * Per label index: the label its step returned last, and that label's index. `labelIndex` has
+   * no prototype, so V8 keeps it as a dictionary and every lookup is a hash probe; a step returns
+   * the same label (an interned literal) most of the time, which this answers with one compare.
+   */
+  private readonly lastLabel: string[];
+  private readonly lastNext: Int32Array;
+
   /** The model id cache: `w.call` resolves a routine's id in the running model (see registry.ts). */
   cachedModel: object | undefined = undefined;
   cachedId = -1;
@@ -147,6 +155,19 @@ export class Routine<P extends string = string, V extends string = string> {
       return { pc, domain };
     });
     this.view = makeLocalsView(this.localNames, this.frame);
+    // Seeded with each label's own index (a step that loops back to itself), so every entry is a true pair.
+    this.lastLabel = [...this.labels];
+    this.lastNext = Int32Array.from(this.labels.keys());
+  }
+
+  /** The index of `label`, which the step at `pc` returned (undefined: no such label). */
+  nextOf(pc: number, label: string): number | undefined {
+    if (this.lastLabel[pc] === label) return this.lastNext[pc];
+    const next = this.labelIndex[label];
+    if (next === undefined) return undefined;
+    this.lastLabel[pc] = label;
+    this.lastNext[pc] = next;
+    return next;
   }
 
   /** `routine:label` for traces. */

@@ -76,7 +76,7 @@ export function execStep(w: World, a: number): number {
   if (mutation !== null && r !== BLOCK_SLEEP && r !== BLOCK_SPIN) mutation.endStep(w);
   if (w.reached !== null && r !== BLOCK_SLEEP && r !== BLOCK_SPIN) w.reached[w.routineId(routine)][pc] = 1;
   if (typeof r === 'string') {
-    const next = routine.labelIndex[r];
+    const next = routine.nextOf(pc, r);
     if (next === undefined) throw new ModelError(`${routine.where(pc)} went to unknown label ${r}`);
     w.set(base + CALL_PC, next);
     return WENT;

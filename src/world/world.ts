@@ -43,12 +43,13 @@ interface StepRules {
    * the entry, which software under the lock sees before or after (ptep_get_and_clear is atomic).
    */
   readonly hardware: boolean;
+  /** Its compiled footprint and slot table, once the step has been audited against them (`compiledOf`; not while only recording). */
+  audit: StepAudit | undefined;
 }
 
-/** An audited step's compiled footprint (undefined where its library declares none), its mask over field numbers, and its slot table. */
+/** An audited step's compiled footprint (undefined where its library declares none) and its slot table (built from the footprint's mask over field numbers). */
 interface StepAudit {
   readonly fp: CompiledFootprint | undefined;
-  readonly mask: Uint8Array | undefined;
   readonly slots: Uint8Array;
 }
 
@@ -69,6 +70,9 @@ const SLOW_WRITE = 2;
 /** The slot is guarded by a lock class (discipline.ts GUARDED) and the step may read it: nothing to check while the actor is known to hold the class. */
 const GUARDED_READ = 4;
 const GUARDED_WRITE = 8;
+/** The step's declared footprint does not allow the access (set only with SLOW_READ / SLOW_WRITE): `auditAccess` refuses it without looking the field up in the mask. */
+const DENIED_READ = 16;
+const DENIED_WRITE = 32;
 
 /** Fields of every actor (thread) besides its call stack. */
 export interface ActorFields {
@@ -176,13 +180,9 @@ export class World {
   /** Whether the running step is held to it: audited (not only recorded), with the discipline on. */
   private disciplineOn = false;
   private auditFp: CompiledFootprint | undefined;
-  /** The audited step's footprint as a mask over field numbers (`fields`), or undefined when it declares none. */
-  private auditMask: Uint8Array | undefined;
   private auditSeen: Observed | undefined;
   private slotKeys: Int32Array | undefined;
   private fields: FieldIndex | undefined;
-  /** Per routine id: each step's compiled footprint, its mask and its slot table (built on the routine's first audited step). */
-  private readonly compiled: StepAudit[][] = [];
   /** The audited step's per-slot table (`SLOW_*`, `GUARDED_*` bits, one byte per slot of the layout). */
   private auditSlots: Uint8Array = new Uint8Array(0);
   /** Slot tables by the footprint mask they were built from ('' for a step that declares none): steps with one footprint share one. */
@@ -401,12 +401,9 @@ export class World {
 
   /** Starts auditing the step at `pc` of `routine` (the runner calls it when `audit` or `recorder` is set). */
   beginAudit(routine: AnyRoutine, pc: number): void {
-    this.slotKeys ??= slotFieldKeys(this.layout);
-    this.discipline ??= new StepDiscipline(this.protections);
     const id = this.routineId(routine);
-    this.stepRules[id] ??= this.stepRulesOf(routine);
-    const rules = this.stepRules[id][pc];
-    this.discipline.begin(rules.within);
+    const rules = (this.stepRules[id] ?? this.firstAudit(routine, id))[pc];
+    this.discipline!.begin(rules.within);
     this.stepKey = id * 256 + pc;
     this.stepStrict = rules.strict;
     this.stepLockless = rules.lockless;
@@ -417,37 +414,47 @@ export class World {
     if (this.recorder) {
       // Recording (re)writes the declarations: it does not check against the old ones.
       this.auditFp = undefined;
-      this.auditMask = undefined;
       this.auditSeen = this.observedStep(routine, pc);
       // Every access takes the slow path, which records it.
       this.auditSlots = this.slotTable(new Uint8Array(0));
       return;
     }
-    this.compiled[id] ??= this.compiledOf(routine);
-    const step = this.compiled[id][pc];
+    const step = rules.audit ?? this.compiledOf(routine, id)[pc];
     this.auditFp = step.fp;
-    this.auditMask = step.mask;
     this.auditSlots = step.slots;
     this.auditSeen = undefined;
   }
 
-  /** Each step's declared footprint of `routine`, compiled for this layout (undefined where its library declares none), and its slot table. */
-  private compiledOf(routine: AnyRoutine): StepAudit[] {
+  /** The tables of the first audited step of `routine` (and of this world): its steps' rules. */
+  private firstAudit(routine: AnyRoutine, id: number): StepRules[] {
+    this.slotKeys ??= slotFieldKeys(this.layout);
+    this.discipline ??= new StepDiscipline(this.protections);
+    const rules = this.stepRulesOf(routine);
+    this.stepRules[id] = rules;
+    return rules;
+  }
+
+  /**
+   * Each step's declared footprint of `routine`, compiled for this layout (undefined where its
+   * library declares none), and its slot table; kept in the steps' rules (`StepRules.audit`).
+   */
+  private compiledOf(routine: AnyRoutine, id: number): StepAudit[] {
     this.fields ??= fieldIndex(this.layout);
     const fields = this.fields;
     const declared = routine.library.footprints;
     const table = routine.labels.map((label): StepAudit => {
       const where = `${routine.name}:${label}`;
       const fp = declared?.[where];
-      if (!fp) return { fp: undefined, mask: undefined, slots: this.slotTable(undefined) };
+      if (!fp) return { fp: undefined, slots: this.slotTable(undefined) };
       const compiled = compileFootprint(this.layout, where, fp);
-      const mask = accessMask(compiled, fields);
-      return { fp: compiled, mask, slots: this.slotTable(mask) };
+      return { fp: compiled, slots: this.slotTable(accessMask(compiled, fields)) };
     });
     if (declared) {
       const missing = routine.labels.filter((_, i) => !table[i].fp);
       if (missing.length) throw new ModelError(`library ${routine.library.name} declares footprints but not for ${missing.map((l) => `${routine.name}:${l}`).join(', ')}`);
     }
+    const rules = this.stepRules[id];
+    for (let pc = 0; pc < table.length; pc++) rules[pc].audit = table[pc];
     return table;
   }
 
@@ -476,7 +483,13 @@ export class World {
         const guarded = prot.cost[o] === GUARDED;
         const read = (m & MAY_READ) !== 0;
         const write = (m & MAY_WRITE) !== 0;
-        t[o] = (!read || locks ? SLOW_READ : 0) | (!write || locks ? SLOW_WRITE : 0) | (guarded && read ? GUARDED_READ : 0) | (guarded && write ? GUARDED_WRITE : 0);
+        t[o] =
+          (!read || locks ? SLOW_READ : 0) |
+          (!write || locks ? SLOW_WRITE : 0) |
+          (guarded && read ? GUARDED_READ : 0) |
+          (guarded && write ? GUARDED_WRITE : 0) |
+          (read ? 0 : DENIED_READ) |
+          (write ? 0 : DENIED_WRITE);
       }
     }
     this.slotTables.set(id, t);
@@ -493,6 +506,7 @@ export class World {
         lockless: compileFootprint(this.layout, where, { reads: step.lockless }).reads as Set<number>,
         strict,
         hardware: step.at.startsWith('hw:'),
+        audit: undefined,
       };
     });
   }
@@ -532,13 +546,13 @@ export class World {
   private auditAccess(o: number, write: boolean, x: number): void {
     // Most of the rest: a field the step may access, guarded by a lock class the step already found
     // the actor holds (the answer stands until a lock word is written): nothing to check either.
-    if ((this.auditSlots[o] & (write ? GUARDED_WRITE : GUARDED_READ)) !== 0 && this.discipline!.knownHeld(this.prot!.classOf[o])) return;
+    const bits = this.auditSlots[o];
+    if ((bits & (write ? GUARDED_WRITE : GUARDED_READ)) !== 0 && this.discipline!.knownHeld(this.prot!.classOf[o])) return;
     const key = this.slotKeys![o];
     if (key === 0) return; // call frames and actor slots: the step's own, or a frame it pushes or pops
     if (this.disciplineOn) this.disciplineAccess(o, key, write, x);
     if (this.auditSeen) (write ? this.auditSeen.writes : this.auditSeen.reads).add(key);
-    const mask = this.auditMask;
-    if (mask !== undefined && (mask[this.fields!.ofSlot[o]] & (write ? MAY_WRITE : MAY_READ)) === 0) {
+    if ((bits & (write ? DENIED_WRITE : DENIED_READ)) !== 0) {
       const fp = this.auditFp!;
       this.auditing = false;
       throw new ModelError(
@@ -636,6 +650,15 @@ export class World {
     } finally {
       this.auditing = true;
     }
+  }
+
+  /** `instrument(() => this.get(o))` without the closure (lockdep's assertions read a lock word this way at many steps). */
+  instrumentGet(o: number): number {
+    if (!this.auditing) return this.get(o);
+    this.auditing = false;
+    const x = this.get(o); // with the audit off, `get` throws nothing
+    this.auditing = true;
+    return x;
   }
 
   /**
@@ -858,6 +881,14 @@ export class World {
     }
     const b = this.layout.callSlot(a, depth);
     this.set(b + CALL_ROUTINE, id + 1);
+    if (a === this.actor) {
+      // A call from the running step: its own new frame, zero before (dead frames are), where
+      // writing a value over itself changes nothing anyone sees (see `ret`).
+      const v = this.v;
+      if (v[b + CALL_PC] !== 0) this.set(b + CALL_PC, 0);
+      for (let i = 0; i < args.length; i++) if (v[b + CALL_LOCALS + i] !== args[i]) this.set(b + CALL_LOCALS + i, args[i]);
+      return;
+    }
     this.set(b + CALL_PC, 0);
     for (let i = 0; i < args.length; i++) this.set(b + CALL_LOCALS + i, args[i]);
   }
@@ -902,8 +933,12 @@ export class World {
     const a = this.actor;
     const sp = this.actorSp(a);
     const b = this.layout.callSlot(a, sp - 1);
-    // Dead frames are zeroed so that equal futures give equal states.
-    for (let k = 0; k < this.layout.callStride; k++) this.set(b + k, 0);
+    // Dead frames are zeroed so that equal futures give equal states. Most of a frame's slots are 0
+    // already (unused locals), and writing 0 over 0 changes nothing anyone sees: the frame is the
+    // running actor's own, which neither the step merging's tracking nor the audit (field key 0)
+    // looks at, and no property is checked inside a step. So only the others go through `set`.
+    const v = this.v;
+    for (let k = 0; k < this.layout.callStride; k++) if (v[b + k] !== 0) this.set(b + k, 0);
     // To the caller's frame, or, from the bottom frame, to the actor (tests read it with actorResult).
     this.set(sp > 1 ? this.layout.callSlot(a, sp - 2) + CALL_RESULT : this.layout.actorSlot(a) + ACTOR_RESULT, value);
     this.set(this.layout.actorSlot(a) + ACTOR_SP, sp - 1);

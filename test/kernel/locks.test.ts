@@ -353,3 +353,25 @@ describe('open questions found while converting the lock sites', () => {
   // invalidation it would spin. Behaviour was kept (mutexLockIfBlockable); one kind must be chosen.
   it.todo('anon-vma: user_lock is one kind of lock on both the fault and the invalidate path');
 });
+
+describe('lock references', () => {
+  it('are built once per lock and layout, and name the slots of the world asked for when layouts alternate', () => {
+    const small = world();
+    // Another layout: more pages and mms, so the same mm's and page's words sit at other slots.
+    const large = buildWorld({ pages: 3, mmPages: 2, mms: ['x', 'src', 'other'], locks: ['drv.a', 'drv.update'], actors: ['a', 'b'], libraries: [LIB] });
+    for (const w of [small, large, small, large]) {
+      const L = w.layout;
+      expect(ptl(w, 1).slot).toBe(L.slot(MM, 1, 'ptl'));
+      expect(ptl(w, 1)).toBe(ptl(w, 1));
+      expect(mmapLock(w, 1)).toMatchObject({ writer: L.slot(MM, 1, 'mmapWriter'), readers: L.slot(MM, 1, 'mmapReaders') });
+      expect(folioLock(w, 1).slot).toBe(L.slot(PAGE, 1, 'locked'));
+      expect(driverMutex(w, 0).slot).toBe(driverSpinlock(w, 0).slot);
+    }
+    expect(ptl(small, 1).name()).toBe('mm[other].ptl');
+    expect(ptl(large, 1).name()).toBe('mm[src].ptl');
+    expect(driverMutex(large, 1).name()).toBe('drv.update');
+    // An object the layout lacks is refused each time, not remembered.
+    expect(() => ptl(small, 2)).toThrow(/out of range/);
+    expect(() => ptl(small, 2)).toThrow(/out of range/);
+  });
+});

@@ -62,6 +62,29 @@ const twice = LIB.routine({
   },
 });
 
+/** A step that goes to one label or another by its argument: the runner's memo of the label a step returned last must not send every call the first way. */
+const fork = LIB.routine({
+  name: 'test_fork',
+  params: ['box', 'way'],
+  steps: {
+    pick: { at: 'test:pick', run: (_w, l) => (l.way === 1 ? 'left' : 'right') },
+    left: {
+      at: 'test:left',
+      run: (w, l) => {
+        w.obj(BOX, l.box).a = 1;
+        return w.ret(1);
+      },
+    },
+    right: {
+      at: 'test:right',
+      run: (w, l) => {
+        w.obj(BOX, l.box).b = 2;
+        return w.ret(2);
+      },
+    },
+  },
+});
+
 function makeWorld(order: 'ab' | 'ba'): World {
   const L = new Layout();
   L.add(BOX, 2, ['x', 'y']);
@@ -136,6 +159,18 @@ describe('routines and the runner', () => {
     // Finished actors leave zeroed frames: the stack area is all zero again.
     const L = w.layout;
     expect([...w.v.subarray(L.callBase, L.size)].every((x) => x === 0)).toBe(true);
+  });
+
+  it('follows the label each run of a step returns, when runs of it return different ones', () => {
+    const w = makeWorld('ab');
+    w.spawn(0, fork, [0, 1]);
+    w.spawn(1, fork, [1, 0]);
+    const trace = runSchedule(w, ['p', 'q', 'p', 'q']);
+    expect(trace.map((s) => s.where)).toEqual(['test_fork:pick', 'test_fork:pick', 'test_fork:left', 'test_fork:right']);
+    expect([w.actorResult(0), w.actorResult(1)]).toEqual([1, 2]);
+    // And back: the step's memo now holds 'right'.
+    w.spawn(0, fork, [0, 1]);
+    expect(runToEnd(w, 'p').map((s) => s.where)).toEqual(['test_fork:pick', 'test_fork:left']);
   });
 
   it('reports a blocked actor as not enabled and refuses to schedule it', () => {
