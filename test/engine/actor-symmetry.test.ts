@@ -26,6 +26,13 @@ import { actorGroups } from '../../src/scenario/symmetric.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import { propertiesFor } from '../../src/check/run.js';
 import { vmamirror } from '../helpers/cli.js';
+import { retryForever } from '../helpers/mutants.js';
+import { TERMINATION } from '../../src/engine/verdict.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 // A toy: a lock (its owner word holds w.self: a name by its protection), a mask of who took it
 // (bits, declared), one counter row per actor (declared), a local keeping the actor's number
@@ -356,6 +363,25 @@ describe('interchangeable actors of the model', () => {
     expect(y.actorSymmetry).toEqual({ groups: [['intro', 'intro2']], fairTermination: 'checked' });
     const w = buildScenario(s, design).world;
     expect(judgeSchedule(w, y.violation!.schedule, { properties: propertiesFor(s, design).properties })?.property).toBe(c.violation!.property);
+  });
+
+  it('a fault path that retries for ever (a livelock once kswapd stops): found with symmetry too, its concrete lasso replaying to it', { timeout: 120_000 }, () => {
+    const s = spec(TWO_READERS);
+    const c = checkOne(s, retryForever, { shrink: false });
+    const y = checkOne(s, retryForever, { shrink: false, symmetry: true });
+    expect(c.violation?.property).toBe(TERMINATION);
+    expect(y.violation?.property).toBe(TERMINATION);
+    expect(y.actorSymmetry?.fairTermination).toBe('checked');
+    const w = buildScenario(s, retryForever).world;
+    expect(judgeSchedule(w, y.violation!.schedule, { properties: propertiesFor(s, retryForever).properties })).toEqual({ property: TERMINATION, message: y.violation!.message });
+  });
+
+  it('examples/three-readers.yaml: the fair-termination check made on the product, with the concrete verdict', { timeout: 120_000 }, () => {
+    const s = loadScenarioFile(join(ROOT, 'examples/three-readers.yaml')).spec;
+    const c = checkOne(s, variant('interval'), { shrink: false, audit: false });
+    const y = checkOne(s, variant('interval'), { shrink: false, audit: false, symmetry: true });
+    expect(y.verdict).toBe(c.verdict);
+    expect(y.actorSymmetry).toEqual({ groups: [['intro', 'intro2', 'intro3']], fairTermination: 'checked' });
   });
 
   it('without --symmetry the declaration changes nothing', { timeout: 60_000 }, () => {

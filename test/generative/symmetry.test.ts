@@ -8,8 +8,8 @@
  * The same for interchangeable actors (src/engine/actor-symmetry.ts): a generated scenario with
  * its first actor twice, the two declared `symmetric:`; the loader may refuse it (a second fork or
  * exit), the engine may refuse it by name (an equivariance it sees broken), or it gives the
- * concrete verdict — fair termination aside, which actor symmetry does not check — and, where it
- * holds, exactly the concrete states canonicalised.
+ * concrete verdict — fair termination included, which it decides on the region graph times the
+ * permutations (termination.ts) — and, where it holds, exactly the concrete states canonicalised.
  *
  * GEN_SEED=7 GEN_SYMMETRY_RUNS=200 npx vitest run test/generative/symmetry.test.ts   # a longer run
  */
@@ -43,7 +43,7 @@ interface Tally {
   refused: number;
   reduced: number;
   skipped: number;
-  /** Concretely a livelock, which actor symmetry does not check (docs/reduction.md). */
+  /** A livelock, found by both searches (fair termination under the permutations: termination.ts). */
   termination: number;
 }
 const tally: Tally = { scenarios: 0, refused: 0, reduced: 0, skipped: 0, termination: 0 };
@@ -91,11 +91,7 @@ function disagreement(spec: ScenarioSpec, design: MirrorVariant, t: Tally = tall
     throw e;
   }
   if (symmetric.count < concrete.count) t.reduced++;
-  // Documented: actor symmetry does not make the fair-termination check.
-  if (spec.symmetric?.length && concrete.verdict === TERMINATION && symmetric.verdict === 'holds') {
-    t.termination++;
-    return undefined;
-  }
+  if (concrete.verdict === TERMINATION && symmetric.verdict === TERMINATION) t.termination++;
   if (symmetric.verdict !== concrete.verdict) return `${design.name}: ${concrete.verdict} concretely, ${symmetric.verdict} with --symmetry`;
   if (concrete.verdict !== 'holds') return undefined; // a violation stops each search at its own first one
   const missing = [...concrete.states].filter((s) => !symmetric.states.has(s)).length;
