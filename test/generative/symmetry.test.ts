@@ -27,6 +27,7 @@ import { ActorCanon } from '../../src/engine/actor-symmetry.js';
 import { actorGroups } from '../../src/scenario/symmetric.js';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.js';
 import { TERMINATION } from '../../src/engine/verdict.js';
+import { retryForever } from '../helpers/mutants.js';
 
 const SEED = Number(process.env.GEN_SEED ?? 20261130);
 const RUNS = Number(process.env.GEN_SYMMETRY_RUNS ?? 40);
@@ -156,5 +157,25 @@ describe('generated scenarios with an actor twice, declared interchangeable', ()
     expect(twins.scenarios).toBe(RUNS);
     // Not vacuous: the permutation merged states in some of them.
     expect(twins.reduced).toBeGreaterThan(0);
+  });
+
+  it('under a fault path that retries for ever (a livelock whenever a fault waits for nothing): the concrete verdict, fair termination included', { timeout: Math.max(120_000, RUNS * 3000) }, () => {
+    const livelocks: Tally & { invalid: number } = { scenarios: 0, invalid: 0, refused: 0, reduced: 0, skipped: 0, termination: 0 };
+    fc.assert(
+      fc.property(scenarios({ ...SMALL, actors: 2, ops: 2 }), (generated) => {
+        livelocks.scenarios++;
+        const spec = withTwin(generated);
+        if (!spec) {
+          livelocks.invalid++;
+          return;
+        }
+        const problem = disagreement(spec, retryForever, livelocks);
+        if (problem) throw new Error(`${problem}\n${scenarioYaml({ ...spec, name: 'generated-finding' }, problem, [retryForever.name])}symmetric: ${JSON.stringify(spec.symmetric)}`);
+      }),
+      { seed: SEED, numRuns: Math.ceil(RUNS / 2) },
+    );
+    console.log(`actor symmetry, retrying for ever: ${JSON.stringify(livelocks)}`);
+    // Not vacuous: livelocks found by both searches.
+    expect(livelocks.termination).toBeGreaterThan(0);
   });
 });
