@@ -269,7 +269,7 @@ export const MAX_PRODUCT = 1 << 23;
 /** `m` with each bit a moved to bit p[a]. */
 function permuteMask(m: number, p: Int32Array): number {
   let out = 0;
-  for (let a = 0; m >>> a !== 0; a++) if (m & (1 << a)) out |= 1 << p[a];
+  for (let a = 0; a < p.length; a++) if (m & (1 << a)) out |= 1 << p[a];
   return out;
 }
 

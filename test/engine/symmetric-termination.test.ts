@@ -18,7 +18,7 @@ import { entryActor } from '../../src/world/entry.js';
 import { roleWorld } from '../helpers/role-world.js';
 
 // `owner` names an actor (its lock-word protection says so); `bells` is a mask of actors (declared).
-const BOX = defineStruct('symterm_box', ['owner', 'bells', 'lock'] as const, { owner: 'lock-word:symterm', lock: 'lock-word:symterm_lock' });
+const BOX = defineStruct('symterm_box', ['owner', 'bells', 'lock', 'closed'] as const, { owner: 'lock-word:symterm', lock: 'lock-word:symterm_lock' });
 const LIB = new Library('test-symmetric-termination');
 
 /**
@@ -77,6 +77,54 @@ const ringer = LIB.routine({
   },
 });
 
+/**
+ * A client that puts its name on a free token, then completes once the token names another
+ * (blocked while it names itself), closing the game; and a daemon that hands a named token to the other client, for
+ * ever (`3 - token`: the other's name, whichever holds it). Each client can run only half the
+ * time, so weak fairness lets the daemon go round for ever: a livelock whose fairness rests on each
+ * client being blocked somewhere — in the quotient always "the holder", in the product a
+ * different concrete client in each copy.
+ */
+const tokenClient = LIB.routine({
+  name: 'symterm_token_client',
+  params: [],
+  steps: {
+    start: {
+      at: 'test:take_token',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        if (b.owner === 0 && !b.closed) b.owner = w.self;
+        return 'wait';
+      },
+    },
+    wait: {
+      at: 'test:wait_token',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        if (b.owner === w.self) return BLOCK_SLEEP;
+        // Done with it: the game is closed, so the other completes too (no livelock once one has).
+        b.owner = 0;
+        b.closed = 1;
+        return w.ret(0);
+      },
+    },
+  },
+});
+const handsOn = LIB.routine({
+  name: 'symterm_hands_on',
+  params: [],
+  steps: {
+    flip: {
+      at: 'test:hand_on',
+      run: (w) => {
+        const b = w.obj(BOX, 0);
+        if (b.owner !== 0 && !b.closed) b.owner = 3 - b.owner;
+        return 'flip';
+      },
+    },
+  },
+});
+
 defineActorNames({ name: 'test-symmetric-termination', fields: [{ struct: BOX, field: 'bells', encoding: 'bits' }] });
 
 /** `n` clients running `r` (interchangeable; no adversary: the region is every state where one has not completed). */
@@ -116,6 +164,21 @@ describe('fair termination under actor symmetry', () => {
       for (let a = 0; a < n; a++) expect(stepped.has(a), `c${a} steps in the lasso`).toBe(true);
     });
   }
+
+  it('finds a livelock that is fair because each client is blocked somewhere, the blocked one a different client in each copy', () => {
+    const tokens = () =>
+      roleWorld(BOX, LIB, [
+        ['c0', 'client', tokenClient],
+        ['c1', 'client', tokenClient],
+        ['d', 'daemon', handsOn],
+      ]);
+    const concrete = explore(tokens());
+    const symmetric = explore(tokens(), { actorGroups: group(2), equivarianceEvery: 1 });
+    expect(concrete.violation?.property).toBe(TERMINATION);
+    expect(symmetric.violation?.property).toBe(TERMINATION);
+    expect(symmetric.states).toBeLessThan(concrete.states);
+    expect(judgeSchedule(tokens(), symmetric.violation!.schedule)).toEqual({ property: TERMINATION, message: symmetric.violation!.message });
+  });
 
   it('finds it depth-first too, and holds where the concrete search holds', () => {
     expect(explore(world(polite, 3), { actorGroups: group(3), strategy: dfs }).violation?.property).toBe(TERMINATION);
