@@ -631,7 +631,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   if (lo) lo.paused = true; // the lasso's replays run steps the search has already run
   // Under actor symmetry, the schedule to τ(C) for tree node `tid`'s canonical state C and permutation `k` (termination.ts).
   const stem = (tid: number, k: number) => (actors ? actors.concreteAs(tid, tree.parent, tree.actor, tree.steps, k) : tree.schedule(tid));
-  const lasso = fair?.find(stem, (tid, k) => replayTo(stem(tid, k)));
+  // The product under actor symmetry is made now: within what the memory limit leaves.
+  const lasso = fair?.find(stem, (tid, k) => replayTo(stem(tid, k)), maxBytes - rss());
   if (lasso) enough({ ...lasso.found, schedule: lasso.schedule });
   return found.length ? finish('violation', found[0]) : finish('holds');
 }

@@ -433,10 +433,10 @@ export class FairTermination {
    * the lasso's steps from the root, or undefined (also when the product with the actor
    * permutations is refused: `refused` says why). `prefix(treeId, k)` gives the schedule to the
    * state of a tree node — under actor symmetry, to τ(C) for τ = permutation `k` and C the node's
-   * canonical state; `load(treeId, k)` loads that state.
+   * canonical state; `load(treeId, k)` loads that state. `room`: the bytes the product may take.
    */
-  find(prefix: (treeId: number, k: number) => number[], load: (treeId: number, k: number) => void): { found: Found; schedule: number[] } | undefined {
-    if (this.perms && !this.multiply(this.perms)) return undefined;
+  find(prefix: (treeId: number, k: number) => number[], load: (treeId: number, k: number) => void, room = Number.POSITIVE_INFINITY): { found: Found; schedule: number[] } | undefined {
+    if (this.perms && !this.multiply(this.perms, room)) return undefined;
     const comp = this.components();
     if (!comp) return undefined;
     const { members, entry } = comp;
@@ -468,14 +468,21 @@ export class FairTermination {
   /**
    * Replaces the recorded quotient by its product with the actor permutations (the file's head):
    * node (r, k) is r * size + k; its edges are r's, in order, each relabelled. False, with
-   * `refused` set, when the product would exceed `maxProduct` nodes or edges.
+   * `refused` set, when the product would exceed `maxProduct` nodes or edges, or `room` bytes
+   * (its tables, and the components' 11 bytes per node).
    */
-  private multiply(perms: ActorPermutations): boolean {
+  private multiply(perms: ActorPermutations, room: number): boolean {
     const G = perms.size;
     const N = this.states;
     const E = this.edges;
+    const what = `the region graph (${N} states, ${E} edges) times the ${G} permutations of the actor groups`;
     if (N * G > this.maxProduct || E * G > this.maxProduct) {
-      this.refused = `the region graph (${N} states, ${E} edges) times the ${G} permutations of the actor groups exceeds ${this.maxProduct} nodes or edges`;
+      this.refused = `${what} exceeds ${this.maxProduct} nodes or edges`;
+      return false;
+    }
+    const bytes = N * G * (6 * 4 + 11) + E * G * 4 * 4;
+    if (bytes > room) {
+      this.refused = `${what} would take ${Math.ceil(bytes / 2 ** 20)} MiB, beyond the memory limit`;
       return false;
     }
     const treeId = new Int32Array(N * G);

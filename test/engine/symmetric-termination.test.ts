@@ -193,7 +193,7 @@ describe('fair termination under actor symmetry', () => {
     }
   });
 
-  it('refuses a product beyond its bound in the result, naming the sizes (the check not made), and says nothing with termination off', () => {
+  it('refuses a product beyond its bound in the result, naming the sizes (the check not made), makes one within a memory limit, and says nothing with termination off', () => {
     const r = explore(world(polite, 3), { actorGroups: group(3), maxTerminationProduct: 10 });
     expect(r.verdict).toBe('holds');
     expect(r.actorSymmetry).toEqual({
@@ -201,6 +201,10 @@ describe('fair termination under actor symmetry', () => {
       fairTermination: 'not checked',
       reason: expect.stringMatching(/^the region graph \(\d+ states, \d+ edges\) times the 6 permutations of the actor groups exceeds 10 nodes or edges$/),
     });
+    // Under a memory limit, the product is made within what the limit leaves.
+    const rss = process.memoryUsage().rss;
+    const tight = explore(world(polite, 3), { actorGroups: group(3), maxMemoryBytes: rss + (64 << 20) });
+    expect(tight.actorSymmetry?.fairTermination, 'with room').toBe('checked');
     expect(explore(world(polite, 3), { actorGroups: group(3), liveness: false }).actorSymmetry).toEqual({ groups: [['c0', 'c1', 'c2']] });
   });
 
