@@ -10,7 +10,9 @@ import { Library } from '../../src/world/registry.js';
 import { defineActorNames, defineStruct, type ActorRole } from '../../src/world/layout.js';
 import type { World } from '../../src/world/world.js';
 import { BLOCK_SLEEP, type AnyRoutine } from '../../src/world/routine.js';
-import { explore, type ExploreOptions } from '../../src/engine/exhaustive.js';
+import { explore, type ExploreOptions, type ExploreResult } from '../../src/engine/exhaustive.js';
+import { actorSymmetryLine } from '../../src/report/text.js';
+import type { CheckResult } from '../../src/check/run.js';
 import { dfs } from '../../src/engine/dfs.js';
 import { judgeSchedule, replayRepaired } from '../../src/engine/replay.js';
 import { TERMINATION } from '../../src/engine/verdict.js';
@@ -201,11 +203,17 @@ describe('fair termination under actor symmetry', () => {
       fairTermination: 'not checked',
       reason: expect.stringMatching(/^the region graph \(\d+ states, \d+ edges\) times the 6 permutations of the actor groups exceeds 10 nodes or edges$/),
     });
+    // The text report says which, under a "holds".
+    const line = (x: ExploreResult) => actorSymmetryLine(x as unknown as CheckResult);
+    expect(line(r)).toMatch(/^\n {2}actor symmetry: c0, c1, c2 interchangeable; the fair-termination check is not made: the region graph \(\d+ states, \d+ edges\) times the 6 permutations/);
+    expect(line(explore(world(patient, 3), { actorGroups: group(3) }))).toBe('\n  actor symmetry: c0, c1, c2 interchangeable; fair termination checked on the region graph times the 6 permutations');
     // Under a memory limit, the product is made within what the limit leaves.
     const rss = process.memoryUsage().rss;
     const tight = explore(world(polite, 3), { actorGroups: group(3), maxMemoryBytes: rss + (64 << 20) });
     expect(tight.actorSymmetry?.fairTermination, 'with room').toBe('checked');
-    expect(explore(world(polite, 3), { actorGroups: group(3), liveness: false }).actorSymmetry).toEqual({ groups: [['c0', 'c1', 'c2']] });
+    const off = explore(world(polite, 3), { actorGroups: group(3), liveness: false });
+    expect(off.actorSymmetry).toEqual({ groups: [['c0', 'c1', 'c2']] });
+    expect(line(off)).toBe('\n  actor symmetry: c0, c1, c2 interchangeable');
   });
 
   it('refuses a group whose actors have different roles', () => {
