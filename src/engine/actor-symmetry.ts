@@ -26,9 +26,10 @@
  * unchanged (the actors start alike); on every state, a declared name must name an actor. The
  * engine cannot see an undeclared name: `checkEquivariance` (used by the tests and by the engine's
  * audit, `audit`) steps π(s) by π(a) beside s by a and compares. The fair-termination check (a
- * cycle's fairness by actor) is not made under actor symmetry: a cycle of the quotient may permute
- * the actors, so which actor steps in it is not a property of the quotient's cycle (exploreFrom
- * says so in the result); every other verdict is kept.
+ * cycle's fairness by actor) cannot run on the quotient alone: a cycle of the quotient may permute
+ * the actors, so which actor steps in it is not a property of the quotient's cycle. It runs on the
+ * quotient's region graph times the group (termination.ts, Emerson and Sistla's construction),
+ * whose nodes (C, τ) are the concrete states τ(C): `after` gives τ's successor along an edge.
  */
 import { ACTOR_SLOTS, ACTOR_SP, allActorNames, CALL_LOCALS, CALL_PC, CALL_ROUTINE, DATA_START, type ActorEncoding, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
@@ -76,6 +77,9 @@ export class ActorCanon {
   applied = 0;
   /** Per search-tree node: the permutation applied to the state the node's transition reached. */
   private nodePerm = new Int32Array(1 << 12);
+  /** A permutation's index by its images (made on the first `after`), and `after`'s answers by (k, s). */
+  private indexOfPerm: Map<string, number> | undefined;
+  private readonly afterMemo = new Map<number, number>();
 
   private constructor(
     private readonly layout: Layout,
@@ -197,6 +201,31 @@ export class ActorCanon {
   /** How many permutations each state is tried under. */
   get size(): number {
     return this.perms.length;
+  }
+
+  /** Permutation `k` (π[a] = a's new number; the identity is 0): not to be written. */
+  image(k: number): Int32Array {
+    return this.perms[k];
+  }
+
+  /**
+   * The index of τ∘σ⁻¹, for τ = permutation `k` and σ = permutation `s`. Read τ as "canonical actor
+   * a is concrete actor τ[a]" — the concrete state is τ(C) — and let a transition from C reach U,
+   * whose canonical form is σ(U): the concrete transition reaches τ(U) = (τ∘σ⁻¹)(σ(U)), as `apply`
+   * moves block a to π[a] (so π(ρ(V)) = (π∘ρ)(V)). `concrete` follows the same relabelling.
+   */
+  after(k: number, s: number): number {
+    const key = k * this.perms.length + s;
+    const known = this.afterMemo.get(key);
+    if (known !== undefined) return known;
+    this.indexOfPerm ??= new Map(this.perms.map((p, i) => [p.join(','), i]));
+    const tau = this.perms[k];
+    const sigma = this.perms[s];
+    const out = new Int32Array(this.n);
+    for (let a = 0; a < this.n; a++) out[sigma[a]] = tau[a];
+    const i = this.indexOfPerm.get(out.join(','))!;
+    this.afterMemo.set(key, i);
+    return i;
   }
 
   /** Writes π(`v`) (then the rows' canonical form, if on) into `out`; its fingerprint lanes are stale. */
@@ -440,6 +469,29 @@ export class ActorCanon {
    * which is translated back, node by node, to the initial state's numbering.
    */
   concrete(id: number, parentOf: Int32Array, entry: Int32Array, steps: Int32Array, tail: readonly number[]): number[] {
+    const out: number[] = [];
+    const tau = this.walk(id, parentOf, entry, steps, out);
+    for (const e of tail) out.push(entryOf(tau[entryActor(e)], entryChoice(e)));
+    return out;
+  }
+
+  /**
+   * A concrete schedule to the state τ(C), for τ = permutation `k` and C the canonical state of
+   * tree node `id`: `concrete`'s schedule reaches ρ(C), ρ the node's relabelling, and renaming
+   * every actor x of it to g(x), g = τ∘ρ⁻¹, reaches g(ρ(C)) = τ(C) — the initial state is fixed by
+   * the group (`checkInitial`) and every step is equivariant, so the renamed run is a run.
+   */
+  concreteAs(id: number, parentOf: Int32Array, entry: Int32Array, steps: Int32Array, k: number): number[] {
+    const out: number[] = [];
+    const rho = this.walk(id, parentOf, entry, steps, out);
+    const tau = this.perms[k];
+    const g = new Int32Array(this.n);
+    for (let a = 0; a < this.n; a++) g[rho[a]] = tau[a];
+    return out.map((e) => entryOf(g[entryActor(e)], entryChoice(e)));
+  }
+
+  /** Appends `concrete`'s schedule to node `id` to `out`; returns the node's relabelling (canonical actor a is concrete actor τ[a]). */
+  private walk(id: number, parentOf: Int32Array, entry: Int32Array, steps: Int32Array, out: number[]): Int32Array {
     const path: number[] = [];
     for (let i = id; i >= 0; i = parentOf[i]) path.push(i);
     path.reverse();
@@ -451,7 +503,6 @@ export class ActorCanon {
       tau.set(next);
     };
     for (let a = 0; a < this.n; a++) tau[a] = a;
-    const out: number[] = [];
     for (const node of path) {
       if (parentOf[node] >= 0) {
         const e = entry[node];
@@ -459,8 +510,7 @@ export class ActorCanon {
       }
       step(this.perms[this.nodePerm[node]]);
     }
-    for (const e of tail) out.push(entryOf(tau[entryActor(e)], entryChoice(e)));
-    return out;
+    return tau;
   }
 
   /**

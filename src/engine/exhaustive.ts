@@ -101,9 +101,13 @@ export interface ExploreOptions extends CheckSelection {
   /**
    * Groups of interchangeable actors (by number; a scenario's `symmetric:`): states that differ
    * only in which actor of a group is which are one (actor-symmetry.ts). The fair-termination
-   * check is not made then (`fairTermination` in the result); schedules are reported concrete.
+   * check then runs on the region graph times the groups' permutations (termination.ts), unless
+   * that product exceeds `maxTerminationProduct` (`fairTermination` in the result says which);
+   * schedules are reported concrete.
    */
   readonly actorGroups?: readonly (readonly number[])[];
+  /** With `actorGroups`: the most nodes or edges the fair-termination check's product may have (termination.ts `MAX_PRODUCT` by default). */
+  readonly maxTerminationProduct?: number;
   /**
    * With `actorGroups`: check the transitions from every this-many-th state (by discovery order),
    * and from the first `EQUIVARIANCE_FIRST`, against every permutation of the groups (actor-
@@ -182,8 +186,19 @@ export interface ExploreResult {
   readonly completeDepth?: number;
   /** The row domains the search renumbered (`symmetry`), when the layout has one. */
   readonly symmetry?: readonly string[];
-  /** The actor groups the search permuted (`actorGroups`), by name, and that the fair-termination check was not made. */
-  readonly actorSymmetry?: { readonly groups: readonly (readonly string[])[]; readonly fairTermination: 'not checked' };
+  /**
+   * The actor groups the search permuted (`actorGroups`), by name; with the termination check on,
+   * whether the fair-termination check was made — on the region graph times the permutations —
+   * or, that product being too large, not (`reason`).
+   */
+  readonly actorSymmetry?: ActorSymmetryReport;
+}
+
+/** What a search under actor symmetry says of itself (`ExploreResult.actorSymmetry`). */
+export interface ActorSymmetryReport {
+  readonly groups: readonly (readonly string[])[];
+  readonly fairTermination?: 'checked' | 'not checked';
+  readonly reason?: string;
 }
 
 /** Fresh states between two readings of the process's RSS under a memory limit (a reading costs ~10 µs, far more on a loaded machine). */
@@ -244,8 +259,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const bound = opts.preemptions ?? -1;
   const order = opts.order;
   // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
-  // Not under actor symmetry: a cycle of the quotient may permute the actors, so which actor steps in it is no property of the cycle.
-  const fair = verdicts.terminationOn && bound < 0 && !actors ? new FairTermination(w) : undefined;
+  // Under actor symmetry the graph is the quotient's, its edges marked with their permutations: the check multiplies it out.
+  const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w, actors, opts.maxTerminationProduct) : undefined;
   const lone = fair ? new LoneRun(w, exact, canon) : undefined;
   let transitions = 0;
   /** Transitions the preemption bound cut off (none: every schedule was searched). */
@@ -347,7 +362,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       ...(bound >= 0 && { beyondBound }),
       ...(canon && { counters: opts.counters }),
       ...(sym && { symmetry: sym.names }),
-      ...(actors && { actorSymmetry: { groups: actors.names, fairTermination: 'not checked' as const } }),
+      ...(actors && { actorSymmetry: actorSymmetryReport(actors.names, fair) }),
       ...(maxViolations > 1 && { violations: found }),
       ...(verdict === 'incomplete' && strategy.shortest && bound < 0 && expanding > 0 && { completeDepth: expanding }),
       stopReason,
@@ -559,6 +574,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         sym?.checkAfter(w);
         if (actors) actors.canonicalize(w);
         else sym?.canonicalize(w);
+        // The permutation the canonical form applied: the termination graph's edge carries it.
+        const applied = actors ? actors.applied : 0;
         const next = w.v;
         let pre = 0;
         let fresh: boolean;
@@ -597,7 +614,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
         } else if (region >= 0) {
           target = fair!.indexOf(keyLo, keyHi);
         }
-        if (region >= 0 && target >= 0) fair!.edge(target, entry, steps);
+        if (region >= 0 && target >= 0) fair!.edge(target, entry, steps, applied);
         w.undoTo(mark);
       }
       if (actorEnabled) {
@@ -614,10 +631,17 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.
   if (bound >= 0) return stopped('preemption-bound');
   if (lo) lo.paused = true; // the lasso's replays run steps the search has already run
-  const lasso = fair?.find(
-    (tid) => tree.schedule(tid),
-    (tid) => replayTo(tree.schedule(tid)),
-  );
+  // Under actor symmetry, the schedule to τ(C) for tree node `tid`'s canonical state C and permutation `k` (termination.ts).
+  const stem = (tid: number, k: number) => (actors ? actors.concreteAs(tid, tree.parent, tree.actor, tree.steps, k) : tree.schedule(tid));
+  // The product under actor symmetry is made now: within what the memory limit leaves.
+  const lasso = fair?.find(stem, (tid, k) => replayTo(stem(tid, k)), maxBytes - rss());
   if (lasso) enough({ ...lasso.found, schedule: lasso.schedule });
   return found.length ? finish('violation', found[0]) : finish('holds');
+}
+
+/** The result's `actorSymmetry`: the groups, and whether the fair-termination check (`fair`, if on) multiplied its graph out. */
+function actorSymmetryReport(groups: string[][], fair: FairTermination | undefined): ActorSymmetryReport {
+  if (!fair) return { groups };
+  if (fair.refused) return { groups, fairTermination: 'not checked', reason: fair.refused };
+  return { groups, fairTermination: 'checked' };
 }

@@ -30,6 +30,20 @@
  * the search tree to the component, then a fair cycle through it. `CycleWatch` is the form for one
  * sequence of states (a replay, a shrink candidate): when the sequence comes back to a region state,
  * the cycle since its last visit is checked for fairness.
+ *
+ * Under actor symmetry (actor-symmetry.ts) the search records the quotient: one region state per
+ * orbit, each edge with the permutation σ its target's canonical form applied. A cycle of the
+ * quotient may permute the actors, so fairness by actor is not decided on it. It is decided on the
+ * product with the group (Emerson and Sistla, "Utilizing symmetry when model checking under
+ * fairness assumptions", TOPLAS 1997): a node (C, τ) per region state C and permutation τ — the
+ * concrete state τ(C), canonical actor a being concrete actor τ(a) — and per quotient edge
+ * C --a--> T (applying σ) an edge (C, τ) --τ(a)--> (T, τ∘σ⁻¹) (`ActorPermutations.after`); a
+ * node's masks are C's with bit a moved to τ(a). Every concrete region state is a node (several
+ * when τ(C) = τ'(C)) and every concrete edge from it is an edge of each such node, so the product
+ * covers the concrete region graph: a fair cycle of it projects to a fair concrete cycle (the
+ * labels and masks are the concrete ones), and a fair concrete cycle lifts to one of it. The
+ * ordinary analysis on the product is therefore exact; its lasso is concrete already, its stem the
+ * tree's path to C renamed to reach τ(C) (`ActorCanon.concreteAs`).
  */
 import type { World } from '../world/world.js';
 import { execStep, isEnabled, whereIs } from '../world/runner.js';
@@ -37,7 +51,7 @@ import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { visitedStates, type VisitedStates } from './visited.js';
 import { CounterCanon, type CounterOptions } from './counters.js';
 import { ModelError } from '../world/errors.js';
-import { entryActor, entryChoice, transitionEntries } from '../world/entry.js';
+import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
 import { grow } from './grow.js';
 import { TERMINATION, type Found } from './verdict.js';
 
@@ -232,6 +246,33 @@ class FingerprintIndex {
   }
 }
 
+/**
+ * The permutations of the actor groups under actor symmetry (actor-symmetry.ts `ActorCanon`), as
+ * the product of the region graph with them needs them.
+ */
+export interface ActorPermutations {
+  /** How many (the identity is 0). */
+  readonly size: number;
+  /** Permutation `k`: `image(k)[a]` is a's image. */
+  image(k: number): Int32Array;
+  /** The index of τ∘σ⁻¹ for τ = permutation `k` and σ = permutation `s`. */
+  after(k: number, s: number): number;
+}
+
+/**
+ * The most nodes, or edges, the product of the region graph with the actor permutations may have
+ * (each costs 16 to 24 bytes, and the components' tables 11 per node): beyond it the check is not
+ * made, and the result says so.
+ */
+export const MAX_PRODUCT = 1 << 23;
+
+/** `m` with each bit a moved to bit p[a]. */
+function permuteMask(m: number, p: Int32Array): number {
+  let out = 0;
+  for (let a = 0; a < p.length; a++) if (m & (1 << a)) out |= 1 << p[a];
+  return out;
+}
+
 /** The exhaustive search's termination check: records the region graph, then looks for a fair cycle. */
 export class FairTermination {
   private readonly roles: RoleMasks;
@@ -252,7 +293,13 @@ export class FairTermination {
   private edgeTo = new Int32Array(4096);
   private edgeEntry = new Int32Array(4096);
   private edgeSteps = new Int32Array(4096);
+  /** Under actor symmetry: per edge, the permutation its target's canonical form applied (an index of `perms`). */
+  private edgePerm = new Int32Array(0);
   private edges = 0;
+  /** Region nodes per region state: the product's copies (`multiply`), else 1. */
+  private copies = 1;
+  /** Set when the product with the actor permutations was too large to make: why the check was not made. */
+  refused: string | undefined;
   private expanding = -1;
   /**
    * A bit per search-tree id: the state is in the region. Most states are not, and the explorer
@@ -260,12 +307,28 @@ export class FairTermination {
    */
   private regionBits = new Uint8Array(1024);
 
-  constructor(private readonly w: World) {
+  constructor(
+    private readonly w: World,
+    /** Under actor symmetry: the group the search's states are canonical for. */
+    private readonly perms?: ActorPermutations,
+    /** The most nodes or edges the product with `perms` may have. */
+    private readonly maxProduct = MAX_PRODUCT,
+  ) {
     this.roles = roleMasks(w);
+    if (!perms) return;
+    this.edgePerm = new Int32Array(this.edgeTo.length);
+    // The region, and the property, are read by role: a permutation must keep every actor's.
+    const roles = w.layout.roles;
+    for (let k = 1; k < perms.size; k++) {
+      const p = perms.image(k);
+      const a = roles.findIndex((r, x) => roles[p[x]] !== r);
+      if (a >= 0)
+        throw new ModelError(`actor symmetry: actors ${w.layout.actorNames[a]} (${roles[a]}) and ${w.layout.actorNames[perms.image(k)[a]]} (${roles[p[a]]}) are grouped but have different roles`);
+    }
   }
 
   get bytes(): number {
-    return this.index.bytes + this.treeId.byteLength * 6 + this.edgeTo.byteLength * 4 + this.regionBits.byteLength;
+    return this.index.bytes + this.treeId.byteLength * 6 + this.edgeTo.byteLength * 4 + this.edgePerm.byteLength + this.regionBits.byteLength;
   }
 
   /**
@@ -276,7 +339,7 @@ export class FairTermination {
     let b = 0;
     if ((this.index.size + states) * 4 > this.index.capacity * 3) b += 2 * this.index.bytes;
     if (this.states + states >= this.treeId.length) b += this.treeId.byteLength * 6;
-    if (this.edges + edges >= this.edgeTo.length) b += this.edgeTo.byteLength * 4;
+    if (this.edges + edges >= this.edgeTo.length) b += this.edgeTo.byteLength * 4 + this.edgePerm.byteLength;
     return b;
   }
 
@@ -334,20 +397,23 @@ export class FairTermination {
    * An edge from the state being expanded to region state `to` by the transition `entry` (`steps`
    * steps). A transition that takes a non-default alternative of a branching step (an injected
    * fault) is left out of the graph: termination assumes a fault does not recur for ever, so no
-   * cycle may depend on one (otherwise a trylock refused forever would be a "livelock").
+   * cycle may depend on one (otherwise a trylock refused forever would be a "livelock"). Under
+   * actor symmetry, `perm`: the permutation the target's canonical form applied.
    */
-  edge(to: number, entry: number, steps: number): void {
+  edge(to: number, entry: number, steps: number, perm = 0): void {
     if (entryChoice(entry) > 0) return;
     if (this.edges === this.edgeTo.length) {
       this.edgeFrom = grow(this.edgeFrom);
       this.edgeTo = grow(this.edgeTo);
       this.edgeEntry = grow(this.edgeEntry);
       this.edgeSteps = grow(this.edgeSteps);
+      if (this.perms) this.edgePerm = grow(this.edgePerm);
     }
     this.edgeFrom[this.edges] = this.expanding;
     this.edgeTo[this.edges] = to;
     this.edgeEntry[this.edges] = entry;
     this.edgeSteps[this.edges] = steps;
+    if (this.perms) this.edgePerm[this.edges] = perm;
     this.edges++;
     this.edgeCount[this.expanding]++;
   }
@@ -363,14 +429,19 @@ export class FairTermination {
   }
 
   /**
-   * After a complete search: a fair cycle in the region, as the termination violation and the
-   * lasso's steps from the root (`prefix(treeId)` gives the schedule to a state), or undefined.
+   * After a complete search, once: a fair cycle in the region, as the termination violation and
+   * the lasso's steps from the root, or undefined (also when the product with the actor
+   * permutations is refused: `refused` says why). `prefix(treeId, k)` gives the schedule to the
+   * state of a tree node — under actor symmetry, to τ(C) for τ = permutation `k` and C the node's
+   * canonical state; `load(treeId, k)` loads that state. `room`: the bytes the product may take.
    */
-  find(prefix: (treeId: number) => number[], load: (treeId: number) => void): { found: Found; schedule: number[] } | undefined {
+  find(prefix: (treeId: number, k: number) => number[], load: (treeId: number, k: number) => void, room = Number.POSITIVE_INFINITY): { found: Found; schedule: number[] } | undefined {
+    if (this.perms && !this.multiply(this.perms, room)) return undefined;
     const comp = this.components();
     if (!comp) return undefined;
     const { members, entry } = comp;
-    const schedule = prefix(this.treeId[entry]);
+    const copy = entry % this.copies;
+    const schedule = prefix(this.treeId[entry], copy);
     const inComp = new Uint8Array(this.states);
     for (const m of members) inComp[m] = 1;
     // Visit, for every actor, one of its internal edges or a state where it is disabled; then close the cycle.
@@ -390,8 +461,75 @@ export class FairTermination {
         at = this.edgeTo[e];
       }
     }
-    load(this.treeId[entry]);
+    load(this.treeId[entry], copy);
     return { found: neverCompletes(this.w, this.clients[entry], this.roles), schedule };
+  }
+
+  /**
+   * Replaces the recorded quotient by its product with the actor permutations (the file's head):
+   * node (r, k) is r * size + k; its edges are r's, in order, each relabelled. False, with
+   * `refused` set, when the product would exceed `maxProduct` nodes or edges, or `room` bytes
+   * (its tables, and the components' 11 bytes per node).
+   */
+  private multiply(perms: ActorPermutations, room: number): boolean {
+    const G = perms.size;
+    const N = this.states;
+    const E = this.edges;
+    const what = `the region graph (${N} states, ${E} edges) times the ${G} permutations of the actor groups`;
+    if (N * G > this.maxProduct || E * G > this.maxProduct) {
+      this.refused = `${what} exceeds ${this.maxProduct} nodes or edges`;
+      return false;
+    }
+    const bytes = N * G * (6 * 4 + 11) + E * G * 4 * 4;
+    if (bytes > room) {
+      this.refused = `${what} would take ${Math.ceil(bytes / 2 ** 20)} MiB, beyond the memory limit`;
+      return false;
+    }
+    const treeId = new Int32Array(N * G);
+    const enabled = new Int32Array(N * G);
+    const acquiring = new Int32Array(N * G);
+    const clients = new Int32Array(N * G);
+    const edgeFirst = new Int32Array(N * G);
+    const edgeCount = new Int32Array(N * G);
+    const edgeFrom = new Int32Array(E * G);
+    const edgeTo = new Int32Array(E * G);
+    const edgeEntry = new Int32Array(E * G);
+    const edgeSteps = new Int32Array(E * G);
+    let pe = 0;
+    for (let r = 0; r < N; r++) {
+      for (let k = 0; k < G; k++) {
+        const node = r * G + k;
+        const tau = perms.image(k);
+        treeId[node] = this.treeId[r];
+        enabled[node] = permuteMask(this.enabled[r], tau);
+        acquiring[node] = permuteMask(this.acquiring[r], tau);
+        clients[node] = permuteMask(this.clients[r], tau);
+        edgeFirst[node] = pe;
+        edgeCount[node] = this.edgeCount[r];
+        for (let e = this.edgeFirst[r]; e < this.edgeFirst[r] + this.edgeCount[r]; e++) {
+          const x = this.edgeEntry[e];
+          edgeFrom[pe] = node;
+          edgeTo[pe] = this.edgeTo[e] * G + perms.after(k, this.edgePerm[e]);
+          edgeEntry[pe] = entryOf(tau[entryActor(x)], entryChoice(x));
+          edgeSteps[pe] = this.edgeSteps[e];
+          pe++;
+        }
+      }
+    }
+    this.treeId = treeId;
+    this.enabled = enabled;
+    this.acquiring = acquiring;
+    this.clients = clients;
+    this.edgeFirst = edgeFirst;
+    this.edgeCount = edgeCount;
+    this.edgeFrom = edgeFrom;
+    this.edgeTo = edgeTo;
+    this.edgeEntry = edgeEntry;
+    this.edgeSteps = edgeSteps;
+    this.states = N * G;
+    this.edges = pe;
+    this.copies = G;
+    return true;
   }
 
   private internalEdges(r: number, inComp: Uint8Array): number[] {

@@ -121,11 +121,23 @@ export function fingerprintLine(r: CheckResult): string {
   return `\n  fingerprints: a state hidden by a 64-bit fingerprint collision has probability ≤ ${collisionBound(r.states).toPrecision(2)} (birthday bound over ${r.states} states)`;
 }
 
-/** What a proof under actor symmetry (a scenario's `symmetric:` with --symmetry) covers: every verdict but fair termination. */
+/**
+ * What a proof under actor symmetry (a scenario's `symmetric:` with --symmetry) covers: every
+ * verdict, fair termination on the region graph times the groups' permutations — unless that
+ * product was too large, then everything but fair termination.
+ */
 export function actorSymmetryLine(r: CheckResult): string {
-  if (!r.actorSymmetry) return '';
-  const groups = r.actorSymmetry.groups.map((g) => g.join(', ')).join('; ');
-  return `\n  actor symmetry: ${groups} interchangeable; the fair-termination check is not made (a cycle of the quotient may permute the actors: check without --symmetry for it)`;
+  const s = r.actorSymmetry;
+  if (!s) return '';
+  const groups = s.groups.map((g) => g.join(', ')).join('; ');
+  const perms = s.groups.reduce((n, g) => n * factorial(g.length), 1);
+  if (s.fairTermination === 'not checked') return `\n  actor symmetry: ${groups} interchangeable; the fair-termination check is not made: ${s.reason} (check without --symmetry for it)`;
+  const fair = s.fairTermination === 'checked' ? `; fair termination checked on the region graph times the ${perms} permutations` : '';
+  return `\n  actor symmetry: ${groups} interchangeable${fair}`;
+}
+
+function factorial(n: number): number {
+  return n <= 1 ? 1 : n * factorial(n - 1);
 }
 
 /** The labels a complete search never ran, in the routines that ran (SPIN's "unreached in proctype"). */

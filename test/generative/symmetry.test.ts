@@ -8,8 +8,8 @@
  * The same for interchangeable actors (src/engine/actor-symmetry.ts): a generated scenario with
  * its first actor twice, the two declared `symmetric:`; the loader may refuse it (a second fork or
  * exit), the engine may refuse it by name (an equivariance it sees broken), or it gives the
- * concrete verdict — fair termination aside, which actor symmetry does not check — and, where it
- * holds, exactly the concrete states canonicalised.
+ * concrete verdict — fair termination included, which it decides on the region graph times the
+ * permutations (termination.ts) — and, where it holds, exactly the concrete states canonicalised.
  *
  * GEN_SEED=7 GEN_SYMMETRY_RUNS=200 npx vitest run test/generative/symmetry.test.ts   # a longer run
  */
@@ -27,6 +27,7 @@ import { ActorCanon } from '../../src/engine/actor-symmetry.js';
 import { actorGroups } from '../../src/scenario/symmetric.js';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.js';
 import { TERMINATION } from '../../src/engine/verdict.js';
+import { retryForever } from '../helpers/mutants.js';
 
 const SEED = Number(process.env.GEN_SEED ?? 20261130);
 const RUNS = Number(process.env.GEN_SYMMETRY_RUNS ?? 40);
@@ -43,7 +44,7 @@ interface Tally {
   refused: number;
   reduced: number;
   skipped: number;
-  /** Concretely a livelock, which actor symmetry does not check (docs/reduction.md). */
+  /** A livelock, found by both searches (fair termination under the permutations: termination.ts). */
   termination: number;
 }
 const tally: Tally = { scenarios: 0, refused: 0, reduced: 0, skipped: 0, termination: 0 };
@@ -91,11 +92,7 @@ function disagreement(spec: ScenarioSpec, design: MirrorVariant, t: Tally = tall
     throw e;
   }
   if (symmetric.count < concrete.count) t.reduced++;
-  // Documented: actor symmetry does not make the fair-termination check.
-  if (spec.symmetric?.length && concrete.verdict === TERMINATION && symmetric.verdict === 'holds') {
-    t.termination++;
-    return undefined;
-  }
+  if (concrete.verdict === TERMINATION && symmetric.verdict === TERMINATION) t.termination++;
   if (symmetric.verdict !== concrete.verdict) return `${design.name}: ${concrete.verdict} concretely, ${symmetric.verdict} with --symmetry`;
   if (concrete.verdict !== 'holds') return undefined; // a violation stops each search at its own first one
   const missing = [...concrete.states].filter((s) => !symmetric.states.has(s)).length;
@@ -160,5 +157,25 @@ describe('generated scenarios with an actor twice, declared interchangeable', ()
     expect(twins.scenarios).toBe(RUNS);
     // Not vacuous: the permutation merged states in some of them.
     expect(twins.reduced).toBeGreaterThan(0);
+  });
+
+  it('under a fault path that retries for ever (a livelock whenever a fault waits for nothing): the concrete verdict, fair termination included', { timeout: Math.max(120_000, RUNS * 3000) }, () => {
+    const livelocks: Tally & { invalid: number } = { scenarios: 0, invalid: 0, refused: 0, reduced: 0, skipped: 0, termination: 0 };
+    fc.assert(
+      fc.property(scenarios({ ...SMALL, actors: 2, ops: 2 }), (generated) => {
+        livelocks.scenarios++;
+        const spec = withTwin(generated);
+        if (!spec) {
+          livelocks.invalid++;
+          return;
+        }
+        const problem = disagreement(spec, retryForever, livelocks);
+        if (problem) throw new Error(`${problem}\n${scenarioYaml({ ...spec, name: 'generated-finding' }, problem, [retryForever.name])}symmetric: ${JSON.stringify(spec.symmetric)}`);
+      }),
+      { seed: SEED, numRuns: Math.ceil(RUNS / 2) },
+    );
+    console.log(`actor symmetry, retrying for ever: ${JSON.stringify(livelocks)}`);
+    // Not vacuous: livelocks found by both searches.
+    expect(livelocks.termination).toBeGreaterThan(0);
   });
 });
