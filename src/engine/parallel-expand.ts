@@ -19,7 +19,7 @@ import { execStep } from '../world/runner.js';
 import { entryOf } from '../world/entry.js';
 import { applyRecord, CHUNK_END, LevelStore } from './state-store.js';
 import type { Found, Verdicts } from './verdict.js';
-import { extendTransition } from './transition.js';
+import { extendTransition, LookaheadMemo } from './transition.js';
 import { LoneRun, regionActors, roleMasks } from './termination.js';
 import { grow } from './grow.js';
 import { CounterCanon, type CounterOptions } from './counters.js';
@@ -113,6 +113,8 @@ export class LevelExpander {
   private readonly fair: boolean;
   private readonly lone: LoneRun | undefined;
   private readonly canon: CounterCanon | undefined;
+  /** The look-ahead tries this thread knows are taken back (transition.ts), as one thread has them: the same transitions. */
+  private readonly memo: LookaheadMemo | undefined;
   private readonly parent: Int32Array;
   /** The stores of even and odd levels' new states. */
   private readonly stores: readonly [LevelStore, LevelStore];
@@ -139,6 +141,7 @@ export class LevelExpander {
     this.roles = roleMasks(w);
     this.fair = verdicts.terminationOn;
     this.canon = CounterCanon.of(this.L, opts.counters);
+    this.memo = w.recorder === null && w.mutation === null ? new LookaheadMemo(this.L) : undefined;
     this.lone = this.fair ? new LoneRun(w, false, this.canon) : undefined;
     this.parent = new Int32Array(this.L.size);
     this.stores = [new LevelStore(this.L, 1 << 20, true), new LevelStore(this.L, 1 << 20, true)];
@@ -214,7 +217,7 @@ export class LevelExpander {
         let steps = 1;
         let raised = verdicts.raised(w);
         if (merge && !raised) {
-          const extra = extendTransition(w, verdicts, a, !w.touchedShared, null);
+          const extra = extendTransition(w, verdicts, a, !w.touchedShared, null, undefined, this.memo);
           if (extra < 0) raised = true;
           steps += extra < 0 ? -extra : extra;
         }
