@@ -97,10 +97,11 @@ export function extendTransition(w: World, verdicts: Verdicts, a: number, lastIn
  * shared state the try is taken back whatever follows. A try from a state where the actor's top
  * frame and actor slots hold what they held at a try taken back before is taken back too, and is
  * not run: the same transitions, states and counts. Keys are stored whole and compared slot by
- * slot (nothing rests on a hash). Were some step to read shared state the tracking does not see
- * before its first shared access (`kzalloc` scans free objects' krefs with plain reads), a try
- * could be skipped that would have joined the transition: the transition ends earlier, which adds
- * states but loses none (merging is what the reduction adds). Only with
+ * slot (nothing rests on a hash). The model's steps read the state through the tracked accessors
+ * (`w.get`, the views; a stand-in's reads too: `kzalloc`'s scan of the free objects' krefs is one);
+ * were some step to read shared state the tracking does not see before its first shared access, a
+ * try could be skipped that would have joined the transition: the transition ends earlier, which
+ * adds states but loses none (merging is what the reduction adds). Only with
  * nothing but the state observing a try: no lock-order graph (a try records its lock edges), no
  * footprint recorder, no mutant (its plan counts the sites it passes).
  */

@@ -41,6 +41,17 @@ describe('use after free', () => {
     expect(kzalloc(w, CTX)).toBe(-1);
   });
 
+  it("kzalloc's scan is a shared access for the step merging, even when it finds nothing free (a stand-in: not the audit's)", () => {
+    const { world: w } = buildScenario(exit, lifetimeDriver('srcu'));
+    expect(kzalloc(w, CTX)).toBe(-1); // the one context is live
+    // A step that only looked for a free context read the kref another actor's put writes: not invisible.
+    w.trackActor(0);
+    expect(kzalloc(w, CTX)).toBe(-1);
+    expect(w.touchedShared).toBe(true);
+    w.tracking = false;
+    expect(w.standIns).toContain('kzalloc finds a free object by its kref (the slab allocator keeps its free list under its own lock)');
+  });
+
   it('takes only an atomic field of the struct as its kref', () => {
     expect(() => declareLifetime(PUB, 'ctx')).toThrow(/test_ctx_pointer.ctx is a kref: declare it 'atomic'/);
     expect(() => krefInit(buildScenario(exit, lifetimeDriver('srcu')).world, PUB, 0)).toThrow(/struct test_ctx_pointer declares no lifetime/);
