@@ -207,6 +207,8 @@ const MEMORY_EVERY = 512;
 const PEAK_EVERY = 8192;
 /** Expansions between two polls when no new state turns up (the end of a search). */
 const POLL_EVERY = 256;
+/** Polls between two readings of the clock (a few microseconds of search: the time limit and the progress line keep to that). */
+const CLOCK_EVERY = 32;
 
 function rss(): number {
   return globalThis.process?.memoryUsage?.rss?.() ?? 0;
@@ -277,6 +279,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const rss0 = rss();
   let peakRss = rss0;
   let sinceMemory = 0;
+  let sinceClock = CLOCK_EVERY; // the first poll reads it
   const memoryEvery = maxBytes === Number.POSITIVE_INFINITY ? PEAK_EVERY : MEMORY_EVERY;
   // The lock-order graph, and where the running step is: the schedule to the state it runs from
   // (tree node `atId`), the transition's first entry, and how many steps of it have run.
@@ -377,9 +380,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const poll = (): StopReason | undefined => {
     if (visited.size >= maxStates) return 'max-states';
     if (opts.shouldStop?.()) return 'interrupted';
+    if (++sinceMemory >= memoryEvery && memoryReached()) return 'memory';
+    if (++sinceClock < CLOCK_EVERY) return undefined;
+    sinceClock = 0;
     const now = performance.now();
     if (now - t0 >= timeLimit) return 'time';
-    if (++sinceMemory >= memoryEvery && memoryReached()) return 'memory';
     if (now - lastPoll < 500) return undefined;
     lastPoll = now;
     opts.onProgress?.({ states: visited.size, transitions, frontier: frontier.size, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
