@@ -214,7 +214,8 @@ class FingerprintIndex {
     }
   }
 
-  set(lo: number, hi: number, value: number): void {
+  /** The value of (lo, hi) if it is in the map; else files it with `value` and returns -1 (one probe either way). */
+  add(lo: number, hi: number, value: number): number {
     if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
     const t = this.table;
     for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
@@ -224,12 +225,9 @@ class FingerprintIndex {
         t[k + 1] = hi;
         t[k + 2] = value + 1;
         this.size++;
-        return;
+        return -1;
       }
-      if (t[k] === lo && t[k + 1] === hi) {
-        t[k + 2] = value + 1;
-        return;
-      }
+      if (t[k] === lo && t[k + 1] === hi) return t[k + 2] - 1;
     }
   }
 
@@ -242,7 +240,7 @@ class FingerprintIndex {
     this.mask = this.mask * 2 + 1;
     this.table = new Int32Array((this.mask + 1) * 3);
     this.size = 0;
-    for (let k = 0; k < old.length; k += 3) if (old[k + 2] !== 0) this.set(old[k], old[k + 1], old[k + 2] - 1);
+    for (let k = 0; k < old.length; k += 3) if (old[k + 2] !== 0) this.add(old[k], old[k + 1], old[k + 2] - 1);
   }
 }
 
@@ -359,7 +357,8 @@ export class FairTermination {
     if (clients === 0) return -1;
     if (treeId >> 3 >= this.regionBits.length) this.regionBits = grow(this.regionBits, (treeId >> 3) + 1);
     this.regionBits[treeId >> 3] |= 1 << (treeId & 7);
-    const known = this.index.get(lo, hi);
+    // One probe: a new state (every caller's) is filed where the search for it ended.
+    const known = this.index.add(lo, hi, this.states);
     if (known >= 0) return known;
     if (this.states === this.treeId.length) {
       this.treeId = grow(this.treeId);
@@ -372,7 +371,6 @@ export class FairTermination {
     const r = this.states++;
     this.treeId[r] = treeId;
     this.clients[r] = clients;
-    this.index.set(lo, hi, r);
     return r;
   }
 
