@@ -12,6 +12,7 @@ import { ModelError } from '../world/errors.js';
 import { ACTOR_SLOTS, ACTOR_SP, type Layout } from '../world/layout.js';
 import { fmix32 } from '../world/hash.js';
 import type { Verdicts } from './verdict.js';
+import { grow } from './grow.js';
 
 /**
  * After a step of `a` (on the loaded state): extend the transition with the steps that are
@@ -110,7 +111,7 @@ export class LookaheadMemo {
   private table = new Int32Array(1 << 12);
   private used = 0;
   /** Records of `KEY` words back to back: [hash, actor, actor slots…, top frame…]. */
-  private records: Int32Array;
+  private records: Int32Array<ArrayBuffer>;
   private top = 0;
   private readonly key: number;
   /** The key `knows` looked up last: its hash and actor, and where its slots are. */
@@ -159,11 +160,7 @@ export class LookaheadMemo {
 
   /** The try `knows` was last asked about was taken back, and `w` is back at the state it ran from: remember the key. */
   remember(w: World): void {
-    if (this.top + this.key > this.records.length) {
-      const grown = new Int32Array(this.records.length * 2);
-      grown.set(this.records);
-      this.records = grown;
-    }
+    if (this.top + this.key > this.records.length) this.records = grow(this.records);
     const rec = this.records;
     const v = w.v;
     const r = this.top;
