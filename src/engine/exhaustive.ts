@@ -462,7 +462,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     atSteps = n;
   };
   // Tries known to be taken back are not run again (transition.ts): only where nothing but the state observes a try.
-  const memo = lo === null && w.recorder === null && w.mutation === null ? new LookaheadMemo(w.layout) : undefined;
+  const memo = LookaheadMemo.of(w, lo);
   const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar, memo);
 
   /**

@@ -141,7 +141,7 @@ export class LevelExpander {
     this.roles = roleMasks(w);
     this.fair = verdicts.terminationOn;
     this.canon = CounterCanon.of(this.L, opts.counters);
-    this.memo = w.recorder === null && w.mutation === null ? new LookaheadMemo(this.L) : undefined;
+    this.memo = LookaheadMemo.of(w, null);
     this.lone = this.fair ? new LoneRun(w, false, this.canon) : undefined;
     this.parent = new Int32Array(this.L.size);
     this.stores = [new LevelStore(this.L, 1 << 20, true), new LevelStore(this.L, 1 << 20, true)];

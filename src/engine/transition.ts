@@ -125,6 +125,11 @@ export class LookaheadMemo {
     this.records = new Int32Array(this.key << 10);
   }
 
+  /** A memo for the searches of `w` when nothing but the state observes a try (above): no lock-order graph `lo`, no recorder, no mutant; else none. */
+  static of(w: World, lo: LockOrder | null): LookaheadMemo | undefined {
+    return lo === null && w.recorder === null && w.mutation === null ? new LookaheadMemo(w.layout) : undefined;
+  }
+
   /** Whether a try of actor `a`'s next step (it has one) from the loaded state is known to be taken back; the key stays for `remember`. */
   knows(w: World, a: number): boolean {
     const L = this.layout;
