@@ -39,6 +39,7 @@ import { describeSlot } from '../world/describe.js';
 import { grow } from './grow.js';
 import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
 import type { RowCanon } from './symmetry.js';
+import type { Tree } from './tree.js';
 
 const INDEX = 0;
 const REF = 1;
@@ -456,10 +457,14 @@ export class ActorCanon {
     return moved.join(', ');
   }
 
-  /** Records the permutation last applied as node `id`'s (the state its transition reached). */
-  noteNode(id: number): void {
+  /**
+   * Records permutation `k` as node `id`'s (applied to the state its transition reached): by
+   * default the one this canonicaliser applied last; a parallel search's threads each canonicalise
+   * with their own, and the coordinator records what they report.
+   */
+  noteNode(id: number, k = this.applied): void {
     while (id >= this.nodePerm.length) this.nodePerm = grow(this.nodePerm);
-    this.nodePerm[id] = this.applied;
+    this.nodePerm[id] = k;
   }
 
   /**
@@ -514,6 +519,26 @@ export class ActorCanon {
   }
 
   /**
+   * `checkEquivariance` of the transition just run on `w` — actor `a`'s step with alternative `c`,
+   * then `steps - 1` more of its steps (`step` runs one), from `before` — with the world left at
+   * the transition's state and its undo log as it was.
+   */
+  checkTransition(w: World, before: Int32Array, a: number, c: number, steps: number, step: (a: number, c: number) => void): void {
+    const cur = w.v;
+    const mark = w.undoMark();
+    try {
+      this.checkEquivariance(w, before, a, cur.slice(), (x) => {
+        step(x, c);
+        for (let k = 1; k < steps; k++) step(x, 0);
+        w.clearBugs();
+      });
+    } finally {
+      w.undoTo(mark);
+      w.load(cur);
+    }
+  }
+
+  /**
    * Equivariance of one transition: `before` (any state), actor `a`'s step with alternative `c`
    * and `more` further steps of it, reach `after`; for each permutation π of the groups the same
    * transition of π(a) from π(before), run by `run` on `w`, must reach π(after). A difference means
@@ -538,6 +563,47 @@ export class ActorCanon {
           `(an actor number kept or compared where layout.ts ActorNames does not say); check without symmetric:`,
       );
     }
+  }
+}
+
+/** The states whose transitions the equivariance check always covers (the first ones: setup asymmetries show there). */
+export const EQUIVARIANCE_FIRST = 1024;
+
+/** How often a search checks transitions for equivariance (`ExploreOptions.equivarianceEvery`, else every 64th state's under audit). */
+export function equivarianceEvery(asked: number | undefined, audit: boolean): number {
+  return asked ?? (audit ? 64 : 0);
+}
+
+/**
+ * Whether the search checks the transitions from state `id` (by discovery order) for equivariance
+ * (`ExploreOptions.equivarianceEvery`): the first EQUIVARIANCE_FIRST, then every `every`-th; none
+ * when `every` is 0.
+ */
+export function equivarianceDue(id: number, every: number): boolean {
+  return every > 0 && (id < EQUIVARIANCE_FIRST || id % every === 0);
+}
+
+/**
+ * The schedules a search tree gives, in the concrete numbering of the actors: under actor symmetry
+ * its entries name actors in the numbering of the canonical state each runs from (`ActorCanon`
+ * translates them back), else as they are.
+ */
+export class ConcreteSchedules {
+  constructor(
+    private readonly actors: ActorCanon | undefined,
+    private readonly tree: Tree,
+  ) {}
+
+  /** The schedule to node `id`, then `tail` (entries from its state). */
+  to(id: number, tail: readonly number[] = []): number[] {
+    const t = this.tree;
+    return this.actors ? this.actors.concrete(id, t.parent, t.actor, t.steps, tail) : [...t.schedule(id), ...tail];
+  }
+
+  /** The schedule to τ(C), τ permutation `k`, C node `id`'s canonical state (the termination product's stems, termination.ts). */
+  stem(id: number, k: number): number[] {
+    const t = this.tree;
+    return this.actors ? this.actors.concreteAs(id, t.parent, t.actor, t.steps, k) : t.schedule(id);
   }
 }
 

@@ -36,10 +36,9 @@ import { judgeSchedule } from './replay.js';
 import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
 import { extendTransition, LookaheadMemo } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
-import { CounterCanon, type CounterOptions } from './counters.js';
-import { RowCanon } from './symmetry.js';
-import { ActorCanon } from './actor-symmetry.js';
-import { ModelError } from '../world/errors.js';
+import type { CounterOptions } from './counters.js';
+import { Canonical } from './canonical.js';
+import { ConcreteSchedules, equivarianceDue, equivarianceEvery } from './actor-symmetry.js';
 
 export interface ExploreOptions extends CheckSelection {
   /** Stop (verdict incomplete) after this many distinct states. */
@@ -115,9 +114,6 @@ export interface ExploreOptions extends CheckSelection {
    */
   readonly equivarianceEvery?: number;
 }
-
-/** The states whose transitions the equivariance check always covers (the first ones: setup asymmetries show there). */
-export const EQUIVARIANCE_FIRST = 1024;
 
 /** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
 export function violationShape(v: Found): string {
@@ -239,19 +235,12 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   const visited = visitedStates(w.layout, exact);
   const tree = new Tree();
   const initial = w.snapshot();
-  // The counter abstraction (counters.ts): every state is interned renamed, the initial one too.
-  // Schedules still replay from the concrete initial state: the renaming commutes with every step.
-  const canon = CounterCanon.of(w.layout, opts.counters);
-  // Symmetry (symmetry.ts): then the rows are renumbered, the counters' canonical values among their contents.
-  const sym = RowCanon.of(w.layout, opts.symmetry);
-  sym?.checkInitial(w);
-  // Actor symmetry (actor-symmetry.ts): each candidate permutation then gets the rows' canonical form.
-  const actors = ActorCanon.of(w.layout, opts.actorGroups, sym);
-  if (actors && (opts.preemptions ?? -1) >= 0)
-    throw new ModelError('actor symmetry with a preemption bound: a bounded state is keyed by its last actor, which the permutation renames; check without one of them');
-  actors?.checkInitial(w);
-  const renamed = canon ? canon.canonicalCopy(initial, new Int32Array(slots)) : initial;
-  const start = actors ? actors.canonicalCopy(renamed, new Int32Array(slots), w) : sym ? sym.canonicalCopy(renamed, new Int32Array(slots), w) : renamed;
+  // The reductions that rename states (canonical.ts: counters, swap slots, actors): every state is
+  // interned canonical, the initial one too. Schedules still replay from the concrete initial
+  // state: the renaming commutes with every step, and actor permutations are translated back.
+  const canonical = new Canonical(w, opts);
+  const { counters: canon, rows: sym, actors } = canonical;
+  const start = canonical.start(w, initial, (opts.preemptions ?? -1) >= 0);
   const parent = new Int32Array(slots);
   const merge = opts.merge ?? true;
   w.undoing = true;
@@ -328,21 +317,11 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return found.length >= maxViolations;
   };
 
+  const schedules = new ConcreteSchedules(actors, tree);
   /** The schedule to tree node `id`, then `tail` (entries from its state), in the concrete numbering of the actors. */
-  function scheduleOf(id: number, tail: readonly number[] = []): number[] {
-    return actors ? actors.concrete(id, tree.parent, tree.actor, tree.steps, tail) : [...tree.schedule(id), ...tail];
-  }
+  const scheduleOf = (id: number, tail: readonly number[] = []): number[] => schedules.to(id, tail);
 
-  /**
-   * Under actor symmetry a violation's message was made on a canonical state, where the actors of
-   * a group may be the other way round: replayed concretely (its schedule is), it names the actors
-   * the schedule's trace shows.
-   */
-  const concreteMessage = (v: Violation): Violation => {
-    if (v.property === LOCK_ORDER) return v;
-    const again = judgeSchedule(w, v.schedule, { ...opts, lockOrder: false });
-    return again?.property === v.property ? { ...v, message: again.message } : v;
-  };
+  const concreteMessage = (v: Violation): Violation => concreteViolation(w, v, opts);
 
   const finish = (verdict: ExploreResult['verdict'], first?: Violation, stopReason?: StopReason): ExploreResult => {
     w.undoing = false;
@@ -470,22 +449,14 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
    * against each permutation of the actor groups (actor-symmetry.ts `checkEquivariance`); the
    * world is left at the transition's state, its undo log as it was.
    */
-  const every = actors ? (opts.equivarianceEvery ?? (w.audit ? 64 : 0)) : 0;
+  const every = actors ? equivarianceEvery(opts.equivarianceEvery, w.audit) : 0;
   const before = new Int32Array(every > 0 ? slots : 0);
   const equivariant = (a: number, c: number, steps: number): void => {
-    const cur = w.v;
-    const mark = w.undoMark();
     if (lo) lo.paused = true;
     try {
-      actors!.checkEquivariance(w, before, a, cur.slice(), (x) => {
-        stepWith(x, c);
-        for (let k = 1; k < steps; k++) stepWith(x, 0);
-        w.clearBugs();
-      });
+      actors!.checkTransition(w, before, a, c, steps, stepWith);
     } finally {
       if (lo) lo.paused = false;
-      w.undoTo(mark);
-      w.load(cur);
     }
   };
 
@@ -509,9 +480,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       if (stop) return stopped(stop);
     }
     expanding = tree.depth[id];
-    if (canon?.check) canon.noteBefore(parent);
-    sym?.noteBefore(parent);
-    const checkHere = every > 0 && (id < EQUIVARIANCE_FIRST || id % every === 0);
+    canonical.noteBefore(parent);
+    const checkHere = equivarianceDue(id, every);
     if (checkHere) before.set(parent); // the state steps run from, in place
     let enabled = 0;
     let unfinished = 0;
@@ -575,12 +545,8 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
           continue;
         }
         if (checkHere) equivariant(a, c, steps);
-        canon?.intern(w);
-        sym?.checkAfter(w);
-        if (actors) actors.canonicalize(w);
-        else sym?.canonicalize(w);
         // The permutation the canonical form applied: the termination graph's edge carries it.
-        const applied = actors ? actors.applied : 0;
+        const applied = canonical.apply(w);
         const next = w.v;
         let pre = 0;
         let fresh: boolean;
@@ -637,15 +603,26 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   if (bound >= 0) return stopped('preemption-bound');
   if (lo) lo.paused = true; // the lasso's replays run steps the search has already run
   // Under actor symmetry, the schedule to τ(C) for tree node `tid`'s canonical state C and permutation `k` (termination.ts).
-  const stem = (tid: number, k: number) => (actors ? actors.concreteAs(tid, tree.parent, tree.actor, tree.steps, k) : tree.schedule(tid));
+  const stem = (tid: number, k: number) => schedules.stem(tid, k);
   // The product under actor symmetry is made now: within what the memory limit leaves.
   const lasso = fair?.find(stem, (tid, k) => replayTo(stem(tid, k)), maxBytes - rss());
   if (lasso) enough({ ...lasso.found, schedule: lasso.schedule });
   return found.length ? finish('violation', found[0]) : finish('holds');
 }
 
+/**
+ * Under actor symmetry a violation's message was made on a canonical state, where the actors of
+ * a group may be the other way round: replayed concretely (its schedule is), it names the actors
+ * the schedule's trace shows.
+ */
+export function concreteViolation(w: World, v: Violation, opts: ExploreOptions): Violation {
+  if (v.property === LOCK_ORDER) return v;
+  const again = judgeSchedule(w, v.schedule, { ...opts, lockOrder: false });
+  return again?.property === v.property ? { ...v, message: again.message } : v;
+}
+
 /** The result's `actorSymmetry`: the groups, and whether the fair-termination check (`fair`, if on) multiplied its graph out. */
-function actorSymmetryReport(groups: string[][], fair: FairTermination | undefined): ActorSymmetryReport {
+export function actorSymmetryReport(groups: string[][], fair: FairTermination | undefined): ActorSymmetryReport {
   if (!fair) return { groups };
   if (fair.refused) return { groups, fairTermination: 'not checked', reason: fair.refused };
   return { groups, fairTermination: 'checked' };

@@ -22,7 +22,10 @@ import type { Found, Verdicts } from './verdict.js';
 import { extendTransition, LookaheadMemo } from './transition.js';
 import { LoneRun, regionActors, roleMasks } from './termination.js';
 import { grow } from './grow.js';
-import { CounterCanon, type CounterOptions } from './counters.js';
+import type { CounterOptions } from './counters.js';
+import { Canonical } from './canonical.js';
+import { equivarianceDue, type ActorCanon } from './actor-symmetry.js';
+import { ModelError } from '../world/errors.js';
 import { ABORT_GROW, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, BLOCK, CTL, DEADLOCK_SEQ, keyBefore, MAX_LOAD, NO_EVENT, offerEvent, SharedFingerprints } from './parallel-shared.js';
 
 export interface LevelMessage {
@@ -42,21 +45,30 @@ export interface LevelMessage {
   readonly rec: Int32Array;
 }
 
-/** The first violation a thread met in a level (the coordinator keeps the first of all). */
+/**
+ * The first violation a thread met in a level (the coordinator keeps the first of all). A model
+ * error met in a transition (`error`: a refused symmetry, a step beyond its footprint) is ordered
+ * among them like one: the one-thread search stops at whichever it meets first.
+ */
 export interface WorkerEvent {
   readonly parent: number;
   readonly seq: number;
-  readonly kind: 'bug' | 'state' | 'deadlock' | 'lone';
+  readonly kind: 'bug' | 'state' | 'deadlock' | 'lone' | 'error';
   readonly found: Found;
   readonly entry: number;
   readonly steps: number;
+  /** Under actor symmetry, the permutation that made the state the transition reached canonical (a `lone` run's steps name its actors). */
+  readonly applied: number;
   /** Transitions counted from the parent when it was met. */
   readonly transitions: number;
   readonly loneSteps?: readonly number[];
 }
 
-/** Per new state a thread owns, in `LevelReport.kept`: parent, entry, steps, region actors, fingerprint lo, hi, record in the thread's store. */
-export const KEPT_ROW = 7;
+/**
+ * Per new state a thread owns, in `LevelReport.kept`: parent, entry, steps, region actors,
+ * fingerprint lo, hi, record in the thread's store, the actor permutation that made it canonical.
+ */
+export const KEPT_ROW = 8;
 
 export interface LevelReport {
   readonly kind: 'level';
@@ -69,7 +81,7 @@ export interface LevelReport {
   /** The new states it owns, in (parent, successor) order (KEPT_ROW ints each), and the chunks of the store that holds them. */
   readonly kept?: Int32Array;
   readonly chunks?: readonly Int32Array[];
-  /** Per region parent: id, fingerprint lo, hi, enabled actors, lock-acquiring actors (termination.ts), number of edges; then the edges: target lo, hi, entry, steps. */
+  /** Per region parent: id, fingerprint lo, hi, enabled actors, lock-acquiring actors (termination.ts), number of edges; then the edges (EDGE_ROW ints): target lo, hi, entry, steps, permutation. */
   readonly ends?: Int32Array;
   readonly edges?: Int32Array;
 }
@@ -83,7 +95,15 @@ export interface ExpandOptions {
   readonly maxMemoryBytes: number;
   /** The counter abstraction (counters.ts): every thread interns states renamed, as one thread does. */
   readonly counters: CounterOptions | undefined;
+  /** The symmetry reductions (exhaustive.ts `symmetry`, `actorGroups`): every thread interns canonical states, as one thread does. */
+  readonly symmetry: boolean | undefined;
+  readonly actorGroups: readonly (readonly number[])[] | undefined;
+  /** Under actor symmetry: check the transitions of the states `equivarianceDue` says (0: none). */
+  readonly equivarianceEvery: number;
 }
+
+/** Ints per region edge in `LevelReport.edges`. */
+export const EDGE_ROW = 5;
 
 /** Growable Int32 list. */
 class IntList {
@@ -101,8 +121,8 @@ class IntList {
   }
 }
 
-/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store. */
-const CAND = 9;
+/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store, permutation. */
+const CAND = 10;
 /** Blocks between two readings of the process's RSS (with a memory limit). */
 const MEMORY_BLOCKS = 16;
 
@@ -112,7 +132,10 @@ export class LevelExpander {
   private readonly roles;
   private readonly fair: boolean;
   private readonly lone: LoneRun | undefined;
-  private readonly canon: CounterCanon | undefined;
+  /** The reductions that rename states (canonical.ts), as one thread applies them. */
+  private readonly canonical: Canonical;
+  /** Under actor symmetry's equivariance check: the state the checked transitions run from. */
+  private readonly before: Int32Array;
   /** The look-ahead tries this thread knows are taken back (transition.ts), as one thread has them: the same transitions. */
   private readonly memo: LookaheadMemo | undefined;
   private readonly parent: Int32Array;
@@ -124,6 +147,8 @@ export class LevelExpander {
   private readonly ends = new IntList();
   private readonly edges = new IntList();
   private event: WorkerEvent | undefined;
+  /** A model error ended this thread's share of the level (what comes after it cannot change the outcome). */
+  private halted = false;
   private blocks = 0;
   /** Milliseconds spent waiting for the other threads (VMAMIRROR_PARALLEL_TIMES, parallel.ts). */
   waitMs = 0;
@@ -140,23 +165,41 @@ export class LevelExpander {
     this.nActors = this.L.actorNames.length;
     this.roles = roleMasks(w);
     this.fair = verdicts.terminationOn;
-    this.canon = CounterCanon.of(this.L, opts.counters);
+    this.canonical = new Canonical(w, opts);
+    this.before = new Int32Array(this.actors && opts.equivarianceEvery > 0 ? this.L.size : 0);
     this.memo = LookaheadMemo.of(w, null);
-    this.lone = this.fair ? new LoneRun(w, false, this.canon) : undefined;
+    this.lone = this.fair ? new LoneRun(w, false, this.canonical.counters) : undefined;
     this.parent = new Int32Array(this.L.size);
     this.stores = [new LevelStore(this.L, 1 << 20, true), new LevelStore(this.L, 1 << 20, true)];
     this.reader = new LevelReader(this.L.size);
   }
 
-  /** Whether states are renamed (some counter domain is not concrete). */
-  get renames(): boolean {
-    return this.canon !== undefined;
+  /** The row domains renumbered (`symmetry`), when the layout has one. */
+  get renumbers(): readonly string[] | undefined {
+    return this.canonical.rows?.names;
   }
 
-  /** The state the search starts from: `initial`, renamed under the counter abstraction. */
-  start(initial: Int32Array): Int32Array {
-    return this.canon ? this.canon.canonicalCopy(initial, new Int32Array(initial.length)) : initial;
+  /** The actor permutations, if any (the coordinator's also records each node's: `ActorCanon.noteNode`). */
+  get actors(): ActorCanon | undefined {
+    return this.canonical.actors;
   }
+
+  /** Whether states are renamed (some counter domain is not concrete). */
+  get renames(): boolean {
+    return this.canonical.counters !== undefined;
+  }
+
+  /** The state the search starts from, as exhaustive.ts takes it (canonical.ts; `w` at `initial`). */
+  start(initial: Int32Array): Int32Array {
+    return this.canonical.start(this.w, initial);
+  }
+
+  /** Runs actor `a`'s next step with alternative `c` (the equivariance check's replays). */
+  private readonly stepWith = (a: number, c: number): void => {
+    this.w.choice = c;
+    execStep(this.w, a);
+    this.w.choice = 0;
+  };
 
   /** Puts the root (`start`) into the store of level 0's states (its record 0); returns the store's chunks. */
   root(state: Int32Array): readonly Int32Array[] {
@@ -174,12 +217,15 @@ export class LevelExpander {
 
   /** Expands level position `p` (state `id`), its new states going to `out`. */
   private expand(msg: LevelMessage, table: SharedFingerprints, out: LevelStore, id: number, p: number): void {
-    const { w, verdicts, parent, cand, edges, ends, roles, lone, canon, reader } = this;
+    const { w, verdicts, parent, cand, edges, ends, roles, lone, canonical, reader } = this;
+    const actors = canonical.actors;
     const merge = this.opts.merge;
     // Over the state expanded last: only what changed is written, and the pushes compare only there.
     reader.read(msg.chunks, msg.who[p], msg.rec[p], parent);
     out.startFrom(reader);
-    if (canon?.check) canon.noteBefore(parent);
+    canonical.noteBefore(parent);
+    const checkHere = actors !== undefined && equivarianceDue(id, this.opts.equivarianceEvery);
+    if (checkHere) this.before.set(parent);
     w.load(parent);
     const region = this.fair && regionActors(w, roles) !== 0;
     const edgesBefore = edges.n;
@@ -198,65 +244,80 @@ export class LevelExpander {
         w.load(parent);
         const mark = w.undoMark();
         const entry = entryOf(a, c);
-        if (merge) w.trackActor(a);
-        w.choice = c;
-        w.fairAcquire = false;
-        const r = execStep(w, a);
-        w.choice = 0;
-        w.tracking = false;
-        nc = Math.max(1, w.choices);
-        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          if (verdicts.raised(w)) this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr });
-          w.clearBugs();
-          w.undoTo(mark);
-          continue;
-        }
-        actorEnabled = true;
-        if (w.fairAcquire) acquiringMask |= 1 << a;
-        tr++;
-        let steps = 1;
-        let raised = verdicts.raised(w);
-        if (merge && !raised) {
-          const extra = extendTransition(w, verdicts, a, !w.touchedShared, null, undefined, this.memo);
-          if (extra < 0) raised = true;
-          steps += extra < 0 ? -extra : extra;
-        }
-        if (raised) {
-          this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr });
-          w.clearBugs();
-          w.undoTo(mark);
-          continue;
-        }
-        canon?.intern(w);
-        const next = w.v;
-        const k = table.offer(next[0], next[1], id);
-        if (k >= 0) {
-          // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
-          const v = verdicts.stateSince(w, mark);
-          if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr });
-          cand.push(id);
-          cand.push(s);
-          cand.push(entry);
-          cand.push(steps);
-          cand.push(this.fair && !v ? regionActors(w, roles) : 0);
-          cand.push(k);
-          cand.push(next[0]);
-          cand.push(next[1]);
-          cand.push(out.count);
-          out.push(next, 0, w.undoEntries, mark, w.undoLength);
-          if (!v && lone) {
-            const run = lone.check(next);
-            if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, loneSteps: run.steps });
-            w.load(next);
+        try {
+          if (merge) w.trackActor(a);
+          w.choice = c;
+          w.fairAcquire = false;
+          const r = execStep(w, a);
+          w.choice = 0;
+          w.tracking = false;
+          nc = Math.max(1, w.choices);
+          if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
+            if (verdicts.raised(w)) this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr, applied: 0 });
+            w.clearBugs();
+            w.undoTo(mark);
+            continue;
           }
+          actorEnabled = true;
+          if (w.fairAcquire) acquiringMask |= 1 << a;
+          tr++;
+          let steps = 1;
+          let raised = verdicts.raised(w);
+          if (merge && !raised) {
+            const extra = extendTransition(w, verdicts, a, !w.touchedShared, null, undefined, this.memo);
+            if (extra < 0) raised = true;
+            steps += extra < 0 ? -extra : extra;
+          }
+          if (raised) {
+            this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr, applied: 0 });
+            w.clearBugs();
+            w.undoTo(mark);
+            continue;
+          }
+          if (checkHere) actors.checkTransition(w, this.before, a, c, steps, this.stepWith);
+          const applied = canonical.apply(w);
+          const next = w.v;
+          const k = table.offer(next[0], next[1], id);
+          if (k >= 0) {
+            // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
+            const v = verdicts.stateSince(w, mark);
+            if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr, applied });
+            cand.push(id);
+            cand.push(s);
+            cand.push(entry);
+            cand.push(steps);
+            cand.push(this.fair && !v ? regionActors(w, roles) : 0);
+            cand.push(k);
+            cand.push(next[0]);
+            cand.push(next[1]);
+            cand.push(out.count);
+            cand.push(applied);
+            out.push(next, 0, w.undoEntries, mark, w.undoLength);
+            if (!v && lone) {
+              const run = lone.check(next);
+              if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, loneSteps: run.steps, applied });
+              w.load(next);
+            }
+          }
+          if (region) {
+            edges.push(next[0]);
+            edges.push(next[1]);
+            edges.push(entry);
+            edges.push(steps);
+            edges.push(applied);
+          }
+          w.undoTo(mark);
+        } catch (e) {
+          if (!(e instanceof ModelError)) throw e;
+          // Where the one-thread search would stop with it, unless a violation comes first.
+          w.choice = 0;
+          w.tracking = false;
+          w.clearBugs();
+          w.undoTo(mark);
+          this.found({ parent: id, seq: s, kind: 'error', found: { property: e.name, message: e.message }, entry, steps: 1, transitions: tr, applied: 0 });
+          this.halted = true;
+          return;
         }
-        if (region) {
-          edges.push(next[0]);
-          edges.push(next[1]);
-          edges.push(entry);
-          edges.push(steps);
-        }
-        w.undoTo(mark);
       }
       if (actorEnabled) {
         enabled++;
@@ -269,11 +330,11 @@ export class LevelExpander {
       ends.push(parent[1]);
       ends.push(enabledMask);
       ends.push(acquiringMask);
-      ends.push((edges.n - edgesBefore) / 4);
+      ends.push((edges.n - edgesBefore) / EDGE_ROW);
     }
     if (enabled === 0 && verdicts.deadlock(unfinished)) {
       w.load(parent);
-      this.found({ parent: id, seq: DEADLOCK_SEQ, kind: 'deadlock', found: verdicts.deadlock(unfinished, w)!, entry: -1, steps: 0, transitions: tr });
+      this.found({ parent: id, seq: DEADLOCK_SEQ, kind: 'deadlock', found: verdicts.deadlock(unfinished, w)!, entry: -1, steps: 0, transitions: tr, applied: 0 });
     }
     this.perParent.push(id);
     this.perParent.push(tr);
@@ -294,16 +355,17 @@ export class LevelExpander {
     this.ends.n = 0;
     this.edges.n = 0;
     this.event = undefined;
+    this.halted = false;
     const abort = (why: number) => Atomics.compareExchange(ctl, CTL.ABORT, 0, why);
     let counted = 0;
     for (;;) {
-      if (Atomics.load(ctl, CTL.ABORT) !== 0) break;
+      if (Atomics.load(ctl, CTL.ABORT) !== 0 || this.halted) break;
       const p0 = takeBlock(ctl, msg.count);
       // Parents after the level's first violation known so far cannot change the outcome.
       if (p0 >= msg.count || msg.start + p0 > Atomics.load(ctl, CTL.EVENT_PARENT)) break;
       const before = perParent.n;
       const threads = Atomics.load(ctl, CTL.WORKERS);
-      for (let p = p0, end = p0 + blockSize(p0, msg.count, threads); p < end; p++) this.expand(msg, table, out, msg.start + p, p);
+      for (let p = p0, end = p0 + blockSize(p0, msg.count, threads); p < end && !this.halted; p++) this.expand(msg, table, out, msg.start + p, p);
       let blockTr = 0;
       for (let i = before + 1; i < perParent.n; i += 2) blockTr += perParent.get(i);
       Atomics.add(ctl, CTL.TRANSITIONS, blockTr);
@@ -353,6 +415,7 @@ export class LevelExpander {
       kept[o + 4] = cand.get(i + 6);
       kept[o + 5] = cand.get(i + 7);
       kept[o + 6] = cand.get(i + 8);
+      kept[o + 7] = cand.get(i + 9);
       o += KEPT_ROW;
     }
     return { kind: 'level', aborted, transitions, below: 0, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };

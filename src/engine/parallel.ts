@@ -18,6 +18,13 @@
  *   transitions reported are those the one-thread search had counted when it met it. (What the
  *   world records beside the state — labels reached, accesses assumed — is the same on a complete
  *   search; after a violation the workers may have run steps of the level past it.)
+ * - a model error met in a transition (a refused symmetry, an audit's finding) is ordered among the
+ *   level's violations like one: the search stops with whichever the one-thread search meets first;
+ * - under the counter abstraction and the symmetry reductions every thread renames its successors
+ *   before it offers them, as one thread does; under actor symmetry each new state and each region
+ *   edge comes with the permutation that made it canonical, which this thread records in the tree
+ *   (schedules are translated back to concrete actors) and the termination graph (multiplied out
+ *   after the search, as exhaustive.ts does).
  *
  * Workers rebuild the model themselves from a module the caller names (`ParallelOptions.module`,
  * exporting `parallelModel`): the engine knows nothing of what is modelled. Supported: `bfs` with
@@ -41,11 +48,12 @@ import { Tree } from './tree.js';
 import { FairTermination } from './termination.js';
 import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
-import type { ExploreOptions, ExploreResult, StopReason } from './exhaustive.js';
+import { actorSymmetryReport, concreteViolation, type ExploreOptions, type ExploreResult, type StopReason } from './exhaustive.js';
+import { ConcreteSchedules, equivarianceEvery } from './actor-symmetry.js';
 import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, LOST_ROOM, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
 import type { SearchRequest, WorkerInput } from './parallel-worker.js';
 import { returnSearchWorkers, takeSearchWorkers } from './parallel-pool.js';
-import { arriveAtBarrier, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
+import { arriveAtBarrier, EDGE_ROW, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
 export interface ParallelOptions {
   /** Threads searching, this one included (2 or more; one thread is exhaustive.ts). */
@@ -83,7 +91,6 @@ export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.lockOrder) return 'the lock-order check';
   if ((opts.maxViolations ?? 1) !== 1) return 'more than one violation';
   if (opts.onState) return 'a state callback';
-  if (opts.symmetry) return 'the symmetry reduction'; // the threads intern states as they are, not renumbered
   return undefined;
 }
 
@@ -113,6 +120,9 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
     deadline,
     maxMemoryBytes: opts.maxMemoryBytes ?? Number.POSITIVE_INFINITY,
     counters: opts.counters,
+    symmetry: opts.symmetry,
+    actorGroups: opts.actorGroups,
+    equivarianceEvery: opts.actorGroups?.length ? equivarianceEvery(opts.equivarianceEvery, opts.audit ?? false) : 0,
   };
   Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
   const threads = takeSearchWorkers(par.module, par.workers - 1);
@@ -175,7 +185,6 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const threads = par.workers;
   const verdicts = verdictsOf(opts);
   const tree = new Tree();
-  const fair = verdicts.terminationOn ? new FairTermination(w) : undefined;
   const initial = w.snapshot();
   let table = SharedFingerprints.create(par.initialCapacity ?? 1 << 20);
   const lost = new Int32Array(new SharedArrayBuffer(4 * LOST_ROOM));
@@ -197,6 +206,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     opts.onProgress({ states, transitions: Atomics.load(ctl, CTL.TRANSITIONS), frontier: 0, depth: maxDepth, elapsedMs: now - t0, bytes: bytes(), rss: rss() });
   };
   const expander = new LevelExpander(w, verdicts, ctl, expandOpts, progress);
+  // Under actor symmetry (exhaustive.ts): the tree's nodes record each state's permutation, the termination graph's edges theirs.
+  const actors = expander.actors;
+  const schedules = new ConcreteSchedules(actors, tree);
+  const fair = verdicts.terminationOn ? new FairTermination(w, actors, opts.maxTerminationProduct) : undefined;
   /** Waits until `word` reaches `target`, polling the stop request and reporting progress. */
   const waitFor = (word: number, target: number): void => {
     const t = performance.now();
@@ -236,9 +249,11 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     }
   };
   /** `completeDepth`: a search stopped while it expanded the states of this depth (exhaustive.ts). */
-  const finish = (verdict: ExploreResult['verdict'], states: number, violation?: Violation, stopReason?: StopReason, completeDepth = 0): ExploreResult => {
+  const finish = (verdict: ExploreResult['verdict'], states: number, found?: Violation, stopReason?: StopReason, completeDepth = 0): ExploreResult => {
     collect();
     w.load(initial);
+    // Found on a canonical state: the message names the actors of the concrete replay (exhaustive.ts).
+    const violation = actors && found ? concreteViolation(w, found, opts) : found;
     peakBytes = Math.max(peakBytes, bytes());
     peakRss = Math.max(peakRss, rss());
     return {
@@ -255,6 +270,8 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       peakRss,
       rssGrowth: peakRss - rss0,
       ...(expander.renames && { counters: opts.counters }),
+      ...(expander.renumbers && { symmetry: expander.renumbers }),
+      ...(actors && { actorSymmetry: actorSymmetryReport(actors.names, fair) }),
       ...(completeDepth > 0 && { completeDepth }),
     };
   };
@@ -274,6 +291,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   table.offer(start0[0], start0[1], -1);
   Atomics.store(ctl, CTL.COUNT, 1);
   const root = tree.add(-1, -1, 0, 0);
+  actors?.noteNode(root);
   w.load(start0.slice());
   const v0 = verdicts.state(w);
   /** Whether the workers take part in the levels (from the first level on with `together`, else once all are ready). */
@@ -313,6 +331,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       const row = reports[k].kept!;
       const o = at[k]++ * KEPT_ROW;
       const id = tree.add(row[o], row[o + 1], depth + 1, row[o + 2]);
+      actors?.noteNode(id, row[o + 7]);
       if (fair && row[o + 3] !== 0) fair.record(id, row[o + 3], row[o + 4], row[o + 5]);
     }
     if (fair) recordEdges(fair, reports);
@@ -357,12 +376,21 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     if (eParent !== NO_EVENT) {
       const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
       const ev = reports.map((r) => r.event).find((e): e is WorkerEvent => e !== undefined && e.parent === eParent && e.seq === eSeq)!;
+      // A model error the one-thread search meets before any violation: it stops there too.
+      if (ev.kind === 'error') throw new ModelError(ev.found.message);
       transitions += levelTransitions + ev.transitions;
       const atState = ev.kind === 'state' || ev.kind === 'lone';
       const below = reports.reduce((s, r) => s + r.below, 0);
       const states = start + count + below + (atState ? 1 : 0);
-      const prefix = tree.schedule(ev.parent);
-      const schedule = ev.kind === 'deadlock' ? prefix : [...transitionEntries(ev.entry, ev.steps, prefix), ...(ev.loneSteps ?? [])];
+      let schedule: number[];
+      if (ev.kind === 'deadlock') schedule = schedules.to(ev.parent);
+      else if (!atState) schedule = schedules.to(ev.parent, transitionEntries(ev.entry, ev.steps));
+      else {
+        // The state the transition reached, as the tree's next node (the one-thread search's): a lone run's steps name its actors.
+        const id = tree.add(ev.parent, ev.entry, depth + 1, ev.steps);
+        actors?.noteNode(id, ev.applied);
+        schedule = schedules.to(id, ev.loneSteps);
+      }
       if (atState || below > 0) maxDepth = depth + 1;
       return finish('violation', states, { ...ev.found, schedule });
     }
@@ -390,9 +418,11 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const tAfter = performance.now();
   merge();
   const states = start;
+  // The product under actor symmetry is made now: within what the memory limit leaves.
   const lasso = fair?.find(
-    (tid) => tree.schedule(tid),
-    (tid) => replayTo(tree.schedule(tid)),
+    (tid, k) => schedules.stem(tid, k),
+    (tid, k) => replayTo(schedules.stem(tid, k)),
+    expandOpts.maxMemoryBytes - rss(),
   );
   times.after = performance.now() - tAfter;
   if (lasso) return finish('violation', states, { ...lasso.found, schedule: lasso.schedule });
@@ -462,12 +492,12 @@ function recordEdges(fair: FairTermination, reports: readonly LevelReport[]): vo
     at[best] += 6;
     const r = fair.indexOf(ends[o + 1], ends[o + 2]);
     const e0 = edgeAt[best];
-    edgeAt[best] += ends[o + 5] * 4;
+    edgeAt[best] += ends[o + 5] * EDGE_ROW;
     if (r < 0) continue;
     fair.beginEdges(r);
-    for (let e = e0; e < edgeAt[best]; e += 4) {
+    for (let e = e0; e < edgeAt[best]; e += EDGE_ROW) {
       const t = fair.indexOf(edges[e], edges[e + 1]);
-      if (t >= 0) fair.edge(t, edges[e + 2], edges[e + 3]);
+      if (t >= 0) fair.edge(t, edges[e + 2], edges[e + 3], edges[e + 4]);
     }
     fair.endEdges(ends[o + 3], ends[o + 4]);
   }

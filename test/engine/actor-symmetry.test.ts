@@ -30,6 +30,7 @@ import { retryForever } from '../helpers/mutants.js';
 import { TERMINATION } from '../../src/engine/verdict.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { join } from 'node:path';
+import { TWO_READERS } from '../helpers/symmetric-scenarios.js';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -263,20 +264,6 @@ describe('the visible states, with and without the permutation', () => {
 
 const variant = (name: string) => VARIANTS.find((v) => v.name === name)!;
 
-/** Two identical introspector reads while kswapd reclaims the page (the second read of ladder-6). */
-const TWO_READERS = `
-name: two-readers
-description: two identical introspector reads while kswapd reclaims the page
-pages: 1
-actors:
-  - name: intro
-    ops: [{ op: access, mm: introspector, page: 0 }]
-  - name: kswapd
-    ops: [{ op: reclaim, page: 0 }]
-  - name: intro2
-    ops: [{ op: access, mm: introspector, page: 0 }]
-symmetric: [[intro, intro2]]
-`;
 /** Two identical source vCPUs (KVM's mmu_lock owner word names them) writing while kswapd reclaims. */
 const TWO_VCPUS = `
 name: two-vcpus

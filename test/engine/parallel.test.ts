@@ -6,7 +6,7 @@
  * stops it. The workers run the compiled model (dist/, rebuilt by the global setup).
  */
 import { describe, expect, it } from 'vitest';
-import { checkOne, catalogueCells, type CheckOptions, type CheckResult } from '../../src/check/run.js';
+import { checkOne, catalogueCells, type CheckOptions } from '../../src/check/run.js';
 import { cellSource, parallelCell } from '../../src/cli/parallel-cell.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { variantByName } from '../../src/mirror/variants.js';
@@ -19,28 +19,10 @@ import dmirrorDriver from '../../examples/drivers/dmirror.js';
 import { MIGRATE_VS_CPU_READ_1 } from '../helpers/retry-scenarios.js';
 import { ROOT } from '../helpers/cli.js';
 import { join } from 'node:path';
+import { parallelOutcome } from '../helpers/parallel-outcome.js';
 
 function cell(scenario: string, variant: string) {
   return catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
-}
-
-/**
- * What must not depend on the number of threads. The accesses a search assumed are what its steps
- * ran: after a violation the workers may have run steps of the level past it, so they are compared
- * on complete searches only.
- */
-function outcome(r: CheckResult) {
-  return {
-    verdict: r.verdict,
-    states: r.states,
-    transitions: r.transitions,
-    depth: r.depth,
-    violation: r.violation,
-    schedule: r.schedule,
-    stopReason: r.stopReason,
-    unreached: r.unreached,
-    ...(r.verdict === 'holds' && { assumed: r.assumed }),
-  };
 }
 
 function both(scenario: string, variant: string, opts: CheckOptions = {}, extra: object = {}) {
@@ -62,7 +44,7 @@ describe('exhaustive search on worker threads', () => {
   ]) {
     it(`${scenario}/${variant}: the one-thread result, counts and counterexample included`, { timeout: 120_000 }, () => {
       const { one, two } = both(scenario, variant);
-      expect(outcome(two)).toEqual(outcome(one));
+      expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
       // The pinned catalogue counts, reached on two threads.
       expect([two.states, two.transitions]).toEqual(MEASURED_COUNTS[`${scenario}/${variant}`]);
     });
@@ -74,29 +56,29 @@ describe('exhaustive search on worker threads', () => {
     expect(one.verdict).toBe('violation');
     for (let run = 0; run < 3; run++) {
       const two = checkOne(c.scenario, c.variant, { parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true } });
-      expect(outcome(two)).toEqual(outcome(one));
+      expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
     }
   });
 
   it('a table too small for a level grows and runs the level again: nothing lost, nothing counted twice', { timeout: 120_000 }, () => {
     const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64, growAhead: false });
-    expect(outcome(two)).toEqual(outcome(one));
+    expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
   });
 
   it('a table grown ahead of each level gives the same result', { timeout: 120_000 }, () => {
     const { one, two } = both('introspect', 'raw-clear', {}, { initialCapacity: 64 });
-    expect(outcome(two)).toEqual(outcome(one));
+    expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
   });
 
   it('the worker joins at the start of a level once it is ready (this thread searches alone before): the same result', { timeout: 120_000 }, () => {
     const { one, two } = both('introspect', 'interval', {}, { together: false });
-    expect(outcome(two)).toEqual(outcome(one));
+    expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
   });
 
   it("levels too small to share are this thread's alone, the worker rejoining the larger ones after: the same result", { timeout: 120_000 }, () => {
     // cow/interval's levels rise past 16 states, fall below, then rise past it again.
     const { one, two } = both('cow', 'interval', {}, { sharedLevel: 16 });
-    expect(outcome(two)).toEqual(outcome(one));
+    expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
     expect([one.states, one.transitions]).toEqual(MEASURED_COUNTS['cow/interval']);
   });
 
@@ -131,7 +113,7 @@ describe('exhaustive search on worker threads', () => {
     const one = checkOne(spec, dmirrorDriver, opts);
     const two = checkOne(spec, dmirrorDriver, { ...opts, parallel: { ...parallelCell(2, source), together: true } });
     expect(one).toMatchObject({ verdict: 'holds', states: 1246 });
-    expect(outcome(two)).toEqual(outcome(one));
+    expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
     expect(two).toMatchObject({ counters: { check: true } });
     // Concrete, the threads do not end either: the renaming is what ends it.
     const concrete = checkOne(spec, dmirrorDriver, { shrink: false, maxStates: 5000, parallel: parallelCell(2, source) });
@@ -144,8 +126,8 @@ describe('exhaustive search on worker threads', () => {
     expect(parallelUnsupported({ exact: true })).toMatch(/exact/);
     expect(parallelUnsupported({ lockOrder: true })).toMatch(/lock-order/);
     expect(parallelUnsupported({ maxViolations: 2 })).toMatch(/more than one/);
-    expect(parallelUnsupported({ symmetry: true })).toMatch(/symmetry/);
     expect(parallelUnsupported({})).toBeUndefined();
     expect(parallelUnsupported({ counters: {} })).toBeUndefined();
+    expect(parallelUnsupported({ symmetry: true, actorGroups: [[0, 1]] })).toBeUndefined();
   });
 });
