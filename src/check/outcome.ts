@@ -38,6 +38,13 @@ export function outcomeCheck(): OutcomeCheck {
         if (r.matched >= 0) reached.add(r.matched);
         return undefined;
       },
+      // A worker thread's copy learns the outcomes its states matched; the search's gathers them all.
+      learned: {
+        take: () => [...reached],
+        absorb: (values) => {
+          for (const i of values) reached.add(i);
+        },
+      },
     },
   };
 }

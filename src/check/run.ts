@@ -14,9 +14,8 @@ import type { MirrorVariant } from '../mirror/device.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../engine/exhaustive.js';
 import { exploreParallel, type ParallelOptions } from '../engine/parallel.js';
 import { iteratePreemptions, outOfReach, type BoundedCoverage } from '../engine/iterative.js';
-import { propertiesOf } from './properties.js';
-import { coverageGaps, OUTCOME, outcomeCheck, type OutcomeCheck } from './outcome.js';
-import type { Property } from '../engine/verdict.js';
+import { coverageGaps, OUTCOME } from './outcome.js';
+import { propertiesFor } from './cell-model.js';
 import { encodeSchedule } from '../engine/schedule.js';
 import { shrinkSchedule, type ShrinkResult } from '../engine/shrink.js';
 import { simulate, type SimulateOptions, type SimulateResult } from '../engine/simulate.js';
@@ -109,15 +108,7 @@ export function variantsFor(spec: ScenarioSpec): readonly MirrorVariant[] {
   return spec.variants ? all.filter((v) => spec.variants!.includes(v.base ?? v.name)) : all;
 }
 
-/**
- * What `spec` is checked against under `variant`: `propertiesOf(variant)`, then, when the scenario
- * states expected outcomes, the `outcome` check (a fresh one: it records what the search reached).
- */
-export function propertiesFor(spec: ScenarioSpec, variant: MirrorVariant): { properties: readonly Property[]; outcome?: OutcomeCheck } {
-  if (!spec.outcomes?.length) return { properties: propertiesOf(variant) };
-  const outcome = outcomeCheck();
-  return { properties: [...propertiesOf(variant), outcome.property], outcome };
-}
+export { propertiesFor } from './cell-model.js';
 
 export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: CheckOptions = {}): CheckResult {
   const { world } = buildScenario(spec, variant);
@@ -133,8 +124,6 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   const how = { ...opts, audit, properties, counters, ...(groups && { actorGroups: groups }) };
   const t0 = performance.now();
   const first = { ...how, ...(opts.iteratePreemptions && opts.timeLimitMs !== undefined && { timeLimitMs: opts.timeLimitMs / 2 }) };
-  // Workers rebuild the model's properties themselves: an outcome check (what some final state reached) is one thread's.
-  if (opts.parallel && outcome) throw new Error(`scenario ${spec.name} states outcomes, which are checked on one thread only`);
   let explored = opts.parallel ? exploreParallel(world, first, opts.parallel) : explore(world, first);
   let bounded: BoundedCoverage | undefined;
   if (opts.iteratePreemptions && outOfReach(explored) && !opts.shouldStop?.()) {

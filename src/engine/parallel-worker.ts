@@ -32,6 +32,9 @@ export interface WorkerInput extends ExpandOptions {
   readonly reached: boolean;
 }
 
+/** What each property of a worker's that learns (verdict.ts `Property.learned`) learned over its share of the search. */
+export type LearnedByProperty = readonly { readonly name: string; readonly values: readonly number[] }[];
+
 /** Tells the coordinator this thread posted a message. */
 function reported(ctl: Int32Array): void {
   Atomics.add(ctl, CTL.REPORTED, 1);
@@ -66,7 +69,8 @@ async function run(input: WorkerInput): Promise<void> {
       continue;
     }
     if (msg.kind === 'finish') {
-      port.postMessage({ kind: 'finish', record: w.runRecord(), waitMs: expander.waitMs, ms: performance.now() - t0 });
+      const learned: LearnedByProperty = properties.flatMap((p) => (p.learned ? [{ name: p.name, values: p.learned.take() }] : []));
+      port.postMessage({ kind: 'finish', record: w.runRecord(), learned, waitMs: expander.waitMs, ms: performance.now() - t0 });
       reported(ctl);
       return;
     }

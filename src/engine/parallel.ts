@@ -25,6 +25,9 @@
  *   edge comes with the permutation that made it canonical, which this thread records in the tree
  *   (schedules are translated back to concrete actors) and the termination graph (multiplied out
  *   after the search, as exhaustive.ts does).
+ * - a property that learns over the search (verdict.ts `Property.learned`: the outcome check's
+ *   outcomes reached) learns on every thread; what the workers learned joins this thread's copy at
+ *   the end.
  *
  * Workers rebuild the model themselves from a module the caller names (`ParallelOptions.module`,
  * exporting `parallelModel`): the engine knows nothing of what is modelled. Supported: `bfs` with
@@ -51,7 +54,7 @@ import { verdictsOf, type Violation } from './verdict.js';
 import { actorSymmetryReport, concreteViolation, type ExploreOptions, type ExploreResult, type StopReason } from './exhaustive.js';
 import { ConcreteSchedules, equivarianceEvery } from './actor-symmetry.js';
 import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, LOST_ROOM, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
-import type { SearchRequest, WorkerInput } from './parallel-worker.js';
+import type { LearnedByProperty, SearchRequest, WorkerInput } from './parallel-worker.js';
 import { returnSearchWorkers, takeSearchWorkers } from './parallel-pool.js';
 import { arriveAtBarrier, EDGE_ROW, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
@@ -238,8 +241,15 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     Atomics.add(ctl, CTL.SEQ, 1);
     Atomics.notify(ctl, CTL.SEQ);
     waitFor(CTL.REPORTED, ports.length);
-    const ends = receive<{ record: RunRecord; waitMs: number; ms: number }>();
-    for (const m of ends) w.absorbRecord(m.record);
+    const ends = receive<{ record: RunRecord; learned: LearnedByProperty; waitMs: number; ms: number }>();
+    for (const m of ends) {
+      w.absorbRecord(m.record);
+      for (const { name, values } of m.learned) {
+        const mine = opts.properties?.find((p) => p.name === name)?.learned;
+        if (!mine) throw new Error(`a worker thread checked a property ${name} that learns, which this search was not given`);
+        mine.absorb(values);
+      }
+    }
     if (process.env.VMAMIRROR_PARALLEL_TIMES) {
       const wall = performance.now() - t0;
       const pc = (x: number, of: number) => `${((100 * x) / of).toFixed(1)} %`;

@@ -46,6 +46,13 @@ export interface Property {
    * reads some things only when a layer is on).
    */
   readonly reads?: readonly string[] | ((layout: Layout) => readonly string[]);
+  /**
+   * What the property learns over a search besides its verdicts, as numbers (the outcome check:
+   * which allowed outcomes some final state matched). Each thread of a parallel search checks
+   * its own copy of the property; at the end the search takes what each learned (`take`) and
+   * adds it to the property it was given (`absorb`), so it knows what the one-thread search would.
+   */
+  readonly learned?: { take(): readonly number[]; absorb(values: readonly number[]): void };
 }
 
 /** A violation: which check, and what it says about this state. */
