@@ -240,6 +240,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     for (const p of ports) p.postMessage({ kind: 'finish' });
     Atomics.add(ctl, CTL.SEQ, 1);
     Atomics.notify(ctl, CTL.SEQ);
+    // Workers that never joined a level ran no step and learned nothing: a search that ended before
+    // they had built their models (a small one) does not wait for them. Each ends this search when
+    // it has, and serves the next one after (parallel-worker.ts: one search's levels at a time).
+    if (!joined) return;
     waitFor(CTL.REPORTED, ports.length);
     const ends = receive<{ record: RunRecord; learned: LearnedByProperty; waitMs: number; ms: number }>();
     for (const m of ends) {

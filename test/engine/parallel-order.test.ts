@@ -21,7 +21,7 @@ async function outcome(order: 'bug-first' | 'error-first', threads: number): Pro
   const { orderWorld } = await import(model);
   const w = orderWorld(order);
   try {
-    const r = threads === 1 ? explore(w, {}) : exploreParallel(w, {}, { workers: threads, module: model, data: order, together: true });
+    const r = threads === 1 ? explore(w, {}) : exploreParallel(w, {}, { workers: threads, module: model, data: { order }, together: true });
     return `${r.verdict}: ${r.violation?.property}: ${r.violation?.message} at ${JSON.stringify(r.violation?.schedule)}`;
   } catch (e) {
     return `${(e as Error).name}: ${(e as Error).message}`;
