@@ -129,7 +129,9 @@ export function checkOne(spec: ScenarioSpec, variant: MirrorVariant, opts: Check
   if (opts.iteratePreemptions && outOfReach(explored) && !opts.shouldStop?.()) {
     const left = opts.timeLimitMs === undefined ? undefined : Math.max(0, opts.timeLimitMs - (performance.now() - t0));
     // A preemption-bounded search keys its states by the last actor: without the actor permutation.
-    const it = iteratePreemptions(world, { ...how, actorGroups: undefined, timeLimitMs: left });
+    // On the threads the exhaustive search ran on, if it did.
+    const par = opts.parallel;
+    const it = iteratePreemptions(world, { ...how, actorGroups: undefined, timeLimitMs: left }, par ? (w, o) => exploreParallel(w, o, par) : explore);
     bounded = it.coverage;
     // A bounded search's violation is real (its schedule replays): the cell's verdict, with that search's figures.
     explored = it.violation ?? explored;

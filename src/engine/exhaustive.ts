@@ -34,7 +34,7 @@ import type { ExhaustiveStrategy } from './strategy.js';
 import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
 import { judgeSchedule } from './replay.js';
 import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
-import { extendTransition, LookaheadMemo } from './transition.js';
+import { canStep, extendTransition, LookaheadMemo } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 import type { CounterOptions } from './counters.js';
 import { Canonical } from './canonical.js';
@@ -398,22 +398,13 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return r;
   };
 
-  /** Whether actor `a` can step from `parent` in some alternative (tried, then undone). */
-  const canStep = (a: number): boolean => {
+  /** Whether actor `a` can step from `parent` in some alternative (transition.ts `canStep`). */
+  const canStepFromParent = (a: number): boolean => {
     w.load(parent);
-    if (w.actorSp(a) === 0) return false;
     // A look-ahead: the search runs these steps itself, and records their locks then.
     if (lo) lo.paused = true;
     try {
-      for (let c = 0, n = 1; c < n; c++) {
-        const mark = w.undoMark();
-        const r = stepWith(a, c);
-        n = Math.max(1, w.choices);
-        w.undoTo(mark);
-        w.clearBugs();
-        if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
-      }
-      return false;
+      return canStep(w, a);
     } finally {
       if (lo) lo.paused = false;
     }
@@ -495,7 +486,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     if (region >= 0) fair!.beginEdges(region);
     let enabledMask = 0;
     let acquiringMask = 0;
-    const lastRunnable = bound >= 0 && last >= 0 && canStep(last);
+    const lastRunnable = bound >= 0 && last >= 0 && canStepFromParent(last);
     const rotate = order === undefined ? 0 : Math.imul(id ^ order, 0x9e3779b1) >>> 0;
     for (let k = 0; k < nActors; k++) {
       const a = rotate === 0 ? k : (k + rotate) % nActors;

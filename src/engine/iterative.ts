@@ -33,15 +33,16 @@ export function outOfReach(r: ExploreResult): boolean {
 
 /**
  * Bounded searches of `w` with 0, 1, 2, … preemptions under `opts`'s limits (its time limit is for
- * all of them together). Returns the coverage, and the bounded search's result if it found a violation.
+ * all of them together), each run by `search` (the one-thread search, or one on worker threads). Returns
+ * the coverage, and the bounded search's result if it found a violation.
  */
-export function iteratePreemptions(w: World, opts: ExploreOptions): { coverage: BoundedCoverage; violation?: ExploreResult } {
+export function iteratePreemptions(w: World, opts: ExploreOptions, search: (w: World, opts: ExploreOptions) => ExploreResult = explore): { coverage: BoundedCoverage; violation?: ExploreResult } {
   const t0 = performance.now();
   const deadline = opts.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : t0 + opts.timeLimitMs;
   let last: ExploreResult | undefined;
   for (let k = 0; ; k++) {
     const timeLimitMs = deadline === Number.POSITIVE_INFINITY ? undefined : Math.max(0, deadline - performance.now());
-    const r = explore(w, { ...opts, preemptions: k, timeLimitMs });
+    const r = search(w, { ...opts, preemptions: k, timeLimitMs });
     const coverage = (extra: Partial<BoundedCoverage>): BoundedCoverage => ({
       preemptions: k - 1,
       states: last?.states ?? 0,

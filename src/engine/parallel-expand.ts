@@ -18,8 +18,9 @@ import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
 import { execStep } from '../world/runner.js';
 import { entryOf } from '../world/entry.js';
 import { applyRecord, CHUNK_END, LevelStore } from './state-store.js';
+import { taggedHi, taggedLo } from './visited.js';
 import type { Found, Verdicts } from './verdict.js';
-import { extendTransition, LookaheadMemo } from './transition.js';
+import { canStep, extendTransition, LookaheadMemo } from './transition.js';
 import { LoneRun, regionActors, roleMasks } from './termination.js';
 import { grow } from './grow.js';
 import type { CounterOptions } from './counters.js';
@@ -43,6 +44,9 @@ export interface LevelMessage {
   /** The level's state at position p: record `rec[p]` of thread `who[p]`'s store. */
   readonly who: Int32Array;
   readonly rec: Int32Array;
+  /** Under a preemption bound: the preemptions the state at position p was reached with, and the actor that ran last (-1 at the root). */
+  readonly pre: Int32Array;
+  readonly last: Int32Array;
 }
 
 /**
@@ -59,23 +63,26 @@ export interface WorkerEvent {
   readonly steps: number;
   /** Under actor symmetry, the permutation that made the state the transition reached canonical (a `lone` run's steps name its actors). */
   readonly applied: number;
-  /** Transitions counted from the parent when it was met. */
+  /** Transitions counted from the parent when it was met, and (under a preemption bound) transitions cut off by it. */
   readonly transitions: number;
+  readonly beyond: number;
   readonly loneSteps?: readonly number[];
 }
 
 /**
  * Per new state a thread owns, in `LevelReport.kept`: parent, entry, steps, region actors,
- * fingerprint lo, hi, record in the thread's store, the actor permutation that made it canonical.
+ * fingerprint lo, hi, record in the thread's store, the actor permutation that made it canonical,
+ * the preemptions it was reached with.
  */
-export const KEPT_ROW = 8;
+export const KEPT_ROW = 9;
 
 export interface LevelReport {
   readonly kind: 'level';
   readonly aborted: boolean;
   readonly event?: WorkerEvent;
-  /** Transitions from the parents this thread expanded (before the level's first violation, if any). */
+  /** Transitions from the parents this thread expanded (before the level's first violation, if any), and those the preemption bound cut off. */
   readonly transitions: number;
+  readonly beyond: number;
   /** With a violation in the level: the new states this thread owns that come before it. */
   readonly below: number;
   /** The new states it owns, in (parent, successor) order (KEPT_ROW ints each), and the chunks of the store that holds them. */
@@ -100,6 +107,8 @@ export interface ExpandOptions {
   readonly actorGroups: readonly (readonly number[])[] | undefined;
   /** Under actor symmetry: check the transitions of the states `equivarianceDue` says (0: none). */
   readonly equivarianceEvery: number;
+  /** The preemption bound (exhaustive.ts `preemptions`), -1 for none: states are keyed by (state, preemptions used, last actor). */
+  readonly preemptions: number;
 }
 
 /** Ints per region edge in `LevelReport.edges`. */
@@ -121,8 +130,10 @@ class IntList {
   }
 }
 
-/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store, permutation. */
-const CAND = 10;
+/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store, permutation, preemptions. */
+const CAND = 11;
+/** Per parent expanded, in `perParent`: its id, the transitions from it, those the preemption bound cut off. */
+const PER_PARENT = 3;
 /** Blocks between two readings of the process's RSS (with a memory limit). */
 const MEMORY_BLOCKS = 16;
 
@@ -143,7 +154,7 @@ export class LevelExpander {
   private readonly stores: readonly [LevelStore, LevelStore];
   private readonly reader: LevelReader;
   private readonly cand = new IntList();
-  private readonly perParent = new IntList(); // (parent id, transitions from it)
+  private readonly perParent = new IntList();
   private readonly ends = new IntList();
   private readonly edges = new IntList();
   private event: WorkerEvent | undefined;
@@ -164,7 +175,8 @@ export class LevelExpander {
     this.L = w.layout;
     this.nActors = this.L.actorNames.length;
     this.roles = roleMasks(w);
-    this.fair = verdicts.terminationOn;
+    // Termination is a property of whole runs; under a preemption bound only bounded runs exist (exhaustive.ts).
+    this.fair = verdicts.terminationOn && opts.preemptions < 0;
     this.canonical = new Canonical(w, opts);
     this.before = new Int32Array(this.actors && opts.equivarianceEvery > 0 ? this.L.size : 0);
     this.memo = LookaheadMemo.of(w, null);
@@ -191,7 +203,7 @@ export class LevelExpander {
 
   /** The state the search starts from, as exhaustive.ts takes it (canonical.ts; `w` at `initial`). */
   start(initial: Int32Array): Int32Array {
-    return this.canonical.start(this.w, initial);
+    return this.canonical.start(this.w, initial, this.opts.preemptions >= 0);
   }
 
   /** Runs actor `a`'s next step with alternative `c` (the equivariance check's replays). */
@@ -227,6 +239,12 @@ export class LevelExpander {
     const checkHere = actors !== undefined && equivarianceDue(id, this.opts.equivarianceEvery);
     if (checkHere) this.before.set(parent);
     w.load(parent);
+    // With a preemption bound: switching away from the last actor while it can still run costs one (exhaustive.ts).
+    const bound = this.opts.preemptions;
+    const last = bound >= 0 ? msg.last[p] : -1;
+    const lastRunnable = last >= 0 && canStep(w, last);
+    const pre0 = bound >= 0 ? msg.pre[p] : 0;
+    let beyond = 0;
     const region = this.fair && regionActors(w, roles) !== 0;
     const edgesBefore = edges.n;
     let enabledMask = 0;
@@ -253,7 +271,7 @@ export class LevelExpander {
           w.tracking = false;
           nc = Math.max(1, w.choices);
           if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-            if (verdicts.raised(w)) this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr, applied: 0 });
+            if (verdicts.raised(w)) this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr, beyond, applied: 0 });
             w.clearBugs();
             w.undoTo(mark);
             continue;
@@ -269,7 +287,7 @@ export class LevelExpander {
             steps += extra < 0 ? -extra : extra;
           }
           if (raised) {
-            this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr, applied: 0 });
+            this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr, beyond, applied: 0 });
             w.clearBugs();
             w.undoTo(mark);
             continue;
@@ -277,25 +295,40 @@ export class LevelExpander {
           if (checkHere) actors.checkTransition(w, this.before, a, c, steps, this.stepWith);
           const applied = canonical.apply(w);
           const next = w.v;
-          const k = table.offer(next[0], next[1], id);
+          let pre = 0;
+          let tag = 0;
+          if (bound >= 0) {
+            pre = pre0 + (lastRunnable && a !== last ? 1 : 0);
+            if (pre > bound) {
+              beyond++;
+              w.undoTo(mark);
+              continue;
+            }
+            // Keyed by (state, preemptions used, last actor): the tag is never 0.
+            tag = pre * 0x10000 + a + 1;
+          }
+          const lo = taggedLo(next, tag);
+          const hi = taggedHi(next, tag);
+          const k = table.offer(lo, hi, id);
           if (k >= 0) {
             // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
             const v = verdicts.stateSince(w, mark);
-            if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr, applied });
+            if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr, beyond, applied });
             cand.push(id);
             cand.push(s);
             cand.push(entry);
             cand.push(steps);
             cand.push(this.fair && !v ? regionActors(w, roles) : 0);
             cand.push(k);
-            cand.push(next[0]);
-            cand.push(next[1]);
+            cand.push(lo);
+            cand.push(hi);
             cand.push(out.count);
             cand.push(applied);
+            cand.push(pre);
             out.push(next, 0, w.undoEntries, mark, w.undoLength);
             if (!v && lone) {
               const run = lone.check(next);
-              if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, loneSteps: run.steps, applied });
+              if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, beyond, loneSteps: run.steps, applied });
               w.load(next);
             }
           }
@@ -314,7 +347,7 @@ export class LevelExpander {
           w.tracking = false;
           w.clearBugs();
           w.undoTo(mark);
-          this.found({ parent: id, seq: s, kind: 'error', found: { property: e.name, message: e.message }, entry, steps: 1, transitions: tr, applied: 0 });
+          this.found({ parent: id, seq: s, kind: 'error', found: { property: e.name, message: e.message }, entry, steps: 1, transitions: tr, beyond, applied: 0 });
           this.halted = true;
           return;
         }
@@ -334,10 +367,11 @@ export class LevelExpander {
     }
     if (enabled === 0 && verdicts.deadlock(unfinished)) {
       w.load(parent);
-      this.found({ parent: id, seq: DEADLOCK_SEQ, kind: 'deadlock', found: verdicts.deadlock(unfinished, w)!, entry: -1, steps: 0, transitions: tr, applied: 0 });
+      this.found({ parent: id, seq: DEADLOCK_SEQ, kind: 'deadlock', found: verdicts.deadlock(unfinished, w)!, entry: -1, steps: 0, transitions: tr, beyond, applied: 0 });
     }
     this.perParent.push(id);
     this.perParent.push(tr);
+    this.perParent.push(beyond);
   }
 
   /** This thread's share of level `msg`, through the barrier every thread of the search waits at. */
@@ -367,7 +401,7 @@ export class LevelExpander {
       const threads = Atomics.load(ctl, CTL.WORKERS);
       for (let p = p0, end = p0 + blockSize(p0, msg.count, threads); p < end && !this.halted; p++) this.expand(msg, table, out, msg.start + p, p);
       let blockTr = 0;
-      for (let i = before + 1; i < perParent.n; i += 2) blockTr += perParent.get(i);
+      for (let i = before + 1; i < perParent.n; i += PER_PARENT) blockTr += perParent.get(i);
       Atomics.add(ctl, CTL.TRANSITIONS, blockTr);
       const n = Atomics.add(ctl, CTL.COUNT, table.added - counted) + table.added - counted;
       counted = table.added;
@@ -394,14 +428,19 @@ export class LevelExpander {
     const eParent = Atomics.load(ctl, CTL.EVENT_PARENT);
     const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
     let transitions = 0;
-    for (let i = 0; i < perParent.n; i += 2) if (eParent === NO_EVENT || perParent.get(i) < eParent) transitions += perParent.get(i + 1);
-    if (aborted && Atomics.load(ctl, CTL.ABORT) === ABORT_GROW) return { kind: 'level', aborted, transitions, below: 0 };
+    let beyond = 0;
+    for (let i = 0; i < perParent.n; i += PER_PARENT) {
+      if (eParent !== NO_EVENT && perParent.get(i) >= eParent) continue;
+      transitions += perParent.get(i + 1);
+      beyond += perParent.get(i + 2);
+    }
+    if (aborted && Atomics.load(ctl, CTL.ABORT) === ABORT_GROW) return { kind: 'level', aborted, transitions, beyond, below: 0 };
     if (eParent !== NO_EVENT || aborted) {
       let below = 0;
       for (let i = 0; i < cand.n; i += CAND) {
         if (table.owns(cand.get(i + 5), cand.get(i), lost) && keyBefore(cand.get(i), cand.get(i + 1), eParent, eSeq)) below++;
       }
-      return { kind: 'level', aborted, event: this.event, transitions, below };
+      return { kind: 'level', aborted, event: this.event, transitions, beyond, below };
     }
     // The states this thread owns, in its (parent, successor) order: the coordinator merges the threads' lists.
     const kept = new Int32Array((cand.n / CAND) * KEPT_ROW);
@@ -416,9 +455,10 @@ export class LevelExpander {
       kept[o + 5] = cand.get(i + 7);
       kept[o + 6] = cand.get(i + 8);
       kept[o + 7] = cand.get(i + 9);
+      kept[o + 8] = cand.get(i + 10);
       o += KEPT_ROW;
     }
-    return { kind: 'level', aborted, transitions, below: 0, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
+    return { kind: 'level', aborted, transitions, beyond, below: 0, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
   }
 }
 

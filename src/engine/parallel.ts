@@ -31,8 +31,9 @@
  *
  * Workers rebuild the model themselves from a module the caller names (`ParallelOptions.module`,
  * exporting `parallelModel`): the engine knows nothing of what is modelled. Supported: `bfs` with
- * fingerprints (no `exact`), the first violation only, no preemption bound, no lock-order graph
- * (`parallelUnsupported`). Limits (states, time, memory, a stop request) are polled by the threads
+ * fingerprints (no `exact`), the first violation only, no lock-order graph (`parallelUnsupported`);
+ * a preemption bound too (each level carries its states' preemptions and last actors, and each
+ * thread keys a state by them, as exhaustive.ts does). Limits (states, time, memory, a stop request) are polled by the threads
  * once per block; a run stopped by one is incomplete, and its counts are what was done.
  *
  * With the environment variable VMAMIRROR_PARALLEL_TIMES set, the search writes to standard error
@@ -89,7 +90,6 @@ export interface ParallelOptions {
 /** Why `opts` cannot run on worker threads, if so (one sentence naming the option). */
 export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.strategy && !opts.strategy.shortest) return `strategy ${opts.strategy.name}`; // workers search breadth-first
-  if (opts.preemptions !== undefined) return 'a preemption bound';
   if (opts.exact) return 'exact state storage';
   if (opts.lockOrder) return 'the lock-order check';
   if ((opts.maxViolations ?? 1) !== 1) return 'more than one violation';
@@ -126,6 +126,7 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
     symmetry: opts.symmetry,
     actorGroups: opts.actorGroups,
     equivarianceEvery: opts.actorGroups?.length ? equivarianceEvery(opts.equivarianceEvery, opts.audit ?? false) : 0,
+    preemptions: opts.preemptions ?? -1,
   };
   Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
   const threads = takeSearchWorkers(par.module, par.workers - 1);
@@ -212,7 +213,11 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   // Under actor symmetry (exhaustive.ts): the tree's nodes record each state's permutation, the termination graph's edges theirs.
   const actors = expander.actors;
   const schedules = new ConcreteSchedules(actors, tree);
-  const fair = verdicts.terminationOn ? new FairTermination(w, actors, opts.maxTerminationProduct) : undefined;
+  // Termination is a property of whole runs; under a preemption bound only bounded runs exist.
+  const bound = expandOpts.preemptions;
+  const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w, actors, opts.maxTerminationProduct) : undefined;
+  /** Transitions the preemption bound cut off. */
+  let beyondBound = 0;
   /** Waits until `word` reaches `target`, polling the stop request and reporting progress. */
   const waitFor = (word: number, target: number): void => {
     const t = performance.now();
@@ -286,7 +291,8 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       ...(expander.renames && { counters: opts.counters }),
       ...(expander.renumbers && { symmetry: expander.renumbers }),
       ...(actors && { actorSymmetry: actorSymmetryReport(actors.names, fair) }),
-      ...(completeDepth > 0 && { completeDepth }),
+      ...(completeDepth > 0 && bound < 0 && { completeDepth }),
+      ...(bound >= 0 && { beyondBound }),
     };
   };
   const replayTo = (schedule: readonly number[]): void => {
@@ -325,6 +331,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   // The root: record 0 of this thread's store.
   let who = sharedInts(1);
   let rec = sharedInts(1);
+  // Under a preemption bound: the preemptions each state was reached with, and its last actor (none at the root).
+  let pre = sharedInts(1);
+  let last = sharedInts(1);
+  last[0] = -1;
   let start = 0;
   let count = 1;
   /** New states per parent in the last level (the first level's guess: one per actor). */
@@ -366,7 +376,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     const shared = joined && count >= (par.sharedLevel ?? (par.together ? 1 : SHARED_LEVEL));
     // Every thread of the level waits at its barrier, this one too.
     Atomics.store(ctl, CTL.WORKERS, shared ? ports.length + 1 : 1);
-    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec };
+    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec, pre, last };
     if (shared) {
       for (const p of ports) p.postMessage(msg);
       Atomics.add(ctl, CTL.SEQ, 1);
@@ -386,6 +396,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       continue;
     }
     const levelTransitions = reports.reduce((s, r) => s + r.transitions, 0);
+    beyondBound += reports.reduce((s, r) => s + r.beyond, 0);
     const eParent = Atomics.load(ctl, CTL.EVENT_PARENT);
     if (eParent !== NO_EVENT) {
       const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
@@ -393,6 +404,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       // A model error the one-thread search meets before any violation: it stops there too.
       if (ev.kind === 'error') throw new ModelError(ev.found.message);
       transitions += levelTransitions + ev.transitions;
+      beyondBound += ev.beyond;
       const atState = ev.kind === 'state' || ev.kind === 'lone';
       const below = reports.reduce((s, r) => s + r.below, 0);
       const states = start + count + below + (atState ? 1 : 0);
@@ -416,7 +428,9 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
     who = sharedInts(total, who);
     rec = sharedInts(total, rec);
-    mergeOrder(reports, who, rec);
+    pre = sharedInts(total, pre);
+    last = sharedInts(total, last);
+    mergeOrder(reports, who, rec, pre, last);
     pending = { reports, depth, total };
     const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
     // Both stores of each thread: this level's and the one the next level writes over.
@@ -432,6 +446,8 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const tAfter = performance.now();
   merge();
   const states = start;
+  // Under a preemption bound nothing beyond the bound was looked at: not a proof.
+  if (bound >= 0) return finish('incomplete', states, undefined, 'preemption-bound');
   // The product under actor symmetry is made now: within what the memory limit leaves.
   const lasso = fair?.find(
     (tid, k) => schedules.stem(tid, k),
@@ -444,12 +460,13 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
 }
 
 /**
- * The next level's order into `who` and `rec`: the threads' lists of kept states merged by parent
- * id. Each list is in parent order and a parent's states are all in the list of the thread that
- * expanded it, so the merge copies runs: from the list with the smallest parent, every state whose
- * parent comes before the other lists' next one (the runs are a block of parents long).
+ * The next level's order into `who` and `rec` (with each state's preemptions and last actor into
+ * `pre` and `last`): the threads' lists of kept states merged by parent id. Each list is in parent
+ * order and a parent's states are all in the list of the thread that expanded it, so the merge
+ * copies runs: from the list with the smallest parent, every state whose parent comes before the
+ * other lists' next one (the runs are a block of parents long).
  */
-function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array): void {
+function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array, pre: Int32Array, last: Int32Array): void {
   const at = reports.map(() => 0);
   const parentAt = (k: number) => (at[k] < reports[k].kept!.length ? reports[k].kept![at[k]] : NO_EVENT);
   for (let j = 0; ; ) {
@@ -467,6 +484,8 @@ function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32
     for (; o < kept.length && kept[o] < limit; o += KEPT_ROW, j++) {
       who[j] = best;
       rec[j] = kept[o + 6];
+      pre[j] = kept[o + 8];
+      last[j] = entryActor(kept[o + 1]);
     }
     at[best] = o;
   }
@@ -481,7 +500,7 @@ function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32
 const SHARED_LEVEL = 64;
 
 /** The report of a worker that takes no part in the level: nothing expanded, no state kept. */
-const ABSENT: LevelReport = { kind: 'level', aborted: false, transitions: 0, below: 0, kept: new Int32Array(0), chunks: [], ends: new Int32Array(0), edges: new Int32Array(0) };
+const ABSENT: LevelReport = { kind: 'level', aborted: false, transitions: 0, beyond: 0, below: 0, kept: new Int32Array(0), chunks: [], ends: new Int32Array(0), edges: new Int32Array(0) };
 
 /** Throws the first error a worker sent while building its model. */
 function receiveErrors(ports: readonly MessagePort[]): void {

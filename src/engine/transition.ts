@@ -15,6 +15,26 @@ import type { Verdicts } from './verdict.js';
 import { grow } from './grow.js';
 
 /**
+ * Whether actor `a` can step from `w`'s state in some alternative (`w.choose`): each is tried and
+ * taken back, until one does not block. The preemption bound's question about the actor that ran
+ * last (exhaustive.ts, parallel-expand.ts): switching away from it while it can run costs one.
+ */
+export function canStep(w: World, a: number): boolean {
+  if (w.actorSp(a) === 0) return false;
+  for (let c = 0, n = 1; c < n; c++) {
+    const mark = w.undoMark();
+    w.choice = c;
+    const r = execStep(w, a);
+    w.choice = 0;
+    n = Math.max(1, w.choices);
+    w.undoTo(mark);
+    w.clearBugs();
+    if (r !== BLOCK_SLEEP && r !== BLOCK_SPIN) return true;
+  }
+  return false;
+}
+
+/**
  * After a step of `a` (on the loaded state): extend the transition with the steps that are
  * invisible (own frames only). Returns the number of extra steps, or -1 - n if a BUG was raised
  * (left in w.bugs) where n extra steps (the last one possibly a blocked attempt) show it. A step

@@ -132,10 +132,10 @@ export function visitedStates(layout: Layout, exact: boolean, initialCapacity = 
 }
 
 /** The fingerprint lanes of `state` under `tag`: salted by it unless it is 0 (then the state's own). */
-function taggedLo(state: Int32Array, tag: number): number {
+export function taggedLo(state: Int32Array, tag: number): number {
   return tag === 0 ? state[0] : state[0] ^ fmix32(tag);
 }
-function taggedHi(state: Int32Array, tag: number): number {
+export function taggedHi(state: Int32Array, tag: number): number {
   return tag === 0 ? state[1] : state[1] ^ fmix32(fmix32(tag) ^ 0x5bd1e995);
 }
 
