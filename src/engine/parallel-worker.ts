@@ -12,7 +12,7 @@ import { ModelError } from '../world/errors.js';
 import { verdictsOf, type Property } from './verdict.js';
 import { CTL } from './parallel-shared.js';
 import { arriveAtBarrier, LevelExpander, type ExpandOptions, type LevelMessage } from './parallel-expand.js';
-import type { WorkerBoot } from './parallel-pool.js';
+import { collectGarbage, type CollectRequest, type WorkerBoot } from './parallel-pool.js';
 
 /** What a model module gives a worker (its export `parallelModel`): the world at its initial state, and the properties. */
 export interface ParallelModel {
@@ -104,5 +104,9 @@ const boot = workerData as WorkerBoot;
 // Loaded now, while the command still loads its own modules; a module that fails to load fails
 // again, and is reported, when a search imports it (run).
 if (boot.module) await import(boot.module).catch(() => undefined);
-// One search at a time: each is synchronous from its first level to its end.
-parentPort!.on('message', (m: SearchRequest) => void search(m.input));
+// One search at a time: each is synchronous from its first level to its end. A request to collect
+// comes after a search ended (parallel-pool.ts), when what it left here is garbage.
+parentPort!.on('message', (m: SearchRequest | CollectRequest) => {
+  if (m.kind === 'collect') collectGarbage();
+  else void search(m.input);
+});

@@ -3,7 +3,8 @@
  * region graph with the groups' permutations): a livelock whose cycle permutes the actors — which
  * the quotient alone shows as a cycle in which one actor never steps — is found, with the concrete
  * search's verdict and a lasso in concrete actors that replays to it; where the concrete search
- * holds, so does the symmetric one; a product beyond its bound is refused in the result, not thrown.
+ * holds, so does the symmetric one; a product beyond its bound, or beyond what the memory limit
+ * leaves, is refused in the result, not thrown.
  */
 import { describe, expect, it } from 'vitest';
 import { Library } from '../../src/world/registry.js';
@@ -16,7 +17,8 @@ import type { CheckResult } from '../../src/check/run.js';
 import { dfs } from '../../src/engine/dfs.js';
 import { judgeSchedule, replayRepaired } from '../../src/engine/replay.js';
 import { TERMINATION } from '../../src/engine/verdict.js';
-import { entryActor } from '../../src/world/entry.js';
+import { entryActor, entryOf } from '../../src/world/entry.js';
+import { FairTermination, type ActorPermutations } from '../../src/engine/termination.js';
 import { roleWorld } from '../helpers/role-world.js';
 
 // `owner` names an actor (its lock-word protection says so); `bells` is a mask of actors (declared).
@@ -214,6 +216,34 @@ describe('fair termination under actor symmetry', () => {
     const off = explore(world(polite, 3), { actorGroups: group(3), liveness: false });
     expect(off.actorSymmetry).toEqual({ groups: [['c0', 'c1', 'c2']] });
     expect(line(off)).toBe('\n  actor symmetry: c0, c1, c2 interchangeable');
+  });
+
+  it('refuses a product that would take more bytes than the memory limit leaves, naming its size, and makes it with a byte more', () => {
+    // Two polite clients, one region state (both running) whose one edge, c0's claim, leads back to
+    // it with the clients swapped: in the product, c0 then c1 claim for ever, a livelock.
+    const swap: ActorPermutations = { size: 2, image: (k) => Int32Array.from(k ? [1, 0] : [0, 1]), after: (k, s) => k ^ s };
+    const product = (room: number) => {
+      const fair = new FairTermination(world(polite, 2), swap);
+      const r = fair.discover(0, 1, 2);
+      fair.beginEdges(r);
+      fair.edge(r, entryOf(0, 0), 1, 1);
+      fair.endEdges(0b11, 0);
+      return {
+        lasso: fair.find(
+          () => [],
+          () => undefined,
+          room,
+        ),
+        refused: fair.refused,
+      };
+    };
+    // 2 nodes of 35 bytes (six tables of 4, the components' 11) and 2 edges of 16: 102 bytes.
+    expect(product(101)).toEqual({ lasso: undefined, refused: 'the region graph (1 states, 1 edges) times the 2 permutations of the actor groups would take 1 MiB, beyond the memory limit' });
+    const made = product(102);
+    expect(made.refused).toBeUndefined();
+    expect(made.lasso?.found.property).toBe(TERMINATION);
+    // A cycle of the product: both clients claim in it.
+    expect(new Set(made.lasso?.schedule.map(entryActor))).toEqual(new Set([0, 1]));
   });
 
   it('refuses a group whose actors have different roles', () => {

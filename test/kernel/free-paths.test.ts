@@ -10,7 +10,7 @@
  * step the libraries registered being one the scan read.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import '../../src/index.js';
@@ -81,10 +81,11 @@ const NEVER_LARGE_GROUPS: readonly { readonly steps: readonly string[]; readonly
 ];
 const NEVER_LARGE = new Map(NEVER_LARGE_GROUPS.flatMap((g) => g.steps.map((k) => [k, g] as const)));
 
-function sources(dir: string): string[] {
+function sources(dir: string): Source[] {
   return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts') && !f.includes('footprints'))
-    .map((f) => join(ROOT, dir, f));
+    .map((f) => join(ROOT, dir, f))
+    .map((file) => ({ file, text: readFileSync(file, 'utf8') }));
 }
 
 /** The names a function body calls (plain identifiers: the model's helpers are module functions). */
@@ -98,12 +99,13 @@ function callees(node: ts.Node): Set<string> {
   return names;
 }
 
+/** A step (`routine:label`) and the helpers it calls (`file#name`). */
 interface Step {
   readonly key: string;
   readonly calls: Set<string>;
 }
 
-/** A step's label, the names its run calls, and the parameters of its factory it calls through (`1`, `0.replace`). */
+/** A step's label, the helpers its run calls, and the parameters of its factory it calls through (`1`, `0.replace`). */
 interface StepText {
   readonly label: string;
   readonly calls: Set<string>;
@@ -143,14 +145,87 @@ interface Factory {
   readonly steps: StepText[];
 }
 
+/** A source file of the scan: its path and its text. */
+interface Source {
+  readonly file: string;
+  readonly text: string;
+}
+
+/** What a file imports by name (`import { a as b } from './x.js'`: b → x.ts's a) and re-exports (`export { a } from`, `export * from`). */
+interface Links {
+  readonly imports: Map<string, { readonly from: string; readonly name: string }>;
+  readonly reexports: { readonly from: string; readonly names: Map<string, string> | undefined }[];
+}
+
+/** The file a relative module specifier names from `file` (`./page.js` → page.ts), as the compiled imports name it. */
+function target(file: string, spec: string): string | undefined {
+  return spec.startsWith('.') ? resolve(dirname(file), spec.replace(/\.js$/, '.ts')) : undefined;
+}
+
+function linksOf(sf: ts.SourceFile): Links {
+  const links: Links = { imports: new Map(), reexports: [] };
+  for (const st of sf.statements) {
+    const from = (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier) ? target(sf.fileName, st.moduleSpecifier.text) : undefined;
+    if (!from) continue;
+    const named = ts.isImportDeclaration(st) ? st.importClause?.namedBindings : undefined;
+    if (named && ts.isNamedImports(named)) for (const e of named.elements) links.imports.set(e.name.text, { from, name: (e.propertyName ?? e.name).text });
+    if (ts.isExportDeclaration(st)) {
+      const names = st.exportClause && ts.isNamedExports(st.exportClause) ? new Map(st.exportClause.elements.map((e) => [e.name.text, (e.propertyName ?? e.name).text])) : undefined;
+      links.reexports.push({ from, names });
+    }
+  }
+  return links;
+}
+
+/** A helper's key: its file (from the root) and its name, so two files' helpers of one name stay two. */
+const helperKey = (file: string, name: string): string => `${relative(ROOT, file)}#${name}`;
+const helperName = (key: string): string => key.slice(key.lastIndexOf('#') + 1);
+
 /**
- * Reads the model's source: the module-level helpers and what they call, and every routine's
- * steps — defined with a literal name, or made by a factory — keyed `routine:label`.
+ * Reads the model's source: the helpers (functions declared by name, keyed by file and name) and
+ * the helpers they call, and every routine's steps — defined with a literal name, or made by a
+ * factory — keyed `routine:label`, with the helpers they call. A call names the helper of its own
+ * file, else the one its file imports under that name (through re-exports), else the one helper of
+ * that name in the scanned files; two such helpers make the scan fail, naming both files.
  */
-function parse(files: readonly string[]): { helpers: Map<string, Set<string>>; steps: Step[] } {
-  const helpers = new Map<string, Set<string>>();
+function parse(sources: readonly Source[]): { helpers: Map<string, Set<string>>; steps: Step[] } {
   const steps: Step[] = [];
-  const sfs = files.map((file) => ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true));
+  const sfs = sources.map((s) => ts.createSourceFile(s.file, s.text, ts.ScriptTarget.ES2022, true));
+  // Each file's helpers by name: the functions it declares, at any depth (a step may call a closure).
+  const bodies = new Map<string, Map<string, ts.Node>>(sfs.map((sf) => [sf.fileName, new Map()]));
+  const links = new Map(sfs.map((sf) => [sf.fileName, linksOf(sf)]));
+  const declare = (n: ts.Node, name: string, body: ts.Node): void => {
+    const file = n.getSourceFile().fileName;
+    const own = bodies.get(file)!;
+    if (own.has(name)) throw new Error(`${relative(ROOT, file)} declares two functions ${name}: the scan cannot tell which a call means`);
+    own.set(name, body);
+  };
+  /** The helper `name` that `file` declares or exports (a re-export followed), if any. */
+  const exported = (file: string, name: string, seen = new Set<string>()): string | undefined => {
+    if (seen.has(file) || !bodies.has(file)) return undefined;
+    seen.add(file);
+    if (bodies.get(file)!.has(name)) return helperKey(file, name);
+    for (const r of links.get(file)!.reexports) {
+      const inner = r.names ? r.names.get(name) : name;
+      const found = inner === undefined ? undefined : exported(r.from, inner, seen);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  /** The helper a call of `name` in `file` runs, if it is one (see parse). */
+  const helperOf = (file: string, name: string): string | undefined => {
+    if (bodies.get(file)!.has(name)) return helperKey(file, name);
+    const imported = links.get(file)!.imports.get(name);
+    if (imported) return exported(imported.from, imported.name);
+    const owners = [...bodies].filter(([, own]) => own.has(name)).map(([f]) => f);
+    if (owners.length > 1) throw new Error(`${relative(ROOT, file)} calls ${name}, which it neither declares nor imports, and ${owners.map((f) => relative(ROOT, f)).join(' and ')} each declare one`);
+    return owners.length ? helperKey(owners[0], name) : undefined;
+  };
+  /** The helpers `node` (in its file) calls. */
+  const calledBy = (node: ts.Node, names: Iterable<string> = callees(node)): Set<string> => {
+    const file = node.getSourceFile().fileName;
+    return new Set([...names].map((n) => helperOf(file, n)).filter((k) => k !== undefined));
+  };
   // Object literals bound to a name, for `steps: { ...devicePrivateSteps, … }`.
   const objects = new Map<string, ts.ObjectLiteralExpression>();
   const each = (visit: (n: ts.Node) => void): void => {
@@ -169,7 +244,7 @@ function parse(files: readonly string[]): { helpers: Map<string, Set<string>>; s
     const out: StepText[] = [];
     const add = (o: ts.ObjectLiteralExpression): void => {
       for (const p of o.properties) {
-        if (ts.isPropertyAssignment(p)) out.push({ label: p.name.getText(), calls: callees(p.initializer), through: through(p.initializer, params) });
+        if (ts.isPropertyAssignment(p)) out.push({ label: p.name.getText(), calls: calledBy(p.initializer), through: through(p.initializer, params) });
         else if (ts.isSpreadAssignment(p)) {
           const visit = (n: ts.Node): void => {
             if (ts.isObjectLiteralExpression(n)) add(n);
@@ -184,11 +259,15 @@ function parse(files: readonly string[]): { helpers: Map<string, Set<string>>; s
     return out;
   };
 
+  each((n) => {
+    if (ts.isFunctionDeclaration(n) && n.name && n.body) declare(n, n.name.text, n.body);
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && (ts.isArrowFunction(n.initializer) || ts.isFunctionExpression(n.initializer)))
+      declare(n, n.name.text, n.initializer);
+  });
+  const helpers = new Map([...bodies].flatMap(([file, own]) => [...own].map(([name, body]) => [helperKey(file, name), calledBy(body)] as const)));
+
   const factories = new Map<string, Factory>();
   each((n) => {
-    if (ts.isFunctionDeclaration(n) && n.name && n.body) helpers.set(n.name.text, callees(n.body));
-    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && (ts.isArrowFunction(n.initializer) || ts.isFunctionExpression(n.initializer)))
-      helpers.set(n.name.text, callees(n.initializer));
     const spec = routineSpec(n);
     const name = spec && prop(spec, 'name');
     const body = spec && prop(spec, 'steps');
@@ -217,9 +296,8 @@ function parse(files: readonly string[]): { helpers: Map<string, Set<string>>; s
         const [i, member] = t.split('.');
         const a = n.arguments[Number(i)];
         const code = a && member !== undefined && ts.isObjectLiteralExpression(a) ? (prop(a, member) ?? a) : a;
-        if (code && ts.isIdentifier(code))
-          calls.add(code.text); // a function passed by name
-        else if (code) for (const c of callees(code)) calls.add(c);
+        // A function passed by name, or code: what it calls, in the calling file.
+        if (code) for (const c of calledBy(code, ts.isIdentifier(code) ? [code.text] : undefined)) calls.add(c);
       }
       steps.push({ key: `${name.text}:${s.label}`, calls });
     }
@@ -242,32 +320,44 @@ function through(node: ts.Node, params: readonly string[]): Set<string> {
   return out;
 }
 
-describe('steps that can free a page declare it', () => {
-  const { helpers, steps } = parse([...sources('src/kernel'), ...sources('src/kvm'), ...sources('src/mirror'), ...sources('src/scenario')]);
-  // The helpers that can free a page: freePage, and whatever calls one of them, to a fixed point.
-  const frees = new Set(['freePage']);
+/** The one helper of `name` (its key); the scan fails if there is none or more than one. */
+function named(helpers: ReadonlyMap<string, unknown>, name: string): string {
+  const keys = [...helpers.keys()].filter((k) => helperName(k) === name);
+  if (keys.length !== 1) throw new Error(`expected one helper ${name}, found ${keys.length ? keys.join(' and ') : 'none'}`);
+  return keys[0];
+}
+
+/** The helpers that can free a page: freePage, and whatever calls one of them, to a fixed point. */
+function freeing(helpers: ReadonlyMap<string, Set<string>>): Set<string> {
+  const frees = new Set([named(helpers, 'freePage')]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [name, calls] of helpers) {
-      if (!frees.has(name) && [...calls].some((c) => frees.has(c))) {
-        frees.add(name);
+    for (const [key, calls] of helpers) {
+      if (!frees.has(key) && [...calls].some((c) => frees.has(c))) {
+        frees.add(key);
         grew = true;
       }
     }
   }
+  return frees;
+}
+
+describe('steps that can free a page declare it', () => {
+  const { helpers, steps } = parse([...sources('src/kernel'), ...sources('src/kvm'), ...sources('src/mirror'), ...sources('src/scenario')]);
+  const frees = freeing(helpers);
   const libraries: Library[] = [KERNEL, KVM_LIB, WORKLOAD_LIB, ...new Set(VARIANTS.flatMap((v) => [v.library, ...v.library.uses]))];
   // The steps the libraries registered (what runs), each read from the source by the scan.
   const registered = new Set(libraries.flatMap((l) => l.routines.flatMap((r) => r.labels.map((label) => `${r.name}:${label}`))));
   // Two libraries may each define a routine of one name (two designs' mirror_fault): a key's steps together.
   const scanned = new Map<string, Step>();
   for (const s of steps.filter((x) => registered.has(x.key))) scanned.set(s.key, { key: s.key, calls: new Set([...(scanned.get(s.key)?.calls ?? []), ...s.calls]) });
-  const freeing = [...scanned.values()].filter((s) => [...s.calls].some((c) => frees.has(c)));
+  const freeingSteps = [...scanned.values()].filter((s) => [...s.calls].some((c) => frees.has(c)));
   const footprintOf = (key: string) => libraries.map((l) => l.footprints?.[key]).find((f) => f !== undefined);
 
   it('reads every registered step, those a factory made included (the scan sees the model)', () => {
     expect([...registered].filter((k) => !scanned.has(k))).toEqual([]);
-    expect([...frees]).toEqual(expect.arrayContaining(['freePage', 'putPage', 'putPageRefs', 'folioPut', 'tlbFinishOne']));
-    const keys = freeing.map((s) => s.key);
+    expect([...frees].map(helperName)).toEqual(expect.arrayContaining(['freePage', 'putPage', 'putPageRefs', 'folioPut', 'tlbFinishOne']));
+    const keys = freeingSteps.map((s) => s.key);
     expect(keys).toEqual(expect.arrayContaining(['migrate_pages:allocDst', 'zap_page_range_single:finish', 'unmap_mapping_range_vma:finish', 'copy_page_range:again']));
     // defineRmapUnmap's steps, one routine per call of the factory.
     expect(keys).toEqual(expect.arrayContaining(['try_to_unmap:unmap', 'try_to_unmap:put', 'try_to_migrate:unmap', 'try_to_migrate:put']));
@@ -288,7 +378,7 @@ describe('steps that can free a page declare it', () => {
 
   /** The freeing steps (but `exempt`) whose footprint lacks some of `need`, with what each lacks. */
   const missing = (need: readonly string[], exempt: (key: string) => boolean): string[] =>
-    freeing
+    freeingSteps
       .filter((s) => !exempt(s.key))
       .map((s) => [s.key, lacking(s.key, need)] as const)
       .filter(([, lacks]) => lacks.length)
@@ -305,9 +395,45 @@ describe('steps that can free a page declare it', () => {
   });
 
   it('the steps exempted from the large free are freeing steps, and the refusals they rest on are still there', () => {
-    const keys = new Set(freeing.map((s) => s.key));
+    const keys = new Set(freeingSteps.map((s) => s.key));
     expect([...NEVER_LARGE.keys()].filter((k) => !keys.has(k))).toEqual([]);
     const refusals = [...new Set(NEVER_LARGE_GROUPS.flatMap((g) => g.refusedAt ?? []))];
-    expect(refusals.filter((k) => !scanned.get(k)?.calls.has('refuseLargeFolio'))).toEqual([]);
+    const refuse = named(helpers, 'refuseLargeFolio');
+    expect(refusals.filter((k) => !scanned.get(k)?.calls.has(refuse))).toEqual([]);
+  });
+});
+
+describe('the scan tells two files’ helpers of one name apart', () => {
+  // Two files each declare a helper `put`: a.ts's frees the page, b.ts's does not. Routine a_put
+  // (in a.ts) calls its own; c_put (in c.ts) calls b.ts's, imported through a re-export.
+  const at = (name: string) => join(ROOT, 'in-memory', name);
+  const routine = (name: string, call: string) => `export const R = LIB.routine({ name: '${name}', steps: { put: { run: (w) => ${call} } } });`;
+  const files: Source[] = [
+    { file: at('page.ts'), text: 'export function freePage(w, p) { w.free(p); }' },
+    { file: at('a.ts'), text: `import { freePage } from './page.js';\nfunction put(w, p) { freePage(w, p); }\n${routine('a_put', 'put(w, 1)')}` },
+    { file: at('b.ts'), text: 'export function put(w, p) { w.count(p); }' },
+    { file: at('index.ts'), text: "export * from './b.js';" },
+    { file: at('c.ts'), text: `import { put } from './index.js';\n${routine('c_put', 'put(w, 1)')}` },
+  ];
+  const { helpers, steps } = parse(files);
+  const frees = freeing(helpers);
+  const calls = (key: string) => [...steps.find((s) => s.key === key)!.calls];
+
+  it('a call runs the helper of its own file, else the one it imports', () => {
+    expect(calls('a_put:put')).toEqual(['in-memory/a.ts#put']);
+    expect(calls('c_put:put')).toEqual(['in-memory/b.ts#put']);
+    expect([...frees].sort()).toEqual(['in-memory/a.ts#put', 'in-memory/page.ts#freePage']);
+  });
+
+  it('keyed by bare name, as the scan was, one body serves both calls: here the wrong one for a_put', () => {
+    // The old map: one entry per name, the last file's.
+    const byName = new Map([...helpers].map(([k, called]) => [helperName(k), new Set([...called].map(helperName))]));
+    expect(byName.get('put')).toEqual(new Set());
+    expect(calls('a_put:put').map(helperName)).toEqual(calls('c_put:put').map(helperName));
+  });
+
+  it('a name a file neither declares nor imports, declared by two files, fails the scan naming both', () => {
+    const caller = { file: at('d.ts'), text: routine('d_put', 'put(w, 1)') };
+    expect(() => parse([...files, caller])).toThrow('in-memory/d.ts calls put, which it neither declares nor imports, and in-memory/a.ts and in-memory/b.ts each declare one');
   });
 });
