@@ -81,6 +81,10 @@ function lend(thread: Worker, bytes: number): void {
     deadline: Number.POSITIVE_INFINITY,
     maxMemoryBytes: Number.POSITIVE_INFINITY,
     counters: undefined,
+    symmetry: undefined,
+    actorGroups: undefined,
+    equivarianceEvery: 0,
+    preemptions: -1,
   };
   const request: SearchRequest = { kind: 'search', input };
   thread.postMessage(request, [port2]);
