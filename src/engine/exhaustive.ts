@@ -38,6 +38,7 @@ import { canStep, extendTransition, LookaheadMemo } from './transition.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 import type { CounterOptions } from './counters.js';
 import { Canonical } from './canonical.js';
+import { Findings } from './findings.js';
 import { ConcreteSchedules, equivarianceDue, equivarianceEvery } from './actor-symmetry.js';
 
 export interface ExploreOptions extends CheckSelection {
@@ -115,10 +116,7 @@ export interface ExploreOptions extends CheckSelection {
   readonly equivarianceEvery?: number;
 }
 
-/** What makes two violations the same for `maxViolations`: the check, and its message with numbers blanked. */
-export function violationShape(v: Found): string {
-  return `${v.property}: ${v.message.replace(/\d+/g, '#')}`;
-}
+export { violationShape } from './findings.js';
 
 export interface Progress {
   readonly states: number;
@@ -305,17 +303,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   };
 
   const maxViolations = opts.maxViolations ?? 1;
-  const found: Violation[] = [];
-  const shapes = new Set<string>();
+  const findings = new Findings(maxViolations);
+  const found = findings.list;
   /** Records a violation unless one of its shape is known; true when that makes enough. */
-  const enough = (v: Violation): boolean => {
-    const shape = violationShape(v);
-    if (!shapes.has(shape)) {
-      shapes.add(shape);
-      found.push(v);
-    }
-    return found.length >= maxViolations;
-  };
+  const enough = (v: Violation): boolean => findings.add(v);
 
   const schedules = new ConcreteSchedules(actors, tree);
   /** The schedule to tree node `id`, then `tail` (entries from its state), in the concrete numbering of the actors. */

@@ -47,6 +47,8 @@ export interface LevelMessage {
   /** Under a preemption bound: the preemptions the state at position p was reached with, and the actor that ran last (-1 at the root). */
   readonly pre: Int32Array;
   readonly last: Int32Array;
+  /** With several violations asked for: 1 at the positions of states that violate a property (in the tree, not expanded, as one thread keeps them). */
+  readonly skip: Int32Array;
 }
 
 /**
@@ -72,9 +74,9 @@ export interface WorkerEvent {
 /**
  * Per new state a thread owns, in `LevelReport.kept`: parent, entry, steps, region actors,
  * fingerprint lo, hi, record in the thread's store, the actor permutation that made it canonical,
- * the preemptions it was reached with.
+ * the preemptions it was reached with, 1 if it violates a property, its successor number.
  */
-export const KEPT_ROW = 9;
+export const KEPT_ROW = 11;
 
 export interface LevelReport {
   readonly kind: 'level';
@@ -85,6 +87,13 @@ export interface LevelReport {
   readonly beyond: number;
   /** With a violation in the level: the new states this thread owns that come before it. */
   readonly below: number;
+  /**
+   * With several violations asked for (`ExpandOptions.multi`): every violation met in the level
+   * (the coordinator takes them in key order), and per parent expanded its id, transitions and
+   * transitions cut off (PER_PARENT ints each; for the counts at the one that ends the search).
+   */
+  readonly events?: readonly WorkerEvent[];
+  readonly perParent?: Int32Array;
   /** The new states it owns, in (parent, successor) order (KEPT_ROW ints each), and the chunks of the store that holds them. */
   readonly kept?: Int32Array;
   readonly chunks?: readonly Int32Array[];
@@ -109,6 +118,12 @@ export interface ExpandOptions {
   readonly equivarianceEvery: number;
   /** The preemption bound (exhaustive.ts `preemptions`), -1 for none: states are keyed by (state, preemptions used, last actor). */
   readonly preemptions: number;
+  /**
+   * Several violations asked for (exhaustive.ts `maxViolations`): the threads go on after one,
+   * report every one, and always their new states; a state that violates a property is kept (in
+   * the tree) but not expanded.
+   */
+  readonly multi: boolean;
 }
 
 /** Ints per region edge in `LevelReport.edges`. */
@@ -130,10 +145,10 @@ class IntList {
   }
 }
 
-/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store, permutation, preemptions. */
-const CAND = 11;
+/** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store, permutation, preemptions, violates. */
+const CAND = 12;
 /** Per parent expanded, in `perParent`: its id, the transitions from it, those the preemption bound cut off. */
-const PER_PARENT = 3;
+export const PER_PARENT = 3;
 /** Blocks between two readings of the process's RSS (with a memory limit). */
 const MEMORY_BLOCKS = 16;
 
@@ -158,6 +173,8 @@ export class LevelExpander {
   private readonly ends = new IntList();
   private readonly edges = new IntList();
   private event: WorkerEvent | undefined;
+  /** With `multi`: every violation of the level. */
+  private events: WorkerEvent[] = [];
   /** A model error ended this thread's share of the level (what comes after it cannot change the outcome). */
   private halted = false;
   private blocks = 0;
@@ -223,6 +240,12 @@ export class LevelExpander {
 
   /** Records `e` if it is this thread's first violation of the level, and offers it as the level's. */
   private found(e: WorkerEvent): void {
+    if (this.opts.multi) {
+      // The coordinator takes them in order until it has enough: only a model error ends the level.
+      this.events.push(e);
+      if (e.kind === 'error') offerEvent(this.ctl, e.parent, e.seq);
+      return;
+    }
     if (!this.event || keyBefore(e.parent, e.seq, this.event.parent, this.event.seq)) this.event = e;
     offerEvent(this.ctl, e.parent, e.seq);
   }
@@ -235,6 +258,13 @@ export class LevelExpander {
     // Over the state expanded last: only what changed is written, and the pushes compare only there.
     reader.read(msg.chunks, msg.who[p], msg.rec[p], parent);
     out.startFrom(reader);
+    if (msg.skip[p] !== 0) {
+      // A state that violates a property: what follows it is the same finding (exhaustive.ts).
+      this.perParent.push(id);
+      this.perParent.push(0);
+      this.perParent.push(0);
+      return;
+    }
     canonical.noteBefore(parent);
     const checkHere = actors !== undefined && equivarianceDue(id, this.opts.equivarianceEvery);
     if (checkHere) this.before.set(parent);
@@ -325,6 +355,7 @@ export class LevelExpander {
             cand.push(out.count);
             cand.push(applied);
             cand.push(pre);
+            cand.push(v ? 1 : 0);
             out.push(next, 0, w.undoEntries, mark, w.undoLength);
             if (!v && lone) {
               const run = lone.check(next);
@@ -389,6 +420,7 @@ export class LevelExpander {
     this.ends.n = 0;
     this.edges.n = 0;
     this.event = undefined;
+    this.events = [];
     this.halted = false;
     const abort = (why: number) => Atomics.compareExchange(ctl, CTL.ABORT, 0, why);
     let counted = 0;
@@ -435,7 +467,7 @@ export class LevelExpander {
       beyond += perParent.get(i + 2);
     }
     if (aborted && Atomics.load(ctl, CTL.ABORT) === ABORT_GROW) return { kind: 'level', aborted, transitions, beyond, below: 0 };
-    if (eParent !== NO_EVENT || aborted) {
+    if (!this.opts.multi && (eParent !== NO_EVENT || aborted)) {
       let below = 0;
       for (let i = 0; i < cand.n; i += CAND) {
         if (table.owns(cand.get(i + 5), cand.get(i), lost) && keyBefore(cand.get(i), cand.get(i + 1), eParent, eSeq)) below++;
@@ -456,9 +488,12 @@ export class LevelExpander {
       kept[o + 6] = cand.get(i + 8);
       kept[o + 7] = cand.get(i + 9);
       kept[o + 8] = cand.get(i + 10);
+      kept[o + 9] = cand.get(i + 11);
+      kept[o + 10] = cand.get(i + 1);
       o += KEPT_ROW;
     }
-    return { kind: 'level', aborted, transitions, beyond, below: 0, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
+    const multi = this.opts.multi && { events: this.events, perParent: perParent.copy() };
+    return { kind: 'level', aborted, transitions, beyond, below: 0, ...multi, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
   }
 }
 

@@ -31,9 +31,11 @@
  *
  * Workers rebuild the model themselves from a module the caller names (`ParallelOptions.module`,
  * exporting `parallelModel`): the engine knows nothing of what is modelled. Supported: `bfs` with
- * fingerprints (no `exact`), the first violation only, no lock-order graph (`parallelUnsupported`);
- * a preemption bound too (each level carries its states' preemptions and last actors, and each
- * thread keys a state by them, as exhaustive.ts does). Limits (states, time, memory, a stop request) are polled by the threads
+ * fingerprints (no `exact`), no lock-order graph (`parallelUnsupported`); a preemption bound (each
+ * level carries its states' preemptions and last actors, and each thread keys a state by them, as
+ * exhaustive.ts does); several violations (the threads go on after one and report each, this
+ * thread takes them in the one-thread order: `takeViolations`; a state that violates a property
+ * is a position of the next level that no thread expands, so ids stay the one-thread ones). Limits (states, time, memory, a stop request) are polled by the threads
  * once per block; a run stopped by one is incomplete, and its counts are what was done.
  *
  * With the environment variable VMAMIRROR_PARALLEL_TIMES set, the search writes to standard error
@@ -54,10 +56,24 @@ import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
 import { actorSymmetryReport, concreteViolation, type ExploreOptions, type ExploreResult, type StopReason } from './exhaustive.js';
 import { ConcreteSchedules, equivarianceEvery } from './actor-symmetry.js';
-import { ABORT_GROW, ABORT_STOP_INTERRUPTED, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, CTL, controlBlock, LOST_ROOM, MAX_LOAD, NO_EVENT, SharedFingerprints } from './parallel-shared.js';
+import { Findings } from './findings.js';
+import {
+  ABORT_GROW,
+  ABORT_STOP_INTERRUPTED,
+  ABORT_STOP_MEMORY,
+  ABORT_STOP_STATES,
+  ABORT_STOP_TIME,
+  CTL,
+  controlBlock,
+  keyBefore,
+  LOST_ROOM,
+  MAX_LOAD,
+  NO_EVENT,
+  SharedFingerprints,
+} from './parallel-shared.js';
 import type { LearnedByProperty, SearchRequest, WorkerInput } from './parallel-worker.js';
 import { returnSearchWorkers, takeSearchWorkers } from './parallel-pool.js';
-import { arriveAtBarrier, EDGE_ROW, KEPT_ROW, LevelExpander, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
+import { arriveAtBarrier, EDGE_ROW, KEPT_ROW, LevelExpander, PER_PARENT, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
 export interface ParallelOptions {
   /** Threads searching, this one included (2 or more; one thread is exhaustive.ts). */
@@ -92,7 +108,6 @@ export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.strategy && !opts.strategy.shortest) return `strategy ${opts.strategy.name}`; // workers search breadth-first
   if (opts.exact) return 'exact state storage';
   if (opts.lockOrder) return 'the lock-order check';
-  if ((opts.maxViolations ?? 1) !== 1) return 'more than one violation';
   if (opts.onState) return 'a state callback';
   return undefined;
 }
@@ -127,6 +142,7 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
     actorGroups: opts.actorGroups,
     equivarianceEvery: opts.actorGroups?.length ? equivarianceEvery(opts.equivarianceEvery, opts.audit ?? false) : 0,
     preemptions: opts.preemptions ?? -1,
+    multi: (opts.maxViolations ?? 1) > 1,
   };
   Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
   const threads = takeSearchWorkers(par.module, par.workers - 1);
@@ -218,6 +234,13 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const fair = verdicts.terminationOn && bound < 0 ? new FairTermination(w, actors, opts.maxTerminationProduct) : undefined;
   /** Transitions the preemption bound cut off. */
   let beyondBound = 0;
+  // The violations found, one per shape, as exhaustive.ts keeps them; with several asked for, the
+  // threads go on after one and this thread takes each level's in order (`takeViolations`).
+  const maxViolations = opts.maxViolations ?? 1;
+  const multi = expandOpts.multi;
+  const findings = new Findings(maxViolations);
+  const found = findings.list;
+  const enough = (v: Violation): boolean => findings.add(v);
   /** Waits until `word` reaches `target`, polling the stop request and reporting progress. */
   const waitFor = (word: number, target: number): void => {
     const t = performance.now();
@@ -268,11 +291,13 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     }
   };
   /** `completeDepth`: a search stopped while it expanded the states of this depth (exhaustive.ts). */
-  const finish = (verdict: ExploreResult['verdict'], states: number, found?: Violation, stopReason?: StopReason, completeDepth = 0): ExploreResult => {
+  /** Ends the search: `found`'s first violation, if any, is the verdict's (`verdict` says which). */
+  const finish = (verdict: ExploreResult['verdict'], states: number, stopReason?: StopReason, completeDepth = 0): ExploreResult => {
     collect();
     w.load(initial);
-    // Found on a canonical state: the message names the actors of the concrete replay (exhaustive.ts).
-    const violation = actors && found ? concreteViolation(w, found, opts) : found;
+    // Found on a canonical state: a message names the actors of the concrete replay (exhaustive.ts).
+    if (actors) for (let k = 0; k < found.length; k++) found[k] = concreteViolation(w, found[k], opts);
+    const violation = found[0];
     peakBytes = Math.max(peakBytes, bytes());
     peakRss = Math.max(peakRss, rss());
     return {
@@ -293,7 +318,13 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       ...(actors && { actorSymmetry: actorSymmetryReport(actors.names, fair) }),
       ...(completeDepth > 0 && bound < 0 && { completeDepth }),
       ...(bound >= 0 && { beyondBound }),
+      ...(multi && { violations: found }),
     };
+  };
+  /** The end of a search stopped (`reason`) or that found enough: a violation if any was found (exhaustive.ts `stopped`). */
+  const stopped = (states: number, reason?: StopReason, completeDepth = 0): ExploreResult => {
+    if (!found.length) return finish('incomplete', states, reason, completeDepth);
+    return finish('violation', states, reason ?? (multi && found.length >= maxViolations ? 'max-violations' : undefined));
   };
   const replayTo = (schedule: readonly number[]): void => {
     w.undoing = false;
@@ -325,7 +356,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     waitFor(CTL.READY, ports.length);
     join();
   }
-  if (v0) return finish('violation', 1, { ...v0, schedule: [] });
+  if (v0) {
+    enough({ ...v0, schedule: [] });
+    return stopped(1);
+  }
   fair?.discover(root, start0[0], start0[1]);
   let chunks: (readonly Int32Array[])[] = [expander.root(start0), ...ports.map(() => [])];
   // The root: record 0 of this thread's store.
@@ -335,6 +369,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   let pre = sharedInts(1);
   let last = sharedInts(1);
   last[0] = -1;
+  let skip = sharedInts(1);
   let start = 0;
   let count = 1;
   /** New states per parent in the last level (the first level's guess: one per actor). */
@@ -362,6 +397,53 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     pending = undefined;
     times.merge += performance.now() - tm;
   };
+  /**
+   * With several violations asked for: the violations of the level just searched (its new states
+   * `next`… in the merged order, `total` of them), taken in the one-thread order — (parent,
+   * successor) — until there are enough; then the end of the search, with the counts one thread
+   * has when it meets the last one taken. A model error first is thrown, as one thread meets it.
+   */
+  const takeViolations = (reports: readonly LevelReport[], depth: number, next: number, total: number): ExploreResult | undefined => {
+    const events = reports.flatMap((r) => r.events ?? []).sort((x, y) => (keyBefore(x.parent, x.seq, y.parent, y.seq) ? -1 : 1));
+    if (events.length === 0) return undefined;
+    // The level's states join the tree now: a violation at one of them names its node.
+    merge();
+    const rows = levelKeys(reports, who, total);
+    /** How many of the level's new states come before key (parent, seq): one thread has found them then. */
+    const statesBefore = (parent: number, seq: number): number => {
+      let lo = 0;
+      for (let hi = total; lo < hi; ) {
+        const mid = (lo + hi) >> 1;
+        if (keyBefore(rows[2 * mid], rows[2 * mid + 1], parent, seq)) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    for (const ev of events) {
+      if (ev.kind === 'error') throw new ModelError(ev.found.message);
+      const atState = ev.kind === 'state' || ev.kind === 'lone';
+      const below = statesBefore(ev.parent, ev.seq);
+      // At a state another parent of the level owns: that parent met it first (the one-thread search's).
+      if (atState && (below >= total || rows[2 * below] !== ev.parent || rows[2 * below + 1] !== ev.seq)) continue;
+      let schedule: number[];
+      if (ev.kind === 'deadlock') schedule = schedules.to(ev.parent);
+      else if (atState) schedule = schedules.to(next + below, ev.loneSteps);
+      else schedule = schedules.to(ev.parent, transitionEntries(ev.entry, ev.steps));
+      if (!enough({ ...ev.found, schedule })) continue;
+      for (const r of reports) {
+        const pp = r.perParent ?? new Int32Array(0);
+        for (let i = 0; i < pp.length && pp[i] < ev.parent; i += PER_PARENT) {
+          transitions += pp[i + 1];
+          beyondBound += pp[i + 2];
+        }
+      }
+      transitions += ev.transitions;
+      beyondBound += ev.beyond;
+      if (atState || below > 0) maxDepth = depth + 1;
+      return stopped(next + below + (atState ? 1 : 0));
+    }
+    return undefined;
+  };
   for (let depth = 0; count > 0; ) {
     // A table that would be too full before the level's end grows now, rather than the level running twice.
     // At once to the capacity needed (each rehash is a pause of this thread alone while the workers wait).
@@ -376,7 +458,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     const shared = joined && count >= (par.sharedLevel ?? (par.together ? 1 : SHARED_LEVEL));
     // Every thread of the level waits at its barrier, this one too.
     Atomics.store(ctl, CTL.WORKERS, shared ? ports.length + 1 : 1);
-    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec, pre, last };
+    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec, pre, last, skip };
     if (shared) {
       for (const p of ports) p.postMessage(msg);
       Atomics.add(ctl, CTL.SEQ, 1);
@@ -396,9 +478,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       continue;
     }
     const levelTransitions = reports.reduce((s, r) => s + r.transitions, 0);
-    beyondBound += reports.reduce((s, r) => s + r.beyond, 0);
+    const levelBeyond = reports.reduce((s, r) => s + r.beyond, 0);
     const eParent = Atomics.load(ctl, CTL.EVENT_PARENT);
-    if (eParent !== NO_EVENT) {
+    if (!multi) beyondBound += levelBeyond;
+    if (!multi && eParent !== NO_EVENT) {
       const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
       const ev = reports.map((r) => r.event).find((e): e is WorkerEvent => e !== undefined && e.parent === eParent && e.seq === eSeq)!;
       // A model error the one-thread search meets before any violation: it stops there too.
@@ -418,11 +501,14 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
         schedule = schedules.to(id, ev.loneSteps);
       }
       if (atState || below > 0) maxDepth = depth + 1;
-      return finish('violation', states, { ...ev.found, schedule });
+      enough({ ...ev.found, schedule });
+      return stopped(states);
     }
-    transitions += levelTransitions;
     // Stopped in this level: every state within `depth` transitions was found and checked, and every step from those nearer was run.
-    if (abort !== 0) return finish('incomplete', Atomics.load(ctl, CTL.COUNT), undefined, STOP_OF[abort], depth);
+    if (abort !== 0 && !multi) {
+      transitions += levelTransitions;
+      return stopped(Atomics.load(ctl, CTL.COUNT), STOP_OF[abort], depth);
+    }
     // The next level's order: the threads' lists merged by parent id (each list is in (parent, successor) order).
     const next = start + count;
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
@@ -430,8 +516,16 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     rec = sharedInts(total, rec);
     pre = sharedInts(total, pre);
     last = sharedInts(total, last);
-    mergeOrder(reports, who, rec, pre, last);
+    skip = sharedInts(total, skip);
+    mergeOrder(reports, who, rec, pre, last, skip);
     pending = { reports, depth, total };
+    if (multi) {
+      const end = takeViolations(reports, depth, next, total);
+      if (end) return end;
+      transitions += levelTransitions;
+      beyondBound += levelBeyond;
+      if (abort !== 0) return stopped(Atomics.load(ctl, CTL.COUNT), STOP_OF[abort], depth);
+    } else transitions += levelTransitions;
     const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
     // Both stores of each thread: this level's and the one the next level writes over.
     frontierBytes = levelBytes + chunks.reduce((s, cs) => s + cs.reduce((b, c) => b + c.byteLength, 0), 0);
@@ -447,7 +541,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   merge();
   const states = start;
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.
-  if (bound >= 0) return finish('incomplete', states, undefined, 'preemption-bound');
+  if (bound >= 0) return stopped(states, 'preemption-bound');
   // The product under actor symmetry is made now: within what the memory limit leaves.
   const lasso = fair?.find(
     (tid, k) => schedules.stem(tid, k),
@@ -455,18 +549,18 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     expandOpts.maxMemoryBytes - rss(),
   );
   times.after = performance.now() - tAfter;
-  if (lasso) return finish('violation', states, { ...lasso.found, schedule: lasso.schedule });
-  return finish('holds', states);
+  if (lasso) enough({ ...lasso.found, schedule: lasso.schedule });
+  return found.length ? finish('violation', states) : finish('holds', states);
 }
 
 /**
  * The next level's order into `who` and `rec` (with each state's preemptions and last actor into
- * `pre` and `last`): the threads' lists of kept states merged by parent id. Each list is in parent
+ * `pre` and `last`, and whether it violates a property into `skip`): the threads' lists of kept states merged by parent id. Each list is in parent
  * order and a parent's states are all in the list of the thread that expanded it, so the merge
  * copies runs: from the list with the smallest parent, every state whose parent comes before the
  * other lists' next one (the runs are a block of parents long).
  */
-function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array, pre: Int32Array, last: Int32Array): void {
+function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array, pre: Int32Array, last: Int32Array, skip: Int32Array): void {
   const at = reports.map(() => 0);
   const parentAt = (k: number) => (at[k] < reports[k].kept!.length ? reports[k].kept![at[k]] : NO_EVENT);
   for (let j = 0; ; ) {
@@ -486,9 +580,23 @@ function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32
       rec[j] = kept[o + 6];
       pre[j] = kept[o + 8];
       last[j] = entryActor(kept[o + 1]);
+      skip[j] = kept[o + 9];
     }
     at[best] = o;
   }
+}
+
+/** The (parent, successor number) of each of a level's `total` new states, in the merged order (`who`): two ints each. */
+function levelKeys(reports: readonly LevelReport[], who: Int32Array, total: number): Int32Array {
+  const keys = new Int32Array(2 * total);
+  const at = reports.map(() => 0);
+  for (let j = 0; j < total; j++) {
+    const k = who[j];
+    const o = at[k]++ * KEPT_ROW;
+    keys[2 * j] = reports[k].kept![o];
+    keys[2 * j + 1] = reports[k].kept![o + 10];
+  }
+  return keys;
 }
 
 /**

@@ -68,7 +68,6 @@ describe('check --workers', () => {
     [['--dfs'], /strategy dfs/],
     [['--lock-order'], /the lock-order check/],
     [['--exact'], /exact state storage/],
-    [['--all-violations'], /more than one violation/],
   ] as const) {
     it(`refuses --workers 2 with ${flag[0]}, naming it`, () => {
       if (cores < 2) return;

@@ -7,19 +7,8 @@
  * `--iterate-preemptions` says it covered. The workers run the compiled model (dist/).
  */
 import { describe, expect, it } from 'vitest';
-import { checkOne, catalogueCells, type CheckOptions } from '../../src/check/run.js';
-import { cellSource, parallelCell } from '../../src/cli/parallel-cell.js';
-import { scenarioByName } from '../../src/scenario/catalogue.js';
-import { variantByName } from '../../src/mirror/variants.js';
-import { parallelOutcome } from '../helpers/parallel-outcome.js';
+import { oneAndTwoThreads, parallelOutcome } from '../helpers/parallel-outcome.js';
 import { vmamirror } from '../helpers/cli.js';
-
-function both(scenario: string, variant: string, opts: CheckOptions) {
-  const c = catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
-  const one = checkOne(c.scenario, c.variant, opts);
-  const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true } });
-  return { one, two };
-}
 
 describe('preemption-bounded searches on worker threads', () => {
   for (const [scenario, variant, k] of [
@@ -31,7 +20,7 @@ describe('preemption-bounded searches on worker threads', () => {
     ['mprotect', 'start-only', 1],
   ] as const) {
     it(`${scenario}/${variant} with at most ${k} preemption${k === 1 ? '' : 's'}: the one-thread bounded result`, { timeout: 120_000 }, () => {
-      const { one, two } = both(scenario, variant, { preemptions: k, shrink: false });
+      const { one, two } = oneAndTwoThreads(scenario, variant, { preemptions: k, shrink: false });
       expect(one.verdict === 'violation' || one.stopReason === 'preemption-bound').toBe(true);
       expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
       expect(two.beyondBound).toBe(one.beyondBound);
@@ -39,7 +28,7 @@ describe('preemption-bounded searches on worker threads', () => {
   }
 
   it('a bound that cuts something off: the threads count the same transitions beyond it', { timeout: 120_000 }, () => {
-    const { one, two } = both('introspect', 'interval', { preemptions: 0, shrink: false });
+    const { one, two } = oneAndTwoThreads('introspect', 'interval', { preemptions: 0, shrink: false });
     expect(one.beyondBound).toBeGreaterThan(0);
     expect(two.beyondBound).toBe(one.beyondBound);
   });

@@ -85,6 +85,7 @@ function lend(thread: Worker, bytes: number): void {
     actorGroups: undefined,
     equivarianceEvery: 0,
     preemptions: -1,
+    multi: false,
   };
   const request: SearchRequest = { kind: 'search', input };
   thread.postMessage(request, [port2]);

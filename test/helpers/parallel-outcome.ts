@@ -1,4 +1,18 @@
-import type { CheckResult } from '../../src/check/run.js';
+import { catalogueCells, checkOne, type CheckOptions, type CheckResult } from '../../src/check/run.js';
+import { cellSource, parallelCell } from '../../src/cli/parallel-cell.js';
+import { scenarioByName } from '../../src/scenario/catalogue.js';
+import { variantByName } from '../../src/mirror/variants.js';
+
+/**
+ * A catalogue cell checked on one thread and on two, every level on both (`together`), however
+ * small the search; `extra`: more parallel options.
+ */
+export function oneAndTwoThreads(scenario: string, variant: string, opts: CheckOptions = {}, extra: object = {}): { one: CheckResult; two: CheckResult } {
+  const c = catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
+  const one = checkOne(c.scenario, c.variant, opts);
+  const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true, ...extra } });
+  return { one, two };
+}
 
 /**
  * What must not depend on the number of threads a search runs on. The accesses a search assumed
@@ -18,6 +32,8 @@ export function parallelOutcome(r: CheckResult) {
     counters: r.counters,
     symmetry: r.symmetry,
     actorSymmetry: r.actorSymmetry,
+    violations: r.violations,
+    beyondBound: r.beyondBound,
     ...(r.verdict === 'holds' && { assumed: r.assumed }),
   };
 }
