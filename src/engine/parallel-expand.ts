@@ -137,6 +137,13 @@ class IntList {
     if (this.n === this.a.length) this.a = grow(this.a);
     this.a[this.n++] = x;
   }
+  /** Room for `k` more, written by the caller into `a` from the returned index (one check for a row, not one per int). */
+  reserve(k: number): number {
+    while (this.n + k > this.a.length) this.a = grow(this.a);
+    const at = this.n;
+    this.n += k;
+    return at;
+  }
   get(i: number): number {
     return this.a[i];
   }
@@ -344,18 +351,20 @@ export class LevelExpander {
             // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
             const v = verdicts.stateSince(w, mark);
             if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr, beyond, applied });
-            cand.push(id);
-            cand.push(s);
-            cand.push(entry);
-            cand.push(steps);
-            cand.push(this.fair && !v ? regionActors(w, roles) : 0);
-            cand.push(k);
-            cand.push(lo);
-            cand.push(hi);
-            cand.push(out.count);
-            cand.push(applied);
-            cand.push(pre);
-            cand.push(v ? 1 : 0);
+            const c0 = cand.reserve(CAND);
+            const row = cand.a;
+            row[c0] = id;
+            row[c0 + 1] = s;
+            row[c0 + 2] = entry;
+            row[c0 + 3] = steps;
+            row[c0 + 4] = this.fair && !v ? regionActors(w, roles) : 0;
+            row[c0 + 5] = k;
+            row[c0 + 6] = lo;
+            row[c0 + 7] = hi;
+            row[c0 + 8] = out.count;
+            row[c0 + 9] = applied;
+            row[c0 + 10] = pre;
+            row[c0 + 11] = v ? 1 : 0;
             out.push(next, 0, w.undoEntries, mark, w.undoLength);
             if (!v && lone) {
               const run = lone.check(next);
@@ -364,11 +373,13 @@ export class LevelExpander {
             }
           }
           if (region) {
-            edges.push(next[0]);
-            edges.push(next[1]);
-            edges.push(entry);
-            edges.push(steps);
-            edges.push(applied);
+            const e0 = edges.reserve(EDGE_ROW);
+            const edge = edges.a;
+            edge[e0] = next[0];
+            edge[e0 + 1] = next[1];
+            edge[e0 + 2] = entry;
+            edge[e0 + 3] = steps;
+            edge[e0 + 4] = applied;
           }
           w.undoTo(mark);
         } catch (e) {
