@@ -52,9 +52,10 @@ export interface LevelMessage {
 }
 
 /**
- * The first violation a thread met in a level (the coordinator keeps the first of all). A model
- * error met in a transition (`error`: a refused symmetry, a step beyond its footprint) is ordered
- * among them like one: the one-thread search stops at whichever it meets first.
+ * A violation a thread met in a level: its first (the coordinator keeps the first of all), or each
+ * with several asked for. A model error met in a transition (`error`: a refused symmetry, a step
+ * beyond its footprint) is ordered among them like one: the one-thread search stops at whichever it
+ * meets first.
  */
 export interface WorkerEvent {
   readonly parent: number;

@@ -35,8 +35,9 @@
  * level carries its states' preemptions and last actors, and each thread keys a state by them, as
  * exhaustive.ts does); several violations (the threads go on after one and report each, this
  * thread takes them in the one-thread order: `takeViolations`; a state that violates a property
- * is a position of the next level that no thread expands, so ids stay the one-thread ones). Limits (states, time, memory, a stop request) are polled by the threads
- * once per block; a run stopped by one is incomplete, and its counts are what was done.
+ * is a position of the next level that no thread expands, so ids stay the one-thread ones).
+ * Limits (states, time, memory, a stop request) are polled by the threads once per block; a run
+ * stopped by one is incomplete, and its counts are what was done.
  *
  * With the environment variable VMAMIRROR_PARALLEL_TIMES set, the search writes to standard error
  * how the wall time of each thread went (docs/performance.md, "Worker threads"): the share this
@@ -290,8 +291,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       process.stderr.write(`parallel times: ${(wall / 1000).toFixed(2)} s; this thread merges ${pc(times.merge, wall)}, waits ${pc(times.wait + expander.waitMs, wall)}, ${alone}; ${workers}\n`);
     }
   };
-  /** `completeDepth`: a search stopped while it expanded the states of this depth (exhaustive.ts). */
-  /** Ends the search: `found`'s first violation, if any, is the verdict's (`verdict` says which). */
+  /**
+   * Ends the search: `found`'s first violation, if any, is the verdict's (`verdict` says which).
+   * `completeDepth`: a search stopped while it expanded the states of this depth (exhaustive.ts).
+   */
   const finish = (verdict: ExploreResult['verdict'], states: number, stopReason?: StopReason, completeDepth = 0): ExploreResult => {
     collect();
     w.load(initial);
@@ -555,10 +558,11 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
 
 /**
  * The next level's order into `who` and `rec` (with each state's preemptions and last actor into
- * `pre` and `last`, and whether it violates a property into `skip`): the threads' lists of kept states merged by parent id. Each list is in parent
- * order and a parent's states are all in the list of the thread that expanded it, so the merge
- * copies runs: from the list with the smallest parent, every state whose parent comes before the
- * other lists' next one (the runs are a block of parents long).
+ * `pre` and `last`, and whether it violates a property into `skip`): the threads' lists of kept
+ * states merged by parent id. Each list is in parent order and a parent's states are all in the
+ * list of the thread that expanded it, so the merge copies runs: from the list with the smallest
+ * parent, every state whose parent comes before the other lists' next one (the runs are a block of
+ * parents long).
  */
 function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array, pre: Int32Array, last: Int32Array, skip: Int32Array): void {
   const at = reports.map(() => 0);
