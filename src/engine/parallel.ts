@@ -180,6 +180,8 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
       Atomics.notify(ctl, CTL.SEQ);
     }
     returnSearchWorkers(par.module, threads, finished);
+    // This search's channels: a worker that still posts on its end (one that never joined) posts to nobody.
+    for (const p of ports) p.close();
     w.undoing = false;
     w.tracking = false;
     w.audit = false;
