@@ -209,7 +209,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const verdicts = verdictsOf(opts);
   const tree = new Tree();
   const initial = w.snapshot();
-  let table = SharedFingerprints.create(par.initialCapacity ?? 1 << 20);
+  let table = SharedFingerprints.create(par.initialCapacity ?? INITIAL_CAPACITY);
   const lost = new Int32Array(new SharedArrayBuffer(4 * LOST_ROOM));
   const rss0 = rss();
   let peakRss = rss0;
@@ -604,6 +604,13 @@ function levelKeys(reports: readonly LevelReport[], who: Int32Array, total: numb
   }
   return keys;
 }
+
+/**
+ * The shared table's first capacity, in entries (16 bytes each): the one-thread set's (visited.ts).
+ * It grows ahead of a level that would fill it; a small cell — most of the catalogue's — does not
+ * take 16 MB of shared memory, which is freed only once every thread has collected it.
+ */
+const INITIAL_CAPACITY = 1 << 16;
 
 /**
  * The fewest states a level must have for the workers to share it, by default: a shared
