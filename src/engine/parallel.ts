@@ -110,6 +110,7 @@ export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.exact) return 'exact state storage';
   if (opts.lockOrder) return 'the lock-order check';
   if (opts.onState) return 'a state callback';
+  if (opts.order !== undefined) return 'a diversified expansion order'; // the threads expand each state's actors in order
   return undefined;
 }
 

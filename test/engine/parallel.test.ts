@@ -121,5 +121,6 @@ describe('exhaustive search on worker threads', () => {
     expect(parallelUnsupported({ symmetry: true, actorGroups: [[0, 1]] })).toBeUndefined();
     expect(parallelUnsupported({ preemptions: 1 })).toBeUndefined();
     expect(parallelUnsupported({ maxViolations: Number.POSITIVE_INFINITY })).toBeUndefined();
+    expect(parallelUnsupported({ order: 7 })).toMatch(/expansion order/);
   });
 });
