@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { Document, type YAMLMap } from 'yaml';
 import { childFields, fieldsOf, operationNamed, type MmName, type Op } from '../../src/scenario/operations.js';
 import type { ActorSpec, KernelLayer, ScenarioSpec } from '../../src/scenario/spec.js';
+import { parseScenario, ScenarioError } from '../../src/scenario/load.js';
 
 /** What a generated scenario may hold: at most this many pages, actors and operations per actor. */
 export interface Size {
@@ -204,4 +205,16 @@ export function scenarioYaml(spec: ScenarioSpec, finding: string, variants?: rea
     for (const j of a.ops.keys()) (yaml.getIn(['actors', i, 'ops', j], true) as YAMLMap).flow = true;
   });
   return `# yaml-language-server: $schema=../src/scenario/schema.json\n${yaml.toString({ lineWidth: 100 })}`;
+}
+
+/** A generated scenario with its first actor twice (`NAME-twin`), the two declared interchangeable; undefined when the loader refuses that. */
+export function withTwin(spec: ScenarioSpec): ScenarioSpec | undefined {
+  const [first] = spec.actors;
+  const text = scenarioYaml({ ...spec, name: 'twins', actors: [...spec.actors, { ...first, name: `${first.name}-twin` }] }, 'twins');
+  try {
+    return parseScenario(`${text}symmetric: [[${first.name}, ${first.name}-twin]]\n`, 'twins.yaml', 'yaml').spec;
+  } catch (e) {
+    if (e instanceof ScenarioError) return undefined;
+    throw e;
+  }
 }

@@ -22,10 +22,9 @@ import { ModelError } from '../../src/world/errors.js';
 import type { ScenarioSpec } from '../../src/scenario/spec.js';
 import type { MirrorVariant } from '../../src/mirror/device.js';
 import { check } from './oracles.js';
-import { scenarioYaml, scenarios, SMALL } from './scenarios.js';
+import { scenarioYaml, scenarios, SMALL, withTwin } from './scenarios.js';
 import { ActorCanon } from '../../src/engine/actor-symmetry.js';
 import { actorGroups } from '../../src/scenario/symmetric.js';
-import { parseScenario, ScenarioError } from '../../src/scenario/load.js';
 import { TERMINATION } from '../../src/engine/verdict.js';
 import { retryForever } from '../helpers/mutants.js';
 
@@ -122,18 +121,6 @@ describe('generated scenarios under --symmetry', () => {
     expect(tally.reduced).toBeGreaterThan(0);
   });
 });
-
-/** A generated scenario with its first actor twice (`NAME-twin`), the two declared interchangeable; undefined when the loader refuses that. */
-function withTwin(spec: ScenarioSpec): ScenarioSpec | undefined {
-  const [first] = spec.actors;
-  const text = scenarioYaml({ ...spec, name: 'twins', actors: [...spec.actors, { ...first, name: `${first.name}-twin` }] }, 'twins');
-  try {
-    return parseScenario(`${text}symmetric: [[${first.name}, ${first.name}-twin]]\n`, 'twins.yaml', 'yaml').spec;
-  } catch (e) {
-    if (e instanceof ScenarioError) return undefined;
-    throw e;
-  }
-}
 
 const twins: Tally & { invalid: number } = { scenarios: 0, invalid: 0, refused: 0, reduced: 0, skipped: 0, termination: 0 };
 
