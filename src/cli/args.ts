@@ -42,10 +42,15 @@ export function shardArg(value: string): Shard {
   return s;
 }
 
-/** A number of worker threads: a positive integer, at most the machine's cores (more only share them, and cost memory). */
+/**
+ * A number of worker threads: a positive integer, at most the machine's cores (more only share
+ * them, and cost memory), or `auto`: a thread per core this process may use.
+ */
 export function workerCount(value: string): number {
-  const n = positiveInt(value);
   const cores = availableParallelism();
+  if (value === 'auto') return cores;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer or auto, got "${value}"`);
   if (n > cores) throw new InvalidArgumentError(`${n} workers on ${cores} core${cores === 1 ? '' : 's'}: use at most ${cores}`);
   return n;
 }

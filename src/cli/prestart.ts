@@ -19,6 +19,6 @@ export function workersAsked(argv: readonly string[]): number {
     if (a === '--workers') value = argv[i + 1];
     else if (a.startsWith('--workers=')) value = a.slice('--workers='.length);
   });
-  const n = value !== undefined && /^\d+$/.test(value) ? Number(value) : 1;
+  const n = value === 'auto' ? availableParallelism() : value !== undefined && /^\d+$/.test(value) ? Number(value) : 1;
   return n >= 2 && n <= availableParallelism() ? n : 1;
 }

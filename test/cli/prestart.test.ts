@@ -10,6 +10,10 @@ describe('workersAsked', () => {
     expect(workersAsked(['check', 'exit', '--workers', '2'])).toBe(2);
     expect(workersAsked(['check', '--workers=2', 'exit'])).toBe(2);
   });
+  it('reads --workers auto as a thread per core', () => {
+    expect(workersAsked(['check', 'exit', '--workers', 'auto'])).toBe(cores >= 2 ? cores : 1);
+    expect(workersAsked(['check', '--workers=auto'])).toBe(cores >= 2 ? cores : 1);
+  });
   it('is 1 for what the parser refuses or where the option is absent: no thread is started for it', () => {
     for (const argv of [
       ['check', 'exit'],

@@ -49,11 +49,21 @@ describe('check --workers', () => {
   });
 
   const cores = availableParallelism();
+  it('--workers auto: a thread per core, the one-thread result', { timeout: 60_000 }, () => {
+    const args = ['check', 'introspect', '--variant', 'interval', '--json'];
+    const pick = (out: string) => JSON.parse(out).map(({ verdict, states, transitions }: { verdict: string; states: number; transitions: number }) => ({ verdict, states, transitions }));
+    const auto = vmamirror([...args, '--workers', 'auto']);
+    const one = vmamirror(args);
+    expect(auto.code, auto.stderr).toBe(0);
+    expect(pick(auto.stdout)).toEqual(pick(one.stdout));
+  });
+
   for (const [value, message] of [
-    ['0', /--workers.*expected a positive integer, got "0"/],
-    ['-1', /--workers.*expected a positive integer, got "-1"/],
-    ['abc', /--workers.*expected a positive integer, got "abc"/],
-    ['1.5', /--workers.*expected a positive integer, got "1.5"/],
+    ['0', /--workers.*expected a positive integer or auto, got "0"/],
+    ['-1', /--workers.*expected a positive integer or auto, got "-1"/],
+    ['abc', /--workers.*expected a positive integer or auto, got "abc"/],
+    ['AUTO', /--workers.*expected a positive integer or auto, got "AUTO"/],
+    ['1.5', /--workers.*expected a positive integer or auto, got "1.5"/],
     [String(cores + 1), new RegExp(`--workers.*${cores + 1} workers on ${cores} cores?: use at most ${cores}`)],
   ] as const) {
     it(`refuses --workers ${value}`, () => {
