@@ -104,8 +104,10 @@ const boot = workerData as WorkerBoot;
 // Loaded now, while the command still loads its own modules; a module that fails to load fails
 // again, and is reported, when a search imports it (run).
 if (boot.module) await import(boot.module).catch(() => undefined);
-// One search at a time: each is synchronous from its first level to its end. A request to collect
-// comes after a search ended (parallel-pool.ts), when what it left here is garbage.
+// One search's levels at a time: each is synchronous from its first level to its end. A search
+// that ended before this thread had built its model (parallel.ts `collect`) ends here once it has:
+// its finish waits on its port, while the next search may already be building its own. A request
+// to collect comes after a search ended (parallel-pool.ts), when what it left here is garbage.
 parentPort!.on('message', (m: SearchRequest | CollectRequest) => {
   if (m.kind === 'collect') collectGarbage();
   else void search(m.input);
