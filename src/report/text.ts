@@ -196,7 +196,9 @@ export function resultLine(r: CheckResult): string {
   // A finding of the whole search (an expected outcome no interleaving reached) has no schedule.
   if (r.violation!.property === OUTCOME && !r.violation!.schedule.length)
     return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  no schedule: a finding over every interleaving the search explored${locks}`;
-  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${actorsLine(r)}${violationsLines(r)}${locks}`;
+  // A search that went on past its violations (--all-violations) may have had no room for the termination product: say so.
+  const unchecked = r.actorSymmetry?.fairTermination === 'not checked' ? actorSymmetryLine(r) : '';
+  return `${head} — ${r.violation!.property}: ${r.violation!.message}\n  ${stats}\n  schedule: ${r.schedule}${shrunk}${actorsLine(r)}${violationsLines(r)}${unchecked}${locks}`;
 }
 
 /** `text` cut into lines of at most `width` characters, each starting with `indent`. */

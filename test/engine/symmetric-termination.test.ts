@@ -12,7 +12,7 @@ import { defineActorNames, defineStruct, type ActorRole } from '../../src/world/
 import type { World } from '../../src/world/world.js';
 import { BLOCK_SLEEP, type AnyRoutine } from '../../src/world/routine.js';
 import { explore, type ExploreOptions, type ExploreResult } from '../../src/engine/exhaustive.js';
-import { actorSymmetryLine } from '../../src/report/text.js';
+import { actorSymmetryLine, resultLine } from '../../src/report/text.js';
 import type { CheckResult } from '../../src/check/run.js';
 import { dfs } from '../../src/engine/dfs.js';
 import { judgeSchedule, replayRepaired } from '../../src/engine/replay.js';
@@ -216,6 +216,11 @@ describe('fair termination under actor symmetry', () => {
     const off = explore(world(polite, 3), { actorGroups: group(3), liveness: false });
     expect(off.actorSymmetry).toEqual({ groups: [['c0', 'c1', 'c2']] });
     expect(line(off)).toBe('\n  actor symmetry: c0, c1, c2 interchangeable');
+    // Under a violation too (a search that went on past its violations, then had no room for the product), and only then.
+    const asViolation = (x: ExploreResult) =>
+      resultLine({ ...x, scenario: 's', variant: 'v', verdict: 'violation', violation: { property: 'kernel-bug', message: 'BUG', schedule: [0] }, schedule: 's/v:0' } as unknown as CheckResult);
+    expect(asViolation(r)).toContain(line(r));
+    expect(asViolation(tight)).not.toContain('actor symmetry:');
   });
 
   it('refuses a product that would take more bytes than the memory limit leaves, naming its size, and makes it with a byte more', () => {
