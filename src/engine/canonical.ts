@@ -21,8 +21,6 @@ export class Canonical {
   readonly counters: CounterCanon | undefined;
   readonly rows: RowCanon | undefined;
   readonly actors: ActorCanon | undefined;
-  /** Whether any reduction renames states. */
-  readonly renames: boolean;
 
   /**
    * The reductions `opts` asks for on `w`'s layout, `w` at its initial state: a ModelError where
@@ -33,7 +31,6 @@ export class Canonical {
     this.rows = RowCanon.of(w.layout, opts.symmetry);
     this.rows?.checkInitial(w);
     this.actors = ActorCanon.of(w.layout, opts.actorGroups, this.rows);
-    this.renames = this.counters !== undefined || this.rows !== undefined || this.actors !== undefined;
   }
 
   /**

@@ -29,7 +29,19 @@ import { equivarianceDue, type ActorCanon } from './actor-symmetry.js';
 import { ModelError } from '../world/errors.js';
 import { ABORT_GROW, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, BLOCK, CTL, DEADLOCK_SEQ, keyBefore, MAX_LOAD, NO_EVENT, offerEvent, SharedFingerprints } from './parallel-shared.js';
 
-export interface LevelMessage {
+/** A level's states in order, in shared memory (parallel.ts merges it from the threads' reports; every thread reads it). */
+export interface LevelOrder {
+  /** The level's state at position p: record `rec[p]` of thread `who[p]`'s store. */
+  readonly who: Int32Array;
+  readonly rec: Int32Array;
+  /** Under a preemption bound: the preemptions the state at position p was reached with, and the actor that ran last (-1 at the root). */
+  readonly pre: Int32Array;
+  readonly last: Int32Array;
+  /** With several violations asked for: 1 at the positions of states that violate a property (in the tree, not expanded, as one thread keeps them). */
+  readonly skip: Int32Array;
+}
+
+export interface LevelMessage extends LevelOrder {
   readonly kind: 'level';
   /** The level's depth: its parity picks the store its new states go to. */
   readonly depth: number;
@@ -41,14 +53,6 @@ export interface LevelMessage {
   readonly lost: Int32Array;
   /** Per thread, the chunks of its store that hold the level's states. */
   readonly chunks: readonly (readonly Int32Array[])[];
-  /** The level's state at position p: record `rec[p]` of thread `who[p]`'s store. */
-  readonly who: Int32Array;
-  readonly rec: Int32Array;
-  /** Under a preemption bound: the preemptions the state at position p was reached with, and the actor that ran last (-1 at the root). */
-  readonly pre: Int32Array;
-  readonly last: Int32Array;
-  /** With several violations asked for: 1 at the positions of states that violate a property (in the tree, not expanded, as one thread keeps them). */
-  readonly skip: Int32Array;
 }
 
 /**
@@ -246,7 +250,10 @@ export class LevelExpander {
     return s.chunkList;
   }
 
-  /** Records `e` if it is this thread's first violation of the level, and offers it as the level's. */
+  /**
+   * Records `e`: as this thread's first violation of the level if it is, offered as the level's;
+   * with several asked for, beside the others (only a model error is offered: it ends the level).
+   */
   private found(e: WorkerEvent): void {
     if (this.opts.multi) {
       // The coordinator takes them in order until it has enough: only a model error ends the level.

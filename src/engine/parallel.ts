@@ -74,7 +74,7 @@ import {
 } from './parallel-shared.js';
 import type { LearnedByProperty, SearchRequest, WorkerInput } from './parallel-worker.js';
 import { returnSearchWorkers, takeSearchWorkers } from './parallel-pool.js';
-import { arriveAtBarrier, EDGE_ROW, KEPT_ROW, LevelExpander, PER_PARENT, type ExpandOptions, type LevelMessage, type LevelReport, type WorkerEvent } from './parallel-expand.js';
+import { arriveAtBarrier, EDGE_ROW, KEPT_ROW, LevelExpander, PER_PARENT, type ExpandOptions, type LevelMessage, type LevelOrder, type LevelReport, type WorkerEvent } from './parallel-expand.js';
 
 export interface ParallelOptions {
   /** Threads searching, this one included (2 or more; one thread is exhaustive.ts). */
@@ -369,13 +369,9 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   fair?.discover(root, start0[0], start0[1]);
   let chunks: (readonly Int32Array[])[] = [expander.root(start0), ...ports.map(() => [])];
   // The root: record 0 of this thread's store.
-  let who = sharedInts(1);
-  let rec = sharedInts(1);
-  // Under a preemption bound: the preemptions each state was reached with, and its last actor (none at the root).
-  let pre = sharedInts(1);
-  let last = sharedInts(1);
-  last[0] = -1;
-  let skip = sharedInts(1);
+  let order = levelOrder(1);
+  // No actor ran before the root (its preemptions: none).
+  order.last[0] = -1;
   let start = 0;
   let count = 1;
   /** New states per parent in the last level (the first level's guess: one per actor). */
@@ -392,7 +388,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     const { reports, depth, total } = pending;
     const at = new Int32Array(threads);
     for (let j = 0; j < total; j++) {
-      const k = who[j];
+      const k = order.who[j];
       const row = reports[k].kept!;
       const o = at[k]++ * KEPT_ROW;
       const id = tree.add(row[o], row[o + 1], depth + 1, row[o + 2]);
@@ -414,7 +410,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     if (events.length === 0) return undefined;
     // The level's states join the tree now: a violation at one of them names its node.
     merge();
-    const rows = levelKeys(reports, who, total);
+    const rows = levelKeys(reports, order.who, total);
     /** How many of the level's new states come before key (parent, seq): one thread has found them then. */
     const statesBefore = (parent: number, seq: number): number => {
       let lo = 0;
@@ -464,7 +460,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     const shared = joined && count >= (par.sharedLevel ?? (par.together ? 1 : SHARED_LEVEL));
     // Every thread of the level waits at its barrier, this one too.
     Atomics.store(ctl, CTL.WORKERS, shared ? ports.length + 1 : 1);
-    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, who, rec, pre, last, skip };
+    const msg: LevelMessage = { kind: 'level', depth, start, count, table: table.buffer, lost, chunks, ...order };
     if (shared) {
       for (const p of ports) p.postMessage(msg);
       Atomics.add(ctl, CTL.SEQ, 1);
@@ -485,9 +481,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     }
     const levelTransitions = reports.reduce((s, r) => s + r.transitions, 0);
     const levelBeyond = reports.reduce((s, r) => s + r.beyond, 0);
-    const eParent = Atomics.load(ctl, CTL.EVENT_PARENT);
-    if (!multi) beyondBound += levelBeyond;
-    if (!multi && eParent !== NO_EVENT) {
+    // One violation asked for: every thread stopped after the level's first (the control block's key).
+    const eParent = multi ? NO_EVENT : Atomics.load(ctl, CTL.EVENT_PARENT);
+    if (eParent !== NO_EVENT) {
+      beyondBound += levelBeyond;
       const eSeq = Atomics.load(ctl, CTL.EVENT_SEQ);
       const ev = reports.map((r) => r.event).find((e): e is WorkerEvent => e !== undefined && e.parent === eParent && e.seq === eSeq)!;
       // A model error the one-thread search meets before any violation: it stops there too.
@@ -510,28 +507,27 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       enough({ ...ev.found, schedule });
       return stopped(states);
     }
-    // Stopped in this level: every state within `depth` transitions was found and checked, and every step from those nearer was run.
-    if (abort !== 0 && !multi) {
+    // Stopped in this level: every state within `depth` transitions was found and checked, and every
+    // step from those nearer was run. With several violations asked for, this level's are taken first.
+    const stoppedHere = (): ExploreResult | undefined => {
       transitions += levelTransitions;
-      return stopped(Atomics.load(ctl, CTL.COUNT), STOP_OF[abort], depth);
+      beyondBound += levelBeyond;
+      return abort !== 0 ? stopped(Atomics.load(ctl, CTL.COUNT), STOP_OF[abort], depth) : undefined;
+    };
+    if (!multi) {
+      const end = stoppedHere();
+      if (end) return end;
     }
     // The next level's order: the threads' lists merged by parent id (each list is in (parent, successor) order).
     const next = start + count;
     const total = reports.reduce((s, r) => s + r.kept!.length / KEPT_ROW, 0);
-    who = sharedInts(total, who);
-    rec = sharedInts(total, rec);
-    pre = sharedInts(total, pre);
-    last = sharedInts(total, last);
-    skip = sharedInts(total, skip);
-    mergeOrder(reports, who, rec, pre, last, skip);
+    order = levelOrder(total, order);
+    mergeOrder(reports, order);
     pending = { reports, depth, total };
     if (multi) {
-      const end = takeViolations(reports, depth, next, total);
+      const end = takeViolations(reports, depth, next, total) ?? stoppedHere();
       if (end) return end;
-      transitions += levelTransitions;
-      beyondBound += levelBeyond;
-      if (abort !== 0) return stopped(Atomics.load(ctl, CTL.COUNT), STOP_OF[abort], depth);
-    } else transitions += levelTransitions;
+    }
     const levelBytes = reports.reduce((s, r) => s + r.chunks!.reduce((b, c) => b + c.byteLength, 0), 0);
     // Both stores of each thread: this level's and the one the next level writes over.
     frontierBytes = levelBytes + chunks.reduce((s, cs) => s + cs.reduce((b, c) => b + c.byteLength, 0), 0);
@@ -559,15 +555,19 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   return found.length ? finish('violation', states) : finish('holds', states);
 }
 
+/** Room for a level of `n` states: `old`'s arrays where they are large enough, else larger ones. */
+function levelOrder(n: number, old?: LevelOrder): LevelOrder {
+  return { who: sharedInts(n, old?.who), rec: sharedInts(n, old?.rec), pre: sharedInts(n, old?.pre), last: sharedInts(n, old?.last), skip: sharedInts(n, old?.skip) };
+}
+
 /**
- * The next level's order into `who` and `rec` (with each state's preemptions and last actor into
- * `pre` and `last`, and whether it violates a property into `skip`): the threads' lists of kept
- * states merged by parent id. Each list is in parent order and a parent's states are all in the
- * list of the thread that expanded it, so the merge copies runs: from the list with the smallest
- * parent, every state whose parent comes before the other lists' next one (the runs are a block of
+ * The next level's order (parallel-expand.ts `LevelOrder`): the threads' lists of kept states
+ * merged by parent id. Each list is in parent order and a parent's states are all in the list of
+ * the thread that expanded it, so the merge copies runs: from the list with the smallest parent,
+ * every state whose parent comes before the other lists' next one (the runs are a block of
  * parents long).
  */
-function mergeOrder(reports: readonly LevelReport[], who: Int32Array, rec: Int32Array, pre: Int32Array, last: Int32Array, skip: Int32Array): void {
+function mergeOrder(reports: readonly LevelReport[], { who, rec, pre, last, skip }: LevelOrder): void {
   const at = reports.map(() => 0);
   const parentAt = (k: number) => (at[k] < reports[k].kept!.length ? reports[k].kept![at[k]] : NO_EVENT);
   for (let j = 0; ; ) {

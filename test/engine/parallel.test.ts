@@ -6,7 +6,7 @@
  * stops it. The workers run the compiled model (dist/, rebuilt by the global setup).
  */
 import { describe, expect, it } from 'vitest';
-import { checkOne, catalogueCells, type CheckOptions } from '../../src/check/run.js';
+import { checkOne, type CheckOptions } from '../../src/check/run.js';
 import { cellSource, parallelCell } from '../../src/cli/parallel-cell.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { variantByName } from '../../src/mirror/variants.js';
@@ -19,11 +19,7 @@ import dmirrorDriver from '../../examples/drivers/dmirror.js';
 import { MIGRATE_VS_CPU_READ_1 } from '../helpers/retry-scenarios.js';
 import { ROOT } from '../helpers/cli.js';
 import { join } from 'node:path';
-import { oneAndTwoThreads, parallelOutcome } from '../helpers/parallel-outcome.js';
-
-function cell(scenario: string, variant: string) {
-  return catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
-}
+import { catalogueCell, oneAndTwoThreads, parallelOutcome } from '../helpers/parallel-outcome.js';
 
 describe('exhaustive search on worker threads', () => {
   for (const [scenario, variant] of [
@@ -43,7 +39,7 @@ describe('exhaustive search on worker threads', () => {
   }
 
   it('reports the same shortest counterexample on every run (the race for a state decides nothing)', { timeout: 120_000 }, () => {
-    const c = cell('introspect-nested', 'seed-2019-literal');
+    const c = catalogueCell('introspect-nested', 'seed-2019-literal');
     const one = checkOne(c.scenario, c.variant);
     expect(one.verdict).toBe('violation');
     for (let run = 0; run < 3; run++) {

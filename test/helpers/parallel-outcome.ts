@@ -3,12 +3,17 @@ import { cellSource, parallelCell } from '../../src/cli/parallel-cell.js';
 import { scenarioByName } from '../../src/scenario/catalogue.js';
 import { variantByName } from '../../src/mirror/variants.js';
 
+/** The catalogue's cell of `scenario` under design `variant`. */
+export function catalogueCell(scenario: string, variant: string) {
+  return catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
+}
+
 /**
  * A catalogue cell checked on one thread and on two, every level on both (`together`), however
  * small the search; `extra`: more parallel options.
  */
 export function oneAndTwoThreads(scenario: string, variant: string, opts: CheckOptions = {}, extra: object = {}): { one: CheckResult; two: CheckResult } {
-  const c = catalogueCells([scenarioByName(scenario)!], [variantByName(variant)!])[0];
+  const c = catalogueCell(scenario, variant);
   const one = checkOne(c.scenario, c.variant, opts);
   const two = checkOne(c.scenario, c.variant, { ...opts, parallel: { ...parallelCell(2, cellSource(c, new Map())), together: true, ...extra } });
   return { one, two };
