@@ -274,7 +274,7 @@ function program(ctx: RunContext, run: Run): Command {
     )
     .option(
       '--workers <n>',
-      'search each cell on n threads in all (this one and n - 1 workers; auto: one per core) sharing one fingerprint table (default 1): the same verdict, counts and counterexamples as one thread; not with --dfs, --exact or --lock-order',
+      'search each cell on n threads in all (this one and n - 1 workers; auto: one per core) sharing one fingerprint table (default 1): the same verdict, counts and counterexamples as one thread; not with --dfs or --exact',
       workerCount,
     )
     .option('--simulate [strategy]', 'random walks (random, default) or probabilistic concurrency testing (pct) instead of exhaustive search')

@@ -287,4 +287,10 @@ export {
   MIGRATE_VMA_SELECT_SYSTEM,
   MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 } from '../kernel/ops/migrate-device.js';
-export { allocPage } from '../kernel/page.js';
+/**
+ * allocPage takes a frame; mightAlloc is a driver's kmalloc(GFP_KERNEL) of anything the model does
+ * not represent (a device page-table node, a request): it may enter direct reclaim, which the
+ * lock-order check records (fs_reclaim), so an allocation under a lock the invalidate callback
+ * takes is a cycle.
+ */
+export { allocPage, mightAlloc } from '../kernel/page.js';

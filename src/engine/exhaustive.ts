@@ -140,6 +140,11 @@ export interface LockOrderReport {
   readonly recursions: readonly LockRecursion[];
 }
 
+/** What the result says of a search's lock-order graph `lo`. */
+export function lockOrderReport(lo: LockOrder): LockOrderReport {
+  return { classes: lo.classCount, edges: lo.edges(), cycles: lo.cycles(), recursions: lo.recursions() };
+}
+
 /** Why an incomplete run stopped. */
 export type StopReason = 'max-states' | 'time' | 'memory' | 'interrupted' | 'preemption-bound' | 'max-violations';
 
@@ -342,7 +347,7 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
       peakBytes,
       peakRss,
       rssGrowth: peakRss - rss0,
-      ...(lo && { lockOrder: { classes: lo.classCount, edges: lo.edges(), cycles: lo.cycles(), recursions: lo.recursions() } }),
+      ...(lo && { lockOrder: lockOrderReport(lo) }),
     };
   };
 

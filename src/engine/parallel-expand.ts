@@ -27,6 +27,8 @@ import type { CounterOptions } from './counters.js';
 import { Canonical } from './canonical.js';
 import { equivarianceDue, type ActorCanon } from './actor-symmetry.js';
 import { ModelError } from '../world/errors.js';
+import { LockOrder } from '../world/lock-order.js';
+import type { LevelLocks } from './parallel-locks.js';
 import { ABORT_GROW, ABORT_STOP_MEMORY, ABORT_STOP_STATES, ABORT_STOP_TIME, BLOCK, CTL, DEADLOCK_SEQ, keyBefore, MAX_LOAD, NO_EVENT, offerEvent, SharedFingerprints } from './parallel-shared.js';
 
 /** A level's states in order, in shared memory (parallel.ts merges it from the threads' reports; every thread reads it). */
@@ -74,6 +76,8 @@ export interface WorkerEvent {
   readonly transitions: number;
   readonly beyond: number;
   readonly loneSteps?: readonly number[];
+  /** With the lock-order graph: what a blocked step that raised a BUG recorded (one thread keeps it only if the search ends there). */
+  readonly locks?: Pick<LevelLocks, 'edges' | 'recursions'>;
 }
 
 /**
@@ -105,6 +109,8 @@ export interface LevelReport {
   /** Per region parent: id, fingerprint lo, hi, enabled actors, lock-acquiring actors (termination.ts), number of edges; then the edges (EDGE_ROW ints): target lo, hi, entry, steps, permutation. */
   readonly ends?: Int32Array;
   readonly edges?: Int32Array;
+  /** With the lock-order graph: what this thread's graph recorded in the level (parallel-locks.ts). */
+  readonly locks?: LevelLocks;
 }
 
 /** What a thread searches with, beside its world and verdicts. */
@@ -129,6 +135,12 @@ export interface ExpandOptions {
    * the tree) but not expanded.
    */
   readonly multi: boolean;
+  /**
+   * Record the lock-order graph (exhaustive.ts `lockOrder`): each thread records into a graph of its
+   * own, reports what it recorded in each level, and the coordinator merges it (parallel-locks.ts).
+   * Needs `multi`: the level's cycle is known only once merged, after every thread went through it.
+   */
+  readonly lockOrder: boolean;
 }
 
 /** Ints per region edge in `LevelReport.edges`. */
@@ -156,6 +168,9 @@ class IntList {
     return this.a.slice(0, this.n);
   }
 }
+
+/** Per lock-order checkpoint, in `LevelLocks.checks`: the thread's edges and recursions recorded by then, parent, successor number, transitions counted from the parent, transitions cut off. */
+export const CHECK_ROW = 6;
 
 /** Per candidate: parent, successor number, entry, steps, region actors, table entry, lo, hi, record in the store, permutation, preemptions, violates. */
 const CAND = 12;
@@ -187,6 +202,22 @@ export class LevelExpander {
   private event: WorkerEvent | undefined;
   /** With `multi`: every violation of the level. */
   private events: WorkerEvent[] = [];
+  /**
+   * With `lockOrder`: this thread's graph, what it had recorded when the level started (a level run
+   * again takes back what its first run recorded), where the running step is (its witness's
+   * coordinates: parent, successor number, entry, steps), and the level's checkpoints (`CHECK_ROW`).
+   */
+  private readonly lo: LockOrder | null;
+  private levelMark = 0;
+  private levelDepth = -1;
+  private atId = 0;
+  private atSeq = 0;
+  private atEntry = 0;
+  private atSteps = 1;
+  private readonly checks = new IntList();
+  private readonly stepsSoFar = (n: number): void => {
+    this.atSteps = n;
+  };
   /** A model error ended this thread's share of the level (what comes after it cannot change the outcome). */
   private halted = false;
   private blocks = 0;
@@ -208,7 +239,10 @@ export class LevelExpander {
     this.fair = verdicts.terminationOn && opts.preemptions < 0;
     this.canonical = new Canonical(w, opts);
     this.before = new Int32Array(this.actors && opts.equivarianceEvery > 0 ? this.L.size : 0);
-    this.memo = LookaheadMemo.of(w, null);
+    this.lo = opts.lockOrder ? new LockOrder() : null;
+    w.lockOrder = this.lo;
+    if (this.lo) this.lo.schedule = () => [this.atId, this.atSeq, this.atEntry, this.atSteps];
+    this.memo = LookaheadMemo.of(w, this.lo);
     this.lone = this.fair ? new LoneRun(w, false, this.canonical.counters) : undefined;
     this.parent = new Int32Array(this.L.size);
     this.stores = [new LevelStore(this.L, 1 << 20, true), new LevelStore(this.L, 1 << 20, true)];
@@ -265,9 +299,27 @@ export class LevelExpander {
     offerEvent(this.ctl, e.parent, e.seq);
   }
 
+  /**
+   * A point where the one-thread search asks whether the lock-order graph has a cycle (exhaustive.ts
+   * `lockCycle`: after a transition's first step and after its extension, when neither raised a BUG),
+   * in transition `seq` of parent `id`, `tr` transitions counted from it: a row when the graph
+   * recorded something since the last row, and at the parent's first (parallel-locks.ts).
+   */
+  private checkpoint(id: number, seq: number, tr: number, beyond: number): void {
+    const lo = this.lo!;
+    const edges = lo.edgeCount;
+    const recursions = lo.recursionCount;
+    const rows = this.checks;
+    const n = rows.n;
+    if (n > 0 && rows.a[n - CHECK_ROW + 2] === id && rows.a[n - CHECK_ROW] === edges && rows.a[n - CHECK_ROW + 1] === recursions) return;
+    // About one row per parent, and only with the graph on: not the hot path.
+    const o = rows.reserve(CHECK_ROW);
+    rows.a.set([edges, recursions, id, seq, tr, beyond], o);
+  }
+
   /** Expands level position `p` (state `id`), its new states going to `out`. */
   private expand(msg: LevelMessage, table: SharedFingerprints, out: LevelStore, id: number, p: number): void {
-    const { w, verdicts, parent, cand, edges, ends, roles, lone, canonical, reader } = this;
+    const { w, verdicts, parent, cand, edges, ends, roles, lone, canonical, reader, lo } = this;
     const actors = canonical.actors;
     const merge = this.opts.merge;
     // Over the state expanded last: only what changed is written, and the pushes compare only there.
@@ -287,7 +339,10 @@ export class LevelExpander {
     // With a preemption bound: switching away from the last actor while it can still run costs one (exhaustive.ts).
     const bound = this.opts.preemptions;
     const last = bound >= 0 ? msg.last[p] : -1;
+    // A look-ahead, as the steps below: the search runs these steps itself, and records their locks then.
+    if (lo) lo.paused = true;
     const lastRunnable = last >= 0 && canStep(w, last);
+    if (lo) lo.paused = false;
     const pre0 = bound >= 0 ? msg.pre[p] : 0;
     let beyond = 0;
     const region = this.fair && regionActors(w, roles) !== 0;
@@ -307,6 +362,11 @@ export class LevelExpander {
         w.load(parent);
         const mark = w.undoMark();
         const entry = entryOf(a, c);
+        const locks = lo ? lo.mark() : 0;
+        this.atId = id;
+        this.atSeq = s;
+        this.atEntry = entry;
+        this.atSteps = 1;
         try {
           if (merge) w.trackActor(a);
           w.choice = c;
@@ -316,8 +376,12 @@ export class LevelExpander {
           w.tracking = false;
           nc = Math.max(1, w.choices);
           if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-            if (verdicts.raised(w)) this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr, beyond, applied: 0 });
+            if (verdicts.raised(w)) {
+              const recorded = lo ? { locks: lo.recordedSince(locks) } : undefined;
+              this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr, beyond, applied: 0, ...recorded });
+            }
             w.clearBugs();
+            lo?.rollback(locks);
             w.undoTo(mark);
             continue;
           }
@@ -326,10 +390,13 @@ export class LevelExpander {
           tr++;
           let steps = 1;
           let raised = verdicts.raised(w);
+          if (lo && !raised) this.checkpoint(id, s, tr, beyond);
           if (merge && !raised) {
-            const extra = extendTransition(w, verdicts, a, !w.touchedShared, null, undefined, this.memo);
+            const extra = extendTransition(w, verdicts, a, !w.touchedShared, lo, this.stepsSoFar, this.memo);
             if (extra < 0) raised = true;
-            steps += extra < 0 ? -extra : extra;
+            else if (lo) this.checkpoint(id, s, tr, beyond);
+            // -extra: the steps that show the BUG, the first one included (transition.ts).
+            steps = extra < 0 ? -extra : steps + extra;
           }
           if (raised) {
             this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr, beyond, applied: 0 });
@@ -337,7 +404,11 @@ export class LevelExpander {
             w.undoTo(mark);
             continue;
           }
-          if (checkHere) actors.checkTransition(w, this.before, a, c, steps, this.stepWith);
+          if (checkHere) {
+            if (lo) lo.paused = true;
+            actors.checkTransition(w, this.before, a, c, steps, this.stepWith);
+            if (lo) lo.paused = false;
+          }
           const applied = canonical.apply(w);
           const next = w.v;
           let pre = 0;
@@ -352,9 +423,9 @@ export class LevelExpander {
             // Keyed by (state, preemptions used, last actor): the tag is never 0.
             tag = pre * 0x10000 + a + 1;
           }
-          const lo = taggedLo(next, tag);
-          const hi = taggedHi(next, tag);
-          const k = table.offer(lo, hi, id);
+          const keyLo = taggedLo(next, tag);
+          const keyHi = taggedHi(next, tag);
+          const k = table.offer(keyLo, keyHi, id);
           if (k >= 0) {
             // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
             const v = verdicts.stateSince(w, mark);
@@ -367,15 +438,17 @@ export class LevelExpander {
             row[c0 + 3] = steps;
             row[c0 + 4] = this.fair && !v ? regionActors(w, roles) : 0;
             row[c0 + 5] = k;
-            row[c0 + 6] = lo;
-            row[c0 + 7] = hi;
+            row[c0 + 6] = keyLo;
+            row[c0 + 7] = keyHi;
             row[c0 + 8] = out.count;
             row[c0 + 9] = applied;
             row[c0 + 10] = pre;
             row[c0 + 11] = v ? 1 : 0;
             out.push(next, 0, w.undoEntries, mark, w.undoLength);
             if (!v && lone) {
+              if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
               const run = lone.check(next);
+              if (lo) lo.paused = false;
               if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, beyond, loneSteps: run.steps, applied });
               w.load(next);
             }
@@ -395,6 +468,7 @@ export class LevelExpander {
           // Where the one-thread search would stop with it, unless a violation comes first.
           w.choice = 0;
           w.tracking = false;
+          if (lo) lo.paused = false;
           w.clearBugs();
           w.undoTo(mark);
           this.found({ parent: id, seq: s, kind: 'error', found: { property: e.name, message: e.message }, entry, steps: 1, transitions: tr, beyond, applied: 0 });
@@ -441,6 +515,13 @@ export class LevelExpander {
     this.event = undefined;
     this.events = [];
     this.halted = false;
+    this.checks.n = 0;
+    if (this.lo) {
+      // A level run again (the table grew) takes back what its first run recorded.
+      if (this.levelDepth === msg.depth) this.lo.rollback(this.levelMark);
+      this.levelMark = this.lo.mark();
+      this.levelDepth = msg.depth;
+    }
     const abort = (why: number) => Atomics.compareExchange(ctl, CTL.ABORT, 0, why);
     let counted = 0;
     for (;;) {
@@ -512,7 +593,14 @@ export class LevelExpander {
       o += KEPT_ROW;
     }
     const multi = this.opts.multi && { events: this.events, perParent: perParent.copy() };
-    return { kind: 'level', aborted, transitions, beyond, below: 0, ...multi, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
+    const locks = this.lo && { locks: this.levelLocks(this.lo) };
+    return { kind: 'level', aborted, transitions, beyond, below: 0, ...multi, ...locks, kept: kept.slice(0, o), chunks: out.chunkList, ends: this.ends.copy(), edges: this.edges.copy() };
+  }
+
+  /** What this thread's lock-order graph recorded in the level (parallel-locks.ts). */
+  private levelLocks(lo: LockOrder): LevelLocks {
+    const { edges, recursions } = lo.recordedSince(this.levelMark);
+    return { classes: [...lo.classNames], edges, recursions, edgeBase: lo.edgeCount - edges.length, recursionBase: lo.recursionCount - recursions.length, checks: this.checks.copy() };
   }
 }
 

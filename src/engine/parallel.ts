@@ -27,11 +27,15 @@
  *   after the search, as exhaustive.ts does).
  * - a property that learns over the search (verdict.ts `Property.learned`: the outcome check's
  *   outcomes reached) learns on every thread; what the workers learned joins this thread's copy at
- *   the end.
+ *   the end;
+ * - the lock-order graph (`lockOrder`): every thread records into a graph of its own and reports
+ *   each level's records; this thread merges them in the one-thread order and stops where one
+ *   thread meets the first cycle (parallel-locks.ts). The threads go through each level then, as
+ *   with several violations asked for: a cycle is known only once the level's records are merged.
  *
  * Workers rebuild the model themselves from a module the caller names (`ParallelOptions.module`,
  * exporting `parallelModel`): the engine knows nothing of what is modelled. Supported: `bfs` with
- * fingerprints (no `exact`), no lock-order graph (`parallelUnsupported`); a preemption bound (each
+ * fingerprints (no `exact`: `parallelUnsupported`); a preemption bound (each
  * level carries its states' preemptions and last actors, and each thread keys a state by them, as
  * exhaustive.ts does); several violations (the threads go on after one and report each, this
  * thread takes them in the one-thread order: `takeViolations`; a state that violates a property
@@ -55,7 +59,8 @@ import { Tree } from './tree.js';
 import { FairTermination } from './termination.js';
 import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
-import { actorSymmetryReport, concreteViolation, type ExploreOptions, type ExploreResult, type StopReason } from './exhaustive.js';
+import { ParallelLockOrder, type LockStop } from './parallel-locks.js';
+import { actorSymmetryReport, concreteViolation, lockOrderReport, type ExploreOptions, type ExploreResult, type StopReason } from './exhaustive.js';
 import { ConcreteSchedules, equivarianceEvery } from './actor-symmetry.js';
 import { Findings } from './findings.js';
 import {
@@ -108,7 +113,6 @@ export interface ParallelOptions {
 export function parallelUnsupported(opts: ExploreOptions): string | undefined {
   if (opts.strategy && !opts.strategy.shortest) return `strategy ${opts.strategy.name}`; // workers search breadth-first
   if (opts.exact) return 'exact state storage';
-  if (opts.lockOrder) return 'the lock-order check';
   if (opts.onState) return 'a state callback';
   if (opts.order !== undefined) return 'a diversified expansion order'; // the threads expand each state's actors in order
   return undefined;
@@ -144,7 +148,9 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
     actorGroups: opts.actorGroups,
     equivarianceEvery: opts.actorGroups?.length ? equivarianceEvery(opts.equivarianceEvery, opts.audit ?? false) : 0,
     preemptions: opts.preemptions ?? -1,
-    multi: (opts.maxViolations ?? 1) > 1,
+    // The lock-order graph's cycle is known once a level's records are merged: the threads go through the level.
+    multi: (opts.maxViolations ?? 1) > 1 || (opts.lockOrder ?? false),
+    lockOrder: opts.lockOrder ?? false,
   };
   Atomics.store(ctl, CTL.EVENT_PARENT, NO_EVENT);
   const threads = takeSearchWorkers(par.module, par.workers - 1);
@@ -241,7 +247,10 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   // The violations found, one per shape, as exhaustive.ts keeps them; with several asked for, the
   // threads go on after one and this thread takes each level's in order (`takeViolations`).
   const maxViolations = opts.maxViolations ?? 1;
+  const several = maxViolations > 1;
+  // The threads go through every level and report every violation (several asked for, or the lock-order graph).
   const multi = expandOpts.multi;
+  const locks = expandOpts.lockOrder ? new ParallelLockOrder() : undefined;
   const findings = new Findings(maxViolations);
   const found = findings.list;
   const enough = (v: Violation): boolean => findings.add(v);
@@ -324,13 +333,14 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       ...(actors && { actorSymmetry: actorSymmetryReport(actors.names, fair) }),
       ...(completeDepth > 0 && bound < 0 && { completeDepth }),
       ...(bound >= 0 && { beyondBound }),
-      ...(multi && { violations: found }),
+      ...(several && { violations: found }),
+      ...(locks && { lockOrder: lockOrderReport(locks.graph) }),
     };
   };
   /** The end of a search stopped (`reason`) or that found enough: a violation if any was found (exhaustive.ts `stopped`). */
   const stopped = (states: number, reason?: StopReason, completeDepth = 0): ExploreResult => {
     if (!found.length) return finish('incomplete', states, reason, completeDepth);
-    return finish('violation', states, reason ?? (multi && found.length >= maxViolations ? 'max-violations' : undefined));
+    return finish('violation', states, reason ?? (several && found.length >= maxViolations ? 'max-violations' : undefined));
   };
   const replayTo = (schedule: readonly number[]): void => {
     w.undoing = false;
@@ -400,14 +410,17 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
     times.merge += performance.now() - tm;
   };
   /**
-   * With several violations asked for: the violations of the level just searched (its new states
-   * `next`… in the merged order, `total` of them), taken in the one-thread order — (parent,
-   * successor) — until there are enough; then the end of the search, with the counts one thread
-   * has when it meets the last one taken. A model error first is thrown, as one thread meets it.
+   * When the threads go through every level (`multi`: several violations asked for, or the
+   * lock-order graph): the violations of the level just searched (its new states `next`… in the
+   * merged order, `total` of them) and its lock-order cycle (parallel-locks.ts), taken in the
+   * one-thread order — (parent, successor) — until there are enough; then the end of the search,
+   * with the counts one thread has when it meets the last one taken. A model error first is
+   * thrown, as one thread meets it.
    */
   const takeViolations = (reports: readonly LevelReport[], depth: number, next: number, total: number): ExploreResult | undefined => {
     const events = reports.flatMap((r) => r.events ?? []).sort((x, y) => (keyBefore(x.parent, x.seq, y.parent, y.seq) ? -1 : 1));
-    if (events.length === 0) return undefined;
+    const lockStop = locks?.level(reports, schedules.to.bind(schedules));
+    if (events.length === 0 && !lockStop) return undefined;
     // The level's states join the tree now: a violation at one of them names its node.
     merge();
     const rows = levelKeys(reports, order.who, total);
@@ -421,7 +434,30 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       }
       return lo;
     };
+    /** The counts one thread has in transition `seq` of `parent`, `tr` and `beyond` counted from that parent by then. */
+    const countUntil = (parent: number, tr: number, beyond: number): void => {
+      for (const r of reports) {
+        const pp = r.perParent ?? new Int32Array(0);
+        for (let i = 0; i < pp.length && pp[i] < parent; i += PER_PARENT) {
+          transitions += pp[i + 1];
+          beyondBound += pp[i + 2];
+        }
+      }
+      transitions += tr;
+      beyondBound += beyond;
+    };
+    /** The end at the lock-order cycle: at its checkpoint, before the transition's state is checked; whatever `maxViolations` asks (exhaustive.ts `lockStop`). */
+    const endAtCycle = (stop: LockStop): ExploreResult => {
+      locks!.keepUntilCheckpoint(stop);
+      countUntil(stop.parent, stop.transitions, stop.beyond);
+      const below = statesBefore(stop.parent, stop.seq);
+      if (below > 0) maxDepth = depth + 1;
+      const g = locks!.graph;
+      enough({ ...verdicts.lockOrder(g.closed!), schedule: [...(g.closing!.witness.schedule ?? [])] });
+      return stopped(next + below);
+    };
     for (const ev of events) {
+      if (lockStop && !keyBefore(ev.parent, ev.seq, lockStop.parent, lockStop.seq)) return endAtCycle(lockStop);
       if (ev.kind === 'error') throw new ModelError(ev.found.message);
       const atState = ev.kind === 'state' || ev.kind === 'lone';
       const below = statesBefore(ev.parent, ev.seq);
@@ -432,19 +468,12 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       else if (atState) schedule = schedules.to(next + below, ev.loneSteps);
       else schedule = schedules.to(ev.parent, transitionEntries(ev.entry, ev.steps));
       if (!enough({ ...ev.found, schedule })) continue;
-      for (const r of reports) {
-        const pp = r.perParent ?? new Int32Array(0);
-        for (let i = 0; i < pp.length && pp[i] < ev.parent; i += PER_PARENT) {
-          transitions += pp[i + 1];
-          beyondBound += pp[i + 2];
-        }
-      }
-      transitions += ev.transitions;
-      beyondBound += ev.beyond;
+      locks?.keepUntilEvent(ev, schedules.to.bind(schedules));
+      countUntil(ev.parent, ev.transitions, ev.beyond);
       if (atState || below > 0) maxDepth = depth + 1;
       return stopped(next + below + (atState ? 1 : 0));
     }
-    return undefined;
+    return lockStop && endAtCycle(lockStop);
   };
   for (let depth = 0; count > 0; ) {
     // A table that would be too full before the level's end grows now, rather than the level running twice.

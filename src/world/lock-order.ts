@@ -101,6 +101,10 @@ export class LockOrder {
     return this.edgeLog.length;
   }
 
+  get recursionCount(): number {
+    return this.recursionLog.length;
+  }
+
   /** A point to come back to with `rollback` (before a step that may turn out blocked). */
   mark(): number {
     return this.edgeLog.length * 65536 + this.recursionLog.length;
@@ -126,6 +130,44 @@ export class LockOrder {
       this.closing = undefined;
       this.closedAt = -1;
     }
+  }
+
+  /** The class names, in id order. */
+  get classNames(): readonly string[] {
+    return this.names;
+  }
+
+  /**
+   * Takes another graph's classes (`classNames`, in its id order), so that both number them alike:
+   * the threads of a parallel search each record into a graph of their own, numbered the same way
+   * (src/kernel/lockdep.ts numbers every class of a layout at once), and this one merges them.
+   */
+  adoptClasses(names: readonly string[]): void {
+    for (let i = 0; i < names.length; i++) {
+      if (this.classId(names[i]) !== i) throw new Error(`lock class ${names[i]} is numbered ${this.ids.get(names[i])} here and ${i} on another thread`);
+    }
+  }
+
+  /** The edges and recursions recorded since `mark` (still recorded: not taken back), each in the order recorded. */
+  recordedSince(mark: number): { edges: LockEdge[]; recursions: LockRecursion[] } {
+    const edges = this.edgeLog.slice(Math.floor(mark / 65536)).map((k) => this.edge(Math.floor(k / 65536), k % 65536));
+    const recursions = this.recursionLog.slice(mark % 65536).map((c) => ({ lock: this.names[c], witness: this.recursion.get(c)! }));
+    return { edges, recursions };
+  }
+
+  /** Records an edge another graph saw (its first witness there), unless this one knows it: as `acquire` would have. */
+  addSeen(e: LockEdge): void {
+    const from = this.classId(e.from);
+    const to = this.classId(e.to);
+    if (this.known[from * this.cap + to] === 0) this.addEdge(from, to, e.witness);
+  }
+
+  /** Records a recursion another graph saw, unless this one knows it. */
+  addSeenRecursion(r: LockRecursion): void {
+    const c = this.classId(r.lock);
+    if (this.recursion.has(c)) return;
+    this.recursion.set(c, r.witness);
+    this.recursionLog.push(c);
   }
 
   private widen(): void {

@@ -6,10 +6,8 @@
  * selected and moves no count.
  */
 import { describe, expect, it } from 'vitest';
-import { interval, installPfn, INTERVAL_LIB } from '../../src/mirror/interval.js';
-import { withInstall } from '../helpers/mutants.js';
-import { mightAlloc } from '../../src/kernel/page.js';
-import { Library } from '../../src/world/registry.js';
+import { interval } from '../../src/mirror/interval.js';
+import allocatesUnderLock from '../fixtures/drivers/allocates-under-lock.js';
 import { CATALOGUE, scenarioByName } from '../../src/scenario/catalogue.js';
 import { checkOne } from '../../src/check/run.js';
 import { MEASURED_COUNTS } from '../../src/check/costs.js';
@@ -18,25 +16,8 @@ import { decodeSchedule } from '../../src/engine/schedule.js';
 import { LOCK_ORDER, Verdicts } from '../../src/engine/verdict.js';
 import { resultLine, verdictTable } from '../../src/report/text.js';
 
-const LIB = new Library('test-lock-order-mirror', [INTERVAL_LIB]);
-
-/** The corrected install, after a kmalloc(GFP_KERNEL) under the update lock (say, a device page-table node). */
-const allocatingInstall = LIB.routine({
-  name: 'test_mirror_install_kmalloc',
-  params: ['vma', 'vpn', 'dev', 'seq', 'hpfn', 'write'],
-  steps: {
-    alloc: {
-      at: 'test: kmalloc(GFP_KERNEL) under the update lock',
-      run: (w, l) => {
-        mightAlloc(w);
-        return w.call(installPfn, 'done', l.vma, l.vpn, l.dev, l.seq, l.hpfn, l.write);
-      },
-    },
-    done: { at: 'test: return', run: (w, l) => w.ret(l.result) },
-  },
-});
-
-const allocUnderLock = withInstall('test-alloc-under-update-lock', LIB, allocatingInstall);
+/** The corrected design that kmallocs (GFP_KERNEL) a device page-table node under the update lock. */
+const allocUnderLock = allocatesUnderLock;
 
 const scenario = (name: string) => scenarioByName(name)!;
 const cycleOf = (r: ReturnType<typeof checkOne>) => r.lockOrder!.cycles.map((c) => [...c.classes, c.classes[0]].join(' → '));
@@ -48,8 +29,8 @@ describe('the lock-order check', () => {
     expect(cycleOf(r)).toEqual(['mirror.update → fs_reclaim → mmu_notifier_invalidate_range_start → mirror.update']);
     expect(r.violation!.message).toMatch(/^potential deadlock \(lock order\): mirror\.update → fs_reclaim → mmu_notifier_invalidate_range_start → mirror\.update \(/);
     const [toReclaim, priming, callback] = r.lockOrder!.cycles[0].edges;
-    expect(toReclaim.witness).toMatchObject({ actor: 'intro', where: 'test_mirror_install_kmalloc:alloc', held: ['mm.mmap_lock', 'mirror.update'] });
-    expect(priming.witness).toMatchObject({ where: 'test_mirror_install_kmalloc:alloc', held: ['mm.mmap_lock', 'mirror.update', 'fs_reclaim'] });
+    expect(toReclaim.witness).toMatchObject({ actor: 'intro', where: 'aul_install_kmalloc:alloc', held: ['mm.mmap_lock', 'mirror.update'] });
+    expect(priming.witness).toMatchObject({ where: 'aul_install_kmalloc:alloc', held: ['mm.mmap_lock', 'mirror.update', 'fs_reclaim'] });
     expect(callback.witness).toMatchObject({ actor: 'source', where: 'mirror_invalidate:lock' });
     expect(callback.witness.held).toContain('mmu_notifier_invalidate_range_start');
     // No schedule deadlocks: each edge was seen on a schedule of its own, and each replays to its step.
@@ -61,7 +42,7 @@ describe('the lock-order check', () => {
     expect(r.shrunk).toBeUndefined();
     expect(r.lockOrder!.cycles[0].edges.map((e) => e.witness.schedule)).toContain(r.schedule);
     expect(resultLine(r)).toMatch(
-      /\n {2}lock order: mirror\.update → fs_reclaim → .*\n {4}mirror\.update → fs_reclaim: actor intro at test_mirror_install_kmalloc:alloc holding \[mm\.mmap_lock, mirror\.update\]\n {6}first seen: munmap\/test-alloc-under-update-lock:/,
+      /\n {2}lock order: mirror\.update → fs_reclaim → .*\n {4}mirror\.update → fs_reclaim: actor intro at aul_install_kmalloc:alloc holding \[mm\.mmap_lock, mirror\.update\]\n {6}first seen: munmap\/allocates-under-lock:/,
     );
   });
 

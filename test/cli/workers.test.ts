@@ -76,7 +76,6 @@ describe('check --workers', () => {
 
   for (const [flag, what] of [
     [['--dfs'], /strategy dfs/],
-    [['--lock-order'], /the lock-order check/],
     [['--exact'], /exact state storage/],
   ] as const) {
     it(`refuses --workers 2 with ${flag[0]}, naming it`, () => {
@@ -98,6 +97,19 @@ describe('check --workers', () => {
     expect(lines(one.stdout)?.length).toBeGreaterThan(0);
     expect(two.code).toBe(0);
     expect(lines(two.stdout)).toEqual(lines(one.stdout));
+  });
+
+  it('--lock-order: the one-thread verdict, counts, schedule and cycle (a driver that allocates under its update lock)', { timeout: 120_000 }, () => {
+    if (cores < 2) return;
+    const args = ['check', 'introspect', 'exit', '--driver', 'test/fixtures/drivers/allocates-under-lock.ts', '--lock-order'];
+    const one = vmamirror(args);
+    const two = vmamirror([...args, '--workers', '2']);
+    expect(one.code).toBe(1);
+    expect(one.stdout).toMatch(/^introspect\/allocates-under-lock: violation — lock-order: potential deadlock \(lock order\): mirror\.update → fs_reclaim/m);
+    expect(two.code).toBe(1);
+    // All but the timing and memory figures.
+    const stable = (out: string) => out.replace(/, [\d.]+ s \(.*\)$/gm, '');
+    expect(stable(two.stdout)).toBe(stable(one.stdout));
   });
 
   it('a command refused after its threads were started (they start before it is parsed) still ends at once, with one line', () => {

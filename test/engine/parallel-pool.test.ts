@@ -86,6 +86,7 @@ function lend(thread: Worker, bytes: number): void {
     equivarianceEvery: 0,
     preemptions: -1,
     multi: false,
+    lockOrder: false,
   };
   const request: SearchRequest = { kind: 'search', input };
   thread.postMessage(request, [port2]);

@@ -1,10 +1,10 @@
 /**
  * The search on worker threads (src/engine/parallel.ts) on generated scenarios: for each, a design
  * and a way of checking it — plainly, with a preemption bound, asking for every violation, with
- * the swap-slot symmetry beside two kswapds, or with its first actor twice and the two declared
+ * the swap-slot symmetry beside two kswapds, recording the lock-order graph, or with its first actor twice and the two declared
  * interchangeable — checked on one thread and on two (every level on both), must give the same
  * result: verdict, counts, depth, violations and their schedules,
- * labels reached, the transitions a bound cut off, or the same refusal. The catalogue's shapes are
+ * labels reached, the transitions a bound cut off, the lock-order graph, or the same refusal. The catalogue's shapes are
  * not the world: generated ones reach orders of discovery, ownership races between the threads
  * and violations at levels the catalogue does not.
  *
@@ -32,6 +32,7 @@ const HOW: readonly { readonly name: string; readonly opts: CheckOptions; readon
   { name: 'plain', opts: {} },
   { name: 'at most one preemption', opts: { preemptions: 1 } },
   { name: 'every violation', opts: { maxViolations: Number.POSITIVE_INFINITY } },
+  { name: 'the lock-order graph', opts: { lockOrder: true } },
   { name: 'swap slots interchangeable, beside two kswapds', opts: { symmetry: true }, shape: withTwoReclaimers },
   // Every transition against every permutation: a broken equivariance is a refusal, met in the one-thread order.
   { name: 'the first actor twice, interchangeable', opts: { symmetry: true, equivarianceEvery: 1 }, shape: withTwin },

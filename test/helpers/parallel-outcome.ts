@@ -40,5 +40,7 @@ export function parallelOutcome(r: CheckResult) {
     violations: r.violations,
     beyondBound: r.beyondBound,
     ...(r.verdict === 'holds' && { assumed: r.assumed }),
+    // The graph a search stopped by a limit had recorded is what each thread had run by then.
+    ...(r.verdict !== 'incomplete' && { lockOrder: r.lockOrder }),
   };
 }
