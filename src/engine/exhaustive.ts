@@ -11,7 +11,8 @@
  * lock classes are taken in over the whole search (src/world/lock-order.ts: the graph lives beside
  * the world for the run, not in the state; the violation's schedule reaches through the step that
  * closed the cycle, and each edge carries the schedule of its first witness). The order states are
- * expanded in is the strategy's (bfs.ts, dfs.ts).
+ * expanded in is the strategy's (bfs.ts, dfs.ts); the transitions out of each state are
+ * successors.ts's, the loop every thread of the parallel search runs too.
  *
  * Reduction (the `merge` option, on by default): a step whose observed footprint is only the
  * running actor's own frames is invisible to every property and independent of every other
@@ -23,8 +24,6 @@
  * (a chain of invisible steps is bounded, and an actor looping forever on its own frames is
  * reported as a model error).
  */
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { execStep } from '../world/runner.js';
 import type { World } from '../world/world.js';
 import { visitedStates } from './visited.js';
 import { Tree } from './tree.js';
@@ -33,8 +32,8 @@ import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
 import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
 import { judgeSchedule } from './replay.js';
-import { entryActor, entryChoice, entryOf, transitionEntries } from '../world/entry.js';
-import { canStep, extendTransition, LookaheadMemo } from './transition.js';
+import { entryActor, entryChoice, transitionEntries } from '../world/entry.js';
+import { StateExpansion, type SuccessorSink } from './successors.js';
 import { LockOrder, type LockCycle, type LockEdge, type LockRecursion } from '../world/lock-order.js';
 import type { CounterOptions } from './counters.js';
 import { Canonical } from './canonical.js';
@@ -273,16 +272,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   let sinceMemory = 0;
   let sinceClock = CLOCK_EVERY; // the first poll reads it
   const memoryEvery = maxBytes === Number.POSITIVE_INFINITY ? PEAK_EVERY : MEMORY_EVERY;
-  // The lock-order graph, and where the running step is: the schedule to the state it runs from
-  // (tree node `atId`), the transition's first entry, and how many steps of it have run.
+  // The lock-order graph; each witness's schedule reaches through the running step (`expansion` says where it is).
   const lo = verdicts.lockOrderOn ? new LockOrder() : null;
   w.lockOrder = lo;
-  let atId = 0;
-  let atEntry = 0;
-  let atSteps = 1;
-  if (lo) {
-    lo.schedule = () => scheduleOf(atId, transitionEntries(atEntry, atSteps));
-  }
   /** Whether a step closed a cycle in the lock-order graph. */
   const lockCycle = (): boolean => lo !== null && lo.closed !== undefined;
   const lockViolation = (): Violation => ({ ...verdicts.lockOrder(lo!.closed!), schedule: lo!.closing!.witness.schedule ?? [] });
@@ -372,38 +364,13 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     // Asked for several and stopped at the bound: say so (there may be more).
     return finish('violation', found[0], reason ?? (maxViolations > 1 && found.length >= maxViolations ? 'max-violations' : undefined));
   };
-  /** The end at a lock-order cycle: it ends the search whatever `maxViolations` asks. */
-  const lockStop = (): ExploreResult => {
-    enough(lockViolation());
-    return stopped();
-  };
 
   /** Loads the state a schedule reaches from the initial state (no undo, no tracking). */
   const replayTo = (schedule: readonly number[]): void => {
     w.undoing = false;
     w.load(initial.slice());
-    for (const e of schedule) stepWith(entryActor(e), entryChoice(e));
+    for (const e of schedule) expansion.stepWith(entryActor(e), entryChoice(e));
     w.clearBugs();
-  };
-
-  /** Runs actor `a`'s next step taking alternative `c` if it branches (`w.choose`). */
-  const stepWith = (a: number, c: number): number => {
-    w.choice = c;
-    const r = execStep(w, a);
-    w.choice = 0;
-    return r;
-  };
-
-  /** Whether actor `a` can step from `parent` in some alternative (transition.ts `canStep`). */
-  const canStepFromParent = (a: number): boolean => {
-    w.load(parent);
-    // A look-ahead: the search runs these steps itself, and records their locks then.
-    if (lo) lo.paused = true;
-    try {
-      return canStep(w, a);
-    } finally {
-      if (lo) lo.paused = false;
-    }
   };
 
   const checkState = (id: number): Violation | undefined => {
@@ -423,28 +390,57 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     return { ...found, schedule: scheduleOf(id, transitionEntries(entry, steps)) };
   };
 
-  // Made once: a closure per transition would be garbage on the hot path.
-  const stepsSoFar = (n: number) => {
-    atSteps = n;
-  };
-  // Tries known to be taken back are not run again (transition.ts): only where nothing but the state observes a try.
-  const memo = LookaheadMemo.of(w, lo);
-  const extend = (a: number, lastInvisible: boolean): number => extendTransition(w, verdicts, a, lastInvisible, lo, stepsSoFar, memo);
-
-  /**
-   * Under audit, the transition just run (actor `a`, alternative `c`, `steps` steps from `parent`)
-   * against each permutation of the actor groups (actor-symmetry.ts `checkEquivariance`); the
-   * world is left at the transition's state, its undo log as it was.
-   */
+  // The transitions of each state, as every exhaustive search runs them (successors.ts).
   const every = actors ? equivarianceEvery(opts.equivarianceEvery, w.audit) : 0;
-  const before = new Int32Array(every > 0 ? slots : 0);
-  const equivariant = (a: number, c: number, steps: number): void => {
-    if (lo) lo.paused = true;
-    try {
-      actors!.checkTransition(w, before, a, c, steps, stepWith);
-    } finally {
-      if (lo) lo.paused = false;
-    }
+  const expansion = new StateExpansion(w, verdicts, canonical, lo, merge, new Int32Array(every > 0 ? slots : 0));
+  if (lo) lo.schedule = () => scheduleOf(expansion.atId, transitionEntries(expansion.atEntry, expansion.atSteps));
+  /** The state being expanded: its id, and its index in the termination check's region (-1: not in it). */
+  let id = 0;
+  let region = -1;
+  /** Why a poll stopped the expansion, if one did. */
+  let pollStop: StopReason | undefined;
+  const sink: SuccessorSink = {
+    bug: (_seq, entry, steps) => enough(bug(id, entry, steps)),
+    // A cycle ends the search whatever `maxViolations` asks.
+    checkpoint: () => {
+      if (!lockCycle()) return false;
+      enough(lockViolation());
+      return true;
+    },
+    successor: (_seq, a, entry, steps, mark, applied, pre) => {
+      const next = w.v;
+      // Under a preemption bound, keyed by (state, preemptions used, last actor): the tag is never 0.
+      const fresh = visited.add(next, bound >= 0 ? pre * 0x10000 + a + 1 : 0);
+      const keyLo = visited.keyLo;
+      const keyHi = visited.keyHi;
+      let target = -1;
+      if (fresh) {
+        const depth = tree.depth[id] + 1;
+        opts.onState?.(next, depth);
+        if (depth > maxDepth) maxDepth = depth;
+        const cid = tree.add(id, entry, depth, steps);
+        actors?.noteNode(cid);
+        tree.pre[cid] = pre;
+        // A state that violates a property is not expanded: what follows it is the same finding.
+        const v = checkNew(cid, mark);
+        if (v && enough(v)) return true;
+        if (!v && fair) target = fair.discover(cid, keyLo, keyHi);
+        if (!v && lone) {
+          if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
+          const run = lone.check(next);
+          if (lo) lo.paused = false;
+          if (run && enough({ ...run.found, schedule: scheduleOf(cid, run.steps) })) return true;
+          w.load(next);
+        }
+        pollStop = poll();
+        if (pollStop) return true;
+        if (!v) frontier.push(next, cid, w.undoEntries, mark, w.undoLength);
+      } else if (region >= 0) {
+        target = fair!.indexOf(keyLo, keyHi);
+      }
+      if (region >= 0 && target >= 0) fair!.edge(target, entry, steps, applied);
+      return false;
+    },
   };
 
   visited.add(start, 0);
@@ -460,130 +456,31 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
 
   if (!v0) frontier.push(start, root);
   let expansions = 0;
-  for (let id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
+  for (id = frontier.take(parent); id >= 0; id = frontier.take(parent)) {
     if (++expansions >= POLL_EVERY) {
       expansions = 0;
       const stop = poll();
       if (stop) return stopped(stop);
     }
     expanding = tree.depth[id];
-    canonical.noteBefore(parent);
-    const checkHere = equivarianceDue(id, every);
-    if (checkHere) before.set(parent); // the state steps run from, in place
-    let enabled = 0;
-    let unfinished = 0;
     // With a preemption bound: switching away from the last actor while it can still run costs one.
     const last = id === root ? -1 : entryActor(tree.actor[id]);
-    let region = -1;
+    region = -1;
     if (fair?.inRegion(id)) {
       visited.keyOf(parent, 0);
       region = fair.indexOf(visited.keyLo, visited.keyHi);
     }
     if (region >= 0) fair!.beginEdges(region);
-    let enabledMask = 0;
-    let acquiringMask = 0;
-    const lastRunnable = bound >= 0 && last >= 0 && canStepFromParent(last);
     const rotate = order === undefined ? 0 : Math.imul(id ^ order, 0x9e3779b1) >>> 0;
-    for (let k = 0; k < nActors; k++) {
-      const a = rotate === 0 ? k : (k + rotate) % nActors;
-      w.load(parent);
-      if (w.actorSp(a) === 0) continue;
-      unfinished++;
-      let actorEnabled = false;
-      // One successor per alternative of a step that branches (`w.choose`); most steps have one.
-      for (let c = 0, nc = 1; c < nc; c++) {
-        w.load(parent);
-        // The successor is computed in place and taken back afterwards (undo log), not on a copy.
-        const mark = w.undoMark();
-        const entry = entryOf(a, c);
-        atId = id;
-        atEntry = entry;
-        atSteps = 1;
-        const locks = lo ? lo.mark() : 0;
-        if (merge) w.trackActor(a);
-        w.fairAcquire = false;
-        const r = stepWith(a, c);
-        w.tracking = false;
-        nc = Math.max(1, w.choices);
-        if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-          if (verdicts.raised(w) && enough(bug(id, entry, 1))) return stopped();
-          w.clearBugs();
-          lo?.rollback(locks);
-          w.undoTo(mark);
-          continue;
-        }
-        actorEnabled = true;
-        if (w.fairAcquire) acquiringMask |= 1 << a;
-        transitions++;
-        // A step that raised a BUG leads nowhere (the kernel has stopped): the search goes on without it.
-        let raised = verdicts.raised(w) ? bug(id, entry, 1) : undefined;
-        if (!raised && lockCycle()) return lockStop();
-        let steps = 1;
-        if (merge && !raised) {
-          const extra = extend(a, !w.touchedShared);
-          if (extra < 0) raised = bug(id, entry, -extra);
-          else if (lockCycle()) return lockStop();
-          steps += extra;
-        }
-        if (raised) {
-          if (enough(raised)) return stopped();
-          w.clearBugs();
-          w.undoTo(mark);
-          continue;
-        }
-        if (checkHere) equivariant(a, c, steps);
-        // The permutation the canonical form applied: the termination graph's edge carries it.
-        const applied = canonical.apply(w);
-        const next = w.v;
-        let pre = 0;
-        let fresh: boolean;
-        if (bound >= 0) {
-          pre = tree.pre[id] + (lastRunnable && a !== last ? 1 : 0);
-          // Keyed by (state, preemptions used, last actor): the tag is never 0.
-          if (pre > bound) beyondBound++;
-          fresh = pre <= bound && visited.add(next, pre * 0x10000 + a + 1);
-        } else {
-          fresh = visited.add(next, 0);
-        }
-        const keyLo = visited.keyLo;
-        const keyHi = visited.keyHi;
-        let target = -1;
-        if (fresh) {
-          const depth = tree.depth[id] + 1;
-          opts.onState?.(next, depth);
-          if (depth > maxDepth) maxDepth = depth;
-          const cid = tree.add(id, entry, depth, steps);
-          actors?.noteNode(cid);
-          tree.pre[cid] = pre;
-          // A state that violates a property is not expanded: what follows it is the same finding.
-          const v = checkNew(cid, mark);
-          if (v && enough(v)) return stopped();
-          if (!v && fair) target = fair.discover(cid, keyLo, keyHi);
-          if (!v && lone) {
-            if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
-            const run = lone.check(next);
-            if (lo) lo.paused = false;
-            if (run && enough({ ...run.found, schedule: scheduleOf(cid, run.steps) })) return stopped();
-            w.load(next);
-          }
-          const stop = poll();
-          if (stop) return stopped(stop);
-          if (!v) frontier.push(next, cid, w.undoEntries, mark, w.undoLength);
-        } else if (region >= 0) {
-          target = fair!.indexOf(keyLo, keyHi);
-        }
-        if (region >= 0 && target >= 0) fair!.edge(target, entry, steps, applied);
-        w.undoTo(mark);
-      }
-      if (actorEnabled) {
-        enabled++;
-        enabledMask |= 1 << a;
-      }
-    }
-    if (region >= 0) fair!.endEdges(enabledMask, acquiringMask);
-    if (enabled === 0 && verdicts.deadlock(unfinished)) {
+    w.load(parent);
+    const ended = expansion.expand(parent, id, bound, tree.pre[id], last, rotate, equivarianceDue(id, every), sink);
+    transitions += expansion.transitions;
+    beyondBound += expansion.beyond;
+    if (ended) return stopped(pollStop);
+    if (region >= 0) fair!.endEdges(expansion.enabledMask, expansion.acquiringMask);
+    if (expansion.enabled === 0 && verdicts.deadlock(expansion.unfinished)) {
       w.load(parent); // at the stuck state, the message names where each actor waits
-      if (enough({ ...verdicts.deadlock(unfinished, w)!, schedule: scheduleOf(id) })) return stopped();
+      if (enough({ ...verdicts.deadlock(expansion.unfinished, w)!, schedule: scheduleOf(id) })) return stopped();
     }
   }
   // Under a preemption bound nothing beyond the bound was looked at: not a proof.

@@ -14,13 +14,10 @@
  * also the records of the states other threads took in between.
  */
 import type { World } from '../world/world.js';
-import { BLOCK_SLEEP, BLOCK_SPIN } from '../world/routine.js';
-import { execStep } from '../world/runner.js';
-import { entryOf } from '../world/entry.js';
 import { applyRecord, CHUNK_END, LevelStore } from './state-store.js';
 import { taggedHi, taggedLo } from './visited.js';
 import type { Found, Verdicts } from './verdict.js';
-import { canStep, extendTransition, LookaheadMemo } from './transition.js';
+import { StateExpansion, type SuccessorSink } from './successors.js';
 import { LoneRun, regionActors, roleMasks } from './termination.js';
 import { grow } from './grow.js';
 import type { CounterOptions } from './counters.js';
@@ -179,19 +176,21 @@ export const PER_PARENT = 3;
 /** Blocks between two readings of the process's RSS (with a memory limit). */
 const MEMORY_BLOCKS = 16;
 
-export class LevelExpander {
+export class LevelExpander implements SuccessorSink {
   private readonly L;
-  private readonly nActors: number;
   private readonly roles;
   private readonly fair: boolean;
   private readonly lone: LoneRun | undefined;
   /** The reductions that rename states (canonical.ts), as one thread applies them. */
   private readonly canonical: Canonical;
-  /** Under actor symmetry's equivariance check: the state the checked transitions run from. */
-  private readonly before: Int32Array;
-  /** The look-ahead tries this thread knows are taken back (transition.ts), as one thread has them: the same transitions. */
-  private readonly memo: LookaheadMemo | undefined;
+  /** A state's transitions, as one thread runs them (successors.ts); this object is its sink. */
+  private readonly expansion: StateExpansion;
   private readonly parent: Int32Array;
+  /** The state being expanded: its id, the table its successors are offered to, the store they go to, whether it is in the termination check's region. */
+  private curId = 0;
+  private curTable: SharedFingerprints | undefined;
+  private curOut: LevelStore | undefined;
+  private curRegion = false;
   /** The stores of even and odd levels' new states. */
   private readonly stores: readonly [LevelStore, LevelStore];
   private readonly reader: LevelReader;
@@ -204,20 +203,12 @@ export class LevelExpander {
   private events: WorkerEvent[] = [];
   /**
    * With `lockOrder`: this thread's graph, what it had recorded when the level started (a level run
-   * again takes back what its first run recorded), where the running step is (its witness's
-   * coordinates: parent, successor number, entry, steps), and the level's checkpoints (`CHECK_ROW`).
+   * again takes back what its first run recorded), and the level's checkpoints (`CHECK_ROW`).
    */
   private readonly lo: LockOrder | null;
   private levelMark = 0;
   private levelDepth = -1;
-  private atId = 0;
-  private atSeq = 0;
-  private atEntry = 0;
-  private atSteps = 1;
   private readonly checks = new IntList();
-  private readonly stepsSoFar = (n: number): void => {
-    this.atSteps = n;
-  };
   /** A model error ended this thread's share of the level (what comes after it cannot change the outcome). */
   private halted = false;
   private blocks = 0;
@@ -233,16 +224,17 @@ export class LevelExpander {
     private readonly afterBlock?: () => void,
   ) {
     this.L = w.layout;
-    this.nActors = this.L.actorNames.length;
     this.roles = roleMasks(w);
     // Termination is a property of whole runs; under a preemption bound only bounded runs exist (exhaustive.ts).
     this.fair = verdicts.terminationOn && opts.preemptions < 0;
     this.canonical = new Canonical(w, opts);
-    this.before = new Int32Array(this.actors && opts.equivarianceEvery > 0 ? this.L.size : 0);
     this.lo = opts.lockOrder ? new LockOrder() : null;
     w.lockOrder = this.lo;
-    if (this.lo) this.lo.schedule = () => [this.atId, this.atSeq, this.atEntry, this.atSteps];
-    this.memo = LookaheadMemo.of(w, this.lo);
+    const before = new Int32Array(this.actors && opts.equivarianceEvery > 0 ? this.L.size : 0);
+    const expansion = new StateExpansion(w, verdicts, this.canonical, this.lo, opts.merge, before);
+    this.expansion = expansion;
+    // A witness's coordinates, which the coordinator turns into its schedule (parallel-locks.ts).
+    if (this.lo) this.lo.schedule = () => [expansion.atId, expansion.atSeq, expansion.atEntry, expansion.atSteps];
     this.lone = this.fair ? new LoneRun(w, false, this.canonical.counters) : undefined;
     this.parent = new Int32Array(this.L.size);
     this.stores = [new LevelStore(this.L, 1 << 20, true), new LevelStore(this.L, 1 << 20, true)];
@@ -269,13 +261,6 @@ export class LevelExpander {
     return this.canonical.start(this.w, initial, this.opts.preemptions >= 0);
   }
 
-  /** Runs actor `a`'s next step with alternative `c` (the equivariance check's replays). */
-  private readonly stepWith = (a: number, c: number): void => {
-    this.w.choice = c;
-    execStep(this.w, a);
-    this.w.choice = 0;
-  };
-
   /** Puts the root (`start`) into the store of level 0's states (its record 0); returns the store's chunks. */
   root(state: Int32Array): readonly Int32Array[] {
     const s = this.stores[0];
@@ -299,29 +284,9 @@ export class LevelExpander {
     offerEvent(this.ctl, e.parent, e.seq);
   }
 
-  /**
-   * A point where the one-thread search asks whether the lock-order graph has a cycle (exhaustive.ts
-   * `lockCycle`: after a transition's first step and after its extension, when neither raised a BUG),
-   * in transition `seq` of parent `id`, `tr` transitions counted from it: a row when the graph
-   * recorded something since the last row, and at the parent's first (parallel-locks.ts).
-   */
-  private checkpoint(id: number, seq: number, tr: number, beyond: number): void {
-    const lo = this.lo!;
-    const edges = lo.edgeCount;
-    const recursions = lo.recursionCount;
-    const rows = this.checks;
-    const n = rows.n;
-    if (n > 0 && rows.a[n - CHECK_ROW + 2] === id && rows.a[n - CHECK_ROW] === edges && rows.a[n - CHECK_ROW + 1] === recursions) return;
-    // About one row per parent, and only with the graph on: not the hot path.
-    const o = rows.reserve(CHECK_ROW);
-    rows.a.set([edges, recursions, id, seq, tr, beyond], o);
-  }
-
   /** Expands level position `p` (state `id`), its new states going to `out`. */
   private expand(msg: LevelMessage, table: SharedFingerprints, out: LevelStore, id: number, p: number): void {
-    const { w, verdicts, parent, cand, edges, ends, roles, lone, canonical, reader, lo } = this;
-    const actors = canonical.actors;
-    const merge = this.opts.merge;
+    const { w, verdicts, parent, ends, roles, reader, expansion } = this;
     // Over the state expanded last: only what changed is written, and the pushes compare only there.
     reader.read(msg.chunks, msg.who[p], msg.rec[p], parent);
     out.startFrom(reader);
@@ -332,170 +297,125 @@ export class LevelExpander {
       this.perParent.push(0);
       return;
     }
-    canonical.noteBefore(parent);
-    const checkHere = actors !== undefined && equivarianceDue(id, this.opts.equivarianceEvery);
-    if (checkHere) this.before.set(parent);
     w.load(parent);
-    // With a preemption bound: switching away from the last actor while it can still run costs one (exhaustive.ts).
     const bound = this.opts.preemptions;
-    const last = bound >= 0 ? msg.last[p] : -1;
-    // A look-ahead, as the steps below: the search runs these steps itself, and records their locks then.
-    if (lo) lo.paused = true;
-    const lastRunnable = last >= 0 && canStep(w, last);
-    if (lo) lo.paused = false;
-    const pre0 = bound >= 0 ? msg.pre[p] : 0;
-    let beyond = 0;
-    const region = this.fair && regionActors(w, roles) !== 0;
-    const edgesBefore = edges.n;
-    let enabledMask = 0;
-    let acquiringMask = 0;
-    let enabled = 0;
-    let unfinished = 0;
-    let tr = 0;
-    let s = 0;
-    for (let a = 0; a < this.nActors; a++) {
-      w.load(parent);
-      if (w.actorSp(a) === 0) continue;
-      unfinished++;
-      let actorEnabled = false;
-      for (let c = 0, nc = 1; c < nc; c++, s++) {
-        w.load(parent);
-        const mark = w.undoMark();
-        const entry = entryOf(a, c);
-        const locks = lo ? lo.mark() : 0;
-        this.atId = id;
-        this.atSeq = s;
-        this.atEntry = entry;
-        this.atSteps = 1;
-        try {
-          if (merge) w.trackActor(a);
-          w.choice = c;
-          w.fairAcquire = false;
-          const r = execStep(w, a);
-          w.choice = 0;
-          w.tracking = false;
-          nc = Math.max(1, w.choices);
-          if (r === BLOCK_SLEEP || r === BLOCK_SPIN) {
-            if (verdicts.raised(w)) {
-              const recorded = lo ? { locks: lo.recordedSince(locks) } : undefined;
-              this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps: 1, transitions: tr, beyond, applied: 0, ...recorded });
-            }
-            w.clearBugs();
-            lo?.rollback(locks);
-            w.undoTo(mark);
-            continue;
-          }
-          actorEnabled = true;
-          if (w.fairAcquire) acquiringMask |= 1 << a;
-          tr++;
-          let steps = 1;
-          let raised = verdicts.raised(w);
-          if (lo && !raised) this.checkpoint(id, s, tr, beyond);
-          if (merge && !raised) {
-            const extra = extendTransition(w, verdicts, a, !w.touchedShared, lo, this.stepsSoFar, this.memo);
-            if (extra < 0) raised = true;
-            else if (lo) this.checkpoint(id, s, tr, beyond);
-            // -extra: the steps that show the BUG, the first one included (transition.ts).
-            steps = extra < 0 ? -extra : steps + extra;
-          }
-          if (raised) {
-            this.found({ parent: id, seq: s, kind: 'bug', found: verdicts.bug(w)!, entry, steps, transitions: tr, beyond, applied: 0 });
-            w.clearBugs();
-            w.undoTo(mark);
-            continue;
-          }
-          if (checkHere) {
-            if (lo) lo.paused = true;
-            actors.checkTransition(w, this.before, a, c, steps, this.stepWith);
-            if (lo) lo.paused = false;
-          }
-          const applied = canonical.apply(w);
-          const next = w.v;
-          let pre = 0;
-          let tag = 0;
-          if (bound >= 0) {
-            pre = pre0 + (lastRunnable && a !== last ? 1 : 0);
-            if (pre > bound) {
-              beyond++;
-              w.undoTo(mark);
-              continue;
-            }
-            // Keyed by (state, preemptions used, last actor): the tag is never 0.
-            tag = pre * 0x10000 + a + 1;
-          }
-          const keyLo = taggedLo(next, tag);
-          const keyHi = taggedHi(next, tag);
-          const k = table.offer(keyLo, keyHi, id);
-          if (k >= 0) {
-            // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
-            const v = verdicts.stateSince(w, mark);
-            if (v) this.found({ parent: id, seq: s, kind: 'state', found: v, entry, steps, transitions: tr, beyond, applied });
-            const c0 = cand.reserve(CAND);
-            const row = cand.a;
-            row[c0] = id;
-            row[c0 + 1] = s;
-            row[c0 + 2] = entry;
-            row[c0 + 3] = steps;
-            row[c0 + 4] = this.fair && !v ? regionActors(w, roles) : 0;
-            row[c0 + 5] = k;
-            row[c0 + 6] = keyLo;
-            row[c0 + 7] = keyHi;
-            row[c0 + 8] = out.count;
-            row[c0 + 9] = applied;
-            row[c0 + 10] = pre;
-            row[c0 + 11] = v ? 1 : 0;
-            out.push(next, 0, w.undoEntries, mark, w.undoLength);
-            if (!v && lone) {
-              if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
-              const run = lone.check(next);
-              if (lo) lo.paused = false;
-              if (run) this.found({ parent: id, seq: s, kind: 'lone', found: run.found, entry, steps, transitions: tr, beyond, loneSteps: run.steps, applied });
-              w.load(next);
-            }
-          }
-          if (region) {
-            const e0 = edges.reserve(EDGE_ROW);
-            const edge = edges.a;
-            edge[e0] = next[0];
-            edge[e0 + 1] = next[1];
-            edge[e0 + 2] = entry;
-            edge[e0 + 3] = steps;
-            edge[e0 + 4] = applied;
-          }
-          w.undoTo(mark);
-        } catch (e) {
-          if (!(e instanceof ModelError)) throw e;
-          // Where the one-thread search would stop with it, unless a violation comes first.
-          w.choice = 0;
-          w.tracking = false;
-          if (lo) lo.paused = false;
-          w.clearBugs();
-          w.undoTo(mark);
-          this.found({ parent: id, seq: s, kind: 'error', found: { property: e.name, message: e.message }, entry, steps: 1, transitions: tr, beyond, applied: 0 });
-          this.halted = true;
-          return;
-        }
-      }
-      if (actorEnabled) {
-        enabled++;
-        enabledMask |= 1 << a;
-      }
+    this.curId = id;
+    this.curTable = table;
+    this.curOut = out;
+    this.curRegion = this.fair && regionActors(w, roles) !== 0;
+    const edgesBefore = this.edges.n;
+    const checkHere = this.actors !== undefined && equivarianceDue(id, this.opts.equivarianceEvery);
+    const undo = w.undoMark();
+    try {
+      expansion.expand(parent, id, bound, bound >= 0 ? msg.pre[p] : 0, bound >= 0 ? msg.last[p] : -1, 0, checkHere, this);
+    } catch (e) {
+      if (!(e instanceof ModelError)) throw e;
+      // Where the one-thread search would stop with it, unless a violation comes first.
+      w.choice = 0;
+      w.tracking = false;
+      w.clearBugs();
+      w.undoTo(undo);
+      const { atSeq: seq, atEntry: entry } = expansion;
+      this.found({ parent: id, seq, kind: 'error', found: { property: e.name, message: e.message }, entry, steps: 1, transitions: 0, beyond: 0, applied: 0 });
+      this.halted = true;
+      return;
     }
-    if (region) {
+    if (this.curRegion) {
       ends.push(id);
       ends.push(parent[0]);
       ends.push(parent[1]);
-      ends.push(enabledMask);
-      ends.push(acquiringMask);
-      ends.push((edges.n - edgesBefore) / EDGE_ROW);
+      ends.push(expansion.enabledMask);
+      ends.push(expansion.acquiringMask);
+      ends.push((this.edges.n - edgesBefore) / EDGE_ROW);
     }
-    if (enabled === 0 && verdicts.deadlock(unfinished)) {
+    const { transitions, beyond } = expansion;
+    if (expansion.enabled === 0 && verdicts.deadlock(expansion.unfinished)) {
       w.load(parent);
-      this.found({ parent: id, seq: DEADLOCK_SEQ, kind: 'deadlock', found: verdicts.deadlock(unfinished, w)!, entry: -1, steps: 0, transitions: tr, beyond, applied: 0 });
+      this.found({ parent: id, seq: DEADLOCK_SEQ, kind: 'deadlock', found: verdicts.deadlock(expansion.unfinished, w)!, entry: -1, steps: 0, transitions, beyond, applied: 0 });
     }
     this.perParent.push(id);
-    this.perParent.push(tr);
+    this.perParent.push(transitions);
     this.perParent.push(beyond);
+  }
+
+  /** SuccessorSink: a BUG met in a transition of the state expanded (successors.ts). */
+  bug(seq: number, entry: number, steps: number, blocked: boolean, tr: number, beyond: number): boolean {
+    const { w, lo } = this;
+    // What a blocked step recorded: one thread keeps it only if the search ends at its BUG (parallel-locks.ts).
+    const recorded = blocked && lo ? { locks: lo.recordedSince(this.expansion.lockMark) } : undefined;
+    this.found({ parent: this.curId, seq, kind: 'bug', found: this.verdicts.bug(w)!, entry, steps, transitions: tr, beyond, applied: 0, ...recorded });
+    return false;
+  }
+
+  /**
+   * SuccessorSink: a point where the one-thread search asks the lock-order graph for a cycle, in
+   * transition `seq` of the state expanded, `tr` transitions counted from it: a row when the graph
+   * recorded something since the last row, and at the state's first (parallel-locks.ts).
+   */
+  checkpoint(seq: number, tr: number, beyond: number): boolean {
+    const lo = this.lo!;
+    const id = this.curId;
+    const edges = lo.edgeCount;
+    const recursions = lo.recursionCount;
+    const rows = this.checks;
+    const n = rows.n;
+    if (n > 0 && rows.a[n - CHECK_ROW + 2] === id && rows.a[n - CHECK_ROW] === edges && rows.a[n - CHECK_ROW + 1] === recursions) return false;
+    // About one row per parent, and only with the graph on: not the hot path.
+    const o = rows.reserve(CHECK_ROW);
+    rows.a.set([edges, recursions, id, seq, tr, beyond], o);
+    return false; // the coordinator merges the level's records, then knows where one thread stops
+  }
+
+  /** SuccessorSink: a transition reached the loaded state: offered to the shared table, kept if this parent owns it. */
+  successor(seq: number, a: number, entry: number, steps: number, mark: number, applied: number, pre: number, tr: number, beyond: number): boolean {
+    const { w, verdicts, cand, edges, roles, lone, lo } = this;
+    const id = this.curId;
+    const table = this.curTable!;
+    const out = this.curOut!;
+    const region = this.curRegion;
+    const next = w.v;
+    // Under a preemption bound, keyed by (state, preemptions used, last actor): the tag is never 0.
+    const tag = this.opts.preemptions >= 0 ? pre * 0x10000 + a + 1 : 0;
+    const keyLo = taggedLo(next, tag);
+    const keyHi = taggedHi(next, tag);
+    const k = table.offer(keyLo, keyHi, id);
+    if (k >= 0) {
+      // As one thread checks it: only the properties whose fields the transition wrote (its parent, expanded, satisfied them all).
+      const v = verdicts.stateSince(w, mark);
+      if (v) this.found({ parent: id, seq, kind: 'state', found: v, entry, steps, transitions: tr, beyond, applied });
+      const c0 = cand.reserve(CAND);
+      const row = cand.a;
+      row[c0] = id;
+      row[c0 + 1] = seq;
+      row[c0 + 2] = entry;
+      row[c0 + 3] = steps;
+      row[c0 + 4] = this.fair && !v ? regionActors(w, roles) : 0;
+      row[c0 + 5] = k;
+      row[c0 + 6] = keyLo;
+      row[c0 + 7] = keyHi;
+      row[c0 + 8] = out.count;
+      row[c0 + 9] = applied;
+      row[c0 + 10] = pre;
+      row[c0 + 11] = v ? 1 : 0;
+      out.push(next, 0, w.undoEntries, mark, w.undoLength);
+      if (!v && lone) {
+        if (lo) lo.paused = true; // a look-ahead of the lone actor: the search gets to its steps itself
+        const run = lone.check(next);
+        if (lo) lo.paused = false;
+        if (run) this.found({ parent: id, seq, kind: 'lone', found: run.found, entry, steps, transitions: tr, beyond, loneSteps: run.steps, applied });
+        w.load(next);
+      }
+    }
+    if (region) {
+      const e0 = edges.reserve(EDGE_ROW);
+      const edge = edges.a;
+      edge[e0] = next[0];
+      edge[e0 + 1] = next[1];
+      edge[e0 + 2] = entry;
+      edge[e0 + 3] = steps;
+      edge[e0 + 4] = applied;
+    }
+    return false;
   }
 
   /** This thread's share of level `msg`, through the barrier every thread of the search waits at. */

@@ -8,6 +8,8 @@
  *
  * The result is the one-thread search's (exhaustive.ts with `bfs`), not merely an equivalent one:
  *
+ * - every thread runs a state's transitions with the one-thread search's own loop (successors.ts):
+ *   the same steps in the same order, the same counts, each finding met at the same place;
  * - the states of a level are expanded in blocks handed out in id order, and a state discovered
  *   twice in a level belongs to the smaller parent id (the table's owner word), so the next level,
  *   merged from the workers' lists in (parent, successor) order, is the one-thread level in the
