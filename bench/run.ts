@@ -14,7 +14,8 @@
  *              the states and the time each one saves
  *   fidelity   fidelity/*.yaml, the corrected design
  *   mutants    every mutant of the corrected design on the catalogue, the time each took to judge
- *   workers    introspect-nested/interval on one thread, then on --workers N: the speed-up
+ *   workers    introspect-nested/interval on one thread, then on --workers N: the speed-up, and
+ *              the machine's ceiling for it (N one-thread searches at once against one alone)
  *   spin       the ladder's rungs (--spin-rungs) against SPIN on the same model at the same step
  *              granularity (bench/peers/ladder.pml -DACTORS=N: one d_step per step of ours), back to
  *              back: time and states, ours over SPIN's, with the reductions on (our step merging,
@@ -329,16 +330,42 @@ function catalogueCell(scenario: string, variant: string, o: Options, workers = 
 
 const nested = (variant: string, o: Options, workers = 1, fresh = false): Row => catalogueCell('introspect-nested', variant, o, workers, fresh).row;
 
+/**
+ * `--workers` one-thread searches of introspect-nested at once, each its own process: the search
+ * time of each. What N cores give N independent searches on this machine (their caches, memory
+ * and the host's vCPU scheduling shared) bounds what an N-thread search can reach: N × (time
+ * alone) / (time together). Undefined if a process failed or stopped at the budget.
+ */
+function concurrentOnes(o: Options): number[] | undefined {
+  const files = Array.from({ length: o.workers }, (_, k) => join(tmpdir(), `vmamirror-bench-${process.pid}-together-${k}.json`));
+  const one = (f: string) => `'${process.execPath}' '${BIN}' check introspect-nested --variant interval --json --no-shrink --time-limit ${o.budget} --max-memory ${o.memory} > '${f}'`;
+  const r = spawnSync('sh', ['-c', `${files.map((f) => `${one(f)} &`).join(' ')} wait`], { cwd: ROOT, timeout: (o.budget + GRACE_SECONDS) * 1000 });
+  try {
+    if (r.status !== 0) return undefined;
+    const cells = files.map((f) => parseCheckJson(readFileSync(f, 'utf8'))[0]);
+    return cells.every((c) => c.verdict === 'holds') ? cells.map((c) => c.seconds) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    for (const f of files) rmSync(f, { force: true });
+  }
+}
+
 function workersRung(o: Options): Section {
   // Measured again, right before the workers: the machine's load changes over a run.
   const one = nested('interval', o, 1, true);
+  const together = concurrentOnes(o);
   const many = nested('interval', o, o.workers);
   // A cell stopped by the budget has no time to verdict: then the speed-up is in states per second of search.
   const complete = !one.verdict.startsWith('incomplete') && !many.verdict.startsWith('incomplete');
   const same = one.verdict === many.verdict && one.states === many.states && one.transitions === many.transitions;
   const speedup = fmtRatio(perSecond(many.states, many.seconds), perSecond(one.states, one.seconds));
+  const slowest = together && Math.max(...together);
+  const ceiling = slowest
+    ? `; ${o.workers} one-thread searches at once took ${together!.map(fmtSeconds).join(', ')} against ${fmtSeconds(one.seconds)} alone: a ceiling of ${fmtRatio(o.workers * one.seconds, slowest)}× for ${o.workers} threads on this machine`
+    : '';
   const line = complete
-    ? `speed-up ${speedup}× (search time), ${fmtRatio(one.wall, many.wall)}× (process wall); same verdict and counts: ${same ? 'yes' : 'NO'}`
+    ? `speed-up ${speedup}× (search time), ${fmtRatio(one.wall, many.wall)}× (process wall); same verdict and counts: ${same ? 'yes' : 'NO'}${ceiling}`
     : `speed-up ${speedup}× in states/s (a cell stopped at the budget: no time to verdict, counts not comparable)`;
   console.log(`  workers: ${line}`);
   const summary = [
@@ -346,7 +373,7 @@ function workersRung(o: Options): Section {
     `introspect-nested/interval, ${o.workers} workers vs 1`,
     complete ? (same ? 'same verdict and counts' : 'counts DIFFER') : 'incomplete',
     fmtInt(one.states),
-    `${speedup}× faster`,
+    `${speedup}× faster${complete && slowest ? ` (ceiling ${fmtRatio(o.workers * one.seconds, slowest)}×)` : ''}`,
     '',
     `${fmtMiB(one.maxRssBytes)} → ${fmtMiB(many.maxRssBytes)}`,
   ];
