@@ -448,7 +448,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       transitions += tr;
       beyondBound += beyond;
     };
-    /** The end at the lock-order cycle: at its checkpoint, before the transition's state is checked; whatever `maxViolations` asks (exhaustive.ts `lockStop`). */
+    /** The end at the lock-order cycle: at its checkpoint, before the transition's state is checked; whatever `maxViolations` asks (as the one-thread sink's `checkpoint`, exhaustive.ts). */
     const endAtCycle = (stop: LockStop): ExploreResult => {
       locks!.keepUntilCheckpoint(stop);
       countUntil(stop.parent, stop.transitions, stop.beyond);

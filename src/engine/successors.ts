@@ -95,8 +95,9 @@ export class StateExpansion {
   /**
    * Expands state `id`, whose contents are `parent` (the world is loaded with it). `bound`: the
    * preemption bound (-1: none), with `pre0` the preemptions the state was reached with and `last`
-   * the actor that ran last (-1 at the root); `rotate`: the first actor (a diversified order, 0
-   * otherwise); `checkHere`: check every transition's equivariance (actor symmetry). Returns true
+   * the actor that ran last (-1 at the root); `rotate`: where the actors' order starts, modulo their
+   * number (a diversified order; 0: in order); `checkHere`: check every transition's equivariance
+   * (actor symmetry). Returns true
    * if the sink stopped it; the counts and masks say what was run by then.
    */
   expand(parent: Int32Array, id: number, bound: number, pre0: number, last: number, rotate: number, checkHere: boolean, sink: SuccessorSink): boolean {

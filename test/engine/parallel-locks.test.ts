@@ -1,10 +1,12 @@
 /**
  * The lock-order graph on worker threads (parallel-locks.ts): the one-thread result — verdict,
- * counts, depth, schedule, and the graph itself (classes, every edge with its first witness and
- * the schedule to it, the cycles, the recursions) — with every level on both threads. On catalogue
- * cells with and without a cycle, and under a driver file that allocates under its update lock
- * (test/fixtures/drivers/allocates-under-lock.ts) on scenarios whose cycle closes at different
- * depths, going on past violations, under a preemption bound and with interchangeable actors.
+ * counts, depth, schedule, and the graph as a check reports it (classes, edges, each cycle with
+ * its edges' first witnesses and their schedules, the recursions) — with every level on both
+ * threads. On catalogue cells with and without a cycle, and under a driver file that allocates
+ * under its update lock (test/fixtures/drivers/allocates-under-lock.ts) on scenarios whose cycle
+ * closes at different depths, going on past violations, under a preemption bound and with
+ * interchangeable actors; on a toy whose cycle closes where the catalogue's never does, every
+ * edge's first witness; and the level merge itself on crafted reports.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,8 +60,8 @@ describe('the lock-order graph on two threads', () => {
     it(`${scenario}/${variant} ${JSON.stringify(opts)}: the one-thread result and graph`, { timeout: 120_000 }, () => {
       const { one, two } = oneAndTwoThreads(scenario, variant, { lockOrder: true, shrink: false, ...opts });
       expect(one.lockOrder?.edges).toBeGreaterThan(0);
+      // With the graph: parallelOutcome compares it on every search that was not stopped by a limit.
       expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
-      expect(two.lockOrder).toEqual(one.lockOrder);
     });
   }
 
@@ -73,8 +75,8 @@ describe('the lock-order graph on two threads', () => {
     it(`a driver that allocates under its update lock, ${name} ${JSON.stringify(opts)}: the cycle where one thread stops`, { timeout: 120_000 }, () => {
       const { one, two } = underDriver(scenarioByName(name)!, { lockOrder: true, shrink: false, ...opts });
       expect(one.violation?.property).toBe(LOCK_ORDER);
+      // With the graph: parallelOutcome compares it on every search that was not stopped by a limit.
       expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
-      expect(two.lockOrder).toEqual(one.lockOrder);
     });
   }
 
@@ -83,7 +85,6 @@ describe('the lock-order graph on two threads', () => {
     const { one, two } = underDriver(spec, { lockOrder: true, symmetry: true, shrink: false });
     expect(one.violation?.property).toBe(LOCK_ORDER);
     expect(parallelOutcome(two)).toEqual(parallelOutcome(one));
-    expect(two.lockOrder).toEqual(one.lockOrder);
   });
 
   for (const shape of ['bug-then-gamma', 'bug-last', 'bug-when-counted', 'blocked-bug', 'first-witness']) {
