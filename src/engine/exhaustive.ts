@@ -315,6 +315,10 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     w.undoing = false;
     w.undoReset();
     w.load(initial);
+    // The concrete replays of the violations (actor symmetry) run steps on this world: they must not
+    // record into the graph the search reports (a blocked attempt it took back, a lone run's steps it
+    // never ran would add edges, with witnesses of whatever step ran last; the threads' graph has none).
+    if (lo) lo.paused = true;
     const violation = actors && first ? concreteMessage(first) : first;
     if (actors) for (let k = 0; k < found.length; k++) found[k] = k === 0 && violation ? violation : concreteMessage(found[k]);
     peakBytes = Math.max(peakBytes, bytes());

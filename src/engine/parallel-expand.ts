@@ -520,7 +520,8 @@ export class LevelExpander implements SuccessorSink {
   /** What this thread's lock-order graph recorded in the level (parallel-locks.ts). */
   private levelLocks(lo: LockOrder): LevelLocks {
     const { edges, recursions } = lo.recordedSince(this.levelMark);
-    return { classes: [...lo.classNames], edges, recursions, edgeBase: lo.edgeCount - edges.length, recursionBase: lo.recursionCount - recursions.length, checks: this.checks.copy() };
+    const firstClassAt = lo.firstClassAt && { firstClassAt: lo.firstClassAt };
+    return { classes: [...lo.classNames], edges, recursions, edgeBase: lo.edgeCount - edges.length, recursionBase: lo.recursionCount - recursions.length, checks: this.checks.copy(), ...firstClassAt };
   }
 }
 

@@ -25,7 +25,8 @@
  * The graph the search reports is what one thread had recorded when it stopped: the records up to
  * the stop (`keepUntil*`): at a checkpoint, the records its thread had made by then; at a
  * violation, every record of its transition, and what a blocked step that raised the BUG recorded
- * (one thread takes that back only when it goes on).
+ * (one thread takes that back only when it goes on); at a violation met before any step made the
+ * lock classes, no class either (`firstClassAt`).
  */
 import { LockOrder, type LockEdge, type LockRecursion, type LockWitness } from '../world/lock-order.js';
 import { transitionEntries } from '../world/entry.js';
@@ -44,6 +45,8 @@ export interface LevelLocks {
   readonly edgeBase: number;
   readonly recursionBase: number;
   readonly checks: Int32Array;
+  /** Where the thread's graph made its classes (`LockOrder.firstClassAt`: parent, successor number, entry, steps), once it has. */
+  readonly firstClassAt?: readonly number[];
 }
 
 /** Where the one-thread search stops at a lock-order cycle: a checkpoint of thread `thread`. */
@@ -70,12 +73,18 @@ interface LockRecord {
 }
 
 export class ParallelLockOrder {
-  readonly graph = new LockOrder();
+  graph = new LockOrder();
   /** The graph before the level's records, and the level's records in the one-thread order. */
   private mark = 0;
   private records: LockRecord[] = [];
   /** A cycle closed in a level with no checkpoint after it: the next level's first checkpoint stops the search. */
   private pending = false;
+  /**
+   * The (parent, successor number) of the transition in which the first thread to make the classes
+   * made them: the one-thread graph's first class comes there, and has none before (classes are
+   * made all at once and never taken back, so the merged graph cannot tell from its records).
+   */
+  private classesAt: readonly number[] | undefined;
 
   /**
    * Takes the records of the level just searched (`reports`, one per thread), in the one-thread
@@ -89,6 +98,8 @@ export class ParallelLockOrder {
       const l = r.locks;
       if (!l) return;
       this.graph.adoptClasses(l.classes);
+      const at = l.firstClassAt;
+      if (at && (!this.classesAt || keyBefore(at[0], at[1], this.classesAt[0], this.classesAt[1]))) this.classesAt = at;
       const concrete = (w: LockWitness): LockWitness => {
         const [parent, , entry, steps] = w.schedule!;
         return { ...w, schedule: schedule(parent, transitionEntries(entry, steps)) };
@@ -133,10 +144,20 @@ export class ParallelLockOrder {
   /** The graph as one thread has it when it stops at violation `ev`: the level's records through its transition, and those of a blocked step that raised it. */
   keepUntilEvent(ev: WorkerEvent, schedule: (parent: number, tail: readonly number[]) => number[]): void {
     this.keep((r) => !keyBefore(ev.parent, ev.seq, r.parent, r.seq));
+    this.beforeClasses(ev);
     if (!ev.locks) return;
     const tail = schedule(ev.parent, transitionEntries(ev.entry, ev.steps));
     for (const e of ev.locks.edges) this.graph.addSeen({ ...e, witness: { ...e.witness, schedule: tail } });
     for (const x of ev.locks.recursions) this.graph.addSeenRecursion({ ...x, witness: { ...x.witness, schedule: tail } });
+  }
+
+  /**
+   * Met before any step made the classes (it then recorded nothing either), one thread stops with
+   * a graph of no class, where this one took the threads' numbering already: one made afresh.
+   */
+  private beforeClasses(ev: WorkerEvent): void {
+    const at = this.classesAt;
+    if (at && keyBefore(ev.parent, ev.seq, at[0], at[1]) && this.graph.edgeCount === 0 && this.graph.recursionCount === 0) this.graph = new LockOrder();
   }
 
   private keep(kept: (r: LockRecord) => boolean): void {

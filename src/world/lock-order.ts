@@ -76,11 +76,18 @@ export class LockOrder {
   schedule: (() => readonly number[]) | null = null;
   /** While set, acquisitions are not recorded (a driver's look-ahead that it will explore anyway). */
   paused = false;
+  /**
+   * What `schedule` said when the graph made its first class (a thread of a parallel search: the
+   * step's coordinates). Classes are not taken back: a parallel search's coordinator needs where
+   * the first one came to tell whether one thread had any when it stopped (parallel-locks.ts).
+   */
+  firstClassAt: readonly number[] | undefined;
 
   /** The id of class `name`, created on first use (ids are dense, in order of first use). */
   classId(name: string): number {
     let id = this.ids.get(name);
     if (id === undefined) {
+      if (this.names.length === 0) this.firstClassAt = this.schedule?.();
       id = this.names.push(name) - 1;
       this.ids.set(name, id);
       this.succ.push([]);
