@@ -60,9 +60,9 @@ const CL = ['A', 'B', 'C'];
 function gen(seed: number) {
   const r = rng(seed);
   const nProg = 1 + r(3);
-  const programs = [];
+  const programs: Record<string, unknown>[][] = [];
   for (let p = 0; p < nProg; p++) {
-    const steps = [];
+    const steps: Record<string, unknown>[] = [];
     for (let i = 0, n = 1 + r(3); i < n; i++) {
       if (r(5) === 0) {
         steps.push(r(4) === 0 ? { l: 1, lp: 1 } : { l: 1 });
@@ -86,7 +86,7 @@ function gen(seed: number) {
     }
     programs.push(steps);
   }
-  const actors = [];
+  const actors: number[] = [];
   for (let a = 0, n = 2 + r(2); a < n; a++) actors.push(r(nProg));
   const opts: Record<string, unknown> = { lockOrder: true };
   const mv = r(3);
