@@ -194,6 +194,8 @@ export function exploreParallel(w: World, opts: ExploreOptions, par: ParallelOpt
     w.undoing = false;
     w.tracking = false;
     w.audit = false;
+    // This thread's own lock-order graph (parallel-expand.ts): nothing records after the search.
+    w.lockOrder = null;
     w.undoReset();
   }
 }

@@ -30,11 +30,11 @@ const TOY = pathToFileURL(join(ROOT, 'test/fixtures/parallel-locks-model.mjs')).
 const dist = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
 
 /** The toy (test/fixtures/parallel-locks-model.mjs) in `shape` searched on `threads` threads: the result with the whole graph, every edge's first witness included. */
-async function toy(shape: string, threads: number, maxViolations: number, lockOrder = true): Promise<unknown> {
+async function toy(shape: string, threads: number, maxViolations: number, lockOrder = true, more: object = {}): Promise<unknown> {
   const { explore } = await dist('engine/exhaustive.js');
   const { exploreParallel } = await dist('engine/parallel.js');
   const { locksWorld } = await import(TOY);
-  const opts = { lockOrder, maxViolations };
+  const opts = { lockOrder, maxViolations, ...more };
   const r = threads === 1 ? explore(locksWorld(shape), opts) : exploreParallel(locksWorld(shape), opts, { workers: threads, module: TOY, data: { shape }, together: true });
   const { verdict, states, transitions, depth, violation, violations } = r;
   return { verdict, states, transitions, depth, violation, violations, graph: r.lockOrder };
@@ -114,6 +114,24 @@ function report(edges: LockEdge[], checks: [number, number, number][], base = 0)
 }
 
 const to = (parent: number, tail: readonly number[]) => [parent, ...tail];
+
+describe('the graph as one thread reports it when it stops early', () => {
+  it('at a violation met before any lock was taken: no class yet (the threads took theirs later in the level)', { timeout: 60_000 }, async () => {
+    const one = (await toy('bug-before-locks', 1, 1)) as { violation: { property: string }; graph: { classes: number } };
+    expect(one.violation.property).not.toBe(LOCK_ORDER);
+    expect(one.graph.classes).toBe(0);
+    for (let run = 0; run < 3; run++) expect(await toy('bug-before-locks', 2, 1)).toEqual(one);
+  });
+
+  it('under actor symmetry: the concrete replay of the violation records nothing into the graph', { timeout: 60_000 }, async () => {
+    const more = { actorGroups: [[0, 1]] };
+    const one = (await toy('twins-blocked-tail', 1, 1, true, more)) as { verdict: string; graph: { edges: unknown[] } };
+    expect(one.verdict).toBe('violation');
+    // The blocked attempt that ends the transition is taken back: its edge B → A is not in the graph.
+    expect(one.graph.edges).toEqual([]);
+    for (let run = 0; run < 3; run++) expect(await toy('twins-blocked-tail', 2, 1, true, more)).toEqual(one);
+  });
+});
 
 describe('a BUG raised in a step joined to its transition, on two threads', () => {
   it('has the one-thread schedule: the steps that show it, not one more (a bug found with the lock-order work)', { timeout: 60_000 }, async () => {

@@ -1,46 +1,18 @@
 /**
- * Differences found in review between the one-thread search (exhaustive.ts) and the parallel one
- * (parallel.ts) with the lock-order graph, on the toy test/fixtures/review-findings-model.mjs: the
- * parallel search's contract is the one-thread result, the lock-order graph included.
+ * The lock-order graph on worker threads against one thread, on generated toys
+ * (test/fixtures/lock-programs-model.mjs): actors run small programs given as data — counts,
+ * invisible steps, lock classes taken holding others, recursions, branches, BUGs in blocked steps
+ * and in extensions, loops that never end — checked with several violations asked for or one,
+ * preemption bounds, merging off, the deadlock and termination checks on or off, interchangeable
+ * actors. Each seed's result, the whole graph included, must be the one-thread one.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 
-const TOY = pathToFileURL(join(ROOT, 'test/fixtures/review-findings-model.mjs')).href;
-const GEN = pathToFileURL(join(ROOT, 'test/fixtures/review-gen-model.mjs')).href;
+const GEN = pathToFileURL(join(ROOT, 'test/fixtures/lock-programs-model.mjs')).href;
 const dist = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
-
-/** The toy in `shape` searched on `threads` threads with `opts`: the result with the whole graph. */
-async function toy(shape: string, threads: number, opts: object): Promise<{ verdict: string; violation?: { property: string; schedule: number[] }; graph: { classes: number; edges: unknown[] } }> {
-  const { explore } = await dist('engine/exhaustive.js');
-  const { exploreParallel } = await dist('engine/parallel.js');
-  const { reviewWorld } = await import(TOY);
-  const o = { lockOrder: true, ...opts };
-  const r = threads === 1 ? explore(reviewWorld(shape), o) : exploreParallel(reviewWorld(shape), o, { workers: threads, module: TOY, data: { shape }, together: true });
-  const { verdict, states, transitions, depth, violation, violations } = r;
-  return { verdict, states, transitions, depth, violation, violations, graph: r.lockOrder } as never;
-}
-
-describe('review findings: the lock-order graph one thread reports, on threads', () => {
-  it('a violation met before the first lock is taken: no class yet, as one thread has it', { timeout: 60_000 }, async () => {
-    const one = await toy('bug-before-locks', 1, {});
-    expect(one.violation?.property).not.toBe('lock-order');
-    // One thread stopped at the BUG of the root's first transition: nothing had taken a lock.
-    expect(one.graph.classes).toBe(0);
-    for (let run = 0; run < 3; run++) expect(await toy('bug-before-locks', 2, {})).toEqual(one);
-  });
-
-  it('under actor symmetry, the concrete replay of the violation records nothing into the graph', { timeout: 60_000 }, async () => {
-    const opts = { actorGroups: [[0, 1]] };
-    const one = await toy('twins-blocked-tail', 1, opts);
-    expect(one.verdict).toBe('violation');
-    // The blocked attempt that ends the transition is taken back: its edge B → A is not in the graph.
-    expect(one.graph.edges).toEqual([]);
-    for (let run = 0; run < 3; run++) expect(await toy('twins-blocked-tail', 2, opts)).toEqual(one);
-  });
-});
 
 /** A seeded xorshift: `r(n)` in [0, n). */
 function rng(seed: number) {
@@ -56,7 +28,7 @@ function rng(seed: number) {
 }
 /** The classes the generated steps take (fewer than the fixture numbers: more cycles). */
 const CL = ['A', 'B', 'C'];
-/** Generated programs (test/fixtures/review-gen-model.mjs), their actors and search options, from `seed`. */
+/** Generated programs (test/fixtures/lock-programs-model.mjs), their actors and search options, from `seed`. */
 function gen(seed: number) {
   const r = rng(seed);
   const nProg = 1 + r(3);
@@ -117,7 +89,7 @@ async function generated(data: unknown, opts: object, threads: number): Promise<
   }
 }
 
-describe('review: generated toys with the lock-order graph, on one thread and on two', () => {
+describe('generated toys with the lock-order graph, on one thread and on two', () => {
   // Cycles, recursions, BUGs in blocked steps and in extensions, branches, deadlocks, non-termination,
   // model errors, several violations, preemption bounds, interchangeable actors.
   for (let block = 0; block < 4; block++) {
