@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { interval } from '../../src/mirror/interval.js';
-import allocatesUnderLock from '../fixtures/drivers/allocates-under-lock.js';
+import allocatesUnderLock from '../../examples/drivers/allocates-under-lock.js';
 import { CATALOGUE, scenarioByName } from '../../src/scenario/catalogue.js';
 import { checkOne } from '../../src/check/run.js';
 import { MEASURED_COUNTS } from '../../src/check/costs.js';

@@ -101,7 +101,7 @@ describe('check --workers', () => {
 
   it('--lock-order: the one-thread verdict, counts, schedule and cycle (a driver that allocates under its update lock)', { timeout: 120_000 }, () => {
     if (cores < 2) return;
-    const args = ['check', 'introspect', 'exit', '--driver', 'test/fixtures/drivers/allocates-under-lock.ts', '--lock-order'];
+    const args = ['check', 'introspect', 'exit', '--driver', 'examples/drivers/allocates-under-lock.ts', '--lock-order'];
     const one = vmamirror(args);
     const two = vmamirror([...args, '--workers', '2']);
     expect(one.code).toBe(1);

@@ -3,7 +3,7 @@
  * counts, depth, schedule, and the graph as a check reports it (classes, edges, each cycle with
  * its edges' first witnesses and their schedules, the recursions) — with every level on both
  * threads. On catalogue cells with and without a cycle, and under a driver file that allocates
- * under its update lock (test/fixtures/drivers/allocates-under-lock.ts) on scenarios whose cycle
+ * under its update lock (examples/drivers/allocates-under-lock.ts) on scenarios whose cycle
  * closes at different depths, going on past violations, under a preemption bound and with
  * interchangeable actors; on a toy whose cycle closes where the catalogue's never does, every
  * edge's first witness; and the level merge itself on crafted reports.
@@ -20,12 +20,12 @@ import { LOCK_ORDER } from '../../src/engine/verdict.js';
 import { CHECK_ROW, type LevelReport } from '../../src/engine/parallel-expand.js';
 import { ParallelLockOrder } from '../../src/engine/parallel-locks.js';
 import type { LockEdge } from '../../src/world/lock-order.js';
-import allocatesUnderLock from '../fixtures/drivers/allocates-under-lock.js';
+import allocatesUnderLock from '../../examples/drivers/allocates-under-lock.js';
 import { ROOT } from '../helpers/cli.js';
 import { oneAndTwoThreads, parallelOutcome } from '../helpers/parallel-outcome.js';
 import { TWO_READERS } from '../helpers/symmetric-scenarios.js';
 
-const DRIVER = join(ROOT, 'test/fixtures/drivers/allocates-under-lock.ts');
+const DRIVER = join(ROOT, 'examples/drivers/allocates-under-lock.ts');
 const TOY = pathToFileURL(join(ROOT, 'test/fixtures/parallel-locks-model.mjs')).href;
 const dist = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
 
