@@ -30,7 +30,7 @@ import { Tree } from './tree.js';
 import { FairTermination, LoneRun } from './termination.js';
 import { bfs } from './bfs.js';
 import type { ExhaustiveStrategy } from './strategy.js';
-import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Violation } from './verdict.js';
+import { LOCK_ORDER, verdictsOf, type CheckSelection, type Found, type Verdicts, type Violation } from './verdict.js';
 import { judgeSchedule } from './replay.js';
 import { entryActor, entryChoice, transitionEntries } from '../world/entry.js';
 import { StateExpansion, type SuccessorSink } from './successors.js';
@@ -142,6 +142,11 @@ export interface LockOrderReport {
 /** What the result says of a search's lock-order graph `lo`. */
 export function lockOrderReport(lo: LockOrder): LockOrderReport {
   return { classes: lo.classCount, edges: lo.edges(), cycles: lo.cycles(), recursions: lo.recursions() };
+}
+
+/** The lock-order violation of graph `lo`, if a step closed a cycle in it: the cycle, its schedule the one through the step that closed it. */
+export function lockCycleViolation(verdicts: Verdicts, lo: LockOrder): Violation | undefined {
+  return lo.closed && { ...verdicts.lockOrder(lo.closed), schedule: lo.closing!.witness.schedule ?? [] };
 }
 
 /** Why an incomplete run stopped. */
@@ -275,9 +280,6 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
   // The lock-order graph; each witness's schedule reaches through the running step (`expansion` says where it is).
   const lo = verdicts.lockOrderOn ? new LockOrder() : null;
   w.lockOrder = lo;
-  /** Whether a step closed a cycle in the lock-order graph. */
-  const lockCycle = (): boolean => lo !== null && lo.closed !== undefined;
-  const lockViolation = (): Violation => ({ ...verdicts.lockOrder(lo!.closed!), schedule: lo!.closing!.witness.schedule ?? [] });
 
   const bytes = () => visited.bytes + frontier.bytes + tree.bytes + (fair?.bytes ?? 0) + (lone?.bytes ?? 0);
   /**
@@ -407,8 +409,9 @@ function exploreFrom(w: World, opts: ExploreOptions): ExploreResult {
     bug: (_seq, entry, steps) => enough(bug(id, entry, steps)),
     // A cycle ends the search whatever `maxViolations` asks.
     checkpoint: () => {
-      if (!lockCycle()) return false;
-      enough(lockViolation());
+      const cycle = lockCycleViolation(verdicts, lo!);
+      if (!cycle) return false;
+      enough(cycle);
       return true;
     },
     successor: (_seq, a, entry, steps, mark, applied, pre) => {

@@ -74,6 +74,10 @@ interface LockRecord {
 
 export class ParallelLockOrder {
   graph = new LockOrder();
+
+  /** `scheduleTo(parent, tail)`: the schedule to a state of the tree, then `tail` (the tree has each level's parents when its records are merged). */
+  constructor(private readonly scheduleTo: (parent: number, tail: readonly number[]) => number[]) {}
+
   /** The graph before the level's records, and the level's records in the one-thread order. */
   private mark = 0;
   private records: LockRecord[] = [];
@@ -88,10 +92,9 @@ export class ParallelLockOrder {
 
   /**
    * Takes the records of the level just searched (`reports`, one per thread), in the one-thread
-   * order, into the graph; `schedule(parent, tail)` gives the schedule to a parent (the tree has
-   * the level's parents). Returns where the one-thread search stops at a cycle in this level, if it does.
+   * order, into the graph. Returns where the one-thread search stops at a cycle in this level, if it does.
    */
-  level(reports: readonly LevelReport[], schedule: (parent: number, tail: readonly number[]) => number[]): LockStop | undefined {
+  level(reports: readonly LevelReport[]): LockStop | undefined {
     this.mark = this.graph.mark();
     const records: LockRecord[] = [];
     reports.forEach((r, thread) => {
@@ -102,7 +105,7 @@ export class ParallelLockOrder {
       if (at && (!this.classesAt || keyBefore(at[0], at[1], this.classesAt[0], this.classesAt[1]))) this.classesAt = at;
       const concrete = (w: LockWitness): LockWitness => {
         const [parent, , entry, steps] = w.schedule!;
-        return { ...w, schedule: schedule(parent, transitionEntries(entry, steps)) };
+        return { ...w, schedule: this.scheduleTo(parent, transitionEntries(entry, steps)) };
       };
       l.edges.forEach((e, k) => {
         const [parent, seq] = e.witness.schedule!;
@@ -142,11 +145,11 @@ export class ParallelLockOrder {
   }
 
   /** The graph as one thread has it when it stops at violation `ev`: the level's records through its transition, and those of a blocked step that raised it. */
-  keepUntilEvent(ev: WorkerEvent, schedule: (parent: number, tail: readonly number[]) => number[]): void {
+  keepUntilEvent(ev: WorkerEvent): void {
     this.keep((r) => !keyBefore(ev.parent, ev.seq, r.parent, r.seq));
     this.beforeClasses(ev);
     if (!ev.locks) return;
-    const tail = schedule(ev.parent, transitionEntries(ev.entry, ev.steps));
+    const tail = this.scheduleTo(ev.parent, transitionEntries(ev.entry, ev.steps));
     for (const e of ev.locks.edges) this.graph.addSeen({ ...e, witness: { ...e.witness, schedule: tail } });
     for (const x of ev.locks.recursions) this.graph.addSeenRecursion({ ...x, witness: { ...x.witness, schedule: tail } });
   }

@@ -62,7 +62,7 @@ import { FairTermination } from './termination.js';
 import { collisionBound } from './visited.js';
 import { verdictsOf, type Violation } from './verdict.js';
 import { ParallelLockOrder, type LockStop } from './parallel-locks.js';
-import { actorSymmetryReport, concreteViolation, lockOrderReport, type ExploreOptions, type ExploreResult, type StopReason } from './exhaustive.js';
+import { actorSymmetryReport, concreteViolation, lockCycleViolation, lockOrderReport, type ExploreOptions, type ExploreResult, type StopReason } from './exhaustive.js';
 import { ConcreteSchedules, equivarianceEvery } from './actor-symmetry.js';
 import { Findings } from './findings.js';
 import {
@@ -254,7 +254,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
   const several = maxViolations > 1;
   // The threads go through every level and report every violation (several asked for, or the lock-order graph).
   const multi = expandOpts.multi;
-  const locks = expandOpts.lockOrder ? new ParallelLockOrder() : undefined;
+  const locks = expandOpts.lockOrder ? new ParallelLockOrder((parent, tail) => schedules.to(parent, tail)) : undefined;
   const findings = new Findings(maxViolations);
   const found = findings.list;
   const enough = (v: Violation): boolean => findings.add(v);
@@ -423,7 +423,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
    */
   const takeViolations = (reports: readonly LevelReport[], depth: number, next: number, total: number): ExploreResult | undefined => {
     const events = reports.flatMap((r) => r.events ?? []).sort((x, y) => (keyBefore(x.parent, x.seq, y.parent, y.seq) ? -1 : 1));
-    const lockStop = locks?.level(reports, schedules.to.bind(schedules));
+    const lockStop = locks?.level(reports);
     if (events.length === 0 && !lockStop) return undefined;
     // The level's states join the tree now: a violation at one of them names its node.
     merge();
@@ -456,8 +456,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       countUntil(stop.parent, stop.transitions, stop.beyond);
       const below = statesBefore(stop.parent, stop.seq);
       if (below > 0) maxDepth = depth + 1;
-      const g = locks!.graph;
-      enough({ ...verdicts.lockOrder(g.closed!), schedule: [...(g.closing!.witness.schedule ?? [])] });
+      enough(lockCycleViolation(verdicts, locks!.graph)!);
       return stopped(next + below);
     };
     for (const ev of events) {
@@ -472,7 +471,7 @@ function coordinate(w: World, opts: ExploreOptions, par: ParallelOptions, expand
       else if (atState) schedule = schedules.to(next + below, ev.loneSteps);
       else schedule = schedules.to(ev.parent, transitionEntries(ev.entry, ev.steps));
       if (!enough({ ...ev.found, schedule })) continue;
-      locks?.keepUntilEvent(ev, schedules.to.bind(schedules));
+      locks?.keepUntilEvent(ev);
       countUntil(ev.parent, ev.transitions, ev.beyond);
       if (atState || below > 0) maxDepth = depth + 1;
       return stopped(next + below + (atState ? 1 : 0));

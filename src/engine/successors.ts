@@ -107,8 +107,6 @@ export class StateExpansion {
     this.unfinished = 0;
     this.enabledMask = 0;
     this.acquiringMask = 0;
-    this.transitions = 0;
-    this.beyond = 0;
     canonical.noteBefore(parent);
     if (checkHere) this.before.set(parent); // the state steps run from, in place
     let lastRunnable = false;

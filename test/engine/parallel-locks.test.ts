@@ -144,79 +144,70 @@ describe('a BUG raised in a step joined to its transition, on two threads', () =
 
 describe("the level merge of the threads' lock-order records (ParallelLockOrder)", () => {
   it('an edge both threads recorded: the witness of the smaller parent, whichever thread had it', () => {
-    const g = new ParallelLockOrder();
-    g.level([report([edge('A', 'B', 7, 0)], [[1, 7, 0]]), report([edge('A', 'B', 3, 2)], [[1, 3, 2]])], to);
+    const g = new ParallelLockOrder(to);
+    g.level([report([edge('A', 'B', 7, 0)], [[1, 7, 0]]), report([edge('A', 'B', 3, 2)], [[1, 3, 2]])]);
     expect(g.graph.edges().map((e) => e.witness.schedule)).toEqual([[3, 0]]);
   });
 
   it('the cycle closes at the edge that comes last in the one-thread order, and stops at its checkpoint', () => {
-    const g = new ParallelLockOrder();
+    const g = new ParallelLockOrder(to);
     // Thread 0 records B → A at parent 5, thread 1 A → B at parent 2: one thread sees A → B first.
-    const stop = g.level(
-      [
-        report(
-          [edge('B', 'A', 5, 1)],
-          [
-            [0, 4, 0],
-            [1, 5, 1],
-          ],
-        ),
-        report([edge('A', 'B', 2, 0)], [[1, 2, 0]]),
-      ],
-      to,
-    );
+    const stop = g.level([
+      report(
+        [edge('B', 'A', 5, 1)],
+        [
+          [0, 4, 0],
+          [1, 5, 1],
+        ],
+      ),
+      report([edge('A', 'B', 2, 0)], [[1, 2, 0]]),
+    ]);
     expect(g.graph.closing?.from).toBe('B');
     expect(stop).toMatchObject({ parent: 5, seq: 1, thread: 0, transitions: 2 });
   });
 
   it('a closing edge without a checkpoint after it in its parent: the first checkpoint of a later parent, on either thread', () => {
-    const g = new ParallelLockOrder();
-    g.level([report([edge('A', 'B', 1, 0)], [[1, 1, 0]])], to);
+    const g = new ParallelLockOrder(to);
+    g.level([report([edge('A', 'B', 1, 0)], [[1, 1, 0]])]);
     // Thread 1 closes at parent 3 (no row after it there: its step raised a BUG); thread 0 has parent 4, thread 1 parent 6.
-    const stop = g.level(
-      [
-        report([], [[0, 4, 2]], 1),
-        report(
-          [edge('B', 'A', 3, 1)],
-          [
-            [0, 3, 0],
-            [1, 6, 0],
-          ],
-          0,
-        ),
-      ],
-      to,
-    );
+    const stop = g.level([
+      report([], [[0, 4, 2]], 1),
+      report(
+        [edge('B', 'A', 3, 1)],
+        [
+          [0, 3, 0],
+          [1, 6, 0],
+        ],
+        0,
+      ),
+    ]);
     expect(stop).toMatchObject({ parent: 4, seq: 2, thread: 0 });
   });
 
   it("with no checkpoint after the closing edge in its level: the next level's first", () => {
-    const g = new ParallelLockOrder();
-    expect(g.level([report([edge('A', 'B', 1, 0), edge('B', 'A', 1, 1)], [[1, 1, 0]])], to)).toBeUndefined();
-    expect(g.level([report([], [[2, 9, 3]], 2), report([], [[0, 8, 1]])], to)).toMatchObject({ parent: 8, seq: 1, thread: 1 });
+    const g = new ParallelLockOrder(to);
+    expect(g.level([report([edge('A', 'B', 1, 0), edge('B', 'A', 1, 1)], [[1, 1, 0]])])).toBeUndefined();
+    expect(g.level([report([], [[2, 9, 3]], 2), report([], [[0, 8, 1]])])).toMatchObject({ parent: 8, seq: 1, thread: 1 });
   });
 
   it('kept until the stop: the records of its thread made by its checkpoint, and every record before its transition', () => {
-    const g = new ParallelLockOrder();
-    const stop = g.level(
-      [
-        report(
-          [edge('A', 'B', 1, 0), edge('B', 'A', 1, 0), edge('A', 'C', 1, 0)],
-          [
-            [2, 1, 0],
-            [3, 1, 0],
-          ],
-        ),
-        report(
-          [edge('C', 'B', 0, 0), edge('B', 'C', 2, 0)],
-          [
-            [1, 0, 0],
-            [2, 2, 0],
-          ],
-        ),
-      ],
-      to,
-    );
+    const g = new ParallelLockOrder(to);
+    const stop = g.level([
+      report(
+        [edge('A', 'B', 1, 0), edge('B', 'A', 1, 0), edge('A', 'C', 1, 0)],
+        [
+          [2, 1, 0],
+          [3, 1, 0],
+        ],
+      ),
+      report(
+        [edge('C', 'B', 0, 0), edge('B', 'C', 2, 0)],
+        [
+          [1, 0, 0],
+          [2, 2, 0],
+        ],
+      ),
+    ]);
     expect(stop).toMatchObject({ parent: 1, seq: 0, thread: 0, edges: 2 });
     g.keepUntilCheckpoint(stop!);
     expect(g.graph.edges().map((e) => `${e.from}${e.to}`)).toEqual(['CB', 'AB', 'BA']);
