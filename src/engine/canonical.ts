@@ -56,11 +56,12 @@ export class Canonical {
   /**
    * Makes the state a transition reached canonical, in place (through `w.set`: the fingerprint and
    * the undo log follow); returns the actor permutation it applied (0, the identity, without actor
-   * symmetry). A ModelError where the renumbering is not a symmetry of this transition.
+   * symmetry). `mark`: the undo log's position before the transition, from a canonical state. A
+   * ModelError where the renumbering is not a symmetry of this transition.
    */
-  apply(w: World): number {
+  apply(w: World, mark: number): number {
     const { counters, rows, actors } = this;
-    counters?.intern(w);
+    counters?.intern(w, mark);
     rows?.checkAfter(w);
     if (actors) {
       actors.canonicalize(w);

@@ -186,7 +186,7 @@ export class StateExpansion {
           }
         }
         // The permutation the canonical form applied: the termination graph's edge carries it.
-        const applied = canonical.apply(w);
+        const applied = canonical.apply(w, mark);
         let pre = 0;
         if (bound >= 0) {
           pre = pre0 + (lastRunnable && a !== last ? 1 : 0);

@@ -206,6 +206,145 @@ describe('the visible states, with and without the renaming', () => {
   });
 });
 
+/**
+ * The skip (counters.ts `touches`): a transition that wrote no slot where a domain's values live is
+ * not renamed. Each of these steps changes the live values through a frame alone — a return takes a
+ * snapshot away, a local is cleared, a caller leaves the label where its result counts, a call puts
+ * a frame over that label — while the adversary has left a gap the renaming then closes. Without
+ * merging, each is a transition of its own.
+ */
+const passesSnapshot = LIB.routine({
+  name: 'test_snapshot_callee',
+  params: [],
+  locals: ['snap'],
+  counters: { snap: SEQ },
+  steps: {
+    snap: {
+      at: 'test:callee_snap',
+      run: (w, l) => {
+        l.snap = w.obj(BOX, 0).seq;
+        return 'give';
+      },
+    },
+    // A return: the snapshot leaves this frame for the caller's result slot.
+    give: { at: 'test:callee_give', run: (w, l) => w.ret(l.snap) },
+  },
+});
+const dropsSnapshot = LIB.routine({
+  name: 'test_snapshot_dropped',
+  params: [],
+  locals: ['snap'],
+  counters: { snap: SEQ },
+  steps: {
+    snap: {
+      at: 'test:dropped_snap',
+      run: (w, l) => {
+        l.snap = w.obj(BOX, 0).seq;
+        return 'clear';
+      },
+    },
+    // A local write alone: the value is gone from the state.
+    clear: {
+      at: 'test:dropped_clear',
+      run: (_w, l) => {
+        l.snap = 0;
+        return 'snapAgain';
+      },
+    },
+    snapAgain: {
+      at: 'test:dropped_snap_again',
+      run: (w, l) => {
+        l.snap = w.obj(BOX, 0).seq;
+        return 'leave';
+      },
+    },
+    // A return with the snapshot still in the frame: it leaves with it.
+    leave: { at: 'test:dropped_leave', run: (w) => w.ret(0) },
+  },
+});
+const idles = LIB.routine({ name: 'test_idle_callee', params: [], steps: { idle: { at: 'test:idle', run: (w) => w.ret(0) } } });
+/** A caller that waits for the snapshot at a label where its result counts; `callsAgain` first puts a callee over that label. */
+const holdsResult = (callsAgain: boolean) =>
+  LIB.routine({
+    name: callsAgain ? 'test_result_holder_calls_again' : 'test_result_holder',
+    params: [],
+    resultCounters: { got: SEQ },
+    steps: {
+      start: { at: 'test:holder_call', run: (w) => w.call(passesSnapshot, 'got') },
+      got: {
+        at: 'test:holder_got',
+        run: (w, l) => {
+          if (!callsAgain || l.result === 0) return 'dropped';
+          // A call that resumes at this same label: only the stack pointer says the result no longer counts (the callee returns 0).
+          return w.call(idles, 'got');
+        },
+      },
+      // Leaving the label: the result slot stops holding a value of the domain.
+      dropped: { at: 'test:holder_dropped', run: (w) => w.call(dropsSnapshot, 'done') },
+      done: { at: 'test:holder_done', run: (w) => w.ret(0) },
+    },
+  });
+
+describe('the renaming skipped where a transition wrote no slot of a domain', () => {
+  const shape: RoleActor[] = [
+    ['writer', 'adversary', bumpsThrice],
+    ['holder', 'client', holdsResult(false)],
+    ['caller', 'client', holdsResult(true)],
+  ];
+  const check = { check: true };
+
+  /** `explore` with the counter abstraction checked, each CounterCanon made by `change` (restored after). */
+  function withCanon<T>(change: (c: CounterCanon) => void, run: () => T): T {
+    const of = CounterCanon.of;
+    try {
+      CounterCanon.of = (L, o) => {
+        const c = of.call(CounterCanon, L, o);
+        if (c) change(c);
+        return c;
+      };
+      return run();
+    } finally {
+      CounterCanon.of = of;
+    }
+  }
+  const statesOf = (): { verdict: string; states: string[] } => {
+    const seen: string[] = [];
+    const r = explore(world(shape), { merge: false, counters: check, onState: (v) => seen.push(v.join(',')) });
+    return { verdict: r.verdict, states: seen.sort() };
+  };
+
+  it('interns exactly the states of the whole renaming at every transition, every skip checked against it', () => {
+    const skipping = statesOf();
+    // The reference: `touches` says yes to every transition, so every successor is gathered and renamed.
+    const whole = withCanon((c) => Object.assign(c, { touches: () => true }), statesOf);
+    expect(skipping.verdict).toBe('holds');
+    expect(skipping.states).toEqual(whole.states);
+    // The writer's gaps are closed: the renaming had work to do in this toy.
+    const concrete = explore(world(shape), { merge: false });
+    expect(skipping.states.length).toBeLessThan(concrete.states);
+  });
+
+  // Each mutant forgets one way a frame holds a value; the check names the slot the skip left unrenamed.
+  type Where = { kind: Uint8Array; routineInfo: Uint8Array; resultPcs: (Uint8Array | undefined)[]; localMask: Uint8Array };
+  const forget = (kind: number) => (where: Where) => {
+    for (let o = 0; o < where.kind.length; o++) if (where.kind[o] === kind) where.kind[o] = 0;
+  };
+  const mutants: [string, (where: Where) => void][] = [
+    ['a return takes its frame’s values away', (where) => where.routineInfo.fill(0)],
+    ['a local’s write', (where) => where.localMask.fill(0)],
+    ['the labels where a result counts', (where) => where.resultPcs.fill(undefined)],
+    ['a call or a return moves the top frame', forget(2)],
+    ['the fields', forget(1)],
+  ];
+  it.each(mutants)('is unsound, and says so, when it forgets %s', (_name, mutate) => {
+    // The test reaches into the engine's private table to break it.
+    withCanon(
+      (c) => mutate((c as unknown as { where: Where }).where),
+      () => expect(statesOf).toThrow(/but wrote no slot of a counter domain/),
+    );
+  });
+});
+
 describe('a reader/writer ping-pong over a sequence', () => {
   const shape: RoleActor[] = [
     ['writer', 'daemon', bumpsByOne],
