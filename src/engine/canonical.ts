@@ -67,7 +67,7 @@ export class Canonical {
       actors.canonicalize(w);
       return actors.applied;
     }
-    rows?.canonicalize(w);
+    rows?.intern(w, mark);
     return 0;
   }
 }

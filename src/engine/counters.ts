@@ -30,12 +30,13 @@
  *
  * The engine knows no kernel: it reads the domains from the layout's structs and routines.
  */
-import { ACTOR_SLOTS, ACTOR_SP, allCounterDomains, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, type CounterDomain, type Layout } from '../world/layout.js';
+import { ACTOR_SP, allCounterDomains, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, type CounterDomain, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { ModelError } from '../world/errors.js';
 import type { AnyRoutine } from '../world/routine.js';
 import { zHi, zLo } from '../world/hash.js';
 import { describeSlot } from '../world/describe.js';
+import { WriteWatch } from './written.js';
 
 /** How a search treats counter domains (absent: every value concrete). */
 export interface CounterOptions {
@@ -95,8 +96,8 @@ export class CounterCanon {
   /** With `check`: the values of each domain live in the state a transition starts from, sorted. */
   private readonly before: Float64Array[];
   private readonly beforeCount: Int32Array;
-  /** Which slots a transition must write for its successor to need renaming (`touches`). */
-  private readonly where: DomainWhere;
+  /** Whether a transition wrote where the domains' values live (written.ts): else its successor is not renamed. */
+  private readonly watch: WriteWatch;
   /** With `check`: a copy of a successor the renaming was skipped for, renamed to show it is canonical. */
   private readonly skipped: Int32Array;
 
@@ -108,7 +109,7 @@ export class CounterCanon {
     this.domains = domains;
     this.before = domains.map(() => new Float64Array(16));
     this.beforeCount = new Int32Array(domains.length);
-    this.where = domainWhere(layout, domains);
+    this.watch = new WriteWatch(layout, domains);
     this.skipped = new Int32Array(check ? layout.size : 0);
   }
 
@@ -224,67 +225,26 @@ export class CounterCanon {
   /**
    * A successor before it is interned: checked against the domains' contract (with `check`), then
    * renamed. `mark` is where the undo log stood when the transition began from a canonical state:
-   * a transition that wrote no slot where a domain's values live, and changed no frame in a way
-   * that changes which slots those are, left the live values and their places as they were, so
-   * the successor is canonical already and is not gathered at all (most transitions: a step that
-   * moves a pte or a lock). With `check`, every skip is verified against the whole renaming.
+   * a transition that wrote nowhere the domains' values live (written.ts says where that is) left
+   * the live values as they were, so the successor is canonical already and is not gathered at all.
+   * With `check`, every skip is verified against the whole renaming.
    */
   intern(w: World, mark: number): void {
     if (this.check) this.checkAfter(w);
-    if (!this.touches(w, mark)) {
+    if (!this.watch.touched(w, mark)) {
       if (this.check) this.verifySkip(w);
       return;
     }
     this.canonicalize(w); // logged for undo like the step's own writes
   }
 
-  /** Whether the writes since `mark` (the undo log's (slot, old value) pairs) may change a domain's live values or their places. */
-  private touches(w: World, mark: number): boolean {
-    const { kind, routineInfo, resultPcs, localMask, stride } = this.where;
-    const L = this.layout;
-    const v = w.v;
-    const log = w.undoEntries;
-    const end = w.undoLength;
-    for (let i = mark; i < end; i += 2) {
-      const o = log[i];
-      const k = kind[o];
-      if (k === SLOT_OTHER) continue;
-      if (k === SLOT_FIELD) return true;
-      if (k === SLOT_SP) {
-        // The top frame moved: whether its result slot holds a value depends on the routine there.
-        // (A frame that returned was zeroed, its routine slot's write is in the log: the caller's is read here.)
-        const a = (o - L.actorBase) / ACTOR_SLOTS;
-        const before = log[i + 1];
-        if (before > 0 && (routineInfo[v[L.callSlot(a, before - 1) + CALL_ROUTINE]] & HAS_RESULTS) !== 0) return true;
-        if (v[o] > 0 && (routineInfo[v[L.callSlot(a, v[o] - 1) + CALL_ROUTINE]] & HAS_RESULTS) !== 0) return true;
-        continue;
-      }
-      const off = (o - L.callBase) % stride;
-      const routine = v[o - off + CALL_ROUTINE];
-      if (off === CALL_ROUTINE) {
-        // A return: the frame's values leave with it (zeroed by `ret`, those writes checked against the routine there now). A call
-        // needs nothing: the new frame starts at 0 ("none"), and what it is given is written into its locals, which are checked.
-        const before = log[i + 1];
-        if (before !== 0 && (routineInfo[before] & HAS_ANY) !== 0) return true;
-      } else if (off === CALL_PC) {
-        // The result slot holds a value only at some labels: the frame's label before and after.
-        const pcs = resultPcs[routine];
-        if (pcs !== undefined && (pcs[log[i + 1]] === 1 || pcs[v[o]] === 1)) return true;
-      } else if (off === CALL_RESULT) {
-        const pcs = resultPcs[routine];
-        if (pcs !== undefined && pcs[v[o - off + CALL_PC]] === 1) return true;
-      } else if (localMask[routine * stride + off] !== 0) return true;
-    }
-    return false;
-  }
-
-  /** With `check`: the successor whose renaming `touches` skipped is canonical (else the skip is unsound: an engine error). */
+  /** With `check`: the successor whose renaming was skipped is canonical (else the skip is unsound: an engine error). */
   private verifySkip(w: World): void {
     const copy = this.canonicalCopy(w.v, this.skipped);
     for (let o = 2; o < copy.length; o++) {
       if (copy[o] === w.v[o]) continue;
       throw new ModelError(
-        `counter abstraction: a transition left ${describeSlot(w, o) ?? `slot ${o}`} = ${w.v[o]} where the renaming makes ${copy[o]}, but wrote no slot of a counter domain: the engine's list of where the domains live (counters.ts domainWhere) misses a slot`,
+        `counter abstraction: a transition left ${describeSlot(w, o) ?? `slot ${o}`} = ${w.v[o]} where the renaming makes ${copy[o]}, but wrote no slot of a counter domain: the engine's list of where the domains live (written.ts, from counters.ts) misses a slot`,
       );
     }
   }
@@ -384,56 +344,6 @@ export function unknownDomain(names: readonly string[]): string | undefined {
   const known = allCounterDomains().map((d) => d.name);
   const bad = names.find((n) => !known.includes(n));
   return bad === undefined ? undefined : `no counter domain ${bad} (the domains: ${known.join(', ')})`;
-}
-
-const SLOT_OTHER = 0;
-const SLOT_FIELD = 1;
-const SLOT_SP = 2;
-const SLOT_FRAME = 3;
-/** A routine's bits in `DomainWhere.routineInfo` (indexed by the frame's routine slot: id + 1, 0 for none). */
-const HAS_ANY = 1;
-const HAS_RESULTS = 2;
-
-/** Where the renamed domains' values may live, slot by slot, for `CounterCanon.touches`. */
-interface DomainWhere {
-  /** Per state slot: SLOT_FIELD (a field of some domain), SLOT_SP (an actor's stack pointer), SLOT_FRAME (a call-frame slot), else SLOT_OTHER. */
-  readonly kind: Uint8Array;
-  /** Per routine slot value (id + 1): HAS_ANY if it keeps a domain's value in a local or its result, HAS_RESULTS if in its result. */
-  readonly routineInfo: Uint8Array;
-  /** Per routine slot value: by label, 1 where the frame's result slot holds a domain's value (undefined: nowhere). */
-  readonly resultPcs: readonly (Uint8Array | undefined)[];
-  /** Per routine slot value × frame offset: 1 where that routine's local holds a domain's value. */
-  readonly localMask: Uint8Array;
-  readonly stride: number;
-}
-
-function domainWhere(L: Layout, domains: readonly DomainSlots[]): DomainWhere {
-  const kind = new Uint8Array(L.size);
-  for (let a = 0; a < L.actorNames.length; a++) {
-    kind[L.actorSlot(a) + ACTOR_SP] = SLOT_SP;
-    for (let f = 0; f < L.stackDepth; f++) kind.fill(SLOT_FRAME, L.callSlot(a, f), L.callSlot(a, f) + L.callStride);
-  }
-  for (const d of domains) for (const o of d.fields) kind[o] = SLOT_FIELD;
-  const routines = (L.model?.routines.length ?? 0) + 1;
-  const stride = L.callStride;
-  const routineInfo = new Uint8Array(routines);
-  const localMask = new Uint8Array(routines * stride);
-  const resultPcs: (Uint8Array | undefined)[] = new Array(routines).fill(undefined);
-  for (const d of domains) {
-    d.locals.forEach((offs, id) => {
-      if (!offs) return;
-      routineInfo[id + 1] |= HAS_ANY;
-      for (const off of offs) localMask[(id + 1) * stride + off] = 1;
-    });
-    d.results.forEach((byPc, id) => {
-      if (!byPc) return;
-      routineInfo[id + 1] |= HAS_ANY | HAS_RESULTS;
-      const pcs = resultPcs[id + 1] ?? new Uint8Array(byPc.length);
-      for (let pc = 0; pc < byPc.length; pc++) pcs[pc] |= byPc[pc];
-      resultPcs[id + 1] = pcs;
-    });
-  }
-  return { kind, routineInfo, resultPcs, localMask, stride };
 }
 
 /** Whether `x` is within 1 of one of the sorted `b[0..n)`. */

@@ -41,6 +41,7 @@ import type { World } from '../world/world.js';
 import { ModelError } from '../world/errors.js';
 import { zHi, zLo } from '../world/hash.js';
 import { describeSlot } from '../world/describe.js';
+import { WriteWatch } from './written.js';
 
 /** Per routine id: the frame offsets of its locals that hold names, how, and when. */
 interface FrameNames {
@@ -78,12 +79,22 @@ export class RowCanon {
   /** Per domain, from `noteBefore`: which rows were free. */
   private readonly freeBefore: Uint8Array[];
   private readonly before: Int32Array;
+  /** Whether a transition wrote a name, a tag, or a row of a pool (written.ts): else its successor's numbering is the parent's. */
+  private readonly watch: WriteWatch;
 
   private constructor(
     private readonly layout: Layout,
     domains: DomainSlots[],
   ) {
     this.domains = domains;
+    this.watch = new WriteWatch(
+      layout,
+      domains.map((d) => ({
+        // The names in fields, and every row of the pool: which rows are free, and the used ones' contents, order them.
+        fields: [...d.fields, ...Array.from({ length: (d.count - d.reserved) * d.stride }, (_, k) => d.base + d.reserved * d.stride + k)],
+        locals: d.frames.map((f) => f && [...f.offs, ...f.whenOff.filter((o) => o >= 0)]),
+      })),
+    );
     this.map = domains.map((d) => new Int32Array(d.count));
     this.rows = domains.map((d) => new Int32Array(d.count * d.stride));
     this.freeBefore = domains.map((d) => new Uint8Array(d.count));
@@ -203,6 +214,15 @@ export class RowCanon {
   /** Renumbers the rows of every domain in `w`'s state canonically (through `w.set`: the fingerprint and the undo log follow). */
   canonicalize(w: World): void {
     this.renumber(w.v, w, w);
+  }
+
+  /**
+   * `canonicalize` for a successor whose transition began at undo-log position `mark` from a
+   * canonical state: a transition that wrote no name, no tag of one and no row of a pool left the
+   * numbering as it was (written.ts), and the successor is canonical already.
+   */
+  intern(w: World, mark: number): void {
+    if (this.watch.touched(w, mark)) this.canonicalize(w);
   }
 
   /** `v` canonical in `dst` (the same length), its fingerprint lanes updated: for a state that is only compared. */

@@ -207,7 +207,7 @@ describe('the visible states, with and without the renaming', () => {
 });
 
 /**
- * The skip (counters.ts `touches`): a transition that wrote no slot where a domain's values live is
+ * The skip (counters.ts `intern`, written.ts `WriteWatch`): a transition that wrote no slot where a domain's values live is
  * not renamed. Each of these steps changes the live values through a frame alone — a return takes a
  * snapshot away, a local is cleared, a caller leaves the label where its result counts, a call puts
  * a frame over that label — while the adversary has left a gap the renaming then closes. Without
@@ -315,8 +315,8 @@ describe('the renaming skipped where a transition wrote no slot of a domain', ()
 
   it('interns exactly the states of the whole renaming at every transition, every skip checked against it', () => {
     const skipping = statesOf();
-    // The reference: `touches` says yes to every transition, so every successor is gathered and renamed.
-    const whole = withCanon((c) => Object.assign(c, { touches: () => true }), statesOf);
+    // The reference: a watch that says yes to every transition, so every successor is gathered and renamed.
+    const whole = withCanon((c) => Object.assign(c, { watch: { touched: () => true } }), statesOf);
     expect(skipping.verdict).toBe('holds');
     expect(skipping.states).toEqual(whole.states);
     // The writer's gaps are closed: the renaming had work to do in this toy.
@@ -339,7 +339,7 @@ describe('the renaming skipped where a transition wrote no slot of a domain', ()
   it.each(mutants)('is unsound, and says so, when it forgets %s', (_name, mutate) => {
     // The test reaches into the engine's private table to break it.
     withCanon(
-      (c) => mutate((c as unknown as { where: Where }).where),
+      (c) => mutate((c as unknown as { watch: Where }).watch),
       () => expect(statesOf).toThrow(/but wrote no slot of a counter domain/),
     );
   });

@@ -38,7 +38,7 @@ defineRowDomain({
   reserved: 1,
   free: { field: 'used', value: 0 },
   fields: ['a', 'b', 'c'].map((field) => ({ struct: HOLDER, field, encoding: 'ref' as const })),
-  locals: [{ routine: 'test_sym_keep', local: 'kept', encoding: 'index' }],
+  locals: ['test_sym_keep', 'test_sym_hold_release', 'test_sym_hold_return'].map((routine) => ({ routine, local: routine === 'test_sym_keep' ? 'kept' : 'held', encoding: 'index' as const })),
 });
 
 type Field = 'a' | 'b' | 'c';
@@ -264,6 +264,89 @@ describe('the visible states, with and without the renumbering', () => {
     expect(() => explore(world([freeKeeping, allocB], 4, 1), { symmetry: true })).toThrow(
       /^row domain test-row: the free sym_row\[\d\] and sym_row\[\d\] differ in data \(\d and \d\): a free row keeps data/,
     );
+  });
+});
+
+/**
+ * The skip (symmetry.ts `intern`, written.ts): a transition that wrote no name, no tag and no row
+ * of the pool is not renumbered. On a pool of three used rows (data 5, 6, 7, named by a, b, c),
+ * each of these changes the numbering through one kind of write alone, once `dropNames` has left
+ * rows 2 and 3 unnamed (the unnamed used rows go by their contents): a local that named row 3 is
+ * cleared, or leaves with its frame; row 2's data moves past row 3's.
+ */
+const dropNames = routine('test_sym_drop_names', {
+  drop: (w) => {
+    const h = w.obj(HOLDER, 0);
+    h.b = 0;
+    h.c = 0;
+    return w.ret(0);
+  },
+});
+const holder = (releases: boolean) =>
+  routine(
+    releases ? 'test_sym_hold_release' : 'test_sym_hold_return',
+    {
+      grab: (w, l) => {
+        l.held = w.obj(HOLDER, 0).c - 1;
+        return 'wait';
+      },
+      // Holds the name until the holder's fields no longer name the row.
+      wait: (w) => (w.obj(HOLDER, 0).c !== 0 ? 'wait' : releases ? 'release' : w.ret(0)),
+      release: (_w, l) => {
+        l.held = 0;
+        return 'done';
+      },
+      // A read of the holder: a transition of its own, so the release above is one too (not merged with this return).
+      done: (w) => w.ret(w.obj(HOLDER, 0).seen),
+    },
+    ['held'],
+  );
+const ages = routine('test_sym_age', {
+  age: (w) => {
+    for (let r = 1; r < w.count(ROW); r++) if (w.obj(ROW, r).data === 6) w.obj(ROW, r).data = 8;
+    return w.ret(0);
+  },
+});
+
+describe('the renumbering skipped where a transition wrote no name, tag or row', () => {
+  const shapes = [
+    [holder(true), dropNames],
+    [holder(false), dropNames],
+    [dropNames, ages],
+  ];
+  /** Whether the symmetric run of each shape interns exactly the renumbered concrete states. */
+  const exact = () =>
+    shapes.map((shape) => {
+      const w = world(shape, 4, 3);
+      const concrete = [...interned(w, false, RowCanon.of(w.layout, true))].sort();
+      return [...interned(world(shape, 4, 3), true)].sort().join(' ') === concrete.join(' ');
+    });
+
+  it('interns exactly the renumbered concrete states', () => {
+    expect(exact()).toEqual([true, true, true]);
+  });
+
+  // Each mutant forgets one kind of write (the test reaches into the engine's private table to break it).
+  type Watch = { kind: Uint8Array; routineInfo: Uint8Array; localMask: Uint8Array };
+  const pool = (L: Layout) => L.region(ROW);
+  const mutants: [string, (w: Watch, L: Layout) => void, boolean[]][] = [
+    ['a local’s write', (w) => w.localMask.fill(0), [false, true, true]],
+    ['a return takes its frame’s names away', (w) => w.routineInfo.fill(0), [true, false, true]],
+    ['the names in fields', (w, L) => w.kind.fill(0, L.region(HOLDER).base, L.region(HOLDER).base + L.region(HOLDER).stride), [false, false, false]],
+    ['a row’s contents', (w, L) => w.kind.fill(0, pool(L).base, pool(L).base + pool(L).count * pool(L).stride), [true, true, false]],
+  ];
+  it.each(mutants)('is unsound when it forgets %s, and the states say so', (_name, mutate, expected) => {
+    const of = RowCanon.of;
+    try {
+      RowCanon.of = (L, on) => {
+        const c = of.call(RowCanon, L, on);
+        if (c) mutate((c as unknown as { watch: Watch }).watch, L);
+        return c;
+      };
+      expect(exact()).toEqual(expected);
+    } finally {
+      RowCanon.of = of;
+    }
   });
 });
 
