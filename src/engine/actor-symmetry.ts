@@ -259,13 +259,15 @@ export class ActorCanon {
       if (p[a] === a) continue;
       const b = this.blocks[a];
       const s = this.stash[a];
-      for (let k = 0; k < b.length; k++) if (k < skipFrom || k >= skipTo) s[k] = v[b[k]];
+      for (let k = 0; k < skipFrom; k++) s[k] = v[b[k]];
+      for (let k = skipTo; k < b.length; k++) s[k] = v[b[k]];
     }
     for (let a = 0; a < this.n; a++) {
       if (p[a] === a) continue;
       const dst = this.blocks[p[a]];
       const src = this.stash[a];
-      for (let k = 0; k < dst.length; k++) if ((k < skipFrom || k >= skipTo) && v[dst[k]] !== src[k]) w.set(dst[k], src[k]);
+      for (let k = 0; k < skipFrom; k++) if (v[dst[k]] !== src[k]) w.set(dst[k], src[k]);
+      for (let k = skipTo; k < dst.length; k++) if (v[dst[k]] !== src[k]) w.set(dst[k], src[k]);
     }
     this.renameAll(v, p, w, w);
   }
@@ -385,8 +387,11 @@ export class ActorCanon {
     return this.best;
   }
 
-  /** Makes `w`'s state canonical (through `w.set`: the fingerprint and the undo log follow). */
-  canonicalize(w: World): void {
+  /**
+   * Makes `w`'s state canonical (through `w.set`: the fingerprint and the undo log follow). `mark`:
+   * for the state a transition reached from a canonical one, the undo log's position when it began.
+   */
+  canonicalize(w: World, mark?: number): void {
     const v = w.v;
     const count = this.candidates(v, w);
     if (count > 1) {
@@ -397,6 +402,11 @@ export class ActorCanon {
     // One candidate (the keys tell the actors apart, or the tied ones are alike): it is the canonical form, made in place.
     const only = this.candidateList[0];
     this.applied = only;
+    if (only === 0 && mark !== undefined) {
+      // The actors stay where they are: the rows need renumbering only if the transition wrote a name or a row (symmetry.ts `intern`).
+      this.rows?.intern(w, mark);
+      return;
+    }
     if (only !== 0) this.applyInPlace(w, this.perms[only]);
     this.rows?.canonicalize(w);
   }

@@ -64,7 +64,7 @@ export class Canonical {
     counters?.intern(w, mark);
     rows?.checkAfter(w);
     if (actors) {
-      actors.canonicalize(w);
+      actors.canonicalize(w, mark);
       return actors.applied;
     }
     rows?.intern(w, mark);

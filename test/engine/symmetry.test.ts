@@ -16,6 +16,7 @@ import { explore } from '../../src/engine/exhaustive.js';
 import { execStep } from '../../src/world/runner.js';
 import { describeSlot } from '../../src/world/describe.js';
 import { RowCanon } from '../../src/engine/symmetry.js';
+import { ActorCanon } from '../../src/engine/actor-symmetry.js';
 import { checkOne } from '../../src/check/run.js';
 import { CATALOGUE } from '../../src/scenario/catalogue.js';
 import { VARIANTS } from '../../src/mirror/variants.js';
@@ -38,7 +39,13 @@ defineRowDomain({
   reserved: 1,
   free: { field: 'used', value: 0 },
   fields: ['a', 'b', 'c'].map((field) => ({ struct: HOLDER, field, encoding: 'ref' as const })),
-  locals: ['test_sym_keep', 'test_sym_hold_release', 'test_sym_hold_return'].map((routine) => ({ routine, local: routine === 'test_sym_keep' ? 'kept' : 'held', encoding: 'index' as const })),
+  locals: [
+    { routine: 'test_sym_keep', local: 'kept', encoding: 'index' },
+    { routine: 'test_sym_hold_release', local: 'held', encoding: 'index' },
+    { routine: 'test_sym_hold_return', local: 'held', encoding: 'index' },
+    { routine: 'test_sym_take', local: 'mine', encoding: 'index' },
+    { routine: 'test_sym_take_too', local: 'mine', encoding: 'index' },
+  ],
 });
 
 type Field = 'a' | 'b' | 'c';
@@ -308,7 +315,50 @@ const ages = routine('test_sym_age', {
   },
 });
 
+/** Takes the lowest free row into a local, then gives it back: two of them are interchangeable actors. */
+const takes = (name: string) =>
+  routine(
+    name,
+    {
+      take: (w, l) => {
+        for (let r = 1; r < w.count(ROW); r++) {
+          const row = w.obj(ROW, r);
+          if (row.used !== 0) continue;
+          row.used = 1;
+          row.data = 5;
+          l.mine = r;
+          break;
+        }
+        return 'give';
+      },
+      give: (w, l) => {
+        const row = w.obj(ROW, l.mine);
+        row.used = 0;
+        row.data = 0;
+        l.mine = 0;
+        return w.ret(0);
+      },
+    },
+    ['mine'],
+  );
+const taker = takes('test_sym_take');
+const otherTaker = takes('test_sym_take_too');
+
 describe('the renumbering skipped where a transition wrote no name, tag or row', () => {
+  it('with interchangeable actors too: the rows are renumbered after a transition the actors’ order keeps', () => {
+    // Two interchangeable takers and a third: when one gives its row back, another's row may become the first named.
+    const shape = [taker, taker, otherTaker];
+    const groups = [[0, 1]];
+    const w = world(shape);
+    const canon = ActorCanon.of(w.layout, groups, RowCanon.of(w.layout, true))!;
+    const scratch = new Int32Array(w.v.length);
+    const concrete = new Set<string>();
+    explore(w, { onState: (v) => concrete.add(canon.canonicalCopy(v, scratch, w).join(',')) });
+    const symmetric = new Set<string>();
+    explore(world(shape), { symmetry: true, actorGroups: groups, onState: (v) => symmetric.add(v.join(',')) });
+    expect([...symmetric].sort()).toEqual([...concrete].sort());
+  });
+
   const shapes = [
     [holder(true), dropNames],
     [holder(false), dropNames],
