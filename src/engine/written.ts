@@ -88,6 +88,8 @@ export class WriteWatch {
 
   /** Whether the writes since `mark` in `w`'s undo log may have changed what the reduction reads (the header says which count). */
   touched(w: World, mark: number): boolean {
+    // Writes not logged (a replay's) say nothing: count the transition as touching everything.
+    if (!w.undoing) return true;
     const { kind, routineInfo, resultPcs, localMask, stride } = this;
     const L = this.layout;
     const v = w.v;
@@ -99,7 +101,7 @@ export class WriteWatch {
       if (k === SLOT_OTHER) continue;
       if (k === SLOT_FIELD) return true;
       if (k === SLOT_SP) {
-        const a = (o - L.actorBase) / ACTOR_SLOTS;
+        const a = ((o - L.actorBase) / ACTOR_SLOTS) | 0;
         const before = log[i + 1];
         if (before > 0 && (routineInfo[v[L.callSlot(a, before - 1) + CALL_ROUTINE]] & HAS_RESULTS) !== 0) return true;
         if (v[o] > 0 && (routineInfo[v[L.callSlot(a, v[o] - 1) + CALL_ROUTINE]] & HAS_RESULTS) !== 0) return true;

@@ -326,6 +326,9 @@ describe('the renaming skipped where a transition wrote no slot of a domain', ()
 
   // Each mutant forgets one way a frame holds a value; the check names the slot the skip left unrenamed.
   type Where = { kind: Uint8Array; routineInfo: Uint8Array; resultPcs: (Uint8Array | undefined)[]; localMask: Uint8Array };
+  // written.ts's kinds of slot: a watched field, an actor's stack pointer.
+  const FIELD = 1;
+  const STACK_POINTER = 2;
   const forget = (kind: number) => (where: Where) => {
     for (let o = 0; o < where.kind.length; o++) if (where.kind[o] === kind) where.kind[o] = 0;
   };
@@ -333,8 +336,8 @@ describe('the renaming skipped where a transition wrote no slot of a domain', ()
     ['a return takes its frame’s values away', (where) => where.routineInfo.fill(0)],
     ['a local’s write', (where) => where.localMask.fill(0)],
     ['the labels where a result counts', (where) => where.resultPcs.fill(undefined)],
-    ['a call or a return moves the top frame', forget(2)],
-    ['the fields', forget(1)],
+    ['a call or a return moves the top frame', forget(STACK_POINTER)],
+    ['the fields', forget(FIELD)],
   ];
   it.each(mutants)('is unsound, and says so, when it forgets %s', (_name, mutate) => {
     // The test reaches into the engine's private table to break it.

@@ -354,9 +354,20 @@ describe('the renumbering skipped where a transition wrote no name, tag or row',
     const scratch = new Int32Array(w.v.length);
     const concrete = new Set<string>();
     explore(w, { onState: (v) => concrete.add(canon.canonicalCopy(v, scratch, w).join(',')) });
-    const symmetric = new Set<string>();
-    explore(world(shape), { symmetry: true, actorGroups: groups, onState: (v) => symmetric.add(v.join(',')) });
-    expect([...symmetric].sort()).toEqual([...concrete].sort());
+    const symmetric = () => {
+      const seen = new Set<string>();
+      explore(world(shape), { symmetry: true, actorGroups: groups, onState: (v) => seen.add(v.join(',')) });
+      return [...seen].sort();
+    };
+    expect(symmetric()).toEqual([...concrete].sort());
+    // The mutant: no renumbering at all where the actors stay put. The states say so.
+    const intern = RowCanon.prototype.intern;
+    try {
+      RowCanon.prototype.intern = () => {};
+      expect(symmetric()).not.toEqual([...concrete].sort());
+    } finally {
+      RowCanon.prototype.intern = intern;
+    }
   });
 
   const shapes = [
