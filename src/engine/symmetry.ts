@@ -79,22 +79,30 @@ export class RowCanon {
   /** Per domain, from `noteBefore`: which rows were free. */
   private readonly freeBefore: Uint8Array[];
   private readonly before: Int32Array;
-  /** Whether a transition wrote a name, a tag, or a row of a pool (written.ts): else its successor's numbering is the parent's. */
-  private readonly watch: WriteWatch;
+  /**
+   * Whether a transition wrote a name, a tag, or a row of a pool (written.ts): else its successor's
+   * numbering is the parent's. Undefined (every successor renumbered) where a name is kept in a row
+   * of a pool: the name moves with its row, so the renumbered state may be renumbered again
+   * differently, and a parent's canonical form is no fixpoint the skip could rest on.
+   */
+  private readonly watch: WriteWatch | undefined;
 
   private constructor(
     private readonly layout: Layout,
     domains: DomainSlots[],
   ) {
     this.domains = domains;
-    this.watch = new WriteWatch(
-      layout,
-      domains.map((d) => ({
-        // The names in fields, and every row of the pool: which rows are free, and the used ones' contents, order them.
-        fields: [...d.fields, ...Array.from({ length: (d.count - d.reserved) * d.stride }, (_, k) => d.base + d.reserved * d.stride + k)],
-        locals: d.frames.map((f) => f && [...f.offs, ...f.whenOff.filter((o) => o >= 0)]),
-      })),
-    );
+    const inPool = (o: number) => domains.some((e) => o >= e.base + e.reserved * e.stride && o < e.base + e.count * e.stride);
+    this.watch = domains.some((d) => d.fields.some(inPool))
+      ? undefined
+      : new WriteWatch(
+          layout,
+          domains.map((d) => ({
+            // The names in fields, and every row of the pool: which rows are free, and the used ones' contents, order them.
+            fields: [...d.fields, ...Array.from({ length: (d.count - d.reserved) * d.stride }, (_, k) => d.base + d.reserved * d.stride + k)],
+            locals: d.frames.map((f) => f && [...f.offs, ...f.whenOff.filter((o) => o >= 0)]),
+          })),
+        );
     this.map = domains.map((d) => new Int32Array(d.count));
     this.rows = domains.map((d) => new Int32Array(d.count * d.stride));
     this.freeBefore = domains.map((d) => new Uint8Array(d.count));
@@ -219,10 +227,11 @@ export class RowCanon {
   /**
    * `canonicalize` for a successor whose transition began at undo-log position `mark` from a
    * canonical state: a transition that wrote no name, no tag of one and no row of a pool left the
-   * numbering as it was (written.ts), and the successor is canonical already.
+   * numbering as it was (written.ts), and the successor is canonical already — where the canonical
+   * form is a fixpoint of the renumbering, that is while no name is kept in a row of a pool (`watch`).
    */
   intern(w: World, mark: number): void {
-    if (this.watch.touched(w, mark)) this.canonicalize(w);
+    if (this.watch === undefined || this.watch.touched(w, mark)) this.canonicalize(w);
   }
 
   /** `v` canonical in `dst` (the same length), its fingerprint lanes updated: for a state that is only compared. */
