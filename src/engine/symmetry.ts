@@ -10,7 +10,10 @@
  * in layout order, then each actor's frames from the bottom up); then the used rows nothing names,
  * by their contents; then the free rows nothing names, which are alike (checked below). It is a
  * permutation, and it depends only on where the names are and on the rows' contents, not on the
- * numbers: two states get one canonical form exactly when a permutation maps one to the other.
+ * numbers: two states get one canonical form exactly when a permutation maps one to the other —
+ * while the names are kept outside the pool. A name kept in a row of a pool moves with its row, so
+ * the renumbered state may be renumbered differently again: sound (each form is the image of the
+ * state by a permutation), with more states, and `intern` then renumbers every successor.
  *
  * Why that is exact, and when it is not. A permutation π of the rows maps a state s to π(s); the
  * search may explore π(s) for s when every step from π(s) is the π-image of the step from s (up to
