@@ -142,6 +142,12 @@ export function defineRowDomain(d: RowDomain): RowDomain {
   };
   fieldOf(d.struct, d.free.field);
   for (const n of d.fields) fieldOf(n.struct, n.field);
+  // A stored 0 names no row: an `index` name of a pool that starts at row 0 could never name it.
+  const index = [...d.fields, ...d.locals].find((n) => n.encoding === 'index');
+  if (d.reserved < 1 && index)
+    throw new ModelError(
+      `row domain ${d.name}: ${'struct' in index ? `${index.struct.name}.${index.field}` : `${index.routine}.${index.local}`} names rows by index, but row 0 is in the pool (reserved ${d.reserved}) and a stored 0 names no row; reserve row 0 or encode the name as ref (the number + 1)`,
+    );
   rowDomains.set(d.name, d);
   return d;
 }

@@ -229,6 +229,21 @@ describe('the canonical renumbering', () => {
     expect(() => RowCanon.of(w.layout, true)!.canonicalize(w)).toThrow(/^row domain test-row: sym_holder\[0\]\.b names sym_row\[8\], beyond the 4 rows$/);
   });
 
+  it('refuses a pool whose row 0 an index could never name (a stored 0 names no row)', () => {
+    const pool = defineStruct('sym_zero_row', ['used'] as const);
+    expect(() =>
+      defineRowDomain({
+        name: 'test-zero-row',
+        description: 'a pool from row 0',
+        struct: pool,
+        reserved: 0,
+        free: { field: 'used', value: 0 },
+        fields: [],
+        locals: [{ routine: 'test_sym_keep', local: 'kept', encoding: 'index' }],
+      }),
+    ).toThrow(/^row domain test-zero-row: test_sym_keep\.kept names rows by index, but row 0 is in the pool \(reserved 0\) and a stored 0 names no row; reserve row 0 or encode the name as ref/);
+  });
+
   it('is off unless asked for, and off for a layout without a pool', () => {
     expect(RowCanon.of(world([]).layout, false)).toBeUndefined();
     const L = new Layout();
