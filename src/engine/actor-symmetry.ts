@@ -31,7 +31,7 @@
  * quotient's region graph times the group (termination.ts, Emerson and Sistla's construction),
  * whose nodes (C, τ) are the concrete states τ(C): `after` gives τ's successor along an edge.
  */
-import { ACTOR_SLOTS, ACTOR_SP, allActorNames, CALL_LOCALS, CALL_PC, CALL_ROUTINE, DATA_START, type ActorEncoding, type Layout } from '../world/layout.js';
+import { ACTOR_SLOTS, ACTOR_SP, allActorNames, CALL_LOCALS, CALL_PC, CALL_ROUTINE, DATA_START, firstDifference, type ActorEncoding, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { ModelError } from '../world/errors.js';
 import { zHi, zLo } from '../world/hash.js';
@@ -653,9 +653,4 @@ function put(v: Int32Array, into: World | undefined, o: number, x: number): void
 function compare(x: Int32Array, y: Int32Array): number {
   for (let o = DATA_START; o < x.length; o++) if (x[o] !== y[o]) return x[o] - y[o];
   return 0;
-}
-
-function firstDifference(x: Int32Array, y: Int32Array): number {
-  for (let o = DATA_START; o < x.length; o++) if (x[o] !== y[o]) return o;
-  return -1;
 }

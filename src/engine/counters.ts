@@ -30,7 +30,7 @@
  *
  * The engine knows no kernel: it reads the domains from the layout's structs and routines.
  */
-import { ACTOR_SP, allCounterDomains, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, type CounterDomain, type Layout } from '../world/layout.js';
+import { ACTOR_SP, allCounterDomains, firstDifference, CALL_LOCALS, CALL_PC, CALL_RESULT, CALL_ROUTINE, type CounterDomain, type Layout } from '../world/layout.js';
 import type { World } from '../world/world.js';
 import { ModelError } from '../world/errors.js';
 import type { AnyRoutine } from '../world/routine.js';
@@ -241,12 +241,11 @@ export class CounterCanon {
   /** With `check`: the successor whose renaming was skipped is canonical (else the skip is unsound: an engine error). */
   private verifySkip(w: World): void {
     const copy = this.canonicalCopy(w.v, this.skipped);
-    for (let o = 2; o < copy.length; o++) {
-      if (copy[o] === w.v[o]) continue;
-      throw new ModelError(
-        `counter abstraction: a transition left ${describeSlot(w, o) ?? `slot ${o}`} = ${w.v[o]} where the renaming makes ${copy[o]}, but wrote no slot of a counter domain: the engine's list of where the domains live (written.ts, from counters.ts) misses a slot`,
-      );
-    }
+    const o = firstDifference(w.v, copy);
+    if (o < 0) return;
+    throw new ModelError(
+      `counter abstraction: a transition left ${describeSlot(w, o) ?? `slot ${o}`} = ${w.v[o]} where the renaming makes ${copy[o]}, but wrote no slot of a counter domain: the engine's list of where the domains live (written.ts, from counters.ts) misses a slot`,
+    );
   }
 
   /**

@@ -13,6 +13,12 @@ import { ModelError } from './errors.js';
 /** First slot that holds model data; slots before it are the fingerprint lanes. */
 export const DATA_START = 2;
 
+/** The first data slot where two states of one layout differ, or -1 (the fingerprint lanes before DATA_START are not compared). */
+export function firstDifference(x: Int32Array, y: Int32Array): number {
+  for (let o = DATA_START; o < x.length; o++) if (x[o] !== y[o]) return o;
+  return -1;
+}
+
 let nextStructId = 0;
 
 /**
