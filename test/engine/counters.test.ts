@@ -16,6 +16,7 @@ import type { World } from '../../src/world/world.js';
 import { fullHash } from '../../src/world/hash.js';
 import { explore } from '../../src/engine/exhaustive.js';
 import { CounterCanon } from '../../src/engine/counters.js';
+import { withChangedOf } from '../helpers/changed-of.js';
 import { replayRepaired } from '../../src/engine/replay.js';
 import { checkOne } from '../../src/check/run.js';
 import { CATALOGUE, scenarioByName } from '../../src/scenario/catalogue.js';
@@ -293,20 +294,6 @@ describe('the renaming skipped where a transition wrote no slot of a domain', ()
   ];
   const check = { check: true };
 
-  /** `explore` with the counter abstraction checked, each CounterCanon made by `change` (restored after). */
-  function withCanon<T>(change: (c: CounterCanon) => void, run: () => T): T {
-    const of = CounterCanon.of;
-    try {
-      CounterCanon.of = (L, o) => {
-        const c = of.call(CounterCanon, L, o);
-        if (c) change(c);
-        return c;
-      };
-      return run();
-    } finally {
-      CounterCanon.of = of;
-    }
-  }
   const statesOf = (): { verdict: string; states: string[] } => {
     const seen: string[] = [];
     const r = explore(world(shape), { merge: false, counters: check, onState: (v) => seen.push(v.join(',')) });
@@ -316,7 +303,7 @@ describe('the renaming skipped where a transition wrote no slot of a domain', ()
   it('interns exactly the states of the whole renaming at every transition, every skip checked against it', () => {
     const skipping = statesOf();
     // The reference: a watch that says yes to every transition, so every successor is gathered and renamed.
-    const whole = withCanon((c) => Object.assign(c, { watch: { touched: () => true } }), statesOf);
+    const whole = withChangedOf(CounterCanon, (c) => Object.assign(c, { watch: { touched: () => true } }), statesOf);
     expect(skipping.verdict).toBe('holds');
     expect(skipping.states).toEqual(whole.states);
     // The writer's gaps are closed: the renaming had work to do in this toy.
@@ -341,7 +328,8 @@ describe('the renaming skipped where a transition wrote no slot of a domain', ()
   ];
   it.each(mutants)('is unsound, and says so, when it forgets %s', (_name, mutate) => {
     // The test reaches into the engine's private table to break it.
-    withCanon(
+    withChangedOf(
+      CounterCanon,
       (c) => mutate((c as unknown as { watch: Where }).watch),
       () => expect(statesOf).toThrow(/but wrote no slot of a counter domain/),
     );

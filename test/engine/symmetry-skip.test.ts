@@ -14,6 +14,7 @@ import { DATA_START, defineRowDomain, defineStruct, Layout } from '../../src/wor
 import { World } from '../../src/world/world.js';
 import { explore } from '../../src/engine/exhaustive.js';
 import { RowCanon } from '../../src/engine/symmetry.js';
+import { withChangedOf } from '../helpers/changed-of.js';
 
 // A pool of linked rows: rows 1..3 of `skip_link` (row 0 reserved), each naming the next in `next` (ref: row + 1).
 const LINK = defineStruct('skip_link', ['used', 'next'] as const);
@@ -65,20 +66,14 @@ function world(): World {
 
 /** Every state a symmetric search interns; `whole`: every successor renumbered (a watch that says yes to every transition). */
 function interned(whole: boolean): string[] {
-  const of = RowCanon.of;
   const seen: string[] = [];
-  try {
-    if (whole) {
-      RowCanon.of = (L, on) => {
-        const c = of.call(RowCanon, L, on);
-        if (c) Object.assign(c, { watch: { touched: () => true } });
-        return c;
-      };
-    }
-    explore(world(), { symmetry: true, onState: (v) => seen.push(Array.from(v.subarray(DATA_START)).join(',')) });
-  } finally {
-    RowCanon.of = of;
-  }
+  withChangedOf(
+    RowCanon,
+    (c) => {
+      if (whole) Object.assign(c, { watch: { touched: () => true } });
+    },
+    () => explore(world(), { symmetry: true, onState: (v) => seen.push(Array.from(v.subarray(DATA_START)).join(',')) }),
+  );
   return seen.sort();
 }
 

@@ -16,6 +16,7 @@ import { explore } from '../../src/engine/exhaustive.js';
 import { execStep } from '../../src/world/runner.js';
 import { describeSlot } from '../../src/world/describe.js';
 import { RowCanon } from '../../src/engine/symmetry.js';
+import { withChangedOf } from '../helpers/changed-of.js';
 import { ActorCanon } from '../../src/engine/actor-symmetry.js';
 import { checkOne } from '../../src/check/run.js';
 import { CATALOGUE } from '../../src/scenario/catalogue.js';
@@ -412,17 +413,11 @@ describe('the renumbering skipped where a transition wrote no name, tag or row',
     ['a row’s contents', (w, L) => w.kind.fill(0, pool(L).base, pool(L).base + pool(L).count * pool(L).stride), [true, true, false]],
   ];
   it.each(mutants)('is unsound when it forgets %s, and the states say so', (_name, mutate, expected) => {
-    const of = RowCanon.of;
-    try {
-      RowCanon.of = (L, on) => {
-        const c = of.call(RowCanon, L, on);
-        if (c) mutate((c as unknown as { watch: Watch }).watch, L);
-        return c;
-      };
-      expect(exact()).toEqual(expected);
-    } finally {
-      RowCanon.of = of;
-    }
+    withChangedOf(
+      RowCanon,
+      (c, L) => mutate((c as unknown as { watch: Watch }).watch, L),
+      () => expect(exact()).toEqual(expected),
+    );
   });
 });
 
